@@ -1,0 +1,58 @@
+/* Conventions shared by every module of the core library.
+ *
+ * The library never prints and never exits: a function that can fail returns
+ * DG_OK (0) or DG_ERR (-1) and, on failure, leaves a message in a dg_err the
+ * caller passed in. main and the UI decide what to do with it. */
+#ifndef DEMOGRAPHER_COMMON_H
+#define DEMOGRAPHER_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DG_OK 0
+#define DG_ERR (-1)
+
+#define DG_VERSION "0.1.0"
+
+typedef struct dg_err {
+    char msg[1024];
+} dg_err;
+
+/* Formats msg into err (when err is not NULL) and returns DG_ERR, so that a
+ * failure path reads `return dg_fail(err, "...", ...);`. */
+int dg_fail(dg_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Progress of long work. done/total are in the unit named by `unit` ("bytes",
+ * "rows", ...); total may be 0 when unknown. Returning non-zero asks the work
+ * to stop: it then fails with the message "cancelled" and leaves nothing
+ * half-built behind. */
+typedef int (*dg_progress_fn)(void *ctx, const char *stage, double done, double total,
+                              const char *unit);
+
+typedef struct dg_progress {
+    dg_progress_fn fn;
+    void *ctx;
+} dg_progress;
+
+/* Calls p->fn when set; returns non-zero when the work must stop. */
+int dg_progress_report(const dg_progress *p, const char *stage, double done, double total,
+                       const char *unit);
+
+/* Allocation that cannot fail silently: on exhaustion the process ends with a
+ * message (a data tool that runs out of memory has no sensible way on). */
+void *dg_xmalloc(size_t n);
+void *dg_xcalloc(size_t count, size_t size);
+void *dg_xrealloc(void *p, size_t n);
+char *dg_xstrdup(const char *s);
+
+/* Writes `len` bytes to `path` atomically: a temporary file in the same
+ * directory, fsync, then rename, so a crash never leaves half a file. */
+int dg_write_file_atomic(const char *path, const void *data, size_t len, dg_err *err);
+
+/* Creates a directory and its parents (like mkdir -p). */
+int dg_mkdirs(const char *path, dg_err *err);
+
+/* Monotonic clock in seconds. */
+double dg_now(void);
+
+#endif

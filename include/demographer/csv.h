@@ -1,0 +1,60 @@
+/* A CSV reader for the data's files: mmap, no copy of the file, columns found
+ * by header name (any order, extra columns ignored), quoted fields, CRLF, a
+ * UTF-8 BOM, empty fields. Large unquoted files are parsed on every core.
+ *
+ * Bad input stops the read with a message naming the file, line, column,
+ * what was expected and what was found; in lenient mode bad rows are skipped,
+ * counted and the first few reported. */
+#ifndef DEMOGRAPHER_CSV_H
+#define DEMOGRAPHER_CSV_H
+
+#include "demographer/common.h"
+#include "demographer/table.h"
+
+/* One column to read: the header name (or an alternative one) and its type.
+ * Empty fields are empty strings in string columns and NaN in float columns;
+ * in integer, time and key columns they are an error. */
+typedef struct dg_colspec {
+    const char *name;
+    const char *alt; /* another accepted header name, or NULL */
+    dg_coltype type;
+} dg_colspec;
+
+#define DG_CSV_MAX_FIELD_DEFAULT (1u << 20) /* a longer field is an error */
+#define DG_CSV_FIRST_ERRORS 5
+
+typedef struct dg_csv_opts {
+    int lenient;            /* skip and count bad rows instead of stopping */
+    int threads;            /* 0: one per core */
+    size_t max_field;       /* 0: DG_CSV_MAX_FIELD_DEFAULT */
+    const dg_progress *progress;
+    const char *display_name; /* name used in messages (default: the path) */
+} dg_csv_opts;
+
+typedef struct dg_csv_report {
+    uint64_t rows, bad_rows, bytes;
+    int threads_used;
+    int nfirst;             /* messages kept in first_errors */
+    char first_errors[DG_CSV_FIRST_ERRORS][320];
+    double seconds;
+} dg_csv_report;
+
+/* Reads `path` into `out` (initialised by the caller with dg_table_init; its
+ * columns are added here in the order of `cols`). On failure `out` is left
+ * empty (no half-filled table) and err says why. */
+int dg_csv_read(const char *path, const dg_colspec *cols, int ncols, const dg_csv_opts *opts,
+                dg_table *out, dg_csv_report *report, dg_err *err);
+
+/* Field parsers, shared with the other sources (MySQL rows arrive as text).
+ * Each returns 0 on success or a negative code; dg_csv_parse_error_text
+ * turns the code into the "expected ..." part of a message. */
+enum { DG_PARSE_EMPTY = -1, DG_PARSE_SYNTAX = -2, DG_PARSE_RANGE = -3 };
+int dg_parse_i64(const char *s, size_t len, int64_t *out);
+int dg_parse_f64(const char *s, size_t len, double *out);
+int dg_parse_time(const char *s, size_t len, int64_t *out);
+const char *dg_parse_expected(dg_coltype type, int code);
+
+/* Formats seconds since the epoch as "YYYY-MM-DD HH:MM:SS" (20 bytes with NUL). */
+void dg_format_time(int64_t t, char out[20]);
+
+#endif

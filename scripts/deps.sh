@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages demographer needs that are missing.
+#   scripts/deps.sh          what building and running needs
+#   scripts/deps.sh test     also what the test suite needs
+set -euo pipefail
+
+pkgs=(build-essential meson ninja-build pkg-config python3)
+if [ "${1:-}" = test ]; then
+  pkgs+=(libcmocka-dev valgrind)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

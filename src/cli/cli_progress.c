@@ -1,0 +1,80 @@
+#include "cli_progress.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void human(double v, const char *unit, char *out, size_t cap)
+{
+    if (strcmp(unit, "bytes") == 0) {
+        const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+        int i = 0;
+        while (v >= 1024 && i < 4) {
+            v /= 1024;
+            i++;
+        }
+        snprintf(out, cap, "%.1f %s", v, u[i]);
+    } else if (v >= 1e6) {
+        snprintf(out, cap, "%.2f M %s", v / 1e6, unit);
+    } else {
+        snprintf(out, cap, "%.0f %s", v, unit);
+    }
+}
+
+static int on_progress(void *ctx, const char *stage, double done, double total, const char *unit)
+{
+    cli_progress *p = ctx;
+    if (p->quiet)
+        return 0;
+    double now = dg_now();
+    if (strcmp(stage, p->stage) != 0) {
+        snprintf(p->stage, sizeof p->stage, "%s", stage);
+        p->stage_start = now;
+    }
+    if (now - p->start < 1.0)
+        return 0;
+    double interval = p->tty ? 0.1 : 5.0;
+    int finished = total > 0 && done >= total;
+    if (now - p->last < interval && !finished)
+        return 0;
+    p->last = now;
+    double el = now - p->stage_start;
+    double rate = el > 0 ? done / el : 0;
+    char d[32], r[32], eta[32] = "";
+    human(done, unit, d, sizeof d);
+    human(rate, unit, r, sizeof r);
+    if (total > 0 && rate > 0 && !finished)
+        snprintf(eta, sizeof eta, " ETA %.0fs", (total - done) / rate);
+    double frac = total > 0 ? done / total : 0;
+    if (frac > 1)
+        frac = 1;
+    if (p->tty) {
+        char bar[31];
+        int fill = (int)(frac * 30);
+        for (int i = 0; i < 30; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[30] = '\0';
+        fprintf(stderr, "\r\033[K%-16s [%s] %3.0f%% %s %s/s%s", stage, bar, frac * 100, d, r, eta);
+        p->shown = 1;
+    } else {
+        fprintf(stderr, "%s: %.0f%% %s (%s/s)%s\n", stage, frac * 100, d, r, eta);
+    }
+    fflush(stderr);
+    return 0;
+}
+
+dg_progress cli_progress_start(cli_progress *p, int quiet)
+{
+    memset(p, 0, sizeof *p);
+    p->tty = isatty(STDERR_FILENO);
+    p->quiet = quiet;
+    p->start = dg_now();
+    return (dg_progress){on_progress, p};
+}
+
+void cli_progress_done(cli_progress *p)
+{
+    if (p->tty && p->shown)
+        fprintf(stderr, "\r\033[K");
+    p->shown = 0;
+}

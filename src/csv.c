@@ -1,0 +1,1022 @@
+#define _GNU_SOURCE /* memrchr */
+#include "demographer/csv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- field parsers ------------------------------------------------------ */
+
+/* Ids in the Upgrad tables were rounded to 15 significant digits, and some
+ * exports print them in exponent form (-7.54829159030175e+18): both are
+ * accepted as long as the value is a whole number. A rounded id that lands
+ * just past the int64 range (…80000 for an id near 2^63) is clamped to it. */
+static int parse_i64_exponent(const char *s, size_t len, int64_t *out)
+{
+    size_t i = 0;
+    int neg = 0;
+    if (i < len && (s[i] == '-' || s[i] == '+'))
+        neg = s[i++] == '-';
+    __int128 mant = 0;
+    int ndigits = 0, frac = 0, seen_dot = 0, any = 0;
+    for (; i < len; i++) {
+        char c = s[i];
+        if (c >= '0' && c <= '9') {
+            any = 1;
+            if (mant == 0 && c == '0' && !seen_dot)
+                continue;
+            if (ndigits >= 30)
+                return DG_PARSE_RANGE;
+            mant = mant * 10 + (c - '0');
+            if (mant != 0)
+                ndigits++;
+            if (seen_dot)
+                frac++;
+        } else if (c == '.' && !seen_dot) {
+            seen_dot = 1;
+        } else {
+            break;
+        }
+    }
+    if (!any)
+        return DG_PARSE_SYNTAX;
+    long exp = 0;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        int eneg = 0;
+        if (i < len && (s[i] == '-' || s[i] == '+'))
+            eneg = s[i++] == '-';
+        if (i == len)
+            return DG_PARSE_SYNTAX;
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+            exp = exp * 10 + (s[i] - '0');
+            if (exp > 100)
+                return DG_PARSE_RANGE;
+        }
+        if (eneg)
+            exp = -exp;
+    }
+    if (i != len)
+        return DG_PARSE_SYNTAX;
+    long shift = exp - frac;
+    while (shift < 0) {
+        if (mant % 10 != 0)
+            return DG_PARSE_SYNTAX; /* not a whole number */
+        mant /= 10;
+        shift++;
+    }
+    for (; shift > 0; shift--) {
+        mant *= 10;
+        if (mant > ((__int128)1 << 100))
+            return DG_PARSE_RANGE;
+    }
+    __int128 v = neg ? -mant : mant;
+    if (v > INT64_MAX || v < INT64_MIN)
+        return DG_PARSE_RANGE;
+    *out = (int64_t)v;
+    return 0;
+}
+
+int dg_parse_i64(const char *s, size_t len, int64_t *out)
+{
+    if (len == 0)
+        return DG_PARSE_EMPTY;
+    size_t i = 0;
+    int neg = 0;
+    if (s[0] == '-' || s[0] == '+') {
+        neg = s[0] == '-';
+        i = 1;
+        if (len == 1)
+            return DG_PARSE_SYNTAX;
+    }
+    uint64_t v = 0;
+    size_t start = i;
+    for (; i < len; i++) {
+        unsigned d = (unsigned char)s[i] - '0';
+        if (d > 9)
+            break;
+        if (i - start >= 18) {
+            /* 19 digits or more: check for overflow. */
+            if (v > (UINT64_MAX - d) / 10)
+                goto overflow;
+        }
+        v = v * 10 + d;
+    }
+    if (i != len) {
+        if (s[i] == '.' || s[i] == 'e' || s[i] == 'E')
+            return parse_i64_exponent(s, len, out);
+        return DG_PARSE_SYNTAX;
+    }
+    if (i == start)
+        return DG_PARSE_SYNTAX;
+    if (neg) {
+        if (v > (uint64_t)INT64_MAX + 1)
+            goto overflow;
+        *out = (int64_t)(0 - v);
+    } else {
+        if (v > (uint64_t)INT64_MAX)
+            goto overflow;
+        *out = (int64_t)v;
+    }
+    return 0;
+overflow:
+    /* 19 digits ending in four zeros: a rounded id that crossed the edge. */
+    if (len - start == 19 && memcmp(s + len - 4, "0000", 4) == 0 &&
+        (s[start] == '9')) {
+        *out = neg ? INT64_MIN : INT64_MAX;
+        return 0;
+    }
+    return DG_PARSE_RANGE;
+}
+
+static const double pow10_tab[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+int dg_parse_f64(const char *s, size_t len, double *out)
+{
+    if (len == 0)
+        return DG_PARSE_EMPTY;
+    /* Fast path for plain decimals (the data's coordinates): an integer
+     * mantissa of at most 15 digits divided by an exact power of ten is
+     * correctly rounded. */
+    size_t i = 0;
+    int neg = 0;
+    if (s[0] == '-' || s[0] == '+') {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    uint64_t mant = 0;
+    int ndigits = 0, frac = 0, dot = 0;
+    for (; i < len; i++) {
+        char c = s[i];
+        if (c >= '0' && c <= '9') {
+            mant = mant * 10 + (uint64_t)(c - '0');
+            ndigits++;
+            frac += dot;
+        } else if (c == '.' && !dot) {
+            dot = 1;
+        } else {
+            break;
+        }
+    }
+    if (i == len && ndigits > 0 && ndigits <= 15) {
+        double v = (double)mant / pow10_tab[frac];
+        *out = neg ? -v : v;
+        return 0;
+    }
+    /* Anything else (exponents, long mantissas) goes through strtod on a
+     * bounded copy; words such as nan or inf are not numbers here. */
+    char buf[64];
+    if (len >= sizeof buf)
+        return DG_PARSE_SYNTAX;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    for (size_t k = 0; k < len; k++) {
+        char c = buf[k];
+        if (!((c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' ||
+              c == 'E'))
+            return DG_PARSE_SYNTAX;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(buf, &end);
+    if (end != buf + len)
+        return DG_PARSE_SYNTAX;
+    if (errno == ERANGE || !isfinite(v))
+        return DG_PARSE_RANGE;
+    *out = v;
+    return 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits(const char *s, int n, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < n; i++) {
+        unsigned d = (unsigned char)s[i] - '0';
+        if (d > 9)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int dg_parse_time(const char *s, size_t len, int64_t *out)
+{
+    if (len == 0)
+        return DG_PARSE_EMPTY;
+    /* YYYY-MM-DD HH:MM:SS, or with a T; MySQL's DATETIME text form is the same. */
+    if (len != 19 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') ||
+        s[13] != ':' || s[16] != ':')
+        return DG_PARSE_SYNTAX;
+    unsigned y, mo, d, h, mi, se;
+    if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) ||
+        digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) || digits(s + 17, 2, &se))
+        return DG_PARSE_SYNTAX;
+    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
+        return DG_PARSE_RANGE;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo == 2 && d == 29 && !leap)
+        return DG_PARSE_RANGE;
+    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    return 0;
+}
+
+void dg_format_time(int64_t t, char out[20])
+{
+    int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+    int64_t secs = t - days * 86400;
+    /* civil_from_days */
+    days += 719468;
+    const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    const unsigned doe = (unsigned)(days - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int64_t y0 = (int64_t)yoe + era * 400;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    const int64_t y = y0 + (m <= 2);
+    /* Written digit by digit: fixed width, and no truncation warnings. */
+    unsigned yy = y < 0 ? 0 : (y > 9999 ? 9999 : (unsigned)y);
+    unsigned hh = (unsigned)(secs / 3600), mm = (unsigned)(secs / 60 % 60), ss = (unsigned)(secs % 60);
+    const unsigned parts[6] = {yy, m, d, hh, mm, ss};
+    const int widths[6] = {4, 2, 2, 2, 2, 2};
+    const char seps[6] = {'-', '-', ' ', ':', ':', '\0'};
+    int o = 0;
+    for (int i = 0; i < 6; i++) {
+        for (int k = widths[i] - 1; k >= 0; k--) {
+            unsigned v = parts[i];
+            for (int j = 0; j < k; j++)
+                v /= 10;
+            out[o++] = (char)('0' + v % 10);
+        }
+        out[o++] = seps[i];
+    }
+}
+
+const char *dg_parse_expected(dg_coltype type, int code)
+{
+    switch (type) {
+    case DG_COL_I64:
+    case DG_COL_KEY:
+        return code == DG_PARSE_RANGE ? "a signed 64-bit integer (out of range)"
+                                      : "a signed 64-bit integer";
+    case DG_COL_I32:
+        return code == DG_PARSE_RANGE ? "an integer in [-2147483648, 2147483647]" : "an integer";
+    case DG_COL_I8:
+        return code == DG_PARSE_RANGE ? "an integer in [-128, 127]" : "an integer";
+    case DG_COL_F32:
+        return code == DG_PARSE_RANGE ? "a finite number in float range" : "a number";
+    case DG_COL_TIME:
+        return code == DG_PARSE_RANGE ? "a valid date and time (YYYY-MM-DD HH:MM:SS)"
+                                      : "a timestamp YYYY-MM-DD HH:MM:SS";
+    case DG_COL_STR:
+        return "a string";
+    default:
+        return "a value";
+    }
+}
+
+/* ---- the file ------------------------------------------------------------ */
+
+typedef struct mapped {
+    const char *data;
+    size_t size;
+} mapped;
+
+static int map_file(const char *path, const char *shown, mapped *m, dg_err *err)
+{
+    m->data = NULL;
+    m->size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return dg_fail(err, "%s: cannot open: %s", shown, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return dg_fail(err, "%s: cannot stat: %s", shown, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return dg_fail(err, "%s: not a regular file", shown);
+    }
+    if (st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return dg_fail(err, "%s: cannot map: %s", shown, strerror(e));
+        }
+        madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL | MADV_WILLNEED);
+        m->data = p;
+        m->size = (size_t)st.st_size;
+    }
+    close(fd);
+    return DG_OK;
+}
+
+static void unmap_file(mapped *m)
+{
+    if (m->data)
+        munmap((void *)m->data, m->size);
+    m->data = NULL;
+}
+
+/* ---- the parser ---------------------------------------------------------- */
+
+typedef struct field {
+    const char *s;
+    size_t len;
+    int quoted;
+} field;
+
+typedef struct reader {
+    const char *shown;       /* file name in messages */
+    const char *end;         /* end of the mapped data */
+    const dg_colspec *specs;
+    int nspecs;
+    int nfields;             /* fields in the header */
+    int *field_col;          /* header field -> output column, or -1 */
+    const char **field_name; /* header field names, for messages */
+    size_t max_field;
+    dg_table *t;
+    const char *cut_line;    /* start of a last line that has no newline, or NULL */
+} reader;
+
+/* Per-thread state. */
+typedef struct worker {
+    const reader *r;
+    const char *begin, *stop; /* the chunk: whole lines */
+    uint64_t first_line;      /* line number of the chunk's first line */
+    uint64_t first_row;       /* where its rows go in the table */
+    uint64_t max_rows;        /* lines in the chunk: an upper bound of its rows */
+    uint64_t rows, bad_rows;
+    dg_i64map dicts[DG_MAX_COLS]; /* chunk-local dictionaries of key columns */
+    char *scratch;            /* unescaped quoted field */
+    size_t scratch_cap;
+    int failed;               /* strict mode: stopped at an error */
+    uint64_t error_line;
+    int nfirst;
+    uint64_t first_lines[DG_CSV_FIRST_ERRORS];
+    char first_errors[DG_CSV_FIRST_ERRORS][320];
+    int index;
+    struct shared *sh;
+} worker;
+
+typedef struct shared {
+    atomic_ullong bytes_done;
+    atomic_int cancel;
+    const dg_progress *progress;
+    uint64_t total_bytes;
+    int lenient;
+} shared;
+
+static void show_found(char *out, size_t cap, const char *s, size_t len)
+{
+    /* The offending text, cut to a readable length and kept on one line. */
+    size_t n = len < 40 ? len : 40;
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 4 < cap; i++) {
+        char c = s[i];
+        out[o++] = (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+    }
+    if (n < len && o + 4 < cap) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+/* Records a bad row's message; in strict mode the first one ends the chunk. */
+static void row_error(worker *w, uint64_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void row_error(worker *w, uint64_t line, const char *fmt, ...)
+{
+    w->bad_rows++;
+    if (w->nfirst < DG_CSV_FIRST_ERRORS) {
+        char body[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(body, sizeof body, fmt, ap);
+        va_end(ap);
+        snprintf(w->first_errors[w->nfirst], sizeof w->first_errors[0], "%s: line %llu, %s",
+                 w->r->shown, (unsigned long long)line, body);
+        w->first_lines[w->nfirst] = line;
+        w->nfirst++;
+    }
+    if (!w->sh->lenient) {
+        w->failed = 1;
+        w->error_line = line;
+    }
+}
+
+/* Scans one field starting at *pp. Returns the terminator: ',' , '\n' (also
+ * for \r\n), 0 at end of data, or -1 on a quoting error (message recorded). */
+static int next_field(worker *w, const char **pp, uint64_t *line, int colno, field *f)
+{
+    const reader *r = w->r;
+    const char *p = *pp, *end = r->end;
+    if (p < end && *p == '"') {
+        uint64_t open_line = *line;
+        const char *start = ++p;
+        size_t o = 0;
+        for (;;) {
+            const char *q = memchr(p, '"', (size_t)(end - p));
+            if (!q) {
+                row_error(w, open_line,
+                          "column %d (%s): unterminated quoted field: the quote opened here is "
+                          "never closed before the end of the file",
+                          colno, r->field_name[colno - 1]);
+                return -1;
+            }
+            size_t piece = (size_t)(q - p);
+            if (o + piece > r->max_field) {
+                row_error(w, open_line,
+                          "column %d (%s): field longer than %zu bytes (a missing closing quote?)",
+                          colno, r->field_name[colno - 1], r->max_field);
+                return -1;
+            }
+            if (o + piece + 1 > w->scratch_cap) {
+                w->scratch_cap = (o + piece + 1) * 2;
+                w->scratch = dg_xrealloc(w->scratch, w->scratch_cap);
+            }
+            for (const char *c = p; c < q; c++)
+                if (*c == '\n')
+                    (*line)++;
+            memcpy(w->scratch + o, p, piece);
+            o += piece;
+            if (q + 1 < end && q[1] == '"') { /* "" is a literal quote */
+                w->scratch[o++] = '"';
+                p = q + 2;
+                continue;
+            }
+            p = q + 1;
+            break;
+        }
+        (void)start;
+        f->s = w->scratch;
+        f->len = o;
+        f->quoted = 1;
+        if (p == end) {
+            *pp = p;
+            return 0;
+        }
+        if (*p == ',') {
+            *pp = p + 1;
+            return ',';
+        }
+        if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n')) {
+            *pp = p + (*p == '\r' ? 2 : 1);
+            return '\n';
+        }
+        row_error(w, *line, "column %d (%s): unexpected text after a closing quote",
+                  colno, r->field_name[colno - 1]);
+        return -1;
+    }
+    const char *s = p;
+    while (p < end) {
+        char c = *p;
+        if (c == ',' || c == '\n' || c == '\r' || c == '"')
+            break;
+        p++;
+    }
+    f->s = s;
+    f->len = (size_t)(p - s);
+    f->quoted = 0;
+    if (f->len > r->max_field) {
+        row_error(w, *line, "column %d (%s): field longer than %zu bytes", colno,
+                  r->field_name[colno - 1], r->max_field);
+        return -1;
+    }
+    if (p == end) {
+        *pp = p;
+        return 0;
+    }
+    switch (*p) {
+    case ',':
+        *pp = p + 1;
+        return ',';
+    case '\n':
+        *pp = p + 1;
+        return '\n';
+    case '\r':
+        if (p + 1 < end && p[1] == '\n') {
+            *pp = p + 2;
+            return '\n';
+        }
+        break;
+    default:
+        break;
+    }
+    char found[64];
+    show_found(found, sizeof found, s, (size_t)(p - s) + 1);
+    row_error(w, *line, "column %d (%s): a quote or carriage return inside an unquoted field, "
+              "found '%s'", colno, r->field_name[colno - 1], found);
+    return -1;
+}
+
+/* Skips the rest of a bad row so that lenient mode can go on at the next
+ * line (a quoted field is not re-entered: we resume at the next newline). */
+static const char *skip_line(const char *p, const char *end)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    return nl ? nl + 1 : end;
+}
+
+/* Converts one field into row `row` of column `col`. */
+static int store_field(worker *w, const field *f, int colno, int col, uint64_t row,
+                       uint64_t line)
+{
+    const reader *r = w->r;
+    dg_column *c = &r->t->cols[col];
+    int rc = 0;
+    int64_t iv = 0;
+    double dv = 0;
+    switch (c->type) {
+    case DG_COL_STR:
+        dg_col_u32(c)[row] = dg_strpool_intern(&r->t->strings, f->s, f->len);
+        return 0;
+    case DG_COL_F32:
+        if (f->len == 0) {
+            dg_col_f32(c)[row] = NAN;
+            return 0;
+        }
+        rc = dg_parse_f64(f->s, f->len, &dv);
+        if (rc == 0 && fabs(dv) > 3.4e38)
+            rc = DG_PARSE_RANGE;
+        if (rc == 0)
+            dg_col_f32(c)[row] = (float)dv;
+        break;
+    case DG_COL_TIME:
+        rc = dg_parse_time(f->s, f->len, &iv);
+        if (rc == 0)
+            dg_col_i64(c)[row] = iv;
+        break;
+    default:
+        rc = dg_parse_i64(f->s, f->len, &iv);
+        if (rc == 0) {
+            if (c->type == DG_COL_I32 && (iv < INT32_MIN || iv > INT32_MAX))
+                rc = DG_PARSE_RANGE;
+            else if (c->type == DG_COL_I8 && (iv < INT8_MIN || iv > INT8_MAX))
+                rc = DG_PARSE_RANGE;
+        }
+        if (rc != 0)
+            break;
+        switch (c->type) {
+        case DG_COL_I64: dg_col_i64(c)[row] = iv; break;
+        case DG_COL_I32: dg_col_i32(c)[row] = (int32_t)iv; break;
+        case DG_COL_I8: dg_col_i8(c)[row] = (int8_t)iv; break;
+        case DG_COL_KEY: dg_col_u32(c)[row] = dg_i64map_put(&w->dicts[col], iv); break;
+        default: break;
+        }
+        break;
+    }
+    if (rc != 0) {
+        char found[64];
+        show_found(found, sizeof found, f->s, f->len);
+        if (rc == DG_PARSE_EMPTY)
+            row_error(w, line, "column %d (%s): expected %s, found an empty field", colno,
+                      r->field_name[colno - 1], dg_parse_expected(c->type, rc));
+        else
+            row_error(w, line, "column %d (%s): expected %s, found '%s'", colno,
+                      r->field_name[colno - 1], dg_parse_expected(c->type, rc), found);
+        return -1;
+    }
+    return 0;
+}
+
+#define PROGRESS_STEP (8u << 20)
+
+static void *parse_chunk(void *arg)
+{
+    worker *w = arg;
+    const reader *r = w->r;
+    shared *sh = w->sh;
+    const char *p = w->begin;
+    uint64_t line = w->first_line;
+    uint64_t row = w->first_row;
+    const char *last_report = p;
+    while (p < w->stop && !w->failed) {
+        if ((size_t)(p - last_report) >= PROGRESS_STEP) {
+            atomic_fetch_add(&sh->bytes_done, (unsigned long long)(p - last_report));
+            last_report = p;
+            if (w->index == 0 && sh->progress &&
+                dg_progress_report(sh->progress, "parse", (double)atomic_load(&sh->bytes_done),
+                                   (double)sh->total_bytes, "bytes"))
+                atomic_store(&sh->cancel, 1);
+            if (atomic_load(&sh->cancel))
+                break;
+        }
+        /* Blank lines (and a lone \r) carry no row. */
+        if (*p == '\n') {
+            p++;
+            line++;
+            continue;
+        }
+        if (*p == '\r' && p + 1 < w->stop && p[1] == '\n') {
+            p += 2;
+            line++;
+            continue;
+        }
+        uint64_t row_line = line;
+        if (p == r->cut_line) {
+            /* A last line without its newline and with too few fields is a
+             * cut file: say that, rather than what its cut field lacks. */
+            int fields = 1;
+            for (const char *c = p; c < r->end; c++)
+                fields += *c == ',';
+            if (fields < r->nfields) {
+                row_error(w, row_line, "expected %d fields as in the header, found %d (the last "
+                          "line ends early: is the file truncated?)", r->nfields, fields);
+                p = r->end;
+                break;
+            }
+        }
+        int ok = 1, term = ',', nf = 0;
+        while (term == ',') {
+            field f;
+            nf++;
+            term = next_field(w, &p, &line, nf <= r->nfields ? nf : r->nfields, &f);
+            if (term < 0) {
+                ok = 0;
+                break;
+            }
+            if (nf > r->nfields)
+                continue;
+            int col = r->field_col[nf - 1];
+            if (col >= 0 && store_field(w, &f, nf, col, row, row_line) != 0) {
+                ok = 0;
+                break;
+            }
+        }
+        if (ok && nf != r->nfields) {
+            row_error(w, row_line, "expected %d fields as in the header, found %d", r->nfields,
+                      nf);
+            ok = 0;
+        }
+        if (ok) {
+            row++;
+            if (term == '\n')
+                line++;
+        } else {
+            if (w->failed)
+                break;
+            /* Lenient: go on at the line after the bad row. A row that failed
+             * in a middle field still has its rest to skip. */
+            if (term == '\n') {
+                line++;
+            } else if (term != 0) {
+                p = skip_line(p, w->stop);
+                line++;
+            }
+        }
+    }
+    atomic_fetch_add(&sh->bytes_done, (unsigned long long)(p - last_report));
+    w->rows = row - w->first_row;
+    return NULL;
+}
+
+static uint64_t count_lines(const char *p, const char *end)
+{
+    uint64_t n = 0;
+    while (p < end) {
+        const char *q = memchr(p, '\n', (size_t)(end - p));
+        if (!q)
+            break;
+        n++;
+        p = q + 1;
+    }
+    return n;
+}
+
+typedef struct count_job {
+    const char *begin, *stop;
+    uint64_t lines;
+} count_job;
+
+static void *count_chunk(void *arg)
+{
+    count_job *j = arg;
+    j->lines = count_lines(j->begin, j->stop);
+    return NULL;
+}
+
+static int header_error(dg_err *err, const char *shown, const dg_colspec *cols, int ncols,
+                        const char *what)
+{
+    char expected[256] = "";
+    size_t o = 0;
+    for (int i = 0; i < ncols && o < sizeof expected - 40; i++)
+        o += (size_t)snprintf(expected + o, sizeof expected - o, "%s%s", i ? "," : "",
+                              cols[i].name);
+    return dg_fail(err, "%s: line 1: %s; expected a header with the columns %s", shown, what,
+                   expected);
+}
+
+static int online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (n > 64 ? 64 : (int)n);
+}
+
+int dg_csv_read(const char *path, const dg_colspec *cols, int ncols, const dg_csv_opts *opts,
+                dg_table *out, dg_csv_report *report, dg_err *err)
+{
+    static const dg_csv_opts defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    const char *shown = opts->display_name ? opts->display_name : path;
+    double t0 = dg_now();
+    dg_csv_report rep;
+    memset(&rep, 0, sizeof rep);
+    if (ncols > DG_MAX_COLS)
+        return dg_fail(err, "%s: too many columns asked for (%d)", shown, ncols);
+
+    mapped m;
+    if (map_file(path, shown, &m, err) != DG_OK)
+        return DG_ERR;
+    const char *p = m.data, *end = m.data + m.size;
+    if (m.size >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+    if (p == end) {
+        unmap_file(&m);
+        return header_error(err, shown, cols, ncols, "the file is empty");
+    }
+
+    /* The header: split it into names (quoted names allowed). */
+    reader r = {.shown = shown, .end = end, .specs = cols, .nspecs = ncols,
+                .max_field = opts->max_field ? opts->max_field : DG_CSV_MAX_FIELD_DEFAULT,
+                .t = out};
+    shared sh = {.progress = opts->progress, .total_bytes = m.size, .lenient = opts->lenient};
+    atomic_init(&sh.bytes_done, 0);
+    atomic_init(&sh.cancel, 0);
+    worker hw;
+    memset(&hw, 0, sizeof hw);
+    hw.r = &r;
+    hw.sh = &sh;
+    int cap = 16, n = 0;
+    field *names = dg_xmalloc((size_t)cap * sizeof *names);
+    char **owned = dg_xmalloc((size_t)cap * sizeof *owned);
+    uint64_t line = 1;
+    int term = ',';
+    static const char *unnamed[] = {"header"};
+    r.field_name = unnamed;
+    r.nfields = 1;
+    int rc = DG_OK;
+    while (term == ',') {
+        if (n == cap) {
+            cap *= 2;
+            names = dg_xrealloc(names, (size_t)cap * sizeof *names);
+            owned = dg_xrealloc(owned, (size_t)cap * sizeof *owned);
+        }
+        term = next_field(&hw, &p, &line, 1, &names[n]);
+        if (term < 0) {
+            rc = dg_fail(err, "%s", hw.first_errors[0]);
+            break;
+        }
+        owned[n] = dg_xmalloc(names[n].len + 1);
+        memcpy(owned[n], names[n].s, names[n].len);
+        owned[n][names[n].len] = '\0';
+        n++;
+    }
+    free(hw.scratch);
+    if (rc == DG_OK && n == 1 && owned[0][0] == '\0')
+        rc = header_error(err, shown, cols, ncols, "the header line is empty");
+    int *field_col = NULL;
+    if (rc == DG_OK) {
+        field_col = dg_xmalloc((size_t)n * sizeof *field_col);
+        for (int i = 0; i < n; i++)
+            field_col[i] = -1;
+        for (int c = 0; c < ncols && rc == DG_OK; c++) {
+            int found = -1;
+            for (int i = 0; i < n; i++) {
+                if (strcmp(owned[i], cols[c].name) == 0 ||
+                    (cols[c].alt && strcmp(owned[i], cols[c].alt) == 0)) {
+                    if (found >= 0) {
+                        char what[128];
+                        snprintf(what, sizeof what, "column '%s' appears twice", owned[i]);
+                        rc = header_error(err, shown, cols, ncols, what);
+                        break;
+                    }
+                    found = i;
+                }
+            }
+            if (rc == DG_OK && found < 0) {
+                char what[600], have[400] = "";
+                size_t o = 0;
+                for (int i = 0; i < n && o < sizeof have - 80; i++) {
+                    char shownname[64];
+                    show_found(shownname, sizeof shownname, owned[i], strlen(owned[i]));
+                    o += (size_t)snprintf(have + o, sizeof have - o, "%s%s", i ? "," : "",
+                                          shownname);
+                }
+                snprintf(what, sizeof what, "no column '%s'%s%s%s (the header has: %s)",
+                         cols[c].name, cols[c].alt ? " or '" : "", cols[c].alt ? cols[c].alt : "",
+                         cols[c].alt ? "'" : "", have);
+                rc = header_error(err, shown, cols, ncols, what);
+            }
+            if (rc == DG_OK)
+                field_col[found] = c;
+        }
+    }
+    if (rc != DG_OK) {
+        for (int i = 0; i < n; i++)
+            free(owned[i]);
+        free(owned);
+        free(names);
+        free(field_col);
+        unmap_file(&m);
+        return DG_ERR;
+    }
+    free(names);
+    r.nfields = n;
+    r.field_col = field_col;
+    r.field_name = (const char **)owned;
+    if (term == '\n')
+        line++;
+    const char *data = p;
+    if (end > data && end[-1] != '\n') {
+        const char *nl = memrchr(data, '\n', (size_t)(end - data));
+        r.cut_line = nl ? nl + 1 : data;
+    }
+
+    /* Split the body into chunks of whole lines, one per core, when that is
+     * safe: no quotes anywhere (a quoted newline would break the split) and
+     * no string columns (the string pool is not shared between threads). */
+    int has_str = 0;
+    for (int c = 0; c < ncols; c++)
+        has_str |= cols[c].type == DG_COL_STR;
+    int nthreads = opts->threads > 0 ? opts->threads : online_cpus();
+    if (has_str || (size_t)(end - data) < (4u << 20) ||
+        memchr(data, '"', (size_t)(end - data)) != NULL)
+        nthreads = 1;
+    const char **bounds = dg_xmalloc((size_t)(nthreads + 1) * sizeof *bounds);
+    bounds[0] = data;
+    for (int k = 1; k < nthreads; k++) {
+        const char *b = data + (size_t)(end - data) * (size_t)k / (size_t)nthreads;
+        if (b < bounds[k - 1])
+            b = bounds[k - 1];
+        const char *nl = memchr(b, '\n', (size_t)(end - b));
+        bounds[k] = nl ? nl + 1 : end;
+    }
+    bounds[nthreads] = end;
+
+    /* Pass 1: lines per chunk give every chunk its place in the table. */
+    count_job *cj = dg_xcalloc((size_t)nthreads, sizeof *cj);
+    pthread_t *tids = dg_xcalloc((size_t)nthreads, sizeof *tids);
+    for (int k = 0; k < nthreads; k++) {
+        cj[k].begin = bounds[k];
+        cj[k].stop = bounds[k + 1];
+    }
+    for (int k = 1; k < nthreads; k++)
+        if (pthread_create(&tids[k], NULL, count_chunk, &cj[k]) != 0)
+            count_chunk(&cj[k]), tids[k] = 0;
+    count_chunk(&cj[0]);
+    for (int k = 1; k < nthreads; k++)
+        if (tids[k])
+            pthread_join(tids[k], NULL);
+    /* The last line may lack its newline. */
+    if (end > data && end[-1] != '\n')
+        cj[nthreads - 1].lines++;
+
+    for (int c = 0; c < ncols; c++)
+        dg_table_add_column(out, cols[c].name, cols[c].type);
+    uint64_t total_lines = 0;
+    for (int k = 0; k < nthreads; k++)
+        total_lines += cj[k].lines;
+    dg_table_resize(out, total_lines);
+
+    /* Pass 2: parse. */
+    worker *ws = dg_xcalloc((size_t)nthreads, sizeof *ws);
+    uint64_t row_at = 0, line_at = line;
+    for (int k = 0; k < nthreads; k++) {
+        worker *w = &ws[k];
+        w->r = &r;
+        w->sh = &sh;
+        w->index = k;
+        w->begin = bounds[k];
+        w->stop = bounds[k + 1];
+        w->first_line = line_at;
+        w->first_row = row_at;
+        w->max_rows = cj[k].lines;
+        for (int c = 0; c < ncols; c++)
+            dg_i64map_init(&w->dicts[c]);
+        row_at += cj[k].lines;
+        line_at += cj[k].lines;
+    }
+    for (int k = 1; k < nthreads; k++)
+        if (pthread_create(&tids[k], NULL, parse_chunk, &ws[k]) != 0)
+            parse_chunk(&ws[k]), tids[k] = 0;
+    parse_chunk(&ws[0]);
+    for (int k = 1; k < nthreads; k++)
+        if (tids[k])
+            pthread_join(tids[k], NULL);
+    if (sh.progress && !atomic_load(&sh.cancel))
+        dg_progress_report(sh.progress, "parse", (double)m.size, (double)m.size, "bytes");
+
+    /* Errors: the first in file order wins; lenient keeps the first few. */
+    int failed = 0;
+    for (int k = 0; k < nthreads; k++) {
+        rep.bad_rows += ws[k].bad_rows;
+        failed |= ws[k].failed;
+        for (int i = 0; i < ws[k].nfirst && rep.nfirst < DG_CSV_FIRST_ERRORS; i++)
+            memcpy(rep.first_errors[rep.nfirst++], ws[k].first_errors[i],
+                   sizeof rep.first_errors[0]);
+    }
+    if (atomic_load(&sh.cancel))
+        rc = dg_fail(err, "%s: cancelled", shown);
+    else if (failed)
+        rc = dg_fail(err, "%s", rep.first_errors[0]);
+
+    if (rc == DG_OK) {
+        /* Key columns: merge the chunks' dictionaries in chunk order, so the
+         * codes follow first appearance in the file, and recode. */
+        for (int c = 0; c < ncols; c++) {
+            if (cols[c].type != DG_COL_KEY)
+                continue;
+            dg_i64map *global = &out->cols[c].dict;
+            for (int k = 0; k < nthreads; k++) {
+                dg_i64map *local = &ws[k].dicts[c];
+                if (k == 0) {
+                    /* Chunk 0's codes are already global ones. */
+                    *global = *local;
+                    dg_i64map_init(local);
+                    continue;
+                }
+                uint32_t *remap = dg_xmalloc((size_t)(local->n + 1) * sizeof *remap);
+                for (uint32_t i = 0; i < local->n; i++)
+                    remap[i] = dg_i64map_put(global, local->keys[i]);
+                uint32_t *codes = dg_col_u32(&out->cols[c]) + ws[k].first_row;
+                for (uint64_t i = 0; i < ws[k].rows; i++)
+                    codes[i] = remap[codes[i]];
+                free(remap);
+            }
+        }
+        /* Close the gaps left by skipped rows (lenient mode only). */
+        uint64_t rows = ws[0].rows;
+        for (int k = 1; k < nthreads; k++) {
+            if (ws[k].first_row != rows)
+                for (int c = 0; c < ncols; c++) {
+                    size_t wdt = dg_coltype_width(cols[c].type);
+                    char *base = out->cols[c].data;
+                    memmove(base + rows * wdt, base + ws[k].first_row * wdt, ws[k].rows * wdt);
+                }
+            rows += ws[k].rows;
+        }
+        dg_table_resize(out, rows);
+        rep.rows = rows;
+    }
+    for (int k = 0; k < nthreads; k++) {
+        for (int c = 0; c < ncols; c++)
+            dg_i64map_free(&ws[k].dicts[c]);
+        free(ws[k].scratch);
+    }
+    free(ws);
+    free(cj);
+    free(tids);
+    free(bounds);
+    free(field_col);
+    for (int i = 0; i < n; i++)
+        free(owned[i]);
+    free(owned);
+    rep.bytes = m.size;
+    rep.threads_used = nthreads;
+    unmap_file(&m);
+    if (rc != DG_OK) {
+        char name[32];
+        memcpy(name, out->name, sizeof name);
+        dg_table_free(out);
+        dg_table_init(out, name);
+        return DG_ERR;
+    }
+    rep.seconds = dg_now() - t0;
+    if (report)
+        *report = rep;
+    return DG_OK;
+}

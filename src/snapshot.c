@@ -1,0 +1,338 @@
+#include "demographer/snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Layout (native byte order: a snapshot is a cache of this machine's load,
+ * never a file to exchange):
+ *   "DGSNAP03" | u32 ntables | u32 shape | u32 lenient | u32 reserved | i64 written_ns
+ *   per table: u32 present | u32 pathlen | path | i64 size | i64 mtime_ns | i64 inode
+ *   per present table: dg_csv_report | u64 nrows | u32 ncols |
+ *     per column: name[32] | u32 type | data (nrows * width) |
+ *                 KEY: u32 ndict | i64 keys[ndict]
+ *     strings: u32 n | u64 nbytes | bytes (each string NUL-terminated) | u32 lens[n]
+ *   "DGSNAPEND"
+ */
+#define RACY_NS 2000000000LL
+
+static const char MAGIC[8] = {'D', 'G', 'S', 'N', 'A', 'P', '0', '3'};
+static const char TRAILER[9] = {'D', 'G', 'S', 'N', 'A', 'P', 'E', 'N', 'D'};
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+char *dg_snapshot_path_for(const char *cache_dir, const char *data_dir)
+{
+    char base[PATH_MAX];
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (cache_dir)
+        snprintf(base, sizeof base, "%s", cache_dir);
+    else if (xdg && *xdg)
+        snprintf(base, sizeof base, "%s/demographer", xdg);
+    else if (home && *home)
+        snprintf(base, sizeof base, "%s/.cache/demographer", home);
+    else
+        snprintf(base, sizeof base, "/tmp/demographer-cache-%d", (int)getuid());
+    char real[PATH_MAX];
+    if (!realpath(data_dir, real))
+        snprintf(real, sizeof real, "%s", data_dir);
+    /* One snapshot per data directory: its last path element, for people
+     * looking in the cache, and a hash of its full path, for uniqueness. */
+    const char *name = strrchr(real, '/');
+    name = name && name[1] ? name + 1 : "root";
+    size_t n = strlen(base) + strlen(name) + 40;
+    char *out = dg_xmalloc(n);
+    snprintf(out, n, "%s/%s-%016llx.dgsnap", base, name, (unsigned long long)fnv1a(real));
+    return out;
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+typedef struct writer {
+    FILE *f;
+    int failed;
+} writer;
+
+static void put(writer *w, const void *p, size_t n)
+{
+    if (!w->failed && n && fwrite(p, 1, n, w->f) != n)
+        w->failed = 1;
+}
+
+static void put_u32(writer *w, uint32_t v) { put(w, &v, sizeof v); }
+static void put_u64(writer *w, uint64_t v) { put(w, &v, sizeof v); }
+
+int dg_snapshot_write(const dg_dataset *ds, const char *path, dg_err *err)
+{
+    char *dir = dg_xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        if (dg_mkdirs(dir, err) != DG_OK) {
+            free(dir);
+            return DG_ERR;
+        }
+    }
+    free(dir);
+    size_t plen = strlen(path);
+    char *tmp = dg_xmalloc(plen + 16);
+    snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        return dg_fail(err, "%s: cannot create: %s", path, strerror(e));
+    }
+    writer w = {fdopen(fd, "wb"), 0};
+    if (!w.f) {
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return dg_fail(err, "%s: cannot open for writing", path);
+    }
+    setvbuf(w.f, NULL, _IOFBF, 1 << 20);
+    put(&w, MAGIC, sizeof MAGIC);
+    put_u32(&w, DG_T_COUNT);
+    put_u32(&w, (uint32_t)ds->shape);
+    put_u32(&w, (uint32_t)ds->lenient);
+    put_u32(&w, 0);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    put_u64(&w, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        const dg_source *s = &ds->sources[t];
+        uint32_t len = s->path ? (uint32_t)strlen(s->path) : 0;
+        put_u32(&w, (uint32_t)ds->present[t]);
+        put_u32(&w, len);
+        put(&w, s->path, len);
+        put(&w, &s->size, 8);
+        put(&w, &s->mtime_ns, 8);
+        put(&w, &s->inode, 8);
+    }
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        if (!ds->present[t])
+            continue;
+        const dg_table *tb = &ds->tables[t];
+        put(&w, &ds->reports[t], sizeof ds->reports[t]);
+        put_u64(&w, tb->nrows);
+        put_u32(&w, (uint32_t)tb->ncols);
+        for (int c = 0; c < tb->ncols; c++) {
+            const dg_column *col = &tb->cols[c];
+            put(&w, col->name, sizeof col->name);
+            put_u32(&w, (uint32_t)col->type);
+            put(&w, col->data, tb->nrows * dg_coltype_width(col->type));
+            if (col->type == DG_COL_KEY) {
+                put_u32(&w, col->dict.n);
+                put(&w, col->dict.keys, (size_t)col->dict.n * sizeof(int64_t));
+            }
+        }
+        put_u32(&w, tb->strings.n);
+        put_u64(&w, tb->strings.nbytes);
+        put(&w, tb->strings.bytes, tb->strings.nbytes);
+        put(&w, tb->strings.lens, (size_t)tb->strings.n * sizeof(uint32_t));
+    }
+    put(&w, TRAILER, sizeof TRAILER);
+    int ok = !w.failed && fflush(w.f) == 0 && fsync(fileno(w.f)) == 0;
+    int e = errno;
+    if (fclose(w.f) != 0)
+        ok = 0;
+    if (!ok || rename(tmp, path) != 0) {
+        if (ok)
+            e = errno;
+        unlink(tmp);
+        free(tmp);
+        return dg_fail(err, "%s: cannot write: %s", path, strerror(e));
+    }
+    free(tmp);
+    return DG_OK;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+typedef struct reader {
+    int fd;
+    int failed;
+    int cancelled;
+    const dg_progress *progress;
+    uint64_t done, total;
+} reader;
+
+static void get(reader *r, void *p, size_t n)
+{
+    char *b = p;
+    while (!r->failed && n > 0) {
+        /* Large reads in steps so that progress (and cancel) are heard. */
+        size_t step = n < (64u << 20) ? n : (64u << 20);
+        ssize_t got = read(r->fd, b, step);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            r->failed = 1;
+            return;
+        }
+        b += got;
+        n -= (size_t)got;
+        r->done += (uint64_t)got;
+        if (n > 0 && dg_progress_report(r->progress, "snapshot", (double)r->done,
+                                        (double)r->total, "bytes"))
+            r->failed = r->cancelled = 1;
+    }
+}
+
+static uint32_t get_u32(reader *r)
+{
+    uint32_t v = 0;
+    get(r, &v, sizeof v);
+    return v;
+}
+
+static uint64_t get_u64(reader *r)
+{
+    uint64_t v = 0;
+    get(r, &v, sizeof v);
+    return v;
+}
+
+static int read_table(reader *r, dg_table *tb, dg_csv_report *rep, uint64_t file_size)
+{
+    get(r, rep, sizeof *rep);
+    uint64_t nrows = get_u64(r);
+    uint32_t ncols = get_u32(r);
+    if (r->failed || ncols > DG_MAX_COLS || nrows > file_size)
+        return -1;
+    for (uint32_t c = 0; c < ncols; c++) {
+        char name[32];
+        get(r, name, sizeof name);
+        uint32_t type = get_u32(r);
+        if (r->failed || type >= DG_COL_NTYPES)
+            return -1;
+        name[sizeof name - 1] = '\0';
+        dg_column *col = dg_table_add_column(tb, name, (dg_coltype)type);
+        size_t bytes = nrows * dg_coltype_width(col->type);
+        if (bytes > file_size)
+            return -1;
+        col->data = dg_xmalloc(bytes);
+        tb->nrows = nrows;
+        get(r, col->data, bytes);
+        if (col->type == DG_COL_KEY) {
+            uint32_t n = get_u32(r);
+            if (r->failed || (uint64_t)n * 8 > file_size)
+                return -1;
+            int64_t *keys = dg_xmalloc((size_t)n * sizeof *keys);
+            get(r, keys, (size_t)n * sizeof *keys);
+            dg_i64map_adopt(&col->dict, keys, n);
+        }
+    }
+    tb->nrows = nrows;
+    uint32_t n = get_u32(r);
+    uint64_t nbytes = get_u64(r);
+    if (r->failed || nbytes > file_size || (uint64_t)n * 4 > file_size)
+        return -1;
+    char *bytes = dg_xmalloc(nbytes + 1);
+    uint32_t *lens = dg_xmalloc(((size_t)n + 1) * sizeof *lens);
+    get(r, bytes, nbytes);
+    get(r, lens, (size_t)n * sizeof *lens);
+    /* Re-interning in id order gives every string its old id back. */
+    uint64_t off = 0;
+    for (uint32_t i = 0; i < n && !r->failed; i++) {
+        if (off + lens[i] + 1 > nbytes) {
+            r->failed = 1;
+            break;
+        }
+        if (dg_strpool_intern(&tb->strings, bytes + off, lens[i]) != i)
+            r->failed = 1;
+        off += lens[i] + 1;
+    }
+    free(bytes);
+    free(lens);
+    /* A string column must not point past the pool. */
+    for (int c = 0; c < tb->ncols && !r->failed; c++) {
+        if (tb->cols[c].type != DG_COL_STR)
+            continue;
+        const uint32_t *v = dg_col_u32(&tb->cols[c]);
+        for (uint64_t i = 0; i < nrows; i++)
+            if (v[i] >= tb->strings.n) {
+                r->failed = 1;
+                break;
+            }
+    }
+    return r->failed ? -1 : 0;
+}
+
+int dg_snapshot_read(dg_dataset *ds, const char *path, const dg_progress *progress)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 1;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return 1;
+    }
+    reader r = {fd, 0, 0, progress, 0, (uint64_t)st.st_size};
+    char magic[8];
+    get(&r, magic, sizeof magic);
+    uint32_t ntables = get_u32(&r), shape = get_u32(&r), lenient = get_u32(&r);
+    (void)get_u32(&r);
+    int64_t written_ns = (int64_t)get_u64(&r);
+    int stale = r.failed || memcmp(magic, MAGIC, sizeof magic) != 0 || ntables != DG_T_COUNT ||
+                shape != (uint32_t)ds->shape || lenient != (uint32_t)ds->lenient;
+    for (int t = 0; t < DG_T_COUNT && !stale; t++) {
+        uint32_t present = get_u32(&r), len = get_u32(&r);
+        if (r.failed || len > PATH_MAX) {
+            stale = 1;
+            break;
+        }
+        char p[PATH_MAX + 1];
+        get(&r, p, len);
+        p[len] = '\0';
+        int64_t size, mtime, inode;
+        get(&r, &size, 8);
+        get(&r, &mtime, 8);
+        get(&r, &inode, 8);
+        const dg_source *s = &ds->sources[t];
+        if (r.failed || (int)present != ds->present[t] ||
+            (present && (strcmp(p, s->path) != 0 || size != s->size || mtime != s->mtime_ns ||
+                         inode != s->inode)))
+            stale = 1;
+        /* A file modified within the clock's granularity of the snapshot's
+         * writing could change again with the same size and time stamp
+         * (git's "racy" case): such a snapshot is not trusted. */
+        if (present && mtime + RACY_NS > written_ns)
+            stale = 1;
+    }
+    for (int t = 0; t < DG_T_COUNT && !stale; t++) {
+        if (!ds->present[t])
+            continue;
+        if (read_table(&r, &ds->tables[t], &ds->reports[t], r.total) != 0)
+            stale = 1;
+    }
+    if (!stale) {
+        char trailer[sizeof TRAILER];
+        get(&r, trailer, sizeof trailer);
+        stale = r.failed || memcmp(trailer, TRAILER, sizeof trailer) != 0;
+    }
+    close(fd);
+    if (stale) {
+        for (int t = 0; t < DG_T_COUNT; t++) {
+            dg_table_free(&ds->tables[t]);
+            dg_table_init(&ds->tables[t], dg_tables[t].name);
+        }
+        return r.cancelled ? -1 : 1;
+    }
+    return 0;
+}

@@ -1,0 +1,128 @@
+#include "demographer/table.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    size_t width;
+} coltypes[DG_COL_NTYPES] = {
+    [DG_COL_I64] = {"int64", 8}, [DG_COL_I32] = {"int32", 4}, [DG_COL_I8] = {"int8", 1},
+    [DG_COL_F32] = {"float", 4}, [DG_COL_TIME] = {"time", 8}, [DG_COL_STR] = {"string", 4},
+    [DG_COL_KEY] = {"key", 4},
+};
+
+const char *dg_coltype_name(dg_coltype t)
+{
+    return coltypes[t].name;
+}
+
+size_t dg_coltype_width(dg_coltype t)
+{
+    return coltypes[t].width;
+}
+
+void dg_table_init(dg_table *t, const char *name)
+{
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    dg_strpool_init(&t->strings);
+}
+
+void dg_table_free(dg_table *t)
+{
+    for (int i = 0; i < t->ncols; i++) {
+        free(t->cols[i].data);
+        dg_i64map_free(&t->cols[i].dict);
+    }
+    dg_strpool_free(&t->strings);
+    memset(t, 0, sizeof *t);
+}
+
+dg_column *dg_table_add_column(dg_table *t, const char *name, dg_coltype type)
+{
+    if (t->ncols >= DG_MAX_COLS)
+        return NULL;
+    dg_column *c = &t->cols[t->ncols++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->type = type;
+    return c;
+}
+
+void dg_table_resize(dg_table *t, uint64_t nrows)
+{
+    for (int i = 0; i < t->ncols; i++)
+        t->cols[i].data = dg_xrealloc(t->cols[i].data, nrows * dg_coltype_width(t->cols[i].type));
+    t->nrows = nrows;
+}
+
+dg_column *dg_table_column(const dg_table *t, const char *name)
+{
+    for (int i = 0; i < t->ncols; i++)
+        if (strcmp(t->cols[i].name, name) == 0)
+            return (dg_column *)&t->cols[i];
+    return NULL;
+}
+
+size_t dg_table_memory(const dg_table *t)
+{
+    size_t m = dg_strpool_memory(&t->strings);
+    for (int i = 0; i < t->ncols; i++) {
+        m += t->nrows * dg_coltype_width(t->cols[i].type);
+        m += (size_t)t->cols[i].dict.cap * sizeof(int64_t) +
+             (size_t)t->cols[i].dict.nslots * sizeof(uint32_t);
+    }
+    return m;
+}
+
+uint64_t dg_column_distinct(const dg_table *t, const dg_column *c)
+{
+    switch (c->type) {
+    case DG_COL_KEY:
+        return c->dict.n;
+    case DG_COL_STR: {
+        /* Every interned string may not be used by this column (the pool is
+         * shared by the table's string columns): mark the ids it uses. */
+        uint8_t *seen = dg_xcalloc(t->strings.n + 1, 1);
+        uint64_t n = 0;
+        const uint32_t *v = dg_col_u32(c);
+        for (uint64_t i = 0; i < t->nrows; i++)
+            if (!seen[v[i]]) {
+                seen[v[i]] = 1;
+                n++;
+            }
+        free(seen);
+        return n;
+    }
+    default: {
+        dg_i64map set;
+        dg_i64map_init(&set);
+        for (uint64_t i = 0; i < t->nrows; i++) {
+            int64_t key;
+            switch (c->type) {
+            case DG_COL_I32: key = dg_col_i32(c)[i]; break;
+            case DG_COL_I8: key = dg_col_i8(c)[i]; break;
+            case DG_COL_F32: {
+                float f = dg_col_f32(c)[i];
+                int32_t bits;
+                if (f == 0.0f)
+                    f = 0.0f; /* -0 and +0 are one value */
+                if (isnan(f))
+                    f = NAN;
+                memcpy(&bits, &f, sizeof bits);
+                key = bits;
+                break;
+            }
+            default: key = dg_col_i64(c)[i]; break;
+            }
+            dg_i64map_put(&set, key);
+        }
+        uint64_t n = set.n;
+        dg_i64map_free(&set);
+        return n;
+    }
+    }
+}

@@ -1,0 +1,263 @@
+#include "testutil.h"
+
+#include "demographer/dataset.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *str_at(const dg_table *t, const char *col, uint64_t row)
+{
+    const dg_column *c = dg_table_column(t, col);
+    assert_non_null(c);
+    return dg_strpool_get(&t->strings, dg_col_u32(c)[row]);
+}
+
+static int64_t id_at(const dg_table *t, const char *col, uint64_t row)
+{
+    const dg_column *c = dg_table_column(t, col);
+    assert_non_null(c);
+    return dg_col_id(c, row);
+}
+
+static char *real_path(const char *name)
+{
+    const char *dir = tu_real_dir();
+    if (!dir)
+        return NULL;
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+/* The real first lines of every Kaggle file, with CRLF and no final newline. */
+static void golden_heads(void **state)
+{
+    (void)state;
+    char *dir = real_path("heads");
+    if (!dir)
+        skip();
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    dg_err err;
+    dg_load_opts o = {0};
+    assert_int_equal(dg_dataset_load(&ds, dir, &o, &err), DG_OK);
+    assert_int_equal(ds.shape, DG_SHAPE_KAGGLE);
+    assert_false(ds.present[DG_T_LABEL_CATEGORIES]);
+    assert_false(ds.present[DG_T_SPLIT]);
+
+    const dg_table *ev = dg_dataset_table(&ds, DG_T_EVENTS);
+    assert_non_null(ev);
+    assert_int_equal(ev->nrows, 45);
+    assert_int_equal(dg_col_i32(dg_table_column(ev, "event_id"))[0], 1);
+    assert_true(id_at(ev, "device_id", 0) == 29182687948017175LL);
+    char ts[20];
+    dg_format_time(id_at(ev, "timestamp", 0), ts);
+    assert_string_equal(ts, "2016-05-01 00:55:25");
+    assert_true(dg_col_f32(dg_table_column(ev, "longitude"))[0] == 121.38f);
+    assert_true(dg_col_f32(dg_table_column(ev, "latitude"))[0] == 31.24f);
+    assert_true(id_at(ev, "device_id", 44) == -7733395605616071501LL);
+    dg_format_time(id_at(ev, "timestamp", 44), ts);
+    assert_string_equal(ts, "2016-05-01 00:33:53");
+    assert_true(dg_col_f32(dg_table_column(ev, "latitude"))[44] == 27.31f);
+
+    const dg_table *ae = dg_dataset_table(&ds, DG_T_APP_EVENTS);
+    assert_int_equal(ae->nrows, 45);
+    assert_true(id_at(ae, "app_id", 0) == 5927333115845830913LL);
+    assert_int_equal(dg_col_i8(dg_table_column(ae, "is_active"))[0], 1);
+    assert_true(id_at(ae, "app_id", 44) == -628177381309085483LL);
+    assert_int_equal(dg_col_i8(dg_table_column(ae, "is_active"))[44], 0);
+    assert_int_equal(dg_col_i32(dg_table_column(ae, "event_id"))[44], 6);
+
+    const dg_table *al = dg_dataset_table(&ds, DG_T_APP_LABELS);
+    assert_int_equal(al->nrows, 36);
+    assert_true(id_at(al, "app_id", 0) == 7324884708820027918LL);
+    assert_int_equal(dg_col_i32(dg_table_column(al, "label_id"))[35], 259);
+
+    const dg_table *te = dg_dataset_table(&ds, DG_T_TEST);
+    assert_int_equal(te->nrows, 44);
+    assert_true(id_at(te, "device_id", 0) == 1002079943728939269LL);
+    assert_true(id_at(te, "device_id", 43) == -3215348996589663297LL);
+
+    const dg_table *lb = dg_dataset_table(&ds, DG_T_LABELS);
+    assert_int_equal(lb->nrows, 44);
+    assert_true(id_at(lb, "device_id", 0) == -8076087639492063270LL);
+    assert_string_equal(str_at(lb, "gender", 0), "M");
+    assert_int_equal(dg_col_i32(dg_table_column(lb, "age"))[0], 35);
+    assert_string_equal(str_at(lb, "group", 0), "M32-38");
+    assert_string_equal(str_at(lb, "group", 43), "M29-31");
+
+    const dg_table *ph = dg_dataset_table(&ds, DG_T_PHONES);
+    assert_int_equal(ph->nrows, 46);
+    assert_true(id_at(ph, "device_id", 0) == -8890648629457979026LL);
+    assert_string_equal(str_at(ph, "phone_brand", 0), "小米");
+    assert_string_equal(str_at(ph, "device_model", 0), "红米");
+    assert_string_equal(str_at(ph, "phone_brand", 45), "三星");
+    assert_string_equal(str_at(ph, "device_model", 45), "Galaxy S4");
+    dg_dataset_free(&ds);
+    free(dir);
+}
+
+/* The real train labels: 74,645 rows and the group shares of DATA.md. */
+static void real_train_labels(void **state)
+{
+    (void)state;
+    char *dir = real_path("");
+    if (!dir)
+        skip();
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    dg_err err;
+    dg_load_opts o = {0};
+    assert_int_equal(dg_dataset_load(&ds, dir, &o, &err), DG_OK);
+    const dg_table *lb = dg_dataset_table(&ds, DG_T_LABELS);
+    assert_int_equal(lb->nrows, 74645);
+    static const struct {
+        const char *group;
+        double share;
+    } want[] = {{"F23-", .0677},   {"F24-26", .0561}, {"F27-28", .0418}, {"F29-32", .0620},
+                {"F33-42", .0745}, {"F43+", .0562},   {"M22-", .1003},   {"M23-26", .1287},
+                {"M27-28", .0729}, {"M29-31", .0979}, {"M32-38", .1269}, {"M39+", .1150}};
+    const dg_column *g = dg_table_column(lb, "group");
+    for (size_t k = 0; k < sizeof want / sizeof *want; k++) {
+        uint32_t id = dg_strpool_find(&lb->strings, want[k].group, strlen(want[k].group));
+        assert_int_not_equal(id, UINT32_MAX);
+        uint64_t n = 0;
+        for (uint64_t i = 0; i < lb->nrows; i++)
+            n += dg_col_u32(g)[i] == id;
+        double share = (double)n / (double)lb->nrows;
+        assert_true(fabs(share - want[k].share) < 0.00006);
+    }
+    const dg_column *age = dg_table_column(lb, "age");
+    const dg_column *gender = dg_table_column(lb, "gender");
+    uint32_t m = dg_strpool_find(&lb->strings, "M", 1);
+    double sum = 0, males = 0;
+    for (uint64_t i = 0; i < lb->nrows; i++) {
+        sum += dg_col_i32(age)[i];
+        males += dg_col_u32(gender)[i] == m;
+    }
+    assert_true(fabs(sum / 74645 - 31.41) < 0.005);
+    assert_true(fabs(males / 74645 - 0.6418) < 0.00005);
+
+    /* label_categories: 930 rows, quoted fields with commas, 3 empty names,
+     * and a last line without a newline. */
+    const dg_table *lc = dg_dataset_table(&ds, DG_T_LABEL_CATEGORIES);
+    assert_int_equal(lc->nrows, 930);
+    const dg_column *lid = dg_table_column(lc, "label_id");
+    int empties = 0;
+    for (uint64_t i = 0; i < lc->nrows; i++) {
+        const char *cat = str_at(lc, "category", i);
+        int id = dg_col_i32(lid)[i];
+        if (*cat == '\0') {
+            empties++;
+            assert_true(id == 1 || id == 248 || id == 264);
+        }
+        if (id == 129)
+            assert_string_equal(cat, "online shopping by group, like groupon");
+        if (id == 930)
+            assert_string_equal(cat, "Europe, the United States and Macao (aviation)");
+    }
+    assert_int_equal(empties, 3);
+    assert_int_equal(dg_col_i32(lid)[929], 1021);
+    assert_string_equal(str_at(lc, "category", 929), "Internet Insurance");
+    dg_dataset_free(&ds);
+    free(dir);
+}
+
+/* Cuts an id to 15 significant digits, toward zero: what the Upgrad export
+ * did to its ids (checked on all 74,645 rows of the mapping file; DATA.md
+ * calls it rounding, but no id there was rounded up). */
+static int64_t trunc15(int64_t v)
+{
+    __int128 x = v, a = x < 0 ? -x : x, p = 1;
+    int digits = 0;
+    for (__int128 t = a; t > 0; t /= 10)
+        digits++;
+    for (int i = 15; i < digits; i++)
+        p *= 10;
+    __int128 r = a / p * p;
+    return (int64_t)(x < 0 ? -r : r);
+}
+
+/* The mapping file in both id forms: the rounded ids parse, and each is the
+ * exact id cut to 15 significant digits. */
+static void mapping_file_both_id_forms(void **state)
+{
+    (void)state;
+    char *rounded = real_path("train_test_split.csv");
+    char *exact = real_path("train_test_split_exact_ids.csv");
+    if (!rounded)
+        skip();
+    const dg_tablespec *spec = &dg_tables[DG_T_SPLIT];
+    dg_table a, b;
+    dg_err err;
+    dg_table_init(&a, "a");
+    dg_table_init(&b, "b");
+    assert_int_equal(dg_csv_read(rounded, spec->cols, spec->ncols, NULL, &a, NULL, &err), DG_OK);
+    assert_int_equal(dg_csv_read(exact, spec->cols, spec->ncols, NULL, &b, NULL, &err), DG_OK);
+    assert_int_equal(a.nrows, 74645);
+    assert_int_equal(b.nrows, 74645);
+    assert_true(id_at(&a, "device_id", 0) == -7548291590301750000LL);
+    assert_true(id_at(&b, "device_id", 0) == -7548291590301750136LL);
+    uint64_t train = 0;
+    const dg_column *flag = dg_table_column(&a, "train_test_flag");
+    uint32_t train_id = dg_strpool_find(&a.strings, "train", 5);
+    for (uint64_t i = 0; i < a.nrows; i++) {
+        assert_true(trunc15(id_at(&b, "device_id", i)) == id_at(&a, "device_id", i));
+        train += dg_col_u32(flag)[i] == train_id;
+    }
+    assert_int_equal(train, 58549);
+    assert_string_equal(str_at(&a, "group", 0), "M32+");
+    dg_table_free(&a);
+    dg_table_free(&b);
+    free(rounded);
+    free(exact);
+}
+
+static void shapes_and_missing_folders(void **state)
+{
+    (void)state;
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    dg_err err;
+    assert_int_equal(dg_dataset_load(&ds, "/nonexistent-dir", NULL, &err), DG_ERR);
+    assert_string_equal(err.msg,
+                        "/nonexistent-dir: cannot open the data directory: No such file or directory");
+    char *dir = tu_tmpdir();
+    assert_int_equal(dg_dataset_load(&ds, dir, NULL, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, ": no data files found (looked for gender_age_train.csv, "
+                                    "train.csv, gender_age_test.csv"));
+    free(tu_write_str(dir, "train.csv", "device_id,gender,age,group_train\n"
+                                        "-7548291590301750000,M,33,M32+\n"));
+    free(tu_write_str(dir, "app_labels_new.txt", "app_id,label_id\n1,2\n"));
+    assert_int_equal(dg_dataset_load(&ds, dir, NULL, &err), DG_OK);
+    assert_int_equal(ds.shape, DG_SHAPE_UPGRAD);
+    assert_int_equal(ds.tables[DG_T_LABELS].nrows, 1);
+    assert_string_equal(str_at(&ds.tables[DG_T_LABELS], "group", 0), "M32+");
+    assert_int_equal(ds.tables[DG_T_APP_LABELS].nrows, 1);
+
+    /* A bad table makes the whole load fail and keeps nothing. */
+    free(tu_write_str(dir, "events.csv", "event_id,device_id,timestamp,longitude,latitude\n"
+                                         "1,2,2016-05-01 00:00:00,1,x\n"));
+    assert_int_equal(dg_dataset_load(&ds, dir, NULL, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "events.csv: line 2, column 5 (latitude): expected a number, "
+                                    "found 'x'"));
+    for (int t = 0; t < DG_T_COUNT; t++)
+        assert_int_equal(ds.tables[t].nrows, 0);
+    dg_dataset_free(&ds);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(golden_heads),
+        cmocka_unit_test(real_train_labels),
+        cmocka_unit_test(mapping_file_both_id_forms),
+        cmocka_unit_test(shapes_and_missing_folders),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

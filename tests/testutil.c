@@ -1,0 +1,101 @@
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+char *tu_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    size_t n = strlen(base) + 32;
+    char *p = malloc(n);
+    snprintf(p, n, "%s/dgtest.XXXXXX", base);
+    if (!mkdtemp(p)) {
+        fprintf(stderr, "mkdtemp %s failed\n", p);
+        abort();
+    }
+    return p;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void tu_rmrf(const char *path)
+{
+    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *tu_write(const char *dir, const char *name, const void *data, size_t len)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    snprintf(p, n, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+        fprintf(stderr, "cannot write %s\n", p);
+        abort();
+    }
+    return p;
+}
+
+char *tu_write_str(const char *dir, const char *name, const char *text)
+{
+    return tu_write(dir, name, text, strlen(text));
+}
+
+const char *tu_real_dir(void)
+{
+    const char *d = getenv("DG_REAL_DATA");
+    struct stat st;
+    if (!d || stat(d, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "# the real data pieces (../shared/data/real) are absent: test skipped\n");
+        return NULL;
+    }
+    return d;
+}
+
+int tu_run(const char *cmd, char **out)
+{
+    size_t n = strlen(cmd) + 16;
+    char *full = malloc(n);
+    snprintf(full, n, "(%s) 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    free(full);
+    if (!p)
+        return -1;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while ((got = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += got;
+        if (cap - len < 1024) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    buf[len] = '\0';
+    int st = pclose(p);
+    if (out)
+        *out = buf;
+    else
+        free(buf);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+const char *tu_bin(void)
+{
+    const char *b = getenv("DG_BIN");
+    return b ? b : "./demographer";
+}

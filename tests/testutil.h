@@ -1,0 +1,29 @@
+/* Helpers shared by the test programs: temporary folders and files, the real
+ * data folder, and running the demographer binary. */
+#ifndef DEMOGRAPHER_TESTUTIL_H
+#define DEMOGRAPHER_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* A new empty folder under $TMPDIR (or /tmp); the caller frees the string. */
+char *tu_tmpdir(void);
+/* Removes a folder and everything in it. */
+void tu_rmrf(const char *path);
+/* Writes len bytes into dir/name and returns the path (freed by the caller). */
+char *tu_write(const char *dir, const char *name, const void *data, size_t len);
+/* Same, for a NUL-terminated string. */
+char *tu_write_str(const char *dir, const char *name, const char *text);
+/* The folder of real data pieces, or NULL (with a skip message printed) when
+ * absent: tests that need it call skip() then. */
+const char *tu_real_dir(void);
+/* Runs a shell command, returns its exit status and (when out is not NULL)
+ * its stdout and stderr together, NUL-terminated, freed by the caller. */
+int tu_run(const char *cmd, char **out);
+/* The demographer binary under test. */
+const char *tu_bin(void);
+
+#endif
