@@ -333,7 +333,7 @@ static int map_file(const char *path, const char *shown, mapped *m, dg_err *err)
             close(fd);
             return dg_fail(err, "%s: cannot map: %s", shown, strerror(e));
         }
-        madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL | MADV_WILLNEED);
+        madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
         m->data = p;
         m->size = (size_t)st.st_size;
     }
@@ -367,6 +367,7 @@ typedef struct reader {
     size_t max_field;
     dg_table *t;
     const char *cut_line;    /* start of a last line that has no newline, or NULL */
+    int fast;                /* no quotes and no string columns: fast_row applies */
 } reader;
 
 /* Per-thread state. */
@@ -378,6 +379,8 @@ typedef struct worker {
     uint64_t max_rows;        /* lines in the chunk: an upper bound of its rows */
     uint64_t rows, bad_rows;
     dg_i64map dicts[DG_MAX_COLS]; /* chunk-local dictionaries of key columns */
+    int64_t pending_keys[DG_MAX_COLS]; /* key values of the row being read, put into the
+                                        * dictionary only once the whole row is good */
     char *scratch;            /* unescaped quoted field */
     size_t scratch_cap;
     int failed;               /* strict mode: stopped at an error */
@@ -592,7 +595,7 @@ static int store_field(worker *w, const field *f, int colno, int col, uint64_t r
         case DG_COL_I64: dg_col_i64(c)[row] = iv; break;
         case DG_COL_I32: dg_col_i32(c)[row] = (int32_t)iv; break;
         case DG_COL_I8: dg_col_i8(c)[row] = (int8_t)iv; break;
-        case DG_COL_KEY: dg_col_u32(c)[row] = dg_i64map_put(&w->dicts[col], iv); break;
+        case DG_COL_KEY: w->pending_keys[col] = iv; break;
         default: break;
         }
         break;
@@ -611,7 +614,172 @@ static int store_field(worker *w, const field *f, int colno, int col, uint64_t r
     return 0;
 }
 
+/* Puts the row's key values into the chunk's dictionaries. */
+static inline void commit_keys(worker *w, uint64_t row)
+{
+    const reader *r = w->r;
+    for (int c = 0; c < r->nspecs; c++)
+        if (r->specs[c].type == DG_COL_KEY)
+            dg_col_u32(&r->t->cols[c])[row] = dg_i64map_put(&w->dicts[c], w->pending_keys[c]);
+}
+
+/* The fast path for the large files: a row of plain unquoted fields, each
+ * parsed as it is scanned (one pass over the bytes, no field copy). Returns 0
+ * at anything unusual (quotes, long mantissas, blanks, errors) and the
+ * general path then reads the row again and says what is wrong with it. */
+static inline int fast_int(const char **pp, const char *end, int64_t *out)
+{
+    const char *p = *pp;
+    int neg = 0;
+    if (p < end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    const char *s = p;
+    uint64_t v = 0;
+    while (p < end && (unsigned)(*p - '0') < 10)
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    size_t n = (size_t)(p - s);
+    /* 19 digits cannot overflow uint64; int64's range is checked here. */
+    if (n == 0 || n > 19 || v > (uint64_t)INT64_MAX + (uint64_t)neg)
+        return 0;
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    *pp = p;
+    return 1;
+}
+
+static inline int fast_float(const char **pp, const char *end, float *out)
+{
+    const char *p = *pp;
+    int neg = 0;
+    if (p < end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    uint64_t mant = 0;
+    int nd = 0, frac = 0;
+    while (p < end && (unsigned)(*p - '0') < 10) {
+        mant = mant * 10 + (uint64_t)(*p++ - '0');
+        nd++;
+    }
+    if (p < end && *p == '.') {
+        p++;
+        while (p < end && (unsigned)(*p - '0') < 10) {
+            mant = mant * 10 + (uint64_t)(*p++ - '0');
+            nd++;
+            frac++;
+        }
+    }
+    if (nd == 0 || nd > 15)
+        return 0;
+    double v = (double)mant / pow10_tab[frac];
+    *out = (float)(neg ? -v : v);
+    *pp = p;
+    return 1;
+}
+
+/* What the fast path does with each field of a row, prepared once per chunk
+ * so that the row loop reads no shared structure. */
+typedef struct fast_op {
+    int type; /* a dg_coltype, or -1 for a field that is not read */
+    int col;
+    char *data;
+} fast_op;
+
+static int fast_row(worker *w, const fast_op *ops, int nfields, const char **pp,
+                    const char *end, uint64_t row)
+{
+    const char *p = *pp;
+    int64_t keys[DG_MAX_COLS];
+    for (int f = 0; f < nfields; f++) {
+        const fast_op op = ops[f];
+        int64_t iv;
+        switch (op.type) {
+        case -1:
+            while (p < end && *p != ',' && *p != '\n' && *p != '\r' && *p != '"')
+                p++;
+            break;
+        case DG_COL_I64:
+            if (!fast_int(&p, end, &iv))
+                return 0;
+            ((int64_t *)op.data)[row] = iv;
+            break;
+        case DG_COL_I32:
+            if (!fast_int(&p, end, &iv) || iv < INT32_MIN || iv > INT32_MAX)
+                return 0;
+            ((int32_t *)op.data)[row] = (int32_t)iv;
+            break;
+        case DG_COL_I8:
+            if (!fast_int(&p, end, &iv) || iv < INT8_MIN || iv > INT8_MAX)
+                return 0;
+            ((int8_t *)op.data)[row] = (int8_t)iv;
+            break;
+        case DG_COL_KEY:
+            if (!fast_int(&p, end, &iv))
+                return 0;
+            keys[op.col] = iv;
+            break;
+        case DG_COL_F32:
+            if (!fast_float(&p, end, &((float *)op.data)[row]))
+                return 0;
+            break;
+        case DG_COL_TIME:
+            if (end - p < 19 || dg_parse_time(p, 19, &iv) != 0)
+                return 0;
+            ((int64_t *)op.data)[row] = iv;
+            p += 19;
+            break;
+        default:
+            return 0; /* strings: files with them take the general path */
+        }
+        if (f + 1 < nfields) {
+            if (p >= end || *p != ',')
+                return 0;
+            p++;
+        }
+    }
+    if (p < end) {
+        if (*p == '\n')
+            p++;
+        else if (*p == '\r' && p + 1 < end && p[1] == '\n')
+            p += 2;
+        else
+            return 0;
+    }
+    for (int f = 0; f < nfields; f++)
+        if (ops[f].type == DG_COL_KEY)
+            w->pending_keys[ops[f].col] = keys[ops[f].col];
+    commit_keys(w, row);
+    *pp = p;
+    return 1;
+}
+
 #define PROGRESS_STEP (8u << 20)
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14 */
+#endif
+
+/* Maps the pages of [from, to) in one call rather than a fault per few
+ * pages; on kernels without it nothing happens and faults do the work. */
+static void populate_pages(const char *from, const char *to)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)from & ~(page - 1), b = (uintptr_t)to;
+    if (b > a)
+        madvise((void *)a, b - a, MADV_POPULATE_READ);
+}
+
+/* Drops the pages of [from, to) from this process's mapping once they are
+ * read: they stay in the page cache, but the load's resident memory is then
+ * its tables, not the whole file. */
+static void release_pages(const char *from, const char *to)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)from + page - 1) & ~(page - 1), b = (uintptr_t)to & ~(page - 1);
+    if (b > a)
+        madvise((void *)a, b - a, MADV_DONTNEED);
+}
 
 static void *parse_chunk(void *arg)
 {
@@ -622,8 +790,18 @@ static void *parse_chunk(void *arg)
     uint64_t line = w->first_line;
     uint64_t row = w->first_row;
     const char *last_report = p;
+    fast_op *ops = dg_xmalloc((size_t)r->nfields * sizeof *ops);
+    for (int f = 0; f < r->nfields; f++) {
+        int col = r->field_col[f];
+        ops[f].type = col < 0 ? -1 : (int)r->t->cols[col].type;
+        ops[f].col = col;
+        ops[f].data = col < 0 ? NULL : r->t->cols[col].data;
+    }
+    populate_pages(p, p + PROGRESS_STEP < w->stop ? p + PROGRESS_STEP : w->stop);
     while (p < w->stop && !w->failed) {
         if ((size_t)(p - last_report) >= PROGRESS_STEP) {
+            release_pages(last_report, p);
+            populate_pages(p, p + PROGRESS_STEP < w->stop ? p + PROGRESS_STEP : w->stop);
             atomic_fetch_add(&sh->bytes_done, (unsigned long long)(p - last_report));
             last_report = p;
             if (w->index == 0 && sh->progress &&
@@ -641,6 +819,11 @@ static void *parse_chunk(void *arg)
         }
         if (*p == '\r' && p + 1 < w->stop && p[1] == '\n') {
             p += 2;
+            line++;
+            continue;
+        }
+        if (r->fast && p != r->cut_line && fast_row(w, ops, r->nfields, &p, r->end, row)) {
+            row++;
             line++;
             continue;
         }
@@ -681,6 +864,7 @@ static void *parse_chunk(void *arg)
             ok = 0;
         }
         if (ok) {
+            commit_keys(w, row);
             row++;
             if (term == '\n')
                 line++;
@@ -699,31 +883,38 @@ static void *parse_chunk(void *arg)
     }
     atomic_fetch_add(&sh->bytes_done, (unsigned long long)(p - last_report));
     w->rows = row - w->first_row;
+    free(ops);
     return NULL;
-}
-
-static uint64_t count_lines(const char *p, const char *end)
-{
-    uint64_t n = 0;
-    while (p < end) {
-        const char *q = memchr(p, '\n', (size_t)(end - p));
-        if (!q)
-            break;
-        n++;
-        p = q + 1;
-    }
-    return n;
 }
 
 typedef struct count_job {
     const char *begin, *stop;
     uint64_t lines;
+    int has_quote;
 } count_job;
 
+/* Pass 1 over a chunk: its newlines, and whether it holds a quote (a quoted
+ * field may hide a newline, so such a file cannot be split at newlines). One
+ * window at a time, released once read. */
 static void *count_chunk(void *arg)
 {
     count_job *j = arg;
-    j->lines = count_lines(j->begin, j->stop);
+    uint64_t n = 0;
+    for (const char *w = j->begin; w < j->stop;) {
+        const char *wend = (size_t)(j->stop - w) > PROGRESS_STEP ? w + PROGRESS_STEP : j->stop;
+        populate_pages(w, wend);
+        if (!j->has_quote && memchr(w, '"', (size_t)(wend - w)))
+            j->has_quote = 1;
+        /* A plain counting loop: the compiler vectorises it, where a memchr
+         * per line pays a call for every 30 bytes. */
+        uint64_t in_window = 0;
+        for (const char *p = w; p < wend; p++)
+            in_window += *p == '\n';
+        n += in_window;
+        release_pages(w, wend);
+        w = wend;
+    }
+    j->lines = n;
     return NULL;
 }
 
@@ -866,15 +1057,15 @@ int dg_csv_read(const char *path, const dg_colspec *cols, int ncols, const dg_cs
         r.cut_line = nl ? nl + 1 : data;
     }
 
-    /* Split the body into chunks of whole lines, one per core, when that is
-     * safe: no quotes anywhere (a quoted newline would break the split) and
-     * no string columns (the string pool is not shared between threads). */
+    /* Split the body into chunks of whole lines, one per core. Parsing them
+     * in parallel is safe only with no quotes anywhere (a quoted newline
+     * would break the split) and no string columns (the string pool is not
+     * shared between threads); otherwise one thread reads it all. */
     int has_str = 0;
     for (int c = 0; c < ncols; c++)
         has_str |= cols[c].type == DG_COL_STR;
     int nthreads = opts->threads > 0 ? opts->threads : online_cpus();
-    if (has_str || (size_t)(end - data) < (4u << 20) ||
-        memchr(data, '"', (size_t)(end - data)) != NULL)
+    if ((size_t)(end - data) < (4u << 20))
         nthreads = 1;
     const char **bounds = dg_xmalloc((size_t)(nthreads + 1) * sizeof *bounds);
     bounds[0] = data;
@@ -901,6 +1092,18 @@ int dg_csv_read(const char *path, const dg_colspec *cols, int ncols, const dg_cs
     for (int k = 1; k < nthreads; k++)
         if (tids[k])
             pthread_join(tids[k], NULL);
+    int has_quote = 0;
+    for (int k = 0; k < nthreads; k++)
+        has_quote |= cj[k].has_quote;
+    r.fast = !has_str && !has_quote;
+    if (!r.fast && nthreads > 1) {
+        /* Read it in one piece after all. */
+        for (int k = 1; k < nthreads; k++)
+            cj[0].lines += cj[k].lines;
+        cj[0].stop = end;
+        bounds[1] = end;
+        nthreads = 1;
+    }
     /* The last line may lack its newline. */
     if (end > data && end[-1] != '\n')
         cj[nthreads - 1].lines++;

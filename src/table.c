@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static const struct {
     const char *name;
@@ -52,10 +53,27 @@ dg_column *dg_table_add_column(dg_table *t, const char *name, dg_coltype type)
     return c;
 }
 
+/* Large columns are asked to live in huge pages: filling a 130 MB column
+ * then costs a few hundred page faults instead of tens of thousands. */
+static void advise_huge(void *p, size_t n)
+{
+    const uintptr_t huge = 2u << 20;
+    if (n < 4 * huge)
+        return;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), b = ((uintptr_t)p + n) & ~(huge - 1);
+    if (b > a)
+        madvise((void *)a, b - a, MADV_HUGEPAGE);
+}
+
 void dg_table_resize(dg_table *t, uint64_t nrows)
 {
-    for (int i = 0; i < t->ncols; i++)
-        t->cols[i].data = dg_xrealloc(t->cols[i].data, nrows * dg_coltype_width(t->cols[i].type));
+    for (int i = 0; i < t->ncols; i++) {
+        size_t n = nrows * dg_coltype_width(t->cols[i].type);
+        int grow = nrows > t->nrows;
+        t->cols[i].data = dg_xrealloc(t->cols[i].data, n);
+        if (grow)
+            advise_huge(t->cols[i].data, n);
+    }
     t->nrows = nrows;
 }
 

@@ -374,7 +374,7 @@ static void test_kaggle_statistics(void **state)
         uint64_t e = strtoull(eid, NULL, 10);
         assert_true(e == last_id + 1); /* sequential from 1 */
         last_id = e;
-        uint32_t d;
+        uint32_t d = 0;
         assert_true(idset_get(&ids, strtoll(id, NULL, 10), &d));
         dv[d].events++;
         assert_int_equal(strlen(ts), 19);
@@ -479,7 +479,7 @@ static void test_kaggle_statistics(void **state)
         char *id = strtok(line, ","), *g = strtok(NULL, ","), *a = strtok(NULL, ","),
              *grp = strtok(NULL, ","), *flag = strtok(NULL, "\n");
         assert_true(id && g && a && grp && flag);
-        uint32_t d;
+        uint32_t d = 0;
         assert_true(idset_get(&ids, strtoll(id, NULL, 10), &d));
         assert_true(d < labelled && dv[d].gender == g[0] && dv[d].age == atoi(a));
         assert_string_equal(grp, group6_of(g[0], atoi(a)));
@@ -502,7 +502,7 @@ static void test_kaggle_statistics(void **state)
                               "p_M39+\n");
     double ll = 0;
     while (fgets(line, sizeof line, f)) {
-        uint32_t d;
+        uint32_t d = 0;
         assert_true(idset_get(&ids, strtoll(strtok(line, ","), NULL, 10), &d));
         assert_false(seen[d]);
         seen[d] = 1;

@@ -37,6 +37,9 @@ static int on_progress(void *ctx, const char *stage, double done, double total, 
     int finished = total > 0 && done >= total;
     if (now - p->last < interval && !finished)
         return 0;
+    /* Plain lines are for long stages only: a log needs no line per table. */
+    if (!p->tty && now - p->stage_start < 1.0)
+        return 0;
     p->last = now;
     double el = now - p->stage_start;
     double rate = el > 0 ? done / el : 0;
