@@ -6,23 +6,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 /* Layout (native byte order: a snapshot is a cache of this machine's load,
  * never a file to exchange):
- *   "DGSNAP03" | u32 ntables | u32 shape | u32 lenient | u32 reserved | i64 written_ns
+ *   "DGSNAP04" | u32 ntables | u32 shape | u32 lenient | u32 reserved | i64 written_ns
  *   per table: u32 present | u32 pathlen | path | i64 size | i64 mtime_ns | i64 inode
  *   per present table: dg_csv_report | u64 nrows | u32 ncols |
- *     per column: name[32] | u32 type | data (nrows * width) |
+ *     per column: name[32] | u32 type | zero padding to a multiple of 64 |
+ *                 data (nrows * width) |
  *                 KEY: u32 ndict | i64 keys[ndict]
  *     strings: u32 n | u64 nbytes | bytes (each string NUL-terminated) | u32 lens[n]
  *   "DGSNAPEND"
- */
+ * Column data is aligned so that a reload maps the file and points the
+ * columns into it: no copy and no parse. */
 #define RACY_NS 2000000000LL
 
-static const char MAGIC[8] = {'D', 'G', 'S', 'N', 'A', 'P', '0', '3'};
+static const char MAGIC[8] = {'D', 'G', 'S', 'N', 'A', 'P', '0', '4'};
 static const char TRAILER[9] = {'D', 'G', 'S', 'N', 'A', 'P', 'E', 'N', 'D'};
 
 static uint64_t fnv1a(const char *s)
@@ -65,12 +68,22 @@ char *dg_snapshot_path_for(const char *cache_dir, const char *data_dir)
 typedef struct writer {
     FILE *f;
     int failed;
+    uint64_t off;
 } writer;
+
+#define DATA_ALIGN 64
 
 static void put(writer *w, const void *p, size_t n)
 {
     if (!w->failed && n && fwrite(p, 1, n, w->f) != n)
         w->failed = 1;
+    w->off += n;
+}
+
+static void pad(writer *w)
+{
+    static const char zeros[DATA_ALIGN];
+    put(w, zeros, (DATA_ALIGN - w->off % DATA_ALIGN) % DATA_ALIGN);
 }
 
 static void put_u32(writer *w, uint32_t v) { put(w, &v, sizeof v); }
@@ -97,7 +110,7 @@ int dg_snapshot_write(const dg_dataset *ds, const char *path, dg_err *err)
         free(tmp);
         return dg_fail(err, "%s: cannot create: %s", path, strerror(e));
     }
-    writer w = {fdopen(fd, "wb"), 0};
+    writer w = {fdopen(fd, "wb"), 0, 0};
     if (!w.f) {
         close(fd);
         unlink(tmp);
@@ -134,6 +147,7 @@ int dg_snapshot_write(const dg_dataset *ds, const char *path, dg_err *err)
             const dg_column *col = &tb->cols[c];
             put(&w, col->name, sizeof col->name);
             put_u32(&w, (uint32_t)col->type);
+            pad(&w);
             put(&w, col->data, tb->nrows * dg_coltype_width(col->type));
             if (col->type == DG_COL_KEY) {
                 put_u32(&w, col->dict.n);
@@ -164,56 +178,54 @@ int dg_snapshot_write(const dg_dataset *ds, const char *path, dg_err *err)
 /* ---- reading ------------------------------------------------------------- */
 
 typedef struct reader {
-    int fd;
+    const char *base;
+    uint64_t off, len;
     int failed;
-    int cancelled;
-    const dg_progress *progress;
-    uint64_t done, total;
 } reader;
 
-static void get(reader *r, void *p, size_t n)
+static const void *take(reader *r, uint64_t n)
 {
-    char *b = p;
-    while (!r->failed && n > 0) {
-        /* Large reads in steps so that progress (and cancel) are heard. */
-        size_t step = n < (64u << 20) ? n : (64u << 20);
-        ssize_t got = read(r->fd, b, step);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0) {
-            r->failed = 1;
-            return;
-        }
-        b += got;
-        n -= (size_t)got;
-        r->done += (uint64_t)got;
-        if (n > 0 && dg_progress_report(r->progress, "snapshot", (double)r->done,
-                                        (double)r->total, "bytes"))
-            r->failed = r->cancelled = 1;
+    if (r->failed || n > r->len - r->off) {
+        r->failed = 1;
+        return NULL;
     }
+    const void *p = r->base + r->off;
+    r->off += n;
+    return p;
+}
+
+static void get(reader *r, void *out, size_t n)
+{
+    const void *p = take(r, n);
+    if (p)
+        memcpy(out, p, n);
+    else
+        memset(out, 0, n);
 }
 
 static uint32_t get_u32(reader *r)
 {
-    uint32_t v = 0;
+    uint32_t v;
     get(r, &v, sizeof v);
     return v;
 }
 
 static uint64_t get_u64(reader *r)
 {
-    uint64_t v = 0;
+    uint64_t v;
     get(r, &v, sizeof v);
     return v;
 }
 
-static int read_table(reader *r, dg_table *tb, dg_csv_report *rep, uint64_t file_size)
+static int read_table(reader *r, dg_table *tb, dg_csv_report *rep, dg_mapping *m)
 {
     get(r, rep, sizeof *rep);
     uint64_t nrows = get_u64(r);
     uint32_t ncols = get_u32(r);
-    if (r->failed || ncols > DG_MAX_COLS || nrows > file_size)
+    if (r->failed || ncols > DG_MAX_COLS || nrows > r->len)
         return -1;
+    dg_table_use_mapping(tb, m);
+    tb->nrows = nrows;
     for (uint32_t c = 0; c < ncols; c++) {
         char name[32];
         get(r, name, sizeof name);
@@ -222,55 +234,52 @@ static int read_table(reader *r, dg_table *tb, dg_csv_report *rep, uint64_t file
             return -1;
         name[sizeof name - 1] = '\0';
         dg_column *col = dg_table_add_column(tb, name, (dg_coltype)type);
-        size_t bytes = nrows * dg_coltype_width(col->type);
-        if (bytes > file_size)
+        take(r, (DATA_ALIGN - r->off % DATA_ALIGN) % DATA_ALIGN);
+        /* The column lives in the mapping (copy-on-write: later stages
+         * may change it in memory without touching the file). */
+        col->data = (void *)take(r, nrows * dg_coltype_width(col->type));
+        col->borrowed = 1;
+        if (r->failed)
             return -1;
-        col->data = dg_xmalloc(bytes);
-        tb->nrows = nrows;
-        get(r, col->data, bytes);
         if (col->type == DG_COL_KEY) {
             uint32_t n = get_u32(r);
-            if (r->failed || (uint64_t)n * 8 > file_size)
+            const void *keys = take(r, (uint64_t)n * sizeof(int64_t));
+            if (!keys)
                 return -1;
-            int64_t *keys = dg_xmalloc((size_t)n * sizeof *keys);
-            get(r, keys, (size_t)n * sizeof *keys);
-            dg_i64map_adopt(&col->dict, keys, n);
+            int64_t *copy = dg_xmalloc((size_t)n * sizeof *copy);
+            memcpy(copy, keys, (size_t)n * sizeof *copy);
+            dg_i64map_adopt(&col->dict, copy, n);
+            const uint32_t *codes = col->data;
+            for (uint64_t i = 0; i < nrows; i++)
+                if (codes[i] >= n)
+                    return -1;
         }
     }
-    tb->nrows = nrows;
     uint32_t n = get_u32(r);
     uint64_t nbytes = get_u64(r);
-    if (r->failed || nbytes > file_size || (uint64_t)n * 4 > file_size)
+    const char *bytes = take(r, nbytes);
+    const uint32_t *lens = take(r, (uint64_t)n * sizeof *lens);
+    if (r->failed)
         return -1;
-    char *bytes = dg_xmalloc(nbytes + 1);
-    uint32_t *lens = dg_xmalloc(((size_t)n + 1) * sizeof *lens);
-    get(r, bytes, nbytes);
-    get(r, lens, (size_t)n * sizeof *lens);
     /* Re-interning in id order gives every string its old id back. */
     uint64_t off = 0;
-    for (uint32_t i = 0; i < n && !r->failed; i++) {
-        if (off + lens[i] + 1 > nbytes) {
-            r->failed = 1;
-            break;
-        }
-        if (dg_strpool_intern(&tb->strings, bytes + off, lens[i]) != i)
-            r->failed = 1;
-        off += lens[i] + 1;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t len;
+        memcpy(&len, (const char *)lens + (size_t)i * sizeof len, sizeof len);
+        if (off + len + 1 > nbytes || dg_strpool_intern(&tb->strings, bytes + off, len) != i)
+            return -1;
+        off += len + 1;
     }
-    free(bytes);
-    free(lens);
     /* A string column must not point past the pool. */
-    for (int c = 0; c < tb->ncols && !r->failed; c++) {
+    for (int c = 0; c < tb->ncols; c++) {
         if (tb->cols[c].type != DG_COL_STR)
             continue;
         const uint32_t *v = dg_col_u32(&tb->cols[c]);
         for (uint64_t i = 0; i < nrows; i++)
-            if (v[i] >= tb->strings.n) {
-                r->failed = 1;
-                break;
-            }
+            if (v[i] >= tb->strings.n)
+                return -1;
     }
-    return r->failed ? -1 : 0;
+    return 0;
 }
 
 int dg_snapshot_read(dg_dataset *ds, const char *path, const dg_progress *progress)
@@ -279,11 +288,26 @@ int dg_snapshot_read(dg_dataset *ds, const char *path, const dg_progress *progre
     if (fd < 0)
         return 1;
     struct stat st;
-    if (fstat(fd, &st) != 0) {
+    if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof MAGIC) {
         close(fd);
         return 1;
     }
-    reader r = {fd, 0, 0, progress, 0, (uint64_t)st.st_size};
+    /* MAP_POPULATE: the tables are in memory when the load returns, as
+     * they are after a CSV parse, so the two are compared fairly. */
+    void *base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE,
+                      fd, 0);
+    close(fd);
+    if (base == MAP_FAILED)
+        return 1;
+    dg_mapping *m = dg_xcalloc(1, sizeof *m);
+    m->base = base;
+    m->len = (size_t)st.st_size;
+    m->refs = 1;
+    if (dg_progress_report(progress, "snapshot", (double)m->len, (double)m->len, "bytes")) {
+        dg_mapping_release(m);
+        return -1;
+    }
+    reader r = {base, 0, (uint64_t)st.st_size, 0};
     char magic[8];
     get(&r, magic, sizeof magic);
     uint32_t ntables = get_u32(&r), shape = get_u32(&r), lenient = get_u32(&r);
@@ -293,21 +317,15 @@ int dg_snapshot_read(dg_dataset *ds, const char *path, const dg_progress *progre
                 shape != (uint32_t)ds->shape || lenient != (uint32_t)ds->lenient;
     for (int t = 0; t < DG_T_COUNT && !stale; t++) {
         uint32_t present = get_u32(&r), len = get_u32(&r);
-        if (r.failed || len > PATH_MAX) {
-            stale = 1;
-            break;
-        }
-        char p[PATH_MAX + 1];
-        get(&r, p, len);
-        p[len] = '\0';
+        const char *p = take(&r, len);
         int64_t size, mtime, inode;
         get(&r, &size, 8);
         get(&r, &mtime, 8);
         get(&r, &inode, 8);
         const dg_source *s = &ds->sources[t];
         if (r.failed || (int)present != ds->present[t] ||
-            (present && (strcmp(p, s->path) != 0 || size != s->size || mtime != s->mtime_ns ||
-                         inode != s->inode)))
+            (present && (strlen(s->path) != len || memcmp(p, s->path, len) != 0 ||
+                         size != s->size || mtime != s->mtime_ns || inode != s->inode)))
             stale = 1;
         /* A file modified within the clock's granularity of the snapshot's
          * writing could change again with the same size and time stamp
@@ -318,7 +336,7 @@ int dg_snapshot_read(dg_dataset *ds, const char *path, const dg_progress *progre
     for (int t = 0; t < DG_T_COUNT && !stale; t++) {
         if (!ds->present[t])
             continue;
-        if (read_table(&r, &ds->tables[t], &ds->reports[t], r.total) != 0)
+        if (read_table(&r, &ds->tables[t], &ds->reports[t], m) != 0)
             stale = 1;
     }
     if (!stale) {
@@ -326,13 +344,13 @@ int dg_snapshot_read(dg_dataset *ds, const char *path, const dg_progress *progre
         get(&r, trailer, sizeof trailer);
         stale = r.failed || memcmp(trailer, TRAILER, sizeof trailer) != 0;
     }
-    close(fd);
+    dg_mapping_release(m); /* the tables hold their own references */
     if (stale) {
         for (int t = 0; t < DG_T_COUNT; t++) {
             dg_table_free(&ds->tables[t]);
             dg_table_init(&ds->tables[t], dg_tables[t].name);
         }
-        return r.cancelled ? -1 : 1;
+        return 1;
     }
     return 0;
 }

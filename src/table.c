@@ -32,13 +32,32 @@ void dg_table_init(dg_table *t, const char *name)
     dg_strpool_init(&t->strings);
 }
 
+void dg_mapping_release(dg_mapping *m)
+{
+    if (m && --m->refs == 0) {
+        munmap(m->base, m->len);
+        free(m);
+    }
+}
+
+void dg_table_use_mapping(dg_table *t, dg_mapping *m)
+{
+    if (t->mapping == m)
+        return;
+    dg_mapping_release(t->mapping);
+    m->refs++;
+    t->mapping = m;
+}
+
 void dg_table_free(dg_table *t)
 {
     for (int i = 0; i < t->ncols; i++) {
-        free(t->cols[i].data);
+        if (!t->cols[i].borrowed)
+            free(t->cols[i].data);
         dg_i64map_free(&t->cols[i].dict);
     }
     dg_strpool_free(&t->strings);
+    dg_mapping_release(t->mapping);
     memset(t, 0, sizeof *t);
 }
 
@@ -68,11 +87,20 @@ static void advise_huge(void *p, size_t n)
 void dg_table_resize(dg_table *t, uint64_t nrows)
 {
     for (int i = 0; i < t->ncols; i++) {
-        size_t n = nrows * dg_coltype_width(t->cols[i].type);
+        dg_column *c = &t->cols[i];
+        size_t width = dg_coltype_width(c->type), n = nrows * width;
+        if (c->borrowed) {
+            size_t keep = (nrows < t->nrows ? nrows : t->nrows) * width;
+            void *copy = dg_xmalloc(n);
+            memcpy(copy, c->data, keep);
+            c->data = copy;
+            c->borrowed = 0;
+            continue;
+        }
         int grow = nrows > t->nrows;
-        t->cols[i].data = dg_xrealloc(t->cols[i].data, n);
+        c->data = dg_xrealloc(c->data, n);
         if (grow)
-            advise_huge(t->cols[i].data, n);
+            advise_huge(c->data, n);
     }
     t->nrows = nrows;
 }

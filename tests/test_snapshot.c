@@ -99,6 +99,24 @@ static void reload_is_identical(void **state)
     /* The key dictionary works after a reload (it is rebuilt, not copied). */
     const dg_column *app = dg_table_column(&b.tables[DG_T_APP_EVENTS], "app_id");
     assert_int_equal(dg_i64map_get(&app->dict, 7), 1);
+    /* Reloaded columns live in the mapped snapshot: they can be changed in
+     * memory (copy on write) and grown (copied to the heap), and the file
+     * stays as it was. */
+    dg_table *ev = &b.tables[DG_T_EVENTS];
+    assert_true(ev->cols[0].borrowed);
+    dg_col_i32(&ev->cols[0])[0] = 99;
+    dg_table_resize(ev, 3);
+    assert_false(ev->cols[0].borrowed);
+    assert_int_equal(dg_col_i32(&ev->cols[0])[0], 99);
+    assert_int_equal(dg_col_i32(&ev->cols[0])[1], 2);
+    dg_table_free(&b.tables[DG_T_PHONES]); /* the others keep the mapping */
+    assert_int_equal(dg_col_i8(dg_table_column(&b.tables[DG_T_APP_EVENTS], "is_active"))[0], 1);
+    dg_dataset c;
+    dg_dataset_init(&c);
+    assert_int_equal(dg_dataset_load(&c, f->data, &o, &err), DG_OK);
+    assert_true(c.from_snapshot);
+    assert_int_equal(dg_col_i32(&c.tables[DG_T_EVENTS].cols[0])[0], 1);
+    dg_dataset_free(&c);
     dg_dataset_free(&a);
     dg_dataset_free(&b);
 }

@@ -25,8 +25,17 @@ typedef struct dg_column {
     char name[32];
     dg_coltype type;
     void *data;       /* nrows elements of the type's width */
+    int borrowed;     /* data lies in the table's mapping, not on the heap */
     dg_i64map dict;   /* DG_COL_KEY only */
 } dg_column;
+
+/* A read-only file mapped copy-on-write that column arrays may point into
+ * (a snapshot), shared by the tables that use it. */
+typedef struct dg_mapping {
+    void *base;
+    size_t len;
+    int refs;
+} dg_mapping;
 
 typedef struct dg_table {
     char name[32];
@@ -34,6 +43,7 @@ typedef struct dg_table {
     int ncols;
     dg_column cols[DG_MAX_COLS];
     dg_strpool strings;
+    dg_mapping *mapping; /* NULL unless some column is borrowed */
 } dg_table;
 
 const char *dg_coltype_name(dg_coltype t);
@@ -44,9 +54,13 @@ void dg_table_free(dg_table *t);
 /* Adds a column (data left NULL; dg_table_alloc sizes every column). */
 dg_column *dg_table_add_column(dg_table *t, const char *name, dg_coltype type);
 /* (Re)allocates every column's array for nrows rows; contents preserved up to
- * the smaller size. */
+ * the smaller size (a borrowed column is copied to the heap first). */
 void dg_table_resize(dg_table *t, uint64_t nrows);
 dg_column *dg_table_column(const dg_table *t, const char *name);
+/* Makes the table share (hold a reference to) m. */
+void dg_table_use_mapping(dg_table *t, dg_mapping *m);
+/* Drops one reference; the last one unmaps. */
+void dg_mapping_release(dg_mapping *m);
 /* Bytes held by the table's arrays, dictionaries and strings. */
 size_t dg_table_memory(const dg_table *t);
 /* Distinct values of a column (exact; uses a hash set for numeric columns). */
