@@ -1,0 +1,625 @@
+#include "demographer/clean.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *keyword;
+    const char *help;
+} kinds[DG_RULE_NKINDS] = {
+    [DG_RULE_ZERO_COORDS] = {"zero-coords",
+                             "events with a coordinate exactly 0 have no location"},
+    [DG_RULE_UNIT_BOX_COORDS] = {"unit-box-coords",
+                                 "events with both coordinates within [-1, 1] (the (1,1) "
+                                 "placeholder) have no location"},
+    [DG_RULE_IMPUTE_MEDIAN] = {"impute-median",
+                               "a missing location takes the median of the device's valid "
+                               "ones; devices with none stay missing and are counted"},
+    [DG_RULE_DEDUPE_PHONES] = {"dedupe-phones",
+                               "one phone row per device (the first); conflicting duplicates "
+                               "are counted"},
+    [DG_RULE_LABELS_WITHOUT_PHONE] = {"labels-without-phone",
+                                      "labelled, test and mapped devices with no phone row "
+                                      "are dropped"},
+    [DG_RULE_UNKNOWN_DEVICE_EVENTS] = {"unknown-device-events",
+                                       "events of devices with no phone row are dropped"},
+    [DG_RULE_TIME_WINDOW] = {"time-window",
+                             "events outside [from, to) are dropped"},
+    [DG_RULE_EMPTY_CATEGORIES] = {"empty-categories",
+                                  "label categories with an empty name are given one"},
+};
+
+/* The data's week: the real events run from 2016-04-30 23:52 to 2016-05-08
+ * 00:01; the window keeps those whole days. */
+#define DEFAULT_FROM 1461974400LL /* 2016-04-30 00:00:00 */
+#define DEFAULT_TO 1462752000LL   /* 2016-05-09 00:00:00 */
+#define DEFAULT_CATEGORY "unknown"
+
+const char *dg_rule_keyword(dg_rule_kind k)
+{
+    return kinds[k].keyword;
+}
+
+const char *dg_rule_help(dg_rule_kind k)
+{
+    return kinds[k].help;
+}
+
+void dg_rules_init(dg_rules *r)
+{
+    memset(r, 0, sizeof *r);
+}
+
+void dg_rules_free(dg_rules *r)
+{
+    free(r->v);
+    memset(r, 0, sizeof *r);
+}
+
+void dg_rules_add(dg_rules *r, const dg_rule *rule)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 8;
+        r->v = dg_xrealloc(r->v, (size_t)r->cap * sizeof *r->v);
+    }
+    r->v[r->n++] = *rule;
+}
+
+static dg_rule make_rule(dg_rule_kind k)
+{
+    dg_rule rule = {.kind = k, .enabled = 1, .from = DEFAULT_FROM, .to = DEFAULT_TO};
+    snprintf(rule.name, sizeof rule.name, "%s", DEFAULT_CATEGORY);
+    return rule;
+}
+
+void dg_rules_default(dg_rules *r)
+{
+    /* Phones first (the other rules look devices up in them), then what is
+     * dropped, then locations: marking before imputing. */
+    static const dg_rule_kind order[] = {
+        DG_RULE_DEDUPE_PHONES,   DG_RULE_LABELS_WITHOUT_PHONE, DG_RULE_UNKNOWN_DEVICE_EVENTS,
+        DG_RULE_TIME_WINDOW,     DG_RULE_ZERO_COORDS,          DG_RULE_UNIT_BOX_COORDS,
+        DG_RULE_IMPUTE_MEDIAN,   DG_RULE_EMPTY_CATEGORIES,
+    };
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
+        dg_rule rule = make_rule(order[i]);
+        dg_rules_add(r, &rule);
+    }
+}
+
+/* ---- rule files ------------------------------------------------------------ */
+
+/* Splits a line into words at blanks; returns how many (at most max). */
+static int split_words(char *line, char **words, int max)
+{
+    int n = 0;
+    for (char *p = line; *p;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p || *p == '#')
+            break;
+        if (n == max)
+            return max + 1;
+        words[n++] = p;
+        while (*p && *p != ' ' && *p != '\t')
+            p++;
+        if (*p)
+            *p++ = '\0';
+    }
+    return n;
+}
+
+int dg_rules_parse(dg_rules *r, const char *text, const char *origin, dg_err *err)
+{
+    dg_rules parsed;
+    dg_rules_init(&parsed);
+    int lineno = 0;
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        lineno++;
+        char line[512];
+        if (len >= sizeof line) {
+            dg_rules_free(&parsed);
+            return dg_fail(err, "%s:%d: line longer than %zu bytes", origin, lineno,
+                           sizeof line - 1);
+        }
+        memcpy(line, p, len);
+        line[len] = '\0';
+        if (len && line[len - 1] == '\r')
+            line[len - 1] = '\0';
+        p = nl ? nl + 1 : p + len;
+        char *w[8];
+        int n = split_words(line, w, 6);
+        if (n == 0)
+            continue;
+        int k = 0, enabled = 1;
+        if (strcmp(w[0], "off") == 0) {
+            enabled = 0;
+            k = 1;
+        }
+        int kind = -1;
+        for (int i = 0; k < n && i < DG_RULE_NKINDS; i++)
+            if (strcmp(w[k], kinds[i].keyword) == 0)
+                kind = i;
+        if (kind < 0) {
+            char known[512];
+            size_t o = 0;
+            for (int i = 0; i < DG_RULE_NKINDS; i++)
+                o += (size_t)snprintf(known + o, sizeof known - o, "%s%s", i ? ", " : "",
+                                      kinds[i].keyword);
+            dg_rules_free(&parsed);
+            return dg_fail(err, "%s:%d: expected a rule (%s), found '%s'", origin, lineno, known,
+                           k < n ? w[k] : "off alone");
+        }
+        dg_rule rule = make_rule((dg_rule_kind)kind);
+        rule.enabled = enabled;
+        for (int i = k + 1; i < n; i++) {
+            char *eq = strchr(w[i], '=');
+            const char *key = w[i], *val = eq ? eq + 1 : NULL;
+            if (eq)
+                *eq = '\0';
+            int ok = 0;
+            if (val && kind == DG_RULE_TIME_WINDOW && (!strcmp(key, "from") || !strcmp(key, "to"))) {
+                int64_t t;
+                if (dg_parse_time(val, strlen(val), &t) != 0) {
+                    dg_rules_free(&parsed);
+                    return dg_fail(err, "%s:%d: %s: expected a time YYYY-MM-DDTHH:MM:SS, found '%s'",
+                                   origin, lineno, key, val);
+                }
+                *(!strcmp(key, "from") ? &rule.from : &rule.to) = t;
+                ok = 1;
+            } else if (val && kind == DG_RULE_EMPTY_CATEGORIES && !strcmp(key, "name") && *val &&
+                       strlen(val) < sizeof rule.name) {
+                snprintf(rule.name, sizeof rule.name, "%s", val);
+                ok = 1;
+            }
+            if (!ok) {
+                dg_rules_free(&parsed);
+                return dg_fail(err, "%s:%d: rule %s takes %s, found '%s%s%s'", origin, lineno,
+                               kinds[kind].keyword,
+                               kind == DG_RULE_TIME_WINDOW ? "from=TIME and to=TIME"
+                               : kind == DG_RULE_EMPTY_CATEGORIES ? "name=WORD (no blanks)"
+                                                                  : "no arguments",
+                               key, val ? "=" : "", val ? val : "");
+            }
+        }
+        if (kind == DG_RULE_TIME_WINDOW && rule.from >= rule.to) {
+            dg_rules_free(&parsed);
+            return dg_fail(err, "%s:%d: time-window: from must come before to", origin, lineno);
+        }
+        dg_rules_add(&parsed, &rule);
+    }
+    dg_rules_free(r);
+    *r = parsed;
+    return DG_OK;
+}
+
+int dg_rules_load(dg_rules *r, const char *path, dg_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return dg_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 4096, len = 0;
+    char *text = dg_xmalloc(cap);
+    size_t got;
+    while ((got = fread(text + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (len + 1 == cap) {
+            if (cap > (1u << 20)) {
+                fclose(f);
+                free(text);
+                return dg_fail(err, "%s: a rule file larger than 1 MiB is not a rule file", path);
+            }
+            cap *= 2;
+            text = dg_xrealloc(text, cap);
+        }
+    }
+    fclose(f);
+    text[len] = '\0';
+    int rc = dg_rules_parse(r, text, path, err);
+    free(text);
+    return rc;
+}
+
+char *dg_rules_format(const dg_rules *r)
+{
+    size_t cap = 256 + (size_t)r->n * 160, o = 0;
+    char *s = dg_xmalloc(cap);
+    o += (size_t)snprintf(s + o, cap - o, "# demographer cleaning rules, applied in order\n");
+    for (int i = 0; i < r->n; i++) {
+        const dg_rule *rule = &r->v[i];
+        o += (size_t)snprintf(s + o, cap - o, "%s%s", rule->enabled ? "" : "off ",
+                              kinds[rule->kind].keyword);
+        if (rule->kind == DG_RULE_TIME_WINDOW) {
+            char a[20], b[20];
+            dg_format_time(rule->from, a);
+            dg_format_time(rule->to, b);
+            a[10] = b[10] = 'T';
+            o += (size_t)snprintf(s + o, cap - o, " from=%s to=%s", a, b);
+        } else if (rule->kind == DG_RULE_EMPTY_CATEGORIES) {
+            o += (size_t)snprintf(s + o, cap - o, " name=%s", rule->name);
+        }
+        o += (size_t)snprintf(s + o, cap - o, "\n");
+    }
+    return s;
+}
+
+int dg_rules_save(const dg_rules *r, const char *path, dg_err *err)
+{
+    char *text = dg_rules_format(r);
+    int rc = dg_write_file_atomic(path, text, strlen(text), err);
+    free(text);
+    return rc;
+}
+
+/* ---- applying them ---------------------------------------------------------- */
+
+/* The devices that have a phone row. */
+static void phone_devices(const dg_dataset *ds, dg_i64map *out)
+{
+    dg_i64map_init(out);
+    const dg_table *ph = dg_dataset_table(ds, DG_T_PHONES);
+    if (!ph)
+        return;
+    const dg_column *id = dg_table_column(ph, "device_id");
+    for (uint64_t i = 0; i < ph->nrows; i++)
+        dg_i64map_put(out, dg_col_i64(id)[i]);
+}
+
+/* Keeps the rows of t whose keep[i] is set, in order. */
+static void keep_rows(dg_table *t, const uint8_t *keep)
+{
+    uint64_t o = 0;
+    for (int c = 0; c < t->ncols; c++) {
+        size_t w = dg_coltype_width(t->cols[c].type);
+        char *d = t->cols[c].data;
+        o = 0;
+        for (uint64_t i = 0; i < t->nrows; i++)
+            if (keep[i]) {
+                if (o != i)
+                    memcpy(d + o * w, d + i * w, w);
+                o++;
+            }
+    }
+    if (t->ncols == 0)
+        return;
+    dg_table_resize(t, o);
+}
+
+/* Counts distinct device ids among the rows of t marked in `mark`. */
+static uint64_t devices_marked(const dg_table *t, const uint8_t *mark)
+{
+    const dg_column *id = dg_table_column(t, "device_id");
+    if (!id)
+        return 0;
+    dg_i64map set;
+    dg_i64map_init(&set);
+    for (uint64_t i = 0; i < t->nrows; i++)
+        if (mark[i])
+            dg_i64map_put(&set, dg_col_i64(id)[i]);
+    uint64_t n = set.n;
+    dg_i64map_free(&set);
+    return n;
+}
+
+/* Drops the rows of t for which drop[i] is set and fills the effect. */
+static void drop_rows(dg_table *t, uint8_t *drop, dg_rule_effect *e)
+{
+    e->rows_before = t->nrows;
+    e->devices = devices_marked(t, drop);
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < t->nrows; i++) {
+        n += drop[i];
+        drop[i] = !drop[i];
+    }
+    e->rows_changed = n;
+    if (n)
+        keep_rows(t, drop);
+    e->rows_after = t->nrows;
+}
+
+/* The events' location column, added (all observed, or missing where a
+ * coordinate is not a number) the first time a rule needs it. */
+static int8_t *location_column(dg_table *ev)
+{
+    dg_column *c = dg_table_column(ev, "location");
+    if (c) {
+        if (c->borrowed)
+            dg_table_resize(ev, ev->nrows); /* own it before writing */
+        return dg_col_i8(c);
+    }
+    c = dg_table_add_column(ev, "location", DG_COL_I8);
+    c->data = dg_xmalloc(ev->nrows ? ev->nrows : 1);
+    const float *lat = dg_col_f32(dg_table_column(ev, "latitude"));
+    const float *lon = dg_col_f32(dg_table_column(ev, "longitude"));
+    int8_t *loc = dg_col_i8(c);
+    for (uint64_t i = 0; i < ev->nrows; i++)
+        loc[i] = isnan(lat[i]) || isnan(lon[i]) ? DG_LOC_MISSING : DG_LOC_OBSERVED;
+    return loc;
+}
+
+static void mark_missing(dg_table *ev, int unit_box, dg_rule_effect *e)
+{
+    int8_t *loc = location_column(ev);
+    float *lat = dg_col_f32(dg_table_column(ev, "latitude"));
+    float *lon = dg_col_f32(dg_table_column(ev, "longitude"));
+    uint8_t *mark = dg_xcalloc(ev->nrows + 1, 1);
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < ev->nrows; i++) {
+        if (loc[i] == DG_LOC_MISSING)
+            continue;
+        int bad = unit_box ? fabsf(lat[i]) <= 1.0f && fabsf(lon[i]) <= 1.0f
+                           : lat[i] == 0.0f || lon[i] == 0.0f;
+        if (bad) {
+            lat[i] = lon[i] = NAN;
+            loc[i] = DG_LOC_MISSING;
+            mark[i] = 1;
+            n++;
+        }
+    }
+    e->rows_before = e->rows_after = ev->nrows;
+    e->rows_changed = n;
+    e->devices = devices_marked(ev, mark);
+    snprintf(e->detail, sizeof e->detail, "%llu events (%.2f%%) marked as having no location",
+             (unsigned long long)n, ev->nrows ? 100.0 * (double)n / (double)ev->nrows : 0.0);
+    free(mark);
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median as pandas computes it: the mean of the two middle values when
+ * their number is even. */
+static float median(float *v, uint32_t n)
+{
+    qsort(v, n, sizeof *v, cmp_float);
+    if (n % 2)
+        return v[n / 2];
+    return (float)(((double)v[n / 2 - 1] + (double)v[n / 2]) / 2.0);
+}
+
+static void impute_median(dg_table *ev, dg_rule_effect *e)
+{
+    int8_t *loc = location_column(ev);
+    float *lat = dg_col_f32(dg_table_column(ev, "latitude"));
+    float *lon = dg_col_f32(dg_table_column(ev, "longitude"));
+    const int64_t *dev = dg_col_i64(dg_table_column(ev, "device_id"));
+    /* Group the valid locations by device (counting sort on dense codes). */
+    dg_i64map codes;
+    dg_i64map_init(&codes);
+    uint32_t *code = dg_xmalloc((ev->nrows + 1) * sizeof *code);
+    for (uint64_t i = 0; i < ev->nrows; i++)
+        code[i] = dg_i64map_put(&codes, dev[i]);
+    uint32_t nd = codes.n;
+    uint64_t *start = dg_xcalloc((size_t)nd + 1, sizeof *start);
+    for (uint64_t i = 0; i < ev->nrows; i++)
+        if (loc[i] == DG_LOC_OBSERVED)
+            start[code[i] + 1]++;
+    for (uint32_t d = 0; d < nd; d++)
+        start[d + 1] += start[d];
+    uint64_t nvalid = start[nd];
+    float *vlat = dg_xmalloc((nvalid + 1) * sizeof *vlat), *vlon = dg_xmalloc((nvalid + 1) * sizeof *vlon);
+    uint64_t *fill = dg_xmalloc(((size_t)nd + 1) * sizeof *fill);
+    memcpy(fill, start, (size_t)nd * sizeof *fill);
+    for (uint64_t i = 0; i < ev->nrows; i++)
+        if (loc[i] == DG_LOC_OBSERVED) {
+            vlat[fill[code[i]]] = lat[i];
+            vlon[fill[code[i]]++] = lon[i];
+        }
+    float *mlat = dg_xmalloc(((size_t)nd + 1) * sizeof *mlat), *mlon = dg_xmalloc(((size_t)nd + 1) * sizeof *mlon);
+    for (uint32_t d = 0; d < nd; d++) {
+        uint32_t n = (uint32_t)(start[d + 1] - start[d]);
+        mlat[d] = n ? median(vlat + start[d], n) : NAN;
+        mlon[d] = n ? median(vlon + start[d], n) : NAN;
+    }
+    uint64_t imputed = 0, left = 0;
+    uint8_t *mark = dg_xcalloc(ev->nrows + 1, 1);
+    uint8_t *unplaced = dg_xcalloc((size_t)nd + 1, 1);
+    for (uint64_t i = 0; i < ev->nrows; i++) {
+        if (loc[i] != DG_LOC_MISSING)
+            continue;
+        uint32_t d = code[i];
+        if (isnan(mlat[d])) {
+            left++;
+            unplaced[d] = 1;
+            continue;
+        }
+        lat[i] = mlat[d];
+        lon[i] = mlon[d];
+        loc[i] = DG_LOC_IMPUTED;
+        mark[i] = 1;
+        imputed++;
+    }
+    uint64_t devices_without = 0;
+    for (uint32_t d = 0; d < nd; d++)
+        devices_without += unplaced[d];
+    e->rows_before = e->rows_after = ev->nrows;
+    e->rows_changed = imputed;
+    e->devices = devices_marked(ev, mark);
+    snprintf(e->detail, sizeof e->detail,
+             "%llu events given their device's median location; %llu events of %llu devices "
+             "with no valid location stay missing (those devices are flagged)",
+             (unsigned long long)imputed, (unsigned long long)left,
+             (unsigned long long)devices_without);
+    free(unplaced);
+    free(mark);
+    free(mlat);
+    free(mlon);
+    free(fill);
+    free(vlat);
+    free(vlon);
+    free(start);
+    free(code);
+    dg_i64map_free(&codes);
+}
+
+static void dedupe_phones(dg_table *ph, dg_rule_effect *e)
+{
+    const int64_t *id = dg_col_i64(dg_table_column(ph, "device_id"));
+    const uint32_t *brand = dg_col_u32(dg_table_column(ph, "phone_brand"));
+    const uint32_t *model = dg_col_u32(dg_table_column(ph, "device_model"));
+    dg_i64map seen;
+    dg_i64map_init(&seen);
+    uint64_t *first = dg_xmalloc((ph->nrows + 1) * sizeof *first);
+    uint8_t *drop = dg_xcalloc(ph->nrows + 1, 1);
+    uint64_t conflicts = 0;
+    for (uint64_t i = 0; i < ph->nrows; i++) {
+        uint32_t n = seen.n, c = dg_i64map_put(&seen, id[i]);
+        if (c == n) {
+            first[c] = i;
+            continue;
+        }
+        drop[i] = 1;
+        uint64_t f = first[c];
+        conflicts += brand[f] != brand[i] || model[f] != model[i];
+    }
+    drop_rows(ph, drop, e);
+    snprintf(e->detail, sizeof e->detail,
+             "%llu duplicate phone rows dropped (the first row of each device kept); %llu of "
+             "them disagreed with the kept row on brand or model",
+             (unsigned long long)e->rows_changed, (unsigned long long)conflicts);
+    free(drop);
+    free(first);
+    dg_i64map_free(&seen);
+}
+
+static void drop_devices_without_phone(dg_dataset *ds, const dg_i64map *phones,
+                                       dg_rule_effect *e)
+{
+    static const dg_table_id tables[] = {DG_T_LABELS, DG_T_TEST, DG_T_SPLIT};
+    memset(e, 0, sizeof *e);
+    e->table = "labels";
+    uint64_t per[3] = {0, 0, 0};
+    for (int k = 0; k < 3; k++) {
+        if (!ds->present[tables[k]])
+            continue;
+        dg_table *t = &ds->tables[tables[k]];
+        const int64_t *id = dg_col_i64(dg_table_column(t, "device_id"));
+        uint8_t *drop = dg_xcalloc(t->nrows + 1, 1);
+        for (uint64_t i = 0; i < t->nrows; i++)
+            drop[i] = dg_i64map_get(phones, id[i]) == UINT32_MAX;
+        dg_rule_effect one = {0};
+        drop_rows(t, drop, &one);
+        free(drop);
+        per[k] = one.rows_changed;
+        if (tables[k] == DG_T_LABELS || (!ds->present[DG_T_LABELS] && k == 2)) {
+            e->rows_before = one.rows_before;
+            e->rows_after = one.rows_after;
+        }
+        e->rows_changed += one.rows_changed;
+        e->devices += one.devices;
+    }
+    snprintf(e->detail, sizeof e->detail,
+             "devices with no phone row dropped: %llu labelled, %llu test, %llu in the mapping "
+             "file",
+             (unsigned long long)per[0], (unsigned long long)per[1], (unsigned long long)per[2]);
+}
+
+int dg_clean(dg_dataset *ds, const dg_rules *rules, dg_rule_effect *effects,
+             const dg_progress *progress, dg_err *err)
+{
+    for (int i = 0; i < rules->n; i++) {
+        const dg_rule *rule = &rules->v[i];
+        dg_rule_effect *e = &effects[i];
+        memset(e, 0, sizeof *e);
+        if (dg_progress_report(progress, kinds[rule->kind].keyword, i, rules->n, "rules"))
+            return dg_fail(err, "cleaning cancelled at rule %d (%s); the tables are as the rules "
+                           "before it left them", i + 1, kinds[rule->kind].keyword);
+        static const dg_table_id table_of[DG_RULE_NKINDS] = {
+            [DG_RULE_ZERO_COORDS] = DG_T_EVENTS,         [DG_RULE_UNIT_BOX_COORDS] = DG_T_EVENTS,
+            [DG_RULE_IMPUTE_MEDIAN] = DG_T_EVENTS,       [DG_RULE_DEDUPE_PHONES] = DG_T_PHONES,
+            [DG_RULE_LABELS_WITHOUT_PHONE] = DG_T_LABELS, [DG_RULE_UNKNOWN_DEVICE_EVENTS] = DG_T_EVENTS,
+            [DG_RULE_TIME_WINDOW] = DG_T_EVENTS,          [DG_RULE_EMPTY_CATEGORIES] = DG_T_LABEL_CATEGORIES,
+        };
+        dg_table_id tid = table_of[rule->kind];
+        e->table = dg_tables[tid].name;
+        if (!rule->enabled) {
+            snprintf(e->detail, sizeof e->detail, "off");
+            continue;
+        }
+        int needs_phones = rule->kind == DG_RULE_LABELS_WITHOUT_PHONE ||
+                           rule->kind == DG_RULE_UNKNOWN_DEVICE_EVENTS;
+        if (!ds->present[tid] || (needs_phones && !ds->present[DG_T_PHONES])) {
+            snprintf(e->detail, sizeof e->detail, "not applied: no %s table",
+                     ds->present[tid] ? "phones" : dg_tables[tid].name);
+            continue;
+        }
+        dg_table *t = &ds->tables[tid];
+        switch (rule->kind) {
+        case DG_RULE_ZERO_COORDS:
+        case DG_RULE_UNIT_BOX_COORDS:
+            mark_missing(t, rule->kind == DG_RULE_UNIT_BOX_COORDS, e);
+            break;
+        case DG_RULE_IMPUTE_MEDIAN:
+            impute_median(t, e);
+            break;
+        case DG_RULE_DEDUPE_PHONES:
+            dedupe_phones(t, e);
+            break;
+        case DG_RULE_LABELS_WITHOUT_PHONE: {
+            dg_i64map phones;
+            phone_devices(ds, &phones);
+            drop_devices_without_phone(ds, &phones, e);
+            dg_i64map_free(&phones);
+            break;
+        }
+        case DG_RULE_UNKNOWN_DEVICE_EVENTS: {
+            dg_i64map phones;
+            phone_devices(ds, &phones);
+            const int64_t *id = dg_col_i64(dg_table_column(t, "device_id"));
+            uint8_t *drop = dg_xcalloc(t->nrows + 1, 1);
+            for (uint64_t r = 0; r < t->nrows; r++)
+                drop[r] = dg_i64map_get(&phones, id[r]) == UINT32_MAX;
+            drop_rows(t, drop, e);
+            free(drop);
+            dg_i64map_free(&phones);
+            snprintf(e->detail, sizeof e->detail,
+                     "%llu events of %llu devices with no phone row dropped",
+                     (unsigned long long)e->rows_changed, (unsigned long long)e->devices);
+            break;
+        }
+        case DG_RULE_TIME_WINDOW: {
+            const int64_t *ts = dg_col_i64(dg_table_column(t, "timestamp"));
+            uint8_t *drop = dg_xcalloc(t->nrows + 1, 1);
+            for (uint64_t r = 0; r < t->nrows; r++)
+                drop[r] = ts[r] < rule->from || ts[r] >= rule->to;
+            drop_rows(t, drop, e);
+            free(drop);
+            char a[20], b[20];
+            dg_format_time(rule->from, a);
+            dg_format_time(rule->to, b);
+            snprintf(e->detail, sizeof e->detail, "%llu events outside [%s, %s) dropped",
+                     (unsigned long long)e->rows_changed, a, b);
+            break;
+        }
+        case DG_RULE_EMPTY_CATEGORIES: {
+            dg_column *cat = dg_table_column(t, "category");
+            if (cat->borrowed)
+                dg_table_resize(t, t->nrows);
+            uint32_t *v = dg_col_u32(cat);
+            uint32_t named = dg_strpool_intern(&t->strings, rule->name, strlen(rule->name));
+            for (uint64_t r = 0; r < t->nrows; r++)
+                if (dg_strpool_len(&t->strings, v[r]) == 0) {
+                    v[r] = named;
+                    e->rows_changed++;
+                }
+            e->rows_before = e->rows_after = t->nrows;
+            snprintf(e->detail, sizeof e->detail, "%llu empty category names set to '%s'",
+                     (unsigned long long)e->rows_changed, rule->name);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    dg_progress_report(progress, "clean", rules->n, rules->n, "rules");
+    return DG_OK;
+}
