@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-static const cli_command *const commands[] = {&cli_synth, &cli_load, NULL};
+static const cli_command *const commands[] = {&cli_synth, &cli_load, &cli_clean, NULL};
 
 static const cli_command *find(const char *name)
 {
@@ -21,8 +21,8 @@ static void print_usage(FILE *f)
             "Usage: demographer [--help] [--version] COMMAND [OPTIONS]\n"
             "\n"
             "Predicts the gender and age of mobile users from the TalkingData / Upgrad telecom\n"
-            "data: loads it, and (in later versions) cleans, explores, clusters, models and\n"
-            "serves it.\n"
+            "data: loads and cleans it, and (in later versions) explores, clusters, models\n"
+            "and serves it.\n"
             "\n"
             "Commands:\n");
     for (const cli_command *const *c = commands; *c; c++)

@@ -141,6 +141,43 @@ static void synth_then_load(void **state)
     free(dir);
 }
 
+/* clean: the rules printed, applied, written out with the cleaned tables,
+ * and the written rules replayed on the cleaned tables change nothing. */
+static void clean_round_trip(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *out;
+    assert_int_equal(run(&out, "synth --quiet --out %s/d --devices 500 --seed 5", dir), 0);
+    free(out);
+    assert_int_equal(run(&out, "clean --print-rules"), 0);
+    assert_non_null(strstr(out, "\nimpute-median\n"));
+    free(out);
+    assert_int_equal(run(&out, "clean --no-snapshot --quiet --out %s/c %s/d", dir, dir), 0);
+    assert_non_null(strstr(out, "zero-coords"));
+    assert_non_null(strstr(out, "cleaned tables and clean.rules written to"));
+    free(out);
+    assert_int_equal(
+        run(&out, "clean --no-snapshot --quiet --rules %s/c/clean.rules %s/c", dir, dir), 0);
+    /* Every rule finds nothing left to change. */
+    for (const char *line = strchr(out, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        unsigned long long before, after, changed;
+        char rule[32], table[32];
+        int idx;
+        assert_int_equal(sscanf(line, "%d %31s %31s %llu %llu %llu", &idx, rule, table, &before,
+                                &after, &changed), 6);
+        assert_int_equal(changed, 0);
+        assert_int_equal(before, after);
+    }
+    free(out);
+    free(tu_write_str(dir, "bad.rules", "zero-coords\nwash-hands\n"));
+    assert_int_equal(run(&out, "clean --rules %s/bad.rules %s/d", dir, dir), 1);
+    assert_non_null(strstr(out, "bad.rules:2: expected a rule"));
+    free(out);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +185,7 @@ int main(void)
         cmocka_unit_test(usage_errors_exit_2),
         cmocka_unit_test(load_errors_exit_1_with_the_message),
         cmocka_unit_test(synth_then_load),
+        cmocka_unit_test(clean_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,6 +54,11 @@ int dg_parse_f64(const char *s, size_t len, double *out);
 int dg_parse_time(const char *s, size_t len, int64_t *out);
 const char *dg_parse_expected(dg_coltype type, int code);
 
+/* Writes a table as CSV (header from the column names; floats with up to 7
+ * significant digits, NaN as an empty field; times as YYYY-MM-DD HH:MM:SS;
+ * strings quoted when they hold a comma, quote or line break), atomically. */
+int dg_csv_write(const dg_table *t, const char *path, dg_err *err);
+
 /* Formats seconds since the epoch as "YYYY-MM-DD HH:MM:SS" (20 bytes with NUL). */
 void dg_format_time(int64_t t, char out[20]);
 

@@ -1,9 +1,13 @@
 #include "cli.h"
 
+#include "cli_progress.h"
+#include "demographer/dataset.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -40,4 +44,53 @@ void cli_human_bytes(double v, char *out, size_t cap)
         i++;
     }
     snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+int cli_data_option(const char *cmd, int ch, char *arg, dg_load_opts *o)
+{
+    uint64_t v;
+    switch (ch) {
+    case 'l': o->lenient = 1; return 1;
+    case 'N': o->use_snapshot = 0; return 1;
+    case 'c': o->cache_dir = arg; return 1;
+    case 'j':
+        if (cli_parse_u64(cmd, "--threads", arg, 1, 64, &v) != DG_OK)
+            return CLI_EXIT_USAGE;
+        o->threads = (int)v;
+        return 1;
+    case 'f': {
+        char *eq = strchr(arg, '=');
+        if (!eq)
+            return cli_usage_error(cmd, "--file expects TABLE=PATH, got '%s'", arg);
+        *eq = '\0';
+        int t = dg_table_by_name(arg);
+        if (t < 0)
+            return cli_usage_error(cmd,
+                                   "--file: no table '%s' (tables: labels, test, phones, "
+                                   "events, app_events, app_labels, label_categories, split)",
+                                   arg);
+        o->files[t] = eq + 1;
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
+int cli_load_data(const char *cmd, const char *dir, dg_load_opts *o, int quiet, dg_dataset *ds)
+{
+    cli_progress cp;
+    dg_progress pr = cli_progress_start(&cp, quiet);
+    o->progress = &pr;
+    dg_err err;
+    int rc = dg_dataset_load(ds, dir, o, &err);
+    cli_progress_done(&cp);
+    o->progress = NULL;
+    if (rc != DG_OK) {
+        fprintf(stderr, "demographer %s: %s\n", cmd, err.msg);
+        return 1;
+    }
+    if (ds->snapshot_warning[0])
+        fprintf(stderr, "demographer %s: warning: %s\n", cmd, ds->snapshot_warning);
+    return 0;
 }

@@ -16,7 +16,34 @@ typedef struct cli_command {
     const char *usage;                 /* the command's --help text */
 } cli_command;
 
-extern const cli_command cli_synth, cli_load;
+extern const cli_command cli_synth, cli_load, cli_clean;
+
+/* The options every command that reads a data directory takes, for its
+ * getopt_long table and string, and their help text. */
+#define CLI_DATA_LONGOPTS                                                                    \
+    {"lenient", no_argument, NULL, 'l'}, {"threads", required_argument, NULL, 'j'},          \
+        {"no-snapshot", no_argument, NULL, 'N'}, {"cache-dir", required_argument, NULL, 'c'}, \
+        {"file", required_argument, NULL, 'f'}
+#define CLI_DATA_SHORTOPTS "lj:Nc:f:"
+#define CLI_DATA_HELP                                                                        \
+    "  --lenient          skip bad rows (counted; the first few shown) instead of stopping\n"  \
+    "  --threads N        parser threads (default: one per core)\n"                          \
+    "  --no-snapshot      neither read nor write the snapshot\n"                             \
+    "  --cache-dir DIR    where snapshots live (default $XDG_CACHE_HOME/demographer or\n"    \
+    "                     ~/.cache/demographer)\n"                                           \
+    "  --file TABLE=PATH  read TABLE from PATH instead of its usual file name; tables:\n"    \
+    "                     labels, test, phones, events, app_events, app_labels,\n"           \
+    "                     label_categories, split\n"
+
+struct dg_load_opts;
+struct dg_dataset;
+/* Takes one of the data options into o: returns 1 when ch was one of them,
+ * 0 when it was not, and CLI_EXIT_USAGE (after saying why) for a bad value. */
+int cli_data_option(const char *cmd, int ch, char *arg, struct dg_load_opts *o);
+/* Loads DIR with progress; on failure prints "demographer CMD: why" and
+ * returns 1. */
+int cli_load_data(const char *cmd, const char *dir, struct dg_load_opts *o, int quiet,
+                  struct dg_dataset *ds);
 
 /* Prints "demographer CMD: <message>" and the --help hint; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
