@@ -16,7 +16,7 @@ typedef struct cli_command {
     const char *usage;                 /* the command's --help text */
 } cli_command;
 
-extern const cli_command cli_synth, cli_load, cli_clean;
+extern const cli_command cli_synth, cli_load, cli_clean, cli_eda;
 
 /* The options every command that reads a data directory takes, for its
  * getopt_long table and string, and their help text. */

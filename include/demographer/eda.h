@@ -1,0 +1,55 @@
+/* The brief's exploratory analysis: ten tables (each later drawn as a chart),
+ * computed from the (cleaned) tables of a data set. */
+#ifndef DEMOGRAPHER_EDA_H
+#define DEMOGRAPHER_EDA_H
+
+#include "demographer/dataset.h"
+
+/* The brief's EDA age groups 0-24, 25-32, 33-45, 46+: the one place their
+ * edges are set. Returns 0..3. */
+#define DG_AGE_GROUPS4 4
+int dg_age_group4(int age);
+const char *dg_age_group4_name(int group);
+
+/* Days of the week as the brief orders them, Sunday first. */
+int dg_weekday(int64_t t); /* 0 = Sunday ... 6 = Saturday */
+int dg_hour(int64_t t);
+extern const char *const dg_weekday_names[7];
+
+/* One table of numbers: rows by series, row-major, with names. */
+typedef struct dg_eda_table {
+    char title[160];
+    char row_label[32];  /* what the rows are: "age", "hour", "brand"... */
+    char unit[32];       /* of the values: "devices", "% of events"... */
+    int nrows, nseries;
+    char **row_names;
+    char **series_names;
+    double *values;      /* values[r * nseries + s] */
+} dg_eda_table;
+
+#define DG_EDA_CHARTS 10
+#define DG_EDA_MAX_TABLES 16
+
+typedef struct dg_eda {
+    int ntables;
+    int chart_of[DG_EDA_MAX_TABLES]; /* which of the ten charts (1..10) a table belongs to */
+    char slug[DG_EDA_MAX_TABLES][48]; /* file name part: "01-age" */
+    dg_eda_table tables[DG_EDA_MAX_TABLES];
+} dg_eda;
+
+static inline double dg_eda_value(const dg_eda_table *t, int row, int series)
+{
+    return t->values[row * t->nseries + series];
+}
+
+/* Computes the ten tables. Needs the labels table; the event charts need
+ * events, the brand charts phones, the app chart app_events. A table whose
+ * input is absent is left out and said so in `missing` (may be NULL). */
+int dg_eda_compute(const dg_dataset *ds, dg_eda *out, char *missing, size_t missing_cap,
+                   dg_err *err);
+void dg_eda_free(dg_eda *e);
+
+/* Writes a table as CSV (atomically). */
+int dg_eda_table_write_csv(const dg_eda_table *t, const char *path, dg_err *err);
+
+#endif

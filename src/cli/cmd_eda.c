@@ -1,0 +1,130 @@
+/* demographer eda: the brief's ten exploratory tables, computed on the
+ * cleaned tables and written as CSV files. */
+#include "demographer/clean.h"
+#include "demographer/eda.h"
+
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void print_table(const dg_eda_table *t)
+{
+    printf("\n%s (%s)\n%-24s", t->title, t->unit, t->row_label);
+    for (int s = 0; s < t->nseries; s++)
+        printf(" %14.14s", t->series_names[s]);
+    printf("\n");
+    for (int r = 0; r < t->nrows; r++) {
+        printf("%-24.24s", t->row_names[r]);
+        for (int s = 0; s < t->nseries; s++)
+            printf(" %14.2f", dg_eda_value(t, r, s));
+        printf("\n");
+    }
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CLI_DATA_LONGOPTS,
+        {"out", required_argument, NULL, 'o'},
+        {"rules", required_argument, NULL, 'r'},
+        {"no-clean", no_argument, NULL, 'C'},
+        {"print", no_argument, NULL, 'p'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    dg_load_opts o = {.use_snapshot = 1};
+    const char *out = NULL, *rules_path = NULL;
+    int quiet = 0, no_clean = 0, print = 0, ch, taken;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS "o:r:Cpqh", longopts, NULL)) != -1) {
+        if ((taken = cli_data_option("eda", ch, optarg, &o)) != 0) {
+            if (taken != 1)
+                return taken;
+            continue;
+        }
+        switch (ch) {
+        case 'o': out = optarg; break;
+        case 'r': rules_path = optarg; break;
+        case 'C': no_clean = 1; break;
+        case 'p': print = 1; break;
+        case 'q': quiet = 1; break;
+        case 'h': fputs(cli_eda.usage, stdout); return 0;
+        default: return cli_usage_error("eda", "%s", "unknown option");
+        }
+    }
+    if (optind + 1 != argc)
+        return cli_usage_error("eda", "%s", "expects exactly one DATA_DIR");
+    if (!out && !print)
+        return cli_usage_error("eda", "%s", "give --out DIR, --print or both");
+    dg_err err;
+    dg_rules rules;
+    dg_rules_init(&rules);
+    if (rules_path ? dg_rules_load(&rules, rules_path, &err) != DG_OK
+                   : (dg_rules_default(&rules), 0)) {
+        fprintf(stderr, "demographer eda: %s\n", err.msg);
+        return 1;
+    }
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    int rc = cli_load_data("eda", argv[optind], &o, quiet, &ds);
+    dg_rule_effect *fx = dg_xcalloc((size_t)rules.n + 1, sizeof *fx);
+    if (rc == 0 && !no_clean && dg_clean(&ds, &rules, fx, NULL, &err) != DG_OK) {
+        fprintf(stderr, "demographer eda: %s\n", err.msg);
+        rc = 1;
+    }
+    dg_eda eda;
+    char missing[256];
+    memset(&eda, 0, sizeof eda);
+    if (rc == 0 && dg_eda_compute(&ds, &eda, missing, sizeof missing, &err) != DG_OK) {
+        fprintf(stderr, "demographer eda: %s\n", err.msg);
+        rc = 1;
+    }
+    if (rc == 0 && out && dg_mkdirs(out, &err) != DG_OK) {
+        fprintf(stderr, "demographer eda: %s\n", err.msg);
+        rc = 1;
+    }
+    for (int i = 0; rc == 0 && i < eda.ntables; i++) {
+        if (print)
+            print_table(&eda.tables[i]);
+        if (!out)
+            continue;
+        size_t n = strlen(out) + 64;
+        char *path = dg_xmalloc(n);
+        snprintf(path, n, "%s/eda-%s.csv", out, eda.slug[i]);
+        if (dg_eda_table_write_csv(&eda.tables[i], path, &err) != DG_OK) {
+            fprintf(stderr, "demographer eda: %s\n", err.msg);
+            rc = 1;
+        } else if (!quiet) {
+            printf("chart %2d: %s\n", eda.chart_of[i], path);
+        }
+        free(path);
+    }
+    if (rc == 0 && missing[0])
+        fprintf(stderr, "demographer eda: not computed: %s\n", missing);
+    dg_eda_free(&eda);
+    free(fx);
+    dg_dataset_free(&ds);
+    dg_rules_free(&rules);
+    return rc;
+}
+
+const cli_command cli_eda = {
+    "eda", run, "compute the ten exploratory tables of the brief",
+    "Usage: demographer eda DATA_DIR [--out DIR] [--print] [--rules FILE | --no-clean]\n"
+    "                       [data options] [--quiet]\n"
+    "\n"
+    "Loads DATA_DIR, cleans it (the default rules, or --rules FILE; --no-clean skips\n"
+    "cleaning), and computes the brief's ten exploratory tables: age and gender, age by\n"
+    "gender, devices with events, events by weekday, events per hour over one week,\n"
+    "hourly shares by gender, weekday shares by age group, top brands by gender, top\n"
+    "apps with their gender split, top brands per age group.\n"
+    "\n"
+    "  --out DIR          write each table as DIR/eda-NN-name.csv\n"
+    "  --print            print the tables\n"
+    "  --rules FILE       cleaning rules to apply first (see demographer clean)\n"
+    "  --no-clean         use the tables as loaded\n"
+    CLI_DATA_HELP
+    "  --quiet            no progress and no list of files written\n",
+};
