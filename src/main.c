@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-static const cli_command *const commands[] = {&cli_synth, &cli_load, &cli_clean, &cli_eda, NULL};
+static const cli_command *const commands[] = {&cli_synth, &cli_load, &cli_clean, &cli_eda, &cli_features, NULL};
 
 static const cli_command *find(const char *name)
 {

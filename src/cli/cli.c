@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -93,4 +94,20 @@ int cli_load_data(const char *cmd, const char *dir, dg_load_opts *o, int quiet, 
     if (ds->snapshot_warning[0])
         fprintf(stderr, "demographer %s: warning: %s\n", cmd, ds->snapshot_warning);
     return 0;
+}
+
+const char *cli_asset(const char *name)
+{
+    static char path[4096];
+    const char *dirs[] = {getenv("DEMOGRAPHER_ASSETS"), DG_ASSET_DIR, DG_SOURCE_ASSET_DIR};
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+        if (!dirs[i] || !*dirs[i])
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dirs[i], name);
+        if (access(path, R_OK) == 0)
+            return path;
+    }
+    /* None found: the installed path, so that the message names it. */
+    snprintf(path, sizeof path, "%s/%s", DG_ASSET_DIR, name);
+    return path;
 }

@@ -16,7 +16,7 @@ typedef struct cli_command {
     const char *usage;                 /* the command's --help text */
 } cli_command;
 
-extern const cli_command cli_synth, cli_load, cli_clean, cli_eda;
+extern const cli_command cli_synth, cli_load, cli_clean, cli_eda, cli_features;
 
 /* The options every command that reads a data directory takes, for its
  * getopt_long table and string, and their help text. */
@@ -50,6 +50,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Parses a whole number in [min, max] given to option opt, or says why not. */
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
                   uint64_t *out);
+/* The path of a file shipped in assets/: $DEMOGRAPHER_ASSETS first, then the
+ * installed copy, then the source tree's (for a build that is not installed).
+ * Returns a static buffer. */
+const char *cli_asset(const char *name);
 /* 1.5 KiB, 3.2 GiB... */
 void cli_human_bytes(double v, char *out, size_t cap);
 

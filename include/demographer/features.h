@@ -1,0 +1,61 @@
+/* Per-device features from the (cleaned) tables: activity, time profiles,
+ * places, apps, labels and label super-categories, phone brand and model.
+ * Dense features are a row-major float matrix; the app and label bags are
+ * sparse (CSR) over vocabularies. */
+#ifndef DEMOGRAPHER_FEATURES_H
+#define DEMOGRAPHER_FEATURES_H
+
+#include "demographer/dataset.h"
+
+/* Label super-categories: keyword rules over category names (see
+ * assets/supercategories.txt for the format). */
+typedef struct dg_supercats {
+    int n;                 /* super-categories, "other" last */
+    char **names;
+    char ***keywords;      /* keywords[i] is NULL-terminated */
+} dg_supercats;
+
+int dg_supercats_parse(dg_supercats *s, const char *text, const char *origin, dg_err *err);
+int dg_supercats_load(dg_supercats *s, const char *path, dg_err *err);
+void dg_supercats_free(dg_supercats *s);
+/* The super-category index of a category name (the last, "other", when no
+ * rule matches). Keywords match at the start of a word, ignoring case. */
+int dg_supercat_of(const dg_supercats *s, const char *category);
+
+/* A sparse matrix in compressed rows: row r's entries are idx/val[ptr[r]..ptr[r+1]). */
+typedef struct dg_csr {
+    uint64_t *ptr;
+    uint32_t *idx;
+    float *val;
+    uint32_t nrows, ncols;
+    uint64_t nnz;
+} dg_csr;
+
+typedef struct dg_features {
+    uint32_t ndevices;
+    int64_t *device_id;      /* the devices: phone rows first, then labelled ones without */
+    const char **brand;      /* point into the data set's phone strings ("" without a phone) */
+    const char **model;
+    int ncols;
+    char **col_names;
+    float *dense;            /* ndevices * ncols, row-major; NaN where undefined */
+    dg_csr apps_installed;   /* columns: app_vocab */
+    dg_csr apps_active;
+    int64_t *app_vocab;
+    dg_csr labels;           /* columns: label_vocab; value: the device's apps with the label */
+    int32_t *label_vocab;
+} dg_features;
+
+/* Builds the features of every device of the data set. `supercats` may be
+ * NULL (no super-category columns). */
+int dg_features_build(const dg_dataset *ds, const dg_supercats *supercats, dg_features *out,
+                      const dg_progress *progress, dg_err *err);
+void dg_features_free(dg_features *f);
+int dg_features_col(const dg_features *f, const char *name);
+
+/* Writes features.csv (device, brand, model, dense columns), features.bin
+ * (the dense matrix with its names, native floats), apps.csv and labels.csv
+ * (the bags as device,id,value triplets) and app_vocab.csv, label_vocab.csv. */
+int dg_features_write(const dg_features *f, const char *dir, dg_err *err);
+
+#endif
