@@ -111,9 +111,12 @@ static void draw_status(app *a, int y, int width)
             if (p.total > 0 && p.done > 0 && el > 0)
                 snprintf(eta, sizeof eta, " ETA %.0fs", (p.total - p.done) / (p.done / el));
         }
-        snprintf(line, sizeof line, " %s%s %s [%s] %3.0f%% %s %s/s%s  %.1fs - %s",
+        char amount[128] = "";
+        if (p.unit[0])
+            snprintf(amount, sizeof amount, " %s %s/s%s", done, rate, eta);
+        snprintf(line, sizeof line, " %s%s: %s [%s] %3.0f%%%s  %.1fs - %s",
                  p.cancelling ? "cancelling " : "", p.title, p.stage[0] ? p.stage : "starting",
-                 bar, frac * 100, done, rate, eta, now - p.started,
+                 bar, frac * 100, amount, now - p.started,
                  p.cancelling ? "stopping" : "Esc cancels");
         attrset(app_attr(a, COLOR_STATUS, A_REVERSE));
     } else {

@@ -1,5 +1,7 @@
 #include "model.h"
 
+#include "text.h"
+
 #include "demographer/plot.h"
 
 #include <errno.h>
@@ -593,16 +595,34 @@ static int search_freq(model_job *j, const sheet *s)
     return DG_OK;
 }
 
+/* Passes describe's progress on as the stage "describe <table>". */
+typedef struct describe_progress {
+    const dg_progress *outer;
+    char stage[64];
+} describe_progress;
+
+static int forward_describe(void *ctx, const char *stage, double done, double total,
+                            const char *unit)
+{
+    describe_progress *dp = ctx;
+    (void)stage;
+    return dg_progress_report(dp->outer, dp->stage, done, total, unit);
+}
+
 int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
 {
     switch (j->id) {
     case ACT_LOAD:
+        j->opts.progress = p;
         if (dg_dataset_load(&j->ds, j->dir, &j->opts, err) != DG_OK)
             return DG_ERR;
         for (int t = 0; t < DG_T_COUNT; t++) {
             if (!j->ds.present[t])
                 continue;
-            if (dg_describe_table(&j->ds.tables[t], &j->stats[t], p, err) != DG_OK)
+            describe_progress dp = {p, ""};
+            snprintf(dp.stage, sizeof dp.stage, "describe %s", dg_tables[t].name);
+            dg_progress fwd = {forward_describe, &dp};
+            if (dg_describe_table(&j->ds.tables[t], &j->stats[t], p ? &fwd : NULL, err) != DG_OK)
                 return DG_ERR;
         }
         return DG_OK;
@@ -652,7 +672,7 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
         uint64_t rows = 0;
         for (int t = 0; t < DG_T_COUNT; t++)
             rows += m->ds.present[t] ? m->ds.tables[t].nrows : 0;
-        snprintf(n1, sizeof n1, "%" PRIu64, rows);
+        text_count(rows, n1, sizeof n1);
         say(m, "loaded %s rows from %s%s", n1, m->ds.from_snapshot ? "the snapshot of " : "",
             m->dir);
         break;
