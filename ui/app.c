@@ -101,7 +101,7 @@ static void draw_status(app *a, int y, int width)
         if (frac > 1)
             frac = 1;
         char done[32] = "", rate[32] = "", eta[32] = "", bar[64];
-        int bw = width >= 100 ? 30 : 16;
+        int wide = width >= 100, bw = wide ? 30 : 10;
         for (int i = 0; i < bw; i++)
             bar[i] = i < (int)(frac * bw) ? '#' : '.';
         bar[bw] = '\0';
@@ -111,13 +111,25 @@ static void draw_status(app *a, int y, int width)
             if (p.total > 0 && p.done > 0 && el > 0)
                 snprintf(eta, sizeof eta, " ETA %.0fs", (p.total - p.done) / (p.done / el));
         }
-        char amount[128] = "";
+        /* Most telling first, so that a narrow terminal cuts the least:
+         * what, how far, how fast, how long; the way out stays on the right. */
+        char amount[128] = "", left[1024], right[64];
         if (p.unit[0])
-            snprintf(amount, sizeof amount, " %s %s/s%s", done, rate, eta);
-        snprintf(line, sizeof line, " %s%s: %s [%s] %3.0f%%%s  %.1fs - %s",
-                 p.cancelling ? "cancelling " : "", p.title, p.stage[0] ? p.stage : "starting",
-                 bar, frac * 100, amount, now - p.started,
-                 p.cancelling ? "stopping" : "Esc cancels");
+            snprintf(amount, sizeof amount, "%s%s %s/s%s", wide ? " " : "", wide ? done : "",
+                     rate, eta);
+        snprintf(left, sizeof left, " %s%s%s%s %3.0f%% [%s]%s", p.cancelling ? "cancelling " : "",
+                 p.title, p.stage[0] ? ": " : "", p.stage, frac * 100, bar, amount);
+        if (wide) {
+            size_t o = strlen(left);
+            snprintf(left + o, sizeof left - o, "  %.1fs", now - p.started);
+        }
+        snprintf(right, sizeof right, " %s ", p.cancelling ? "stopping" : "Esc cancels");
+        int rw = text_width(right);
+        attrset(app_attr(a, COLOR_STATUS, A_REVERSE));
+        put(y, 0, left, width - rw, 0);
+        put(y, width - rw, right, rw, 0);
+        attrset(A_NORMAL);
+        return;
         attrset(app_attr(a, COLOR_STATUS, A_REVERSE));
     } else {
         snprintf(line, sizeof line, " %s", a->m.msg);
@@ -188,14 +200,12 @@ static int help_lines(char lines[][256], int max)
         for (int i = 0; i < ACT_COUNT && n < max; i++) {
             if (strcmp(actions[i].ctx, ctxs[c]) != 0)
                 continue;
-            char keys[32], name[40], k1[16], k2[16];
+            char keys[32], name[40];
             snprintf(keys, sizeof keys, "%s%s%s", actions[i].key, actions[i].key2[0] ? " " : "",
                      actions[i].key2);
             snprintf(name, sizeof name, "%s%s%s", actions[i].name, actions[i].args[0] ? " " : "",
                      actions[i].args);
-            (void)k1;
-            (void)k2;
-            snprintf(lines[n++], 256, "  %-11s %-19s %s", keys, name, actions[i].help);
+            snprintf(lines[n++], 256, " %-9s %-18s %s", keys, name, actions[i].help);
         }
     }
     return n;

@@ -490,7 +490,8 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         s->search_col = -1;
         s->nrows = m->ds.tables[t].nrows;
         m->load_cur = t;
-        say(m, "%s: %" PRIu64 " rows", argv[0], s->nrows);
+        char rows[32];
+        say(m, "%s: %s rows", argv[0], text_count(s->nrows, rows, sizeof rows));
         break;
     }
     case ACT_SHEET_BACK:
@@ -700,8 +701,8 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
         f->nrows = f->freq.n;
         f->sort_col = -1;
         f->search_col = -1;
-        say(m, "%s.%s: %" PRIu64 " distinct values", j->t->name, j->t->cols[j->col].name,
-            f->nrows);
+        say(m, "%s.%s: %s distinct values", j->t->name, j->t->cols[j->col].name,
+            text_count(f->nrows, n1, sizeof n1));
         break;
     }
     case ACT_SEARCH:
@@ -710,7 +711,7 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
             say(m, "'%s' not found in %s", j->needle, j->t->cols[j->col].name);
         } else {
             s->cur = j->found;
-            say(m, "'%s' found at row %" PRIu64, j->needle, j->found + 1);
+            say(m, "'%s' found at row %s", j->needle, text_count(j->found + 1, n1, sizeof n1));
         }
         break;
     default: break;
