@@ -4,6 +4,8 @@
 #include "app.h"
 #include "cli.h"
 
+#include "demographer/plot.h"
+
 #include <string.h>
 #include <sys/stat.h>
 
@@ -38,7 +40,7 @@ static void print_usage(FILE *f)
             "in 'man demographer' and behind ? in the workbench.\n");
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     if (argc < 2)
         return app_main(argc, argv);
@@ -68,4 +70,11 @@ int main(int argc, char **argv)
     fprintf(stderr, "demographer: unknown command '%s' (nor a data directory)\n\n", argv[1]);
     print_usage(stderr);
     return CLI_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = run(argc, argv);
+    dg_plot_release();
+    return rc;
 }

@@ -1,6 +1,7 @@
 #include "demographer/plot.h"
 
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <pango/pangocairo.h>
 #include <stdio.h>
@@ -294,4 +295,11 @@ int dg_chart_save(const dg_chart *c, const char *path, dg_err *err)
     int rc = dg_write_file_atomic(path, png, len, err);
     free(png);
     return rc;
+}
+
+void dg_plot_release(void)
+{
+    pango_cairo_font_map_set_default(NULL);
+    cairo_debug_reset_static_data();
+    FcFini();
 }

@@ -260,5 +260,7 @@ int main(void)
         cmocka_unit_test(search_wraps_round),
         cmocka_unit_test(bar_chart_is_a_png_of_the_asked_size),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    dg_plot_release();
+    return failed;
 }

@@ -7,6 +7,8 @@
 #include "model.h"
 #include "text.h"
 
+#include "demographer/plot.h"
+
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,5 +333,7 @@ int main(void)
         cmocka_unit_test(a_running_job_refuses_data_actions_and_cancel_changes_nothing),
         cmocka_unit_test(replay_names_the_failing_line),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    dg_plot_release();
+    return failed;
 }

@@ -33,6 +33,8 @@ struct model_job {
     uint64_t from, found;
     char needle[256];
     const sheet *fs;   /* search of a frequency sheet: the sheet (its values in order) */
+    uint64_t keep_row; /* sort: the cursor's row when it started... */
+    uint64_t new_cur;  /* ...and where that row is in the new order */
     uint32_t *sorted;
     dg_freq freq;
 };
@@ -516,6 +518,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         j->depth = m->nsheets - 1;
         j->col = col;
         j->desc = id == ACT_SORT_DESC;
+        j->keep_row = s->nrows == 0 ? 0 : s->order ? s->order[s->cur] : s->cur;
         snprintf(j->title, sizeof j->title, "%s %s.%s",
                  id == ACT_FREQ ? "counting" : "sorting", j->t->name, argv[0]);
         break;
@@ -596,6 +599,15 @@ static int search_freq(model_job *j, const sheet *s)
     return DG_OK;
 }
 
+/* Where a row went in a new order (the cursor stays on its row when sorting). */
+static uint64_t position_of(const uint32_t *order, uint64_t n, uint64_t row)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (order[i] == row)
+            return i;
+    return 0;
+}
+
 /* Passes describe's progress on as the stage "describe <table>". */
 typedef struct describe_progress {
     const dg_progress *outer;
@@ -628,7 +640,12 @@ int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
         }
         return DG_OK;
     case ACT_SORT:
-    case ACT_SORT_DESC: return dg_sort_rows(j->t, j->col, j->desc, &j->sorted, p, err);
+    case ACT_SORT_DESC:
+        if (dg_sort_rows(j->t, j->col, j->desc, &j->sorted, p, err) != DG_OK)
+            return DG_ERR;
+        /* Found here, not on the screen's thread: 32 M rows take a while. */
+        j->new_cur = position_of(j->sorted, j->t->nrows, j->keep_row);
+        return DG_OK;
     case ACT_FREQ: return dg_freq_compute(j->t, j->col, &j->freq, p, err);
     case ACT_SEARCH:
     case ACT_SEARCH_NEXT:
@@ -637,15 +654,6 @@ int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
         return dg_search_rows(j->t, j->col, j->order, j->from, j->needle, &j->found, p, err);
     default: return DG_OK;
     }
-}
-
-/* Keeps the cursor's row where it was when a sort reorders the sheet. */
-static uint64_t position_of(const uint32_t *order, uint64_t n, uint64_t row)
-{
-    for (uint64_t i = 0; i < n; i++)
-        if (order[i] == row)
-            return i;
-    return 0;
 }
 
 void model_finish(model *m, model_job *j, int rc, const dg_err *err)
@@ -680,13 +688,12 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
     }
     case ACT_SORT:
     case ACT_SORT_DESC: {
-        uint64_t row = s->order ? s->order[s->cur] : s->cur;
         free(s->order);
         s->order = j->sorted;
         j->sorted = NULL;
         s->sort_col = j->col;
         s->sort_desc = j->desc;
-        s->cur = position_of(s->order, s->nrows, row);
+        s->cur = j->new_cur;
         say(m, "sorted by %s, %s", j->t->cols[j->col].name, j->desc ? "descending" : "ascending");
         break;
     }

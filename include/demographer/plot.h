@@ -30,6 +30,11 @@ int dg_chart_png(const dg_chart *c, unsigned char **png, size_t *len, dg_err *er
 /* The chart written to path as a PNG, atomically. */
 int dg_chart_save(const dg_chart *c, const char *path, dg_err *err);
 
+/* Releases the font caches pango, cairo and fontconfig keep for the life of
+ * the process. Call once at exit, after the last chart (leak checkers
+ * otherwise report the caches). */
+void dg_plot_release(void);
+
 /* The Okabe-Ito palette (colour-blind safe), as 0xRRGGBB: index i % 8. */
 unsigned dg_palette(int i);
 
