@@ -376,6 +376,11 @@ static void expand_home(const char *in, char *out, size_t cap)
         snprintf(out, cap, "%s", in);
 }
 
+static int cmp_names(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
 static void complete_path(app *a)
 {
     char path[PATH_MAX], dir[PATH_MAX], list[900] = "", best[NAME_MAX + 1] = "";
@@ -396,7 +401,9 @@ static void complete_path(app *a)
         set_error(a, strerror(errno));
         return;
     }
-    int n = 0;
+    /* The directories whose name starts with base, listed in name order. */
+    char **names = NULL;
+    size_t n = 0, cap = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
@@ -408,19 +415,29 @@ static void complete_path(app *a)
         snprintf(full, sizeof full, "%s%s", dir, e->d_name);
         if (stat(full, &st) != 0 || !S_ISDIR(st.st_mode))
             continue;
-        if (n++ == 0)
-            snprintf(best, sizeof best, "%s", e->d_name);
-        else
-            common_prefix(best, e->d_name);
-        size_t o = strlen(list);
-        if (o + strlen(e->d_name) + 2 < sizeof list)
-            snprintf(list + o, sizeof list - o, "%s%s/", o ? " " : "", e->d_name);
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            names = dg_xrealloc(names, cap * sizeof *names);
+        }
+        names[n++] = dg_xstrdup(e->d_name);
     }
     closedir(d);
     if (n == 0) {
         set_error(a, "no directory starts so");
         return;
     }
+    qsort(names, n, sizeof *names, cmp_names);
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0)
+            snprintf(best, sizeof best, "%s", names[i]);
+        else
+            common_prefix(best, names[i]);
+        size_t o = strlen(list);
+        if (o + strlen(names[i]) + 3 < sizeof list)
+            snprintf(list + o, sizeof list - o, "%s%s/", o ? " " : "", names[i]);
+        free(names[i]);
+    }
+    free(names);
     snprintf(a->pr.text, sizeof a->pr.text, "%.700s%.300s%s", dir, best, n == 1 ? "/" : "");
     if (n > 1)
         snprintf(a->m.msg, sizeof a->m.msg, "%s", list);

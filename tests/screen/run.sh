@@ -115,7 +115,7 @@ assert len(colours) >= 4, f'only {len(colours)} colours: blank'
 PY
 }
 
-echo "1..18"
+echo "1..20"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -159,8 +159,16 @@ else
 fi
 
 # --- 160x48: a table sheet, and the : prompt's completion ---
+mkdir -p "$work/dat2"
 start b 160x48
 wait_for b "L load" >/dev/null
+# The path prompt: o opens it on the current directory; Tab completes.
+keys b o BSpace BSpace BSpace BSpace BSpace d Tab
+check b path-completion-list-160x48 "dat2/ data/"
+keys b a Tab
+check b path-completion-160x48 "data directory: WORK/data/"
+keys b Enter
+wait_for b "WORK/data: kaggle shape, 8 of 8 tables found" >/dev/null
 keys b L
 wait_for b "rows from" >/dev/null
 keys b Down Down Down Enter
