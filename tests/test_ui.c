@@ -218,6 +218,14 @@ static void actions_drive_the_model_and_the_log(void **state)
     assert_non_null(strstr(err.msg, "frequency table"));
     assert_int_equal(act(&m, "freq phone_brand", &err), DG_OK);
     assert_int_equal(model_sheet(&m)->kind, SHEET_FREQ);
+    /* A frequency sheet is searched by its values, in its order. */
+    assert_int_equal(act(&m, "search value HTC", &err), DG_OK);
+    sheet *fs = model_sheet(&m);
+    const dg_table *pt = model_sheet_table(&m, fs);
+    char cb[64];
+    assert_string_equal(dg_cell_text(pt, &pt->cols[1], fs->freq.row[fs->cur], cb, sizeof cb),
+                        "HTC");
+    assert_int_equal(act(&m, "search brand HTC", &err), DG_ERR);
     assert_int_equal(act(&m, "save", &err), DG_OK);
     char png[1200];
     snprintf(png, sizeof png, "%s/load-freq-phones-phone_brand.png", out);
@@ -238,7 +246,7 @@ static void actions_drive_the_model_and_the_log(void **state)
     assert_non_null(log);
     assert_non_null(strstr(log, "\nload\nopen-table phones\nsort-desc phone_brand\nfirst-row\n"
                                 "search device_model Galaxy\npage-down 5\nfreq phone_brand\n"
-                                "save\nsheet-back\nsheet-back\npane-geo\n"));
+                                "search value HTC\nsave\nsheet-back\nsheet-back\npane-geo\n"));
     assert_null(strstr(log, "nonesuch"));
     free(log);
 
