@@ -4,9 +4,10 @@
 #   scripts/deps.sh test     also what the test suite needs
 set -euo pipefail
 
-pkgs=(build-essential meson ninja-build pkg-config python3)
+pkgs=(build-essential meson ninja-build pkg-config python3
+  libncurses-dev libcairo2-dev libpango1.0-dev fonts-wqy-microhei)
 if [ "${1:-}" = test ]; then
-  pkgs+=(libcmocka-dev valgrind)
+  pkgs+=(libcmocka-dev valgrind tmux mandoc)
 fi
 
 missing=()

@@ -1,11 +1,16 @@
 /* demographer: the command line. Each subcommand (src/cli/cmd_*.c) parses
  * its options, calls the core library and prints what it returned; the
- * library itself never prints. */
+ * library itself never prints. With no command, the workbench (ui/). */
+#include "app.h"
 #include "cli.h"
 
-#include <string.h>
+#include "demographer/plot.h"
 
-static const cli_command *const commands[] = {&cli_synth, &cli_load, &cli_clean, &cli_eda, &cli_features, NULL};
+#include <string.h>
+#include <sys/stat.h>
+
+static const cli_command *const commands[] = {&cli_synth, &cli_load, &cli_clean, &cli_eda,
+                                              &cli_features, &cli_replay, NULL};
 
 static const cli_command *find(const char *name)
 {
@@ -19,29 +24,27 @@ static void print_usage(FILE *f)
 {
     fprintf(f,
             "Usage: demographer [--help] [--version] COMMAND [OPTIONS]\n"
+            "       demographer [--out DIR] [--log FILE] [--no-snapshot] [--cache-dir DIR] "
+            "[DATA_DIR]\n"
             "\n"
             "Predicts the gender and age of mobile users from the TalkingData / Upgrad telecom\n"
-            "data: loads and cleans it, and (in later versions) explores, clusters, models\n"
-            "and serves it.\n"
+            "data: loads, views and cleans it, computes the exploratory tables and the\n"
+            "features, and (in later versions) clusters, models and serves it.\n"
             "\n"
             "Commands:\n");
     for (const cli_command *const *c = commands; *c; c++)
         fprintf(f, "  %-8s %s\n", (*c)->name, (*c)->summary);
     fprintf(f,
             "\n"
-            "'demographer COMMAND --help' describes a command. With no command, demographer\n"
-            "would open the ncurses workbench, which is not built yet.\n");
+            "'demographer COMMAND --help' describes a command. With no command (or a data\n"
+            "directory), demographer opens the ncurses workbench on a terminal; its keys are\n"
+            "in 'man demographer' and behind ? in the workbench.\n");
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr,
-                "demographer: the ncurses workbench is not built yet; the headless commands "
-                "are.\n\n");
-        print_usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
+    if (argc < 2)
+        return app_main(argc, argv);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         print_usage(stdout);
         return 0;
@@ -61,7 +64,18 @@ int main(int argc, char **argv)
     const cli_command *c = find(argv[1]);
     if (c)
         return c->run(argc - 1, argv + 1);
-    fprintf(stderr, "demographer: unknown command '%s'\n\n", argv[1]);
+    /* Not a command: the workbench's options or its DATA_DIR. */
+    struct stat st;
+    if (argv[1][0] == '-' || stat(argv[1], &st) == 0)
+        return app_main(argc, argv);
+    fprintf(stderr, "demographer: unknown command '%s' (nor a data directory)\n\n", argv[1]);
     print_usage(stderr);
     return CLI_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = run(argc, argv);
+    dg_plot_release();
+    return rc;
 }

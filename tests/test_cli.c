@@ -30,6 +30,8 @@ static void help_and_version(void **state)
     assert_non_null(strstr(out, "Usage: demographer"));
     assert_non_null(strstr(out, "  synth "));
     assert_non_null(strstr(out, "  load "));
+    assert_non_null(strstr(out, "  replay "));
+    assert_non_null(strstr(out, "opens the ncurses workbench"));
     free(out);
     /* Every option a command's help names is one it accepts: --help lists
      * them, and an unknown one is refused with exit 2. */
@@ -72,9 +74,16 @@ static void usage_errors_exit_2(void **state)
     assert_int_equal(run(&out, "synth --out x --shape csv"), 2);
     assert_non_null(strstr(out, "--shape is kaggle or upgrad, not 'csv'"));
     free(out);
-    /* No command: the workbench is not built yet, and it says so. */
+    /* No command, or a data directory, without a terminal: the workbench
+     * cannot open, and the message names the headless commands. */
     assert_int_equal(run(&out, "< /dev/null"), 2);
-    assert_non_null(strstr(out, "the ncurses workbench is not built yet"));
+    assert_non_null(strstr(out, "the workbench needs a terminal"));
+    assert_non_null(strstr(out, "synth, load and replay"));
+    free(out);
+    assert_int_equal(run(&out, ". < /dev/null"), 2);
+    assert_non_null(strstr(out, "the workbench needs a terminal"));
+    free(out);
+    assert_int_equal(run(&out, "--bogus < /dev/null"), 2);
     free(out);
 }
 

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Screen tests of the workbench, in tmux: each starts demographer in a pane of
+# a fixed size on a small generated data set, sends keys, captures the pane
+# and compares it with tests/screen/expected/NAME.txt after masking what
+# varies (the temporary folder, timings). Prints TAP. Waits by polling the
+# pane for the text a step should produce (with a timeout), never by fixed
+# sleeps, so a slow machine only makes it slower.
+#   UPDATE=1 tests/screen/run.sh   rewrites the expected screens
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+expected=$here/expected
+bin=${DG_BIN:?DG_BIN names the demographer binary}
+# Always under /tmp: the data path shows on screen, so its length must not vary.
+work=$(mktemp -d /tmp/dgscreen.XXXXXX)
+sock=dgscreen$$
+T() { tmux -L "$sock" "$@"; }
+cleanup() { T kill-server 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
+"$bin" synth --out "$work/data" --devices 2000 --seed 1 --quiet || { echo "1..0 # synth failed"; exit 1; }
+
+# start NAME COLSxROWS [ENV...]: a tmux session running the workbench.
+start() {
+    local name=$1 size=$2
+    shift 2
+    local cols=${size%x*} rows=${size#*x}
+    if ! T has-session 2>/dev/null; then
+        T -f /dev/null new-session -d -s keep -x 20 -y 5 "sleep 3600"
+        T set -g remain-on-exit on
+    fi
+    # Relative --out and --log (run from $work), so the saved paths on the
+    # status line read the same whatever the folder.
+    T new-session -d -s "$name" -x "$cols" -y "$rows" -c "$work" \
+        "env XDG_CACHE_HOME=$work/cache NO_COLOR=1 $* $bin --out out-$name \
+         --log $name.log $work/data; echo EXIT=\$?; sleep 3600"
+}
+
+# The pane's text with what varies masked.
+screen() {
+    T capture-pane -p -t "$1" | sed -e "s|$work|WORK|g" -e 's/[[:space:]]*$//' \
+        -e 's/^ \([a-z]*ing\)[ :].* Esc cancels$/ \1 [PROGRESS MASKED] Esc cancels/'
+}
+
+# wait_for SESSION TEXT [SECONDS]: polls until TEXT shows, then until the
+# screen holds still (two equal captures); fails after the timeout.
+wait_for() {
+    local s=$1 text=$2 limit=${3:-15} t0=$SECONDS prev="" cur
+    while :; do
+        cur=$(screen "$s")
+        if grep -qF -- "$text" <<<"$cur"; then
+            [ "$cur" = "$prev" ] && return 0
+            prev=$cur
+        fi
+        if ((SECONDS - t0 > limit)); then
+            last_screen=$cur
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+# check SESSION NAME TEXT: waits for TEXT and compares with expected/NAME.txt.
+check() {
+    local s=$1 name=$2 text=$3 file=$expected/$2.txt
+    if ! wait_for "$s" "$text"; then
+        mapfile -t lines <<<"$last_screen"
+        notok "$name (no '$text' on screen)" "${lines[@]}"
+        return
+    fi
+    if [ "${UPDATE:-0}" = 1 ]; then
+        screen "$s" >"$file"
+        ok "$name (expected screen written)"
+        return
+    fi
+    local d
+    if d=$(diff -u "$file" <(screen "$s")); then
+        ok "$name"
+    else
+        mapfile -t lines <<<"$d"
+        notok "$name" "${lines[@]}"
+    fi
+}
+
+keys() { local s=$1; shift; T send-keys -t "$s" "$@"; }
+
+# The PNG's signature, its IHDR size, and pixels that are not all one colour.
+png_ok() {
+    python3 - "$1" "$2" "$3" <<'PY'
+import struct, sys, zlib
+path, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+d = open(path, 'rb').read()
+assert d[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
+pw, ph = struct.unpack('>II', d[16:24])
+assert (pw, ph) == (w, h), f'{pw}x{ph}, not {w}x{h}'
+i, idat = 8, b''
+while i < len(d):
+    n, kind = struct.unpack('>I4s', d[i:i + 8])
+    if kind == b'IDAT':
+        idat += d[i + 8:i + 8 + n]
+    i += 12 + n
+raw = zlib.decompress(idat)
+stride = len(raw) // ph
+colours = set()
+for y in range(0, ph, 7):
+    row = raw[y * stride + 1:(y + 1) * stride]
+    for x in range(0, len(row) - 3, 4 * 5):
+        colours.add(row[x:x + 3])
+assert len(colours) >= 4, f'only {len(colours)} colours: blank'
+PY
+}
+
+echo "1..20"
+
+# --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
+start a 80x24
+check a load-found-80x24 "L load"
+keys a L
+check a loaded-80x24 "rows from"
+keys a Down Down Enter
+check a sheet-phones-80x24 "row 1/2,006"
+keys a Right s
+check a sort-80x24 "sorted by phone_brand asc"
+keys a / 魅族 Enter
+check a search-80x24 "found at row"
+keys a F
+check a freq-80x24 "distinct values"
+keys a p
+if wait_for a "saved out-a/load-freq-phones-phone_brand.png (1200x800 PNG)"; then
+    if err=$(png_ok "$work/out-a/load-freq-phones-phone_brand.png" 1200 800 2>&1); then
+        ok "save PNG: the file is a 1200x800 PNG and not blank"
+    else
+        notok "save PNG" "$err"
+    fi
+else
+    notok "save PNG (no 'saved' on the status line)" "$last_screen"
+fi
+keys a '?'
+check a help-80x24 "Keys - ? or q closes"
+keys a q
+T resize-window -t a -x 160 -y 48
+check a resized-160x48 "phones.phone_brand frequency"
+keys a q q q
+if wait_for a "EXIT=0"; then ok "quit: q closes the sheets, then leaves with status 0"; else
+    notok "quit" "$last_screen"; fi
+
+# --- replay: the session log, headless, saves the same file ---
+if "$bin" replay "$work/a.log" --out "$work/replay" --quiet >"$work/replay.out" 2>&1 &&
+    cmp -s "$work/out-a/load-freq-phones-phone_brand.png" \
+        "$work/replay/load-freq-phones-phone_brand.png"; then
+    ok "replay of the session log saves the same PNG"
+else
+    notok "replay" "$(cat "$work/replay.out")"
+fi
+
+# --- 160x48: a table sheet, and the : prompt's completion ---
+mkdir -p "$work/dat2"
+start b 160x48
+wait_for b "L load" >/dev/null
+# The path prompt: o opens it on the current directory; Tab completes.
+keys b o BSpace BSpace BSpace BSpace BSpace d Tab
+check b path-completion-list-160x48 "dat2/ data/"
+keys b a Tab
+check b path-completion-160x48 "data directory: WORK/data/"
+keys b Enter
+wait_for b "WORK/data: kaggle shape, 8 of 8 tables found" >/dev/null
+keys b L
+wait_for b "rows from" >/dev/null
+keys b Down Down Down Enter
+check b sheet-events-160x48 "row 1/"
+keys b : so Tab
+check b prompt-completion-160x48 ":so"
+keys b C-u Escape
+keys b : 'sort-desc timestamp' Enter
+check b sort-desc-160x48 "sorted by timestamp desc"
+
+# --- a load cancelled while running; the screen still answers ---
+start c 80x24 DG_JOB_DELAY_MS=150 XDG_CACHE_HOME=$work/cache-c
+wait_for c "L load" >/dev/null
+keys c L
+check c load-progress-80x24 "[PROGRESS MASKED] Esc cancels"
+# What the mask hid: a bar, a percentage, an amount with a rate, the time.
+bar=$(T capture-pane -p -t c | grep -E '^ loading: [a-z_ ]+ +[0-9]+% \[[#.]{10}\] .*/s.* Esc cancels$')
+if [ -n "$bar" ]; then ok "the progress bar shows stage, percent, bar and rate"; else
+    notok "progress bar" "$(T capture-pane -p -t c | tail -2)"; fi
+keys c Escape
+check c load-cancelled-80x24 "cancelled; nothing changed"
+t0=$EPOCHREALTIME
+keys c 2
+if wait_for c "The Clean pane is not built yet" 5; then
+    ok "after a cancel the UI answers a key ($(awk "BEGIN { printf \"%.3f\", $EPOCHREALTIME - $t0 }") s)"
+else
+    notok "after a cancel the UI answers" "$last_screen"
+fi
+[ "$failed" -eq 0 ]

@@ -1,0 +1,347 @@
+/* The workbench's curses-free half: the action table's consistency, text
+ * measured by display width, the session log's quoting, and the model driven
+ * by actions as the screen and replay drive it. */
+#include "testutil.h"
+
+#include "actions.h"
+#include "model.h"
+#include "text.h"
+
+#include "demographer/plot.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *contexts[] = {"global", "load", "sheet", "help", "prompt"};
+
+static void every_action_is_named_keyed_and_documented(void **state)
+{
+    (void)state;
+    for (int i = 0; i < ACT_COUNT; i++) {
+        const action_info *a = &actions[i];
+        assert_true(a->name[0] && a->key[0] && a->help[0]);
+        assert_int_equal(action_by_name(a->name), i);
+        int known = 0;
+        for (size_t c = 0; c < sizeof contexts / sizeof *contexts; c++)
+            known |= strcmp(a->ctx, contexts[c]) == 0;
+        assert_true(known);
+        for (const char *p = a->name; *p; p++)
+            assert_true((*p >= 'a' && *p <= 'z') || *p == '-');
+    }
+    assert_int_equal(action_by_name("no-such-action"), -1);
+}
+
+static void every_key_is_bound_once_per_context(void **state)
+{
+    (void)state;
+    for (int i = 0; i < ACT_COUNT; i++) {
+        const char *keys[] = {actions[i].key, actions[i].key2};
+        for (int k = 0; k < 2; k++) {
+            if (!keys[k][0])
+                continue;
+            /* The lookup of this key in this context finds this action... */
+            assert_int_equal(action_for_key(actions[i].ctx, keys[k]), i);
+            /* ...and no other action of the context has it. */
+            for (int j = 0; j < ACT_COUNT; j++)
+                if (j != i && strcmp(actions[j].ctx, actions[i].ctx) == 0)
+                    assert_true(strcmp(actions[j].key, keys[k]) != 0 &&
+                                strcmp(actions[j].key2, keys[k]) != 0);
+        }
+    }
+    /* The shadowing the help describes: q closes a sheet, quits elsewhere. */
+    assert_int_equal(action_for_key("sheet", "q"), ACT_SHEET_BACK);
+    assert_int_equal(action_for_key("global", "q"), ACT_QUIT);
+    assert_int_equal(action_for_key("global", "p"), ACT_SAVE);
+    assert_int_equal(action_for_key("global", "C-c"), ACT_CANCEL);
+}
+
+static void the_man_page_lists_every_action(void **state)
+{
+    (void)state;
+    const char *man = getenv("DG_MAN");
+    assert_non_null(man);
+    FILE *f = fopen(man, "r");
+    assert_non_null(f);
+    static char text[1 << 17];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    for (int i = 0; i < ACT_COUNT; i++) {
+        char want[128];
+        snprintf(want, sizeof want, ".Ic %s\n", actions[i].name);
+        char want_args[128];
+        snprintf(want_args, sizeof want_args, ".Ic %s ", actions[i].name);
+        assert_true(strstr(text, want) || strstr(text, want_args));
+    }
+}
+
+static void cjk_text_is_measured_by_display_width(void **state)
+{
+    (void)state;
+    char buf[256];
+    assert_int_equal(text_width("红米note"), 8);
+    assert_int_equal(text_width("HTC"), 3);
+    assert_int_equal(text_width(""), 0);
+    assert_string_equal(text_fit("红米note", 10, 0, buf, sizeof buf), "红米note  ");
+    assert_string_equal(text_fit("红米note", 10, 1, buf, sizeof buf), "  红米note");
+    /* Cut to 5 cells: 红 (2) + 米 (2) + … (1). */
+    assert_string_equal(text_fit("红米note", 5, 0, buf, sizeof buf), "红米…");
+    /* A wide character that would straddle the edge is dropped, padded. */
+    assert_string_equal(text_fit("红米note", 4, 0, buf, sizeof buf), "红… ");
+    assert_int_equal(text_width(text_fit("红米note", 4, 0, buf, sizeof buf)), 4);
+    assert_string_equal(text_fit("a\tb", 3, 0, buf, sizeof buf), "a?b");
+    assert_string_equal(text_fit("\xff", 2, 0, buf, sizeof buf), "? ");
+    assert_string_equal(text_count(1234567, buf, sizeof buf), "1,234,567");
+    assert_string_equal(text_count(12, buf, sizeof buf), "12");
+}
+
+static void log_words_survive_quoting(void **state)
+{
+    (void)state;
+    const char *words[] = {"plain", "两个 字", "it's", "", "a\"b", "tab\there", "小米"};
+    char line[1024] = "search";
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+        strcat(line, " ");
+        model_quote(words[i], line, sizeof line);
+    }
+    char **argv, *buf;
+    dg_err err;
+    int argc = model_split(line, &argv, &buf, &err);
+    assert_int_equal(argc, 1 + (int)(sizeof words / sizeof *words));
+    assert_string_equal(argv[0], "search");
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        assert_string_equal(argv[i + 1], words[i]);
+    free(argv);
+    free(buf);
+    assert_int_equal(model_split("search 'open", &argv, &buf, &err), -1);
+    assert_non_null(strstr(err.msg, "unterminated"));
+}
+
+/* A small generated set shared by the model tests. */
+static char *data_dir, *work;
+
+static int setup(void **state)
+{
+    (void)state;
+    work = tu_tmpdir();
+    size_t n = strlen(work) + 16;
+    data_dir = malloc(n);
+    snprintf(data_dir, n, "%s/data", work);
+    char cmd[2048], *out;
+    snprintf(cmd, sizeof cmd, "%s synth --out %s --devices 600 --seed 3 --quiet", tu_bin(),
+             data_dir);
+    int rc = tu_run(cmd, &out);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", out);
+    free(out);
+    return rc;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tu_rmrf(work);
+    free(work);
+    free(data_dir);
+    return 0;
+}
+
+static int act(model *m, const char *line, dg_err *err)
+{
+    char **argv, *buf;
+    int argc = model_split(line, &argv, &buf, err);
+    assert_true(argc > 0);
+    int id = action_by_name(argv[0]);
+    assert_true(id >= 0);
+    model_job *j;
+    int rc = model_do(m, id, argc - 1, argv + 1, &j, err);
+    if (rc == DG_OK && j) {
+        rc = model_job_run(j, NULL, err);
+        dg_err e = *err;
+        model_finish(m, j, rc, &e);
+    }
+    free(argv);
+    free(buf);
+    return rc;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    *len = fread(p, 1, (size_t)n, f);
+    p[*len] = '\0';
+    fclose(f);
+    return p;
+}
+
+static void actions_drive_the_model_and_the_log(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], line[2048];
+    snprintf(out, sizeof out, "%s/out1", work);
+    snprintf(logp, sizeof logp, "%s/state/session.log", work);
+    model m;
+    model_init(&m, out);
+    m.use_snapshot = 0;
+    dg_err err;
+    assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
+    /* Data actions before there is data say what is missing. */
+    assert_int_equal(act(&m, "load", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "no data directory"));
+    assert_int_equal(act(&m, "open-table phones", &err), DG_ERR);
+    snprintf(line, sizeof line, "choose-dir %s", data_dir);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    assert_true(m.have_found && !m.loaded);
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    assert_true(m.loaded);
+    assert_int_equal(m.stats[DG_T_PHONES].nrows, m.ds.tables[DG_T_PHONES].nrows);
+    assert_int_equal(act(&m, "open-table phones", &err), DG_OK);
+    assert_string_equal(model_context(&m), "sheet");
+    assert_int_equal(act(&m, "sort nonesuch", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "no column 'nonesuch'"));
+    assert_int_equal(act(&m, "sort-desc phone_brand", &err), DG_OK);
+    sheet *s = model_sheet(&m);
+    assert_int_equal(s->sort_col, 1);
+    assert_int_equal(act(&m, "first-row", &err), DG_OK);
+    assert_int_equal(act(&m, "search device_model 'Galaxy'", &err), DG_OK);
+    assert_int_equal(act(&m, "page-down 5", &err), DG_OK);
+    assert_int_equal(act(&m, "save", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "frequency table"));
+    assert_int_equal(act(&m, "freq phone_brand", &err), DG_OK);
+    assert_int_equal(model_sheet(&m)->kind, SHEET_FREQ);
+    /* A frequency sheet is searched by its values, in its order. */
+    assert_int_equal(act(&m, "search value HTC", &err), DG_OK);
+    sheet *fs = model_sheet(&m);
+    const dg_table *pt = model_sheet_table(&m, fs);
+    char cb[64];
+    assert_string_equal(dg_cell_text(pt, &pt->cols[1], fs->freq.row[fs->cur], cb, sizeof cb),
+                        "HTC");
+    assert_int_equal(act(&m, "search brand HTC", &err), DG_ERR);
+    assert_int_equal(act(&m, "save", &err), DG_OK);
+    char png[1200];
+    snprintf(png, sizeof png, "%s/load-freq-phones-phone_brand.png", out);
+    assert_string_equal(m.saved, png);
+    struct stat st;
+    assert_int_equal(stat(png, &st), 0);
+    assert_int_equal(act(&m, "sheet-back", &err), DG_OK);
+    assert_int_equal(act(&m, "sheet-back", &err), DG_OK);
+    assert_string_equal(model_context(&m), "load");
+    assert_int_equal(act(&m, "pane-geo", &err), DG_OK);
+    assert_int_equal(act(&m, "save", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "not built yet"));
+    model_free(&m);
+
+    /* The log holds the successful actions, in order, with their arguments. */
+    size_t len;
+    char *log = slurp(logp, &len);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "\nload\nopen-table phones\nsort-desc phone_brand\nfirst-row\n"
+                                "search device_model Galaxy\npage-down 5\nfreq phone_brand\n"
+                                "search value HTC\nsave\nsheet-back\nsheet-back\npane-geo\n"));
+    assert_null(strstr(log, "nonesuch"));
+    free(log);
+
+    /* Replayed headless (in process and by the command), the same files. */
+    char out2[1024], out3[1024], cmd[4096], *o;
+    snprintf(out2, sizeof out2, "%s/out2", work);
+    snprintf(out3, sizeof out3, "%s/out3", work);
+    model r;
+    model_init(&r, out2);
+    r.use_snapshot = 0;
+    assert_int_equal(model_replay(&r, logp, &err), DG_OK);
+    model_free(&r);
+    snprintf(cmd, sizeof cmd, "%s replay %s --out %s --no-snapshot", tu_bin(), logp, out3);
+    assert_int_equal(tu_run(cmd, &o), 0);
+    free(o);
+    size_t l1, l2, l3;
+    char *a = slurp(png, &l1);
+    snprintf(png, sizeof png, "%s/load-freq-phones-phone_brand.png", out2);
+    char *b = slurp(png, &l2);
+    snprintf(png, sizeof png, "%s/load-freq-phones-phone_brand.png", out3);
+    char *c = slurp(png, &l3);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(c);
+    assert_int_equal(l1, l2);
+    assert_int_equal(l1, l3);
+    assert_memory_equal(a, b, l1);
+    assert_memory_equal(a, c, l1);
+    free(a);
+    free(b);
+    free(c);
+}
+
+static void a_running_job_refuses_data_actions_and_cancel_changes_nothing(void **state)
+{
+    (void)state;
+    model m;
+    model_init(&m, work);
+    m.use_snapshot = 0;
+    dg_err err;
+    char line[2048];
+    snprintf(line, sizeof line, "choose-dir %s", data_dir);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    model_job *j;
+    assert_int_equal(model_do(&m, ACT_LOAD, 0, NULL, &j, &err), DG_OK);
+    assert_non_null(j);
+    model_job *none;
+    assert_int_equal(model_do(&m, ACT_LOAD, 0, NULL, &none, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "job is running"));
+    /* Moving and switching panes still work while it runs. */
+    assert_int_equal(model_do(&m, ACT_DOWN, 0, NULL, &none, &err), DG_OK);
+    assert_int_equal(m.load_cur, 1);
+    dg_err cancel;
+    snprintf(cancel.msg, sizeof cancel.msg, "cancelled");
+    model_finish(&m, j, DG_ERR, &cancel);
+    assert_false(m.loaded);
+    assert_false(m.busy);
+    assert_non_null(strstr(m.msg, "cancelled"));
+    model_free(&m);
+}
+
+static void replay_names_the_failing_line(void **state)
+{
+    (void)state;
+    char *p = tu_write_str(work, "bad.log", "# a comment\n\nload\n");
+    model m;
+    model_init(&m, work);
+    dg_err err;
+    assert_int_equal(model_replay(&m, p, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "bad.log:3: load: no data directory"));
+    model_free(&m);
+    free(p);
+    p = tu_write_str(work, "bad2.log", "frobnicate now\n");
+    model_init(&m, work);
+    assert_int_equal(model_replay(&m, p, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "bad2.log:1: no action 'frobnicate'"));
+    model_free(&m);
+    free(p);
+}
+
+int main(void)
+{
+    if (!setlocale(LC_CTYPE, "C.UTF-8"))
+        setlocale(LC_CTYPE, "en_US.UTF-8");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_action_is_named_keyed_and_documented),
+        cmocka_unit_test(every_key_is_bound_once_per_context),
+        cmocka_unit_test(the_man_page_lists_every_action),
+        cmocka_unit_test(cjk_text_is_measured_by_display_width),
+        cmocka_unit_test(log_words_survive_quoting),
+        cmocka_unit_test(actions_drive_the_model_and_the_log),
+        cmocka_unit_test(a_running_job_refuses_data_actions_and_cancel_changes_nothing),
+        cmocka_unit_test(replay_names_the_failing_line),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    dg_plot_release();
+    return failed;
+}

@@ -1,0 +1,28 @@
+#include "actions.h"
+
+#include <string.h>
+
+const action_info actions[ACT_COUNT] = {
+#define ACTION(id, name, key, key2, ctx, args, help) {name, key, key2, ctx, args, help},
+#include "actions.def"
+#undef ACTION
+};
+
+int action_by_name(const char *name)
+{
+    for (int i = 0; i < ACT_COUNT; i++)
+        if (strcmp(actions[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int action_for_key(const char *ctx, const char *key)
+{
+    if (!key[0])
+        return -1;
+    for (int i = 0; i < ACT_COUNT; i++)
+        if (strcmp(actions[i].ctx, ctx) == 0 &&
+            (strcmp(actions[i].key, key) == 0 || strcmp(actions[i].key2, key) == 0))
+            return i;
+    return -1;
+}

@@ -1,0 +1,761 @@
+/* The workbench frame: the main loop, pane bar, status line, key hints,
+ * prompt and help overlay. Keys become actions only through actions.def; the
+ * panes draw the main area and fill in actions' arguments from the cursor. */
+#include "app.h"
+
+#include "text.h"
+
+#include <curses.h>
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <langinfo.h>
+#include <limits.h>
+#include <locale.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+
+int app_attr(const app *a, int pair, int fallback)
+{
+    return a->color ? (int)(COLOR_PAIR(pair) | ((unsigned)fallback & A_BOLD)) : fallback;
+}
+
+void app_prompt(app *a, prompt_kind kind, const char *label, const char *text, const char *arg)
+{
+    a->pr.kind = kind;
+    snprintf(a->pr.label, sizeof a->pr.label, "%s", label);
+    snprintf(a->pr.text, sizeof a->pr.text, "%s", text ? text : "");
+    snprintf(a->pr.arg, sizeof a->pr.arg, "%s", arg ? arg : "");
+}
+
+static void set_error(app *a, const char *msg)
+{
+    snprintf(a->m.msg, sizeof a->m.msg, "%s", msg);
+    a->msg_error = 1;
+}
+
+/* --- drawing ------------------------------------------------------------ */
+
+/* Writes s fitted to exactly width cells at y, x. */
+static void put(int y, int x, const char *s, int width, int right)
+{
+    char buf[4096];
+    if (width <= 0)
+        return;
+    mvaddstr(y, x, text_fit(s, width, right, buf, sizeof buf));
+}
+
+static void draw_bar(app *a, int width)
+{
+    attrset(app_attr(a, COLOR_BAR, A_REVERSE));
+    put(0, 0, "", width, 0);
+    int x = 1;
+    for (int p = 0; p < PANE_COUNT && x < width; p++) {
+        char label[64];
+        snprintf(label, sizeof label, " %s %s ", actions[ACT_PANE_LOAD + p].key, pane_titles[p]);
+        int w = text_width(label);
+        if (x + w > width)
+            break;
+        attrset(p == (int)a->m.pane ? (int)(A_BOLD | A_UNDERLINE) | app_attr(a, COLOR_BAR, A_REVERSE)
+                                    : app_attr(a, COLOR_BAR, A_REVERSE));
+        put(0, x, label, w, 0);
+        x += w + 1;
+    }
+    attrset(app_attr(a, COLOR_BAR, A_REVERSE));
+    const char *right = "? help";
+    if (x + 8 < width)
+        put(0, width - 7, right, 6, 0);
+    attrset(A_NORMAL);
+}
+
+static void human_unit(double v, const char *unit, char *out, size_t cap)
+{
+    if (strcmp(unit, "bytes") == 0) {
+        const char *u[] = {"B", "KiB", "MiB", "GiB"};
+        int i = 0;
+        while (v >= 1024 && i < 3) {
+            v /= 1024;
+            i++;
+        }
+        snprintf(out, cap, "%.1f %s", v, u[i]);
+    } else if (v >= 1e6) {
+        snprintf(out, cap, "%.2f M %s", v / 1e6, unit);
+    } else {
+        snprintf(out, cap, "%.0f %s", v, unit);
+    }
+}
+
+static void draw_status(app *a, int y, int width)
+{
+    char line[2048];
+    if (job_running(&a->jr)) {
+        job_progress p;
+        job_peek(&a->jr, &p);
+        double now = dg_now(), el = now - p.stage_started;
+        double frac = p.total > 0 ? p.done / p.total : 0;
+        if (frac > 1)
+            frac = 1;
+        char done[32] = "", rate[32] = "", eta[32] = "", bar[64];
+        int wide = width >= 100, bw = wide ? 30 : 10;
+        for (int i = 0; i < bw; i++)
+            bar[i] = i < (int)(frac * bw) ? '#' : '.';
+        bar[bw] = '\0';
+        if (p.unit[0]) {
+            human_unit(p.done, p.unit, done, sizeof done);
+            human_unit(el > 0 ? p.done / el : 0, p.unit, rate, sizeof rate);
+            if (p.total > 0 && p.done > 0 && el > 0)
+                snprintf(eta, sizeof eta, " ETA %.0fs", (p.total - p.done) / (p.done / el));
+        }
+        /* Most telling first, so that a narrow terminal cuts the least:
+         * what, how far, how fast, how long; the way out stays on the right. */
+        char amount[128] = "", left[1024], right[64];
+        if (p.unit[0])
+            snprintf(amount, sizeof amount, "%s%s %s/s%s", wide ? " " : "", wide ? done : "",
+                     rate, eta);
+        snprintf(left, sizeof left, " %s%s%s%s %3.0f%% [%s]%s", p.cancelling ? "cancelling " : "",
+                 p.title, p.stage[0] ? ": " : "", p.stage, frac * 100, bar, amount);
+        if (wide) {
+            size_t o = strlen(left);
+            snprintf(left + o, sizeof left - o, "  %.1fs", now - p.started);
+        }
+        snprintf(right, sizeof right, " %s ", p.cancelling ? "stopping" : "Esc cancels");
+        int rw = text_width(right);
+        attrset(app_attr(a, COLOR_STATUS, A_REVERSE));
+        put(y, 0, left, width - rw, 0);
+        put(y, width - rw, right, rw, 0);
+        attrset(A_NORMAL);
+        return;
+        attrset(app_attr(a, COLOR_STATUS, A_REVERSE));
+    } else {
+        snprintf(line, sizeof line, " %s", a->m.msg);
+        attrset(a->msg_error ? app_attr(a, COLOR_ERROR, A_REVERSE | A_BOLD)
+                             : app_attr(a, COLOR_STATUS, A_REVERSE));
+    }
+    put(y, 0, line, width, 0);
+    attrset(A_NORMAL);
+}
+
+/* The bottom line: the prompt, or the live keys of the context, from the
+ * action table. */
+static void draw_hints(app *a, int y, int width)
+{
+    if (a->pr.kind) {
+        char line[1200];
+        snprintf(line, sizeof line, "%s%s", a->pr.label, a->pr.text);
+        int w = text_width(line);
+        /* Keep the end of a long text (the part being typed) in view. */
+        const char *show = line;
+        while (w >= width && *show) {
+            show++;
+            while ((*show & 0xC0) == 0x80)
+                show++;
+            w = text_width(show);
+        }
+        put(y, 0, show, width, 0);
+        move(y, w < width ? w : width - 1);
+        curs_set(1);
+        return;
+    }
+    curs_set(0);
+    const char *ctx = a->help ? "help" : model_context(&a->m);
+    char line[1024] = "";
+    size_t o = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const char *c = pass == 0 ? ctx : "global";
+        if (pass == 1 && strcmp(ctx, "global") == 0)
+            break;
+        for (int i = 0; i < ACT_COUNT && o + 64 < sizeof line; i++) {
+            if (strcmp(actions[i].ctx, c) != 0)
+                continue;
+            /* Globals shown: the few an analyst needs to find the rest. */
+            if (pass == 1 && i != ACT_HELP && i != ACT_COMMAND && i != ACT_QUIT && i != ACT_SAVE)
+                continue;
+            if (pass == 1 && action_for_key(ctx, actions[i].key) >= 0)
+                continue;
+            o += (size_t)snprintf(line + o, sizeof line - o, "%s%s %s", o ? "  " : " ",
+                                  actions[i].key, actions[i].name);
+        }
+    }
+    attrset(A_DIM);
+    put(y, 0, line, width, 0);
+    attrset(A_NORMAL);
+}
+
+static int help_lines(char lines[][256], int max)
+{
+    static const char *ctxs[] = {"global", "load", "sheet", "help", "prompt"};
+    static const char *titles[] = {"Everywhere", "Load pane", "Table and frequency sheets",
+                                   "This help", "Prompts"};
+    int n = 0;
+    for (int c = 0; c < 5; c++) {
+        if (n < max)
+            snprintf(lines[n++], 256, "%s", "");
+        if (n < max)
+            snprintf(lines[n++], 256, "%s", titles[c]);
+        for (int i = 0; i < ACT_COUNT && n < max; i++) {
+            if (strcmp(actions[i].ctx, ctxs[c]) != 0)
+                continue;
+            char keys[32], name[40];
+            snprintf(keys, sizeof keys, "%s%s%s", actions[i].key, actions[i].key2[0] ? " " : "",
+                     actions[i].key2);
+            snprintf(name, sizeof name, "%s%s%s", actions[i].name, actions[i].args[0] ? " " : "",
+                     actions[i].args);
+            snprintf(lines[n++], 256, " %-9s %-18s %s", keys, name, actions[i].help);
+        }
+    }
+    return n;
+}
+
+static void draw_help(app *a, int top, int height, int width)
+{
+    static char lines[ACT_COUNT + 16][256];
+    int n = help_lines(lines, ACT_COUNT + 16);
+    int x0 = width > 84 ? (width - 80) / 2 : 1, w = width > 84 ? 80 : width - 2;
+    int rows = height - 2;
+    if (a->help_top > n - rows)
+        a->help_top = n - rows > 0 ? n - rows : 0;
+    if (a->help_top < 0)
+        a->help_top = 0;
+    attrset(app_attr(a, COLOR_HEADER, A_REVERSE));
+    put(top, x0, " Keys - ? or q closes, arrows scroll; : runs an action by name", w, 0);
+    attrset(A_NORMAL);
+    for (int r = 0; r < rows; r++) {
+        int i = a->help_top + r;
+        const char *s = i < n ? lines[i] : "";
+        attrset(i < n && s[0] && s[0] != ' ' ? A_BOLD : A_NORMAL);
+        put(top + 1 + r, x0, s, w, 0);
+    }
+    attrset(app_attr(a, COLOR_HEADER, A_REVERSE));
+    char foot[64];
+    snprintf(foot, sizeof foot, " lines %d-%d of %d", a->help_top + 1,
+             a->help_top + rows < n ? a->help_top + rows : n, n);
+    put(top + height - 1, x0, foot, w, 0);
+    attrset(A_NORMAL);
+}
+
+static void draw(app *a)
+{
+    int h = LINES, w = COLS;
+    erase();
+    if (h < 8 || w < 40) {
+        put(0, 0, "demographer: the terminal is too small (at least 40x8)", w, 0);
+        wnoutrefresh(stdscr);
+        doupdate();
+        return;
+    }
+    draw_bar(a, w);
+    a->main_rows = h - 3;
+    if (a->help)
+        draw_help(a, 1, h - 3, w);
+    else
+        a->panes[a->m.pane]->draw(a, 1, h - 3, w);
+    draw_status(a, h - 2, w);
+    draw_hints(a, h - 1, w);
+    wnoutrefresh(stdscr);
+    doupdate();
+}
+
+/* --- actions ------------------------------------------------------------- */
+
+static void start_job(app *a, model_job *j)
+{
+    dg_err err;
+    if (job_start(&a->jr, j, &err) != DG_OK) {
+        model_finish(&a->m, j, DG_ERR, &err);
+        a->msg_error = 1;
+    }
+}
+
+/* An action's arguments are required unless its args are empty or bracketed. */
+static int needs_args(int id)
+{
+    return actions[id].args[0] && actions[id].args[0] != '[';
+}
+
+static void run_action(app *a, int id, int argc, char **argv, int from_key)
+{
+    dg_err err;
+    model_job *j = NULL;
+    pane_args pa = {0};
+    char *pargv[PANE_MAX_ARGS];
+    a->msg_error = 0;
+    switch (id) {
+    case ACT_HELP:
+        a->help = !a->help;
+        a->help_top = 0;
+        break;
+    case ACT_HELP_CLOSE: a->help = 0; break;
+    case ACT_COMMAND: app_prompt(a, PROMPT_COMMAND, ":", "", NULL); return;
+    case ACT_QUIT:
+        job_cancel(&a->jr);
+        a->quit = 1;
+        break;
+    case ACT_CANCEL:
+        if (job_running(&a->jr)) {
+            job_cancel(&a->jr);
+            snprintf(a->m.msg, sizeof a->m.msg, "cancelling");
+        } else {
+            snprintf(a->m.msg, sizeof a->m.msg, "no job is running");
+        }
+        break;
+    case ACT_REDRAW: clearok(curscr, TRUE); break;
+    default:
+        if (argc == 0 && (from_key || needs_args(id)) && a->panes[a->m.pane]->key) {
+            if (!a->panes[a->m.pane]->key(a, id, &pa))
+                return;
+            for (int i = 0; i < pa.argc; i++)
+                pargv[i] = pa.argv[i];
+            argc = pa.argc;
+            argv = pargv;
+        }
+        if (model_do(&a->m, id, argc, argv, &j, &err) != DG_OK) {
+            set_error(a, err.msg);
+            return;
+        }
+        if (j)
+            start_job(a, j);
+        return;
+    }
+    /* The screen's own actions go in the session log too. */
+    model_do(&a->m, id, 0, NULL, &j, &err);
+}
+
+/* Longest common prefix of a and b, kept in a. */
+static void common_prefix(char *a, const char *b)
+{
+    size_t i = 0;
+    while (a[i] && a[i] == b[i])
+        i++;
+    a[i] = '\0';
+}
+
+static int offered(int id)
+{
+    return strcmp(actions[id].ctx, "prompt") != 0 && strcmp(actions[id].ctx, "help") != 0;
+}
+
+static void complete_command(app *a)
+{
+    char *t = a->pr.text;
+    if (strchr(t, ' '))
+        return;
+    char best[128] = "", list[900] = "";
+    int n = 0;
+    for (int i = 0; i < ACT_COUNT; i++) {
+        if (!offered(i) || strncmp(actions[i].name, t, strlen(t)) != 0)
+            continue;
+        if (n++ == 0)
+            snprintf(best, sizeof best, "%s", actions[i].name);
+        else
+            common_prefix(best, actions[i].name);
+        size_t o = strlen(list);
+        snprintf(list + o, sizeof list - o, "%s%s", o ? " " : "", actions[i].name);
+    }
+    if (n == 0) {
+        set_error(a, "no action starts so");
+    } else if (n == 1) {
+        snprintf(a->pr.text, sizeof a->pr.text, "%s ", best);
+    } else {
+        snprintf(a->pr.text, sizeof a->pr.text, "%s", best);
+        snprintf(a->m.msg, sizeof a->m.msg, "%s", list);
+    }
+}
+
+/* "~/x" -> "$HOME/x". */
+static void expand_home(const char *in, char *out, size_t cap)
+{
+    const char *home = getenv("HOME");
+    if (in[0] == '~' && (in[1] == '/' || in[1] == '\0') && home)
+        snprintf(out, cap, "%s%s", home, in + 1);
+    else
+        snprintf(out, cap, "%s", in);
+}
+
+static int cmp_names(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static void complete_path(app *a)
+{
+    char path[PATH_MAX], dir[PATH_MAX], list[900] = "", best[NAME_MAX + 1] = "";
+    expand_home(a->pr.text, path, sizeof path);
+    char *slash = strrchr(path, '/');
+    const char *base;
+    if (slash) {
+        size_t dl = (size_t)(slash - path) + 1;
+        memcpy(dir, path, dl);
+        dir[dl] = '\0';
+        base = slash + 1;
+    } else {
+        snprintf(dir, sizeof dir, "%s", "");
+        base = path;
+    }
+    DIR *d = opendir(dir[0] ? dir : ".");
+    if (!d) {
+        set_error(a, strerror(errno));
+        return;
+    }
+    /* The directories whose name starts with base, listed in name order. */
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (strncmp(e->d_name, base, strlen(base)) != 0 || (e->d_name[0] == '.' && base[0] != '.'))
+            continue;
+        char full[PATH_MAX + NAME_MAX + 2];
+        struct stat st;
+        snprintf(full, sizeof full, "%s%s", dir, e->d_name);
+        if (stat(full, &st) != 0 || !S_ISDIR(st.st_mode))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            names = dg_xrealloc(names, cap * sizeof *names);
+        }
+        names[n++] = dg_xstrdup(e->d_name);
+    }
+    closedir(d);
+    if (n == 0) {
+        set_error(a, "no directory starts so");
+        return;
+    }
+    qsort(names, n, sizeof *names, cmp_names);
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0)
+            snprintf(best, sizeof best, "%s", names[i]);
+        else
+            common_prefix(best, names[i]);
+        size_t o = strlen(list);
+        if (o + strlen(names[i]) + 3 < sizeof list)
+            snprintf(list + o, sizeof list - o, "%s%s/", o ? " " : "", names[i]);
+        free(names[i]);
+    }
+    free(names);
+    snprintf(a->pr.text, sizeof a->pr.text, "%.700s%.300s%s", dir, best, n == 1 ? "/" : "");
+    if (n > 1)
+        snprintf(a->m.msg, sizeof a->m.msg, "%s", list);
+}
+
+static void accept_prompt(app *a)
+{
+    prompt p = a->pr;
+    a->pr.kind = PROMPT_NONE;
+    if (p.kind == PROMPT_DIR) {
+        char path[PATH_MAX];
+        expand_home(p.text, path, sizeof path);
+        char *argv[] = {path};
+        run_action(a, ACT_CHOOSE_DIR, 1, argv, 0);
+    } else if (p.kind == PROMPT_SEARCH) {
+        char *argv[] = {p.arg, p.text};
+        run_action(a, ACT_SEARCH, 2, argv, 0);
+    } else if (p.kind == PROMPT_COMMAND) {
+        char **argv, *buf;
+        dg_err err;
+        int argc = model_split(p.text, &argv, &buf, &err);
+        if (argc < 0) {
+            set_error(a, err.msg);
+            return;
+        }
+        if (argc > 0) {
+            int id = action_by_name(argv[0]);
+            if (id < 0 || !offered(id)) {
+                char msg[300];
+                snprintf(msg, sizeof msg, "no action '%.200s' (Tab completes)", argv[0]);
+                set_error(a, msg);
+            } else {
+                run_action(a, id, argc - 1, argv + 1, 0);
+            }
+        }
+        free(argv);
+        free(buf);
+    }
+}
+
+static void prompt_key(app *a, const char *key, const char *utf8)
+{
+    int id = action_for_key("prompt", key);
+    size_t n = strlen(a->pr.text);
+    switch (id) {
+    case ACT_PROMPT_ACCEPT: accept_prompt(a); return;
+    case ACT_PROMPT_ABORT: a->pr.kind = PROMPT_NONE; return;
+    case ACT_PROMPT_COMPLETE:
+        if (a->pr.kind == PROMPT_COMMAND)
+            complete_command(a);
+        else if (a->pr.kind == PROMPT_DIR)
+            complete_path(a);
+        return;
+    case ACT_PROMPT_ERASE:
+        while (n > 0 && (a->pr.text[n - 1] & 0xC0) == 0x80)
+            n--;
+        if (n > 0)
+            n--;
+        a->pr.text[n] = '\0';
+        return;
+    default: break;
+    }
+    /* Text: a printable character (Space arrives named). */
+    const char *ins = strcmp(key, "Space") == 0 ? " " : utf8;
+    if (ins && ins[0] && n + strlen(ins) + 1 < sizeof a->pr.text)
+        memcpy(a->pr.text + n, ins, strlen(ins) + 1);
+}
+
+static int is_move(int id)
+{
+    return id == ACT_UP || id == ACT_DOWN || id == ACT_PAGE_UP || id == ACT_PAGE_DOWN ||
+           id == ACT_FIRST_ROW || id == ACT_LAST_ROW;
+}
+
+static void on_key(app *a, const char *key, const char *utf8)
+{
+    if (a->pr.kind) {
+        prompt_key(a, key, utf8);
+        return;
+    }
+    int id;
+    if (a->help) {
+        id = action_for_key("help", key);
+        if (id < 0)
+            id = action_for_key("global", key);
+        if (id == ACT_HELP || id == ACT_HELP_CLOSE) {
+            run_action(a, ACT_HELP_CLOSE, 0, NULL, 1);
+            return;
+        }
+        if (is_move(id)) {
+            int page = a->main_rows - 3;
+            a->help_top += id == ACT_UP ? -1 : id == ACT_DOWN ? 1 : id == ACT_PAGE_UP ? -page
+                         : id == ACT_PAGE_DOWN ? page : id == ACT_FIRST_ROW ? -100000 : 100000;
+            return;
+        }
+        a->help = 0;
+    } else {
+        const char *ctx = model_context(&a->m);
+        id = action_for_key(ctx, key);
+        if (id < 0)
+            id = action_for_key("global", key);
+    }
+    if (id < 0) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s does nothing here (? lists the keys)", key);
+        set_error(a, msg);
+        return;
+    }
+    run_action(a, id, 0, NULL, 1);
+}
+
+/* The name actions.def gives the key get_wch returned, or NULL. */
+static const char *key_label(int r, wint_t wc, char *buf, size_t cap, char *utf8, size_t ucap)
+{
+    utf8[0] = '\0';
+    if (r == KEY_CODE_YES) {
+        switch (wc) {
+        case KEY_UP: return "Up";
+        case KEY_DOWN: return "Down";
+        case KEY_LEFT: return "Left";
+        case KEY_RIGHT: return "Right";
+        case KEY_PPAGE: return "PgUp";
+        case KEY_NPAGE: return "PgDn";
+        case KEY_HOME: return "Home";
+        case KEY_END: return "End";
+        case KEY_ENTER: return "Enter";
+        case KEY_BACKSPACE: return "Backspace";
+        case KEY_BTAB: return "S-Tab";
+        default: return NULL;
+        }
+    }
+    switch (wc) {
+    case 27: return "Esc";
+    case '\r':
+    case '\n': return "Enter";
+    case '\t': return "Tab";
+    case 127:
+    case 8: return "Backspace";
+    case ' ': return "Space";
+    default: break;
+    }
+    if (wc < 32) {
+        snprintf(buf, cap, "C-%c", (char)('a' + wc - 1));
+        return buf;
+    }
+    wchar_t ws[2] = {(wchar_t)wc, 0};
+    if (wcstombs(utf8, ws, ucap) == (size_t)-1)
+        utf8[0] = '\0';
+    snprintf(buf, cap, "%s", utf8);
+    return buf;
+}
+
+/* --- setup and the loop --------------------------------------------------- */
+
+static void restore_terminal(void)
+{
+    if (!isendwin())
+        endwin();
+}
+
+static const char usage[] =
+    "Usage: demographer [--out DIR] [--log FILE] [--no-snapshot] [--cache-dir DIR] [DATA_DIR]\n"
+    "\n"
+    "Opens the workbench (needs a terminal). See 'man demographer' for its keys.\n"
+    "  --out DIR        where saved PNGs go (default: the current directory)\n"
+    "  --log FILE       the session log (default $XDG_STATE_HOME/demographer/session.log)\n"
+    "  --no-snapshot    neither read nor write load snapshots\n"
+    "  --cache-dir DIR  where snapshots live\n";
+
+static void init_colors(app *a)
+{
+    const char *nc = getenv("NO_COLOR");
+    a->color = has_colors() && !(nc && nc[0]);
+    if (!a->color)
+        return;
+    start_color();
+    use_default_colors();
+    init_pair(COLOR_BAR, COLOR_WHITE, COLOR_BLUE);
+    init_pair(COLOR_STATUS, COLOR_BLACK, COLOR_CYAN);
+    init_pair(COLOR_HEADER, COLOR_BLACK, COLOR_YELLOW);
+    init_pair(COLOR_CURSOR, COLOR_BLACK, COLOR_CYAN);
+    init_pair(COLOR_HIST, COLOR_BLUE, -1);
+    init_pair(COLOR_ERROR, COLOR_WHITE, COLOR_RED);
+}
+
+int app_main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"out", required_argument, NULL, 'o'},       {"log", required_argument, NULL, 'L'},
+        {"no-snapshot", no_argument, NULL, 'N'},     {"cache-dir", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+    const char *out = ".", *log = NULL, *cache = NULL;
+    int snapshot = 1, ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "+o:L:Nc:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'o': out = optarg; break;
+        case 'L': log = optarg; break;
+        case 'N': snapshot = 0; break;
+        case 'c': cache = optarg; break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: fputs(usage, stderr); return EXIT_USAGE;
+        }
+    }
+    if (argc - optind > 1) {
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+    const char *dir = optind < argc ? argv[optind] : NULL;
+    if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) {
+        fprintf(stderr, "demographer: the workbench needs a terminal, and %s is not one.\n"
+                        "The headless commands work without one: demographer synth, load and "
+                        "replay (demographer --help).\n",
+                isatty(STDOUT_FILENO) ? "stdin" : "stdout");
+        return EXIT_USAGE;
+    }
+    setlocale(LC_ALL, "");
+    if (strcmp(nl_langinfo(CODESET), "UTF-8") != 0 && !setlocale(LC_CTYPE, "C.UTF-8"))
+        setlocale(LC_CTYPE, "en_US.UTF-8");
+
+    static app a;
+    memset(&a, 0, sizeof a);
+    model_init(&a.m, out);
+    a.m.use_snapshot = snapshot;
+    if (cache)
+        a.m.cache_dir = dg_xstrdup(cache);
+    dg_err err;
+    char *logpath = log ? dg_xstrdup(log) : model_default_log();
+    if (model_open_log(&a.m, logpath, &err) != DG_OK) {
+        fprintf(stderr, "demographer: session log: %s\n", err.msg);
+        free(logpath);
+        model_free(&a.m);
+        return 1;
+    }
+    if (job_init(&a.jr, &err) != DG_OK) {
+        fprintf(stderr, "demographer: %s\n", err.msg);
+        free(logpath);
+        model_free(&a.m);
+        return 1;
+    }
+    const char *lat = getenv("DG_LATENCY_LOG");
+    if (lat && lat[0])
+        a.latency = fopen(lat, "w");
+    for (int p = 0; p < PANE_COUNT; p++)
+        a.panes[p] = p == PANE_LOAD ? &pane_load_ops : &pane_unbuilt_ops;
+
+    set_escdelay(25);
+    initscr();
+    atexit(restore_terminal);
+    raw();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    timeout(0);
+    curs_set(0);
+    init_colors(&a);
+    for (int p = 0; p < PANE_COUNT; p++)
+        if (a.panes[p]->init)
+            a.panes[p]->init(&a);
+    snprintf(a.m.msg, sizeof a.m.msg, "session log: %s", logpath);
+    free(logpath);
+    if (dir) {
+        char *argv1[] = {(char *)dir};
+        run_action(&a, ACT_CHOOSE_DIR, 1, argv1, 0);
+    }
+
+    int dirty = 1;
+    double key_time = 0;
+    while (!a.quit || job_running(&a.jr)) {
+        if (dirty) {
+            draw(&a);
+            if (key_time > 0 && a.latency) {
+                fprintf(a.latency, "%.3f\n", (dg_now() - key_time) * 1000);
+                fflush(a.latency);
+            }
+            key_time = 0;
+            dirty = 0;
+        }
+        struct pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {a.jr.pipe[0], POLLIN, 0}};
+        int pr = poll(fds, 2, 50);
+        if (pr < 0 && errno != EINTR)
+            break;
+        if (pr > 0 && (fds[1].revents & POLLIN)) {
+            model_job *j;
+            int rc;
+            if (job_collect(&a.jr, &j, &rc, &err)) {
+                model_finish(&a.m, j, rc, &err);
+                a.msg_error = rc != DG_OK && strcmp(err.msg, "cancelled") != 0 &&
+                              !strstr(err.msg, ": cancelled");
+            }
+            dirty = 1;
+        }
+        /* The elapsed time and ETA move even between progress reports. */
+        if (job_running(&a.jr))
+            dirty = 1;
+        wint_t wc;
+        int r;
+        while ((r = get_wch(&wc)) != ERR) {
+            if (key_time == 0)
+                key_time = dg_now();
+            dirty = 1;
+            if (r == KEY_CODE_YES && wc == KEY_RESIZE)
+                continue;
+            char buf[32], utf8[16];
+            const char *key = key_label(r, wc, buf, sizeof buf, utf8, sizeof utf8);
+            if (key)
+                on_key(&a, key, utf8);
+            if (a.quit && !job_running(&a.jr))
+                break;
+        }
+    }
+    endwin();
+    for (int p = 0; p < PANE_COUNT; p++)
+        if (a.panes[p]->free)
+            a.panes[p]->free(&a);
+    if (a.latency)
+        fclose(a.latency);
+    job_close(&a.jr);
+    model_free(&a.m);
+    return 0;
+}

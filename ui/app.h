@@ -1,0 +1,49 @@
+/* The workbench's screen: the frame and what the panes share. */
+#ifndef DEMOGRAPHER_UI_APP_H
+#define DEMOGRAPHER_UI_APP_H
+
+#include "job.h"
+#include "model.h"
+#include "pane.h"
+
+#include <stdio.h>
+
+typedef enum prompt_kind { PROMPT_NONE, PROMPT_COMMAND, PROMPT_DIR, PROMPT_SEARCH } prompt_kind;
+
+typedef struct prompt {
+    prompt_kind kind;
+    char label[128];
+    char text[1024];
+    char arg[256]; /* PROMPT_SEARCH: the column searched */
+} prompt;
+
+/* Colour pairs (unused under NO_COLOR: attributes only). */
+enum { COLOR_BAR = 1, COLOR_STATUS, COLOR_HEADER, COLOR_CURSOR, COLOR_HIST, COLOR_ERROR };
+
+struct app {
+    model m;
+    job_runner jr;
+    const pane_ops *panes[PANE_COUNT];
+    int help;         /* the help overlay shows */
+    int help_top;     /* its first line shown */
+    prompt pr;
+    int quit;
+    int color;        /* colours on (a colour terminal and no NO_COLOR) */
+    int msg_error;    /* the status message is an error */
+    int main_rows;    /* rows of the main area at the last draw (pages) */
+    FILE *latency;    /* DG_LATENCY_LOG: key-to-screen times, one per line */
+};
+
+/* An attribute for a colour pair, or the fallback under NO_COLOR. */
+int app_attr(const app *a, int pair, int fallback);
+/* Opens a prompt. */
+void app_prompt(app *a, prompt_kind kind, const char *label, const char *text, const char *arg);
+
+/* Runs the workbench; returns the process exit status. */
+int app_main(int argc, char **argv);
+
+/* Sheet views (sheet.c). */
+void sheet_draw(app *a, sheet *s, int top, int height, int width);
+int sheet_key(app *a, sheet *s, int id, pane_args *args);
+
+#endif

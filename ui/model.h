@@ -1,0 +1,123 @@
+/* The workbench's state and every action that changes it, without curses:
+ * the chosen data directory and the files found there, the loaded data set
+ * and its per-table statistics, the current pane, the stack of sheets (table
+ * views and frequency tables) with their cursors, and the session log.
+ *
+ * The screen (app.c and the panes) draws this state and turns keys into
+ * actions; `demographer replay` runs the same actions from a session log
+ * without a screen. Long actions (load, sort, search, frequency) come back as
+ * a job: its work reads the model but never changes it, so it can run on a
+ * worker thread while the screen draws, and model_finish applies its result
+ * on the main thread (a cancelled or failed job changes nothing). */
+#ifndef DEMOGRAPHER_UI_MODEL_H
+#define DEMOGRAPHER_UI_MODEL_H
+
+#include "actions.h"
+
+#include "demographer/dataset.h"
+#include "demographer/describe.h"
+
+#include <stdio.h>
+
+typedef enum pane_id {
+    PANE_LOAD,
+    PANE_CLEAN,
+    PANE_EDA,
+    PANE_GEO,
+    PANE_MODELS,
+    PANE_CAMPAIGNS,
+    PANE_COUNT
+} pane_id;
+
+/* "Load"..., and the lower-case name used in saved file names. */
+extern const char *const pane_titles[PANE_COUNT];
+extern const char *const pane_names[PANE_COUNT];
+
+typedef enum sheet_kind { SHEET_TABLE, SHEET_FREQ } sheet_kind;
+
+/* Columns of a frequency sheet. */
+enum { FREQ_VALUE, FREQ_COUNT, FREQ_PERCENT, FREQ_HISTOGRAM, FREQ_NCOLS };
+
+typedef struct sheet {
+    sheet_kind kind;
+    int table;           /* dg_table_id */
+    int col;             /* SHEET_FREQ: the column counted */
+    uint32_t *order;     /* SHEET_TABLE: row order (NULL: the table's) */
+    int sort_col;        /* -1: unsorted */
+    int sort_desc;
+    dg_freq freq;        /* SHEET_FREQ */
+    uint64_t nrows;
+    uint64_t cur;        /* cursor: position in the sheet's order */
+    uint64_t top;        /* first position shown (kept by the screen) */
+    int ccol;            /* cursor column (SHEET_TABLE) */
+    int left;            /* first column shown (kept by the screen) */
+    int search_col;      /* the last search, for search-next (-1: none) */
+    char search[256];
+} sheet;
+
+#define MODEL_MAX_SHEETS 16
+
+typedef struct model {
+    pane_id pane;
+    char *dir;                     /* the chosen data directory, absolute */
+    dg_dataset found;              /* what dg_dataset_find saw there (no tables) */
+    int have_found;
+    dg_dataset ds;                 /* the loaded data */
+    int loaded;
+    dg_tablestats stats[DG_T_COUNT];
+    int load_cur;                  /* cursor in the Load pane's table list */
+    sheet sheets[MODEL_MAX_SHEETS];
+    int nsheets;
+    char *out_dir;                 /* where saved PNGs go */
+    int use_snapshot;
+    char *cache_dir;               /* NULL: the library's default */
+    FILE *log;                     /* the session log, or NULL */
+    int busy;                      /* a job is out (refuses data actions until it finishes) */
+    char msg[1200];                /* what the last action did, for the status line */
+    char saved[1100];              /* the last file saved */
+} model;
+
+typedef struct model_job model_job;
+
+void model_init(model *m, const char *out_dir);
+void model_free(model *m);
+
+/* Opens (appending; creating its directory) the session log. */
+int model_open_log(model *m, const char *path, dg_err *err);
+/* The default log path: $XDG_STATE_HOME/demographer/session.log, or
+ * ~/.local/state/demographer/session.log (freed by the caller). */
+char *model_default_log(void);
+
+/* Which context's keys are live: "load", "sheet" or "global". */
+const char *model_context(const model *m);
+/* The top sheet, or NULL. */
+sheet *model_sheet(model *m);
+/* The table a sheet shows (its data set table). */
+const dg_table *model_sheet_table(const model *m, const sheet *s);
+
+/* Runs an action with its arguments. Immediate actions are done on return;
+ * long ones set *job, which the caller runs (model_job_run, on any thread)
+ * and hands back to model_finish. Actions the screen handles itself (help,
+ * quit, prompts...) do nothing here. On failure err says why and the model is
+ * unchanged. Every action that succeeds is appended to the log. */
+int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *err);
+
+/* The job's work; reads the model, changes nothing in it. */
+int model_job_run(model_job *j, const dg_progress *p, dg_err *err);
+/* What the job is doing, for the status line ("loading", "sorting ..."). */
+const char *model_job_title(const model_job *j);
+/* Applies a job that succeeded (rc == DG_OK), logs it, frees the job; a failed
+ * or cancelled one only leaves a message and a comment in the log. */
+void model_finish(model *m, model_job *j, int rc, const dg_err *err);
+
+/* Splits a log line into words (shell-like: '...', "..." and backslash
+ * escapes); argv points into a copy owned by *buf. Returns the word count, or
+ * -1 with err set on an unterminated quote. */
+int model_split(const char *line, char ***argv, char **buf, dg_err *err);
+/* Appends s to out quoted so that model_split reads it back as one word. */
+void model_quote(const char *s, char *out, size_t cap);
+
+/* Runs the actions of a session log on m, no screen. */
+int model_replay(model *m, const char *path, dg_err *err);
+
+#endif

@@ -1,0 +1,192 @@
+/* The Load pane: the chosen data directory and the files found there, then,
+ * once loaded, a row per table and the statistics of the table under the
+ * cursor's columns; Enter opens a table as a sheet (sheet.c). */
+#include "app.h"
+
+#include "text.h"
+
+#include <curses.h>
+#include <inttypes.h>
+#include <string.h>
+
+static void human_bytes(double v, char *out, size_t cap)
+{
+    const char *u[] = {"B", "KiB", "MiB", "GiB"};
+    int i = 0;
+    while (v >= 1024 && i < 3) {
+        v /= 1024;
+        i++;
+    }
+    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+/* Writes cells left to right: each (text, width, right-aligned) with one
+ * space between. */
+typedef struct cell {
+    const char *s;
+    int w, right;
+} cell;
+
+static void put_row(int y, int x, int width, const cell *cells, int n)
+{
+    char buf[4096], line[8192] = "";
+    size_t o = 0;
+    for (int i = 0; i < n && o + 1024 < sizeof line; i++) {
+        text_fit(cells[i].s, cells[i].w, cells[i].right, buf, sizeof buf);
+        o += (size_t)snprintf(line + o, sizeof line - o, "%s%s", i ? " " : "", buf);
+    }
+    mvaddstr(y, x, text_fit(line, width, 0, buf, sizeof buf));
+}
+
+static void draw_stats(app *a, int y, int end, int width)
+{
+    const model *m = &a->m;
+    int t = m->load_cur;
+    if (!m->ds.present[t]) {
+        char msg[256], buf[512];
+        snprintf(msg, sizeof msg, "%s: no file for this table", dg_tables[t].name);
+        mvaddstr(y, 1, text_fit(msg, width - 2, 0, buf, sizeof buf));
+        return;
+    }
+    const dg_table *tb = &m->ds.tables[t];
+    const dg_tablestats *st = &m->stats[t];
+    /* The last column takes what is left: min .. max, or the top values. */
+    int rest = width - 2 - (16 + 7 + 10 + 9 + 4);
+    cell head[] = {{"column", 16, 0}, {"type", 7, 0}, {"distinct", 10, 1},
+                   {"missing", 9, 1}, {"min .. max  |  top values", rest, 0}};
+    attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
+    put_row(y++, 1, width - 2, head, 5);
+    attrset(A_NORMAL);
+    for (int c = 0; c < tb->ncols && y < end; c++) {
+        const dg_colstats *cs = &st->cols[c];
+        const dg_column *col = &tb->cols[c];
+        char d[32], mi[32], what[1024] = "", b1[64], b2[64];
+        text_count(cs->distinct, d, sizeof d);
+        text_count(cs->missing, mi, sizeof mi);
+        if (cs->has_range) {
+            snprintf(what, sizeof what, "%s .. ", dg_cell_text(tb, col, cs->min_row, b1, sizeof b1));
+            size_t o = strlen(what);
+            snprintf(what + o, sizeof what - o, "%s",
+                     dg_cell_text(tb, col, cs->max_row, b2, sizeof b2));
+        } else {
+            size_t o = 0;
+            for (int k = 0; k < cs->ntop && o + 100 < sizeof what; k++) {
+                const char *v = dg_cell_text(tb, col, cs->top_row[k], b1, sizeof b1);
+                char cnt[32];
+                text_count(cs->top_count[k], cnt, sizeof cnt);
+                o += (size_t)snprintf(what + o, sizeof what - o, "%s%.40s (%s)", k ? ", " : "",
+                                      v[0] ? v : "(empty)", cnt);
+            }
+        }
+        cell row[] = {{col->name, 16, 0}, {dg_coltype_name(col->type), 7, 0}, {d, 10, 1},
+                      {mi, 9, 1}, {what, rest, 0}};
+        put_row(y++, 1, width - 2, row, 5);
+    }
+}
+
+static void draw_tables(app *a, int top, int height, int width)
+{
+    model *m = &a->m;
+    const dg_dataset *ds = m->loaded ? &m->ds : &m->found;
+    char line[2048], buf[4096];
+    int y = top;
+    snprintf(line, sizeof line, "Data: %s  (%s shape%s)", m->dir, dg_shape_name(ds->shape),
+             m->loaded ? ds->from_snapshot ? ", loaded from the snapshot" : ", loaded"
+                       : ", not loaded: L loads");
+    attrset(A_BOLD);
+    mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+    attrset(A_NORMAL);
+    int fw = width - 2 - (17 + 11 + 5 + 10 + 4);
+    cell head[] = {{"table", 17, 0}, {"rows", 11, 1}, {"cols", 5, 1}, {"size", 10, 1},
+                   {"file", fw, 0}};
+    attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
+    put_row(y++, 1, width - 2, head, 5);
+    attrset(A_NORMAL);
+    for (int t = 0; t < DG_T_COUNT && y < top + height; t++) {
+        char rows[32] = "-", cols[16] = "", size[32] = "", file[1024];
+        if (ds->present[t]) {
+            const char *slash = strrchr(ds->sources[t].path, '/');
+            snprintf(file, sizeof file, "%s", slash ? slash + 1 : ds->sources[t].path);
+            human_bytes((double)ds->sources[t].size, size, sizeof size);
+            snprintf(cols, sizeof cols, "%d", dg_tables[t].ncols);
+            if (m->loaded)
+                text_count(ds->tables[t].nrows, rows, sizeof rows);
+            else
+                snprintf(rows, sizeof rows, "found");
+        } else {
+            snprintf(file, sizeof file, "(no %s)", dg_tables[t].files[0]);
+        }
+        cell row[] = {{dg_tables[t].name, 17, 0}, {rows, 11, 1}, {cols, 5, 1}, {size, 10, 1},
+                      {file, fw, 0}};
+        int cur = t == m->load_cur;
+        if (cur)
+            attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
+        else if (!ds->present[t])
+            attrset(A_DIM);
+        put_row(y++, 1, width - 2, row, 5);
+        attrset(A_NORMAL);
+    }
+    y++;
+    if (m->loaded && y < top + height)
+        draw_stats(a, y, top + height, width);
+    else if (y < top + height)
+        mvaddstr(y, 1, text_fit("L loads these tables (in the background: Esc cancels).",
+                                width - 2, 0, buf, sizeof buf));
+}
+
+static void draw(app *a, int top, int height, int width)
+{
+    model *m = &a->m;
+    sheet *s = model_sheet(m);
+    if (s) {
+        sheet_draw(a, s, top, height, width);
+        return;
+    }
+    if (!m->have_found) {
+        static const char *lines[] = {
+            "No data directory chosen yet.",
+            "",
+            "  o      choose one (Tab completes the path), or start as demographer DATA_DIR",
+            "  L      load its tables, with progress; Esc cancels",
+            "  Enter  open the table under the cursor as a sheet",
+            "  ?      all keys",
+        };
+        char buf[1024];
+        for (size_t i = 0; i < sizeof lines / sizeof *lines && (int)i < height - 1; i++)
+            mvaddstr(top + 1 + (int)i, 1, text_fit(lines[i], width - 2, 0, buf, sizeof buf));
+        return;
+    }
+    draw_tables(a, top, height, width);
+}
+
+static int key(app *a, int id, pane_args *args)
+{
+    model *m = &a->m;
+    sheet *s = model_sheet(m);
+    if (s)
+        return sheet_key(a, s, id, args);
+    switch (id) {
+    case ACT_CHOOSE_DIR: {
+        char start[1024];
+        snprintf(start, sizeof start, "%s%s", m->dir ? m->dir : "", m->dir ? "/" : "");
+        app_prompt(a, PROMPT_DIR, "data directory: ", start, NULL);
+        return 0;
+    }
+    case ACT_OPEN_TABLE:
+        args->argc = 1;
+        snprintf(args->argv[0], PANE_ARG_LEN, "%s", dg_tables[m->load_cur].name);
+        return 1;
+    case ACT_PAGE_UP:
+    case ACT_PAGE_DOWN:
+        args->argc = 1;
+        snprintf(args->argv[0], PANE_ARG_LEN, "%d", DG_T_COUNT);
+        return 1;
+    default: return 1;
+    }
+}
+
+const pane_ops pane_load_ops = {
+    .built = 1,
+    .draw = draw,
+    .key = key,
+};

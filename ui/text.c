@@ -1,0 +1,107 @@
+#ifndef _XOPEN_SOURCE
+#define _XOPEN_SOURCE 700 /* wcwidth; ncursesw's flags set 600 where it is linked */
+#endif
+#include "text.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+
+/* Decodes one character at s (n bytes left): its byte length, its width and
+ * whether it is printable as is. */
+static size_t next_char(const char *s, size_t n, int *width, int *ok)
+{
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    wchar_t wc;
+    size_t len = mbrtowc(&wc, s, n, &st);
+    if (len == (size_t)-1 || len == (size_t)-2 || len == 0) {
+        *width = 1;
+        *ok = 0;
+        return 1;
+    }
+    int w = wcwidth(wc);
+    if (w < 0) {
+        *width = 1;
+        *ok = 0;
+        return len;
+    }
+    *width = w;
+    *ok = 1;
+    return len;
+}
+
+int text_width(const char *s)
+{
+    size_t n = strlen(s);
+    int total = 0;
+    while (n) {
+        int w, ok;
+        size_t len = next_char(s, n, &w, &ok);
+        total += w;
+        s += len;
+        n -= len;
+    }
+    return total;
+}
+
+char *text_fit(const char *s, int width, int right_align, char *out, size_t cap)
+{
+    if (cap == 0)
+        return out;
+    if (width < 0)
+        width = 0;
+    int full = text_width(s);
+    /* Room for the text: all of it, or width-1 cells and the ellipsis. */
+    int room = full <= width ? width : width - 1;
+    size_t o = 0, n = strlen(s);
+    int used = 0;
+    char body[4096];
+    while (n && o + 8 < sizeof body) {
+        int w, ok;
+        size_t len = next_char(s, n, &w, &ok);
+        if (used + w > room)
+            break;
+        if (ok) {
+            memcpy(body + o, s, len);
+            o += len;
+        } else {
+            body[o++] = '?';
+        }
+        used += w;
+        s += len;
+        n -= len;
+    }
+    body[o] = '\0';
+    int cut = full > width && width > 0;
+    int pad = width - used - cut;
+    size_t k = 0;
+    if (right_align)
+        for (int i = 0; i < pad && k + 1 < cap; i++)
+            out[k++] = ' ';
+    for (size_t i = 0; i < o && k + 1 < cap; i++)
+        out[k++] = body[i];
+    if (cut && k + 4 < cap) {
+        memcpy(out + k, "\xe2\x80\xa6", 3); /* … */
+        k += 3;
+    }
+    if (!right_align)
+        for (int i = 0; i < pad && k + 1 < cap; i++)
+            out[k++] = ' ';
+    out[k] = '\0';
+    return out;
+}
+
+char *text_count(unsigned long long v, char *out, size_t cap)
+{
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%llu", v);
+    size_t k = 0;
+    for (int i = 0; i < n && k + 2 < cap; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            out[k++] = ',';
+        out[k++] = digits[i];
+    }
+    out[k] = '\0';
+    return out;
+}

@@ -1,0 +1,22 @@
+/* UTF-8 text measured by display width (a CJK character takes two terminal
+ * cells), so that columns of brand names like 红米note line up. Needs an
+ * LC_CTYPE with UTF-8 (the workbench sets it from the environment, falling
+ * back to C.UTF-8). Curses-free. */
+#ifndef DEMOGRAPHER_UI_TEXT_H
+#define DEMOGRAPHER_UI_TEXT_H
+
+#include <stddef.h>
+
+/* Display width of s (unprintable characters and bad bytes count as one
+ * cell each, drawn as '?'). */
+int text_width(const char *s);
+
+/* Writes into out exactly `width` cells of s: cut with "…" when wider,
+ * padded with spaces (on the left when right_align) when narrower; control
+ * characters and bad bytes become '?'. Returns out. */
+char *text_fit(const char *s, int width, int right_align, char *out, size_t cap);
+
+/* 1234567 -> "1,234,567". */
+char *text_count(unsigned long long v, char *out, size_t cap);
+
+#endif
