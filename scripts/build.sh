@@ -8,4 +8,5 @@ shift || true
 if [ ! -f "$dir/build.ninja" ]; then
   meson setup "$dir" "$@" >/dev/null
 fi
-meson compile -C "$dir" >/dev/null
+# Quiet when it works; the whole compiler output when it does not.
+meson compile -C "$dir" >"$dir/compile.log" 2>&1 || { cat "$dir/compile.log"; exit 1; }

@@ -496,9 +496,9 @@ static void chart_apps(dg_eda *e, const dg_dataset *ds, const labels *l)
     int top = na < 10 ? (int)na : 10;
     while (top > 0 && rank[top - 1].count == 0)
         top--;
+    /* An app counts once per event that lists it (installed or active). */
     dg_eda_table *t = add_table(e, 9, "09-apps-gender",
-                                "Top 10 apps by events of labelled devices (an app counts once "
-                                "per event that lists it), with the gender split",
+                                "Top 10 apps by events of labelled devices, % male and female",
                                 "app", "events / %", top, 3);
     t->series_names[0] = xprintf("events");
     t->series_names[1] = xprintf("%% male");
@@ -506,8 +506,9 @@ static void chart_apps(dg_eda *e, const dg_dataset *ds, const labels *l)
     for (int r = 0; r < top; r++) {
         int64_t id = app->dict.keys[rank[r].id];
         const char *cat = app_category(ds, id);
-        t->row_names[r] = cat ? xprintf("%lld (%s)", (long long)id, *cat ? cat : "unnamed")
-                              : xprintf("%lld", (long long)id);
+        t->row_names[r] = cat ? xprintf("%lld (%s), %.0f events", (long long)id,
+                                        *cat ? cat : "unnamed", rank[r].count)
+                              : xprintf("%lld, %.0f events", (long long)id, rank[r].count);
         *cell(t, r, 0) = rank[r].count;
         *cell(t, r, 1) = 100.0 * male[rank[r].id] / rank[r].count;
         *cell(t, r, 2) = 100.0 - *cell(t, r, 1);

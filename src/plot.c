@@ -95,6 +95,52 @@ static void format_value(double v, char *out, size_t cap)
         snprintf(out, cap, "%.3g", v);
 }
 
+static int nseries_of(const dg_chart *c)
+{
+    return c->kind == DG_CHART_BOX ? 5 : c->nseries > 1 ? c->nseries : 1;
+}
+
+static double value_at(const dg_chart *c, int i, int s)
+{
+    double v = c->values[i * nseries_of(c) + s];
+    return v > 0 && isfinite(v) ? v : 0;
+}
+
+/* Labels along a horizontal axis are thinned so that no more than about 30
+ * are written (a week of hours has 168). */
+static int label_every(int n)
+{
+    return n <= 30 ? 1 : (n + 29) / 30;
+}
+
+/* The series' names as one centred row of colour keys under the titles, so
+ * that no data is ever drawn under it. Returns the height it took. */
+static double draw_legend(cairo_t *cr, text *tx, const dg_chart *c, int W, double top, double fs)
+{
+    int ns = nseries_of(c);
+    if (ns < 2 || !c->series_names || c->kind == DG_CHART_BOX)
+        return 0;
+    double total = 0, h = 0, tw, th, key = fs * 1.4;
+    for (int s = 0; s < ns; s++) {
+        text_set(tx, c->series_names[s], fs * 0.9, 0);
+        text_size(tx, &tw, &th);
+        total += key + 6 + tw + 24;
+        h = th;
+    }
+    double x = (W - total) / 2;
+    for (int s = 0; s < ns; s++) {
+        set_rgb(cr, dg_palette(s));
+        cairo_rectangle(cr, x, top + h * 0.2, key, h * 0.6);
+        cairo_fill(cr);
+        set_rgb(cr, 0x000000);
+        text_set(tx, c->series_names[s], fs * 0.9, 0);
+        text_draw(tx, x + key + 6, top, 0, 0);
+        text_size(tx, &tw, &th);
+        x += key + 6 + tw + 24;
+    }
+    return h + 8;
+}
+
 static void draw_bars(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
 {
     double top = 20, fs = H / 50.0 < 13 ? 13 : H / 50.0;
@@ -113,16 +159,27 @@ static void draw_bars(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
         text_size(tx, &tw, &th);
         top += th;
     }
-    top += 16;
+    top += 10;
+    top += draw_legend(cr, tx, c, W, top, fs);
+    top += 6;
+    int ns = nseries_of(c);
     double vmax = 0;
-    for (int i = 0; i < c->n; i++)
-        if (c->values[i] > vmax)
-            vmax = c->values[i];
+    for (int i = 0; i < c->n; i++) {
+        double sum = 0;
+        for (int k = 0; k < ns; k++) {
+            double v = value_at(c, i, k);
+            sum += v;
+            if (v > vmax)
+                vmax = v;
+        }
+        if (c->stacked && sum > vmax)
+            vmax = sum;
+    }
     double step = nice_step(vmax, 5), axis_max = step * ceil(vmax / step);
     if (axis_max <= 0)
         axis_max = 1;
-    int horiz = c->kind == DG_CHART_BAR_H;
-    /* Room for the category labels: the widest one, capped at a third. */
+    int horiz = c->kind == DG_CHART_BAR_H, every = horiz ? 1 : label_every(c->n);
+    /* Room for the category labels: the widest one, capped at 45% of the width. */
     double label_w = 0, label_h = 0;
     for (int i = 0; i < c->n; i++) {
         text_set(tx, c->labels[i], fs, 0);
@@ -131,14 +188,17 @@ static void draw_bars(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
             label_w = tw;
         label_h = th;
     }
-    if (label_w > W / 3.0)
-        label_w = W / 3.0;
+    if (label_w > W * 0.45)
+        label_w = W * 0.45;
     double left = horiz ? 30 + label_w + 10 : 90, right = W - 40;
     double bottom = H - (horiz ? 70 : 60 + (label_w < 120 ? label_w : 120));
-    if (c->category_label && horiz) {
+    if (c->category_label) {
         set_rgb(cr, 0x000000);
         text_set(tx, c->category_label, fs, 1);
-        text_draw(tx, 20, top - 4, 0, 1);
+        if (horiz)
+            text_draw(tx, 20, top - 4, 0, 1);
+        else
+            text_draw(tx, (left + right) / 2, H - 10, 0.5, 1);
     }
     /* Grid and value ticks. */
     text_set(tx, "0", fs * 0.9, 0);
@@ -180,45 +240,95 @@ static void draw_bars(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
     }
     int n = c->n ? c->n : 1;
     double slot = (horiz ? bottom - top : right - left) / n, gap = slot * 0.2;
+    double span = horiz ? right - left : bottom - top;
+    /* Each label's bars: one, several side by side, several stacked, one
+     * line point per series, or a box. */
     for (int i = 0; i < c->n; i++) {
-        double v = c->values[i] > 0 ? c->values[i] : 0, len;
-        char b[32];
-        format_value(c->values[i], b, sizeof b);
-        set_rgb(cr, dg_palette(0));
-        if (horiz) {
-            len = (right - left) * v / axis_max;
-            double y = top + i * slot + gap / 2;
-            cairo_rectangle(cr, left, y, len, slot - gap);
+        double base = (horiz ? top : left) + i * slot + gap / 2, thick = slot - gap;
+        double total = 0;
+        for (int k = 0; k < ns && c->kind != DG_CHART_LINE && c->kind != DG_CHART_BOX; k++) {
+            double v = value_at(c, i, k), len = span * v / axis_max;
+            double off = c->stacked ? span * total / axis_max : 0;
+            double sub = c->stacked ? thick : thick / ns, at = base + (c->stacked ? 0 : k * sub);
+            set_rgb(cr, dg_palette(k));
+            if (horiz)
+                cairo_rectangle(cr, left + off, at, len, sub);
+            else
+                cairo_rectangle(cr, at, bottom - off - len, sub, len);
             cairo_fill(cr);
+            total += v;
+        }
+        if (c->kind == DG_CHART_BOX) {
+            double y[5];
+            for (int k = 0; k < 5; k++)
+                y[k] = bottom - span * value_at(c, i, k) / axis_max;
+            double x0 = base + thick * 0.2, x1 = base + thick * 0.8, xm = base + thick / 2;
+            set_rgb(cr, dg_palette(i));
+            cairo_rectangle(cr, x0, y[3], x1 - x0, y[1] - y[3]);
+            cairo_fill(cr);
+            set_rgb(cr, 0x000000);
+            cairo_set_line_width(cr, 2);
+            cairo_move_to(cr, x0, y[2]);
+            cairo_line_to(cr, x1, y[2]);
+            cairo_move_to(cr, xm, y[1]);
+            cairo_line_to(cr, xm, y[0]);
+            cairo_move_to(cr, xm, y[3]);
+            cairo_line_to(cr, xm, y[4]);
+            cairo_move_to(cr, xm - thick * 0.15, y[0]);
+            cairo_line_to(cr, xm + thick * 0.15, y[0]);
+            cairo_move_to(cr, xm - thick * 0.15, y[4]);
+            cairo_line_to(cr, xm + thick * 0.15, y[4]);
+            cairo_stroke(cr);
+        }
+        char b[32];
+        format_value(c->stacked || ns == 1 ? (c->stacked ? total : value_at(c, i, 0)) : 0, b,
+                     sizeof b);
+        double len = span * (c->stacked ? total : value_at(c, i, 0)) / axis_max;
+        int show_value = c->value_labels && (ns == 1 || c->stacked) &&
+                         c->kind != DG_CHART_LINE && c->kind != DG_CHART_BOX;
+        if (horiz) {
             set_rgb(cr, 0x000000);
             text_set(tx, c->labels[i], fs, 0);
             pango_layout_set_width(tx->layout, (int)label_w * PANGO_SCALE);
             pango_layout_set_ellipsize(tx->layout, PANGO_ELLIPSIZE_END);
             pango_layout_set_alignment(tx->layout, PANGO_ALIGN_RIGHT);
-            cairo_move_to(cr, left - 10 - label_w, y + (slot - gap) / 2 - label_h / 2);
+            cairo_move_to(cr, left - 10 - label_w, base + thick / 2 - label_h / 2);
             pango_cairo_show_layout(cr, tx->layout);
             pango_layout_set_width(tx->layout, -1);
             pango_layout_set_alignment(tx->layout, PANGO_ALIGN_LEFT);
-            if (c->value_labels) {
+            if (show_value) {
                 text_set(tx, b, fs * 0.9, 0);
-                text_draw(tx, left + len + 5, y + (slot - gap) / 2, 0, 0.5);
+                text_draw(tx, left + len + 5, base + thick / 2, 0, 0.5);
             }
         } else {
-            len = (bottom - top) * v / axis_max;
-            double x = left + i * slot + gap / 2;
-            cairo_rectangle(cr, x, bottom - len, slot - gap, len);
-            cairo_fill(cr);
-            set_rgb(cr, 0x000000);
-            cairo_save(cr);
-            cairo_translate(cr, x + (slot - gap) / 2, bottom + 8);
-            cairo_rotate(cr, -M_PI / 4);
-            text_set(tx, c->labels[i], fs * 0.9, 0);
-            text_draw(tx, 0, 0, 1, 0.5);
-            cairo_restore(cr);
-            if (c->value_labels) {
-                text_set(tx, b, fs * 0.9, 0);
-                text_draw(tx, x + (slot - gap) / 2, bottom - len - 3, 0.5, 1);
+            if (i % every == 0) {
+                set_rgb(cr, 0x000000);
+                cairo_save(cr);
+                cairo_translate(cr, base + thick / 2, bottom + 8);
+                cairo_rotate(cr, -M_PI / 4);
+                text_set(tx, c->labels[i], fs * 0.9, 0);
+                text_draw(tx, 0, 0, 1, 0.5);
+                cairo_restore(cr);
             }
+            if (show_value) {
+                text_set(tx, b, fs * 0.9, 0);
+                text_draw(tx, base + thick / 2, bottom - len - 3, 0.5, 1);
+            }
+        }
+    }
+    if (c->kind == DG_CHART_LINE) {
+        cairo_set_line_width(cr, 2.5);
+        cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+        for (int k = 0; k < ns; k++) {
+            set_rgb(cr, dg_palette(k));
+            for (int i = 0; i < c->n; i++) {
+                double x = left + (i + 0.5) * slot, y = bottom - span * value_at(c, i, k) / axis_max;
+                if (i == 0)
+                    cairo_move_to(cr, x, y);
+                else
+                    cairo_line_to(cr, x, y);
+            }
+            cairo_stroke(cr);
         }
     }
     /* The value axis line over the bars' base. */
@@ -258,8 +368,10 @@ int dg_chart_png(const dg_chart *c, unsigned char **png, size_t *len, dg_err *er
     int W = c->width > 0 ? c->width : 1200, H = c->height > 0 ? c->height : 800;
     if (W > 16384 || H > 16384)
         return dg_fail(err, "chart size %dx%d is too large", W, H);
-    if (c->kind != DG_CHART_BAR_H && c->kind != DG_CHART_BAR_V)
+    if (c->kind < DG_CHART_BAR_H || c->kind > DG_CHART_BOX)
         return dg_fail(err, "unknown chart kind %d", (int)c->kind);
+    if (c->nseries > 1 && !c->series_names)
+        return dg_fail(err, "a chart of %d series needs their names", c->nseries);
     cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
     cairo_status_t cs = cairo_surface_status(s);
     if (cs != CAIRO_STATUS_SUCCESS) {

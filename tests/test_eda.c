@@ -1,6 +1,9 @@
 #include "testutil.h"
 
 #include "demographer/eda.h"
+#include "demographer/plot.h"
+
+#include <cairo.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -143,9 +146,9 @@ static void ten_tables_by_hand(void **state)
 
     t = find(&e, "09-apps-gender");
     assert_int_equal(t->nrows, 3);
-    assert_string_equal(t->row_names[0], "100 (game)");
-    assert_string_equal(t->row_names[1], "200");
-    assert_string_equal(t->row_names[2], "300");
+    assert_string_equal(t->row_names[0], "100 (game), 3 events");
+    assert_string_equal(t->row_names[1], "200, 1 events");
+    assert_string_equal(t->row_names[2], "300, 1 events");
     NEAR(dg_eda_value(t, 0, 0), 3);
     NEAR(dg_eda_value(t, 0, 1), 200.0 / 3);
     NEAR(dg_eda_value(t, 2, 2), 100);
@@ -156,6 +159,28 @@ static void ten_tables_by_hand(void **state)
     t = find(&e, "10-brands-age-46+");
     assert_string_equal(t->row_names[0], "华为");
     NEAR(dg_eda_value(t, 0, 1), 100);
+
+    /* Every table's chart: a 1200x800 PNG with ink on it. */
+    for (int i = 0; i < e.ntables; i++) {
+        char png[512];
+        snprintf(png, sizeof png, "%s/%s.png", dir, e.slug[i]);
+        assert_int_equal(dg_eda_save_chart(&e, i, png, &err), DG_OK);
+        cairo_surface_t *img = cairo_image_surface_create_from_png(png);
+        assert_int_equal(cairo_surface_status(img), CAIRO_STATUS_SUCCESS);
+        assert_int_equal(cairo_image_surface_get_width(img), 1200);
+        assert_int_equal(cairo_image_surface_get_height(img), 800);
+        const unsigned char *px = cairo_image_surface_get_data(img);
+        int stride = cairo_image_surface_get_stride(img);
+        long coloured = 0;
+        for (int y = 0; y < 800; y++)
+            for (int x = 0; x < 1200; x++) {
+                const unsigned char *p = px + y * stride + x * 4;
+                coloured += p[0] != p[1] || p[1] != p[2]; /* not white, grey or black */
+            }
+        assert_true(coloured > 2000); /* the bars, lines or boxes */
+        cairo_surface_destroy(img);
+    }
+    dg_plot_release();
 
     char path[512];
     snprintf(path, sizeof path, "%s/t.csv", dir);

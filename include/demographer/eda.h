@@ -49,6 +49,10 @@ int dg_eda_compute(const dg_dataset *ds, dg_eda *out, char *missing, size_t miss
                    dg_err *err);
 void dg_eda_free(dg_eda *e);
 
+/* Draws table i as a PNG chart (atomically): the kind, series and axis the
+ * brief asks of its chart. */
+int dg_eda_save_chart(const dg_eda *e, int i, const char *path, dg_err *err);
+
 /* Writes a table as CSV (atomically). */
 int dg_eda_table_write_csv(const dg_eda_table *t, const char *path, dg_err *err);
 

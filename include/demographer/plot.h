@@ -10,6 +10,9 @@
 typedef enum dg_chart_kind {
     DG_CHART_BAR_H, /* one horizontal bar per label, first label on top */
     DG_CHART_BAR_V, /* one vertical bar per label, first label on the left */
+    DG_CHART_LINE,  /* one line per series over the labels, left to right */
+    DG_CHART_BOX,   /* one vertical box per label: values hold 5 numbers a label,
+                       low whisker, q1, median, q3, high whisker */
 } dg_chart_kind;
 
 typedef struct dg_chart {
@@ -21,8 +24,13 @@ typedef struct dg_chart {
     const char *category_label; /* the axis of the labels, e.g. "phone_brand" */
     int n;                    /* bars */
     const char *const *labels;
-    const double *values;     /* >= 0 */
-    int value_labels;         /* print each bar's value at its end */
+    const double *values;     /* >= 0; n * nseries, row-major (label by label) */
+    int value_labels;         /* print each bar's value at its end (one series, or
+                                 the stack's total) */
+    int nseries;              /* 0 or 1: one series; more: grouped or stacked bars,
+                                 lines, with a legend */
+    const char *const *series_names;
+    int stacked;              /* bars: stack the series instead of grouping them */
 } dg_chart;
 
 /* The chart as a PNG in memory (*png freed by the caller). */

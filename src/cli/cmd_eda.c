@@ -2,6 +2,7 @@
  * cleaned tables and written as CSV files. */
 #include "demographer/clean.h"
 #include "demographer/eda.h"
+#include "demographer/plot.h"
 
 #include "cli.h"
 
@@ -91,19 +92,23 @@ static int run(int argc, char **argv)
         if (!out)
             continue;
         size_t n = strlen(out) + 64;
-        char *path = dg_xmalloc(n);
-        snprintf(path, n, "%s/eda-%s.csv", out, eda.slug[i]);
-        if (dg_eda_table_write_csv(&eda.tables[i], path, &err) != DG_OK) {
+        char *csv = dg_xmalloc(n), *png = dg_xmalloc(n);
+        snprintf(csv, n, "%s/eda-%s.csv", out, eda.slug[i]);
+        snprintf(png, n, "%s/eda-%s.png", out, eda.slug[i]);
+        if (dg_eda_table_write_csv(&eda.tables[i], csv, &err) != DG_OK ||
+            dg_eda_save_chart(&eda, i, png, &err) != DG_OK) {
             fprintf(stderr, "demographer eda: %s\n", err.msg);
             rc = 1;
         } else if (!quiet) {
-            printf("chart %2d: %s\n", eda.chart_of[i], path);
+            printf("chart %2d: %s, %s\n", eda.chart_of[i], csv, png);
         }
-        free(path);
+        free(csv);
+        free(png);
     }
     if (rc == 0 && missing[0])
         fprintf(stderr, "demographer eda: not computed: %s\n", missing);
     dg_eda_free(&eda);
+    dg_plot_release();
     free(fx);
     dg_dataset_free(&ds);
     dg_rules_free(&rules);
@@ -121,7 +126,8 @@ const cli_command cli_eda = {
     "hourly shares by gender, weekday shares by age group, top brands by gender, top\n"
     "apps with their gender split, top brands per age group.\n"
     "\n"
-    "  --out DIR          write each table as DIR/eda-NN-name.csv\n"
+    "  --out DIR          write each table as DIR/eda-NN-name.csv and its chart as\n"
+    "                     DIR/eda-NN-name.png (1200x800)\n"
     "  --print            print the tables\n"
     "  --rules FILE       cleaning rules to apply first (see demographer clean)\n"
     "  --no-clean         use the tables as loaded\n"

@@ -1,0 +1,74 @@
+/* The ten EDA tables drawn as charts: which chart kind, series and labels
+ * each table gets. */
+#include "demographer/eda.h"
+#include "demographer/plot.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The columns of a table a chart shows (-1 ends the list). */
+typedef struct view {
+    const char *slug_prefix;
+    dg_chart_kind kind;
+    int stacked;
+    int cols[6];
+    const char *value_label;
+} view;
+
+static const view views[] = {
+    {"01-age", DG_CHART_BAR_V, 1, {0, 1, -1}, "devices"},
+    {"01-gender", DG_CHART_BAR_H, 0, {1, -1}, "% of labelled devices"},
+    {"02-age-box", DG_CHART_BOX, 0, {3, 4, 5, 6, 7, -1}, "age (years)"},
+    {"03-with-events", DG_CHART_BAR_H, 0, {1, 3, -1}, "% of devices"},
+    {"04-weekday", DG_CHART_BAR_V, 0, {0, -1}, "events"},
+    {"05-week-hours", DG_CHART_LINE, 0, {0, -1}, "events per hour"},
+    {"06-hour-gender", DG_CHART_LINE, 0, {0, 1, -1}, "% of the gender's events in the week"},
+    {"07-weekday-age", DG_CHART_BAR_V, 0, {0, 1, 2, 3, -1}, "% of the age group's events"},
+    {"08-brands-gender", DG_CHART_BAR_H, 1, {0, 1, -1}, "labelled devices"},
+    {"09-apps-gender", DG_CHART_BAR_H, 1, {1, 2, -1}, "% of the app's events"},
+    {"10-brands-age", DG_CHART_BAR_H, 0, {1, -1}, "% of the age group's devices"},
+};
+
+int dg_eda_save_chart(const dg_eda *e, int i, const char *path, dg_err *err)
+{
+    const dg_eda_table *t = &e->tables[i];
+    const view *v = NULL;
+    for (size_t k = 0; k < sizeof views / sizeof *views; k++)
+        if (strncmp(e->slug[i], views[k].slug_prefix, strlen(views[k].slug_prefix)) == 0)
+            v = &views[k];
+    if (!v)
+        return dg_fail(err, "no chart for table %s", e->slug[i]);
+    int ns = 0;
+    while (ns < 6 && v->cols[ns] >= 0)
+        ns++;
+    double *values = dg_xmalloc(((size_t)t->nrows * ns + 1) * sizeof *values);
+    const char **series = dg_xmalloc(((size_t)ns + 1) * sizeof *series);
+    for (int s = 0; s < ns; s++)
+        series[s] = t->series_names[v->cols[s]];
+    for (int r = 0; r < t->nrows; r++)
+        for (int s = 0; s < ns; s++)
+            values[r * ns + s] = dg_eda_value(t, r, v->cols[s]);
+    char subtitle[128];
+    snprintf(subtitle, sizeof subtitle, "chart %d of the brief's ten; %s", e->chart_of[i],
+             t->unit);
+    dg_chart c = {
+        .kind = v->kind,
+        .title = t->title,
+        .subtitle = subtitle,
+        .value_label = v->value_label,
+        .category_label = t->row_label,
+        .n = t->nrows,
+        .labels = (const char *const *)t->row_names,
+        .values = values,
+        .value_labels = v->kind == DG_CHART_BAR_H && (ns == 1 || v->stacked) &&
+                        strcmp(v->slug_prefix, "09-apps-gender") != 0,
+        .nseries = v->kind == DG_CHART_BOX ? 0 : ns,
+        .series_names = series,
+        .stacked = v->stacked,
+    };
+    int rc = dg_chart_save(&c, path, err);
+    free(values);
+    free(series);
+    return rc;
+}
