@@ -188,11 +188,12 @@ static void draw_hints(app *a, int y, int width)
 
 static int help_lines(char lines[][256], int max)
 {
-    static const char *ctxs[] = {"global", "load", "sheet", "help", "prompt"};
-    static const char *titles[] = {"Everywhere", "Load pane", "Table and frequency sheets",
+    static const char *ctxs[] = {"global", "load", "clean", "eda", "sheet", "help", "prompt"};
+    static const char *titles[] = {"Everywhere", "Load pane", "Clean pane", "EDA pane",
+                                   "Table and frequency sheets",
                                    "This help", "Prompts"};
     int n = 0;
-    for (int c = 0; c < 5; c++) {
+    for (int c = 0; c < (int)(sizeof ctxs / sizeof *ctxs); c++) {
         if (n < max)
             snprintf(lines[n++], 256, "%s", "");
         if (n < max)
@@ -455,6 +456,11 @@ static void accept_prompt(app *a)
     } else if (p.kind == PROMPT_SEARCH) {
         char *argv[] = {p.arg, p.text};
         run_action(a, ACT_SEARCH, 2, argv, 0);
+    } else if (p.kind == PROMPT_ARG) {
+        char path[PATH_MAX];
+        expand_home(p.text, path, sizeof path);
+        char *argv[] = {path};
+        run_action(a, action_by_name(p.arg), 1, argv, 0);
     } else if (p.kind == PROMPT_COMMAND) {
         char **argv, *buf;
         dg_err err;
@@ -682,7 +688,10 @@ int app_main(int argc, char **argv)
     if (lat && lat[0])
         a.latency = fopen(lat, "w");
     for (int p = 0; p < PANE_COUNT; p++)
-        a.panes[p] = p == PANE_LOAD ? &pane_load_ops : &pane_unbuilt_ops;
+        a.panes[p] = p == PANE_LOAD    ? &pane_load_ops
+                     : p == PANE_CLEAN ? &pane_clean_ops
+                     : p == PANE_EDA   ? &pane_eda_ops
+                                       : &pane_unbuilt_ops;
 
     set_escdelay(25);
     initscr();

@@ -8,13 +8,20 @@
 
 #include <stdio.h>
 
-typedef enum prompt_kind { PROMPT_NONE, PROMPT_COMMAND, PROMPT_DIR, PROMPT_SEARCH } prompt_kind;
+/* PROMPT_ARG: the text is the one argument of the action named by arg. */
+typedef enum prompt_kind {
+    PROMPT_NONE,
+    PROMPT_COMMAND,
+    PROMPT_DIR,
+    PROMPT_SEARCH,
+    PROMPT_ARG
+} prompt_kind;
 
 typedef struct prompt {
     prompt_kind kind;
     char label[128];
     char text[1024];
-    char arg[256]; /* PROMPT_SEARCH: the column searched */
+    char arg[256]; /* PROMPT_SEARCH: the column searched; PROMPT_ARG: the action */
 } prompt;
 
 /* Colour pairs (unused under NO_COLOR: attributes only). */

@@ -16,8 +16,9 @@ static const action acts[] = {
 
 static void keys_section(FILE *o)
 {
-    static const char *ctxs[] = {"global", "load", "sheet", "help", "prompt"};
-    static const char *titles[] = {"Everywhere", "Load pane", "Table and frequency sheets",
+    static const char *ctxs[] = {"global", "load", "clean", "eda", "sheet", "help", "prompt"};
+    static const char *titles[] = {"Everywhere", "Load pane", "Clean pane", "EDA pane",
+                                   "Table and frequency sheets",
                                    "Help overlay", "Prompts"};
     fputs(".Sh KEYS\n"
           "Every key runs an action of one table, which also gives the help overlay\n"

@@ -37,6 +37,17 @@ struct model_job {
     uint64_t new_cur;  /* ...and where that row is in the new order */
     uint32_t *sorted;
     dg_freq freq;
+    int eda;           /* sort, search: the sheet is the EDA pane's */
+    /* clean-apply: the rules applied to a fresh load (ds) and what each did */
+    dg_rules rules;
+    dg_rule_effect *effects;
+    /* eda-compute: the data it reads, and the tables it makes */
+    const dg_dataset *src;
+    int from_cleaned;
+    dg_eda edares;
+    dg_table tabs[DG_EDA_MAX_TABLES];
+    int ntabs, cut_series;
+    char missing[512];
 };
 
 void model_init(model *m, const char *out_dir)
@@ -46,6 +57,37 @@ void model_init(model *m, const char *out_dir)
     dg_dataset_init(&m->ds);
     m->out_dir = dg_xstrdup(out_dir ? out_dir : ".");
     m->use_snapshot = 1;
+    dg_rules_default(&m->cl.rules);
+    dg_dataset_init(&m->cl.cleaned);
+    dg_dataset_init(&m->undo.cleaned);
+}
+
+static void rules_copy(dg_rules *dst, const dg_rules *src)
+{
+    dg_rules_init(dst);
+    for (int i = 0; i < src->n; i++)
+        dg_rules_add(dst, &src->v[i]);
+}
+
+static void clean_state_free(clean_state *c)
+{
+    dg_rules_free(&c->rules);
+    dg_rules_free(&c->applied);
+    free(c->effects);
+    dg_dataset_free(&c->cleaned);
+    memset(c, 0, sizeof *c);
+    dg_dataset_init(&c->cleaned);
+}
+
+/* Forgets what apply made (the rules stay): the data it came from is gone. */
+static void clean_forget_data(model *m)
+{
+    dg_rules keep = m->cl.rules;
+    memset(&m->cl.rules, 0, sizeof m->cl.rules);
+    clean_state_free(&m->cl);
+    m->cl.rules = keep;
+    clean_state_free(&m->undo);
+    m->can_undo = 0;
 }
 
 static void sheet_free(sheet *s)
@@ -61,9 +103,32 @@ static void close_sheets(model *m)
         sheet_free(&m->sheets[--m->nsheets]);
 }
 
+static void free_tabs(dg_table *tabs, int n)
+{
+    for (int i = 0; i < n; i++)
+        dg_table_free(&tabs[i]);
+}
+
+static void eda_clear(model *m)
+{
+    if (m->eda_open)
+        sheet_free(&m->eda_sheet);
+    m->eda_open = 0;
+    if (m->have_eda) {
+        free_tabs(m->eda_tabs, m->eda.ntables);
+        dg_eda_free(&m->eda);
+    }
+    memset(&m->eda, 0, sizeof m->eda);
+    m->have_eda = 0;
+    m->eda_cur = 0;
+}
+
 void model_free(model *m)
 {
     close_sheets(m);
+    eda_clear(m);
+    clean_state_free(&m->cl);
+    clean_state_free(&m->undo);
     dg_dataset_free(&m->found);
     dg_dataset_free(&m->ds);
     free(m->dir);
@@ -221,19 +286,26 @@ static void say(model *m, const char *fmt, ...)
 
 const char *model_context(const model *m)
 {
-    if (m->pane != PANE_LOAD)
-        return "global";
-    return m->nsheets ? "sheet" : "load";
+    switch (m->pane) {
+    case PANE_LOAD: return m->nsheets ? "sheet" : "load";
+    case PANE_CLEAN: return "clean";
+    case PANE_EDA: return m->eda_open ? "sheet" : "eda";
+    default: return "global";
+    }
 }
 
 sheet *model_sheet(model *m)
 {
+    if (m->pane == PANE_EDA)
+        return m->eda_open ? &m->eda_sheet : NULL;
+    if (m->pane != PANE_LOAD)
+        return NULL;
     return m->nsheets ? &m->sheets[m->nsheets - 1] : NULL;
 }
 
 const dg_table *model_sheet_table(const model *m, const sheet *s)
 {
-    return &m->ds.tables[s->table];
+    return s->eda ? &m->eda_tabs[s->table] : &m->ds.tables[s->table];
 }
 
 static int find_column(const dg_table *t, const char *name, dg_err *err)
@@ -258,19 +330,33 @@ static void move_cursor(model *m, int id, int argc, char **argv)
     long page = argc > 0 ? strtol(argv[0], NULL, 10) : 20;
     if (page < 1)
         page = 1;
-    sheet *s = m->pane == PANE_LOAD ? model_sheet(m) : NULL;
-    if (m->pane == PANE_LOAD && !s) {
-        int c = m->load_cur;
+    sheet *s = model_sheet(m);
+    /* The panes' lists: the Load pane's tables, the rules, the EDA tables. */
+    int *list = NULL, len = 0;
+    if (!s && m->pane == PANE_LOAD) {
+        list = &m->load_cur;
+        len = DG_T_COUNT;
+    } else if (m->pane == PANE_CLEAN) {
+        list = &m->clean_cur;
+        len = m->cl.rules.n;
+    } else if (!s && m->pane == PANE_EDA) {
+        list = &m->eda_cur;
+        len = m->have_eda ? m->eda.ntables : 0;
+    }
+    if (list) {
+        int c = *list;
         switch (id) {
         case ACT_UP: c--; break;
         case ACT_DOWN: c++; break;
         case ACT_PAGE_UP: c -= (int)page; break;
         case ACT_PAGE_DOWN: c += (int)page; break;
         case ACT_FIRST_ROW: c = 0; break;
-        case ACT_LAST_ROW: c = DG_T_COUNT - 1; break;
+        case ACT_LAST_ROW: c = len - 1; break;
         default: break;
         }
-        m->load_cur = c < 0 ? 0 : c >= DG_T_COUNT ? DG_T_COUNT - 1 : c;
+        *list = c >= len ? len - 1 : c;
+        if (*list < 0)
+            *list = 0;
         return;
     }
     if (!s)
@@ -367,9 +453,30 @@ static int save_freq(model *m, const sheet *s, dg_err *err)
     return rc;
 }
 
+/* An EDA table's chart and its CSV, named by the table's slug. */
+static int save_eda(model *m, int i, dg_err *err)
+{
+    char png[PATH_MAX], csv[PATH_MAX];
+    snprintf(png, sizeof png, "%s/eda-%s.png", m->out_dir, m->eda.slug[i]);
+    snprintf(csv, sizeof csv, "%s/eda-%s.csv", m->out_dir, m->eda.slug[i]);
+    if (dg_mkdirs(m->out_dir, err) != DG_OK || dg_eda_save_chart(&m->eda, i, png, err) != DG_OK ||
+        dg_eda_table_write_csv(&m->eda.tables[i], csv, err) != DG_OK)
+        return DG_ERR;
+    snprintf(m->saved, sizeof m->saved, "%.1000s", png);
+    say(m, "saved %.1000s and its .csv", png);
+    return DG_OK;
+}
+
 static int save(model *m, dg_err *err)
 {
     sheet *s = model_sheet(m);
+    if (m->pane == PANE_EDA) {
+        if (!m->have_eda)
+            return dg_fail(err, "no EDA tables yet (c computes them)");
+        return save_eda(m, m->eda_open ? m->eda_sheet.table : m->eda_cur, err);
+    }
+    if (m->pane == PANE_CLEAN)
+        return dg_fail(err, "nothing to save as a PNG here: w saves the rules");
     if (m->pane != PANE_LOAD)
         return dg_fail(err, "the %s pane is not built yet: nothing to save", pane_titles[m->pane]);
     if (!s || s->kind != SHEET_FREQ)
@@ -392,6 +499,10 @@ static void job_free(model_job *j)
     dg_dataset_free(&j->ds);
     free(j->sorted);
     dg_freq_free(&j->freq);
+    dg_rules_free(&j->rules);
+    free(j->effects);
+    free_tabs(j->tabs, j->ntabs);
+    dg_eda_free(&j->edares);
     free(j);
 }
 
@@ -409,17 +520,102 @@ static int data_action(int id)
     case ACT_SEARCH:
     case ACT_SEARCH_NEXT:
     case ACT_FREQ:
-    case ACT_SAVE: return 1;
+    case ACT_SAVE:
+    case ACT_RULE_TOGGLE:
+    case ACT_RULE_UP:
+    case ACT_RULE_DOWN:
+    case ACT_CLEAN_APPLY:
+    case ACT_CLEAN_UNDO:
+    case ACT_RULES_SAVE:
+    case ACT_RULES_LOAD:
+    case ACT_EDA_COMPUTE:
+    case ACT_EDA_OPEN: return 1;
     default: return 0;
     }
 }
 
 static sheet *need_sheet(model *m, int id, dg_err *err)
 {
-    sheet *s = m->pane == PANE_LOAD ? model_sheet(m) : NULL;
+    sheet *s = model_sheet(m);
     if (!s)
         dg_fail(err, "%s works on an open table sheet", actions[id].name);
     return s;
+}
+
+/* Rule N (1-based, as the pane numbers them) -> its index, or -1. */
+static int rule_arg(model *m, int id, int argc, char **argv, dg_err *err)
+{
+    if (need_args(id, argc, 1, 1, err) != DG_OK)
+        return -1;
+    char *end;
+    long n = strtol(argv[0], &end, 10);
+    if (*end || n < 1 || n > m->cl.rules.n) {
+        dg_fail(err, "no rule '%s' (there are %d)", argv[0], m->cl.rules.n);
+        return -1;
+    }
+    return (int)n - 1;
+}
+
+/* A rule file's path: relative ones are in the output directory, so that a
+ * replay with another --out writes (and reads) its own. */
+static void out_path(const model *m, const char *file, char *out, size_t cap)
+{
+    if (file[0] == '/')
+        snprintf(out, cap, "%s", file);
+    else
+        snprintf(out, cap, "%s/%s", m->out_dir, file);
+}
+
+static int rules_save(model *m, const char *file, dg_err *err)
+{
+    char path[PATH_MAX], dir[PATH_MAX];
+    out_path(m, file, path, sizeof path);
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (dg_mkdirs(dir, err) != DG_OK)
+            return DG_ERR;
+    }
+    if (dg_rules_save(&m->cl.rules, path, err) != DG_OK)
+        return DG_ERR;
+    snprintf(m->saved, sizeof m->saved, "%.1000s", path);
+    say(m, "saved the %d rules to %.1000s", m->cl.rules.n, path);
+    return DG_OK;
+}
+
+static int rules_load(model *m, const char *file, dg_err *err)
+{
+    char path[PATH_MAX];
+    out_path(m, file, path, sizeof path);
+    dg_rules r;
+    dg_rules_init(&r);
+    if (dg_rules_load(&r, path, err) != DG_OK) {
+        dg_rules_free(&r);
+        return DG_ERR;
+    }
+    dg_rules_free(&m->cl.rules);
+    m->cl.rules = r;
+    if (m->clean_cur >= r.n)
+        m->clean_cur = r.n ? r.n - 1 : 0;
+    say(m, "loaded %d rules from %.1000s", r.n, path);
+    return DG_OK;
+}
+
+static int clean_undo(model *m, dg_err *err)
+{
+    if (!m->can_undo)
+        return dg_fail(err, "nothing to undo (undo goes back one apply)");
+    clean_state_free(&m->cl);
+    m->cl = m->undo;
+    memset(&m->undo, 0, sizeof m->undo);
+    dg_dataset_init(&m->undo.cleaned);
+    m->can_undo = 0;
+    if (m->clean_cur >= m->cl.rules.n)
+        m->clean_cur = m->cl.rules.n ? m->cl.rules.n - 1 : 0;
+    say(m, "undone: %s", m->cl.have_cleaned ? "back to the data and rules of the apply before"
+                                           : "back to the loaded data, no rules applied");
+    return DG_OK;
 }
 
 int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *err)
@@ -500,8 +696,96 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (need_args(id, argc, 0, 0, err) != DG_OK || !(s = need_sheet(m, id, err)))
             return DG_ERR;
         sheet_free(s);
-        m->nsheets--;
+        if (m->pane == PANE_EDA)
+            m->eda_open = 0;
+        else
+            m->nsheets--;
         break;
+    case ACT_RULE_TOGGLE:
+    case ACT_RULE_UP:
+    case ACT_RULE_DOWN: {
+        int i = rule_arg(m, id, argc, argv, err);
+        if (i < 0)
+            return DG_ERR;
+        dg_rule *v = m->cl.rules.v;
+        if (id == ACT_RULE_TOGGLE) {
+            v[i].enabled = !v[i].enabled;
+            m->clean_cur = i;
+            say(m, "rule %d %s %s (a applies)", i + 1, dg_rule_keyword(v[i].kind),
+                v[i].enabled ? "on" : "off");
+            break;
+        }
+        int to = id == ACT_RULE_UP ? i - 1 : i + 1;
+        if (to < 0 || to >= m->cl.rules.n)
+            return dg_fail(err, "rule %d is already %s", i + 1, to < 0 ? "first" : "last");
+        dg_rule t = v[i];
+        v[i] = v[to];
+        v[to] = t;
+        m->clean_cur = to;
+        say(m, "%s is now rule %d (a applies)", dg_rule_keyword(v[to].kind), to + 1);
+        break;
+    }
+    case ACT_CLEAN_APPLY:
+        if (need_args(id, argc, 0, 0, err) != DG_OK)
+            return DG_ERR;
+        if (!m->loaded)
+            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
+        /* The job cleans a fresh load of the same directory (the snapshot
+         * makes it fast), never the loaded tables: a cancel or a failure
+         * leaves them, and the cleaned data of the last apply, as they were. */
+        j = new_job(id, argc, argv);
+        j->dir = dg_xstrdup(m->ds.dir);
+        j->opts.use_snapshot = m->use_snapshot;
+        j->opts.cache_dir = m->cache_dir;
+        rules_copy(&j->rules, &m->cl.rules);
+        j->effects = dg_xcalloc((size_t)j->rules.n + 1, sizeof *j->effects);
+        snprintf(j->title, sizeof j->title, "cleaning");
+        break;
+    case ACT_CLEAN_UNDO:
+        if (need_args(id, argc, 0, 0, err) != DG_OK || clean_undo(m, err) != DG_OK)
+            return DG_ERR;
+        break;
+    case ACT_RULES_SAVE:
+    case ACT_RULES_LOAD:
+        if (need_args(id, argc, 1, 1, err) != DG_OK)
+            return DG_ERR;
+        if ((id == ACT_RULES_SAVE ? rules_save : rules_load)(m, argv[0], err) != DG_OK)
+            return DG_ERR;
+        break;
+    case ACT_EDA_COMPUTE:
+        if (need_args(id, argc, 0, 0, err) != DG_OK)
+            return DG_ERR;
+        if (!m->loaded)
+            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
+        j = new_job(id, argc, argv);
+        j->from_cleaned = m->cl.have_cleaned;
+        j->src = j->from_cleaned ? &m->cl.cleaned : &m->ds;
+        snprintf(j->title, sizeof j->title, "computing the EDA tables");
+        break;
+    case ACT_EDA_OPEN: {
+        if (need_args(id, argc, 1, 1, err) != DG_OK)
+            return DG_ERR;
+        char *end;
+        long n = strtol(argv[0], &end, 10);
+        if (!m->have_eda)
+            return dg_fail(err, "no EDA tables yet (c computes them)");
+        if (*end || n < 1 || n > m->eda.ntables)
+            return dg_fail(err, "no EDA table '%s' (there are %d)", argv[0], m->eda.ntables);
+        if (m->pane != PANE_EDA || m->eda_open)
+            return dg_fail(err, "eda-open works in the EDA pane's table list");
+        s = &m->eda_sheet;
+        memset(s, 0, sizeof *s);
+        s->kind = SHEET_TABLE;
+        s->eda = 1;
+        s->table = (int)n - 1;
+        s->sort_col = -1;
+        s->search_col = -1;
+        s->nrows = m->eda_tabs[s->table].nrows;
+        m->eda_open = 1;
+        m->eda_cur = s->table;
+        say(m, "%s: p saves its chart and CSV", m->eda.tables[s->table].title);
+        break;
+    }
     case ACT_SORT:
     case ACT_SORT_DESC:
     case ACT_FREQ:
@@ -513,7 +797,11 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
             return DG_ERR;
         if (id == ACT_FREQ && m->nsheets >= MODEL_MAX_SHEETS)
             return dg_fail(err, "too many sheets open");
+        /* An EDA table is a few dozen rows: its frequencies say nothing. */
+        if (id == ACT_FREQ && s->eda)
+            return dg_fail(err, "freq works on the Load pane's sheets");
         j = new_job(id, argc, argv);
+        j->eda = s->eda;
         j->t = model_sheet_table(m, s);
         j->depth = m->nsheets - 1;
         j->col = col;
@@ -547,6 +835,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
                 return dg_fail(err, "no search yet (/ searches)");
         }
         j = new_job(id, argc, argv);
+        j->eda = s->eda;
         j->t = model_sheet_table(m, s);
         j->depth = m->nsheets - 1;
         j->col = s->search_col;
@@ -622,6 +911,27 @@ static int forward_describe(void *ctx, const char *stage, double done, double to
     return dg_progress_report(dp->outer, dp->stage, done, total, unit);
 }
 
+/* An EDA table as a columnar table, so that the sheet view shows it: its row
+ * names, then a float column per series (the sheet has room for 7). */
+static void eda_as_table(const dg_eda_table *e, const char *name, dg_table *t, int *cut)
+{
+    dg_table_init(t, name);
+    dg_table_add_column(t, e->row_label[0] ? e->row_label : "row", DG_COL_STR);
+    int ns = e->nseries < DG_MAX_COLS - 1 ? e->nseries : DG_MAX_COLS - 1;
+    if (ns < e->nseries)
+        *cut = 1;
+    for (int k = 0; k < ns; k++)
+        dg_table_add_column(t, e->series_names[k], DG_COL_F32);
+    dg_table_resize(t, (uint64_t)e->nrows);
+    t->nrows = (uint64_t)e->nrows;
+    for (int r = 0; r < e->nrows; r++) {
+        const char *rn = e->row_names[r] ? e->row_names[r] : "";
+        dg_col_u32(&t->cols[0])[r] = dg_strpool_intern(&t->strings, rn, strlen(rn));
+        for (int k = 0; k < ns; k++)
+            dg_col_f32(&t->cols[k + 1])[r] = (float)dg_eda_value(e, r, k);
+    }
+}
+
 int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
 {
     switch (j->id) {
@@ -647,6 +957,22 @@ int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
         j->new_cur = position_of(j->sorted, j->t->nrows, j->keep_row);
         return DG_OK;
     case ACT_FREQ: return dg_freq_compute(j->t, j->col, &j->freq, p, err);
+    case ACT_CLEAN_APPLY:
+        j->opts.progress = p;
+        if (dg_dataset_load(&j->ds, j->dir, &j->opts, err) != DG_OK)
+            return DG_ERR;
+        return dg_clean(&j->ds, &j->rules, j->effects, p, err);
+    case ACT_EDA_COMPUTE:
+        /* dg_eda_compute reports no progress: a cancel is seen before and after. */
+        if (dg_progress_report(p, "tables", 0, 1, ""))
+            return dg_fail(err, "cancelled");
+        if (dg_eda_compute(j->src, &j->edares, j->missing, sizeof j->missing, err) != DG_OK)
+            return DG_ERR;
+        for (int i = 0; i < j->edares.ntables; i++, j->ntabs++)
+            eda_as_table(&j->edares.tables[i], j->edares.slug[i], &j->tabs[i], &j->cut_series);
+        if (dg_progress_report(p, "tables", 1, 1, ""))
+            return dg_fail(err, "cancelled");
+        return DG_OK;
     case ACT_SEARCH:
     case ACT_SEARCH_NEXT:
         if (j->fs)
@@ -668,11 +994,15 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
         job_free(j);
         return;
     }
-    sheet *s = j->depth >= 0 && j->depth < m->nsheets ? &m->sheets[j->depth] : NULL;
+    sheet *s = j->eda ? (m->eda_open ? &m->eda_sheet : NULL)
+                      : j->depth >= 0 && j->depth < m->nsheets ? &m->sheets[j->depth] : NULL;
     char n1[32];
     switch (j->id) {
     case ACT_LOAD: {
         close_sheets(m);
+        /* What was made from the old data goes with it. */
+        clean_forget_data(m);
+        eda_clear(m);
         dg_dataset_free(&m->ds);
         m->ds = j->ds;
         dg_dataset_init(&j->ds);
@@ -712,6 +1042,46 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
             text_count(f->nrows, n1, sizeof n1));
         break;
     }
+    case ACT_CLEAN_APPLY: {
+        /* The state before goes to undo; its rules are those of the apply
+         * before (or, with none, the ones just applied). */
+        clean_state old = m->cl;
+        if (old.applied.n) {
+            dg_rules_free(&old.rules);
+            rules_copy(&old.rules, &old.applied);
+        }
+        clean_state_free(&m->undo);
+        m->undo = old;
+        m->can_undo = 1;
+        memset(&m->cl, 0, sizeof m->cl);
+        rules_copy(&m->cl.rules, &j->rules);
+        m->cl.applied = j->rules;
+        memset(&j->rules, 0, sizeof j->rules);
+        m->cl.effects = j->effects;
+        j->effects = NULL;
+        m->cl.cleaned = j->ds;
+        dg_dataset_init(&j->ds);
+        m->cl.have_cleaned = 1;
+        int on = 0;
+        for (int i = 0; i < m->cl.applied.n; i++)
+            on += m->cl.applied.v[i].enabled;
+        say(m, "applied %d of %d rules; the EDA pane now uses the cleaned data (u undoes)", on,
+            m->cl.applied.n);
+        break;
+    }
+    case ACT_EDA_COMPUTE:
+        eda_clear(m);
+        m->eda = j->edares;
+        memset(&j->edares, 0, sizeof j->edares);
+        memcpy(m->eda_tabs, j->tabs, sizeof m->eda_tabs);
+        j->ntabs = 0;
+        m->have_eda = 1;
+        m->eda_from_cleaned = j->from_cleaned;
+        say(m, "%d EDA tables from the %s data%s%s%s", m->eda.ntables,
+            j->from_cleaned ? "cleaned" : "loaded (not cleaned)",
+            j->cut_series ? "; sheets show 7 series at most" : "",
+            j->missing[0] ? "; not computed: " : "", j->missing);
+        break;
     case ACT_SEARCH:
     case ACT_SEARCH_NEXT:
         if (j->found == DG_NOT_FOUND) {

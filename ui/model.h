@@ -1,11 +1,14 @@
 /* The workbench's state and every action that changes it, without curses:
  * the chosen data directory and the files found there, the loaded data set
  * and its per-table statistics, the current pane, the stack of sheets (table
- * views and frequency tables) with their cursors, and the session log.
+ * views and frequency tables) with their cursors, the cleaning rules with
+ * what they did and the data they made (Clean pane), the EDA tables (EDA
+ * pane), and the session log.
  *
  * The screen (app.c and the panes) draws this state and turns keys into
  * actions; `demographer replay` runs the same actions from a session log
- * without a screen. Long actions (load, sort, search, frequency) come back as
+ * without a screen. Long actions (load, sort, search, frequency, clean-apply,
+ * eda-compute) come back as
  * a job: its work reads the model but never changes it, so it can run on a
  * worker thread while the screen draws, and model_finish applies its result
  * on the main thread (a cancelled or failed job changes nothing). */
@@ -14,8 +17,10 @@
 
 #include "actions.h"
 
+#include "demographer/clean.h"
 #include "demographer/dataset.h"
 #include "demographer/describe.h"
+#include "demographer/eda.h"
 
 #include <stdio.h>
 
@@ -53,9 +58,20 @@ typedef struct sheet {
     int left;            /* first column shown (kept by the screen) */
     int search_col;      /* the last search, for search-next (-1: none) */
     char search[256];
+    int eda;             /* table is an index into model.eda_tabs, not the data set */
 } sheet;
 
 #define MODEL_MAX_SHEETS 16
+
+/* The Clean pane's state: the rules being edited, and what the last apply
+ * used, did and made. Kept whole so that undo can swap in the one before. */
+typedef struct clean_state {
+    dg_rules rules;            /* the rules shown and edited */
+    dg_rules applied;          /* the rules of the last apply (n == 0: none yet) */
+    dg_rule_effect *effects;   /* applied.n effects */
+    dg_dataset cleaned;        /* the data that apply made */
+    int have_cleaned;
+} clean_state;
 
 typedef struct model {
     pane_id pane;
@@ -68,6 +84,17 @@ typedef struct model {
     int load_cur;                  /* cursor in the Load pane's table list */
     sheet sheets[MODEL_MAX_SHEETS];
     int nsheets;
+    clean_state cl;                /* the Clean pane */
+    clean_state undo;              /* the state before the last apply */
+    int can_undo;
+    int clean_cur;                 /* cursor in the rule list */
+    dg_eda eda;                    /* the EDA tables */
+    dg_table eda_tabs[DG_EDA_MAX_TABLES]; /* ...as tables, for the sheet view */
+    int have_eda;
+    int eda_from_cleaned;          /* computed from the cleaned data, not the loaded */
+    int eda_cur;                   /* cursor in the EDA pane's table list */
+    sheet eda_sheet;               /* the EDA table open as a sheet */
+    int eda_open;
     char *out_dir;                 /* where saved PNGs go */
     int use_snapshot;
     char *cache_dir;               /* NULL: the library's default */
@@ -88,9 +115,10 @@ int model_open_log(model *m, const char *path, dg_err *err);
  * ~/.local/state/demographer/session.log (freed by the caller). */
 char *model_default_log(void);
 
-/* Which context's keys are live: "load", "sheet" or "global". */
+/* Which context's keys are live: "load", "clean", "eda", "sheet" or "global". */
 const char *model_context(const model *m);
-/* The top sheet, or NULL. */
+/* The current pane's top sheet (the Load pane's stack, the EDA pane's open
+ * table), or NULL. */
 sheet *model_sheet(model *m);
 /* The table a sheet shows (its data set table). */
 const dg_table *model_sheet_table(const model *m, const sheet *s);

@@ -1,0 +1,148 @@
+/* The Clean pane: the cleaning rules in order (on or off, and what each one
+ * would change, from its help line), then, once applied, what each rule of
+ * that apply did: its table, rows before and after, rows changed or dropped,
+ * the devices they belong to, and a sentence. */
+#include "app.h"
+
+#include "text.h"
+
+#include <curses.h>
+#include <inttypes.h>
+#include <string.h>
+
+/* Writes cells left to right: each (text, width, right-aligned) with one
+ * space between. */
+typedef struct cell {
+    const char *s;
+    int w, right;
+} cell;
+
+static void put_row(int y, int x, int width, const cell *cells, int n)
+{
+    char buf[4096], line[8192] = "";
+    size_t o = 0;
+    for (int i = 0; i < n && o + 1024 < sizeof line; i++) {
+        text_fit(cells[i].s, cells[i].w, cells[i].right, buf, sizeof buf);
+        o += (size_t)snprintf(line + o, sizeof line - o, "%s%s", i ? " " : "", buf);
+    }
+    mvaddstr(y, x, text_fit(line, width, 0, buf, sizeof buf));
+}
+
+static void header(app *a, int y, int width, const cell *cells, int n)
+{
+    attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
+    put_row(y, 1, width - 2, cells, n);
+    attrset(A_NORMAL);
+}
+
+static void draw_effects(app *a, int y, int end, int width)
+{
+    const clean_state *c = &a->m.cl;
+    int rest = width - 2 - (2 + 21 + 16 + 8 + 8 + 8 + 7 + 7);
+    cell head[] = {{"#", 2, 1},        {"rule applied", 21, 0}, {"table", 16, 0},
+                   {"before", 8, 1},   {"after", 8, 1},        {"changed", 8, 1},
+                   {"devices", 7, 1},  {"what it did", rest, 0}};
+    header(a, y++, width, head, 8);
+    for (int i = 0; i < c->applied.n && y < end; i++) {
+        const dg_rule_effect *e = &c->effects[i];
+        char n[16], b[32] = "", af[32] = "", ch[32] = "", dv[32] = "";
+        snprintf(n, sizeof n, "%d", i + 1);
+        if (c->applied.v[i].enabled) {
+            text_count(e->rows_before, b, sizeof b);
+            text_count(e->rows_after, af, sizeof af);
+            text_count(e->rows_changed, ch, sizeof ch);
+            text_count(e->devices, dv, sizeof dv);
+        }
+        cell row[] = {{n, 2, 1},
+                      {dg_rule_keyword(c->applied.v[i].kind), 21, 0},
+                      {e->table ? e->table : "", 16, 0},
+                      {b, 8, 1},
+                      {af, 8, 1},
+                      {ch, 8, 1},
+                      {dv, 7, 1},
+                      {e->detail, rest, 0}};
+        if (!c->applied.v[i].enabled)
+            attrset(A_DIM);
+        put_row(y++, 1, width - 2, row, 8);
+        attrset(A_NORMAL);
+    }
+}
+
+static void draw(app *a, int top, int height, int width)
+{
+    model *m = &a->m;
+    const clean_state *c = &m->cl;
+    char line[1024], buf[2048];
+    int y = top, end = top + height;
+    int on = 0;
+    for (int i = 0; i < c->rules.n; i++)
+        on += c->rules.v[i].enabled;
+    snprintf(line, sizeof line, "Rules: %d, %d on.  Data: %s", c->rules.n, on,
+             !m->loaded          ? "none loaded (1 goes to the Load pane)"
+             : c->have_cleaned   ? "cleaned by the apply below (the EDA pane uses it)"
+                                 : "loaded, not cleaned: a applies the rules");
+    attrset(A_BOLD);
+    mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+    attrset(A_NORMAL);
+    int hw = width - 2 - (2 + 3 + 21 + 3);
+    cell head[] = {{"#", 2, 1}, {"on", 3, 0}, {"rule", 21, 0}, {"what it would change", hw, 0}};
+    header(a, y++, width, head, 4);
+    for (int i = 0; i < c->rules.n && y < end; i++) {
+        const dg_rule *r = &c->rules.v[i];
+        char n[16];
+        snprintf(n, sizeof n, "%d", i + 1);
+        cell row[] = {{n, 2, 1},
+                      {r->enabled ? "on" : "off", 3, 0},
+                      {dg_rule_keyword(r->kind), 21, 0},
+                      {dg_rule_help(r->kind), hw, 0}};
+        if (i == m->clean_cur)
+            attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
+        else if (!r->enabled)
+            attrset(A_DIM);
+        put_row(y++, 1, width - 2, row, 4);
+        attrset(A_NORMAL);
+    }
+    y++;
+    if (y >= end)
+        return;
+    if (c->applied.n)
+        draw_effects(a, y, end, width);
+    else
+        mvaddstr(y, 1,
+                 text_fit("t turns the cursor's rule on or off, K and J move it, a applies "
+                          "(on a fresh load: Esc cancels), w and r save and load the rules.",
+                          width - 2, 0, buf, sizeof buf));
+}
+
+static int key(app *a, int id, pane_args *args)
+{
+    model *m = &a->m;
+    switch (id) {
+    case ACT_RULE_TOGGLE:
+    case ACT_RULE_UP:
+    case ACT_RULE_DOWN:
+        args->argc = 1;
+        snprintf(args->argv[0], PANE_ARG_LEN, "%d", m->clean_cur + 1);
+        return 1;
+    case ACT_RULES_SAVE:
+        app_prompt(a, PROMPT_ARG, "save the rules to (relative: in the output directory): ",
+                   "clean.rules", actions[id].name);
+        return 0;
+    case ACT_RULES_LOAD:
+        app_prompt(a, PROMPT_ARG, "load the rules from (relative: in the output directory): ",
+                   "clean.rules", actions[id].name);
+        return 0;
+    case ACT_PAGE_UP:
+    case ACT_PAGE_DOWN:
+        args->argc = 1;
+        snprintf(args->argv[0], PANE_ARG_LEN, "%d", m->cl.rules.n);
+        return 1;
+    default: return 1;
+    }
+}
+
+const pane_ops pane_clean_ops = {
+    .built = 1,
+    .draw = draw,
+    .key = key,
+};

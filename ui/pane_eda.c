@@ -1,0 +1,81 @@
+/* The EDA pane: the exploratory tables (computed in the background from the
+ * cleaned data when there is some, else the loaded), one row each with its
+ * chart number, title and size; Enter opens one in the sheet view (sheet.c)
+ * and p saves its chart and CSV. */
+#include "app.h"
+
+#include "text.h"
+
+#include <curses.h>
+#include <string.h>
+
+static void draw(app *a, int top, int height, int width)
+{
+    model *m = &a->m;
+    sheet *s = model_sheet(m);
+    if (s) {
+        sheet_draw(a, s, top, height, width);
+        return;
+    }
+    char line[1024], buf[2048];
+    int y = top, end = top + height;
+    if (!m->have_eda) {
+        snprintf(line, sizeof line, "No EDA tables yet. %s",
+                 !m->loaded          ? "Load data first (1 goes to the Load pane)."
+                 : m->cl.have_cleaned ? "c computes them from the cleaned data."
+                                      : "c computes them from the loaded data (2 cleans it).");
+        mvaddstr(y + 1, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+        return;
+    }
+    snprintf(line, sizeof line, "%d tables from the %s data", m->eda.ntables,
+             m->eda_from_cleaned ? "cleaned" : "loaded (not cleaned)");
+    attrset(A_BOLD);
+    mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+    attrset(A_NORMAL);
+    int tw = width - 2 - (5 + 6 + 7 + 3);
+    snprintf(line, sizeof line, "%5s  %-*s %6s %7s", "chart", tw, "title", "rows", "series");
+    attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
+    mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+    attrset(A_NORMAL);
+    /* Scroll so that the cursor's row is in view. */
+    int rows = end - y, first = 0;
+    if (m->eda_cur >= rows)
+        first = m->eda_cur - rows + 1;
+    for (int i = first; i < m->eda.ntables && y < end; i++) {
+        const dg_eda_table *t = &m->eda.tables[i];
+        char title[512], tb[1024];
+        snprintf(title, sizeof title, "%s", t->title);
+        snprintf(line, sizeof line, "%5d  %s %6d %7d", m->eda.chart_of[i],
+                 text_fit(title, tw, 0, tb, sizeof tb), t->nrows, t->nseries);
+        if (i == m->eda_cur)
+            attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
+        mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+        attrset(A_NORMAL);
+    }
+}
+
+static int key(app *a, int id, pane_args *args)
+{
+    model *m = &a->m;
+    sheet *s = model_sheet(m);
+    if (s)
+        return sheet_key(a, s, id, args);
+    switch (id) {
+    case ACT_EDA_OPEN:
+        args->argc = 1;
+        snprintf(args->argv[0], PANE_ARG_LEN, "%d", m->eda_cur + 1);
+        return 1;
+    case ACT_PAGE_UP:
+    case ACT_PAGE_DOWN:
+        args->argc = 1;
+        snprintf(args->argv[0], PANE_ARG_LEN, "%d", a->main_rows > 4 ? a->main_rows - 3 : 1);
+        return 1;
+    default: return 1;
+    }
+}
+
+const pane_ops pane_eda_ops = {
+    .built = 1,
+    .draw = draw,
+    .key = key,
+};
