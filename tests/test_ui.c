@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *contexts[] = {"global", "load", "sheet", "help", "prompt"};
+static const char *contexts[] = {"global", "load", "clean", "eda", "sheet", "help", "prompt"};
 
 static void every_action_is_named_keyed_and_documented(void **state)
 {
@@ -280,6 +280,184 @@ static void actions_drive_the_model_and_the_log(void **state)
     free(c);
 }
 
+static int file_starts_with(const char *path, const char *magic, size_t n)
+{
+    size_t len;
+    char *d = slurp(path, &len);
+    int ok = d && len >= n && memcmp(d, magic, n) == 0;
+    free(d);
+    return ok;
+}
+
+static void same_file(const char *a_path, const char *b_path)
+{
+    size_t la, lb;
+    char *a = slurp(a_path, &la), *b = slurp(b_path, &lb);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    free(a);
+    free(b);
+}
+
+static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], line[2048], path[1200], path2[1200];
+    snprintf(out, sizeof out, "%s/cout1", work);
+    snprintf(logp, sizeof logp, "%s/state/clean.log", work);
+    model m;
+    model_init(&m, out);
+    m.use_snapshot = 0;
+    dg_err err;
+    assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
+    assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
+    assert_string_equal(model_context(&m), "clean");
+    assert_int_equal(m.cl.rules.n, 8);
+    /* Nothing to clean before a load; nothing to undo before an apply. */
+    assert_int_equal(act(&m, "clean-apply", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "nothing loaded"));
+    assert_int_equal(act(&m, "clean-undo", &err), DG_ERR);
+    snprintf(line, sizeof line, "choose-dir %s", data_dir);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    int loaded_cols = m.ds.tables[DG_T_EVENTS].ncols;
+    uint64_t loaded_phones = m.ds.tables[DG_T_PHONES].nrows;
+
+    /* A cancelled apply changes nothing. */
+    model_job *j;
+    assert_int_equal(model_do(&m, ACT_CLEAN_APPLY, 0, NULL, &j, &err), DG_OK);
+    assert_non_null(j);
+    dg_err cancel;
+    snprintf(cancel.msg, sizeof cancel.msg, "cancelled");
+    model_finish(&m, j, DG_ERR, &cancel);
+    assert_false(m.cl.have_cleaned);
+    assert_false(m.can_undo);
+
+    /* Apply: every rule's effect is recorded; the loaded tables stay as they were. */
+    assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
+    assert_true(m.cl.have_cleaned);
+    assert_int_equal(m.cl.applied.n, 8);
+    uint64_t changed = 0;
+    for (int i = 0; i < m.cl.applied.n; i++) {
+        assert_non_null(m.cl.effects[i].table);
+        assert_true(m.cl.effects[i].detail[0]);
+        assert_string_not_equal(m.cl.effects[i].detail, "off");
+        changed += m.cl.effects[i].rows_changed;
+    }
+    assert_true(changed > 0);
+    assert_int_equal(m.ds.tables[DG_T_EVENTS].ncols, loaded_cols);
+    assert_int_equal(m.ds.tables[DG_T_PHONES].nrows, loaded_phones);
+    assert_int_equal(m.cl.cleaned.tables[DG_T_EVENTS].ncols, loaded_cols + 1);
+    dg_rule_kind first = m.cl.rules.v[0].kind;
+    uint64_t first_changed = m.cl.effects[0].rows_changed;
+
+    /* A rule turned off and applied again says "off"; undo brings back the apply before. */
+    assert_int_equal(act(&m, "rule-toggle 1", &err), DG_OK);
+    assert_false(m.cl.rules.v[0].enabled);
+    assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
+    assert_string_equal(m.cl.effects[0].detail, "off");
+    assert_int_equal(m.cl.effects[0].rows_changed, 0);
+    assert_int_equal(act(&m, "clean-undo", &err), DG_OK);
+    assert_true(m.cl.rules.v[0].enabled);
+    assert_true(m.cl.have_cleaned);
+    assert_string_not_equal(m.cl.effects[0].detail, "off");
+    assert_int_equal(m.cl.effects[0].rows_changed, first_changed);
+    assert_int_equal(act(&m, "clean-undo", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "nothing to undo"));
+
+    /* Moving, saving and loading rules: the file reads back as written. */
+    assert_int_equal(act(&m, "rule-up 1", &err), DG_ERR);
+    assert_int_equal(act(&m, "rule-down 1", &err), DG_OK);
+    assert_int_equal(m.cl.rules.v[1].kind, first);
+    assert_int_equal(m.clean_cur, 1);
+    assert_int_equal(act(&m, "rule-toggle 3", &err), DG_OK);
+    assert_int_equal(act(&m, "rules-save clean.rules", &err), DG_OK);
+    snprintf(path, sizeof path, "%s/clean.rules", out);
+    assert_string_equal(m.saved, path);
+    char *saved = dg_rules_format(&m.cl.rules);
+    assert_int_equal(act(&m, "rule-up 2", &err), DG_OK);
+    assert_int_equal(act(&m, "rule-toggle 3", &err), DG_OK);
+    assert_int_equal(m.cl.rules.v[0].kind, first);
+    assert_int_equal(act(&m, "rules-load clean.rules", &err), DG_OK);
+    char *back = dg_rules_format(&m.cl.rules);
+    assert_string_equal(saved, back);
+    assert_int_equal(m.cl.rules.v[1].kind, first);
+    assert_false(m.cl.rules.v[2].enabled);
+    free(saved);
+    free(back);
+    assert_int_equal(act(&m, "rules-load no-such.rules", &err), DG_ERR);
+    assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
+
+    /* EDA: computed from the cleaned data, opened as a sheet, saved. */
+    assert_int_equal(act(&m, "pane-eda", &err), DG_OK);
+    assert_string_equal(model_context(&m), "eda");
+    assert_int_equal(act(&m, "save", &err), DG_ERR);
+    assert_int_equal(act(&m, "eda-compute", &err), DG_OK);
+    assert_true(m.have_eda && m.eda_from_cleaned);
+    assert_int_equal(m.eda.ntables, 14);
+    assert_int_equal(act(&m, "eda-open 15", &err), DG_ERR);
+    assert_int_equal(act(&m, "eda-open 1", &err), DG_OK);
+    assert_string_equal(model_context(&m), "sheet");
+    sheet *s = model_sheet(&m);
+    const dg_table *t = model_sheet_table(&m, s);
+    assert_int_equal(t->nrows, (uint64_t)m.eda.tables[0].nrows);
+    char cb[64];
+    assert_string_equal(dg_cell_text(t, &t->cols[0], 0, cb, sizeof cb),
+                        m.eda.tables[0].row_names[0]);
+    snprintf(line, sizeof line, "sort-desc '%s'", t->cols[1].name);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    assert_int_equal(s->sort_col, 1);
+    assert_int_equal(act(&m, "freq age", &err), DG_ERR);
+    assert_int_equal(act(&m, "sheet-back", &err), DG_OK);
+    assert_string_equal(model_context(&m), "eda");
+    assert_int_equal(act(&m, "cursor-down", &err), DG_OK);
+    assert_int_equal(act(&m, "save", &err), DG_OK);
+    snprintf(path, sizeof path, "%s/eda-%s.png", out, m.eda.slug[1]);
+    assert_string_equal(m.saved, path);
+    assert_true(file_starts_with(path, "\x89PNG\r\n\x1a\n", 8));
+    snprintf(path, sizeof path, "%s/eda-%s.csv", out, m.eda.slug[1]);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    char slug[48];
+    snprintf(slug, sizeof slug, "%s", m.eda.slug[1]);
+    model_free(&m);
+
+    size_t len;
+    char *log = slurp(logp, &len);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "\npane-clean\n"));
+    assert_non_null(strstr(log, "\nclean-apply\nrule-toggle 1\nclean-apply\nclean-undo\n"
+                                "rule-down 1\nrule-toggle 3\nrules-save clean.rules\n"));
+    assert_non_null(strstr(log, "\neda-compute\neda-open 1\n"));
+    assert_non_null(strstr(log, "# cancelled: clean-apply\n"));
+    free(log);
+
+    /* Replayed headless (in process and by the command): the same files. */
+    char out2[1024], out3[1024], cmd[4096], *o;
+    snprintf(out2, sizeof out2, "%s/cout2", work);
+    snprintf(out3, sizeof out3, "%s/cout3", work);
+    model r;
+    model_init(&r, out2);
+    r.use_snapshot = 0;
+    assert_int_equal(model_replay(&r, logp, &err), DG_OK);
+    model_free(&r);
+    snprintf(cmd, sizeof cmd, "%s replay %s --out %s --no-snapshot", tu_bin(), logp, out3);
+    assert_int_equal(tu_run(cmd, &o), 0);
+    free(o);
+    const char *files[] = {"clean.rules", "eda-%s.png", "eda-%s.csv"};
+    for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
+        char name[128];
+        snprintf(name, sizeof name, files[f], slug);
+        for (int k = 0; k < 2; k++) {
+            snprintf(path, sizeof path, "%s/%s", out, name);
+            snprintf(path2, sizeof path2, "%s/%s", k ? out3 : out2, name);
+            same_file(path, path2);
+        }
+    }
+}
+
 static void a_running_job_refuses_data_actions_and_cancel_changes_nothing(void **state)
 {
     (void)state;
@@ -338,6 +516,7 @@ int main(void)
         cmocka_unit_test(cjk_text_is_measured_by_display_width),
         cmocka_unit_test(log_words_survive_quoting),
         cmocka_unit_test(actions_drive_the_model_and_the_log),
+        cmocka_unit_test(clean_and_eda_panes_drive_the_model_and_replay),
         cmocka_unit_test(a_running_job_refuses_data_actions_and_cancel_changes_nothing),
         cmocka_unit_test(replay_names_the_failing_line),
     };

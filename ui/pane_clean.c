@@ -42,7 +42,10 @@ static void draw_effects(app *a, int y, int end, int width)
     cell head[] = {{"#", 2, 1},        {"rule applied", 21, 0}, {"table", 16, 0},
                    {"before", 8, 1},   {"after", 8, 1},        {"changed", 8, 1},
                    {"devices", 7, 1},  {"what it did", rest, 0}};
-    header(a, y++, width, head, 8);
+    /* Too narrow for the sentences: they go on a line of their own, the
+     * cursor's rule's, under the table. */
+    int ncells = rest >= 12 ? 8 : 7;
+    header(a, y++, width, head, ncells);
     for (int i = 0; i < c->applied.n && y < end; i++) {
         const dg_rule_effect *e = &c->effects[i];
         char n[16], b[32] = "", af[32] = "", ch[32] = "", dv[32] = "";
@@ -63,8 +66,15 @@ static void draw_effects(app *a, int y, int end, int width)
                       {e->detail, rest, 0}};
         if (!c->applied.v[i].enabled)
             attrset(A_DIM);
-        put_row(y++, 1, width - 2, row, 8);
+        put_row(y++, 1, width - 2, row, ncells);
         attrset(A_NORMAL);
+    }
+    int i = a->m.clean_cur;
+    if (ncells == 7 && y < end && i < c->applied.n) {
+        char line[512], buf[1024];
+        snprintf(line, sizeof line, "%d %s: %s", i + 1, dg_rule_keyword(c->applied.v[i].kind),
+                 c->effects[i].detail);
+        mvaddstr(y, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
     }
 }
 

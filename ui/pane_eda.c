@@ -32,7 +32,7 @@ static void draw(app *a, int top, int height, int width)
     attrset(A_BOLD);
     mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
     attrset(A_NORMAL);
-    int tw = width - 2 - (5 + 6 + 7 + 3);
+    int tw = width - 2 - (5 + 2 + 1 + 6 + 1 + 7);
     snprintf(line, sizeof line, "%5s  %-*s %6s %7s", "chart", tw, "title", "rows", "series");
     attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
     mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
