@@ -115,7 +115,7 @@ assert len(colours) >= 4, f'only {len(colours)} colours: blank'
 PY
 }
 
-echo "1..20"
+echo "1..24"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -192,9 +192,32 @@ keys c Escape
 check c load-cancelled-80x24 "cancelled; nothing changed"
 t0=$EPOCHREALTIME
 keys c 2
-if wait_for c "The Clean pane is not built yet" 5; then
+if wait_for c "Rules: 8, 8 on.  Data: none loaded" 5; then
     ok "after a cancel the UI answers a key ($(awk "BEGIN { printf \"%.3f\", $EPOCHREALTIME - $t0 }") s)"
 else
     notok "after a cancel the UI answers" "$last_screen"
+fi
+
+# --- 80x24: the Clean pane after applying, the EDA pane's list, a table, its chart ---
+start d 80x24
+wait_for d "L load" >/dev/null
+keys d L
+wait_for d "rows from" >/dev/null
+keys d 2 a
+check d clean-applied-80x24 "applied 8 of 8 rules"
+keys d 3 c
+check d eda-list-80x24 "14 EDA tables from the cleaned data"
+keys d Down Enter
+check d eda-sheet-80x24 "row 1/2"
+keys d q p
+if wait_for d "saved out-d/eda-01-gender.png and its .csv"; then
+    if err=$(png_ok "$work/out-d/eda-01-gender.png" 1200 800 2>&1) &&
+        [ -s "$work/out-d/eda-01-gender.csv" ]; then
+        ok "EDA save: a 1200x800 PNG, not blank, and its CSV"
+    else
+        notok "EDA save" "$err"
+    fi
+else
+    notok "EDA save (no 'saved' on the status line)" "$last_screen"
 fi
 [ "$failed" -eq 0 ]
