@@ -397,6 +397,7 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(act(&m, "eda-compute", &err), DG_OK);
     assert_true(m.have_eda && m.eda_from_cleaned);
     assert_int_equal(m.eda.ntables, 14);
+    assert_int_equal(m.eda_gen, m.data_gen);
     assert_int_equal(act(&m, "eda-open 15", &err), DG_ERR);
     assert_int_equal(act(&m, "eda-open 1", &err), DG_OK);
     assert_string_equal(model_context(&m), "sheet");
@@ -422,6 +423,11 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(stat(path, &st), 0);
     char slug[48];
     snprintf(slug, sizeof slug, "%s", m.eda.slug[1]);
+    /* The EDA tables say when the cleaned data changed under them. */
+    assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
+    assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
+    assert_int_not_equal(m.eda_gen, m.data_gen);
+    assert_true(m.have_eda);
     model_free(&m);
 
     size_t len;

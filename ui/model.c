@@ -44,6 +44,7 @@ struct model_job {
     /* eda-compute: the data it reads, and the tables it makes */
     const dg_dataset *src;
     int from_cleaned;
+    unsigned gen;
     dg_eda edares;
     dg_table tabs[DG_EDA_MAX_TABLES];
     int ntabs, cut_series;
@@ -611,6 +612,7 @@ static int clean_undo(model *m, dg_err *err)
     memset(&m->undo, 0, sizeof m->undo);
     dg_dataset_init(&m->undo.cleaned);
     m->can_undo = 0;
+    m->data_gen++;
     if (m->clean_cur >= m->cl.rules.n)
         m->clean_cur = m->cl.rules.n ? m->cl.rules.n - 1 : 0;
     say(m, "undone: %s", m->cl.have_cleaned ? "back to the data and rules of the apply before"
@@ -760,6 +762,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         j = new_job(id, argc, argv);
         j->from_cleaned = m->cl.have_cleaned;
         j->src = j->from_cleaned ? &m->cl.cleaned : &m->ds;
+        j->gen = m->data_gen;
         snprintf(j->title, sizeof j->title, "computing the EDA tables");
         break;
     case ACT_EDA_OPEN: {
@@ -1062,6 +1065,7 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
         m->cl.cleaned = j->ds;
         dg_dataset_init(&j->ds);
         m->cl.have_cleaned = 1;
+        m->data_gen++;
         int on = 0;
         for (int i = 0; i < m->cl.applied.n; i++)
             on += m->cl.applied.v[i].enabled;
@@ -1077,6 +1081,7 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
         j->ntabs = 0;
         m->have_eda = 1;
         m->eda_from_cleaned = j->from_cleaned;
+        m->eda_gen = j->gen;
         say(m, "%d EDA tables from the %s data%s%s%s", m->eda.ntables,
             j->from_cleaned ? "cleaned" : "loaded (not cleaned)",
             j->cut_series ? "; sheets show 7 series at most" : "",

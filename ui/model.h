@@ -92,6 +92,8 @@ typedef struct model {
     dg_table eda_tabs[DG_EDA_MAX_TABLES]; /* ...as tables, for the sheet view */
     int have_eda;
     int eda_from_cleaned;          /* computed from the cleaned data, not the loaded */
+    unsigned data_gen;             /* bumped when the data EDA reads changes (apply, undo) */
+    unsigned eda_gen;              /* ...and its value when the EDA tables were computed */
     int eda_cur;                   /* cursor in the EDA pane's table list */
     sheet eda_sheet;               /* the EDA table open as a sheet */
     int eda_open;

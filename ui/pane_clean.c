@@ -97,7 +97,16 @@ static void draw(app *a, int top, int height, int width)
     int hw = width - 2 - (2 + 3 + 21 + 3);
     cell head[] = {{"#", 2, 1}, {"on", 3, 0}, {"rule", 21, 0}, {"what it would change", hw, 0}};
     header(a, y++, width, head, 4);
-    for (int i = 0; i < c->rules.n && y < end; i++) {
+    /* A long rule file scrolls: the list keeps the cursor in view and, once
+     * applied, leaves half the area to the effects. */
+    int room = c->applied.n ? (end - y - 1) / 2 : end - y - 1, first = 0;
+    if (room < 1)
+        room = 1;
+    if (m->clean_cur >= room)
+        first = m->clean_cur - room + 1;
+    if (c->rules.n <= room)
+        first = 0;
+    for (int i = first; i < c->rules.n && i < first + room && y < end; i++) {
         const dg_rule *r = &c->rules.v[i];
         char n[16];
         snprintf(n, sizeof n, "%d", i + 1);

@@ -27,8 +27,9 @@ static void draw(app *a, int top, int height, int width)
         mvaddstr(y + 1, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
         return;
     }
-    snprintf(line, sizeof line, "%d tables from the %s data", m->eda.ntables,
-             m->eda_from_cleaned ? "cleaned" : "loaded (not cleaned)");
+    snprintf(line, sizeof line, "%d tables from the %s data%s", m->eda.ntables,
+             m->eda_from_cleaned ? "cleaned" : "loaded (not cleaned)",
+             m->eda_gen != m->data_gen ? "; the data changed since: c recomputes" : "");
     attrset(A_BOLD);
     mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
     attrset(A_NORMAL);
