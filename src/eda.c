@@ -554,6 +554,20 @@ int dg_eda_compute(const dg_dataset *ds, dg_eda *out, char *missing, size_t miss
         SAY_MISSING("chart 9 needs events and app_events; ");
 #undef SAY_MISSING
     labels_free(&l);
+    /* In the brief's order (chart 9 is computed after chart 10's tables). */
+    for (int i = 1; i < out->ntables; i++)
+        for (int j = i; j > 0 && out->chart_of[j - 1] > out->chart_of[j]; j--) {
+            dg_eda_table t = out->tables[j];
+            out->tables[j] = out->tables[j - 1];
+            out->tables[j - 1] = t;
+            int c = out->chart_of[j];
+            out->chart_of[j] = out->chart_of[j - 1];
+            out->chart_of[j - 1] = c;
+            char slug[sizeof out->slug[0]];
+            memcpy(slug, out->slug[j], sizeof slug);
+            memcpy(out->slug[j], out->slug[j - 1], sizeof slug);
+            memcpy(out->slug[j - 1], slug, sizeof slug);
+        }
     return DG_OK;
 }
 
