@@ -5,7 +5,8 @@
 
 #include <string.h>
 
-static const cli_command *const commands[] = {&cli_synth, &cli_load, NULL};
+static const cli_command *const commands[] = {&cli_synth,   &cli_load,  &cli_load_db,
+                                               &cli_fetch,   &cli_mysql_import, NULL};
 
 static const cli_command *find(const char *name)
 {
@@ -26,7 +27,7 @@ static void print_usage(FILE *f)
             "\n"
             "Commands:\n");
     for (const cli_command *const *c = commands; *c; c++)
-        fprintf(f, "  %-8s %s\n", (*c)->name, (*c)->summary);
+        fprintf(f, "  %-13s %s\n", (*c)->name, (*c)->summary);
     fprintf(f,
             "\n"
             "'demographer COMMAND --help' describes a command. With no command, demographer\n"

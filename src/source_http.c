@@ -34,6 +34,14 @@ char *dg_http_default_cache_dir(void)
     return dg_xstrdup(buf);
 }
 
+/* Copies src into dst, cut to fit (header values and messages). */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 /* ---- the sidecar files ---------------------------------------------------- */
 
 /* What is known of a cached file or a partial download. */
@@ -59,11 +67,11 @@ static int meta_read(const char *path, meta *m)
         *eq = '\0';
         const char *v = eq + 1;
         if (strcmp(line, "url") == 0)
-            snprintf(m->url, sizeof m->url, "%s", v);
+            copy_str(m->url, sizeof m->url, v);
         else if (strcmp(line, "etag") == 0)
-            snprintf(m->etag, sizeof m->etag, "%s", v);
+            copy_str(m->etag, sizeof m->etag, v);
         else if (strcmp(line, "last_modified") == 0)
-            snprintf(m->last_modified, sizeof m->last_modified, "%s", v);
+            copy_str(m->last_modified, sizeof m->last_modified, v);
         else if (strcmp(line, "size") == 0)
             m->size = strtoull(v, NULL, 10);
     }
@@ -139,9 +147,9 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
         char val[256];
         trim_value(v, vlen, val, sizeof val);
         if (klen == 4 && strncasecmp(buf, "ETag", 4) == 0)
-            snprintf(t->etag, sizeof t->etag, "%s", val);
+            copy_str(t->etag, sizeof t->etag, val);
         else if (klen == 13 && strncasecmp(buf, "Last-Modified", 13) == 0)
-            snprintf(t->last_modified, sizeof t->last_modified, "%s", val);
+            copy_str(t->last_modified, sizeof t->last_modified, val);
         else if (klen == 14 && strncasecmp(buf, "Content-Length", 14) == 0)
             t->content_length = strtoll(val, NULL, 10);
         else if (klen == 13 && strncasecmp(buf, "Content-Range", 13) == 0) {
@@ -166,13 +174,13 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
          * that an interrupted download can be resumed against the same object. */
         if (t->status == 200) {
             meta pm = {0};
-            snprintf(pm.url, sizeof pm.url, "%s", t->url);
-            snprintf(pm.etag, sizeof pm.etag, "%s", t->etag);
-            snprintf(pm.last_modified, sizeof pm.last_modified, "%s", t->last_modified);
+            copy_str(pm.url, sizeof pm.url, t->url);
+            copy_str(pm.etag, sizeof pm.etag, t->etag);
+            copy_str(pm.last_modified, sizeof pm.last_modified, t->last_modified);
             pm.size = t->content_length > 0 ? (uint64_t)t->content_length : 0;
             dg_err e;
             if (meta_write(t->partmeta_path, &pm, &e) != DG_OK) {
-                snprintf(t->fail, sizeof t->fail, "%s", e.msg);
+                copy_str(t->fail, sizeof t->fail, e.msg);
                 return 0;
             }
             t->offset = 0;
@@ -306,7 +314,7 @@ int dg_http_fetch(const char *url, const dg_http_opts *opts, dg_http_result *res
     snprintf(metap, sizeof metap, "%s.meta", final);
     snprintf(partmeta, sizeof partmeta, "%s.part.meta", final);
     free(dir);
-    snprintf(res->path, sizeof res->path, "%s", final);
+    copy_str(res->path, sizeof res->path, final);
 
     pthread_once(&curl_once, init_curl);
     if (curl_init_rc != CURLE_OK)
@@ -417,7 +425,7 @@ int dg_http_fetch(const char *url, const dg_http_opts *opts, dg_http_result *res
                          t.offset + t.received,
                          t.content_length >= 0 ? (int64_t)t.offset + t.content_length : -1);
             else
-                snprintf(last_error, sizeof last_error, "%s", curl_easy_strerror(cc));
+                copy_str(last_error, sizeof last_error, curl_easy_strerror(cc));
             if (transient)
                 continue;
             dg_fail(err, "%s: %s", url, last_error);
@@ -426,8 +434,8 @@ int dg_http_fetch(const char *url, const dg_http_opts *opts, dg_http_result *res
         if (t.status == 304 && have_cached) {
             res->outcome = DG_FETCH_NOT_MODIFIED;
             res->size = cached.size;
-            snprintf(res->etag, sizeof res->etag, "%s", cached.etag);
-            snprintf(res->last_modified, sizeof res->last_modified, "%s", cached.last_modified);
+            copy_str(res->etag, sizeof res->etag, cached.etag);
+            copy_str(res->last_modified, sizeof res->last_modified, cached.last_modified);
             rc = DG_OK;
             goto done;
         }
@@ -464,16 +472,16 @@ int dg_http_fetch(const char *url, const dg_http_opts *opts, dg_http_result *res
             continue;
         }
         meta fin = {0};
-        snprintf(fin.url, sizeof fin.url, "%s", url);
-        snprintf(fin.etag, sizeof fin.etag, "%s", t.etag);
-        snprintf(fin.last_modified, sizeof fin.last_modified, "%s", t.last_modified);
+        copy_str(fin.url, sizeof fin.url, url);
+        copy_str(fin.etag, sizeof fin.etag, t.etag);
+        copy_str(fin.last_modified, sizeof fin.last_modified, t.last_modified);
         fin.size = (uint64_t)got;
         if (t.status == 206 && meta_read(partmeta, &pm) == DG_OK) {
             /* A 206 may omit the validators: keep the ones the download began with. */
             if (!fin.etag[0])
-                snprintf(fin.etag, sizeof fin.etag, "%s", pm.etag);
+                copy_str(fin.etag, sizeof fin.etag, pm.etag);
             if (!fin.last_modified[0])
-                snprintf(fin.last_modified, sizeof fin.last_modified, "%s", pm.last_modified);
+                copy_str(fin.last_modified, sizeof fin.last_modified, pm.last_modified);
         }
         /* The old sidecar goes first: a crash between the two renames then
          * leaves a file without a sidecar (downloaded again), never a sidecar
@@ -488,8 +496,8 @@ int dg_http_fetch(const char *url, const dg_http_opts *opts, dg_http_result *res
             goto done;
         res->outcome = t.status == 206 ? DG_FETCH_RESUMED : DG_FETCH_DOWNLOADED;
         res->size = fin.size;
-        snprintf(res->etag, sizeof res->etag, "%s", fin.etag);
-        snprintf(res->last_modified, sizeof res->last_modified, "%s", fin.last_modified);
+        copy_str(res->etag, sizeof res->etag, fin.etag);
+        copy_str(res->last_modified, sizeof res->last_modified, fin.last_modified);
         rc = DG_OK;
         goto done;
     }

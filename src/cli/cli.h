@@ -16,7 +16,7 @@ typedef struct cli_command {
     const char *usage;                 /* the command's --help text */
 } cli_command;
 
-extern const cli_command cli_synth, cli_load;
+extern const cli_command cli_synth, cli_load, cli_mysql_import, cli_load_db, cli_fetch;
 
 /* Prints "demographer CMD: <message>" and the --help hint; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
