@@ -5,7 +5,8 @@
 #                                  the user dgtest with a random password, and prints the path
 #                                  of DIR/env, a file of shell assignments to source:
 #                                  DG_MYSQL_HOST, DG_MYSQL_PORT, DG_MYSQL_USER, DG_MYSQL_DB,
-#                                  DG_MYSQL_PASSWORD_FILE (a 0600 file) and DG_MYSQL_SOCKET.
+#                                  DG_MYSQL_PASSWORD_FILE (a 0600 file), DG_MYSQL_SOCKET and
+#                                  DG_MYSQL_TLS_CA (the CA of the server's TLS certificate).
 #   scripts/mariadb.sh stop DIR    stops that server and removes DIR.
 # Installs nothing (scripts/deps.sh test does). The password is never printed.
 set -euo pipefail
@@ -40,12 +41,28 @@ chown mysql:mysql "$dir/data" "$dir/run"
 mariadb-install-db --user=mysql --datadir="$dir/data" --auth-root-authentication-method=socket \
   --skip-test-db >"$dir/install.log" 2>&1 ||
   { cat "$dir/install.log" >&2; exit 1; }
+# A CA and a server certificate for 127.0.0.1, so that the TLS modes are tested
+# for real (verify_identity passes with this CA and fails without it).
+mkdir -p "$dir/tls"
+(
+  cd "$dir/tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=demographer test CA" \
+    -keyout ca-key.pem -out ca.pem
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server-key.pem \
+    -out server.csr
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >ext.cnf
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
+    -extfile ext.cnf -out server.pem
+) >"$dir/tls.log" 2>&1 || { cat "$dir/tls.log" >&2; exit 1; }
+chown -R mysql:mysql "$dir/tls"
+chmod 0644 "$dir/tls/ca.pem"
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 sock="$dir/run/mysqld.sock"
 mariadbd --no-defaults --user=mysql --datadir="$dir/data" --socket="$sock" --port="$port" \
   --bind-address=127.0.0.1 --pid-file="$dir/run/mariadbd.pid" --log-error="$dir/run/error.log" \
   --skip-name-resolve --local-infile=1 --innodb-buffer-pool-size=512M \
-  --innodb-flush-log-at-trx-commit=2 --max-allowed-packet=64M </dev/null >/dev/null 2>&1 &
+  --innodb-flush-log-at-trx-commit=2 --max-allowed-packet=64M \
+  --ssl-ca="$dir/tls/ca.pem" --ssl-cert="$dir/tls/server.pem" --ssl-key="$dir/tls/server-key.pem" </dev/null >/dev/null 2>&1 &
 for _ in $(seq 1 300); do
   [ -S "$sock" ] && mariadb-admin --no-defaults --socket="$sock" -u root ping >/dev/null 2>&1 && break
   sleep 0.1
@@ -73,5 +90,6 @@ DG_MYSQL_USER=dgtest
 DG_MYSQL_DB=mlctest
 DG_MYSQL_PASSWORD_FILE=$pwfile
 DG_MYSQL_SOCKET=$sock
+DG_MYSQL_TLS_CA=$dir/tls/ca.pem
 ENV
 echo "$dir/env"

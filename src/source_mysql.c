@@ -140,6 +140,10 @@ static MYSQL *connect_once(const dg_mysql_config *cfg, int use_tls, int verify, 
     mysql_optionsv(conn, MYSQL_OPT_READ_TIMEOUT, &rt);
     mysql_optionsv(conn, MYSQL_OPT_WRITE_TIMEOUT, &rt);
     mysql_optionsv(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    /* host:port means TCP, also for "localhost" (which the library would
+     * otherwise take as its default Unix socket). */
+    unsigned int tcp = MYSQL_PROTOCOL_TCP;
+    mysql_optionsv(conn, MYSQL_OPT_PROTOCOL, &tcp);
     /* LOAD DATA LOCAL is how mysql-import writes; the handler installed below
      * answers only our own import statements, so a server asking for a local
      * file at any other time gets nothing from the disk. */
@@ -201,6 +205,18 @@ int dg_mysql_open(dg_mysql **out, const dg_mysql_config *cfg, dg_err *err)
                        : " (the server offers no TLS: --tls preferred or disabled)";
         dg_fail(err, "cannot connect to %s, database %s, as user '%s': %s%s", m->where,
                 cfg->database, cfg->user, mysql_error(conn), hint);
+        mysql_close(conn);
+        free(m);
+        return DG_ERR;
+    }
+    /* Connector/C 3.3 goes on in plain text when the server offers no TLS,
+     * even with MYSQL_OPT_SSL_ENFORCE: REQUIRED and VERIFY_IDENTITY are
+     * enforced here. */
+    if (cfg->tls >= DG_TLS_REQUIRED && !mysql_get_ssl_cipher(conn)) {
+        dg_fail(err,
+                "cannot connect to %s, database %s, as user '%s': TLS is %s but the server "
+                "offers none (--tls preferred or disabled connects without)",
+                m->where, cfg->database, cfg->user, dg_tls_mode_name(cfg->tls));
         mysql_close(conn);
         free(m);
         return DG_ERR;
