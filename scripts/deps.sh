@@ -4,9 +4,12 @@
 #   scripts/deps.sh test     also what the test suite needs
 set -euo pipefail
 
-pkgs=(build-essential meson ninja-build pkg-config python3)
+pkgs=(build-essential meson ninja-build pkg-config python3 libmariadb-dev libcurl4-openssl-dev
+  libinih-dev)
 if [ "${1:-}" = test ]; then
-  pkgs+=(libcmocka-dev valgrind)
+  # mariadb-server and -client for the MySQL tests (scripts/mariadb.sh), openssl for
+  # their TLS certificate, python3 for the loopback HTTP server.
+  pkgs+=(libcmocka-dev valgrind mariadb-server mariadb-client openssl)
 fi
 
 missing=()

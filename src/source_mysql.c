@@ -546,8 +546,9 @@ int dg_mysql_read_table(dg_mysql *m, dg_table_id id, dg_table *out, const dg_pro
     }
     if (mysql_errno(m->conn)) {
         unsigned e = mysql_errno(m->conn);
+        /* Over TLS a closed connection shows as a TLS error (unexpected EOF). */
         if (e == CR_SERVER_LOST || e == CR_SERVER_GONE_ERROR || e == ER_CONNECTION_KILLED ||
-            e == ER_QUERY_INTERRUPTED)
+            e == ER_QUERY_INTERRUPTED || e == CR_SSL_CONNECTION_ERROR)
             dg_fail(err, "%s %s.%s: the server went away after row %" PRIu64 " (%s)", m->where,
                     m->db, tname, n, mysql_error(m->conn));
         else
