@@ -110,6 +110,8 @@ typedef struct transfer {
     uint64_t received;
     const dg_progress *progress;
     const char *stage;
+    double *last_done, *last_total; /* what progress last said (kept across attempts) */
+    double last_report;    /* when */
     int cancelled;
     char fail[512];        /* an error found in a callback */
 } transfer;
@@ -215,8 +217,16 @@ static int on_xfer(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ul
     (void)ultotal;
     (void)ulnow;
     double base = t->status == 206 ? (double)t->offset : 0;
-    if (dg_progress_report(t->progress, t->stage, base + (double)dlnow,
-                           dltotal > 0 ? base + (double)dltotal : 0, "bytes")) {
+    double done = base + (double)dlnow, total = dltotal > 0 ? base + (double)dltotal : 0;
+    /* libcurl calls often, also when nothing moved: pass on changes, and a
+     * heartbeat twice a second so that a cancel is heard during a stall. */
+    double now = dg_now();
+    if (done == *t->last_done && total == *t->last_total && now - t->last_report < 0.5)
+        return 0;
+    *t->last_done = done;
+    *t->last_total = total;
+    t->last_report = now;
+    if (dg_progress_report(t->progress, t->stage, done, total, "bytes")) {
         t->cancelled = 1;
         return 1;
     }
@@ -332,17 +342,24 @@ int dg_http_fetch(const char *url, const dg_http_opts *opts, dg_http_result *res
                       file_size(final) == (int64_t)cached.size;
     int rc = DG_ERR;
     char last_error[700] = "";
+    double last_done = -1, last_total = -1;
     for (int attempt = 0; attempt <= retries; attempt++) {
         if (attempt > 0) {
-            sleep_ms(backoff << (attempt - 1 < 10 ? attempt - 1 : 10));
-            if (dg_progress_report(opts->progress, name, 0, 0, "bytes")) {
-                dg_fail(err, "%s: cancelled", url);
-                goto done;
+            /* Wait in slices, so that a cancel is heard during a long backoff. */
+            long wait = backoff << (attempt - 1 < 10 ? attempt - 1 : 10);
+            for (long waited = 0; waited < wait; waited += 100) {
+                sleep_ms(wait - waited < 100 ? wait - waited : 100);
+                if (dg_progress_report(opts->progress, name, last_done > 0 ? last_done : 0,
+                                       last_total > 0 ? last_total : 0, "bytes")) {
+                    dg_fail(err, "%s: cancelled", url);
+                    goto done;
+                }
             }
         }
         res->attempts = attempt + 1;
         transfer t = {.part_path = part, .partmeta_path = partmeta, .url = url,
-                      .content_length = -1, .progress = opts->progress, .stage = name};
+                      .content_length = -1, .progress = opts->progress, .stage = name,
+                      .last_done = &last_done, .last_total = &last_total};
         struct curl_slist *hdrs = NULL;
         char hdr[600];
         /* Resume a partial download of the same object (If-Range: the server
