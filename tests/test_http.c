@@ -251,6 +251,7 @@ static void resume_partial(void **state)
     /* A .part of an older version (its ETag differs): If-Range makes the
      * server send the whole object, which replaces the stale piece. */
     fresh_cache(state);
+    o.cache_dir = s->cache; /* the new one */
     free(tu_write(s->cache, "app_labels_new.txt.part", "stale stale stale", 17));
     snprintf(meta, sizeof meta, "url=%s\netag=\"old\"\nlast_modified=\nsize=%zu\n", url, len);
     free(tu_write_str(s->cache, "app_labels_new.txt.part.meta", meta));
@@ -277,6 +278,7 @@ static void retries(void **state)
 
     /* Cut off half-way once: the retry resumes from where the cut was. */
     fresh_cache(state);
+    o.cache_dir = s->cache; /* the new one */
     url_of(s, "truncated-once", "app_labels_new.txt", url, sizeof url);
     assert_int_equal(dg_http_fetch(url, &o, &r, &err), DG_OK);
     assert_int_equal(r.attempts, 2);
