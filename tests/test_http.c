@@ -26,6 +26,8 @@ typedef struct server {
 
 static char *slurp(const char *path, size_t *len)
 {
+    if (len)
+        *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
