@@ -30,12 +30,13 @@ fi
 dbdir=$(mktemp -d /tmp/demographer-bench-mariadb.XXXXXX)
 trap 'bash scripts/mariadb.sh stop "$dbdir"' EXIT
 set -a
-. "$(bash scripts/mariadb.sh start "$dbdir")"
+. "$(DG_MARIADB_BUFFER_POOL=${DG_MARIADB_BUFFER_POOL:-3G} bash scripts/mariadb.sh start "$dbdir")"
 set +a
 conn=(--host "$DG_MYSQL_HOST" --port "$DG_MYSQL_PORT" --user "$DG_MYSQL_USER"
   --password-file "$DG_MYSQL_PASSWORD_FILE")
 m() { /usr/bin/python3 bench/measure.py "$@"; }
 read -r imp_s imp_m < <(m $bin mysql-import --quiet "$data" "${conn[@]}" --tls disabled)
+echo "imported in $imp_s s" >&2
 mariadb --no-defaults --socket="$DG_MYSQL_SOCKET" -u root mlctest -e \
   "DROP TABLE IF EXISTS app_labels, label_categories, train_test_split, gender_age_test;
    ANALYZE TABLE train, brand_device, events, app_events" >/dev/null
@@ -46,6 +47,7 @@ rows=$(mariadb --no-defaults --socket="$DG_MYSQL_SOCKET" -u root mlctest -N -e \
 $bin load-db --quiet "${conn[@]}" --tls disabled >/dev/null
 read -r dg_s dg_m < <(m $bin load-db --quiet "${conn[@]}" --tls disabled)
 read -r dgt_s dgt_m < <(m $bin load-db --quiet "${conn[@]}" --tls required)
+echo "demographer: $dg_s s, $dg_m MiB; with TLS $dgt_s s, $dgt_m MiB; now pandas" >&2
 read -r pd_s pd_m < <(m /usr/bin/python3 bench/read_sql_pandas.py "$DG_MYSQL_HOST" \
   "$DG_MYSQL_PORT" "$DG_MYSQL_USER" "$DG_MYSQL_DB" "$DG_MYSQL_PASSWORD_FILE")
 echo "$devices devices: $rows rows in train, brand_device, events and app_events"

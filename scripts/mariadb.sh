@@ -9,6 +9,8 @@
 #                                  DG_MYSQL_TLS_CA (the CA of the server's TLS certificate).
 #   scripts/mariadb.sh stop DIR    stops that server and removes DIR.
 # Installs nothing (scripts/deps.sh test does). The password is never printed.
+# DG_MARIADB_BUFFER_POOL sets InnoDB's buffer pool (default 512M; the benchmark
+# gives it room for the full-size tables).
 set -euo pipefail
 cmd=${1:-}
 dir=${2:-}
@@ -31,7 +33,8 @@ start) ;;
 esac
 
 command -v mariadbd >/dev/null || PATH=$PATH:/usr/sbin
-command -v mariadbd >/dev/null || { echo "mariadbd not found: run scripts/deps.sh test" >&2; exit 1; }
+command -v mariadbd >/dev/null ||
+  { echo "mariadbd not found: run scripts/deps.sh test" >&2; exit 1; }
 mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
 mkdir -p "$dir"
 # The server runs as mysql: it may enter DIR but not read it; data and run are its own.
@@ -56,15 +59,19 @@ mkdir -p "$dir/tls"
 ) >"$dir/tls.log" 2>&1 || { cat "$dir/tls.log" >&2; exit 1; }
 chown -R mysql:mysql "$dir/tls"
 chmod 0644 "$dir/tls/ca.pem"
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(/usr/bin/python3 -c \
+  'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 sock="$dir/run/mysqld.sock"
 mariadbd --no-defaults --user=mysql --datadir="$dir/data" --socket="$sock" --port="$port" \
   --bind-address=127.0.0.1 --pid-file="$dir/run/mariadbd.pid" --log-error="$dir/run/error.log" \
-  --skip-name-resolve --local-infile=1 --innodb-buffer-pool-size=512M \
+  --skip-name-resolve --local-infile=1 \
+  --innodb-buffer-pool-size="${DG_MARIADB_BUFFER_POOL:-512M}" \
   --innodb-flush-log-at-trx-commit=2 --max-allowed-packet=64M \
-  --ssl-ca="$dir/tls/ca.pem" --ssl-cert="$dir/tls/server.pem" --ssl-key="$dir/tls/server-key.pem" </dev/null >/dev/null 2>&1 &
+  --ssl-ca="$dir/tls/ca.pem" --ssl-cert="$dir/tls/server.pem" \
+  --ssl-key="$dir/tls/server-key.pem" </dev/null >/dev/null 2>&1 &
 for _ in $(seq 1 300); do
-  [ -S "$sock" ] && mariadb-admin --no-defaults --socket="$sock" -u root ping >/dev/null 2>&1 && break
+  [ -S "$sock" ] && mariadb-admin --no-defaults --socket="$sock" -u root ping >/dev/null 2>&1 &&
+    break
   sleep 0.1
 done
 mariadb-admin --no-defaults --socket="$sock" -u root ping >/dev/null 2>&1 ||
