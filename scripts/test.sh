@@ -2,6 +2,8 @@
 # Installs what is missing, builds, and runs the whole test suite three ways:
 # the normal build, under AddressSanitizer + UndefinedBehaviorSanitizer, and
 # the parser and data-layer tests under valgrind. Ends with "N passed, N failed".
+# A private MariaDB (scripts/mariadb.sh) runs on loopback for the MySQL tests
+# and is stopped at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test || exit 1
@@ -9,13 +11,21 @@ bash scripts/build.sh build || exit 1
 bash scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false \
   --buildtype=debug || exit 1
 
+dbdir=$(mktemp -d /tmp/demographer-mariadb.XXXXXX)
+trap 'bash scripts/mariadb.sh stop "$dbdir"' EXIT
+envfile=$(bash scripts/mariadb.sh start "$dbdir") || exit 1
+set -a
+# shellcheck disable=SC1090
+. "$envfile"
+set +a
+
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 meson test -C build --print-errorlogs --num-processes 2
 meson test -C build-asan --print-errorlogs --num-processes 2
 meson test -C build --print-errorlogs --num-processes 2 --logbase valgrind \
   --wrapper 'valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite' \
-  strpool csv dataset snapshot clean eda features describe ui
+  strpool csv dataset snapshot clean eda features describe ui reconcile sources
 
 /usr/bin/python3 scripts/tap_summary.py build/meson-logs/testlog.json \
   build-asan/meson-logs/testlog.json build/meson-logs/valgrind-valgrind.json

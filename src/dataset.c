@@ -126,6 +126,7 @@ int dg_dataset_load(dg_dataset *ds, const char *dir, const dg_load_opts *opts, d
         opts = &defaults;
     double t0 = dg_now();
     free_tables(ds);
+    memset(&ds->reconcile, 0, sizeof ds->reconcile);
     if (dg_dataset_find(ds, dir, opts, err) != DG_OK)
         return DG_ERR;
     ds->lenient = opts->lenient;
@@ -140,6 +141,8 @@ int dg_dataset_load(dg_dataset *ds, const char *dir, const dg_load_opts *opts, d
             return dg_fail(err, "%s: cancelled", dir);
         if (got == 0) {
             ds->from_snapshot = 1;
+            if (!opts->keep_cut_ids)
+                dg_dataset_reconcile(ds);
             ds->seconds = dg_now() - t0;
             return DG_OK;
         }
@@ -166,6 +169,19 @@ int dg_dataset_load(dg_dataset *ds, const char *dir, const dg_load_opts *opts, d
             snprintf(ds->snapshot_warning, sizeof ds->snapshot_warning,
                      "snapshot not written: %s", werr.msg);
     }
+    if (!opts->keep_cut_ids)
+        dg_dataset_reconcile(ds);
     ds->seconds = dg_now() - t0;
     return DG_OK;
+}
+
+void dg_dataset_reconcile(dg_dataset *ds)
+{
+    memset(&ds->reconcile, 0, sizeof ds->reconcile);
+    if (ds->shape != DG_SHAPE_UPGRAD)
+        return;
+    dg_table *tables[DG_T_COUNT];
+    for (int t = 0; t < DG_T_COUNT; t++)
+        tables[t] = ds->present[t] ? &ds->tables[t] : NULL;
+    dg_reconcile_ids(tables, &ds->reconcile);
 }

@@ -9,8 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const cli_command *const commands[] = {&cli_synth, &cli_load, &cli_clean, &cli_eda,
-                                              &cli_features, &cli_replay, NULL};
+static const cli_command *const commands[] = {
+    &cli_synth, &cli_load,     &cli_load_db, &cli_fetch,  &cli_mysql_import,
+    &cli_clean, &cli_eda,      &cli_features, &cli_replay, NULL};
 
 static const cli_command *find(const char *name)
 {
@@ -33,7 +34,7 @@ static void print_usage(FILE *f)
             "\n"
             "Commands:\n");
     for (const cli_command *const *c = commands; *c; c++)
-        fprintf(f, "  %-8s %s\n", (*c)->name, (*c)->summary);
+        fprintf(f, "  %-13s %s\n", (*c)->name, (*c)->summary);
     fprintf(f,
             "\n"
             "'demographer COMMAND --help' describes a command. With no command (or a data\n"

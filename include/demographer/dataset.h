@@ -3,6 +3,7 @@
 #ifndef DEMOGRAPHER_DATASET_H
 #define DEMOGRAPHER_DATASET_H
 
+#include "demographer/reconcile.h"
 #include "demographer/schema.h"
 
 typedef struct dg_load_opts {
@@ -12,6 +13,8 @@ typedef struct dg_load_opts {
     const char *cache_dir;         /* NULL: $XDG_CACHE_HOME/demographer or ~/.cache/demographer */
     const char *files[DG_T_COUNT]; /* explicit paths that override discovery */
     const dg_progress *progress;
+    int keep_cut_ids;              /* Upgrad shape: leave the cut device ids as the files have
+                                      them (mysql-import copies files as they are) */
 } dg_load_opts;
 
 /* Where a table comes from, and the identity of that file when it was read
@@ -32,6 +35,7 @@ typedef struct dg_dataset {
     int from_snapshot;           /* the tables came from the snapshot */
     char *snapshot_path;         /* NULL when snapshots are off */
     char snapshot_warning[1100];  /* a snapshot that could not be written: said, not fatal */
+    dg_reconcile_report reconcile; /* Upgrad shape: the cut device ids matched to the phones' */
     double seconds;
 } dg_dataset;
 
@@ -44,6 +48,13 @@ int dg_dataset_find(dg_dataset *ds, const char *dir, const dg_load_opts *opts, d
 
 /* Finds and loads every table present. On failure nothing stays loaded. */
 int dg_dataset_load(dg_dataset *ds, const char *dir, const dg_load_opts *opts, dg_err *err);
+
+/* Upgrad shape: replaces the cut device ids of every table by the phones'
+ * exact ids where exactly one matches (see reconcile.h) and fills
+ * ds->reconcile. Does nothing for the Kaggle shape. Run by dg_dataset_load
+ * and by the MySQL load after the tables are read (the snapshot keeps the
+ * ids as read, so the report is the same from either). */
+void dg_dataset_reconcile(dg_dataset *ds);
 
 static inline const dg_table *dg_dataset_table(const dg_dataset *ds, dg_table_id id)
 {

@@ -1,0 +1,47 @@
+/* The data sources' settings, from ~/.config/demographer/sources.conf (or
+ * $XDG_CONFIG_HOME/demographer/sources.conf), an INI-style file:
+ *
+ *     [mysql]
+ *     host = mlc-testcapstone.cyaielc9bmnf.us-east-1.rds.amazonaws.com
+ *     port = 3306
+ *     database = mlctest
+ *     user = student
+ *     tls = preferred          ; disabled | preferred | required | verify_identity
+ *     tls_ca = /etc/ssl/certs/rds-global-bundle.pem
+ *     password_file = ~/.config/demographer/mysql.password
+ *     connect_timeout = 10
+ *     read_timeout = 120
+ *     [s3]
+ *     labels_url = https://capstone-project-mlc-metadata.s3.amazonaws.com/app_labels_new.txt
+ *     categories_url = https://capstone-project-mlc-metadata.s3.amazonaws.com/label_categories.csv
+ *     cache_dir = ~/.cache/demographer/s3
+ *
+ * A `password` key is accepted only when the file itself is 0600 (or
+ * stricter) and owned by the user. Unknown sections and keys are errors with
+ * the file and line, so that a typo is not silently ignored. */
+#ifndef DEMOGRAPHER_SOURCES_CONFIG_H
+#define DEMOGRAPHER_SOURCES_CONFIG_H
+
+#include "demographer/source_mysql.h"
+
+#define DG_S3_LABELS_URL "https://capstone-project-mlc-metadata.s3.amazonaws.com/app_labels_new.txt"
+#define DG_S3_CATEGORIES_URL \
+    "https://capstone-project-mlc-metadata.s3.amazonaws.com/label_categories.csv"
+
+typedef struct dg_sources_config {
+    dg_mysql_config mysql;
+    char password_file[1024]; /* empty: none */
+    char labels_url[1024];
+    char categories_url[1024];
+    char cache_dir[1024];     /* empty: the default (dg_http_default_cache_dir) */
+} dg_sources_config;
+
+void dg_sources_config_init(dg_sources_config *c);
+void dg_sources_config_free(dg_sources_config *c);
+/* The default path (malloc'd). */
+char *dg_sources_config_default_path(void);
+/* Reads the file into c (keys it has override c's values). A missing file is
+ * not an error unless must_exist. A leading ~/ in paths is expanded. */
+int dg_sources_config_read(dg_sources_config *c, const char *path, int must_exist, dg_err *err);
+
+#endif

@@ -1,0 +1,127 @@
+#include "cli_sources.h"
+
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+int cli_sources_opt(cli_sources *s, int ch, const char *arg)
+{
+    switch (ch) {
+    case CLI_OPT_HOST: s->host = arg; return 1;
+    case CLI_OPT_PORT: s->port = arg; return 1;
+    case CLI_OPT_DATABASE: s->database = arg; return 1;
+    case CLI_OPT_USER: s->user = arg; return 1;
+    case CLI_OPT_TLS: s->tls = arg; return 1;
+    case CLI_OPT_TLS_CA: s->tls_ca = arg; return 1;
+    case CLI_OPT_PASSWORD_FILE: s->password_file = arg; return 1;
+    case CLI_OPT_CONFIG: s->config = arg; return 1;
+    case CLI_OPT_CACHE_DIR: s->cache_dir = arg; return 1;
+    case CLI_OPT_URL_LABELS: s->url_labels = arg; return 1;
+    case CLI_OPT_URL_CATEGORIES: s->url_categories = arg; return 1;
+    default: return 0;
+    }
+}
+
+static int copy(const char *cmd, const char *opt, char *dst, size_t cap, const char *v)
+{
+    if (strlen(v) >= cap) {
+        cli_usage_error(cmd, "%s: value too long (at most %zu bytes)", opt, cap - 1);
+        return DG_ERR;
+    }
+    snprintf(dst, cap, "%s", v);
+    return DG_OK;
+}
+
+/* Reads one line from the terminal with echo off. */
+static int prompt_password(const char *what, char *buf, size_t cap)
+{
+    struct termios old, quiet;
+    if (tcgetattr(STDIN_FILENO, &old) != 0)
+        return DG_ERR;
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    quiet.c_lflag |= ECHONL;
+    fprintf(stderr, "Password for %s: ", what);
+    fflush(stderr);
+    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0)
+        return DG_ERR;
+    int ok = fgets(buf, (int)cap, stdin) != NULL;
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    if (!ok)
+        return DG_ERR;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return DG_OK;
+}
+
+int cli_sources_resolve(const char *cmd, const cli_sources *s, int want_password,
+                        dg_sources_config *cfg, int *exit_code)
+{
+    dg_err err;
+    *exit_code = CLI_EXIT_USAGE;
+    char *path = s->config ? dg_xstrdup(s->config) : dg_sources_config_default_path();
+    int rc = dg_sources_config_read(cfg, path, s->config != NULL, &err);
+    free(path);
+    if (rc != DG_OK) {
+        fprintf(stderr, "demographer %s: %s\n", cmd, err.msg);
+        *exit_code = 1;
+        return DG_ERR;
+    }
+    dg_mysql_config *m = &cfg->mysql;
+    if (s->host && copy(cmd, "--host", m->host, sizeof m->host, s->host) != DG_OK)
+        return DG_ERR;
+    if (s->port) {
+        uint64_t v;
+        if (cli_parse_u64(cmd, "--port", s->port, 1, 65535, &v) != DG_OK)
+            return DG_ERR;
+        m->port = (unsigned)v;
+    }
+    if (s->database &&
+        copy(cmd, "--database", m->database, sizeof m->database, s->database) != DG_OK)
+        return DG_ERR;
+    if (s->user && copy(cmd, "--user", m->user, sizeof m->user, s->user) != DG_OK)
+        return DG_ERR;
+    if (s->tls && dg_tls_mode_parse(s->tls, &m->tls) != DG_OK) {
+        cli_usage_error(cmd, "--tls expects disabled, preferred, required or verify_identity, "
+                             "got '%s'", s->tls);
+        return DG_ERR;
+    }
+    if (s->tls_ca && copy(cmd, "--tls-ca", m->tls_ca, sizeof m->tls_ca, s->tls_ca) != DG_OK)
+        return DG_ERR;
+    if (s->cache_dir &&
+        copy(cmd, "--cache-dir", cfg->cache_dir, sizeof cfg->cache_dir, s->cache_dir) != DG_OK)
+        return DG_ERR;
+    if (s->url_labels && copy(cmd, "--url-labels", cfg->labels_url, sizeof cfg->labels_url,
+                              s->url_labels) != DG_OK)
+        return DG_ERR;
+    if (s->url_categories && copy(cmd, "--url-categories", cfg->categories_url,
+                                  sizeof cfg->categories_url, s->url_categories) != DG_OK)
+        return DG_ERR;
+    if (!want_password)
+        return DG_OK;
+    *exit_code = 1;
+    const char *env = getenv("MYSQL_PWD");
+    if (s->password_file) {
+        if (dg_mysql_password_from_file(m, s->password_file, &err) != DG_OK)
+            goto fail;
+    } else if (env) {
+        dg_mysql_config_set_password(m, env);
+    } else if (cfg->password_file[0]) {
+        if (dg_mysql_password_from_file(m, cfg->password_file, &err) != DG_OK)
+            goto fail;
+    } else if (!m->password && isatty(STDIN_FILENO)) {
+        char buf[512], who[512];
+        snprintf(who, sizeof who, "%s@%s:%u", m->user[0] ? m->user : "(no user)", m->host,
+                 m->port);
+        if (prompt_password(who, buf, sizeof buf) == DG_OK)
+            dg_mysql_config_set_password(m, buf);
+        explicit_bzero(buf, sizeof buf);
+    }
+    return DG_OK;
+fail:
+    fprintf(stderr, "demographer %s: %s\n", cmd, err.msg);
+    return DG_ERR;
+}

@@ -1,0 +1,950 @@
+#include "demographer/source_mysql.h"
+
+#include <mysql.h>
+#include <errmsg.h>
+#include <mysqld_error.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- configuration ------------------------------------------------------ */
+
+static const char *const tls_names[] = {"disabled", "preferred", "required", "verify_identity"};
+
+int dg_tls_mode_parse(const char *s, dg_tls_mode *out)
+{
+    char norm[32];
+    size_t n = strlen(s);
+    if (n >= sizeof norm)
+        return DG_ERR;
+    for (size_t i = 0; i <= n; i++)
+        norm[i] = s[i] == '-' ? '_' : (char)tolower((unsigned char)s[i]);
+    for (int m = 0; m < 4; m++)
+        if (strcmp(norm, tls_names[m]) == 0) {
+            *out = (dg_tls_mode)m;
+            return DG_OK;
+        }
+    return DG_ERR;
+}
+
+const char *dg_tls_mode_name(dg_tls_mode m)
+{
+    return (unsigned)m < 4 ? tls_names[m] : "?";
+}
+
+void dg_mysql_config_init(dg_mysql_config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->host, sizeof c->host, "127.0.0.1");
+    c->port = 3306;
+    snprintf(c->database, sizeof c->database, "mlctest");
+    c->tls = DG_TLS_PREFERRED;
+    c->connect_timeout = 10;
+    c->read_timeout = 120;
+}
+
+static void wipe_free(char *s)
+{
+    if (s) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+void dg_mysql_config_free(dg_mysql_config *c)
+{
+    wipe_free(c->password);
+    c->password = NULL;
+}
+
+void dg_mysql_config_set_password(dg_mysql_config *c, const char *password)
+{
+    wipe_free(c->password);
+    c->password = password ? dg_xstrdup(password) : NULL;
+}
+
+int dg_mysql_password_from_file(dg_mysql_config *c, const char *path, dg_err *err)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return dg_fail(err, "%s: cannot open the password file: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return dg_fail(err, "%s: the password file is not a regular file", path);
+    }
+    /* Checked on the open file, not the name, so that it cannot be swapped in
+     * between. */
+    if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+        close(fd);
+        return dg_fail(err,
+                       "%s: refusing a password file that others can read or that is not "
+                       "yours (mode %03o; run chmod 600 on it)",
+                       path, (unsigned)(st.st_mode & 0777));
+    }
+    char buf[1024];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n < 0)
+        return dg_fail(err, "%s: cannot read the password file: %s", path, strerror(errno));
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    dg_mysql_config_set_password(c, buf);
+    explicit_bzero(buf, sizeof buf);
+    return DG_OK;
+}
+
+/* ---- connection ---------------------------------------------------------- */
+
+/* What LOAD DATA LOCAL INFILE reads while an import runs (see import_table). */
+typedef struct infile_feed infile_feed;
+
+struct dg_mysql {
+    MYSQL *conn;
+    char where[300]; /* host:port */
+    char db[65];
+    infile_feed *feed; /* set only while an import statement runs */
+};
+
+static pthread_once_t library_once = PTHREAD_ONCE_INIT;
+static int library_ok;
+
+static void library_init(void)
+{
+    library_ok = mysql_library_init(0, NULL, NULL) == 0;
+}
+
+static int local_infile_init(void **ptr, const char *name, void *userdata);
+static int local_infile_read(void *ptr, char *buf, unsigned int len);
+static void local_infile_end(void *ptr);
+static int local_infile_error(void *ptr, char *msg, unsigned int len);
+
+/* One connection attempt with the TLS options of `tls`. */
+static MYSQL *connect_once(const dg_mysql_config *cfg, int use_tls, int verify, dg_mysql *m)
+{
+    MYSQL *conn = mysql_init(NULL);
+    if (!conn)
+        return NULL;
+    unsigned int ct = cfg->connect_timeout, rt = cfg->read_timeout, one = 1;
+    mysql_optionsv(conn, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+    mysql_optionsv(conn, MYSQL_OPT_READ_TIMEOUT, &rt);
+    mysql_optionsv(conn, MYSQL_OPT_WRITE_TIMEOUT, &rt);
+    mysql_optionsv(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    /* host:port means TCP, also for "localhost" (which the library would
+     * otherwise take as its default Unix socket). */
+    unsigned int tcp = MYSQL_PROTOCOL_TCP;
+    mysql_optionsv(conn, MYSQL_OPT_PROTOCOL, &tcp);
+    /* LOAD DATA LOCAL is how mysql-import writes; the handler installed below
+     * answers only our own import statements, so a server asking for a local
+     * file at any other time gets nothing from the disk. */
+    mysql_optionsv(conn, MYSQL_OPT_LOCAL_INFILE, &one);
+    if (use_tls) {
+        my_bool yes = 1, v = verify ? 1 : 0;
+        mysql_optionsv(conn, MYSQL_OPT_SSL_ENFORCE, &yes);
+        mysql_optionsv(conn, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &v);
+        if (verify && cfg->tls_ca[0])
+            mysql_optionsv(conn, MYSQL_OPT_SSL_CA, cfg->tls_ca);
+    }
+    if (!mysql_real_connect(conn, cfg->host, cfg->user[0] ? cfg->user : NULL,
+                            cfg->password ? cfg->password : "", cfg->database, cfg->port, NULL,
+                            0)) {
+        return conn; /* the caller reads the error, then closes */
+    }
+    mysql_set_local_infile_handler(conn, local_infile_init, local_infile_read, local_infile_end,
+                                   local_infile_error, m);
+    return conn;
+}
+
+int dg_mysql_open(dg_mysql **out, const dg_mysql_config *cfg, dg_err *err)
+{
+    *out = NULL;
+    pthread_once(&library_once, library_init);
+    dg_mysql *m = dg_xcalloc(1, sizeof *m);
+    snprintf(m->where, sizeof m->where, "%s:%u", cfg->host, cfg->port);
+    snprintf(m->db, sizeof m->db, "%s", cfg->database);
+    if (!library_ok) {
+        free(m);
+        return dg_fail(err, "%s: the MySQL client library did not initialise", cfg->host);
+    }
+    int use_tls = cfg->tls != DG_TLS_DISABLED;
+    int verify = cfg->tls == DG_TLS_VERIFY_IDENTITY;
+    MYSQL *conn = connect_once(cfg, use_tls, verify, m);
+    if (conn && mysql_errno(conn) == CR_SSL_CONNECTION_ERROR && cfg->tls == DG_TLS_PREFERRED) {
+        /* The server offers no TLS (or the handshake failed): PREFERRED falls
+         * back to plain TCP, as the mysql client's default mode does. */
+        mysql_close(conn);
+        conn = connect_once(cfg, 0, 0, m);
+    }
+    if (!conn) {
+        dg_fail(err, "%s: out of memory for a MySQL connection", m->where);
+        free(m);
+        return DG_ERR;
+    }
+    unsigned int e = mysql_errno(conn);
+    if (e) {
+        const char *hint = "";
+        if (e == ER_ACCESS_DENIED_ERROR)
+            hint = " (wrong user or password?)";
+        else if (e == ER_BAD_DB_ERROR)
+            hint = " (no such database)";
+        else if (e == CR_CONNECTION_ERROR || e == CR_CONN_HOST_ERROR)
+            hint = " (is the server running and reachable?)";
+        else if (e == CR_SSL_CONNECTION_ERROR)
+            hint = cfg->tls == DG_TLS_VERIFY_IDENTITY
+                       ? " (TLS verification failed: give the server's CA with --tls-ca)"
+                       : " (the server offers no TLS: --tls preferred or disabled)";
+        dg_fail(err, "cannot connect to %s, database %s, as user '%s': %s%s", m->where,
+                cfg->database, cfg->user, mysql_error(conn), hint);
+        mysql_close(conn);
+        free(m);
+        return DG_ERR;
+    }
+    /* Connector/C 3.3 goes on in plain text when the server offers no TLS,
+     * even with MYSQL_OPT_SSL_ENFORCE: REQUIRED and VERIFY_IDENTITY are
+     * enforced here. */
+    if (cfg->tls >= DG_TLS_REQUIRED && !mysql_get_ssl_cipher(conn)) {
+        dg_fail(err,
+                "cannot connect to %s, database %s, as user '%s': TLS is %s but the server "
+                "offers none (--tls preferred or disabled connects without)",
+                m->where, cfg->database, cfg->user, dg_tls_mode_name(cfg->tls));
+        mysql_close(conn);
+        free(m);
+        return DG_ERR;
+    }
+    m->conn = conn;
+    *out = m;
+    return DG_OK;
+}
+
+void dg_mysql_close(dg_mysql *m)
+{
+    if (!m)
+        return;
+    if (m->conn)
+        mysql_close(m->conn);
+    free(m);
+}
+
+const char *dg_mysql_where(const dg_mysql *m)
+{
+    return m->where;
+}
+
+unsigned long dg_mysql_connection_id(dg_mysql *m)
+{
+    return m->conn ? mysql_thread_id(m->conn) : 0;
+}
+
+const char *dg_mysql_tls_version(dg_mysql *m)
+{
+    if (!m->conn || !mysql_get_ssl_cipher(m->conn))
+        return NULL;
+    const char *v = NULL;
+    if (mariadb_get_infov(m->conn, MARIADB_CONNECTION_TLS_VERSION, &v) != 0)
+        return "TLS";
+    return v;
+}
+
+static int no_connection(dg_mysql *m, dg_err *err)
+{
+    return dg_fail(err, "%s: the connection was closed after an interrupted read", m->where);
+}
+
+static int run_sql(dg_mysql *m, const char *sql, const char *what, dg_err *err)
+{
+    if (!m->conn)
+        return no_connection(m, err);
+    if (mysql_real_query(m->conn, sql, strlen(sql)) != 0)
+        return dg_fail(err, "%s %s: %s: %s", m->where, m->db, what, mysql_error(m->conn));
+    MYSQL_RES *r = mysql_store_result(m->conn);
+    if (r)
+        mysql_free_result(r);
+    return DG_OK;
+}
+
+int dg_mysql_kill(dg_mysql *m, unsigned long connection_id, dg_err *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "KILL CONNECTION %lu", connection_id);
+    return run_sql(m, sql, "KILL", err);
+}
+
+/* ---- the catalogue -------------------------------------------------------- */
+
+/* The database tables each demographer table may be found under, in order of
+ * preference: the brief's names first, then the Kaggle files' names. These
+ * fixed lists are the only table names that ever appear in SQL. */
+static const char *const table_names[DG_T_COUNT][4] = {
+    [DG_T_LABELS] = {"train", "gender_age_train", NULL},
+    [DG_T_TEST] = {"gender_age_test", NULL},
+    [DG_T_PHONES] = {"brand_device", "brand_devices", "phone_brand_device_model", NULL},
+    [DG_T_EVENTS] = {"events", NULL},
+    [DG_T_APP_EVENTS] = {"app_events", NULL},
+    [DG_T_APP_LABELS] = {"app_labels", "app_labels_new", NULL},
+    [DG_T_LABEL_CATEGORIES] = {"label_categories", NULL},
+    [DG_T_SPLIT] = {"train_test_split", NULL},
+};
+
+const char *const *dg_mysql_table_names(dg_table_id id)
+{
+    return table_names[id];
+}
+
+/* Runs a catalogue query and calls fn on each row's first two fields. */
+static int each_row(dg_mysql *m, const char *sql, void (*fn)(void *, char **, unsigned long *),
+                    void *ctx, dg_err *err)
+{
+    if (!m->conn)
+        return no_connection(m, err);
+    if (mysql_real_query(m->conn, sql, strlen(sql)) != 0)
+        return dg_fail(err, "%s %s: reading the catalogue: %s", m->where, m->db,
+                       mysql_error(m->conn));
+    MYSQL_RES *r = mysql_store_result(m->conn);
+    if (!r)
+        return dg_fail(err, "%s %s: reading the catalogue: %s", m->where, m->db,
+                       mysql_error(m->conn));
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(r)))
+        fn(ctx, row, mysql_fetch_lengths(r));
+    mysql_free_result(r);
+    return DG_OK;
+}
+
+typedef struct name_list {
+    char names[64][65];
+    uint64_t rows[64];
+    int n;
+} name_list;
+
+static void add_name(void *ctx, char **row, unsigned long *len)
+{
+    name_list *l = ctx;
+    if (l->n >= 64 || !row[0])
+        return;
+    snprintf(l->names[l->n], sizeof l->names[0], "%.*s", (int)len[0], row[0]);
+    l->rows[l->n] = row[1] ? strtoull(row[1], NULL, 10) : 0;
+    l->n++;
+}
+
+static int list_tables(dg_mysql *m, name_list *l, dg_err *err)
+{
+    memset(l, 0, sizeof *l);
+    return each_row(m,
+                    "SELECT TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES "
+                    "WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
+                    add_name, l, err);
+}
+
+static int list_columns(dg_mysql *m, const char *table, name_list *l, dg_err *err)
+{
+    memset(l, 0, sizeof *l);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT COLUMN_NAME, NULL FROM information_schema.COLUMNS "
+             "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '%s' ORDER BY ORDINAL_POSITION",
+             table);
+    return each_row(m, sql, add_name, l, err);
+}
+
+static void join_names(const name_list *l, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (int i = 0; i < l->n && o + 70 < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? ", " : "", l->names[i]);
+    if (l->n == 0)
+        snprintf(out, cap, "none");
+}
+
+static int find_name(const name_list *l, const char *name)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strcasecmp(l->names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* The database table holding `id`: its index in `tables`, or -1. */
+static int locate(const name_list *tables, dg_table_id id, const char **name)
+{
+    for (int k = 0; table_names[id][k]; k++) {
+        int i = find_name(tables, table_names[id][k]);
+        if (i >= 0) {
+            *name = table_names[id][k];
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* ---- streaming read --------------------------------------------------------- */
+
+#define READ_PROGRESS_ROWS 16384
+
+/* Gives up the rest of an unbuffered result without reading it: the server
+ * may still be sending millions of rows, which mysql_free_result would read to
+ * the end. The connection cannot be used afterwards, so it is closed. */
+static void abandon(dg_mysql *m, MYSQL_RES *res)
+{
+    res->handle = NULL;
+    mysql_free_result(res);
+    mysql_close(m->conn);
+    m->conn = NULL;
+}
+
+static int store_value(dg_table *t, int c, uint64_t row, const char *s, unsigned long len,
+                       int *code)
+{
+    dg_column *col = &t->cols[c];
+    int64_t iv;
+    double dv;
+    int rc;
+    switch (col->type) {
+    case DG_COL_STR:
+        dg_col_u32(col)[row] = dg_strpool_intern(&t->strings, s ? s : "", s ? len : 0);
+        return 0;
+    case DG_COL_F32:
+        rc = dg_parse_f64(s, len, &dv);
+        if (rc == 0 && fabs(dv) > 3.4e38)
+            rc = DG_PARSE_RANGE;
+        if (rc == 0)
+            dg_col_f32(col)[row] = (float)dv;
+        break;
+    case DG_COL_TIME:
+        rc = dg_parse_time(s, len, &iv);
+        if (rc == 0)
+            dg_col_i64(col)[row] = iv;
+        break;
+    default:
+        rc = dg_parse_i64(s, len, &iv);
+        if (rc == 0 && col->type == DG_COL_I32 && (iv < INT32_MIN || iv > INT32_MAX))
+            rc = DG_PARSE_RANGE;
+        if (rc == 0 && col->type == DG_COL_I8 && (iv < INT8_MIN || iv > INT8_MAX))
+            rc = DG_PARSE_RANGE;
+        if (rc != 0)
+            break;
+        switch (col->type) {
+        case DG_COL_I64: dg_col_i64(col)[row] = iv; break;
+        case DG_COL_I32: dg_col_i32(col)[row] = (int32_t)iv; break;
+        case DG_COL_I8: dg_col_i8(col)[row] = (int8_t)iv; break;
+        case DG_COL_KEY: dg_col_u32(col)[row] = dg_i64map_put(&col->dict, iv); break;
+        default: break;
+        }
+        break;
+    }
+    *code = rc;
+    return rc;
+}
+
+static void reset_table(dg_table *t)
+{
+    char name[sizeof t->name];
+    memcpy(name, t->name, sizeof name);
+    dg_table_free(t);
+    dg_table_init(t, name);
+}
+
+int dg_mysql_read_table(dg_mysql *m, dg_table_id id, dg_table *out, const dg_progress *progress,
+                        dg_mysql_read_report *report, dg_err *err)
+{
+    double t0 = dg_now();
+    memset(report, 0, sizeof *report);
+    const dg_tablespec *spec = &dg_tables[id];
+    name_list tables, cols;
+    if (list_tables(m, &tables, err) != DG_OK)
+        return DG_ERR;
+    const char *tname = NULL;
+    int ti = locate(&tables, id, &tname);
+    if (ti < 0) {
+        char have[1024], want[256] = "";
+        join_names(&tables, have, sizeof have);
+        for (int k = 0; table_names[id][k]; k++)
+            snprintf(want + strlen(want), sizeof want - strlen(want), "%s'%s'", k ? " or " : "",
+                     table_names[id][k]);
+        return dg_fail(err, "%s %s: no table %s (the database has: %s)", m->where, m->db, want,
+                       have);
+    }
+    snprintf(report->table, sizeof report->table, "%s", tname);
+    report->estimate = tables.rows[ti];
+    if (list_columns(m, tname, &cols, err) != DG_OK)
+        return DG_ERR;
+    char sql[512];
+    size_t o = (size_t)snprintf(sql, sizeof sql, "SELECT ");
+    for (int c = 0; c < spec->ncols; c++) {
+        const dg_colspec *cs = &spec->cols[c];
+        int found = find_name(&cols, cs->name);
+        if (found < 0 && cs->alt)
+            found = find_name(&cols, cs->alt);
+        if (found < 0) {
+            char have[1024];
+            join_names(&cols, have, sizeof have);
+            return dg_fail(err, "%s %s.%s: no column '%s'%s%s%s (the table has: %s)", m->where,
+                           m->db, tname, cs->name, cs->alt ? " or '" : "",
+                           cs->alt ? cs->alt : "", cs->alt ? "'" : "", have);
+        }
+        o += (size_t)snprintf(sql + o, sizeof sql - o, "%s`%s`", c ? ", " : "",
+                              cols.names[found]);
+    }
+    report->ordered = find_name(&cols, "dg_row") >= 0;
+    o += (size_t)snprintf(sql + o, sizeof sql - o, " FROM `%s`%s", tname,
+                          report->ordered ? " ORDER BY `dg_row`" : "");
+    if (o >= sizeof sql)
+        return dg_fail(err, "%s %s.%s: query too long", m->where, m->db, tname);
+
+    reset_table(out);
+    for (int c = 0; c < spec->ncols; c++)
+        dg_table_add_column(out, spec->cols[c].name, spec->cols[c].type);
+    if (mysql_real_query(m->conn, sql, o) != 0)
+        return dg_fail(err, "%s %s.%s: %s", m->where, m->db, tname, mysql_error(m->conn));
+    MYSQL_RES *res = mysql_use_result(m->conn);
+    if (!res)
+        return dg_fail(err, "%s %s.%s: %s", m->where, m->db, tname, mysql_error(m->conn));
+    uint64_t cap = report->estimate > 0 ? report->estimate + report->estimate / 8 + 1024 : 65536;
+    dg_table_resize(out, cap);
+    uint64_t n = 0;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        unsigned long *len = mysql_fetch_lengths(res);
+        if (n == cap) {
+            cap *= 2;
+            dg_table_resize(out, cap);
+        }
+        for (int c = 0; c < spec->ncols; c++) {
+            const dg_column *col = &out->cols[c];
+            int code = 0;
+            if (!row[c] && col->type != DG_COL_STR) {
+                dg_fail(err, "%s %s.%s: row %" PRIu64 ", column '%s': expected %s, found NULL",
+                        m->where, m->db, tname, n + 1, col->name,
+                        dg_parse_expected(col->type, DG_PARSE_SYNTAX));
+                goto fail;
+            }
+            if (store_value(out, c, n, row[c], len[c], &code) != 0) {
+                char found[48];
+                snprintf(found, sizeof found, "%.*s", (int)(len[c] < 40 ? len[c] : 40), row[c]);
+                dg_fail(err, "%s %s.%s: row %" PRIu64 ", column '%s': expected %s, found '%s'",
+                        m->where, m->db, tname, n + 1, col->name,
+                        dg_parse_expected(col->type, code), found);
+                goto fail;
+            }
+        }
+        n++;
+        if (n % READ_PROGRESS_ROWS == 0 &&
+            dg_progress_report(progress, tname, (double)n, (double)report->estimate, "rows")) {
+            dg_fail(err, "%s %s.%s: cancelled", m->where, m->db, tname);
+            goto fail;
+        }
+    }
+    if (mysql_errno(m->conn)) {
+        unsigned e = mysql_errno(m->conn);
+        /* Over TLS a closed connection shows as a TLS error (unexpected EOF). */
+        if (e == CR_SERVER_LOST || e == CR_SERVER_GONE_ERROR || e == ER_CONNECTION_KILLED ||
+            e == ER_QUERY_INTERRUPTED || e == CR_SSL_CONNECTION_ERROR)
+            dg_fail(err, "%s %s.%s: the server went away after row %" PRIu64 " (%s)", m->where,
+                    m->db, tname, n, mysql_error(m->conn));
+        else
+            dg_fail(err, "%s %s.%s: reading stopped after row %" PRIu64 ": %s", m->where, m->db,
+                    tname, n, mysql_error(m->conn));
+        mysql_free_result(res);
+        reset_table(out);
+        return DG_ERR;
+    }
+    mysql_free_result(res);
+    dg_table_resize(out, n);
+    out->nrows = n;
+    report->rows = n;
+    report->seconds = dg_now() - t0;
+    dg_progress_report(progress, tname, (double)n, (double)n, "rows");
+    return DG_OK;
+fail:
+    abandon(m, res);
+    reset_table(out);
+    return DG_ERR;
+}
+
+/* ---- load a data set ------------------------------------------------------- */
+
+static const int required[DG_T_COUNT] = {
+    [DG_T_LABELS] = 1, [DG_T_PHONES] = 1, [DG_T_EVENTS] = 1, [DG_T_APP_EVENTS] = 1};
+
+static void clear_dataset(dg_dataset *ds)
+{
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        reset_table(&ds->tables[t]);
+        ds->present[t] = 0;
+        free(ds->sources[t].path);
+        memset(&ds->sources[t], 0, sizeof ds->sources[t]);
+        memset(&ds->reports[t], 0, sizeof ds->reports[t]);
+    }
+    memset(&ds->reconcile, 0, sizeof ds->reconcile);
+}
+
+typedef struct table_progress {
+    const dg_progress *outer;
+    const char *table;
+} table_progress;
+
+static int forward_progress(void *ctx, const char *stage, double done, double total,
+                            const char *unit)
+{
+    table_progress *tp = ctx;
+    (void)stage;
+    return dg_progress_report(tp->outer, tp->table, done, total, unit);
+}
+
+int dg_mysql_load(dg_dataset *ds, const dg_mysql_config *cfg, const dg_mysql_load_opts *opts,
+                  dg_err *err)
+{
+    static const dg_mysql_load_opts defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    double t0 = dg_now();
+    clear_dataset(ds);
+    free(ds->dir);
+    size_t n = strlen(cfg->host) + strlen(cfg->database) + 16;
+    ds->dir = dg_xmalloc(n);
+    snprintf(ds->dir, n, "%s:%u/%s", cfg->host, cfg->port, cfg->database);
+    ds->shape = DG_SHAPE_KAGGLE;
+    ds->from_snapshot = 0;
+    dg_mysql *m;
+    if (dg_mysql_open(&m, cfg, err) != DG_OK)
+        return DG_ERR;
+    name_list tables;
+    if (list_tables(m, &tables, err) != DG_OK)
+        goto fail;
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        dg_source *src = &ds->sources[t];
+        if (opts->files[t]) {
+            table_progress tp = {opts->progress, dg_tables[t].name};
+            dg_progress fwd = {forward_progress, &tp};
+            dg_csv_opts co = {.progress = opts->progress ? &fwd : NULL};
+            if (dg_csv_read(opts->files[t], dg_tables[t].cols, dg_tables[t].ncols, &co,
+                            &ds->tables[t], &ds->reports[t], err) != DG_OK)
+                goto fail;
+            src->path = dg_xstrdup(opts->files[t]);
+            ds->present[t] = 1;
+            continue;
+        }
+        const char *tname = NULL;
+        if (locate(&tables, (dg_table_id)t, &tname) < 0 && !required[t])
+            continue; /* an optional table the database does not have */
+        dg_mysql_read_report rr;
+        if (dg_mysql_read_table(m, (dg_table_id)t, &ds->tables[t], opts->progress, &rr, err) !=
+            DG_OK)
+            goto fail;
+        size_t pn = strlen(ds->dir) + strlen(rr.table) + 2;
+        src->path = dg_xmalloc(pn);
+        snprintf(src->path, pn, "%s.%s", ds->dir, rr.table);
+        ds->reports[t].rows = rr.rows;
+        ds->reports[t].seconds = rr.seconds;
+        ds->present[t] = 1;
+        if (t == DG_T_LABELS) {
+            name_list cols;
+            if (list_columns(m, rr.table, &cols, err) != DG_OK)
+                goto fail;
+            if (find_name(&cols, "group_train") >= 0)
+                ds->shape = DG_SHAPE_UPGRAD;
+        }
+    }
+    dg_mysql_close(m);
+    if (!opts->keep_cut_ids)
+        dg_dataset_reconcile(ds);
+    ds->seconds = dg_now() - t0;
+    return DG_OK;
+fail:
+    dg_mysql_close(m);
+    clear_dataset(ds);
+    return DG_ERR;
+}
+
+/* ---- import ------------------------------------------------------------------- */
+
+/* The database table each demographer table is imported as. */
+static const char *import_name(dg_table_id id)
+{
+    return table_names[id][0];
+}
+
+/* A table streamed as LOAD DATA's default text format: tab-separated fields,
+ * newline-terminated rows, backslash escapes, \N for NULL. */
+struct infile_feed {
+    const dg_table *t;
+    const char *expect_name; /* the file name our statement asked for */
+    uint64_t row;
+    char *line;              /* the current row, formatted */
+    size_t len, off, cap;
+    const dg_progress *progress;
+    const char *stage;
+    int cancelled;
+    char error[256];
+};
+
+static void feed_put(infile_feed *f, const char *s, size_t n)
+{
+    if (f->len + n + 1 > f->cap) {
+        while (f->len + n + 1 > f->cap)
+            f->cap = f->cap ? f->cap * 2 : 4096;
+        f->line = dg_xrealloc(f->line, f->cap);
+    }
+    memcpy(f->line + f->len, s, n);
+    f->len += n;
+}
+
+static void feed_escaped(infile_feed *f, const char *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *esc = NULL;
+        switch (s[i]) {
+        case '\\': esc = "\\\\"; break;
+        case '\t': esc = "\\t"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\0': esc = "\\0"; break;
+        default: continue;
+        }
+        feed_put(f, s + start, i - start);
+        feed_put(f, esc, 2);
+        start = i + 1;
+    }
+    feed_put(f, s + start, n - start);
+}
+
+/* The shortest decimal form that reads back as the same float, so that the
+ * DOUBLE column holds 121.38, not 121.379997. */
+static int format_float(char *buf, size_t cap, float v)
+{
+    int n = 0;
+    for (int prec = 6; prec <= 9; prec++) {
+        n = snprintf(buf, cap, "%.*g", prec, (double)v);
+        if (strtof(buf, NULL) == v)
+            break;
+    }
+    return n;
+}
+
+static void format_row(infile_feed *f)
+{
+    const dg_table *t = f->t;
+    uint64_t r = f->row;
+    char num[64];
+    f->len = f->off = 0;
+    for (int c = 0; c < t->ncols; c++) {
+        const dg_column *col = &t->cols[c];
+        int n = 0;
+        if (c)
+            feed_put(f, "\t", 1);
+        switch (col->type) {
+        case DG_COL_STR: {
+            uint32_t id = dg_col_u32(col)[r];
+            feed_escaped(f, dg_strpool_get(&t->strings, id), dg_strpool_len(&t->strings, id));
+            continue;
+        }
+        case DG_COL_F32: {
+            float v = dg_col_f32(col)[r];
+            if (isnan(v))
+                n = snprintf(num, sizeof num, "\\N");
+            else
+                n = format_float(num, sizeof num, v);
+            break;
+        }
+        case DG_COL_TIME: dg_format_time(dg_col_i64(col)[r], num); n = (int)strlen(num); break;
+        case DG_COL_I32: n = snprintf(num, sizeof num, "%" PRId32, dg_col_i32(col)[r]); break;
+        case DG_COL_I8: n = snprintf(num, sizeof num, "%d", dg_col_i8(col)[r]); break;
+        default: n = snprintf(num, sizeof num, "%" PRId64, dg_col_id(col, r)); break;
+        }
+        feed_put(f, num, (size_t)n);
+    }
+    feed_put(f, "\n", 1);
+    f->row++;
+}
+
+static int local_infile_init(void **ptr, const char *name, void *userdata)
+{
+    dg_mysql *m = userdata;
+    *ptr = m->feed;
+    /* Only while one of our statements runs, and only for the name it gave:
+     * anything else is a server asking for a file we never offered. */
+    if (!m->feed || strcmp(name, m->feed->expect_name) != 0)
+        return 1;
+    return 0;
+}
+
+static int local_infile_read(void *ptr, char *buf, unsigned int len)
+{
+    infile_feed *f = ptr;
+    unsigned int o = 0;
+    while (o < len) {
+        if (f->off == f->len) {
+            if (f->row == f->t->nrows)
+                break;
+            if (f->row % READ_PROGRESS_ROWS == 0 &&
+                dg_progress_report(f->progress, f->stage, (double)f->row, (double)f->t->nrows,
+                                   "rows")) {
+                f->cancelled = 1;
+                snprintf(f->error, sizeof f->error, "cancelled");
+                return -1;
+            }
+            format_row(f);
+        }
+        size_t take = f->len - f->off;
+        if (take > len - o)
+            take = len - o;
+        memcpy(buf + o, f->line + f->off, take);
+        f->off += take;
+        o += (unsigned int)take;
+    }
+    return (int)o;
+}
+
+static void local_infile_end(void *ptr)
+{
+    (void)ptr;
+}
+
+static int local_infile_error(void *ptr, char *msg, unsigned int len)
+{
+    infile_feed *f = ptr;
+    snprintf(msg, len, "%s", f && f->error[0] ? f->error : "demographer offered no such file");
+    return 1;
+}
+
+static const char *sql_type(const dg_table *t, const dg_column *c)
+{
+    switch (c->type) {
+    case DG_COL_I64:
+    case DG_COL_KEY: return "BIGINT NOT NULL";
+    case DG_COL_I32: return "INT NOT NULL";
+    case DG_COL_I8: return "TINYINT NOT NULL";
+    case DG_COL_F32: return "DOUBLE NULL";
+    case DG_COL_TIME: return "DATETIME NOT NULL";
+    default: break;
+    }
+    uint32_t longest = 0;
+    for (uint32_t i = 0; i < t->strings.n; i++)
+        if (t->strings.lens[i] > longest)
+            longest = t->strings.lens[i];
+    return longest <= 255 ? "VARCHAR(255) NOT NULL" : "TEXT NOT NULL";
+}
+
+/* The column name written: the source's own (the Upgrad train's group is
+ * group_train, which is also how a read tells the shapes apart). */
+static const char *import_column(const dg_dataset *ds, dg_table_id id, int c)
+{
+    const dg_colspec *cs = &dg_tables[id].cols[c];
+    if (id == DG_T_LABELS && ds->shape == DG_SHAPE_UPGRAD && cs->alt)
+        return cs->alt;
+    return cs->name;
+}
+
+static int import_table(dg_mysql *m, const dg_dataset *ds, dg_table_id id,
+                        const dg_progress *progress, dg_err *err)
+{
+    const dg_table *t = &ds->tables[id];
+    const char *name = import_name(id);
+    char staging[96], sql[2048], what[128];
+    snprintf(staging, sizeof staging, "%s__dg_new", name);
+    snprintf(what, sizeof what, "importing %s", name);
+    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`", staging);
+    if (run_sql(m, sql, what, err) != DG_OK)
+        return DG_ERR;
+    size_t o = (size_t)snprintf(sql, sizeof sql,
+                                "CREATE TABLE `%s` (`dg_row` BIGINT UNSIGNED NOT NULL "
+                                "AUTO_INCREMENT PRIMARY KEY",
+                                staging);
+    for (int c = 0; c < t->ncols; c++)
+        o += (size_t)snprintf(sql + o, sizeof sql - o, ", `%s` %s", import_column(ds, id, c),
+                              sql_type(t, &t->cols[c]));
+    snprintf(sql + o, sizeof sql - o,
+             ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin");
+    if (run_sql(m, sql, what, err) != DG_OK)
+        return DG_ERR;
+
+    char fname[96];
+    snprintf(fname, sizeof fname, "demographer:%s", name);
+    o = (size_t)snprintf(sql, sizeof sql,
+                         "LOAD DATA LOCAL INFILE '%s' INTO TABLE `%s` CHARACTER SET utf8mb4 "
+                         "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
+                         "LINES TERMINATED BY '\\n' (",
+                         fname, staging);
+    for (int c = 0; c < t->ncols; c++)
+        o += (size_t)snprintf(sql + o, sizeof sql - o, "%s`%s`", c ? ", " : "",
+                              import_column(ds, id, c));
+    snprintf(sql + o, sizeof sql - o, ")");
+    infile_feed feed = {.t = t, .expect_name = fname, .progress = progress, .stage = name};
+    m->feed = &feed;
+    int rc = mysql_real_query(m->conn, sql, strlen(sql));
+    m->feed = NULL;
+    free(feed.line);
+    if (rc != 0 || feed.cancelled) {
+        unsigned e = mysql_errno(m->conn);
+        if (feed.cancelled)
+            dg_fail(err, "%s %s.%s: cancelled", m->where, m->db, name);
+        else if (e == ER_NOT_ALLOWED_COMMAND)
+            dg_fail(err,
+                    "%s %s.%s: the server refuses LOAD DATA LOCAL INFILE (%s); enable it on "
+                    "the server with local_infile=1",
+                    m->where, m->db, name, mysql_error(m->conn));
+        else
+            dg_fail(err, "%s %s.%s: %s", m->where, m->db, name, mysql_error(m->conn));
+        dg_err ignore;
+        snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`", staging);
+        run_sql(m, sql, what, &ignore);
+        return DG_ERR;
+    }
+    /* LOAD DATA LOCAL turns bad values into warnings (a truncated string, a
+     * number out of range): any warning means the copy is not exact. */
+    if (mysql_warning_count(m->conn) > 0) {
+        char first[512] = "";
+        if (mysql_query(m->conn, "SHOW WARNINGS LIMIT 1") == 0) {
+            MYSQL_RES *r = mysql_store_result(m->conn);
+            MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
+            if (row && row[2])
+                snprintf(first, sizeof first, "%s", row[2]);
+            if (r)
+                mysql_free_result(r);
+        }
+        dg_fail(err, "%s %s.%s: the server changed values while importing: %s", m->where,
+                m->db, name, first);
+        dg_err ignore;
+        snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`", staging);
+        run_sql(m, sql, what, &ignore);
+        return DG_ERR;
+    }
+    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`", name);
+    if (run_sql(m, sql, what, err) != DG_OK)
+        return DG_ERR;
+    snprintf(sql, sizeof sql, "RENAME TABLE `%s` TO `%s`", staging, name);
+    if (run_sql(m, sql, what, err) != DG_OK)
+        return DG_ERR;
+    dg_progress_report(progress, name, (double)t->nrows, (double)t->nrows, "rows");
+    return DG_OK;
+}
+
+int dg_mysql_import(dg_mysql *m, const dg_dataset *ds, const dg_progress *progress,
+                    dg_mysql_import_report *report, dg_err *err)
+{
+    double t0 = dg_now();
+    memset(report, 0, sizeof *report);
+    if (!m->conn)
+        return no_connection(m, err);
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        if (!ds->present[t])
+            continue;
+        if (import_table(m, ds, (dg_table_id)t, progress, err) != DG_OK)
+            return DG_ERR;
+        report->rows[t] = ds->tables[t].nrows;
+        snprintf(report->table[t], sizeof report->table[t], "%s", import_name((dg_table_id)t));
+    }
+    report->seconds = dg_now() - t0;
+    return DG_OK;
+}

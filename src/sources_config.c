@@ -1,0 +1,160 @@
+#include "demographer/sources_config.h"
+
+#include <ini.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void dg_sources_config_init(dg_sources_config *c)
+{
+    memset(c, 0, sizeof *c);
+    dg_mysql_config_init(&c->mysql);
+    snprintf(c->labels_url, sizeof c->labels_url, "%s", DG_S3_LABELS_URL);
+    snprintf(c->categories_url, sizeof c->categories_url, "%s", DG_S3_CATEGORIES_URL);
+}
+
+void dg_sources_config_free(dg_sources_config *c)
+{
+    dg_mysql_config_free(&c->mysql);
+}
+
+char *dg_sources_config_default_path(void)
+{
+    const char *xdg = getenv("XDG_CONFIG_HOME");
+    const char *home = getenv("HOME");
+    char buf[4096];
+    if (xdg && *xdg)
+        snprintf(buf, sizeof buf, "%s/demographer/sources.conf", xdg);
+    else
+        snprintf(buf, sizeof buf, "%s/.config/demographer/sources.conf", home ? home : ".");
+    return dg_xstrdup(buf);
+}
+
+typedef struct parse_ctx {
+    dg_sources_config *c;
+    const char *path;
+    int private_file; /* 0600 and ours: may hold a password */
+    char error[512];  /* the first error, without the line */
+} parse_ctx;
+
+static int set_str(parse_ctx *p, char *dst, size_t cap, const char *value, int path)
+{
+    const char *home = getenv("HOME");
+    int n;
+    if (path && strncmp(value, "~/", 2) == 0 && home)
+        n = snprintf(dst, cap, "%s/%s", home, value + 2);
+    else
+        n = snprintf(dst, cap, "%s", value);
+    if (n < 0 || (size_t)n >= cap) {
+        snprintf(p->error, sizeof p->error, "value too long (at most %zu bytes)", cap - 1);
+        return 0;
+    }
+    return 1;
+}
+
+static int set_uint(parse_ctx *p, unsigned *dst, const char *name, const char *value,
+                    unsigned long max)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(value, &end, 10);
+    if (!*value || *end || *value == '-' || errno || v == 0 || v > max) {
+        snprintf(p->error, sizeof p->error, "%s expects a whole number from 1 to %lu, got '%s'",
+                 name, max, value);
+        return 0;
+    }
+    *dst = (unsigned)v;
+    return 1;
+}
+
+/* inih's handler: returns 0 on an error, which inih turns into the line. */
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+    parse_ctx *p = user;
+    if (p->error[0])
+        return 1; /* keep the first error only */
+    dg_sources_config *c = p->c;
+    dg_mysql_config *m = &c->mysql;
+    if (strcmp(section, "mysql") == 0) {
+        if (strcmp(name, "host") == 0)
+            return set_str(p, m->host, sizeof m->host, value, 0);
+        if (strcmp(name, "port") == 0)
+            return set_uint(p, &m->port, name, value, 65535);
+        if (strcmp(name, "database") == 0)
+            return set_str(p, m->database, sizeof m->database, value, 0);
+        if (strcmp(name, "user") == 0)
+            return set_str(p, m->user, sizeof m->user, value, 0);
+        if (strcmp(name, "tls") == 0) {
+            if (dg_tls_mode_parse(value, &m->tls) == DG_OK)
+                return 1;
+            snprintf(p->error, sizeof p->error,
+                     "tls expects disabled, preferred, required or verify_identity, got '%s'",
+                     value);
+            return 0;
+        }
+        if (strcmp(name, "tls_ca") == 0)
+            return set_str(p, m->tls_ca, sizeof m->tls_ca, value, 1);
+        if (strcmp(name, "password_file") == 0)
+            return set_str(p, c->password_file, sizeof c->password_file, value, 1);
+        if (strcmp(name, "connect_timeout") == 0)
+            return set_uint(p, &m->connect_timeout, name, value, 3600);
+        if (strcmp(name, "read_timeout") == 0)
+            return set_uint(p, &m->read_timeout, name, value, 86400);
+        if (strcmp(name, "password") == 0) {
+            if (!p->private_file) {
+                snprintf(p->error, sizeof p->error,
+                         "a password is accepted only in a file that is yours with mode 0600 "
+                         "(chmod 600 %s), or use password_file or MYSQL_PWD",
+                         p->path);
+                return 0;
+            }
+            dg_mysql_config_set_password(m, value);
+            return 1;
+        }
+        snprintf(p->error, sizeof p->error,
+                 "unknown key '%s' in [mysql] (keys: host, port, database, user, tls, tls_ca, "
+                 "password_file, password, connect_timeout, read_timeout)",
+                 name);
+        return 0;
+    }
+    if (strcmp(section, "s3") == 0) {
+        if (strcmp(name, "labels_url") == 0)
+            return set_str(p, c->labels_url, sizeof c->labels_url, value, 0);
+        if (strcmp(name, "categories_url") == 0)
+            return set_str(p, c->categories_url, sizeof c->categories_url, value, 0);
+        if (strcmp(name, "cache_dir") == 0)
+            return set_str(p, c->cache_dir, sizeof c->cache_dir, value, 1);
+        snprintf(p->error, sizeof p->error,
+                 "unknown key '%s' in [s3] (keys: labels_url, categories_url, cache_dir)", name);
+        return 0;
+    }
+    snprintf(p->error, sizeof p->error, "unknown section [%s] (sections: mysql, s3)", section);
+    return 0;
+}
+
+int dg_sources_config_read(dg_sources_config *c, const char *path, int must_exist, dg_err *err)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        if (errno == ENOENT && !must_exist)
+            return DG_OK;
+        return dg_fail(err, "%s: cannot open the sources configuration: %s", path,
+                       strerror(errno));
+    }
+    struct stat st;
+    parse_ctx p = {.c = c, .path = path};
+    if (fstat(fileno(f), &st) == 0)
+        p.private_file = S_ISREG(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 077);
+    int line = ini_parse_file(f, on_key, &p);
+    fclose(f);
+    if (line != 0) {
+        if (!p.error[0])
+            snprintf(p.error, sizeof p.error, "expected [section] or key = value");
+        return dg_fail(err, "%s:%d: %s", path, line, p.error);
+    }
+    return DG_OK;
+}
