@@ -1,6 +1,8 @@
 #define _GNU_SOURCE /* memrchr */
 #include "demographer/csv.h"
 
+#include "demographer/textbuf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1269,88 +1271,44 @@ int dg_csv_read(const char *path, const dg_colspec *cols, int ncols, const dg_cs
 
 /* ---- writing ------------------------------------------------------------- */
 
-typedef struct outbuf {
-    char *b;
-    size_t len, cap;
-} outbuf;
-
-static void out_reserve(outbuf *o, size_t n)
-{
-    if (o->len + n > o->cap) {
-        o->cap = (o->len + n) * 2;
-        o->b = dg_xrealloc(o->b, o->cap);
-    }
-}
-
-static void out_str(outbuf *o, const char *s, size_t n)
-{
-    int quote = 0;
-    for (size_t i = 0; i < n && !quote; i++)
-        quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-    out_reserve(o, 2 * n + 2);
-    if (!quote) {
-        memcpy(o->b + o->len, s, n);
-        o->len += n;
-        return;
-    }
-    o->b[o->len++] = '"';
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            o->b[o->len++] = '"';
-        o->b[o->len++] = s[i];
-    }
-    o->b[o->len++] = '"';
-}
-
 int dg_csv_write(const dg_table *t, const char *path, dg_err *err)
 {
-    outbuf o = {NULL, 0, 0};
+    dg_textbuf o = {0};
     for (int c = 0; c < t->ncols; c++) {
-        out_reserve(&o, 1);
         if (c)
-            o.b[o.len++] = ',';
-        out_str(&o, t->cols[c].name, strlen(t->cols[c].name));
+            dg_textbuf_putc(&o, ',');
+        dg_textbuf_csv_field(&o, t->cols[c].name, strlen(t->cols[c].name));
     }
-    out_reserve(&o, 1);
-    o.b[o.len++] = '\n';
+    dg_textbuf_putc(&o, '\n');
     for (uint64_t i = 0; i < t->nrows; i++) {
         for (int c = 0; c < t->ncols; c++) {
             const dg_column *col = &t->cols[c];
-            char num[48];
-            int n = 0;
-            if (c) {
-                out_reserve(&o, 1);
-                o.b[o.len++] = ',';
-            }
+            if (c)
+                dg_textbuf_putc(&o, ',');
             switch (col->type) {
             case DG_COL_STR: {
                 uint32_t id = dg_col_u32(col)[i];
-                out_str(&o, dg_strpool_get(&t->strings, id), dg_strpool_len(&t->strings, id));
-                continue;
-            }
-            case DG_COL_F32: {
-                float f = dg_col_f32(col)[i];
-                n = isnan(f) ? 0 : snprintf(num, sizeof num, "%.7g", (double)f);
+                dg_textbuf_csv_field(&o, dg_strpool_get(&t->strings, id),
+                                     dg_strpool_len(&t->strings, id));
                 break;
             }
-            case DG_COL_TIME:
-                dg_format_time(dg_col_i64(col)[i], num);
-                n = 19;
+            case DG_COL_F32:
+                dg_textbuf_num(&o, dg_col_f32(col)[i]);
                 break;
-            case DG_COL_I32: n = snprintf(num, sizeof num, "%d", dg_col_i32(col)[i]); break;
-            case DG_COL_I8: n = snprintf(num, sizeof num, "%d", dg_col_i8(col)[i]); break;
-            default:
-                n = snprintf(num, sizeof num, "%lld", (long long)dg_col_id(col, i));
+            case DG_COL_TIME: {
+                char ts[20];
+                dg_format_time(dg_col_i64(col)[i], ts);
+                dg_textbuf_put(&o, ts, 19);
                 break;
             }
-            out_reserve(&o, (size_t)n);
-            memcpy(o.b + o.len, num, (size_t)n);
-            o.len += (size_t)n;
+            case DG_COL_I32: dg_textbuf_i64(&o, dg_col_i32(col)[i]); break;
+            case DG_COL_I8: dg_textbuf_i64(&o, dg_col_i8(col)[i]); break;
+            default: dg_textbuf_i64(&o, dg_col_id(col, i)); break;
+            }
         }
-        out_reserve(&o, 1);
-        o.b[o.len++] = '\n';
+        dg_textbuf_putc(&o, '\n');
     }
-    int rc = dg_write_file_atomic(path, o.b, o.len, err);
-    free(o.b);
+    int rc = dg_textbuf_save(&o, path, err);
+    dg_textbuf_free(&o);
     return rc;
 }

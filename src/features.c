@@ -2,6 +2,7 @@
 
 #include "demographer/clean.h"
 #include "demographer/eda.h"
+#include "demographer/textbuf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -457,13 +458,43 @@ static void app_features(const dg_dataset *ds, const dg_i64map *devs, const dg_s
     uint32_t napps = appc->dict.n;
     f->app_vocab = dg_xmalloc(((size_t)napps + 1) * sizeof *f->app_vocab);
     memcpy(f->app_vocab, appc->dict.keys, (size_t)napps * sizeof *f->app_vocab);
-    uint32_t *key = dg_xmalloc((ae->nrows + 1) * sizeof *key);
-    for (uint64_t i = 0; i < ae->nrows; i++)
-        key[i] = aeid[i] >= 0 && aeid[i] <= max_id ? dev_of_event[aeid[i]] : UINT32_MAX;
-    free(dev_of_event);
-    uint64_t *start, *order;
-    group_rows(key, ae->nrows, f->ndevices, &start, &order);
-    free(key);
+    /* A device's app rows. The files list an event's apps on consecutive
+     * rows: then each event id's [first, end) row range, reached through the
+     * device's events, is enough (no 33 M-entry index, reads in order).
+     * Otherwise the rows are grouped by device one by one. */
+    uint32_t *first = dg_xmalloc(((size_t)max_id + 1) * sizeof *first);
+    uint32_t *end = dg_xmalloc(((size_t)max_id + 1) * sizeof *end);
+    memset(first, 0xFF, ((size_t)max_id + 1) * sizeof *first);
+    int contiguous = ae->nrows < UINT32_MAX;
+    int32_t prev = -1;
+    for (uint64_t i = 0; i < ae->nrows && contiguous; i++) {
+        int32_t id = aeid[i];
+        if (id < 0 || id > max_id)
+            continue;
+        if (id != prev) {
+            if (first[id] != UINT32_MAX)
+                contiguous = 0; /* this event's rows came earlier too */
+            first[id] = (uint32_t)i;
+            prev = id;
+        }
+        end[id] = (uint32_t)i + 1;
+    }
+    uint64_t *start = NULL, *order = NULL, *ev_start = NULL, *ev_order = NULL;
+    uint32_t *visited = NULL;
+    if (contiguous) {
+        uint32_t *ev_key = dg_xmalloc((ev->nrows + 1) * sizeof *ev_key);
+        for (uint64_t i = 0; i < ev->nrows; i++)
+            ev_key[i] = dg_i64map_get(devs, dev[i]);
+        group_rows(ev_key, ev->nrows, f->ndevices, &ev_start, &ev_order);
+        free(ev_key);
+        visited = dg_xcalloc((size_t)max_id + 1, sizeof *visited);
+    } else {
+        uint32_t *key = dg_xmalloc((ae->nrows + 1) * sizeof *key);
+        for (uint64_t i = 0; i < ae->nrows; i++)
+            key[i] = aeid[i] >= 0 && aeid[i] <= max_id ? dev_of_event[aeid[i]] : UINT32_MAX;
+        group_rows(key, ae->nrows, f->ndevices, &start, &order);
+        free(key);
+    }
 
     /* Labels of each app (apps by their code in app_events), over the label
      * vocabulary of label_categories (or of app_labels when it is absent). */
@@ -521,13 +552,33 @@ static void app_features(const dg_dataset *ds, const dg_i64map *devs, const dg_s
               dg_xmalloc(((size_t)nlabels + 1) * 4), 0};
     for (uint32_t d = 0; d < f->ndevices; d++) {
         float *row = f->dense + (size_t)d * f->ncols;
-        for (uint64_t k = start[d]; k < start[d + 1]; k++) {
-            uint64_t i = order[k];
-            bag_add(&bi, app[i], 1);
-            if (active[i])
-                bag_add(&ba, app[i], 1);
+        uint64_t rows = 0;
+        if (contiguous) {
+            for (uint64_t k = ev_start[d]; k < ev_start[d + 1]; k++) {
+                int32_t id = eid[ev_order[k]];
+                /* An event id belongs to the device that has it last (as in
+                 * the other path), and counts once. */
+                if (id < 0 || dev_of_event[id] != d || visited[id] == d + 1 ||
+                    first[id] == UINT32_MAX)
+                    continue;
+                visited[id] = d + 1;
+                for (uint64_t i = first[id]; i < end[id]; i++) {
+                    bag_add(&bi, app[i], 1);
+                    if (active[i])
+                        bag_add(&ba, app[i], 1);
+                }
+                rows += end[id] - first[id];
+            }
+        } else {
+            for (uint64_t k = start[d]; k < start[d + 1]; k++) {
+                uint64_t i = order[k];
+                bag_add(&bi, app[i], 1);
+                if (active[i])
+                    bag_add(&ba, app[i], 1);
+            }
+            rows = start[d + 1] - start[d];
         }
-        row[C_APP_EVENTS] = (float)(start[d + 1] - start[d]);
+        row[C_APP_EVENTS] = (float)rows;
         row[C_APPS] = (float)bi.ntouched;
         row[C_APPS_ACTIVE] = (float)ba.ntouched;
         for (uint32_t k = 0; k < bi.ntouched; k++) {
@@ -556,6 +607,12 @@ static void app_features(const dg_dataset *ds, const dg_i64map *devs, const dg_s
     dg_i64map_free(&labels);
     free(start);
     free(order);
+    free(ev_start);
+    free(ev_order);
+    free(visited);
+    free(first);
+    free(end);
+    free(dev_of_event);
 }
 
 int dg_features_col(const dg_features *f, const char *name)
@@ -662,108 +719,87 @@ void dg_features_free(dg_features *f)
 
 /* ---- writing ------------------------------------------------------------- */
 
-static int write_stream(const char *dir, const char *name, char *buf, size_t len, dg_err *err)
+static int save_in(dg_textbuf *b, const char *dir, const char *name, dg_err *err)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
     char *path = dg_xmalloc(n);
     snprintf(path, n, "%s/%s", dir, name);
-    int rc = dg_write_file_atomic(path, buf, len, err);
+    int rc = dg_textbuf_save(b, path, err);
     free(path);
-    free(buf);
     return rc;
 }
 
-static void put_csv_str(FILE *o, const char *s)
-{
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, o);
-        return;
-    }
-    fputc('"', o);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', o);
-        fputc(*s, o);
-    }
-    fputc('"', o);
-}
-
 static int write_bag(const dg_features *f, const dg_csr *m, const char *dir, const char *name,
-                     const char *idname, int64_t (*vocab)(const dg_features *, uint32_t),
-                     dg_err *err)
+                     const char *idname, int is_label, dg_textbuf *o, dg_err *err)
 {
-    char *buf;
-    size_t len;
-    FILE *o = open_memstream(&buf, &len);
-    fprintf(o, "device_id,%s,count\n", idname);
+    dg_textbuf_printf(o, "device_id,%s,count\n", idname);
     for (uint32_t d = 0; d < m->nrows; d++)
-        for (uint64_t k = m->ptr[d]; k < m->ptr[d + 1]; k++)
-            fprintf(o, "%lld,%lld,%g\n", (long long)f->device_id[d],
-                    (long long)vocab(f, m->idx[k]), (double)m->val[k]);
-    fclose(o);
-    return write_stream(dir, name, buf, len, err);
+        for (uint64_t k = m->ptr[d]; k < m->ptr[d + 1]; k++) {
+            dg_textbuf_i64(o, f->device_id[d]);
+            dg_textbuf_putc(o, ',');
+            dg_textbuf_i64(o, is_label ? f->label_vocab[m->idx[k]] : f->app_vocab[m->idx[k]]);
+            dg_textbuf_putc(o, ',');
+            dg_textbuf_num(o, m->val[k]);
+            dg_textbuf_putc(o, '\n');
+        }
+    return save_in(o, dir, name, err);
 }
 
-static int64_t app_at(const dg_features *f, uint32_t i) { return f->app_vocab[i]; }
-static int64_t label_at(const dg_features *f, uint32_t i) { return f->label_vocab[i]; }
+static int write_all(const dg_features *f, const char *dir, dg_textbuf *o, dg_err *err)
+{
+    dg_textbuf_puts(o, "device_id,phone_brand,device_model");
+    for (int c = 0; c < f->ncols; c++) {
+        dg_textbuf_putc(o, ',');
+        dg_textbuf_puts(o, f->col_names[c]);
+    }
+    dg_textbuf_putc(o, '\n');
+    for (uint32_t d = 0; d < f->ndevices; d++) {
+        dg_textbuf_i64(o, f->device_id[d]);
+        dg_textbuf_putc(o, ',');
+        dg_textbuf_csv_field(o, f->brand[d], strlen(f->brand[d]));
+        dg_textbuf_putc(o, ',');
+        dg_textbuf_csv_field(o, f->model[d], strlen(f->model[d]));
+        const float *row = f->dense + (size_t)d * f->ncols;
+        for (int c = 0; c < f->ncols; c++) {
+            dg_textbuf_putc(o, ',');
+            dg_textbuf_num(o, row[c]);
+        }
+        dg_textbuf_putc(o, '\n');
+    }
+    if (save_in(o, dir, "features.csv", err) != DG_OK)
+        return DG_ERR;
+    /* The binary table: "DGFEAT01", u32 rows, u32 cols, the names each
+     * NUL-terminated, then the device ids (int64) and the matrix (float,
+     * row-major), native byte order. */
+    uint32_t hdr[2] = {f->ndevices, (uint32_t)f->ncols};
+    dg_textbuf_put(o, "DGFEAT01", 8);
+    dg_textbuf_put(o, (const char *)hdr, sizeof hdr);
+    for (int c = 0; c < f->ncols; c++)
+        dg_textbuf_put(o, f->col_names[c], strlen(f->col_names[c]) + 1);
+    dg_textbuf_put(o, (const char *)f->device_id, (size_t)f->ndevices * sizeof *f->device_id);
+    dg_textbuf_put(o, (const char *)f->dense, (size_t)f->ndevices * f->ncols * sizeof *f->dense);
+    if (save_in(o, dir, "features.bin", err) != DG_OK ||
+        write_bag(f, &f->apps_installed, dir, "apps_installed.csv", "app_id", 0, o, err) ||
+        write_bag(f, &f->apps_active, dir, "apps_active.csv", "app_id", 0, o, err) ||
+        write_bag(f, &f->labels, dir, "labels.csv", "label_id", 1, o, err))
+        return DG_ERR;
+    dg_textbuf_puts(o, "index,app_id\n");
+    for (uint32_t i = 0; i < f->apps_installed.ncols; i++)
+        dg_textbuf_printf(o, "%u,%lld\n", i, (long long)f->app_vocab[i]);
+    if (save_in(o, dir, "app_vocab.csv", err) != DG_OK)
+        return DG_ERR;
+    dg_textbuf_puts(o, "index,label_id\n");
+    for (uint32_t i = 0; i < f->labels.ncols; i++)
+        dg_textbuf_printf(o, "%u,%d\n", i, f->label_vocab[i]);
+    return save_in(o, dir, "label_vocab.csv", err);
+}
 
 int dg_features_write(const dg_features *f, const char *dir, dg_err *err)
 {
     if (dg_mkdirs(dir, err) != DG_OK)
         return DG_ERR;
-    char *buf;
-    size_t len;
-    FILE *o = open_memstream(&buf, &len);
-    fputs("device_id,phone_brand,device_model", o);
-    for (int c = 0; c < f->ncols; c++)
-        fprintf(o, ",%s", f->col_names[c]);
-    fputc('\n', o);
-    for (uint32_t d = 0; d < f->ndevices; d++) {
-        fprintf(o, "%lld,", (long long)f->device_id[d]);
-        put_csv_str(o, f->brand[d]);
-        fputc(',', o);
-        put_csv_str(o, f->model[d]);
-        const float *row = f->dense + (size_t)d * f->ncols;
-        for (int c = 0; c < f->ncols; c++) {
-            if (isnan(row[c]))
-                fputc(',', o);
-            else
-                fprintf(o, ",%.7g", (double)row[c]);
-        }
-        fputc('\n', o);
-    }
-    fclose(o);
-    if (write_stream(dir, "features.csv", buf, len, err) != DG_OK)
-        return DG_ERR;
-    /* The binary table: "DGFEAT01", u32 rows, u32 cols, the names each
-     * NUL-terminated, then the device ids (int64) and the matrix (float,
-     * row-major), native byte order. */
-    o = open_memstream(&buf, &len);
-    fwrite("DGFEAT01", 1, 8, o);
-    uint32_t hdr[2] = {f->ndevices, (uint32_t)f->ncols};
-    fwrite(hdr, sizeof hdr, 1, o);
-    for (int c = 0; c < f->ncols; c++)
-        fwrite(f->col_names[c], 1, strlen(f->col_names[c]) + 1, o);
-    fwrite(f->device_id, sizeof *f->device_id, f->ndevices, o);
-    fwrite(f->dense, sizeof *f->dense, (size_t)f->ndevices * f->ncols, o);
-    fclose(o);
-    if (write_stream(dir, "features.bin", buf, len, err) != DG_OK)
-        return DG_ERR;
-    if (write_bag(f, &f->apps_installed, dir, "apps_installed.csv", "app_id", app_at, err) ||
-        write_bag(f, &f->apps_active, dir, "apps_active.csv", "app_id", app_at, err) ||
-        write_bag(f, &f->labels, dir, "labels.csv", "label_id", label_at, err))
-        return DG_ERR;
-    o = open_memstream(&buf, &len);
-    fputs("index,app_id\n", o);
-    for (uint32_t i = 0; i < f->apps_installed.ncols; i++)
-        fprintf(o, "%u,%lld\n", i, (long long)f->app_vocab[i]);
-    fclose(o);
-    if (write_stream(dir, "app_vocab.csv", buf, len, err) != DG_OK)
-        return DG_ERR;
-    o = open_memstream(&buf, &len);
-    fputs("index,label_id\n", o);
-    for (uint32_t i = 0; i < f->labels.ncols; i++)
-        fprintf(o, "%u,%d\n", i, f->label_vocab[i]);
-    fclose(o);
-    return write_stream(dir, "label_vocab.csv", buf, len, err);
+    dg_textbuf o = {0};
+    int rc = write_all(f, dir, &o, err);
+    dg_textbuf_free(&o);
+    return rc;
 }

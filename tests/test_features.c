@@ -157,6 +157,29 @@ static void features_by_hand(void **state)
     assert_non_null(fgets(line, sizeof line, fp));
     assert_string_equal(line, "1,1,1\n");
     fclose(fp);
+    /* The same app rows in another order (event 1's apps not adjacent) take
+     * the other grouping path and give the same bags. */
+    free(tu_write_str(dir, "app_events.csv", "event_id,app_id,is_installed,is_active\n"
+                                             "1,100,1,1\n2,100,1,0\n1,200,1,0\n3,300,1,1\n"));
+    dg_dataset ds2;
+    dg_dataset_init(&ds2);
+    assert_int_equal(dg_dataset_load(&ds2, dir, NULL, &err), DG_OK);
+    assert_int_equal(dg_clean(&ds2, &rules, fx, NULL, &err), DG_OK);
+    dg_features g;
+    assert_int_equal(dg_features_build(&ds2, &sc, &g, NULL, &err), DG_OK);
+    assert_int_equal(g.apps_installed.nnz, f.apps_installed.nnz);
+    assert_int_equal(g.labels.nnz, f.labels.nnz);
+    for (uint64_t k = 0; k < f.apps_installed.nnz; k++) {
+        assert_true(g.app_vocab[g.apps_installed.idx[k]] == f.app_vocab[f.apps_installed.idx[k]]);
+        assert_true(g.apps_installed.val[k] == f.apps_installed.val[k]);
+    }
+    for (uint32_t d = 0; d <= f.ndevices; d++)
+        assert_int_equal(g.apps_active.ptr[d], f.apps_active.ptr[d]);
+    NEAR(at(&g, 0, "app_events"), 4);
+    NEAR(at(&g, 0, "super_finance"), 2);
+    dg_features_free(&g);
+    dg_dataset_free(&ds2);
+
     dg_features_free(&f);
     dg_supercats_free(&sc);
     dg_rules_free(&rules);

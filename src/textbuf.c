@@ -1,0 +1,94 @@
+#include "demographer/textbuf.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void dg_textbuf_reserve(dg_textbuf *b, size_t n)
+{
+    if (b->len + n <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n)
+        cap *= 2;
+    b->p = dg_xrealloc(b->p, cap);
+    b->cap = cap;
+}
+
+void dg_textbuf_printf(dg_textbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0)
+        return;
+    dg_textbuf_reserve(b, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void dg_textbuf_csv_field(dg_textbuf *b, const char *s, size_t n)
+{
+    int quote = 0;
+    for (size_t i = 0; i < n && !quote; i++)
+        quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+    if (!quote) {
+        dg_textbuf_put(b, s, n);
+        return;
+    }
+    dg_textbuf_reserve(b, 2 * n + 2);
+    b->p[b->len++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            b->p[b->len++] = '"';
+        b->p[b->len++] = s[i];
+    }
+    b->p[b->len++] = '"';
+}
+
+void dg_textbuf_i64(dg_textbuf *b, int64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    dg_textbuf_reserve(b, (size_t)n + 1);
+    if (v < 0)
+        b->p[b->len++] = '-';
+    while (n)
+        b->p[b->len++] = tmp[--n];
+}
+
+void dg_textbuf_num(dg_textbuf *b, double v)
+{
+    if (isnan(v))
+        return;
+    /* Counts and flags, most of what the features hold, skip printf. */
+    if (v == floor(v) && fabs(v) < 1e15) {
+        dg_textbuf_i64(b, (int64_t)v);
+        return;
+    }
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%.7g", v);
+    dg_textbuf_put(b, tmp, (size_t)n);
+}
+
+int dg_textbuf_save(dg_textbuf *b, const char *path, dg_err *err)
+{
+    int rc = dg_write_file_atomic(path, b->p ? b->p : "", b->len, err);
+    b->len = 0;
+    return rc;
+}
+
+void dg_textbuf_free(dg_textbuf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
