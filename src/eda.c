@@ -1,5 +1,7 @@
 #include "demographer/eda.h"
 
+#include "demographer/textbuf.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -573,30 +575,21 @@ int dg_eda_compute(const dg_dataset *ds, dg_eda *out, char *missing, size_t miss
 
 int dg_eda_table_write_csv(const dg_eda_table *t, const char *path, dg_err *err)
 {
-    size_t cap = 4096 + (size_t)t->nrows * (64 + (size_t)t->nseries * 24), o = 0;
-    char *buf = dg_xmalloc(cap);
-    o += (size_t)snprintf(buf + o, cap - o, "%s", t->row_label);
-    for (int s = 0; s < t->nseries; s++)
-        o += (size_t)snprintf(buf + o, cap - o, ",\"%s\"", t->series_names[s]);
-    o += (size_t)snprintf(buf + o, cap - o, "\n");
-    for (int r = 0; r < t->nrows; r++) {
-        /* Row names are brands, apps and the like: quoted, quotes doubled. */
-        if (o + 2 * strlen(t->row_names[r]) + 8 > cap) {
-            cap = cap * 2 + 2 * strlen(t->row_names[r]);
-            buf = dg_xrealloc(buf, cap);
-        }
-        buf[o++] = '"';
-        for (const char *c = t->row_names[r]; *c; c++) {
-            if (*c == '"')
-                buf[o++] = '"';
-            buf[o++] = *c;
-        }
-        buf[o++] = '"';
-        for (int s = 0; s < t->nseries; s++)
-            o += (size_t)snprintf(buf + o, cap - o, ",%.10g", dg_eda_value(t, r, s));
-        o += (size_t)snprintf(buf + o, cap - o, "\n");
+    dg_textbuf o = {0};
+    dg_textbuf_csv_field(&o, t->row_label, strlen(t->row_label));
+    for (int s = 0; s < t->nseries; s++) {
+        dg_textbuf_putc(&o, ',');
+        dg_textbuf_csv_field(&o, t->series_names[s], strlen(t->series_names[s]));
     }
-    int rc = dg_write_file_atomic(path, buf, o, err);
-    free(buf);
+    dg_textbuf_putc(&o, '\n');
+    for (int r = 0; r < t->nrows; r++) {
+        dg_textbuf_csv_field(&o, t->row_names[r], strlen(t->row_names[r]));
+        /* Shares keep ten digits: a reader summing them gets 100. */
+        for (int s = 0; s < t->nseries; s++)
+            dg_textbuf_printf(&o, ",%.10g", dg_eda_value(t, r, s));
+        dg_textbuf_putc(&o, '\n');
+    }
+    int rc = dg_textbuf_save(&o, path, err);
+    dg_textbuf_free(&o);
     return rc;
 }
