@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include "cli_progress.h"
+#include "demographer/clean.h"
 #include "demographer/dataset.h"
 
 #include <errno.h>
@@ -110,4 +111,31 @@ const char *cli_asset(const char *name)
     /* None found: the installed path, so that the message names it. */
     snprintf(path, sizeof path, "%s/%s", DG_ASSET_DIR, name);
     return path;
+}
+
+int cli_load_cleaned(const char *cmd, const char *dir, dg_load_opts *o, int quiet,
+                     const char *rules_path, int no_clean, dg_dataset *ds)
+{
+    dg_err err;
+    dg_rules rules;
+    dg_rules_init(&rules);
+    if (rules_path) {
+        if (dg_rules_load(&rules, rules_path, &err) != DG_OK) {
+            fprintf(stderr, "demographer %s: %s\n", cmd, err.msg);
+            return 1;
+        }
+    } else {
+        dg_rules_default(&rules);
+    }
+    int rc = cli_load_data(cmd, dir, o, quiet, ds);
+    if (rc == 0 && !no_clean) {
+        dg_rule_effect *fx = dg_xcalloc((size_t)rules.n + 1, sizeof *fx);
+        if (dg_clean(ds, &rules, fx, NULL, &err) != DG_OK) {
+            fprintf(stderr, "demographer %s: %s\n", cmd, err.msg);
+            rc = 1;
+        }
+        free(fx);
+    }
+    dg_rules_free(&rules);
+    return rc;
 }

@@ -51,6 +51,20 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Parses a whole number in [min, max] given to option opt, or says why not. */
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
                   uint64_t *out);
+/* The cleaning options of the commands that work on cleaned data. */
+#define CLI_CLEAN_LONGOPTS                                                                   \
+    {"rules", required_argument, NULL, 'r'}, {"no-clean", no_argument, NULL, 'C'}
+#define CLI_CLEAN_SHORTOPTS "r:C"
+#define CLI_CLEAN_HELP                                                                       \
+    "  --rules FILE       cleaning rules to apply first (default: the brief's; see\n"        \
+    "                     demographer clean --print-rules)\n"                                \
+    "  --no-clean         use the tables as loaded\n"
+
+/* Loads DIR, then applies the rules of rules_path (NULL: the default rules)
+ * unless no_clean; on failure prints "demographer CMD: why" and returns 1. */
+int cli_load_cleaned(const char *cmd, const char *dir, struct dg_load_opts *o, int quiet,
+                     const char *rules_path, int no_clean, struct dg_dataset *ds);
+
 /* The path of a file shipped in assets/: $DEMOGRAPHER_ASSETS first, then the
  * installed copy, then the source tree's (for a build that is not installed).
  * Returns a static buffer. */

@@ -1,6 +1,5 @@
 /* demographer eda: the brief's ten exploratory tables, computed on the
  * cleaned tables and written as CSV files. */
-#include "demographer/clean.h"
 #include "demographer/eda.h"
 #include "demographer/plot.h"
 
@@ -28,9 +27,8 @@ static int run(int argc, char **argv)
 {
     static const struct option longopts[] = {
         CLI_DATA_LONGOPTS,
+        CLI_CLEAN_LONGOPTS,
         {"out", required_argument, NULL, 'o'},
-        {"rules", required_argument, NULL, 'r'},
-        {"no-clean", no_argument, NULL, 'C'},
         {"print", no_argument, NULL, 'p'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -39,7 +37,7 @@ static int run(int argc, char **argv)
     const char *out = NULL, *rules_path = NULL;
     int quiet = 0, no_clean = 0, print = 0, ch, taken;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS "o:r:Cpqh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS "o:pqh", longopts, NULL)) != -1) {
         if ((taken = cli_data_option("eda", ch, optarg, &o)) != 0) {
             if (taken != 1)
                 return taken;
@@ -60,21 +58,9 @@ static int run(int argc, char **argv)
     if (!out && !print)
         return cli_usage_error("eda", "%s", "give --out DIR, --print or both");
     dg_err err;
-    dg_rules rules;
-    dg_rules_init(&rules);
-    if (rules_path ? dg_rules_load(&rules, rules_path, &err) != DG_OK
-                   : (dg_rules_default(&rules), 0)) {
-        fprintf(stderr, "demographer eda: %s\n", err.msg);
-        return 1;
-    }
     dg_dataset ds;
     dg_dataset_init(&ds);
-    int rc = cli_load_data("eda", argv[optind], &o, quiet, &ds);
-    dg_rule_effect *fx = dg_xcalloc((size_t)rules.n + 1, sizeof *fx);
-    if (rc == 0 && !no_clean && dg_clean(&ds, &rules, fx, NULL, &err) != DG_OK) {
-        fprintf(stderr, "demographer eda: %s\n", err.msg);
-        rc = 1;
-    }
+    int rc = cli_load_cleaned("eda", argv[optind], &o, quiet, rules_path, no_clean, &ds);
     dg_eda eda;
     char missing[256];
     memset(&eda, 0, sizeof eda);
@@ -109,9 +95,7 @@ static int run(int argc, char **argv)
         fprintf(stderr, "demographer eda: not computed: %s\n", missing);
     dg_eda_free(&eda);
     dg_plot_release();
-    free(fx);
     dg_dataset_free(&ds);
-    dg_rules_free(&rules);
     return rc;
 }
 
@@ -129,8 +113,7 @@ const cli_command cli_eda = {
     "  --out DIR          write each table as DIR/eda-NN-name.csv and its chart as\n"
     "                     DIR/eda-NN-name.png (1200x800)\n"
     "  --print            print the tables\n"
-    "  --rules FILE       cleaning rules to apply first (see demographer clean)\n"
-    "  --no-clean         use the tables as loaded\n"
+    CLI_CLEAN_HELP
     CLI_DATA_HELP
     "  --quiet            no progress and no list of files written\n",
 };

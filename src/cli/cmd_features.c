@@ -1,5 +1,4 @@
 /* demographer features: per-device features from the cleaned tables. */
-#include "demographer/clean.h"
 #include "demographer/features.h"
 
 #include "cli.h"
@@ -12,9 +11,8 @@ static int run(int argc, char **argv)
 {
     static const struct option longopts[] = {
         CLI_DATA_LONGOPTS,
+        CLI_CLEAN_LONGOPTS,
         {"out", required_argument, NULL, 'o'},
-        {"rules", required_argument, NULL, 'r'},
-        {"no-clean", no_argument, NULL, 'C'},
         {"super", required_argument, NULL, 's'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -23,7 +21,7 @@ static int run(int argc, char **argv)
     const char *out = NULL, *rules_path = NULL, *super_path = NULL;
     int quiet = 0, no_clean = 0, ch, taken;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS "o:r:Cs:qh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS "o:s:qh", longopts, NULL)) != -1) {
         if ((taken = cli_data_option("features", ch, optarg, &o)) != 0) {
             if (taken != 1)
                 return taken;
@@ -51,36 +49,23 @@ static int run(int argc, char **argv)
         fprintf(stderr, "demographer features: %s\n", err.msg);
         return 1;
     }
-    dg_rules rules;
-    dg_rules_init(&rules);
-    if (rules_path ? dg_rules_load(&rules, rules_path, &err) != DG_OK
-                   : (dg_rules_default(&rules), 0)) {
-        fprintf(stderr, "demographer features: %s\n", err.msg);
-        dg_supercats_free(&sc);
-        return 1;
-    }
     dg_dataset ds;
     dg_dataset_init(&ds);
-    int rc = cli_load_data("features", argv[optind], &o, quiet, &ds);
-    dg_rule_effect *fx = dg_xcalloc((size_t)rules.n + 1, sizeof *fx);
+    int rc = cli_load_cleaned("features", argv[optind], &o, quiet, rules_path, no_clean, &ds);
     dg_features f;
     memset(&f, 0, sizeof f);
-    if (rc == 0 && !no_clean && dg_clean(&ds, &rules, fx, NULL, &err) != DG_OK)
-        rc = 1;
-    if (rc == 0 && dg_features_build(&ds, &sc, &f, NULL, &err) != DG_OK)
-        rc = 1;
-    if (rc == 0 && dg_features_write(&f, out, &err) != DG_OK)
-        rc = 1;
-    if (rc != 0 && err.msg[0])
+    err.msg[0] = '\0';
+    if (rc == 0 && (dg_features_build(&ds, &sc, &f, NULL, &err) != DG_OK ||
+                    dg_features_write(&f, out, &err) != DG_OK)) {
         fprintf(stderr, "demographer features: %s\n", err.msg);
+        rc = 1;
+    }
     if (rc == 0 && !quiet)
         printf("%u devices x %d dense features, %llu app and %llu label entries written to %s\n",
                f.ndevices, f.ncols, (unsigned long long)f.apps_installed.nnz,
                (unsigned long long)f.labels.nnz, out);
     dg_features_free(&f);
-    free(fx);
     dg_dataset_free(&ds);
-    dg_rules_free(&rules);
     dg_supercats_free(&sc);
     return rc;
 }
@@ -101,8 +86,7 @@ const cli_command cli_features = {
     "  --out DIR          where the files go\n"
     "  --super FILE       super-category rules (default: supercategories.txt of the\n"
     "                     assets: $DEMOGRAPHER_ASSETS, " DG_ASSET_DIR ")\n"
-    "  --rules FILE       cleaning rules to apply first (see demographer clean)\n"
-    "  --no-clean         use the tables as loaded\n"
+    CLI_CLEAN_HELP
     CLI_DATA_HELP
     "  --quiet            no progress and no summary\n",
 };
