@@ -423,6 +423,28 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(stat(path, &st), 0);
     char slug[48];
     snprintf(slug, sizeof slug, "%s", m.eda.slug[1]);
+    /* One device's features as a sheet: the first labelled device's, built
+     * once for all devices, then looked up without a job. */
+    const dg_table *lb = &m.cl.cleaned.tables[DG_T_LABELS];
+    int64_t dev = dg_col_i64(dg_table_column(lb, "device_id"))[0];
+    assert_int_equal(act(&m, "device-features x", &err), DG_ERR);
+    snprintf(line, sizeof line, "device-features %lld", (long long)dev);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    assert_true(m.have_feat);
+    assert_string_equal(model_context(&m), "sheet");
+    s = model_sheet(&m);
+    t = model_sheet_table(&m, s);
+    assert_int_equal(t->nrows, (uint64_t)m.feat.ncols + 2);
+    assert_string_equal(dg_cell_text(t, &t->cols[0], 2, cb, sizeof cb), "events");
+    uint32_t d = 0;
+    while (m.feat.device_id[d] != dev)
+        d++;
+    assert_true(dg_col_f32(&t->cols[1])[2] == m.feat.dense[(size_t)d * m.feat.ncols]);
+    assert_int_equal(act(&m, "save", &err), DG_ERR);
+    assert_int_equal(act(&m, "sheet-back", &err), DG_OK);
+    assert_int_equal(act(&m, "device-features 1", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "no device 1 in the cleaned data"));
+    assert_string_equal(model_context(&m), "eda");
     /* The EDA tables say when the cleaned data changed under them. */
     assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
     assert_int_equal(act(&m, "clean-apply", &err), DG_OK);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,9 @@ struct model_job {
     dg_table tabs[DG_EDA_MAX_TABLES];
     int ntabs, cut_series;
     char missing[512];
+    /* device-features: the device asked for, and every device's features */
+    int64_t device;
+    dg_features feat;
 };
 
 void model_init(model *m, const char *out_dir)
@@ -115,6 +119,10 @@ static void eda_clear(model *m)
     if (m->eda_open)
         sheet_free(&m->eda_sheet);
     m->eda_open = 0;
+    if (m->have_feat)
+        dg_features_free(&m->feat);
+    m->have_feat = 0;
+    dg_table_free(&m->dev_tab);
     if (m->have_eda) {
         free_tabs(m->eda_tabs, m->eda.ntables);
         dg_eda_free(&m->eda);
@@ -306,7 +314,53 @@ sheet *model_sheet(model *m)
 
 const dg_table *model_sheet_table(const model *m, const sheet *s)
 {
+    if (s->eda == 2)
+        return &m->dev_tab;
     return s->eda ? &m->eda_tabs[s->table] : &m->ds.tables[s->table];
+}
+
+/* Opens one device's features as the EDA pane's sheet: a row per feature
+ * (phone brand and model first, as names), its value beside it. */
+static int show_device(model *m, int64_t device, dg_err *err)
+{
+    const dg_features *f = &m->feat;
+    uint32_t d = 0;
+    while (d < f->ndevices && f->device_id[d] != device)
+        d++;
+    if (d == f->ndevices)
+        return dg_fail(err, "no device %lld in the %s data", (long long)device,
+                       m->cl.have_cleaned ? "cleaned" : "loaded");
+    dg_table *t = &m->dev_tab;
+    dg_table_free(t);
+    char name[32];
+    snprintf(name, sizeof name, "%lld", (long long)device);
+    dg_table_init(t, name);
+    dg_table_add_column(t, "feature", DG_COL_STR);
+    dg_table_add_column(t, "value", DG_COL_F32);
+    dg_table_resize(t, (uint64_t)f->ncols + 2);
+    char buf[512];
+    for (int r = 0; r < f->ncols + 2; r++) {
+        float v = NAN;
+        if (r < 2)
+            snprintf(buf, sizeof buf, "%s: %s", r ? "device_model" : "phone_brand",
+                     r ? f->model[d] : f->brand[d]);
+        else {
+            snprintf(buf, sizeof buf, "%s", f->col_names[r - 2]);
+            v = f->dense[(size_t)d * f->ncols + (r - 2)];
+        }
+        dg_col_u32(&t->cols[0])[r] = dg_strpool_intern(&t->strings, buf, strlen(buf));
+        dg_col_f32(&t->cols[1])[r] = v;
+    }
+    sheet *s = &m->eda_sheet;
+    memset(s, 0, sizeof *s);
+    s->kind = SHEET_TABLE;
+    s->eda = 2;
+    s->sort_col = -1;
+    s->search_col = -1;
+    s->nrows = t->nrows;
+    m->eda_open = 1;
+    say(m, "device %lld: %d features (q goes back)", (long long)device, f->ncols);
+    return DG_OK;
 }
 
 static int find_column(const dg_table *t, const char *name, dg_err *err)
@@ -472,6 +526,9 @@ static int save(model *m, dg_err *err)
 {
     sheet *s = model_sheet(m);
     if (m->pane == PANE_EDA) {
+        if (m->eda_open && m->eda_sheet.eda == 2)
+            return dg_fail(err, "a device's features are shown, not charted (demographer "
+                                "features --out writes every device's)");
         if (!m->have_eda)
             return dg_fail(err, "no EDA tables yet (c computes them)");
         return save_eda(m, m->eda_open ? m->eda_sheet.table : m->eda_cur, err);
@@ -504,6 +561,7 @@ static void job_free(model_job *j)
     free(j->effects);
     free_tabs(j->tabs, j->ntabs);
     dg_eda_free(&j->edares);
+    dg_features_free(&j->feat);
     free(j);
 }
 
@@ -530,7 +588,8 @@ static int data_action(int id)
     case ACT_RULES_SAVE:
     case ACT_RULES_LOAD:
     case ACT_EDA_COMPUTE:
-    case ACT_EDA_OPEN: return 1;
+    case ACT_EDA_OPEN:
+    case ACT_DEVICE_FEATURES: return 1;
     default: return 0;
     }
 }
@@ -789,6 +848,29 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         say(m, "%s: p saves its chart and CSV", m->eda.tables[s->table].title);
         break;
     }
+    case ACT_DEVICE_FEATURES: {
+        if (need_args(id, argc, 1, 1, err) != DG_OK)
+            return DG_ERR;
+        int64_t device;
+        if (dg_parse_i64(argv[0], strlen(argv[0]), &device) != 0)
+            return dg_fail(err, "a device id is a whole number, not '%s'", argv[0]);
+        if (!m->loaded)
+            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
+        if (m->pane != PANE_EDA || m->eda_open)
+            return dg_fail(err, "device-features works in the EDA pane's table list");
+        if (m->have_feat && m->feat_gen == m->data_gen) {
+            if (show_device(m, device, err) != DG_OK)
+                return DG_ERR;
+            break;
+        }
+        j = new_job(id, argc, argv);
+        j->device = device;
+        j->from_cleaned = m->cl.have_cleaned;
+        j->src = j->from_cleaned ? &m->cl.cleaned : &m->ds;
+        j->gen = m->data_gen;
+        snprintf(j->title, sizeof j->title, "building the features of every device");
+        break;
+    }
     case ACT_SORT:
     case ACT_SORT_DESC:
     case ACT_FREQ:
@@ -976,6 +1058,9 @@ int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
         if (dg_progress_report(p, "tables", 1, 1, ""))
             return dg_fail(err, "cancelled");
         return DG_OK;
+    case ACT_DEVICE_FEATURES:
+        /* Super-categories are left to demographer features (an asset file). */
+        return dg_features_build(j->src, NULL, &j->feat, p, err);
     case ACT_SEARCH:
     case ACT_SEARCH_NEXT:
         if (j->fs)
@@ -1087,6 +1172,18 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
             j->cut_series ? "; sheets show 7 series at most" : "",
             j->missing[0] ? "; not computed: " : "", j->missing);
         break;
+    case ACT_DEVICE_FEATURES: {
+        if (m->have_feat)
+            dg_features_free(&m->feat);
+        m->feat = j->feat;
+        memset(&j->feat, 0, sizeof j->feat);
+        m->have_feat = 1;
+        m->feat_gen = j->gen;
+        dg_err e2;
+        if (m->pane == PANE_EDA && !m->eda_open && show_device(m, j->device, &e2) != DG_OK)
+            say(m, "%s", e2.msg);
+        break;
+    }
     case ACT_SEARCH:
     case ACT_SEARCH_NEXT:
         if (j->found == DG_NOT_FOUND) {

@@ -21,6 +21,7 @@
 #include "demographer/dataset.h"
 #include "demographer/describe.h"
 #include "demographer/eda.h"
+#include "demographer/features.h"
 
 #include <stdio.h>
 
@@ -58,7 +59,8 @@ typedef struct sheet {
     int left;            /* first column shown (kept by the screen) */
     int search_col;      /* the last search, for search-next (-1: none) */
     char search[256];
-    int eda;             /* table is an index into model.eda_tabs, not the data set */
+    int eda;             /* 1: table is an index into model.eda_tabs, not the data set;
+                            2: the sheet shows model.dev_tab (one device's features) */
 } sheet;
 
 #define MODEL_MAX_SHEETS 16
@@ -95,7 +97,11 @@ typedef struct model {
     unsigned data_gen;             /* bumped when the data EDA reads changes (apply, undo) */
     unsigned eda_gen;              /* ...and its value when the EDA tables were computed */
     int eda_cur;                   /* cursor in the EDA pane's table list */
-    sheet eda_sheet;               /* the EDA table open as a sheet */
+    sheet eda_sheet;               /* the EDA table (or device) open as a sheet */
+    dg_features feat;              /* every device's features, built on demand */
+    int have_feat;
+    unsigned feat_gen;             /* data_gen when they were built */
+    dg_table dev_tab;              /* one device's features, for the sheet view */
     int eda_open;
     char *out_dir;                 /* where saved PNGs go */
     int use_snapshot;

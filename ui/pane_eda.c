@@ -66,6 +66,9 @@ static int key(app *a, int id, pane_args *args)
         args->argc = 1;
         snprintf(args->argv[0], PANE_ARG_LEN, "%d", m->eda_cur + 1);
         return 1;
+    case ACT_DEVICE_FEATURES:
+        app_prompt(a, PROMPT_ARG, "features of device (its id): ", "", actions[id].name);
+        return 0;
     case ACT_PAGE_UP:
     case ACT_PAGE_DOWN:
         args->argc = 1;
