@@ -158,3 +158,26 @@ int dg_sources_config_read(dg_sources_config *c, const char *path, int must_exis
     }
     return DG_OK;
 }
+
+int dg_sources_password(dg_sources_config *c, const char *password_file, const char **from,
+                        dg_err *err)
+{
+    const char *env = getenv("MYSQL_PWD");
+    *from = "none";
+    if (password_file) {
+        *from = "--password-file";
+        return dg_mysql_password_from_file(&c->mysql, password_file, err);
+    }
+    if (env) {
+        *from = "MYSQL_PWD";
+        dg_mysql_config_set_password(&c->mysql, env);
+        return DG_OK;
+    }
+    if (c->password_file[0]) {
+        *from = "password_file";
+        return dg_mysql_password_from_file(&c->mysql, c->password_file, err);
+    }
+    if (c->mysql.password)
+        *from = "sources.conf";
+    return DG_OK;
+}

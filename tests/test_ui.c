@@ -8,6 +8,7 @@
 #include "text.h"
 
 #include "demographer/plot.h"
+#include "demographer/source_mysql.h"
 
 #include <locale.h>
 #include <stdio.h>
@@ -514,6 +515,183 @@ static void a_running_job_refuses_data_actions_and_cancel_changes_nothing(void *
     model_free(&m);
 }
 
+/* A sources.conf of its own under XDG_CONFIG_HOME=<work>/NAME, so that the
+ * user's real one never leaks into a test. */
+static void use_config(const char *name, const char *text)
+{
+    char dir[1024], sub[1100];
+    snprintf(dir, sizeof dir, "%s/%s", work, name);
+    snprintf(sub, sizeof sub, "%s/demographer", dir);
+    mkdir(dir, 0700);
+    mkdir(sub, 0700);
+    free(tu_write_str(sub, "sources.conf", text));
+    setenv("XDG_CONFIG_HOME", dir, 1);
+    unsetenv("MYSQL_PWD");
+}
+
+static void mysql_source_is_set_by_actions_and_the_password_never_logged(void **state)
+{
+    (void)state;
+    char logp[1024];
+    snprintf(logp, sizeof logp, "%s/state/source.log", work);
+    use_config("cfg1", "[mysql]\nhost = db.example\nport = 3307\ndatabase = dgx\nuser = ann\n"
+                       "tls = required\n");
+    model m;
+    model_init(&m, work);
+    dg_err err;
+    assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
+    assert_int_equal(act(&m, "source nowhere", &err), DG_ERR);
+    /* The fields come from sources.conf when MySQL is chosen. */
+    assert_int_equal(act(&m, "source mysql", &err), DG_OK);
+    assert_int_equal(m.src, SRC_MYSQL);
+    assert_string_equal(m.db.mysql.host, "db.example");
+    assert_int_equal(m.db.mysql.port, 3307);
+    char v[300];
+    assert_string_equal(model_db_field(&m, "tls", v, sizeof v), "required");
+    assert_int_equal(act(&m, "db-set port 0", &err), DG_ERR);
+    assert_int_equal(act(&m, "db-set tls bogus", &err), DG_ERR);
+    assert_int_equal(act(&m, "db-set colour red", &err), DG_ERR);
+    assert_int_equal(act(&m, "db-set database 'my db'", &err), DG_OK);
+    assert_int_equal(act(&m, "db-set port 3308", &err), DG_OK);
+    assert_int_equal(m.db.mysql.port, 3308);
+    /* The masked field's password: in memory, refused as an argument. */
+    model_set_password(&m, "hunter2-secret");
+    assert_int_equal(act(&m, "db-password", &err), DG_OK);
+    assert_int_equal(act(&m, "db-password hunter2-secret", &err), DG_ERR);
+    assert_null(strstr(err.msg, "hunter2"));
+    assert_int_equal(act(&m, "load mysql port=x", &err), DG_ERR);
+    assert_non_null(m.password);
+    /* A load takes the password and wipes the model's copy, cancelled or not. */
+    model_job *j;
+    assert_int_equal(model_do(&m, ACT_LOAD, 0, NULL, &j, &err), DG_OK);
+    assert_non_null(j);
+    assert_null(m.password);
+    dg_err cancel;
+    snprintf(cancel.msg, sizeof cancel.msg, "cancelled");
+    model_finish(&m, j, DG_ERR, &cancel);
+    assert_false(m.loaded);
+    assert_int_equal(act(&m, "source mysql-s3", &err), DG_OK);
+    assert_int_equal(act(&m, "source dir", &err), DG_OK);
+    assert_int_equal(m.src, SRC_DIR);
+    model_free(&m);
+
+    size_t len;
+    char *log = slurp(logp, &len);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "\nsource mysql\ndb-set database 'my db'\ndb-set port 3308\n"
+                                "db-password\n# cancelled: load mysql host=db.example port=3308 "
+                                "database='my db' user=ann tls=required password-from=prompt\n"
+                                "source mysql-s3\nsource dir\n"));
+    assert_null(strstr(log, "hunter2"));
+    free(log);
+}
+
+/* Runs SQL as the test user through the mariadb client (the password in its
+ * environment, never in an argument), as tests/test_mysql.c does. */
+static void sql(const char *stmt)
+{
+    char cmd[4096], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "MYSQL_PWD=\"$(cat '%s')\" mariadb --no-defaults -h %s -P %s -u %s -e \"%s\"",
+             getenv("DG_MYSQL_PASSWORD_FILE"), getenv("DG_MYSQL_HOST"), getenv("DG_MYSQL_PORT"),
+             getenv("DG_MYSQL_USER"), stmt);
+    int rc = tu_run(cmd, &out);
+    if (rc != 0)
+        fail_msg("mariadb failed (%d): %s", rc, out);
+    free(out);
+}
+
+static void the_load_pane_loads_from_mysql(void **state)
+{
+    (void)state;
+    const char *host = getenv("DG_MYSQL_HOST");
+    if (!host || !*host) {
+        fprintf(stderr, "# DG_MYSQL_HOST is not set (scripts/test.sh starts a MariaDB): "
+                        "test skipped\n");
+        return;
+    }
+    /* The generated set, imported the way a user builds a copy of the course's. */
+    sql("DROP DATABASE IF EXISTS mlctest_ui; CREATE DATABASE mlctest_ui");
+    char cmd[4096], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "%s mysql-import '%s' --quiet --host %s --port %s --user %s --database mlctest_ui "
+             "--password-file '%s'",
+             tu_bin(), data_dir, host, getenv("DG_MYSQL_PORT"), getenv("DG_MYSQL_USER"),
+             getenv("DG_MYSQL_PASSWORD_FILE"));
+    int rc = tu_run(cmd, &out);
+    if (rc != 0)
+        fail_msg("mysql-import failed (%d): %s", rc, out);
+    free(out);
+    char conf[2048];
+    snprintf(conf, sizeof conf,
+             "[mysql]\nhost = %s\nport = %s\ndatabase = mlctest_ui\nuser = %s\npassword_file = %s\n",
+             host, getenv("DG_MYSQL_PORT"), getenv("DG_MYSQL_USER"),
+             getenv("DG_MYSQL_PASSWORD_FILE"));
+    use_config("cfg2", conf);
+    dg_mysql_config pc;
+    dg_mysql_config_init(&pc);
+    dg_err err;
+    assert_int_equal(dg_mysql_password_from_file(&pc, getenv("DG_MYSQL_PASSWORD_FILE"), &err),
+                     DG_OK);
+
+    char logp[1024];
+    snprintf(logp, sizeof logp, "%s/state/mysql.log", work);
+    model m;
+    model_init(&m, work);
+    assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
+    assert_int_equal(act(&m, "source mysql", &err), DG_OK);
+    /* As typed in the masked field. */
+    model_set_password(&m, pc.password);
+    assert_int_equal(act(&m, "db-password", &err), DG_OK);
+    if (act(&m, "load", &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    assert_true(m.loaded && m.from_db);
+    assert_null(m.password);
+    /* The tables arrive as from the directory. */
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    dg_load_opts o = {.use_snapshot = 0};
+    assert_int_equal(dg_dataset_load(&ds, data_dir, &o, &err), DG_OK);
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        if (!ds.present[t])
+            continue;
+        assert_true(m.ds.present[t]);
+        assert_int_equal(m.ds.tables[t].nrows, ds.tables[t].nrows);
+        assert_int_equal(m.stats[t].nrows, ds.tables[t].nrows);
+    }
+    assert_int_equal(act(&m, "open-table events", &err), DG_OK);
+    assert_int_equal(act(&m, "sheet-back", &err), DG_OK);
+    assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
+    assert_int_equal(act(&m, "clean-apply", &err), DG_ERR);
+    assert_int_equal(act(&m, "pane-load", &err), DG_OK);
+    /* No password typed: the configuration's password_file, as load-db takes it. */
+    if (act(&m, "load", &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    model_free(&m);
+
+    size_t len;
+    char *log = slurp(logp, &len);
+    assert_non_null(log);
+    assert_null(strstr(log, pc.password));
+    char want[1024];
+    snprintf(want, sizeof want, "\nload mysql host=%s port=%s database=mlctest_ui user=%s "
+             "tls=preferred password-from=prompt\n", host, getenv("DG_MYSQL_PORT"),
+             getenv("DG_MYSQL_USER"));
+    assert_non_null(strstr(log, want));
+    assert_non_null(strstr(log, "password-from=password_file\n"));
+    free(log);
+
+    /* Replayed headless: the password from the password_file. */
+    model r;
+    model_init(&r, work);
+    assert_int_equal(model_replay(&r, logp, &err), DG_OK);
+    assert_true(r.loaded && r.from_db);
+    assert_int_equal(r.ds.tables[DG_T_EVENTS].nrows, ds.tables[DG_T_EVENTS].nrows);
+    model_free(&r);
+    dg_dataset_free(&ds);
+    dg_mysql_config_free(&pc);
+}
+
 static void replay_names_the_failing_line(void **state)
 {
     (void)state;
@@ -547,6 +725,8 @@ int main(void)
         cmocka_unit_test(clean_and_eda_panes_drive_the_model_and_replay),
         cmocka_unit_test(a_running_job_refuses_data_actions_and_cancel_changes_nothing),
         cmocka_unit_test(replay_names_the_failing_line),
+        cmocka_unit_test(mysql_source_is_set_by_actions_and_the_password_never_logged),
+        cmocka_unit_test(the_load_pane_loads_from_mysql),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     dg_plot_release();

@@ -33,6 +33,15 @@ void app_prompt(app *a, prompt_kind kind, const char *label, const char *text, c
     snprintf(a->pr.arg, sizeof a->pr.arg, "%s", arg ? arg : "");
 }
 
+void app_password_prompt(app *a)
+{
+    const dg_mysql_config *c = &a->m.db.mysql;
+    char label[128];
+    snprintf(label, sizeof label, "password for %.40s@%.40s (not shown, never logged): ",
+             c->user[0] ? c->user : "(no user)", c->host);
+    app_prompt(a, PROMPT_PASSWORD, label, "", NULL);
+}
+
 static void set_error(app *a, const char *msg)
 {
     snprintf(a->m.msg, sizeof a->m.msg, "%s", msg);
@@ -146,7 +155,17 @@ static void draw_hints(app *a, int y, int width)
 {
     if (a->pr.kind) {
         char line[1200];
-        snprintf(line, sizeof line, "%s%s", a->pr.label, a->pr.text);
+        if (a->pr.kind == PROMPT_PASSWORD) {
+            /* One star per character typed, never the characters. */
+            snprintf(line, sizeof line, "%s", a->pr.label);
+            size_t o = strlen(line);
+            for (const char *p = a->pr.text; *p && o + 1 < sizeof line; p++)
+                if ((*p & 0xC0) != 0x80)
+                    line[o++] = '*';
+            line[o] = '\0';
+        } else {
+            snprintf(line, sizeof line, "%s%s", a->pr.label, a->pr.text);
+        }
         int w = text_width(line);
         /* Keep the end of a long text (the part being typed) in view. */
         const char *show = line;
@@ -171,6 +190,9 @@ static void draw_hints(app *a, int y, int width)
             break;
         for (int i = 0; i < ACT_COUNT && o + 64 < sizeof line; i++) {
             if (strcmp(actions[i].ctx, c) != 0)
+                continue;
+            /* The MySQL fields' keys only once MySQL is the source. */
+            if ((i == ACT_DB_SET || i == ACT_DB_PASSWORD) && a->m.src == SRC_DIR)
                 continue;
             /* Globals shown: the few an analyst needs to find the rest. */
             if (pass == 1 && i != ACT_HELP && i != ACT_COMMAND && i != ACT_QUIT && i != ACT_SAVE)
@@ -461,6 +483,23 @@ static void accept_prompt(app *a)
         expand_home(p.text, path, sizeof path);
         char *argv[] = {path};
         run_action(a, action_by_name(p.arg), 1, argv, 0);
+    } else if (p.kind == PROMPT_FIELD) {
+        char *argv[] = {p.arg, p.text};
+        run_action(a, ACT_DB_SET, 2, argv, 0);
+        if (a->msg_error)
+            return;
+        /* The next field, or the password after the last. */
+        int i = 0;
+        while (db_fields[i] && strcmp(db_fields[i], p.arg) != 0)
+            i++;
+        if (db_fields[i] && db_fields[i + 1]) {
+            char label[64], v[300];
+            snprintf(label, sizeof label, "MySQL %s: ", db_fields[i + 1]);
+            app_prompt(a, PROMPT_FIELD, label,
+                       model_db_field(&a->m, db_fields[i + 1], v, sizeof v), db_fields[i + 1]);
+        } else {
+            app_password_prompt(a);
+        }
     } else if (p.kind == PROMPT_COMMAND) {
         char **argv, *buf;
         dg_err err;
@@ -489,8 +528,22 @@ static void prompt_key(app *a, const char *key, const char *utf8)
     int id = action_for_key("prompt", key);
     size_t n = strlen(a->pr.text);
     switch (id) {
-    case ACT_PROMPT_ACCEPT: accept_prompt(a); return;
-    case ACT_PROMPT_ABORT: a->pr.kind = PROMPT_NONE; return;
+    case ACT_PROMPT_ACCEPT:
+        if (a->pr.kind == PROMPT_PASSWORD) {
+            /* Straight to the model's memory, then gone from the prompt; the
+             * action logged says only that a password was typed. */
+            model_set_password(&a->m, a->pr.text);
+            explicit_bzero(a->pr.text, sizeof a->pr.text);
+            a->pr.kind = PROMPT_NONE;
+            run_action(a, ACT_DB_PASSWORD, 0, NULL, 0);
+            return;
+        }
+        accept_prompt(a);
+        return;
+    case ACT_PROMPT_ABORT:
+        explicit_bzero(a->pr.text, sizeof a->pr.text);
+        a->pr.kind = PROMPT_NONE;
+        return;
     case ACT_PROMPT_COMPLETE:
         if (a->pr.kind == PROMPT_COMMAND)
             complete_command(a);

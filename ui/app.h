@@ -8,13 +8,19 @@
 
 #include <stdio.h>
 
-/* PROMPT_ARG: the text is the one argument of the action named by arg. */
+/* PROMPT_ARG: the text is the one argument of the action named by arg.
+ * PROMPT_FIELD: the text is the value of the MySQL field named by arg (db-set);
+ * accepting it offers the next field, then the password.
+ * PROMPT_PASSWORD: shown as one '*' per character, handed to the model
+ * (model_set_password) and wiped, never an action's argument. */
 typedef enum prompt_kind {
     PROMPT_NONE,
     PROMPT_COMMAND,
     PROMPT_DIR,
     PROMPT_SEARCH,
-    PROMPT_ARG
+    PROMPT_ARG,
+    PROMPT_FIELD,
+    PROMPT_PASSWORD
 } prompt_kind;
 
 typedef struct prompt {
@@ -45,6 +51,9 @@ struct app {
 int app_attr(const app *a, int pair, int fallback);
 /* Opens a prompt. */
 void app_prompt(app *a, prompt_kind kind, const char *label, const char *text, const char *arg);
+
+/* Opens the masked password prompt (the Load pane's P, and the last step of e). */
+void app_password_prompt(app *a);
 
 /* Runs the workbench; returns the process exit status. */
 int app_main(int argc, char **argv);

@@ -3,6 +3,8 @@
 #include "text.h"
 
 #include "demographer/plot.h"
+#include "demographer/source_http.h"
+#include "demographer/source_mysql.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -16,6 +18,8 @@
 
 const char *const pane_titles[PANE_COUNT] = {"Load", "Clean", "EDA", "Geo", "Models", "Campaigns"};
 const char *const pane_names[PANE_COUNT] = {"load", "clean", "eda", "geo", "models", "campaigns"};
+const char *const source_names[SRC_COUNT] = {"dir", "mysql", "mysql-s3"};
+const char *const db_fields[] = {"host", "port", "database", "user", "tls", NULL};
 
 struct model_job {
     int id;
@@ -23,6 +27,9 @@ struct model_job {
     char title[128];
     /* load */
     char *dir;
+    int db, s3;            /* from MySQL (and the S3 objects) instead of dir */
+    dg_sources_config dbcfg; /* ...its settings and password (wiped when freed) */
+    char s3paths[2][4096];
     dg_load_opts opts;
     dg_dataset ds;
     dg_tablestats stats[DG_T_COUNT];
@@ -65,6 +72,34 @@ void model_init(model *m, const char *out_dir)
     dg_rules_default(&m->cl.rules);
     dg_dataset_init(&m->cl.cleaned);
     dg_dataset_init(&m->undo.cleaned);
+    dg_sources_config_init(&m->db);
+}
+
+void model_set_password(model *m, const char *password)
+{
+    if (m->password) {
+        explicit_bzero(m->password, strlen(m->password));
+        free(m->password);
+    }
+    m->password = password && password[0] ? dg_xstrdup(password) : NULL;
+}
+
+const char *model_db_field(const model *m, const char *field, char *buf, size_t cap)
+{
+    const dg_mysql_config *c = &m->db.mysql;
+    if (strcmp(field, "host") == 0)
+        snprintf(buf, cap, "%s", c->host);
+    else if (strcmp(field, "port") == 0)
+        snprintf(buf, cap, "%u", c->port);
+    else if (strcmp(field, "database") == 0)
+        snprintf(buf, cap, "%s", c->database);
+    else if (strcmp(field, "user") == 0)
+        snprintf(buf, cap, "%s", c->user);
+    else if (strcmp(field, "tls") == 0)
+        snprintf(buf, cap, "%s", dg_tls_mode_name(c->tls));
+    else
+        snprintf(buf, cap, "%s", "");
+    return buf;
 }
 
 static void rules_copy(dg_rules *dst, const dg_rules *src)
@@ -143,6 +178,8 @@ void model_free(model *m)
     free(m->dir);
     free(m->out_dir);
     free(m->cache_dir);
+    model_set_password(m, NULL);
+    dg_sources_config_free(&m->db);
     if (m->log)
         fclose(m->log);
     memset(m, 0, sizeof *m);
@@ -452,6 +489,7 @@ static int choose_dir(model *m, const char *dir, dg_err *err)
     dg_dataset_free(&m->found);
     m->found = found;
     m->have_found = 1;
+    m->src = SRC_DIR;
     free(m->dir);
     m->dir = dg_xstrdup(abs);
     int n = 0;
@@ -548,12 +586,14 @@ static model_job *new_job(int id, int argc, char **argv)
     j->id = id;
     format_line(j->line, sizeof j->line, id, argc, argv);
     dg_dataset_init(&j->ds);
+    dg_sources_config_init(&j->dbcfg);
     return j;
 }
 
 static void job_free(model_job *j)
 {
     free(j->dir);
+    dg_sources_config_free(&j->dbcfg);
     dg_dataset_free(&j->ds);
     free(j->sorted);
     dg_freq_free(&j->freq);
@@ -571,6 +611,8 @@ static int data_action(int id)
 {
     switch (id) {
     case ACT_CHOOSE_DIR:
+    case ACT_SOURCE:
+    case ACT_DB_SET:
     case ACT_LOAD:
     case ACT_OPEN_TABLE:
     case ACT_SHEET_BACK:
@@ -679,6 +721,149 @@ static int clean_undo(model *m, dg_err *err)
     return DG_OK;
 }
 
+/* The MySQL settings start from sources.conf, read once, when MySQL is first
+ * chosen or set: later db-set values are not overwritten by a reread. */
+static int need_db(model *m, dg_err *err)
+{
+    if (m->have_db)
+        return DG_OK;
+    dg_sources_config c;
+    dg_sources_config_init(&c);
+    char *path = dg_sources_config_default_path();
+    int rc = dg_sources_config_read(&c, path, 0, err);
+    free(path);
+    if (rc != DG_OK) {
+        dg_sources_config_free(&c);
+        return DG_ERR;
+    }
+    dg_sources_config_free(&m->db);
+    m->db = c;
+    m->have_db = 1;
+    return DG_OK;
+}
+
+/* One MySQL field (as db-set and load's KEY=VALUE name them) set in c, or an
+ * error that leaves c as it was. */
+static int set_db_field(dg_mysql_config *c, const char *field, const char *value, dg_err *err)
+{
+    if (strcmp(field, "port") == 0) {
+        char *end;
+        long v = strtol(value, &end, 10);
+        if (!value[0] || *end || v < 1 || v > 65535)
+            return dg_fail(err, "port: expected 1 to 65535, got '%s'", value);
+        c->port = (unsigned)v;
+        return DG_OK;
+    }
+    if (strcmp(field, "tls") == 0) {
+        if (dg_tls_mode_parse(value, &c->tls) != DG_OK)
+            return dg_fail(err, "tls: expected disabled, preferred, required or "
+                                "verify_identity, got '%s'", value);
+        return DG_OK;
+    }
+    char *dst = strcmp(field, "host") == 0       ? c->host
+                : strcmp(field, "database") == 0 ? c->database
+                : strcmp(field, "user") == 0     ? c->user
+                                                 : NULL;
+    size_t cap = strcmp(field, "host") == 0       ? sizeof c->host
+                 : strcmp(field, "database") == 0 ? sizeof c->database
+                                                  : sizeof c->user;
+    if (!dst)
+        return dg_fail(err, "no MySQL field '%s' (host, port, database, user, tls)", field);
+    if (strlen(value) >= cap)
+        return dg_fail(err, "%s: too long (at most %zu bytes)", field, cap - 1);
+    if (strcmp(field, "user") != 0 && !value[0])
+        return dg_fail(err, "%s: empty", field);
+    snprintf(dst, cap, "%s", value);
+    return DG_OK;
+}
+
+static int source_by_name(const char *name)
+{
+    for (int i = 0; i < SRC_COUNT; i++)
+        if (strcmp(source_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static void say_db(model *m)
+{
+    const dg_mysql_config *c = &m->db.mysql;
+    say(m, "source: MySQL%s %s@%s:%u/%s, tls %s; password: %s (e edits, P types it, L loads)",
+        m->src == SRC_MYSQL_S3 ? " + S3" : "", c->user[0] ? c->user : "(no user)", c->host,
+        c->port, c->database, dg_tls_mode_name(c->tls),
+        m->password              ? "typed"
+        : getenv("MYSQL_PWD")    ? "MYSQL_PWD"
+        : m->db.password_file[0] ? "password_file"
+        : c->password            ? "sources.conf"
+                                 : "none yet");
+}
+
+/* A MySQL load job: the settings (load's KEY=VALUE arguments over the
+ * model's, validated on a copy so a bad one changes nothing), the password
+ * (the typed one, else MYSQL_PWD, the password_file or sources.conf, as the
+ * command line takes it) and a log line that says where the password came
+ * from, never what it is. The typed password is wiped once the job has it. */
+static model_job *db_load_job(model *m, int kind, int argc, char **argv, dg_err *err)
+{
+    if (need_db(m, err) != DG_OK)
+        return NULL;
+    dg_mysql_config c = m->db.mysql;
+    c.password = NULL;
+    for (int i = 1; i < argc; i++) {
+        char key[64];
+        const char *eq = strchr(argv[i], '=');
+        if (!eq || (size_t)(eq - argv[i]) >= sizeof key) {
+            dg_fail(err, "load: expected KEY=VALUE, got '%s'", argv[i]);
+            return NULL;
+        }
+        snprintf(key, sizeof key, "%.*s", (int)(eq - argv[i]), argv[i]);
+        /* Where the password came from is a record, not a setting: a replay
+         * takes MYSQL_PWD or the password_file. */
+        if (strcmp(key, "password-from") == 0)
+            continue;
+        if (set_db_field(&c, key, eq + 1, err) != DG_OK)
+            return NULL;
+    }
+    model_job *j = dg_xcalloc(1, sizeof *j);
+    dg_dataset_init(&j->ds);
+    j->id = ACT_LOAD;
+    j->db = 1;
+    j->s3 = kind == SRC_MYSQL_S3;
+    j->dbcfg = m->db;
+    j->dbcfg.mysql = c;
+    const char *from = "prompt";
+    if (m->password) {
+        dg_mysql_config_set_password(&j->dbcfg.mysql, m->password);
+    } else {
+        if (m->db.mysql.password)
+            dg_mysql_config_set_password(&j->dbcfg.mysql, m->db.mysql.password);
+        if (dg_sources_password(&j->dbcfg, NULL, &from, err) != DG_OK) {
+            job_free(j);
+            return NULL;
+        }
+    }
+    model_set_password(m, NULL);
+    /* Committed: the pane shows what was loaded. */
+    char *keep = m->db.mysql.password;
+    m->db.mysql = c;
+    m->db.mysql.password = keep;
+    m->src = (load_source)kind;
+    snprintf(j->line, sizeof j->line, "load %s host=", source_names[kind]);
+    model_quote(c.host, j->line, sizeof j->line);
+    size_t o = strlen(j->line);
+    snprintf(j->line + o, sizeof j->line - o, " port=%u database=", c.port);
+    model_quote(c.database, j->line, sizeof j->line);
+    o = strlen(j->line);
+    snprintf(j->line + o, sizeof j->line - o, " user=");
+    model_quote(c.user, j->line, sizeof j->line);
+    o = strlen(j->line);
+    snprintf(j->line + o, sizeof j->line - o, " tls=%s password-from=%s",
+             dg_tls_mode_name(c.tls), from);
+    snprintf(j->title, sizeof j->title, "loading %.50s:%u/%.40s%s", c.host, c.port, c.database,
+             j->s3 ? " + S3" : "");
+    return j;
+}
+
 int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *err)
 {
     *job = NULL;
@@ -717,9 +902,53 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (need_args(id, argc, 1, 1, err) != DG_OK || choose_dir(m, argv[0], err) != DG_OK)
             return DG_ERR;
         break;
-    case ACT_LOAD:
-        if (need_args(id, argc, 0, 0, err) != DG_OK)
+    case ACT_SOURCE: {
+        if (need_args(id, argc, 1, 1, err) != DG_OK)
             return DG_ERR;
+        int k = source_by_name(argv[0]);
+        if (k < 0)
+            return dg_fail(err, "no source '%s' (dir, mysql or mysql-s3)", argv[0]);
+        if (k != SRC_DIR && need_db(m, err) != DG_OK)
+            return DG_ERR;
+        m->src = (load_source)k;
+        if (k == SRC_DIR)
+            say(m, "source: %s (o chooses the directory, L loads)",
+                m->dir ? m->dir : "a directory");
+        else
+            say_db(m);
+        break;
+    }
+    case ACT_DB_SET: {
+        if (need_args(id, argc, 2, 2, err) != DG_OK || need_db(m, err) != DG_OK)
+            return DG_ERR;
+        if (set_db_field(&m->db.mysql, argv[0], argv[1], err) != DG_OK)
+            return DG_ERR;
+        char v[300];
+        say(m, "%s = %s", argv[0], model_db_field(m, argv[0], v, sizeof v));
+        break;
+    }
+    case ACT_DB_PASSWORD:
+        if (argc > 0)
+            return dg_fail(err, "a password is never an argument (it would be logged): "
+                                "P types it in a masked field");
+        say(m, "%s", m->password ? "password typed: kept in memory until the next MySQL load, "
+                                   "never logged"
+                                 : "no password typed: a load takes MYSQL_PWD, the password_file "
+                                   "or sources.conf's");
+        break;
+    case ACT_LOAD: {
+        if (need_args(id, argc, 0, 8, err) != DG_OK)
+            return DG_ERR;
+        int kind = argc ? source_by_name(argv[0]) : (int)m->src;
+        if (kind < 0)
+            return dg_fail(err, "no source '%s' (dir, mysql or mysql-s3)", argv[0]);
+        if (kind != SRC_DIR) {
+            if (!(j = db_load_job(m, kind, argc, argv, err)))
+                return DG_ERR;
+            break;
+        }
+        if (argc > 1)
+            return dg_fail(err, "load dir takes no settings (choose-dir chooses the directory)");
         if (!m->dir)
             return dg_fail(err, "no data directory chosen yet (o chooses one)");
         j = new_job(id, argc, argv);
@@ -727,7 +956,9 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         j->opts.use_snapshot = m->use_snapshot;
         j->opts.cache_dir = m->cache_dir;
         snprintf(j->title, sizeof j->title, "loading");
+        m->src = SRC_DIR;
         break;
+    }
     case ACT_OPEN_TABLE: {
         if (need_args(id, argc, 1, 1, err) != DG_OK)
             return DG_ERR;
@@ -737,7 +968,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (!m->loaded)
             return dg_fail(err, "nothing loaded yet (L loads the chosen directory)");
         if (!m->ds.present[t])
-            return dg_fail(err, "%s: no file for this table in %s", argv[0], m->dir);
+            return dg_fail(err, "%s: no file for this table in %s", argv[0], m->ds.dir);
         if (m->pane != PANE_LOAD || m->nsheets >= MODEL_MAX_SHEETS)
             return dg_fail(err, "open-table works in the Load pane, below %d sheets",
                            MODEL_MAX_SHEETS);
@@ -791,6 +1022,10 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
             return DG_ERR;
         if (!m->loaded)
             return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
+        /* Apply rereads its source, and a MySQL load's password is gone by now. */
+        if (m->from_db)
+            return dg_fail(err, "clean-apply works on data loaded from a directory (not yet "
+                                "on MySQL's)");
         /* The job cleans a fresh load of the same directory (the snapshot
          * makes it fast), never the loaded tables: a cancel or a failure
          * leaves them, and the cleaned data of the last apply, as they were. */
@@ -1017,13 +1252,44 @@ static void eda_as_table(const dg_eda_table *e, const char *name, dg_table *t, i
     }
 }
 
+/* The MySQL load, as `demographer load-db` does it: the two S3 objects
+ * first when asked (bytes, per file), then the tables (rows). The password is
+ * wiped as soon as the server has had it, whatever the outcome. */
+static int load_db(model_job *j, const dg_progress *p, dg_err *err)
+{
+    dg_mysql_load_opts lo = {.progress = p};
+    if (j->s3) {
+        const char *urls[2] = {j->dbcfg.labels_url, j->dbcfg.categories_url};
+        dg_http_opts ho = {.progress = p};
+        if (j->dbcfg.cache_dir[0])
+            ho.cache_dir = j->dbcfg.cache_dir;
+        for (int i = 0; i < 2; i++) {
+            dg_http_result r;
+            if (dg_http_fetch(urls[i], &ho, &r, err) != DG_OK) {
+                dg_mysql_config_set_password(&j->dbcfg.mysql, NULL);
+                return DG_ERR;
+            }
+            snprintf(j->s3paths[i], sizeof j->s3paths[i], "%s", r.path);
+        }
+        lo.files[DG_T_APP_LABELS] = j->s3paths[0];
+        lo.files[DG_T_LABEL_CATEGORIES] = j->s3paths[1];
+    }
+    int rc = dg_mysql_load(&j->ds, &j->dbcfg.mysql, &lo, err);
+    dg_mysql_config_set_password(&j->dbcfg.mysql, NULL);
+    return rc;
+}
+
 int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
 {
     switch (j->id) {
     case ACT_LOAD:
         j->opts.progress = p;
-        if (dg_dataset_load(&j->ds, j->dir, &j->opts, err) != DG_OK)
+        if (j->db) {
+            if (load_db(j, p, err) != DG_OK)
+                return DG_ERR;
+        } else if (dg_dataset_load(&j->ds, j->dir, &j->opts, err) != DG_OK) {
             return DG_ERR;
+        }
         for (int t = 0; t < DG_T_COUNT; t++) {
             if (!j->ds.present[t])
                 continue;
@@ -1096,12 +1362,13 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
         dg_dataset_init(&j->ds);
         memcpy(m->stats, j->stats, sizeof m->stats);
         m->loaded = 1;
+        m->from_db = j->db;
         uint64_t rows = 0;
         for (int t = 0; t < DG_T_COUNT; t++)
             rows += m->ds.present[t] ? m->ds.tables[t].nrows : 0;
         text_count(rows, n1, sizeof n1);
-        say(m, "loaded %s rows from %s%s", n1, m->ds.from_snapshot ? "the snapshot of " : "",
-            m->dir);
+        say(m, "loaded %s rows from %s%s%s", n1, m->ds.from_snapshot ? "the snapshot of " : "",
+            j->db ? "MySQL " : "", j->db ? m->ds.dir : m->dir);
         break;
     }
     case ACT_SORT:

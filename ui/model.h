@@ -22,6 +22,7 @@
 #include "demographer/describe.h"
 #include "demographer/eda.h"
 #include "demographer/features.h"
+#include "demographer/sources_config.h"
 
 #include <stdio.h>
 
@@ -38,6 +39,15 @@ typedef enum pane_id {
 /* "Load"..., and the lower-case name used in saved file names. */
 extern const char *const pane_titles[PANE_COUNT];
 extern const char *const pane_names[PANE_COUNT];
+
+/* Where the Load pane loads from: a directory, the MySQL tables, or the MySQL
+ * tables with the app labels and label categories from the two S3 objects. */
+typedef enum load_source { SRC_DIR, SRC_MYSQL, SRC_MYSQL_S3, SRC_COUNT } load_source;
+
+/* "dir", "mysql", "mysql-s3": the words of the source and load actions. */
+extern const char *const source_names[SRC_COUNT];
+/* The MySQL fields db-set takes, in the order the e key offers them; NULL-ended. */
+extern const char *const db_fields[];
 
 typedef enum sheet_kind { SHEET_TABLE, SHEET_FREQ } sheet_kind;
 
@@ -84,6 +94,12 @@ typedef struct model {
     int loaded;
     dg_tablestats stats[DG_T_COUNT];
     int load_cur;                  /* cursor in the Load pane's table list */
+    load_source src;               /* what load reads */
+    dg_sources_config db;          /* MySQL and S3 settings: sources.conf, then db-set */
+    int have_db;                   /* ...sources.conf has been read into db */
+    char *password;                /* typed in the masked field: memory only, never logged,
+                                      wiped when a load takes it */
+    int from_db;                   /* ds came from MySQL (clean-apply cannot reread it) */
     sheet sheets[MODEL_MAX_SHEETS];
     int nsheets;
     clean_state cl;                /* the Clean pane */
@@ -145,6 +161,14 @@ const char *model_job_title(const model_job *j);
 /* Applies a job that succeeded (rc == DG_OK), logs it, frees the job; a failed
  * or cancelled one only leaves a message and a comment in the log. */
 void model_finish(model *m, model_job *j, int rc, const dg_err *err);
+
+/* The masked field's password: kept (copied) until the next MySQL load takes
+ * it, then wiped. Not an action: a password is never an argument, so it
+ * never reaches the session log; the db-password action that follows only
+ * says that one was typed. NULL or "" forgets it. */
+void model_set_password(model *m, const char *password);
+/* A MySQL field's current value as db-set takes it ("3306" for the port). */
+const char *model_db_field(const model *m, const char *field, char *buf, size_t cap);
 
 /* Splits a log line into words (shell-like: '...', "..." and backslash
  * escapes); argv points into a copy owned by *buf. Returns the word count, or

@@ -7,6 +7,7 @@
 
 #include <curses.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void human_bytes(double v, char *out, size_t cap)
@@ -90,7 +91,8 @@ static void draw_tables(app *a, int top, int height, int width)
     const dg_dataset *ds = m->loaded ? &m->ds : &m->found;
     char line[2048], buf[4096];
     int y = top;
-    snprintf(line, sizeof line, "Data: %s  (%s shape%s)", m->dir, dg_shape_name(ds->shape),
+    snprintf(line, sizeof line, "Data: %s%s  (%s shape%s)", m->loaded && m->from_db ? "MySQL " : "",
+             m->loaded ? m->ds.dir : m->dir, dg_shape_name(ds->shape),
              m->loaded ? ds->from_snapshot ? ", loaded from the snapshot" : ", loaded"
                        : ", not loaded: L loads");
     attrset(A_BOLD);
@@ -134,6 +136,42 @@ static void draw_tables(app *a, int top, int height, int width)
                                 width - 2, 0, buf, sizeof buf));
 }
 
+/* The MySQL source before its load: the connection's fields and where the
+ * password will come from (its characters never show). */
+static void draw_db(app *a, int top, int height, int width)
+{
+    const model *m = &a->m;
+    const dg_sources_config *d = &m->db;
+    char lines[12][1200], buf[2048], v[300];
+    int n = 0;
+    snprintf(lines[n++], sizeof lines[0], "Source: MySQL%s  (m: next source)",
+             m->src == SRC_MYSQL_S3 ? " + S3 (app labels and label categories)" : "");
+    snprintf(lines[n++], sizeof lines[0], "%s", "");
+    for (int i = 0; db_fields[i]; i++)
+        snprintf(lines[n++], sizeof lines[0], "  %-10s %s", db_fields[i],
+                 model_db_field(m, db_fields[i], v, sizeof v));
+    const char *pw = getenv("MYSQL_PWD");
+    snprintf(lines[n++], sizeof lines[0], "  %-10s %s%.1000s", "password",
+             m->password              ? "******** typed (in memory until the load)"
+             : pw                     ? "from MYSQL_PWD"
+             : d->password_file[0]    ? "from the password_file "
+             : d->mysql.password      ? "from sources.conf"
+                                      : "none yet: P types it",
+             !m->password && !pw && d->password_file[0] ? d->password_file : "");
+    if (m->src == SRC_MYSQL_S3) {
+        snprintf(lines[n++], sizeof lines[0], "  %-10s %s", "S3", d->labels_url);
+        snprintf(lines[n++], sizeof lines[0], "  %-10s %s", "", d->categories_url);
+    }
+    snprintf(lines[n++], sizeof lines[0], "%s", "");
+    snprintf(lines[n++], sizeof lines[0], "%s",
+             "e edits the fields in turn, P types the password, L loads (Esc cancels).");
+    for (int i = 0; i < n && i < height; i++) {
+        attrset(i == 0 ? A_BOLD : A_NORMAL);
+        mvaddstr(top + i, 1, text_fit(lines[i], width - 2, 0, buf, sizeof buf));
+    }
+    attrset(A_NORMAL);
+}
+
 static void draw(app *a, int top, int height, int width)
 {
     model *m = &a->m;
@@ -142,12 +180,17 @@ static void draw(app *a, int top, int height, int width)
         sheet_draw(a, s, top, height, width);
         return;
     }
-    if (!m->have_found) {
+    if (m->src != SRC_DIR && !(m->loaded && m->from_db)) {
+        draw_db(a, top, height, width);
+        return;
+    }
+    if (!m->have_found && !m->loaded) {
         static const char *lines[] = {
             "No data directory chosen yet.",
             "",
             "  o      choose one (Tab completes the path), or start as demographer DATA_DIR",
             "  L      load its tables, with progress; Esc cancels",
+            "  m      or choose MySQL (or MySQL + S3) as the source",
             "  Enter  open the table under the cursor as a sheet",
             "  ?      all keys",
         };
@@ -172,6 +215,24 @@ static int key(app *a, int id, pane_args *args)
         app_prompt(a, PROMPT_DIR, "data directory: ", start, NULL);
         return 0;
     }
+    case ACT_SOURCE:
+        args->argc = 1;
+        snprintf(args->argv[0], PANE_ARG_LEN, "%s", source_names[(m->src + 1) % SRC_COUNT]);
+        return 1;
+    case ACT_DB_SET:
+    case ACT_DB_PASSWORD:
+        if (m->src == SRC_DIR) {
+            snprintf(m->msg, sizeof m->msg, "%s", "m chooses the MySQL source first");
+            return 0;
+        }
+        if (id == ACT_DB_PASSWORD) {
+            app_password_prompt(a);
+        } else {
+            char v[300];
+            app_prompt(a, PROMPT_FIELD, "MySQL host: ", model_db_field(m, "host", v, sizeof v),
+                       "host");
+        }
+        return 0;
     case ACT_OPEN_TABLE:
         args->argc = 1;
         snprintf(args->argv[0], PANE_ARG_LEN, "%s", dg_tables[m->load_cur].name);

@@ -44,4 +44,14 @@ char *dg_sources_config_default_path(void);
  * not an error unless must_exist. A leading ~/ in paths is expanded. */
 int dg_sources_config_read(dg_sources_config *c, const char *path, int must_exist, dg_err *err);
 
+/* Sets c->mysql.password the way every non-interactive reader does, first
+ * found wins: password_file (an explicit --password-file; NULL: none), then
+ * MYSQL_PWD, then the configuration's password_file, then the configuration's
+ * own password (already in c). *from names where it came from, for logs that
+ * must never hold the password itself: "--password-file", "MYSQL_PWD",
+ * "password_file", "sources.conf" or "none". A file that cannot be used is an
+ * error. The CLI prompts on a terminal when this finds none. */
+int dg_sources_password(dg_sources_config *c, const char *password_file, const char **from,
+                        dg_err *err);
+
 #endif

@@ -103,16 +103,10 @@ int cli_sources_resolve(const char *cmd, const cli_sources *s, int want_password
     if (!want_password)
         return DG_OK;
     *exit_code = 1;
-    const char *env = getenv("MYSQL_PWD");
-    if (s->password_file) {
-        if (dg_mysql_password_from_file(m, s->password_file, &err) != DG_OK)
-            goto fail;
-    } else if (env) {
-        dg_mysql_config_set_password(m, env);
-    } else if (cfg->password_file[0]) {
-        if (dg_mysql_password_from_file(m, cfg->password_file, &err) != DG_OK)
-            goto fail;
-    } else if (!m->password && isatty(STDIN_FILENO)) {
+    const char *from; /* where from: for the CLI, the messages say enough */
+    if (dg_sources_password(cfg, s->password_file, &from, &err) != DG_OK)
+        goto fail;
+    if (!m->password && isatty(STDIN_FILENO)) {
         char buf[512], who[512];
         snprintf(who, sizeof who, "%s@%s:%u", m->user[0] ? m->user : "(no user)", m->host,
                  m->port);

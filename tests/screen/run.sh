@@ -115,7 +115,7 @@ assert len(colours) >= 4, f'only {len(colours)} colours: blank'
 PY
 }
 
-echo "1..24"
+echo "1..26"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -173,7 +173,7 @@ keys b L
 wait_for b "rows from" >/dev/null
 keys b Down Down Down Enter
 check b sheet-events-160x48 "row 1/"
-keys b : so Tab
+keys b : sor Tab
 check b prompt-completion-160x48 ":so"
 keys b C-u Escape
 keys b : 'sort-desc timestamp' Enter
@@ -197,6 +197,25 @@ if wait_for c "Rules: 8, 8 on.  Data: none loaded" 5; then
 else
     notok "after a cancel the UI answers" "$last_screen"
 fi
+
+# --- the MySQL source's password field: stars only, no server needed ---
+start e 80x24 XDG_CONFIG_HOME=$work/no-config
+wait_for e "L load" >/dev/null
+keys e m
+wait_for e "Source: MySQL" >/dev/null
+keys e P
+wait_for e "never logged):" >/dev/null
+keys e -l 'pässw0rd!'
+check e password-field-80x24 "*********"
+shown=$(screen e)
+if grep -qF "logged): *********" <<<"$shown" && ! grep -qE "p.ssw0rd" <<<"$shown"; then
+    ok "the password field shows one star per character, never the characters"
+else
+    mapfile -t lines <<<"$shown"
+    notok "password field" "${lines[@]}"
+fi
+keys e Escape
+wait_for e "e edit" >/dev/null
 
 # --- 80x24: the Clean pane after applying, the EDA pane's list, a table, its chart ---
 start d 80x24
