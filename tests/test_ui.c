@@ -627,7 +627,8 @@ static void the_load_pane_loads_from_mysql(void **state)
     free(out);
     char conf[2048];
     snprintf(conf, sizeof conf,
-             "[mysql]\nhost = %s\nport = %s\ndatabase = mlctest_ui\nuser = %s\npassword_file = %s\n",
+             "[mysql]\nhost = %s\nport = %s\ndatabase = mlctest_ui\nuser = %s\n"
+             "password_file = %s\n",
              host, getenv("DG_MYSQL_PORT"), getenv("DG_MYSQL_USER"),
              getenv("DG_MYSQL_PASSWORD_FILE"));
     use_config("cfg2", conf);
