@@ -574,8 +574,10 @@ static void mysql_source_is_set_by_actions_and_the_password_never_logged(void **
     model_finish(&m, j, DG_ERR, &cancel);
     assert_false(m.loaded);
     assert_int_equal(act(&m, "source mysql-s3", &err), DG_OK);
+    model_set_password(&m, "hunter2-again");
     assert_int_equal(act(&m, "source dir", &err), DG_OK);
     assert_int_equal(m.src, SRC_DIR);
+    assert_null(m.password);
     model_free(&m);
 
     size_t len;

@@ -864,11 +864,14 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (k != SRC_DIR && need_db(m, err) != DG_OK)
             return DG_ERR;
         m->src = (load_source)k;
-        if (k == SRC_DIR)
+        if (k == SRC_DIR) {
+            /* A typed password is for the MySQL load only: leaving MySQL forgets it. */
+            model_set_password(m, NULL);
             say(m, "source: %s (o chooses the directory, L loads)",
                 m->dir ? m->dir : "a directory");
-        else
+        } else {
             say_db(m);
+        }
         break;
     }
     case ACT_DB_SET: {
