@@ -336,6 +336,25 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_false(m.cl.have_cleaned);
     assert_false(m.can_undo);
 
+    /* Preview: per-rule counts only; no cleaned data, nothing to undo, the
+     * loaded tables as they were. */
+    assert_int_equal(act(&m, "clean-preview", &err), DG_OK);
+    assert_non_null(m.preview);
+    assert_false(m.cl.have_cleaned);
+    assert_false(m.can_undo);
+    assert_int_equal(m.cl.applied.n, 0);
+    assert_int_equal(m.ds.tables[DG_T_EVENTS].ncols, loaded_cols);
+    assert_int_equal(m.ds.tables[DG_T_PHONES].nrows, loaded_phones);
+    uint64_t previewed[8];
+    for (int i = 0; i < 8; i++)
+        previewed[i] = m.preview[i].rows_changed;
+    /* A rule change makes the counts stale: they go. */
+    assert_int_equal(act(&m, "rule-toggle 1", &err), DG_OK);
+    assert_null(m.preview);
+    assert_int_equal(act(&m, "rule-toggle 1", &err), DG_OK);
+    assert_int_equal(act(&m, "clean-preview", &err), DG_OK);
+    assert_non_null(m.preview);
+
     /* Apply: every rule's effect is recorded; the loaded tables stay as they were. */
     assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
     assert_true(m.cl.have_cleaned);
@@ -348,6 +367,10 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
         changed += m.cl.effects[i].rows_changed;
     }
     assert_true(changed > 0);
+    /* The preview said what apply did, and apply supersedes it. */
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(m.cl.effects[i].rows_changed, previewed[i]);
+    assert_null(m.preview);
     assert_int_equal(m.ds.tables[DG_T_EVENTS].ncols, loaded_cols);
     assert_int_equal(m.ds.tables[DG_T_PHONES].nrows, loaded_phones);
     assert_int_equal(m.cl.cleaned.tables[DG_T_EVENTS].ncols, loaded_cols + 1);
@@ -457,6 +480,8 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     char *log = slurp(logp, &len);
     assert_non_null(log);
     assert_non_null(strstr(log, "\npane-clean\n"));
+    assert_non_null(strstr(log, "\nclean-preview\nrule-toggle 1\nrule-toggle 1\nclean-preview\n"
+                                "clean-apply\n"));
     assert_non_null(strstr(log, "\nclean-apply\nrule-toggle 1\nclean-apply\nclean-undo\n"
                                 "rule-down 1\nrule-toggle 3\nrules-save clean.rules\n"));
     assert_non_null(strstr(log, "\neda-compute\neda-open 1\n"));
@@ -571,8 +596,10 @@ static void mysql_source_is_set_by_actions_and_the_password_never_logged(void **
     model_finish(&m, j, DG_ERR, &cancel);
     assert_false(m.loaded);
     assert_int_equal(act(&m, "source mysql-s3", &err), DG_OK);
+    model_set_password(&m, "hunter2-again");
     assert_int_equal(act(&m, "source dir", &err), DG_OK);
     assert_int_equal(m.src, SRC_DIR);
+    assert_null(m.password);
     model_free(&m);
 
     size_t len;
@@ -624,7 +651,8 @@ static void the_load_pane_loads_from_mysql(void **state)
     free(out);
     char conf[2048];
     snprintf(conf, sizeof conf,
-             "[mysql]\nhost = %s\nport = %s\ndatabase = mlctest_ui\nuser = %s\npassword_file = %s\n",
+             "[mysql]\nhost = %s\nport = %s\ndatabase = mlctest_ui\nuser = %s\n"
+             "password_file = %s\n",
              host, getenv("DG_MYSQL_PORT"), getenv("DG_MYSQL_USER"),
              getenv("DG_MYSQL_PASSWORD_FILE"));
     use_config("cfg2", conf);

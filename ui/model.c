@@ -119,6 +119,13 @@ static void clean_state_free(clean_state *c)
     dg_dataset_init(&c->cleaned);
 }
 
+/* The preview counts belong to the rules and data they were made from. */
+static void preview_clear(model *m)
+{
+    free(m->preview);
+    m->preview = NULL;
+}
+
 /* Forgets what apply made (the rules stay): the data it came from is gone. */
 static void clean_forget_data(model *m)
 {
@@ -128,6 +135,7 @@ static void clean_forget_data(model *m)
     m->cl.rules = keep;
     clean_state_free(&m->undo);
     m->can_undo = 0;
+    preview_clear(m);
 }
 
 static void sheet_free(sheet *s)
@@ -171,6 +179,7 @@ void model_free(model *m)
 {
     close_sheets(m);
     eda_clear(m);
+    preview_clear(m);
     clean_state_free(&m->cl);
     clean_state_free(&m->undo);
     dg_dataset_free(&m->found);
@@ -626,6 +635,7 @@ static int data_action(int id)
     case ACT_RULE_UP:
     case ACT_RULE_DOWN:
     case ACT_CLEAN_APPLY:
+    case ACT_CLEAN_PREVIEW:
     case ACT_CLEAN_UNDO:
     case ACT_RULES_SAVE:
     case ACT_RULES_LOAD:
@@ -698,6 +708,7 @@ static int rules_load(model *m, const char *file, dg_err *err)
     }
     dg_rules_free(&m->cl.rules);
     m->cl.rules = r;
+    preview_clear(m);
     if (m->clean_cur >= r.n)
         m->clean_cur = r.n ? r.n - 1 : 0;
     say(m, "loaded %d rules from %.1000s", r.n, path);
@@ -714,6 +725,7 @@ static int clean_undo(model *m, dg_err *err)
     dg_dataset_init(&m->undo.cleaned);
     m->can_undo = 0;
     m->data_gen++;
+    preview_clear(m);
     if (m->clean_cur >= m->cl.rules.n)
         m->clean_cur = m->cl.rules.n ? m->cl.rules.n - 1 : 0;
     say(m, "undone: %s", m->cl.have_cleaned ? "back to the data and rules of the apply before"
@@ -911,11 +923,14 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (k != SRC_DIR && need_db(m, err) != DG_OK)
             return DG_ERR;
         m->src = (load_source)k;
-        if (k == SRC_DIR)
+        if (k == SRC_DIR) {
+            /* A typed password is for the MySQL load only: leaving MySQL forgets it. */
+            model_set_password(m, NULL);
             say(m, "source: %s (o chooses the directory, L loads)",
                 m->dir ? m->dir : "a directory");
-        else
+        } else {
             say_db(m);
+        }
         break;
     }
     case ACT_DB_SET: {
@@ -1000,6 +1015,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (i < 0)
             return DG_ERR;
         dg_rule *v = m->cl.rules.v;
+        preview_clear(m);
         if (id == ACT_RULE_TOGGLE) {
             v[i].enabled = !v[i].enabled;
             m->clean_cur = i;
@@ -1018,6 +1034,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         break;
     }
     case ACT_CLEAN_APPLY:
+    case ACT_CLEAN_PREVIEW:
         if (need_args(id, argc, 0, 0, err) != DG_OK)
             return DG_ERR;
         if (!m->loaded)
@@ -1035,7 +1052,8 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         j->opts.cache_dir = m->cache_dir;
         rules_copy(&j->rules, &m->cl.rules);
         j->effects = dg_xcalloc((size_t)j->rules.n + 1, sizeof *j->effects);
-        snprintf(j->title, sizeof j->title, "cleaning");
+        snprintf(j->title, sizeof j->title, "%s",
+                 id == ACT_CLEAN_PREVIEW ? "previewing the rules" : "cleaning");
         break;
     case ACT_CLEAN_UNDO:
         if (need_args(id, argc, 0, 0, err) != DG_OK || clean_undo(m, err) != DG_OK)
@@ -1309,6 +1327,7 @@ int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
         return DG_OK;
     case ACT_FREQ: return dg_freq_compute(j->t, j->col, &j->freq, p, err);
     case ACT_CLEAN_APPLY:
+    case ACT_CLEAN_PREVIEW:
         j->opts.progress = p;
         if (dg_dataset_load(&j->ds, j->dir, &j->opts, err) != DG_OK)
             return DG_ERR;
@@ -1397,7 +1416,21 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
             text_count(f->nrows, n1, sizeof n1));
         break;
     }
+    case ACT_CLEAN_PREVIEW: {
+        /* Only the counts stay: the cleaned copy goes with the job, and the
+         * loaded and cleaned data are as they were. */
+        preview_clear(m);
+        m->preview = j->effects;
+        j->effects = NULL;
+        uint64_t rows = 0;
+        for (int i = 0; i < j->rules.n; i++)
+            rows += m->preview[i].rows_changed;
+        say(m, "preview: the %d rules would change %s rows (a applies them)", j->rules.n,
+            text_count(rows, n1, sizeof n1));
+        break;
+    }
     case ACT_CLEAN_APPLY: {
+        preview_clear(m);
         /* The state before goes to undo; its rules are those of the apply
          * before (or, with none, the ones just applied). */
         clean_state old = m->cl;

@@ -106,6 +106,8 @@ typedef struct model {
     clean_state undo;              /* the state before the last apply */
     int can_undo;
     int clean_cur;                 /* cursor in the rule list */
+    dg_rule_effect *preview;       /* clean-preview: what each of cl.rules would change (NULL:
+                                      none, or the rules changed since) */
     dg_eda eda;                    /* the EDA tables */
     dg_table eda_tabs[DG_EDA_MAX_TABLES]; /* ...as tables, for the sheet view */
     int have_eda;

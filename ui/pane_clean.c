@@ -95,7 +95,12 @@ static void draw(app *a, int top, int height, int width)
     mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
     attrset(A_NORMAL);
     int hw = width - 2 - (2 + 3 + 21 + 3);
-    cell head[] = {{"#", 2, 1}, {"on", 3, 0}, {"rule", 21, 0}, {"what it would change", hw, 0}};
+    cell head[] = {{"#", 2, 1},
+                   {"on", 3, 0},
+                   {"rule", 21, 0},
+                   {m->preview ? "what it would change (preview: rows, devices)"
+                               : "what it would change",
+                    hw, 0}};
     header(a, y++, width, head, 4);
     /* A long rule file scrolls: the list keeps the cursor in view and, once
      * applied, leaves half the area to the effects. */
@@ -108,12 +113,23 @@ static void draw(app *a, int top, int height, int width)
         first = 0;
     for (int i = first; i < c->rules.n && i < first + room && y < end; i++) {
         const dg_rule *r = &c->rules.v[i];
-        char n[16];
+        char n[16], what[512];
         snprintf(n, sizeof n, "%d", i + 1);
+        /* After a preview, its counts in place of the rule's description. */
+        snprintf(what, sizeof what, "%s", dg_rule_help(r->kind));
+        if (m->preview && r->enabled) {
+            const dg_rule_effect *e = &m->preview[i];
+            char rows[32], dv[32];
+            snprintf(what, sizeof what, "%s rows, %s devices: %s",
+                     text_count(e->rows_changed, rows, sizeof rows),
+                     text_count(e->devices, dv, sizeof dv), e->detail);
+        } else if (m->preview) {
+            snprintf(what, sizeof what, "%s", "off: would change nothing");
+        }
         cell row[] = {{n, 2, 1},
                       {r->enabled ? "on" : "off", 3, 0},
                       {dg_rule_keyword(r->kind), 21, 0},
-                      {dg_rule_help(r->kind), hw, 0}};
+                      {what, hw, 0}};
         if (i == m->clean_cur)
             attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
         else if (!r->enabled)
@@ -128,8 +144,9 @@ static void draw(app *a, int top, int height, int width)
         draw_effects(a, y, end, width);
     else
         mvaddstr(y, 1,
-                 text_fit("t turns the cursor's rule on or off, K and J move it, a applies "
-                          "(on a fresh load: Esc cancels), w and r save and load the rules.",
+                 text_fit("t turns the cursor's rule on or off, K and J move it, v previews "
+                          "what they would change, a applies (on a fresh load: Esc cancels), "
+                          "w and r save and load the rules.",
                           width - 2, 0, buf, sizeof buf));
 }
 
