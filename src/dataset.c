@@ -185,3 +185,23 @@ void dg_dataset_reconcile(dg_dataset *ds)
         tables[t] = ds->present[t] ? &ds->tables[t] : NULL;
     dg_reconcile_ids(tables, &ds->reconcile);
 }
+
+void dg_dataset_copy(dg_dataset *dst, const dg_dataset *src)
+{
+    dg_dataset_init(dst);
+    dst->dir = src->dir ? dg_xstrdup(src->dir) : NULL;
+    dst->shape = src->shape;
+    dst->lenient = src->lenient;
+    dst->reconcile = src->reconcile;
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        dst->present[t] = src->present[t];
+        dst->sources[t] = src->sources[t];
+        dst->sources[t].path = src->sources[t].path ? dg_xstrdup(src->sources[t].path) : NULL;
+        dst->reports[t] = src->reports[t];
+        dg_table_free(&dst->tables[t]);
+        if (src->present[t])
+            dg_table_copy(&dst->tables[t], &src->tables[t]);
+        else
+            dg_table_init(&dst->tables[t], dg_tables[t].name);
+    }
+}

@@ -172,3 +172,25 @@ uint64_t dg_column_distinct(const dg_table *t, const dg_column *c)
     }
     }
 }
+
+void dg_table_copy(dg_table *dst, const dg_table *src)
+{
+    dg_table_init(dst, src->name);
+    for (int c = 0; c < src->ncols; c++) {
+        const dg_column *from = &src->cols[c];
+        dg_column *to = dg_table_add_column(dst, from->name, from->type);
+        size_t n = src->nrows * dg_coltype_width(from->type);
+        to->data = dg_xmalloc(n ? n : 1);
+        memcpy(to->data, from->data, n);
+        if (from->type == DG_COL_KEY) {
+            int64_t *keys = dg_xmalloc(((size_t)from->dict.n + 1) * sizeof *keys);
+            memcpy(keys, from->dict.keys, (size_t)from->dict.n * sizeof *keys);
+            dg_i64map_adopt(&to->dict, keys, from->dict.n);
+        }
+    }
+    dst->nrows = src->nrows;
+    /* Interning in id order gives every string its id again. */
+    for (uint32_t i = 0; i < src->strings.n; i++)
+        dg_strpool_intern(&dst->strings, dg_strpool_get(&src->strings, i),
+                          dg_strpool_len(&src->strings, i));
+}

@@ -1039,15 +1039,16 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
             return DG_ERR;
         if (!m->loaded)
             return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
-        /* Apply rereads its source, and a MySQL load's password is gone by now. */
-        if (m->from_db)
-            return dg_fail(err, "clean-apply works on data loaded from a directory (not yet "
-                                "on MySQL's)");
         /* The job cleans a fresh load of the same directory (the snapshot
          * makes it fast), never the loaded tables: a cancel or a failure
-         * leaves them, and the cleaned data of the last apply, as they were. */
+         * leaves them, and the cleaned data of the last apply, as they were.
+         * Data from MySQL cannot be read again (its password is gone): the
+         * job cleans a copy of the loaded tables instead. */
         j = new_job(id, argc, argv);
-        j->dir = dg_xstrdup(m->ds.dir);
+        if (m->from_db)
+            j->src = &m->ds;
+        else
+            j->dir = dg_xstrdup(m->ds.dir);
         j->opts.use_snapshot = m->use_snapshot;
         j->opts.cache_dir = m->cache_dir;
         rules_copy(&j->rules, &m->cl.rules);
@@ -1329,8 +1330,13 @@ int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
     case ACT_CLEAN_APPLY:
     case ACT_CLEAN_PREVIEW:
         j->opts.progress = p;
-        if (dg_dataset_load(&j->ds, j->dir, &j->opts, err) != DG_OK)
+        if (j->src) {
+            /* The data actions wait while a job is out: src stays as it is. */
+            dg_dataset_free(&j->ds);
+            dg_dataset_copy(&j->ds, j->src);
+        } else if (dg_dataset_load(&j->ds, j->dir, &j->opts, err) != DG_OK) {
             return DG_ERR;
+        }
         return dg_clean(&j->ds, &j->rules, j->effects, p, err);
     case ACT_EDA_COMPUTE:
         /* dg_eda_compute reports no progress: a cancel is seen before and after. */

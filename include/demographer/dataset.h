@@ -56,6 +56,10 @@ int dg_dataset_load(dg_dataset *ds, const char *dir, const dg_load_opts *opts, d
  * ids as read, so the report is the same from either). */
 void dg_dataset_reconcile(dg_dataset *ds);
 
+/* A deep copy of src's tables and what describes them into dst (initialised
+ * here): what cleaning works on when the source cannot be read again. */
+void dg_dataset_copy(dg_dataset *dst, const dg_dataset *src);
+
 static inline const dg_table *dg_dataset_table(const dg_dataset *ds, dg_table_id id)
 {
     return ds->present[id] ? &ds->tables[id] : NULL;

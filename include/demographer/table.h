@@ -57,6 +57,9 @@ dg_column *dg_table_add_column(dg_table *t, const char *name, dg_coltype type);
  * the smaller size (a borrowed column is copied to the heap first). */
 void dg_table_resize(dg_table *t, uint64_t nrows);
 dg_column *dg_table_column(const dg_table *t, const char *name);
+/* A deep copy of src into dst (dst is initialised here): its own arrays,
+ * dictionaries and strings, with the same string ids and key codes. */
+void dg_table_copy(dg_table *dst, const dg_table *src);
 /* Makes the table share (hold a reference to) m. */
 void dg_table_use_mapping(dg_table *t, dg_mapping *m);
 /* Drops one reference; the last one unmaps. */
