@@ -21,22 +21,11 @@ static int64_t id_at(const dg_table *t, const char *col, uint64_t row)
     return dg_col_id(c, row);
 }
 
-static char *real_path(const char *name)
-{
-    const char *dir = tu_real_dir();
-    if (!dir)
-        return NULL;
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 /* The real first lines of every Kaggle file, with CRLF and no final newline. */
 static void golden_heads(void **state)
 {
     (void)state;
-    char *dir = real_path("heads");
+    char *dir = tu_real_path("heads");
     if (!dir)
         skip();
     dg_dataset ds;
@@ -104,7 +93,7 @@ static void golden_heads(void **state)
 static void real_train_labels(void **state)
 {
     (void)state;
-    char *dir = real_path("");
+    char *dir = tu_real_path("");
     if (!dir)
         skip();
     dg_dataset ds;
@@ -186,8 +175,8 @@ static int64_t trunc15(int64_t v)
 static void mapping_file_both_id_forms(void **state)
 {
     (void)state;
-    char *rounded = real_path("train_test_split.csv");
-    char *exact = real_path("train_test_split_exact_ids.csv");
+    char *rounded = tu_real_path("train_test_split.csv");
+    char *exact = tu_real_path("train_test_split_exact_ids.csv");
     if (!rounded)
         skip();
     const dg_tablespec *spec = &dg_tables[DG_T_SPLIT];

@@ -101,26 +101,15 @@ static void fixture_outcomes(void **state)
     free(dir);
 }
 
-static char *real_path(const char *name)
-{
-    const char *dir = tu_real_dir();
-    if (!dir)
-        return NULL;
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 /* The real mapping file (cut ids) against its exact twin as the phones: every
  * id that reconciles must land on the exact id of the same row. */
 static void real_mapping_pair(void **state)
 {
     (void)state;
-    char *cut = real_path("train_test_split.csv");
+    char *cut = tu_real_path("train_test_split.csv");
     if (!cut)
         skip();
-    char *exact = real_path("train_test_split_exact_ids.csv");
+    char *exact = tu_real_path("train_test_split_exact_ids.csv");
     const dg_tablespec *sp = &dg_tables[DG_T_SPLIT];
     dg_table a, b;
     dg_table_init(&a, "split");

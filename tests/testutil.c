@@ -66,6 +66,17 @@ const char *tu_real_dir(void)
     return d;
 }
 
+char *tu_real_path(const char *name)
+{
+    const char *dir = tu_real_dir();
+    if (!dir)
+        return NULL;
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
 int tu_run(const char *cmd, char **out)
 {
     size_t n = strlen(cmd) + 16;

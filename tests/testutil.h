@@ -20,6 +20,9 @@ char *tu_write_str(const char *dir, const char *name, const char *text);
 /* The folder of real data pieces, or NULL (with a skip message printed) when
  * absent: tests that need it call skip() then. */
 const char *tu_real_dir(void);
+/* The path of a file in the real data folder (freed by the caller), or NULL
+ * (with the skip message of tu_real_dir) when the folder is absent. */
+char *tu_real_path(const char *name);
 /* Runs a shell command, returns its exit status and (when out is not NULL)
  * its stdout and stderr together, NUL-terminated, freed by the caller. */
 int tu_run(const char *cmd, char **out);
