@@ -9,24 +9,10 @@
 # and prints the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
-dpkg-query -W -f='${Status}' python3-pandas 2>/dev/null | grep -q 'install ok installed' ||
-  { apt-get update -qq && apt-get install -y -qq python3-pandas >/dev/null; }
-bash scripts/build.sh build-release --buildtype=release
-bin=./build-release/demographer
-data=bench/out/full
-if [ ! -f "$data/.complete" ]; then
-  echo "generating the full-size data set in $data ..."
-  /usr/bin/python3 bench/measure.py $bin synth --quiet --out "$data" --devices 186716 --seed 1 |
-    awk '{printf "synth: %.1f s, peak %.0f MiB\n", $1, $2}'
-  touch "$data/.complete"
-fi
+. bench/full_set.sh
 du -sh "$data"
 cache=$(mktemp -d)
 trap 'rm -rf "$cache"' EXIT
-# Warm the page cache so that every contender reads from memory.
-cat "$data"/*.csv >/dev/null
-m() { /usr/bin/python3 bench/measure.py "$@"; }
 read -r csv_s csv_m < <(m $bin load --quiet --no-snapshot "$data")
 # A snapshot is trusted only for files older than it by 2 s (fresh data may
 # still be changing): wait that out when the data was just generated.

@@ -4,20 +4,9 @@
 # pandas (bench/pipeline_pandas.py), in one run: wall time and peak RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
-dpkg-query -W -f='${Status}' python3-pandas 2>/dev/null | grep -q 'install ok installed' ||
-  { apt-get update -qq && apt-get install -y -qq python3-pandas >/dev/null; }
-bash scripts/build.sh build-release --buildtype=release
-bin=./build-release/demographer
-data=bench/out/full
-if [ ! -f "$data/.complete" ]; then
-  $bin synth --quiet --out "$data" --devices 186716 --seed 1
-  touch "$data/.complete"
-fi
+. bench/full_set.sh
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-cat "$data"/*.csv >/dev/null
-m() { /usr/bin/python3 bench/measure.py "$@"; }
 # demographer: one process per stage, each loading (from the snapshot after
 # the first) and cleaning, as a user would run them.
 $bin load --quiet --cache-dir "$out/cache" "$data" >/dev/null

@@ -29,6 +29,37 @@ int dg_progress_report(const dg_progress *p, const char *stage, double done, dou
     return p->fn(p->ctx, stage, done, total, unit);
 }
 
+static int restaged(void *ctx, const char *stage, double done, double total, const char *unit)
+{
+    dg_progress_stage *s = ctx;
+    (void)stage;
+    return dg_progress_report(s->outer, s->stage, done, total, unit);
+}
+
+const dg_progress *dg_progress_restage(dg_progress_stage *s, const dg_progress *outer,
+                                       const char *stage)
+{
+    if (!outer)
+        return NULL;
+    s->outer = outer;
+    snprintf(s->stage, sizeof s->stage, "%s", stage);
+    s->as = (dg_progress){restaged, s};
+    return &s->as;
+}
+
+char *dg_user_path(const char *xdg_var, const char *home_sub, const char *rest)
+{
+    const char *xdg = getenv(xdg_var), *home = getenv("HOME");
+    char buf[4096];
+    if (xdg && xdg[0] == '/')
+        snprintf(buf, sizeof buf, "%s/%s", xdg, rest);
+    else if (home && *home)
+        snprintf(buf, sizeof buf, "%s/%s/%s", home, home_sub, rest);
+    else
+        snprintf(buf, sizeof buf, "/tmp/demographer-%d/%s", (int)getuid(), rest);
+    return dg_xstrdup(buf);
+}
+
 static void out_of_memory(size_t n)
 {
     /* The UI installs no handler: the message goes to stderr, which the

@@ -105,20 +105,6 @@ int dg_dataset_find(dg_dataset *ds, const char *dir, const dg_load_opts *opts, d
     return DG_OK;
 }
 
-/* Progress of one table's parse, passed on with the table's name as stage. */
-typedef struct table_progress {
-    const dg_progress *outer;
-    const char *table;
-} table_progress;
-
-static int forward_progress(void *ctx, const char *stage, double done, double total,
-                            const char *unit)
-{
-    table_progress *tp = ctx;
-    (void)stage;
-    return dg_progress_report(tp->outer, tp->table, done, total, unit);
-}
-
 int dg_dataset_load(dg_dataset *ds, const char *dir, const dg_load_opts *opts, dg_err *err)
 {
     static const dg_load_opts defaults = {0};
@@ -150,12 +136,11 @@ int dg_dataset_load(dg_dataset *ds, const char *dir, const dg_load_opts *opts, d
     for (int t = 0; t < DG_T_COUNT; t++) {
         if (!ds->present[t])
             continue;
-        table_progress tp = {opts->progress, dg_tables[t].name};
-        dg_progress fwd = {forward_progress, &tp};
+        dg_progress_stage stage;
         dg_csv_opts co = {
             .lenient = opts->lenient,
             .threads = opts->threads,
-            .progress = opts->progress ? &fwd : NULL,
+            .progress = dg_progress_restage(&stage, opts->progress, dg_tables[t].name),
         };
         if (dg_csv_read(ds->sources[t].path, dg_tables[t].cols, dg_tables[t].ncols, &co,
                         &ds->tables[t], &ds->reports[t], err) != DG_OK) {

@@ -40,16 +40,8 @@ static uint64_t fnv1a(const char *s)
 
 char *dg_snapshot_path_for(const char *cache_dir, const char *data_dir)
 {
-    char base[PATH_MAX];
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (cache_dir)
-        snprintf(base, sizeof base, "%s", cache_dir);
-    else if (xdg && *xdg)
-        snprintf(base, sizeof base, "%s/demographer", xdg);
-    else if (home && *home)
-        snprintf(base, sizeof base, "%s/.cache/demographer", home);
-    else
-        snprintf(base, sizeof base, "/tmp/demographer-cache-%d", (int)getuid());
+    char *base = cache_dir ? dg_xstrdup(cache_dir)
+                           : dg_user_path("XDG_CACHE_HOME", ".cache", "demographer");
     char real[PATH_MAX];
     if (!realpath(data_dir, real))
         snprintf(real, sizeof real, "%s", data_dir);
@@ -60,6 +52,7 @@ char *dg_snapshot_path_for(const char *cache_dir, const char *data_dir)
     size_t n = strlen(base) + strlen(name) + 40;
     char *out = dg_xmalloc(n);
     snprintf(out, n, "%s/%s-%016llx.dgsnap", base, name, (unsigned long long)fnv1a(real));
+    free(base);
     return out;
 }
 

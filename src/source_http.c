@@ -24,14 +24,7 @@ const char *dg_fetch_outcome_name(dg_fetch_outcome o)
 
 char *dg_http_default_cache_dir(void)
 {
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    char buf[4096];
-    if (xdg && *xdg)
-        snprintf(buf, sizeof buf, "%s/demographer/s3", xdg);
-    else
-        snprintf(buf, sizeof buf, "%s/.cache/demographer/s3", home ? home : ".");
-    return dg_xstrdup(buf);
+    return dg_user_path("XDG_CACHE_HOME", ".cache", "demographer/s3");
 }
 
 /* Copies src into dst, cut to fit (header values and messages). */

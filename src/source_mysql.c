@@ -588,19 +588,6 @@ static void clear_dataset(dg_dataset *ds)
     memset(&ds->reconcile, 0, sizeof ds->reconcile);
 }
 
-typedef struct table_progress {
-    const dg_progress *outer;
-    const char *table;
-} table_progress;
-
-static int forward_progress(void *ctx, const char *stage, double done, double total,
-                            const char *unit)
-{
-    table_progress *tp = ctx;
-    (void)stage;
-    return dg_progress_report(tp->outer, tp->table, done, total, unit);
-}
-
 int dg_mysql_load(dg_dataset *ds, const dg_mysql_config *cfg, const dg_mysql_load_opts *opts,
                   dg_err *err)
 {
@@ -624,9 +611,9 @@ int dg_mysql_load(dg_dataset *ds, const dg_mysql_config *cfg, const dg_mysql_loa
     for (int t = 0; t < DG_T_COUNT; t++) {
         dg_source *src = &ds->sources[t];
         if (opts->files[t]) {
-            table_progress tp = {opts->progress, dg_tables[t].name};
-            dg_progress fwd = {forward_progress, &tp};
-            dg_csv_opts co = {.progress = opts->progress ? &fwd : NULL};
+            dg_progress_stage stage;
+            dg_csv_opts co = {
+                .progress = dg_progress_restage(&stage, opts->progress, dg_tables[t].name)};
             if (dg_csv_read(opts->files[t], dg_tables[t].cols, dg_tables[t].ncols, &co,
                             &ds->tables[t], &ds->reports[t], err) != DG_OK)
                 goto fail;

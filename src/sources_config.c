@@ -24,14 +24,7 @@ void dg_sources_config_free(dg_sources_config *c)
 
 char *dg_sources_config_default_path(void)
 {
-    const char *xdg = getenv("XDG_CONFIG_HOME");
-    const char *home = getenv("HOME");
-    char buf[4096];
-    if (xdg && *xdg)
-        snprintf(buf, sizeof buf, "%s/demographer/sources.conf", xdg);
-    else
-        snprintf(buf, sizeof buf, "%s/.config/demographer/sources.conf", home ? home : ".");
-    return dg_xstrdup(buf);
+    return dg_user_path("XDG_CONFIG_HOME", ".config", "demographer/sources.conf");
 }
 
 typedef struct parse_ctx {

@@ -20,6 +20,17 @@
 
 #define EXIT_USAGE 2
 
+void app_put_row(int y, int x, int width, const app_cell *cells, int n)
+{
+    char buf[4096], line[8192] = "";
+    size_t o = 0;
+    for (int i = 0; i < n && o + 1024 < sizeof line; i++) {
+        text_fit(cells[i].s, cells[i].w, cells[i].right, buf, sizeof buf);
+        o += (size_t)snprintf(line + o, sizeof line - o, "%s%s", i ? " " : "", buf);
+    }
+    mvaddstr(y, x, text_fit(line, width, 0, buf, sizeof buf));
+}
+
 int app_attr(const app *a, int pair, int fallback)
 {
     return a->color ? (int)(COLOR_PAIR(pair) | ((unsigned)fallback & A_BOLD)) : fallback;

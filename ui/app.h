@@ -49,6 +49,16 @@ struct app {
 
 /* An attribute for a colour pair, or the fallback under NO_COLOR. */
 int app_attr(const app *a, int pair, int fallback);
+
+/* One cell of a table row on the screen: text, width in columns, aligned
+ * right or left. */
+typedef struct app_cell {
+    const char *s;
+    int w, right;
+} app_cell;
+/* Draws cells side by side (one blank between), fitted to width by display
+ * width, at row y, column x. */
+void app_put_row(int y, int x, int width, const app_cell *cells, int n);
 /* Opens a prompt. */
 void app_prompt(app *a, prompt_kind kind, const char *label, const char *text, const char *arg);
 

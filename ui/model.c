@@ -196,14 +196,7 @@ void model_free(model *m)
 
 char *model_default_log(void)
 {
-    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-    char buf[PATH_MAX];
-    if (state && state[0] == '/')
-        snprintf(buf, sizeof buf, "%s/demographer/session.log", state);
-    else
-        snprintf(buf, sizeof buf, "%s/.local/state/demographer/session.log",
-                 home && home[0] ? home : "/tmp");
-    return dg_xstrdup(buf);
+    return dg_user_path("XDG_STATE_HOME", ".local/state", "demographer/session.log");
 }
 
 int model_open_log(model *m, const char *path, dg_err *err)
@@ -1236,20 +1229,6 @@ static uint64_t position_of(const uint32_t *order, uint64_t n, uint64_t row)
     return 0;
 }
 
-/* Passes describe's progress on as the stage "describe <table>". */
-typedef struct describe_progress {
-    const dg_progress *outer;
-    char stage[64];
-} describe_progress;
-
-static int forward_describe(void *ctx, const char *stage, double done, double total,
-                            const char *unit)
-{
-    describe_progress *dp = ctx;
-    (void)stage;
-    return dg_progress_report(dp->outer, dp->stage, done, total, unit);
-}
-
 /* An EDA table as a columnar table, so that the sheet view shows it: its row
  * names, then a float column per series (the sheet has room for 7). */
 static void eda_as_table(const dg_eda_table *e, const char *name, dg_table *t, int *cut)
@@ -1312,10 +1291,11 @@ int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
         for (int t = 0; t < DG_T_COUNT; t++) {
             if (!j->ds.present[t])
                 continue;
-            describe_progress dp = {p, ""};
-            snprintf(dp.stage, sizeof dp.stage, "describe %s", dg_tables[t].name);
-            dg_progress fwd = {forward_describe, &dp};
-            if (dg_describe_table(&j->ds.tables[t], &j->stats[t], p ? &fwd : NULL, err) != DG_OK)
+            char name[64];
+            snprintf(name, sizeof name, "describe %s", dg_tables[t].name);
+            dg_progress_stage stage;
+            if (dg_describe_table(&j->ds.tables[t], &j->stats[t],
+                                  dg_progress_restage(&stage, p, name), err) != DG_OK)
                 return DG_ERR;
         }
         return DG_OK;

@@ -12,26 +12,10 @@
 
 /* Writes cells left to right: each (text, width, right-aligned) with one
  * space between. */
-typedef struct cell {
-    const char *s;
-    int w, right;
-} cell;
-
-static void put_row(int y, int x, int width, const cell *cells, int n)
-{
-    char buf[4096], line[8192] = "";
-    size_t o = 0;
-    for (int i = 0; i < n && o + 1024 < sizeof line; i++) {
-        text_fit(cells[i].s, cells[i].w, cells[i].right, buf, sizeof buf);
-        o += (size_t)snprintf(line + o, sizeof line - o, "%s%s", i ? " " : "", buf);
-    }
-    mvaddstr(y, x, text_fit(line, width, 0, buf, sizeof buf));
-}
-
-static void header(app *a, int y, int width, const cell *cells, int n)
+static void header(app *a, int y, int width, const app_cell *cells, int n)
 {
     attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
-    put_row(y, 1, width - 2, cells, n);
+    app_put_row(y, 1, width - 2, cells, n);
     attrset(A_NORMAL);
 }
 
@@ -39,7 +23,7 @@ static void draw_effects(app *a, int y, int end, int width)
 {
     const clean_state *c = &a->m.cl;
     int rest = width - 2 - (2 + 21 + 16 + 8 + 8 + 8 + 7 + 7);
-    cell head[] = {{"#", 2, 1},        {"rule applied", 21, 0}, {"table", 16, 0},
+    app_cell head[] = {{"#", 2, 1},        {"rule applied", 21, 0}, {"table", 16, 0},
                    {"before", 8, 1},   {"after", 8, 1},        {"changed", 8, 1},
                    {"devices", 7, 1},  {"what it did", rest, 0}};
     /* Too narrow for the sentences: they go on a line of their own, the
@@ -56,7 +40,7 @@ static void draw_effects(app *a, int y, int end, int width)
             text_count(e->rows_changed, ch, sizeof ch);
             text_count(e->devices, dv, sizeof dv);
         }
-        cell row[] = {{n, 2, 1},
+        app_cell row[] = {{n, 2, 1},
                       {dg_rule_keyword(c->applied.v[i].kind), 21, 0},
                       {e->table ? e->table : "", 16, 0},
                       {b, 8, 1},
@@ -66,7 +50,7 @@ static void draw_effects(app *a, int y, int end, int width)
                       {e->detail, rest, 0}};
         if (!c->applied.v[i].enabled)
             attrset(A_DIM);
-        put_row(y++, 1, width - 2, row, ncells);
+        app_put_row(y++, 1, width - 2, row, ncells);
         attrset(A_NORMAL);
     }
     int i = a->m.clean_cur;
@@ -95,7 +79,7 @@ static void draw(app *a, int top, int height, int width)
     mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
     attrset(A_NORMAL);
     int hw = width - 2 - (2 + 3 + 21 + 3);
-    cell head[] = {{"#", 2, 1},
+    app_cell head[] = {{"#", 2, 1},
                    {"on", 3, 0},
                    {"rule", 21, 0},
                    {m->preview ? "what it would change (preview: rows, devices)"
@@ -126,7 +110,7 @@ static void draw(app *a, int top, int height, int width)
         } else if (m->preview) {
             snprintf(what, sizeof what, "%s", "off: would change nothing");
         }
-        cell row[] = {{n, 2, 1},
+        app_cell row[] = {{n, 2, 1},
                       {r->enabled ? "on" : "off", 3, 0},
                       {dg_rule_keyword(r->kind), 21, 0},
                       {what, hw, 0}};
@@ -134,7 +118,7 @@ static void draw(app *a, int top, int height, int width)
             attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
         else if (!r->enabled)
             attrset(A_DIM);
-        put_row(y++, 1, width - 2, row, 4);
+        app_put_row(y++, 1, width - 2, row, 4);
         attrset(A_NORMAL);
     }
     y++;

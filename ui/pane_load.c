@@ -23,22 +23,6 @@ static void human_bytes(double v, char *out, size_t cap)
 
 /* Writes cells left to right: each (text, width, right-aligned) with one
  * space between. */
-typedef struct cell {
-    const char *s;
-    int w, right;
-} cell;
-
-static void put_row(int y, int x, int width, const cell *cells, int n)
-{
-    char buf[4096], line[8192] = "";
-    size_t o = 0;
-    for (int i = 0; i < n && o + 1024 < sizeof line; i++) {
-        text_fit(cells[i].s, cells[i].w, cells[i].right, buf, sizeof buf);
-        o += (size_t)snprintf(line + o, sizeof line - o, "%s%s", i ? " " : "", buf);
-    }
-    mvaddstr(y, x, text_fit(line, width, 0, buf, sizeof buf));
-}
-
 static void draw_stats(app *a, int y, int end, int width)
 {
     const model *m = &a->m;
@@ -53,10 +37,10 @@ static void draw_stats(app *a, int y, int end, int width)
     const dg_tablestats *st = &m->stats[t];
     /* The last column takes what is left: min .. max, or the top values. */
     int rest = width - 2 - (16 + 7 + 10 + 9 + 4);
-    cell head[] = {{"column", 16, 0}, {"type", 7, 0}, {"distinct", 10, 1},
+    app_cell head[] = {{"column", 16, 0}, {"type", 7, 0}, {"distinct", 10, 1},
                    {"missing", 9, 1}, {"min .. max  |  top values", rest, 0}};
     attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
-    put_row(y++, 1, width - 2, head, 5);
+    app_put_row(y++, 1, width - 2, head, 5);
     attrset(A_NORMAL);
     for (int c = 0; c < tb->ncols && y < end; c++) {
         const dg_colstats *cs = &st->cols[c];
@@ -79,9 +63,9 @@ static void draw_stats(app *a, int y, int end, int width)
                                       v[0] ? v : "(empty)", cnt);
             }
         }
-        cell row[] = {{col->name, 16, 0}, {dg_coltype_name(col->type), 7, 0}, {d, 10, 1},
+        app_cell row[] = {{col->name, 16, 0}, {dg_coltype_name(col->type), 7, 0}, {d, 10, 1},
                       {mi, 9, 1}, {what, rest, 0}};
-        put_row(y++, 1, width - 2, row, 5);
+        app_put_row(y++, 1, width - 2, row, 5);
     }
 }
 
@@ -99,10 +83,10 @@ static void draw_tables(app *a, int top, int height, int width)
     mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
     attrset(A_NORMAL);
     int fw = width - 2 - (17 + 11 + 5 + 10 + 4);
-    cell head[] = {{"table", 17, 0}, {"rows", 11, 1}, {"cols", 5, 1}, {"size", 10, 1},
+    app_cell head[] = {{"table", 17, 0}, {"rows", 11, 1}, {"cols", 5, 1}, {"size", 10, 1},
                    {"file", fw, 0}};
     attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
-    put_row(y++, 1, width - 2, head, 5);
+    app_put_row(y++, 1, width - 2, head, 5);
     attrset(A_NORMAL);
     for (int t = 0; t < DG_T_COUNT && y < top + height; t++) {
         char rows[32] = "-", cols[16] = "", size[32] = "", file[1024];
@@ -118,14 +102,14 @@ static void draw_tables(app *a, int top, int height, int width)
         } else {
             snprintf(file, sizeof file, "(no %s)", dg_tables[t].files[0]);
         }
-        cell row[] = {{dg_tables[t].name, 17, 0}, {rows, 11, 1}, {cols, 5, 1}, {size, 10, 1},
+        app_cell row[] = {{dg_tables[t].name, 17, 0}, {rows, 11, 1}, {cols, 5, 1}, {size, 10, 1},
                       {file, fw, 0}};
         int cur = t == m->load_cur;
         if (cur)
             attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
         else if (!ds->present[t])
             attrset(A_DIM);
-        put_row(y++, 1, width - 2, row, 5);
+        app_put_row(y++, 1, width - 2, row, 5);
         attrset(A_NORMAL);
     }
     y++;

@@ -34,6 +34,22 @@ typedef struct dg_progress {
     void *ctx;
 } dg_progress;
 
+/* Progress passed on under another stage name (a table's name, "describe
+ * events"...): restage fills s and returns the progress to hand down, or
+ * NULL when outer is NULL. s must outlive the work. */
+typedef struct dg_progress_stage {
+    const dg_progress *outer;
+    char stage[64];
+    dg_progress as;
+} dg_progress_stage;
+const dg_progress *dg_progress_restage(dg_progress_stage *s, const dg_progress *outer,
+                                       const char *stage);
+
+/* The path of a per-user file or folder: $XDG_VAR/rest when that variable
+ * holds an absolute path, else $HOME/home_sub/rest, else
+ * /tmp/demographer-UID/rest. The caller frees it. */
+char *dg_user_path(const char *xdg_var, const char *home_sub, const char *rest);
+
 /* Calls p->fn when set; returns non-zero when the work must stop. */
 int dg_progress_report(const dg_progress *p, const char *stage, double done, double total,
                        const char *unit);
