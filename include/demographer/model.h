@@ -1,0 +1,104 @@
+/* Models: one interface over every model family (class-prior and brand/model
+ * baselines, LIBLINEAR, LIBSVM, softmax regression on liblbfgs, gradient-
+ * boosted trees through XGBoost's C API), so training, cross-validation,
+ * comparison, export and serving never name a library.
+ *
+ * A family fits on a CSR design matrix (features.h's dg_csr: rows are
+ * devices, values floats) and predicts doubles: class probabilities for the
+ * classification tasks, the value for regression. Library output is silenced
+ * and every random choice is seeded from dg_trainset.seed, so a fit repeats
+ * exactly. */
+#ifndef DEMOGRAPHER_MODEL_H
+#define DEMOGRAPHER_MODEL_H
+
+#include "demographer/features.h"
+
+typedef enum dg_task {
+    DG_TASK_BINARY,     /* y in {0,1}; predicts P(y=1) (nout 1) */
+    DG_TASK_MULTICLASS, /* y in {0..nclasses-1}; predicts nclasses probabilities summing to 1 */
+    DG_TASK_REGRESSION, /* y real; predicts the value (nout 1) */
+} dg_task;
+
+/* The brief's targets. Gender: 1 = female (the campaigns rank P(female)).
+ * The Upgrad brief's 6 age groups and Kaggle's 12 gender-age groups. */
+typedef enum dg_target {
+    DG_TARGET_GENDER,
+    DG_TARGET_AGE,
+    DG_TARGET_GROUP6,
+    DG_TARGET_GROUP12,
+    DG_TARGET_COUNT
+} dg_target;
+
+/* Hyper-parameters as name=value pairs ("C=0.1 eps=0.01 rows=20000"). */
+#define DG_PARAMS_MAX 12
+typedef struct dg_params {
+    int n;
+    char name[DG_PARAMS_MAX][24];
+    double value[DG_PARAMS_MAX];
+} dg_params;
+
+/* Parses "C=0.1 eps=0.01" (spaces or commas between pairs); "" is no
+ * parameters. Fails on a malformed pair or an unknown name when `known` (a
+ * NULL-terminated list) is given. */
+int dg_params_parse(dg_params *p, const char *text, const char *const *known, dg_err *err);
+/* The value of a parameter, or dflt when it is not set. */
+double dg_param(const dg_params *p, const char *name, double dflt);
+/* Writes "C=0.1 eps=0.01" (shortest round-trip form of each value) into buf. */
+void dg_params_format(const dg_params *p, char *buf, size_t size);
+
+typedef struct dg_trainset {
+    const dg_csr *x;
+    const double *y;      /* x->nrows values: the class index, or the regression value */
+    const double *weight; /* NULL: 1 each */
+    dg_task task;
+    int nclasses;         /* 2 for binary, K for multiclass, 0 for regression */
+    uint64_t seed;
+} dg_trainset;
+
+/* Outputs per row of a prediction: 1 for binary and regression, nclasses for
+ * multiclass. */
+int dg_task_nout(dg_task task, int nclasses);
+
+typedef struct dg_model_family {
+    const char *name;    /* "prior", "liblinear-lr-l2", "softmax", "xgboost", ... */
+    const char *summary; /* one line for --help and the Models pane */
+    unsigned tasks;      /* bit (1u << dg_task) for each task it fits */
+    const char *const *param_names; /* NULL-terminated: the parameters fit() reads */
+    const char *grid;    /* the default cross-validation grid: "C=0.01,0.1,1 eps=0.01" */
+    int (*fit)(const dg_trainset *t, const dg_params *params, void **model,
+               const dg_progress *progress, dg_err *err);
+    /* out holds x->nrows * nout doubles, row-major. */
+    int (*predict)(const void *model, const dg_csr *x, double *out, dg_err *err);
+    /* The model's own file (written atomically by the family). */
+    int (*save)(const void *model, const char *path, dg_err *err);
+    int (*load)(const char *path, void **model, dg_err *err);
+    void (*free)(void *model);
+} dg_model_family;
+
+/* Every family, NULL-terminated, and lookup by name (NULL when unknown). */
+extern const dg_model_family *const dg_model_families[];
+const dg_model_family *dg_model_family_find(const char *name);
+
+/* What the models predict for one device; what campaigns and the API use. */
+typedef struct dg_prediction {
+    int64_t device_id;
+    int scenario;         /* 1: the device has events, 2: it has none */
+    double p_female;
+    double age;
+    double group6[6];     /* P of each Upgrad group, in dg_group6_names order */
+    double group12[12];   /* P of each Kaggle group, in dg_group12_names order */
+} dg_prediction;
+
+/* The group names as the label files write them: F0-24 F25-32 F32+ M0-24
+ * M25-32 M32+ (where "32+" is 33 and over), and F23- F24-26 F27-28 F29-32
+ * F33-42 F43+ M22- M23-26 M27-28 M29-31 M32-38 M39+. */
+extern const char *const dg_group6_names[6];
+extern const char *const dg_group12_names[12];
+/* The index of a group name in either list, or -1. */
+int dg_group6_index(const char *name);
+int dg_group12_index(const char *name);
+/* The group a (female, age) pair belongs to. */
+int dg_group6_of(int female, double age);
+int dg_group12_of(int female, double age);
+
+#endif
