@@ -1,6 +1,7 @@
 #include "testutil.h"
 
 #include "demographer/model.h"
+#include "demographer/prediction.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,12 +82,64 @@ static void groups_agree_with_real_labels(void **state)
     assert_int_equal(rows, 74645);
 }
 
+static void predictions_round_trip(void **state)
+{
+    (void)state;
+    dg_prediction p[2] = {{.device_id = -9223372036854775807LL - 1, .scenario = 1,
+                           .p_female = 0.1, .age = 31.333333333333332}};
+    p[1] = p[0];
+    p[1].device_id = 6943568600617760000LL;
+    p[1].scenario = 2;
+    p[1].p_female = 1.0 / 3;
+    for (int i = 0; i < 6; i++)
+        p[1].group6[i] = (i + 1) / 21.0;
+    for (int i = 0; i < 12; i++)
+        p[1].group12[i] = (i + 1) / 78.0;
+    char *dir = tu_tmpdir();
+    char path[1024];
+    snprintf(path, sizeof path, "%s/predictions.csv", dir);
+    dg_err err;
+    assert_int_equal(dg_predictions_write(p, 2, path, &err), DG_OK);
+    dg_prediction *back;
+    size_t n;
+    assert_int_equal(dg_predictions_read(path, &back, &n, &err), DG_OK);
+    assert_int_equal(n, 2);
+    assert_memory_equal(back, p, sizeof p);
+    free(back);
+
+    static const char head[] = "device_id,scenario,p_female,age,F0-24,F25-32,F32+,M0-24,M25-32,"
+                               "M32+,F23-,F24-26,F27-28,F29-32,F33-42,F43+,M22-,M23-26,M27-28,"
+                               "M29-31,M32-38,M39+\n";
+    static const char *const bad[][2] = {
+        {"device_id,p\n", ":1:1: expected the header 'device_id,scenario,"},
+        {"7,3,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0\n",
+         ":2:3: expected scenario 1 or 2, found '3'"},
+        {"7,1,x,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0\n",
+         ":2:5: expected a number in column p_female, found 'x'"},
+        {"7,1,0,0\n", ":2:8: expected 22 fields, found 4"},
+        {"7,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,9\n",
+         ":2:44: expected the end of the line after 22 fields, found ',9'"},
+        {"99999999999999999999,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0\n",
+         ":2:1: expected a signed 64-bit integer (out of range) in column device_id"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "%s%s", i == 0 ? "" : head, bad[i][0]);
+        tu_write_str(dir, "predictions.csv", text);
+        assert_int_equal(dg_predictions_read(path, &back, &n, &err), DG_ERR);
+        if (!strstr(err.msg, bad[i][1]))
+            fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, bad[i][1]);
+    }
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(params_parse_and_format),
         cmocka_unit_test(groups),
         cmocka_unit_test(groups_agree_with_real_labels),
+        cmocka_unit_test(predictions_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

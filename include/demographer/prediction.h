@@ -1,0 +1,21 @@
+/* predictions.csv: what the models predicted per device, the file the
+ * campaigns, the API's precomputed mode and the reports share.
+ *
+ * Header: device_id,scenario,p_female,age,<the 6 group6 names>,<the 12
+ * group12 names> (model.h's names). Numbers are written in the shortest form
+ * that reads back as the same double, so a write/read round trip is exact. */
+#ifndef DEMOGRAPHER_PREDICTION_H
+#define DEMOGRAPHER_PREDICTION_H
+
+#include "demographer/model.h"
+
+#define DG_PREDICTION_COLUMNS (4 + 6 + 12)
+
+int dg_predictions_write(const dg_prediction *p, size_t n, const char *path, dg_err *err);
+
+/* Reads the whole file into *out (the caller frees it). Strict: any header,
+ * field count or number that is not as written fails with
+ * "FILE:LINE:COLUMN: expected ..., found ...". */
+int dg_predictions_read(const char *path, dg_prediction **out, size_t *n, dg_err *err);
+
+#endif
