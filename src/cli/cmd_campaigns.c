@@ -1,0 +1,290 @@
+/* demographer campaigns: maps per-device predictions to the ad campaigns of a
+ * rule file and reports each campaign's reach (and, given the truth of the
+ * test split, its expected precision). */
+#include "demographer/campaign.h"
+#include "demographer/prediction.h"
+
+#include "cli.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(const dg_err *err)
+{
+    fprintf(stderr, "demographer campaigns: %s\n", err->msg);
+    return 1;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A device listed twice would be counted twice in the reach. */
+static int check_unique(const char *path, const dg_prediction *p, size_t n, dg_err *err)
+{
+    int64_t *ids = dg_xmalloc((n ? n : 1) * sizeof *ids);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = p[i].device_id;
+    qsort(ids, n, sizeof *ids, cmp_i64);
+    int rc = DG_OK;
+    for (size_t i = 1; i < n && rc == DG_OK; i++)
+        if (ids[i] == ids[i - 1])
+            rc = dg_fail(err, "%s: expected each device once, found device_id %lld twice", path,
+                         (long long)ids[i]);
+    free(ids);
+    return rc;
+}
+
+static int fit_reference(const char *path, const dg_prediction *p, size_t n, dg_deciles *d,
+                         dg_err *err)
+{
+    double *v = dg_xmalloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = p[i].p_female;
+    int rc = dg_deciles_fit(d, v, n, err);
+    free(v);
+    if (rc != DG_OK) {
+        dg_err inner = *err;
+        dg_fail(err, "%s: %s", path, inner.msg);
+    }
+    return rc;
+}
+
+static char *join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *s = dg_xmalloc(n);
+    snprintf(s, n, "%s/%s", dir, name);
+    return s;
+}
+
+static void print_pct(double v)
+{
+    if (isnan(v))
+        printf(" %9s", "-");
+    else
+        printf(" %8.1f%%", 100 * v);
+}
+
+static void print_reach(const dg_campaign_rules *r, const dg_reach *reach)
+{
+    printf("%-3s %-44s %-16s %9s %9s", "id", "campaign", "targets", "devices", "share");
+    if (reach->labelled)
+        printf(" %9s %9s %9s", "labelled", "precision", "base rate");
+    printf("\n");
+    for (int c = 0; c < r->n; c++) {
+        const dg_reach_row *row = &reach->row[c];
+        char cond[128];
+        dg_campaign_condition_text(&r->v[c], cond, sizeof cond);
+        printf("%-3d %-44.44s %-16.16s %9llu", r->v[c].id, r->v[c].name, cond,
+               (unsigned long long)row->devices);
+        print_pct(row->share);
+        if (reach->labelled) {
+            printf(" %9llu", (unsigned long long)row->labelled);
+            print_pct(row->precision);
+            print_pct(row->base_rate);
+        }
+        printf("\n");
+    }
+    printf("%-3s %-44s %-16s %9llu", "-", "no campaign", "", (unsigned long long)reach->untargeted);
+    print_pct(reach->devices ? (double)reach->untargeted / (double)reach->devices : NAN);
+    printf("\n");
+    if (reach->labelled)
+        printf("precision: the share of targeted labelled devices that truly meet the condition\n"
+               "(%llu labelled of %llu devices); base rate: the share of all labelled devices\n"
+               "that do (what untargeted sending would reach).\n",
+               (unsigned long long)reach->labelled, (unsigned long long)reach->devices);
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"predictions", required_argument, NULL, 'p'},
+        {"rules", required_argument, NULL, 'r'},
+        {"thresholds", required_argument, NULL, 't'},
+        {"reference", required_argument, NULL, 'R'},
+        {"truth", required_argument, NULL, 'T'},
+        {"out", required_argument, NULL, 'o'},
+        {"print-rules", no_argument, NULL, 'P'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *pred_path = NULL, *rules_path = NULL, *thr_path = NULL, *ref_path = NULL,
+               *truth_path = NULL, *out = NULL;
+    int quiet = 0, print_rules = 0, ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "p:r:t:R:T:o:Pqh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'p': pred_path = optarg; break;
+        case 'r': rules_path = optarg; break;
+        case 't': thr_path = optarg; break;
+        case 'R': ref_path = optarg; break;
+        case 'T': truth_path = optarg; break;
+        case 'o': out = optarg; break;
+        case 'P': print_rules = 1; break;
+        case 'q': quiet = 1; break;
+        case 'h': fputs(cli_campaigns.usage, stdout); return 0;
+        default: return cli_usage_error("campaigns", "%s", "unknown option");
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("campaigns", "unexpected argument '%s'", argv[optind]);
+    dg_err err;
+    dg_campaign_rules *rules = dg_xcalloc(1, sizeof *rules);
+    int rc = 0;
+    if (rules_path) {
+        if (dg_campaign_rules_load(rules, rules_path, &err) != DG_OK) {
+            free(rules);
+            return fail(&err);
+        }
+    } else {
+        dg_campaign_rules_default(rules);
+    }
+    if (print_rules) {
+        char *text = dg_campaign_rules_format(rules);
+        fputs(text, stdout);
+        free(text);
+        free(rules);
+        return 0;
+    }
+    if (!pred_path || !out) {
+        free(rules);
+        return cli_usage_error("campaigns", "%s", !pred_path ? "--predictions FILE is required"
+                                                             : "--out DIR is required");
+    }
+    if (thr_path && ref_path) {
+        free(rules);
+        return cli_usage_error("campaigns", "%s",
+                               "--thresholds and --reference exclude each other (the thresholds "
+                               "come from one or the other)");
+    }
+
+    dg_prediction *pred = NULL, *ref = NULL;
+    dg_targeting *tg = NULL;
+    dg_truth *truth = NULL;
+    size_t n = 0, nref = 0, ntruth = 0;
+    dg_deciles dec;
+    char *path = NULL;
+    if (dg_predictions_read(pred_path, &pred, &n, &err) != DG_OK ||
+        check_unique(pred_path, pred, n, &err) != DG_OK) {
+        rc = fail(&err);
+        goto done;
+    }
+    if (thr_path) {
+        if (dg_deciles_load(&dec, thr_path, &err) != DG_OK) {
+            rc = fail(&err);
+            goto done;
+        }
+    } else if (ref_path) {
+        if (dg_predictions_read(ref_path, &ref, &nref, &err) != DG_OK ||
+            fit_reference(ref_path, ref, nref, &dec, &err) != DG_OK) {
+            rc = fail(&err);
+            goto done;
+        }
+    } else if (fit_reference(pred_path, pred, n, &dec, &err) != DG_OK) {
+        rc = fail(&err);
+        goto done;
+    }
+    if (truth_path && dg_truth_read(truth_path, &truth, &ntruth, &err) != DG_OK) {
+        rc = fail(&err);
+        goto done;
+    }
+
+    tg = dg_xcalloc(n ? n : 1, sizeof *tg);
+    for (size_t i = 0; i < n; i++)
+        dg_campaigns_assign(rules, &dec, &pred[i], &tg[i]);
+    dg_reach reach;
+    dg_reach_compute(rules, pred, tg, n, truth, ntruth, &reach);
+    if (truth && reach.labelled == 0) {
+        dg_fail(&err, "%s: expected labels for some of the %zu predicted devices, found none "
+                "(is it the labels of the same split?)", truth_path, n);
+        rc = fail(&err);
+        goto done;
+    }
+
+    static const char *const names[] = {"device_campaigns.csv", "reach.csv", "thresholds.txt",
+                                        "campaigns.rules"};
+    if (dg_mkdirs(out, &err) != DG_OK) {
+        rc = fail(&err);
+        goto done;
+    }
+    for (int f = 0; f < 4 && rc == 0; f++) {
+        path = join(out, names[f]);
+        int w;
+        if (f == 0)
+            w = dg_device_campaigns_write(rules, pred, tg, n, path, &err);
+        else if (f == 1)
+            w = dg_reach_write(rules, &reach, path, &err);
+        else if (f == 2)
+            w = dg_deciles_save(&dec, path, &err);
+        else {
+            char *text = dg_campaign_rules_format(rules);
+            w = dg_write_file_atomic(path, text, strlen(text), &err);
+            free(text);
+        }
+        if (w != DG_OK)
+            rc = fail(&err);
+        free(path);
+        path = NULL;
+    }
+    if (rc == 0 && !quiet) {
+        printf("%zu devices; P(female) deciles from %s (%llu predictions): female from "
+               "decile %d (P >= %.4g), male up to decile %d (P < %.4g); age by %s\n\n",
+               n, thr_path ? thr_path : ref_path ? ref_path : pred_path,
+               (unsigned long long)dec.reference, 11 - rules->female_deciles,
+               rules->female_deciles ? dec.edge[9 - rules->female_deciles] : INFINITY,
+               rules->male_deciles,
+               rules->male_deciles ? dec.edge[rules->male_deciles - 1] : -INFINITY,
+               rules->age_rule == DG_AGE_RULE_GROUP6 ? "the most probable group6 band"
+                                                     : "the predicted age ([0,24], (24,32], >32)");
+        print_reach(rules, &reach);
+        printf("\nwritten to %s: device_campaigns.csv, reach.csv, thresholds.txt, "
+               "campaigns.rules\n", out);
+    }
+done:
+    free(pred);
+    free(ref);
+    free(tg);
+    free(truth);
+    free(rules);
+    return rc;
+}
+
+const cli_command cli_campaigns = {
+    "campaigns", run, "map predictions to ad campaigns; reach and expected precision",
+    "Usage: demographer campaigns --predictions FILE --out DIR [--rules FILE]\n"
+    "                             [--thresholds FILE | --reference FILE] [--truth LABELS]\n"
+    "                             [--quiet]\n"
+    "       demographer campaigns [--rules FILE] --print-rules\n"
+    "\n"
+    "Targets each device of a predictions file (predictions.csv: device_id, scenario,\n"
+    "p_female, age and the group probabilities) with the campaigns of a rule file.\n"
+    "Gender: P(female) is ranked into deciles over a reference population; the top 3\n"
+    "deciles are targeted as female, the bottom 3 as male, the middle 4 by no gender\n"
+    "campaign. Decile edge K is the smallest P(female) of decile K+1 in the reference\n"
+    "(rank r of n is in decile floor(10r/n)+1); a device is in decile 1 + the number\n"
+    "of edges its P(female) is at or above, so equal values share a decile. Age: the\n"
+    "predicted age in [0,24], (24,32] or over 32 (or, with 'age-rule group6' in the\n"
+    "rules, the most probable age band).\n"
+    "Prints the reach of each campaign and writes into DIR: device_campaigns.csv (per\n"
+    "device: decile, gender class, age bucket, campaign ids, a 0/1 column per\n"
+    "campaign), reach.csv, thresholds.txt (the decile edges, for --thresholds) and\n"
+    "campaigns.rules (the rules used).\n"
+    "\n"
+    "  --predictions FILE  the devices to target (a predictions.csv)\n"
+    "  --out DIR           where the files go\n"
+    "  --rules FILE        campaign rules (default: the brief's six campaigns; see\n"
+    "                      --print-rules and " DG_ASSET_DIR "/campaigns.rules)\n"
+    "  --thresholds FILE   decile edges saved by an earlier run (thresholds.txt)\n"
+    "  --reference FILE    a predictions.csv (e.g. the test split's) to rank P(female)\n"
+    "                      over; default: the --predictions file itself\n"
+    "  --truth LABELS      a labels file (device_id,gender,age[,group]; gender M or F)\n"
+    "                      for the expected precision of each campaign: the share of\n"
+    "                      targeted labelled devices that truly meet its condition\n"
+    "  --print-rules       print the rules (the default or --rules) and stop\n"
+    "  --quiet             no table\n",
+};
