@@ -426,17 +426,24 @@ int dg_deciles_fit(dg_deciles *d, const double *p_female, size_t n, dg_err *err)
         return dg_fail(err, "expected at least 10 reference predictions for deciles, found %zu",
                        n);
     for (size_t i = 0; i < n; i++)
-        if (isnan(p_female[i]))
-            return dg_fail(err, "expected a P(female) in every reference prediction, found NaN "
-                           "in prediction %zu", i + 1);
+        if (!isfinite(p_female[i]))
+            return dg_fail(err, "expected a finite P(female) in every reference prediction, "
+                           "found %g in prediction %zu", p_female[i], i + 1);
     double *v = dg_xmalloc(n * sizeof *v);
     memcpy(v, p_female, n * sizeof *v);
     qsort(v, n, sizeof *v, cmp_double);
     d->reference = n;
-    for (int k = 1; k <= 9; k++) {
-        /* ceil(k n / 10): the first rank of decile k + 1. */
-        size_t rank = ((size_t)k * n + 9) / 10;
-        d->edge[k - 1] = v[rank];
+    for (int k = 0; k < 9; k++)
+        d->edge[k] = INFINITY;
+    /* Each block of equal values [a, b] (ranks) takes the decile of its middle
+     * rank (a + b) / 2; edge k is the first value whose decile is above k. */
+    for (size_t a = 0, b; a < n; a = b + 1) {
+        for (b = a; b + 1 < n && v[b + 1] == v[a];)
+            b++;
+        int dec = (int)((10 * (a + b)) / (2 * n)) + 1;
+        for (int k = 1; k < dec; k++)
+            if (isinf(d->edge[k - 1]))
+                d->edge[k - 1] = v[a];
     }
     free(v);
     return DG_OK;
@@ -469,13 +476,17 @@ int dg_deciles_save(const dg_deciles *d, const char *path, dg_err *err)
     dg_textbuf b = {0};
     dg_textbuf_puts(&b,
                     "# demographer P(female) decile edges. decile(p) = 1 + the number of edges\n"
-                    "# e with p >= e; edge K is the smallest P(female) of decile K+1 in the\n"
-                    "# reference predictions. Top deciles are targeted as female, bottom ones\n"
-                    "# as male (campaigns.rules: female-deciles, male-deciles).\n");
+                    "# e with p >= e; edge K is the smallest P(female) of the reference\n"
+                    "# predictions in a decile above K (inf: none is). Top deciles are targeted\n"
+                    "# as female, bottom ones as male (campaigns.rules: female-deciles,\n"
+                    "# male-deciles).\n");
     dg_textbuf_printf(&b, "reference %llu\n", (unsigned long long)d->reference);
     for (int k = 0; k < 9; k++) {
         dg_textbuf_printf(&b, "edge %d ", k + 1);
-        put_exact(&b, d->edge[k]);
+        if (isinf(d->edge[k]))
+            dg_textbuf_puts(&b, "inf"); /* no reference value reaches decile k + 2 */
+        else
+            put_exact(&b, d->edge[k]);
         dg_textbuf_putc(&b, '\n');
     }
     int rc = dg_textbuf_save(&b, path, err);
@@ -516,8 +527,10 @@ int dg_deciles_parse(dg_deciles *d, const char *text, const char *origin, dg_err
             if (n != 3)
                 FAIL_AT(n < 3 ? &tok[1] : &tok[3], "expected one value after edge %ld", k);
             double v;
-            if (tok[2].quoted || dg_parse_f64(tok[2].s, tok[2].len, &v) != 0 || !isfinite(v))
-                FAIL_AT(&tok[2], "expected a finite number");
+            if (tok_is(&tok[2], "inf"))
+                v = INFINITY;
+            else if (tok[2].quoted || dg_parse_f64(tok[2].s, tok[2].len, &v) != 0 || !isfinite(v))
+                FAIL_AT(&tok[2], "expected a finite number or inf");
             out.edge[k - 1] = v;
             have_edge[k - 1] = 1;
         } else {

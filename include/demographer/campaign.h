@@ -6,14 +6,19 @@
  * reference population (typically the test split's predictions). The 9 decile
  * edges are kept as numbers (dg_deciles, thresholds.txt) so that one device
  * scored later, alone, gets the same decile:
- *   - the reference's n values (n >= 10, none NaN) sorted ascending v[0..n-1];
- *     rank r belongs to decile floor(10 r / n) + 1, so with n not divisible
- *     by 10 the deciles differ in size by at most one device;
- *   - edge k (k = 1..9) is the smallest value of decile k + 1:
- *     edge[k-1] = v[ceil(k n / 10)];
- *   - decile(p) = 1 + the number of edges e with p >= e: a value equal to an
- *     edge belongs to the decile above it, and equal values always share one
- *     decile (the one of the highest rank among them in the reference).
+ *   - the reference's n values (n >= 10, all finite) sorted ascending
+ *     v[0..n-1]; rank r belongs to decile floor(10 r / n) + 1, so with n not
+ *     divisible by 10 the deciles differ in size by at most one device;
+ *   - ties: a block of equal values at ranks a..b takes, as a whole, the
+ *     decile of its middle rank (a + b) / 2, i.e. floor(10 (a + b) / 2n) + 1
+ *     (so a tie that straddles an edge goes to the side most of it is on, and
+ *     the targeted shares stay near 30%);
+ *   - edge k (k = 1..9) is the smallest reference value whose decile is
+ *     above k (+inf when there is none; with distinct values it is
+ *     v[ceil(k n / 10)]);
+ *   - decile(p) = 1 + the number of edges e with p >= e. This gives every
+ *     reference value its decile above, and a value the reference lacks the
+ *     decile of the nearest reference value below it (decile 1 below all).
  * The top female_deciles deciles (default 3: deciles 8-10, p >= edge 7) are
  * targeted as female, the bottom male_deciles (default 3: deciles 1-3,
  * p < edge 3) as male, the rest by no gender campaign.
@@ -77,17 +82,17 @@ extern const char *const dg_age_bucket_names[DG_AGE_NBUCKETS]; /* "0-24", "24-32
 
 typedef struct dg_deciles {
     uint64_t reference; /* how many predictions the edges came from */
-    double edge[9];     /* non-decreasing */
+    double edge[9];     /* non-decreasing; +inf: no reference value is above decile k */
 } dg_deciles;
 
 /* The edges of n reference P(female) values (not changed). Fails on n < 10
- * or a NaN value (naming its index). */
+ * or a value that is not finite (naming its index). */
 int dg_deciles_fit(dg_deciles *d, const double *p_female, size_t n, dg_err *err);
 /* 1..10, or 0 for NaN. */
 int dg_decile_of(const dg_deciles *d, double p_female);
 /* thresholds.txt: comment lines, then "reference N" and "edge K VALUE" for
- * K = 1..9, values in their shortest exact form (a save/load round trip is
- * exact). Loading is strict (FILE:LINE:COLUMN errors). */
+ * K = 1..9, values in their shortest exact form or "inf" (a save/load round
+ * trip is exact). Loading is strict (FILE:LINE:COLUMN errors). */
 int dg_deciles_save(const dg_deciles *d, const char *path, dg_err *err);
 int dg_deciles_parse(dg_deciles *d, const char *text, const char *origin, dg_err *err);
 int dg_deciles_load(dg_deciles *d, const char *path, dg_err *err);
