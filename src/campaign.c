@@ -414,6 +414,28 @@ void dg_campaign_condition_text(const dg_campaign *c, char *buf, size_t size)
 
 /* ---- the decile rule ------------------------------------------------------ */
 
+/* The shortest %g form that reads back as the same double; whole numbers
+ * as integers (20, not %g's 2e+01). */
+static void exact_str(double v, char num[32])
+{
+    if (v == floor(v) && fabs(v) < 1e15) {
+        snprintf(num, 32, "%.0f", v);
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(num, 32, "%.*g", prec, v);
+        if (strtod(num, NULL) == v)
+            break;
+    }
+}
+
+static void put_exact(dg_textbuf *b, double v)
+{
+    char num[32];
+    exact_str(v, num);
+    dg_textbuf_puts(b, num);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -459,17 +481,6 @@ int dg_decile_of(const dg_deciles *d, double p)
     return dec;
 }
 
-/* The shortest %g form that reads back as the same double. */
-static void put_exact(dg_textbuf *b, double v)
-{
-    char num[32];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(num, sizeof num, "%.*g", prec, v);
-        if (strtod(num, NULL) == v)
-            break;
-    }
-    dg_textbuf_puts(b, num);
-}
 
 int dg_deciles_save(const dg_deciles *d, const char *path, dg_err *err)
 {
@@ -542,9 +553,13 @@ int dg_deciles_parse(dg_deciles *d, const char *text, const char *origin, dg_err
     for (int k = 0; k < 9; k++) {
         if (!have_edge[k])
             return dg_fail(err, "%s: expected a line 'edge %d VALUE', found none", origin, k + 1);
-        if (k && out.edge[k] < out.edge[k - 1])
-            return dg_fail(err, "%s: expected non-decreasing edges, found edge %d = %.17g below "
-                           "edge %d = %.17g", origin, k + 1, out.edge[k], k, out.edge[k - 1]);
+        if (k && out.edge[k] < out.edge[k - 1]) {
+            char a[32], b[32];
+            exact_str(out.edge[k], a);
+            exact_str(out.edge[k - 1], b);
+            return dg_fail(err, "%s: expected non-decreasing edges, found edge %d = %s below "
+                           "edge %d = %s", origin, k + 1, a, k, b);
+        }
     }
     *d = out;
     return DG_OK;
@@ -619,6 +634,33 @@ static int cmp_truth(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The 0-based position of a column in a CSV file's header line (for
+ * messages), or -1. */
+static int header_index(const char *path, const char *name)
+{
+    char line[4096];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    int found = -1;
+    if (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        int idx = 0;
+        for (char *s = line, *comma;; s = comma + 1, idx++) {
+            comma = strchr(s, ',');
+            size_t len = comma ? (size_t)(comma - s) : strlen(s);
+            if (len == strlen(name) && memcmp(s, name, len) == 0) {
+                found = idx;
+                break;
+            }
+            if (!comma)
+                break;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
 int dg_truth_read(const char *path, dg_truth **out, size_t *n, dg_err *err)
 {
     static const dg_colspec cols[] = {
@@ -639,19 +681,21 @@ int dg_truth_read(const char *path, dg_truth **out, size_t *n, dg_err *err)
     const int64_t *id = dg_col_i64(&t.cols[0]);
     const uint32_t *gender = dg_col_u32(&t.cols[1]);
     const int32_t *age = dg_col_i32(&t.cols[2]);
+    uint32_t female = dg_strpool_find(&t.strings, "F", 1);
+    uint32_t male = dg_strpool_find(&t.strings, "M", 1);
     dg_truth *v = dg_xcalloc(t.nrows ? t.nrows : 1, sizeof *v);
     for (uint64_t i = 0; i < t.nrows; i++) {
-        const char *g = dg_strpool_get(&t.strings, gender[i]);
-        if (strcmp(g, "F") != 0 && strcmp(g, "M") != 0) {
-            /* Rows are lines 2.. when no field spans lines, as in label files. */
-            dg_fail(err, "%s:%llu: expected gender M or F, found '%.40s'", path,
-                    (unsigned long long)i + 2, g);
+        if (gender[i] != female && gender[i] != male) {
+            /* Rows are lines 2.. (label files have no fields that span lines). */
+            dg_fail(err, "%s: line %llu, column %d (gender): expected M or F, found '%.40s'",
+                    path, (unsigned long long)i + 2, header_index(path, "gender") + 1,
+                    dg_strpool_get(&t.strings, gender[i]));
             free(v);
             dg_table_free(&t);
             return DG_ERR;
         }
         v[i].device_id = id[i];
-        v[i].female = g[0] == 'F';
+        v[i].female = gender[i] == female;
         v[i].age = age[i];
     }
     size_t rows = (size_t)t.nrows;

@@ -65,34 +65,39 @@ static char *join(const char *dir, const char *name)
 static void print_pct(double v)
 {
     if (isnan(v))
-        printf(" %9s", "-");
+        printf(" %10s", "-");
     else
-        printf(" %8.1f%%", 100 * v);
+        printf(" %9.1f%%", 100 * v);
 }
 
+/* Numbers first, the campaign's name last (names are long). */
 static void print_reach(const dg_campaign_rules *r, const dg_reach *reach)
 {
-    printf("%-3s %-44s %-16s %9s %9s", "id", "campaign", "targets", "devices", "share");
+    printf("%-4s %9s %10s", "id", "devices", "share");
     if (reach->labelled)
-        printf(" %9s %9s %9s", "labelled", "precision", "base rate");
-    printf("\n");
-    for (int c = 0; c < r->n; c++) {
+        printf(" %10s %10s %10s", "labelled", "precision", "base rate");
+    printf("  %-24s %s\n", "targets", "campaign");
+    for (int c = 0; c <= r->n; c++) {
         const dg_reach_row *row = &reach->row[c];
         char cond[128];
+        if (c == r->n) {
+            printf("%-4s %9llu", "-", (unsigned long long)reach->untargeted);
+            print_pct(reach->devices ? (double)reach->untargeted / (double)reach->devices : NAN);
+            if (reach->labelled)
+                printf(" %10s %10s %10s", "", "", "");
+            printf("  %-24s %s\n", "", "(no campaign)");
+            break;
+        }
         dg_campaign_condition_text(&r->v[c], cond, sizeof cond);
-        printf("%-3d %-44.44s %-16.16s %9llu", r->v[c].id, r->v[c].name, cond,
-               (unsigned long long)row->devices);
+        printf("%-4d %9llu", r->v[c].id, (unsigned long long)row->devices);
         print_pct(row->share);
         if (reach->labelled) {
-            printf(" %9llu", (unsigned long long)row->labelled);
+            printf(" %10llu", (unsigned long long)row->labelled);
             print_pct(row->precision);
             print_pct(row->base_rate);
         }
-        printf("\n");
+        printf("  %-24s %s\n", cond, r->v[c].name);
     }
-    printf("%-3s %-44s %-16s %9llu", "-", "no campaign", "", (unsigned long long)reach->untargeted);
-    print_pct(reach->devices ? (double)reach->untargeted / (double)reach->devices : NAN);
-    printf("\n");
     if (reach->labelled)
         printf("precision: the share of targeted labelled devices that truly meet the condition\n"
                "(%llu labelled of %llu devices); base rate: the share of all labelled devices\n"
@@ -232,15 +237,18 @@ static int run(int argc, char **argv)
         path = NULL;
     }
     if (rc == 0 && !quiet) {
-        printf("%zu devices; P(female) deciles from %s (%llu predictions): female from "
-               "decile %d (P >= %.4g), male up to decile %d (P < %.4g); age by %s\n\n",
-               n, thr_path ? thr_path : ref_path ? ref_path : pred_path,
-               (unsigned long long)dec.reference, 11 - rules->female_deciles,
-               rules->female_deciles ? dec.edge[9 - rules->female_deciles] : INFINITY,
-               rules->male_deciles,
-               rules->male_deciles ? dec.edge[rules->male_deciles - 1] : -INFINITY,
-               rules->age_rule == DG_AGE_RULE_GROUP6 ? "the most probable group6 band"
-                                                     : "the predicted age ([0,24], (24,32], >32)");
+        printf("%zu devices; P(female) deciles over %s (%llu predictions)\n", n,
+               thr_path ? thr_path : ref_path ? ref_path : pred_path,
+               (unsigned long long)dec.reference);
+        if (rules->female_deciles)
+            printf("female: deciles %d-10, P(female) >= %.4g\n", 11 - rules->female_deciles,
+                   dec.edge[9 - rules->female_deciles]);
+        if (rules->male_deciles)
+            printf("male: deciles 1-%d, P(female) < %.4g\n", rules->male_deciles,
+                   dec.edge[rules->male_deciles - 1]);
+        printf("age: %s\n\n", rules->age_rule == DG_AGE_RULE_GROUP6
+                                  ? "the most probable band of the group6 probabilities"
+                                  : "the predicted age in [0,24], (24,32] or over 32");
         print_reach(rules, &reach);
         printf("\nwritten to %s: device_campaigns.csv, reach.csv, thresholds.txt, "
                "campaigns.rules\n", out);
