@@ -667,38 +667,59 @@ int dg_truth_read(const char *path, dg_truth **out, size_t *n, dg_err *err)
         {"device_id", NULL, DG_COL_I64},
         {"gender", NULL, DG_COL_STR},
         {"age", NULL, DG_COL_I32},
+        {"train_test_flag", NULL, DG_COL_STR},
     };
     *out = NULL;
     *n = 0;
+    /* The mapping file: only its test rows are the truth a precision may be
+     * measured on (train rows would flatter it). */
+    int flag_col = header_index(path, "train_test_flag");
     dg_table t;
     dg_table_init(&t, "truth");
     dg_csv_opts opts = {.threads = 1};
     dg_csv_report rep;
-    if (dg_csv_read(path, cols, 3, &opts, &t, &rep, err) != DG_OK) {
+    if (dg_csv_read(path, cols, flag_col >= 0 ? 4 : 3, &opts, &t, &rep, err) != DG_OK) {
         dg_table_free(&t);
         return DG_ERR;
     }
     const int64_t *id = dg_col_i64(&t.cols[0]);
     const uint32_t *gender = dg_col_u32(&t.cols[1]);
     const int32_t *age = dg_col_i32(&t.cols[2]);
+    const uint32_t *flag = flag_col >= 0 ? dg_col_u32(&t.cols[3]) : NULL;
     uint32_t female = dg_strpool_find(&t.strings, "F", 1);
     uint32_t male = dg_strpool_find(&t.strings, "M", 1);
+    uint32_t test = dg_strpool_find(&t.strings, "test", 4);
+    uint32_t train = dg_strpool_find(&t.strings, "train", 5);
     dg_truth *v = dg_xcalloc(t.nrows ? t.nrows : 1, sizeof *v);
+    size_t rows = 0;
     for (uint64_t i = 0; i < t.nrows; i++) {
+        /* Rows are lines 2.. (label files have no fields that span lines). */
+        const char *what = NULL;
+        int col = 0;
+        uint32_t bad = 0;
         if (gender[i] != female && gender[i] != male) {
-            /* Rows are lines 2.. (label files have no fields that span lines). */
-            dg_fail(err, "%s: line %llu, column %d (gender): expected M or F, found '%.40s'",
-                    path, (unsigned long long)i + 2, header_index(path, "gender") + 1,
-                    dg_strpool_get(&t.strings, gender[i]));
+            what = "gender): expected M or F";
+            col = header_index(path, "gender");
+            bad = gender[i];
+        } else if (flag && flag[i] != test && flag[i] != train) {
+            what = "train_test_flag): expected train or test";
+            col = flag_col;
+            bad = flag[i];
+        }
+        if (what) {
+            dg_fail(err, "%s: line %llu, column %d (%s, found '%.40s'", path,
+                    (unsigned long long)i + 2, col + 1, what, dg_strpool_get(&t.strings, bad));
             free(v);
             dg_table_free(&t);
             return DG_ERR;
         }
-        v[i].device_id = id[i];
-        v[i].female = gender[i] == female;
-        v[i].age = age[i];
+        if (flag && flag[i] != test)
+            continue;
+        v[rows].device_id = id[i];
+        v[rows].female = gender[i] == female;
+        v[rows].age = age[i];
+        rows++;
     }
-    size_t rows = (size_t)t.nrows;
     dg_table_free(&t);
     qsort(v, rows, sizeof *v, cmp_truth);
     for (size_t i = 1; i < rows; i++)

@@ -507,8 +507,23 @@ static void truth_files_are_read_strictly(void **state)
     free(t);
     free(path);
 
+    /* The mapping file: its test rows only. */
+    path = tu_write_str(dir, "split.csv", "device_id,gender,age,group,train_test_flag\n"
+                                          "1,F,30,F25-32,train\n2,M,40,M32+,test\n"
+                                          "3,F,20,F0-24,test\n");
+    if (dg_truth_read(path, &t, &n, &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(n, 2);
+    assert_int_equal(t[0].device_id, 2);
+    assert_int_equal(t[1].device_id, 3);
+    assert_int_equal(t[1].female, 1);
+    free(t);
+    free(path);
+
     static const char *const bad[][2] = {
         {"device_id,gender\n7,F\n", "age"},
+        {"device_id,gender,age,train_test_flag\n7,F,30,test\n8,M,30,val\n",
+         "labels.csv: line 3, column 4 (train_test_flag): expected train or test, found 'val'"},
         {"device_id,age,gender\n7,30,X\n", "labels.csv: line 2, column 3 (gender): expected M or F, found 'X'"},
         {"device_id,gender,age\n7,F,thirty\n", "labels.csv: line 2, column 3 (age): expected an integer"},
         {"device_id,gender,age\n7,F,30\n7,M,31\n", "expected each device once, found device_id 7 twice"},

@@ -128,8 +128,9 @@ typedef struct dg_truth {
 } dg_truth;
 
 /* Reads a labels file (header with device_id, gender and age; other columns
- * such as group ignored): gender M or F, age a whole number. Sorted by
- * device_id on return; a device listed twice is an error. */
+ * such as group ignored): gender M or F, age a whole number. A mapping file
+ * (with a train_test_flag column, train or test) gives its test rows only.
+ * Sorted by device_id on return; a device listed twice is an error. */
 int dg_truth_read(const char *path, dg_truth **out, size_t *n, dg_err *err);
 /* The truth of a device in a sorted list, or NULL. */
 const dg_truth *dg_truth_find(const dg_truth *t, size_t n, int64_t device_id);

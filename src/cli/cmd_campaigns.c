@@ -291,9 +291,11 @@ const cli_command cli_campaigns = {
     "  --thresholds FILE   decile edges saved by an earlier run (thresholds.txt)\n"
     "  --reference FILE    a predictions.csv (e.g. the test split's) to rank P(female)\n"
     "                      over; default: the --predictions file itself\n"
-    "  --truth LABELS      a labels file (device_id,gender,age[,group]; gender M or F)\n"
-    "                      for the expected precision of each campaign: the share of\n"
-    "                      targeted labelled devices that truly meet its condition\n"
+    "  --truth LABELS      the test split's labels (device_id,gender,age[,group];\n"
+    "                      gender M or F), or the mapping file train_test_split.csv\n"
+    "                      (its test rows), for the expected precision of each\n"
+    "                      campaign: the share of targeted labelled devices that\n"
+    "                      truly meet its condition\n"
     "  --print-rules       print the rules (the default or --rules) and stop\n"
     "  --quiet             no table\n",
 };
