@@ -415,14 +415,16 @@ void dg_campaign_condition_text(const dg_campaign *c, char *buf, size_t size)
 /* ---- the decile rule ------------------------------------------------------ */
 
 /* The shortest %g form that reads back as the same double; whole numbers
- * as integers (20, not %g's 2e+01). */
+ * as integers (20, not %g's 2e+01). Any decimal of up to 15 significant
+ * digits survives the trip through a double, so when one reads back, %.15g
+ * (which drops trailing zeros) prints it; otherwise 16 or 17 digits do. */
 static void exact_str(double v, char num[32])
 {
     if (v == floor(v) && fabs(v) < 1e15) {
         snprintf(num, 32, "%.0f", v);
         return;
     }
-    for (int prec = 1; prec <= 17; prec++) {
+    for (int prec = 15; prec <= 17; prec++) {
         snprintf(num, 32, "%.*g", prec, v);
         if (strtod(num, NULL) == v)
             break;
