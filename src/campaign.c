@@ -765,10 +765,17 @@ void dg_reach_compute(const dg_campaign_rules *r, const dg_prediction *p, const 
             if (!(t[i].campaigns & (1ull << c)))
                 continue;
             dg_reach_row *row = &out->row[c];
+            int sc = p[i].scenario == 1 || p[i].scenario == 2 ? p[i].scenario - 1 : -1;
             row->devices++;
+            if (sc >= 0)
+                row->scenario_devices[sc]++;
             if (tr) {
                 row->labelled++;
                 row->correct += truly;
+                if (sc >= 0) {
+                    row->scenario_labelled[sc]++;
+                    row->scenario_correct[sc] += truly;
+                }
             }
         }
     }
@@ -777,6 +784,11 @@ void dg_reach_compute(const dg_campaign_rules *r, const dg_prediction *p, const 
         row->share = n ? (double)row->devices / (double)n : NAN;
         row->precision = row->labelled ? (double)row->correct / (double)row->labelled : NAN;
         row->base_rate = out->labelled ? (double)base[c] / (double)out->labelled : NAN;
+        for (int sc = 0; sc < 2; sc++)
+            row->scenario_precision[sc] =
+                row->scenario_labelled[sc]
+                    ? (double)row->scenario_correct[sc] / (double)row->scenario_labelled[sc]
+                    : NAN;
     }
 }
 
@@ -790,7 +802,11 @@ int dg_reach_write(const dg_campaign_rules *r, const dg_reach *reach, const char
                    dg_err *err)
 {
     dg_textbuf b = {0};
-    dg_textbuf_puts(&b, "campaign,name,condition,devices,share,labelled,correct,precision,base_rate\n");
+    dg_textbuf_puts(&b, "campaign,name,condition,devices,share,labelled,correct,precision,base_rate");
+    for (int sc = 1; sc <= 2; sc++)
+        dg_textbuf_printf(&b, ",devices_s%d,labelled_s%d,correct_s%d,precision_s%d", sc, sc, sc,
+                          sc);
+    dg_textbuf_putc(&b, '\n');
     for (int c = 0; c < reach->n; c++) {
         const dg_reach_row *row = &reach->row[c];
         char cond[128];
@@ -810,11 +826,21 @@ int dg_reach_write(const dg_campaign_rules *r, const dg_reach *reach, const char
         } else {
             dg_textbuf_puts(&b, ",,,,");
         }
+        for (int sc = 0; sc < 2; sc++) {
+            dg_textbuf_printf(&b, ",%llu,", (unsigned long long)row->scenario_devices[sc]);
+            if (reach->labelled) {
+                dg_textbuf_printf(&b, "%llu,%llu,", (unsigned long long)row->scenario_labelled[sc],
+                                  (unsigned long long)row->scenario_correct[sc]);
+                put_ratio(&b, row->scenario_precision[sc]);
+            } else {
+                dg_textbuf_puts(&b, ",,");
+            }
+        }
         dg_textbuf_putc(&b, '\n');
     }
     dg_textbuf_printf(&b, "none,No campaign,untargeted,%llu,", (unsigned long long)reach->untargeted);
     put_ratio(&b, reach->devices ? (double)reach->untargeted / (double)reach->devices : NAN);
-    dg_textbuf_puts(&b, ",,,,\n");
+    dg_textbuf_puts(&b, ",,,,,,,,,,,,\n");
     int rc = dg_textbuf_save(&b, path, err);
     dg_textbuf_free(&b);
     return rc;

@@ -461,6 +461,15 @@ static void assignment_and_reach_on_a_hand_made_population(void **state)
     }
     /* Campaign 3: precision 2/3 against a base rate of 1/2. */
     assert_true(fabs(reach.row[2].precision - 2.0 / 3) < 1e-12);
+    /* By scenario (even devices have events): campaign 6 reaches 105 (s2,
+     * right), 106 (s1, wrong), 107 (s2, right). */
+    assert_int_equal(reach.row[5].scenario_devices[0], 1);
+    assert_int_equal(reach.row[5].scenario_devices[1], 2);
+    assert_int_equal(reach.row[5].scenario_labelled[1], 2);
+    assert_int_equal(reach.row[5].scenario_correct[0], 0);
+    assert_int_equal(reach.row[5].scenario_correct[1], 2);
+    assert_true(reach.row[5].scenario_precision[0] == 0);
+    assert_true(reach.row[5].scenario_precision[1] == 1);
 
     /* Without truth: no precision. */
     dg_reach_compute(&r, p, t, 10, NULL, 0, &reach);
@@ -603,10 +612,16 @@ static void command_end_to_end(void **state)
     assert_non_null(strstr(dc, "\n108,1,0.85,9,female,27,24-32,1;2;5,1,1,0,0,1,0\n"));
     free(dc);
     char *reach = slurp(dir, "out/reach.csv");
-    assert_non_null(strstr(reach, "campaign,name,condition,devices,share,labelled,correct,precision,base_rate\n"
-                                  "1,Personalised fashion-related campaigns,female,3,0.300000,2,1,0.500000,0.500000\n"));
-    assert_non_null(strstr(reach, "\n3,Personalised call and data packs,male,3,0.300000,3,2,0.666667,0.500000\n"));
-    assert_non_null(strstr(reach, "\nnone,No campaign,untargeted,0,0.000000,,,,\n"));
+    /* Campaign 1: devices 107 (s2, truly female), 108 (s1, male), 109 (s2,
+     * unlabelled). Campaign 3: 100 (s1, male), 101 (s2, female), 102 (s1, male). */
+    assert_non_null(strstr(reach, "campaign,name,condition,devices,share,labelled,correct,precision,base_rate,"
+                                  "devices_s1,labelled_s1,correct_s1,precision_s1,"
+                                  "devices_s2,labelled_s2,correct_s2,precision_s2\n"
+                                  "1,Personalised fashion-related campaigns,female,3,0.300000,2,1,0.500000,0.500000,"
+                                  "1,1,0,0.000000,2,1,1,1.000000\n"));
+    assert_non_null(strstr(reach, "\n3,Personalised call and data packs,male,3,0.300000,3,2,0.666667,0.500000,"
+                                  "2,2,2,1.000000,1,1,0,0.000000\n"));
+    assert_non_null(strstr(reach, "\nnone,No campaign,untargeted,0,0.000000,,,,,,,,,,,,\n"));
     free(reach);
 
     /* The saved thresholds give the same answer to one device alone: a
@@ -624,6 +639,9 @@ static void command_end_to_end(void **state)
     dc = slurp(dir, "one/device_campaigns.csv");
     assert_non_null(strstr(dc, "\n107,2,0.75,8,female,50,32+,1;2;6,1,1,0,0,0,1\n"));
     free(dc);
+    reach = slurp(dir, "one/reach.csv"); /* no truth: no precision */
+    assert_non_null(strstr(reach, "\n6,Cashback offers for Privilege Membership,age 32+,1,1.000000,,,,,0,,,,1,,,\n"));
+    free(reach);
     /* And --reference ranks over another file: against the 10, the same. */
     snprintf(cmd, sizeof cmd, "%s campaigns --predictions %s/one.csv --reference %s/predictions.csv "
              "--out %s/one --quiet", tu_bin(), dir, dir, dir);

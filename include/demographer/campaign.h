@@ -143,6 +143,9 @@ typedef struct dg_reach_row {
     double precision;   /* correct / labelled (NaN without labelled ones) */
     double base_rate;   /* share of all labelled devices that meet it: what
                            targeting at random would reach */
+    /* The same per scenario ([0]: devices with events, [1]: without). */
+    uint64_t scenario_devices[2], scenario_labelled[2], scenario_correct[2];
+    double scenario_precision[2];
 } dg_reach_row;
 
 typedef struct dg_reach {
@@ -159,7 +162,9 @@ void dg_reach_compute(const dg_campaign_rules *r, const dg_prediction *p, const 
                       size_t n, const dg_truth *truth, size_t ntruth, dg_reach *out);
 
 /* reach.csv: campaign,name,condition,devices,share,labelled,correct,precision,
- * base_rate (one row per campaign, then "none" for the untargeted devices). */
+ * base_rate, then devices, labelled, correct and precision of scenario 1 and of
+ * scenario 2 (suffixes _s1, _s2); one row per campaign, then "none" for the
+ * untargeted devices. Without truth the labelled and precision fields are empty. */
 int dg_reach_write(const dg_campaign_rules *r, const dg_reach *reach, const char *path,
                    dg_err *err);
 /* device_campaigns.csv: device_id,scenario,p_female,decile,gender,age,

@@ -98,6 +98,25 @@ static void print_reach(const dg_campaign_rules *r, const dg_reach *reach)
         }
         printf("  %-24s %s\n", cond, r->v[c].name);
     }
+    if (reach->labelled) {
+        printf("\nby scenario (1: devices with events, 2: without)\n");
+        printf("%-4s %12s %12s %12s  %12s %12s %12s\n", "id", "devices s1", "labelled s1",
+               "precision s1", "devices s2", "labelled s2", "precision s2");
+        for (int c = 0; c < r->n; c++) {
+            const dg_reach_row *row = &reach->row[c];
+            printf("%-4d", r->v[c].id);
+            for (int sc = 0; sc < 2; sc++) {
+                printf("%s %12llu %12llu ", sc ? " " : "",
+                       (unsigned long long)row->scenario_devices[sc],
+                       (unsigned long long)row->scenario_labelled[sc]);
+                if (isnan(row->scenario_precision[sc]))
+                    printf("%12s", "-");
+                else
+                    printf("%11.1f%%", 100 * row->scenario_precision[sc]);
+            }
+            printf("\n");
+        }
+    }
     if (reach->labelled)
         printf("precision: the share of targeted labelled devices that truly meet the condition\n"
                "(%llu labelled of %llu devices); base rate: the share of all labelled devices\n"
