@@ -3,6 +3,7 @@
 #include "demographer/campaign.h"
 
 #include "demographer/csv.h"
+#include "demographer/plot.h"
 #include "demographer/table.h"
 #include "demographer/textbuf.h"
 
@@ -843,6 +844,58 @@ int dg_reach_write(const dg_campaign_rules *r, const dg_reach *reach, const char
     dg_textbuf_puts(&b, ",,,,,,,,,,,,\n");
     int rc = dg_textbuf_save(&b, path, err);
     dg_textbuf_free(&b);
+    return rc;
+}
+
+int dg_reach_chart(const dg_campaign_rules *r, const dg_reach *reach, const char *path,
+                   dg_err *err)
+{
+    int ns = reach->labelled ? 3 : 1;
+    char(*label)[80] = dg_xcalloc((size_t)reach->n + 1, sizeof *label);
+    const char **labels = dg_xcalloc((size_t)reach->n + 1, sizeof *labels);
+    double *values = dg_xcalloc(((size_t)reach->n + 1) * 3, sizeof *values);
+    for (int c = 0; c < reach->n; c++) {
+        const dg_reach_row *row = &reach->row[c];
+        /* Long names are cut at a character boundary of 60 bytes or fewer. */
+        size_t len = strlen(r->v[c].name);
+        if (len > 60) {
+            len = 60;
+            while (len && (r->v[c].name[len] & 0xC0) == 0x80)
+                len--;
+        }
+        snprintf(label[c], sizeof label[c], "%d %.*s%s", r->v[c].id, (int)len, r->v[c].name,
+                 len < strlen(r->v[c].name) ? "…" : "");
+        labels[c] = label[c];
+        double v[3] = {row->share, row->precision, row->base_rate};
+        for (int k = 0; k < ns; k++)
+            values[(size_t)c * (size_t)ns + (size_t)k] = isnan(v[k]) ? 0 : 100 * v[k];
+    }
+    static const char *const series[] = {"devices reached (% of all)",
+                                         "expected precision (% of targeted labelled)",
+                                         "base rate (% of all labelled)"};
+    char subtitle[160];
+    if (reach->labelled)
+        snprintf(subtitle, sizeof subtitle, "%llu devices; precision on the %llu labelled ones",
+                 (unsigned long long)reach->devices, (unsigned long long)reach->labelled);
+    else
+        snprintf(subtitle, sizeof subtitle, "%llu devices", (unsigned long long)reach->devices);
+    dg_chart chart = {
+        .kind = DG_CHART_BAR_H,
+        .title = "Campaign reach",
+        .subtitle = subtitle,
+        .value_label = ns == 1 ? "% of all devices reached" : "%",
+        .category_label = "campaign",
+        .n = reach->n,
+        .labels = labels,
+        .values = values,
+        .nseries = ns,
+        .series_names = series,
+        .value_labels = ns == 1,
+    };
+    int rc = dg_chart_save(&chart, path, err);
+    free(values);
+    free(labels);
+    free(label);
     return rc;
 }
 

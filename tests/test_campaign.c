@@ -624,6 +624,17 @@ static void command_end_to_end(void **state)
     assert_non_null(strstr(reach, "\nnone,No campaign,untargeted,0,0.000000,,,,,,,,,,,,\n"));
     free(reach);
 
+    /* The chart: a 1200 x 800 PNG (the IHDR's width and height, big-endian). */
+    snprintf(path, sizeof path, "%s/out/reach.png", dir);
+    FILE *png = fopen(path, "rb");
+    assert_non_null(png);
+    unsigned char head[24];
+    assert_int_equal(fread(head, 1, 24, png), 24);
+    fclose(png);
+    assert_memory_equal(head, "\x89PNG\r\n\x1a\n", 8);
+    assert_int_equal((head[16] << 24) | (head[17] << 16) | (head[18] << 8) | head[19], 1200);
+    assert_int_equal((head[20] << 24) | (head[21] << 16) | (head[22] << 8) | head[23], 800);
+
     /* The saved thresholds give the same answer to one device alone: a
      * one-device predictions file with the thresholds of the first run. */
     dg_prediction one = p[7];

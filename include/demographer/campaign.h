@@ -167,6 +167,10 @@ void dg_reach_compute(const dg_campaign_rules *r, const dg_prediction *p, const 
  * untargeted devices. Without truth the labelled and precision fields are empty. */
 int dg_reach_write(const dg_campaign_rules *r, const dg_reach *reach, const char *path,
                    dg_err *err);
+/* reach.png: per campaign, grouped horizontal bars of the share of devices
+ * reached and, with truth, the expected precision beside the base rate. */
+int dg_reach_chart(const dg_campaign_rules *r, const dg_reach *reach, const char *path,
+                   dg_err *err);
 /* device_campaigns.csv: device_id,scenario,p_female,decile,gender,age,
  * age_bucket,campaigns (ids joined by ';') and one 0/1 column per campaign,
  * campaign_ID. */

@@ -231,12 +231,12 @@ static int run(int argc, char **argv)
     }
 
     static const char *const names[] = {"device_campaigns.csv", "reach.csv", "thresholds.txt",
-                                        "campaigns.rules"};
+                                        "campaigns.rules", "reach.png"};
     if (dg_mkdirs(out, &err) != DG_OK) {
         rc = fail(&err);
         goto done;
     }
-    for (int f = 0; f < 4 && rc == 0; f++) {
+    for (int f = 0; f < 5 && rc == 0; f++) {
         path = join(out, names[f]);
         int w;
         if (f == 0)
@@ -245,6 +245,8 @@ static int run(int argc, char **argv)
             w = dg_reach_write(rules, &reach, path, &err);
         else if (f == 2)
             w = dg_deciles_save(&dec, path, &err);
+        else if (f == 4)
+            w = dg_reach_chart(rules, &reach, path, &err);
         else {
             char *text = dg_campaign_rules_format(rules);
             w = dg_write_file_atomic(path, text, strlen(text), &err);
@@ -269,7 +271,7 @@ static int run(int argc, char **argv)
                                   ? "the most probable band of the group6 probabilities"
                                   : "the predicted age in [0,24], (24,32] or over 32");
         print_reach(rules, &reach);
-        printf("\nwritten to %s: device_campaigns.csv, reach.csv, thresholds.txt, "
+        printf("\nwritten to %s: device_campaigns.csv, reach.csv, reach.png, thresholds.txt, "
                "campaigns.rules\n", out);
     }
 done:
@@ -300,8 +302,8 @@ const cli_command cli_campaigns = {
     "probable age band).\n"
     "Prints the reach of each campaign and writes into DIR: device_campaigns.csv (per\n"
     "device: decile, gender class, age bucket, campaign ids, a 0/1 column per\n"
-    "campaign), reach.csv, thresholds.txt (the decile edges, for --thresholds) and\n"
-    "campaigns.rules (the rules used).\n"
+    "campaign), reach.csv and its chart reach.png, thresholds.txt (the decile edges,\n"
+    "for --thresholds) and campaigns.rules (the rules used).\n"
     "\n"
     "  --predictions FILE  the devices to target (a predictions.csv)\n"
     "  --out DIR           where the files go\n"
