@@ -171,9 +171,36 @@ static void rule_file_errors_name_line_column_and_what(void **state)
         /* A failed parse leaves the rules as they were. */
         assert_memory_equal(&r, &before, sizeof r);
     }
-    /* A missing file names it. */
     dg_campaign_rules r;
     dg_err err;
+    /* 65 campaigns: one too many. */
+    char many[65 * 40 + 1];
+    size_t o = 0;
+    for (int i = 1; i <= 65; i++)
+        o += (size_t)snprintf(many + o, sizeof many - o, "campaign %d \"c%d\" age=32+\n", i, i);
+    assert_int_equal(dg_campaign_rules_parse(&r, many, "r", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "r:65:1: expected at most 64 campaigns, found 'campaign'"));
+    many[o - (sizeof "campaign 65 \"c65\" age=32+\n" - 1)] = '\0'; /* 64 are fine */
+    assert_int_equal(dg_campaign_rules_parse(&r, many, "r", &err), DG_OK);
+    assert_int_equal(r.n, 64);
+    /* A name of 159 bytes fits, 160 does not. */
+    char name[512];
+    snprintf(name, sizeof name, "campaign 1 \"%0159d\" age=32+\n", 0);
+    assert_int_equal(dg_campaign_rules_parse(&r, name, "r", &err), DG_OK);
+    snprintf(name, sizeof name, "campaign 1 \"%0160d\" age=32+\n", 0);
+    assert_int_equal(dg_campaign_rules_parse(&r, name, "r", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "r:1:12: expected a name of at most 159 bytes"));
+
+    /* A file with a NUL byte is not a rule file. */
+    char *dir = tu_tmpdir();
+    char *bin = tu_write(dir, "bin.rules", "campaign 1 \"a\0\" age=32+\n", 25);
+    assert_int_equal(dg_campaign_rules_load(&r, bin, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "bin.rules: expected text, found a NUL byte at offset 13"));
+    free(bin);
+    tu_rmrf(dir);
+    free(dir);
+
+    /* A missing file names it. */
     assert_int_equal(dg_campaign_rules_load(&r, "/nonexistent/c.rules", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "/nonexistent/c.rules: cannot open"));
 }

@@ -261,6 +261,7 @@ static int run(int argc, char **argv)
         printf("%zu devices; P(female) deciles over %s (%llu predictions)\n", n,
                thr_path ? thr_path : ref_path ? ref_path : pred_path,
                (unsigned long long)dec.reference);
+        /* An edge is inf when no reference value ranks that high (ties). */
         if (rules->female_deciles)
             printf("female: deciles %d-10, P(female) >= %.4g\n", 11 - rules->female_deciles,
                    dec.edge[9 - rules->female_deciles]);
