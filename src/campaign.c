@@ -474,6 +474,20 @@ int dg_deciles_fit(dg_deciles *d, const double *p_female, size_t n, dg_err *err)
     return DG_OK;
 }
 
+int dg_deciles_fit_predictions(dg_deciles *d, const dg_prediction *p, size_t n,
+                               const char *origin, dg_err *err)
+{
+    double *v = dg_xmalloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = p[i].p_female;
+    dg_err inner;
+    int rc = dg_deciles_fit(d, v, n, &inner);
+    free(v);
+    if (rc != DG_OK)
+        dg_fail(err, "%s: %s", origin, inner.msg);
+    return rc;
+}
+
 int dg_decile_of(const dg_deciles *d, double p)
 {
     if (isnan(p))
@@ -926,5 +940,57 @@ int dg_device_campaigns_write(const dg_campaign_rules *r, const dg_prediction *p
     }
     int rc = dg_textbuf_save(&b, path, err);
     dg_textbuf_free(&b);
+    return rc;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int dg_campaigns_check_unique(const dg_prediction *p, size_t n, const char *origin, dg_err *err)
+{
+    int64_t *ids = dg_xmalloc((n ? n : 1) * sizeof *ids);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = p[i].device_id;
+    qsort(ids, n, sizeof *ids, cmp_i64);
+    int rc = DG_OK;
+    for (size_t i = 1; i < n && rc == DG_OK; i++)
+        if (ids[i] == ids[i - 1])
+            rc = dg_fail(err, "%s: expected each device once, found device_id %lld twice", origin,
+                         (long long)ids[i]);
+    free(ids);
+    return rc;
+}
+
+int dg_campaigns_save(const char *dir, const dg_campaign_rules *r, const dg_deciles *d,
+                      const dg_prediction *p, const dg_targeting *t, size_t n,
+                      const dg_reach *reach, dg_err *err)
+{
+    static const char *const names[] = {"device_campaigns.csv", "reach.csv", "reach.png",
+                                        "thresholds.txt", "campaigns.rules"};
+    if (dg_mkdirs(dir, err) != DG_OK)
+        return DG_ERR;
+    int rc = DG_OK;
+    for (int f = 0; f < 5 && rc == DG_OK; f++) {
+        size_t len = strlen(dir) + strlen(names[f]) + 2;
+        char *path = dg_xmalloc(len);
+        snprintf(path, len, "%s/%s", dir, names[f]);
+        if (f == 0) {
+            rc = dg_device_campaigns_write(r, p, t, n, path, err);
+        } else if (f == 1) {
+            rc = dg_reach_write(r, reach, path, err);
+        } else if (f == 2) {
+            rc = dg_reach_chart(r, reach, path, err);
+        } else if (f == 3) {
+            rc = dg_deciles_save(d, path, err);
+        } else {
+            char *text = dg_campaign_rules_format(r);
+            rc = dg_write_file_atomic(path, text, strlen(text), err);
+            free(text);
+        }
+        free(path);
+    }
     return rc;
 }

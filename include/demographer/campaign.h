@@ -88,6 +88,9 @@ typedef struct dg_deciles {
 /* The edges of n reference P(female) values (not changed). Fails on n < 10
  * or a value that is not finite (naming its index). */
 int dg_deciles_fit(dg_deciles *d, const double *p_female, size_t n, dg_err *err);
+/* The edges over the P(female) of n predictions; errors name origin. */
+int dg_deciles_fit_predictions(dg_deciles *d, const dg_prediction *p, size_t n,
+                               const char *origin, dg_err *err);
 /* 1..10, or 0 for NaN. */
 int dg_decile_of(const dg_deciles *d, double p_female);
 /* thresholds.txt: comment lines, then "reference N" and "edge K VALUE" for
@@ -176,5 +179,16 @@ int dg_reach_chart(const dg_campaign_rules *r, const dg_reach *reach, const char
  * campaign_ID. */
 int dg_device_campaigns_write(const dg_campaign_rules *r, const dg_prediction *p,
                               const dg_targeting *t, size_t n, const char *path, dg_err *err);
+
+/* Fails (naming origin and the device) when a device appears twice in a
+ * predictions list: it would be counted twice in the reach. */
+int dg_campaigns_check_unique(const dg_prediction *p, size_t n, const char *origin, dg_err *err);
+
+/* What the campaigns command writes, each file atomically, into dir (made
+ * when missing): device_campaigns.csv, reach.csv, reach.png, thresholds.txt
+ * and campaigns.rules (the rules used). */
+int dg_campaigns_save(const char *dir, const dg_campaign_rules *r, const dg_deciles *d,
+                      const dg_prediction *p, const dg_targeting *t, size_t n,
+                      const dg_reach *reach, dg_err *err);
 
 #endif

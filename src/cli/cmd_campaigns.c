@@ -17,51 +17,6 @@ static int fail(const dg_err *err)
     return 1;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* A device listed twice would be counted twice in the reach. */
-static int check_unique(const char *path, const dg_prediction *p, size_t n, dg_err *err)
-{
-    int64_t *ids = dg_xmalloc((n ? n : 1) * sizeof *ids);
-    for (size_t i = 0; i < n; i++)
-        ids[i] = p[i].device_id;
-    qsort(ids, n, sizeof *ids, cmp_i64);
-    int rc = DG_OK;
-    for (size_t i = 1; i < n && rc == DG_OK; i++)
-        if (ids[i] == ids[i - 1])
-            rc = dg_fail(err, "%s: expected each device once, found device_id %lld twice", path,
-                         (long long)ids[i]);
-    free(ids);
-    return rc;
-}
-
-static int fit_reference(const char *path, const dg_prediction *p, size_t n, dg_deciles *d,
-                         dg_err *err)
-{
-    double *v = dg_xmalloc((n ? n : 1) * sizeof *v);
-    for (size_t i = 0; i < n; i++)
-        v[i] = p[i].p_female;
-    int rc = dg_deciles_fit(d, v, n, err);
-    free(v);
-    if (rc != DG_OK) {
-        dg_err inner = *err;
-        dg_fail(err, "%s: %s", path, inner.msg);
-    }
-    return rc;
-}
-
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = dg_xmalloc(n);
-    snprintf(s, n, "%s/%s", dir, name);
-    return s;
-}
-
 static void print_pct(double v)
 {
     if (isnan(v))
@@ -192,9 +147,8 @@ static int run(int argc, char **argv)
     dg_truth *truth = NULL;
     size_t n = 0, nref = 0, ntruth = 0;
     dg_deciles dec;
-    char *path = NULL;
     if (dg_predictions_read(pred_path, &pred, &n, &err) != DG_OK ||
-        check_unique(pred_path, pred, n, &err) != DG_OK) {
+        dg_campaigns_check_unique(pred, n, pred_path, &err) != DG_OK) {
         rc = fail(&err);
         goto done;
     }
@@ -205,11 +159,11 @@ static int run(int argc, char **argv)
         }
     } else if (ref_path) {
         if (dg_predictions_read(ref_path, &ref, &nref, &err) != DG_OK ||
-            fit_reference(ref_path, ref, nref, &dec, &err) != DG_OK) {
+            dg_deciles_fit_predictions(&dec, ref, nref, ref_path, &err) != DG_OK) {
             rc = fail(&err);
             goto done;
         }
-    } else if (fit_reference(pred_path, pred, n, &dec, &err) != DG_OK) {
+    } else if (dg_deciles_fit_predictions(&dec, pred, n, pred_path, &err) != DG_OK) {
         rc = fail(&err);
         goto done;
     }
@@ -230,32 +184,9 @@ static int run(int argc, char **argv)
         goto done;
     }
 
-    static const char *const names[] = {"device_campaigns.csv", "reach.csv", "thresholds.txt",
-                                        "campaigns.rules", "reach.png"};
-    if (dg_mkdirs(out, &err) != DG_OK) {
+    if (dg_campaigns_save(out, rules, &dec, pred, tg, n, &reach, &err) != DG_OK) {
         rc = fail(&err);
         goto done;
-    }
-    for (int f = 0; f < 5 && rc == 0; f++) {
-        path = join(out, names[f]);
-        int w;
-        if (f == 0)
-            w = dg_device_campaigns_write(rules, pred, tg, n, path, &err);
-        else if (f == 1)
-            w = dg_reach_write(rules, &reach, path, &err);
-        else if (f == 2)
-            w = dg_deciles_save(&dec, path, &err);
-        else if (f == 4)
-            w = dg_reach_chart(rules, &reach, path, &err);
-        else {
-            char *text = dg_campaign_rules_format(rules);
-            w = dg_write_file_atomic(path, text, strlen(text), &err);
-            free(text);
-        }
-        if (w != DG_OK)
-            rc = fail(&err);
-        free(path);
-        path = NULL;
     }
     if (rc == 0 && !quiet) {
         printf("%zu devices; P(female) deciles over %s (%llu predictions)\n", n,
