@@ -415,30 +415,6 @@ void dg_campaign_condition_text(const dg_campaign *c, char *buf, size_t size)
 
 /* ---- the decile rule ------------------------------------------------------ */
 
-/* The shortest %g form that reads back as the same double; whole numbers
- * as integers (20, not %g's 2e+01). Any decimal of up to 15 significant
- * digits survives the trip through a double, so when one reads back, %.15g
- * (which drops trailing zeros) prints it; otherwise 16 or 17 digits do. */
-static void exact_str(double v, char num[32])
-{
-    if (v == floor(v) && fabs(v) < 1e15) {
-        snprintf(num, 32, "%.0f", v);
-        return;
-    }
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(num, 32, "%.*g", prec, v);
-        if (strtod(num, NULL) == v)
-            break;
-    }
-}
-
-static void put_exact(dg_textbuf *b, double v)
-{
-    char num[32];
-    exact_str(v, num);
-    dg_textbuf_puts(b, num);
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -514,7 +490,7 @@ int dg_deciles_save(const dg_deciles *d, const char *path, dg_err *err)
         if (isinf(d->edge[k]))
             dg_textbuf_puts(&b, "inf"); /* no reference value reaches decile k + 2 */
         else
-            put_exact(&b, d->edge[k]);
+            dg_textbuf_exact(&b, d->edge[k]);
         dg_textbuf_putc(&b, '\n');
     }
     int rc = dg_textbuf_save(&b, path, err);
@@ -572,8 +548,8 @@ int dg_deciles_parse(dg_deciles *d, const char *text, const char *origin, dg_err
             return dg_fail(err, "%s: expected a line 'edge %d VALUE', found none", origin, k + 1);
         if (k && out.edge[k] < out.edge[k - 1]) {
             char a[32], b[32];
-            exact_str(out.edge[k], a);
-            exact_str(out.edge[k - 1], b);
+            dg_format_exact(out.edge[k], a);
+            dg_format_exact(out.edge[k - 1], b);
             return dg_fail(err, "%s: expected non-decreasing edges, found edge %d = %s below "
                            "edge %d = %s", origin, k + 1, a, k, b);
         }
@@ -924,9 +900,9 @@ int dg_device_campaigns_write(const dg_campaign_rules *r, const dg_prediction *p
     for (size_t i = 0; i < n; i++) {
         dg_textbuf_i64(&b, p[i].device_id);
         dg_textbuf_printf(&b, ",%d,", p[i].scenario);
-        put_exact(&b, p[i].p_female);
+        dg_textbuf_exact(&b, p[i].p_female);
         dg_textbuf_printf(&b, ",%d,%s,", t[i].decile, dg_gender_class_names[t[i].gender]);
-        put_exact(&b, p[i].age);
+        dg_textbuf_exact(&b, p[i].age);
         dg_textbuf_printf(&b, ",%s,", t[i].age_bucket < 0 ? "" : dg_age_bucket_names[t[i].age_bucket]);
         int any = 0;
         for (int c = 0; c < r->n; c++)
