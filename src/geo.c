@@ -502,3 +502,34 @@ void dg_basemap_free(dg_basemap *b)
     free(b->lat);
     memset(b, 0, sizeof *b);
 }
+
+void dg_basemap_raster(const dg_basemap *b, dg_projection proj, const dg_extent *e, int cols,
+                       int rows, uint8_t *mask)
+{
+    dg_proj p;
+    dg_proj_init(&p, proj, e, 0, 0, 1, 1);
+    double sx = cols / p.pw, sy = rows / p.ph;
+    for (uint32_t l = 0; l < b->nlines; l++) {
+        double px = 0, py = 0;
+        for (uint32_t i = b->start[l]; i < b->start[l + 1]; i++) {
+            double x, y;
+            dg_proj_forward(&p, b->lon[i], b->lat[i], &x, &y);
+            x = (x - p.px0) * sx;
+            y = (y - p.py0) * sy;
+            if (i > b->start[l]) {
+                /* Steps of at most half a cell along the segment. */
+                double len = fmax(fabs(x - px), fabs(y - py));
+                if (len > 4.0 * (cols + rows))
+                    len = 0; /* far outside: not worth walking */
+                int steps = (int)ceil(len * 2) + 1;
+                for (int k = 0; k <= steps; k++) {
+                    double t = (double)k / steps, cx = px + (x - px) * t, cy = py + (y - py) * t;
+                    if (cx >= 0 && cx < cols && cy >= 0 && cy < rows)
+                        mask[(size_t)cy * cols + (size_t)cx] = 1;
+                }
+            }
+            px = x;
+            py = y;
+        }
+    }
+}

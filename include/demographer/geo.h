@@ -123,6 +123,11 @@ typedef struct dg_basemap {
  * tools/make_basemap.js). Errors name the file, line and what was expected. */
 int dg_basemap_load(const char *path, dg_basemap *b, dg_err *err);
 void dg_basemap_free(dg_basemap *b);
+/* Marks (sets to 1) the cells of a cols x rows grid laid over the projected
+ * extent, as dg_geo_density lays it, that the basemap's lines cross: the
+ * terminal preview's coastlines. Leaves the other cells as they were. */
+void dg_basemap_raster(const dg_basemap *b, dg_projection proj, const dg_extent *e, int cols,
+                       int rows, uint8_t *mask);
 
 /* ---- drawing ------------------------------------------------------------- */
 
