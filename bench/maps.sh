@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): demographer maps on the full-size generated set
+# (the three PNGs of 100,000-event samples), against demographer clean alone
+# in the same run, so that the difference is what sampling and drawing cost.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/full_set.sh
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+$bin load --quiet --cache-dir "$out/cache" "$data" >/dev/null # the snapshot, once
+read -r c_s c_m < <(m $bin clean --quiet --cache-dir "$out/cache" "$data")
+read -r p_s p_m < <(m $bin maps --quiet --cache-dir "$out/cache" --out "$out/maps" "$data")
+printf '%-42s %9s %10s\n' stage seconds "peak MiB"
+printf '%-42s %9.2f %10.0f\n' "demographer clean (snapshot load+clean)" "$c_s" "$c_m"
+printf '%-42s %9.2f %10.0f\n' "demographer maps (load+clean+2 samples+3 PNGs)" "$p_s" "$p_m"
+awk -v c="$c_s" -v p="$p_s" 'BEGIN { printf "sampling and drawing the three maps: %.2f s\n", p - c }'
+ls -l "$out/maps"
