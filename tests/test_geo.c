@@ -518,6 +518,17 @@ static void maps_command(void **state)
     char cmd[600];
     snprintf(cmd, sizeof cmd, "test -e %s/y/maps-all.png", dir);
     assert_int_equal(tu_run(cmd, NULL), 1);
+    /* Without the labels: the map of all events, and the others said missing. */
+    snprintf(cmd, sizeof cmd, "cp -r %s/d %s/nolabels && rm %s/nolabels/gender_age_train.csv", dir,
+             dir, dir);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    assert_int_equal(run(&out, "maps %s/nolabels --no-snapshot --quiet --out %s/z --sample 500", dir,
+                         dir),
+                     0);
+    assert_non_null(strstr(out, "not drawn: maps-gender.png and maps-age.png need the labels table"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "test -s %s/z/maps-all.png && test ! -e %s/z/maps-gender.png", dir, dir);
+    assert_int_equal(tu_run(cmd, NULL), 0);
     assert_int_equal(run(&out, "maps %s/d --out %s/x --basemap %s/none.txt", dir, dir, dir), 1);
     assert_non_null(strstr(out, "cannot open the basemap"));
     free(out);

@@ -115,15 +115,19 @@ static int run(int argc, char **argv)
     cli_progress bar;
     dg_progress progress = cli_progress_start(&bar, quiet);
     double t0 = dg_now();
+    /* Without labels the map of all events is still drawn; the other two are
+     * said to be missing. */
+    int kinds = rc == 0 && dg_dataset_table(&ds, DG_T_LABELS) ? DG_MAP_KINDS : 1;
     if (rc == 0 && (dg_geo_sample_events(&ds, (uint32_t)sample, seed, 0, &all, &progress, &err) != DG_OK ||
-                    dg_geo_sample_events(&ds, (uint32_t)sample, seed, 1, &labelled, &progress, &err) != DG_OK ||
+                    (kinds > 1 && dg_geo_sample_events(&ds, (uint32_t)sample, seed, 1, &labelled,
+                                                       &progress, &err) != DG_OK) ||
                     (!have_extent && dg_extent_of_sample(&all, &extent, &err) != DG_OK) ||
                     dg_mkdirs(out, &err) != DG_OK)) {
         cli_progress_done(&bar);
         fprintf(stderr, "demographer maps: %s\n", err.msg);
         rc = 1;
     }
-    for (int k = 0; rc == 0 && k < DG_MAP_KINDS; k++) {
+    for (int k = 0; rc == 0 && k < kinds; k++) {
         dg_geo_map m = {.kind = (dg_map_kind)k, .projection = projection, .extent = extent,
                         .width = width, .height = height, .basemap = &basemap};
         size_t n = strlen(out) + 32;
@@ -142,6 +146,9 @@ static int run(int argc, char **argv)
         free(path);
     }
     cli_progress_done(&bar);
+    if (rc == 0 && kinds == 1)
+        fprintf(stderr, "demographer maps: not drawn: maps-gender.png and maps-age.png need the "
+                        "labels table (gender_age_train.csv or train.csv)\n");
     if (rc == 0 && !quiet)
         printf("%u of %llu events sampled (seed %llu), %u of %llu from labelled devices; "
                "extent %.2f,%.2f,%.2f,%.2f; %.2f s after loading\n",
