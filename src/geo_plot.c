@@ -152,7 +152,7 @@ static void draw_legend(cairo_t *cr, const dg_geo_map *m, double y, int W, uint3
     x += dg_plot_text(cr, "Events per 3×3-pixel cell (one scale for every panel):", 13, 0, x, y, 0,
                       0.5) + 10;
     for (uint32_t v = 1; v <= max_cell && x < W - 300; v *= 10) {
-        set_rgb(cr, panel_colour(m->kind, 0), cell_alpha(v, log_max));
+        set_rgb(cr, 0x333333, cell_alpha(v, log_max)); /* neutral: the scale is every panel's */
         cairo_rectangle(cr, x, y - 7, 14, 14);
         cairo_fill(cr);
         format_count(v, label, sizeof label);
