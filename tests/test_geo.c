@@ -316,6 +316,25 @@ static void basemap_asset(void **state)
     dg_basemap_free(&b);
     free(path);
 
+    /* The preview's raster: a line along 7.5 N from 1.5 E to 8.5 E crosses
+     * the north row of a 10 x 2 grid over (0..10, 0..10) in columns 1 to 8;
+     * a line wholly outside marks nothing. */
+    char *dir0 = tu_tmpdir();
+    char *line = tu_write_str(dir0, "l.txt",
+                              "window 0 10 0 10\nunit 100\nb 2 150 750 700 0\nc 2 2000 2000 100 0\n");
+    assert_int_equal(dg_basemap_load(line, &b, &err), DG_OK);
+    uint8_t mask[20] = {0};
+    dg_extent ten = {0, 10, 0, 10};
+    dg_basemap_raster(&b, DG_PROJ_EQUIRECT, &ten, 10, 2, mask);
+    for (int c = 0; c < 10; c++) {
+        assert_int_equal(mask[c], c >= 1 && c <= 8);
+        assert_int_equal(mask[10 + c], 0);
+    }
+    dg_basemap_free(&b);
+    free(line);
+    tu_rmrf(dir0);
+    free(dir0);
+
     /* Bad files say where. */
     char *dir = tu_tmpdir();
     char *bad = tu_write_str(dir, "b.txt", "window 0 10 0 10\nunit 100\nc 3 1 2 3 4\n");
