@@ -32,7 +32,8 @@ static void print_usage(FILE *f)
             "\n"
             "Predicts the gender and age of mobile users from the TalkingData / Upgrad telecom\n"
             "data: loads, views and cleans it, computes the exploratory tables and the\n"
-            "features, and (in later versions) clusters, models and serves it.\n"
+            "features, maps its events, and (in later versions) clusters, models and\n"
+            "serves it.\n"
             "\n"
             "Commands:\n");
     for (const cli_command *const *c = commands; *c; c++)
