@@ -569,6 +569,10 @@ static void geo_pane_drives_the_model_and_replay(void **state)
     assert_non_null(strstr(err.msg, "LAT1 <= 85"));
     assert_int_equal(act(&m, "geo-extent 110,122,28,42", &err), DG_OK);
     assert_true(m.geo.extent.lon0 == 110 && m.geo.extent.lat1 == 42);
+    assert_int_equal(act(&m, "geo-projection robinson", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "expected equirect or mercator, found 'robinson'"));
+    assert_int_equal(act(&m, "geo-projection mercator", &err), DG_OK);
+    assert_int_equal(m.geo.projection, DG_PROJ_MERCATOR);
     assert_int_equal(act(&m, "geo-map age", &err), DG_OK);
     assert_int_equal(act(&m, "save", &err), DG_OK);
     /* A new load forgets the sample. */
@@ -581,7 +585,7 @@ static void geo_pane_drives_the_model_and_replay(void **state)
     assert_non_null(log);
     assert_non_null(strstr(log, "\ngeo-sample 2000 5\ngeo-map gender\ngeo-zoom-in\ngeo-pan-east\n"
                                 "geo-pan-north\nsave\ngeo-reset\ngeo-extent 110,122,28,42\n"
-                                "geo-map age\nsave\n"));
+                                "geo-projection mercator\ngeo-map age\nsave\n"));
     assert_null(strstr(log, "geo-map sex"));
     free(log);
 

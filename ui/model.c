@@ -1222,6 +1222,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
     case ACT_GEO_PAN_EAST:
     case ACT_GEO_RESET:
     case ACT_GEO_EXTENT:
+    case ACT_GEO_PROJECTION:
         if (geo_action(&m->geo, id, argc, argv, err) != DG_OK)
             return DG_ERR;
         break;

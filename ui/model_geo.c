@@ -116,11 +116,13 @@ void geo_job_free(geo_job *j)
 
 int geo_action(geo_state *g, int id, int argc, char **argv, dg_err *err)
 {
-    int want = id == ACT_GEO_MAP || id == ACT_GEO_EXTENT;
+    int want = id == ACT_GEO_MAP || id == ACT_GEO_EXTENT || id == ACT_GEO_PROJECTION;
     if (id == ACT_GEO_MAP && argc != 1)
         return dg_fail(err, "geo-map takes KIND: all, gender or age");
     if (id == ACT_GEO_EXTENT && argc != 1)
         return dg_fail(err, "geo-extent takes LON0,LON1,LAT0,LAT1");
+    if (id == ACT_GEO_PROJECTION && argc != 1)
+        return dg_fail(err, "geo-projection takes KIND: equirect or mercator");
     if (!want && argc != 0)
         return dg_fail(err, "%s takes no arguments", actions[id].name);
     if (id == ACT_GEO_MAP) {
@@ -128,6 +130,15 @@ int geo_action(geo_state *g, int id, int argc, char **argv, dg_err *err)
         if (k < 0)
             return dg_fail(err, "geo-map: expected all, gender or age, found '%s'", argv[0]);
         g->kind = (dg_map_kind)k;
+        return DG_OK;
+    }
+    if (id == ACT_GEO_PROJECTION) {
+        if (strcmp(argv[0], "equirect") == 0)
+            g->projection = DG_PROJ_EQUIRECT;
+        else if (strcmp(argv[0], "mercator") == 0)
+            g->projection = DG_PROJ_MERCATOR;
+        else
+            return dg_fail(err, "geo-projection: expected equirect or mercator, found '%s'", argv[0]);
         return DG_OK;
     }
     if (!g->have_sample)

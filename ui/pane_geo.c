@@ -122,8 +122,9 @@ static void draw(app *a, int top, int height, int width)
     attrset(A_BOLD);
     mvaddstr(top, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
     attrset(A_NORMAL);
-    snprintf(line, sizeof line, "lon %.2f to %.2f, lat %.2f to %.2f; +/- zoom, arrows pan, 0 resets",
-             g->extent.lon0, g->extent.lon1, g->extent.lat0, g->extent.lat1);
+    snprintf(line, sizeof line, "lon %.2f..%.2f lat %.2f..%.2f %s; +/- zoom, arrows pan, 0 resets",
+             g->extent.lon0, g->extent.lon1, g->extent.lat0, g->extent.lat1,
+             g->projection == DG_PROJ_MERCATOR ? "mercator" : "equirect");
     mvaddstr(top + 1, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
     if (height < 6)
         return;
@@ -168,6 +169,11 @@ static int key(app *a, int id, pane_args *args)
         args->argc = 1;
         snprintf(args->argv[0], PANE_ARG_LEN, "%s",
                  dg_map_kind_name((dg_map_kind)((m->geo.kind + 1) % DG_MAP_KINDS)));
+        return 1;
+    case ACT_GEO_PROJECTION:
+        args->argc = 1;
+        snprintf(args->argv[0], PANE_ARG_LEN, "%s",
+                 m->geo.projection == DG_PROJ_MERCATOR ? "equirect" : "mercator");
         return 1;
     case ACT_GEO_EXTENT: {
         char now[128];

@@ -115,7 +115,7 @@ assert len(colours) >= 4, f'only {len(colours)} colours: blank'
 PY
 }
 
-echo "1..31"
+echo "1..32"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -253,7 +253,9 @@ check g geo-all-80x24 "sampled"
 keys g m
 check g geo-gender-80x24 "Map gender"
 keys g + Left
-check g geo-zoomed-80x24 "lon 90."
+check g geo-zoomed-80x24 "lon 90.90..112.55"
+keys g P
+check g geo-mercator-80x24 "mercator;"
 keys g p
 if wait_for g "saved out-g/geo-gender.png (1976x852 PNG)"; then
     if err=$(png_ok "$work/out-g/geo-gender.png" 1976 852 2>&1); then
