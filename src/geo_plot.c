@@ -250,9 +250,14 @@ int dg_geo_map_png(const dg_geo_sample *s, const dg_geo_map *m, unsigned char **
              (unsigned long long)s->seed, b, s->labelled_only ? "events of labelled devices " : "");
     set_rgb(cr, 0x444444, 1);
     dg_plot_text(cr, text, 14, 0, GAP, 40, 0, 0);
-    snprintf(text, sizeof text, "%s projection; longitude %.2f° to %.2f°, latitude %.2f° to %.2f°",
-             m->projection == DG_PROJ_MERCATOR ? "Mercator" : "Equirectangular", m->extent.lon0,
-             m->extent.lon1, m->extent.lat0, m->extent.lat1);
+    int n = snprintf(text, sizeof text,
+                     "%s projection; longitude %.2f° to %.2f°, latitude %.2f° to %.2f°",
+                     m->projection == DG_PROJ_MERCATOR ? "Mercator" : "Equirectangular",
+                     m->extent.lon0, m->extent.lon1, m->extent.lat0, m->extent.lat1);
+    const dg_extent *bw = m->basemap ? &m->basemap->window : NULL, *e = &m->extent;
+    if (bw && (e->lon0 < bw->lon0 || e->lon1 > bw->lon1 || e->lat0 < bw->lat0 || e->lat1 > bw->lat1))
+        snprintf(text + n, sizeof text - n, "; the basemap covers %g° to %g° E, %g° to %g° N only",
+                 bw->lon0, bw->lon1, bw->lat0, bw->lat1);
     dg_plot_text(cr, text, 14, 0, GAP, 60, 0, 0);
 
     for (int k = 0; k < npanels; k++) {
@@ -266,7 +271,7 @@ int dg_geo_map_png(const dg_geo_sample *s, const dg_geo_map *m, unsigned char **
         if (out[k])
             snprintf(text + n, sizeof text - n, ", %s outside the frame", c);
         set_rgb(cr, panel_colour(m->kind, k), 1);
-        dg_plot_text(cr, text, 15, 1, p->px0, TITLE_H + CAPTION_H - 6, 0, 1);
+        dg_plot_text(cr, text, 15, 1, p->px0, p->py0 - 6, 0, 1); /* just above its frame */
 
         cairo_save(cr);
         cairo_rectangle(cr, p->px0, p->py0, p->pw, p->ph);
