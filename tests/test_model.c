@@ -130,7 +130,7 @@ static void predictions_round_trip(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char text[512];
         snprintf(text, sizeof text, "%s%s", i == 0 ? "" : head, bad[i][0]);
-        tu_write_str(dir, "predictions.csv", text);
+        free(tu_write_str(dir, "predictions.csv", text));
         assert_int_equal(dg_predictions_read(path, &back, &n, &err), DG_ERR);
         if (!strstr(err.msg, bad[i][1]))
             fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, bad[i][1]);
