@@ -355,6 +355,10 @@ int dg_dbscan_run(const dg_dbscan_locs *d, double eps_km, double min_pts, int32_
     eps_index x;
     if (eps_index_build(d, eps_km, &x, &nb, progress, err) != DG_OK) {
         free(nb.v);
+        for (uint32_t l = 0; l < d->n; l++)
+            label[l] = -1;
+        if (core)
+            memset(core, 0, d->n);
         return DG_ERR;
     }
     uint8_t *own_core = core ? NULL : dg_xmalloc((size_t)d->n + 1);
