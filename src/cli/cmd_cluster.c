@@ -14,7 +14,7 @@
 
 /* The defaults: see the man page (chosen on the k-distance curve of the
  * generated full-size set). */
-#define DEFAULT_EPS_KM 1.0
+#define DEFAULT_EPS_KM 1.2
 #define DEFAULT_MIN_PTS 10
 #define MAX_SWEEP 32
 

@@ -12,7 +12,7 @@
 
 /* The clustering behind the cluster columns: see the man page for why
  * these defaults (the k-distance curve of the generated full-size set). */
-#define CLUSTER_EPS_KM 1.0
+#define CLUSTER_EPS_KM 1.2
 #define CLUSTER_MIN_PTS 10
 
 /* Clusters the events and appends the cluster columns; 0 or 1. */
@@ -127,6 +127,9 @@ static int run(int argc, char **argv)
     return rc;
 }
 
+#define STR2(x) #x
+#define STR(x) STR2(x)
+
 const cli_command cli_features = {
     "features", run, "build per-device features (CSV, binary, sparse bags)",
     "Usage: demographer features DATA_DIR --out DIR [--super FILE] [--rules FILE | --no-clean]\n"
@@ -146,9 +149,11 @@ const cli_command cli_features = {
     "  --out DIR          where the files go\n"
     "  --super FILE       super-category rules (default: supercategories.txt of the\n"
     "                     assets: $DEMOGRAPHER_ASSETS, " DG_ASSET_DIR ")\n"
-    "  --cluster-eps KM   DBSCAN radius for the cluster columns (default 1; see\n"
+    "  --cluster-eps KM   DBSCAN radius for the cluster columns (default "
+    STR(CLUSTER_EPS_KM) "; see\n"
     "                     demographer cluster --kdist)\n"
-    "  --cluster-min-pts N  events within the radius that make a core point (default 10)\n"
+    "  --cluster-min-pts N  events within the radius that make a core point (default "
+    STR(CLUSTER_MIN_PTS) ")\n"
     "  --no-clusters      leave the cluster columns out\n"
     CLI_CLEAN_HELP
     CLI_DATA_HELP
