@@ -139,10 +139,11 @@ static int cluster_data(const dg_dataset *ds, double eps, double min_pts, const 
         cli_progress_done(&cp);
         if (rc == 0) {
             double tw = r.total_weight > 0 ? r.total_weight : 1;
-            printf("eps %g km, min_pts %g: %d clusters, %llu core events, noise %.2f%% of the "
-                   "events, largest cluster %.2f%% of the events, %.3f s\n",
+            printf("eps %g km, min_pts %g: %d clusters, %llu core events, %llu noise events "
+                   "(%.2f%%), largest cluster %.2f%% of the events, %.3f s\n",
                    eps, min_pts, r.clusters, (unsigned long long)r.core_points,
-                   100 * r.noise_weight / tw, 100 * r.largest_cluster_weight / tw, r.seconds);
+                   (unsigned long long)r.noise_points, 100 * r.noise_weight / tw,
+                   100 * r.largest_cluster_weight / tw, r.seconds);
         }
         if (rc == 0 && out) {
             path = path_in(out, "locations.csv");
