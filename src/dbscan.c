@@ -428,6 +428,8 @@ int dg_dbscan_sweep(const dg_dbscan_locs *d, const double *eps_km, int neps,
         }
         eps_index_free(&x);
     }
+    if (rc != DG_OK) /* nothing half-filled */
+        memset(rows, 0, (size_t)neps * nmin * sizeof *rows);
     free(nb.v);
     free(lab);
     free(core);

@@ -252,8 +252,10 @@ static void bad_input_and_cancel(void **state)
     assert_string_equal(err.msg, "cancelled");
     for (uint32_t l = 0; l < d.n; l++)
         assert_true(lab[l] == -1 && core[l] == 0);
+    rows[0].clusters = 99;
     assert_int_equal(dg_dbscan_sweep(&d, eps, 1, mp, 1, rows, &cancel, &err), DG_ERR);
     assert_string_equal(err.msg, "cancelled");
+    assert_int_equal(rows[0].clusters, 0);
     assert_int_equal(dg_kdist_compute(&d, 2, &kd, &cancel, &err), DG_ERR);
     assert_string_equal(err.msg, "cancelled");
     assert_true(kd.km == NULL && kd.sorted == NULL);
