@@ -2,8 +2,9 @@
 # DBSCAN: demographer cluster against scikit-learn's DBSCAN(metric='haversine',
 # algorithm='ball_tree') on the same points, in one run: a 100k and a 1M
 # sample of the raw events (about 30% at the (0,0) placeholder: the case where
-# scikit-learn's neighbour lists explode) and the full cleaned set (the events
-# whose location was observed, after the default cleaning rules). Both sides
+# scikit-learn's neighbour lists explode), a 100k sample of the cleaned set and
+# the full cleaned set (the events whose location was observed, after the
+# default cleaning rules). Both sides
 # read the same CSV file and must find the same clusters, core and noise
 # points. Wall time and peak RSS of each whole process (bench/measure.py).
 # scikit-learn runs under an address-space cap and a time cap, so that it
@@ -42,10 +43,16 @@ if [ ! -f "$d/events.csv" ]; then
     "$out/clean-all/events.csv" >"$d/events.csv"
   rm -rf "$out/clean-all"
 fi
+d=$out/cleaned-100000
+if [ ! -f "$d/events.csv" ]; then
+  mkdir -p "$d"
+  { echo "$header"; tail -n +2 "$out/cleaned/events.csv" |
+      shuf -n 100000 --random-source=<(yes 1); } >"$d/events.csv"
+fi
 
 say "DBSCAN eps $eps km, min_pts $minpts; scikit-learn capped at $cap_gib GiB address space and $time_s s"
 say "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM shared with other work"
-for set in raw-100000 raw-1000000 cleaned; do
+for set in raw-100000 raw-1000000 cleaned-100000 cleaned; do
   csv=$out/$set/events.csv
   say ""
   say "== $set: $(($(wc -l <"$csv") - 1)) points"
@@ -64,6 +71,16 @@ for set in raw-100000 raw-1000000 cleaned; do
   if [ $rc -eq 0 ]; then
     say "$(cat "$out/$set.sk.txt")"
     say "sklearn: wall ${sk% *} s, peak ${sk#* } MiB"
+    # The same clusters, core points and noise on both sides?
+    ours=$(sed -n 's/.*: \([0-9]*\) clusters, \([0-9]*\) core events, \([0-9]*\) noise events.*/\1 \2 \3/p' \
+      "$out/$set.dg.txt")
+    theirs=$(sed -n 's/.*clusters \([0-9]*\), core points \([0-9]*\), noise points \([0-9]*\),.*/\1 \2 \3/p' \
+      "$out/$set.sk.txt")
+    if [ "$ours" = "$theirs" ]; then
+      say "agreement: clusters, core and noise points equal ($ours)"
+    else
+      say "DISAGREEMENT: demographer '$ours', scikit-learn '$theirs' (clusters core noise)"
+    fi
     awk -v a="${dg% *}" -v b="${sk% *}" -v c="${dg#* }" -v e="${sk#* }" \
       'BEGIN { printf "ratio: %.1fx faster, %.1fx less memory\n", b / a, e / c }' | tee -a "$res"
   elif [ $rc -eq 137 ]; then
