@@ -59,3 +59,15 @@ int dg_features_col(const dg_features *f, const char *name);
 int dg_features_write(const dg_features *f, const char *dir, dg_err *err);
 
 #endif
+
+/* Appends four columns from a clustering of the events (cluster.h):
+ * cluster_home (the cluster with most of the device's events, ties to the
+ * lower number; -1 when all its events are noise: a category, for the model
+ * design to one-hot), cluster_count (distinct clusters visited),
+ * cluster_top_share (share of its clustered events in the home cluster) and
+ * cluster_noise_share. event_cluster has one label per row of the events
+ * table: 0.. a cluster, -1 noise, below -1 an event that took no part (no
+ * observed location). Shares are over the events that took part; a device
+ * with none of those gets NaN in all four. */
+int dg_features_add_clusters(dg_features *f, const dg_dataset *ds, const int32_t *event_cluster,
+                             dg_err *err);

@@ -20,6 +20,7 @@ extern const cli_command cli_synth, cli_load, cli_mysql_import, cli_load_db, cli
     cli_clean, cli_eda, cli_features, cli_replay;
 extern const cli_command cli_campaigns;
 extern const cli_command cli_maps;
+extern const cli_command cli_cluster;
 
 /* The options every command that reads a data directory takes, for its
  * getopt_long table and string, and their help text. */

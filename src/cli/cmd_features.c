@@ -1,11 +1,45 @@
 /* demographer features: per-device features from the cleaned tables. */
+#include "demographer/cluster.h"
 #include "demographer/features.h"
 
 #include "cli.h"
+#include "cli_progress.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The clustering behind the cluster columns: see the man page for why
+ * these defaults (the k-distance curve of the generated full-size set). */
+#define CLUSTER_EPS_KM 1.2
+#define CLUSTER_MIN_PTS 10
+
+/* Clusters the events and appends the cluster columns; 0 or 1. */
+static int add_clusters(const dg_dataset *ds, dg_features *f, double eps, double min_pts,
+                        int quiet)
+{
+    const dg_table *ev = dg_dataset_table(ds, DG_T_EVENTS);
+    if (!ev)
+        return 0; /* no events: no cluster columns, as no other event column */
+    dg_err err;
+    int32_t *event_cluster = dg_xmalloc((ev->nrows + 1) * sizeof *event_cluster);
+    dg_dbscan_report r;
+    cli_progress cp;
+    dg_progress pr = cli_progress_start(&cp, quiet);
+    int rc = dg_cluster_events(ds, eps, min_pts, event_cluster, &r, &pr, &err) != DG_OK ||
+             dg_features_add_clusters(f, ds, event_cluster, &err) != DG_OK;
+    cli_progress_done(&cp);
+    free(event_cluster);
+    if (rc)
+        fprintf(stderr, "demographer features: %s\n", err.msg);
+    else if (!quiet)
+        printf("clusters: eps %g km, min_pts %g: %d clusters over %llu distinct locations, "
+               "noise %.2f%% of the located events\n",
+               eps, min_pts, r.clusters, (unsigned long long)r.distinct,
+               r.total_weight > 0 ? 100 * r.noise_weight / r.total_weight : 0);
+    return rc;
+}
 
 static int run(int argc, char **argv)
 {
@@ -14,14 +48,20 @@ static int run(int argc, char **argv)
         CLI_CLEAN_LONGOPTS,
         {"out", required_argument, NULL, 'o'},
         {"super", required_argument, NULL, 's'},
+        {"cluster-eps", required_argument, NULL, 'E'},
+        {"cluster-min-pts", required_argument, NULL, 'M'},
+        {"no-clusters", no_argument, NULL, 'X'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     dg_load_opts o = {.use_snapshot = 1};
     const char *out = NULL, *rules_path = NULL, *super_path = NULL;
-    int quiet = 0, no_clean = 0, ch, taken;
+    int quiet = 0, no_clean = 0, no_clusters = 0, ch, taken;
+    double cluster_eps = CLUSTER_EPS_KM, cluster_min_pts = CLUSTER_MIN_PTS;
+    uint64_t v;
+    char *end;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS "o:s:qh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS "o:s:E:M:Xqh", longopts, NULL)) != -1) {
         if ((taken = cli_data_option("features", ch, optarg, &o)) != 0) {
             if (taken != 1)
                 return taken;
@@ -32,6 +72,21 @@ static int run(int argc, char **argv)
         case 'r': rules_path = optarg; break;
         case 'C': no_clean = 1; break;
         case 's': super_path = optarg; break;
+        case 'E':
+            errno = 0;
+            cluster_eps = strtod(optarg, &end);
+            if (!*optarg || *end || errno == ERANGE || !(cluster_eps > 0) || cluster_eps > 10000)
+                return cli_usage_error("features",
+                                       "--cluster-eps expects a distance in km above 0 and at "
+                                       "most 10000, got '%s'",
+                                       optarg);
+            break;
+        case 'M':
+            if (cli_parse_u64("features", "--cluster-min-pts", optarg, 1, 1000000000, &v) != DG_OK)
+                return CLI_EXIT_USAGE;
+            cluster_min_pts = (double)v;
+            break;
+        case 'X': no_clusters = 1; break;
         case 'q': quiet = 1; break;
         case 'h': fputs(cli_features.usage, stdout); return 0;
         default: return cli_usage_error("features", "%s", "unknown option");
@@ -56,8 +111,10 @@ static int run(int argc, char **argv)
     memset(&f, 0, sizeof f);
     err.msg[0] = '\0';
     if (rc == 0 && (dg_features_build(&ds, &sc, &f, NULL, &err) != DG_OK ||
+                    (!no_clusters && add_clusters(&ds, &f, cluster_eps, cluster_min_pts, quiet)) ||
                     dg_features_write(&f, out, &err) != DG_OK)) {
-        fprintf(stderr, "demographer features: %s\n", err.msg);
+        if (err.msg[0])
+            fprintf(stderr, "demographer features: %s\n", err.msg);
         rc = 1;
     }
     if (rc == 0 && !quiet)
@@ -70,6 +127,9 @@ static int run(int argc, char **argv)
     return rc;
 }
 
+#define STR2(x) #x
+#define STR(x) STR2(x)
+
 const cli_command cli_features = {
     "features", run, "build per-device features (CSV, binary, sparse bags)",
     "Usage: demographer features DATA_DIR --out DIR [--super FILE] [--rules FILE | --no-clean]\n"
@@ -79,13 +139,22 @@ const cli_command cli_features = {
     "per day, hour-of-day and weekday shares, median latitude and longitude overall and\n"
     "per part of the day (night 0-5, morning 6-11, afternoon 12-17, evening 18-23), the\n"
     "distance between those medians, the spread and number of distinct locations, app\n"
-    "and label counts and label super-category counts, brand and model.\n"
+    "and label counts and label super-category counts, brand and model; and from a DBSCAN\n"
+    "of the events' observed locations: the home cluster (-1: all noise), clusters\n"
+    "visited, share of the events in the home cluster, noise share (NaN, an empty field,\n"
+    "for a device without located events).\n"
     "Files: features.csv, features.bin, apps_installed.csv, apps_active.csv, labels.csv,\n"
     "app_vocab.csv, label_vocab.csv.\n"
     "\n"
     "  --out DIR          where the files go\n"
     "  --super FILE       super-category rules (default: supercategories.txt of the\n"
     "                     assets: $DEMOGRAPHER_ASSETS, " DG_ASSET_DIR ")\n"
+    "  --cluster-eps KM   DBSCAN radius for the cluster columns (default "
+    STR(CLUSTER_EPS_KM) "; see\n"
+    "                     demographer cluster --kdist)\n"
+    "  --cluster-min-pts N  events within the radius that make a core point (default "
+    STR(CLUSTER_MIN_PTS) ")\n"
+    "  --no-clusters      leave the cluster columns out\n"
     CLI_CLEAN_HELP
     CLI_DATA_HELP
     "  --quiet            no progress and no summary\n",

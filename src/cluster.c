@@ -1,0 +1,228 @@
+#include "demographer/cluster.h"
+
+#include "demographer/clean.h"
+#include "demographer/i64map.h"
+#include "demographer/plot.h"
+#include "demographer/textbuf.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int dg_cluster_input_build(dg_cluster_input *in, const dg_dataset *ds, dg_err *err)
+{
+    memset(in, 0, sizeof *in);
+    const dg_table *ev = dg_dataset_table(ds, DG_T_EVENTS);
+    if (!ev)
+        return dg_fail(err, "clustering needs the events table, and the data set has none");
+    const dg_column *clat = dg_table_column(ev, "latitude"), *clon = dg_table_column(ev, "longitude");
+    if (!clat || !clon)
+        return dg_fail(err, "the events table has no latitude and longitude columns");
+    const float *lat = dg_col_f32(clat), *lon = dg_col_f32(clon);
+    const dg_column *locc = dg_table_column(ev, "location");
+    const int8_t *loc = locc ? dg_col_i8(locc) : NULL;
+    in->nevents = ev->nrows;
+    in->row = dg_xmalloc((ev->nrows + 1) * sizeof *in->row);
+    float *plat = dg_xmalloc((ev->nrows + 1) * sizeof *plat);
+    float *plon = dg_xmalloc((ev->nrows + 1) * sizeof *plon);
+    for (uint64_t i = 0; i < ev->nrows; i++) {
+        if (loc ? loc[i] != DG_LOC_OBSERVED : isnan(lat[i]) || isnan(lon[i]))
+            continue;
+        plat[in->n] = lat[i];
+        plon[in->n] = lon[i];
+        in->row[in->n++] = i;
+    }
+    int rc = dg_dbscan_locs_build(&in->locs, plat, plon, NULL, in->n, err);
+    free(plat);
+    free(plon);
+    if (rc != DG_OK)
+        dg_cluster_input_free(in);
+    return rc;
+}
+
+void dg_cluster_input_free(dg_cluster_input *in)
+{
+    free(in->row);
+    dg_dbscan_locs_free(&in->locs);
+    memset(in, 0, sizeof *in);
+}
+
+void dg_cluster_event_labels(const dg_cluster_input *in, const int32_t *loc_label,
+                             int32_t *event_cluster)
+{
+    for (uint64_t i = 0; i < in->nevents; i++)
+        event_cluster[i] = DG_CLUSTER_NONE;
+    for (size_t k = 0; k < in->n; k++) {
+        uint32_t l = in->locs.of_point[k];
+        event_cluster[in->row[k]] = l == UINT32_MAX ? -1 : loc_label[l];
+    }
+}
+
+int dg_cluster_events(const dg_dataset *ds, double eps_km, double min_pts, int32_t *event_cluster,
+                      dg_dbscan_report *report, const dg_progress *progress, dg_err *err)
+{
+    dg_cluster_input in;
+    if (dg_cluster_input_build(&in, ds, err) != DG_OK)
+        return DG_ERR;
+    int32_t *label = dg_xmalloc(((size_t)in.locs.n + 1) * sizeof *label);
+    int rc = dg_dbscan_run(&in.locs, eps_km, min_pts, label, NULL, report, progress, err);
+    if (rc == DG_OK)
+        dg_cluster_event_labels(&in, label, event_cluster);
+    free(label);
+    dg_cluster_input_free(&in);
+    return rc;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+dg_cluster_summary *dg_cluster_summarize(const dg_dataset *ds, const dg_cluster_input *in,
+                                         const int32_t *loc_label, int32_t nclusters)
+{
+    const dg_dbscan_locs *d = &in->locs;
+    dg_cluster_summary *s = dg_xcalloc((size_t)nclusters + 1, sizeof *s);
+    for (uint32_t l = 0; l < d->n; l++) {
+        int32_t c = loc_label[l];
+        if (c < 0)
+            continue;
+        s[c].events += d->count[l];
+        s[c].locations++;
+        s[c].lat += d->lat[l] * d->weight[l];
+        s[c].lon += d->lon[l] * d->weight[l];
+    }
+    /* Centroids from the weights (events), then the farthest location. */
+    double *wsum = dg_xcalloc((size_t)nclusters + 1, sizeof *wsum);
+    for (uint32_t l = 0; l < d->n; l++)
+        if (loc_label[l] >= 0)
+            wsum[loc_label[l]] += d->weight[l];
+    for (int32_t c = 0; c < nclusters; c++)
+        if (wsum[c] > 0) {
+            s[c].lat /= wsum[c];
+            s[c].lon /= wsum[c];
+        }
+    free(wsum);
+    for (uint32_t l = 0; l < d->n; l++) {
+        int32_t c = loc_label[l];
+        if (c < 0)
+            continue;
+        double km = dg_haversine_km(s[c].lat, s[c].lon, d->lat[l], d->lon[l]);
+        if (km > s[c].radius_km)
+            s[c].radius_km = km;
+    }
+    /* Distinct devices: (cluster, device code) pairs, sorted. */
+    const dg_table *ev = dg_dataset_table(ds, DG_T_EVENTS);
+    const int64_t *dev = dg_col_i64(dg_table_column(ev, "device_id"));
+    dg_i64map codes;
+    dg_i64map_init(&codes);
+    uint64_t *pair = dg_xmalloc((in->n + 1) * sizeof *pair);
+    size_t np = 0;
+    for (size_t k = 0; k < in->n; k++) {
+        uint32_t l = d->of_point[k];
+        if (l == UINT32_MAX || loc_label[l] < 0)
+            continue;
+        uint32_t code = dg_i64map_put(&codes, dev[in->row[k]]);
+        pair[np++] = (uint64_t)(uint32_t)loc_label[l] << 32 | code;
+    }
+    qsort(pair, np, sizeof *pair, cmp_u64);
+    for (size_t k = 0; k < np; k++)
+        if (k == 0 || pair[k] != pair[k - 1])
+            s[pair[k] >> 32].devices++;
+    free(pair);
+    dg_i64map_free(&codes);
+    return s;
+}
+
+int dg_cluster_write_locations(const dg_dbscan_locs *d, const int32_t *label, const uint8_t *core,
+                               const char *path, dg_err *err)
+{
+    dg_textbuf o = {0};
+    dg_textbuf_puts(&o, "lat,lon,weight,cluster,core\n");
+    for (uint32_t l = 0; l < d->n; l++) {
+        dg_textbuf_num(&o, d->lat[l]);
+        dg_textbuf_putc(&o, ',');
+        dg_textbuf_num(&o, d->lon[l]);
+        dg_textbuf_putc(&o, ',');
+        dg_textbuf_num(&o, d->weight[l]);
+        dg_textbuf_printf(&o, ",%d,%d\n", label[l], core[l]);
+    }
+    int rc = dg_textbuf_save(&o, path, err);
+    dg_textbuf_free(&o);
+    return rc;
+}
+
+int dg_cluster_write_summary(const dg_cluster_summary *s, int32_t nclusters, const char *path,
+                             dg_err *err)
+{
+    dg_textbuf o = {0};
+    dg_textbuf_puts(&o, "cluster,events,devices,locations,lat,lon,radius_km\n");
+    for (int32_t c = 0; c < nclusters; c++)
+        dg_textbuf_printf(&o, "%d,%llu,%u,%u,%.6f,%.6f,%.4f\n", c,
+                          (unsigned long long)s[c].events, s[c].devices, s[c].locations,
+                          s[c].lat, s[c].lon, s[c].radius_km);
+    int rc = dg_textbuf_save(&o, path, err);
+    dg_textbuf_free(&o);
+    return rc;
+}
+
+int dg_cluster_write_sweep(const dg_dbscan_sweep_row *rows, int nrows, const char *path,
+                           dg_err *err)
+{
+    dg_textbuf o = {0};
+    dg_textbuf_puts(&o, "eps_km,min_pts,clusters,core_locations,noise_share,largest_share,seconds\n");
+    for (int i = 0; i < nrows; i++)
+        dg_textbuf_printf(&o, "%g,%g,%d,%llu,%.6f,%.6f,%.4f\n", rows[i].eps_km, rows[i].min_pts,
+                          rows[i].clusters, (unsigned long long)rows[i].core_locations,
+                          rows[i].noise_share, rows[i].largest_share, rows[i].seconds);
+    int rc = dg_textbuf_save(&o, path, err);
+    dg_textbuf_free(&o);
+    return rc;
+}
+
+int dg_kdist_write_csv(const dg_kdist *kd, const char *path, dg_err *err)
+{
+    dg_textbuf o = {0};
+    dg_textbuf_puts(&o, "rank,share,km\n");
+    for (uint32_t i = 0; i < kd->nsorted; i++)
+        dg_textbuf_printf(&o, "%u,%.6f,%.6f\n", i,
+                          kd->nsorted > 1 ? (double)i / (kd->nsorted - 1) : 0, kd->sorted[i]);
+    int rc = dg_textbuf_save(&o, path, err);
+    dg_textbuf_free(&o);
+    return rc;
+}
+
+#define KDIST_QUANTILES 101
+
+int dg_kdist_chart_save(const dg_kdist *kd, const char *path, dg_err *err)
+{
+    if (kd->nsorted == 0)
+        return dg_fail(err, "%s: no k-distance to draw: no location has %g points within reach",
+                       path, kd->k);
+    char labels[KDIST_QUANTILES][8];
+    const char *lp[KDIST_QUANTILES];
+    double v[KDIST_QUANTILES];
+    for (int q = 0; q < KDIST_QUANTILES; q++) {
+        double at = (double)q / (KDIST_QUANTILES - 1) * (kd->nsorted - 1);
+        v[q] = kd->sorted[(uint32_t)llround(at)];
+        snprintf(labels[q], sizeof labels[q], "%d%%", q);
+        lp[q] = labels[q];
+    }
+    char title[128], sub[256];
+    snprintf(title, sizeof title, "k-distance, k = %g (the point itself counted)", kd->k);
+    snprintf(sub, sizeof sub,
+             "%u locations sorted; knee at %.0f%% of them: %.3f km (suggested eps); max %.1f km",
+             kd->nsorted, kd->nsorted > 1 ? 100.0 * kd->knee_index / (kd->nsorted - 1) : 0,
+             kd->knee_km, kd->sorted[kd->nsorted - 1]);
+    dg_chart c = {.kind = DG_CHART_LINE,
+                  .title = title,
+                  .subtitle = sub,
+                  .value_label = "km to the k-th neighbour",
+                  .category_label = "share of the distinct locations, sorted",
+                  .n = KDIST_QUANTILES,
+                  .labels = lp,
+                  .values = v};
+    return dg_chart_save(&c, path, err);
+}

@@ -1,0 +1,102 @@
+/* The cluster columns of the per-device features (features.h). */
+#include "demographer/features.h"
+
+#include "demographer/i64map.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const cluster_cols[] = {"cluster_home", "cluster_count", "cluster_top_share",
+                                           "cluster_noise_share"};
+#define NCLUSTER_COLS 4
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The four values of one device from its events' labels (sorts them). */
+static void device_values(int32_t *lab, size_t n, float *out)
+{
+    qsort(lab, n, sizeof *lab, cmp_i32);
+    size_t noise = 0, best_n = 0;
+    int32_t best = -1, count = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && lab[j] == lab[i])
+            j++;
+        if (lab[i] < 0) {
+            noise = j - i;
+        } else {
+            count++;
+            if (j - i > best_n) { /* ascending labels: a tie keeps the lower */
+                best_n = j - i;
+                best = lab[i];
+            }
+        }
+        i = j;
+    }
+    out[0] = (float)best;
+    out[1] = (float)count;
+    out[2] = (float)((double)best_n / (double)n);
+    out[3] = (float)((double)noise / (double)n);
+}
+
+int dg_features_add_clusters(dg_features *f, const dg_dataset *ds, const int32_t *event_cluster,
+                             dg_err *err)
+{
+    if (dg_features_col(f, cluster_cols[0]) >= 0)
+        return dg_fail(err, "the features already have the cluster columns (%s, ...)",
+                       cluster_cols[0]);
+    const dg_table *ev = dg_dataset_table(ds, DG_T_EVENTS);
+    if (!ev)
+        return dg_fail(err, "cluster features need the events table, and the data set has none");
+    const int64_t *dev = dg_col_i64(dg_table_column(ev, "device_id"));
+    dg_i64map devs;
+    dg_i64map_init(&devs);
+    for (uint32_t d = 0; d < f->ndevices; d++)
+        dg_i64map_put(&devs, f->device_id[d]);
+    /* Group the events that took part by device (counting sort). */
+    uint64_t *start = dg_xcalloc((size_t)f->ndevices + 2, sizeof *start);
+    uint32_t *key = dg_xmalloc((ev->nrows + 1) * sizeof *key);
+    for (uint64_t i = 0; i < ev->nrows; i++) {
+        key[i] = event_cluster[i] < -1 ? UINT32_MAX : dg_i64map_get(&devs, dev[i]);
+        if (key[i] != UINT32_MAX)
+            start[key[i] + 1]++;
+    }
+    dg_i64map_free(&devs);
+    for (uint32_t d = 0; d < f->ndevices; d++)
+        start[d + 1] += start[d];
+    uint64_t *fill = dg_xmalloc(((size_t)f->ndevices + 1) * sizeof *fill);
+    memcpy(fill, start, (size_t)f->ndevices * sizeof *fill);
+    int32_t *lab = dg_xmalloc((start[f->ndevices] + 1) * sizeof *lab);
+    for (uint64_t i = 0; i < ev->nrows; i++)
+        if (key[i] != UINT32_MAX)
+            lab[fill[key[i]]++] = event_cluster[i];
+    free(fill);
+    free(key);
+    /* The wider matrix, old columns first. */
+    int old = f->ncols, nc = old + NCLUSTER_COLS;
+    float *dense = dg_xmalloc(((size_t)f->ndevices * nc + 1) * sizeof *dense);
+    for (uint32_t d = 0; d < f->ndevices; d++) {
+        float *row = dense + (size_t)d * nc;
+        memcpy(row, f->dense + (size_t)d * old, (size_t)old * sizeof *row);
+        size_t n = start[d + 1] - start[d];
+        if (n == 0)
+            for (int c = 0; c < NCLUSTER_COLS; c++)
+                row[old + c] = NAN;
+        else
+            device_values(lab + start[d], n, row + old);
+    }
+    free(lab);
+    free(start);
+    free(f->dense);
+    f->dense = dense;
+    f->col_names = dg_xrealloc(f->col_names, (size_t)nc * sizeof *f->col_names);
+    for (int c = 0; c < NCLUSTER_COLS; c++)
+        f->col_names[old + c] = dg_xstrdup(cluster_cols[c]);
+    f->ncols = nc;
+    return DG_OK;
+}
