@@ -8,7 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-const dg_model_family *const dg_model_families[] = {NULL};
+/* The baselines (model_prior.c) first: every report puts them beside the rest. */
+extern const dg_model_family dg_family_prior, dg_family_brand_model_prior;
+
+const dg_model_family *const dg_model_families[] = {
+    &dg_family_prior,
+    &dg_family_brand_model_prior,
+    NULL};
 
 const dg_model_family *dg_model_family_find(const char *name)
 {
