@@ -159,15 +159,16 @@ int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *row
             const char *b = f->brand[rows[i]], *m = f->model[rows[i]];
             if (!b || !*b)
                 continue;
-            uint32_t id = dg_strpool_intern(&bseen, b, strlen(b));
-            if (id + 1 == bseen.n) {
+            uint32_t before = bseen.n, id = dg_strpool_intern(&bseen, b, strlen(b));
+            if (bseen.n != before) {
                 bc = dg_xrealloc(bc, (size_t)bseen.n * sizeof *bc);
                 bc[id] = 0;
             }
             bc[id]++;
             size_t len = model_key(key, sizeof key, b, m ? m : "");
+            before = mseen.n;
             id = dg_strpool_intern(&mseen, key, len);
-            if (id + 1 == mseen.n) {
+            if (mseen.n != before) {
                 mc = dg_xrealloc(mc, (size_t)mseen.n * sizeof *mc);
                 mc[id] = 0;
             }
