@@ -264,5 +264,5 @@ const dg_model_family dg_family_prior = {
 const dg_model_family dg_family_brand_model_prior = {
     "brand-model-prior",
     "baseline: the smoothed classes (or mean age) of the device's model, then brand, then all",
-    ALL_TASKS, bm_params, "alpha=1,5,20", bm_fit, bm_predict, prior_save, prior_load,
+    ALL_TASKS, bm_params, "alpha=2,10,50,200", bm_fit, bm_predict, prior_save, prior_load,
     prior_free};

@@ -573,7 +573,7 @@ static void add_combined(trainer *T, dg_target t)
     dg_run run;
     memset(&run, 0, sizeof run);
     snprintf(run.family, sizeof run.family, "chosen(%s|%s)", a->family->name, b->family->name);
-    snprintf(run.params, sizeof run.params, "scenario 1 and 2 models by device");
+    snprintf(run.params, sizeof run.params, "s1 or s2 model by events");
     run.target = t;
     run.cv_score = NAN;
     run.ntrain = T->sc[1].ntr + T->sc[2].ntr;
