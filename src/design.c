@@ -801,6 +801,10 @@ int dg_labelled_build(const dg_dataset *ds, const dg_features *f, double test_sh
         uint32_t ntest = 0;
         for (uint32_t k = 0; k < out->n; k++) {
             uint32_t code = dg_i64map_get(&ids, out->device_id[k]);
+            /* A mapping file with the Upgrad copy's cut ids (15 significant
+             * digits) beside exact ids elsewhere: match by the cut form. */
+            if (code == UINT32_MAX)
+                code = dg_i64map_get(&ids, dg_id_trunc15(out->device_id[k]));
             if (code == UINT32_MAX)
                 out->unmapped++;
             else

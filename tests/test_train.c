@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* One generated set (synth --devices 4000, with its truth file) shared by
  * the tests. */
@@ -347,12 +348,47 @@ static void commands(void **state)
     free(out);
 }
 
+static int cancel_at(void *ctx, const char *stage, double done, double total, const char *unit)
+{
+    (void)stage;
+    (void)total;
+    (void)unit;
+    return done >= *(double *)ctx;
+}
+
+/* Cancelled, training fails with "cancelled" and leaves no model behind;
+ * the progress counts fits up to its total. */
+static void cancel_leaves_nothing(void **state)
+{
+    (void)state;
+    char out[700], path[800];
+    snprintf(out, sizeof out, "%s/cancelled", dir);
+    double at = 5;
+    dg_progress pr = {cancel_at, &at};
+    dg_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.out_dir = out;
+    o.folds = 2;
+    o.progress = &pr;
+    dg_train_result res;
+    dg_err err;
+    assert_int_equal(dg_train(&ds, &feats, &o, &res, &err), DG_ERR);
+    assert_string_equal(err.msg, "cancelled");
+    snprintf(path, sizeof path, "%s/models", out);
+    assert_int_not_equal(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/.train-staging", out);
+    assert_int_not_equal(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/runs.csv", out);
+    assert_int_not_equal(access(path, F_OK), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cv_determinism_and_export),
         cmocka_unit_test(every_family_beats_the_prior),
         cmocka_unit_test(commands),
+        cmocka_unit_test(cancel_leaves_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
