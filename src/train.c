@@ -436,6 +436,9 @@ static int train_one(trainer *T, scenario *S, dg_target t, const dg_model_family
     run.train_seconds = secs;
     if (rc == DG_OK) {
         dg_evaluate(task, k, yte, pred, S->nte, &run.test);
+        if (task != DG_TASK_REGRESSION)
+            dg_confusion(yte, task == DG_TASK_MULTICLASS ? pred : NULL, pred, S->nte, k,
+                         run.confusion);
         char name[128];
         snprintf(name, sizeof name, "s%d-%s-%s.model", S->s, dg_target_name(t), fam->name);
         char *path = path_join(T->staging_runs, name);
@@ -579,6 +582,8 @@ static void add_combined(trainer *T, dg_target t)
     run.ntrain = T->sc[1].ntr + T->sc[2].ntr;
     run.ntest = n;
     dg_evaluate(task, k, y, p, n, &run.test);
+    if (task != DG_TASK_REGRESSION)
+        dg_confusion(y, task == DG_TASK_MULTICLASS ? p : NULL, p, n, k, run.confusion);
     run.chosen = 1;
     add_run(T->res, &run);
     free(y);
@@ -1055,8 +1060,22 @@ int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err)
             json_num(&b, "rmse", x->test.rmse);
             json_num(&b, "r2", x->test.r2);
             json_num(&b, "train_seconds", x->train_seconds);
-            dg_textbuf_printf(&b, ",\"model_bytes\":%" PRIu64 ",\"chosen\":%s}", x->model_bytes,
+            dg_textbuf_printf(&b, ",\"model_bytes\":%" PRIu64 ",\"chosen\":%s", x->model_bytes,
                               x->chosen ? "true" : "false");
+            /* Rows: the true class; columns: the predicted one. */
+            int k = x->test.task == DG_TASK_REGRESSION ? 0 : x->test.nclasses;
+            if (k) {
+                dg_textbuf_puts(&b, ",\"confusion\":[");
+                for (int a = 0; a < k; a++) {
+                    dg_textbuf_puts(&b, a ? ",[" : "[");
+                    for (int c = 0; c < k; c++)
+                        dg_textbuf_printf(&b, "%s%" PRIu64, c ? "," : "",
+                                          x->confusion[a * k + c]);
+                    dg_textbuf_putc(&b, ']');
+                }
+                dg_textbuf_putc(&b, ']');
+            }
+            dg_textbuf_putc(&b, '}');
         }
         dg_textbuf_puts(&b, "\n]}\n");
         path = path_join(dir, "runs.json");

@@ -52,6 +52,7 @@ typedef struct dg_run {
     int ncombos;           /* grid combinations cross-validated */
     double cv_score;       /* NaN for the combined row */
     dg_eval test;
+    uint64_t confusion[144]; /* classification: [true * k + predicted], k = test.nclasses */
     uint32_t ntrain, ntest;
     double train_seconds;  /* the refit on the whole train split */
     uint64_t model_bytes;
