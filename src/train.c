@@ -234,8 +234,8 @@ static int scenario_build(trainer *T, int s, dg_err *err)
     }
     if (S->ntr < (uint32_t)T->folds * 2)
         return dg_fail(err, "scenario %d has %u train devices; %d-fold cross-validation needs "
-                            "at least %d",
-                       s, S->ntr, T->folds, T->folds * 2);
+                            "at least %d (--scenarios %d trains the other scenario alone)",
+                       s, S->ntr, T->folds, T->folds * 2, 3 - s);
     S->tr_rows = dg_xmalloc(((size_t)S->ntr + 1) * sizeof *S->tr_rows);
     S->te_rows = dg_xmalloc(((size_t)S->nte + 1) * sizeof *S->te_rows);
     for (uint32_t i = 0; i < S->ntr; i++)
