@@ -8,7 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-const dg_model_family *const dg_model_families[] = {NULL};
+/* The baselines (model_prior.c) first: every report puts them beside the rest. */
+extern const dg_model_family dg_family_prior, dg_family_brand_model_prior;
+
+const dg_model_family *const dg_model_families[] = {
+    &dg_family_prior,
+    &dg_family_brand_model_prior,
+    NULL};
 
 const dg_model_family *dg_model_family_find(const char *name)
 {
@@ -89,11 +95,17 @@ void dg_params_format(const dg_params *p, char *buf, size_t size)
     for (int i = 0; i < p->n && at < size; i++) {
         /* The shortest %g precision that reads back as the same double. */
         char num[32];
-        for (int prec = 1; prec <= 17; prec++) {
+        int prec = 1;
+        for (; prec <= 17; prec++) {
             snprintf(num, sizeof num, "%.*g", prec, p->value[i]);
             if (strtod(num, NULL) == p->value[i])
                 break;
         }
+        /* 20 reads back from "2e+01" too; whole numbers keep their digits. */
+        double mag = fabs(p->value[i]);
+        int digits = mag >= 1 ? (int)floor(log10(mag)) + 1 : 0;
+        if (strchr(num, 'e') && mag < 1e15 && digits > prec)
+            snprintf(num, sizeof num, "%.*g", digits, p->value[i]);
         int w = snprintf(buf + at, size - at, "%s%s=%s", i ? " " : "", p->name[i], num);
         if (w < 0)
             break;

@@ -1,0 +1,144 @@
+/* Design matrices: a SPEC learnt on the train rows of a dg_features (the
+ * vocabularies and the scaling of numeric columns), then APPLIED to any rows
+ * of any dg_features to give the CSR matrix a model family fits on. The spec
+ * is saved as text next to the model, and applying it depends only on the
+ * spec and the features, never on the training data, so the HTTP API can
+ * apply it to one unseen device.
+ *
+ * Columns, in this order (a block is empty when not in the spec's blocks):
+ *   brand one-hot      "brand=NAME"       brands seen in >= min_count train rows
+ *   model one-hot      "model=BRAND/MODEL" (models repeat across brands, so the
+ *                      key is the pair); >= min_count train rows
+ *   numeric            every dense feature column, transformed: log1p for the
+ *                      non-negative count-like columns (all but the hour/
+ *                      weekday shares and the coordinates), then standardised
+ *                      with the train mean and sd; NaN (undefined: a device
+ *                      without places) becomes 0 = the train mean, and
+ *   missing indicators one column "NAME:missing" = 1 per numeric column that
+ *                      had a NaN in a train row. Mean + indicator, not the
+ *                      median alone: whether a device has places at all is
+ *                      informative, and the indicator lets a linear model use
+ *                      it instead of mistaking it for a typical place.
+ *   apps               installed-app bag over apps on >= min_count train rows
+ *   labels             label bag (label of an installed app) likewise
+ * Bags are binary (1 when present) or tf-idf (presence * idf, idf =
+ * ln((1+n)/(1+df)) + 1 as sklearn's smooth idf, each bag block L2-normalised
+ * per row); the trainer picks one by cross-validation.
+ *
+ * Brand and model columns are always 1.0, and a row holds at most one of
+ * each, brand before model: the brand/model prior baseline reads a design of
+ * the phone blocks alone by that rule (a row's lower column is its brand, a
+ * second one its model; a brand below min_count leaves its model out too,
+ * since a model's count never exceeds its brand's). */
+#ifndef DEMOGRAPHER_DESIGN_H
+#define DEMOGRAPHER_DESIGN_H
+
+#include "demographer/dataset.h"
+#include "demographer/features.h"
+#include "demographer/model.h"
+
+/* Blocks of a design. Scenario 1 (devices with events): all of them;
+ * Scenario 2 (devices without events): the phone blocks. */
+#define DG_BLOCK_BRAND 1u
+#define DG_BLOCK_MODEL 2u
+#define DG_BLOCK_NUMERIC 4u
+#define DG_BLOCK_APPS 8u
+#define DG_BLOCK_LABELS 16u
+#define DG_BLOCKS_PHONE (DG_BLOCK_BRAND | DG_BLOCK_MODEL)
+#define DG_BLOCKS_ALL 31u
+
+typedef enum dg_bag_weight { DG_BAG_BINARY = 0, DG_BAG_TFIDF = 1 } dg_bag_weight;
+
+typedef struct dg_design_numeric {
+    char *name;
+    int log1p;        /* log(1 + x) before scaling */
+    double mean, sd;  /* of the (transformed) defined train values; sd 1 when 0 */
+    int missing_col;  /* its indicator column offset within the indicator block, or -1 */
+} dg_design_numeric;
+
+typedef struct dg_design_spec {
+    unsigned blocks;
+    dg_bag_weight bags;
+    uint32_t min_count;
+    uint64_t fingerprint;   /* dg_features_fingerprint of the features it was learnt on */
+    dg_strpool brands;      /* id = column within the brand block */
+    dg_strpool models;      /* "BRAND\x1fMODEL"; id = column within the model block */
+    int nnumeric, nmissing;
+    dg_design_numeric *numeric;
+    uint32_t napps, nlabels;
+    int64_t *apps;          /* app id per column of the app block */
+    double *app_idf;
+    int64_t *labels;        /* label id per column of the label block */
+    double *label_idf;
+} dg_design_spec;
+
+void dg_design_spec_init(dg_design_spec *s);
+void dg_design_spec_free(dg_design_spec *s);
+
+/* The feature layout a spec expects: a hash of the dense column names in
+ * order and the bags' presence. A model directory whose fingerprint differs
+ * from the features' is refused. */
+uint64_t dg_features_fingerprint(const dg_features *f);
+
+/* Learns a spec from rows[0..nrows) of f. */
+int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *rows,
+                    uint32_t nrows, unsigned blocks, dg_bag_weight bags, uint32_t min_count,
+                    dg_err *err);
+/* Applies the spec to rows[0..nrows) of f: out (a fresh dg_csr, freed with
+ * dg_csr_free) has nrows rows and dg_design_ncols columns, each row's
+ * columns ascending. Fails when f's layout fingerprint differs from the
+ * spec's. */
+int dg_design_apply(const dg_design_spec *s, const dg_features *f, const uint32_t *rows,
+                    uint32_t nrows, dg_csr *out, dg_err *err);
+uint32_t dg_design_ncols(const dg_design_spec *s);
+/* The name of column c ("brand=Xiaomi", "events", "events:missing",
+ * "app=123", "label=7") into buf. */
+void dg_design_colname(const dg_design_spec *s, uint32_t c, char *buf, size_t size);
+
+/* The spec as text and back (the model directory's design.txt). */
+int dg_design_save(const dg_design_spec *s, const char *path, dg_err *err);
+int dg_design_load(dg_design_spec *s, const char *path, dg_err *err);
+
+void dg_csr_free(dg_csr *m);
+/* Rows rows[0..n) of m as a new matrix. */
+void dg_csr_take_rows(const dg_csr *m, const uint32_t *rows, uint32_t n, dg_csr *out);
+
+/* Writes x with labels y in svmlight/libsvm format ("y idx:val ...",
+ * indices from 1), atomically. */
+int dg_design_write_svmlight(const dg_csr *x, const double *y, const char *path, dg_err *err);
+
+/* ---- targets and the split ---------------------------------------------- */
+
+/* The labelled devices of f with their targets and split. */
+typedef struct dg_labelled {
+    uint32_t n;
+    uint32_t *row;       /* row in the dg_features */
+    int64_t *device_id;
+    int8_t *female;      /* 1 = female */
+    double *age;
+    int8_t *group6, *group12;
+    int8_t *is_test;
+    int8_t *has_events;  /* scenario 1 when 1, else 2 */
+    int from_mapping;    /* the split is the data set's mapping file */
+    uint32_t unmapped;   /* labelled devices the mapping file does not list (taken as train) */
+    uint32_t skipped;    /* labels rows without a usable gender or age, or without features */
+    char split_text[160]; /* how the split was made, for every report */
+} dg_labelled;
+
+/* Targets from the labels table (gender F/M, age; both group codes computed
+ * from them). The split: the mapping file (table `split`, its device ids
+ * already reconciled to the exact ids) when present, else a stratified
+ * (by group12) seeded split with test_share of each group in the test. */
+int dg_labelled_build(const dg_dataset *ds, const dg_features *f, double test_share,
+                      uint64_t seed, dg_labelled *out, dg_err *err);
+void dg_labelled_free(dg_labelled *l);
+/* The value of target t for labelled device i, as a model's y. */
+double dg_labelled_y(const dg_labelled *l, dg_target t, uint32_t i);
+
+/* The task, classes and name of each target. */
+dg_task dg_target_task(dg_target t);
+int dg_target_nclasses(dg_target t);
+const char *dg_target_name(dg_target t);
+int dg_target_by_name(const char *name);
+
+#endif

@@ -1,0 +1,62 @@
+/* Evaluation metrics, computed as scikit-learn computes them (so that the
+ * peer benchmark compares like with like): accuracy, ROC AUC (tied scores
+ * take their average rank), log loss (probabilities clipped to
+ * [1e-15, 1 - 1e-15] and each row renormalised, as sklearn 1.2), precision /
+ * recall / F1 of the positive class, confusion matrix, MAE, RMSE, R²; and
+ * the points of a ROC curve and calibration bins for the charts. */
+#ifndef DEMOGRAPHER_METRICS_H
+#define DEMOGRAPHER_METRICS_H
+
+#include "demographer/model.h"
+
+#define DG_LOGLOSS_EPS 1e-15
+
+/* Binary: y in {0,1}, p = P(y=1). Predicted class is p >= 0.5. */
+double dg_accuracy_binary(const double *y, const double *p, size_t n);
+/* NaN when y holds only one class. */
+double dg_roc_auc(const double *y, const double *score, size_t n);
+double dg_log_loss_binary(const double *y, const double *p, size_t n);
+/* Precision, recall and F1 of class 1 (0 when undefined, as sklearn's
+ * zero_division=0). */
+void dg_prf_binary(const double *y, const double *p, size_t n, double *precision,
+                   double *recall, double *f1);
+
+/* Multiclass: y in {0..k-1}, prob n*k row-major. Accuracy of the argmax (the
+ * first of equal maxima). */
+double dg_accuracy_multi(const double *y, const double *prob, size_t n, int k);
+double dg_log_loss_multi(const double *y, const double *prob, size_t n, int k);
+/* counts[true * k + predicted]; the binary form passes prob = NULL and p. */
+void dg_confusion(const double *y, const double *prob, const double *p, size_t n, int k,
+                  uint64_t *counts);
+
+/* Regression. R² is 1 - SS_res/SS_tot (NaN when y is constant). */
+double dg_mae(const double *y, const double *pred, size_t n);
+double dg_rmse(const double *y, const double *pred, size_t n);
+double dg_r2(const double *y, const double *pred, size_t n);
+
+/* The ROC curve: points at each distinct score, from (0,0) to (1,1);
+ * fpr/tpr are allocated here (*npoints entries, freed by the caller). */
+void dg_roc_curve(const double *y, const double *score, size_t n, double **fpr, double **tpr,
+                  size_t *npoints);
+/* Calibration over nbins equal-width bins of p: per bin the count, the mean
+ * p and the share of y = 1 (both NaN in an empty bin). */
+void dg_calibration(const double *y, const double *p, size_t n, int nbins, uint64_t *count,
+                    double *mean_p, double *observed);
+
+/* Every metric of a task at once. Fields a task does not have are NaN. */
+typedef struct dg_eval {
+    dg_task task;
+    int nclasses;
+    uint64_t n;
+    double accuracy, auc, log_loss, precision, recall, f1; /* classification */
+    double mae, rmse, r2;                                  /* regression */
+} dg_eval;
+
+/* pred: nout per row (see model.h). */
+void dg_evaluate(dg_task task, int nclasses, const double *y, const double *pred, size_t n,
+                 dg_eval *out);
+/* The score cross-validation minimises: log loss for classification, RMSE
+ * for regression. */
+double dg_eval_score(const dg_eval *e);
+
+#endif

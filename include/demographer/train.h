@@ -1,0 +1,119 @@
+/* Training, cross-validation, comparison, selection and export of models,
+ * for any family registered in dg_model_families (model.h), by name.
+ *
+ * For each scenario (1: labelled devices with events, all design blocks; 2:
+ * labelled devices without events, the phone blocks), each target and each
+ * family: every combination of the family's grid (and, in scenario 1, both
+ * bag weightings, binary and tf-idf) is scored by seeded stratified k-fold
+ * cross-validation on the train split only; the best combination (lowest
+ * pooled out-of-fold log loss, or RMSE for age) is refitted on the whole
+ * train split and scored on the test split. The SELECTION RULE: per target
+ * and scenario, the run with the lowest cross-validation score is chosen
+ * (the test split never chooses); it is exported.
+ *
+ * A model directory (DIR/models):
+ *   s1-gender/ s1-age/ ... s2-group12/   one per chosen model:
+ *       model         the family's own file
+ *       design.txt    the design spec (design.h)
+ *       meta.txt      "key value" lines: target, scenario, family, params,
+ *                     bags, cv_score, every test metric (%.17g), ncols,
+ *                     layout (the features' fingerprint), data (checksum of
+ *                     the labelled devices, targets and split), version
+ *   test_devices.csv  device_id,scenario of the test split (the API serves it)
+ * plus, next to it, runs.csv and runs.json (every run) and the charts. */
+#ifndef DEMOGRAPHER_TRAIN_H
+#define DEMOGRAPHER_TRAIN_H
+
+#include "demographer/design.h"
+#include "demographer/metrics.h"
+
+#define DG_TRAIN_MAX_FAMILIES 32
+
+typedef struct dg_train_opts {
+    const char *out_dir;
+    const char *families[DG_TRAIN_MAX_FAMILIES]; /* NULL-terminated; none: every registered one */
+    unsigned targets;    /* bits (1u << dg_target); 0: all four */
+    unsigned scenarios;  /* bit 1: scenario 1, bit 2: scenario 2; 0: both */
+    int folds;           /* 0: 5 */
+    uint64_t seed;
+    double test_share;   /* of the stratified split when there is no mapping file; 0: 0.2 */
+    uint32_t min_count;  /* vocabulary min-count; 0: 2 */
+    /* Grids replacing a family's default: "FAMILY:C=0.1,1 eps=0.01". */
+    const char *grids[DG_TRAIN_MAX_FAMILIES];
+    int charts;          /* write the PNGs */
+    const dg_progress *progress;
+} dg_train_opts;
+
+typedef struct dg_run {
+    char family[40];
+    int scenario;          /* 1, 2, or 0 for the chosen models over both */
+    dg_target target;
+    char params[200];      /* the chosen combination, with bags=binary|tfidf in scenario 1 */
+    int ncombos;           /* grid combinations cross-validated */
+    double cv_score;       /* NaN for the combined row */
+    dg_eval test;
+    uint64_t confusion[144]; /* classification: [true * k + predicted], k = test.nclasses */
+    uint32_t ntrain, ntest;
+    double train_seconds;  /* the refit on the whole train split */
+    uint64_t model_bytes;
+    int chosen;
+} dg_run;
+
+typedef struct dg_train_result {
+    dg_run *runs;
+    size_t nruns;
+    char split_text[160];
+    char rule[200];
+    uint32_t nlabelled, ntrain[3], ntest[3];
+    double seconds;
+} dg_train_result;
+
+/* Loads nothing: works on built features and the data set's labels/split. */
+int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *opts,
+             dg_train_result *out, dg_err *err);
+void dg_train_result_free(dg_train_result *r);
+
+/* The comparison table as CSV and JSON text (runs.csv, runs.json). */
+int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err);
+
+/* ---- a model directory, opened for predictions --------------------------- */
+
+typedef struct dg_loaded_model {
+    int present;
+    const dg_model_family *family;
+    void *model;
+    dg_design_spec spec;
+    char params[200];
+    double cv_score;
+    dg_eval test;          /* as train measured it */
+    uint64_t data_checksum;
+} dg_loaded_model;
+
+typedef struct dg_model_dir {
+    char *path;
+    dg_loaded_model m[3][DG_TARGET_COUNT]; /* [scenario][target], scenario 1 and 2 */
+    uint64_t fingerprint;
+    size_t ntest;
+    int64_t *test_device;
+    int8_t *test_scenario;
+} dg_model_dir;
+
+/* Opens DIR (a train --out directory or its models/ folder). Fails when it
+ * holds no model or a file is malformed. */
+int dg_model_dir_open(dg_model_dir *d, const char *dir, dg_err *err);
+void dg_model_dir_close(dg_model_dir *d);
+/* Refuses (with the reason) features of a different layout. */
+int dg_model_dir_check(const dg_model_dir *d, const dg_features *f, dg_err *err);
+/* Predictions for rows[0..n) of f: scenario 1 for a device with events,
+ * else 2; a target without a model for that scenario is NaN. */
+int dg_model_dir_predict(const dg_model_dir *d, const dg_features *f, const uint32_t *rows,
+                         uint32_t n, dg_prediction *out, dg_err *err);
+/* One target of one scenario on rows (all of that scenario): nout doubles a row. */
+int dg_model_dir_predict_target(const dg_model_dir *d, int scenario, dg_target t,
+                                const dg_features *f, const uint32_t *rows, uint32_t n,
+                                double *out, dg_err *err);
+
+/* The checksum of a labelled set (device ids, gender, age, split), FNV-1a. */
+uint64_t dg_labelled_checksum(const dg_labelled *l);
+
+#endif

@@ -1,0 +1,200 @@
+/* demographer evaluate: reloads a model directory and recomputes its test
+ * metrics on the test devices it lists. */
+#include "demographer/train.h"
+
+#include "cli.h"
+#include "cli_progress.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { O_MODELS = 256, O_SUPER, O_QUIET, O_HELP };
+
+static int same(double a, double b)
+{
+    return (isnan(a) && isnan(b)) || a == b;
+}
+
+static int eval_same(const dg_eval *a, const dg_eval *b)
+{
+    return same(a->accuracy, b->accuracy) && same(a->auc, b->auc) &&
+           same(a->log_loss, b->log_loss) && same(a->precision, b->precision) &&
+           same(a->recall, b->recall) && same(a->f1, b->f1) && same(a->mae, b->mae) &&
+           same(a->rmse, b->rmse) && same(a->r2, b->r2);
+}
+
+static void print_eval(const char *what, const dg_eval *e)
+{
+    if (e->task == DG_TASK_REGRESSION)
+        printf("  %-6s MAE %.6f RMSE %.6f R2 %.6f\n", what, e->mae, e->rmse, e->r2);
+    else if (e->task == DG_TASK_BINARY)
+        printf("  %-6s accuracy %.6f AUC %.6f log loss %.6f precision %.6f recall %.6f F1 "
+               "%.6f\n",
+               what, e->accuracy, e->auc, e->log_loss, e->precision, e->recall, e->f1);
+    else
+        printf("  %-6s accuracy %.6f log loss %.6f\n", what, e->accuracy, e->log_loss);
+}
+
+/* Recomputes one model's metrics; returns 1 when they equal train's. */
+static int evaluate_one(const dg_model_dir *d, int s, dg_target t, const dg_features *f,
+                        const dg_labelled *l, dg_eval *out, dg_err *err)
+{
+    dg_i64map ids;
+    dg_i64map_init(&ids);
+    for (uint32_t i = 0; i < l->n; i++)
+        dg_i64map_put(&ids, l->device_id[i]);
+    uint32_t *rows = dg_xmalloc((d->ntest + 1) * sizeof *rows);
+    double *y = dg_xmalloc((d->ntest + 1) * sizeof *y);
+    uint32_t n = 0, missing = 0;
+    for (size_t i = 0; i < d->ntest; i++) {
+        if (d->test_scenario[i] != s)
+            continue;
+        uint32_t k = dg_i64map_get(&ids, d->test_device[i]);
+        if (k == UINT32_MAX) {
+            missing++;
+            continue;
+        }
+        rows[n] = l->row[k];
+        y[n++] = dg_labelled_y(l, t, k);
+    }
+    dg_i64map_free(&ids);
+    int rc = DG_OK;
+    if (missing)
+        rc = dg_fail(err, "%u test devices of scenario %d listed in %s/test_devices.csv are not "
+                          "labelled devices of this data set",
+                     missing, s, d->path);
+    int k = dg_target_nclasses(t), nout = dg_task_nout(dg_target_task(t), k);
+    double *pred = dg_xmalloc(((size_t)n * nout + 1) * sizeof *pred);
+    if (rc == DG_OK)
+        rc = dg_model_dir_predict_target(d, s, t, f, rows, n, pred, err);
+    if (rc == DG_OK)
+        dg_evaluate(dg_target_task(t), k, y, pred, n, out);
+    free(rows);
+    free(y);
+    free(pred);
+    return rc;
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CLI_DATA_LONGOPTS,
+        CLI_CLEAN_LONGOPTS,
+        {"models", required_argument, NULL, O_MODELS},
+        {"super", required_argument, NULL, O_SUPER},
+        {"quiet", no_argument, NULL, O_QUIET},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0}};
+    dg_load_opts lo = {.use_snapshot = 1};
+    const char *models = NULL, *rules_path = NULL, *super_path = NULL;
+    int quiet = 0, no_clean = 0, ch, taken;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS, longopts,
+                             NULL)) != -1) {
+        if ((taken = cli_data_option("evaluate", ch, optarg, &lo)) != 0) {
+            if (taken != 1)
+                return taken;
+            continue;
+        }
+        switch (ch) {
+        case 'r': rules_path = optarg; break;
+        case 'C': no_clean = 1; break;
+        case O_MODELS: models = optarg; break;
+        case O_SUPER: super_path = optarg; break;
+        case O_QUIET: quiet = 1; break;
+        case O_HELP: fputs(cli_evaluate.usage, stdout); return 0;
+        default: return cli_usage_error("evaluate", "%s", "unknown option");
+        }
+    }
+    if (optind + 1 != argc)
+        return cli_usage_error("evaluate", "%s", "expects exactly one DATA_DIR");
+    if (!models)
+        return cli_usage_error("evaluate", "%s", "--models DIR is required");
+    dg_err err;
+    dg_model_dir d;
+    if (dg_model_dir_open(&d, models, &err) != DG_OK) {
+        fprintf(stderr, "demographer evaluate: %s\n", err.msg);
+        return 1;
+    }
+    dg_supercats sc;
+    memset(&sc, 0, sizeof sc);
+    if (dg_supercats_load(&sc, super_path ? super_path : cli_asset("supercategories.txt"),
+                          &err) != DG_OK) {
+        fprintf(stderr, "demographer evaluate: %s\n", err.msg);
+        dg_model_dir_close(&d);
+        return 1;
+    }
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    int rc = cli_load_cleaned("evaluate", argv[optind], &lo, quiet, rules_path, no_clean, &ds);
+    dg_features f;
+    memset(&f, 0, sizeof f);
+    dg_labelled l;
+    memset(&l, 0, sizeof l);
+    if (rc == 0 && (dg_features_build(&ds, &sc, &f, NULL, &err) != DG_OK ||
+                    dg_model_dir_check(&d, &f, &err) != DG_OK ||
+                    dg_labelled_build(&ds, &f, 0.2, 1, &l, &err) != DG_OK)) {
+        fprintf(stderr, "demographer evaluate: %s\n", err.msg);
+        rc = 1;
+    }
+    int ndiff = 0, nmodels = 0, checksum_differs = 0;
+    for (int s = 1; s <= 2 && rc == 0; s++)
+        for (int t = 0; t < DG_TARGET_COUNT && rc == 0; t++) {
+            const dg_loaded_model *m = &d.m[s][t];
+            if (!m->present)
+                continue;
+            dg_eval e;
+            if (evaluate_one(&d, s, (dg_target)t, &f, &l, &e, &err) != DG_OK) {
+                fprintf(stderr, "demographer evaluate: %s\n", err.msg);
+                rc = 1;
+                break;
+            }
+            nmodels++;
+            int ok = eval_same(&e, &m->test);
+            ndiff += !ok;
+            checksum_differs |= m->data_checksum != dg_labelled_checksum(&l);
+            if (!quiet) {
+                printf("scenario %d %-8s %s (%s) on %" PRIu64 " test devices: %s\n", s,
+                       dg_target_name((dg_target)t), m->family->name, m->params, e.n,
+                       ok ? "identical to train's" : "DIFFERS from train's");
+                print_eval("now", &e);
+                if (!ok)
+                    print_eval("train", &m->test);
+            }
+        }
+    if (rc == 0) {
+        if (checksum_differs)
+            printf("note: the labelled devices, their targets or the split differ from the "
+                   "data the models were trained on (data checksum)\n");
+        printf("%d models evaluated: %s\n", nmodels,
+               ndiff ? "some metrics differ from train's" : "every metric identical to train's");
+        rc = ndiff ? 1 : 0;
+    }
+    dg_labelled_free(&l);
+    dg_features_free(&f);
+    dg_dataset_free(&ds);
+    dg_supercats_free(&sc);
+    dg_model_dir_close(&d);
+    return rc;
+}
+
+const cli_command cli_evaluate = {
+    "evaluate", run, "reload a model directory and recompute its test metrics",
+    "Usage: demographer evaluate DATA_DIR --models DIR [--super FILE]\n"
+    "                            [--rules FILE | --no-clean] [data options] [--quiet]\n"
+    "\n"
+    "Loads and cleans DATA_DIR, builds its features, reloads every model of DIR (a train\n"
+    "--out directory or its models/ folder) and recomputes each one's test metrics on the\n"
+    "test devices the directory lists (test_devices.csv). Prints them beside train's and\n"
+    "exits 1 when any differs. A model directory trained on another feature layout (other\n"
+    "super-category rules, another demographer) is refused.\n"
+    "\n"
+    "  --models DIR       the model directory\n"
+    "  --super FILE       super-category rules (default: supercategories.txt of the assets)\n"
+    CLI_CLEAN_HELP
+    CLI_DATA_HELP
+    "  --quiet            only the summary line\n",
+};

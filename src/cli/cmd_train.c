@@ -1,0 +1,273 @@
+/* demographer train: designs, cross-validation, refit, test metrics, the
+ * comparison table, the selection and the export of the chosen models. */
+#include "demographer/train.h"
+
+#include "cli.h"
+#include "cli_progress.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    O_OUT = 256,
+    O_FAMILIES,
+    O_TARGETS,
+    O_SCENARIOS,
+    O_FOLDS,
+    O_SEED,
+    O_GRID,
+    O_TEST_SHARE,
+    O_MIN_COUNT,
+    O_SUPER,
+    O_NO_CHARTS,
+    O_QUIET,
+    O_HELP
+};
+
+/* Splits a comma list into words (in place). */
+static int split_list(char *s, const char **out, int max)
+{
+    int n = 0;
+    for (char *w = strtok(s, ","); w; w = strtok(NULL, ","))
+        if (*w) {
+            if (n == max)
+                return -1;
+            out[n++] = w;
+        }
+    return n;
+}
+
+static void print_table(const dg_train_result *r)
+{
+    printf("%-34s %-4s %-8s %-28s %9s  %-40s %8s %10s\n", "family", "scen", "target", "params",
+           "cv", "test metrics", "train s", "bytes");
+    for (size_t i = 0; i < r->nruns; i++) {
+        const dg_run *x = &r->runs[i];
+        char metrics[96], scen[8];
+        if (x->test.task == DG_TASK_REGRESSION)
+            snprintf(metrics, sizeof metrics, "MAE %.3f RMSE %.3f R2 %.4f", x->test.mae,
+                     x->test.rmse, x->test.r2);
+        else if (x->test.task == DG_TASK_BINARY)
+            snprintf(metrics, sizeof metrics, "acc %.4f AUC %.4f logloss %.4f", x->test.accuracy,
+                     x->test.auc, x->test.log_loss);
+        else
+            snprintf(metrics, sizeof metrics, "acc %.4f logloss %.4f", x->test.accuracy,
+                     x->test.log_loss);
+        snprintf(scen, sizeof scen, x->scenario ? "%d" : "1+2", x->scenario);
+        printf("%-34s %-4s %-8s %-28.28s %9.5f  %-40s %8.3f %10" PRIu64 "%s\n", x->family, scen,
+               dg_target_name(x->target), x->params, x->cv_score, metrics, x->train_seconds,
+               x->model_bytes, x->chosen ? "  *" : "");
+    }
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CLI_DATA_LONGOPTS,
+        CLI_CLEAN_LONGOPTS,
+        {"out", required_argument, NULL, O_OUT},
+        {"families", required_argument, NULL, O_FAMILIES},
+        {"targets", required_argument, NULL, O_TARGETS},
+        {"scenarios", required_argument, NULL, O_SCENARIOS},
+        {"folds", required_argument, NULL, O_FOLDS},
+        {"seed", required_argument, NULL, O_SEED},
+        {"grid", required_argument, NULL, O_GRID},
+        {"test-share", required_argument, NULL, O_TEST_SHARE},
+        {"min-count", required_argument, NULL, O_MIN_COUNT},
+        {"super", required_argument, NULL, O_SUPER},
+        {"no-charts", no_argument, NULL, O_NO_CHARTS},
+        {"quiet", no_argument, NULL, O_QUIET},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0}};
+    dg_load_opts lo = {.use_snapshot = 1};
+    dg_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.seed = 1;
+    o.charts = 1;
+    const char *rules_path = NULL, *super_path = NULL;
+    int quiet = 0, no_clean = 0, ch, taken, ngrids = 0;
+    uint64_t v;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS, longopts,
+                             NULL)) != -1) {
+        if ((taken = cli_data_option("train", ch, optarg, &lo)) != 0) {
+            if (taken != 1)
+                return taken;
+            continue;
+        }
+        switch (ch) {
+        case 'r': rules_path = optarg; break;
+        case 'C': no_clean = 1; break;
+        case O_OUT: o.out_dir = optarg; break;
+        case O_SUPER: super_path = optarg; break;
+        case O_NO_CHARTS: o.charts = 0; break;
+        case O_QUIET: quiet = 1; break;
+        case O_FAMILIES:
+            if (split_list(optarg, o.families, DG_TRAIN_MAX_FAMILIES - 1) <= 0)
+                return cli_usage_error("train", "--families expects a comma list of at most %d "
+                                                "family names",
+                                       DG_TRAIN_MAX_FAMILIES - 1);
+            break;
+        case O_TARGETS: {
+            const char *w[8];
+            int n = split_list(optarg, w, 8);
+            if (n <= 0)
+                return cli_usage_error("train", "%s", "--targets expects gender,age,group6,group12");
+            for (int i = 0; i < n; i++) {
+                int t = dg_target_by_name(w[i]);
+                if (t < 0)
+                    return cli_usage_error("train",
+                                           "--targets: no target '%s' (gender, age, group6, "
+                                           "group12)",
+                                           w[i]);
+                o.targets |= 1u << t;
+            }
+            break;
+        }
+        case O_SCENARIOS: {
+            const char *w[4];
+            int n = split_list(optarg, w, 4);
+            for (int i = 0; i < n; i++) {
+                if (strcmp(w[i], "1") && strcmp(w[i], "2"))
+                    return cli_usage_error("train", "--scenarios: expected 1, 2 or 1,2; found '%s'",
+                                           w[i]);
+                o.scenarios |= 1u << (w[i][0] - '1');
+            }
+            if (n <= 0)
+                return cli_usage_error("train", "%s", "--scenarios expects 1, 2 or 1,2");
+            break;
+        }
+        case O_FOLDS:
+            if (cli_parse_u64("train", "--folds", optarg, 2, 50, &v) != DG_OK)
+                return CLI_EXIT_USAGE;
+            o.folds = (int)v;
+            break;
+        case O_SEED:
+            if (cli_parse_u64("train", "--seed", optarg, 0, UINT64_MAX, &v) != DG_OK)
+                return CLI_EXIT_USAGE;
+            o.seed = v;
+            break;
+        case O_MIN_COUNT:
+            if (cli_parse_u64("train", "--min-count", optarg, 1, 1000000, &v) != DG_OK)
+                return CLI_EXIT_USAGE;
+            o.min_count = (uint32_t)v;
+            break;
+        case O_TEST_SHARE: {
+            char *end;
+            double share = strtod(optarg, &end);
+            if (end == optarg || *end || !(share > 0 && share < 1))
+                return cli_usage_error("train", "--test-share expects a number between 0 and 1 "
+                                                "(exclusive), got '%s'",
+                                       optarg);
+            o.test_share = share;
+            break;
+        }
+        case O_GRID:
+            if (!strchr(optarg, ':'))
+                return cli_usage_error("train", "--grid expects FAMILY:PARAMS, got '%s'", optarg);
+            if (ngrids == DG_TRAIN_MAX_FAMILIES - 1)
+                return cli_usage_error("train", "%s", "too many --grid options");
+            o.grids[ngrids++] = optarg;
+            break;
+        case O_HELP: fputs(cli_train.usage, stdout); return 0;
+        default: return cli_usage_error("train", "%s", "unknown option");
+        }
+    }
+    if (optind + 1 != argc)
+        return cli_usage_error("train", "%s", "expects exactly one DATA_DIR");
+    if (!o.out_dir)
+        return cli_usage_error("train", "%s", "--out DIR is required");
+    dg_err err;
+    dg_supercats sc;
+    memset(&sc, 0, sizeof sc);
+    if (dg_supercats_load(&sc, super_path ? super_path : cli_asset("supercategories.txt"),
+                          &err) != DG_OK) {
+        fprintf(stderr, "demographer train: %s\n", err.msg);
+        return 1;
+    }
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    double t0 = dg_now();
+    int rc = cli_load_cleaned("train", argv[optind], &lo, quiet, rules_path, no_clean, &ds);
+    dg_features f;
+    memset(&f, 0, sizeof f);
+    dg_train_result res;
+    memset(&res, 0, sizeof res);
+    if (rc == 0) {
+        cli_progress cp;
+        dg_progress pr = cli_progress_start(&cp, quiet);
+        o.progress = &pr;
+        if (dg_features_build(&ds, &sc, &f, &pr, &err) != DG_OK ||
+            dg_train(&ds, &f, &o, &res, &err) != DG_OK) {
+            cli_progress_done(&cp);
+            fprintf(stderr, "demographer train: %s\n", err.msg);
+            rc = 1;
+        } else {
+            cli_progress_done(&cp);
+        }
+    }
+    if (rc == 0 && !quiet) {
+        printf("%s\n", res.split_text);
+        printf("scenario 1 (devices with events): %u train, %u test; scenario 2 (without): %u "
+               "train, %u test\n",
+               res.ntrain[1], res.ntest[1], res.ntrain[2], res.ntest[2]);
+        print_table(&res);
+        printf("selection rule: %s; * marks the chosen (the prior rows are the baselines: "
+               "majority class, class priors, mean age)\n",
+               res.rule);
+        printf("written to %s: runs.csv, runs.json, split.csv, models/ (chosen models), runs/ "
+               "(every refitted model)%s; %.1f s in all\n",
+               o.out_dir, o.charts ? ", roc_gender.png, calibration_gender.png, "
+                                     "residuals_age_s1.png, residuals_age_s2.png"
+                                   : "",
+               dg_now() - t0);
+    }
+    dg_train_result_free(&res);
+    dg_features_free(&f);
+    dg_dataset_free(&ds);
+    dg_supercats_free(&sc);
+    return rc;
+}
+
+const cli_command cli_train = {
+    "train", run, "train, cross-validate, compare and export the models",
+    "Usage: demographer train DATA_DIR --out DIR [--families LIST] [--targets LIST]\n"
+    "                         [--scenarios 1,2] [--folds K] [--seed S] [--grid FAMILY:PARAMS]\n"
+    "                         [--test-share F] [--min-count N] [--super FILE] [--no-charts]\n"
+    "                         [--rules FILE | --no-clean] [data options] [--quiet]\n"
+    "\n"
+    "Loads and cleans DATA_DIR, builds the features, and for each scenario (1: labelled\n"
+    "devices with events, every feature; 2: labelled devices without events, brand and\n"
+    "model only), target and model family: cross-validates every combination of the\n"
+    "family's grid (and, in scenario 1, binary against tf-idf app and label bags) with\n"
+    "seeded stratified K-fold on the train split, refits the best on the whole train split\n"
+    "and scores it on the test split. The split is the data set's mapping file\n"
+    "(train_test_flag) when present, else a seeded split stratified by group.\n"
+    "Selection rule: per target and scenario, the lowest cross-validation score (log loss;\n"
+    "RMSE for age) is chosen and exported to DIR/models/ (model, design.txt, meta.txt per\n"
+    "model; test_devices.csv). The 'prior' family always runs: it is the baseline\n"
+    "(majority class, class priors, mean age). Writes DIR/runs.csv, DIR/runs.json (every\n"
+    "run), DIR/split.csv, DIR/runs/ (every refitted model) and the charts.\n"
+    "\n"
+    "  --out DIR           where everything goes\n"
+    "  --families LIST     comma list of model families (default: every one built in;\n"
+    "                      'prior' always runs)\n"
+    "  --targets LIST      of gender, age, group6, group12 (default: all)\n"
+    "  --scenarios LIST    1, 2 or 1,2 (default)\n"
+    "  --folds K           cross-validation folds, 2 to 50 (default 5)\n"
+    "  --seed S            seed of the split, the folds and the families (default 1)\n"
+    "  --grid FAMILY:PARAMS  replaces a family's grid, e.g. 'brand-model-prior:alpha=2,8';\n"
+    "                      repeatable\n"
+    "  --test-share F      test share of the stratified split without a mapping file\n"
+    "                      (default 0.2)\n"
+    "  --min-count N       devices a brand, model, app or label needs to get a column\n"
+    "                      (default 2)\n"
+    "  --super FILE        super-category rules (default: supercategories.txt of the assets)\n"
+    "  --no-charts         no PNGs (roc_gender, calibration_gender, residuals_age_s1/s2)\n"
+    CLI_CLEAN_HELP
+    CLI_DATA_HELP
+    "  --quiet             no progress and no table\n",
+};

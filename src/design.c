@@ -1,0 +1,853 @@
+/* Design specs: learnt on train rows, applied to any rows, saved as text.
+ * See design.h for the columns and why they are what they are. */
+#include "demographer/design.h"
+
+#include "demographer/textbuf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MODEL_SEP '\x1f'
+
+void dg_design_spec_init(dg_design_spec *s)
+{
+    memset(s, 0, sizeof *s);
+    dg_strpool_init(&s->brands);
+    dg_strpool_init(&s->models);
+}
+
+void dg_design_spec_free(dg_design_spec *s)
+{
+    dg_strpool_free(&s->brands);
+    dg_strpool_free(&s->models);
+    for (int i = 0; i < s->nnumeric; i++)
+        free(s->numeric[i].name);
+    free(s->numeric);
+    free(s->apps);
+    free(s->app_idf);
+    free(s->labels);
+    free(s->label_idf);
+    memset(s, 0, sizeof *s);
+}
+
+void dg_csr_free(dg_csr *m)
+{
+    free(m->ptr);
+    free(m->idx);
+    free(m->val);
+    memset(m, 0, sizeof *m);
+}
+
+void dg_csr_take_rows(const dg_csr *m, const uint32_t *rows, uint32_t n, dg_csr *out)
+{
+    uint64_t nnz = 0;
+    for (uint32_t i = 0; i < n; i++)
+        nnz += m->ptr[rows[i] + 1] - m->ptr[rows[i]];
+    out->nrows = n;
+    out->ncols = m->ncols;
+    out->nnz = nnz;
+    out->ptr = dg_xmalloc(((size_t)n + 1) * sizeof *out->ptr);
+    out->idx = dg_xmalloc((nnz + 1) * sizeof *out->idx);
+    out->val = dg_xmalloc((nnz + 1) * sizeof *out->val);
+    uint64_t at = 0;
+    out->ptr[0] = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t a = m->ptr[rows[i]], b = m->ptr[rows[i] + 1];
+        memcpy(out->idx + at, m->idx + a, (b - a) * sizeof *out->idx);
+        memcpy(out->val + at, m->val + a, (b - a) * sizeof *out->val);
+        at += b - a;
+        out->ptr[i + 1] = at;
+    }
+}
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+uint64_t dg_features_fingerprint(const dg_features *f)
+{
+    uint64_t h = 14695981039346656037ull;
+    h = fnv1a(h, "dense:", 6);
+    for (int c = 0; c < f->ncols; c++)
+        h = fnv1a(h, f->col_names[c], strlen(f->col_names[c]) + 1);
+    /* The bags always exist as matrices; what they index is apps and labels. */
+    h = fnv1a(h, "bags:apps_installed,labels", 26);
+    return h;
+}
+
+uint32_t dg_design_ncols(const dg_design_spec *s)
+{
+    return s->brands.n + s->models.n + (uint32_t)s->nnumeric + (uint32_t)s->nmissing + s->napps +
+           s->nlabels;
+}
+
+/* Non-negative count-like columns are log-scaled; shares and coordinates are not. */
+static int is_share_or_place(const char *name)
+{
+    return strncmp(name, "hour_", 5) == 0 || strncmp(name, "weekday_", 8) == 0 ||
+           strncmp(name, "lat", 3) == 0 || strncmp(name, "lon", 3) == 0;
+}
+
+static size_t model_key(char *buf, size_t size, const char *brand, const char *model)
+{
+    int n = snprintf(buf, size, "%s%c%s", brand, MODEL_SEP, model);
+    return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+}
+
+/* Keeps the strings of `counts` with count >= min_count, in first-seen order. */
+static void keep_frequent(const dg_strpool *seen, const uint32_t *counts, uint32_t min_count,
+                          dg_strpool *out)
+{
+    for (uint32_t i = 0; i < seen->n; i++)
+        if (counts[i] >= min_count)
+            dg_strpool_intern(out, dg_strpool_get(seen, i), dg_strpool_len(seen, i));
+}
+
+static void learn_bag(const dg_csr *m, const int64_t *vocab_ids, const uint32_t *rows,
+                      uint32_t nrows, uint32_t min_count, uint32_t *nout, int64_t **ids,
+                      double **idf)
+{
+    uint32_t *df = dg_xcalloc((size_t)m->ncols + 1, sizeof *df);
+    for (uint32_t i = 0; i < nrows; i++)
+        for (uint64_t k = m->ptr[rows[i]]; k < m->ptr[rows[i] + 1]; k++)
+            if (m->val[k] > 0)
+                df[m->idx[k]]++;
+    uint32_t n = 0;
+    for (uint32_t c = 0; c < m->ncols; c++)
+        n += df[c] >= min_count && df[c] > 0;
+    *ids = dg_xmalloc(((size_t)n + 1) * sizeof **ids);
+    *idf = dg_xmalloc(((size_t)n + 1) * sizeof **idf);
+    *nout = 0;
+    for (uint32_t c = 0; c < m->ncols; c++)
+        if (df[c] >= min_count && df[c] > 0) {
+            (*ids)[*nout] = vocab_ids[c];
+            (*idf)[*nout] = log((1.0 + nrows) / (1.0 + df[c])) + 1.0;
+            (*nout)++;
+        }
+    free(df);
+}
+
+int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *rows,
+                    uint32_t nrows, unsigned blocks, dg_bag_weight bags, uint32_t min_count,
+                    dg_err *err)
+{
+    if (nrows == 0)
+        return dg_fail(err, "design: no train rows to learn the design from");
+    dg_design_spec out;
+    dg_design_spec_init(&out);
+    out.blocks = blocks;
+    out.bags = bags;
+    out.min_count = min_count ? min_count : 1;
+    out.fingerprint = dg_features_fingerprint(f);
+    char key[1024];
+    if (blocks & (DG_BLOCK_BRAND | DG_BLOCK_MODEL)) {
+        dg_strpool bseen, mseen;
+        dg_strpool_init(&bseen);
+        dg_strpool_init(&mseen);
+        uint32_t *bc = NULL, *mc = NULL;
+        for (uint32_t i = 0; i < nrows; i++) {
+            const char *b = f->brand[rows[i]], *m = f->model[rows[i]];
+            if (!b || !*b)
+                continue;
+            uint32_t before = bseen.n, id = dg_strpool_intern(&bseen, b, strlen(b));
+            if (bseen.n != before) {
+                bc = dg_xrealloc(bc, (size_t)bseen.n * sizeof *bc);
+                bc[id] = 0;
+            }
+            bc[id]++;
+            size_t len = model_key(key, sizeof key, b, m ? m : "");
+            before = mseen.n;
+            id = dg_strpool_intern(&mseen, key, len);
+            if (mseen.n != before) {
+                mc = dg_xrealloc(mc, (size_t)mseen.n * sizeof *mc);
+                mc[id] = 0;
+            }
+            mc[id]++;
+        }
+        if (blocks & DG_BLOCK_BRAND)
+            keep_frequent(&bseen, bc, out.min_count, &out.brands);
+        if (blocks & DG_BLOCK_MODEL)
+            keep_frequent(&mseen, mc, out.min_count, &out.models);
+        free(bc);
+        free(mc);
+        dg_strpool_free(&bseen);
+        dg_strpool_free(&mseen);
+    }
+    if (blocks & DG_BLOCK_NUMERIC) {
+        out.nnumeric = f->ncols;
+        out.numeric = dg_xcalloc((size_t)f->ncols + 1, sizeof *out.numeric);
+        for (int c = 0; c < f->ncols; c++) {
+            dg_design_numeric *nc = &out.numeric[c];
+            nc->name = dg_xstrdup(f->col_names[c]);
+            double lo = INFINITY, sum = 0, sum2 = 0;
+            uint64_t n = 0, nan = 0;
+            for (uint32_t i = 0; i < nrows; i++) {
+                float v = f->dense[(size_t)rows[i] * f->ncols + c];
+                if (isnan(v))
+                    nan++;
+                else if (v < lo)
+                    lo = v;
+            }
+            nc->log1p = !is_share_or_place(nc->name) && lo >= 0;
+            for (uint32_t i = 0; i < nrows; i++) {
+                float v = f->dense[(size_t)rows[i] * f->ncols + c];
+                if (isnan(v))
+                    continue;
+                double t = nc->log1p ? log1p((double)v) : (double)v;
+                sum += t;
+                n++;
+            }
+            nc->mean = n ? sum / (double)n : 0;
+            for (uint32_t i = 0; i < nrows; i++) {
+                float v = f->dense[(size_t)rows[i] * f->ncols + c];
+                if (isnan(v))
+                    continue;
+                double t = (nc->log1p ? log1p((double)v) : (double)v) - nc->mean;
+                sum2 += t * t;
+            }
+            nc->sd = n > 1 ? sqrt(sum2 / (double)(n - 1)) : 0;
+            if (!(nc->sd > 0))
+                nc->sd = 1;
+            nc->missing_col = nan ? out.nmissing++ : -1;
+        }
+    }
+    if (blocks & DG_BLOCK_APPS)
+        learn_bag(&f->apps_installed, f->app_vocab, rows, nrows, out.min_count, &out.napps,
+                  &out.apps, &out.app_idf);
+    if (blocks & DG_BLOCK_LABELS) {
+        int64_t *ids = dg_xmalloc(((size_t)f->labels.ncols + 1) * sizeof *ids);
+        for (uint32_t c = 0; c < f->labels.ncols; c++)
+            ids[c] = f->label_vocab[c];
+        learn_bag(&f->labels, ids, rows, nrows, out.min_count, &out.nlabels, &out.labels,
+                  &out.label_idf);
+        free(ids);
+    }
+    dg_design_spec_free(s);
+    *s = out;
+    return DG_OK;
+}
+
+/* ---- applying ------------------------------------------------------------ */
+
+typedef struct entry {
+    uint32_t col;
+    float val;
+} entry;
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const entry *x = a, *y = b;
+    return (x->col > y->col) - (x->col < y->col);
+}
+
+typedef struct builder {
+    dg_csr *m;
+    uint64_t cap;
+} builder;
+
+static void put(builder *b, uint32_t col, float v)
+{
+    if (b->m->nnz == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 1024;
+        b->m->idx = dg_xrealloc(b->m->idx, b->cap * sizeof *b->m->idx);
+        b->m->val = dg_xrealloc(b->m->val, b->cap * sizeof *b->m->val);
+    }
+    b->m->idx[b->m->nnz] = col;
+    b->m->val[b->m->nnz] = v;
+    b->m->nnz++;
+}
+
+/* Maps a features bag's vocabulary index to the design column (UINT32_MAX: not in it). */
+static uint32_t *bag_map(const int64_t *spec_ids, uint32_t nspec, uint32_t base,
+                         const int64_t *vocab, uint32_t nvocab)
+{
+    dg_i64map ix;
+    dg_i64map_init(&ix);
+    for (uint32_t i = 0; i < nspec; i++)
+        dg_i64map_put(&ix, spec_ids[i]);
+    uint32_t *map = dg_xmalloc(((size_t)nvocab + 1) * sizeof *map);
+    for (uint32_t v = 0; v < nvocab; v++) {
+        uint32_t code = dg_i64map_get(&ix, vocab[v]);
+        map[v] = code == UINT32_MAX ? UINT32_MAX : base + code;
+    }
+    dg_i64map_free(&ix);
+    return map;
+}
+
+static void put_bag(builder *b, const dg_csr *bag, uint32_t row, const uint32_t *map,
+                    uint32_t base, const double *idf, dg_bag_weight w, entry **scratch,
+                    size_t *scap)
+{
+    uint64_t a = bag->ptr[row], e = bag->ptr[row + 1];
+    if ((size_t)(e - a) > *scap) {
+        *scap = (size_t)(e - a);
+        *scratch = dg_xrealloc(*scratch, *scap * sizeof **scratch);
+    }
+    size_t n = 0;
+    double norm = 0;
+    for (uint64_t k = a; k < e; k++) {
+        uint32_t col = map[bag->idx[k]];
+        if (col == UINT32_MAX || !(bag->val[k] > 0))
+            continue;
+        double v = w == DG_BAG_TFIDF ? idf[col - base] : 1.0;
+        norm += v * v;
+        (*scratch)[n++] = (entry){col, (float)v};
+    }
+    qsort(*scratch, n, sizeof **scratch, cmp_entry);
+    norm = sqrt(norm);
+    for (size_t i = 0; i < n; i++)
+        put(b, (*scratch)[i].col,
+            w == DG_BAG_TFIDF ? (float)((*scratch)[i].val / norm) : (*scratch)[i].val);
+}
+
+int dg_design_apply(const dg_design_spec *s, const dg_features *f, const uint32_t *rows,
+                    uint32_t nrows, dg_csr *out, dg_err *err)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t fp = dg_features_fingerprint(f);
+    if (fp != s->fingerprint)
+        return dg_fail(err,
+                       "design: the features have layout %016" PRIx64
+                       " (%d dense columns) but the design was learnt on layout %016" PRIx64
+                       "; rebuild the model on these features",
+                       fp, f->ncols, s->fingerprint);
+    int *numcol = dg_xmalloc(((size_t)s->nnumeric + 1) * sizeof *numcol);
+    for (int i = 0; i < s->nnumeric; i++) {
+        numcol[i] = dg_features_col(f, s->numeric[i].name);
+        if (numcol[i] < 0) {
+            free(numcol);
+            return dg_fail(err, "design: the features have no column '%s'", s->numeric[i].name);
+        }
+    }
+    uint32_t base_model = s->brands.n, base_num = base_model + s->models.n,
+             base_miss = base_num + (uint32_t)s->nnumeric,
+             base_apps = base_miss + (uint32_t)s->nmissing, base_labels = base_apps + s->napps;
+    uint32_t *appmap = bag_map(s->apps, s->napps, base_apps, f->app_vocab,
+                               f->apps_installed.ncols);
+    int64_t *lvocab = dg_xmalloc(((size_t)f->labels.ncols + 1) * sizeof *lvocab);
+    for (uint32_t c = 0; c < f->labels.ncols; c++)
+        lvocab[c] = f->label_vocab[c];
+    uint32_t *labmap = bag_map(s->labels, s->nlabels, base_labels, lvocab, f->labels.ncols);
+    free(lvocab);
+
+    out->nrows = nrows;
+    out->ncols = dg_design_ncols(s);
+    out->ptr = dg_xmalloc(((size_t)nrows + 1) * sizeof *out->ptr);
+    out->ptr[0] = 0;
+    builder b = {out, 0};
+    entry *scratch = NULL;
+    size_t scap = 0;
+    char key[1024];
+    for (uint32_t i = 0; i < nrows; i++) {
+        uint32_t r = rows[i];
+        const char *brand = f->brand[r] ? f->brand[r] : "";
+        if (*brand && s->brands.n) {
+            uint32_t id = dg_strpool_find(&s->brands, brand, strlen(brand));
+            if (id != UINT32_MAX)
+                put(&b, id, 1.0f);
+        }
+        if (*brand && s->models.n) {
+            size_t len = model_key(key, sizeof key, brand, f->model[r] ? f->model[r] : "");
+            uint32_t id = dg_strpool_find(&s->models, key, len);
+            if (id != UINT32_MAX)
+                put(&b, base_model + id, 1.0f);
+        }
+        const float *dense = f->dense + (size_t)r * f->ncols;
+        for (int k = 0; k < s->nnumeric; k++) {
+            const dg_design_numeric *nc = &s->numeric[k];
+            double v = dense[numcol[k]];
+            if (isnan(v))
+                continue;
+            if (nc->log1p)
+                v = log1p(v > 0 ? v : 0);
+            float z = (float)((v - nc->mean) / nc->sd);
+            if (z != 0)
+                put(&b, base_num + (uint32_t)k, z);
+        }
+        for (int k = 0; k < s->nnumeric; k++)
+            if (s->numeric[k].missing_col >= 0 && isnan(dense[numcol[k]]))
+                put(&b, base_miss + (uint32_t)s->numeric[k].missing_col, 1.0f);
+        if (s->napps)
+            put_bag(&b, &f->apps_installed, r, appmap, base_apps, s->app_idf, s->bags, &scratch,
+                    &scap);
+        if (s->nlabels)
+            put_bag(&b, &f->labels, r, labmap, base_labels, s->label_idf, s->bags, &scratch,
+                    &scap);
+        out->ptr[i + 1] = out->nnz;
+    }
+    if (!out->idx) {
+        out->idx = dg_xmalloc(sizeof *out->idx);
+        out->val = dg_xmalloc(sizeof *out->val);
+    }
+    free(scratch);
+    free(appmap);
+    free(labmap);
+    free(numcol);
+    return DG_OK;
+}
+
+void dg_design_colname(const dg_design_spec *s, uint32_t c, char *buf, size_t size)
+{
+    if (c < s->brands.n) {
+        snprintf(buf, size, "brand=%s", dg_strpool_get(&s->brands, c));
+        return;
+    }
+    c -= s->brands.n;
+    if (c < s->models.n) {
+        snprintf(buf, size, "model=%s", dg_strpool_get(&s->models, c));
+        char *sep = strchr(buf, MODEL_SEP);
+        if (sep)
+            *sep = '/';
+        return;
+    }
+    c -= s->models.n;
+    if (c < (uint32_t)s->nnumeric) {
+        snprintf(buf, size, "%s", s->numeric[c].name);
+        return;
+    }
+    c -= (uint32_t)s->nnumeric;
+    if (c < (uint32_t)s->nmissing) {
+        for (int k = 0; k < s->nnumeric; k++)
+            if (s->numeric[k].missing_col == (int)c)
+                snprintf(buf, size, "%s:missing", s->numeric[k].name);
+        return;
+    }
+    c -= (uint32_t)s->nmissing;
+    if (c < s->napps) {
+        snprintf(buf, size, "app=%" PRId64, s->apps[c]);
+        return;
+    }
+    c -= s->napps;
+    snprintf(buf, size, "label=%" PRId64, c < s->nlabels ? s->labels[c] : -1);
+}
+
+/* ---- text form ----------------------------------------------------------- */
+
+/* Strings are written with \\, \n, \t and \r escaped, one a line. */
+static void put_escaped(dg_textbuf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '\\' || c == '\n' || c == '\t' || c == '\r') {
+            dg_textbuf_putc(b, '\\');
+            c = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : '\\';
+        }
+        dg_textbuf_putc(b, c);
+    }
+}
+
+static void put_pool(dg_textbuf *b, const char *what, const dg_strpool *p)
+{
+    dg_textbuf_printf(b, "%s %u\n", what, p->n);
+    for (uint32_t i = 0; i < p->n; i++) {
+        put_escaped(b, dg_strpool_get(p, i), dg_strpool_len(p, i));
+        dg_textbuf_putc(b, '\n');
+    }
+}
+
+int dg_design_save(const dg_design_spec *s, const char *path, dg_err *err)
+{
+    dg_textbuf b = {0};
+    dg_textbuf_printf(&b, "demographer-design 1\nblocks %u\nbags %s\nmin_count %u\n"
+                          "fingerprint %016" PRIx64 "\n",
+                      s->blocks, s->bags == DG_BAG_TFIDF ? "tfidf" : "binary", s->min_count,
+                      s->fingerprint);
+    put_pool(&b, "brands", &s->brands);
+    put_pool(&b, "models", &s->models);
+    dg_textbuf_printf(&b, "numeric %d\n", s->nnumeric);
+    for (int i = 0; i < s->nnumeric; i++) {
+        const dg_design_numeric *n = &s->numeric[i];
+        put_escaped(&b, n->name, strlen(n->name));
+        dg_textbuf_printf(&b, "\t%d\t%.17g\t%.17g\t%d\n", n->log1p, n->mean, n->sd,
+                          n->missing_col);
+    }
+    dg_textbuf_printf(&b, "apps %u\n", s->napps);
+    for (uint32_t i = 0; i < s->napps; i++)
+        dg_textbuf_printf(&b, "%" PRId64 "\t%.17g\n", s->apps[i], s->app_idf[i]);
+    dg_textbuf_printf(&b, "labels %u\n", s->nlabels);
+    for (uint32_t i = 0; i < s->nlabels; i++)
+        dg_textbuf_printf(&b, "%" PRId64 "\t%.17g\n", s->labels[i], s->label_idf[i]);
+    dg_textbuf_puts(&b, "end\n");
+    int rc = dg_textbuf_save(&b, path, err);
+    dg_textbuf_free(&b);
+    return rc;
+}
+
+typedef struct reader {
+    char *text, *at;
+    const char *path;
+    int line;
+    dg_err *err;
+} reader;
+
+/* The next line, NUL-terminated in place, or NULL at the end. */
+static char *next_line(reader *r)
+{
+    if (!*r->at)
+        return NULL;
+    char *s = r->at, *nl = strchr(s, '\n');
+    if (nl) {
+        *nl = 0;
+        r->at = nl + 1;
+    } else {
+        r->at = s + strlen(s);
+    }
+    r->line++;
+    return s;
+}
+
+static int expect(reader *r, const char *what, const char *fmt, void *a, void *b)
+{
+    char *line = next_line(r);
+    if (!line)
+        return dg_fail(r->err, "%s:%d: expected %s, found the end of the file", r->path,
+                       r->line + 1, what);
+    int want = b ? 2 : 1;
+    if (sscanf(line, fmt, a, b) != want)
+        return dg_fail(r->err, "%s:%d: expected %s, found '%.60s'", r->path, r->line, what, line);
+    return DG_OK;
+}
+
+static size_t unescape(char *s)
+{
+    char *w = s;
+    for (char *p = s; *p; p++) {
+        if (*p == '\\' && p[1]) {
+            p++;
+            *w++ = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p == 'r' ? '\r' : *p;
+        } else {
+            *w++ = *p;
+        }
+    }
+    *w = 0;
+    return (size_t)(w - s);
+}
+
+static int read_pool(reader *r, const char *what, dg_strpool *p)
+{
+    char fmt[64];
+    unsigned n;
+    snprintf(fmt, sizeof fmt, "%s %%u", what);
+    if (expect(r, what, fmt, &n, NULL) != DG_OK)
+        return DG_ERR;
+    for (unsigned i = 0; i < n; i++) {
+        char *line = next_line(r);
+        if (!line)
+            return dg_fail(r->err, "%s:%d: expected %u %s, found %u before the end", r->path,
+                           r->line + 1, n, what, i);
+        size_t len = unescape(line);
+        if (dg_strpool_intern(p, line, len) != i)
+            return dg_fail(r->err, "%s:%d: %s '%.60s' is listed twice", r->path, r->line, what,
+                           line);
+    }
+    return DG_OK;
+}
+
+static int read_bag(reader *r, const char *what, uint32_t *n, int64_t **ids, double **idf)
+{
+    char fmt[64];
+    unsigned count;
+    snprintf(fmt, sizeof fmt, "%s %%u", what);
+    if (expect(r, what, fmt, &count, NULL) != DG_OK)
+        return DG_ERR;
+    *ids = dg_xmalloc(((size_t)count + 1) * sizeof **ids);
+    *idf = dg_xmalloc(((size_t)count + 1) * sizeof **idf);
+    *n = count;
+    for (unsigned i = 0; i < count; i++)
+        if (expect(r, "ID<TAB>IDF", "%" SCNd64 "\t%lg", &(*ids)[i], &(*idf)[i]) != DG_OK)
+            return DG_ERR;
+    return DG_OK;
+}
+
+int dg_design_load(dg_design_spec *s, const char *path, dg_err *err)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return dg_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    dg_textbuf tb = {0};
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        dg_textbuf_put(&tb, chunk, got);
+    fclose(fp);
+    dg_textbuf_putc(&tb, 0);
+    reader r = {tb.p, tb.p, path, 0, err};
+    dg_design_spec out;
+    dg_design_spec_init(&out);
+    char bags[16];
+    int version = 0;
+    uint64_t fpv = 0;
+    int rc = expect(&r, "'demographer-design 1'", "demographer-design %d", &version, NULL);
+    if (rc == DG_OK && version != 1)
+        rc = dg_fail(err, "%s:1: design format version %d; this demographer reads version 1",
+                     path, version);
+    if (rc == DG_OK)
+        rc = expect(&r, "'blocks N'", "blocks %u", &out.blocks, NULL);
+    if (rc == DG_OK)
+        rc = expect(&r, "'bags binary|tfidf'", "bags %15s", bags, NULL);
+    if (rc == DG_OK) {
+        if (strcmp(bags, "binary") == 0)
+            out.bags = DG_BAG_BINARY;
+        else if (strcmp(bags, "tfidf") == 0)
+            out.bags = DG_BAG_TFIDF;
+        else
+            rc = dg_fail(err, "%s:%d: expected bags binary or tfidf, found '%s'", path, r.line,
+                         bags);
+    }
+    if (rc == DG_OK)
+        rc = expect(&r, "'min_count N'", "min_count %u", &out.min_count, NULL);
+    if (rc == DG_OK)
+        rc = expect(&r, "'fingerprint HEX'", "fingerprint %" SCNx64, &fpv, NULL);
+    out.fingerprint = fpv;
+    if (rc == DG_OK)
+        rc = read_pool(&r, "brands", &out.brands);
+    if (rc == DG_OK)
+        rc = read_pool(&r, "models", &out.models);
+    if (rc == DG_OK)
+        rc = expect(&r, "'numeric N'", "numeric %d", &out.nnumeric, NULL);
+    if (rc == DG_OK && (out.nnumeric < 0 || out.nnumeric > 100000))
+        rc = dg_fail(err, "%s:%d: numeric count %d out of range", path, r.line, out.nnumeric);
+    if (rc == DG_OK)
+        out.numeric = dg_xcalloc((size_t)out.nnumeric + 1, sizeof *out.numeric);
+    for (int i = 0; rc == DG_OK && i < out.nnumeric; i++) {
+        char *line = next_line(&r);
+        char *tab = line ? strchr(line, '\t') : NULL;
+        dg_design_numeric *n = &out.numeric[i];
+        if (!tab || sscanf(tab + 1, "%d\t%lg\t%lg\t%d", &n->log1p, &n->mean, &n->sd,
+                           &n->missing_col) != 4) {
+            rc = dg_fail(err, "%s:%d: expected NAME<TAB>LOG1P<TAB>MEAN<TAB>SD<TAB>MISSING, "
+                              "found '%.60s'",
+                         path, r.line, line ? line : "the end of the file");
+            break;
+        }
+        *tab = 0;
+        unescape(line);
+        n->name = dg_xstrdup(line);
+        if (n->missing_col >= 0)
+            out.nmissing++;
+        if (!(n->sd > 0))
+            rc = dg_fail(err, "%s:%d: column '%s' has sd %g; it must be positive", path, r.line,
+                         n->name, n->sd);
+    }
+    if (rc == DG_OK)
+        rc = read_bag(&r, "apps", &out.napps, &out.apps, &out.app_idf);
+    if (rc == DG_OK)
+        rc = read_bag(&r, "labels", &out.nlabels, &out.labels, &out.label_idf);
+    if (rc == DG_OK) {
+        char *line = next_line(&r);
+        if (!line || strcmp(line, "end") != 0)
+            rc = dg_fail(err, "%s:%d: expected 'end', found '%.60s'", path, r.line,
+                         line ? line : "the end of the file");
+    }
+    dg_textbuf_free(&tb);
+    if (rc != DG_OK) {
+        dg_design_spec_free(&out);
+        return rc;
+    }
+    dg_design_spec_free(s);
+    *s = out;
+    return DG_OK;
+}
+
+int dg_design_write_svmlight(const dg_csr *x, const double *y, const char *path, dg_err *err)
+{
+    dg_textbuf b = {0};
+    for (uint32_t r = 0; r < x->nrows; r++) {
+        dg_textbuf_printf(&b, "%.17g", y[r]);
+        for (uint64_t k = x->ptr[r]; k < x->ptr[r + 1]; k++)
+            dg_textbuf_printf(&b, " %u:%.9g", x->idx[k] + 1, (double)x->val[k]);
+        dg_textbuf_putc(&b, '\n');
+    }
+    int rc = dg_textbuf_save(&b, path, err);
+    dg_textbuf_free(&b);
+    return rc;
+}
+
+/* ---- targets and the split ---------------------------------------------- */
+
+static const char *const target_names[DG_TARGET_COUNT] = {"gender", "age", "group6", "group12"};
+
+const char *dg_target_name(dg_target t)
+{
+    return (unsigned)t < DG_TARGET_COUNT ? target_names[t] : "?";
+}
+
+int dg_target_by_name(const char *name)
+{
+    for (int t = 0; t < DG_TARGET_COUNT; t++)
+        if (strcmp(target_names[t], name) == 0)
+            return t;
+    return -1;
+}
+
+dg_task dg_target_task(dg_target t)
+{
+    return t == DG_TARGET_GENDER ? DG_TASK_BINARY
+           : t == DG_TARGET_AGE  ? DG_TASK_REGRESSION
+                                 : DG_TASK_MULTICLASS;
+}
+
+int dg_target_nclasses(dg_target t)
+{
+    return t == DG_TARGET_GENDER ? 2 : t == DG_TARGET_GROUP6 ? 6 : t == DG_TARGET_GROUP12 ? 12 : 0;
+}
+
+double dg_labelled_y(const dg_labelled *l, dg_target t, uint32_t i)
+{
+    switch (t) {
+    case DG_TARGET_GENDER: return l->female[i];
+    case DG_TARGET_AGE: return l->age[i];
+    case DG_TARGET_GROUP6: return l->group6[i];
+    default: return l->group12[i];
+    }
+}
+
+void dg_labelled_free(dg_labelled *l)
+{
+    free(l->row);
+    free(l->device_id);
+    free(l->female);
+    free(l->age);
+    free(l->group6);
+    free(l->group12);
+    free(l->is_test);
+    free(l->has_events);
+    memset(l, 0, sizeof *l);
+}
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+int dg_labelled_build(const dg_dataset *ds, const dg_features *f, double test_share,
+                      uint64_t seed, dg_labelled *out, dg_err *err)
+{
+    memset(out, 0, sizeof *out);
+    const dg_table *lt = dg_dataset_table(ds, DG_T_LABELS);
+    if (!lt)
+        return dg_fail(err, "the data set has no labels table (gender_age_train.csv or "
+                            "train.csv): nothing to train on");
+    const dg_column *idc = dg_table_column(lt, "device_id"), *gc = dg_table_column(lt, "gender"),
+                    *ac = dg_table_column(lt, "age");
+    if (!idc || !gc || !ac)
+        return dg_fail(err, "the labels table lacks device_id, gender or age");
+    int evcol = dg_features_col(f, "events");
+    dg_i64map rows;
+    dg_i64map_init(&rows);
+    dg_i64map_adopt(&rows, memcpy(dg_xmalloc(((size_t)f->ndevices + 1) * sizeof(int64_t)),
+                                  f->device_id, (size_t)f->ndevices * sizeof(int64_t)),
+                    f->ndevices);
+    size_t cap = lt->nrows + 1;
+    out->row = dg_xmalloc(cap * sizeof *out->row);
+    out->device_id = dg_xmalloc(cap * sizeof *out->device_id);
+    out->female = dg_xmalloc(cap);
+    out->age = dg_xmalloc(cap * sizeof *out->age);
+    out->group6 = dg_xmalloc(cap);
+    out->group12 = dg_xmalloc(cap);
+    out->is_test = dg_xcalloc(cap, 1);
+    out->has_events = dg_xmalloc(cap);
+    dg_i64map seen;
+    dg_i64map_init(&seen);
+    for (uint64_t i = 0; i < lt->nrows; i++) {
+        int64_t id = dg_col_id(idc, i);
+        const char *g = dg_strpool_get(&lt->strings, dg_col_u32(gc)[i]);
+        int32_t age = dg_col_i32(ac)[i];
+        uint32_t r = dg_i64map_get(&rows, id);
+        int female = strcmp(g, "F") == 0 ? 1 : strcmp(g, "M") == 0 ? 0 : -1;
+        uint32_t before = seen.n;
+        dg_i64map_put(&seen, id);
+        if (female < 0 || age <= 0 || r == UINT32_MAX || seen.n == before) {
+            out->skipped++;
+            continue;
+        }
+        uint32_t k = out->n++;
+        out->row[k] = r;
+        out->device_id[k] = id;
+        out->female[k] = (int8_t)female;
+        out->age[k] = age;
+        out->group6[k] = (int8_t)dg_group6_of(female, age);
+        out->group12[k] = (int8_t)dg_group12_of(female, age);
+        out->has_events[k] = evcol >= 0 && f->dense[(size_t)r * f->ncols + evcol] > 0;
+    }
+    dg_i64map_free(&seen);
+    dg_i64map_free(&rows);
+    const dg_table *st = dg_dataset_table(ds, DG_T_SPLIT);
+    const dg_column *sid = st ? dg_table_column(st, "device_id") : NULL;
+    const dg_column *sfl = st ? dg_table_column(st, "train_test_flag") : NULL;
+    if (sid && sfl && st->nrows > 0) {
+        dg_i64map ids;
+        dg_i64map_init(&ids);
+        int8_t *flag = dg_xmalloc(st->nrows + 1);
+        for (uint64_t i = 0; i < st->nrows; i++) {
+            uint32_t code = dg_i64map_put(&ids, dg_col_id(sid, i));
+            const char *v = dg_strpool_get(&st->strings, dg_col_u32(sfl)[i]);
+            if (code + 1 == ids.n)
+                flag[code] = strcmp(v, "test") == 0;
+        }
+        uint32_t ntest = 0;
+        for (uint32_t k = 0; k < out->n; k++) {
+            uint32_t code = dg_i64map_get(&ids, out->device_id[k]);
+            /* A mapping file with the Upgrad copy's cut ids (15 significant
+             * digits) beside exact ids elsewhere: match by the cut form. */
+            if (code == UINT32_MAX)
+                code = dg_i64map_get(&ids, dg_id_trunc15(out->device_id[k]));
+            if (code == UINT32_MAX)
+                out->unmapped++;
+            else
+                out->is_test[k] = flag[code];
+            ntest += out->is_test[k];
+        }
+        free(flag);
+        dg_i64map_free(&ids);
+        out->from_mapping = 1;
+        snprintf(out->split_text, sizeof out->split_text,
+                 "split: the mapping file's train_test_flag (%u test of %u devices, %u not "
+                 "listed taken as train)",
+                 ntest, out->n, out->unmapped);
+    } else {
+        /* Stratified by group12: each group's devices shuffled, the first
+         * round(share * n) to the test split. */
+        uint32_t ntest = 0;
+        for (int g = 0; g < 12; g++) {
+            uint32_t n = 0;
+            uint32_t *members = dg_xmalloc(((size_t)out->n + 1) * sizeof *members);
+            for (uint32_t k = 0; k < out->n; k++)
+                if (out->group12[k] == g)
+                    members[n++] = k;
+            uint64_t state = seed * 0x100000001b3ull + (uint64_t)g;
+            for (uint32_t i = n; i > 1; i--) {
+                uint32_t j = (uint32_t)(splitmix(&state) % i), t = members[i - 1];
+                members[i - 1] = members[j];
+                members[j] = t;
+            }
+            uint32_t take = (uint32_t)floor(test_share * n + 0.5);
+            for (uint32_t i = 0; i < take; i++)
+                out->is_test[members[i]] = 1;
+            ntest += take;
+            free(members);
+        }
+        snprintf(out->split_text, sizeof out->split_text,
+                 "split: seeded stratified (no mapping file): %.0f%% of each group12 to test, "
+                 "seed %" PRIu64 " (%u test of %u devices)",
+                 100 * test_share, seed, ntest, out->n);
+    }
+    if (out->n == 0) {
+        dg_labelled_free(out);
+        return dg_fail(err, "no labelled device has a gender (F/M), an age and features");
+    }
+    return DG_OK;
+}

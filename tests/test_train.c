@@ -1,0 +1,403 @@
+#include "testutil.h"
+
+#include "demographer/dataset.h"
+#include "demographer/train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* One generated set (synth --devices 4000, with its truth file) shared by
+ * the tests. */
+static char *dir;
+static char data[600], truth[600];
+static dg_dataset ds;
+static dg_features feats;
+static dg_supercats sc;
+
+static int setup(void **state)
+{
+    (void)state;
+    dir = tu_tmpdir();
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(truth, sizeof truth, "%s/truth.csv", dir);
+    char cmd[2000];
+    snprintf(cmd, sizeof cmd, "%s synth --out %s --devices 4000 --seed 5 --truth %s --quiet",
+             tu_bin(), data, truth);
+    if (tu_run(cmd, NULL) != 0)
+        return -1;
+    dg_err err;
+    char path[600];
+    snprintf(path, sizeof path, "%s/supercategories.txt", getenv("DG_ASSETS"));
+    memset(&sc, 0, sizeof sc);
+    if (dg_supercats_load(&sc, path, &err) != DG_OK)
+        return -1;
+    dg_dataset_init(&ds);
+    dg_load_opts o = {.use_snapshot = 0};
+    if (dg_dataset_load(&ds, data, &o, &err) != DG_OK)
+        return -1;
+    return dg_features_build(&ds, &sc, &feats, NULL, &err) == DG_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    dg_features_free(&feats);
+    dg_dataset_free(&ds);
+    dg_supercats_free(&sc);
+    tu_rmrf(dir);
+    free(dir);
+    return 0;
+}
+
+static void train_into(const char *out, dg_train_result *res)
+{
+    dg_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.out_dir = out;
+    o.folds = 3;
+    o.seed = 7;
+    /* The baselines, and softmax (on one parameter) when it is built in:
+     * the whole registry's grids take minutes on a shared 2-core machine;
+     * every_family_beats_the_prior fits each family. */
+    o.families[0] = "brand-model-prior";
+    if (dg_model_family_find("softmax")) {
+        o.families[1] = "softmax";
+        o.grids[0] = "softmax:l2=1e-2";
+    }
+    dg_err err;
+    if (dg_train(&ds, &feats, &o, res, &err) != DG_OK)
+        fail_msg("train: %s", err.msg);
+}
+
+static int same(double a, double b)
+{
+    return (isnan(a) && isnan(b)) || a == b;
+}
+
+/* The same seed gives the same runs; the export reloads to the same test
+ * metrics, bit for bit. */
+static void cv_determinism_and_export(void **state)
+{
+    (void)state;
+    char o1[700], o2[700];
+    snprintf(o1, sizeof o1, "%s/o1", dir);
+    snprintf(o2, sizeof o2, "%s/o2", dir);
+    dg_train_result a, b;
+    train_into(o1, &a);
+    train_into(o2, &b);
+    assert_int_equal(a.nruns, b.nruns);
+    int nfam = 0;
+    for (const dg_model_family *const *f = dg_model_families; *f; f++)
+        nfam++;
+    assert_true(a.nruns >= (size_t)(2 * 4 * 2)); /* prior + brand-model-prior at least */
+    for (size_t i = 0; i < a.nruns; i++) {
+        assert_string_equal(a.runs[i].family, b.runs[i].family);
+        assert_string_equal(a.runs[i].params, b.runs[i].params);
+        assert_true(same(a.runs[i].cv_score, b.runs[i].cv_score));
+        assert_true(same(a.runs[i].test.log_loss, b.runs[i].test.log_loss));
+        assert_true(same(a.runs[i].test.rmse, b.runs[i].test.rmse));
+    }
+    /* Every target of every scenario has a chosen model, and the chosen is
+     * the lowest CV score of its target and scenario. */
+    for (int s = 1; s <= 2; s++)
+        for (int t = 0; t < DG_TARGET_COUNT; t++) {
+            const dg_run *best = NULL;
+            int nchosen = 0;
+            for (size_t i = 0; i < a.nruns; i++) {
+                const dg_run *r = &a.runs[i];
+                if (r->scenario != s || (int)r->target != t)
+                    continue;
+                if (!best || r->cv_score < best->cv_score)
+                    best = r;
+                nchosen += r->chosen;
+            }
+            assert_int_equal(nchosen, 1);
+            assert_true(best->chosen);
+        }
+    dg_model_dir d;
+    dg_err err;
+    assert_int_equal(dg_model_dir_open(&d, o1, &err), DG_OK);
+    assert_int_equal(dg_model_dir_check(&d, &feats, &err), DG_OK);
+    assert_true(d.ntest == (size_t)a.ntest[1] + a.ntest[2]);
+    dg_labelled l;
+    assert_int_equal(dg_labelled_build(&ds, &feats, 0.2, 1, &l, &err), DG_OK);
+    assert_true(l.from_mapping);
+    assert_true(dg_labelled_checksum(&l) == d.m[1][0].data_checksum);
+    for (int s = 1; s <= 2; s++)
+        for (int t = 0; t < DG_TARGET_COUNT; t++) {
+            uint32_t *rows = malloc(d.ntest * sizeof *rows);
+            double *y = malloc(d.ntest * sizeof *y), *pred = malloc(d.ntest * 12 * sizeof *pred);
+            uint32_t n = 0;
+            for (size_t i = 0; i < d.ntest; i++) {
+                if (d.test_scenario[i] != s)
+                    continue;
+                for (uint32_t k = 0; k < l.n; k++)
+                    if (l.device_id[k] == d.test_device[i]) {
+                        rows[n] = l.row[k];
+                        y[n++] = dg_labelled_y(&l, (dg_target)t, k);
+                    }
+            }
+            assert_int_equal(dg_model_dir_predict_target(&d, s, (dg_target)t, &feats, rows, n,
+                                                         pred, &err),
+                             DG_OK);
+            dg_eval e;
+            dg_evaluate(dg_target_task((dg_target)t), dg_target_nclasses((dg_target)t), y, pred,
+                        n, &e);
+            const dg_eval *m = &d.m[s][t].test;
+            assert_true(same(e.log_loss, m->log_loss));
+            assert_true(same(e.auc, m->auc));
+            assert_true(same(e.accuracy, m->accuracy));
+            assert_true(same(e.rmse, m->rmse));
+            assert_true(same(e.r2, m->r2));
+            free(rows);
+            free(y);
+            free(pred);
+        }
+    /* Per-device predictions pick the scenario by events. */
+    uint32_t rows[50];
+    dg_prediction p[50];
+    for (uint32_t i = 0; i < 50; i++)
+        rows[i] = l.row[i];
+    assert_int_equal(dg_model_dir_predict(&d, &feats, rows, 50, p, &err), DG_OK);
+    for (uint32_t i = 0; i < 50; i++) {
+        assert_int_equal(p[i].scenario, l.has_events[i] ? 1 : 2);
+        assert_true(p[i].p_female > 0 && p[i].p_female < 1);
+        assert_true(p[i].age > 10 && p[i].age < 90);
+        double sum = 0;
+        for (int g = 0; g < 12; g++)
+            sum += p[i].group12[g];
+        assert_true(fabs(sum - 1) < 1e-6);
+    }
+    dg_labelled_free(&l);
+
+    /* Features of another layout (other super-category rules) are refused. */
+    dg_supercats other;
+    memset(&other, 0, sizeof other);
+    assert_int_equal(dg_supercats_parse(&other, "games: game\n", "t", &err), DG_OK);
+    dg_features f2;
+    assert_int_equal(dg_features_build(&ds, &other, &f2, NULL, &err), DG_OK);
+    assert_int_equal(dg_model_dir_check(&d, &f2, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "the models were trained on feature layout"));
+    assert_int_equal(dg_model_dir_predict(&d, &f2, rows, 5, p, &err), DG_ERR);
+    dg_features_free(&f2);
+    dg_supercats_free(&other);
+    dg_model_dir_close(&d);
+    (void)nfam;
+
+    /* The generator's posterior is the floor of the group12 log loss on the
+     * same test devices; the priors sit above it. */
+    FILE *fp = fopen(truth, "r");
+    assert_non_null(fp);
+    char line[1024];
+    double floor_sum = 0;
+    uint32_t nfloor = 0;
+    assert_int_equal(dg_labelled_build(&ds, &feats, 0.2, 1, &l, &err), DG_OK);
+    assert_non_null(fgets(line, sizeof line, fp));
+    while (fgets(line, sizeof line, fp)) {
+        long long id = strtoll(line, NULL, 10);
+        for (uint32_t k = 0; k < l.n; k++)
+            if (l.device_id[k] == id && l.is_test[k]) {
+                char *c = line;
+                for (int skip = 0; skip < 3 + l.group12[k]; skip++)
+                    c = strchr(c, ',') + 1;
+                floor_sum -= log(fmax(strtod(c, NULL), 1e-15));
+                nfloor++;
+            }
+    }
+    fclose(fp);
+    double floor_ll = floor_sum / nfloor, prior_ll = NAN, chosen_ll = NAN;
+    for (size_t i = 0; i < a.nruns; i++)
+        if (a.runs[i].scenario == 0 && a.runs[i].target == DG_TARGET_GROUP12)
+            chosen_ll = a.runs[i].test.log_loss;
+    /* The prior over both scenarios: its runs' test losses weighted by test size. */
+    double sum = 0;
+    uint32_t n = 0;
+    for (size_t i = 0; i < a.nruns; i++)
+        if (a.runs[i].scenario && a.runs[i].target == DG_TARGET_GROUP12 &&
+            strcmp(a.runs[i].family, "prior") == 0) {
+            sum += a.runs[i].test.log_loss * a.runs[i].ntest;
+            n += a.runs[i].ntest;
+        }
+    prior_ll = sum / n;
+    printf("# group12 test log loss on %u devices: generator's posterior (floor) %.4f, chosen "
+           "models %.4f (gap %.4f), priors %.4f\n",
+           nfloor, floor_ll, chosen_ll, chosen_ll - floor_ll, prior_ll);
+    assert_int_equal(nfloor, a.ntest[1] + a.ntest[2]);
+    assert_true(prior_ll > floor_ll);
+    assert_true(chosen_ll > floor_ll - 0.05); /* nothing beats the Bayes posterior by much */
+    dg_labelled_free(&l);
+    dg_train_result_free(&a);
+    dg_train_result_free(&b);
+}
+
+/* A planted signal: 4 brand and 8 model columns (a row's brand before its
+ * model, as design.h lays them out); the class or value depends on the brand. */
+static uint64_t rng_state;
+static double uniform(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (double)((z ^ (z >> 31)) >> 11) / 9007199254740992.0;
+}
+
+static void planted(uint32_t n, dg_task task, dg_csr *x, double *y)
+{
+    x->nrows = n;
+    x->ncols = 12;
+    x->nnz = 2 * (uint64_t)n;
+    x->ptr = malloc((n + 1) * sizeof *x->ptr);
+    x->idx = malloc(2 * n * sizeof *x->idx);
+    x->val = malloc(2 * n * sizeof *x->val);
+    static const double pf[4] = {0.1, 0.9, 0.3, 0.7};
+    for (uint32_t r = 0; r < n; r++) {
+        uint32_t b = (uint32_t)(uniform() * 4), m = 4 + 2 * b + (uniform() < 0.5);
+        x->ptr[r] = 2 * (uint64_t)r;
+        x->idx[2 * r] = b;
+        x->idx[2 * r + 1] = m;
+        x->val[2 * r] = x->val[2 * r + 1] = 1;
+        if (task == DG_TASK_BINARY)
+            y[r] = uniform() < pf[b];
+        else if (task == DG_TASK_REGRESSION)
+            y[r] = 20 + 8 * b + 4 * (uniform() - 0.5);
+        else
+            y[r] = uniform() < 0.7 ? b : (double)(uint32_t)(uniform() * 4);
+    }
+    x->ptr[n] = x->nnz;
+}
+
+static void every_family_beats_the_prior(void **state)
+{
+    (void)state;
+    const dg_model_family *prior = dg_model_family_find("prior");
+    assert_non_null(prior);
+    dg_err err;
+    char *tmp = tu_tmpdir(), path[600];
+    for (const dg_model_family *const *f = dg_model_families; *f; f++)
+        for (int task = 0; task < 3; task++) {
+            if (!((*f)->tasks & (1u << task)))
+                continue;
+            rng_state = 42;
+            dg_csr xtr, xte;
+            double ytr[1500], yte[600];
+            planted(1500, (dg_task)task, &xtr, ytr);
+            planted(600, (dg_task)task, &xte, yte);
+            int k = task == DG_TASK_MULTICLASS ? 4 : task == DG_TASK_BINARY ? 2 : 0;
+            int nout = dg_task_nout((dg_task)task, k);
+            dg_trainset ts = {&xtr, ytr, NULL, (dg_task)task, k, 1};
+            dg_params none = {0};
+            void *m = NULL, *pm = NULL, *back = NULL;
+            double *pred = malloc(600 * nout * sizeof *pred), *pp = malloc(600 * nout * sizeof *pp),
+                   *again = malloc(600 * nout * sizeof *again);
+            if ((*f)->fit(&ts, &none, &m, NULL, &err) != DG_OK)
+                fail_msg("%s task %d: %s", (*f)->name, task, err.msg);
+            assert_int_equal((*f)->predict(m, &xte, pred, &err), DG_OK);
+            assert_int_equal(prior->fit(&ts, &none, &pm, NULL, &err), DG_OK);
+            assert_int_equal(prior->predict(pm, &xte, pp, &err), DG_OK);
+            dg_eval e, ep;
+            dg_evaluate((dg_task)task, k, yte, pred, 600, &e);
+            dg_evaluate((dg_task)task, k, yte, pp, 600, &ep);
+            printf("# %s task %d: score %.4f, prior %.4f\n", (*f)->name, task,
+                   dg_eval_score(&e), dg_eval_score(&ep));
+            if (*f != prior)
+                assert_true(dg_eval_score(&e) < dg_eval_score(&ep) - 0.05);
+            /* Saved and loaded, it predicts the same bits. */
+            snprintf(path, sizeof path, "%s/%s-%d.model", tmp, (*f)->name, task);
+            assert_int_equal((*f)->save(m, path, &err), DG_OK);
+            assert_int_equal((*f)->load(path, &back, &err), DG_OK);
+            assert_int_equal((*f)->predict(back, &xte, again, &err), DG_OK);
+            assert_memory_equal(pred, again, 600 * nout * sizeof *pred);
+            (*f)->free(m);
+            (*f)->free(back);
+            prior->free(pm);
+            free(pred);
+            free(pp);
+            free(again);
+            dg_csr_free(&xtr);
+            dg_csr_free(&xte);
+        }
+    tu_rmrf(tmp);
+    free(tmp);
+}
+
+/* The commands: train then evaluate agree; another layout is refused. */
+static void commands(void **state)
+{
+    (void)state;
+    char cmd[3000], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "%s train %s --out %s/c --no-snapshot --folds 2 --families brand-model-prior "
+             "--targets gender,age --grid brand-model-prior:alpha=2,8 --quiet",
+             tu_bin(), data, dir);
+    assert_int_equal(tu_run(cmd, &out), 0);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s/c/roc_gender.png", dir);
+    FILE *fp = fopen(cmd, "rb");
+    assert_non_null(fp);
+    fclose(fp);
+    snprintf(cmd, sizeof cmd, "%s evaluate %s --models %s/c --no-snapshot", tu_bin(), data, dir);
+    assert_int_equal(tu_run(cmd, &out), 0);
+    assert_non_null(strstr(out, "4 models evaluated: every metric identical to train's"));
+    free(out);
+    char *rules = tu_write_str(dir, "super.txt", "games: game\n");
+    snprintf(cmd, sizeof cmd, "%s evaluate %s --models %s/c --no-snapshot --super %s", tu_bin(),
+             data, dir, rules);
+    assert_int_equal(tu_run(cmd, &out), 1);
+    assert_non_null(strstr(out, "the models were trained on feature layout"));
+    free(out);
+    free(rules);
+    snprintf(cmd, sizeof cmd, "%s train %s --out %s/c --families nosuch --no-snapshot", tu_bin(),
+             data, dir);
+    assert_int_not_equal(tu_run(cmd, &out), 0);
+    assert_non_null(strstr(out, "no model family 'nosuch' (families: prior, brand-model-prior"));
+    free(out);
+}
+
+static int cancel_at(void *ctx, const char *stage, double done, double total, const char *unit)
+{
+    (void)stage;
+    (void)total;
+    (void)unit;
+    return done >= *(double *)ctx;
+}
+
+/* Cancelled, training fails with "cancelled" and leaves no model behind;
+ * the progress counts fits up to its total. */
+static void cancel_leaves_nothing(void **state)
+{
+    (void)state;
+    char out[700], path[800];
+    snprintf(out, sizeof out, "%s/cancelled", dir);
+    double at = 5;
+    dg_progress pr = {cancel_at, &at};
+    dg_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.out_dir = out;
+    o.folds = 2;
+    o.families[0] = "brand-model-prior";
+    o.progress = &pr;
+    dg_train_result res;
+    dg_err err;
+    assert_int_equal(dg_train(&ds, &feats, &o, &res, &err), DG_ERR);
+    assert_string_equal(err.msg, "cancelled");
+    snprintf(path, sizeof path, "%s/models", out);
+    assert_int_not_equal(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/.train-staging", out);
+    assert_int_not_equal(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/runs.csv", out);
+    assert_int_not_equal(access(path, F_OK), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(cv_determinism_and_export),
+        cmocka_unit_test(every_family_beats_the_prior),
+        cmocka_unit_test(commands),
+        cmocka_unit_test(cancel_leaves_nothing),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
