@@ -3,12 +3,17 @@
  * (model_*.c). */
 #include "demographer/model.h"
 
+#include "model_family.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const dg_model_family *const dg_model_families[] = {NULL};
+const dg_model_family *const dg_model_families[] = {
+    &dg_family_softmax,
+    NULL,
+};
 
 const dg_model_family *dg_model_family_find(const char *name)
 {
