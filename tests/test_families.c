@@ -429,11 +429,19 @@ static family_case cases[] = {
      DG_TASK_REGRESSION, 0.95},
     {"softmax", DG_TASK_BINARY, 2, "l2=1e-3 threads=1", "iterations=0.5", "whole number",
      DG_TASK_REGRESSION, 0.9},
+    {"liblinear-lr-l2", DG_TASK_BINARY, 2, "C=1", "C=0", "C=0 is out of range",
+     DG_TASK_REGRESSION, 0.9},
+    {"liblinear-lr-l2", DG_TASK_MULTICLASS, 6, "C=0.3", "eps=-1", "eps=-1 is out of range",
+     DG_TASK_REGRESSION, 0.95},
+    {"liblinear-lr-l1", DG_TASK_MULTICLASS, 4, "C=1", "C=-2", "C=-2 is out of range",
+     DG_TASK_REGRESSION, 0.95},
+    {"liblinear-svr", DG_TASK_REGRESSION, 0, "C=0.1", "p=-1", "p=-1 is out of range",
+     DG_TASK_BINARY, 0.5},
 };
 
 int main(void)
 {
-    static const char *cancellable[] = {"softmax"};
+    static const char *cancellable[] = {"softmax", "liblinear-lr-l2"};
     struct CMUnitTest tests[64];
     size_t n = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(softmax_gradient);
