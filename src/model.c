@@ -15,6 +15,7 @@ const dg_model_family *const dg_model_families[] = {
     &dg_family_liblinear_lr_l2,
     &dg_family_liblinear_lr_l1,
     &dg_family_liblinear_svr,
+    &dg_family_xgboost,
     NULL,
 };
 

@@ -437,11 +437,17 @@ static family_case cases[] = {
      DG_TASK_REGRESSION, 0.95},
     {"liblinear-svr", DG_TASK_REGRESSION, 0, "C=0.1", "p=-1", "p=-1 is out of range",
      DG_TASK_BINARY, 0.5},
+    {"xgboost", DG_TASK_BINARY, 2, "rounds=60 max_depth=3", "eta=0", "eta=0 is out of range",
+     DG_TASK_REGRESSION + 1, 0.95},
+    {"xgboost", DG_TASK_MULTICLASS, 4, "rounds=40 max_depth=3 subsample=0.8 colsample=0.8",
+     "max_depth=2.5", "whole number", DG_TASK_REGRESSION + 1, 0.95},
+    {"xgboost", DG_TASK_REGRESSION, 0, "rounds=60 max_depth=3", "rounds=0",
+     "rounds=0 is out of range", DG_TASK_REGRESSION + 1, 0.7},
 };
 
 int main(void)
 {
-    static const char *cancellable[] = {"softmax", "liblinear-lr-l2"};
+    static const char *cancellable[] = {"softmax", "liblinear-lr-l2", "xgboost"};
     struct CMUnitTest tests[64];
     size_t n = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(softmax_gradient);
