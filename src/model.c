@@ -16,6 +16,8 @@ const dg_model_family *const dg_model_families[] = {
     &dg_family_liblinear_lr_l1,
     &dg_family_liblinear_svr,
     &dg_family_xgboost,
+    &dg_family_libsvm_svc,
+    &dg_family_libsvm_svr,
     NULL,
 };
 

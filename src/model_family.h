@@ -16,6 +16,8 @@ extern const dg_model_family dg_family_liblinear_lr_l2;
 extern const dg_model_family dg_family_liblinear_lr_l1;
 extern const dg_model_family dg_family_liblinear_svr;
 extern const dg_model_family dg_family_xgboost;
+extern const dg_model_family dg_family_libsvm_svc;
+extern const dg_model_family dg_family_libsvm_svr;
 
 /* Fails unless the family fits t->task, the matrix has rows and columns, the
  * labels suit the task (class indexes in 0..nclasses-1, finite regression

@@ -443,11 +443,17 @@ static family_case cases[] = {
      "max_depth=2.5", "whole number", DG_TASK_REGRESSION + 1, 0.95},
     {"xgboost", DG_TASK_REGRESSION, 0, "rounds=60 max_depth=3", "rounds=0",
      "rounds=0 is out of range", DG_TASK_REGRESSION + 1, 0.7},
+    {"libsvm-svc", DG_TASK_BINARY, 2, "C=1", "gamma=-1", "gamma=-1 is out of range",
+     DG_TASK_REGRESSION, 0.95},
+    {"libsvm-svc", DG_TASK_MULTICLASS, 4, "C=1 rows=1500", "rows=5", "rows=5 is out of range",
+     DG_TASK_REGRESSION, 0.97},
+    {"libsvm-svr", DG_TASK_REGRESSION, 0, "C=10 p=1", "p=-1", "p=-1 is out of range",
+     DG_TASK_BINARY, 0.8},
 };
 
 int main(void)
 {
-    static const char *cancellable[] = {"softmax", "liblinear-lr-l2", "xgboost"};
+    static const char *cancellable[] = {"softmax", "liblinear-lr-l2", "xgboost", "libsvm-svc"};
     struct CMUnitTest tests[64];
     size_t n = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(softmax_gradient);
