@@ -77,6 +77,17 @@ int dg_family_check(const dg_model_family *f, const dg_trainset *t, const dg_par
     return DG_OK;
 }
 
+int dg_family_finite_values(const dg_model_family *f, const dg_csr *x, dg_err *err)
+{
+    for (uint32_t r = 0; r < x->nrows; r++)
+        for (uint64_t e = x->ptr[r]; e < x->ptr[r + 1]; e++)
+            if (!isfinite(x->val[e]))
+                return dg_fail(err, "%s: row %u, column %u holds %g; it needs finite values "
+                               "(xgboost takes NaN as missing)",
+                               f->name, r, x->idx[e], (double)x->val[e]);
+    return DG_OK;
+}
+
 int dg_family_no_weights(const dg_model_family *f, const dg_trainset *t, dg_err *err)
 {
     for (uint32_t i = 0; t->weight && i < t->x->nrows; i++)

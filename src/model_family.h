@@ -25,6 +25,9 @@ extern const dg_model_family dg_family_libsvm_svr;
  * every parameter is one of the family's names. */
 int dg_family_check(const dg_model_family *f, const dg_trainset *t, const dg_params *p,
                     dg_err *err);
+/* Fails when a stored value of x is NaN or infinite (for the families whose
+ * arithmetic has no notion of missing). */
+int dg_family_finite_values(const dg_model_family *f, const dg_csr *x, dg_err *err);
 /* Fails when t carries weights other than 1 (for libraries without sample
  * weights). */
 int dg_family_no_weights(const dg_model_family *f, const dg_trainset *t, dg_err *err);

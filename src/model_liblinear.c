@@ -60,7 +60,8 @@ static int ll_fit(const dg_model_family *f, int solver, const dg_trainset *t,
     *out = NULL;
     double c, eps, p = 0;
     int regression = solver == L2R_L2LOSS_SVR;
-    if (dg_family_check(f, t, params, err) || dg_family_no_weights(f, t, err) ||
+    if (dg_family_check(f, t, params, err) ||
+        dg_family_finite_values(f, t->x, err) || dg_family_no_weights(f, t, err) ||
         dg_family_param(f, params, "C", 1, 1e-9, 1e9, 0, &c, err) ||
         dg_family_param(f, params, "eps", regression ? 1e-3 : 1e-2, 1e-12, 10, 0, &eps, err) ||
         (regression && dg_family_param(f, params, "p", 0.1, 0, 1e9, 0, &p, err)))

@@ -161,7 +161,8 @@ static int svm_fit(const dg_model_family *f, int svm_type, const dg_trainset *t,
     *out = NULL;
     double c, gamma, eps, rows, p = 0;
     int regression = svm_type == EPSILON_SVR;
-    if (dg_family_check(f, t, params, err) || dg_family_no_weights(f, t, err) ||
+    if (dg_family_check(f, t, params, err) ||
+        dg_family_finite_values(f, t->x, err) || dg_family_no_weights(f, t, err) ||
         dg_family_param(f, params, "C", 1, 1e-9, 1e9, 0, &c, err) ||
         dg_family_param(f, params, "gamma", 0, 0, 1e9, 0, &gamma, err) ||
         dg_family_param(f, params, "eps", 1e-3, 1e-12, 10, 0, &eps, err) ||
