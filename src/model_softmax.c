@@ -244,7 +244,7 @@ static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out
     double l2, iterations, eps, threads;
     if (dg_family_check(f, t, params, err) ||
         dg_family_finite_values(f, t->x, err) ||
-        dg_family_param(f, params, "l2", 1e-4, 0, 1e6, 0, &l2, err) ||
+        dg_family_param(f, params, "l2", 1e-3, 0, 1e6, 0, &l2, err) ||
         dg_family_param(f, params, "iterations", 300, 1, 1e6, 1, &iterations, err) ||
         dg_family_param(f, params, "eps", 1e-5, 1e-12, 1, 0, &eps, err) ||
         dg_family_param(f, params, "threads", 2, 1, MAX_THREADS, 1, &threads, err))
@@ -391,7 +391,7 @@ const dg_model_family dg_family_softmax = {
     .summary = "multinomial logistic regression, L2 penalty l2, fit by L-BFGS (liblbfgs)",
     .tasks = (1u << DG_TASK_BINARY) | (1u << DG_TASK_MULTICLASS),
     .param_names = param_names,
-    .grid = "l2=1e-5,1e-4,1e-3,1e-2",
+    .grid = "l2=1e-4,1e-3,1e-2,1e-1",
     .fit = softmax_fit,
     .predict = softmax_predict,
     .save = softmax_save,
