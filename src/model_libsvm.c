@@ -5,8 +5,9 @@
  * on a seeded random subsample of at most `rows` rows (default 8000) and say
  * so in their summaries. LIBSVM takes no sample weights; they are refused.
  *
- * gamma defaults to 1 / (the mean squared norm of the training rows), so
- * the kernel's width follows the matrix's scale; C defaults to 1.
+ * gamma defaults to (and gamma=0 means) 1 / (the mean squared norm of the
+ * training rows), so the kernel's width follows the matrix's scale; C
+ * defaults to 1.
  *
  * The model file is ours (LIBSVM's own prints support vector values with 8
  * significant digits and is not atomic): every array as native bits, so a
