@@ -329,6 +329,28 @@ static void family_behaves(void **state)
     dg_params none = {0};
     assert_int_equal(f->fit(&wrong, &none, &m4, NULL, &err), DG_ERR);
     assert_non_null(strstr(err.msg, "cannot fit"));
+    /* Sample weights: LIBLINEAR and LIBSVM have none and refuse them; softmax
+     * takes the weighted mean loss, so doubling every weight changes no bit. */
+    double *twos = malloc(sizeof *twos * NTRAIN);
+    for (int i = 0; i < NTRAIN; i++)
+        twos[i] = 2;
+    dg_trainset weighted = t;
+    weighted.weight = twos;
+    assert_int_equal(dg_params_parse(&params, fc->params, NULL, &err), DG_OK);
+    int weighted_rc = f->fit(&weighted, &params, &m4, NULL, &err);
+    if (strncmp(fc->family, "lib", 3) == 0) {
+        assert_int_equal(weighted_rc, DG_ERR);
+        assert_non_null(strstr(err.msg, "takes no sample weights"));
+    } else {
+        assert_int_equal(weighted_rc, DG_OK);
+        assert_int_equal(f->predict(m4, &xtest, p2, &err), DG_OK);
+        if (strcmp(fc->family, "softmax") == 0)
+            assert_memory_equal(p1, p2, sizeof *p1 * ntest * nout);
+        f->free(m4);
+        m4 = NULL;
+    }
+    free(twos);
+
     /* A NaN in the matrix: missing to xgboost, refused by the others. */
     float keep = xtrain.val[3];
     xtrain.val[3] = NAN;
@@ -429,6 +451,20 @@ static void softmax_gradient(void **state)
         if (fabs(numeric - g[i]) > 1e-7 * fmax(1, fabs(numeric)))
             fail_msg("weight %d: gradient %.10g, finite difference %.10g", i, g[i], numeric);
     }
+    /* Weights count: rows weighted 0 are rows left out. */
+    for (int i = 0; i < 60; i++)
+        weight[i] = i < 30;
+    double f_weighted = dg_softmax_objective(&t, 0.3, w, g, 1);
+    dg_csr half = p.x;
+    half.nrows = 30;
+    dg_trainset t_half = t;
+    t_half.x = &half;
+    t_half.weight = NULL;
+    double f_half = dg_softmax_objective(&t_half, 0.3, w, g2, 1);
+    assert_true(f_weighted == f_half);
+    assert_memory_equal(g, g2, sizeof g);
+    assert_true(fabs(f_weighted - f) > 1e-6);
+
     /* Large scores do not overflow: the log-sum-exp is shifted. */
     for (int i = 0; i < N; i++)
         w[i] = 400 * (i % 2 ? 1 : -1);
