@@ -3,6 +3,8 @@
  * (model_*.c). */
 #include "demographer/model.h"
 
+#include "model_family.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +16,15 @@ extern const dg_model_family dg_family_prior, dg_family_brand_model_prior;
 const dg_model_family *const dg_model_families[] = {
     &dg_family_prior,
     &dg_family_brand_model_prior,
-    NULL};
+    &dg_family_softmax,
+    &dg_family_liblinear_lr_l2,
+    &dg_family_liblinear_lr_l1,
+    &dg_family_liblinear_svr,
+    &dg_family_xgboost,
+    &dg_family_libsvm_svc,
+    &dg_family_libsvm_svr,
+    NULL,
+};
 
 const dg_model_family *dg_model_family_find(const char *name)
 {

@@ -1,0 +1,401 @@
+/* Softmax (multinomial logistic) regression with an L2 penalty, minimised by
+ * liblbfgs. One weight per (column, class) and an unpenalised intercept per
+ * class; the loss is the weighted mean log loss, so l2 does not depend on
+ * the number of rows. Binary sets are fit as two classes and predict P(y=1).
+ * Unlike one-vs-rest, the probabilities come from one model and need no
+ * normalising, which is what the 12-class log loss rewards. */
+#include "model_softmax.h"
+
+#include "model_family.h"
+
+#include <lbfgs.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_THREADS 8
+
+typedef struct softmax_model {
+    uint32_t ncols;
+    uint32_t nclasses;
+    uint32_t binary; /* 1: predicts P(class 1) only */
+    double *w;       /* (ncols + 1) * nclasses: column-major by class, intercepts last */
+} softmax_model;
+
+/* Softmax of z (in place) and log-sum-exp of the input, without overflow. */
+static double softmax_inplace(double *z, int k)
+{
+    double top = z[0];
+    for (int c = 1; c < k; c++)
+        if (z[c] > top)
+            top = z[c];
+    double sum = 0;
+    for (int c = 0; c < k; c++) {
+        z[c] = exp(z[c] - top);
+        sum += z[c];
+    }
+    for (int c = 0; c < k; c++)
+        z[c] /= sum;
+    return top + log(sum);
+}
+
+static void row_scores(const dg_csr *x, uint32_t r, const double *w, int k, uint32_t ncols,
+                       double *z)
+{
+    memcpy(z, w + (size_t)ncols * (size_t)k, sizeof *z * (size_t)k);
+    for (uint64_t e = x->ptr[r]; e < x->ptr[r + 1]; e++) {
+        const double *wj = w + (size_t)x->idx[e] * (size_t)k;
+        double v = x->val[e];
+        for (int c = 0; c < k; c++)
+            z[c] += v * wj[c];
+    }
+}
+
+typedef struct objective_part {
+    const dg_trainset *t;
+    const double *w;
+    double *grad; /* this part's gradient, zeroed by the part */
+    uint32_t from, to;
+    double loss;
+} objective_part;
+
+static void *objective_rows(void *arg)
+{
+    objective_part *part = arg;
+    const dg_trainset *t = part->t;
+    const dg_csr *x = t->x;
+    int k = t->nclasses;
+    size_t n = ((size_t)x->ncols + 1) * (size_t)k;
+    memset(part->grad, 0, sizeof *part->grad * n);
+    double *z = dg_xmalloc(sizeof *z * (size_t)k);
+    double *bias_grad = part->grad + (size_t)x->ncols * (size_t)k;
+    double loss = 0;
+    for (uint32_t r = part->from; r < part->to; r++) {
+        double wr = t->weight ? t->weight[r] : 1;
+        if (wr == 0)
+            continue;
+        row_scores(x, r, part->w, k, x->ncols, z);
+        int y = (int)t->y[r];
+        double zy = z[y];
+        loss += wr * (softmax_inplace(z, k) - zy);
+        /* d loss / d z_c = p_c - [c == y] */
+        z[y] -= 1;
+        for (int c = 0; c < k; c++) {
+            z[c] *= wr;
+            bias_grad[c] += z[c];
+        }
+        for (uint64_t e = x->ptr[r]; e < x->ptr[r + 1]; e++) {
+            double *gj = part->grad + (size_t)x->idx[e] * (size_t)k;
+            double v = x->val[e];
+            for (int c = 0; c < k; c++)
+                gj[c] += v * z[c];
+        }
+    }
+    free(z);
+    part->loss = loss;
+    return NULL;
+}
+
+typedef struct objective_ctx {
+    const dg_trainset *t;
+    double l2;
+    int threads;
+    double weight_sum;
+    double *scratch; /* (threads - 1) gradients */
+    const dg_progress *progress;
+    int max_iterations;
+    int cancelled;
+} objective_ctx;
+
+static double objective(objective_ctx *ctx, const double *w, double *grad)
+{
+    const dg_trainset *t = ctx->t;
+    size_t n = ((size_t)t->x->ncols + 1) * (size_t)t->nclasses;
+    objective_part parts[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    int threads = ctx->threads;
+    uint32_t rows = t->x->nrows;
+    for (int i = 0; i < threads; i++) {
+        parts[i] = (objective_part){
+            .t = t,
+            .w = w,
+            .grad = i == 0 ? grad : ctx->scratch + (size_t)(i - 1) * n,
+            .from = (uint32_t)((uint64_t)rows * (uint64_t)i / (uint64_t)threads),
+            .to = (uint32_t)((uint64_t)rows * (uint64_t)(i + 1) / (uint64_t)threads),
+        };
+    }
+    int started = 1;
+    for (int i = 1; i < threads; i++, started++)
+        if (pthread_create(&tid[i], NULL, objective_rows, &parts[i]) != 0)
+            break;
+    objective_rows(&parts[0]);
+    /* A thread that could not start runs here: the sums are the same. */
+    for (int i = started; i < threads; i++)
+        objective_rows(&parts[i]);
+    for (int i = 1; i < started; i++)
+        pthread_join(tid[i], NULL);
+    /* Summed in a fixed order, so a fit repeats bit for bit. */
+    double loss = parts[0].loss;
+    for (int i = 1; i < threads; i++) {
+        loss += parts[i].loss;
+        const double *g = parts[i].grad;
+        for (size_t j = 0; j < n; j++)
+            grad[j] += g[j];
+    }
+    double scale = 1 / ctx->weight_sum;
+    loss *= scale;
+    for (size_t j = 0; j < n; j++)
+        grad[j] *= scale;
+    size_t penalised = (size_t)t->x->ncols * (size_t)t->nclasses;
+    double norm = 0;
+    for (size_t j = 0; j < penalised; j++) {
+        norm += w[j] * w[j];
+        grad[j] += ctx->l2 * w[j];
+    }
+    return loss + 0.5 * ctx->l2 * norm;
+}
+
+static int objective_setup(objective_ctx *ctx, const dg_trainset *t, double l2, int threads)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->t = t;
+    ctx->l2 = l2;
+    if (threads < 1)
+        threads = 1;
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    if ((uint32_t)threads > t->x->nrows)
+        threads = (int)t->x->nrows;
+    ctx->threads = threads;
+    size_t n = ((size_t)t->x->ncols + 1) * (size_t)t->nclasses;
+    ctx->scratch = threads > 1 ? dg_xmalloc(sizeof *ctx->scratch * n * (size_t)(threads - 1))
+                               : NULL;
+    ctx->weight_sum = 0;
+    for (uint32_t i = 0; i < t->x->nrows; i++)
+        ctx->weight_sum += t->weight ? t->weight[i] : 1;
+    return ctx->weight_sum > 0 ? DG_OK : DG_ERR;
+}
+
+double dg_softmax_objective(const dg_trainset *t, double l2, const double *w, double *grad,
+                            int threads)
+{
+    objective_ctx ctx;
+    if (objective_setup(&ctx, t, l2, threads))
+        return NAN;
+    double f = objective(&ctx, w, grad);
+    free(ctx.scratch);
+    return f;
+}
+
+static lbfgsfloatval_t evaluate(void *instance, const lbfgsfloatval_t *x, lbfgsfloatval_t *g,
+                                const int n, const lbfgsfloatval_t step)
+{
+    (void)n;
+    (void)step;
+    return objective(instance, x, g);
+}
+
+static int progress_cb(void *instance, const lbfgsfloatval_t *x, const lbfgsfloatval_t *g,
+                       const lbfgsfloatval_t fx, const lbfgsfloatval_t xnorm,
+                       const lbfgsfloatval_t gnorm, const lbfgsfloatval_t step, int n, int k,
+                       int ls)
+{
+    (void)x, (void)g, (void)fx, (void)xnorm, (void)gnorm, (void)step, (void)n, (void)ls;
+    objective_ctx *ctx = instance;
+    if (dg_progress_report(ctx->progress, "softmax", k, ctx->max_iterations, "iterations")) {
+        ctx->cancelled = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static const char *lbfgs_error(int ret)
+{
+    switch (ret) {
+    case LBFGSERR_OUTOFMEMORY:
+        return "out of memory";
+    case LBFGSERR_INVALID_N:
+        return "invalid number of variables";
+    case LBFGSERR_INVALID_EPSILON:
+        return "invalid epsilon";
+    case LBFGSERR_OUTOFINTERVAL:
+        return "the line search left its interval";
+    case LBFGSERR_INCORRECT_TMINMAX:
+        return "the line search's bounds crossed";
+    case LBFGSERR_WIDTHTOOSMALL:
+        return "the line search's interval became too small";
+    case LBFGSERR_INVALIDPARAMETERS:
+        return "a logic error (negative line-search step)";
+    case LBFGSERR_INCREASEGRADIENT:
+        return "the search direction increases the objective";
+    default:
+        return "an unexpected error";
+    }
+}
+
+static const char *const param_names[] = {"l2", "iterations", "eps", "threads", NULL};
+
+static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out,
+                       const dg_progress *progress, dg_err *err)
+{
+    const dg_model_family *f = &dg_family_softmax;
+    *out = NULL;
+    double l2, iterations, eps, threads;
+    if (dg_family_check(f, t, params, err) ||
+        dg_family_finite_values(f, t->x, err) ||
+        dg_family_param(f, params, "l2", 1e-3, 0, 1e6, 0, &l2, err) ||
+        dg_family_param(f, params, "iterations", 300, 1, 1e6, 1, &iterations, err) ||
+        dg_family_param(f, params, "eps", 1e-5, 1e-12, 1, 0, &eps, err) ||
+        dg_family_param(f, params, "threads", 2, 1, MAX_THREADS, 1, &threads, err))
+        return DG_ERR;
+    int k = t->nclasses;
+    size_t n = ((size_t)t->x->ncols + 1) * (size_t)k;
+    if (n > INT32_MAX)
+        return dg_fail(err, "softmax: %u columns x %d classes is too many weights", t->x->ncols,
+                       k);
+    objective_ctx ctx;
+    objective_setup(&ctx, t, l2, (int)threads);
+    ctx.progress = progress;
+    ctx.max_iterations = (int)iterations;
+
+    lbfgsfloatval_t *w = lbfgs_malloc((int)n);
+    if (!w) {
+        free(ctx.scratch);
+        return dg_fail(err, "softmax: out of memory for %zu weights", n);
+    }
+    memset(w, 0, sizeof *w * n);
+    /* Start the intercepts at the log class shares (plus 1e-3 for a class
+     * with no rows): fewer iterations, same optimum. Shares, not counts, so
+     * scaling every weight changes nothing. */
+    double *counts = dg_xmalloc(sizeof *counts * (size_t)k);
+    dg_family_class_counts(t, counts);
+    for (int c = 0; c < k; c++)
+        w[(size_t)t->x->ncols * (size_t)k + (size_t)c] =
+            log(counts[c] / ctx.weight_sum + 1e-3);
+    free(counts);
+
+    lbfgs_parameter_t lp;
+    lbfgs_parameter_init(&lp);
+    lp.max_iterations = (int)iterations;
+    lp.epsilon = eps;
+    lbfgsfloatval_t fx = 0;
+    int ret = lbfgs((int)n, w, &fx, evaluate, progress_cb, &ctx, &lp);
+    free(ctx.scratch);
+    if (ctx.cancelled) {
+        lbfgs_free(w);
+        return dg_fail(err, "cancelled");
+    }
+    /* The stops below leave the best point found so far (liblbfgs reverts a
+     * failed line search), which near the optimum is the optimum to within
+     * rounding. */
+    int usable = ret >= 0 || ret == LBFGSERR_ROUNDING_ERROR || ret == LBFGSERR_MAXIMUMITERATION ||
+                 ret == LBFGSERR_MAXIMUMLINESEARCH || ret == LBFGSERR_MINIMUMSTEP ||
+                 ret == LBFGSERR_MAXIMUMSTEP;
+    if (!usable || !isfinite(fx)) {
+        lbfgs_free(w);
+        return dg_fail(err, "softmax: L-BFGS failed: %s (code %d)", lbfgs_error(ret), ret);
+    }
+    softmax_model *m = dg_xcalloc(1, sizeof *m);
+    m->ncols = t->x->ncols;
+    m->nclasses = (uint32_t)k;
+    m->binary = t->task == DG_TASK_BINARY;
+    m->w = dg_xmalloc(sizeof *m->w * n);
+    memcpy(m->w, w, sizeof *m->w * n);
+    lbfgs_free(w);
+    *out = m;
+    return DG_OK;
+}
+
+static int softmax_predict(const void *model, const dg_csr *x, double *out, dg_err *err)
+{
+    const softmax_model *m = model;
+    if (dg_family_check_cols("softmax", x, m->ncols, err))
+        return DG_ERR;
+    int k = (int)m->nclasses;
+    double *z = dg_xmalloc(sizeof *z * (size_t)k);
+    for (uint32_t r = 0; r < x->nrows; r++) {
+        row_scores(x, r, m->w, k, m->ncols, z);
+        softmax_inplace(z, k);
+        if (m->binary)
+            out[r] = z[1];
+        else
+            memcpy(out + (size_t)r * (size_t)k, z, sizeof *z * (size_t)k);
+    }
+    free(z);
+    return DG_OK;
+}
+
+#define MAGIC "demographer softmax model 1\n"
+
+static int softmax_save(const void *model, const char *path, dg_err *err)
+{
+    const softmax_model *m = model;
+    dg_textbuf b = {0};
+    dg_family_put(&b, MAGIC, strlen(MAGIC));
+    dg_family_put_u32(&b, m->ncols);
+    dg_family_put_u32(&b, m->nclasses);
+    dg_family_put_u32(&b, m->binary);
+    dg_family_put(&b, m->w, sizeof *m->w * ((size_t)m->ncols + 1) * m->nclasses);
+    int rc = dg_textbuf_save(&b, path, err);
+    dg_textbuf_free(&b);
+    return rc;
+}
+
+static void softmax_free(void *model)
+{
+    softmax_model *m = model;
+    if (!m)
+        return;
+    free(m->w);
+    free(m);
+}
+
+static int softmax_load(const char *path, void **out, dg_err *err)
+{
+    *out = NULL;
+    dg_family_reader r;
+    if (dg_family_open(&r, path, MAGIC, err))
+        return DG_ERR;
+    softmax_model *m = dg_xcalloc(1, sizeof *m);
+    int rc = DG_ERR;
+    if (dg_family_get_u32(&r, &m->ncols, INT32_MAX - 1, "the column count", err) ||
+        dg_family_get_u32(&r, &m->nclasses, 1000, "the class count", err) ||
+        dg_family_get_u32(&r, &m->binary, 1, "the binary flag", err))
+        goto done;
+    if (m->nclasses < 2 || (m->binary && m->nclasses != 2)) {
+        dg_fail(err, "%s: %u classes%s, expected 2 or more (2 for a binary model)", path,
+                m->nclasses, m->binary ? " in a binary model" : "");
+        goto done;
+    }
+    size_t n = ((size_t)m->ncols + 1) * m->nclasses;
+    if (n > (r.len - r.at) / sizeof *m->w) {
+        dg_fail(err, "%s: the file ends before its %zu weights", path, n);
+        goto done;
+    }
+    m->w = dg_xmalloc(sizeof *m->w * n);
+    if (dg_family_get(&r, m->w, sizeof *m->w * n, "the weights", err) ||
+        dg_family_end(&r, err))
+        goto done;
+    rc = DG_OK;
+done:
+    dg_family_close(&r);
+    if (rc)
+        softmax_free(m);
+    else
+        *out = m;
+    return rc;
+}
+
+const dg_model_family dg_family_softmax = {
+    .name = "softmax",
+    .summary = "multinomial logistic regression, L2 penalty l2, fit by L-BFGS (liblbfgs)",
+    .tasks = (1u << DG_TASK_BINARY) | (1u << DG_TASK_MULTICLASS),
+    .param_names = param_names,
+    .grid = "l2=1e-4,1e-3,1e-2,1e-1",
+    .fit = softmax_fit,
+    .predict = softmax_predict,
+    .save = softmax_save,
+    .load = softmax_load,
+    .free = softmax_free,
+};

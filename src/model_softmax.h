@@ -1,0 +1,16 @@
+/* The softmax family's objective, exposed for its gradient test. */
+#ifndef DEMOGRAPHER_MODEL_SOFTMAX_H
+#define DEMOGRAPHER_MODEL_SOFTMAX_H
+
+#include "demographer/model.h"
+
+extern const dg_model_family dg_family_softmax;
+
+/* The L2-regularised multinomial log loss at w ((x->ncols + 1) * nclasses
+ * doubles: a row of nclasses weights per column, then the intercepts, which
+ * are not regularised), with its gradient in grad, computed on `threads`
+ * threads. The loss is the weighted mean over the rows. */
+double dg_softmax_objective(const dg_trainset *t, double l2, const double *w, double *grad,
+                            int threads);
+
+#endif

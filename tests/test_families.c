@@ -1,0 +1,519 @@
+/* The model families on planted-signal matrices built here: every family
+ * beats the class-prior (or mean) baseline, repeats exactly with the same
+ * seed, predicts the same bits after save and load, prints nothing, keeps
+ * its probabilities in [0,1] summing to 1, and refuses bad parameters and
+ * tasks it cannot fit. The softmax gradient is checked against finite
+ * differences. */
+#include "testutil.h"
+
+#include "demographer/model.h"
+#include "model_softmax.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* splitmix64: a tiny seeded generator, so the matrices are the same on every machine. */
+static uint64_t next_u64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static double uniform(uint64_t *s)
+{
+    return (double)(next_u64(s) >> 11) / 9007199254740992.0;
+}
+
+static double gaussian(uint64_t *s)
+{
+    double u = uniform(s), v = uniform(s);
+    return sqrt(-2 * log(u + 1e-300)) * cos(6.283185307179586 * v);
+}
+
+typedef struct planted {
+    dg_csr x;
+    double *y;
+} planted;
+
+/* rows x cols, about `per_row` entries a row (value 1, or a count 1..3 for
+ * the columns past the middle), with labels drawn from a softmax over a
+ * hidden weight matrix (nclasses >= 2) or, for nclasses 0, a linear age with
+ * noise. */
+static void planted_make(planted *p, uint32_t rows, uint32_t cols, int per_row, int nclasses,
+                         uint64_t seed)
+{
+    uint64_t s = seed;
+    int k = nclasses ? nclasses : 1;
+    double *truth = malloc(sizeof *truth * cols * (size_t)k);
+    for (size_t i = 0; i < (size_t)cols * (size_t)k; i++)
+        truth[i] = (i / (size_t)k) % 3 == 0 ? 1.2 * gaussian(&s) : 0;
+    p->x.nrows = rows;
+    p->x.ncols = cols;
+    p->x.ptr = malloc(sizeof *p->x.ptr * (rows + 1));
+    p->x.idx = malloc(sizeof *p->x.idx * (size_t)rows * (size_t)per_row);
+    p->x.val = malloc(sizeof *p->x.val * (size_t)rows * (size_t)per_row);
+    p->y = malloc(sizeof *p->y * rows);
+    uint64_t nnz = 0;
+    double *z = malloc(sizeof *z * (size_t)k);
+    for (uint32_t r = 0; r < rows; r++) {
+        p->x.ptr[r] = nnz;
+        uint32_t col = 0;
+        for (int e = 0; e < per_row; e++) {
+            /* Increasing columns with random gaps: sorted, no repeats. */
+            col += 1 + (uint32_t)(next_u64(&s) % (2 * cols / (uint32_t)per_row));
+            if (col >= cols)
+                break;
+            p->x.idx[nnz] = col;
+            p->x.val[nnz] = col < cols / 2 ? 1.0f : (float)(1 + next_u64(&s) % 3);
+            nnz++;
+        }
+        for (int c = 0; c < k; c++)
+            z[c] = 0;
+        for (uint64_t e = p->x.ptr[r]; e < nnz; e++)
+            for (int c = 0; c < k; c++)
+                z[c] += p->x.val[e] * truth[(size_t)p->x.idx[e] * (size_t)k + (size_t)c];
+        if (nclasses == 0) {
+            p->y[r] = 30 + 3 * z[0] + 2 * gaussian(&s);
+        } else {
+            double top = z[0], sum = 0;
+            for (int c = 1; c < k; c++)
+                top = fmax(top, z[c]);
+            for (int c = 0; c < k; c++)
+                sum += (z[c] = exp(z[c] - top));
+            double u = uniform(&s) * sum;
+            int c = 0;
+            while (c < k - 1 && (u -= z[c]) > 0)
+                c++;
+            p->y[r] = c;
+        }
+    }
+    p->x.ptr[rows] = nnz;
+    p->x.nnz = nnz;
+    free(z);
+    free(truth);
+}
+
+/* Rows [from, to) of p as their own matrix (pointers into p). */
+static dg_csr rows_of(const planted *p, uint32_t from, uint32_t to, uint64_t *ptr)
+{
+    for (uint32_t r = from; r <= to; r++)
+        ptr[r - from] = p->x.ptr[r] - p->x.ptr[from];
+    dg_csr x = {.ptr = ptr,
+                .idx = p->x.idx + p->x.ptr[from],
+                .val = p->x.val + p->x.ptr[from],
+                .nrows = to - from,
+                .ncols = p->x.ncols,
+                .nnz = p->x.ptr[to] - p->x.ptr[from]};
+    return x;
+}
+
+static void planted_free(planted *p)
+{
+    free(p->x.ptr);
+    free(p->x.idx);
+    free(p->x.val);
+    free(p->y);
+}
+
+/* Everything the code under test writes to stdout and stderr between begin
+ * and end goes to a file; end returns how many bytes it wrote. */
+typedef struct capture {
+    int saved_out, saved_err;
+    char path[256];
+} capture;
+
+static void capture_begin(capture *c, const char *dir)
+{
+    fflush(stdout);
+    fflush(stderr);
+    snprintf(c->path, sizeof c->path, "%s/captured.txt", dir);
+    int fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    c->saved_out = dup(1);
+    c->saved_err = dup(2);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+}
+
+static long capture_end(capture *c)
+{
+    fflush(stdout);
+    fflush(stderr);
+    dup2(c->saved_out, 1);
+    dup2(c->saved_err, 2);
+    close(c->saved_out);
+    close(c->saved_err);
+    struct stat st;
+    assert_int_equal(stat(c->path, &st), 0);
+    return (long)st.st_size;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+typedef struct family_case {
+    const char *family;
+    dg_task task;
+    int nclasses;
+    const char *params;
+    const char *bad_params;  /* a value out of range */
+    const char *bad_message; /* what the error says about it */
+    dg_task wrong_task;      /* a task the family refuses */
+    double margin;           /* the model's loss must be below margin * the baseline's */
+} family_case;
+
+/* Mean log loss (classification, probabilities clipped at 1e-15) or mean
+ * squared error (regression) of predictions on test rows. */
+static double loss_of(const family_case *fc, const double *pred, const double *y, uint32_t n)
+{
+    double sum = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (fc->task == DG_TASK_REGRESSION) {
+            sum += (pred[i] - y[i]) * (pred[i] - y[i]);
+        } else {
+            double p = fc->task == DG_TASK_BINARY
+                           ? (y[i] == 1 ? pred[i] : 1 - pred[i])
+                           : pred[(size_t)i * (size_t)fc->nclasses + (size_t)y[i]];
+            sum -= log(fmax(p, 1e-15));
+        }
+    }
+    return sum / n;
+}
+
+/* The same loss for the baseline fit on the train rows: class priors, or the mean. */
+static double baseline_loss(const family_case *fc, const double *ytrain, uint32_t ntrain,
+                            const double *ytest, uint32_t ntest)
+{
+    int k = fc->nclasses ? fc->nclasses : 1;
+    double *prior = calloc((size_t)k, sizeof *prior);
+    for (uint32_t i = 0; i < ntrain; i++)
+        prior[fc->nclasses ? (int)ytrain[i] : 0] += fc->nclasses ? 1.0 / ntrain : ytrain[i] / ntrain;
+    uint32_t nout = (uint32_t)dg_task_nout(fc->task, fc->nclasses);
+    double *pred = malloc(sizeof *pred * ntest * nout);
+    for (uint32_t i = 0; i < ntest; i++)
+        for (uint32_t c = 0; c < nout; c++)
+            pred[i * nout + c] = fc->task == DG_TASK_BINARY ? prior[1] : prior[c];
+    double loss = loss_of(fc, pred, ytest, ntest);
+    free(pred);
+    free(prior);
+    return loss;
+}
+
+enum { NROWS = 3000, NTRAIN = 2000, NCOLS = 400, PER_ROW = 20 };
+
+static void family_behaves(void **state)
+{
+    const family_case *fc = *state;
+    const dg_model_family *f = dg_model_family_find(fc->family);
+    assert_non_null(f);
+    assert_true(f->tasks & (1u << fc->task));
+    assert_non_null(f->summary);
+    assert_non_null(f->grid);
+    dg_err err;
+    dg_params params;
+    assert_int_equal(dg_params_parse(&params, fc->params, f->param_names, &err), DG_OK);
+    /* The default grid names only the family's parameters. */
+    dg_params grid_names;
+    char grid_pairs[256];
+    snprintf(grid_pairs, sizeof grid_pairs, "%s", f->grid);
+    for (char *c = grid_pairs; *c; c++)
+        if (*c == ',') /* keep the first value of each list */
+            for (char *e = c; *e && *e != ' '; e++)
+                *e = ' ';
+    assert_int_equal(dg_params_parse(&grid_names, grid_pairs, f->param_names, &err), DG_OK);
+
+    planted p;
+    planted_make(&p, NROWS, NCOLS, PER_ROW, fc->nclasses, 42);
+    uint64_t *ptr_train = malloc(sizeof *ptr_train * (NTRAIN + 1));
+    uint64_t *ptr_test = malloc(sizeof *ptr_test * (NROWS - NTRAIN + 1));
+    dg_csr xtrain = rows_of(&p, 0, NTRAIN, ptr_train);
+    dg_csr xtest = rows_of(&p, NTRAIN, NROWS, ptr_test);
+    dg_trainset t = {.x = &xtrain, .y = p.y, .task = fc->task, .nclasses = fc->nclasses,
+                     .seed = 7};
+    uint32_t ntest = NROWS - NTRAIN;
+    size_t nout = (size_t)dg_task_nout(fc->task, fc->nclasses);
+    double *p1 = malloc(sizeof *p1 * ntest * nout);
+    double *p2 = malloc(sizeof *p2 * ntest * nout);
+    double *p3 = malloc(sizeof *p3 * ntest * nout);
+    char *dir = tu_tmpdir();
+    char path1[512], path2[512];
+    snprintf(path1, sizeof path1, "%s/one.model", dir);
+    snprintf(path2, sizeof path2, "%s/two.model", dir);
+
+    capture cap;
+    capture_begin(&cap, dir);
+    void *m1 = NULL, *m2 = NULL, *m3 = NULL;
+    int rc_fit1 = f->fit(&t, &params, &m1, NULL, &err);
+    int rc_fit2 = rc_fit1 ? DG_ERR : f->fit(&t, &params, &m2, NULL, &err);
+    int rc_pred = rc_fit2 ? DG_ERR
+                          : f->predict(m1, &xtest, p1, &err) | f->predict(m2, &xtest, p2, &err);
+    int rc_save = rc_pred ? DG_ERR : f->save(m1, path1, &err) | f->save(m2, path2, &err);
+    int rc_load = rc_save ? DG_ERR : f->load(path1, &m3, &err);
+    int rc_pred3 = rc_load ? DG_ERR : f->predict(m3, &xtest, p3, &err);
+    long printed = capture_end(&cap);
+    if (rc_fit1 || rc_fit2 || rc_pred || rc_save || rc_load || rc_pred3)
+        fail_msg("%s: %s", fc->family, err.msg);
+    assert_int_equal(printed, 0);
+
+    /* Probabilities. */
+    for (uint32_t i = 0; i < ntest; i++) {
+        if (fc->task == DG_TASK_REGRESSION) {
+            assert_true(isfinite(p1[i]));
+            continue;
+        }
+        double sum = 0;
+        for (size_t c = 0; c < nout; c++) {
+            double v = p1[i * nout + c];
+            assert_true(v >= 0 && v <= 1);
+            sum += v;
+        }
+        if (fc->task == DG_TASK_MULTICLASS)
+            assert_true(fabs(sum - 1) < 1e-9);
+    }
+    /* Determinism and save/load identity, bit for bit. */
+    assert_memory_equal(p1, p2, sizeof *p1 * ntest * nout);
+    assert_memory_equal(p1, p3, sizeof *p1 * ntest * nout);
+    size_t len1, len2;
+    char *bytes1 = slurp(path1, &len1), *bytes2 = slurp(path2, &len2);
+    assert_int_equal(len1, len2);
+    assert_memory_equal(bytes1, bytes2, len1);
+    free(bytes1);
+    free(bytes2);
+
+    /* Better than the baseline on rows it has not seen. */
+    double loss = loss_of(fc, p1, p.y + NTRAIN, ntest);
+    double base = baseline_loss(fc, p.y, NTRAIN, p.y + NTRAIN, ntest);
+    print_message("# %s (%s): test loss %.4f, baseline %.4f\n", fc->family, fc->params, loss,
+                  base);
+    assert_true(loss < fc->margin * base);
+
+    /* A model refuses a matrix with other columns. */
+    dg_csr narrow = xtest;
+    narrow.ncols = NCOLS - 1;
+    assert_int_equal(f->predict(m3, &narrow, p3, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "columns"));
+
+    /* Errors: an out-of-range parameter, an unknown one, a task it cannot fit,
+     * a damaged model file. */
+    void *m4 = NULL;
+    assert_int_equal(dg_params_parse(&params, fc->bad_params, NULL, &err), DG_OK);
+    assert_int_equal(f->fit(&t, &params, &m4, NULL, &err), DG_ERR);
+    if (!strstr(err.msg, fc->bad_message))
+        fail_msg("'%s' does not say '%s'", err.msg, fc->bad_message);
+    assert_null(m4);
+    assert_int_equal(dg_params_parse(&params, "nonsense=1", NULL, &err), DG_OK);
+    assert_int_equal(f->fit(&t, &params, &m4, NULL, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "unknown parameter 'nonsense'"));
+    dg_trainset wrong = t;
+    wrong.task = fc->wrong_task;
+    wrong.nclasses = fc->wrong_task == DG_TASK_REGRESSION ? 0 : 2;
+    dg_params none = {0};
+    assert_int_equal(f->fit(&wrong, &none, &m4, NULL, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "cannot fit"));
+    /* Sample weights: LIBLINEAR and LIBSVM have none and refuse them; softmax
+     * takes the weighted mean loss, so doubling every weight changes no bit. */
+    double *twos = malloc(sizeof *twos * NTRAIN);
+    for (int i = 0; i < NTRAIN; i++)
+        twos[i] = 2;
+    dg_trainset weighted = t;
+    weighted.weight = twos;
+    assert_int_equal(dg_params_parse(&params, fc->params, NULL, &err), DG_OK);
+    int weighted_rc = f->fit(&weighted, &params, &m4, NULL, &err);
+    if (strncmp(fc->family, "lib", 3) == 0) {
+        assert_int_equal(weighted_rc, DG_ERR);
+        assert_non_null(strstr(err.msg, "takes no sample weights"));
+    } else {
+        assert_int_equal(weighted_rc, DG_OK);
+        assert_int_equal(f->predict(m4, &xtest, p2, &err), DG_OK);
+        if (strcmp(fc->family, "softmax") == 0)
+            assert_memory_equal(p1, p2, sizeof *p1 * ntest * nout);
+        f->free(m4);
+        m4 = NULL;
+    }
+    free(twos);
+
+    /* A NaN in the matrix: missing to xgboost, refused by the others. */
+    float keep = xtrain.val[3];
+    xtrain.val[3] = NAN;
+    assert_int_equal(dg_params_parse(&params, fc->params, NULL, &err), DG_OK);
+    int nan_rc = f->fit(&t, &params, &m4, NULL, &err);
+    xtrain.val[3] = keep;
+    if (strcmp(fc->family, "xgboost") == 0) {
+        assert_int_equal(nan_rc, DG_OK);
+        f->free(m4);
+        m4 = NULL;
+    } else {
+        assert_int_equal(nan_rc, DG_ERR);
+        assert_non_null(strstr(err.msg, "needs finite values"));
+    }
+    FILE *fp = fopen(path1, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(ftruncate(fileno(fp), (off_t)(len1 / 2)), 0);
+    fclose(fp);
+    assert_int_equal(f->load(path1, &m4, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, path1));
+    char *junk = tu_write_str(dir, "junk.model", "not a model\n");
+    assert_int_equal(f->load(junk, &m4, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, junk));
+    free(junk);
+
+    f->free(m1);
+    f->free(m2);
+    f->free(m3);
+    free(p1);
+    free(p2);
+    free(p3);
+    free(ptr_train);
+    free(ptr_test);
+    planted_free(&p);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+static int cancel_at_once(void *ctx, const char *stage, double done, double total,
+                          const char *unit)
+{
+    (void)stage, (void)done, (void)total, (void)unit;
+    ++*(int *)ctx;
+    return 1;
+}
+
+/* A fit whose progress asks to stop fails with "cancelled" and returns no model. */
+static void fits_cancel(void **state)
+{
+    const char *name = *state;
+    const dg_model_family *f = dg_model_family_find(name);
+    assert_non_null(f);
+    planted p;
+    planted_make(&p, 500, 100, 10, 2, 3);
+    dg_trainset t = {.x = &p.x, .y = p.y, .task = DG_TASK_BINARY, .nclasses = 2, .seed = 1};
+    int calls = 0;
+    dg_progress progress = {.fn = cancel_at_once, .ctx = &calls};
+    dg_params none = {0};
+    void *m = NULL;
+    dg_err err;
+    assert_int_equal(f->fit(&t, &none, &m, &progress, &err), DG_ERR);
+    assert_string_equal(err.msg, "cancelled");
+    assert_null(m);
+    assert_true(calls >= 1);
+    planted_free(&p);
+}
+
+/* The softmax gradient agrees with central differences of its objective, and
+ * two threads give the one-thread value. */
+static void softmax_gradient(void **state)
+{
+    (void)state;
+    planted p;
+    planted_make(&p, 60, 12, 5, 3, 11);
+    double weight[60];
+    uint64_t s = 5;
+    for (int i = 0; i < 60; i++)
+        weight[i] = 0.5 + uniform(&s);
+    dg_trainset t = {.x = &p.x, .y = p.y, .weight = weight, .task = DG_TASK_MULTICLASS,
+                     .nclasses = 3, .seed = 1};
+    enum { N = (12 + 1) * 3 };
+    double w[N], g[N], g2[N], scratch[N];
+    for (int i = 0; i < N; i++)
+        w[i] = gaussian(&s);
+    double f = dg_softmax_objective(&t, 0.3, w, g, 1);
+    double f2 = dg_softmax_objective(&t, 0.3, w, g2, 2);
+    assert_true(isfinite(f));
+    assert_true(fabs(f - f2) < 1e-12 * fabs(f));
+    for (int i = 0; i < N; i++) {
+        assert_true(fabs(g[i] - g2[i]) < 1e-12);
+        double h = 1e-5, keep = w[i];
+        w[i] = keep + h;
+        double up = dg_softmax_objective(&t, 0.3, w, scratch, 1);
+        w[i] = keep - h;
+        double down = dg_softmax_objective(&t, 0.3, w, scratch, 1);
+        w[i] = keep;
+        double numeric = (up - down) / (2 * h);
+        if (fabs(numeric - g[i]) > 1e-7 * fmax(1, fabs(numeric)))
+            fail_msg("weight %d: gradient %.10g, finite difference %.10g", i, g[i], numeric);
+    }
+    /* Weights count: rows weighted 0 are rows left out. */
+    for (int i = 0; i < 60; i++)
+        weight[i] = i < 30;
+    double f_weighted = dg_softmax_objective(&t, 0.3, w, g, 1);
+    dg_csr half = p.x;
+    half.nrows = 30;
+    dg_trainset t_half = t;
+    t_half.x = &half;
+    t_half.weight = NULL;
+    double f_half = dg_softmax_objective(&t_half, 0.3, w, g2, 1);
+    assert_true(f_weighted == f_half);
+    assert_memory_equal(g, g2, sizeof g);
+    assert_true(fabs(f_weighted - f) > 1e-6);
+
+    /* Large scores do not overflow: the log-sum-exp is shifted. */
+    for (int i = 0; i < N; i++)
+        w[i] = 400 * (i % 2 ? 1 : -1);
+    assert_true(isfinite(dg_softmax_objective(&t, 0, w, g, 1)));
+    for (int i = 0; i < N; i++)
+        assert_true(isfinite(g[i]));
+    planted_free(&p);
+}
+
+static family_case cases[] = {
+    {"softmax", DG_TASK_MULTICLASS, 6, "l2=1e-3", "l2=-1", "l2=-1 is out of range",
+     DG_TASK_REGRESSION, 0.95},
+    {"softmax", DG_TASK_BINARY, 2, "l2=1e-3 threads=1", "iterations=0.5", "whole number",
+     DG_TASK_REGRESSION, 0.9},
+    {"liblinear-lr-l2", DG_TASK_BINARY, 2, "C=1", "C=0", "C=0 is out of range",
+     DG_TASK_REGRESSION, 0.9},
+    {"liblinear-lr-l2", DG_TASK_MULTICLASS, 6, "C=0.3", "eps=-1", "eps=-1 is out of range",
+     DG_TASK_REGRESSION, 0.95},
+    {"liblinear-lr-l1", DG_TASK_MULTICLASS, 4, "C=1", "C=-2", "C=-2 is out of range",
+     DG_TASK_REGRESSION, 0.95},
+    {"liblinear-svr", DG_TASK_REGRESSION, 0, "C=0.1", "p=-1", "p=-1 is out of range",
+     DG_TASK_BINARY, 0.5},
+    {"xgboost", DG_TASK_BINARY, 2, "rounds=60 max_depth=3", "eta=0", "eta=0 is out of range",
+     DG_TASK_REGRESSION + 1, 0.95},
+    {"xgboost", DG_TASK_MULTICLASS, 4, "rounds=30 max_depth=3 subsample=0.8 colsample=0.8 threads=1",
+     "max_depth=2.5", "whole number", DG_TASK_REGRESSION + 1, 0.95},
+    {"xgboost", DG_TASK_REGRESSION, 0, "rounds=40 max_depth=3 threads=1", "rounds=0",
+     "rounds=0 is out of range", DG_TASK_REGRESSION + 1, 0.7},
+    {"libsvm-svc", DG_TASK_BINARY, 2, "C=1 rows=1000", "gamma=-1", "gamma=-1 is out of range",
+     DG_TASK_REGRESSION, 0.95},
+    {"libsvm-svc", DG_TASK_MULTICLASS, 4, "C=1 rows=800", "rows=5", "rows=5 is out of range",
+     DG_TASK_REGRESSION, 0.97},
+    {"libsvm-svr", DG_TASK_REGRESSION, 0, "C=10 p=1 rows=1000", "p=-1", "p=-1 is out of range",
+     DG_TASK_BINARY, 0.8},
+};
+
+int main(void)
+{
+    /* Six engineers share two cores here: OpenMP threads (XGBoost's) that
+     * spin while they wait make an oversubscribed machine crawl. */
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+    static const char *cancellable[] = {"softmax", "liblinear-lr-l2", "xgboost", "libsvm-svc"};
+    struct CMUnitTest tests[64];
+    size_t n = 0;
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(softmax_gradient);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        tests[n++] = (struct CMUnitTest)cmocka_unit_test_prestate(family_behaves, &cases[i]);
+    for (size_t i = 0; i < sizeof cancellable / sizeof cancellable[0]; i++)
+        tests[n++] =
+            (struct CMUnitTest)cmocka_unit_test_prestate(fits_cancel, (void *)cancellable[i]);
+    return _cmocka_run_group_tests("families", tests, n, NULL, NULL);
+}
