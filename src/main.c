@@ -11,7 +11,8 @@
 
 static const cli_command *const commands[] = {
     &cli_synth, &cli_load,     &cli_load_db, &cli_fetch,  &cli_mysql_import,
-    &cli_clean, &cli_eda,      &cli_features, &cli_replay, NULL};
+    &cli_clean, &cli_eda,      &cli_features, &cli_replay,
+    &cli_serve, &cli_health, NULL};
 
 static const cli_command *find(const char *name)
 {
