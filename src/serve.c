@@ -44,6 +44,10 @@ typedef struct request {
     char *body;
     size_t len, cap;
     long long response_bytes; /* -1: an answer libmicrohttpd made itself */
+    dg_route route;
+    int64_t device_id;
+    int id_ok;
+    char id_error[160];
 } request;
 
 void dg_serve_opts_init(dg_serve_opts *o)
@@ -178,7 +182,8 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, request *r, const d
     char *text = dg_answer_json(&a, has_device_id, pred->model_version, &len);
     if (!text)
         return send_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "prediction not representable",
-                          "the model returned a value JSON cannot carry (NaN or infinite)", NULL);
+                          "the prediction holds NaN or infinity, or a campaign name or model "
+                          "version that is not UTF-8", NULL);
     return send_json(c, r, MHD_HTTP_OK, text, len);
 }
 
@@ -278,6 +283,10 @@ static enum MHD_Result take_body(request *r, const char *data, size_t *size)
 {
     const size_t max = r->srv->o.max_body;
     r->body_bytes += *size;
+    if (r->route != DG_ROUTE_PREDICT) { /* a body nobody asked for */
+        *size = 0;
+        return r->body_bytes > max ? MHD_NO : MHD_YES;
+    }
     if (r->body_bytes > max) {
         /* Over the limit (chunked): discard what comes, answer 413 at the
          * end, but do not read forever. */
@@ -302,50 +311,21 @@ static enum MHD_Result take_body(request *r, const char *data, size_t *size)
     return MHD_YES;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls)
+/* The answer to a whole request (every body byte received). */
+static enum MHD_Result answer(struct MHD_Connection *c, request *r)
 {
-    (void)version;
-    dg_server *srv = cls;
-    request *r = *con_cls;
-    if (!r) /* on_request_line always runs first; this is only a guard */
-        return MHD_NO;
-    if (r->started) { /* the body of a POST /v1/predict, then its end */
-        if (*upload_size)
-            return take_body(r, upload_data, upload_size);
-        if (r->discarding) {
-            char detail[96];
-            snprintf(detail, sizeof detail, "the body limit is %zu bytes", srv->o.max_body);
-            return send_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, "body too large", detail, NULL);
-        }
-        return post_predict(c, r);
+    const dg_server *srv = r->srv;
+    if (r->discarding) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "the body limit is %zu bytes", srv->o.max_body);
+        return send_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, "body too large", detail, NULL);
     }
-    r->started = 1;
-    snprintf(r->method, sizeof r->method, "%s", method);
-    log_path(r->path, sizeof r->path, url);
-
-    int64_t id = 0;
-    int id_ok = 0;
-    dg_err err;
-    dg_route route = dg_serve_route(url, &id, &id_ok, &err);
-    if (route == DG_ROUTE_NOT_FOUND)
+    switch (r->route) {
+    case DG_ROUTE_NOT_FOUND:
         return send_error(c, r, MHD_HTTP_NOT_FOUND, "not found",
                           "no such path; the API is described at /openapi.json", NULL);
-    if (route == DG_ROUTE_PREDICT) {
-        if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-            return send_error(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
-                              "/v1/predict takes POST", "POST");
-        return start_predict(c, r);
-    }
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-        char detail[200];
-        snprintf(detail, sizeof detail, "%s takes GET or HEAD", route == DG_ROUTE_DEVICE
-                 ? "/v1/devices/{device_id}" : r->path);
-        return send_error(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed", detail,
-                          "GET, HEAD");
-    }
-    switch (route) {
+    case DG_ROUTE_PREDICT:
+        return post_predict(c, r);
     case DG_ROUTE_INDEX:
         return send_body(c, r, MHD_HTTP_OK, "text/html; charset=utf-8", dg_serve_index_html,
                          strlen(dg_serve_index_html), MHD_RESPMEM_PERSISTENT, NULL);
@@ -356,12 +336,58 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return send_body(c, r, MHD_HTTP_OK, "application/json", srv->health, srv->health_len,
                          MHD_RESPMEM_PERSISTENT, NULL);
     case DG_ROUTE_DEVICE:
-        if (!id_ok)
-            return send_error(c, r, MHD_HTTP_BAD_REQUEST, "invalid device id", err.msg, NULL);
-        return get_device(c, r, id);
-    default:
-        return send_error(c, r, MHD_HTTP_NOT_FOUND, "not found", "no such path", NULL);
+        if (!r->id_ok)
+            return send_error(c, r, MHD_HTTP_BAD_REQUEST, "invalid device id", r->id_error,
+                              NULL);
+        return get_device(c, r, r->device_id);
     }
+    return MHD_NO;
+}
+
+/* libmicrohttpd calls this once when the headers are in, once per piece of
+ * body, and once more at the end. Answers are queued at the end: one queued
+ * before the whole request is read makes libmicrohttpd close the connection,
+ * which is right only for a refused body (405, 411, 413, 415, 503 on
+ * /v1/predict) and would cost every keep-alive client its connection. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    (void)cls;
+    request *r = *con_cls;
+    if (!r) /* on_request_line always runs first; this is only a guard */
+        return MHD_NO;
+    if (r->started) {
+        if (*upload_size)
+            return take_body(r, upload_data, upload_size);
+        return answer(c, r);
+    }
+    r->started = 1;
+    snprintf(r->method, sizeof r->method, "%s", method);
+    log_path(r->path, sizeof r->path, url);
+    dg_err err;
+    r->route = dg_serve_route(url, &r->device_id, &r->id_ok, &err);
+    if (r->route == DG_ROUTE_DEVICE && !r->id_ok)
+        snprintf(r->id_error, sizeof r->id_error, "%.159s", err.msg);
+    if (r->route == DG_ROUTE_NOT_FOUND)
+        return MHD_YES;
+    if (r->route == DG_ROUTE_PREDICT) {
+        if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+            return send_error(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
+                              "/v1/predict takes POST", "POST");
+        return start_predict(c, r);
+    }
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        char detail[200];
+        snprintf(detail, sizeof detail, "%s takes GET or HEAD",
+                 r->route == DG_ROUTE_DEVICE ? "/v1/devices/{device_id}" : r->path);
+        return send_error(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed", detail,
+                          "GET, HEAD");
+    }
+    /* A GET with a body: its bytes are read and dropped (take_body keeps
+     * none for routes other than /v1/predict, and bounds them). */
+    return MHD_YES;
 }
 
 static int open_listener(const char *bind_addr, unsigned port, int *fd_out, unsigned *port_out,

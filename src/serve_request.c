@@ -3,6 +3,7 @@
  * limits. Everything here takes hostile bytes (tests/fuzz_serve.c). */
 #define _GNU_SOURCE
 #include "demographer/serve.h"
+#include "demographer/textbuf.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -297,37 +298,87 @@ void dg_device_input_free(dg_device_input *in)
     memset(in, 0, sizeof *in);
 }
 
-static json_t *groups_json(const double *p, const char *const *names, int n)
+/* The shortest form that reads back as the same double: %.15g keeps every
+ * number of up to 15 significant digits exact and short (trailing zeros
+ * dropped); the rest need 16 or 17. */
+static void put_double(dg_textbuf *b, double v)
 {
-    json_t *a = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(a, json_pack("{s:s, s:f}", "group", names[i], "p", p[i]));
-    return a;
+    char num[32];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(num, sizeof num, "%.*g", prec, v);
+        if (strtod(num, NULL) == v)
+            break;
+    }
+    dg_textbuf_puts(b, num);
 }
 
+/* A JSON string of at most max bytes of s; 0 when it is not UTF-8. */
+static int put_string(dg_textbuf *b, const char *s, size_t max)
+{
+    json_t *j = json_stringn(s, strnlen(s, max));
+    char *text = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    json_decref(j);
+    if (!text)
+        return 0;
+    dg_textbuf_puts(b, text);
+    free(text);
+    return 1;
+}
+
+static void put_groups(dg_textbuf *b, const char *key, const double *p,
+                       const char *const *names, int n)
+{
+    dg_textbuf_printf(b, ",\"%s\":[", key);
+    for (int i = 0; i < n; i++) {
+        /* The group names are plain ASCII without quotes (model.h). */
+        dg_textbuf_printf(b, "%s{\"group\":\"%s\",\"p\":", i ? "," : "", names[i]);
+        put_double(b, p[i]);
+        dg_textbuf_putc(b, '}');
+    }
+    dg_textbuf_putc(b, ']');
+}
+
+/* Written by hand rather than through jansson, whose reals print with a
+ * fixed precision: the numbers here read back exactly as the models wrote
+ * them. */
 char *dg_answer_json(const dg_answer *a, int has_device_id, const char *model_version,
                      size_t *len)
 {
     const dg_prediction *p = &a->p;
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)p->device_id);
-    json_t *campaigns = json_array();
-    for (int i = 0; i < a->ncampaigns && i < DG_SERVE_MAX_CAMPAIGNS; i++)
-        json_array_append_new(campaigns, json_string(a->campaigns[i]));
-    json_t *o = json_pack("{s:o, s:i, s:f, s:f, s:o, s:o, s:o, s:s}",
-                          "device_id", has_device_id ? json_string(id) : json_null(),
-                          "scenario", p->scenario,
-                          "p_female", p->p_female,
-                          "predicted_age", p->age,
-                          "group6", groups_json(p->group6, dg_group6_names, 6),
-                          "group12", groups_json(p->group12, dg_group12_names, 12),
-                          "campaigns", campaigns,
-                          "model_version", model_version ? model_version : "");
-    if (!o)
+    double all[2 + 6 + 12] = {p->p_female, p->age};
+    memcpy(all + 2, p->group6, sizeof p->group6);
+    memcpy(all + 8, p->group12, sizeof p->group12);
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        if (!isfinite(all[i]))
+            return NULL;
+    dg_textbuf b = {0};
+    dg_textbuf_reserve(&b, 1024);
+    if (has_device_id)
+        dg_textbuf_printf(&b, "{\"device_id\":\"%lld\"", (long long)p->device_id);
+    else
+        dg_textbuf_puts(&b, "{\"device_id\":null");
+    dg_textbuf_printf(&b, ",\"scenario\":%d,\"p_female\":", p->scenario);
+    put_double(&b, p->p_female);
+    dg_textbuf_puts(&b, ",\"predicted_age\":");
+    put_double(&b, p->age);
+    put_groups(&b, "group6", p->group6, dg_group6_names, 6);
+    put_groups(&b, "group12", p->group12, dg_group12_names, 12);
+    dg_textbuf_puts(&b, ",\"campaigns\":[");
+    int ok = 1;
+    for (int i = 0; i < a->ncampaigns && i < DG_SERVE_MAX_CAMPAIGNS && ok; i++) {
+        if (i)
+            dg_textbuf_putc(&b, ',');
+        ok = put_string(&b, a->campaigns[i], sizeof a->campaigns[i] - 1);
+    }
+    dg_textbuf_puts(&b, "],\"model_version\":");
+    ok = ok && put_string(&b, model_version ? model_version : "", SIZE_MAX);
+    dg_textbuf_puts(&b, "}");
+    if (!ok) {
+        dg_textbuf_free(&b);
         return NULL;
-    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    json_decref(o);
-    if (text && len)
-        *len = strlen(text);
-    return text;
+    }
+    dg_textbuf_putc(&b, '\0');
+    if (len)
+        *len = b.len - 1;
+    return b.p;
 }
