@@ -280,7 +280,7 @@ int dg_device_input_parse(const char *body, size_t len, dg_device_input *in, dg_
 {
     memset(in, 0, sizeof *in);
     json_error_t je;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!root)
         return dg_fail(err, "body line %d, column %d: %s", je.line, je.column, je.text);
     int rc = parse_device(root, in, err);
