@@ -86,10 +86,14 @@ def main():
     runs = " ".join(a for k, a in final if k == "RUN")
     installed = set(re.findall(r"\b(lib[a-z0-9.+-]+)", runs.split("apt-get install", 1)[-1]))
     needed = subprocess.run(["readelf", "-d", BIN], capture_output=True, text=True).stdout
+    libs = re.findall(r"NEEDED.*\[(.+)\]", needed)
+    # One dpkg -S for all: "package[, package]: /path/lib.so.N" lines.
+    owners = subprocess.run(["dpkg", "-S"] + ["*/" + lib for lib in libs],
+                            capture_output=True, text=True).stdout.splitlines()
     missing = []
-    for lib in re.findall(r"NEEDED.*\[(.+)\]", needed):
-        owner = subprocess.run(["dpkg", "-S", "*/" + lib], capture_output=True, text=True).stdout
-        pkgs = {l.split(":")[0] for l in owner.splitlines() if "-dev" not in l.split(":")[0]}
+    for lib in libs:
+        pkgs = {p.strip().split(":")[0] for l in owners if l.endswith("/" + lib)
+                for p in l.rsplit(": ", 1)[0].split(",") if "-dev" not in p}
         if not pkgs & (installed | {"libc6"}):
             missing.append("%s (from %s)" % (lib, ", ".join(sorted(pkgs)) or "no package"))
     check("the runtime stage installs every linked library", not missing, missing)
