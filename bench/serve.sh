@@ -52,13 +52,29 @@ run_wrk demographer "$port"
 kill -TERM "${pids[0]}"
 wait "${pids[0]}"
 
+# The server's own time per request (from its request line to the answer's
+# last byte handed to the kernel), from its access log over a shorter run:
+# what wrk's latency adds on top is the client, the kernel and waiting for a core.
+port=$(free_port)
+$bin serve --predictions "$out/predictions.csv" --port "$port" --access-log "$out/access.log" \
+  >/dev/null &
+pids+=($!)
+wait_up "http://127.0.0.1:$port/health"
+: >"$out/access.log"
+wrk -t2 -c"$conns" -d10s -s bench/serve_wrk.lua "http://127.0.0.1:$port" -- "$out/ids" >/dev/null
+kill -TERM "${pids[1]}"
+wait "${pids[1]}"
+inside=$(grep -o ' us=[0-9]*' "$out/access.log" | cut -d= -f2 | sort -n |
+  awk '{ v[NR] = $1 } END { printf "%d requests: p50 %.3f ms, p99 %.3f ms", NR,
+                            v[int(NR * 0.5)] / 1000, v[int(NR * 0.99)] / 1000 }')
+
 port=$(free_port)
 /usr/bin/python3 bench/serve_flask.py "$out/predictions.csv" "$port" >"$out/flask.out" 2>&1 &
 pids+=($!)
 wait_up "http://127.0.0.1:$port/health"
 run_wrk flask "$port"
-kill -TERM "${pids[1]}"
-wait "${pids[1]}" 2>/dev/null || true
+kill -TERM "${pids[2]}"
+wait "${pids[2]}" 2>/dev/null || true
 
 # wrk's summary: Requests/sec, the latency distribution, and its error lines.
 summary() { # FILE -> "rps p50_ms p99_ms errors"
@@ -79,4 +95,5 @@ printf '%-22s %12.0f %10.3f %10.3f %8d\n' "demographer serve" "$d_rps" "$d_p50" 
 printf '%-22s %12.0f %10.3f %10.3f %8d\n' "Flask (threaded)" "$f_rps" "$f_p50" "$f_p99" "$f_err"
 awk -v a="$d_rps" -v b="$f_rps" -v c="$d_p99" -v d="$f_p99" 'BEGIN {
   printf "throughput: %.1fx Flask; p99: %.1fx lower\n", a / b, d / c }'
+echo "demographer's own time per request (access log, 10 s run): $inside"
 echo "wrk's full output: $out/wrk-demographer.txt, $out/wrk-flask.txt"

@@ -267,7 +267,13 @@ static enum MHD_Result start_predict(struct MHD_Connection *c, request *r)
         char *end;
         errno = 0;
         unsigned long long n = strtoull(length, &end, 10);
-        if (errno || *end || n > o->max_body) {
+        if (end == length || *end || *length == '-') {
+            char detail[160];
+            snprintf(detail, sizeof detail, "expected a Content-Length of digits, found %.60s",
+                     length);
+            return send_error(c, r, MHD_HTTP_BAD_REQUEST, "bad request", detail, NULL);
+        }
+        if (errno == ERANGE || n > o->max_body) {
             char detail[160];
             snprintf(detail, sizeof detail, "the body limit is %zu bytes, Content-Length is %.30s",
                      o->max_body, length);

@@ -114,7 +114,7 @@ static const dg_predictor test_predictor = {
 
 /* ---- the server of these tests ---- */
 
-#define TIMEOUT_S 1
+#define TIMEOUT_S 2
 #define MAX_BODY 65536
 
 static dg_server *srv;
@@ -838,7 +838,7 @@ static void test_slowloris(void **state)
     fprintf(stderr, "# %d requests served beside %d slow clients, slowest %.1f ms\n", served,
             SLOW, worst * 1e3);
     assert_true(served >= 10);
-    assert_true(worst < 0.5);
+    assert_true(worst < TIMEOUT_S / 2.0); /* answered long before any timeout */
     /* Each slow connection was closed by the server without an answer. */
     for (int i = 0; i < SLOW; i++) {
         struct pollfd p = {fds[i], POLLIN, 0};

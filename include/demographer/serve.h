@@ -106,7 +106,8 @@ typedef struct dg_serve_opts {
     unsigned timeout_s;       /* idle or slow connections are closed after this; 0: 10 */
     unsigned max_connections; /* 0: 1000 */
     size_t max_body;          /* bytes of a request body; 0: 1 MiB */
-    size_t max_header;        /* bytes of a request's URL and headers together; 0: 16 KiB */
+    size_t max_header;        /* memory per connection for the request line and headers
+                                 (libmicrohttpd answers 414 or 431 past it); 0: 32 KiB */
     int access_log_fd;        /* one line per request; -1: none */
 } dg_serve_opts;
 
