@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +346,10 @@ static void test_health(void **state)
     assert_true(json_is_true(json_object_get(r.json, "predict")));
     reply_free(&r);
     r = request("HEAD", "/health", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.len, 0);
+    reply_free(&r);
+    r = request("HEAD", "/v1/devices/1", NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.len, 0);
     reply_free(&r);
@@ -708,6 +713,15 @@ static void test_predict_headers(void **state)
              "application/json\r\nContent-Length: 99999999999999999999999\r\n\r\n");
     int st = raw_exchange(big, strlen(big), buf, sizeof buf);
     assert_true(st == 413 || st == 400);
+    /* A length that is no number (libmicrohttpd may refuse it first). */
+    snprintf(big, sizeof big, "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
+             "application/json\r\nContent-Length: abc\r\n\r\n");
+    assert_int_equal(raw_exchange(big, strlen(big), buf, sizeof buf), 400);
+    /* A GET with a body: the body is read and dropped. */
+    const char get_body[] = "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                            "Connection: close\r\n\r\nhello";
+    assert_int_equal(raw_exchange(get_body, strlen(get_body), buf, sizeof buf), 200);
+    assert_non_null(strstr(buf, "\"status\":\"ok\""));
 }
 
 static size_t chunked_source(char *out, size_t size, size_t n, void *ctx)
@@ -848,6 +862,54 @@ static void test_slowloris(void **state)
         assert_true(n == 0 || (n < 0 && errno == ECONNRESET));
         close(fds[i]);
     }
+}
+
+typedef struct waiting_call {
+    unsigned port;
+    reply r;
+    atomic_int done;
+} waiting_call;
+
+static void *call_health(void *arg)
+{
+    waiting_call *w = arg;
+    w->r = request_on(NULL, w->port, "GET", "/health", NULL, NULL, 0);
+    atomic_store(&w->done, 1);
+    return NULL;
+}
+
+/* At the connection limit libmicrohttpd stops accepting: a new client waits
+ * in the kernel's backlog, and is served as soon as a connection goes. */
+static void test_connection_limit(void **state)
+{
+    (void)state;
+    dg_serve_opts o;
+    dg_serve_opts_init(&o);
+    o.threads = 1;
+    o.max_connections = 4;
+    o.timeout_s = 30;
+    dg_server *s;
+    dg_err err;
+    assert_int_equal(dg_server_start(&s, &test_predictor, &o, &err), DG_OK);
+    int fds[4];
+    for (int i = 0; i < 4; i++) {
+        fds[i] = connect_raw(dg_server_port(s));
+        assert_true(fds[i] >= 0);
+        assert_int_equal(send(fds[i], "GET", 3, MSG_NOSIGNAL), 3);
+    }
+    waiting_call w = {.port = dg_server_port(s)};
+    atomic_init(&w.done, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, call_health, &w);
+    sleep_ms(500);
+    assert_int_equal(atomic_load(&w.done), 0); /* held back */
+    close(fds[0]);
+    pthread_join(t, NULL);
+    assert_int_equal(w.r.status, 200);
+    reply_free(&w.r);
+    for (int i = 1; i < 4; i++)
+        close(fds[i]);
+    assert_int_equal(dg_server_stop(s, 5), 0);
 }
 
 typedef struct worker {
@@ -1149,6 +1211,7 @@ int main(void)
         cmocka_unit_test(test_body_too_large_chunked),
         cmocka_unit_test(test_huge_request_line_and_headers),
         cmocka_unit_test(test_slowloris),
+        cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_concurrent_keepalive),
         cmocka_unit_test(test_access_log),
         cmocka_unit_test(test_table_predictor),
