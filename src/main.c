@@ -12,6 +12,8 @@
 static const cli_command *const commands[] = {
     &cli_synth, &cli_load,     &cli_load_db, &cli_fetch,  &cli_mysql_import,
     &cli_clean, &cli_eda,      &cli_features, &cli_replay,
+    &cli_campaigns, &cli_maps,
+
     &cli_serve, &cli_health, NULL};
 
 static const cli_command *find(const char *name)
@@ -31,7 +33,8 @@ static void print_usage(FILE *f)
             "\n"
             "Predicts the gender and age of mobile users from the TalkingData / Upgrad telecom\n"
             "data: loads, views and cleans it, computes the exploratory tables and the\n"
-            "features, and (in later versions) clusters, models and serves it.\n"
+            "features, maps its events, and (in later versions) clusters, models and\n"
+            "serves it.\n"
             "\n"
             "Commands:\n");
     for (const cli_command *const *c = commands; *c; c++)

@@ -1,4 +1,5 @@
 #include "demographer/plot.h"
+#include "plot_cairo.h"
 
 #include <cairo.h>
 #include <fontconfig/fontconfig.h>
@@ -414,4 +415,45 @@ void dg_plot_release(void)
     pango_cairo_font_map_set_default(NULL);
     cairo_debug_reset_static_data();
     FcFini();
+}
+
+/* ---- for other drawing modules (plot_cairo.h) ----------------------------- */
+
+double dg_plot_text(cairo_t *cr, const char *s, double size, int bold, double x, double y,
+                    double ax, double ay)
+{
+    text tx;
+    double w, h;
+    text_init(&tx, cr);
+    text_set(&tx, s, size, bold);
+    text_size(&tx, &w, &h);
+    text_draw(&tx, x, y, ax, ay);
+    text_free(&tx);
+    return w;
+}
+
+double dg_plot_text_width(cairo_t *cr, const char *s, double size, int bold)
+{
+    text tx;
+    double w, h;
+    text_init(&tx, cr);
+    text_set(&tx, s, size, bold);
+    text_size(&tx, &w, &h);
+    text_free(&tx);
+    return w;
+}
+
+int dg_plot_surface_png(cairo_surface_t *s, unsigned char **png, size_t *len, dg_err *err)
+{
+    membuf m = {0};
+    cairo_status_t st = cairo_surface_write_to_png_stream(s, write_mem, &m);
+    *png = NULL;
+    *len = 0;
+    if (st != CAIRO_STATUS_SUCCESS) {
+        free(m.p);
+        return dg_fail(err, "PNG encoding: %s", cairo_status_to_string(st));
+    }
+    *png = m.p;
+    *len = m.len;
+    return DG_OK;
 }

@@ -5,6 +5,7 @@
 #include "demographer/textbuf.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,18 +24,6 @@ static void header(dg_textbuf *b)
     dg_textbuf_putc(b, '\n');
 }
 
-/* The shortest %g form that reads back as the same double. */
-static void put_exact(dg_textbuf *b, double v)
-{
-    char num[32];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(num, sizeof num, "%.*g", prec, v);
-        if (strtod(num, NULL) == v)
-            break;
-    }
-    dg_textbuf_puts(b, num);
-}
-
 int dg_predictions_write(const dg_prediction *p, size_t n, const char *path, dg_err *err)
 {
     dg_textbuf b = {0};
@@ -42,16 +31,16 @@ int dg_predictions_write(const dg_prediction *p, size_t n, const char *path, dg_
     for (size_t r = 0; r < n; r++) {
         dg_textbuf_i64(&b, p[r].device_id);
         dg_textbuf_printf(&b, ",%d,", p[r].scenario);
-        put_exact(&b, p[r].p_female);
+        dg_textbuf_exact(&b, p[r].p_female);
         dg_textbuf_putc(&b, ',');
-        put_exact(&b, p[r].age);
+        dg_textbuf_exact(&b, p[r].age);
         for (int i = 0; i < 6; i++) {
             dg_textbuf_putc(&b, ',');
-            put_exact(&b, p[r].group6[i]);
+            dg_textbuf_exact(&b, p[r].group6[i]);
         }
         for (int i = 0; i < 12; i++) {
             dg_textbuf_putc(&b, ',');
-            put_exact(&b, p[r].group12[i]);
+            dg_textbuf_exact(&b, p[r].group12[i]);
         }
         dg_textbuf_putc(&b, '\n');
     }
@@ -133,8 +122,9 @@ int dg_predictions_read(const char *path, dg_prediction **out, size_t *n, dg_err
                 if (rc < 0)
                     goto bad_field;
             } else {
-                double v;
-                rc = dg_parse_f64(field, (size_t)(fe - field), &v);
+                double v = NAN;
+                /* An empty probability or age is a value the model could not give. */
+                rc = fe == field && c >= 2 ? 0 : dg_parse_f64(field, (size_t)(fe - field), &v);
                 if (rc < 0)
                     goto bad_field;
                 if (c == 1) {

@@ -182,7 +182,7 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, request *r, const d
     char *text = dg_answer_json(&a, has_device_id, pred->model_version, &len);
     if (!text)
         return send_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "prediction not representable",
-                          "the prediction holds NaN or infinity, or a campaign name or model "
+                          "the prediction holds an infinity, or a campaign name or model "
                           "version that is not UTF-8", NULL);
     return send_json(c, r, MHD_HTTP_OK, text, len);
 }

@@ -7,7 +7,7 @@
 #define GROUP_SCHEMA(desc)                                                                     \
     "{\"type\":\"array\",\"description\":\"" desc "\",\"items\":{\"type\":\"object\","         \
     "\"required\":[\"group\",\"p\"],\"properties\":{\"group\":{\"type\":\"string\"},"            \
-    "\"p\":{\"type\":\"number\",\"minimum\":0,\"maximum\":1}}}}"
+    "\"p\":{\"type\":\"number\",\"nullable\":true,\"minimum\":0,\"maximum\":1}}}}"
 
 #define ERROR_RESPONSE(desc)                                                                   \
     "{\"description\":\"" desc "\",\"content\":{\"application/json\":{\"schema\":"             \
@@ -65,8 +65,9 @@ const char dg_serve_openapi_json[] =
     "POST /v1/predict body without device_id.\"},"
     "\"scenario\":{\"type\":\"integer\",\"enum\":[1,2],\"description\":\"1: predicted from the "
     "device's events (apps, times, places) too; 2: from brand and model alone\"},"
-    "\"p_female\":{\"type\":\"number\",\"minimum\":0,\"maximum\":1},"
-    "\"predicted_age\":{\"type\":\"number\",\"description\":\"Years\"},"
+    "\"p_female\":{\"type\":\"number\",\"nullable\":true,\"minimum\":0,\"maximum\":1,"
+    "\"description\":\"Null when the model could not give it (as every number below)\"},"
+    "\"predicted_age\":{\"type\":\"number\",\"nullable\":true,\"description\":\"Years\"},"
     "\"group6\":" GROUP_SCHEMA("P of each of the 6 groups F0-24 F25-32 F32+ M0-24 M25-32 M32+ "
                                "(32+ is 33 and over), in that order") ","
     "\"group12\":" GROUP_SCHEMA("P of each of the 12 groups F23- F24-26 F27-28 F29-32 F33-42 "

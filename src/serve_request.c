@@ -298,17 +298,16 @@ void dg_device_input_free(dg_device_input *in)
     memset(in, 0, sizeof *in);
 }
 
-/* The shortest form that reads back as the same double: %.15g keeps every
- * number of up to 15 significant digits exact and short (trailing zeros
- * dropped); the rest need 16 or 17. */
+/* A number in the shortest form that reads back as the same double, or null
+ * for NaN (a value the model could not give: predictions.csv's empty field). */
 static void put_double(dg_textbuf *b, double v)
 {
-    char num[32];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(num, sizeof num, "%.*g", prec, v);
-        if (strtod(num, NULL) == v)
-            break;
+    if (isnan(v)) {
+        dg_textbuf_puts(b, "null");
+        return;
     }
+    char num[32];
+    dg_format_exact(v, num);
     dg_textbuf_puts(b, num);
 }
 
@@ -340,7 +339,7 @@ static void put_groups(dg_textbuf *b, const char *key, const double *p,
 
 /* Written by hand rather than through jansson, whose reals print with a
  * fixed precision: the numbers here read back exactly as the models wrote
- * them. */
+ * them. NaN is null; an infinity has no JSON form and fails. */
 char *dg_answer_json(const dg_answer *a, int has_device_id, const char *model_version,
                      size_t *len)
 {
@@ -349,7 +348,7 @@ char *dg_answer_json(const dg_answer *a, int has_device_id, const char *model_ve
     memcpy(all + 2, p->group6, sizeof p->group6);
     memcpy(all + 8, p->group12, sizeof p->group12);
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-        if (!isfinite(all[i]))
+        if (isinf(all[i]))
             return NULL;
     dg_textbuf b = {0};
     dg_textbuf_reserve(&b, 1024);

@@ -80,6 +80,32 @@ void dg_textbuf_num(dg_textbuf *b, double v)
     dg_textbuf_put(b, tmp, (size_t)n);
 }
 
+void dg_format_exact(double v, char out[32])
+{
+    if (isnan(v)) {
+        strcpy(out, "nan");
+        return;
+    }
+    if (v == floor(v) && fabs(v) < 1e15) {
+        snprintf(out, 32, "%.0f", v);
+        return;
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, 32, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            break;
+    }
+}
+
+void dg_textbuf_exact(dg_textbuf *b, double v)
+{
+    if (isnan(v))
+        return;
+    char num[32];
+    dg_format_exact(v, num);
+    dg_textbuf_puts(b, num);
+}
+
 int dg_textbuf_save(dg_textbuf *b, const char *path, dg_err *err)
 {
     int rc = dg_write_file_atomic(path, b->p ? b->p : "", b->len, err);

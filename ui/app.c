@@ -2,6 +2,7 @@
  * prompt and help overlay. Keys become actions only through actions.def; the
  * panes draw the main area and fill in actions' arguments from the cursor. */
 #include "app.h"
+#include "cli.h"
 
 #include "text.h"
 
@@ -221,8 +222,9 @@ static void draw_hints(app *a, int y, int width)
 
 static int help_lines(char lines[][256], int max)
 {
-    static const char *ctxs[] = {"global", "load", "clean", "eda", "sheet", "help", "prompt"};
-    static const char *titles[] = {"Everywhere", "Load pane", "Clean pane", "EDA pane",
+    static const char *ctxs[] = {"global", "load", "clean", "eda", "geo", "sheet", "help",
+                                 "prompt"};
+    static const char *titles[] = {"Everywhere", "Load pane", "Clean pane", "EDA pane", "Geo pane",
                                    "Table and frequency sheets",
                                    "This help", "Prompts"};
     int n = 0;
@@ -731,6 +733,7 @@ int app_main(int argc, char **argv)
     static app a;
     memset(&a, 0, sizeof a);
     model_init(&a.m, out);
+    geo_set_basemap_path(&a.m.geo, cli_asset("basemap-east-asia.txt"));
     a.m.use_snapshot = snapshot;
     if (cache)
         a.m.cache_dir = dg_xstrdup(cache);
@@ -755,6 +758,7 @@ int app_main(int argc, char **argv)
         a.panes[p] = p == PANE_LOAD    ? &pane_load_ops
                      : p == PANE_CLEAN ? &pane_clean_ops
                      : p == PANE_EDA   ? &pane_eda_ops
+                     : p == PANE_GEO   ? &pane_geo_ops
                                        : &pane_unbuilt_ops;
 
     set_escdelay(25);

@@ -16,8 +16,9 @@ static const action acts[] = {
 
 static void keys_section(FILE *o)
 {
-    static const char *ctxs[] = {"global", "load", "clean", "eda", "sheet", "help", "prompt"};
-    static const char *titles[] = {"Everywhere", "Load pane", "Clean pane", "EDA pane",
+    static const char *ctxs[] = {"global", "load", "clean", "eda", "geo", "sheet", "help",
+                                 "prompt"};
+    static const char *titles[] = {"Everywhere", "Load pane", "Clean pane", "EDA pane", "Geo pane",
                                    "Table and frequency sheets",
                                    "Help overlay", "Prompts"};
     fputs(".Sh KEYS\n"

@@ -60,6 +60,8 @@ struct model_job {
     /* device-features: the device asked for, and every device's features */
     int64_t device;
     dg_features feat;
+    /* geo-sample */
+    geo_job geo;
 };
 
 void model_init(model *m, const char *out_dir)
@@ -179,6 +181,7 @@ void model_free(model *m)
 {
     close_sheets(m);
     eda_clear(m);
+    geo_free(&m->geo);
     preview_clear(m);
     clean_state_free(&m->cl);
     clean_state_free(&m->undo);
@@ -338,6 +341,7 @@ const char *model_context(const model *m)
     case PANE_LOAD: return m->nsheets ? "sheet" : "load";
     case PANE_CLEAN: return "clean";
     case PANE_EDA: return m->eda_open ? "sheet" : "eda";
+    case PANE_GEO: return "geo";
     default: return "global";
     }
 }
@@ -575,6 +579,18 @@ static int save(model *m, dg_err *err)
     }
     if (m->pane == PANE_CLEAN)
         return dg_fail(err, "nothing to save as a PNG here: w saves the rules");
+    if (m->pane == PANE_GEO) {
+        char path[PATH_MAX];
+        int w, h;
+        snprintf(path, sizeof path, "%s/geo-%s.png", m->out_dir, dg_map_kind_name(m->geo.kind));
+        if (dg_mkdirs(m->out_dir, err) != DG_OK || geo_save(&m->geo, path, &w, &h, err) != DG_OK)
+            return DG_ERR;
+        snprintf(m->saved, sizeof m->saved, "%.1000s", path);
+        say(m, "saved %.1000s (%dx%d PNG)%s%s", path, w, h,
+            m->geo.basemap_state < 0 ? "; no basemap: " : "",
+            m->geo.basemap_state < 0 ? m->geo.basemap_error : "");
+        return DG_OK;
+    }
     if (m->pane != PANE_LOAD)
         return dg_fail(err, "the %s pane is not built yet: nothing to save", pane_titles[m->pane]);
     if (!s || s->kind != SHEET_FREQ)
@@ -604,6 +620,7 @@ static void job_free(model_job *j)
     free_tabs(j->tabs, j->ntabs);
     dg_eda_free(&j->edares);
     dg_features_free(&j->feat);
+    geo_job_free(&j->geo);
     free(j);
 }
 
@@ -634,7 +651,8 @@ static int data_action(int id)
     case ACT_RULES_LOAD:
     case ACT_EDA_COMPUTE:
     case ACT_EDA_OPEN:
-    case ACT_DEVICE_FEATURES: return 1;
+    case ACT_DEVICE_FEATURES:
+    case ACT_GEO_SAMPLE: return 1;
     default: return 0;
     }
 }
@@ -1181,6 +1199,33 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (need_args(id, argc, 0, 0, err) != DG_OK || save(m, err) != DG_OK)
             return DG_ERR;
         break;
+    case ACT_GEO_SAMPLE: {
+        geo_job g;
+        if (geo_job_args(&g, argc, argv, err) != DG_OK)
+            return DG_ERR;
+        if (!m->loaded)
+            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
+        j = new_job(id, argc, argv);
+        j->geo = g;
+        j->geo.from_cleaned = m->cl.have_cleaned;
+        j->geo.src = m->cl.have_cleaned ? &m->cl.cleaned : &m->ds;
+        j->geo.gen = m->data_gen;
+        snprintf(j->title, sizeof j->title, "sampling %u events", g.n);
+        break;
+    }
+    case ACT_GEO_MAP:
+    case ACT_GEO_ZOOM_IN:
+    case ACT_GEO_ZOOM_OUT:
+    case ACT_GEO_PAN_NORTH:
+    case ACT_GEO_PAN_SOUTH:
+    case ACT_GEO_PAN_WEST:
+    case ACT_GEO_PAN_EAST:
+    case ACT_GEO_RESET:
+    case ACT_GEO_EXTENT:
+    case ACT_GEO_PROJECTION:
+        if (geo_action(&m->geo, id, argc, argv, err) != DG_OK)
+            return DG_ERR;
+        break;
     default:
         /* help, command, quit, cancel-job, redraw, prompts: the screen's. */
         break;
@@ -1329,6 +1374,7 @@ int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
         if (dg_progress_report(p, "tables", 1, 1, ""))
             return dg_fail(err, "cancelled");
         return DG_OK;
+    case ACT_GEO_SAMPLE: return geo_job_run(&j->geo, p, err);
     case ACT_DEVICE_FEATURES:
         /* Super-categories are left to demographer features (an asset file). */
         return dg_features_build(j->src, NULL, &j->feat, p, err);
@@ -1362,6 +1408,7 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
         /* What was made from the old data goes with it. */
         clean_forget_data(m);
         eda_clear(m);
+        geo_forget(&m->geo);
         dg_dataset_free(&m->ds);
         m->ds = j->ds;
         dg_dataset_init(&j->ds);
@@ -1442,6 +1489,15 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
             on += m->cl.applied.v[i].enabled;
         say(m, "applied %d of %d rules; the EDA pane now uses the cleaned data (u undoes)", on,
             m->cl.applied.n);
+        break;
+    }
+    case ACT_GEO_SAMPLE: {
+        geo_job_finish(&m->geo, &j->geo);
+        char a[32], b[32];
+        text_count(m->geo.all.n, a, sizeof a);
+        text_count(m->geo.labelled.n, b, sizeof b);
+        say(m, "sampled %s events (%s of labelled devices) from the %s data", a, b,
+            m->geo.from_cleaned ? "cleaned" : "loaded (not cleaned)");
         break;
     }
     case ACT_EDA_COMPUTE:

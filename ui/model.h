@@ -16,6 +16,7 @@
 #define DEMOGRAPHER_UI_MODEL_H
 
 #include "actions.h"
+#include "model_geo.h"
 
 #include "demographer/clean.h"
 #include "demographer/dataset.h"
@@ -121,6 +122,7 @@ typedef struct model {
     unsigned feat_gen;             /* data_gen when they were built */
     dg_table dev_tab;              /* one device's features, for the sheet view */
     int eda_open;
+    geo_state geo;                 /* the Geo pane: the sample and the map shown */
     char *out_dir;                 /* where saved PNGs go */
     int use_snapshot;
     char *cache_dir;               /* NULL: the library's default */

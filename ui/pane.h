@@ -32,5 +32,6 @@ typedef struct pane_ops {
 } pane_ops;
 
 extern const pane_ops pane_load_ops, pane_clean_ops, pane_eda_ops, pane_unbuilt_ops;
+extern const pane_ops pane_geo_ops;
 
 #endif

@@ -3,7 +3,8 @@
  *
  * Header: device_id,scenario,p_female,age,<the 6 group6 names>,<the 12
  * group12 names> (model.h's names). Numbers are written in the shortest form
- * that reads back as the same double, so a write/read round trip is exact. */
+ * that reads back as the same double, so a write/read round trip is exact;
+ * a NaN (a value a model could not give) is an empty field. */
 #ifndef DEMOGRAPHER_PREDICTION_H
 #define DEMOGRAPHER_PREDICTION_H
 

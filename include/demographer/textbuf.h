@@ -42,6 +42,14 @@ void dg_textbuf_i64(dg_textbuf *b, int64_t v);
 /* A number: whole numbers as integers, others with 7 significant digits (a
  * float's precision), NaN as nothing (an empty CSV field). */
 void dg_textbuf_num(dg_textbuf *b, double v);
+/* The shortest decimal that reads back as exactly v: whole numbers as
+ * integers (20, not %g's 2e+01), else %.15g, %.16g or %.17g, the first that
+ * reads back (any decimal of up to 15 significant digits survives a double,
+ * so 0.1 stays "0.1"). NaN is "nan". */
+void dg_format_exact(double v, char out[32]);
+/* dg_format_exact into the buffer, NaN as nothing (an empty CSV field). */
+void dg_textbuf_exact(dg_textbuf *b, double v);
+
 /* Writes the text to path atomically and empties the buffer. */
 int dg_textbuf_save(dg_textbuf *b, const char *path, dg_err *err);
 void dg_textbuf_free(dg_textbuf *b);

@@ -18,6 +18,8 @@ typedef struct cli_command {
 
 extern const cli_command cli_synth, cli_load, cli_mysql_import, cli_load_db, cli_fetch,
     cli_clean, cli_eda, cli_features, cli_replay;
+extern const cli_command cli_campaigns;
+extern const cli_command cli_maps;
 extern const cli_command cli_serve, cli_health;
 
 /* The options every command that reads a data directory takes, for its

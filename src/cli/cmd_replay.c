@@ -31,6 +31,7 @@ static int run(int argc, char **argv)
         return cli_usage_error("replay", "%s", "expects exactly one LOG");
     model m;
     model_init(&m, out);
+    geo_set_basemap_path(&m.geo, cli_asset("basemap-east-asia.txt"));
     m.use_snapshot = snapshot;
     if (cache)
         m.cache_dir = dg_xstrdup(cache);

@@ -115,7 +115,7 @@ assert len(colours) >= 4, f'only {len(colours)} colours: blank'
 PY
 }
 
-echo "1..26"
+echo "1..32"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -238,5 +238,32 @@ if wait_for d "saved out-d/eda-01-gender.png and its .csv"; then
     fi
 else
     notok "EDA save (no 'saved' on the status line)" "$last_screen"
+fi
+# --- 80x24: the Geo pane: a sample's braille map, switched, zoomed, saved ---
+start g 80x24
+wait_for g "L load" >/dev/null
+keys g L
+wait_for g "rows from" >/dev/null
+keys g 2 a
+wait_for g "applied 8 of 8 rules" >/dev/null
+keys g 4
+check g geo-empty-80x24 "No sample of events yet"
+keys g c
+check g geo-all-80x24 "sampled"
+keys g m
+check g geo-gender-80x24 "Map gender"
+keys g + Left
+check g geo-zoomed-80x24 "lon 90.90..112.55"
+keys g P
+check g geo-mercator-80x24 "mercator;"
+keys g p
+if wait_for g "saved out-g/geo-gender.png (1976x852 PNG)"; then
+    if err=$(png_ok "$work/out-g/geo-gender.png" 1976 852 2>&1); then
+        ok "Geo save: a 1976x852 PNG, not blank"
+    else
+        notok "Geo save" "$err"
+    fi
+else
+    notok "Geo save (no 'saved' on the status line)" "$last_screen"
 fi
 [ "$failed" -eq 0 ]

@@ -1,0 +1,67 @@
+/* The Geo pane's state and actions, without curses: the sample of events
+ * (drawn in the background), the map shown (kind, extent, projection) and
+ * saving it as a PNG. model.c hands the geo-* actions and the Geo pane's
+ * save here; pane_geo.c draws the state. Map state is kept apart from any
+ * drawing, so that other layers (clusters) can join the pane later. */
+#ifndef DEMOGRAPHER_UI_MODEL_GEO_H
+#define DEMOGRAPHER_UI_MODEL_GEO_H
+
+#include "demographer/geo.h"
+
+#define GEO_DEFAULT_SAMPLE 100000u
+
+typedef struct geo_state {
+    dg_geo_sample all;        /* every event with observed coordinates */
+    dg_geo_sample labelled;   /* events of labelled devices (gender and age maps) */
+    int have_sample;
+    int from_cleaned;         /* drawn from the cleaned data, not the loaded */
+    unsigned gen;             /* the model's data_gen when drawn */
+    dg_map_kind kind;         /* the map shown */
+    dg_projection projection;
+    dg_extent extent;         /* shown */
+    dg_extent home;           /* the sample's own (geo-reset) */
+    char *basemap_path;       /* the basemap asset, or NULL: maps without coastlines */
+    dg_basemap basemap;       /* loaded on first use */
+    int basemap_state;        /* 0 not tried, 1 loaded, -1 failed (basemap_error says why) */
+    char basemap_error[1024];
+} geo_state;
+
+/* The sample of the map kind shown. */
+const dg_geo_sample *geo_sample_shown(const geo_state *g);
+
+/* Where the basemap asset is (the screen and replay find it like the CLI). */
+void geo_set_basemap_path(geo_state *g, const char *path);
+/* The basemap, loaded on first use; NULL when there is none. */
+const dg_basemap *geo_basemap(geo_state *g);
+
+void geo_free(geo_state *g);
+/* Forgets the sample (new data loaded); keeps the basemap and the kind. */
+void geo_forget(geo_state *g);
+
+/* The sampling job's part: what it reads and what it makes. */
+typedef struct geo_job {
+    uint32_t n;
+    uint64_t seed;
+    const dg_dataset *src;
+    int from_cleaned;
+    unsigned gen;
+    dg_geo_sample all, labelled;
+    dg_extent home;
+} geo_job;
+
+/* Checks geo-sample's arguments ([N [SEED]]) into j; the data is the
+ * caller's. */
+int geo_job_args(geo_job *j, int argc, char **argv, dg_err *err);
+/* Draws both samples and their extent (on any thread). */
+int geo_job_run(geo_job *j, const dg_progress *p, dg_err *err);
+/* Takes the job's samples into g (the job keeps nothing). */
+void geo_job_finish(geo_state *g, geo_job *j);
+void geo_job_free(geo_job *j);
+
+/* The immediate geo-* actions (map, zoom, pan, reset, extent). */
+int geo_action(geo_state *g, int id, int argc, char **argv, dg_err *err);
+
+/* Saves the map shown as path (a PNG at the default size of its kind). */
+int geo_save(geo_state *g, const char *path, int *width, int *height, dg_err *err);
+
+#endif
