@@ -1,0 +1,141 @@
+/* The prediction HTTP API: a libmicrohttpd server (thread pool, keep-alive,
+ * timeouts and limits against hostile clients) answering JSON for
+ *   GET  /health, /, /openapi.json
+ *   GET  /v1/devices/{device_id}   a device the predictor knows
+ *   POST /v1/predict               a device described in the body
+ * It never names a model: it asks a dg_predictor, which the caller builds
+ * from a model directory or from a predictions file (serve_table). */
+#ifndef DEMOGRAPHER_SERVE_H
+#define DEMOGRAPHER_SERVE_H
+
+#include "demographer/model.h"
+
+#include <stdint.h>
+
+/* Limits of a device description (POST /v1/predict). The body limit of the
+ * server (dg_serve_opts.max_body) bounds the whole; these bound its parts. */
+#define DG_SERVE_MAX_EVENTS 1000
+#define DG_SERVE_MAX_APPS 512        /* apps of one event */
+#define DG_SERVE_MAX_TEXT 64         /* bytes of brand and model (UTF-8) */
+#define DG_SERVE_MIN_TIME 946684800  /* 2000-01-01 00:00:00 */
+#define DG_SERVE_MAX_TIME 4102444799 /* 2099-12-31 23:59:59 */
+
+typedef struct dg_app_use {
+    int64_t app_id;
+    int installed;
+    int active;
+} dg_app_use;
+
+typedef struct dg_event_input {
+    int64_t timestamp; /* seconds since 1970, the data's local clock taken as UTC */
+    int has_location;
+    double lat, lon;   /* degrees, when has_location */
+    size_t napps;
+    dg_app_use *apps;
+} dg_event_input;
+
+typedef struct dg_device_input {
+    int has_device_id; /* the body may name the device; the answer echoes it */
+    int64_t device_id;
+    char brand[DG_SERVE_MAX_TEXT + 1];
+    char model[DG_SERVE_MAX_TEXT + 1];
+    size_t nevents;
+    dg_event_input *events;
+} dg_device_input;
+
+/* Parses and validates a POST /v1/predict body (JSON, UTF-8). Unknown or
+ * duplicate keys, wrong types, values out of range and lists over the limits
+ * fail with a message naming where ("events[3].apps[0].app_id: expected ...,
+ * found ...", or "line L, column C: ..." for JSON that does not parse). On
+ * success the caller frees in with dg_device_input_free. */
+int dg_device_input_parse(const char *body, size_t len, dg_device_input *in, dg_err *err);
+void dg_device_input_free(dg_device_input *in);
+
+/* A signed 64-bit decimal device id, as in a URL path: an optional '-', then
+ * 1 to 19 digits, nothing else, in range. */
+int dg_parse_device_id(const char *s, int64_t *out, dg_err *err);
+
+typedef enum dg_route {
+    DG_ROUTE_NOT_FOUND,
+    DG_ROUTE_INDEX,   /* / */
+    DG_ROUTE_HEALTH,  /* /health */
+    DG_ROUTE_OPENAPI, /* /openapi.json */
+    DG_ROUTE_DEVICE,  /* /v1/devices/{id} */
+    DG_ROUTE_PREDICT, /* /v1/predict */
+} dg_route;
+
+/* The route of a request path (without query string). For DG_ROUTE_DEVICE,
+ * *id_ok tells whether the id parsed into *device_id; when not, err says why. */
+dg_route dg_serve_route(const char *path, int64_t *device_id, int *id_ok, dg_err *err);
+
+/* What the API answers for one device: the models' prediction and the
+ * campaigns it falls into. */
+#define DG_SERVE_MAX_CAMPAIGNS 16
+typedef struct dg_answer {
+    dg_prediction p;
+    int ncampaigns;
+    char campaigns[DG_SERVE_MAX_CAMPAIGNS][64];
+} dg_answer;
+
+/* Where predictions come from. Callbacks run on the server's threads at the
+ * same time: they must be safe to call concurrently. */
+typedef struct dg_predictor {
+    void *ctx;
+    /* The prediction of a known device: 0 found (out->device_id set), 1
+     * unknown, DG_ERR on failure. */
+    int (*lookup)(void *ctx, int64_t device_id, dg_prediction *out, dg_err *err);
+    /* The prediction for a described device; NULL when no model is loaded
+     * (POST /v1/predict then answers 503). */
+    int (*predict)(void *ctx, const dg_device_input *in, dg_prediction *out, dg_err *err);
+    /* The campaigns of a prediction; NULL: none (no campaign rules loaded). */
+    int (*campaigns)(void *ctx, const dg_prediction *p, dg_answer *out, dg_err *err);
+    const char *model_version; /* shown in every answer and in /health */
+    const char *predict_unavailable; /* why predict is NULL, for the 503's detail */
+} dg_predictor;
+
+/* The answer's JSON text (device_id as a string: JavaScript numbers lose
+ * 64-bit precision), freed by the caller. device_id is null when
+ * has_device_id is 0. */
+char *dg_answer_json(const dg_answer *a, int has_device_id, const char *model_version,
+                     size_t *len);
+
+typedef struct dg_serve_opts {
+    const char *bind;         /* IPv4 or IPv6 address; NULL: 127.0.0.1 */
+    unsigned port;            /* 0: any free port (dg_server_port tells which) */
+    unsigned threads;         /* 0: one per core */
+    unsigned timeout_s;       /* idle or slow connections are closed after this; 0: 10 */
+    unsigned max_connections; /* 0: 1000 */
+    size_t max_body;          /* bytes of a request body; 0: 1 MiB */
+    size_t max_header;        /* memory per connection for the request line and headers
+                                 (libmicrohttpd answers 414 or 431 past it); 0: 32 KiB */
+    int access_log_fd;        /* one line per request; -1: none */
+} dg_serve_opts;
+
+void dg_serve_opts_init(dg_serve_opts *o);
+
+typedef struct dg_server dg_server;
+
+/* Starts serving on its own threads. pred must outlive the server. */
+int dg_server_start(dg_server **out, const dg_predictor *pred, const dg_serve_opts *o,
+                    dg_err *err);
+unsigned dg_server_port(const dg_server *s);
+/* Stops accepting connections, waits up to drain_s seconds for the requests
+ * under way to finish, then closes everything and frees s. Returns how many
+ * requests were still under way when it gave up waiting (0 after a clean
+ * drain). */
+unsigned dg_server_stop(dg_server *s, double drain_s);
+
+/* The OpenAPI 3 description and the try-it page. */
+extern const char dg_serve_openapi_json[];
+extern const char dg_serve_index_html[];
+
+/* A predictor answering from a predictions file (prediction.h): lookups only;
+ * predict is NULL, so POST /v1/predict says no model directory is loaded.
+ * The model version names the file and a hash of its content. */
+typedef struct dg_table_predictor dg_table_predictor;
+int dg_table_predictor_open(dg_table_predictor **out, const char *path, dg_predictor *pred,
+                            dg_err *err);
+size_t dg_table_predictor_count(const dg_table_predictor *t);
+void dg_table_predictor_free(dg_table_predictor *t);
+
+#endif

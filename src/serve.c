@@ -1,0 +1,521 @@
+/* The prediction API's HTTP server on libmicrohttpd: a pool of threads each
+ * running epoll over its share of connections, keep-alive, and the limits
+ * that keep a hostile client from holding the server (connection timeout
+ * against slowloris, a connection limit, per-connection memory for the
+ * request line and headers, a body limit). Every answer is JSON except the
+ * try-it page; every error is {"error": ..., "detail": ...}. */
+#define _GNU_SOURCE
+#include "demographer/serve.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct dg_server {
+    struct MHD_Daemon *daemon;
+    const dg_predictor *pred;
+    dg_serve_opts o;
+    unsigned port;
+    int listen_fd;
+    atomic_uint in_flight;
+    char *health;      /* the /health answer, built once */
+    size_t health_len;
+};
+
+/* One request, from its request line (uri_log) to its end (completed). */
+typedef struct request {
+    dg_server *srv;
+    double t0;
+    char method[12];
+    char path[160];    /* printable ASCII only, for the access log */
+    int started;       /* the access handler has seen the headers */
+    int discarding;    /* the body went over the limit: read on, then 413 */
+    size_t body_bytes; /* received, counted even when discarding */
+    char *body;
+    size_t len, cap;
+    long long response_bytes; /* -1: an answer libmicrohttpd made itself */
+    dg_route route;
+    int64_t device_id;
+    int id_ok;
+    char id_error[160];
+} request;
+
+void dg_serve_opts_init(dg_serve_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->access_log_fd = -1;
+}
+
+/* The path as the log shows it: no query string (it may carry anything),
+ * bytes outside printable ASCII as %XX, cut to fit. */
+static void log_path(char *out, size_t cap, const char *uri)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)uri; *p && *p != '?'; p++) {
+        if (o + 4 >= cap) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (*p > ' ' && *p < 127 && *p != '%' && *p != '"' && *p != '\\') {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)c;
+    dg_server *srv = cls;
+    request *r = dg_xcalloc(1, sizeof *r);
+    r->srv = srv;
+    r->t0 = dg_now();
+    r->response_bytes = -1;
+    snprintf(r->method, sizeof r->method, "-");
+    log_path(r->path, sizeof r->path, uri);
+    atomic_fetch_add(&srv->in_flight, 1);
+    return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    dg_server *srv = cls;
+    request *r = *con_cls;
+    if (!r)
+        return;
+    *con_cls = NULL;
+    if (srv->o.access_log_fd >= 0) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+        unsigned status = ci ? ci->http_status : 0;
+        char when[32], bytes[24], line[400];
+        time_t now = time(NULL);
+        struct tm tm;
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+        if (r->response_bytes >= 0)
+            snprintf(bytes, sizeof bytes, "%lld", r->response_bytes);
+        else
+            snprintf(bytes, sizeof bytes, "-");
+        int n = snprintf(line, sizeof line,
+                         "%s method=%s path=%s status=%u bytes=%s us=%.0f%s\n", when, r->method,
+                         r->path, status, bytes, (dg_now() - r->t0) * 1e6,
+                         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+                         : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " end=timeout"
+                         : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? " end=shutdown"
+                         : " end=error");
+        /* One write per line: lines of concurrent requests never interleave
+         * on an O_APPEND file or a pipe. */
+        if (n > 0 && write(srv->o.access_log_fd, line, (size_t)n) < 0) {
+            /* A full disk must not take the API down: the line is lost. */
+        }
+    }
+    atomic_fetch_sub(&srv->in_flight, 1);
+    free(r->body);
+    free(r);
+}
+
+static enum MHD_Result send_body(struct MHD_Connection *c, request *r, unsigned status,
+                                 const char *type, const char *body, size_t len,
+                                 enum MHD_ResponseMemoryMode mode, const char *allow)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)body, mode);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    r->response_bytes = (long long)len;
+    enum MHD_Result ok = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, request *r, unsigned status,
+                                 char *text, size_t len)
+{
+    return send_body(c, r, status, "application/json", text, len, MHD_RESPMEM_MUST_FREE, NULL);
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, request *r, unsigned status,
+                                  const char *error, const char *detail, const char *allow)
+{
+    json_t *o = json_pack("{s:s, s:s}", "error", error, "detail", detail);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!text) /* detail was not UTF-8: say so without it */
+        text = dg_xstrdup("{\"error\":\"internal\",\"detail\":\"unprintable error detail\"}");
+    return send_body(c, r, status, "application/json", text, strlen(text),
+                     MHD_RESPMEM_MUST_FREE, allow);
+}
+
+static enum MHD_Result send_answer(struct MHD_Connection *c, request *r, const dg_prediction *p,
+                                   int has_device_id)
+{
+    const dg_predictor *pred = r->srv->pred;
+    dg_answer a;
+    memset(&a, 0, sizeof a);
+    a.p = *p;
+    dg_err err;
+    if (pred->campaigns && pred->campaigns(pred->ctx, p, &a, &err) != DG_OK)
+        return send_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "campaigns failed", err.msg,
+                          NULL);
+    size_t len = 0;
+    char *text = dg_answer_json(&a, has_device_id, pred->model_version, &len);
+    if (!text)
+        return send_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "prediction not representable",
+                          "the prediction holds an infinity, or a campaign name or model "
+                          "version that is not UTF-8", NULL);
+    return send_json(c, r, MHD_HTTP_OK, text, len);
+}
+
+static enum MHD_Result get_device(struct MHD_Connection *c, request *r, int64_t id)
+{
+    const dg_predictor *pred = r->srv->pred;
+    dg_prediction p;
+    dg_err err;
+    int found = pred->lookup ? pred->lookup(pred->ctx, id, &p, &err) : 1;
+    if (found == DG_ERR)
+        return send_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "lookup failed", err.msg, NULL);
+    if (found != 0) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "no prediction for device %lld", (long long)id);
+        return send_error(c, r, MHD_HTTP_NOT_FOUND, "unknown device", detail, NULL);
+    }
+    p.device_id = id;
+    return send_answer(c, r, &p, 1);
+}
+
+static enum MHD_Result post_predict(struct MHD_Connection *c, request *r)
+{
+    const dg_predictor *pred = r->srv->pred;
+    dg_device_input in;
+    dg_err err;
+    if (dg_device_input_parse(r->body ? r->body : "", r->len, &in, &err) != DG_OK)
+        return send_error(c, r, MHD_HTTP_BAD_REQUEST, "invalid device description", err.msg,
+                          NULL);
+    dg_prediction p;
+    memset(&p, 0, sizeof p);
+    int rc = pred->predict(pred->ctx, &in, &p, &err);
+    p.device_id = in.device_id;
+    int has_id = in.has_device_id;
+    dg_device_input_free(&in);
+    if (rc != DG_OK)
+        return send_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "prediction failed", err.msg,
+                          NULL);
+    return send_answer(c, r, &p, has_id);
+}
+
+static int is_json_type(const char *t)
+{
+    static const char want[] = "application/json";
+    if (!t || strncasecmp(t, want, sizeof want - 1) != 0)
+        return 0;
+    t += sizeof want - 1;
+    while (*t == ' ' || *t == '\t')
+        t++;
+    return *t == '\0' || *t == ';';
+}
+
+/* The first call for a POST /v1/predict: decide from the headers alone
+ * whether to read the body. Returns MHD_YES with nothing queued to read on. */
+static enum MHD_Result start_predict(struct MHD_Connection *c, request *r)
+{
+    const dg_serve_opts *o = &r->srv->o;
+    if (!r->srv->pred->predict)
+        return send_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "no model loaded",
+                          r->srv->pred->predict_unavailable
+                              ? r->srv->pred->predict_unavailable
+                              : "this server has no model directory loaded; it answers "
+                                "GET /v1/devices/{device_id} only", NULL);
+    const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!is_json_type(type)) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "expected Content-Type application/json, found %.80s",
+                 type ? type : "none");
+        return send_error(c, r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported media type",
+                          detail, NULL);
+    }
+    const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (!length && !(te && strcasestr(te, "chunked")))
+        return send_error(c, r, MHD_HTTP_LENGTH_REQUIRED, "length required",
+                          "a POST body needs Content-Length (or chunked transfer encoding)",
+                          NULL);
+    if (length) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(length, &end, 10);
+        if (end == length || *end || *length == '-') {
+            char detail[160];
+            snprintf(detail, sizeof detail, "expected a Content-Length of digits, found %.60s",
+                     length);
+            return send_error(c, r, MHD_HTTP_BAD_REQUEST, "bad request", detail, NULL);
+        }
+        if (errno == ERANGE || n > o->max_body) {
+            char detail[160];
+            snprintf(detail, sizeof detail, "the body limit is %zu bytes, Content-Length is %.30s",
+                     o->max_body, length);
+            return send_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, "body too large", detail, NULL);
+        }
+        r->cap = (size_t)n + 1;
+        r->body = dg_xmalloc(r->cap);
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result take_body(request *r, const char *data, size_t *size)
+{
+    const size_t max = r->srv->o.max_body;
+    r->body_bytes += *size;
+    if (r->route != DG_ROUTE_PREDICT) { /* a body nobody asked for */
+        *size = 0;
+        return r->body_bytes > max ? MHD_NO : MHD_YES;
+    }
+    if (r->body_bytes > max) {
+        /* Over the limit (chunked): discard what comes, answer 413 at the
+         * end, but do not read forever. */
+        r->discarding = 1;
+        free(r->body);
+        r->body = NULL;
+        r->len = r->cap = 0;
+        *size = 0;
+        return r->body_bytes > 4 * max + 65536 ? MHD_NO : MHD_YES;
+    }
+    if (r->len + *size + 1 > r->cap) {
+        size_t cap = r->cap ? r->cap : 4096;
+        while (cap < r->len + *size + 1)
+            cap *= 2;
+        r->body = dg_xrealloc(r->body, cap);
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, data, *size);
+    r->len += *size;
+    r->body[r->len] = '\0';
+    *size = 0;
+    return MHD_YES;
+}
+
+/* The answer to a whole request (every body byte received). */
+static enum MHD_Result answer(struct MHD_Connection *c, request *r)
+{
+    const dg_server *srv = r->srv;
+    if (r->discarding) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "the body limit is %zu bytes", srv->o.max_body);
+        return send_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, "body too large", detail, NULL);
+    }
+    switch (r->route) {
+    case DG_ROUTE_NOT_FOUND:
+        return send_error(c, r, MHD_HTTP_NOT_FOUND, "not found",
+                          "no such path; the API is described at /openapi.json", NULL);
+    case DG_ROUTE_PREDICT:
+        return post_predict(c, r);
+    case DG_ROUTE_INDEX:
+        return send_body(c, r, MHD_HTTP_OK, "text/html; charset=utf-8", dg_serve_index_html,
+                         strlen(dg_serve_index_html), MHD_RESPMEM_PERSISTENT, NULL);
+    case DG_ROUTE_OPENAPI:
+        return send_body(c, r, MHD_HTTP_OK, "application/json", dg_serve_openapi_json,
+                         strlen(dg_serve_openapi_json), MHD_RESPMEM_PERSISTENT, NULL);
+    case DG_ROUTE_HEALTH:
+        return send_body(c, r, MHD_HTTP_OK, "application/json", srv->health, srv->health_len,
+                         MHD_RESPMEM_PERSISTENT, NULL);
+    case DG_ROUTE_DEVICE:
+        if (!r->id_ok)
+            return send_error(c, r, MHD_HTTP_BAD_REQUEST, "invalid device id", r->id_error,
+                              NULL);
+        return get_device(c, r, r->device_id);
+    }
+    return MHD_NO;
+}
+
+/* libmicrohttpd calls this once when the headers are in, once per piece of
+ * body, and once more at the end. Answers are queued at the end: one queued
+ * before the whole request is read makes libmicrohttpd close the connection,
+ * which is right only for a refused body (405, 411, 413, 415, 503 on
+ * /v1/predict) and would cost every keep-alive client its connection. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    (void)cls;
+    request *r = *con_cls;
+    if (!r) /* on_request_line always runs first; this is only a guard */
+        return MHD_NO;
+    if (r->started) {
+        if (*upload_size)
+            return take_body(r, upload_data, upload_size);
+        return answer(c, r);
+    }
+    r->started = 1;
+    snprintf(r->method, sizeof r->method, "%s", method);
+    log_path(r->path, sizeof r->path, url);
+    dg_err err;
+    r->route = dg_serve_route(url, &r->device_id, &r->id_ok, &err);
+    if (r->route == DG_ROUTE_DEVICE && !r->id_ok)
+        snprintf(r->id_error, sizeof r->id_error, "%.159s", err.msg);
+    if (r->route == DG_ROUTE_NOT_FOUND)
+        return MHD_YES;
+    if (r->route == DG_ROUTE_PREDICT) {
+        if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+            return send_error(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
+                              "/v1/predict takes POST", "POST");
+        return start_predict(c, r);
+    }
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        char detail[200];
+        snprintf(detail, sizeof detail, "%s takes GET or HEAD",
+                 r->route == DG_ROUTE_DEVICE ? "/v1/devices/{device_id}" : r->path);
+        return send_error(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed", detail,
+                          "GET, HEAD");
+    }
+    /* A GET with a body: its bytes are read and dropped (take_body keeps
+     * none for routes other than /v1/predict, and bounds them). */
+    return MHD_YES;
+}
+
+static int open_listener(const char *bind_addr, unsigned port, int *fd_out, unsigned *port_out,
+                         dg_err *err)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t sl;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, bind_addr, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        sl = sizeof *v4;
+    } else if (inet_pton(AF_INET6, bind_addr, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        sl = sizeof *v6;
+    } else {
+        return dg_fail(err, "bind address '%s' is not an IPv4 or IPv6 address", bind_addr);
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return dg_fail(err, "cannot create a socket: %s", strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0) {
+        int e = errno;
+        close(fd);
+        return dg_fail(err, "cannot listen on %s port %u: %s", bind_addr, port, strerror(e));
+    }
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+        int e = errno;
+        close(fd);
+        return dg_fail(err, "cannot read the bound port: %s", strerror(e));
+    }
+    *port_out = ntohs(ss.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
+    *fd_out = fd;
+    return DG_OK;
+}
+
+int dg_server_start(dg_server **out, const dg_predictor *pred, const dg_serve_opts *opts,
+                    dg_err *err)
+{
+    dg_server *s = dg_xcalloc(1, sizeof *s);
+    s->pred = pred;
+    s->o = *opts;
+    if (!s->o.bind)
+        s->o.bind = "127.0.0.1";
+    if (!s->o.threads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        s->o.threads = n > 0 ? (unsigned)n : 1;
+    }
+    if (!s->o.timeout_s)
+        s->o.timeout_s = 10;
+    if (!s->o.max_connections)
+        s->o.max_connections = 1000;
+    if (!s->o.max_body)
+        s->o.max_body = 1u << 20;
+    if (!s->o.max_header)
+        s->o.max_header = 32u << 10;
+    if (opts->port > 65535) {
+        free(s);
+        return dg_fail(err, "port %u is out of range (0 to 65535)", opts->port);
+    }
+    json_t *h = json_pack("{s:s, s:s, s:s, s:b}", "status", "ok", "version", DG_VERSION,
+                          "model_version", pred->model_version ? pred->model_version : "",
+                          "predict", pred->predict != NULL);
+    s->health = h ? json_dumps(h, JSON_COMPACT) : NULL;
+    json_decref(h);
+    if (!s->health) {
+        free(s);
+        return dg_fail(err, "the model version is not UTF-8 text");
+    }
+    s->health_len = strlen(s->health);
+    if (open_listener(s->o.bind, s->o.port, &s->listen_fd, &s->port, err) != DG_OK) {
+        free(s->health);
+        free(s);
+        return DG_ERR;
+    }
+    s->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, 0, NULL, NULL,
+        on_request, s,
+        MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)s->o.threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->o.timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->o.max_connections,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->o.max_header,
+        MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_END);
+    if (!s->daemon) {
+        close(s->listen_fd);
+        free(s->health);
+        free(s);
+        return dg_fail(err, "libmicrohttpd could not start the server (threads %u, "
+                       "connections %u)", opts->threads, opts->max_connections);
+    }
+    *out = s;
+    return DG_OK;
+}
+
+unsigned dg_server_port(const dg_server *s)
+{
+    return s->port;
+}
+
+unsigned dg_server_stop(dg_server *s, double drain_s)
+{
+    /* Stop accepting: new connections are refused by the kernel from here;
+     * connections already open go on being served while they drain. */
+    MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);
+    double deadline = dg_now() + drain_s;
+    while (atomic_load(&s->in_flight) > 0 && dg_now() < deadline) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    unsigned left = atomic_load(&s->in_flight);
+    MHD_stop_daemon(s->daemon);
+    free(s->health);
+    free(s);
+    return left;
+}

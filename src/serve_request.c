@@ -1,0 +1,383 @@
+/* Requests of the prediction API: the route of a path and the device
+ * description of a POST /v1/predict body, validated against serve.h's
+ * limits. Everything here takes hostile bytes (tests/fuzz_serve.c). */
+#define _GNU_SOURCE
+#include "demographer/serve.h"
+#include "demographer/textbuf.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int dg_parse_device_id(const char *s, int64_t *out, dg_err *err)
+{
+    const char *p = s;
+    int neg = *p == '-';
+    if (neg)
+        p++;
+    if (*p == '\0')
+        return dg_fail(err, "expected a signed 64-bit decimal integer, found '%s'", s);
+    /* Magnitude in unsigned arithmetic: -9223372036854775808 is in range. */
+    uint64_t v = 0;
+    const uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    int ndigits = 0;
+    for (; *p; p++, ndigits++) {
+        if (*p < '0' || *p > '9' || ndigits >= 19)
+            return dg_fail(err, "expected a signed 64-bit decimal integer, found '%.40s%s'", s,
+                           strlen(s) > 40 ? "..." : "");
+        uint64_t d = (uint64_t)(*p - '0');
+        if (v > (limit - d) / 10)
+            return dg_fail(err, "device id '%s' is out of the signed 64-bit range", s);
+        v = v * 10 + d;
+    }
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return DG_OK;
+}
+
+dg_route dg_serve_route(const char *path, int64_t *device_id, int *id_ok, dg_err *err)
+{
+    static const char devices[] = "/v1/devices/";
+    if (strcmp(path, "/") == 0)
+        return DG_ROUTE_INDEX;
+    if (strcmp(path, "/health") == 0)
+        return DG_ROUTE_HEALTH;
+    if (strcmp(path, "/openapi.json") == 0)
+        return DG_ROUTE_OPENAPI;
+    if (strcmp(path, "/v1/predict") == 0)
+        return DG_ROUTE_PREDICT;
+    if (strncmp(path, devices, sizeof devices - 1) == 0) {
+        const char *id = path + sizeof devices - 1;
+        if (strchr(id, '/'))
+            return DG_ROUTE_NOT_FOUND;
+        *id_ok = dg_parse_device_id(id, device_id, err) == DG_OK;
+        return DG_ROUTE_DEVICE;
+    }
+    return DG_ROUTE_NOT_FOUND;
+}
+
+static const char *json_kind(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number with a fraction or exponent";
+    case JSON_TRUE: return "true";
+    case JSON_FALSE: return "false";
+    case JSON_NULL: return "null";
+    }
+    return "something else";
+}
+
+/* Every key of obj must be one of known (NULL-terminated). */
+static int check_keys(const json_t *obj, const char *where, const char *const *known, dg_err *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        int ok = 0;
+        for (const char *const *k = known; *k && !ok; k++)
+            ok = strcmp(*k, key) == 0;
+        if (!ok)
+            return dg_fail(err, "%s: unknown field '%.64s'", where, key);
+    }
+    return DG_OK;
+}
+
+/* A 64-bit id given as a JSON integer or as a decimal string (what
+ * JavaScript clients must send, their numbers losing 64-bit precision). */
+static int id_value(const json_t *v, const char *where, int64_t *out, dg_err *err)
+{
+    if (json_is_integer(v)) {
+        *out = (int64_t)json_integer_value(v);
+        return DG_OK;
+    }
+    if (json_is_string(v)) {
+        dg_err e;
+        if (dg_parse_device_id(json_string_value(v), out, &e) != DG_OK)
+            return dg_fail(err, "%s: %s", where, e.msg);
+        return DG_OK;
+    }
+    return dg_fail(err, "%s: expected an integer or a decimal string, found %s", where,
+                   json_kind(v));
+}
+
+static int text_value(const json_t *obj, const char *key, char *out, dg_err *err)
+{
+    const json_t *v = json_object_get(obj, key);
+    if (!v)
+        return dg_fail(err, "%s: missing (a string of 1 to %d bytes)", key, DG_SERVE_MAX_TEXT);
+    if (!json_is_string(v))
+        return dg_fail(err, "%s: expected a string, found %s", key, json_kind(v));
+    size_t n = json_string_length(v);
+    if (n == 0 || n > DG_SERVE_MAX_TEXT)
+        return dg_fail(err, "%s: expected 1 to %d bytes, found %zu", key, DG_SERVE_MAX_TEXT, n);
+    memcpy(out, json_string_value(v), n); /* jansson rejects NUL in strings */
+    out[n] = '\0';
+    return DG_OK;
+}
+
+static int bool_value(const json_t *obj, const char *key, const char *where, int dflt, int *out,
+                      dg_err *err)
+{
+    const json_t *v = json_object_get(obj, key);
+    if (!v) {
+        *out = dflt;
+        return DG_OK;
+    }
+    if (!json_is_boolean(v))
+        return dg_fail(err, "%s.%s: expected true or false, found %s", where, key, json_kind(v));
+    *out = json_is_true(v);
+    return DG_OK;
+}
+
+/* "YYYY-MM-DD HH:MM:SS", the data's own form, in [DG_SERVE_MIN_TIME,
+ * DG_SERVE_MAX_TIME]. */
+static int timestamp_value(const json_t *v, const char *where, int64_t *out, dg_err *err)
+{
+    if (!v)
+        return dg_fail(err, "%s.timestamp: missing (\"YYYY-MM-DD HH:MM:SS\")", where);
+    if (!json_is_string(v))
+        return dg_fail(err, "%s.timestamp: expected a string \"YYYY-MM-DD HH:MM:SS\", found %s",
+                       where, json_kind(v));
+    const char *s = json_string_value(v);
+    static const char shape[] = "dddd-dd-dd dd:dd:dd";
+    int ok = strlen(s) == sizeof shape - 1;
+    for (size_t i = 0; ok && i < sizeof shape - 1; i++)
+        ok = shape[i] == 'd' ? (s[i] >= '0' && s[i] <= '9') : s[i] == shape[i];
+    if (!ok)
+        return dg_fail(err, "%s.timestamp: expected \"YYYY-MM-DD HH:MM:SS\", found \"%.40s\"",
+                       where, s);
+    struct tm tm = {0};
+    tm.tm_year = atoi(s) - 1900;
+    tm.tm_mon = atoi(s + 5) - 1;
+    tm.tm_mday = atoi(s + 8);
+    tm.tm_hour = atoi(s + 11);
+    tm.tm_min = atoi(s + 14);
+    tm.tm_sec = atoi(s + 17);
+    struct tm want = tm;
+    time_t t = timegm(&tm);
+    /* timegm normalises 2016-02-30 into March: a changed field means the
+     * date did not exist. */
+    if (tm.tm_mon != want.tm_mon || tm.tm_mday != want.tm_mday || tm.tm_hour != want.tm_hour ||
+        tm.tm_min != want.tm_min || tm.tm_sec != want.tm_sec)
+        return dg_fail(err, "%s.timestamp: \"%s\" is not a date and time that exists", where, s);
+    if ((int64_t)t < DG_SERVE_MIN_TIME || (int64_t)t > DG_SERVE_MAX_TIME)
+        return dg_fail(err, "%s.timestamp: expected a time from 2000-01-01 to 2099-12-31, found "
+                       "\"%s\"", where, s);
+    *out = (int64_t)t;
+    return DG_OK;
+}
+
+static int coord_value(const json_t *v, const char *where, const char *key, double lo, double hi,
+                       double *out, dg_err *err)
+{
+    if (!json_is_number(v))
+        return dg_fail(err, "%s.%s: expected a number, found %s", where, key, json_kind(v));
+    double d = json_number_value(v);
+    if (!isfinite(d) || d < lo || d > hi)
+        return dg_fail(err, "%s.%s: expected degrees from %g to %g, found %.17g", where, key, lo,
+                       hi, d);
+    *out = d;
+    return DG_OK;
+}
+
+static int parse_app(const json_t *a, const char *where, dg_app_use *out, dg_err *err)
+{
+    static const char *const keys[] = {"app_id", "installed", "active", NULL};
+    if (!json_is_object(a))
+        return dg_fail(err, "%s: expected an object, found %s", where, json_kind(a));
+    if (check_keys(a, where, keys, err) != DG_OK)
+        return DG_ERR;
+    const json_t *id = json_object_get(a, "app_id");
+    char at[96];
+    snprintf(at, sizeof at, "%s.app_id", where);
+    if (!id)
+        return dg_fail(err, "%s: missing (an integer or a decimal string)", at);
+    if (id_value(id, at, &out->app_id, err) != DG_OK)
+        return DG_ERR;
+    if (bool_value(a, "installed", where, 1, &out->installed, err) != DG_OK ||
+        bool_value(a, "active", where, 0, &out->active, err) != DG_OK)
+        return DG_ERR;
+    return DG_OK;
+}
+
+static int parse_event(const json_t *e, const char *where, dg_event_input *out, dg_err *err)
+{
+    static const char *const keys[] = {"timestamp", "latitude", "longitude", "apps", NULL};
+    if (!json_is_object(e))
+        return dg_fail(err, "%s: expected an object, found %s", where, json_kind(e));
+    if (check_keys(e, where, keys, err) != DG_OK ||
+        timestamp_value(json_object_get(e, "timestamp"), where, &out->timestamp, err) != DG_OK)
+        return DG_ERR;
+    const json_t *lat = json_object_get(e, "latitude"), *lon = json_object_get(e, "longitude");
+    if (!lat != !lon)
+        return dg_fail(err, "%s: latitude and longitude go together (found only %s)", where,
+                       lat ? "latitude" : "longitude");
+    out->has_location = lat != NULL;
+    if (lat && (coord_value(lat, where, "latitude", -90, 90, &out->lat, err) != DG_OK ||
+                coord_value(lon, where, "longitude", -180, 180, &out->lon, err) != DG_OK))
+        return DG_ERR;
+    const json_t *apps = json_object_get(e, "apps");
+    if (!apps)
+        return DG_OK;
+    if (!json_is_array(apps))
+        return dg_fail(err, "%s.apps: expected an array, found %s", where, json_kind(apps));
+    size_t n = json_array_size(apps);
+    if (n > DG_SERVE_MAX_APPS)
+        return dg_fail(err, "%s.apps: at most %d apps per event, found %zu", where,
+                       DG_SERVE_MAX_APPS, n);
+    out->apps = n ? dg_xcalloc(n, sizeof *out->apps) : NULL;
+    out->napps = n;
+    for (size_t i = 0; i < n; i++) {
+        char at[80];
+        snprintf(at, sizeof at, "%s.apps[%zu]", where, i);
+        if (parse_app(json_array_get(apps, i), at, &out->apps[i], err) != DG_OK)
+            return DG_ERR;
+    }
+    return DG_OK;
+}
+
+static int parse_device(const json_t *root, dg_device_input *in, dg_err *err)
+{
+    static const char *const keys[] = {"device_id", "brand", "model", "events", NULL};
+    if (!json_is_object(root))
+        return dg_fail(err, "body: expected a JSON object, found %s", json_kind(root));
+    if (check_keys(root, "body", keys, err) != DG_OK)
+        return DG_ERR;
+    const json_t *id = json_object_get(root, "device_id");
+    if (id) {
+        if (id_value(id, "device_id", &in->device_id, err) != DG_OK)
+            return DG_ERR;
+        in->has_device_id = 1;
+    }
+    if (text_value(root, "brand", in->brand, err) != DG_OK ||
+        text_value(root, "model", in->model, err) != DG_OK)
+        return DG_ERR;
+    const json_t *events = json_object_get(root, "events");
+    if (!events)
+        return DG_OK;
+    if (!json_is_array(events))
+        return dg_fail(err, "events: expected an array, found %s", json_kind(events));
+    size_t n = json_array_size(events);
+    if (n > DG_SERVE_MAX_EVENTS)
+        return dg_fail(err, "events: at most %d events, found %zu", DG_SERVE_MAX_EVENTS, n);
+    in->events = n ? dg_xcalloc(n, sizeof *in->events) : NULL;
+    in->nevents = n;
+    for (size_t i = 0; i < n; i++) {
+        char at[32];
+        snprintf(at, sizeof at, "events[%zu]", i);
+        if (parse_event(json_array_get(events, i), at, &in->events[i], err) != DG_OK)
+            return DG_ERR;
+    }
+    return DG_OK;
+}
+
+int dg_device_input_parse(const char *body, size_t len, dg_device_input *in, dg_err *err)
+{
+    memset(in, 0, sizeof *in);
+    json_error_t je;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    if (!root)
+        return dg_fail(err, "body line %d, column %d: %s", je.line, je.column, je.text);
+    int rc = parse_device(root, in, err);
+    json_decref(root);
+    if (rc != DG_OK)
+        dg_device_input_free(in);
+    return rc;
+}
+
+void dg_device_input_free(dg_device_input *in)
+{
+    for (size_t i = 0; i < in->nevents; i++)
+        free(in->events[i].apps);
+    free(in->events);
+    memset(in, 0, sizeof *in);
+}
+
+/* A number in the shortest form that reads back as the same double, or null
+ * for NaN (a value the model could not give: predictions.csv's empty field). */
+static void put_double(dg_textbuf *b, double v)
+{
+    if (isnan(v)) {
+        dg_textbuf_puts(b, "null");
+        return;
+    }
+    char num[32];
+    dg_format_exact(v, num);
+    dg_textbuf_puts(b, num);
+}
+
+/* A JSON string of at most max bytes of s; 0 when it is not UTF-8. */
+static int put_string(dg_textbuf *b, const char *s, size_t max)
+{
+    json_t *j = json_stringn(s, strnlen(s, max));
+    char *text = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    json_decref(j);
+    if (!text)
+        return 0;
+    dg_textbuf_puts(b, text);
+    free(text);
+    return 1;
+}
+
+static void put_groups(dg_textbuf *b, const char *key, const double *p,
+                       const char *const *names, int n)
+{
+    dg_textbuf_printf(b, ",\"%s\":[", key);
+    for (int i = 0; i < n; i++) {
+        /* The group names are plain ASCII without quotes (model.h). */
+        dg_textbuf_printf(b, "%s{\"group\":\"%s\",\"p\":", i ? "," : "", names[i]);
+        put_double(b, p[i]);
+        dg_textbuf_putc(b, '}');
+    }
+    dg_textbuf_putc(b, ']');
+}
+
+/* Written by hand rather than through jansson, whose reals print with a
+ * fixed precision: the numbers here read back exactly as the models wrote
+ * them. NaN is null; an infinity has no JSON form and fails. */
+char *dg_answer_json(const dg_answer *a, int has_device_id, const char *model_version,
+                     size_t *len)
+{
+    const dg_prediction *p = &a->p;
+    double all[2 + 6 + 12] = {p->p_female, p->age};
+    memcpy(all + 2, p->group6, sizeof p->group6);
+    memcpy(all + 8, p->group12, sizeof p->group12);
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        if (isinf(all[i]))
+            return NULL;
+    dg_textbuf b = {0};
+    dg_textbuf_reserve(&b, 1024);
+    if (has_device_id)
+        dg_textbuf_printf(&b, "{\"device_id\":\"%lld\"", (long long)p->device_id);
+    else
+        dg_textbuf_puts(&b, "{\"device_id\":null");
+    dg_textbuf_printf(&b, ",\"scenario\":%d,\"p_female\":", p->scenario);
+    put_double(&b, p->p_female);
+    dg_textbuf_puts(&b, ",\"predicted_age\":");
+    put_double(&b, p->age);
+    put_groups(&b, "group6", p->group6, dg_group6_names, 6);
+    put_groups(&b, "group12", p->group12, dg_group12_names, 12);
+    dg_textbuf_puts(&b, ",\"campaigns\":[");
+    int ok = 1;
+    for (int i = 0; i < a->ncampaigns && i < DG_SERVE_MAX_CAMPAIGNS && ok; i++) {
+        if (i)
+            dg_textbuf_putc(&b, ',');
+        ok = put_string(&b, a->campaigns[i], sizeof a->campaigns[i] - 1);
+    }
+    dg_textbuf_puts(&b, "],\"model_version\":");
+    ok = ok && put_string(&b, model_version ? model_version : "", SIZE_MAX);
+    dg_textbuf_puts(&b, "}");
+    if (!ok) {
+        dg_textbuf_free(&b);
+        return NULL;
+    }
+    dg_textbuf_putc(&b, '\0');
+    if (len)
+        *len = b.len - 1;
+    return b.p;
+}

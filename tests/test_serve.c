@@ -1,0 +1,1227 @@
+/* The prediction API against a server started here on a free loopback port,
+ * with a deterministic test predictor: every endpoint, every hostile input,
+ * slow clients, many keep-alive clients, the SIGTERM drain, the
+ * predictions-file mode, and the demographer serve and health commands. */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include "demographer/prediction.h"
+#include "demographer/serve.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the test predictor: every answer follows from its input ---- */
+
+#define BROKEN_ID 666 /* lookup fails */
+#define SLOW_ID 777   /* lookup takes SLOW_MS */
+#define SLOW_MS 800
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Devices whose id is a multiple of 3 are unknown. */
+static int known(int64_t id)
+{
+    return id == SLOW_ID || (uint64_t)id % 3 != 0;
+}
+
+static void expected_prediction(int64_t id, dg_prediction *p)
+{
+    uint64_t u = (uint64_t)id;
+    memset(p, 0, sizeof *p);
+    p->device_id = id;
+    p->scenario = u % 2 ? 1 : 2;
+    p->p_female = (double)(u % 1000) / 1000.0 + 0.0005;
+    p->age = 18.0 + (double)(u % 50) + 0.25;
+    double s6 = 0, s12 = 0;
+    for (int i = 0; i < 6; i++)
+        s6 += p->group6[i] = (double)(i + 1 + u % 7);
+    for (int i = 0; i < 12; i++)
+        s12 += p->group12[i] = (double)(i + 1 + u % 11);
+    for (int i = 0; i < 6; i++)
+        p->group6[i] /= s6;
+    for (int i = 0; i < 12; i++)
+        p->group12[i] /= s12;
+}
+
+static int tp_lookup(void *ctx, int64_t id, dg_prediction *out, dg_err *err)
+{
+    (void)ctx;
+    if (id == BROKEN_ID)
+        return dg_fail(err, "test predictor: device %d is broken on purpose", BROKEN_ID);
+    if (id == SLOW_ID)
+        sleep_ms(SLOW_MS);
+    if (!known(id))
+        return 1;
+    expected_prediction(id, out);
+    return 0;
+}
+
+/* p_female from the brand's length, age from the events and active apps. */
+static int tp_predict(void *ctx, const dg_device_input *in, dg_prediction *out, dg_err *err)
+{
+    (void)ctx;
+    (void)err;
+    expected_prediction(0, out);
+    size_t active = 0;
+    for (size_t i = 0; i < in->nevents; i++)
+        for (size_t j = 0; j < in->events[i].napps; j++)
+            active += (size_t)in->events[i].apps[j].active;
+    out->p_female = (double)(strlen(in->brand) % 10) / 10.0 + 0.05;
+    out->age = 20.0 + (double)in->nevents + 0.5 * (double)active;
+    out->scenario = in->nevents ? 1 : 2;
+    return DG_OK;
+}
+
+static int tp_campaigns(void *ctx, const dg_prediction *p, dg_answer *out, dg_err *err)
+{
+    (void)ctx;
+    (void)err;
+    out->ncampaigns = 0;
+    if (p->p_female > 0.5)
+        snprintf(out->campaigns[out->ncampaigns++], sizeof out->campaigns[0], "female-focus");
+    if (p->age < 25)
+        snprintf(out->campaigns[out->ncampaigns++], sizeof out->campaigns[0], "young");
+    return DG_OK;
+}
+
+static const dg_predictor test_predictor = {
+    .ctx = NULL,
+    .lookup = tp_lookup,
+    .predict = tp_predict,
+    .campaigns = tp_campaigns,
+    .model_version = "test-predictor-1",
+};
+
+/* ---- the server of these tests ---- */
+
+#define TIMEOUT_S 2
+#define MAX_BODY 65536
+
+static dg_server *srv;
+static unsigned port;
+static char *tmp;
+static char *access_log;
+
+static dg_server *start(const dg_predictor *pred, int log_fd)
+{
+    dg_serve_opts o;
+    dg_serve_opts_init(&o);
+    o.port = 0;
+    o.threads = 2;
+    o.timeout_s = TIMEOUT_S;
+    o.max_body = MAX_BODY;
+    o.access_log_fd = log_fd;
+    dg_server *s;
+    dg_err err;
+    if (dg_server_start(&s, pred, &o, &err) != DG_OK) {
+        fprintf(stderr, "# server did not start: %s\n", err.msg);
+        return NULL;
+    }
+    return s;
+}
+
+static int log_fd = -1;
+
+static int setup(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    tmp = tu_tmpdir();
+    size_t n = strlen(tmp) + 32;
+    access_log = malloc(n);
+    snprintf(access_log, n, "%s/access.log", tmp);
+    log_fd = open(access_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    srv = start(&test_predictor, log_fd);
+    if (!srv)
+        return -1;
+    port = dg_server_port(srv);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (srv)
+        assert_int_equal(dg_server_stop(srv, 5), 0);
+    close(log_fd);
+    tu_rmrf(tmp);
+    free(tmp);
+    free(access_log);
+    curl_global_cleanup();
+    return 0;
+}
+
+/* ---- clients ---- */
+
+typedef struct reply {
+    long status;
+    char *body;
+    size_t len;
+    char allow[128];
+    char type[128];
+    json_t *json; /* the body parsed, when it is JSON */
+} reply;
+
+static size_t on_body(char *data, size_t size, size_t n, void *ctx)
+{
+    reply *r = ctx;
+    r->body = realloc(r->body, r->len + size * n + 1);
+    memcpy(r->body + r->len, data, size * n);
+    r->len += size * n;
+    r->body[r->len] = '\0';
+    return size * n;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *ctx)
+{
+    reply *r = ctx;
+    size_t len = size * n;
+    char line[256];
+    snprintf(line, sizeof line, "%.*s", (int)(len < 255 ? len : 255), data);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (strncasecmp(line, "Allow: ", 7) == 0)
+        snprintf(r->allow, sizeof r->allow, "%.127s", line + 7);
+    if (strncasecmp(line, "Content-Type: ", 14) == 0)
+        snprintf(r->type, sizeof r->type, "%.127s", line + 14);
+    return len;
+}
+
+static CURL *client(void)
+{
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    return c;
+}
+
+/* One request on handle c (NULL: a new one). type NULL sends no Content-Type. */
+static reply request_on(CURL *c, unsigned to_port, const char *method, const char *path,
+                        const char *type, const char *body, size_t body_len)
+{
+    reply r;
+    memset(&r, 0, sizeof r);
+    int own = c == NULL;
+    if (own)
+        c = client();
+    char url[4096];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", to_port, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+    struct curl_slist *h = NULL;
+    char ct[160];
+    if (type) {
+        snprintf(ct, sizeof ct, "Content-Type: %s", type);
+        h = curl_slist_append(h, ct);
+    } else {
+        h = curl_slist_append(h, "Content-Type:");
+    }
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
+    } else {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(c, CURLOPT_NOBODY, strcmp(method, "HEAD") == 0 ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
+                     strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+                             (body && strcmp(method, "POST") == 0)
+                         ? NULL
+                         : method);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+        fprintf(stderr, "# %s %s: %s\n", method, path, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(h);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    if (own)
+        curl_easy_cleanup(c);
+    if (r.body && strncmp(r.type, "application/json", 16) == 0)
+        r.json = json_loadb(r.body, r.len, 0, NULL);
+    return r;
+}
+
+static reply request(const char *method, const char *path, const char *type, const char *body)
+{
+    return request_on(NULL, port, method, path, type, body, body ? strlen(body) : 0);
+}
+
+static void reply_free(reply *r)
+{
+    free(r->body);
+    json_decref(r->json);
+}
+
+/* The reply is a JSON error of this status with a detail containing want. */
+static void assert_error(const reply *r, long status, const char *want)
+{
+    if (r->status != status || !r->json || !strstr(r->body, want))
+        fprintf(stderr, "# expected %ld with '%s', got %ld: %s\n", status, want, r->status,
+                r->body ? r->body : "(no body)");
+    assert_int_equal(r->status, status);
+    assert_non_null(r->json);
+    assert_true(json_is_string(json_object_get(r->json, "error")));
+    assert_true(json_is_string(json_object_get(r->json, "detail")));
+    assert_non_null(strstr(r->body, want));
+}
+
+static int connect_raw(unsigned to_port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)to_port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+/* Sends text on a new connection and reads until the server closes it or
+ * 10 s pass; returns the status of the answer (0: none) and its text. */
+static int raw_exchange(const char *text, size_t len, char *out, size_t cap)
+{
+    int fd = connect_raw(port);
+    assert_true(fd >= 0);
+    size_t sent = 0;
+    while (sent < len) {
+        ssize_t n = send(fd, text + sent, len - sent, MSG_NOSIGNAL);
+        if (n <= 0)
+            break; /* the server may answer and close before all is sent */
+        sent += (size_t)n;
+    }
+    size_t got = 0;
+    ssize_t n;
+    while (got + 1 < cap && (n = recv(fd, out + got, cap - 1 - got, 0)) > 0)
+        got += (size_t)n;
+    out[got] = '\0';
+    close(fd);
+    int status = 0;
+    sscanf(out, "HTTP/1.%*d %d", &status);
+    return status;
+}
+
+/* ---- the endpoints ---- */
+
+static void test_health(void **state)
+{
+    (void)state;
+    reply r = request("GET", "/health", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(r.json);
+    assert_string_equal(json_string_value(json_object_get(r.json, "status")), "ok");
+    assert_string_equal(json_string_value(json_object_get(r.json, "model_version")),
+                        "test-predictor-1");
+    assert_true(json_is_true(json_object_get(r.json, "predict")));
+    reply_free(&r);
+    r = request("HEAD", "/health", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.len, 0);
+    reply_free(&r);
+    r = request("HEAD", "/v1/devices/1", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.len, 0);
+    reply_free(&r);
+}
+
+static void test_index_page(void **state)
+{
+    (void)state;
+    reply r = request("GET", "/", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.type, "text/html"));
+    assert_non_null(strstr(r.body, "<form"));
+    assert_non_null(strstr(r.body, "/v1/devices/"));
+    /* Nothing loaded from elsewhere. */
+    assert_null(strstr(r.body, "http://"));
+    assert_null(strstr(r.body, "https://"));
+    assert_null(strstr(r.body, "src="));
+    reply_free(&r);
+}
+
+static void test_openapi(void **state)
+{
+    (void)state;
+    reply r = request("GET", "/openapi.json", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(r.json);
+    assert_string_equal(json_string_value(json_object_get(r.json, "openapi")), "3.0.3");
+    json_t *paths = json_object_get(r.json, "paths");
+    const char *want[] = {"/", "/health", "/openapi.json", "/v1/devices/{device_id}",
+                          "/v1/predict"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        assert_non_null(json_object_get(paths, want[i]));
+    /* Every $ref names a schema that exists. */
+    json_t *schemas = json_object_get(json_object_get(r.json, "components"), "schemas");
+    const char *p = r.body;
+    int refs = 0;
+    while ((p = strstr(p, "\"#/components/schemas/"))) {
+        p += strlen("\"#/components/schemas/");
+        char name[64];
+        size_t n = strcspn(p, "\"");
+        snprintf(name, sizeof name, "%.*s", (int)n, p);
+        if (!json_object_get(schemas, name))
+            fprintf(stderr, "# dangling $ref %s\n", name);
+        assert_non_null(json_object_get(schemas, name));
+        refs++;
+    }
+    assert_true(refs >= 10);
+    /* Every property the server answers is described. */
+    json_t *props = json_object_get(json_object_get(schemas, "Prediction"), "properties");
+    const char *fields[] = {"device_id", "scenario", "p_female", "predicted_age", "group6",
+                            "group12", "campaigns", "model_version"};
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+        assert_non_null(json_object_get(props, fields[i]));
+    reply_free(&r);
+}
+
+/* The answer for a device holds exactly the test predictor's numbers. */
+static void assert_answer(const json_t *j, int64_t id)
+{
+    dg_prediction p;
+    expected_prediction(id, &p);
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    assert_string_equal(json_string_value(json_object_get(j, "device_id")), ids);
+    assert_int_equal(json_integer_value(json_object_get(j, "scenario")), p.scenario);
+    assert_true(json_real_value(json_object_get(j, "p_female")) == p.p_female);
+    assert_true(json_real_value(json_object_get(j, "predicted_age")) == p.age);
+    json_t *g6 = json_object_get(j, "group6"), *g12 = json_object_get(j, "group12");
+    assert_int_equal(json_array_size(g6), 6);
+    assert_int_equal(json_array_size(g12), 12);
+    for (int i = 0; i < 6; i++) {
+        json_t *g = json_array_get(g6, (size_t)i);
+        assert_string_equal(json_string_value(json_object_get(g, "group")), dg_group6_names[i]);
+        assert_true(json_real_value(json_object_get(g, "p")) == p.group6[i]);
+    }
+    for (int i = 0; i < 12; i++) {
+        json_t *g = json_array_get(g12, (size_t)i);
+        assert_string_equal(json_string_value(json_object_get(g, "group")), dg_group12_names[i]);
+        assert_true(json_real_value(json_object_get(g, "p")) == p.group12[i]);
+    }
+    json_t *c = json_object_get(j, "campaigns");
+    assert_true(json_is_array(c));
+    size_t want = (p.p_female > 0.5) + (p.age < 25);
+    assert_int_equal(json_array_size(c), want);
+    assert_string_equal(json_string_value(json_object_get(j, "model_version")),
+                        "test-predictor-1");
+}
+
+static void test_device_known(void **state)
+{
+    (void)state;
+    const int64_t ids[] = {1, 2, 524, 1000001, -8260683887967679142LL, INT64_MAX};
+    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/v1/devices/%lld", (long long)ids[i]);
+        reply r = request("GET", path, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        assert_non_null(r.json);
+        assert_answer(r.json, ids[i]);
+        reply_free(&r);
+    }
+    /* INT64_MIN is in range (its magnitude is not). */
+    reply r = request("GET", "/v1/devices/-9223372036854775808", NULL, NULL);
+    assert_true(r.status == 200 || r.status == 404);
+    reply_free(&r);
+}
+
+static void test_device_unknown(void **state)
+{
+    (void)state;
+    reply r = request("GET", "/v1/devices/3", NULL, NULL);
+    assert_error(&r, 404, "no prediction for device 3");
+    reply_free(&r);
+    r = request("GET", "/v1/devices/666", NULL, NULL);
+    assert_error(&r, 500, "broken on purpose");
+    reply_free(&r);
+}
+
+static void test_device_bad_ids(void **state)
+{
+    (void)state;
+    const char *bad[] = {"/v1/devices/abc", "/v1/devices/12a", "/v1/devices/9223372036854775808",
+                         "/v1/devices/-9223372036854775809",
+                         "/v1/devices/99999999999999999999999", "/v1/devices/", "/v1/devices/-",
+                         "/v1/devices/+5", "/v1/devices/%201", "/v1/devices/1.5",
+                         "/v1/devices/0x10", "/v1/devices/%00"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        reply r = request("GET", bad[i], NULL, NULL);
+        if (r.status != 400)
+            fprintf(stderr, "# %s: %ld %s\n", bad[i], r.status, r.body ? r.body : "");
+        assert_int_equal(r.status, 400);
+        assert_non_null(r.json);
+        assert_string_equal(json_string_value(json_object_get(r.json, "error")),
+                            "invalid device id");
+        reply_free(&r);
+    }
+}
+
+static void test_bad_paths(void **state)
+{
+    (void)state;
+    const char *bad[] = {"/nope", "/v1", "/v1/devices", "/v1/devices/1/x", "/health/",
+                         "/v2/devices/1", "//health", "/v1/predict/x", "/index.html",
+                         "/../etc/passwd"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        reply r = request("GET", bad[i], NULL, NULL);
+        assert_error(&r, 404, "no such path");
+        reply_free(&r);
+    }
+    /* The query string is not part of the path. */
+    reply r = request("GET", "/health?x=1", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+}
+
+static void test_wrong_methods(void **state)
+{
+    (void)state;
+    struct {
+        const char *method, *path, *allow;
+    } cases[] = {
+        {"POST", "/health", "GET, HEAD"},     {"DELETE", "/v1/devices/1", "GET, HEAD"},
+        {"PUT", "/openapi.json", "GET, HEAD"}, {"GET", "/v1/predict", "POST"},
+        {"DELETE", "/v1/predict", "POST"},     {"PATCH", "/", "GET, HEAD"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        reply r = request(cases[i].method, cases[i].path, "application/json",
+                          strcmp(cases[i].method, "POST") == 0 ? "{}" : NULL);
+        assert_error(&r, 405, "takes");
+        assert_string_equal(r.allow, cases[i].allow);
+        reply_free(&r);
+    }
+}
+
+static const char GOOD_BODY[] =
+    "{\"device_id\": \"-42\", \"brand\": \"小米\", \"model\": \"红米note\", \"events\": ["
+    " {\"timestamp\": \"2016-05-01 00:55:25\", \"latitude\": 31.24, \"longitude\": 121.47,"
+    "  \"apps\": [{\"app_id\": \"5927333115845830913\", \"installed\": true, \"active\": true},"
+    "           {\"app_id\": -5720078949152207372, \"active\": false}]},"
+    " {\"timestamp\": \"2016-05-02 23:59:59\", \"apps\": []}]}";
+
+static void test_predict(void **state)
+{
+    (void)state;
+    reply r = request("POST", "/v1/predict", "application/json; charset=utf-8", GOOD_BODY);
+    assert_int_equal(r.status, 200);
+    assert_non_null(r.json);
+    assert_string_equal(json_string_value(json_object_get(r.json, "device_id")), "-42");
+    /* "小米" is 6 bytes: 0.65; 2 events, 1 active app: 22.5. */
+    assert_true(json_real_value(json_object_get(r.json, "p_female")) == 0.65);
+    assert_true(json_real_value(json_object_get(r.json, "predicted_age")) == 22.5);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "scenario")), 1);
+    assert_int_equal(json_array_size(json_object_get(r.json, "campaigns")), 2);
+    reply_free(&r);
+    /* No events: scenario 2; no device_id: null. */
+    r = request("POST", "/v1/predict", "application/json",
+                "{\"brand\": \"OPPO\", \"model\": \"R7\"}");
+    assert_int_equal(r.status, 200);
+    assert_true(json_is_null(json_object_get(r.json, "device_id")));
+    assert_int_equal(json_integer_value(json_object_get(r.json, "scenario")), 2);
+    reply_free(&r);
+}
+
+static void test_device_input_parse(void **state)
+{
+    (void)state;
+    dg_device_input in;
+    dg_err err;
+    assert_int_equal(dg_device_input_parse(GOOD_BODY, strlen(GOOD_BODY), &in, &err), DG_OK);
+    assert_int_equal(in.has_device_id, 1);
+    assert_int_equal(in.device_id, -42);
+    assert_string_equal(in.brand, "小米");
+    assert_int_equal(in.nevents, 2);
+    assert_int_equal(in.events[0].timestamp, 1462064125);
+    assert_int_equal(in.events[0].has_location, 1);
+    assert_true(in.events[0].lat == 31.24 && in.events[0].lon == 121.47);
+    assert_int_equal(in.events[0].napps, 2);
+    assert_int_equal(in.events[0].apps[0].app_id, 5927333115845830913LL);
+    assert_int_equal(in.events[0].apps[1].app_id, -5720078949152207372LL);
+    assert_int_equal(in.events[0].apps[1].installed, 1); /* the default */
+    assert_int_equal(in.events[0].apps[1].active, 0);
+    assert_int_equal(in.events[1].has_location, 0);
+    dg_device_input_free(&in);
+
+    int64_t id;
+    assert_int_equal(dg_parse_device_id("-9223372036854775808", &id, &err), DG_OK);
+    assert_true(id == INT64_MIN);
+    assert_int_equal(dg_parse_device_id("9223372036854775807", &id, &err), DG_OK);
+    assert_true(id == INT64_MAX);
+    assert_int_equal(dg_parse_device_id("0", &id, &err), DG_OK);
+    assert_int_equal(dg_parse_device_id("00000000000000000001", &id, &err), DG_ERR);
+    assert_int_equal(dg_parse_device_id("9223372036854775808", &id, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "out of the signed 64-bit range"));
+}
+
+/* Builds {"brand":"b","model":"m","events":[N copies of event]}. */
+static char *many_events(int n, const char *event)
+{
+    size_t cap = 64 + (size_t)n * (strlen(event) + 1);
+    char *s = malloc(cap);
+    size_t o = (size_t)snprintf(s, cap, "{\"brand\":\"b\",\"model\":\"m\",\"events\":[");
+    for (int i = 0; i < n; i++)
+        o += (size_t)snprintf(s + o, cap - o, "%s%s", i ? "," : "", event);
+    snprintf(s + o, cap - o, "]}");
+    return s;
+}
+
+static void test_predict_hostile(void **state)
+{
+    (void)state;
+    char *deep = malloc(20001);
+    memset(deep, '[', 20000);
+    deep[20000] = '\0';
+    char *apps = malloc(16384);
+    size_t o = (size_t)snprintf(apps, 16384, "{\"timestamp\":\"2016-05-01 00:00:00\",\"apps\":[");
+    for (int i = 0; i <= DG_SERVE_MAX_APPS; i++)
+        o += (size_t)snprintf(apps + o, 16384 - o, "%s{\"app_id\":%d}", i ? "," : "", i);
+    snprintf(apps + o, 16384 - o, "]}");
+    char *too_many_apps = many_events(1, apps);
+    char *too_many_events = many_events(DG_SERVE_MAX_EVENTS + 1, "{\"timestamp\":\"2016-05-01 00:00:00\"}");
+    char *ok_events = many_events(DG_SERVE_MAX_EVENTS, "{\"timestamp\":\"2016-05-01 00:00:00\"}");
+    struct {
+        const char *body;
+        const char *detail;
+    } cases[] = {
+        {"", "line 1"},
+        {"{", "line 1"},
+        {"{\"brand\": \"a\", \"model\": \"b\",}", "line 1, column"},
+        {"nul", "line 1"},
+        {"[]", "expected a JSON object, found an array"},
+        {"\"x\"", "expected a JSON object"},
+        {"{\"model\": \"m\"}", "brand: missing"},
+        {"{\"brand\": \"b\"}", "model: missing"},
+        {"{\"brand\": 5, \"model\": \"m\"}", "brand: expected a string, found an integer"},
+        {"{\"brand\": \"\", \"model\": \"m\"}", "brand: expected 1 to 64 bytes, found 0"},
+        {"{\"brand\": \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\", "
+         "\"model\": \"m\"}", "expected 1 to 64 bytes, found 65"},
+        {"{\"brand\": \"b\", \"model\": \"m\", \"brand\": \"c\"}", "duplicate"},
+        {"{\"brand\": \"b\", \"model\": \"m\", \"colour\": \"red\"}", "unknown field 'colour'"},
+        {"{\"brand\": \"b\\u0000\", \"model\": \"m\"}", "line 1"},
+        {"{\"brand\": \"\xff\xfe\", \"model\": \"m\"}", "line 1"},
+        {"{\"brand\": \"b\", \"model\": \"m\", \"events\": {}}", "events: expected an array"},
+        {"{\"brand\": \"b\", \"model\": \"m\", \"events\": [5]}", "events[0]: expected an object"},
+        {"{\"brand\": \"b\", \"model\": \"m\", \"events\": [{}]}", "events[0].timestamp: missing"},
+        {"{\"brand\":\"b\",\"model\":\"m\",\"events\":[{\"timestamp\":1462064125}]}",
+         "events[0].timestamp: expected a string"},
+        {"{\"brand\":\"b\",\"model\":\"m\",\"events\":[{\"timestamp\":\"2016-05-01T00:00:00\"}]}",
+         "expected \\\"YYYY-MM-DD HH:MM:SS\\\""},
+        {"{\"brand\":\"b\",\"model\":\"m\",\"events\":[{\"timestamp\":\"2016-02-30 00:00:00\"}]}",
+         "is not a date and time that exists"},
+        {"{\"brand\":\"b\",\"model\":\"m\",\"events\":[{\"timestamp\":\"1999-12-31 23:59:59\"}]}",
+         "expected a time from 2000-01-01"},
+        {"{\"brand\":\"b\",\"model\":\"m\",\"events\":[{\"timestamp\":\"2016-05-01 00:00:00\","
+         "\"latitude\":91,\"longitude\":0}]}", "events[0].latitude: expected degrees from -90"},
+        {"{\"brand\":\"b\",\"model\":\"m\",\"events\":[{\"timestamp\":\"2016-05-01 00:00:00\","
+         "\"latitude\":1,\"longitude\":-180.5}]}", "events[0].longitude: expected degrees"},
+        {"{\"brand\":\"b\",\"model\":\"m\",\"events\":[{\"timestamp\":\"2016-05-01 00:00:00\","
+         "\"latitude\":1}]}", "latitude and longitude go together"},
+        {"{\"brand\":\"b\",\"model\":\"m\",\"events\":[{\"timestamp\":\"2016-05-01 00:00:00\","
+         "\"latitude\":\"1\",\"longitude\":2}]}", "latitude: expected a number, found a string"},
+        {"{\"brand\":\"b\",\"model\":\"m\",\"events\":[{\"timestamp\":\"2016-05-01 00:00:00\","
+         "\"apps\":[{\"app_id\":\"9223372036854775808\"}]}]}",
+         "events[0].apps[0].app_id: device id '9223372036854775808' is out of the signed"},
+        {"{\"brand\":\"b\",\"model\":\"m\",\"events\":[{\"timestamp\":\"2016-05-01 00:00:00\","
+         "\"apps\":[{\"app_id\":92233720368547758080}]}]}", "too big"},
+        {"{\"brand\":\"b\",\"model\":\"m\",\"events\":[{\"timestamp\":\"2016-05-01 00:00:00\","
+         "\"apps\":[{\"app_id\":1.5}]}]}", "app_id: expected an integer or a decimal string"},
+        {"{\"brand\":\"b\",\"model\":\"m\",\"events\":[{\"timestamp\":\"2016-05-01 00:00:00\","
+         "\"apps\":[{}]}]}", "app_id: missing"},
+        {"{\"brand\":\"b\",\"model\":\"m\",\"events\":[{\"timestamp\":\"2016-05-01 00:00:00\","
+         "\"apps\":[{\"app_id\":1,\"active\":1}]}]}", "active: expected true or false"},
+        {"{\"device_id\": true, \"brand\": \"b\", \"model\": \"m\"}", "device_id: expected"},
+        {"{\"device_id\": \"12x\", \"brand\": \"b\", \"model\": \"m\"}", "device_id: expected"},
+        {deep, "line 1"},
+        {too_many_apps, "events[0].apps: at most 512 apps per event, found 513"},
+        {too_many_events, "events: at most 1000 events, found 1001"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        reply r = request("POST", "/v1/predict", "application/json", cases[i].body);
+        assert_error(&r, 400, cases[i].detail);
+        reply_free(&r);
+    }
+    /* At the limits, still fine. */
+    reply r = request("POST", "/v1/predict", "application/json", ok_events);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+    free(deep);
+    free(apps);
+    free(too_many_apps);
+    free(too_many_events);
+    free(ok_events);
+}
+
+static void test_predict_headers(void **state)
+{
+    (void)state;
+    const char *body = "{\"brand\": \"b\", \"model\": \"m\"}";
+    reply r = request("POST", "/v1/predict", "text/plain", body);
+    assert_error(&r, 415, "expected Content-Type application/json, found text/plain");
+    reply_free(&r);
+    r = request("POST", "/v1/predict", NULL, body);
+    assert_error(&r, 415, "found none");
+    reply_free(&r);
+    r = request("POST", "/v1/predict", "application/jsonx", body);
+    assert_int_equal(r.status, 415);
+    reply_free(&r);
+
+    char buf[8192];
+    /* No length. */
+    const char nolen[] = "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         "Connection: close\r\n\r\n";
+    assert_int_equal(raw_exchange(nolen, strlen(nolen), buf, sizeof buf), 411);
+    assert_non_null(strstr(buf, "\"error\":\"length required\""));
+    /* A length over the limit: refused from the headers, the body never sent. */
+    char big[256];
+    snprintf(big, sizeof big, "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
+             "application/json\r\nContent-Length: %d\r\n\r\n", MAX_BODY + 1);
+    assert_int_equal(raw_exchange(big, strlen(big), buf, sizeof buf), 413);
+    assert_non_null(strstr(buf, "the body limit is 65536 bytes"));
+    snprintf(big, sizeof big, "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
+             "application/json\r\nContent-Length: 99999999999999999999999\r\n\r\n");
+    int st = raw_exchange(big, strlen(big), buf, sizeof buf);
+    assert_true(st == 413 || st == 400);
+    /* A length that is no number (libmicrohttpd may refuse it first). */
+    snprintf(big, sizeof big, "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
+             "application/json\r\nContent-Length: abc\r\n\r\n");
+    assert_int_equal(raw_exchange(big, strlen(big), buf, sizeof buf), 400);
+    /* A GET with a body: the body is read and dropped. */
+    const char get_body[] = "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                            "Connection: close\r\n\r\nhello";
+    assert_int_equal(raw_exchange(get_body, strlen(get_body), buf, sizeof buf), 200);
+    assert_non_null(strstr(buf, "\"status\":\"ok\""));
+}
+
+static size_t chunked_source(char *out, size_t size, size_t n, void *ctx)
+{
+    size_t *left = ctx;
+    size_t give = size * n < *left ? size * n : *left;
+    memset(out, ' ', give);
+    if (give && *left == give)
+        out[give - 1] = '{';
+    *left -= give;
+    return give;
+}
+
+static void test_body_too_large_chunked(void **state)
+{
+    (void)state;
+    /* Chunked, so no length up front: read up to the limit, then 413. */
+    CURL *c = client();
+    reply r;
+    memset(&r, 0, sizeof r);
+    size_t left = (size_t)MAX_BODY * 2;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/predict", port);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    h = curl_slist_append(h, "Transfer-Encoding: chunked");
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, chunked_source);
+    curl_easy_setopt(c, CURLOPT_READDATA, &left);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    r.json = r.body ? json_loadb(r.body, r.len, 0, NULL) : NULL;
+    assert_error(&r, 413, "the body limit is 65536 bytes");
+    reply_free(&r);
+    /* A small chunked body is read whole. */
+    memset(&r, 0, sizeof r);
+    left = 100; /* spaces then "{": malformed JSON, but read */
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    assert_int_equal(r.status, 400);
+    reply_free(&r);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+}
+
+static void test_huge_request_line_and_headers(void **state)
+{
+    (void)state;
+    size_t n = 64 * 1024;
+    char *req = malloc(n + 256);
+    char *buf = malloc(8192);
+    /* A URL over the connection's memory. */
+    size_t o = (size_t)sprintf(req, "GET /v1/devices/");
+    memset(req + o, '1', n);
+    o += n;
+    o += (size_t)sprintf(req + o, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    int st = raw_exchange(req, o, buf, 8192);
+    if (st != 414 && st != 431)
+        fprintf(stderr, "# long URL: %d %.200s\n", st, buf);
+    assert_true(st == 414 || st == 431);
+    /* A header over it. */
+    o = (size_t)sprintf(req, "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    memset(req + o, 'a', n);
+    o += n;
+    o += (size_t)sprintf(req + o, "\r\n\r\n");
+    st = raw_exchange(req, o, buf, 8192);
+    assert_int_equal(st, 431);
+    /* Many small headers. */
+    o = (size_t)sprintf(req, "GET /health HTTP/1.1\r\nHost: x\r\n");
+    while (o < n)
+        o += (size_t)sprintf(req + o, "X-H%zu: v\r\n", o);
+    o += (size_t)sprintf(req + o, "\r\n");
+    st = raw_exchange(req, o, buf, 8192);
+    assert_int_equal(st, 431);
+    /* Garbage instead of HTTP. */
+    const char junk[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n";
+    st = raw_exchange(junk, sizeof junk - 1, buf, 8192);
+    assert_true(st == 0 || (st >= 400 && st < 500));
+    free(req);
+    free(buf);
+    /* Still serving. */
+    reply r = request("GET", "/health", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+}
+
+/* Clients sending their request a byte at a time, slower than the
+ * connection timeout, are closed, and others are served meanwhile. */
+static void test_slowloris(void **state)
+{
+    (void)state;
+    enum { SLOW = 20 };
+    const char text[] = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    int fds[SLOW];
+    for (int i = 0; i < SLOW; i++) {
+        fds[i] = connect_raw(port);
+        assert_true(fds[i] >= 0);
+        assert_int_equal(send(fds[i], text, 1, MSG_NOSIGNAL), 1);
+    }
+    /* Normal clients are answered promptly while the slow ones hang on. */
+    double worst = 0;
+    double end = dg_now() + (TIMEOUT_S + 1.5);
+    int served = 0;
+    size_t next = 1;
+    while (dg_now() < end) {
+        double t0 = dg_now();
+        reply r = request("GET", "/v1/devices/1", NULL, NULL);
+        double dt = dg_now() - t0;
+        if (dt > worst)
+            worst = dt;
+        assert_int_equal(r.status, 200);
+        reply_free(&r);
+        served++;
+        /* Every (timeout + 0.5) s each slow client sends its next byte. */
+        if (dg_now() > end - 0.9 && next == 1) {
+            for (int i = 0; i < SLOW; i++)
+                send(fds[i], text + next, 1, MSG_NOSIGNAL);
+            next++;
+        }
+        sleep_ms(50);
+    }
+    fprintf(stderr, "# %d requests served beside %d slow clients, slowest %.1f ms\n", served,
+            SLOW, worst * 1e3);
+    assert_true(served >= 10);
+    assert_true(worst < TIMEOUT_S / 2.0); /* answered long before any timeout */
+    /* Each slow connection was closed by the server without an answer. */
+    for (int i = 0; i < SLOW; i++) {
+        struct pollfd p = {fds[i], POLLIN, 0};
+        assert_int_equal(poll(&p, 1, 3000), 1);
+        char b[64];
+        ssize_t n = recv(fds[i], b, sizeof b, 0);
+        assert_true(n == 0 || (n < 0 && errno == ECONNRESET));
+        close(fds[i]);
+    }
+}
+
+typedef struct waiting_call {
+    unsigned port;
+    reply r;
+    atomic_int done;
+} waiting_call;
+
+static void *call_health(void *arg)
+{
+    waiting_call *w = arg;
+    w->r = request_on(NULL, w->port, "GET", "/health", NULL, NULL, 0);
+    atomic_store(&w->done, 1);
+    return NULL;
+}
+
+/* At the connection limit libmicrohttpd stops accepting: a new client waits
+ * in the kernel's backlog, and is served as soon as a connection goes. */
+static void test_connection_limit(void **state)
+{
+    (void)state;
+    dg_serve_opts o;
+    dg_serve_opts_init(&o);
+    o.threads = 1;
+    o.max_connections = 4;
+    o.timeout_s = 30;
+    dg_server *s;
+    dg_err err;
+    assert_int_equal(dg_server_start(&s, &test_predictor, &o, &err), DG_OK);
+    int fds[4];
+    for (int i = 0; i < 4; i++) {
+        fds[i] = connect_raw(dg_server_port(s));
+        assert_true(fds[i] >= 0);
+        assert_int_equal(send(fds[i], "GET", 3, MSG_NOSIGNAL), 3);
+    }
+    waiting_call w = {.port = dg_server_port(s)};
+    atomic_init(&w.done, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, call_health, &w);
+    sleep_ms(500);
+    assert_int_equal(atomic_load(&w.done), 0); /* held back */
+    close(fds[0]);
+    pthread_join(t, NULL);
+    assert_int_equal(w.r.status, 200);
+    reply_free(&w.r);
+    for (int i = 1; i < 4; i++)
+        close(fds[i]);
+    assert_int_equal(dg_server_stop(s, 5), 0);
+}
+
+typedef struct worker {
+    int index;
+    int requests;
+    int ok;
+    long connects;
+} worker;
+
+static void *keepalive_client(void *arg)
+{
+    worker *w = arg;
+    CURL *c = client();
+    for (int i = 0; i < w->requests; i++) {
+        int64_t id = (int64_t)w->index * 300000 + i * 3 + 1; /* never a multiple of 3 */
+        char path[64];
+        snprintf(path, sizeof path, "/v1/devices/%lld", (long long)id);
+        reply r = request_on(c, port, "GET", path, NULL, NULL, 0);
+        char want[40];
+        snprintf(want, sizeof want, "\"device_id\":\"%lld\"", (long long)id);
+        if (r.status == 200 && r.body && strstr(r.body, want))
+            w->ok++;
+        reply_free(&r);
+    }
+    curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &w->connects);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+static void test_concurrent_keepalive(void **state)
+{
+    (void)state;
+    enum { CLIENTS = 16, EACH = 100 };
+    pthread_t t[CLIENTS];
+    worker w[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++) {
+        w[i] = (worker){.index = i + 1, .requests = EACH};
+        pthread_create(&t[i], NULL, keepalive_client, &w[i]);
+    }
+    int ok = 0;
+    for (int i = 0; i < CLIENTS; i++) {
+        pthread_join(t[i], NULL);
+        ok += w[i].ok;
+        /* NUM_CONNECTS counts the last transfer's new connections: 0 once
+         * the connection is reused. */
+        assert_int_equal(w[i].connects, 0);
+    }
+    assert_int_equal(ok, CLIENTS * EACH);
+}
+
+static void test_access_log(void **state)
+{
+    (void)state;
+    reply r = request("GET", "/v1/devices/4", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    size_t len = r.len;
+    reply_free(&r);
+    r = request("GET", "/v1/devices/9?secret=1", NULL, NULL);
+    reply_free(&r);
+    sleep_ms(100); /* the line is written when the request completes */
+    FILE *f = fopen(access_log, "r");
+    assert_non_null(f);
+    char line[512], want[128];
+    snprintf(want, sizeof want, " method=GET path=/v1/devices/4 status=200 bytes=%zu us=", len);
+    int found = 0, found404 = 0, lines = 0;
+    while (fgets(line, sizeof line, f)) {
+        lines++;
+        found += strstr(line, want) != NULL;
+        found404 += strstr(line, "path=/v1/devices/9 status=404") != NULL;
+        /* No client address, no query string. */
+        assert_null(strstr(line, "127.0.0.1"));
+        assert_null(strstr(line, "secret"));
+    }
+    fclose(f);
+    assert_int_equal(found, 1);
+    assert_int_equal(found404, 1);
+    assert_true(lines > 100);
+}
+
+/* ---- predictions-file mode ---- */
+
+static void test_table_predictor(void **state)
+{
+    (void)state;
+    dg_prediction p[3];
+    expected_prediction(10, &p[0]);
+    expected_prediction(-8260683887967679142LL, &p[1]);
+    expected_prediction(INT64_MAX, &p[2]);
+    p[0].p_female = 0.1 + 0.2; /* needs 17 digits */
+    p[2].age = NAN;            /* a value the model could not give: null */
+    char *path = tu_write_str(tmp, "predictions.csv", "");
+    dg_err err;
+    assert_int_equal(dg_predictions_write(p, 3, path, &err), DG_OK);
+    dg_predictor pred;
+    dg_table_predictor *t;
+    assert_int_equal(dg_table_predictor_open(&t, path, &pred, &err), DG_OK);
+    assert_int_equal(dg_table_predictor_count(t), 3);
+    assert_non_null(strstr(pred.model_version, "predictions:predictions.csv:"));
+    assert_null(pred.predict);
+    dg_server *s = start(&pred, -1);
+    assert_non_null(s);
+    for (int i = 0; i < 3; i++) {
+        char url[64];
+        snprintf(url, sizeof url, "/v1/devices/%lld", (long long)p[i].device_id);
+        reply r = request_on(NULL, dg_server_port(s), "GET", url, NULL, NULL, 0);
+        assert_int_equal(r.status, 200);
+        assert_true(json_real_value(json_object_get(r.json, "p_female")) == p[i].p_female);
+        if (isnan(p[i].age))
+            assert_true(json_is_null(json_object_get(r.json, "predicted_age")));
+        else
+            assert_true(json_real_value(json_object_get(r.json, "predicted_age")) == p[i].age);
+        json_t *g12 = json_object_get(r.json, "group12");
+        for (int g = 0; g < 12; g++)
+            assert_true(json_real_value(json_object_get(json_array_get(g12, (size_t)g), "p")) ==
+                        p[i].group12[g]);
+        assert_int_equal(json_array_size(json_object_get(r.json, "campaigns")), 0);
+        reply_free(&r);
+    }
+    reply r = request_on(NULL, dg_server_port(s), "GET", "/v1/devices/11", NULL, NULL, 0);
+    assert_error(&r, 404, "no prediction for device 11");
+    reply_free(&r);
+    const char *body = "{\"brand\": \"b\", \"model\": \"m\"}";
+    r = request_on(NULL, dg_server_port(s), "POST", "/v1/predict", "application/json", body,
+                   strlen(body));
+    assert_error(&r, 503, "no model directory loaded");
+    reply_free(&r);
+    r = request_on(NULL, dg_server_port(s), "GET", "/health", NULL, NULL, 0);
+    assert_true(json_is_false(json_object_get(r.json, "predict")));
+    reply_free(&r);
+    assert_int_equal(dg_server_stop(s, 5), 0);
+    dg_table_predictor_free(t);
+
+    /* A device twice: refused, naming both lines. */
+    p[2].device_id = p[0].device_id;
+    assert_int_equal(dg_predictions_write(p, 3, path, &err), DG_OK);
+    assert_int_equal(dg_table_predictor_open(&t, path, &pred, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "predictions.csv:4: device 10 appears a second time "
+                                    "(first on line 2)"));
+    free(path);
+}
+
+/* ---- stopping ---- */
+
+typedef struct slow_call {
+    unsigned port;
+    reply r;
+} slow_call;
+
+static void *slow_request(void *arg)
+{
+    slow_call *s = arg;
+    char path[64];
+    snprintf(path, sizeof path, "/v1/devices/%d", SLOW_ID);
+    s->r = request_on(NULL, s->port, "GET", path, NULL, NULL, 0);
+    return NULL;
+}
+
+/* In a child process: a server that stops on SIGTERM like demographer serve,
+ * and exits 0 when every request under way finished. */
+static void drain_child(int out_fd)
+{
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    dg_server *s = start(&test_predictor, -1);
+    if (!s)
+        _exit(2);
+    unsigned p = dg_server_port(s);
+    if (write(out_fd, &p, sizeof p) != sizeof p)
+        _exit(2);
+    close(out_fd);
+    int sig;
+    sigwait(&stop, &sig);
+    unsigned left = dg_server_stop(s, 5);
+    _exit(left ? 3 : 0);
+}
+
+static void test_sigterm_drain(void **state)
+{
+    (void)state;
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(pfd[0]);
+        drain_child(pfd[1]);
+    }
+    close(pfd[1]);
+    unsigned child_port = 0;
+    assert_int_equal(read(pfd[0], &child_port, sizeof child_port), sizeof child_port);
+    close(pfd[0]);
+    slow_call call = {.port = child_port};
+    pthread_t t;
+    pthread_create(&t, NULL, slow_request, &call);
+    sleep_ms(SLOW_MS / 4); /* the slow request is under way */
+    double t0 = dg_now();
+    kill(pid, SIGTERM);
+    sleep_ms(100);
+    /* No new connections... */
+    int fd = connect_raw(child_port);
+    int refused = fd < 0 && errno == ECONNREFUSED;
+    if (fd >= 0)
+        close(fd);
+    assert_true(refused);
+    /* ...but the one under way is answered in full. */
+    pthread_join(t, NULL);
+    assert_int_equal(call.r.status, 200);
+    assert_non_null(call.r.json);
+    assert_answer(call.r.json, SLOW_ID);
+    reply_free(&call.r);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_true(dg_now() - t0 < 4);
+}
+
+/* ---- the commands ---- */
+
+static void test_serve_command(void **state)
+{
+    (void)state;
+    dg_prediction p[2];
+    expected_prediction(5, &p[0]);
+    expected_prediction(-7, &p[1]);
+    char *path = tu_write_str(tmp, "cmd.csv", "");
+    dg_err err;
+    assert_int_equal(dg_predictions_write(p, 2, path, &err), DG_OK);
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]);
+        close(out[1]);
+        execl(tu_bin(), tu_bin(), "serve", "--predictions", path, "--port", "0",
+              "--no-access-log", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    FILE *f = fdopen(out[0], "r");
+    char line[512] = "";
+    assert_non_null(fgets(line, sizeof line, f));
+    unsigned cmd_port = 0;
+    const char *at = strstr(line, "http://127.0.0.1:");
+    assert_non_null(at);
+    cmd_port = (unsigned)atoi(at + strlen("http://127.0.0.1:"));
+    assert_true(cmd_port > 0);
+    reply r = request_on(NULL, cmd_port, "GET", "/v1/devices/-7", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    assert_true(json_real_value(json_object_get(r.json, "p_female")) == p[1].p_female);
+    reply_free(&r);
+    char cmd[512], *text;
+    snprintf(cmd, sizeof cmd, "%s health http://127.0.0.1:%u/health", tu_bin(), cmd_port);
+    assert_int_equal(tu_run(cmd, &text), 0);
+    assert_non_null(strstr(text, "\"status\":\"ok\""));
+    free(text);
+    kill(pid, SIGTERM);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_non_null(strstr(line, "SIGTERM: stopped accepting"));
+    fclose(f);
+    /* Nobody there now: health fails and says why. */
+    assert_int_equal(tu_run(cmd, &text), 1);
+    assert_non_null(strstr(text, "demographer health: http://127.0.0.1:"));
+    free(text);
+    /* Bad invocations. */
+    snprintf(cmd, sizeof cmd, "%s serve --port 1", tu_bin());
+    assert_int_equal(tu_run(cmd, &text), 2);
+    assert_non_null(strstr(text, "--predictions FILE is required"));
+    free(text);
+    snprintf(cmd, sizeof cmd, "%s serve --predictions %s/missing.csv", tu_bin(), tmp);
+    assert_int_equal(tu_run(cmd, &text), 1);
+    assert_non_null(strstr(text, "missing.csv"));
+    free(text);
+    snprintf(cmd, sizeof cmd, "%s serve --predictions %s --bind nowhere", tu_bin(), path);
+    assert_int_equal(tu_run(cmd, &text), 1);
+    assert_non_null(strstr(text, "'nowhere' is not an IPv4 or IPv6 address"));
+    free(text);
+    free(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_device_input_parse),
+        cmocka_unit_test(test_health),
+        cmocka_unit_test(test_index_page),
+        cmocka_unit_test(test_openapi),
+        cmocka_unit_test(test_device_known),
+        cmocka_unit_test(test_device_unknown),
+        cmocka_unit_test(test_device_bad_ids),
+        cmocka_unit_test(test_bad_paths),
+        cmocka_unit_test(test_wrong_methods),
+        cmocka_unit_test(test_predict),
+        cmocka_unit_test(test_predict_hostile),
+        cmocka_unit_test(test_predict_headers),
+        cmocka_unit_test(test_body_too_large_chunked),
+        cmocka_unit_test(test_huge_request_line_and_headers),
+        cmocka_unit_test(test_slowloris),
+        cmocka_unit_test(test_connection_limit),
+        cmocka_unit_test(test_concurrent_keepalive),
+        cmocka_unit_test(test_access_log),
+        cmocka_unit_test(test_table_predictor),
+        cmocka_unit_test(test_sigterm_drain),
+        cmocka_unit_test(test_serve_command),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
