@@ -1,4 +1,5 @@
 /* The cluster columns of the per-device features (features.h). */
+#include "demographer/cluster.h"
 #include "demographer/features.h"
 
 #include "demographer/i64map.h"
@@ -98,5 +99,30 @@ int dg_features_add_clusters(dg_features *f, const dg_dataset *ds, const int32_t
     for (int c = 0; c < NCLUSTER_COLS; c++)
         f->col_names[old + c] = dg_xstrdup(cluster_cols[c]);
     f->ncols = nc;
+    return DG_OK;
+}
+
+int dg_features_for_models(const dg_dataset *ds, const dg_supercats *supercats,
+                           double cluster_eps_km, double cluster_min_pts, dg_features *out,
+                           dg_dbscan_report *cluster_report, const dg_progress *progress,
+                           dg_err *err)
+{
+    if (dg_features_build(ds, supercats, out, progress, err) != DG_OK)
+        return DG_ERR;
+    const dg_table *ev = dg_dataset_table(ds, DG_T_EVENTS);
+    if (!(cluster_eps_km > 0) || !ev)
+        return DG_OK; /* no events: no cluster columns, as no other event column */
+    int32_t *event_cluster = dg_xmalloc((ev->nrows + 1) * sizeof *event_cluster);
+    dg_dbscan_report r;
+    int rc = dg_cluster_events(ds, cluster_eps_km, cluster_min_pts, event_cluster, &r, progress,
+                               err) != DG_OK ||
+             dg_features_add_clusters(out, ds, event_cluster, err) != DG_OK;
+    free(event_cluster);
+    if (rc) {
+        dg_features_free(out);
+        return DG_ERR;
+    }
+    if (cluster_report)
+        *cluster_report = r;
     return DG_OK;
 }

@@ -71,3 +71,17 @@ int dg_features_write(const dg_features *f, const char *dir, dg_err *err);
  * with none of those gets NaN in all four. */
 int dg_features_add_clusters(dg_features *f, const dg_dataset *ds, const int32_t *event_cluster,
                              dg_err *err);
+
+/* The features every model sees, built one way for features, train,
+ * predict, run and serve so their layouts agree: dg_features_build, then
+ * (when cluster_eps_km > 0 and the data set has events) the cluster columns
+ * of a DBSCAN of the events at cluster_eps_km / cluster_min_pts. The
+ * defaults come from the k-distance knee of the generated full-size set
+ * (see the man page, cluster). `cluster_report` may be NULL. */
+#define DG_CLUSTER_EPS_KM_DEFAULT 1.2
+#define DG_CLUSTER_MIN_PTS_DEFAULT 10
+struct dg_dbscan_report;
+int dg_features_for_models(const dg_dataset *ds, const dg_supercats *supercats,
+                           double cluster_eps_km, double cluster_min_pts, dg_features *out,
+                           struct dg_dbscan_report *cluster_report, const dg_progress *progress,
+                           dg_err *err);

@@ -134,7 +134,9 @@ static int run(int argc, char **argv)
     memset(&f, 0, sizeof f);
     dg_labelled l;
     memset(&l, 0, sizeof l);
-    if (rc == 0 && (dg_features_build(&ds, &sc, &f, NULL, &err) != DG_OK ||
+    if (rc == 0 && (dg_features_for_models(&ds, &sc, DG_CLUSTER_EPS_KM_DEFAULT,
+                                                 DG_CLUSTER_MIN_PTS_DEFAULT, &f, NULL, NULL,
+                                                 &err) != DG_OK ||
                     dg_model_dir_check(&d, &f, &err) != DG_OK ||
                     dg_labelled_build(&ds, &f, 0.2, 1, &l, &err) != DG_OK)) {
         fprintf(stderr, "demographer evaluate: %s\n", err.msg);

@@ -10,37 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The clustering behind the cluster columns: see the man page for why
- * these defaults (the k-distance curve of the generated full-size set). */
-#define CLUSTER_EPS_KM 1.2
-#define CLUSTER_MIN_PTS 10
-
-/* Clusters the events and appends the cluster columns; 0 or 1. */
-static int add_clusters(const dg_dataset *ds, dg_features *f, double eps, double min_pts,
-                        int quiet)
-{
-    const dg_table *ev = dg_dataset_table(ds, DG_T_EVENTS);
-    if (!ev)
-        return 0; /* no events: no cluster columns, as no other event column */
-    dg_err err;
-    int32_t *event_cluster = dg_xmalloc((ev->nrows + 1) * sizeof *event_cluster);
-    dg_dbscan_report r;
-    cli_progress cp;
-    dg_progress pr = cli_progress_start(&cp, quiet);
-    int rc = dg_cluster_events(ds, eps, min_pts, event_cluster, &r, &pr, &err) != DG_OK ||
-             dg_features_add_clusters(f, ds, event_cluster, &err) != DG_OK;
-    cli_progress_done(&cp);
-    free(event_cluster);
-    if (rc)
-        fprintf(stderr, "demographer features: %s\n", err.msg);
-    else if (!quiet)
-        printf("clusters: eps %g km, min_pts %g: %d clusters over %llu distinct locations, "
-               "noise %.2f%% of the located events\n",
-               eps, min_pts, r.clusters, (unsigned long long)r.distinct,
-               r.total_weight > 0 ? 100 * r.noise_weight / r.total_weight : 0);
-    return rc;
-}
-
 static int run(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -57,7 +26,7 @@ static int run(int argc, char **argv)
     dg_load_opts o = {.use_snapshot = 1};
     const char *out = NULL, *rules_path = NULL, *super_path = NULL;
     int quiet = 0, no_clean = 0, no_clusters = 0, ch, taken;
-    double cluster_eps = CLUSTER_EPS_KM, cluster_min_pts = CLUSTER_MIN_PTS;
+    double cluster_eps = DG_CLUSTER_EPS_KM_DEFAULT, cluster_min_pts = DG_CLUSTER_MIN_PTS_DEFAULT;
     uint64_t v;
     char *end;
     optind = 1;
@@ -110,13 +79,23 @@ static int run(int argc, char **argv)
     dg_features f;
     memset(&f, 0, sizeof f);
     err.msg[0] = '\0';
-    if (rc == 0 && (dg_features_build(&ds, &sc, &f, NULL, &err) != DG_OK ||
-                    (!no_clusters && add_clusters(&ds, &f, cluster_eps, cluster_min_pts, quiet)) ||
-                    dg_features_write(&f, out, &err) != DG_OK)) {
-        if (err.msg[0])
+    dg_dbscan_report cr;
+    memset(&cr, 0, sizeof cr);
+    if (rc == 0) {
+        cli_progress cp;
+        dg_progress pr = cli_progress_start(&cp, quiet);
+        rc = dg_features_for_models(&ds, &sc, no_clusters ? 0 : cluster_eps, cluster_min_pts, &f,
+                                    &cr, &pr, &err) != DG_OK ||
+             dg_features_write(&f, out, &err) != DG_OK;
+        cli_progress_done(&cp);
+        if (rc)
             fprintf(stderr, "demographer features: %s\n", err.msg);
-        rc = 1;
     }
+    if (rc == 0 && !quiet && dg_features_col(&f, "cluster_home") >= 0)
+        printf("clusters: eps %g km, min_pts %g: %d clusters over %llu distinct locations, "
+               "noise %.2f%% of the located events\n",
+               cluster_eps, cluster_min_pts, cr.clusters, (unsigned long long)cr.distinct,
+               cr.total_weight > 0 ? 100 * cr.noise_weight / cr.total_weight : 0);
     if (rc == 0 && !quiet)
         printf("%u devices x %d dense features, %llu app and %llu label entries written to %s\n",
                f.ndevices, f.ncols, (unsigned long long)f.apps_installed.nnz,
@@ -150,10 +129,10 @@ const cli_command cli_features = {
     "  --super FILE       super-category rules (default: supercategories.txt of the\n"
     "                     assets: $DEMOGRAPHER_ASSETS, " DG_ASSET_DIR ")\n"
     "  --cluster-eps KM   DBSCAN radius for the cluster columns (default "
-    STR(CLUSTER_EPS_KM) "; see\n"
+    STR(DG_CLUSTER_EPS_KM_DEFAULT) "; see\n"
     "                     demographer cluster --kdist)\n"
     "  --cluster-min-pts N  events within the radius that make a core point (default "
-    STR(CLUSTER_MIN_PTS) ")\n"
+    STR(DG_CLUSTER_MIN_PTS_DEFAULT) ")\n"
     "  --no-clusters      leave the cluster columns out\n"
     CLI_CLEAN_HELP
     CLI_DATA_HELP

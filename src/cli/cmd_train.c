@@ -200,7 +200,8 @@ static int run(int argc, char **argv)
         cli_progress cp;
         dg_progress pr = cli_progress_start(&cp, quiet);
         o.progress = &pr;
-        if (dg_features_build(&ds, &sc, &f, &pr, &err) != DG_OK ||
+        if (dg_features_for_models(&ds, &sc, DG_CLUSTER_EPS_KM_DEFAULT,
+                                   DG_CLUSTER_MIN_PTS_DEFAULT, &f, NULL, &pr, &err) != DG_OK ||
             dg_train(&ds, &f, &o, &res, &err) != DG_OK) {
             cli_progress_done(&cp);
             fprintf(stderr, "demographer train: %s\n", err.msg);
