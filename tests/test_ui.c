@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *contexts[] = {"global", "load", "clean", "eda", "geo", "sheet", "help",
+static const char *contexts[] = {"global", "load", "clean", "eda", "geo", "dbscan", "sheet", "help",
                                  "prompt"};
 
 static void every_action_is_named_keyed_and_documented(void **state)
