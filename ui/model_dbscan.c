@@ -277,8 +277,7 @@ void dbscan_job_finish(dbscan_state *d, dbscan_job *j, char *msg, size_t msgcap)
             if (d->rows[r].eps_km == j->eps_km && d->rows[r].min_pts == j->min_pts)
                 d->sweep_cur = r;
         d->view = GEO_VIEW_SWEEP;
-        snprintf(msg, msgcap, "swept %d eps x %d minPts around eps %g km, minPts %g "
-                              "(Enter adopts a row)",
+        snprintf(msg, msgcap, "swept %d eps x %d minPts around %g km, %g (Enter adopts a row)",
                  j->neps, j->nmin, j->eps_km, j->min_pts);
         return;
     }
@@ -304,8 +303,8 @@ void dbscan_job_finish(dbscan_state *d, dbscan_job *j, char *msg, size_t msgcap)
     if (d->view == GEO_VIEW_MAP)
         d->view = GEO_VIEW_CLUSTERS;
     const dg_dbscan_report *r = &j->report;
-    snprintf(msg, msgcap, "DBSCAN eps %g km, minPts %g: %d clusters, noise %.1f%%, largest "
-                          "%.1f%% of the events, %.2f s",
+    snprintf(msg, msgcap, "eps %g km, minPts %g: %d clusters, noise %.1f%%, largest %.1f%%, "
+                          "%.2f s",
              j->eps_km, j->min_pts, r->clusters, share(r->noise_weight, r->total_weight),
              share(r->largest_cluster_weight, r->total_weight), r->seconds);
 }

@@ -40,16 +40,18 @@ static void draw_clusters(app *a, int top, int height, int width)
         return;
     }
     const dg_dbscan_report *r = &d->report;
-    snprintf(line, sizeof line, "Run eps %g km, minPts %g on the %s data: %s clusters, %s core "
-                                "locations of %s",
+    snprintf(line, sizeof line, "Run at eps %g km, minPts %g (%s data): %s clusters; %s of %s "
+                                "events core",
              d->run_eps_km, d->run_min_pts, d->run_from_cleaned ? "cleaned" : "loaded",
              text_count((unsigned long long)r->clusters, n1, sizeof n1),
-             text_count(r->core_points, n2, sizeof n2), text_count(r->distinct, n3, sizeof n3));
+             text_count(r->core_points, n2, sizeof n2),
+             text_count((unsigned long long)r->total_weight, n4, sizeof n4));
     put_line(top + 1, width, line, A_NORMAL);
-    snprintf(line, sizeof line, "noise %.1f%% of %s events, largest cluster %.1f%%, %.2f s%s",
+    snprintf(line, sizeof line, "noise %.1f%%, largest cluster %.1f%% of the events; %s "
+                                "locations; %.2f s%s",
              pct(r->noise_weight, r->total_weight),
-             text_count((unsigned long long)r->total_weight, n4, sizeof n4),
-             pct(r->largest_cluster_weight, r->total_weight), r->seconds,
+             pct(r->largest_cluster_weight, r->total_weight),
+             text_count(r->distinct, n3, sizeof n3), r->seconds,
              d->run_gen != m->data_gen ? "; data changed: r reruns" : "");
     put_line(top + 2, width, line, A_NORMAL);
     if (height < 6)
@@ -58,8 +60,8 @@ static void draw_clusters(app *a, int top, int height, int width)
                        {"locations", 9, 1}, {"lat", 8, 1}, {"lon", 8, 1}, {"radius km", 9, 1}};
     int nh = (int)(sizeof head / sizeof *head);
     int shown = height - 5 < r->clusters ? height - 5 : r->clusters;
-    snprintf(line, sizeof line, "The %d largest of %d clusters, by events (centroid, radius: "
-                                "its farthest location)", shown, r->clusters);
+    snprintf(line, sizeof line, "Largest %d of %d clusters by events (radius: centroid to "
+                                "farthest location)", shown, r->clusters);
     put_line(top + 3, width, line, A_NORMAL);
     attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
     app_put_row(top + 4, 1, width - 2, head, nh);
@@ -99,8 +101,8 @@ static void draw_kdist(app *a, int top, int height, int width)
         return;
     }
     const dg_kdist *k = &d->kdist;
-    snprintf(line, sizeof line, "k-distance, k = %g, %s locations: knee %.3g km (suggested eps) "
-                                "at %.0f%%; eps %g km dotted",
+    snprintf(line, sizeof line, "k = %g, %s locations: knee %.3g km (suggested eps) at %.0f%%; "
+                                "┄ eps %g km",
              k->k, text_count(k->nsorted, n1, sizeof n1), k->knee_km,
              k->nsorted > 1 ? 100.0 * k->knee_index / (k->nsorted - 1) : 0, d->eps_km);
     put_line(top + 1, width, line, A_NORMAL);
@@ -226,8 +228,7 @@ void pane_dbscan_draw(app *a, int top, int height, int width)
 {
     dbscan_state *d = &a->m.dbs;
     char line[512];
-    snprintf(line, sizeof line, "DBSCAN %s: eps %g km ([ ]), minPts %g ({ }); r runs, w sweeps, "
-                                "v next view",
+    snprintf(line, sizeof line, "DBSCAN %s  eps %g km [ ]  minPts %g { }  r run  w sweep  v view",
              d->view == GEO_VIEW_CLUSTERS ? "clusters"
              : d->view == GEO_VIEW_KDIST  ? "k-distance"
                                           : "sweep",
