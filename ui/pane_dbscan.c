@@ -40,8 +40,8 @@ static void draw_clusters(app *a, int top, int height, int width)
         return;
     }
     const dg_dbscan_report *r = &d->report;
-    snprintf(line, sizeof line, "Run at eps %g km, minPts %g (%s data): %s clusters; %s of %s "
-                                "events core",
+    snprintf(line, sizeof line, "Last run %g km/%g (%s data): %s clusters; %s of %s events "
+                                "core",
              d->run_eps_km, d->run_min_pts, d->run_from_cleaned ? "cleaned" : "loaded",
              text_count((unsigned long long)r->clusters, n1, sizeof n1),
              text_count(r->core_points, n2, sizeof n2),
@@ -198,7 +198,7 @@ static void draw_sweep(app *a, int top, int height, int width)
              A_NORMAL);
     app_cell head[] = {{"", 1, 0},           {"eps km", 7, 1},  {"minPts", 7, 1},
                        {"clusters", 8, 1},   {"core locs", 10, 1}, {"noise %", 8, 1},
-                       {"largest %", 9, 1},  {"seconds", 8, 1}};
+                       {"largest %", 9, 1},  {"seconds", 9, 1}};
     int nh = (int)(sizeof head / sizeof *head);
     attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
     app_put_row(top + 3, 1, width - 2, head, nh);
@@ -212,11 +212,11 @@ static void draw_sweep(app *a, int top, int height, int width)
         text_count(r->core_locations, core, sizeof core);
         snprintf(noise, sizeof noise, "%.1f", 100 * r->noise_share);
         snprintf(larg, sizeof larg, "%.1f", 100 * r->largest_share);
-        snprintf(sec, sizeof sec, "%.3f", r->seconds);
+        snprintf(sec, sizeof sec, "%.3f s", r->seconds);
         int current = r->eps_km == d->eps_km && r->min_pts == d->min_pts;
         app_cell row[] = {{current ? "*" : "", 1, 0}, {eps, 7, 1},   {mp, 7, 1},
                           {cl, 8, 1},                 {core, 10, 1}, {noise, 8, 1},
-                          {larg, 9, 1},               {sec, 8, 1}};
+                          {larg, 9, 1},               {sec, 9, 1}};
         if (i == d->sweep_cur)
             attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
         app_put_row(top + 4 + i, 1, width - 2, row, nh);

@@ -145,7 +145,7 @@ static void draw(app *a, int top, int height, int width)
         draw_panel(a, k, x, top + 3, pw, rows);
     }
     const dg_basemap *b = geo_basemap(g);
-    snprintf(line, sizeof line, "⣿ events (bold: dense)  %s  p saves the PNG",
+    snprintf(line, sizeof line, "⣿ events (bold: dense)  %s  p saves the PNG  v DBSCAN",
              b ? "⠉ coastline, border (dim)" : "no basemap");
     mvaddstr(top + height - 1, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
 }
