@@ -59,6 +59,11 @@ static void draw_clusters(app *a, int top, int height, int width)
     app_cell head[] = {{"cluster", 7, 1}, {"events", 10, 1},  {"devices", 8, 1},
                        {"locations", 9, 1}, {"lat", 8, 1}, {"lon", 8, 1}, {"radius km", 9, 1}};
     int nh = (int)(sizeof head / sizeof *head);
+    if (r->clusters == 0) {
+        put_line(top + 3, width, "No clusters: no location has minPts events within eps "
+                                 "(] raises eps, { lowers minPts).", A_NORMAL);
+        return;
+    }
     int shown = height - 5 < r->clusters ? height - 5 : r->clusters;
     snprintf(line, sizeof line, "Largest %d of %d clusters by events (radius: centroid to "
                                 "farthest location)", shown, r->clusters);
