@@ -107,9 +107,10 @@ static void draw_kdist(app *a, int top, int height, int width)
     }
     const dg_kdist *k = &d->kdist;
     snprintf(line, sizeof line, "k = %g, %s locations: knee %.3g km (suggested eps) at %.0f%%; "
-                                "┄ eps %g km",
+                                "┄ eps %g km%s",
              k->k, text_count(k->nsorted, n1, sizeof n1), k->knee_km,
-             k->nsorted > 1 ? 100.0 * k->knee_index / (k->nsorted - 1) : 0, d->eps_km);
+             k->nsorted > 1 ? 100.0 * k->knee_index / (k->nsorted - 1) : 0, d->eps_km,
+             d->kdist_gen != m->data_gen ? "; data changed: r redraws" : "");
     put_line(top + 1, width, line, A_NORMAL);
     int label_w = 10, rows = height - 4, cols = width - 2 - label_w;
     if (rows < 2 || cols < 4 || k->nsorted < 2)
