@@ -74,7 +74,7 @@ dg_route dg_serve_route(const char *path, int64_t *device_id, int *id_ok, dg_err
 typedef struct dg_answer {
     dg_prediction p;
     int ncampaigns;
-    char campaigns[DG_SERVE_MAX_CAMPAIGNS][64];
+    char campaigns[DG_SERVE_MAX_CAMPAIGNS][160]; /* a campaign name (campaign.h allows 159 bytes) */
 } dg_answer;
 
 /* Where predictions come from. Callbacks run on the server's threads at the
