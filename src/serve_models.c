@@ -16,6 +16,49 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* The rows of a table grouped by the value of an id column: the rows of the
+ * id with code c (codes from ids) are row[start[c]..start[c+1]). */
+typedef struct row_index {
+    dg_i64map ids;
+    uint64_t *start;
+    uint64_t *row;
+} row_index;
+
+static int64_t id_at(const dg_column *c, uint64_t i)
+{
+    return c->type == DG_COL_I32 ? dg_col_i32(c)[i] : dg_col_id(c, i);
+}
+
+static void row_index_build(row_index *x, const dg_table *t, const char *col)
+{
+    const dg_column *c = dg_table_column(t, col);
+    dg_i64map_init(&x->ids);
+    uint32_t *code = dg_xmalloc((t->nrows + 1) * sizeof *code);
+    for (uint64_t i = 0; i < t->nrows; i++)
+        code[i] = dg_i64map_put(&x->ids, id_at(c, i));
+    x->start = dg_xcalloc((size_t)x->ids.n + 2, sizeof *x->start);
+    for (uint64_t i = 0; i < t->nrows; i++)
+        x->start[code[i] + 1]++;
+    for (uint32_t k = 0; k < x->ids.n; k++)
+        x->start[k + 1] += x->start[k];
+    uint64_t *fill = dg_xmalloc(((size_t)x->ids.n + 1) * sizeof *fill);
+    memcpy(fill, x->start, (size_t)x->ids.n * sizeof *fill);
+    x->row = dg_xmalloc((t->nrows + 1) * sizeof *x->row);
+    for (uint64_t i = 0; i < t->nrows; i++) /* ascending rows within an id */
+        x->row[fill[code[i]]++] = i;
+    free(fill);
+    free(code);
+}
+
+static void row_index_free(row_index *x)
+{
+    if (!x->start)
+        return;
+    dg_i64map_free(&x->ids);
+    free(x->start);
+    free(x->row);
+}
+
 struct dg_models_predictor {
     dg_model_dir dir;
     pthread_mutex_t model_lock; /* around the model families' predict calls */
@@ -23,9 +66,12 @@ struct dg_models_predictor {
     dg_prediction *test;
     size_t ntest;
     dg_i64map index; /* device id -> test row; read-only once built */
-    /* What a described device borrows from the data set. */
+    /* The data set's app labels and label categories (copied), each
+     * indexed by its id column, so that a described device gets the rows
+     * of its apps and their labels alone. */
     dg_table app_labels, label_categories;
     int have_app_labels, have_label_categories;
+    row_index by_app, by_label;
     dg_shape shape;
     dg_rules clean_rules;
     int clean;
@@ -114,6 +160,89 @@ static void device_tables(dg_dataset *ds, const dg_device_input *in, int64_t dev
     ds->present[DG_T_APP_EVENTS] = 1;
 }
 
+/* The data set's app_labels rows of the device's apps, and the
+ * label_categories rows of their labels, in the data set's column types: the
+ * features of one device read nothing else of those tables, and copying them
+ * whole (hundreds of thousands of rows, each category matched against the
+ * super-category keywords) for every request would cost far more. */
+static void label_tables(const dg_models_predictor *m, dg_dataset *ds,
+                         const dg_device_input *in)
+{
+    if (!m->have_app_labels && !m->have_label_categories)
+        return;
+    dg_i64map apps, labels;
+    dg_i64map_init(&apps);
+    dg_i64map_init(&labels);
+    for (size_t i = 0; i < in->nevents; i++)
+        for (size_t k = 0; k < in->events[i].napps; k++)
+            dg_i64map_put(&apps, in->events[i].apps[k].app_id);
+    if (m->have_app_labels) {
+        const dg_table *src = &m->app_labels;
+        const dg_column *sapp = dg_table_column(src, "app_id"),
+                        *slab = dg_table_column(src, "label_id");
+        uint64_t n = 0;
+        for (uint32_t a = 0; a < apps.n; a++) {
+            uint32_t c = dg_i64map_get(&m->by_app.ids, apps.keys[a]);
+            if (c != UINT32_MAX)
+                n += m->by_app.start[c + 1] - m->by_app.start[c];
+        }
+        dg_table *t = &ds->tables[DG_T_APP_LABELS];
+        dg_table_init(t, src->name);
+        dg_column *tapp = dg_table_add_column(t, "app_id", sapp->type);
+        dg_column *tlab = dg_table_add_column(t, "label_id", slab->type);
+        dg_table_resize(t, n);
+        uint64_t r = 0;
+        for (uint32_t a = 0; a < apps.n; a++) {
+            uint32_t c = dg_i64map_get(&m->by_app.ids, apps.keys[a]);
+            if (c == UINT32_MAX)
+                continue;
+            for (uint64_t k = m->by_app.start[c]; k < m->by_app.start[c + 1]; k++, r++) {
+                uint64_t i = m->by_app.row[k];
+                if (tapp->type == DG_COL_KEY)
+                    dg_col_u32(tapp)[r] = dg_i64map_put(&tapp->dict, dg_col_id(sapp, i));
+                else
+                    dg_col_i64(tapp)[r] = dg_col_i64(sapp)[i];
+                dg_col_i32(tlab)[r] = dg_col_i32(slab)[i];
+                dg_i64map_put(&labels, dg_col_i32(slab)[i]);
+            }
+        }
+        ds->present[DG_T_APP_LABELS] = 1;
+    }
+    if (m->have_label_categories) {
+        const dg_table *src = &m->label_categories;
+        const dg_column *slab = dg_table_column(src, "label_id"),
+                        *scat = dg_table_column(src, "category");
+        uint64_t n = 0;
+        for (uint32_t l = 0; l < labels.n; l++) {
+            uint32_t c = dg_i64map_get(&m->by_label.ids, labels.keys[l]);
+            if (c != UINT32_MAX)
+                n += m->by_label.start[c + 1] - m->by_label.start[c];
+        }
+        dg_table *t = &ds->tables[DG_T_LABEL_CATEGORIES];
+        dg_table_init(t, src->name);
+        dg_column *tlab = dg_table_add_column(t, "label_id", DG_COL_I32);
+        dg_column *tcat = dg_table_add_column(t, "category", DG_COL_STR);
+        dg_table_resize(t, n);
+        uint64_t r = 0;
+        for (uint32_t l = 0; l < labels.n; l++) {
+            uint32_t c = dg_i64map_get(&m->by_label.ids, labels.keys[l]);
+            if (c == UINT32_MAX)
+                continue;
+            for (uint64_t k = m->by_label.start[c]; k < m->by_label.start[c + 1]; k++, r++) {
+                uint64_t i = m->by_label.row[k];
+                uint32_t sid = dg_col_u32(scat)[i];
+                dg_col_i32(tlab)[r] = dg_col_i32(slab)[i];
+                dg_col_u32(tcat)[r] = dg_strpool_intern(&t->strings,
+                                                        dg_strpool_get(&src->strings, sid),
+                                                        dg_strpool_len(&src->strings, sid));
+            }
+        }
+        ds->present[DG_T_LABEL_CATEGORIES] = 1;
+    }
+    dg_i64map_free(&apps);
+    dg_i64map_free(&labels);
+}
+
 /* The features of a one-device data set, laid out as the models expect. */
 static int device_features(const dg_models_predictor *m, dg_dataset *ds, dg_features *f,
                            dg_err *err)
@@ -149,16 +278,8 @@ static int models_predict(void *ctx, const dg_device_input *in, dg_prediction *o
         rc = dg_clean(&ds, &m->clean_rules, fx, NULL, err);
         free(fx);
     }
-    /* Borrowed for the features only (read, never changed), then handed
-     * back before the data set is freed. */
-    if (m->have_app_labels) {
-        ds.tables[DG_T_APP_LABELS] = m->app_labels;
-        ds.present[DG_T_APP_LABELS] = 1;
-    }
-    if (m->have_label_categories) {
-        ds.tables[DG_T_LABEL_CATEGORIES] = m->label_categories;
-        ds.present[DG_T_LABEL_CATEGORIES] = 1;
-    }
+    if (rc == DG_OK)
+        label_tables(m, &ds, in);
     dg_features f;
     memset(&f, 0, sizeof f);
     if (rc == DG_OK)
@@ -176,8 +297,6 @@ static int models_predict(void *ctx, const dg_device_input *in, dg_prediction *o
         }
         dg_features_free(&f);
     }
-    dg_table_init(&ds.tables[DG_T_APP_LABELS], "app_labels");
-    dg_table_init(&ds.tables[DG_T_LABEL_CATEGORIES], "label_categories");
     dg_dataset_free(&ds);
     return rc;
 }
@@ -357,10 +476,12 @@ int dg_models_predictor_open(dg_models_predictor **out, const dg_models_predicto
         rc = read_version(m, err);
     if (rc == DG_OK && o->ds->present[DG_T_APP_LABELS]) {
         dg_table_copy(&m->app_labels, &o->ds->tables[DG_T_APP_LABELS]);
+        row_index_build(&m->by_app, &m->app_labels, "app_id");
         m->have_app_labels = 1;
     }
     if (rc == DG_OK && o->ds->present[DG_T_LABEL_CATEGORIES]) {
         dg_table_copy(&m->label_categories, &o->ds->tables[DG_T_LABEL_CATEGORIES]);
+        row_index_build(&m->by_label, &m->label_categories, "label_id");
         m->have_label_categories = 1;
     }
     if (rc != DG_OK) {
@@ -395,6 +516,8 @@ void dg_models_predictor_free(dg_models_predictor *m)
     pthread_mutex_destroy(&m->model_lock);
     free(m->test);
     dg_i64map_free(&m->index);
+    row_index_free(&m->by_app);
+    row_index_free(&m->by_label);
     dg_table_free(&m->app_labels);
     dg_table_free(&m->label_categories);
     dg_rules_free(&m->clean_rules);
