@@ -222,9 +222,10 @@ static void draw_hints(app *a, int y, int width)
 
 static int help_lines(char lines[][256], int max)
 {
-    static const char *ctxs[] = {"global", "load", "clean", "eda", "geo", "sheet", "help",
+    static const char *ctxs[] = {"global", "load", "clean", "eda", "geo", "dbscan", "sheet", "help",
                                  "prompt"};
     static const char *titles[] = {"Everywhere", "Load pane", "Clean pane", "EDA pane", "Geo pane",
+                                   "Geo pane, DBSCAN views",
                                    "Table and frequency sheets",
                                    "This help", "Prompts"};
     int n = 0;

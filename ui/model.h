@@ -16,6 +16,7 @@
 #define DEMOGRAPHER_UI_MODEL_H
 
 #include "actions.h"
+#include "model_dbscan.h"
 #include "model_geo.h"
 
 #include "demographer/clean.h"
@@ -123,6 +124,7 @@ typedef struct model {
     dg_table dev_tab;              /* one device's features, for the sheet view */
     int eda_open;
     geo_state geo;                 /* the Geo pane: the sample and the map shown */
+    dbscan_state dbs;              /* ...and its DBSCAN views: the pair tuned, run, sweep */
     char *out_dir;                 /* where saved PNGs go */
     int use_snapshot;
     char *cache_dir;               /* NULL: the library's default */
