@@ -148,7 +148,8 @@ void dg_table_predictor_free(dg_table_predictor *t);
  *     open) so its label bags are right; then the same features and models.
  *     Its cluster columns are unknown (NaN: a device's own events cannot be
  *     clustered alone, and DBSCAN labels are not kept), which the design
- *     treats as missing (train mean plus the missing indicator);
+ *     treats as missing (no home-cluster column; the train mean plus the
+ *     missing indicator for the three others);
  *   - campaigns: the rules, with P(female) deciles fitted on the test
  *     devices' predictions at open, or read from a thresholds file;
  *   - model version: "models:VERSION:data=CHECKSUM" from the meta.txt files.
