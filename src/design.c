@@ -334,7 +334,8 @@ static void put_bag(builder *b, const dg_csr *bag, uint32_t row, const uint32_t 
         norm += v * v;
         (*scratch)[n++] = (entry){col, (float)v};
     }
-    qsort(*scratch, n, sizeof **scratch, cmp_entry);
+    if (n > 1) /* scratch is still NULL when no row has had an entry yet */
+        qsort(*scratch, n, sizeof **scratch, cmp_entry);
     norm = sqrt(norm);
     for (size_t i = 0; i < n; i++)
         put(b, (*scratch)[i].col,
