@@ -128,7 +128,7 @@ int dbscan_action(dbscan_state *d, int id, int argc, char **argv, char *msg, siz
         break;
     }
     case ACT_DBSCAN_SET: {
-        double eps, mp;
+        double eps = 0, mp = 0;
         if (parse_positive("EPS_KM", argv[0], 0.001, 20000, &eps, err) != DG_OK ||
             parse_positive("MIN_PTS", argv[1], 1, 1e9, &mp, err) != DG_OK)
             return DG_ERR;
