@@ -392,7 +392,7 @@ const dg_model_family dg_family_softmax = {
     .summary = "multinomial logistic regression, L2 penalty l2, fit by L-BFGS (liblbfgs)",
     .tasks = (1u << DG_TASK_BINARY) | (1u << DG_TASK_MULTICLASS),
     .param_names = param_names,
-    .grid = "l2=1e-4,1e-3,1e-2,1e-1",
+    .grid = "l2=3e-3,1e-2,3e-2,1e-1,3e-1",
     .fit = softmax_fit,
     .predict = softmax_predict,
     .save = softmax_save,
