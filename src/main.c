@@ -6,14 +6,19 @@
 
 #include "demographer/plot.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const cli_command *const commands[] = {
     &cli_synth,    &cli_load,    &cli_load_db,  &cli_fetch,    &cli_mysql_import,
     &cli_clean,    &cli_eda,     &cli_maps,     &cli_cluster,  &cli_features,
     &cli_train,    &cli_evaluate, &cli_campaigns, &cli_serve,  &cli_health,
-    &cli_replay,   NULL};
+    &cli_replay,
+    &cli_run,
+    NULL};
 
 static const cli_command *find(const char *name)
 {
@@ -77,8 +82,26 @@ static int run(int argc, char **argv)
     return CLI_EXIT_USAGE;
 }
 
+/* XGBoost's OpenMP threads spin-wait between parallel regions unless
+ * OMP_WAIT_POLICY=PASSIVE; on a busy machine (two cores shared by several
+ * jobs) the spinning made training about 20x slower. libgomp reads the
+ * variable once, when the library loads (before main), so setting it here
+ * is too late for this process: set it and re-execute ourselves once. The
+ * user's own setting, whatever it is, is left alone. DG_NO_REEXEC stops a
+ * loop should /proc/self/exe not be this program. */
+static void passive_openmp(char **argv)
+{
+    if (getenv("OMP_WAIT_POLICY") || getenv("DG_NO_REEXEC"))
+        return;
+    if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0 || setenv("DG_NO_REEXEC", "1", 1) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+    /* No /proc: go on with active waiting (slower when busy, still right). */
+}
+
 int main(int argc, char **argv)
 {
+    passive_openmp(argv);
     int rc = run(argc, argv);
     dg_plot_release();
     return rc;
