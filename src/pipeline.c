@@ -797,7 +797,7 @@ static void report_md(run_state *s, dg_textbuf *b)
                       s->ds.shape == DG_SHAPE_UPGRAD ? "Upgrad" : "Kaggle", o->seed,
                       o->folds ? o->folds : 5);
     if (s->r->ran[DG_STAGE_TRAIN])
-        dg_textbuf_printf(b, "Split: %s. Labelled devices: %u (scenario 1, with events: %u "
+        dg_textbuf_printf(b, "%s. Labelled devices: %u (scenario 1, with events: %u "
                              "train, %u test; scenario 2, without: %u train, %u test).\n\n",
                           s->tr.split_text, s->tr.nlabelled, s->tr.ntrain[1], s->tr.ntest[1],
                           s->tr.ntrain[2], s->tr.ntest[2]);
