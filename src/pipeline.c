@@ -895,7 +895,9 @@ static void report_md(run_state *s, dg_textbuf *b)
         for (size_t i = 0; i < s->tr.nruns; i++) {
             const dg_run *x = &s->tr.runs[i];
             const char *bold = x->chosen && x->scenario ? "**" : "";
-            dg_textbuf_printf(b, "| %s%s%s | ", bold, x->family, bold);
+            dg_textbuf_printf(b, "| %s", bold);
+            md_cell(b, x->family); /* the combined rows read chosen(a|b) */
+            dg_textbuf_printf(b, "%s | ", bold);
             if (x->scenario)
                 dg_textbuf_printf(b, "%d", x->scenario);
             else

@@ -183,8 +183,23 @@ static void test_full_run(void **state)
     FILE *f = fopen(md_path, "r");
     assert_non_null(f);
     char line[4096];
-    int images = 0;
+    int images = 0, table_cells = 0, lineno = 0;
     while (fgets(line, sizeof line, f)) {
+        lineno++;
+        /* Every row of a table has its header's cells (a '|' in a cell is
+         * escaped). */
+        if (line[0] == '|') {
+            int cells = 0;
+            for (char *c = line; *c; c++)
+                cells += *c == '|' && (c == line || c[-1] != '\\');
+            if (!table_cells)
+                table_cells = cells;
+            else if (cells != table_cells)
+                fail_msg("report.md:%d: %d cells, the table's header has %d: %s", lineno, cells,
+                         table_cells, line);
+        } else {
+            table_cells = 0;
+        }
         char *img = strstr(line, "](");
         if (strncmp(line, "![", 2) != 0 || !img)
             continue;
