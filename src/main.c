@@ -93,10 +93,22 @@ static void passive_openmp(char **argv)
 {
     if (getenv("OMP_WAIT_POLICY") || getenv("DG_NO_REEXEC"))
         return;
+    /* Under valgrind the kernel's /proc/self/exe is valgrind's tool, and a
+     * re-executed child would run outside it: stay as we are. */
+    const char *preload = getenv("LD_PRELOAD");
+    if (preload && strstr(preload, "vgpreload"))
+        return;
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0 || (size_t)n >= sizeof self - 1)
+        return; /* no /proc: active waiting, slower when busy, still right */
+    self[n] = '\0';
     if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0 || setenv("DG_NO_REEXEC", "1", 1) != 0)
         return;
-    execv("/proc/self/exe", argv);
-    /* No /proc: go on with active waiting (slower when busy, still right). */
+    execv(self, argv);
+    /* The exec failed: go on as we are, without the setting's effect. */
+    unsetenv("OMP_WAIT_POLICY");
+    unsetenv("DG_NO_REEXEC");
 }
 
 int main(int argc, char **argv)
