@@ -287,9 +287,34 @@ static void test_bad_data_dir(void **state)
     free(out);
 }
 
+static void test_help_and_usage(void **state)
+{
+    (void)state;
+    char cmd[4096], *o = NULL;
+    snprintf(cmd, sizeof cmd, "'%s' run --help", tu_bin());
+    assert_int_equal(tu_run(cmd, &o), 0);
+    for (const char *opt = "--out\0--families\0--folds\0--seed\0--grid\0--skip\0--super\0"
+                           "--rules\0--no-clean\0--no-snapshot\0--quiet\0report.json\0"
+                           "report.md\0train/models\0";
+         *opt; opt += strlen(opt) + 1)
+        if (!strstr(o, opt))
+            fail_msg("run --help does not name %s", opt);
+    free(o);
+    snprintf(cmd, sizeof cmd, "'%s' run '%s'", tu_bin(), data);
+    assert_int_equal(tu_run(cmd, &o), 2);
+    assert_non_null(strstr(o, "--out DIR is required"));
+    free(o);
+    snprintf(cmd, sizeof cmd, "'%s' run '%s' --out '%s/x' --folds 1", tu_bin(), data, tmp);
+    assert_int_equal(tu_run(cmd, &o), 2);
+    assert_non_null(strstr(o, "--folds expects a whole number from 2 to 50, got '1'"));
+    free(o);
+    assert_false(exists(tmp, "x"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help_and_usage),
         cmocka_unit_test(test_full_run),
         cmocka_unit_test(test_skip),
         cmocka_unit_test(test_bad_data_dir),
