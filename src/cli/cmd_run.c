@@ -249,7 +249,7 @@ const cli_command cli_run = {
     "  --families LIST    model families (default: prior, brand-model-prior, softmax,\n"
     "                     liblinear-lr-l2, liblinear-svr, xgboost; see demographer train)\n"
     "  --grid FAMILY:PARAMS  a family's grid, as demographer train (default for xgboost:\n"
-    "                     eta=0.1 max_depth=4 rounds=100 subsample=0.8 colsample=0.8)\n"
+    "                     eta=0.2 max_depth=3 rounds=40 subsample=0.8 colsample=0.8)\n"
     "  --folds K          cross-validation folds, 2 to 50 (default 5)\n"
     "  --seed S           seed of the split, folds, families and map sample (default 1)\n"
     "  --skip LIST        stages not to run: clean, eda, maps, cluster, train, evaluate,\n"
