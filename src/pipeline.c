@@ -711,6 +711,8 @@ static json_t *report_json(run_state *s, dg_err *err)
         char hex[24];
         snprintf(hex, sizeof hex, "%016" PRIx64, dg_labelled_checksum(&s->lab));
         json_object_set_new(root, "data_checksum", json_string(hex));
+        if (!json_object_get(root, "split"))
+            json_object_set_new(root, "split", json_pack("{ss}", "text", s->lab.split_text));
     }
     if (s->nevals) {
         json_t *ev = json_array();
@@ -803,6 +805,8 @@ static void report_md(run_state *s, dg_textbuf *b)
                              "train, %u test; scenario 2, without: %u train, %u test).\n\n",
                           s->tr.split_text, s->tr.nlabelled, s->tr.ntrain[1], s->tr.ntest[1],
                           s->tr.ntrain[2], s->tr.ntest[2]);
+    else if (s->have_lab)
+        dg_textbuf_printf(b, "%s.\n\n", s->lab.split_text);
     if (s->have_lab)
         dg_textbuf_printf(b, "Data checksum (labelled devices, targets, split): `%016" PRIx64
                              "`.\n\n",
@@ -996,6 +1000,10 @@ static void report_md(run_state *s, dg_textbuf *b)
 
 static int stage_report(run_state *s, dg_err *err)
 {
+    /* The split and the data checksum are reported even when train did not
+     * run. */
+    if (need_labelled(s, err) != DG_OK)
+        return DG_ERR;
     json_t *root = report_json(s, err);
     if (!root)
         return DG_ERR;

@@ -244,6 +244,9 @@ static void test_skip(void **state)
     assert_non_null(note);
     assert_non_null(strstr(note, "needs train"));
     assert_null(json_object_get(rep, "train"));
+    /* Without train, the split and the data checksum are still reported. */
+    assert_non_null(json_string_value(json_object_get(json_object_get(rep, "split"), "text")));
+    assert_int_equal(strlen(json_string_value(json_object_get(rep, "data_checksum"))), 16);
     json_decref(rep);
 
     /* A stage that cannot be skipped is refused. */
