@@ -823,6 +823,7 @@ static void report_md(run_state *s, dg_textbuf *b)
         md_cell(b, s->note[st]);
         dg_textbuf_puts(b, " |\n");
     }
+    dg_textbuf_printf(b, "| all stages before the report | %.2f |  |\n", s->r->total_seconds);
 
     dg_textbuf_puts(b, "\n## Tables\n\n| table | rows (after cleaning) | file |\n|---|---:|---|\n");
     for (int t = 0; t < DG_T_COUNT; t++)
