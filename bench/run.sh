@@ -16,9 +16,9 @@ timed() { # label, run arguments...
   shift
   /usr/bin/time -f "%e %U %S" -o "$out/time" $bin run "$out/data" --quiet --no-snapshot "$@" >/dev/null
   read -r wall user sys <"$out/time"
-  printf '%-36s %9.1f %9.1f\n' "$label" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')"
+  printf '%-44s %9.1f %9.1f\n' "$label" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')"
 }
-printf '%-36s %9s %9s\n' run "wall s" "CPU s"
+printf '%-44s %9s %9s\n' run "wall s" "CPU s"
 timed "defaults" --out "$out/all"
 /usr/bin/python3 - "$out/all/report.json" <<'PY'
 import json, sys
