@@ -1,0 +1,95 @@
+/* The whole pipeline in one call, for `demographer run` (and the workbench
+ * later): load -> clean -> eda -> maps -> cluster -> features -> train ->
+ * evaluate -> predictions -> campaigns -> report, into one output directory.
+ *
+ * Layout of the output directory DIR:
+ *   eda/          the ten exploratory tables (CSV) and their charts (PNG)
+ *   maps/         maps-all.png, maps-gender.png, maps-age.png
+ *   cluster/      clusters.csv (per-cluster summary), kdist.csv, kdist.png
+ *   train/        runs.csv, runs.json, split.csv, runs/, the charts, and
+ *   train/models/ the chosen models (train.h's model directory)
+ *   predictions.csv  the chosen models' predictions for the test devices
+ *   campaigns/    device_campaigns.csv, reach.csv, reach.png, thresholds.txt,
+ *                 campaigns.rules (deciles over the test predictions,
+ *                 expected precision from the test labels)
+ *   report.json   every metric of every run and what each stage found
+ *   report.md     the same for people, with the charts linked relatively
+ *
+ * Nothing half-written: the run builds DIR.partial-PID beside DIR and, only
+ * when every stage succeeded, renames it to DIR (an existing DIR is replaced
+ * as a whole). A failed or cancelled run removes the partial directory and
+ * leaves DIR as it was. */
+#ifndef DEMOGRAPHER_PIPELINE_H
+#define DEMOGRAPHER_PIPELINE_H
+
+#include "demographer/dataset.h"
+#include "demographer/train.h"
+
+typedef enum dg_stage {
+    DG_STAGE_LOAD,
+    DG_STAGE_CLEAN,
+    DG_STAGE_EDA,
+    DG_STAGE_MAPS,
+    DG_STAGE_CLUSTER,
+    DG_STAGE_FEATURES,
+    DG_STAGE_TRAIN,
+    DG_STAGE_EVALUATE,
+    DG_STAGE_PREDICTIONS,
+    DG_STAGE_CAMPAIGNS,
+    DG_STAGE_REPORT,
+    DG_STAGE_COUNT
+} dg_stage;
+
+/* "load", "clean", ... "report". */
+const char *dg_stage_name(dg_stage s);
+/* The stage of a name, or -1. */
+int dg_stage_by_name(const char *name);
+/* The stages --skip may name: every one but load, features and report
+ * (the ones everything else needs). */
+int dg_stage_skippable(dg_stage s);
+/* The stage s needs (its output), or -1: a skipped stage skips those that
+ * need it. */
+int dg_stage_needs(dg_stage s);
+
+/* The default model families of a run: the ones that finish the demo set
+ * (20,000 devices) in about a minute on two cores; NULL-terminated. */
+extern const char *const dg_pipeline_default_families[];
+
+typedef struct dg_pipeline_opts {
+    const char *data_dir;
+    const char *out_dir;
+    dg_load_opts load;            /* its progress is set by the run */
+    const char *rules_path;       /* cleaning rules; NULL: the brief's defaults */
+    int no_clean;                 /* skip cleaning (as --skip clean) */
+    const char *supercats_path;   /* required: the super-category rules */
+    const char *basemap_path;     /* required unless maps are skipped */
+    const char *campaign_rules_path; /* NULL: the brief's six campaigns */
+    const char *families[DG_TRAIN_MAX_FAMILIES]; /* NULL-terminated; none: the defaults */
+    const char *grids[DG_TRAIN_MAX_FAMILIES];    /* as dg_train_opts */
+    int folds;                    /* 0: 5 */
+    uint64_t seed;                /* the split, folds, families and map sample */
+    uint32_t map_sample;          /* events per map sample; 0: 100000 */
+    unsigned skip;                /* bits 1u << dg_stage */
+    const dg_progress *progress;  /* stage names are "STAGE" or "STAGE: inner step" */
+    /* Called when a stage starts (done 0) and ends (done 1, with its
+     * seconds; skipped 1 when it did not run). May be NULL. */
+    void (*on_stage)(void *ctx, dg_stage s, int done, int skipped, double seconds);
+    void *stage_ctx;
+} dg_pipeline_opts;
+
+typedef struct dg_pipeline_result {
+    double seconds[DG_STAGE_COUNT]; /* NaN for a stage that did not run */
+    int ran[DG_STAGE_COUNT];
+    double total_seconds;
+    int failed_stage;             /* -1, or the stage that failed */
+    char report_json[4096];       /* paths of the finished files */
+    char report_md[4096];
+    /* What the CLI prints at the end. */
+    uint32_t nruns, nchosen, ntest_predicted, nmodels_identical, nmodels_evaluated;
+} dg_pipeline_result;
+
+/* Runs the pipeline. On failure err reads "STAGE: why" and r->failed_stage
+ * names the stage; DIR is left as it was. */
+int dg_pipeline_run(const dg_pipeline_opts *o, dg_pipeline_result *r, dg_err *err);
+
+#endif

@@ -1,0 +1,262 @@
+/* demographer run: the whole pipeline headless (pipeline.h), one line per
+ * stage with its seconds, Ctrl-C cancels and leaves the output as it was. */
+#include "demographer/pipeline.h"
+
+#include "cli.h"
+#include "cli_progress.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { O_OUT = 256, O_FAMILIES, O_FOLDS, O_SEED, O_SKIP, O_GRID, O_SUPER, O_QUIET, O_HELP };
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+typedef struct run_ui {
+    cli_progress bar;
+    dg_progress bar_progress; /* the bar's callback */
+    int quiet;
+} run_ui;
+
+/* The library's progress: the bar, and the answer to whether to stop. */
+static int on_progress(void *ctx, const char *stage, double done, double total, const char *unit)
+{
+    run_ui *u = ctx;
+    if (interrupted)
+        return 1;
+    /* The pipeline's between-steps checks carry no amount to show. */
+    if (total == 0 && done == 0 && strcmp(unit, "steps") == 0)
+        return 0;
+    return u->bar_progress.fn(u->bar_progress.ctx, stage, done, total, unit);
+}
+
+static void on_stage(void *ctx, dg_stage s, int done, int skipped, double seconds)
+{
+    run_ui *u = ctx;
+    if (u->quiet)
+        return;
+    if (!done) {
+        u->bar.stage[0] = '\0';
+        return;
+    }
+    cli_progress_done(&u->bar);
+    if (skipped)
+        fprintf(stderr, "%-12s skipped\n", dg_stage_name(s));
+    else
+        fprintf(stderr, "%-12s %8.2f s\n", dg_stage_name(s), seconds);
+}
+
+static int split_list(char *s, const char **out, int max)
+{
+    int n = 0;
+    for (char *w = strtok(s, ","); w; w = strtok(NULL, ","))
+        if (*w) {
+            if (n == max)
+                return -1;
+            out[n++] = w;
+        }
+    return n;
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CLI_DATA_LONGOPTS,
+        CLI_CLEAN_LONGOPTS,
+        {"out", required_argument, NULL, O_OUT},
+        {"families", required_argument, NULL, O_FAMILIES},
+        {"folds", required_argument, NULL, O_FOLDS},
+        {"seed", required_argument, NULL, O_SEED},
+        {"skip", required_argument, NULL, O_SKIP},
+        {"grid", required_argument, NULL, O_GRID},
+        {"super", required_argument, NULL, O_SUPER},
+        {"quiet", no_argument, NULL, O_QUIET},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0}};
+    dg_pipeline_opts o;
+    memset(&o, 0, sizeof o);
+    o.load.use_snapshot = 1;
+    o.seed = 1;
+    const char *super_path = NULL;
+    int quiet = 0, ch, taken, ngrids = 0;
+    uint64_t v;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS, longopts,
+                             NULL)) != -1) {
+        if ((taken = cli_data_option("run", ch, optarg, &o.load)) != 0) {
+            if (taken != 1)
+                return taken;
+            continue;
+        }
+        switch (ch) {
+        case 'r': o.rules_path = optarg; break;
+        case 'C': o.no_clean = 1; break;
+        case O_OUT: o.out_dir = optarg; break;
+        case O_SUPER: super_path = optarg; break;
+        case O_QUIET: quiet = 1; break;
+        case O_FAMILIES:
+            if (split_list(optarg, o.families, DG_TRAIN_MAX_FAMILIES - 1) <= 0)
+                return cli_usage_error("run", "--families expects a comma list of at most %d "
+                                              "family names",
+                                       DG_TRAIN_MAX_FAMILIES - 1);
+            break;
+        case O_FOLDS:
+            if (cli_parse_u64("run", "--folds", optarg, 2, 50, &v) != DG_OK)
+                return CLI_EXIT_USAGE;
+            o.folds = (int)v;
+            break;
+        case O_SEED:
+            if (cli_parse_u64("run", "--seed", optarg, 0, UINT64_MAX, &v) != DG_OK)
+                return CLI_EXIT_USAGE;
+            o.seed = v;
+            break;
+        case O_GRID:
+            if (!strchr(optarg, ':'))
+                return cli_usage_error("run", "--grid expects FAMILY:PARAMS, got '%s'", optarg);
+            if (ngrids == DG_TRAIN_MAX_FAMILIES - 2)
+                return cli_usage_error("run", "%s", "too many --grid options");
+            o.grids[ngrids++] = optarg;
+            break;
+        case O_SKIP: {
+            const char *w[DG_STAGE_COUNT + 1];
+            int n = split_list(optarg, w, DG_STAGE_COUNT);
+            if (n <= 0)
+                return cli_usage_error("run", "--skip expects a comma list of stages, got '%s'",
+                                       optarg);
+            for (int i = 0; i < n; i++) {
+                int s = dg_stage_by_name(w[i]);
+                if (s < 0 || !dg_stage_skippable((dg_stage)s))
+                    return cli_usage_error("run",
+                                           "--skip: '%s' is not a stage that can be skipped "
+                                           "(clean, eda, maps, cluster, train, evaluate, "
+                                           "predictions, campaigns)",
+                                           w[i]);
+                o.skip |= 1u << s;
+            }
+            break;
+        }
+        case O_HELP: fputs(cli_run.usage, stdout); return 0;
+        default: return cli_usage_error("run", "%s", "unknown option");
+        }
+    }
+    if (optind + 1 != argc)
+        return cli_usage_error("run", "%s", "expects exactly one DATA_DIR");
+    if (!o.out_dir)
+        return cli_usage_error("run", "%s", "--out DIR is required");
+    if (o.rules_path && o.no_clean)
+        return cli_usage_error("run", "%s", "--rules and --no-clean exclude each other");
+    o.data_dir = argv[optind];
+    /* cli_asset returns a static buffer: copy each path. */
+    char *super = dg_xstrdup(super_path ? super_path : cli_asset("supercategories.txt"));
+    char *basemap = dg_xstrdup(cli_asset("basemap-east-asia.txt"));
+    o.supercats_path = super;
+    o.basemap_path = basemap;
+
+    run_ui u;
+    memset(&u, 0, sizeof u);
+    u.quiet = quiet;
+    u.bar_progress = cli_progress_start(&u.bar, quiet);
+    dg_progress pr = {on_progress, &u};
+    o.progress = &pr;
+    o.on_stage = on_stage;
+    o.stage_ctx = &u;
+
+    /* Ctrl-C and TERM ask the pipeline to stop at its next progress report;
+     * it then removes its partial output. */
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    interrupted = 0;
+
+    dg_pipeline_result r;
+    dg_err err;
+    int rc = dg_pipeline_run(&o, &r, &err);
+    cli_progress_done(&u.bar);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (rc != DG_OK) {
+        fprintf(stderr, "demographer run: %s\n", err.msg);
+        fprintf(stderr, "demographer run: nothing written to %s (it is as it was)\n", o.out_dir);
+        rc = interrupted ? 130 : 1;
+    } else {
+        if (!quiet) {
+            if (r.ran[DG_STAGE_TRAIN])
+                printf("%u runs, %u chosen models in %s/train/models\n", r.nruns, r.nchosen,
+                       o.out_dir);
+            if (r.ran[DG_STAGE_EVALUATE])
+                printf("evaluate: %u of %u exported models give train's test metrics exactly\n",
+                       r.nmodels_identical, r.nmodels_evaluated);
+            if (r.ran[DG_STAGE_PREDICTIONS])
+                printf("predictions for %u test devices: %s/predictions.csv\n",
+                       r.ntest_predicted, o.out_dir);
+        }
+        printf("report: %s (and %s), %.1f s in all\n", r.report_md, r.report_json,
+               r.total_seconds);
+        if (r.ran[DG_STAGE_EVALUATE] && r.nmodels_identical != r.nmodels_evaluated) {
+            fprintf(stderr, "demographer run: %u exported models give other test metrics than "
+                            "train measured (see report.md, Evaluation)\n",
+                    r.nmodels_evaluated - r.nmodels_identical);
+            rc = 1;
+        }
+    }
+    free(super);
+    free(basemap);
+    return rc;
+}
+
+const cli_command cli_run = {
+    "run", run, "the whole pipeline headless: report.json and report.md",
+    "Usage: demographer run DATA_DIR --out DIR [--families LIST] [--folds K] [--seed S]\n"
+    "                       [--grid FAMILY:PARAMS] [--skip STAGE,...] [--super FILE]\n"
+    "                       [--rules FILE | --no-clean] [data options] [--quiet]\n"
+    "\n"
+    "Runs every stage on DATA_DIR and writes into DIR:\n"
+    "  load, clean      the tables and the cleaning rules' counts\n"
+    "  eda              DIR/eda/: the ten exploratory tables (CSV) and charts (PNG)\n"
+    "  maps             DIR/maps/: maps-all.png, maps-gender.png, maps-age.png\n"
+    "  cluster          DIR/cluster/: DBSCAN at 1.2 km, 10 events: clusters.csv, and the\n"
+    "                   k-distance curve kdist.csv, kdist.png\n"
+    "  features         the model features (as demographer features, with clusters)\n"
+    "  train            DIR/train/: as demographer train (runs.csv, runs.json, charts);\n"
+    "                   the chosen models in DIR/train/models/\n"
+    "  evaluate         the exported models reloaded and scored on the test split (the\n"
+    "                   run fails when a metric differs from train's)\n"
+    "  predictions      DIR/predictions.csv: the chosen models on the test devices\n"
+    "  campaigns        DIR/campaigns/: P(female) deciles over the test predictions,\n"
+    "                   reach and expected precision from the test labels\n"
+    "  report           DIR/report.json (every metric of every run as in runs.json, the\n"
+    "                   chosen models and the selection rule, table rows, cleaning\n"
+    "                   counts, cluster summary, campaign reach, stage seconds, split,\n"
+    "                   data checksum, version) and DIR/report.md (the same as tables,\n"
+    "                   with the charts linked relatively)\n"
+    "Each stage prints its seconds on stderr. The run builds DIR.partial-PID and renames\n"
+    "it to DIR only when every stage succeeded (a DIR from an earlier run is replaced);\n"
+    "a failed stage is named, Ctrl-C stops the run, and either way DIR is left as it was\n"
+    "(exit 1, or 130 on Ctrl-C).\n"
+    "\n"
+    "  --out DIR          the output directory\n"
+    "  --families LIST    model families (default: prior, brand-model-prior, softmax,\n"
+    "                     liblinear-lr-l2, liblinear-svr, xgboost; see demographer train)\n"
+    "  --grid FAMILY:PARAMS  a family's grid, as demographer train (default for xgboost:\n"
+    "                     eta=0.2 max_depth=3 rounds=40 subsample=0.8 colsample=0.8)\n"
+    "  --folds K          cross-validation folds, 2 to 50 (default 5)\n"
+    "  --seed S           seed of the split, folds, families and map sample (default 1)\n"
+    "  --skip LIST        stages not to run: clean, eda, maps, cluster, train, evaluate,\n"
+    "                     predictions, campaigns (skipping train skips evaluate,\n"
+    "                     predictions and campaigns; predictions skips campaigns)\n"
+    "  --super FILE       super-category rules (default: supercategories.txt of the assets)\n"
+    CLI_CLEAN_HELP
+    CLI_DATA_HELP
+    "  --quiet            no progress and no stage lines; only the report line\n",
+};

@@ -1,0 +1,326 @@
+/* demographer run end to end on a small generated set: every promised file,
+ * report.json against runs.json, --skip, and failures that leave the output
+ * directory as it was. */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *tmp, *data;
+
+static char *path_in(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = malloc(n);
+    snprintf(p, n, "%s/%s", a, b);
+    return p;
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char *p = path_in(dir, name);
+    struct stat st;
+    int ok = stat(p, &st) == 0;
+    free(p);
+    return ok;
+}
+
+static int nonempty_file(const char *dir, const char *name)
+{
+    char *p = path_in(dir, name);
+    struct stat st;
+    int ok = stat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+    free(p);
+    return ok;
+}
+
+/* Whether tmp holds anything named like a partial or set-aside output. */
+static int leftovers(void)
+{
+    DIR *d = opendir(tmp);
+    assert_non_null(d);
+    struct dirent *e;
+    int found = 0;
+    while ((e = readdir(d)))
+        found |= strstr(e->d_name, ".partial-") != NULL || strstr(e->d_name, ".old-") != NULL;
+    closedir(d);
+    return found;
+}
+
+static json_t *load_json(const char *dir, const char *name)
+{
+    char *p = path_in(dir, name);
+    json_error_t je;
+    json_t *j = json_load_file(p, 0, &je);
+    if (!j)
+        fail_msg("%s:%d:%d: %s", p, je.line, je.column, je.text);
+    free(p);
+    return j;
+}
+
+static int run_cmd(const char *args, const char *out_name, char **output)
+{
+    char cmd[4096];
+    char *out = path_in(tmp, out_name);
+    snprintf(cmd, sizeof cmd, "'%s' run '%s' --out '%s' --no-snapshot %s", tu_bin(), data, out,
+             args);
+    free(out);
+    return tu_run(cmd, output);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    tmp = tu_tmpdir();
+    data = path_in(tmp, "data");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' synth --quiet --out '%s' --devices 3000 --seed 5", tu_bin(),
+             data);
+    char *o = NULL;
+    int rc = tu_run(cmd, &o);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", o);
+    free(o);
+    return rc;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tu_rmrf(tmp);
+    free(tmp);
+    free(data);
+    return 0;
+}
+
+static void test_full_run(void **state)
+{
+    (void)state;
+    char *o = NULL;
+    int rc = run_cmd("--families prior,softmax --folds 2", "full", &o);
+    if (rc != 0)
+        fail_msg("run failed (%d): %s", rc, o);
+    /* One line per stage with its seconds, and where the report is. */
+    const char *stages[] = {"load", "clean", "eda", "maps", "cluster", "features", "train",
+                            "evaluate", "predictions", "campaigns", "report"};
+    for (size_t i = 0; i < sizeof stages / sizeof *stages; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "\n%-12s ", stages[i]);
+        if (!strstr(o, line) && strncmp(o, line + 1, strlen(line) - 1) != 0)
+            fail_msg("no line for stage %s in:\n%s", stages[i], o);
+    }
+    assert_non_null(strstr(o, "report.md"));
+    free(o);
+
+    char *out = path_in(tmp, "full");
+    const char *files[] = {"report.json", "report.md", "predictions.csv",
+                           "eda/eda-01-age.csv", "eda/eda-01-age.png",
+                           "maps/maps-all.png", "maps/maps-gender.png", "maps/maps-age.png",
+                           "cluster/kdist.png", "cluster/kdist.csv", "cluster/clusters.csv",
+                           "train/runs.json", "train/runs.csv", "train/roc_gender.png",
+                           "train/models/test_devices.csv", "train/models/s1-gender/meta.txt",
+                           "train/models/s2-group12/model",
+                           "campaigns/device_campaigns.csv", "campaigns/reach.csv",
+                           "campaigns/reach.png", "campaigns/thresholds.txt"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        if (!nonempty_file(out, files[i]))
+            fail_msg("%s/%s missing or empty", out, files[i]);
+    assert_false(leftovers());
+
+    json_t *rep = load_json(out, "report.json"), *runs = load_json(out, "train/runs.json");
+    /* Every metric of every run: the report's train section is runs.json. */
+    json_t *train = json_object_get(rep, "train");
+    assert_non_null(train);
+    assert_true(json_equal(train, runs));
+    json_t *rr = json_object_get(runs, "runs");
+    assert_true(json_array_size(rr) >= 16); /* 2 families x 4 targets x 2 scenarios */
+    json_t *first = json_array_get(json_object_get(train, "runs"), 0);
+    assert_non_null(json_object_get(first, "log_loss"));
+
+    assert_string_equal(json_string_value(json_object_get(rep, "version")), "0.1.0");
+    assert_non_null(json_string_value(json_object_get(rep, "selection_rule")));
+    assert_int_equal(json_array_size(json_object_get(rep, "chosen_models")), 8);
+    assert_int_equal(strlen(json_string_value(json_object_get(rep, "data_checksum"))), 16);
+    /* The stages each with their seconds (the report's own is not known). */
+    json_t *st = json_object_get(rep, "stages");
+    assert_int_equal(json_array_size(st), 11);
+    for (size_t i = 0; i + 1 < json_array_size(st); i++) {
+        json_t *x = json_array_get(st, i);
+        assert_true(json_is_true(json_object_get(x, "ran")));
+        assert_true(json_number_value(json_object_get(x, "seconds")) >= 0);
+    }
+    /* Tables, cleaning, cluster, evaluation, campaigns. */
+    json_t *tables = json_object_get(rep, "tables_after_cleaning");
+    assert_true(json_integer_value(json_object_get(json_object_get(tables, "phones"), "rows")) >
+                2900);
+    assert_int_equal(json_array_size(json_object_get(rep, "cleaning")), 8);
+    json_t *cl = json_object_get(rep, "cluster");
+    assert_true(json_integer_value(json_object_get(cl, "clusters")) > 0);
+    json_t *ev = json_object_get(rep, "evaluation");
+    assert_int_equal(json_array_size(ev), 8);
+    for (size_t i = 0; i < json_array_size(ev); i++)
+        assert_true(json_is_true(json_object_get(json_array_get(ev, i), "identical_to_train")));
+    json_t *camp = json_object_get(rep, "campaigns");
+    json_t *reach = json_object_get(camp, "reach");
+    assert_int_equal(json_array_size(reach), 6);
+    json_int_t npred = json_integer_value(json_object_get(json_object_get(rep, "predictions"),
+                                                          "devices"));
+    assert_true(npred > 0);
+    assert_int_equal(json_integer_value(json_object_get(camp, "devices")), npred);
+    assert_int_equal(json_integer_value(json_object_get(camp, "labelled")), npred);
+    double p = json_number_value(json_object_get(json_array_get(reach, 0), "expected_precision"));
+    assert_true(p >= 0 && p <= 1);
+    json_decref(rep);
+    json_decref(runs);
+
+    /* report.md links the charts relatively, and they exist. */
+    char *md_path = path_in(out, "report.md");
+    FILE *f = fopen(md_path, "r");
+    assert_non_null(f);
+    char line[4096];
+    int images = 0, table_cells = 0, lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        /* Every row of a table has its header's cells (a '|' in a cell is
+         * escaped). */
+        if (line[0] == '|') {
+            int cells = 0;
+            for (char *c = line; *c; c++)
+                cells += *c == '|' && (c == line || c[-1] != '\\');
+            if (!table_cells)
+                table_cells = cells;
+            else if (cells != table_cells)
+                fail_msg("report.md:%d: %d cells, the table's header has %d: %s", lineno, cells,
+                         table_cells, line);
+        } else {
+            table_cells = 0;
+        }
+        char *img = strstr(line, "](");
+        if (strncmp(line, "![", 2) != 0 || !img)
+            continue;
+        char *end = strchr(img + 2, ')');
+        assert_non_null(end);
+        *end = '\0';
+        assert_true(img[2] != '/');
+        if (!nonempty_file(out, img + 2))
+            fail_msg("report.md links %s, which %s lacks", img + 2, out);
+        images++;
+    }
+    fclose(f);
+    free(md_path);
+    assert_true(images >= 20); /* 14 EDA, 3 maps, k-distance, reach, 4 of train */
+    free(out);
+}
+
+static void test_skip(void **state)
+{
+    (void)state;
+    char *o = NULL;
+    int rc = run_cmd("--skip eda,maps,cluster,train --quiet", "skipped", &o);
+    if (rc != 0)
+        fail_msg("run failed (%d): %s", rc, o);
+    free(o);
+    char *out = path_in(tmp, "skipped");
+    assert_true(nonempty_file(out, "report.json"));
+    assert_true(nonempty_file(out, "report.md"));
+    assert_false(exists(out, "eda"));
+    assert_false(exists(out, "maps"));
+    assert_false(exists(out, "cluster"));
+    assert_false(exists(out, "train"));
+    assert_false(exists(out, "predictions.csv"));
+    assert_false(exists(out, "campaigns"));
+    json_t *rep = load_json(out, "report.json");
+    json_t *st = json_object_get(rep, "stages");
+    const int ran[] = {1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1};
+    for (size_t i = 0; i < 11; i++)
+        assert_int_equal(json_is_true(json_object_get(json_array_get(st, i), "ran")), ran[i]);
+    /* evaluate was not asked to be skipped: it says why it did not run. */
+    const char *note = json_string_value(json_object_get(json_array_get(st, 7), "note"));
+    assert_non_null(note);
+    assert_non_null(strstr(note, "needs train"));
+    assert_null(json_object_get(rep, "train"));
+    /* Without train, the split and the data checksum are still reported. */
+    assert_non_null(json_string_value(json_object_get(json_object_get(rep, "split"), "text")));
+    assert_int_equal(strlen(json_string_value(json_object_get(rep, "data_checksum"))), 16);
+    json_decref(rep);
+
+    /* A stage that cannot be skipped is refused. */
+    rc = run_cmd("--skip load", "refused", &o);
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(o, "'load' is not a stage that can be skipped"));
+    free(o);
+    assert_false(exists(tmp, "refused"));
+    free(out);
+}
+
+/* A failed run names its stage and leaves DIR as it was: here, the output
+ * of test_skip stays byte for byte. */
+static void test_bad_data_dir(void **state)
+{
+    (void)state;
+    char *out = path_in(tmp, "skipped");
+    char *rep = path_in(out, "report.json");
+    struct stat before, after;
+    assert_int_equal(stat(rep, &before), 0);
+    char cmd[4096], *o = NULL;
+    snprintf(cmd, sizeof cmd, "'%s' run '%s/no-such-dir' --out '%s' --no-snapshot", tu_bin(), tmp,
+             out);
+    int rc = tu_run(cmd, &o);
+    assert_int_equal(rc, 1);
+    if (!strstr(o, "stage load") || !strstr(o, "no-such-dir"))
+        fail_msg("expected the stage and the directory named, got:\n%s", o);
+    free(o);
+    assert_int_equal(stat(rep, &after), 0);
+    assert_int_equal(before.st_ino, after.st_ino);
+    assert_int_equal(before.st_mtime, after.st_mtime);
+    assert_false(leftovers());
+
+    /* Into a new directory: nothing at all is left. */
+    snprintf(cmd, sizeof cmd, "'%s' run '%s/no-such-dir' --out '%s/fresh' --no-snapshot",
+             tu_bin(), tmp, tmp);
+    assert_int_equal(tu_run(cmd, NULL), 1);
+    assert_false(exists(tmp, "fresh"));
+    assert_false(leftovers());
+    free(rep);
+    free(out);
+}
+
+static void test_help_and_usage(void **state)
+{
+    (void)state;
+    char cmd[4096], *o = NULL;
+    snprintf(cmd, sizeof cmd, "'%s' run --help", tu_bin());
+    assert_int_equal(tu_run(cmd, &o), 0);
+    for (const char *opt = "--out\0--families\0--folds\0--seed\0--grid\0--skip\0--super\0"
+                           "--rules\0--no-clean\0--no-snapshot\0--quiet\0report.json\0"
+                           "report.md\0train/models\0";
+         *opt; opt += strlen(opt) + 1)
+        if (!strstr(o, opt))
+            fail_msg("run --help does not name %s", opt);
+    free(o);
+    snprintf(cmd, sizeof cmd, "'%s' run '%s'", tu_bin(), data);
+    assert_int_equal(tu_run(cmd, &o), 2);
+    assert_non_null(strstr(o, "--out DIR is required"));
+    free(o);
+    snprintf(cmd, sizeof cmd, "'%s' run '%s' --out '%s/x' --folds 1", tu_bin(), data, tmp);
+    assert_int_equal(tu_run(cmd, &o), 2);
+    assert_non_null(strstr(o, "--folds expects a whole number from 2 to 50, got '1'"));
+    free(o);
+    assert_false(exists(tmp, "x"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help_and_usage),
+        cmocka_unit_test(test_full_run),
+        cmocka_unit_test(test_skip),
+        cmocka_unit_test(test_bad_data_dir),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
