@@ -17,8 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *contexts[] = {"global", "load", "clean", "eda", "geo", "sheet", "help",
-                                 "prompt"};
+static const char *contexts[] = {"global", "load",      "clean", "eda",  "geo",
+                                 "models", "campaigns", "sheet", "help", "prompt"};
 
 static void every_action_is_named_keyed_and_documented(void **state)
 {

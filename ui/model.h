@@ -16,6 +16,7 @@
 #define DEMOGRAPHER_UI_MODEL_H
 
 #include "actions.h"
+#include "model_campaigns.h"
 #include "model_geo.h"
 
 #include "demographer/clean.h"
@@ -123,6 +124,8 @@ typedef struct model {
     dg_table dev_tab;              /* one device's features, for the sheet view */
     int eda_open;
     geo_state geo;                 /* the Geo pane: the sample and the map shown */
+    models_state models;           /* the Models pane: settings, the last training, its table */
+    campaigns_state camp;          /* the Campaigns pane: rules, predictions, reach */
     char *out_dir;                 /* where saved PNGs go */
     int use_snapshot;
     char *cache_dir;               /* NULL: the library's default */
