@@ -763,8 +763,7 @@ int app_main(int argc, char **argv)
                      : p == PANE_EDA   ? &pane_eda_ops
                      : p == PANE_GEO   ? &pane_geo_ops
                      : p == PANE_MODELS ? &pane_models_ops
-                     : p == PANE_CAMPAIGNS ? &pane_campaigns_ops
-                                       : &pane_unbuilt_ops;
+                                        : &pane_campaigns_ops;
 
     set_escdelay(25);
     initscr();

@@ -13,7 +13,7 @@ void campaigns_init(campaigns_state *c)
 {
     memset(c, 0, sizeof *c);
     dg_campaign_rules_default(&c->rules);
-    snprintf(c->rules_from, sizeof c->rules_from, "the brief's six (built in)");
+    snprintf(c->rules_from, sizeof c->rules_from, "the brief's six");
 }
 
 static void forget(campaigns_state *c)
@@ -137,7 +137,7 @@ int campaigns_rules(campaigns_state *c, const char *file, const char *out_dir, c
             snprintf(path, sizeof path, "%s", c->default_rules_path);
         } else {
             dg_campaign_rules_default(&r);
-            snprintf(path, sizeof path, "the brief's six (built in)");
+            snprintf(path, sizeof path, "the brief's six");
         }
     } else {
         in_out(file, out_dir, path, sizeof path);

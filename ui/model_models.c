@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 
 const char *const models_run_columns[RUNCOL_COUNT] = {
-    "chosen", "family", "scenario", "target", "params", "cv",   "accuracy",
-    "auc",    "log_loss", "mae",    "rmse",   "r2",     "train_s", "bytes"};
+    "chosen", "family", "scen", "target", "params", "cv",      "acc",
+    "auc",    "logloss", "mae", "rmse",   "r2",     "train_s", "bytes"};
 
 void models_init(models_state *s)
 {
@@ -568,8 +568,8 @@ int models_action(models_state *s, int id, int argc, char **argv, const char *ou
     case ACT_MODELS_SORT_DESC: {
         int col = column_by_name(argv[0]);
         if (col < 0)
-            return dg_fail(err, "%s: no column '%s' (chosen, family, scenario, target, params, "
-                                "cv, accuracy, auc, log_loss, mae, rmse, r2, train_s, bytes)",
+            return dg_fail(err, "%s: no column '%s' (chosen, family, scen, target, params, cv, "
+                                "acc, auc, logloss, mae, rmse, r2, train_s, bytes)",
                            actions[id].name, argv[0]);
         if (!s->have_result)
             return dg_fail(err, "no runs to sort yet (c trains)");

@@ -45,28 +45,30 @@ static void draw(app *a, int top, int height, int width)
         put_line(y++, width, line, 0);
     } else {
         text_count(c->n, n1, sizeof n1);
-        snprintf(line, sizeof line, "%s devices predicted by %s (w writes the files)", n1,
-                 c->pred_from);
+        snprintf(line, sizeof line, "%s devices from %s; w writes the files", n1, c->pred_from);
         put_line(y++, width, line, 0);
         /* An edge is inf when no reference value ranks that high (ties). */
         char fe[64] = "", me[64] = "";
         if (r->female_deciles)
-            snprintf(fe, sizeof fe, "female deciles %d-10: P >= %.4g", 11 - r->female_deciles,
-                     c->dec.edge[9 - r->female_deciles]);
+            snprintf(fe, sizeof fe, "female >= %.4g (%d-10)", c->dec.edge[9 - r->female_deciles],
+                     11 - r->female_deciles);
         if (r->male_deciles)
-            snprintf(me, sizeof me, "male 1-%d: P < %.4g", r->male_deciles,
-                     c->dec.edge[r->male_deciles - 1]);
+            snprintf(me, sizeof me, "male < %.4g (1-%d)", c->dec.edge[r->male_deciles - 1],
+                     r->male_deciles);
         text_count(c->dec.reference, n2, sizeof n2);
-        snprintf(line, sizeof line, "P(female) deciles over %s: %s; %s; age %s", n2, fe, me,
+        snprintf(line, sizeof line, "P(female) deciles of %s: %s, %s; age %s", n2, fe, me,
                  r->age_rule == DG_AGE_RULE_GROUP6 ? "by group6" : "0-24, 24-32, 32+");
         put_line(y++, width, line, 0);
     }
     y++;
     if (y >= end)
         return;
-    app_cell head[] = {{"id", 3, 1},         {"targets", 17, 0},   {"devices", 8, 1},
-                       {"share", 6, 1},      {"precision", 9, 1},  {"base", 6, 1},
-                       {"campaign", 200, 0}};
+    /* The name takes what the numbers leave. */
+    int nw = width - 2 - (3 + 17 + 8 + 6 + 9 + 6 + 6);
+    if (nw < 8)
+        nw = 8;
+    app_cell head[] = {{"id", 3, 1},    {"targets", 17, 0},  {"devices", 8, 1}, {"share", 6, 1},
+                       {"precision", 9, 1}, {"base", 6, 1}, {"campaign", nw, 0}};
     attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
     app_put_row(y++, 1, width - 2, head, 7);
     attrset(A_NORMAL);
@@ -95,16 +97,16 @@ static void draw(app *a, int top, int height, int width)
             }
         }
         app_cell cells[] = {{id, 3, 1},    {cond, 17, 0}, {dev, 8, 1},  {share, 6, 1},
-                            {prec, 9, 1},  {base, 6, 1},  {name, 200, 0}};
+                            {prec, 9, 1},  {base, 6, 1},  {name, nw, 0}};
         app_put_row(y++, 1, width - 2, cells, 7);
     }
     if (c->have && y + 1 < end) {
         text_count(c->reach.labelled, n1, sizeof n1);
         snprintf(line, sizeof line,
                  c->reach.labelled
-                     ? "precision: share of the %s labelled targeted devices truly meeting the "
-                       "condition; base: of all labelled. p saves reach.png"
-                     : "no labels for these devices (%s): no precision. p saves reach.png",
+                     ? "precision: of the %s labelled, the targeted that meet it; base: all "
+                       "that do; p: chart"
+                     : "no labels for these devices (%s): no precision; p: chart",
                  n1);
         put_line(y + 1, width, line, A_DIM);
     }

@@ -12,7 +12,7 @@
 #include <string.h>
 
 /* Widths of the comparison table's columns (the params are cut). */
-static const int col_width[RUNCOL_COUNT] = {1, 17, 4, 7, 22, 7, 8, 6, 8, 6, 6, 7, 7, 9};
+static const int col_width[RUNCOL_COUNT] = {1, 17, 4, 7, 20, 7, 6, 6, 7, 6, 6, 7, 7, 9};
 
 static int right_aligned(int col)
 {
@@ -34,11 +34,12 @@ static void draw_settings(app *a, int top, int height, int width)
     models_state *s = &m->models;
     char line[1024], buf[2048], t[128], sc[16];
     int y = top, end = top + height;
-    snprintf(line, sizeof line, "Train on the %s data: targets %s (T), scenarios %s (C), "
-                                "%d folds (K), seed %llu (R)",
+    snprintf(line, sizeof line, "Train on the %s data: %d folds (K), seed %llu (R)",
              !m->loaded ? "(nothing loaded yet)" : m->cl.have_cleaned ? "cleaned" : "loaded",
-             models_targets_text(s, t, sizeof t), models_scenarios_text(s, sc, sizeof sc),
              s->folds, (unsigned long long)s->seed);
+    bold_line(y++, width, line);
+    snprintf(line, sizeof line, "targets %s (T), scenarios %s (C)",
+             models_targets_text(s, t, sizeof t), models_scenarios_text(s, sc, sizeof sc));
     bold_line(y++, width, line);
     snprintf(line, sizeof line, "%s", s->have_result
                                           ? "t toggles a family, c trains again, v shows the runs"
