@@ -12,7 +12,21 @@
 #include <string.h>
 
 /* Widths of the comparison table's columns (the params are cut). */
-static const int col_width[RUNCOL_COUNT] = {1, 17, 4, 7, 20, 7, 6, 6, 7, 6, 6, 7, 7, 9};
+static const int col_width[RUNCOL_COUNT] = {1, 17, 4, 7, 20, 7, 6, 6, 8, 6, 6, 7, 7, 9};
+
+/* The mark, family, scenario and target stay on screen; the columns after them scroll. */
+#define FROZEN 4
+
+/* The columns drawn, left to right, into cols; returns how many. */
+static int shown_columns(const models_state *s, int *cols)
+{
+    int n = 0;
+    for (int c = 0; c < FROZEN; c++)
+        cols[n++] = c;
+    for (int c = s->left; c < RUNCOL_COUNT; c++)
+        cols[n++] = c;
+    return n;
+}
 
 static int right_aligned(int col)
 {
@@ -83,19 +97,26 @@ static void draw_runs(app *a, int top, int height, int width)
     bold_line(y++, width, line);
     snprintf(line, sizeof line, "* chosen: %s", r->rule);
     mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-    /* Scroll the columns so that the cursor's is in view. */
-    if (s->ccol < s->left)
+    /* Scroll the columns after the frozen ones so that the cursor's is in view. */
+    int frozen_w = 0;
+    for (int c = 0; c < FROZEN; c++)
+        frozen_w += col_width[c] + 1;
+    if (s->left < FROZEN)
+        s->left = FROZEN;
+    if (s->ccol >= FROZEN && s->ccol < s->left)
         s->left = s->ccol;
     for (;;) {
-        int x = 0;
+        int x = frozen_w;
         for (int c = s->left; c <= s->ccol; c++)
             x += col_width[c] + 1;
-        if (x <= width - 1 || s->left == s->ccol)
+        if (x <= width - 1 || s->left >= s->ccol)
             break;
         s->left++;
     }
+    int cols[RUNCOL_COUNT], ncols = shown_columns(s, cols);
     int x = 1;
-    for (int c = s->left; c < RUNCOL_COUNT && x < width - 1; c++) {
+    for (int k = 0; k < ncols && x < width - 1; k++) {
+        int c = cols[k];
         char head[64];
         snprintf(head, sizeof head, "%s%s", c == RUNCOL_CHOSEN ? "*" : models_run_columns[c],
                  s->sort_col == c ? (s->sort_desc ? "\xe2\x96\xbc" : "\xe2\x96\xb2") : "");
@@ -118,7 +139,8 @@ static void draw_runs(app *a, int top, int height, int width)
         const dg_run *run = &r->runs[s->order[p]];
         int cur = p == s->cur;
         x = 1;
-        for (int c = s->left; c < RUNCOL_COUNT && x < width - 1; c++) {
+        for (int k = 0; k < ncols && x < width - 1; k++) {
+            int c = cols[k];
             int cw = col_width[c] < width - 1 - x ? col_width[c] : width - 1 - x;
             int attr = cur ? app_attr(a, COLOR_CURSOR, A_REVERSE) : run->chosen ? (int)A_BOLD : 0;
             if (cur && c == s->ccol)
