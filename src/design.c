@@ -303,7 +303,8 @@ static void put_bag(builder *b, const dg_csr *bag, uint32_t row, const uint32_t 
         norm += v * v;
         (*scratch)[n++] = (entry){col, (float)v};
     }
-    qsort(*scratch, n, sizeof **scratch, cmp_entry);
+    if (n > 1) /* a row without bag entries has no scratch yet: qsort(NULL, 0) is undefined */
+        qsort(*scratch, n, sizeof **scratch, cmp_entry);
     norm = sqrt(norm);
     for (size_t i = 0; i < n; i++)
         put(b, (*scratch)[i].col,
