@@ -115,7 +115,7 @@ assert len(colours) >= 4, f'only {len(colours)} colours: blank'
 PY
 }
 
-echo "1..42"
+echo "1..43"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -320,5 +320,20 @@ if wait_for h "saved out-h/campaigns-reach.png" &&
     ok "Campaigns save: reach.png, not blank"
 else
     notok "Campaigns save" "${err:-$last_screen}"
+fi
+# A training cancelled with Esc keeps the last one (its table comes back).
+keys h 5 c
+# Not wait_for: the progress line changes until the training ends.
+for _ in $(seq 200); do
+    grep -qF "training [PROGRESS MASKED]" <<<"$(screen h)" && break
+    sleep 0.05
+done
+keys h Escape
+last_screen=""
+if wait_for h "training on the cleaned data: cancelled; nothing changed" 60 &&
+    keys h v && wait_for h "28 runs, cleaned data"; then
+    ok "Models: Esc cancels a training and the last one stays"
+else
+    notok "Models cancel" "$last_screen"
 fi
 [ "$failed" -eq 0 ]
