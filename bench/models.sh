@@ -5,6 +5,7 @@
 # scikit-learn LogisticRegression / Ridge with a 5-fold grid search) on the
 # same split, in one run: test metrics side by side and end-to-end time.
 # Usage: bash bench/models.sh [DEVICES]   (default: the full-size set)
+#   DG_FAMILIES=a,b,...  trains only those families (default: every registered one)
 # A smaller set is generated with the generator's truth file, whose exact
 # posterior gives the floor of the gender and group12 log loss on the same
 # test devices.
@@ -25,7 +26,7 @@ else
 fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-read -r d_s d_m < <(m $bin train --quiet --no-snapshot --no-charts --out "$out/dg" "$data")
+read -r d_s d_m < <(m $bin train --quiet --no-snapshot --no-charts ${DG_FAMILIES:+--families "$DG_FAMILIES"} --out "$out/dg" "$data")
 read -r p_s p_m < <(m /usr/bin/python3 bench/models_sklearn.py "$data" "$out/dg/split.csv" "$out/sk.csv")
 /usr/bin/python3 - "$out/dg/runs.csv" "$out/sk.csv" "$d_s" "$d_m" "$p_s" "$p_m" "$devices" \
   "$out/dg/split.csv" "$data" "${truth:-}" <<'PY'

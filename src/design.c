@@ -27,6 +27,7 @@ void dg_design_spec_free(dg_design_spec *s)
     for (int i = 0; i < s->nnumeric; i++)
         free(s->numeric[i].name);
     free(s->numeric);
+    free(s->home);
     free(s->apps);
     free(s->app_idf);
     free(s->labels);
@@ -87,8 +88,17 @@ uint64_t dg_features_fingerprint(const dg_features *f)
 
 uint32_t dg_design_ncols(const dg_design_spec *s)
 {
-    return s->brands.n + s->models.n + (uint32_t)s->nnumeric + (uint32_t)s->nmissing + s->napps +
-           s->nlabels;
+    return s->brands.n + s->models.n + (uint32_t)s->nnumeric + (uint32_t)s->nmissing + s->nhome +
+           s->napps + s->nlabels;
+}
+
+/* The dense column that is a category (design.h: home cluster). */
+#define HOME_COLUMN "cluster_home"
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
 }
 
 /* Non-negative count-like columns are log-scaled; shares and coordinates are not. */
@@ -184,10 +194,31 @@ int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *row
         dg_strpool_free(&mseen);
     }
     if (blocks & DG_BLOCK_NUMERIC) {
-        out.nnumeric = f->ncols;
         out.numeric = dg_xcalloc((size_t)f->ncols + 1, sizeof *out.numeric);
+        int home = dg_features_col(f, HOME_COLUMN);
+        if (home >= 0) {
+            /* The home clusters of >= min_count train rows, ascending. */
+            int64_t *v = dg_xmalloc(((size_t)nrows + 1) * sizeof *v);
+            uint32_t nv = 0;
+            for (uint32_t i = 0; i < nrows; i++) {
+                float h = f->dense[(size_t)rows[i] * f->ncols + home];
+                if (!isnan(h))
+                    v[nv++] = (int64_t)h;
+            }
+            qsort(v, nv, sizeof *v, cmp_i64);
+            out.home = dg_xmalloc(((size_t)nv + 1) * sizeof *out.home);
+            for (uint32_t i = 0, j; i < nv; i = j) {
+                for (j = i; j < nv && v[j] == v[i]; j++)
+                    ;
+                if (j - i >= out.min_count)
+                    out.home[out.nhome++] = v[i];
+            }
+            free(v);
+        }
         for (int c = 0; c < f->ncols; c++) {
-            dg_design_numeric *nc = &out.numeric[c];
+            if (c == home)
+                continue;
+            dg_design_numeric *nc = &out.numeric[out.nnumeric++];
             nc->name = dg_xstrdup(f->col_names[c]);
             double lo = INFINITY, sum = 0, sum2 = 0;
             uint64_t n = 0, nan = 0;
@@ -303,7 +334,7 @@ static void put_bag(builder *b, const dg_csr *bag, uint32_t row, const uint32_t 
         norm += v * v;
         (*scratch)[n++] = (entry){col, (float)v};
     }
-    if (n > 1) /* a row without bag entries has no scratch yet: qsort(NULL, 0) is undefined */
+    if (n > 1) /* scratch is still NULL when no row has had an entry yet */
         qsort(*scratch, n, sizeof **scratch, cmp_entry);
     norm = sqrt(norm);
     for (size_t i = 0; i < n; i++)
@@ -330,9 +361,15 @@ int dg_design_apply(const dg_design_spec *s, const dg_features *f, const uint32_
             return dg_fail(err, "design: the features have no column '%s'", s->numeric[i].name);
         }
     }
+    int home = s->nhome ? dg_features_col(f, HOME_COLUMN) : -1;
+    if (s->nhome && home < 0) {
+        free(numcol);
+        return dg_fail(err, "design: the features have no column '" HOME_COLUMN "'");
+    }
     uint32_t base_model = s->brands.n, base_num = base_model + s->models.n,
              base_miss = base_num + (uint32_t)s->nnumeric,
-             base_apps = base_miss + (uint32_t)s->nmissing, base_labels = base_apps + s->napps;
+             base_home = base_miss + (uint32_t)s->nmissing, base_apps = base_home + s->nhome,
+             base_labels = base_apps + s->napps;
     uint32_t *appmap = bag_map(s->apps, s->napps, base_apps, f->app_vocab,
                                f->apps_installed.ncols);
     int64_t *lvocab = dg_xmalloc(((size_t)f->labels.ncols + 1) * sizeof *lvocab);
@@ -378,6 +415,12 @@ int dg_design_apply(const dg_design_spec *s, const dg_features *f, const uint32_
         for (int k = 0; k < s->nnumeric; k++)
             if (s->numeric[k].missing_col >= 0 && isnan(dense[numcol[k]]))
                 put(&b, base_miss + (uint32_t)s->numeric[k].missing_col, 1.0f);
+        if (home >= 0 && !isnan(dense[home])) {
+            int64_t h = (int64_t)dense[home];
+            const int64_t *at = bsearch(&h, s->home, s->nhome, sizeof h, cmp_i64);
+            if (at)
+                put(&b, base_home + (uint32_t)(at - s->home), 1.0f);
+        }
         if (s->napps)
             put_bag(&b, &f->apps_installed, r, appmap, base_apps, s->app_idf, s->bags, &scratch,
                     &scap);
@@ -424,6 +467,11 @@ void dg_design_colname(const dg_design_spec *s, uint32_t c, char *buf, size_t si
         return;
     }
     c -= (uint32_t)s->nmissing;
+    if (c < s->nhome) {
+        snprintf(buf, size, HOME_COLUMN "=%" PRId64, s->home[c]);
+        return;
+    }
+    c -= s->nhome;
     if (c < s->napps) {
         snprintf(buf, size, "app=%" PRId64, s->apps[c]);
         return;
@@ -459,7 +507,7 @@ static void put_pool(dg_textbuf *b, const char *what, const dg_strpool *p)
 int dg_design_save(const dg_design_spec *s, const char *path, dg_err *err)
 {
     dg_textbuf b = {0};
-    dg_textbuf_printf(&b, "demographer-design 1\nblocks %u\nbags %s\nmin_count %u\n"
+    dg_textbuf_printf(&b, "demographer-design 2\nblocks %u\nbags %s\nmin_count %u\n"
                           "fingerprint %016" PRIx64 "\n",
                       s->blocks, s->bags == DG_BAG_TFIDF ? "tfidf" : "binary", s->min_count,
                       s->fingerprint);
@@ -472,6 +520,9 @@ int dg_design_save(const dg_design_spec *s, const char *path, dg_err *err)
         dg_textbuf_printf(&b, "\t%d\t%.17g\t%.17g\t%d\n", n->log1p, n->mean, n->sd,
                           n->missing_col);
     }
+    dg_textbuf_printf(&b, "home_clusters %u\n", s->nhome);
+    for (uint32_t i = 0; i < s->nhome; i++)
+        dg_textbuf_printf(&b, "%" PRId64 "\n", s->home[i]);
     dg_textbuf_printf(&b, "apps %u\n", s->napps);
     for (uint32_t i = 0; i < s->napps; i++)
         dg_textbuf_printf(&b, "%" PRId64 "\t%.17g\n", s->apps[i], s->app_idf[i]);
@@ -588,9 +639,9 @@ int dg_design_load(dg_design_spec *s, const char *path, dg_err *err)
     char bags[16];
     int version = 0;
     uint64_t fpv = 0;
-    int rc = expect(&r, "'demographer-design 1'", "demographer-design %d", &version, NULL);
-    if (rc == DG_OK && version != 1)
-        rc = dg_fail(err, "%s:1: design format version %d; this demographer reads version 1",
+    int rc = expect(&r, "'demographer-design 2'", "demographer-design %d", &version, NULL);
+    if (rc == DG_OK && version != 2)
+        rc = dg_fail(err, "%s:1: design format version %d; this demographer reads version 2",
                      path, version);
     if (rc == DG_OK)
         rc = expect(&r, "'blocks N'", "blocks %u", &out.blocks, NULL);
@@ -639,6 +690,20 @@ int dg_design_load(dg_design_spec *s, const char *path, dg_err *err)
         if (!(n->sd > 0))
             rc = dg_fail(err, "%s:%d: column '%s' has sd %g; it must be positive", path, r.line,
                          n->name, n->sd);
+    }
+    unsigned nhome = 0;
+    if (rc == DG_OK)
+        rc = expect(&r, "'home_clusters N'", "home_clusters %u", &nhome, NULL);
+    if (rc == DG_OK && nhome > 10000000)
+        rc = dg_fail(err, "%s:%d: home cluster count %u out of range", path, r.line, nhome);
+    if (rc == DG_OK)
+        out.home = dg_xmalloc(((size_t)nhome + 1) * sizeof *out.home);
+    for (unsigned i = 0; rc == DG_OK && i < nhome; i++) {
+        rc = expect(&r, "a home cluster number", "%" SCNd64, &out.home[i], NULL);
+        if (rc == DG_OK && i && out.home[i] <= out.home[i - 1])
+            rc = dg_fail(err, "%s:%d: home clusters must be ascending", path, r.line);
+        if (rc == DG_OK)
+            out.nhome++;
     }
     if (rc == DG_OK)
         rc = read_bag(&r, "apps", &out.napps, &out.apps, &out.app_idf);

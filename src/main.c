@@ -13,7 +13,9 @@ static const cli_command *const commands[] = {
     &cli_synth,    &cli_load,    &cli_load_db,  &cli_fetch,    &cli_mysql_import,
     &cli_clean,    &cli_eda,     &cli_maps,     &cli_cluster,  &cli_features,
     &cli_train,    &cli_evaluate, &cli_campaigns, &cli_serve,  &cli_health,
-    &cli_replay,   NULL};
+    &cli_replay,
+    &cli_predict,
+    NULL};
 
 static const cli_command *find(const char *name)
 {

@@ -186,16 +186,65 @@ static void save_load_identity(void **state)
     h.names[1] = "lat_median";
 
     /* Malformed files name the line. */
-    char *bad = tu_write_str(dir, "bad.txt", "demographer-design 1\nblocks 3\nbags sometimes\n");
+    char *bad = tu_write_str(dir, "bad.txt", "demographer-design 2\nblocks 3\nbags sometimes\n");
     assert_int_equal(dg_design_load(&t, bad, &err), DG_ERR);
     char want[700];
     snprintf(want, sizeof want, "%s:3: expected bags binary or tfidf, found 'sometimes'", bad);
     assert_string_equal(err.msg, want);
     free(bad);
-    bad = tu_write_str(dir, "bad2.txt", "demographer-design 2\n");
+    bad = tu_write_str(dir, "bad2.txt", "demographer-design 1\n");
     assert_int_equal(dg_design_load(&t, bad, &err), DG_ERR);
-    assert_non_null(strstr(err.msg, ":1: design format version 2"));
+    assert_non_null(strstr(err.msg, ":1: design format version 1; this demographer reads version 2"));
     free(bad);
+    dg_design_spec_free(&s);
+    dg_design_spec_free(&t);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* The home cluster is a category: one-hot over the clusters home to
+ * >= min_count train rows, never scaled; a saved spec keeps it. */
+static void home_cluster_is_one_hot(void **state)
+{
+    (void)state;
+    handmade h;
+    make(&h);
+    h.names[1] = "cluster_home";
+    const float d[8] = {4, 3, 0, 3, 9, -1, 1, NAN};
+    memcpy(h.dense, d, sizeof d);
+    const uint32_t rows[4] = {0, 1, 2, 3};
+    dg_design_spec s, t;
+    dg_design_spec_init(&s);
+    dg_design_spec_init(&t);
+    dg_err err;
+    assert_int_equal(dg_design_learn(&s, &h.f, rows, 4, DG_BLOCK_NUMERIC, DG_BAG_BINARY, 1, &err),
+                     DG_OK);
+    assert_int_equal(s.nnumeric, 1); /* events only */
+    assert_int_equal(s.nhome, 2);
+    assert_int_equal(dg_design_ncols(&s), 3);
+    char name[64];
+    dg_design_colname(&s, 1, name, sizeof name);
+    assert_string_equal(name, "cluster_home=-1");
+    dg_design_colname(&s, 2, name, sizeof name);
+    assert_string_equal(name, "cluster_home=3");
+    char *dir = tu_tmpdir(), path[1024];
+    snprintf(path, sizeof path, "%s/design.txt", dir);
+    assert_int_equal(dg_design_save(&s, path, &err), DG_OK);
+    assert_int_equal(dg_design_load(&t, path, &err), DG_OK);
+    dg_csr x;
+    assert_int_equal(dg_design_apply(&t, &h.f, rows, 4, &x, &err), DG_OK);
+    /* Row 0 and 1: home 3 (column 2); row 2: -1 (column 1); row 3: none. */
+    assert_int_equal(x.idx[x.ptr[1] - 1], 2);
+    assert_true(x.val[x.ptr[1] - 1] == 1.0f);
+    assert_int_equal(x.idx[x.ptr[3] - 1], 1);
+    for (uint64_t k = x.ptr[3]; k < x.ptr[4]; k++)
+        assert_true(x.idx[k] == 0);
+    dg_csr_free(&x);
+    /* With min_count 2, only cluster 3 (two rows) keeps a column. */
+    assert_int_equal(dg_design_learn(&s, &h.f, rows, 4, DG_BLOCK_NUMERIC, DG_BAG_BINARY, 2, &err),
+                     DG_OK);
+    assert_int_equal(s.nhome, 1);
+    assert_true(s.home[0] == 3);
     dg_design_spec_free(&s);
     dg_design_spec_free(&t);
     tu_rmrf(dir);
@@ -237,6 +286,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(learn_and_apply),
         cmocka_unit_test(save_load_identity),
+        cmocka_unit_test(home_cluster_is_one_hot),
         cmocka_unit_test(phone_blocks_and_svmlight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *contexts[] = {"global", "load",      "clean", "eda",  "geo",
+static const char *contexts[] = {"global", "load",   "clean",     "eda",   "geo", "dbscan",
                                  "models", "campaigns", "sheet", "help", "prompt"};
 
 static void every_action_is_named_keyed_and_documented(void **state)
@@ -604,6 +604,187 @@ static void geo_pane_drives_the_model_and_replay(void **state)
     }
 }
 
+static int cancel_at_once(void *ctx, const char *stage, double done, double total,
+                          const char *unit)
+{
+    (void)stage, (void)done, (void)total, (void)unit;
+    ++*(int *)ctx;
+    return 1;
+}
+
+/* The Geo pane's DBSCAN views: eps and minPts moved on their ladders, a run
+ * in the background (its numbers those of the core on the same events), a
+ * cancelled run that leaves the result shown, a sweep whose row, adopted and
+ * run, gives the row's numbers, the k-distance PNG, and the log replayed. */
+static void dbscan_views_tune_run_sweep_and_replay(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], line[2048], path[1200], path2[1200];
+    snprintf(out, sizeof out, "%s/dout1", work);
+    snprintf(logp, sizeof logp, "%s/state/dbscan.log", work);
+    model m;
+    model_init(&m, out);
+    m.use_snapshot = 0;
+    dg_err err;
+    assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
+    assert_int_equal(act(&m, "pane-geo", &err), DG_OK);
+    assert_int_equal(act(&m, "geo-view clusters", &err), DG_OK);
+    assert_string_equal(model_context(&m), "dbscan");
+    assert_int_equal(act(&m, "dbscan-run", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "nothing loaded"));
+    assert_int_equal(act(&m, "dbscan-view globe", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "expected map, clusters, kdist or sweep, found 'globe'"));
+    snprintf(line, sizeof line, "choose-dir %s", data_dir);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
+    assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
+    assert_int_equal(act(&m, "pane-geo", &err), DG_OK);
+    assert_string_equal(model_context(&m), "dbscan");
+
+    /* The ladders: 1.2 -> 1 -> 1.2 -> 1.5 km; minPts 10 -> 20 -> 10 -> 5. */
+    assert_true(m.dbs.eps_km == 1.2 && m.dbs.min_pts == 10);
+    assert_int_equal(act(&m, "dbscan-eps-down", &err), DG_OK);
+    assert_true(m.dbs.eps_km == 1.0);
+    assert_int_equal(act(&m, "dbscan-eps-up", &err), DG_OK);
+    assert_int_equal(act(&m, "dbscan-eps-up", &err), DG_OK);
+    assert_true(m.dbs.eps_km == 1.5);
+    assert_int_equal(act(&m, "dbscan-min-pts-up", &err), DG_OK);
+    assert_true(m.dbs.min_pts == 20);
+    assert_int_equal(act(&m, "dbscan-min-pts-down", &err), DG_OK);
+    assert_int_equal(act(&m, "dbscan-min-pts-down", &err), DG_OK);
+    assert_true(m.dbs.min_pts == 5);
+    assert_int_equal(act(&m, "dbscan-set 5 1000", &err), DG_OK);
+    assert_int_equal(act(&m, "dbscan-eps-up", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "eps 5 km is already the highest step"));
+    assert_int_equal(act(&m, "dbscan-min-pts-up", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "minPts 1000 is already the highest step"));
+    assert_int_equal(act(&m, "dbscan-set 0 10", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "expected EPS_KM from 0.001 to 20000, found '0'"));
+    assert_int_equal(act(&m, "dbscan-set 1 2.5", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "MIN_PTS as a whole number, found '2.5'"));
+    /* Off the ladder, a step goes to the nearest rung that way. */
+    assert_int_equal(act(&m, "dbscan-set 1.1 7", &err), DG_OK);
+    assert_int_equal(act(&m, "dbscan-eps-up", &err), DG_OK);
+    assert_int_equal(act(&m, "dbscan-min-pts-down", &err), DG_OK);
+    assert_true(m.dbs.eps_km == 1.2 && m.dbs.min_pts == 5);
+    assert_int_equal(act(&m, "dbscan-min-pts-up", &err), DG_OK);
+    assert_true(m.dbs.min_pts == 10);
+
+    /* A run: the numbers of the core on the same events. */
+    assert_int_equal(act(&m, "dbscan-run", &err), DG_OK);
+    assert_true(m.dbs.have_run && m.dbs.run_from_cleaned);
+    assert_true(m.dbs.run_eps_km == 1.2 && m.dbs.run_min_pts == 10);
+    int32_t *ev = malloc(m.cl.cleaned.tables[DG_T_EVENTS].nrows * sizeof *ev);
+    dg_dbscan_report want;
+    assert_int_equal(dg_cluster_events(&m.cl.cleaned, 1.2, 10, ev, &want, NULL, &err), DG_OK);
+    free(ev);
+    assert_true(want.clusters > 0);
+    assert_int_equal(m.dbs.report.clusters, want.clusters);
+    assert_true(m.dbs.report.noise_weight == want.noise_weight);
+    assert_true(m.dbs.report.largest_cluster_weight == want.largest_cluster_weight);
+    /* The top list: every cluster once, by events, most first. */
+    uint64_t sum = 0;
+    for (int i = 0; i < m.dbs.report.clusters; i++) {
+        sum += m.dbs.summary[m.dbs.top[i]].events;
+        if (i)
+            assert_true(m.dbs.summary[m.dbs.top[i - 1]].events >=
+                        m.dbs.summary[m.dbs.top[i]].events);
+    }
+    assert_true(fabs((double)sum - (want.total_weight - want.noise_weight)) < 0.5);
+    assert_true(m.dbs.summary[m.dbs.top[0]].events ==
+                (uint64_t)want.largest_cluster_weight);
+    assert_true(m.dbs.have_kdist && m.dbs.kdist.k == 10 && m.dbs.kdist.knee_km > 0);
+    assert_non_null(strstr(m.msg, "clusters, noise"));
+
+    /* A cancelled run leaves the result shown. */
+    dg_dbscan_report before = m.dbs.report;
+    const dg_cluster_summary *before_summary = m.dbs.summary;
+    assert_int_equal(act(&m, "dbscan-eps-up", &err), DG_OK);
+    model_job *j, *none;
+    assert_int_equal(model_do(&m, ACT_DBSCAN_RUN, 0, NULL, &j, &err), DG_OK);
+    assert_non_null(j);
+    assert_int_equal(model_do(&m, ACT_DBSCAN_SWEEP, 0, NULL, &none, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "job is running"));
+    int calls = 0;
+    dg_progress stop = {cancel_at_once, &calls};
+    int rc = model_job_run(j, &stop, &err);
+    assert_int_equal(rc, DG_ERR);
+    assert_true(calls > 0);
+    dg_err e2 = err;
+    model_finish(&m, j, rc, &e2);
+    assert_non_null(strstr(m.msg, "cancelled; nothing changed"));
+    assert_memory_equal(&m.dbs.report, &before, sizeof before);
+    assert_ptr_equal(m.dbs.summary, before_summary);
+    assert_true(m.dbs.run_eps_km == 1.2);
+    assert_int_equal(act(&m, "dbscan-eps-down", &err), DG_OK);
+
+    /* p in the k-distance view saves its PNG; elsewhere but the map it says where. */
+    assert_int_equal(act(&m, "save", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "v goes to the kdist view"));
+    assert_int_equal(act(&m, "dbscan-view kdist", &err), DG_OK);
+    assert_int_equal(act(&m, "save", &err), DG_OK);
+    snprintf(path, sizeof path, "%s/geo-kdist.png", out);
+    assert_string_equal(m.saved, path);
+    assert_true(file_starts_with(path, "\x89PNG\r\n\x1a\n", 8));
+
+    /* A sweep: 3 x 3 around (1.2, 10); the cursor starts on the pair. */
+    assert_int_equal(act(&m, "dbscan-adopt 1", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "no sweep yet"));
+    assert_int_equal(act(&m, "dbscan-sweep", &err), DG_OK);
+    assert_int_equal(m.dbs.view, GEO_VIEW_SWEEP);
+    assert_int_equal(m.dbs.nrows, 9);
+    assert_int_equal(m.dbs.sweep_cur, 4);
+    assert_true(m.dbs.rows[0].eps_km == 1.0 && m.dbs.rows[0].min_pts == 5);
+    assert_true(m.dbs.rows[8].eps_km == 1.5 && m.dbs.rows[8].min_pts == 20);
+    assert_int_equal(m.dbs.rows[4].clusters, want.clusters);
+    assert_int_equal(act(&m, "cursor-up", &err), DG_OK);
+    assert_int_equal(m.dbs.sweep_cur, 3);
+    assert_int_equal(act(&m, "dbscan-adopt 10", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "expected a sweep row from 1 to 9, found '10'"));
+    /* Row 7 (1.5 km, minPts 5), adopted and run, gives the row's numbers. */
+    assert_int_equal(act(&m, "dbscan-adopt 7", &err), DG_OK);
+    assert_true(m.dbs.eps_km == 1.5 && m.dbs.min_pts == 5);
+    assert_int_equal(m.dbs.sweep_cur, 6);
+    dg_dbscan_sweep_row row = m.dbs.rows[6];
+    assert_int_equal(act(&m, "dbscan-run", &err), DG_OK);
+    assert_int_equal(m.dbs.report.clusters, row.clusters);
+    assert_int_equal(m.dbs.report.core_points > 0, row.core_locations > 0);
+    double tw = m.dbs.report.total_weight;
+    assert_true(fabs(m.dbs.report.noise_weight / tw - row.noise_share) < 1e-12);
+    assert_true(fabs(m.dbs.report.largest_cluster_weight / tw - row.largest_share) < 1e-12);
+    assert_true(m.dbs.kdist.k == 5);
+    assert_int_equal(act(&m, "dbscan-view kdist", &err), DG_OK);
+    assert_int_equal(act(&m, "save", &err), DG_OK);
+    /* The map is still there. */
+    assert_int_equal(act(&m, "dbscan-view map", &err), DG_OK);
+    assert_string_equal(model_context(&m), "geo");
+    /* A new load forgets the results, keeps the pair. */
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    assert_false(m.dbs.have_run || m.dbs.have_kdist || m.dbs.nrows);
+    assert_true(m.dbs.eps_km == 1.5);
+    model_free(&m);
+
+    size_t len;
+    char *log = slurp(logp, &len);
+    assert_non_null(log);
+    assert_non_null(
+        strstr(log, "\ndbscan-run\ndbscan-eps-up\n# cancelled: dbscan-run\ndbscan-eps-down\n"));
+    assert_non_null(strstr(log, "\ndbscan-view kdist\nsave\ndbscan-sweep\ncursor-up\n"
+                                "dbscan-adopt 7\ndbscan-run\ndbscan-view kdist\nsave\n"));
+    assert_null(strstr(log, "dbscan-set 0 10"));
+    free(log);
+
+    /* Replayed by the command: the same k-distance PNG (k = 5). */
+    char out2[1024], cmd[4096], *o;
+    snprintf(out2, sizeof out2, "%s/dout2", work);
+    snprintf(cmd, sizeof cmd, "%s replay %s --out %s --no-snapshot", tu_bin(), logp, out2);
+    assert_int_equal(tu_run(cmd, &o), 0);
+    free(o);
+    snprintf(path2, sizeof path2, "%s/geo-kdist.png", out2);
+    same_file(path, path2);
+}
+
 /* Cancels at the first progress report that comes after `after` of them. */
 static int cancel_after(void *ctx, const char *stage, double done, double total, const char *unit)
 {
@@ -1095,6 +1276,7 @@ int main(void)
         cmocka_unit_test(clean_and_eda_panes_drive_the_model_and_replay),
         cmocka_unit_test(geo_pane_drives_the_model_and_replay),
         cmocka_unit_test(models_and_campaigns_panes_drive_the_model_and_replay),
+        cmocka_unit_test(dbscan_views_tune_run_sweep_and_replay),
         cmocka_unit_test(a_running_job_refuses_data_actions_and_cancel_changes_nothing),
         cmocka_unit_test(replay_names_the_failing_line),
         cmocka_unit_test(mysql_source_is_set_by_actions_and_the_password_never_logged),

@@ -222,10 +222,10 @@ static void draw_hints(app *a, int y, int width)
 
 static int help_lines(char lines[][256], int max)
 {
-    static const char *ctxs[] = {"global", "load",      "clean", "eda",  "geo",
+    static const char *ctxs[] = {"global", "load",   "clean",     "eda",   "geo", "dbscan",
                                  "models", "campaigns", "sheet", "help", "prompt"};
     static const char *titles[] = {"Everywhere", "Load pane", "Clean pane", "EDA pane", "Geo pane",
-                                   "Models pane", "Campaigns pane",
+                                   "Geo pane, DBSCAN views", "Models pane", "Campaigns pane",
                                    "Table and frequency sheets",
                                    "This help", "Prompts"};
     int n = 0;

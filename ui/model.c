@@ -62,6 +62,8 @@ struct model_job {
     dg_features feat;
     /* geo-sample */
     geo_job geo;
+    /* dbscan-run, dbscan-sweep */
+    dbscan_job dbs;
     /* models-train, campaigns-predict */
     models_job models;
     campaigns_job camp;
@@ -78,6 +80,7 @@ void model_init(model *m, const char *out_dir)
     dg_dataset_init(&m->cl.cleaned);
     dg_dataset_init(&m->undo.cleaned);
     dg_sources_config_init(&m->db);
+    dbscan_init(&m->dbs);
     models_init(&m->models);
     campaigns_init(&m->camp);
 }
@@ -187,6 +190,7 @@ void model_free(model *m)
     close_sheets(m);
     eda_clear(m);
     geo_free(&m->geo);
+    dbscan_free(&m->dbs);
     models_free(&m->models);
     campaigns_free(&m->camp);
     preview_clear(m);
@@ -348,7 +352,7 @@ const char *model_context(const model *m)
     case PANE_LOAD: return m->nsheets ? "sheet" : "load";
     case PANE_CLEAN: return "clean";
     case PANE_EDA: return m->eda_open ? "sheet" : "eda";
-    case PANE_GEO: return "geo";
+    case PANE_GEO: return m->dbs.view == GEO_VIEW_MAP ? "geo" : "dbscan";
     case PANE_MODELS: return "models";
     case PANE_CAMPAIGNS: return "campaigns";
     default: return "global";
@@ -453,6 +457,9 @@ static void move_cursor(model *m, int id, int argc, char **argv)
     } else if (!s && m->pane == PANE_EDA) {
         list = &m->eda_cur;
         len = m->have_eda ? m->eda.ntables : 0;
+    } else if (m->pane == PANE_GEO && m->dbs.view == GEO_VIEW_SWEEP) {
+        list = &m->dbs.sweep_cur;
+        len = m->dbs.nrows;
     }
     if (list) {
         int c = *list;
@@ -592,6 +599,17 @@ static int save(model *m, dg_err *err)
     }
     if (m->pane == PANE_CLEAN)
         return dg_fail(err, "nothing to save as a PNG here: w saves the rules");
+    if (m->pane == PANE_GEO && m->dbs.view == GEO_VIEW_KDIST) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/geo-kdist.png", m->out_dir);
+        if (dg_mkdirs(m->out_dir, err) != DG_OK || dbscan_save_kdist(&m->dbs, path, err) != DG_OK)
+            return DG_ERR;
+        snprintf(m->saved, sizeof m->saved, "%.1000s", path);
+        say(m, "saved %.1000s (k-distance, k = %g)", path, m->dbs.kdist.k);
+        return DG_OK;
+    }
+    if (m->pane == PANE_GEO && m->dbs.view != GEO_VIEW_MAP)
+        return dg_fail(err, "p saves the map or the k-distance chart: v goes to the kdist view");
     if (m->pane == PANE_GEO) {
         char path[PATH_MAX];
         int w, h;
@@ -638,6 +656,7 @@ static void job_free(model_job *j)
     dg_eda_free(&j->edares);
     dg_features_free(&j->feat);
     geo_job_free(&j->geo);
+    dbscan_job_free(&j->dbs);
     models_job_free(&j->models);
     campaigns_job_free(&j->camp);
     free(j);
@@ -672,6 +691,8 @@ static int data_action(int id)
     case ACT_EDA_OPEN:
     case ACT_DEVICE_FEATURES:
     case ACT_GEO_SAMPLE:
+    case ACT_DBSCAN_RUN:
+    case ACT_DBSCAN_SWEEP:
     case ACT_MODELS_TRAIN:
     case ACT_MODELS_EXPORT:
     case ACT_CAMPAIGNS_RULES:
@@ -1251,6 +1272,40 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (geo_action(&m->geo, id, argc, argv, err) != DG_OK)
             return DG_ERR;
         break;
+    case ACT_GEO_VIEW:
+    case ACT_DBSCAN_VIEW:
+    case ACT_DBSCAN_EPS_DOWN:
+    case ACT_DBSCAN_EPS_UP:
+    case ACT_DBSCAN_MIN_DOWN:
+    case ACT_DBSCAN_MIN_UP:
+    case ACT_DBSCAN_SET:
+    case ACT_DBSCAN_ADOPT:
+        if (dbscan_action(&m->dbs, id, argc, argv, m->msg, sizeof m->msg, err) != DG_OK)
+            return DG_ERR;
+        if (id == ACT_GEO_VIEW || id == ACT_DBSCAN_VIEW) {
+            static const char *const said[GEO_VIEWS] = {
+                "the map (v: the DBSCAN views)", "DBSCAN clusters (r runs, v: the next view)",
+                "k-distance curve (p saves its PNG)", "eps x minPts sweep (w sweeps, Enter adopts)"};
+            say(m, "%s", said[m->dbs.view]);
+        }
+        break;
+    case ACT_DBSCAN_RUN:
+    case ACT_DBSCAN_SWEEP:
+        if (need_args(id, argc, 0, 0, err) != DG_OK)
+            return DG_ERR;
+        if (!m->loaded)
+            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
+        j = new_job(id, argc, argv);
+        dbscan_job_init(&j->dbs, &m->dbs, id == ACT_DBSCAN_SWEEP,
+                        m->cl.have_cleaned ? &m->cl.cleaned : &m->ds, m->cl.have_cleaned,
+                        m->data_gen);
+        if (id == ACT_DBSCAN_RUN)
+            snprintf(j->title, sizeof j->title, "clustering (eps %g km, minPts %g)",
+                     m->dbs.eps_km, m->dbs.min_pts);
+        else
+            snprintf(j->title, sizeof j->title, "sweeping %d eps x %d minPts", j->dbs.neps,
+                     j->dbs.nmin);
+        break;
     case ACT_MODELS_TRAIN:
         if (need_args(id, argc, 0, 0, err) != DG_OK)
             return DG_ERR;
@@ -1475,6 +1530,8 @@ int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
     case ACT_GEO_SAMPLE: return geo_job_run(&j->geo, p, err);
     case ACT_MODELS_TRAIN: return models_job_run(&j->models, p, err);
     case ACT_CAMPAIGNS_PREDICT: return campaigns_job_run(&j->camp, p, err);
+    case ACT_DBSCAN_RUN:
+    case ACT_DBSCAN_SWEEP: return dbscan_job_run(&j->dbs, p, err);
     case ACT_DEVICE_FEATURES:
         /* Super-categories are left to demographer features (an asset file). */
         return dg_features_build(j->src, NULL, &j->feat, p, err);
@@ -1509,6 +1566,7 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
         clean_forget_data(m);
         eda_clear(m);
         geo_forget(&m->geo);
+        dbscan_forget(&m->dbs);
         dg_dataset_free(&m->ds);
         m->ds = j->ds;
         dg_dataset_init(&j->ds);
@@ -1601,6 +1659,8 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
             m->geo.from_cleaned ? "cleaned" : "loaded (not cleaned)");
         break;
     }
+    case ACT_DBSCAN_RUN:
+    case ACT_DBSCAN_SWEEP: dbscan_job_finish(&m->dbs, &j->dbs, m->msg, sizeof m->msg); break;
     case ACT_MODELS_TRAIN: {
         models_job_finish(&m->models, &j->models);
         const dg_train_result *r = &m->models.res;

@@ -10,7 +10,8 @@
  * The screen (app.c and the panes) draws this state and turns keys into
  * actions; `demographer replay` runs the same actions from a session log
  * without a screen. Long actions (load, sort, search, frequency, clean-apply,
- * eda-compute, geo-sample, models-train, campaigns-predict) come back as
+ * eda-compute, geo-sample, dbscan-run, dbscan-sweep, models-train,
+ * campaigns-predict) come back as
  * a job: its work reads the model but never changes it, so it can run on a
  * worker thread while the screen draws, and model_finish applies its result
  * on the main thread (a cancelled or failed job changes nothing). */
@@ -19,6 +20,7 @@
 
 #include "actions.h"
 #include "model_campaigns.h"
+#include "model_dbscan.h"
 #include "model_geo.h"
 
 #include "demographer/clean.h"
@@ -126,6 +128,7 @@ typedef struct model {
     dg_table dev_tab;              /* one device's features, for the sheet view */
     int eda_open;
     geo_state geo;                 /* the Geo pane: the sample and the map shown */
+    dbscan_state dbs;              /* ...and its DBSCAN views: the pair tuned, run, sweep */
     models_state models;           /* the Models pane: settings, the last training, its table */
     campaigns_state camp;          /* the Campaigns pane: rules, predictions, reach */
     char *out_dir;                 /* where saved PNGs go */

@@ -3,30 +3,15 @@
  * character holds 2 x 4 dots, a dot is lit where the panel has events
  * (dense characters in bold), and where it has none the basemap's
  * coastlines and borders show dimmed. Keys go to the geo-* actions; p saves
- * the same map as a PNG. */
+ * the same map as a PNG. v turns to the DBSCAN views (pane_dbscan.c). */
 #include "app.h"
+#include "pane_dbscan.h"
 
 #include "text.h"
 
 #include <curses.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The braille bit of dot (x, y) of a character, x in 0..1, y in 0..3. */
-static unsigned braille_bit(int x, int y)
-{
-    static const unsigned bits[4][2] = {{0x01, 0x08}, {0x02, 0x10}, {0x04, 0x20}, {0x40, 0x80}};
-    return bits[y][x];
-}
-
-static void braille_utf8(unsigned bits, char out[4])
-{
-    unsigned cp = 0x2800 + bits;
-    out[0] = (char)(0xE0 | (cp >> 12));
-    out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[2] = (char)(0x80 | (cp & 0x3F));
-    out[3] = 0;
-}
 
 /* One panel in the box (x, y, cols, rows): the dot grid keeps the
  * projection's aspect (braille dots are about square) and is centred. */
@@ -73,18 +58,18 @@ static void draw_panel(app *a, int panel, int x, int y, int cols, int rows)
                     if (gx >= gw || gy >= gh)
                         continue;
                     if (counts[(size_t)gy * gw + gx])
-                        ev |= braille_bit(dx, dy);
+                        ev |= text_braille_bit(dx, dy);
                     if (coast[(size_t)gy * gw + gx])
-                        co |= braille_bit(dx, dy);
+                        co |= text_braille_bit(dx, dy);
                 }
             char ch[4];
             if (ev) {
                 int dense = (uint64_t)cell[(size_t)r * used_cols + c] * 10 >= (uint64_t)max;
                 attrset(dense ? app_attr(a, COLOR_HIST, A_BOLD) | (int)A_BOLD : app_attr(a, COLOR_HIST, 0));
-                braille_utf8(ev, ch);
+                text_braille_utf8(ev, ch);
             } else if (co) {
                 attrset(A_DIM);
-                braille_utf8(co, ch);
+                text_braille_utf8(co, ch);
             } else {
                 attrset(A_NORMAL);
                 strcpy(ch, " ");
@@ -103,6 +88,10 @@ static void draw(app *a, int top, int height, int width)
     model *m = &a->m;
     geo_state *g = &m->geo;
     char line[1024], buf[2048];
+    if (m->dbs.view != GEO_VIEW_MAP) {
+        pane_dbscan_draw(a, top, height, width);
+        return;
+    }
     if (!g->have_sample) {
         snprintf(line, sizeof line, "No sample of events yet. %s",
                  !m->loaded           ? "Load data first (1 goes to the Load pane)."
@@ -156,7 +145,7 @@ static void draw(app *a, int top, int height, int width)
         draw_panel(a, k, x, top + 3, pw, rows);
     }
     const dg_basemap *b = geo_basemap(g);
-    snprintf(line, sizeof line, "⣿ events (bold: dense)  %s  p saves the PNG",
+    snprintf(line, sizeof line, "⣿ events (bold: dense)  %s  p saves the PNG  v DBSCAN",
              b ? "⠉ coastline, border (dim)" : "no basemap");
     mvaddstr(top + height - 1, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
 }
@@ -182,7 +171,7 @@ static int key(app *a, int id, pane_args *args)
         app_prompt(a, PROMPT_ARG, "extent (LON0,LON1,LAT0,LAT1): ", now, actions[id].name);
         return 0;
     }
-    default: return 1;
+    default: return pane_dbscan_key(a, id, args);
     }
 }
 

@@ -105,3 +105,18 @@ char *text_count(unsigned long long v, char *out, size_t cap)
     out[k] = '\0';
     return out;
 }
+
+unsigned text_braille_bit(int x, int y)
+{
+    static const unsigned bits[4][2] = {{0x01, 0x08}, {0x02, 0x10}, {0x04, 0x20}, {0x40, 0x80}};
+    return bits[y][x];
+}
+
+void text_braille_utf8(unsigned bits, char out[4])
+{
+    unsigned cp = 0x2800 + bits;
+    out[0] = (char)(0xE0 | (cp >> 12));
+    out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[2] = (char)(0x80 | (cp & 0x3F));
+    out[3] = 0;
+}

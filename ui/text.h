@@ -19,4 +19,9 @@ char *text_fit(const char *s, int width, int right_align, char *out, size_t cap)
 /* 1234567 -> "1,234,567". */
 char *text_count(unsigned long long v, char *out, size_t cap);
 
+/* Braille cells: the bit of dot (x, y) of a character, x in 0..1, y in
+ * 0..3, and a cell's character for a set of bits (UTF-8, NUL-ended). */
+unsigned text_braille_bit(int x, int y);
+void text_braille_utf8(unsigned bits, char out[4]);
+
 #endif

@@ -19,6 +19,11 @@
  *                      median alone: whether a device has places at all is
  *                      informative, and the indicator lets a linear model use
  *                      it instead of mistaking it for a typical place.
+ *   home cluster       "cluster_home=K" one-hot (with the numeric block): the
+ *                      device's home DBSCAN cluster is a category, not a
+ *                      quantity, so it is not scaled but one-hot over the
+ *                      clusters that are home to >= min_count train rows
+ *                      (-1, "all noise", is a category too)
  *   apps               installed-app bag over apps on >= min_count train rows
  *   labels             label bag (label of an installed app) likewise
  * Bags are binary (1 when present) or tf-idf (presence * idf, idf =
@@ -65,6 +70,8 @@ typedef struct dg_design_spec {
     dg_strpool models;      /* "BRAND\x1fMODEL"; id = column within the model block */
     int nnumeric, nmissing;
     dg_design_numeric *numeric;
+    uint32_t nhome;
+    int64_t *home;          /* home cluster per column of its block, ascending */
     uint32_t napps, nlabels;
     int64_t *apps;          /* app id per column of the app block */
     double *app_idf;

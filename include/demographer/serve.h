@@ -74,7 +74,7 @@ dg_route dg_serve_route(const char *path, int64_t *device_id, int *id_ok, dg_err
 typedef struct dg_answer {
     dg_prediction p;
     int ncampaigns;
-    char campaigns[DG_SERVE_MAX_CAMPAIGNS][64];
+    char campaigns[DG_SERVE_MAX_CAMPAIGNS][160]; /* a campaign name (campaign.h allows 159 bytes) */
 } dg_answer;
 
 /* Where predictions come from. Callbacks run on the server's threads at the
@@ -137,5 +137,47 @@ int dg_table_predictor_open(dg_table_predictor **out, const char *path, dg_predi
                             dg_err *err);
 size_t dg_table_predictor_count(const dg_table_predictor *t);
 void dg_table_predictor_free(dg_table_predictor *t);
+
+/* A predictor answering from a model directory (train.h) and the data set it
+ * was trained on:
+ *   - lookups: every kept test device of the directory (test_devices.csv),
+ *     predicted at open from the data set's features (scenario per device);
+ *   - predict: a described device becomes a one-device data set (its phone
+ *     row, its events and app events), cleaned by the same rules as the data
+ *     set, with the data set's app_labels and label_categories (copied at
+ *     open) so its label bags are right; then the same features and models.
+ *     Its cluster columns are unknown (NaN: a device's own events cannot be
+ *     clustered alone, and DBSCAN labels are not kept), which the design
+ *     treats as missing (no home-cluster column; the train mean plus the
+ *     missing indicator for the three others);
+ *   - campaigns: the rules, with P(female) deciles fitted on the test
+ *     devices' predictions at open, or read from a thresholds file;
+ *   - model version: "models:VERSION:data=CHECKSUM" from the meta.txt files.
+ * Callbacks are safe to call concurrently: all state is read-only after
+ * open, except the model calls, which take a lock (a model library's
+ * predict is not promised to be reentrant). */
+struct dg_dataset;
+struct dg_rules;
+struct dg_supercats;
+struct dg_campaign_rules;
+typedef struct dg_models_predictor_opts {
+    const char *model_dir;        /* a train --out directory or its models/ */
+    const struct dg_dataset *ds;  /* loaded and cleaned; not kept after open */
+    const struct dg_rules *clean_rules; /* applied to described devices; NULL: none */
+    const struct dg_supercats *supercats; /* copied by reference: must outlive the predictor */
+    double cluster_eps_km, cluster_min_pts; /* as dg_features_for_models */
+    const struct dg_campaign_rules *campaign_rules; /* NULL: the brief's six (copied) */
+    const char *thresholds;       /* decile edges file; NULL: MODELS/thresholds.txt when it
+                                     exists, else fitted on the test devices' predictions */
+    const dg_progress *progress;
+} dg_models_predictor_opts;
+
+typedef struct dg_models_predictor dg_models_predictor;
+int dg_models_predictor_open(dg_models_predictor **out, const dg_models_predictor_opts *o,
+                             dg_predictor *pred, dg_err *err);
+/* Kept test devices served by lookup, and where the decile edges came from. */
+size_t dg_models_predictor_count(const dg_models_predictor *m);
+const char *dg_models_predictor_deciles_origin(const dg_models_predictor *m);
+void dg_models_predictor_free(dg_models_predictor *m);
 
 #endif

@@ -23,6 +23,7 @@ extern const cli_command cli_campaigns;
 extern const cli_command cli_maps;
 extern const cli_command cli_cluster;
 extern const cli_command cli_serve, cli_health;
+extern const cli_command cli_predict;
 
 /* The options every command that reads a data directory takes, for its
  * getopt_long table and string, and their help text. */

@@ -1,7 +1,10 @@
 /* demographer serve: the prediction HTTP API, until SIGTERM or SIGINT. */
+#include "demographer/campaign.h"
+#include "demographer/clean.h"
 #include "demographer/serve.h"
 
 #include "cli.h"
+#include "cli_progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,9 +14,91 @@
 #include <string.h>
 #include <unistd.h>
 
+enum { O_MODELS = 256, O_DATA, O_CAMPAIGN_RULES, O_THRESHOLDS, O_SUPER, O_CLEAN_RULES, O_NO_CLEAN,
+       O_QUIET };
+
+/* What --models mode loads before serving. */
+typedef struct model_opts {
+    const char *models, *data, *campaign_rules, *thresholds, *super, *clean_rules;
+    int no_clean, quiet;
+    dg_load_opts lo;
+} model_opts;
+
+/* Loads and cleans the data set, then opens the model-directory predictor
+ * (which predicts every kept test device); the data set is freed after. */
+static int open_models(const model_opts *mo, dg_models_predictor **out, dg_predictor *pred,
+                       dg_supercats *sc)
+{
+    dg_err err;
+    dg_campaign_rules crules;
+    dg_rules rules;
+    dg_rules_init(&rules);
+    int rc = 0;
+    if (mo->campaign_rules) {
+        if (dg_campaign_rules_load(&crules, mo->campaign_rules, &err) != DG_OK)
+            rc = 1;
+    } else {
+        dg_campaign_rules_default(&crules);
+    }
+    if (rc == 0 && dg_supercats_load(sc, mo->super ? mo->super
+                                                   : cli_asset("supercategories.txt"),
+                                     &err) != DG_OK)
+        rc = 1;
+    if (rc == 0 && !mo->no_clean) {
+        if (mo->clean_rules)
+            rc = dg_rules_load(&rules, mo->clean_rules, &err) != DG_OK;
+        else
+            dg_rules_default(&rules);
+    }
+    if (rc) {
+        fprintf(stderr, "demographer serve: %s\n", err.msg);
+        dg_rules_free(&rules);
+        return 1;
+    }
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    dg_load_opts lo = mo->lo;
+    rc = cli_load_cleaned("serve", mo->data, &lo, mo->quiet, mo->clean_rules, mo->no_clean, &ds);
+    if (rc == 0) {
+        cli_progress cp;
+        dg_progress pr = cli_progress_start(&cp, mo->quiet);
+        dg_models_predictor_opts o = {
+            .model_dir = mo->models,
+            .ds = &ds,
+            .clean_rules = mo->no_clean ? NULL : &rules,
+            .supercats = sc,
+            .cluster_eps_km = DG_CLUSTER_EPS_KM_DEFAULT,
+            .cluster_min_pts = DG_CLUSTER_MIN_PTS_DEFAULT,
+            .campaign_rules = &crules,
+            .thresholds = mo->thresholds,
+            .progress = &pr,
+        };
+        rc = dg_models_predictor_open(out, &o, pred, &err) != DG_OK;
+        cli_progress_done(&cp);
+        if (rc)
+            fprintf(stderr, "demographer serve: %s\n", err.msg);
+    }
+    dg_dataset_free(&ds);
+    dg_rules_free(&rules);
+    return rc;
+}
+
 static int run(int argc, char **argv)
 {
+    /* The data options but --threads, which here is the server's. */
     static const struct option longopts[] = {
+        {"lenient", no_argument, NULL, 'l'},
+        {"no-snapshot", no_argument, NULL, 'N'},
+        {"cache-dir", required_argument, NULL, 'c'},
+        {"file", required_argument, NULL, 'f'},
+        {"models", required_argument, NULL, O_MODELS},
+        {"data", required_argument, NULL, O_DATA},
+        {"campaign-rules", required_argument, NULL, O_CAMPAIGN_RULES},
+        {"thresholds", required_argument, NULL, O_THRESHOLDS},
+        {"super", required_argument, NULL, O_SUPER},
+        {"rules", required_argument, NULL, O_CLEAN_RULES},
+        {"no-clean", no_argument, NULL, O_NO_CLEAN},
+        {"quiet", no_argument, NULL, O_QUIET},
         {"predictions", required_argument, NULL, 'p'},
         {"bind", required_argument, NULL, 'b'},
         {"port", required_argument, NULL, 'P'},
@@ -30,12 +115,26 @@ static int run(int argc, char **argv)
     dg_serve_opts_init(&o);
     o.port = 8080;
     const char *predictions = NULL, *access_log = "-";
+    model_opts mo = {.lo = {.use_snapshot = 1}};
     uint64_t v, drain_s = 10;
-    int ch;
+    int ch, taken;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "p:b:P:j:t:m:B:a:Ad:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "p:b:P:j:t:m:B:a:Ad:hlNc:f:", longopts, NULL)) != -1) {
+        if (ch != 'j' && (taken = cli_data_option("serve", ch, optarg, &mo.lo)) != 0) {
+            if (taken != 1)
+                return taken;
+            continue;
+        }
         switch (ch) {
         case 'p': predictions = optarg; break;
+        case O_MODELS: mo.models = optarg; break;
+        case O_DATA: mo.data = optarg; break;
+        case O_CAMPAIGN_RULES: mo.campaign_rules = optarg; break;
+        case O_THRESHOLDS: mo.thresholds = optarg; break;
+        case O_SUPER: mo.super = optarg; break;
+        case O_CLEAN_RULES: mo.clean_rules = optarg; break;
+        case O_NO_CLEAN: mo.no_clean = 1; break;
+        case O_QUIET: mo.quiet = 1; break;
         case 'b': o.bind = optarg; break;
         case 'P':
             if (cli_parse_u64("serve", "--port", optarg, 0, 65535, &v) != DG_OK)
@@ -74,15 +173,36 @@ static int run(int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
-    if (!predictions)
+    if (predictions && mo.models)
         return cli_usage_error("serve", "%s",
-                               "--predictions FILE is required (serving from a model "
-                               "directory is not in this version)");
+                               "--predictions and --models exclude each other (serve a "
+                               "predictions file or a model directory)");
+    if (!predictions && !mo.models)
+        return cli_usage_error("serve", "%s",
+                               "--predictions FILE is required, or --models DIR with --data "
+                               "DATA_DIR");
+    if (mo.models && !mo.data)
+        return cli_usage_error("serve", "%s",
+                               "--models DIR needs --data DATA_DIR (the data set the models "
+                               "were trained on: its test devices are served)");
+    if (!mo.models && (mo.data || mo.campaign_rules || mo.thresholds || mo.super ||
+                       mo.clean_rules || mo.no_clean))
+        return cli_usage_error("serve", "%s",
+                               "--data, --campaign-rules, --thresholds, --super, --rules and "
+                               "--no-clean go with --models DIR");
 
     dg_err err;
     dg_predictor pred;
-    dg_table_predictor *table;
-    if (dg_table_predictor_open(&table, predictions, &pred, &err) != DG_OK) {
+    dg_table_predictor *table = NULL;
+    dg_models_predictor *mp = NULL;
+    dg_supercats sc;
+    memset(&sc, 0, sizeof sc);
+    if (mo.models) {
+        if (open_models(&mo, &mp, &pred, &sc) != 0) {
+            dg_supercats_free(&sc);
+            return 1;
+        }
+    } else if (dg_table_predictor_open(&table, predictions, &pred, &err) != DG_OK) {
         fprintf(stderr, "demographer serve: %s\n", err.msg);
         return 1;
     }
@@ -94,6 +214,8 @@ static int run(int argc, char **argv)
             fprintf(stderr, "demographer serve: cannot open access log %s: %s\n", access_log,
                     strerror(errno));
             dg_table_predictor_free(table);
+            dg_models_predictor_free(mp);
+            dg_supercats_free(&sc);
             return 1;
         }
     }
@@ -117,7 +239,12 @@ static int run(int argc, char **argv)
                "model version %s)\n",
                strchr(o.bind ? o.bind : "", ':') ? "[" : "", o.bind ? o.bind : "127.0.0.1",
                strchr(o.bind ? o.bind : "", ':') ? "]" : "", dg_server_port(srv),
-               dg_table_predictor_count(table), predictions, pred.model_version);
+               table ? dg_table_predictor_count(table) : dg_models_predictor_count(mp),
+               table ? predictions : mo.models, pred.model_version);
+        if (mp)
+            printf("demographer serve: the test devices of %s predicted from %s; POST "
+                   "/v1/predict served; campaign deciles from %s\n",
+                   mo.models, mo.data, dg_models_predictor_deciles_origin(mp));
         fflush(stdout);
         int sig = 0;
         sigwait(&stop, &sig);
@@ -133,27 +260,56 @@ static int run(int argc, char **argv)
     if (o.access_log_fd >= 0 && o.access_log_fd != STDERR_FILENO)
         close(o.access_log_fd);
     dg_table_predictor_free(table);
+    dg_models_predictor_free(mp);
+    dg_supercats_free(&sc);
     return rc;
 }
 
 const cli_command cli_serve = {
     "serve", run, "serve predictions over HTTP (JSON API, OpenAPI description)",
-    "Usage: demographer serve --predictions FILE [--bind ADDR] [--port N] [--threads N]\n"
-    "                         [--timeout S] [--max-connections N] [--max-body BYTES]\n"
-    "                         [--access-log FILE | --no-access-log] [--drain S]\n"
+    "Usage: demographer serve --models DIR --data DATA_DIR [model options] [server options]\n"
+    "       demographer serve --predictions FILE [server options]\n"
+    "server options: [--bind ADDR] [--port N] [--threads N] [--timeout S]\n"
+    "                [--max-connections N] [--max-body BYTES]\n"
+    "                [--access-log FILE | --no-access-log] [--drain S]\n"
     "\n"
-    "Serves the predictions of FILE (a predictions.csv: device_id, scenario, p_female,\n"
-    "age and the group probabilities) over HTTP/1.1 with keep-alive:\n"
+    "Serves predictions over HTTP/1.1 with keep-alive:\n"
     "  GET  /health                    status and model version\n"
-    "  GET  /v1/devices/{device_id}    the prediction of a device (404 when unknown)\n"
-    "  POST /v1/predict                a described device: answers 503, since a\n"
-    "                                  predictions file holds no model\n"
+    "  GET  /v1/devices/{device_id}    the prediction of a known device (404 otherwise)\n"
+    "  POST /v1/predict                the prediction of a device described in the body\n"
+    "                                  (brand, model, events with their apps)\n"
     "  GET  /openapi.json              the OpenAPI 3 description\n"
     "  GET  /                          a page to try a device id\n"
     "Errors answer {\"error\": ..., \"detail\": ...} with their HTTP status. SIGTERM or\n"
     "SIGINT stops accepting connections, lets the requests under way finish, and exits 0.\n"
     "\n"
-    "  --predictions FILE  the predictions to serve (required)\n"
+    "With --models DIR (a train --out directory or its models/) and --data DATA_DIR (the\n"
+    "data set it was trained on), it loads and cleans the data, builds the features as\n"
+    "train does (a model directory of another feature layout is refused), and predicts\n"
+    "the test devices DIR lists (test_devices.csv): those are the known devices, each by\n"
+    "the scenario 1 models when it has events, else the scenario 2 ones. POST\n"
+    "/v1/predict turns the description into a one-device data set with the data set's\n"
+    "app labels, cleans it by the same rules and predicts it with the same models; its\n"
+    "cluster columns are unknown (a device's events cannot be clustered alone), which\n"
+    "the models treat as missing. Every answer carries the campaigns the device falls\n"
+    "into: P(female) deciles from --thresholds, else DIR's thresholds.txt when there is\n"
+    "one, else fitted on the test devices' predictions. The model version is the\n"
+    "demographer version and data checksum of DIR's meta.txt.\n"
+    "  --models DIR          the model directory\n"
+    "  --data DATA_DIR       its data set\n"
+    "  --campaign-rules FILE campaign rules (default: the brief's six campaigns)\n"
+    "  --thresholds FILE     decile edges (a thresholds.txt of campaigns or predict)\n"
+    "  --super FILE          super-category rules (default: the assets' supercategories.txt)\n"
+    "  --rules FILE          cleaning rules (default: the brief's); --no-clean: none\n"
+    "  --lenient, --no-snapshot, --cache-dir DIR, --file TABLE=PATH: as for load\n"
+    "  --quiet               no load summary or progress\n"
+    "\n"
+    "With --predictions FILE (a predictions.csv: device_id, scenario, p_female, age and\n"
+    "the group probabilities, as predict writes) it answers GET /v1/devices/{device_id}\n"
+    "from the file; POST /v1/predict answers 503 (no model) and answers carry no\n"
+    "campaigns.\n"
+    "\n"
+    "  --predictions FILE  the predictions to serve\n"
     "  --bind ADDR         IPv4 or IPv6 address to listen on (default 127.0.0.1; 0.0.0.0\n"
     "                      for every interface, as in a container)\n"
     "  --port N            TCP port (default 8080; 0 picks a free one, printed at start)\n"

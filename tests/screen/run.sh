@@ -44,7 +44,8 @@ start() {
 # The pane's text with what varies masked.
 screen() {
     T capture-pane -p -t "$1" | sed -e "s|$work|WORK|g" -e 's/[[:space:]]*$//' \
-        -e 's/^ \([a-z]*ing\)[ :].* Esc cancels$/ \1 [PROGRESS MASKED] Esc cancels/'
+        -e 's/^ \([a-z]*ing\)[ :].* Esc cancels$/ \1 [PROGRESS MASKED] Esc cancels/' \
+        -e 's/\b[0-9]\+\.[0-9]\+ s\b/#.## s/g'
 }
 
 # wait_for SESSION TEXT [SECONDS]: polls until TEXT shows, then until the
@@ -115,7 +116,7 @@ assert len(colours) >= 4, f'only {len(colours)} colours: blank'
 PY
 }
 
-echo "1..43"
+echo "1..50"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -266,6 +267,44 @@ if wait_for g "saved out-g/geo-gender.png (1976x852 PNG)"; then
 else
     notok "Geo save (no 'saved' on the status line)" "$last_screen"
 fi
+# --- 80x24: the Geo pane's DBSCAN views: run, k-distance, sweep, adopt ---
+start k 80x24
+wait_for k "L load" >/dev/null
+keys k L
+wait_for k "rows from" >/dev/null
+keys k 2 a
+wait_for k "applied 8 of 8 rules" >/dev/null
+keys k 4 v
+check k dbscan-empty-80x24 "No DBSCAN run yet"
+keys k r
+check k dbscan-clusters-80x24 "minPts 10: 277 clusters"
+keys k v
+check k dbscan-kdist-80x24 "k-distance curve"
+keys k p
+if wait_for k "saved out-k/geo-kdist.png"; then
+    if err=$(png_ok "$work/out-k/geo-kdist.png" 1200 800 2>&1); then
+        ok "k-distance save: a 1200x800 PNG, not blank"
+    else
+        notok "k-distance save" "$err"
+    fi
+else
+    notok "k-distance save (no 'saved' on the status line)" "$last_screen"
+fi
+keys k v w
+check k dbscan-sweep-80x24 "swept 3 eps x 3 minPts"
+keys k Down Enter
+check k dbscan-adopted-80x24 "minPts 20 (r runs"
+# --- the same, a run cancelled with Esc: nothing changes ---
+start x 80x24 DG_JOB_DELAY_MS=100
+wait_for x "L load" >/dev/null
+keys x L
+wait_for x "rows from" 30 >/dev/null
+keys x 2 a
+wait_for x "applied 8 of 8 rules" 30 >/dev/null
+keys x 4 v r
+wait_for x "Esc cancels" >/dev/null
+keys x Escape
+check x dbscan-cancelled-80x24 "cancelled; nothing changed"
 # --- 80x24: the Models pane trains (2 folds), sorts, saves a chart, exports;
 # --- the Campaigns pane predicts, targets and writes ---
 start h 80x24

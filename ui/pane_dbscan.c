@@ -1,0 +1,275 @@
+/* The Geo pane's DBSCAN views (model_dbscan.h): the last run with its top
+ * clusters, the k-distance curve in braille with the knee and the current
+ * eps, and the eps x minPts sweep as a table with a row cursor. pane_geo.c
+ * hands its drawing and keys here when a DBSCAN view is shown. */
+#include "pane_dbscan.h"
+
+#include "text.h"
+
+#include <curses.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double pct(double part, double whole)
+{
+    return whole > 0 ? 100 * part / whole : 0;
+}
+
+static void put_line(int y, int width, const char *s, int attr)
+{
+    char buf[2048];
+    attrset(attr);
+    mvaddstr(y, 1, text_fit(s, width - 2, 0, buf, sizeof buf));
+    attrset(A_NORMAL);
+}
+
+static void draw_clusters(app *a, int top, int height, int width)
+{
+    model *m = &a->m;
+    dbscan_state *d = &m->dbs;
+    char line[1024], n1[32], n2[32], n3[32], n4[32];
+    if (!d->have_run) {
+        put_line(top + 2, width,
+                 !m->loaded ? "No DBSCAN run yet. Load data first (1 goes to the Load pane)."
+                 : m->cl.have_cleaned
+                     ? "No DBSCAN run yet: r clusters the cleaned events' locations."
+                     : "No DBSCAN run yet: r clusters the loaded events' locations (2 cleans).",
+                 A_NORMAL);
+        return;
+    }
+    const dg_dbscan_report *r = &d->report;
+    snprintf(line, sizeof line, "Last run %g km/%g (%s data): %s clusters; %s of %s events "
+                                "core",
+             d->run_eps_km, d->run_min_pts, d->run_from_cleaned ? "cleaned" : "loaded",
+             text_count((unsigned long long)r->clusters, n1, sizeof n1),
+             text_count(r->core_points, n2, sizeof n2),
+             text_count((unsigned long long)r->total_weight, n4, sizeof n4));
+    put_line(top + 1, width, line, A_NORMAL);
+    snprintf(line, sizeof line, "noise %.1f%%, largest cluster %.1f%% of the events; %s "
+                                "locations; %.2f s%s",
+             pct(r->noise_weight, r->total_weight),
+             pct(r->largest_cluster_weight, r->total_weight),
+             text_count(r->distinct, n3, sizeof n3), r->seconds,
+             d->run_gen != m->data_gen ? "; data changed: r reruns" : "");
+    put_line(top + 2, width, line, A_NORMAL);
+    if (height < 6)
+        return;
+    app_cell head[] = {{"cluster", 7, 1}, {"events", 10, 1},  {"devices", 8, 1},
+                       {"locations", 9, 1}, {"lat", 8, 1}, {"lon", 8, 1}, {"radius km", 9, 1}};
+    int nh = (int)(sizeof head / sizeof *head);
+    if (r->clusters == 0) {
+        put_line(top + 3, width, "No clusters: no location has minPts events within eps "
+                                 "(] raises eps, { lowers minPts).", A_NORMAL);
+        return;
+    }
+    int shown = height - 5 < r->clusters ? height - 5 : r->clusters;
+    snprintf(line, sizeof line, "Largest %d of %d clusters by events (radius: centroid to "
+                                "farthest location)", shown, r->clusters);
+    put_line(top + 3, width, line, A_NORMAL);
+    attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
+    app_put_row(top + 4, 1, width - 2, head, nh);
+    attrset(A_NORMAL);
+    for (int i = 0; i < shown; i++) {
+        int32_t c = d->top[i];
+        const dg_cluster_summary *s = &d->summary[c];
+        char id[16], ev[32], dev[32], loc[32], la[16], lo[16], rad[16];
+        snprintf(id, sizeof id, "%d", c);
+        text_count(s->events, ev, sizeof ev);
+        text_count(s->devices, dev, sizeof dev);
+        text_count(s->locations, loc, sizeof loc);
+        snprintf(la, sizeof la, "%.3f", s->lat);
+        snprintf(lo, sizeof lo, "%.3f", s->lon);
+        snprintf(rad, sizeof rad, "%.2f", s->radius_km);
+        app_cell row[] = {{id, 7, 1}, {ev, 10, 1}, {dev, 8, 1}, {loc, 9, 1},
+                          {la, 8, 1}, {lo, 8, 1},  {rad, 9, 1}};
+        app_put_row(top + 5 + i, 1, width - 2, row, nh);
+    }
+}
+
+/* log10(1 + km): the k-distances span metres to thousands of km (the knee
+ * is found on the same axis). */
+static double kaxis(double km)
+{
+    return log10(1 + km);
+}
+
+static void draw_kdist(app *a, int top, int height, int width)
+{
+    model *m = &a->m;
+    dbscan_state *d = &m->dbs;
+    char line[1024], n1[32];
+    if (!d->have_kdist) {
+        put_line(top + 2, width, "No k-distance curve yet: r runs DBSCAN and computes it for "
+                                 "k = minPts.", A_NORMAL);
+        return;
+    }
+    const dg_kdist *k = &d->kdist;
+    snprintf(line, sizeof line, "k = %g, %s locations: knee %.3g km (suggested eps) at %.0f%%; "
+                                "┄ eps %g km%s",
+             k->k, text_count(k->nsorted, n1, sizeof n1), k->knee_km,
+             k->nsorted > 1 ? 100.0 * k->knee_index / (k->nsorted - 1) : 0, d->eps_km,
+             d->kdist_gen != m->data_gen ? "; data changed: r redraws" : "");
+    put_line(top + 1, width, line, A_NORMAL);
+    int label_w = 10, rows = height - 4, cols = width - 2 - label_w;
+    if (rows < 2 || cols < 4 || k->nsorted < 2)
+        return;
+    double y0 = kaxis(k->sorted[0]), y1 = kaxis(k->sorted[k->nsorted - 1]);
+    if (y1 <= y0)
+        y1 = y0 + 1e-9;
+    int gw = 2 * cols, gh = 4 * rows;
+    uint8_t *curve = dg_xcalloc((size_t)gw * gh, 1);
+    /* Per dot column, every dot between this column's value and the next
+     * one's, so that the steep end reads as a line, not scattered dots. */
+    int prev = -1;
+    for (int x = 0; x < gw; x++) {
+        uint32_t i = (uint32_t)((double)x * (k->nsorted - 1) / (gw - 1) + 0.5);
+        int y = (int)((kaxis(k->sorted[i]) - y0) / (y1 - y0) * (gh - 1) + 0.5);
+        int from = prev < 0 ? y : prev, lo = from < y ? from : y, hi = from < y ? y : from;
+        for (int yy = lo; yy <= hi; yy++)
+            curve[(size_t)(gh - 1 - yy) * gw + x] = 1;
+        prev = y;
+    }
+    int knee_x = (int)((double)k->knee_index * (gw - 1) / (k->nsorted - 1) + 0.5) / 2;
+    double ey = (kaxis(d->eps_km) - y0) / (y1 - y0) * (gh - 1);
+    int eps_row = ey < 0 || ey > gh - 1 ? -1 : (gh - 1 - (int)(ey + 0.5)) / 4;
+    for (int r = 0; r < rows; r++) {
+        char lab[32] = "";
+        if (r == 0 || r == rows - 1 || r == rows / 2) {
+            double frac = 1 - (double)(4 * r + (r == rows - 1 ? 3 : 0)) / (gh - 1);
+            snprintf(lab, sizeof lab, "%.3g km", pow(10, y0 + frac * (y1 - y0)) - 1);
+        }
+        char buf[64];
+        attrset(A_DIM);
+        mvaddstr(top + 2 + r, 1, text_fit(lab, label_w - 1, 1, buf, sizeof buf));
+        attrset(A_NORMAL);
+        move(top + 2 + r, 1 + label_w);
+        for (int c = 0; c < cols; c++) {
+            unsigned bits = 0;
+            for (int dy = 0; dy < 4; dy++)
+                for (int dx = 0; dx < 2; dx++)
+                    if (curve[(size_t)(4 * r + dy) * gw + 2 * c + dx])
+                        bits |= text_braille_bit(dx, dy);
+            char ch[4];
+            if (bits) {
+                attrset(c == knee_x ? A_BOLD | A_REVERSE : A_BOLD);
+                text_braille_utf8(bits, ch);
+                addstr(ch);
+            } else if (c == knee_x) {
+                attrset(A_DIM);
+                addstr("│");
+            } else if (r == eps_row) {
+                attrset(A_DIM);
+                addstr("┄");
+            } else {
+                attrset(A_NORMAL);
+                addstr(" ");
+            }
+        }
+    }
+    attrset(A_NORMAL);
+    free(curve);
+    char axis[512], buf[1024];
+    int aw = cols < (int)sizeof axis - 1 ? cols : (int)sizeof axis - 1;
+    memset(axis, ' ', (size_t)aw);
+    axis[aw] = '\0';
+    memcpy(axis, "0%", 2);
+    memcpy(axis + aw / 2 - 1, "50%", 3);
+    memcpy(axis + aw - 4, "100%", 4);
+    attrset(A_DIM);
+    mvaddstr(top + 2 + rows, 1 + label_w, text_fit(axis, cols, 0, buf, sizeof buf));
+    snprintf(line, sizeof line, "locations by k-distance, ascending; │ the knee; p saves the PNG");
+    mvaddstr(top + 3 + rows, 1 + label_w, text_fit(line, cols, 0, buf, sizeof buf));
+    attrset(A_NORMAL);
+}
+
+static void draw_sweep(app *a, int top, int height, int width)
+{
+    model *m = &a->m;
+    dbscan_state *d = &m->dbs;
+    if (!d->nrows) {
+        put_line(top + 2, width, m->loaded ? "No sweep yet: w runs eps x minPts over the ladder "
+                                             "steps around the pair."
+                                           : "No sweep yet. Load data first (1 goes to the Load "
+                                             "pane).",
+                 A_NORMAL);
+        return;
+    }
+    put_line(top + 1, width,
+             d->sweep_gen != m->data_gen ? "Up/Down choose a row, Enter adopts it; data changed: "
+                                           "w sweeps again"
+                                         : "Up/Down choose a row, Enter adopts its eps and minPts "
+                                           "(* the current pair)",
+             A_NORMAL);
+    app_cell head[] = {{"", 1, 0},           {"eps km", 7, 1},  {"minPts", 7, 1},
+                       {"clusters", 8, 1},   {"core locs", 10, 1}, {"noise %", 8, 1},
+                       {"largest %", 9, 1},  {"seconds", 9, 1}};
+    int nh = (int)(sizeof head / sizeof *head);
+    attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
+    app_put_row(top + 3, 1, width - 2, head, nh);
+    attrset(A_NORMAL);
+    for (int i = 0; i < d->nrows && i < height - 4; i++) {
+        const dg_dbscan_sweep_row *r = &d->rows[i];
+        char eps[16], mp[16], cl[32], core[32], noise[16], larg[16], sec[16];
+        snprintf(eps, sizeof eps, "%g", r->eps_km);
+        snprintf(mp, sizeof mp, "%g", r->min_pts);
+        text_count((unsigned long long)r->clusters, cl, sizeof cl);
+        text_count(r->core_locations, core, sizeof core);
+        snprintf(noise, sizeof noise, "%.1f", 100 * r->noise_share);
+        snprintf(larg, sizeof larg, "%.1f", 100 * r->largest_share);
+        snprintf(sec, sizeof sec, "%.3f s", r->seconds);
+        int current = r->eps_km == d->eps_km && r->min_pts == d->min_pts;
+        app_cell row[] = {{current ? "*" : "", 1, 0}, {eps, 7, 1},   {mp, 7, 1},
+                          {cl, 8, 1},                 {core, 10, 1}, {noise, 8, 1},
+                          {larg, 9, 1},               {sec, 9, 1}};
+        if (i == d->sweep_cur)
+            attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
+        app_put_row(top + 4 + i, 1, width - 2, row, nh);
+        attrset(A_NORMAL);
+    }
+}
+
+void pane_dbscan_draw(app *a, int top, int height, int width)
+{
+    dbscan_state *d = &a->m.dbs;
+    char line[512];
+    snprintf(line, sizeof line, "DBSCAN %s  eps %g km [ ]  minPts %g { }  r run  w sweep  v view",
+             d->view == GEO_VIEW_CLUSTERS ? "clusters"
+             : d->view == GEO_VIEW_KDIST  ? "k-distance"
+                                          : "sweep",
+             d->eps_km, d->min_pts);
+    put_line(top, width, line, A_BOLD);
+    switch (d->view) {
+    case GEO_VIEW_CLUSTERS: draw_clusters(a, top, height, width); break;
+    case GEO_VIEW_KDIST: draw_kdist(a, top, height, width); break;
+    case GEO_VIEW_SWEEP: draw_sweep(a, top, height, width); break;
+    default: break;
+    }
+}
+
+int pane_dbscan_key(app *a, int id, pane_args *args)
+{
+    dbscan_state *d = &a->m.dbs;
+    switch (id) {
+    case ACT_GEO_VIEW:
+        args->argc = 1;
+        snprintf(args->argv[0], PANE_ARG_LEN, "%s", geo_view_names[GEO_VIEW_CLUSTERS]);
+        return 1;
+    case ACT_DBSCAN_VIEW:
+        args->argc = 1;
+        snprintf(args->argv[0], PANE_ARG_LEN, "%s", geo_view_names[dbscan_next_view(d)]);
+        return 1;
+    case ACT_DBSCAN_ADOPT:
+        args->argc = 1;
+        snprintf(args->argv[0], PANE_ARG_LEN, "%d", d->sweep_cur + 1);
+        return 1;
+    case ACT_DBSCAN_SET: {
+        char now[128];
+        snprintf(now, sizeof now, "dbscan-set %g %g", d->eps_km, d->min_pts);
+        app_prompt(a, PROMPT_COMMAND, ":", now, NULL);
+        return 0;
+    }
+    default: return 1;
+    }
+}
