@@ -17,8 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *contexts[] = {"global", "load", "clean", "eda", "geo", "dbscan", "sheet", "help",
-                                 "prompt"};
+static const char *contexts[] = {"global", "load",   "clean",     "eda",   "geo", "dbscan",
+                                 "models", "campaigns", "sheet", "help", "prompt"};
 
 static void every_action_is_named_keyed_and_documented(void **state)
 {
@@ -785,6 +785,239 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     same_file(path, path2);
 }
 
+/* Cancels at the first progress report that comes after `after` of them. */
+static int cancel_after(void *ctx, const char *stage, double done, double total, const char *unit)
+{
+    (void)stage;
+    (void)done;
+    (void)total;
+    (void)unit;
+    int *left = ctx;
+    return (*left)-- <= 0;
+}
+
+static void same_named_files(const char *dir1, const char *dir2, const char *const *names)
+{
+    char a[1200], b[1200];
+    for (int i = 0; names[i]; i++) {
+        snprintf(a, sizeof a, "%s/%s", dir1, names[i]);
+        snprintf(b, sizeof b, "%s/%s", dir2, names[i]);
+        same_file(a, b);
+    }
+}
+
+static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], line[2048], path[1200], path2[1200];
+    snprintf(out, sizeof out, "%s/mout1", work);
+    snprintf(logp, sizeof logp, "%s/state/models.log", work);
+    model m;
+    model_init(&m, out);
+    snprintf(path, sizeof path, "%s/supercategories.txt", getenv("DG_ASSETS"));
+    models_set_supercats_path(&m.models, path);
+    snprintf(path, sizeof path, "%s/campaigns.rules", getenv("DG_ASSETS"));
+    campaigns_set_default_rules(&m.camp, path);
+    m.use_snapshot = 0;
+    dg_err err;
+    assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
+    assert_int_equal(act(&m, "pane-models", &err), DG_OK);
+    assert_string_equal(model_context(&m), "models");
+    assert_int_equal(act(&m, "models-train", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "nothing loaded"));
+    snprintf(line, sizeof line, "choose-dir %s", data_dir);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
+    assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
+    assert_int_equal(act(&m, "pane-models", &err), DG_OK);
+    /* Settings: bad values are refused with what was expected. */
+    assert_int_equal(act(&m, "models-family lasso", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "no family 'lasso'"));
+    assert_int_equal(act(&m, "models-family prior", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "prior always runs"));
+    assert_int_equal(act(&m, "models-targets gender,sex", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "expected gender, age, group6 or group12, found 'sex'"));
+    assert_int_equal(act(&m, "models-folds 1", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "expected a whole number from 2 to 50, found '1'"));
+    assert_int_equal(act(&m, "models-scenarios 3", &err), DG_ERR);
+    /* prior + softmax, gender and age, 2 folds. */
+    assert_int_equal(act(&m, "models-family brand-model-prior", &err), DG_OK);
+    assert_int_equal(act(&m, "models-family liblinear-lr-l2", &err), DG_OK);
+    assert_int_equal(act(&m, "models-family liblinear-svr", &err), DG_OK);
+    assert_int_equal(act(&m, "models-targets gender,age", &err), DG_OK);
+    assert_int_equal(act(&m, "models-folds 2", &err), DG_OK);
+    assert_int_equal(act(&m, "models-sort cv", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "no runs to sort yet"));
+    assert_int_equal(act(&m, "models-train", &err), DG_OK);
+    models_state *ms = &m.models;
+    assert_true(ms->have_result && ms->from_cleaned);
+    assert_int_equal(ms->view, MODELS_VIEW_RUNS);
+    size_t nruns = ms->res.nruns;
+    int chosen = 0, softmax = 0;
+    for (size_t i = 0; i < nruns; i++) {
+        if (ms->res.runs[i].scenario == 0) /* the chosen pair over both scenarios */
+            continue;
+        chosen += ms->res.runs[i].chosen;
+        softmax += strcmp(ms->res.runs[i].family, "softmax") == 0;
+        assert_true(strcmp(ms->res.runs[i].family, "softmax") == 0 ||
+                    strcmp(ms->res.runs[i].family, "prior") == 0);
+    }
+    /* Gender and age in both scenarios: one chosen each; softmax fits gender only. */
+    assert_int_equal(chosen, 4);
+    assert_int_equal(softmax, 2);
+    snprintf(path, sizeof path, "%s/train/runs.csv", out);
+    size_t len1, len2;
+    char *runs1 = slurp(path, &len1);
+    assert_non_null(runs1);
+
+    /* A cancelled training leaves the last one: results, table and files. */
+    assert_int_equal(act(&m, "models-folds 3", &err), DG_OK);
+    model_job *j;
+    assert_int_equal(model_do(&m, ACT_MODELS_TRAIN, 0, NULL, &j, &err), DG_OK);
+    int left = 3;
+    dg_progress p = {cancel_after, &left};
+    assert_int_equal(model_job_run(j, &p, &err), DG_ERR);
+    assert_string_equal(err.msg, "cancelled");
+    dg_err e = err;
+    model_finish(&m, j, DG_ERR, &e);
+    assert_non_null(strstr(m.msg, "cancelled; nothing changed"));
+    assert_int_equal(ms->res.nruns, nruns);
+    char *runs2 = slurp(path, &len2);
+    assert_non_null(runs2);
+    assert_int_equal(len1, len2);
+    assert_memory_equal(runs1, runs2, len1);
+    free(runs1);
+    free(runs2);
+    snprintf(path, sizeof path, "%s/.train-work", out);
+    struct stat st;
+    assert_int_not_equal(stat(path, &st), 0);
+    assert_int_equal(act(&m, "models-folds 2", &err), DG_OK);
+
+    /* Sorting by any column; the cursor stays on its run; empty cells last. */
+    assert_int_equal(act(&m, "models-sort speed", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "no column 'speed'"));
+    assert_int_equal(act(&m, "models-sort cv", &err), DG_OK);
+    for (size_t i = 1; i < nruns; i++) {
+        double a = ms->res.runs[ms->order[i - 1]].cv_score, b = ms->res.runs[ms->order[i]].cv_score;
+        assert_true(isnan(b) || a <= b);
+    }
+    assert_int_equal(act(&m, "models-sort-desc bytes", &err), DG_OK);
+    for (size_t i = 1; i < nruns; i++)
+        assert_true(ms->res.runs[ms->order[i - 1]].model_bytes >=
+                    ms->res.runs[ms->order[i]].model_bytes);
+    assert_int_equal(act(&m, "models-sort family", &err), DG_OK);
+    assert_string_equal(ms->res.runs[ms->order[0]].family, "chosen(prior|prior)");
+    assert_string_equal(ms->res.runs[ms->order[nruns - 1]].family, "softmax");
+    assert_int_equal(act(&m, "models-sort target", &err), DG_OK);
+    assert_int_equal(act(&m, "first-row", &err), DG_OK);
+    assert_int_equal(models_run_at_cursor(ms)->target, DG_TARGET_GENDER);
+    assert_int_equal(act(&m, "save", &err), DG_OK);
+    snprintf(path, sizeof path, "%s/models-roc_gender.png", out);
+    assert_string_equal(m.saved, path);
+    assert_true(file_starts_with(path, "\x89PNG\r\n\x1a\n", 8));
+    assert_int_equal(act(&m, "last-row", &err), DG_OK);
+    assert_int_equal(models_run_at_cursor(ms)->target, DG_TARGET_AGE);
+
+    /* Export: a model directory that opens, with the chosen models. */
+    assert_int_equal(act(&m, "models-export", &err), DG_OK);
+    snprintf(path, sizeof path, "%s/models", out);
+    assert_non_null(strstr(m.msg, path));
+    dg_model_dir d;
+    assert_int_equal(dg_model_dir_open(&d, path, &err), DG_OK);
+    assert_true(d.m[1][DG_TARGET_GENDER].present && d.m[2][DG_TARGET_AGE].present);
+    assert_false(d.m[1][DG_TARGET_GROUP6].present);
+    size_t ntest = d.ntest;
+    dg_model_dir_close(&d);
+
+    /* Campaigns from the session's models. */
+    assert_int_equal(act(&m, "pane-campaigns", &err), DG_OK);
+    assert_string_equal(model_context(&m), "campaigns");
+    assert_int_equal(act(&m, "campaigns-write", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "no predictions yet"));
+    assert_int_equal(act(&m, "campaigns-predict", &err), DG_OK);
+    assert_int_equal(m.camp.n, ntest);
+    assert_int_equal(m.camp.reach.labelled, ntest);
+    assert_int_equal(m.camp.rules.n, 6);
+    assert_int_equal(act(&m, "campaigns-write", &err), DG_OK);
+    assert_int_equal(act(&m, "save", &err), DG_OK);
+    snprintf(path, sizeof path, "%s/campaigns-reach.png", out);
+    assert_true(file_starts_with(path, "\x89PNG\r\n\x1a\n", 8));
+    /* The CLI on the same predictions (the test devices' truth from the
+     * labels file) writes the same files. */
+    char cli[1024], cmd[4096], *o;
+    snprintf(cli, sizeof cli, "%s/mcli", work);
+    snprintf(cmd, sizeof cmd,
+             "%s campaigns --predictions %s/campaigns/predictions.csv --truth "
+             "%s/gender_age_train.csv --out %s --quiet",
+             tu_bin(), out, data_dir, cli);
+    assert_int_equal(tu_run(cmd, &o), 0);
+    free(o);
+    snprintf(path, sizeof path, "%s/campaigns", out);
+    const char *campaign_files[] = {"device_campaigns.csv", "reach.csv", "thresholds.txt",
+                                    "campaigns.rules", "reach.png", NULL};
+    same_named_files(path, cli, campaign_files);
+    /* Other rules retarget the same predictions; a bad file changes nothing. */
+    /* Absolute: the replay below reads the same file. */
+    char *one = tu_write_str(work, "one.rules", "campaign 7 \"Women only\" gender=female\n");
+    free(tu_write_str(out, "bad.rules", "campaign 7 \"Women only\" gender=woman\n"));
+    assert_int_equal(act(&m, "campaigns-rules bad.rules", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "bad.rules:1:"));
+    assert_int_equal(m.camp.rules.n, 6);
+    uint64_t female = m.camp.reach.row[0].devices;
+    snprintf(line, sizeof line, "campaigns-rules %s", one);
+    free(one);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    assert_int_equal(m.camp.rules.n, 1);
+    assert_int_equal(m.camp.reach.row[0].devices, female);
+    assert_int_equal(act(&m, "campaigns-rules default", &err), DG_OK);
+    assert_int_equal(m.camp.rules.n, 6);
+    /* A predictions file: the same numbers. */
+    dg_reach before = m.camp.reach;
+    assert_int_equal(act(&m, "campaigns-load nowhere.csv", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "nowhere.csv"));
+    assert_int_equal(act(&m, "campaigns-load campaigns/predictions.csv", &err), DG_OK);
+    assert_int_equal(m.camp.n, ntest);
+    assert_memory_equal(&before, &m.camp.reach, sizeof before);
+    /* The data changed: the session's models no longer fit it. */
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    assert_int_equal(act(&m, "campaigns-predict", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "data changed"));
+    model_free(&m);
+
+    size_t len;
+    char *log = slurp(logp, &len);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "\nmodels-targets gender,age\nmodels-folds 2\nmodels-train\n"
+                                "models-folds 3\n# cancelled: models-train\nmodels-folds 2\n"));
+    assert_non_null(strstr(log, "\nmodels-export\npane-campaigns\ncampaigns-predict\n"
+                                "campaigns-write\nsave\n"));
+    assert_null(strstr(log, "lasso"));
+    free(log);
+
+    /* Replayed by the command: the same models, charts and campaign files. */
+    char out2[1024];
+    snprintf(out2, sizeof out2, "%s/mout2", work);
+    snprintf(cmd, sizeof cmd, "DEMOGRAPHER_ASSETS=%s %s replay %s --out %s --no-snapshot",
+             getenv("DG_ASSETS"), tu_bin(), logp, out2);
+    int rc = tu_run(cmd, &o);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", o);
+    assert_int_equal(rc, 0);
+    free(o);
+    const char *top_files[] = {"models-roc_gender.png", "models-calibration_gender.png",
+                               "campaigns-reach.png", "models/test_devices.csv",
+                               "models/s1-gender/model", "models/s1-gender/meta.txt",
+                               "models/s2-age/model", "models/s2-age/meta.txt",
+                               "models/s1-gender/design.txt", NULL};
+    same_named_files(out, out2, top_files);
+    snprintf(path, sizeof path, "%s/campaigns", out);
+    snprintf(path2, sizeof path2, "%s/campaigns", out2);
+    const char *more[] = {"predictions.csv", NULL};
+    same_named_files(path, path2, campaign_files);
+    same_named_files(path, path2, more);
+}
+
 static void a_running_job_refuses_data_actions_and_cancel_changes_nothing(void **state)
 {
     (void)state;
@@ -1042,6 +1275,7 @@ int main(void)
         cmocka_unit_test(actions_drive_the_model_and_the_log),
         cmocka_unit_test(clean_and_eda_panes_drive_the_model_and_replay),
         cmocka_unit_test(geo_pane_drives_the_model_and_replay),
+        cmocka_unit_test(models_and_campaigns_panes_drive_the_model_and_replay),
         cmocka_unit_test(dbscan_views_tune_run_sweep_and_replay),
         cmocka_unit_test(a_running_job_refuses_data_actions_and_cancel_changes_nothing),
         cmocka_unit_test(replay_names_the_failing_line),

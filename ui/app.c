@@ -222,10 +222,10 @@ static void draw_hints(app *a, int y, int width)
 
 static int help_lines(char lines[][256], int max)
 {
-    static const char *ctxs[] = {"global", "load", "clean", "eda", "geo", "dbscan", "sheet", "help",
-                                 "prompt"};
+    static const char *ctxs[] = {"global", "load",   "clean",     "eda",   "geo", "dbscan",
+                                 "models", "campaigns", "sheet", "help", "prompt"};
     static const char *titles[] = {"Everywhere", "Load pane", "Clean pane", "EDA pane", "Geo pane",
-                                   "Geo pane, DBSCAN views",
+                                   "Geo pane, DBSCAN views", "Models pane", "Campaigns pane",
                                    "Table and frequency sheets",
                                    "This help", "Prompts"};
     int n = 0;
@@ -735,6 +735,8 @@ int app_main(int argc, char **argv)
     memset(&a, 0, sizeof a);
     model_init(&a.m, out);
     geo_set_basemap_path(&a.m.geo, cli_asset("basemap-east-asia.txt"));
+    models_set_supercats_path(&a.m.models, cli_asset("supercategories.txt"));
+    campaigns_set_default_rules(&a.m.camp, cli_asset("campaigns.rules"));
     a.m.use_snapshot = snapshot;
     if (cache)
         a.m.cache_dir = dg_xstrdup(cache);
@@ -760,7 +762,8 @@ int app_main(int argc, char **argv)
                      : p == PANE_CLEAN ? &pane_clean_ops
                      : p == PANE_EDA   ? &pane_eda_ops
                      : p == PANE_GEO   ? &pane_geo_ops
-                                       : &pane_unbuilt_ops;
+                     : p == PANE_MODELS ? &pane_models_ops
+                                        : &pane_campaigns_ops;
 
     set_escdelay(25);
     initscr();

@@ -16,10 +16,10 @@ static const action acts[] = {
 
 static void keys_section(FILE *o)
 {
-    static const char *ctxs[] = {"global", "load", "clean", "eda", "geo", "dbscan", "sheet", "help",
-                                 "prompt"};
+    static const char *ctxs[] = {"global", "load",   "clean",     "eda",   "geo", "dbscan",
+                                 "models", "campaigns", "sheet", "help", "prompt"};
     static const char *titles[] = {"Everywhere", "Load pane", "Clean pane", "EDA pane", "Geo pane",
-                                   "Geo pane, DBSCAN views",
+                                   "Geo pane, DBSCAN views", "Models pane", "Campaigns pane",
                                    "Table and frequency sheets",
                                    "Help overlay", "Prompts"};
     fputs(".Sh KEYS\n"

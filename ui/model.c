@@ -64,6 +64,9 @@ struct model_job {
     geo_job geo;
     /* dbscan-run, dbscan-sweep */
     dbscan_job dbs;
+    /* models-train, campaigns-predict */
+    models_job models;
+    campaigns_job camp;
 };
 
 void model_init(model *m, const char *out_dir)
@@ -78,6 +81,8 @@ void model_init(model *m, const char *out_dir)
     dg_dataset_init(&m->undo.cleaned);
     dg_sources_config_init(&m->db);
     dbscan_init(&m->dbs);
+    models_init(&m->models);
+    campaigns_init(&m->camp);
 }
 
 void model_set_password(model *m, const char *password)
@@ -186,6 +191,8 @@ void model_free(model *m)
     eda_clear(m);
     geo_free(&m->geo);
     dbscan_free(&m->dbs);
+    models_free(&m->models);
+    campaigns_free(&m->camp);
     preview_clear(m);
     clean_state_free(&m->cl);
     clean_state_free(&m->undo);
@@ -346,6 +353,8 @@ const char *model_context(const model *m)
     case PANE_CLEAN: return "clean";
     case PANE_EDA: return m->eda_open ? "sheet" : "eda";
     case PANE_GEO: return m->dbs.view == GEO_VIEW_MAP ? "geo" : "dbscan";
+    case PANE_MODELS: return "models";
+    case PANE_CAMPAIGNS: return "campaigns";
     default: return "global";
     }
 }
@@ -432,6 +441,10 @@ static void move_cursor(model *m, int id, int argc, char **argv)
     long page = argc > 0 ? strtol(argv[0], NULL, 10) : 20;
     if (page < 1)
         page = 1;
+    if (m->pane == PANE_MODELS) {
+        models_move(&m->models, id, page);
+        return;
+    }
     sheet *s = model_sheet(m);
     /* The panes' lists: the Load pane's tables, the rules, the EDA tables. */
     int *list = NULL, len = 0;
@@ -609,8 +622,12 @@ static int save(model *m, dg_err *err)
             m->geo.basemap_state < 0 ? m->geo.basemap_error : "");
         return DG_OK;
     }
-    if (m->pane != PANE_LOAD)
-        return dg_fail(err, "the %s pane is not built yet: nothing to save", pane_titles[m->pane]);
+    if (m->pane == PANE_MODELS)
+        return models_save(&m->models, m->out_dir, m->saved, sizeof m->saved, m->msg,
+                           sizeof m->msg, err);
+    if (m->pane == PANE_CAMPAIGNS)
+        return campaigns_save(&m->camp, m->out_dir, m->saved, sizeof m->saved, m->msg,
+                              sizeof m->msg, err);
     if (!s || s->kind != SHEET_FREQ)
         return dg_fail(err, "nothing to save here: open a column's frequency table (F) first");
     return save_freq(m, s, err);
@@ -640,6 +657,8 @@ static void job_free(model_job *j)
     dg_features_free(&j->feat);
     geo_job_free(&j->geo);
     dbscan_job_free(&j->dbs);
+    models_job_free(&j->models);
+    campaigns_job_free(&j->camp);
     free(j);
 }
 
@@ -673,7 +692,13 @@ static int data_action(int id)
     case ACT_DEVICE_FEATURES:
     case ACT_GEO_SAMPLE:
     case ACT_DBSCAN_RUN:
-    case ACT_DBSCAN_SWEEP: return 1;
+    case ACT_DBSCAN_SWEEP:
+    case ACT_MODELS_TRAIN:
+    case ACT_MODELS_EXPORT:
+    case ACT_CAMPAIGNS_RULES:
+    case ACT_CAMPAIGNS_PREDICT:
+    case ACT_CAMPAIGNS_LOAD:
+    case ACT_CAMPAIGNS_WRITE: return 1;
     default: return 0;
     }
 }
@@ -1281,6 +1306,79 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
             snprintf(j->title, sizeof j->title, "sweeping %d eps x %d minPts", j->dbs.neps,
                      j->dbs.nmin);
         break;
+    case ACT_MODELS_TRAIN:
+        if (need_args(id, argc, 0, 0, err) != DG_OK)
+            return DG_ERR;
+        if (!m->loaded)
+            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
+        j = new_job(id, argc, argv);
+        if (models_job_args(&m->models, m->out_dir, &j->models, err) != DG_OK) {
+            job_free(j);
+            return DG_ERR;
+        }
+        j->models.from_cleaned = m->cl.have_cleaned;
+        j->models.src = m->cl.have_cleaned ? &m->cl.cleaned : &m->ds;
+        j->models.gen = m->data_gen;
+        snprintf(j->title, sizeof j->title, "training on the %s data",
+                 m->cl.have_cleaned ? "cleaned" : "loaded");
+        break;
+    case ACT_MODELS_VIEW:
+    case ACT_MODELS_FAMILY:
+    case ACT_MODELS_TARGETS:
+    case ACT_MODELS_SCENARIOS:
+    case ACT_MODELS_FOLDS:
+    case ACT_MODELS_SEED:
+    case ACT_MODELS_SORT:
+    case ACT_MODELS_SORT_DESC:
+    case ACT_MODELS_EXPORT:
+        if (models_action(&m->models, id, argc, argv, m->out_dir, m->msg, sizeof m->msg, err) !=
+            DG_OK)
+            return DG_ERR;
+        if (id == ACT_MODELS_EXPORT)
+            snprintf(m->saved, sizeof m->saved, "%.1000s/models", m->out_dir);
+        break;
+    case ACT_CAMPAIGNS_PREDICT: {
+        if (need_args(id, argc, 0, 0, err) != DG_OK)
+            return DG_ERR;
+        models_state *ms = &m->models;
+        if (!ms->have_result)
+            return dg_fail(err, "no trained models in this session (5 goes to the Models pane, c "
+                                "trains); o loads a predictions.csv instead");
+        if (ms->gen != m->data_gen)
+            return dg_fail(err, "the data changed since the models were trained: train again "
+                                "(Models pane, c)");
+        j = new_job(id, argc, argv);
+        size_t n = strlen(ms->train_dir) + 16;
+        j->camp.models_dir = dg_xmalloc(n);
+        snprintf(j->camp.models_dir, n, "%s/models", ms->train_dir);
+        j->camp.feat = &ms->feat;
+        j->camp.src = ms->from_cleaned ? &m->cl.cleaned : &m->ds;
+        snprintf(j->title, sizeof j->title, "predicting the test devices");
+        break;
+    }
+    case ACT_CAMPAIGNS_RULES:
+        if (need_args(id, argc, 1, 1, err) != DG_OK ||
+            campaigns_rules(&m->camp, argv[0], m->out_dir, m->msg, sizeof m->msg, err) != DG_OK)
+            return DG_ERR;
+        break;
+    case ACT_CAMPAIGNS_LOAD: {
+        if (need_args(id, argc, 1, 1, err) != DG_OK)
+            return DG_ERR;
+        dg_truth *truth;
+        size_t ntruth;
+        campaigns_truth_of(!m->loaded ? NULL : m->cl.have_cleaned ? &m->cl.cleaned : &m->ds,
+                           &truth, &ntruth);
+        if (campaigns_load(&m->camp, argv[0], m->out_dir, truth, ntruth, m->msg, sizeof m->msg,
+                           err) != DG_OK)
+            return DG_ERR;
+        break;
+    }
+    case ACT_CAMPAIGNS_WRITE:
+        if (need_args(id, argc, 0, 0, err) != DG_OK ||
+            campaigns_write(&m->camp, m->out_dir, m->saved, sizeof m->saved, m->msg,
+                            sizeof m->msg, err) != DG_OK)
+            return DG_ERR;
+        break;
     default:
         /* help, command, quit, cancel-job, redraw, prompts: the screen's. */
         break;
@@ -1430,6 +1528,8 @@ int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
             return dg_fail(err, "cancelled");
         return DG_OK;
     case ACT_GEO_SAMPLE: return geo_job_run(&j->geo, p, err);
+    case ACT_MODELS_TRAIN: return models_job_run(&j->models, p, err);
+    case ACT_CAMPAIGNS_PREDICT: return campaigns_job_run(&j->camp, p, err);
     case ACT_DBSCAN_RUN:
     case ACT_DBSCAN_SWEEP: return dbscan_job_run(&j->dbs, p, err);
     case ACT_DEVICE_FEATURES:
@@ -1472,6 +1572,7 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
         dg_dataset_init(&j->ds);
         memcpy(m->stats, j->stats, sizeof m->stats);
         m->loaded = 1;
+        m->data_gen++; /* what was trained on the old data no longer fits it */
         m->from_db = j->db;
         uint64_t rows = 0;
         for (int t = 0; t < DG_T_COUNT; t++)
@@ -1560,6 +1661,34 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
     }
     case ACT_DBSCAN_RUN:
     case ACT_DBSCAN_SWEEP: dbscan_job_finish(&m->dbs, &j->dbs, m->msg, sizeof m->msg); break;
+    case ACT_MODELS_TRAIN: {
+        models_job_finish(&m->models, &j->models);
+        const dg_train_result *r = &m->models.res;
+        int chosen = 0;
+        for (size_t i = 0; i < r->nruns; i++)
+            chosen += r->runs[i].chosen;
+        say(m, "%zu runs on %u labelled devices of the %s data, %d chosen (*); x exports them",
+            r->nruns, r->nlabelled, m->models.from_cleaned ? "cleaned" : "loaded (not cleaned)",
+            chosen);
+        break;
+    }
+    case ACT_CAMPAIGNS_PREDICT: {
+        dg_err e2;
+        char from[128];
+        snprintf(from, sizeof from, "the session's models (%s data)",
+                 m->models.from_cleaned ? "cleaned" : "loaded");
+        if (campaigns_job_finish(&m->camp, &j->camp, from, &e2) != DG_OK) {
+            say(m, "%s: %s", j->title, e2.msg);
+            char line[1600];
+            snprintf(line, sizeof line, "# failed: %s", j->line);
+            log_line(m, line);
+            job_free(j);
+            return;
+        }
+        say(m, "%zu test devices predicted and targeted; w writes the campaign files",
+            m->camp.n);
+        break;
+    }
     case ACT_EDA_COMPUTE:
         eda_clear(m);
         m->eda = j->edares;

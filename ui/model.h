@@ -3,12 +3,15 @@
  * and its per-table statistics, the current pane, the stack of sheets (table
  * views and frequency tables) with their cursors, the cleaning rules with
  * what they did and the data they made (Clean pane), the EDA tables (EDA
- * pane), and the session log.
+ * pane), the map (Geo pane, model_geo.h), the trainings and their runs
+ * (Models pane, model_models.h), the campaigns (Campaigns pane,
+ * model_campaigns.h), and the session log.
  *
  * The screen (app.c and the panes) draws this state and turns keys into
  * actions; `demographer replay` runs the same actions from a session log
  * without a screen. Long actions (load, sort, search, frequency, clean-apply,
- * eda-compute) come back as
+ * eda-compute, geo-sample, dbscan-run, dbscan-sweep, models-train,
+ * campaigns-predict) come back as
  * a job: its work reads the model but never changes it, so it can run on a
  * worker thread while the screen draws, and model_finish applies its result
  * on the main thread (a cancelled or failed job changes nothing). */
@@ -16,6 +19,7 @@
 #define DEMOGRAPHER_UI_MODEL_H
 
 #include "actions.h"
+#include "model_campaigns.h"
 #include "model_dbscan.h"
 #include "model_geo.h"
 
@@ -125,6 +129,8 @@ typedef struct model {
     int eda_open;
     geo_state geo;                 /* the Geo pane: the sample and the map shown */
     dbscan_state dbs;              /* ...and its DBSCAN views: the pair tuned, run, sweep */
+    models_state models;           /* the Models pane: settings, the last training, its table */
+    campaigns_state camp;          /* the Campaigns pane: rules, predictions, reach */
     char *out_dir;                 /* where saved PNGs go */
     int use_snapshot;
     char *cache_dir;               /* NULL: the library's default */

@@ -31,7 +31,8 @@ typedef struct pane_ops {
     void (*free)(app *a);
 } pane_ops;
 
-extern const pane_ops pane_load_ops, pane_clean_ops, pane_eda_ops, pane_unbuilt_ops;
+extern const pane_ops pane_load_ops, pane_clean_ops, pane_eda_ops;
 extern const pane_ops pane_geo_ops;
+extern const pane_ops pane_models_ops, pane_campaigns_ops;
 
 #endif

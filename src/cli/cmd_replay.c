@@ -32,6 +32,8 @@ static int run(int argc, char **argv)
     model m;
     model_init(&m, out);
     geo_set_basemap_path(&m.geo, cli_asset("basemap-east-asia.txt"));
+    models_set_supercats_path(&m.models, cli_asset("supercategories.txt"));
+    campaigns_set_default_rules(&m.camp, cli_asset("campaigns.rules"));
     m.use_snapshot = snapshot;
     if (cache)
         m.cache_dir = dg_xstrdup(cache);

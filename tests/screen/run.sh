@@ -116,7 +116,7 @@ assert len(colours) >= 4, f'only {len(colours)} colours: blank'
 PY
 }
 
-echo "1..39"
+echo "1..50"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -305,4 +305,74 @@ keys x 4 v r
 wait_for x "Esc cancels" >/dev/null
 keys x Escape
 check x dbscan-cancelled-80x24 "cancelled; nothing changed"
+# --- 80x24: the Models pane trains (2 folds), sorts, saves a chart, exports;
+# --- the Campaigns pane predicts, targets and writes ---
+start h 80x24
+wait_for h "L load" >/dev/null
+keys h L
+wait_for h "rows from" >/dev/null
+keys h 2 a
+wait_for h "applied 8 of 8 rules" >/dev/null
+keys h 5
+check h models-settings-80x24 "t toggles a family"
+keys h Down Down Down t K BSpace 2 Enter
+check h models-settings-changed-80x24 "2-fold cross-validation"
+keys h c
+if wait_for h "runs on 800 labelled devices" 120; then
+    check h models-runs-80x24 "runs on 800 labelled devices"
+else
+    notok "models-runs-80x24 (training did not finish)" "$last_screen"
+fi
+keys h Right Right Right Right Right Right Right Right s
+check h models-sorted-80x24 "runs sorted by logloss, ascending"
+keys h g p
+if wait_for h "saved out-h/models-roc_gender.png"; then
+    if err=$(png_ok "$work/out-h/models-roc_gender.png" 1200 800 2>&1); then
+        ok "Models save: the ROC chart, a 1200x800 PNG, not blank"
+    else
+        notok "Models save" "$err"
+    fi
+else
+    notok "Models save (no 'saved' on the status line)" "$last_screen"
+fi
+keys h v x
+if wait_for h "chosen models to out-h/models" &&
+    [ -s "$work/out-h/models/s1-gender/meta.txt" ] && [ -s "$work/out-h/runs.csv" ]; then
+    ok "Models export: the chosen models in out-h/models, runs.csv beside"
+else
+    notok "Models export" "$last_screen"
+fi
+keys h 6
+check h campaigns-rules-80x24 "No predictions yet"
+keys h c
+check h campaigns-reach-80x24 "test devices predicted and targeted"
+keys h w
+if wait_for h "wrote out-h/campaigns" && [ -s "$work/out-h/campaigns/reach.csv" ] &&
+    [ -s "$work/out-h/campaigns/device_campaigns.csv" ]; then
+    ok "Campaigns write: the campaign files in out-h/campaigns"
+else
+    notok "Campaigns write" "$last_screen"
+fi
+keys h p
+if wait_for h "saved out-h/campaigns-reach.png" &&
+    err=$(png_ok "$work/out-h/campaigns-reach.png" 1200 800 2>&1); then
+    ok "Campaigns save: reach.png, not blank"
+else
+    notok "Campaigns save" "${err:-$last_screen}"
+fi
+# A training cancelled with Esc keeps the last one (its table comes back).
+keys h 5 c
+# Not wait_for: the progress line changes until the training ends.
+for _ in $(seq 200); do
+    grep -qF "training [PROGRESS MASKED]" <<<"$(screen h)" && break
+    sleep 0.05
+done
+keys h Escape
+last_screen=""
+if wait_for h "training on the cleaned data: cancelled; nothing changed" 60 &&
+    keys h v && wait_for h "28 runs, cleaned data"; then
+    ok "Models: Esc cancels a training and the last one stays"
+else
+    notok "Models cancel" "$last_screen"
+fi
 [ "$failed" -eq 0 ]

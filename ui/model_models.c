@@ -1,0 +1,631 @@
+/* The Models pane's state and actions (see model_models.h). */
+#define _XOPEN_SOURCE 700
+#include "model_models.h"
+
+#include "actions.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const char *const models_run_columns[RUNCOL_COUNT] = {
+    "chosen", "family", "scen", "target", "params", "cv",      "acc",
+    "auc",    "logloss", "mae", "rmse",   "r2",     "train_s", "bytes"};
+
+void models_init(models_state *s)
+{
+    memset(s, 0, sizeof *s);
+    for (const dg_model_family *const *k = dg_model_families;
+         *k && s->nfamilies < DG_TRAIN_MAX_FAMILIES; k++) {
+        char want[sizeof MODELS_DEFAULT_FAMILIES + 2];
+        snprintf(want, sizeof want, ",%s,", MODELS_DEFAULT_FAMILIES);
+        char name[64];
+        snprintf(name, sizeof name, ",%s,", (*k)->name);
+        s->family_on[s->nfamilies++] = strstr(want, name) != NULL;
+    }
+    s->targets = (1u << DG_TARGET_COUNT) - 1;
+    s->scenarios = 3;
+    s->folds = 5;
+    s->seed = 1;
+    s->sort_col = -1;
+}
+
+static void forget_result(models_state *s)
+{
+    if (s->have_result) {
+        dg_train_result_free(&s->res);
+        dg_features_free(&s->feat);
+    }
+    s->have_result = 0;
+    free(s->order);
+    s->order = NULL;
+    s->cur = s->top = 0;
+}
+
+void models_free(models_state *s)
+{
+    forget_result(s);
+    free(s->supercats_path);
+    free(s->train_dir);
+    memset(s, 0, sizeof *s);
+}
+
+void models_set_supercats_path(models_state *s, const char *path)
+{
+    free(s->supercats_path);
+    s->supercats_path = path ? dg_xstrdup(path) : NULL;
+}
+
+const dg_run *models_run_at_cursor(const models_state *s)
+{
+    if (!s->have_result || s->cur >= s->res.nruns)
+        return NULL;
+    return &s->res.runs[s->order[s->cur]];
+}
+
+static const char *num(double v, const char *fmt, char *buf, size_t cap)
+{
+    if (isnan(v))
+        buf[0] = '\0';
+    else
+        snprintf(buf, cap, fmt, v);
+    return buf;
+}
+
+const char *models_cell(const dg_run *r, int col, char *buf, size_t cap)
+{
+    int reg = r->test.task == DG_TASK_REGRESSION;
+    switch (col) {
+    case RUNCOL_CHOSEN: snprintf(buf, cap, "%s", r->chosen ? "*" : ""); return buf;
+    case RUNCOL_FAMILY: snprintf(buf, cap, "%s", r->family); return buf;
+    case RUNCOL_SCENARIO: snprintf(buf, cap, r->scenario ? "%d" : "1+2", r->scenario); return buf;
+    case RUNCOL_TARGET: snprintf(buf, cap, "%s", dg_target_name(r->target)); return buf;
+    case RUNCOL_PARAMS: snprintf(buf, cap, "%s", r->params); return buf;
+    case RUNCOL_CV: return num(r->cv_score, "%.4f", buf, cap);
+    case RUNCOL_ACCURACY: return num(reg ? NAN : r->test.accuracy, "%.4f", buf, cap);
+    case RUNCOL_AUC:
+        return num(r->test.task == DG_TASK_BINARY ? r->test.auc : NAN, "%.4f", buf, cap);
+    case RUNCOL_LOG_LOSS: return num(reg ? NAN : r->test.log_loss, "%.4f", buf, cap);
+    case RUNCOL_MAE: return num(reg ? r->test.mae : NAN, "%.3f", buf, cap);
+    case RUNCOL_RMSE: return num(reg ? r->test.rmse : NAN, "%.3f", buf, cap);
+    case RUNCOL_R2: return num(reg ? r->test.r2 : NAN, "%.4f", buf, cap);
+    case RUNCOL_SECONDS: return num(r->train_seconds, "%.3f", buf, cap);
+    case RUNCOL_BYTES: snprintf(buf, cap, "%" PRIu64, r->model_bytes); return buf;
+    default: buf[0] = '\0'; return buf;
+    }
+}
+
+/* The value a numeric column sorts by (NaN for none). */
+static double cell_value(const dg_run *r, int col)
+{
+    char buf[64];
+    switch (col) {
+    case RUNCOL_CHOSEN: return r->chosen;
+    case RUNCOL_SCENARIO: return r->scenario ? r->scenario : 3;
+    case RUNCOL_TARGET: return r->target;
+    case RUNCOL_BYTES: return (double)r->model_bytes;
+    default: {
+        const char *t = models_cell(r, col, buf, sizeof buf);
+        return t[0] ? strtod(t, NULL) : NAN;
+    }
+    }
+}
+
+static int is_text_col(int col)
+{
+    return col == RUNCOL_FAMILY || col == RUNCOL_PARAMS;
+}
+
+const char *models_targets_text(const models_state *s, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    for (int t = 0; t < DG_TARGET_COUNT; t++)
+        if (s->targets & (1u << t))
+            snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", buf[0] ? "," : "",
+                     dg_target_name((dg_target)t));
+    return buf;
+}
+
+const char *models_scenarios_text(const models_state *s, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", s->scenarios == 3 ? "1,2" : s->scenarios == 1 ? "1" : "2");
+    return buf;
+}
+
+/* ---- sorting the comparison table ------------------------------------------ */
+
+static const models_state *sort_state;
+
+static int cmp_runs(const void *a, const void *b)
+{
+    const models_state *s = sort_state;
+    size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+    const dg_run *ra = &s->res.runs[ia], *rb = &s->res.runs[ib];
+    int c = 0;
+    if (is_text_col(s->sort_col)) {
+        char x[256], y[256];
+        c = strcmp(models_cell(ra, s->sort_col, x, sizeof x),
+                   models_cell(rb, s->sort_col, y, sizeof y));
+    } else {
+        double x = cell_value(ra, s->sort_col), y = cell_value(rb, s->sort_col);
+        /* Empty cells last, whichever the direction. */
+        if (isnan(x) || isnan(y))
+            return isnan(x) && isnan(y) ? (ia > ib) - (ia < ib) : isnan(x) ? 1 : -1;
+        c = (x > y) - (x < y);
+    }
+    if (s->sort_desc)
+        c = -c;
+    /* Stable: equal cells keep train's order. */
+    return c ? c : (ia > ib) - (ia < ib);
+}
+
+static void sort_runs(models_state *s)
+{
+    for (size_t i = 0; i < s->res.nruns; i++)
+        s->order[i] = i;
+    if (s->sort_col < 0)
+        return;
+    sort_state = s;
+    qsort(s->order, s->res.nruns, sizeof *s->order, cmp_runs);
+    sort_state = NULL;
+}
+
+/* ---- the training job ------------------------------------------------------- */
+
+static char *join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = dg_xmalloc(n);
+    snprintf(p, n, "%s/%s", a, b);
+    return p;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void rm_tree(const char *path)
+{
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Puts the directory from in place of to (the old one removed once the new
+ * one is there). */
+static int replace_dir(const char *from, const char *to, dg_err *err)
+{
+    char *old = dg_xmalloc(strlen(to) + 8);
+    sprintf(old, "%s.old", to);
+    rm_tree(old);
+    struct stat st;
+    int rc = DG_OK;
+    if (lstat(to, &st) == 0 && rename(to, old) != 0)
+        rc = dg_fail(err, "%s: cannot move the previous one aside: %s", to, strerror(errno));
+    else if (rename(from, to) != 0)
+        rc = dg_fail(err, "%s: cannot put the new one in place: %s", to, strerror(errno));
+    rm_tree(old);
+    free(old);
+    return rc;
+}
+
+int models_job_args(const models_state *s, const char *out_dir, models_job *j, dg_err *err)
+{
+    memset(j, 0, sizeof *j);
+    int n = 0;
+    for (int i = 0; i < s->nfamilies; i++)
+        if (s->family_on[i] && strcmp(dg_model_families[i]->name, "prior") != 0) {
+            snprintf(j->families[n], sizeof j->families[n], "%s", dg_model_families[i]->name);
+            j->opts.families[n] = j->families[n];
+            n++;
+        }
+    /* Only the baseline: train says so by the one family it always runs. */
+    if (n == 0) {
+        snprintf(j->families[0], sizeof j->families[0], "prior");
+        j->opts.families[0] = j->families[0];
+    }
+    if (!s->targets || !s->scenarios)
+        return dg_fail(err, "no target or no scenario chosen");
+    j->opts.targets = s->targets;
+    j->opts.scenarios = s->scenarios;
+    j->opts.folds = s->folds;
+    j->opts.seed = s->seed;
+    j->opts.charts = 1;
+    j->supercats_path = s->supercats_path ? dg_xstrdup(s->supercats_path) : NULL;
+    j->work_dir = join(out_dir, ".train-work");
+    j->final_dir = join(out_dir, "train");
+    j->opts.out_dir = j->work_dir;
+    return DG_OK;
+}
+
+int models_job_run(models_job *j, const dg_progress *p, dg_err *err)
+{
+    dg_supercats sc;
+    memset(&sc, 0, sizeof sc);
+    if (j->supercats_path && dg_supercats_load(&sc, j->supercats_path, err) != DG_OK)
+        return DG_ERR;
+    dg_progress_stage stage;
+    int rc = dg_features_for_models(j->src, j->supercats_path ? &sc : NULL,
+                                    DG_CLUSTER_EPS_KM_DEFAULT, DG_CLUSTER_MIN_PTS_DEFAULT,
+                                    &j->feat, NULL, dg_progress_restage(&stage, p, "features"),
+                                    err);
+    dg_supercats_free(&sc);
+    if (rc != DG_OK)
+        return DG_ERR;
+    j->have_feat = 1;
+    rm_tree(j->work_dir);
+    j->opts.progress = p;
+    if (dg_train(j->src, &j->feat, &j->opts, &j->res, err) != DG_OK) {
+        rm_tree(j->work_dir);
+        return DG_ERR;
+    }
+    /* The last step that can be cancelled is done: the new training
+     * directory replaces the one before, which stays until here. */
+    if (replace_dir(j->work_dir, j->final_dir, err) != DG_OK) {
+        rm_tree(j->work_dir);
+        return DG_ERR;
+    }
+    return DG_OK;
+}
+
+void models_job_finish(models_state *s, models_job *j)
+{
+    forget_result(s);
+    s->res = j->res;
+    s->feat = j->feat;
+    memset(&j->res, 0, sizeof j->res);
+    memset(&j->feat, 0, sizeof j->feat);
+    j->have_feat = 0;
+    s->have_result = 1;
+    s->from_cleaned = j->from_cleaned;
+    s->gen = j->gen;
+    free(s->train_dir);
+    s->train_dir = j->final_dir;
+    j->final_dir = NULL;
+    s->order = dg_xmalloc((s->res.nruns + 1) * sizeof *s->order);
+    sort_runs(s);
+    s->cur = s->top = 0;
+    s->view = MODELS_VIEW_RUNS;
+}
+
+void models_job_free(models_job *j)
+{
+    dg_train_result_free(&j->res);
+    if (j->have_feat)
+        dg_features_free(&j->feat);
+    free(j->supercats_path);
+    free(j->work_dir);
+    free(j->final_dir);
+    memset(j, 0, sizeof *j);
+}
+
+/* ---- export and charts ------------------------------------------------------ */
+
+static int read_all(const char *path, char **data, size_t *len, dg_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return dg_fail(err, "%s: %s", path, strerror(errno));
+    size_t cap = 65536, n = 0;
+    char *p = dg_xmalloc(cap);
+    size_t got;
+    while ((got = fread(p + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap)
+            p = dg_xrealloc(p, cap *= 2);
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(p);
+        return dg_fail(err, "%s: read error", path);
+    }
+    *data = p;
+    *len = n;
+    return DG_OK;
+}
+
+static int copy_file(const char *from, const char *to, dg_err *err)
+{
+    char *data = NULL;
+    size_t len = 0;
+    if (read_all(from, &data, &len, err) != DG_OK)
+        return DG_ERR;
+    int rc = dg_write_file_atomic(to, data, len, err);
+    free(data);
+    return rc;
+}
+
+/* Copies a directory of files and folders of files (a model directory). */
+static int copy_tree(const char *from, const char *to, dg_err *err)
+{
+    if (dg_mkdirs(to, err) != DG_OK)
+        return DG_ERR;
+    DIR *d = opendir(from);
+    if (!d)
+        return dg_fail(err, "%s: %s", from, strerror(errno));
+    int rc = DG_OK;
+    struct dirent *e;
+    while (rc == DG_OK && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char *a = join(from, e->d_name), *b = join(to, e->d_name);
+        struct stat st;
+        if (lstat(a, &st) != 0)
+            rc = dg_fail(err, "%s: %s", a, strerror(errno));
+        else if (S_ISDIR(st.st_mode))
+            rc = copy_tree(a, b, err);
+        else
+            rc = copy_file(a, b, err);
+        free(a);
+        free(b);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* The chosen models of the last training to <out>/models (whole or not at
+ * all), and the comparison table beside it (runs.csv, runs.json). */
+static int export_models(models_state *s, const char *out_dir, char *msg, size_t msgcap,
+                         dg_err *err)
+{
+    if (!s->have_result)
+        return dg_fail(err, "no trained models yet (c trains)");
+    char *from = join(s->train_dir, "models"), *stage = join(out_dir, ".models-export"),
+         *to = join(out_dir, "models");
+    rm_tree(stage);
+    int rc = copy_tree(from, stage, err);
+    if (rc == DG_OK)
+        rc = replace_dir(stage, to, err);
+    if (rc == DG_OK)
+        rc = dg_runs_write(&s->res, out_dir, err);
+    rm_tree(stage);
+    int chosen = 0;
+    for (size_t i = 0; i < s->res.nruns; i++)
+        chosen += s->res.runs[i].chosen;
+    if (rc == DG_OK)
+        snprintf(msg, msgcap, "exported the %d chosen models to %.900s (runs.csv beside it)",
+                 chosen, to);
+    free(from);
+    free(stage);
+    free(to);
+    return rc;
+}
+
+int models_save(models_state *s, const char *out_dir, char *saved, size_t savedcap, char *msg,
+                size_t msgcap, dg_err *err)
+{
+    const dg_run *r = s->view == MODELS_VIEW_RUNS ? models_run_at_cursor(s) : NULL;
+    if (!r)
+        return dg_fail(err, "no run under the cursor: c trains, v shows the runs");
+    const char *charts[2] = {NULL, NULL};
+    char name[64];
+    if (r->target == DG_TARGET_GENDER) {
+        charts[0] = "roc_gender.png";
+        charts[1] = "calibration_gender.png";
+    } else if (r->target == DG_TARGET_AGE && r->scenario) {
+        snprintf(name, sizeof name, "residuals_age_s%d.png", r->scenario);
+        charts[0] = name;
+    } else {
+        return dg_fail(err, "train draws no chart for %s runs%s (gender: ROC and calibration; "
+                            "age: residuals per scenario)",
+                       dg_target_name(r->target), r->scenario ? "" : " over both scenarios");
+    }
+    if (dg_mkdirs(out_dir, err) != DG_OK)
+        return DG_ERR;
+    char first[1100] = "";
+    int n = 0;
+    for (int i = 0; i < 2 && charts[i]; i++) {
+        char *from = join(s->train_dir, charts[i]), to[1100];
+        snprintf(to, sizeof to, "%.900s/models-%s", out_dir, charts[i]);
+        int rc = copy_file(from, to, err);
+        free(from);
+        if (rc != DG_OK)
+            return DG_ERR;
+        if (!n++)
+            snprintf(first, sizeof first, "%s", to);
+    }
+    snprintf(saved, savedcap, "%s", first);
+    snprintf(msg, msgcap, "saved %.900s%s (the chosen %s model%s)", first,
+             n > 1 ? " and the calibration chart" : "", dg_target_name(r->target),
+             r->target == DG_TARGET_GENDER ? "s of both scenarios" : "");
+    return DG_OK;
+}
+
+/* ---- the immediate actions -------------------------------------------------- */
+
+static int family_index(const models_state *s, const char *name)
+{
+    for (int i = 0; i < s->nfamilies; i++)
+        if (strcmp(dg_model_families[i]->name, name) == 0)
+            return i;
+    return -1;
+}
+
+static int parse_targets(const char *text, unsigned *out, dg_err *err)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", text);
+    unsigned bits = 0;
+    for (char *save, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        int t = dg_target_by_name(w);
+        if (t < 0)
+            return dg_fail(err, "models-targets: expected gender, age, group6 or group12, found "
+                                "'%s'",
+                           w);
+        bits |= 1u << t;
+    }
+    if (!bits)
+        return dg_fail(err, "models-targets: expected a comma list of gender, age, group6, "
+                            "group12, found '%s'",
+                       text);
+    *out = bits;
+    return DG_OK;
+}
+
+static int parse_scenarios(const char *text, unsigned *out, dg_err *err)
+{
+    if (strcmp(text, "1") == 0)
+        *out = 1;
+    else if (strcmp(text, "2") == 0)
+        *out = 2;
+    else if (strcmp(text, "1,2") == 0 || strcmp(text, "2,1") == 0)
+        *out = 3;
+    else
+        return dg_fail(err, "models-scenarios: expected 1, 2 or 1,2, found '%s'", text);
+    return DG_OK;
+}
+
+static int parse_whole(const char *what, const char *s, uint64_t min, uint64_t max,
+                       uint64_t *out, dg_err *err)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || *s == '-' || *end || errno || v < min || v > max)
+        return dg_fail(err, "%s: expected a whole number from %llu to %llu, found '%s'", what,
+                       (unsigned long long)min, (unsigned long long)max, s);
+    *out = v;
+    return DG_OK;
+}
+
+static int column_by_name(const char *name)
+{
+    for (int i = 0; i < RUNCOL_COUNT; i++)
+        if (strcmp(models_run_columns[i], name) == 0)
+            return i;
+    return -1;
+}
+
+int models_action(models_state *s, int id, int argc, char **argv, const char *out_dir, char *msg,
+                  size_t msgcap, dg_err *err)
+{
+    int want = id == ACT_MODELS_EXPORT ? 0 : 1;
+    if (argc != want)
+        return dg_fail(err, "%s takes %s", actions[id].name,
+                       want ? actions[id].args : "no arguments");
+    char buf[128];
+    uint64_t v;
+    switch (id) {
+    case ACT_MODELS_VIEW:
+        if (strcmp(argv[0], "settings") == 0)
+            s->view = MODELS_VIEW_SETTINGS;
+        else if (strcmp(argv[0], "runs") == 0)
+            s->view = MODELS_VIEW_RUNS;
+        else
+            return dg_fail(err, "models-view: expected settings or runs, found '%s'", argv[0]);
+        snprintf(msg, msgcap, "%s", s->view == MODELS_VIEW_RUNS
+                                        ? (s->have_result ? "the runs: s/S sort by the cursor's "
+                                                            "column, x exports the chosen"
+                                                          : "no runs yet: c trains")
+                                        : "the settings: t toggles a family, c trains");
+        return DG_OK;
+    case ACT_MODELS_FAMILY: {
+        int i = family_index(s, argv[0]);
+        if (i < 0)
+            return dg_fail(err, "models-family: no family '%s' (the list shows the registered "
+                                "ones)",
+                           argv[0]);
+        if (strcmp(argv[0], "prior") == 0)
+            return dg_fail(err, "prior always runs: it is every run's baseline");
+        s->family_on[i] = !s->family_on[i];
+        s->fam_cur = i;
+        snprintf(msg, msgcap, "%s %s (c trains)", argv[0], s->family_on[i] ? "on" : "off");
+        return DG_OK;
+    }
+    case ACT_MODELS_TARGETS:
+        if (parse_targets(argv[0], &s->targets, err) != DG_OK)
+            return DG_ERR;
+        snprintf(msg, msgcap, "targets: %s", models_targets_text(s, buf, sizeof buf));
+        return DG_OK;
+    case ACT_MODELS_SCENARIOS:
+        if (parse_scenarios(argv[0], &s->scenarios, err) != DG_OK)
+            return DG_ERR;
+        snprintf(msg, msgcap, "scenarios: %s", models_scenarios_text(s, buf, sizeof buf));
+        return DG_OK;
+    case ACT_MODELS_FOLDS:
+        if (parse_whole("models-folds", argv[0], 2, 50, &v, err) != DG_OK)
+            return DG_ERR;
+        s->folds = (int)v;
+        snprintf(msg, msgcap, "%d-fold cross-validation", s->folds);
+        return DG_OK;
+    case ACT_MODELS_SEED:
+        if (parse_whole("models-seed", argv[0], 0, UINT64_MAX, &v, err) != DG_OK)
+            return DG_ERR;
+        s->seed = v;
+        snprintf(msg, msgcap, "seed %" PRIu64, s->seed);
+        return DG_OK;
+    case ACT_MODELS_SORT:
+    case ACT_MODELS_SORT_DESC: {
+        int col = column_by_name(argv[0]);
+        if (col < 0)
+            return dg_fail(err, "%s: no column '%s' (chosen, family, scen, target, params, cv, "
+                                "acc, auc, logloss, mae, rmse, r2, train_s, bytes)",
+                           actions[id].name, argv[0]);
+        if (!s->have_result)
+            return dg_fail(err, "no runs to sort yet (c trains)");
+        /* The cursor stays on its run. */
+        size_t keep = s->order[s->cur];
+        s->sort_col = col;
+        s->sort_desc = id == ACT_MODELS_SORT_DESC;
+        s->ccol = col;
+        sort_runs(s);
+        for (size_t i = 0; i < s->res.nruns; i++)
+            if (s->order[i] == keep)
+                s->cur = i;
+        snprintf(msg, msgcap, "runs sorted by %s, %s", argv[0],
+                 s->sort_desc ? "descending" : "ascending");
+        return DG_OK;
+    }
+    case ACT_MODELS_EXPORT: return export_models(s, out_dir, msg, msgcap, err);
+    default: return dg_fail(err, "%s is not a Models pane action", actions[id].name);
+    }
+}
+
+void models_move(models_state *s, int id, long rows)
+{
+    if (s->view == MODELS_VIEW_SETTINGS) {
+        int c = s->fam_cur, last = s->nfamilies - 1;
+        switch (id) {
+        case ACT_UP: c--; break;
+        case ACT_DOWN: c++; break;
+        case ACT_PAGE_UP: c -= (int)rows; break;
+        case ACT_PAGE_DOWN: c += (int)rows; break;
+        case ACT_FIRST_ROW: c = 0; break;
+        case ACT_LAST_ROW: c = last; break;
+        default: break;
+        }
+        s->fam_cur = c < 0 ? 0 : c > last ? last : c;
+        return;
+    }
+    if (!s->have_result)
+        return;
+    int64_t c = (int64_t)s->cur, last = (int64_t)s->res.nruns - 1;
+    switch (id) {
+    case ACT_UP: c--; break;
+    case ACT_DOWN: c++; break;
+    case ACT_PAGE_UP: c -= rows; break;
+    case ACT_PAGE_DOWN: c += rows; break;
+    case ACT_FIRST_ROW: c = 0; break;
+    case ACT_LAST_ROW: c = last; break;
+    case ACT_LEFT:
+        if (s->ccol > 0)
+            s->ccol--;
+        break;
+    case ACT_RIGHT:
+        if (s->ccol + 1 < RUNCOL_COUNT)
+            s->ccol++;
+        break;
+    default: break;
+    }
+    s->cur = (size_t)(c < 0 ? 0 : c > last ? last : c);
+}

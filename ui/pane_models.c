@@ -1,0 +1,223 @@
+/* The Models pane: two views of the Models state (model_models.h). Settings:
+ * the registered model families with their on/off marks and one-line
+ * summaries, and the targets, scenarios, folds and seed the next training
+ * uses. Runs: the comparison table of every run of the last training, a row
+ * per run, the chosen ones marked, sortable by any column, with the split
+ * and the selection rule above it. */
+#include "app.h"
+
+#include "text.h"
+
+#include <curses.h>
+#include <string.h>
+
+/* Widths of the comparison table's columns (the params are cut). */
+static const int col_width[RUNCOL_COUNT] = {1, 17, 4, 7, 20, 7, 6, 6, 8, 6, 6, 7, 7, 9};
+
+/* The mark, family, scenario and target stay on screen; the columns after them scroll. */
+#define FROZEN 4
+
+/* The columns drawn, left to right, into cols; returns how many. */
+static int shown_columns(const models_state *s, int *cols)
+{
+    int n = 0;
+    for (int c = 0; c < FROZEN; c++)
+        cols[n++] = c;
+    for (int c = s->left; c < RUNCOL_COUNT; c++)
+        cols[n++] = c;
+    return n;
+}
+
+static int right_aligned(int col)
+{
+    return col != RUNCOL_FAMILY && col != RUNCOL_TARGET && col != RUNCOL_PARAMS &&
+           col != RUNCOL_CHOSEN;
+}
+
+static void bold_line(int y, int width, const char *line)
+{
+    char buf[2048];
+    attrset(A_BOLD);
+    mvaddstr(y, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+    attrset(A_NORMAL);
+}
+
+static void draw_settings(app *a, int top, int height, int width)
+{
+    model *m = &a->m;
+    models_state *s = &m->models;
+    char line[1024], buf[2048], t[128], sc[16];
+    int y = top, end = top + height;
+    snprintf(line, sizeof line, "Train on the %s data: %d folds (K), seed %llu (R)",
+             !m->loaded ? "(nothing loaded yet)" : m->cl.have_cleaned ? "cleaned" : "loaded",
+             s->folds, (unsigned long long)s->seed);
+    bold_line(y++, width, line);
+    snprintf(line, sizeof line, "targets %s (T), scenarios %s (C)",
+             models_targets_text(s, t, sizeof t), models_scenarios_text(s, sc, sizeof sc));
+    bold_line(y++, width, line);
+    snprintf(line, sizeof line, "%s", s->have_result
+                                          ? "t toggles a family, c trains again, v shows the runs"
+                                          : "t toggles a family, c trains (features, then "
+                                            "cross-validation per family)");
+    mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+    attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
+    snprintf(line, sizeof line, "%-3s %-18s %s", "on", "family", "what it is");
+    mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+    attrset(A_NORMAL);
+    int rows = end - y, first = 0;
+    if (s->fam_cur >= rows)
+        first = s->fam_cur - rows + 1;
+    for (int i = first; i < s->nfamilies && y < end; i++) {
+        const dg_model_family *f = dg_model_families[i];
+        int prior = strcmp(f->name, "prior") == 0;
+        snprintf(line, sizeof line, "%-3s %-18s %s", prior ? "(x)" : s->family_on[i] ? "[x]" : "[ ]",
+                 f->name, f->summary);
+        if (i == s->fam_cur)
+            attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
+        mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+        attrset(A_NORMAL);
+    }
+}
+
+static void draw_runs(app *a, int top, int height, int width)
+{
+    model *m = &a->m;
+    models_state *s = &m->models;
+    char line[1024], buf[2048], cell[256];
+    int y = top, end = top + height;
+    if (!s->have_result) {
+        mvaddstr(y + 1, 1, text_fit("No runs yet: c trains (v shows the settings).", width - 2, 0,
+                                    buf, sizeof buf));
+        return;
+    }
+    const dg_train_result *r = &s->res;
+    snprintf(line, sizeof line, "%zu runs, %s data%s; %s", r->nruns,
+             s->from_cleaned ? "cleaned" : "loaded", s->gen != m->data_gen ? " (changed since)" : "",
+             r->split_text);
+    bold_line(y++, width, line);
+    snprintf(line, sizeof line, "* chosen: %s", r->rule);
+    mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+    /* Scroll the columns after the frozen ones so that the cursor's is in view. */
+    int frozen_w = 0;
+    for (int c = 0; c < FROZEN; c++)
+        frozen_w += col_width[c] + 1;
+    if (s->left < FROZEN)
+        s->left = FROZEN;
+    if (s->ccol >= FROZEN && s->ccol < s->left)
+        s->left = s->ccol;
+    for (;;) {
+        int x = frozen_w;
+        for (int c = s->left; c <= s->ccol; c++)
+            x += col_width[c] + 1;
+        if (x <= width - 1 || s->left >= s->ccol)
+            break;
+        s->left++;
+    }
+    int cols[RUNCOL_COUNT], ncols = shown_columns(s, cols);
+    int x = 1;
+    for (int k = 0; k < ncols && x < width - 1; k++) {
+        int c = cols[k];
+        char head[64];
+        snprintf(head, sizeof head, "%s%s", c == RUNCOL_CHOSEN ? "*" : models_run_columns[c],
+                 s->sort_col == c ? (s->sort_desc ? "\xe2\x96\xbc" : "\xe2\x96\xb2") : "");
+        int cw = col_width[c] < width - 1 - x ? col_width[c] : width - 1 - x;
+        attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE) |
+                (c == s->ccol ? (int)A_REVERSE : 0));
+        mvaddstr(y, x, text_fit(head, cw, right_aligned(c), buf, sizeof buf));
+        attrset(A_NORMAL);
+        x += col_width[c] + 1;
+    }
+    y++;
+    int rows = end - y;
+    if (rows < 1)
+        return;
+    if (s->cur < s->top)
+        s->top = s->cur;
+    if (s->cur >= s->top + (size_t)rows)
+        s->top = s->cur - (size_t)rows + 1;
+    for (size_t p = s->top; p < r->nruns && y < end; p++, y++) {
+        const dg_run *run = &r->runs[s->order[p]];
+        int cur = p == s->cur;
+        x = 1;
+        for (int k = 0; k < ncols && x < width - 1; k++) {
+            int c = cols[k];
+            int cw = col_width[c] < width - 1 - x ? col_width[c] : width - 1 - x;
+            int attr = cur ? app_attr(a, COLOR_CURSOR, A_REVERSE) : run->chosen ? (int)A_BOLD : 0;
+            if (cur && c == s->ccol)
+                attr |= A_BOLD | A_UNDERLINE;
+            attrset(attr);
+            mvaddstr(y, x, text_fit(models_cell(run, c, cell, sizeof cell), cw, right_aligned(c),
+                                    buf, sizeof buf));
+            if (cur && x + cw < width - 1)
+                mvaddstr(y, x + cw, " ");
+            attrset(A_NORMAL);
+            x += col_width[c] + 1;
+        }
+    }
+}
+
+static void draw(app *a, int top, int height, int width)
+{
+    if (a->m.models.view == MODELS_VIEW_RUNS)
+        draw_runs(a, top, height, width);
+    else
+        draw_settings(a, top, height, width);
+}
+
+static int key(app *a, int id, pane_args *args)
+{
+    models_state *s = &a->m.models;
+    char now[128];
+    switch (id) {
+    case ACT_MODELS_VIEW:
+        args->argc = 1;
+        snprintf(args->argv[0], PANE_ARG_LEN, "%s",
+                 s->view == MODELS_VIEW_RUNS ? "settings" : "runs");
+        return 1;
+    case ACT_MODELS_FAMILY:
+        if (s->view != MODELS_VIEW_SETTINGS) {
+            snprintf(a->m.msg, sizeof a->m.msg, "v shows the families to toggle");
+            return 0;
+        }
+        args->argc = 1;
+        snprintf(args->argv[0], PANE_ARG_LEN, "%s", dg_model_families[s->fam_cur]->name);
+        return 1;
+    case ACT_MODELS_TARGETS:
+        app_prompt(a, PROMPT_ARG, "targets (gender,age,group6,group12): ",
+                   models_targets_text(s, now, sizeof now), actions[id].name);
+        return 0;
+    case ACT_MODELS_SCENARIOS:
+        app_prompt(a, PROMPT_ARG, "scenarios (1, 2 or 1,2): ",
+                   models_scenarios_text(s, now, sizeof now), actions[id].name);
+        return 0;
+    case ACT_MODELS_FOLDS:
+        snprintf(now, sizeof now, "%d", s->folds);
+        app_prompt(a, PROMPT_ARG, "cross-validation folds (2-50): ", now, actions[id].name);
+        return 0;
+    case ACT_MODELS_SEED:
+        snprintf(now, sizeof now, "%llu", (unsigned long long)s->seed);
+        app_prompt(a, PROMPT_ARG, "seed: ", now, actions[id].name);
+        return 0;
+    case ACT_MODELS_SORT:
+    case ACT_MODELS_SORT_DESC:
+        if (s->view != MODELS_VIEW_RUNS) {
+            snprintf(a->m.msg, sizeof a->m.msg, "v shows the runs to sort");
+            return 0;
+        }
+        args->argc = 1;
+        snprintf(args->argv[0], PANE_ARG_LEN, "%s", models_run_columns[s->ccol]);
+        return 1;
+    case ACT_PAGE_UP:
+    case ACT_PAGE_DOWN:
+        args->argc = 1;
+        snprintf(args->argv[0], PANE_ARG_LEN, "%d", a->main_rows > 5 ? a->main_rows - 4 : 1);
+        return 1;
+    default: return 1;
+    }
+}
+
+const pane_ops pane_models_ops = {
+    .built = 1,
+    .draw = draw,
+    .key = key,
+};
