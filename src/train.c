@@ -624,12 +624,21 @@ static int chart_roc(trainer *T, dg_err *err)
         for (uint32_t i = 0; i < n; i++)
             y[i] = T->lab.female[T->sc[s].te_lab[i]];
         dg_roc_curve(y, c->test_pred, n, &fpr, &tpr, &np);
-        /* The TPR at each grid FPR: the highest reached at or below it. */
+        /* The TPR at each grid FPR, on the straight line between the
+         * curve's points: tied scores enter together, so between two
+         * points the curve is a line (a constant predictor is the
+         * diagonal), not a step. */
         for (int g = 0; g < NPTS; g++) {
             double x = g / (double)(NPTS - 1), best = 0;
-            for (size_t q = 0; q < np; q++)
-                if (fpr[q] <= x + 1e-12 && tpr[q] > best)
-                    best = tpr[q];
+            for (size_t q = 0; q + 1 < np; q++) {
+                if (!(fpr[q] <= x + 1e-12 && x <= fpr[q + 1] + 1e-12))
+                    continue;
+                double w = fpr[q + 1] - fpr[q];
+                double t = w > 0 ? tpr[q] + (tpr[q + 1] - tpr[q]) * (x - fpr[q]) / w
+                                 : tpr[q + 1];
+                if (t > best)
+                    best = t;
+            }
             values[g * (ns + 1) + si] = best;
         }
         names[si] = name[si];
