@@ -65,24 +65,14 @@ void dg_csr_take_rows(const dg_csr *m, const uint32_t *rows, uint32_t n, dg_csr 
     }
 }
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 uint64_t dg_features_fingerprint(const dg_features *f)
 {
-    uint64_t h = 14695981039346656037ull;
-    h = fnv1a(h, "dense:", 6);
+    uint64_t h = DG_FNV1A_INIT;
+    h = dg_fnv1a(h, "dense:", 6);
     for (int c = 0; c < f->ncols; c++)
-        h = fnv1a(h, f->col_names[c], strlen(f->col_names[c]) + 1);
+        h = dg_fnv1a(h, f->col_names[c], strlen(f->col_names[c]) + 1);
     /* The bags always exist as matrices; what they index is apps and labels. */
-    h = fnv1a(h, "bags:apps_installed,labels", 26);
+    h = dg_fnv1a(h, "bags:apps_installed,labels", 26);
     return h;
 }
 

@@ -33,12 +33,11 @@ static int hash_file(const char *path, uint64_t *out, dg_err *err)
     FILE *f = fopen(path, "rb");
     if (!f)
         return dg_fail(err, "%s: cannot open", path);
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = DG_FNV1A_INIT;
     unsigned char buf[65536];
     size_t got;
     while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-        for (size_t i = 0; i < got; i++)
-            h = (h ^ buf[i]) * 1099511628211ull;
+        h = dg_fnv1a(h, buf, got);
     int bad = ferror(f);
     fclose(f);
     if (bad)

@@ -28,16 +28,6 @@
 static const char MAGIC[8] = {'D', 'G', 'S', 'N', 'A', 'P', '0', '4'};
 static const char TRAILER[9] = {'D', 'G', 'S', 'N', 'A', 'P', 'E', 'N', 'D'};
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 char *dg_snapshot_path_for(const char *cache_dir, const char *data_dir)
 {
     char *base = cache_dir ? dg_xstrdup(cache_dir)
@@ -51,7 +41,8 @@ char *dg_snapshot_path_for(const char *cache_dir, const char *data_dir)
     name = name && name[1] ? name + 1 : "root";
     size_t n = strlen(base) + strlen(name) + 40;
     char *out = dg_xmalloc(n);
-    snprintf(out, n, "%s/%s-%016llx.dgsnap", base, name, (unsigned long long)fnv1a(real));
+    snprintf(out, n, "%s/%s-%016llx.dgsnap", base, name,
+             (unsigned long long)dg_fnv1a(DG_FNV1A_INIT, real, strlen(real)));
     free(base);
     return out;
 }

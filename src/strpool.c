@@ -3,17 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* FNV-1a: strings here are short (brands, models, group names). */
-static uint64_t hash_bytes(const char *s, size_t len)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 void dg_strpool_init(dg_strpool *p)
 {
     memset(p, 0, sizeof *p);
@@ -54,7 +43,7 @@ static void rehash(dg_strpool *p, uint32_t nslots)
     p->nslots = nslots;
     for (uint32_t id = 0; id < p->n; id++) {
         int found;
-        uint64_t h = hash_bytes(p->bytes + p->offsets[id], p->lens[id]);
+        uint64_t h = dg_fnv1a(DG_FNV1A_INIT, p->bytes + p->offsets[id], p->lens[id]);
         uint32_t slot = probe(p, p->bytes + p->offsets[id], p->lens[id], h, &found);
         p->slots[slot] = id + 1;
     }
@@ -65,7 +54,7 @@ uint32_t dg_strpool_find(const dg_strpool *p, const char *s, size_t len)
     if (p->nslots == 0)
         return UINT32_MAX;
     int found;
-    uint32_t slot = probe(p, s, len, hash_bytes(s, len), &found);
+    uint32_t slot = probe(p, s, len, dg_fnv1a(DG_FNV1A_INIT, s, len), &found);
     return found ? p->slots[slot] - 1 : UINT32_MAX;
 }
 
@@ -73,7 +62,7 @@ uint32_t dg_strpool_intern(dg_strpool *p, const char *s, size_t len)
 {
     if (p->nslots == 0)
         rehash(p, 64);
-    uint64_t h = hash_bytes(s, len);
+    uint64_t h = dg_fnv1a(DG_FNV1A_INIT, s, len);
     int found;
     uint32_t slot = probe(p, s, len, h, &found);
     if (found)

@@ -129,24 +129,14 @@ static uint64_t file_bytes(const char *path)
     return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 uint64_t dg_labelled_checksum(const dg_labelled *l)
 {
-    uint64_t h = 14695981039346656037ull;
+    uint64_t h = DG_FNV1A_INIT;
     for (uint32_t i = 0; i < l->n; i++) {
-        h = fnv1a(h, &l->device_id[i], sizeof l->device_id[i]);
-        h = fnv1a(h, &l->female[i], 1);
-        h = fnv1a(h, &l->age[i], sizeof l->age[i]);
-        h = fnv1a(h, &l->is_test[i], 1);
+        h = dg_fnv1a(h, &l->device_id[i], sizeof l->device_id[i]);
+        h = dg_fnv1a(h, &l->female[i], 1);
+        h = dg_fnv1a(h, &l->age[i], sizeof l->age[i]);
+        h = dg_fnv1a(h, &l->is_test[i], 1);
     }
     return h;
 }

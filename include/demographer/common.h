@@ -68,6 +68,19 @@ int dg_write_file_atomic(const char *path, const void *data, size_t len, dg_err 
 /* Creates a directory and its parents (like mkdir -p). */
 int dg_mkdirs(const char *path, dg_err *err);
 
+/* FNV-1a, 64 bits: start from DG_FNV1A_INIT and feed bytes; for hash
+ * tables, fingerprints and checksums (not for security). */
+#define DG_FNV1A_INIT 14695981039346656037ull
+static inline uint64_t dg_fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
 /* Monotonic clock in seconds. */
 double dg_now(void);
 
