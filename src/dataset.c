@@ -34,14 +34,6 @@ void dg_dataset_free(dg_dataset *ds)
     memset(ds, 0, sizeof *ds);
 }
 
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = dg_xmalloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 static int stat_source(dg_source *src, dg_err *err)
 {
     struct stat st;
@@ -78,7 +70,7 @@ int dg_dataset_find(dg_dataset *ds, const char *dir, const dg_load_opts *opts, d
             continue;
         }
         for (int f = 0; dg_tables[t].files[f]; f++) {
-            char *path = join(dir, dg_tables[t].files[f]);
+            char *path = dg_path_join(dir, dg_tables[t].files[f]);
             if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
                 ds->sources[t].path = path;
                 if (stat_source(&ds->sources[t], err) != DG_OK)

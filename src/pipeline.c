@@ -77,29 +77,6 @@ int dg_stage_needs(dg_stage s)
 
 /* ---- files and directories ------------------------------------------------ */
 
-static char *path_join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = dg_xmalloc(n);
-    snprintf(p, n, "%s/%s", a, b);
-    return p;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void rm_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) == 0)
-        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* ---- the run's state ------------------------------------------------------ */
 
 /* One exported model, reloaded and scored again on the test split. */
@@ -209,7 +186,7 @@ static int stage_clean(run_state *s, dg_err *err)
 
 static int stage_eda(run_state *s, dg_err *err)
 {
-    char *dir = path_join(s->stage_dir, "eda");
+    char *dir = dg_path_join(s->stage_dir, "eda");
     int rc = dg_mkdirs(dir, err);
     if (rc == DG_OK)
         rc = dg_eda_compute(&s->ds, &s->eda, s->note[DG_STAGE_EDA], sizeof s->note[0], err);
@@ -217,9 +194,9 @@ static int stage_eda(run_state *s, dg_err *err)
     for (int i = 0; rc == DG_OK && i < s->eda.ntables; i++) {
         char name[80];
         snprintf(name, sizeof name, "eda-%s.csv", s->eda.slug[i]);
-        char *csv = path_join(dir, name);
+        char *csv = dg_path_join(dir, name);
         snprintf(name, sizeof name, "eda-%s.png", s->eda.slug[i]);
-        char *png = path_join(dir, name);
+        char *png = dg_path_join(dir, name);
         rc = dg_eda_table_write_csv(&s->eda.tables[i], csv, err);
         if (rc == DG_OK)
             rc = dg_eda_save_chart(&s->eda, i, png, err);
@@ -247,7 +224,7 @@ static int stage_maps(run_state *s, dg_err *err)
     memset(&all, 0, sizeof all);
     memset(&labelled, 0, sizeof labelled);
     dg_extent extent;
-    char *dir = path_join(s->stage_dir, "maps");
+    char *dir = dg_path_join(s->stage_dir, "maps");
     int rc = dg_geo_sample_events(&s->ds, n, s->o->seed, 0, &all, pr, err);
     if (rc == DG_OK)
         rc = dg_geo_sample_events(&s->ds, n, s->o->seed, 1, &labelled, pr, err);
@@ -264,7 +241,7 @@ static int stage_maps(run_state *s, dg_err *err)
                         .extent = extent, .basemap = &basemap};
         char name[40];
         snprintf(name, sizeof name, "maps-%s.png", dg_map_kind_name((dg_map_kind)k));
-        char *path = path_join(dir, name);
+        char *path = dg_path_join(dir, name);
         if (dg_progress_report(pr, "draw maps", k, DG_MAP_KINDS, "maps"))
             rc = dg_fail(err, "cancelled");
         else
@@ -289,7 +266,7 @@ static int stage_cluster(run_state *s, dg_err *err)
     dg_cluster_input in;
     if (dg_cluster_input_build(&in, &s->ds, err) != DG_OK)
         return DG_ERR;
-    char *dir = path_join(s->stage_dir, "cluster");
+    char *dir = dg_path_join(s->stage_dir, "cluster");
     int32_t *label = dg_xmalloc(((size_t)in.locs.n + 1) * sizeof *label);
     uint8_t *core = dg_xmalloc((size_t)in.locs.n + 1);
     int rc = dg_mkdirs(dir, err);
@@ -301,7 +278,7 @@ static int stage_cluster(run_state *s, dg_err *err)
         s->cluster_points = in.n;
         s->cluster_locations = in.locs.n;
         s->csum = dg_cluster_summarize(&s->ds, &in, label, s->crep.clusters);
-        char *path = path_join(dir, "clusters.csv");
+        char *path = dg_path_join(dir, "clusters.csv");
         rc = dg_cluster_write_summary(s->csum, s->crep.clusters, path, err);
         free(path);
     }
@@ -310,7 +287,7 @@ static int stage_cluster(run_state *s, dg_err *err)
         rc = dg_kdist_compute(&in.locs, RUN_MIN_PTS, &kd, pr, err);
         if (rc == DG_OK) {
             s->knee_km = kd.knee_km;
-            char *png = path_join(dir, "kdist.png"), *csv = path_join(dir, "kdist.csv");
+            char *png = dg_path_join(dir, "kdist.png"), *csv = dg_path_join(dir, "kdist.csv");
             rc = dg_kdist_chart_save(&kd, png, err);
             if (rc == DG_OK)
                 rc = dg_kdist_write_csv(&kd, csv, err);
@@ -337,7 +314,7 @@ static int stage_train(run_state *s, dg_err *err)
 {
     dg_train_opts t;
     memset(&t, 0, sizeof t);
-    char *dir = path_join(s->stage_dir, "train");
+    char *dir = dg_path_join(s->stage_dir, "train");
     t.out_dir = dir;
     int nf = 0;
     for (; s->o->families[nf]; nf++)
@@ -396,7 +373,7 @@ static int eval_same(const dg_eval *a, const dg_eval *b)
  * of its scenario: the numbers must equal train's. */
 static int stage_evaluate(run_state *s, dg_err *err)
 {
-    char *dir = path_join(s->stage_dir, "train/models");
+    char *dir = dg_path_join(s->stage_dir, "train/models");
     int rc = dg_model_dir_open(&s->md, dir, err);
     free(dir);
     if (rc != DG_OK)
@@ -445,7 +422,7 @@ static int stage_evaluate(run_state *s, dg_err *err)
 static int stage_predictions(run_state *s, dg_err *err)
 {
     if (!s->have_md) {
-        char *dir = path_join(s->stage_dir, "train/models");
+        char *dir = dg_path_join(s->stage_dir, "train/models");
         int rc = dg_model_dir_open(&s->md, dir, err);
         free(dir);
         if (rc != DG_OK)
@@ -467,7 +444,7 @@ static int stage_predictions(run_state *s, dg_err *err)
     int rc = dg_model_dir_predict(&s->md, &s->f, rows, n, s->pred, err);
     free(rows);
     if (rc == DG_OK) {
-        char *path = path_join(s->stage_dir, "predictions.csv");
+        char *path = dg_path_join(s->stage_dir, "predictions.csv");
         rc = dg_predictions_write(s->pred, s->npred, path, err);
         free(path);
     }
@@ -505,7 +482,7 @@ static int stage_campaigns(run_state *s, dg_err *err)
         dg_campaigns_assign(&s->crules, &s->dec, &s->pred[i], &tg[i]);
     dg_reach_compute(&s->crules, s->pred, tg, s->npred, truth, nt, &s->reach);
     s->have_reach = 1;
-    char *dir = path_join(s->stage_dir, "campaigns");
+    char *dir = dg_path_join(s->stage_dir, "campaigns");
     int rc = dg_campaigns_save(dir, &s->crules, &s->dec, s->pred, tg, s->npred, &s->reach, err);
     free(dir);
     free(tg);
@@ -665,7 +642,7 @@ static json_t *report_json(run_state *s, dg_err *err)
     if (s->r->ran[DG_STAGE_TRAIN]) {
         /* Every run exactly as runs.json has it: the report is read back from
          * the file train wrote, so the two cannot disagree. */
-        char *path = path_join(s->stage_dir, "train/runs.json");
+        char *path = dg_path_join(s->stage_dir, "train/runs.json");
         json_error_t je;
         json_t *runs = json_load_file(path, 0, &je);
         free(path);
@@ -941,7 +918,7 @@ static void report_md(run_state *s, dg_textbuf *b)
         for (size_t i = 0; i < sizeof charts / sizeof *charts; i++) {
             char rel[64], *abs;
             snprintf(rel, sizeof rel, "train/%s.png", charts[i]);
-            abs = path_join(s->stage_dir, rel);
+            abs = dg_path_join(s->stage_dir, rel);
             if (access(abs, R_OK) == 0)
                 dg_textbuf_printf(b, "![%s](%s)\n\n", charts[i], rel);
             free(abs);
@@ -1012,7 +989,7 @@ static int stage_report(run_state *s, dg_err *err)
     json_decref(root);
     if (!text)
         return dg_fail(err, "report.json: could not format the report (out of memory)");
-    char *path = path_join(s->stage_dir, "report.json");
+    char *path = dg_path_join(s->stage_dir, "report.json");
     int rc = dg_write_file_atomic(path, text, strlen(text), err);
     free(text);
     free(path);
@@ -1021,7 +998,7 @@ static int stage_report(run_state *s, dg_err *err)
     dg_textbuf b;
     memset(&b, 0, sizeof b);
     report_md(s, &b);
-    path = path_join(s->stage_dir, "report.md");
+    path = dg_path_join(s->stage_dir, "report.md");
     rc = dg_textbuf_save(&b, path, err);
     free(path);
     dg_textbuf_free(&b);
@@ -1063,7 +1040,7 @@ static int publish(const char *partial, const char *out, dg_err *err)
         size_t n = strlen(out) + 32;
         old = dg_xmalloc(n);
         snprintf(old, n, "%s.old-%ld", out, (long)getpid());
-        rm_tree(old);
+        dg_rm_tree(old);
         if (rename(out, old) != 0) {
             int e = errno;
             free(old);
@@ -1084,7 +1061,7 @@ static int publish(const char *partial, const char *out, dg_err *err)
         return dg_fail(err, "%s: cannot rename %s to it: %s", out, partial, strerror(e));
     }
     if (old)
-        rm_tree(old);
+        dg_rm_tree(old);
     free(old);
     return DG_OK;
 }
@@ -1134,11 +1111,11 @@ int dg_pipeline_run(const dg_pipeline_opts *o, dg_pipeline_result *r, dg_err *er
     if (rc == DG_OK)
         rc = dg_supercats_load(&s->sc, o->supercats_path, err);
     if (rc == DG_OK) {
-        rm_tree(s->stage_dir);
+        dg_rm_tree(s->stage_dir);
         rc = dg_mkdirs(s->stage_dir, err);
     }
     if (rc != DG_OK) {
-        rm_tree(s->stage_dir);
+        dg_rm_tree(s->stage_dir);
         state_free(s);
         free(s);
         return DG_ERR;
@@ -1184,7 +1161,7 @@ int dg_pipeline_run(const dg_pipeline_opts *o, dg_pipeline_result *r, dg_err *er
             r->nchosen += s->tr.runs[i].chosen && s->tr.runs[i].scenario;
         }
     } else {
-        rm_tree(s->stage_dir);
+        dg_rm_tree(s->stage_dir);
     }
     r->total_seconds = dg_now() - t0;
     state_free(s);

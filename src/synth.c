@@ -2044,14 +2044,6 @@ enum {
     O_COUNT
 };
 
-static char *path_join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = dg_xmalloc(n);
-    snprintf(s, n, "%s%s%s", dir, (*dir && dir[strlen(dir) - 1] != '/') ? "/" : "", name);
-    return s;
-}
-
 static void gen_free(gen *G)
 {
     world_free(&G->w);
@@ -2191,7 +2183,7 @@ int dg_synth(const dg_synth_opts *opts, const dg_progress *progress, dg_synth_re
         }
         if (!names[upgrad][f])
             continue;
-        char *path = path_join(opts->out_dir, names[upgrad][f]);
+        char *path = dg_path_join(opts->out_dir, names[upgrad][f]);
         rc = out_open(&out[f], path, err);
         free(path);
     }

@@ -100,29 +100,6 @@ static uint64_t splitmix(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void rm_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) == 0)
-        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *path_join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = dg_xmalloc(n);
-    snprintf(p, n, "%s/%s", a, b);
-    return p;
-}
-
 static uint64_t file_bytes(const char *path)
 {
     struct stat st;
@@ -431,7 +408,7 @@ static int train_one(trainer *T, scenario *S, dg_target t, const dg_model_family
                          run.confusion);
         char name[128];
         snprintf(name, sizeof name, "s%d-%s-%s.model", S->s, dg_target_name(t), fam->name);
-        char *path = path_join(T->staging_runs, name);
+        char *path = dg_path_join(T->staging_runs, name);
         rc = fam->save(model, path, err);
         run.model_bytes = file_bytes(path);
         free(path);
@@ -474,9 +451,9 @@ static int export_chosen(trainer *T, int s, dg_target t, dg_err *err)
     const dg_run *run = &T->res->runs[ch->run];
     char name[64];
     snprintf(name, sizeof name, "s%d-%s", s, dg_target_name(t));
-    char *dir = path_join(T->staging_models, name);
-    char *model_path = path_join(dir, "model"), *design_path = path_join(dir, "design.txt"),
-         *meta_path = path_join(dir, "meta.txt");
+    char *dir = dg_path_join(T->staging_models, name);
+    char *model_path = dg_path_join(dir, "model"), *design_path = dg_path_join(dir, "design.txt"),
+         *meta_path = dg_path_join(dir, "meta.txt");
     int rc = dg_mkdirs(dir, err);
     if (rc == DG_OK)
         rc = ch->family->save(ch->model, model_path, err);
@@ -523,7 +500,7 @@ static int export_test_devices(trainer *T, dg_err *err)
             dg_textbuf_i64(&b, T->lab.device_id[T->sc[s].te_lab[i]]);
             dg_textbuf_printf(&b, ",%d\n", s);
         }
-    char *path = path_join(T->staging_models, "test_devices.csv");
+    char *path = dg_path_join(T->staging_models, "test_devices.csv");
     int rc = dg_textbuf_save(&b, path, err);
     free(path);
     dg_textbuf_free(&b);
@@ -539,7 +516,7 @@ static int write_split(trainer *T, dg_err *err)
         dg_textbuf_i64(&b, T->lab.device_id[i]);
         dg_textbuf_printf(&b, ",%d,%d\n", T->lab.has_events[i] ? 1 : 2, T->lab.is_test[i]);
     }
-    char *path = path_join(T->o->out_dir, "split.csv");
+    char *path = dg_path_join(T->o->out_dir, "split.csv");
     int rc = dg_textbuf_save(&b, path, err);
     free(path);
     dg_textbuf_free(&b);
@@ -650,7 +627,7 @@ static int chart_roc(trainer *T, dg_err *err)
                   .values = values,
                   .nseries = ns + 1,
                   .series_names = names};
-    char *path = path_join(T->o->out_dir, "roc_gender.png");
+    char *path = dg_path_join(T->o->out_dir, "roc_gender.png");
     int rc = dg_chart_save(&c, path, err);
     free(path);
     return rc;
@@ -707,7 +684,7 @@ static int chart_calibration(trainer *T, dg_err *err)
                   .values = values,
                   .nseries = ns + 1,
                   .series_names = names};
-    char *path = path_join(T->o->out_dir, "calibration_gender.png");
+    char *path = dg_path_join(T->o->out_dir, "calibration_gender.png");
     int rc = dg_chart_save(&c, path, err);
     free(path);
     return rc;
@@ -773,7 +750,7 @@ static int chart_residuals(trainer *T, int s, dg_err *err)
                    .values = values};
     char name[64];
     snprintf(name, sizeof name, "residuals_age_s%d.png", s);
-    char *path = path_join(T->o->out_dir, name);
+    char *path = dg_path_join(T->o->out_dir, name);
     int rc = dg_chart_save(&ch, path, err);
     free(path);
     return rc;
@@ -785,7 +762,7 @@ static int commit_dir(const char *from, const char *to, dg_err *err)
 {
     char *old = dg_xmalloc(strlen(to) + 8);
     sprintf(old, "%s.old", to);
-    rm_tree(old);
+    dg_rm_tree(old);
     struct stat st;
     if (lstat(to, &st) == 0 && rename(to, old) != 0) {
         int e = errno;
@@ -797,7 +774,7 @@ static int commit_dir(const char *from, const char *to, dg_err *err)
         free(old);
         return dg_fail(err, "%s: cannot put the new one in place: %s", to, strerror(e));
     }
-    rm_tree(old);
+    dg_rm_tree(old);
     free(old);
     return DG_OK;
 }
@@ -883,10 +860,10 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
     rc = dg_mkdirs(o->out_dir, err);
     if (rc != DG_OK)
         goto done;
-    T.staging = path_join(o->out_dir, ".train-staging");
-    rm_tree(T.staging);
-    T.staging_runs = path_join(T.staging, "runs");
-    T.staging_models = path_join(T.staging, "models");
+    T.staging = dg_path_join(o->out_dir, ".train-staging");
+    dg_rm_tree(T.staging);
+    T.staging_runs = dg_path_join(T.staging, "runs");
+    T.staging_models = dg_path_join(T.staging, "models");
     rc = dg_mkdirs(T.staging_runs, err);
     if (rc == DG_OK)
         rc = dg_mkdirs(T.staging_models, err);
@@ -938,7 +915,7 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
     if (rc == DG_OK)
         rc = dg_runs_write(out, o->out_dir, err);
     if (rc == DG_OK) {
-        char *runs = path_join(o->out_dir, "runs"), *models = path_join(o->out_dir, "models");
+        char *runs = dg_path_join(o->out_dir, "runs"), *models = dg_path_join(o->out_dir, "models");
         rc = commit_dir(T.staging_runs, runs, err);
         if (rc == DG_OK)
             rc = commit_dir(T.staging_models, models, err);
@@ -947,7 +924,7 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
     }
 done:
     if (T.staging)
-        rm_tree(T.staging);
+        dg_rm_tree(T.staging);
     free(T.staging);
     free(T.staging_runs);
     free(T.staging_models);
@@ -1027,7 +1004,7 @@ int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err)
         csv_num(&b, x->train_seconds);
         dg_textbuf_printf(&b, ",%" PRIu64 ",%d\n", x->model_bytes, x->chosen);
     }
-    char *path = path_join(dir, "runs.csv");
+    char *path = dg_path_join(dir, "runs.csv");
     int rc = dg_textbuf_save(&b, path, err);
     free(path);
     if (rc == DG_OK) {
@@ -1077,7 +1054,7 @@ int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err)
             dg_textbuf_putc(&b, '}');
         }
         dg_textbuf_puts(&b, "\n]}\n");
-        path = path_join(dir, "runs.json");
+        path = dg_path_join(dir, "runs.json");
         rc = dg_textbuf_save(&b, path, err);
         free(path);
     }
@@ -1206,7 +1183,7 @@ int dg_model_dir_open(dg_model_dir *d, const char *dir, dg_err *err)
 {
     memset(d, 0, sizeof *d);
     /* A train --out directory holds models/; accept either. */
-    char *sub = path_join(dir, "models");
+    char *sub = dg_path_join(dir, "models");
     struct stat st;
     d->path = stat(sub, &st) == 0 && S_ISDIR(st.st_mode) ? sub : (free(sub), dg_xstrdup(dir));
     int rc = DG_OK, found = 0;
@@ -1214,9 +1191,9 @@ int dg_model_dir_open(dg_model_dir *d, const char *dir, dg_err *err)
         for (int t = 0; t < DG_TARGET_COUNT && rc == DG_OK; t++) {
             char name[64];
             snprintf(name, sizeof name, "s%d-%s", s, dg_target_name((dg_target)t));
-            char *mdir = path_join(d->path, name);
-            char *metap = path_join(mdir, "meta.txt"), *designp = path_join(mdir, "design.txt"),
-                 *modelp = path_join(mdir, "model");
+            char *mdir = dg_path_join(d->path, name);
+            char *metap = dg_path_join(mdir, "meta.txt"), *designp = dg_path_join(mdir, "design.txt"),
+                 *modelp = dg_path_join(mdir, "model");
             if (stat(metap, &st) == 0) {
                 dg_loaded_model *m = &d->m[s][t];
                 meta mt;
@@ -1270,7 +1247,7 @@ int dg_model_dir_open(dg_model_dir *d, const char *dir, dg_err *err)
                           "as demographer train --out writes under models/)",
                      d->path);
     if (rc == DG_OK) {
-        char *tp = path_join(d->path, "test_devices.csv");
+        char *tp = dg_path_join(d->path, "test_devices.csv");
         rc = read_test_devices(d, tp, err);
         free(tp);
     }

@@ -178,42 +178,20 @@ static void sort_runs(models_state *s)
 
 /* ---- the training job ------------------------------------------------------- */
 
-static char *join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = dg_xmalloc(n);
-    snprintf(p, n, "%s/%s", a, b);
-    return p;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void rm_tree(const char *path)
-{
-    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* Puts the directory from in place of to (the old one removed once the new
  * one is there). */
 static int replace_dir(const char *from, const char *to, dg_err *err)
 {
     char *old = dg_xmalloc(strlen(to) + 8);
     sprintf(old, "%s.old", to);
-    rm_tree(old);
+    dg_rm_tree(old);
     struct stat st;
     int rc = DG_OK;
     if (lstat(to, &st) == 0 && rename(to, old) != 0)
         rc = dg_fail(err, "%s: cannot move the previous one aside: %s", to, strerror(errno));
     else if (rename(from, to) != 0)
         rc = dg_fail(err, "%s: cannot put the new one in place: %s", to, strerror(errno));
-    rm_tree(old);
+    dg_rm_tree(old);
     free(old);
     return rc;
 }
@@ -241,8 +219,8 @@ int models_job_args(const models_state *s, const char *out_dir, models_job *j, d
     j->opts.seed = s->seed;
     j->opts.charts = 1;
     j->supercats_path = s->supercats_path ? dg_xstrdup(s->supercats_path) : NULL;
-    j->work_dir = join(out_dir, ".train-work");
-    j->final_dir = join(out_dir, "train");
+    j->work_dir = dg_path_join(out_dir, ".train-work");
+    j->final_dir = dg_path_join(out_dir, "train");
     j->opts.out_dir = j->work_dir;
     return DG_OK;
 }
@@ -262,16 +240,16 @@ int models_job_run(models_job *j, const dg_progress *p, dg_err *err)
     if (rc != DG_OK)
         return DG_ERR;
     j->have_feat = 1;
-    rm_tree(j->work_dir);
+    dg_rm_tree(j->work_dir);
     j->opts.progress = p;
     if (dg_train(j->src, &j->feat, &j->opts, &j->res, err) != DG_OK) {
-        rm_tree(j->work_dir);
+        dg_rm_tree(j->work_dir);
         return DG_ERR;
     }
     /* The last step that can be cancelled is done: the new training
      * directory replaces the one before, which stays until here. */
     if (replace_dir(j->work_dir, j->final_dir, err) != DG_OK) {
-        rm_tree(j->work_dir);
+        dg_rm_tree(j->work_dir);
         return DG_ERR;
     }
     return DG_OK;
@@ -358,7 +336,7 @@ static int copy_tree(const char *from, const char *to, dg_err *err)
     while (rc == DG_OK && (e = readdir(d))) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        char *a = join(from, e->d_name), *b = join(to, e->d_name);
+        char *a = dg_path_join(from, e->d_name), *b = dg_path_join(to, e->d_name);
         struct stat st;
         if (lstat(a, &st) != 0)
             rc = dg_fail(err, "%s: %s", a, strerror(errno));
@@ -380,15 +358,15 @@ static int export_models(models_state *s, const char *out_dir, char *msg, size_t
 {
     if (!s->have_result)
         return dg_fail(err, "no trained models yet (c trains)");
-    char *from = join(s->train_dir, "models"), *stage = join(out_dir, ".models-export"),
-         *to = join(out_dir, "models");
-    rm_tree(stage);
+    char *from = dg_path_join(s->train_dir, "models"), *stage = dg_path_join(out_dir, ".models-export"),
+         *to = dg_path_join(out_dir, "models");
+    dg_rm_tree(stage);
     int rc = copy_tree(from, stage, err);
     if (rc == DG_OK)
         rc = replace_dir(stage, to, err);
     if (rc == DG_OK)
         rc = dg_runs_write(&s->res, out_dir, err);
-    rm_tree(stage);
+    dg_rm_tree(stage);
     int chosen = 0;
     for (size_t i = 0; i < s->res.nruns; i++)
         chosen += s->res.runs[i].chosen;
@@ -425,7 +403,7 @@ int models_save(models_state *s, const char *out_dir, char *saved, size_t savedc
     char first[1100] = "";
     int n = 0;
     for (int i = 0; i < 2 && charts[i]; i++) {
-        char *from = join(s->train_dir, charts[i]), to[1100];
+        char *from = dg_path_join(s->train_dir, charts[i]), to[1100];
         snprintf(to, sizeof to, "%.900s/models-%s", out_dir, charts[i]);
         int rc = copy_file(from, to, err);
         free(from);

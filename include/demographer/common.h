@@ -65,6 +65,13 @@ char *dg_xstrdup(const char *s);
  * directory, fsync, then rename, so a crash never leaves half a file. */
 int dg_write_file_atomic(const char *path, const void *data, size_t len, dg_err *err);
 
+/* "dir/name" (no second slash when dir ends with one); the caller frees it. */
+char *dg_path_join(const char *dir, const char *name);
+
+/* Removes a file or a directory tree (like rm -rf); what cannot be removed
+ * stays, silently: callers use it to clean up work that failed. */
+void dg_rm_tree(const char *path);
+
 /* Creates a directory and its parents (like mkdir -p). */
 int dg_mkdirs(const char *path, dg_err *err);
 
