@@ -350,9 +350,13 @@ static int start_server(const char *extra, char *first_lines, size_t cap)
         close(out[0]);
         close(out[1]);
         char cmd[4096];
+        /* A long idle timeout: under the sanitizers on a loaded machine, 40
+         * concurrent POSTs queued on the model lock can wait past the
+         * default 10 s, and these tests are about answers, not timeouts
+         * (test_serve covers those). */
         snprintf(cmd, sizeof cmd, "exec %s serve --models %s --data %s --port 0 --quiet "
-                 "--no-access-log --cache-dir %s %s", tu_bin(), train_dir, data_dir, cache_dir,
-                 extra);
+                 "--no-access-log --timeout 300 --cache-dir %s %s", tu_bin(), train_dir,
+                 data_dir, cache_dir, extra);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
