@@ -457,7 +457,8 @@ static void app_features(const dg_dataset *ds, const dg_i64map *devs, const dg_s
     const int8_t *active = dg_col_i8(dg_table_column(ae, "is_active"));
     uint32_t napps = appc->dict.n;
     f->app_vocab = dg_xmalloc(((size_t)napps + 1) * sizeof *f->app_vocab);
-    memcpy(f->app_vocab, appc->dict.keys, (size_t)napps * sizeof *f->app_vocab);
+    if (napps) /* an event without apps (one device served alone): no dictionary */
+        memcpy(f->app_vocab, appc->dict.keys, (size_t)napps * sizeof *f->app_vocab);
     /* A device's app rows. The files list an event's apps on consecutive
      * rows: then each event id's [first, end) row range, reached through the
      * device's events, is enough (no 33 M-entry index, reads in order).
