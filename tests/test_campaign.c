@@ -577,15 +577,11 @@ static void truth_files_are_read_strictly(void **state)
 
 static char *slurp(const char *dir, const char *name)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    char *path = dg_path_join(dir, name);
+    char *buf = tu_read(path, NULL);
+    if (!buf)
         fail_msg("cannot open %s", path);
-    char *buf = calloc(1, 1 << 16);
-    size_t got = fread(buf, 1, (1 << 16) - 1, f);
-    buf[got] = 0;
-    fclose(f);
+    free(path);
     return buf;
 }
 

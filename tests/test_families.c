@@ -156,20 +156,6 @@ static long capture_end(capture *c)
     return (long)st.st_size;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
-
 typedef struct family_case {
     const char *family;
     dg_task task;
@@ -293,7 +279,9 @@ static void family_behaves(void **state)
     assert_memory_equal(p1, p2, sizeof *p1 * ntest * nout);
     assert_memory_equal(p1, p3, sizeof *p1 * ntest * nout);
     size_t len1, len2;
-    char *bytes1 = slurp(path1, &len1), *bytes2 = slurp(path2, &len2);
+    char *bytes1 = tu_read(path1, &len1), *bytes2 = tu_read(path2, &len2);
+    assert_non_null(bytes1);
+    assert_non_null(bytes2);
     assert_int_equal(len1, len2);
     assert_memory_equal(bytes1, bytes2, len1);
     free(bytes1);

@@ -24,33 +24,6 @@ typedef struct server {
     char *cache; /* a fresh cache directory per test */
 } server;
 
-static char *slurp(const char *path, size_t *len)
-{
-    if (len)
-        *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    fclose(f);
-    buf[got] = '\0';
-    if (len)
-        *len = got;
-    return buf;
-}
-
-static char *path_in(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 /* 200 KB of lines, a stand-in for app_labels_new.txt. */
 static void write_object(const char *dir, const char *name, int variant)
 {
@@ -69,7 +42,7 @@ static int setup(void **state)
     s->root = tu_tmpdir();
     s->cache = tu_tmpdir();
     char *logdir = tu_tmpdir();
-    s->log = path_in(logdir, "requests.log");
+    s->log = dg_path_join(logdir, "requests.log");
     free(logdir);
     write_object(s->root, "app_labels_new.txt", 0);
     int out[2];
@@ -143,7 +116,7 @@ static dg_http_opts quick(const server *s)
 static void assert_same_file(const char *a, const char *b)
 {
     size_t la, lb;
-    char *x = slurp(a, &la), *y = slurp(b, &lb);
+    char *x = tu_read(a, &la), *y = tu_read(b, &lb);
     assert_non_null(x);
     assert_non_null(y);
     assert_int_equal(la, lb);
@@ -154,7 +127,7 @@ static void assert_same_file(const char *a, const char *b)
 
 static int file_exists(const char *dir, const char *name)
 {
-    char *p = path_in(dir, name);
+    char *p = dg_path_join(dir, name);
     struct stat st;
     int e = stat(p, &st) == 0;
     free(p);
@@ -164,7 +137,7 @@ static int file_exists(const char *dir, const char *name)
 /* The last request line of the server's log. */
 static char *last_request(const server *s)
 {
-    char *all = slurp(s->log, NULL);
+    char *all = tu_read(s->log, NULL);
     assert_non_null(all);
     size_t n = strlen(all);
     while (n && all[n - 1] == '\n')
@@ -187,7 +160,7 @@ static void download_and_revalidate(void **state)
     assert_int_equal(r.outcome, DG_FETCH_DOWNLOADED);
     assert_int_equal(r.attempts, 1);
     assert_true(r.etag[0] == '"');
-    char *src = path_in(s->root, "app_labels_new.txt");
+    char *src = dg_path_join(s->root, "app_labels_new.txt");
     assert_same_file(r.path, src);
     assert_true(file_exists(s->cache, "app_labels_new.txt.meta"));
     assert_false(file_exists(s->cache, "app_labels_new.txt.part"));
@@ -208,7 +181,7 @@ static void download_and_revalidate(void **state)
     assert_same_file(r.path, src);
 
     /* A cached file whose size no longer matches its sidecar is not trusted. */
-    char *cached = path_in(s->cache, "app_labels_new.txt");
+    char *cached = dg_path_join(s->cache, "app_labels_new.txt");
     free(tu_write_str(s->cache, "app_labels_new.txt", "tampered"));
     assert_int_equal(dg_http_fetch(url, &o, &r, &err), DG_OK);
     assert_int_equal(r.outcome, DG_FETCH_DOWNLOADED);
@@ -226,9 +199,9 @@ static void resume_partial(void **state)
     dg_http_result r;
     dg_err err;
     /* A download cut after 1000 bytes, as a crash or Ctrl-C leaves it. */
-    char *src = path_in(s->root, "app_labels_new.txt");
+    char *src = dg_path_join(s->root, "app_labels_new.txt");
     size_t len;
-    char *body = slurp(src, &len);
+    char *body = tu_read(src, &len);
     free(tu_write(s->cache, "app_labels_new.txt.part", body, 1000));
     /* Learn the object's ETag the way the client would have. */
     char *probe = tu_tmpdir();
@@ -271,7 +244,7 @@ static void retries(void **state)
     dg_http_opts o = quick(s);
     dg_http_result r;
     dg_err err;
-    char *src = path_in(s->root, "app_labels_new.txt");
+    char *src = dg_path_join(s->root, "app_labels_new.txt");
 
     url_of(s, "flaky", "app_labels_new.txt", url, sizeof url);
     assert_int_equal(dg_http_fetch(url, &o, &r, &err), DG_OK);
@@ -378,7 +351,7 @@ static void cli_fetch_then_load(void **state)
     char asset[1024];
     snprintf(asset, sizeof asset, "%s/label_categories.csv", getenv("DG_ASSETS"));
     size_t len;
-    char *body = slurp(asset, &len);
+    char *body = tu_read(asset, &len);
     assert_non_null(body);
     free(tu_write(s->root, "label_categories.csv", body, len));
     free(body);

@@ -3,6 +3,8 @@
  * directory as it was. */
 #include "testutil.h"
 
+#include "demographer/common.h"
+
 #include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -13,17 +15,9 @@
 
 static char *tmp, *data;
 
-static char *path_in(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = malloc(n);
-    snprintf(p, n, "%s/%s", a, b);
-    return p;
-}
-
 static int exists(const char *dir, const char *name)
 {
-    char *p = path_in(dir, name);
+    char *p = dg_path_join(dir, name);
     struct stat st;
     int ok = stat(p, &st) == 0;
     free(p);
@@ -32,7 +26,7 @@ static int exists(const char *dir, const char *name)
 
 static int nonempty_file(const char *dir, const char *name)
 {
-    char *p = path_in(dir, name);
+    char *p = dg_path_join(dir, name);
     struct stat st;
     int ok = stat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
     free(p);
@@ -54,7 +48,7 @@ static int leftovers(void)
 
 static json_t *load_json(const char *dir, const char *name)
 {
-    char *p = path_in(dir, name);
+    char *p = dg_path_join(dir, name);
     json_error_t je;
     json_t *j = json_load_file(p, 0, &je);
     if (!j)
@@ -66,7 +60,7 @@ static json_t *load_json(const char *dir, const char *name)
 static int run_cmd(const char *args, const char *out_name, char **output)
 {
     char cmd[4096];
-    char *out = path_in(tmp, out_name);
+    char *out = dg_path_join(tmp, out_name);
     snprintf(cmd, sizeof cmd, "'%s' run '%s' --out '%s' --no-snapshot %s", tu_bin(), data, out,
              args);
     free(out);
@@ -77,7 +71,7 @@ static int setup(void **state)
 {
     (void)state;
     tmp = tu_tmpdir();
-    data = path_in(tmp, "data");
+    data = dg_path_join(tmp, "data");
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "'%s' synth --quiet --out '%s' --devices 3000 --seed 5", tu_bin(),
              data);
@@ -117,7 +111,7 @@ static void test_full_run(void **state)
     assert_non_null(strstr(o, "report.md"));
     free(o);
 
-    char *out = path_in(tmp, "full");
+    char *out = dg_path_join(tmp, "full");
     const char *files[] = {"report.json", "report.md", "predictions.csv",
                            "eda/eda-01-age.csv", "eda/eda-01-age.png",
                            "maps/maps-all.png", "maps/maps-gender.png", "maps/maps-age.png",
@@ -179,7 +173,7 @@ static void test_full_run(void **state)
     json_decref(runs);
 
     /* report.md links the charts relatively, and they exist. */
-    char *md_path = path_in(out, "report.md");
+    char *md_path = dg_path_join(out, "report.md");
     FILE *f = fopen(md_path, "r");
     assert_non_null(f);
     char line[4096];
@@ -225,7 +219,7 @@ static void test_skip(void **state)
     if (rc != 0)
         fail_msg("run failed (%d): %s", rc, o);
     free(o);
-    char *out = path_in(tmp, "skipped");
+    char *out = dg_path_join(tmp, "skipped");
     assert_true(nonempty_file(out, "report.json"));
     assert_true(nonempty_file(out, "report.md"));
     assert_false(exists(out, "eda"));
@@ -263,8 +257,8 @@ static void test_skip(void **state)
 static void test_bad_data_dir(void **state)
 {
     (void)state;
-    char *out = path_in(tmp, "skipped");
-    char *rep = path_in(out, "report.json");
+    char *out = dg_path_join(tmp, "skipped");
+    char *rep = dg_path_join(out, "report.json");
     struct stat before, after;
     assert_int_equal(stat(rep, &before), 0);
     char cmd[4096], *o = NULL;

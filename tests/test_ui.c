@@ -171,21 +171,6 @@ static int act(model *m, const char *line, dg_err *err)
     return rc;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    *len = fread(p, 1, (size_t)n, f);
-    p[*len] = '\0';
-    fclose(f);
-    return p;
-}
-
 static void actions_drive_the_model_and_the_log(void **state)
 {
     (void)state;
@@ -245,7 +230,7 @@ static void actions_drive_the_model_and_the_log(void **state)
 
     /* The log holds the successful actions, in order, with their arguments. */
     size_t len;
-    char *log = slurp(logp, &len);
+    char *log = tu_read(logp, &len);
     assert_non_null(log);
     assert_non_null(strstr(log, "\nload\nopen-table phones\nsort-desc phone_brand\nfirst-row\n"
                                 "search device_model Galaxy\npage-down 5\nfreq phone_brand\n"
@@ -266,11 +251,11 @@ static void actions_drive_the_model_and_the_log(void **state)
     assert_int_equal(tu_run(cmd, &o), 0);
     free(o);
     size_t l1, l2, l3;
-    char *a = slurp(png, &l1);
+    char *a = tu_read(png, &l1);
     snprintf(png, sizeof png, "%s/load-freq-phones-phone_brand.png", out2);
-    char *b = slurp(png, &l2);
+    char *b = tu_read(png, &l2);
     snprintf(png, sizeof png, "%s/load-freq-phones-phone_brand.png", out3);
-    char *c = slurp(png, &l3);
+    char *c = tu_read(png, &l3);
     assert_non_null(a);
     assert_non_null(b);
     assert_non_null(c);
@@ -286,7 +271,7 @@ static void actions_drive_the_model_and_the_log(void **state)
 static int file_starts_with(const char *path, const char *magic, size_t n)
 {
     size_t len;
-    char *d = slurp(path, &len);
+    char *d = tu_read(path, &len);
     int ok = d && len >= n && memcmp(d, magic, n) == 0;
     free(d);
     return ok;
@@ -295,7 +280,7 @@ static int file_starts_with(const char *path, const char *magic, size_t n)
 static void same_file(const char *a_path, const char *b_path)
 {
     size_t la, lb;
-    char *a = slurp(a_path, &la), *b = slurp(b_path, &lb);
+    char *a = tu_read(a_path, &la), *b = tu_read(b_path, &lb);
     assert_non_null(a);
     assert_non_null(b);
     assert_int_equal(la, lb);
@@ -479,7 +464,7 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     model_free(&m);
 
     size_t len;
-    char *log = slurp(logp, &len);
+    char *log = tu_read(logp, &len);
     assert_non_null(log);
     assert_non_null(strstr(log, "\npane-clean\n"));
     assert_non_null(strstr(log, "\nclean-preview\nrule-toggle 1\nrule-toggle 1\nclean-preview\n"
@@ -581,7 +566,7 @@ static void geo_pane_drives_the_model_and_replay(void **state)
     model_free(&m);
 
     size_t len;
-    char *log = slurp(logp, &len);
+    char *log = tu_read(logp, &len);
     assert_non_null(log);
     assert_non_null(strstr(log, "\ngeo-sample 2000 5\ngeo-map gender\ngeo-zoom-in\ngeo-pan-east\n"
                                 "geo-pan-north\nsave\ngeo-reset\ngeo-extent 110,122,28,42\n"
@@ -766,7 +751,7 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     model_free(&m);
 
     size_t len;
-    char *log = slurp(logp, &len);
+    char *log = tu_read(logp, &len);
     assert_non_null(log);
     assert_non_null(
         strstr(log, "\ndbscan-run\ndbscan-eps-up\n# cancelled: dbscan-run\ndbscan-eps-down\n"));
@@ -868,7 +853,7 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(softmax, 2);
     snprintf(path, sizeof path, "%s/train/runs.csv", out);
     size_t len1, len2;
-    char *runs1 = slurp(path, &len1);
+    char *runs1 = tu_read(path, &len1);
     assert_non_null(runs1);
 
     /* A cancelled training leaves the last one: results, table and files. */
@@ -883,7 +868,7 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     model_finish(&m, j, DG_ERR, &e);
     assert_non_null(strstr(m.msg, "cancelled; nothing changed"));
     assert_int_equal(ms->res.nruns, nruns);
-    char *runs2 = slurp(path, &len2);
+    char *runs2 = tu_read(path, &len2);
     assert_non_null(runs2);
     assert_int_equal(len1, len2);
     assert_memory_equal(runs1, runs2, len1);
@@ -986,7 +971,7 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     model_free(&m);
 
     size_t len;
-    char *log = slurp(logp, &len);
+    char *log = tu_read(logp, &len);
     assert_non_null(log);
     assert_non_null(strstr(log, "\nmodels-targets gender,age\nmodels-folds 2\nmodels-train\n"
                                 "models-folds 3\n# cancelled: models-train\nmodels-folds 2\n"));
@@ -1109,7 +1094,7 @@ static void mysql_source_is_set_by_actions_and_the_password_never_logged(void **
     model_free(&m);
 
     size_t len;
-    char *log = slurp(logp, &len);
+    char *log = tu_read(logp, &len);
     assert_non_null(log);
     assert_non_null(strstr(log, "\nsource mysql\ndb-set database 'my db'\ndb-set port 3308\n"
                                 "db-password\n# cancelled: load mysql host=db.example port=3308 "
@@ -1221,7 +1206,7 @@ static void the_load_pane_loads_from_mysql(void **state)
     model_free(&m);
 
     size_t len;
-    char *log = slurp(logp, &len);
+    char *log = tu_read(logp, &len);
     assert_non_null(log);
     assert_null(strstr(log, pc.password));
     char want[1024];

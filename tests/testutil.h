@@ -17,6 +17,9 @@ void tu_rmrf(const char *path);
 char *tu_write(const char *dir, const char *name, const void *data, size_t len);
 /* Same, for a NUL-terminated string. */
 char *tu_write_str(const char *dir, const char *name, const char *text);
+/* The whole file, NUL-terminated (len may be NULL), or NULL when it cannot
+ * be opened; the caller frees it. */
+char *tu_read(const char *path, size_t *len);
 /* The folder of real data pieces, or NULL (with a skip message printed) when
  * absent: tests that need it call skip() then. */
 const char *tu_real_dir(void);
