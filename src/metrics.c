@@ -242,3 +242,17 @@ double dg_eval_score(const dg_eval *e)
 {
     return e->task == DG_TASK_REGRESSION ? e->rmse : e->log_loss;
 }
+
+static int same_value(double a, double b)
+{
+    return (isnan(a) && isnan(b)) || a == b;
+}
+
+int dg_eval_equal(const dg_eval *a, const dg_eval *b)
+{
+    return same_value(a->accuracy, b->accuracy) && same_value(a->auc, b->auc) &&
+           same_value(a->log_loss, b->log_loss) && same_value(a->precision, b->precision) &&
+           same_value(a->recall, b->recall) && same_value(a->f1, b->f1) &&
+           same_value(a->mae, b->mae) && same_value(a->rmse, b->rmse) &&
+           same_value(a->r2, b->r2);
+}

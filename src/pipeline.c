@@ -356,82 +356,52 @@ static int need_labelled(run_state *s, dg_err *err)
     return DG_OK;
 }
 
-static int same(double a, double b)
-{
-    return (isnan(a) && isnan(b)) || a == b;
-}
-
-static int eval_same(const dg_eval *a, const dg_eval *b)
-{
-    return same(a->accuracy, b->accuracy) && same(a->auc, b->auc) &&
-           same(a->log_loss, b->log_loss) && same(a->precision, b->precision) &&
-           same(a->recall, b->recall) && same(a->f1, b->f1) && same(a->mae, b->mae) &&
-           same(a->rmse, b->rmse) && same(a->r2, b->r2);
-}
-
 /* Reopens the exported models from disk and scores each on the test devices
  * of its scenario: the numbers must equal train's. */
-static int stage_evaluate(run_state *s, dg_err *err)
+/* The exported models, opened once for evaluate and predictions. */
+static int open_models(run_state *s, dg_err *err)
 {
+    if (s->have_md)
+        return DG_OK;
     char *dir = dg_path_join(s->stage_dir, "train/models");
     int rc = dg_model_dir_open(&s->md, dir, err);
     free(dir);
     if (rc != DG_OK)
         return DG_ERR;
     s->have_md = 1;
-    if (dg_model_dir_check(&s->md, &s->f, err) != DG_OK || need_labelled(s, err) != DG_OK)
+    return dg_model_dir_check(&s->md, &s->f, err);
+}
+
+static int stage_evaluate(run_state *s, dg_err *err)
+{
+    if (open_models(s, err) != DG_OK || need_labelled(s, err) != DG_OK)
         return DG_ERR;
-    const dg_labelled *l = &s->lab;
-    uint32_t *rows = dg_xmalloc(((size_t)l->n + 1) * sizeof *rows);
-    double *y = dg_xmalloc(((size_t)l->n + 1) * sizeof *y);
+    int rc = DG_OK;
     for (int sc = 1; sc <= 2 && rc == DG_OK; sc++)
         for (int t = 0; t < DG_TARGET_COUNT && rc == DG_OK; t++) {
             const dg_loaded_model *m = &s->md.m[sc][t];
             if (!m->present)
                 continue;
-            uint32_t n = 0;
-            for (uint32_t i = 0; i < l->n; i++)
-                if (l->is_test[i] && (l->has_events[i] ? 1 : 2) == sc) {
-                    rows[n] = l->row[i];
-                    y[n++] = dg_labelled_y(l, (dg_target)t, i);
-                }
-            int k = dg_target_nclasses((dg_target)t);
-            int nout = dg_task_nout(dg_target_task((dg_target)t), k);
-            double *p = dg_xmalloc(((size_t)n * nout + 1) * sizeof *p);
-            rc = dg_model_dir_predict_target(&s->md, sc, (dg_target)t, &s->f, rows, n, p, err);
-            if (rc == DG_OK) {
-                run_eval *e = &s->evals[s->nevals++];
-                dg_evaluate(dg_target_task((dg_target)t), k, y, p, n, &e->now);
-                e->scenario = sc;
-                e->target = (dg_target)t;
-                snprintf(e->family, sizeof e->family, "%s", m->family->name);
-                snprintf(e->params, sizeof e->params, "%s", m->params);
-                e->identical = eval_same(&e->now, &m->test);
-                s->r->nmodels_evaluated++;
-                s->r->nmodels_identical += e->identical;
-            }
-            free(p);
-            if (rc == DG_OK)
-                rc = cancelled(s, DG_STAGE_EVALUATE, err);
+            run_eval *e = &s->evals[s->nevals];
+            rc = dg_model_dir_evaluate(&s->md, sc, (dg_target)t, &s->f, &s->lab, &e->now, err);
+            if (rc != DG_OK)
+                break;
+            s->nevals++;
+            e->scenario = sc;
+            e->target = (dg_target)t;
+            snprintf(e->family, sizeof e->family, "%s", m->family->name);
+            snprintf(e->params, sizeof e->params, "%s", m->params);
+            e->identical = dg_eval_equal(&e->now, &m->test);
+            s->r->nmodels_evaluated++;
+            s->r->nmodels_identical += e->identical;
+            rc = cancelled(s, DG_STAGE_EVALUATE, err);
         }
-    free(rows);
-    free(y);
     return rc;
 }
 
 static int stage_predictions(run_state *s, dg_err *err)
 {
-    if (!s->have_md) {
-        char *dir = dg_path_join(s->stage_dir, "train/models");
-        int rc = dg_model_dir_open(&s->md, dir, err);
-        free(dir);
-        if (rc != DG_OK)
-            return DG_ERR;
-        s->have_md = 1;
-        if (dg_model_dir_check(&s->md, &s->f, err) != DG_OK)
-            return DG_ERR;
-    }
-    if (need_labelled(s, err) != DG_OK)
+    if (open_models(s, err) != DG_OK || need_labelled(s, err) != DG_OK)
         return DG_ERR;
     const dg_labelled *l = &s->lab;
     uint32_t *rows = dg_xmalloc(((size_t)l->n + 1) * sizeof *rows);

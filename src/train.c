@@ -3,6 +3,8 @@
 #define _XOPEN_SOURCE 700
 #include "demographer/train.h"
 
+#include "demographer/i64map.h"
+
 #include "demographer/plot.h"
 #include "demographer/textbuf.h"
 
@@ -1338,5 +1340,44 @@ int dg_model_dir_predict(const dg_model_dir *d, const dg_features *f, const uint
     free(part);
     free(where);
     free(buf);
+    return rc;
+}
+
+int dg_model_dir_evaluate(const dg_model_dir *d, int s, dg_target t, const dg_features *f,
+                          const dg_labelled *l, dg_eval *out, dg_err *err)
+{
+    dg_i64map ids;
+    dg_i64map_init(&ids);
+    for (uint32_t i = 0; i < l->n; i++)
+        dg_i64map_put(&ids, l->device_id[i]);
+    uint32_t *rows = dg_xmalloc((d->ntest + 1) * sizeof *rows);
+    double *y = dg_xmalloc((d->ntest + 1) * sizeof *y);
+    uint32_t n = 0, missing = 0;
+    for (size_t i = 0; i < d->ntest; i++) {
+        if (d->test_scenario[i] != s)
+            continue;
+        uint32_t k = dg_i64map_get(&ids, d->test_device[i]);
+        if (k == UINT32_MAX) {
+            missing++;
+            continue;
+        }
+        rows[n] = l->row[k];
+        y[n++] = dg_labelled_y(l, t, k);
+    }
+    dg_i64map_free(&ids);
+    int rc = DG_OK;
+    if (missing)
+        rc = dg_fail(err, "%u test devices of scenario %d listed in %s/test_devices.csv are not "
+                          "labelled devices of this data set",
+                     missing, s, d->path);
+    int k = dg_target_nclasses(t), nout = dg_task_nout(dg_target_task(t), k);
+    double *pred = dg_xmalloc(((size_t)n * nout + 1) * sizeof *pred);
+    if (rc == DG_OK)
+        rc = dg_model_dir_predict_target(d, s, t, f, rows, n, pred, err);
+    if (rc == DG_OK)
+        dg_evaluate(dg_target_task(t), k, y, pred, n, out);
+    free(rows);
+    free(y);
+    free(pred);
     return rc;
 }

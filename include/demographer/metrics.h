@@ -55,6 +55,9 @@ typedef struct dg_eval {
 /* pred: nout per row (see model.h). */
 void dg_evaluate(dg_task task, int nclasses, const double *y, const double *pred, size_t n,
                  dg_eval *out);
+/* Every metric equal (NaN equal to NaN): a reloaded model scores exactly as
+ * train measured it. */
+int dg_eval_equal(const dg_eval *a, const dg_eval *b);
 /* The score cross-validation minimises: log loss for classification, RMSE
  * for regression. */
 double dg_eval_score(const dg_eval *e);

@@ -113,6 +113,14 @@ int dg_model_dir_predict_target(const dg_model_dir *d, int scenario, dg_target t
                                 const dg_features *f, const uint32_t *rows, uint32_t n,
                                 double *out, dg_err *err);
 
+/* Scores the model of (scenario, target) again on the test devices the
+ * directory lists (test_devices.csv) of that scenario, with their labels
+ * from l; fails when one of them is not a labelled device of l. Compare
+ * with the directory's own numbers with dg_eval_equal. */
+int dg_model_dir_evaluate(const dg_model_dir *d, int scenario, dg_target t,
+                          const dg_features *f, const dg_labelled *l, dg_eval *out,
+                          dg_err *err);
+
 /* The checksum of a labelled set (device ids, gender, age, split), FNV-1a. */
 uint64_t dg_labelled_checksum(const dg_labelled *l);
 

@@ -13,19 +13,6 @@
 
 enum { O_MODELS = 256, O_SUPER, O_QUIET, O_HELP };
 
-static int same(double a, double b)
-{
-    return (isnan(a) && isnan(b)) || a == b;
-}
-
-static int eval_same(const dg_eval *a, const dg_eval *b)
-{
-    return same(a->accuracy, b->accuracy) && same(a->auc, b->auc) &&
-           same(a->log_loss, b->log_loss) && same(a->precision, b->precision) &&
-           same(a->recall, b->recall) && same(a->f1, b->f1) && same(a->mae, b->mae) &&
-           same(a->rmse, b->rmse) && same(a->r2, b->r2);
-}
-
 static void print_eval(const char *what, const dg_eval *e)
 {
     if (e->task == DG_TASK_REGRESSION)
@@ -36,46 +23,6 @@ static void print_eval(const char *what, const dg_eval *e)
                what, e->accuracy, e->auc, e->log_loss, e->precision, e->recall, e->f1);
     else
         printf("  %-6s accuracy %.6f log loss %.6f\n", what, e->accuracy, e->log_loss);
-}
-
-/* Recomputes one model's metrics; returns 1 when they equal train's. */
-static int evaluate_one(const dg_model_dir *d, int s, dg_target t, const dg_features *f,
-                        const dg_labelled *l, dg_eval *out, dg_err *err)
-{
-    dg_i64map ids;
-    dg_i64map_init(&ids);
-    for (uint32_t i = 0; i < l->n; i++)
-        dg_i64map_put(&ids, l->device_id[i]);
-    uint32_t *rows = dg_xmalloc((d->ntest + 1) * sizeof *rows);
-    double *y = dg_xmalloc((d->ntest + 1) * sizeof *y);
-    uint32_t n = 0, missing = 0;
-    for (size_t i = 0; i < d->ntest; i++) {
-        if (d->test_scenario[i] != s)
-            continue;
-        uint32_t k = dg_i64map_get(&ids, d->test_device[i]);
-        if (k == UINT32_MAX) {
-            missing++;
-            continue;
-        }
-        rows[n] = l->row[k];
-        y[n++] = dg_labelled_y(l, t, k);
-    }
-    dg_i64map_free(&ids);
-    int rc = DG_OK;
-    if (missing)
-        rc = dg_fail(err, "%u test devices of scenario %d listed in %s/test_devices.csv are not "
-                          "labelled devices of this data set",
-                     missing, s, d->path);
-    int k = dg_target_nclasses(t), nout = dg_task_nout(dg_target_task(t), k);
-    double *pred = dg_xmalloc(((size_t)n * nout + 1) * sizeof *pred);
-    if (rc == DG_OK)
-        rc = dg_model_dir_predict_target(d, s, t, f, rows, n, pred, err);
-    if (rc == DG_OK)
-        dg_evaluate(dg_target_task(t), k, y, pred, n, out);
-    free(rows);
-    free(y);
-    free(pred);
-    return rc;
 }
 
 static int run(int argc, char **argv)
@@ -149,13 +96,13 @@ static int run(int argc, char **argv)
             if (!m->present)
                 continue;
             dg_eval e;
-            if (evaluate_one(&d, s, (dg_target)t, &f, &l, &e, &err) != DG_OK) {
+            if (dg_model_dir_evaluate(&d, s, (dg_target)t, &f, &l, &e, &err) != DG_OK) {
                 fprintf(stderr, "demographer evaluate: %s\n", err.msg);
                 rc = 1;
                 break;
             }
             nmodels++;
-            int ok = eval_same(&e, &m->test);
+            int ok = dg_eval_equal(&e, &m->test);
             ndiff += !ok;
             checksum_differs |= m->data_checksum != dg_labelled_checksum(&l);
             if (!quiet) {
