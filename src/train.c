@@ -561,6 +561,25 @@ static void add_combined(trainer *T, dg_target t)
 
 /* ---- charts ----------------------------------------------------------------------- */
 
+/* 1 for a female test device of scenario s, else 0, in test order. */
+static double *test_female(const trainer *T, int s)
+{
+    uint32_t n = T->sc[s].nte;
+    double *y = dg_xmalloc(((size_t)n + 1) * sizeof *y);
+    for (uint32_t i = 0; i < n; i++)
+        y[i] = T->lab.female[T->sc[s].te_lab[i]];
+    return y;
+}
+
+/* Saves a chart of train's under its out directory. */
+static int save_chart(const trainer *T, const dg_chart *c, const char *name, dg_err *err)
+{
+    char *path = dg_path_join(T->o->out_dir, name);
+    int rc = dg_chart_save(c, path, err);
+    free(path);
+    return rc;
+}
+
 static int chart_roc(trainer *T, dg_err *err)
 {
     enum { NPTS = 21 };
@@ -588,10 +607,8 @@ static int chart_roc(trainer *T, dg_err *err)
         if (!c->have)
             continue;
         uint32_t n = T->sc[s].nte;
-        double *y = dg_xmalloc(((size_t)n + 1) * sizeof *y), *fpr, *tpr;
+        double *y = test_female(T, s), *fpr, *tpr;
         size_t np;
-        for (uint32_t i = 0; i < n; i++)
-            y[i] = T->lab.female[T->sc[s].te_lab[i]];
         dg_roc_curve(y, c->test_pred, n, &fpr, &tpr, &np);
         /* The TPR at each grid FPR, on the straight line between the
          * curve's points: tied scores enter together, so between two
@@ -629,10 +646,7 @@ static int chart_roc(trainer *T, dg_err *err)
                   .values = values,
                   .nseries = ns + 1,
                   .series_names = names};
-    char *path = dg_path_join(T->o->out_dir, "roc_gender.png");
-    int rc = dg_chart_save(&c, path, err);
-    free(path);
-    return rc;
+    return save_chart(T, &c, "roc_gender.png", err);
 }
 
 static int chart_calibration(trainer *T, dg_err *err)
@@ -659,9 +673,7 @@ static int chart_calibration(trainer *T, dg_err *err)
         if (!c->have)
             continue;
         uint32_t n = T->sc[s].nte;
-        double *y = dg_xmalloc(((size_t)n + 1) * sizeof *y);
-        for (uint32_t i = 0; i < n; i++)
-            y[i] = T->lab.female[T->sc[s].te_lab[i]];
+        double *y = test_female(T, s);
         uint64_t count[NB];
         double mean_p[NB], obs[NB];
         dg_calibration(y, c->test_pred, n, NB, count, mean_p, obs);
@@ -686,10 +698,7 @@ static int chart_calibration(trainer *T, dg_err *err)
                   .values = values,
                   .nseries = ns + 1,
                   .series_names = names};
-    char *path = dg_path_join(T->o->out_dir, "calibration_gender.png");
-    int rc = dg_chart_save(&c, path, err);
-    free(path);
-    return rc;
+    return save_chart(T, &c, "calibration_gender.png", err);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -752,10 +761,7 @@ static int chart_residuals(trainer *T, int s, dg_err *err)
                    .values = values};
     char name[64];
     snprintf(name, sizeof name, "residuals_age_s%d.png", s);
-    char *path = dg_path_join(T->o->out_dir, name);
-    int rc = dg_chart_save(&ch, path, err);
-    free(path);
-    return rc;
+    return save_chart(T, &ch, name, err);
 }
 
 /* ---- the whole run ------------------------------------------------------------------ */
