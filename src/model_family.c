@@ -192,6 +192,16 @@ int dg_family_get(dg_family_reader *r, void *p, size_t n, const char *what, dg_e
     return DG_OK;
 }
 
+int dg_family_get_f64s(dg_family_reader *r, size_t n, double **out, const char *what,
+                       dg_err *err)
+{
+    *out = NULL;
+    if (n > (r->len - r->at) / sizeof **out)
+        return dg_fail(err, "%s: the file ends before its %zu %s", r->path, n, what);
+    *out = dg_xmalloc(sizeof **out * n + 1);
+    return dg_family_get(r, *out, sizeof **out * n, what, err);
+}
+
 int dg_family_get_u32(dg_family_reader *r, uint32_t *v, uint32_t max, const char *what,
                       dg_err *err)
 {

@@ -67,6 +67,10 @@ int dg_family_get(dg_family_reader *r, void *p, size_t n, const char *what, dg_e
 int dg_family_get_u32(dg_family_reader *r, uint32_t *v, uint32_t max, const char *what,
                       dg_err *err);
 int dg_family_get_f64(dg_family_reader *r, double *v, const char *what, dg_err *err);
+/* n doubles into a new array (*out, the caller frees it); fails without
+ * allocating when the file holds fewer. */
+int dg_family_get_f64s(dg_family_reader *r, size_t n, double **out, const char *what,
+                       dg_err *err);
 /* Fails when bytes remain after the model. */
 int dg_family_end(dg_family_reader *r, dg_err *err);
 void dg_family_close(dg_family_reader *r);

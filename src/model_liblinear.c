@@ -248,13 +248,7 @@ static int ll_load(const char *path, void **out, dg_err *err)
         }
     }
     size_t nw = ((size_t)nr_feature + (m->bias >= 0)) * (size_t)nr_w_of(m);
-    if (nw > (r.len - r.at) / sizeof *m->w) {
-        dg_fail(err, "%s: the file ends before its %zu weights", path, nw);
-        goto done;
-    }
-    m->w = dg_xmalloc(sizeof *m->w * nw);
-    if (dg_family_get(&r, m->w, sizeof *m->w * nw, "the weights", err) ||
-        dg_family_end(&r, err))
+    if (dg_family_get_f64s(&r, nw, &m->w, "weights", err) || dg_family_end(&r, err))
         goto done;
     rc = DG_OK;
 done:

@@ -369,13 +369,7 @@ static int softmax_load(const char *path, void **out, dg_err *err)
         goto done;
     }
     size_t n = ((size_t)m->ncols + 1) * m->nclasses;
-    if (n > (r.len - r.at) / sizeof *m->w) {
-        dg_fail(err, "%s: the file ends before its %zu weights", path, n);
-        goto done;
-    }
-    m->w = dg_xmalloc(sizeof *m->w * n);
-    if (dg_family_get(&r, m->w, sizeof *m->w * n, "the weights", err) ||
-        dg_family_end(&r, err))
+    if (dg_family_get_f64s(&r, n, &m->w, "weights", err) || dg_family_end(&r, err))
         goto done;
     rc = DG_OK;
 done:
