@@ -139,3 +139,15 @@ int cli_load_cleaned(const char *cmd, const char *dir, dg_load_opts *o, int quie
     dg_rules_free(&rules);
     return rc;
 }
+
+int cli_split_list(char *s, const char **out, int max)
+{
+    int n = 0;
+    for (char *w = strtok(s, ","); w; w = strtok(NULL, ","))
+        if (*w) {
+            if (n == max)
+                return -1;
+            out[n++] = w;
+        }
+    return n;
+}

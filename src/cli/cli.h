@@ -56,6 +56,10 @@ int cli_load_data(const char *cmd, const char *dir, struct dg_load_opts *o, int 
 /* Prints "demographer CMD: <message>" and the --help hint; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Parses a whole number in [min, max] given to option opt, or says why not. */
+/* Splits a comma list into its non-empty words, in place: their count, or
+ * -1 when there are more than max. */
+int cli_split_list(char *s, const char **out, int max);
+
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
                   uint64_t *out);
 /* The cleaning options of the commands that work on cleaned data. */

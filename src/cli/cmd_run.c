@@ -54,18 +54,6 @@ static void on_stage(void *ctx, dg_stage s, int done, int skipped, double second
         fprintf(stderr, "%-12s %8.2f s\n", dg_stage_name(s), seconds);
 }
 
-static int split_list(char *s, const char **out, int max)
-{
-    int n = 0;
-    for (char *w = strtok(s, ","); w; w = strtok(NULL, ","))
-        if (*w) {
-            if (n == max)
-                return -1;
-            out[n++] = w;
-        }
-    return n;
-}
-
 static int run(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -103,7 +91,7 @@ static int run(int argc, char **argv)
         case O_SUPER: super_path = optarg; break;
         case O_QUIET: quiet = 1; break;
         case O_FAMILIES:
-            if (split_list(optarg, o.families, DG_TRAIN_MAX_FAMILIES - 1) <= 0)
+            if (cli_split_list(optarg, o.families, DG_TRAIN_MAX_FAMILIES - 1) <= 0)
                 return cli_usage_error("run", "--families expects a comma list of at most %d "
                                               "family names",
                                        DG_TRAIN_MAX_FAMILIES - 1);
@@ -127,7 +115,7 @@ static int run(int argc, char **argv)
             break;
         case O_SKIP: {
             const char *w[DG_STAGE_COUNT + 1];
-            int n = split_list(optarg, w, DG_STAGE_COUNT);
+            int n = cli_split_list(optarg, w, DG_STAGE_COUNT);
             if (n <= 0)
                 return cli_usage_error("run", "--skip expects a comma list of stages, got '%s'",
                                        optarg);

@@ -27,19 +27,6 @@ enum {
     O_HELP
 };
 
-/* Splits a comma list into words (in place). */
-static int split_list(char *s, const char **out, int max)
-{
-    int n = 0;
-    for (char *w = strtok(s, ","); w; w = strtok(NULL, ","))
-        if (*w) {
-            if (n == max)
-                return -1;
-            out[n++] = w;
-        }
-    return n;
-}
-
 static void print_table(const dg_train_result *r)
 {
     printf("%-34s %-4s %-8s %-28s %9s  %-40s %8s %10s\n", "family", "scen", "target", "params",
@@ -106,14 +93,14 @@ static int run(int argc, char **argv)
         case O_NO_CHARTS: o.charts = 0; break;
         case O_QUIET: quiet = 1; break;
         case O_FAMILIES:
-            if (split_list(optarg, o.families, DG_TRAIN_MAX_FAMILIES - 1) <= 0)
+            if (cli_split_list(optarg, o.families, DG_TRAIN_MAX_FAMILIES - 1) <= 0)
                 return cli_usage_error("train", "--families expects a comma list of at most %d "
                                                 "family names",
                                        DG_TRAIN_MAX_FAMILIES - 1);
             break;
         case O_TARGETS: {
             const char *w[8];
-            int n = split_list(optarg, w, 8);
+            int n = cli_split_list(optarg, w, 8);
             if (n <= 0)
                 return cli_usage_error("train", "%s", "--targets expects gender,age,group6,group12");
             for (int i = 0; i < n; i++) {
@@ -129,7 +116,7 @@ static int run(int argc, char **argv)
         }
         case O_SCENARIOS: {
             const char *w[4];
-            int n = split_list(optarg, w, 4);
+            int n = cli_split_list(optarg, w, 4);
             for (int i = 0; i < n; i++) {
                 if (strcmp(w[i], "1") && strcmp(w[i], "2"))
                     return cli_usage_error("train", "--scenarios: expected 1, 2 or 1,2; found '%s'",
