@@ -783,11 +783,11 @@ static int cancel_after(void *ctx, const char *stage, double done, double total,
 
 static void same_named_files(const char *dir1, const char *dir2, const char *const *names)
 {
-    char a[1200], b[1200];
     for (int i = 0; names[i]; i++) {
-        snprintf(a, sizeof a, "%s/%s", dir1, names[i]);
-        snprintf(b, sizeof b, "%s/%s", dir2, names[i]);
+        char *a = dg_path_join(dir1, names[i]), *b = dg_path_join(dir2, names[i]);
         same_file(a, b);
+        free(a);
+        free(b);
     }
 }
 

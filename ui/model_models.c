@@ -492,7 +492,7 @@ int models_action(models_state *s, int id, int argc, char **argv, const char *ou
         return dg_fail(err, "%s takes %s", actions[id].name,
                        want ? actions[id].args : "no arguments");
     char buf[128];
-    uint64_t v;
+    uint64_t v = 0; /* set by parse_whole on DG_OK; GCC -O3 cannot see that dg_fail returns DG_ERR */
     switch (id) {
     case ACT_MODELS_VIEW:
         if (strcmp(argv[0], "settings") == 0)
