@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Runs CMD in a clone of this repository inside a bare Debian 12 root, as a new
+# user's machine would be: debootstrap --variant=minbase bookworm, nothing
+# else installed, the repository cloned from its committed HEAD (uncommitted
+# changes are not part of a clone).
+#
+#   scripts/fresh-root.sh [--shared DIR] [--keep] CMD
+#     e.g. scripts/fresh-root.sh 'bash scripts/demo.sh'
+#
+# --shared DIR  also puts DIR beside the clone as ../shared, read-only (the
+#               real data pieces some tests use; without it they skip, as in a
+#               public clone)
+# --keep        keeps the root (its path is printed) instead of removing it
+#
+# The mirror is the machine's own (its apt sources); the root gets the same
+# apt sources, so it installs the versions this machine would. Needs root.
+# Exits with CMD's status.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+shared="" keep=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --shared) shared=$(realpath "$2"); shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h|--help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --) shift; break ;;
+    -*) echo "fresh-root.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+[ $# -ge 1 ] || { echo "fresh-root.sh: no command given (see --help)" >&2; exit 2; }
+cmd="$*"
+[ "$(id -u)" = 0 ] || { echo "fresh-root.sh: needs root (debootstrap, mount, chroot)" >&2; exit 1; }
+
+# The machine's own mirror: deb822 sources first, then a one-line sources.list.
+mirror_of_host() {
+  local f
+  for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' "$f"
+    return
+  done
+  awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' \
+    /etc/apt/sources.list 2>/dev/null
+}
+mirror=$(mirror_of_host)
+[ -n "$mirror" ] || { echo "fresh-root.sh: no Debian mirror in this machine's apt sources" >&2; exit 1; }
+
+if ! command -v debootstrap >/dev/null; then
+  echo "fresh-root.sh: installing debootstrap"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+fi
+
+root=$(mktemp -d "${TMPDIR:-/var/tmp}/demographer-root.XXXXXX")
+mounts=()
+
+# Everything this script mounted goes, innermost first; processes still
+# running inside the root (a server a test left) are killed first. The root
+# is removed only when nothing is mounted under it any more, and then without
+# crossing into another file system, so a bind mount can never take the
+# host's /dev or /sys with it.
+cleanup() {
+  local rc=$? p i
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill -9 "${p#/proc/}" 2>/dev/null
+  done
+  sleep 0.2
+  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
+    umount -R "${mounts[$i]}" 2>/dev/null || umount -R -l "${mounts[$i]}" 2>/dev/null || true
+  done
+  if [ "$keep" = 1 ]; then
+    echo "fresh-root.sh: the root is kept at $root" >&2
+  elif grep -q " $root/" /proc/mounts; then
+    echo "fresh-root.sh: $root still has mounts; it is left in place" >&2
+  else
+    rm -rf --one-file-system "$root"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+t0=$(date +%s)
+echo "fresh-root.sh: debootstrap minbase bookworm into $root"
+if ! debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.log" 2>&1; then
+  tail -20 "$root.log" >&2
+  echo "fresh-root.sh: debootstrap failed (the log: $root.log)" >&2
+  exit 1
+fi
+rm -f "$root.log"
+t1=$(date +%s)
+
+# The machine's own apt sources, so the root installs what this machine would.
+if [ -d /etc/apt/sources.list.d ]; then
+  cp /etc/apt/sources.list.d/*.sources "$root/etc/apt/sources.list.d/" 2>/dev/null \
+    && rm -f "$root/etc/apt/sources.list" || true
+fi
+cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+
+git clone -q --no-hardlinks "$repo" "$root/root/demographer"
+if [ -n "$shared" ]; then
+  mkdir -p "$root/root/shared"
+  mount --bind "$shared" "$root/root/shared"
+  mounts+=("$root/root/shared")
+  mount -o remount,bind,ro "$root/root/shared"
+fi
+
+mount -t proc proc "$root/proc"
+mounts+=("$root/proc")
+for d in sys dev; do
+  mount --rbind "/$d" "$root/$d"
+  mount --make-rslave "$root/$d"
+  mounts+=("$root/$d")
+done
+mkdir -p "$root/dev/shm" "$root/tmp"
+chmod 1777 "$root/tmp"
+echo "fresh-root.sh: root ready in $((t1 - t0)) s (debootstrap); running: $cmd"
+
+set +e
+chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" CI="${CI:-}" \
+  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  bash -c 'cd /root/demographer && eval "$1"' fresh-root "$cmd"
+rc=$?
+set -e
+t2=$(date +%s)
+echo "fresh-root.sh: '$cmd' exited $rc after $((t2 - t1)) s (debootstrap $((t1 - t0)) s)" >&2
+exit "$rc"
