@@ -54,6 +54,9 @@ if ! command -v debootstrap >/dev/null; then
 fi
 
 root=$(mktemp -d "${TMPDIR:-/var/tmp}/demographer-root.XXXXXX")
+# mktemp's 0700 would be the root's own /: apt's _apt user and the test
+# servers' users could not reach anything.
+chmod 755 "$root"
 mounts=()
 
 # Everything this script mounted goes, innermost first; processes still
