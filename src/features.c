@@ -1,4 +1,5 @@
 #include "demographer/features.h"
+#include "features_internal.h"
 
 #include "demographer/clean.h"
 #include "demographer/eda.h"
@@ -148,29 +149,29 @@ int dg_supercat_of(const dg_supercats *s, const char *category)
 
 /* ---- dense columns -------------------------------------------------------- */
 
-enum { PART_NIGHT, PART_MORNING, PART_AFTERNOON, PART_EVENING, NPARTS };
-static const char *const part_names[NPARTS] = {"night", "morning", "afternoon", "evening"};
+/* Short names for the shared layout (features_internal.h). */
+#define NPARTS DG_NPARTS
+#define PART_NIGHT DG_PART_NIGHT
+#define PART_AFTERNOON DG_PART_AFTERNOON
+#define C_EVENTS DG_FC_EVENTS
+#define C_ACTIVE_DAYS DG_FC_ACTIVE_DAYS
+#define C_EVENTS_PER_DAY DG_FC_EVENTS_PER_DAY
+#define C_HOUR0 DG_FC_HOUR0
+#define C_WEEKDAY0 DG_FC_WEEKDAY0
+#define C_LAT DG_FC_LAT
+#define C_LON DG_FC_LON
+#define C_PART_LAT DG_FC_PART_LAT
+#define C_KM_NIGHT_AFTERNOON DG_FC_KM_NIGHT_AFTERNOON
+#define C_KM_MAX_PARTS DG_FC_KM_MAX_PARTS
+#define C_KM_SPREAD DG_FC_KM_SPREAD
+#define C_LOCATIONS DG_FC_LOCATIONS
+#define C_LOCATED_SHARE DG_FC_LOCATED_SHARE
+#define C_APPS DG_FC_APPS
+#define C_APPS_ACTIVE DG_FC_APPS_ACTIVE
+#define C_APP_EVENTS DG_FC_APP_EVENTS
+#define C_FIXED DG_FC_FIXED
 
-/* Column layout: fixed columns first, then one per super-category. */
-enum {
-    C_EVENTS,
-    C_ACTIVE_DAYS,
-    C_EVENTS_PER_DAY,
-    C_HOUR0,
-    C_WEEKDAY0 = C_HOUR0 + 24,
-    C_LAT = C_WEEKDAY0 + 7,
-    C_LON,
-    C_PART_LAT, /* lat, lon for each part of the day */
-    C_KM_NIGHT_AFTERNOON = C_PART_LAT + 2 * NPARTS,
-    C_KM_MAX_PARTS,
-    C_KM_SPREAD,
-    C_LOCATIONS,
-    C_LOCATED_SHARE,
-    C_APPS,
-    C_APPS_ACTIVE,
-    C_APP_EVENTS,
-    C_FIXED
-};
+static const char *const part_names[NPARTS] = {"night", "morning", "afternoon", "evening"};
 
 static char **column_names(const dg_supercats *sc, int *ncols)
 {
@@ -268,6 +269,55 @@ static void group_rows(const uint32_t *key, uint64_t nrows, uint32_t nkeys, uint
     *order_out = order;
 }
 
+void dg_features_places(float *row, float *plat[NPARTS + 1], float *plon[NPARTS + 1],
+                        const size_t np[NPARTS + 1], uint64_t *packed, float *scratch)
+{
+    size_t located = np[NPARTS];
+    double clat = NAN, clon = NAN;
+    if (located) {
+        memcpy(scratch, plat[NPARTS], np[NPARTS] * sizeof *scratch);
+        double mlat = median_of(scratch, np[NPARTS]);
+        memcpy(scratch, plon[NPARTS], np[NPARTS] * sizeof *scratch);
+        double mlon = median_of(scratch, np[NPARTS]);
+        clat = mlat;
+        clon = mlon;
+        /* The spread over the points in their sorted order (not the rows'):
+         * the same sum, bit for bit, whichever order the rows came in. */
+        qsort(packed, located, sizeof *packed, cmp_u64);
+        double spread = 0;
+        size_t distinct = 1;
+        for (size_t k = 0; k < located; k++) {
+            uint32_t a = (uint32_t)(packed[k] >> 32), b = (uint32_t)packed[k];
+            float la, lo;
+            memcpy(&la, &a, 4);
+            memcpy(&lo, &b, 4);
+            spread += haversine_km(la, lo, mlat, mlon);
+            distinct += k > 0 && packed[k] != packed[k - 1];
+        }
+        row[C_KM_SPREAD] = (float)(spread / (double)np[NPARTS]);
+        row[C_LOCATIONS] = (float)distinct;
+    }
+    row[C_LAT] = (float)clat;
+    row[C_LON] = (float)clon;
+    double maxkm = NAN;
+    for (int p = 0; p < NPARTS; p++) {
+        row[C_PART_LAT + 2 * p] = median_of(plat[p], np[p]);
+        row[C_PART_LAT + 2 * p + 1] = median_of(plon[p], np[p]);
+    }
+    for (int p = 0; p < NPARTS; p++)
+        for (int q = p + 1; q < NPARTS; q++) {
+            if (!np[p] || !np[q])
+                continue;
+            double km = haversine_km(row[C_PART_LAT + 2 * p], row[C_PART_LAT + 2 * p + 1],
+                                     row[C_PART_LAT + 2 * q], row[C_PART_LAT + 2 * q + 1]);
+            if (isnan(maxkm) || km > maxkm)
+                maxkm = km;
+            if (p == PART_NIGHT && q == PART_AFTERNOON)
+                row[C_KM_NIGHT_AFTERNOON] = (float)km;
+        }
+    row[C_KM_MAX_PARTS] = (float)maxkm;
+}
+
 static void event_features(const dg_dataset *ds, const dg_i64map *devs, dg_features *f)
 {
     const dg_table *ev = dg_dataset_table(ds, DG_T_EVENTS);
@@ -304,7 +354,7 @@ static void event_features(const dg_dataset *ds, const dg_i64map *devs, dg_featu
             int64_t day = ts[order[k]] / 86400;
             first_day = day < first_day ? day : first_day;
         }
-        size_t located = 0;
+        size_t located = 0; /* = np[NPARTS] */
         for (uint64_t k = start[d]; k < start[d + 1]; k++) {
             uint64_t i = order[k];
             int64_t day = ts[i] / 86400;
@@ -336,44 +386,7 @@ static void event_features(const dg_dataset *ds, const dg_i64map *devs, dg_featu
         for (int w = 0; w < 7; w++)
             row[C_WEEKDAY0 + w] /= (float)n;
         row[C_LOCATED_SHARE] = (float)located / (float)n;
-        double clat = NAN, clon = NAN;
-        if (located) {
-            /* Medians on a copy: the spread needs the points still paired. */
-            memcpy(scratch, plat[NPARTS], np[NPARTS] * sizeof *scratch);
-            double mlat = median_of(scratch, np[NPARTS]);
-            memcpy(scratch, plon[NPARTS], np[NPARTS] * sizeof *scratch);
-            double mlon = median_of(scratch, np[NPARTS]);
-            clat = mlat;
-            clon = mlon;
-            double spread = 0;
-            for (size_t k = 0; k < np[NPARTS]; k++)
-                spread += haversine_km(plat[NPARTS][k], plon[NPARTS][k], mlat, mlon);
-            row[C_KM_SPREAD] = (float)(spread / (double)np[NPARTS]);
-            qsort(packed, located, sizeof *packed, cmp_u64);
-            size_t distinct = 1;
-            for (size_t k = 1; k < located; k++)
-                distinct += packed[k] != packed[k - 1];
-            row[C_LOCATIONS] = (float)distinct;
-        }
-        row[C_LAT] = (float)clat;
-        row[C_LON] = (float)clon;
-        double maxkm = NAN;
-        for (int p = 0; p < NPARTS; p++) {
-            row[C_PART_LAT + 2 * p] = median_of(plat[p], np[p]);
-            row[C_PART_LAT + 2 * p + 1] = median_of(plon[p], np[p]);
-        }
-        for (int p = 0; p < NPARTS; p++)
-            for (int q = p + 1; q < NPARTS; q++) {
-                if (!np[p] || !np[q])
-                    continue;
-                double km = haversine_km(row[C_PART_LAT + 2 * p], row[C_PART_LAT + 2 * p + 1],
-                                         row[C_PART_LAT + 2 * q], row[C_PART_LAT + 2 * q + 1]);
-                if (isnan(maxkm) || km > maxkm)
-                    maxkm = km;
-                if (p == PART_NIGHT && q == PART_AFTERNOON)
-                    row[C_KM_NIGHT_AFTERNOON] = (float)km;
-            }
-        row[C_KM_MAX_PARTS] = (float)maxkm;
+        dg_features_places(row, plat, plon, np, packed, scratch);
     }
     for (int p = 0; p <= NPARTS; p++) {
         free(plat[p]);

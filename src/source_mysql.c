@@ -610,6 +610,8 @@ int dg_mysql_load(dg_dataset *ds, const dg_mysql_config *cfg, const dg_mysql_loa
         goto fail;
     for (int t = 0; t < DG_T_COUNT; t++) {
         dg_source *src = &ds->sources[t];
+        if (opts->skip[t])
+            continue;
         if (opts->files[t]) {
             dg_progress_stage stage;
             dg_csv_opts co = {
@@ -651,6 +653,46 @@ fail:
     dg_mysql_close(m);
     clear_dataset(ds);
     return DG_ERR;
+}
+
+/* ---- any query, streamed (features --db) ---------------------------------------- */
+
+int dg_mysql_query_rows(dg_mysql *m, const char *sql, const char *what, dg_mysql_row_fn fn,
+                        void *ctx, dg_err *err)
+{
+    if (!m->conn)
+        return no_connection(m, err);
+    if (mysql_real_query(m->conn, sql, strlen(sql)) != 0)
+        return dg_fail(err, "%s %s: %s: %s", m->where, m->db, what, mysql_error(m->conn));
+    MYSQL_RES *res = mysql_use_result(m->conn);
+    if (!res && mysql_field_count(m->conn) == 0)
+        return DG_OK; /* a statement without rows (SET) */
+    if (!res)
+        return dg_fail(err, "%s %s: %s: %s", m->where, m->db, what, mysql_error(m->conn));
+    unsigned nf = mysql_num_fields(res);
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res)))
+        if (fn(ctx, row, mysql_fetch_lengths(res), nf, err) != 0) {
+            abandon(m, res);
+            return DG_ERR;
+        }
+    if (mysql_errno(m->conn)) {
+        dg_fail(err, "%s %s: %s: %s", m->where, m->db, what, mysql_error(m->conn));
+        mysql_free_result(res);
+        return DG_ERR;
+    }
+    mysql_free_result(res);
+    return DG_OK;
+}
+
+int dg_mysql_has_column(dg_mysql *m, const char *table, const char *column, int *out,
+                        dg_err *err)
+{
+    name_list cols;
+    if (list_columns(m, table, &cols, err) != DG_OK)
+        return DG_ERR;
+    *out = find_name(&cols, column) >= 0;
+    return DG_OK;
 }
 
 /* ---- import ------------------------------------------------------------------- */

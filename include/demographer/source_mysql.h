@@ -92,6 +92,8 @@ typedef struct dg_mysql_load_opts {
      * app_labels_new.txt and label_categories.csv), by dg_table_id. */
     const char *files[DG_T_COUNT];
     int keep_cut_ids;    /* skip the reconciliation of the Upgrad device ids */
+    int skip[DG_T_COUNT]; /* tables not to read, by dg_table_id (features --db aggregates the
+                             events and app_events on the server instead) */
 } dg_mysql_load_opts;
 
 /* Loads a data set from the database: the four tables of the brief (train,
@@ -103,6 +105,20 @@ typedef struct dg_mysql_load_opts {
  * On failure nothing stays loaded. */
 int dg_mysql_load(dg_dataset *ds, const dg_mysql_config *cfg, const dg_mysql_load_opts *opts,
                   dg_err *err);
+
+/* Runs one statement and streams its result (mysql_use_result): fn gets each
+ * row's fields (NULL for an SQL NULL), their lengths and the field count. A
+ * nonzero return from fn stops the read (the rest is not read; the connection
+ * is closed) and returns DG_ERR with err as fn filled it. Errors name the
+ * server, the database and `what`. A statement without a result (SET) calls
+ * fn never and succeeds. */
+typedef int (*dg_mysql_row_fn)(void *ctx, char **row, unsigned long *len, unsigned nfields,
+                               dg_err *err);
+int dg_mysql_query_rows(dg_mysql *m, const char *sql, const char *what, dg_mysql_row_fn fn,
+                        void *ctx, dg_err *err);
+/* Sets *out to whether the current database has table.column. */
+int dg_mysql_has_column(dg_mysql *m, const char *table, const char *column, int *out,
+                        dg_err *err);
 
 typedef struct dg_mysql_import_report {
     uint64_t rows[DG_T_COUNT];

@@ -1,14 +1,85 @@
 /* demographer features: per-device features from the cleaned tables. */
 #include "demographer/cluster.h"
 #include "demographer/features.h"
+#include "demographer/pushdown.h"
 
 #include "cli.h"
 #include "cli_progress.h"
+#include "cli_sources.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* features --db: the aggregation runs on the server (pushdown.h). */
+static int run_db(const cli_sources *src, const char *out, const char *rules_path, int no_clean,
+                  const char *super_path, double cluster_eps, double cluster_min_pts, int quiet)
+{
+    dg_sources_config cfg;
+    dg_sources_config_init(&cfg);
+    int code;
+    if (cli_sources_resolve("features", src, 1, &cfg, &code) != DG_OK) {
+        dg_sources_config_free(&cfg);
+        return code;
+    }
+    dg_err err;
+    dg_supercats sc;
+    memset(&sc, 0, sizeof sc);
+    dg_rules rules;
+    dg_rules_init(&rules);
+    int rc = 0;
+    if (dg_supercats_load(&sc, super_path ? super_path : cli_asset("supercategories.txt"),
+                          &err) != DG_OK)
+        rc = 1;
+    else if (rules_path && dg_rules_load(&rules, rules_path, &err) != DG_OK)
+        rc = 1;
+    else if (!rules_path)
+        dg_rules_default(&rules);
+    dg_features f;
+    memset(&f, 0, sizeof f);
+    dg_dataset small;
+    dg_dataset_init(&small);
+    dg_dbscan_report cr;
+    memset(&cr, 0, sizeof cr);
+    dg_pushdown_report rep;
+    memset(&rep, 0, sizeof rep);
+    if (rc == 0) {
+        cli_progress cp;
+        dg_progress pr = cli_progress_start(&cp, quiet);
+        rc = dg_features_pushdown(&cfg.mysql, no_clean ? NULL : &rules, &sc, cluster_eps,
+                                  cluster_min_pts, &f, &small, &cr, &rep, &pr, &err) != DG_OK ||
+             dg_features_write(&f, out, &err) != DG_OK;
+        cli_progress_done(&cp);
+    }
+    if (rc)
+        fprintf(stderr, "demographer features: %s\n", err.msg);
+    if (rc == 0 && !quiet) {
+        uint64_t agg = 0;
+        for (int q = 0; q < DG_PD_NQUERIES; q++)
+            agg += rep.rows[q];
+        printf("%s:%u/%s: %llu aggregated rows and %llu rows of the small tables received in "
+               "%.2f s%s%s%s\n",
+               cfg.mysql.host, cfg.mysql.port, cfg.mysql.database, (unsigned long long)agg,
+               (unsigned long long)rep.small_rows, rep.seconds_total,
+               rep.client_rules[0] ? "; on the client: " : "", rep.client_rules,
+               rep.ordered ? "" : "; no dg_row column: first event ids give the order");
+        if (dg_features_col(&f, "cluster_home") >= 0)
+            printf("clusters: eps %g km, min_pts %g: %d clusters over %llu distinct locations, "
+                   "noise %.2f%% of the located events\n",
+                   cluster_eps, cluster_min_pts, cr.clusters, (unsigned long long)cr.distinct,
+                   cr.total_weight > 0 ? 100 * cr.noise_weight / cr.total_weight : 0);
+        printf("%u devices x %d dense features, %llu app and %llu label entries written to %s\n",
+               f.ndevices, f.ncols, (unsigned long long)f.apps_installed.nnz,
+               (unsigned long long)f.labels.nnz, out);
+    }
+    dg_features_free(&f);
+    dg_dataset_free(&small);
+    dg_rules_free(&rules);
+    dg_supercats_free(&sc);
+    dg_sources_config_free(&cfg);
+    return rc;
+}
 
 static int run(int argc, char **argv)
 {
@@ -20,10 +91,14 @@ static int run(int argc, char **argv)
         {"cluster-eps", required_argument, NULL, 'E'},
         {"cluster-min-pts", required_argument, NULL, 'M'},
         {"no-clusters", no_argument, NULL, 'X'},
+        {"db", no_argument, NULL, 'D'},
+        CLI_MYSQL_LONGOPTS,
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     dg_load_opts o = {.use_snapshot = 1};
+    cli_sources src = {0};
+    int db = 0;
     const char *out = NULL, *rules_path = NULL, *super_path = NULL;
     int quiet = 0, no_clean = 0, no_clusters = 0, ch, taken;
     double cluster_eps = DG_CLUSTER_EPS_KM_DEFAULT, cluster_min_pts = DG_CLUSTER_MIN_PTS_DEFAULT;
@@ -36,7 +111,10 @@ static int run(int argc, char **argv)
                 return taken;
             continue;
         }
+        if (cli_sources_opt(&src, ch, optarg))
+            continue;
         switch (ch) {
+        case 'D': db = 1; break;
         case 'o': out = optarg; break;
         case 'r': rules_path = optarg; break;
         case 'C': no_clean = 1; break;
@@ -61,10 +139,15 @@ static int run(int argc, char **argv)
         default: return cli_usage_error("features", "%s", "unknown option");
         }
     }
-    if (optind + 1 != argc)
-        return cli_usage_error("features", "%s", "expects exactly one DATA_DIR");
+    if (db && optind != argc)
+        return cli_usage_error("features", "%s", "--db reads the database: no DATA_DIR");
+    if (!db && optind + 1 != argc)
+        return cli_usage_error("features", "%s", "expects exactly one DATA_DIR (or --db)");
     if (!out)
         return cli_usage_error("features", "%s", "--out DIR is required");
+    if (db)
+        return run_db(&src, out, rules_path, no_clean, super_path,
+                      no_clusters ? 0 : cluster_eps, cluster_min_pts, quiet);
     dg_err err;
     dg_supercats sc;
     memset(&sc, 0, sizeof sc);
@@ -113,6 +196,8 @@ const cli_command cli_features = {
     "features", run, "build per-device features (CSV, binary, sparse bags)",
     "Usage: demographer features DATA_DIR --out DIR [--super FILE] [--rules FILE | --no-clean]\n"
     "                            [data options] [--quiet]\n"
+    "       demographer features --db [connection options] --out DIR [--super FILE]\n"
+    "                            [--rules FILE | --no-clean] [--quiet]\n"
     "\n"
     "Loads and cleans DATA_DIR, then writes per device: event count, active days, events\n"
     "per day, hour-of-day and weekday shares, median latitude and longitude overall and\n"
@@ -124,7 +209,11 @@ const cli_command cli_features = {
     "for a device without located events).\n"
     "Files: features.csv, features.bin, apps_installed.csv, apps_active.csv, labels.csv,\n"
     "app_vocab.csv, label_vocab.csv.\n"
+    "With --db the per-device aggregation runs on the MySQL-protocol server (MariaDB,\n"
+    "a Spider head; TiDB, StarRocks, Doris) as plain GROUP BYs and only per-device rows\n"
+    "come back; the files are byte for byte those of the local path on the same data.\n"
     "\n"
+    "  --db               read the database given by the connection options\n"
     "  --out DIR          where the files go\n"
     "  --super FILE       super-category rules (default: supercategories.txt of the\n"
     "                     assets: $DEMOGRAPHER_ASSETS, " DG_ASSET_DIR ")\n"
@@ -136,5 +225,6 @@ const cli_command cli_features = {
     "  --no-clusters      leave the cluster columns out\n"
     CLI_CLEAN_HELP
     CLI_DATA_HELP
-    "  --quiet            no progress and no summary\n",
+    "  --quiet            no progress and no summary\n"
+    "\n" CLI_MYSQL_USAGE,
 };

@@ -1,0 +1,879 @@
+/* features --db: the per-device aggregation pushed down to the SQL server
+ * (pushdown.h). The client turns the aggregated rows into exactly the values
+ * features.c computes from raw rows: the same float operations on the same
+ * numbers, in an order that does not depend on the order of the rows. */
+#include "demographer/pushdown.h"
+
+#include "demographer/csv.h"
+#include "demographer/i64map.h"
+#include "features_internal.h"
+
+#include <inttypes.h>
+#include <stddef.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the SQL ----------------------------------------------------------------- */
+
+typedef struct rule_set {
+    int zero, unit_box, unknown_devices;
+    int nwindows;
+    int64_t from[16], to[16];
+} rule_set;
+
+static void rules_of(const dg_rules *rules, rule_set *rs)
+{
+    memset(rs, 0, sizeof *rs);
+    for (int i = 0; rules && i < rules->n; i++) {
+        const dg_rule *r = &rules->v[i];
+        if (!r->enabled)
+            continue;
+        switch (r->kind) {
+        case DG_RULE_ZERO_COORDS: rs->zero = 1; break;
+        case DG_RULE_UNIT_BOX_COORDS: rs->unit_box = 1; break;
+        case DG_RULE_UNKNOWN_DEVICE_EVENTS: rs->unknown_devices = 1; break;
+        case DG_RULE_TIME_WINDOW:
+            if (rs->nwindows < 16) {
+                rs->from[rs->nwindows] = r->from;
+                rs->to[rs->nwindows++] = r->to;
+            }
+            break;
+        default: break;
+        }
+    }
+}
+
+/* " AND e.`timestamp` >= '...' AND e.`timestamp` < '...'" per time window:
+ * times formatted here from numbers. */
+static void window_sql(const rule_set *rs, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (int w = 0; w < rs->nwindows && o < cap; w++) {
+        char a[20], b[20];
+        dg_format_time(rs->from[w], a);
+        dg_format_time(rs->to[w], b);
+        o += (size_t)snprintf(out + o, cap - o,
+                              " AND e.`timestamp` >= '%s' AND e.`timestamp` < '%s'", a, b);
+    }
+}
+
+#define PART_SQL                                                                                \
+    "CASE WHEN HOUR(e.`timestamp`) < 6 THEN 0 WHEN HOUR(e.`timestamp`) < 12 THEN 1 "           \
+    "WHEN HOUR(e.`timestamp`) < 18 THEN 2 ELSE 3 END"
+
+int dg_pushdown_sql(int q, const dg_rules *rules, int ordered, char *buf, size_t cap)
+{
+    rule_set rs;
+    rules_of(rules, &rs);
+    char win[16 * 100];
+    window_sql(&rs, win, sizeof win);
+    const char *ord = ordered ? "`dg_row`" : "`event_id`";
+    int n = -1;
+    switch (q) {
+    case DG_PD_Q_CHECK:
+        n = snprintf(buf, cap, "SELECT COUNT(*), COUNT(DISTINCT e.`event_id`) FROM `events` e");
+        break;
+    case DG_PD_Q_COUNTS:
+        n = snprintf(buf, cap,
+                     "SELECT e.`device_id`, DATE(e.`timestamp`), HOUR(e.`timestamp`), COUNT(*) "
+                     "FROM `events` e WHERE 1 = 1%s "
+                     "GROUP BY e.`device_id`, DATE(e.`timestamp`), HOUR(e.`timestamp`)",
+                     win);
+        break;
+    case DG_PD_Q_LOCATIONS:
+        n = snprintf(buf, cap,
+                     "SELECT e.`device_id`, " PART_SQL ", e.`latitude`, e.`longitude`, COUNT(*), "
+                     "MIN(e.%s) FROM `events` e "
+                     "WHERE e.`latitude` IS NOT NULL AND e.`longitude` IS NOT NULL%s%s%s "
+                     "GROUP BY e.`device_id`, " PART_SQL ", e.`latitude`, e.`longitude`",
+                     ord, rs.zero ? " AND e.`latitude` <> 0 AND e.`longitude` <> 0" : "",
+                     rs.unit_box ? " AND NOT (e.`latitude` BETWEEN -1 AND 1 AND "
+                                   "e.`longitude` BETWEEN -1 AND 1)"
+                                 : "",
+                     win);
+        break;
+    case DG_PD_Q_APPS:
+        n = snprintf(buf, cap,
+                     "SELECT e.`device_id`, a.`app_id`, COUNT(*), "
+                     "SUM(CASE WHEN a.`is_active` <> 0 THEN 1 ELSE 0 END) "
+                     "FROM `app_events` a JOIN `events` e ON a.`event_id` = e.`event_id` "
+                     "WHERE 1 = 1%s GROUP BY e.`device_id`, a.`app_id`",
+                     win);
+        break;
+    case DG_PD_Q_VOCAB:
+        n = snprintf(buf, cap, "SELECT a.`app_id`, MIN(a.%s) FROM `app_events` a GROUP BY a.`app_id`",
+                     ord);
+        break;
+    default: return DG_ERR;
+    }
+    return n < 0 || (size_t)n >= cap ? DG_ERR : DG_OK;
+}
+
+/* ---- parsing the rows ---------------------------------------------------------- */
+
+typedef struct fetch {
+    const char *where;  /* "host:port db" for messages */
+    const char *what;   /* the query's name */
+    uint64_t rows;
+    const dg_progress *progress;
+    /* what the rows are kept in */
+    const dg_i64map *devs, *phones; /* phones: NULL unless unknown-device-events drops */
+    dg_features *f;
+    uint64_t *nev;
+    int64_t *minday;
+    struct dayrow { uint32_t d; int64_t day; } *days;
+    size_t ndays, capdays;
+    struct locrow { uint32_t d; int part; float lat, lon; uint64_t n, first; } *locs;
+    size_t nlocs, caplocs;
+    struct approw { uint32_t d, code; uint64_t n, active; } *apps;
+    size_t napps, capapps;
+    struct vocrow { int64_t app; uint64_t first; } *voc;
+    size_t nvoc, capvoc;
+    const dg_i64map *appmap;
+    uint64_t check[2];
+} fetch;
+
+static int bad_field(fetch *x, dg_err *err, int field, const char *s, unsigned long len)
+{
+    char found[48];
+    if (!s)
+        snprintf(found, sizeof found, "NULL");
+    else
+        snprintf(found, sizeof found, "'%.*s'", (int)(len < 40 ? len : 40), s);
+    return dg_fail(err, "%s: %s: row %" PRIu64 ", field %d: expected a number, found %s", x->where,
+                   x->what, x->rows + 1, field + 1, found);
+}
+
+static int get_i64(fetch *x, dg_err *err, char **row, unsigned long *len, int i, int64_t *v)
+{
+    if (!row[i] || dg_parse_i64(row[i], len[i], v) != 0)
+        return bad_field(x, err, i, row[i], len[i]);
+    return 0;
+}
+
+static int get_u64(fetch *x, dg_err *err, char **row, unsigned long *len, int i, uint64_t *v)
+{
+    int64_t t;
+    if (get_i64(x, err, row, len, i, &t))
+        return 1;
+    if (t < 0)
+        return bad_field(x, err, i, row[i], len[i]);
+    *v = (uint64_t)t;
+    return 0;
+}
+
+static int get_f32(fetch *x, dg_err *err, char **row, unsigned long *len, int i, float *v)
+{
+    double d;
+    if (!row[i] || dg_parse_f64(row[i], len[i], &d) != 0 || fabs(d) > 3.4e38)
+        return bad_field(x, err, i, row[i], len[i]);
+    *v = (float)d;
+    return 0;
+}
+
+/* Days since 1970-01-01 of "YYYY-MM-DD" (the proleptic Gregorian calendar). */
+static int parse_day(const char *s, unsigned long len, int64_t *out)
+{
+    if (!s || len < 10 || s[4] != '-' || s[7] != '-')
+        return -1;
+    int64_t y = 0, m = 0, d = 0;
+    for (int i = 0; i < 10; i++) {
+        if (i == 4 || i == 7)
+            continue;
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        int64_t c = s[i] - '0';
+        if (i < 4)
+            y = y * 10 + c;
+        else if (i < 7)
+            m = m * 10 + c;
+        else
+            d = d * 10 + c;
+    }
+    if (m < 1 || m > 12 || d < 1 || d > 31)
+        return -1;
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    *out = era * 146097 + doe - 719468;
+    return 0;
+}
+
+#define GROW(arr, n, cap)                                                                       \
+    do {                                                                                        \
+        if ((n) == (cap)) {                                                                     \
+            (cap) = (cap) ? (cap) * 2 : 4096;                                                   \
+            (arr) = dg_xrealloc((arr), (cap) * sizeof *(arr));                                  \
+        }                                                                                       \
+    } while (0)
+
+static int tick(fetch *x, dg_err *err)
+{
+    x->rows++;
+    if (x->rows % 16384 == 0 &&
+        dg_progress_report(x->progress, x->what, (double)x->rows, 0, "rows"))
+        return dg_fail(err, "%s: %s: cancelled", x->where, x->what);
+    return 0;
+}
+
+/* The device code of a row's device, or UINT32_MAX when its events were
+ * dropped (unknown-device-events) or it is not one of the devices. */
+static int dropped(const fetch *x, int64_t dev)
+{
+    return x->phones && dg_i64map_get(x->phones, dev) == UINT32_MAX;
+}
+
+static int on_nothing(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
+{
+    (void)ctx, (void)row, (void)len, (void)nf, (void)err;
+    return 0;
+}
+
+static int on_check(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
+{
+    fetch *x = ctx;
+    (void)nf;
+    if (get_u64(x, err, row, len, 0, &x->check[0]) || get_u64(x, err, row, len, 1, &x->check[1]))
+        return 1;
+    return tick(x, err);
+}
+
+static int on_count(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
+{
+    fetch *x = ctx;
+    (void)nf;
+    int64_t dev, day, hour;
+    uint64_t n;
+    if (get_i64(x, err, row, len, 0, &dev))
+        return 1;
+    if (parse_day(row[1], len[1], &day) != 0)
+        return dg_fail(err, "%s: %s: row %" PRIu64 ", field 2: expected a date, found '%.*s'",
+                       x->where, x->what, x->rows + 1, row[1] ? (int)(len[1] < 40 ? len[1] : 40) : 4,
+                       row[1] ? row[1] : "NULL");
+    if (get_i64(x, err, row, len, 2, &hour) || get_u64(x, err, row, len, 3, &n))
+        return 1;
+    if (hour < 0 || hour > 23)
+        return bad_field(x, err, 2, row[2], len[2]);
+    uint32_t d = dropped(x, dev) ? UINT32_MAX : dg_i64map_get(x->devs, dev);
+    if (d != UINT32_MAX) {
+        float *r = x->f->dense + (size_t)d * x->f->ncols;
+        r[DG_FC_HOUR0 + hour] += (float)n;
+        r[DG_FC_WEEKDAY0 + (int)(((day % 7) + 7 + 4) % 7)] += (float)n;
+        x->nev[d] += n;
+        if (day < x->minday[d])
+            x->minday[d] = day;
+        GROW(x->days, x->ndays, x->capdays);
+        x->days[x->ndays++] = (struct dayrow){d, day};
+    }
+    return tick(x, err);
+}
+
+static int on_location(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
+{
+    fetch *x = ctx;
+    (void)nf;
+    int64_t dev, part;
+    uint64_t n, first;
+    float lat, lon;
+    if (get_i64(x, err, row, len, 0, &dev) || get_i64(x, err, row, len, 1, &part) ||
+        get_f32(x, err, row, len, 2, &lat) || get_f32(x, err, row, len, 3, &lon) ||
+        get_u64(x, err, row, len, 4, &n) || get_u64(x, err, row, len, 5, &first))
+        return 1;
+    if (part < 0 || part >= DG_NPARTS)
+        return bad_field(x, err, 1, row[1], len[1]);
+    if (!dropped(x, dev)) {
+        GROW(x->locs, x->nlocs, x->caplocs);
+        x->locs[x->nlocs++] =
+            (struct locrow){dg_i64map_get(x->devs, dev), (int)part, lat, lon, n, first};
+    }
+    return tick(x, err);
+}
+
+static int on_app(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
+{
+    fetch *x = ctx;
+    (void)nf;
+    int64_t dev, app;
+    uint64_t n, active;
+    if (get_i64(x, err, row, len, 0, &dev) || get_i64(x, err, row, len, 1, &app) ||
+        get_u64(x, err, row, len, 2, &n) || get_u64(x, err, row, len, 3, &active))
+        return 1;
+    uint32_t d = dropped(x, dev) ? UINT32_MAX : dg_i64map_get(x->devs, dev);
+    uint32_t code = dg_i64map_get(x->appmap, app);
+    if (d != UINT32_MAX && code != UINT32_MAX) {
+        GROW(x->apps, x->napps, x->capapps);
+        x->apps[x->napps++] = (struct approw){d, code, n, active};
+    }
+    return tick(x, err);
+}
+
+static int on_vocab(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
+{
+    fetch *x = ctx;
+    (void)nf;
+    int64_t app;
+    uint64_t first;
+    if (get_i64(x, err, row, len, 0, &app) || get_u64(x, err, row, len, 1, &first))
+        return 1;
+    GROW(x->voc, x->nvoc, x->capvoc);
+    x->voc[x->nvoc++] = (struct vocrow){app, first};
+    return tick(x, err);
+}
+
+/* ---- building the features -------------------------------------------------------- */
+
+static int cmp_voc(const void *a, const void *b)
+{
+    const struct vocrow *x = a, *y = b;
+    if (x->first != y->first)
+        return x->first < y->first ? -1 : 1;
+    return (x->app > y->app) - (x->app < y->app);
+}
+
+static int cmp_first(const void *a, const void *b)
+{
+    const struct locrow *const *x = a, *const *y = b;
+    return ((*x)->first > (*y)->first) - ((*x)->first < (*y)->first);
+}
+
+/* Rows grouped by device (counting sort): device d's are idx[start[d]..start[d+1]). */
+static void group_by(const void *base, size_t off, size_t n, uint32_t ndev, size_t stride,
+                     size_t **start_out, size_t **idx_out)
+{
+    const char *dev = n ? (const char *)base + off : NULL;
+    size_t *start = dg_xcalloc((size_t)ndev + 2, sizeof *start);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t d = *(const uint32_t *)(const void *)(dev + i * stride);
+        if (d != UINT32_MAX)
+            start[d + 1]++;
+    }
+    for (uint32_t d = 0; d < ndev; d++)
+        start[d + 1] += start[d];
+    size_t *fill = dg_xmalloc(((size_t)ndev + 1) * sizeof *fill);
+    memcpy(fill, start, (size_t)ndev * sizeof *fill);
+    size_t *idx = dg_xmalloc((start[ndev] + 1) * sizeof *idx);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t d = *(const uint32_t *)(const void *)(dev + i * stride);
+        if (d != UINT32_MAX)
+            idx[fill[d]++] = i;
+    }
+    free(fill);
+    *start_out = start;
+    *idx_out = idx;
+}
+
+static void event_columns(fetch *x)
+{
+    dg_features *f = x->f;
+    uint64_t *bits = dg_xcalloc((size_t)f->ndevices + 1, sizeof *bits);
+    for (size_t i = 0; i < x->ndays; i++) {
+        uint32_t d = x->days[i].d;
+        int64_t off = x->days[i].day - x->minday[d];
+        if (off < 64)
+            bits[d] |= 1ull << off;
+    }
+    for (uint32_t d = 0; d < f->ndevices; d++) {
+        uint64_t n = x->nev[d];
+        if (!n)
+            continue;
+        float *row = f->dense + (size_t)d * f->ncols;
+        row[DG_FC_EVENTS] = (float)n;
+        row[DG_FC_ACTIVE_DAYS] = (float)__builtin_popcountll(bits[d]);
+        row[DG_FC_EVENTS_PER_DAY] = (float)n / row[DG_FC_ACTIVE_DAYS];
+        for (int h = 0; h < 24; h++)
+            row[DG_FC_HOUR0 + h] /= (float)n;
+        for (int w = 0; w < 7; w++)
+            row[DG_FC_WEEKDAY0 + w] /= (float)n;
+    }
+    free(bits);
+}
+
+static void place_columns(fetch *x)
+{
+    dg_features *f = x->f;
+    size_t *start, *idx;
+    group_by(x->locs, offsetof(struct locrow, d), x->nlocs, f->ndevices, sizeof *x->locs, &start, &idx);
+    uint64_t most = 0;
+    for (uint32_t d = 0; d < f->ndevices; d++) {
+        uint64_t located = 0;
+        for (size_t k = start[d]; k < start[d + 1]; k++)
+            located += x->locs[idx[k]].n;
+        most = located > most ? located : most;
+    }
+    float *plat[DG_NPARTS + 1], *plon[DG_NPARTS + 1];
+    for (int p = 0; p <= DG_NPARTS; p++) {
+        plat[p] = dg_xmalloc((most + 1) * sizeof(float));
+        plon[p] = dg_xmalloc((most + 1) * sizeof(float));
+    }
+    uint64_t *packed = dg_xmalloc((most + 1) * sizeof *packed);
+    float *scratch = dg_xmalloc((most + 1) * sizeof *scratch);
+    for (uint32_t d = 0; d < f->ndevices; d++) {
+        uint64_t n = x->nev[d];
+        if (!n)
+            continue;
+        float *row = f->dense + (size_t)d * f->ncols;
+        size_t np[DG_NPARTS + 1] = {0};
+        for (size_t k = start[d]; k < start[d + 1]; k++) {
+            const struct locrow *l = &x->locs[idx[k]];
+            uint32_t a, b;
+            memcpy(&a, &l->lat, 4);
+            memcpy(&b, &l->lon, 4);
+            for (uint64_t r = 0; r < l->n; r++) {
+                plat[l->part][np[l->part]] = l->lat;
+                plon[l->part][np[l->part]++] = l->lon;
+                packed[np[DG_NPARTS]] = (uint64_t)a << 32 | b;
+                plat[DG_NPARTS][np[DG_NPARTS]] = l->lat;
+                plon[DG_NPARTS][np[DG_NPARTS]++] = l->lon;
+            }
+        }
+        row[DG_FC_LOCATED_SHARE] = (float)np[DG_NPARTS] / (float)n;
+        dg_features_places(row, plat, plon, np, packed, scratch);
+    }
+    for (int p = 0; p <= DG_NPARTS; p++) {
+        free(plat[p]);
+        free(plon[p]);
+    }
+    free(packed);
+    free(scratch);
+    free(start);
+    free(idx);
+}
+
+static int cmp_u32v(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void csr_start(dg_csr *m, uint32_t nrows, uint32_t ncols)
+{
+    free(m->ptr);
+    free(m->idx);
+    free(m->val);
+    memset(m, 0, sizeof *m);
+    m->nrows = nrows;
+    m->ncols = ncols;
+    m->ptr = dg_xcalloc((size_t)nrows + 1, sizeof *m->ptr);
+}
+
+static void csr_push(dg_csr *m, uint64_t *cap, uint32_t c, float v)
+{
+    if (m->nnz == *cap) {
+        *cap = *cap * 2 + 1024;
+        m->idx = dg_xrealloc(m->idx, *cap * sizeof *m->idx);
+        m->val = dg_xrealloc(m->val, *cap * sizeof *m->val);
+    }
+    m->idx[m->nnz] = c;
+    m->val[m->nnz++] = v;
+}
+
+static int cmp_app_code(const void *a, const void *b)
+{
+    const struct approw *x = a, *y = b;
+    return (x->code > y->code) - (x->code < y->code);
+}
+
+/* The bags and the app and super-category columns, as app_features in
+ * features.c computes them. */
+static void app_columns(fetch *x, const dg_dataset *ds, const dg_supercats *sc,
+                        const dg_i64map *appmap)
+{
+    dg_features *f = x->f;
+    uint32_t napps = appmap->n;
+    f->app_vocab = dg_xmalloc(((size_t)napps + 1) * sizeof *f->app_vocab);
+    if (napps)
+        memcpy(f->app_vocab, appmap->keys, (size_t)napps * sizeof *f->app_vocab);
+    /* Labels of each app over the label vocabulary (label_categories first,
+     * then app_labels), as in features.c. */
+    const dg_table *al = dg_dataset_table(ds, DG_T_APP_LABELS);
+    const dg_table *lc = dg_dataset_table(ds, DG_T_LABEL_CATEGORIES);
+    dg_i64map labels;
+    dg_i64map_init(&labels);
+    if (lc) {
+        const int32_t *lid = dg_col_i32(dg_table_column(lc, "label_id"));
+        for (uint64_t i = 0; i < lc->nrows; i++)
+            dg_i64map_put(&labels, lid[i]);
+    }
+    uint64_t *lstart = dg_xcalloc((size_t)napps + 2, sizeof *lstart);
+    uint32_t *lidx = dg_xmalloc(((al ? al->nrows : 0) + 1) * sizeof *lidx);
+    if (al) {
+        const int64_t *aid = dg_col_i64(dg_table_column(al, "app_id"));
+        const int32_t *lab = dg_col_i32(dg_table_column(al, "label_id"));
+        uint32_t *code = dg_xmalloc((al->nrows + 1) * sizeof *code);
+        for (uint64_t i = 0; i < al->nrows; i++) {
+            code[i] = dg_i64map_get(appmap, aid[i]);
+            dg_i64map_put(&labels, lab[i]);
+            if (code[i] != UINT32_MAX)
+                lstart[code[i] + 1]++;
+        }
+        for (uint32_t a = 0; a < napps; a++)
+            lstart[a + 1] += lstart[a];
+        uint64_t *fill = dg_xmalloc(((size_t)napps + 1) * sizeof *fill);
+        memcpy(fill, lstart, (size_t)napps * sizeof *fill);
+        for (uint64_t i = 0; i < al->nrows; i++)
+            if (code[i] != UINT32_MAX)
+                lidx[fill[code[i]]++] = dg_i64map_get(&labels, lab[i]);
+        free(fill);
+        free(code);
+    }
+    uint32_t nlabels = labels.n;
+    f->label_vocab = dg_xmalloc(((size_t)nlabels + 1) * sizeof *f->label_vocab);
+    for (uint32_t i = 0; i < nlabels; i++)
+        f->label_vocab[i] = (int32_t)labels.keys[i];
+    int *super = dg_xmalloc(((size_t)nlabels + 1) * sizeof *super);
+    for (uint32_t i = 0; i < nlabels; i++)
+        super[i] = sc ? sc->n - 1 : -1;
+    if (sc && lc) {
+        const int32_t *lid = dg_col_i32(dg_table_column(lc, "label_id"));
+        const uint32_t *cat = dg_col_u32(dg_table_column(lc, "category"));
+        for (uint64_t i = 0; i < lc->nrows; i++)
+            super[dg_i64map_get(&labels, lid[i])] =
+                dg_supercat_of(sc, dg_strpool_get(&lc->strings, cat[i]));
+    }
+    csr_start(&f->apps_installed, f->ndevices, napps);
+    csr_start(&f->apps_active, f->ndevices, napps);
+    csr_start(&f->labels, f->ndevices, nlabels);
+    uint64_t cap_i = 0, cap_a = 0, cap_l = 0;
+    /* Rows of a device together, in app code order. */
+    size_t *start, *idx;
+    group_by(x->apps, offsetof(struct approw, d), x->napps, f->ndevices, sizeof *x->apps, &start, &idx);
+    struct approw *mine = dg_xmalloc((x->napps + 1) * sizeof *mine);
+    float *lcount = dg_xcalloc((size_t)nlabels + 1, sizeof *lcount);
+    uint32_t *touched = dg_xmalloc(((size_t)nlabels + 1) * sizeof *touched);
+    for (uint32_t d = 0; d < f->ndevices; d++) {
+        float *row = f->dense + (size_t)d * f->ncols;
+        size_t m = start[d + 1] - start[d];
+        for (size_t k = 0; k < m; k++)
+            mine[k] = x->apps[idx[start[d] + k]];
+        qsort(mine, m, sizeof *mine, cmp_app_code);
+        uint64_t rows = 0;
+        uint32_t nact = 0, ntouched = 0;
+        for (size_t k = 0; k < m; k++) {
+            rows += mine[k].n;
+            csr_push(&f->apps_installed, &cap_i, mine[k].code, (float)mine[k].n);
+            if (mine[k].active) {
+                csr_push(&f->apps_active, &cap_a, mine[k].code, (float)mine[k].active);
+                nact++;
+            }
+            uint32_t a = mine[k].code;
+            for (uint64_t j = lstart[a]; j < lstart[a + 1]; j++) {
+                uint32_t l = lidx[j];
+                if (lcount[l] == 0)
+                    touched[ntouched++] = l;
+                lcount[l] += 1;
+            }
+        }
+        row[DG_FC_APP_EVENTS] = (float)rows;
+        row[DG_FC_APPS] = (float)m;
+        row[DG_FC_APPS_ACTIVE] = (float)nact;
+        for (uint32_t k = 0; sc && k < ntouched; k++)
+            row[DG_FC_FIXED + super[touched[k]]] += lcount[touched[k]];
+        qsort(touched, ntouched, sizeof *touched, cmp_u32v);
+        for (uint32_t k = 0; k < ntouched; k++) {
+            csr_push(&f->labels, &cap_l, touched[k], lcount[touched[k]]);
+            lcount[touched[k]] = 0;
+        }
+        f->apps_installed.ptr[d + 1] = f->apps_installed.nnz;
+        f->apps_active.ptr[d + 1] = f->apps_active.nnz;
+        f->labels.ptr[d + 1] = f->labels.nnz;
+    }
+    free(mine);
+    free(lcount);
+    free(touched);
+    free(start);
+    free(idx);
+    free(super);
+    free(lstart);
+    free(lidx);
+    dg_i64map_free(&labels);
+}
+
+typedef struct labcount {
+    int32_t lab;
+    uint64_t n;
+} labcount;
+
+static int cmp_labcount(const void *a, const void *b)
+{
+    const labcount *x = a, *y = b;
+    return (x->lab > y->lab) - (x->lab < y->lab);
+}
+
+/* DBSCAN over the observed events (the located rows expanded, in the order of
+ * their first event row, which is the order of the raw rows' seeds), then the
+ * four cluster columns as dg_features_add_clusters computes them. */
+static int cluster_columns(fetch *x, double eps_km, double min_pts, dg_dbscan_report *report,
+                           const dg_progress *progress, dg_err *err)
+{
+    dg_features *f = x->f;
+    const struct locrow **by_first = dg_xmalloc((x->nlocs + 1) * sizeof *by_first);
+    uint64_t total = 0;
+    for (size_t i = 0; i < x->nlocs; i++) {
+        by_first[i] = &x->locs[i];
+        total += x->locs[i].n;
+    }
+    qsort(by_first, x->nlocs, sizeof *by_first, cmp_first);
+    float *lat = dg_xmalloc((total + 1) * sizeof *lat), *lon = dg_xmalloc((total + 1) * sizeof *lon);
+    uint64_t *first_point = dg_xmalloc((x->nlocs + 1) * sizeof *first_point);
+    uint64_t k = 0;
+    for (size_t i = 0; i < x->nlocs; i++) {
+        const struct locrow *l = by_first[i];
+        first_point[l - x->locs] = k;
+        for (uint64_t r = 0; r < l->n; r++) {
+            lat[k] = l->lat;
+            lon[k++] = l->lon;
+        }
+    }
+    free(by_first);
+    dg_dbscan_locs locs;
+    int rc = dg_dbscan_locs_build(&locs, lat, lon, NULL, total, err);
+    free(lat);
+    free(lon);
+    if (rc != DG_OK) {
+        free(first_point);
+        return DG_ERR;
+    }
+    int32_t *label = dg_xmalloc(((size_t)locs.n + 1) * sizeof *label);
+    rc = dg_dbscan_run(&locs, eps_km, min_pts, label, NULL, report, progress, err);
+    if (rc != DG_OK) {
+        free(label);
+        free(first_point);
+        dg_dbscan_locs_free(&locs);
+        return DG_ERR;
+    }
+    size_t *start, *idx;
+    group_by(x->locs, offsetof(struct locrow, d), x->nlocs, f->ndevices, sizeof *x->locs, &start, &idx);
+    labcount *lc = dg_xmalloc((x->nlocs + 1) * sizeof *lc);
+    int old = f->ncols, nc = old + 4;
+    float *dense = dg_xmalloc(((size_t)f->ndevices * nc + 1) * sizeof *dense);
+    for (uint32_t d = 0; d < f->ndevices; d++) {
+        float *row = dense + (size_t)d * nc;
+        memcpy(row, f->dense + (size_t)d * old, (size_t)old * sizeof *row);
+        size_t m = start[d + 1] - start[d];
+        uint64_t n = 0;
+        for (size_t j = 0; j < m; j++) {
+            size_t g = idx[start[d] + j];
+            uint32_t l = locs.of_point[first_point[g]];
+            lc[j] = (labcount){l == UINT32_MAX ? -1 : label[l], x->locs[g].n};
+            n += x->locs[g].n;
+        }
+        if (n == 0) {
+            for (int c = 0; c < 4; c++)
+                row[old + c] = NAN;
+            continue;
+        }
+        qsort(lc, m, sizeof *lc, cmp_labcount);
+        uint64_t noise = 0, best_n = 0;
+        int32_t best = -1, count = 0;
+        for (size_t i = 0; i < m;) {
+            size_t j = i;
+            uint64_t sum = 0;
+            while (j < m && lc[j].lab == lc[i].lab)
+                sum += lc[j++].n;
+            if (lc[i].lab < 0) {
+                noise = sum;
+            } else {
+                count++;
+                if (sum > best_n) {
+                    best_n = sum;
+                    best = lc[i].lab;
+                }
+            }
+            i = j;
+        }
+        row[old + 0] = (float)best;
+        row[old + 1] = (float)count;
+        row[old + 2] = (float)((double)best_n / (double)n);
+        row[old + 3] = (float)((double)noise / (double)n);
+    }
+    free(lc);
+    free(start);
+    free(idx);
+    free(label);
+    free(first_point);
+    dg_dbscan_locs_free(&locs);
+    free(f->dense);
+    f->dense = dense;
+    static const char *const names[] = {"cluster_home", "cluster_count", "cluster_top_share",
+                                        "cluster_noise_share"};
+    f->col_names = dg_xrealloc(f->col_names, (size_t)nc * sizeof *f->col_names);
+    for (int c = 0; c < 4; c++)
+        f->col_names[old + c] = dg_xstrdup(names[c]);
+    f->ncols = nc;
+    return DG_OK;
+}
+
+static void fetch_free(fetch *x)
+{
+    free(x->nev);
+    free(x->minday);
+    free(x->days);
+    free(x->locs);
+    free(x->apps);
+    free(x->voc);
+}
+
+static int run_query(dg_mysql *m, fetch *x, int q, const dg_rules *rules, int ordered,
+                     dg_mysql_row_fn fn, dg_pushdown_report *rep, dg_err *err)
+{
+    static const char *const names[DG_PD_NQUERIES] = {
+        "event id check", "event counts", "located events", "app rows", "app vocabulary"};
+    char sql[4096];
+    if (dg_pushdown_sql(q, rules, ordered, sql, sizeof sql) != DG_OK)
+        return dg_fail(err, "%s: %s: query too long", x->where, names[q]);
+    if (dg_progress_report(x->progress, names[q], q, DG_PD_NQUERIES, "queries"))
+        return dg_fail(err, "%s: cancelled", x->where);
+    x->what = names[q];
+    x->rows = 0;
+    double t0 = dg_now();
+    int rc = dg_mysql_query_rows(m, sql, names[q], fn, x, err);
+    rep->rows[q] = x->rows;
+    rep->seconds[q] = dg_now() - t0;
+    return rc;
+}
+
+int dg_features_pushdown(const dg_mysql_config *cfg, const dg_rules *rules,
+                         const dg_supercats *sc, double eps_km, double min_pts, dg_features *out,
+                         dg_dataset *small, dg_dbscan_report *cluster_report,
+                         dg_pushdown_report *report, const dg_progress *progress, dg_err *err)
+{
+    double t0 = dg_now();
+    dg_pushdown_report rep_local;
+    dg_pushdown_report *rep = report ? report : &rep_local;
+    memset(rep, 0, sizeof *rep);
+    memset(out, 0, sizeof *out);
+    /* The small tables, read whole and cleaned here. */
+    dg_mysql_load_opts lo = {.progress = NULL};
+    lo.skip[DG_T_EVENTS] = lo.skip[DG_T_APP_EVENTS] = 1;
+    if (dg_mysql_load(small, cfg, &lo, err) != DG_OK)
+        return DG_ERR;
+    char where[400];
+    snprintf(where, sizeof where, "%s:%u %s", cfg->host, cfg->port, cfg->database);
+    if (small->shape == DG_SHAPE_UPGRAD) {
+        dg_fail(err,
+                "%s: the Upgrad shape's cut device ids are matched to the phones' on the raw "
+                "rows, which features --db does not fetch: use load-db, then features",
+                where);
+        goto fail_small;
+    }
+    for (int t = 0; t < DG_T_COUNT; t++)
+        rep->small_rows += small->reports[t].rows;
+    rule_set rs;
+    rules_of(rules, &rs);
+    if (rules) {
+        dg_rule_effect *fx = dg_xcalloc((size_t)rules->n + 1, sizeof *fx);
+        int rc = dg_clean(small, rules, fx, NULL, err);
+        free(fx);
+        if (rc != DG_OK)
+            goto fail_small;
+        size_t o = 0;
+        for (int i = 0; i < rules->n; i++) {
+            dg_rule_kind k = rules->v[i].kind;
+            if (rules->v[i].enabled &&
+                (k == DG_RULE_DEDUPE_PHONES || k == DG_RULE_LABELS_WITHOUT_PHONE ||
+                 k == DG_RULE_UNKNOWN_DEVICE_EVENTS || k == DG_RULE_EMPTY_CATEGORIES) &&
+                o < sizeof rep->client_rules)
+                o += (size_t)snprintf(rep->client_rules + o, sizeof rep->client_rules - o,
+                                      "%s%s", o ? ", " : "", dg_rule_keyword(k));
+        }
+    }
+    /* The devices, their brand and model and the empty matrix, as
+     * dg_features_build makes them (it sees no events here). */
+    if (dg_features_build(small, sc, out, NULL, err) != DG_OK)
+        goto fail_small;
+    dg_mysql *m = NULL;
+    if (dg_mysql_open(&m, cfg, err) != DG_OK)
+        goto fail_features;
+    int has_ev = 0, has_ae = 0;
+    if (dg_mysql_has_column(m, "events", "dg_row", &has_ev, err) != DG_OK ||
+        dg_mysql_has_column(m, "app_events", "dg_row", &has_ae, err) != DG_OK)
+        goto fail_conn;
+    rep->ordered = has_ev && has_ae;
+    /* MariaDB joins app_events to events (no index on event_id in the
+     * imported tables) with a block nested loop unless hashed joins are on:
+     * 10 minutes instead of seconds for 2000 devices. Other engines do hash
+     * joins anyway and refuse the variable, which is fine. */
+    {
+        dg_err ignored;
+        (void)dg_mysql_query_rows(m, "SET SESSION join_cache_level = 4", "join setting",
+                                  on_nothing, NULL, &ignored);
+    }
+    fetch x;
+    memset(&x, 0, sizeof x);
+    x.where = where;
+    x.progress = progress;
+    x.f = out;
+    dg_i64map devs, phones, appmap;
+    dg_i64map_init(&devs);
+    dg_i64map_init(&phones);
+    dg_i64map_init(&appmap);
+    for (uint32_t d = 0; d < out->ndevices; d++)
+        dg_i64map_put(&devs, out->device_id[d]);
+    const dg_table *ph = dg_dataset_table(small, DG_T_PHONES);
+    if (rs.unknown_devices && ph) {
+        const int64_t *id = dg_col_i64(dg_table_column(ph, "device_id"));
+        for (uint64_t i = 0; i < ph->nrows; i++)
+            dg_i64map_put(&phones, id[i]);
+        x.phones = &phones;
+    }
+    x.devs = &devs;
+    x.appmap = &appmap;
+    x.nev = dg_xcalloc((size_t)out->ndevices + 1, sizeof *x.nev);
+    x.minday = dg_xmalloc(((size_t)out->ndevices + 1) * sizeof *x.minday);
+    for (uint32_t d = 0; d < out->ndevices; d++)
+        x.minday[d] = INT64_MAX;
+    int rc = run_query(m, &x, DG_PD_Q_CHECK, rules, rep->ordered, on_check, rep, err);
+    if (rc == DG_OK && x.check[0] != x.check[1])
+        rc = dg_fail(err,
+                     "%s: events has %" PRIu64 " rows but %" PRIu64 " distinct event ids; "
+                     "features --db needs each event id once (load-db, then features, takes "
+                     "the rows as they are)",
+                     where, x.check[0], x.check[1]);
+    if (rc == DG_OK)
+        rc = run_query(m, &x, DG_PD_Q_COUNTS, rules, rep->ordered, on_count, rep, err);
+    if (rc == DG_OK)
+        rc = run_query(m, &x, DG_PD_Q_LOCATIONS, rules, rep->ordered, on_location, rep, err);
+    if (rc == DG_OK)
+        rc = run_query(m, &x, DG_PD_Q_VOCAB, rules, rep->ordered, on_vocab, rep, err);
+    if (rc == DG_OK) {
+        qsort(x.voc, x.nvoc, sizeof *x.voc, cmp_voc);
+        for (size_t i = 0; i < x.nvoc; i++)
+            dg_i64map_put(&appmap, x.voc[i].app);
+        rc = run_query(m, &x, DG_PD_Q_APPS, rules, rep->ordered, on_app, rep, err);
+    }
+    dg_mysql_close(m);
+    if (rc == DG_OK) {
+        event_columns(&x);
+        place_columns(&x);
+        app_columns(&x, small, sc, &appmap);
+        if (eps_km > 0) {
+            dg_dbscan_report cr;
+            memset(&cr, 0, sizeof cr);
+            rc = cluster_columns(&x, eps_km, min_pts, &cr, progress, err);
+            if (rc == DG_OK && cluster_report)
+                *cluster_report = cr;
+        }
+    }
+    fetch_free(&x);
+    dg_i64map_free(&devs);
+    dg_i64map_free(&phones);
+    dg_i64map_free(&appmap);
+    if (rc != DG_OK)
+        goto fail_features;
+    rep->seconds_total = dg_now() - t0;
+    dg_progress_report(progress, "features --db", DG_PD_NQUERIES, DG_PD_NQUERIES, "queries");
+    return DG_OK;
+fail_conn:
+    dg_mysql_close(m);
+fail_features:
+    dg_features_free(out);
+fail_small:
+    dg_dataset_free(small);
+    dg_dataset_init(small);
+    return DG_ERR;
+}
