@@ -1,0 +1,344 @@
+/* features --db (pushdown.h) against a real MariaDB (scripts/mariadb.sh) and a
+ * Spider cluster (scripts/spider.sh: a head and two data nodes): one generated
+ * set is imported, then its features are computed from the CSV files and on
+ * the server, under several cleaning rule lists, and compared byte for byte,
+ * together with the design matrices built from them. Skipped, with a message,
+ * when DG_MYSQL_HOST is not set; the Spider test skips without
+ * DG_SPIDER_PORT. */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include "demographer/clean.h"
+#include "demographer/design.h"
+#include "demographer/pushdown.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const rule_lists[] = {
+    NULL, /* the default rules */
+    "",   /* --no-clean */
+    "time-window from=2016-05-02T06:00:00 to=2016-05-06T00:00:00\nzero-coords\n"
+    "unknown-device-events\n",
+    "unit-box-coords\nlabels-without-phone\nimpute-median\n"
+    "time-window from=2016-05-01T00:00:00 to=2016-05-08T00:00:00\n",
+};
+#define NLISTS (sizeof rule_lists / sizeof *rule_lists)
+
+static void config(dg_mysql_config *c, const char *prefix, const char *db)
+{
+    char k[64];
+    dg_mysql_config_init(c);
+    snprintf(k, sizeof k, "%s_HOST", prefix);
+    snprintf(c->host, sizeof c->host, "%s", getenv(k));
+    snprintf(k, sizeof k, "%s_PORT", prefix);
+    c->port = (unsigned)atoi(getenv(k));
+    snprintf(k, sizeof k, "%s_USER", prefix);
+    snprintf(c->user, sizeof c->user, "%s", getenv(k));
+    snprintf(c->database, sizeof c->database, "%s", db);
+    c->tls = DG_TLS_DISABLED;
+    snprintf(k, sizeof k, "%s_PASSWORD_FILE", prefix);
+    dg_err err;
+    if (dg_mysql_password_from_file(c, getenv(k), &err) != DG_OK)
+        fail_msg("%s", err.msg);
+}
+
+static void sql(const char *prefix, const char *db, const char *stmt)
+{
+    char cmd[8192], k[4][64];
+    snprintf(k[0], 64, "%s_PASSWORD_FILE", prefix);
+    snprintf(k[1], 64, "%s_HOST", prefix);
+    snprintf(k[2], 64, "%s_PORT", prefix);
+    snprintf(k[3], 64, "%s_USER", prefix);
+    snprintf(cmd, sizeof cmd,
+             "MYSQL_PWD=\"$(cat '%s')\" mariadb --no-defaults -h %s -P %s -u %s %s -e \"%s\"",
+             getenv(k[0]), getenv(k[1]), getenv(k[2]), getenv(k[3]), db, stmt);
+    char *out = NULL;
+    int rc = tu_run(cmd, &out);
+    if (rc != 0)
+        fail_msg("mariadb failed (%d): %s", rc, out);
+    free(out);
+}
+
+static void import_dir(const char *prefix, const char *dir, const char *db)
+{
+    char cmd[16384], *out = NULL, k[4][64];
+    snprintf(k[0], 64, "%s_PASSWORD_FILE", prefix);
+    snprintf(k[1], 64, "%s_HOST", prefix);
+    snprintf(k[2], 64, "%s_PORT", prefix);
+    snprintf(k[3], 64, "%s_USER", prefix);
+    snprintf(cmd, sizeof cmd,
+             "%s mysql-import '%s' --quiet --tls disabled --host %s --port %s --user %s "
+             "--database %s --password-file '%s'",
+             tu_bin(), dir, getenv(k[1]), getenv(k[2]), getenv(k[3]), db, getenv(k[0]));
+    int rc = tu_run(cmd, &out);
+    if (rc != 0)
+        fail_msg("mysql-import failed (%d): %s", rc, out);
+    free(out);
+}
+
+static char *synth(void)
+{
+    char *dir = tu_tmpdir();
+    char cmd[1024], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s synth --quiet --out '%s/data' --devices 2000 --seed 11",
+             tu_bin(), dir);
+    int rc = tu_run(cmd, &out);
+    if (rc != 0)
+        fail_msg("synth failed (%d): %s", rc, out);
+    free(out);
+    return dir;
+}
+
+static void parse_rules(dg_rules *r, const char *text)
+{
+    dg_rules_init(r);
+    if (!text) {
+        dg_rules_default(r);
+        return;
+    }
+    dg_err err;
+    if (*text && dg_rules_parse(r, text, "test", &err) != DG_OK)
+        fail_msg("%s", err.msg);
+}
+
+static void compare_csr(const dg_csr *a, const dg_csr *b)
+{
+    assert_int_equal(a->nrows, b->nrows);
+    assert_int_equal(a->ncols, b->ncols);
+    assert_int_equal(a->nnz, b->nnz);
+    assert_memory_equal(a->ptr, b->ptr, ((size_t)a->nrows + 1) * sizeof *a->ptr);
+    if (a->nnz) {
+        assert_memory_equal(a->idx, b->idx, a->nnz * sizeof *a->idx);
+        assert_memory_equal(a->val, b->val, a->nnz * sizeof *a->val);
+    }
+}
+
+/* Every byte of the features, and of the designs learnt and applied on them. */
+static void compare_features(const dg_features *a, const dg_features *b)
+{
+    assert_int_equal(a->ndevices, b->ndevices);
+    assert_int_equal(a->ncols, b->ncols);
+    assert_memory_equal(a->device_id, b->device_id, a->ndevices * sizeof *a->device_id);
+    for (int c = 0; c < a->ncols; c++)
+        assert_string_equal(a->col_names[c], b->col_names[c]);
+    for (uint32_t d = 0; d < a->ndevices; d++) {
+        assert_string_equal(a->brand[d], b->brand[d]);
+        assert_string_equal(a->model[d], b->model[d]);
+    }
+    size_t cells = (size_t)a->ndevices * a->ncols;
+    for (size_t i = 0; i < cells; i++)
+        if (memcmp(&a->dense[i], &b->dense[i], sizeof(float)) != 0)
+            fail_msg("device %zu, column %s: %.9g locally, %.9g pushed down", i / a->ncols,
+                     a->col_names[i % a->ncols], a->dense[i], b->dense[i]);
+    compare_csr(&a->apps_installed, &b->apps_installed);
+    compare_csr(&a->apps_active, &b->apps_active);
+    compare_csr(&a->labels, &b->labels);
+    assert_memory_equal(a->app_vocab, b->app_vocab,
+                        a->apps_installed.ncols * sizeof *a->app_vocab);
+    assert_memory_equal(a->label_vocab, b->label_vocab, a->labels.ncols * sizeof *a->label_vocab);
+    uint32_t *rows = malloc(((size_t)a->ndevices + 1) * sizeof *rows);
+    for (uint32_t d = 0; d < a->ndevices; d++)
+        rows[d] = d;
+    for (int bags = 0; bags < 2; bags++) {
+        dg_design_spec sa, sb;
+        dg_design_spec_init(&sa);
+        dg_design_spec_init(&sb);
+        dg_err err;
+        assert_int_equal(dg_design_learn(&sa, a, rows, a->ndevices, DG_BLOCKS_ALL,
+                                         (dg_bag_weight)bags, 2, &err),
+                         DG_OK);
+        assert_int_equal(dg_design_learn(&sb, b, rows, b->ndevices, DG_BLOCKS_ALL,
+                                         (dg_bag_weight)bags, 2, &err),
+                         DG_OK);
+        dg_csr xa, xb;
+        assert_int_equal(dg_design_apply(&sa, a, rows, a->ndevices, &xa, &err), DG_OK);
+        assert_int_equal(dg_design_apply(&sb, b, rows, b->ndevices, &xb, &err), DG_OK);
+        assert_true(xa.nnz > 0);
+        compare_csr(&xa, &xb);
+        dg_csr_free(&xa);
+        dg_csr_free(&xb);
+        dg_design_spec_free(&sa);
+        dg_design_spec_free(&sb);
+    }
+    free(rows);
+}
+
+static void local_features(const char *dir, const char *rules_text, const dg_supercats *sc,
+                           dg_dataset *ds, dg_features *f)
+{
+    dg_err err;
+    dg_load_opts o = {.use_snapshot = 0};
+    dg_dataset_init(ds);
+    if (dg_dataset_load(ds, dir, &o, &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    if (!rules_text || *rules_text) {
+        dg_rules r;
+        parse_rules(&r, rules_text);
+        dg_rule_effect fx[32];
+        assert_int_equal(dg_clean(ds, &r, fx, NULL, &err), DG_OK);
+        dg_rules_free(&r);
+    }
+    if (dg_features_for_models(ds, sc, DG_CLUSTER_EPS_KM_DEFAULT, DG_CLUSTER_MIN_PTS_DEFAULT, f,
+                               NULL, NULL, &err) != DG_OK)
+        fail_msg("%s", err.msg);
+}
+
+static void pushdown_features(const dg_mysql_config *cfg, const char *rules_text,
+                              const dg_supercats *sc, dg_dataset *small, dg_features *f,
+                              dg_pushdown_report *rep)
+{
+    dg_err err;
+    dg_rules r;
+    parse_rules(&r, rules_text);
+    dg_dataset_init(small);
+    if (dg_features_pushdown(cfg, rules_text && !*rules_text ? NULL : &r, sc,
+                             DG_CLUSTER_EPS_KM_DEFAULT, DG_CLUSTER_MIN_PTS_DEFAULT, f, small, NULL,
+                             rep, NULL, &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    dg_rules_free(&r);
+}
+
+static void load_supercats(dg_supercats *sc)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/supercategories.txt", getenv("DG_ASSETS"));
+    memset(sc, 0, sizeof *sc);
+    dg_err err;
+    if (dg_supercats_load(sc, path, &err) != DG_OK)
+        fail_msg("%s", err.msg);
+}
+
+/* Each rule list: the local features equal the pushed-down ones. */
+static void all_rule_lists_equal(const char *dir, const dg_mysql_config *cfg)
+{
+    dg_supercats sc;
+    load_supercats(&sc);
+    for (size_t k = 0; k < NLISTS; k++) {
+        dg_dataset ds, small;
+        dg_features a, b;
+        dg_pushdown_report rep;
+        local_features(dir, rule_lists[k], &sc, &ds, &a);
+        pushdown_features(cfg, rule_lists[k], &sc, &small, &b, &rep);
+        assert_true(rep.ordered);
+        assert_true(dg_features_col(&b, "cluster_home") >= 0);
+        compare_features(&a, &b);
+        /* Only aggregated rows came back: fewer than the raw event rows. */
+        const dg_table *ev = dg_dataset_table(&ds, DG_T_EVENTS);
+        const dg_table *ae = dg_dataset_table(&ds, DG_T_APP_EVENTS);
+        assert_true(rep.rows[DG_PD_Q_COUNTS] + rep.rows[DG_PD_Q_LOCATIONS] < ev->nrows);
+        assert_true(rep.rows[DG_PD_Q_APPS] < ae->nrows / 4);
+        dg_features_free(&a);
+        dg_features_free(&b);
+        dg_dataset_free(&ds);
+        dg_dataset_free(&small);
+    }
+    dg_supercats_free(&sc);
+}
+
+/* The command line both ways: every file the same bytes. */
+static void cli_files_equal(const char *prefix, const char *dir, const char *db,
+                            const char *tmp)
+{
+    char cmd[4096], k[4][64], *out = NULL;
+    snprintf(k[0], 64, "%s_PASSWORD_FILE", prefix);
+    snprintf(k[1], 64, "%s_HOST", prefix);
+    snprintf(k[2], 64, "%s_PORT", prefix);
+    snprintf(k[3], 64, "%s_USER", prefix);
+    snprintf(cmd, sizeof cmd,
+             "%s features '%s' --quiet --no-snapshot --out '%s/local' && "
+             "%s features --db --tls disabled --host %s --port %s --user %s --database %s "
+             "--password-file '%s' --out '%s/db' && "
+             "for f in '%s'/local/*; do cmp \"$f\" '%s'/db/\"$(basename \"$f\")\" || exit 1; done "
+             "&& ls '%s/db' | wc -l",
+             tu_bin(), dir, tmp, tu_bin(), getenv(k[1]), getenv(k[2]), getenv(k[3]), db,
+             getenv(k[0]), tmp, tmp, tmp, tmp);
+    int rc = tu_run(cmd, &out);
+    if (rc != 0)
+        fail_msg("features both ways differ (%d): %s", rc, out);
+    assert_non_null(strstr(out, "aggregated rows"));
+    assert_non_null(strstr(out, "\n7\n"));
+    free(out);
+}
+
+static void pushdown_equals_local(void **state)
+{
+    (void)state;
+    char *tmp = synth();
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%.1000s/data", tmp);
+    sql("DG_MYSQL", "", "DROP DATABASE IF EXISTS mlctest_pd; CREATE DATABASE mlctest_pd");
+    import_dir("DG_MYSQL", dir, "mlctest_pd");
+    dg_mysql_config cfg;
+    config(&cfg, "DG_MYSQL", "mlctest_pd");
+    all_rule_lists_equal(dir, &cfg);
+    cli_files_equal("DG_MYSQL", dir, "mlctest_pd", tmp);
+
+    /* An event id twice: refused, by name, with nothing kept. */
+    sql("DG_MYSQL", "mlctest_pd",
+        "INSERT INTO events (event_id, device_id, timestamp, longitude, latitude) "
+        "SELECT event_id, device_id, timestamp, longitude, latitude FROM events LIMIT 1");
+    dg_supercats sc;
+    load_supercats(&sc);
+    dg_features f;
+    dg_dataset small;
+    dg_dataset_init(&small);
+    dg_err err;
+    assert_int_equal(dg_features_pushdown(&cfg, NULL, &sc, 0, 0, &f, &small, NULL, NULL, NULL,
+                                          &err),
+                     DG_ERR);
+    assert_non_null(strstr(err.msg, "distinct event ids"));
+    assert_non_null(strstr(err.msg, cfg.host));
+    assert_int_equal(f.ndevices, 0);
+    assert_false(small.present[DG_T_PHONES]);
+    dg_dataset_free(&small);
+    dg_supercats_free(&sc);
+    sql("DG_MYSQL", "", "DROP DATABASE mlctest_pd");
+    dg_mysql_config_free(&cfg);
+    tu_rmrf(tmp);
+    free(tmp);
+}
+
+/* The SQL holds no user text: a rule's name never reaches it, times are
+ * formatted from numbers, and the statements are the plain subset. */
+static void sql_is_plain(void **state)
+{
+    (void)state;
+    dg_rules r;
+    parse_rules(&r, "empty-categories name=x';DROP\n"
+                    "time-window from=2016-05-01T00:00:00 to=2016-05-08T00:00:00\n"
+                    "zero-coords\nunit-box-coords\n");
+    char buf[4096];
+    for (int q = 0; q < DG_PD_NQUERIES; q++) {
+        assert_int_equal(dg_pushdown_sql(q, &r, 1, buf, sizeof buf), DG_OK);
+        assert_null(strstr(buf, "DROP"));
+        assert_null(strstr(buf, "x'"));
+        assert_null(strstr(buf, "MEDIAN"));
+        assert_null(strstr(buf, "PERCENTILE"));
+        assert_null(strchr(buf, ';'));
+    }
+    assert_int_equal(dg_pushdown_sql(DG_PD_Q_LOCATIONS, &r, 1, buf, sizeof buf), DG_OK);
+    assert_non_null(strstr(buf, "'2016-05-01 00:00:00'"));
+    assert_non_null(strstr(buf, "BETWEEN -1 AND 1"));
+    assert_non_null(strstr(buf, "MIN(e.`dg_row`)"));
+    assert_int_equal(dg_pushdown_sql(DG_PD_Q_VOCAB, &r, 0, buf, sizeof buf), DG_OK);
+    assert_non_null(strstr(buf, "MIN(a.`event_id`)"));
+    assert_int_equal(dg_pushdown_sql(DG_PD_Q_APPS, &r, 1, buf, 40), DG_ERR);
+    dg_rules_free(&r);
+}
+
+int main(void)
+{
+    const char *host = getenv("DG_MYSQL_HOST");
+    if (!host || !*host) {
+        printf("1..0 # SKIP DG_MYSQL_HOST is not set (scripts/test.sh starts a MariaDB)\n");
+        return 0;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sql_is_plain),
+        cmocka_unit_test(pushdown_equals_local),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
