@@ -9,10 +9,11 @@ pkgs=(build-essential meson ninja-build pkg-config python3
   libmariadb-dev libcurl4-openssl-dev libinih-dev
   liblinear-dev libsvm-dev liblbfgs-dev libxgboost-dev libmicrohttpd-dev libjansson-dev)
 if [ "${1:-}" = test ]; then
-  # mariadb-server and -client for the MySQL tests (scripts/mariadb.sh), openssl for
+  # mariadb-server and -client for the MySQL tests (scripts/mariadb.sh), the Spider
+  # plugin for the three-node cluster of scripts/spider.sh, openssl for
   # their TLS certificate, python3 for the loopback HTTP server, tmux for the screen
   # tests, mandoc for the man page check.
-  pkgs+=(libcmocka-dev valgrind tmux mandoc mariadb-server mariadb-client openssl)
+  pkgs+=(libcmocka-dev valgrind tmux mandoc mariadb-server mariadb-client mariadb-plugin-spider openssl)
 fi
 
 missing=()

@@ -2,8 +2,9 @@
 # Installs what is missing, builds, and runs the whole test suite three ways:
 # the normal build, under AddressSanitizer + UndefinedBehaviorSanitizer, and
 # the parser and data-layer tests under valgrind. Ends with "N passed, N failed".
-# A private MariaDB (scripts/mariadb.sh) runs on loopback for the MySQL tests
-# and is stopped at the end.
+# A private MariaDB (scripts/mariadb.sh) and a Spider cluster (scripts/spider.sh: a
+# head and two data nodes) run on loopback for the MySQL tests and are stopped at
+# the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test || exit 1
@@ -14,11 +15,16 @@ bash scripts/build.sh build-asan -Dwerror=true -Dtests=enabled \
   -Db_sanitize=address,undefined -Db_lundef=false --buildtype=debug || exit 1
 
 dbdir=$(mktemp -d /tmp/demographer-mariadb.XXXXXX)
-trap 'bash scripts/mariadb.sh stop "$dbdir"' EXIT
+spiderdir=$(mktemp -d /tmp/demographer-spider.XXXXXX)
+trap 'bash scripts/mariadb.sh stop "$dbdir"; bash scripts/spider.sh stop "$spiderdir"' EXIT
 envfile=$(bash scripts/mariadb.sh start "$dbdir") || exit 1
+# A Spider head and two data nodes for features --db (tests/test_pushdown.c).
+spiderenv=$(bash scripts/spider.sh start "$spiderdir") || exit 1
 set -a
 # shellcheck disable=SC1090
 . "$envfile"
+# shellcheck disable=SC1090
+. "$spiderenv"
 set +a
 
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

@@ -301,6 +301,86 @@ static void pushdown_equals_local(void **state)
     free(tmp);
 }
 
+static void spider_script(const char *args)
+{
+    char cmd[4096], *out = NULL;
+    snprintf(cmd, sizeof cmd, "bash '%s/../scripts/spider.sh' %s", getenv("DG_TESTS_SRC"), args);
+    int rc = tu_run(cmd, &out);
+    if (rc != 0)
+        fail_msg("spider.sh %s failed (%d): %s", args, rc, out);
+    free(out);
+}
+
+/* The Spider cluster: the set imported through the head into a staging
+ * database, sharded by device over the two data nodes, and the features
+ * through the head equal the local ones. With a data node stopped the error
+ * names it and nothing is kept. */
+static void spider_equals_local(void **state)
+{
+    (void)state;
+    const char *sdir = getenv("DG_SPIDER_DIR");
+    if (!getenv("DG_SPIDER_PORT") || !sdir) {
+        printf("# DG_SPIDER_PORT is not set (scripts/test.sh starts scripts/spider.sh): "
+               "skipped\n");
+        skip();
+    }
+    char *tmp = synth();
+    char dir[1024], args[2048];
+    snprintf(dir, sizeof dir, "%.1000s/data", tmp);
+    sql("DG_SPIDER", "", "DROP DATABASE IF EXISTS mlctest_stage; CREATE DATABASE mlctest_stage");
+    import_dir("DG_SPIDER", dir, "mlctest_stage");
+    snprintf(args, sizeof args, "shard '%.1000s' mlctest_stage", sdir);
+    spider_script(args);
+    /* The rows are on the data nodes, split by device. */
+    for (int n = 1; n <= 2; n++) {
+        char cmd[2048], *out = NULL;
+        snprintf(cmd, sizeof cmd,
+                 "mariadb --no-defaults --socket='%.1000s/n%d/run/mysqld.sock' -u root mlctest -N "
+                 "-e 'SELECT COUNT(*) FROM events'",
+                 sdir, n);
+        assert_int_equal(tu_run(cmd, &out), 0);
+        assert_true(atol(out) > 1000);
+        free(out);
+    }
+    dg_mysql_config cfg;
+    config(&cfg, "DG_SPIDER", getenv("DG_SPIDER_DB"));
+    dg_supercats sc;
+    load_supercats(&sc);
+    static const size_t lists[] = {0, 3};
+    for (size_t i = 0; i < 2; i++) {
+        dg_dataset ds, small;
+        dg_features a, b;
+        dg_pushdown_report rep;
+        local_features(dir, rule_lists[lists[i]], &sc, &ds, &a);
+        pushdown_features(&cfg, rule_lists[lists[i]], &sc, &small, &b, &rep);
+        compare_features(&a, &b);
+        dg_features_free(&a);
+        dg_features_free(&b);
+        dg_dataset_free(&ds);
+        dg_dataset_free(&small);
+    }
+    /* Data node 2 down: the error names it (Spider calls it s2). */
+    snprintf(args, sizeof args, "stop-node '%.1000s' 2", sdir);
+    spider_script(args);
+    dg_features f;
+    dg_dataset small;
+    dg_dataset_init(&small);
+    dg_err err;
+    int rc = dg_features_pushdown(&cfg, NULL, &sc, 0, 0, &f, &small, NULL, NULL, NULL, &err);
+    snprintf(args, sizeof args, "start-node '%.1000s' 2", sdir);
+    spider_script(args);
+    assert_int_equal(rc, DG_ERR);
+    printf("# with data node 2 stopped: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "s2"));
+    assert_int_equal(f.ndevices, 0);
+    assert_false(small.present[DG_T_PHONES]);
+    dg_dataset_free(&small);
+    dg_supercats_free(&sc);
+    dg_mysql_config_free(&cfg);
+    tu_rmrf(tmp);
+    free(tmp);
+}
+
 /* The SQL holds no user text: a rule's name never reaches it, times are
  * formatted from numbers, and the statements are the plain subset. */
 static void sql_is_plain(void **state)
@@ -339,6 +419,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sql_is_plain),
         cmocka_unit_test(pushdown_equals_local),
+        cmocka_unit_test(spider_equals_local),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
