@@ -13,8 +13,28 @@
 #include <string.h>
 
 /* features --db: the aggregation runs on the server (pushdown.h). */
+/* features --db --raw: every row fetched (as load-db does), then the local
+ * path; what the pushdown is measured against (bench/db.sh). */
+static int raw_features(const dg_mysql_config *cfg, const dg_rules *rules,
+                        const dg_supercats *sc, double eps, double min_pts, dg_features *f,
+                        dg_dataset *ds, dg_dbscan_report *cr, const dg_progress *pr, dg_err *err)
+{
+    dg_mysql_load_opts lo = {.progress = pr};
+    if (dg_mysql_load(ds, cfg, &lo, err) != DG_OK)
+        return DG_ERR;
+    if (rules) {
+        dg_rule_effect *fx = dg_xcalloc((size_t)rules->n + 1, sizeof *fx);
+        int rc = dg_clean(ds, rules, fx, NULL, err);
+        free(fx);
+        if (rc != DG_OK)
+            return DG_ERR;
+    }
+    return dg_features_for_models(ds, sc, eps, min_pts, f, cr, pr, err);
+}
+
 static int run_db(const cli_sources *src, const char *out, const char *rules_path, int no_clean,
-                  const char *super_path, double cluster_eps, double cluster_min_pts, int quiet)
+                  const char *super_path, double cluster_eps, double cluster_min_pts, int quiet,
+                  int raw)
 {
     dg_sources_config cfg;
     dg_sources_config_init(&cfg);
@@ -47,14 +67,22 @@ static int run_db(const cli_sources *src, const char *out, const char *rules_pat
     if (rc == 0) {
         cli_progress cp;
         dg_progress pr = cli_progress_start(&cp, quiet);
-        rc = dg_features_pushdown(&cfg.mysql, no_clean ? NULL : &rules, &sc, cluster_eps,
-                                  cluster_min_pts, &f, &small, &cr, &rep, &pr, &err) != DG_OK ||
-             dg_features_write(&f, out, &err) != DG_OK;
+        if (raw)
+            rc = raw_features(&cfg.mysql, no_clean ? NULL : &rules, &sc, cluster_eps,
+                              cluster_min_pts, &f, &small, &cr, &pr, &err) != DG_OK;
+        else
+            rc = dg_features_pushdown(&cfg.mysql, no_clean ? NULL : &rules, &sc, cluster_eps,
+                                      cluster_min_pts, &f, &small, &cr, &rep, &pr,
+                                      &err) != DG_OK;
+        rc = rc || dg_features_write(&f, out, &err) != DG_OK;
         cli_progress_done(&cp);
     }
     if (rc)
         fprintf(stderr, "demographer features: %s\n", err.msg);
-    if (rc == 0 && !quiet) {
+    if (rc == 0 && !quiet && raw)
+        printf("%s:%u/%s: every row fetched, features computed here\n", cfg.mysql.host,
+               cfg.mysql.port, cfg.mysql.database);
+    if (rc == 0 && !quiet && !raw) {
         uint64_t agg = 0;
         for (int q = 0; q < DG_PD_NQUERIES; q++)
             agg += rep.rows[q];
@@ -64,6 +92,8 @@ static int run_db(const cli_sources *src, const char *out, const char *rules_pat
                (unsigned long long)rep.small_rows, rep.seconds_total,
                rep.client_rules[0] ? "; on the client: " : "", rep.client_rules,
                rep.ordered ? "" : "; no dg_row column: first event ids give the order");
+    }
+    if (rc == 0 && !quiet) {
         if (dg_features_col(&f, "cluster_home") >= 0)
             printf("clusters: eps %g km, min_pts %g: %d clusters over %llu distinct locations, "
                    "noise %.2f%% of the located events\n",
@@ -92,13 +122,14 @@ static int run(int argc, char **argv)
         {"cluster-min-pts", required_argument, NULL, 'M'},
         {"no-clusters", no_argument, NULL, 'X'},
         {"db", no_argument, NULL, 'D'},
+        {"raw", no_argument, NULL, 'R'},
         CLI_MYSQL_LONGOPTS,
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     dg_load_opts o = {.use_snapshot = 1};
     cli_sources src = {0};
-    int db = 0;
+    int db = 0, raw = 0;
     const char *out = NULL, *rules_path = NULL, *super_path = NULL;
     int quiet = 0, no_clean = 0, no_clusters = 0, ch, taken;
     double cluster_eps = DG_CLUSTER_EPS_KM_DEFAULT, cluster_min_pts = DG_CLUSTER_MIN_PTS_DEFAULT;
@@ -115,6 +146,7 @@ static int run(int argc, char **argv)
             continue;
         switch (ch) {
         case 'D': db = 1; break;
+        case 'R': raw = 1; break;
         case 'o': out = optarg; break;
         case 'r': rules_path = optarg; break;
         case 'C': no_clean = 1; break;
@@ -147,7 +179,9 @@ static int run(int argc, char **argv)
         return cli_usage_error("features", "%s", "--out DIR is required");
     if (db)
         return run_db(&src, out, rules_path, no_clean, super_path,
-                      no_clusters ? 0 : cluster_eps, cluster_min_pts, quiet);
+                      no_clusters ? 0 : cluster_eps, cluster_min_pts, quiet, raw);
+    if (raw)
+        return cli_usage_error("features", "%s", "--raw goes with --db");
     dg_err err;
     dg_supercats sc;
     memset(&sc, 0, sizeof sc);
@@ -214,6 +248,8 @@ const cli_command cli_features = {
     "come back; the files are byte for byte those of the local path on the same data.\n"
     "\n"
     "  --db               read the database given by the connection options\n"
+    "  --raw              with --db: fetch every row (as load-db) and compute here, for\n"
+    "                     comparison\n"
     "  --out DIR          where the files go\n"
     "  --super FILE       super-category rules (default: supercategories.txt of the\n"
     "                     assets: $DEMOGRAPHER_ASSETS, " DG_ASSET_DIR ")\n"
