@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): the per-device features from a database, every row
+# fetched (`features --db --raw`: load-db, then the local features) against the
+# aggregation pushed down to the server (`features --db`).
+#   bench/db.sh [DEVICES]   (default 186716, the full size: ~3.25 M events and
+#                            ~32 M app events)
+# Generates a Kaggle-shaped set, starts a private MariaDB (scripts/mariadb.sh),
+# imports it with `demographer mysql-import`, and in one run measures for each
+# way: wall seconds, the bytes the server sent (the server's Bytes_sent status
+# before and after: the server is private, so that is the client's share) and
+# demographer's peak RSS; checks that both ways wrote the same files. With
+# DG_BENCH_SPIDER=1 it does the same through a Spider head over two data nodes
+# (scripts/spider.sh). DG_BENCH_BIN picks the binary (default: a release build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+devices=${1:-186716}
+bash scripts/deps.sh test
+if [ -n "${DG_BENCH_BIN:-}" ]; then
+  bin=$DG_BENCH_BIN
+else
+  [ -f build-release/build.ninja ] || meson setup build-release --buildtype=release >/dev/null
+  meson compile -C build-release demographer:executable >/dev/null
+  bin=./build-release/demographer
+fi
+data=bench/out/kaggle-$devices
+if [ ! -f "$data/.complete" ]; then
+  echo "generating $devices devices (Kaggle shape) in $data ..." >&2
+  $bin synth --quiet --out "$data" --devices "$devices" --seed 1
+  touch "$data/.complete"
+fi
+work=$(mktemp -d /tmp/demographer-bench-db.XXXXXX)
+dbdir=$work/mariadb
+spdir=$work/spider
+cleanup() {
+  bash scripts/mariadb.sh stop "$dbdir" 2>/dev/null || true
+  [ -d "$spdir" ] && bash scripts/spider.sh stop "$spdir" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+m() { /usr/bin/python3 bench/measure.py "$@"; }
+
+# measure_both LABEL SOCKET HOST PORT USER PWFILE DB: prints two table rows.
+measure_both() {
+  local label=$1 sock=$2 conn=(--host "$3" --port "$4" --user "$5" --password-file "$6"
+    --database "$7" --tls disabled)
+  sent() { mariadb --no-defaults --socket="$sock" -u root -N -e \
+    "SHOW GLOBAL STATUS LIKE 'Bytes_sent'" | cut -f2; }
+  # One warm-up read so that both ways find the tables in the buffer pool.
+  $bin load-db --quiet "${conn[@]}" >/dev/null
+  local b0 b1 b2 raw_s raw_m pd_s pd_m
+  b0=$(sent)
+  read -r raw_s raw_m < <(m $bin features --db --raw --quiet "${conn[@]}" --out "$work/raw")
+  b1=$(sent)
+  read -r pd_s pd_m < <(m $bin features --db --quiet "${conn[@]}" --out "$work/pushdown")
+  b2=$(sent)
+  for f in "$work"/raw/*; do
+    cmp -s "$f" "$work/pushdown/$(basename "$f")" ||
+      { echo "bench/db.sh: $label: $(basename "$f") differs between the two ways" >&2; exit 1; }
+  done
+  awk -v l="$label" -v rs="$raw_s" -v rm="$raw_m" -v ps="$pd_s" -v pm="$pd_m" \
+    -v rb="$((b1 - b0))" -v pb="$((b2 - b1))" 'BEGIN {
+    printf "%-40s %9.2f %12.1f %10.0f\n", l " raw rows (--raw)", rs, rb / 1048576, rm
+    printf "%-40s %9.2f %12.1f %10.0f\n", l " pushdown", ps, pb / 1048576, pm
+    printf "%-40s %8.1fx %11.1fx %9.2fx\n", l " raw / pushdown", rs / ps, rb / pb, rm / pm }'
+}
+
+set -a
+. "$(DG_MARIADB_BUFFER_POOL=${DG_MARIADB_BUFFER_POOL:-3G} bash scripts/mariadb.sh start "$dbdir")"
+set +a
+read -r imp_s _ < <(m $bin mysql-import --quiet "$data" --host "$DG_MYSQL_HOST" \
+  --port "$DG_MYSQL_PORT" --user "$DG_MYSQL_USER" --password-file "$DG_MYSQL_PASSWORD_FILE" \
+  --tls disabled)
+echo "imported into MariaDB in $imp_s s" >&2
+mariadb --no-defaults --socket="$DG_MYSQL_SOCKET" -u root mlctest -e "ANALYZE TABLE events, app_events" >/dev/null
+rows=$(mariadb --no-defaults --socket="$DG_MYSQL_SOCKET" -u root mlctest -N -e \
+  "SELECT (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM app_events)")
+out=$(measure_both MariaDB "$DG_MYSQL_SOCKET" "$DG_MYSQL_HOST" "$DG_MYSQL_PORT" \
+  "$DG_MYSQL_USER" "$DG_MYSQL_PASSWORD_FILE" mlctest)
+
+if [ "${DG_BENCH_SPIDER:-0}" = 1 ]; then
+  set -a
+  . "$(bash scripts/spider.sh start "$spdir")"
+  set +a
+  mariadb --no-defaults --socket="$DG_SPIDER_SOCKET" -u root -e "CREATE DATABASE mlctest_stage"
+  $bin mysql-import --quiet "$data" --host "$DG_SPIDER_HOST" --port "$DG_SPIDER_PORT" \
+    --user "$DG_SPIDER_USER" --password-file "$DG_SPIDER_PASSWORD_FILE" \
+    --database mlctest_stage --tls disabled
+  bash scripts/spider.sh shard "$spdir" mlctest_stage
+  out+=$'\n'$(measure_both "Spider (head + 2)" "$DG_SPIDER_SOCKET" "$DG_SPIDER_HOST" \
+    "$DG_SPIDER_PORT" "$DG_SPIDER_USER" "$DG_SPIDER_PASSWORD_FILE" mlctest)
+fi
+
+read -r nev nae <<<"$rows"
+echo "$devices devices: $nev events, $nae app events; both ways wrote the same files"
+printf '%-40s %9s %12s %10s\n' way seconds "MiB sent" "peak MiB"
+echo "$out"
