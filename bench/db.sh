@@ -29,6 +29,8 @@ if [ ! -f "$data/.complete" ]; then
   touch "$data/.complete"
 fi
 work=$(mktemp -d /tmp/demographer-bench-db.XXXXXX)
+# The servers run as mysql: they must be able to enter it.
+chmod 0711 "$work"
 dbdir=$work/mariadb
 spdir=$work/spider
 cleanup() {
