@@ -787,7 +787,13 @@ int dg_features_pushdown(const dg_mysql_config *cfg, const dg_rules *rules,
     if (dg_features_build(small, sc, out, NULL, err) != DG_OK)
         goto fail_small;
     dg_mysql *m = NULL;
-    if (dg_mysql_open(&m, cfg, err) != DG_OK)
+    /* A GROUP BY sends nothing until it is done: the read timeout that guards
+     * a stream of raw rows would cut a large aggregation off, so it is at
+     * least an hour here (the password is shared, not copied). */
+    dg_mysql_config long_reads = *cfg;
+    if (long_reads.read_timeout < 3600)
+        long_reads.read_timeout = 3600;
+    if (dg_mysql_open(&m, &long_reads, err) != DG_OK)
         goto fail_features;
     int has_ev = 0, has_ae = 0;
     if (dg_mysql_has_column(m, "events", "dg_row", &has_ev, err) != DG_OK ||
@@ -796,12 +802,20 @@ int dg_features_pushdown(const dg_mysql_config *cfg, const dg_rules *rules,
     rep->ordered = has_ev && has_ae;
     /* MariaDB joins app_events to events (no index on event_id in the
      * imported tables) with a block nested loop unless hashed joins are on:
-     * 10 minutes instead of seconds for 2000 devices. Other engines do hash
-     * joins anyway and refuse the variable, which is fine. */
-    {
+     * 10 minutes instead of seconds for 2000 devices; the hash table is the
+     * join buffer (256 KiB by default: the events are then scanned again and
+     * again), and the GROUP BY's temporary table goes to disk above 16 MiB.
+     * Session settings only; other engines refuse the variables and hash-join
+     * anyway, which is fine. */
+    static const char *const settings[] = {
+        "SET SESSION join_cache_level = 4",
+        "SET SESSION join_buffer_size = 268435456",
+        "SET SESSION max_heap_table_size = 1073741824",
+        "SET SESSION tmp_table_size = 1073741824",
+    };
+    for (size_t i = 0; i < sizeof settings / sizeof *settings; i++) {
         dg_err ignored;
-        (void)dg_mysql_query_rows(m, "SET SESSION join_cache_level = 4", "join setting",
-                                  on_nothing, NULL, &ignored);
+        (void)dg_mysql_query_rows(m, settings[i], "session setting", on_nothing, NULL, &ignored);
     }
     fetch x;
     memset(&x, 0, sizeof x);
