@@ -19,7 +19,7 @@
 
 typedef struct rule_set {
     int zero, unit_box, unknown_devices;
-    int nwindows;
+    int nwindows, too_many; /* too_many: more time windows than the SQL takes */
     int64_t from[16], to[16];
 } rule_set;
 
@@ -38,6 +38,8 @@ static void rules_of(const dg_rules *rules, rule_set *rs)
             if (rs->nwindows < 16) {
                 rs->from[rs->nwindows] = r->from;
                 rs->to[rs->nwindows++] = r->to;
+            } else {
+                rs->too_many = 1;
             }
             break;
         default: break;
@@ -68,6 +70,8 @@ int dg_pushdown_sql(int q, const dg_rules *rules, int ordered, char *buf, size_t
 {
     rule_set rs;
     rules_of(rules, &rs);
+    if (rs.too_many)
+        return DG_ERR;
     char win[16 * 100];
     window_sql(&rs, win, sizeof win);
     const char *ord = ordered ? "`dg_row`" : "`event_id`";
@@ -725,7 +729,8 @@ static int run_query(dg_mysql *m, fetch *x, int q, const dg_rules *rules, int or
         "event id check", "event counts", "located events", "app rows", "app vocabulary"};
     char sql[4096];
     if (dg_pushdown_sql(q, rules, ordered, sql, sizeof sql) != DG_OK)
-        return dg_fail(err, "%s: %s: query too long", x->where, names[q]);
+        return dg_fail(err, "%s: %s: query too long (at most 16 time windows)", x->where,
+                       names[q]);
     if (dg_progress_report(x->progress, names[q], q, DG_PD_NQUERIES, "queries"))
         return dg_fail(err, "%s: cancelled", x->where);
     x->what = names[q];
