@@ -87,7 +87,8 @@ static int xgb_fit(const dg_trainset *t, const dg_params *params, void **out,
         dg_family_param(f, params, "colsample", 1, 1e-6, 1, 0, &colsample, err) ||
         dg_family_param(f, params, "lambda", 1, 0, 1e9, 0, &lambda, err) ||
         dg_family_param(f, params, "min_child_weight", 1, 0, 1e9, 0, &min_child, err) ||
-        dg_family_param(f, params, "threads", 2, 1, 64, 1, &threads, err))
+        dg_family_param(f, params, "threads", t->threads > 0 ? t->threads : 2, 1, 64, 1,
+                        &threads, err))
         return DG_ERR;
     quiet();
     const dg_csr *x = t->x;

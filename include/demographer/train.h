@@ -3,9 +3,10 @@
  *
  * For each scenario (1: labelled devices with events, all design blocks; 2:
  * labelled devices without events, the phone blocks), each target and each
- * family: every combination of the family's grid (and, in scenario 1, both
- * bag weightings, binary and tf-idf) is scored by seeded stratified k-fold
- * cross-validation on the train split only; the best combination (lowest
+ * family: every combination of the family's grid is scored by seeded
+ * stratified k-fold cross-validation on the train split only (in scenario 1
+ * on the bag weighting, binary or tf-idf, that one probe's cross-validation
+ * chose for every family: dg_train_result.bags); the best combination (lowest
  * pooled out-of-fold log loss, or RMSE for age) is refitted on the whole
  * train split and scored on the test split. The SELECTION RULE: per target
  * and scenario, the run with the lowest cross-validation score is chosen
@@ -41,6 +42,8 @@ typedef struct dg_train_opts {
     /* Grids replacing a family's default: "FAMILY:C=0.1,1 eps=0.01". */
     const char *grids[DG_TRAIN_MAX_FAMILIES];
     int charts;          /* write the PNGs */
+    int threads;         /* fits side by side; 0: one per core. The results do not
+                          * depend on it. */
     const dg_progress *progress;
 } dg_train_opts;
 
@@ -55,6 +58,8 @@ typedef struct dg_run {
     uint64_t confusion[144]; /* classification: [true * k + predicted], k = test.nclasses */
     uint32_t ntrain, ntest;
     double train_seconds;  /* the refit on the whole train split */
+    double cv_seconds;     /* the cross-validation's fits and predictions, summed over
+                            * folds (they run side by side: the wall is less) */
     uint64_t model_bytes;
     int chosen;
 } dg_run;
@@ -66,6 +71,8 @@ typedef struct dg_train_result {
     char rule[200];
     uint32_t nlabelled, ntrain[3], ntest[3];
     double seconds;
+    char bags[240];        /* scenario 1's bag weighting and how CV chose it; "" without */
+    double bags_seconds;   /* that choice's cross-validation seconds, summed over folds */
 } dg_train_result;
 
 /* Loads nothing: works on built features and the data set's labels/split. */
