@@ -27,6 +27,6 @@ for s in r["stages"]:
     if s["seconds"] is not None:
         print(f'  {s["stage"]:<12} {s["seconds"]:8.2f} s')
 PY
-for fam in brand-model-prior softmax liblinear-lr-l2 liblinear-svr xgboost; do
+for fam in brand-model-prior softmax xgboost; do
   timed "prior + $fam (no eda, maps)" --families "prior,$fam" --skip eda,maps --out "$out/$fam"
 done

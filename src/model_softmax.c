@@ -246,7 +246,7 @@ static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out
         dg_family_finite_values(f, t->x, err) ||
         dg_family_param(f, params, "l2", 1e-3, 0, 1e6, 0, &l2, err) ||
         dg_family_param(f, params, "iterations", 300, 1, 1e6, 1, &iterations, err) ||
-        dg_family_param(f, params, "eps", 1e-5, 1e-12, 1, 0, &eps, err) ||
+        dg_family_param(f, params, "eps", 1e-4, 1e-12, 1, 0, &eps, err) ||
         dg_family_param(f, params, "threads", t->threads > 0 ? t->threads : 2, 1, MAX_THREADS,
                         1, &threads, err))
         return DG_ERR;

@@ -582,11 +582,20 @@ static int jobs_cross_validate(trainer *T, job *jobs, size_t njobs, const char *
     return rc;
 }
 
+/* The refits, the longest first (by their cross-validation's seconds), so
+ * that no long one starts last while the other cores idle; the results do
+ * not depend on the order. */
 static int jobs_refit(trainer *T, job *jobs, size_t njobs, dg_err *err)
 {
     task *tasks = dg_xcalloc(njobs + 1, sizeof *tasks);
-    for (size_t j = 0; j < njobs; j++)
-        tasks[j] = (task){.j = &jobs[j], .fold = -1};
+    for (size_t j = 0; j < njobs; j++) {
+        size_t at = j;
+        while (at > 0 && tasks[at - 1].j->cv_seconds < jobs[j].cv_seconds) {
+            tasks[at] = tasks[at - 1];
+            at--;
+        }
+        tasks[at] = (task){.j = &jobs[j], .fold = -1};
+    }
     int rc = pool_run(T, tasks, njobs, "", err);
     free(tasks);
     return rc;

@@ -235,7 +235,7 @@ const cli_command cli_run = {
     "\n"
     "  --out DIR          the output directory\n"
     "  --families LIST    model families (default: prior, brand-model-prior, softmax,\n"
-    "                     liblinear-lr-l2, liblinear-svr, xgboost; see demographer train)\n"
+    "                     xgboost; see demographer train)\n"
     "  --grid FAMILY:PARAMS  a family's grid, as demographer train (default for xgboost:\n"
     "                     eta=0.2 max_depth=3 rounds=40 subsample=0.8 colsample=0.8)\n"
     "  --folds K          cross-validation folds, 2 to 50 (default 5)\n"
