@@ -1274,6 +1274,8 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
                     T.steps_total += (double)ncombos[j] * T.folds + 1;
     if (rc == DG_OK && (scen & 1))
         rc = choose_bags(&T, fams, nf, combos, ncombos, targets, err);
+    if (rc != DG_OK)
+        njobs = 0; /* none made */
     if (rc == DG_OK) {
         jobs = dg_xcalloc(njobs + 1, sizeof *jobs);
         njobs = 0;
