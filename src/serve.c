@@ -48,6 +48,7 @@ typedef struct request {
     int64_t device_id;
     int id_ok;
     char id_error[160];
+    char path_error[160]; /* the raw path is refused (dg_serve_check_path): 400 */
 } request;
 
 void dg_serve_opts_init(dg_serve_opts *o)
@@ -89,6 +90,11 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
     r->response_bytes = -1;
     snprintf(r->method, sizeof r->method, "-");
     log_path(r->path, sizeof r->path, uri);
+    /* Only here is the path seen as it arrived: the access handler gets it
+     * decoded, cut at an encoded NUL. */
+    dg_err err;
+    if (dg_serve_check_path(uri, &err) != DG_OK)
+        snprintf(r->path_error, sizeof r->path_error, "%.159s", err.msg);
     atomic_fetch_add(&srv->in_flight, 1);
     return r;
 }
@@ -155,14 +161,38 @@ static enum MHD_Result send_json(struct MHD_Connection *c, request *r, unsigned 
     return send_body(c, r, status, "application/json", text, len, MHD_RESPMEM_MUST_FREE, NULL);
 }
 
+/* s with every byte that is not part of a UTF-8 sequence written \xHH, so
+ * that a message quoting hostile input is still a JSON string. */
+static void printable(const char *s, char *out, size_t cap)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), o = 0;
+    for (size_t i = 0; i < n && o + 5 < cap;) {
+        int k = dg_utf8_seq(p + i, n - i);
+        if (k == 0) {
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02X", p[i]);
+            i++;
+        } else if (o + (size_t)k < cap) {
+            memcpy(out + o, p + i, (size_t)k);
+            o += (size_t)k;
+            i += (size_t)k;
+        } else {
+            break;
+        }
+    }
+    out[o] = '\0';
+}
+
 static enum MHD_Result send_error(struct MHD_Connection *c, request *r, unsigned status,
                                   const char *error, const char *detail, const char *allow)
 {
-    json_t *o = json_pack("{s:s, s:s}", "error", error, "detail", detail);
+    char clean[1024];
+    printable(detail, clean, sizeof clean);
+    json_t *o = json_pack("{s:s, s:s}", "error", error, "detail", clean);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
-    if (!text) /* detail was not UTF-8: say so without it */
-        text = dg_xstrdup("{\"error\":\"internal\",\"detail\":\"unprintable error detail\"}");
+    if (!text)
+        text = dg_xstrdup("{\"error\":\"internal\",\"detail\":\"out of memory\"}");
     return send_body(c, r, status, "application/json", text, strlen(text),
                      MHD_RESPMEM_MUST_FREE, allow);
 }
@@ -326,6 +356,8 @@ static enum MHD_Result answer(struct MHD_Connection *c, request *r)
         snprintf(detail, sizeof detail, "the body limit is %zu bytes", srv->o.max_body);
         return send_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, "body too large", detail, NULL);
     }
+    if (r->path_error[0])
+        return send_error(c, r, MHD_HTTP_BAD_REQUEST, "bad path", r->path_error, NULL);
     switch (r->route) {
     case DG_ROUTE_NOT_FOUND:
         return send_error(c, r, MHD_HTTP_NOT_FOUND, "not found",
@@ -371,6 +403,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     r->started = 1;
     snprintf(r->method, sizeof r->method, "%s", method);
+    if (r->path_error[0])
+        return MHD_YES; /* 400 once the request is in; r->path keeps the raw path */
     log_path(r->path, sizeof r->path, url);
     dg_err err;
     r->route = dg_serve_route(url, &r->device_id, &r->id_ok, &err);

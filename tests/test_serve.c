@@ -476,7 +476,7 @@ static void test_device_bad_ids(void **state)
                          "/v1/devices/-9223372036854775809",
                          "/v1/devices/99999999999999999999999", "/v1/devices/", "/v1/devices/-",
                          "/v1/devices/+5", "/v1/devices/%201", "/v1/devices/1.5",
-                         "/v1/devices/0x10", "/v1/devices/%00"};
+                         "/v1/devices/0x10"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         reply r = request("GET", bad[i], NULL, NULL);
         if (r.status != 400)
@@ -487,6 +487,48 @@ static void test_device_bad_ids(void **state)
                             "invalid device id");
         reply_free(&r);
     }
+}
+
+/* Paths that do not decode to a NUL-free UTF-8 string are refused with a 400
+ * naming the bytes, never read as a shorter path or answered "internal". */
+static void test_path_bytes(void **state)
+{
+    (void)state;
+    struct {
+        const char *path, *want;
+    } cases[] = {
+        {"/v1/devices/1%00junk", "encoded NUL byte (%00)"}, /* device 1 is known */
+        {"/health%00", "encoded NUL byte"},
+        {"/v1/devices/%FF", "not UTF-8: %FF"},
+        {"/v1/devices/12%C3%28", "not UTF-8: %C3%28"},
+        {"/v1/devices/%ED%A0%80", "not UTF-8: %ED%A0%80"},  /* a surrogate */
+        {"/v1/devices/%C0%AF", "not UTF-8: %C0%AF"},        /* overlong '/' */
+        {"/v1/devices/1%F0%9F%98", "not UTF-8: %F0%9F%98"}, /* cut short */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        reply r = request("GET", cases[i].path, NULL, NULL);
+        assert_error(&r, 400, cases[i].want);
+        assert_string_equal(json_string_value(json_object_get(r.json, "error")), "bad path");
+        reply_free(&r);
+    }
+    /* Raw bytes in the request line, not percent-encoded. */
+    char buf[4096];
+    const char raw[] = "GET /v1/devices/\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    assert_int_equal(raw_exchange(raw, sizeof raw - 1, buf, sizeof buf), 400);
+    assert_non_null(strstr(buf, "not UTF-8: %FF%FE"));
+    assert_null(strstr(buf, "internal"));
+    /* UTF-8 that is not a number is an invalid id, quoted as it came. */
+    reply r = request("GET", "/v1/devices/%E5%B0%8F", NULL, NULL);
+    assert_error(&r, 400, "found '\xe5\xb0\x8f'");
+    reply_free(&r);
+    /* The query string is not the path. */
+    r = request("GET", "/health?x=%00%FF", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+    /* And a NUL-free valid path still answers. */
+    r = request("GET", "/v1/devices/1", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
 }
 
 static void test_bad_paths(void **state)
@@ -1208,6 +1250,7 @@ int main(void)
         cmocka_unit_test(test_device_known),
         cmocka_unit_test(test_device_unknown),
         cmocka_unit_test(test_device_bad_ids),
+        cmocka_unit_test(test_path_bytes),
         cmocka_unit_test(test_bad_paths),
         cmocka_unit_test(test_wrong_methods),
         cmocka_unit_test(test_predict),
