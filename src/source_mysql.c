@@ -186,7 +186,14 @@ struct dg_mysql {
  *     Only then does the server get to name the account's plugin;
  *   - an attempt without TLS allows only the plugins that never send the
  *     password itself (MARIADB_OPT_RESTRICTED_AUTH): a server asking for
- *     mysql_clear_password or dialog (PAM) is refused before it gets it. */
+ *     mysql_clear_password or dialog (PAM) is refused before it gets it;
+ *   - mysql_clear_password is our own (Debian ships it as a loadable
+ *     plugin, and a registered one is found first): it sends the password
+ *     only over TLS. That covers the one path the gate cannot: a server
+ *     whose greeting lacks CLIENT_PLUGIN_AUTH, which the library answers
+ *     with mysql_native_password (a hash, not the password) before any
+ *     plugin of ours runs, and which may then switch to clear text. PAM's
+ *     dialog is not allowed at all. */
 
 /* What <mysql/client_plugin.h> declares for an authentication plugin: that
  * header includes <ma_compress.h>, which Debian's libmariadb-dev does not
@@ -211,6 +218,29 @@ mysql_client_register_plugin(MYSQL *mysql, struct st_mysql_client_plugin *plugin
 
 #define TLS_GATE_PLUGIN "dg_tls_gate"
 static const char plain_text_plugins[] = "mysql_native_password,client_ed25519";
+/* With TLS asked for: also the plugins that need it (caching_sha2_password
+ * and sha256_password fall back to RSA without it, never to clear text). */
+static const char tls_plugins[] = TLS_GATE_PLUGIN ",mysql_native_password,client_ed25519,"
+                                  "caching_sha2_password,sha256_password,mysql_clear_password";
+
+static int refuse_clear_text(MYSQL *mysql)
+{
+    mysql->net.last_errno = CR_PLUGIN_NOT_ALLOWED;
+    snprintf(mysql->net.last_error, sizeof mysql->net.last_error,
+             "mysql_clear_password without TLS");
+    snprintf(mysql->net.sqlstate, sizeof mysql->net.sqlstate, "HY000");
+    return CR_ERROR;
+}
+
+static int clear_password_over_tls(MYSQL_PLUGIN_VIO *vio, MYSQL *mysql)
+{
+    if (!mysql_get_ssl_cipher(mysql))
+        return refuse_clear_text(mysql);
+    const char *pw = mysql->passwd ? mysql->passwd : "";
+    if (vio->write_packet(vio, (const unsigned char *)pw, (int)strlen(pw) + 1) != 0)
+        return CR_ERROR;
+    return CR_OK;
+}
 
 static int tls_gate(MYSQL_PLUGIN_VIO *vio, MYSQL *mysql)
 {
@@ -239,6 +269,21 @@ static struct auth_plugin tls_gate_plugin = {
     tls_gate,
 };
 
+static struct auth_plugin clear_password_plugin = {
+    MYSQL_CLIENT_AUTHENTICATION_PLUGIN,
+    MYSQL_CLIENT_AUTHENTICATION_PLUGIN_INTERFACE_VERSION,
+    "mysql_clear_password",
+    "demographer",
+    "the password in clear text, over TLS only",
+    {1, 0, 0},
+    "none",
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    clear_password_over_tls,
+};
+
 static pthread_once_t library_once = PTHREAD_ONCE_INIT;
 static int library_ok;
 
@@ -248,8 +293,11 @@ static void library_init(void)
     if (!library_ok)
         return;
     MYSQL *tmp = mysql_init(NULL);
-    library_ok = tmp && mysql_client_register_plugin(
-                            tmp, (struct st_mysql_client_plugin *)&tls_gate_plugin) != NULL;
+    library_ok =
+        tmp &&
+        mysql_client_register_plugin(tmp, (struct st_mysql_client_plugin *)&tls_gate_plugin) &&
+        mysql_client_register_plugin(tmp,
+                                     (struct st_mysql_client_plugin *)&clear_password_plugin);
     if (tmp)
         mysql_close(tmp);
 }
@@ -285,6 +333,7 @@ static MYSQL *connect_once(const dg_mysql_config *cfg, int use_tls, int verify, 
         if (verify && cfg->tls_ca[0])
             mysql_optionsv(conn, MYSQL_OPT_SSL_CA, cfg->tls_ca);
         mysql_optionsv(conn, MYSQL_DEFAULT_AUTH, TLS_GATE_PLUGIN);
+        mysql_optionsv(conn, MARIADB_OPT_RESTRICTED_AUTH, tls_plugins);
     } else {
         mysql_optionsv(conn, MARIADB_OPT_RESTRICTED_AUTH, plain_text_plugins);
     }

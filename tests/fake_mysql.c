@@ -18,7 +18,7 @@
 struct fake_mysql {
     int listen_fd;
     unsigned port;
-    char plugin[64];
+    char plugin[64]; /* empty: a greeting without CLIENT_PLUGIN_AUTH */
     pthread_t thread;
     atomic_int stop;
     pthread_mutex_t lock;
@@ -91,8 +91,10 @@ static size_t put(unsigned char *p, size_t o, const void *s, size_t n)
 static void serve_client(fake_mysql *f, int fd)
 {
     static const char scramble[] = "abcdefghijklmnopqrst"; /* 20 bytes */
+    const int plugin_auth = f->plugin[0] != '\0';
+    /* No CLIENT_SSL (0x800); CLIENT_PLUGIN_AUTH (1 << 19) unless no plugin is named. */
     const uint32_t caps = 0x1 | 0x2 | 0x4 | 0x8 | 0x80 | 0x200 | 0x2000 | 0x8000 | 1u << 16 |
-                          1u << 17 | 1u << 18 | 1u << 19 | 1u << 21; /* no CLIENT_SSL (0x800) */
+                          1u << 17 | 1u << 18 | (plugin_auth ? 1u << 19 | 1u << 21 : 0);
     unsigned char g[256];
     size_t o = 0;
     g[o++] = 10;
@@ -106,12 +108,13 @@ static void serve_client(fake_mysql *f, int fd)
     o = put(g, o, "\x02\x00", 2);
     g[o++] = (unsigned char)(caps >> 16);
     g[o++] = (unsigned char)(caps >> 24);
-    g[o++] = 21;
+    g[o++] = plugin_auth ? 21 : 0;
     memset(g + o, 0, 10);
     o += 10;
     o = put(g, o, scramble + 8, 12);
     g[o++] = 0;
-    o = put(g, o, f->plugin, strlen(f->plugin) + 1);
+    if (plugin_auth)
+        o = put(g, o, f->plugin, strlen(f->plugin) + 1);
     send_packet(fd, 0, g, o);
 
     unsigned char buf[65536];

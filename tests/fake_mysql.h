@@ -12,7 +12,9 @@
 typedef struct fake_mysql fake_mysql;
 
 /* greeting_plugin: the plugin the greeting names ("mysql_native_password"
- * then a switch to mysql_clear_password, or "mysql_clear_password" at once). */
+ * then a switch to mysql_clear_password, or "mysql_clear_password" at once),
+ * or "" for a greeting of the old protocol, without CLIENT_PLUGIN_AUTH (which
+ * still switches to mysql_clear_password). */
 fake_mysql *fake_mysql_start(const char *greeting_plugin);
 unsigned fake_mysql_port(const fake_mysql *f);
 /* Waits (up to 5 s) for the connections accepted so far to end, then returns
