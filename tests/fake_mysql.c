@@ -169,11 +169,17 @@ static void *serve(void *arg)
 
 fake_mysql *fake_mysql_start(const char *greeting_plugin)
 {
+    return fake_mysql_start_on("127.0.0.1", greeting_plugin);
+}
+
+fake_mysql *fake_mysql_start_on(const char *ipv4, const char *greeting_plugin)
+{
     fake_mysql *f = calloc(1, sizeof *f);
     snprintf(f->plugin, sizeof f->plugin, "%s", greeting_plugin);
     pthread_mutex_init(&f->lock, NULL);
     f->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    inet_pton(AF_INET, ipv4, &a.sin_addr);
     socklen_t len = sizeof a;
     if (f->listen_fd < 0 || bind(f->listen_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
         listen(f->listen_fd, 16) != 0 ||

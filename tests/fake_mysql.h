@@ -16,6 +16,8 @@ typedef struct fake_mysql fake_mysql;
  * or "" for a greeting of the old protocol, without CLIENT_PLUGIN_AUTH (which
  * still switches to mysql_clear_password). */
 fake_mysql *fake_mysql_start(const char *greeting_plugin);
+/* The same on another address of this machine (an IPv4 address). */
+fake_mysql *fake_mysql_start_on(const char *ipv4, const char *greeting_plugin);
 unsigned fake_mysql_port(const fake_mysql *f);
 /* Waits (up to 5 s) for the connections accepted so far to end, then returns
  * whether the bytes clients sent since the last call hold `secret`, and

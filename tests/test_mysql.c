@@ -10,7 +10,10 @@
 
 #include "fake_mysql.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <math.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -545,6 +548,61 @@ static void tls_default_by_host(void **state)
     dg_mysql_config_free(&c);
 }
 
+/* This machine's first IPv4 address that is not loopback, or 0. */
+static int non_loopback_ipv4(char *out, size_t cap)
+{
+    struct ifaddrs *ifs = NULL;
+    int found = 0;
+    if (getifaddrs(&ifs) != 0)
+        return 0;
+    for (struct ifaddrs *i = ifs; i && !found; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK))
+            continue;
+        found = inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, out,
+                          (socklen_t)cap) != NULL;
+    }
+    freeifaddrs(ifs);
+    return found;
+}
+
+/* Not given, --tls is required for a host other than this machine: the
+ * fake server, on this machine's own non-loopback address, is refused
+ * before authentication, and the message says that this is the default. */
+static void tls_default_required_off_loopback(void **state)
+{
+    (void)state;
+    char addr[64];
+    if (!non_loopback_ipv4(addr, sizeof addr)) {
+        fprintf(stderr, "# no IPv4 address but loopback here: not tried\n");
+        return;
+    }
+    fake_mysql *f = fake_mysql_start_on(addr, "mysql_native_password");
+    dg_mysql_config cfg;
+    dg_mysql_config_init(&cfg);
+    snprintf(cfg.host, sizeof cfg.host, "%s", addr);
+    cfg.port = fake_mysql_port(f);
+    snprintf(cfg.user, sizeof cfg.user, "victim");
+    dg_mysql_config_set_password(&cfg, FAKE_SECRET);
+    dg_mysql *m = NULL;
+    dg_err err;
+    assert_int_equal(dg_mysql_open(&m, &cfg, &err), DG_ERR);
+    int conns = 0;
+    assert_false(fake_mysql_received(f, FAKE_SECRET, &conns));
+    fprintf(stderr, "# %s\n", err.msg);
+    assert_int_equal(conns, 1); /* no fallback to plain text */
+    assert_non_null(strstr(err.msg, "offers no TLS, and TLS is required (the default for a "
+                                    "host other than this machine)"));
+    /* --tls preferred, given, still connects without TLS (and is then refused the
+     * clear text). */
+    cfg.tls = DG_TLS_PREFERRED;
+    assert_int_equal(dg_mysql_open(&m, &cfg, &err), DG_ERR);
+    assert_false(fake_mysql_received(f, FAKE_SECRET, &conns));
+    assert_int_equal(conns, 2);
+    assert_non_null(strstr(err.msg, "in clear text"));
+    dg_mysql_config_free(&cfg);
+    fake_mysql_stop(f);
+}
+
 /* A closed port is "connection refused", not an errno number. */
 static void closed_port_refused(void **state)
 {
@@ -647,6 +705,7 @@ int main(void)
     const struct CMUnitTest alone[] = {
         cmocka_unit_test(cleartext_password_never_sent),
         cmocka_unit_test(tls_default_by_host),
+        cmocka_unit_test(tls_default_required_off_loopback),
         cmocka_unit_test(closed_port_refused),
         cmocka_unit_test(password_file_owner),
     };
@@ -660,6 +719,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cleartext_password_never_sent),
         cmocka_unit_test(tls_default_by_host),
+        cmocka_unit_test(tls_default_required_off_loopback),
         cmocka_unit_test(closed_port_refused),
         cmocka_unit_test(password_file_owner),
         cmocka_unit_test(roundtrip_kaggle),
