@@ -36,6 +36,87 @@ int dg_parse_device_id(const char *s, int64_t *out, dg_err *err)
     return DG_OK;
 }
 
+int dg_utf8_seq(const unsigned char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    unsigned c = s[0];
+    if (c < 0x80)
+        return 1;
+    int len;
+    unsigned min, cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2, min = 0x80, cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3, min = 0x800, cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4, min = 0x10000, cp = c & 0x07;
+    } else {
+        return 0; /* a continuation byte, an overlong lead (C0, C1) or past F4 */
+    }
+    if (n < (size_t)len)
+        return 0;
+    for (int i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+static int hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int dg_serve_check_path(const char *uri, dg_err *err)
+{
+    /* Decoded the way libmicrohttpd decodes it (%XX with two hex digits; any
+     * other '%' stays as it is), up to the query string. */
+    size_t n = strcspn(uri, "?#");
+    unsigned char *dec = dg_xmalloc(n + 1);
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (uri[i] == '%' && i + 2 < n && (hi = hex_value(uri[i + 1])) >= 0 &&
+            (lo = hex_value(uri[i + 2])) >= 0) {
+            dec[len] = (unsigned char)(hi << 4 | lo);
+            if (dec[len] == 0) {
+                free(dec);
+                return dg_fail(err, "the path holds an encoded NUL byte (%%00) at byte %zu",
+                               i);
+            }
+            len++;
+            i += 2;
+        } else {
+            dec[len++] = (unsigned char)uri[i];
+        }
+    }
+    for (size_t i = 0; i < len;) {
+        int k = dg_utf8_seq(dec + i, len - i);
+        if (k == 0) {
+            char bytes[16];
+            size_t o = 0;
+            for (size_t j = i; j < len && j < i + 4; j++)
+                o += (size_t)snprintf(bytes + o, sizeof bytes - o, "%%%02X", dec[j]);
+            free(dec);
+            return dg_fail(err, "the path is not UTF-8: %s at byte %zu of the decoded path",
+                           bytes, i);
+        }
+        i += (size_t)k;
+    }
+    free(dec);
+    return DG_OK;
+}
+
 dg_route dg_serve_route(const char *path, int64_t *device_id, int *id_ok, dg_err *err)
 {
     static const char devices[] = "/v1/devices/";

@@ -1211,7 +1211,7 @@ static void the_load_pane_loads_from_mysql(void **state)
     assert_null(strstr(log, pc.password));
     char want[1024];
     snprintf(want, sizeof want, "\nload mysql host=%s port=%s database=mlctest_ui user=%s "
-             "tls=preferred password-from=prompt\n", host, getenv("DG_MYSQL_PORT"),
+             "tls=default password-from=prompt\n", host, getenv("DG_MYSQL_PORT"),
              getenv("DG_MYSQL_USER"));
     assert_non_null(strstr(log, want));
     assert_non_null(strstr(log, "password-from=password_file\n"));
