@@ -28,7 +28,8 @@ RUN apt-get update \
       libpangocairo-1.0-0 libglib2.0-0 libfontconfig1 libmariadb3 libinih1 libncursesw6 \
       libtinfo6 liblbfgs0 liblinear4 libsvm3 libxgboost0 \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin \
+ && groupadd --system --gid 10001 demographer \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin \
       demographer
 COPY --from=build /install/usr/ /usr/
 VOLUME ["/data", "/models"]
