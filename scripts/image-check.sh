@@ -14,9 +14,10 @@
 # 8080 and the bind address 0.0.0.0 become a free port on 127.0.0.1, and /models
 # is a folder inside the exported root.
 # Prints its figures and exits non-zero on any failure. Needs root, podman, curl,
-# python3 and (for the base image) debootstrap. Leaves the two images behind, so
-# the next run reuses the base and the build cache; removes the container, the
-# mounts and the temp roots.
+# python3 and (for the base image) debootstrap. Leaves the images behind (the
+# base, $tag and its build stage $tag-build), so the next run reuses the base and
+# the build cache, and removes the ones a rebuild replaced; removes the
+# container, the mounts and the temp roots.
 #   scripts/image-check.sh [TAG]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -76,14 +77,25 @@ else
 fi
 echo "base import: ${base_s} s"
 
-# 2. The image. Docker format: the OCI format has no HEALTHCHECK.
-t0=$(now)
-if ! podman build --pull=never --isolation chroot --cgroup-manager cgroupfs --format docker \
-    -t "$tag" . >"$work/build.log" 2>&1; then
+# 2. The image. Docker format: the OCI format has no HEALTHCHECK. The build stage
+# gets a tag too ($tag-build), so that the images a rebuild replaces can be removed
+# by id (rather than pruning every dangling image) while the deps.sh layer stays
+# cached for the next run.
+old=$(podman image inspect --format '{{.Id}}' "$tag" "$tag-build" 2>/dev/null || true)
+build() {
+  podman build --pull=never --isolation chroot --cgroup-manager cgroupfs --format docker "$@" . \
+    >>"$work/build.log" 2>&1 && return 0
   tail -n 40 "$work/build.log" >&2
-  fail "podman build failed (above; the whole log was $work/build.log)"
-fi
+  fail "podman build $* failed (above)"
+}
+t0=$(now)
+build --target build -t "$tag-build"
+build -t "$tag"
 build_s=$(since "$t0")
+new=$(podman image inspect --format "{{.Id}}" "$tag" "$tag-build" | tr "\n" " ")
+for id in $old; do
+  case " $new " in *" $id "*) ;; *) podman rmi "$id" >/dev/null 2>&1 || true ;; esac
+done
 size=$(podman image inspect --format '{{.Size}}' "$tag")
 echo "build: ${build_s} s"
 echo "image size: $(awk -v b="$size" 'BEGIN {printf "%.1f MB", b / 1e6}') ($size bytes)"
