@@ -40,7 +40,7 @@ cleanup() {
     kill -KILL "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
   fi
-  [ -n "$ctr" ] && podman rm -f "$ctr" >/dev/null 2>&1 || true
+  if [ -n "$ctr" ]; then podman rm -f "$ctr" >/dev/null 2>&1 || true; fi
   umount_root "$work"
   # Never delete through a mount that is still there.
   if awk -v d="$(realpath "$work")/" 'index($2, d) == 1 {f=1} END {exit !f}' /proc/self/mounts; then
@@ -150,6 +150,8 @@ with open(work + "/run.sh", "w") as out:
         q(user), uid, gid, " ".join(map(q, env)), " ".join(map(q, local(ep + cmd))),
         " ".join(map(q, local(test)))))
 EOF
+# What run.sh sets (the image's user, ENV, CMD and HEALTHCHECK command).
+user="" userspec="" env=() cmd=() health=()
 # shellcheck disable=SC1091
 . "$work/run.sh"
 echo "image user: $user ($userspec); CMD here: ${cmd[*]}"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell functions for a bare Debian 12 root, sourced by scripts/image-check.sh
 # (and meant for scripts/fresh-root.sh):
 #   make_root DIR       debootstrap --variant=minbase bookworm into DIR, from the
