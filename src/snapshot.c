@@ -256,7 +256,7 @@ static uint64_t get_u64(reader *r)
 /* 0 when read, -1 when malformed, -2 when a checksum does not match (what is
  * damaged said in why). */
 static int read_table(reader *r, dg_table *tb, dg_csv_report *rep, dg_mapping *m, char *why,
-                      size_t whycap)
+                      size_t whycap, double *check_s)
 {
     get(r, rep, sizeof *rep);
     uint64_t nrows = get_u64(r);
@@ -293,7 +293,10 @@ static int read_table(reader *r, dg_table *tb, dg_csv_report *rep, dg_mapping *m
         uint64_t sum = get_u64(r);
         if (r->failed)
             return -1;
-        if (sum != column_hash(name, type, data, bytes, type == DG_COL_KEY, ndict, keys)) {
+        double t0 = dg_now();
+        uint64_t got = column_hash(name, type, data, bytes, type == DG_COL_KEY, ndict, keys);
+        *check_s += dg_now() - t0;
+        if (sum != got) {
             snprintf(why, whycap, "table %s, column %s: the checksum does not match", tb->name,
                      shown);
             return -2;
@@ -321,7 +324,10 @@ static int read_table(reader *r, dg_table *tb, dg_csv_report *rep, dg_mapping *m
     uint64_t sum = get_u64(r);
     if (r->failed)
         return -1;
-    if (sum != strings_hash(n, nbytes, bytes, lens)) {
+    double t0 = dg_now();
+    uint64_t got = strings_hash(n, nbytes, bytes, lens);
+    *check_s += dg_now() - t0;
+    if (sum != got) {
         snprintf(why, whycap, "table %s, strings: the checksum does not match", tb->name);
         return -2;
     }
@@ -391,6 +397,7 @@ int dg_snapshot_read(dg_dataset *ds, const char *path, const dg_progress *progre
         return -1;
     }
     reader r = {base, 0, (uint64_t)st.st_size, 0};
+    ds->snapshot_check_seconds = 0;
     char magic[8];
     get(&r, magic, sizeof magic);
     uint32_t ntables = get_u32(&r), shape = get_u32(&r), lenient = get_u32(&r);
@@ -419,7 +426,8 @@ int dg_snapshot_read(dg_dataset *ds, const char *path, const dg_progress *progre
     for (int t = 0; t < DG_T_COUNT && !stale; t++) {
         if (!ds->present[t])
             continue;
-        int got = read_table(&r, &ds->tables[t], &ds->reports[t], m, why, whycap);
+        int got = read_table(&r, &ds->tables[t], &ds->reports[t], m, why, whycap,
+                             &ds->snapshot_check_seconds);
         if (got == -1)
             snprintf(why, whycap, "table %s: damaged (sizes or codes out of range)",
                      dg_tables[t].name);
