@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,112 @@ static uint64_t strings_hash(uint32_t n, uint64_t nbytes, const void *bytes, con
     h = XXH3_64bits_withSeed(&nbytes, sizeof nbytes, h);
     h = XXH3_64bits_withSeed(bytes, nbytes, h);
     return XXH3_64bits_withSeed(lens, (size_t)n * sizeof(uint32_t), h);
+}
+
+/* The checksums of a reload are verified together once the layout is read,
+ * spread over a few threads (the hashing is a pass over the whole file). */
+typedef struct sum_job {
+    uint64_t want, got;
+    const char *table;
+    char col[33];   /* the column's name; "" for the string pool */
+    uint32_t type;  /* column: name[32] and type as stored */
+    char name[32];
+    const void *data;
+    size_t bytes;
+    int has_dict;
+    uint32_t ndict;
+    const int64_t *keys;
+    uint32_t nstr;  /* string pool */
+    const void *lens;
+} sum_job;
+
+typedef struct sum_jobs {
+    sum_job *v;
+    size_t n, cap;
+} sum_jobs;
+
+static sum_job *sum_job_add(sum_jobs *j)
+{
+    if (j->n == j->cap) {
+        j->cap = j->cap ? 2 * j->cap : 64;
+        j->v = dg_xrealloc(j->v, j->cap * sizeof *j->v);
+    }
+    sum_job *x = &j->v[j->n++];
+    memset(x, 0, sizeof *x);
+    return x;
+}
+
+static void sum_job_run(sum_job *x)
+{
+    x->got = x->col[0] ? column_hash(x->name, x->type, x->data, x->bytes, x->has_dict, x->ndict,
+                                     x->keys)
+                       : strings_hash(x->nstr, x->bytes, x->data, x->lens);
+}
+
+typedef struct sum_worker {
+    sum_job **mine;
+    size_t n;
+    pthread_t tid;
+} sum_worker;
+
+static void *sum_worker_main(void *arg)
+{
+    sum_worker *w = arg;
+    for (size_t i = 0; i < w->n; i++)
+        sum_job_run(w->mine[i]);
+    return NULL;
+}
+
+static int by_size_desc(const void *a, const void *b)
+{
+    size_t x = (*(sum_job *const *)a)->bytes, y = (*(sum_job *const *)b)->bytes;
+    return (x < y) - (x > y);
+}
+
+/* Runs every job (the largest first, each to the least loaded of up to 4
+ * threads); returns the first mismatch, or NULL. */
+static const sum_job *sum_jobs_check(sum_jobs *j)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < j->n; i++)
+        total += j->v[i].bytes;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int nw = total < (8u << 20) || ncpu < 2 ? 1 : ncpu > 4 ? 4 : (int)ncpu;
+    sum_job **order = dg_xmalloc((j->n + 1) * sizeof *order);
+    for (size_t i = 0; i < j->n; i++)
+        order[i] = &j->v[i];
+    qsort(order, j->n, sizeof *order, by_size_desc);
+    sum_worker w[4];
+    size_t load[4] = {0};
+    for (int k = 0; k < nw; k++) {
+        w[k].mine = dg_xmalloc((j->n + 1) * sizeof *w[k].mine);
+        w[k].n = 0;
+    }
+    for (size_t i = 0; i < j->n; i++) {
+        int best = 0;
+        for (int k = 1; k < nw; k++)
+            if (load[k] < load[best])
+                best = k;
+        w[best].mine[w[best].n++] = order[i];
+        load[best] += order[i]->bytes;
+    }
+    int started[4] = {0};
+    for (int k = 1; k < nw; k++)
+        started[k] = pthread_create(&w[k].tid, NULL, sum_worker_main, &w[k]) == 0;
+    sum_worker_main(&w[0]);
+    for (int k = 1; k < nw; k++) {
+        if (started[k])
+            pthread_join(w[k].tid, NULL);
+        else
+            sum_worker_main(&w[k]); /* no thread: here */
+    }
+    for (int k = 0; k < nw; k++)
+        free(w[k].mine);
+    free(order);
+    for (size_t i = 0; i < j->n; i++)
+        if (j->v[i].got != j->v[i].want)
+            return &j->v[i];
+    return NULL;
 }
 
 int dg_snapshot_write(const dg_dataset *ds, const char *path, dg_err *err)
@@ -256,7 +363,7 @@ static uint64_t get_u64(reader *r)
 /* 0 when read, -1 when malformed, -2 when a checksum does not match (what is
  * damaged said in why). */
 static int read_table(reader *r, dg_table *tb, dg_csv_report *rep, dg_mapping *m, char *why,
-                      size_t whycap, double *check_s)
+                      size_t whycap, sum_jobs *jobs)
 {
     get(r, rep, sizeof *rep);
     uint64_t nrows = get_u64(r);
@@ -293,14 +400,19 @@ static int read_table(reader *r, dg_table *tb, dg_csv_report *rep, dg_mapping *m
         uint64_t sum = get_u64(r);
         if (r->failed)
             return -1;
-        double t0 = dg_now();
-        uint64_t got = column_hash(name, type, data, bytes, type == DG_COL_KEY, ndict, keys);
-        *check_s += dg_now() - t0;
-        if (sum != got) {
-            snprintf(why, whycap, "table %s, column %s: the checksum does not match", tb->name,
-                     shown);
-            return -2;
-        }
+        sum_job *job = sum_job_add(jobs);
+        job->want = sum;
+        job->table = tb->name;
+        memcpy(job->col, shown, sizeof job->col);
+        if (!job->col[0])
+            snprintf(job->col, sizeof job->col, "#%u", c + 1);
+        memcpy(job->name, name, sizeof name);
+        job->type = type;
+        job->data = data;
+        job->bytes = bytes;
+        job->has_dict = type == DG_COL_KEY;
+        job->ndict = ndict;
+        job->keys = keys;
         name[sizeof name - 1] = '\0';
         dg_column *col = dg_table_add_column(tb, name, (dg_coltype)type);
         /* The column lives in the mapping (copy-on-write: later stages
@@ -324,10 +436,16 @@ static int read_table(reader *r, dg_table *tb, dg_csv_report *rep, dg_mapping *m
     uint64_t sum = get_u64(r);
     if (r->failed)
         return -1;
-    double t0 = dg_now();
-    uint64_t got = strings_hash(n, nbytes, bytes, lens);
-    *check_s += dg_now() - t0;
-    if (sum != got) {
+    /* Checked before the strings are interned: they are read below. */
+    sum_job sj;
+    memset(&sj, 0, sizeof sj);
+    sj.want = sum;
+    sj.nstr = n;
+    sj.data = bytes;
+    sj.bytes = nbytes;
+    sj.lens = lens;
+    sum_job_run(&sj);
+    if (sj.got != sj.want) {
         snprintf(why, whycap, "table %s, strings: the checksum does not match", tb->name);
         return -2;
     }
@@ -423,17 +541,28 @@ int dg_snapshot_read(dg_dataset *ds, const char *path, const dg_progress *progre
         if (present && mtime + RACY_NS > written_ns)
             stale = 1;
     }
+    sum_jobs jobs = {0};
     for (int t = 0; t < DG_T_COUNT && !stale; t++) {
         if (!ds->present[t])
             continue;
-        int got = read_table(&r, &ds->tables[t], &ds->reports[t], m, why, whycap,
-                             &ds->snapshot_check_seconds);
+        int got = read_table(&r, &ds->tables[t], &ds->reports[t], m, why, whycap, &jobs);
         if (got == -1)
             snprintf(why, whycap, "table %s: damaged (sizes or codes out of range)",
                      dg_tables[t].name);
         if (got != 0)
             stale = 1;
     }
+    if (!stale) {
+        double t0 = dg_now();
+        const sum_job *bad = sum_jobs_check(&jobs);
+        ds->snapshot_check_seconds = dg_now() - t0;
+        if (bad) {
+            snprintf(why, whycap, "table %s, column %s: the checksum does not match", bad->table,
+                     bad->col);
+            stale = 1;
+        }
+    }
+    free(jobs.v);
     if (!stale) {
         char trailer[sizeof TRAILER];
         get(&r, trailer, sizeof trailer);
