@@ -359,6 +359,44 @@ static void a_failed_folder_write_leaves_nothing(void **state)
     free(dir);
 }
 
+/* A damaged snapshot reaches the user: load says which column failed its
+ * checksum and that it loaded from the CSV files instead. */
+static void load_says_a_damaged_snapshot_was_rebuilt(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *out;
+    assert_int_equal(run(&out, "synth --quiet --out %s/d --devices 500 --seed 5", dir), 0);
+    free(out);
+    char cmd[4096];
+    /* Files older than the snapshot by more than 2 s: it is trusted. */
+    snprintf(cmd, sizeof cmd, "touch -d '1 hour ago' %s/d/*.csv", dir);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    assert_int_equal(run(&out, "load --quiet --cache-dir %s/cache %s/d", dir, dir), 0);
+    free(out);
+    assert_int_equal(run(&out, "load --quiet --cache-dir %s/cache %s/d", dir, dir), 0);
+    assert_non_null(strstr(out, "loaded from the snapshot"));
+    free(out);
+    /* One byte in the middle of the file, changed (0xff, or 0 if it was). */
+    snprintf(cmd, sizeof cmd,
+             "f=$(ls %s/cache/*.dgsnap) && n=$(stat -c %%s \"$f\") && "
+             "b=$(od -An -tu1 -j $((n / 2)) -N 1 \"$f\") && "
+             "if [ $b = 255 ]; then v='\\000'; else v='\\377'; fi && "
+             "printf \"$v\" | dd of=\"$f\" bs=1 seek=$((n / 2)) conv=notrunc status=none",
+             dir);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    assert_int_equal(run(&out, "load --quiet --cache-dir %s/cache %s/d", dir, dir), 0);
+    if (!strstr(out, "the checksum does not match; loaded from the CSV files instead") ||
+        !strstr(out, "loaded from CSV"))
+        fail_msg("expected the damage said, got:\n%s", out);
+    free(out);
+    assert_int_equal(run(&out, "load --quiet --cache-dir %s/cache %s/d", dir, dir), 0);
+    assert_non_null(strstr(out, "loaded from the snapshot"));
+    free(out);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* ---- the helpers, directly ---------------------------------------------------- */
 
 static char hook_old[4096], hook_saw[64];
@@ -474,6 +512,7 @@ int main(void)
         cmocka_unit_test(clean_round_trip),
         cmocka_unit_test(outputs_never_go_over_inputs),
         cmocka_unit_test(a_failed_folder_write_leaves_nothing),
+        cmocka_unit_test(load_says_a_damaged_snapshot_was_rebuilt),
         cmocka_unit_test(the_publish_is_one_exchange),
         cmocka_unit_test(stale_partials_and_path_checks),
     };
