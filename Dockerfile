@@ -26,7 +26,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libmicrohttpd12 libjansson4 libcurl4 ca-certificates libcairo2 libpango-1.0-0 \
       libpangocairo-1.0-0 libglib2.0-0 libfontconfig1 libmariadb3 libinih1 libncursesw6 \
-      libtinfo6 liblbfgs0 liblinear4 libsvm3 libxgboost0 \
+      libtinfo6 liblbfgs0 liblinear4 libsvm3 libxgboost0 libxxhash0 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 demographer \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin \

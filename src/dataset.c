@@ -114,7 +114,8 @@ int dg_dataset_load(dg_dataset *ds, const char *dir, const dg_load_opts *opts, d
     ds->snapshot_path = NULL;
     if (opts->use_snapshot) {
         ds->snapshot_path = dg_snapshot_path_for(opts->cache_dir, dir);
-        int got = dg_snapshot_read(ds, ds->snapshot_path, opts->progress);
+        char why[600];
+        int got = dg_snapshot_read(ds, ds->snapshot_path, opts->progress, why, sizeof why);
         if (got < 0)
             return dg_fail(err, "%s: cancelled", dir);
         if (got == 0) {
@@ -124,6 +125,10 @@ int dg_dataset_load(dg_dataset *ds, const char *dir, const dg_load_opts *opts, d
             ds->seconds = dg_now() - t0;
             return DG_OK;
         }
+        if (got > 0 && why[0])
+            snprintf(ds->snapshot_warning, sizeof ds->snapshot_warning,
+                     "snapshot %.400s: %s; loaded from the CSV files instead", ds->snapshot_path,
+                     why);
     }
     for (int t = 0; t < DG_T_COUNT; t++) {
         if (!ds->present[t])
@@ -142,9 +147,15 @@ int dg_dataset_load(dg_dataset *ds, const char *dir, const dg_load_opts *opts, d
     }
     if (ds->snapshot_path) {
         dg_err werr;
-        if (dg_snapshot_write(ds, ds->snapshot_path, &werr) != DG_OK)
-            snprintf(ds->snapshot_warning, sizeof ds->snapshot_warning,
-                     "snapshot not written: %s", werr.msg);
+        if (dg_snapshot_write(ds, ds->snapshot_path, &werr) != DG_OK) {
+            size_t used = strlen(ds->snapshot_warning);
+            snprintf(ds->snapshot_warning + used, sizeof ds->snapshot_warning - used,
+                     "%ssnapshot not written: %.700s", used ? "; " : "", werr.msg);
+        } else if (ds->snapshot_warning[0]) {
+            size_t used = strlen(ds->snapshot_warning);
+            snprintf(ds->snapshot_warning + used, sizeof ds->snapshot_warning - used,
+                     ", and the snapshot rebuilt");
+        }
     }
     if (!opts->keep_cut_ids)
         dg_dataset_reconcile(ds);

@@ -766,27 +766,6 @@ static int chart_residuals(trainer *T, int s, dg_err *err)
 
 /* ---- the whole run ------------------------------------------------------------------ */
 
-static int commit_dir(const char *from, const char *to, dg_err *err)
-{
-    char *old = dg_xmalloc(strlen(to) + 8);
-    sprintf(old, "%s.old", to);
-    dg_rm_tree(old);
-    struct stat st;
-    if (lstat(to, &st) == 0 && rename(to, old) != 0) {
-        int e = errno;
-        free(old);
-        return dg_fail(err, "%s: cannot move the previous one aside: %s", to, strerror(e));
-    }
-    if (rename(from, to) != 0) {
-        int e = errno;
-        free(old);
-        return dg_fail(err, "%s: cannot put the new one in place: %s", to, strerror(e));
-    }
-    dg_rm_tree(old);
-    free(old);
-    return DG_OK;
-}
-
 void dg_train_result_free(dg_train_result *r)
 {
     free(r->runs);
@@ -924,9 +903,9 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
         rc = dg_runs_write(out, o->out_dir, err);
     if (rc == DG_OK) {
         char *runs = dg_path_join(o->out_dir, "runs"), *models = dg_path_join(o->out_dir, "models");
-        rc = commit_dir(T.staging_runs, runs, err);
+        rc = dg_dir_publish(T.staging_runs, runs, err);
         if (rc == DG_OK)
-            rc = commit_dir(T.staging_models, models, err);
+            rc = dg_dir_publish(T.staging_models, models, err);
         free(runs);
         free(models);
     }

@@ -316,10 +316,17 @@ static void test_predict_refuses(void **state)
     assert_int_equal(tu_run(cmd, &out), 2);
     assert_non_null(strstr(out, "--devices: expected test, labelled or all, found 'some'"));
     free(out);
+    /* A folder without models (the snapshot cache); the output is not inside
+     * it (an output inside an input is refused: next). */
+    snprintf(cmd, sizeof cmd, "%s predict %s --models %s --out %s/y.csv", tu_bin(), data_dir,
+             cache_dir, tmp);
+    assert_int_equal(tu_run(cmd, &out), 1);
+    assert_non_null(strstr(out, "no model here"));
+    free(out);
     snprintf(cmd, sizeof cmd, "%s predict %s --models %s --out %s/y.csv", tu_bin(), data_dir,
              tmp, tmp);
     assert_int_equal(tu_run(cmd, &out), 1);
-    assert_non_null(strstr(out, "no model here"));
+    assert_non_null(strstr(out, "refusing --out"));
     free(out);
 }
 

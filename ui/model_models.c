@@ -178,24 +178,6 @@ static void sort_runs(models_state *s)
 
 /* ---- the training job ------------------------------------------------------- */
 
-/* Puts the directory from in place of to (the old one removed once the new
- * one is there). */
-static int replace_dir(const char *from, const char *to, dg_err *err)
-{
-    char *old = dg_xmalloc(strlen(to) + 8);
-    sprintf(old, "%s.old", to);
-    dg_rm_tree(old);
-    struct stat st;
-    int rc = DG_OK;
-    if (lstat(to, &st) == 0 && rename(to, old) != 0)
-        rc = dg_fail(err, "%s: cannot move the previous one aside: %s", to, strerror(errno));
-    else if (rename(from, to) != 0)
-        rc = dg_fail(err, "%s: cannot put the new one in place: %s", to, strerror(errno));
-    dg_rm_tree(old);
-    free(old);
-    return rc;
-}
-
 int models_job_args(const models_state *s, const char *out_dir, models_job *j, dg_err *err)
 {
     memset(j, 0, sizeof *j);
@@ -248,7 +230,7 @@ int models_job_run(models_job *j, const dg_progress *p, dg_err *err)
     }
     /* The last step that can be cancelled is done: the new training
      * directory replaces the one before, which stays until here. */
-    if (replace_dir(j->work_dir, j->final_dir, err) != DG_OK) {
+    if (dg_dir_publish(j->work_dir, j->final_dir, err) != DG_OK) {
         dg_rm_tree(j->work_dir);
         return DG_ERR;
     }
@@ -363,7 +345,7 @@ static int export_models(models_state *s, const char *out_dir, char *msg, size_t
     dg_rm_tree(stage);
     int rc = copy_tree(from, stage, err);
     if (rc == DG_OK)
-        rc = replace_dir(stage, to, err);
+        rc = dg_dir_publish(stage, to, err);
     if (rc == DG_OK)
         rc = dg_runs_write(&s->res, out_dir, err);
     dg_rm_tree(stage);

@@ -106,7 +106,15 @@ static int write_campaigns(const char *dir, const dg_campaign_rules *rules,
         dg_campaigns_assign(rules, &dec, &pred[i], &tg[i]);
     dg_reach *reach = dg_xcalloc(1, sizeof *reach);
     dg_reach_compute(rules, pred, tg, n, truth, ntruth, reach);
-    rc = dg_campaigns_save(dir, rules, &dec, pred, tg, n, reach, err);
+    dg_outdir od;
+    rc = dg_outdir_begin(&od, dir, err);
+    if (rc == DG_OK) {
+        rc = dg_campaigns_save(od.partial, rules, &dec, pred, tg, n, reach, err);
+        if (rc == DG_OK)
+            rc = dg_outdir_commit(&od, err);
+        else
+            dg_outdir_abort(&od);
+    }
     if (rc == DG_OK && !quiet) {
         printf("campaigns: P(female) deciles over %zu test devices; ", nf);
         for (int c = 0; c < rules->n; c++)
@@ -236,6 +244,14 @@ static int run(int argc, char **argv)
         return cli_usage_error("predict", "%s",
                                "--campaign-rules needs --campaigns-out DIR (where the "
                                "campaigns' files go)");
+    /* Nothing over an input; the predictions file not inside the campaigns'
+     * folder (replaced whole). */
+    const char *inputs[] = {models, rules_path, super_path, camp_rules_path};
+    if (cli_output_apart("predict", "--out", out, argv[optind], &lo, inputs, 4) ||
+        (camp_out &&
+         (cli_output_apart("predict", "--campaigns-out", camp_out, argv[optind], &lo, inputs, 4) ||
+          cli_output_apart("predict", "--out", out, camp_out, NULL, NULL, 0))))
+        return 1;
     dg_err err;
     dg_campaign_rules *crules = dg_xcalloc(1, sizeof *crules);
     if (camp_rules_path) {
@@ -375,7 +391,8 @@ const cli_command cli_predict = {
     "                        P(female) deciles fitted on the test devices' predictions,\n"
     "                        expected precision from the test devices' labels; writes\n"
     "                        device_campaigns.csv, reach.csv, reach.png, thresholds.txt\n"
-    "                        and campaigns.rules into DIR (see demographer campaigns)\n"
+    "                        and campaigns.rules into DIR (see demographer campaigns),\n"
+    "                        whole or not at all (an earlier DIR is replaced)\n"
     "  --campaign-rules FILE campaign rules (default: the brief's six campaigns)\n"
     "  --super FILE          super-category rules (default: supercategories.txt of the\n"
     "                        assets; must be those the models were trained with)\n"

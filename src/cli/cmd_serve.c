@@ -192,6 +192,12 @@ static int run(int argc, char **argv)
                                "--data, --campaign-rules, --thresholds, --super, --rules and "
                                "--no-clean go with --models DIR");
 
+    /* The access log is appended to: never to one of the inputs. */
+    const char *inputs[] = {predictions, mo.models, mo.campaign_rules, mo.thresholds, mo.super,
+                            mo.clean_rules};
+    if (access_log && strcmp(access_log, "-") != 0 &&
+        cli_output_apart("serve", "--access-log", access_log, mo.data, &mo.lo, inputs, 6))
+        return 1;
     dg_err err;
     dg_predictor pred;
     dg_table_predictor *table = NULL;
