@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include "actions.h"
+#include "hints.h"
 #include "model.h"
 #include "text.h"
 
@@ -1247,6 +1248,111 @@ static void replay_names_the_failing_line(void **state)
     free(p);
 }
 
+/* The key bar holds whole items within the width, always ends with "? help",
+ * and offers only the keys that work in the view shown. */
+static void assert_key_bar(const model *m, int width, const char *has, const char *lacks)
+{
+    char bar[1024];
+    model_key_bar(m, model_context(m), width, bar, sizeof bar);
+    assert_true((int)strlen(bar) <= width);
+    size_t n = strlen(bar);
+    assert_true(n >= 6 && strcmp(bar + n - 6, "? help") == 0);
+    if (has)
+        assert_non_null(strstr(bar, has));
+    if (lacks)
+        assert_null(strstr(bar, lacks));
+}
+
+static void the_key_bar_fits_and_offers_only_live_keys(void **state)
+{
+    (void)state;
+    model m;
+    model_init(&m, work);
+    m.use_snapshot = 0;
+    dg_err err;
+    char line[2048];
+    /* Before a load, nothing to open. */
+    assert_key_bar(&m, 80, NULL, "Enter");
+    snprintf(line, sizeof line, "choose-dir %s", data_dir);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    for (int w = 20; w <= 200; w++)
+        assert_key_bar(&m, w, NULL, NULL);
+    assert_key_bar(&m, 80, " L load", NULL);
+    assert_int_equal(act(&m, "open-table phones", &err), DG_OK);
+    assert_key_bar(&m, 80, " F freq", " n search-next");
+    assert_int_equal(act(&m, "freq phone_brand", &err), DG_OK);
+    /* A frequency sheet has no F; it sorts. */
+    assert_key_bar(&m, 80, " s sort", "F freq");
+    assert_key_bar(&m, 80, " p save", NULL);
+    /* The Models pane's names lose their "models-" prefix. */
+    assert_int_equal(act(&m, "pane-models", &err), DG_OK);
+    assert_key_bar(&m, 80, " c train", "models-");
+    assert_key_bar(&m, 80, NULL, " s sort");
+    model_free(&m);
+}
+
+static void help_opens_at_a_section_and_is_searched(void **state)
+{
+    (void)state;
+    static char lines[HELP_MAX_LINES][HELP_LINE];
+    int n = help_lines(lines, HELP_MAX_LINES);
+    assert_true(n > ACT_COUNT);
+    assert_string_equal(lines[help_section(lines, n, "sheet")], "Table and frequency sheets");
+    assert_string_equal(lines[help_section(lines, n, "models")], "Models pane");
+    assert_string_equal(lines[help_section(lines, n, "global")], "Everywhere");
+    int at = help_find(lines, n, 0, "DBSCAN-RUN");
+    assert_true(at > 0 && strstr(lines[at], "dbscan-run"));
+    /* The next match is after it, and the search wraps round. */
+    int next = help_find(lines, n, at + 1, "dbscan-run");
+    assert_true(next == at || next > at);
+    assert_int_equal(help_find(lines, n, n - 1, "Everywhere"), help_section(lines, n, "global"));
+    assert_int_equal(help_find(lines, n, 0, "no such words"), -1);
+}
+
+static void sorting_shows_the_top_and_frequency_sheets_sort(void **state)
+{
+    (void)state;
+    model m;
+    model_init(&m, work);
+    m.use_snapshot = 0;
+    dg_err err;
+    char line[2048], cb[64], cb2[64];
+    snprintf(line, sizeof line, "choose-dir %s", data_dir);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    assert_int_equal(act(&m, "open-table phones", &err), DG_OK);
+    assert_int_equal(act(&m, "last-row", &err), DG_OK);
+    assert_int_equal(act(&m, "sort phone_brand", &err), DG_OK);
+    assert_int_equal(model_sheet(&m)->cur, 0);
+    assert_int_equal(model_sheet(&m)->top, 0);
+    assert_int_equal(act(&m, "freq phone_brand", &err), DG_OK);
+    sheet *f = model_sheet(&m);
+    const dg_table *t = model_sheet_table(&m, f);
+    /* The cursor moves across the four columns, and no further. */
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(act(&m, "cursor-right", &err), DG_OK);
+    assert_int_equal(f->ccol, FREQ_HISTOGRAM);
+    assert_int_equal(act(&m, "sort value", &err), DG_OK);
+    assert_int_equal(f->cur, 0);
+    assert_int_equal(f->ccol, FREQ_VALUE);
+    for (uint64_t i = 1; i < f->nrows; i++)
+        assert_true(strcmp(dg_cell_text(t, &t->cols[f->col], f->freq.row[i - 1], cb, sizeof cb),
+                           dg_cell_text(t, &t->cols[f->col], f->freq.row[i], cb2, sizeof cb2)) <
+                    0);
+    assert_int_equal(act(&m, "sort count", &err), DG_OK);
+    for (uint64_t i = 1; i < f->nrows; i++)
+        assert_true(f->freq.count[i - 1] <= f->freq.count[i]);
+    assert_int_equal(act(&m, "sort-desc percent", &err), DG_OK);
+    for (uint64_t i = 1; i < f->nrows; i++)
+        assert_true(f->freq.count[i - 1] >= f->freq.count[i]);
+    assert_int_equal(act(&m, "sort phone_brand", &err), DG_OK);
+    assert_int_equal(f->sort_col, FREQ_VALUE);
+    assert_int_equal(act(&m, "sort brand", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "value, count, percent or histogram"));
+    model_free(&m);
+}
+
 int main(void)
 {
     if (!setlocale(LC_CTYPE, "C.UTF-8"))
@@ -1258,6 +1364,9 @@ int main(void)
         cmocka_unit_test(cjk_text_is_measured_by_display_width),
         cmocka_unit_test(log_words_survive_quoting),
         cmocka_unit_test(actions_drive_the_model_and_the_log),
+        cmocka_unit_test(the_key_bar_fits_and_offers_only_live_keys),
+        cmocka_unit_test(help_opens_at_a_section_and_is_searched),
+        cmocka_unit_test(sorting_shows_the_top_and_frequency_sheets_sort),
         cmocka_unit_test(clean_and_eda_panes_drive_the_model_and_replay),
         cmocka_unit_test(geo_pane_drives_the_model_and_replay),
         cmocka_unit_test(models_and_campaigns_panes_drive_the_model_and_replay),

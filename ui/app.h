@@ -11,6 +11,7 @@
 /* PROMPT_ARG: the text is the one argument of the action named by arg.
  * PROMPT_FIELD: the text is the value of the MySQL field named by arg (db-set);
  * accepting it offers the next field, then the password.
+ * PROMPT_HELP: the text is searched for in the help overlay.
  * PROMPT_PASSWORD: shown as one '*' per character, handed to the model
  * (model_set_password) and wiped, never an action's argument. */
 typedef enum prompt_kind {
@@ -20,7 +21,8 @@ typedef enum prompt_kind {
     PROMPT_SEARCH,
     PROMPT_ARG,
     PROMPT_FIELD,
-    PROMPT_PASSWORD
+    PROMPT_PASSWORD,
+    PROMPT_HELP
 } prompt_kind;
 
 typedef struct prompt {
@@ -39,10 +41,13 @@ struct app {
     const pane_ops *panes[PANE_COUNT];
     int help;         /* the help overlay shows */
     int help_top;     /* its first line shown */
+    int help_match;   /* the line the last help search found (-1: none) */
+    char help_search[128]; /* ...and its text (an empty search repeats it) */
     prompt pr;
     int quit;
     int color;        /* colours on (a colour terminal and no NO_COLOR) */
     int msg_error;    /* the status message is an error */
+    int msg_list;     /* the status message is a prompt's Tab candidates */
     int main_rows;    /* rows of the main area at the last draw (pages) */
     FILE *latency;    /* DG_LATENCY_LOG: key-to-screen times, one per line */
 };

@@ -41,8 +41,6 @@ struct model_job {
     uint64_t from, found;
     char needle[256];
     const sheet *fs;   /* search of a frequency sheet: the sheet (its values in order) */
-    uint64_t keep_row; /* sort: the cursor's row when it started... */
-    uint64_t new_cur;  /* ...and where that row is in the new order */
     uint32_t *sorted;
     dg_freq freq;
     int eda;           /* sort, search: the sheet is the EDA pane's */
@@ -427,6 +425,30 @@ static int find_column(const dg_table *t, const char *name, dg_err *err)
     return dg_fail(err, "%s has no column '%s'", t->name, name);
 }
 
+const char *const freq_columns[FREQ_NCOLS] = {"value", "count", "percent", "histogram"};
+
+/* A frequency sheet sorted in place (its values are few next to the rows):
+ * by the value, or by the count (its percent and its bar). */
+static int sort_freq(model *m, sheet *s, int desc, const char *name, dg_err *err)
+{
+    const dg_table *t = model_sheet_table(m, s);
+    int c = 0;
+    while (c < FREQ_NCOLS && strcmp(freq_columns[c], name) != 0)
+        c++;
+    if (c == FREQ_NCOLS && strcmp(name, t->cols[s->col].name) == 0)
+        c = FREQ_VALUE;
+    if (c == FREQ_NCOLS)
+        return dg_fail(err, "a frequency sheet sorts by value, count, percent or histogram, "
+                            "not '%s'", name);
+    dg_freq_sort(t, s->col, &s->freq, c == FREQ_VALUE, desc);
+    s->sort_col = c;
+    s->sort_desc = desc;
+    s->ccol = c;
+    s->cur = s->top = 0;
+    say(m, "sorted by %s, %s", freq_columns[c], desc ? "descending" : "ascending");
+    return DG_OK;
+}
+
 static int need_args(int id, int argc, int min, int max, dg_err *err)
 {
     if (argc < min || argc > max)
@@ -488,11 +510,11 @@ static void move_cursor(model *m, int id, int argc, char **argv)
     case ACT_FIRST_ROW: cur = 0; break;
     case ACT_LAST_ROW: cur = last; break;
     case ACT_LEFT:
-        if (s->kind == SHEET_TABLE && s->ccol > 0)
+        if (s->ccol > 0)
             s->ccol--;
         break;
     case ACT_RIGHT:
-        if (s->kind == SHEET_TABLE && s->ccol + 1 < model_sheet_table(m, s)->ncols)
+        if (s->ccol + 1 < (s->kind == SHEET_FREQ ? FREQ_NCOLS : model_sheet_table(m, s)->ncols))
             s->ccol++;
         break;
     default: break;
@@ -1187,6 +1209,11 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
     case ACT_FREQ:
         if (need_args(id, argc, 1, 1, err) != DG_OK || !(s = need_sheet(m, id, err)))
             return DG_ERR;
+        if (s->kind == SHEET_FREQ && id != ACT_FREQ) {
+            if (sort_freq(m, s, id == ACT_SORT_DESC, argv[0], err) != DG_OK)
+                return DG_ERR;
+            break;
+        }
         if (s->kind != SHEET_TABLE)
             return dg_fail(err, "%s works on a table sheet", actions[id].name);
         if ((col = find_column(model_sheet_table(m, s), argv[0], err)) < 0)
@@ -1202,7 +1229,6 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         j->depth = m->nsheets - 1;
         j->col = col;
         j->desc = id == ACT_SORT_DESC;
-        j->keep_row = s->nrows == 0 ? 0 : s->order ? s->order[s->cur] : s->cur;
         snprintf(j->title, sizeof j->title, "%s %s.%s",
                  id == ACT_FREQ ? "counting" : "sorting", j->t->name, argv[0]);
         break;
@@ -1418,15 +1444,6 @@ static int search_freq(model_job *j, const sheet *s)
     return DG_OK;
 }
 
-/* Where a row went in a new order (the cursor stays on its row when sorting). */
-static uint64_t position_of(const uint32_t *order, uint64_t n, uint64_t row)
-{
-    for (uint64_t i = 0; i < n; i++)
-        if (order[i] == row)
-            return i;
-    return 0;
-}
-
 /* An EDA table as a columnar table, so that the sheet view shows it: its row
  * names, then a float column per series (the sheet has room for 7). */
 static void eda_as_table(const dg_eda_table *e, const char *name, dg_table *t, int *cut)
@@ -1499,11 +1516,7 @@ int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
         return DG_OK;
     case ACT_SORT:
     case ACT_SORT_DESC:
-        if (dg_sort_rows(j->t, j->col, j->desc, &j->sorted, p, err) != DG_OK)
-            return DG_ERR;
-        /* Found here, not on the screen's thread: 32 M rows take a while. */
-        j->new_cur = position_of(j->sorted, j->t->nrows, j->keep_row);
-        return DG_OK;
+        return dg_sort_rows(j->t, j->col, j->desc, &j->sorted, p, err);
     case ACT_FREQ: return dg_freq_compute(j->t, j->col, &j->freq, p, err);
     case ACT_CLEAN_APPLY:
     case ACT_CLEAN_PREVIEW:
@@ -1589,7 +1602,8 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
         j->sorted = NULL;
         s->sort_col = j->col;
         s->sort_desc = j->desc;
-        s->cur = j->new_cur;
+        /* The top of the new order, as a sorted list is read. */
+        s->cur = s->top = 0;
         say(m, "sorted by %s, %s", j->t->cols[j->col].name, j->desc ? "descending" : "ascending");
         break;
     }

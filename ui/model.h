@@ -59,6 +59,9 @@ typedef enum sheet_kind { SHEET_TABLE, SHEET_FREQ } sheet_kind;
 
 /* Columns of a frequency sheet. */
 enum { FREQ_VALUE, FREQ_COUNT, FREQ_PERCENT, FREQ_HISTOGRAM, FREQ_NCOLS };
+/* ...by the names sort and sort-desc take there ("value" or the counted
+ * column's name; the last three sort by count). */
+extern const char *const freq_columns[FREQ_NCOLS];
 
 typedef struct sheet {
     sheet_kind kind;
@@ -71,7 +74,7 @@ typedef struct sheet {
     uint64_t nrows;
     uint64_t cur;        /* cursor: position in the sheet's order */
     uint64_t top;        /* first position shown (kept by the screen) */
-    int ccol;            /* cursor column (SHEET_TABLE) */
+    int ccol;            /* cursor column (SHEET_FREQ: a FREQ_ column) */
     int left;            /* first column shown (kept by the screen) */
     int search_col;      /* the last search, for search-next (-1: none) */
     char search[256];

@@ -551,15 +551,12 @@ int models_action(models_state *s, int id, int argc, char **argv, const char *ou
                            actions[id].name, argv[0]);
         if (!s->have_result)
             return dg_fail(err, "no runs to sort yet (c trains)");
-        /* The cursor stays on its run. */
-        size_t keep = s->order[s->cur];
         s->sort_col = col;
         s->sort_desc = id == ACT_MODELS_SORT_DESC;
         s->ccol = col;
         sort_runs(s);
-        for (size_t i = 0; i < s->res.nruns; i++)
-            if (s->order[i] == keep)
-                s->cur = i;
+        /* The top of the new order, as a sorted list is read. */
+        s->cur = s->top = 0;
         snprintf(msg, msgcap, "runs sorted by %s, %s", argv[0],
                  s->sort_desc ? "descending" : "ascending");
         return DG_OK;

@@ -1,0 +1,145 @@
+#include "hints.h"
+
+#include <strings.h>
+#include <string.h>
+
+int model_action_live(const model *m, int id)
+{
+    const sheet *s = model_sheet((model *)m);
+    switch (id) {
+    case ACT_DB_SET:
+    case ACT_DB_PASSWORD: return m->src != SRC_DIR;
+    case ACT_LOAD: return m->have_found || m->src != SRC_DIR;
+    case ACT_OPEN_TABLE: return m->loaded;
+    case ACT_FREQ: return s && s->kind == SHEET_TABLE && !s->eda;
+    case ACT_SEARCH_NEXT: return s && s->search_col >= 0;
+    case ACT_CLEAN_UNDO: return m->can_undo;
+    case ACT_EDA_OPEN: return m->have_eda;
+    case ACT_SAVE:
+        if (m->pane == PANE_CLEAN)
+            return 0;
+        if (m->pane == PANE_LOAD)
+            return s && s->kind == SHEET_FREQ;
+        if (m->pane == PANE_EDA)
+            return m->have_eda && !(m->eda_open && m->eda_sheet.eda == 2);
+        if (m->pane == PANE_GEO)
+            return m->dbs.view == GEO_VIEW_MAP || m->dbs.view == GEO_VIEW_KDIST;
+        return 1;
+    case ACT_DBSCAN_ADOPT: return m->dbs.view == GEO_VIEW_SWEEP;
+    case ACT_MODELS_FAMILY: return m->models.view == MODELS_VIEW_SETTINGS;
+    case ACT_MODELS_SORT:
+    case ACT_MODELS_SORT_DESC:
+        return m->models.view == MODELS_VIEW_RUNS && m->models.have_result;
+    case ACT_MODELS_EXPORT: return m->models.have_result;
+    case ACT_CAMPAIGNS_WRITE: return m->camp.n > 0;
+    default: return 1;
+    }
+}
+
+/* The name the key bar shows: the long name less its context's prefix
+ * ("models-sort" in the Models pane is "sort"). */
+static const char *short_name(int id)
+{
+    const char *n = actions[id].name, *c = actions[id].ctx;
+    size_t cl = strlen(c);
+    if (strncmp(n, c, cl) == 0 && n[cl] == '-' && n[cl + 1])
+        return n + cl + 1;
+    return n;
+}
+
+void model_key_bar(const model *m, const char *ctx, int width, char *out, size_t cap)
+{
+    static const int globals[] = {ACT_COMMAND, ACT_QUIT, ACT_SAVE};
+    const char *tail = "  ? help";
+    int tw = (int)strlen(tail), used = 0, gap = 0;
+    size_t o = 0;
+    out[0] = '\0';
+    int ids[ACT_COUNT], n = 0;
+    for (int i = 0; i < ACT_COUNT; i++)
+        if (strcmp(actions[i].ctx, ctx) == 0 && strcmp(ctx, "global") != 0)
+            ids[n++] = i;
+    for (size_t g = 0; g < sizeof globals / sizeof *globals; g++)
+        /* A context's own key shadows the global one (q closes a sheet). */
+        if (strcmp(ctx, "help") != 0 && action_for_key(ctx, actions[globals[g]].key) < 0)
+            ids[n++] = globals[g];
+    for (int k = 0; k < n; k++) {
+        int id = ids[k];
+        if (strcmp(ctx, "help") != 0 && !model_action_live(m, id))
+            continue;
+        char item[96];
+        int w = snprintf(item, sizeof item, "%s%s %s", gap ? "  " : " ", actions[id].key,
+                         short_name(id));
+        /* Display width: keys and names are ASCII. */
+        if (used + w + tw > width || o + (size_t)w + 1 >= cap)
+            break;
+        memcpy(out + o, item, (size_t)w + 1);
+        o += (size_t)w;
+        used += w;
+        gap = 1;
+    }
+    if (strcmp(ctx, "help") != 0 && used + tw <= width && o + (size_t)tw + 1 < cap)
+        snprintf(out + o, cap - o, "%s", gap ? tail : tail + 1);
+}
+
+static const char *const help_ctxs[] = {"global", "load",   "clean",     "eda",   "geo", "dbscan",
+                                        "models", "campaigns", "sheet", "help", "prompt"};
+static const char *const help_titles[] = {"Everywhere", "Load pane", "Clean pane", "EDA pane",
+                                          "Geo pane", "Geo pane, DBSCAN views", "Models pane",
+                                          "Campaigns pane", "Table and frequency sheets",
+                                          "This help", "Prompts"};
+enum { HELP_NCTX = sizeof help_ctxs / sizeof *help_ctxs };
+
+int help_lines(char lines[][HELP_LINE], int max)
+{
+    int n = 0;
+    for (int c = 0; c < HELP_NCTX; c++) {
+        if (n < max)
+            snprintf(lines[n++], HELP_LINE, "%s", "");
+        if (n < max)
+            snprintf(lines[n++], HELP_LINE, "%s", help_titles[c]);
+        for (int i = 0; i < ACT_COUNT && n < max; i++) {
+            if (strcmp(actions[i].ctx, help_ctxs[c]) != 0)
+                continue;
+            char keys[32], name[40];
+            snprintf(keys, sizeof keys, "%s%s%s", actions[i].key, actions[i].key2[0] ? " " : "",
+                     actions[i].key2);
+            snprintf(name, sizeof name, "%s%s%s", actions[i].name, actions[i].args[0] ? " " : "",
+                     actions[i].args);
+            snprintf(lines[n++], HELP_LINE, " %-9s %-18s %s", keys, name, actions[i].help);
+        }
+    }
+    return n;
+}
+
+int help_section(const char lines[][HELP_LINE], int n, const char *ctx)
+{
+    for (int c = 0; c < HELP_NCTX; c++) {
+        if (strcmp(help_ctxs[c], ctx) != 0)
+            continue;
+        for (int i = 0; i < n; i++)
+            if (strcmp(lines[i], help_titles[c]) == 0)
+                return i;
+    }
+    return 0;
+}
+
+static int contains_nocase(const char *hay, const char *needle)
+{
+    size_t nl = strlen(needle);
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, nl) == 0)
+            return 1;
+    return 0;
+}
+
+int help_find(const char lines[][HELP_LINE], int n, int from, const char *text)
+{
+    if (!text[0] || n <= 0)
+        return -1;
+    for (int k = 0; k < n; k++) {
+        int i = ((from % n) + n + k) % n;
+        if (contains_nocase(lines[i], text))
+            return i;
+    }
+    return -1;
+}
