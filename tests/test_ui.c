@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include "actions.h"
+#include "detail.h"
 #include "hints.h"
 #include "model.h"
 #include "text.h"
@@ -1353,6 +1354,66 @@ static void sorting_shows_the_top_and_frequency_sheets_sort(void **state)
     model_free(&m);
 }
 
+/* Enter's detail view: what 80 columns cut, in full; and the Clean pane's
+ * rule parameters, shown and set. */
+static void rows_show_in_full_and_rule_parameters_are_set(void **state)
+{
+    (void)state;
+    model m;
+    model_init(&m, work);
+    m.use_snapshot = 0;
+    dg_err err;
+    char line[2048], text[16384];
+    assert_int_equal(model_row_detail(&m, text, sizeof text, &err), DG_ERR);
+    snprintf(line, sizeof line, "choose-dir %s", data_dir);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    assert_int_equal(act(&m, "open-table phones", &err), DG_OK);
+    assert_int_equal(model_row_detail(&m, text, sizeof text, &err), DG_OK);
+    assert_non_null(strstr(text, "phones, row 1 of "));
+    assert_non_null(strstr(text, "\ndevice_model: "));
+    assert_int_equal(act(&m, "sheet-back", &err), DG_OK);
+    /* A rule: its parameters, in the list and in full. */
+    assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
+    int tw = -1;
+    for (int i = 0; i < m.cl.rules.n; i++)
+        if (m.cl.rules.v[i].kind == DG_RULE_TIME_WINDOW)
+            tw = i;
+    assert_true(tw >= 0);
+    m.clean_cur = tw;
+    assert_int_equal(model_row_detail(&m, text, sizeof text, &err), DG_OK);
+    assert_non_null(strstr(text, "time-window (on)"));
+    assert_non_null(strstr(text, "parameters: from=2016-"));
+    snprintf(line, sizeof line, "rule-set %d to=2016-05-03T12:00:00", tw + 1);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    char params[256];
+    assert_string_equal(strstr(model_rule_params(&m.cl.rules.v[tw], params, sizeof params), "to="),
+                        "to=2016-05-03T12:00:00");
+    assert_int_equal(m.cl.rules.v[tw].enabled, 1);
+    snprintf(line, sizeof line, "rule-set %d to=yesterday", tw + 1);
+    assert_int_equal(act(&m, line, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "expected a time"));
+    assert_int_equal(act(&m, "rule-set 1 x=1", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "has no parameters"));
+    /* Campaigns: a cursor, and the whole name. */
+    assert_int_equal(act(&m, "pane-campaigns", &err), DG_OK);
+    assert_int_equal(act(&m, "cursor-down", &err), DG_OK);
+    assert_int_equal(m.camp.cur, 1);
+    assert_int_equal(model_row_detail(&m, text, sizeof text, &err), DG_OK);
+    assert_non_null(strstr(text, m.camp.rules.v[1].name));
+    assert_int_equal(act(&m, "last-row", &err), DG_OK);
+    assert_int_equal(m.camp.cur, m.camp.rules.n - 1);
+    /* Wrapping: at blanks, indented, nothing lost. */
+    char lines[8][256];
+    int n = text_wrap("alpha beta gamma delta epsilon", 12, 2, lines, 8);
+    assert_true(n >= 3);
+    assert_string_equal(lines[0], "alpha beta");
+    assert_string_equal(lines[1], "  gamma");
+    for (int i = 0; i < n; i++)
+        assert_true(text_width(lines[i]) <= 12);
+    model_free(&m);
+}
+
 int main(void)
 {
     if (!setlocale(LC_CTYPE, "C.UTF-8"))
@@ -1367,6 +1428,7 @@ int main(void)
         cmocka_unit_test(the_key_bar_fits_and_offers_only_live_keys),
         cmocka_unit_test(help_opens_at_a_section_and_is_searched),
         cmocka_unit_test(sorting_shows_the_top_and_frequency_sheets_sort),
+        cmocka_unit_test(rows_show_in_full_and_rule_parameters_are_set),
         cmocka_unit_test(clean_and_eda_panes_drive_the_model_and_replay),
         cmocka_unit_test(geo_pane_drives_the_model_and_replay),
         cmocka_unit_test(models_and_campaigns_panes_drive_the_model_and_replay),

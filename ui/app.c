@@ -4,6 +4,7 @@
 #include "app.h"
 #include "cli.h"
 
+#include "detail.h"
 #include "hints.h"
 #include "text.h"
 
@@ -198,23 +199,46 @@ static void draw_hints(app *a, int y, int width)
     attrset(A_NORMAL);
 }
 
+/* The overlay's lines: the help, or the detail view's text wrapped to its width. */
+static int overlay_lines(app *a, char lines[][HELP_LINE], int max)
+{
+    if (a->help != 2)
+        return help_lines(lines, max);
+    int n = 0;
+    const char *p = a->detail;
+    while (*p && n < max) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char one[2048];
+        snprintf(one, sizeof one, "%.*s", (int)(len < sizeof one ? len : sizeof one - 1), p);
+        /* The first line is the title; the fields' values hang under them. */
+        n += text_wrap(one, a->overlay_w > 10 ? a->overlay_w - 1 : 70, 4, lines + n, max - n);
+        p += len + (nl ? 1 : 0);
+    }
+    return n;
+}
+
 static void draw_help(app *a, int top, int height, int width)
 {
     static char lines[HELP_MAX_LINES][HELP_LINE];
-    int n = help_lines(lines, HELP_MAX_LINES);
     int x0 = width > 84 ? (width - 80) / 2 : 1, w = width > 84 ? 80 : width - 2;
+    a->overlay_w = w;
+    int n = overlay_lines(a, lines, HELP_MAX_LINES);
     int rows = height - 2;
     if (a->help_top > n - rows)
         a->help_top = n - rows > 0 ? n - rows : 0;
     if (a->help_top < 0)
         a->help_top = 0;
     attrset(app_attr(a, COLOR_HEADER, A_REVERSE));
-    put(top, x0, " Keys - ? or q closes, arrows scroll, / searches; : runs an action", w, 0);
+    put(top, x0,
+        a->help == 2 ? " The cursor's row in full - q closes, arrows scroll, / searches"
+                     : " Keys - ? or q closes, arrows scroll, / searches; : runs an action",
+        w, 0);
     attrset(A_NORMAL);
     for (int r = 0; r < rows; r++) {
         int i = a->help_top + r;
         const char *s = i < n ? lines[i] : "";
-        attrset((i < n && s[0] && s[0] != ' ' ? A_BOLD : A_NORMAL) |
+        attrset((i < n && s[0] && s[0] != ' ' && (a->help != 2 || i == 0) ? A_BOLD : A_NORMAL) |
                 (i == a->help_match ? A_REVERSE : 0));
         put(top + 1 + r, x0, s, w, 0);
     }
@@ -284,6 +308,15 @@ static void run_action(app *a, int id, int argc, char **argv, int from_key)
         }
         break;
     case ACT_HELP_CLOSE: a->help = 0; break;
+    case ACT_ROW_DETAIL:
+        if (model_row_detail(&a->m, a->detail, sizeof a->detail, &err) != DG_OK) {
+            set_error(a, err.msg);
+            return;
+        }
+        a->help = 2;
+        a->help_top = 0;
+        a->help_match = -1;
+        return;
     case ACT_COMMAND: app_prompt(a, PROMPT_COMMAND, ":", "", NULL); return;
     case ACT_QUIT:
         job_cancel(&a->jr);
@@ -457,7 +490,7 @@ static void accept_prompt(app *a)
     close_prompt(a);
     if (p.kind == PROMPT_HELP) {
         static char lines[HELP_MAX_LINES][HELP_LINE];
-        int n = help_lines(lines, HELP_MAX_LINES);
+        int n = overlay_lines(a, lines, HELP_MAX_LINES);
         if (p.text[0])
             snprintf(a->help_search, sizeof a->help_search, "%.120s", p.text);
         snprintf(p.text, sizeof p.text, "%s", a->help_search);
@@ -473,6 +506,19 @@ static void accept_prompt(app *a)
             snprintf(a->m.msg, sizeof a->m.msg, "'%.200s' at help line %d (/ Enter: the next)",
                      p.text, at + 1);
         }
+    } else if (p.kind == PROMPT_WORDS) {
+        char line[1400], **argv, *buf;
+        dg_err err;
+        snprintf(line, sizeof line, "%s %s", p.arg, p.text);
+        int argc = model_split(line, &argv, &buf, &err);
+        if (argc < 0) {
+            set_error(a, err.msg);
+            return;
+        }
+        if (argc > 0)
+            run_action(a, action_by_name(argv[0]), argc - 1, argv + 1, 0);
+        free(argv);
+        free(buf);
     } else if (p.kind == PROMPT_DIR) {
         char path[PATH_MAX];
         expand_home(p.text, path, sizeof path);

@@ -12,6 +12,8 @@
  * PROMPT_FIELD: the text is the value of the MySQL field named by arg (db-set);
  * accepting it offers the next field, then the password.
  * PROMPT_HELP: the text is searched for in the help overlay.
+ * PROMPT_WORDS: arg is an action's name and its first arguments; the text's
+ * words are the rest (rule-set N, then K=V...).
  * PROMPT_PASSWORD: shown as one '*' per character, handed to the model
  * (model_set_password) and wiped, never an action's argument. */
 typedef enum prompt_kind {
@@ -22,7 +24,8 @@ typedef enum prompt_kind {
     PROMPT_ARG,
     PROMPT_FIELD,
     PROMPT_PASSWORD,
-    PROMPT_HELP
+    PROMPT_HELP,
+    PROMPT_WORDS
 } prompt_kind;
 
 typedef struct prompt {
@@ -39,7 +42,9 @@ struct app {
     model m;
     job_runner jr;
     const pane_ops *panes[PANE_COUNT];
-    int help;         /* the help overlay shows */
+    int help;         /* the overlay shows: 1 the help, 2 the cursor's row (detail) */
+    char detail[16384]; /* help == 2: the row's lines */
+    int overlay_w;    /* the overlay's width at the last draw (wrapping) */
     int help_top;     /* its first line shown */
     int help_match;   /* the line the last help search found (-1: none) */
     char help_search[128]; /* ...and its text (an empty search repeats it) */

@@ -2,6 +2,7 @@
 
 #include "text.h"
 
+#include "demographer/csv.h"
 #include "demographer/plot.h"
 #include "demographer/source_http.h"
 #include "demographer/source_mysql.h"
@@ -479,6 +480,9 @@ static void move_cursor(model *m, int id, int argc, char **argv)
     } else if (!s && m->pane == PANE_EDA) {
         list = &m->eda_cur;
         len = m->have_eda ? m->eda.ntables : 0;
+    } else if (m->pane == PANE_CAMPAIGNS) {
+        list = &m->camp.cur;
+        len = m->camp.rules.n + (m->camp.have ? 1 : 0);
     } else if (m->pane == PANE_GEO && m->dbs.view == GEO_VIEW_SWEEP) {
         list = &m->dbs.sweep_cur;
         len = m->dbs.nrows;
@@ -709,6 +713,7 @@ static int data_action(int id)
     case ACT_CLEAN_UNDO:
     case ACT_RULES_SAVE:
     case ACT_RULES_LOAD:
+    case ACT_RULE_SET:
     case ACT_EDA_COMPUTE:
     case ACT_EDA_OPEN:
     case ACT_DEVICE_FEATURES:
@@ -745,6 +750,62 @@ static int rule_arg(model *m, int id, int argc, char **argv, dg_err *err)
         return -1;
     }
     return (int)n - 1;
+}
+
+const char *model_rule_params(const dg_rule *r, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (r->kind == DG_RULE_TIME_WINDOW) {
+        char a[20], b[20];
+        dg_format_time(r->from, a);
+        dg_format_time(r->to, b);
+        a[10] = b[10] = 'T';
+        snprintf(buf, cap, "from=%s to=%s", a, b);
+    } else if (r->kind == DG_RULE_EMPTY_CATEGORIES) {
+        snprintf(buf, cap, "name=%s", r->name);
+    }
+    return buf;
+}
+
+/* rule-set N K=V...: the rule's current parameters, then the ones given
+ * (later words win), read as a rule-file line. */
+static int rule_set(model *m, int argc, char **argv, dg_err *err)
+{
+    if (argc < 2)
+        return dg_fail(err, "rule-set takes N K=V... (e on a rule offers its parameters)");
+    int i = rule_arg(m, ACT_RULE_SET, 1, argv, err);
+    if (i < 0)
+        return DG_ERR;
+    dg_rule *r = &m->cl.rules.v[i];
+    char line[2048], params[256];
+    snprintf(line, sizeof line, "%s %s", dg_rule_keyword(r->kind),
+             model_rule_params(r, params, sizeof params));
+    if (!params[0])
+        return dg_fail(err, "rule %d %s has no parameters", i + 1, dg_rule_keyword(r->kind));
+    for (int k = 1; k < argc; k++) {
+        size_t o = strlen(line);
+        snprintf(line + o, sizeof line - o, " %s", argv[k]);
+    }
+    dg_rules one;
+    dg_rules_init(&one);
+    char origin[32];
+    snprintf(origin, sizeof origin, "rule %d", i + 1);
+    if (dg_rules_parse(&one, line, origin, err) != DG_OK)
+        return DG_ERR;
+    /* A blank-separated word list is one line: anything else was not K=V. */
+    if (one.n != 1) {
+        dg_rules_free(&one);
+        return dg_fail(err, "rule-set takes K=V words");
+    }
+    int on = r->enabled;
+    *r = one.v[0];
+    r->enabled = on;
+    dg_rules_free(&one);
+    preview_clear(m);
+    m->clean_cur = i;
+    say(m, "rule %d %s: %s (a applies)", i + 1, dg_rule_keyword(r->kind),
+        model_rule_params(r, params, sizeof params));
+    return DG_OK;
 }
 
 /* A rule file's path: relative ones are in the output directory, so that a
@@ -1112,6 +1173,10 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         say(m, "%s is now rule %d (a applies)", dg_rule_keyword(v[to].kind), to + 1);
         break;
     }
+    case ACT_RULE_SET:
+        if (rule_set(m, argc, argv, err) != DG_OK)
+            return DG_ERR;
+        break;
     case ACT_CLEAN_APPLY:
     case ACT_CLEAN_PREVIEW:
         if (need_args(id, argc, 0, 0, err) != DG_OK)

@@ -185,6 +185,10 @@ void model_set_password(model *m, const char *password);
 /* A MySQL field's current value as db-set takes it ("3306" for the port). */
 const char *model_db_field(const model *m, const char *field, char *buf, size_t cap);
 
+/* A rule's parameters as rule files and rule-set write them ("from=... to=...",
+ * "name=..."), "" for a rule without any. Returns buf. */
+const char *model_rule_params(const dg_rule *r, char *buf, size_t cap);
+
 /* Splits a log line into words (shell-like: '...', "..." and backslash
  * escapes); argv points into a copy owned by *buf. Returns the word count, or
  * -1 with err set on an unterminated quote. */

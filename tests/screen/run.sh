@@ -116,7 +116,7 @@ assert len(colours) >= 4, f'only {len(colours)} colours: blank'
 PY
 }
 
-echo "1..50"
+echo "1..53"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -225,6 +225,10 @@ keys d L
 wait_for d "rows from" >/dev/null
 keys d 2 a
 check d clean-applied-80x24 "applied 8 of 8 rules"
+# Enter: the cursor's rule in full, with its parameters and what it did.
+keys d Down Down Down Enter
+check d clean-rule-detail-80x24 "rule 4 of 8: time-window"
+keys d q
 keys d 3 c
 check d eda-list-80x24 "14 EDA tables from the cleaned data"
 keys d Down Enter
@@ -325,6 +329,9 @@ else
 fi
 keys h Right Right Right Right Right Right Right Right s
 check h models-sorted-80x24 "runs sorted by logloss, ascending"
+keys h Enter
+check h models-run-detail-80x24 "run 1 of"
+keys h q
 keys h g p
 if wait_for h "saved out-h/models-roc_gender.png"; then
     if err=$(png_ok "$work/out-h/models-roc_gender.png" 1200 800 2>&1); then
@@ -346,6 +353,9 @@ keys h 6
 check h campaigns-rules-80x24 "No predictions yet"
 keys h c
 check h campaigns-reach-80x24 "test devices predicted and targeted"
+keys h Down Enter
+check h campaigns-detail-80x24 "campaign 2:"
+keys h q
 keys h w
 if wait_for h "wrote out-h/campaigns" && [ -s "$work/out-h/campaigns/reach.csv" ] &&
     [ -s "$work/out-h/campaigns/device_campaigns.csv" ]; then
