@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
 static const char *contexts[] = {"global", "load",   "clean",     "eda",   "geo", "dbscan",
@@ -840,6 +841,14 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     models_state *ms = &m.models;
     assert_true(ms->have_result && ms->from_cleaned);
     assert_int_equal(ms->view, MODELS_VIEW_RUNS);
+    /* c in the runs view, and quitting, would lose the training. */
+    {
+        char lose[600];
+        assert_non_null(model_would_lose(&m, ACT_MODELS_TRAIN, NULL, lose, sizeof lose));
+        assert_non_null(strstr(lose, "runs shown (not exported)"));
+        assert_non_null(strstr(model_would_lose(&m, ACT_QUIT, NULL, lose, sizeof lose),
+                               "the trained models (not exported"));
+    }
     size_t nruns = ms->res.nruns;
     int chosen = 0, softmax = 0;
     for (size_t i = 0; i < nruns; i++) {
@@ -907,9 +916,32 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(models_run_at_cursor(ms)->target, DG_TARGET_AGE);
 
     /* Export: a model directory that opens, with the chosen models. */
+    assert_false(ms->exported);
     assert_int_equal(act(&m, "models-export", &err), DG_OK);
+    assert_true(ms->exported);
+    {
+        char lose[600];
+        assert_null(model_would_lose(&m, ACT_QUIT, NULL, lose, sizeof lose));
+    }
     snprintf(path, sizeof path, "%s/models", out);
     assert_non_null(strstr(m.msg, path));
+    /* The count said is the count of model folders written. */
+    {
+        int folders = 0;
+        DIR *dd = opendir(path);
+        assert_non_null(dd);
+        struct dirent *e;
+        while ((e = readdir(dd))) {
+            char sub[2048];
+            struct stat sst;
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            folders += e->d_name[0] != '.' && stat(sub, &sst) == 0 && S_ISDIR(sst.st_mode);
+        }
+        closedir(dd);
+        char said[64];
+        snprintf(said, sizeof said, "exported %d models to ", folders);
+        assert_non_null(strstr(m.msg, said));
+    }
     dg_model_dir d;
     assert_int_equal(dg_model_dir_open(&d, path, &err), DG_OK);
     assert_true(d.m[1][DG_TARGET_GENDER].present && d.m[2][DG_TARGET_AGE].present);
@@ -1414,6 +1446,32 @@ static void rows_show_in_full_and_rule_parameters_are_set(void **state)
     model_free(&m);
 }
 
+/* What a key would throw away, for the question the screen asks first. */
+static void a_key_that_would_lose_work_says_what(void **state)
+{
+    (void)state;
+    model m;
+    model_init(&m, work);
+    m.use_snapshot = 0;
+    dg_err err;
+    char line[2048], buf[600];
+    assert_null(model_would_lose(&m, ACT_QUIT, NULL, buf, sizeof buf));
+    assert_string_equal(model_would_lose(&m, ACT_QUIT, "training", buf, sizeof buf),
+                        "the running job (training)");
+    snprintf(line, sizeof line, "choose-dir %s", data_dir);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    assert_null(model_would_lose(&m, ACT_LOAD, NULL, buf, sizeof buf));
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    /* A reload of data nothing was made from loses nothing. */
+    assert_null(model_would_lose(&m, ACT_LOAD, NULL, buf, sizeof buf));
+    assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
+    assert_int_equal(act(&m, "eda-compute", &err), DG_OK);
+    assert_string_equal(model_would_lose(&m, ACT_LOAD, NULL, buf, sizeof buf),
+                        "the cleaned data and the EDA tables");
+    assert_null(model_would_lose(&m, ACT_MODELS_TRAIN, NULL, buf, sizeof buf));
+    model_free(&m);
+}
+
 int main(void)
 {
     if (!setlocale(LC_CTYPE, "C.UTF-8"))
@@ -1429,6 +1487,7 @@ int main(void)
         cmocka_unit_test(help_opens_at_a_section_and_is_searched),
         cmocka_unit_test(sorting_shows_the_top_and_frequency_sheets_sort),
         cmocka_unit_test(rows_show_in_full_and_rule_parameters_are_set),
+        cmocka_unit_test(a_key_that_would_lose_work_says_what),
         cmocka_unit_test(clean_and_eda_panes_drive_the_model_and_replay),
         cmocka_unit_test(geo_pane_drives_the_model_and_replay),
         cmocka_unit_test(models_and_campaigns_panes_drive_the_model_and_replay),

@@ -296,6 +296,28 @@ static void run_action(app *a, int id, int argc, char **argv, int from_key)
     pane_args pa = {0};
     char *pargv[PANE_MAX_ARGS];
     a->msg_error = 0;
+    /* Ask first when a key would throw work away. */
+    if (a->confirmed) {
+        a->confirmed = 0;
+    } else if (from_key) {
+        char lose[600];
+        job_progress jp;
+        const char *running = NULL;
+        if (id == ACT_QUIT && job_running(&a->jr)) {
+            job_peek(&a->jr, &jp);
+            running = jp.title;
+        }
+        if (model_would_lose(&a->m, id, running, lose, sizeof lose)) {
+            char label[128];
+            snprintf(a->m.msg, sizeof a->m.msg, "%s %s would lose %s", actions[id].key,
+                     actions[id].name, lose);
+            snprintf(label, sizeof label, "%s anyway? (y: yes; any other key: no) ",
+                     actions[id].name);
+            a->pending = id;
+            app_prompt(a, PROMPT_CONFIRM, label, "", NULL);
+            return;
+        }
+    }
     switch (id) {
     case ACT_HELP:
         a->help = !a->help;
@@ -574,6 +596,18 @@ static void accept_prompt(app *a)
 
 static void prompt_key(app *a, const char *key, const char *utf8)
 {
+    if (a->pr.kind == PROMPT_CONFIRM) {
+        close_prompt(a);
+        if (strcmp(key, "y") == 0 || strcmp(key, "Y") == 0) {
+            a->confirmed = 1;
+            run_action(a, a->pending, 0, NULL, 1);
+        } else {
+            snprintf(a->m.msg, sizeof a->m.msg, "%s not done: nothing lost",
+                     actions[a->pending].name);
+            a->msg_error = 0;
+        }
+        return;
+    }
     int id = action_for_key("prompt", key);
     size_t n = strlen(a->pr.text);
     switch (id) {

@@ -12,6 +12,8 @@
  * PROMPT_FIELD: the text is the value of the MySQL field named by arg (db-set);
  * accepting it offers the next field, then the password.
  * PROMPT_HELP: the text is searched for in the help overlay.
+ * PROMPT_CONFIRM: y runs the pending action (its loss said on the status
+ * line), any other key keeps everything.
  * PROMPT_WORDS: arg is an action's name and its first arguments; the text's
  * words are the rest (rule-set N, then K=V...).
  * PROMPT_PASSWORD: shown as one '*' per character, handed to the model
@@ -25,7 +27,8 @@ typedef enum prompt_kind {
     PROMPT_FIELD,
     PROMPT_PASSWORD,
     PROMPT_HELP,
-    PROMPT_WORDS
+    PROMPT_WORDS,
+    PROMPT_CONFIRM
 } prompt_kind;
 
 typedef struct prompt {
@@ -50,6 +53,8 @@ struct app {
     char help_search[128]; /* ...and its text (an empty search repeats it) */
     prompt pr;
     int quit;
+    int pending;      /* PROMPT_CONFIRM: the action asked about... */
+    int confirmed;    /* ...and the answer was yes: run it without asking */
     int color;        /* colours on (a colour terminal and no NO_COLOR) */
     int msg_error;    /* the status message is an error */
     int msg_list;     /* the status message is a prompt's Tab candidates */

@@ -143,3 +143,47 @@ int help_find(const char lines[][HELP_LINE], int n, int from, const char *text)
     }
     return -1;
 }
+
+/* Appends item to a list "a, b and c" of n items so far. */
+static void list_add(char *buf, size_t cap, int *n, int last, const char *item)
+{
+    size_t o = strlen(buf);
+    snprintf(buf + o, cap - o, "%s%s", *n == 0 ? "" : last ? " and " : ", ", item);
+    (*n)++;
+}
+
+const char *model_would_lose(const model *m, int id, const char *running, char *buf, size_t cap)
+{
+    const char *items[8];
+    int k = 0;
+    char job[160], runs[96];
+    buf[0] = '\0';
+    if (id == ACT_LOAD && m->loaded) {
+        if (m->cl.have_cleaned)
+            items[k++] = "the cleaned data";
+        if (m->have_eda)
+            items[k++] = "the EDA tables";
+        if (m->geo.have_sample)
+            items[k++] = "the map's sample";
+        if (m->dbs.have_run || m->dbs.have_kdist || m->dbs.nrows)
+            items[k++] = "the DBSCAN results";
+    } else if (id == ACT_QUIT) {
+        if (running) {
+            snprintf(job, sizeof job, "the running job (%.120s)", running);
+            items[k++] = job;
+        }
+        if (m->models.have_result && !m->models.exported)
+            items[k++] = "the trained models (not exported: x in the Models pane)";
+    } else if (id == ACT_MODELS_TRAIN && m->models.have_result &&
+               m->models.view == MODELS_VIEW_RUNS) {
+        snprintf(runs, sizeof runs, "the %zu runs shown%s", m->models.res.nruns,
+                 m->models.exported ? "" : " (not exported)");
+        items[k++] = runs;
+    }
+    if (k == 0)
+        return NULL;
+    int n = 0;
+    for (int i = 0; i < k; i++)
+        list_add(buf, cap, &n, i == k - 1, items[i]);
+    return buf;
+}

@@ -17,6 +17,15 @@ int model_action_live(const model *m, int id);
  * lists the rest) always ends it. */
 void model_key_bar(const model *m, const char *ctx, int width, char *out, size_t cap);
 
+/* What action id would throw away, for a question before it ("the cleaned
+ * data, the EDA tables and the sample"), or NULL when it loses nothing: a
+ * reload drops what was made from the loaded data; quit drops a running job
+ * (running: its title, or NULL) and a training not exported; models-train
+ * from the runs view replaces the runs on screen. The screen asks; replay
+ * and the : prompt do not. */
+const char *model_would_lose(const model *m, int id, const char *running, char *buf,
+                             size_t cap);
+
 #define HELP_MAX_LINES (ACT_COUNT + 32)
 #define HELP_LINE 256
 

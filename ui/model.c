@@ -1743,12 +1743,16 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
     case ACT_MODELS_TRAIN: {
         models_job_finish(&m->models, &j->models);
         const dg_train_result *r = &m->models.res;
-        int chosen = 0;
-        for (size_t i = 0; i < r->nruns; i++)
+        /* A chosen row over both scenarios (1+2) combines two models: x
+         * exports the models of the rows of one scenario. */
+        int chosen = 0, models = 0;
+        for (size_t i = 0; i < r->nruns; i++) {
             chosen += r->runs[i].chosen;
-        say(m, "%zu runs on %u labelled devices of the %s data, %d chosen (*); x exports them",
+            models += r->runs[i].chosen && r->runs[i].scenario != 0;
+        }
+        say(m, "%zu runs on %u labelled devices of the %s data, %d chosen (*); x exports %d models",
             r->nruns, r->nlabelled, m->models.from_cleaned ? "cleaned" : "loaded (not cleaned)",
-            chosen);
+            chosen, models);
         break;
     }
     case ACT_CAMPAIGNS_PREDICT: {

@@ -264,6 +264,7 @@ void models_job_finish(models_state *s, models_job *j)
     memset(&j->feat, 0, sizeof j->feat);
     j->have_feat = 0;
     s->have_result = 1;
+    s->exported = 0;
     s->from_cleaned = j->from_cleaned;
     s->gen = j->gen;
     free(s->train_dir);
@@ -351,6 +352,26 @@ static int copy_tree(const char *from, const char *to, dg_err *err)
     return rc;
 }
 
+/* The folders in dir. */
+static int count_dirs(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *a = dg_path_join(dir, e->d_name);
+        struct stat st;
+        n += stat(a, &st) == 0 && S_ISDIR(st.st_mode);
+        free(a);
+    }
+    closedir(d);
+    return n;
+}
+
 /* The chosen models of the last training to <out>/models (whole or not at
  * all), and the comparison table beside it (runs.csv, runs.json). */
 static int export_models(models_state *s, const char *out_dir, char *msg, size_t msgcap,
@@ -362,17 +383,19 @@ static int export_models(models_state *s, const char *out_dir, char *msg, size_t
          *to = dg_path_join(out_dir, "models");
     dg_rm_tree(stage);
     int rc = copy_tree(from, stage, err);
+    /* The count is of the model folders written: a chosen run over both
+     * scenarios (scen 1+2) is the two scenarios' models, not a folder. */
+    int folders = rc == DG_OK ? count_dirs(stage) : 0;
     if (rc == DG_OK)
         rc = replace_dir(stage, to, err);
     if (rc == DG_OK)
         rc = dg_runs_write(&s->res, out_dir, err);
     dg_rm_tree(stage);
-    int chosen = 0;
-    for (size_t i = 0; i < s->res.nruns; i++)
-        chosen += s->res.runs[i].chosen;
-    if (rc == DG_OK)
-        snprintf(msg, msgcap, "exported the %d chosen models to %.900s (runs.csv beside it)",
-                 chosen, to);
+    if (rc == DG_OK) {
+        s->exported = 1;
+        snprintf(msg, msgcap, "exported %d model%s to %.900s (runs.csv beside it)", folders,
+                 folders == 1 ? "" : "s", to);
+    }
     free(from);
     free(stage);
     free(to);

@@ -49,6 +49,7 @@ typedef struct models_state {
     char *supercats_path;                 /* the super-category asset (features) */
     /* The last training that finished. */
     int have_result;
+    int exported;                         /* ...and x has exported it */
     dg_train_result res;
     dg_features feat;                     /* the features it was trained on */
     int from_cleaned;

@@ -116,7 +116,7 @@ assert len(colours) >= 4, f'only {len(colours)} colours: blank'
 PY
 }
 
-echo "1..53"
+echo "1..55"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -244,6 +244,15 @@ if wait_for d "saved out-d/eda-01-gender.png and its .csv"; then
 else
     notok "EDA save (no 'saved' on the status line)" "$last_screen"
 fi
+# A reload would lose the cleaned data and the EDA tables: it asks first.
+keys d 1 L
+check d reload-confirm-80x24 "load anyway? (y: yes"
+keys d n
+if wait_for d "load not done: nothing lost" && [ "$(grep -c '^load$' "$work/d.log")" = 1 ]; then
+    ok "a reload answered no loads nothing"
+else
+    notok "reload answered no" "$last_screen"
+fi
 # --- 80x24: the Geo pane: a sample's braille map, switched, zoomed, saved ---
 start g 80x24
 wait_for g "L load" >/dev/null
@@ -343,7 +352,7 @@ else
     notok "Models save (no 'saved' on the status line)" "$last_screen"
 fi
 keys h v x
-if wait_for h "chosen models to out-h/models" &&
+if wait_for h "models to out-h/models" &&
     [ -s "$work/out-h/models/s1-gender/meta.txt" ] && [ -s "$work/out-h/runs.csv" ]; then
     ok "Models export: the chosen models in out-h/models, runs.csv beside"
 else
