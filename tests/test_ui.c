@@ -997,6 +997,10 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     assert_non_null(strstr(err.msg, "nowhere.csv"));
     assert_int_equal(act(&m, "campaigns-load campaigns/predictions.csv", &err), DG_OK);
     assert_int_equal(m.camp.n, ntest);
+    /* Given by its absolute path, a file in the output directory is logged
+     * relative to it: a replay with another --out reads its own. */
+    snprintf(line, sizeof line, "campaigns-load %s/campaigns/predictions.csv", out);
+    assert_int_equal(act(&m, line, &err), DG_OK);
     assert_memory_equal(&before, &m.camp.reach, sizeof before);
     /* The data changed: the session's models no longer fit it. */
     assert_int_equal(act(&m, "load", &err), DG_OK);
@@ -1011,6 +1015,8 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
                                 "models-folds 3\n# cancelled: models-train\nmodels-folds 2\n"));
     assert_non_null(strstr(log, "\nmodels-export\npane-campaigns\ncampaigns-predict\n"
                                 "campaigns-write\nsave\n"));
+    assert_non_null(strstr(log, "\ncampaigns-load campaigns/predictions.csv\n"
+                                "campaigns-load campaigns/predictions.csv\nload\n"));
     assert_null(strstr(log, "lasso"));
     free(log);
 
@@ -1271,6 +1277,20 @@ static void replay_names_the_failing_line(void **state)
     dg_err err;
     assert_int_equal(model_replay(&m, p, &err), DG_ERR);
     assert_non_null(strstr(err.msg, "bad.log:3: load: no data directory"));
+    model_free(&m);
+    free(p);
+    /* A log of two sessions: replay runs the last one's actions; with all,
+     * the first session's failing action stops it. */
+    p = tu_write_str(work, "two.log",
+                     "# demographer 1 session, 2026-01-01 10:00:00\nchoose-dir /no/such/dir\n"
+                     "# demographer 1 session, 2026-01-02 10:00:00\npane-clean\n");
+    model_init(&m, work);
+    assert_int_equal(model_replay(&m, p, &err), DG_OK);
+    assert_int_equal(m.pane, PANE_CLEAN);
+    model_free(&m);
+    model_init(&m, work);
+    assert_int_equal(model_replay_sessions(&m, p, 1, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "two.log:2: choose-dir"));
     model_free(&m);
     free(p);
     p = tu_write_str(work, "bad2.log", "frobnicate now\n");

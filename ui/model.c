@@ -730,6 +730,34 @@ static int data_action(int id)
     }
 }
 
+/* The actions whose one argument is a file, relative ones in <out>. */
+static int file_action(int id)
+{
+    return id == ACT_RULES_SAVE || id == ACT_RULES_LOAD || id == ACT_CAMPAIGNS_RULES ||
+           id == ACT_CAMPAIGNS_LOAD;
+}
+
+/* path relative to the output directory when it lies in it, else path. */
+static const char *out_relative(const model *m, const char *path, char *buf, size_t cap)
+{
+    char od[PATH_MAX];
+    const char *dirs[2] = {m->out_dir, realpath(m->out_dir, od) ? od : NULL};
+    if (path[0] != '/')
+        return path;
+    for (int i = 0; i < 2; i++) {
+        if (!dirs[i] || dirs[i][0] != '/')
+            continue;
+        size_t n = strlen(dirs[i]);
+        while (n > 1 && dirs[i][n - 1] == '/')
+            n--;
+        if (strncmp(path, dirs[i], n) == 0 && path[n] == '/' && path[n + 1]) {
+            snprintf(buf, cap, "%s", path + n + 1);
+            return buf;
+        }
+    }
+    return path;
+}
+
 static sheet *need_sheet(model *m, int id, dg_err *err)
 {
     sheet *s = model_sheet(m);
@@ -1480,7 +1508,15 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         return DG_OK;
     }
     if (id < ACT_HELP_CLOSE && id != ACT_COMMAND) {
-        char line[1400];
+        char line[1400], rel[PATH_MAX];
+        char *largv[1];
+        /* A file in the output directory is logged relative to it, as the
+         * action reads relative names: a replay with another --out reads its
+         * own, not the old folder's. */
+        if (file_action(id) && argc == 1) {
+            largv[0] = (char *)out_relative(m, argv[0], rel, sizeof rel);
+            argv = largv;
+        }
         format_line(line, sizeof line, id, argc, argv);
         log_line(m, line);
     }
@@ -1813,15 +1849,39 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
     job_free(j);
 }
 
+/* Whether a log line is the mark model_open_log writes at a session's start. */
+static int session_mark(const char *line)
+{
+    return strncmp(line, "# demographer ", 14) == 0 && strstr(line, " session, ");
+}
+
 int model_replay(model *m, const char *path, dg_err *err)
+{
+    return model_replay_sessions(m, path, 0, err);
+}
+
+int model_replay_sessions(model *m, const char *path, int all, dg_err *err)
 {
     FILE *f = fopen(path, "r");
     if (!f)
         return dg_fail(err, "%s: %s", path, strerror(errno));
     char line[8192];
-    int lineno = 0, rc = DG_OK;
+    int lineno = 0, rc = DG_OK, start = 0;
+    /* The log is appended to by every session: the last one's mark is where
+     * its actions start. */
+    if (!all) {
+        while (fgets(line, sizeof line, f)) {
+            lineno++;
+            if (session_mark(line))
+                start = lineno;
+        }
+        rewind(f);
+        lineno = 0;
+    }
     while (rc == DG_OK && fgets(line, sizeof line, f)) {
         lineno++;
+        if (lineno < start)
+            continue;
         char **argv, *buf;
         const char *p = line;
         while (*p == ' ' || *p == '\t')

@@ -196,7 +196,10 @@ int model_split(const char *line, char ***argv, char **buf, dg_err *err);
 /* Appends s to out quoted so that model_split reads it back as one word. */
 void model_quote(const char *s, char *out, size_t cap);
 
-/* Runs the actions of a session log on m, no screen. */
+/* Runs the actions of a session log on m, no screen: those of its last
+ * session (from the last "# demographer ... session, ..." mark that
+ * model_open_log writes), or with all every session's, in order. */
 int model_replay(model *m, const char *path, dg_err *err);
+int model_replay_sessions(model *m, const char *path, int all, dg_err *err);
 
 #endif
