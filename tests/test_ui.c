@@ -849,6 +849,21 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
         assert_non_null(strstr(model_would_lose(&m, ACT_QUIT, NULL, lose, sizeof lose),
                                "the trained models (not exported"));
     }
+    /* The runs of one target and scenario. */
+    assert_int_equal(act(&m, "models-filter gender 1", &err), DG_OK);
+    assert_true(ms->nshown > 0 && ms->nshown < ms->res.nruns);
+    for (size_t i = 0; i < ms->nshown; i++) {
+        const dg_run *fr = &ms->res.runs[ms->order[i]];
+        assert_true(fr->target == DG_TARGET_GENDER && fr->scenario == 1);
+    }
+    assert_int_equal(act(&m, "last-row", &err), DG_OK);
+    assert_int_equal(ms->cur, ms->nshown - 1);
+    assert_int_equal(act(&m, "models-filter sex 1", &err), DG_ERR);
+    assert_int_equal(act(&m, "models-filter all 1+2", &err), DG_OK);
+    for (size_t i = 0; i < ms->nshown; i++)
+        assert_int_equal(ms->res.runs[ms->order[i]].scenario, 0);
+    assert_int_equal(act(&m, "models-filter all all", &err), DG_OK);
+    assert_int_equal(ms->nshown, ms->res.nruns);
     size_t nruns = ms->res.nruns;
     int chosen = 0, softmax = 0;
     for (size_t i = 0; i < nruns; i++) {
@@ -1012,6 +1027,8 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     char *log = tu_read(logp, &len);
     assert_non_null(log);
     assert_non_null(strstr(log, "\nmodels-targets gender,age\nmodels-folds 2\nmodels-train\n"
+                                "models-filter gender 1\nlast-row\nmodels-filter all 1+2\n"
+                                "models-filter all all\n"
                                 "models-folds 3\n# cancelled: models-train\nmodels-folds 2\n"));
     assert_non_null(strstr(log, "\nmodels-export\npane-campaigns\ncampaigns-predict\n"
                                 "campaigns-write\nsave\n"));
@@ -1489,6 +1506,17 @@ static void a_key_that_would_lose_work_says_what(void **state)
     assert_string_equal(model_would_lose(&m, ACT_LOAD, NULL, buf, sizeof buf),
                         "the cleaned data and the EDA tables");
     assert_null(model_would_lose(&m, ACT_MODELS_TRAIN, NULL, buf, sizeof buf));
+    /* The EDA list's labels: one per table, a letter where a chart has several. */
+    char label[16], seen[DG_EDA_MAX_TABLES][16];
+    for (int i = 0; i < m.eda.ntables; i++) {
+        snprintf(seen[i], sizeof seen[i], "%s", model_eda_label(&m.eda, i, label, sizeof label));
+        for (int k = 0; k < i; k++)
+            assert_string_not_equal(seen[i], seen[k]);
+    }
+    assert_string_equal(seen[0], "1a");
+    assert_string_equal(seen[1], "1b");
+    assert_string_equal(seen[2], "2");
+    assert_string_equal(seen[m.eda.ntables - 1], "10d");
     model_free(&m);
 }
 

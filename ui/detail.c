@@ -101,7 +101,7 @@ static int run_row(model *m, char *out, size_t cap, dg_err *err)
     if (!r)
         return dg_fail(err, "no runs yet (c trains)");
     char cell[256];
-    snprintf(out, cap, "run %zu of %zu%s\n", s->cur + 1, s->res.nruns,
+    snprintf(out, cap, "run %zu of %zu%s\n", s->cur + 1, s->nshown,
              r->chosen ? ", chosen" : "");
     for (int c = 0; c < RUNCOL_COUNT; c++) {
         if (c == RUNCOL_CHOSEN)

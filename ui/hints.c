@@ -31,6 +31,7 @@ int model_action_live(const model *m, int id)
     case ACT_MODELS_SORT_DESC:
         return m->models.view == MODELS_VIEW_RUNS && m->models.have_result;
     case ACT_MODELS_EXPORT: return m->models.have_result;
+    case ACT_MODELS_FILTER: return m->models.view == MODELS_VIEW_RUNS && m->models.have_result;
     case ACT_CAMPAIGNS_WRITE: return m->camp.n > 0;
     default: return 1;
     }
@@ -185,5 +186,19 @@ const char *model_would_lose(const model *m, int id, const char *running, char *
     int n = 0;
     for (int i = 0; i < k; i++)
         list_add(buf, cap, &n, i == k - 1, items[i]);
+    return buf;
+}
+
+const char *model_eda_label(const dg_eda *e, int i, char *buf, size_t cap)
+{
+    int c = e->chart_of[i], before = 0, all = 0;
+    for (int k = 0; k < e->ntables; k++) {
+        all += e->chart_of[k] == c;
+        before += k < i && e->chart_of[k] == c;
+    }
+    if (all > 1 && before < 26)
+        snprintf(buf, cap, "%d%c", c, 'a' + before);
+    else
+        snprintf(buf, cap, "%d", c);
     return buf;
 }

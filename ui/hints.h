@@ -26,6 +26,10 @@ void model_key_bar(const model *m, const char *ctx, int width, char *out, size_t
 const char *model_would_lose(const model *m, int id, const char *running, char *buf,
                              size_t cap);
 
+/* EDA table i's chart label: its chart's number, and a letter when the chart
+ * has several tables ("1a", "1b", "2", ..., "10a" to "10d"). Returns buf. */
+const char *model_eda_label(const dg_eda *e, int i, char *buf, size_t cap);
+
 #define HELP_MAX_LINES (ACT_COUNT + 32)
 #define HELP_LINE 256
 

@@ -1450,6 +1450,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
     case ACT_MODELS_SORT:
     case ACT_MODELS_SORT_DESC:
     case ACT_MODELS_EXPORT:
+    case ACT_MODELS_FILTER:
         if (models_action(&m->models, id, argc, argv, m->out_dir, m->msg, sizeof m->msg, err) !=
             DG_OK)
             return DG_ERR;

@@ -34,6 +34,8 @@ void models_init(models_state *s)
     s->folds = 5;
     s->seed = 1;
     s->sort_col = -1;
+    s->filter_target = -1;
+    s->filter_scen = -1;
 }
 
 static void forget_result(models_state *s)
@@ -64,7 +66,7 @@ void models_set_supercats_path(models_state *s, const char *path)
 
 const dg_run *models_run_at_cursor(const models_state *s)
 {
-    if (!s->have_result || s->cur >= s->res.nruns)
+    if (!s->have_result || s->cur >= s->nshown)
         return NULL;
     return &s->res.runs[s->order[s->cur]];
 }
@@ -165,15 +167,64 @@ static int cmp_runs(const void *a, const void *b)
     return c ? c : (ia > ib) - (ia < ib);
 }
 
+static int passes_filter(const models_state *s, const dg_run *r)
+{
+    return (s->filter_target < 0 || (int)r->target == s->filter_target) &&
+           (s->filter_scen < 0 || r->scenario == s->filter_scen);
+}
+
+/* order: the runs that pass the filter, in the sort's order. */
 static void sort_runs(models_state *s)
 {
+    s->nshown = 0;
     for (size_t i = 0; i < s->res.nruns; i++)
-        s->order[i] = i;
+        if (passes_filter(s, &s->res.runs[i]))
+            s->order[s->nshown++] = i;
     if (s->sort_col < 0)
         return;
     sort_state = s;
-    qsort(s->order, s->res.nruns, sizeof *s->order, cmp_runs);
+    qsort(s->order, s->nshown, sizeof *s->order, cmp_runs);
     sort_state = NULL;
+}
+
+const char *models_filter_text(const models_state *s, char *buf, size_t cap)
+{
+    char scen[32] = "";
+    if (s->filter_scen >= 0)
+        snprintf(scen, sizeof scen, "scenario %s", s->filter_scen == 0 ? "1+2"
+                                                  : s->filter_scen == 1 ? "1" : "2");
+    if (s->filter_target < 0 && s->filter_scen < 0)
+        snprintf(buf, cap, "all runs");
+    else
+        snprintf(buf, cap, "%s%s%s", s->filter_target >= 0 ? dg_target_name(s->filter_target) : "",
+                 s->filter_target >= 0 && scen[0] ? ", " : "", scen);
+    return buf;
+}
+
+static int set_filter(models_state *s, const char *target, const char *scen, char *msg,
+                      size_t msgcap, dg_err *err)
+{
+    int t = -1, c = -1;
+    if (strcmp(target, "all") != 0 && (t = dg_target_by_name(target)) < 0)
+        return dg_fail(err, "models-filter: no target '%s' (gender, age, group6, group12, all)",
+                       target);
+    if (strcmp(scen, "1") == 0)
+        c = 1;
+    else if (strcmp(scen, "2") == 0)
+        c = 2;
+    else if (strcmp(scen, "1+2") == 0)
+        c = 0;
+    else if (strcmp(scen, "all") != 0)
+        return dg_fail(err, "models-filter: no scenario '%s' (1, 2, 1+2, all)", scen);
+    s->filter_target = t;
+    s->filter_scen = c;
+    if (s->have_result)
+        sort_runs(s);
+    s->cur = s->top = 0;
+    char f[96];
+    snprintf(msg, msgcap, "showing %s: %zu of %zu runs", models_filter_text(s, f, sizeof f),
+             s->have_result ? s->nshown : 0, s->have_result ? s->res.nruns : 0);
+    return DG_OK;
 }
 
 /* ---- the training job ------------------------------------------------------- */
@@ -510,7 +561,7 @@ static int column_by_name(const char *name)
 int models_action(models_state *s, int id, int argc, char **argv, const char *out_dir, char *msg,
                   size_t msgcap, dg_err *err)
 {
-    int want = id == ACT_MODELS_EXPORT ? 0 : 1;
+    int want = id == ACT_MODELS_EXPORT ? 0 : id == ACT_MODELS_FILTER ? 2 : 1;
     if (argc != want)
         return dg_fail(err, "%s takes %s", actions[id].name,
                        want ? actions[id].args : "no arguments");
@@ -585,6 +636,7 @@ int models_action(models_state *s, int id, int argc, char **argv, const char *ou
         return DG_OK;
     }
     case ACT_MODELS_EXPORT: return export_models(s, out_dir, msg, msgcap, err);
+    case ACT_MODELS_FILTER: return set_filter(s, argv[0], argv[1], msg, msgcap, err);
     default: return dg_fail(err, "%s is not a Models pane action", actions[id].name);
     }
 }
@@ -607,7 +659,7 @@ void models_move(models_state *s, int id, long rows)
     }
     if (!s->have_result)
         return;
-    int64_t c = (int64_t)s->cur, last = (int64_t)s->res.nruns - 1;
+    int64_t c = (int64_t)s->cur, last = (int64_t)s->nshown - 1;
     switch (id) {
     case ACT_UP: c--; break;
     case ACT_DOWN: c++; break;

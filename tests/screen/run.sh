@@ -116,7 +116,7 @@ assert len(colours) >= 4, f'only {len(colours)} colours: blank'
 PY
 }
 
-echo "1..55"
+echo "1..56"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -341,6 +341,11 @@ check h models-sorted-80x24 "runs sorted by logloss, ascending"
 keys h Enter
 check h models-run-detail-80x24 "run 1 of"
 keys h q
+# f: the runs of one target and scenario (the prompt holds the filter: "all all").
+keys h f BSpace BSpace BSpace BSpace BSpace BSpace BSpace gender Space 1 Enter
+check h models-filtered-80x24 "shown: gender, scenario 1"
+keys h f BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace all Space all Enter
+wait_for h "showing all runs" >/dev/null
 keys h g p
 if wait_for h "saved out-h/models-roc_gender.png"; then
     if err=$(png_ok "$work/out-h/models-roc_gender.png" 1200 800 2>&1); then
