@@ -203,3 +203,26 @@ void dg_rm_tree(const char *path)
     if (lstat(path, &st) == 0)
         nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+char *dg_format_bytes(double v, char *out, size_t cap)
+{
+    static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (v >= 1024 && i < 4) {
+        v /= 1024;
+        i++;
+    }
+    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+    return out;
+}
+
+char *dg_format_amount(double v, const char *unit, char *out, size_t cap)
+{
+    if (strcmp(unit, "bytes") == 0)
+        return dg_format_bytes(v, out, cap);
+    if (v >= 1e6)
+        snprintf(out, cap, "%.2f M %s", v / 1e6, unit);
+    else
+        snprintf(out, cap, "%.0f %s", v, unit);
+    return out;
+}

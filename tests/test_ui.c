@@ -20,8 +20,6 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
-static const char *contexts[] = {"global", "load",   "clean",     "eda",   "geo", "dbscan",
-                                 "models", "campaigns", "sheet", "help", "prompt"};
 
 static void every_action_is_named_keyed_and_documented(void **state)
 {
@@ -31,8 +29,8 @@ static void every_action_is_named_keyed_and_documented(void **state)
         assert_true(a->name[0] && a->key[0] && a->help[0]);
         assert_int_equal(action_by_name(a->name), i);
         int known = 0;
-        for (size_t c = 0; c < sizeof contexts / sizeof *contexts; c++)
-            known |= strcmp(a->ctx, contexts[c]) == 0;
+        for (size_t c = 0; c < ACTION_NCTX; c++)
+            known |= strcmp(a->ctx, action_contexts[c]) == 0;
         assert_true(known);
         for (const char *p = a->name; *p; p++)
             assert_true((*p >= 'a' && *p <= 'z') || *p == '-');
@@ -1520,6 +1518,19 @@ static void a_key_that_would_lose_work_says_what(void **state)
     model_free(&m);
 }
 
+/* The one byte and amount formatter the screen, the CLI and its progress share. */
+static void bytes_and_amounts_read_the_same_everywhere(void **state)
+{
+    (void)state;
+    char b[32];
+    assert_string_equal(dg_format_bytes(512, b, sizeof b), "512 B");
+    assert_string_equal(dg_format_bytes(1536, b, sizeof b), "1.5 KiB");
+    assert_string_equal(dg_format_bytes(3.2 * 1024 * 1024 * 1024, b, sizeof b), "3.2 GiB");
+    assert_string_equal(dg_format_amount(2048, "bytes", b, sizeof b), "2.0 KiB");
+    assert_string_equal(dg_format_amount(2.5e6, "rows", b, sizeof b), "2.50 M rows");
+    assert_string_equal(dg_format_amount(532, "rows", b, sizeof b), "532 rows");
+}
+
 int main(void)
 {
     if (!setlocale(LC_CTYPE, "C.UTF-8"))
@@ -1529,6 +1540,7 @@ int main(void)
         cmocka_unit_test(every_key_is_bound_once_per_context),
         cmocka_unit_test(the_man_page_lists_every_action),
         cmocka_unit_test(cjk_text_is_measured_by_display_width),
+        cmocka_unit_test(bytes_and_amounts_read_the_same_everywhere),
         cmocka_unit_test(log_words_survive_quoting),
         cmocka_unit_test(actions_drive_the_model_and_the_log),
         cmocka_unit_test(the_key_bar_fits_and_offers_only_live_keys),

@@ -8,6 +8,15 @@ const action_info actions[ACT_COUNT] = {
 #undef ACTION
 };
 
+const char *const action_contexts[ACTION_NCTX] = {
+    "global", "load", "clean", "eda", "geo", "dbscan", "models", "campaigns", "sheet", "help",
+    "prompt"};
+const char *const action_context_titles[ACTION_NCTX] = {
+    "Everywhere",     "Load pane",   "Clean pane",     "EDA pane",
+    "Geo pane",       "Geo pane, DBSCAN views",        "Models pane",
+    "Campaigns pane", "Table and frequency sheets",    "Help and detail overlay",
+    "Prompts"};
+
 int action_by_name(const char *name)
 {
     for (int i = 0; i < ACT_COUNT; i++)

@@ -17,6 +17,12 @@ typedef struct action_info {
 
 extern const action_info actions[ACT_COUNT];
 
+/* The contexts, in the order the help and the man page list them, and the
+ * title of each one's section there. */
+#define ACTION_NCTX 11
+extern const char *const action_contexts[ACTION_NCTX];
+extern const char *const action_context_titles[ACTION_NCTX];
+
 /* The action with this long name, or -1. */
 int action_by_name(const char *name);
 /* The action bound to key (as actions.def names keys) in exactly this

@@ -96,23 +96,6 @@ static void draw_bar(app *a, int width)
     attrset(A_NORMAL);
 }
 
-static void human_unit(double v, const char *unit, char *out, size_t cap)
-{
-    if (strcmp(unit, "bytes") == 0) {
-        const char *u[] = {"B", "KiB", "MiB", "GiB"};
-        int i = 0;
-        while (v >= 1024 && i < 3) {
-            v /= 1024;
-            i++;
-        }
-        snprintf(out, cap, "%.1f %s", v, u[i]);
-    } else if (v >= 1e6) {
-        snprintf(out, cap, "%.2f M %s", v / 1e6, unit);
-    } else {
-        snprintf(out, cap, "%.0f %s", v, unit);
-    }
-}
-
 static void draw_status(app *a, int y, int width)
 {
     char line[2048];
@@ -129,8 +112,8 @@ static void draw_status(app *a, int y, int width)
             bar[i] = i < (int)(frac * bw) ? '#' : '.';
         bar[bw] = '\0';
         if (p.unit[0]) {
-            human_unit(p.done, p.unit, done, sizeof done);
-            human_unit(el > 0 ? p.done / el : 0, p.unit, rate, sizeof rate);
+            dg_format_amount(p.done, p.unit, done, sizeof done);
+            dg_format_amount(el > 0 ? p.done / el : 0, p.unit, rate, sizeof rate);
             if (p.total > 0 && p.done > 0 && el > 0)
                 snprintf(eta, sizeof eta, " ETA %.0fs", (p.total - p.done) / (p.done / el));
         }

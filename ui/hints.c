@@ -82,24 +82,17 @@ void model_key_bar(const model *m, const char *ctx, int width, char *out, size_t
         snprintf(out + o, cap - o, "%s", gap ? tail : tail + 1);
 }
 
-static const char *const help_ctxs[] = {"global", "load",   "clean",     "eda",   "geo", "dbscan",
-                                        "models", "campaigns", "sheet", "help", "prompt"};
-static const char *const help_titles[] = {"Everywhere", "Load pane", "Clean pane", "EDA pane",
-                                          "Geo pane", "Geo pane, DBSCAN views", "Models pane",
-                                          "Campaigns pane", "Table and frequency sheets",
-                                          "This help", "Prompts"};
-enum { HELP_NCTX = sizeof help_ctxs / sizeof *help_ctxs };
 
 int help_lines(char lines[][HELP_LINE], int max)
 {
     int n = 0;
-    for (int c = 0; c < HELP_NCTX; c++) {
+    for (int c = 0; c < ACTION_NCTX; c++) {
         if (n < max)
             snprintf(lines[n++], HELP_LINE, "%s", "");
         if (n < max)
-            snprintf(lines[n++], HELP_LINE, "%s", help_titles[c]);
+            snprintf(lines[n++], HELP_LINE, "%s", action_context_titles[c]);
         for (int i = 0; i < ACT_COUNT && n < max; i++) {
-            if (strcmp(actions[i].ctx, help_ctxs[c]) != 0)
+            if (strcmp(actions[i].ctx, action_contexts[c]) != 0)
                 continue;
             char keys[32], name[40];
             snprintf(keys, sizeof keys, "%s%s%s", actions[i].key, actions[i].key2[0] ? " " : "",
@@ -114,11 +107,11 @@ int help_lines(char lines[][HELP_LINE], int max)
 
 int help_section(const char lines[][HELP_LINE], int n, const char *ctx)
 {
-    for (int c = 0; c < HELP_NCTX; c++) {
-        if (strcmp(help_ctxs[c], ctx) != 0)
+    for (int c = 0; c < ACTION_NCTX; c++) {
+        if (strcmp(action_contexts[c], ctx) != 0)
             continue;
         for (int i = 0; i < n; i++)
-            if (strcmp(lines[i], help_titles[c]) == 0)
+            if (strcmp(lines[i], action_context_titles[c]) == 0)
                 return i;
     }
     return 0;

@@ -80,7 +80,5 @@ int cli_load_cleaned(const char *cmd, const char *dir, struct dg_load_opts *o, i
  * installed copy, then the source tree's (for a build that is not installed).
  * Returns a static buffer. */
 const char *cli_asset(const char *name);
-/* 1.5 KiB, 3.2 GiB... */
-void cli_human_bytes(double v, char *out, size_t cap);
 
 #endif
