@@ -19,6 +19,19 @@ int dg_fail(dg_err *err, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        err->status = DG_ERR;
+    }
+    return DG_ERR;
+}
+
+int dg_cancel(dg_err *err, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->status = DG_CANCELLED;
     }
     return DG_ERR;
 }

@@ -116,7 +116,7 @@ int dg_dataset_load(dg_dataset *ds, const char *dir, const dg_load_opts *opts, d
         ds->snapshot_path = dg_snapshot_path_for(opts->cache_dir, dir);
         int got = dg_snapshot_read(ds, ds->snapshot_path, opts->progress);
         if (got < 0)
-            return dg_fail(err, "%s: cancelled", dir);
+            return dg_cancel(err, "%s: cancelled", dir);
         if (got == 0) {
             ds->from_snapshot = 1;
             if (!opts->keep_cut_ids)

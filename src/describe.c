@@ -46,7 +46,7 @@ static int cancelled(const dg_progress *p, const char *stage, uint64_t done, uin
                      dg_err *err)
 {
     if (dg_progress_report(p, stage, (double)done, (double)total, "rows"))
-        return dg_fail(err, "cancelled");
+        return dg_cancel(err, "cancelled");
     return DG_OK;
 }
 

@@ -319,7 +319,7 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(model_do(&m, ACT_CLEAN_APPLY, 0, NULL, &j, &err), DG_OK);
     assert_non_null(j);
     dg_err cancel;
-    snprintf(cancel.msg, sizeof cancel.msg, "cancelled");
+    dg_cancel(&cancel, "cancelled");
     model_finish(&m, j, DG_ERR, &cancel);
     assert_false(m.cl.have_cleaned);
     assert_false(m.can_undo);
@@ -887,7 +887,7 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     int left = 3;
     dg_progress p = {cancel_after, &left};
     assert_int_equal(model_job_run(j, &p, &err), DG_ERR);
-    assert_string_equal(err.msg, "cancelled");
+    assert_true(dg_cancelled(&err));
     dg_err e = err;
     model_finish(&m, j, DG_ERR, &e);
     assert_non_null(strstr(m.msg, "cancelled; nothing changed"));
@@ -1078,11 +1078,20 @@ static void a_running_job_refuses_data_actions_and_cancel_changes_nothing(void *
     assert_int_equal(model_do(&m, ACT_DOWN, 0, NULL, &none, &err), DG_OK);
     assert_int_equal(m.load_cur, 1);
     dg_err cancel;
-    snprintf(cancel.msg, sizeof cancel.msg, "cancelled");
+    dg_cancel(&cancel, "%s: cancelled", "events.csv");
+    assert_true(dg_cancelled(&cancel));
     model_finish(&m, j, DG_ERR, &cancel);
     assert_false(m.loaded);
     assert_false(m.busy);
-    assert_non_null(strstr(m.msg, "cancelled"));
+    assert_non_null(strstr(m.msg, "cancelled; nothing changed"));
+    /* A failure is told from a cancel by its status, not its words. */
+    assert_int_equal(model_do(&m, ACT_LOAD, 0, NULL, &j, &err), DG_OK);
+    dg_err fail;
+    dg_fail(&fail, "disk full: not cancelled");
+    assert_false(dg_cancelled(&fail));
+    model_finish(&m, j, DG_ERR, &fail);
+    assert_non_null(strstr(m.msg, "disk full: not cancelled"));
+    assert_null(strstr(m.msg, "nothing changed"));
     model_free(&m);
 }
 
@@ -1138,7 +1147,7 @@ static void mysql_source_is_set_by_actions_and_the_password_never_logged(void **
     assert_non_null(j);
     assert_null(m.password);
     dg_err cancel;
-    snprintf(cancel.msg, sizeof cancel.msg, "cancelled");
+    dg_cancel(&cancel, "cancelled");
     model_finish(&m, j, DG_ERR, &cancel);
     assert_false(m.loaded);
     assert_int_equal(act(&m, "source mysql-s3", &err), DG_OK);

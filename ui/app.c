@@ -869,8 +869,7 @@ int app_main(int argc, char **argv)
             int rc;
             if (job_collect(&a.jr, &j, &rc, &err)) {
                 model_finish(&a.m, j, rc, &err);
-                a.msg_error = rc != DG_OK && strcmp(err.msg, "cancelled") != 0 &&
-                              !strstr(err.msg, ": cancelled");
+                a.msg_error = rc != DG_OK && !dg_cancelled(&err);
             }
             dirty = 1;
         }

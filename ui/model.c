@@ -1634,13 +1634,13 @@ int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
     case ACT_EDA_COMPUTE:
         /* dg_eda_compute reports no progress: a cancel is seen before and after. */
         if (dg_progress_report(p, "tables", 0, 1, ""))
-            return dg_fail(err, "cancelled");
+            return dg_cancel(err, "cancelled");
         if (dg_eda_compute(j->src, &j->edares, j->missing, sizeof j->missing, err) != DG_OK)
             return DG_ERR;
         for (int i = 0; i < j->edares.ntables; i++, j->ntabs++)
             eda_as_table(&j->edares.tables[i], j->edares.slug[i], &j->tabs[i], &j->cut_series);
         if (dg_progress_report(p, "tables", 1, 1, ""))
-            return dg_fail(err, "cancelled");
+            return dg_cancel(err, "cancelled");
         return DG_OK;
     case ACT_GEO_SAMPLE: return geo_job_run(&j->geo, p, err);
     case ACT_MODELS_TRAIN: return models_job_run(&j->models, p, err);
@@ -1663,7 +1663,7 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
 {
     m->busy = 0;
     if (rc != DG_OK) {
-        int cancel = strcmp(err->msg, "cancelled") == 0 || strstr(err->msg, ": cancelled");
+        int cancel = dg_cancelled(err);
         say(m, "%s: %s", j->title, cancel ? "cancelled; nothing changed" : err->msg);
         char line[1600];
         snprintf(line, sizeof line, "# %s: %s", cancel ? "cancelled" : "failed", j->line);

@@ -180,7 +180,7 @@ int campaigns_job_run(campaigns_job *j, const dg_progress *p, dg_err *err)
 {
     dg_model_dir d;
     if (dg_progress_report(p, "predicting", 0, 1, ""))
-        return dg_fail(err, "cancelled");
+        return dg_cancel(err, "cancelled");
     if (dg_model_dir_open(&d, j->models_dir, err) != DG_OK)
         return DG_ERR;
     /* The test devices the directory lists, as rows of the features. */
@@ -220,7 +220,7 @@ int campaigns_job_run(campaigns_job *j, const dg_progress *p, dg_err *err)
         return DG_ERR;
     campaigns_truth_of(j->src, &j->truth, &j->ntruth);
     if (dg_progress_report(p, "predicting", 1, 1, ""))
-        return dg_fail(err, "cancelled");
+        return dg_cancel(err, "cancelled");
     return DG_OK;
 }
 

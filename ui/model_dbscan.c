@@ -223,13 +223,13 @@ int dbscan_job_run(dbscan_job *j, const dg_progress *p, dg_err *err)
     if (!in) {
         /* Building the input reports no progress: a cancel is seen before and after. */
         if (dg_progress_report(p, "locations", 0, 1, ""))
-            return dg_fail(err, "cancelled");
+            return dg_cancel(err, "cancelled");
         if (dg_cluster_input_build(&j->own, j->src, err) != DG_OK)
             return DG_ERR;
         j->have_own = 1;
         in = &j->own;
         if (dg_progress_report(p, "locations", 1, 1, ""))
-            return dg_fail(err, "cancelled");
+            return dg_cancel(err, "cancelled");
     }
     if (j->sweep) {
         dg_progress_stage st;
