@@ -2,7 +2,6 @@
  * prompt and help overlay. Keys become actions only through actions.def; the
  * panes draw the main area and fill in actions' arguments from the cursor. */
 #include "app.h"
-#include "cli.h"
 
 #include "detail.h"
 #include "hints.h"
@@ -759,7 +758,7 @@ static void init_colors(app *a)
     init_pair(COLOR_ERROR, COLOR_WHITE, COLOR_RED);
 }
 
-int app_main(int argc, char **argv)
+int app_main(int argc, char **argv, model_asset_fn asset)
 {
     static const struct option longopts[] = {
         {"out", required_argument, NULL, 'o'},       {"log", required_argument, NULL, 'L'},
@@ -797,9 +796,7 @@ int app_main(int argc, char **argv)
     static app a;
     memset(&a, 0, sizeof a);
     model_init(&a.m, out);
-    geo_set_basemap_path(&a.m.geo, cli_asset("basemap-east-asia.txt"));
-    models_set_supercats_path(&a.m.models, cli_asset("supercategories.txt"));
-    campaigns_set_default_rules(&a.m.camp, cli_asset("campaigns.rules"));
+    model_use_assets(&a.m, asset);
     a.m.use_snapshot = snapshot;
     if (cache)
         a.m.cache_dir = dg_xstrdup(cache);

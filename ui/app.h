@@ -80,8 +80,9 @@ void app_prompt(app *a, prompt_kind kind, const char *label, const char *text, c
 /* Opens the masked password prompt (the Load pane's P, and the last step of e). */
 void app_password_prompt(app *a);
 
-/* Runs the workbench; returns the process exit status. */
-int app_main(int argc, char **argv);
+/* Runs the workbench; returns the process exit status. asset finds the
+ * assets' files (main passes the CLI's lookup). */
+int app_main(int argc, char **argv, model_asset_fn asset);
 
 /* Sheet views (sheet.c). */
 void sheet_draw(app *a, sheet *s, int top, int height, int width);

@@ -84,6 +84,13 @@ void model_init(model *m, const char *out_dir)
     campaigns_init(&m->camp);
 }
 
+void model_use_assets(model *m, model_asset_fn asset)
+{
+    geo_set_basemap_path(&m->geo, asset("basemap-east-asia.txt"));
+    models_set_supercats_path(&m->models, asset("supercategories.txt"));
+    campaigns_set_default_rules(&m->camp, asset("campaigns.rules"));
+}
+
 void model_set_password(model *m, const char *password)
 {
     if (m->password) {

@@ -146,6 +146,11 @@ typedef struct model {
 typedef struct model_job model_job;
 
 void model_init(model *m, const char *out_dir);
+/* The assets the panes read (basemap, super-categories, default campaign
+ * rules), found by asset(name): the caller's lookup (the CLI's cli_asset),
+ * so that the UI depends on no CLI header. */
+typedef const char *(*model_asset_fn)(const char *name);
+void model_use_assets(model *m, model_asset_fn asset);
 void model_free(model *m);
 
 /* Opens (appending; creating its directory) the session log. */

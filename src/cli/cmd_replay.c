@@ -33,9 +33,7 @@ static int run(int argc, char **argv)
         return cli_usage_error("replay", "%s", "expects exactly one LOG");
     model m;
     model_init(&m, out);
-    geo_set_basemap_path(&m.geo, cli_asset("basemap-east-asia.txt"));
-    models_set_supercats_path(&m.models, cli_asset("supercategories.txt"));
-    campaigns_set_default_rules(&m.camp, cli_asset("campaigns.rules"));
+    model_use_assets(&m, cli_asset);
     m.use_snapshot = snapshot;
     if (cache)
         m.cache_dir = dg_xstrdup(cache);
