@@ -36,6 +36,21 @@ static void every_action_is_named_keyed_and_documented(void **state)
             assert_true((*p >= 'a' && *p <= 'z') || *p == '-');
     }
     assert_int_equal(action_by_name("no-such-action"), -1);
+    /* The table's flags: the screen's own actions (help, prompts, :) are not
+     * logged; the data actions are; moves are the cursor keys. */
+    for (int i = 0; i < ACT_COUNT; i++) {
+        if (strcmp(actions[i].ctx, "prompt") == 0 || strcmp(actions[i].ctx, "help") == 0)
+            assert_false(action_has(i, ACTION_LOG));
+        if (action_has(i, ACTION_DATA))
+            assert_true(action_has(i, ACTION_LOG));
+        if (action_has(i, ACTION_MOVE))
+            assert_string_equal(actions[i].ctx, "global");
+    }
+    assert_false(action_has(ACT_COMMAND, ACTION_LOG));
+    assert_false(action_has(ACT_ROW_DETAIL, ACTION_LOG));
+    assert_true(action_has(ACT_LOAD, ACTION_DATA) && action_has(ACT_RULE_SET, ACTION_DATA));
+    assert_false(action_has(ACT_MODELS_FILTER, ACTION_DATA));
+    assert_true(action_has(ACT_PAGE_DOWN, ACTION_MOVE) && !action_has(ACT_SORT, ACTION_MOVE));
 }
 
 static void every_key_is_bound_once_per_context(void **state)

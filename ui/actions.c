@@ -3,9 +3,15 @@
 #include <string.h>
 
 const action_info actions[ACT_COUNT] = {
-#define ACTION(id, name, key, key2, ctx, args, help) {name, key, key2, ctx, args, help},
+#define LOG ACTION_LOG
+#define DATA ACTION_DATA
+#define MOVE ACTION_MOVE
+#define ACTION(id, name, key, key2, ctx, args, flags, help) {name, key, key2, ctx, args, flags, help},
 #include "actions.def"
 #undef ACTION
+#undef LOG
+#undef DATA
+#undef MOVE
 };
 
 const char *const action_contexts[ACTION_NCTX] = {

@@ -5,14 +5,23 @@
 #define DEMOGRAPHER_UI_ACTIONS_H
 
 typedef enum action_id {
-#define ACTION(id, name, key, key2, ctx, args, help) ACT_##id,
+#define ACTION(id, name, key, key2, ctx, args, flags, help) ACT_##id,
 #include "actions.def"
 #undef ACTION
     ACT_COUNT
 } action_id;
 
+/* Per-action properties, the flags of actions.def (there LOG, DATA, MOVE). */
+enum {
+    ACTION_LOG = 1,  /* written to the session log, so replay runs it */
+    ACTION_DATA = 2, /* works on the data: refused while a job is out */
+    ACTION_MOVE = 4  /* moves a cursor */
+};
+
 typedef struct action_info {
-    const char *name, *key, *key2, *ctx, *args, *help;
+    const char *name, *key, *key2, *ctx, *args;
+    unsigned flags;
+    const char *help;
 } action_info;
 
 extern const action_info actions[ACT_COUNT];
@@ -22,6 +31,11 @@ extern const action_info actions[ACT_COUNT];
 #define ACTION_NCTX 11
 extern const char *const action_contexts[ACTION_NCTX];
 extern const char *const action_context_titles[ACTION_NCTX];
+
+static inline int action_has(int id, unsigned flag)
+{
+    return id >= 0 && id < ACT_COUNT && (actions[id].flags & flag);
+}
 
 /* The action with this long name, or -1. */
 int action_by_name(const char *name);

@@ -632,8 +632,7 @@ static void prompt_key(app *a, const char *key, const char *utf8)
 
 static int is_move(int id)
 {
-    return id == ACT_UP || id == ACT_DOWN || id == ACT_PAGE_UP || id == ACT_PAGE_DOWN ||
-           id == ACT_FIRST_ROW || id == ACT_LAST_ROW;
+    return action_has(id, ACTION_MOVE);
 }
 
 static void on_key(app *a, const char *key, const char *utf8)

@@ -695,48 +695,6 @@ static void job_free(model_job *j)
     free(j);
 }
 
-/* The data actions are refused while a job is out: the job reads the data and
- * the sheet it was started on. */
-static int data_action(int id)
-{
-    switch (id) {
-    case ACT_CHOOSE_DIR:
-    case ACT_SOURCE:
-    case ACT_DB_SET:
-    case ACT_LOAD:
-    case ACT_OPEN_TABLE:
-    case ACT_SHEET_BACK:
-    case ACT_SORT:
-    case ACT_SORT_DESC:
-    case ACT_SEARCH:
-    case ACT_SEARCH_NEXT:
-    case ACT_FREQ:
-    case ACT_SAVE:
-    case ACT_RULE_TOGGLE:
-    case ACT_RULE_UP:
-    case ACT_RULE_DOWN:
-    case ACT_CLEAN_APPLY:
-    case ACT_CLEAN_PREVIEW:
-    case ACT_CLEAN_UNDO:
-    case ACT_RULES_SAVE:
-    case ACT_RULES_LOAD:
-    case ACT_RULE_SET:
-    case ACT_EDA_COMPUTE:
-    case ACT_EDA_OPEN:
-    case ACT_DEVICE_FEATURES:
-    case ACT_GEO_SAMPLE:
-    case ACT_DBSCAN_RUN:
-    case ACT_DBSCAN_SWEEP:
-    case ACT_MODELS_TRAIN:
-    case ACT_MODELS_EXPORT:
-    case ACT_CAMPAIGNS_RULES:
-    case ACT_CAMPAIGNS_PREDICT:
-    case ACT_CAMPAIGNS_LOAD:
-    case ACT_CAMPAIGNS_WRITE: return 1;
-    default: return 0;
-    }
-}
-
 /* The actions whose one argument is a file, relative ones in <out>. */
 static int file_action(int id)
 {
@@ -1056,7 +1014,9 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
     *job = NULL;
     if (id < 0 || id >= ACT_COUNT)
         return dg_fail(err, "no such action");
-    if (m->busy && data_action(id))
+    /* The data actions are refused while a job is out: the job reads the
+     * data and the sheet it was started on. */
+    if (m->busy && action_has(id, ACTION_DATA))
         return dg_fail(err, "a job is running: wait, or cancel it with Esc");
     model_job *j = NULL;
     sheet *s;
@@ -1515,7 +1475,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         *job = j;
         return DG_OK;
     }
-    if (id < ACT_HELP_CLOSE && id != ACT_COMMAND) {
+    if (action_has(id, ACTION_LOG)) {
         char line[1400], rel[PATH_MAX];
         char *largv[1];
         /* A file in the output directory is logged relative to it, as the
