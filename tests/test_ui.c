@@ -36,6 +36,10 @@ static void every_action_is_named_keyed_and_documented(void **state)
             assert_true((*p >= 'a' && *p <= 'z') || *p == '-');
     }
     assert_int_equal(action_by_name("no-such-action"), -1);
+    /* Messages name keys through the table. */
+    char msg[128] = "{load} loads, {pane-load} goes there, {not-an-action} stays";
+    action_keys_expand(msg, sizeof msg);
+    assert_string_equal(msg, "L loads, 1 goes there, {not-an-action} stays");
     /* The table's flags: the screen's own actions (help, prompts, :) are not
      * logged; the data actions are; moves are the cursor keys. */
     for (int i = 0; i < ACT_COUNT; i++) {

@@ -4,6 +4,8 @@
 #ifndef DEMOGRAPHER_UI_ACTIONS_H
 #define DEMOGRAPHER_UI_ACTIONS_H
 
+#include <stddef.h>
+
 typedef enum action_id {
 #define ACTION(id, name, key, key2, ctx, args, flags, help) ACT_##id,
 #include "actions.def"
@@ -36,6 +38,12 @@ static inline int action_has(int id, unsigned flag)
 {
     return id >= 0 && id < ACT_COUNT && (actions[id].flags & flag);
 }
+
+/* Replaces each "{long-name}" in s (in place, within cap bytes) by the key
+ * that action is bound to, so that messages name keys from this table, as
+ * tig's get_view_key does, and a rebinding cannot leave them wrong. Text in
+ * braces that names no action stays. */
+void action_keys_expand(char *s, size_t cap);
 
 /* The action with this long name, or -1. */
 int action_by_name(const char *name);

@@ -62,7 +62,7 @@ static int rule_row(model *m, char *out, size_t cap, dg_err *err)
              r->enabled ? "on" : "off");
     add(out, cap, "what it does: %s\n", dg_rule_help(r->kind));
     if (model_rule_params(r, params, sizeof params)[0])
-        add(out, cap, "parameters: %s (e edits them)\n", params);
+        add(out, cap, "parameters: %s ({rule-set} edits them)\n", params);
     else
         add(out, cap, "parameters: none\n");
     if (m->preview) {
@@ -96,10 +96,10 @@ static int run_row(model *m, char *out, size_t cap, dg_err *err)
 {
     const models_state *s = &m->models;
     if (s->view != MODELS_VIEW_RUNS)
-        return dg_fail(err, "Enter shows a run in full in the runs view (v goes there)");
+        return dg_fail(err, "{row-detail} shows a run in full in the runs view ({models-view} goes there)");
     const dg_run *r = models_run_at_cursor(s);
     if (!r)
-        return dg_fail(err, "no runs yet (c trains)");
+        return dg_fail(err, "no runs yet ({models-train} trains)");
     char cell[256];
     snprintf(out, cap, "run %zu of %zu%s\n", s->cur + 1, s->nshown,
              r->chosen ? ", chosen" : "");
@@ -141,12 +141,24 @@ static int campaign_row(model *m, char *out, size_t cap, dg_err *err)
             add(out, cap, "expected precision: %.1f%% (base rate %.1f%%)\n", 100 * row->precision,
                 100 * row->base_rate);
     } else {
-        add(out, cap, "reach: none yet (c predicts)\n");
+        add(out, cap, "reach: none yet ({campaigns-predict} predicts)\n");
     }
     return DG_OK;
 }
 
+static int row_detail(model *m, char *out, size_t cap, dg_err *err);
+
 int model_row_detail(model *m, char *out, size_t cap, dg_err *err)
+{
+    int rc = row_detail(m, out, cap, err);
+    if (rc == DG_OK)
+        action_keys_expand(out, cap);
+    else
+        action_keys_expand(err->msg, sizeof err->msg);
+    return rc;
+}
+
+static int row_detail(model *m, char *out, size_t cap, dg_err *err)
 {
     out[0] = '\0';
     sheet *s = model_sheet(m);

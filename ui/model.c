@@ -421,7 +421,7 @@ static int show_device(model *m, int64_t device, dg_err *err)
     s->search_col = -1;
     s->nrows = t->nrows;
     m->eda_open = 1;
-    say(m, "device %lld: %d features (q goes back)", (long long)device, f->ncols);
+    say(m, "device %lld: %d features ({sheet-back} goes back)", (long long)device, f->ncols);
     return DG_OK;
 }
 
@@ -554,7 +554,7 @@ static int choose_dir(model *m, const char *dir, dg_err *err)
     int n = 0;
     for (int t = 0; t < DG_T_COUNT; t++)
         n += found.present[t];
-    say(m, "%s: %s shape, %d of %d tables found; L loads them", abs, dg_shape_name(found.shape),
+    say(m, "%s: %s shape, %d of %d tables found; {load} loads them", abs, dg_shape_name(found.shape),
         n, DG_T_COUNT);
     return DG_OK;
 }
@@ -627,11 +627,11 @@ static int save(model *m, dg_err *err)
             return dg_fail(err, "a device's features are shown, not charted (demographer "
                                 "features --out writes every device's)");
         if (!m->have_eda)
-            return dg_fail(err, "no EDA tables yet (c computes them)");
+            return dg_fail(err, "no EDA tables yet ({eda-compute} computes them)");
         return save_eda(m, m->eda_open ? m->eda_sheet.table : m->eda_cur, err);
     }
     if (m->pane == PANE_CLEAN)
-        return dg_fail(err, "nothing to save as a PNG here: w saves the rules");
+        return dg_fail(err, "nothing to save as a PNG here: {rules-save} saves the rules");
     if (m->pane == PANE_GEO && m->dbs.view == GEO_VIEW_KDIST) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/geo-kdist.png", m->out_dir);
@@ -642,7 +642,7 @@ static int save(model *m, dg_err *err)
         return DG_OK;
     }
     if (m->pane == PANE_GEO && m->dbs.view != GEO_VIEW_MAP)
-        return dg_fail(err, "p saves the map or the k-distance chart: v goes to the kdist view");
+        return dg_fail(err, "{save} saves the map or the k-distance chart: {dbscan-view} goes to the kdist view");
     if (m->pane == PANE_GEO) {
         char path[PATH_MAX];
         int w, h;
@@ -796,7 +796,7 @@ static int rule_set(model *m, int argc, char **argv, dg_err *err)
     dg_rules_free(&one);
     preview_clear(m);
     m->clean_cur = i;
-    say(m, "rule %d %s: %s (a applies)", i + 1, dg_rule_keyword(r->kind),
+    say(m, "rule %d %s: %s ({clean-apply} applies)", i + 1, dg_rule_keyword(r->kind),
         model_rule_params(r, params, sizeof params));
     return DG_OK;
 }
@@ -933,7 +933,7 @@ static int source_by_name(const char *name)
 static void say_db(model *m)
 {
     const dg_mysql_config *c = &m->db.mysql;
-    say(m, "source: MySQL%s %s@%s:%u/%s, tls %s; password: %s (e edits, P types it, L loads)",
+    say(m, "source: MySQL%s %s@%s:%u/%s, tls %s; password: %s ({db-set} edits, {db-password} types it, {load} loads)",
         m->src == SRC_MYSQL_S3 ? " + S3" : "", c->user[0] ? c->user : "(no user)", c->host,
         c->port, c->database, dg_tls_mode_name(c->tls),
         m->password              ? "typed"
@@ -1009,7 +1009,19 @@ static model_job *db_load_job(model *m, int kind, int argc, char **argv, dg_err 
     return j;
 }
 
+static int do_action(model *m, int id, int argc, char **argv, model_job **job, dg_err *err);
+
+/* Messages name keys as {action-name}: the table gives the key. */
 int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *err)
+{
+    int rc = do_action(m, id, argc, argv, job, err);
+    if (rc != DG_OK)
+        action_keys_expand(err->msg, sizeof err->msg);
+    action_keys_expand(m->msg, sizeof m->msg);
+    return rc;
+}
+
+static int do_action(model *m, int id, int argc, char **argv, model_job **job, dg_err *err)
 {
     *job = NULL;
     if (id < 0 || id >= ACT_COUNT)
@@ -1017,7 +1029,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
     /* The data actions are refused while a job is out: the job reads the
      * data and the sheet it was started on. */
     if (m->busy && action_has(id, ACTION_DATA))
-        return dg_fail(err, "a job is running: wait, or cancel it with Esc");
+        return dg_fail(err, "a job is running: wait, or cancel it with {cancel-job}");
     model_job *j = NULL;
     sheet *s;
     int col;
@@ -1061,7 +1073,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (k == SRC_DIR) {
             /* A typed password is for the MySQL load only: leaving MySQL forgets it. */
             model_set_password(m, NULL);
-            say(m, "source: %s (o chooses the directory, L loads)",
+            say(m, "source: %s ({choose-dir} chooses the directory, {load} loads)",
                 m->dir ? m->dir : "a directory");
         } else {
             say_db(m);
@@ -1116,7 +1128,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (t < 0)
             return dg_fail(err, "no table '%s'", argv[0]);
         if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet (L loads the chosen directory)");
+            return dg_fail(err, "nothing loaded yet ({load} loads the chosen directory)");
         if (!m->ds.present[t])
             return dg_fail(err, "%s: no file for this table in %s", argv[0], m->ds.dir);
         if (m->pane != PANE_LOAD || m->nsheets >= MODEL_MAX_SHEETS)
@@ -1154,7 +1166,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (id == ACT_RULE_TOGGLE) {
             v[i].enabled = !v[i].enabled;
             m->clean_cur = i;
-            say(m, "rule %d %s %s (a applies)", i + 1, dg_rule_keyword(v[i].kind),
+            say(m, "rule %d %s %s ({clean-apply} applies)", i + 1, dg_rule_keyword(v[i].kind),
                 v[i].enabled ? "on" : "off");
             break;
         }
@@ -1165,7 +1177,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         v[i] = v[to];
         v[to] = t;
         m->clean_cur = to;
-        say(m, "%s is now rule %d (a applies)", dg_rule_keyword(v[to].kind), to + 1);
+        say(m, "%s is now rule %d ({clean-apply} applies)", dg_rule_keyword(v[to].kind), to + 1);
         break;
     }
     case ACT_RULE_SET:
@@ -1177,7 +1189,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (need_args(id, argc, 0, 0, err) != DG_OK)
             return DG_ERR;
         if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
+            return dg_fail(err, "nothing loaded yet ({pane-load} goes to the Load pane, {load} loads)");
         /* The job cleans a fresh load of the same directory (the snapshot
          * makes it fast), never the loaded tables: a cancel or a failure
          * leaves them, and the cleaned data of the last apply, as they were.
@@ -1210,7 +1222,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (need_args(id, argc, 0, 0, err) != DG_OK)
             return DG_ERR;
         if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
+            return dg_fail(err, "nothing loaded yet ({pane-load} goes to the Load pane, {load} loads)");
         j = new_job(id, argc, argv);
         j->from_cleaned = m->cl.have_cleaned;
         j->src = j->from_cleaned ? &m->cl.cleaned : &m->ds;
@@ -1223,7 +1235,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         char *end;
         long n = strtol(argv[0], &end, 10);
         if (!m->have_eda)
-            return dg_fail(err, "no EDA tables yet (c computes them)");
+            return dg_fail(err, "no EDA tables yet ({eda-compute} computes them)");
         if (*end || n < 1 || n > m->eda.ntables)
             return dg_fail(err, "no EDA table '%s' (there are %d)", argv[0], m->eda.ntables);
         if (m->pane != PANE_EDA || m->eda_open)
@@ -1238,7 +1250,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         s->nrows = m->eda_tabs[s->table].nrows;
         m->eda_open = 1;
         m->eda_cur = s->table;
-        say(m, "%s: p saves its chart and CSV", m->eda.tables[s->table].title);
+        say(m, "%s: {save} saves its chart and CSV", m->eda.tables[s->table].title);
         break;
     }
     case ACT_DEVICE_FEATURES: {
@@ -1248,7 +1260,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (dg_parse_i64(argv[0], strlen(argv[0]), &device) != 0)
             return dg_fail(err, "a device id is a whole number, not '%s'", argv[0]);
         if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
+            return dg_fail(err, "nothing loaded yet ({pane-load} goes to the Load pane, {load} loads)");
         if (m->pane != PANE_EDA || m->eda_open)
             return dg_fail(err, "device-features works in the EDA pane's table list");
         if (m->have_feat && m->feat_gen == m->data_gen) {
@@ -1314,7 +1326,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
             if (need_args(id, argc, 0, 0, err) != DG_OK)
                 return DG_ERR;
             if (s->search_col < 0)
-                return dg_fail(err, "no search yet (/ searches)");
+                return dg_fail(err, "no search yet ({search} searches)");
         }
         j = new_job(id, argc, argv);
         j->eda = s->eda;
@@ -1336,7 +1348,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (geo_job_args(&g, argc, argv, err) != DG_OK)
             return DG_ERR;
         if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
+            return dg_fail(err, "nothing loaded yet ({pane-load} goes to the Load pane, {load} loads)");
         j = new_job(id, argc, argv);
         j->geo = g;
         j->geo.from_cleaned = m->cl.have_cleaned;
@@ -1370,8 +1382,8 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
             return DG_ERR;
         if (id == ACT_GEO_VIEW || id == ACT_DBSCAN_VIEW) {
             static const char *const said[GEO_VIEWS] = {
-                "the map (v: the DBSCAN views)", "DBSCAN clusters (r runs, v: the next view)",
-                "k-distance curve (p saves its PNG)", "eps x minPts sweep (w sweeps, Enter adopts)"};
+                "the map ({geo-view}: the DBSCAN views)", "DBSCAN clusters ({dbscan-run} runs, {dbscan-view}: the next view)",
+                "k-distance curve ({save} saves its PNG)", "eps x minPts sweep ({dbscan-sweep} sweeps, {dbscan-adopt} adopts)"};
             say(m, "%s", said[m->dbs.view]);
         }
         break;
@@ -1380,7 +1392,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (need_args(id, argc, 0, 0, err) != DG_OK)
             return DG_ERR;
         if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
+            return dg_fail(err, "nothing loaded yet ({pane-load} goes to the Load pane, {load} loads)");
         j = new_job(id, argc, argv);
         dbscan_job_init(&j->dbs, &m->dbs, id == ACT_DBSCAN_SWEEP,
                         m->cl.have_cleaned ? &m->cl.cleaned : &m->ds, m->cl.have_cleaned,
@@ -1396,7 +1408,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (need_args(id, argc, 0, 0, err) != DG_OK)
             return DG_ERR;
         if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
+            return dg_fail(err, "nothing loaded yet ({pane-load} goes to the Load pane, {load} loads)");
         j = new_job(id, argc, argv);
         if (models_job_args(&m->models, m->out_dir, &j->models, err) != DG_OK) {
             job_free(j);
@@ -1429,8 +1441,8 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
             return DG_ERR;
         models_state *ms = &m->models;
         if (!ms->have_result)
-            return dg_fail(err, "no trained models in this session (5 goes to the Models pane, c "
-                                "trains); o loads a predictions.csv instead");
+            return dg_fail(err, "no trained models in this session ({pane-models} goes to the Models pane, "
+                                "{models-train} trains); {campaigns-load} loads a predictions.csv instead");
         if (ms->gen != m->data_gen)
             return dg_fail(err, "the data changed since the models were trained: train again "
                                 "(Models pane, c)");
@@ -1626,7 +1638,15 @@ int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
     }
 }
 
+static void finish_job(model *m, model_job *j, int rc, const dg_err *err);
+
 void model_finish(model *m, model_job *j, int rc, const dg_err *err)
+{
+    finish_job(m, j, rc, err);
+    action_keys_expand(m->msg, sizeof m->msg);
+}
+
+static void finish_job(model *m, model_job *j, int rc, const dg_err *err)
 {
     m->busy = 0;
     if (rc != DG_OK) {
@@ -1700,7 +1720,7 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
         uint64_t rows = 0;
         for (int i = 0; i < j->rules.n; i++)
             rows += m->preview[i].rows_changed;
-        say(m, "preview: the %d rules would change %s rows (a applies them)", j->rules.n,
+        say(m, "preview: the %d rules would change %s rows ({clean-apply} applies them)", j->rules.n,
             text_count(rows, n1, sizeof n1));
         break;
     }
@@ -1729,7 +1749,7 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
         int on = 0;
         for (int i = 0; i < m->cl.applied.n; i++)
             on += m->cl.applied.v[i].enabled;
-        say(m, "applied %d of %d rules; the EDA pane now uses the cleaned data (u undoes)", on,
+        say(m, "applied %d of %d rules; the EDA pane now uses the cleaned data ({clean-undo} undoes)", on,
             m->cl.applied.n);
         break;
     }
@@ -1754,7 +1774,7 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
             chosen += r->runs[i].chosen;
             models += r->runs[i].chosen && r->runs[i].scenario != 0;
         }
-        say(m, "%zu runs on %u labelled devices of the %s data, %d chosen (*); x exports %d models",
+        say(m, "%zu runs on %u labelled devices of the %s data, %d chosen (*); {models-export} exports %d models",
             r->nruns, r->nlabelled, m->models.from_cleaned ? "cleaned" : "loaded (not cleaned)",
             chosen, models);
         break;
@@ -1772,7 +1792,7 @@ void model_finish(model *m, model_job *j, int rc, const dg_err *err)
             job_free(j);
             return;
         }
-        say(m, "%zu test devices predicted and targeted; w writes the campaign files",
+        say(m, "%zu test devices predicted and targeted; {campaigns-write} writes the campaign files",
             m->camp.n);
         break;
     }

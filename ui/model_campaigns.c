@@ -245,7 +245,7 @@ int campaigns_write(campaigns_state *c, const char *out_dir, char *saved, size_t
                     char *msg, size_t msgcap, dg_err *err)
 {
     if (!c->have)
-        return dg_fail(err, "no predictions yet: c predicts with the session's models, o loads "
+        return dg_fail(err, "no predictions yet: {campaigns-predict} predicts with the session's models, {campaigns-load} loads "
                             "a predictions.csv");
     char dir[1100], pred[1200];
     snprintf(dir, sizeof dir, "%.1000s/campaigns", out_dir);
@@ -265,7 +265,7 @@ int campaigns_save(campaigns_state *c, const char *out_dir, char *saved, size_t 
                    char *msg, size_t msgcap, dg_err *err)
 {
     if (!c->have)
-        return dg_fail(err, "no reach to chart yet: c predicts with the session's models, o "
+        return dg_fail(err, "no reach to chart yet: {campaigns-predict} predicts with the session's models, {campaigns-load} "
                             "loads a predictions.csv");
     char path[1100];
     snprintf(path, sizeof path, "%.1000s/campaigns-reach.png", out_dir);

@@ -154,7 +154,7 @@ int dbscan_action(dbscan_state *d, int id, int argc, char **argv, char *msg, siz
     }
     default: return dg_fail(err, "%s is not a DBSCAN action", actions[id].name);
     }
-    snprintf(msg, msgcap, "eps %g km, minPts %g (r runs DBSCAN with them)", d->eps_km,
+    snprintf(msg, msgcap, "eps %g km, minPts %g ({dbscan-run} runs DBSCAN with them)", d->eps_km,
              d->min_pts);
     return DG_OK;
 }
@@ -324,6 +324,6 @@ void dbscan_job_free(dbscan_job *j)
 int dbscan_save_kdist(const dbscan_state *d, const char *path, dg_err *err)
 {
     if (!d->have_kdist)
-        return dg_fail(err, "no k-distance curve yet (r runs DBSCAN and draws it)");
+        return dg_fail(err, "no k-distance curve yet ({dbscan-run} runs DBSCAN and draws it)");
     return dg_kdist_chart_save(&d->kdist, path, err);
 }

@@ -429,7 +429,7 @@ static int export_models(models_state *s, const char *out_dir, char *msg, size_t
                          dg_err *err)
 {
     if (!s->have_result)
-        return dg_fail(err, "no trained models yet (c trains)");
+        return dg_fail(err, "no trained models yet ({models-train} trains)");
     char *from = dg_path_join(s->train_dir, "models"), *stage = dg_path_join(out_dir, ".models-export"),
          *to = dg_path_join(out_dir, "models");
     dg_rm_tree(stage);
@@ -458,7 +458,7 @@ int models_save(models_state *s, const char *out_dir, char *saved, size_t savedc
 {
     const dg_run *r = s->view == MODELS_VIEW_RUNS ? models_run_at_cursor(s) : NULL;
     if (!r)
-        return dg_fail(err, "no run under the cursor: c trains, v shows the runs");
+        return dg_fail(err, "no run under the cursor: {models-train} trains, {models-view} shows the runs");
     const char *charts[2] = {NULL, NULL};
     char name[64];
     if (r->target == DG_TARGET_GENDER) {
@@ -576,10 +576,10 @@ int models_action(models_state *s, int id, int argc, char **argv, const char *ou
         else
             return dg_fail(err, "models-view: expected settings or runs, found '%s'", argv[0]);
         snprintf(msg, msgcap, "%s", s->view == MODELS_VIEW_RUNS
-                                        ? (s->have_result ? "the runs: s/S sort by the cursor's "
-                                                            "column, x exports the chosen"
-                                                          : "no runs yet: c trains")
-                                        : "the settings: t toggles a family, c trains");
+                                        ? (s->have_result ? "the runs: {models-sort}/{models-sort-desc} sort by the cursor's "
+                                                            "column, {models-export} exports the chosen"
+                                                          : "no runs yet: {models-train} trains")
+                                        : "the settings: {models-family} toggles a family, {models-train} trains");
         return DG_OK;
     case ACT_MODELS_FAMILY: {
         int i = family_index(s, argv[0]);
@@ -591,7 +591,7 @@ int models_action(models_state *s, int id, int argc, char **argv, const char *ou
             return dg_fail(err, "prior always runs: it is every run's baseline");
         s->family_on[i] = !s->family_on[i];
         s->fam_cur = i;
-        snprintf(msg, msgcap, "%s %s (c trains)", argv[0], s->family_on[i] ? "on" : "off");
+        snprintf(msg, msgcap, "%s %s ({models-train} trains)", argv[0], s->family_on[i] ? "on" : "off");
         return DG_OK;
     }
     case ACT_MODELS_TARGETS:
@@ -624,7 +624,7 @@ int models_action(models_state *s, int id, int argc, char **argv, const char *ou
                                 "acc, auc, logloss, mae, rmse, r2, train_s, bytes)",
                            actions[id].name, argv[0]);
         if (!s->have_result)
-            return dg_fail(err, "no runs to sort yet (c trains)");
+            return dg_fail(err, "no runs to sort yet ({models-train} trains)");
         s->sort_col = col;
         s->sort_desc = id == ACT_MODELS_SORT_DESC;
         s->ccol = col;
