@@ -1,4 +1,5 @@
 #include "model.h"
+#include "model_job.h"
 
 #include "text.h"
 
@@ -22,51 +23,6 @@ const char *const pane_names[PANE_COUNT] = {"load", "clean", "eda", "geo", "mode
 const char *const source_names[SRC_COUNT] = {"dir", "mysql", "mysql-s3"};
 const char *const db_fields[] = {"host", "port", "database", "user", "tls", NULL};
 
-struct model_job {
-    int id;
-    char line[1400];   /* the action as logged */
-    char title[128];
-    /* load */
-    char *dir;
-    int db, s3;            /* from MySQL (and the S3 objects) instead of dir */
-    dg_sources_config dbcfg; /* ...its settings and password (wiped when freed) */
-    char s3paths[2][4096];
-    dg_load_opts opts;
-    dg_dataset ds;
-    dg_tablestats stats[DG_T_COUNT];
-    /* sort, search, freq: the table and sheet they work on */
-    const dg_table *t;
-    int depth;         /* index of the sheet the result belongs to */
-    int col, desc;
-    const uint32_t *order;
-    uint64_t from, found;
-    char needle[256];
-    const sheet *fs;   /* search of a frequency sheet: the sheet (its values in order) */
-    uint32_t *sorted;
-    dg_freq freq;
-    int eda;           /* sort, search: the sheet is the EDA pane's */
-    /* clean-apply: the rules applied to a fresh load (ds) and what each did */
-    dg_rules rules;
-    dg_rule_effect *effects;
-    /* eda-compute: the data it reads, and the tables it makes */
-    const dg_dataset *src;
-    int from_cleaned;
-    unsigned gen;
-    dg_eda edares;
-    dg_table tabs[DG_EDA_MAX_TABLES];
-    int ntabs, cut_series;
-    char missing[512];
-    /* device-features: the device asked for, and every device's features */
-    int64_t device;
-    dg_features feat;
-    /* geo-sample */
-    geo_job geo;
-    /* dbscan-run, dbscan-sweep */
-    dbscan_job dbs;
-    /* models-train, campaigns-predict */
-    models_job models;
-    campaigns_job camp;
-};
 
 void model_init(model *m, const char *out_dir)
 {
@@ -343,8 +299,7 @@ static void format_line(char *out, size_t cap, int id, int argc, char **argv)
     }
 }
 
-static void say(model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(model *m, const char *fmt, ...)
+void model_say(model *m, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -421,7 +376,7 @@ static int show_device(model *m, int64_t device, dg_err *err)
     s->search_col = -1;
     s->nrows = t->nrows;
     m->eda_open = 1;
-    say(m, "device %lld: %d features ({sheet-back} goes back)", (long long)device, f->ncols);
+    model_say(m, "device %lld: %d features ({sheet-back} goes back)", (long long)device, f->ncols);
     return DG_OK;
 }
 
@@ -453,11 +408,11 @@ static int sort_freq(model *m, sheet *s, int desc, const char *name, dg_err *err
     s->sort_desc = desc;
     s->ccol = c;
     s->cur = s->top = 0;
-    say(m, "sorted by %s, %s", freq_columns[c], desc ? "descending" : "ascending");
+    model_say(m, "sorted by %s, %s", freq_columns[c], desc ? "descending" : "ascending");
     return DG_OK;
 }
 
-static int need_args(int id, int argc, int min, int max, dg_err *err)
+int model_need_args(int id, int argc, int min, int max, dg_err *err)
 {
     if (argc < min || argc > max)
         return dg_fail(err, "%s takes %s%s", actions[id].name,
@@ -554,7 +509,7 @@ static int choose_dir(model *m, const char *dir, dg_err *err)
     int n = 0;
     for (int t = 0; t < DG_T_COUNT; t++)
         n += found.present[t];
-    say(m, "%s: %s shape, %d of %d tables found; {load} loads them", abs, dg_shape_name(found.shape),
+    model_say(m, "%s: %s shape, %d of %d tables found; {load} loads them", abs, dg_shape_name(found.shape),
         n, DG_T_COUNT);
     return DG_OK;
 }
@@ -600,7 +555,7 @@ static int save_freq(model *m, const sheet *s, dg_err *err)
     free(values);
     if (rc == DG_OK) {
         snprintf(m->saved, sizeof m->saved, "%.1000s", path);
-        say(m, "saved %.1000s (%dx%d PNG)", path, ch.width, ch.height);
+        model_say(m, "saved %.1000s (%dx%d PNG)", path, ch.width, ch.height);
     }
     return rc;
 }
@@ -615,7 +570,7 @@ static int save_eda(model *m, int i, dg_err *err)
         dg_eda_table_write_csv(&m->eda.tables[i], csv, err) != DG_OK)
         return DG_ERR;
     snprintf(m->saved, sizeof m->saved, "%.1000s", png);
-    say(m, "saved %.1000s and its .csv", png);
+    model_say(m, "saved %.1000s and its .csv", png);
     return DG_OK;
 }
 
@@ -638,7 +593,7 @@ static int save(model *m, dg_err *err)
         if (dg_mkdirs(m->out_dir, err) != DG_OK || dbscan_save_kdist(&m->dbs, path, err) != DG_OK)
             return DG_ERR;
         snprintf(m->saved, sizeof m->saved, "%.1000s", path);
-        say(m, "saved %.1000s (k-distance, k = %g)", path, m->dbs.kdist.k);
+        model_say(m, "saved %.1000s (k-distance, k = %g)", path, m->dbs.kdist.k);
         return DG_OK;
     }
     if (m->pane == PANE_GEO && m->dbs.view != GEO_VIEW_MAP)
@@ -650,7 +605,7 @@ static int save(model *m, dg_err *err)
         if (dg_mkdirs(m->out_dir, err) != DG_OK || geo_save(&m->geo, path, &w, &h, err) != DG_OK)
             return DG_ERR;
         snprintf(m->saved, sizeof m->saved, "%.1000s", path);
-        say(m, "saved %.1000s (%dx%d PNG)%s%s", path, w, h,
+        model_say(m, "saved %.1000s (%dx%d PNG)%s%s", path, w, h,
             m->geo.basemap_state < 0 ? "; no basemap: " : "",
             m->geo.basemap_state < 0 ? m->geo.basemap_error : "");
         return DG_OK;
@@ -666,9 +621,10 @@ static int save(model *m, dg_err *err)
     return save_freq(m, s, err);
 }
 
-static model_job *new_job(int id, int argc, char **argv)
+model_job *model_job_new(int id, int argc, char **argv, const job_kind *kind)
 {
     model_job *j = dg_xcalloc(1, sizeof *j);
+    j->kind = kind;
     j->id = id;
     format_line(j->line, sizeof j->line, id, argc, argv);
     dg_dataset_init(&j->ds);
@@ -676,8 +632,15 @@ static model_job *new_job(int id, int argc, char **argv)
     return j;
 }
 
+static model_job *new_job(int id, int argc, char **argv)
+{
+    return model_job_new(id, argc, argv, NULL);
+}
+
 static void job_free(model_job *j)
 {
+    if (j->kind && j->kind->free)
+        j->kind->free(j);
     free(j->dir);
     dg_sources_config_free(&j->dbcfg);
     dg_dataset_free(&j->ds);
@@ -688,10 +651,6 @@ static void job_free(model_job *j)
     free_tabs(j->tabs, j->ntabs);
     dg_eda_free(&j->edares);
     dg_features_free(&j->feat);
-    geo_job_free(&j->geo);
-    dbscan_job_free(&j->dbs);
-    models_job_free(&j->models);
-    campaigns_job_free(&j->camp);
     free(j);
 }
 
@@ -734,7 +693,7 @@ static sheet *need_sheet(model *m, int id, dg_err *err)
 /* Rule N (1-based, as the pane numbers them) -> its index, or -1. */
 static int rule_arg(model *m, int id, int argc, char **argv, dg_err *err)
 {
-    if (need_args(id, argc, 1, 1, err) != DG_OK)
+    if (model_need_args(id, argc, 1, 1, err) != DG_OK)
         return -1;
     char *end;
     long n = strtol(argv[0], &end, 10);
@@ -796,7 +755,7 @@ static int rule_set(model *m, int argc, char **argv, dg_err *err)
     dg_rules_free(&one);
     preview_clear(m);
     m->clean_cur = i;
-    say(m, "rule %d %s: %s ({clean-apply} applies)", i + 1, dg_rule_keyword(r->kind),
+    model_say(m, "rule %d %s: %s ({clean-apply} applies)", i + 1, dg_rule_keyword(r->kind),
         model_rule_params(r, params, sizeof params));
     return DG_OK;
 }
@@ -825,7 +784,7 @@ static int rules_save(model *m, const char *file, dg_err *err)
     if (dg_rules_save(&m->cl.rules, path, err) != DG_OK)
         return DG_ERR;
     snprintf(m->saved, sizeof m->saved, "%.1000s", path);
-    say(m, "saved the %d rules to %.1000s", m->cl.rules.n, path);
+    model_say(m, "saved the %d rules to %.1000s", m->cl.rules.n, path);
     return DG_OK;
 }
 
@@ -844,7 +803,7 @@ static int rules_load(model *m, const char *file, dg_err *err)
     preview_clear(m);
     if (m->clean_cur >= r.n)
         m->clean_cur = r.n ? r.n - 1 : 0;
-    say(m, "loaded %d rules from %.1000s", r.n, path);
+    model_say(m, "loaded %d rules from %.1000s", r.n, path);
     return DG_OK;
 }
 
@@ -861,7 +820,7 @@ static int clean_undo(model *m, dg_err *err)
     preview_clear(m);
     if (m->clean_cur >= m->cl.rules.n)
         m->clean_cur = m->cl.rules.n ? m->cl.rules.n - 1 : 0;
-    say(m, "undone: %s", m->cl.have_cleaned ? "back to the data and rules of the apply before"
+    model_say(m, "undone: %s", m->cl.have_cleaned ? "back to the data and rules of the apply before"
                                            : "back to the loaded data, no rules applied");
     return DG_OK;
 }
@@ -933,7 +892,7 @@ static int source_by_name(const char *name)
 static void say_db(model *m)
 {
     const dg_mysql_config *c = &m->db.mysql;
-    say(m, "source: MySQL%s %s@%s:%u/%s, tls %s; password: %s ({db-set} edits, {db-password} types it, {load} loads)",
+    model_say(m, "source: MySQL%s %s@%s:%u/%s, tls %s; password: %s ({db-set} edits, {db-password} types it, {load} loads)",
         m->src == SRC_MYSQL_S3 ? " + S3" : "", c->user[0] ? c->user : "(no user)", c->host,
         c->port, c->database, dg_tls_mode_name(c->tls),
         m->password              ? "typed"
@@ -1040,13 +999,13 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
     case ACT_RIGHT:
     case ACT_FIRST_ROW:
     case ACT_LAST_ROW:
-        if (need_args(id, argc, 0, 0, err) != DG_OK)
+        if (model_need_args(id, argc, 0, 0, err) != DG_OK)
             return DG_ERR;
         move_cursor(m, id, argc, argv);
         break;
     case ACT_PAGE_UP:
     case ACT_PAGE_DOWN:
-        if (need_args(id, argc, 0, 1, err) != DG_OK)
+        if (model_need_args(id, argc, 0, 1, err) != DG_OK)
             return DG_ERR;
         move_cursor(m, id, argc, argv);
         break;
@@ -1058,11 +1017,11 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
     case ACT_PANE_MODELS:
     case ACT_PANE_CAMPAIGNS: m->pane = (pane_id)(id - ACT_PANE_LOAD); break;
     case ACT_CHOOSE_DIR:
-        if (need_args(id, argc, 1, 1, err) != DG_OK || choose_dir(m, argv[0], err) != DG_OK)
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK || choose_dir(m, argv[0], err) != DG_OK)
             return DG_ERR;
         break;
     case ACT_SOURCE: {
-        if (need_args(id, argc, 1, 1, err) != DG_OK)
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK)
             return DG_ERR;
         int k = source_by_name(argv[0]);
         if (k < 0)
@@ -1073,7 +1032,7 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         if (k == SRC_DIR) {
             /* A typed password is for the MySQL load only: leaving MySQL forgets it. */
             model_set_password(m, NULL);
-            say(m, "source: %s ({choose-dir} chooses the directory, {load} loads)",
+            model_say(m, "source: %s ({choose-dir} chooses the directory, {load} loads)",
                 m->dir ? m->dir : "a directory");
         } else {
             say_db(m);
@@ -1081,25 +1040,25 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         break;
     }
     case ACT_DB_SET: {
-        if (need_args(id, argc, 2, 2, err) != DG_OK || need_db(m, err) != DG_OK)
+        if (model_need_args(id, argc, 2, 2, err) != DG_OK || need_db(m, err) != DG_OK)
             return DG_ERR;
         if (set_db_field(&m->db.mysql, argv[0], argv[1], err) != DG_OK)
             return DG_ERR;
         char v[300];
-        say(m, "%s = %s", argv[0], model_db_field(m, argv[0], v, sizeof v));
+        model_say(m, "%s = %s", argv[0], model_db_field(m, argv[0], v, sizeof v));
         break;
     }
     case ACT_DB_PASSWORD:
         if (argc > 0)
             return dg_fail(err, "a password is never an argument (it would be logged): "
                                 "P types it in a masked field");
-        say(m, "%s", m->password ? "password typed: kept in memory until the next MySQL load, "
+        model_say(m, "%s", m->password ? "password typed: kept in memory until the next MySQL load, "
                                    "never logged"
                                  : "no password typed: a load takes MYSQL_PWD, the password_file "
                                    "or sources.conf's");
         break;
     case ACT_LOAD: {
-        if (need_args(id, argc, 0, 8, err) != DG_OK)
+        if (model_need_args(id, argc, 0, 8, err) != DG_OK)
             return DG_ERR;
         int kind = argc ? source_by_name(argv[0]) : (int)m->src;
         if (kind < 0)
@@ -1122,7 +1081,7 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         break;
     }
     case ACT_OPEN_TABLE: {
-        if (need_args(id, argc, 1, 1, err) != DG_OK)
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK)
             return DG_ERR;
         int t = dg_table_by_name(argv[0]);
         if (t < 0)
@@ -1143,11 +1102,11 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         s->nrows = m->ds.tables[t].nrows;
         m->load_cur = t;
         char rows[32];
-        say(m, "%s: %s rows", argv[0], text_count(s->nrows, rows, sizeof rows));
+        model_say(m, "%s: %s rows", argv[0], text_count(s->nrows, rows, sizeof rows));
         break;
     }
     case ACT_SHEET_BACK:
-        if (need_args(id, argc, 0, 0, err) != DG_OK || !(s = need_sheet(m, id, err)))
+        if (model_need_args(id, argc, 0, 0, err) != DG_OK || !(s = need_sheet(m, id, err)))
             return DG_ERR;
         sheet_free(s);
         if (m->pane == PANE_EDA)
@@ -1166,7 +1125,7 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         if (id == ACT_RULE_TOGGLE) {
             v[i].enabled = !v[i].enabled;
             m->clean_cur = i;
-            say(m, "rule %d %s %s ({clean-apply} applies)", i + 1, dg_rule_keyword(v[i].kind),
+            model_say(m, "rule %d %s %s ({clean-apply} applies)", i + 1, dg_rule_keyword(v[i].kind),
                 v[i].enabled ? "on" : "off");
             break;
         }
@@ -1177,7 +1136,7 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         v[i] = v[to];
         v[to] = t;
         m->clean_cur = to;
-        say(m, "%s is now rule %d ({clean-apply} applies)", dg_rule_keyword(v[to].kind), to + 1);
+        model_say(m, "%s is now rule %d ({clean-apply} applies)", dg_rule_keyword(v[to].kind), to + 1);
         break;
     }
     case ACT_RULE_SET:
@@ -1186,7 +1145,7 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         break;
     case ACT_CLEAN_APPLY:
     case ACT_CLEAN_PREVIEW:
-        if (need_args(id, argc, 0, 0, err) != DG_OK)
+        if (model_need_args(id, argc, 0, 0, err) != DG_OK)
             return DG_ERR;
         if (!m->loaded)
             return dg_fail(err, "nothing loaded yet ({pane-load} goes to the Load pane, {load} loads)");
@@ -1208,18 +1167,18 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
                  id == ACT_CLEAN_PREVIEW ? "previewing the rules" : "cleaning");
         break;
     case ACT_CLEAN_UNDO:
-        if (need_args(id, argc, 0, 0, err) != DG_OK || clean_undo(m, err) != DG_OK)
+        if (model_need_args(id, argc, 0, 0, err) != DG_OK || clean_undo(m, err) != DG_OK)
             return DG_ERR;
         break;
     case ACT_RULES_SAVE:
     case ACT_RULES_LOAD:
-        if (need_args(id, argc, 1, 1, err) != DG_OK)
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK)
             return DG_ERR;
         if ((id == ACT_RULES_SAVE ? rules_save : rules_load)(m, argv[0], err) != DG_OK)
             return DG_ERR;
         break;
     case ACT_EDA_COMPUTE:
-        if (need_args(id, argc, 0, 0, err) != DG_OK)
+        if (model_need_args(id, argc, 0, 0, err) != DG_OK)
             return DG_ERR;
         if (!m->loaded)
             return dg_fail(err, "nothing loaded yet ({pane-load} goes to the Load pane, {load} loads)");
@@ -1230,7 +1189,7 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         snprintf(j->title, sizeof j->title, "computing the EDA tables");
         break;
     case ACT_EDA_OPEN: {
-        if (need_args(id, argc, 1, 1, err) != DG_OK)
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK)
             return DG_ERR;
         char *end;
         long n = strtol(argv[0], &end, 10);
@@ -1250,11 +1209,11 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         s->nrows = m->eda_tabs[s->table].nrows;
         m->eda_open = 1;
         m->eda_cur = s->table;
-        say(m, "%s: {save} saves its chart and CSV", m->eda.tables[s->table].title);
+        model_say(m, "%s: {save} saves its chart and CSV", m->eda.tables[s->table].title);
         break;
     }
     case ACT_DEVICE_FEATURES: {
-        if (need_args(id, argc, 1, 1, err) != DG_OK)
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK)
             return DG_ERR;
         int64_t device;
         if (dg_parse_i64(argv[0], strlen(argv[0]), &device) != 0)
@@ -1279,7 +1238,7 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
     case ACT_SORT:
     case ACT_SORT_DESC:
     case ACT_FREQ:
-        if (need_args(id, argc, 1, 1, err) != DG_OK || !(s = need_sheet(m, id, err)))
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK || !(s = need_sheet(m, id, err)))
             return DG_ERR;
         if (s->kind == SHEET_FREQ && id != ACT_FREQ) {
             if (sort_freq(m, s, id == ACT_SORT_DESC, argv[0], err) != DG_OK)
@@ -1309,7 +1268,7 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         if (!(s = need_sheet(m, id, err)))
             return DG_ERR;
         if (id == ACT_SEARCH) {
-            if (need_args(id, argc, 2, 2, err) != DG_OK)
+            if (model_need_args(id, argc, 2, 2, err) != DG_OK)
                 return DG_ERR;
             if (s->kind == SHEET_FREQ) {
                 if (strcmp(argv[0], "value") != 0)
@@ -1323,7 +1282,7 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
             s->search_col = col;
             snprintf(s->search, sizeof s->search, "%s", argv[1]);
         } else {
-            if (need_args(id, argc, 0, 0, err) != DG_OK)
+            if (model_need_args(id, argc, 0, 0, err) != DG_OK)
                 return DG_ERR;
             if (s->search_col < 0)
                 return dg_fail(err, "no search yet ({search} searches)");
@@ -1340,23 +1299,13 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         snprintf(j->title, sizeof j->title, "searching %s for '%.60s'", j->t->name, j->needle);
         break;
     case ACT_SAVE:
-        if (need_args(id, argc, 0, 0, err) != DG_OK || save(m, err) != DG_OK)
+        if (model_need_args(id, argc, 0, 0, err) != DG_OK || save(m, err) != DG_OK)
             return DG_ERR;
         break;
-    case ACT_GEO_SAMPLE: {
-        geo_job g;
-        if (geo_job_args(&g, argc, argv, err) != DG_OK)
+    case ACT_GEO_SAMPLE:
+        if (!(j = geo_sample_start(m, id, argc, argv, err)))
             return DG_ERR;
-        if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet ({pane-load} goes to the Load pane, {load} loads)");
-        j = new_job(id, argc, argv);
-        j->geo = g;
-        j->geo.from_cleaned = m->cl.have_cleaned;
-        j->geo.src = m->cl.have_cleaned ? &m->cl.cleaned : &m->ds;
-        j->geo.gen = m->data_gen;
-        snprintf(j->title, sizeof j->title, "sampling %u events", g.n);
         break;
-    }
     case ACT_GEO_MAP:
     case ACT_GEO_ZOOM_IN:
     case ACT_GEO_ZOOM_OUT:
@@ -1384,41 +1333,17 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
             static const char *const said[GEO_VIEWS] = {
                 "the map ({geo-view}: the DBSCAN views)", "DBSCAN clusters ({dbscan-run} runs, {dbscan-view}: the next view)",
                 "k-distance curve ({save} saves its PNG)", "eps x minPts sweep ({dbscan-sweep} sweeps, {dbscan-adopt} adopts)"};
-            say(m, "%s", said[m->dbs.view]);
+            model_say(m, "%s", said[m->dbs.view]);
         }
         break;
     case ACT_DBSCAN_RUN:
     case ACT_DBSCAN_SWEEP:
-        if (need_args(id, argc, 0, 0, err) != DG_OK)
+        if (!(j = dbscan_start(m, id, argc, argv, err)))
             return DG_ERR;
-        if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet ({pane-load} goes to the Load pane, {load} loads)");
-        j = new_job(id, argc, argv);
-        dbscan_job_init(&j->dbs, &m->dbs, id == ACT_DBSCAN_SWEEP,
-                        m->cl.have_cleaned ? &m->cl.cleaned : &m->ds, m->cl.have_cleaned,
-                        m->data_gen);
-        if (id == ACT_DBSCAN_RUN)
-            snprintf(j->title, sizeof j->title, "clustering (eps %g km, minPts %g)",
-                     m->dbs.eps_km, m->dbs.min_pts);
-        else
-            snprintf(j->title, sizeof j->title, "sweeping %d eps x %d minPts", j->dbs.neps,
-                     j->dbs.nmin);
         break;
     case ACT_MODELS_TRAIN:
-        if (need_args(id, argc, 0, 0, err) != DG_OK)
+        if (!(j = models_train_start(m, id, argc, argv, err)))
             return DG_ERR;
-        if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet ({pane-load} goes to the Load pane, {load} loads)");
-        j = new_job(id, argc, argv);
-        if (models_job_args(&m->models, m->out_dir, &j->models, err) != DG_OK) {
-            job_free(j);
-            return DG_ERR;
-        }
-        j->models.from_cleaned = m->cl.have_cleaned;
-        j->models.src = m->cl.have_cleaned ? &m->cl.cleaned : &m->ds;
-        j->models.gen = m->data_gen;
-        snprintf(j->title, sizeof j->title, "training on the %s data",
-                 m->cl.have_cleaned ? "cleaned" : "loaded");
         break;
     case ACT_MODELS_VIEW:
     case ACT_MODELS_FAMILY:
@@ -1436,32 +1361,17 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         if (id == ACT_MODELS_EXPORT)
             snprintf(m->saved, sizeof m->saved, "%.1000s/models", m->out_dir);
         break;
-    case ACT_CAMPAIGNS_PREDICT: {
-        if (need_args(id, argc, 0, 0, err) != DG_OK)
+    case ACT_CAMPAIGNS_PREDICT:
+        if (!(j = campaigns_predict_start(m, id, argc, argv, err)))
             return DG_ERR;
-        models_state *ms = &m->models;
-        if (!ms->have_result)
-            return dg_fail(err, "no trained models in this session ({pane-models} goes to the Models pane, "
-                                "{models-train} trains); {campaigns-load} loads a predictions.csv instead");
-        if (ms->gen != m->data_gen)
-            return dg_fail(err, "the data changed since the models were trained: train again "
-                                "(Models pane, c)");
-        j = new_job(id, argc, argv);
-        size_t n = strlen(ms->train_dir) + 16;
-        j->camp.models_dir = dg_xmalloc(n);
-        snprintf(j->camp.models_dir, n, "%s/models", ms->train_dir);
-        j->camp.feat = &ms->feat;
-        j->camp.src = ms->from_cleaned ? &m->cl.cleaned : &m->ds;
-        snprintf(j->title, sizeof j->title, "predicting the test devices");
         break;
-    }
     case ACT_CAMPAIGNS_RULES:
-        if (need_args(id, argc, 1, 1, err) != DG_OK ||
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK ||
             campaigns_rules(&m->camp, argv[0], m->out_dir, m->msg, sizeof m->msg, err) != DG_OK)
             return DG_ERR;
         break;
     case ACT_CAMPAIGNS_LOAD: {
-        if (need_args(id, argc, 1, 1, err) != DG_OK)
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK)
             return DG_ERR;
         dg_truth *truth;
         size_t ntruth;
@@ -1473,7 +1383,7 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         break;
     }
     case ACT_CAMPAIGNS_WRITE:
-        if (need_args(id, argc, 0, 0, err) != DG_OK ||
+        if (model_need_args(id, argc, 0, 0, err) != DG_OK ||
             campaigns_write(&m->camp, m->out_dir, m->saved, sizeof m->saved, m->msg,
                             sizeof m->msg, err) != DG_OK)
             return DG_ERR;
@@ -1575,6 +1485,8 @@ static int load_db(model_job *j, const dg_progress *p, dg_err *err)
 
 int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
 {
+    if (j->kind)
+        return j->kind->run(j, p, err);
     switch (j->id) {
     case ACT_LOAD:
         j->opts.progress = p;
@@ -1621,11 +1533,6 @@ int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
         if (dg_progress_report(p, "tables", 1, 1, ""))
             return dg_cancel(err, "cancelled");
         return DG_OK;
-    case ACT_GEO_SAMPLE: return geo_job_run(&j->geo, p, err);
-    case ACT_MODELS_TRAIN: return models_job_run(&j->models, p, err);
-    case ACT_CAMPAIGNS_PREDICT: return campaigns_job_run(&j->camp, p, err);
-    case ACT_DBSCAN_RUN:
-    case ACT_DBSCAN_SWEEP: return dbscan_job_run(&j->dbs, p, err);
     case ACT_DEVICE_FEATURES:
         /* Super-categories are left to demographer features (an asset file). */
         return dg_features_build(j->src, NULL, &j->feat, p, err);
@@ -1651,10 +1558,24 @@ static void finish_job(model *m, model_job *j, int rc, const dg_err *err)
     m->busy = 0;
     if (rc != DG_OK) {
         int cancel = dg_cancelled(err);
-        say(m, "%s: %s", j->title, cancel ? "cancelled; nothing changed" : err->msg);
+        model_say(m, "%s: %s", j->title, cancel ? "cancelled; nothing changed" : err->msg);
         char line[1600];
         snprintf(line, sizeof line, "# %s: %s", cancel ? "cancelled" : "failed", j->line);
         log_line(m, line);
+        job_free(j);
+        return;
+    }
+    if (j->kind) {
+        dg_err e2;
+        if (j->kind->finish(m, j, &e2) != DG_OK) {
+            model_say(m, "%s: %s", j->title, e2.msg);
+            char line[1600];
+            snprintf(line, sizeof line, "# failed: %s", j->line);
+            log_line(m, line);
+            job_free(j);
+            return;
+        }
+        log_line(m, j->line);
         job_free(j);
         return;
     }
@@ -1680,7 +1601,7 @@ static void finish_job(model *m, model_job *j, int rc, const dg_err *err)
         for (int t = 0; t < DG_T_COUNT; t++)
             rows += m->ds.present[t] ? m->ds.tables[t].nrows : 0;
         text_count(rows, n1, sizeof n1);
-        say(m, "loaded %s rows from %s%s%s", n1, m->ds.from_snapshot ? "the snapshot of " : "",
+        model_say(m, "loaded %s rows from %s%s%s", n1, m->ds.from_snapshot ? "the snapshot of " : "",
             j->db ? "MySQL " : "", j->db ? m->ds.dir : m->dir);
         break;
     }
@@ -1693,7 +1614,7 @@ static void finish_job(model *m, model_job *j, int rc, const dg_err *err)
         s->sort_desc = j->desc;
         /* The top of the new order, as a sorted list is read. */
         s->cur = s->top = 0;
-        say(m, "sorted by %s, %s", j->t->cols[j->col].name, j->desc ? "descending" : "ascending");
+        model_say(m, "sorted by %s, %s", j->t->cols[j->col].name, j->desc ? "descending" : "ascending");
         break;
     }
     case ACT_FREQ: {
@@ -1707,7 +1628,7 @@ static void finish_job(model *m, model_job *j, int rc, const dg_err *err)
         f->nrows = f->freq.n;
         f->sort_col = -1;
         f->search_col = -1;
-        say(m, "%s.%s: %s distinct values", j->t->name, j->t->cols[j->col].name,
+        model_say(m, "%s.%s: %s distinct values", j->t->name, j->t->cols[j->col].name,
             text_count(f->nrows, n1, sizeof n1));
         break;
     }
@@ -1720,7 +1641,7 @@ static void finish_job(model *m, model_job *j, int rc, const dg_err *err)
         uint64_t rows = 0;
         for (int i = 0; i < j->rules.n; i++)
             rows += m->preview[i].rows_changed;
-        say(m, "preview: the %d rules would change %s rows ({clean-apply} applies them)", j->rules.n,
+        model_say(m, "preview: the %d rules would change %s rows ({clean-apply} applies them)", j->rules.n,
             text_count(rows, n1, sizeof n1));
         break;
     }
@@ -1749,51 +1670,8 @@ static void finish_job(model *m, model_job *j, int rc, const dg_err *err)
         int on = 0;
         for (int i = 0; i < m->cl.applied.n; i++)
             on += m->cl.applied.v[i].enabled;
-        say(m, "applied %d of %d rules; the EDA pane now uses the cleaned data ({clean-undo} undoes)", on,
+        model_say(m, "applied %d of %d rules; the EDA pane now uses the cleaned data ({clean-undo} undoes)", on,
             m->cl.applied.n);
-        break;
-    }
-    case ACT_GEO_SAMPLE: {
-        geo_job_finish(&m->geo, &j->geo);
-        char a[32], b[32];
-        text_count(m->geo.all.n, a, sizeof a);
-        text_count(m->geo.labelled.n, b, sizeof b);
-        say(m, "sampled %s events (%s of labelled devices) from the %s data", a, b,
-            m->geo.from_cleaned ? "cleaned" : "loaded (not cleaned)");
-        break;
-    }
-    case ACT_DBSCAN_RUN:
-    case ACT_DBSCAN_SWEEP: dbscan_job_finish(&m->dbs, &j->dbs, m->msg, sizeof m->msg); break;
-    case ACT_MODELS_TRAIN: {
-        models_job_finish(&m->models, &j->models);
-        const dg_train_result *r = &m->models.res;
-        /* A chosen row over both scenarios (1+2) combines two models: x
-         * exports the models of the rows of one scenario. */
-        int chosen = 0, models = 0;
-        for (size_t i = 0; i < r->nruns; i++) {
-            chosen += r->runs[i].chosen;
-            models += r->runs[i].chosen && r->runs[i].scenario != 0;
-        }
-        say(m, "%zu runs on %u labelled devices of the %s data, %d chosen (*); {models-export} exports %d models",
-            r->nruns, r->nlabelled, m->models.from_cleaned ? "cleaned" : "loaded (not cleaned)",
-            chosen, models);
-        break;
-    }
-    case ACT_CAMPAIGNS_PREDICT: {
-        dg_err e2;
-        char from[128];
-        snprintf(from, sizeof from, "the session's models (%s data)",
-                 m->models.from_cleaned ? "cleaned" : "loaded");
-        if (campaigns_job_finish(&m->camp, &j->camp, from, &e2) != DG_OK) {
-            say(m, "%s: %s", j->title, e2.msg);
-            char line[1600];
-            snprintf(line, sizeof line, "# failed: %s", j->line);
-            log_line(m, line);
-            job_free(j);
-            return;
-        }
-        say(m, "%zu test devices predicted and targeted; {campaigns-write} writes the campaign files",
-            m->camp.n);
         break;
     }
     case ACT_EDA_COMPUTE:
@@ -1805,7 +1683,7 @@ static void finish_job(model *m, model_job *j, int rc, const dg_err *err)
         m->have_eda = 1;
         m->eda_from_cleaned = j->from_cleaned;
         m->eda_gen = j->gen;
-        say(m, "%d EDA tables from the %s data%s%s%s", m->eda.ntables,
+        model_say(m, "%d EDA tables from the %s data%s%s%s", m->eda.ntables,
             j->from_cleaned ? "cleaned" : "loaded (not cleaned)",
             j->cut_series ? "; sheets show 7 series at most" : "",
             j->missing[0] ? "; not computed: " : "", j->missing);
@@ -1819,16 +1697,16 @@ static void finish_job(model *m, model_job *j, int rc, const dg_err *err)
         m->feat_gen = j->gen;
         dg_err e2;
         if (m->pane == PANE_EDA && !m->eda_open && show_device(m, j->device, &e2) != DG_OK)
-            say(m, "%s", e2.msg);
+            model_say(m, "%s", e2.msg);
         break;
     }
     case ACT_SEARCH:
     case ACT_SEARCH_NEXT:
         if (j->found == DG_NOT_FOUND) {
-            say(m, "'%s' not found in %s", j->needle, j->t->cols[j->col].name);
+            model_say(m, "'%s' not found in %s", j->needle, j->t->cols[j->col].name);
         } else {
             s->cur = j->found;
-            say(m, "'%s' found at row %s", j->needle, text_count(j->found + 1, n1, sizeof n1));
+            model_say(m, "'%s' found at row %s", j->needle, text_count(j->found + 1, n1, sizeof n1));
         }
         break;
     default: break;

@@ -1,0 +1,75 @@
+/* The inside of a workbench job, for the files that define job kinds
+ * (model.c's, jobs_analysis.c's). A kind is a table of operations: start
+ * (a function of the kind's file that checks the arguments and fills the
+ * job), run (on the worker thread; reads the model, changes nothing), finish
+ * (on the main thread, after a run that succeeded: applies the result) and
+ * free; a new kind touches its file and the action table. Curses-free. */
+#ifndef DEMOGRAPHER_UI_MODEL_JOB_H
+#define DEMOGRAPHER_UI_MODEL_JOB_H
+
+#include "model.h"
+
+typedef struct job_kind {
+    int (*run)(model_job *j, const dg_progress *p, dg_err *err);
+    /* DG_ERR with err set: the result could not be applied (logged as failed). */
+    int (*finish)(model *m, model_job *j, dg_err *err);
+    void (*free)(model_job *j);
+} job_kind;
+
+struct model_job {
+    const job_kind *kind; /* NULL: one of model.c's kinds, dispatched there by id */
+    void *data;           /* the kind's own state (jobs_analysis.c) */
+    int id;
+    char line[1400];   /* the action as logged */
+    char title[128];
+    /* load */
+    char *dir;
+    int db, s3;            /* from MySQL (and the S3 objects) instead of dir */
+    dg_sources_config dbcfg; /* ...its settings and password (wiped when freed) */
+    char s3paths[2][4096];
+    dg_load_opts opts;
+    dg_dataset ds;
+    dg_tablestats stats[DG_T_COUNT];
+    /* sort, search, freq: the table and sheet they work on */
+    const dg_table *t;
+    int depth;         /* index of the sheet the result belongs to */
+    int col, desc;
+    const uint32_t *order;
+    uint64_t from, found;
+    char needle[256];
+    const sheet *fs;   /* search of a frequency sheet: the sheet (its values in order) */
+    uint32_t *sorted;
+    dg_freq freq;
+    int eda;           /* sort, search: the sheet is the EDA pane's */
+    /* clean-apply: the rules applied to a fresh load (ds) and what each did */
+    dg_rules rules;
+    dg_rule_effect *effects;
+    /* eda-compute: the data it reads, and the tables it makes */
+    const dg_dataset *src;
+    int from_cleaned;
+    unsigned gen;
+    dg_eda edares;
+    dg_table tabs[DG_EDA_MAX_TABLES];
+    int ntabs, cut_series;
+    char missing[512];
+    /* device-features: the device asked for, and every device's features */
+    int64_t device;
+    dg_features feat;
+};
+
+/* A job of action id with its arguments (for the log line) and kind. */
+model_job *model_job_new(int id, int argc, char **argv, const job_kind *kind);
+/* need_args: DG_ERR unless min <= argc <= max, saying what id takes. */
+int model_need_args(int id, int argc, int min, int max, dg_err *err);
+/* The status line's message. */
+void model_say(model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* jobs_analysis.c: geo-sample, dbscan-run and dbscan-sweep, models-train,
+ * campaigns-predict. NULL with err set when the arguments or the state do
+ * not allow it. */
+model_job *geo_sample_start(model *m, int id, int argc, char **argv, dg_err *err);
+model_job *dbscan_start(model *m, int id, int argc, char **argv, dg_err *err);
+model_job *models_train_start(model *m, int id, int argc, char **argv, dg_err *err);
+model_job *campaigns_predict_start(model *m, int id, int argc, char **argv, dg_err *err);
+
+#endif
