@@ -380,36 +380,12 @@ static int show_device(model *m, int64_t device, dg_err *err)
     return DG_OK;
 }
 
-static int find_column(const dg_table *t, const char *name, dg_err *err)
+int model_find_column(const dg_table *t, const char *name, dg_err *err)
 {
     for (int i = 0; i < t->ncols; i++)
         if (strcmp(t->cols[i].name, name) == 0)
             return i;
     return dg_fail(err, "%s has no column '%s'", t->name, name);
-}
-
-const char *const freq_columns[FREQ_NCOLS] = {"value", "count", "percent", "histogram"};
-
-/* A frequency sheet sorted in place (its values are few next to the rows):
- * by the value, or by the count (its percent and its bar). */
-static int sort_freq(model *m, sheet *s, int desc, const char *name, dg_err *err)
-{
-    const dg_table *t = model_sheet_table(m, s);
-    int c = 0;
-    while (c < FREQ_NCOLS && strcmp(freq_columns[c], name) != 0)
-        c++;
-    if (c == FREQ_NCOLS && strcmp(name, t->cols[s->col].name) == 0)
-        c = FREQ_VALUE;
-    if (c == FREQ_NCOLS)
-        return dg_fail(err, "a frequency sheet sorts by value, count, percent or histogram, "
-                            "not '%s'", name);
-    dg_freq_sort(t, s->col, &s->freq, c == FREQ_VALUE, desc);
-    s->sort_col = c;
-    s->sort_desc = desc;
-    s->ccol = c;
-    s->cur = s->top = 0;
-    model_say(m, "sorted by %s, %s", freq_columns[c], desc ? "descending" : "ascending");
-    return DG_OK;
 }
 
 int model_need_args(int id, int argc, int min, int max, dg_err *err)
@@ -644,8 +620,6 @@ static void job_free(model_job *j)
     free(j->dir);
     dg_sources_config_free(&j->dbcfg);
     dg_dataset_free(&j->ds);
-    free(j->sorted);
-    dg_freq_free(&j->freq);
     dg_rules_free(&j->rules);
     free(j->effects);
     free_tabs(j->tabs, j->ntabs);
@@ -682,7 +656,7 @@ static const char *out_relative(const model *m, const char *path, char *buf, siz
     return path;
 }
 
-static sheet *need_sheet(model *m, int id, dg_err *err)
+sheet *model_need_sheet(model *m, int id, dg_err *err)
 {
     sheet *s = model_sheet(m);
     if (!s)
@@ -991,7 +965,6 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         return dg_fail(err, "a job is running: wait, or cancel it with {cancel-job}");
     model_job *j = NULL;
     sheet *s;
-    int col;
     switch (id) {
     case ACT_UP:
     case ACT_DOWN:
@@ -1106,7 +1079,7 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         break;
     }
     case ACT_SHEET_BACK:
-        if (model_need_args(id, argc, 0, 0, err) != DG_OK || !(s = need_sheet(m, id, err)))
+        if (model_need_args(id, argc, 0, 0, err) != DG_OK || !(s = model_need_sheet(m, id, err)))
             return DG_ERR;
         sheet_free(s);
         if (m->pane == PANE_EDA)
@@ -1238,65 +1211,10 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
     case ACT_SORT:
     case ACT_SORT_DESC:
     case ACT_FREQ:
-        if (model_need_args(id, argc, 1, 1, err) != DG_OK || !(s = need_sheet(m, id, err)))
-            return DG_ERR;
-        if (s->kind == SHEET_FREQ && id != ACT_FREQ) {
-            if (sort_freq(m, s, id == ACT_SORT_DESC, argv[0], err) != DG_OK)
-                return DG_ERR;
-            break;
-        }
-        if (s->kind != SHEET_TABLE)
-            return dg_fail(err, "%s works on a table sheet", actions[id].name);
-        if ((col = find_column(model_sheet_table(m, s), argv[0], err)) < 0)
-            return DG_ERR;
-        if (id == ACT_FREQ && m->nsheets >= MODEL_MAX_SHEETS)
-            return dg_fail(err, "too many sheets open");
-        /* An EDA table is a few dozen rows: its frequencies say nothing. */
-        if (id == ACT_FREQ && s->eda)
-            return dg_fail(err, "freq works on the Load pane's sheets");
-        j = new_job(id, argc, argv);
-        j->eda = s->eda;
-        j->t = model_sheet_table(m, s);
-        j->depth = m->nsheets - 1;
-        j->col = col;
-        j->desc = id == ACT_SORT_DESC;
-        snprintf(j->title, sizeof j->title, "%s %s.%s",
-                 id == ACT_FREQ ? "counting" : "sorting", j->t->name, argv[0]);
-        break;
     case ACT_SEARCH:
     case ACT_SEARCH_NEXT:
-        if (!(s = need_sheet(m, id, err)))
+        if (sheet_action(m, id, argc, argv, &j, err) != DG_OK)
             return DG_ERR;
-        if (id == ACT_SEARCH) {
-            if (model_need_args(id, argc, 2, 2, err) != DG_OK)
-                return DG_ERR;
-            if (s->kind == SHEET_FREQ) {
-                if (strcmp(argv[0], "value") != 0)
-                    return dg_fail(err, "a frequency sheet is searched by its value column");
-                col = s->col;
-            } else if ((col = find_column(model_sheet_table(m, s), argv[0], err)) < 0) {
-                return DG_ERR;
-            }
-            if (!argv[1][0])
-                return dg_fail(err, "search for what?");
-            s->search_col = col;
-            snprintf(s->search, sizeof s->search, "%s", argv[1]);
-        } else {
-            if (model_need_args(id, argc, 0, 0, err) != DG_OK)
-                return DG_ERR;
-            if (s->search_col < 0)
-                return dg_fail(err, "no search yet ({search} searches)");
-        }
-        j = new_job(id, argc, argv);
-        j->eda = s->eda;
-        j->t = model_sheet_table(m, s);
-        j->depth = m->nsheets - 1;
-        j->col = s->search_col;
-        snprintf(j->needle, sizeof j->needle, "%s", s->search);
-        j->order = s->order;
-        j->fs = s->kind == SHEET_FREQ ? s : NULL;
-        j->from = s->nrows ? (s->cur + 1) % s->nrows : 0;
-        snprintf(j->title, sizeof j->title, "searching %s for '%.60s'", j->t->name, j->needle);
         break;
     case ACT_SAVE:
         if (model_need_args(id, argc, 0, 0, err) != DG_OK || save(m, err) != DG_OK)
@@ -1418,23 +1336,6 @@ const char *model_job_title(const model_job *j)
     return j->title;
 }
 
-/* A frequency sheet's search: its values are rows of the counted table, in
- * the sheet's order (the freq's row array). */
-static int search_freq(model_job *j, const sheet *s)
-{
-    char buf[64];
-    const dg_column *c = &j->t->cols[j->col];
-    j->found = DG_NOT_FOUND;
-    for (uint64_t k = 0; k < s->freq.n; k++) {
-        uint64_t at = (j->from + k) % s->freq.n;
-        if (strstr(dg_cell_text(j->t, c, s->freq.row[at], buf, sizeof buf), j->needle)) {
-            j->found = at;
-            break;
-        }
-    }
-    return DG_OK;
-}
-
 /* An EDA table as a columnar table, so that the sheet view shows it: its row
  * names, then a float column per series (the sheet has room for 7). */
 static void eda_as_table(const dg_eda_table *e, const char *name, dg_table *t, int *cut)
@@ -1507,10 +1408,6 @@ int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
                 return DG_ERR;
         }
         return DG_OK;
-    case ACT_SORT:
-    case ACT_SORT_DESC:
-        return dg_sort_rows(j->t, j->col, j->desc, &j->sorted, p, err);
-    case ACT_FREQ: return dg_freq_compute(j->t, j->col, &j->freq, p, err);
     case ACT_CLEAN_APPLY:
     case ACT_CLEAN_PREVIEW:
         j->opts.progress = p;
@@ -1536,11 +1433,6 @@ int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
     case ACT_DEVICE_FEATURES:
         /* Super-categories are left to demographer features (an asset file). */
         return dg_features_build(j->src, NULL, &j->feat, p, err);
-    case ACT_SEARCH:
-    case ACT_SEARCH_NEXT:
-        if (j->fs)
-            return search_freq(j, j->fs);
-        return dg_search_rows(j->t, j->col, j->order, j->from, j->needle, &j->found, p, err);
     default: return DG_OK;
     }
 }
@@ -1579,8 +1471,6 @@ static void finish_job(model *m, model_job *j, int rc, const dg_err *err)
         job_free(j);
         return;
     }
-    sheet *s = j->eda ? (m->eda_open ? &m->eda_sheet : NULL)
-                      : j->depth >= 0 && j->depth < m->nsheets ? &m->sheets[j->depth] : NULL;
     char n1[32];
     switch (j->id) {
     case ACT_LOAD: {
@@ -1603,33 +1493,6 @@ static void finish_job(model *m, model_job *j, int rc, const dg_err *err)
         text_count(rows, n1, sizeof n1);
         model_say(m, "loaded %s rows from %s%s%s", n1, m->ds.from_snapshot ? "the snapshot of " : "",
             j->db ? "MySQL " : "", j->db ? m->ds.dir : m->dir);
-        break;
-    }
-    case ACT_SORT:
-    case ACT_SORT_DESC: {
-        free(s->order);
-        s->order = j->sorted;
-        j->sorted = NULL;
-        s->sort_col = j->col;
-        s->sort_desc = j->desc;
-        /* The top of the new order, as a sorted list is read. */
-        s->cur = s->top = 0;
-        model_say(m, "sorted by %s, %s", j->t->cols[j->col].name, j->desc ? "descending" : "ascending");
-        break;
-    }
-    case ACT_FREQ: {
-        sheet *f = &m->sheets[m->nsheets++];
-        memset(f, 0, sizeof *f);
-        f->kind = SHEET_FREQ;
-        f->table = s->table;
-        f->col = j->col;
-        f->freq = j->freq;
-        memset(&j->freq, 0, sizeof j->freq);
-        f->nrows = f->freq.n;
-        f->sort_col = -1;
-        f->search_col = -1;
-        model_say(m, "%s.%s: %s distinct values", j->t->name, j->t->cols[j->col].name,
-            text_count(f->nrows, n1, sizeof n1));
         break;
     }
     case ACT_CLEAN_PREVIEW: {
@@ -1700,15 +1563,6 @@ static void finish_job(model *m, model_job *j, int rc, const dg_err *err)
             model_say(m, "%s", e2.msg);
         break;
     }
-    case ACT_SEARCH:
-    case ACT_SEARCH_NEXT:
-        if (j->found == DG_NOT_FOUND) {
-            model_say(m, "'%s' not found in %s", j->needle, j->t->cols[j->col].name);
-        } else {
-            s->cur = j->found;
-            model_say(m, "'%s' found at row %s", j->needle, text_count(j->found + 1, n1, sizeof n1));
-        }
-        break;
     default: break;
     }
     log_line(m, j->line);

@@ -30,17 +30,6 @@ struct model_job {
     dg_load_opts opts;
     dg_dataset ds;
     dg_tablestats stats[DG_T_COUNT];
-    /* sort, search, freq: the table and sheet they work on */
-    const dg_table *t;
-    int depth;         /* index of the sheet the result belongs to */
-    int col, desc;
-    const uint32_t *order;
-    uint64_t from, found;
-    char needle[256];
-    const sheet *fs;   /* search of a frequency sheet: the sheet (its values in order) */
-    uint32_t *sorted;
-    dg_freq freq;
-    int eda;           /* sort, search: the sheet is the EDA pane's */
     /* clean-apply: the rules applied to a fresh load (ds) and what each did */
     dg_rules rules;
     dg_rule_effect *effects;
@@ -61,8 +50,16 @@ struct model_job {
 model_job *model_job_new(int id, int argc, char **argv, const job_kind *kind);
 /* need_args: DG_ERR unless min <= argc <= max, saying what id takes. */
 int model_need_args(int id, int argc, int min, int max, dg_err *err);
+/* A sheet's column by name, or -1 with err set. */
+int model_find_column(const dg_table *t, const char *name, dg_err *err);
+/* The current pane's top sheet, or NULL with err saying id needs one. */
+sheet *model_need_sheet(model *m, int id, dg_err *err);
 /* The status line's message. */
 void model_say(model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* jobs_sheet.c: sort, sort-desc, freq, search, search-next on the top sheet
+ * (a frequency sheet sorts at once: no job). */
+int sheet_action(model *m, int id, int argc, char **argv, model_job **job, dg_err *err);
 
 /* jobs_analysis.c: geo-sample, dbscan-run and dbscan-sweep, models-train,
  * campaigns-predict. NULL with err set when the arguments or the state do
