@@ -123,13 +123,13 @@ static void close_sheets(model *m)
         sheet_free(&m->sheets[--m->nsheets]);
 }
 
-static void free_tabs(dg_table *tabs, int n)
+void model_free_tabs(dg_table *tabs, int n)
 {
     for (int i = 0; i < n; i++)
         dg_table_free(&tabs[i]);
 }
 
-static void eda_clear(model *m)
+void model_eda_clear(model *m)
 {
     if (m->eda_open)
         sheet_free(&m->eda_sheet);
@@ -139,7 +139,7 @@ static void eda_clear(model *m)
     m->have_feat = 0;
     dg_table_free(&m->dev_tab);
     if (m->have_eda) {
-        free_tabs(m->eda_tabs, m->eda.ntables);
+        model_free_tabs(m->eda_tabs, m->eda.ntables);
         dg_eda_free(&m->eda);
     }
     memset(&m->eda, 0, sizeof m->eda);
@@ -150,7 +150,7 @@ static void eda_clear(model *m)
 void model_free(model *m)
 {
     close_sheets(m);
-    eda_clear(m);
+    model_eda_clear(m);
     geo_free(&m->geo);
     dbscan_free(&m->dbs);
     models_free(&m->models);
@@ -338,7 +338,7 @@ const dg_table *model_sheet_table(const model *m, const sheet *s)
 
 /* Opens one device's features as the EDA pane's sheet: a row per feature
  * (phone brand and model first, as names), its value beside it. */
-static int show_device(model *m, int64_t device, dg_err *err)
+int model_show_device(model *m, int64_t device, dg_err *err)
 {
     const dg_features *f = &m->feat;
     uint32_t d = 0;
@@ -622,9 +622,6 @@ static void job_free(model_job *j)
     dg_dataset_free(&j->ds);
     dg_rules_free(&j->rules);
     free(j->effects);
-    free_tabs(j->tabs, j->ntabs);
-    dg_eda_free(&j->edares);
-    dg_features_free(&j->feat);
     free(j);
 }
 
@@ -1151,15 +1148,9 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
             return DG_ERR;
         break;
     case ACT_EDA_COMPUTE:
-        if (model_need_args(id, argc, 0, 0, err) != DG_OK)
+    case ACT_DEVICE_FEATURES:
+        if (eda_action(m, id, argc, argv, &j, err) != DG_OK)
             return DG_ERR;
-        if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet ({pane-load} goes to the Load pane, {load} loads)");
-        j = new_job(id, argc, argv);
-        j->from_cleaned = m->cl.have_cleaned;
-        j->src = j->from_cleaned ? &m->cl.cleaned : &m->ds;
-        j->gen = m->data_gen;
-        snprintf(j->title, sizeof j->title, "computing the EDA tables");
         break;
     case ACT_EDA_OPEN: {
         if (model_need_args(id, argc, 1, 1, err) != DG_OK)
@@ -1183,29 +1174,6 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         m->eda_open = 1;
         m->eda_cur = s->table;
         model_say(m, "%s: {save} saves its chart and CSV", m->eda.tables[s->table].title);
-        break;
-    }
-    case ACT_DEVICE_FEATURES: {
-        if (model_need_args(id, argc, 1, 1, err) != DG_OK)
-            return DG_ERR;
-        int64_t device;
-        if (dg_parse_i64(argv[0], strlen(argv[0]), &device) != 0)
-            return dg_fail(err, "a device id is a whole number, not '%s'", argv[0]);
-        if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet ({pane-load} goes to the Load pane, {load} loads)");
-        if (m->pane != PANE_EDA || m->eda_open)
-            return dg_fail(err, "device-features works in the EDA pane's table list");
-        if (m->have_feat && m->feat_gen == m->data_gen) {
-            if (show_device(m, device, err) != DG_OK)
-                return DG_ERR;
-            break;
-        }
-        j = new_job(id, argc, argv);
-        j->device = device;
-        j->from_cleaned = m->cl.have_cleaned;
-        j->src = j->from_cleaned ? &m->cl.cleaned : &m->ds;
-        j->gen = m->data_gen;
-        snprintf(j->title, sizeof j->title, "building the features of every device");
         break;
     }
     case ACT_SORT:
@@ -1336,27 +1304,6 @@ const char *model_job_title(const model_job *j)
     return j->title;
 }
 
-/* An EDA table as a columnar table, so that the sheet view shows it: its row
- * names, then a float column per series (the sheet has room for 7). */
-static void eda_as_table(const dg_eda_table *e, const char *name, dg_table *t, int *cut)
-{
-    dg_table_init(t, name);
-    dg_table_add_column(t, e->row_label[0] ? e->row_label : "row", DG_COL_STR);
-    int ns = e->nseries < DG_MAX_COLS - 1 ? e->nseries : DG_MAX_COLS - 1;
-    if (ns < e->nseries)
-        *cut = 1;
-    for (int k = 0; k < ns; k++)
-        dg_table_add_column(t, e->series_names[k], DG_COL_F32);
-    dg_table_resize(t, (uint64_t)e->nrows);
-    t->nrows = (uint64_t)e->nrows;
-    for (int r = 0; r < e->nrows; r++) {
-        const char *rn = e->row_names[r] ? e->row_names[r] : "";
-        dg_col_u32(&t->cols[0])[r] = dg_strpool_intern(&t->strings, rn, strlen(rn));
-        for (int k = 0; k < ns; k++)
-            dg_col_f32(&t->cols[k + 1])[r] = (float)dg_eda_value(e, r, k);
-    }
-}
-
 /* The MySQL load, as `demographer load-db` does it: the two S3 objects
  * first when asked (bytes, per file), then the tables (rows). The password is
  * wiped as soon as the server has had it, whatever the outcome. */
@@ -1419,20 +1366,6 @@ int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
             return DG_ERR;
         }
         return dg_clean(&j->ds, &j->rules, j->effects, p, err);
-    case ACT_EDA_COMPUTE:
-        /* dg_eda_compute reports no progress: a cancel is seen before and after. */
-        if (dg_progress_report(p, "tables", 0, 1, ""))
-            return dg_cancel(err, "cancelled");
-        if (dg_eda_compute(j->src, &j->edares, j->missing, sizeof j->missing, err) != DG_OK)
-            return DG_ERR;
-        for (int i = 0; i < j->edares.ntables; i++, j->ntabs++)
-            eda_as_table(&j->edares.tables[i], j->edares.slug[i], &j->tabs[i], &j->cut_series);
-        if (dg_progress_report(p, "tables", 1, 1, ""))
-            return dg_cancel(err, "cancelled");
-        return DG_OK;
-    case ACT_DEVICE_FEATURES:
-        /* Super-categories are left to demographer features (an asset file). */
-        return dg_features_build(j->src, NULL, &j->feat, p, err);
     default: return DG_OK;
     }
 }
@@ -1477,7 +1410,7 @@ static void finish_job(model *m, model_job *j, int rc, const dg_err *err)
         close_sheets(m);
         /* What was made from the old data goes with it. */
         clean_forget_data(m);
-        eda_clear(m);
+        model_eda_clear(m);
         geo_forget(&m->geo);
         dbscan_forget(&m->dbs);
         dg_dataset_free(&m->ds);
@@ -1535,32 +1468,6 @@ static void finish_job(model *m, model_job *j, int rc, const dg_err *err)
             on += m->cl.applied.v[i].enabled;
         model_say(m, "applied %d of %d rules; the EDA pane now uses the cleaned data ({clean-undo} undoes)", on,
             m->cl.applied.n);
-        break;
-    }
-    case ACT_EDA_COMPUTE:
-        eda_clear(m);
-        m->eda = j->edares;
-        memset(&j->edares, 0, sizeof j->edares);
-        memcpy(m->eda_tabs, j->tabs, sizeof m->eda_tabs);
-        j->ntabs = 0;
-        m->have_eda = 1;
-        m->eda_from_cleaned = j->from_cleaned;
-        m->eda_gen = j->gen;
-        model_say(m, "%d EDA tables from the %s data%s%s%s", m->eda.ntables,
-            j->from_cleaned ? "cleaned" : "loaded (not cleaned)",
-            j->cut_series ? "; sheets show 7 series at most" : "",
-            j->missing[0] ? "; not computed: " : "", j->missing);
-        break;
-    case ACT_DEVICE_FEATURES: {
-        if (m->have_feat)
-            dg_features_free(&m->feat);
-        m->feat = j->feat;
-        memset(&j->feat, 0, sizeof j->feat);
-        m->have_feat = 1;
-        m->feat_gen = j->gen;
-        dg_err e2;
-        if (m->pane == PANE_EDA && !m->eda_open && show_device(m, j->device, &e2) != DG_OK)
-            model_say(m, "%s", e2.msg);
         break;
     }
     default: break;

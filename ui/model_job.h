@@ -33,17 +33,8 @@ struct model_job {
     /* clean-apply: the rules applied to a fresh load (ds) and what each did */
     dg_rules rules;
     dg_rule_effect *effects;
-    /* eda-compute: the data it reads, and the tables it makes */
+    /* clean-apply, clean-preview: the loaded tables to clean a copy of (MySQL) */
     const dg_dataset *src;
-    int from_cleaned;
-    unsigned gen;
-    dg_eda edares;
-    dg_table tabs[DG_EDA_MAX_TABLES];
-    int ntabs, cut_series;
-    char missing[512];
-    /* device-features: the device asked for, and every device's features */
-    int64_t device;
-    dg_features feat;
 };
 
 /* A job of action id with its arguments (for the log line) and kind. */
@@ -56,6 +47,15 @@ int model_find_column(const dg_table *t, const char *name, dg_err *err);
 sheet *model_need_sheet(model *m, int id, dg_err *err);
 /* The status line's message. */
 void model_say(model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* What the EDA jobs share with model.c: forget the EDA tables and the
+ * features, free sheet tables, show one device's features as a sheet. */
+void model_eda_clear(model *m);
+void model_free_tabs(dg_table *tabs, int n);
+int model_show_device(model *m, int64_t device, dg_err *err);
+/* jobs_eda.c: eda-compute, device-features (at once when every device's
+ * features are built for the data shown). */
+int eda_action(model *m, int id, int argc, char **argv, model_job **job, dg_err *err);
 
 /* jobs_sheet.c: sort, sort-desc, freq, search, search-next on the top sheet
  * (a frequency sheet sorts at once: no job). */
