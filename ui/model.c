@@ -608,11 +608,6 @@ model_job *model_job_new(int id, int argc, char **argv, const job_kind *kind)
     return j;
 }
 
-static model_job *new_job(int id, int argc, char **argv)
-{
-    return model_job_new(id, argc, argv, NULL);
-}
-
 static void job_free(model_job *j)
 {
     if (j->kind && j->kind->free)
@@ -878,6 +873,9 @@ static void say_db(model *m)
  * (the typed one, else MYSQL_PWD, the password_file or sources.conf, as the
  * command line takes it) and a log line that says where the password came
  * from, never what it is. The typed password is wiped once the job has it. */
+/* The data jobs' kinds, defined below with their operations. */
+static const job_kind load_kind, preview_kind, apply_kind;
+
 static model_job *db_load_job(model *m, int kind, int argc, char **argv, dg_err *err)
 {
     if (need_db(m, err) != DG_OK)
@@ -900,6 +898,7 @@ static model_job *db_load_job(model *m, int kind, int argc, char **argv, dg_err 
             return NULL;
     }
     model_job *j = dg_xcalloc(1, sizeof *j);
+    j->kind = &load_kind;
     dg_dataset_init(&j->ds);
     j->id = ACT_LOAD;
     j->db = 1;
@@ -1041,8 +1040,8 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         if (argc > 1)
             return dg_fail(err, "load dir takes no settings (choose-dir chooses the directory)");
         if (!m->dir)
-            return dg_fail(err, "no data directory chosen yet (o chooses one)");
-        j = new_job(id, argc, argv);
+            return dg_fail(err, "no data directory chosen yet ({choose-dir} chooses one)");
+        j = model_job_new(id, argc, argv, &load_kind);
         j->dir = dg_xstrdup(m->dir);
         j->opts.use_snapshot = m->use_snapshot;
         j->opts.cache_dir = m->cache_dir;
@@ -1124,7 +1123,8 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
          * leaves them, and the cleaned data of the last apply, as they were.
          * Data from MySQL cannot be read again (its password is gone): the
          * job cleans a copy of the loaded tables instead. */
-        j = new_job(id, argc, argv);
+        j = model_job_new(id, argc, argv,
+                          id == ACT_CLEAN_APPLY ? &apply_kind : &preview_kind);
         if (m->from_db)
             j->src = &m->ds;
         else
@@ -1331,43 +1331,125 @@ static int load_db(model_job *j, const dg_progress *p, dg_err *err)
     return rc;
 }
 
+/* ---- the data jobs: load, clean-apply, clean-preview ------------------------ */
+
+static int load_run(model_job *j, const dg_progress *p, dg_err *err)
+{
+    j->opts.progress = p;
+    if (j->db) {
+        if (load_db(j, p, err) != DG_OK)
+            return DG_ERR;
+    } else if (dg_dataset_load(&j->ds, j->dir, &j->opts, err) != DG_OK) {
+        return DG_ERR;
+    }
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        if (!j->ds.present[t])
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, "describe %s", dg_tables[t].name);
+        dg_progress_stage stage;
+        if (dg_describe_table(&j->ds.tables[t], &j->stats[t],
+                              dg_progress_restage(&stage, p, name), err) != DG_OK)
+            return DG_ERR;
+    }
+    return DG_OK;
+}
+
+static int load_finish(model *m, model_job *j, dg_err *err)
+{
+    (void)err;
+    char n1[32];
+    close_sheets(m);
+    /* What was made from the old data goes with it. */
+    clean_forget_data(m);
+    model_eda_clear(m);
+    geo_forget(&m->geo);
+    dbscan_forget(&m->dbs);
+    dg_dataset_free(&m->ds);
+    m->ds = j->ds;
+    dg_dataset_init(&j->ds);
+    memcpy(m->stats, j->stats, sizeof m->stats);
+    m->loaded = 1;
+    m->data_gen++; /* what was trained on the old data no longer fits it */
+    m->from_db = j->db;
+    uint64_t rows = 0;
+    for (int t = 0; t < DG_T_COUNT; t++)
+        rows += m->ds.present[t] ? m->ds.tables[t].nrows : 0;
+    text_count(rows, n1, sizeof n1);
+    model_say(m, "loaded %s rows from %s%s%s", n1, m->ds.from_snapshot ? "the snapshot of " : "",
+        j->db ? "MySQL " : "", j->db ? m->ds.dir : m->dir);
+    return DG_OK;
+}
+
+static int clean_run(model_job *j, const dg_progress *p, dg_err *err)
+{
+    j->opts.progress = p;
+    if (j->src) {
+        /* The data actions wait while a job is out: src stays as it is. */
+        dg_dataset_free(&j->ds);
+        dg_dataset_copy(&j->ds, j->src);
+    } else if (dg_dataset_load(&j->ds, j->dir, &j->opts, err) != DG_OK) {
+        return DG_ERR;
+    }
+    return dg_clean(&j->ds, &j->rules, j->effects, p, err);
+}
+
+static int preview_finish(model *m, model_job *j, dg_err *err)
+{
+    (void)err;
+    char n1[32];
+    /* Only the counts stay: the cleaned copy goes with the job, and the
+     * loaded and cleaned data are as they were. */
+    preview_clear(m);
+    m->preview = j->effects;
+    j->effects = NULL;
+    uint64_t rows = 0;
+    for (int i = 0; i < j->rules.n; i++)
+        rows += m->preview[i].rows_changed;
+    model_say(m, "preview: the %d rules would change %s rows ({clean-apply} applies them)", j->rules.n,
+        text_count(rows, n1, sizeof n1));
+    return DG_OK;
+}
+
+static int apply_finish(model *m, model_job *j, dg_err *err)
+{
+    (void)err;
+    preview_clear(m);
+    /* The state before goes to undo; its rules are those of the apply
+     * before (or, with none, the ones just applied). */
+    clean_state old = m->cl;
+    if (old.applied.n) {
+        dg_rules_free(&old.rules);
+        rules_copy(&old.rules, &old.applied);
+    }
+    clean_state_free(&m->undo);
+    m->undo = old;
+    m->can_undo = 1;
+    memset(&m->cl, 0, sizeof m->cl);
+    rules_copy(&m->cl.rules, &j->rules);
+    m->cl.applied = j->rules;
+    memset(&j->rules, 0, sizeof j->rules);
+    m->cl.effects = j->effects;
+    j->effects = NULL;
+    m->cl.cleaned = j->ds;
+    dg_dataset_init(&j->ds);
+    m->cl.have_cleaned = 1;
+    m->data_gen++;
+    int on = 0;
+    for (int i = 0; i < m->cl.applied.n; i++)
+        on += m->cl.applied.v[i].enabled;
+    model_say(m, "applied %d of %d rules; the EDA pane now uses the cleaned data ({clean-undo} undoes)", on,
+        m->cl.applied.n);
+    return DG_OK;
+}
+
+static const job_kind load_kind = {load_run, load_finish, NULL};
+static const job_kind preview_kind = {clean_run, preview_finish, NULL};
+static const job_kind apply_kind = {clean_run, apply_finish, NULL};
+
 int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
 {
-    if (j->kind)
-        return j->kind->run(j, p, err);
-    switch (j->id) {
-    case ACT_LOAD:
-        j->opts.progress = p;
-        if (j->db) {
-            if (load_db(j, p, err) != DG_OK)
-                return DG_ERR;
-        } else if (dg_dataset_load(&j->ds, j->dir, &j->opts, err) != DG_OK) {
-            return DG_ERR;
-        }
-        for (int t = 0; t < DG_T_COUNT; t++) {
-            if (!j->ds.present[t])
-                continue;
-            char name[64];
-            snprintf(name, sizeof name, "describe %s", dg_tables[t].name);
-            dg_progress_stage stage;
-            if (dg_describe_table(&j->ds.tables[t], &j->stats[t],
-                                  dg_progress_restage(&stage, p, name), err) != DG_OK)
-                return DG_ERR;
-        }
-        return DG_OK;
-    case ACT_CLEAN_APPLY:
-    case ACT_CLEAN_PREVIEW:
-        j->opts.progress = p;
-        if (j->src) {
-            /* The data actions wait while a job is out: src stays as it is. */
-            dg_dataset_free(&j->ds);
-            dg_dataset_copy(&j->ds, j->src);
-        } else if (dg_dataset_load(&j->ds, j->dir, &j->opts, err) != DG_OK) {
-            return DG_ERR;
-        }
-        return dg_clean(&j->ds, &j->rules, j->effects, p, err);
-    default: return DG_OK;
-    }
+    return j->kind->run(j, p, err);
 }
 
 static void finish_job(model *m, model_job *j, int rc, const dg_err *err);
@@ -1390,87 +1472,14 @@ static void finish_job(model *m, model_job *j, int rc, const dg_err *err)
         job_free(j);
         return;
     }
-    if (j->kind) {
-        dg_err e2;
-        if (j->kind->finish(m, j, &e2) != DG_OK) {
-            model_say(m, "%s: %s", j->title, e2.msg);
-            char line[1600];
-            snprintf(line, sizeof line, "# failed: %s", j->line);
-            log_line(m, line);
-            job_free(j);
-            return;
-        }
-        log_line(m, j->line);
+    dg_err e2;
+    if (j->kind->finish(m, j, &e2) != DG_OK) {
+        model_say(m, "%s: %s", j->title, e2.msg);
+        char line[1600];
+        snprintf(line, sizeof line, "# failed: %s", j->line);
+        log_line(m, line);
         job_free(j);
         return;
-    }
-    char n1[32];
-    switch (j->id) {
-    case ACT_LOAD: {
-        close_sheets(m);
-        /* What was made from the old data goes with it. */
-        clean_forget_data(m);
-        model_eda_clear(m);
-        geo_forget(&m->geo);
-        dbscan_forget(&m->dbs);
-        dg_dataset_free(&m->ds);
-        m->ds = j->ds;
-        dg_dataset_init(&j->ds);
-        memcpy(m->stats, j->stats, sizeof m->stats);
-        m->loaded = 1;
-        m->data_gen++; /* what was trained on the old data no longer fits it */
-        m->from_db = j->db;
-        uint64_t rows = 0;
-        for (int t = 0; t < DG_T_COUNT; t++)
-            rows += m->ds.present[t] ? m->ds.tables[t].nrows : 0;
-        text_count(rows, n1, sizeof n1);
-        model_say(m, "loaded %s rows from %s%s%s", n1, m->ds.from_snapshot ? "the snapshot of " : "",
-            j->db ? "MySQL " : "", j->db ? m->ds.dir : m->dir);
-        break;
-    }
-    case ACT_CLEAN_PREVIEW: {
-        /* Only the counts stay: the cleaned copy goes with the job, and the
-         * loaded and cleaned data are as they were. */
-        preview_clear(m);
-        m->preview = j->effects;
-        j->effects = NULL;
-        uint64_t rows = 0;
-        for (int i = 0; i < j->rules.n; i++)
-            rows += m->preview[i].rows_changed;
-        model_say(m, "preview: the %d rules would change %s rows ({clean-apply} applies them)", j->rules.n,
-            text_count(rows, n1, sizeof n1));
-        break;
-    }
-    case ACT_CLEAN_APPLY: {
-        preview_clear(m);
-        /* The state before goes to undo; its rules are those of the apply
-         * before (or, with none, the ones just applied). */
-        clean_state old = m->cl;
-        if (old.applied.n) {
-            dg_rules_free(&old.rules);
-            rules_copy(&old.rules, &old.applied);
-        }
-        clean_state_free(&m->undo);
-        m->undo = old;
-        m->can_undo = 1;
-        memset(&m->cl, 0, sizeof m->cl);
-        rules_copy(&m->cl.rules, &j->rules);
-        m->cl.applied = j->rules;
-        memset(&j->rules, 0, sizeof j->rules);
-        m->cl.effects = j->effects;
-        j->effects = NULL;
-        m->cl.cleaned = j->ds;
-        dg_dataset_init(&j->ds);
-        m->cl.have_cleaned = 1;
-        m->data_gen++;
-        int on = 0;
-        for (int i = 0; i < m->cl.applied.n; i++)
-            on += m->cl.applied.v[i].enabled;
-        model_say(m, "applied %d of %d rules; the EDA pane now uses the cleaned data ({clean-undo} undoes)", on,
-            m->cl.applied.n);
-        break;
-    }
-    default: break;
     }
     log_line(m, j->line);
     job_free(j);

@@ -13,11 +13,11 @@ typedef struct job_kind {
     int (*run)(model_job *j, const dg_progress *p, dg_err *err);
     /* DG_ERR with err set: the result could not be applied (logged as failed). */
     int (*finish)(model *m, model_job *j, dg_err *err);
-    void (*free)(model_job *j);
+    void (*free)(model_job *j); /* the kind's own state; NULL: none */
 } job_kind;
 
 struct model_job {
-    const job_kind *kind; /* NULL: one of model.c's kinds, dispatched there by id */
+    const job_kind *kind; /* its operations */
     void *data;           /* the kind's own state (jobs_analysis.c) */
     int id;
     char line[1400];   /* the action as logged */
