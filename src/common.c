@@ -22,6 +22,19 @@ int dg_fail(dg_err *err, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        err->status = DG_ERR;
+    }
+    return DG_ERR;
+}
+
+int dg_cancel(dg_err *err, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->status = DG_CANCELLED;
     }
     return DG_ERR;
 }
@@ -531,4 +544,27 @@ void dg_outdir_abort(dg_outdir *o)
     free(o->partial);
     free(o->dir);
     memset(o, 0, sizeof *o);
+}
+
+char *dg_format_bytes(double v, char *out, size_t cap)
+{
+    static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (v >= 1024 && i < 4) {
+        v /= 1024;
+        i++;
+    }
+    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+    return out;
+}
+
+char *dg_format_amount(double v, const char *unit, char *out, size_t cap)
+{
+    if (strcmp(unit, "bytes") == 0)
+        return dg_format_bytes(v, out, cap);
+    if (v >= 1e6)
+        snprintf(out, cap, "%.2f M %s", v / 1e6, unit);
+    else
+        snprintf(out, cap, "%.0f %s", v, unit);
+    return out;
 }

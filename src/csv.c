@@ -1198,7 +1198,7 @@ int dg_csv_read(const char *path, const dg_colspec *cols, int ncols, const dg_cs
                    sizeof rep.first_errors[0]);
     }
     if (atomic_load(&sh.cancel))
-        rc = dg_fail(err, "%s: cancelled", shown);
+        rc = dg_cancel(err, "%s: cancelled", shown);
     else if (failed)
         rc = dg_fail(err, "%s", rep.first_errors[0]);
 

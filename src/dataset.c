@@ -117,7 +117,7 @@ int dg_dataset_load(dg_dataset *ds, const char *dir, const dg_load_opts *opts, d
         char why[600];
         int got = dg_snapshot_read(ds, ds->snapshot_path, opts->progress, why, sizeof why);
         if (got < 0)
-            return dg_fail(err, "%s: cancelled", dir);
+            return dg_cancel(err, "%s: cancelled", dir);
         if (got == 0) {
             ds->from_snapshot = 1;
             if (!opts->keep_cut_ids)

@@ -97,7 +97,7 @@ int dg_geo_sample_events(const dg_dataset *ds, uint32_t n, uint64_t seed, int la
             free(gender);
             free(group);
             dg_i64map_free(&index);
-            return dg_fail(err, "cancelled");
+            return dg_cancel(err, "cancelled");
         }
         if (isnan(lon[i]) || isnan(lat[i]) || (loc && loc[i] != DG_LOC_OBSERVED)) {
             skipped++;

@@ -158,7 +158,7 @@ static const dg_progress *stage_progress(run_state *s, dg_stage st)
 static int cancelled(run_state *s, dg_stage st, dg_err *err)
 {
     if (s->o->progress && dg_progress_report(s->o->progress, dg_stage_name(st), 0, 0, "steps"))
-        return dg_fail(err, "cancelled");
+        return dg_cancel(err, "cancelled");
     return DG_OK;
 }
 
@@ -244,7 +244,7 @@ static int stage_maps(run_state *s, dg_err *err)
         snprintf(name, sizeof name, "maps-%s.png", dg_map_kind_name((dg_map_kind)k));
         char *path = dg_path_join(dir, name);
         if (dg_progress_report(pr, "draw maps", k, DG_MAP_KINDS, "maps"))
-            rc = dg_fail(err, "cancelled");
+            rc = dg_cancel(err, "cancelled");
         else
             rc = dg_geo_map_save(k == DG_MAP_ALL ? &all : &labelled, &m, path, err);
         s->nmaps += rc == DG_OK;

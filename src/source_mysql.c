@@ -799,7 +799,7 @@ int dg_mysql_read_table(dg_mysql *m, dg_table_id id, dg_table *out, const dg_pro
         n++;
         if (n % READ_PROGRESS_ROWS == 0 &&
             dg_progress_report(progress, tname, (double)n, (double)report->estimate, "rows")) {
-            dg_fail(err, "%s %s.%s: cancelled", m->where, m->db, tname);
+            dg_cancel(err, "%s %s.%s: cancelled", m->where, m->db, tname);
             goto fail;
         }
     }
@@ -1134,7 +1134,7 @@ static int import_table(dg_mysql *m, const dg_dataset *ds, dg_table_id id,
     if (rc != 0 || feed.cancelled) {
         unsigned e = mysql_errno(m->conn);
         if (feed.cancelled)
-            dg_fail(err, "%s %s.%s: cancelled", m->where, m->db, name);
+            dg_cancel(err, "%s %s.%s: cancelled", m->where, m->db, name);
         else if (e == ER_NOT_ALLOWED_COMMAND)
             dg_fail(err,
                     "%s %s.%s: the server refuses LOAD DATA LOCAL INFILE (%s); enable it on "

@@ -250,7 +250,7 @@ static int tick(trainer *T, const char *stage, dg_err *err)
 {
     T->steps_done++;
     if (dg_progress_report(T->o->progress, stage, T->steps_done, T->steps_total, "fits"))
-        return dg_fail(err, "cancelled");
+        return dg_cancel(err, "cancelled");
     return DG_OK;
 }
 
@@ -351,7 +351,7 @@ static int train_one(trainer *T, scenario *S, dg_target t, const dg_model_family
         for (int c = 0; c < ncombos; c++) {
             double score;
             if (cross_validate(T, S, variants[vi], t, fam, &combos[c], &score, err) != DG_OK) {
-                if (strcmp(err->msg, "cancelled") != 0) {
+                if (!dg_cancelled(err)) {
                     char pbuf[160];
                     dg_params_format(&combos[c], pbuf, sizeof pbuf);
                     dg_err inner = *err;

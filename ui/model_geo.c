@@ -165,7 +165,7 @@ int geo_action(geo_state *g, int id, int argc, char **argv, dg_err *err)
 int geo_save(geo_state *g, const char *path, int *width, int *height, dg_err *err)
 {
     if (!g->have_sample)
-        return dg_fail(err, "no map yet: c samples the events first");
+        return dg_fail(err, "no map yet: {geo-sample} samples the events first");
     const dg_geo_sample *s = geo_sample_shown(g);
     if (g->kind != DG_MAP_ALL && s->n == 0)
         return dg_fail(err, "no labelled events to draw the %s map from", dg_map_kind_name(g->kind));

@@ -98,7 +98,10 @@ static void draw(app *a, int top, int height, int width)
         }
         app_cell cells[] = {{id, 3, 1},    {cond, 17, 0}, {dev, 8, 1},  {share, 6, 1},
                             {prec, 9, 1},  {base, 6, 1},  {name, nw, 0}};
+        if (i == c->cur)
+            attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
         app_put_row(y++, 1, width - 2, cells, 7);
+        attrset(A_NORMAL);
     }
     if (c->have && y + 1 < end) {
         text_count(c->reach.labelled, n1, sizeof n1);
@@ -130,7 +133,6 @@ static int key(app *a, int id, pane_args *args)
 }
 
 const pane_ops pane_campaigns_ops = {
-    .built = 1,
     .draw = draw,
     .key = key,
 };

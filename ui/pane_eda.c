@@ -3,6 +3,7 @@
  * chart number, title and size; Enter opens one in the sheet view (sheet.c)
  * and p saves its chart and CSV. */
 #include "app.h"
+#include "hints.h"
 
 #include "text.h"
 
@@ -46,7 +47,8 @@ static void draw(app *a, int top, int height, int width)
         const dg_eda_table *t = &m->eda.tables[i];
         char title[512], tb[1024];
         snprintf(title, sizeof title, "%s", t->title);
-        snprintf(line, sizeof line, "%5d  %s %6d %7d", m->eda.chart_of[i],
+        char label[16];
+        snprintf(line, sizeof line, "%5s  %s %6d %7d", model_eda_label(&m->eda, i, label, sizeof label),
                  text_fit(title, tw, 0, tb, sizeof tb), t->nrows, t->nseries);
         if (i == m->eda_cur)
             attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
@@ -79,7 +81,6 @@ static int key(app *a, int id, pane_args *args)
 }
 
 const pane_ops pane_eda_ops = {
-    .built = 1,
     .draw = draw,
     .key = key,
 };

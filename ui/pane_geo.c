@@ -176,7 +176,6 @@ static int key(app *a, int id, pane_args *args)
 }
 
 const pane_ops pane_geo_ops = {
-    .built = 1,
     .draw = draw,
     .key = key,
 };

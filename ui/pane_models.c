@@ -91,7 +91,11 @@ static void draw_runs(app *a, int top, int height, int width)
         return;
     }
     const dg_train_result *r = &s->res;
-    snprintf(line, sizeof line, "%zu runs, %s data%s; %s", r->nruns,
+    char shown[160] = "", f[96];
+    if (s->nshown != r->nruns)
+        snprintf(shown, sizeof shown, " (%zu shown: %s)", s->nshown,
+                 models_filter_text(s, f, sizeof f));
+    snprintf(line, sizeof line, "%zu runs%s, %s data%s; %s", r->nruns, shown,
              s->from_cleaned ? "cleaned" : "loaded", s->gen != m->data_gen ? " (changed since)" : "",
              r->split_text);
     bold_line(y++, width, line);
@@ -135,7 +139,7 @@ static void draw_runs(app *a, int top, int height, int width)
         s->top = s->cur;
     if (s->cur >= s->top + (size_t)rows)
         s->top = s->cur - (size_t)rows + 1;
-    for (size_t p = s->top; p < r->nruns && y < end; p++, y++) {
+    for (size_t p = s->top; p < s->nshown && y < end; p++, y++) {
         const dg_run *run = &r->runs[s->order[p]];
         int cur = p == s->cur;
         x = 1;
@@ -182,6 +186,16 @@ static int key(app *a, int id, pane_args *args)
         args->argc = 1;
         snprintf(args->argv[0], PANE_ARG_LEN, "%s", dg_model_families[s->fam_cur]->name);
         return 1;
+    case ACT_MODELS_FILTER: {
+        char f[64];
+        snprintf(f, sizeof f, "%s %s",
+                 s->filter_target < 0 ? "all" : dg_target_name(s->filter_target),
+                 s->filter_scen < 0 ? "all" : s->filter_scen == 0 ? "1+2"
+                                  : s->filter_scen == 1 ? "1" : "2");
+        app_prompt(a, PROMPT_WORDS, "show the runs of (TARGET SCENARIO, each may be all): ", f,
+                   actions[id].name);
+        return 0;
+    }
     case ACT_MODELS_TARGETS:
         app_prompt(a, PROMPT_ARG, "targets (gender,age,group6,group12): ",
                    models_targets_text(s, now, sizeof now), actions[id].name);
@@ -217,7 +231,6 @@ static int key(app *a, int id, pane_args *args)
 }
 
 const pane_ops pane_models_ops = {
-    .built = 1,
     .draw = draw,
     .key = key,
 };

@@ -11,21 +11,33 @@
 
 #define DG_OK 0
 #define DG_ERR (-1)
+/* Not a return value: the status a dg_err records when the work stopped
+ * because its progress callback asked it to (see dg_cancel). */
+#define DG_CANCELLED (-2)
 
 #define DG_VERSION "0.1.0"
 
 typedef struct dg_err {
     char msg[1024];
+    int status; /* DG_ERR, or DG_CANCELLED: the work was cancelled */
 } dg_err;
 
-/* Formats msg into err (when err is not NULL) and returns DG_ERR, so that a
- * failure path reads `return dg_fail(err, "...", ...);`. */
+/* Formats msg into err (when err is not NULL), sets its status to DG_ERR and
+ * returns DG_ERR, so that a failure path reads `return dg_fail(err, "...");`. */
 int dg_fail(dg_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for work stopped by its progress callback: the status is
+ * DG_CANCELLED, so callers tell a cancel from a failure by dg_cancelled, never
+ * by the message. Returns DG_ERR. */
+int dg_cancel(dg_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline int dg_cancelled(const dg_err *err)
+{
+    return err && err->status == DG_CANCELLED;
+}
 
 /* Progress of long work. done/total are in the unit named by `unit` ("bytes",
  * "rows", ...); total may be 0 when unknown. Returning non-zero asks the work
- * to stop: it then fails with the message "cancelled" and leaves nothing
- * half-built behind. */
+ * to stop: it then fails through dg_cancel (status DG_CANCELLED, message
+ * "cancelled") and leaves nothing half-built behind. */
 typedef int (*dg_progress_fn)(void *ctx, const char *stage, double done, double total,
                               const char *unit);
 
@@ -138,5 +150,12 @@ static inline uint64_t dg_fnv1a(uint64_t h, const void *data, size_t n)
 
 /* Monotonic clock in seconds. */
 double dg_now(void);
+
+/* Bytes for people: 1536 -> "1.5 KiB" (B, KiB, MiB, GiB, TiB; whole bytes
+ * below 1 KiB). Returns out. */
+char *dg_format_bytes(double v, char *out, size_t cap);
+/* A progress amount in unit: bytes as dg_format_bytes, other units as
+ * "1.23 M rows" from a million on, else "532 rows". Returns out. */
+char *dg_format_amount(double v, const char *unit, char *out, size_t cap);
 
 #endif

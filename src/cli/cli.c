@@ -37,17 +37,6 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min,
     return DG_OK;
 }
 
-void cli_human_bytes(double v, char *out, size_t cap)
-{
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int i = 0;
-    while (v >= 1024 && i < 4) {
-        v /= 1024;
-        i++;
-    }
-    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
 int cli_data_option(const char *cmd, int ch, char *arg, dg_load_opts *o)
 {
     uint64_t v;

@@ -93,7 +93,5 @@ int cli_outdir_end(const char *cmd, dg_outdir *od, int rc);
  * installed copy, then the source tree's (for a build that is not installed).
  * Returns a static buffer. */
 const char *cli_asset(const char *name);
-/* 1.5 KiB, 3.2 GiB... */
-void cli_human_bytes(double v, char *out, size_t cap);
 
 #endif

@@ -116,7 +116,7 @@ assert len(colours) >= 4, f'only {len(colours)} colours: blank'
 PY
 }
 
-echo "1..50"
+echo "1..56"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -225,6 +225,10 @@ keys d L
 wait_for d "rows from" >/dev/null
 keys d 2 a
 check d clean-applied-80x24 "applied 8 of 8 rules"
+# Enter: the cursor's rule in full, with its parameters and what it did.
+keys d Down Down Down Enter
+check d clean-rule-detail-80x24 "rule 4 of 8: time-window"
+keys d q
 keys d 3 c
 check d eda-list-80x24 "14 EDA tables from the cleaned data"
 keys d Down Enter
@@ -239,6 +243,15 @@ if wait_for d "saved out-d/eda-01-gender.png and its .csv"; then
     fi
 else
     notok "EDA save (no 'saved' on the status line)" "$last_screen"
+fi
+# A reload would lose the cleaned data and the EDA tables: it asks first.
+keys d 1 L
+check d reload-confirm-80x24 "load anyway? (y: yes"
+keys d n
+if wait_for d "load not done: nothing lost" && [ "$(grep -c '^load$' "$work/d.log")" = 1 ]; then
+    ok "a reload answered no loads nothing"
+else
+    notok "reload answered no" "$last_screen"
 fi
 # --- 80x24: the Geo pane: a sample's braille map, switched, zoomed, saved ---
 start g 80x24
@@ -325,6 +338,14 @@ else
 fi
 keys h Right Right Right Right Right Right Right Right s
 check h models-sorted-80x24 "runs sorted by logloss, ascending"
+keys h Enter
+check h models-run-detail-80x24 "run 1 of"
+keys h q
+# f: the runs of one target and scenario (the prompt holds the filter: "all all").
+keys h f BSpace BSpace BSpace BSpace BSpace BSpace BSpace gender Space 1 Enter
+check h models-filtered-80x24 "shown: gender, scenario 1"
+keys h f BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace all Space all Enter
+wait_for h "showing all runs" >/dev/null
 keys h g p
 if wait_for h "saved out-h/models-roc_gender.png"; then
     if err=$(png_ok "$work/out-h/models-roc_gender.png" 1200 800 2>&1); then
@@ -336,7 +357,7 @@ else
     notok "Models save (no 'saved' on the status line)" "$last_screen"
 fi
 keys h v x
-if wait_for h "chosen models to out-h/models" &&
+if wait_for h "models to out-h/models" &&
     [ -s "$work/out-h/models/s1-gender/meta.txt" ] && [ -s "$work/out-h/runs.csv" ]; then
     ok "Models export: the chosen models in out-h/models, runs.csv beside"
 else
@@ -346,6 +367,9 @@ keys h 6
 check h campaigns-rules-80x24 "No predictions yet"
 keys h c
 check h campaigns-reach-80x24 "test devices predicted and targeted"
+keys h Down Enter
+check h campaigns-detail-80x24 "campaign 2:"
+keys h q
 keys h w
 if wait_for h "wrote out-h/campaigns" && [ -s "$work/out-h/campaigns/reach.csv" ] &&
     [ -s "$work/out-h/campaigns/device_campaigns.csv" ]; then
