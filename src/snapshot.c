@@ -25,7 +25,7 @@
  * columns into it: no copy and no parse. */
 #define RACY_NS 2000000000LL
 
-static const char MAGIC[8] = {'D', 'G', 'S', 'N', 'A', 'P', '0', '4'};
+static const char MAGIC[8] = {'D', 'G', 'S', 'N', 'A', 'P', '0', '5'}; /* 05: csv report's UTF-8 count */
 static const char TRAILER[9] = {'D', 'G', 'S', 'N', 'A', 'P', 'E', 'N', 'D'};
 
 char *dg_snapshot_path_for(const char *cache_dir, const char *data_dir)
