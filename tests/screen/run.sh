@@ -193,7 +193,7 @@ keys c Escape
 check c load-cancelled-80x24 "cancelled; nothing changed"
 t0=$EPOCHREALTIME
 keys c 2
-if wait_for c "Rules: 8, 8 on.  Data: none loaded" 5; then
+if wait_for c "Rules: 10, 10 on.  Data: none loaded" 5; then
     ok "after a cancel the UI answers a key ($(awk "BEGIN { printf \"%.3f\", $EPOCHREALTIME - $t0 }") s)"
 else
     notok "after a cancel the UI answers" "$last_screen"
@@ -224,7 +224,7 @@ wait_for d "L load" >/dev/null
 keys d L
 wait_for d "rows from" >/dev/null
 keys d 2 a
-check d clean-applied-80x24 "applied 8 of 8 rules"
+check d clean-applied-80x24 "applied 10 of 10 rules"
 keys d 3 c
 check d eda-list-80x24 "14 EDA tables from the cleaned data"
 keys d Down Enter
@@ -246,7 +246,7 @@ wait_for g "L load" >/dev/null
 keys g L
 wait_for g "rows from" >/dev/null
 keys g 2 a
-wait_for g "applied 8 of 8 rules" >/dev/null
+wait_for g "applied 10 of 10 rules" >/dev/null
 keys g 4
 check g geo-empty-80x24 "No sample of events yet"
 keys g c
@@ -273,7 +273,7 @@ wait_for k "L load" >/dev/null
 keys k L
 wait_for k "rows from" >/dev/null
 keys k 2 a
-wait_for k "applied 8 of 8 rules" >/dev/null
+wait_for k "applied 10 of 10 rules" >/dev/null
 keys k 4 v
 check k dbscan-empty-80x24 "No DBSCAN run yet"
 keys k r
@@ -300,7 +300,7 @@ wait_for x "L load" >/dev/null
 keys x L
 wait_for x "rows from" 30 >/dev/null
 keys x 2 a
-wait_for x "applied 8 of 8 rules" 30 >/dev/null
+wait_for x "applied 10 of 10 rules" 30 >/dev/null
 keys x 4 v r
 wait_for x "Esc cancels" >/dev/null
 keys x Escape
@@ -312,7 +312,7 @@ wait_for h "L load" >/dev/null
 keys h L
 wait_for h "rows from" >/dev/null
 keys h 2 a
-wait_for h "applied 8 of 8 rules" >/dev/null
+wait_for h "applied 10 of 10 rules" >/dev/null
 keys h 5
 check h models-settings-80x24 "t toggles a family"
 keys h Down Down Down t K BSpace 2 Enter
