@@ -152,7 +152,7 @@ static void test_full_run(void **state)
     json_t *tables = json_object_get(rep, "tables_after_cleaning");
     assert_true(json_integer_value(json_object_get(json_object_get(tables, "phones"), "rows")) >
                 2900);
-    assert_int_equal(json_array_size(json_object_get(rep, "cleaning")), 8);
+    assert_int_equal(json_array_size(json_object_get(rep, "cleaning")), 10);
     json_t *cl = json_object_get(rep, "cluster");
     assert_true(json_integer_value(json_object_get(cl, "clusters")) > 0);
     json_t *ev = json_object_get(rep, "evaluation");
@@ -308,6 +308,38 @@ static void test_help_and_usage(void **state)
     assert_false(exists(tmp, "x"));
 }
 
+/* A header-only events.csv failed the run in the cluster stage, naming a
+ * kdist.png inside the .partial folder. The stage now says what the data
+ * lacks, and the run goes on. */
+static void test_header_only_events(void **state)
+{
+    (void)state;
+    char cmd[4096], *o = NULL;
+    char *hdr = dg_path_join(tmp, "header-only");
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s' && head -n 1 '%s/events.csv' > '%s/events.csv'",
+             data, hdr, data, hdr);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    char *out = dg_path_join(tmp, "header-only-out");
+    snprintf(cmd, sizeof cmd, "'%s' run '%s' --out '%s' --no-snapshot --skip eda,maps,train --quiet",
+             tu_bin(), hdr, out);
+    int rc = tu_run(cmd, &o);
+    if (rc != 0)
+        fail_msg("run failed (%d): %s", rc, o);
+    assert_null(strstr(o, "kdist.png"));
+    free(o);
+    json_t *rep = load_json(out, "report.json");
+    json_t *st = json_array_get(json_object_get(rep, "stages"), 4);
+    assert_string_equal(json_string_value(json_object_get(st, "stage")), "cluster");
+    const char *note = json_string_value(json_object_get(st, "note"));
+    assert_non_null(note);
+    assert_string_equal(note, "nothing to cluster: the events table has no rows");
+    assert_null(json_object_get(rep, "cluster"));
+    json_decref(rep);
+    assert_false(leftovers());
+    free(out);
+    free(hdr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_full_run),
         cmocka_unit_test(test_skip),
         cmocka_unit_test(test_bad_data_dir),
+        cmocka_unit_test(test_header_only_events),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
