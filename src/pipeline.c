@@ -228,6 +228,22 @@ static int stage_maps(run_state *s, dg_err *err)
     int rc = dg_geo_sample_events(&s->ds, n, s->o->seed, 0, &all, pr, err);
     if (rc == DG_OK)
         rc = dg_geo_sample_events(&s->ds, n, s->o->seed, 1, &labelled, pr, err);
+    if (rc == DG_OK && all.n == 0) {
+        /* Nothing to frame a map around: say what the data lacks and go on. */
+        uint64_t rows = s->ds.tables[DG_T_EVENTS].nrows;
+        if (rows == 0)
+            snprintf(s->note[DG_STAGE_MAPS], sizeof s->note[0],
+                     "nothing to map: the events table has no rows");
+        else
+            snprintf(s->note[DG_STAGE_MAPS], sizeof s->note[0],
+                     "nothing to map: none of the %llu events has an observed location (after "
+                     "cleaning)", (unsigned long long)rows);
+        free(dir);
+        dg_geo_sample_free(&all);
+        dg_geo_sample_free(&labelled);
+        dg_basemap_free(&basemap);
+        return DG_OK;
+    }
     if (rc == DG_OK)
         rc = dg_extent_of_sample(&all, &extent, err);
     if (rc == DG_OK)

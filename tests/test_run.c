@@ -309,8 +309,8 @@ static void test_help_and_usage(void **state)
 }
 
 /* A header-only events.csv failed the run in the cluster stage, naming a
- * kdist.png inside the .partial folder. The stage now says what the data
- * lacks, and the run goes on. */
+ * kdist.png inside the .partial folder (and, with maps on, in the maps
+ * stage). Each stage now says what the data lacks, and the run goes on. */
 static void test_header_only_events(void **state)
 {
     (void)state;
@@ -320,7 +320,7 @@ static void test_header_only_events(void **state)
              data, hdr, data, hdr);
     assert_int_equal(tu_run(cmd, NULL), 0);
     char *out = dg_path_join(tmp, "header-only-out");
-    snprintf(cmd, sizeof cmd, "'%s' run '%s' --out '%s' --no-snapshot --skip eda,maps,train --quiet",
+    snprintf(cmd, sizeof cmd, "'%s' run '%s' --out '%s' --no-snapshot --skip eda,train --quiet",
              tu_bin(), hdr, out);
     int rc = tu_run(cmd, &o);
     if (rc != 0)
@@ -334,6 +334,11 @@ static void test_header_only_events(void **state)
     assert_non_null(note);
     assert_string_equal(note, "nothing to cluster: the events table has no rows");
     assert_null(json_object_get(rep, "cluster"));
+    /* The maps stage, before it, failed on the same data: it says so too. */
+    st = json_array_get(json_object_get(rep, "stages"), 3);
+    assert_string_equal(json_string_value(json_object_get(st, "stage")), "maps");
+    assert_string_equal(json_string_value(json_object_get(st, "note")),
+                        "nothing to map: the events table has no rows");
     json_decref(rep);
     assert_false(leftovers());
     free(out);
