@@ -75,15 +75,15 @@ int dg_dataset_find(dg_dataset *ds, const char *dir, const dg_load_opts *opts, d
         }
         for (int f = 0; dg_tables[t].files[f]; f++) {
             char *path = dg_path_join(dir, dg_tables[t].files[f]);
-            if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-                /* A directory or FIFO under a data file's name is a mistake
-                 * to report, not a table to call absent. */
-                dg_fail(err, "%s: not a regular file (%s); the %s table is read from a file of "
-                        "this name", path, dg_file_kind(st.st_mode), dg_tables[t].name);
-                free(path);
-                return DG_ERR;
-            }
             if (stat(path, &st) == 0) {
+                if (!S_ISREG(st.st_mode)) {
+                    /* A directory or FIFO under a data file's name is a
+                     * mistake to report, not a table to call absent. */
+                    dg_fail(err, "%s: not a regular file (%s); the %s table is read from a file "
+                            "of this name", path, dg_file_kind(st.st_mode), dg_tables[t].name);
+                    free(path);
+                    return DG_ERR;
+                }
                 ds->sources[t].path = path;
                 if (stat_source(&ds->sources[t], err) != DG_OK)
                     return DG_ERR;
