@@ -341,6 +341,31 @@ static void test_header_only_events(void **state)
                         "nothing to map: the events table has no rows");
     json_decref(rep);
     assert_false(leftovers());
+
+    /* Three events with a location: maps are drawn, DBSCAN finds nothing,
+     * and the k-distance chart that cannot be drawn is a note, not a failure. */
+    snprintf(cmd, sizeof cmd,
+             "head -n 1 '%s/events.csv' > '%s/events.csv' && "
+             "awk -F, 'NR > 1 && NR < 5 { print NR \",\" $1 \",2016-05-02 10:00:00,\" "
+             "100 + NR \",\" 30 + NR }' '%s/phone_brand_device_model.csv' >> '%s/events.csv'",
+             data, hdr, data, hdr);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    char *out2 = dg_path_join(tmp, "three-events-out");
+    snprintf(cmd, sizeof cmd, "'%s' run '%s' --out '%s' --no-snapshot --skip eda,train --quiet",
+             tu_bin(), hdr, out2);
+    rc = tu_run(cmd, &o);
+    if (rc != 0)
+        fail_msg("run failed (%d): %s", rc, o);
+    free(o);
+    rep = load_json(out2, "report.json");
+    st = json_array_get(json_object_get(rep, "stages"), 4);
+    assert_string_equal(json_string_value(json_object_get(st, "note")),
+                        "no k-distance chart: too few events with a location (3) for any location "
+                        "to have 10 of them near it");
+    assert_null(json_object_get(json_array_get(json_object_get(rep, "stages"), 3), "note"));
+    json_decref(rep);
+    assert_false(leftovers());
+    free(out2);
     free(out);
     free(hdr);
 }
