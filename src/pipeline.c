@@ -229,6 +229,22 @@ static int stage_maps(run_state *s, dg_err *err)
     int rc = dg_geo_sample_events(&s->ds, n, s->o->seed, 0, &all, pr, err);
     if (rc == DG_OK)
         rc = dg_geo_sample_events(&s->ds, n, s->o->seed, 1, &labelled, pr, err);
+    if (rc == DG_OK && all.n == 0) {
+        /* Nothing to frame a map around: say what the data lacks and go on. */
+        uint64_t rows = s->ds.tables[DG_T_EVENTS].nrows;
+        if (rows == 0)
+            snprintf(s->note[DG_STAGE_MAPS], sizeof s->note[0],
+                     "nothing to map: the events table has no rows");
+        else
+            snprintf(s->note[DG_STAGE_MAPS], sizeof s->note[0],
+                     "nothing to map: none of the %llu events has an observed location (after "
+                     "cleaning)", (unsigned long long)rows);
+        free(dir);
+        dg_geo_sample_free(&all);
+        dg_geo_sample_free(&labelled);
+        dg_basemap_free(&basemap);
+        return DG_OK;
+    }
     if (rc == DG_OK)
         rc = dg_extent_of_sample(&all, &extent, err);
     if (rc == DG_OK)
@@ -267,6 +283,18 @@ static int stage_cluster(run_state *s, dg_err *err)
     dg_cluster_input in;
     if (dg_cluster_input_build(&in, &s->ds, err) != DG_OK)
         return DG_ERR;
+    if (in.locs.n == 0) {
+        /* Say what the data lacks, rather than fail on a chart of nothing. */
+        if (in.nevents == 0)
+            snprintf(s->note[DG_STAGE_CLUSTER], sizeof s->note[0],
+                     "nothing to cluster: the events table has no rows");
+        else
+            snprintf(s->note[DG_STAGE_CLUSTER], sizeof s->note[0],
+                     "nothing to cluster: none of the %llu events has a location (after "
+                     "cleaning)", (unsigned long long)in.nevents);
+        dg_cluster_input_free(&in);
+        return DG_OK;
+    }
     char *dir = dg_path_join(s->stage_dir, "cluster");
     int32_t *label = dg_xmalloc(((size_t)in.locs.n + 1) * sizeof *label);
     uint8_t *core = dg_xmalloc((size_t)in.locs.n + 1);
@@ -286,7 +314,12 @@ static int stage_cluster(run_state *s, dg_err *err)
     if (rc == DG_OK) {
         dg_kdist kd;
         rc = dg_kdist_compute(&in.locs, RUN_MIN_PTS, &kd, pr, err);
-        if (rc == DG_OK) {
+        if (rc == DG_OK && kd.nsorted == 0) {
+            snprintf(s->note[DG_STAGE_CLUSTER], sizeof s->note[0],
+                     "no k-distance chart: too few events with a location (%zu) for any "
+                     "location to have %g of them near it", in.n, (double)RUN_MIN_PTS);
+            dg_kdist_free(&kd);
+        } else if (rc == DG_OK) {
             s->knee_km = kd.knee_km;
             char *png = dg_path_join(dir, "kdist.png"), *csv = dg_path_join(dir, "kdist.csv");
             rc = dg_kdist_chart_save(&kd, png, err);

@@ -31,6 +31,7 @@
  * connections close. */
 #define _GNU_SOURCE
 #include "demographer/serve.h"
+#include "demographer/textbuf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -356,7 +357,7 @@ static void printable(const char *s, char *out, size_t cap)
     const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s), o = 0;
     for (size_t i = 0; i < n && o + 5 < cap;) {
-        int k = dg_utf8_seq(p + i, n - i);
+        int k = (int)dg_utf8_seq((const char *)p + i, n - i);
         if (k == 0) {
             o += (size_t)snprintf(out + o, cap - o, "\\x%02X", p[i]);
             i++;

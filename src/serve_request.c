@@ -36,36 +36,6 @@ int dg_parse_device_id(const char *s, int64_t *out, dg_err *err)
     return DG_OK;
 }
 
-int dg_utf8_seq(const unsigned char *s, size_t n)
-{
-    if (n == 0)
-        return 0;
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    int len;
-    unsigned min, cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2, min = 0x80, cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3, min = 0x800, cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-        return 0; /* a continuation byte, an overlong lead (C0, C1) or past F4 */
-    }
-    if (n < (size_t)len)
-        return 0;
-    for (int i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 static int hex_value(int c)
 {
     if (c >= '0' && c <= '9')
@@ -101,7 +71,7 @@ int dg_serve_check_path(const char *uri, dg_err *err)
         }
     }
     for (size_t i = 0; i < len;) {
-        int k = dg_utf8_seq(dec + i, len - i);
+        int k = (int)dg_utf8_seq((const char *)dec + i, len - i);
         if (k == 0) {
             char bytes[16];
             size_t o = 0;

@@ -15,7 +15,7 @@
 
 /* Layout (native byte order: a snapshot is a cache of this machine's load,
  * never a file to exchange):
- *   "DGSNAP05" | u32 ntables | u32 shape | u32 lenient | u32 reserved | i64 written_ns
+ *   "DGSNAP06" | u32 ntables | u32 shape | u32 lenient | u32 reserved | i64 written_ns
  *   per table: u32 present | u32 pathlen | path | i64 size | i64 mtime_ns | i64 inode
  *   per present table: dg_csv_report | u64 nrows | u32 ncols | u64 XXH3 of those three |
  *     per column: name[32] | u32 type | zero padding to a multiple of 64 |
@@ -31,7 +31,7 @@
  * load rebuild from the CSV files and say so. */
 #define RACY_NS 2000000000LL
 
-static const char MAGIC[8] = {'D', 'G', 'S', 'N', 'A', 'P', '0', '5'};
+static const char MAGIC[8] = {'D', 'G', 'S', 'N', 'A', 'P', '0', '6'}; /* 06: checksums and the csv report's UTF-8 count */
 static const char TRAILER[9] = {'D', 'G', 'S', 'N', 'A', 'P', 'E', 'N', 'D'};
 
 char *dg_snapshot_path_for(const char *cache_dir, const char *data_dir)

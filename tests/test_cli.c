@@ -502,6 +502,58 @@ static void stale_partials_and_path_checks(void **state)
     free(dir);
 }
 
+/* Hostile input from the command line: a directory or FIFO named events.csv
+ * is an error (it was "(absent)" and exit 0), a NUL in a number is shown
+ * escaped, and invalid UTF-8 in every brand is counted by load and never
+ * reaches pango (which printed warnings on the charts). */
+static void hostile_input_is_refused_named_or_counted(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), *out;
+    char d[512], cmd[2048];
+    snprintf(d, sizeof d, "%s/d", dir);
+    assert_int_equal(run(&out, "synth --quiet --out %s --devices 500 --seed 5", d), 0);
+    free(out);
+    snprintf(cmd, sizeof cmd, "mv %s/events.csv %s/events.real && mkdir %s/events.csv", d, d, d);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    assert_int_equal(run(&out, "load --no-snapshot %s", d), 1);
+    assert_non_null(strstr(out, "/events.csv: not a regular file (a directory)"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "rmdir %s/events.csv && mkfifo %s/events.csv", d, d);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    assert_int_equal(run(&out, "load --no-snapshot %s", d), 1);
+    assert_non_null(strstr(out, "/events.csv: not a regular file (a FIFO)"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "rm %s/events.csv && mv %s/events.real %s/events.csv", d, d, d);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+
+    /* Every brand gets a byte that is not UTF-8 in front. */
+    snprintf(cmd, sizeof cmd,
+             "sed -i '2,$ s/^\\([^,]*\\),/\\1,\\xff/' %s/phone_brand_device_model.csv", d);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    assert_int_equal(run(&out, "load --no-snapshot %s", d), 0);
+    assert_non_null(strstr(out, "phones: "));
+    assert_non_null(strstr(out, " bytes of invalid UTF-8 replaced by U+FFFD (the first at line 2, "
+                                "column 2)\n"));
+    free(out);
+    assert_int_equal(run(&out, "eda --no-snapshot --out %s/eda %s", dir, d), 0);
+    if (strstr(out, "Pango") || strstr(out, "WARNING") || strstr(out, "UTF-8"))
+        fail_msg("eda printed:\n%s", out);
+    free(out);
+
+    static const char nul[] = "device_id,gender,age,group\n1,M,12\0,M22-\n";
+    char *bad = tu_tmpdir();
+    free(tu_write(bad, "gender_age_train.csv", nul, sizeof nul - 1));
+    assert_int_equal(run(&out, "load --no-snapshot %s", bad), 1);
+    assert_non_null(strstr(out, "gender_age_train.csv: line 2, column 3 (age): expected an "
+                                "integer, found '12\\x00'\n"));
+    free(out);
+    tu_rmrf(bad);
+    free(bad);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +567,7 @@ int main(void)
         cmocka_unit_test(load_says_a_damaged_snapshot_was_rebuilt),
         cmocka_unit_test(the_publish_is_one_exchange),
         cmocka_unit_test(stale_partials_and_path_checks),
+        cmocka_unit_test(hostile_input_is_refused_named_or_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

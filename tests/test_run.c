@@ -153,7 +153,7 @@ static void test_full_run(void **state)
     json_t *tables = json_object_get(rep, "tables_after_cleaning");
     assert_true(json_integer_value(json_object_get(json_object_get(tables, "phones"), "rows")) >
                 2900);
-    assert_int_equal(json_array_size(json_object_get(rep, "cleaning")), 8);
+    assert_int_equal(json_array_size(json_object_get(rep, "cleaning")), 10);
     json_t *cl = json_object_get(rep, "cluster");
     assert_true(json_integer_value(json_object_get(cl, "clusters")) > 0);
     json_t *ev = json_object_get(rep, "evaluation");
@@ -397,6 +397,68 @@ static void test_help_and_usage(void **state)
     assert_false(exists(tmp, "x"));
 }
 
+/* A header-only events.csv failed the run in the cluster stage, naming a
+ * kdist.png inside the .partial folder (and, with maps on, in the maps
+ * stage). Each stage now says what the data lacks, and the run goes on. */
+static void test_header_only_events(void **state)
+{
+    (void)state;
+    char cmd[4096], *o = NULL;
+    char *hdr = dg_path_join(tmp, "header-only");
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s' && head -n 1 '%s/events.csv' > '%s/events.csv'",
+             data, hdr, data, hdr);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    char *out = dg_path_join(tmp, "header-only-out");
+    snprintf(cmd, sizeof cmd, "'%s' run '%s' --out '%s' --no-snapshot --skip eda,train --quiet",
+             tu_bin(), hdr, out);
+    int rc = tu_run(cmd, &o);
+    if (rc != 0)
+        fail_msg("run failed (%d): %s", rc, o);
+    assert_null(strstr(o, "kdist.png"));
+    free(o);
+    json_t *rep = load_json(out, "report.json");
+    json_t *st = json_array_get(json_object_get(rep, "stages"), 4);
+    assert_string_equal(json_string_value(json_object_get(st, "stage")), "cluster");
+    const char *note = json_string_value(json_object_get(st, "note"));
+    assert_non_null(note);
+    assert_string_equal(note, "nothing to cluster: the events table has no rows");
+    assert_null(json_object_get(rep, "cluster"));
+    /* The maps stage, before it, failed on the same data: it says so too. */
+    st = json_array_get(json_object_get(rep, "stages"), 3);
+    assert_string_equal(json_string_value(json_object_get(st, "stage")), "maps");
+    assert_string_equal(json_string_value(json_object_get(st, "note")),
+                        "nothing to map: the events table has no rows");
+    json_decref(rep);
+    assert_false(leftovers());
+
+    /* Three events with a location: maps are drawn, DBSCAN finds nothing,
+     * and the k-distance chart that cannot be drawn is a note, not a failure. */
+    snprintf(cmd, sizeof cmd,
+             "head -n 1 '%s/events.csv' > '%s/events.csv' && "
+             "awk -F, 'NR > 1 && NR < 5 { print NR \",\" $1 \",2016-05-02 10:00:00,\" "
+             "100 + NR \",\" 30 + NR }' '%s/phone_brand_device_model.csv' >> '%s/events.csv'",
+             data, hdr, data, hdr);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    char *out2 = dg_path_join(tmp, "three-events-out");
+    snprintf(cmd, sizeof cmd, "'%s' run '%s' --out '%s' --no-snapshot --skip eda,train --quiet",
+             tu_bin(), hdr, out2);
+    rc = tu_run(cmd, &o);
+    if (rc != 0)
+        fail_msg("run failed (%d): %s", rc, o);
+    free(o);
+    rep = load_json(out2, "report.json");
+    st = json_array_get(json_object_get(rep, "stages"), 4);
+    assert_string_equal(json_string_value(json_object_get(st, "note")),
+                        "no k-distance chart: too few events with a location (3) for any location "
+                        "to have 10 of them near it");
+    assert_null(json_object_get(json_array_get(json_object_get(rep, "stages"), 3), "note"));
+    json_decref(rep);
+    assert_false(leftovers());
+    free(out2);
+    free(out);
+    free(hdr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_bad_data_dir),
         cmocka_unit_test(test_output_over_input),
         cmocka_unit_test(test_stale_partials_are_removed),
+        cmocka_unit_test(test_header_only_events),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -322,7 +322,7 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
     assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
     assert_string_equal(model_context(&m), "clean");
-    assert_int_equal(m.cl.rules.n, 8);
+    assert_int_equal(m.cl.rules.n, 10);
     /* Nothing to clean before a load; nothing to undo before an apply. */
     assert_int_equal(act(&m, "clean-apply", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "nothing loaded"));
@@ -352,8 +352,8 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(m.cl.applied.n, 0);
     assert_int_equal(m.ds.tables[DG_T_EVENTS].ncols, loaded_cols);
     assert_int_equal(m.ds.tables[DG_T_PHONES].nrows, loaded_phones);
-    uint64_t previewed[8];
-    for (int i = 0; i < 8; i++)
+    uint64_t previewed[10];
+    for (int i = 0; i < 10; i++)
         previewed[i] = m.preview[i].rows_changed;
     /* A rule change makes the counts stale: they go. */
     assert_int_equal(act(&m, "rule-toggle 1", &err), DG_OK);
@@ -365,7 +365,7 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     /* Apply: every rule's effect is recorded; the loaded tables stay as they were. */
     assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
     assert_true(m.cl.have_cleaned);
-    assert_int_equal(m.cl.applied.n, 8);
+    assert_int_equal(m.cl.applied.n, 10);
     uint64_t changed = 0;
     for (int i = 0; i < m.cl.applied.n; i++) {
         assert_non_null(m.cl.effects[i].table);
@@ -375,7 +375,7 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     }
     assert_true(changed > 0);
     /* The preview said what apply did, and apply supersedes it. */
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 10; i++)
         assert_int_equal(m.cl.effects[i].rows_changed, previewed[i]);
     assert_null(m.preview);
     assert_int_equal(m.ds.tables[DG_T_EVENTS].ncols, loaded_cols);

@@ -55,11 +55,6 @@ void dg_device_input_free(dg_device_input *in);
  * 1 to 19 digits, nothing else, in range. */
 int dg_parse_device_id(const char *s, int64_t *out, dg_err *err);
 
-/* The length of the UTF-8 sequence at s (1 to 4 bytes), or 0 when the bytes
- * there are not UTF-8 (a stray continuation byte, an overlong form, a
- * surrogate, a code point past U+10FFFF, or a sequence cut short by n). */
-int dg_utf8_seq(const unsigned char *s, size_t n);
-
 /* Checks a request target as it arrived (percent escapes not yet decoded):
  * its path, once decoded, must hold no NUL byte (libmicrohttpd would cut the
  * path there: /v1/devices/12%00junk would read as /v1/devices/12) and must

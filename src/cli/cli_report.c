@@ -66,5 +66,10 @@ void cli_print_tables(const dg_dataset *ds)
         for (int i = 0; i < ds->reports[t].nfirst; i++)
             printf("  %s\n", ds->reports[t].first_errors[i]);
     }
+    for (int t = 0; t < DG_T_COUNT; t++)
+        if (ds->present[t] && ds->reports[t].utf8_replaced)
+            printf("%s: %" PRIu64 " bytes of invalid UTF-8 replaced by U+FFFD (the first at line "
+                   "%" PRIu64 ", column %d)\n", dg_tables[t].name, ds->reports[t].utf8_replaced,
+                   ds->reports[t].utf8_first_line, ds->reports[t].utf8_first_column);
     print_reconcile(&ds->reconcile);
 }
