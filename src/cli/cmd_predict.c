@@ -247,7 +247,9 @@ static int run(int argc, char **argv)
     /* Nothing over an input; the predictions file not inside the campaigns'
      * folder (replaced whole). */
     const char *inputs[] = {models, rules_path, super_path, camp_rules_path};
-    if (cli_output_apart("predict", "--out", out, argv[optind], &lo, inputs, 4) ||
+    if ((out && cli_output_apart("predict", "--out", out, argv[optind], &lo, inputs, 4)) ||
+        (kaggle && cli_output_apart("predict", "--kaggle-submission", kaggle, argv[optind], &lo,
+                                    inputs, 4)) ||
         (camp_out &&
          (cli_output_apart("predict", "--campaigns-out", camp_out, argv[optind], &lo, inputs, 4) ||
           cli_output_apart("predict", "--out", out, camp_out, NULL, NULL, 0))))
