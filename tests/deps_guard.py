@@ -4,10 +4,10 @@ directly (readelf -d: NEEDED),
 - scripts/deps.sh installs the package of its unversioned .so (the -dev
   package the build links against; dpkg -S), and
 - the Dockerfile's runtime stage installs the package of its soname file.
-"Installs" counts the packages a listed package depends on (apt pulls them in,
-as libpango1.0-dev pulls libglib2.0-dev and build-essential libc6-dev), read
-from this machine's dpkg database; the runtime stage also has the base image's
-essential packages (libc6). Sanitizer runtimes are skipped (the image builds
+deps.sh must name each -dev package itself (only build-essential's own
+dependencies, libc6-dev, count unnamed); for the runtime stage, the packages a
+listed package depends on count (read from this machine's dpkg database), and
+the base image's essential packages (libc6). Sanitizer runtimes are skipped (the image builds
 without). Prints TAP-like lines; exits 1 on a miss, 77 (meson: skipped) without
 dpkg or readelf (not Debian).
 $DG_DEPS_SH and $DG_DOCKERFILE replace the two files (to test the guard)."""
@@ -17,6 +17,8 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+
+from dockerfile import instructions
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("DG_BIN", os.path.join(ROOT, "build", "demographer"))
@@ -42,23 +44,6 @@ def deps_sh_packages(path):
         sys.exit("Bail out! no pkgs=( ... ) array in %s" % path)
     words = re.sub(r"#[^\n]*", "", m.group(1)).split()
     return set(words)
-
-
-def instructions(path):
-    """(keyword, argument) per Dockerfile instruction, continuation lines joined."""
-    out, cur = [], ""
-    for line in open(path, encoding="utf-8"):
-        s = line.rstrip("\n")
-        if not cur and (not s.strip() or s.lstrip().startswith("#")):
-            continue
-        if s.endswith("\\"):
-            cur += s[:-1] + " "
-            continue
-        cur += s
-        kw, _, arg = cur.strip().partition(" ")
-        out.append((kw.upper(), arg.strip()))
-        cur = ""
-    return out
 
 
 def runtime_packages(path):
@@ -164,8 +149,11 @@ def main():
     dirs = lib_dirs()
 
     # Development packages: deps.sh, with what its packages depend on.
+    # Named, not pulled in by another package: a dependency of a dependency can
+    # go away in the next Debian release. Only build-essential's own closure
+    # (libc6-dev: libc, libm) counts without a name.
     listed = deps_sh_packages(DEPS_SH)
-    have = db.closure(listed)
+    have = listed | (db.closure({"build-essential"}) if "build-essential" in listed else set())
     dev = {l: re.sub(r"\.so\..*$", ".so", l) for l in libs}
     owner = owners(set(dev.values()) | set(libs), dirs)
     missing = []

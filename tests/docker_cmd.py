@@ -19,6 +19,8 @@ import tempfile
 import time
 import urllib.request
 
+from dockerfile import instructions
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("DG_BIN", os.path.join(ROOT, "build", "demographer"))
 results = []
@@ -30,23 +32,6 @@ def check(name, ok, why=""):
     if not ok and why:
         for line in str(why).splitlines():
             print("# " + line)
-
-
-def instructions(path):
-    """(keyword, argument) per Dockerfile instruction, continuation lines joined."""
-    out, cur = [], ""
-    for line in open(path, encoding="utf-8"):
-        s = line.rstrip("\n")
-        if not cur and (not s.strip() or s.lstrip().startswith("#")):
-            continue
-        if s.endswith("\\"):
-            cur += s[:-1] + " "
-            continue
-        cur += s
-        kw, _, arg = cur.strip().partition(" ")
-        out.append((kw.upper(), arg.strip()))
-        cur = ""
-    return out
 
 
 def exec_form(arg):
