@@ -56,6 +56,8 @@ chmod 755 "$root"
 # host's /dev or /sys with it.
 cleanup() {
   local rc=$? p
+  # Best effort from here on: one step that fails must not skip the others.
+  set +e
   for p in /proc/[0-9]*; do
     [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill -9 "${p#/proc/}" 2>/dev/null
   done
@@ -78,10 +80,17 @@ echo "fresh-root.sh: debootstrap minbase bookworm into $root"
 make_root "$root" || exit 1
 t1=$(date +%s)
 
-# The machine's own apt sources, so the root installs what this machine would.
-if [ -d /etc/apt/sources.list.d ]; then
-  cp /etc/apt/sources.list.d/*.sources "$root/etc/apt/sources.list.d/" 2>/dev/null \
-    && rm -f "$root/etc/apt/sources.list" || true
+# The machine's own apt sources (the updates and security suites too), so the
+# root installs what this machine would; debootstrap's one-line sources.list
+# (the main suite only) stays when the machine has no deb822 sources.
+shopt -s nullglob
+host_sources=(/etc/apt/sources.list.d/*.sources)
+shopt -u nullglob
+if [ ${#host_sources[@]} -gt 0 ]; then
+  cp "${host_sources[@]}" "$root/etc/apt/sources.list.d/"
+  rm -f "$root/etc/apt/sources.list"
+elif [ -f /etc/apt/sources.list ]; then
+  cp /etc/apt/sources.list "$root/etc/apt/sources.list"
 fi
 
 git clone -q --no-hardlinks "$repo" "$root/root/demographer"

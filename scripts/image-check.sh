@@ -36,17 +36,21 @@ work=$(mktemp -d /tmp/demographer-image.XXXXXX)
 ctr="" server=""
 cleanup() {
   local rc=$?
+  # Best effort from here on: one step that fails must not skip the others.
+  set +e
   if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
-    kill -KILL "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
+    kill -KILL "$server" 2>/dev/null
+    wait "$server" 2>/dev/null
   fi
-  if [ -n "$ctr" ]; then podman rm -f "$ctr" >/dev/null 2>&1 || true; fi
+  if [ -n "$ctr" ] && ! podman rm -f "$ctr" >/dev/null 2>&1; then
+    echo "image-check: could not remove container $ctr (podman rm -f $ctr)" >&2
+  fi
   umount_root "$work"
   # Never delete through a mount that is still there.
   if awk -v d="$(realpath "$work")/" 'index($2, d) == 1 {f=1} END {exit !f}' /proc/self/mounts; then
     echo "image-check: mounts left under $work; not removing it" >&2
   else
-    rm -rf "$work"
+    rm -rf --one-file-system "$work"
   fi
   exit "$rc"
 }
@@ -81,7 +85,13 @@ echo "base import: ${base_s} s"
 # gets a tag too ($tag-build), so that the images a rebuild replaces can be removed
 # by id (rather than pruning every dangling image) while the deps.sh layer stays
 # cached for the next run.
-old=$(podman image inspect --format '{{.Id}}' "$tag" "$tag-build" 2>/dev/null || true)
+# Each tag on its own: inspect fails as a whole when one of several is absent.
+old=""
+for t in "$tag" "$tag-build"; do
+  if podman image exists "$t"; then
+    old+=" $(podman image inspect --format '{{.Id}}' "$t")"
+  fi
+done
 build() {
   podman build --pull=never --isolation chroot --cgroup-manager cgroupfs --format docker "$@" . \
     >>"$work/build.log" 2>&1 && return 0
@@ -94,7 +104,11 @@ build -t "$tag"
 build_s=$(since "$t0")
 new=$(podman image inspect --format "{{.Id}}" "$tag" "$tag-build" | tr "\n" " ")
 for id in $old; do
-  case " $new " in *" $id "*) ;; *) podman rmi "$id" >/dev/null 2>&1 || true ;; esac
+  case " $new " in
+    *" $id "*) ;;
+    *) podman rmi "$id" >/dev/null 2>&1 ||
+         echo "image-check: the replaced image $id is still in use; kept" >&2 ;;
+  esac
 done
 size=$(podman image inspect --format '{{.Size}}' "$tag")
 echo "build: ${build_s} s"

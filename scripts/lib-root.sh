@@ -64,6 +64,7 @@ umount_root() {
   dir=$(realpath -m "$1")
   awk -v d="$dir/" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r |
     while read -r m; do
-      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null ||
+        echo "lib-root: could not unmount $m" >&2
     done
 }

@@ -1281,13 +1281,23 @@ static void test_thousand_slow_clients(void **state)
     (void)state;
     /* 1000 clients here and 1000 connections in the server, in one process. */
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    getrlimit(RLIMIT_NOFILE, &rl);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
     if (rl.rlim_cur < 4200) {
-        fprintf(stderr, "# the open-file limit is %llu: 1000 slow clients need 4200\n",
+        /* The soft limit up to the hard one; past it where allowed (root, as
+         * in CI). Only a machine that allows neither skips, and says so. */
+        if (rl.rlim_max < 4200)
+            rl.rlim_max = 4200;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    }
+    if (rl.rlim_cur < 4200) {
+        fprintf(stderr, "# the open-file limit is %llu and cannot be raised: 1000 slow "
+                        "clients need 4200\n",
                 (unsigned long long)rl.rlim_cur);
         skip();
     }
