@@ -350,19 +350,45 @@ static int8_t *location_column(dg_table *ev)
     return loc;
 }
 
-static void mark_missing(dg_table *ev, int unit_box, dg_rule_effect *e)
+/* A coordinate test: nonzero when the pair is no location; its bits say why
+ * (bit 0 and bit 1 are counted apart). */
+typedef unsigned (*coord_test)(float lat, float lon);
+
+static unsigned zero_coords(float lat, float lon)
+{
+    return lat == 0.0f || lon == 0.0f;
+}
+
+static unsigned unit_box_coords(float lat, float lon)
+{
+    return fabsf(lat) <= 1.0f && fabsf(lon) <= 1.0f;
+}
+
+/* Coordinates no place on Earth has: a broken fix, not a location. */
+static unsigned out_of_range_coords(float lat, float lon)
+{
+    return (unsigned)(lat < -90.0f || lat > 90.0f) | (unsigned)(lon < -180.0f || lon > 180.0f) << 1;
+}
+
+/* The one way a rule takes locations away: every located event that `bad`
+ * rejects gets NaN coordinates and DG_LOC_MISSING; the effect counts the
+ * events and their devices, and why[b] the events whose verdict has bit b. */
+static uint64_t forget_locations(dg_table *ev, coord_test bad, dg_rule_effect *e,
+                                 uint64_t why[2])
 {
     int8_t *loc = location_column(ev);
     float *lat = dg_col_f32(dg_table_column(ev, "latitude"));
     float *lon = dg_col_f32(dg_table_column(ev, "longitude"));
     uint8_t *mark = dg_xcalloc(ev->nrows + 1, 1);
     uint64_t n = 0;
+    why[0] = why[1] = 0;
     for (uint64_t i = 0; i < ev->nrows; i++) {
         if (loc[i] == DG_LOC_MISSING)
             continue;
-        int bad = unit_box ? fabsf(lat[i]) <= 1.0f && fabsf(lon[i]) <= 1.0f
-                           : lat[i] == 0.0f || lon[i] == 0.0f;
-        if (bad) {
+        unsigned v = bad(lat[i], lon[i]);
+        if (v) {
+            why[0] += v & 1;
+            why[1] += v >> 1 & 1;
             lat[i] = lon[i] = NAN;
             loc[i] = DG_LOC_MISSING;
             mark[i] = 1;
@@ -372,41 +398,32 @@ static void mark_missing(dg_table *ev, int unit_box, dg_rule_effect *e)
     e->rows_before = e->rows_after = ev->nrows;
     e->rows_changed = n;
     e->devices = devices_marked(ev, mark);
-    snprintf(e->detail, sizeof e->detail, "%llu events (%.2f%%) marked as having no location",
-             (unsigned long long)n, ev->nrows ? 100.0 * (double)n / (double)ev->nrows : 0.0);
     free(mark);
+    return n;
 }
 
-/* Coordinates no place on Earth has: a broken fix, not a location. */
+static double share_pct(uint64_t n, uint64_t of)
+{
+    return of ? 100.0 * (double)n / (double)of : 0.0;
+}
+
+static void mark_missing(dg_table *ev, int unit_box, dg_rule_effect *e)
+{
+    uint64_t why[2];
+    uint64_t n = forget_locations(ev, unit_box ? unit_box_coords : zero_coords, e, why);
+    snprintf(e->detail, sizeof e->detail, "%llu events (%.2f%%) marked as having no location",
+             (unsigned long long)n, share_pct(n, ev->nrows));
+}
+
 static void mark_out_of_range(dg_table *ev, dg_rule_effect *e)
 {
-    int8_t *loc = location_column(ev);
-    float *lat = dg_col_f32(dg_table_column(ev, "latitude"));
-    float *lon = dg_col_f32(dg_table_column(ev, "longitude"));
-    uint8_t *mark = dg_xcalloc(ev->nrows + 1, 1);
-    uint64_t n = 0, nlat = 0, nlon = 0;
-    for (uint64_t i = 0; i < ev->nrows; i++) {
-        if (loc[i] == DG_LOC_MISSING)
-            continue;
-        int blat = lat[i] < -90.0f || lat[i] > 90.0f, blon = lon[i] < -180.0f || lon[i] > 180.0f;
-        if (blat || blon) {
-            nlat += blat;
-            nlon += blon;
-            lat[i] = lon[i] = NAN;
-            loc[i] = DG_LOC_MISSING;
-            mark[i] = 1;
-            n++;
-        }
-    }
-    e->rows_before = e->rows_after = ev->nrows;
-    e->rows_changed = n;
-    e->devices = devices_marked(ev, mark);
+    uint64_t why[2];
+    uint64_t n = forget_locations(ev, out_of_range_coords, e, why);
     snprintf(e->detail, sizeof e->detail,
              "%llu events (%.2f%%) of %llu devices marked as having no location: %llu with a "
              "latitude outside [-90, 90], %llu with a longitude outside [-180, 180]",
-             (unsigned long long)n, ev->nrows ? 100.0 * (double)n / (double)ev->nrows : 0.0,
-             (unsigned long long)e->devices, (unsigned long long)nlat, (unsigned long long)nlon);
-    free(mark);
+             (unsigned long long)n, share_pct(n, ev->nrows), (unsigned long long)e->devices,
+             (unsigned long long)why[0], (unsigned long long)why[1]);
 }
 
 /* Ages no phone user has (-5, 300): the label is wrong, so the labelled
