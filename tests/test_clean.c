@@ -124,18 +124,11 @@ static void the_median_of_an_even_count_is_the_mean_of_the_middle_two(void **sta
                                          "2,7,2016-05-01 10:00:00,112.00,31.00\n"
                                          "3,7,2016-05-01 10:00:00,0,0\n"));
     dg_dataset ds;
-    dg_dataset_init(&ds);
-    dg_err err;
-    assert_int_equal(dg_dataset_load(&ds, dir, NULL, &err), DG_OK);
-    dg_rules rules;
-    dg_rules_init(&rules);
-    assert_int_equal(dg_rules_parse(&rules, "zero-coords\nimpute-median\n", "t", &err), DG_OK);
     dg_rule_effect fx[2];
-    assert_int_equal(dg_clean(&ds, &rules, fx, NULL, &err), DG_OK);
+    tu_load_cleaned(&ds, dir, "zero-coords\nimpute-median\n", fx);
     const dg_table *ev = &ds.tables[DG_T_EVENTS];
     assert_true(dg_col_f32(dg_table_column(ev, "longitude"))[2] == 111.0f);
     assert_true(dg_col_f32(dg_table_column(ev, "latitude"))[2] == 30.5f);
-    dg_rules_free(&rules);
     dg_dataset_free(&ds);
     tu_rmrf(dir);
     free(dir);
@@ -236,14 +229,8 @@ static void bad_ages_and_coordinates_are_cleaned_and_counted(void **state)
     free(tu_write_str(dir, "train_test_split.csv", "device_id,gender,age,group,train_test_flag\n"
                                                    "10,M,30,M25-32,train\n30,M,300,M32+,test\n"));
     dg_dataset ds;
-    dg_dataset_init(&ds);
-    dg_err err;
-    assert_int_equal(dg_dataset_load(&ds, dir, NULL, &err), DG_OK);
-    dg_rules rules;
-    dg_rules_init(&rules);
-    assert_int_equal(dg_rules_parse(&rules, "bad-ages\nbad-coords\n", "r", &err), DG_OK);
     dg_rule_effect fx[2];
-    assert_int_equal(dg_clean(&ds, &rules, fx, NULL, &err), DG_OK);
+    tu_load_cleaned(&ds, dir, "bad-ages\nbad-coords\n", fx);
     /* bad-ages: devices 20 (-5) and 30 (300) from the labels, 30 from the map. */
     assert_string_equal(fx[0].table, "labels");
     assert_int_equal(fx[0].rows_before, 5);
@@ -279,7 +266,6 @@ static void bad_ages_and_coordinates_are_cleaned_and_counted(void **state)
         seen |= (def.v[i].kind == DG_RULE_BAD_AGES) | (def.v[i].kind == DG_RULE_BAD_COORDS) << 1;
     assert_int_equal(seen, 3);
     dg_rules_free(&def);
-    dg_rules_free(&rules);
     dg_dataset_free(&ds);
     tu_rmrf(dir);
     free(dir);
