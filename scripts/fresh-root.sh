@@ -49,26 +49,16 @@ root=$(mktemp -d "${TMPDIR:-/var/tmp}/demographer-root.XXXXXX")
 # servers' users could not reach anything.
 chmod 755 "$root"
 
-# Everything this script mounted goes, innermost first; processes still
-# running inside the root (a server a test left) are killed first. The root
-# is removed only when nothing is mounted under it any more, and then without
-# crossing into another file system, so a bind mount can never take the
-# host's /dev or /sys with it.
+# The root goes with everything mounted in it (remove_root), unless --keep.
 cleanup() {
-  local rc=$? p
+  local rc=$?
   # Best effort from here on: one step that fails must not skip the others.
   set +e
-  for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill -9 "${p#/proc/}" 2>/dev/null
-  done
-  sleep 0.2
-  umount_root "$root"
   if [ "$keep" = 1 ]; then
+    umount_root "$root"
     echo "fresh-root.sh: the root is kept at $root" >&2
-  elif grep -q " $root/" /proc/mounts; then
-    echo "fresh-root.sh: $root still has mounts; it is left in place" >&2
   else
-    rm -rf --one-file-system "$root"
+    remove_root "$root"
   fi
   exit "$rc"
 }

@@ -45,13 +45,7 @@ cleanup() {
   if [ -n "$ctr" ] && ! podman rm -f "$ctr" >/dev/null 2>&1; then
     echo "image-check: could not remove container $ctr (podman rm -f $ctr)" >&2
   fi
-  umount_root "$work"
-  # Never delete through a mount that is still there.
-  if awk -v d="$(realpath "$work")/" 'index($2, d) == 1 {f=1} END {exit !f}' /proc/self/mounts; then
-    echo "image-check: mounts left under $work; not removing it" >&2
-  else
-    rm -rf --one-file-system "$work"
-  fi
+  remove_root "$work"
   exit "$rc"
 }
 trap cleanup EXIT

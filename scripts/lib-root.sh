@@ -1,10 +1,11 @@
 # shellcheck shell=bash
 # Shell functions for a bare Debian 12 root, sourced by scripts/image-check.sh
-# (and meant for scripts/fresh-root.sh):
+# and scripts/fresh-root.sh:
 #   make_root DIR       debootstrap --variant=minbase bookworm into DIR, from the
 #                       mirror of this machine's own apt sources
 #   mount_root DIR      proc, /sys and /dev inside DIR, for chroot; resolv.conf copied
 #   umount_root DIR     undoes mount_root (safe to call twice, or after a failure)
+#   remove_root DIR     kills what still runs inside DIR, unmounts, removes DIR
 # No mirror host is written here: it is read from /etc/apt at run time.
 
 # The first deb mirror of this machine's apt sources (deb822 first, then sources.list).
@@ -67,4 +68,26 @@ umount_root() {
       umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null ||
         echo "lib-root: could not unmount $m" >&2
     done
+}
+
+# remove_root DIR: the processes still running inside the root (a server a
+# test left) are killed, everything below it unmounted, and DIR removed only
+# when no mount is left under it, then without crossing into another file
+# system: a bind mount can never take the host's /dev or /sys with it.
+remove_root() {
+  local dir p
+  dir=$(realpath -m "$1")
+  [ -d "$dir" ] || return 0
+  for p in /proc/[0-9]*; do
+    if [ "$(readlink "$p/root" 2>/dev/null)" = "$dir" ]; then
+      kill -9 "${p#/proc/}" 2>/dev/null
+    fi
+  done
+  sleep 0.2
+  umount_root "$dir"
+  if awk -v d="$dir/" 'index($2, d) == 1 {f = 1} END {exit !f}' /proc/self/mounts; then
+    echo "lib-root: mounts are left under $dir; it is not removed" >&2
+    return 1
+  fi
+  rm -rf --one-file-system "$dir"
 }
