@@ -113,15 +113,37 @@ static void log_ticks(dg_chart_axis *a, double lo, double hi)
             if (v >= lo * 0.999 && v <= hi * 1.001)
                 cand[nc++] = v;
         }
+    /* The axis ends on the next round value above the data. */
+    for (int e = -3; e <= 9; e++) {
+        int done = 0;
+        for (int m = 0; m < 3 && !done; m++) {
+            double v = (m == 0 ? 1 : m == 1 ? 2 : 5) * pow(10, e);
+            if (v >= hi * 0.999) {
+                if (nc < 60 && (nc == 0 || cand[nc - 1] < v * 0.999))
+                    cand[nc++] = v;
+                a->hi = v;
+                done = 1;
+            }
+        }
+        if (done)
+            break;
+    }
     int only_ones = nc > 8;
+    double l0 = log10(1 + a->lo), l1 = log10(1 + a->hi), last = -1;
     a->nticks = 0;
     for (int i = 0; i < nc && a->nticks < DG_CHART_MAX_TICKS; i++) {
         double v = cand[i];
-        if (only_ones && v > 0) {
+        if (only_ones && v > 0 && v != a->hi) {
             double m = v / pow(10, floor(log10(v) + 1e-9));
             if (fabs(m - 1) > 1e-6)
                 continue;
         }
+        /* Near 0, log10(1 + v) packs the small ticks together: keep those
+         * at least a twentieth of the axis apart. */
+        double p = l1 > l0 ? (log10(1 + v) - l0) / (l1 - l0) : 0;
+        if (last >= 0 && p - last < 0.05)
+            continue;
+        last = p;
         a->tick[a->nticks] = v;
         dg_chart_format_value(v, 0, a->label[a->nticks], sizeof a->label[0]);
         a->nticks++;

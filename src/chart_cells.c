@@ -376,20 +376,18 @@ static void draw_vertical(dg_cell_grid *g, const dg_chart *c, const dg_chart_axe
                 double p0 = c->stacked ? dg_chart_axis_pos(&ax->val, 0, base) : 0;
                 double p1 = dg_chart_axis_pos(&ax->val, 0, c->stacked ? base + v : v);
                 base += v;
+                /* In eighths of a cell; a stack's segments and patterned
+                 * fills end on whole cells (rounded), solid bars on eighths. */
                 int e0 = (int)lround(p0 * f.h * 8), e1 = (int)lround(p1 * f.h * 8);
+                int whole = c->stacked || fill != fills[0];
+                if (whole)
+                    e0 = (e0 + 4) / 8 * 8, e1 = (e1 + 4) / 8 * 8;
                 int x0 = c->stacked ? s0 : s0 + k * sub, x1 = c->stacked ? s0 + width : x0 + sub;
                 for (int x = x0; x < x1 && x < f.x0 + f.w; x++) {
-                    int full0 = (e0 + 7) / 8, full1 = e1 / 8;
-                    for (int r = full0; r < full1; r++)
+                    for (int r = e0 / 8; r < e1 / 8; r++)
                         put(g, x, f.y0 + f.h - 1 - r, fill, colour, 0);
-                    /* The top's eighths only for solid fills: a patterned
-                     * series ends on a whole cell, drawn when half full. */
-                    if (e1 % 8 && e1 / 8 >= full0) {
-                        if (fill == fills[0])
-                            put(g, x, f.y0 + f.h - 1 - e1 / 8, eighth_v[e1 % 8], colour, 0);
-                        else if (e1 % 8 >= 4)
-                            put(g, x, f.y0 + f.h - 1 - e1 / 8, fill, colour, 0);
-                    }
+                    if (e1 % 8)
+                        put(g, x, f.y0 + f.h - 1 - e1 / 8, eighth_v[e1 % 8], colour, 0);
                 }
             }
         }
@@ -477,7 +475,15 @@ static void draw_horizontal(dg_cell_grid *g, const dg_chart *c, const dg_chart_a
     if (f.w < 4)
         f.w = 4;
     draw_legend(g, c, 0, c->category_label);
-    int shown = f.h / per;
+    /* A blank row between labels when there is room for it, and one-row
+     * bars up to three rows thick when there is room for that. */
+    int thick = 1;
+    if (per == 1 && c->n > 0) {
+        thick = f.h / c->n - 1;
+        thick = thick < 1 ? 1 : thick > 3 ? 3 : thick;
+    }
+    int step = per * thick + (f.h >= (per * thick + 1) * c->n ? 1 : 0);
+    int shown = f.h / step;
     if (shown > c->n)
         shown = c->n;
     if (shown < c->n && shown > 0)
@@ -485,10 +491,10 @@ static void draw_horizontal(dg_cell_grid *g, const dg_chart *c, const dg_chart_a
     for (int y = f.y0; y < f.y0 + f.h; y++)
         put(g, f.x0 - 1, y, 0x2502, -1, DG_CELL_DIM);
     for (int i = 0; i < shown; i++) {
-        int y = f.y0 + i * per;
+        int y = f.y0 + i * step, ymid = y + (thick - 1) / 2;
         if (c->labels) {
             int w = text_w(c->labels[i]) < lw ? text_w(c->labels[i]) : lw;
-            put_text(g, lw - w, y, c->labels[i], lw, -1, 0);
+            put_text(g, lw - w, ymid, c->labels[i], lw, -1, 0);
         }
         int e_base = 0;
         double base = 0;
@@ -500,14 +506,13 @@ static void draw_horizontal(dg_cell_grid *g, const dg_chart *c, const dg_chart_a
             double p = dg_chart_axis_pos(&ax->val, 0, c->stacked ? base + v : v);
             base += v;
             int e1 = (int)lround(p * f.w * 8), e0 = c->stacked ? e_base : 0;
-            int x0 = (e0 + 7) / 8;
-            for (int x = x0; x < e1 / 8; x++)
-                put(g, f.x0 + x, row, fill, colour, 0);
-            if (e1 % 8 && e1 / 8 >= x0) {
-                if (fill == fills[0])
-                    put(g, f.x0 + e1 / 8, row, eighth_h[e1 % 8], colour, 0);
-                else if (e1 % 8 >= 4)
-                    put(g, f.x0 + e1 / 8, row, fill, colour, 0);
+            if (c->stacked || fill != fills[0])
+                e1 = (e1 + 4) / 8 * 8;
+            for (int t = 0; t < thick; t++) {
+                for (int x = e0 / 8; x < e1 / 8; x++)
+                    put(g, f.x0 + x, row + t, fill, colour, 0);
+                if (e1 % 8)
+                    put(g, f.x0 + e1 / 8, row + t, eighth_h[e1 % 8], colour, 0);
             }
             if (c->stacked)
                 e_base = e1;
@@ -516,13 +521,13 @@ static void draw_horizontal(dg_cell_grid *g, const dg_chart *c, const dg_chart_a
             double v = c->stacked ? base : dg_chart_value(c, i, 0);
             double p = dg_chart_axis_pos(&ax->val, 0, v);
             dg_chart_format_value(v, c->integer_values, b, sizeof b);
-            put_text(g, f.x0 + (int)ceil(p * f.w) + 1, y, b, vw + f.w, -1, DG_CELL_DIM);
+            put_text(g, f.x0 + (int)ceil(p * f.w) + 1, ymid, b, vw + f.w, -1, DG_CELL_DIM);
         }
     }
     if (shown < c->n) {
         char more[64];
         snprintf(more, sizeof more, "… %d more", c->n - shown);
-        put_text(g, 0, f.y0 + shown * per, more, lw, -1, DG_CELL_DIM);
+        put_text(g, 0, f.y0 + shown * step, more, lw, -1, DG_CELL_DIM);
     }
     /* The value axis under the bars. */
     int y = f.y0 + f.h;

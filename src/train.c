@@ -582,13 +582,10 @@ static int save_chart(const trainer *T, const dg_chart *c, const char *name, dg_
 
 static int chart_roc(trainer *T, dg_err *err)
 {
-    enum { NPTS = 21 };
-    const char *labels[NPTS];
-    char lab[NPTS][8];
-    for (int i = 0; i < NPTS; i++) {
-        snprintf(lab[i], sizeof lab[i], "%.2f", i / (double)(NPTS - 1));
-        labels[i] = lab[i];
-    }
+    enum { NPTS = 101 };
+    double xs[NPTS];
+    for (int i = 0; i < NPTS; i++)
+        xs[i] = i / (double)(NPTS - 1);
     double values[NPTS * 3];
     const char *names[3];
     char name[2][96];
@@ -642,7 +639,7 @@ static int chart_roc(trainer *T, dg_err *err)
                   .value_label = "true positive rate",
                   .category_label = "false positive rate",
                   .n = NPTS,
-                  .labels = labels,
+                  .x = xs,
                   .values = values,
                   .nseries = ns + 1,
                   .series_names = names};
@@ -652,12 +649,9 @@ static int chart_roc(trainer *T, dg_err *err)
 static int chart_calibration(trainer *T, dg_err *err)
 {
     enum { NB = 10 };
-    const char *labels[NB];
-    char lab[NB][16];
-    for (int b = 0; b < NB; b++) {
-        snprintf(lab[b], sizeof lab[b], "%.1f-%.1f", b / 10.0, (b + 1) / 10.0);
-        labels[b] = lab[b];
-    }
+    double xs[NB];
+    for (int b = 0; b < NB; b++)
+        xs[b] = (b + 0.5) / NB; /* the bin's middle, on a numeric axis */
     double values[NB * 3];
     const char *names[3];
     char name[2][96];
@@ -692,9 +686,10 @@ static int chart_calibration(trainer *T, dg_err *err)
                   .title = "Calibration: gender, test split (empty bins drawn at 0)",
                   .subtitle = T->lab.split_text,
                   .value_label = "observed share female",
-                  .category_label = "predicted P(female) bin",
+                  .category_label = "predicted P(female) (bins of 0.1, at their middle)",
                   .n = NB,
-                  .labels = labels,
+                  .x = xs,
+                  .x_from_zero = 1,
                   .values = values,
                   .nseries = ns + 1,
                   .series_names = names};

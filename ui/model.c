@@ -961,6 +961,12 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         move_cursor(m, id, argc, argv);
         break;
     case ACT_NEXT_PANE: m->pane = (m->pane + 1) % PANE_COUNT; break;
+    case ACT_CHART_TOGGLE:
+        if (need_args(id, argc, 0, 0, err) != DG_OK)
+            return DG_ERR;
+        m->chart[m->pane] = !m->chart[m->pane];
+        say(m, "%s shows %s", pane_titles[m->pane], m->chart[m->pane] ? "charts" : "sheets");
+        break;
     case ACT_PANE_LOAD:
     case ACT_PANE_CLEAN:
     case ACT_PANE_EDA:
@@ -1436,15 +1442,28 @@ static void eda_as_table(const dg_eda_table *e, const char *name, dg_table *t, i
     int ns = e->nseries < DG_MAX_COLS - 1 ? e->nseries : DG_MAX_COLS - 1;
     if (ns < e->nseries)
         *cut = 1;
-    for (int k = 0; k < ns; k++)
-        dg_table_add_column(t, e->series_names[k], DG_COL_F32);
+    /* A series of whole numbers (devices, events) is a count: an integer
+     * column, shown as "266", not "266.00". */
+    int whole[DG_MAX_COLS];
+    for (int k = 0; k < ns; k++) {
+        whole[k] = !strchr(e->series_names[k], '%');
+        for (int r = 0; r < e->nrows && whole[k]; r++) {
+            double v = dg_eda_value(e, r, k);
+            whole[k] = v == floor(v) && fabs(v) < 9e15;
+        }
+        dg_table_add_column(t, e->series_names[k], whole[k] ? DG_COL_I64 : DG_COL_F32);
+    }
     dg_table_resize(t, (uint64_t)e->nrows);
     t->nrows = (uint64_t)e->nrows;
     for (int r = 0; r < e->nrows; r++) {
         const char *rn = e->row_names[r] ? e->row_names[r] : "";
         dg_col_u32(&t->cols[0])[r] = dg_strpool_intern(&t->strings, rn, strlen(rn));
-        for (int k = 0; k < ns; k++)
-            dg_col_f32(&t->cols[k + 1])[r] = (float)dg_eda_value(e, r, k);
+        for (int k = 0; k < ns; k++) {
+            if (whole[k])
+                dg_col_i64(&t->cols[k + 1])[r] = (int64_t)dg_eda_value(e, r, k);
+            else
+                dg_col_f32(&t->cols[k + 1])[r] = (float)dg_eda_value(e, r, k);
+        }
     }
 }
 

@@ -175,7 +175,7 @@ static int cluster_data(const dg_dataset *ds, double eps, double min_pts, const 
                    "suggested eps (%u of %u locations below it), %.3f s\n",
                    min_pts, kd.knee_km, kd.knee_index, kd.nsorted, kd.seconds);
             path = kdist_png ? dg_xstrdup(kdist_png) : path_in(out, "kdist.png");
-            rc = dg_kdist_chart_save(&kd, path, &err) != DG_OK;
+            rc = dg_kdist_chart_save(&kd, eps, path, &err) != DG_OK;
             if (rc == 0 && !quiet)
                 printf("written: %s\n", path);
         }

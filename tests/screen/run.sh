@@ -116,7 +116,7 @@ assert len(colours) >= 4, f'only {len(colours)} colours: blank'
 PY
 }
 
-echo "1..50"
+echo "1..57"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -240,6 +240,21 @@ if wait_for d "saved out-d/eda-01-gender.png and its .csv"; then
 else
     notok "EDA save (no 'saved' on the status line)" "$last_screen"
 fi
+# The charts in the pane: . shows the cursor's table as a chart, Down the next.
+keys d .
+check d eda-chart-gender-80x24 "Chart 1: Gender of labelled devices"
+keys d Down
+check d eda-chart-box-80x24 "Chart 2: Age by gender"
+keys d Down Down Down
+check d eda-chart-hours-80x24 "Chart 5: Events per hour"
+T resize-window -t d -x 160 -y 48
+check d eda-chart-hours-160x48 "Chart 5: Events per hour"
+keys d Up Up Up Up Up
+check d eda-chart-age-160x48 "Chart 1: Age of labelled devices, by gender"
+keys d Down Down Down Down Down Down Down Down
+check d eda-chart-brands-160x48 "Chart 8: Top 10 phone brands by gender"
+keys d Enter .
+check d eda-chart-sheet-160x48 "row 1/10"
 # --- 80x24: the Geo pane: a sample's braille map, switched, zoomed, saved ---
 start g 80x24
 wait_for g "L load" >/dev/null
@@ -258,9 +273,9 @@ check g geo-zoomed-80x24 "lon 90.90..112.55"
 keys g P
 check g geo-mercator-80x24 "mercator;"
 keys g p
-if wait_for g "saved out-g/geo-gender.png (1976x852 PNG)"; then
-    if err=$(png_ok "$work/out-g/geo-gender.png" 1976 852 2>&1); then
-        ok "Geo save: a 1976x852 PNG, not blank"
+if wait_for g "saved out-g/geo-gender.png (1924x852 PNG)"; then
+    if err=$(png_ok "$work/out-g/geo-gender.png" 1924 852 2>&1); then
+        ok "Geo save: a 1924x852 PNG, not blank"
     else
         notok "Geo save" "$err"
     fi
