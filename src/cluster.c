@@ -240,3 +240,60 @@ int dg_kdist_chart_save(const dg_kdist *kd, double eps_km, const char *path, dg_
         return dg_fail(err, "%s: %s", path, err->msg);
     return dg_chart_save(&c.chart, path, err);
 }
+
+void dg_sweep_chart_of(const dg_dbscan_sweep_row *rows, int nrows, double eps_km,
+                       dg_sweep_chart *out)
+{
+    memset(out, 0, sizeof *out);
+    int ne = 0, nm = 0;
+    for (int i = 0; i < nrows; i++) {
+        int e = 0, k = 0;
+        while (e < ne && out->eps[e] != rows[i].eps_km)
+            e++;
+        if (e == ne && ne < DG_SWEEP_CHART_MAX)
+            out->eps[ne++] = rows[i].eps_km;
+        while (k < nm && out->min_pts[k] != rows[i].min_pts)
+            k++;
+        if (k == nm && nm < DG_SWEEP_CHART_MAX)
+            out->min_pts[nm++] = rows[i].min_pts;
+    }
+    /* Ascending eps along x, ascending minPts as the series. */
+    for (int i = 1; i < ne; i++)
+        for (int j = i; j > 0 && out->eps[j - 1] > out->eps[j]; j--) {
+            double t = out->eps[j];
+            out->eps[j] = out->eps[j - 1];
+            out->eps[j - 1] = t;
+        }
+    for (int i = 1; i < nm; i++)
+        for (int j = i; j > 0 && out->min_pts[j - 1] > out->min_pts[j]; j--) {
+            double t = out->min_pts[j];
+            out->min_pts[j] = out->min_pts[j - 1];
+            out->min_pts[j - 1] = t;
+        }
+    for (int k = 0; k < nm; k++) {
+        snprintf(out->name[k], sizeof out->name[k], "minPts %g", out->min_pts[k]);
+        out->names[k] = out->name[k];
+    }
+    for (int i = 0; i < nrows; i++)
+        for (int e = 0; e < ne; e++)
+            for (int k = 0; k < nm; k++)
+                if (out->eps[e] == rows[i].eps_km && out->min_pts[k] == rows[i].min_pts)
+                    out->values[e * nm + k] = (double)rows[i].clusters;
+    snprintf(out->eps_label, sizeof out->eps_label, "eps %g km", eps_km);
+    out->mk = (dg_chart_marker){1, eps_km, out->eps_label};
+    snprintf(out->sub, sizeof out->sub, "%d eps x %d minPts; the line marks the current eps", ne,
+             nm);
+    out->chart = (dg_chart){.kind = DG_CHART_LINE,
+                            .title = "DBSCAN sweep: clusters by eps and minPts",
+                            .subtitle = out->sub,
+                            .value_label = "clusters",
+                            .category_label = "eps (km)",
+                            .n = ne,
+                            .x = out->eps,
+                            .values = out->values,
+                            .nseries = nm,
+                            .series_names = out->names,
+                            .integer_values = 1,
+                            .nmarkers = eps_km > 0 ? 1 : 0,
+                            .markers = &out->mk};
+}

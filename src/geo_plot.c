@@ -123,6 +123,32 @@ static void draw_basemap(cairo_t *cr, const dg_proj *p, const dg_basemap *b)
     }
 }
 
+/* The cities (geo.h) inside the frame: a ring and the name, dark on a
+ * light halo so it reads over the density. */
+static void draw_cities(cairo_t *cr, const dg_proj *p)
+{
+    const dg_extent *e = &p->extent;
+    for (int i = 0; i < dg_ncities; i++) {
+        const dg_city *c = &dg_cities[i];
+        if (c->lon < e->lon0 || c->lon > e->lon1 || c->lat < e->lat0 || c->lat > e->lat1)
+            continue;
+        double x, y;
+        dg_proj_forward(p, c->lon, c->lat, &x, &y);
+        set_rgb(cr, 0x222222, 1);
+        cairo_set_line_width(cr, 1.5);
+        cairo_new_sub_path(cr);
+        cairo_arc(cr, x, y, 3.5, 0, 2 * M_PI);
+        cairo_stroke(cr);
+        set_rgb(cr, 0xffffff, 0.75);
+        double w = dg_plot_text_width(cr, c->name, 12, 0);
+        double tx = x + 8 + w + 2 <= p->px0 + p->pw ? x + 8 : x - 8 - w; /* left at the edge */
+        cairo_rectangle(cr, tx - 2, y - 8, w + 4, 16);
+        cairo_fill(cr);
+        set_rgb(cr, 0x222222, 1);
+        dg_plot_text(cr, c->name, 12, 0, tx, y, 0, 0.5);
+    }
+}
+
 /* Shade of a cell: a floor so single events show, then the log of the
  * count against the largest cell of any panel. */
 static double cell_alpha(uint32_t c, double log_max)
@@ -293,6 +319,7 @@ int dg_geo_map_png(const dg_geo_sample *s, const dg_geo_map *m, unsigned char **
         if (m->basemap)
             draw_basemap(cr, p, m->basemap);
         draw_density(cr, p, grid[k], cols, rows, panel_colour(m->kind, k), log_max);
+        draw_cities(cr, p);
         cairo_restore(cr);
         set_rgb(cr, 0x333333, 1);
         cairo_set_line_width(cr, 1);

@@ -44,22 +44,28 @@ static int utf8(uint32_t c, char *b)
 void chart_view_draw(app *a, const dg_chart *c, const char *heading, int top, int height,
                      int width)
 {
+    chart_view_draw_at(a, c, heading, top, height, 0, width);
+}
+
+void chart_view_draw_at(app *a, const dg_chart *c, const char *heading, int top, int height,
+                        int x0, int width)
+{
     char buf[2048];
     int y = top;
     if (heading) {
         attrset(A_BOLD);
-        mvaddstr(y++, 1, text_fit(heading, width - 2, 0, buf, sizeof buf));
+        mvaddstr(y++, x0 + 1, text_fit(heading, width - 2, 0, buf, sizeof buf));
         attrset(A_NORMAL);
         height--;
     }
     dg_cell_grid g;
     dg_err err;
     if (dg_chart_cells(c, width - 2, height, &g, &err) != DG_OK) {
-        mvaddstr(y, 1, text_fit(err.msg, width - 2, 0, buf, sizeof buf));
+        mvaddstr(y, x0 + 1, text_fit(err.msg, width - 2, 0, buf, sizeof buf));
         return;
     }
     for (int r = 0; r < g.rows; r++) {
-        move(y + r, 1);
+        move(y + r, x0 + 1);
         for (int x = 0; x < g.cols; x++) {
             const dg_cell *cell = &g.cells[(size_t)r * g.cols + x];
             if (cell->ch == 0)

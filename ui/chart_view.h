@@ -15,6 +15,9 @@
  * [top, top + height), width columns. */
 void chart_view_draw(app *a, const dg_chart *c, const char *heading, int top, int height,
                      int width);
+/* The same from column x0 + 1, width columns wide. */
+void chart_view_draw_at(app *a, const dg_chart *c, const char *heading, int top, int height,
+                        int x0, int width);
 /* The colour pairs of the palette, after start_color(). */
 void chart_view_init_colors(void);
 

@@ -1,6 +1,7 @@
 /* The Geo pane's DBSCAN views (model_dbscan.h): the last run with its top
  * clusters, the k-distance curve (the PNG's chart description, in braille)
- * with the knee and the current eps, and the eps x minPts sweep as a table with a row cursor. pane_geo.c
+ * with the knee and the current eps, and the eps x minPts sweep as a table with a row cursor
+ * (or, with chart-toggle, as clusters against eps, a line per minPts). pane_geo.c
  * hands its drawing and keys here when a DBSCAN view is shown. */
 #include "pane_dbscan.h"
 
@@ -115,10 +116,28 @@ static void draw_kdist(app *a, int top, int height, int width)
     chart_view_draw(a, &kc.chart, line, top + 1, height - 1, width);
 }
 
+/* The sweep as a chart (dg_sweep_chart_of, as geo-sweep.png): clusters
+ * found against eps, a line per minPts. */
+static void draw_sweep_chart(app *a, int top, int height, int width)
+{
+    dbscan_state *d = &a->m.dbs;
+    dg_sweep_chart *sc = dg_xmalloc(sizeof *sc);
+    dg_sweep_chart_of(d->rows, d->nrows, d->eps_km, sc);
+    chart_view_draw(a, &sc->chart,
+                    "clusters by eps, a line per minPts (. the table: Enter adopts a row; p saves "
+                    "the PNG)",
+                    top + 1, height - 1, width);
+    free(sc);
+}
+
 static void draw_sweep(app *a, int top, int height, int width)
 {
     model *m = &a->m;
     dbscan_state *d = &m->dbs;
+    if (d->nrows && m->chart[PANE_GEO]) {
+        draw_sweep_chart(a, top, height, width);
+        return;
+    }
     if (!d->nrows) {
         put_line(top + 2, width, m->loaded ? "No sweep yet: w runs eps x minPts over the ladder "
                                              "steps around the pair."

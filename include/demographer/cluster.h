@@ -71,4 +71,20 @@ typedef struct dg_kdist_chart {
 int dg_kdist_chart_of(const dg_kdist *kd, double eps_km, dg_kdist_chart *out, dg_err *err);
 int dg_kdist_chart_save(const dg_kdist *kd, double eps_km, const char *path, dg_err *err);
 
+/* A sweep as a line chart: clusters against eps (numeric), a line per
+ * minPts, the current eps marked (eps_km > 0); for geo-sweep.png and the
+ * Geo pane. Up to DG_SWEEP_CHART_MAX distinct values of each. */
+#define DG_SWEEP_CHART_MAX 16
+typedef struct dg_sweep_chart {
+    dg_chart chart; /* points into the fields below */
+    double eps[DG_SWEEP_CHART_MAX], min_pts[DG_SWEEP_CHART_MAX];
+    double values[DG_SWEEP_CHART_MAX * DG_SWEEP_CHART_MAX];
+    char name[DG_SWEEP_CHART_MAX][32];
+    const char *names[DG_SWEEP_CHART_MAX];
+    dg_chart_marker mk;
+    char eps_label[48], sub[96];
+} dg_sweep_chart;
+void dg_sweep_chart_of(const dg_dbscan_sweep_row *rows, int nrows, double eps_km,
+                       dg_sweep_chart *out);
+
 #endif

@@ -151,4 +151,13 @@ int dg_geo_map_png(const dg_geo_sample *s, const dg_geo_map *m, unsigned char **
 /* The same, written to path atomically. */
 int dg_geo_map_save(const dg_geo_sample *s, const dg_geo_map *m, const char *path, dg_err *err);
 
+/* A few large cities of the data's region (China), so that a reader finds
+ * the places on a map: the pane and the PNGs label them. */
+typedef struct dg_city {
+    const char *name;
+    double lon, lat;
+} dg_city;
+extern const dg_city dg_cities[];
+extern const int dg_ncities;
+
 #endif
