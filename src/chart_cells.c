@@ -195,22 +195,29 @@ static int val_row(const frame *f, const dg_chart_axis *a, double v)
     return f->y0 + (r < 0 ? 0 : r > f->h - 1 ? f->h - 1 : r);
 }
 
-static int legend_item(dg_cell_grid *g, int x, int y, uint32_t key, int n_key, int colour,
-                       const char *name, int limit)
+/* A key and its name at (*x, *y); an item that does not fit the row starts
+ * the next one (at most max_rows rows), cut with "…" only when alone on it. */
+static void legend_item(dg_cell_grid *g, int *x, int *y, int y0, int max_rows, uint32_t key,
+                        int n_key, int colour, const char *name)
 {
-    if (x + n_key + 2 >= limit)
-        return x;
+    int w = n_key + 1 + text_w(name);
+    if (*x > 0 && *x + w > g->cols && *y + 1 < y0 + max_rows) {
+        *x = 0;
+        (*y)++;
+    }
+    if (*x + n_key + 2 >= g->cols)
+        return;
     for (int i = 0; i < n_key; i++)
-        put(g, x + i, y, key, colour, 0);
-    x += n_key + 1;
-    x += put_text(g, x, y, name, limit - x, -1, 0);
-    return x + 2;
+        put(g, *x + i, *y, key, colour, 0);
+    *x += n_key + 1;
+    *x += put_text(g, *x, *y, name, g->cols - *x, -1, 0) + 2;
 }
 
-/* The top row: the value axis' name, then a key per series and marker. */
-static void draw_legend(dg_cell_grid *g, const dg_chart *c, int y, const char *prefix)
+/* The top rows: the axis' name, then a key per series and marker, on as
+ * many rows (up to three) as they need. Returns the rows used. */
+static int draw_legend(dg_cell_grid *g, const dg_chart *c, int y0, const char *prefix)
 {
-    int x = 0, ns = dg_chart_nseries(c);
+    int x = 0, y = y0, ns = dg_chart_nseries(c), max_rows = g->rows >= 16 ? 3 : 1;
     if (prefix) {
         x += put_text(g, 0, y, prefix, g->cols / 2, -1, DG_CELL_DIM);
         x += 3;
@@ -218,14 +225,15 @@ static void draw_legend(dg_cell_grid *g, const dg_chart *c, int y, const char *p
     int lines = c->kind == DG_CHART_LINE || c->kind == DG_CHART_POINTS;
     if (ns > 1 && c->series_names && c->kind != DG_CHART_BOX)
         for (int k = 0; k < ns; k++)
-            x = legend_item(g, x, y,
-                            c->kind == DG_CHART_POINTS ? 0x2022
-                            : lines                    ? line_keys[k % NLINES]
-                                                       : fills[k % NFILLS],
-                            2, dg_chart_colour(c, k), c->series_names[k], g->cols);
+            legend_item(g, &x, &y, y0, max_rows,
+                        c->kind == DG_CHART_POINTS ? 0x2022
+                        : lines                    ? line_keys[k % NLINES]
+                                                   : fills[k % NFILLS],
+                        2, dg_chart_colour(c, k), c->series_names[k]);
     for (int m = 0; m < c->nmarkers; m++)
-        x = legend_item(g, x, y, c->markers[m].on_x ? 0x2502 : 0x2504, 1, -1,
-                        c->markers[m].label ? c->markers[m].label : "", g->cols);
+        legend_item(g, &x, &y, y0, max_rows, c->markers[m].on_x ? 0x2502 : 0x2504, 1, -1,
+                    c->markers[m].label ? c->markers[m].label : "");
+    return y - y0 + 1;
 }
 
 static void draw_markers(dg_cell_grid *g, const dg_chart *c, const dg_chart_axes *ax,
@@ -351,10 +359,9 @@ static void draw_cat_axis_v(dg_cell_grid *g, const dg_chart *c, const dg_chart_a
 
 static void draw_vertical(dg_cell_grid *g, const dg_chart *c, const dg_chart_axes *ax)
 {
-    int legend_rows = 1, axis_rows = c->category_label ? 3 : 2;
+    int legend_rows = draw_legend(g, c, 0, c->value_label), axis_rows = c->category_label ? 3 : 2;
     int lw = value_label_width(ax);
     frame f = {lw + 1, legend_rows, g->cols - lw - 1, g->rows - legend_rows - axis_rows};
-    draw_legend(g, c, 0, c->value_label);
     draw_value_axis_v(g, ax, &f);
     int ns = dg_chart_nseries(c), n = c->n ? c->n : 1;
     double slot = (double)f.w / n;
@@ -471,10 +478,10 @@ static void draw_horizontal(dg_cell_grid *g, const dg_chart *c, const dg_chart_a
     int tail = ax->val.nticks ? text_w(ax->val.label[ax->val.nticks - 1]) / 2 + 1 : 1;
     if (vw < tail)
         vw = tail;
-    frame f = {lw + 2, 1, g->cols - lw - 2 - vw, g->rows - 1 - axis_rows};
+    int legend_rows = draw_legend(g, c, 0, c->category_label);
+    frame f = {lw + 2, legend_rows, g->cols - lw - 2 - vw, g->rows - legend_rows - axis_rows};
     if (f.w < 4)
         f.w = 4;
-    draw_legend(g, c, 0, c->category_label);
     /* A blank row between labels when there is room for it, and one-row
      * bars up to three rows thick when there is room for that. */
     int thick = 1;

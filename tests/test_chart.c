@@ -197,6 +197,27 @@ static void box_plot_draws_boxes_and_whiskers(void **state)
     dg_cell_grid_free(&g);
 }
 
+static void a_long_legend_wraps_onto_more_rows(void **state)
+{
+    (void)state;
+    const char *labels[] = {"1 fashion", "2 cashback"};
+    const double v[] = {20, 30, 25, 18, 40, 25};
+    const char *names[] = {"devices reached (% of all)", "expected precision (% of targeted)",
+                           "base rate (% of all labelled)"};
+    dg_chart c = {.kind = DG_CHART_BAR_H, .n = 2, .labels = labels, .values = v, .nseries = 3,
+                  .series_names = names, .value_label = "%", .category_label = "campaign"};
+    dg_cell_grid g;
+    draw(&c, 50, 20, &g);
+    /* Every series keeps its key: none is cut off the right edge. */
+    assert_true(any_row_has(3, "██ devices reached (% of all)") >= 0);
+    assert_true(any_row_has(3, "▓▓ expected precision (% of targeted)") >= 0);
+    assert_true(any_row_has(3, "▒▒ base rate (% of all labelled)") >= 0);
+    /* ...and the bars start under the legend. */
+    int r = any_row_has(20, "1 fashion");
+    assert_true(r >= 3);
+    dg_cell_grid_free(&g);
+}
+
 static void too_small_a_grid_is_refused(void **state)
 {
     (void)state;
@@ -252,6 +273,7 @@ int main(void)
         cmocka_unit_test(stacked_series_differ_by_glyph_without_colour),
         cmocka_unit_test(log_axis_and_markers),
         cmocka_unit_test(box_plot_draws_boxes_and_whiskers),
+        cmocka_unit_test(a_long_legend_wraps_onto_more_rows),
         cmocka_unit_test(too_small_a_grid_is_refused),
         cmocka_unit_test(gender_has_one_colour_by_name),
         cmocka_unit_test(every_kind_renders_as_png),

@@ -74,7 +74,7 @@ int dg_kdist_chart_save(const dg_kdist *kd, double eps_km, const char *path, dg_
 /* A sweep as a line chart: clusters against eps (numeric), a line per
  * minPts, the current eps marked (eps_km > 0); for geo-sweep.png and the
  * Geo pane. Up to DG_SWEEP_CHART_MAX distinct values of each. */
-#define DG_SWEEP_CHART_MAX 16
+#define DG_SWEEP_CHART_MAX 32 /* the CLI's --sweep takes as many */
 typedef struct dg_sweep_chart {
     dg_chart chart; /* points into the fields below */
     double eps[DG_SWEEP_CHART_MAX], min_pts[DG_SWEEP_CHART_MAX];
