@@ -218,6 +218,47 @@ static void a_long_legend_wraps_onto_more_rows(void **state)
     dg_cell_grid_free(&g);
 }
 
+/* The renderers cannot drift: every value tick the cells write is one of
+ * the description's, in its order (bottom up), and a tall grid writes them all. */
+static void the_cells_write_the_descriptions_ticks(void **state)
+{
+    (void)state;
+    const char *labels[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    const double v[] = {3900, 4400, 5100, 4700, 4500, 4600, 4300};
+    dg_chart c = {.kind = DG_CHART_BAR_V, .n = 7, .labels = labels, .values = v,
+                  .integer_values = 1, .value_label = "events", .category_label = "day"};
+    dg_chart_axes ax;
+    dg_chart_axes_of(&c, &ax);
+    for (int rows = 8; rows <= 40; rows += 16) {
+        dg_cell_grid g;
+        draw(&c, 60, rows, &g);
+        int next = 0, seen = 0;
+        for (int r = rows - 1; r >= 0; r--) {
+            char *bar = strstr(rows_text[r], "┤");
+            if (!bar)
+                continue;
+            *bar = 0;
+            char *lab = rows_text[r];
+            while (*lab == ' ')
+                lab++;
+            while (next < ax.val.nticks && strcmp(ax.val.label[next], lab) != 0)
+                next++;
+            assert_true(next < ax.val.nticks); /* found, after the one before */
+            next++;
+            seen++;
+        }
+        if (rows == 40)
+            assert_int_equal(seen, ax.val.nticks);
+        else
+            assert_true(seen >= 2);
+        /* The day labels in the description's order. */
+        int r = any_row_has(rows, "Sun");
+        assert_true(r > 0);
+        assert_true(strstr(rows_text[r], "Sun") < strstr(rows_text[r], "Sat"));
+        dg_cell_grid_free(&g);
+    }
+}
+
 static void too_small_a_grid_is_refused(void **state)
 {
     (void)state;
@@ -274,6 +315,7 @@ int main(void)
         cmocka_unit_test(log_axis_and_markers),
         cmocka_unit_test(box_plot_draws_boxes_and_whiskers),
         cmocka_unit_test(a_long_legend_wraps_onto_more_rows),
+        cmocka_unit_test(the_cells_write_the_descriptions_ticks),
         cmocka_unit_test(too_small_a_grid_is_refused),
         cmocka_unit_test(gender_has_one_colour_by_name),
         cmocka_unit_test(every_kind_renders_as_png),
