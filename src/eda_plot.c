@@ -69,8 +69,9 @@ int dg_eda_chart_of(const dg_eda *e, int i, dg_eda_chart *out, dg_err *err)
     snprintf(out->subtitle, sizeof out->subtitle, "chart %d of the brief's ten; %s",
              e->chart_of[i], t->unit);
     /* Counts of devices or events print as integers, shares keep decimals. */
-    int counts = !strchr(v->value_label, '%') &&
-                 (strstr(v->value_label, "devices") || strstr(v->value_label, "events"));
+    int counts = !strchr(v->value_label, '%');
+    for (int s = 0; s < ns && counts; s++)
+        counts = dg_eda_series_is_count(t, v->cols[s]);
     out->chart = (dg_chart){
         .kind = v->kind,
         .title = t->title,

@@ -1438,11 +1438,7 @@ static void eda_as_table(const dg_eda_table *e, const char *name, dg_table *t, i
      * column, shown as "266", not "266.00". */
     int whole[DG_MAX_COLS];
     for (int k = 0; k < ns; k++) {
-        whole[k] = !strchr(e->series_names[k], '%');
-        for (int r = 0; r < e->nrows && whole[k]; r++) {
-            double v = dg_eda_value(e, r, k);
-            whole[k] = v == floor(v) && fabs(v) < 9e15;
-        }
+        whole[k] = dg_eda_series_is_count(e, k);
         dg_table_add_column(t, e->series_names[k], whole[k] ? DG_COL_I64 : DG_COL_F32);
     }
     dg_table_resize(t, (uint64_t)e->nrows);

@@ -43,6 +43,10 @@ static inline double dg_eda_value(const dg_eda_table *t, int row, int series)
     return t->values[row * t->nseries + series];
 }
 
+/* Series s of t holds counts: whole numbers of devices or events (by its
+ * name or the table's unit), no "%" in its name. Counts print as integers ("266", not "266.00") everywhere. */
+int dg_eda_series_is_count(const dg_eda_table *t, int s);
+
 /* Computes the ten tables. Needs the labels table; the event charts need
  * events, the brand charts phones, the app chart app_events. A table whose
  * input is absent is left out and said so in `missing` (may be NULL). */
