@@ -322,7 +322,7 @@ static int stage_cluster(run_state *s, dg_err *err)
         } else if (rc == DG_OK) {
             s->knee_km = kd.knee_km;
             char *png = dg_path_join(dir, "kdist.png"), *csv = dg_path_join(dir, "kdist.csv");
-            rc = dg_kdist_chart_save(&kd, png, err);
+            rc = dg_kdist_chart_save(&kd, RUN_EPS_KM, png, err);
             if (rc == DG_OK)
                 rc = dg_kdist_write_csv(&kd, csv, err);
             free(png);

@@ -558,6 +558,20 @@ static void geo_pane_drives_the_model_and_replay(void **state)
     assert_non_null(strstr(err.msg, "expected all, gender or age, found 'sex'"));
     assert_int_equal(act(&m, "geo-map gender", &err), DG_OK);
     assert_int_equal(m.geo.kind, DG_MAP_GENDER);
+    /* One panel at a time on screen: geo-panel picks it, a new map starts at the first. */
+    assert_int_equal(act(&m, "geo-panel 3", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "1 to 2 for the gender map"));
+    assert_int_equal(act(&m, "geo-panel 2", &err), DG_OK);
+    assert_int_equal(m.geo.panel, 1);
+    assert_int_equal(act(&m, "geo-map age", &err), DG_OK);
+    assert_int_equal(m.geo.panel, 0);
+    assert_int_equal(act(&m, "geo-map gender", &err), DG_OK);
+    /* chart-toggle switches the pane between charts and sheets. */
+    assert_int_equal(act(&m, "chart-toggle", &err), DG_OK);
+    assert_true(m.chart[PANE_GEO]);
+    assert_int_equal(act(&m, "chart-toggle x", &err), DG_ERR);
+    assert_int_equal(act(&m, "chart-toggle", &err), DG_OK);
+    assert_false(m.chart[PANE_GEO]);
     assert_int_equal(act(&m, "geo-zoom-in", &err), DG_OK);
     double w = home.lon1 - home.lon0;
     assert_true(fabs((m.geo.extent.lon1 - m.geo.extent.lon0) - w / 2) < 1e-9);
@@ -588,7 +602,8 @@ static void geo_pane_drives_the_model_and_replay(void **state)
     size_t len;
     char *log = tu_read(logp, &len);
     assert_non_null(log);
-    assert_non_null(strstr(log, "\ngeo-sample 2000 5\ngeo-map gender\ngeo-zoom-in\ngeo-pan-east\n"
+    assert_non_null(strstr(log, "\ngeo-sample 2000 5\ngeo-map gender\ngeo-panel 2\ngeo-map age\n"
+                                "geo-map gender\nchart-toggle\nchart-toggle\ngeo-zoom-in\ngeo-pan-east\n"
                                 "geo-pan-north\nsave\ngeo-reset\ngeo-extent 110,122,28,42\n"
                                 "geo-projection mercator\ngeo-map age\nsave\n"));
     assert_null(strstr(log, "geo-map sex"));
@@ -726,7 +741,7 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
 
     /* p in the k-distance view saves its PNG; elsewhere but the map it says where. */
     assert_int_equal(act(&m, "save", &err), DG_ERR);
-    assert_non_null(strstr(err.msg, "v goes to the kdist view"));
+    assert_non_null(strstr(err.msg, "v goes to the kdist or sweep view"));
     assert_int_equal(act(&m, "dbscan-view kdist", &err), DG_OK);
     assert_int_equal(act(&m, "save", &err), DG_OK);
     snprintf(path, sizeof path, "%s/geo-kdist.png", out);
@@ -743,6 +758,19 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     assert_true(m.dbs.rows[0].eps_km == 1.0 && m.dbs.rows[0].min_pts == 5);
     assert_true(m.dbs.rows[8].eps_km == 1.5 && m.dbs.rows[8].min_pts == 20);
     assert_int_equal(m.dbs.rows[4].clusters, want.clusters);
+    /* p in the sweep view saves its chart: clusters by eps, a line per minPts. */
+    assert_int_equal(act(&m, "save", &err), DG_OK);
+    char sweep_png[1200];
+    snprintf(sweep_png, sizeof sweep_png, "%s/geo-sweep.png", out);
+    assert_string_equal(m.saved, sweep_png);
+    assert_true(file_starts_with(sweep_png, "\x89PNG\r\n\x1a\n", 8));
+    dg_sweep_chart *sc = dg_xmalloc(sizeof *sc);
+    dg_sweep_chart_of(m.dbs.rows, m.dbs.nrows, m.dbs.eps_km, sc);
+    assert_int_equal(sc->chart.n, 3);
+    assert_int_equal(sc->chart.nseries, 3);
+    assert_true(sc->eps[0] == 1.0 && sc->eps[2] == 1.5 && sc->min_pts[0] == 5);
+    assert_true(sc->values[1 * 3 + 1] == (double)want.clusters);
+    free(sc);
     assert_int_equal(act(&m, "cursor-up", &err), DG_OK);
     assert_int_equal(m.dbs.sweep_cur, 3);
     assert_int_equal(act(&m, "dbscan-adopt 10", &err), DG_ERR);
@@ -775,7 +803,7 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     assert_non_null(log);
     assert_non_null(
         strstr(log, "\ndbscan-run\ndbscan-eps-up\n# cancelled: dbscan-run\ndbscan-eps-down\n"));
-    assert_non_null(strstr(log, "\ndbscan-view kdist\nsave\ndbscan-sweep\ncursor-up\n"
+    assert_non_null(strstr(log, "\ndbscan-view kdist\nsave\ndbscan-sweep\nsave\ncursor-up\n"
                                 "dbscan-adopt 7\ndbscan-run\ndbscan-view kdist\nsave\n"));
     assert_null(strstr(log, "dbscan-set 0 10"));
     free(log);

@@ -2,6 +2,7 @@
  * prompt and help overlay. Keys become actions only through actions.def; the
  * panes draw the main area and fill in actions' arguments from the cursor. */
 #include "app.h"
+#include "chart_view.h"
 
 #include "detail.h"
 #include "hints.h"
@@ -755,6 +756,7 @@ static void init_colors(app *a)
     init_pair(COLOR_CURSOR, COLOR_BLACK, COLOR_CYAN);
     init_pair(COLOR_HIST, COLOR_BLUE, -1);
     init_pair(COLOR_ERROR, COLOR_WHITE, COLOR_RED);
+    chart_view_init_colors();
 }
 
 int app_main(int argc, char **argv, model_asset_fn asset)

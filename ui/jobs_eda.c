@@ -35,7 +35,7 @@ static void eda_kind_free(model_job *j)
 }
 
 /* An EDA table as a columnar table, so that the sheet view shows it: its row
- * names, then a float column per series (the sheet has room for 7). */
+ * names, then a column per series (the sheet has room for 7). */
 static void eda_as_table(const dg_eda_table *e, const char *name, dg_table *t, int *cut)
 {
     dg_table_init(t, name);
@@ -43,15 +43,24 @@ static void eda_as_table(const dg_eda_table *e, const char *name, dg_table *t, i
     int ns = e->nseries < DG_MAX_COLS - 1 ? e->nseries : DG_MAX_COLS - 1;
     if (ns < e->nseries)
         *cut = 1;
-    for (int k = 0; k < ns; k++)
-        dg_table_add_column(t, e->series_names[k], DG_COL_F32);
+    /* A series of whole numbers (devices, events) is a count: an integer
+     * column, shown as "266", not "266.00". */
+    int whole[DG_MAX_COLS];
+    for (int k = 0; k < ns; k++) {
+        whole[k] = dg_eda_series_is_count(e, k);
+        dg_table_add_column(t, e->series_names[k], whole[k] ? DG_COL_I64 : DG_COL_F32);
+    }
     dg_table_resize(t, (uint64_t)e->nrows);
     t->nrows = (uint64_t)e->nrows;
     for (int r = 0; r < e->nrows; r++) {
         const char *rn = e->row_names[r] ? e->row_names[r] : "";
         dg_col_u32(&t->cols[0])[r] = dg_strpool_intern(&t->strings, rn, strlen(rn));
-        for (int k = 0; k < ns; k++)
-            dg_col_f32(&t->cols[k + 1])[r] = (float)dg_eda_value(e, r, k);
+        for (int k = 0; k < ns; k++) {
+            if (whole[k])
+                dg_col_i64(&t->cols[k + 1])[r] = (int64_t)dg_eda_value(e, r, k);
+            else
+                dg_col_f32(&t->cols[k + 1])[r] = (float)dg_eda_value(e, r, k);
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 #include "model.h"
+#include "model_charts.h"
 #include "model_job.h"
 
 #include "text.h"
@@ -490,48 +491,24 @@ static int choose_dir(model *m, const char *dir, dg_err *err)
     return DG_OK;
 }
 
-/* The frequency sheet's chart: its 20 most frequent values. */
+/* The frequency sheet's chart: its 20 most frequent values (model_charts.c). */
 static int save_freq(model *m, const sheet *s, dg_err *err)
 {
     const dg_table *t = model_sheet_table(m, s);
     const dg_column *c = &t->cols[s->col];
-    int n = s->freq.n < 20 ? (int)s->freq.n : 20;
-    char (*bufs)[64] = dg_xcalloc((size_t)n + 1, sizeof *bufs);
-    const char **labels = dg_xcalloc((size_t)n + 1, sizeof *labels);
-    double *values = dg_xcalloc((size_t)n + 1, sizeof *values);
-    for (int i = 0; i < n; i++) {
-        const char *v = dg_cell_text(t, c, s->freq.row[i], bufs[i], sizeof bufs[i]);
-        labels[i] = v[0] ? v : "(empty)";
-        values[i] = (double)s->freq.count[i];
-    }
-    char title[128], sub[160], path[PATH_MAX];
-    snprintf(title, sizeof title, "%s.%s: frequency", t->name, c->name);
-    snprintf(sub, sizeof sub, "the %d most frequent of %" PRIu64 " values, %" PRIu64 " rows", n,
-             s->freq.n, s->freq.total);
-    dg_chart ch = {
-        .kind = DG_CHART_BAR_H,
-        .width = 1200,
-        .height = 800,
-        .title = title,
-        .subtitle = sub,
-        .value_label = "rows",
-        .category_label = c->name,
-        .n = n,
-        .labels = labels,
-        .values = values,
-        .value_labels = 1,
-    };
+    freq_chart *fc = dg_xmalloc(sizeof *fc);
+    freq_chart_of(m, s, fc);
+    char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s-freq-%s-%s.png", m->out_dir, pane_names[m->pane], t->name,
              c->name);
     int rc = dg_mkdirs(m->out_dir, err);
     if (rc == DG_OK)
-        rc = dg_chart_save(&ch, path, err);
-    free(bufs);
-    free(labels);
-    free(values);
+        rc = dg_chart_save(&fc->chart, path, err);
+    int w = fc->chart.width, h = fc->chart.height;
+    free(fc);
     if (rc == DG_OK) {
         snprintf(m->saved, sizeof m->saved, "%.1000s", path);
-        model_say(m, "saved %.1000s (%dx%d PNG)", path, ch.width, ch.height);
+        model_say(m, "saved %.1000s (%dx%d PNG)", path, w, h);
     }
     return rc;
 }
@@ -572,8 +549,22 @@ static int save(model *m, dg_err *err)
         model_say(m, "saved %.1000s (k-distance, k = %g)", path, m->dbs.kdist.k);
         return DG_OK;
     }
+    if (m->pane == PANE_GEO && m->dbs.view == GEO_VIEW_SWEEP && m->dbs.nrows) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/geo-sweep.png", m->out_dir);
+        dg_sweep_chart *sc = dg_xmalloc(sizeof *sc);
+        dg_sweep_chart_of(m->dbs.rows, m->dbs.nrows, m->dbs.eps_km, sc);
+        int rc = dg_mkdirs(m->out_dir, err) == DG_OK ? dg_chart_save(&sc->chart, path, err) : DG_ERR;
+        free(sc);
+        if (rc != DG_OK)
+            return DG_ERR;
+        snprintf(m->saved, sizeof m->saved, "%.1000s", path);
+        model_say(m, "saved %.1000s (the sweep's clusters by eps and minPts)", path);
+        return DG_OK;
+    }
     if (m->pane == PANE_GEO && m->dbs.view != GEO_VIEW_MAP)
-        return dg_fail(err, "{save} saves the map or the k-distance chart: {dbscan-view} goes to the kdist view");
+        return dg_fail(err, "{save} saves the map, the k-distance chart or the sweep's: "
+                            "{dbscan-view} goes to the kdist or sweep view");
     if (m->pane == PANE_GEO) {
         char path[PATH_MAX];
         int w, h;
@@ -979,6 +970,12 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         move_cursor(m, id, argc, argv);
         break;
     case ACT_NEXT_PANE: m->pane = (m->pane + 1) % PANE_COUNT; break;
+    case ACT_CHART_TOGGLE:
+        if (model_need_args(id, argc, 0, 0, err) != DG_OK)
+            return DG_ERR;
+        m->chart[m->pane] = !m->chart[m->pane];
+        model_say(m, "%s shows %s", pane_titles[m->pane], m->chart[m->pane] ? "charts" : "sheets");
+        break;
     case ACT_PANE_LOAD:
     case ACT_PANE_CLEAN:
     case ACT_PANE_EDA:
@@ -1193,6 +1190,7 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
             return DG_ERR;
         break;
     case ACT_GEO_MAP:
+    case ACT_GEO_PANEL:
     case ACT_GEO_ZOOM_IN:
     case ACT_GEO_ZOOM_OUT:
     case ACT_GEO_PAN_NORTH:

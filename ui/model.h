@@ -134,6 +134,7 @@ typedef struct model {
     dbscan_state dbs;              /* ...and its DBSCAN views: the pair tuned, run, sweep */
     models_state models;           /* the Models pane: settings, the last training, its table */
     campaigns_state camp;          /* the Campaigns pane: rules, predictions, reach */
+    int chart[PANE_COUNT];         /* chart-toggle: the pane shows its view as a chart */
     char *out_dir;                 /* where saved PNGs go */
     int use_snapshot;
     char *cache_dir;               /* NULL: the library's default */

@@ -325,5 +325,5 @@ int dbscan_save_kdist(const dbscan_state *d, const char *path, dg_err *err)
 {
     if (!d->have_kdist)
         return dg_fail(err, "no k-distance curve yet ({dbscan-run} runs DBSCAN and draws it)");
-    return dg_kdist_chart_save(&d->kdist, path, err);
+    return dg_kdist_chart_save(&d->kdist, d->eps_km, path, err);
 }

@@ -2,11 +2,15 @@
  * a column's frequency table with a bar histogram. Only the rows on screen
  * are formatted, so drawing costs the same on 2 000 rows and on 32 million. */
 #include "app.h"
+#include "chart_view.h"
+#include "model_charts.h"
 
 #include "text.h"
 
 #include <curses.h>
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_COL_WIDTH 36
@@ -210,6 +214,15 @@ static void draw_freq(app *a, sheet *s, int top, int height, int width)
 
 void sheet_draw(app *a, sheet *s, int top, int height, int width)
 {
+    if (s->kind == SHEET_FREQ && a->m.chart[a->m.pane]) {
+        freq_chart *fc = dg_xmalloc(sizeof *fc);
+        freq_chart_of(&a->m, s, fc);
+        char head[512];
+        snprintf(head, sizeof head, "%s: %s (. the table)", fc->title, fc->sub);
+        chart_view_draw(a, &fc->chart, head, top, height, width);
+        free(fc);
+        return;
+    }
     if (s->kind == SHEET_TABLE)
         draw_table(a, s, top, height, width);
     else

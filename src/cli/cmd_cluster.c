@@ -140,6 +140,14 @@ static int cluster_data(const dg_dataset *ds, double eps, double min_pts, const 
         if (rc == 0 && out) {
             path = path_in(out, "sweep.csv");
             rc = dg_cluster_write_sweep(rows, neps * nmin, path, &err) != DG_OK;
+            if (rc == 0) { /* and its chart, as the Geo pane draws it */
+                free(path);
+                path = path_in(out, "sweep.png");
+                dg_sweep_chart *sc = dg_xmalloc(sizeof *sc);
+                dg_sweep_chart_of(rows, neps * nmin, eps, sc);
+                rc = dg_chart_save(&sc->chart, path, &err) != DG_OK;
+                free(sc);
+            }
         }
         free(rows);
     } else if (rc == 0) {
@@ -186,7 +194,7 @@ static int cluster_data(const dg_dataset *ds, double eps, double min_pts, const 
                    "suggested eps (%u of %u locations below it), %.3f s\n",
                    min_pts, kd.knee_km, kd.knee_index, kd.nsorted, kd.seconds);
             path = kdist_png ? dg_xstrdup(kdist_png) : path_in(out, "kdist.png");
-            rc = dg_kdist_chart_save(&kd, path, &err) != DG_OK;
+            rc = dg_kdist_chart_save(&kd, eps, path, &err) != DG_OK;
             if (rc == 0 && !quiet)
                 print_written(path);
         }
@@ -312,10 +320,10 @@ const cli_command cli_cluster = {
     "                     the suggested eps\n"
     "  --out DIR          write locations.csv (lat,lon,weight,cluster,core per distinct\n"
     "                     location), clusters.csv (cluster,events,devices,locations,lat,\n"
-    "                     lon,radius_km), or sweep.csv with --sweep; and kdist.csv and\n"
-    "                     kdist.png (unless --kdist names the PNG); the folder is written\n"
-    "                     whole or not at all (an earlier DIR replaced; never over an\n"
-    "                     input)\n"
+    "                     lon,radius_km), or sweep.csv and sweep.png with --sweep; and\n"
+    "                     kdist.csv and kdist.png (unless --kdist names the PNG); the\n"
+    "                     folder is written whole or not at all (an earlier DIR\n"
+    "                     replaced; never over an input)\n"
     CLI_CLEAN_HELP
     CLI_DATA_HELP
     "  --quiet            no progress and no list of files written\n",

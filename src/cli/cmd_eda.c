@@ -18,7 +18,7 @@ static void print_table(const dg_eda_table *t)
     for (int r = 0; r < t->nrows; r++) {
         printf("%-24.24s", t->row_names[r]);
         for (int s = 0; s < t->nseries; s++)
-            printf(" %14.2f", dg_eda_value(t, r, s));
+            printf(dg_eda_series_is_count(t, s) ? " %14.0f" : " %14.2f", dg_eda_value(t, r, s));
         printf("\n");
     }
 }

@@ -198,7 +198,7 @@ const cli_command cli_maps = {
     "                     the area shown, in degrees (default: the sample's extent, from\n"
     "                     its 0.1st to 99.9th percentile, with a 5% margin)\n"
     "  --size WxH         pixels of each image (default: 900x650 of map per panel plus\n"
-    "                     margins: 1000x852, 1976x852, 2952x852)\n"
+    "                     margins: 1000x852, 1924x852, 2848x852)\n"
     "  --projection P     equirect (default; true scale at the middle latitude) or mercator\n"
     "  --basemap FILE     another basemap in the asset's format (default: the installed\n"
     "                     basemap-east-asia.txt)\n"

@@ -119,7 +119,7 @@ assert len(colours) >= 4, f'only {len(colours)} colours: blank'
 PY
 }
 
-echo "1..56"
+echo "1..72"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -144,11 +144,20 @@ if wait_for a "saved out-a/load-freq-phones-phone_brand.png (1200x800 PNG)"; the
 else
     notok "save PNG (no 'saved' on the status line)" "$last_screen"
 fi
+# The frequency table as a chart (.), then back to the table (.).
+keys a .
+check a freq-chart-80x24 "phones.phone_brand: frequency: the 20 most frequent"
+keys a .
+wait_for a "distinct values" >/dev/null
 keys a '?'
 check a help-80x24 "Keys - ? or q closes"
 keys a q
 T resize-window -t a -x 160 -y 48
 check a resized-160x48 "phones.phone_brand frequency"
+keys a .
+check a freq-chart-160x48 "phones.phone_brand: frequency: the 20 most frequent"
+keys a .
+wait_for a "distinct values" >/dev/null
 keys a q q q
 if wait_for a "EXIT=0"; then ok "quit: q closes the sheets, then leaves with status 0"; else
     notok "quit" "$last_screen"; fi
@@ -247,6 +256,22 @@ if wait_for d "saved out-d/eda-01-gender.png and its .csv"; then
 else
     notok "EDA save (no 'saved' on the status line)" "$last_screen"
 fi
+# The charts in the pane: . shows the cursor's table as a chart, Down the next.
+keys d .
+check d eda-chart-gender-80x24 "Chart 1b: Gender of labelled devices"
+keys d Down
+check d eda-chart-box-80x24 "Chart 2: Age by gender"
+keys d Down Down Down
+check d eda-chart-hours-80x24 "Chart 5: Events per hour"
+T resize-window -t d -x 160 -y 48
+check d eda-chart-hours-160x48 "Chart 5: Events per hour"
+keys d Up Up Up Up Up
+check d eda-chart-age-160x48 "Chart 1a: Age of labelled devices, by gender"
+keys d Down Down Down Down Down Down Down Down
+check d eda-chart-brands-160x48 "Chart 8: Top 10 phone brands by gender"
+keys d Enter .
+check d eda-chart-sheet-160x48 "row 1/10"
+T resize-window -t d -x 80 -y 24
 # A reload would lose the cleaned data and the EDA tables: it asks first.
 keys d 1 L
 check d reload-confirm-80x24 "load anyway? (y: yes"
@@ -269,20 +294,28 @@ keys g c
 check g geo-all-80x24 "sampled"
 keys g m
 check g geo-gender-80x24 "Map gender"
+# One panel at a time: f flips to the female panel, and back.
+keys g f
+check g geo-female-80x24 "Female: 1,589 events; panel 2 of 2"
+keys g f
+wait_for g "Male: 3,440 events; panel 1 of 2" >/dev/null
 keys g + Left
 check g geo-zoomed-80x24 "lon 90.90..112.55"
 keys g P
 check g geo-mercator-80x24 "mercator;"
 keys g p
-if wait_for g "saved out-g/geo-gender.png (1976x852 PNG)"; then
-    if err=$(png_ok "$work/out-g/geo-gender.png" 1976 852 2>&1); then
-        ok "Geo save: a 1976x852 PNG, not blank"
+if wait_for g "saved out-g/geo-gender.png (1924x852 PNG)"; then
+    if err=$(png_ok "$work/out-g/geo-gender.png" 1924 852 2>&1); then
+        ok "Geo save: a 1924x852 PNG, not blank"
     else
         notok "Geo save" "$err"
     fi
 else
     notok "Geo save (no 'saved' on the status line)" "$last_screen"
 fi
+# A taller screen: the map takes the whole height.
+T resize-window -t g -x 160 -y 48
+check g geo-mercator-160x48 "mercator;"
 # --- 80x24: the Geo pane's DBSCAN views: run, k-distance, sweep, adopt ---
 start k 80x24
 wait_for k "L load" >/dev/null
@@ -306,8 +339,17 @@ if wait_for k "saved out-k/geo-kdist.png"; then
 else
     notok "k-distance save (no 'saved' on the status line)" "$last_screen"
 fi
+T resize-window -t k -x 160 -y 48
+check k dbscan-kdist-160x48 "km to the k-th neighbour"
+T resize-window -t k -x 80 -y 24
+wait_for k "km to the k-th neighbour" >/dev/null
 keys k v w
 check k dbscan-sweep-80x24 "swept 3 eps x 3 minPts"
+# The sweep as a chart (.), and back to its table (.).
+keys k .
+check k dbscan-sweep-chart-80x24 "clusters by eps, a line per minPts"
+keys k .
+wait_for k "Up/Down choose a row" >/dev/null
 keys k Down Enter
 check k dbscan-adopted-80x24 "minPts 20 (r runs"
 # --- the same, a run cancelled with Esc: nothing changes ---
@@ -359,6 +401,14 @@ if wait_for h "saved out-h/models-roc_gender.png"; then
 else
     notok "Models save (no 'saved' on the status line)" "$last_screen"
 fi
+# The cursor's run's charts in the pane (.): ROC; at 160x48 ROC and calibration.
+keys h .
+check h models-chart-80x24 "ROC curve: gender"
+T resize-window -t h -x 160 -y 48
+check h models-chart-160x48 "Calibration: gender"
+T resize-window -t h -x 80 -y 24
+keys h .
+wait_for h "runs on 800 labelled devices" >/dev/null
 keys h v x
 if wait_for h "models to out-h/models" &&
     [ -s "$work/out-h/models/s1-gender/meta.txt" ] && [ -s "$work/out-h/runs.csv" ]; then
@@ -373,6 +423,10 @@ check h campaigns-reach-80x24 "test devices predicted and targeted"
 keys h Down Enter
 check h campaigns-detail-80x24 "campaign 2:"
 keys h q
+keys h .
+check h campaigns-chart-80x24 "Campaign reach:"
+keys h .
+wait_for h "P(female) deciles" >/dev/null
 keys h w
 if wait_for h "wrote out-h/campaigns" && [ -s "$work/out-h/campaigns/reach.csv" ] &&
     [ -s "$work/out-h/campaigns/device_campaigns.csv" ]; then
