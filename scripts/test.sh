@@ -7,9 +7,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test || exit 1
-bash scripts/build.sh build || exit 1
-bash scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false \
-  --buildtype=debug || exit 1
+# Warnings are errors here and in CI, not as a project default (another
+# compiler or other flags must still build).
+bash scripts/build.sh build -Dwerror=true -Dtests=enabled || exit 1
+bash scripts/build.sh build-asan -Dwerror=true -Dtests=enabled \
+  -Db_sanitize=address,undefined -Db_lundef=false --buildtype=debug || exit 1
 
 dbdir=$(mktemp -d /tmp/demographer-mariadb.XXXXXX)
 trap 'bash scripts/mariadb.sh stop "$dbdir"' EXIT

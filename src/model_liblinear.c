@@ -108,7 +108,7 @@ static int ll_fit(const dg_model_family *f, int solver, const dg_trainset *t,
                            f->name);
     }
     if (dg_progress_report(progress, f->name, 0, 1, "fits"))
-        return dg_fail(err, "cancelled");
+        return dg_cancel(err, "cancelled");
 
     struct feature_node *nodes = dg_xmalloc(sizeof *nodes * (x->nnz + 2 * (size_t)x->nrows));
     struct feature_node **rows = dg_xmalloc(sizeof *rows * x->nrows);
@@ -158,7 +158,7 @@ static int ll_fit(const dg_model_family *f, int solver, const dg_trainset *t,
         return dg_fail(err, "%s: LIBLINEAR failed to train", f->name);
     if (dg_progress_report(progress, f->name, 1, 1, "fits")) {
         free_and_destroy_model(&m);
-        return dg_fail(err, "cancelled");
+        return dg_cancel(err, "cancelled");
     }
     ll_model *lm = dg_xcalloc(1, sizeof *lm);
     lm->ncols = x->ncols;

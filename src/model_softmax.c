@@ -291,7 +291,7 @@ static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out
     free(ctx.scratch);
     if (ctx.cancelled) {
         lbfgs_free(w);
-        return dg_fail(err, "cancelled");
+        return dg_cancel(err, "cancelled");
     }
     /* The stops below leave the best point found so far (liblbfgs reverts a
      * failed line search), which near the optimum is the optimum to within

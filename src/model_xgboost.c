@@ -140,7 +140,7 @@ static int xgb_fit(const dg_trainset *t, const dg_params *params, void **out,
         goto done;
     for (int round = 0; round < (int)rounds; round++) {
         if (dg_progress_report(progress, "xgboost", round, rounds, "rounds")) {
-            dg_fail(err, "cancelled");
+            dg_cancel(err, "cancelled");
             goto done;
         }
         if (XGBoosterUpdateOneIter(b, round, dm)) {

@@ -408,7 +408,7 @@ static void run_fold(pool *P, task *tk)
         else if (model)
             fam->free(model);
         if (pool_fit_done(P) && tk->rc == DG_OK) {
-            tk->rc = dg_fail(&tk->err, "cancelled");
+            tk->rc = dg_cancel(&tk->err, "cancelled");
             tk->combo = c;
         }
     }
@@ -441,7 +441,7 @@ static void run_refit(pool *P, task *tk)
         tk->rc = J->fam->predict(J->model, &S->xte[J->variant], J->pred, &tk->err);
     tk->combo = J->best;
     if (pool_fit_done(P) && tk->rc == DG_OK)
-        tk->rc = dg_fail(&tk->err, "cancelled");
+        tk->rc = dg_cancel(&tk->err, "cancelled");
 }
 
 static void *pool_worker(void *arg)
@@ -532,13 +532,13 @@ static int pool_run(trainer *T, task *tasks, size_t n, const char *what, dg_err 
     pthread_mutex_destroy(&P.mu);
     pthread_cond_destroy(&P.cond);
     if (cancelled)
-        return dg_fail(err, "cancelled");
+        return dg_cancel(err, "cancelled");
     for (size_t i = 0; i < n; i++) {
         task *tk = &tasks[i];
         if (tk->rc == DG_OK)
             continue;
-        if (strcmp(tk->err.msg, "cancelled") == 0)
-            return dg_fail(err, "cancelled");
+        if (dg_cancelled(&tk->err))
+            return dg_cancel(err, "cancelled");
         char pbuf[160];
         dg_params_format(&tk->j->combos[tk->combo], pbuf, sizeof pbuf);
         return dg_fail(err, "scenario %d, %s, %s (%s): %s", tk->j->S->s,
@@ -943,27 +943,82 @@ static double *test_female(const trainer *T, int s)
     return y;
 }
 
-/* Saves a chart of train's under its out directory. */
-static int save_chart(const trainer *T, const dg_chart *c, const char *name, dg_err *err)
+int dg_train_chart(const dg_train_result *r, int which, dg_train_chart_view *out)
 {
-    char *path = dg_path_join(T->o->out_dir, name);
-    int rc = dg_chart_save(c, path, err);
+    /* Bands of one quantity: one colour, not a rainbow. */
+    static const int one_colour[DG_RESIDUAL_BANDS] = {4, 4, 4, 4, 4, 4, 4};
+    static const char *const bands[DG_RESIDUAL_BANDS] = {"<=22",  "23-26", "27-28", "29-32",
+                                                         "33-38", "39-45", "46+"};
+    const dg_train_charts *tc = &r->charts;
+    memset(out, 0, sizeof *out);
+    if (which < 0 || which >= DG_TRAIN_CHARTS || !tc->have[which])
+        return 0;
+    if (which == DG_TRAIN_CHART_ROC) {
+        for (int k = 0; k < tc->roc_series; k++)
+            out->names[k] = tc->roc_names[k];
+        snprintf(out->file, sizeof out->file, "roc_gender.png");
+        out->chart = (dg_chart){.kind = DG_CHART_LINE,
+                                .title = "ROC curve: gender (P(female)), test split",
+                                .subtitle = tc->split_text,
+                                .value_label = "true positive rate",
+                                .category_label = "false positive rate",
+                                .n = DG_ROC_POINTS,
+                                .x = tc->roc_x,
+                                .values = tc->roc_v,
+                                .nseries = tc->roc_series,
+                                .series_names = out->names};
+    } else if (which == DG_TRAIN_CHART_CALIBRATION) {
+        for (int k = 0; k < tc->cal_series; k++)
+            out->names[k] = tc->cal_names[k];
+        snprintf(out->file, sizeof out->file, "calibration_gender.png");
+        out->chart = (dg_chart){
+            .kind = DG_CHART_LINE,
+            .title = "Calibration: gender, test split (empty bins drawn at 0)",
+            .subtitle = tc->split_text,
+            .value_label = "observed share female",
+            .category_label = "predicted P(female) (bins of 0.1, at their middle)",
+            .n = DG_CALIBRATION_BINS,
+            .x = tc->cal_x,
+            .x_from_zero = 1,
+            .values = tc->cal_v,
+            .nseries = tc->cal_series,
+            .series_names = out->names};
+    } else {
+        int s = which - DG_TRAIN_CHART_RESIDUALS_S1;
+        snprintf(out->file, sizeof out->file, "residuals_age_s%d.png", s + 1);
+        out->chart = (dg_chart){.kind = DG_CHART_BOX,
+                                .title = tc->res_title[s],
+                                .subtitle = tc->res_sub[s],
+                                .value_label = "predicted age",
+                                .category_label = "true age band",
+                                .n = DG_RESIDUAL_BANDS,
+                                .labels = bands,
+                                .values = tc->res_v[s],
+                                .colours = one_colour};
+    }
+    return 1;
+}
+
+/* Saves chart which of the result under train's out directory (with charts on). */
+static int save_train_chart(const trainer *T, int which, dg_err *err)
+{
+    dg_train_chart_view v;
+    if (!T->o->charts || !dg_train_chart(T->res, which, &v))
+        return DG_OK;
+    char *path = dg_path_join(T->o->out_dir, v.file);
+    int rc = dg_chart_save(&v.chart, path, err);
     free(path);
     return rc;
 }
 
 static int chart_roc(trainer *T, dg_err *err)
 {
-    enum { NPTS = 21 };
-    const char *labels[NPTS];
-    char lab[NPTS][8];
-    for (int i = 0; i < NPTS; i++) {
-        snprintf(lab[i], sizeof lab[i], "%.2f", i / (double)(NPTS - 1));
-        labels[i] = lab[i];
-    }
-    double values[NPTS * 3];
-    const char *names[3];
-    char name[2][96];
+    enum { NPTS = DG_ROC_POINTS };
+    dg_train_charts *tc = &T->res->charts;
+    double *xs = tc->roc_x, *values = tc->roc_v;
+    for (int i = 0; i < NPTS; i++)
+        xs[i] = i / (double)(NPTS - 1);
+    char (*name)[96] = tc->roc_names;
     int ns = 0;
     for (int s = 1; s <= 2; s++) {
         chosen *c = &T->ch[s][DG_TARGET_GENDER];
@@ -999,40 +1054,28 @@ static int chart_roc(trainer *T, dg_err *err)
             }
             values[g * (ns + 1) + si] = best;
         }
-        names[si] = name[si];
         si++;
         free(y);
         free(fpr);
         free(tpr);
     }
-    names[ns] = "chance";
+    snprintf(name[ns], sizeof name[ns], "chance");
     for (int g = 0; g < NPTS; g++)
         values[g * (ns + 1) + ns] = g / (double)(NPTS - 1);
-    dg_chart c = {.kind = DG_CHART_LINE,
-                  .title = "ROC curve: gender (P(female)), test split",
-                  .subtitle = T->lab.split_text,
-                  .value_label = "true positive rate",
-                  .category_label = "false positive rate",
-                  .n = NPTS,
-                  .labels = labels,
-                  .values = values,
-                  .nseries = ns + 1,
-                  .series_names = names};
-    return save_chart(T, &c, "roc_gender.png", err);
+    tc->roc_series = ns + 1;
+    tc->have[DG_TRAIN_CHART_ROC] = 1;
+    snprintf(tc->split_text, sizeof tc->split_text, "%s", T->lab.split_text);
+    return save_train_chart(T, DG_TRAIN_CHART_ROC, err);
 }
 
 static int chart_calibration(trainer *T, dg_err *err)
 {
-    enum { NB = 10 };
-    const char *labels[NB];
-    char lab[NB][16];
-    for (int b = 0; b < NB; b++) {
-        snprintf(lab[b], sizeof lab[b], "%.1f-%.1f", b / 10.0, (b + 1) / 10.0);
-        labels[b] = lab[b];
-    }
-    double values[NB * 3];
-    const char *names[3];
-    char name[2][96];
+    enum { NB = DG_CALIBRATION_BINS };
+    dg_train_charts *tc = &T->res->charts;
+    double *xs = tc->cal_x, *values = tc->cal_v;
+    for (int b = 0; b < NB; b++)
+        xs[b] = (b + 0.5) / NB; /* the bin's middle, on a numeric axis */
+    char (*name)[96] = tc->cal_names;
     int ns = 0;
     for (int s = 1; s <= 2; s++)
         if (T->ch[s][DG_TARGET_GENDER].have)
@@ -1053,24 +1096,15 @@ static int chart_calibration(trainer *T, dg_err *err)
             values[b * (ns + 1) + si] = isnan(obs[b]) ? 0 : obs[b];
         snprintf(name[si], sizeof name[si], "scenario %d: %s, observed share female", s,
                  c->family->name);
-        names[si] = name[si];
         si++;
         free(y);
     }
-    names[ns] = "perfect calibration (bin middle)";
+    snprintf(name[ns], sizeof name[ns], "perfect calibration (bin middle)");
     for (int b = 0; b < NB; b++)
         values[b * (ns + 1) + ns] = (b + 0.5) / NB;
-    dg_chart c = {.kind = DG_CHART_LINE,
-                  .title = "Calibration: gender, test split (empty bins drawn at 0)",
-                  .subtitle = T->lab.split_text,
-                  .value_label = "observed share female",
-                  .category_label = "predicted P(female) bin",
-                  .n = NB,
-                  .labels = labels,
-                  .values = values,
-                  .nseries = ns + 1,
-                  .series_names = names};
-    return save_chart(T, &c, "calibration_gender.png", err);
+    tc->cal_series = ns + 1;
+    tc->have[DG_TRAIN_CHART_CALIBRATION] = 1;
+    return save_train_chart(T, DG_TRAIN_CHART_CALIBRATION, err);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -1094,10 +1128,9 @@ static int chart_residuals(trainer *T, int s, dg_err *err)
     if (!c->have)
         return DG_OK;
     static const double top[] = {22, 26, 28, 32, 38, 45, 1e9};
-    static const char *const labels[] = {"<=22", "23-26", "27-28", "29-32",
-                                         "33-38", "39-45", "46+"};
-    enum { NB = 7 };
-    double values[NB * 5];
+    enum { NB = DG_RESIDUAL_BANDS };
+    dg_train_charts *tc = &T->res->charts;
+    double *values = tc->res_v[s - 1];
     uint32_t n = T->sc[s].nte;
     double *band = dg_xmalloc(((size_t)n + 1) * sizeof *band);
     for (int b = 0; b < NB; b++) {
@@ -1116,48 +1149,19 @@ static int chart_residuals(trainer *T, int s, dg_err *err)
             values[b * 5 + q] = m ? fmax(0, quantile(band, m, qs[q])) : 0;
     }
     free(band);
-    char title[160], sub[200];
+    char *title = tc->res_title[s - 1], *sub = tc->res_sub[s - 1];
     const dg_eval *e = &T->res->runs[c->run].test;
-    snprintf(title, sizeof title, "Age residuals, scenario %d (%s): predicted age by true age band",
-             s, c->family->name);
-    snprintf(sub, sizeof sub, "test split: MAE %.2f, RMSE %.2f, R2 %.3f; boxes 25-75%%, whiskers "
-                              "5-95%%",
-             e->mae, e->rmse, e->r2);
-    dg_chart ch = {.kind = DG_CHART_BOX,
-                   .title = title,
-                   .subtitle = sub,
-                   .value_label = "predicted age",
-                   .category_label = "true age band",
-                   .n = NB,
-                   .labels = labels,
-                   .values = values};
-    char name[64];
-    snprintf(name, sizeof name, "residuals_age_s%d.png", s);
-    return save_chart(T, &ch, name, err);
+    snprintf(title, sizeof tc->res_title[0],
+             "Age residuals, scenario %d (%s): predicted age by true age band", s,
+             c->family->name);
+    snprintf(sub, sizeof tc->res_sub[0],
+             "test split: MAE %.2f, RMSE %.2f, R2 %.3f; boxes 25-75%%, whiskers 5-95%%", e->mae,
+             e->rmse, e->r2);
+    tc->have[DG_TRAIN_CHART_RESIDUALS_S1 + s - 1] = 1;
+    return save_train_chart(T, DG_TRAIN_CHART_RESIDUALS_S1 + s - 1, err);
 }
 
 /* ---- the whole run ------------------------------------------------------------------ */
-
-static int commit_dir(const char *from, const char *to, dg_err *err)
-{
-    char *old = dg_xmalloc(strlen(to) + 8);
-    sprintf(old, "%s.old", to);
-    dg_rm_tree(old);
-    struct stat st;
-    if (lstat(to, &st) == 0 && rename(to, old) != 0) {
-        int e = errno;
-        free(old);
-        return dg_fail(err, "%s: cannot move the previous one aside: %s", to, strerror(e));
-    }
-    if (rename(from, to) != 0) {
-        int e = errno;
-        free(old);
-        return dg_fail(err, "%s: cannot put the new one in place: %s", to, strerror(e));
-    }
-    dg_rm_tree(old);
-    free(old);
-    return DG_OK;
-}
 
 void dg_train_result_free(dg_train_result *r)
 {
@@ -1319,7 +1323,7 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
         rc = export_test_devices(&T, err);
     if (rc == DG_OK)
         rc = write_split(&T, err);
-    if (rc == DG_OK && o->charts) {
+    if (rc == DG_OK) { /* the charts' numbers always; their PNGs with o->charts */
         rc = chart_roc(&T, err);
         if (rc == DG_OK)
             rc = chart_calibration(&T, err);
@@ -1331,9 +1335,9 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
         rc = dg_runs_write(out, o->out_dir, err);
     if (rc == DG_OK) {
         char *runs = dg_path_join(o->out_dir, "runs"), *models = dg_path_join(o->out_dir, "models");
-        rc = commit_dir(T.staging_runs, runs, err);
+        rc = dg_dir_publish(T.staging_runs, runs, err);
         if (rc == DG_OK)
-            rc = commit_dir(T.staging_models, models, err);
+            rc = dg_dir_publish(T.staging_models, models, err);
         free(runs);
         free(models);
     }

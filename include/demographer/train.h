@@ -25,6 +25,7 @@
 #ifndef DEMOGRAPHER_TRAIN_H
 #define DEMOGRAPHER_TRAIN_H
 
+#include "demographer/chart.h"
 #include "demographer/design.h"
 #include "demographer/metrics.h"
 
@@ -64,9 +65,34 @@ typedef struct dg_run {
     int chosen;
 } dg_run;
 
+/* The numbers of train's charts, kept in the result so that the workbench
+ * draws them from the same description as the PNGs (dg_train_chart). */
+enum { DG_TRAIN_CHART_ROC, DG_TRAIN_CHART_CALIBRATION, DG_TRAIN_CHART_RESIDUALS_S1,
+       DG_TRAIN_CHART_RESIDUALS_S2, DG_TRAIN_CHARTS };
+#define DG_ROC_POINTS 101
+#define DG_CALIBRATION_BINS 10
+#define DG_RESIDUAL_BANDS 7
+typedef struct dg_train_charts {
+    int have[DG_TRAIN_CHARTS];
+    int roc_series, cal_series;        /* with the reference line (chance, perfect) last */
+    double roc_x[DG_ROC_POINTS], roc_v[DG_ROC_POINTS * 3];
+    double cal_x[DG_CALIBRATION_BINS], cal_v[DG_CALIBRATION_BINS * 3];
+    char roc_names[3][96], cal_names[3][96];
+    double res_v[2][DG_RESIDUAL_BANDS * 5];
+    char res_title[2][160], res_sub[2][200];
+    char split_text[160];
+} dg_train_charts;
+
+typedef struct dg_train_chart_view {
+    dg_chart chart;                    /* points into the result and names */
+    const char *names[3];
+    char file[64];                     /* its PNG's name under the out directory */
+} dg_train_chart_view;
+
 typedef struct dg_train_result {
     dg_run *runs;
     size_t nruns;
+    dg_train_charts charts;
     char split_text[160];
     char rule[200];
     uint32_t nlabelled, ntrain[3], ntest[3];
@@ -79,6 +105,10 @@ typedef struct dg_train_result {
 int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *opts,
              dg_train_result *out, dg_err *err);
 void dg_train_result_free(dg_train_result *r);
+
+/* Chart which (DG_TRAIN_CHART_*) of a training; 0 when it has none (no
+ * chosen gender model, no age model of that scenario). */
+int dg_train_chart(const dg_train_result *r, int which, dg_train_chart_view *out);
 
 /* The comparison table as CSV and JSON text (runs.csv, runs.json). */
 int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err);
