@@ -4,18 +4,18 @@
 # /models holds predictions.csv (demographer's predictions file), which the
 # server answers GET /v1/devices/{device_id} from; /data is the data set, for
 # the other demographer commands run in the same image.
-# tests/docker_cmd.py runs this file's CMD and HEALTHCHECK outside Docker.
+# tests/docker_cmd.py runs this file's CMD and HEALTHCHECK outside Docker;
+# scripts/image-check.sh builds the image for real (podman) and runs them from
+# the image's own root.
 
 FROM debian:bookworm-slim AS build
 WORKDIR /src
-# The build dependencies first, so that a source change reuses this layer;
-# cmocka too, since meson configures the tests.
+# The build dependencies first, so that a source change reuses this layer.
+# No test package: the tests are not configured here (-Dtests=disabled).
 COPY scripts/deps.sh scripts/deps.sh
-RUN bash scripts/deps.sh \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libcmocka-dev \
- && rm -rf /var/lib/apt/lists/*
+RUN bash scripts/deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN rm -rf build && meson setup build --prefix=/usr \
+RUN rm -rf build && meson setup build --prefix=/usr -Dtests=disabled \
  && meson compile -C build \
  && DESTDIR=/install meson install -C build --strip
 
@@ -26,9 +26,10 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libmicrohttpd12 libjansson4 libcurl4 ca-certificates libcairo2 libpango-1.0-0 \
       libpangocairo-1.0-0 libglib2.0-0 libfontconfig1 libmariadb3 libinih1 libncursesw6 \
-      libtinfo6 liblbfgs0 liblinear4 libsvm3 libxgboost0 \
+      libtinfo6 liblbfgs0 liblinear4 libsvm3 libxgboost0 libxxhash0 \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin \
+ && groupadd --system --gid 10001 demographer \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin \
       demographer
 COPY --from=build /install/usr/ /usr/
 VOLUME ["/data", "/models"]

@@ -1,10 +1,11 @@
 # Sourced by the benchmarks: installs what they need (Debian's python3-pandas
-# beside the build's packages), builds the release binary into $bin, and
+# beside the build's packages, unless BENCH_NO_PANDAS=1), builds the release binary into $bin, and
 # generates the full-size set (186,716 devices) once into $data, warm in the
 # page cache so that every contender reads from memory. Defines m CMD..., which
 # prints "seconds peak_MiB" of one command.
 bash scripts/deps.sh
-dpkg-query -W -f='${Status}' python3-pandas 2>/dev/null | grep -q 'install ok installed' ||
+[ "${BENCH_NO_PANDAS:-0}" = 1 ] ||
+  dpkg-query -W -f='${Status}' python3-pandas 2>/dev/null | grep -q 'install ok installed' ||
   { apt-get update -qq && apt-get install -y -qq python3-pandas >/dev/null; }
 bash scripts/build.sh build-release --buildtype=release
 bin=./build-release/demographer

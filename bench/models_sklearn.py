@@ -7,6 +7,9 @@ group6 and group12, Ridge for age. Reads demographer's split.csv (device,
 scenario, is_test) so that both score the same test devices.
 
 Usage: models_sklearn.py DATA_DIR SPLIT_CSV OUT_CSV
+  N_JOBS=2   GridSearchCV's n_jobs (default 1)
+  NO_CV=1    the notebook without the search: one fit per target at fixed
+             parameters (C=0.1, Ridge alpha=100)
 Writes one line per scenario and target: the chosen parameters and the test
 metrics, computed with sklearn.metrics (log loss clipped at 1e-15)."""
 import os
@@ -84,20 +87,27 @@ for scenario in (1, 2):
         X = sp.hstack([Xbrand, Xmodel]).tocsr()
     folds = StratifiedKFold(5, shuffle=True, random_state=1)
     strata = dev.group12.values[tr]
+    n_jobs = int(os.environ.get("N_JOBS", "1"))
+    no_cv = os.environ.get("NO_CV") == "1"
     for target in ("gender", "age", "group6", "group12"):
         if target == "age":
             y = dev.age.values
-            gs = GridSearchCV(Ridge(), {"alpha": [1, 10, 100, 1000]},
-                              scoring="neg_root_mean_squared_error", cv=folds.split(X[tr], strata))
+            grid = {"alpha": [100] if no_cv else [1, 10, 100, 1000]}
+            gs = GridSearchCV(Ridge(), grid, scoring="neg_root_mean_squared_error",
+                              cv=folds.split(X[tr], strata), n_jobs=n_jobs)
         else:
             y = (dev.female if target == "gender" else dev[target]).values
-            gs = GridSearchCV(LogisticRegression(max_iter=500),
-                              {"C": [0.01, 0.03, 0.1, 0.3, 1]}, scoring="neg_log_loss",
-                              cv=folds.split(X[tr], strata))
-        gs.fit(X[tr], y[tr])
-        m = gs.best_estimator_
-        r = {"scenario": scenario, "target": target, "params": str(gs.best_params_),
-             "cv_score": -gs.best_score_, "n_train": len(tr), "n_test": len(te)}
+            grid = {"C": [0.1] if no_cv else [0.01, 0.03, 0.1, 0.3, 1]}
+            gs = GridSearchCV(LogisticRegression(max_iter=500), grid, scoring="neg_log_loss",
+                              cv=folds.split(X[tr], strata), n_jobs=n_jobs)
+        if no_cv:
+            m = gs.estimator.set_params(**{k: v[0] for k, v in grid.items()}).fit(X[tr], y[tr])
+            best, score = {k: v[0] for k, v in grid.items()}, float("nan")
+        else:
+            gs.fit(X[tr], y[tr])
+            m, best, score = gs.best_estimator_, gs.best_params_, -gs.best_score_
+        r = {"scenario": scenario, "target": target, "params": str(best),
+             "cv_score": score, "n_train": len(tr), "n_test": len(te)}
         if target == "age":
             p = m.predict(X[te])
             r.update(mae=mean_absolute_error(y[te], p),

@@ -5,8 +5,37 @@
 # in one run. Prints each stage's seconds (report.json), and per family the
 # wall and CPU seconds of the whole run. On a shared machine compare the
 # ratios, and the CPU seconds, not the wall time.
+#
+# bash bench/run.sh full: one table at full size (186,716 devices): (a) the
+# default `demographer run`; (b) scikit-learn's GridSearchCV (5 folds on the
+# same split, n_jobs=2) over the notebook's features (bench/models_sklearn.py:
+# its own grids, C 0.01..1 and Ridge alpha 1..1000, not demographer's
+# families); (c) the notebook without CV (pandas load, features, one fit per
+# target). Wall seconds and peak RSS of each, and (b)/(a), (c)/(a).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = full ]; then
+  . bench/full_set.sh
+  dpkg-query -W -f='${Status}' python3-sklearn 2>/dev/null | grep -q 'install ok installed' ||
+    { apt-get update -qq && apt-get install -y -qq python3-sklearn >/dev/null; }
+  out=$(mktemp -d)
+  trap 'rm -rf "$out"' EXIT
+  read -r a_s a_m < <(m $bin run "$data" --quiet --no-snapshot --out "$out/a")
+  read -r b_s b_m < <(N_JOBS=2 m /usr/bin/python3 bench/models_sklearn.py "$data" \
+    "$out/a/train/split.csv" "$out/b.csv")
+  read -r c_s c_m < <(NO_CV=1 m /usr/bin/python3 bench/models_sklearn.py "$data" \
+    "$out/a/train/split.csv" "$out/c.csv")
+  train_s=$(/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))
+print(next(s["seconds"] for s in r["stages"] if s["stage"] == "train"))' "$out/a/report.json")
+  printf '%-58s %9s %9s %9s\n' "186,716 devices, 2 cores" "wall s" "peak MiB" "x (a)"
+  printf '%-58s %9.1f %9.0f %9s\n' "(a) demographer run (defaults; train stage ${train_s%.*} s)" \
+    "$a_s" "$a_m" 1
+  printf '%-58s %9.1f %9.0f %9.1f\n' "(b) sklearn GridSearchCV, 5 folds, n_jobs=2" "$b_s" "$b_m" \
+    "$(awk -v b="$b_s" -v a="$a_s" 'BEGIN { print b / a }')"
+  printf '%-58s %9.1f %9.0f %9.1f\n' "(c) pandas + sklearn notebook, no CV" "$c_s" "$c_m" \
+    "$(awk -v c="$c_s" -v a="$a_s" 'BEGIN { print c / a }')"
+  exit 0
+fi
 bin=${bin:-./build/demographer}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -27,6 +56,6 @@ for s in r["stages"]:
     if s["seconds"] is not None:
         print(f'  {s["stage"]:<12} {s["seconds"]:8.2f} s')
 PY
-for fam in brand-model-prior softmax liblinear-lr-l2 liblinear-svr xgboost; do
+for fam in brand-model-prior softmax xgboost; do
   timed "prior + $fam (no eda, maps)" --families "prior,$fam" --skip eda,maps --out "$out/$fam"
 done

@@ -4,10 +4,14 @@
 #   scripts/deps.sh test     also what the test suite needs
 set -euo pipefail
 
+# Every library the binary links directly has its -dev package named here,
+# not left to another package's dependencies (tests/deps_guard.py checks it).
 pkgs=(build-essential meson ninja-build pkg-config python3
-  libncurses-dev libcairo2-dev libpango1.0-dev fonts-wqy-microhei
+  libncurses-dev libcairo2-dev libpango1.0-dev libglib2.0-dev libfontconfig-dev
+  fonts-wqy-microhei
   libmariadb-dev libcurl4-openssl-dev libinih-dev
-  liblinear-dev libsvm-dev liblbfgs-dev libxgboost-dev libmicrohttpd-dev libjansson-dev)
+  liblinear-dev libsvm-dev liblbfgs-dev libxgboost-dev libmicrohttpd-dev libjansson-dev
+  libxxhash-dev)
 if [ "${1:-}" = test ]; then
   # mariadb-server and -client for the MySQL tests (scripts/mariadb.sh), the Spider
   # plugin for the three-node cluster of scripts/spider.sh, openssl for

@@ -34,19 +34,10 @@ done
 cmd="$*"
 [ "$(id -u)" = 0 ] || { echo "fresh-root.sh: needs root (debootstrap, mount, chroot)" >&2; exit 1; }
 
-# The machine's own mirror: deb822 sources first, then a one-line sources.list.
-mirror_of_host() {
-  local f
-  for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' "$f"
-    return
-  done
-  awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' \
-    /etc/apt/sources.list 2>/dev/null
-}
-mirror=$(mirror_of_host)
-[ -n "$mirror" ] || { echo "fresh-root.sh: no Debian mirror in this machine's apt sources" >&2; exit 1; }
+# make_root, mount_root, umount_root: one way to make a bare root, shared with
+# scripts/image-check.sh.
+# shellcheck source=scripts/lib-root.sh
+. scripts/lib-root.sh
 
 if ! command -v debootstrap >/dev/null; then
   echo "fresh-root.sh: installing debootstrap"
@@ -57,28 +48,17 @@ root=$(mktemp -d "${TMPDIR:-/var/tmp}/demographer-root.XXXXXX")
 # mktemp's 0700 would be the root's own /: apt's _apt user and the test
 # servers' users could not reach anything.
 chmod 755 "$root"
-mounts=()
 
-# Everything this script mounted goes, innermost first; processes still
-# running inside the root (a server a test left) are killed first. The root
-# is removed only when nothing is mounted under it any more, and then without
-# crossing into another file system, so a bind mount can never take the
-# host's /dev or /sys with it.
+# The root goes with everything mounted in it (remove_root), unless --keep.
 cleanup() {
-  local rc=$? p i
-  for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill -9 "${p#/proc/}" 2>/dev/null
-  done
-  sleep 0.2
-  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
-    umount -R "${mounts[$i]}" 2>/dev/null || umount -R -l "${mounts[$i]}" 2>/dev/null || true
-  done
+  local rc=$?
+  # Best effort from here on: one step that fails must not skip the others.
+  set +e
   if [ "$keep" = 1 ]; then
+    umount_root "$root"
     echo "fresh-root.sh: the root is kept at $root" >&2
-  elif grep -q " $root/" /proc/mounts; then
-    echo "fresh-root.sh: $root still has mounts; it is left in place" >&2
   else
-    rm -rf --one-file-system "$root"
+    remove_root "$root"
   fi
   exit "$rc"
 }
@@ -87,36 +67,30 @@ trap 'exit 130' INT TERM
 
 t0=$(date +%s)
 echo "fresh-root.sh: debootstrap minbase bookworm into $root"
-if ! debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.log" 2>&1; then
-  tail -20 "$root.log" >&2
-  echo "fresh-root.sh: debootstrap failed (the log: $root.log)" >&2
-  exit 1
-fi
-rm -f "$root.log"
+make_root "$root" || exit 1
 t1=$(date +%s)
 
-# The machine's own apt sources, so the root installs what this machine would.
-if [ -d /etc/apt/sources.list.d ]; then
-  cp /etc/apt/sources.list.d/*.sources "$root/etc/apt/sources.list.d/" 2>/dev/null \
-    && rm -f "$root/etc/apt/sources.list" || true
+# The machine's own apt sources (the updates and security suites too), so the
+# root installs what this machine would; debootstrap's one-line sources.list
+# (the main suite only) stays when the machine has no deb822 sources.
+shopt -s nullglob
+host_sources=(/etc/apt/sources.list.d/*.sources)
+shopt -u nullglob
+if [ ${#host_sources[@]} -gt 0 ]; then
+  cp "${host_sources[@]}" "$root/etc/apt/sources.list.d/"
+  rm -f "$root/etc/apt/sources.list"
+elif [ -f /etc/apt/sources.list ]; then
+  cp /etc/apt/sources.list "$root/etc/apt/sources.list"
 fi
-cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 
 git clone -q --no-hardlinks "$repo" "$root/root/demographer"
 if [ -n "$shared" ]; then
   mkdir -p "$root/root/shared"
   mount --bind "$shared" "$root/root/shared"
-  mounts+=("$root/root/shared")
   mount -o remount,bind,ro "$root/root/shared"
 fi
 
-mount -t proc proc "$root/proc"
-mounts+=("$root/proc")
-for d in sys dev; do
-  mount --rbind "/$d" "$root/$d"
-  mount --make-rslave "$root/$d"
-  mounts+=("$root/$d")
-done
+mount_root "$root" || exit 1
 mkdir -p "$root/dev/shm" "$root/tmp"
 chmod 1777 "$root/tmp"
 echo "fresh-root.sh: root ready in $((t1 - t0)) s (debootstrap); running: $cmd"

@@ -2,6 +2,9 @@
 # Fuzzes with libFuzzer (clang, ASan + UBSan) for SECONDS (default 60):
 #   scripts/fuzz.sh [SECONDS]          the CSV reader, from the real file heads and the fixtures
 #   scripts/fuzz.sh SECONDS serve      the API's request parsing, from tests/fixtures/serve
+# RUNS=N stops after N executions instead (e.g. RUNS=10000000 SECONDS=0).
+# UBSan findings stop the run like ASan's (halt_on_error). Corpora and crash
+# files stay under build-fuzz/ (never in the repository).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
@@ -13,17 +16,22 @@ if [ ! -f build-fuzz/build.ninja ]; then
     -Dc_args=-fsanitize=fuzzer-no-link \
     -Db_lundef=false --buildtype=debugoptimized >/dev/null
 fi
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+limit=(-max_total_time="$secs")
+[ -n "${RUNS:-}" ] && limit+=(-runs="$RUNS")
+mkdir -p build-fuzz/artifacts
 if [ "$target" = serve ]; then
   meson compile -C build-fuzz tests/fuzz_serve >/dev/null
   corpus=build-fuzz/corpus-serve
   mkdir -p "$corpus"
   cp -n tests/fixtures/serve/* "$corpus"/
-  exec ./build-fuzz/tests/fuzz_serve -max_total_time="$secs" -max_len=16384 \
-    -print_final_stats=1 "$corpus"
+  exec ./build-fuzz/tests/fuzz_serve "${limit[@]}" -max_len=16384 \
+    -artifact_prefix=build-fuzz/artifacts/ -print_final_stats=1 "$corpus"
 fi
 meson compile -C build-fuzz tests/fuzz_csv >/dev/null
 corpus=build-fuzz/corpus-csv
 mkdir -p "$corpus"
 cp -n ../shared/data/real/heads/*.csv "$corpus"/ 2>/dev/null || true
 cp -n tests/fixtures/*.csv "$corpus"/ 2>/dev/null || true
-./build-fuzz/tests/fuzz_csv -max_total_time="$secs" -max_len=8192 -print_final_stats=1 "$corpus"
+exec ./build-fuzz/tests/fuzz_csv "${limit[@]}" -max_len=8192 \
+  -artifact_prefix=build-fuzz/artifacts/ -print_final_stats=1 "$corpus"

@@ -837,13 +837,13 @@ int dg_reach_write(const dg_campaign_rules *r, const dg_reach *reach, const char
     return rc;
 }
 
-int dg_reach_chart(const dg_campaign_rules *r, const dg_reach *reach, const char *path,
-                   dg_err *err)
+void dg_reach_chart_of(const dg_campaign_rules *r, const dg_reach *reach, dg_reach_chart_desc *out)
 {
+    memset(out, 0, sizeof *out);
     int ns = reach->labelled ? 3 : 1;
-    char(*label)[80] = dg_xcalloc((size_t)reach->n + 1, sizeof *label);
-    const char **labels = dg_xcalloc((size_t)reach->n + 1, sizeof *labels);
-    double *values = dg_xcalloc(((size_t)reach->n + 1) * 3, sizeof *values);
+    char(*label)[80] = out->label;
+    const char **labels = out->labels;
+    double *values = out->values;
     for (int c = 0; c < reach->n; c++) {
         const dg_reach_row *row = &reach->row[c];
         /* Long names are cut at a character boundary of 60 bytes or fewer. */
@@ -863,13 +863,13 @@ int dg_reach_chart(const dg_campaign_rules *r, const dg_reach *reach, const char
     static const char *const series[] = {"devices reached (% of all)",
                                          "expected precision (% of targeted labelled)",
                                          "base rate (% of all labelled)"};
-    char subtitle[160];
+    char *subtitle = out->subtitle;
     if (reach->labelled)
-        snprintf(subtitle, sizeof subtitle, "%llu devices; precision on the %llu labelled ones",
+        snprintf(subtitle, sizeof out->subtitle, "%llu devices; precision on the %llu labelled ones",
                  (unsigned long long)reach->devices, (unsigned long long)reach->labelled);
     else
-        snprintf(subtitle, sizeof subtitle, "%llu devices", (unsigned long long)reach->devices);
-    dg_chart chart = {
+        snprintf(subtitle, sizeof out->subtitle, "%llu devices", (unsigned long long)reach->devices);
+    out->chart = (dg_chart){
         .kind = DG_CHART_BAR_H,
         .title = "Campaign reach",
         .subtitle = subtitle,
@@ -882,10 +882,15 @@ int dg_reach_chart(const dg_campaign_rules *r, const dg_reach *reach, const char
         .series_names = series,
         .value_labels = ns == 1,
     };
-    int rc = dg_chart_save(&chart, path, err);
-    free(values);
-    free(labels);
-    free(label);
+}
+
+int dg_reach_chart(const dg_campaign_rules *r, const dg_reach *reach, const char *path,
+                   dg_err *err)
+{
+    dg_reach_chart_desc *c = dg_xmalloc(sizeof *c);
+    dg_reach_chart_of(r, reach, c);
+    int rc = dg_chart_save(&c->chart, path, err);
+    free(c);
     return rc;
 }
 

@@ -30,6 +30,12 @@ static const struct {
                              "events outside [from, to) are dropped"},
     [DG_RULE_EMPTY_CATEGORIES] = {"empty-categories",
                                   "label categories with an empty name are given one"},
+    [DG_RULE_BAD_COORDS] = {"bad-coords",
+                            "events with a latitude outside [-90, 90] or a longitude outside "
+                            "[-180, 180] have no location; counted"},
+    [DG_RULE_BAD_AGES] = {"bad-ages",
+                          "labelled and mapped devices with an age outside [1, 120] are "
+                          "dropped; counted"},
 };
 
 /* The data's week: the real events run from 2016-04-30 23:52 to 2016-05-08
@@ -80,9 +86,10 @@ void dg_rules_default(dg_rules *r)
     /* Phones first (the other rules look devices up in them), then what is
      * dropped, then locations: marking before imputing. */
     static const dg_rule_kind order[] = {
-        DG_RULE_DEDUPE_PHONES,   DG_RULE_LABELS_WITHOUT_PHONE, DG_RULE_UNKNOWN_DEVICE_EVENTS,
-        DG_RULE_TIME_WINDOW,     DG_RULE_ZERO_COORDS,          DG_RULE_UNIT_BOX_COORDS,
-        DG_RULE_IMPUTE_MEDIAN,   DG_RULE_EMPTY_CATEGORIES,
+        DG_RULE_DEDUPE_PHONES,   DG_RULE_BAD_AGES,        DG_RULE_LABELS_WITHOUT_PHONE,
+        DG_RULE_UNKNOWN_DEVICE_EVENTS, DG_RULE_TIME_WINDOW, DG_RULE_BAD_COORDS,
+        DG_RULE_ZERO_COORDS,     DG_RULE_UNIT_BOX_COORDS, DG_RULE_IMPUTE_MEDIAN,
+        DG_RULE_EMPTY_CATEGORIES,
     };
     for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
         dg_rule rule = make_rule(order[i]);
@@ -343,19 +350,45 @@ static int8_t *location_column(dg_table *ev)
     return loc;
 }
 
-static void mark_missing(dg_table *ev, int unit_box, dg_rule_effect *e)
+/* A coordinate test: nonzero when the pair is no location; its bits say why
+ * (bit 0 and bit 1 are counted apart). */
+typedef unsigned (*coord_test)(float lat, float lon);
+
+static unsigned zero_coords(float lat, float lon)
+{
+    return lat == 0.0f || lon == 0.0f;
+}
+
+static unsigned unit_box_coords(float lat, float lon)
+{
+    return fabsf(lat) <= 1.0f && fabsf(lon) <= 1.0f;
+}
+
+/* Coordinates no place on Earth has: a broken fix, not a location. */
+static unsigned out_of_range_coords(float lat, float lon)
+{
+    return (unsigned)(lat < -90.0f || lat > 90.0f) | (unsigned)(lon < -180.0f || lon > 180.0f) << 1;
+}
+
+/* The one way a rule takes locations away: every located event that `bad`
+ * rejects gets NaN coordinates and DG_LOC_MISSING; the effect counts the
+ * events and their devices, and why[b] the events whose verdict has bit b. */
+static uint64_t forget_locations(dg_table *ev, coord_test bad, dg_rule_effect *e,
+                                 uint64_t why[2])
 {
     int8_t *loc = location_column(ev);
     float *lat = dg_col_f32(dg_table_column(ev, "latitude"));
     float *lon = dg_col_f32(dg_table_column(ev, "longitude"));
     uint8_t *mark = dg_xcalloc(ev->nrows + 1, 1);
     uint64_t n = 0;
+    why[0] = why[1] = 0;
     for (uint64_t i = 0; i < ev->nrows; i++) {
         if (loc[i] == DG_LOC_MISSING)
             continue;
-        int bad = unit_box ? fabsf(lat[i]) <= 1.0f && fabsf(lon[i]) <= 1.0f
-                           : lat[i] == 0.0f || lon[i] == 0.0f;
-        if (bad) {
+        unsigned v = bad(lat[i], lon[i]);
+        if (v) {
+            why[0] += v & 1;
+            why[1] += v >> 1 & 1;
             lat[i] = lon[i] = NAN;
             loc[i] = DG_LOC_MISSING;
             mark[i] = 1;
@@ -365,9 +398,77 @@ static void mark_missing(dg_table *ev, int unit_box, dg_rule_effect *e)
     e->rows_before = e->rows_after = ev->nrows;
     e->rows_changed = n;
     e->devices = devices_marked(ev, mark);
-    snprintf(e->detail, sizeof e->detail, "%llu events (%.2f%%) marked as having no location",
-             (unsigned long long)n, ev->nrows ? 100.0 * (double)n / (double)ev->nrows : 0.0);
     free(mark);
+    return n;
+}
+
+static double share_pct(uint64_t n, uint64_t of)
+{
+    return of ? 100.0 * (double)n / (double)of : 0.0;
+}
+
+static void mark_missing(dg_table *ev, int unit_box, dg_rule_effect *e)
+{
+    uint64_t why[2];
+    uint64_t n = forget_locations(ev, unit_box ? unit_box_coords : zero_coords, e, why);
+    snprintf(e->detail, sizeof e->detail, "%llu events (%.2f%%) marked as having no location",
+             (unsigned long long)n, share_pct(n, ev->nrows));
+}
+
+static void mark_out_of_range(dg_table *ev, dg_rule_effect *e)
+{
+    uint64_t why[2];
+    uint64_t n = forget_locations(ev, out_of_range_coords, e, why);
+    snprintf(e->detail, sizeof e->detail,
+             "%llu events (%.2f%%) of %llu devices marked as having no location: %llu with a "
+             "latitude outside [-90, 90], %llu with a longitude outside [-180, 180]",
+             (unsigned long long)n, share_pct(n, ev->nrows), (unsigned long long)e->devices,
+             (unsigned long long)why[0], (unsigned long long)why[1]);
+}
+
+/* Ages no phone user has (-5, 300): the label is wrong, so the labelled
+ * row goes, from the labels and from the mapping file. */
+static void drop_bad_ages(dg_dataset *ds, dg_rule_effect *e)
+{
+    static const dg_table_id tables[] = {DG_T_LABELS, DG_T_SPLIT};
+    uint64_t per[2] = {0, 0};
+    int32_t lo = INT32_MAX, hi = INT32_MIN;
+    for (int k = 0; k < 2; k++) {
+        if (!ds->present[tables[k]])
+            continue;
+        dg_table *t = &ds->tables[tables[k]];
+        const dg_column *agec = dg_table_column(t, "age");
+        if (!agec)
+            continue;
+        const int32_t *age = dg_col_i32(agec);
+        uint8_t *drop = dg_xcalloc(t->nrows + 1, 1);
+        for (uint64_t i = 0; i < t->nrows; i++) {
+            drop[i] = age[i] < DG_AGE_MIN || age[i] > DG_AGE_MAX;
+            if (drop[i]) {
+                lo = age[i] < lo ? age[i] : lo;
+                hi = age[i] > hi ? age[i] : hi;
+            }
+        }
+        dg_rule_effect one = {0};
+        drop_rows(t, drop, &one);
+        free(drop);
+        per[k] = one.rows_changed;
+        if (k == 0 || !ds->present[DG_T_LABELS]) {
+            e->rows_before = one.rows_before;
+            e->rows_after = one.rows_after;
+        }
+        e->rows_changed += one.rows_changed;
+        e->devices += one.devices;
+    }
+    if (per[0] + per[1] == 0)
+        snprintf(e->detail, sizeof e->detail,
+                 "no labelled device with an age outside [%d, %d]", DG_AGE_MIN, DG_AGE_MAX);
+    else
+        snprintf(e->detail, sizeof e->detail,
+                 "devices with an age outside [%d, %d] dropped: %llu labelled, %llu in the "
+                 "mapping file (ages from %d to %d among them)",
+                 DG_AGE_MIN, DG_AGE_MAX, (unsigned long long)per[0], (unsigned long long)per[1],
+                 (int)lo, (int)hi);
 }
 
 static int cmp_float(const void *a, const void *b)
@@ -538,6 +639,7 @@ int dg_clean(dg_dataset *ds, const dg_rules *rules, dg_rule_effect *effects,
             [DG_RULE_IMPUTE_MEDIAN] = DG_T_EVENTS,       [DG_RULE_DEDUPE_PHONES] = DG_T_PHONES,
             [DG_RULE_LABELS_WITHOUT_PHONE] = DG_T_LABELS, [DG_RULE_UNKNOWN_DEVICE_EVENTS] = DG_T_EVENTS,
             [DG_RULE_TIME_WINDOW] = DG_T_EVENTS,          [DG_RULE_EMPTY_CATEGORIES] = DG_T_LABEL_CATEGORIES,
+            [DG_RULE_BAD_COORDS] = DG_T_EVENTS,           [DG_RULE_BAD_AGES] = DG_T_LABELS,
         };
         dg_table_id tid = table_of[rule->kind];
         e->table = dg_tables[tid].name;
@@ -557,6 +659,13 @@ int dg_clean(dg_dataset *ds, const dg_rules *rules, dg_rule_effect *effects,
         case DG_RULE_ZERO_COORDS:
         case DG_RULE_UNIT_BOX_COORDS:
             mark_missing(t, rule->kind == DG_RULE_UNIT_BOX_COORDS, e);
+            break;
+        case DG_RULE_BAD_COORDS:
+            mark_out_of_range(t, e);
+            break;
+        case DG_RULE_BAD_AGES:
+            drop_bad_ages(ds, e);
+            e->table = "labels";
             break;
         case DG_RULE_IMPUTE_MEDIAN:
             impute_median(t, e);

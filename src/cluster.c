@@ -194,35 +194,106 @@ int dg_kdist_write_csv(const dg_kdist *kd, const char *path, dg_err *err)
     return rc;
 }
 
-#define KDIST_QUANTILES 101
-
-int dg_kdist_chart_save(const dg_kdist *kd, const char *path, dg_err *err)
+int dg_kdist_chart_of(const dg_kdist *kd, double eps_km, dg_kdist_chart *out, dg_err *err)
 {
+    memset(out, 0, sizeof *out);
     if (kd->nsorted == 0)
-        return dg_fail(err, "%s: no k-distance to draw: no location has %g points within reach",
-                       path, kd->k);
-    char labels[KDIST_QUANTILES][8];
-    const char *lp[KDIST_QUANTILES];
-    double v[KDIST_QUANTILES];
-    for (int q = 0; q < KDIST_QUANTILES; q++) {
-        double at = (double)q / (KDIST_QUANTILES - 1) * (kd->nsorted - 1);
-        v[q] = kd->sorted[(uint32_t)llround(at)];
-        snprintf(labels[q], sizeof labels[q], "%d%%", q);
-        lp[q] = labels[q];
+        return dg_fail(err, "no k-distance to draw: no location has %g points within reach",
+                       kd->k);
+    for (int q = 0; q < DG_KDIST_CHART_POINTS; q++) {
+        double at = (double)q / (DG_KDIST_CHART_POINTS - 1) * (kd->nsorted - 1);
+        out->x[q] = 100.0 * q / (DG_KDIST_CHART_POINTS - 1);
+        out->v[q] = kd->sorted[(uint32_t)llround(at)];
     }
-    char title[128], sub[256];
-    snprintf(title, sizeof title, "k-distance, k = %g (the point itself counted)", kd->k);
-    snprintf(sub, sizeof sub,
+    double knee_share = kd->nsorted > 1 ? 100.0 * kd->knee_index / (kd->nsorted - 1) : 0;
+    snprintf(out->title, sizeof out->title, "k-distance, k = %g (the point itself counted)",
+             kd->k);
+    snprintf(out->sub, sizeof out->sub,
              "%u locations sorted; knee at %.0f%% of them: %.3f km (suggested eps); max %.1f km",
-             kd->nsorted, kd->nsorted > 1 ? 100.0 * kd->knee_index / (kd->nsorted - 1) : 0,
-             kd->knee_km, kd->sorted[kd->nsorted - 1]);
-    dg_chart c = {.kind = DG_CHART_LINE,
-                  .title = title,
-                  .subtitle = sub,
-                  .value_label = "km to the k-th neighbour",
-                  .category_label = "share of the distinct locations, sorted",
-                  .n = KDIST_QUANTILES,
-                  .labels = lp,
-                  .values = v};
-    return dg_chart_save(&c, path, err);
+             kd->nsorted, knee_share, kd->knee_km, kd->sorted[kd->nsorted - 1]);
+    snprintf(out->knee, sizeof out->knee, "knee %.3g km", kd->knee_km);
+    out->mk[0] = (dg_chart_marker){1, knee_share, out->knee};
+    int nm = 1;
+    if (eps_km > 0) {
+        snprintf(out->eps, sizeof out->eps, "eps %g km", eps_km);
+        out->mk[nm++] = (dg_chart_marker){0, eps_km, out->eps};
+    }
+    /* log10(1 + km), as the knee is found: metres to thousands of km. */
+    out->chart = (dg_chart){.kind = DG_CHART_LINE,
+                            .title = out->title,
+                            .subtitle = out->sub,
+                            .value_label = "km to the k-th neighbour (log scale)",
+                            .category_label = "% of the distinct locations, sorted",
+                            .n = DG_KDIST_CHART_POINTS,
+                            .values = out->v,
+                            .x = out->x,
+                            .log_values = 1,
+                            .nmarkers = nm,
+                            .markers = out->mk};
+    return DG_OK;
+}
+
+int dg_kdist_chart_save(const dg_kdist *kd, double eps_km, const char *path, dg_err *err)
+{
+    dg_kdist_chart c;
+    if (dg_kdist_chart_of(kd, eps_km, &c, err) != DG_OK)
+        return dg_fail(err, "%s: %s", path, err->msg);
+    return dg_chart_save(&c.chart, path, err);
+}
+
+void dg_sweep_chart_of(const dg_dbscan_sweep_row *rows, int nrows, double eps_km,
+                       dg_sweep_chart *out)
+{
+    memset(out, 0, sizeof *out);
+    int ne = 0, nm = 0;
+    for (int i = 0; i < nrows; i++) {
+        int e = 0, k = 0;
+        while (e < ne && out->eps[e] != rows[i].eps_km)
+            e++;
+        if (e == ne && ne < DG_SWEEP_CHART_MAX)
+            out->eps[ne++] = rows[i].eps_km;
+        while (k < nm && out->min_pts[k] != rows[i].min_pts)
+            k++;
+        if (k == nm && nm < DG_SWEEP_CHART_MAX)
+            out->min_pts[nm++] = rows[i].min_pts;
+    }
+    /* Ascending eps along x, ascending minPts as the series. */
+    for (int i = 1; i < ne; i++)
+        for (int j = i; j > 0 && out->eps[j - 1] > out->eps[j]; j--) {
+            double t = out->eps[j];
+            out->eps[j] = out->eps[j - 1];
+            out->eps[j - 1] = t;
+        }
+    for (int i = 1; i < nm; i++)
+        for (int j = i; j > 0 && out->min_pts[j - 1] > out->min_pts[j]; j--) {
+            double t = out->min_pts[j];
+            out->min_pts[j] = out->min_pts[j - 1];
+            out->min_pts[j - 1] = t;
+        }
+    for (int k = 0; k < nm; k++) {
+        snprintf(out->name[k], sizeof out->name[k], "minPts %g", out->min_pts[k]);
+        out->names[k] = out->name[k];
+    }
+    for (int i = 0; i < nrows; i++)
+        for (int e = 0; e < ne; e++)
+            for (int k = 0; k < nm; k++)
+                if (out->eps[e] == rows[i].eps_km && out->min_pts[k] == rows[i].min_pts)
+                    out->values[e * nm + k] = (double)rows[i].clusters;
+    snprintf(out->eps_label, sizeof out->eps_label, "eps %g km", eps_km);
+    out->mk = (dg_chart_marker){1, eps_km, out->eps_label};
+    snprintf(out->sub, sizeof out->sub, "%d eps x %d minPts; the line marks the current eps", ne,
+             nm);
+    out->chart = (dg_chart){.kind = DG_CHART_LINE,
+                            .title = "DBSCAN sweep: clusters by eps and minPts",
+                            .subtitle = out->sub,
+                            .value_label = "clusters",
+                            .category_label = "eps (km)",
+                            .n = ne,
+                            .x = out->eps,
+                            .values = out->values,
+                            .nseries = nm,
+                            .series_names = out->names,
+                            .integer_values = 1,
+                            .nmarkers = eps_km > 0 ? 1 : 0,
+                            .markers = &out->mk};
 }

@@ -1,9 +1,12 @@
 #define _GNU_SOURCE /* nftw's FTW_PHYS */
 #include "demographer/common.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,19 @@ int dg_fail(dg_err *err, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        err->status = DG_ERR;
+    }
+    return DG_ERR;
+}
+
+int dg_cancel(dg_err *err, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->status = DG_CANCELLED;
     }
     return DG_ERR;
 }
@@ -202,4 +218,353 @@ void dg_rm_tree(const char *path)
     struct stat st;
     if (lstat(path, &st) == 0)
         nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- outputs: never over an input, never half-written ------------------ */
+
+int dg_path_resolve(const char *path, char *out, size_t cap)
+{
+    char abs[PATH_MAX];
+    if (path[0] == '/') {
+        if (snprintf(abs, sizeof abs, "%s", path) >= (int)sizeof abs)
+            return DG_ERR;
+    } else {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd) ||
+            snprintf(abs, sizeof abs, "%s/%s", cwd, path) >= (int)sizeof abs)
+            return DG_ERR;
+    }
+    /* The nearest existing parent: strip elements until realpath answers. */
+    size_t n = strlen(abs);
+    char real[PATH_MAX];
+    size_t cut = n;
+    for (;;) {
+        char save = abs[cut];
+        abs[cut] = '\0';
+        int ok = realpath(cut ? abs : "/", real) != NULL;
+        abs[cut] = save;
+        if (ok)
+            break;
+        while (cut > 0 && abs[cut - 1] == '/')
+            cut--;
+        while (cut > 0 && abs[cut - 1] != '/')
+            cut--;
+        if (cut == 0) {
+            snprintf(real, sizeof real, "/");
+            break;
+        }
+    }
+    /* Then the missing rest, element by element. */
+    size_t len = strlen(real);
+    const char *p = abs + cut;
+    while (*p) {
+        while (*p == '/')
+            p++;
+        const char *e = p;
+        while (*e && *e != '/')
+            e++;
+        size_t el = (size_t)(e - p);
+        if (el == 0)
+            break;
+        if (el == 1 && p[0] == '.') {
+            /* nothing */
+        } else if (el == 2 && p[0] == '.' && p[1] == '.') {
+            while (len > 1 && real[len - 1] != '/')
+                len--;
+            if (len > 1)
+                len--;
+            real[len] = '\0';
+        } else {
+            if (len + el + 2 > sizeof real)
+                return DG_ERR;
+            if (len > 1)
+                real[len++] = '/';
+            else
+                len = 1;
+            memcpy(real + len, p, el);
+            len += el;
+            real[len] = '\0';
+        }
+        p = e;
+    }
+    if (len + 1 > cap)
+        return DG_ERR;
+    memcpy(out, real, len + 1);
+    return DG_OK;
+}
+
+/* a is b or lies inside it. */
+static int path_within(const char *a, const char *b)
+{
+    size_t n = strlen(b);
+    if (n == 1 && b[0] == '/')
+        return 1;
+    return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
+}
+
+int dg_output_apart(const char *what, const char *out, const char *const *inputs, size_t ninputs,
+                    dg_err *err)
+{
+    char ro[PATH_MAX], ri[PATH_MAX];
+    if (dg_path_resolve(out, ro, sizeof ro) != DG_OK)
+        return dg_fail(err, "%s %s: cannot resolve the path", what, out);
+    for (size_t i = 0; i < ninputs; i++) {
+        if (!inputs[i])
+            continue;
+        if (dg_path_resolve(inputs[i], ri, sizeof ri) != DG_OK)
+            return dg_fail(err, "%s: cannot resolve the path", inputs[i]);
+        const char *how = NULL;
+        if (strcmp(ro, ri) == 0)
+            how = "is";
+        else if (path_within(ri, ro))
+            how = "contains";
+        else if (path_within(ro, ri))
+            how = "lies inside";
+        if (!how)
+            continue;
+        char resolved[2 * PATH_MAX + 32] = "";
+        if (strcmp(out, ro) != 0 || strcmp(inputs[i], ri) != 0)
+            snprintf(resolved, sizeof resolved, " (after symlinks: %s and %s)", ro, ri);
+        return dg_fail(err,
+                       "refusing %s %s: it %s the input %s%s; an output never goes over what "
+                       "the command reads, choose another %s",
+                       what, out, how, inputs[i], resolved, what);
+    }
+    return DG_OK;
+}
+
+void (*dg_dir_publish_hook)(const char *old, const char *to);
+
+int dg_dir_publish(const char *from, const char *to, dg_err *err)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE) == 0) {
+        /* from now holds the old folder. */
+        if (dg_dir_publish_hook)
+            dg_dir_publish_hook(from, to);
+        dg_rm_tree(from);
+        return DG_OK;
+    }
+    int e = errno;
+    struct stat st;
+    if (e == ENOENT && lstat(from, &st) == 0) {
+        /* No previous folder: a plain rename. */
+        if (rename(from, to) != 0) {
+            e = errno;
+            return dg_fail(err, "%s: cannot rename %s to it: %s", to, from, strerror(e));
+        }
+        if (dg_dir_publish_hook)
+            dg_dir_publish_hook(NULL, to);
+        return DG_OK;
+    }
+    if (e != EINVAL && e != ENOSYS && e != ENOTSUP)
+        return dg_fail(err, "%s: cannot exchange it with %s: %s", to, from, strerror(e));
+    /* A file system without RENAME_EXCHANGE: the old one aside, then the new
+     * one in (for a moment there is no folder at to). */
+    size_t n = strlen(to) + 32;
+    char *old = dg_xmalloc(n);
+    snprintf(old, n, "%s.old-%ld", to, (long)getpid());
+    dg_rm_tree(old);
+    if (rename(to, old) != 0) {
+        e = errno;
+        free(old);
+        return dg_fail(err, "%s: cannot move the previous one aside: %s", to, strerror(e));
+    }
+    if (rename(from, to) != 0) {
+        e = errno;
+        if (rename(old, to) != 0)
+            dg_fail(err, "%s: cannot rename %s to it (%s); the previous one is in %s", to, from,
+                    strerror(e), old);
+        else
+            dg_fail(err, "%s: cannot rename %s to it: %s", to, from, strerror(e));
+        free(old);
+        return DG_ERR;
+    }
+    if (dg_dir_publish_hook)
+        dg_dir_publish_hook(old, to);
+    dg_rm_tree(old);
+    free(old);
+    return DG_OK;
+}
+
+/* dir's parent folder and last element, trailing slashes ignored. */
+static void split_dir(const char *dir, char **parent, char **base)
+{
+    char *d = dg_xstrdup(dir);
+    size_t n = strlen(d);
+    while (n > 1 && d[n - 1] == '/')
+        d[--n] = '\0';
+    char *slash = strrchr(d, '/');
+    if (!slash) {
+        *parent = dg_xstrdup(".");
+        *base = d;
+        return;
+    }
+    *base = dg_xstrdup(slash + 1);
+    if (slash == d)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    *parent = d;
+}
+
+int dg_remove_stale_partials(const char *dir)
+{
+    char *parent, *base;
+    split_dir(dir, &parent, &base);
+    int removed = 0;
+    DIR *d = opendir(parent);
+    size_t bl = strlen(base);
+    static const char tag[] = ".partial-";
+    for (struct dirent *e; d && (e = readdir(d));) {
+        const char *name = e->d_name;
+        if (strncmp(name, base, bl) != 0 || strncmp(name + bl, tag, sizeof tag - 1) != 0)
+            continue;
+        const char *digits = name + bl + sizeof tag - 1;
+        size_t nd = strspn(digits, "0123456789");
+        if (nd == 0 || nd > 9 || digits[nd] != '\0' || digits[0] == '0')
+            continue;
+        long pid = strtol(digits, NULL, 10);
+        if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* ours, or alive (or not ours to judge) */
+        char *path = dg_path_join(parent, name);
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            dg_rm_tree(path);
+            removed++;
+        }
+        free(path);
+    }
+    if (d)
+        closedir(d);
+    free(parent);
+    free(base);
+    return removed;
+}
+
+/* 1 when dir may be replaced: empty, or holding the marker. */
+static int replaceable(const char *dir)
+{
+    char *marker = dg_path_join(dir, DG_OUTDIR_MARKER);
+    struct stat st;
+    int ok = lstat(marker, &st) == 0 && S_ISREG(st.st_mode);
+    free(marker);
+    if (ok)
+        return 1;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int empty = 1;
+    for (struct dirent *e; empty && (e = readdir(d));)
+        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    closedir(d);
+    return empty;
+}
+
+int dg_outdir_begin(dg_outdir *o, const char *dir, dg_err *err)
+{
+    memset(o, 0, sizeof *o);
+    char *d = dg_xstrdup(dir);
+    size_t n = strlen(d);
+    while (n > 1 && d[n - 1] == '/')
+        d[--n] = '\0';
+    char res[PATH_MAX];
+    if (!*d || dg_path_resolve(d, res, sizeof res) != DG_OK || strcmp(res, "/") == 0) {
+        int rc = dg_fail(err, "%s: not a folder that can be written whole", dir);
+        free(d);
+        return rc;
+    }
+    struct stat st;
+    if (stat(d, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            int rc = dg_fail(err, "%s: exists and is not a directory (expected the output "
+                                  "directory)", dir);
+            free(d);
+            return rc;
+        }
+        if (!replaceable(d)) {
+            int rc = dg_fail(err,
+                             "%s: exists and holds files demographer did not write (no "
+                             DG_OUTDIR_MARKER "); the output folder is replaced whole, so "
+                             "choose a new or empty folder, or remove this one",
+                             dir);
+            free(d);
+            return rc;
+        }
+    }
+    char *parent, *base;
+    split_dir(d, &parent, &base);
+    free(base);
+    int rc = dg_mkdirs(parent, err);
+    free(parent);
+    if (rc != DG_OK) {
+        free(d);
+        return DG_ERR;
+    }
+    dg_remove_stale_partials(d);
+    size_t pn = n + 32;
+    o->dir = d;
+    o->partial = dg_xmalloc(pn);
+    snprintf(o->partial, pn, "%s.partial-%ld", d, (long)getpid());
+    dg_rm_tree(o->partial);
+    if (mkdir(o->partial, 0755) != 0) {
+        rc = dg_fail(err, "%s: cannot create directory: %s", o->partial, strerror(errno));
+        dg_outdir_abort(o);
+        return rc;
+    }
+    char *marker = dg_path_join(o->partial, DG_OUTDIR_MARKER);
+    static const char note[] =
+        "written by demographer: this folder is replaced whole by the next command that\n"
+        "writes here\n";
+    rc = dg_write_file_atomic(marker, note, sizeof note - 1, err);
+    free(marker);
+    if (rc != DG_OK) {
+        dg_outdir_abort(o);
+        return DG_ERR;
+    }
+    return DG_OK;
+}
+
+int dg_outdir_commit(dg_outdir *o, dg_err *err)
+{
+    int rc = dg_dir_publish(o->partial, o->dir, err);
+    if (rc != DG_OK) {
+        dg_outdir_abort(o);
+        return rc;
+    }
+    free(o->partial);
+    free(o->dir);
+    memset(o, 0, sizeof *o);
+    return DG_OK;
+}
+
+void dg_outdir_abort(dg_outdir *o)
+{
+    if (o->partial)
+        dg_rm_tree(o->partial);
+    free(o->partial);
+    free(o->dir);
+    memset(o, 0, sizeof *o);
+}
+
+char *dg_format_bytes(double v, char *out, size_t cap)
+{
+    static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (v >= 1024 && i < 4) {
+        v /= 1024;
+        i++;
+    }
+    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+    return out;
+}
+
+char *dg_format_amount(double v, const char *unit, char *out, size_t cap)
+{
+    if (strcmp(unit, "bytes") == 0)
+        return dg_format_bytes(v, out, cap);
+    if (v >= 1e6)
+        snprintf(out, cap, "%.2f M %s", v / 1e6, unit);
+    else
+        snprintf(out, cap, "%.0f %s", v, unit);
+    return out;
 }

@@ -21,8 +21,9 @@
 
 /* Ids in the Upgrad tables were rounded to 15 significant digits, and some
  * exports print them in exponent form (-7.54829159030175e+18): both are
- * accepted as long as the value is a whole number. A rounded id that lands
- * just past the int64 range (…80000 for an id near 2^63) is clamped to it. */
+ * accepted as long as the value is a whole number. A value past the int64
+ * range is an error, never clamped: two ids clamped to INT64_MAX would be
+ * one device. */
 static int parse_i64_exponent(const char *s, size_t len, int64_t *out)
 {
     size_t i = 0;
@@ -132,12 +133,6 @@ int dg_parse_i64(const char *s, size_t len, int64_t *out)
     }
     return 0;
 overflow:
-    /* 19 digits ending in four zeros: a rounded id that crossed the edge. */
-    if (len - start == 19 && memcmp(s + len - 4, "0000", 4) == 0 &&
-        (s[start] == '9')) {
-        *out = neg ? INT64_MIN : INT64_MAX;
-        return 0;
-    }
     return DG_PARSE_RANGE;
 }
 
@@ -311,11 +306,27 @@ typedef struct mapped {
     size_t size;
 } mapped;
 
+const char *dg_file_kind(unsigned mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "a regular file";
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO";
+    case S_IFSOCK: return "a socket";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFLNK: return "a symbolic link";
+    default: return "not a file";
+    }
+}
+
 static int map_file(const char *path, const char *shown, mapped *m, dg_err *err)
 {
     m->data = NULL;
     m->size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Non-blocking, so that a FIFO under a data file's name fails here
+     * instead of hanging the load; fstat then accepts regular files only. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return dg_fail(err, "%s: cannot open: %s", shown, strerror(errno));
     struct stat st;
@@ -326,7 +337,7 @@ static int map_file(const char *path, const char *shown, mapped *m, dg_err *err)
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return dg_fail(err, "%s: not a regular file", shown);
+        return dg_fail(err, "%s: not a regular file (%s)", shown, dg_file_kind(st.st_mode));
     }
     if (st.st_size > 0) {
         void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -385,6 +396,11 @@ typedef struct worker {
                                         * dictionary only once the whole row is good */
     char *scratch;            /* unescaped quoted field */
     size_t scratch_cap;
+    char *fixed;              /* a string field with its invalid UTF-8 replaced */
+    size_t fixed_cap;
+    uint64_t utf8_replaced, utf8_first_line; /* bytes replaced by U+FFFD, and where first */
+    int utf8_first_column;
+    uint64_t *row_lines;      /* dg_csv_opts.row_lines: line of each row, or NULL */
     int failed;               /* strict mode: stopped at an error */
     uint64_t error_line;
     int nfirst;
@@ -404,18 +420,9 @@ typedef struct shared {
 
 static void show_found(char *out, size_t cap, const char *s, size_t len)
 {
-    /* The offending text, cut to a readable length and kept on one line. */
-    size_t n = len < 40 ? len : 40;
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 4 < cap; i++) {
-        char c = s[i];
-        out[o++] = (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
-    }
-    if (n < len && o + 4 < cap) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
+    /* The offending bytes, cut to a readable length, on one line, with NULs,
+     * control bytes and invalid UTF-8 escaped (a NUL must not end the text). */
+    dg_escape_bytes(out, cap, s, len, 40);
 }
 
 /* Records a bad row's message; in strict mode the first one ends the chunk. */
@@ -425,7 +432,7 @@ static void row_error(worker *w, uint64_t line, const char *fmt, ...)
 {
     w->bad_rows++;
     if (w->nfirst < DG_CSV_FIRST_ERRORS) {
-        char body[256];
+        char body[300];
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(body, sizeof body, fmt, ap);
@@ -539,7 +546,7 @@ static int next_field(worker *w, const char **pp, uint64_t *line, int colno, fie
     default:
         break;
     }
-    char found[64];
+    char found[168];
     show_found(found, sizeof found, s, (size_t)(p - s) + 1);
     row_error(w, *line, "column %d (%s): a quote or carriage return inside an unquoted field, "
               "found '%s'", colno, r->field_name[colno - 1], found);
@@ -564,9 +571,42 @@ static int store_field(worker *w, const field *f, int colno, int col, uint64_t r
     int64_t iv = 0;
     double dv = 0;
     switch (c->type) {
-    case DG_COL_STR:
-        dg_col_u32(c)[row] = dg_strpool_intern(&r->t->strings, f->s, f->len);
+    case DG_COL_STR: {
+        size_t bad = dg_utf8_check(f->s, f->len);
+        if (bad == f->len) {
+            dg_col_u32(c)[row] = dg_strpool_intern(&r->t->strings, f->s, f->len);
+            return 0;
+        }
+        /* Invalid UTF-8 (a Latin-1 or GBK export): each bad byte becomes
+         * U+FFFD and is counted, so no text renderer meets it later. */
+        if (f->len * 3 + 1 > w->fixed_cap) {
+            w->fixed_cap = f->len * 3 + 1;
+            w->fixed = dg_xrealloc(w->fixed, w->fixed_cap);
+        }
+        size_t o = bad, i = bad;
+        memcpy(w->fixed, f->s, bad);
+        uint64_t replaced = 0;
+        while (i < f->len) {
+            size_t k = dg_utf8_seq(f->s + i, f->len - i);
+            if (k) {
+                memcpy(w->fixed + o, f->s + i, k);
+                o += k;
+                i += k;
+            } else {
+                memcpy(w->fixed + o, "\xEF\xBF\xBD", 3);
+                o += 3;
+                i++;
+                replaced++;
+            }
+        }
+        if (w->utf8_replaced == 0) {
+            w->utf8_first_line = line;
+            w->utf8_first_column = colno;
+        }
+        w->utf8_replaced += replaced;
+        dg_col_u32(c)[row] = dg_strpool_intern(&r->t->strings, w->fixed, o);
         return 0;
+    }
     case DG_COL_F32:
         if (f->len == 0) {
             dg_col_f32(c)[row] = NAN;
@@ -603,7 +643,7 @@ static int store_field(worker *w, const field *f, int colno, int col, uint64_t r
         break;
     }
     if (rc != 0) {
-        char found[64];
+        char found[168];
         show_found(found, sizeof found, f->s, f->len);
         if (rc == DG_PARSE_EMPTY)
             row_error(w, line, "column %d (%s): expected %s, found an empty field", colno,
@@ -854,6 +894,8 @@ static void *parse_chunk(void *arg)
             continue;
         }
         if (r->fast && p != r->cut_line && fast_row(w, ops, r->nfields, &p, r->end, row)) {
+            if (w->row_lines)
+                w->row_lines[row] = line;
             row++;
             line++;
             continue;
@@ -896,6 +938,8 @@ static void *parse_chunk(void *arg)
         }
         if (ok) {
             commit_keys(w, row);
+            if (w->row_lines)
+                w->row_lines[row] = row_line;
             row++;
             if (term == '\n')
                 line++;
@@ -997,6 +1041,10 @@ int dg_csv_read(const char *path, const dg_colspec *cols, int ncols, const dg_cs
     mapped m;
     if (map_file(path, shown, &m, err) != DG_OK)
         return DG_ERR;
+    if (m.size == 0) { /* an empty file maps nothing: m.data is NULL, no arithmetic on it */
+        unmap_file(&m);
+        return header_error(err, shown, cols, ncols, "the file is empty");
+    }
     const char *p = m.data, *end = m.data + m.size;
     if (m.size >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         p += 3;
@@ -1067,7 +1115,7 @@ int dg_csv_read(const char *path, const dg_colspec *cols, int ncols, const dg_cs
                 char what[600], have[400] = "";
                 size_t o = 0;
                 for (int i = 0; i < n && o < sizeof have - 80; i++) {
-                    char shownname[64];
+                    char shownname[168];
                     show_found(shownname, sizeof shownname, owned[i], strlen(owned[i]));
                     o += (size_t)snprintf(have + o, sizeof have - o, "%s%s", i ? "," : "",
                                           shownname);
@@ -1159,6 +1207,7 @@ int dg_csv_read(const char *path, const dg_colspec *cols, int ncols, const dg_cs
     for (int k = 0; k < nthreads; k++)
         total_lines += cj[k].lines;
     dg_table_resize(out, total_lines);
+    uint64_t *row_lines = opts->row_lines ? dg_xmalloc((total_lines + 1) * sizeof *row_lines) : NULL;
 
     /* Pass 2: parse. */
     worker *ws = dg_xcalloc((size_t)nthreads, sizeof *ws);
@@ -1173,6 +1222,7 @@ int dg_csv_read(const char *path, const dg_colspec *cols, int ncols, const dg_cs
         w->first_line = line_at;
         w->first_row = row_at;
         w->max_rows = cj[k].lines;
+        w->row_lines = row_lines;
         for (int c = 0; c < ncols; c++)
             dg_i64map_init(&w->dicts[c]);
         row_at += cj[k].lines;
@@ -1192,13 +1242,18 @@ int dg_csv_read(const char *path, const dg_colspec *cols, int ncols, const dg_cs
     int failed = 0;
     for (int k = 0; k < nthreads; k++) {
         rep.bad_rows += ws[k].bad_rows;
+        if (ws[k].utf8_replaced && !rep.utf8_replaced) {
+            rep.utf8_first_line = ws[k].utf8_first_line;
+            rep.utf8_first_column = ws[k].utf8_first_column;
+        }
+        rep.utf8_replaced += ws[k].utf8_replaced;
         failed |= ws[k].failed;
         for (int i = 0; i < ws[k].nfirst && rep.nfirst < DG_CSV_FIRST_ERRORS; i++)
             memcpy(rep.first_errors[rep.nfirst++], ws[k].first_errors[i],
                    sizeof rep.first_errors[0]);
     }
     if (atomic_load(&sh.cancel))
-        rc = dg_fail(err, "%s: cancelled", shown);
+        rc = dg_cancel(err, "%s: cancelled", shown);
     else if (failed)
         rc = dg_fail(err, "%s", rep.first_errors[0]);
 
@@ -1235,6 +1290,9 @@ int dg_csv_read(const char *path, const dg_colspec *cols, int ncols, const dg_cs
                     char *base = out->cols[c].data;
                     memmove(base + rows * wdt, base + ws[k].first_row * wdt, ws[k].rows * wdt);
                 }
+            if (ws[k].first_row != rows && row_lines)
+                memmove(row_lines + rows, row_lines + ws[k].first_row,
+                        ws[k].rows * sizeof *row_lines);
             rows += ws[k].rows;
         }
         dg_table_resize(out, rows);
@@ -1244,6 +1302,7 @@ int dg_csv_read(const char *path, const dg_colspec *cols, int ncols, const dg_cs
         for (int c = 0; c < ncols; c++)
             dg_i64map_free(&ws[k].dicts[c]);
         free(ws[k].scratch);
+        free(ws[k].fixed);
     }
     free(ws);
     free(cj);
@@ -1257,6 +1316,7 @@ int dg_csv_read(const char *path, const dg_colspec *cols, int ncols, const dg_cs
     rep.threads_used = nthreads;
     unmap_file(&m);
     if (rc != DG_OK) {
+        free(row_lines);
         char name[32];
         memcpy(name, out->name, sizeof name);
         dg_table_free(out);
@@ -1266,6 +1326,8 @@ int dg_csv_read(const char *path, const dg_colspec *cols, int ncols, const dg_cs
     rep.seconds = dg_now() - t0;
     if (report)
         *report = rep;
+    if (opts->row_lines)
+        *opts->row_lines = row_lines;
     return DG_OK;
 }
 

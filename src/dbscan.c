@@ -254,7 +254,7 @@ static int eps_index_build(const dg_dbscan_locs *d, double eps_km, eps_index *x,
         if (p % 4096 == 0 &&
             dg_progress_report(progress, "dbscan: core points", p, d->n, "locations")) {
             eps_index_free(x);
-            return dg_fail(err, "cancelled");
+            return dg_cancel(err, "cancelled");
         }
         neighbours(&x->g, L, p, x->eps, nb);
         double w = 0;
@@ -286,7 +286,7 @@ static int expand(const dg_dbscan_locs *d, const eps_index *x, double min_pts, i
         if (lab[p0] != -1 || !core[p0])
             continue;
         if (dg_progress_report(progress, "dbscan: clusters", s, nl, "locations")) {
-            rc = dg_fail(err, "cancelled");
+            rc = dg_cancel(err, "cancelled");
             break;
         }
         int32_t c = clusters++;
@@ -399,7 +399,7 @@ int dg_dbscan_sweep(const dg_dbscan_locs *d, const double *eps_km, int neps,
         eps_index x;
         if (dg_progress_report(progress, "dbscan sweep", (double)e * nmin,
                                (double)neps * nmin, "pairs")) {
-            rc = dg_fail(err, "cancelled");
+            rc = dg_cancel(err, "cancelled");
             break;
         }
         if (eps_index_build(d, eps_km[e], &x, &nb, progress, err) != DG_OK) {
@@ -540,7 +540,7 @@ int dg_kdist_compute(const dg_dbscan_locs *d, double k, dg_kdist *out,
     int rc = DG_OK;
     for (uint32_t p = 0; p < d->n; p++) {
         if (p % 4096 == 0 && dg_progress_report(progress, "k-distance", p, d->n, "locations")) {
-            rc = dg_fail(err, "cancelled");
+            rc = dg_cancel(err, "cancelled");
             break;
         }
         km[p] = INFINITY;

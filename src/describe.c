@@ -46,7 +46,7 @@ static int cancelled(const dg_progress *p, const char *stage, uint64_t done, uin
                      dg_err *err)
 {
     if (dg_progress_report(p, stage, (double)done, (double)total, "rows"))
-        return dg_fail(err, "cancelled");
+        return dg_cancel(err, "cancelled");
     return DG_OK;
 }
 
@@ -132,6 +132,47 @@ static inline uint64_t keyer_key(const keyer *k, uint64_t row)
     case DG_COL_KEY: return k->rank[dg_col_u32(c)[row]];
     default: return 0;
     }
+}
+
+typedef struct freq_key {
+    uint64_t key, idx;
+} freq_key;
+
+static int cmp_freq_key(const void *a, const void *b)
+{
+    const freq_key *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+void dg_freq_sort(const dg_table *t, int col, dg_freq *f, int by_value, int desc)
+{
+    if (f->n < 2)
+        return;
+    keyer k;
+    if (by_value)
+        keyer_init(&k, t, &t->cols[col]);
+    freq_key *v = dg_xmalloc(f->n * sizeof *v);
+    for (uint64_t i = 0; i < f->n; i++) {
+        v[i].key = by_value ? keyer_key(&k, f->row[i]) : f->count[i];
+        if (desc)
+            v[i].key = ~v[i].key;
+        v[i].idx = i;
+    }
+    qsort(v, f->n, sizeof *v, cmp_freq_key);
+    uint64_t *row = dg_xmalloc(f->n * sizeof *row), *count = dg_xmalloc(f->n * sizeof *count);
+    for (uint64_t i = 0; i < f->n; i++) {
+        row[i] = f->row[v[i].idx];
+        count[i] = f->count[v[i].idx];
+    }
+    free(f->row);
+    free(f->count);
+    f->row = row;
+    f->count = count;
+    free(v);
+    if (by_value)
+        free(k.rank);
 }
 
 void dg_freq_free(dg_freq *f)

@@ -573,6 +573,23 @@ int dg_eda_compute(const dg_dataset *ds, dg_eda *out, char *missing, size_t miss
     return DG_OK;
 }
 
+int dg_eda_series_is_count(const dg_eda_table *t, int s)
+{
+    const char *name = t->series_names[s];
+    if (strchr(name, '%'))
+        return 0;
+    /* Named as counts, or in a table of counts (not the age statistics). */
+    if (!strstr(name, "devices") && !strstr(name, "events") &&
+        strncmp(t->unit, "devices", 7) != 0 && strncmp(t->unit, "events", 6) != 0)
+        return 0;
+    for (int r = 0; r < t->nrows; r++) {
+        double v = dg_eda_value(t, r, s);
+        if (v != floor(v) || fabs(v) >= 9e15)
+            return 0;
+    }
+    return 1;
+}
+
 int dg_eda_table_write_csv(const dg_eda_table *t, const char *path, dg_err *err)
 {
     dg_textbuf o = {0};

@@ -30,8 +30,13 @@ static const view views[] = {
     {"10-brands-age", DG_CHART_BAR_H, 0, {1, -1}, "% of the age group's devices"},
 };
 
-int dg_eda_save_chart(const dg_eda *e, int i, const char *path, dg_err *err)
+/* Palette indices for series that are neither gender: the age groups'
+ * colours of the maps first, never the genders' blue and vermilion. */
+static const int other_colours[] = {2, 1, 5, 4, 6, 7};
+
+int dg_eda_chart_of(const dg_eda *e, int i, dg_eda_chart *out, dg_err *err)
 {
+    memset(out, 0, sizeof *out);
     const dg_eda_table *t = &e->tables[i];
     const view *v = NULL;
     for (size_t k = 0; k < sizeof views / sizeof *views; k++)
@@ -42,33 +47,65 @@ int dg_eda_save_chart(const dg_eda *e, int i, const char *path, dg_err *err)
     int ns = 0;
     while (ns < 6 && v->cols[ns] >= 0)
         ns++;
-    double *values = dg_xmalloc(((size_t)t->nrows * ns + 1) * sizeof *values);
-    const char **series = dg_xmalloc(((size_t)ns + 1) * sizeof *series);
+    out->values = dg_xmalloc(((size_t)t->nrows * ns + 1) * sizeof *out->values);
+    out->series = dg_xmalloc(((size_t)ns + 1) * sizeof *out->series);
+    int nc = ns > t->nrows ? ns : t->nrows;
+    out->colours = dg_xmalloc(((size_t)nc + 1) * sizeof *out->colours);
     for (int s = 0; s < ns; s++)
-        series[s] = t->series_names[v->cols[s]];
+        out->series[s] = t->series_names[v->cols[s]];
     for (int r = 0; r < t->nrows; r++)
         for (int s = 0; s < ns; s++)
-            values[r * ns + s] = dg_eda_value(t, r, v->cols[s]);
-    char subtitle[128];
-    snprintf(subtitle, sizeof subtitle, "chart %d of the brief's ten; %s", e->chart_of[i],
-             t->unit);
-    dg_chart c = {
+            out->values[r * ns + s] = dg_eda_value(t, r, v->cols[s]);
+    int one = v->kind == DG_CHART_BOX || ns == 1, gendered = 0;
+    /* One colour per series, or per label when the labels are the genders
+     * (a box plot, a one-series bar chart): female is vermilion everywhere. */
+    for (int k = 0; k < (one ? t->nrows : ns); k++) {
+        const char *name = one ? t->row_names[k] : out->series[k];
+        int fallback = one ? (v->kind == DG_CHART_BOX ? other_colours[k % 6] : 0)
+                           : other_colours[k % 6];
+        out->colours[k] = dg_palette_for_name(name, fallback);
+        gendered |= out->colours[k] != fallback;
+    }
+    snprintf(out->subtitle, sizeof out->subtitle, "chart %d of the brief's ten; %s",
+             e->chart_of[i], t->unit);
+    /* Counts of devices or events print as integers, shares keep decimals. */
+    int counts = !strchr(v->value_label, '%');
+    for (int s = 0; s < ns && counts; s++)
+        counts = dg_eda_series_is_count(t, v->cols[s]);
+    out->chart = (dg_chart){
         .kind = v->kind,
         .title = t->title,
-        .subtitle = subtitle,
+        .subtitle = out->subtitle,
         .value_label = v->value_label,
         .category_label = t->row_label,
         .n = t->nrows,
         .labels = (const char *const *)t->row_names,
-        .values = values,
+        .values = out->values,
         .value_labels = v->kind == DG_CHART_BAR_H && (ns == 1 || v->stacked) &&
                         strcmp(v->slug_prefix, "09-apps-gender") != 0,
         .nseries = v->kind == DG_CHART_BOX ? 0 : ns,
-        .series_names = series,
+        .series_names = out->series,
         .stacked = v->stacked,
+        .integer_values = counts,
+        .colours = one && !gendered && v->kind != DG_CHART_BOX ? NULL : out->colours,
     };
-    int rc = dg_chart_save(&c, path, err);
-    free(values);
-    free(series);
+    return DG_OK;
+}
+
+void dg_eda_chart_free(dg_eda_chart *c)
+{
+    free(c->values);
+    free(c->series);
+    free(c->colours);
+    memset(c, 0, sizeof *c);
+}
+
+int dg_eda_save_chart(const dg_eda *e, int i, const char *path, dg_err *err)
+{
+    dg_eda_chart c;
+    if (dg_eda_chart_of(e, i, &c, err) != DG_OK)
+        return DG_ERR;
+    int rc = dg_chart_save(&c.chart, path, err);
+    dg_eda_chart_free(&c);
     return rc;
 }

@@ -693,11 +693,11 @@ int dg_features_build(const dg_dataset *ds, const dg_supercats *sc, dg_features 
     }
     int rc = DG_OK;
     if (dg_progress_report(progress, "features: events", 0, 2, "stages"))
-        rc = dg_fail(err, "cancelled");
+        rc = dg_cancel(err, "cancelled");
     if (rc == DG_OK && ds->present[DG_T_EVENTS])
         event_features(ds, &devs, f);
     if (rc == DG_OK && dg_progress_report(progress, "features: apps", 1, 2, "stages"))
-        rc = dg_fail(err, "cancelled");
+        rc = dg_cancel(err, "cancelled");
     if (rc == DG_OK && ds->present[DG_T_EVENTS] && ds->present[DG_T_APP_EVENTS])
         app_features(ds, &devs, sc, f);
     else {

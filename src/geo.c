@@ -97,7 +97,7 @@ int dg_geo_sample_events(const dg_dataset *ds, uint32_t n, uint64_t seed, int la
             free(gender);
             free(group);
             dg_i64map_free(&index);
-            return dg_fail(err, "cancelled");
+            return dg_cancel(err, "cancelled");
         }
         if (isnan(lon[i]) || isnan(lat[i]) || (loc && loc[i] != DG_LOC_OBSERVED)) {
             skipped++;
@@ -272,8 +272,26 @@ int dg_extent_of_sample(const dg_geo_sample *s, dg_extent *e, dg_err *err)
 {
     if (s->n == 0)
         return dg_fail(err, "no events with observed coordinates to frame a map around");
-    robust_range(s->lon, s->n, &e->lon0, &e->lon1);
-    robust_range(s->lat, s->n, &e->lat0, &e->lat1);
+    /* (0, 0) is the data's placeholder for "no position", not a place in
+     * the Gulf of Guinea: it stays out of the frame. */
+    float *lon = dg_xmalloc(((size_t)s->n + 1) * sizeof *lon);
+    float *lat = dg_xmalloc(((size_t)s->n + 1) * sizeof *lat);
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < s->n; i++)
+        if (s->lon[i] != 0 || s->lat[i] != 0) {
+            lon[m] = s->lon[i];
+            lat[m++] = s->lat[i];
+        }
+    if (m == 0) {
+        free(lon);
+        free(lat);
+        return dg_fail(err, "no events with observed coordinates to frame a map around (only "
+                            "(0, 0) placeholders)");
+    }
+    robust_range(lon, m, &e->lon0, &e->lon1);
+    robust_range(lat, m, &e->lat0, &e->lat1);
+    free(lon);
+    free(lat);
     double w = fmax(e->lon1 - e->lon0, 1.0), h = fmax(e->lat1 - e->lat0, 1.0);
     double cx = (e->lon0 + e->lon1) / 2, cy = (e->lat0 + e->lat1) / 2;
     w *= 1.1;
@@ -533,3 +551,11 @@ void dg_basemap_raster(const dg_basemap *b, dg_projection proj, const dg_extent 
         }
     }
 }
+
+const dg_city dg_cities[] = {
+    {"Beijing", 116.40, 39.90},  {"Shanghai", 121.47, 31.23}, {"Guangzhou", 113.26, 23.13},
+    {"Chengdu", 104.07, 30.67},  {"Wuhan", 114.31, 30.59},    {"Xi'an", 108.94, 34.34},
+    {"Harbin", 126.63, 45.75},   {"Urumqi", 87.62, 43.83},    {"Kunming", 102.83, 24.88},
+    {"Shenyang", 123.43, 41.80}, {"Lhasa", 91.11, 29.65},     {"Hong Kong", 114.17, 22.32},
+};
+const int dg_ncities = (int)(sizeof dg_cities / sizeof *dg_cities);

@@ -30,8 +30,8 @@ static void set_rgb(cairo_t *cr, unsigned rgb, double alpha)
  * the age groups green, orange, reddish purple. */
 static unsigned panel_colour(dg_map_kind k, int panel)
 {
-    if (k == DG_MAP_GENDER)
-        return panel == 0 ? dg_palette(0) : dg_palette(3);
+    if (k == DG_MAP_GENDER) /* the charts' gender colours (chart.h) */
+        return panel == 0 ? dg_palette(DG_COLOUR_MALE) : dg_palette(DG_COLOUR_FEMALE);
     if (k == DG_MAP_AGE)
         return panel == 0 ? dg_palette(2) : panel == 1 ? dg_palette(1) : dg_palette(5);
     return dg_palette(0);
@@ -66,7 +66,7 @@ static void format_degree(double v, int is_lon, double step, char *out, size_t c
     snprintf(out, cap, "%.*f°%s", decimals, fabs(v), hemi);
 }
 
-static void draw_graticule(cairo_t *cr, const dg_proj *p)
+static void draw_graticule(cairo_t *cr, const dg_proj *p, int lat_labels)
 {
     const dg_extent *e = &p->extent;
     double step = graticule_step(fmax(e->lon1 - e->lon0, e->lat1 - e->lat0));
@@ -92,6 +92,8 @@ static void draw_graticule(cairo_t *cr, const dg_proj *p)
         cairo_move_to(cr, x0, y0);
         cairo_line_to(cr, x1, y1);
         cairo_stroke(cr);
+        if (!lat_labels)
+            continue;
         format_degree(lat, 0, step, label, sizeof label);
         set_rgb(cr, 0x444444, 1);
         dg_plot_text(cr, label, 12, 0, x0 - 5, y0, 1, 0.5);
@@ -118,6 +120,43 @@ static void draw_basemap(cairo_t *cr, const dg_proj *p, const dg_basemap *b)
             }
             cairo_stroke(cr);
         }
+    }
+}
+
+/* The cities (geo.h) inside the frame, in two layers: their rings under the
+ * density (a city's own events lie on and around its ring, and must stay
+ * visible), their names over it, above the ring, dark on a light halo. */
+static void draw_cities(cairo_t *cr, const dg_proj *p, int names)
+{
+    const dg_extent *e = &p->extent;
+    for (int i = 0; i < dg_ncities; i++) {
+        const dg_city *c = &dg_cities[i];
+        if (c->lon < e->lon0 || c->lon > e->lon1 || c->lat < e->lat0 || c->lat > e->lat1)
+            continue;
+        double x, y;
+        dg_proj_forward(p, c->lon, c->lat, &x, &y);
+        if (!names) {
+            set_rgb(cr, 0x222222, 1);
+            cairo_set_line_width(cr, 1.5);
+            cairo_new_sub_path(cr);
+            cairo_arc(cr, x, y, 3.5, 0, 2 * M_PI);
+            cairo_stroke(cr);
+            continue;
+        }
+        double w = dg_plot_text_width(cr, c->name, 12, 0);
+        /* Centred above the ring, kept inside the frame at its edges. */
+        double tx = x - w / 2, ty = y - 15;
+        if (tx < p->px0)
+            tx = p->px0;
+        if (tx + w > p->px0 + p->pw)
+            tx = p->px0 + p->pw - w;
+        if (ty - 8 < p->py0)
+            ty = y + 15; /* below at the top edge */
+        set_rgb(cr, 0xffffff, 0.75);
+        cairo_rectangle(cr, tx - 2, ty - 8, w + 4, 16);
+        cairo_fill(cr);
+        set_rgb(cr, 0x222222, 1);
+        dg_plot_text(cr, c->name, 12, 0, tx, ty, 0, 0.5);
     }
 }
 
@@ -151,13 +190,17 @@ static void draw_legend(cairo_t *cr, const dg_geo_map *m, double y, int W, uint3
     set_rgb(cr, 0x222222, 1);
     x += dg_plot_text(cr, "Events per 3×3-pixel cell (one scale for every panel):", 13, 0, x, y, 0,
                       0.5) + 10;
+    int np = dg_map_panels(m->kind);
     for (uint32_t v = 1; v <= max_cell && x < W - 300; v *= 10) {
-        set_rgb(cr, 0x333333, cell_alpha(v, log_max)); /* neutral: the scale is every panel's */
-        cairo_rectangle(cr, x, y - 7, 14, 14);
-        cairo_fill(cr);
+        /* One stripe per panel, in the panel's colour: the scale is every panel's. */
+        for (int k = 0; k < np; k++) {
+            set_rgb(cr, panel_colour(m->kind, k), cell_alpha(v, log_max));
+            cairo_rectangle(cr, x + 18.0 * k / np, y - 8, 18.0 / np, 16);
+            cairo_fill(cr);
+        }
         format_count(v, label, sizeof label);
         set_rgb(cr, 0x222222, 1);
-        x += 18 + dg_plot_text(cr, label, 13, 0, x + 18, y, 0, 0.5) + 14;
+        x += 22 + dg_plot_text(cr, label, 13, 0, x + 22, y, 0, 0.5) + 14;
         if (v > UINT32_MAX / 10)
             break;
     }
@@ -184,8 +227,26 @@ static void draw_legend(cairo_t *cr, const dg_geo_map *m, double y, int W, uint3
 void dg_geo_map_default_size(dg_map_kind k, int *width, int *height)
 {
     int n = dg_map_panels(k);
-    *width = (int)(n * (900 + LEFT_M + GAP) + GAP);
+    *width = (int)(GAP + LEFT_M + n * (900 + GAP));
     *height = (int)(TITLE_H + CAPTION_H + 650 + BOTTOM_M + LEGEND_H + 10);
+}
+
+/* Panels share the extent: latitude labels only left of the first. */
+static double panel_width(int W, int npanels)
+{
+    return (W - GAP - LEFT_M) / npanels - GAP;
+}
+
+static double map_height(int H)
+{
+    return H - TITLE_H - CAPTION_H - BOTTOM_M - LEGEND_H - 10;
+}
+
+void dg_geo_map_panel_proj(const dg_geo_map *m, int W, int H, int k, dg_proj *out)
+{
+    double panel_w = panel_width(W, dg_map_panels(m->kind));
+    double x = GAP + LEFT_M + k * (panel_w + GAP);
+    dg_proj_init(out, m->projection, &m->extent, x, TITLE_H + CAPTION_H, panel_w, map_height(H));
 }
 
 int dg_geo_map_png(const dg_geo_sample *s, const dg_geo_map *m, unsigned char **png,
@@ -199,8 +260,7 @@ int dg_geo_map_png(const dg_geo_sample *s, const dg_geo_map *m, unsigned char **
     if (m->kind < 0 || m->kind >= DG_MAP_KINDS)
         return dg_fail(err, "unknown map kind %d", (int)m->kind);
     int npanels = dg_map_panels(m->kind);
-    double panel_w = (W - GAP) / npanels - GAP - LEFT_M;
-    double map_h = H - TITLE_H - CAPTION_H - BOTTOM_M - LEGEND_H - 10;
+    double panel_w = panel_width(W, npanels), map_h = map_height(H);
     if (W > 16384 || H > 16384)
         return dg_fail(err, "map size %dx%d is too large (at most 16384 pixels a side)", W, H);
     if (panel_w < 100 || map_h < 100)
@@ -224,8 +284,7 @@ int dg_geo_map_png(const dg_geo_sample *s, const dg_geo_map *m, unsigned char **
     int cols = 1, rows = 1;
     uint32_t max_cell = 0, shown = 0;
     for (int k = 0; k < npanels; k++) {
-        double x = GAP + k * (panel_w + LEFT_M + GAP) + LEFT_M;
-        dg_proj_init(&proj[k], m->projection, &m->extent, x, TITLE_H + CAPTION_H, panel_w, map_h);
+        dg_geo_map_panel_proj(m, W, H, k, &proj[k]);
         cols = (int)fmax(1, floor(proj[k].pw / CELL));
         rows = (int)fmax(1, floor(proj[k].ph / CELL));
         grid[k] = dg_xmalloc((size_t)cols * rows * sizeof *grid[k]);
@@ -279,13 +338,15 @@ int dg_geo_map_png(const dg_geo_sample *s, const dg_geo_map *m, unsigned char **
         set_rgb(cr, 0xf4f7fa, 1);
         cairo_paint(cr);
         cairo_restore(cr);
-        draw_graticule(cr, p); /* the labels lie outside the frame: drawn unclipped */
+        draw_graticule(cr, p, k == 0); /* the labels lie outside the frame: drawn unclipped */
         cairo_save(cr);
         cairo_rectangle(cr, p->px0, p->py0, p->pw, p->ph);
         cairo_clip(cr);
         if (m->basemap)
             draw_basemap(cr, p, m->basemap);
+        draw_cities(cr, p, 0);
         draw_density(cr, p, grid[k], cols, rows, panel_colour(m->kind, k), log_max);
+        draw_cities(cr, p, 1);
         cairo_restore(cr);
         set_rgb(cr, 0x333333, 1);
         cairo_set_line_width(cr, 1);

@@ -51,7 +51,7 @@ static void print_usage(FILE *f)
 static int run(int argc, char **argv)
 {
     if (argc < 2)
-        return app_main(argc, argv);
+        return app_main(argc, argv, cli_asset);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         print_usage(stdout);
         return 0;
@@ -74,7 +74,7 @@ static int run(int argc, char **argv)
     /* Not a command: the workbench's options or its DATA_DIR. */
     struct stat st;
     if (argv[1][0] == '-' || stat(argv[1], &st) == 0)
-        return app_main(argc, argv);
+        return app_main(argc, argv, cli_asset);
     fprintf(stderr, "demographer: unknown command '%s' (nor a data directory)\n\n", argv[1]);
     print_usage(stderr);
     return CLI_EXIT_USAGE;

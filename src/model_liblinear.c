@@ -13,6 +13,7 @@
 
 #include <linear.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,29 @@ typedef struct ll_model {
 static void silent(const char *s)
 {
     (void)s;
+}
+
+static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
+
+static void quiet_liblinear(void)
+{
+    set_print_string_function(silent);
+}
+
+/* The distinct classes in order of first appearance (LIBLINEAR's order of
+ * model->label) into order[0..1000); returns how many. */
+static int labels_in_order(const dg_trainset *t, int *order)
+{
+    int n = 0;
+    uint8_t seen[1000] = {0};
+    for (uint32_t i = 0; i < t->x->nrows; i++) {
+        int y = (int)t->y[i];
+        if (y >= 0 && y < 1000 && !seen[y]) {
+            seen[y] = 1;
+            order[n++] = y;
+        }
+    }
+    return n;
 }
 
 /* Rows as LIBLINEAR wants them: 1-based indexes, the bias column
@@ -84,7 +108,7 @@ static int ll_fit(const dg_model_family *f, int solver, const dg_trainset *t,
                            f->name);
     }
     if (dg_progress_report(progress, f->name, 0, 1, "fits"))
-        return dg_fail(err, "cancelled");
+        return dg_cancel(err, "cancelled");
 
     struct feature_node *nodes = dg_xmalloc(sizeof *nodes * (x->nnz + 2 * (size_t)x->nrows));
     struct feature_node **rows = dg_xmalloc(sizeof *rows * x->nrows);
@@ -95,13 +119,35 @@ static int ll_fit(const dg_model_family *f, int solver, const dg_trainset *t,
     struct problem prob = {.l = (int)x->nrows, .n = (int)x->ncols + 1, .y = y, .x = rows,
                            .bias = 1};
     struct parameter param = {.solver_type = solver, .eps = eps, .C = c, .p = p};
+    /* A warm start from the previous point of the C path: LIBLINEAR 2.30
+     * takes an initial w (of a model's w layout) for L2R_LR only. */
+    const ll_model *warm = t->warm;
+    if (warm && solver == L2R_LR && warm->ncols == x->ncols && warm->m &&
+        warm->m->param.solver_type == solver && warm->m->nr_feature == (int)x->ncols &&
+        warm->m->bias >= 0 && warm->nclasses == (uint32_t)t->nclasses) {
+        /* The labels (classes in order of first appearance) must agree, or
+         * the weights would start on the wrong classes. */
+        int same = 1;
+        if (!regression) {
+            int order[1000], n = labels_in_order(t, order);
+            same = warm->m->label && warm->m->nr_class == n;
+            for (int k = 0; same && k < n; k++)
+                same = warm->m->label[k] == order[k];
+        }
+        if (same)
+            param.init_sol = warm->m->w;
+    }
     const char *bad = check_parameter(&prob, &param);
     struct model *m = NULL;
     if (!bad) {
-        dg_family_rand_lock(t->seed);
-        set_print_string_function(silent);
+        pthread_once(&quiet_once, quiet_liblinear);
+        /* Only the coordinate-descent solver (L1R_LR) draws from rand(); the
+         * others run side by side without the lock. */
+        if (solver == L1R_LR)
+            dg_family_rand_lock(t->seed);
         m = train(&prob, &param);
-        dg_family_rand_unlock();
+        if (solver == L1R_LR)
+            dg_family_rand_unlock();
     }
     free(nodes);
     free(rows);
@@ -112,7 +158,7 @@ static int ll_fit(const dg_model_family *f, int solver, const dg_trainset *t,
         return dg_fail(err, "%s: LIBLINEAR failed to train", f->name);
     if (dg_progress_report(progress, f->name, 1, 1, "fits")) {
         free_and_destroy_model(&m);
-        return dg_fail(err, "cancelled");
+        return dg_cancel(err, "cancelled");
     }
     ll_model *lm = dg_xcalloc(1, sizeof *lm);
     lm->ncols = x->ncols;
@@ -294,6 +340,7 @@ const dg_model_family dg_family_liblinear_lr_l2 = {
     .save = ll_save,
     .load = ll_load,
     .free = ll_free,
+    .warm_param = "C",
 };
 
 const dg_model_family dg_family_liblinear_lr_l1 = {

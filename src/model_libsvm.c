@@ -236,7 +236,7 @@ static int svm_fit(const dg_model_family *f, int svm_type, const dg_trainset *t,
         goto done;
     }
     if (dg_progress_report(progress, f->name, 0, 1, "fits")) {
-        dg_fail(err, "cancelled");
+        dg_cancel(err, "cancelled");
         goto done;
     }
     dg_family_rand_lock(t->seed);
@@ -256,7 +256,7 @@ static int svm_fit(const dg_model_family *f, int svm_type, const dg_trainset *t,
     svm_free_and_destroy_model(&trained);
     if (dg_progress_report(progress, f->name, 1, 1, "fits")) {
         svm_owned_free(o);
-        dg_fail(err, "cancelled");
+        dg_cancel(err, "cancelled");
         goto done;
     }
     *out = o;

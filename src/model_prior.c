@@ -259,10 +259,11 @@ static const char *const bm_params[] = {"alpha", NULL};
 
 const dg_model_family dg_family_prior = {
     "prior", "baseline: the training class shares (or mean), the same for every device",
-    ALL_TASKS, no_params, "", prior_fit, prior_predict, prior_save, prior_load, prior_free};
+    ALL_TASKS, no_params, "", prior_fit, prior_predict, prior_save, prior_load, prior_free,
+    NULL, 0};
 
 const dg_model_family dg_family_brand_model_prior = {
     "brand-model-prior",
     "baseline: the smoothed classes (or mean age) of the device's model, then brand, then all",
     ALL_TASKS, bm_params, "alpha=2,10,50,200", bm_fit, bm_predict, prior_save, prior_load,
-    prior_free};
+    prior_free, NULL, 0};

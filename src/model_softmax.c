@@ -246,8 +246,9 @@ static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out
         dg_family_finite_values(f, t->x, err) ||
         dg_family_param(f, params, "l2", 1e-3, 0, 1e6, 0, &l2, err) ||
         dg_family_param(f, params, "iterations", 300, 1, 1e6, 1, &iterations, err) ||
-        dg_family_param(f, params, "eps", 1e-5, 1e-12, 1, 0, &eps, err) ||
-        dg_family_param(f, params, "threads", 2, 1, MAX_THREADS, 1, &threads, err))
+        dg_family_param(f, params, "eps", 1e-4, 1e-12, 1, 0, &eps, err) ||
+        dg_family_param(f, params, "threads", t->threads > 0 ? t->threads : 2, 1, MAX_THREADS,
+                        1, &threads, err))
         return DG_ERR;
     int k = t->nclasses;
     size_t n = ((size_t)t->x->ncols + 1) * (size_t)k;
@@ -264,16 +265,22 @@ static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out
         free(ctx.scratch);
         return dg_fail(err, "softmax: out of memory for %zu weights", n);
     }
-    memset(w, 0, sizeof *w * n);
-    /* Start the intercepts at the log class shares (plus 1e-3 for a class
-     * with no rows): fewer iterations, same optimum. Shares, not counts, so
-     * scaling every weight changes nothing. */
-    double *counts = dg_xmalloc(sizeof *counts * (size_t)k);
-    dg_family_class_counts(t, counts);
-    for (int c = 0; c < k; c++)
-        w[(size_t)t->x->ncols * (size_t)k + (size_t)c] =
-            log(counts[c] / ctx.weight_sum + 1e-3);
-    free(counts);
+    const softmax_model *warm = t->warm;
+    if (warm && warm->ncols == t->x->ncols && warm->nclasses == (uint32_t)k) {
+        /* The previous point of the path: the optimum moves little. */
+        memcpy(w, warm->w, sizeof *w * n);
+    } else {
+        memset(w, 0, sizeof *w * n);
+        /* Start the intercepts at the log class shares (plus 1e-3 for a
+         * class with no rows): fewer iterations, same optimum. Shares, not
+         * counts, so scaling every weight changes nothing. */
+        double *counts = dg_xmalloc(sizeof *counts * (size_t)k);
+        dg_family_class_counts(t, counts);
+        for (int c = 0; c < k; c++)
+            w[(size_t)t->x->ncols * (size_t)k + (size_t)c] =
+                log(counts[c] / ctx.weight_sum + 1e-3);
+        free(counts);
+    }
 
     lbfgs_parameter_t lp;
     lbfgs_parameter_init(&lp);
@@ -284,7 +291,7 @@ static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out
     free(ctx.scratch);
     if (ctx.cancelled) {
         lbfgs_free(w);
-        return dg_fail(err, "cancelled");
+        return dg_cancel(err, "cancelled");
     }
     /* The stops below leave the best point found so far (liblbfgs reverts a
      * failed line search), which near the optimum is the optimum to within
@@ -392,4 +399,6 @@ const dg_model_family dg_family_softmax = {
     .save = softmax_save,
     .load = softmax_load,
     .free = softmax_free,
+    .warm_param = "l2",
+    .warm_descending = 1,
 };

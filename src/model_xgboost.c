@@ -87,7 +87,8 @@ static int xgb_fit(const dg_trainset *t, const dg_params *params, void **out,
         dg_family_param(f, params, "colsample", 1, 1e-6, 1, 0, &colsample, err) ||
         dg_family_param(f, params, "lambda", 1, 0, 1e9, 0, &lambda, err) ||
         dg_family_param(f, params, "min_child_weight", 1, 0, 1e9, 0, &min_child, err) ||
-        dg_family_param(f, params, "threads", 2, 1, 64, 1, &threads, err))
+        dg_family_param(f, params, "threads", t->threads > 0 ? t->threads : 2, 1, 64, 1,
+                        &threads, err))
         return DG_ERR;
     quiet();
     const dg_csr *x = t->x;
@@ -139,7 +140,7 @@ static int xgb_fit(const dg_trainset *t, const dg_params *params, void **out,
         goto done;
     for (int round = 0; round < (int)rounds; round++) {
         if (dg_progress_report(progress, "xgboost", round, rounds, "rounds")) {
-            dg_fail(err, "cancelled");
+            dg_cancel(err, "cancelled");
             goto done;
         }
         if (XGBoosterUpdateOneIter(b, round, dm)) {

@@ -9,16 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Okabe & Ito (2008), "Color Universal Design": distinguishable under the
- * common colour-vision deficiencies. Blue first: it reads well on white. */
-static const unsigned palette[8] = {0x0072B2, 0xE69F00, 0x009E73, 0xD55E00,
-                                    0x56B4E9, 0xCC79A7, 0xF0E442, 0x000000};
-
-unsigned dg_palette(int i)
-{
-    return palette[((i % 8) + 8) % 8];
-}
-
 static void set_rgb(cairo_t *cr, unsigned rgb)
 {
     cairo_set_source_rgb(cr, ((rgb >> 16) & 0xff) / 255.0, ((rgb >> 8) & 0xff) / 255.0,
@@ -72,69 +62,67 @@ static void text_draw(text *tx, double x, double y, double ax, double ay)
     pango_cairo_show_layout(tx->cr, tx->layout);
 }
 
-/* A round step for value ticks: 1, 2 or 5 times a power of ten. */
-static double nice_step(double max, int ticks)
+/* Series k's line dashes, the terminal's patterns (chart_cells.c) in pixels:
+ * solid, dashed, dotted, long dashes. */
+static void set_dash(cairo_t *cr, int k)
 {
-    if (max <= 0)
-        return 1;
-    double raw = max / ticks, p = pow(10, floor(log10(raw)));
-    double m = raw / p;
-    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+    static const double dashed[] = {10, 7}, dotted[] = {2.5, 5}, longd[] = {18, 6};
+    switch (k % 4) {
+    case 0: cairo_set_dash(cr, NULL, 0, 0); break;
+    case 1: cairo_set_dash(cr, dashed, 2, 0); break;
+    case 2: cairo_set_dash(cr, dotted, 2, 0); break;
+    default: cairo_set_dash(cr, longd, 2, 0); break;
+    }
 }
 
-static void format_value(double v, char *out, size_t cap)
+/* The series' keys (and the markers') as one centred row under the titles,
+ * so that no data is ever drawn under it. Returns the height it took. */
+static double draw_key_row(cairo_t *cr, text *tx, const dg_chart *c, int W, double top, double fs)
 {
-    if (fabs(v) >= 1e9)
-        snprintf(out, cap, "%.3gG", v / 1e9);
-    else if (fabs(v) >= 1e6)
-        snprintf(out, cap, "%.3gM", v / 1e6);
-    else if (fabs(v) >= 1e4)
-        snprintf(out, cap, "%.3gk", v / 1e3);
-    else if (v == floor(v))
-        snprintf(out, cap, "%.0f", v);
-    else
-        snprintf(out, cap, "%.3g", v);
-}
-
-static int nseries_of(const dg_chart *c)
-{
-    return c->kind == DG_CHART_BOX ? 5 : c->nseries > 1 ? c->nseries : 1;
-}
-
-static double value_at(const dg_chart *c, int i, int s)
-{
-    double v = c->values[i * nseries_of(c) + s];
-    return v > 0 && isfinite(v) ? v : 0;
-}
-
-/* Labels along a horizontal axis are thinned so that no more than about 30
- * are written (a week of hours has 168). */
-static int label_every(int n)
-{
-    return n <= 30 ? 1 : (n + 29) / 30;
-}
-
-/* The series' names as one centred row of colour keys under the titles, so
- * that no data is ever drawn under it. Returns the height it took. */
-static double draw_legend(cairo_t *cr, text *tx, const dg_chart *c, int W, double top, double fs)
-{
-    int ns = nseries_of(c);
-    if (ns < 2 || !c->series_names || c->kind == DG_CHART_BOX)
+    int ns = dg_chart_nseries(c);
+    int series = ns >= 2 && c->series_names && c->kind != DG_CHART_BOX;
+    int items = (series ? ns : 0) + c->nmarkers;
+    if (!items)
         return 0;
-    double total = 0, h = 0, tw, th, key = fs * 1.4;
-    for (int s = 0; s < ns; s++) {
-        text_set(tx, c->series_names[s], fs * 0.9, 0);
+    int lines = c->kind == DG_CHART_LINE || c->kind == DG_CHART_POINTS;
+    double total = 0, h = 0, tw, th, key = fs * 1.6;
+    for (int s = 0; s < items; s++) {
+        const char *name = s < (series ? ns : 0) ? c->series_names[s]
+                                                 : c->markers[s - (series ? ns : 0)].label;
+        text_set(tx, name ? name : "", fs * 0.9, 0);
         text_size(tx, &tw, &th);
         total += key + 6 + tw + 24;
         h = th;
     }
     double x = (W - total) / 2;
-    for (int s = 0; s < ns; s++) {
-        set_rgb(cr, dg_palette(s));
-        cairo_rectangle(cr, x, top + h * 0.2, key, h * 0.6);
-        cairo_fill(cr);
+    for (int s = 0; s < items; s++) {
+        int is_series = s < (series ? ns : 0);
+        const char *name = is_series ? c->series_names[s] : c->markers[s - (series ? ns : 0)].label;
+        if (is_series && !lines) {
+            set_rgb(cr, dg_palette(dg_chart_colour(c, s)));
+            cairo_rectangle(cr, x, top + h * 0.2, key, h * 0.6);
+            cairo_fill(cr);
+        } else if (is_series && c->kind == DG_CHART_POINTS) {
+            set_rgb(cr, dg_palette(dg_chart_colour(c, s)));
+            cairo_arc(cr, x + key / 2, top + h / 2, 4, 0, 2 * M_PI);
+            cairo_fill(cr);
+        } else {
+            if (is_series) {
+                set_rgb(cr, dg_palette(dg_chart_colour(c, s)));
+                set_dash(cr, s);
+                cairo_set_line_width(cr, 2.5);
+            } else {
+                set_rgb(cr, 0x555555);
+                set_dash(cr, 1);
+                cairo_set_line_width(cr, 1.5);
+            }
+            cairo_move_to(cr, x, top + h / 2);
+            cairo_line_to(cr, x + key, top + h / 2);
+            cairo_stroke(cr);
+            set_dash(cr, 0);
+        }
         set_rgb(cr, 0x000000);
-        text_set(tx, c->series_names[s], fs * 0.9, 0);
+        text_set(tx, name ? name : "", fs * 0.9, 0);
         text_draw(tx, x + key + 6, top, 0, 0);
         text_size(tx, &tw, &th);
         x += key + 6 + tw + 24;
@@ -142,7 +130,12 @@ static double draw_legend(cairo_t *cr, text *tx, const dg_chart *c, int W, doubl
     return h + 8;
 }
 
-static void draw_bars(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
+static const char *cat_label(const dg_chart *c, const dg_chart_axis *a, int t)
+{
+    return a->numeric ? a->label[t] : c->labels ? c->labels[(int)a->tick[t]] : "";
+}
+
+static void draw_chart(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
 {
     double top = 20, fs = H / 50.0 < 13 ? 13 : H / 50.0;
     double tw, th;
@@ -161,28 +154,16 @@ static void draw_bars(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
         top += th;
     }
     top += 10;
-    top += draw_legend(cr, tx, c, W, top, fs);
+    top += draw_key_row(cr, tx, c, W, top, fs);
     top += 6;
-    int ns = nseries_of(c);
-    double vmax = 0;
-    for (int i = 0; i < c->n; i++) {
-        double sum = 0;
-        for (int k = 0; k < ns; k++) {
-            double v = value_at(c, i, k);
-            sum += v;
-            if (v > vmax)
-                vmax = v;
-        }
-        if (c->stacked && sum > vmax)
-            vmax = sum;
-    }
-    double step = nice_step(vmax, 5), axis_max = step * ceil(vmax / step);
-    if (axis_max <= 0)
-        axis_max = 1;
-    int horiz = c->kind == DG_CHART_BAR_H, every = horiz ? 1 : label_every(c->n);
-    /* Room for the category labels: the widest one, capped at 45% of the width. */
+    int ns = dg_chart_nseries(c);
+    dg_chart_axes ax;
+    dg_chart_axes_of(c, &ax);
+    const dg_chart_axis *va = &ax.val, *ca = &ax.cat;
+    int horiz = c->kind == DG_CHART_BAR_H;
+    /* Room for the category labels: the widest, capped at 45% of the width. */
     double label_w = 0, label_h = 0;
-    for (int i = 0; i < c->n; i++) {
+    for (int i = 0; i < c->n && c->labels; i++) {
         text_set(tx, c->labels[i], fs, 0);
         text_size(tx, &tw, &th);
         if (tw > label_w)
@@ -191,8 +172,28 @@ static void draw_bars(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
     }
     if (label_w > W * 0.45)
         label_w = W * 0.45;
-    double left = horiz ? 30 + label_w + 10 : 90, right = W - 40;
-    double bottom = H - (horiz ? 70 : 60 + (label_w < 120 ? label_w : 120));
+    double tick_w = 0;
+    for (int t = 0; t < va->nticks; t++) {
+        text_set(tx, va->label[t], fs * 0.9, 0);
+        text_size(tx, &tw, &th);
+        tick_w = fmax(tick_w, tw);
+        label_h = fmax(label_h, th);
+    }
+    double left = horiz ? 30 + label_w + 10 : 46 + tick_w + 14, right = W - 40;
+    /* Category labels lie flat when each fits its slot, else turn 45 degrees. */
+    int rotate = 0;
+    if (!horiz && !ca->numeric && ca->nticks > 0) {
+        double slot = (right - left) / (c->n ? c->n : 1);
+        double per = ca->nticks > 1 ? (ca->tick[1] - ca->tick[0]) * slot : right - left;
+        for (int t = 0; t < ca->nticks; t++) {
+            text_set(tx, cat_label(c, ca, t), fs * 0.9, 0);
+            text_size(tx, &tw, &th);
+            if (tw > per * 0.9)
+                rotate = 1;
+        }
+    }
+    double bottom = H - (horiz ? 70 : rotate ? 60 + (label_w < 120 ? label_w : 120)
+                                             : 50 + label_h + 12);
     if (c->category_label) {
         set_rgb(cr, 0x000000);
         text_set(tx, c->category_label, fs, 1);
@@ -201,28 +202,28 @@ static void draw_bars(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
         else
             text_draw(tx, (left + right) / 2, H - 10, 0.5, 1);
     }
+    double span = horiz ? right - left : bottom - top;
     /* Grid and value ticks. */
-    text_set(tx, "0", fs * 0.9, 0);
-    for (double v = 0; v <= axis_max * 1.0001; v += step) {
-        char b[32];
-        format_value(v, b, sizeof b);
+    for (int t = 0; t < va->nticks; t++) {
+        double p = dg_chart_axis_pos(va, 0, va->tick[t]);
         set_rgb(cr, 0xdddddd);
         cairo_set_line_width(cr, 1);
+        set_rgb(cr, 0xdddddd);
         if (horiz) {
-            double x = left + (right - left) * v / axis_max;
+            double x = left + span * p;
             cairo_move_to(cr, floor(x) + 0.5, top);
             cairo_line_to(cr, floor(x) + 0.5, bottom);
             cairo_stroke(cr);
             set_rgb(cr, 0x333333);
-            text_set(tx, b, fs * 0.9, 0);
+            text_set(tx, va->label[t], fs * 0.9, 0);
             text_draw(tx, x, bottom + 6, 0.5, 0);
         } else {
-            double y = bottom - (bottom - top) * v / axis_max;
+            double y = bottom - span * p;
             cairo_move_to(cr, left, floor(y) + 0.5);
             cairo_line_to(cr, right, floor(y) + 0.5);
             cairo_stroke(cr);
             set_rgb(cr, 0x333333);
-            text_set(tx, b, fs * 0.9, 0);
+            text_set(tx, va->label[t], fs * 0.9, 0);
             text_draw(tx, left - 8, y, 1, 0.5);
         }
     }
@@ -240,18 +241,49 @@ static void draw_bars(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
         }
     }
     int n = c->n ? c->n : 1;
-    double slot = (horiz ? bottom - top : right - left) / n, gap = slot * 0.2;
-    double span = horiz ? right - left : bottom - top;
-    /* Each label's bars: one, several side by side, several stacked, one
-     * line point per series, or a box. */
+    double slot = (horiz ? bottom - top : right - left) / n;
+    double gap = c->kind == DG_CHART_HISTOGRAM ? 1 : slot * 0.2;
+    /* A numeric x axis: grid lines and tick labels at its ticks. */
+    if (!horiz && ca->numeric) {
+        for (int t = 0; t < ca->nticks; t++) {
+            double x = left + (right - left) * dg_chart_axis_pos(ca, c->n, ca->tick[t]);
+            set_rgb(cr, 0xdddddd);
+            cairo_set_line_width(cr, 1);
+            cairo_move_to(cr, floor(x) + 0.5, top);
+            cairo_line_to(cr, floor(x) + 0.5, bottom);
+            cairo_stroke(cr);
+            set_rgb(cr, 0x333333);
+            text_set(tx, ca->label[t], fs * 0.9, 0);
+            text_draw(tx, x, bottom + 8, 0.5, 0);
+        }
+    } else if (!horiz) {
+        for (int t = 0; t < ca->nticks; t++) {
+            double x = left + (ca->tick[t] + 0.5) * slot;
+            set_rgb(cr, 0x000000);
+            text_set(tx, cat_label(c, ca, t), fs * 0.9, 0);
+            if (rotate) {
+                cairo_save(cr);
+                cairo_translate(cr, x, bottom + 8);
+                cairo_rotate(cr, -M_PI / 4);
+                text_draw(tx, 0, 0, 1, 0.5);
+                cairo_restore(cr);
+            } else {
+                text_draw(tx, x, bottom + 8, 0.5, 0);
+            }
+        }
+    }
+    /* Each label's bars: one, several side by side, several stacked, or a box. */
+    int bars = c->kind == DG_CHART_BAR_H || c->kind == DG_CHART_BAR_V ||
+               c->kind == DG_CHART_HISTOGRAM;
     for (int i = 0; i < c->n; i++) {
         double base = (horiz ? top : left) + i * slot + gap / 2, thick = slot - gap;
         double total = 0;
-        for (int k = 0; k < ns && c->kind != DG_CHART_LINE && c->kind != DG_CHART_BOX; k++) {
-            double v = value_at(c, i, k), len = span * v / axis_max;
-            double off = c->stacked ? span * total / axis_max : 0;
+        for (int k = 0; k < ns && bars; k++) {
+            double v = dg_chart_value(c, i, k);
+            double off = c->stacked ? span * dg_chart_axis_pos(va, 0, total) : 0;
+            double len = span * dg_chart_axis_pos(va, 0, c->stacked ? total + v : v) - off;
             double sub = c->stacked ? thick : thick / ns, at = base + (c->stacked ? 0 : k * sub);
-            set_rgb(cr, dg_palette(k));
+            set_rgb(cr, dg_palette(dg_chart_colour(c, ns == 1 && c->colours ? i : k)));
             if (horiz)
                 cairo_rectangle(cr, left + off, at, len, sub);
             else
@@ -262,9 +294,9 @@ static void draw_bars(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
         if (c->kind == DG_CHART_BOX) {
             double y[5];
             for (int k = 0; k < 5; k++)
-                y[k] = bottom - span * value_at(c, i, k) / axis_max;
+                y[k] = bottom - span * dg_chart_axis_pos(va, 0, dg_chart_value(c, i, k));
             double x0 = base + thick * 0.2, x1 = base + thick * 0.8, xm = base + thick / 2;
-            set_rgb(cr, dg_palette(i));
+            set_rgb(cr, dg_palette(dg_chart_colour(c, i)));
             cairo_rectangle(cr, x0, y[3], x1 - x0, y[1] - y[3]);
             cairo_fill(cr);
             set_rgb(cr, 0x000000);
@@ -281,13 +313,7 @@ static void draw_bars(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
             cairo_line_to(cr, xm + thick * 0.15, y[4]);
             cairo_stroke(cr);
         }
-        char b[32];
-        format_value(c->stacked || ns == 1 ? (c->stacked ? total : value_at(c, i, 0)) : 0, b,
-                     sizeof b);
-        double len = span * (c->stacked ? total : value_at(c, i, 0)) / axis_max;
-        int show_value = c->value_labels && (ns == 1 || c->stacked) &&
-                         c->kind != DG_CHART_LINE && c->kind != DG_CHART_BOX;
-        if (horiz) {
+        if (horiz && c->labels) {
             set_rgb(cr, 0x000000);
             text_set(tx, c->labels[i], fs, 0);
             pango_layout_set_width(tx->layout, (int)label_w * PANGO_SCALE);
@@ -297,49 +323,85 @@ static void draw_bars(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
             pango_cairo_show_layout(cr, tx->layout);
             pango_layout_set_width(tx->layout, -1);
             pango_layout_set_alignment(tx->layout, PANGO_ALIGN_LEFT);
-            if (show_value) {
-                text_set(tx, b, fs * 0.9, 0);
+        }
+        if (c->value_labels && bars && (ns == 1 || c->stacked)) {
+            char b[32];
+            double v = c->stacked ? total : dg_chart_value(c, i, 0);
+            dg_chart_format_value(v, c->integer_values, b, sizeof b);
+            double len = span * dg_chart_axis_pos(va, 0, v);
+            set_rgb(cr, 0x000000);
+            text_set(tx, b, fs * 0.9, 0);
+            if (horiz)
                 text_draw(tx, left + len + 5, base + thick / 2, 0, 0.5);
-            }
-        } else {
-            if (i % every == 0) {
-                set_rgb(cr, 0x000000);
-                cairo_save(cr);
-                cairo_translate(cr, base + thick / 2, bottom + 8);
-                cairo_rotate(cr, -M_PI / 4);
-                text_set(tx, c->labels[i], fs * 0.9, 0);
-                text_draw(tx, 0, 0, 1, 0.5);
-                cairo_restore(cr);
-            }
-            if (show_value) {
-                text_set(tx, b, fs * 0.9, 0);
+            else
                 text_draw(tx, base + thick / 2, bottom - len - 3, 0.5, 1);
-            }
         }
     }
-    if (c->kind == DG_CHART_LINE) {
+    if (c->kind == DG_CHART_LINE || c->kind == DG_CHART_POINTS) {
         cairo_set_line_width(cr, 2.5);
         cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
         for (int k = 0; k < ns; k++) {
-            set_rgb(cr, dg_palette(k));
+            set_rgb(cr, dg_palette(dg_chart_colour(c, k)));
+            set_dash(cr, k);
             for (int i = 0; i < c->n; i++) {
-                double x = left + (i + 0.5) * slot, y = bottom - span * value_at(c, i, k) / axis_max;
-                if (i == 0)
+                double x = left + (right - left) * dg_chart_axis_pos(ca, c->n, c->x ? c->x[i] : i);
+                double y = bottom - span * dg_chart_axis_pos(va, 0, dg_chart_value(c, i, k));
+                if (c->kind == DG_CHART_POINTS) {
+                    cairo_new_sub_path(cr);
+                    cairo_arc(cr, x, y, 3.5, 0, 2 * M_PI);
+                    cairo_fill(cr);
+                } else if (i == 0) {
                     cairo_move_to(cr, x, y);
-                else
+                } else {
                     cairo_line_to(cr, x, y);
+                }
             }
-            cairo_stroke(cr);
+            if (c->kind == DG_CHART_LINE)
+                cairo_stroke(cr);
         }
+        set_dash(cr, 0);
     }
-    /* The value axis line over the bars' base. */
+    /* Markers: dashed lines across the plot, labelled at their end. */
+    for (int m = 0; m < c->nmarkers && !horiz; m++) {
+        const dg_chart_marker *mk = &c->markers[m];
+        double p = dg_chart_axis_pos(mk->on_x ? ca : va, c->n, mk->at);
+        if (!(p >= 0 && p <= 1))
+            continue;
+        set_rgb(cr, 0x444444);
+        set_dash(cr, 1);
+        cairo_set_line_width(cr, 1.5);
+        if (mk->on_x) {
+            double x = left + (right - left) * p;
+            cairo_move_to(cr, x, top);
+            cairo_line_to(cr, x, bottom);
+            cairo_stroke(cr);
+            set_dash(cr, 0);
+            if (mk->label) {
+                text_set(tx, mk->label, fs * 0.85, 0);
+                text_draw(tx, x - 5, top + 4, 1, 0);
+            }
+        } else {
+            double y = bottom - span * p;
+            cairo_move_to(cr, left, y);
+            cairo_line_to(cr, right, y);
+            cairo_stroke(cr);
+            set_dash(cr, 0);
+            if (mk->label) {
+                text_set(tx, mk->label, fs * 0.85, 0);
+                text_draw(tx, left + 6, y - 3, 0, 1);
+            }
+        }
+        set_dash(cr, 0);
+    }
+    /* The axes' lines. */
     set_rgb(cr, 0x000000);
     cairo_set_line_width(cr, 1.5);
     if (horiz) {
         cairo_move_to(cr, left, top);
         cairo_line_to(cr, left, bottom);
     } else {
-        cairo_move_to(cr, left, bottom);
+        cairo_move_to(cr, left, top);
+        cairo_line_to(cr, left, bottom);
         cairo_line_to(cr, right, bottom);
     }
     cairo_stroke(cr);
@@ -369,7 +431,7 @@ int dg_chart_png(const dg_chart *c, unsigned char **png, size_t *len, dg_err *er
     int W = c->width > 0 ? c->width : 1200, H = c->height > 0 ? c->height : 800;
     if (W > 16384 || H > 16384)
         return dg_fail(err, "chart size %dx%d is too large", W, H);
-    if (c->kind < DG_CHART_BAR_H || c->kind > DG_CHART_BOX)
+    if (c->kind < DG_CHART_BAR_H || c->kind >= DG_CHART_KINDS)
         return dg_fail(err, "unknown chart kind %d", (int)c->kind);
     if (c->nseries > 1 && !c->series_names)
         return dg_fail(err, "a chart of %d series needs their names", c->nseries);
@@ -384,7 +446,7 @@ int dg_chart_png(const dg_chart *c, unsigned char **png, size_t *len, dg_err *er
     cairo_paint(cr);
     text tx;
     text_init(&tx, cr);
-    draw_bars(cr, &tx, c, W, H);
+    draw_chart(cr, &tx, c, W, H);
     text_free(&tx);
     cairo_destroy(cr);
     membuf m = {0};

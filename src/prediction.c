@@ -5,6 +5,7 @@
 #include "demographer/textbuf.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,40 @@ int dg_predictions_write(const dg_prediction *p, size_t n, const char *path, dg_
         for (int i = 0; i < 12; i++) {
             dg_textbuf_putc(&b, ',');
             dg_textbuf_exact(&b, p[r].group12[i]);
+        }
+        dg_textbuf_putc(&b, '\n');
+    }
+    int rc = dg_textbuf_save(&b, path, err);
+    dg_textbuf_free(&b);
+    return rc;
+}
+
+int dg_kaggle_submission_write(const dg_prediction *p, size_t n, const char *path, dg_err *err)
+{
+    dg_textbuf b = {0};
+    dg_textbuf_puts(&b, "device_id");
+    for (int i = 0; i < 12; i++) {
+        dg_textbuf_putc(&b, ',');
+        dg_textbuf_puts(&b, dg_group12_names[i]);
+    }
+    dg_textbuf_putc(&b, '\n');
+    for (size_t r = 0; r < n; r++) {
+        double sum = 0;
+        for (int i = 0; i < 12; i++)
+            sum += p[r].group12[i];
+        /* NaN fails this test too: a model directory without a group12 model
+         * for the device's scenario cannot make a submission. */
+        if (!(sum > 0) || !isfinite(sum)) {
+            dg_textbuf_free(&b);
+            return dg_fail(err, "%s: device %" PRId64 " (scenario %d) has no 12-group "
+                                "probabilities: the model directory needs a group12 model "
+                                "for each scenario",
+                           path, p[r].device_id, p[r].scenario);
+        }
+        dg_textbuf_i64(&b, p[r].device_id);
+        for (int i = 0; i < 12; i++) {
+            dg_textbuf_putc(&b, ',');
+            dg_textbuf_exact(&b, p[r].group12[i] / sum);
         }
         dg_textbuf_putc(&b, '\n');
     }

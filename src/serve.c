@@ -1,11 +1,37 @@
 /* The prediction API's HTTP server on libmicrohttpd: a pool of threads each
  * running epoll over its share of connections, keep-alive, and the limits
- * that keep a hostile client from holding the server (connection timeout
- * against slowloris, a connection limit, per-connection memory for the
- * request line and headers, a body limit). Every answer is JSON except the
- * try-it page; every error is {"error": ..., "detail": ...}. */
+ * that keep a hostile client from holding the server (per-connection memory
+ * for the request line and headers, a body limit, and the request deadline
+ * and eviction below). Every answer is JSON except the try-it page; every
+ * error is {"error": ..., "detail": ...}.
+ *
+ * Slow clients. libmicrohttpd's connection timeout closes only a connection
+ * that goes silent: one byte every few seconds keeps one open for ever, and
+ * as many such clients as the connection limit lock everyone else out. So
+ * each connection is tracked here (MHD_OPTION_NOTIFY_CONNECTION) in a list
+ * of the connections waiting for a request, oldest first; a connection
+ * leaves it while its request is being answered and joins it again, at the
+ * end, when the answer is sent. Two rules act on that list:
+ *   - the deadline: a request must arrive whole (request line, headers,
+ *     body) within timeout_s of the moment the server began waiting for it
+ *     (the connection's opening, or the previous answer on a keep-alive
+ *     connection). A thread of ours shuts the socket of any connection past
+ *     it down (shutdown(2): libmicrohttpd then sees the end of the stream
+ *     and closes it itself; the descriptor stays libmicrohttpd's, and it is
+ *     closed only after the CLOSED notification, which takes the list's
+ *     lock, so a shutdown never reaches a reused descriptor);
+ *   - eviction: a connection that takes the count past max_connections
+ *     shuts down the one that has waited longest for its request (an idle
+ *     keep-alive connection or a slow client), as nginx reuses idle
+ *     keep-alive connections when it runs out. A new client is thus served
+ *     at once even when every slot is held by a slow one, and a slot costs
+ *     a slow client its place as soon as anyone else needs it.
+ * libmicrohttpd's own limit is set above max_connections (twice it, within
+ * the open-file limit) so that it keeps accepting while evicted
+ * connections close. */
 #define _GNU_SOURCE
 #include "demographer/serve.h"
+#include "demographer/textbuf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,9 +43,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/* A connection, as the deadline and eviction see it. */
+enum { CONN_WAITING, CONN_BUSY, CONN_CLOSING };
+enum { SHUT_NONE, SHUT_DEADLINE, SHUT_EVICTED };
+typedef struct conn {
+    struct conn *prev, *next; /* in the waiting list while CONN_WAITING */
+    int fd;
+    int state;
+    int shut;    /* why it was shut down, for the access log */
+    double since; /* waiting for its next request since */
+} conn;
 
 struct dg_server {
     struct MHD_Daemon *daemon;
@@ -30,6 +69,14 @@ struct dg_server {
     atomic_uint in_flight;
     char *health;      /* the /health answer, built once */
     size_t health_len;
+    unsigned max_connections; /* in effect (o.max_connections within the open-file limit) */
+    pthread_mutex_t lock;     /* the connection list and counts below */
+    pthread_cond_t wake;      /* the reaper's */
+    pthread_t reaper;
+    int reaper_started, stopping;
+    conn *head, *tail;        /* waiting for a request, oldest first */
+    unsigned waiting, busy;
+    unsigned long deadlines, evictions;
 };
 
 /* One request, from its request line (uri_log) to its end (completed). */
@@ -48,6 +95,7 @@ typedef struct request {
     int64_t device_id;
     int id_ok;
     char id_error[160];
+    char path_error[160]; /* the raw path is refused (dg_serve_check_path): 400 */
 } request;
 
 void dg_serve_opts_init(dg_serve_opts *o)
@@ -79,6 +127,144 @@ static void log_path(char *out, size_t cap, const char *uri)
     out[o] = '\0';
 }
 
+/* ---- the waiting list: deadline and eviction (see the top of the file) ---- */
+
+static void list_remove(dg_server *s, conn *k)
+{
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        s->head = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    else
+        s->tail = k->prev;
+    k->prev = k->next = NULL;
+    s->waiting--;
+}
+
+static void list_append(dg_server *s, conn *k)
+{
+    k->prev = s->tail;
+    k->next = NULL;
+    if (s->tail)
+        s->tail->next = k;
+    else
+        s->head = k;
+    s->tail = k;
+    s->waiting++;
+}
+
+/* Shuts a waiting connection down; libmicrohttpd closes it. Under lock. */
+static void shut(dg_server *s, conn *k, int why)
+{
+    list_remove(s, k);
+    k->state = CONN_CLOSING;
+    k->shut = why;
+    shutdown(k->fd, SHUT_RDWR);
+    if (why == SHUT_DEADLINE)
+        s->deadlines++;
+    else
+        s->evictions++;
+}
+
+static conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    dg_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        conn *k = dg_xcalloc(1, sizeof *k);
+        k->fd = ci ? ci->connect_fd : -1;
+        k->since = dg_now();
+        *socket_context = k;
+        pthread_mutex_lock(&s->lock);
+        list_append(s, k);
+        /* Past the limit, the oldest waiting connection makes room. When the
+         * new one is the only one waiting (all the others are being
+         * answered), it stays: libmicrohttpd's own limit bounds that. */
+        if (s->waiting + s->busy > s->max_connections && s->head != k)
+            shut(s, s->head, SHUT_EVICTED);
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    conn *k = *socket_context; /* MHD_CONNECTION_NOTIFY_CLOSED */
+    if (!k)
+        return;
+    *socket_context = NULL;
+    pthread_mutex_lock(&s->lock);
+    if (k->state == CONN_WAITING)
+        list_remove(s, k);
+    else if (k->state == CONN_BUSY)
+        s->busy--;
+    pthread_mutex_unlock(&s->lock);
+    free(k);
+}
+
+/* The request is in (an answer is being queued): off the waiting list. */
+static void conn_busy(dg_server *s, struct MHD_Connection *c)
+{
+    conn *k = conn_of(c);
+    if (!k)
+        return;
+    pthread_mutex_lock(&s->lock);
+    if (k->state == CONN_WAITING) {
+        list_remove(s, k);
+        k->state = CONN_BUSY;
+        s->busy++;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* The answer is sent: the connection waits for its next request from now.
+ * Returns why the connection was shut down, if it was. */
+static int conn_done(dg_server *s, struct MHD_Connection *c)
+{
+    conn *k = conn_of(c);
+    if (!k)
+        return SHUT_NONE;
+    pthread_mutex_lock(&s->lock);
+    if (k->state == CONN_BUSY) {
+        s->busy--;
+        k->state = CONN_WAITING;
+        k->since = dg_now();
+        list_append(s, k);
+    }
+    int why = k->shut;
+    pthread_mutex_unlock(&s->lock);
+    return why;
+}
+
+static void *reaper(void *arg)
+{
+    dg_server *s = arg;
+    const double limit = (double)s->o.timeout_s;
+    pthread_mutex_lock(&s->lock);
+    while (!s->stopping) {
+        double now = dg_now();
+        while (s->head && s->head->since + limit <= now)
+            shut(s, s->head, SHUT_DEADLINE);
+        double next = s->head ? s->head->since + limit : now + limit;
+        if (next > now + 1.0)
+            next = now + 1.0;
+        if (next < now + 0.01)
+            next = now + 0.01;
+        /* dg_now is CLOCK_MONOTONIC, which the condition variable uses. */
+        struct timespec ts = {(time_t)next, (long)((next - (double)(time_t)next) * 1e9)};
+        pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
 static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
 {
     (void)c;
@@ -89,6 +275,11 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
     r->response_bytes = -1;
     snprintf(r->method, sizeof r->method, "-");
     log_path(r->path, sizeof r->path, uri);
+    /* Only here is the path seen as it arrived: the access handler gets it
+     * decoded, cut at an encoded NUL. */
+    dg_err err;
+    if (dg_serve_check_path(uri, &err) != DG_OK)
+        snprintf(r->path_error, sizeof r->path_error, "%.159s", err.msg);
     atomic_fetch_add(&srv->in_flight, 1);
     return r;
 }
@@ -97,6 +288,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     dg_server *srv = cls;
+    int why = conn_done(srv, c);
     request *r = *con_cls;
     if (!r)
         return;
@@ -117,6 +309,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          "%s method=%s path=%s status=%u bytes=%s us=%.0f%s\n", when, r->method,
                          r->path, status, bytes, (dg_now() - r->t0) * 1e6,
                          toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+                         : why == SHUT_DEADLINE ? " end=deadline"
+                         : why == SHUT_EVICTED ? " end=evicted"
                          : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " end=timeout"
                          : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? " end=shutdown"
                          : " end=error");
@@ -144,6 +338,7 @@ static enum MHD_Result send_body(struct MHD_Connection *c, request *r, unsigned 
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     r->response_bytes = (long long)len;
+    conn_busy(r->srv, c);
     enum MHD_Result ok = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     return ok;
@@ -155,14 +350,38 @@ static enum MHD_Result send_json(struct MHD_Connection *c, request *r, unsigned 
     return send_body(c, r, status, "application/json", text, len, MHD_RESPMEM_MUST_FREE, NULL);
 }
 
+/* s with every byte that is not part of a UTF-8 sequence written \xHH, so
+ * that a message quoting hostile input is still a JSON string. */
+static void printable(const char *s, char *out, size_t cap)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), o = 0;
+    for (size_t i = 0; i < n && o + 5 < cap;) {
+        int k = (int)dg_utf8_seq((const char *)p + i, n - i);
+        if (k == 0) {
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02X", p[i]);
+            i++;
+        } else if (o + (size_t)k < cap) {
+            memcpy(out + o, p + i, (size_t)k);
+            o += (size_t)k;
+            i += (size_t)k;
+        } else {
+            break;
+        }
+    }
+    out[o] = '\0';
+}
+
 static enum MHD_Result send_error(struct MHD_Connection *c, request *r, unsigned status,
                                   const char *error, const char *detail, const char *allow)
 {
-    json_t *o = json_pack("{s:s, s:s}", "error", error, "detail", detail);
+    char clean[1024];
+    printable(detail, clean, sizeof clean);
+    json_t *o = json_pack("{s:s, s:s}", "error", error, "detail", clean);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
-    if (!text) /* detail was not UTF-8: say so without it */
-        text = dg_xstrdup("{\"error\":\"internal\",\"detail\":\"unprintable error detail\"}");
+    if (!text)
+        text = dg_xstrdup("{\"error\":\"internal\",\"detail\":\"out of memory\"}");
     return send_body(c, r, status, "application/json", text, strlen(text),
                      MHD_RESPMEM_MUST_FREE, allow);
 }
@@ -321,11 +540,14 @@ static enum MHD_Result take_body(request *r, const char *data, size_t *size)
 static enum MHD_Result answer(struct MHD_Connection *c, request *r)
 {
     const dg_server *srv = r->srv;
+    conn_busy(r->srv, c); /* the request is in: no deadline or eviction while answered */
     if (r->discarding) {
         char detail[96];
         snprintf(detail, sizeof detail, "the body limit is %zu bytes", srv->o.max_body);
         return send_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, "body too large", detail, NULL);
     }
+    if (r->path_error[0])
+        return send_error(c, r, MHD_HTTP_BAD_REQUEST, "bad path", r->path_error, NULL);
     switch (r->route) {
     case DG_ROUTE_NOT_FOUND:
         return send_error(c, r, MHD_HTTP_NOT_FOUND, "not found",
@@ -371,6 +593,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     r->started = 1;
     snprintf(r->method, sizeof r->method, "%s", method);
+    if (r->path_error[0])
+        return MHD_YES; /* 400 once the request is in; r->path keeps the raw path */
     log_path(r->path, sizeof r->path, url);
     dg_err err;
     r->route = dg_serve_route(url, &r->device_id, &r->id_ok, &err);
@@ -474,26 +698,80 @@ int dg_server_start(dg_server **out, const dg_predictor *pred, const dg_serve_op
         free(s);
         return DG_ERR;
     }
+    /* Descriptors: one per connection, libmicrohttpd's own limit being
+     * twice max_connections (evicted connections close while new ones come),
+     * and a reserve for the process (files, log, epoll, the ITC pipes). */
+    struct rlimit rl;
+    unsigned long avail = 1000000;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        unsigned long reserve = 64 + 4ul * s->o.threads;
+        avail = rl.rlim_cur > reserve + 32 ? (unsigned long)rl.rlim_cur - reserve : 32;
+    }
+    unsigned long mhd_limit = 2ul * s->o.max_connections;
+    s->max_connections = s->o.max_connections;
+    if (mhd_limit > avail) {
+        mhd_limit = avail;
+        if (s->max_connections > avail * 2 / 3)
+            s->max_connections = (unsigned)(avail * 2 / 3);
+    }
+    if (mhd_limit < s->o.threads)
+        mhd_limit = s->o.threads;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->wake, &ca);
+    pthread_condattr_destroy(&ca);
     s->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, 0, NULL, NULL,
         on_request, s,
         MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)s->o.threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->o.timeout_s,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->o.max_connections,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)mhd_limit,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->o.max_header,
         MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_END);
     if (!s->daemon) {
         close(s->listen_fd);
+        pthread_cond_destroy(&s->wake);
+        pthread_mutex_destroy(&s->lock);
         free(s->health);
         free(s);
         return dg_fail(err, "libmicrohttpd could not start the server (threads %u, "
                        "connections %u)", opts->threads, opts->max_connections);
     }
+    if (pthread_create(&s->reaper, NULL, reaper, s) != 0) {
+        MHD_stop_daemon(s->daemon);
+        pthread_cond_destroy(&s->wake);
+        pthread_mutex_destroy(&s->lock);
+        free(s->health);
+        free(s);
+        return dg_fail(err, "cannot start the request-deadline thread: %s", strerror(errno));
+    }
+    s->reaper_started = 1;
     *out = s;
     return DG_OK;
+}
+
+unsigned dg_server_max_connections(const dg_server *s)
+{
+    return s->max_connections;
+}
+
+void dg_server_counts(dg_server *s, unsigned *open, unsigned long *deadlines,
+                      unsigned long *evictions)
+{
+    pthread_mutex_lock(&s->lock);
+    if (open)
+        *open = s->waiting + s->busy;
+    if (deadlines)
+        *deadlines = s->deadlines;
+    if (evictions)
+        *evictions = s->evictions;
+    pthread_mutex_unlock(&s->lock);
 }
 
 unsigned dg_server_port(const dg_server *s)
@@ -514,7 +792,15 @@ unsigned dg_server_stop(dg_server *s, double drain_s)
         nanosleep(&ts, NULL);
     }
     unsigned left = atomic_load(&s->in_flight);
+    pthread_mutex_lock(&s->lock);
+    s->stopping = 1;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    if (s->reaper_started)
+        pthread_join(s->reaper, NULL);
     MHD_stop_daemon(s->daemon);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->lock);
     free(s->health);
     free(s);
     return left;

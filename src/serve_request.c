@@ -36,6 +36,57 @@ int dg_parse_device_id(const char *s, int64_t *out, dg_err *err)
     return DG_OK;
 }
 
+static int hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int dg_serve_check_path(const char *uri, dg_err *err)
+{
+    /* Decoded the way libmicrohttpd decodes it (%XX with two hex digits; any
+     * other '%' stays as it is), up to the query string. */
+    size_t n = strcspn(uri, "?#");
+    unsigned char *dec = dg_xmalloc(n + 1);
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (uri[i] == '%' && i + 2 < n && (hi = hex_value(uri[i + 1])) >= 0 &&
+            (lo = hex_value(uri[i + 2])) >= 0) {
+            dec[len] = (unsigned char)(hi << 4 | lo);
+            if (dec[len] == 0) {
+                free(dec);
+                return dg_fail(err, "the path holds an encoded NUL byte (%%00) at byte %zu",
+                               i);
+            }
+            len++;
+            i += 2;
+        } else {
+            dec[len++] = (unsigned char)uri[i];
+        }
+    }
+    for (size_t i = 0; i < len;) {
+        int k = (int)dg_utf8_seq((const char *)dec + i, len - i);
+        if (k == 0) {
+            char bytes[16];
+            size_t o = 0;
+            for (size_t j = i; j < len && j < i + 4; j++)
+                o += (size_t)snprintf(bytes + o, sizeof bytes - o, "%%%02X", dec[j]);
+            free(dec);
+            return dg_fail(err, "the path is not UTF-8: %s at byte %zu of the decoded path",
+                           bytes, i);
+        }
+        i += (size_t)k;
+    }
+    free(dec);
+    return DG_OK;
+}
+
 dg_route dg_serve_route(const char *path, int64_t *device_id, int *id_ok, dg_err *err)
 {
     static const char devices[] = "/v1/devices/";

@@ -344,7 +344,7 @@ int dg_http_fetch(const char *url, const dg_http_opts *opts, dg_http_result *res
                 sleep_ms(wait - waited < 100 ? wait - waited : 100);
                 if (dg_progress_report(opts->progress, name, last_done > 0 ? last_done : 0,
                                        last_total > 0 ? last_total : 0, "bytes")) {
-                    dg_fail(err, "%s: cancelled", url);
+                    dg_cancel(err, "%s: cancelled", url);
                     goto done;
                 }
             }

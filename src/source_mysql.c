@@ -1,25 +1,33 @@
 #include "demographer/source_mysql.h"
 
 #include <mysql.h>
+#include <mysql/plugin_auth.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
+#include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pwd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- configuration ------------------------------------------------------ */
 
-static const char *const tls_names[] = {"disabled", "preferred", "required", "verify_identity"};
+static const char *const tls_names[] = {"disabled", "preferred", "required", "verify_identity",
+                                        "default"};
 
 int dg_tls_mode_parse(const char *s, dg_tls_mode *out)
 {
@@ -29,7 +37,7 @@ int dg_tls_mode_parse(const char *s, dg_tls_mode *out)
         return DG_ERR;
     for (size_t i = 0; i <= n; i++)
         norm[i] = s[i] == '-' ? '_' : (char)tolower((unsigned char)s[i]);
-    for (int m = 0; m < 4; m++)
+    for (int m = 0; m <= DG_TLS_DEFAULT; m++)
         if (strcmp(norm, tls_names[m]) == 0) {
             *out = (dg_tls_mode)m;
             return DG_OK;
@@ -39,7 +47,7 @@ int dg_tls_mode_parse(const char *s, dg_tls_mode *out)
 
 const char *dg_tls_mode_name(dg_tls_mode m)
 {
-    return (unsigned)m < 4 ? tls_names[m] : "?";
+    return (unsigned)m <= DG_TLS_DEFAULT ? tls_names[m] : "?";
 }
 
 void dg_mysql_config_init(dg_mysql_config *c)
@@ -48,9 +56,27 @@ void dg_mysql_config_init(dg_mysql_config *c)
     snprintf(c->host, sizeof c->host, "127.0.0.1");
     c->port = 3306;
     snprintf(c->database, sizeof c->database, "mlctest");
-    c->tls = DG_TLS_PREFERRED;
+    c->tls = DG_TLS_DEFAULT;
     c->connect_timeout = 10;
     c->read_timeout = 120;
+}
+
+/* Whether host names this machine: "localhost", an IPv4 address in
+ * 127.0.0.0/8 or ::1. Names other than localhost are not resolved: a name
+ * is a remote host. */
+static int loopback_host(const char *host)
+{
+    if (strcasecmp(host, "localhost") == 0 || strcmp(host, "::1") == 0)
+        return 1;
+    struct in_addr a;
+    return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+dg_tls_mode dg_mysql_tls_effective(const dg_mysql_config *c)
+{
+    if (c->tls != DG_TLS_DEFAULT)
+        return c->tls;
+    return loopback_host(c->host) ? DG_TLS_PREFERRED : DG_TLS_REQUIRED;
 }
 
 static void wipe_free(char *s)
@@ -73,6 +99,40 @@ void dg_mysql_config_set_password(dg_mysql_config *c, const char *password)
     c->password = password ? dg_xstrdup(password) : NULL;
 }
 
+int dg_mysql_check_private(const char *path, const struct stat *st, const char *what,
+                           dg_err *err)
+{
+    uid_t me = geteuid();
+    unsigned mode = (unsigned)(st->st_mode & 0777);
+    if (st->st_uid != me) {
+        char owner[64], mine[64];
+        struct passwd pwbuf, *pw = NULL;
+        char buf[1024];
+        if (getpwuid_r(st->st_uid, &pwbuf, buf, sizeof buf, &pw) == 0 && pw)
+            snprintf(owner, sizeof owner, "uid %u (%.40s)", (unsigned)st->st_uid, pw->pw_name);
+        else
+            snprintf(owner, sizeof owner, "uid %u", (unsigned)st->st_uid);
+        pw = NULL;
+        if (getpwuid_r(me, &pwbuf, buf, sizeof buf, &pw) == 0 && pw)
+            snprintf(mine, sizeof mine, "%.40s", pw->pw_name);
+        else
+            snprintf(mine, sizeof mine, "%u", (unsigned)me);
+        char also[64] = "";
+        if (mode & 077)
+            snprintf(also, sizeof also, "; others can read it too (mode %03o): chmod 600", mode);
+        return dg_fail(err,
+                       "%s: refusing a %s owned by %s, not by you (uid %u): as root, chown %s "
+                       "'%s' makes it yours%s; or use a copy of your own",
+                       path, what, owner, (unsigned)me, mine, path, also);
+    }
+    if (mode & 077)
+        return dg_fail(err,
+                       "%s: refusing a %s that others can read (mode %03o; run chmod 600 on "
+                       "it)",
+                       path, what, mode);
+    return DG_OK;
+}
+
 int dg_mysql_password_from_file(dg_mysql_config *c, const char *path, dg_err *err)
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -85,12 +145,9 @@ int dg_mysql_password_from_file(dg_mysql_config *c, const char *path, dg_err *er
     }
     /* Checked on the open file, not the name, so that it cannot be swapped in
      * between. */
-    if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+    if (dg_mysql_check_private(path, &st, "password file", err) != DG_OK) {
         close(fd);
-        return dg_fail(err,
-                       "%s: refusing a password file that others can read or that is not "
-                       "yours (mode %03o; run chmod 600 on it)",
-                       path, (unsigned)(st.st_mode & 0777));
+        return DG_ERR;
     }
     char buf[1024];
     ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -116,12 +173,133 @@ struct dg_mysql {
     infile_feed *feed; /* set only while an import statement runs */
 };
 
+/* ---- no password in clear text -------------------------------------------
+ *
+ * Connector/C 3.3 starts TLS with MYSQL_OPT_SSL_ENFORCE only when the server
+ * offers it, and otherwise goes on in plain text into authentication (it
+ * fails early only when the certificate is verified); and it runs whatever
+ * authentication plugin the server asks for, mysql_clear_password included,
+ * with or without TLS. So:
+ *   - an attempt that wants TLS authenticates first with tls_gate, a plugin
+ *     of ours: it sends the handshake response with no password in it (that
+ *     write is where the library starts TLS), then fails unless TLS is up.
+ *     Only then does the server get to name the account's plugin;
+ *   - an attempt without TLS allows only the plugins that never send the
+ *     password itself (MARIADB_OPT_RESTRICTED_AUTH): a server asking for
+ *     mysql_clear_password or dialog (PAM) is refused before it gets it;
+ *   - mysql_clear_password is our own (Debian ships it as a loadable
+ *     plugin, and a registered one is found first): it sends the password
+ *     only over TLS. That covers the one path the gate cannot: a server
+ *     whose greeting lacks CLIENT_PLUGIN_AUTH, which the library answers
+ *     with mysql_native_password (a hash, not the password) before any
+ *     plugin of ours runs, and which may then switch to clear text. PAM's
+ *     dialog is not allowed at all. */
+
+/* What <mysql/client_plugin.h> declares for an authentication plugin: that
+ * header includes <ma_compress.h>, which Debian's libmariadb-dev does not
+ * ship, so its declarations are repeated here (Connector/C 3.3's layout). */
+#define MYSQL_CLIENT_AUTHENTICATION_PLUGIN 2
+#define MYSQL_CLIENT_AUTHENTICATION_PLUGIN_INTERFACE_VERSION 0x0100
+struct st_mysql_client_plugin;
+struct auth_plugin {
+    int type;
+    unsigned int interface_version;
+    const char *name, *author, *desc;
+    unsigned int version[3];
+    const char *license;
+    void *mysql_api;
+    int (*init)(char *, size_t, int, va_list);
+    int (*deinit)(void);
+    int (*options)(const char *option, const void *);
+    int (*authenticate_user)(MYSQL_PLUGIN_VIO *vio, MYSQL *mysql);
+};
+struct st_mysql_client_plugin *STDCALL
+mysql_client_register_plugin(MYSQL *mysql, struct st_mysql_client_plugin *plugin);
+
+#define TLS_GATE_PLUGIN "dg_tls_gate"
+static const char plain_text_plugins[] = "mysql_native_password,client_ed25519";
+/* With TLS asked for: also the plugins that need it (caching_sha2_password
+ * and sha256_password fall back to RSA without it, never to clear text). */
+static const char tls_plugins[] = TLS_GATE_PLUGIN ",mysql_native_password,client_ed25519,"
+                                  "caching_sha2_password,sha256_password,mysql_clear_password";
+
+static int refuse_clear_text(MYSQL *mysql)
+{
+    mysql->net.last_errno = CR_PLUGIN_NOT_ALLOWED;
+    snprintf(mysql->net.last_error, sizeof mysql->net.last_error,
+             "mysql_clear_password without TLS");
+    snprintf(mysql->net.sqlstate, sizeof mysql->net.sqlstate, "HY000");
+    return CR_ERROR;
+}
+
+static int clear_password_over_tls(MYSQL_PLUGIN_VIO *vio, MYSQL *mysql)
+{
+    if (!mysql_get_ssl_cipher(mysql))
+        return refuse_clear_text(mysql);
+    const char *pw = mysql->passwd ? mysql->passwd : "";
+    if (vio->write_packet(vio, (const unsigned char *)pw, (int)strlen(pw) + 1) != 0)
+        return CR_ERROR;
+    return CR_OK;
+}
+
+static int tls_gate(MYSQL_PLUGIN_VIO *vio, MYSQL *mysql)
+{
+    if (vio->write_packet(vio, (const unsigned char *)"", 0) != 0)
+        return CR_ERROR;
+    if (mysql_get_ssl_cipher(mysql))
+        return CR_OK; /* the server now names the account's plugin, over TLS */
+    mysql->net.last_errno = CR_SSL_CONNECTION_ERROR;
+    snprintf(mysql->net.last_error, sizeof mysql->net.last_error, "the server offers no TLS");
+    snprintf(mysql->net.sqlstate, sizeof mysql->net.sqlstate, "HY000");
+    return CR_ERROR;
+}
+
+static struct auth_plugin tls_gate_plugin = {
+    MYSQL_CLIENT_AUTHENTICATION_PLUGIN,
+    MYSQL_CLIENT_AUTHENTICATION_PLUGIN_INTERFACE_VERSION,
+    TLS_GATE_PLUGIN,
+    "demographer",
+    "sends no password; fails unless TLS is up",
+    {1, 0, 0},
+    "none",
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    tls_gate,
+};
+
+static struct auth_plugin clear_password_plugin = {
+    MYSQL_CLIENT_AUTHENTICATION_PLUGIN,
+    MYSQL_CLIENT_AUTHENTICATION_PLUGIN_INTERFACE_VERSION,
+    "mysql_clear_password",
+    "demographer",
+    "the password in clear text, over TLS only",
+    {1, 0, 0},
+    "none",
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    clear_password_over_tls,
+};
+
 static pthread_once_t library_once = PTHREAD_ONCE_INIT;
 static int library_ok;
 
 static void library_init(void)
 {
     library_ok = mysql_library_init(0, NULL, NULL) == 0;
+    if (!library_ok)
+        return;
+    MYSQL *tmp = mysql_init(NULL);
+    library_ok =
+        tmp &&
+        mysql_client_register_plugin(tmp, (struct st_mysql_client_plugin *)&tls_gate_plugin) &&
+        mysql_client_register_plugin(tmp,
+                                     (struct st_mysql_client_plugin *)&clear_password_plugin);
+    if (tmp)
+        mysql_close(tmp);
 }
 
 static int local_infile_init(void **ptr, const char *name, void *userdata);
@@ -154,6 +332,10 @@ static MYSQL *connect_once(const dg_mysql_config *cfg, int use_tls, int verify, 
         mysql_optionsv(conn, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &v);
         if (verify && cfg->tls_ca[0])
             mysql_optionsv(conn, MYSQL_OPT_SSL_CA, cfg->tls_ca);
+        mysql_optionsv(conn, MYSQL_DEFAULT_AUTH, TLS_GATE_PLUGIN);
+        mysql_optionsv(conn, MARIADB_OPT_RESTRICTED_AUTH, tls_plugins);
+    } else {
+        mysql_optionsv(conn, MARIADB_OPT_RESTRICTED_AUTH, plain_text_plugins);
     }
     if (!mysql_real_connect(conn, cfg->host, cfg->user[0] ? cfg->user : NULL,
                             cfg->password ? cfg->password : "", cfg->database, cfg->port, NULL,
@@ -163,6 +345,56 @@ static MYSQL *connect_once(const dg_mysql_config *cfg, int use_tls, int verify, 
     mysql_set_local_infile_handler(conn, local_infile_init, local_infile_read, local_infile_end,
                                    local_infile_error, m);
     return conn;
+}
+
+/* Why a TCP connection to host:port fails, found by trying one: the client
+ * library reports a refused port as "(115)", the EINPROGRESS of its
+ * non-blocking connect, not the error the connect ended with. */
+static void tcp_failure(const char *host, unsigned port, unsigned timeout_s, char *out,
+                        size_t cap)
+{
+    char service[16];
+    snprintf(service, sizeof service, "%u", port);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    int g = getaddrinfo(host, service, &hints, &ai);
+    if (g != 0) {
+        snprintf(out, cap, "cannot resolve the host name: %s", gai_strerror(g));
+        return;
+    }
+    int e = 0;
+    for (struct addrinfo *a = ai; a; a = a->ai_next) {
+        int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        a->ai_protocol);
+        if (fd < 0) {
+            e = errno;
+            continue;
+        }
+        e = 0;
+        if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+            e = errno;
+            if (e == EINPROGRESS) {
+                struct pollfd p = {fd, POLLOUT, 0};
+                int r = poll(&p, 1, (int)(timeout_s ? timeout_s : 10) * 1000);
+                socklen_t len = sizeof e;
+                if (r == 0)
+                    e = ETIMEDOUT;
+                else if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) != 0)
+                    e = errno;
+            }
+        }
+        close(fd);
+        if (e == 0)
+            break;
+    }
+    freeaddrinfo(ai);
+    switch (e) {
+    case 0: snprintf(out, cap, "the port accepted a connection only on a second try"); break;
+    case ECONNREFUSED: snprintf(out, cap, "connection refused"); break;
+    case ETIMEDOUT: snprintf(out, cap, "no answer within %u s", timeout_s); break;
+    case EHOSTUNREACH: snprintf(out, cap, "no route to host"); break;
+    case ENETUNREACH: snprintf(out, cap, "network unreachable"); break;
+    default: snprintf(out, cap, "%s", strerror(e)); break;
+    }
 }
 
 int dg_mysql_open(dg_mysql **out, const dg_mysql_config *cfg, dg_err *err)
@@ -176,12 +408,17 @@ int dg_mysql_open(dg_mysql **out, const dg_mysql_config *cfg, dg_err *err)
         free(m);
         return dg_fail(err, "%s: the MySQL client library did not initialise", cfg->host);
     }
-    int use_tls = cfg->tls != DG_TLS_DISABLED;
-    int verify = cfg->tls == DG_TLS_VERIFY_IDENTITY;
+    dg_tls_mode tls = dg_mysql_tls_effective(cfg);
+    const char *tls_why = cfg->tls == DG_TLS_DEFAULT ? " (the default for a host other than "
+                                                       "this machine)"
+                                                     : "";
+    int use_tls = tls != DG_TLS_DISABLED;
+    int verify = tls == DG_TLS_VERIFY_IDENTITY;
     MYSQL *conn = connect_once(cfg, use_tls, verify, m);
-    if (conn && mysql_errno(conn) == CR_SSL_CONNECTION_ERROR && cfg->tls == DG_TLS_PREFERRED) {
+    if (conn && mysql_errno(conn) == CR_SSL_CONNECTION_ERROR && tls == DG_TLS_PREFERRED) {
         /* The server offers no TLS (or the handshake failed): PREFERRED falls
-         * back to plain TCP, as the mysql client's default mode does. */
+         * back to plain TCP, as the mysql client's default mode does, with
+         * the plain-text plugins only. */
         mysql_close(conn);
         conn = connect_once(cfg, 0, 0, m);
     }
@@ -192,31 +429,53 @@ int dg_mysql_open(dg_mysql **out, const dg_mysql_config *cfg, dg_err *err)
     }
     unsigned int e = mysql_errno(conn);
     if (e) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", mysql_error(conn));
         const char *hint = "";
-        if (e == ER_ACCESS_DENIED_ERROR)
+        /* The server's greeting was read when it set its capabilities. */
+        int greeted = conn->server_capabilities != 0;
+        int offers_tls = (conn->server_capabilities & CLIENT_SSL) != 0;
+        if (e == ER_ACCESS_DENIED_ERROR) {
             hint = " (wrong user or password?)";
-        else if (e == ER_BAD_DB_ERROR)
+        } else if (e == ER_BAD_DB_ERROR) {
             hint = " (no such database)";
-        else if (e == CR_CONNECTION_ERROR || e == CR_CONN_HOST_ERROR)
-            hint = " (is the server running and reachable?)";
-        else if (e == CR_SSL_CONNECTION_ERROR)
-            hint = cfg->tls == DG_TLS_VERIFY_IDENTITY
+        } else if (e == CR_CONNECTION_ERROR || e == CR_CONN_HOST_ERROR ||
+                   e == CR_UNKNOWN_HOST) {
+            tcp_failure(cfg->host, cfg->port, cfg->connect_timeout, why, sizeof why);
+            hint = " (is the server running, and listening on that port?)";
+        } else if (e == CR_PLUGIN_NOT_ALLOWED) {
+            snprintf(why, sizeof why,
+                     "the server asks for the password in clear text (an authentication "
+                     "plugin such as mysql_clear_password or dialog) on a connection without "
+                     "TLS: refused, the password was not sent");
+            hint = tls == DG_TLS_DISABLED
+                       ? " (with a server that offers TLS, --tls required allows it)"
+                       : " (the server offers no TLS; with one that does, it is allowed)";
+        } else if (e == CR_SSL_CONNECTION_ERROR && greeted && !offers_tls) {
+            snprintf(why, sizeof why,
+                     "the server offers no TLS, and TLS is %s%s: refused before "
+                     "authenticating (no password was sent)",
+                     dg_tls_mode_name(tls), tls_why);
+            hint = " (--tls preferred or disabled connects without TLS, and never sends a "
+                   "password in clear text)";
+        } else if (e == CR_SSL_CONNECTION_ERROR) {
+            hint = tls == DG_TLS_VERIFY_IDENTITY
                        ? " (TLS verification failed: give the server's CA with --tls-ca)"
-                       : " (the server offers no TLS: --tls preferred or disabled)";
+                       : " (the TLS handshake failed)";
+        }
         dg_fail(err, "cannot connect to %s, database %s, as user '%s': %s%s", m->where,
-                cfg->database, cfg->user, mysql_error(conn), hint);
+                cfg->database, cfg->user, why, hint);
         mysql_close(conn);
         free(m);
         return DG_ERR;
     }
-    /* Connector/C 3.3 goes on in plain text when the server offers no TLS,
-     * even with MYSQL_OPT_SSL_ENFORCE: REQUIRED and VERIFY_IDENTITY are
-     * enforced here. */
-    if (cfg->tls >= DG_TLS_REQUIRED && !mysql_get_ssl_cipher(conn)) {
+    /* tls_gate stops a connection without TLS before authentication; this
+     * is a second guard (a server without CLIENT_PLUGIN_AUTH never runs it). */
+    if (tls >= DG_TLS_REQUIRED && !mysql_get_ssl_cipher(conn)) {
         dg_fail(err,
-                "cannot connect to %s, database %s, as user '%s': TLS is %s but the server "
+                "cannot connect to %s, database %s, as user '%s': TLS is %s%s but the server "
                 "offers none (--tls preferred or disabled connects without)",
-                m->where, cfg->database, cfg->user, dg_tls_mode_name(cfg->tls));
+                m->where, cfg->database, cfg->user, dg_tls_mode_name(tls), tls_why);
         mysql_close(conn);
         free(m);
         return DG_ERR;
@@ -540,7 +799,7 @@ int dg_mysql_read_table(dg_mysql *m, dg_table_id id, dg_table *out, const dg_pro
         n++;
         if (n % READ_PROGRESS_ROWS == 0 &&
             dg_progress_report(progress, tname, (double)n, (double)report->estimate, "rows")) {
-            dg_fail(err, "%s %s.%s: cancelled", m->where, m->db, tname);
+            dg_cancel(err, "%s %s.%s: cancelled", m->where, m->db, tname);
             goto fail;
         }
     }
@@ -917,7 +1176,7 @@ static int import_table(dg_mysql *m, const dg_dataset *ds, dg_table_id id,
     if (rc != 0 || feed.cancelled) {
         unsigned e = mysql_errno(m->conn);
         if (feed.cancelled)
-            dg_fail(err, "%s %s.%s: cancelled", m->where, m->db, name);
+            dg_cancel(err, "%s %s.%s: cancelled", m->where, m->db, name);
         else if (e == ER_NOT_ALLOWED_COMMAND)
             dg_fail(err,
                     "%s %s.%s: the server refuses LOAD DATA LOCAL INFILE (%s); enable it on "

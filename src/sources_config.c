@@ -31,6 +31,7 @@ typedef struct parse_ctx {
     dg_sources_config *c;
     const char *path;
     int private_file; /* 0600 and ours: may hold a password */
+    char why_not[1024]; /* when not: what is wrong with it (dg_mysql_check_private) */
     char error[512];  /* the first error, without the line */
 } parse_ctx;
 
@@ -85,7 +86,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
             if (dg_tls_mode_parse(value, &m->tls) == DG_OK)
                 return 1;
             snprintf(p->error, sizeof p->error,
-                     "tls expects disabled, preferred, required or verify_identity, got '%s'",
+                     "tls expects disabled, preferred, required, verify_identity or default, "
+                     "got '%s'",
                      value);
             return 0;
         }
@@ -101,8 +103,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
             if (!p->private_file) {
                 snprintf(p->error, sizeof p->error,
                          "a password is accepted only in a file that is yours with mode 0600 "
-                         "(chmod 600 %s), or use password_file or MYSQL_PWD",
-                         p->path);
+                         "(%.400s), or use password_file or MYSQL_PWD",
+                         p->why_not);
                 return 0;
             }
             dg_mysql_config_set_password(m, value);
@@ -140,8 +142,14 @@ int dg_sources_config_read(dg_sources_config *c, const char *path, int must_exis
     }
     struct stat st;
     parse_ctx p = {.c = c, .path = path};
-    if (fstat(fileno(f), &st) == 0)
-        p.private_file = S_ISREG(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 077);
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(p.why_not, sizeof p.why_not, "it is not a regular file");
+    } else {
+        dg_err why;
+        p.private_file = dg_mysql_check_private(path, &st, "file with a password", &why) == DG_OK;
+        if (!p.private_file)
+            snprintf(p.why_not, sizeof p.why_not, "%.1000s", why.msg);
+    }
     int line = ini_parse_file(f, on_key, &p);
     fclose(f);
     if (line != 0) {

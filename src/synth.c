@@ -2107,7 +2107,7 @@ int dg_synth(const dg_synth_opts *opts, const dg_progress *progress, dg_synth_re
     bool cancelled = false;
 
     if (dg_progress_report(progress, "synth", 0, total, "devices"))
-        return dg_fail(err, "cancelled");
+        return dg_cancel(err, "cancelled");
     world_build(&G.w, opts->seed, opts->devices);
 
     /* devices */
@@ -2283,6 +2283,6 @@ done:
         out_discard(&out[f]);
     gen_free(&G);
     if (cancelled)
-        return dg_fail(err, "cancelled");
+        return dg_cancel(err, "cancelled");
     return rc;
 }

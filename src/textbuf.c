@@ -37,6 +37,102 @@ void dg_textbuf_printf(dg_textbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+size_t dg_utf8_seq(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned c = u[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned lo = 0x80, hi = 0xBF; /* the second byte's range */
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F; /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* past U+10FFFF */
+    } else
+        return 0;
+    if (n < len || u[1] < lo || u[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (u[i] < 0x80 || u[i] > 0xBF)
+            return 0;
+    return len;
+}
+
+size_t dg_utf8_check(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if ((unsigned char)s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = dg_utf8_seq(s + i, n - i);
+        if (!k)
+            return i;
+        i += k;
+    }
+    return n;
+}
+
+void dg_escape_bytes(char *out, size_t cap, const char *s, size_t len, size_t max)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (cap == 0)
+        return;
+    size_t n = len < max ? len : max, o = 0, i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[5];
+        size_t k = 0, take = 1;
+        if (c == '\\') {
+            esc[k++] = '\\';
+            esc[k++] = '\\';
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            esc[k++] = '\\';
+            esc[k++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (c < 0x20 || c == 0x7F) {
+            esc[k++] = '\\';
+            esc[k++] = 'x';
+            esc[k++] = hex[c >> 4];
+            esc[k++] = hex[c & 15];
+        } else if (c < 0x80) {
+            esc[k++] = (char)c;
+        } else if ((take = dg_utf8_seq(s + i, n - i)) > 0) {
+            memcpy(esc, s + i, take);
+            k = take;
+        } else {
+            take = 1;
+            esc[k++] = '\\';
+            esc[k++] = 'x';
+            esc[k++] = hex[c >> 4];
+            esc[k++] = hex[c & 15];
+        }
+        if (o + k + 4 > cap) { /* room for "..." and the NUL */
+            n = i;
+            break;
+        }
+        memcpy(out + o, esc, k);
+        o += k;
+        i += take;
+    }
+    if (n < len && o + 4 <= cap) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o < cap ? o : cap - 1] = '\0';
+}
+
 void dg_textbuf_csv_field(dg_textbuf *b, const char *s, size_t n)
 {
     int quote = 0;

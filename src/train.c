@@ -12,6 +12,7 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,7 @@ typedef struct trainer {
     char *staging, *staging_runs, *staging_models;
     double steps_done, steps_total;
     uint64_t checksum;
+    int bags; /* scenario 1's variant for the families that read the bags */
 } trainer;
 
 static void scenario_free(scenario *s)
@@ -246,74 +248,356 @@ static int scenario_build(trainer *T, int s, dg_err *err)
     return DG_OK;
 }
 
-static int tick(trainer *T, const char *stage, dg_err *err)
+/* ---- jobs: cross-validation side by side -------------------------------------------
+ *
+ * A job is one family on one target of one scenario. Its work is a task per
+ * fold (the fold's matrices are taken once and the whole grid is fit on
+ * them, in the order of the family's warm path, each fit starting from the
+ * one before) and then the refit on the whole train split. The tasks run on
+ * a few worker threads; every fit is single-threaded and seeded by its fold,
+ * and a task writes only its own slots, so the results are the same bits
+ * whatever the number of threads and whatever order the tasks finish in. */
+
+typedef struct job job;
+struct job {
+    scenario *S;
+    dg_target t;
+    const dg_model_family *fam;
+    const dg_params *combos;
+    int ncombos;
+    int variant;
+    int *order;            /* the combinations in the order a fold fits them */
+    double *y;             /* per train row */
+    double *oof;           /* [combo][train row][nout]: out-of-fold predictions */
+    double *score;         /* per combination */
+    int best;
+    double cv_seconds;     /* the fold tasks' seconds, summed */
+    void *model;           /* the refit */
+    double *pred;          /* its test predictions */
+    double refit_seconds;
+    const job *of;         /* group12-sum: the group12 job it reads */
+};
+
+typedef struct task {
+    job *j;
+    int fold;              /* -1: the refit */
+    int rc, combo;         /* the failure and the combination that failed */
+    dg_err err;
+    double seconds;
+} task;
+
+typedef struct pool {
+    trainer *T;
+    task *tasks;
+    size_t n, next, done;
+    double fits;           /* finished, for the progress */
+    const char *label;     /* of the job most recently started */
+    int stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+} pool;
+
+static int job_nout(const job *J)
 {
-    T->steps_done++;
-    if (dg_progress_report(T->o->progress, stage, T->steps_done, T->steps_total, "fits"))
-        return dg_fail(err, "cancelled");
-    return DG_OK;
+    return dg_task_nout(dg_target_task(J->t), dg_target_nclasses(J->t));
 }
 
-/* Pooled out-of-fold score of one combination. */
-static int cross_validate(trainer *T, scenario *S, int v, dg_target t,
-                          const dg_model_family *fam, const dg_params *p, double *score,
-                          dg_err *err)
+static void job_init(job *J, trainer *T, scenario *S, dg_target t, const dg_model_family *fam,
+                     const dg_params *combos, int ncombos, int variant)
 {
-    dg_task task = dg_target_task(t);
-    int k = dg_target_nclasses(t), nout = dg_task_nout(task, k);
-    double *y = dg_xmalloc(((size_t)S->ntr + 1) * sizeof *y);
+    memset(J, 0, sizeof *J);
+    J->S = S;
+    J->t = t;
+    J->fam = fam;
+    J->combos = combos;
+    J->ncombos = ncombos;
+    J->variant = variant;
+    J->y = dg_xmalloc(((size_t)S->ntr + 1) * sizeof *J->y);
     for (uint32_t i = 0; i < S->ntr; i++)
-        y[i] = dg_labelled_y(&T->lab, t, S->tr_lab[i]);
-    double *oof = dg_xmalloc(((size_t)S->ntr * nout + 1) * sizeof *oof);
+        J->y[i] = dg_labelled_y(&T->lab, t, S->tr_lab[i]);
+    J->oof = dg_xcalloc((size_t)ncombos * S->ntr * (size_t)job_nout(J) + 1, sizeof *J->oof);
+    J->score = dg_xmalloc((size_t)ncombos * sizeof *J->score);
+    /* The warm path: by the family's penalty, the strongest first; a stable
+     * order, so equal values keep the grid's order. */
+    J->order = dg_xmalloc((size_t)ncombos * sizeof *J->order);
+    for (int c = 0; c < ncombos; c++)
+        J->order[c] = c;
+    if (fam->warm_param)
+        for (int i = 1; i < ncombos; i++)
+            for (int k = i; k > 0; k--) {
+                double a = dg_param(&combos[J->order[k - 1]], fam->warm_param, 0),
+                       b = dg_param(&combos[J->order[k]], fam->warm_param, 0);
+                if (!(fam->warm_descending ? b > a : b < a))
+                    break;
+                int x = J->order[k];
+                J->order[k] = J->order[k - 1];
+                J->order[k - 1] = x;
+            }
+}
+
+static void job_free(job *J)
+{
+    free(J->y);
+    free(J->oof);
+    free(J->score);
+    free(J->order);
+    if (J->model)
+        J->fam->free(J->model);
+    free(J->pred);
+    memset(J, 0, sizeof *J);
+}
+
+static int pool_fit_done(pool *P)
+{
+    pthread_mutex_lock(&P->mu);
+    P->fits++;
+    int stop = P->stop;
+    pthread_cond_broadcast(&P->cond);
+    pthread_mutex_unlock(&P->mu);
+    return stop;
+}
+
+/* One fold of a job: its grid along the warm path. */
+static void run_fold(pool *P, task *tk)
+{
+    trainer *T = P->T;
+    job *J = tk->j;
+    scenario *S = J->S;
+    const dg_model_family *fam = J->fam;
+    dg_task kind = dg_target_task(J->t);
+    int k = dg_target_nclasses(J->t), nout = job_nout(J), fo = tk->fold;
     uint32_t *in = dg_xmalloc(((size_t)S->ntr + 1) * sizeof *in);
     uint32_t *out = dg_xmalloc(((size_t)S->ntr + 1) * sizeof *out);
     double *yin = dg_xmalloc(((size_t)S->ntr + 1) * sizeof *yin);
-    int rc = DG_OK;
-    char stage[128];
-    snprintf(stage, sizeof stage, "cross-validation: scenario %d %s %s", S->s, dg_target_name(t),
-             fam->name);
-    for (int fo = 0; fo < T->folds && rc == DG_OK; fo++) {
-        uint32_t nin = 0, nho = 0;
-        for (uint32_t i = 0; i < S->ntr; i++) {
-            if (S->fold[i] == fo)
-                out[nho++] = i;
-            else {
-                yin[nin] = y[i];
-                in[nin++] = i;
-            }
+    uint32_t nin = 0, nho = 0;
+    for (uint32_t i = 0; i < S->ntr; i++) {
+        if (S->fold[i] == fo)
+            out[nho++] = i;
+        else {
+            yin[nin] = J->y[i];
+            in[nin++] = i;
         }
-        dg_csr xin, xout;
-        dg_csr_take_rows(&S->xtr[v], in, nin, &xin);
-        dg_csr_take_rows(&S->xtr[v], out, nho, &xout);
-        dg_trainset ts = {&xin, yin, NULL, task, task == DG_TASK_BINARY ? 2 : k,
-                          T->o->seed + (uint64_t)fo};
+    }
+    dg_csr xin, xout;
+    dg_csr_take_rows(&S->xtr[J->variant], in, nin, &xin);
+    dg_csr_take_rows(&S->xtr[J->variant], out, nho, &xout);
+    double *pred = dg_xmalloc(((size_t)nho * nout + 1) * sizeof *pred);
+    void *prev = NULL;
+    tk->rc = DG_OK;
+    for (int i = 0; i < J->ncombos && tk->rc == DG_OK; i++) {
+        int c = J->order[i];
+        dg_trainset ts = {&xin, yin, NULL, kind, kind == DG_TASK_BINARY ? 2 : k,
+                          T->o->seed + (uint64_t)fo, 1, prev};
         void *model = NULL;
-        double *pred = dg_xmalloc(((size_t)nho * nout + 1) * sizeof *pred);
-        rc = fam->fit(&ts, p, &model, NULL, err);
-        if (rc == DG_OK)
-            rc = fam->predict(model, &xout, pred, err);
-        if (rc == DG_OK)
-            for (uint32_t i = 0; i < nho; i++)
-                memcpy(oof + (size_t)out[i] * nout, pred + (size_t)i * nout,
+        tk->rc = fam->fit(&ts, &J->combos[c], &model, NULL, &tk->err);
+        if (tk->rc == DG_OK)
+            tk->rc = fam->predict(model, &xout, pred, &tk->err);
+        if (tk->rc == DG_OK) {
+            double *o = J->oof + (size_t)c * S->ntr * nout;
+            for (uint32_t r = 0; r < nho; r++)
+                memcpy(o + (size_t)out[r] * nout, pred + (size_t)r * nout,
                        (size_t)nout * sizeof *pred);
-        if (model)
+        } else {
+            tk->combo = c;
+        }
+        if (prev)
+            fam->free(prev);
+        prev = NULL;
+        if (model && fam->warm_param)
+            prev = model;
+        else if (model)
             fam->free(model);
-        free(pred);
-        dg_csr_free(&xin);
-        dg_csr_free(&xout);
-        if (rc == DG_OK)
-            rc = tick(T, stage, err);
+        if (pool_fit_done(P) && tk->rc == DG_OK) {
+            tk->rc = dg_cancel(&tk->err, "cancelled");
+            tk->combo = c;
+        }
     }
-    if (rc == DG_OK) {
-        dg_eval e;
-        dg_evaluate(task, k, y, oof, S->ntr, &e);
-        *score = dg_eval_score(&e);
-    }
-    free(y);
-    free(oof);
+    if (prev)
+        fam->free(prev);
+    free(pred);
+    dg_csr_free(&xin);
+    dg_csr_free(&xout);
     free(in);
     free(out);
     free(yin);
+}
+
+/* The refit of a job's best combination on the whole train split, and its
+ * test predictions. */
+static void run_refit(pool *P, task *tk)
+{
+    trainer *T = P->T;
+    job *J = tk->j;
+    scenario *S = J->S;
+    dg_task kind = dg_target_task(J->t);
+    int k = dg_target_nclasses(J->t);
+    dg_trainset ts = {&S->xtr[J->variant], J->y, NULL, kind, kind == DG_TASK_BINARY ? 2 : k,
+                      T->o->seed, 1, NULL};
+    J->pred = dg_xmalloc(((size_t)S->nte * job_nout(J) + 1) * sizeof *J->pred);
+    double t0 = dg_now();
+    tk->rc = J->fam->fit(&ts, &J->combos[J->best], &J->model, NULL, &tk->err);
+    J->refit_seconds = dg_now() - t0;
+    if (tk->rc == DG_OK)
+        tk->rc = J->fam->predict(J->model, &S->xte[J->variant], J->pred, &tk->err);
+    tk->combo = J->best;
+    if (pool_fit_done(P) && tk->rc == DG_OK)
+        tk->rc = dg_cancel(&tk->err, "cancelled");
+}
+
+static void *pool_worker(void *arg)
+{
+    pool *P = arg;
+    for (;;) {
+        pthread_mutex_lock(&P->mu);
+        if (P->stop || P->next == P->n) {
+            pthread_mutex_unlock(&P->mu);
+            return NULL;
+        }
+        task *tk = &P->tasks[P->next++];
+        P->label = tk->fold < 0 ? "refit" : tk->j->fam->name;
+        pthread_mutex_unlock(&P->mu);
+        double t0 = dg_now();
+        if (tk->fold < 0)
+            run_refit(P, tk);
+        else
+            run_fold(P, tk);
+        tk->seconds = dg_now() - t0;
+        pthread_mutex_lock(&P->mu);
+        P->stop |= tk->rc != DG_OK; /* no more work after a failure */
+        P->done++;
+        pthread_cond_broadcast(&P->cond);
+        pthread_mutex_unlock(&P->mu);
+    }
+}
+
+static int train_threads(const trainer *T)
+{
+    int n = T->o->threads;
+    if (n <= 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cores > 0 ? (int)cores : 1;
+    }
+    return n < 1 ? 1 : n > 16 ? 16 : n;
+}
+
+/* Runs the tasks on the worker threads; the calling thread reports the
+ * progress (the callback is only ever called from it) and stops the workers
+ * when it asks to cancel. Then the first failure in task order, so the
+ * message does not depend on timing. */
+static int pool_run(trainer *T, task *tasks, size_t n, const char *what, dg_err *err)
+{
+    pool P;
+    memset(&P, 0, sizeof P);
+    P.T = T;
+    P.tasks = tasks;
+    P.n = n;
+    pthread_mutex_init(&P.mu, NULL);
+    pthread_cond_init(&P.cond, NULL);
+    int want = train_threads(T);
+    if ((size_t)want > n)
+        want = (int)n;
+    pthread_t tid[16];
+    int started = 0;
+    for (int i = 0; i < want; i++, started++)
+        if (pthread_create(&tid[i], NULL, pool_worker, &P) != 0)
+            break;
+    if (!started)
+        pool_worker(&P); /* no thread: the tasks run here, and progress after them */
+    int cancelled = 0;
+    double reported = -1;
+    pthread_mutex_lock(&P.mu);
+    for (;;) {
+        if (P.fits != reported) {
+            reported = P.fits;
+            char stage[160];
+            snprintf(stage, sizeof stage, "%s%s", what, P.label ? P.label : "");
+            double done = T->steps_done + P.fits;
+            pthread_mutex_unlock(&P.mu);
+            int stop = dg_progress_report(T->o->progress, stage, done, T->steps_total, "fits");
+            pthread_mutex_lock(&P.mu);
+            if (stop && !P.stop) {
+                P.stop = cancelled = 1;
+                pthread_cond_broadcast(&P.cond);
+            }
+        }
+        if (P.done == P.next && (P.stop || P.next == P.n))
+            break;
+        if (P.fits == reported)
+            pthread_cond_wait(&P.cond, &P.mu);
+    }
+    pthread_mutex_unlock(&P.mu);
+    for (int i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+    T->steps_done += P.fits;
+    pthread_mutex_destroy(&P.mu);
+    pthread_cond_destroy(&P.cond);
+    if (cancelled)
+        return dg_cancel(err, "cancelled");
+    for (size_t i = 0; i < n; i++) {
+        task *tk = &tasks[i];
+        if (tk->rc == DG_OK)
+            continue;
+        if (dg_cancelled(&tk->err))
+            return dg_cancel(err, "cancelled");
+        char pbuf[160];
+        dg_params_format(&tk->j->combos[tk->combo], pbuf, sizeof pbuf);
+        return dg_fail(err, "scenario %d, %s, %s (%s): %s", tk->j->S->s,
+                       dg_target_name(tk->j->t), tk->j->fam->name, pbuf, tk->err.msg);
+    }
+    return DG_OK;
+}
+
+/* Cross-validates the jobs side by side, then scores every combination
+ * (pooled out-of-fold log loss, or RMSE) and picks each job's best: NaN
+ * never wins, ties keep the earlier combination of the grid. */
+static int jobs_cross_validate(trainer *T, job *jobs, size_t njobs, const char *what,
+                               dg_err *err)
+{
+    size_t n = njobs * (size_t)T->folds;
+    task *tasks = dg_xcalloc(n + 1, sizeof *tasks);
+    for (size_t j = 0; j < njobs; j++)
+        for (int fo = 0; fo < T->folds; fo++)
+            tasks[j * (size_t)T->folds + (size_t)fo] = (task){.j = &jobs[j], .fold = fo};
+    int rc = pool_run(T, tasks, n, what, err);
+    for (size_t j = 0; j < njobs && rc == DG_OK; j++) {
+        job *J = &jobs[j];
+        J->cv_seconds = 0;
+        for (int fo = 0; fo < T->folds; fo++)
+            J->cv_seconds += tasks[j * (size_t)T->folds + (size_t)fo].seconds;
+        dg_task kind = dg_target_task(J->t);
+        int k = dg_target_nclasses(J->t), nout = job_nout(J);
+        double best = INFINITY;
+        J->best = 0;
+        for (int c = 0; c < J->ncombos; c++) {
+            dg_eval e;
+            dg_evaluate(kind, k, J->y, J->oof + (size_t)c * J->S->ntr * nout, J->S->ntr, &e);
+            J->score[c] = dg_eval_score(&e);
+            if (J->score[c] < best) {
+                best = J->score[c];
+                J->best = c;
+            }
+        }
+    }
+    free(tasks);
+    return rc;
+}
+
+/* The refits, the longest first (by their cross-validation's seconds), so
+ * that no long one starts last while the other cores idle; the results do
+ * not depend on the order. */
+static int jobs_refit(trainer *T, job *jobs, size_t njobs, dg_err *err)
+{
+    task *tasks = dg_xcalloc(njobs + 1, sizeof *tasks);
+    for (size_t j = 0; j < njobs; j++) {
+        size_t at = j;
+        while (at > 0 && tasks[at - 1].j->cv_seconds < jobs[j].cv_seconds) {
+            tasks[at] = tasks[at - 1];
+            at--;
+        }
+        tasks[at] = (task){.j = &jobs[j], .fold = -1};
+    }
+    int rc = pool_run(T, tasks, njobs, "", err);
+    free(tasks);
     return rc;
 }
 
@@ -332,112 +616,200 @@ static void add_run(dg_train_result *r, const dg_run *run)
     r->runs[r->nruns++] = *run;
 }
 
-/* One family on one target of one scenario: CV over its grid, refit, test. */
-static int train_one(trainer *T, scenario *S, dg_target t, const dg_model_family *fam,
-                     dg_params *combos, int ncombos, dg_err *err)
+/* A cross-validated and refitted job: its run, its model file in runs/, and
+ * the selection rule against the scenario and target's choice so far. */
+static int job_finish(trainer *T, job *J, dg_err *err)
 {
-    dg_task task = dg_target_task(t);
-    int k = dg_target_nclasses(t), nout = dg_task_nout(task, k);
-    int variants[2], nv = 0;
-    if (family_is_phone_only(fam) || S->s == 2)
-        variants[nv++] = V_PHONE;
-    else {
-        variants[nv++] = V_BINARY;
-        variants[nv++] = V_TFIDF;
-    }
-    double best = INFINITY;
-    int best_c = -1, best_v = -1;
-    for (int vi = 0; vi < nv; vi++)
-        for (int c = 0; c < ncombos; c++) {
-            double score;
-            if (cross_validate(T, S, variants[vi], t, fam, &combos[c], &score, err) != DG_OK) {
-                if (strcmp(err->msg, "cancelled") != 0) {
-                    char pbuf[160];
-                    dg_params_format(&combos[c], pbuf, sizeof pbuf);
-                    dg_err inner = *err;
-                    dg_fail(err, "scenario %d, %s, %s (%s): %s", S->s, dg_target_name(t),
-                            fam->name, pbuf, inner.msg);
-                }
-                return DG_ERR;
-            }
-            /* NaN never wins; ties keep the earlier (smaller-grid-first) combination. */
-            if (score < best) {
-                best = score;
-                best_c = c;
-                best_v = variants[vi];
-            }
-        }
-    if (best_c < 0) {
-        best_c = 0;
-        best_v = variants[0];
-    }
-    /* Refit on the whole train split. */
-    double *y = dg_xmalloc(((size_t)S->ntr + 1) * sizeof *y);
+    scenario *S = J->S;
+    dg_target t = J->t;
+    const dg_model_family *fam = J->fam;
+    dg_task kind = dg_target_task(t);
+    int k = dg_target_nclasses(t);
     double *yte = dg_xmalloc(((size_t)S->nte + 1) * sizeof *yte);
-    for (uint32_t i = 0; i < S->ntr; i++)
-        y[i] = dg_labelled_y(&T->lab, t, S->tr_lab[i]);
     for (uint32_t i = 0; i < S->nte; i++)
         yte[i] = dg_labelled_y(&T->lab, t, S->te_lab[i]);
-    dg_trainset ts = {&S->xtr[best_v], y, NULL, task, task == DG_TASK_BINARY ? 2 : k,
-                      T->o->seed};
-    void *model = NULL;
-    double *pred = dg_xmalloc(((size_t)S->nte * nout + 1) * sizeof *pred);
-    double t0 = dg_now();
-    int rc = fam->fit(&ts, &combos[best_c], &model, NULL, err);
-    double secs = dg_now() - t0;
-    if (rc == DG_OK)
-        rc = fam->predict(model, &S->xte[best_v], pred, err);
     dg_run run;
     memset(&run, 0, sizeof run);
     snprintf(run.family, sizeof run.family, "%s", fam->name);
     run.scenario = S->s;
     run.target = t;
-    dg_params_format(&combos[best_c], run.params, sizeof run.params);
-    if (best_v != V_PHONE) {
+    if (J->of)
+        snprintf(run.params, sizeof run.params, "%s ", J->of->fam->name);
+    size_t at = strlen(run.params);
+    dg_params_format(&J->combos[J->best], run.params + at, sizeof run.params - at);
+    if (J->variant != V_PHONE) {
         size_t len = strlen(run.params);
         snprintf(run.params + len, sizeof run.params - len, "%sbags=%s", len ? " " : "",
-                 variant_bags[best_v]);
+                 variant_bags[J->variant]);
     }
-    run.ncombos = ncombos * nv;
-    run.cv_score = best;
+    run.ncombos = J->ncombos;
+    run.cv_score = J->score[J->best];
     run.ntrain = S->ntr;
     run.ntest = S->nte;
-    run.train_seconds = secs;
-    if (rc == DG_OK) {
-        dg_evaluate(task, k, yte, pred, S->nte, &run.test);
-        if (task != DG_TASK_REGRESSION)
-            dg_confusion(yte, task == DG_TASK_MULTICLASS ? pred : NULL, pred, S->nte, k,
-                         run.confusion);
-        char name[128];
-        snprintf(name, sizeof name, "s%d-%s-%s.model", S->s, dg_target_name(t), fam->name);
-        char *path = dg_path_join(T->staging_runs, name);
-        rc = fam->save(model, path, err);
-        run.model_bytes = file_bytes(path);
-        free(path);
-    }
-    if (rc == DG_OK)
-        rc = tick(T, "refit", err);
-    free(y);
+    run.train_seconds = J->refit_seconds;
+    run.cv_seconds = J->cv_seconds;
+    dg_evaluate(kind, k, yte, J->pred, S->nte, &run.test);
+    if (kind != DG_TASK_REGRESSION)
+        dg_confusion(yte, kind == DG_TASK_MULTICLASS ? J->pred : NULL, J->pred, S->nte, k,
+                     run.confusion);
     free(yte);
-    if (rc != DG_OK) {
-        if (model)
-            fam->free(model);
-        free(pred);
+    char name[128];
+    snprintf(name, sizeof name, "s%d-%s-%s.model", S->s, dg_target_name(t), fam->name);
+    char *path = dg_path_join(T->staging_runs, name);
+    int rc = fam->save(J->model, path, err);
+    run.model_bytes = file_bytes(path);
+    free(path);
+    if (rc != DG_OK)
         return DG_ERR;
-    }
     add_run(T->res, &run);
     chosen *ch = &T->ch[S->s][t];
+    double best = run.cv_score;
     if (!ch->have || best < ch->cv) {
         if (ch->have) {
             ch->family->free(ch->model);
             free(ch->test_pred);
         }
-        *ch = (chosen){1, T->res->nruns - 1, fam, model, best_v, best, pred, combos[best_c]};
-    } else {
-        fam->free(model);
-        free(pred);
+        *ch = (chosen){1, T->res->nruns - 1, fam, J->model, J->variant, best, J->pred,
+                       J->combos[J->best]};
+        J->model = NULL;
+        J->pred = NULL;
     }
     return DG_OK;
+}
+
+/* group12-sum for gender or group6 (t) from the best group12 job of its
+ * scenario (the one the selection rule chooses): the 12 x nout table, from
+ * the train rows outside `fold` (-1: every train row). For gender it is the
+ * sum of the female groups; for group6 each group12's share of the group6s
+ * in those rows, with a little weight on the group6s its ages can reach. */
+static void group12_map(const trainer *T, const scenario *S, dg_target t, int fold, double *map)
+{
+    if (t == DG_TARGET_GENDER) {
+        for (int g = 0; g < 12; g++)
+            map[g] = g < 6;
+        return;
+    }
+    double c[12][6] = {{0}};
+    for (int female = 0; female < 2; female++)
+        for (int age = 1; age < 100; age++)
+            c[dg_group12_of(female, age)][dg_group6_of(female, age)] = 1e-3;
+    for (uint32_t i = 0; i < S->ntr; i++)
+        if (fold < 0 || S->fold[i] != fold) {
+            uint32_t l = S->tr_lab[i];
+            c[T->lab.group12[l]][T->lab.group6[l]] += 1;
+        }
+    for (int g = 0; g < 12; g++) {
+        double sum = 0;
+        for (int h = 0; h < 6; h++)
+            sum += c[g][h];
+        for (int h = 0; h < 6; h++)
+            map[g * 6 + h] = sum > 0 ? c[g][h] / sum : 0;
+    }
+}
+
+static void job_group12_sum(trainer *T, job *J, const job *J12, dg_target t)
+{
+    scenario *S = J12->S;
+    job_init(J, T, S, t, &dg_family_group12_sum, &J12->combos[J12->best], 1, J12->variant);
+    J->of = J12;
+    dg_task kind = dg_target_task(t);
+    int nout = job_nout(J);
+    double map[12 * 6];
+    const double *p12 = J12->oof + (size_t)J12->best * S->ntr * 12;
+    double *row = dg_xmalloc(sizeof *row * 6);
+    for (int fo = 0; fo < T->folds; fo++) {
+        group12_map(T, S, t, fo, map);
+        for (uint32_t i = 0; i < S->ntr; i++)
+            if (S->fold[i] == fo) {
+                dg_group12_apply(p12 + (size_t)i * 12, 1, nout, map, row);
+                memcpy(J->oof + (size_t)i * nout, row, sizeof *row * (size_t)nout);
+            }
+    }
+    free(row);
+    dg_eval e;
+    dg_evaluate(kind, dg_target_nclasses(t), J->y, J->oof, S->ntr, &e);
+    J->score[0] = dg_eval_score(&e);
+    J->best = 0;
+    group12_map(T, S, t, -1, map);
+    J->pred = dg_xmalloc(((size_t)S->nte * nout + 1) * sizeof *J->pred);
+    dg_group12_apply(J12->pred, S->nte, nout, map, J->pred);
+    J->model = dg_group12_sum_make(J12->fam, J12->model, kind, map);
+}
+
+/* The jobs in the order of the runs, with a group12-sum job after the direct
+ * ones of gender and group6 where the scenario trains group12. */
+static job **jobs_with_group12_sum(trainer *T, job *jobs, size_t njobs, job *extra,
+                                   size_t *nout)
+{
+    job **list = dg_xcalloc(njobs + 5, sizeof *list);
+    size_t n = 0, nextra = 0;
+    for (size_t i = 0; i < njobs; i++) {
+        list[n++] = &jobs[i];
+        int last = i + 1 == njobs || jobs[i + 1].S != jobs[i].S || jobs[i + 1].t != jobs[i].t;
+        dg_target t = jobs[i].t;
+        if (!last || (t != DG_TARGET_GENDER && t != DG_TARGET_GROUP6))
+            continue;
+        const job *best = NULL;
+        for (size_t j = 0; j < njobs; j++)
+            if (jobs[j].S == jobs[i].S && jobs[j].t == DG_TARGET_GROUP12 &&
+                (!best || jobs[j].score[jobs[j].best] < best->score[best->best]))
+                best = &jobs[j];
+        /* A baseline's group12 says no more than its own gender or group6. */
+        if (!best || !best->model || family_is_phone_only(best->fam) || nextra == 4)
+            continue;
+        job_group12_sum(T, &extra[nextra], best, t);
+        list[n++] = &extra[nextra++];
+    }
+    *nout = n;
+    return list;
+}
+
+/* The bag weighting of scenario 1, chosen once for every family: binary
+ * against tf-idf app and label bags, by the cross-validation of one probe
+ * (the first family that reads the bags, on group12 when it is trained, at
+ * the middle of its grid). Ties keep binary. */
+static int choose_bags(trainer *T, const dg_model_family *const *fams, int nf,
+                       dg_params *const *combos, const int *ncombos, unsigned targets,
+                       dg_err *err)
+{
+    scenario *S = &T->sc[1];
+    T->bags = V_BINARY;
+    const dg_model_family *fam = NULL;
+    int j = -1;
+    dg_target t = DG_TARGET_GROUP12;
+    for (int pass = 0; pass < 2 && !fam; pass++)
+        for (int i = 0; i < nf && !fam; i++) {
+            if (family_is_phone_only(fams[i]))
+                continue;
+            for (int x = pass ? 0 : DG_TARGET_GROUP12;
+                 x < (pass ? DG_TARGET_COUNT : DG_TARGET_GROUP12 + 1) && !fam; x++)
+                if ((targets & (1u << x)) && (fams[i]->tasks & (1u << dg_target_task(x)))) {
+                    fam = fams[i];
+                    j = i;
+                    t = (dg_target)x;
+                }
+        }
+    if (!fam)
+        return DG_OK;
+    job jobs[2];
+    const dg_params *mid = &combos[j][ncombos[j] / 2];
+    job_init(&jobs[0], T, S, t, fam, mid, 1, V_BINARY);
+    job_init(&jobs[1], T, S, t, fam, mid, 1, V_TFIDF);
+    int rc = jobs_cross_validate(T, jobs, 2, "cross-validation: scenario 1 bags: ", err);
+    if (rc == DG_OK) {
+        T->bags = jobs[1].score[0] < jobs[0].score[0] ? V_TFIDF : V_BINARY;
+        char pbuf[160];
+        dg_params_format(mid, pbuf, sizeof pbuf);
+        snprintf(T->res->bags, sizeof T->res->bags,
+                 "scenario 1: %s, by %d-fold cross-validation of %s%s%s on %s (binary %.4f, "
+                 "tfidf %.4f)",
+                 variant_bags[T->bags], T->folds, fam->name, pbuf[0] ? " " : "", pbuf,
+                 dg_target_name(t), jobs[0].score[0], jobs[1].score[0]);
+        T->res->bags_seconds = jobs[0].cv_seconds + jobs[1].cv_seconds;
+    }
+    job_free(&jobs[0]);
+    job_free(&jobs[1]);
+    return rc;
 }
 
 /* ---- export -------------------------------------------------------------------- */
@@ -571,27 +943,82 @@ static double *test_female(const trainer *T, int s)
     return y;
 }
 
-/* Saves a chart of train's under its out directory. */
-static int save_chart(const trainer *T, const dg_chart *c, const char *name, dg_err *err)
+int dg_train_chart(const dg_train_result *r, int which, dg_train_chart_view *out)
 {
-    char *path = dg_path_join(T->o->out_dir, name);
-    int rc = dg_chart_save(c, path, err);
+    /* Bands of one quantity: one colour, not a rainbow. */
+    static const int one_colour[DG_RESIDUAL_BANDS] = {4, 4, 4, 4, 4, 4, 4};
+    static const char *const bands[DG_RESIDUAL_BANDS] = {"<=22",  "23-26", "27-28", "29-32",
+                                                         "33-38", "39-45", "46+"};
+    const dg_train_charts *tc = &r->charts;
+    memset(out, 0, sizeof *out);
+    if (which < 0 || which >= DG_TRAIN_CHARTS || !tc->have[which])
+        return 0;
+    if (which == DG_TRAIN_CHART_ROC) {
+        for (int k = 0; k < tc->roc_series; k++)
+            out->names[k] = tc->roc_names[k];
+        snprintf(out->file, sizeof out->file, "roc_gender.png");
+        out->chart = (dg_chart){.kind = DG_CHART_LINE,
+                                .title = "ROC curve: gender (P(female)), test split",
+                                .subtitle = tc->split_text,
+                                .value_label = "true positive rate",
+                                .category_label = "false positive rate",
+                                .n = DG_ROC_POINTS,
+                                .x = tc->roc_x,
+                                .values = tc->roc_v,
+                                .nseries = tc->roc_series,
+                                .series_names = out->names};
+    } else if (which == DG_TRAIN_CHART_CALIBRATION) {
+        for (int k = 0; k < tc->cal_series; k++)
+            out->names[k] = tc->cal_names[k];
+        snprintf(out->file, sizeof out->file, "calibration_gender.png");
+        out->chart = (dg_chart){
+            .kind = DG_CHART_LINE,
+            .title = "Calibration: gender, test split (empty bins drawn at 0)",
+            .subtitle = tc->split_text,
+            .value_label = "observed share female",
+            .category_label = "predicted P(female) (bins of 0.1, at their middle)",
+            .n = DG_CALIBRATION_BINS,
+            .x = tc->cal_x,
+            .x_from_zero = 1,
+            .values = tc->cal_v,
+            .nseries = tc->cal_series,
+            .series_names = out->names};
+    } else {
+        int s = which - DG_TRAIN_CHART_RESIDUALS_S1;
+        snprintf(out->file, sizeof out->file, "residuals_age_s%d.png", s + 1);
+        out->chart = (dg_chart){.kind = DG_CHART_BOX,
+                                .title = tc->res_title[s],
+                                .subtitle = tc->res_sub[s],
+                                .value_label = "predicted age",
+                                .category_label = "true age band",
+                                .n = DG_RESIDUAL_BANDS,
+                                .labels = bands,
+                                .values = tc->res_v[s],
+                                .colours = one_colour};
+    }
+    return 1;
+}
+
+/* Saves chart which of the result under train's out directory (with charts on). */
+static int save_train_chart(const trainer *T, int which, dg_err *err)
+{
+    dg_train_chart_view v;
+    if (!T->o->charts || !dg_train_chart(T->res, which, &v))
+        return DG_OK;
+    char *path = dg_path_join(T->o->out_dir, v.file);
+    int rc = dg_chart_save(&v.chart, path, err);
     free(path);
     return rc;
 }
 
 static int chart_roc(trainer *T, dg_err *err)
 {
-    enum { NPTS = 21 };
-    const char *labels[NPTS];
-    char lab[NPTS][8];
-    for (int i = 0; i < NPTS; i++) {
-        snprintf(lab[i], sizeof lab[i], "%.2f", i / (double)(NPTS - 1));
-        labels[i] = lab[i];
-    }
-    double values[NPTS * 3];
-    const char *names[3];
-    char name[2][96];
+    enum { NPTS = DG_ROC_POINTS };
+    dg_train_charts *tc = &T->res->charts;
+    double *xs = tc->roc_x, *values = tc->roc_v;
+    for (int i = 0; i < NPTS; i++)
+        xs[i] = i / (double)(NPTS - 1);
+    char (*name)[96] = tc->roc_names;
     int ns = 0;
     for (int s = 1; s <= 2; s++) {
         chosen *c = &T->ch[s][DG_TARGET_GENDER];
@@ -627,40 +1054,28 @@ static int chart_roc(trainer *T, dg_err *err)
             }
             values[g * (ns + 1) + si] = best;
         }
-        names[si] = name[si];
         si++;
         free(y);
         free(fpr);
         free(tpr);
     }
-    names[ns] = "chance";
+    snprintf(name[ns], sizeof name[ns], "chance");
     for (int g = 0; g < NPTS; g++)
         values[g * (ns + 1) + ns] = g / (double)(NPTS - 1);
-    dg_chart c = {.kind = DG_CHART_LINE,
-                  .title = "ROC curve: gender (P(female)), test split",
-                  .subtitle = T->lab.split_text,
-                  .value_label = "true positive rate",
-                  .category_label = "false positive rate",
-                  .n = NPTS,
-                  .labels = labels,
-                  .values = values,
-                  .nseries = ns + 1,
-                  .series_names = names};
-    return save_chart(T, &c, "roc_gender.png", err);
+    tc->roc_series = ns + 1;
+    tc->have[DG_TRAIN_CHART_ROC] = 1;
+    snprintf(tc->split_text, sizeof tc->split_text, "%s", T->lab.split_text);
+    return save_train_chart(T, DG_TRAIN_CHART_ROC, err);
 }
 
 static int chart_calibration(trainer *T, dg_err *err)
 {
-    enum { NB = 10 };
-    const char *labels[NB];
-    char lab[NB][16];
-    for (int b = 0; b < NB; b++) {
-        snprintf(lab[b], sizeof lab[b], "%.1f-%.1f", b / 10.0, (b + 1) / 10.0);
-        labels[b] = lab[b];
-    }
-    double values[NB * 3];
-    const char *names[3];
-    char name[2][96];
+    enum { NB = DG_CALIBRATION_BINS };
+    dg_train_charts *tc = &T->res->charts;
+    double *xs = tc->cal_x, *values = tc->cal_v;
+    for (int b = 0; b < NB; b++)
+        xs[b] = (b + 0.5) / NB; /* the bin's middle, on a numeric axis */
+    char (*name)[96] = tc->cal_names;
     int ns = 0;
     for (int s = 1; s <= 2; s++)
         if (T->ch[s][DG_TARGET_GENDER].have)
@@ -681,24 +1096,15 @@ static int chart_calibration(trainer *T, dg_err *err)
             values[b * (ns + 1) + si] = isnan(obs[b]) ? 0 : obs[b];
         snprintf(name[si], sizeof name[si], "scenario %d: %s, observed share female", s,
                  c->family->name);
-        names[si] = name[si];
         si++;
         free(y);
     }
-    names[ns] = "perfect calibration (bin middle)";
+    snprintf(name[ns], sizeof name[ns], "perfect calibration (bin middle)");
     for (int b = 0; b < NB; b++)
         values[b * (ns + 1) + ns] = (b + 0.5) / NB;
-    dg_chart c = {.kind = DG_CHART_LINE,
-                  .title = "Calibration: gender, test split (empty bins drawn at 0)",
-                  .subtitle = T->lab.split_text,
-                  .value_label = "observed share female",
-                  .category_label = "predicted P(female) bin",
-                  .n = NB,
-                  .labels = labels,
-                  .values = values,
-                  .nseries = ns + 1,
-                  .series_names = names};
-    return save_chart(T, &c, "calibration_gender.png", err);
+    tc->cal_series = ns + 1;
+    tc->have[DG_TRAIN_CHART_CALIBRATION] = 1;
+    return save_train_chart(T, DG_TRAIN_CHART_CALIBRATION, err);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -722,10 +1128,9 @@ static int chart_residuals(trainer *T, int s, dg_err *err)
     if (!c->have)
         return DG_OK;
     static const double top[] = {22, 26, 28, 32, 38, 45, 1e9};
-    static const char *const labels[] = {"<=22", "23-26", "27-28", "29-32",
-                                         "33-38", "39-45", "46+"};
-    enum { NB = 7 };
-    double values[NB * 5];
+    enum { NB = DG_RESIDUAL_BANDS };
+    dg_train_charts *tc = &T->res->charts;
+    double *values = tc->res_v[s - 1];
     uint32_t n = T->sc[s].nte;
     double *band = dg_xmalloc(((size_t)n + 1) * sizeof *band);
     for (int b = 0; b < NB; b++) {
@@ -744,48 +1149,19 @@ static int chart_residuals(trainer *T, int s, dg_err *err)
             values[b * 5 + q] = m ? fmax(0, quantile(band, m, qs[q])) : 0;
     }
     free(band);
-    char title[160], sub[200];
+    char *title = tc->res_title[s - 1], *sub = tc->res_sub[s - 1];
     const dg_eval *e = &T->res->runs[c->run].test;
-    snprintf(title, sizeof title, "Age residuals, scenario %d (%s): predicted age by true age band",
-             s, c->family->name);
-    snprintf(sub, sizeof sub, "test split: MAE %.2f, RMSE %.2f, R2 %.3f; boxes 25-75%%, whiskers "
-                              "5-95%%",
-             e->mae, e->rmse, e->r2);
-    dg_chart ch = {.kind = DG_CHART_BOX,
-                   .title = title,
-                   .subtitle = sub,
-                   .value_label = "predicted age",
-                   .category_label = "true age band",
-                   .n = NB,
-                   .labels = labels,
-                   .values = values};
-    char name[64];
-    snprintf(name, sizeof name, "residuals_age_s%d.png", s);
-    return save_chart(T, &ch, name, err);
+    snprintf(title, sizeof tc->res_title[0],
+             "Age residuals, scenario %d (%s): predicted age by true age band", s,
+             c->family->name);
+    snprintf(sub, sizeof tc->res_sub[0],
+             "test split: MAE %.2f, RMSE %.2f, R2 %.3f; boxes 25-75%%, whiskers 5-95%%", e->mae,
+             e->rmse, e->r2);
+    tc->have[DG_TRAIN_CHART_RESIDUALS_S1 + s - 1] = 1;
+    return save_train_chart(T, DG_TRAIN_CHART_RESIDUALS_S1 + s - 1, err);
 }
 
 /* ---- the whole run ------------------------------------------------------------------ */
-
-static int commit_dir(const char *from, const char *to, dg_err *err)
-{
-    char *old = dg_xmalloc(strlen(to) + 8);
-    sprintf(old, "%s.old", to);
-    dg_rm_tree(old);
-    struct stat st;
-    if (lstat(to, &st) == 0 && rename(to, old) != 0) {
-        int e = errno;
-        free(old);
-        return dg_fail(err, "%s: cannot move the previous one aside: %s", to, strerror(e));
-    }
-    if (rename(from, to) != 0) {
-        int e = errno;
-        free(old);
-        return dg_fail(err, "%s: cannot put the new one in place: %s", to, strerror(e));
-    }
-    dg_rm_tree(old);
-    free(old);
-    return DG_OK;
-}
 
 void dg_train_result_free(dg_train_result *r)
 {
@@ -797,6 +1173,7 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
              dg_train_result *out, dg_err *err)
 {
     memset(out, 0, sizeof *out);
+    double started = dg_now();
     trainer T;
     memset(&T, 0, sizeof T);
     T.ds = ds;
@@ -881,52 +1258,86 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
             out->ntrain[s] = T.sc[s].ntr;
             out->ntest[s] = T.sc[s].nte;
         }
-    /* Progress in fits: folds per combination, plus the refit. */
+    /* The jobs, in the order of the runs: scenario, target, family. */
+    job *jobs = NULL;
+    size_t njobs = 0;
     for (int s = 1; s <= 2; s++)
         for (int t = 0; t < DG_TARGET_COUNT; t++)
             for (int j = 0; j < nf; j++)
                 if ((scen & (1u << (s - 1))) && (targets & (1u << t)) &&
                     (fams[j]->tasks & (1u << dg_target_task((dg_target)t))))
-                    T.steps_total += (double)ncombos[j] *
-                                         (s == 1 && !family_is_phone_only(fams[j]) ? 2 : 1) *
-                                         T.folds +
-                                     1;
-    for (int s = 1; s <= 2 && rc == DG_OK; s++) {
-        if (!(scen & (1u << (s - 1))))
-            continue;
-        for (int t = 0; t < DG_TARGET_COUNT && rc == DG_OK; t++) {
-            if (!(targets & (1u << t)))
-                continue;
-            for (int j = 0; j < nf && rc == DG_OK; j++)
-                if (fams[j]->tasks & (1u << dg_target_task((dg_target)t)))
-                    rc = train_one(&T, &T.sc[s], (dg_target)t, fams[j], combos[j], ncombos[j],
-                                   err);
-            if (rc == DG_OK && T.ch[s][t].have) {
-                out->runs[T.ch[s][t].run].chosen = 1;
-                rc = export_chosen(&T, s, (dg_target)t, err);
-            }
+                    njobs++;
+    /* Progress in fits: folds per combination, plus the refit; scenario 1's
+     * bag probe is two combinations. */
+    T.steps_total = (scen & 1) ? 2.0 * T.folds : 0;
+    for (int s = 1; s <= 2; s++)
+        for (int t = 0; t < DG_TARGET_COUNT; t++)
+            for (int j = 0; j < nf; j++)
+                if ((scen & (1u << (s - 1))) && (targets & (1u << t)) &&
+                    (fams[j]->tasks & (1u << dg_target_task((dg_target)t))))
+                    T.steps_total += (double)ncombos[j] * T.folds + 1;
+    if (rc == DG_OK && (scen & 1))
+        rc = choose_bags(&T, fams, nf, combos, ncombos, targets, err);
+    if (rc != DG_OK)
+        njobs = 0; /* none made */
+    if (rc == DG_OK) {
+        jobs = dg_xcalloc(njobs + 1, sizeof *jobs);
+        njobs = 0;
+        for (int s = 1; s <= 2; s++)
+            for (int t = 0; t < DG_TARGET_COUNT; t++)
+                for (int j = 0; j < nf; j++)
+                    if ((scen & (1u << (s - 1))) && (targets & (1u << t)) &&
+                        (fams[j]->tasks & (1u << dg_target_task((dg_target)t))))
+                        job_init(&jobs[njobs++], &T, &T.sc[s], (dg_target)t, fams[j], combos[j],
+                                 ncombos[j],
+                                 s == 2 || family_is_phone_only(fams[j]) ? V_PHONE : T.bags);
+        rc = jobs_cross_validate(&T, jobs, njobs, "cross-validation: ", err);
+    }
+    if (rc == DG_OK)
+        rc = jobs_refit(&T, jobs, njobs, err);
+    job extra[4];
+    memset(extra, 0, sizeof extra);
+    size_t nlist = 0;
+    job **list = rc == DG_OK ? jobs_with_group12_sum(&T, jobs, njobs, extra, &nlist) : NULL;
+    for (size_t i = 0; i < nlist && rc == DG_OK; i++) {
+        rc = job_finish(&T, list[i], err);
+        int s = list[i]->S->s;
+        dg_target t = list[i]->t;
+        int last = i + 1 == nlist || list[i + 1]->S->s != s || list[i + 1]->t != t;
+        if (rc == DG_OK && last && T.ch[s][t].have) {
+            out->runs[T.ch[s][t].run].chosen = 1;
+            rc = export_chosen(&T, s, t, err);
         }
     }
+    free(list);
+    /* The group12-sum models borrow their group12 model: free them first. */
+    for (int i = 0; i < 4; i++)
+        if (extra[i].S)
+            job_free(&extra[i]);
+    for (size_t i = 0; i < njobs; i++)
+        job_free(&jobs[i]);
+    free(jobs);
     for (int t = 0; t < DG_TARGET_COUNT && rc == DG_OK; t++)
         add_combined(&T, (dg_target)t);
     if (rc == DG_OK)
         rc = export_test_devices(&T, err);
     if (rc == DG_OK)
         rc = write_split(&T, err);
-    if (rc == DG_OK && o->charts) {
+    if (rc == DG_OK) { /* the charts' numbers always; their PNGs with o->charts */
         rc = chart_roc(&T, err);
         if (rc == DG_OK)
             rc = chart_calibration(&T, err);
         for (int s = 1; s <= 2 && rc == DG_OK; s++)
             rc = chart_residuals(&T, s, err);
     }
+    out->seconds = dg_now() - started;
     if (rc == DG_OK)
         rc = dg_runs_write(out, o->out_dir, err);
     if (rc == DG_OK) {
         char *runs = dg_path_join(o->out_dir, "runs"), *models = dg_path_join(o->out_dir, "models");
-        rc = commit_dir(T.staging_runs, runs, err);
+        rc = dg_dir_publish(T.staging_runs, runs, err);
         if (rc == DG_OK)
-            rc = commit_dir(T.staging_models, models, err);
+            rc = dg_dir_publish(T.staging_models, models, err);
         free(runs);
         free(models);
     }
@@ -988,7 +1399,7 @@ int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err)
     dg_textbuf b = {0};
     dg_textbuf_puts(&b, "family,scenario,target,params,combinations,cv_score,n_train,n_test,"
                         "accuracy,auc,log_loss,precision,recall,f1,mae,rmse,r2,train_seconds,"
-                        "model_bytes,chosen\n");
+                        "cv_seconds,model_bytes,chosen\n");
     for (size_t i = 0; i < r->nruns; i++) {
         const dg_run *x = &r->runs[i];
         dg_textbuf_csv_field(&b, x->family, strlen(x->family));
@@ -1010,6 +1421,7 @@ int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err)
         csv_num(&b, x->test.rmse);
         csv_num(&b, x->test.r2);
         csv_num(&b, x->train_seconds);
+        csv_num(&b, x->cv_seconds);
         dg_textbuf_printf(&b, ",%" PRIu64 ",%d\n", x->model_bytes, x->chosen);
     }
     char *path = dg_path_join(dir, "runs.csv");
@@ -1020,6 +1432,10 @@ int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err)
         json_str(&b, r->split_text);
         dg_textbuf_puts(&b, ",\"selection_rule\":");
         json_str(&b, r->rule);
+        dg_textbuf_puts(&b, ",\"bags\":");
+        json_str(&b, r->bags);
+        json_num(&b, "bags_cv_seconds", r->bags_seconds);
+        json_num(&b, "seconds", r->seconds);
         dg_textbuf_puts(&b, ",\"runs\":[");
         for (size_t i = 0; i < r->nruns; i++) {
             const dg_run *x = &r->runs[i];
@@ -1044,6 +1460,7 @@ int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err)
             json_num(&b, "rmse", x->test.rmse);
             json_num(&b, "r2", x->test.r2);
             json_num(&b, "train_seconds", x->train_seconds);
+            json_num(&b, "cv_seconds", x->cv_seconds);
             dg_textbuf_printf(&b, ",\"model_bytes\":%" PRIu64 ",\"chosen\":%s", x->model_bytes,
                               x->chosen ? "true" : "false");
             /* Rows: the true class; columns: the predicted one. */

@@ -1,15 +1,15 @@
 #!/usr/bin/python3
 """Runs the Dockerfile's CMD and HEALTHCHECK outside Docker (which cannot
 build images on these machines), and checks the image's layout: a non-root
-user, the volumes and port the README names, and a runtime stage that
-installs a package for every shared library the binary links.
+user, the volumes and port the README names. tests/deps_guard.py checks that
+the runtime stage installs a package for every shared library the binary
+links; scripts/image-check.sh builds the image for real.
 
 Word for word, except what a container changes: "demographer" is the binary
 under test ($DG_BIN), the volume /models is a temporary folder, and the port
 8080 is a free one (another server may hold 8080 here). Prints TAP."""
 import json
 import os
-import re
 import shlex
 import signal
 import socket
@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+from dockerfile import instructions
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("DG_BIN", os.path.join(ROOT, "build", "demographer"))
@@ -30,23 +32,6 @@ def check(name, ok, why=""):
     if not ok and why:
         for line in str(why).splitlines():
             print("# " + line)
-
-
-def instructions(path):
-    """(keyword, argument) per Dockerfile instruction, continuation lines joined."""
-    out, cur = [], ""
-    for line in open(path, encoding="utf-8"):
-        s = line.rstrip("\n")
-        if not cur and (not s.strip() or s.lstrip().startswith("#")):
-            continue
-        if s.endswith("\\"):
-            cur += s[:-1] + " "
-            continue
-        cur += s
-        kw, _, arg = cur.strip().partition(" ")
-        out.append((kw.upper(), arg.strip()))
-        cur = ""
-    return out
 
 
 def exec_form(arg):
@@ -82,24 +67,7 @@ def main():
     check("CMD serves on 0.0.0.0:8080", cmd[:2] == ["demographer", "serve"]
           and "0.0.0.0" in cmd and "8080" in cmd, cmd)
 
-    # Every library the binary links comes from a package the runtime stage installs.
-    runs = " ".join(a for k, a in final if k == "RUN")
-    installed = set(re.findall(r"\b(lib[a-z0-9.+-]+)", runs.split("apt-get install", 1)[-1]))
-    needed = subprocess.run(["readelf", "-d", BIN], capture_output=True, text=True).stdout
-    # The sanitizer runtimes of a sanitizer build are not the image's (it builds without).
-    libs = [l for l in re.findall(r"NEEDED.*\[(.+)\]", needed)
-            if not re.match(r"lib(a|ub|l|t)san\.so", l)]
-    # One dpkg -S for all: "package[, package]: /path/lib.so.N" lines.
-    owners = subprocess.run(["dpkg", "-S"] + ["*/" + lib for lib in libs],
-                            capture_output=True, text=True).stdout.splitlines()
-    missing = []
-    for lib in libs:
-        pkgs = {p.strip().split(":")[0] for l in owners if l.endswith("/" + lib)
-                for p in l.rsplit(": ", 1)[0].split(",") if "-dev" not in p}
-        if not pkgs & (installed | {"libc6"}):
-            missing.append("%s (from %s)" % (lib, ", ".join(sorted(pkgs)) or "no package"))
-    check("the runtime stage installs every linked library", not missing, missing)
-    check("no -dev package in the runtime stage", not any("-dev" in p for p in installed))
+    # The packages of the linked libraries: tests/deps_guard.py.
 
     tmp = tempfile.mkdtemp()
     models = os.path.join(tmp, "models")

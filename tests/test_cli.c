@@ -2,10 +2,15 @@
  * messages and what it writes. */
 #include "testutil.h"
 
+#include "demographer/common.h"
+
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int run(char **out, const char *fmt, ...)
@@ -187,6 +192,368 @@ static void clean_round_trip(void **state)
     free(dir);
 }
 
+/* Writes dir/rel, creating the folders on the way. */
+static void put_file(const char *dir, const char *rel, const char *text)
+{
+    char *p = dg_path_join(dir, rel);
+    char *slash = strrchr(p, '/');
+    *slash = '\0';
+    dg_err err;
+    assert_int_equal(dg_mkdirs(p, &err), DG_OK);
+    *slash = '/';
+    assert_int_equal(dg_write_file_atomic(p, text, strlen(text), &err), DG_OK);
+    free(p);
+}
+
+/* Names, sizes, inodes and times of a folder's entries, to compare. */
+static char *listing(const char *dir)
+{
+    char *o = NULL;
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "ls -lAi --time-style=full-iso '%s' | sed 1d", dir);
+    assert_int_equal(tu_run(cmd, &o), 0);
+    return o;
+}
+
+static int is_there(const char *dir, const char *name)
+{
+    char *p = dg_path_join(dir, name);
+    struct stat st;
+    int ok = lstat(p, &st) == 0;
+    free(p);
+    return ok;
+}
+
+/* Whether dir holds anything named like a partial or set-aside output. */
+static int leftovers(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int found = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        found |= strstr(e->d_name, ".partial-") != NULL || strstr(e->d_name, ".old-") != NULL;
+    closedir(d);
+    return found;
+}
+
+/* Every command that writes refuses an output that is, contains or lies
+ * inside one of its inputs (after symlinks), before touching anything. */
+static void outputs_never_go_over_inputs(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *out;
+    assert_int_equal(run(&out, "synth --quiet --out %s/d --devices 500 --seed 5", dir), 0);
+    free(out);
+    char *d = dg_path_join(dir, "d"), *link = dg_path_join(dir, "L");
+    assert_int_equal(symlink(d, link), 0);
+    put_file(dir, "r/x.rules", "zero-coords\n");
+    char *before = listing(d);
+    const char *cases[] = {
+        "clean %1$s/d --out %1$s/d",
+        "clean %1$s/d --out %1$s/d/../d/",
+        "clean %1$s/d --out %1$s",
+        "clean %1$s/d --out %1$s/L",
+        "clean %1$s/L --out %1$s/d/cleaned",
+        "clean %1$s/d --rules %1$s/r/x.rules --out %1$s/r",
+        "clean %1$s/d --file events=%1$s/d/events.csv --out %1$s/d/events.csv",
+        "eda %1$s/d --out %1$s/d",
+        "maps %1$s/d --out %1$s",
+        "cluster %1$s/d --out %1$s/L",
+        "cluster %1$s/d --kdist %1$s/d/kdist.png",
+        "cluster %1$s/d --out %1$s/c --kdist %1$s/c/kdist.png",
+        "features %1$s/d --out %1$s/d",
+        "train %1$s/d --out %1$s/L/train",
+        "run %1$s/d --out %1$s/d",
+        "predict %1$s/d --models %1$s/m --out %1$s/d/p.csv",
+        "predict %1$s/d --models %1$s/m --out %1$s/m/p.csv",
+        "predict %1$s/d --models %1$s/m --out %1$s/p.csv --campaigns-out %1$s/d",
+        "campaigns --predictions %1$s/p/pred.csv --out %1$s/p",
+        "serve --predictions %1$s/d/events.csv --access-log %1$s/L/events.csv",
+        "synth --out %1$s/s --truth %1$s/s/truth.csv",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char args[2048];
+        snprintf(args, sizeof args, cases[i], dir);
+        /* campaigns, synth and serve take no data options */
+        int plain = strncmp(args, "campaigns", 9) == 0 || strncmp(args, "synth", 5) == 0 ||
+                    strncmp(args, "serve", 5) == 0;
+        int rc = plain ? run(&out, "%s", args) : run(&out, "%s --no-snapshot --quiet", args);
+        if (rc != 1 || !strstr(out, "refusing"))
+            fail_msg("%s: expected a refusal (exit 1), got %d:\n%s", args, rc, out);
+        free(out);
+        char *after = listing(d);
+        if (strcmp(before, after) != 0)
+            fail_msg("%s changed the data folder", args);
+        free(after);
+    }
+    assert_false(is_there(dir, "d/cleaned"));
+    assert_false(is_there(dir, "c"));
+    assert_false(is_there(dir, "s"));
+    assert_false(leftovers(dir));
+    assert_false(leftovers(d));
+    free(before);
+    free(d);
+    free(link);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* A folder is written whole or not at all: clean on a "full disk" (a file
+ * size limit, so that the larger CSVs fail to write) leaves no folder and no
+ * partial, and an earlier output stays as it was. A folder of someone
+ * else's files, or a file, in the way is refused. */
+static void a_failed_folder_write_leaves_nothing(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *out;
+    assert_int_equal(run(&out, "synth --quiet --out %s/d --devices 500 --seed 5", dir), 0);
+    free(out);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "trap '' XFSZ; ulimit -f 16 && %s clean --no-snapshot --quiet --out %s/c %s/d",
+             tu_bin(), dir, dir);
+    assert_int_equal(tu_run(cmd, &out), 1);
+    if (!strstr(out, "File too large"))
+        fail_msg("expected the write to fail with EFBIG, got:\n%s", out);
+    free(out);
+    assert_false(is_there(dir, "c"));
+    assert_false(leftovers(dir));
+
+    /* A finished output, then a failed one over it: the first stays whole. */
+    assert_int_equal(run(&out, "clean --no-snapshot --quiet --out %s/c %s/d", dir, dir), 0);
+    free(out);
+    char *c = dg_path_join(dir, "c");
+    assert_true(is_there(c, "events.csv"));
+    assert_true(is_there(c, "clean.rules"));
+    assert_true(is_there(c, DG_OUTDIR_MARKER));
+    char *before = listing(c);
+    assert_int_equal(tu_run(cmd, &out), 1);
+    free(out);
+    char *after = listing(c);
+    assert_string_equal(before, after);
+    free(after);
+    assert_false(leftovers(dir));
+    /* A second success replaces it whole (the marker says it is ours). */
+    assert_int_equal(run(&out, "clean --no-snapshot --quiet --out %s/c %s/d", dir, dir), 0);
+    free(out);
+    after = listing(c);
+    assert_string_not_equal(before, after);
+    free(after);
+    free(before);
+
+    /* Someone else's folder, or a file, is not replaced. */
+    put_file(dir, "mine/notes.txt", "keep me\n");
+    assert_int_equal(run(&out, "clean --no-snapshot --quiet --out %s/mine %s/d", dir, dir), 1);
+    assert_non_null(strstr(out, "did not write"));
+    free(out);
+    assert_true(is_there(dir, "mine/notes.txt"));
+    free(tu_write_str(dir, "afile", "x\n"));
+    assert_int_equal(run(&out, "clean --no-snapshot --quiet --out %s/afile %s/d", dir, dir), 1);
+    assert_non_null(strstr(out, "not a directory"));
+    free(out);
+    assert_false(leftovers(dir));
+    free(c);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* A damaged snapshot reaches the user: load says which column failed its
+ * checksum and that it loaded from the CSV files instead. */
+static void load_says_a_damaged_snapshot_was_rebuilt(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *out;
+    assert_int_equal(run(&out, "synth --quiet --out %s/d --devices 500 --seed 5", dir), 0);
+    free(out);
+    char cmd[4096];
+    /* Files older than the snapshot by more than 2 s: it is trusted. */
+    snprintf(cmd, sizeof cmd, "touch -d '1 hour ago' %s/d/*.csv", dir);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    assert_int_equal(run(&out, "load --quiet --cache-dir %s/cache %s/d", dir, dir), 0);
+    free(out);
+    assert_int_equal(run(&out, "load --quiet --cache-dir %s/cache %s/d", dir, dir), 0);
+    assert_non_null(strstr(out, "loaded from the snapshot"));
+    free(out);
+    /* One byte in the middle of the file, changed (0xff, or 0 if it was). */
+    snprintf(cmd, sizeof cmd,
+             "f=$(ls %s/cache/*.dgsnap) && n=$(stat -c %%s \"$f\") && "
+             "b=$(od -An -tu1 -j $((n / 2)) -N 1 \"$f\") && "
+             "if [ $b = 255 ]; then v='\\000'; else v='\\377'; fi && "
+             "printf \"$v\" | dd of=\"$f\" bs=1 seek=$((n / 2)) conv=notrunc status=none",
+             dir);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    assert_int_equal(run(&out, "load --quiet --cache-dir %s/cache %s/d", dir, dir), 0);
+    if (!strstr(out, "the checksum does not match; loaded from the CSV files instead") ||
+        !strstr(out, "loaded from CSV"))
+        fail_msg("expected the damage said, got:\n%s", out);
+    free(out);
+    assert_int_equal(run(&out, "load --quiet --cache-dir %s/cache %s/d", dir, dir), 0);
+    assert_non_null(strstr(out, "loaded from the snapshot"));
+    free(out);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* ---- the helpers, directly ---------------------------------------------------- */
+
+static char hook_old[4096], hook_saw[64];
+
+/* At the moment between the swap and the removal of the old folder: the
+ * new one is whole at `to`, the old one whole at `old`. */
+static void on_publish(const char *old, const char *to)
+{
+    snprintf(hook_old, sizeof hook_old, "%s", old ? old : "(none)");
+    snprintf(hook_saw, sizeof hook_saw, "%d%d", is_there(to, "new"),
+             old ? is_there(old, "old") : 0);
+}
+
+/* The publish is one exchange (renameat2 RENAME_EXCHANGE): the old folder
+ * lands where the new one was, so no moment without a DIR. */
+static void the_publish_is_one_exchange(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *from = dg_path_join(dir, "out.partial-1"), *to = dg_path_join(dir, "out");
+    put_file(dir, "out.partial-1/new", "new\n");
+    put_file(dir, "out/old", "old\n");
+    dg_dir_publish_hook = on_publish;
+    dg_err err;
+    assert_int_equal(dg_dir_publish(from, to, &err), DG_OK);
+    assert_string_equal(hook_old, from); /* exchanged, not moved aside */
+    assert_string_equal(hook_saw, "11");
+    assert_true(is_there(to, "new"));
+    assert_false(is_there(to, "old"));
+    assert_false(is_there(dir, "out.partial-1"));
+    /* Into a new name: a plain rename. */
+    put_file(dir, "out.partial-1/new", "new\n");
+    char *fresh = dg_path_join(dir, "fresh");
+    assert_int_equal(dg_dir_publish(from, fresh, &err), DG_OK);
+    assert_string_equal(hook_old, "(none)");
+    assert_true(is_there(fresh, "new"));
+    dg_dir_publish_hook = NULL;
+    free(fresh);
+    free(from);
+    free(to);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* Stale partials: only DIR.partial-PID of a dead PID, a directory, next to
+ * DIR; and the path checks after realpath of the nearest existing parent. */
+static void stale_partials_and_path_checks(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    waitpid(dead, NULL, 0);
+    char name[128];
+    const char *fmts[] = {"out.partial-%ld/x", "out.partial-%ld0x/x", "outx.partial-%ld/x",
+                          "out.partial-0%ld/x"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, fmts[i], (long)dead);
+        put_file(dir, name, "x\n");
+    }
+    snprintf(name, sizeof name, "out.partial-%ld/x", (long)getppid());
+    put_file(dir, name, "x\n");
+    snprintf(name, sizeof name, "out.partial-%ld", (long)dead + 1); /* a file, not a folder */
+    put_file(dir, name, "x\n");
+    char *out = dg_path_join(dir, "out");
+    int removed = dg_remove_stale_partials(out);
+    assert_int_equal(removed, 1);
+    snprintf(name, sizeof name, "out.partial-%ld", (long)dead);
+    assert_false(is_there(dir, name));
+    snprintf(name, sizeof name, "out.partial-%ld", (long)getppid());
+    assert_true(is_there(dir, name));
+    snprintf(name, sizeof name, "out.partial-%ld0x", (long)dead);
+    assert_true(is_there(dir, name));
+    snprintf(name, sizeof name, "outx.partial-%ld", (long)dead);
+    assert_true(is_there(dir, name));
+
+    char res[4096];
+    char *link = dg_path_join(dir, "L");
+    assert_int_equal(symlink(dir, link), 0);
+    char p[4096];
+    snprintf(p, sizeof p, "%s/no/such/../thing/./x", link);
+    assert_int_equal(dg_path_resolve(p, res, sizeof res), DG_OK);
+    char want[4200], real[4096];
+    assert_non_null(realpath(dir, real));
+    snprintf(want, sizeof want, "%s/no/thing/x", real);
+    assert_string_equal(res, want);
+    dg_err err;
+    const char *in[] = {NULL, link};
+    assert_int_equal(dg_output_apart("--out", dir, in, 2, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "it is the input"));
+    snprintf(p, sizeof p, "%s/sub", dir);
+    assert_int_equal(dg_output_apart("--out", p, in, 2, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "lies inside"));
+    snprintf(p, sizeof p, "%s/..", link);
+    assert_int_equal(dg_output_apart("--out", p, in, 2, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "contains"));
+    snprintf(p, sizeof p, "%s-other", dir); /* a common prefix is not inside */
+    assert_int_equal(dg_output_apart("--out", p, in, 2, &err), DG_OK);
+    free(link);
+    free(out);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* Hostile input from the command line: a directory or FIFO named events.csv
+ * is an error (it was "(absent)" and exit 0), a NUL in a number is shown
+ * escaped, and invalid UTF-8 in every brand is counted by load and never
+ * reaches pango (which printed warnings on the charts). */
+static void hostile_input_is_refused_named_or_counted(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir(), *out;
+    char d[512], cmd[2048];
+    snprintf(d, sizeof d, "%s/d", dir);
+    assert_int_equal(run(&out, "synth --quiet --out %s --devices 500 --seed 5", d), 0);
+    free(out);
+    snprintf(cmd, sizeof cmd, "mv %s/events.csv %s/events.real && mkdir %s/events.csv", d, d, d);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    assert_int_equal(run(&out, "load --no-snapshot %s", d), 1);
+    assert_non_null(strstr(out, "/events.csv: not a regular file (a directory)"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "rmdir %s/events.csv && mkfifo %s/events.csv", d, d);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    assert_int_equal(run(&out, "load --no-snapshot %s", d), 1);
+    assert_non_null(strstr(out, "/events.csv: not a regular file (a FIFO)"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "rm %s/events.csv && mv %s/events.real %s/events.csv", d, d, d);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+
+    /* Every brand gets a byte that is not UTF-8 in front. */
+    snprintf(cmd, sizeof cmd,
+             "sed -i '2,$ s/^\\([^,]*\\),/\\1,\\xff/' %s/phone_brand_device_model.csv", d);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    assert_int_equal(run(&out, "load --no-snapshot %s", d), 0);
+    assert_non_null(strstr(out, "phones: "));
+    assert_non_null(strstr(out, " bytes of invalid UTF-8 replaced by U+FFFD (the first at line 2, "
+                                "column 2)\n"));
+    free(out);
+    assert_int_equal(run(&out, "eda --no-snapshot --out %s/eda %s", dir, d), 0);
+    if (strstr(out, "Pango") || strstr(out, "WARNING") || strstr(out, "UTF-8"))
+        fail_msg("eda printed:\n%s", out);
+    free(out);
+
+    static const char nul[] = "device_id,gender,age,group\n1,M,12\0,M22-\n";
+    char *bad = tu_tmpdir();
+    free(tu_write(bad, "gender_age_train.csv", nul, sizeof nul - 1));
+    assert_int_equal(run(&out, "load --no-snapshot %s", bad), 1);
+    assert_non_null(strstr(out, "gender_age_train.csv: line 2, column 3 (age): expected an "
+                                "integer, found '12\\x00'\n"));
+    free(out);
+    tu_rmrf(bad);
+    free(bad);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +562,12 @@ int main(void)
         cmocka_unit_test(load_errors_exit_1_with_the_message),
         cmocka_unit_test(synth_then_load),
         cmocka_unit_test(clean_round_trip),
+        cmocka_unit_test(outputs_never_go_over_inputs),
+        cmocka_unit_test(a_failed_folder_write_leaves_nothing),
+        cmocka_unit_test(load_says_a_damaged_snapshot_was_rebuilt),
+        cmocka_unit_test(the_publish_is_one_exchange),
+        cmocka_unit_test(stale_partials_and_path_checks),
+        cmocka_unit_test(hostile_input_is_refused_named_or_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -295,15 +295,9 @@ static void cluster_features_by_hand(void **state)
                       "9,3,2016-05-01 09:30:00,104.00,30.00\n"
                       "10,3,2016-05-01 09:40:00,104.00,30.00\n"));
     dg_dataset ds;
-    dg_dataset_init(&ds);
     dg_err err;
-    assert_int_equal(dg_dataset_load(&ds, dir, NULL, &err), DG_OK);
-    dg_rules rules;
-    dg_rules_init(&rules);
-    assert_int_equal(dg_rules_parse(&rules, "zero-coords\n", "t", &err), DG_OK);
     dg_rule_effect fx[1];
-    assert_int_equal(dg_clean(&ds, &rules, fx, NULL, &err), DG_OK);
-    dg_rules_free(&rules);
+    tu_load_cleaned(&ds, dir, "zero-coords\n", fx);
 
     /* Labels by hand: device 3 has a tie between clusters 5 and 2. */
     const int32_t hand[] = {0, 0, 1, 2, -1, -1, DG_CLUSTER_NONE, DG_CLUSTER_NONE, 5, 2};

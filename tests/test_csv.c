@@ -2,8 +2,13 @@
 
 #include "demographer/csv.h"
 
+#include "demographer/textbuf.h"
+
 #include <math.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,11 +128,12 @@ static void rounded_and_exponent_ids(void **state)
     assert_true(v == 6943568600617760000LL);
     assert_int_equal(dg_parse_i64("41160829119269700", 17, &v), 0);
     assert_true(v == 41160829119269700LL);
-    /* A rounded id just past the edge of int64 is clamped to it. */
-    assert_int_equal(dg_parse_i64("9223372036854780000", 19, &v), 0);
-    assert_true(v == INT64_MAX);
-    assert_int_equal(dg_parse_i64("-9223372036854780000", 20, &v), 0);
-    assert_true(v == INT64_MIN);
+    /* Past the edge of int64 is out of range, never clamped (two phones
+     * clamped to INT64_MAX would be one device), rounded or not. */
+    assert_int_equal(dg_parse_i64("9223372036854780000", 19, &v), DG_PARSE_RANGE);
+    assert_int_equal(dg_parse_i64("-9223372036854780000", 20, &v), DG_PARSE_RANGE);
+    assert_int_equal(dg_parse_i64("9.22337203685478e+18", 20, &v), DG_PARSE_RANGE);
+    assert_int_equal(dg_parse_i64("-9223372036854775809", 20, &v), DG_PARSE_RANGE);
     assert_int_equal(dg_parse_i64("9223372036854775807", 19, &v), 0);
     assert_true(v == INT64_MAX);
     assert_int_equal(dg_parse_i64("-9223372036854775808", 20, &v), 0);
@@ -412,6 +418,164 @@ static void fast_and_general_paths_agree(void **state)
     dg_table_free(&b);
 }
 
+/* Two phones above 2^63-1 were both clamped to INT64_MAX: one device. Now the
+ * load stops, naming the file, line and column, on both read paths (a file
+ * with strings and one without). */
+static void ids_above_int64_are_errors_with_line_and_column(void **state)
+{
+    (void)state;
+    expect_error("device_id,phone_brand,device_model\n1,a,b\n9223372036854775808,a,b\n"
+                 "9223372036854780000,c,d\n",
+                 PHONE_COLS, 3,
+                 "f.csv: line 3, column 1 (device_id): expected a signed 64-bit integer (out of "
+                 "range), found '9223372036854775808'");
+    expect_error("device_id,phone_brand,device_model\n9223372036854780000,c,d\n", PHONE_COLS, 3,
+                 "f.csv: line 2, column 1 (device_id): expected a signed 64-bit integer (out of "
+                 "range), found '9223372036854780000'");
+    expect_error("event_id,device_id,timestamp,longitude,latitude\n"
+                 "1,9223372036854780000,2016-05-01 00:00:00,1,2\n",
+                 EVENT_COLS, 5,
+                 "f.csv: line 2, column 2 (device_id): expected a signed 64-bit integer (out of "
+                 "range), found '9223372036854780000'");
+}
+
+/* A NUL ended the message's text: found '12'. The bytes are shown escaped. */
+static void nul_and_control_bytes_are_shown_escaped(void **state)
+{
+    (void)state;
+    static const char text[] = "event_id,device_id,timestamp,longitude,latitude\n"
+                               "12\0,1,2016-05-01 00:00:00,1,2\n";
+    dg_table t;
+    dg_csv_report rep;
+    dg_err err;
+    assert_int_equal(read_text("f.csv", text, sizeof text - 1, EVENT_COLS, 5, 0, &t, &rep, &err),
+                     DG_ERR);
+    assert_string_equal(err.msg, "f.csv: line 2, column 1 (event_id): expected an integer, "
+                                 "found '12\\x00'");
+    dg_table_free(&t);
+    static const char text2[] = "event_id,device_id,timestamp,longitude,latitude\n"
+                                "1,\x01\xff\\9,2016-05-01 00:00:00,1,2\n";
+    assert_int_equal(read_text("f.csv", text2, sizeof text2 - 1, EVENT_COLS, 5, 0, &t, &rep,
+                               &err),
+                     DG_ERR);
+    assert_string_equal(err.msg, "f.csv: line 2, column 2 (device_id): expected a signed 64-bit "
+                                 "integer, found '\\x01\\xff\\\\9'");
+    dg_table_free(&t);
+    char out[64];
+    dg_escape_bytes(out, sizeof out, "小米\t\x7f", 8, 40);
+    assert_string_equal(out, "小米\\t\\x7f");
+    dg_escape_bytes(out, sizeof out, "abcdef", 6, 3);
+    assert_string_equal(out, "abc...");
+    dg_escape_bytes(out, 8, "\x01\x02\x03", 3, 40); /* no room: cut, still terminated */
+    assert_string_equal(out, "\\x01...");
+}
+
+static void utf8_sequences_are_checked_strictly(void **state)
+{
+    (void)state;
+    assert_int_equal(dg_utf8_check("小米 红米note", strlen("小米 红米note")),
+                     strlen("小米 红米note"));
+    assert_int_equal(dg_utf8_check("ab\xff", 3), 2);
+    assert_int_equal(dg_utf8_check("\xc0\xaf", 2), 0);         /* overlong '/' */
+    assert_int_equal(dg_utf8_check("\xed\xa0\x80", 3), 0);     /* a surrogate */
+    assert_int_equal(dg_utf8_check("\xf4\x90\x80\x80", 4), 0); /* past U+10FFFF */
+    assert_int_equal(dg_utf8_check("x\xe5\xb0", 3), 1);        /* cut short */
+    assert_int_equal(dg_utf8_check("\xf0\x9f\x98\x80", 4), 4); /* an emoji */
+}
+
+/* Invalid UTF-8 in a brand went on to pango, which printed warnings. Each bad
+ * byte is now U+FFFD, counted with where the first one was. */
+static void invalid_utf8_in_strings_is_replaced_and_counted(void **state)
+{
+    (void)state;
+    static const char text[] = "device_id,phone_brand,device_model\n"
+                               "1,小米,MI 3\n"
+                               "2,\xd0\xa1\xc3\xd7,\"x\xe5\xb0\"\n"
+                               "3,\xff,ok\n";
+    dg_table t;
+    dg_csv_report rep;
+    dg_err err;
+    assert_int_equal(read_text("f.csv", text, sizeof text - 1, PHONE_COLS, 3, 0, &t, &rep, &err),
+                     DG_OK);
+    assert_int_equal(t.nrows, 3);
+    const uint32_t *brand = dg_col_u32(&t.cols[1]), *model = dg_col_u32(&t.cols[2]);
+    assert_string_equal(dg_strpool_get(&t.strings, brand[0]), "小米");
+    /* GBK's 小米 (D0A1 C3D7): D0A1 happens to be valid UTF-8 (U+0421), C3D7 is not. */
+    assert_string_equal(dg_strpool_get(&t.strings, brand[1]), "\xd0\xa1\xef\xbf\xbd\xef\xbf\xbd");
+    assert_string_equal(dg_strpool_get(&t.strings, model[1]), "x\xef\xbf\xbd\xef\xbf\xbd");
+    assert_string_equal(dg_strpool_get(&t.strings, brand[2]), "\xef\xbf\xbd");
+    assert_int_equal(rep.utf8_replaced, 5);
+    assert_int_equal(rep.utf8_first_line, 3);
+    assert_int_equal(rep.utf8_first_column, 2);
+    for (uint32_t i = 0; i < t.strings.n; i++)
+        assert_int_equal(dg_utf8_check(dg_strpool_get(&t.strings, i), dg_strpool_len(&t.strings, i)),
+                         dg_strpool_len(&t.strings, i));
+    dg_table_free(&t);
+    /* Valid files count nothing. */
+    const char *good = "device_id,phone_brand,device_model\n1,小米,MI 3\n";
+    assert_int_equal(read_text("f.csv", good, strlen(good), PHONE_COLS, 3, 0, &t, &rep, &err),
+                     DG_OK);
+    assert_int_equal(rep.utf8_replaced, 0);
+    dg_table_free(&t);
+}
+
+/* A FIFO under a file's name hung the read (open blocked); a directory said
+ * "not a regular file" without saying what it was. */
+static void fifos_and_directories_are_refused_at_once(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char fifo[512];
+    snprintf(fifo, sizeof fifo, "%s/events.csv", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    dg_table t;
+    dg_err err;
+    dg_table_init(&t, "events");
+    dg_csv_opts o = {.display_name = "events.csv"};
+    assert_int_equal(dg_csv_read(fifo, EVENT_COLS, 5, &o, &t, NULL, &err), DG_ERR);
+    assert_string_equal(err.msg, "events.csv: not a regular file (a FIFO)");
+    assert_int_equal(dg_csv_read(dir, EVENT_COLS, 5, &o, &t, NULL, &err), DG_ERR);
+    assert_string_equal(err.msg, "events.csv: not a regular file (a directory)");
+    dg_table_free(&t);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* The file line of each row read, through blank lines, a quoted line break
+ * and (lenient) a skipped row. */
+static void row_lines_are_file_lines(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *path = tu_write_str(dir, "p.csv", "device_id,phone_brand,device_model\n"
+                                            "1,a,b\n\n2,\"a\nb\",c\nx,a,b\n3,a,b\n");
+    for (int lenient = 0; lenient < 2; lenient++) {
+        dg_table t;
+        dg_err err;
+        uint64_t *lines = NULL;
+        dg_table_init(&t, "p");
+        dg_csv_opts o = {.lenient = lenient, .row_lines = &lines};
+        int rc = dg_csv_read(path, PHONE_COLS, 3, &o, &t, NULL, &err);
+        if (!lenient) {
+            assert_int_equal(rc, DG_ERR);
+            assert_null(lines);
+            assert_non_null(strstr(err.msg, "line 6, column 1"));
+            continue;
+        }
+        assert_int_equal(rc, DG_OK);
+        assert_int_equal(t.nrows, 3);
+        assert_non_null(lines);
+        assert_int_equal(lines[0], 2);
+        assert_int_equal(lines[1], 4);
+        assert_int_equal(lines[2], 7);
+        free(lines);
+        dg_table_free(&t);
+    }
+    free(path);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +591,12 @@ int main(void)
         cmocka_unit_test(lenient_skips_counts_and_reports),
         cmocka_unit_test(parallel_equals_serial),
         cmocka_unit_test(fast_and_general_paths_agree),
+        cmocka_unit_test(ids_above_int64_are_errors_with_line_and_column),
+        cmocka_unit_test(nul_and_control_bytes_are_shown_escaped),
+        cmocka_unit_test(utf8_sequences_are_checked_strictly),
+        cmocka_unit_test(invalid_utf8_in_strings_is_replaced_and_counted),
+        cmocka_unit_test(fifos_and_directories_are_refused_at_once),
+        cmocka_unit_test(row_lines_are_file_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *str_at(const dg_table *t, const char *col, uint64_t row)
 {
@@ -240,6 +242,110 @@ static void shapes_and_missing_folders(void **state)
     free(dir);
 }
 
+/* A directory or FIFO named events.csv was skipped as "(absent)" and load
+ * exited 0. It is an error naming the path and what it is. */
+static void a_directory_or_fifo_under_a_data_name_is_an_error(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    free(tu_write_str(dir, "gender_age_train.csv", "device_id,gender,age,group\n1,M,30,M29-31\n"));
+    char path[512];
+    snprintf(path, sizeof path, "%s/events.csv", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    dg_err err;
+    assert_int_equal(dg_dataset_load(&ds, dir, NULL, &err), DG_ERR);
+    char want[1024];
+    snprintf(want, sizeof want, "%s: not a regular file (a directory); the events table is read "
+             "from a file of this name", path);
+    assert_string_equal(err.msg, want);
+    assert_int_equal(rmdir(path), 0);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(dg_dataset_load(&ds, dir, NULL, &err), DG_ERR);
+    snprintf(want, sizeof want, "%s: not a regular file (a FIFO); the events table is read "
+             "from a file of this name", path);
+    assert_string_equal(err.msg, want);
+    /* Given explicitly (--file events=...), the same. */
+    unlink(path);
+    dg_load_opts o = {0};
+    o.files[DG_T_EVENTS] = dir;
+    assert_int_equal(dg_dataset_load(&ds, dir, &o, &err), DG_ERR);
+    snprintf(want, sizeof want, "%s: not a regular file (a directory)", dir);
+    assert_string_equal(err.msg, want);
+    dg_dataset_free(&ds);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+static int load_labels(const char *file, const char *text, dg_err *err)
+{
+    char *dir = tu_tmpdir();
+    free(tu_write_str(dir, file, text));
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    int rc = dg_dataset_load(&ds, dir, NULL, err);
+    dg_dataset_free(&ds);
+    tu_rmrf(dir);
+    free(dir);
+    return rc;
+}
+
+/* A labelled device repeated with other labels was kept (EDA took the first,
+ * training both). It is a load error naming both lines of the file. */
+static void a_device_labelled_twice_is_an_error_naming_both_lines(void **state)
+{
+    (void)state;
+    dg_err err;
+    assert_int_equal(load_labels("gender_age_train.csv", "device_id,gender,age,group\n"
+                                                         "7,M,30,M29-31\n"
+                                                         "8,F,25,F24-26\n"
+                                                         "\n"
+                                                         "7,F,27,F27-28\n", &err),
+                     DG_ERR);
+    assert_non_null(strstr(err.msg, "gender_age_train.csv: lines 2 and 5: device 7 is labelled "
+                                    "twice with conflicting labels (gender M, age 30, group "
+                                    "M29-31; then gender F, age 27, group F27-28)"));
+    /* The same labels twice: still one row too many. */
+    assert_int_equal(load_labels("gender_age_train.csv", "device_id,gender,age,group\n"
+                                                         "-9,M,30,M29-31\n"
+                                                         "-9,M,30,M29-31\n", &err),
+                     DG_ERR);
+    assert_non_null(strstr(err.msg, "gender_age_train.csv: lines 2 and 3: device -9 is labelled "
+                                    "twice (gender M, age 30, group M29-31 both times)"));
+    /* The mapping file too, train/test flag included. */
+    assert_int_equal(load_labels("train_test_split.csv",
+                                 "device_id,gender,age,group,train_test_flag\n"
+                                 "5,M,30,M25-32,train\n5,M,30,M25-32,test\n", &err),
+                     DG_ERR);
+    assert_non_null(strstr(err.msg, "train_test_split.csv: lines 2 and 3: device 5 is labelled "
+                                    "twice with conflicting labels (gender M, age 30, group "
+                                    "M25-32, train_test_flag train; then gender M, age 30, group "
+                                    "M25-32, train_test_flag test)"));
+    assert_int_equal(load_labels("gender_age_train.csv",
+                                 "device_id,gender,age,group\n7,M,30,M29-31\n8,M,30,M29-31\n", &err),
+                     DG_OK);
+}
+
+/* The invalid UTF-8 count of a table reaches the data set's report. */
+static void invalid_utf8_count_reaches_the_load_report(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    free(tu_write_str(dir, "phone_brand_device_model.csv",
+                      "device_id,phone_brand,device_model\n1,\xc3\xd7,x\n2,ok,\xff\xfe\n"));
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    dg_err err;
+    assert_int_equal(dg_dataset_load(&ds, dir, NULL, &err), DG_OK);
+    assert_int_equal(ds.reports[DG_T_PHONES].utf8_replaced, 4);
+    assert_int_equal(ds.reports[DG_T_PHONES].utf8_first_line, 2);
+    assert_int_equal(ds.reports[DG_T_PHONES].utf8_first_column, 2);
+    dg_dataset_free(&ds);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +353,9 @@ int main(void)
         cmocka_unit_test(real_train_labels),
         cmocka_unit_test(mapping_file_both_id_forms),
         cmocka_unit_test(shapes_and_missing_folders),
+        cmocka_unit_test(a_directory_or_fifo_under_a_data_name_is_an_error),
+        cmocka_unit_test(a_device_labelled_twice_is_an_error_naming_both_lines),
+        cmocka_unit_test(invalid_utf8_count_reaches_the_load_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -198,6 +198,29 @@ static void ten_tables_by_hand(void **state)
     free(dir);
 }
 
+/* Counts print as integers; shares and the age statistics keep decimals. */
+static void counts_are_told_from_shares_and_statistics(void **state)
+{
+    (void)state;
+    char *series[] = {"female", "male", "% of all"};
+    char *rows[] = {"小米", "三星"};
+    double v[] = {58, 105, 40.5, 56, 99, 38};
+    dg_eda_table t = {.nrows = 2, .nseries = 3, .row_names = rows, .series_names = series,
+                      .values = v};
+    snprintf(t.unit, sizeof t.unit, "devices");
+    assert_true(dg_eda_series_is_count(&t, 0));
+    assert_true(dg_eda_series_is_count(&t, 1));
+    assert_false(dg_eda_series_is_count(&t, 2));
+    snprintf(t.unit, sizeof t.unit, "years"); /* the box plot's statistics */
+    assert_false(dg_eda_series_is_count(&t, 0));
+    char *stats[] = {"devices", "median", "q1"};
+    t.series_names = stats;
+    assert_true(dg_eda_series_is_count(&t, 0));
+    assert_false(dg_eda_series_is_count(&t, 1));
+    v[0] = 58.5; /* not whole: not a count */
+    assert_false(dg_eda_series_is_count(&t, 0));
+}
+
 static void missing_inputs_are_named(void **state)
 {
     (void)state;
@@ -224,6 +247,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(age_group_edges),
         cmocka_unit_test(ten_tables_by_hand),
+        cmocka_unit_test(counts_are_told_from_shares_and_statistics),
         cmocka_unit_test(missing_inputs_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -294,6 +294,24 @@ static void family_behaves(void **state)
                   base);
     assert_true(loss < fc->margin * base);
 
+    /* A warm start (the previous point of a penalty path) reaches the same
+     * optimum to within the solver's tolerance, and every family takes one
+     * or ignores it. */
+    {
+        dg_trainset tw = t;
+        tw.warm = m1;
+        void *mw = NULL;
+        double *pw = malloc(sizeof *pw * ntest * nout);
+        if (f->fit(&tw, &params, &mw, NULL, &err) || f->predict(mw, &xtest, pw, &err))
+            fail_msg("%s warm: %s", fc->family, err.msg);
+        double worst = 0;
+        for (size_t i = 0; i < ntest * nout; i++)
+            worst = fmax(worst, fabs(pw[i] - p1[i]));
+        assert_true(worst < (fc->task == DG_TASK_REGRESSION ? 0.05 : 0.01));
+        f->free(mw);
+        free(pw);
+    }
+
     /* A model refuses a matrix with other columns. */
     dg_csr narrow = xtest;
     narrow.ncols = NCOLS - 1;

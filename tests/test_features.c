@@ -78,14 +78,9 @@ static void features_by_hand(void **state)
     free(tu_write_str(dir, "label_categories.csv", "label_id,category\n1,game-Racing\n"
                                                    "2,Bank Credit Card\n3,unused\n"));
     dg_dataset ds;
-    dg_dataset_init(&ds);
     dg_err err;
-    assert_int_equal(dg_dataset_load(&ds, dir, NULL, &err), DG_OK);
-    dg_rules rules;
-    dg_rules_init(&rules);
-    assert_int_equal(dg_rules_parse(&rules, "zero-coords\n", "t", &err), DG_OK);
     dg_rule_effect fx[1];
-    assert_int_equal(dg_clean(&ds, &rules, fx, NULL, &err), DG_OK);
+    tu_load_cleaned(&ds, dir, "zero-coords\n", fx);
     dg_supercats sc;
     memset(&sc, 0, sizeof sc);
     assert_int_equal(dg_supercats_parse(&sc, "games: game\nfinance: bank\n", "t", &err), DG_OK);
@@ -162,9 +157,7 @@ static void features_by_hand(void **state)
     free(tu_write_str(dir, "app_events.csv", "event_id,app_id,is_installed,is_active\n"
                                              "1,100,1,1\n2,100,1,0\n1,200,1,0\n3,300,1,1\n"));
     dg_dataset ds2;
-    dg_dataset_init(&ds2);
-    assert_int_equal(dg_dataset_load(&ds2, dir, NULL, &err), DG_OK);
-    assert_int_equal(dg_clean(&ds2, &rules, fx, NULL, &err), DG_OK);
+    tu_load_cleaned(&ds2, dir, "zero-coords\n", fx);
     dg_features g;
     assert_int_equal(dg_features_build(&ds2, &sc, &g, NULL, &err), DG_OK);
     assert_int_equal(g.apps_installed.nnz, f.apps_installed.nnz);
@@ -182,7 +175,6 @@ static void features_by_hand(void **state)
 
     dg_features_free(&f);
     dg_supercats_free(&sc);
-    dg_rules_free(&rules);
     dg_dataset_free(&ds);
     tu_rmrf(dir);
     free(dir);

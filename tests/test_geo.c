@@ -229,6 +229,22 @@ static void extents(void **state)
     assert_int_equal(dg_extent_of_sample(&s, &e, &err), DG_OK);
     assert_true(e.lon0 > 98 && e.lon0 < 99.5 && e.lon1 > 120.5 && e.lon1 < 121.5);
     assert_true(e.lat0 > 29 && e.lat0 < 29.8 && e.lat1 > 40.2 && e.lat1 < 41);
+    /* Uncleaned data: (0, 0) placeholders by the hundred, more than the
+     * robust range's tails, stay out of the frame all the same. */
+    float plon[3000], plat[3000];
+    int8_t pnone[3000];
+    for (int i = 0; i < 3000; i++) {
+        plon[i] = i < 2000 ? lon[i] : 0;
+        plat[i] = i < 2000 ? lat[i] : 0;
+        pnone[i] = -1;
+    }
+    dg_geo_sample ps = {.n = 3000, .lon = plon, .lat = plat, .gender = pnone, .age_group = pnone};
+    assert_int_equal(dg_extent_of_sample(&ps, &e, &err), DG_OK);
+    assert_true(e.lon0 > 98 && e.lat0 > 29);
+    ps.n = 1;
+    ps.lon = plon + 2500;
+    ps.lat = plat + 2500;
+    assert_int_equal(dg_extent_of_sample(&ps, &e, &err), DG_ERR);
     s.n = 0;
     assert_int_equal(dg_extent_of_sample(&s, &e, &err), DG_ERR);
 
@@ -434,11 +450,10 @@ static void maps_drawn(void **state)
             assert_true(tinted(img, W / 2, W, dg_palette(3)) > 50);
         }
         if (kind == DG_MAP_ALL) {
-            /* Ink where Beijing is, none in the empty west. */
+            /* Ink where Beijing is, none in the empty west: the panel's own
+             * projection, not a copy of its layout. */
             dg_proj p;
-            int top = 84 + 30; /* title and caption */
-            dg_proj_init(&p, DG_PROJ_EQUIRECT, &e, 24 + 52, top, W - 24 - 24 - 52,
-                         H - top - 26 - 52 - 10);
+            dg_geo_map_panel_proj(&m, W, H, 0, &p);
             double x, y;
             dg_proj_forward(&p, 116.6, 39.93, &x, &y);
             const unsigned char *px = cairo_image_surface_get_data(img);

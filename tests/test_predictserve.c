@@ -226,6 +226,75 @@ static void test_predict_campaigns(void **state)
     assert_true(strlen(field[7]) > 0);
 }
 
+/* The competition's submission: sample_submission.csv's header, the devices
+ * of gender_age_test.csv in its order, 12 probabilities summing to 1, equal
+ * to the model directory's group12 predictions scaled to their sum. */
+static void test_predict_kaggle_submission(void **state)
+{
+    (void)state;
+    char cmd[4096], *sub_path;
+    assert_true(asprintf(&sub_path, "%s/submission.csv", tmp) > 0);
+    snprintf(cmd, sizeof cmd, "%s predict %s --models %s --kaggle-submission %s --quiet "
+             "--cache-dir %s", tu_bin(), data_dir, train_dir, sub_path, cache_dir);
+    run_ok(cmd);
+    size_t len;
+    char *text = tu_read(sub_path, &len);
+    assert_non_null(text);
+    const char *header = "device_id,F23-,F24-26,F27-28,F29-32,F33-42,F43+,M22-,M23-26,"
+                         "M27-28,M29-31,M32-38,M39+";
+    char *line = text, *next = strchr(line, '\n');
+    assert_non_null(next);
+    *next = 0;
+    assert_string_equal(line, header);
+    /* The real file's header, where the real data pieces are here. */
+    char *real = tu_real_path("heads/sample_submission.csv");
+    if (real) {
+        char *head = tu_read(real, NULL);
+        assert_non_null(head);
+        head[strcspn(head, "\r\n")] = 0;
+        assert_string_equal(line, head);
+        free(head);
+        free(real);
+    }
+    const dg_table *t = dg_dataset_table(&clean, DG_T_TEST);
+    const dg_column *id = dg_table_column((dg_table *)t, "device_id");
+    assert_non_null(id);
+    assert_true(t->nrows > 0);
+    uint32_t *rows = malloc(t->nrows * sizeof *rows);
+    for (size_t i = 0; i < t->nrows; i++)
+        rows[i] = row_of(dg_col_id(id, i));
+    dg_prediction *want = calloc(t->nrows, sizeof *want);
+    dg_err err;
+    assert_int_equal(dg_model_dir_predict(&dir, &feat, rows, (uint32_t)t->nrows, want, &err),
+                     DG_OK);
+    size_t n = 0;
+    for (line = next + 1; *line; line = next + 1, n++) {
+        next = strchr(line, '\n');
+        assert_non_null(next);
+        *next = 0;
+        assert_true(n < t->nrows);
+        char *end;
+        assert_int_equal(strtoll(line, &end, 10), dg_col_id(id, n));
+        double sum = 0, wsum = 0;
+        for (int g = 0; g < 12; g++)
+            wsum += want[n].group12[g];
+        for (int g = 0; g < 12; g++) {
+            assert_int_equal(*end, ',');
+            double p = strtod(end + 1, &end);
+            assert_true(p >= 0 && p <= 1);
+            assert_true(fabs(p - want[n].group12[g] / wsum) < 1e-15);
+            sum += p;
+        }
+        assert_int_equal(*end, 0);
+        assert_true(fabs(sum - 1) < 1e-12);
+    }
+    assert_int_equal(n, t->nrows);
+    free(want);
+    free(rows);
+    free(text);
+    free(sub_path);
+}
+
 static void test_predict_refuses(void **state)
 {
     (void)state;
@@ -240,17 +309,24 @@ static void test_predict_refuses(void **state)
     assert_int_equal(access(cmd, F_OK), -1); /* nothing written */
     snprintf(cmd, sizeof cmd, "%s predict %s --models %s --quiet", tu_bin(), data_dir, train_dir);
     assert_int_equal(tu_run(cmd, &out), 2);
-    assert_non_null(strstr(out, "--out FILE is required"));
+    assert_non_null(strstr(out, "--out FILE or --kaggle-submission FILE is required"));
     free(out);
     snprintf(cmd, sizeof cmd, "%s predict %s --models %s --out %s/y.csv --devices some",
              tu_bin(), data_dir, train_dir, tmp);
     assert_int_equal(tu_run(cmd, &out), 2);
     assert_non_null(strstr(out, "--devices: expected test, labelled or all, found 'some'"));
     free(out);
+    /* A folder without models (the snapshot cache); the output is not inside
+     * it (an output inside an input is refused: next). */
+    snprintf(cmd, sizeof cmd, "%s predict %s --models %s --out %s/y.csv", tu_bin(), data_dir,
+             cache_dir, tmp);
+    assert_int_equal(tu_run(cmd, &out), 1);
+    assert_non_null(strstr(out, "no model here"));
+    free(out);
     snprintf(cmd, sizeof cmd, "%s predict %s --models %s --out %s/y.csv", tu_bin(), data_dir,
              tmp, tmp);
     assert_int_equal(tu_run(cmd, &out), 1);
-    assert_non_null(strstr(out, "no model here"));
+    assert_non_null(strstr(out, "refusing --out"));
     free(out);
 }
 
@@ -709,6 +785,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_predict_equals_library),
         cmocka_unit_test(test_predict_campaigns),
+        cmocka_unit_test(test_predict_kaggle_submission),
         cmocka_unit_test(test_predict_refuses),
         cmocka_unit_test(test_serve_models),
         cmocka_unit_test(test_serve_models_thresholds),

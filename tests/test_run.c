@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char *tmp, *data;
@@ -152,7 +153,7 @@ static void test_full_run(void **state)
     json_t *tables = json_object_get(rep, "tables_after_cleaning");
     assert_true(json_integer_value(json_object_get(json_object_get(tables, "phones"), "rows")) >
                 2900);
-    assert_int_equal(json_array_size(json_object_get(rep, "cleaning")), 8);
+    assert_int_equal(json_array_size(json_object_get(rep, "cleaning")), 10);
     json_t *cl = json_object_get(rep, "cluster");
     assert_true(json_integer_value(json_object_get(cl, "clusters")) > 0);
     json_t *ev = json_object_get(rep, "evaluation");
@@ -284,6 +285,94 @@ static void test_bad_data_dir(void **state)
     free(out);
 }
 
+/* What a folder holds: names, sizes, inodes and modification times, one line
+ * each (ls), so that "left as it was" compares two strings. */
+static char *listing(const char *dir)
+{
+    char cmd[4096], *o = NULL;
+    snprintf(cmd, sizeof cmd, "ls -lAi --time-style=full-iso '%s' | sed 1d", dir);
+    assert_int_equal(tu_run(cmd, &o), 0);
+    return o;
+}
+
+/* An output over an input is refused before anything is touched: DATA itself,
+ * DATA's parent (which would be replaced whole), DATA through a symlink, and
+ * a folder inside DATA reached through a symlink. The 8 input CSVs stay. */
+static void test_output_over_input(void **state)
+{
+    (void)state;
+    char *before = listing(data);
+    char *link = dg_path_join(tmp, "data-link");
+    assert_int_equal(symlink(data, link), 0);
+    const char *outs[] = {"%s", "%s/..", "%s", "%s/sub"};
+    const char *bases[] = {data, data, link, link};
+    for (size_t i = 0; i < sizeof outs / sizeof *outs; i++) {
+        char out[2048], cmd[4096], *o = NULL;
+        snprintf(out, sizeof out, outs[i], bases[i]);
+        snprintf(cmd, sizeof cmd, "'%s' run '%s' --out '%s' --no-snapshot --quiet", tu_bin(), data,
+                 out);
+        int rc = tu_run(cmd, &o);
+        if (rc != 1 || !strstr(o, "refusing --out") || !strstr(o, data))
+            fail_msg("run --out %s: expected a refusal naming both paths, got %d:\n%s", out, rc,
+                     o);
+        free(o);
+        char *after = listing(data);
+        if (strcmp(before, after) != 0)
+            fail_msg("run --out %s changed the data folder:\n%s\nnow:\n%s", out, before, after);
+        free(after);
+    }
+    /* The inputs listed are all there, untouched: 8 CSVs. */
+    int csvs = 0;
+    for (const char *p = before; (p = strstr(p, ".csv\n")); p++)
+        csvs++;
+    assert_int_equal(csvs, 8);
+    assert_false(leftovers());
+    unlink(link);
+    free(link);
+    free(before);
+}
+
+/* kill -9 leaves DIR.partial-PID: a later run into DIR removes those of dead
+ * processes, and only those (a live process's, a name that only looks
+ * alike and a plain file of the same pattern stay). */
+static void test_stale_partials_are_removed(void **state)
+{
+    (void)state;
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    assert_true(dead > 0);
+    waitpid(dead, NULL, 0);
+    char name[256];
+    snprintf(name, sizeof name, "stale.partial-%ld", (long)dead);
+    char *stale = dg_path_join(tmp, name);
+    assert_int_equal(mkdir(stale, 0755), 0);
+    free(tu_write_str(stale, "report.json", "{}"));
+    snprintf(name, sizeof name, "stale.partial-%ld", (long)getpid()); /* alive: this test */
+    char *alive = dg_path_join(tmp, name);
+    assert_int_equal(mkdir(alive, 0755), 0);
+    snprintf(name, sizeof name, "stale.partial-%ldx", (long)dead);
+    char *alike = dg_path_join(tmp, name);
+    assert_int_equal(mkdir(alike, 0755), 0);
+
+    char *o = NULL;
+    int rc = run_cmd("--skip eda,maps,cluster,train --quiet", "stale", &o);
+    if (rc != 0)
+        fail_msg("run failed (%d): %s", rc, o);
+    free(o);
+    assert_true(exists(tmp, "stale/report.json"));
+    struct stat st;
+    assert_int_not_equal(stat(stale, &st), 0);
+    assert_int_equal(stat(alive, &st), 0);
+    assert_int_equal(stat(alike, &st), 0);
+    tu_rmrf(alive);
+    tu_rmrf(alike);
+    assert_false(leftovers());
+    free(stale);
+    free(alive);
+    free(alike);
+}
+
 static void test_help_and_usage(void **state)
 {
     (void)state;
@@ -308,6 +397,68 @@ static void test_help_and_usage(void **state)
     assert_false(exists(tmp, "x"));
 }
 
+/* A header-only events.csv failed the run in the cluster stage, naming a
+ * kdist.png inside the .partial folder (and, with maps on, in the maps
+ * stage). Each stage now says what the data lacks, and the run goes on. */
+static void test_header_only_events(void **state)
+{
+    (void)state;
+    char cmd[4096], *o = NULL;
+    char *hdr = dg_path_join(tmp, "header-only");
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s' && head -n 1 '%s/events.csv' > '%s/events.csv'",
+             data, hdr, data, hdr);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    char *out = dg_path_join(tmp, "header-only-out");
+    snprintf(cmd, sizeof cmd, "'%s' run '%s' --out '%s' --no-snapshot --skip eda,train --quiet",
+             tu_bin(), hdr, out);
+    int rc = tu_run(cmd, &o);
+    if (rc != 0)
+        fail_msg("run failed (%d): %s", rc, o);
+    assert_null(strstr(o, "kdist.png"));
+    free(o);
+    json_t *rep = load_json(out, "report.json");
+    json_t *st = json_array_get(json_object_get(rep, "stages"), 4);
+    assert_string_equal(json_string_value(json_object_get(st, "stage")), "cluster");
+    const char *note = json_string_value(json_object_get(st, "note"));
+    assert_non_null(note);
+    assert_string_equal(note, "nothing to cluster: the events table has no rows");
+    assert_null(json_object_get(rep, "cluster"));
+    /* The maps stage, before it, failed on the same data: it says so too. */
+    st = json_array_get(json_object_get(rep, "stages"), 3);
+    assert_string_equal(json_string_value(json_object_get(st, "stage")), "maps");
+    assert_string_equal(json_string_value(json_object_get(st, "note")),
+                        "nothing to map: the events table has no rows");
+    json_decref(rep);
+    assert_false(leftovers());
+
+    /* Three events with a location: maps are drawn, DBSCAN finds nothing,
+     * and the k-distance chart that cannot be drawn is a note, not a failure. */
+    snprintf(cmd, sizeof cmd,
+             "head -n 1 '%s/events.csv' > '%s/events.csv' && "
+             "awk -F, 'NR > 1 && NR < 5 { print NR \",\" $1 \",2016-05-02 10:00:00,\" "
+             "100 + NR \",\" 30 + NR }' '%s/phone_brand_device_model.csv' >> '%s/events.csv'",
+             data, hdr, data, hdr);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    char *out2 = dg_path_join(tmp, "three-events-out");
+    snprintf(cmd, sizeof cmd, "'%s' run '%s' --out '%s' --no-snapshot --skip eda,train --quiet",
+             tu_bin(), hdr, out2);
+    rc = tu_run(cmd, &o);
+    if (rc != 0)
+        fail_msg("run failed (%d): %s", rc, o);
+    free(o);
+    rep = load_json(out2, "report.json");
+    st = json_array_get(json_object_get(rep, "stages"), 4);
+    assert_string_equal(json_string_value(json_object_get(st, "note")),
+                        "no k-distance chart: too few events with a location (3) for any location "
+                        "to have 10 of them near it");
+    assert_null(json_object_get(json_array_get(json_object_get(rep, "stages"), 3), "note"));
+    json_decref(rep);
+    assert_false(leftovers());
+    free(out2);
+    free(out);
+    free(hdr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +466,9 @@ int main(void)
         cmocka_unit_test(test_full_run),
         cmocka_unit_test(test_skip),
         cmocka_unit_test(test_bad_data_dir),
+        cmocka_unit_test(test_output_over_input),
+        cmocka_unit_test(test_stale_partials_are_removed),
+        cmocka_unit_test(test_header_only_events),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 #include "testutil.h"
 
 #include "demographer/snapshot.h"
@@ -6,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -174,6 +176,104 @@ static void a_damaged_snapshot_is_ignored(void **state)
     dg_dataset_free(&b);
 }
 
+/* One flipped byte in a column's data (the latitude 39.91 of the first
+ * event) is found by the column's checksum: the load rebuilds from the CSV,
+ * says so, and the tables are the CSV's. */
+static void a_flipped_byte_is_detected_and_rebuilt(void **state)
+{
+    fixture *f = *state;
+    dg_load_opts o = {.use_snapshot = 1, .cache_dir = f->cache};
+    dg_dataset a, b;
+    dg_err err;
+    dg_dataset_init(&a);
+    dg_dataset_init(&b);
+    assert_int_equal(dg_dataset_load(&a, f->data, &o, &err), DG_OK);
+    size_t len;
+    char *bytes = tu_read(a.snapshot_path, &len);
+    assert_non_null(bytes);
+    const dg_column *lat = dg_table_column(&a.tables[DG_T_EVENTS], "latitude");
+    assert_non_null(lat);
+    size_t w = dg_coltype_width(lat->type);
+    char *at = memmem(bytes, len, lat->data, w * a.tables[DG_T_EVENTS].nrows);
+    assert_non_null(at);
+    at[1] ^= 0x10;
+    free(tu_write(f->cache, strrchr(a.snapshot_path, '/') + 1, bytes, len));
+    assert_int_equal(dg_dataset_load(&b, f->data, &o, &err), DG_OK);
+    assert_false(b.from_snapshot);
+    if (!strstr(b.snapshot_warning, "events, column latitude: the checksum does not match") ||
+        !strstr(b.snapshot_warning, "loaded from the CSV files instead"))
+        fail_msg("expected the mismatch said, got '%s'", b.snapshot_warning);
+    assert_tables_equal(&a, &b);
+    /* The snapshot was written again, whole: the next load uses it. */
+    assert_int_equal(dg_dataset_load(&b, f->data, &o, &err), DG_OK);
+    assert_true(b.from_snapshot);
+    assert_string_equal(b.snapshot_warning, "");
+    assert_tables_equal(&a, &b);
+    free(bytes);
+    dg_dataset_free(&a);
+    dg_dataset_free(&b);
+}
+
+/* Whatever byte is flipped, a load gives the CSV's tables: either the
+ * snapshot is refused (and rebuilt) or the byte changed nothing (padding). */
+static void no_flipped_byte_changes_data(void **state)
+{
+    fixture *f = *state;
+    dg_load_opts o = {.use_snapshot = 1, .cache_dir = f->cache};
+    dg_dataset a, b;
+    dg_err err;
+    dg_dataset_init(&a);
+    dg_dataset_init(&b);
+    assert_int_equal(dg_dataset_load(&a, f->data, &o, &err), DG_OK);
+    size_t len;
+    char *pristine = tu_read(a.snapshot_path, &len);
+    assert_non_null(pristine);
+    char *copy = malloc(len);
+    const char *name = strrchr(a.snapshot_path, '/') + 1;
+    size_t refused = 0, tried = 0;
+    for (size_t i = 0; i < len; i += 3, tried++) {
+        memcpy(copy, pristine, len);
+        copy[i] ^= 0x04;
+        free(tu_write(f->cache, name, copy, len));
+        assert_int_equal(dg_dataset_load(&b, f->data, &o, &err), DG_OK);
+        refused += !b.from_snapshot;
+        assert_tables_equal(&a, &b);
+    }
+    /* Most bytes matter (the rest are alignment padding and the reports'
+     * unused message space, which the header checksum covers too). */
+    assert_true(refused > tried / 2);
+    free(copy);
+    free(pristine);
+    dg_dataset_free(&a);
+    dg_dataset_free(&b);
+}
+
+/* A FIFO at the snapshot's path: the load neither blocks on it nor reads
+ * it; it loads the CSV, says so, and puts a real snapshot in its place. */
+static void a_fifo_at_the_snapshot_path_does_not_hang(void **state)
+{
+    fixture *f = *state;
+    dg_load_opts o = {.use_snapshot = 1, .cache_dir = f->cache};
+    char *path = dg_snapshot_path_for(f->cache, f->data);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    dg_dataset a;
+    dg_err err;
+    dg_dataset_init(&a);
+    alarm(60); /* a hang ends the test (SIGALRM) instead of the suite's timeout */
+    assert_int_equal(dg_dataset_load(&a, f->data, &o, &err), DG_OK);
+    alarm(0);
+    assert_false(a.from_snapshot);
+    assert_non_null(strstr(a.snapshot_warning, "not a regular file"));
+    assert_int_equal(a.tables[DG_T_PHONES].nrows, 3);
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(dg_dataset_load(&a, f->data, &o, &err), DG_OK);
+    assert_true(a.from_snapshot);
+    dg_dataset_free(&a);
+    free(path);
+}
+
 static void an_unwritable_cache_is_a_warning(void **state)
 {
     fixture *f = *state;
@@ -195,6 +295,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_changed_source_rebuilds, setup, teardown),
         cmocka_unit_test_setup_teardown(a_damaged_snapshot_is_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(an_unwritable_cache_is_a_warning, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_flipped_byte_is_detected_and_rebuilt, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_flipped_byte_changes_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_fifo_at_the_snapshot_path_does_not_hang, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void reads_keys(void **state)
 {
@@ -71,8 +72,8 @@ static void errors_name_the_line(void **state)
     } cases[] = {
         {"[mysql]\nhost = h\nhots = x\n", ":3: unknown key 'hots' in [mysql]"},
         {"[mysql]\nport = 99999\n", ":2: port expects a whole number from 1 to 65535"},
-        {"[mysql]\ntls = maybe\n", ":2: tls expects disabled, preferred, required or "
-                                   "verify_identity, got 'maybe'"},
+        {"[mysql]\ntls = maybe\n", ":2: tls expects disabled, preferred, required, "
+                                   "verify_identity or default, got 'maybe'"},
         {"[ftp]\nx = 1\n", ":2: unknown section [ftp]"},
         {"[s3]\nthis line has no equals sign\n", ":2: expected [section] or key = value"},
     };
@@ -105,12 +106,27 @@ static void password_rules(void **state)
                                     "with mode 0600"));
     assert_null(strstr(err.msg, "s3cret"));
     dg_sources_config_free(&c);
+    assert_non_null(strstr(err.msg, "chmod 600"));
     chmod(p, 0600);
     dg_sources_config_init(&c);
     assert_int_equal(dg_sources_config_read(&c, p, 1, &err), DG_OK);
     assert_string_equal(c.mysql.password, "s3cret");
     dg_sources_config_free(&c);
     assert_null(c.mysql.password);
+    /* Mode 0600 but someone else's: the owner is what is wrong (root only:
+     * it takes a chown). */
+    if (geteuid() == 0) {
+        assert_int_equal(chown(p, 12345, 12345), 0);
+        dg_sources_config_init(&c);
+        assert_int_equal(dg_sources_config_read(&c, p, 1, &err), DG_ERR);
+        fprintf(stderr, "# %s\n", err.msg);
+        assert_non_null(strstr(err.msg, "owned by uid 12345"));
+        assert_non_null(strstr(err.msg, "chown"));
+        assert_null(strstr(err.msg, "chmod"));
+        assert_null(strstr(err.msg, "s3cret"));
+        dg_sources_config_free(&c);
+        assert_int_equal(chown(p, 0, 0), 0);
+    }
 
     /* A password file: first line only, and only when private. */
     char *pw = tu_write_str(dir, "pw", "line one\nline two\n");

@@ -89,7 +89,7 @@ static void run_synth(const char *dir, const char *truth, uint64_t devices, uint
 {
     dg_synth_opts o = {.out_dir = dir, .truth_path = truth, .devices = devices, .seed = seed,
                        .shape = shape, .threads = threads};
-    dg_err err = {{0}};
+    dg_err err = {0};
     int rc = dg_synth(&o, NULL, rep, &err);
     if (rc != DG_OK)
         fail_msg("dg_synth failed: %s", err.msg);
@@ -696,7 +696,7 @@ static void test_uncreatable_dir(void **state)
     fclose(f);
     char *out = join(file, "sub"); /* below a regular file */
     dg_synth_opts o = {.out_dir = out, .devices = 100, .seed = 1, .threads = 1};
-    dg_err err = {{0}};
+    dg_err err = {0};
     assert_int_equal(dg_synth(&o, NULL, NULL, &err), DG_ERR);
     assert_non_null(strstr(err.msg, "plain"));
     assert_int_equal(count_entries(dir), 1);
@@ -711,7 +711,7 @@ static void test_bad_options(void **state)
     (void)state;
     char *dir = make_tmpdir();
     dg_synth_opts o = {.out_dir = dir, .devices = 0, .seed = 1};
-    dg_err err = {{0}};
+    dg_err err = {0};
     assert_int_equal(dg_synth(&o, NULL, NULL, &err), DG_ERR);
     assert_true(strlen(err.msg) > 0);
     assert_int_equal(count_entries(dir), 0);
@@ -734,7 +734,7 @@ static void test_write_error(void **state)
         if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
             _exit(10);
         dg_synth_opts o = {.out_dir = dir, .devices = 20000, .seed = 2, .threads = 2};
-        dg_err err = {{0}};
+        dg_err err = {0};
         if (dg_synth(&o, NULL, NULL, &err) != DG_ERR)
             _exit(11);
         if (!strstr(err.msg, dir) || !strstr(err.msg, "File too large"))
@@ -772,7 +772,7 @@ static void run_cancelled(double at)
     dg_progress prog = {cancel_at, &c};
     dg_synth_opts o = {.out_dir = dir, .truth_path = truth, .devices = 30000, .seed = 3,
                        .threads = 2};
-    dg_err err = {{0}};
+    dg_err err = {0};
     assert_int_equal(dg_synth(&o, &prog, NULL, &err), DG_ERR);
     assert_string_equal(err.msg, "cancelled");
     assert_true(c.calls >= 2);
@@ -809,7 +809,7 @@ static void test_progress_and_report(void **state)
     dg_progress prog = {count_progress, last};
     dg_synth_opts o = {.out_dir = dir, .devices = 5000, .seed = 4, .threads = 2};
     dg_synth_report rep;
-    dg_err err = {{0}};
+    dg_err err = {0};
     assert_int_equal(dg_synth(&o, &prog, &rep, &err), DG_OK);
     assert_true(last[1] >= 3);
     assert_true(fabs(last[0] - 5000) < 1e-9);

@@ -4,6 +4,8 @@
 #include "testutil.h"
 
 #include "actions.h"
+#include "detail.h"
+#include "hints.h"
 #include "model.h"
 #include "text.h"
 
@@ -15,10 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
-static const char *contexts[] = {"global", "load",   "clean",     "eda",   "geo", "dbscan",
-                                 "models", "campaigns", "sheet", "help", "prompt"};
 
 static void every_action_is_named_keyed_and_documented(void **state)
 {
@@ -28,13 +29,32 @@ static void every_action_is_named_keyed_and_documented(void **state)
         assert_true(a->name[0] && a->key[0] && a->help[0]);
         assert_int_equal(action_by_name(a->name), i);
         int known = 0;
-        for (size_t c = 0; c < sizeof contexts / sizeof *contexts; c++)
-            known |= strcmp(a->ctx, contexts[c]) == 0;
+        for (size_t c = 0; c < ACTION_NCTX; c++)
+            known |= strcmp(a->ctx, action_contexts[c]) == 0;
         assert_true(known);
         for (const char *p = a->name; *p; p++)
             assert_true((*p >= 'a' && *p <= 'z') || *p == '-');
     }
     assert_int_equal(action_by_name("no-such-action"), -1);
+    /* Messages name keys through the table. */
+    char msg[128] = "{load} loads, {pane-load} goes there, {not-an-action} stays";
+    action_keys_expand(msg, sizeof msg);
+    assert_string_equal(msg, "L loads, 1 goes there, {not-an-action} stays");
+    /* The table's flags: the screen's own actions (help, prompts, :) are not
+     * logged; the data actions are; moves are the cursor keys. */
+    for (int i = 0; i < ACT_COUNT; i++) {
+        if (strcmp(actions[i].ctx, "prompt") == 0 || strcmp(actions[i].ctx, "help") == 0)
+            assert_false(action_has(i, ACTION_LOG));
+        if (action_has(i, ACTION_DATA))
+            assert_true(action_has(i, ACTION_LOG));
+        if (action_has(i, ACTION_MOVE))
+            assert_string_equal(actions[i].ctx, "global");
+    }
+    assert_false(action_has(ACT_COMMAND, ACTION_LOG));
+    assert_false(action_has(ACT_ROW_DETAIL, ACTION_LOG));
+    assert_true(action_has(ACT_LOAD, ACTION_DATA) && action_has(ACT_RULE_SET, ACTION_DATA));
+    assert_false(action_has(ACT_MODELS_FILTER, ACTION_DATA));
+    assert_true(action_has(ACT_PAGE_DOWN, ACTION_MOVE) && !action_has(ACT_SORT, ACTION_MOVE));
 }
 
 static void every_key_is_bound_once_per_context(void **state)
@@ -302,7 +322,7 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
     assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
     assert_string_equal(model_context(&m), "clean");
-    assert_int_equal(m.cl.rules.n, 8);
+    assert_int_equal(m.cl.rules.n, 10);
     /* Nothing to clean before a load; nothing to undo before an apply. */
     assert_int_equal(act(&m, "clean-apply", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "nothing loaded"));
@@ -318,7 +338,7 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(model_do(&m, ACT_CLEAN_APPLY, 0, NULL, &j, &err), DG_OK);
     assert_non_null(j);
     dg_err cancel;
-    snprintf(cancel.msg, sizeof cancel.msg, "cancelled");
+    dg_cancel(&cancel, "cancelled");
     model_finish(&m, j, DG_ERR, &cancel);
     assert_false(m.cl.have_cleaned);
     assert_false(m.can_undo);
@@ -332,8 +352,8 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(m.cl.applied.n, 0);
     assert_int_equal(m.ds.tables[DG_T_EVENTS].ncols, loaded_cols);
     assert_int_equal(m.ds.tables[DG_T_PHONES].nrows, loaded_phones);
-    uint64_t previewed[8];
-    for (int i = 0; i < 8; i++)
+    uint64_t previewed[10];
+    for (int i = 0; i < 10; i++)
         previewed[i] = m.preview[i].rows_changed;
     /* A rule change makes the counts stale: they go. */
     assert_int_equal(act(&m, "rule-toggle 1", &err), DG_OK);
@@ -345,7 +365,7 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     /* Apply: every rule's effect is recorded; the loaded tables stay as they were. */
     assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
     assert_true(m.cl.have_cleaned);
-    assert_int_equal(m.cl.applied.n, 8);
+    assert_int_equal(m.cl.applied.n, 10);
     uint64_t changed = 0;
     for (int i = 0; i < m.cl.applied.n; i++) {
         assert_non_null(m.cl.effects[i].table);
@@ -355,7 +375,7 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     }
     assert_true(changed > 0);
     /* The preview said what apply did, and apply supersedes it. */
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 10; i++)
         assert_int_equal(m.cl.effects[i].rows_changed, previewed[i]);
     assert_null(m.preview);
     assert_int_equal(m.ds.tables[DG_T_EVENTS].ncols, loaded_cols);
@@ -538,6 +558,20 @@ static void geo_pane_drives_the_model_and_replay(void **state)
     assert_non_null(strstr(err.msg, "expected all, gender or age, found 'sex'"));
     assert_int_equal(act(&m, "geo-map gender", &err), DG_OK);
     assert_int_equal(m.geo.kind, DG_MAP_GENDER);
+    /* One panel at a time on screen: geo-panel picks it, a new map starts at the first. */
+    assert_int_equal(act(&m, "geo-panel 3", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "1 to 2 for the gender map"));
+    assert_int_equal(act(&m, "geo-panel 2", &err), DG_OK);
+    assert_int_equal(m.geo.panel, 1);
+    assert_int_equal(act(&m, "geo-map age", &err), DG_OK);
+    assert_int_equal(m.geo.panel, 0);
+    assert_int_equal(act(&m, "geo-map gender", &err), DG_OK);
+    /* chart-toggle switches the pane between charts and sheets. */
+    assert_int_equal(act(&m, "chart-toggle", &err), DG_OK);
+    assert_true(m.chart[PANE_GEO]);
+    assert_int_equal(act(&m, "chart-toggle x", &err), DG_ERR);
+    assert_int_equal(act(&m, "chart-toggle", &err), DG_OK);
+    assert_false(m.chart[PANE_GEO]);
     assert_int_equal(act(&m, "geo-zoom-in", &err), DG_OK);
     double w = home.lon1 - home.lon0;
     assert_true(fabs((m.geo.extent.lon1 - m.geo.extent.lon0) - w / 2) < 1e-9);
@@ -568,7 +602,8 @@ static void geo_pane_drives_the_model_and_replay(void **state)
     size_t len;
     char *log = tu_read(logp, &len);
     assert_non_null(log);
-    assert_non_null(strstr(log, "\ngeo-sample 2000 5\ngeo-map gender\ngeo-zoom-in\ngeo-pan-east\n"
+    assert_non_null(strstr(log, "\ngeo-sample 2000 5\ngeo-map gender\ngeo-panel 2\ngeo-map age\n"
+                                "geo-map gender\nchart-toggle\nchart-toggle\ngeo-zoom-in\ngeo-pan-east\n"
                                 "geo-pan-north\nsave\ngeo-reset\ngeo-extent 110,122,28,42\n"
                                 "geo-projection mercator\ngeo-map age\nsave\n"));
     assert_null(strstr(log, "geo-map sex"));
@@ -706,7 +741,7 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
 
     /* p in the k-distance view saves its PNG; elsewhere but the map it says where. */
     assert_int_equal(act(&m, "save", &err), DG_ERR);
-    assert_non_null(strstr(err.msg, "v goes to the kdist view"));
+    assert_non_null(strstr(err.msg, "v goes to the kdist or sweep view"));
     assert_int_equal(act(&m, "dbscan-view kdist", &err), DG_OK);
     assert_int_equal(act(&m, "save", &err), DG_OK);
     snprintf(path, sizeof path, "%s/geo-kdist.png", out);
@@ -723,6 +758,19 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     assert_true(m.dbs.rows[0].eps_km == 1.0 && m.dbs.rows[0].min_pts == 5);
     assert_true(m.dbs.rows[8].eps_km == 1.5 && m.dbs.rows[8].min_pts == 20);
     assert_int_equal(m.dbs.rows[4].clusters, want.clusters);
+    /* p in the sweep view saves its chart: clusters by eps, a line per minPts. */
+    assert_int_equal(act(&m, "save", &err), DG_OK);
+    char sweep_png[1200];
+    snprintf(sweep_png, sizeof sweep_png, "%s/geo-sweep.png", out);
+    assert_string_equal(m.saved, sweep_png);
+    assert_true(file_starts_with(sweep_png, "\x89PNG\r\n\x1a\n", 8));
+    dg_sweep_chart *sc = dg_xmalloc(sizeof *sc);
+    dg_sweep_chart_of(m.dbs.rows, m.dbs.nrows, m.dbs.eps_km, sc);
+    assert_int_equal(sc->chart.n, 3);
+    assert_int_equal(sc->chart.nseries, 3);
+    assert_true(sc->eps[0] == 1.0 && sc->eps[2] == 1.5 && sc->min_pts[0] == 5);
+    assert_true(sc->values[1 * 3 + 1] == (double)want.clusters);
+    free(sc);
     assert_int_equal(act(&m, "cursor-up", &err), DG_OK);
     assert_int_equal(m.dbs.sweep_cur, 3);
     assert_int_equal(act(&m, "dbscan-adopt 10", &err), DG_ERR);
@@ -755,7 +803,7 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     assert_non_null(log);
     assert_non_null(
         strstr(log, "\ndbscan-run\ndbscan-eps-up\n# cancelled: dbscan-run\ndbscan-eps-down\n"));
-    assert_non_null(strstr(log, "\ndbscan-view kdist\nsave\ndbscan-sweep\ncursor-up\n"
+    assert_non_null(strstr(log, "\ndbscan-view kdist\nsave\ndbscan-sweep\nsave\ncursor-up\n"
                                 "dbscan-adopt 7\ndbscan-run\ndbscan-view kdist\nsave\n"));
     assert_null(strstr(log, "dbscan-set 0 10"));
     free(log);
@@ -838,6 +886,29 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     models_state *ms = &m.models;
     assert_true(ms->have_result && ms->from_cleaned);
     assert_int_equal(ms->view, MODELS_VIEW_RUNS);
+    /* c in the runs view, and quitting, would lose the training. */
+    {
+        char lose[600];
+        assert_non_null(model_would_lose(&m, ACT_MODELS_TRAIN, NULL, lose, sizeof lose));
+        assert_non_null(strstr(lose, "runs shown (not exported)"));
+        assert_non_null(strstr(model_would_lose(&m, ACT_QUIT, NULL, lose, sizeof lose),
+                               "the trained models (not exported"));
+    }
+    /* The runs of one target and scenario. */
+    assert_int_equal(act(&m, "models-filter gender 1", &err), DG_OK);
+    assert_true(ms->nshown > 0 && ms->nshown < ms->res.nruns);
+    for (size_t i = 0; i < ms->nshown; i++) {
+        const dg_run *fr = &ms->res.runs[ms->order[i]];
+        assert_true(fr->target == DG_TARGET_GENDER && fr->scenario == 1);
+    }
+    assert_int_equal(act(&m, "last-row", &err), DG_OK);
+    assert_int_equal(ms->cur, ms->nshown - 1);
+    assert_int_equal(act(&m, "models-filter sex 1", &err), DG_ERR);
+    assert_int_equal(act(&m, "models-filter all 1+2", &err), DG_OK);
+    for (size_t i = 0; i < ms->nshown; i++)
+        assert_int_equal(ms->res.runs[ms->order[i]].scenario, 0);
+    assert_int_equal(act(&m, "models-filter all all", &err), DG_OK);
+    assert_int_equal(ms->nshown, ms->res.nruns);
     size_t nruns = ms->res.nruns;
     int chosen = 0, softmax = 0;
     for (size_t i = 0; i < nruns; i++) {
@@ -863,7 +934,7 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     int left = 3;
     dg_progress p = {cancel_after, &left};
     assert_int_equal(model_job_run(j, &p, &err), DG_ERR);
-    assert_string_equal(err.msg, "cancelled");
+    assert_true(dg_cancelled(&err));
     dg_err e = err;
     model_finish(&m, j, DG_ERR, &e);
     assert_non_null(strstr(m.msg, "cancelled; nothing changed"));
@@ -905,9 +976,32 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(models_run_at_cursor(ms)->target, DG_TARGET_AGE);
 
     /* Export: a model directory that opens, with the chosen models. */
+    assert_false(ms->exported);
     assert_int_equal(act(&m, "models-export", &err), DG_OK);
+    assert_true(ms->exported);
+    {
+        char lose[600];
+        assert_null(model_would_lose(&m, ACT_QUIT, NULL, lose, sizeof lose));
+    }
     snprintf(path, sizeof path, "%s/models", out);
     assert_non_null(strstr(m.msg, path));
+    /* The count said is the count of model folders written. */
+    {
+        int folders = 0;
+        DIR *dd = opendir(path);
+        assert_non_null(dd);
+        struct dirent *e;
+        while ((e = readdir(dd))) {
+            char sub[2048];
+            struct stat sst;
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            folders += e->d_name[0] != '.' && stat(sub, &sst) == 0 && S_ISDIR(sst.st_mode);
+        }
+        closedir(dd);
+        char said[64];
+        snprintf(said, sizeof said, "exported %d models to ", folders);
+        assert_non_null(strstr(m.msg, said));
+    }
     dg_model_dir d;
     assert_int_equal(dg_model_dir_open(&d, path, &err), DG_OK);
     assert_true(d.m[1][DG_TARGET_GENDER].present && d.m[2][DG_TARGET_AGE].present);
@@ -963,6 +1057,10 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     assert_non_null(strstr(err.msg, "nowhere.csv"));
     assert_int_equal(act(&m, "campaigns-load campaigns/predictions.csv", &err), DG_OK);
     assert_int_equal(m.camp.n, ntest);
+    /* Given by its absolute path, a file in the output directory is logged
+     * relative to it: a replay with another --out reads its own. */
+    snprintf(line, sizeof line, "campaigns-load %s/campaigns/predictions.csv", out);
+    assert_int_equal(act(&m, line, &err), DG_OK);
     assert_memory_equal(&before, &m.camp.reach, sizeof before);
     /* The data changed: the session's models no longer fit it. */
     assert_int_equal(act(&m, "load", &err), DG_OK);
@@ -974,9 +1072,13 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     char *log = tu_read(logp, &len);
     assert_non_null(log);
     assert_non_null(strstr(log, "\nmodels-targets gender,age\nmodels-folds 2\nmodels-train\n"
+                                "models-filter gender 1\nlast-row\nmodels-filter all 1+2\n"
+                                "models-filter all all\n"
                                 "models-folds 3\n# cancelled: models-train\nmodels-folds 2\n"));
     assert_non_null(strstr(log, "\nmodels-export\npane-campaigns\ncampaigns-predict\n"
                                 "campaigns-write\nsave\n"));
+    assert_non_null(strstr(log, "\ncampaigns-load campaigns/predictions.csv\n"
+                                "campaigns-load campaigns/predictions.csv\nload\n"));
     assert_null(strstr(log, "lasso"));
     free(log);
 
@@ -1023,11 +1125,20 @@ static void a_running_job_refuses_data_actions_and_cancel_changes_nothing(void *
     assert_int_equal(model_do(&m, ACT_DOWN, 0, NULL, &none, &err), DG_OK);
     assert_int_equal(m.load_cur, 1);
     dg_err cancel;
-    snprintf(cancel.msg, sizeof cancel.msg, "cancelled");
+    dg_cancel(&cancel, "%s: cancelled", "events.csv");
+    assert_true(dg_cancelled(&cancel));
     model_finish(&m, j, DG_ERR, &cancel);
     assert_false(m.loaded);
     assert_false(m.busy);
-    assert_non_null(strstr(m.msg, "cancelled"));
+    assert_non_null(strstr(m.msg, "cancelled; nothing changed"));
+    /* A failure is told from a cancel by its status, not its words. */
+    assert_int_equal(model_do(&m, ACT_LOAD, 0, NULL, &j, &err), DG_OK);
+    dg_err fail;
+    dg_fail(&fail, "disk full: not cancelled");
+    assert_false(dg_cancelled(&fail));
+    model_finish(&m, j, DG_ERR, &fail);
+    assert_non_null(strstr(m.msg, "disk full: not cancelled"));
+    assert_null(strstr(m.msg, "nothing changed"));
     model_free(&m);
 }
 
@@ -1083,7 +1194,7 @@ static void mysql_source_is_set_by_actions_and_the_password_never_logged(void **
     assert_non_null(j);
     assert_null(m.password);
     dg_err cancel;
-    snprintf(cancel.msg, sizeof cancel.msg, "cancelled");
+    dg_cancel(&cancel, "cancelled");
     model_finish(&m, j, DG_ERR, &cancel);
     assert_false(m.loaded);
     assert_int_equal(act(&m, "source mysql-s3", &err), DG_OK);
@@ -1211,7 +1322,7 @@ static void the_load_pane_loads_from_mysql(void **state)
     assert_null(strstr(log, pc.password));
     char want[1024];
     snprintf(want, sizeof want, "\nload mysql host=%s port=%s database=mlctest_ui user=%s "
-             "tls=preferred password-from=prompt\n", host, getenv("DG_MYSQL_PORT"),
+             "tls=default password-from=prompt\n", host, getenv("DG_MYSQL_PORT"),
              getenv("DG_MYSQL_USER"));
     assert_non_null(strstr(log, want));
     assert_non_null(strstr(log, "password-from=password_file\n"));
@@ -1239,12 +1350,241 @@ static void replay_names_the_failing_line(void **state)
     assert_non_null(strstr(err.msg, "bad.log:3: load: no data directory"));
     model_free(&m);
     free(p);
+    /* A log of two sessions: replay runs the last one's actions; with all,
+     * the first session's failing action stops it. */
+    p = tu_write_str(work, "two.log",
+                     "# demographer 1 session, 2026-01-01 10:00:00\nchoose-dir /no/such/dir\n"
+                     "# demographer 1 session, 2026-01-02 10:00:00\npane-clean\n");
+    model_init(&m, work);
+    assert_int_equal(model_replay(&m, p, &err), DG_OK);
+    assert_int_equal(m.pane, PANE_CLEAN);
+    model_free(&m);
+    model_init(&m, work);
+    assert_int_equal(model_replay_sessions(&m, p, 1, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "two.log:2: choose-dir"));
+    model_free(&m);
+    free(p);
     p = tu_write_str(work, "bad2.log", "frobnicate now\n");
     model_init(&m, work);
     assert_int_equal(model_replay(&m, p, &err), DG_ERR);
     assert_non_null(strstr(err.msg, "bad2.log:1: no action 'frobnicate'"));
     model_free(&m);
     free(p);
+}
+
+/* The key bar holds whole items within the width, always ends with "? help",
+ * and offers only the keys that work in the view shown. */
+static void assert_key_bar(const model *m, int width, const char *has, const char *lacks)
+{
+    char bar[1024];
+    model_key_bar(m, model_context(m), width, bar, sizeof bar);
+    assert_true((int)strlen(bar) <= width);
+    size_t n = strlen(bar);
+    assert_true(n >= 6 && strcmp(bar + n - 6, "? help") == 0);
+    if (has)
+        assert_non_null(strstr(bar, has));
+    if (lacks)
+        assert_null(strstr(bar, lacks));
+}
+
+static void the_key_bar_fits_and_offers_only_live_keys(void **state)
+{
+    (void)state;
+    model m;
+    model_init(&m, work);
+    m.use_snapshot = 0;
+    dg_err err;
+    char line[2048];
+    /* Before a load, nothing to open. */
+    assert_key_bar(&m, 80, NULL, "Enter");
+    snprintf(line, sizeof line, "choose-dir %s", data_dir);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    for (int w = 20; w <= 200; w++)
+        assert_key_bar(&m, w, NULL, NULL);
+    assert_key_bar(&m, 80, " L load", NULL);
+    assert_int_equal(act(&m, "open-table phones", &err), DG_OK);
+    assert_key_bar(&m, 80, " F freq", " n search-next");
+    assert_int_equal(act(&m, "freq phone_brand", &err), DG_OK);
+    /* A frequency sheet has no F; it sorts. */
+    assert_key_bar(&m, 80, " s sort", "F freq");
+    assert_key_bar(&m, 80, " p save", NULL);
+    /* The Models pane's names lose their "models-" prefix. */
+    assert_int_equal(act(&m, "pane-models", &err), DG_OK);
+    assert_key_bar(&m, 80, " c train", "models-");
+    assert_key_bar(&m, 80, NULL, " s sort");
+    model_free(&m);
+}
+
+static void help_opens_at_a_section_and_is_searched(void **state)
+{
+    (void)state;
+    static char lines[HELP_MAX_LINES][HELP_LINE];
+    int n = help_lines(lines, HELP_MAX_LINES);
+    assert_true(n > ACT_COUNT);
+    assert_string_equal(lines[help_section(lines, n, "sheet")], "Table and frequency sheets");
+    assert_string_equal(lines[help_section(lines, n, "models")], "Models pane");
+    assert_string_equal(lines[help_section(lines, n, "global")], "Everywhere");
+    int at = help_find(lines, n, 0, "DBSCAN-RUN");
+    assert_true(at > 0 && strstr(lines[at], "dbscan-run"));
+    /* The next match is after it, and the search wraps round. */
+    int next = help_find(lines, n, at + 1, "dbscan-run");
+    assert_true(next == at || next > at);
+    assert_int_equal(help_find(lines, n, n - 1, "Everywhere"), help_section(lines, n, "global"));
+    assert_int_equal(help_find(lines, n, 0, "no such words"), -1);
+}
+
+static void sorting_shows_the_top_and_frequency_sheets_sort(void **state)
+{
+    (void)state;
+    model m;
+    model_init(&m, work);
+    m.use_snapshot = 0;
+    dg_err err;
+    char line[2048], cb[64], cb2[64];
+    snprintf(line, sizeof line, "choose-dir %s", data_dir);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    assert_int_equal(act(&m, "open-table phones", &err), DG_OK);
+    assert_int_equal(act(&m, "last-row", &err), DG_OK);
+    assert_int_equal(act(&m, "sort phone_brand", &err), DG_OK);
+    assert_int_equal(model_sheet(&m)->cur, 0);
+    assert_int_equal(model_sheet(&m)->top, 0);
+    assert_int_equal(act(&m, "freq phone_brand", &err), DG_OK);
+    sheet *f = model_sheet(&m);
+    const dg_table *t = model_sheet_table(&m, f);
+    /* The cursor moves across the four columns, and no further. */
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(act(&m, "cursor-right", &err), DG_OK);
+    assert_int_equal(f->ccol, FREQ_HISTOGRAM);
+    assert_int_equal(act(&m, "sort value", &err), DG_OK);
+    assert_int_equal(f->cur, 0);
+    assert_int_equal(f->ccol, FREQ_VALUE);
+    for (uint64_t i = 1; i < f->nrows; i++)
+        assert_true(strcmp(dg_cell_text(t, &t->cols[f->col], f->freq.row[i - 1], cb, sizeof cb),
+                           dg_cell_text(t, &t->cols[f->col], f->freq.row[i], cb2, sizeof cb2)) <
+                    0);
+    assert_int_equal(act(&m, "sort count", &err), DG_OK);
+    for (uint64_t i = 1; i < f->nrows; i++)
+        assert_true(f->freq.count[i - 1] <= f->freq.count[i]);
+    assert_int_equal(act(&m, "sort-desc percent", &err), DG_OK);
+    for (uint64_t i = 1; i < f->nrows; i++)
+        assert_true(f->freq.count[i - 1] >= f->freq.count[i]);
+    assert_int_equal(act(&m, "sort phone_brand", &err), DG_OK);
+    assert_int_equal(f->sort_col, FREQ_VALUE);
+    assert_int_equal(act(&m, "sort brand", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "value, count, percent or histogram"));
+    model_free(&m);
+}
+
+/* Enter's detail view: what 80 columns cut, in full; and the Clean pane's
+ * rule parameters, shown and set. */
+static void rows_show_in_full_and_rule_parameters_are_set(void **state)
+{
+    (void)state;
+    model m;
+    model_init(&m, work);
+    m.use_snapshot = 0;
+    dg_err err;
+    char line[2048], text[16384];
+    assert_int_equal(model_row_detail(&m, text, sizeof text, &err), DG_ERR);
+    snprintf(line, sizeof line, "choose-dir %s", data_dir);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    assert_int_equal(act(&m, "open-table phones", &err), DG_OK);
+    assert_int_equal(model_row_detail(&m, text, sizeof text, &err), DG_OK);
+    assert_non_null(strstr(text, "phones, row 1 of "));
+    assert_non_null(strstr(text, "\ndevice_model: "));
+    assert_int_equal(act(&m, "sheet-back", &err), DG_OK);
+    /* A rule: its parameters, in the list and in full. */
+    assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
+    int tw = -1;
+    for (int i = 0; i < m.cl.rules.n; i++)
+        if (m.cl.rules.v[i].kind == DG_RULE_TIME_WINDOW)
+            tw = i;
+    assert_true(tw >= 0);
+    m.clean_cur = tw;
+    assert_int_equal(model_row_detail(&m, text, sizeof text, &err), DG_OK);
+    assert_non_null(strstr(text, "time-window (on)"));
+    assert_non_null(strstr(text, "parameters: from=2016-"));
+    snprintf(line, sizeof line, "rule-set %d to=2016-05-03T12:00:00", tw + 1);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    char params[256];
+    assert_string_equal(strstr(model_rule_params(&m.cl.rules.v[tw], params, sizeof params), "to="),
+                        "to=2016-05-03T12:00:00");
+    assert_int_equal(m.cl.rules.v[tw].enabled, 1);
+    snprintf(line, sizeof line, "rule-set %d to=yesterday", tw + 1);
+    assert_int_equal(act(&m, line, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "expected a time"));
+    assert_int_equal(act(&m, "rule-set 1 x=1", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "has no parameters"));
+    /* Campaigns: a cursor, and the whole name. */
+    assert_int_equal(act(&m, "pane-campaigns", &err), DG_OK);
+    assert_int_equal(act(&m, "cursor-down", &err), DG_OK);
+    assert_int_equal(m.camp.cur, 1);
+    assert_int_equal(model_row_detail(&m, text, sizeof text, &err), DG_OK);
+    assert_non_null(strstr(text, m.camp.rules.v[1].name));
+    assert_int_equal(act(&m, "last-row", &err), DG_OK);
+    assert_int_equal(m.camp.cur, m.camp.rules.n - 1);
+    /* Wrapping: at blanks, indented, nothing lost. */
+    char lines[8][256];
+    int n = text_wrap("alpha beta gamma delta epsilon", 12, 2, lines, 8);
+    assert_true(n >= 3);
+    assert_string_equal(lines[0], "alpha beta");
+    assert_string_equal(lines[1], "  gamma");
+    for (int i = 0; i < n; i++)
+        assert_true(text_width(lines[i]) <= 12);
+    model_free(&m);
+}
+
+/* What a key would throw away, for the question the screen asks first. */
+static void a_key_that_would_lose_work_says_what(void **state)
+{
+    (void)state;
+    model m;
+    model_init(&m, work);
+    m.use_snapshot = 0;
+    dg_err err;
+    char line[2048], buf[600];
+    assert_null(model_would_lose(&m, ACT_QUIT, NULL, buf, sizeof buf));
+    assert_string_equal(model_would_lose(&m, ACT_QUIT, "training", buf, sizeof buf),
+                        "the running job (training)");
+    snprintf(line, sizeof line, "choose-dir %s", data_dir);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    assert_null(model_would_lose(&m, ACT_LOAD, NULL, buf, sizeof buf));
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    /* A reload of data nothing was made from loses nothing. */
+    assert_null(model_would_lose(&m, ACT_LOAD, NULL, buf, sizeof buf));
+    assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
+    assert_int_equal(act(&m, "eda-compute", &err), DG_OK);
+    assert_string_equal(model_would_lose(&m, ACT_LOAD, NULL, buf, sizeof buf),
+                        "the cleaned data and the EDA tables");
+    assert_null(model_would_lose(&m, ACT_MODELS_TRAIN, NULL, buf, sizeof buf));
+    /* The EDA list's labels: one per table, a letter where a chart has several. */
+    char label[16], seen[DG_EDA_MAX_TABLES][16];
+    for (int i = 0; i < m.eda.ntables; i++) {
+        snprintf(seen[i], sizeof seen[i], "%s", model_eda_label(&m.eda, i, label, sizeof label));
+        for (int k = 0; k < i; k++)
+            assert_string_not_equal(seen[i], seen[k]);
+    }
+    assert_string_equal(seen[0], "1a");
+    assert_string_equal(seen[1], "1b");
+    assert_string_equal(seen[2], "2");
+    assert_string_equal(seen[m.eda.ntables - 1], "10d");
+    model_free(&m);
+}
+
+/* The one byte and amount formatter the screen, the CLI and its progress share. */
+static void bytes_and_amounts_read_the_same_everywhere(void **state)
+{
+    (void)state;
+    char b[32];
+    assert_string_equal(dg_format_bytes(512, b, sizeof b), "512 B");
+    assert_string_equal(dg_format_bytes(1536, b, sizeof b), "1.5 KiB");
+    assert_string_equal(dg_format_bytes(3.2 * 1024 * 1024 * 1024, b, sizeof b), "3.2 GiB");
+    assert_string_equal(dg_format_amount(2048, "bytes", b, sizeof b), "2.0 KiB");
+    assert_string_equal(dg_format_amount(2.5e6, "rows", b, sizeof b), "2.50 M rows");
+    assert_string_equal(dg_format_amount(532, "rows", b, sizeof b), "532 rows");
 }
 
 int main(void)
@@ -1256,8 +1596,14 @@ int main(void)
         cmocka_unit_test(every_key_is_bound_once_per_context),
         cmocka_unit_test(the_man_page_lists_every_action),
         cmocka_unit_test(cjk_text_is_measured_by_display_width),
+        cmocka_unit_test(bytes_and_amounts_read_the_same_everywhere),
         cmocka_unit_test(log_words_survive_quoting),
         cmocka_unit_test(actions_drive_the_model_and_the_log),
+        cmocka_unit_test(the_key_bar_fits_and_offers_only_live_keys),
+        cmocka_unit_test(help_opens_at_a_section_and_is_searched),
+        cmocka_unit_test(sorting_shows_the_top_and_frequency_sheets_sort),
+        cmocka_unit_test(rows_show_in_full_and_rule_parameters_are_set),
+        cmocka_unit_test(a_key_that_would_lose_work_says_what),
         cmocka_unit_test(clean_and_eda_panes_drive_the_model_and_replay),
         cmocka_unit_test(geo_pane_drives_the_model_and_replay),
         cmocka_unit_test(models_and_campaigns_panes_drive_the_model_and_replay),

@@ -1,6 +1,9 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include "demographer/clean.h"
+#include "demographer/dataset.h"
+
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,4 +187,19 @@ __attribute__((constructor)) static void tu_tap_skips_as_ok(void)
         raise(WTERMSIG(status));
     }
     _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+void tu_load_cleaned(dg_dataset *ds, const char *dir, const char *rules_text, dg_rule_effect *fx)
+{
+    dg_err err;
+    dg_dataset_init(ds);
+    if (dg_dataset_load(ds, dir, NULL, &err) != DG_OK)
+        fail_msg("load %s: %s", dir, err.msg);
+    dg_rules rules;
+    dg_rules_init(&rules);
+    if (dg_rules_parse(&rules, rules_text, "rules", &err) != DG_OK)
+        fail_msg("rules: %s", err.msg);
+    if (dg_clean(ds, &rules, fx, NULL, &err) != DG_OK)
+        fail_msg("clean: %s", err.msg);
+    dg_rules_free(&rules);
 }

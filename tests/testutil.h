@@ -29,6 +29,13 @@ char *tu_real_path(const char *name);
 /* Runs a shell command, returns its exit status and (when out is not NULL)
  * its stdout and stderr together, NUL-terminated, freed by the caller. */
 int tu_run(const char *cmd, char **out);
+/* Loads the data set in dir into ds (initialised here) and cleans it with
+ * the rules of rules_text (one rule a line, as a rules file), their effects
+ * in fx (one per rule); any failure fails the test. */
+struct dg_dataset;
+struct dg_rule_effect;
+void tu_load_cleaned(struct dg_dataset *ds, const char *dir, const char *rules_text,
+                     struct dg_rule_effect *fx);
 /* The demographer binary under test. */
 const char *tu_bin(void);
 

@@ -2,8 +2,10 @@
  * prompt and help overlay. Keys become actions only through actions.def; the
  * panes draw the main area and fill in actions' arguments from the cursor. */
 #include "app.h"
-#include "cli.h"
+#include "chart_view.h"
 
+#include "detail.h"
+#include "hints.h"
 #include "text.h"
 
 #include <curses.h>
@@ -94,23 +96,6 @@ static void draw_bar(app *a, int width)
     attrset(A_NORMAL);
 }
 
-static void human_unit(double v, const char *unit, char *out, size_t cap)
-{
-    if (strcmp(unit, "bytes") == 0) {
-        const char *u[] = {"B", "KiB", "MiB", "GiB"};
-        int i = 0;
-        while (v >= 1024 && i < 3) {
-            v /= 1024;
-            i++;
-        }
-        snprintf(out, cap, "%.1f %s", v, u[i]);
-    } else if (v >= 1e6) {
-        snprintf(out, cap, "%.2f M %s", v / 1e6, unit);
-    } else {
-        snprintf(out, cap, "%.0f %s", v, unit);
-    }
-}
-
 static void draw_status(app *a, int y, int width)
 {
     char line[2048];
@@ -127,31 +112,28 @@ static void draw_status(app *a, int y, int width)
             bar[i] = i < (int)(frac * bw) ? '#' : '.';
         bar[bw] = '\0';
         if (p.unit[0]) {
-            human_unit(p.done, p.unit, done, sizeof done);
-            human_unit(el > 0 ? p.done / el : 0, p.unit, rate, sizeof rate);
+            dg_format_amount(p.done, p.unit, done, sizeof done);
+            dg_format_amount(el > 0 ? p.done / el : 0, p.unit, rate, sizeof rate);
             if (p.total > 0 && p.done > 0 && el > 0)
                 snprintf(eta, sizeof eta, " ETA %.0fs", (p.total - p.done) / (p.done / el));
         }
-        /* Most telling first, so that a narrow terminal cuts the least:
-         * what, how far, how fast, how long; the way out stays on the right. */
-        char amount[128] = "", left[1024], right[64];
+        /* The bar, the amount, the time and the way out keep their room;
+         * a narrow terminal cuts the job's title and stage instead. */
+        char amount[128] = "", left[1024], right[256];
         if (p.unit[0])
-            snprintf(amount, sizeof amount, "%s%s %s/s%s", wide ? " " : "", wide ? done : "",
-                     rate, eta);
-        snprintf(left, sizeof left, " %s%s%s%s %3.0f%% [%s]%s", p.cancelling ? "cancelling " : "",
-                 p.title, p.stage[0] ? ": " : "", p.stage, frac * 100, bar, amount);
-        if (wide) {
-            size_t o = strlen(left);
-            snprintf(left + o, sizeof left - o, "  %.1fs", now - p.started);
-        }
-        snprintf(right, sizeof right, " %s ", p.cancelling ? "stopping" : "Esc cancels");
+            snprintf(amount, sizeof amount, " %s%s%s/s", wide ? done : "", wide ? " " : "", rate);
+        snprintf(left, sizeof left, " %s%s%s%s", p.cancelling ? "cancelling " : "", p.title,
+                 p.stage[0] ? ": " : "", p.stage);
+        snprintf(right, sizeof right, " %3.0f%% [%s]%s  %.1fs%s  %s ", frac * 100, bar, amount,
+                 now - p.started, eta, p.cancelling ? "stopping" : "Esc cancels");
         int rw = text_width(right);
+        if (rw > width - 10)
+            rw = width - 10;
         attrset(app_attr(a, COLOR_STATUS, A_REVERSE));
         put(y, 0, left, width - rw, 0);
         put(y, width - rw, right, rw, 0);
         attrset(A_NORMAL);
         return;
-        attrset(app_attr(a, COLOR_STATUS, A_REVERSE));
     } else {
         snprintf(line, sizeof line, " %s", a->m.msg);
         attrset(a->msg_error ? app_attr(a, COLOR_ERROR, A_REVERSE | A_BOLD)
@@ -193,78 +175,54 @@ static void draw_hints(app *a, int y, int width)
         return;
     }
     curs_set(0);
-    const char *ctx = a->help ? "help" : model_context(&a->m);
-    char line[1024] = "";
-    size_t o = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        const char *c = pass == 0 ? ctx : "global";
-        if (pass == 1 && strcmp(ctx, "global") == 0)
-            break;
-        for (int i = 0; i < ACT_COUNT && o + 64 < sizeof line; i++) {
-            if (strcmp(actions[i].ctx, c) != 0)
-                continue;
-            /* The MySQL fields' keys only once MySQL is the source. */
-            if ((i == ACT_DB_SET || i == ACT_DB_PASSWORD) && a->m.src == SRC_DIR)
-                continue;
-            /* Globals shown: the few an analyst needs to find the rest. */
-            if (pass == 1 && i != ACT_HELP && i != ACT_COMMAND && i != ACT_QUIT && i != ACT_SAVE)
-                continue;
-            if (pass == 1 && action_for_key(ctx, actions[i].key) >= 0)
-                continue;
-            o += (size_t)snprintf(line + o, sizeof line - o, "%s%s %s", o ? "  " : " ",
-                                  actions[i].key, actions[i].name);
-        }
-    }
+    char line[1024];
+    model_key_bar(&a->m, a->help ? "help" : model_context(&a->m), width, line, sizeof line);
     attrset(A_DIM);
     put(y, 0, line, width, 0);
     attrset(A_NORMAL);
 }
 
-static int help_lines(char lines[][256], int max)
+/* The overlay's lines: the help, or the detail view's text wrapped to its width. */
+static int overlay_lines(app *a, char lines[][HELP_LINE], int max)
 {
-    static const char *ctxs[] = {"global", "load",   "clean",     "eda",   "geo", "dbscan",
-                                 "models", "campaigns", "sheet", "help", "prompt"};
-    static const char *titles[] = {"Everywhere", "Load pane", "Clean pane", "EDA pane", "Geo pane",
-                                   "Geo pane, DBSCAN views", "Models pane", "Campaigns pane",
-                                   "Table and frequency sheets",
-                                   "This help", "Prompts"};
+    if (a->help != 2)
+        return help_lines(lines, max);
     int n = 0;
-    for (int c = 0; c < (int)(sizeof ctxs / sizeof *ctxs); c++) {
-        if (n < max)
-            snprintf(lines[n++], 256, "%s", "");
-        if (n < max)
-            snprintf(lines[n++], 256, "%s", titles[c]);
-        for (int i = 0; i < ACT_COUNT && n < max; i++) {
-            if (strcmp(actions[i].ctx, ctxs[c]) != 0)
-                continue;
-            char keys[32], name[40];
-            snprintf(keys, sizeof keys, "%s%s%s", actions[i].key, actions[i].key2[0] ? " " : "",
-                     actions[i].key2);
-            snprintf(name, sizeof name, "%s%s%s", actions[i].name, actions[i].args[0] ? " " : "",
-                     actions[i].args);
-            snprintf(lines[n++], 256, " %-9s %-18s %s", keys, name, actions[i].help);
-        }
+    const char *p = a->detail;
+    while (*p && n < max) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char one[2048];
+        snprintf(one, sizeof one, "%.*s", (int)(len < sizeof one ? len : sizeof one - 1), p);
+        /* The first line is the title; the fields' values hang under them. */
+        n += text_wrap(one, a->overlay_w > 10 ? a->overlay_w - 1 : 70, 4, lines + n, max - n);
+        p += len + (nl ? 1 : 0);
     }
     return n;
 }
 
 static void draw_help(app *a, int top, int height, int width)
 {
-    static char lines[ACT_COUNT + 16][256];
-    int n = help_lines(lines, ACT_COUNT + 16);
+    static char lines[HELP_MAX_LINES][HELP_LINE];
     int x0 = width > 84 ? (width - 80) / 2 : 1, w = width > 84 ? 80 : width - 2;
+    a->overlay_w = w;
+    int n = overlay_lines(a, lines, HELP_MAX_LINES);
     int rows = height - 2;
     if (a->help_top > n - rows)
         a->help_top = n - rows > 0 ? n - rows : 0;
     if (a->help_top < 0)
         a->help_top = 0;
     attrset(app_attr(a, COLOR_HEADER, A_REVERSE));
-    put(top, x0, " Keys - ? or q closes, arrows scroll; : runs an action by name", w, 0);
+    put(top, x0,
+        a->help == 2 ? " The cursor's row in full - q closes, arrows scroll, / searches"
+                     : " Keys - ? or q closes, arrows scroll, / searches; : runs an action",
+        w, 0);
     attrset(A_NORMAL);
     for (int r = 0; r < rows; r++) {
         int i = a->help_top + r;
         const char *s = i < n ? lines[i] : "";
-        attrset(i < n && s[0] && s[0] != ' ' ? A_BOLD : A_NORMAL);
+        attrset((i < n && s[0] && s[0] != ' ' && (a->help != 2 || i == 0) ? A_BOLD : A_NORMAL) |
+                (i == a->help_match ? A_REVERSE : 0));
         put(top + 1 + r, x0, s, w, 0);
     }
     attrset(app_attr(a, COLOR_HEADER, A_REVERSE));
@@ -321,12 +279,49 @@ static void run_action(app *a, int id, int argc, char **argv, int from_key)
     pane_args pa = {0};
     char *pargv[PANE_MAX_ARGS];
     a->msg_error = 0;
+    /* Ask first when a key would throw work away. */
+    if (a->confirmed) {
+        a->confirmed = 0;
+    } else if (from_key) {
+        char lose[600];
+        job_progress jp;
+        const char *running = NULL;
+        if (id == ACT_QUIT && job_running(&a->jr)) {
+            job_peek(&a->jr, &jp);
+            running = jp.title;
+        }
+        if (model_would_lose(&a->m, id, running, lose, sizeof lose)) {
+            char label[128];
+            snprintf(a->m.msg, sizeof a->m.msg, "%s %s would lose %s", actions[id].key,
+                     actions[id].name, lose);
+            snprintf(label, sizeof label, "%s anyway? (y: yes; any other key: no) ",
+                     actions[id].name);
+            a->pending = id;
+            app_prompt(a, PROMPT_CONFIRM, label, "", NULL);
+            return;
+        }
+    }
     switch (id) {
     case ACT_HELP:
         a->help = !a->help;
-        a->help_top = 0;
+        a->help_match = -1;
+        if (a->help) {
+            /* At the section of the keys live where the analyst is. */
+            static char lines[HELP_MAX_LINES][HELP_LINE];
+            int n = help_lines(lines, HELP_MAX_LINES);
+            a->help_top = help_section(lines, n, model_context(&a->m));
+        }
         break;
     case ACT_HELP_CLOSE: a->help = 0; break;
+    case ACT_ROW_DETAIL:
+        if (model_row_detail(&a->m, a->detail, sizeof a->detail, &err) != DG_OK) {
+            set_error(a, err.msg);
+            return;
+        }
+        a->help = 2;
+        a->help_top = 0;
+        a->help_match = -1;
+        return;
     case ACT_COMMAND: app_prompt(a, PROMPT_COMMAND, ":", "", NULL); return;
     case ACT_QUIT:
         job_cancel(&a->jr);
@@ -400,6 +395,7 @@ static void complete_command(app *a)
     } else {
         snprintf(a->pr.text, sizeof a->pr.text, "%s", best);
         snprintf(a->m.msg, sizeof a->m.msg, "%s", list);
+        a->msg_list = 1;
     }
 }
 
@@ -476,15 +472,59 @@ static void complete_path(app *a)
     }
     free(names);
     snprintf(a->pr.text, sizeof a->pr.text, "%.700s%.300s%s", dir, best, n == 1 ? "/" : "");
-    if (n > 1)
+    if (n > 1) {
         snprintf(a->m.msg, sizeof a->m.msg, "%s", list);
+        a->msg_list = 1;
+    }
+}
+
+/* A prompt's Tab candidates go with it. */
+static void close_prompt(app *a)
+{
+    a->pr.kind = PROMPT_NONE;
+    if (a->msg_list) {
+        a->m.msg[0] = '\0';
+        a->msg_error = 0;
+        a->msg_list = 0;
+    }
 }
 
 static void accept_prompt(app *a)
 {
     prompt p = a->pr;
-    a->pr.kind = PROMPT_NONE;
-    if (p.kind == PROMPT_DIR) {
+    close_prompt(a);
+    if (p.kind == PROMPT_HELP) {
+        static char lines[HELP_MAX_LINES][HELP_LINE];
+        int n = overlay_lines(a, lines, HELP_MAX_LINES);
+        if (p.text[0])
+            snprintf(a->help_search, sizeof a->help_search, "%.120s", p.text);
+        snprintf(p.text, sizeof p.text, "%s", a->help_search);
+        int at = help_find(lines, n, a->help_match >= 0 ? a->help_match + 1 : a->help_top,
+                           p.text);
+        if (at < 0) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "no help line holds '%.200s'", p.text);
+            set_error(a, msg);
+        } else {
+            a->help_match = at;
+            a->help_top = at > 2 ? at - 2 : 0;
+            snprintf(a->m.msg, sizeof a->m.msg, "'%.200s' at help line %d (/ Enter: the next)",
+                     p.text, at + 1);
+        }
+    } else if (p.kind == PROMPT_WORDS) {
+        char line[1400], **argv, *buf;
+        dg_err err;
+        snprintf(line, sizeof line, "%s %s", p.arg, p.text);
+        int argc = model_split(line, &argv, &buf, &err);
+        if (argc < 0) {
+            set_error(a, err.msg);
+            return;
+        }
+        if (argc > 0)
+            run_action(a, action_by_name(argv[0]), argc - 1, argv + 1, 0);
+        free(argv);
+        free(buf);
+    } else if (p.kind == PROMPT_DIR) {
         char path[PATH_MAX];
         expand_home(p.text, path, sizeof path);
         char *argv[] = {path};
@@ -539,6 +579,18 @@ static void accept_prompt(app *a)
 
 static void prompt_key(app *a, const char *key, const char *utf8)
 {
+    if (a->pr.kind == PROMPT_CONFIRM) {
+        close_prompt(a);
+        if (strcmp(key, "y") == 0 || strcmp(key, "Y") == 0) {
+            a->confirmed = 1;
+            run_action(a, a->pending, 0, NULL, 1);
+        } else {
+            snprintf(a->m.msg, sizeof a->m.msg, "%s not done: nothing lost",
+                     actions[a->pending].name);
+            a->msg_error = 0;
+        }
+        return;
+    }
     int id = action_for_key("prompt", key);
     size_t n = strlen(a->pr.text);
     switch (id) {
@@ -548,7 +600,7 @@ static void prompt_key(app *a, const char *key, const char *utf8)
              * action logged says only that a password was typed. */
             model_set_password(&a->m, a->pr.text);
             explicit_bzero(a->pr.text, sizeof a->pr.text);
-            a->pr.kind = PROMPT_NONE;
+            close_prompt(a);
             run_action(a, ACT_DB_PASSWORD, 0, NULL, 0);
             return;
         }
@@ -556,7 +608,7 @@ static void prompt_key(app *a, const char *key, const char *utf8)
         return;
     case ACT_PROMPT_ABORT:
         explicit_bzero(a->pr.text, sizeof a->pr.text);
-        a->pr.kind = PROMPT_NONE;
+        close_prompt(a);
         return;
     case ACT_PROMPT_COMPLETE:
         if (a->pr.kind == PROMPT_COMMAND)
@@ -581,8 +633,7 @@ static void prompt_key(app *a, const char *key, const char *utf8)
 
 static int is_move(int id)
 {
-    return id == ACT_UP || id == ACT_DOWN || id == ACT_PAGE_UP || id == ACT_PAGE_DOWN ||
-           id == ACT_FIRST_ROW || id == ACT_LAST_ROW;
+    return action_has(id, ACTION_MOVE);
 }
 
 static void on_key(app *a, const char *key, const char *utf8)
@@ -600,6 +651,10 @@ static void on_key(app *a, const char *key, const char *utf8)
             run_action(a, ACT_HELP_CLOSE, 0, NULL, 1);
             return;
         }
+        if (id == ACT_HELP_SEARCH) {
+            app_prompt(a, PROMPT_HELP, "search the help: ", "", NULL);
+            return;
+        }
         if (is_move(id)) {
             int page = a->main_rows - 3;
             a->help_top += id == ACT_UP ? -1 : id == ACT_DOWN ? 1 : id == ACT_PAGE_UP ? -page
@@ -613,6 +668,13 @@ static void on_key(app *a, const char *key, const char *utf8)
         if (id < 0)
             id = action_for_key("global", key);
     }
+    /* A message lasts until the next key; the cursor keys keep a report
+     * (not an error) on screen while the analyst reads the rows it is about. */
+    if (a->msg_error || !is_move(id)) {
+        a->m.msg[0] = '\0';
+        a->msg_error = 0;
+    }
+    a->msg_list = 0;
     if (id < 0) {
         char msg[128];
         snprintf(msg, sizeof msg, "%s does nothing here (? lists the keys)", key);
@@ -694,9 +756,10 @@ static void init_colors(app *a)
     init_pair(COLOR_CURSOR, COLOR_BLACK, COLOR_CYAN);
     init_pair(COLOR_HIST, COLOR_BLUE, -1);
     init_pair(COLOR_ERROR, COLOR_WHITE, COLOR_RED);
+    chart_view_init_colors();
 }
 
-int app_main(int argc, char **argv)
+int app_main(int argc, char **argv, model_asset_fn asset)
 {
     static const struct option longopts[] = {
         {"out", required_argument, NULL, 'o'},       {"log", required_argument, NULL, 'L'},
@@ -734,9 +797,7 @@ int app_main(int argc, char **argv)
     static app a;
     memset(&a, 0, sizeof a);
     model_init(&a.m, out);
-    geo_set_basemap_path(&a.m.geo, cli_asset("basemap-east-asia.txt"));
-    models_set_supercats_path(&a.m.models, cli_asset("supercategories.txt"));
-    campaigns_set_default_rules(&a.m.camp, cli_asset("campaigns.rules"));
+    model_use_assets(&a.m, asset);
     a.m.use_snapshot = snapshot;
     if (cache)
         a.m.cache_dir = dg_xstrdup(cache);
@@ -806,8 +867,7 @@ int app_main(int argc, char **argv)
             int rc;
             if (job_collect(&a.jr, &j, &rc, &err)) {
                 model_finish(&a.m, j, rc, &err);
-                a.msg_error = rc != DG_OK && strcmp(err.msg, "cancelled") != 0 &&
-                              !strstr(err.msg, ": cancelled");
+                a.msg_error = rc != DG_OK && !dg_cancelled(&err);
             }
             dirty = 1;
         }

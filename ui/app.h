@@ -11,6 +11,11 @@
 /* PROMPT_ARG: the text is the one argument of the action named by arg.
  * PROMPT_FIELD: the text is the value of the MySQL field named by arg (db-set);
  * accepting it offers the next field, then the password.
+ * PROMPT_HELP: the text is searched for in the help overlay.
+ * PROMPT_CONFIRM: y runs the pending action (its loss said on the status
+ * line), any other key keeps everything.
+ * PROMPT_WORDS: arg is an action's name and its first arguments; the text's
+ * words are the rest (rule-set N, then K=V...).
  * PROMPT_PASSWORD: shown as one '*' per character, handed to the model
  * (model_set_password) and wiped, never an action's argument. */
 typedef enum prompt_kind {
@@ -20,7 +25,10 @@ typedef enum prompt_kind {
     PROMPT_SEARCH,
     PROMPT_ARG,
     PROMPT_FIELD,
-    PROMPT_PASSWORD
+    PROMPT_PASSWORD,
+    PROMPT_HELP,
+    PROMPT_WORDS,
+    PROMPT_CONFIRM
 } prompt_kind;
 
 typedef struct prompt {
@@ -37,12 +45,19 @@ struct app {
     model m;
     job_runner jr;
     const pane_ops *panes[PANE_COUNT];
-    int help;         /* the help overlay shows */
+    int help;         /* the overlay shows: 1 the help, 2 the cursor's row (detail) */
+    char detail[16384]; /* help == 2: the row's lines */
+    int overlay_w;    /* the overlay's width at the last draw (wrapping) */
     int help_top;     /* its first line shown */
+    int help_match;   /* the line the last help search found (-1: none) */
+    char help_search[128]; /* ...and its text (an empty search repeats it) */
     prompt pr;
     int quit;
+    int pending;      /* PROMPT_CONFIRM: the action asked about... */
+    int confirmed;    /* ...and the answer was yes: run it without asking */
     int color;        /* colours on (a colour terminal and no NO_COLOR) */
     int msg_error;    /* the status message is an error */
+    int msg_list;     /* the status message is a prompt's Tab candidates */
     int main_rows;    /* rows of the main area at the last draw (pages) */
     FILE *latency;    /* DG_LATENCY_LOG: key-to-screen times, one per line */
 };
@@ -65,8 +80,9 @@ void app_prompt(app *a, prompt_kind kind, const char *label, const char *text, c
 /* Opens the masked password prompt (the Load pane's P, and the last step of e). */
 void app_password_prompt(app *a);
 
-/* Runs the workbench; returns the process exit status. */
-int app_main(int argc, char **argv);
+/* Runs the workbench; returns the process exit status. asset finds the
+ * assets' files (main passes the CLI's lookup). */
+int app_main(int argc, char **argv, model_asset_fn asset);
 
 /* Sheet views (sheet.c). */
 void sheet_draw(app *a, sheet *s, int top, int height, int width);

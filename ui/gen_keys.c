@@ -1,27 +1,13 @@
 /* Builds the man page from its template: the line "@KEYS@" becomes the KEYS
  * section, generated from actions.def, so the manual's keys are the keys the
  * workbench binds. Run at build time: gen_keys TEMPLATE OUTPUT. */
+#include "actions.h"
+
 #include <stdio.h>
 #include <string.h>
 
-typedef struct action {
-    const char *name, *key, *key2, *ctx, *args, *help;
-} action;
-
-static const action acts[] = {
-#define ACTION(id, name, key, key2, ctx, args, help) {name, key, key2, ctx, args, help},
-#include "actions.def"
-#undef ACTION
-};
-
 static void keys_section(FILE *o)
 {
-    static const char *ctxs[] = {"global", "load",   "clean",     "eda",   "geo", "dbscan",
-                                 "models", "campaigns", "sheet", "help", "prompt"};
-    static const char *titles[] = {"Everywhere", "Load pane", "Clean pane", "EDA pane", "Geo pane",
-                                   "Geo pane, DBSCAN views", "Models pane", "Campaigns pane",
-                                   "Table and frequency sheets",
-                                   "Help overlay", "Prompts"};
     fputs(".Sh KEYS\n"
           "Every key runs an action of one table, which also gives the help overlay\n"
           ".Pq Cm \\&? ,\n"
@@ -30,11 +16,11 @@ static void keys_section(FILE *o)
           "prompt, the session log's words and this section.\n"
           "A key of a pane or sheet is looked up before a global one.\n",
           o);
-    for (size_t c = 0; c < sizeof ctxs / sizeof *ctxs; c++) {
-        fprintf(o, ".Ss %s\n.Bl -tag -width Backspace\n", titles[c]);
-        for (size_t i = 0; i < sizeof acts / sizeof *acts; i++) {
-            const action *a = &acts[i];
-            if (strcmp(a->ctx, ctxs[c]) != 0)
+    for (int c = 0; c < ACTION_NCTX; c++) {
+        fprintf(o, ".Ss %s\n.Bl -tag -width Backspace\n", action_context_titles[c]);
+        for (int i = 0; i < ACT_COUNT; i++) {
+            const action_info *a = &actions[i];
+            if (strcmp(a->ctx, action_contexts[c]) != 0)
                 continue;
             fprintf(o, ".It Cm \\&%s", a->key);
             if (a->key2[0])

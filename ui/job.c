@@ -67,12 +67,16 @@ static void *worker(void *arg)
 {
     job_runner *r = arg;
     dg_progress p = {on_progress, r};
-    dg_err err = {{0}};
+    dg_err err = {0};
     int rc = model_job_run(r->job, &p, &err);
     /* A cancel that came after the last progress check still wins: the user
      * asked for nothing to change. */
     if (rc == DG_OK && atomic_load(&r->cancel))
-        rc = dg_fail(&err, "cancelled");
+        rc = dg_cancel(&err, "cancelled");
+    /* Work that failed while stopping for a cancel (a message wrapped on the
+     * way up) was cancelled all the same. */
+    if (rc != DG_OK && atomic_load(&r->cancel))
+        err.status = DG_CANCELLED;
     pthread_mutex_lock(&r->lock);
     r->rc = rc;
     r->err = err;

@@ -2,8 +2,8 @@
  * its progress under a mutex and wakes the main loop through a self-pipe (at
  * most every 50 ms, and once when it ends); the main loop polls the pipe with
  * the keyboard, so the screen never waits for the work. Cancelling sets a
- * flag that the progress callback returns, and the core stops with
- * "cancelled", leaving nothing half-built. Curses-free. */
+ * flag that the progress callback returns, and the core stops with the
+ * status DG_CANCELLED (dg_cancel), leaving nothing half-built. Curses-free. */
 #ifndef DEMOGRAPHER_UI_JOB_H
 #define DEMOGRAPHER_UI_JOB_H
 

@@ -1,7 +1,10 @@
 #include "model.h"
+#include "model_charts.h"
+#include "model_job.h"
 
 #include "text.h"
 
+#include "demographer/csv.h"
 #include "demographer/plot.h"
 #include "demographer/source_http.h"
 #include "demographer/source_mysql.h"
@@ -21,53 +24,6 @@ const char *const pane_names[PANE_COUNT] = {"load", "clean", "eda", "geo", "mode
 const char *const source_names[SRC_COUNT] = {"dir", "mysql", "mysql-s3"};
 const char *const db_fields[] = {"host", "port", "database", "user", "tls", NULL};
 
-struct model_job {
-    int id;
-    char line[1400];   /* the action as logged */
-    char title[128];
-    /* load */
-    char *dir;
-    int db, s3;            /* from MySQL (and the S3 objects) instead of dir */
-    dg_sources_config dbcfg; /* ...its settings and password (wiped when freed) */
-    char s3paths[2][4096];
-    dg_load_opts opts;
-    dg_dataset ds;
-    dg_tablestats stats[DG_T_COUNT];
-    /* sort, search, freq: the table and sheet they work on */
-    const dg_table *t;
-    int depth;         /* index of the sheet the result belongs to */
-    int col, desc;
-    const uint32_t *order;
-    uint64_t from, found;
-    char needle[256];
-    const sheet *fs;   /* search of a frequency sheet: the sheet (its values in order) */
-    uint64_t keep_row; /* sort: the cursor's row when it started... */
-    uint64_t new_cur;  /* ...and where that row is in the new order */
-    uint32_t *sorted;
-    dg_freq freq;
-    int eda;           /* sort, search: the sheet is the EDA pane's */
-    /* clean-apply: the rules applied to a fresh load (ds) and what each did */
-    dg_rules rules;
-    dg_rule_effect *effects;
-    /* eda-compute: the data it reads, and the tables it makes */
-    const dg_dataset *src;
-    int from_cleaned;
-    unsigned gen;
-    dg_eda edares;
-    dg_table tabs[DG_EDA_MAX_TABLES];
-    int ntabs, cut_series;
-    char missing[512];
-    /* device-features: the device asked for, and every device's features */
-    int64_t device;
-    dg_features feat;
-    /* geo-sample */
-    geo_job geo;
-    /* dbscan-run, dbscan-sweep */
-    dbscan_job dbs;
-    /* models-train, campaigns-predict */
-    models_job models;
-    campaigns_job camp;
-};
 
 void model_init(model *m, const char *out_dir)
 {
@@ -83,6 +39,13 @@ void model_init(model *m, const char *out_dir)
     dbscan_init(&m->dbs);
     models_init(&m->models);
     campaigns_init(&m->camp);
+}
+
+void model_use_assets(model *m, model_asset_fn asset)
+{
+    geo_set_basemap_path(&m->geo, asset("basemap-east-asia.txt"));
+    models_set_supercats_path(&m->models, asset("supercategories.txt"));
+    campaigns_set_default_rules(&m->camp, asset("campaigns.rules"));
 }
 
 void model_set_password(model *m, const char *password)
@@ -161,13 +124,13 @@ static void close_sheets(model *m)
         sheet_free(&m->sheets[--m->nsheets]);
 }
 
-static void free_tabs(dg_table *tabs, int n)
+void model_free_tabs(dg_table *tabs, int n)
 {
     for (int i = 0; i < n; i++)
         dg_table_free(&tabs[i]);
 }
 
-static void eda_clear(model *m)
+void model_eda_clear(model *m)
 {
     if (m->eda_open)
         sheet_free(&m->eda_sheet);
@@ -177,7 +140,7 @@ static void eda_clear(model *m)
     m->have_feat = 0;
     dg_table_free(&m->dev_tab);
     if (m->have_eda) {
-        free_tabs(m->eda_tabs, m->eda.ntables);
+        model_free_tabs(m->eda_tabs, m->eda.ntables);
         dg_eda_free(&m->eda);
     }
     memset(&m->eda, 0, sizeof m->eda);
@@ -188,7 +151,7 @@ static void eda_clear(model *m)
 void model_free(model *m)
 {
     close_sheets(m);
-    eda_clear(m);
+    model_eda_clear(m);
     geo_free(&m->geo);
     dbscan_free(&m->dbs);
     models_free(&m->models);
@@ -337,8 +300,7 @@ static void format_line(char *out, size_t cap, int id, int argc, char **argv)
     }
 }
 
-static void say(model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(model *m, const char *fmt, ...)
+void model_say(model *m, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -377,7 +339,7 @@ const dg_table *model_sheet_table(const model *m, const sheet *s)
 
 /* Opens one device's features as the EDA pane's sheet: a row per feature
  * (phone brand and model first, as names), its value beside it. */
-static int show_device(model *m, int64_t device, dg_err *err)
+int model_show_device(model *m, int64_t device, dg_err *err)
 {
     const dg_features *f = &m->feat;
     uint32_t d = 0;
@@ -415,11 +377,11 @@ static int show_device(model *m, int64_t device, dg_err *err)
     s->search_col = -1;
     s->nrows = t->nrows;
     m->eda_open = 1;
-    say(m, "device %lld: %d features (q goes back)", (long long)device, f->ncols);
+    model_say(m, "device %lld: %d features ({sheet-back} goes back)", (long long)device, f->ncols);
     return DG_OK;
 }
 
-static int find_column(const dg_table *t, const char *name, dg_err *err)
+int model_find_column(const dg_table *t, const char *name, dg_err *err)
 {
     for (int i = 0; i < t->ncols; i++)
         if (strcmp(t->cols[i].name, name) == 0)
@@ -427,7 +389,7 @@ static int find_column(const dg_table *t, const char *name, dg_err *err)
     return dg_fail(err, "%s has no column '%s'", t->name, name);
 }
 
-static int need_args(int id, int argc, int min, int max, dg_err *err)
+int model_need_args(int id, int argc, int min, int max, dg_err *err)
 {
     if (argc < min || argc > max)
         return dg_fail(err, "%s takes %s%s", actions[id].name,
@@ -457,6 +419,9 @@ static void move_cursor(model *m, int id, int argc, char **argv)
     } else if (!s && m->pane == PANE_EDA) {
         list = &m->eda_cur;
         len = m->have_eda ? m->eda.ntables : 0;
+    } else if (m->pane == PANE_CAMPAIGNS) {
+        list = &m->camp.cur;
+        len = m->camp.rules.n + (m->camp.have ? 1 : 0);
     } else if (m->pane == PANE_GEO && m->dbs.view == GEO_VIEW_SWEEP) {
         list = &m->dbs.sweep_cur;
         len = m->dbs.nrows;
@@ -488,11 +453,11 @@ static void move_cursor(model *m, int id, int argc, char **argv)
     case ACT_FIRST_ROW: cur = 0; break;
     case ACT_LAST_ROW: cur = last; break;
     case ACT_LEFT:
-        if (s->kind == SHEET_TABLE && s->ccol > 0)
+        if (s->ccol > 0)
             s->ccol--;
         break;
     case ACT_RIGHT:
-        if (s->kind == SHEET_TABLE && s->ccol + 1 < model_sheet_table(m, s)->ncols)
+        if (s->ccol + 1 < (s->kind == SHEET_FREQ ? FREQ_NCOLS : model_sheet_table(m, s)->ncols))
             s->ccol++;
         break;
     default: break;
@@ -521,53 +486,29 @@ static int choose_dir(model *m, const char *dir, dg_err *err)
     int n = 0;
     for (int t = 0; t < DG_T_COUNT; t++)
         n += found.present[t];
-    say(m, "%s: %s shape, %d of %d tables found; L loads them", abs, dg_shape_name(found.shape),
+    model_say(m, "%s: %s shape, %d of %d tables found; {load} loads them", abs, dg_shape_name(found.shape),
         n, DG_T_COUNT);
     return DG_OK;
 }
 
-/* The frequency sheet's chart: its 20 most frequent values. */
+/* The frequency sheet's chart: its 20 most frequent values (model_charts.c). */
 static int save_freq(model *m, const sheet *s, dg_err *err)
 {
     const dg_table *t = model_sheet_table(m, s);
     const dg_column *c = &t->cols[s->col];
-    int n = s->freq.n < 20 ? (int)s->freq.n : 20;
-    char (*bufs)[64] = dg_xcalloc((size_t)n + 1, sizeof *bufs);
-    const char **labels = dg_xcalloc((size_t)n + 1, sizeof *labels);
-    double *values = dg_xcalloc((size_t)n + 1, sizeof *values);
-    for (int i = 0; i < n; i++) {
-        const char *v = dg_cell_text(t, c, s->freq.row[i], bufs[i], sizeof bufs[i]);
-        labels[i] = v[0] ? v : "(empty)";
-        values[i] = (double)s->freq.count[i];
-    }
-    char title[128], sub[160], path[PATH_MAX];
-    snprintf(title, sizeof title, "%s.%s: frequency", t->name, c->name);
-    snprintf(sub, sizeof sub, "the %d most frequent of %" PRIu64 " values, %" PRIu64 " rows", n,
-             s->freq.n, s->freq.total);
-    dg_chart ch = {
-        .kind = DG_CHART_BAR_H,
-        .width = 1200,
-        .height = 800,
-        .title = title,
-        .subtitle = sub,
-        .value_label = "rows",
-        .category_label = c->name,
-        .n = n,
-        .labels = labels,
-        .values = values,
-        .value_labels = 1,
-    };
+    freq_chart *fc = dg_xmalloc(sizeof *fc);
+    freq_chart_of(m, s, fc);
+    char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s-freq-%s-%s.png", m->out_dir, pane_names[m->pane], t->name,
              c->name);
     int rc = dg_mkdirs(m->out_dir, err);
     if (rc == DG_OK)
-        rc = dg_chart_save(&ch, path, err);
-    free(bufs);
-    free(labels);
-    free(values);
+        rc = dg_chart_save(&fc->chart, path, err);
+    int w = fc->chart.width, h = fc->chart.height;
+    free(fc);
     if (rc == DG_OK) {
         snprintf(m->saved, sizeof m->saved, "%.1000s", path);
-        say(m, "saved %.1000s (%dx%d PNG)", path, ch.width, ch.height);
+        model_say(m, "saved %.1000s (%dx%d PNG)", path, w, h);
     }
     return rc;
 }
@@ -582,7 +523,7 @@ static int save_eda(model *m, int i, dg_err *err)
         dg_eda_table_write_csv(&m->eda.tables[i], csv, err) != DG_OK)
         return DG_ERR;
     snprintf(m->saved, sizeof m->saved, "%.1000s", png);
-    say(m, "saved %.1000s and its .csv", png);
+    model_say(m, "saved %.1000s and its .csv", png);
     return DG_OK;
 }
 
@@ -594,22 +535,36 @@ static int save(model *m, dg_err *err)
             return dg_fail(err, "a device's features are shown, not charted (demographer "
                                 "features --out writes every device's)");
         if (!m->have_eda)
-            return dg_fail(err, "no EDA tables yet (c computes them)");
+            return dg_fail(err, "no EDA tables yet ({eda-compute} computes them)");
         return save_eda(m, m->eda_open ? m->eda_sheet.table : m->eda_cur, err);
     }
     if (m->pane == PANE_CLEAN)
-        return dg_fail(err, "nothing to save as a PNG here: w saves the rules");
+        return dg_fail(err, "nothing to save as a PNG here: {rules-save} saves the rules");
     if (m->pane == PANE_GEO && m->dbs.view == GEO_VIEW_KDIST) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/geo-kdist.png", m->out_dir);
         if (dg_mkdirs(m->out_dir, err) != DG_OK || dbscan_save_kdist(&m->dbs, path, err) != DG_OK)
             return DG_ERR;
         snprintf(m->saved, sizeof m->saved, "%.1000s", path);
-        say(m, "saved %.1000s (k-distance, k = %g)", path, m->dbs.kdist.k);
+        model_say(m, "saved %.1000s (k-distance, k = %g)", path, m->dbs.kdist.k);
+        return DG_OK;
+    }
+    if (m->pane == PANE_GEO && m->dbs.view == GEO_VIEW_SWEEP && m->dbs.nrows) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/geo-sweep.png", m->out_dir);
+        dg_sweep_chart *sc = dg_xmalloc(sizeof *sc);
+        dg_sweep_chart_of(m->dbs.rows, m->dbs.nrows, m->dbs.eps_km, sc);
+        int rc = dg_mkdirs(m->out_dir, err) == DG_OK ? dg_chart_save(&sc->chart, path, err) : DG_ERR;
+        free(sc);
+        if (rc != DG_OK)
+            return DG_ERR;
+        snprintf(m->saved, sizeof m->saved, "%.1000s", path);
+        model_say(m, "saved %.1000s (the sweep's clusters by eps and minPts)", path);
         return DG_OK;
     }
     if (m->pane == PANE_GEO && m->dbs.view != GEO_VIEW_MAP)
-        return dg_fail(err, "p saves the map or the k-distance chart: v goes to the kdist view");
+        return dg_fail(err, "{save} saves the map, the k-distance chart or the sweep's: "
+                            "{dbscan-view} goes to the kdist or sweep view");
     if (m->pane == PANE_GEO) {
         char path[PATH_MAX];
         int w, h;
@@ -617,7 +572,7 @@ static int save(model *m, dg_err *err)
         if (dg_mkdirs(m->out_dir, err) != DG_OK || geo_save(&m->geo, path, &w, &h, err) != DG_OK)
             return DG_ERR;
         snprintf(m->saved, sizeof m->saved, "%.1000s", path);
-        say(m, "saved %.1000s (%dx%d PNG)%s%s", path, w, h,
+        model_say(m, "saved %.1000s (%dx%d PNG)%s%s", path, w, h,
             m->geo.basemap_state < 0 ? "; no basemap: " : "",
             m->geo.basemap_state < 0 ? m->geo.basemap_error : "");
         return DG_OK;
@@ -633,9 +588,10 @@ static int save(model *m, dg_err *err)
     return save_freq(m, s, err);
 }
 
-static model_job *new_job(int id, int argc, char **argv)
+model_job *model_job_new(int id, int argc, char **argv, const job_kind *kind)
 {
     model_job *j = dg_xcalloc(1, sizeof *j);
+    j->kind = kind;
     j->id = id;
     format_line(j->line, sizeof j->line, id, argc, argv);
     dg_dataset_init(&j->ds);
@@ -645,65 +601,45 @@ static model_job *new_job(int id, int argc, char **argv)
 
 static void job_free(model_job *j)
 {
+    if (j->kind && j->kind->free)
+        j->kind->free(j);
     free(j->dir);
     dg_sources_config_free(&j->dbcfg);
     dg_dataset_free(&j->ds);
-    free(j->sorted);
-    dg_freq_free(&j->freq);
     dg_rules_free(&j->rules);
     free(j->effects);
-    free_tabs(j->tabs, j->ntabs);
-    dg_eda_free(&j->edares);
-    dg_features_free(&j->feat);
-    geo_job_free(&j->geo);
-    dbscan_job_free(&j->dbs);
-    models_job_free(&j->models);
-    campaigns_job_free(&j->camp);
     free(j);
 }
 
-/* The data actions are refused while a job is out: the job reads the data and
- * the sheet it was started on. */
-static int data_action(int id)
+/* The actions whose one argument is a file, relative ones in <out>. */
+static int file_action(int id)
 {
-    switch (id) {
-    case ACT_CHOOSE_DIR:
-    case ACT_SOURCE:
-    case ACT_DB_SET:
-    case ACT_LOAD:
-    case ACT_OPEN_TABLE:
-    case ACT_SHEET_BACK:
-    case ACT_SORT:
-    case ACT_SORT_DESC:
-    case ACT_SEARCH:
-    case ACT_SEARCH_NEXT:
-    case ACT_FREQ:
-    case ACT_SAVE:
-    case ACT_RULE_TOGGLE:
-    case ACT_RULE_UP:
-    case ACT_RULE_DOWN:
-    case ACT_CLEAN_APPLY:
-    case ACT_CLEAN_PREVIEW:
-    case ACT_CLEAN_UNDO:
-    case ACT_RULES_SAVE:
-    case ACT_RULES_LOAD:
-    case ACT_EDA_COMPUTE:
-    case ACT_EDA_OPEN:
-    case ACT_DEVICE_FEATURES:
-    case ACT_GEO_SAMPLE:
-    case ACT_DBSCAN_RUN:
-    case ACT_DBSCAN_SWEEP:
-    case ACT_MODELS_TRAIN:
-    case ACT_MODELS_EXPORT:
-    case ACT_CAMPAIGNS_RULES:
-    case ACT_CAMPAIGNS_PREDICT:
-    case ACT_CAMPAIGNS_LOAD:
-    case ACT_CAMPAIGNS_WRITE: return 1;
-    default: return 0;
-    }
+    return id == ACT_RULES_SAVE || id == ACT_RULES_LOAD || id == ACT_CAMPAIGNS_RULES ||
+           id == ACT_CAMPAIGNS_LOAD;
 }
 
-static sheet *need_sheet(model *m, int id, dg_err *err)
+/* path relative to the output directory when it lies in it, else path. */
+static const char *out_relative(const model *m, const char *path, char *buf, size_t cap)
+{
+    char od[PATH_MAX];
+    const char *dirs[2] = {m->out_dir, realpath(m->out_dir, od) ? od : NULL};
+    if (path[0] != '/')
+        return path;
+    for (int i = 0; i < 2; i++) {
+        if (!dirs[i] || dirs[i][0] != '/')
+            continue;
+        size_t n = strlen(dirs[i]);
+        while (n > 1 && dirs[i][n - 1] == '/')
+            n--;
+        if (strncmp(path, dirs[i], n) == 0 && path[n] == '/' && path[n + 1]) {
+            snprintf(buf, cap, "%s", path + n + 1);
+            return buf;
+        }
+    }
+    return path;
+}
+
+sheet *model_need_sheet(model *m, int id, dg_err *err)
 {
     sheet *s = model_sheet(m);
     if (!s)
@@ -714,7 +650,7 @@ static sheet *need_sheet(model *m, int id, dg_err *err)
 /* Rule N (1-based, as the pane numbers them) -> its index, or -1. */
 static int rule_arg(model *m, int id, int argc, char **argv, dg_err *err)
 {
-    if (need_args(id, argc, 1, 1, err) != DG_OK)
+    if (model_need_args(id, argc, 1, 1, err) != DG_OK)
         return -1;
     char *end;
     long n = strtol(argv[0], &end, 10);
@@ -723,6 +659,62 @@ static int rule_arg(model *m, int id, int argc, char **argv, dg_err *err)
         return -1;
     }
     return (int)n - 1;
+}
+
+const char *model_rule_params(const dg_rule *r, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (r->kind == DG_RULE_TIME_WINDOW) {
+        char a[20], b[20];
+        dg_format_time(r->from, a);
+        dg_format_time(r->to, b);
+        a[10] = b[10] = 'T';
+        snprintf(buf, cap, "from=%s to=%s", a, b);
+    } else if (r->kind == DG_RULE_EMPTY_CATEGORIES) {
+        snprintf(buf, cap, "name=%s", r->name);
+    }
+    return buf;
+}
+
+/* rule-set N K=V...: the rule's current parameters, then the ones given
+ * (later words win), read as a rule-file line. */
+static int rule_set(model *m, int argc, char **argv, dg_err *err)
+{
+    if (argc < 2)
+        return dg_fail(err, "rule-set takes N K=V... (e on a rule offers its parameters)");
+    int i = rule_arg(m, ACT_RULE_SET, 1, argv, err);
+    if (i < 0)
+        return DG_ERR;
+    dg_rule *r = &m->cl.rules.v[i];
+    char line[2048], params[256];
+    snprintf(line, sizeof line, "%s %s", dg_rule_keyword(r->kind),
+             model_rule_params(r, params, sizeof params));
+    if (!params[0])
+        return dg_fail(err, "rule %d %s has no parameters", i + 1, dg_rule_keyword(r->kind));
+    for (int k = 1; k < argc; k++) {
+        size_t o = strlen(line);
+        snprintf(line + o, sizeof line - o, " %s", argv[k]);
+    }
+    dg_rules one;
+    dg_rules_init(&one);
+    char origin[32];
+    snprintf(origin, sizeof origin, "rule %d", i + 1);
+    if (dg_rules_parse(&one, line, origin, err) != DG_OK)
+        return DG_ERR;
+    /* A blank-separated word list is one line: anything else was not K=V. */
+    if (one.n != 1) {
+        dg_rules_free(&one);
+        return dg_fail(err, "rule-set takes K=V words");
+    }
+    int on = r->enabled;
+    *r = one.v[0];
+    r->enabled = on;
+    dg_rules_free(&one);
+    preview_clear(m);
+    m->clean_cur = i;
+    model_say(m, "rule %d %s: %s ({clean-apply} applies)", i + 1, dg_rule_keyword(r->kind),
+        model_rule_params(r, params, sizeof params));
+    return DG_OK;
 }
 
 /* A rule file's path: relative ones are in the output directory, so that a
@@ -749,7 +741,7 @@ static int rules_save(model *m, const char *file, dg_err *err)
     if (dg_rules_save(&m->cl.rules, path, err) != DG_OK)
         return DG_ERR;
     snprintf(m->saved, sizeof m->saved, "%.1000s", path);
-    say(m, "saved the %d rules to %.1000s", m->cl.rules.n, path);
+    model_say(m, "saved the %d rules to %.1000s", m->cl.rules.n, path);
     return DG_OK;
 }
 
@@ -768,7 +760,7 @@ static int rules_load(model *m, const char *file, dg_err *err)
     preview_clear(m);
     if (m->clean_cur >= r.n)
         m->clean_cur = r.n ? r.n - 1 : 0;
-    say(m, "loaded %d rules from %.1000s", r.n, path);
+    model_say(m, "loaded %d rules from %.1000s", r.n, path);
     return DG_OK;
 }
 
@@ -785,7 +777,7 @@ static int clean_undo(model *m, dg_err *err)
     preview_clear(m);
     if (m->clean_cur >= m->cl.rules.n)
         m->clean_cur = m->cl.rules.n ? m->cl.rules.n - 1 : 0;
-    say(m, "undone: %s", m->cl.have_cleaned ? "back to the data and rules of the apply before"
+    model_say(m, "undone: %s", m->cl.have_cleaned ? "back to the data and rules of the apply before"
                                            : "back to the loaded data, no rules applied");
     return DG_OK;
 }
@@ -857,7 +849,7 @@ static int source_by_name(const char *name)
 static void say_db(model *m)
 {
     const dg_mysql_config *c = &m->db.mysql;
-    say(m, "source: MySQL%s %s@%s:%u/%s, tls %s; password: %s (e edits, P types it, L loads)",
+    model_say(m, "source: MySQL%s %s@%s:%u/%s, tls %s; password: %s ({db-set} edits, {db-password} types it, {load} loads)",
         m->src == SRC_MYSQL_S3 ? " + S3" : "", c->user[0] ? c->user : "(no user)", c->host,
         c->port, c->database, dg_tls_mode_name(c->tls),
         m->password              ? "typed"
@@ -872,6 +864,9 @@ static void say_db(model *m)
  * (the typed one, else MYSQL_PWD, the password_file or sources.conf, as the
  * command line takes it) and a log line that says where the password came
  * from, never what it is. The typed password is wiped once the job has it. */
+/* The data jobs' kinds, defined below with their operations. */
+static const job_kind load_kind, preview_kind, apply_kind;
+
 static model_job *db_load_job(model *m, int kind, int argc, char **argv, dg_err *err)
 {
     if (need_db(m, err) != DG_OK)
@@ -894,6 +889,7 @@ static model_job *db_load_job(model *m, int kind, int argc, char **argv, dg_err 
             return NULL;
     }
     model_job *j = dg_xcalloc(1, sizeof *j);
+    j->kind = &load_kind;
     dg_dataset_init(&j->ds);
     j->id = ACT_LOAD;
     j->db = 1;
@@ -933,16 +929,29 @@ static model_job *db_load_job(model *m, int kind, int argc, char **argv, dg_err 
     return j;
 }
 
+static int do_action(model *m, int id, int argc, char **argv, model_job **job, dg_err *err);
+
+/* Messages name keys as {action-name}: the table gives the key. */
 int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *err)
+{
+    int rc = do_action(m, id, argc, argv, job, err);
+    if (rc != DG_OK)
+        action_keys_expand(err->msg, sizeof err->msg);
+    action_keys_expand(m->msg, sizeof m->msg);
+    return rc;
+}
+
+static int do_action(model *m, int id, int argc, char **argv, model_job **job, dg_err *err)
 {
     *job = NULL;
     if (id < 0 || id >= ACT_COUNT)
         return dg_fail(err, "no such action");
-    if (m->busy && data_action(id))
-        return dg_fail(err, "a job is running: wait, or cancel it with Esc");
+    /* The data actions are refused while a job is out: the job reads the
+     * data and the sheet it was started on. */
+    if (m->busy && action_has(id, ACTION_DATA))
+        return dg_fail(err, "a job is running: wait, or cancel it with {cancel-job}");
     model_job *j = NULL;
     sheet *s;
-    int col;
     switch (id) {
     case ACT_UP:
     case ACT_DOWN:
@@ -950,17 +959,23 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
     case ACT_RIGHT:
     case ACT_FIRST_ROW:
     case ACT_LAST_ROW:
-        if (need_args(id, argc, 0, 0, err) != DG_OK)
+        if (model_need_args(id, argc, 0, 0, err) != DG_OK)
             return DG_ERR;
         move_cursor(m, id, argc, argv);
         break;
     case ACT_PAGE_UP:
     case ACT_PAGE_DOWN:
-        if (need_args(id, argc, 0, 1, err) != DG_OK)
+        if (model_need_args(id, argc, 0, 1, err) != DG_OK)
             return DG_ERR;
         move_cursor(m, id, argc, argv);
         break;
     case ACT_NEXT_PANE: m->pane = (m->pane + 1) % PANE_COUNT; break;
+    case ACT_CHART_TOGGLE:
+        if (model_need_args(id, argc, 0, 0, err) != DG_OK)
+            return DG_ERR;
+        m->chart[m->pane] = !m->chart[m->pane];
+        model_say(m, "%s shows %s", pane_titles[m->pane], m->chart[m->pane] ? "charts" : "sheets");
+        break;
     case ACT_PANE_LOAD:
     case ACT_PANE_CLEAN:
     case ACT_PANE_EDA:
@@ -968,11 +983,11 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
     case ACT_PANE_MODELS:
     case ACT_PANE_CAMPAIGNS: m->pane = (pane_id)(id - ACT_PANE_LOAD); break;
     case ACT_CHOOSE_DIR:
-        if (need_args(id, argc, 1, 1, err) != DG_OK || choose_dir(m, argv[0], err) != DG_OK)
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK || choose_dir(m, argv[0], err) != DG_OK)
             return DG_ERR;
         break;
     case ACT_SOURCE: {
-        if (need_args(id, argc, 1, 1, err) != DG_OK)
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK)
             return DG_ERR;
         int k = source_by_name(argv[0]);
         if (k < 0)
@@ -983,7 +998,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (k == SRC_DIR) {
             /* A typed password is for the MySQL load only: leaving MySQL forgets it. */
             model_set_password(m, NULL);
-            say(m, "source: %s (o chooses the directory, L loads)",
+            model_say(m, "source: %s ({choose-dir} chooses the directory, {load} loads)",
                 m->dir ? m->dir : "a directory");
         } else {
             say_db(m);
@@ -991,25 +1006,25 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         break;
     }
     case ACT_DB_SET: {
-        if (need_args(id, argc, 2, 2, err) != DG_OK || need_db(m, err) != DG_OK)
+        if (model_need_args(id, argc, 2, 2, err) != DG_OK || need_db(m, err) != DG_OK)
             return DG_ERR;
         if (set_db_field(&m->db.mysql, argv[0], argv[1], err) != DG_OK)
             return DG_ERR;
         char v[300];
-        say(m, "%s = %s", argv[0], model_db_field(m, argv[0], v, sizeof v));
+        model_say(m, "%s = %s", argv[0], model_db_field(m, argv[0], v, sizeof v));
         break;
     }
     case ACT_DB_PASSWORD:
         if (argc > 0)
             return dg_fail(err, "a password is never an argument (it would be logged): "
                                 "P types it in a masked field");
-        say(m, "%s", m->password ? "password typed: kept in memory until the next MySQL load, "
+        model_say(m, "%s", m->password ? "password typed: kept in memory until the next MySQL load, "
                                    "never logged"
                                  : "no password typed: a load takes MYSQL_PWD, the password_file "
                                    "or sources.conf's");
         break;
     case ACT_LOAD: {
-        if (need_args(id, argc, 0, 8, err) != DG_OK)
+        if (model_need_args(id, argc, 0, 8, err) != DG_OK)
             return DG_ERR;
         int kind = argc ? source_by_name(argv[0]) : (int)m->src;
         if (kind < 0)
@@ -1022,8 +1037,8 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (argc > 1)
             return dg_fail(err, "load dir takes no settings (choose-dir chooses the directory)");
         if (!m->dir)
-            return dg_fail(err, "no data directory chosen yet (o chooses one)");
-        j = new_job(id, argc, argv);
+            return dg_fail(err, "no data directory chosen yet ({choose-dir} chooses one)");
+        j = model_job_new(id, argc, argv, &load_kind);
         j->dir = dg_xstrdup(m->dir);
         j->opts.use_snapshot = m->use_snapshot;
         j->opts.cache_dir = m->cache_dir;
@@ -1032,13 +1047,13 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         break;
     }
     case ACT_OPEN_TABLE: {
-        if (need_args(id, argc, 1, 1, err) != DG_OK)
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK)
             return DG_ERR;
         int t = dg_table_by_name(argv[0]);
         if (t < 0)
             return dg_fail(err, "no table '%s'", argv[0]);
         if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet (L loads the chosen directory)");
+            return dg_fail(err, "nothing loaded yet ({load} loads the chosen directory)");
         if (!m->ds.present[t])
             return dg_fail(err, "%s: no file for this table in %s", argv[0], m->ds.dir);
         if (m->pane != PANE_LOAD || m->nsheets >= MODEL_MAX_SHEETS)
@@ -1053,11 +1068,11 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         s->nrows = m->ds.tables[t].nrows;
         m->load_cur = t;
         char rows[32];
-        say(m, "%s: %s rows", argv[0], text_count(s->nrows, rows, sizeof rows));
+        model_say(m, "%s: %s rows", argv[0], text_count(s->nrows, rows, sizeof rows));
         break;
     }
     case ACT_SHEET_BACK:
-        if (need_args(id, argc, 0, 0, err) != DG_OK || !(s = need_sheet(m, id, err)))
+        if (model_need_args(id, argc, 0, 0, err) != DG_OK || !(s = model_need_sheet(m, id, err)))
             return DG_ERR;
         sheet_free(s);
         if (m->pane == PANE_EDA)
@@ -1076,7 +1091,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         if (id == ACT_RULE_TOGGLE) {
             v[i].enabled = !v[i].enabled;
             m->clean_cur = i;
-            say(m, "rule %d %s %s (a applies)", i + 1, dg_rule_keyword(v[i].kind),
+            model_say(m, "rule %d %s %s ({clean-apply} applies)", i + 1, dg_rule_keyword(v[i].kind),
                 v[i].enabled ? "on" : "off");
             break;
         }
@@ -1087,21 +1102,26 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         v[i] = v[to];
         v[to] = t;
         m->clean_cur = to;
-        say(m, "%s is now rule %d (a applies)", dg_rule_keyword(v[to].kind), to + 1);
+        model_say(m, "%s is now rule %d ({clean-apply} applies)", dg_rule_keyword(v[to].kind), to + 1);
         break;
     }
+    case ACT_RULE_SET:
+        if (rule_set(m, argc, argv, err) != DG_OK)
+            return DG_ERR;
+        break;
     case ACT_CLEAN_APPLY:
     case ACT_CLEAN_PREVIEW:
-        if (need_args(id, argc, 0, 0, err) != DG_OK)
+        if (model_need_args(id, argc, 0, 0, err) != DG_OK)
             return DG_ERR;
         if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
+            return dg_fail(err, "nothing loaded yet ({pane-load} goes to the Load pane, {load} loads)");
         /* The job cleans a fresh load of the same directory (the snapshot
          * makes it fast), never the loaded tables: a cancel or a failure
          * leaves them, and the cleaned data of the last apply, as they were.
          * Data from MySQL cannot be read again (its password is gone): the
          * job cleans a copy of the loaded tables instead. */
-        j = new_job(id, argc, argv);
+        j = model_job_new(id, argc, argv,
+                          id == ACT_CLEAN_APPLY ? &apply_kind : &preview_kind);
         if (m->from_db)
             j->src = &m->ds;
         else
@@ -1114,34 +1134,28 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
                  id == ACT_CLEAN_PREVIEW ? "previewing the rules" : "cleaning");
         break;
     case ACT_CLEAN_UNDO:
-        if (need_args(id, argc, 0, 0, err) != DG_OK || clean_undo(m, err) != DG_OK)
+        if (model_need_args(id, argc, 0, 0, err) != DG_OK || clean_undo(m, err) != DG_OK)
             return DG_ERR;
         break;
     case ACT_RULES_SAVE:
     case ACT_RULES_LOAD:
-        if (need_args(id, argc, 1, 1, err) != DG_OK)
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK)
             return DG_ERR;
         if ((id == ACT_RULES_SAVE ? rules_save : rules_load)(m, argv[0], err) != DG_OK)
             return DG_ERR;
         break;
     case ACT_EDA_COMPUTE:
-        if (need_args(id, argc, 0, 0, err) != DG_OK)
+    case ACT_DEVICE_FEATURES:
+        if (eda_action(m, id, argc, argv, &j, err) != DG_OK)
             return DG_ERR;
-        if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
-        j = new_job(id, argc, argv);
-        j->from_cleaned = m->cl.have_cleaned;
-        j->src = j->from_cleaned ? &m->cl.cleaned : &m->ds;
-        j->gen = m->data_gen;
-        snprintf(j->title, sizeof j->title, "computing the EDA tables");
         break;
     case ACT_EDA_OPEN: {
-        if (need_args(id, argc, 1, 1, err) != DG_OK)
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK)
             return DG_ERR;
         char *end;
         long n = strtol(argv[0], &end, 10);
         if (!m->have_eda)
-            return dg_fail(err, "no EDA tables yet (c computes them)");
+            return dg_fail(err, "no EDA tables yet ({eda-compute} computes them)");
         if (*end || n < 1 || n > m->eda.ntables)
             return dg_fail(err, "no EDA table '%s' (there are %d)", argv[0], m->eda.ntables);
         if (m->pane != PANE_EDA || m->eda_open)
@@ -1156,110 +1170,27 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         s->nrows = m->eda_tabs[s->table].nrows;
         m->eda_open = 1;
         m->eda_cur = s->table;
-        say(m, "%s: p saves its chart and CSV", m->eda.tables[s->table].title);
-        break;
-    }
-    case ACT_DEVICE_FEATURES: {
-        if (need_args(id, argc, 1, 1, err) != DG_OK)
-            return DG_ERR;
-        int64_t device;
-        if (dg_parse_i64(argv[0], strlen(argv[0]), &device) != 0)
-            return dg_fail(err, "a device id is a whole number, not '%s'", argv[0]);
-        if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
-        if (m->pane != PANE_EDA || m->eda_open)
-            return dg_fail(err, "device-features works in the EDA pane's table list");
-        if (m->have_feat && m->feat_gen == m->data_gen) {
-            if (show_device(m, device, err) != DG_OK)
-                return DG_ERR;
-            break;
-        }
-        j = new_job(id, argc, argv);
-        j->device = device;
-        j->from_cleaned = m->cl.have_cleaned;
-        j->src = j->from_cleaned ? &m->cl.cleaned : &m->ds;
-        j->gen = m->data_gen;
-        snprintf(j->title, sizeof j->title, "building the features of every device");
+        model_say(m, "%s: {save} saves its chart and CSV", m->eda.tables[s->table].title);
         break;
     }
     case ACT_SORT:
     case ACT_SORT_DESC:
     case ACT_FREQ:
-        if (need_args(id, argc, 1, 1, err) != DG_OK || !(s = need_sheet(m, id, err)))
-            return DG_ERR;
-        if (s->kind != SHEET_TABLE)
-            return dg_fail(err, "%s works on a table sheet", actions[id].name);
-        if ((col = find_column(model_sheet_table(m, s), argv[0], err)) < 0)
-            return DG_ERR;
-        if (id == ACT_FREQ && m->nsheets >= MODEL_MAX_SHEETS)
-            return dg_fail(err, "too many sheets open");
-        /* An EDA table is a few dozen rows: its frequencies say nothing. */
-        if (id == ACT_FREQ && s->eda)
-            return dg_fail(err, "freq works on the Load pane's sheets");
-        j = new_job(id, argc, argv);
-        j->eda = s->eda;
-        j->t = model_sheet_table(m, s);
-        j->depth = m->nsheets - 1;
-        j->col = col;
-        j->desc = id == ACT_SORT_DESC;
-        j->keep_row = s->nrows == 0 ? 0 : s->order ? s->order[s->cur] : s->cur;
-        snprintf(j->title, sizeof j->title, "%s %s.%s",
-                 id == ACT_FREQ ? "counting" : "sorting", j->t->name, argv[0]);
-        break;
     case ACT_SEARCH:
     case ACT_SEARCH_NEXT:
-        if (!(s = need_sheet(m, id, err)))
+        if (sheet_action(m, id, argc, argv, &j, err) != DG_OK)
             return DG_ERR;
-        if (id == ACT_SEARCH) {
-            if (need_args(id, argc, 2, 2, err) != DG_OK)
-                return DG_ERR;
-            if (s->kind == SHEET_FREQ) {
-                if (strcmp(argv[0], "value") != 0)
-                    return dg_fail(err, "a frequency sheet is searched by its value column");
-                col = s->col;
-            } else if ((col = find_column(model_sheet_table(m, s), argv[0], err)) < 0) {
-                return DG_ERR;
-            }
-            if (!argv[1][0])
-                return dg_fail(err, "search for what?");
-            s->search_col = col;
-            snprintf(s->search, sizeof s->search, "%s", argv[1]);
-        } else {
-            if (need_args(id, argc, 0, 0, err) != DG_OK)
-                return DG_ERR;
-            if (s->search_col < 0)
-                return dg_fail(err, "no search yet (/ searches)");
-        }
-        j = new_job(id, argc, argv);
-        j->eda = s->eda;
-        j->t = model_sheet_table(m, s);
-        j->depth = m->nsheets - 1;
-        j->col = s->search_col;
-        snprintf(j->needle, sizeof j->needle, "%s", s->search);
-        j->order = s->order;
-        j->fs = s->kind == SHEET_FREQ ? s : NULL;
-        j->from = s->nrows ? (s->cur + 1) % s->nrows : 0;
-        snprintf(j->title, sizeof j->title, "searching %s for '%.60s'", j->t->name, j->needle);
         break;
     case ACT_SAVE:
-        if (need_args(id, argc, 0, 0, err) != DG_OK || save(m, err) != DG_OK)
+        if (model_need_args(id, argc, 0, 0, err) != DG_OK || save(m, err) != DG_OK)
             return DG_ERR;
         break;
-    case ACT_GEO_SAMPLE: {
-        geo_job g;
-        if (geo_job_args(&g, argc, argv, err) != DG_OK)
+    case ACT_GEO_SAMPLE:
+        if (!(j = geo_sample_start(m, id, argc, argv, err)))
             return DG_ERR;
-        if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
-        j = new_job(id, argc, argv);
-        j->geo = g;
-        j->geo.from_cleaned = m->cl.have_cleaned;
-        j->geo.src = m->cl.have_cleaned ? &m->cl.cleaned : &m->ds;
-        j->geo.gen = m->data_gen;
-        snprintf(j->title, sizeof j->title, "sampling %u events", g.n);
         break;
-    }
     case ACT_GEO_MAP:
+    case ACT_GEO_PANEL:
     case ACT_GEO_ZOOM_IN:
     case ACT_GEO_ZOOM_OUT:
     case ACT_GEO_PAN_NORTH:
@@ -1284,43 +1215,19 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
             return DG_ERR;
         if (id == ACT_GEO_VIEW || id == ACT_DBSCAN_VIEW) {
             static const char *const said[GEO_VIEWS] = {
-                "the map (v: the DBSCAN views)", "DBSCAN clusters (r runs, v: the next view)",
-                "k-distance curve (p saves its PNG)", "eps x minPts sweep (w sweeps, Enter adopts)"};
-            say(m, "%s", said[m->dbs.view]);
+                "the map ({geo-view}: the DBSCAN views)", "DBSCAN clusters ({dbscan-run} runs, {dbscan-view}: the next view)",
+                "k-distance curve ({save} saves its PNG)", "eps x minPts sweep ({dbscan-sweep} sweeps, {dbscan-adopt} adopts)"};
+            model_say(m, "%s", said[m->dbs.view]);
         }
         break;
     case ACT_DBSCAN_RUN:
     case ACT_DBSCAN_SWEEP:
-        if (need_args(id, argc, 0, 0, err) != DG_OK)
+        if (!(j = dbscan_start(m, id, argc, argv, err)))
             return DG_ERR;
-        if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
-        j = new_job(id, argc, argv);
-        dbscan_job_init(&j->dbs, &m->dbs, id == ACT_DBSCAN_SWEEP,
-                        m->cl.have_cleaned ? &m->cl.cleaned : &m->ds, m->cl.have_cleaned,
-                        m->data_gen);
-        if (id == ACT_DBSCAN_RUN)
-            snprintf(j->title, sizeof j->title, "clustering (eps %g km, minPts %g)",
-                     m->dbs.eps_km, m->dbs.min_pts);
-        else
-            snprintf(j->title, sizeof j->title, "sweeping %d eps x %d minPts", j->dbs.neps,
-                     j->dbs.nmin);
         break;
     case ACT_MODELS_TRAIN:
-        if (need_args(id, argc, 0, 0, err) != DG_OK)
+        if (!(j = models_train_start(m, id, argc, argv, err)))
             return DG_ERR;
-        if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet (1 goes to the Load pane, L loads)");
-        j = new_job(id, argc, argv);
-        if (models_job_args(&m->models, m->out_dir, &j->models, err) != DG_OK) {
-            job_free(j);
-            return DG_ERR;
-        }
-        j->models.from_cleaned = m->cl.have_cleaned;
-        j->models.src = m->cl.have_cleaned ? &m->cl.cleaned : &m->ds;
-        j->models.gen = m->data_gen;
-        snprintf(j->title, sizeof j->title, "training on the %s data",
-                 m->cl.have_cleaned ? "cleaned" : "loaded");
         break;
     case ACT_MODELS_VIEW:
     case ACT_MODELS_FAMILY:
@@ -1331,38 +1238,24 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
     case ACT_MODELS_SORT:
     case ACT_MODELS_SORT_DESC:
     case ACT_MODELS_EXPORT:
+    case ACT_MODELS_FILTER:
         if (models_action(&m->models, id, argc, argv, m->out_dir, m->msg, sizeof m->msg, err) !=
             DG_OK)
             return DG_ERR;
         if (id == ACT_MODELS_EXPORT)
             snprintf(m->saved, sizeof m->saved, "%.1000s/models", m->out_dir);
         break;
-    case ACT_CAMPAIGNS_PREDICT: {
-        if (need_args(id, argc, 0, 0, err) != DG_OK)
+    case ACT_CAMPAIGNS_PREDICT:
+        if (!(j = campaigns_predict_start(m, id, argc, argv, err)))
             return DG_ERR;
-        models_state *ms = &m->models;
-        if (!ms->have_result)
-            return dg_fail(err, "no trained models in this session (5 goes to the Models pane, c "
-                                "trains); o loads a predictions.csv instead");
-        if (ms->gen != m->data_gen)
-            return dg_fail(err, "the data changed since the models were trained: train again "
-                                "(Models pane, c)");
-        j = new_job(id, argc, argv);
-        size_t n = strlen(ms->train_dir) + 16;
-        j->camp.models_dir = dg_xmalloc(n);
-        snprintf(j->camp.models_dir, n, "%s/models", ms->train_dir);
-        j->camp.feat = &ms->feat;
-        j->camp.src = ms->from_cleaned ? &m->cl.cleaned : &m->ds;
-        snprintf(j->title, sizeof j->title, "predicting the test devices");
         break;
-    }
     case ACT_CAMPAIGNS_RULES:
-        if (need_args(id, argc, 1, 1, err) != DG_OK ||
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK ||
             campaigns_rules(&m->camp, argv[0], m->out_dir, m->msg, sizeof m->msg, err) != DG_OK)
             return DG_ERR;
         break;
     case ACT_CAMPAIGNS_LOAD: {
-        if (need_args(id, argc, 1, 1, err) != DG_OK)
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK)
             return DG_ERR;
         dg_truth *truth;
         size_t ntruth;
@@ -1374,7 +1267,7 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         break;
     }
     case ACT_CAMPAIGNS_WRITE:
-        if (need_args(id, argc, 0, 0, err) != DG_OK ||
+        if (model_need_args(id, argc, 0, 0, err) != DG_OK ||
             campaigns_write(&m->camp, m->out_dir, m->saved, sizeof m->saved, m->msg,
                             sizeof m->msg, err) != DG_OK)
             return DG_ERR;
@@ -1388,8 +1281,16 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
         *job = j;
         return DG_OK;
     }
-    if (id < ACT_HELP_CLOSE && id != ACT_COMMAND) {
-        char line[1400];
+    if (action_has(id, ACTION_LOG)) {
+        char line[1400], rel[PATH_MAX];
+        char *largv[1];
+        /* A file in the output directory is logged relative to it, as the
+         * action reads relative names: a replay with another --out reads its
+         * own, not the old folder's. */
+        if (file_action(id) && argc == 1) {
+            largv[0] = (char *)out_relative(m, argv[0], rel, sizeof rel);
+            argv = largv;
+        }
         format_line(line, sizeof line, id, argc, argv);
         log_line(m, line);
     }
@@ -1399,53 +1300,6 @@ int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *e
 const char *model_job_title(const model_job *j)
 {
     return j->title;
-}
-
-/* A frequency sheet's search: its values are rows of the counted table, in
- * the sheet's order (the freq's row array). */
-static int search_freq(model_job *j, const sheet *s)
-{
-    char buf[64];
-    const dg_column *c = &j->t->cols[j->col];
-    j->found = DG_NOT_FOUND;
-    for (uint64_t k = 0; k < s->freq.n; k++) {
-        uint64_t at = (j->from + k) % s->freq.n;
-        if (strstr(dg_cell_text(j->t, c, s->freq.row[at], buf, sizeof buf), j->needle)) {
-            j->found = at;
-            break;
-        }
-    }
-    return DG_OK;
-}
-
-/* Where a row went in a new order (the cursor stays on its row when sorting). */
-static uint64_t position_of(const uint32_t *order, uint64_t n, uint64_t row)
-{
-    for (uint64_t i = 0; i < n; i++)
-        if (order[i] == row)
-            return i;
-    return 0;
-}
-
-/* An EDA table as a columnar table, so that the sheet view shows it: its row
- * names, then a float column per series (the sheet has room for 7). */
-static void eda_as_table(const dg_eda_table *e, const char *name, dg_table *t, int *cut)
-{
-    dg_table_init(t, name);
-    dg_table_add_column(t, e->row_label[0] ? e->row_label : "row", DG_COL_STR);
-    int ns = e->nseries < DG_MAX_COLS - 1 ? e->nseries : DG_MAX_COLS - 1;
-    if (ns < e->nseries)
-        *cut = 1;
-    for (int k = 0; k < ns; k++)
-        dg_table_add_column(t, e->series_names[k], DG_COL_F32);
-    dg_table_resize(t, (uint64_t)e->nrows);
-    t->nrows = (uint64_t)e->nrows;
-    for (int r = 0; r < e->nrows; r++) {
-        const char *rn = e->row_names[r] ? e->row_names[r] : "";
-        dg_col_u32(&t->cols[0])[r] = dg_strpool_intern(&t->strings, rn, strlen(rn));
-        for (int k = 0; k < ns; k++)
-            dg_col_f32(&t->cols[k + 1])[r] = (float)dg_eda_value(e, r, k);
-    }
 }
 
 /* The MySQL load, as `demographer load-db` does it: the two S3 objects
@@ -1475,270 +1329,193 @@ static int load_db(model_job *j, const dg_progress *p, dg_err *err)
     return rc;
 }
 
+/* ---- the data jobs: load, clean-apply, clean-preview ------------------------ */
+
+static int load_run(model_job *j, const dg_progress *p, dg_err *err)
+{
+    j->opts.progress = p;
+    if (j->db) {
+        if (load_db(j, p, err) != DG_OK)
+            return DG_ERR;
+    } else if (dg_dataset_load(&j->ds, j->dir, &j->opts, err) != DG_OK) {
+        return DG_ERR;
+    }
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        if (!j->ds.present[t])
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, "describe %s", dg_tables[t].name);
+        dg_progress_stage stage;
+        if (dg_describe_table(&j->ds.tables[t], &j->stats[t],
+                              dg_progress_restage(&stage, p, name), err) != DG_OK)
+            return DG_ERR;
+    }
+    return DG_OK;
+}
+
+static int load_finish(model *m, model_job *j, dg_err *err)
+{
+    (void)err;
+    char n1[32];
+    close_sheets(m);
+    /* What was made from the old data goes with it. */
+    clean_forget_data(m);
+    model_eda_clear(m);
+    geo_forget(&m->geo);
+    dbscan_forget(&m->dbs);
+    dg_dataset_free(&m->ds);
+    m->ds = j->ds;
+    dg_dataset_init(&j->ds);
+    memcpy(m->stats, j->stats, sizeof m->stats);
+    m->loaded = 1;
+    m->data_gen++; /* what was trained on the old data no longer fits it */
+    m->from_db = j->db;
+    uint64_t rows = 0;
+    for (int t = 0; t < DG_T_COUNT; t++)
+        rows += m->ds.present[t] ? m->ds.tables[t].nrows : 0;
+    text_count(rows, n1, sizeof n1);
+    model_say(m, "loaded %s rows from %s%s%s", n1, m->ds.from_snapshot ? "the snapshot of " : "",
+        j->db ? "MySQL " : "", j->db ? m->ds.dir : m->dir);
+    return DG_OK;
+}
+
+static int clean_run(model_job *j, const dg_progress *p, dg_err *err)
+{
+    j->opts.progress = p;
+    if (j->src) {
+        /* The data actions wait while a job is out: src stays as it is. */
+        dg_dataset_free(&j->ds);
+        dg_dataset_copy(&j->ds, j->src);
+    } else if (dg_dataset_load(&j->ds, j->dir, &j->opts, err) != DG_OK) {
+        return DG_ERR;
+    }
+    return dg_clean(&j->ds, &j->rules, j->effects, p, err);
+}
+
+static int preview_finish(model *m, model_job *j, dg_err *err)
+{
+    (void)err;
+    char n1[32];
+    /* Only the counts stay: the cleaned copy goes with the job, and the
+     * loaded and cleaned data are as they were. */
+    preview_clear(m);
+    m->preview = j->effects;
+    j->effects = NULL;
+    uint64_t rows = 0;
+    for (int i = 0; i < j->rules.n; i++)
+        rows += m->preview[i].rows_changed;
+    model_say(m, "preview: the %d rules would change %s rows ({clean-apply} applies them)", j->rules.n,
+        text_count(rows, n1, sizeof n1));
+    return DG_OK;
+}
+
+static int apply_finish(model *m, model_job *j, dg_err *err)
+{
+    (void)err;
+    preview_clear(m);
+    /* The state before goes to undo; its rules are those of the apply
+     * before (or, with none, the ones just applied). */
+    clean_state old = m->cl;
+    if (old.applied.n) {
+        dg_rules_free(&old.rules);
+        rules_copy(&old.rules, &old.applied);
+    }
+    clean_state_free(&m->undo);
+    m->undo = old;
+    m->can_undo = 1;
+    memset(&m->cl, 0, sizeof m->cl);
+    rules_copy(&m->cl.rules, &j->rules);
+    m->cl.applied = j->rules;
+    memset(&j->rules, 0, sizeof j->rules);
+    m->cl.effects = j->effects;
+    j->effects = NULL;
+    m->cl.cleaned = j->ds;
+    dg_dataset_init(&j->ds);
+    m->cl.have_cleaned = 1;
+    m->data_gen++;
+    int on = 0;
+    for (int i = 0; i < m->cl.applied.n; i++)
+        on += m->cl.applied.v[i].enabled;
+    model_say(m, "applied %d of %d rules; the EDA pane now uses the cleaned data ({clean-undo} undoes)", on,
+        m->cl.applied.n);
+    return DG_OK;
+}
+
+static const job_kind load_kind = {load_run, load_finish, NULL};
+static const job_kind preview_kind = {clean_run, preview_finish, NULL};
+static const job_kind apply_kind = {clean_run, apply_finish, NULL};
+
 int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
 {
-    switch (j->id) {
-    case ACT_LOAD:
-        j->opts.progress = p;
-        if (j->db) {
-            if (load_db(j, p, err) != DG_OK)
-                return DG_ERR;
-        } else if (dg_dataset_load(&j->ds, j->dir, &j->opts, err) != DG_OK) {
-            return DG_ERR;
-        }
-        for (int t = 0; t < DG_T_COUNT; t++) {
-            if (!j->ds.present[t])
-                continue;
-            char name[64];
-            snprintf(name, sizeof name, "describe %s", dg_tables[t].name);
-            dg_progress_stage stage;
-            if (dg_describe_table(&j->ds.tables[t], &j->stats[t],
-                                  dg_progress_restage(&stage, p, name), err) != DG_OK)
-                return DG_ERR;
-        }
-        return DG_OK;
-    case ACT_SORT:
-    case ACT_SORT_DESC:
-        if (dg_sort_rows(j->t, j->col, j->desc, &j->sorted, p, err) != DG_OK)
-            return DG_ERR;
-        /* Found here, not on the screen's thread: 32 M rows take a while. */
-        j->new_cur = position_of(j->sorted, j->t->nrows, j->keep_row);
-        return DG_OK;
-    case ACT_FREQ: return dg_freq_compute(j->t, j->col, &j->freq, p, err);
-    case ACT_CLEAN_APPLY:
-    case ACT_CLEAN_PREVIEW:
-        j->opts.progress = p;
-        if (j->src) {
-            /* The data actions wait while a job is out: src stays as it is. */
-            dg_dataset_free(&j->ds);
-            dg_dataset_copy(&j->ds, j->src);
-        } else if (dg_dataset_load(&j->ds, j->dir, &j->opts, err) != DG_OK) {
-            return DG_ERR;
-        }
-        return dg_clean(&j->ds, &j->rules, j->effects, p, err);
-    case ACT_EDA_COMPUTE:
-        /* dg_eda_compute reports no progress: a cancel is seen before and after. */
-        if (dg_progress_report(p, "tables", 0, 1, ""))
-            return dg_fail(err, "cancelled");
-        if (dg_eda_compute(j->src, &j->edares, j->missing, sizeof j->missing, err) != DG_OK)
-            return DG_ERR;
-        for (int i = 0; i < j->edares.ntables; i++, j->ntabs++)
-            eda_as_table(&j->edares.tables[i], j->edares.slug[i], &j->tabs[i], &j->cut_series);
-        if (dg_progress_report(p, "tables", 1, 1, ""))
-            return dg_fail(err, "cancelled");
-        return DG_OK;
-    case ACT_GEO_SAMPLE: return geo_job_run(&j->geo, p, err);
-    case ACT_MODELS_TRAIN: return models_job_run(&j->models, p, err);
-    case ACT_CAMPAIGNS_PREDICT: return campaigns_job_run(&j->camp, p, err);
-    case ACT_DBSCAN_RUN:
-    case ACT_DBSCAN_SWEEP: return dbscan_job_run(&j->dbs, p, err);
-    case ACT_DEVICE_FEATURES:
-        /* Super-categories are left to demographer features (an asset file). */
-        return dg_features_build(j->src, NULL, &j->feat, p, err);
-    case ACT_SEARCH:
-    case ACT_SEARCH_NEXT:
-        if (j->fs)
-            return search_freq(j, j->fs);
-        return dg_search_rows(j->t, j->col, j->order, j->from, j->needle, &j->found, p, err);
-    default: return DG_OK;
-    }
+    return j->kind->run(j, p, err);
 }
+
+static void finish_job(model *m, model_job *j, int rc, const dg_err *err);
 
 void model_finish(model *m, model_job *j, int rc, const dg_err *err)
 {
+    finish_job(m, j, rc, err);
+    action_keys_expand(m->msg, sizeof m->msg);
+}
+
+static void finish_job(model *m, model_job *j, int rc, const dg_err *err)
+{
     m->busy = 0;
     if (rc != DG_OK) {
-        int cancel = strcmp(err->msg, "cancelled") == 0 || strstr(err->msg, ": cancelled");
-        say(m, "%s: %s", j->title, cancel ? "cancelled; nothing changed" : err->msg);
+        int cancel = dg_cancelled(err);
+        model_say(m, "%s: %s", j->title, cancel ? "cancelled; nothing changed" : err->msg);
         char line[1600];
         snprintf(line, sizeof line, "# %s: %s", cancel ? "cancelled" : "failed", j->line);
         log_line(m, line);
         job_free(j);
         return;
     }
-    sheet *s = j->eda ? (m->eda_open ? &m->eda_sheet : NULL)
-                      : j->depth >= 0 && j->depth < m->nsheets ? &m->sheets[j->depth] : NULL;
-    char n1[32];
-    switch (j->id) {
-    case ACT_LOAD: {
-        close_sheets(m);
-        /* What was made from the old data goes with it. */
-        clean_forget_data(m);
-        eda_clear(m);
-        geo_forget(&m->geo);
-        dbscan_forget(&m->dbs);
-        dg_dataset_free(&m->ds);
-        m->ds = j->ds;
-        dg_dataset_init(&j->ds);
-        memcpy(m->stats, j->stats, sizeof m->stats);
-        m->loaded = 1;
-        m->data_gen++; /* what was trained on the old data no longer fits it */
-        m->from_db = j->db;
-        uint64_t rows = 0;
-        for (int t = 0; t < DG_T_COUNT; t++)
-            rows += m->ds.present[t] ? m->ds.tables[t].nrows : 0;
-        text_count(rows, n1, sizeof n1);
-        say(m, "loaded %s rows from %s%s%s", n1, m->ds.from_snapshot ? "the snapshot of " : "",
-            j->db ? "MySQL " : "", j->db ? m->ds.dir : m->dir);
-        break;
-    }
-    case ACT_SORT:
-    case ACT_SORT_DESC: {
-        free(s->order);
-        s->order = j->sorted;
-        j->sorted = NULL;
-        s->sort_col = j->col;
-        s->sort_desc = j->desc;
-        s->cur = j->new_cur;
-        say(m, "sorted by %s, %s", j->t->cols[j->col].name, j->desc ? "descending" : "ascending");
-        break;
-    }
-    case ACT_FREQ: {
-        sheet *f = &m->sheets[m->nsheets++];
-        memset(f, 0, sizeof *f);
-        f->kind = SHEET_FREQ;
-        f->table = s->table;
-        f->col = j->col;
-        f->freq = j->freq;
-        memset(&j->freq, 0, sizeof j->freq);
-        f->nrows = f->freq.n;
-        f->sort_col = -1;
-        f->search_col = -1;
-        say(m, "%s.%s: %s distinct values", j->t->name, j->t->cols[j->col].name,
-            text_count(f->nrows, n1, sizeof n1));
-        break;
-    }
-    case ACT_CLEAN_PREVIEW: {
-        /* Only the counts stay: the cleaned copy goes with the job, and the
-         * loaded and cleaned data are as they were. */
-        preview_clear(m);
-        m->preview = j->effects;
-        j->effects = NULL;
-        uint64_t rows = 0;
-        for (int i = 0; i < j->rules.n; i++)
-            rows += m->preview[i].rows_changed;
-        say(m, "preview: the %d rules would change %s rows (a applies them)", j->rules.n,
-            text_count(rows, n1, sizeof n1));
-        break;
-    }
-    case ACT_CLEAN_APPLY: {
-        preview_clear(m);
-        /* The state before goes to undo; its rules are those of the apply
-         * before (or, with none, the ones just applied). */
-        clean_state old = m->cl;
-        if (old.applied.n) {
-            dg_rules_free(&old.rules);
-            rules_copy(&old.rules, &old.applied);
-        }
-        clean_state_free(&m->undo);
-        m->undo = old;
-        m->can_undo = 1;
-        memset(&m->cl, 0, sizeof m->cl);
-        rules_copy(&m->cl.rules, &j->rules);
-        m->cl.applied = j->rules;
-        memset(&j->rules, 0, sizeof j->rules);
-        m->cl.effects = j->effects;
-        j->effects = NULL;
-        m->cl.cleaned = j->ds;
-        dg_dataset_init(&j->ds);
-        m->cl.have_cleaned = 1;
-        m->data_gen++;
-        int on = 0;
-        for (int i = 0; i < m->cl.applied.n; i++)
-            on += m->cl.applied.v[i].enabled;
-        say(m, "applied %d of %d rules; the EDA pane now uses the cleaned data (u undoes)", on,
-            m->cl.applied.n);
-        break;
-    }
-    case ACT_GEO_SAMPLE: {
-        geo_job_finish(&m->geo, &j->geo);
-        char a[32], b[32];
-        text_count(m->geo.all.n, a, sizeof a);
-        text_count(m->geo.labelled.n, b, sizeof b);
-        say(m, "sampled %s events (%s of labelled devices) from the %s data", a, b,
-            m->geo.from_cleaned ? "cleaned" : "loaded (not cleaned)");
-        break;
-    }
-    case ACT_DBSCAN_RUN:
-    case ACT_DBSCAN_SWEEP: dbscan_job_finish(&m->dbs, &j->dbs, m->msg, sizeof m->msg); break;
-    case ACT_MODELS_TRAIN: {
-        models_job_finish(&m->models, &j->models);
-        const dg_train_result *r = &m->models.res;
-        int chosen = 0;
-        for (size_t i = 0; i < r->nruns; i++)
-            chosen += r->runs[i].chosen;
-        say(m, "%zu runs on %u labelled devices of the %s data, %d chosen (*); x exports them",
-            r->nruns, r->nlabelled, m->models.from_cleaned ? "cleaned" : "loaded (not cleaned)",
-            chosen);
-        break;
-    }
-    case ACT_CAMPAIGNS_PREDICT: {
-        dg_err e2;
-        char from[128];
-        snprintf(from, sizeof from, "the session's models (%s data)",
-                 m->models.from_cleaned ? "cleaned" : "loaded");
-        if (campaigns_job_finish(&m->camp, &j->camp, from, &e2) != DG_OK) {
-            say(m, "%s: %s", j->title, e2.msg);
-            char line[1600];
-            snprintf(line, sizeof line, "# failed: %s", j->line);
-            log_line(m, line);
-            job_free(j);
-            return;
-        }
-        say(m, "%zu test devices predicted and targeted; w writes the campaign files",
-            m->camp.n);
-        break;
-    }
-    case ACT_EDA_COMPUTE:
-        eda_clear(m);
-        m->eda = j->edares;
-        memset(&j->edares, 0, sizeof j->edares);
-        memcpy(m->eda_tabs, j->tabs, sizeof m->eda_tabs);
-        j->ntabs = 0;
-        m->have_eda = 1;
-        m->eda_from_cleaned = j->from_cleaned;
-        m->eda_gen = j->gen;
-        say(m, "%d EDA tables from the %s data%s%s%s", m->eda.ntables,
-            j->from_cleaned ? "cleaned" : "loaded (not cleaned)",
-            j->cut_series ? "; sheets show 7 series at most" : "",
-            j->missing[0] ? "; not computed: " : "", j->missing);
-        break;
-    case ACT_DEVICE_FEATURES: {
-        if (m->have_feat)
-            dg_features_free(&m->feat);
-        m->feat = j->feat;
-        memset(&j->feat, 0, sizeof j->feat);
-        m->have_feat = 1;
-        m->feat_gen = j->gen;
-        dg_err e2;
-        if (m->pane == PANE_EDA && !m->eda_open && show_device(m, j->device, &e2) != DG_OK)
-            say(m, "%s", e2.msg);
-        break;
-    }
-    case ACT_SEARCH:
-    case ACT_SEARCH_NEXT:
-        if (j->found == DG_NOT_FOUND) {
-            say(m, "'%s' not found in %s", j->needle, j->t->cols[j->col].name);
-        } else {
-            s->cur = j->found;
-            say(m, "'%s' found at row %s", j->needle, text_count(j->found + 1, n1, sizeof n1));
-        }
-        break;
-    default: break;
+    dg_err e2;
+    if (j->kind->finish(m, j, &e2) != DG_OK) {
+        model_say(m, "%s: %s", j->title, e2.msg);
+        char line[1600];
+        snprintf(line, sizeof line, "# failed: %s", j->line);
+        log_line(m, line);
+        job_free(j);
+        return;
     }
     log_line(m, j->line);
     job_free(j);
 }
 
+/* Whether a log line is the mark model_open_log writes at a session's start. */
+static int session_mark(const char *line)
+{
+    return strncmp(line, "# demographer ", 14) == 0 && strstr(line, " session, ");
+}
+
 int model_replay(model *m, const char *path, dg_err *err)
+{
+    return model_replay_sessions(m, path, 0, err);
+}
+
+int model_replay_sessions(model *m, const char *path, int all, dg_err *err)
 {
     FILE *f = fopen(path, "r");
     if (!f)
         return dg_fail(err, "%s: %s", path, strerror(errno));
     char line[8192];
-    int lineno = 0, rc = DG_OK;
+    int lineno = 0, rc = DG_OK, start = 0;
+    /* The log is appended to by every session: the last one's mark is where
+     * its actions start. */
+    if (!all) {
+        while (fgets(line, sizeof line, f)) {
+            lineno++;
+            if (session_mark(line))
+                start = lineno;
+        }
+        rewind(f);
+        lineno = 0;
+    }
     while (rc == DG_OK && fgets(line, sizeof line, f)) {
         lineno++;
+        if (lineno < start)
+            continue;
         char **argv, *buf;
         const char *p = line;
         while (*p == ' ' || *p == '\t')

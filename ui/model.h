@@ -59,6 +59,9 @@ typedef enum sheet_kind { SHEET_TABLE, SHEET_FREQ } sheet_kind;
 
 /* Columns of a frequency sheet. */
 enum { FREQ_VALUE, FREQ_COUNT, FREQ_PERCENT, FREQ_HISTOGRAM, FREQ_NCOLS };
+/* ...by the names sort and sort-desc take there ("value" or the counted
+ * column's name; the last three sort by count). */
+extern const char *const freq_columns[FREQ_NCOLS];
 
 typedef struct sheet {
     sheet_kind kind;
@@ -71,7 +74,7 @@ typedef struct sheet {
     uint64_t nrows;
     uint64_t cur;        /* cursor: position in the sheet's order */
     uint64_t top;        /* first position shown (kept by the screen) */
-    int ccol;            /* cursor column (SHEET_TABLE) */
+    int ccol;            /* cursor column (SHEET_FREQ: a FREQ_ column) */
     int left;            /* first column shown (kept by the screen) */
     int search_col;      /* the last search, for search-next (-1: none) */
     char search[256];
@@ -131,6 +134,7 @@ typedef struct model {
     dbscan_state dbs;              /* ...and its DBSCAN views: the pair tuned, run, sweep */
     models_state models;           /* the Models pane: settings, the last training, its table */
     campaigns_state camp;          /* the Campaigns pane: rules, predictions, reach */
+    int chart[PANE_COUNT];         /* chart-toggle: the pane shows its view as a chart */
     char *out_dir;                 /* where saved PNGs go */
     int use_snapshot;
     char *cache_dir;               /* NULL: the library's default */
@@ -143,6 +147,11 @@ typedef struct model {
 typedef struct model_job model_job;
 
 void model_init(model *m, const char *out_dir);
+/* The assets the panes read (basemap, super-categories, default campaign
+ * rules), found by asset(name): the caller's lookup (the CLI's cli_asset),
+ * so that the UI depends on no CLI header. */
+typedef const char *(*model_asset_fn)(const char *name);
+void model_use_assets(model *m, model_asset_fn asset);
 void model_free(model *m);
 
 /* Opens (appending; creating its directory) the session log. */
@@ -182,6 +191,10 @@ void model_set_password(model *m, const char *password);
 /* A MySQL field's current value as db-set takes it ("3306" for the port). */
 const char *model_db_field(const model *m, const char *field, char *buf, size_t cap);
 
+/* A rule's parameters as rule files and rule-set write them ("from=... to=...",
+ * "name=..."), "" for a rule without any. Returns buf. */
+const char *model_rule_params(const dg_rule *r, char *buf, size_t cap);
+
 /* Splits a log line into words (shell-like: '...', "..." and backslash
  * escapes); argv points into a copy owned by *buf. Returns the word count, or
  * -1 with err set on an unterminated quote. */
@@ -189,7 +202,10 @@ int model_split(const char *line, char ***argv, char **buf, dg_err *err);
 /* Appends s to out quoted so that model_split reads it back as one word. */
 void model_quote(const char *s, char *out, size_t cap);
 
-/* Runs the actions of a session log on m, no screen. */
+/* Runs the actions of a session log on m, no screen: those of its last
+ * session (from the last "# demographer ... session, ..." mark that
+ * model_open_log writes), or with all every session's, in order. */
 int model_replay(model *m, const char *path, dg_err *err);
+int model_replay_sessions(model *m, const char *path, int all, dg_err *err);
 
 #endif

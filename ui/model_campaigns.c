@@ -180,7 +180,7 @@ int campaigns_job_run(campaigns_job *j, const dg_progress *p, dg_err *err)
 {
     dg_model_dir d;
     if (dg_progress_report(p, "predicting", 0, 1, ""))
-        return dg_fail(err, "cancelled");
+        return dg_cancel(err, "cancelled");
     if (dg_model_dir_open(&d, j->models_dir, err) != DG_OK)
         return DG_ERR;
     /* The test devices the directory lists, as rows of the features. */
@@ -220,7 +220,7 @@ int campaigns_job_run(campaigns_job *j, const dg_progress *p, dg_err *err)
         return DG_ERR;
     campaigns_truth_of(j->src, &j->truth, &j->ntruth);
     if (dg_progress_report(p, "predicting", 1, 1, ""))
-        return dg_fail(err, "cancelled");
+        return dg_cancel(err, "cancelled");
     return DG_OK;
 }
 
@@ -245,7 +245,7 @@ int campaigns_write(campaigns_state *c, const char *out_dir, char *saved, size_t
                     char *msg, size_t msgcap, dg_err *err)
 {
     if (!c->have)
-        return dg_fail(err, "no predictions yet: c predicts with the session's models, o loads "
+        return dg_fail(err, "no predictions yet: {campaigns-predict} predicts with the session's models, {campaigns-load} loads "
                             "a predictions.csv");
     char dir[1100], pred[1200];
     snprintf(dir, sizeof dir, "%.1000s/campaigns", out_dir);
@@ -265,7 +265,7 @@ int campaigns_save(campaigns_state *c, const char *out_dir, char *saved, size_t 
                    char *msg, size_t msgcap, dg_err *err)
 {
     if (!c->have)
-        return dg_fail(err, "no reach to chart yet: c predicts with the session's models, o "
+        return dg_fail(err, "no reach to chart yet: {campaigns-predict} predicts with the session's models, {campaigns-load} "
                             "loads a predictions.csv");
     char path[1100];
     snprintf(path, sizeof path, "%.1000s/campaigns-reach.png", out_dir);

@@ -28,6 +28,7 @@ typedef struct campaigns_state {
     dg_targeting *tg;
     dg_reach reach;
     int have;
+    int cur;                     /* cursor in the campaign list (rules.n: the untargeted row) */
 } campaigns_state;
 
 void campaigns_init(campaigns_state *c);

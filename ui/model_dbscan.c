@@ -154,7 +154,7 @@ int dbscan_action(dbscan_state *d, int id, int argc, char **argv, char *msg, siz
     }
     default: return dg_fail(err, "%s is not a DBSCAN action", actions[id].name);
     }
-    snprintf(msg, msgcap, "eps %g km, minPts %g (r runs DBSCAN with them)", d->eps_km,
+    snprintf(msg, msgcap, "eps %g km, minPts %g ({dbscan-run} runs DBSCAN with them)", d->eps_km,
              d->min_pts);
     return DG_OK;
 }
@@ -223,13 +223,13 @@ int dbscan_job_run(dbscan_job *j, const dg_progress *p, dg_err *err)
     if (!in) {
         /* Building the input reports no progress: a cancel is seen before and after. */
         if (dg_progress_report(p, "locations", 0, 1, ""))
-            return dg_fail(err, "cancelled");
+            return dg_cancel(err, "cancelled");
         if (dg_cluster_input_build(&j->own, j->src, err) != DG_OK)
             return DG_ERR;
         j->have_own = 1;
         in = &j->own;
         if (dg_progress_report(p, "locations", 1, 1, ""))
-            return dg_fail(err, "cancelled");
+            return dg_cancel(err, "cancelled");
     }
     if (j->sweep) {
         dg_progress_stage st;
@@ -324,6 +324,6 @@ void dbscan_job_free(dbscan_job *j)
 int dbscan_save_kdist(const dbscan_state *d, const char *path, dg_err *err)
 {
     if (!d->have_kdist)
-        return dg_fail(err, "no k-distance curve yet (r runs DBSCAN and draws it)");
-    return dg_kdist_chart_save(&d->kdist, path, err);
+        return dg_fail(err, "no k-distance curve yet ({dbscan-run} runs DBSCAN and draws it)");
+    return dg_kdist_chart_save(&d->kdist, d->eps_km, path, err);
 }

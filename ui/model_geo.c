@@ -116,7 +116,18 @@ void geo_job_free(geo_job *j)
 
 int geo_action(geo_state *g, int id, int argc, char **argv, dg_err *err)
 {
-    int want = id == ACT_GEO_MAP || id == ACT_GEO_EXTENT || id == ACT_GEO_PROJECTION;
+    int want = id == ACT_GEO_MAP || id == ACT_GEO_EXTENT || id == ACT_GEO_PROJECTION ||
+               id == ACT_GEO_PANEL;
+    if (id == ACT_GEO_PANEL) {
+        int np = dg_map_panels(g->kind);
+        char *end;
+        long k = argc == 1 ? strtol(argv[0], &end, 10) : 0;
+        if (argc != 1 || *end || k < 1 || k > np)
+            return dg_fail(err, "geo-panel takes N: 1 to %d for the %s map", np,
+                           dg_map_kind_name(g->kind));
+        g->panel = (int)k - 1;
+        return DG_OK;
+    }
     if (id == ACT_GEO_MAP && argc != 1)
         return dg_fail(err, "geo-map takes KIND: all, gender or age");
     if (id == ACT_GEO_EXTENT && argc != 1)
@@ -130,6 +141,7 @@ int geo_action(geo_state *g, int id, int argc, char **argv, dg_err *err)
         if (k < 0)
             return dg_fail(err, "geo-map: expected all, gender or age, found '%s'", argv[0]);
         g->kind = (dg_map_kind)k;
+        g->panel = 0;
         return DG_OK;
     }
     if (id == ACT_GEO_PROJECTION) {
@@ -165,7 +177,7 @@ int geo_action(geo_state *g, int id, int argc, char **argv, dg_err *err)
 int geo_save(geo_state *g, const char *path, int *width, int *height, dg_err *err)
 {
     if (!g->have_sample)
-        return dg_fail(err, "no map yet: c samples the events first");
+        return dg_fail(err, "no map yet: {geo-sample} samples the events first");
     const dg_geo_sample *s = geo_sample_shown(g);
     if (g->kind != DG_MAP_ALL && s->n == 0)
         return dg_fail(err, "no labelled events to draw the %s map from", dg_map_kind_name(g->kind));

@@ -17,6 +17,7 @@ typedef struct geo_state {
     int from_cleaned;         /* drawn from the cleaned data, not the loaded */
     unsigned gen;             /* the model's data_gen when drawn */
     dg_map_kind kind;         /* the map shown */
+    int panel;                /* ...and its panel on screen (the PNG has them all) */
     dg_projection projection;
     dg_extent extent;         /* shown */
     dg_extent home;           /* the sample's own (geo-reset) */

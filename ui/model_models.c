@@ -34,6 +34,8 @@ void models_init(models_state *s)
     s->folds = 5;
     s->seed = 1;
     s->sort_col = -1;
+    s->filter_target = -1;
+    s->filter_scen = -1;
 }
 
 static void forget_result(models_state *s)
@@ -64,7 +66,7 @@ void models_set_supercats_path(models_state *s, const char *path)
 
 const dg_run *models_run_at_cursor(const models_state *s)
 {
-    if (!s->have_result || s->cur >= s->res.nruns)
+    if (!s->have_result || s->cur >= s->nshown)
         return NULL;
     return &s->res.runs[s->order[s->cur]];
 }
@@ -165,36 +167,67 @@ static int cmp_runs(const void *a, const void *b)
     return c ? c : (ia > ib) - (ia < ib);
 }
 
+static int passes_filter(const models_state *s, const dg_run *r)
+{
+    return (s->filter_target < 0 || (int)r->target == s->filter_target) &&
+           (s->filter_scen < 0 || r->scenario == s->filter_scen);
+}
+
+/* order: the runs that pass the filter, in the sort's order. */
 static void sort_runs(models_state *s)
 {
+    s->nshown = 0;
     for (size_t i = 0; i < s->res.nruns; i++)
-        s->order[i] = i;
+        if (passes_filter(s, &s->res.runs[i]))
+            s->order[s->nshown++] = i;
     if (s->sort_col < 0)
         return;
     sort_state = s;
-    qsort(s->order, s->res.nruns, sizeof *s->order, cmp_runs);
+    qsort(s->order, s->nshown, sizeof *s->order, cmp_runs);
     sort_state = NULL;
 }
 
-/* ---- the training job ------------------------------------------------------- */
-
-/* Puts the directory from in place of to (the old one removed once the new
- * one is there). */
-static int replace_dir(const char *from, const char *to, dg_err *err)
+const char *models_filter_text(const models_state *s, char *buf, size_t cap)
 {
-    char *old = dg_xmalloc(strlen(to) + 8);
-    sprintf(old, "%s.old", to);
-    dg_rm_tree(old);
-    struct stat st;
-    int rc = DG_OK;
-    if (lstat(to, &st) == 0 && rename(to, old) != 0)
-        rc = dg_fail(err, "%s: cannot move the previous one aside: %s", to, strerror(errno));
-    else if (rename(from, to) != 0)
-        rc = dg_fail(err, "%s: cannot put the new one in place: %s", to, strerror(errno));
-    dg_rm_tree(old);
-    free(old);
-    return rc;
+    char scen[32] = "";
+    if (s->filter_scen >= 0)
+        snprintf(scen, sizeof scen, "scenario %s", s->filter_scen == 0 ? "1+2"
+                                                  : s->filter_scen == 1 ? "1" : "2");
+    if (s->filter_target < 0 && s->filter_scen < 0)
+        snprintf(buf, cap, "all runs");
+    else
+        snprintf(buf, cap, "%s%s%s", s->filter_target >= 0 ? dg_target_name(s->filter_target) : "",
+                 s->filter_target >= 0 && scen[0] ? ", " : "", scen);
+    return buf;
 }
+
+static int set_filter(models_state *s, const char *target, const char *scen, char *msg,
+                      size_t msgcap, dg_err *err)
+{
+    int t = -1, c = -1;
+    if (strcmp(target, "all") != 0 && (t = dg_target_by_name(target)) < 0)
+        return dg_fail(err, "models-filter: no target '%s' (gender, age, group6, group12, all)",
+                       target);
+    if (strcmp(scen, "1") == 0)
+        c = 1;
+    else if (strcmp(scen, "2") == 0)
+        c = 2;
+    else if (strcmp(scen, "1+2") == 0)
+        c = 0;
+    else if (strcmp(scen, "all") != 0)
+        return dg_fail(err, "models-filter: no scenario '%s' (1, 2, 1+2, all)", scen);
+    s->filter_target = t;
+    s->filter_scen = c;
+    if (s->have_result)
+        sort_runs(s);
+    s->cur = s->top = 0;
+    char f[96];
+    snprintf(msg, msgcap, "showing %s: %zu of %zu runs", models_filter_text(s, f, sizeof f),
+             s->have_result ? s->nshown : 0, s->have_result ? s->res.nruns : 0);
+    return DG_OK;
+}
+
+/* ---- the training job ------------------------------------------------------- */
 
 int models_job_args(const models_state *s, const char *out_dir, models_job *j, dg_err *err)
 {
@@ -248,7 +281,7 @@ int models_job_run(models_job *j, const dg_progress *p, dg_err *err)
     }
     /* The last step that can be cancelled is done: the new training
      * directory replaces the one before, which stays until here. */
-    if (replace_dir(j->work_dir, j->final_dir, err) != DG_OK) {
+    if (dg_dir_publish(j->work_dir, j->final_dir, err) != DG_OK) {
         dg_rm_tree(j->work_dir);
         return DG_ERR;
     }
@@ -264,6 +297,7 @@ void models_job_finish(models_state *s, models_job *j)
     memset(&j->feat, 0, sizeof j->feat);
     j->have_feat = 0;
     s->have_result = 1;
+    s->exported = 0;
     s->from_cleaned = j->from_cleaned;
     s->gen = j->gen;
     free(s->train_dir);
@@ -351,28 +385,50 @@ static int copy_tree(const char *from, const char *to, dg_err *err)
     return rc;
 }
 
+/* The folders in dir. */
+static int count_dirs(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *a = dg_path_join(dir, e->d_name);
+        struct stat st;
+        n += stat(a, &st) == 0 && S_ISDIR(st.st_mode);
+        free(a);
+    }
+    closedir(d);
+    return n;
+}
+
 /* The chosen models of the last training to <out>/models (whole or not at
  * all), and the comparison table beside it (runs.csv, runs.json). */
 static int export_models(models_state *s, const char *out_dir, char *msg, size_t msgcap,
                          dg_err *err)
 {
     if (!s->have_result)
-        return dg_fail(err, "no trained models yet (c trains)");
+        return dg_fail(err, "no trained models yet ({models-train} trains)");
     char *from = dg_path_join(s->train_dir, "models"), *stage = dg_path_join(out_dir, ".models-export"),
          *to = dg_path_join(out_dir, "models");
     dg_rm_tree(stage);
     int rc = copy_tree(from, stage, err);
+    /* The count is of the model folders written: a chosen run over both
+     * scenarios (scen 1+2) is the two scenarios' models, not a folder. */
+    int folders = rc == DG_OK ? count_dirs(stage) : 0;
     if (rc == DG_OK)
-        rc = replace_dir(stage, to, err);
+        rc = dg_dir_publish(stage, to, err);
     if (rc == DG_OK)
         rc = dg_runs_write(&s->res, out_dir, err);
     dg_rm_tree(stage);
-    int chosen = 0;
-    for (size_t i = 0; i < s->res.nruns; i++)
-        chosen += s->res.runs[i].chosen;
-    if (rc == DG_OK)
-        snprintf(msg, msgcap, "exported the %d chosen models to %.900s (runs.csv beside it)",
-                 chosen, to);
+    if (rc == DG_OK) {
+        s->exported = 1;
+        snprintf(msg, msgcap, "exported %d model%s to %.900s (runs.csv beside it)", folders,
+                 folders == 1 ? "" : "s", to);
+    }
     free(from);
     free(stage);
     free(to);
@@ -384,7 +440,7 @@ int models_save(models_state *s, const char *out_dir, char *saved, size_t savedc
 {
     const dg_run *r = s->view == MODELS_VIEW_RUNS ? models_run_at_cursor(s) : NULL;
     if (!r)
-        return dg_fail(err, "no run under the cursor: c trains, v shows the runs");
+        return dg_fail(err, "no run under the cursor: {models-train} trains, {models-view} shows the runs");
     const char *charts[2] = {NULL, NULL};
     char name[64];
     if (r->target == DG_TARGET_GENDER) {
@@ -487,7 +543,7 @@ static int column_by_name(const char *name)
 int models_action(models_state *s, int id, int argc, char **argv, const char *out_dir, char *msg,
                   size_t msgcap, dg_err *err)
 {
-    int want = id == ACT_MODELS_EXPORT ? 0 : 1;
+    int want = id == ACT_MODELS_EXPORT ? 0 : id == ACT_MODELS_FILTER ? 2 : 1;
     if (argc != want)
         return dg_fail(err, "%s takes %s", actions[id].name,
                        want ? actions[id].args : "no arguments");
@@ -502,10 +558,10 @@ int models_action(models_state *s, int id, int argc, char **argv, const char *ou
         else
             return dg_fail(err, "models-view: expected settings or runs, found '%s'", argv[0]);
         snprintf(msg, msgcap, "%s", s->view == MODELS_VIEW_RUNS
-                                        ? (s->have_result ? "the runs: s/S sort by the cursor's "
-                                                            "column, x exports the chosen"
-                                                          : "no runs yet: c trains")
-                                        : "the settings: t toggles a family, c trains");
+                                        ? (s->have_result ? "the runs: {models-sort}/{models-sort-desc} sort by the cursor's "
+                                                            "column, {models-export} exports the chosen"
+                                                          : "no runs yet: {models-train} trains")
+                                        : "the settings: {models-family} toggles a family, {models-train} trains");
         return DG_OK;
     case ACT_MODELS_FAMILY: {
         int i = family_index(s, argv[0]);
@@ -517,7 +573,7 @@ int models_action(models_state *s, int id, int argc, char **argv, const char *ou
             return dg_fail(err, "prior always runs: it is every run's baseline");
         s->family_on[i] = !s->family_on[i];
         s->fam_cur = i;
-        snprintf(msg, msgcap, "%s %s (c trains)", argv[0], s->family_on[i] ? "on" : "off");
+        snprintf(msg, msgcap, "%s %s ({models-train} trains)", argv[0], s->family_on[i] ? "on" : "off");
         return DG_OK;
     }
     case ACT_MODELS_TARGETS:
@@ -550,21 +606,19 @@ int models_action(models_state *s, int id, int argc, char **argv, const char *ou
                                 "acc, auc, logloss, mae, rmse, r2, train_s, bytes)",
                            actions[id].name, argv[0]);
         if (!s->have_result)
-            return dg_fail(err, "no runs to sort yet (c trains)");
-        /* The cursor stays on its run. */
-        size_t keep = s->order[s->cur];
+            return dg_fail(err, "no runs to sort yet ({models-train} trains)");
         s->sort_col = col;
         s->sort_desc = id == ACT_MODELS_SORT_DESC;
         s->ccol = col;
         sort_runs(s);
-        for (size_t i = 0; i < s->res.nruns; i++)
-            if (s->order[i] == keep)
-                s->cur = i;
+        /* The top of the new order, as a sorted list is read. */
+        s->cur = s->top = 0;
         snprintf(msg, msgcap, "runs sorted by %s, %s", argv[0],
                  s->sort_desc ? "descending" : "ascending");
         return DG_OK;
     }
     case ACT_MODELS_EXPORT: return export_models(s, out_dir, msg, msgcap, err);
+    case ACT_MODELS_FILTER: return set_filter(s, argv[0], argv[1], msg, msgcap, err);
     default: return dg_fail(err, "%s is not a Models pane action", actions[id].name);
     }
 }
@@ -587,7 +641,7 @@ void models_move(models_state *s, int id, long rows)
     }
     if (!s->have_result)
         return;
-    int64_t c = (int64_t)s->cur, last = (int64_t)s->res.nruns - 1;
+    int64_t c = (int64_t)s->cur, last = (int64_t)s->nshown - 1;
     switch (id) {
     case ACT_UP: c--; break;
     case ACT_DOWN: c++; break;

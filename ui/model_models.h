@@ -49,6 +49,7 @@ typedef struct models_state {
     char *supercats_path;                 /* the super-category asset (features) */
     /* The last training that finished. */
     int have_result;
+    int exported;                         /* ...and x has exported it */
     dg_train_result res;
     dg_features feat;                     /* the features it was trained on */
     int from_cleaned;
@@ -59,6 +60,9 @@ typedef struct models_state {
     int sort_col;                         /* -1: train's order */
     int sort_desc;
     size_t cur, top;                      /* cursor and first row shown (top: the screen's) */
+    int filter_target;                    /* models-filter: a dg_target, or -1 for all */
+    int filter_scen;                      /* ...1, 2, 0 (the 1+2 rows), or -1 for all */
+    size_t nshown;                        /* the runs that pass it: order[0..nshown) */
     int ccol, left;                       /* cursor column and first column shown */
 } models_state;
 
@@ -66,6 +70,8 @@ void models_init(models_state *s);
 void models_free(models_state *s);
 void models_set_supercats_path(models_state *s, const char *path);
 
+/* "gender, scenario 1", "all runs"...: the filter, for the screen. */
+const char *models_filter_text(const models_state *s, char *buf, size_t cap);
 /* The run under the cursor, or NULL. */
 const dg_run *models_run_at_cursor(const models_state *s);
 /* A run's cell as text (the screen and the sort share it); numbers use a

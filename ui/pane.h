@@ -20,7 +20,6 @@ typedef struct pane_args {
 } pane_args;
 
 typedef struct pane_ops {
-    int built;
     void (*init)(app *a);
     /* Draws rows [top, top+height) of the screen, width columns. */
     void (*draw)(app *a, int top, int height, int width);

@@ -2,13 +2,16 @@
  * where the rules and the predictions come from, the P(female) decile edges
  * the gender rule uses, and a row per campaign: its condition and name, and
  * once there are predictions its reach (devices, share, expected precision
- * and the base rate beside it). */
+ * and the base rate beside it). With chart-toggle (.) the reach shows as
+ * the chart reach.png is drawn from. */
 #include "app.h"
 
+#include "chart_view.h"
 #include "text.h"
 
 #include <curses.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void put_line(int y, int width, const char *line, int attr)
@@ -36,6 +39,15 @@ static void draw(app *a, int top, int height, int width)
     char line[1400], n1[32], n2[32];
     int y = top, end = top + height;
     snprintf(line, sizeof line, "%d campaigns: %s (r: a rule file)", r->n, c->rules_from);
+    if (m->chart[PANE_CAMPAIGNS] && c->have) {
+        dg_reach_chart_desc *rc = dg_xmalloc(sizeof *rc);
+        dg_reach_chart_of(r, &c->reach, rc);
+        snprintf(line, sizeof line, "Campaign reach: %s (. the table, p saves the PNG)",
+                 rc->subtitle);
+        chart_view_draw(a, &rc->chart, line, top, height, width);
+        free(rc);
+        return;
+    }
     put_line(y++, width, line, A_BOLD);
     if (!c->have) {
         snprintf(line, sizeof line, "No predictions yet: %s",
@@ -98,7 +110,10 @@ static void draw(app *a, int top, int height, int width)
         }
         app_cell cells[] = {{id, 3, 1},    {cond, 17, 0}, {dev, 8, 1},  {share, 6, 1},
                             {prec, 9, 1},  {base, 6, 1},  {name, nw, 0}};
+        if (i == c->cur)
+            attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
         app_put_row(y++, 1, width - 2, cells, 7);
+        attrset(A_NORMAL);
     }
     if (c->have && y + 1 < end) {
         text_count(c->reach.labelled, n1, sizeof n1);
@@ -130,7 +145,6 @@ static int key(app *a, int id, pane_args *args)
 }
 
 const pane_ops pane_campaigns_ops = {
-    .built = 1,
     .draw = draw,
     .key = key,
 };

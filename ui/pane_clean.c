@@ -34,7 +34,12 @@ static void draw_effects(app *a, int y, int end, int width)
         const dg_rule_effect *e = &c->effects[i];
         char n[16], b[32] = "", af[32] = "", ch[32] = "", dv[32] = "";
         snprintf(n, sizeof n, "%d", i + 1);
-        if (c->applied.v[i].enabled) {
+        /* A rule that was off says so, not a row of blanks. */
+        const char *table = e->table ? e->table : "", *detail = e->detail;
+        if (!c->applied.v[i].enabled) {
+            table = "(off)";
+            detail = "off in this apply: changed nothing";
+        } else {
             text_count(e->rows_before, b, sizeof b);
             text_count(e->rows_after, af, sizeof af);
             text_count(e->rows_changed, ch, sizeof ch);
@@ -42,12 +47,12 @@ static void draw_effects(app *a, int y, int end, int width)
         }
         app_cell row[] = {{n, 2, 1},
                       {dg_rule_keyword(c->applied.v[i].kind), 21, 0},
-                      {e->table ? e->table : "", 16, 0},
+                      {table, 16, 0},
                       {b, 8, 1},
                       {af, 8, 1},
                       {ch, 8, 1},
                       {dv, 7, 1},
-                      {e->detail, rest, 0}};
+                      {detail, rest, 0}};
         if (!c->applied.v[i].enabled)
             attrset(A_DIM);
         app_put_row(y++, 1, width - 2, row, ncells);
@@ -99,8 +104,13 @@ static void draw(app *a, int top, int height, int width)
         const dg_rule *r = &c->rules.v[i];
         char n[16], what[512];
         snprintf(n, sizeof n, "%d", i + 1);
-        /* After a preview, its counts in place of the rule's description. */
-        snprintf(what, sizeof what, "%s", dg_rule_help(r->kind));
+        /* The rule's parameters before its description; after a preview, its
+         * counts in place of the description. */
+        char params[256];
+        if (model_rule_params(r, params, sizeof params)[0])
+            snprintf(what, sizeof what, "%s: %s", params, dg_rule_help(r->kind));
+        else
+            snprintf(what, sizeof what, "%s", dg_rule_help(r->kind));
         if (m->preview && r->enabled) {
             const dg_rule_effect *e = &m->preview[i];
             char rows[32], dv[32];
@@ -128,7 +138,8 @@ static void draw(app *a, int top, int height, int width)
         draw_effects(a, y, end, width);
     else
         mvaddstr(y, 1,
-                 text_fit("t turns the cursor's rule on or off, K and J move it, v previews "
+                 text_fit("t turns the cursor's rule on or off, K and J move it, e sets its "
+                          "parameters, Enter shows it in full, v previews "
                           "what they would change, a applies (on a fresh load: Esc cancels), "
                           "w and r save and load the rules.",
                           width - 2, 0, buf, sizeof buf));
@@ -144,6 +155,22 @@ static int key(app *a, int id, pane_args *args)
         args->argc = 1;
         snprintf(args->argv[0], PANE_ARG_LEN, "%d", m->clean_cur + 1);
         return 1;
+    case ACT_RULE_SET: {
+        if (m->clean_cur >= m->cl.rules.n)
+            return 1;
+        const dg_rule *r = &m->cl.rules.v[m->clean_cur];
+        char params[256], label[128], arg[64];
+        if (!model_rule_params(r, params, sizeof params)[0]) {
+            snprintf(m->msg, sizeof m->msg, "rule %d %s has no parameters", m->clean_cur + 1,
+                     dg_rule_keyword(r->kind));
+            return 0;
+        }
+        snprintf(label, sizeof label, "rule %d %s (K=V...): ", m->clean_cur + 1,
+                 dg_rule_keyword(r->kind));
+        snprintf(arg, sizeof arg, "%s %d", actions[id].name, m->clean_cur + 1);
+        app_prompt(a, PROMPT_WORDS, label, params, arg);
+        return 0;
+    }
     case ACT_RULES_SAVE:
         app_prompt(a, PROMPT_ARG, "save the rules to (relative: in the output directory): ",
                    "clean.rules", actions[id].name);
@@ -162,7 +189,6 @@ static int key(app *a, int id, pane_args *args)
 }
 
 const pane_ops pane_clean_ops = {
-    .built = 1,
     .draw = draw,
     .key = key,
 };

@@ -1,9 +1,11 @@
 /* The Geo pane's DBSCAN views (model_dbscan.h): the last run with its top
- * clusters, the k-distance curve in braille with the knee and the current
- * eps, and the eps x minPts sweep as a table with a row cursor. pane_geo.c
+ * clusters, the k-distance curve (the PNG's chart description, in braille)
+ * with the knee and the current eps, and the eps x minPts sweep as a table with a row cursor
+ * (or, with chart-toggle, as clusters against eps, a line per minPts). pane_geo.c
  * hands its drawing and keys here when a DBSCAN view is shown. */
 #include "pane_dbscan.h"
 
+#include "chart_view.h"
 #include "text.h"
 
 #include <curses.h>
@@ -88,13 +90,8 @@ static void draw_clusters(app *a, int top, int height, int width)
     }
 }
 
-/* log10(1 + km): the k-distances span metres to thousands of km (the knee
- * is found on the same axis). */
-static double kaxis(double km)
-{
-    return log10(1 + km);
-}
-
+/* The k-distance curve: the chart the PNG is drawn from (dg_kdist_chart_of),
+ * with the knee and the current eps. */
 static void draw_kdist(app *a, int top, int height, int width)
 {
     model *m = &a->m;
@@ -106,88 +103,41 @@ static void draw_kdist(app *a, int top, int height, int width)
         return;
     }
     const dg_kdist *k = &d->kdist;
-    snprintf(line, sizeof line, "k = %g, %s locations: knee %.3g km (suggested eps) at %.0f%%; "
-                                "┄ eps %g km%s",
+    snprintf(line, sizeof line, "k = %g, %s locations: knee %.3g km (suggested eps) at %.0f%%%s",
              k->k, text_count(k->nsorted, n1, sizeof n1), k->knee_km,
-             k->nsorted > 1 ? 100.0 * k->knee_index / (k->nsorted - 1) : 0, d->eps_km,
-             d->kdist_gen != m->data_gen ? "; data changed: r redraws" : "");
-    put_line(top + 1, width, line, A_NORMAL);
-    int label_w = 10, rows = height - 4, cols = width - 2 - label_w;
-    if (rows < 2 || cols < 4 || k->nsorted < 2)
+             k->nsorted > 1 ? 100.0 * k->knee_index / (k->nsorted - 1) : 0,
+             d->kdist_gen != m->data_gen ? "; data changed: r redraws" : "; p saves the PNG");
+    dg_kdist_chart kc;
+    dg_err err;
+    if (dg_kdist_chart_of(k, d->eps_km, &kc, &err) != DG_OK) {
+        put_line(top + 1, width, err.msg, A_NORMAL);
         return;
-    double y0 = kaxis(k->sorted[0]), y1 = kaxis(k->sorted[k->nsorted - 1]);
-    if (y1 <= y0)
-        y1 = y0 + 1e-9;
-    int gw = 2 * cols, gh = 4 * rows;
-    uint8_t *curve = dg_xcalloc((size_t)gw * gh, 1);
-    /* Per dot column, every dot between this column's value and the next
-     * one's, so that the steep end reads as a line, not scattered dots. */
-    int prev = -1;
-    for (int x = 0; x < gw; x++) {
-        uint32_t i = (uint32_t)((double)x * (k->nsorted - 1) / (gw - 1) + 0.5);
-        int y = (int)((kaxis(k->sorted[i]) - y0) / (y1 - y0) * (gh - 1) + 0.5);
-        int from = prev < 0 ? y : prev, lo = from < y ? from : y, hi = from < y ? y : from;
-        for (int yy = lo; yy <= hi; yy++)
-            curve[(size_t)(gh - 1 - yy) * gw + x] = 1;
-        prev = y;
     }
-    int knee_x = (int)((double)k->knee_index * (gw - 1) / (k->nsorted - 1) + 0.5) / 2;
-    double ey = (kaxis(d->eps_km) - y0) / (y1 - y0) * (gh - 1);
-    int eps_row = ey < 0 || ey > gh - 1 ? -1 : (gh - 1 - (int)(ey + 0.5)) / 4;
-    for (int r = 0; r < rows; r++) {
-        char lab[32] = "";
-        if (r == 0 || r == rows - 1 || r == rows / 2) {
-            double frac = 1 - (double)(4 * r + (r == rows - 1 ? 3 : 0)) / (gh - 1);
-            snprintf(lab, sizeof lab, "%.3g km", pow(10, y0 + frac * (y1 - y0)) - 1);
-        }
-        char buf[64];
-        attrset(A_DIM);
-        mvaddstr(top + 2 + r, 1, text_fit(lab, label_w - 1, 1, buf, sizeof buf));
-        attrset(A_NORMAL);
-        move(top + 2 + r, 1 + label_w);
-        for (int c = 0; c < cols; c++) {
-            unsigned bits = 0;
-            for (int dy = 0; dy < 4; dy++)
-                for (int dx = 0; dx < 2; dx++)
-                    if (curve[(size_t)(4 * r + dy) * gw + 2 * c + dx])
-                        bits |= text_braille_bit(dx, dy);
-            char ch[4];
-            if (bits) {
-                attrset(c == knee_x ? A_BOLD | A_REVERSE : A_BOLD);
-                text_braille_utf8(bits, ch);
-                addstr(ch);
-            } else if (c == knee_x) {
-                attrset(A_DIM);
-                addstr("│");
-            } else if (r == eps_row) {
-                attrset(A_DIM);
-                addstr("┄");
-            } else {
-                attrset(A_NORMAL);
-                addstr(" ");
-            }
-        }
-    }
-    attrset(A_NORMAL);
-    free(curve);
-    char axis[512], buf[1024];
-    int aw = cols < (int)sizeof axis - 1 ? cols : (int)sizeof axis - 1;
-    memset(axis, ' ', (size_t)aw);
-    axis[aw] = '\0';
-    memcpy(axis, "0%", 2);
-    memcpy(axis + aw / 2 - 1, "50%", 3);
-    memcpy(axis + aw - 4, "100%", 4);
-    attrset(A_DIM);
-    mvaddstr(top + 2 + rows, 1 + label_w, text_fit(axis, cols, 0, buf, sizeof buf));
-    snprintf(line, sizeof line, "locations by k-distance, ascending; │ the knee; p saves the PNG");
-    mvaddstr(top + 3 + rows, 1 + label_w, text_fit(line, cols, 0, buf, sizeof buf));
-    attrset(A_NORMAL);
+    chart_view_draw(a, &kc.chart, line, top + 1, height - 1, width);
+}
+
+/* The sweep as a chart (dg_sweep_chart_of, as geo-sweep.png): clusters
+ * found against eps, a line per minPts. */
+static void draw_sweep_chart(app *a, int top, int height, int width)
+{
+    dbscan_state *d = &a->m.dbs;
+    dg_sweep_chart *sc = dg_xmalloc(sizeof *sc);
+    dg_sweep_chart_of(d->rows, d->nrows, d->eps_km, sc);
+    chart_view_draw(a, &sc->chart,
+                    "clusters by eps, a line per minPts (. the table: Enter adopts a row; p saves "
+                    "the PNG)",
+                    top + 1, height - 1, width);
+    free(sc);
 }
 
 static void draw_sweep(app *a, int top, int height, int width)
 {
     model *m = &a->m;
     dbscan_state *d = &m->dbs;
+    if (d->nrows && m->chart[PANE_GEO]) {
+        draw_sweep_chart(a, top, height, width);
+        return;
+    }
     if (!d->nrows) {
         put_line(top + 2, width, m->loaded ? "No sweep yet: w runs eps x minPts over the ladder "
                                              "steps around the pair."

@@ -1,18 +1,46 @@
 /* The EDA pane: the exploratory tables (computed in the background from the
  * cleaned data when there is some, else the loaded), one row each with its
  * chart number, title and size; Enter opens one in the sheet view (sheet.c)
- * and p saves its chart and CSV. */
+ * and p saves its chart and CSV. With chart-toggle (.) the pane draws the
+ * chart of the open table, or of the cursor's (Up/Down flip through them):
+ * the same description the PNG is drawn from. */
 #include "app.h"
+#include "hints.h"
 
+#include "chart_view.h"
 #include "text.h"
 
 #include <curses.h>
 #include <string.h>
 
+/* Table i's chart, in rows [top, top + height). */
+static void draw_chart(app *a, int i, int top, int height, int width)
+{
+    model *m = &a->m;
+    dg_eda_chart ec;
+    dg_err err;
+    char head[512], label[16];
+    if (dg_eda_chart_of(&m->eda, i, &ec, &err) != DG_OK) {
+        mvaddnstr(top + 1, 1, err.msg, width - 2);
+        return;
+    }
+    /* The list's own label (1a, 1b, 10a ...), so the two say the same. */
+    snprintf(head, sizeof head, "Chart %s: %s (table %d of %d; %s)",
+             model_eda_label(&m->eda, i, label, sizeof label), m->eda.tables[i].title, i + 1,
+             m->eda.ntables,
+             m->eda_open ? ". the table, q the list" : ". the list, Up/Down the next chart");
+    chart_view_draw(a, &ec.chart, head, top, height, width);
+    dg_eda_chart_free(&ec);
+}
+
 static void draw(app *a, int top, int height, int width)
 {
     model *m = &a->m;
     sheet *s = model_sheet(m);
+    if (m->chart[PANE_EDA] && m->have_eda && (!s || s->eda == 1)) {
+        draw_chart(a, s ? s->table : m->eda_cur, top, height, width);
+        return;
+    }
     if (s) {
         sheet_draw(a, s, top, height, width);
         return;
@@ -46,7 +74,8 @@ static void draw(app *a, int top, int height, int width)
         const dg_eda_table *t = &m->eda.tables[i];
         char title[512], tb[1024];
         snprintf(title, sizeof title, "%s", t->title);
-        snprintf(line, sizeof line, "%5d  %s %6d %7d", m->eda.chart_of[i],
+        char label[16];
+        snprintf(line, sizeof line, "%5s  %s %6d %7d", model_eda_label(&m->eda, i, label, sizeof label),
                  text_fit(title, tw, 0, tb, sizeof tb), t->nrows, t->nseries);
         if (i == m->eda_cur)
             attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
@@ -79,7 +108,6 @@ static int key(app *a, int id, pane_args *args)
 }
 
 const pane_ops pane_eda_ops = {
-    .built = 1,
     .draw = draw,
     .key = key,
 };

@@ -1,28 +1,66 @@
 /* The Geo pane: a terminal preview of the map the Geo state describes
- * (model_geo.h), one panel per group side by side, in braille: each
- * character holds 2 x 4 dots, a dot is lit where the panel has events
- * (dense characters in bold), and where it has none the basemap's
- * coastlines and borders show dimmed. Keys go to the geo-* actions; p saves
+ * (model_geo.h), one panel at a time over the whole area (f flips between
+ * male and female, or the age groups): events as shaded cells, the
+ * basemap's coastlines and borders as dim braille dots, degree labels and a
+ * few cities. Keys go to the geo-* actions; p saves
  * the same map as a PNG. v turns to the DBSCAN views (pane_dbscan.c). */
 #include "app.h"
 #include "pane_dbscan.h"
 
+#include "chart_view.h"
 #include "text.h"
 
 #include <curses.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* One panel in the box (x, y, cols, rows): the dot grid keeps the
- * projection's aspect (braille dots are about square) and is centred. */
+/* The panel's colour: the charts' palette (chart.h), gender as everywhere. */
+static int panel_palette(dg_map_kind k, int panel)
+{
+    if (k == DG_MAP_GENDER)
+        return panel == 0 ? DG_COLOUR_MALE : DG_COLOUR_FEMALE;
+    if (k == DG_MAP_AGE)
+        return panel == 0 ? 2 : panel == 1 ? 1 : 5;
+    return 0;
+}
+
+/* A graticule step giving a handful of lines over span degrees. */
+static double grat_step(double span)
+{
+    static const double steps[] = {0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30};
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++)
+        if (span / steps[i] <= 6)
+            return steps[i];
+    return 45;
+}
+
+static void degree(double v, int lon, double step, char *out, size_t cap)
+{
+    const char *h = lon ? (v < 0 ? "W" : v > 0 ? "E" : "") : (v < 0 ? "S" : v > 0 ? "N" : "");
+    snprintf(out, cap, "%.*f°%s", step >= 1 ? 0 : step >= 0.1 ? 1 : 2, fabs(v), h);
+}
+
+#define LAT_W 6 /* columns of the latitude labels */
+
+/* One panel in the box (x, y, cols, rows): latitude labels on the left,
+ * longitude labels under it, and the map between, in the projection's aspect
+ * (braille dots are about square). Events are shaded cells ░ ▒ ▓ █ by the
+ * log of their count, in the panel's colour; the basemap's coastlines and
+ * borders are dim braille dots, so the two differ without colour; cities are
+ * ◆ with their names. */
 static void draw_panel(app *a, int panel, int x, int y, int cols, int rows)
 {
     geo_state *g = &a->m.geo;
     const dg_geo_sample *s = geo_sample_shown(g);
+    int mcols = cols - LAT_W, mrows = rows - 1;
+    if (mcols < 4 || mrows < 2)
+        return;
     dg_proj p;
     dg_proj_init(&p, g->projection, &g->extent, 0, 0, 1, 1);
     double aspect = p.pw / p.ph;
-    int gw = 2 * cols, gh = 4 * rows;
+    int gw = 2 * mcols, gh = 4 * mrows;
     if ((double)gw / gh > aspect)
         gw = (int)(gh * aspect + 0.5);
     else
@@ -31,45 +69,75 @@ static void draw_panel(app *a, int panel, int x, int y, int cols, int rows)
         gw = 2;
     if (gh < 4)
         gh = 4;
-    int used_cols = (gw + 1) / 2, used_rows = (gh + 3) / 4;
-    int x0 = x + (cols - used_cols) / 2, y0 = y + (rows - used_rows) / 2;
+    int uc = (gw + 1) / 2, ur = (gh + 3) / 4;
+    int x0 = x + LAT_W + (mcols - uc) / 2, y0 = y + (mrows - ur) / 2;
     uint32_t *counts = dg_xcalloc((size_t)gw * gh, sizeof *counts);
     uint8_t *coast = dg_xcalloc((size_t)gw * gh, 1);
     dg_geo_density(s, g->kind, panel, g->projection, &g->extent, gw, gh, counts, NULL);
     const dg_basemap *b = geo_basemap(g);
     if (b)
         dg_basemap_raster(b, g->projection, &g->extent, gw, gh, coast);
-    /* A character is bold when it holds a tenth of the densest one's events. */
-    uint32_t *cell = dg_xcalloc((size_t)used_cols * used_rows, sizeof *cell), max = 0;
+    uint32_t *cell = dg_xcalloc((size_t)uc * ur, sizeof *cell), max = 0;
+    unsigned *co = dg_xcalloc((size_t)uc * ur, sizeof *co);
     for (int dy = 0; dy < gh; dy++)
         for (int dx = 0; dx < gw; dx++) {
-            uint32_t *c = &cell[(size_t)(dy / 4) * used_cols + dx / 2];
-            *c += counts[(size_t)dy * gw + dx];
-            if (*c > max)
-                max = *c;
+            size_t c = (size_t)(dy / 4) * uc + dx / 2;
+            cell[c] += counts[(size_t)dy * gw + dx];
+            if (cell[c] > max)
+                max = cell[c];
+            if (coast[(size_t)dy * gw + dx])
+                co[c] |= text_braille_bit(dx % 2, dy % 4);
         }
-    for (int r = 0; r < used_rows; r++) {
+    /* Labels over the map: city markers and names, kept off each other. */
+    uint32_t *label = dg_xcalloc((size_t)uc * ur, sizeof *label);
+    dg_proj q;
+    dg_proj_init(&q, g->projection, &g->extent, 0, 0, gw, gh);
+    for (int i = 0; i < dg_ncities; i++) {
+        const dg_city *ct = &dg_cities[i];
+        if (ct->lon < g->extent.lon0 || ct->lon > g->extent.lon1 || ct->lat < g->extent.lat0 ||
+            ct->lat > g->extent.lat1)
+            continue;
+        double px, py;
+        dg_proj_forward(&q, ct->lon, ct->lat, &px, &py);
+        int c = (int)(px / 2), r = (int)(py / 4), n = (int)strlen(ct->name);
+        if (c < 0 || c >= uc || r < 0 || r >= ur)
+            continue;
+        int start = c + 1 + n <= uc ? c : c - n - 1; /* name right of it, else left */
+        if (start < 0)
+            continue;
+        int free_run = 1;
+        for (int k = start; k < start + n + 1 && free_run; k++)
+            free_run = !label[(size_t)r * uc + k];
+        if (!free_run)
+            continue;
+        label[(size_t)r * uc + c] = 0x25C6;
+        int from = start == c ? c + 1 : start;
+        for (int k = 0; k < n; k++)
+            label[(size_t)r * uc + from + k] = (unsigned char)ct->name[k];
+    }
+    int colour = panel_palette(g->kind, panel);
+    double lmax = log1p((double)max);
+    static const char *const shade[4] = {"░", "▒", "▓", "█"};
+    for (int r = 0; r < ur; r++) {
         move(y0 + r, x0);
-        for (int c = 0; c < used_cols; c++) {
-            unsigned ev = 0, co = 0;
-            for (int dy = 0; dy < 4; dy++)
-                for (int dx = 0; dx < 2; dx++) {
-                    int gx = 2 * c + dx, gy = 4 * r + dy;
-                    if (gx >= gw || gy >= gh)
-                        continue;
-                    if (counts[(size_t)gy * gw + gx])
-                        ev |= text_braille_bit(dx, dy);
-                    if (coast[(size_t)gy * gw + gx])
-                        co |= text_braille_bit(dx, dy);
-                }
-            char ch[4];
-            if (ev) {
-                int dense = (uint64_t)cell[(size_t)r * used_cols + c] * 10 >= (uint64_t)max;
-                attrset(dense ? app_attr(a, COLOR_HIST, A_BOLD) | (int)A_BOLD : app_attr(a, COLOR_HIST, 0));
-                text_braille_utf8(ev, ch);
-            } else if (co) {
+        for (int c = 0; c < uc; c++) {
+            size_t i = (size_t)r * uc + c;
+            char ch[8];
+            if (label[i]) {
+                attrset(label[i] == 0x25C6 ? A_BOLD : A_NORMAL);
+                if (label[i] == 0x25C6)
+                    strcpy(ch, "◆");
+                else
+                    ch[0] = (char)label[i], ch[1] = 0;
+            } else if (cell[i]) {
+                int lv = lmax > 0 ? (int)(4 * log1p((double)cell[i]) / lmax) : 3;
+                lv = lv < 0 ? 0 : lv > 3 ? 3 : lv;
+                attrset((lv == 3 ? A_BOLD : 0) |
+                        (a->color ? COLOR_PAIR(COLOR_CHART0 + colour) : 0));
+                strcpy(ch, shade[lv]);
+            } else if (co[i]) {
                 attrset(A_DIM);
-                text_braille_utf8(co, ch);
+                text_braille_utf8(co[i], ch);
             } else {
                 attrset(A_NORMAL);
                 strcpy(ch, " ");
@@ -77,7 +145,40 @@ static void draw_panel(app *a, int panel, int x, int y, int cols, int rows)
             addstr(ch);
         }
     }
+    attrset(A_DIM);
+    /* Degree labels: latitudes left of their row, longitudes under their column. */
+    const dg_extent *e = &g->extent;
+    double step = grat_step(fmax(e->lon1 - e->lon0, e->lat1 - e->lat0));
+    char lab[32], buf[64];
+    int last_r = -10;
+    for (double lat = ceil(e->lat0 / step) * step; lat <= e->lat1 + 1e-9; lat += step) {
+        double px, py;
+        dg_proj_forward(&q, e->lon0, lat, &px, &py);
+        int r = (int)(py / 4);
+        if (r < 0 || r >= ur || abs(r - last_r) < 2)
+            continue;
+        last_r = r;
+        degree(lat, 0, step, lab, sizeof lab);
+        mvaddstr(y0 + r, x0 - LAT_W, text_fit(lab, LAT_W - 1, 1, buf, sizeof buf));
+        addstr("┤");
+    }
+    int next_free = 0;
+    for (double lon = ceil(e->lon0 / step) * step; lon <= e->lon1 + 1e-9; lon += step) {
+        double px, py;
+        dg_proj_forward(&q, lon, e->lat0, &px, &py);
+        int c = (int)(px / 2);
+        degree(lon, 1, step, lab, sizeof lab);
+        int w = text_width(lab), at = c - w / 2;
+        if (c < 0 || c >= uc || at < next_free)
+            continue;
+        if (at + w > uc)
+            at = uc - w;
+        mvaddstr(y0 + ur, x0 + at, lab);
+        next_free = at + w + 1;
+    }
     attrset(A_NORMAL);
+    free(label);
+    free(co);
     free(cell);
     free(counts);
     free(coast);
@@ -117,36 +218,32 @@ static void draw(app *a, int top, int height, int width)
     mvaddstr(top + 1, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
     if (height < 6)
         return;
-    int np = dg_map_panels(g->kind), gap = 1;
-    int pw = (width - 2 - (np - 1) * gap) / np;
-    int rows = height - 4;
+    int np = dg_map_panels(g->kind), k = g->panel < np ? g->panel : 0;
     if (g->kind != DG_MAP_ALL && s->n == 0) {
         mvaddstr(top + 3, 1, text_fit("No events of labelled devices: the gender and age maps "
                                       "need the labels table.", width - 2, 0, buf, sizeof buf));
         return;
     }
-    for (int k = 0; k < np; k++) {
-        int x = 1 + k * (pw + gap);
-        uint32_t *one = dg_xcalloc(1, sizeof *one), out = 0;
-        uint32_t in = dg_geo_density(s, g->kind, k, g->projection, &g->extent, 1, 1, one, &out);
-        free(one);
-        text_count(in, n1, sizeof n1);
-        const char *name = dg_map_panel_name(g->kind, k);
-        if (strncmp(name, "Age ", 4) == 0)
-            name += 4; /* "25-32" says enough where three panels share 80 columns */
-        snprintf(line, sizeof line, "%s: %s", name, n1);
-        if (out) {
-            text_count(out, n2, sizeof n2);
-            snprintf(line + strlen(line), sizeof line - strlen(line), " (+%s out)", n2);
-        }
-        attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
-        mvaddstr(top + 2, x, text_fit(line, pw, 0, buf, sizeof buf));
-        attrset(A_NORMAL);
-        draw_panel(a, k, x, top + 3, pw, rows);
+    /* One panel at a time, the whole area: f flips to the next. */
+    uint32_t *one = dg_xcalloc(1, sizeof *one), out = 0;
+    uint32_t in = dg_geo_density(s, g->kind, k, g->projection, &g->extent, 1, 1, one, &out);
+    free(one);
+    text_count(in, n1, sizeof n1);
+    snprintf(line, sizeof line, "%s: %s events", dg_map_panel_name(g->kind, k), n1);
+    if (out) {
+        text_count(out, n2, sizeof n2);
+        snprintf(line + strlen(line), sizeof line - strlen(line), " (+%s out of the frame)", n2);
     }
+    if (np > 1)
+        snprintf(line + strlen(line), sizeof line - strlen(line), "; panel %d of %d, f: %s", k + 1,
+                 np, dg_map_panel_name(g->kind, (k + 1) % np));
+    attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
+    mvaddstr(top + 2, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+    attrset(A_NORMAL);
+    draw_panel(a, k, 1, top + 3, width - 2, height - 4);
     const dg_basemap *b = geo_basemap(g);
-    snprintf(line, sizeof line, "⣿ events (bold: dense)  %s  p saves the PNG  v DBSCAN",
-             b ? "⠉ coastline, border (dim)" : "no basemap");
+    snprintf(line, sizeof line, "░▒▓█ events (few to many)  %s  ◆ city  p PNG  v DBSCAN",
+             b ? "⠉ coast, border (dim)" : "no basemap");
     mvaddstr(top + height - 1, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
 }
 
@@ -158,6 +255,11 @@ static int key(app *a, int id, pane_args *args)
         args->argc = 1;
         snprintf(args->argv[0], PANE_ARG_LEN, "%s",
                  dg_map_kind_name((dg_map_kind)((m->geo.kind + 1) % DG_MAP_KINDS)));
+        return 1;
+    case ACT_GEO_PANEL:
+        args->argc = 1;
+        snprintf(args->argv[0], PANE_ARG_LEN, "%d",
+                 (m->geo.panel + 1) % dg_map_panels(m->geo.kind) + 1);
         return 1;
     case ACT_GEO_PROJECTION:
         args->argc = 1;
@@ -176,7 +278,6 @@ static int key(app *a, int id, pane_args *args)
 }
 
 const pane_ops pane_geo_ops = {
-    .built = 1,
     .draw = draw,
     .key = key,
 };

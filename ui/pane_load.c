@@ -10,17 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void human_bytes(double v, char *out, size_t cap)
-{
-    const char *u[] = {"B", "KiB", "MiB", "GiB"};
-    int i = 0;
-    while (v >= 1024 && i < 3) {
-        v /= 1024;
-        i++;
-    }
-    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
 /* Writes cells left to right: each (text, width, right-aligned) with one
  * space between. */
 static void draw_stats(app *a, int y, int end, int width)
@@ -93,7 +82,7 @@ static void draw_tables(app *a, int top, int height, int width)
         if (ds->present[t]) {
             const char *slash = strrchr(ds->sources[t].path, '/');
             snprintf(file, sizeof file, "%s", slash ? slash + 1 : ds->sources[t].path);
-            human_bytes((double)ds->sources[t].size, size, sizeof size);
+            dg_format_bytes((double)ds->sources[t].size, size, sizeof size);
             snprintf(cols, sizeof cols, "%d", dg_tables[t].ncols);
             if (m->loaded)
                 text_count(ds->tables[t].nrows, rows, sizeof rows);
@@ -231,7 +220,6 @@ static int key(app *a, int id, pane_args *args)
 }
 
 const pane_ops pane_load_ops = {
-    .built = 1,
     .draw = draw,
     .key = key,
 };

@@ -3,9 +3,12 @@
  * summaries, and the targets, scenarios, folds and seed the next training
  * uses. Runs: the comparison table of every run of the last training, a row
  * per run, the chosen ones marked, sortable by any column, with the split
- * and the selection rule above it. */
+ * and the selection rule above it. With chart-toggle (.) the runs view shows
+ * the charts of the cursor's target, drawn from the PNGs' descriptions: ROC
+ * and calibration for gender, the residual boxes of its scenario for age. */
 #include "app.h"
 
+#include "chart_view.h"
 #include "text.h"
 
 #include <curses.h>
@@ -91,7 +94,11 @@ static void draw_runs(app *a, int top, int height, int width)
         return;
     }
     const dg_train_result *r = &s->res;
-    snprintf(line, sizeof line, "%zu runs, %s data%s; %s", r->nruns,
+    char shown[160] = "", f[96];
+    if (s->nshown != r->nruns)
+        snprintf(shown, sizeof shown, " (%zu shown: %s)", s->nshown,
+                 models_filter_text(s, f, sizeof f));
+    snprintf(line, sizeof line, "%zu runs%s, %s data%s; %s", r->nruns, shown,
              s->from_cleaned ? "cleaned" : "loaded", s->gen != m->data_gen ? " (changed since)" : "",
              r->split_text);
     bold_line(y++, width, line);
@@ -135,7 +142,7 @@ static void draw_runs(app *a, int top, int height, int width)
         s->top = s->cur;
     if (s->cur >= s->top + (size_t)rows)
         s->top = s->cur - (size_t)rows + 1;
-    for (size_t p = s->top; p < r->nruns && y < end; p++, y++) {
+    for (size_t p = s->top; p < s->nshown && y < end; p++, y++) {
         const dg_run *run = &r->runs[s->order[p]];
         int cur = p == s->cur;
         x = 1;
@@ -156,8 +163,60 @@ static void draw_runs(app *a, int top, int height, int width)
     }
 }
 
+/* The cursor's run's charts: one, or two one above the other (or side by
+ * side) when the screen has room. */
+static void draw_charts(app *a, int top, int height, int width)
+{
+    models_state *s = &a->m.models;
+    const dg_run *r = models_run_at_cursor(s);
+    int which[2] = {-1, -1};
+    if (r && r->target == DG_TARGET_GENDER) {
+        which[0] = DG_TRAIN_CHART_ROC;
+        which[1] = DG_TRAIN_CHART_CALIBRATION;
+    } else if (r && r->target == DG_TARGET_AGE && r->scenario) {
+        which[0] = DG_TRAIN_CHART_RESIDUALS_S1 + r->scenario - 1;
+    }
+    dg_train_chart_view v[2];
+    int n = 0;
+    for (int i = 0; i < 2; i++)
+        if (which[i] >= 0 && dg_train_chart(&s->res, which[i], &v[n]))
+            n++;
+    char line[512], buf[1024];
+    if (!n) {
+        snprintf(line, sizeof line, "No chart for %s runs%s: gender has ROC and calibration, "
+                                    "age its residuals per scenario (. the table)",
+                 r ? dg_target_name(r->target) : "these",
+                 r && !r->scenario ? " over both scenarios" : "");
+        mvaddstr(top + 1, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+        return;
+    }
+    int side = n == 2 && height < 30 && width >= 140, stack = n == 2 && height >= 30;
+    if (n == 2 && !side && !stack)
+        n = 1;
+    for (int i = 0; i < n; i++) {
+        snprintf(line, sizeof line, "%s%s", v[i].chart.title,
+                 i == 0 ? (n == 1 && which[1] >= 0 ? " (calibration: a taller screen; . the table)"
+                                                   : " (. the table)")
+                        : "");
+        int t = top, h = height, x0 = 0, w = width;
+        if (stack) {
+            h = height / 2;
+            t = top + i * h;
+        } else if (side) {
+            w = width / 2;
+            x0 = i * w;
+        }
+        chart_view_draw_at(a, &v[i].chart, line, t, h, x0, w);
+    }
+}
+
 static void draw(app *a, int top, int height, int width)
 {
+    if (a->m.chart[PANE_MODELS] && a->m.models.view == MODELS_VIEW_RUNS &&
+        a->m.models.have_result) {
+        draw_charts(a, top, height, width);
+        return;
+    }
     if (a->m.models.view == MODELS_VIEW_RUNS)
         draw_runs(a, top, height, width);
     else
@@ -182,6 +241,16 @@ static int key(app *a, int id, pane_args *args)
         args->argc = 1;
         snprintf(args->argv[0], PANE_ARG_LEN, "%s", dg_model_families[s->fam_cur]->name);
         return 1;
+    case ACT_MODELS_FILTER: {
+        char f[64];
+        snprintf(f, sizeof f, "%s %s",
+                 s->filter_target < 0 ? "all" : dg_target_name(s->filter_target),
+                 s->filter_scen < 0 ? "all" : s->filter_scen == 0 ? "1+2"
+                                  : s->filter_scen == 1 ? "1" : "2");
+        app_prompt(a, PROMPT_WORDS, "show the runs of (TARGET SCENARIO, each may be all): ", f,
+                   actions[id].name);
+        return 0;
+    }
     case ACT_MODELS_TARGETS:
         app_prompt(a, PROMPT_ARG, "targets (gender,age,group6,group12): ",
                    models_targets_text(s, now, sizeof now), actions[id].name);
@@ -217,7 +286,6 @@ static int key(app *a, int id, pane_args *args)
 }
 
 const pane_ops pane_models_ops = {
-    .built = 1,
     .draw = draw,
     .key = key,
 };

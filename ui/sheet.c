@@ -2,11 +2,15 @@
  * a column's frequency table with a bar histogram. Only the rows on screen
  * are formatted, so drawing costs the same on 2 000 rows and on 32 million. */
 #include "app.h"
+#include "chart_view.h"
+#include "model_charts.h"
 
 #include "text.h"
 
 #include <curses.h>
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_COL_WIDTH 36
@@ -42,6 +46,9 @@ static void draw_title(app *a, const sheet *s, const dg_table *t, int y, int wid
         text_count(s->freq.total, n1, sizeof n1);
         o = (size_t)snprintf(line, sizeof line, "%s.%s frequency (%s rows)", t->name,
                              t->cols[s->col].name, n1);
+        if (s->sort_col >= 0)
+            o += (size_t)snprintf(line + o, sizeof line - o, "  sorted by %s %s",
+                                  freq_columns[s->sort_col], s->sort_desc ? "desc" : "asc");
     }
     if (s->search_col >= 0)
         snprintf(line + o, sizeof line - o, "  search %s '%s'", t->cols[s->search_col].name,
@@ -136,7 +143,7 @@ static void draw_freq(app *a, sheet *s, int top, int height, int width)
     keep_cursor_visible(s, rows);
     uint64_t end = s->top + (uint64_t)rows < s->nrows ? s->top + (uint64_t)rows : s->nrows;
     char cell[CELL], buf[2048];
-    int vw = text_width(col->name);
+    int vw = text_width(col->name) + 1; /* room for the sort mark */
     for (uint64_t p = s->top; p < end; p++) {
         int cw = text_width(dg_cell_text(t, col, s->freq.row[p], cell, sizeof cell));
         if (cw > vw)
@@ -150,13 +157,30 @@ static void draw_freq(app *a, sheet *s, int top, int height, int width)
     int hw = width - (vw + cw + pw + 6);
     if (hw < 0)
         hw = 0;
-    uint64_t maxc = s->freq.n ? s->freq.count[0] : 1;
+    /* The largest count: first as computed, last sorted by count ascending,
+     * found by a look at each value sorted by value. */
+    uint64_t maxc = 1;
+    if (s->freq.n && (s->sort_col < 0 || (s->sort_col != FREQ_VALUE && s->sort_desc)))
+        maxc = s->freq.count[0];
+    else if (s->freq.n && s->sort_col != FREQ_VALUE)
+        maxc = s->freq.count[s->freq.n - 1];
+    else
+        for (uint64_t i = 0; i < s->freq.n; i++)
+            if (s->freq.count[i] > maxc)
+                maxc = s->freq.count[i];
     draw_title(a, s, t, top, width);
-    attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
-    char head[256];
-    snprintf(head, sizeof head, "%s  %s  %s  %s", text_fit(col->name, vw, 0, buf, sizeof buf),
-             "      count", "percent", "histogram");
-    mvaddstr(top + 1, 0, text_fit(head, width, 0, buf, sizeof buf));
+    /* The header, the cursor's column marked as in a table sheet. */
+    const int hx[FREQ_NCOLS] = {0, vw + 2, vw + cw + 4, vw + cw + pw + 6};
+    const int hwid[FREQ_NCOLS] = {vw, cw, pw, hw > 9 ? hw : 9};
+    for (int c = 0; c < FREQ_NCOLS && hx[c] < width; c++) {
+        char head[128];
+        snprintf(head, sizeof head, "%s%s", c == FREQ_VALUE ? col->name : freq_columns[c],
+                 s->sort_col == c ? (s->sort_desc ? "\xe2\x96\xbc" : "\xe2\x96\xb2") : "");
+        int w = hwid[c] < width - hx[c] ? hwid[c] : width - hx[c];
+        attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE) |
+                (c == s->ccol ? (int)A_REVERSE : 0));
+        mvaddstr(top + 1, hx[c], text_fit(head, w, c == FREQ_COUNT, buf, sizeof buf));
+    }
     attrset(A_NORMAL);
     for (uint64_t p = s->top; p < end; p++) {
         int y = top + 2 + (int)(p - s->top);
@@ -190,6 +214,15 @@ static void draw_freq(app *a, sheet *s, int top, int height, int width)
 
 void sheet_draw(app *a, sheet *s, int top, int height, int width)
 {
+    if (s->kind == SHEET_FREQ && a->m.chart[a->m.pane]) {
+        freq_chart *fc = dg_xmalloc(sizeof *fc);
+        freq_chart_of(&a->m, s, fc);
+        char head[512];
+        snprintf(head, sizeof head, "%s: %s (. the table)", fc->title, fc->sub);
+        chart_view_draw(a, &fc->chart, head, top, height, width);
+        free(fc);
+        return;
+    }
     if (s->kind == SHEET_TABLE)
         draw_table(a, s, top, height, width);
     else
@@ -210,7 +243,8 @@ int sheet_key(app *a, sheet *s, int id, pane_args *args)
     case ACT_SORT_DESC:
     case ACT_FREQ:
         args->argc = 1;
-        snprintf(args->argv[0], PANE_ARG_LEN, "%s", colname);
+        snprintf(args->argv[0], PANE_ARG_LEN, "%s",
+                 s->kind == SHEET_FREQ ? freq_columns[s->ccol] : colname);
         return 1;
     case ACT_SEARCH: {
         char label[128];

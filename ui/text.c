@@ -120,3 +120,61 @@ void text_braille_utf8(unsigned bits, char out[4])
     out[2] = (char)(0x80 | (cp & 0x3F));
     out[3] = 0;
 }
+
+/* The bytes of the first character of s (1 for a bad byte). */
+static int char_len(const char *s)
+{
+    unsigned char c = (unsigned char)*s;
+    int n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+    for (int i = 1; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            return 1;
+    return n;
+}
+
+int text_wrap(const char *s, int width, int indent, char (*lines)[256], int max)
+{
+    int n = 0;
+    if (width < indent + 8)
+        width = indent + 8;
+    const char *p = s;
+    do {
+        if (n >= max)
+            break;
+        char *out = lines[n];
+        size_t o = 0;
+        int w = 0;
+        if (n > 0 && p != s)
+            for (; w < indent && o + 1 < 256; w++)
+                out[o++] = ' ';
+        const char *line_start = p, *last_space = NULL;
+        size_t o_at_space = 0;
+        while (*p) {
+            int cl = char_len(p);
+            char one[8];
+            memcpy(one, p, (size_t)cl);
+            one[cl] = '\0';
+            int cw = text_width(one);
+            if (w + cw > width || o + (size_t)cl + 1 >= 256)
+                break;
+            if (*p == ' ') {
+                last_space = p;
+                o_at_space = o;
+            }
+            memcpy(out + o, p, (size_t)cl);
+            o += (size_t)cl;
+            w += cw;
+            p += cl;
+        }
+        /* Cut at the last blank, unless the word alone is wider than a line. */
+        if (*p && last_space && last_space > line_start) {
+            o = o_at_space;
+            p = last_space + 1;
+        }
+        out[o] = '\0';
+        n++;
+        while (*p == ' ')
+            p++;
+    } while (*p);
+    return n;
+}

@@ -16,6 +16,11 @@ int text_width(const char *s);
  * characters and bad bytes become '?'. Returns out. */
 char *text_fit(const char *s, int width, int right_align, char *out, size_t cap);
 
+/* s cut into lines of at most width cells, at blanks where it can, the
+ * lines after the first indented by indent blanks. Returns the count (at
+ * least 1, at most max). */
+int text_wrap(const char *s, int width, int indent, char (*lines)[256], int max);
+
 /* 1234567 -> "1,234,567". */
 char *text_count(unsigned long long v, char *out, size_t cap);
 

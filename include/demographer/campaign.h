@@ -33,6 +33,7 @@
 #ifndef DEMOGRAPHER_CAMPAIGN_H
 #define DEMOGRAPHER_CAMPAIGN_H
 
+#include "demographer/chart.h"
 #include "demographer/model.h"
 
 enum { DG_GENDER_UNTARGETED = 0, DG_GENDER_FEMALE = 1, DG_GENDER_MALE = 2 };
@@ -171,7 +172,17 @@ void dg_reach_compute(const dg_campaign_rules *r, const dg_prediction *p, const 
 int dg_reach_write(const dg_campaign_rules *r, const dg_reach *reach, const char *path,
                    dg_err *err);
 /* reach.png: per campaign, grouped horizontal bars of the share of devices
- * reached and, with truth, the expected precision beside the base rate. */
+ * reached and, with truth, the expected precision beside the base rate. The
+ * description (for the PNG and the Campaigns pane) points into the struct. */
+typedef struct dg_reach_chart_desc {
+    dg_chart chart;
+    char label[DG_CAMPAIGNS_MAX][80];
+    const char *labels[DG_CAMPAIGNS_MAX];
+    double values[DG_CAMPAIGNS_MAX * 3];
+    char subtitle[160];
+} dg_reach_chart_desc;
+void dg_reach_chart_of(const dg_campaign_rules *r, const dg_reach *reach,
+                       dg_reach_chart_desc *out);
 int dg_reach_chart(const dg_campaign_rules *r, const dg_reach *reach, const char *path,
                    dg_err *err);
 /* device_campaigns.csv: device_id,scenario,p_female,decile,gender,age,

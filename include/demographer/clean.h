@@ -15,6 +15,9 @@ typedef enum dg_rule_kind {
     DG_RULE_UNKNOWN_DEVICE_EVENTS, /* events of devices with no phone row are dropped */
     DG_RULE_TIME_WINDOW,           /* events outside [from, to) are dropped */
     DG_RULE_EMPTY_CATEGORIES,      /* empty label category names get a name */
+    DG_RULE_BAD_COORDS,            /* latitude outside [-90, 90] or longitude outside
+                                      [-180, 180]: no location */
+    DG_RULE_BAD_AGES,              /* labelled devices with an age outside [1, 120] are dropped */
     DG_RULE_NKINDS
 } dg_rule_kind;
 
@@ -62,5 +65,9 @@ int dg_clean(dg_dataset *ds, const dg_rules *rules, dg_rule_effect *effects,
              const dg_progress *progress, dg_err *err);
 
 enum { DG_LOC_OBSERVED = 0, DG_LOC_IMPUTED = 1, DG_LOC_MISSING = 2 };
+
+/* The ages bad-ages keeps: a person with a phone (the real data's run from 1 to 96). */
+#define DG_AGE_MIN 1
+#define DG_AGE_MAX 120
 
 #endif

@@ -5,6 +5,7 @@
 #define DEMOGRAPHER_CLUSTER_H
 
 #include "demographer/dataset.h"
+#include "demographer/chart.h"
 #include "demographer/dbscan.h"
 
 /* An event's cluster label when the event took no part in the clustering
@@ -58,7 +59,32 @@ int dg_cluster_write_sweep(const dg_dbscan_sweep_row *rows, int nrows, const cha
 /* kdist.csv: rank,share,km over the sorted curve. */
 int dg_kdist_write_csv(const dg_kdist *kd, const char *path, dg_err *err);
 /* The sorted k-distance curve as a line chart over its quantiles (0..100 %
- * of the locations), the knee marked in the subtitle. */
-int dg_kdist_chart_save(const dg_kdist *kd, const char *path, dg_err *err);
+ * of the locations, a numeric axis), on a log10(1 + km) axis, with the knee
+ * and eps (when eps_km > 0) marked: for the PNG and for the Geo pane. */
+#define DG_KDIST_CHART_POINTS 201
+typedef struct dg_kdist_chart {
+    dg_chart chart; /* points into the fields below */
+    double x[DG_KDIST_CHART_POINTS], v[DG_KDIST_CHART_POINTS];
+    dg_chart_marker mk[2];
+    char title[128], sub[256], knee[64], eps[64];
+} dg_kdist_chart;
+int dg_kdist_chart_of(const dg_kdist *kd, double eps_km, dg_kdist_chart *out, dg_err *err);
+int dg_kdist_chart_save(const dg_kdist *kd, double eps_km, const char *path, dg_err *err);
+
+/* A sweep as a line chart: clusters against eps (numeric), a line per
+ * minPts, the current eps marked (eps_km > 0); for geo-sweep.png and the
+ * Geo pane. Up to DG_SWEEP_CHART_MAX distinct values of each. */
+#define DG_SWEEP_CHART_MAX 32 /* the CLI's --sweep takes as many */
+typedef struct dg_sweep_chart {
+    dg_chart chart; /* points into the fields below */
+    double eps[DG_SWEEP_CHART_MAX], min_pts[DG_SWEEP_CHART_MAX];
+    double values[DG_SWEEP_CHART_MAX * DG_SWEEP_CHART_MAX];
+    char name[DG_SWEEP_CHART_MAX][32];
+    const char *names[DG_SWEEP_CHART_MAX];
+    dg_chart_marker mk;
+    char eps_label[48], sub[96];
+} dg_sweep_chart;
+void dg_sweep_chart_of(const dg_dbscan_sweep_row *rows, int nrows, double eps_km,
+                       dg_sweep_chart *out);
 
 #endif

@@ -11,21 +11,33 @@
 
 #define DG_OK 0
 #define DG_ERR (-1)
+/* Not a return value: the status a dg_err records when the work stopped
+ * because its progress callback asked it to (see dg_cancel). */
+#define DG_CANCELLED (-2)
 
 #define DG_VERSION "0.1.0"
 
 typedef struct dg_err {
     char msg[1024];
+    int status; /* DG_ERR, or DG_CANCELLED: the work was cancelled */
 } dg_err;
 
-/* Formats msg into err (when err is not NULL) and returns DG_ERR, so that a
- * failure path reads `return dg_fail(err, "...", ...);`. */
+/* Formats msg into err (when err is not NULL), sets its status to DG_ERR and
+ * returns DG_ERR, so that a failure path reads `return dg_fail(err, "...");`. */
 int dg_fail(dg_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for work stopped by its progress callback: the status is
+ * DG_CANCELLED, so callers tell a cancel from a failure by dg_cancelled, never
+ * by the message. Returns DG_ERR. */
+int dg_cancel(dg_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline int dg_cancelled(const dg_err *err)
+{
+    return err && err->status == DG_CANCELLED;
+}
 
 /* Progress of long work. done/total are in the unit named by `unit` ("bytes",
  * "rows", ...); total may be 0 when unknown. Returning non-zero asks the work
- * to stop: it then fails with the message "cancelled" and leaves nothing
- * half-built behind. */
+ * to stop: it then fails through dg_cancel (status DG_CANCELLED, message
+ * "cancelled") and leaves nothing half-built behind. */
 typedef int (*dg_progress_fn)(void *ctx, const char *stage, double done, double total,
                               const char *unit);
 
@@ -72,6 +84,54 @@ char *dg_path_join(const char *dir, const char *name);
  * stays, silently: callers use it to clean up work that failed. */
 void dg_rm_tree(const char *path);
 
+/* ---- outputs: never over an input, never half-written ------------------ */
+
+/* The absolute, symlink-free form of path, which need not exist: realpath
+ * of its nearest existing parent, then the missing rest ("." and ".."
+ * taken lexically). Returns DG_ERR only when out (PATH_MAX bytes) is too
+ * small or the current directory is unknown. */
+int dg_path_resolve(const char *path, char *out, size_t cap);
+
+/* Refuses (DG_ERR, naming both paths) an output path that is, contains or
+ * lies inside one of the inputs, compared after dg_path_resolve (so
+ * symlinks count). NULL inputs are skipped. `what` names the output in the
+ * message ("--out"). Touches nothing. */
+int dg_output_apart(const char *what, const char *out, const char *const *inputs, size_t ninputs,
+                    dg_err *err);
+
+/* Puts the directory from in place of to in one step (renameat2 with
+ * RENAME_EXCHANGE, so to is always whole: the old one or the new one; a
+ * plain rename when to does not exist), then removes the old one. */
+int dg_dir_publish(const char *from, const char *to, dg_err *err);
+
+/* Removes the DIR.partial-PID folders next to dir whose process is gone
+ * (the exact pattern only, directories only, never this process's own).
+ * Returns how many were removed. */
+int dg_remove_stale_partials(const char *dir);
+
+/* The marker every folder written through dg_outdir holds: an existing
+ * folder is replaced only when it is empty or holds it. */
+#define DG_OUTDIR_MARKER ".demographer-output"
+
+/* A folder written whole or not at all: begin makes DIR.partial-PID (after
+ * removing stale partials of dead processes) where the work writes;
+ * commit publishes it as DIR (dg_dir_publish); abort removes it. begin
+ * refuses a DIR that exists and is not a folder, or is a folder of files
+ * demographer did not write (not empty, no marker). commit and abort
+ * free what begin allocated; commit removes the partial when it fails. */
+typedef struct dg_outdir {
+    char *dir;     /* as given, trailing slashes removed */
+    char *partial; /* DIR.partial-PID: where the work writes */
+} dg_outdir;
+int dg_outdir_begin(dg_outdir *o, const char *dir, dg_err *err);
+int dg_outdir_commit(dg_outdir *o, dg_err *err);
+void dg_outdir_abort(dg_outdir *o);
+
+/* Test hook: when set, dg_dir_publish calls it once the new folder is at
+ * `to` and the old one (NULL when there was none) at `old`, just before the
+ * old one is removed (tests check the swap happened in one step). */
+extern void (*dg_dir_publish_hook)(const char *old, const char *to);
+
 /* Creates a directory and its parents (like mkdir -p). */
 int dg_mkdirs(const char *path, dg_err *err);
 
@@ -90,5 +150,12 @@ static inline uint64_t dg_fnv1a(uint64_t h, const void *data, size_t n)
 
 /* Monotonic clock in seconds. */
 double dg_now(void);
+
+/* Bytes for people: 1536 -> "1.5 KiB" (B, KiB, MiB, GiB, TiB; whole bytes
+ * below 1 KiB). Returns out. */
+char *dg_format_bytes(double v, char *out, size_t cap);
+/* A progress amount in unit: bytes as dg_format_bytes, other units as
+ * "1.23 M rows" from a million on, else "532 rows". Returns out. */
+char *dg_format_amount(double v, const char *unit, char *out, size_t cap);
 
 #endif

@@ -3,8 +3,10 @@
  * UTF-8 BOM, empty fields. Large unquoted files are parsed on every core.
  *
  * Bad input stops the read with a message naming the file, line, column,
- * what was expected and what was found; in lenient mode bad rows are skipped,
- * counted and the first few reported. */
+ * what was expected and what was found (bytes escaped: '12\x00'); in lenient
+ * mode bad rows are skipped, counted and the first few reported. Numbers out
+ * of their column's range are errors, never clamped. Invalid UTF-8 in string
+ * fields is replaced by U+FFFD, byte by byte, and counted in the report. */
 #ifndef DEMOGRAPHER_CSV_H
 #define DEMOGRAPHER_CSV_H
 
@@ -29,6 +31,8 @@ typedef struct dg_csv_opts {
     size_t max_field;       /* 0: DG_CSV_MAX_FIELD_DEFAULT */
     const dg_progress *progress;
     const char *display_name; /* name used in messages (default: the path) */
+    uint64_t **row_lines;   /* if set: gets a malloc'd array, the file line of each row
+                               read (for messages about rows), freed by the caller */
 } dg_csv_opts;
 
 typedef struct dg_csv_report {
@@ -37,6 +41,10 @@ typedef struct dg_csv_report {
     int nfirst;             /* messages kept in first_errors */
     char first_errors[DG_CSV_FIRST_ERRORS][320];
     double seconds;
+    /* Bytes of string fields that were not valid UTF-8, each replaced by
+     * U+FFFD, and where the first was (line, 1-based column). */
+    uint64_t utf8_replaced, utf8_first_line;
+    int utf8_first_column;
 } dg_csv_report;
 
 /* Reads `path` into `out` (initialised by the caller with dg_table_init; its
@@ -58,6 +66,9 @@ const char *dg_parse_expected(dg_coltype type, int code);
  * significant digits, NaN as an empty field; times as YYYY-MM-DD HH:MM:SS;
  * strings quoted when they hold a comma, quote or line break), atomically. */
 int dg_csv_write(const dg_table *t, const char *path, dg_err *err);
+
+/* What a file of this st_mode is, for messages: "a directory", "a FIFO", ... */
+const char *dg_file_kind(unsigned mode);
 
 /* Formats seconds since the epoch as "YYYY-MM-DD HH:MM:SS" (20 bytes with NUL). */
 void dg_format_time(int64_t t, char out[20]);

@@ -33,8 +33,9 @@ typedef struct dg_dataset {
     dg_csv_report reports[DG_T_COUNT];
     int lenient;
     int from_snapshot;           /* the tables came from the snapshot */
+    double snapshot_check_seconds; /* of the load, spent verifying its checksums */
     char *snapshot_path;         /* NULL when snapshots are off */
-    char snapshot_warning[1100];  /* a snapshot that could not be written: said, not fatal */
+    char snapshot_warning[1100];  /* a snapshot unusable (damaged) or not written: said, not fatal */
     dg_reconcile_report reconcile; /* Upgrad shape: the cut device ids matched to the phones' */
     double seconds;
 } dg_dataset;

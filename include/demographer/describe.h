@@ -27,6 +27,11 @@ typedef struct dg_freq {
 
 int dg_freq_compute(const dg_table *t, int col, dg_freq *out, const dg_progress *p, dg_err *err);
 void dg_freq_free(dg_freq *f);
+/* Reorders f's values (of column col of t): by value, in the column's order
+ * (as dg_sort_rows), or by count; ascending, or descending when desc. Ties
+ * keep their order, so a sort by count after one by value ranks equal counts
+ * by value. */
+void dg_freq_sort(const dg_table *t, int col, dg_freq *f, int by_value, int desc);
 
 #define DG_DESCRIBE_TOP 3
 

@@ -3,6 +3,7 @@
 #ifndef DEMOGRAPHER_EDA_H
 #define DEMOGRAPHER_EDA_H
 
+#include "demographer/chart.h"
 #include "demographer/dataset.h"
 
 /* The brief's EDA age groups 0-24, 25-32, 33-45, 46+: the one place their
@@ -42,12 +43,28 @@ static inline double dg_eda_value(const dg_eda_table *t, int row, int series)
     return t->values[row * t->nseries + series];
 }
 
+/* Series s of t holds counts: whole numbers of devices or events (by its
+ * name or the table's unit), no "%" in its name. Counts print as integers ("266", not "266.00") everywhere. */
+int dg_eda_series_is_count(const dg_eda_table *t, int s);
+
 /* Computes the ten tables. Needs the labels table; the event charts need
  * events, the brand charts phones, the app chart app_events. A table whose
  * input is absent is left out and said so in `missing` (may be NULL). */
 int dg_eda_compute(const dg_dataset *ds, dg_eda *out, char *missing, size_t missing_cap,
                    dg_err *err);
 void dg_eda_free(dg_eda *e);
+
+/* Table i's chart as the brief asks it (kind, series, axis, colours), for the
+ * PNG and for the terminal; the chart points into out and into the table. */
+typedef struct dg_eda_chart {
+    dg_chart chart;
+    double *values;
+    const char **series;
+    int *colours;
+    char subtitle[128];
+} dg_eda_chart;
+int dg_eda_chart_of(const dg_eda *e, int i, dg_eda_chart *out, dg_err *err);
+void dg_eda_chart_free(dg_eda_chart *c);
 
 /* Draws table i as a PNG chart (atomically): the kind, series and axis the
  * brief asks of its chart. */

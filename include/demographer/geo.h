@@ -142,6 +142,10 @@ typedef struct dg_geo_map {
 /* The default image size of a kind (about 900 x 650 pixels of map per panel). */
 void dg_geo_map_default_size(dg_map_kind k, int *width, int *height);
 
+/* Where panel k of a map of the given image size lies: its projection onto
+ * the image's pixels (dg_geo_map_png draws each panel through this). */
+void dg_geo_map_panel_proj(const dg_geo_map *m, int width, int height, int k, dg_proj *out);
+
 /* Draws the map: per panel the basemap, a graticule with degree labels, the
  * panel's events as a density layer (cells of 3 x 3 pixels shaded by the
  * log of their count, one colour scale shared by the panels) and a caption
@@ -150,5 +154,14 @@ int dg_geo_map_png(const dg_geo_sample *s, const dg_geo_map *m, unsigned char **
                    size_t *len, dg_err *err);
 /* The same, written to path atomically. */
 int dg_geo_map_save(const dg_geo_sample *s, const dg_geo_map *m, const char *path, dg_err *err);
+
+/* A few large cities of the data's region (China), so that a reader finds
+ * the places on a map: the pane and the PNGs label them. */
+typedef struct dg_city {
+    const char *name;
+    double lon, lat;
+} dg_city;
+extern const dg_city dg_cities[];
+extern const int dg_ncities;
 
 #endif

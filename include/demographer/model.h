@@ -53,6 +53,15 @@ typedef struct dg_trainset {
     dg_task task;
     int nclasses;         /* 2 for binary, K for multiclass, 0 for regression */
     uint64_t seed;
+    /* Threads a family may use for this fit when its own `threads` parameter
+     * is not given; 0: the family's default. Cross-validation runs its fits
+     * side by side with 1 each, so their results do not depend on the
+     * number of cores. */
+    int threads;
+    /* A model of the same family fit on the same columns (the previous point
+     * of a penalty path, see warm_param): a starting point the family may
+     * use. The optimum does not depend on it beyond the solver's tolerance. */
+    const void *warm;
 } dg_trainset;
 
 /* Outputs per row of a prediction: 1 for binary and regression, nclasses for
@@ -73,11 +82,27 @@ typedef struct dg_model_family {
     int (*save)(const void *model, const char *path, dg_err *err);
     int (*load)(const char *path, void **model, dg_err *err);
     void (*free)(void *model);
+    /* The penalty a warm start follows (NULL: the family ignores `warm`):
+     * cross-validation fits a fold's grid in the order of this parameter,
+     * from its highest value down when warm_descending (a penalty like l2),
+     * else up (a cost like C), each fit starting from the one before. */
+    const char *warm_param;
+    int warm_descending;
 } dg_model_family;
 
-/* Every family, NULL-terminated, and lookup by name (NULL when unknown). */
+/* Every family, NULL-terminated, and lookup by name (NULL when unknown;
+ * it also finds group12-sum, which is in no list). */
 extern const dg_model_family *const dg_model_families[];
 const dg_model_family *dg_model_family_find(const char *name);
+
+/* group12-sum (model_group12.c): gender (task BINARY, nout 1) or group6
+ * (MULTICLASS, nout 6) from a group12 model, out[r][j] = sum over g of
+ * P(group12 g) * map[g * nout + j]. Train makes it from a fitted group12
+ * model, which it keeps and frees itself; a loaded one owns its inner model. */
+extern const dg_model_family dg_family_group12_sum;
+void *dg_group12_sum_make(const dg_model_family *inner_family, void *inner, dg_task task,
+                          const double *map);
+void dg_group12_apply(const double *p12, uint32_t n, int nout, const double *map, double *out);
 
 /* What the models predict for one device; what campaigns and the API use. */
 typedef struct dg_prediction {

@@ -15,9 +15,13 @@
  *   report.json   every metric of every run and what each stage found
  *   report.md     the same for people, with the charts linked relatively
  *
- * Nothing half-written: the run builds DIR.partial-PID beside DIR and, only
- * when every stage succeeded, renames it to DIR (an existing DIR is replaced
- * as a whole). A failed or cancelled run removes the partial directory and
+ * Nothing half-written, nothing lost (common.h, dg_outdir): the run refuses
+ * an output that is, contains or lies inside one of its inputs (data
+ * folder, --file paths, rules) before touching anything; it builds
+ * DIR.partial-PID beside DIR (removing the partials of dead runs) and, only
+ * when every stage succeeded, exchanges it with DIR in one step (an existing
+ * DIR is replaced as a whole, and only when empty or written by
+ * demographer). A failed or cancelled run removes the partial directory and
  * leaves DIR as it was. */
 #ifndef DEMOGRAPHER_PIPELINE_H
 #define DEMOGRAPHER_PIPELINE_H

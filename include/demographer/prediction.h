@@ -19,4 +19,12 @@ int dg_predictions_write(const dg_prediction *p, size_t n, const char *path, dg_
  * "FILE:LINE:COLUMN: expected ..., found ...". */
 int dg_predictions_read(const char *path, dg_prediction **out, size_t *n, dg_err *err);
 
+/* The Kaggle competition's submission file: the header and column order of
+ * sample_submission.csv (device_id, then the 12 groups in dg_group12_names
+ * order, which is the competition's), one row per prediction in the order
+ * given, each row's 12 probabilities scaled to sum to 1. A prediction without
+ * the 12 group probabilities (NaN, or a sum that is not positive) fails,
+ * naming the device. Written atomically. */
+int dg_kaggle_submission_write(const dg_prediction *p, size_t n, const char *path, dg_err *err);
+
 #endif

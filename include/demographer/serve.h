@@ -55,6 +55,12 @@ void dg_device_input_free(dg_device_input *in);
  * 1 to 19 digits, nothing else, in range. */
 int dg_parse_device_id(const char *s, int64_t *out, dg_err *err);
 
+/* Checks a request target as it arrived (percent escapes not yet decoded):
+ * its path, once decoded, must hold no NUL byte (libmicrohttpd would cut the
+ * path there: /v1/devices/12%00junk would read as /v1/devices/12) and must
+ * be UTF-8. The query string is not looked at. DG_ERR with the reason. */
+int dg_serve_check_path(const char *uri, dg_err *err);
+
 typedef enum dg_route {
     DG_ROUTE_NOT_FOUND,
     DG_ROUTE_INDEX,   /* / */
@@ -103,8 +109,16 @@ typedef struct dg_serve_opts {
     const char *bind;         /* IPv4 or IPv6 address; NULL: 127.0.0.1 */
     unsigned port;            /* 0: any free port (dg_server_port tells which) */
     unsigned threads;         /* 0: one per core */
-    unsigned timeout_s;       /* idle or slow connections are closed after this; 0: 10 */
-    unsigned max_connections; /* 0: 1000 */
+    unsigned timeout_s;       /* 0: 10. A connection silent this long is closed, and so is
+                                 one whose request has not arrived whole (request line,
+                                 headers, body) this long after the server began waiting
+                                 for it (the connection's opening, or its previous answer) */
+    unsigned max_connections; /* 0: 1000. Open connections at most: one more closes the
+                                 connection that has waited longest for its request (an
+                                 idle keep-alive or a slow client), never one being
+                                 answered. Lowered to fit the open-file limit (RLIMIT_NOFILE,
+                                 about 2 descriptors a connection): see
+                                 dg_server_max_connections */
     size_t max_body;          /* bytes of a request body; 0: 1 MiB */
     size_t max_header;        /* memory per connection for the request line and headers
                                  (libmicrohttpd answers 414 or 431 past it); 0: 32 KiB */
@@ -119,6 +133,14 @@ typedef struct dg_server dg_server;
 int dg_server_start(dg_server **out, const dg_predictor *pred, const dg_serve_opts *o,
                     dg_err *err);
 unsigned dg_server_port(const dg_server *s);
+/* The connection limit in effect: o->max_connections, or less when the
+ * open-file limit has no room for it. */
+unsigned dg_server_max_connections(const dg_server *s);
+/* Connections open now, and how many have been shut down so far for taking
+ * longer than timeout_s to send a request (deadlines) or to make room at the
+ * connection limit (evictions). NULL for any not wanted. */
+void dg_server_counts(dg_server *s, unsigned *open, unsigned long *deadlines,
+                      unsigned long *evictions);
 /* Stops accepting connections, waits up to drain_s seconds for the requests
  * under way to finish, then closes everything and frees s. Returns how many
  * requests were still under way when it gave up waiting (0 after a clean

@@ -18,16 +18,23 @@
 
 #include "demographer/dataset.h"
 
+/* Whatever the mode, a password never crosses the network in clear text:
+ * without TLS only authentication plugins that send no password are
+ * allowed (mysql_native_password, client_ed25519), so a server asking for
+ * mysql_clear_password (or PAM's dialog) is refused before it gets one. */
 typedef enum dg_tls_mode {
     DG_TLS_DISABLED,        /* plain TCP */
-    DG_TLS_PREFERRED,       /* TLS when the server offers it, else plain (the default) */
-    DG_TLS_REQUIRED,        /* TLS or fail; the certificate is not checked */
+    DG_TLS_PREFERRED,       /* TLS when the server offers it, else plain */
+    DG_TLS_REQUIRED,        /* TLS or fail before authenticating; the certificate is not
+                               checked */
     DG_TLS_VERIFY_IDENTITY, /* TLS, certificate chain and host name checked (tls_ca or the
                                system's CAs) */
+    DG_TLS_DEFAULT,         /* not chosen: preferred for a loopback host (127.0.0.0/8, ::1,
+                               localhost), required for any other (dg_mysql_tls_effective) */
 } dg_tls_mode;
 
-/* "disabled", "preferred", "required", "verify_identity" (any case, '-' for '_'):
- * returns DG_OK and sets *out, or DG_ERR. */
+/* "disabled", "preferred", "required", "verify_identity", "default" (any case,
+ * '-' for '_'): returns DG_OK and sets *out, or DG_ERR. */
 int dg_tls_mode_parse(const char *s, dg_tls_mode *out);
 const char *dg_tls_mode_name(dg_tls_mode m);
 
@@ -36,7 +43,7 @@ typedef struct dg_mysql_config {
     unsigned port;       /* default 3306 */
     char database[65];   /* default mlctest */
     char user[128];      /* default: empty (the server decides; usually refused) */
-    dg_tls_mode tls;
+    dg_tls_mode tls;     /* default DG_TLS_DEFAULT */
     char tls_ca[1024];   /* CA bundle for VERIFY_IDENTITY (e.g. the RDS bundle), or empty */
     unsigned connect_timeout; /* seconds, default 10 */
     unsigned read_timeout;    /* seconds without a byte from the server, default 120 */
@@ -44,6 +51,8 @@ typedef struct dg_mysql_config {
 } dg_mysql_config;
 
 void dg_mysql_config_init(dg_mysql_config *c);
+/* The mode a connection uses: c->tls, with DG_TLS_DEFAULT resolved by host. */
+dg_tls_mode dg_mysql_tls_effective(const dg_mysql_config *c);
 void dg_mysql_config_free(dg_mysql_config *c);
 /* Replaces the password (copied; the old one wiped). NULL clears it. */
 void dg_mysql_config_set_password(dg_mysql_config *c, const char *password);
@@ -51,6 +60,13 @@ void dg_mysql_config_set_password(dg_mysql_config *c, const char *password);
  * read: refused unless it is a regular file owned by the calling user with no
  * group or other permission bits (0600 or stricter). */
 int dg_mysql_password_from_file(dg_mysql_config *c, const char *path, dg_err *err);
+/* Whether a file (st: fstat of the open file) may hold a password: owned by
+ * the calling user, no group or other permission bits. DG_ERR says which of
+ * the two is wrong and what mends it (chown for the owner, chmod 600 for the
+ * mode); `what` names the file in the message ("password file"). */
+struct stat;
+int dg_mysql_check_private(const char *path, const struct stat *st, const char *what,
+                           dg_err *err);
 
 /* An open connection. */
 typedef struct dg_mysql dg_mysql;

@@ -50,6 +50,17 @@ void dg_format_exact(double v, char out[32]);
 /* dg_format_exact into the buffer, NaN as nothing (an empty CSV field). */
 void dg_textbuf_exact(dg_textbuf *b, double v);
 
+/* UTF-8: the length of the valid sequence that starts s (1 to 4 bytes, no
+ * overlong forms, surrogates or code points past U+10FFFF), or 0 when the
+ * bytes at s are not one. n > 0. */
+size_t dg_utf8_seq(const char *s, size_t n);
+/* The offset of the first byte of s that is not valid UTF-8, or n. */
+size_t dg_utf8_check(const char *s, size_t n);
+/* Bytes shown on one line for a message: valid UTF-8 text as it is, control
+ * bytes, invalid bytes and backslashes escaped (\x00, \n, \xff, \\). At
+ * most `max` input bytes are shown, then "..."; out always ends in NUL. */
+void dg_escape_bytes(char *out, size_t cap, const char *s, size_t len, size_t max);
+
 /* Writes the text to path atomically and empties the buffer. */
 int dg_textbuf_save(dg_textbuf *b, const char *path, dg_err *err);
 void dg_textbuf_free(dg_textbuf *b);

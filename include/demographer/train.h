@@ -3,9 +3,10 @@
  *
  * For each scenario (1: labelled devices with events, all design blocks; 2:
  * labelled devices without events, the phone blocks), each target and each
- * family: every combination of the family's grid (and, in scenario 1, both
- * bag weightings, binary and tf-idf) is scored by seeded stratified k-fold
- * cross-validation on the train split only; the best combination (lowest
+ * family: every combination of the family's grid is scored by seeded
+ * stratified k-fold cross-validation on the train split only (in scenario 1
+ * on the bag weighting, binary or tf-idf, that one probe's cross-validation
+ * chose for every family: dg_train_result.bags); the best combination (lowest
  * pooled out-of-fold log loss, or RMSE for age) is refitted on the whole
  * train split and scored on the test split. The SELECTION RULE: per target
  * and scenario, the run with the lowest cross-validation score is chosen
@@ -24,6 +25,7 @@
 #ifndef DEMOGRAPHER_TRAIN_H
 #define DEMOGRAPHER_TRAIN_H
 
+#include "demographer/chart.h"
 #include "demographer/design.h"
 #include "demographer/metrics.h"
 
@@ -41,6 +43,8 @@ typedef struct dg_train_opts {
     /* Grids replacing a family's default: "FAMILY:C=0.1,1 eps=0.01". */
     const char *grids[DG_TRAIN_MAX_FAMILIES];
     int charts;          /* write the PNGs */
+    int threads;         /* fits side by side; 0: one per core. The results do not
+                          * depend on it. */
     const dg_progress *progress;
 } dg_train_opts;
 
@@ -55,23 +59,56 @@ typedef struct dg_run {
     uint64_t confusion[144]; /* classification: [true * k + predicted], k = test.nclasses */
     uint32_t ntrain, ntest;
     double train_seconds;  /* the refit on the whole train split */
+    double cv_seconds;     /* the cross-validation's fits and predictions, summed over
+                            * folds (they run side by side: the wall is less) */
     uint64_t model_bytes;
     int chosen;
 } dg_run;
 
+/* The numbers of train's charts, kept in the result so that the workbench
+ * draws them from the same description as the PNGs (dg_train_chart). */
+enum { DG_TRAIN_CHART_ROC, DG_TRAIN_CHART_CALIBRATION, DG_TRAIN_CHART_RESIDUALS_S1,
+       DG_TRAIN_CHART_RESIDUALS_S2, DG_TRAIN_CHARTS };
+#define DG_ROC_POINTS 101
+#define DG_CALIBRATION_BINS 10
+#define DG_RESIDUAL_BANDS 7
+typedef struct dg_train_charts {
+    int have[DG_TRAIN_CHARTS];
+    int roc_series, cal_series;        /* with the reference line (chance, perfect) last */
+    double roc_x[DG_ROC_POINTS], roc_v[DG_ROC_POINTS * 3];
+    double cal_x[DG_CALIBRATION_BINS], cal_v[DG_CALIBRATION_BINS * 3];
+    char roc_names[3][96], cal_names[3][96];
+    double res_v[2][DG_RESIDUAL_BANDS * 5];
+    char res_title[2][160], res_sub[2][200];
+    char split_text[160];
+} dg_train_charts;
+
+typedef struct dg_train_chart_view {
+    dg_chart chart;                    /* points into the result and names */
+    const char *names[3];
+    char file[64];                     /* its PNG's name under the out directory */
+} dg_train_chart_view;
+
 typedef struct dg_train_result {
     dg_run *runs;
     size_t nruns;
+    dg_train_charts charts;
     char split_text[160];
     char rule[200];
     uint32_t nlabelled, ntrain[3], ntest[3];
     double seconds;
+    char bags[240];        /* scenario 1's bag weighting and how CV chose it; "" without */
+    double bags_seconds;   /* that choice's cross-validation seconds, summed over folds */
 } dg_train_result;
 
 /* Loads nothing: works on built features and the data set's labels/split. */
 int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *opts,
              dg_train_result *out, dg_err *err);
 void dg_train_result_free(dg_train_result *r);
+
+/* Chart which (DG_TRAIN_CHART_*) of a training; 0 when it has none (no
+ * chosen gender model, no age model of that scenario). */
+int dg_train_chart(const dg_train_result *r, int which, dg_train_chart_view *out);
 
 /* The comparison table as CSV and JSON text (runs.csv, runs.json). */
 int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err);

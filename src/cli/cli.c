@@ -37,17 +37,6 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min,
     return DG_OK;
 }
 
-void cli_human_bytes(double v, char *out, size_t cap)
-{
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int i = 0;
-    while (v >= 1024 && i < 4) {
-        v /= 1024;
-        i++;
-    }
-    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
 int cli_data_option(const char *cmd, int ch, char *arg, dg_load_opts *o)
 {
     uint64_t v;
@@ -150,4 +139,48 @@ int cli_split_list(char *s, const char **out, int max)
             out[n++] = w;
         }
     return n;
+}
+
+int cli_output_apart(const char *cmd, const char *what, const char *out, const char *data_dir,
+                     const dg_load_opts *lo, const char *const *more, size_t nmore)
+{
+    const char *in[DG_T_COUNT + 1 + 16];
+    size_t n = 0;
+    in[n++] = data_dir;
+    for (int t = 0; t < DG_T_COUNT; t++)
+        in[n++] = lo ? lo->files[t] : NULL;
+    for (size_t i = 0; i < nmore && n < sizeof in / sizeof *in; i++)
+        in[n++] = more[i];
+    dg_err err;
+    if (dg_output_apart(what, out, in, n, &err) != DG_OK) {
+        fprintf(stderr, "demographer %s: %s\n", cmd, err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+int cli_outdir_begin(const char *cmd, dg_outdir *od, const char *dir)
+{
+    dg_err err;
+    if (dg_outdir_begin(od, dir, &err) != DG_OK) {
+        fprintf(stderr, "demographer %s: %s\n", cmd, err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+int cli_outdir_end(const char *cmd, dg_outdir *od, int rc)
+{
+    if (!od->partial)
+        return rc;
+    if (rc != 0) {
+        dg_outdir_abort(od);
+        return rc;
+    }
+    dg_err err;
+    if (dg_outdir_commit(od, &err) != DG_OK) {
+        fprintf(stderr, "demographer %s: %s\n", cmd, err.msg);
+        return 1;
+    }
+    return 0;
 }

@@ -76,11 +76,22 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min,
 int cli_load_cleaned(const char *cmd, const char *dir, struct dg_load_opts *o, int quiet,
                      const char *rules_path, int no_clean, struct dg_dataset *ds);
 
+/* Refuses an output that is, contains or lies inside an input (common.h,
+ * dg_output_apart): the data directory and lo's --file paths (either may be
+ * NULL) and the other inputs (NULL ones skipped). Prints "demographer CMD:
+ * why" and returns 1; 0 when apart. Call it before touching anything. */
+int cli_output_apart(const char *cmd, const char *what, const char *out, const char *data_dir,
+                     const struct dg_load_opts *lo, const char *const *more, size_t nmore);
+/* An output folder written whole or not at all (common.h, dg_outdir): begin
+ * prints why and returns 1 when it cannot start; end publishes it when rc
+ * is 0 and removes it otherwise, and returns the exit status (1 when the
+ * publish failed, said). */
+int cli_outdir_begin(const char *cmd, dg_outdir *od, const char *dir);
+int cli_outdir_end(const char *cmd, dg_outdir *od, int rc);
+
 /* The path of a file shipped in assets/: $DEMOGRAPHER_ASSETS first, then the
  * installed copy, then the source tree's (for a build that is not installed).
  * Returns a static buffer. */
 const char *cli_asset(const char *name);
-/* 1.5 KiB, 3.2 GiB... */
-void cli_human_bytes(double v, char *out, size_t cap);
 
 #endif

@@ -4,23 +4,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void human(double v, const char *unit, char *out, size_t cap)
-{
-    if (strcmp(unit, "bytes") == 0) {
-        const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-        int i = 0;
-        while (v >= 1024 && i < 4) {
-            v /= 1024;
-            i++;
-        }
-        snprintf(out, cap, "%.1f %s", v, u[i]);
-    } else if (v >= 1e6) {
-        snprintf(out, cap, "%.2f M %s", v / 1e6, unit);
-    } else {
-        snprintf(out, cap, "%.0f %s", v, unit);
-    }
-}
-
 static int on_progress(void *ctx, const char *stage, double done, double total, const char *unit)
 {
     cli_progress *p = ctx;
@@ -44,8 +27,8 @@ static int on_progress(void *ctx, const char *stage, double done, double total, 
     double el = now - p->stage_start;
     double rate = el > 0 ? done / el : 0;
     char d[32], r[32], eta[32] = "";
-    human(done, unit, d, sizeof d);
-    human(rate, unit, r, sizeof r);
+    dg_format_amount(done, unit, d, sizeof d);
+    dg_format_amount(rate, unit, r, sizeof r);
     if (total > 0 && rate > 0 && !finished)
         snprintf(eta, sizeof eta, " ETA %.0fs", (total - done) / rate);
     double frac = total > 0 ? done / total : 0;

@@ -49,14 +49,14 @@ void cli_print_tables(const dg_dataset *ds)
         char mem[32];
         size_t m = dg_table_memory(tb);
         total_mem += m;
-        cli_human_bytes((double)m, mem, sizeof mem);
+        dg_format_bytes((double)m, mem, sizeof mem);
         printf("%-17s %11" PRIu64 " %10" PRIu64 " %-10s %10s %8.2f %7" PRIu64 "  %s\n",
                dg_tables[t].name, tb->nrows, key ? dg_column_distinct(tb, key) : 0,
                key ? key->name : "", mem, ds->from_snapshot ? 0.0 : ds->reports[t].seconds,
                ds->reports[t].bad_rows, ds->sources[t].path);
     }
     char mem[32];
-    cli_human_bytes((double)total_mem, mem, sizeof mem);
+    dg_format_bytes((double)total_mem, mem, sizeof mem);
     printf("total memory in tables: %s\n", mem);
     for (int t = 0; t < DG_T_COUNT; t++) {
         if (!ds->present[t] || ds->reports[t].bad_rows == 0)
@@ -66,5 +66,10 @@ void cli_print_tables(const dg_dataset *ds)
         for (int i = 0; i < ds->reports[t].nfirst; i++)
             printf("  %s\n", ds->reports[t].first_errors[i]);
     }
+    for (int t = 0; t < DG_T_COUNT; t++)
+        if (ds->present[t] && ds->reports[t].utf8_replaced)
+            printf("%s: %" PRIu64 " bytes of invalid UTF-8 replaced by U+FFFD (the first at line "
+                   "%" PRIu64 ", column %d)\n", dg_tables[t].name, ds->reports[t].utf8_replaced,
+                   ds->reports[t].utf8_first_line, ds->reports[t].utf8_first_column);
     print_reconcile(&ds->reconcile);
 }

@@ -85,7 +85,8 @@ int cli_sources_resolve(const char *cmd, const cli_sources *s, int want_password
     if (s->user && copy(cmd, "--user", m->user, sizeof m->user, s->user) != DG_OK)
         return DG_ERR;
     if (s->tls && dg_tls_mode_parse(s->tls, &m->tls) != DG_OK) {
-        cli_usage_error(cmd, "--tls expects disabled, preferred, required or verify_identity, "
+        cli_usage_error(cmd, "--tls expects disabled, preferred, required, verify_identity or "
+                             "default, "
                              "got '%s'", s->tls);
         return DG_ERR;
     }

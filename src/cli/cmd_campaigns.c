@@ -142,6 +142,13 @@ static int run(int argc, char **argv)
                                "come from one or the other)");
     }
 
+    const char *inputs[] = {pred_path, rules_path, thr_path, ref_path, truth_path};
+    dg_outdir od = {0};
+    if (cli_output_apart("campaigns", "--out", out, NULL, NULL, inputs, 5) ||
+        cli_outdir_begin("campaigns", &od, out)) {
+        free(rules);
+        return 1;
+    }
     dg_prediction *pred = NULL, *ref = NULL;
     dg_targeting *tg = NULL;
     dg_truth *truth = NULL;
@@ -184,10 +191,12 @@ static int run(int argc, char **argv)
         goto done;
     }
 
-    if (dg_campaigns_save(out, rules, &dec, pred, tg, n, &reach, &err) != DG_OK) {
+    if (dg_campaigns_save(od.partial, rules, &dec, pred, tg, n, &reach, &err) != DG_OK) {
         rc = fail(&err);
         goto done;
     }
+    if ((rc = cli_outdir_end("campaigns", &od, 0)) != 0)
+        goto done;
     if (rc == 0 && !quiet) {
         printf("%zu devices; P(female) deciles over %s (%llu predictions)\n", n,
                thr_path ? thr_path : ref_path ? ref_path : pred_path,
@@ -207,6 +216,7 @@ static int run(int argc, char **argv)
                "campaigns.rules\n", out);
     }
 done:
+    cli_outdir_end("campaigns", &od, 1); /* after a failure: nothing left */
     free(pred);
     free(ref);
     free(tg);
@@ -238,7 +248,8 @@ const cli_command cli_campaigns = {
     "for --thresholds) and campaigns.rules (the rules used).\n"
     "\n"
     "  --predictions FILE  the devices to target (a predictions.csv)\n"
-    "  --out DIR           where the files go\n"
+    "  --out DIR           where the files go (written whole or not at all: an earlier\n"
+    "                      DIR is replaced; never over an input)\n"
     "  --rules FILE        campaign rules (default: the brief's six campaigns; see\n"
     "                      --print-rules and " DG_ASSET_DIR "/campaigns.rules)\n"
     "  --thresholds FILE   decile edges saved by an earlier run (thresholds.txt)\n"

@@ -9,13 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Into out, the partial folder of DIR (published whole by the caller). */
 static int write_tables(const dg_dataset *ds, const dg_rules *rules, const char *out)
 {
     dg_err err;
-    if (dg_mkdirs(out, &err) != DG_OK) {
-        fprintf(stderr, "demographer clean: %s\n", err.msg);
-        return 1;
-    }
     for (int t = 0; t < DG_T_COUNT; t++) {
         if (!ds->present[t])
             continue;
@@ -98,6 +95,14 @@ static int run(int argc, char **argv)
         dg_rules_free(&rules);
         return cli_usage_error("clean", "%s", "expects exactly one DATA_DIR");
     }
+    /* The cleaned tables never go over the sources: refused before anything
+     * is read or written. */
+    dg_outdir od = {0};
+    if (out && (cli_output_apart("clean", "--out", out, argv[optind], &o, &rules_path, 1) ||
+                cli_outdir_begin("clean", &od, out))) {
+        dg_rules_free(&rules);
+        return 1;
+    }
     dg_dataset ds;
     dg_dataset_init(&ds);
     int rc = cli_load_data("clean", argv[optind], &o, quiet, &ds);
@@ -114,11 +119,12 @@ static int run(int argc, char **argv)
                    i + 1, dg_rule_keyword(rules.v[i].kind), fx[i].table, fx[i].rows_before,
                    fx[i].rows_after, fx[i].rows_changed, fx[i].devices, fx[i].detail);
         if (out) {
-            rc = write_tables(&ds, &rules, out);
+            rc = cli_outdir_end("clean", &od, write_tables(&ds, &rules, od.partial));
             if (rc == 0)
                 printf("cleaned tables and clean.rules written to %s\n", out);
         }
     }
+    cli_outdir_end("clean", &od, 1); /* a failure before the writing: nothing left */
     free(fx);
     dg_dataset_free(&ds);
     dg_rules_free(&rules);
@@ -137,7 +143,9 @@ const cli_command cli_clean = {
     "  --rules FILE       the rules to apply (default: the brief's rules; see --print-rules)\n"
     "  --print-rules      print the rules (default or --rules) as a rule file and exit\n"
     "  --out DIR          write the cleaned tables (CSV, same file names) and the rules\n"
-    "                     used (clean.rules) to DIR\n"
+    "                     used (clean.rules) to DIR, whole or not at all (DIR.partial-PID\n"
+    "                     renamed in place; an earlier DIR is replaced); DIR may not be,\n"
+    "                     contain or lie inside DATA_DIR or the rules file\n"
     CLI_DATA_HELP
     "  --quiet            no progress\n",
 };

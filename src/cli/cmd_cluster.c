@@ -92,6 +92,19 @@ static void print_sweep(const dg_dbscan_sweep_row *rows, int n)
                100 * rows[i].noise_share, 100 * rows[i].largest_share, rows[i].seconds);
 }
 
+/* The output folder is written as DIR.partial-PID and published whole at
+ * the end: the files are named under DIR. */
+static const char *partial_dir, *final_dir;
+
+static void print_written(const char *path)
+{
+    size_t n = partial_dir ? strlen(partial_dir) : 0;
+    if (n && strncmp(path, partial_dir, n) == 0)
+        printf("written: %s%s\n", final_dir, path + n);
+    else
+        printf("written: %s\n", path);
+}
+
 static char *path_in(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
@@ -117,8 +130,6 @@ static int cluster_data(const dg_dataset *ds, double eps, double min_pts, const 
     char *path = NULL;
     printf("events %llu, with an observed location %zu, distinct locations %u\n",
            (unsigned long long)in.nevents, in.n, in.locs.n);
-    if (out && dg_mkdirs(out, &err) != DG_OK)
-        rc = 1;
     if (rc == 0 && sweep_arg) {
         dg_dbscan_sweep_row *rows = dg_xcalloc((size_t)neps * nmin, sizeof *rows);
         if (dg_dbscan_sweep(&in.locs, seps, neps, smin, nmin, rows, &pr, &err) != DG_OK)
@@ -129,6 +140,14 @@ static int cluster_data(const dg_dataset *ds, double eps, double min_pts, const 
         if (rc == 0 && out) {
             path = path_in(out, "sweep.csv");
             rc = dg_cluster_write_sweep(rows, neps * nmin, path, &err) != DG_OK;
+            if (rc == 0) { /* and its chart, as the Geo pane draws it */
+                free(path);
+                path = path_in(out, "sweep.png");
+                dg_sweep_chart *sc = dg_xmalloc(sizeof *sc);
+                dg_sweep_chart_of(rows, neps * nmin, eps, sc);
+                rc = dg_chart_save(&sc->chart, path, &err) != DG_OK;
+                free(sc);
+            }
         }
         free(rows);
     } else if (rc == 0) {
@@ -161,7 +180,7 @@ static int cluster_data(const dg_dataset *ds, double eps, double min_pts, const 
         free(core);
     }
     if (rc == 0 && !quiet && out)
-        printf("written: %s\n", path);
+        print_written(path);
     free(path);
     path = NULL;
     if (rc == 0 && (kdist_png || out)) {
@@ -175,16 +194,16 @@ static int cluster_data(const dg_dataset *ds, double eps, double min_pts, const 
                    "suggested eps (%u of %u locations below it), %.3f s\n",
                    min_pts, kd.knee_km, kd.knee_index, kd.nsorted, kd.seconds);
             path = kdist_png ? dg_xstrdup(kdist_png) : path_in(out, "kdist.png");
-            rc = dg_kdist_chart_save(&kd, path, &err) != DG_OK;
+            rc = dg_kdist_chart_save(&kd, eps, path, &err) != DG_OK;
             if (rc == 0 && !quiet)
-                printf("written: %s\n", path);
+                print_written(path);
         }
         if (rc == 0 && out) {
             free(path);
             path = path_in(out, "kdist.csv");
             rc = dg_kdist_write_csv(&kd, path, &err) != DG_OK;
             if (rc == 0 && !quiet)
-                printf("written: %s\n", path);
+                print_written(path);
         }
         if (have_kd)
             dg_kdist_free(&kd);
@@ -250,12 +269,27 @@ static int run(int argc, char **argv)
     }
     if (optind + 1 != argc)
         return cli_usage_error("cluster", "%s", "expects exactly one DATA_DIR");
+    /* Nothing over an input, and the PNG of --kdist not inside the folder
+     * that --out replaces whole. */
+    dg_outdir od = {0};
+    if ((out && cli_output_apart("cluster", "--out", out, argv[optind], &o, &rules_path, 1)) ||
+        (kdist_png &&
+         cli_output_apart("cluster", "--kdist", kdist_png, argv[optind], &o, &rules_path, 1)))
+        return 1;
+    if (kdist_png && out && cli_output_apart("cluster", "--kdist", kdist_png, out, NULL, NULL, 0))
+        return 1;
+    if (out && cli_outdir_begin("cluster", &od, out))
+        return 1;
+    partial_dir = od.partial;
+    final_dir = od.dir;
     dg_dataset ds;
     dg_dataset_init(&ds);
     int rc = cli_load_cleaned("cluster", argv[optind], &o, quiet, rules_path, no_clean, &ds);
     if (rc == 0)
-        rc = cluster_data(&ds, eps, min_pts, sweep_arg, seps, neps, smin, nmin, kdist_png, out,
-                          quiet);
+        rc = cluster_data(&ds, eps, min_pts, sweep_arg, seps, neps, smin, nmin, kdist_png,
+                          od.partial, quiet);
+    partial_dir = final_dir = NULL;
+    rc = cli_outdir_end("cluster", &od, rc);
     dg_dataset_free(&ds);
     return rc;
 }
@@ -286,8 +320,10 @@ const cli_command cli_cluster = {
     "                     the suggested eps\n"
     "  --out DIR          write locations.csv (lat,lon,weight,cluster,core per distinct\n"
     "                     location), clusters.csv (cluster,events,devices,locations,lat,\n"
-    "                     lon,radius_km), or sweep.csv with --sweep; and kdist.csv and\n"
-    "                     kdist.png (unless --kdist names the PNG)\n"
+    "                     lon,radius_km), or sweep.csv and sweep.png with --sweep; and\n"
+    "                     kdist.csv and kdist.png (unless --kdist names the PNG); the\n"
+    "                     folder is written whole or not at all (an earlier DIR\n"
+    "                     replaced; never over an input)\n"
     CLI_CLEAN_HELP
     CLI_DATA_HELP
     "  --quiet            no progress and no list of files written\n",

@@ -18,7 +18,7 @@ static void print_table(const dg_eda_table *t)
     for (int r = 0; r < t->nrows; r++) {
         printf("%-24.24s", t->row_names[r]);
         for (int s = 0; s < t->nseries; s++)
-            printf(" %14.2f", dg_eda_value(t, r, s));
+            printf(dg_eda_series_is_count(t, s) ? " %14.0f" : " %14.2f", dg_eda_value(t, r, s));
         printf("\n");
     }
 }
@@ -57,6 +57,10 @@ static int run(int argc, char **argv)
         return cli_usage_error("eda", "%s", "expects exactly one DATA_DIR");
     if (!out && !print)
         return cli_usage_error("eda", "%s", "give --out DIR, --print or both");
+    dg_outdir od = {0};
+    if (out && (cli_output_apart("eda", "--out", out, argv[optind], &o, &rules_path, 1) ||
+                cli_outdir_begin("eda", &od, out)))
+        return 1;
     dg_err err;
     dg_dataset ds;
     dg_dataset_init(&ds);
@@ -68,29 +72,27 @@ static int run(int argc, char **argv)
         fprintf(stderr, "demographer eda: %s\n", err.msg);
         rc = 1;
     }
-    if (rc == 0 && out && dg_mkdirs(out, &err) != DG_OK) {
-        fprintf(stderr, "demographer eda: %s\n", err.msg);
-        rc = 1;
-    }
     for (int i = 0; rc == 0 && i < eda.ntables; i++) {
         if (print)
             print_table(&eda.tables[i]);
         if (!out)
             continue;
-        size_t n = strlen(out) + 64;
+        size_t n = strlen(od.partial) + 64;
         char *csv = dg_xmalloc(n), *png = dg_xmalloc(n);
-        snprintf(csv, n, "%s/eda-%s.csv", out, eda.slug[i]);
-        snprintf(png, n, "%s/eda-%s.png", out, eda.slug[i]);
+        snprintf(csv, n, "%s/eda-%s.csv", od.partial, eda.slug[i]);
+        snprintf(png, n, "%s/eda-%s.png", od.partial, eda.slug[i]);
         if (dg_eda_table_write_csv(&eda.tables[i], csv, &err) != DG_OK ||
             dg_eda_save_chart(&eda, i, png, &err) != DG_OK) {
             fprintf(stderr, "demographer eda: %s\n", err.msg);
             rc = 1;
-        } else if (!quiet) {
-            printf("chart %2d: %s, %s\n", eda.chart_of[i], csv, png);
         }
         free(csv);
         free(png);
     }
+    rc = cli_outdir_end("eda", &od, rc);
+    for (int i = 0; rc == 0 && out && !quiet && i < eda.ntables; i++)
+        printf("chart %2d: %s/eda-%s.csv, %s/eda-%s.png\n", eda.chart_of[i], out,
+               eda.slug[i], out, eda.slug[i]);
     if (rc == 0 && missing[0])
         fprintf(stderr, "demographer eda: not computed: %s\n", missing);
     dg_eda_free(&eda);
@@ -111,7 +113,8 @@ const cli_command cli_eda = {
     "apps with their gender split, top brands per age group.\n"
     "\n"
     "  --out DIR          write each table as DIR/eda-NN-name.csv and its chart as\n"
-    "                     DIR/eda-NN-name.png (1200x800)\n"
+    "                     DIR/eda-NN-name.png (1200x800), the folder whole or not at all\n"
+    "                     (an earlier DIR is replaced; never over an input)\n"
     "  --print            print the tables\n"
     CLI_CLEAN_HELP
     CLI_DATA_HELP

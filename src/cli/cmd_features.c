@@ -185,9 +185,15 @@ static int run(int argc, char **argv)
     dg_err err;
     dg_supercats sc;
     memset(&sc, 0, sizeof sc);
+    const char *inputs[] = {rules_path, super_path};
+    dg_outdir od = {0};
+    if (cli_output_apart("features", "--out", out, argv[optind], &o, inputs, 2) ||
+        cli_outdir_begin("features", &od, out))
+        return 1;
     if (dg_supercats_load(&sc, super_path ? super_path : cli_asset("supercategories.txt"),
                           &err) != DG_OK) {
         fprintf(stderr, "demographer features: %s\n", err.msg);
+        dg_outdir_abort(&od);
         return 1;
     }
     dg_dataset ds;
@@ -203,11 +209,12 @@ static int run(int argc, char **argv)
         dg_progress pr = cli_progress_start(&cp, quiet);
         rc = dg_features_for_models(&ds, &sc, no_clusters ? 0 : cluster_eps, cluster_min_pts, &f,
                                     &cr, &pr, &err) != DG_OK ||
-             dg_features_write(&f, out, &err) != DG_OK;
+             dg_features_write(&f, od.partial, &err) != DG_OK;
         cli_progress_done(&cp);
         if (rc)
             fprintf(stderr, "demographer features: %s\n", err.msg);
     }
+    rc = cli_outdir_end("features", &od, rc);
     if (rc == 0 && !quiet && dg_features_col(&f, "cluster_home") >= 0)
         printf("clusters: eps %g km, min_pts %g: %d clusters over %llu distinct locations, "
                "noise %.2f%% of the located events\n",
@@ -250,7 +257,8 @@ const cli_command cli_features = {
     "  --db               read the database given by the connection options\n"
     "  --raw              with --db: fetch every row (as load-db) and compute here, for\n"
     "                     comparison\n"
-    "  --out DIR          where the files go\n"
+    "  --out DIR          where the files go (the folder written whole or not at all; an\n"
+    "                     earlier DIR replaced; never over an input)\n"
     "  --super FILE       super-category rules (default: supercategories.txt of the\n"
     "                     assets: $DEMOGRAPHER_ASSETS, " DG_ASSET_DIR ")\n"
     "  --cluster-eps KM   DBSCAN radius for the cluster columns (default "

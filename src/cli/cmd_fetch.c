@@ -30,8 +30,8 @@ int cli_fetch_s3(const char *cmd, const dg_sources_config *cfg, const dg_http_op
             return DG_ERR;
         }
         char size[32], rate[32];
-        cli_human_bytes((double)r.size, size, sizeof size);
-        cli_human_bytes(r.seconds > 0 ? (double)r.transferred / r.seconds : 0, rate, sizeof rate);
+        dg_format_bytes((double)r.size, size, sizeof size);
+        dg_format_bytes(r.seconds > 0 ? (double)r.transferred / r.seconds : 0, rate, sizeof rate);
         if (!quiet)
             printf("%s: %s, %s (%" PRIu64 " bytes received, %s/s, %d attempt%s) -> %s\n", urls[i],
                    dg_fetch_outcome_name(r.outcome), size, r.transferred, rate, r.attempts,

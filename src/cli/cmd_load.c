@@ -36,8 +36,11 @@ static int run(int argc, char **argv)
         dg_dataset_free(&ds);
         return 1;
     }
-    printf("%s: %s shape, loaded %s in %.2f s\n", dir, dg_shape_name(ds.shape),
+    printf("%s: %s shape, loaded %s in %.2f s", dir, dg_shape_name(ds.shape),
            ds.from_snapshot ? "from the snapshot" : "from CSV", ds.seconds);
+    if (ds.from_snapshot)
+        printf(" (%.3f s of it verifying the checksums)", ds.snapshot_check_seconds);
+    printf("\n");
     cli_print_tables(&ds);
     dg_dataset_free(&ds);
     return 0;

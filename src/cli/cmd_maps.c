@@ -102,8 +102,16 @@ static int run(int argc, char **argv)
 
     dg_basemap basemap;
     const char *bpath = basemap_path ? basemap_path : cli_asset("basemap-east-asia.txt");
+    const char *inputs[] = {rules_path, bpath};
+    dg_outdir od = {0};
+    if (cli_output_apart("maps", "--out", out, argv[optind], &o, inputs, 2))
+        return 1;
     if (dg_basemap_load(bpath, &basemap, &err) != DG_OK) {
         fprintf(stderr, "demographer maps: %s\n", err.msg);
+        return 1;
+    }
+    if (cli_outdir_begin("maps", &od, out)) {
+        dg_basemap_free(&basemap);
         return 1;
     }
     dg_dataset ds;
@@ -121,8 +129,7 @@ static int run(int argc, char **argv)
     if (rc == 0 && (dg_geo_sample_events(&ds, (uint32_t)sample, seed, 0, &all, &progress, &err) != DG_OK ||
                     (kinds > 1 && dg_geo_sample_events(&ds, (uint32_t)sample, seed, 1, &labelled,
                                                        &progress, &err) != DG_OK) ||
-                    (!have_extent && dg_extent_of_sample(&all, &extent, &err) != DG_OK) ||
-                    dg_mkdirs(out, &err) != DG_OK)) {
+                    (!have_extent && dg_extent_of_sample(&all, &extent, &err) != DG_OK))) {
         cli_progress_done(&bar);
         fprintf(stderr, "demographer maps: %s\n", err.msg);
         rc = 1;
@@ -130,22 +137,22 @@ static int run(int argc, char **argv)
     for (int k = 0; rc == 0 && k < kinds; k++) {
         dg_geo_map m = {.kind = (dg_map_kind)k, .projection = projection, .extent = extent,
                         .width = width, .height = height, .basemap = &basemap};
-        size_t n = strlen(out) + 32;
+        size_t n = strlen(od.partial) + 32;
         char *path = dg_xmalloc(n);
-        snprintf(path, n, "%s/maps-%s.png", out, dg_map_kind_name((dg_map_kind)k));
+        snprintf(path, n, "%s/maps-%s.png", od.partial, dg_map_kind_name((dg_map_kind)k));
         if (dg_progress_report(&progress, "draw maps", k, DG_MAP_KINDS, "maps")) {
-            rc = 1; /* interrupted: the maps already written stay, each whole */
+            rc = 1; /* interrupted: nothing is left (the folder is written whole) */
         } else if (dg_geo_map_save(k == DG_MAP_ALL ? &all : &labelled, &m, path, &err) != DG_OK) {
             cli_progress_done(&bar);
             fprintf(stderr, "demographer maps: %s\n", err.msg);
             rc = 1;
-        } else if (!quiet) {
-            cli_progress_done(&bar);
-            printf("map: %s\n", path);
         }
         free(path);
     }
     cli_progress_done(&bar);
+    rc = cli_outdir_end("maps", &od, rc);
+    for (int k = 0; rc == 0 && !quiet && k < kinds; k++)
+        printf("map: %s/maps-%s.png\n", out, dg_map_kind_name((dg_map_kind)k));
     if (rc == 0 && kinds == 1)
         fprintf(stderr, "demographer maps: not drawn: maps-gender.png and maps-age.png need the "
                         "labels table (gender_age_train.csv or train.csv)\n");
@@ -183,14 +190,15 @@ const cli_command cli_maps = {
     "written atomically. Without cleaning, placeholder locations such as (0,0) are\n"
     "not marked missing and are drawn like any other.\n"
     "\n"
-    "  --out DIR          where to write the maps (created if missing)\n"
+    "  --out DIR          where to write the maps (created if missing; written whole or\n"
+    "                     not at all, an earlier DIR replaced; never over an input)\n"
     "  --sample N         events per sample (default 100000; fewer when fewer exist)\n"
     "  --seed S           the sample's seed (default 1): same data, N and S, same maps\n"
     "  --extent LON0,LON1,LAT0,LAT1\n"
     "                     the area shown, in degrees (default: the sample's extent, from\n"
     "                     its 0.1st to 99.9th percentile, with a 5% margin)\n"
     "  --size WxH         pixels of each image (default: 900x650 of map per panel plus\n"
-    "                     margins: 1000x852, 1976x852, 2952x852)\n"
+    "                     margins: 1000x852, 1924x852, 2848x852)\n"
     "  --projection P     equirect (default; true scale at the middle latitude) or mercator\n"
     "  --basemap FILE     another basemap in the asset's format (default: the installed\n"
     "                     basemap-east-asia.txt)\n"

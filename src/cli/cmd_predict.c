@@ -16,6 +16,7 @@
 enum {
     O_MODELS = 256,
     O_OUT,
+    O_KAGGLE,
     O_DEVICES,
     O_CAMPAIGN_RULES,
     O_CAMPAIGNS_OUT,
@@ -105,7 +106,15 @@ static int write_campaigns(const char *dir, const dg_campaign_rules *rules,
         dg_campaigns_assign(rules, &dec, &pred[i], &tg[i]);
     dg_reach *reach = dg_xcalloc(1, sizeof *reach);
     dg_reach_compute(rules, pred, tg, n, truth, ntruth, reach);
-    rc = dg_campaigns_save(dir, rules, &dec, pred, tg, n, reach, err);
+    dg_outdir od;
+    rc = dg_outdir_begin(&od, dir, err);
+    if (rc == DG_OK) {
+        rc = dg_campaigns_save(od.partial, rules, &dec, pred, tg, n, reach, err);
+        if (rc == DG_OK)
+            rc = dg_outdir_commit(&od, err);
+        else
+            dg_outdir_abort(&od);
+    }
     if (rc == DG_OK && !quiet) {
         printf("campaigns: P(female) deciles over %zu test devices; ", nf);
         for (int c = 0; c < rules->n; c++)
@@ -128,6 +137,50 @@ static int write_campaigns(const char *dir, const dg_campaign_rules *rules,
     return rc;
 }
 
+/* The competition's submission: the devices of gender_age_test.csv in the
+ * file's order, predicted as any other device (scenario 1 with events,
+ * scenario 2 without). */
+static int write_kaggle(const char *path, const dg_dataset *ds, const dg_model_dir *d,
+                        const dg_features *f, int quiet, dg_err *err)
+{
+    if (!ds->present[DG_T_TEST])
+        return dg_fail(err, "%s: --kaggle-submission needs the competition's test devices "
+                            "(gender_age_test.csv), and the data set has none",
+                       ds->dir);
+    const dg_table *t = dg_dataset_table(ds, DG_T_TEST);
+    const dg_column *id = dg_table_column((dg_table *)t, "device_id");
+    if (!id)
+        return dg_fail(err, "%s: gender_age_test.csv has no device_id column", ds->dir);
+    dg_i64map at;
+    dg_i64map_init(&at);
+    for (uint32_t r = 0; r < f->ndevices; r++)
+        dg_i64map_put(&at, f->device_id[r]);
+    size_t n = t->nrows;
+    uint32_t *rows = dg_xmalloc((n + 1) * sizeof *rows);
+    for (size_t i = 0; i < n; i++) {
+        int64_t dev = dg_col_id(id, i);
+        rows[i] = dg_i64map_get(&at, dev);
+        if (rows[i] == UINT32_MAX) {
+            dg_i64map_free(&at);
+            free(rows);
+            return dg_fail(err, "%s: gender_age_test.csv, data row %zu: device %" PRId64
+                                " has no phone row, so it has no features to predict from",
+                           ds->dir, i + 1, dev);
+        }
+    }
+    dg_i64map_free(&at);
+    dg_prediction *pred = dg_xcalloc(n + 1, sizeof *pred);
+    int rc = dg_model_dir_predict(d, f, rows, (uint32_t)n, pred, err);
+    if (rc == DG_OK)
+        rc = dg_kaggle_submission_write(pred, n, path, err);
+    if (rc == DG_OK && !quiet)
+        printf("the Kaggle submission for the %zu devices of gender_age_test.csv: %s\n", n,
+               path);
+    free(pred);
+    free(rows);
+    return rc;
+}
+
 static int run(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -135,6 +188,7 @@ static int run(int argc, char **argv)
         CLI_CLEAN_LONGOPTS,
         {"models", required_argument, NULL, O_MODELS},
         {"out", required_argument, NULL, O_OUT},
+        {"kaggle-submission", required_argument, NULL, O_KAGGLE},
         {"devices", required_argument, NULL, O_DEVICES},
         {"campaign-rules", required_argument, NULL, O_CAMPAIGN_RULES},
         {"campaigns-out", required_argument, NULL, O_CAMPAIGNS_OUT},
@@ -143,7 +197,7 @@ static int run(int argc, char **argv)
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     dg_load_opts lo = {.use_snapshot = 1};
-    const char *models = NULL, *out = NULL, *rules_path = NULL, *super_path = NULL,
+    const char *models = NULL, *out = NULL, *kaggle = NULL, *rules_path = NULL, *super_path = NULL,
                *camp_rules_path = NULL, *camp_out = NULL;
     int quiet = 0, no_clean = 0, which = DEV_TEST, ch, taken;
     optind = 1;
@@ -159,6 +213,7 @@ static int run(int argc, char **argv)
         case 'C': no_clean = 1; break;
         case O_MODELS: models = optarg; break;
         case O_OUT: out = optarg; break;
+        case O_KAGGLE: kaggle = optarg; break;
         case O_DEVICES:
             which = -1;
             for (int i = 0; i < 3; i++)
@@ -180,12 +235,25 @@ static int run(int argc, char **argv)
         return cli_usage_error("predict", "%s", "expects exactly one DATA_DIR");
     if (!models)
         return cli_usage_error("predict", "%s", "--models DIR is required");
-    if (!out)
-        return cli_usage_error("predict", "%s", "--out FILE is required");
+    if (!out && !kaggle)
+        return cli_usage_error("predict", "%s",
+                               "--out FILE or --kaggle-submission FILE is required");
+    if (!out && camp_out)
+        return cli_usage_error("predict", "%s", "--campaigns-out DIR needs --out FILE");
     if (camp_rules_path && !camp_out)
         return cli_usage_error("predict", "%s",
                                "--campaign-rules needs --campaigns-out DIR (where the "
                                "campaigns' files go)");
+    /* Nothing over an input; the predictions file not inside the campaigns'
+     * folder (replaced whole). */
+    const char *inputs[] = {models, rules_path, super_path, camp_rules_path};
+    if ((out && cli_output_apart("predict", "--out", out, argv[optind], &lo, inputs, 4)) ||
+        (kaggle && cli_output_apart("predict", "--kaggle-submission", kaggle, argv[optind], &lo,
+                                    inputs, 4)) ||
+        (camp_out &&
+         (cli_output_apart("predict", "--campaigns-out", camp_out, argv[optind], &lo, inputs, 4) ||
+          cli_output_apart("predict", "--out", out, camp_out, NULL, NULL, 0))))
+        return 1;
     dg_err err;
     dg_campaign_rules *crules = dg_xcalloc(1, sizeof *crules);
     if (camp_rules_path) {
@@ -237,9 +305,11 @@ static int run(int argc, char **argv)
                           "has none", argv[optind]);
             ok = 0;
         }
-        if (ok && (which == DEV_TEST || camp_out))
+        if (ok && kaggle)
+            ok = write_kaggle(kaggle, &ds, &d, &f, quiet, &err) == DG_OK;
+        if (ok && out && (which == DEV_TEST || camp_out))
             ok = test_rows(&d, &f, &trows, &ntest, &err) == DG_OK;
-        if (ok) {
+        if (ok && out) {
             if (which == DEV_TEST) {
                 rows = trows;
                 n = ntest;
@@ -296,7 +366,8 @@ static int run(int argc, char **argv)
 
 const cli_command cli_predict = {
     "predict", run, "predict gender, age and groups with a model directory",
-    "Usage: demographer predict DATA_DIR --models DIR --out FILE\n"
+    "Usage: demographer predict DATA_DIR --models DIR [--out FILE]\n"
+    "                           [--kaggle-submission FILE]\n"
     "                           [--devices test|labelled|all] [--campaigns-out DIR]\n"
     "                           [--campaign-rules FILE] [--super FILE]\n"
     "                           [--rules FILE | --no-clean] [data options] [--quiet]\n"
@@ -310,6 +381,11 @@ const cli_command cli_predict = {
     "\n"
     "  --models DIR          the model directory (a train --out directory or its models/)\n"
     "  --out FILE            the predictions file (written atomically)\n"
+    "  --kaggle-submission FILE\n"
+    "                        also (or instead) the competition's submission file for\n"
+    "                        the devices of gender_age_test.csv, in its order:\n"
+    "                        sample_submission.csv's header, the 12 group\n"
+    "                        probabilities per device, summing to 1\n"
     "  --devices SET         test: the test devices the model directory lists\n"
     "                        (test_devices.csv; the default); labelled: every labelled\n"
     "                        device; all: every device of the data set\n"
@@ -317,7 +393,8 @@ const cli_command cli_predict = {
     "                        P(female) deciles fitted on the test devices' predictions,\n"
     "                        expected precision from the test devices' labels; writes\n"
     "                        device_campaigns.csv, reach.csv, reach.png, thresholds.txt\n"
-    "                        and campaigns.rules into DIR (see demographer campaigns)\n"
+    "                        and campaigns.rules into DIR (see demographer campaigns),\n"
+    "                        whole or not at all (an earlier DIR is replaced)\n"
     "  --campaign-rules FILE campaign rules (default: the brief's six campaigns)\n"
     "  --super FILE          super-category rules (default: supercategories.txt of the\n"
     "                        assets; must be those the models were trained with)\n"

@@ -12,17 +12,19 @@ static int run(int argc, char **argv)
                                              {"no-snapshot", no_argument, NULL, 'N'},
                                              {"cache-dir", required_argument, NULL, 'c'},
                                              {"quiet", no_argument, NULL, 'q'},
+                                             {"all-sessions", no_argument, NULL, 'a'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *out = ".", *cache = NULL;
-    int snapshot = 1, quiet = 0, ch;
+    int snapshot = 1, quiet = 0, all = 0, ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "o:Nc:qh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "o:Nc:qah", longopts, NULL)) != -1) {
         switch (ch) {
         case 'o': out = optarg; break;
         case 'N': snapshot = 0; break;
         case 'c': cache = optarg; break;
         case 'q': quiet = 1; break;
+        case 'a': all = 1; break;
         case 'h': fputs(cli_replay.usage, stdout); return 0;
         default: return cli_usage_error("replay", "%s", "unknown option");
         }
@@ -31,14 +33,12 @@ static int run(int argc, char **argv)
         return cli_usage_error("replay", "%s", "expects exactly one LOG");
     model m;
     model_init(&m, out);
-    geo_set_basemap_path(&m.geo, cli_asset("basemap-east-asia.txt"));
-    models_set_supercats_path(&m.models, cli_asset("supercategories.txt"));
-    campaigns_set_default_rules(&m.camp, cli_asset("campaigns.rules"));
+    model_use_assets(&m, cli_asset);
     m.use_snapshot = snapshot;
     if (cache)
         m.cache_dir = dg_xstrdup(cache);
     dg_err err;
-    int rc = model_replay(&m, argv[optind], &err);
+    int rc = model_replay_sessions(&m, argv[optind], all, &err);
     if (rc != DG_OK)
         fprintf(stderr, "demographer replay: %s\n", err.msg);
     else if (!quiet && m.saved[0])
@@ -50,12 +50,16 @@ static int run(int argc, char **argv)
 const cli_command cli_replay = {
     "replay", run, "re-run a workbench session log without a screen",
     "Usage: demographer replay LOG [--out DIR] [--no-snapshot] [--cache-dir DIR] [--quiet]\n"
+    "                              [--all-sessions]\n"
     "\n"
     "Runs the actions of a workbench session log (one action per line, '#' lines are\n"
     "comments) in order, without a screen: it chooses the directory, loads, opens\n"
     "tables, sorts, searches, counts and saves PNGs as the session did. Stops at the\n"
-    "first action that fails, naming its line.\n"
+    "first action that fails, naming its line. Every session appends to the log,\n"
+    "after a '# demographer VERSION session, DATE' line: replay runs the last\n"
+    "session's actions.\n"
     "\n"
+    "  --all-sessions     run every session's actions, the first one first\n"
     "  --out DIR          where saved PNGs go (default: the current directory)\n"
     "  --no-snapshot      neither read nor write load snapshots\n"
     "  --cache-dir DIR    where snapshots live\n"

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 enum { O_MODELS = 256, O_DATA, O_CAMPAIGN_RULES, O_THRESHOLDS, O_SUPER, O_CLEAN_RULES, O_NO_CLEAN,
@@ -191,6 +192,12 @@ static int run(int argc, char **argv)
                                "--data, --campaign-rules, --thresholds, --super, --rules and "
                                "--no-clean go with --models DIR");
 
+    /* The access log is appended to: never to one of the inputs. */
+    const char *inputs[] = {predictions, mo.models, mo.campaign_rules, mo.thresholds, mo.super,
+                            mo.clean_rules};
+    if (access_log && strcmp(access_log, "-") != 0 &&
+        cli_output_apart("serve", "--access-log", access_log, mo.data, &mo.lo, inputs, 6))
+        return 1;
     dg_err err;
     dg_predictor pred;
     dg_table_predictor *table = NULL;
@@ -229,6 +236,14 @@ static int run(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* A connection costs about two descriptors (libmicrohttpd keeps
+     * accepting while evicted ones close): the soft open-file limit, often
+     * 1024, is raised to the hard one. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     dg_server *srv;
     int rc = 0;
     if (dg_server_start(&srv, &pred, &o, &err) != DG_OK) {
@@ -241,6 +256,11 @@ static int run(int argc, char **argv)
                strchr(o.bind ? o.bind : "", ':') ? "]" : "", dg_server_port(srv),
                table ? dg_table_predictor_count(table) : dg_models_predictor_count(mp),
                table ? predictions : mo.models, pred.model_version);
+        unsigned want = o.max_connections ? o.max_connections : 1000;
+        if (dg_server_max_connections(srv) < want && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+            fprintf(stderr, "demographer serve: at most %u connections, not %u: the open-file "
+                    "limit is %llu (ulimit -n; about 2 descriptors a connection)\n",
+                    dg_server_max_connections(srv), want, (unsigned long long)rl.rlim_cur);
         if (mp)
             printf("demographer serve: the test devices of %s predicted from %s; POST "
                    "/v1/predict served; campaign deciles from %s\n",
@@ -314,10 +334,13 @@ const cli_command cli_serve = {
     "                      for every interface, as in a container)\n"
     "  --port N            TCP port (default 8080; 0 picks a free one, printed at start)\n"
     "  --threads N         server threads (default: one per core)\n"
-    "  --timeout S         close a connection idle or stalled for S seconds, slow\n"
-    "                      clients included (default 10)\n"
-    "  --max-connections N open connections at most (default 1000); more wait to be\n"
-    "                      accepted until one closes\n"
+    "  --timeout S         close a connection silent for S seconds, or whose request\n"
+    "                      (line, headers and body) has not arrived whole S seconds\n"
+    "                      after the server began waiting for it, however slowly it\n"
+    "                      trickles in (default 10)\n"
+    "  --max-connections N open connections at most (default 1000); one more closes\n"
+    "                      the connection that has waited longest for its request (an\n"
+    "                      idle keep-alive or a slow client), never one being answered\n"
     "  --max-body BYTES    request body limit (default 1048576); larger bodies get 413\n"
     "  --access-log FILE   append one line per request (time, method, path, status,\n"
     "                      bytes, microseconds; no client address) to FILE; '-' is\n"

@@ -56,16 +56,28 @@ static int run(int argc, char **argv)
         return cli_usage_error("synth", "unexpected argument '%s'", argv[optind]);
     if (!o.out_dir)
         return cli_usage_error("synth", "%s", "--out DIR is required");
+    /* The folder is written whole or not at all; --truth not inside it. */
+    if (o.truth_path && cli_output_apart("synth", "--truth", o.truth_path, o.out_dir, NULL, NULL, 0))
+        return 1;
+    dg_outdir od;
+    if (cli_outdir_begin("synth", &od, o.out_dir))
+        return 1;
+    const char *out_dir = o.out_dir;
+    o.out_dir = od.partial;
     cli_progress cp;
     dg_progress pr = cli_progress_start(&cp, quiet);
     dg_synth_report rep;
     dg_err err;
     int rc = dg_synth(&o, &pr, &rep, &err);
     cli_progress_done(&cp);
+    o.out_dir = out_dir;
     if (rc != DG_OK) {
         fprintf(stderr, "demographer synth: %s\n", err.msg);
+        dg_outdir_abort(&od);
         return 1;
     }
+    if (cli_outdir_end("synth", &od, 0) != 0)
+        return 1;
     if (!quiet)
         printf("wrote a %s-shaped data set to %s in %.1f s (seed %" PRIu64 "):\n"
                "  %" PRIu64 " labelled devices, %" PRIu64 " unlabelled, %" PRIu64
@@ -87,7 +99,8 @@ const cli_command cli_synth = {
      "published statistics of the real data and a documented dependence of phones, apps,\n"
      "activity and places on gender and age. The same seed gives the same bytes.\n"
      "\n"
-     "  --out DIR        folder to write (created when missing)\n"
+     "  --out DIR        folder to write (created when missing), whole or not at all: an\n"
+     "                   earlier DIR (empty, or written by demographer) is replaced\n"
      "  --devices N      distinct devices with a phone row (default 20000; the full data\n"
      "                   set has 186716: about 3.25 M events and 32 M app events)\n"
      "  --seed S         random seed (default 1)\n"

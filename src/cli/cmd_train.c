@@ -170,9 +170,17 @@ static int run(int argc, char **argv)
     dg_err err;
     dg_supercats sc;
     memset(&sc, 0, sizeof sc);
+    const char *inputs[] = {rules_path, super_path};
+    dg_outdir od = {0};
+    if (cli_output_apart("train", "--out", o.out_dir, argv[optind], &lo, inputs, 2) ||
+        cli_outdir_begin("train", &od, o.out_dir))
+        return 1;
+    const char *out_dir = o.out_dir;
+    o.out_dir = od.partial;
     if (dg_supercats_load(&sc, super_path ? super_path : cli_asset("supercategories.txt"),
                           &err) != DG_OK) {
         fprintf(stderr, "demographer train: %s\n", err.msg);
+        dg_outdir_abort(&od);
         return 1;
     }
     dg_dataset ds;
@@ -197,6 +205,8 @@ static int run(int argc, char **argv)
             cli_progress_done(&cp);
         }
     }
+    rc = cli_outdir_end("train", &od, rc);
+    o.out_dir = out_dir;
     if (rc == 0 && !quiet) {
         printf("%s\n", res.split_text);
         printf("scenario 1 (devices with events): %u train, %u test; scenario 2 (without): %u "
@@ -240,7 +250,8 @@ const cli_command cli_train = {
     "(majority class, class priors, mean age). Writes DIR/runs.csv, DIR/runs.json (every\n"
     "run), DIR/split.csv, DIR/runs/ (every refitted model) and the charts.\n"
     "\n"
-    "  --out DIR           where everything goes\n"
+    "  --out DIR           where everything goes (written whole or not at all: an\n"
+    "                      earlier DIR is replaced; never over an input)\n"
     "  --families LIST     comma list of model families (default: every one built in;\n"
     "                      'prior' always runs)\n"
     "  --targets LIST      of gender, age, group6, group12 (default: all)\n"

@@ -1,0 +1,25 @@
+/* Chart descriptions (chart.h) of the workbench's own views, built from the
+ * model without curses: the PNG a view saves and the chart the pane shows
+ * come from the same one. */
+#ifndef DEMOGRAPHER_UI_MODEL_CHARTS_H
+#define DEMOGRAPHER_UI_MODEL_CHARTS_H
+
+#include "model.h"
+
+#include "demographer/chart.h"
+
+#define FREQ_CHART_MAX 20
+
+/* A frequency sheet's chart: its FREQ_CHART_MAX most frequent values as
+ * horizontal bars of counts. */
+typedef struct freq_chart {
+    dg_chart chart; /* points into the fields below */
+    char text[FREQ_CHART_MAX][64];
+    const char *labels[FREQ_CHART_MAX];
+    double values[FREQ_CHART_MAX];
+    char title[128], sub[160];
+} freq_chart;
+
+void freq_chart_of(const model *m, const sheet *s, freq_chart *out);
+
+#endif
