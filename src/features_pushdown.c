@@ -860,7 +860,8 @@ int dg_features_pushdown(const dg_mysql_config *cfg, const dg_rules *rules,
     if (rc == DG_OK)
         rc = run_query(m, &x, DG_PD_Q_VOCAB, rules, rep->ordered, on_vocab, rep, err);
     if (rc == DG_OK) {
-        qsort(x.voc, x.nvoc, sizeof *x.voc, cmp_voc);
+        if (x.nvoc)
+            qsort(x.voc, x.nvoc, sizeof *x.voc, cmp_voc);
         for (size_t i = 0; i < x.nvoc; i++)
             dg_i64map_put(&appmap, x.voc[i].app);
         rc = run_query(m, &x, DG_PD_Q_APPS, rules, rep->ordered, on_app, rep, err);
