@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MODEL_SEP '\x1f'
 
 void dg_design_spec_init(dg_design_spec *s)
 {
@@ -83,7 +82,6 @@ uint32_t dg_design_ncols(const dg_design_spec *s)
 }
 
 /* The dense column that is a category (design.h: home cluster). */
-#define HOME_COLUMN "cluster_home"
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -100,7 +98,7 @@ static int is_share_or_place(const char *name)
 
 static size_t model_key(char *buf, size_t size, const char *brand, const char *model)
 {
-    int n = snprintf(buf, size, "%s%c%s", brand, MODEL_SEP, model);
+    int n = snprintf(buf, size, "%s%c%s", brand, DG_DESIGN_MODEL_SEP, model);
     return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
 }
 
@@ -185,7 +183,7 @@ int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *row
     }
     if (blocks & DG_BLOCK_NUMERIC) {
         out.numeric = dg_xcalloc((size_t)f->ncols + 1, sizeof *out.numeric);
-        int home = dg_features_col(f, HOME_COLUMN);
+        int home = dg_features_col(f, DG_DESIGN_HOME_COLUMN);
         if (home >= 0) {
             /* The home clusters of >= min_count train rows, ascending. */
             int64_t *v = dg_xmalloc(((size_t)nrows + 1) * sizeof *v);
@@ -351,10 +349,10 @@ int dg_design_apply(const dg_design_spec *s, const dg_features *f, const uint32_
             return dg_fail(err, "design: the features have no column '%s'", s->numeric[i].name);
         }
     }
-    int home = s->nhome ? dg_features_col(f, HOME_COLUMN) : -1;
+    int home = s->nhome ? dg_features_col(f, DG_DESIGN_HOME_COLUMN) : -1;
     if (s->nhome && home < 0) {
         free(numcol);
-        return dg_fail(err, "design: the features have no column '" HOME_COLUMN "'");
+        return dg_fail(err, "design: the features have no column '" DG_DESIGN_HOME_COLUMN "'");
     }
     uint32_t base_model = s->brands.n, base_num = base_model + s->models.n,
              base_miss = base_num + (uint32_t)s->nnumeric,
@@ -439,7 +437,7 @@ void dg_design_colname(const dg_design_spec *s, uint32_t c, char *buf, size_t si
     c -= s->brands.n;
     if (c < s->models.n) {
         snprintf(buf, size, "model=%s", dg_strpool_get(&s->models, c));
-        char *sep = strchr(buf, MODEL_SEP);
+        char *sep = strchr(buf, DG_DESIGN_MODEL_SEP);
         if (sep)
             *sep = '/';
         return;
@@ -458,7 +456,7 @@ void dg_design_colname(const dg_design_spec *s, uint32_t c, char *buf, size_t si
     }
     c -= (uint32_t)s->nmissing;
     if (c < s->nhome) {
-        snprintf(buf, size, HOME_COLUMN "=%" PRId64, s->home[c]);
+        snprintf(buf, size, DG_DESIGN_HOME_COLUMN "=%" PRId64, s->home[c]);
         return;
     }
     c -= s->nhome;

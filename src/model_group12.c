@@ -155,6 +155,19 @@ done:
 
 static const char *const no_params[] = {NULL};
 
+/* The inner group12 model's layer, then the sums: an SQL form exactly when
+ * the inner model has one. */
+static int g12_linear(const void *model, dg_linear_view *out)
+{
+    const g12_model *m = model;
+    if (!m->inner_family->linear || m->inner_family->linear(m->inner, out) != DG_OK ||
+        out->nclasses != 12 || out->binary)
+        return DG_ERR;
+    out->map = m->map;
+    out->nout = m->nout;
+    return DG_OK;
+}
+
 const dg_model_family dg_family_group12_sum = {
     .name = "group12-sum",
     .summary = "gender or group6 from the chosen group12 model's probabilities, summed",
@@ -166,4 +179,5 @@ const dg_model_family dg_family_group12_sum = {
     .save = g12_save,
     .load = g12_load,
     .free = g12_free,
+    .linear = g12_linear,
 };

@@ -258,12 +258,28 @@ static const char *const bm_params[] = {"alpha", NULL};
 #define ALL_TASKS ((1u << DG_TASK_BINARY) | (1u << DG_TASK_MULTICLASS) | (1u << DG_TASK_REGRESSION))
 
 const dg_model_family dg_family_prior = {
-    "prior", "baseline: the training class shares (or mean), the same for every device",
-    ALL_TASKS, no_params, "", prior_fit, prior_predict, prior_save, prior_load, prior_free,
-    NULL, 0};
+    .name = "prior",
+    .summary = "baseline: the training class shares (or mean), the same for every device",
+    .tasks = ALL_TASKS,
+    .param_names = no_params,
+    .grid = "",
+    .fit = prior_fit,
+    .predict = prior_predict,
+    .save = prior_save,
+    .load = prior_load,
+    .free = prior_free,
+};
 
 const dg_model_family dg_family_brand_model_prior = {
-    "brand-model-prior",
-    "baseline: the smoothed classes (or mean age) of the device's model, then brand, then all",
-    ALL_TASKS, bm_params, "alpha=2,10,50,200", bm_fit, bm_predict, prior_save, prior_load,
-    prior_free, NULL, 0};
+    .name = "brand-model-prior",
+    .summary =
+        "baseline: the smoothed classes (or mean age) of the device's model, then brand, then all",
+    .tasks = ALL_TASKS,
+    .param_names = bm_params,
+    .grid = "alpha=2,10,50,200",
+    .fit = bm_fit,
+    .predict = bm_predict,
+    .save = prior_save,
+    .load = prior_load,
+    .free = prior_free,
+};

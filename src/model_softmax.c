@@ -388,6 +388,14 @@ done:
     return rc;
 }
 
+static int softmax_linear(const void *model, dg_linear_view *out)
+{
+    const softmax_model *m = model;
+    *out = (dg_linear_view){.ncols = m->ncols, .nclasses = m->nclasses, .binary = m->binary,
+                            .w = m->w, .nout = m->binary ? 1 : m->nclasses};
+    return DG_OK;
+}
+
 const dg_model_family dg_family_softmax = {
     .name = "softmax",
     .summary = "multinomial logistic regression, L2 penalty l2, fit by L-BFGS (liblbfgs)",
@@ -399,6 +407,7 @@ const dg_model_family dg_family_softmax = {
     .save = softmax_save,
     .load = softmax_load,
     .free = softmax_free,
+    .linear = softmax_linear,
     .warm_param = "l2",
     .warm_descending = 1,
 };

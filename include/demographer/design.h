@@ -61,6 +61,11 @@ typedef struct dg_design_numeric {
     int missing_col;  /* its indicator column offset within the indicator block, or -1 */
 } dg_design_numeric;
 
+/* The model block's strings are BRAND, this byte, MODEL; the home cluster
+ * block reads this dense column (export_sql.c writes the same keys). */
+#define DG_DESIGN_MODEL_SEP '\x1f'
+#define DG_DESIGN_HOME_COLUMN "cluster_home"
+
 typedef struct dg_design_spec {
     unsigned blocks;
     dg_bag_weight bags;

@@ -68,6 +68,19 @@ typedef struct dg_trainset {
  * multiclass. */
 int dg_task_nout(dg_task task, int nclasses);
 
+/* A linear model as export-sql writes it: score z[c] = bias[c] + sum over
+ * design columns j of x[j] * w[j * nclasses + c], biases at w[ncols *
+ * nclasses + c], probabilities the softmax of z (binary: predict gives
+ * P(class 1)). With map (group12-sum), the 12 probabilities are then summed
+ * into nout outputs: out[j] = sum over g of p[g] * map[g * nout + j]. */
+typedef struct dg_linear_view {
+    uint32_t ncols, nclasses;
+    int binary;
+    const double *w;
+    const double *map; /* NULL, or 12 x nout */
+    uint32_t nout;
+} dg_linear_view;
+
 typedef struct dg_model_family {
     const char *name;    /* "prior", "liblinear-lr-l2", "softmax", "xgboost", ... */
     const char *summary; /* one line for --help and the Models pane */
@@ -88,6 +101,10 @@ typedef struct dg_model_family {
      * else up (a cost like C), each fit starting from the one before. */
     const char *warm_param;
     int warm_descending;
+    /* The model as weights of one linear layer and a softmax, for export-sql
+     * (NULL, or DG_ERR for this model: no SQL form). A view into the model,
+     * not a copy. */
+    int (*linear)(const void *model, struct dg_linear_view *out);
 } dg_model_family;
 
 /* Every family, NULL-terminated, and lookup by name (NULL when unknown;

@@ -24,6 +24,7 @@ extern const cli_command cli_maps;
 extern const cli_command cli_cluster;
 extern const cli_command cli_serve, cli_health;
 extern const cli_command cli_predict;
+extern const cli_command cli_export_sql;
 extern const cli_command cli_run;
 
 /* The options every command that reads a data directory takes, for its
