@@ -15,7 +15,10 @@
 #                                   app_labels: app id; label_categories: label id),
 #                                   one partition per data node, the rows copied
 #                                   with INSERT ... SELECT through the head (so
-#                                   Spider shards them), then drops DB.
+#                                   Spider shards them), then drops DB. Tables
+#                                   without mysql-import's dg_row keep their
+#                                   primary key (export-sql's
+#                                   dg_device_features).
 #   scripts/spider.sh stop-node DIR N   stops data node N (1 or 2): failure tests.
 #   scripts/spider.sh start-node DIR N  starts it again as it was.
 #   scripts/spider.sh stop DIR      stops all three and removes DIR.
@@ -117,12 +120,23 @@ for t in $(head_sql -N -e "SELECT TABLE_NAME FROM information_schema.TABLES WHER
     if grep -qx "$k" <<<"$names"; then key=$k; break; fi
   done
   [ -n "$key" ] || { echo "spider.sh: $src.$t has no id column to shard by" >&2; exit 1; }
+  # mysql-import's tables are keyed by their row number (dg_row; the head's
+  # key must also hold the partitioning column); any other table keeps its
+  # own primary key, which must hold the device id.
+  if grep -qx dg_row <<<"$names"; then
+    node_key="\`dg_row\`"
+    head_key="\`dg_row\`, \`$key\`"
+  else
+    node_key=$(head_sql -N -e "SELECT GROUP_CONCAT(CONCAT('\`', COLUMN_NAME, '\`') ORDER BY SEQ_IN_INDEX) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA='$src' AND TABLE_NAME='$t' AND INDEX_NAME='PRIMARY'")
+    [ -n "$node_key" ] && [ "$node_key" != NULL ] || { echo "spider.sh: $src.$t has neither dg_row nor a primary key" >&2; exit 1; }
+    head_key=$node_key
+  fi
   for k in 1 2; do
-    echo "DROP TABLE IF EXISTS \`$t\`; CREATE TABLE \`$t\` ($cols, PRIMARY KEY (\`dg_row\`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;" | node_sql "$k"
+    echo "DROP TABLE IF EXISTS \`$t\`; CREATE TABLE \`$t\` ($cols, PRIMARY KEY ($node_key)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;" | node_sql "$k"
   done
   head_sql mlctest <<SQL
 DROP TABLE IF EXISTS \`$t\`;
-CREATE TABLE \`$t\` ($cols, PRIMARY KEY (\`dg_row\`, \`$key\`)) ENGINE=SPIDER
+CREATE TABLE \`$t\` ($cols, PRIMARY KEY ($head_key)) ENGINE=SPIDER
   DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin COMMENT='wrapper "mysql", table "$t"'
   PARTITION BY HASH (\`$key\`) (PARTITION p1 COMMENT = 'srv "s1"', PARTITION p2 COMMENT = 'srv "s2"');
 INSERT INTO \`$t\` SELECT * FROM \`$src\`.\`$t\`;

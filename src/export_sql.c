@@ -173,6 +173,14 @@ static void column_row(inserter *in, const char *model, uint32_t col, const char
     row_end(in);
 }
 
+/* The design columns columns() writes: when a design has more (a block
+ * added to design.c and not here), its models are refused, not mis-scored. */
+static uint32_t columns_written(const dg_design_spec *s)
+{
+    return s->brands.n + s->models.n + (uint32_t)s->nnumeric + (uint32_t)s->nmissing + s->nhome +
+           s->napps + s->nlabels;
+}
+
 static void columns(dg_textbuf *b, const char *model, const dg_design_spec *s)
 {
     inserter in = {b,
@@ -447,7 +455,8 @@ int dg_export_sql(const dg_model_dir *d, int scenario, int target, const dg_feat
                 continue;
             selected++;
             if (m->family->linear && m->family->linear(m->model, &views[s][t]) == DG_OK &&
-                views[s][t].ncols == dg_design_ncols(&m->spec)) {
+                views[s][t].ncols == dg_design_ncols(&m->spec) &&
+                columns_written(&m->spec) == views[s][t].ncols) {
                 ok[s][t] = 1;
                 rep->nmodels++;
                 continue;

@@ -10,7 +10,9 @@
 
 #include "demographer/clean.h"
 #include "demographer/design.h"
+#include "demographer/i64map.h"
 #include "demographer/pushdown.h"
+#include "demographer/train.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -45,16 +47,24 @@ static void config(dg_mysql_config *c, const char *prefix, const char *db)
         fail_msg("%s", err.msg);
 }
 
-static void sql(const char *prefix, const char *db, const char *stmt)
+/* The mariadb client's command line for PREFIX's server (the password from
+ * its file, never on the command line). */
+static void client(char *cmd, size_t size, const char *prefix, const char *db)
 {
-    char cmd[8192], k[4][64];
+    char k[4][64];
     snprintf(k[0], 64, "%s_PASSWORD_FILE", prefix);
     snprintf(k[1], 64, "%s_HOST", prefix);
     snprintf(k[2], 64, "%s_PORT", prefix);
     snprintf(k[3], 64, "%s_USER", prefix);
-    snprintf(cmd, sizeof cmd,
-             "MYSQL_PWD=\"$(cat '%s')\" mariadb --no-defaults -h %s -P %s -u %s %s -e \"%s\"",
-             getenv(k[0]), getenv(k[1]), getenv(k[2]), getenv(k[3]), db, stmt);
+    snprintf(cmd, size, "MYSQL_PWD=\"$(cat '%s')\" mariadb --no-defaults -h %s -P %s -u %s %s",
+             getenv(k[0]), getenv(k[1]), getenv(k[2]), getenv(k[3]), db);
+}
+
+static void sql(const char *prefix, const char *db, const char *stmt)
+{
+    char cl[2048], cmd[8192];
+    client(cl, sizeof cl, prefix, db);
+    snprintf(cmd, sizeof cmd, "%s -e \"%s\"", cl, stmt);
     char *out = NULL;
     int rc = tu_run(cmd, &out);
     if (rc != 0)
@@ -79,17 +89,22 @@ static void import_dir(const char *prefix, const char *dir, const char *db)
     free(out);
 }
 
-static char *synth(void)
+static char *synth_sized(int devices)
 {
     char *dir = tu_tmpdir();
     char cmd[1024], *out = NULL;
-    snprintf(cmd, sizeof cmd, "%s synth --quiet --out '%s/data' --devices 2000 --seed 11",
-             tu_bin(), dir);
+    snprintf(cmd, sizeof cmd, "%s synth --quiet --out '%s/data' --devices %d --seed 11",
+             tu_bin(), dir, devices);
     int rc = tu_run(cmd, &out);
     if (rc != 0)
         fail_msg("synth failed (%d): %s", rc, out);
     free(out);
     return dir;
+}
+
+static char *synth(void)
+{
+    return synth_sized(2000);
 }
 
 static void parse_rules(dg_rules *r, const char *text)
@@ -414,6 +429,169 @@ static void sql_is_plain(void **state)
     dg_rules_free(&r);
 }
 
+static void run_or_fail(const char *what, const char *cmd, char **out)
+{
+    int rc = tu_run(cmd, out);
+    if (rc != 0)
+        fail_msg("%s failed (%d): %s", what, rc, *out);
+}
+
+/* The engine's dg_predictions (device_id, target, class, probability, as the
+ * client prints doubles: the shortest decimal that reads back) against
+ * predict's for every scenario 1 device; returns the rows compared. */
+static size_t predictions_equal(const char *prefix, const char *db, const dg_model_dir *d,
+                                const dg_features *f)
+{
+    uint32_t n = f->ndevices;
+    uint32_t *rows = dg_xmalloc(((size_t)n + 1) * sizeof *rows);
+    for (uint32_t i = 0; i < n; i++)
+        rows[i] = i;
+    dg_prediction *p = dg_xcalloc((size_t)n + 1, sizeof *p);
+    dg_err err;
+    if (dg_model_dir_predict(d, f, rows, n, p, &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    dg_i64map ix;
+    dg_i64map_init(&ix);
+    uint32_t ns1 = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        assert_int_equal(dg_i64map_put(&ix, p[i].device_id), i);
+        ns1 += p[i].scenario == 1;
+    }
+    char cl[2048], cmd[4096], *out = NULL;
+    client(cl, sizeof cl, prefix, db);
+    snprintf(cmd, sizeof cmd,
+             "%s -N -e 'SELECT device_id, scenario, target, class, probability FROM "
+             "dg_predictions'",
+             cl);
+    run_or_fail("reading dg_predictions", cmd, &out);
+    size_t count = 0;
+    double worst = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        long long dev;
+        int scen, cls;
+        char target[16];
+        double v;
+        if (sscanf(line, "%lld\t%d\t%15s\t%d\t%lf", &dev, &scen, target, &cls, &v) != 5)
+            fail_msg("dg_predictions row '%s'", line);
+        uint32_t i = dg_i64map_get(&ix, dev);
+        assert_int_not_equal(i, UINT32_MAX);
+        assert_int_equal(scen, p[i].scenario);
+        double want = strcmp(target, "gender") == 0    ? (cls == 0 ? p[i].p_female : NAN)
+                      : strcmp(target, "group6") == 0  ? (cls < 6 ? p[i].group6[cls] : NAN)
+                      : strcmp(target, "group12") == 0 ? (cls < 12 ? p[i].group12[cls] : NAN)
+                                                       : NAN;
+        if (!(fabs(want - v) <= 1e-12))
+            fail_msg("device %lld %s class %d: %.17g in the engine, %.17g by predict", dev,
+                     target, cls, v, want);
+        if (fabs(want - v) > worst)
+            worst = fabs(want - v);
+        count++;
+    }
+    /* Every scenario 1 device, each output of the three models. */
+    assert_int_equal(count, (size_t)ns1 * (1 + 6 + 12));
+    printf("# %zu probabilities of %u devices equal predict's (largest difference %.3g)\n",
+           count, ns1, worst);
+    free(out);
+    dg_i64map_free(&ix);
+    free(p);
+    free(rows);
+    return count;
+}
+
+/* export-sql: softmax models for gender (binary), group6 and group12 scored
+ * by MariaDB equal predict's probabilities; on the Spider cluster too, the
+ * feature rows sharded by device over the data nodes. A family without an
+ * SQL form is refused by name. */
+static void sql_scorer_equals_predict(void **state)
+{
+    (void)state;
+    char *tmp = synth_sized(4000);
+    char cmd[8192], cl[2048], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "%s train '%s/data' --out '%s/train' --families softmax --scenarios 1 --targets "
+             "gender,group6,group12 --no-charts --quiet && "
+             "%s export-sql '%s/data' --models '%s/train' --out '%s/score.sql' --quiet && "
+             "%s export-sql --models '%s/train' --out '%s/models.sql' --quiet",
+             tu_bin(), tmp, tmp, tu_bin(), tmp, tmp, tmp, tu_bin(), tmp, tmp);
+    run_or_fail("train and export-sql", cmd, &out);
+    free(out);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/train", tmp);
+    dg_model_dir d;
+    dg_err err;
+    if (dg_model_dir_open(&d, path, &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    for (int t = 0; t < DG_TARGET_COUNT; t++)
+        if (t != DG_TARGET_AGE && strcmp(d.m[1][t].family->name, "softmax") != 0)
+            fail_msg("s1 %s chose %s: the test needs softmax everywhere",
+                     dg_target_name((dg_target)t), d.m[1][t].family->name);
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%.1000s/data", tmp);
+    /* The default rules, as export-sql and predict apply them. */
+    dg_dataset ds;
+    dg_supercats sc;
+    load_supercats(&sc);
+    dg_features f;
+    local_features(dir, NULL, &sc, &ds, &f);
+
+    sql("DG_MYSQL", "", "DROP DATABASE IF EXISTS mlctest_sc; CREATE DATABASE mlctest_sc");
+    client(cl, sizeof cl, "DG_MYSQL", "mlctest_sc");
+    snprintf(cmd, sizeof cmd, "%s < '%s/score.sql'", cl, tmp);
+    run_or_fail("the script on MariaDB", cmd, &out);
+    free(out);
+    assert_true(predictions_equal("DG_MYSQL", "mlctest_sc", &d, &f) > 0);
+    sql("DG_MYSQL", "", "DROP DATABASE mlctest_sc");
+
+    const char *sdir = getenv("DG_SPIDER_DIR");
+    if (getenv("DG_SPIDER_PORT") && sdir) {
+        /* The feature rows through the head into a staging database, sharded
+         * into the cluster's database by device; then the models alone. */
+        sql("DG_SPIDER", "", "DROP DATABASE IF EXISTS mlctest_scf; CREATE DATABASE mlctest_scf");
+        client(cl, sizeof cl, "DG_SPIDER", "mlctest_scf");
+        snprintf(cmd, sizeof cmd,
+                 "sed '/^-- scenario/,$d' '%s/score.sql' | %s && %s -e 'DROP TABLE "
+                 "dg_model_columns, dg_model_weights, dg_model_sums, dg_norms, dg_scores, "
+                 "dg_classes, dg_predictions' && bash '%s/../scripts/spider.sh' shard '%s' "
+                 "mlctest_scf",
+                 tmp, cl, cl, getenv("DG_TESTS_SRC"), sdir);
+        run_or_fail("the feature rows sharded", cmd, &out);
+        free(out);
+        const char *db = getenv("DG_SPIDER_DB");
+        client(cl, sizeof cl, "DG_SPIDER", db);
+        snprintf(cmd, sizeof cmd,
+                 "%s -N -e 'SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_NAME = "
+                 "\"dg_device_features\" AND TABLE_SCHEMA = DATABASE()' && %s < '%s/models.sql'",
+                 cl, cl, tmp);
+        run_or_fail("the models' script on the Spider head", cmd, &out);
+        assert_non_null(strstr(out, "SPIDER"));
+        free(out);
+        assert_true(predictions_equal("DG_SPIDER", db, &d, &f) > 0);
+        sql("DG_SPIDER", db,
+            "DROP TABLE dg_device_features, dg_model_columns, dg_model_weights, "
+            "dg_model_sums, dg_norms, dg_scores, dg_classes, dg_predictions");
+    } else {
+        printf("# DG_SPIDER_PORT is not set: the Spider half is not run\n");
+    }
+
+    /* No SQL form: the priors (and xgboost, LIBSVM) are refused by name. */
+    snprintf(cmd, sizeof cmd,
+             "%s train '%s/data' --out '%s/prior' --families prior --scenarios 1 --targets "
+             "gender --no-charts --quiet && %s export-sql --models '%s/prior' --out "
+             "'%s/prior.sql' 2>&1; echo \"rc=$?\"; test ! -e '%s/prior.sql'",
+             tu_bin(), tmp, tmp, tu_bin(), tmp, tmp, tmp);
+    run_or_fail("export-sql of a prior", cmd, &out);
+    assert_non_null(strstr(out, "no SQL form for s1 gender (prior)"));
+    assert_non_null(strstr(out, "rc=1"));
+    free(out);
+
+    dg_features_free(&f);
+    dg_supercats_free(&sc);
+    dg_dataset_free(&ds);
+    dg_model_dir_close(&d);
+    tu_rmrf(tmp);
+    free(tmp);
+}
+
 int main(void)
 {
     const char *host = getenv("DG_MYSQL_HOST");
@@ -425,6 +603,7 @@ int main(void)
         cmocka_unit_test(sql_is_plain),
         cmocka_unit_test(pushdown_equals_local),
         cmocka_unit_test(spider_equals_local),
+        cmocka_unit_test(sql_scorer_equals_predict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
