@@ -29,7 +29,8 @@ typedef struct doc_ops {
     void (*code)(doc *d, const char *s);
     void (*link)(doc *d, const char *href, const char *text);
     void (*image)(doc *d, const char *alt, const char *path);
-    /* align: one letter a column, 'l' or 'r' (numbers). */
+    /* align: one letter a column: 'l' text, 'L' text kept on one line (a
+     * rule's name, a run's metrics), 'r' numbers (right, on one line). */
     void (*table)(doc *d, int ncols, const char *const *head, const char *align);
     void (*cell)(doc *d, const char *s, int strong);
     void (*row_end)(doc *d);
@@ -133,7 +134,7 @@ static void stages(doc *d)
     const doc_ops *o = d->ops;
     static const char *const head[] = {"stage", "seconds", "note"};
     o->section(d, "Run", "Stages");
-    o->table(d, 3, head, "lrl");
+    o->table(d, 3, head, "Lrl");
     for (int st = 0; st < DG_STAGE_REPORT; st++) {
         o->cell(d, dg_stage_name((dg_stage)st), 0);
         if (r->stage[st].ran)
@@ -173,7 +174,7 @@ static void cleaning(doc *d)
     static const char *const head[] = {"rule",         "table",   "rows before", "rows after",
                                        "rows changed", "devices", "what it did"};
     o->section(d, "Clean", "Cleaning");
-    o->table(d, 7, head, "llrrrrl");
+    o->table(d, 7, head, "LLrrrrl");
     for (int i = 0; i < r->nrules; i++) {
         const dg_report_rule *e = &r->rule[i];
         cellf(d, "%s%s", e->enabled ? "" : "off ", e->rule);
@@ -297,7 +298,7 @@ static void models(doc *d)
         o->para(d, 0);
         static const char *const head[] = {"family", "scenario",     "target", "params",
                                            "CV",     "test metrics", "train s"};
-        o->table(d, 7, head, "llllrlr");
+        o->table(d, 7, head, "lllLrLr");
         for (size_t i = 0; i < r->nruns; i++) {
             const dg_run *x = &r->runs[i];
             char m[256];
@@ -328,7 +329,7 @@ static void models(doc *d)
         o->para(d, 0);
         static const char *const head[] = {"scenario", "target", "family", "test metrics",
                                            "identical"};
-        o->table(d, 5, head, "lllll");
+        o->table(d, 5, head, "lllLl");
         for (int i = 0; i < r->nevals; i++) {
             const dg_report_eval *e = &r->eval[i];
             char m[256];
@@ -586,12 +587,13 @@ static const char html_style[] =
     "img{display:block;max-width:100%;height:auto;margin:.6rem auto;"
     "border:1px solid var(--line);border-radius:4px}\n"
     ".scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;margin:.6rem 0;"
-    "border:1px solid var(--line);border-radius:4px}\n"
-    "table{border-collapse:collapse;width:100%;font-size:.9rem}\n"
+    "width:fit-content;max-width:100%;border:1px solid var(--line);border-radius:4px}\n"
+    "table{border-collapse:collapse;font-size:.9rem}\n"
     "th,td{padding:.35rem .6rem;text-align:left;vertical-align:top;"
     "border-bottom:1px solid var(--line)}\n"
     "tbody tr:last-child td{border-bottom:0}\n"
     "th{background:var(--soft);font-weight:600;white-space:nowrap}\n"
+    "td.k{white-space:nowrap}\n"
     "th.n,td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\n"
     "tbody tr:nth-child(even){background:#fafbfc}\n"
     ".gallery{display:grid;gap:1rem 1.5rem;"
@@ -637,7 +639,8 @@ static void html_section(doc *d, const char *pane, const char *title)
     dg_textbuf *b = d->b;
     char id[32];
     html_slug(pane, id, sizeof id);
-    if (!d->pane || strcmp(d->pane, pane) != 0) {
+    int opened = !d->pane || strcmp(d->pane, pane) != 0;
+    if (opened) {
         if (d->pane)
             dg_textbuf_puts(b, "</section>\n");
         else
@@ -647,7 +650,8 @@ static void html_section(doc *d, const char *pane, const char *title)
         snprintf(d->nav + n, sizeof d->nav - n, "<a href=\"#%s\">%s</a>", id, pane);
         d->pane = pane;
     }
-    if (strcmp(title, pane) != 0) {
+    /* A pane's first section named as the pane needs no heading of its own. */
+    if (!opened || strcmp(title, pane) != 0) {
         dg_textbuf_puts(b, "<h3>");
         dg_html_escape(b, title);
         dg_textbuf_puts(b, "</h3>\n");
@@ -751,8 +755,8 @@ static void html_cell(doc *d, const char *s, int strong)
     dg_textbuf *b = d->b;
     if (d->col == 0)
         dg_textbuf_puts(b, "<tr>");
-    int right = d->col < (int)strlen(d->align) && d->align[d->col] == 'r';
-    dg_textbuf_puts(b, right ? "<td class=\"n\">" : "<td>");
+    char a = d->col < (int)strlen(d->align) ? d->align[d->col] : 'l';
+    dg_textbuf_puts(b, a == 'r' ? "<td class=\"n\">" : a == 'L' ? "<td class=\"k\">" : "<td>");
     if (strong)
         dg_textbuf_puts(b, "<strong>");
     dg_html_escape(b, s);
