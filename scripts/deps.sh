@@ -15,8 +15,9 @@ pkgs=(build-essential meson ninja-build pkg-config python3
 if [ "${1:-}" = test ]; then
   # mariadb-server and -client for the MySQL tests (scripts/mariadb.sh), openssl for
   # their TLS certificate, python3 for the loopback HTTP server, tmux for the screen
-  # tests, mandoc for the man page check.
-  pkgs+=(libcmocka-dev valgrind tmux mandoc mariadb-server mariadb-client openssl)
+  # tests, mandoc for the man page check, chromium to open report.html headless
+  # (tests/browser_report.py: about 30 s on two busy cores).
+  pkgs+=(libcmocka-dev valgrind tmux mandoc mariadb-server mariadb-client openssl chromium)
 fi
 
 missing=()
