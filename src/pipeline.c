@@ -520,6 +520,7 @@ static void report_of_run(run_state *s, dg_report *m, dg_report_rule *rules)
     m->folds = o->folds ? o->folds : 5;
     m->have_stages = 1;
     for (int st = 0; st < DG_STAGE_COUNT; st++) {
+        m->stage[st].name = dg_stage_name((dg_stage)st);
         m->stage[st].ran = s->r->ran[st];
         /* The report's own seconds are not known while it is written. */
         m->stage[st].seconds = st == DG_STAGE_REPORT ? NAN : s->r->seconds[st];

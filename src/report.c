@@ -41,7 +41,7 @@ static json_t *stages_json(const dg_report *r)
     for (int st = 0; st < DG_STAGE_COUNT; st++) {
         const dg_report_stage *x = &r->stage[st];
         json_t *y = json_object();
-        json_object_set_new(y, "stage", json_string(dg_stage_name((dg_stage)st)));
+        json_object_set_new(y, "stage", json_string(x->name));
         json_object_set_new(y, "ran", json_boolean(x->ran));
         json_object_set_new(y, "seconds", num(x->seconds));
         if (x->note && x->note[0])

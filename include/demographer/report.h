@@ -30,6 +30,7 @@
 #define DG_REPORT_TOP_CLUSTERS 10
 
 typedef struct dg_report_stage {
+    const char *name; /* dg_stage_name */
     int ran;
     double seconds;   /* NaN: not known (the report's own, a stage that did not run) */
     const char *note; /* why it did not run, or what it left out; "" or NULL: nothing */
