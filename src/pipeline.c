@@ -581,6 +581,7 @@ static void report_of_run(run_state *s, dg_report *m, dg_report_rule *rules)
     m->feature_labels = s->f.labels.ncols;
     if (s->r->ran[DG_STAGE_TRAIN]) {
         m->have_train = 1;
+        m->train_dir = "train";
         s->runs_json = dg_path_join(s->stage_dir, "train/runs.json");
         m->runs_json = s->runs_json;
         m->selection_rule = s->tr.rule;

@@ -126,8 +126,9 @@ static int train_json(const dg_report *r, json_t *root, dg_err *err)
         const dg_run *x = &r->runs[i];
         if (!x->chosen || !x->scenario)
             continue;
-        char dir[64];
-        snprintf(dir, sizeof dir, "train/models/s%d-%s", x->scenario, dg_target_name(x->target));
+        char dir[1100];
+        snprintf(dir, sizeof dir, "%.1000s/models/s%d-%s", r->train_dir, x->scenario,
+                 dg_target_name(x->target));
         json_t *y = json_object();
         json_object_set_new(y, "scenario", json_integer(x->scenario));
         json_object_set_new(y, "target", json_string(dg_target_name(x->target)));
@@ -139,7 +140,9 @@ static int train_json(const dg_report *r, json_t *root, dg_err *err)
     }
     json_object_set_new(root, "chosen_models", chosen);
     json_object_set_new(root, "selection_rule", json_string(r->selection_rule));
-    json_object_set_new(root, "models_dir", json_string("train/models"));
+    char models[1100];
+    snprintf(models, sizeof models, "%.1000s/models", r->train_dir);
+    json_object_set_new(root, "models_dir", json_string(models));
     return DG_OK;
 }
 

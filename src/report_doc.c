@@ -290,10 +290,13 @@ static void models(doc *d)
     if (r->have_train) {
         o->section(d, "Models", "Models");
         o->para(d, 1);
+        char path[1100];
         textf(d, "Selection rule: %s. The chosen models are in ", r->selection_rule);
-        o->code(d, "train/models/");
+        snprintf(path, sizeof path, "%.1000s/models/", r->train_dir);
+        o->code(d, path);
         o->text(d, " (bold rows); every run is in ");
-        o->code(d, "train/runs.json");
+        snprintf(path, sizeof path, "%.1000s/runs.json", r->train_dir);
+        o->code(d, path);
         o->text(d, ".");
         o->para(d, 0);
         static const char *const head[] = {"family", "scenario",     "target", "params",
@@ -322,8 +325,10 @@ static void models(doc *d)
     if (r->nevals) {
         o->section(d, "Models", "Evaluation of the exported models");
         o->para(d, 1);
+        char path[1100];
+        snprintf(path, sizeof path, "%.1000s/models/", r->train_dir);
         o->text(d, "The chosen models, reloaded from ");
-        o->code(d, "train/models/");
+        o->code(d, path);
         textf(d, ", on the test split: %u of %d give metrics identical to train's.",
               r->nevals_identical, r->nevals);
         o->para(d, 0);

@@ -113,6 +113,7 @@ static void build(dg_report *r)
     r->feature_apps = 3386;
     r->feature_labels = 930;
     r->have_train = 1;
+    r->train_dir = "train";
     static char runs_json[4096];
     snprintf(runs_json, sizeof runs_json, "%s/runs.json", tmp);
     r->runs_json = runs_json;

@@ -118,7 +118,8 @@ typedef struct dg_report {
     uint32_t feature_devices, feature_apps, feature_labels;
     int feature_columns;
     int have_train;
-    const char *runs_json; /* train/runs.json, absolute: report.json holds it whole */
+    const char *train_dir; /* train's folder relative to dir ("train"): its models/ */
+    const char *runs_json; /* train's runs.json, absolute: report.json holds it whole */
     const char *selection_rule;
     const dg_run *runs;
     size_t nruns;
