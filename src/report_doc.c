@@ -374,7 +374,7 @@ static void campaigns(doc *d)
     o->para(d, 0);
     static const char *const head[] = {"id",    "campaign",           "targets",  "devices",
                                        "share", "expected precision", "base rate"};
-    o->table(d, 7, head, "rllrrrr");
+    o->table(d, 7, head, "rlLrrrr");
     for (int i = 0; i < r->ncampaigns; i++) {
         const dg_report_campaign *w = &r->campaign[i];
         cellf(d, "%d", w->id);
@@ -599,6 +599,8 @@ static const char html_style[] =
     "tbody tr:last-child td{border-bottom:0}\n"
     "th{background:var(--soft);font-weight:600;white-space:nowrap}\n"
     "td.k{white-space:nowrap}\n"
+    /* A text column narrower than this on a phone wraps a word a line. */
+    "td:not(.n):not(.k){min-width:10rem}\n"
     "th.n,td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\n"
     "tbody tr:nth-child(even){background:#fafbfc}\n"
     ".gallery{display:grid;gap:1rem 1.5rem;"
