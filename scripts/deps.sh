@@ -16,7 +16,7 @@ if [ "${1:-}" = test ]; then
   # mariadb-server and -client for the MySQL tests (scripts/mariadb.sh), openssl for
   # their TLS certificate, python3 for the loopback HTTP server, tmux for the screen
   # tests, mandoc for the man page check, chromium to open report.html headless
-  # (tests/browser_report.py: about 30 s on two busy cores).
+  # (tests/browser_report.py: about 16 s on two busy cores).
   pkgs+=(libcmocka-dev valgrind tmux mandoc mariadb-server mariadb-client openssl chromium)
 fi
 

@@ -301,7 +301,7 @@ static void models(doc *d)
         o->para(d, 0);
         static const char *const head[] = {"family", "scenario",     "target", "params",
                                            "CV",     "test metrics", "train s"};
-        o->table(d, 7, head, "lllLrLr");
+        o->table(d, 7, head, "lLLlrLr");
         for (size_t i = 0; i < r->nruns; i++) {
             const dg_run *x = &r->runs[i];
             char m[256];
@@ -334,7 +334,7 @@ static void models(doc *d)
         o->para(d, 0);
         static const char *const head[] = {"scenario", "target", "family", "test metrics",
                                            "identical"};
-        o->table(d, 5, head, "lllLl");
+        o->table(d, 5, head, "LLlLL");
         for (int i = 0; i < r->nevals; i++) {
             const dg_report_eval *e = &r->eval[i];
             char m[256];
