@@ -211,6 +211,22 @@ static void assert_row(const rendered *o, const char *row)
         fail_msg("report.html has no table row \"%s\"", row);
 }
 
+static int has_prefix(char *const *rows, size_t n, const char *prefix)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(rows[i], prefix, strlen(prefix)) == 0)
+            return 1;
+    return 0;
+}
+
+static void assert_row_prefix(const rendered *o, const char *prefix)
+{
+    if (!has_prefix(o->md_rows, o->n_md, prefix))
+        fail_msg("report.md has no table row starting \"%s\"", prefix);
+    if (!has_prefix(o->html_rows, o->n_html, prefix))
+        fail_msg("report.html has no table row starting \"%s\"", prefix);
+}
+
 static void assert_text(const rendered *o, const char *s)
 {
     if (!strstr(o->md, s))
@@ -328,6 +344,17 @@ static void test_three_renderings_state_the_same_facts(void **state)
     assert_text(&o, row);
     assert_text(&o, json_string_value(json_object_get(o.json, "data_checksum")));
     assert_text(&o, json_string_value(json_object_get(o.json, "data_dir")));
+    /* The chosen models are rows of the comparison table. */
+    json_t *chosen = json_object_get(o.json, "chosen_models");
+    for (size_t i = 0; i < json_array_size(chosen); i++) {
+        json_t *x = json_array_get(chosen, i);
+        snprintf(row, sizeof row, "%s\t%" JSON_INTEGER_FORMAT "\t%s\t%s\t%.4f\t",
+                 json_string_value(json_object_get(x, "family")), jint(x, "scenario"),
+                 json_string_value(json_object_get(x, "target")),
+                 json_string_value(json_object_get(x, "params")),
+                 json_real_value(json_object_get(x, "cv_score")));
+        assert_row_prefix(&o, row);
+    }
     /* A run's row: a NaN CV shows as a dash, the combined row's scenario in words. */
     assert_row(&o, "chosen(prior|brand)\t1+2 (chosen)\tage\t\t–\tMAE 7.500, RMSE 10.100, R² "
                    "–\t0.00");

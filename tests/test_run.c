@@ -149,6 +149,24 @@ static void check_same_facts(const char *out, int md_images)
         if (!seen)
             fail_msg("report.html has no reach row starting \"%s\"", row);
     }
+    /* Every chosen model is a row of the comparison table, with its CV. */
+    json_t *chosen = json_object_get(rep, "chosen_models");
+    assert_true(json_array_size(chosen) > 0);
+    for (size_t i = 0; i < json_array_size(chosen); i++) {
+        json_t *x = json_array_get(chosen, i);
+        char row[1024];
+        snprintf(row, sizeof row, "%s\t%" JSON_INTEGER_FORMAT "\t%s\t%s\t%.4f\t",
+                 json_string_value(json_object_get(x, "family")),
+                 json_integer_value(json_object_get(x, "scenario")),
+                 json_string_value(json_object_get(x, "target")),
+                 json_string_value(json_object_get(x, "params")),
+                 json_number_value(json_object_get(x, "cv_score")));
+        int seen = 0;
+        for (size_t k = 0; k < nh; k++)
+            seen |= strncmp(hr[k], row, strlen(row)) == 0;
+        if (!seen)
+            fail_msg("report.html has no run row starting \"%s\"", row);
+    }
     json_decref(rep);
     char why[256];
     int leaks = rc_html_external_refs(html, why, sizeof why);
