@@ -1202,6 +1202,8 @@ static void the_session_report_is_written_whole_in_three_renderings(void **state
     assert_int_equal(act(&m, "models-folds 2", &err), DG_OK);
     assert_int_equal(act(&m, "models-train", &err), DG_OK);
     assert_int_equal(act(&m, "campaigns-predict", &err), DG_OK);
+    /* The next training's settings are not the last one's. */
+    assert_int_equal(act(&m, "models-folds 3", &err), DG_OK);
     if (act(&m, "report-write", &err) != DG_OK)
         fail_msg("report-write: %s", err.msg);
     assert_non_null(strstr(m.msg, "tables, cleaning, EDA, maps, DBSCAN, models, campaigns"));
@@ -1220,6 +1222,7 @@ static void the_session_report_is_written_whole_in_three_renderings(void **state
     assert_int_equal(json_array_size(json_object_get(json_object_get(rep, "train"), "runs")),
                      m.models.res.nruns);
     assert_string_equal(json_string_value(json_object_get(rep, "models_dir")), "../train/models");
+    assert_int_equal(json_integer_value(json_object_get(rep, "folds")), 2);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(rep, "campaigns"),
                                                         "devices")),
                      m.camp.n);

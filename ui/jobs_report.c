@@ -6,8 +6,9 @@
  * the last training and the campaigns' reach. The charts are drawn again
  * from the session's results into the folder, which is written whole
  * (dg_outdir): a cancelled or failed job leaves the one before. The run
- * reads the model on the worker thread; report-write is a DATA action, so
- * nothing it reads changes meanwhile. */
+ * reads the model's results on the worker thread; report-write is a DATA
+ * action, so none of them changes meanwhile (the settings that other
+ * actions change are taken at the start). */
 #include "model_job.h"
 
 #include "demographer/report.h"
@@ -20,6 +21,9 @@
 
 typedef struct report_job {
     const model *m;
+    /* Settings that actions outside DATA may change while the job runs,
+     * taken when it starts. */
+    dg_projection projection;
     char *dir;             /* <out>/report */
     char *train_rel;       /* the training's folder seen from dir */
     char *runs_json;
@@ -98,7 +102,7 @@ static int report_maps(report_job *d, dg_report *r, const char *dir, const dg_pr
     r->map_eligible[0] = g->all.eligible;
     r->map_eligible[1] = g->labelled.eligible;
     for (int k = 0; rc == DG_OK && k < DG_MAP_KINDS; k++) {
-        dg_geo_map map = {.kind = (dg_map_kind)k, .projection = g->projection,
+        dg_geo_map map = {.kind = (dg_map_kind)k, .projection = d->projection,
                           .extent = g->home, .basemap = basemap};
         dg_report_chart *x = &r->map[k];
         x->name = dg_map_kind_name((dg_map_kind)k);
@@ -256,8 +260,9 @@ static int report_build(report_job *d, dg_report *r, const char *dir, const dg_p
     r->dir = dir;
     r->data_dir = m->from_db ? "the MySQL tables" : m->dir ? m->dir : "";
     r->upgrad_shape = ds->shape == DG_SHAPE_UPGRAD;
-    r->seed = m->models.seed;
-    r->folds = m->models.folds;
+    /* The last training's (the next one's settings without one). */
+    r->seed = m->models.have_result ? m->models.res_seed : m->models.seed;
+    r->folds = m->models.have_result ? m->models.res_folds : m->models.folds;
     for (int t = 0; t < DG_T_COUNT; t++)
         if (ds->present[t])
             r->table[r->ntables++] = (dg_report_table){
@@ -360,6 +365,7 @@ model_job *report_write_start(model *m, int id, int argc, char **argv, dg_err *e
     model_job *j = model_job_new(id, argc, argv, &report_kind);
     report_job *d = dg_xcalloc(1, sizeof *d);
     d->m = m;
+    d->projection = m->geo.projection;
     d->dir = dg_path_join(m->out_dir, "report");
     j->data = d;
     snprintf(j->title, sizeof j->title, "writing the report");
