@@ -609,7 +609,10 @@ static const char html_style[] =
     ".card p{margin:.1rem 0;font-size:.9rem}\n"
     "@media (max-width:40rem){body{font-size:15px}main{padding:.6rem .8rem 2rem}"
     "nav{margin:0 -.8rem;padding:.4rem .8rem}h1{font-size:1.35rem}h2{font-size:1.2rem}"
-    "th,td{padding:.3rem .45rem}}\n";
+    "th,td{padding:.3rem .45rem}}\n"
+    /* On paper: no link bar, tables whole, a chart never split over pages. */
+    "@media print{body{background:#fff}main{max-width:none;padding:0}nav{display:none}"
+    ".scroll{overflow:visible;border:0}img{break-inside:avoid}}\n";
 
 static void html_slug(const char *pane, char *out, size_t cap)
 {
