@@ -4,7 +4,9 @@
  * the workbench's pane order (Load, Clean, EDA, Geo, DBSCAN, Models,
  * Campaigns). It is rendered as
  *   report.json  for tools: every key and value `demographer run` has always
- *                written (tests, bench/run.sh and scripts read them);
+ *                written (tests, bench/run.sh and scripts read them; a
+ *                workbench session's has no stages, checksum, evaluation or
+ *                predictions);
  *   report.md    for people, the charts linked relatively;
  *   report.html  for people, one self-contained file: the charts inlined as
  *                PNG data URIs, the style inline, nothing fetched from
