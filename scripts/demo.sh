@@ -4,7 +4,8 @@
 # files' schemas) and runs the whole pipeline on it with `demographer run`:
 # load, clean, the exploratory tables, maps, location clusters, features,
 # the models (trained, compared, exported, re-evaluated), the test devices'
-# predictions and the campaigns, summed up in demo-out/report.md and
+# predictions and the campaigns, summed up in demo-out/report.html (one
+# self-contained page), demo-out/report.md and
 # demo-out/report.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,4 +13,4 @@ bash scripts/deps.sh
 bash scripts/build.sh build
 ./build/demographer synth --out demo-data --seed 1
 ./build/demographer run demo-data --out demo-out
-echo "The report: $(pwd)/demo-out/report.md (data: demo-out/report.json)"
+echo "The report: $(pwd)/demo-out/report.html (and report.md; data: demo-out/report.json)"

@@ -16,8 +16,10 @@ if [ "${1:-}" = test ]; then
   # mariadb-server and -client for the MySQL tests (scripts/mariadb.sh), the Spider
   # plugin for the three-node cluster of scripts/spider.sh, openssl for
   # their TLS certificate, python3 for the loopback HTTP server, tmux for the screen
-  # tests, mandoc for the man page check.
-  pkgs+=(libcmocka-dev valgrind tmux mandoc mariadb-server mariadb-client mariadb-plugin-spider openssl)
+  # tests, mandoc for the man page check, chromium to open report.html headless
+  # (tests/browser_report.py: about 16 s on two busy cores).
+  pkgs+=(libcmocka-dev valgrind tmux mandoc mariadb-server mariadb-client mariadb-plugin-spider
+    openssl chromium)
 fi
 
 missing=()

@@ -33,7 +33,8 @@ meson test -C build --print-errorlogs --num-processes 2
 meson test -C build-asan --print-errorlogs --num-processes 2
 meson test -C build --print-errorlogs --num-processes 2 --logbase valgrind \
   --wrapper 'valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite' \
-  strpool csv dataset snapshot clean eda features describe ui reconcile sources dbscan serve
+  strpool csv dataset snapshot clean eda features describe ui reconcile sources dbscan serve \
+  report
 
 /usr/bin/python3 scripts/tap_summary.py build/meson-logs/testlog.json \
   build-asan/meson-logs/testlog.json build/meson-logs/valgrind-valgrind.json

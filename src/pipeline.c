@@ -1,5 +1,6 @@
 /* The whole pipeline, stage after stage, into a partial directory renamed
- * into place at the end; report.json and report.md sum it up (pipeline.h). */
+ * into place at the end; the report (report.h: report.json, report.md and
+ * report.html) sums it up (pipeline.h). */
 #define _GNU_SOURCE /* nftw's FTW_PHYS */
 #include "demographer/pipeline.h"
 
@@ -12,12 +13,12 @@
 #include "demographer/geo.h"
 #include "demographer/plot.h"
 #include "demographer/prediction.h"
+#include "demographer/report.h"
 #include "demographer/textbuf.h"
 
 #include <errno.h>
 #include <ftw.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,7 @@ typedef struct run_state {
     size_t cluster_points;
     uint32_t cluster_locations;
     double knee_km;
+    int have_kdist_chart;
     /* features and models */
     dg_features f;
     dg_dbscan_report feature_cluster_rep;
@@ -138,6 +140,7 @@ typedef struct run_state {
     dg_deciles dec;
     dg_reach reach;
     int have_reach;
+    char *runs_json; /* the report's path of train/runs.json */
 } run_state;
 
 /* Inner progress reported as "STAGE: inner" so the bar says which stage. */
@@ -328,6 +331,7 @@ static int stage_cluster(run_state *s, dg_err *err)
             s->knee_km = kd.knee_km;
             char *png = dg_path_join(dir, "kdist.png"), *csv = dg_path_join(dir, "kdist.csv");
             rc = dg_kdist_chart_save(&kd, RUN_EPS_KM, png, err);
+            s->have_kdist_chart = rc == DG_OK;
             if (rc == DG_OK)
                 rc = dg_kdist_write_csv(&kd, csv, err);
             free(png);
@@ -499,489 +503,143 @@ static int stage_campaigns(run_state *s, dg_err *err)
     return rc;
 }
 
-/* ---- report.json ---------------------------------------------------------- */
+/* ---- the report ------------------------------------------------------------ */
 
-static json_t *num(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
-static json_t *eval_json(const dg_eval *e)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "n", json_integer((json_int_t)e->n));
-    if (e->task == DG_TASK_REGRESSION) {
-        json_object_set_new(o, "mae", num(e->mae));
-        json_object_set_new(o, "rmse", num(e->rmse));
-        json_object_set_new(o, "r2", num(e->r2));
-    } else {
-        json_object_set_new(o, "accuracy", num(e->accuracy));
-        json_object_set_new(o, "log_loss", num(e->log_loss));
-        if (e->task == DG_TASK_BINARY) {
-            json_object_set_new(o, "auc", num(e->auc));
-            json_object_set_new(o, "precision", num(e->precision));
-            json_object_set_new(o, "recall", num(e->recall));
-            json_object_set_new(o, "f1", num(e->f1));
-        }
-    }
-    return o;
-}
-
-static json_t *report_json(run_state *s, dg_err *err)
+/* The report model of the run so far (report.h): every fact gathered here
+ * once, rendered as report.json, report.md and report.html. rules holds one
+ * row per cleaning rule (freed by the caller). */
+static void report_of_run(run_state *s, dg_report *m, dg_report_rule *rules)
 {
     const dg_pipeline_opts *o = s->o;
-    json_t *root = json_object();
-    json_object_set_new(root, "version", json_string(DG_VERSION));
-    json_object_set_new(root, "data_dir", json_string(o->data_dir));
-    json_object_set_new(root, "shape", json_string(s->ds.shape == DG_SHAPE_UPGRAD ? "upgrad"
-                                                                                   : "kaggle"));
-    json_object_set_new(root, "seed", json_integer((json_int_t)o->seed));
-    json_object_set_new(root, "folds", json_integer(o->folds ? o->folds : 5));
-
-    json_t *stages = json_array();
+    memset(m, 0, sizeof *m);
+    m->title = "demographer run";
+    m->dir = s->stage_dir;
+    m->data_dir = o->data_dir;
+    m->upgrad_shape = s->ds.shape == DG_SHAPE_UPGRAD;
+    m->seed = o->seed;
+    m->folds = o->folds ? o->folds : 5;
+    m->have_stages = 1;
     for (int st = 0; st < DG_STAGE_COUNT; st++) {
-        json_t *x = json_object();
-        json_object_set_new(x, "stage", json_string(dg_stage_name((dg_stage)st)));
-        json_object_set_new(x, "ran", json_boolean(s->r->ran[st]));
+        m->stage[st].name = dg_stage_name((dg_stage)st);
+        m->stage[st].ran = s->r->ran[st];
         /* The report's own seconds are not known while it is written. */
-        json_object_set_new(x, "seconds", st == DG_STAGE_REPORT ? json_null()
-                                                                 : num(s->r->seconds[st]));
-        if (s->note[st][0])
-            json_object_set_new(x, "note", json_string(s->note[st]));
-        json_array_append_new(stages, x);
+        m->stage[st].seconds = st == DG_STAGE_REPORT ? NAN : s->r->seconds[st];
+        m->stage[st].note = s->note[st];
     }
-    json_object_set_new(root, "stages", stages);
-
-    json_t *tables = json_object();
-    for (int t = 0; t < DG_T_COUNT; t++) {
-        if (!s->ds.present[t])
-            continue;
-        json_t *x = json_object();
-        json_object_set_new(x, "rows", json_integer((json_int_t)s->ds.tables[t].nrows));
-        json_object_set_new(x, "file", json_string(s->ds.sources[t].path ? s->ds.sources[t].path
-                                                                          : ""));
-        json_object_set_new(tables, dg_tables[t].name, x);
-    }
-    json_object_set_new(root, "tables_after_cleaning", tables);
-
-    json_t *clean = json_array();
-    for (int i = 0; s->r->ran[DG_STAGE_CLEAN] && i < s->rules.n; i++) {
-        const dg_rule_effect *e = &s->effects[i];
-        json_t *x = json_object();
-        json_object_set_new(x, "rule", json_string(dg_rule_keyword(s->rules.v[i].kind)));
-        json_object_set_new(x, "enabled", json_boolean(s->rules.v[i].enabled));
-        json_object_set_new(x, "table", json_string(e->table ? e->table : ""));
-        json_object_set_new(x, "rows_before", json_integer((json_int_t)e->rows_before));
-        json_object_set_new(x, "rows_after", json_integer((json_int_t)e->rows_after));
-        json_object_set_new(x, "rows_changed", json_integer((json_int_t)e->rows_changed));
-        json_object_set_new(x, "devices", json_integer((json_int_t)e->devices));
-        json_object_set_new(x, "detail", json_string(e->detail));
-        json_array_append_new(clean, x);
-    }
-    json_object_set_new(root, "cleaning", clean);
-
-    if (s->have_eda) {
-        json_t *eda = json_array();
-        for (int i = 0; i < s->eda.ntables; i++) {
-            char f[80];
-            json_t *x = json_object();
-            json_object_set_new(x, "chart", json_integer(s->eda.chart_of[i]));
-            json_object_set_new(x, "title", json_string(s->eda.tables[i].title));
-            snprintf(f, sizeof f, "eda/eda-%s.csv", s->eda.slug[i]);
-            json_object_set_new(x, "csv", json_string(f));
-            snprintf(f, sizeof f, "eda/eda-%s.png", s->eda.slug[i]);
-            json_object_set_new(x, "png", json_string(f));
-            json_array_append_new(eda, x);
-        }
-        json_object_set_new(root, "eda", eda);
-    }
-    if (s->nmaps) {
-        json_t *maps = json_object();
-        json_object_set_new(maps, "sampled_events", json_integer(s->map_n[0]));
-        json_object_set_new(maps, "eligible_events", json_integer((json_int_t)s->map_eligible[0]));
-        json_object_set_new(maps, "sampled_labelled_events", json_integer(s->map_n[1]));
-        json_object_set_new(maps, "eligible_labelled_events",
-                            json_integer((json_int_t)s->map_eligible[1]));
-        json_t *files = json_array();
-        for (int k = 0; k < s->nmaps; k++) {
-            char f[64];
-            snprintf(f, sizeof f, "maps/maps-%s.png", dg_map_kind_name((dg_map_kind)k));
-            json_array_append_new(files, json_string(f));
-        }
-        json_object_set_new(maps, "png", files);
-        json_object_set_new(root, "maps", maps);
-    }
-    if (s->have_cluster) {
-        const dg_dbscan_report *c = &s->crep;
-        double tw = c->total_weight > 0 ? c->total_weight : 1;
-        json_t *x = json_object();
-        json_object_set_new(x, "eps_km", json_real(RUN_EPS_KM));
-        json_object_set_new(x, "min_pts", json_real(RUN_MIN_PTS));
-        json_object_set_new(x, "events", json_integer((json_int_t)s->cluster_events));
-        json_object_set_new(x, "clustered_events", json_integer((json_int_t)s->cluster_points));
-        json_object_set_new(x, "distinct_locations", json_integer(s->cluster_locations));
-        json_object_set_new(x, "clusters", json_integer(c->clusters));
-        json_object_set_new(x, "noise_share", json_real(c->noise_weight / tw));
-        json_object_set_new(x, "largest_cluster_share", json_real(c->largest_cluster_weight / tw));
-        json_object_set_new(x, "kdist_knee_km", num(s->knee_km));
-        json_t *top = json_array();
-        for (int32_t i = 0; i < c->clusters && i < 10; i++) {
-            const dg_cluster_summary *m = &s->csum[i];
-            json_t *y = json_object();
-            json_object_set_new(y, "cluster", json_integer(i));
-            json_object_set_new(y, "events", json_integer((json_int_t)m->events));
-            json_object_set_new(y, "devices", json_integer(m->devices));
-            json_object_set_new(y, "lat", json_real(m->lat));
-            json_object_set_new(y, "lon", json_real(m->lon));
-            json_object_set_new(y, "radius_km", json_real(m->radius_km));
-            json_array_append_new(top, y);
-        }
-        json_object_set_new(x, "first_clusters", top);
-        json_object_set_new(x, "files", json_pack("[sss]", "cluster/clusters.csv",
-                                                  "cluster/kdist.csv", "cluster/kdist.png"));
-        json_object_set_new(root, "cluster", x);
-    }
-    json_t *feat = json_object();
-    json_object_set_new(feat, "devices", json_integer(s->f.ndevices));
-    json_object_set_new(feat, "dense_columns", json_integer(s->f.ncols));
-    json_object_set_new(feat, "apps", json_integer(s->f.apps_installed.ncols));
-    json_object_set_new(feat, "labels", json_integer(s->f.labels.ncols));
-    json_object_set_new(root, "features", feat);
-
-    if (s->r->ran[DG_STAGE_TRAIN]) {
-        /* Every run exactly as runs.json has it: the report is read back from
-         * the file train wrote, so the two cannot disagree. */
-        char *path = dg_path_join(s->stage_dir, "train/runs.json");
-        json_error_t je;
-        json_t *runs = json_load_file(path, 0, &je);
-        free(path);
-        if (!runs) {
-            json_decref(root);
-            dg_fail(err, "train/runs.json:%d:%d: %s", je.line, je.column, je.text);
-            return NULL;
-        }
-        json_object_set_new(root, "train", runs);
-        json_t *split = json_object();
-        json_object_set_new(split, "text", json_string(s->tr.split_text));
-        json_object_set_new(split, "labelled", json_integer(s->tr.nlabelled));
-        for (int sc = 1; sc <= 2; sc++) {
-            char k[16];
-            snprintf(k, sizeof k, "train_s%d", sc);
-            json_object_set_new(split, k, json_integer(s->tr.ntrain[sc]));
-            snprintf(k, sizeof k, "test_s%d", sc);
-            json_object_set_new(split, k, json_integer(s->tr.ntest[sc]));
-        }
-        json_object_set_new(root, "split", split);
-        json_t *chosen = json_array();
-        for (size_t i = 0; i < s->tr.nruns; i++) {
-            const dg_run *x = &s->tr.runs[i];
-            if (!x->chosen || !x->scenario)
-                continue;
-            char dir[64];
-            snprintf(dir, sizeof dir, "train/models/s%d-%s", x->scenario,
-                     dg_target_name(x->target));
-            json_t *y = json_object();
-            json_object_set_new(y, "scenario", json_integer(x->scenario));
-            json_object_set_new(y, "target", json_string(dg_target_name(x->target)));
-            json_object_set_new(y, "family", json_string(x->family));
-            json_object_set_new(y, "params", json_string(x->params));
-            json_object_set_new(y, "cv_score", num(x->cv_score));
-            json_object_set_new(y, "model_dir", json_string(dir));
-            json_array_append_new(chosen, y);
-        }
-        json_object_set_new(root, "chosen_models", chosen);
-        json_object_set_new(root, "selection_rule", json_string(s->tr.rule));
-        json_object_set_new(root, "models_dir", json_string("train/models"));
-    }
-    if (s->have_lab) {
-        char hex[24];
-        snprintf(hex, sizeof hex, "%016" PRIx64, dg_labelled_checksum(&s->lab));
-        json_object_set_new(root, "data_checksum", json_string(hex));
-        if (!json_object_get(root, "split"))
-            json_object_set_new(root, "split", json_pack("{ss}", "text", s->lab.split_text));
-    }
-    if (s->nevals) {
-        json_t *ev = json_array();
-        for (int i = 0; i < s->nevals; i++) {
-            json_t *y = json_object();
-            json_object_set_new(y, "scenario", json_integer(s->evals[i].scenario));
-            json_object_set_new(y, "target", json_string(dg_target_name(s->evals[i].target)));
-            json_object_set_new(y, "family", json_string(s->evals[i].family));
-            json_object_set_new(y, "identical_to_train", json_boolean(s->evals[i].identical));
-            json_object_set_new(y, "test", eval_json(&s->evals[i].now));
-            json_array_append_new(ev, y);
-        }
-        json_object_set_new(root, "evaluation", ev);
-    }
-    if (s->r->ran[DG_STAGE_PREDICTIONS]) {
-        json_t *p = json_object();
-        json_object_set_new(p, "devices", json_integer((json_int_t)s->npred));
-        json_object_set_new(p, "file", json_string("predictions.csv"));
-        json_object_set_new(root, "predictions", p);
-    }
-    if (s->have_reach) {
-        const dg_reach *rc = &s->reach;
-        json_t *c = json_object();
-        json_t *edges = json_array();
-        for (int k = 0; k < 9; k++)
-            json_array_append_new(edges, num(s->dec.edge[k]));
-        json_object_set_new(c, "decile_edges", edges);
-        json_object_set_new(c, "devices", json_integer((json_int_t)rc->devices));
-        json_object_set_new(c, "labelled", json_integer((json_int_t)rc->labelled));
-        json_object_set_new(c, "untargeted", json_integer((json_int_t)rc->untargeted));
-        json_t *rows = json_array();
-        for (int i = 0; i < s->crules.n; i++) {
-            const dg_reach_row *w = &rc->row[i];
-            char cond[128];
-            dg_campaign_condition_text(&s->crules.v[i], cond, sizeof cond);
-            json_t *y = json_object();
-            json_object_set_new(y, "campaign", json_integer(s->crules.v[i].id));
-            json_object_set_new(y, "name", json_string(s->crules.v[i].name));
-            json_object_set_new(y, "condition", json_string(cond));
-            json_object_set_new(y, "devices", json_integer((json_int_t)w->devices));
-            json_object_set_new(y, "share", num(w->share));
-            json_object_set_new(y, "labelled", json_integer((json_int_t)w->labelled));
-            json_object_set_new(y, "expected_precision", num(w->precision));
-            json_object_set_new(y, "base_rate", num(w->base_rate));
-            json_array_append_new(rows, y);
-        }
-        json_object_set_new(c, "reach", rows);
-        json_object_set_new(c, "files", json_pack("[sssss]", "campaigns/device_campaigns.csv",
-                                                  "campaigns/reach.csv", "campaigns/reach.png",
-                                                  "campaigns/thresholds.txt",
-                                                  "campaigns/campaigns.rules"));
-        json_object_set_new(root, "campaigns", c);
-    }
-    return root;
-}
-
-/* ---- report.md ------------------------------------------------------------- */
-
-static void md_num(dg_textbuf *b, double v, const char *fmt)
-{
-    if (isfinite(v))
-        dg_textbuf_printf(b, fmt, v);
-    else
-        dg_textbuf_puts(b, "–");
-}
-
-/* A table cell: '|' and line breaks would break the row. */
-static void md_cell(dg_textbuf *b, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '|')
-            dg_textbuf_puts(b, "\\|");
-        else if (*s == '\n' || *s == '\r')
-            dg_textbuf_putc(b, ' ');
-        else
-            dg_textbuf_putc(b, *s);
-    }
-}
-
-static void report_md(run_state *s, dg_textbuf *b)
-{
-    const dg_pipeline_opts *o = s->o;
-    dg_textbuf_printf(b, "# demographer run\n\ndemographer %s on `%s` (%s shape), seed %" PRIu64
-                         ", %d folds.\n\n",
-                      DG_VERSION, o->data_dir,
-                      s->ds.shape == DG_SHAPE_UPGRAD ? "Upgrad" : "Kaggle", o->seed,
-                      o->folds ? o->folds : 5);
-    if (s->r->ran[DG_STAGE_TRAIN])
-        dg_textbuf_printf(b, "%s. Labelled devices: %u (scenario 1, with events: %u "
-                             "train, %u test; scenario 2, without: %u train, %u test).\n\n",
-                          s->tr.split_text, s->tr.nlabelled, s->tr.ntrain[1], s->tr.ntest[1],
-                          s->tr.ntrain[2], s->tr.ntest[2]);
-    else if (s->have_lab)
-        dg_textbuf_printf(b, "%s.\n\n", s->lab.split_text);
-    if (s->have_lab)
-        dg_textbuf_printf(b, "Data checksum (labelled devices, targets, split): `%016" PRIx64
-                             "`.\n\n",
-                          dg_labelled_checksum(&s->lab));
-
-    dg_textbuf_puts(b, "## Stages\n\n| stage | seconds | note |\n|---|---:|---|\n");
-    for (int st = 0; st < DG_STAGE_REPORT; st++) {
-        dg_textbuf_printf(b, "| %s | ", dg_stage_name((dg_stage)st));
-        if (s->r->ran[st])
-            dg_textbuf_printf(b, "%.2f", s->r->seconds[st]);
-        else
-            dg_textbuf_puts(b, "skipped");
-        dg_textbuf_puts(b, " | ");
-        md_cell(b, s->note[st]);
-        dg_textbuf_puts(b, " |\n");
-    }
-    dg_textbuf_printf(b, "| all stages before the report | %.2f |  |\n", s->r->total_seconds);
-
-    dg_textbuf_puts(b, "\n## Tables\n\n| table | rows (after cleaning) | file |\n|---|---:|---|\n");
+    m->seconds_before_report = s->r->total_seconds;
     for (int t = 0; t < DG_T_COUNT; t++)
-        if (s->ds.present[t]) {
-            dg_textbuf_printf(b, "| %s | %" PRIu64 " | ", dg_tables[t].name,
-                              s->ds.tables[t].nrows);
-            md_cell(b, s->ds.sources[t].path ? s->ds.sources[t].path : "");
-            dg_textbuf_puts(b, " |\n");
-        }
-
-    if (s->r->ran[DG_STAGE_CLEAN]) {
-        dg_textbuf_puts(b, "\n## Cleaning\n\n| rule | table | rows before | rows after | "
-                           "rows changed | devices | what it did |\n|---|---|---:|---:|---:|---:|"
-                           "---|\n");
-        for (int i = 0; i < s->rules.n; i++) {
-            const dg_rule_effect *e = &s->effects[i];
-            dg_textbuf_printf(b, "| %s%s | %s | %" PRIu64 " | %" PRIu64 " | %" PRIu64
-                                 " | %" PRIu64 " | ",
-                              s->rules.v[i].enabled ? "" : "off ",
-                              dg_rule_keyword(s->rules.v[i].kind), e->table ? e->table : "",
-                              e->rows_before, e->rows_after, e->rows_changed, e->devices);
-            md_cell(b, e->detail);
-            dg_textbuf_puts(b, " |\n");
-        }
+        if (s->ds.present[t])
+            m->table[m->ntables++] = (dg_report_table){
+                dg_tables[t].name, s->ds.tables[t].nrows,
+                s->ds.sources[t].path ? s->ds.sources[t].path : ""};
+    m->have_cleaning = s->r->ran[DG_STAGE_CLEAN];
+    m->nrules = m->have_cleaning ? s->rules.n : 0;
+    m->rule = rules;
+    for (int i = 0; i < m->nrules; i++) {
+        const dg_rule_effect *e = &s->effects[i];
+        rules[i] = (dg_report_rule){dg_rule_keyword(s->rules.v[i].kind), s->rules.v[i].enabled,
+                                    e->table ? e->table : "", e->rows_before, e->rows_after,
+                                    e->rows_changed, e->devices, e->detail};
     }
-
-    if (s->have_eda) {
-        dg_textbuf_puts(b, "\n## Exploratory tables\n\n");
-        for (int i = 0; i < s->eda.ntables; i++)
-            dg_textbuf_printf(b, "### %d. %s\n\n[table (CSV)](eda/eda-%s.csv)\n\n"
-                                 "![%s](eda/eda-%s.png)\n\n",
-                              s->eda.chart_of[i], s->eda.tables[i].title, s->eda.slug[i],
-                              s->eda.tables[i].title, s->eda.slug[i]);
+    m->have_eda = s->have_eda;
+    for (int i = 0; s->have_eda && i < s->eda.ntables; i++) {
+        dg_report_eda *x = &m->eda[m->neda++];
+        x->chart = s->eda.chart_of[i];
+        x->title = s->eda.tables[i].title;
+        snprintf(x->csv, sizeof x->csv, "eda/eda-%s.csv", s->eda.slug[i]);
+        snprintf(x->png, sizeof x->png, "eda/eda-%s.png", s->eda.slug[i]);
     }
-    if (s->nmaps) {
-        dg_textbuf_printf(b, "\n## Maps\n\n%u of %" PRIu64 " events with an observed location "
-                             "(seed %" PRIu64 "); the gender and age maps: %u of %" PRIu64
-                             " events of labelled devices.\n\n",
-                          s->map_n[0], s->map_eligible[0], o->seed, s->map_n[1],
-                          s->map_eligible[1]);
-        for (int k = 0; k < s->nmaps; k++)
-            dg_textbuf_printf(b, "![%s](maps/maps-%s.png)\n\n", dg_map_kind_name((dg_map_kind)k),
-                              dg_map_kind_name((dg_map_kind)k));
+    m->nmaps = s->nmaps;
+    for (int k = 0; k < 2; k++) {
+        m->map_sampled[k] = s->map_n[k];
+        m->map_eligible[k] = s->map_eligible[k];
+    }
+    for (int k = 0; k < s->nmaps; k++) {
+        m->map[k].name = dg_map_kind_name((dg_map_kind)k);
+        snprintf(m->map[k].png, sizeof m->map[k].png, "maps/maps-%s.png", m->map[k].name);
     }
     if (s->have_cluster) {
         const dg_dbscan_report *c = &s->crep;
         double tw = c->total_weight > 0 ? c->total_weight : 1;
-        dg_textbuf_printf(b, "\n## Location clusters (DBSCAN)\n\neps %g km, min_pts %g: %d "
-                             "clusters over %zu events with an observed location (%u distinct "
-                             "locations); noise %.2f%%, largest cluster %.2f%% of the events. "
-                             "The k-distance knee (the suggested eps) is at %.3f km. "
-                             "[Per-cluster summary](cluster/clusters.csv).\n\n"
-                             "![k-distance](cluster/kdist.png)\n\n",
-                          RUN_EPS_KM, (double)RUN_MIN_PTS, c->clusters, s->cluster_points,
-                          s->cluster_locations, 100 * c->noise_weight / tw,
-                          100 * c->largest_cluster_weight / tw, s->knee_km);
-        if (c->clusters > 0) {
-            dg_textbuf_puts(b, "| cluster | events | devices | lat | lon | radius km |\n"
-                               "|---:|---:|---:|---:|---:|---:|\n");
-            for (int32_t i = 0; i < c->clusters && i < 10; i++)
-                dg_textbuf_printf(b, "| %d | %" PRIu64 " | %u | %.3f | %.3f | %.2f |\n", i,
-                                  s->csum[i].events, s->csum[i].devices, s->csum[i].lat,
-                                  s->csum[i].lon, s->csum[i].radius_km);
-        }
+        m->have_cluster = 1;
+        m->eps_km = RUN_EPS_KM;
+        m->min_pts = RUN_MIN_PTS;
+        m->cluster_events = s->cluster_events;
+        m->clustered_events = s->cluster_points;
+        m->distinct_locations = s->cluster_locations;
+        m->clusters = c->clusters;
+        m->noise_share = c->noise_weight / tw;
+        m->largest_cluster_share = c->largest_cluster_weight / tw;
+        m->knee_km = s->knee_km;
+        m->cluster = s->csum;
+        m->have_kdist_chart = s->have_kdist_chart;
     }
-    dg_textbuf_printf(b, "\n## Features\n\n%u devices, %d dense columns, %u apps, %u labels "
-                         "(app and label bags).\n",
-                      s->f.ndevices, s->f.ncols, s->f.apps_installed.ncols, s->f.labels.ncols);
-
+    m->have_features = 1;
+    m->feature_devices = s->f.ndevices;
+    m->feature_columns = s->f.ncols;
+    m->feature_apps = s->f.apps_installed.ncols;
+    m->feature_labels = s->f.labels.ncols;
     if (s->r->ran[DG_STAGE_TRAIN]) {
-        dg_textbuf_printf(b, "\n## Models\n\nSelection rule: %s. The chosen models are in "
-                             "`train/models/` (bold rows); every run is in `train/runs.json`.\n\n"
-                             "| family | scenario | target | params | CV | test metrics | train s "
-                             "|\n|---|---|---|---|---:|---|---:|\n",
-                          s->tr.rule);
-        for (size_t i = 0; i < s->tr.nruns; i++) {
-            const dg_run *x = &s->tr.runs[i];
-            const char *bold = x->chosen && x->scenario ? "**" : "";
-            dg_textbuf_printf(b, "| %s", bold);
-            md_cell(b, x->family); /* the combined rows read chosen(a|b) */
-            dg_textbuf_printf(b, "%s | ", bold);
-            if (x->scenario)
-                dg_textbuf_printf(b, "%d", x->scenario);
-            else
-                dg_textbuf_puts(b, "1+2 (chosen)");
-            dg_textbuf_printf(b, " | %s | ", dg_target_name(x->target));
-            md_cell(b, x->params);
-            dg_textbuf_puts(b, " | ");
-            md_num(b, x->cv_score, "%.4f");
-            dg_textbuf_puts(b, " | ");
-            if (x->test.task == DG_TASK_REGRESSION) {
-                dg_textbuf_puts(b, "MAE ");
-                md_num(b, x->test.mae, "%.3f");
-                dg_textbuf_puts(b, ", RMSE ");
-                md_num(b, x->test.rmse, "%.3f");
-                dg_textbuf_puts(b, ", R² ");
-                md_num(b, x->test.r2, "%.4f");
-            } else {
-                dg_textbuf_puts(b, "accuracy ");
-                md_num(b, x->test.accuracy, "%.4f");
-                if (x->test.task == DG_TASK_BINARY) {
-                    dg_textbuf_puts(b, ", AUC ");
-                    md_num(b, x->test.auc, "%.4f");
-                }
-                dg_textbuf_puts(b, ", log loss ");
-                md_num(b, x->test.log_loss, "%.4f");
-            }
-            dg_textbuf_puts(b, " | ");
-            md_num(b, x->train_seconds, "%.2f");
-            dg_textbuf_puts(b, " |\n");
+        m->have_train = 1;
+        m->train_dir = "train";
+        s->runs_json = dg_path_join(s->stage_dir, "train/runs.json");
+        m->runs_json = s->runs_json;
+        m->selection_rule = s->tr.rule;
+        m->runs = s->tr.runs;
+        m->nruns = s->tr.nruns;
+        m->split_text = s->tr.split_text;
+        m->labelled = s->tr.nlabelled;
+        for (int sc = 1; sc <= 2; sc++) {
+            m->ntrain[sc] = s->tr.ntrain[sc];
+            m->ntest[sc] = s->tr.ntest[sc];
         }
         static const char *const charts[] = {"roc_gender", "calibration_gender",
                                              "residuals_age_s1", "residuals_age_s2"};
-        dg_textbuf_puts(b, "\n");
         for (size_t i = 0; i < sizeof charts / sizeof *charts; i++) {
-            char rel[64], *abs;
-            snprintf(rel, sizeof rel, "train/%s.png", charts[i]);
-            abs = dg_path_join(s->stage_dir, rel);
-            if (access(abs, R_OK) == 0)
-                dg_textbuf_printf(b, "![%s](%s)\n\n", charts[i], rel);
+            dg_report_chart *x = &m->train_chart[m->ntrain_charts];
+            snprintf(x->png, sizeof x->png, "train/%s.png", charts[i]);
+            char *abs = dg_path_join(s->stage_dir, x->png);
+            if (access(abs, R_OK) == 0) {
+                x->name = charts[i];
+                m->ntrain_charts++;
+            }
             free(abs);
         }
+    } else if (s->have_lab) {
+        m->split_text = s->lab.split_text;
     }
-    if (s->nevals) {
-        dg_textbuf_printf(b, "\n## Evaluation of the exported models\n\nThe chosen models, "
-                             "reloaded from `train/models/`, on the test split: %u of %u give "
-                             "metrics identical to train's.\n\n| scenario | target | family | "
-                             "test metrics | identical |\n|---|---|---|---|---|\n",
-                          s->r->nmodels_identical, s->r->nmodels_evaluated);
-        for (int i = 0; i < s->nevals; i++) {
-            const dg_eval *e = &s->evals[i].now;
-            dg_textbuf_printf(b, "| %d | %s | %s | ", s->evals[i].scenario,
-                              dg_target_name(s->evals[i].target), s->evals[i].family);
-            if (e->task == DG_TASK_REGRESSION)
-                dg_textbuf_printf(b, "MAE %.3f, RMSE %.3f, R² %.4f", e->mae, e->rmse, e->r2);
-            else
-                dg_textbuf_printf(b, "accuracy %.4f, log loss %.4f", e->accuracy, e->log_loss);
-            dg_textbuf_printf(b, " | %s |\n", s->evals[i].identical ? "yes" : "**no**");
-        }
+    if (s->have_lab) {
+        m->have_checksum = 1;
+        snprintf(m->checksum, sizeof m->checksum, "%016" PRIx64, dg_labelled_checksum(&s->lab));
     }
-    if (s->r->ran[DG_STAGE_PREDICTIONS])
-        dg_textbuf_printf(b, "\n## Predictions\n\n[predictions.csv](predictions.csv): the "
-                             "chosen models' predictions for the %zu test devices.\n",
-                          s->npred);
+    for (int i = 0; i < s->nevals; i++)
+        m->eval[m->nevals++] = (dg_report_eval){s->evals[i].scenario, s->evals[i].target,
+                                                s->evals[i].family, s->evals[i].identical,
+                                                s->evals[i].now};
+    m->nevals_identical = s->r->nmodels_identical;
+    m->have_predictions = s->r->ran[DG_STAGE_PREDICTIONS];
+    m->npredictions = s->npred;
     if (s->have_reach) {
         const dg_reach *rc = &s->reach;
-        dg_textbuf_printf(b, "\n## Campaigns\n\nP(female) deciles over the %zu test "
-                             "predictions; expected precision from the test labels "
-                             "(%" PRIu64 " labelled): the share of targeted devices that truly "
-                             "meet the campaign's condition, beside the base rate (untargeted "
-                             "sending). Per device: "
-                             "[device_campaigns.csv](campaigns/device_campaigns.csv).\n\n"
-                             "| id | campaign | targets | devices | share | expected precision "
-                             "| base rate |\n|---:|---|---|---:|---:|---:|---:|\n",
-                          s->npred, rc->labelled);
+        m->have_campaigns = 1;
+        for (int k = 0; k < 9; k++)
+            m->decile_edge[k] = s->dec.edge[k];
+        m->campaign_devices = rc->devices;
+        m->campaign_labelled = rc->labelled;
+        m->untargeted = rc->untargeted;
+        m->ncampaigns = s->crules.n;
         for (int i = 0; i < s->crules.n; i++) {
             const dg_reach_row *w = &rc->row[i];
-            char cond[128];
-            dg_campaign_condition_text(&s->crules.v[i], cond, sizeof cond);
-            dg_textbuf_printf(b, "| %d | ", s->crules.v[i].id);
-            md_cell(b, s->crules.v[i].name);
-            dg_textbuf_printf(b, " | %s | %" PRIu64 " | ", cond, w->devices);
-            md_num(b, 100 * w->share, "%.1f%%");
-            dg_textbuf_puts(b, " | ");
-            md_num(b, 100 * w->precision, "%.1f%%");
-            dg_textbuf_puts(b, " | ");
-            md_num(b, 100 * w->base_rate, "%.1f%%");
-            dg_textbuf_puts(b, " |\n");
+            dg_report_campaign *x = &m->campaign[i];
+            x->id = s->crules.v[i].id;
+            x->name = s->crules.v[i].name;
+            dg_campaign_condition_text(&s->crules.v[i], x->condition, sizeof x->condition);
+            x->devices = w->devices;
+            x->share = w->share;
+            x->labelled = w->labelled;
+            x->precision = w->precision;
+            x->base_rate = w->base_rate;
         }
-        dg_textbuf_printf(b, "\n%" PRIu64 " devices get no campaign.\n\n"
-                             "![reach](campaigns/reach.png)\n",
-                          rc->untargeted);
     }
 }
 
@@ -991,26 +649,11 @@ static int stage_report(run_state *s, dg_err *err)
      * run. */
     if (need_labelled(s, err) != DG_OK)
         return DG_ERR;
-    json_t *root = report_json(s, err);
-    if (!root)
-        return DG_ERR;
-    char *text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-    json_decref(root);
-    if (!text)
-        return dg_fail(err, "report.json: could not format the report (out of memory)");
-    char *path = dg_path_join(s->stage_dir, "report.json");
-    int rc = dg_write_file_atomic(path, text, strlen(text), err);
-    free(text);
-    free(path);
-    if (rc != DG_OK)
-        return rc;
-    dg_textbuf b;
-    memset(&b, 0, sizeof b);
-    report_md(s, &b);
-    path = dg_path_join(s->stage_dir, "report.md");
-    rc = dg_textbuf_save(&b, path, err);
-    free(path);
-    dg_textbuf_free(&b);
+    dg_report m;
+    dg_report_rule *rules = dg_xcalloc((size_t)s->rules.n + 1, sizeof *rules);
+    report_of_run(s, &m, rules);
+    int rc = dg_report_write(&m, err);
+    free(rules);
     return rc;
 }
 
@@ -1030,6 +673,7 @@ static void state_free(run_state *s)
     dg_features_free(&s->f);
     free(s->csum);
     free(s->pred);
+    free(s->runs_json);
     if (s->have_eda)
         dg_eda_free(&s->eda);
     free(s->effects);
@@ -1130,6 +774,8 @@ int dg_pipeline_run(const dg_pipeline_opts *o, dg_pipeline_result *r, dg_err *er
         snprintf(r->report_json, sizeof r->report_json, "%.*s/report.json", (int)outlen,
                  o->out_dir);
         snprintf(r->report_md, sizeof r->report_md, "%.*s/report.md", (int)outlen, o->out_dir);
+        snprintf(r->report_html, sizeof r->report_html, "%.*s/report.html", (int)outlen,
+                 o->out_dir);
         for (size_t i = 0; i < s->tr.nruns; i++) {
             r->nruns += s->tr.runs[i].scenario != 0;
             r->nchosen += s->tr.runs[i].chosen && s->tr.runs[i].scenario;

@@ -2,6 +2,7 @@
  * report.json against runs.json, --skip, and failures that leave the output
  * directory as it was. */
 #include "testutil.h"
+#include "report_check.h"
 
 #include "demographer/common.h"
 
@@ -93,6 +94,94 @@ static int teardown(void **state)
     return 0;
 }
 
+/* report.md and report.html of a real run: the same tables cell by cell,
+ * report.json's cleaning counts and reach among their rows, every chart
+ * inlined, and nothing fetched from elsewhere. */
+static void check_same_facts(const char *out, int md_images)
+{
+    char *p = dg_path_join(out, "report.md");
+    char *md = tu_read(p, NULL);
+    free(p);
+    p = dg_path_join(out, "report.html");
+    char *html = tu_read(p, NULL);
+    free(p);
+    assert_non_null(md);
+    assert_non_null(html);
+    size_t nm, nh;
+    char **mr = rc_md_rows(md, &nm), **hr = rc_html_rows(html, &nh);
+    assert_int_equal(nm, nh);
+    for (size_t i = 0; i < nm; i++)
+        if (strcmp(mr[i], hr[i]) != 0)
+            fail_msg("row %zu: report.md \"%s\", report.html \"%s\"", i, mr[i], hr[i]);
+    json_t *rep = load_json(out, "report.json");
+    json_t *clean = json_object_get(rep, "cleaning");
+    for (size_t i = 0; i < json_array_size(clean); i++) {
+        json_t *x = json_array_get(clean, i);
+        char row[2048];
+        snprintf(row, sizeof row,
+                 "%s%s\t%s\t%" JSON_INTEGER_FORMAT "\t%" JSON_INTEGER_FORMAT
+                 "\t%" JSON_INTEGER_FORMAT "\t%" JSON_INTEGER_FORMAT "\t%s",
+                 json_is_true(json_object_get(x, "enabled")) ? "" : "off ",
+                 json_string_value(json_object_get(x, "rule")),
+                 json_string_value(json_object_get(x, "table")),
+                 json_integer_value(json_object_get(x, "rows_before")),
+                 json_integer_value(json_object_get(x, "rows_after")),
+                 json_integer_value(json_object_get(x, "rows_changed")),
+                 json_integer_value(json_object_get(x, "devices")),
+                 json_string_value(json_object_get(x, "detail")));
+        if (rc_find_row(hr, nh, row) < 0)
+            fail_msg("report.html has no row \"%s\" (report.json's cleaning %zu)", row, i);
+    }
+    json_t *reach = json_object_get(json_object_get(rep, "campaigns"), "reach");
+    for (size_t i = 0; i < json_array_size(reach); i++) {
+        json_t *x = json_array_get(reach, i);
+        char row[1024];
+        snprintf(row, sizeof row, "%" JSON_INTEGER_FORMAT "\t%s\t%s\t%" JSON_INTEGER_FORMAT
+                 "\t%.1f%%",
+                 json_integer_value(json_object_get(x, "campaign")),
+                 json_string_value(json_object_get(x, "name")),
+                 json_string_value(json_object_get(x, "condition")),
+                 json_integer_value(json_object_get(x, "devices")),
+                 100 * json_number_value(json_object_get(x, "share")));
+        int seen = 0;
+        for (size_t k = 0; k < nh; k++)
+            seen |= strncmp(hr[k], row, strlen(row)) == 0;
+        if (!seen)
+            fail_msg("report.html has no reach row starting \"%s\"", row);
+    }
+    /* Every chosen model is a row of the comparison table, with its CV. */
+    json_t *chosen = json_object_get(rep, "chosen_models");
+    assert_true(json_array_size(chosen) > 0);
+    for (size_t i = 0; i < json_array_size(chosen); i++) {
+        json_t *x = json_array_get(chosen, i);
+        char row[1024];
+        snprintf(row, sizeof row, "%s\t%" JSON_INTEGER_FORMAT "\t%s\t%s\t%.4f\t",
+                 json_string_value(json_object_get(x, "family")),
+                 json_integer_value(json_object_get(x, "scenario")),
+                 json_string_value(json_object_get(x, "target")),
+                 json_string_value(json_object_get(x, "params")),
+                 json_number_value(json_object_get(x, "cv_score")));
+        int seen = 0;
+        for (size_t k = 0; k < nh; k++)
+            seen |= strncmp(hr[k], row, strlen(row)) == 0;
+        if (!seen)
+            fail_msg("report.html has no run row starting \"%s\"", row);
+    }
+    json_decref(rep);
+    char why[256];
+    int leaks = rc_html_external_refs(html, why, sizeof why);
+    if (leaks)
+        fail_msg("report.html: %d references outside the file, the first %s", leaks, why);
+    int inlined = 0;
+    for (const char *c = html; (c = strstr(c, "src=\"data:image/png;base64,iVBORw0KGgo")); c++)
+        inlined++; /* a PNG's signature, base64 */
+    assert_int_equal(inlined, md_images);
+    rc_free_rows(mr, nm);
+    rc_free_rows(hr, nh);
+    free(md);
+    free(html);
+}
+
 static void test_full_run(void **state)
 {
     (void)state;
@@ -113,7 +202,7 @@ static void test_full_run(void **state)
     free(o);
 
     char *out = dg_path_join(tmp, "full");
-    const char *files[] = {"report.json", "report.md", "predictions.csv",
+    const char *files[] = {"report.json", "report.md", "report.html", "predictions.csv",
                            "eda/eda-01-age.csv", "eda/eda-01-age.png",
                            "maps/maps-all.png", "maps/maps-gender.png", "maps/maps-age.png",
                            "cluster/kdist.png", "cluster/kdist.csv", "cluster/clusters.csv",
@@ -209,6 +298,7 @@ static void test_full_run(void **state)
     fclose(f);
     free(md_path);
     assert_true(images >= 20); /* 14 EDA, 3 maps, k-distance, reach, 4 of train */
+    check_same_facts(out, images);
     free(out);
 }
 
@@ -223,6 +313,7 @@ static void test_skip(void **state)
     char *out = dg_path_join(tmp, "skipped");
     assert_true(nonempty_file(out, "report.json"));
     assert_true(nonempty_file(out, "report.md"));
+    assert_true(nonempty_file(out, "report.html"));
     assert_false(exists(out, "eda"));
     assert_false(exists(out, "maps"));
     assert_false(exists(out, "cluster"));

@@ -2,6 +2,7 @@
  * measured by display width, the session log's quoting, and the model driven
  * by actions as the screen and replay drive it. */
 #include "testutil.h"
+#include "report_check.h"
 
 #include "actions.h"
 #include "detail.h"
@@ -12,6 +13,7 @@
 #include "demographer/plot.h"
 #include "demographer/source_mysql.h"
 
+#include <jansson.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
@@ -1142,6 +1144,136 @@ static void a_running_job_refuses_data_actions_and_cancel_changes_nothing(void *
     model_free(&m);
 }
 
+/* Whether a file's whole text holds needle. */
+static int file_has(const char *path, const char *needle)
+{
+    char *text = tu_read(path, NULL);
+    int has = text && strstr(text, needle);
+    free(text);
+    return has;
+}
+
+/* report-write: the session's report in <out>/report, in the run's three
+ * renderings, over what the panes made so far; a cancelled one leaves the
+ * report before it whole. */
+static void the_session_report_is_written_whole_in_three_renderings(void **state)
+{
+    (void)state;
+    char out[1024], line[2048], path[1200], html_path[1200], json_path[1200], md_path[1200];
+    snprintf(out, sizeof out, "%s/rout", work);
+    model m;
+    model_init(&m, out);
+    snprintf(path, sizeof path, "%s/supercategories.txt", getenv("DG_ASSETS"));
+    models_set_supercats_path(&m.models, path);
+    snprintf(path, sizeof path, "%s/campaigns.rules", getenv("DG_ASSETS"));
+    campaigns_set_default_rules(&m.camp, path);
+    snprintf(path, sizeof path, "%s/basemap-east-asia.txt", getenv("DG_ASSETS"));
+    geo_set_basemap_path(&m.geo, path);
+    m.use_snapshot = 0;
+    dg_err err;
+    assert_int_equal(act(&m, "report-write", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "nothing loaded"));
+    assert_false(model_action_live(&m, ACT_REPORT_WRITE));
+    snprintf(line, sizeof line, "choose-dir %s", data_dir);
+    assert_int_equal(act(&m, line, &err), DG_OK);
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    assert_true(model_action_live(&m, ACT_REPORT_WRITE));
+    /* Only the tables so far. */
+    assert_int_equal(act(&m, "report-write", &err), DG_OK);
+    snprintf(html_path, sizeof html_path, "%s/report/report.html", out);
+    snprintf(json_path, sizeof json_path, "%s/report/report.json", out);
+    snprintf(md_path, sizeof md_path, "%s/report/report.md", out);
+    assert_string_equal(m.saved, html_path);
+    assert_non_null(strstr(m.msg, "tables; 0 charts inlined"));
+    assert_true(file_has(json_path, "\"tables_after_cleaning\""));
+    assert_false(file_has(json_path, "\"train\""));
+    assert_true(file_has(md_path, "## Tables"));
+    assert_false(file_has(html_path, "<section id=\"eda\">"));
+
+    /* Every pane's result. */
+    assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
+    assert_int_equal(act(&m, "eda-compute", &err), DG_OK);
+    assert_int_equal(act(&m, "geo-sample 5000 1", &err), DG_OK);
+    assert_int_equal(act(&m, "dbscan-run", &err), DG_OK);
+    assert_int_equal(act(&m, "models-family softmax", &err), DG_OK);
+    assert_int_equal(act(&m, "models-family liblinear-lr-l2", &err), DG_OK);
+    assert_int_equal(act(&m, "models-family liblinear-svr", &err), DG_OK);
+    assert_int_equal(act(&m, "models-targets gender,age", &err), DG_OK);
+    assert_int_equal(act(&m, "models-folds 2", &err), DG_OK);
+    assert_int_equal(act(&m, "models-train", &err), DG_OK);
+    assert_int_equal(act(&m, "campaigns-predict", &err), DG_OK);
+    /* The next training's settings are not the last one's. */
+    assert_int_equal(act(&m, "models-folds 3", &err), DG_OK);
+    if (act(&m, "report-write", &err) != DG_OK)
+        fail_msg("report-write: %s", err.msg);
+    assert_non_null(strstr(m.msg, "tables, cleaning, EDA, maps, DBSCAN, models, campaigns"));
+    json_error_t je;
+    json_t *rep = json_load_file(json_path, 0, &je);
+    if (!rep)
+        fail_msg("%s:%d: %s", json_path, je.line, je.text);
+    assert_int_equal(json_array_size(json_object_get(rep, "cleaning")), m.cl.applied.n);
+    assert_int_equal(json_array_size(json_object_get(rep, "eda")), m.eda.ntables);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(rep, "maps"),
+                                                        "sampled_events")),
+                     m.geo.all.n);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(rep, "cluster"),
+                                                        "clusters")),
+                     m.dbs.report.clusters);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(rep, "train"), "runs")),
+                     m.models.res.nruns);
+    assert_string_equal(json_string_value(json_object_get(rep, "models_dir")), "../train/models");
+    assert_int_equal(json_integer_value(json_object_get(rep, "folds")), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(rep, "campaigns"),
+                                                        "devices")),
+                     m.camp.n);
+    json_decref(rep);
+    /* The two documents agree, and every chart is in the page. */
+    char *md = tu_read(md_path, NULL), *html = tu_read(html_path, NULL);
+    assert_non_null(md);
+    assert_non_null(html);
+    size_t nm, nh;
+    char **mr = rc_md_rows(md, &nm), **hr = rc_html_rows(html, &nh);
+    assert_int_equal(nm, nh);
+    for (size_t i = 0; i < nm; i++)
+        assert_string_equal(mr[i], hr[i]);
+    rc_free_rows(mr, nm);
+    rc_free_rows(hr, nh);
+    int images = 0, inlined = 0;
+    for (const char *c = md; (c = strstr(c, "\n![")); c++)
+        images++;
+    for (const char *c = html; (c = strstr(c, "src=\"data:image/png;base64,iVBORw0KGgo")); c++)
+        inlined++;
+    /* The EDA charts, three maps, k-distance, train's charts, reach. */
+    assert_true(images >= m.eda.ntables + 3 + 1 + 1 + 1);
+    assert_int_equal(inlined, images);
+    char why[256];
+    assert_int_equal(rc_html_external_refs(html, why, sizeof why), 0);
+    free(md);
+
+    /* A cancelled report-write leaves the last one as it was. */
+    model_job *j;
+    assert_int_equal(model_do(&m, ACT_REPORT_WRITE, 0, NULL, &j, &err), DG_OK);
+    int calls = 0;
+    dg_progress cancel = {cancel_at_once, &calls};
+    int rc = model_job_run(j, &cancel, &err);
+    assert_int_equal(rc, DG_ERR);
+    assert_true(dg_cancelled(&err));
+    model_finish(&m, j, rc, &err);
+    char *again = tu_read(html_path, NULL);
+    assert_non_null(again);
+    assert_string_equal(again, html);
+    free(again);
+    free(html);
+    DIR *d = opendir(out);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, ".partial-"))
+            fail_msg("%s/%s left behind", out, e->d_name);
+    closedir(d);
+    model_free(&m);
+}
+
 /* A sources.conf of its own under XDG_CONFIG_HOME=<work>/NAME, so that the
  * user's real one never leaks into a test. */
 static void use_config(const char *name, const char *text)
@@ -1609,6 +1741,7 @@ int main(void)
         cmocka_unit_test(models_and_campaigns_panes_drive_the_model_and_replay),
         cmocka_unit_test(dbscan_views_tune_run_sweep_and_replay),
         cmocka_unit_test(a_running_job_refuses_data_actions_and_cancel_changes_nothing),
+        cmocka_unit_test(the_session_report_is_written_whole_in_three_renderings),
         cmocka_unit_test(replay_names_the_failing_line),
         cmocka_unit_test(mysql_source_is_set_by_actions_and_the_password_never_logged),
         cmocka_unit_test(the_load_pane_loads_from_mysql),

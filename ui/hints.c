@@ -33,6 +33,7 @@ int model_action_live(const model *m, int id)
     case ACT_MODELS_EXPORT: return m->models.have_result;
     case ACT_MODELS_FILTER: return m->models.view == MODELS_VIEW_RUNS && m->models.have_result;
     case ACT_CAMPAIGNS_WRITE: return m->camp.n > 0;
+    case ACT_REPORT_WRITE: return m->loaded;
     default: return 1;
     }
 }

@@ -1249,6 +1249,10 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         if (!(j = campaigns_predict_start(m, id, argc, argv, err)))
             return DG_ERR;
         break;
+    case ACT_REPORT_WRITE:
+        if (!(j = report_write_start(m, id, argc, argv, err)))
+            return DG_ERR;
+        break;
     case ACT_CAMPAIGNS_RULES:
         if (model_need_args(id, argc, 1, 1, err) != DG_OK ||
             campaigns_rules(&m->camp, argv[0], m->out_dir, m->msg, sizeof m->msg, err) != DG_OK)

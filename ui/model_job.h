@@ -68,5 +68,7 @@ model_job *geo_sample_start(model *m, int id, int argc, char **argv, dg_err *err
 model_job *dbscan_start(model *m, int id, int argc, char **argv, dg_err *err);
 model_job *models_train_start(model *m, int id, int argc, char **argv, dg_err *err);
 model_job *campaigns_predict_start(model *m, int id, int argc, char **argv, dg_err *err);
+/* jobs_report.c: report-write, the session's report in <out>/report. */
+model_job *report_write_start(model *m, int id, int argc, char **argv, dg_err *err);
 
 #endif

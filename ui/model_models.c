@@ -298,6 +298,8 @@ void models_job_finish(models_state *s, models_job *j)
     j->have_feat = 0;
     s->have_result = 1;
     s->exported = 0;
+    s->res_seed = j->opts.seed;
+    s->res_folds = j->opts.folds;
     s->from_cleaned = j->from_cleaned;
     s->gen = j->gen;
     free(s->train_dir);

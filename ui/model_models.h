@@ -50,6 +50,9 @@ typedef struct models_state {
     /* The last training that finished. */
     int have_result;
     int exported;                         /* ...and x has exported it */
+    uint64_t res_seed;                    /* ...its seed and folds (the settings above
+                                             may have changed since) */
+    int res_folds;
     dg_train_result res;
     dg_features feat;                     /* the features it was trained on */
     int from_cleaned;

@@ -14,6 +14,8 @@
  *                 expected precision from the test labels)
  *   report.json   every metric of every run and what each stage found
  *   report.md     the same for people, with the charts linked relatively
+ *   report.html   the same in one self-contained page (the charts inlined),
+ *                 for a laptop's or a phone's browser (report.h)
  *
  * Nothing half-written, nothing lost (common.h, dg_outdir): the run refuses
  * an output that is, contains or lies inside one of its inputs (data
@@ -88,6 +90,7 @@ typedef struct dg_pipeline_result {
     int failed_stage;             /* -1, or the stage that failed */
     char report_json[4096];       /* paths of the finished files */
     char report_md[4096];
+    char report_html[4096];
     /* What the CLI prints at the end. */
     uint32_t nruns, nchosen, ntest_predicted, nmodels_identical, nmodels_evaluated;
 } dg_pipeline_result;

@@ -189,8 +189,8 @@ static int run(int argc, char **argv)
                 printf("predictions for %u test devices: %s/predictions.csv\n",
                        r.ntest_predicted, o.out_dir);
         }
-        printf("report: %s (and %s), %.1f s in all\n", r.report_md, r.report_json,
-               r.total_seconds);
+        printf("report: %s (and %s, %s), %.1f s in all\n", r.report_html, r.report_md,
+               r.report_json, r.total_seconds);
         if (r.ran[DG_STAGE_EVALUATE] && r.nmodels_identical != r.nmodels_evaluated) {
             fprintf(stderr, "demographer run: %u exported models give other test metrics than "
                             "train measured (see report.md, Evaluation)\n",
@@ -204,7 +204,7 @@ static int run(int argc, char **argv)
 }
 
 const cli_command cli_run = {
-    "run", run, "the whole pipeline headless: report.json and report.md",
+    "run", run, "the whole pipeline headless: report.json, report.md and report.html",
     "Usage: demographer run DATA_DIR --out DIR [--families LIST] [--folds K] [--seed S]\n"
     "                       [--grid FAMILY:PARAMS] [--skip STAGE,...] [--super FILE]\n"
     "                       [--rules FILE | --no-clean] [data options] [--quiet]\n"
@@ -226,8 +226,9 @@ const cli_command cli_run = {
     "  report           DIR/report.json (every metric of every run as in runs.json, the\n"
     "                   chosen models and the selection rule, table rows, cleaning\n"
     "                   counts, cluster summary, campaign reach, stage seconds, split,\n"
-    "                   data checksum, version) and DIR/report.md (the same as tables,\n"
-    "                   with the charts linked relatively)\n"
+    "                   data checksum, version), DIR/report.md (the same as tables,\n"
+    "                   with the charts linked relatively) and DIR/report.html (the\n"
+    "                   same in one self-contained page, the charts inlined)\n"
     "Each stage prints its seconds on stderr. The run builds DIR.partial-PID and swaps it\n"
     "with DIR in one step only when every stage succeeded (a DIR from an earlier run is\n"
     "replaced whole; a folder of other files is refused); a failed stage is named, Ctrl-C\n"
