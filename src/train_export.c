@@ -1,0 +1,130 @@
+/* Training's export: the chosen models into models/ (model, design.txt,
+ * meta.txt), test_devices.csv, split.csv, and the chosen models' row. */
+#include "train_impl.h"
+
+#include "demographer/textbuf.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- export -------------------------------------------------------------------- */
+
+static void meta_num(dg_textbuf *b, const char *key, double v)
+{
+    dg_textbuf_printf(b, "%s %.17g\n", key, v);
+}
+
+int train_export_chosen(trainer *T, int s, dg_target t, dg_err *err)
+{
+    chosen *ch = &T->ch[s][t];
+    const dg_run *run = &T->res->runs[ch->run];
+    char name[64];
+    snprintf(name, sizeof name, "s%d-%s", s, dg_target_name(t));
+    char *dir = dg_path_join(T->staging_models, name);
+    char *model_path = dg_path_join(dir, "model"), *design_path = dg_path_join(dir, "design.txt"),
+         *meta_path = dg_path_join(dir, "meta.txt");
+    int rc = dg_mkdirs(dir, err);
+    if (rc == DG_OK)
+        rc = ch->family->save(ch->model, model_path, err);
+    if (rc == DG_OK)
+        rc = dg_design_save(&T->sc[s].spec[ch->variant], design_path, err);
+    if (rc == DG_OK) {
+        dg_textbuf b = {0};
+        dg_params_format(&ch->params, name, sizeof name);
+        dg_textbuf_printf(&b, "format demographer-model 1\nversion %s\ntarget %s\nscenario %d\n"
+                              "family %s\nparams %s\nbags %s\n",
+                          DG_VERSION, dg_target_name(t), s, ch->family->name, name,
+                          train_variant_bags[ch->variant]);
+        meta_num(&b, "cv_score", run->cv_score);
+        dg_textbuf_printf(&b, "n_train %u\nn_test %u\n", run->ntrain, run->ntest);
+        meta_num(&b, "accuracy", run->test.accuracy);
+        meta_num(&b, "auc", run->test.auc);
+        meta_num(&b, "log_loss", run->test.log_loss);
+        meta_num(&b, "precision", run->test.precision);
+        meta_num(&b, "recall", run->test.recall);
+        meta_num(&b, "f1", run->test.f1);
+        meta_num(&b, "mae", run->test.mae);
+        meta_num(&b, "rmse", run->test.rmse);
+        meta_num(&b, "r2", run->test.r2);
+        dg_textbuf_printf(&b, "ncols %u\nlayout %016" PRIx64 "\ndata %016" PRIx64 "\nsplit %s\n",
+                          dg_design_ncols(&T->sc[s].spec[ch->variant]),
+                          T->sc[s].spec[ch->variant].fingerprint, T->checksum,
+                          T->lab.split_text);
+        rc = dg_textbuf_save(&b, meta_path, err);
+        dg_textbuf_free(&b);
+    }
+    free(dir);
+    free(model_path);
+    free(design_path);
+    free(meta_path);
+    return rc;
+}
+
+int train_export_test_devices(trainer *T, dg_err *err)
+{
+    dg_textbuf b = {0};
+    dg_textbuf_puts(&b, "device_id,scenario\n");
+    for (int s = 1; s <= 2; s++)
+        for (uint32_t i = 0; i < T->sc[s].nte; i++) {
+            dg_textbuf_i64(&b, T->lab.device_id[T->sc[s].te_lab[i]]);
+            dg_textbuf_printf(&b, ",%d\n", s);
+        }
+    char *path = dg_path_join(T->staging_models, "test_devices.csv");
+    int rc = dg_textbuf_save(&b, path, err);
+    free(path);
+    dg_textbuf_free(&b);
+    return rc;
+}
+
+/* Every labelled device's scenario and split, for the peer benchmark. */
+int train_write_split(trainer *T, dg_err *err)
+{
+    dg_textbuf b = {0};
+    dg_textbuf_puts(&b, "device_id,scenario,is_test\n");
+    for (uint32_t i = 0; i < T->lab.n; i++) {
+        dg_textbuf_i64(&b, T->lab.device_id[i]);
+        dg_textbuf_printf(&b, ",%d,%d\n", T->lab.has_events[i] ? 1 : 2, T->lab.is_test[i]);
+    }
+    char *path = dg_path_join(T->o->out_dir, "split.csv");
+    int rc = dg_textbuf_save(&b, path, err);
+    free(path);
+    dg_textbuf_free(&b);
+    return rc;
+}
+
+/* The combined rows: the chosen models of both scenarios over all test devices. */
+void train_add_combined(trainer *T, dg_target t)
+{
+    chosen *a = &T->ch[1][t], *b = &T->ch[2][t];
+    if (!a->have || !b->have)
+        return;
+    dg_task task = dg_target_task(t);
+    int k = dg_target_nclasses(t), nout = dg_task_nout(task, k);
+    uint32_t n1 = T->sc[1].nte, n2 = T->sc[2].nte, n = n1 + n2;
+    double *y = dg_xmalloc(((size_t)n + 1) * sizeof *y);
+    double *p = dg_xmalloc(((size_t)n * nout + 1) * sizeof *p);
+    for (uint32_t i = 0; i < n1; i++)
+        y[i] = dg_labelled_y(&T->lab, t, T->sc[1].te_lab[i]);
+    for (uint32_t i = 0; i < n2; i++)
+        y[n1 + i] = dg_labelled_y(&T->lab, t, T->sc[2].te_lab[i]);
+    memcpy(p, a->test_pred, (size_t)n1 * nout * sizeof *p);
+    memcpy(p + (size_t)n1 * nout, b->test_pred, (size_t)n2 * nout * sizeof *p);
+    dg_run run;
+    memset(&run, 0, sizeof run);
+    snprintf(run.family, sizeof run.family, "chosen(%s|%s)", a->family->name, b->family->name);
+    snprintf(run.params, sizeof run.params, "s1 or s2 model by events");
+    run.target = t;
+    run.cv_score = NAN;
+    run.ntrain = T->sc[1].ntr + T->sc[2].ntr;
+    run.ntest = n;
+    dg_evaluate(task, k, y, p, n, &run.test);
+    if (task != DG_TASK_REGRESSION)
+        dg_confusion(y, task == DG_TASK_MULTICLASS ? p : NULL, p, n, k, run.confusion);
+    run.chosen = 1;
+    train_add_run(T->res, &run);
+    free(y);
+    free(p);
+}
