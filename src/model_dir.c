@@ -17,11 +17,20 @@
 typedef struct meta {
     char target[16], family[48], params[200], layout[20], data[20];
     int scenario;
-    double v[12];
+    double cv_score;
+    dg_eval test; /* the metrics of metrics.def; its task is the reader's */
 } meta;
 
-static const char *const meta_nums[] = {"cv_score", "accuracy", "auc", "log_loss",
-                                        "precision", "recall", "f1", "mae", "rmse", "r2", NULL};
+/* A number of meta.txt: "VALUE" of KEY into *v, or why not. */
+static int meta_number(const char *path, int lineno, const char *key, const char *val,
+                       double *v, dg_err *err)
+{
+    char *end;
+    *v = strtod(val, &end);
+    if (end == val || *end)
+        return dg_fail(err, "%s:%d: %s needs a number, found '%s'", path, lineno, key, val);
+    return DG_OK;
+}
 
 static int meta_read(const char *path, meta *m, dg_err *err)
 {
@@ -29,8 +38,9 @@ static int meta_read(const char *path, meta *m, dg_err *err)
     if (!fp)
         return dg_fail(err, "%s: cannot open: %s", path, strerror(errno));
     memset(m, 0, sizeof *m);
-    for (int i = 0; i < 12; i++)
-        m->v[i] = NAN;
+    m->cv_score = NAN;
+    for (int i = 0; i < DG_METRIC_COUNT; i++)
+        *dg_eval_at(&m->test, (dg_metric)i) = NAN;
     char line[512];
     int lineno = 0, rc = DG_OK, have_format = 0;
     while (rc == DG_OK && fgets(line, sizeof line, fp)) {
@@ -61,15 +71,13 @@ static int meta_read(const char *path, meta *m, dg_err *err)
             snprintf(m->data, sizeof m->data, "%s", val);
         else if (strcmp(key, "scenario") == 0)
             m->scenario = atoi(val);
+        else if (strcmp(key, "cv_score") == 0)
+            rc = meta_number(path, lineno, key, val, &m->cv_score, err);
         else
-            for (int i = 0; meta_nums[i]; i++)
-                if (strcmp(key, meta_nums[i]) == 0) {
-                    char *end;
-                    m->v[i] = strtod(val, &end);
-                    if (end == val || *end)
-                        rc = dg_fail(err, "%s:%d: %s needs a number, found '%s'", path, lineno,
-                                     key, val);
-                }
+            for (int i = 0; i < DG_METRIC_COUNT; i++)
+                if (strcmp(key, dg_metrics[i].name) == 0)
+                    rc = meta_number(path, lineno, key, val, dg_eval_at(&m->test, (dg_metric)i),
+                                     err);
     }
     fclose(fp);
     if (rc == DG_OK && !have_format)
@@ -170,19 +178,10 @@ int dg_model_dir_open(dg_model_dir *d, const char *dir, dg_err *err)
                     d->fingerprint = layout;
                     m->present = 1;
                     snprintf(m->params, sizeof m->params, "%s", mt.params);
-                    m->cv_score = mt.v[0];
-                    m->test = (dg_eval){dg_target_task((dg_target)t),
-                                        dg_target_nclasses((dg_target)t),
-                                        0,
-                                        mt.v[1],
-                                        mt.v[2],
-                                        mt.v[3],
-                                        mt.v[4],
-                                        mt.v[5],
-                                        mt.v[6],
-                                        mt.v[7],
-                                        mt.v[8],
-                                        mt.v[9]};
+                    m->cv_score = mt.cv_score;
+                    m->test = mt.test;
+                    m->test.task = dg_target_task((dg_target)t);
+                    m->test.nclasses = dg_target_nclasses((dg_target)t);
                     m->data_checksum = strtoull(mt.data, NULL, 16);
                     found++;
                 }

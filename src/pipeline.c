@@ -510,20 +510,9 @@ static json_t *eval_json(const dg_eval *e)
 {
     json_t *o = json_object();
     json_object_set_new(o, "n", json_integer((json_int_t)e->n));
-    if (e->task == DG_TASK_REGRESSION) {
-        json_object_set_new(o, "mae", num(e->mae));
-        json_object_set_new(o, "rmse", num(e->rmse));
-        json_object_set_new(o, "r2", num(e->r2));
-    } else {
-        json_object_set_new(o, "accuracy", num(e->accuracy));
-        json_object_set_new(o, "log_loss", num(e->log_loss));
-        if (e->task == DG_TASK_BINARY) {
-            json_object_set_new(o, "auc", num(e->auc));
-            json_object_set_new(o, "precision", num(e->precision));
-            json_object_set_new(o, "recall", num(e->recall));
-            json_object_set_new(o, "f1", num(e->f1));
-        }
-    }
+    for (int m = 0; m < DG_METRIC_COUNT; m++)
+        if (dg_eval_has(e, (dg_metric)m))
+            json_object_set_new(o, dg_metrics[m].name, num(dg_eval_get(e, (dg_metric)m)));
     return o;
 }
 
@@ -536,7 +525,7 @@ static json_t *report_json(run_state *s, dg_err *err)
     json_object_set_new(root, "shape", json_string(s->ds.shape == DG_SHAPE_UPGRAD ? "upgrad"
                                                                                    : "kaggle"));
     json_object_set_new(root, "seed", json_integer((json_int_t)o->seed));
-    json_object_set_new(root, "folds", json_integer(o->folds ? o->folds : 5));
+    json_object_set_new(root, "folds", json_integer(o->folds ? o->folds : DG_TRAIN_FOLDS_DEFAULT));
 
     json_t *stages = json_array();
     for (int st = 0; st < DG_STAGE_COUNT; st++) {
@@ -785,7 +774,7 @@ static void report_md(run_state *s, dg_textbuf *b)
                          ", %d folds.\n\n",
                       DG_VERSION, o->data_dir,
                       s->ds.shape == DG_SHAPE_UPGRAD ? "Upgrad" : "Kaggle", o->seed,
-                      o->folds ? o->folds : 5);
+                      o->folds ? o->folds : DG_TRAIN_FOLDS_DEFAULT);
     if (s->r->ran[DG_STAGE_TRAIN])
         dg_textbuf_printf(b, "%s. Labelled devices: %u (scenario 1, with events: %u "
                              "train, %u test; scenario 2, without: %u train, %u test).\n\n",
@@ -900,23 +889,8 @@ static void report_md(run_state *s, dg_textbuf *b)
             dg_textbuf_puts(b, " | ");
             md_num(b, x->cv_score, "%.4f");
             dg_textbuf_puts(b, " | ");
-            if (x->test.task == DG_TASK_REGRESSION) {
-                dg_textbuf_puts(b, "MAE ");
-                md_num(b, x->test.mae, "%.3f");
-                dg_textbuf_puts(b, ", RMSE ");
-                md_num(b, x->test.rmse, "%.3f");
-                dg_textbuf_puts(b, ", R² ");
-                md_num(b, x->test.r2, "%.4f");
-            } else {
-                dg_textbuf_puts(b, "accuracy ");
-                md_num(b, x->test.accuracy, "%.4f");
-                if (x->test.task == DG_TASK_BINARY) {
-                    dg_textbuf_puts(b, ", AUC ");
-                    md_num(b, x->test.auc, "%.4f");
-                }
-                dg_textbuf_puts(b, ", log loss ");
-                md_num(b, x->test.log_loss, "%.4f");
-            }
+            char metrics[256];
+            dg_textbuf_puts(b, dg_eval_format(&x->test, 1, ", ", "–", metrics, sizeof metrics));
             dg_textbuf_puts(b, " | ");
             md_num(b, x->train_seconds, "%.2f");
             dg_textbuf_puts(b, " |\n");
@@ -943,10 +917,8 @@ static void report_md(run_state *s, dg_textbuf *b)
             const dg_eval *e = &s->evals[i].now;
             dg_textbuf_printf(b, "| %d | %s | %s | ", s->evals[i].scenario,
                               dg_target_name(s->evals[i].target), s->evals[i].family);
-            if (e->task == DG_TASK_REGRESSION)
-                dg_textbuf_printf(b, "MAE %.3f, RMSE %.3f, R² %.4f", e->mae, e->rmse, e->r2);
-            else
-                dg_textbuf_printf(b, "accuracy %.4f, log loss %.4f", e->accuracy, e->log_loss);
+            char metrics[256];
+            dg_textbuf_puts(b, dg_eval_format(e, 1, ", ", "–", metrics, sizeof metrics));
             dg_textbuf_printf(b, " | %s |\n", s->evals[i].identical ? "yes" : "**no**");
         }
     }

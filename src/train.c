@@ -784,7 +784,7 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
     T.f = f;
     T.o = o;
     T.res = out;
-    T.folds = o->folds ? o->folds : 5;
+    T.folds = o->folds ? o->folds : DG_TRAIN_FOLDS_DEFAULT;
     if (T.folds < 2 || T.folds > 50)
         return dg_fail(err, "folds: %d; expected 2 to 50", T.folds);
     unsigned targets = o->targets ? o->targets : (1u << DG_TARGET_COUNT) - 1;

@@ -40,15 +40,8 @@ int train_export_chosen(trainer *T, int s, dg_target t, dg_err *err)
                           train_variant_bags[ch->variant]);
         meta_num(&b, "cv_score", run->cv_score);
         dg_textbuf_printf(&b, "n_train %u\nn_test %u\n", run->ntrain, run->ntest);
-        meta_num(&b, "accuracy", run->test.accuracy);
-        meta_num(&b, "auc", run->test.auc);
-        meta_num(&b, "log_loss", run->test.log_loss);
-        meta_num(&b, "precision", run->test.precision);
-        meta_num(&b, "recall", run->test.recall);
-        meta_num(&b, "f1", run->test.f1);
-        meta_num(&b, "mae", run->test.mae);
-        meta_num(&b, "rmse", run->test.rmse);
-        meta_num(&b, "r2", run->test.r2);
+        for (int m = 0; m < DG_METRIC_COUNT; m++)
+            meta_num(&b, dg_metrics[m].name, dg_eval_get(&run->test, (dg_metric)m));
         dg_textbuf_printf(&b, "ncols %u\nlayout %016" PRIx64 "\ndata %016" PRIx64 "\nsplit %s\n",
                           dg_design_ncols(&T->sc[s].spec[ch->variant]),
                           T->sc[s].spec[ch->variant].fingerprint, T->checksum,

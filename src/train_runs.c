@@ -43,9 +43,10 @@ static void json_str(dg_textbuf *b, const char *s)
 int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err)
 {
     dg_textbuf b = {0};
-    dg_textbuf_puts(&b, "family,scenario,target,params,combinations,cv_score,n_train,n_test,"
-                        "accuracy,auc,log_loss,precision,recall,f1,mae,rmse,r2,train_seconds,"
-                        "cv_seconds,model_bytes,chosen\n");
+    dg_textbuf_puts(&b, "family,scenario,target,params,combinations,cv_score,n_train,n_test");
+    for (int m = 0; m < DG_METRIC_COUNT; m++)
+        dg_textbuf_printf(&b, ",%s", dg_metrics[m].name);
+    dg_textbuf_puts(&b, ",train_seconds,cv_seconds,model_bytes,chosen\n");
     for (size_t i = 0; i < r->nruns; i++) {
         const dg_run *x = &r->runs[i];
         dg_textbuf_csv_field(&b, x->family, strlen(x->family));
@@ -57,15 +58,8 @@ int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err)
         dg_textbuf_printf(&b, ",%d", x->ncombos);
         csv_num(&b, x->cv_score);
         dg_textbuf_printf(&b, ",%u,%u", x->ntrain, x->ntest);
-        csv_num(&b, x->test.accuracy);
-        csv_num(&b, x->test.auc);
-        csv_num(&b, x->test.log_loss);
-        csv_num(&b, x->test.precision);
-        csv_num(&b, x->test.recall);
-        csv_num(&b, x->test.f1);
-        csv_num(&b, x->test.mae);
-        csv_num(&b, x->test.rmse);
-        csv_num(&b, x->test.r2);
+        for (int m = 0; m < DG_METRIC_COUNT; m++)
+            csv_num(&b, dg_eval_get(&x->test, (dg_metric)m));
         csv_num(&b, x->train_seconds);
         csv_num(&b, x->cv_seconds);
         dg_textbuf_printf(&b, ",%" PRIu64 ",%d\n", x->model_bytes, x->chosen);
@@ -96,15 +90,8 @@ int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err)
             dg_textbuf_printf(&b, ",\"combinations\":%d", x->ncombos);
             json_num(&b, "cv_score", x->cv_score);
             dg_textbuf_printf(&b, ",\"n_train\":%u,\"n_test\":%u", x->ntrain, x->ntest);
-            json_num(&b, "accuracy", x->test.accuracy);
-            json_num(&b, "auc", x->test.auc);
-            json_num(&b, "log_loss", x->test.log_loss);
-            json_num(&b, "precision", x->test.precision);
-            json_num(&b, "recall", x->test.recall);
-            json_num(&b, "f1", x->test.f1);
-            json_num(&b, "mae", x->test.mae);
-            json_num(&b, "rmse", x->test.rmse);
-            json_num(&b, "r2", x->test.r2);
+            for (int m = 0; m < DG_METRIC_COUNT; m++)
+                json_num(&b, dg_metrics[m].name, dg_eval_get(&x->test, (dg_metric)m));
             json_num(&b, "train_seconds", x->train_seconds);
             json_num(&b, "cv_seconds", x->cv_seconds);
             dg_textbuf_printf(&b, ",\"model_bytes\":%" PRIu64 ",\"chosen\":%s", x->model_bytes,

@@ -30,13 +30,15 @@
 #include "demographer/metrics.h"
 
 #define DG_TRAIN_MAX_FAMILIES 32
+/* Cross-validation's folds when none are given. */
+#define DG_TRAIN_FOLDS_DEFAULT 5
 
 typedef struct dg_train_opts {
     const char *out_dir;
     const char *families[DG_TRAIN_MAX_FAMILIES]; /* NULL-terminated; none: every registered one */
     unsigned targets;    /* bits (1u << dg_target); 0: all four */
     unsigned scenarios;  /* bit 1: scenario 1, bit 2: scenario 2; 0: both */
-    int folds;           /* 0: 5 */
+    int folds;           /* 0: DG_TRAIN_FOLDS_DEFAULT */
     uint64_t seed;
     double test_share;   /* of the stratified split when there is no mapping file; 0: 0.2 */
     uint32_t min_count;  /* vocabulary min-count; 0: 2 */

@@ -13,12 +13,8 @@
 
 enum {
     O_OUT = 256,
-    O_FAMILIES,
     O_TARGETS,
     O_SCENARIOS,
-    O_FOLDS,
-    O_SEED,
-    O_GRID,
     O_TEST_SHARE,
     O_MIN_COUNT,
     O_SUPER,
@@ -29,22 +25,14 @@ enum {
 
 static void print_table(const dg_train_result *r)
 {
-    printf("%-34s %-4s %-8s %-28s %9s  %-40s %8s %10s\n", "family", "scen", "target", "params",
+    printf("%-34s %-4s %-8s %-28s %9s  %-44s %8s %10s\n", "family", "scen", "target", "params",
            "cv", "test metrics", "train s", "bytes");
     for (size_t i = 0; i < r->nruns; i++) {
         const dg_run *x = &r->runs[i];
         char metrics[96], scen[8];
-        if (x->test.task == DG_TASK_REGRESSION)
-            snprintf(metrics, sizeof metrics, "MAE %.3f RMSE %.3f R2 %.4f", x->test.mae,
-                     x->test.rmse, x->test.r2);
-        else if (x->test.task == DG_TASK_BINARY)
-            snprintf(metrics, sizeof metrics, "acc %.4f AUC %.4f logloss %.4f", x->test.accuracy,
-                     x->test.auc, x->test.log_loss);
-        else
-            snprintf(metrics, sizeof metrics, "acc %.4f logloss %.4f", x->test.accuracy,
-                     x->test.log_loss);
+        dg_eval_format(&x->test, 1, " ", "nan", metrics, sizeof metrics);
         snprintf(scen, sizeof scen, x->scenario ? "%d" : "1+2", x->scenario);
-        printf("%-34s %-4s %-8s %-28.28s %9.5f  %-40s %8.3f %10" PRIu64 "%s\n", x->family, scen,
+        printf("%-34s %-4s %-8s %-28.28s %9.5f  %-44s %8.3f %10" PRIu64 "%s\n", x->family, scen,
                dg_target_name(x->target), x->params, x->cv_score, metrics, x->train_seconds,
                x->model_bytes, x->chosen ? "  *" : "");
     }
@@ -55,13 +43,10 @@ static int run(int argc, char **argv)
     static const struct option longopts[] = {
         CLI_DATA_LONGOPTS,
         CLI_CLEAN_LONGOPTS,
+        CLI_MODEL_LONGOPTS,
         {"out", required_argument, NULL, O_OUT},
-        {"families", required_argument, NULL, O_FAMILIES},
         {"targets", required_argument, NULL, O_TARGETS},
         {"scenarios", required_argument, NULL, O_SCENARIOS},
-        {"folds", required_argument, NULL, O_FOLDS},
-        {"seed", required_argument, NULL, O_SEED},
-        {"grid", required_argument, NULL, O_GRID},
         {"test-share", required_argument, NULL, O_TEST_SHARE},
         {"min-count", required_argument, NULL, O_MIN_COUNT},
         {"super", required_argument, NULL, O_SUPER},
@@ -72,15 +57,17 @@ static int run(int argc, char **argv)
     dg_load_opts lo = {.use_snapshot = 1};
     dg_train_opts o;
     memset(&o, 0, sizeof o);
-    o.seed = 1;
     o.charts = 1;
+    cli_model_opts mo;
+    cli_model_opts_init(&mo);
     const char *rules_path = NULL, *super_path = NULL;
-    int quiet = 0, no_clean = 0, ch, taken, ngrids = 0;
+    int quiet = 0, no_clean = 0, ch, taken;
     uint64_t v;
     optind = 1;
     while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS, longopts,
                              NULL)) != -1) {
-        if ((taken = cli_data_option("train", ch, optarg, &lo)) != 0) {
+        if ((taken = cli_data_option("train", ch, optarg, &lo)) != 0 ||
+            (taken = cli_model_option("train", ch, optarg, &mo)) != 0) {
             if (taken != 1)
                 return taken;
             continue;
@@ -92,12 +79,6 @@ static int run(int argc, char **argv)
         case O_SUPER: super_path = optarg; break;
         case O_NO_CHARTS: o.charts = 0; break;
         case O_QUIET: quiet = 1; break;
-        case O_FAMILIES:
-            if (cli_split_list(optarg, o.families, DG_TRAIN_MAX_FAMILIES - 1) <= 0)
-                return cli_usage_error("train", "--families expects a comma list of at most %d "
-                                                "family names",
-                                       DG_TRAIN_MAX_FAMILIES - 1);
-            break;
         case O_TARGETS: {
             const char *w[8];
             int n = cli_split_list(optarg, w, 8);
@@ -127,16 +108,6 @@ static int run(int argc, char **argv)
                 return cli_usage_error("train", "%s", "--scenarios expects 1, 2 or 1,2");
             break;
         }
-        case O_FOLDS:
-            if (cli_parse_u64("train", "--folds", optarg, 2, 50, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
-            o.folds = (int)v;
-            break;
-        case O_SEED:
-            if (cli_parse_u64("train", "--seed", optarg, 0, UINT64_MAX, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
-            o.seed = v;
-            break;
         case O_MIN_COUNT:
             if (cli_parse_u64("train", "--min-count", optarg, 1, 1000000, &v) != DG_OK)
                 return CLI_EXIT_USAGE;
@@ -152,19 +123,16 @@ static int run(int argc, char **argv)
             o.test_share = share;
             break;
         }
-        case O_GRID:
-            if (!strchr(optarg, ':'))
-                return cli_usage_error("train", "--grid expects FAMILY:PARAMS, got '%s'", optarg);
-            if (ngrids == DG_TRAIN_MAX_FAMILIES - 1)
-                return cli_usage_error("train", "%s", "too many --grid options");
-            o.grids[ngrids++] = optarg;
-            break;
         case O_HELP: fputs(cli_train.usage, stdout); return 0;
         default: return cli_usage_error("train", "%s", "unknown option");
         }
     }
     if (optind + 1 != argc)
         return cli_usage_error("train", "%s", "expects exactly one DATA_DIR");
+    memcpy(o.families, mo.families, sizeof o.families);
+    memcpy(o.grids, mo.grids, sizeof o.grids);
+    o.folds = mo.folds;
+    o.seed = mo.seed;
     if (!o.out_dir)
         return cli_usage_error("train", "%s", "--out DIR is required");
     dg_err err;
@@ -256,7 +224,7 @@ const cli_command cli_train = {
     "                      'prior' always runs)\n"
     "  --targets LIST      of gender, age, group6, group12 (default: all)\n"
     "  --scenarios LIST    1, 2 or 1,2 (default)\n"
-    "  --folds K           cross-validation folds, 2 to 50 (default 5)\n"
+    "  --folds K           cross-validation folds, 2 to 50 (default " CLI_STR(DG_TRAIN_FOLDS_DEFAULT) ")\n"
     "  --seed S            seed of the split, the folds and the families (default 1)\n"
     "  --grid FAMILY:PARAMS  replaces a family's grid, e.g. 'brand-model-prior:alpha=2,8';\n"
     "                      repeatable\n"
