@@ -121,3 +121,54 @@ void train_add_combined(trainer *T, dg_target t)
     free(y);
     free(p);
 }
+
+/* The design matrices of every variant built, with each train row's fold
+ * and targets, for the peer benchmark (bench/models_sklearn.py): per
+ * scenario s and variant V, sS-V-{train,test}.{ptr,idx,val} (the CSR's
+ * arrays raw: u64, u32, f32, native order) and sS-{train,test}.csv. */
+int train_export_designs(trainer *T, const char *dir, dg_err *err)
+{
+    int rc = dg_mkdirs(dir, err);
+    for (int s = 1; s <= 2 && rc == DG_OK; s++) {
+        const scenario *S = &T->sc[s];
+        if (!S->ntr)
+            continue;
+        for (int part = 0; part < 2 && rc == DG_OK; part++) {
+            const char *what = part ? "test" : "train";
+            uint32_t n = part ? S->nte : S->ntr;
+            const uint32_t *lab = part ? S->te_lab : S->tr_lab;
+            dg_textbuf b = {0};
+            dg_textbuf_puts(&b, "device_id,fold,female,age,group6,group12\n");
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t l = lab[i];
+                dg_textbuf_i64(&b, T->lab.device_id[l]);
+                dg_textbuf_printf(&b, ",%d,%d,%g,%d,%d\n", part ? -1 : S->fold[i],
+                                  T->lab.female[l], (double)T->lab.age[l], T->lab.group6[l],
+                                  T->lab.group12[l]);
+            }
+            char name[64];
+            snprintf(name, sizeof name, "s%d-%s.csv", s, what);
+            char *path = dg_path_join(dir, name);
+            rc = dg_textbuf_save(&b, path, err);
+            free(path);
+            dg_textbuf_free(&b);
+            for (int v = 0; v < NVARIANTS && rc == DG_OK; v++) {
+                if (!S->has[v])
+                    continue;
+                const dg_csr *x = part ? &S->xte[v] : &S->xtr[v];
+                static const char *const ext[3] = {"ptr", "idx", "val"};
+                const void *data[3] = {x->ptr, x->idx, x->val};
+                size_t len[3] = {((size_t)x->nrows + 1) * sizeof *x->ptr,
+                                 (size_t)x->nnz * sizeof *x->idx, (size_t)x->nnz * sizeof *x->val};
+                for (int a = 0; a < 3 && rc == DG_OK; a++) {
+                    snprintf(name, sizeof name, "s%d-%s-%s.%s", s, train_variant_bags[v], what,
+                             ext[a]);
+                    path = dg_path_join(dir, name);
+                    rc = dg_write_file_atomic(path, data[a], len[a], err);
+                    free(path);
+                }
+            }
+        }
+    }
+    return rc;
+}

@@ -59,6 +59,7 @@ int train_export_chosen(trainer *T, int s, dg_target t, dg_err *err);
 int train_export_test_devices(trainer *T, dg_err *err);
 int train_write_split(trainer *T, dg_err *err);
 void train_add_combined(trainer *T, dg_target t);
+int train_export_designs(trainer *T, const char *dir, dg_err *err);
 
 /* train_charts.c: the charts' numbers into the result, and their PNGs with
  * charts on. */

@@ -45,6 +45,8 @@ typedef struct dg_train_opts {
     /* Grids replacing a family's default: "FAMILY:C=0.1,1 eps=0.01". */
     const char *grids[DG_TRAIN_MAX_FAMILIES];
     int charts;          /* write the PNGs */
+    const char *design_dir; /* also write the design matrices and folds there (for the
+                             * peer benchmark); NULL: not */
     int threads;         /* fits side by side; 0: one per core. The results do not
                           * depend on it. */
     const dg_progress *progress;

@@ -216,7 +216,7 @@ const cli_command cli_run = {
     "\n"
     "  --out DIR          the output directory\n"
     "  --families LIST    model families (default: prior, brand-model-prior, softmax,\n"
-    "                     xgboost; see demographer train)\n"
+    "                     xgboost@age+group12; see demographer train)\n"
     "  --grid FAMILY:PARAMS  a family's grid, as demographer train (default for xgboost:\n"
     "                     eta=0.2 max_depth=3 rounds=40 subsample=0.8 colsample=0.8)\n"
     "  --folds K          cross-validation folds, 2 to 50 (default " CLI_STR(DG_TRAIN_FOLDS_DEFAULT) ")\n"

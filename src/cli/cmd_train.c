@@ -19,6 +19,7 @@ enum {
     O_MIN_COUNT,
     O_SUPER,
     O_NO_CHARTS,
+    O_SAVE_DESIGN,
     O_QUIET,
     O_HELP
 };
@@ -51,6 +52,7 @@ static int run(int argc, char **argv)
         {"min-count", required_argument, NULL, O_MIN_COUNT},
         {"super", required_argument, NULL, O_SUPER},
         {"no-charts", no_argument, NULL, O_NO_CHARTS},
+        {"save-design", required_argument, NULL, O_SAVE_DESIGN},
         {"quiet", no_argument, NULL, O_QUIET},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
@@ -78,6 +80,7 @@ static int run(int argc, char **argv)
         case O_OUT: o.out_dir = optarg; break;
         case O_SUPER: super_path = optarg; break;
         case O_NO_CHARTS: o.charts = 0; break;
+        case O_SAVE_DESIGN: o.design_dir = optarg; break;
         case O_QUIET: quiet = 1; break;
         case O_TARGETS: {
             const char *w[8];
@@ -203,6 +206,7 @@ const cli_command cli_train = {
     "Usage: demographer train DATA_DIR --out DIR [--families LIST] [--targets LIST]\n"
     "                         [--scenarios 1,2] [--folds K] [--seed S] [--grid FAMILY:PARAMS]\n"
     "                         [--test-share F] [--min-count N] [--super FILE] [--no-charts]\n"
+    "                         [--save-design DIR]\n"
     "                         [--rules FILE | --no-clean] [data options] [--quiet]\n"
     "\n"
     "Loads and cleans DATA_DIR, builds the features, and for each scenario (1: labelled\n"
@@ -221,7 +225,8 @@ const cli_command cli_train = {
     "  --out DIR           where everything goes (written whole or not at all: an\n"
     "                      earlier DIR is replaced; never over an input)\n"
     "  --families LIST     comma list of model families (default: every one built in;\n"
-    "                      'prior' always runs)\n"
+    "                      'prior' always runs); FAMILY@TARGET+TARGET trains a family\n"
+    "                      on those targets only, e.g. xgboost@age+group12\n"
     "  --targets LIST      of gender, age, group6, group12 (default: all)\n"
     "  --scenarios LIST    1, 2 or 1,2 (default)\n"
     "  --folds K           cross-validation folds, 2 to 50 (default " CLI_STR(DG_TRAIN_FOLDS_DEFAULT) ")\n"
@@ -234,6 +239,8 @@ const cli_command cli_train = {
     "                      (default 2)\n"
     "  --super FILE        super-category rules (default: supercategories.txt of the assets)\n"
     "  --no-charts         no PNGs (roc_gender, calibration_gender, residuals_age_s1/s2)\n"
+    "  --save-design DIR   also write each scenario's design matrices (raw CSR arrays),\n"
+    "                      folds and targets into DIR, for bench/models_sklearn.py\n"
     CLI_CLEAN_HELP
     CLI_DATA_HELP
     "  --quiet             no progress and no table\n",
