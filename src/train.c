@@ -627,6 +627,11 @@ static int job_finish(trainer *T, job *J, dg_err *err)
     run.ntest = S->nte;
     run.train_seconds = J->refit_seconds;
     run.cv_seconds = J->cv_seconds;
+    run.ngrid = J->ncombos < DG_RUN_GRID ? J->ncombos : DG_RUN_GRID;
+    for (int c = 0; c < run.ngrid; c++) {
+        run.grid_cv[c] = J->score[c];
+        dg_params_format(&J->combos[c], run.grid_params[c], sizeof run.grid_params[c]);
+    }
     dg_evaluate(kind, k, yte, J->pred, S->nte, &run.test);
     if (kind != DG_TASK_REGRESSION)
         dg_confusion(yte, kind == DG_TASK_MULTICLASS ? J->pred : NULL, J->pred, S->nte, k,

@@ -94,6 +94,16 @@ int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err)
                 json_num(&b, dg_metrics[m].name, dg_eval_get(&x->test, (dg_metric)m));
             json_num(&b, "train_seconds", x->train_seconds);
             json_num(&b, "cv_seconds", x->cv_seconds);
+            if (x->ngrid) {
+                dg_textbuf_puts(&b, ",\"grid\":[");
+                for (int c = 0; c < x->ngrid; c++) {
+                    dg_textbuf_puts(&b, c ? ",{\"params\":" : "{\"params\":");
+                    json_str(&b, x->grid_params[c]);
+                    json_num(&b, "cv_score", x->grid_cv[c]);
+                    dg_textbuf_putc(&b, '}');
+                }
+                dg_textbuf_putc(&b, ']');
+            }
             dg_textbuf_printf(&b, ",\"model_bytes\":%" PRIu64 ",\"chosen\":%s", x->model_bytes,
                               x->chosen ? "true" : "false");
             /* Rows: the true class; columns: the predicted one. */

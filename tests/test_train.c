@@ -102,6 +102,15 @@ static void cv_determinism_and_export(void **state)
         assert_true(same(a.runs[i].cv_score, b.runs[i].cv_score));
         assert_true(same(a.runs[i].test.log_loss, b.runs[i].test.log_loss));
         assert_true(same(a.runs[i].test.rmse, b.runs[i].test.rmse));
+        /* The grid's curve: a score per combination, the run's the lowest. */
+        const dg_run *r = &a.runs[i];
+        if (!r->scenario)
+            continue;
+        assert_int_equal(r->ngrid, r->ncombos);
+        double low = INFINITY;
+        for (int c = 0; c < r->ngrid; c++)
+            low = fmin(low, r->grid_cv[c]);
+        assert_true(same(low, r->cv_score));
     }
     /* Every target of every scenario has a chosen model, and the chosen is
      * the lowest CV score of its target and scenario. */

@@ -52,6 +52,7 @@ typedef struct dg_train_opts {
     const dg_progress *progress;
 } dg_train_opts;
 
+#define DG_RUN_GRID 16
 typedef struct dg_run {
     char family[40];
     int scenario;          /* 1, 2, or 0 for the chosen models over both */
@@ -67,6 +68,12 @@ typedef struct dg_run {
                             * folds (they run side by side: the wall is less) */
     uint64_t model_bytes;
     int chosen;
+    /* The cross-validation score of each combination of the grid, in the
+     * grid's order (the first DG_RUN_GRID of a longer grid): the curve that
+     * shows which points win. */
+    int ngrid;
+    double grid_cv[DG_RUN_GRID];
+    char grid_params[DG_RUN_GRID][48];
 } dg_run;
 
 /* The numbers of train's charts, kept in the result so that the workbench
