@@ -2,6 +2,8 @@
 #include "demographer/metrics.h"
 
 #include <math.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -211,14 +213,70 @@ void dg_calibration(const double *y, const double *p, size_t n, int nbins, uint6
     }
 }
 
+const dg_metric_info dg_metrics[DG_METRIC_COUNT] = {
+#define DG_METRIC(field, column, label, tasks, brief, format, width) \
+    {#field, column, label, tasks, brief, format, width},
+#include "demographer/metrics.def"
+#undef DG_METRIC
+};
+
+const dg_metric dg_metrics_brief[DG_METRIC_NBRIEF] = {
+#define DG_METRIC(field, column, label, tasks, brief, format, width) \
+    DG_METRIC_IF_BRIEF_##brief(DG_METRIC_##field, )
+#include "demographer/metrics.def"
+#undef DG_METRIC
+};
+
+static const size_t metric_offset[DG_METRIC_COUNT] = {
+#define DG_METRIC(field, column, label, tasks, brief, format, width) offsetof(dg_eval, field),
+#include "demographer/metrics.def"
+#undef DG_METRIC
+};
+
+double dg_eval_get(const dg_eval *e, dg_metric m)
+{
+    return *(const double *)((const char *)e + metric_offset[m]);
+}
+
+double *dg_eval_at(dg_eval *e, dg_metric m)
+{
+    return (double *)((char *)e + metric_offset[m]);
+}
+
+int dg_eval_has(const dg_eval *e, dg_metric m)
+{
+    return (dg_metrics[m].tasks >> e->task) & 1;
+}
+
+char *dg_eval_format(const dg_eval *e, int brief, const char *sep, const char *none, char *buf,
+                     size_t cap)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int m = 0; m < DG_METRIC_COUNT && at < cap; m++) {
+        const dg_metric_info *mi = &dg_metrics[m];
+        if (!dg_eval_has(e, (dg_metric)m) || (brief && !mi->brief))
+            continue;
+        double v = dg_eval_get(e, (dg_metric)m);
+        char val[64];
+        if (isfinite(v))
+            snprintf(val, sizeof val, mi->format, v);
+        else
+            snprintf(val, sizeof val, "%s", none);
+        int w = snprintf(buf + at, cap - at, "%s%s %s", at ? sep : "", mi->label, val);
+        at = w < 0 ? cap : at + (size_t)w;
+    }
+    return buf;
+}
+
 void dg_evaluate(dg_task task, int nclasses, const double *y, const double *pred, size_t n,
                  dg_eval *e)
 {
     e->task = task;
     e->nclasses = nclasses;
     e->n = n;
-    e->accuracy = e->auc = e->log_loss = e->precision = e->recall = e->f1 = NAN;
-    e->mae = e->rmse = e->r2 = NAN;
+    for (int m = 0; m < DG_METRIC_COUNT; m++)
+        *dg_eval_at(e, (dg_metric)m) = NAN;
     switch (task) {
     case DG_TASK_BINARY:
         e->accuracy = dg_accuracy_binary(y, pred, n);
@@ -250,9 +308,8 @@ static int same_value(double a, double b)
 
 int dg_eval_equal(const dg_eval *a, const dg_eval *b)
 {
-    return same_value(a->accuracy, b->accuracy) && same_value(a->auc, b->auc) &&
-           same_value(a->log_loss, b->log_loss) && same_value(a->precision, b->precision) &&
-           same_value(a->recall, b->recall) && same_value(a->f1, b->f1) &&
-           same_value(a->mae, b->mae) && same_value(a->rmse, b->rmse) &&
-           same_value(a->r2, b->r2);
+    for (int m = 0; m < DG_METRIC_COUNT; m++)
+        if (!same_value(dg_eval_get(a, (dg_metric)m), dg_eval_get(b, (dg_metric)m)))
+            return 0;
+    return 1;
 }

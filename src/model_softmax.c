@@ -15,6 +15,10 @@
 #include <string.h>
 
 #define MAX_THREADS 8
+/* The objective-decrease stop: L-BFGS also ends when the objective fell by
+ * less than delta (relative) over the last SOFTMAX_PAST iterations. */
+#define SOFTMAX_PAST 5
+#define SOFTMAX_DELTA 1e-5
 
 typedef struct softmax_model {
     uint32_t ncols;
@@ -234,19 +238,20 @@ static const char *lbfgs_error(int ret)
     }
 }
 
-static const char *const param_names[] = {"l2", "iterations", "eps", "threads", NULL};
+static const char *const param_names[] = {"l2", "iterations", "eps", "delta", "threads", NULL};
 
 static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out,
                        const dg_progress *progress, dg_err *err)
 {
     const dg_model_family *f = &dg_family_softmax;
     *out = NULL;
-    double l2, iterations, eps, threads;
+    double l2, iterations, eps, delta, threads;
     if (dg_family_check(f, t, params, err) ||
         dg_family_finite_values(f, t->x, err) ||
         dg_family_param(f, params, "l2", 1e-3, 0, 1e6, 0, &l2, err) ||
         dg_family_param(f, params, "iterations", 300, 1, 1e6, 1, &iterations, err) ||
         dg_family_param(f, params, "eps", 1e-4, 1e-12, 1, 0, &eps, err) ||
+        dg_family_param(f, params, "delta", SOFTMAX_DELTA, 0, 1, 0, &delta, err) ||
         dg_family_param(f, params, "threads", t->threads > 0 ? t->threads : 2, 1, MAX_THREADS,
                         1, &threads, err))
         return DG_ERR;
@@ -286,6 +291,10 @@ static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out
     lbfgs_parameter_init(&lp);
     lp.max_iterations = (int)iterations;
     lp.epsilon = eps;
+    if (delta > 0) {
+        lp.past = SOFTMAX_PAST;
+        lp.delta = delta;
+    }
     lbfgsfloatval_t fx = 0;
     int ret = lbfgs((int)n, w, &fx, evaluate, progress_cb, &ctx, &lp);
     free(ctx.scratch);

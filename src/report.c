@@ -18,20 +18,9 @@ static json_t *eval_json(const dg_eval *e)
 {
     json_t *o = json_object();
     json_object_set_new(o, "n", json_integer((json_int_t)e->n));
-    if (e->task == DG_TASK_REGRESSION) {
-        json_object_set_new(o, "mae", num(e->mae));
-        json_object_set_new(o, "rmse", num(e->rmse));
-        json_object_set_new(o, "r2", num(e->r2));
-    } else {
-        json_object_set_new(o, "accuracy", num(e->accuracy));
-        json_object_set_new(o, "log_loss", num(e->log_loss));
-        if (e->task == DG_TASK_BINARY) {
-            json_object_set_new(o, "auc", num(e->auc));
-            json_object_set_new(o, "precision", num(e->precision));
-            json_object_set_new(o, "recall", num(e->recall));
-            json_object_set_new(o, "f1", num(e->f1));
-        }
-    }
+    for (int m = 0; m < DG_METRIC_COUNT; m++)
+        if (dg_eval_has(e, (dg_metric)m))
+            json_object_set_new(o, dg_metrics[m].name, num(dg_eval_get(e, (dg_metric)m)));
     return o;
 }
 

@@ -255,25 +255,11 @@ static void cluster(doc *d)
     }
 }
 
-/* A run's test metrics in one cell: the regression's or the classifier's. */
-static void metrics_text(const dg_eval *e, int with_auc, char *out, size_t cap)
+/* A run's test metrics in one cell: the brief ones of its task, from the
+ * metrics table (metrics.def). */
+static void metrics_text(const dg_eval *e, char *out, size_t cap)
 {
-    char a[32], b[32], c[32];
-    if (e->task == DG_TASK_REGRESSION) {
-        fmt_num(a, sizeof a, e->mae, "%.3f");
-        fmt_num(b, sizeof b, e->rmse, "%.3f");
-        fmt_num(c, sizeof c, e->r2, "%.4f");
-        snprintf(out, cap, "MAE %s, RMSE %s, R² %s", a, b, c);
-        return;
-    }
-    fmt_num(a, sizeof a, e->accuracy, "%.4f");
-    fmt_num(c, sizeof c, e->log_loss, "%.4f");
-    if (with_auc && e->task == DG_TASK_BINARY) {
-        fmt_num(b, sizeof b, e->auc, "%.4f");
-        snprintf(out, cap, "accuracy %s, AUC %s, log loss %s", a, b, c);
-    } else {
-        snprintf(out, cap, "accuracy %s, log loss %s", a, c);
-    }
+    dg_eval_format(e, 1, ", ", "–", out, cap);
 }
 
 static void models(doc *d)
@@ -313,7 +299,7 @@ static void models(doc *d)
             o->cell(d, dg_target_name(x->target), 0);
             o->cell(d, x->params, 0);
             cell_num(d, x->cv_score, "%.4f");
-            metrics_text(&x->test, 1, m, sizeof m);
+            metrics_text(&x->test, m, sizeof m);
             o->cell(d, m, 0);
             cell_num(d, x->train_seconds, "%.2f");
             o->row_end(d);
@@ -341,7 +327,7 @@ static void models(doc *d)
             cellf(d, "%d", e->scenario);
             o->cell(d, dg_target_name(e->target), 0);
             o->cell(d, e->family, 0);
-            metrics_text(&e->test, 0, m, sizeof m);
+            metrics_text(&e->test, m, sizeof m);
             o->cell(d, m, 0);
             o->cell(d, e->identical ? "yes" : "no", !e->identical);
             o->row_end(d);

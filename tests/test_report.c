@@ -356,9 +356,9 @@ static void test_three_renderings_state_the_same_facts(void **state)
         assert_row_prefix(&o, row);
     }
     /* A run's row: a NaN CV shows as a dash, the combined row's scenario in words. */
-    assert_row(&o, "chosen(prior|brand)\t1+2 (chosen)\tage\t\t–\tMAE 7.500, RMSE 10.100, R² "
+    assert_row(&o, "chosen(prior|brand)\t1+2 (chosen)\tage\t\t–\tMAE 7.500, RMSE 10.100, R2 "
                    "–\t0.00");
-    assert_row(&o, "1\tage\tbrand|model\tMAE 7.873, RMSE 10.934, R² 0.0191\tno");
+    assert_row(&o, "1\tage\tbrand|model\tMAE 7.873, RMSE 10.934, R2 0.0191\tno");
     /* report.json keeps the run's own keys and values. */
     assert_int_equal(jint(o.json, "seed"), 7);
     assert_int_equal(jint(o.json, "folds"), 3);

@@ -3,10 +3,12 @@
 #include "demographer/dataset.h"
 #include "demographer/train.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* One generated set (synth --devices 4000, with its truth file) shared by
@@ -100,6 +102,15 @@ static void cv_determinism_and_export(void **state)
         assert_true(same(a.runs[i].cv_score, b.runs[i].cv_score));
         assert_true(same(a.runs[i].test.log_loss, b.runs[i].test.log_loss));
         assert_true(same(a.runs[i].test.rmse, b.runs[i].test.rmse));
+        /* The grid's curve: a score per combination, the run's the lowest. */
+        const dg_run *r = &a.runs[i];
+        if (!r->scenario)
+            continue;
+        assert_int_equal(r->ngrid, r->ncombos);
+        double low = INFINITY;
+        for (int c = 0; c < r->ngrid; c++)
+            low = fmin(low, r->grid_cv[c]);
+        assert_true(same(low, r->cv_score));
     }
     /* Every target of every scenario has a chosen model, and the chosen is
      * the lowest CV score of its target and scenario. */
@@ -357,6 +368,64 @@ static void commands(void **state)
     free(out);
 }
 
+/* FAMILY@TARGET+TARGET trains the family on those targets only (the prior
+ * on all); a target that does not exist is refused before any work. The
+ * design export writes each scenario's CSR arrays, one fold per train row. */
+static void family_on_some_targets(void **state)
+{
+    (void)state;
+    char out[700], path[800];
+    snprintf(out, sizeof out, "%s/some-targets", dir);
+    snprintf(path, sizeof path, "%s/some-targets-design", dir);
+    dg_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.out_dir = out;
+    o.folds = 2;
+    o.seed = 3;
+    o.scenarios = 1u << 1; /* scenario 2: the phone blocks, quick */
+    o.families[0] = "brand-model-prior@age+group6";
+    o.design_dir = path;
+    dg_train_result res;
+    dg_err err;
+    assert_int_equal(dg_train(&ds, &feats, &o, &res, &err), DG_OK);
+    int bmp[DG_TARGET_COUNT] = {0}, prior[DG_TARGET_COUNT] = {0};
+    for (size_t i = 0; i < res.nruns; i++) {
+        if (!res.runs[i].scenario)
+            continue;
+        bmp[res.runs[i].target] += strcmp(res.runs[i].family, "brand-model-prior") == 0;
+        prior[res.runs[i].target] += strcmp(res.runs[i].family, "prior") == 0;
+    }
+    for (int t = 0; t < DG_TARGET_COUNT; t++) {
+        assert_int_equal(prior[t], 1);
+        assert_int_equal(bmp[t], t == DG_TARGET_AGE || t == DG_TARGET_GROUP6);
+    }
+    uint32_t ntr = res.ntrain[2];
+    dg_train_result_free(&res);
+    snprintf(path, sizeof path, "%s/some-targets-design/s2-none-train.ptr", dir);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, ((off_t)ntr + 1) * (off_t)sizeof(uint64_t));
+    snprintf(path, sizeof path, "%s/some-targets-design/s2-train.csv", dir);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    char line[256];
+    uint32_t lines = 0;
+    int maxfold = -1;
+    while (fgets(line, sizeof line, fp)) {
+        int64_t id;
+        int fold;
+        if (lines++ && sscanf(line, "%" SCNd64 ",%d", &id, &fold) == 2 && fold > maxfold)
+            maxfold = fold;
+    }
+    fclose(fp);
+    assert_int_equal(lines, ntr + 1);
+    assert_int_equal(maxfold, 1);
+    o.families[0] = "brand-model-prior@height";
+    assert_int_equal(dg_train(&ds, &feats, &o, &res, &err), DG_ERR);
+    assert_string_equal(err.msg, "families: 'brand-model-prior@height': no target 'height' "
+                                 "(gender, age, group6, group12)");
+}
+
 static int cancel_at(void *ctx, const char *stage, double done, double total, const char *unit)
 {
     (void)stage;
@@ -402,6 +471,7 @@ int main(void)
         cmocka_unit_test(cv_determinism_and_export),
         cmocka_unit_test(every_family_beats_the_prior),
         cmocka_unit_test(commands),
+        cmocka_unit_test(family_on_some_targets),
         cmocka_unit_test(cancel_leaves_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -15,8 +15,11 @@
 #include <sys/stat.h>
 
 const char *const models_run_columns[RUNCOL_COUNT] = {
-    "chosen", "family", "scen", "target", "params", "cv",      "acc",
-    "auc",    "logloss", "mae", "rmse",   "r2",     "train_s", "bytes"};
+    "chosen", "family", "scen", "target", "params", "cv",
+#define DG_METRIC(field, column, label, tasks, brief, format, width) DG_METRIC_IF_BRIEF_##brief(column, )
+#include "demographer/metrics.def"
+#undef DG_METRIC
+    "train_s", "bytes"};
 
 void models_init(models_state *s)
 {
@@ -31,7 +34,7 @@ void models_init(models_state *s)
     }
     s->targets = (1u << DG_TARGET_COUNT) - 1;
     s->scenarios = 3;
-    s->folds = 5;
+    s->folds = DG_TRAIN_FOLDS_DEFAULT;
     s->seed = 1;
     s->sort_col = -1;
     s->filter_target = -1;
@@ -82,7 +85,6 @@ static const char *num(double v, const char *fmt, char *buf, size_t cap)
 
 const char *models_cell(const dg_run *r, int col, char *buf, size_t cap)
 {
-    int reg = r->test.task == DG_TASK_REGRESSION;
     switch (col) {
     case RUNCOL_CHOSEN: snprintf(buf, cap, "%s", r->chosen ? "*" : ""); return buf;
     case RUNCOL_FAMILY: snprintf(buf, cap, "%s", r->family); return buf;
@@ -90,16 +92,16 @@ const char *models_cell(const dg_run *r, int col, char *buf, size_t cap)
     case RUNCOL_TARGET: snprintf(buf, cap, "%s", dg_target_name(r->target)); return buf;
     case RUNCOL_PARAMS: snprintf(buf, cap, "%s", r->params); return buf;
     case RUNCOL_CV: return num(r->cv_score, "%.4f", buf, cap);
-    case RUNCOL_ACCURACY: return num(reg ? NAN : r->test.accuracy, "%.4f", buf, cap);
-    case RUNCOL_AUC:
-        return num(r->test.task == DG_TASK_BINARY ? r->test.auc : NAN, "%.4f", buf, cap);
-    case RUNCOL_LOG_LOSS: return num(reg ? NAN : r->test.log_loss, "%.4f", buf, cap);
-    case RUNCOL_MAE: return num(reg ? r->test.mae : NAN, "%.3f", buf, cap);
-    case RUNCOL_RMSE: return num(reg ? r->test.rmse : NAN, "%.3f", buf, cap);
-    case RUNCOL_R2: return num(reg ? r->test.r2 : NAN, "%.4f", buf, cap);
     case RUNCOL_SECONDS: return num(r->train_seconds, "%.3f", buf, cap);
     case RUNCOL_BYTES: snprintf(buf, cap, "%" PRIu64, r->model_bytes); return buf;
-    default: buf[0] = '\0'; return buf;
+    default:
+        if (col >= RUNCOL_METRICS && col < RUNCOL_SECONDS) {
+            dg_metric m = dg_metrics_brief[col - RUNCOL_METRICS];
+            return num(dg_eval_has(&r->test, m) ? dg_eval_get(&r->test, m) : NAN,
+                       dg_metrics[m].format, buf, cap);
+        }
+        buf[0] = '\0';
+        return buf;
     }
 }
 

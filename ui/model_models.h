@@ -19,13 +19,8 @@ enum {
     RUNCOL_TARGET,
     RUNCOL_PARAMS,
     RUNCOL_CV,
-    RUNCOL_ACCURACY,
-    RUNCOL_AUC,
-    RUNCOL_LOG_LOSS,
-    RUNCOL_MAE,
-    RUNCOL_RMSE,
-    RUNCOL_R2,
-    RUNCOL_SECONDS,
+    RUNCOL_METRICS, /* the brief metrics of metrics.def, dg_metrics_brief's order */
+    RUNCOL_SECONDS = RUNCOL_METRICS + DG_METRIC_NBRIEF,
     RUNCOL_BYTES,
     RUNCOL_COUNT
 };

@@ -15,7 +15,12 @@
 #include <string.h>
 
 /* Widths of the comparison table's columns (the params are cut). */
-static const int col_width[RUNCOL_COUNT] = {1, 17, 4, 7, 20, 7, 6, 6, 8, 6, 6, 7, 7, 9};
+static const int col_width[RUNCOL_COUNT] = {
+    1, 17, 4, 7, 20, 7,
+#define DG_METRIC(field, column, label, tasks, brief, format, width) DG_METRIC_IF_BRIEF_##brief(width, )
+#include "demographer/metrics.def"
+#undef DG_METRIC
+    7, 9};
 
 /* The mark, family, scenario and target stay on screen; the columns after them scroll. */
 #define FROZEN 4

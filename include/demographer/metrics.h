@@ -43,14 +43,64 @@ void dg_roc_curve(const double *y, const double *score, size_t n, double **fpr, 
 void dg_calibration(const double *y, const double *p, size_t n, int nbins, uint64_t *count,
                     double *mean_p, double *observed);
 
+/* The metrics of metrics.def: their ids, and per id its names, tasks and
+ * format. */
+#define DG_METRIC_BINARY (1u << DG_TASK_BINARY)
+#define DG_METRIC_CLASSIFICATION ((1u << DG_TASK_BINARY) | (1u << DG_TASK_MULTICLASS))
+#define DG_METRIC_REGRESSION (1u << DG_TASK_REGRESSION)
+/* Expands to its arguments for a brief metric, to nothing for the others:
+ * DG_METRIC_IF_BRIEF_##brief(...) in a DG_METRIC of metrics.def. */
+#define DG_METRIC_IF_BRIEF_1(...) __VA_ARGS__
+#define DG_METRIC_IF_BRIEF_0(...)
+
+typedef enum dg_metric {
+#define DG_METRIC(field, column, label, tasks, brief, format, width) DG_METRIC_##field,
+#include "demographer/metrics.def"
+#undef DG_METRIC
+    DG_METRIC_COUNT
+} dg_metric;
+
+/* How many metrics are brief. */
+enum {
+    DG_METRIC_NBRIEF = 0
+#define DG_METRIC(field, column, label, tasks, brief, format, width) +(brief)
+#include "demographer/metrics.def"
+#undef DG_METRIC
+};
+
+typedef struct dg_metric_info {
+    const char *name;   /* dg_eval's field, the key in files */
+    const char *column; /* the workbench's column */
+    const char *label;  /* for people */
+    unsigned tasks;     /* bits 1u << dg_task */
+    int brief;
+    const char *format;
+    int width;
+} dg_metric_info;
+extern const dg_metric_info dg_metrics[DG_METRIC_COUNT];
+/* The brief metrics, in the table's order. */
+extern const dg_metric dg_metrics_brief[DG_METRIC_NBRIEF];
+
 /* Every metric of a task at once. Fields a task does not have are NaN. */
 typedef struct dg_eval {
     dg_task task;
     int nclasses;
     uint64_t n;
-    double accuracy, auc, log_loss, precision, recall, f1; /* classification */
-    double mae, rmse, r2;                                  /* regression */
+#define DG_METRIC(field, column, label, tasks, brief, format, width) double field;
+#include "demographer/metrics.def"
+#undef DG_METRIC
 } dg_eval;
+
+/* Metric m of e, and where it is kept. */
+double dg_eval_get(const dg_eval *e, dg_metric m);
+double *dg_eval_at(dg_eval *e, dg_metric m);
+/* 1 when metric m is one of e's task's (else it is NaN). */
+int dg_eval_has(const dg_eval *e, dg_metric m);
+/* e's metrics for people into buf: "label value" for each of its task's
+ * (only the brief ones with brief), joined by sep, a value in its format or
+ * none when it is not finite. Returns buf. */
+char *dg_eval_format(const dg_eval *e, int brief, const char *sep, const char *none, char *buf,
+                     size_t cap);
 
 /* pred: nout per row (see model.h). */
 void dg_evaluate(dg_task task, int nclasses, const double *y, const double *pred, size_t n,

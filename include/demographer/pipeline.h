@@ -72,7 +72,7 @@ typedef struct dg_pipeline_opts {
     const char *campaign_rules_path; /* NULL: the brief's six campaigns */
     const char *families[DG_TRAIN_MAX_FAMILIES]; /* NULL-terminated; none: the defaults */
     const char *grids[DG_TRAIN_MAX_FAMILIES];    /* as dg_train_opts */
-    int folds;                    /* 0: 5 */
+    int folds;                    /* 0: DG_TRAIN_FOLDS_DEFAULT */
     uint64_t seed;                /* the split, folds, families and map sample */
     uint32_t map_sample;          /* events per map sample; 0: 100000 */
     unsigned skip;                /* bits 1u << dg_stage */

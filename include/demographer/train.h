@@ -30,24 +30,29 @@
 #include "demographer/metrics.h"
 
 #define DG_TRAIN_MAX_FAMILIES 32
+/* Cross-validation's folds when none are given. */
+#define DG_TRAIN_FOLDS_DEFAULT 5
 
 typedef struct dg_train_opts {
     const char *out_dir;
     const char *families[DG_TRAIN_MAX_FAMILIES]; /* NULL-terminated; none: every registered one */
     unsigned targets;    /* bits (1u << dg_target); 0: all four */
     unsigned scenarios;  /* bit 1: scenario 1, bit 2: scenario 2; 0: both */
-    int folds;           /* 0: 5 */
+    int folds;           /* 0: DG_TRAIN_FOLDS_DEFAULT */
     uint64_t seed;
     double test_share;   /* of the stratified split when there is no mapping file; 0: 0.2 */
     uint32_t min_count;  /* vocabulary min-count; 0: 2 */
     /* Grids replacing a family's default: "FAMILY:C=0.1,1 eps=0.01". */
     const char *grids[DG_TRAIN_MAX_FAMILIES];
     int charts;          /* write the PNGs */
+    const char *design_dir; /* also write the design matrices and folds there (for the
+                             * peer benchmark); NULL: not */
     int threads;         /* fits side by side; 0: one per core. The results do not
                           * depend on it. */
     const dg_progress *progress;
 } dg_train_opts;
 
+#define DG_RUN_GRID 16
 typedef struct dg_run {
     char family[40];
     int scenario;          /* 1, 2, or 0 for the chosen models over both */
@@ -63,6 +68,12 @@ typedef struct dg_run {
                             * folds (they run side by side: the wall is less) */
     uint64_t model_bytes;
     int chosen;
+    /* The cross-validation score of each combination of the grid, in the
+     * grid's order (the first DG_RUN_GRID of a longer grid): the curve that
+     * shows which points win. */
+    int ngrid;
+    double grid_cv[DG_RUN_GRID];
+    char grid_params[DG_RUN_GRID][48];
 } dg_run;
 
 /* The numbers of train's charts, kept in the result so that the workbench

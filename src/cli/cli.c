@@ -37,6 +37,45 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min,
     return DG_OK;
 }
 
+void cli_model_opts_init(cli_model_opts *m)
+{
+    memset(m, 0, sizeof *m);
+    m->seed = 1;
+}
+
+int cli_model_option(const char *cmd, int ch, char *arg, cli_model_opts *m)
+{
+    uint64_t v;
+    switch (ch) {
+    case CLI_O_FAMILIES:
+        if (cli_split_list(arg, m->families, DG_TRAIN_MAX_FAMILIES - 1) <= 0)
+            return cli_usage_error(cmd, "--families expects a comma list of at most %d family "
+                                        "names",
+                                   DG_TRAIN_MAX_FAMILIES - 1);
+        return 1;
+    case CLI_O_GRID:
+        if (!strchr(arg, ':'))
+            return cli_usage_error(cmd, "--grid expects FAMILY:PARAMS, got '%s'", arg);
+        /* Room is left for run's default grids. */
+        if (m->ngrids == DG_TRAIN_MAX_FAMILIES - 2)
+            return cli_usage_error(cmd, "%s", "too many --grid options");
+        m->grids[m->ngrids++] = arg;
+        return 1;
+    case CLI_O_FOLDS:
+        if (cli_parse_u64(cmd, "--folds", arg, 2, 50, &v) != DG_OK)
+            return CLI_EXIT_USAGE;
+        m->folds = (int)v;
+        return 1;
+    case CLI_O_SEED:
+        if (cli_parse_u64(cmd, "--seed", arg, 0, UINT64_MAX, &v) != DG_OK)
+            return CLI_EXIT_USAGE;
+        m->seed = v;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 int cli_data_option(const char *cmd, int ch, char *arg, dg_load_opts *o)
 {
     uint64_t v;

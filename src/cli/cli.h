@@ -4,10 +4,15 @@
 #define DEMOGRAPHER_CLI_H
 
 #include "demographer/common.h"
+#include "demographer/train.h"
 
 #include <stdio.h>
 
 #define CLI_EXIT_USAGE 2
+
+/* A macro's value as a string literal, for help texts. */
+#define CLI_STR_(x) #x
+#define CLI_STR(x) CLI_STR_(x)
 
 typedef struct cli_command {
     const char *name;
@@ -63,6 +68,27 @@ int cli_split_list(char *s, const char **out, int max);
 
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
                   uint64_t *out);
+/* The model options of train and run (--families, --grid, --folds, --seed),
+ * parsed by cli_model_option into a cli_model_opts. */
+enum { CLI_O_FAMILIES = 1000, CLI_O_GRID, CLI_O_FOLDS, CLI_O_SEED };
+#define CLI_MODEL_LONGOPTS                                                                   \
+    {"families", required_argument, NULL, CLI_O_FAMILIES},                                   \
+        {"grid", required_argument, NULL, CLI_O_GRID},                                       \
+        {"folds", required_argument, NULL, CLI_O_FOLDS},                                     \
+        {"seed", required_argument, NULL, CLI_O_SEED}
+
+typedef struct cli_model_opts {
+    const char *families[DG_TRAIN_MAX_FAMILIES]; /* NULL-terminated */
+    const char *grids[DG_TRAIN_MAX_FAMILIES];    /* NULL-terminated */
+    int ngrids;
+    int folds;                /* 0: train's default */
+    uint64_t seed;            /* 1 unless given */
+} cli_model_opts;
+void cli_model_opts_init(cli_model_opts *m);
+/* Takes one of the model options into m: returns 1 when ch was one of them,
+ * 0 when it was not, and CLI_EXIT_USAGE (after saying why) for a bad value. */
+int cli_model_option(const char *cmd, int ch, char *arg, cli_model_opts *m);
+
 /* The cleaning options of the commands that work on cleaned data. */
 #define CLI_CLEAN_LONGOPTS                                                                   \
     {"rules", required_argument, NULL, 'r'}, {"no-clean", no_argument, NULL, 'C'}

@@ -15,14 +15,11 @@ enum { O_MODELS = 256, O_SUPER, O_QUIET, O_HELP };
 
 static void print_eval(const char *what, const dg_eval *e)
 {
-    if (e->task == DG_TASK_REGRESSION)
-        printf("  %-6s MAE %.6f RMSE %.6f R2 %.6f\n", what, e->mae, e->rmse, e->r2);
-    else if (e->task == DG_TASK_BINARY)
-        printf("  %-6s accuracy %.6f AUC %.6f log loss %.6f precision %.6f recall %.6f F1 "
-               "%.6f\n",
-               what, e->accuracy, e->auc, e->log_loss, e->precision, e->recall, e->f1);
-    else
-        printf("  %-6s accuracy %.6f log loss %.6f\n", what, e->accuracy, e->log_loss);
+    printf("  %-6s", what);
+    for (int m = 0; m < DG_METRIC_COUNT; m++)
+        if (dg_eval_has(e, (dg_metric)m))
+            printf(" %s %.6f", dg_metrics[m].label, dg_eval_get(e, (dg_metric)m));
+    printf("\n");
 }
 
 static int run(int argc, char **argv)

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_OUT = 256, O_FAMILIES, O_FOLDS, O_SEED, O_SKIP, O_GRID, O_SUPER, O_QUIET, O_HELP };
+enum { O_OUT = 256, O_SKIP, O_SUPER, O_QUIET, O_HELP };
 
 static volatile sig_atomic_t interrupted;
 
@@ -59,12 +59,9 @@ static int run(int argc, char **argv)
     static const struct option longopts[] = {
         CLI_DATA_LONGOPTS,
         CLI_CLEAN_LONGOPTS,
+        CLI_MODEL_LONGOPTS,
         {"out", required_argument, NULL, O_OUT},
-        {"families", required_argument, NULL, O_FAMILIES},
-        {"folds", required_argument, NULL, O_FOLDS},
-        {"seed", required_argument, NULL, O_SEED},
         {"skip", required_argument, NULL, O_SKIP},
-        {"grid", required_argument, NULL, O_GRID},
         {"super", required_argument, NULL, O_SUPER},
         {"quiet", no_argument, NULL, O_QUIET},
         {"help", no_argument, NULL, O_HELP},
@@ -72,14 +69,15 @@ static int run(int argc, char **argv)
     dg_pipeline_opts o;
     memset(&o, 0, sizeof o);
     o.load.use_snapshot = 1;
-    o.seed = 1;
+    cli_model_opts mo;
+    cli_model_opts_init(&mo);
     const char *super_path = NULL;
-    int quiet = 0, ch, taken, ngrids = 0;
-    uint64_t v;
+    int quiet = 0, ch, taken;
     optind = 1;
     while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS, longopts,
                              NULL)) != -1) {
-        if ((taken = cli_data_option("run", ch, optarg, &o.load)) != 0) {
+        if ((taken = cli_data_option("run", ch, optarg, &o.load)) != 0 ||
+            (taken = cli_model_option("run", ch, optarg, &mo)) != 0) {
             if (taken != 1)
                 return taken;
             continue;
@@ -90,29 +88,6 @@ static int run(int argc, char **argv)
         case O_OUT: o.out_dir = optarg; break;
         case O_SUPER: super_path = optarg; break;
         case O_QUIET: quiet = 1; break;
-        case O_FAMILIES:
-            if (cli_split_list(optarg, o.families, DG_TRAIN_MAX_FAMILIES - 1) <= 0)
-                return cli_usage_error("run", "--families expects a comma list of at most %d "
-                                              "family names",
-                                       DG_TRAIN_MAX_FAMILIES - 1);
-            break;
-        case O_FOLDS:
-            if (cli_parse_u64("run", "--folds", optarg, 2, 50, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
-            o.folds = (int)v;
-            break;
-        case O_SEED:
-            if (cli_parse_u64("run", "--seed", optarg, 0, UINT64_MAX, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
-            o.seed = v;
-            break;
-        case O_GRID:
-            if (!strchr(optarg, ':'))
-                return cli_usage_error("run", "--grid expects FAMILY:PARAMS, got '%s'", optarg);
-            if (ngrids == DG_TRAIN_MAX_FAMILIES - 2)
-                return cli_usage_error("run", "%s", "too many --grid options");
-            o.grids[ngrids++] = optarg;
-            break;
         case O_SKIP: {
             const char *w[DG_STAGE_COUNT + 1];
             int n = cli_split_list(optarg, w, DG_STAGE_COUNT);
@@ -137,6 +112,10 @@ static int run(int argc, char **argv)
     }
     if (optind + 1 != argc)
         return cli_usage_error("run", "%s", "expects exactly one DATA_DIR");
+    memcpy(o.families, mo.families, sizeof o.families);
+    memcpy(o.grids, mo.grids, sizeof o.grids);
+    o.folds = mo.folds;
+    o.seed = mo.seed;
     if (!o.out_dir)
         return cli_usage_error("run", "%s", "--out DIR is required");
     if (o.rules_path && o.no_clean)
@@ -237,11 +216,12 @@ const cli_command cli_run = {
     "or lie inside DATA_DIR or another input (refused before anything is touched).\n"
     "\n"
     "  --out DIR          the output directory\n"
-    "  --families LIST    model families (default: prior, brand-model-prior, softmax,\n"
-    "                     xgboost; see demographer train)\n"
+    "  --families LIST    model families (default: prior, brand-model-prior,\n"
+    "                     softmax@gender+group12, xgboost@age; see demographer\n"
+    "                     train)\n"
     "  --grid FAMILY:PARAMS  a family's grid, as demographer train (default for xgboost:\n"
     "                     eta=0.2 max_depth=3 rounds=40 subsample=0.8 colsample=0.8)\n"
-    "  --folds K          cross-validation folds, 2 to 50 (default 5)\n"
+    "  --folds K          cross-validation folds, 2 to 50 (default " CLI_STR(DG_TRAIN_FOLDS_DEFAULT) ")\n"
     "  --seed S           seed of the split, folds, families and map sample (default 1)\n"
     "  --skip LIST        stages not to run: clean, eda, maps, cluster, train, evaluate,\n"
     "                     predictions, campaigns (skipping train skips evaluate,\n"

@@ -13,38 +13,27 @@
 
 enum {
     O_OUT = 256,
-    O_FAMILIES,
     O_TARGETS,
     O_SCENARIOS,
-    O_FOLDS,
-    O_SEED,
-    O_GRID,
     O_TEST_SHARE,
     O_MIN_COUNT,
     O_SUPER,
     O_NO_CHARTS,
+    O_SAVE_DESIGN,
     O_QUIET,
     O_HELP
 };
 
 static void print_table(const dg_train_result *r)
 {
-    printf("%-34s %-4s %-8s %-28s %9s  %-40s %8s %10s\n", "family", "scen", "target", "params",
+    printf("%-34s %-4s %-8s %-28s %9s  %-44s %8s %10s\n", "family", "scen", "target", "params",
            "cv", "test metrics", "train s", "bytes");
     for (size_t i = 0; i < r->nruns; i++) {
         const dg_run *x = &r->runs[i];
         char metrics[96], scen[8];
-        if (x->test.task == DG_TASK_REGRESSION)
-            snprintf(metrics, sizeof metrics, "MAE %.3f RMSE %.3f R2 %.4f", x->test.mae,
-                     x->test.rmse, x->test.r2);
-        else if (x->test.task == DG_TASK_BINARY)
-            snprintf(metrics, sizeof metrics, "acc %.4f AUC %.4f logloss %.4f", x->test.accuracy,
-                     x->test.auc, x->test.log_loss);
-        else
-            snprintf(metrics, sizeof metrics, "acc %.4f logloss %.4f", x->test.accuracy,
-                     x->test.log_loss);
+        dg_eval_format(&x->test, 1, " ", "nan", metrics, sizeof metrics);
         snprintf(scen, sizeof scen, x->scenario ? "%d" : "1+2", x->scenario);
-        printf("%-34s %-4s %-8s %-28.28s %9.5f  %-40s %8.3f %10" PRIu64 "%s\n", x->family, scen,
+        printf("%-34s %-4s %-8s %-28.28s %9.5f  %-44s %8.3f %10" PRIu64 "%s\n", x->family, scen,
                dg_target_name(x->target), x->params, x->cv_score, metrics, x->train_seconds,
                x->model_bytes, x->chosen ? "  *" : "");
     }
@@ -55,32 +44,32 @@ static int run(int argc, char **argv)
     static const struct option longopts[] = {
         CLI_DATA_LONGOPTS,
         CLI_CLEAN_LONGOPTS,
+        CLI_MODEL_LONGOPTS,
         {"out", required_argument, NULL, O_OUT},
-        {"families", required_argument, NULL, O_FAMILIES},
         {"targets", required_argument, NULL, O_TARGETS},
         {"scenarios", required_argument, NULL, O_SCENARIOS},
-        {"folds", required_argument, NULL, O_FOLDS},
-        {"seed", required_argument, NULL, O_SEED},
-        {"grid", required_argument, NULL, O_GRID},
         {"test-share", required_argument, NULL, O_TEST_SHARE},
         {"min-count", required_argument, NULL, O_MIN_COUNT},
         {"super", required_argument, NULL, O_SUPER},
         {"no-charts", no_argument, NULL, O_NO_CHARTS},
+        {"save-design", required_argument, NULL, O_SAVE_DESIGN},
         {"quiet", no_argument, NULL, O_QUIET},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     dg_load_opts lo = {.use_snapshot = 1};
     dg_train_opts o;
     memset(&o, 0, sizeof o);
-    o.seed = 1;
     o.charts = 1;
+    cli_model_opts mo;
+    cli_model_opts_init(&mo);
     const char *rules_path = NULL, *super_path = NULL;
-    int quiet = 0, no_clean = 0, ch, taken, ngrids = 0;
+    int quiet = 0, no_clean = 0, ch, taken;
     uint64_t v;
     optind = 1;
     while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS, longopts,
                              NULL)) != -1) {
-        if ((taken = cli_data_option("train", ch, optarg, &lo)) != 0) {
+        if ((taken = cli_data_option("train", ch, optarg, &lo)) != 0 ||
+            (taken = cli_model_option("train", ch, optarg, &mo)) != 0) {
             if (taken != 1)
                 return taken;
             continue;
@@ -91,13 +80,8 @@ static int run(int argc, char **argv)
         case O_OUT: o.out_dir = optarg; break;
         case O_SUPER: super_path = optarg; break;
         case O_NO_CHARTS: o.charts = 0; break;
+        case O_SAVE_DESIGN: o.design_dir = optarg; break;
         case O_QUIET: quiet = 1; break;
-        case O_FAMILIES:
-            if (cli_split_list(optarg, o.families, DG_TRAIN_MAX_FAMILIES - 1) <= 0)
-                return cli_usage_error("train", "--families expects a comma list of at most %d "
-                                                "family names",
-                                       DG_TRAIN_MAX_FAMILIES - 1);
-            break;
         case O_TARGETS: {
             const char *w[8];
             int n = cli_split_list(optarg, w, 8);
@@ -127,16 +111,6 @@ static int run(int argc, char **argv)
                 return cli_usage_error("train", "%s", "--scenarios expects 1, 2 or 1,2");
             break;
         }
-        case O_FOLDS:
-            if (cli_parse_u64("train", "--folds", optarg, 2, 50, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
-            o.folds = (int)v;
-            break;
-        case O_SEED:
-            if (cli_parse_u64("train", "--seed", optarg, 0, UINT64_MAX, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
-            o.seed = v;
-            break;
         case O_MIN_COUNT:
             if (cli_parse_u64("train", "--min-count", optarg, 1, 1000000, &v) != DG_OK)
                 return CLI_EXIT_USAGE;
@@ -152,19 +126,16 @@ static int run(int argc, char **argv)
             o.test_share = share;
             break;
         }
-        case O_GRID:
-            if (!strchr(optarg, ':'))
-                return cli_usage_error("train", "--grid expects FAMILY:PARAMS, got '%s'", optarg);
-            if (ngrids == DG_TRAIN_MAX_FAMILIES - 1)
-                return cli_usage_error("train", "%s", "too many --grid options");
-            o.grids[ngrids++] = optarg;
-            break;
         case O_HELP: fputs(cli_train.usage, stdout); return 0;
         default: return cli_usage_error("train", "%s", "unknown option");
         }
     }
     if (optind + 1 != argc)
         return cli_usage_error("train", "%s", "expects exactly one DATA_DIR");
+    memcpy(o.families, mo.families, sizeof o.families);
+    memcpy(o.grids, mo.grids, sizeof o.grids);
+    o.folds = mo.folds;
+    o.seed = mo.seed;
     if (!o.out_dir)
         return cli_usage_error("train", "%s", "--out DIR is required");
     dg_err err;
@@ -235,6 +206,7 @@ const cli_command cli_train = {
     "Usage: demographer train DATA_DIR --out DIR [--families LIST] [--targets LIST]\n"
     "                         [--scenarios 1,2] [--folds K] [--seed S] [--grid FAMILY:PARAMS]\n"
     "                         [--test-share F] [--min-count N] [--super FILE] [--no-charts]\n"
+    "                         [--save-design DIR]\n"
     "                         [--rules FILE | --no-clean] [data options] [--quiet]\n"
     "\n"
     "Loads and cleans DATA_DIR, builds the features, and for each scenario (1: labelled\n"
@@ -253,10 +225,11 @@ const cli_command cli_train = {
     "  --out DIR           where everything goes (written whole or not at all: an\n"
     "                      earlier DIR is replaced; never over an input)\n"
     "  --families LIST     comma list of model families (default: every one built in;\n"
-    "                      'prior' always runs)\n"
+    "                      'prior' always runs); FAMILY@TARGET+TARGET trains a family\n"
+    "                      on those targets only, e.g. xgboost@age+group12\n"
     "  --targets LIST      of gender, age, group6, group12 (default: all)\n"
     "  --scenarios LIST    1, 2 or 1,2 (default)\n"
-    "  --folds K           cross-validation folds, 2 to 50 (default 5)\n"
+    "  --folds K           cross-validation folds, 2 to 50 (default " CLI_STR(DG_TRAIN_FOLDS_DEFAULT) ")\n"
     "  --seed S            seed of the split, the folds and the families (default 1)\n"
     "  --grid FAMILY:PARAMS  replaces a family's grid, e.g. 'brand-model-prior:alpha=2,8';\n"
     "                      repeatable\n"
@@ -266,6 +239,8 @@ const cli_command cli_train = {
     "                      (default 2)\n"
     "  --super FILE        super-category rules (default: supercategories.txt of the assets)\n"
     "  --no-charts         no PNGs (roc_gender, calibration_gender, residuals_age_s1/s2)\n"
+    "  --save-design DIR   also write each scenario's design matrices (raw CSR arrays),\n"
+    "                      folds and targets into DIR, for bench/models_sklearn.py\n"
     CLI_CLEAN_HELP
     CLI_DATA_HELP
     "  --quiet             no progress and no table\n",

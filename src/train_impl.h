@@ -1,0 +1,70 @@
+/* What the files of training share (private to src/): the state of one
+ * dg_train call and the steps the other files do for it. train.c holds the
+ * grids, the cross-validation and the whole run; train_export.c the model
+ * directory it writes; train_charts.c the charts; train_runs.c the runs
+ * files; model_dir.c reads a model directory back. */
+#ifndef DEMOGRAPHER_TRAIN_IMPL_H
+#define DEMOGRAPHER_TRAIN_IMPL_H
+
+#include "demographer/train.h"
+
+/* Design variants of a scenario: 1 has binary bags, tf-idf bags and the phone
+ * blocks alone; 2 has the phone blocks alone. */
+enum { V_BINARY, V_TFIDF, V_PHONE, NVARIANTS };
+extern const char *const train_variant_bags[NVARIANTS];
+
+typedef struct scenario {
+    int s;
+    uint32_t ntr, nte;
+    uint32_t *tr_lab, *te_lab;   /* indices into the dg_labelled */
+    uint32_t *tr_rows, *te_rows; /* rows of the dg_features */
+    uint8_t *fold;               /* per train row */
+    int has[NVARIANTS];
+    dg_design_spec spec[NVARIANTS];
+    dg_csr xtr[NVARIANTS], xte[NVARIANTS];
+} scenario;
+
+typedef struct chosen {
+    int have;
+    size_t run;       /* index into the runs */
+    const dg_model_family *family;
+    void *model;
+    int variant;
+    double cv;
+    double *test_pred;
+    dg_params params;
+} chosen;
+
+typedef struct trainer {
+    const dg_dataset *ds;
+    const dg_features *f;
+    const dg_train_opts *o;
+    dg_labelled lab;
+    scenario sc[3];
+    int folds;
+    dg_train_result *res;
+    chosen ch[3][DG_TARGET_COUNT];
+    char *staging, *staging_runs, *staging_models;
+    double steps_done, steps_total;
+    uint64_t checksum;
+    int bags; /* scenario 1's variant for the families that read the bags */
+} trainer;
+
+/* Appends a run to the result (train.c). */
+void train_add_run(dg_train_result *r, const dg_run *run);
+
+/* train_export.c: the chosen model of (s, t) into models/, the test devices,
+ * split.csv, and the row of the chosen models of both scenarios. */
+int train_export_chosen(trainer *T, int s, dg_target t, dg_err *err);
+int train_export_test_devices(trainer *T, dg_err *err);
+int train_write_split(trainer *T, dg_err *err);
+void train_add_combined(trainer *T, dg_target t);
+int train_export_designs(trainer *T, const char *dir, dg_err *err);
+
+/* train_charts.c: the charts' numbers into the result, and their PNGs with
+ * charts on. */
+int train_chart_roc(trainer *T, dg_err *err);
+int train_chart_calibration(trainer *T, dg_err *err);
+int train_chart_residuals(trainer *T, int s, dg_err *err);
+
+#endif
