@@ -85,14 +85,6 @@ static void cell_num(doc *d, double v, const char *fmt)
     d->ops->cell(d, s, 0);
 }
 
-static void fmt_num(char *out, size_t cap, double v, const char *fmt)
-{
-    if (isfinite(v))
-        snprintf(out, cap, fmt, v);
-    else
-        snprintf(out, cap, "–");
-}
-
 /* ---- the layout ----------------------------------------------------------- */
 
 static void intro(doc *d)
