@@ -168,6 +168,37 @@ int cli_load_cleaned(const char *cmd, const char *dir, dg_load_opts *o, int quie
     return rc;
 }
 
+int cli_model_features(const char *cmd, const char *dir, dg_load_opts *o, int quiet,
+                       const char *rules_path, int no_clean, const char *super_path,
+                       int progress, const dg_model_dir *d, dg_supercats *sc, dg_dataset *ds,
+                       dg_features *f)
+{
+    memset(sc, 0, sizeof *sc);
+    dg_dataset_init(ds);
+    memset(f, 0, sizeof *f);
+    dg_err err;
+    /* The super-categories first: a bad file fails before the data loads. */
+    if (dg_supercats_load(sc, super_path ? super_path : cli_asset("supercategories.txt"),
+                          &err) != DG_OK) {
+        fprintf(stderr, "demographer %s: %s\n", cmd, err.msg);
+        return 1;
+    }
+    int rc = cli_load_cleaned(cmd, dir, o, quiet, rules_path, no_clean, ds);
+    if (rc != 0)
+        return rc;
+    cli_progress cp;
+    dg_progress pr = cli_progress_start(&cp, quiet);
+    int ok = dg_features_for_models(ds, sc, DG_CLUSTER_EPS_KM_DEFAULT, DG_CLUSTER_MIN_PTS_DEFAULT,
+                                    f, NULL, progress ? &pr : NULL, &err) == DG_OK &&
+             dg_model_dir_check(d, f, &err) == DG_OK;
+    cli_progress_done(&cp);
+    if (!ok) {
+        fprintf(stderr, "demographer %s: %s\n", cmd, err.msg);
+        return 1;
+    }
+    return 0;
+}
+
 int cli_split_list(char *s, const char **out, int max)
 {
     int n = 0;

@@ -103,6 +103,17 @@ int cli_model_option(const char *cmd, int ch, char *arg, cli_model_opts *m);
 int cli_load_cleaned(const char *cmd, const char *dir, struct dg_load_opts *o, int quiet,
                      const char *rules_path, int no_clean, struct dg_dataset *ds);
 
+/* The features a model directory predicts from, built as train builds them:
+ * the super-categories of super_path (NULL: the assets'), DIR loaded and
+ * cleaned (cli_load_cleaned), the features with the cluster columns
+ * (progress shown unless quiet when `progress`), and d's layout check. On
+ * failure prints "demographer CMD: why" and returns 1; sc, ds and f are
+ * freed by the caller either way (each starts zeroed). */
+int cli_model_features(const char *cmd, const char *dir, struct dg_load_opts *o, int quiet,
+                       const char *rules_path, int no_clean, const char *super_path,
+                       int progress, const dg_model_dir *d, dg_supercats *sc,
+                       struct dg_dataset *ds, dg_features *f);
+
 /* Refuses an output that is, contains or lies inside an input (common.h,
  * dg_output_apart): the data directory and lo's --file paths (either may be
  * NULL) and the other inputs (NULL ones skipped). Prints "demographer CMD:

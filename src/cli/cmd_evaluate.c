@@ -64,25 +64,13 @@ static int run(int argc, char **argv)
         return 1;
     }
     dg_supercats sc;
-    memset(&sc, 0, sizeof sc);
-    if (dg_supercats_load(&sc, super_path ? super_path : cli_asset("supercategories.txt"),
-                          &err) != DG_OK) {
-        fprintf(stderr, "demographer evaluate: %s\n", err.msg);
-        dg_model_dir_close(&d);
-        return 1;
-    }
     dg_dataset ds;
-    dg_dataset_init(&ds);
-    int rc = cli_load_cleaned("evaluate", argv[optind], &lo, quiet, rules_path, no_clean, &ds);
     dg_features f;
-    memset(&f, 0, sizeof f);
+    int rc = cli_model_features("evaluate", argv[optind], &lo, quiet, rules_path, no_clean,
+                                super_path, 0, &d, &sc, &ds, &f);
     dg_labelled l;
     memset(&l, 0, sizeof l);
-    if (rc == 0 && (dg_features_for_models(&ds, &sc, DG_CLUSTER_EPS_KM_DEFAULT,
-                                                 DG_CLUSTER_MIN_PTS_DEFAULT, &f, NULL, NULL,
-                                                 &err) != DG_OK ||
-                    dg_model_dir_check(&d, &f, &err) != DG_OK ||
-                    dg_labelled_build(&ds, &f, 0.2, 1, &l, &err) != DG_OK)) {
+    if (rc == 0 && dg_labelled_build(&ds, &f, 0.2, 1, &l, &err) != DG_OK) {
         fprintf(stderr, "demographer evaluate: %s\n", err.msg);
         rc = 1;
     }

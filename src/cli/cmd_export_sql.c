@@ -4,7 +4,6 @@
 #include "demographer/train.h"
 
 #include "cli.h"
-#include "cli_progress.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -83,29 +82,16 @@ static int run(int argc, char **argv)
         return fail(&err);
     double t0 = dg_now();
     dg_features f;
-    memset(&f, 0, sizeof f);
     dg_dataset ds;
-    dg_dataset_init(&ds);
     dg_supercats sc;
-    memset(&sc, 0, sizeof sc);
     int rc = 0;
     if (data) {
-        rc = cli_load_cleaned("export-sql", data, &lo, quiet, rules_path, no_clean, &ds);
-        if (rc == 0 &&
-            dg_supercats_load(&sc, super_path ? super_path : cli_asset("supercategories.txt"),
-                              &err) != DG_OK)
-            rc = fail(&err);
-        if (rc == 0) {
-            cli_progress cp;
-            dg_progress pr = cli_progress_start(&cp, quiet);
-            int ok = dg_features_for_models(&ds, &sc, DG_CLUSTER_EPS_KM_DEFAULT,
-                                            DG_CLUSTER_MIN_PTS_DEFAULT, &f, NULL, &pr,
-                                            &err) == DG_OK &&
-                     dg_model_dir_check(&d, &f, &err) == DG_OK;
-            cli_progress_done(&cp);
-            if (!ok)
-                rc = fail(&err);
-        }
+        rc = cli_model_features("export-sql", data, &lo, quiet, rules_path, no_clean, super_path,
+                                1, &d, &sc, &ds, &f);
+    } else {
+        memset(&f, 0, sizeof f);
+        dg_dataset_init(&ds);
+        memset(&sc, 0, sizeof sc);
     }
     dg_textbuf b = {0};
     dg_sql_export rep;

@@ -270,31 +270,17 @@ static int run(int argc, char **argv)
         return fail(&err);
     }
     dg_supercats sc;
-    memset(&sc, 0, sizeof sc);
-    if (dg_supercats_load(&sc, super_path ? super_path : cli_asset("supercategories.txt"),
-                          &err) != DG_OK) {
-        dg_model_dir_close(&d);
-        free(crules);
-        return fail(&err);
-    }
     dg_dataset ds;
-    dg_dataset_init(&ds);
-    double t0 = dg_now();
-    int rc = cli_load_cleaned("predict", argv[optind], &lo, quiet, rules_path, no_clean, &ds);
     dg_features f;
-    memset(&f, 0, sizeof f);
+    double t0 = dg_now();
+    int rc = cli_model_features("predict", argv[optind], &lo, quiet, rules_path, no_clean,
+                                super_path, 1, &d, &sc, &ds, &f);
     dg_labelled l;
     memset(&l, 0, sizeof l);
     uint32_t *rows = NULL, *trows = NULL, n = 0, ntest = 0;
     dg_prediction *pred = NULL, *tpred = NULL;
     if (rc == 0) {
-        cli_progress cp;
-        dg_progress pr = cli_progress_start(&cp, quiet);
-        int ok = dg_features_for_models(&ds, &sc, DG_CLUSTER_EPS_KM_DEFAULT,
-                                        DG_CLUSTER_MIN_PTS_DEFAULT, &f, NULL, &pr,
-                                        &err) == DG_OK &&
-                 dg_model_dir_check(&d, &f, &err) == DG_OK;
-        cli_progress_done(&cp);
+        int ok = 1;
         /* The labels give the labelled set and the campaigns' truth; the
          * split share does not matter here (the directory lists its test
          * devices). */
