@@ -33,9 +33,15 @@ work=$(mktemp -d /tmp/demographer-bench-db.XXXXXX)
 chmod 0711 "$work"
 dbdir=$work/mariadb
 spdir=$work/spider
+# Best effort at exit: a server that will not stop is said, and the rest
+# still cleaned up.
 cleanup() {
-  bash scripts/mariadb.sh stop "$dbdir" 2>/dev/null || true
-  [ -d "$spdir" ] && bash scripts/spider.sh stop "$spdir" 2>/dev/null || true
+  if [ -d "$dbdir" ]; then
+    bash scripts/mariadb.sh stop "$dbdir" || echo "bench/db.sh: the MariaDB in $dbdir did not stop" >&2
+  fi
+  if [ -d "$spdir" ]; then
+    bash scripts/spider.sh stop "$spdir" || echo "bench/db.sh: the Spider cluster in $spdir did not stop" >&2
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -45,9 +45,10 @@ stop-node)
   pid=$(cat "$dir/n$n/run/mariadbd.pid")
   # Its command line, for start-node.
   tr '\0' '\n' <"/proc/$pid/cmdline" >"$dir/n$n/cmdline"
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  exit 0
+  kill "$pid" || { echo "spider.sh: data node $n (pid $pid) is not running" >&2; exit 1; }
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done
+  echo "spider.sh: data node $n (pid $pid) did not stop within 10 s" >&2
+  exit 1
   ;;
 start-node)
   n=${3:-}
