@@ -629,28 +629,8 @@ static void report_of_run(run_state *s, dg_report *m, dg_report_rule *rules)
     m->nevals_identical = s->r->nmodels_identical;
     m->have_predictions = s->r->ran[DG_STAGE_PREDICTIONS];
     m->npredictions = s->npred;
-    if (s->have_reach) {
-        const dg_reach *rc = &s->reach;
-        m->have_campaigns = 1;
-        for (int k = 0; k < 9; k++)
-            m->decile_edge[k] = s->dec.edge[k];
-        m->campaign_devices = rc->devices;
-        m->campaign_labelled = rc->labelled;
-        m->untargeted = rc->untargeted;
-        m->ncampaigns = s->crules.n;
-        for (int i = 0; i < s->crules.n; i++) {
-            const dg_reach_row *w = &rc->row[i];
-            dg_report_campaign *x = &m->campaign[i];
-            x->id = s->crules.v[i].id;
-            x->name = s->crules.v[i].name;
-            dg_campaign_condition_text(&s->crules.v[i], x->condition, sizeof x->condition);
-            x->devices = w->devices;
-            x->share = w->share;
-            x->labelled = w->labelled;
-            x->precision = w->precision;
-            x->base_rate = w->base_rate;
-        }
-    }
+    if (s->have_reach)
+        dg_report_set_campaigns(m, &s->crules, &s->dec, &s->reach);
 }
 
 static int stage_report(run_state *s, dg_err *err)

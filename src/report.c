@@ -295,3 +295,27 @@ int dg_report_write(const dg_report *r, dg_err *err)
     dg_textbuf_free(&b);
     return rc;
 }
+
+void dg_report_set_campaigns(dg_report *r, const dg_campaign_rules *rules, const dg_deciles *dec,
+                             const dg_reach *reach)
+{
+    r->have_campaigns = 1;
+    for (int k = 0; k < 9; k++)
+        r->decile_edge[k] = dec->edge[k];
+    r->campaign_devices = reach->devices;
+    r->campaign_labelled = reach->labelled;
+    r->untargeted = reach->untargeted;
+    r->ncampaigns = rules->n;
+    for (int i = 0; i < rules->n; i++) {
+        const dg_reach_row *w = &reach->row[i];
+        dg_report_campaign *x = &r->campaign[i];
+        x->id = rules->v[i].id;
+        x->name = rules->v[i].name;
+        dg_campaign_condition_text(&rules->v[i], x->condition, sizeof x->condition);
+        x->devices = w->devices;
+        x->share = w->share;
+        x->labelled = w->labelled;
+        x->precision = w->precision;
+        x->base_rate = w->base_rate;
+    }
+}

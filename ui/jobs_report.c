@@ -228,25 +228,7 @@ static int report_campaigns(report_job *d, dg_report *r, const char *dir, dg_err
     if (rc != DG_OK)
         return DG_ERR;
     d->ncharts++;
-    r->have_campaigns = 1;
-    for (int k = 0; k < 9; k++)
-        r->decile_edge[k] = c->dec.edge[k];
-    r->campaign_devices = c->reach.devices;
-    r->campaign_labelled = c->reach.labelled;
-    r->untargeted = c->reach.untargeted;
-    r->ncampaigns = c->rules.n;
-    for (int i = 0; i < c->rules.n; i++) {
-        const dg_reach_row *w = &c->reach.row[i];
-        dg_report_campaign *x = &r->campaign[i];
-        x->id = c->rules.v[i].id;
-        x->name = c->rules.v[i].name;
-        dg_campaign_condition_text(&c->rules.v[i], x->condition, sizeof x->condition);
-        x->devices = w->devices;
-        x->share = w->share;
-        x->labelled = w->labelled;
-        x->precision = w->precision;
-        x->base_rate = w->base_rate;
-    }
+    dg_report_set_campaigns(r, &c->rules, &c->dec, &c->reach);
     return DG_OK;
 }
 

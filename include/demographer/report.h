@@ -146,6 +146,11 @@ typedef struct dg_report {
 
 /* report.json as text (the caller frees it), or NULL with err set (runs.json
  * cannot be read back). */
+/* The campaigns' part of r (have_campaigns, the decile edges, the reach of
+ * each rule) from the rules, the fitted deciles and their reach: the same
+ * for a run and for the workbench. Points into rules (names). */
+void dg_report_set_campaigns(dg_report *r, const dg_campaign_rules *rules, const dg_deciles *dec,
+                             const dg_reach *reach);
 char *dg_report_json(const dg_report *r, dg_err *err);
 /* report.md into b. */
 void dg_report_md(const dg_report *r, dg_textbuf *b);
