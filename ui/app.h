@@ -74,6 +74,11 @@ typedef struct app_cell {
 /* Draws cells side by side (one blank between), fitted to width by display
  * width, at row y, column x. */
 void app_put_row(int y, int x, int width, const app_cell *cells, int n);
+/* Draws one line of a pane's text at row y, column 1, fitted to width - 2,
+ * in attr, after naming keys from the action table: "{eda-compute}" becomes
+ * that action's key, so a hint cannot go wrong when a key is rebound. Only
+ * for the product's own text: a user's names are drawn as they are. */
+void app_put_text(int y, int width, const char *text, int attr);
 /* Opens a prompt. */
 void app_prompt(app *a, prompt_kind kind, const char *label, const char *text, const char *arg);
 

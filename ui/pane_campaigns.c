@@ -51,10 +51,11 @@ static void draw(app *a, int top, int height, int width)
     put_line(y++, width, line, A_BOLD);
     if (!c->have) {
         snprintf(line, sizeof line, "No predictions yet: %s",
-                 m->models.have_result ? "c predicts the test devices with the session's models"
-                                       : "train in the Models pane (5), then c here; or o loads "
-                                         "a predictions.csv");
-        put_line(y++, width, line, 0);
+                 m->models.have_result
+                     ? "{campaigns-predict} predicts the test devices with the session's models"
+                     : "train in the Models pane ({pane-models}), then {campaigns-predict} here; "
+                       "or {campaigns-load} loads a predictions.csv");
+        app_put_text(y++, width, line, 0);
     } else {
         text_count(c->n, n1, sizeof n1);
         snprintf(line, sizeof line, "%s devices from %s; w writes the files", n1, c->pred_from);

@@ -137,12 +137,13 @@ static void draw(app *a, int top, int height, int width)
     if (c->applied.n)
         draw_effects(a, y, end, width);
     else
-        mvaddstr(y, 1,
-                 text_fit("t turns the cursor's rule on or off, K and J move it, e sets its "
-                          "parameters, Enter shows it in full, v previews "
-                          "what they would change, a applies (on a fresh load: Esc cancels), "
-                          "w and r save and load the rules.",
-                          width - 2, 0, buf, sizeof buf));
+        app_put_text(y, width,
+                     "{rule-toggle} turns the cursor's rule on or off, {rule-up} and {rule-down} "
+                     "move it, {rule-set} sets its parameters, {row-detail} shows it in full, "
+                     "{clean-preview} previews what they would change, {clean-apply} applies "
+                     "(on a fresh load: {cancel-job} cancels), {rules-save} and {rules-load} "
+                     "save and load the rules.",
+                     A_NORMAL);
 }
 
 static int key(app *a, int id, pane_args *args)

@@ -33,12 +33,14 @@ static void draw_clusters(app *a, int top, int height, int width)
     dbscan_state *d = &m->dbs;
     char line[1024], n1[32], n2[32], n3[32], n4[32];
     if (!d->have_run) {
-        put_line(top + 2, width,
-                 !m->loaded ? "No DBSCAN run yet. Load data first (1 goes to the Load pane)."
-                 : m->cl.have_cleaned
-                     ? "No DBSCAN run yet: r clusters the cleaned events' locations."
-                     : "No DBSCAN run yet: r clusters the loaded events' locations (2 cleans).",
-                 A_NORMAL);
+        app_put_text(top + 2, width,
+                     !m->loaded
+                         ? "No DBSCAN run yet. Load data first ({pane-load} goes to the Load pane)."
+                     : m->cl.have_cleaned
+                         ? "No DBSCAN run yet: {dbscan-run} clusters the cleaned events' locations."
+                         : "No DBSCAN run yet: {dbscan-run} clusters the loaded events' locations "
+                           "({pane-clean} cleans).",
+                     A_NORMAL);
         return;
     }
     const dg_dbscan_report *r = &d->report;
@@ -98,8 +100,10 @@ static void draw_kdist(app *a, int top, int height, int width)
     dbscan_state *d = &m->dbs;
     char line[1024], n1[32];
     if (!d->have_kdist) {
-        put_line(top + 2, width, "No k-distance curve yet: r runs DBSCAN and computes it for "
-                                 "k = minPts.", A_NORMAL);
+        app_put_text(top + 2, width,
+                     "No k-distance curve yet: {dbscan-run} runs DBSCAN and computes it for "
+                     "k = minPts.",
+                     A_NORMAL);
         return;
     }
     const dg_kdist *k = &d->kdist;
@@ -139,19 +143,21 @@ static void draw_sweep(app *a, int top, int height, int width)
         return;
     }
     if (!d->nrows) {
-        put_line(top + 2, width, m->loaded ? "No sweep yet: w runs eps x minPts over the ladder "
-                                             "steps around the pair."
-                                           : "No sweep yet. Load data first (1 goes to the Load "
-                                             "pane).",
-                 A_NORMAL);
+        app_put_text(top + 2, width,
+                     m->loaded ? "No sweep yet: {dbscan-sweep} runs eps x minPts over the ladder "
+                                 "steps around the pair."
+                               : "No sweep yet. Load data first ({pane-load} goes to the Load "
+                                 "pane).",
+                     A_NORMAL);
         return;
     }
-    put_line(top + 1, width,
-             d->sweep_gen != m->data_gen ? "Up/Down choose a row, Enter adopts it; data changed: "
-                                           "w sweeps again"
-                                         : "Up/Down choose a row, Enter adopts its eps and minPts "
-                                           "(* the current pair)",
-             A_NORMAL);
+    app_put_text(top + 1, width,
+                 d->sweep_gen != m->data_gen
+                     ? "Up/Down choose a row, {dbscan-adopt} adopts it; data changed: "
+                       "{dbscan-sweep} sweeps again"
+                     : "Up/Down choose a row, {dbscan-adopt} adopts its eps and minPts "
+                       "(* the current pair)",
+                 A_NORMAL);
     app_cell head[] = {{"", 1, 0},           {"eps km", 7, 1},  {"minPts", 7, 1},
                        {"clusters", 8, 1},   {"core locs", 10, 1}, {"noise %", 8, 1},
                        {"largest %", 9, 1},  {"seconds", 9, 1}};

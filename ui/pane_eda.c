@@ -49,10 +49,11 @@ static void draw(app *a, int top, int height, int width)
     int y = top, end = top + height;
     if (!m->have_eda) {
         snprintf(line, sizeof line, "No EDA tables yet. %s",
-                 !m->loaded          ? "Load data first (1 goes to the Load pane)."
-                 : m->cl.have_cleaned ? "c computes them from the cleaned data."
-                                      : "c computes them from the loaded data (2 cleans it).");
-        mvaddstr(y + 1, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+                 !m->loaded           ? "Load data first ({pane-load} goes to the Load pane)."
+                 : m->cl.have_cleaned ? "{eda-compute} computes them from the cleaned data."
+                                      : "{eda-compute} computes them from the loaded data "
+                                        "({pane-clean} cleans it).");
+        app_put_text(y + 1, width, line, A_NORMAL);
         return;
     }
     snprintf(line, sizeof line, "%d tables from the %s data%s", m->eda.ntables,

@@ -195,10 +195,11 @@ static void draw(app *a, int top, int height, int width)
     }
     if (!g->have_sample) {
         snprintf(line, sizeof line, "No sample of events yet. %s",
-                 !m->loaded           ? "Load data first (1 goes to the Load pane)."
-                 : m->cl.have_cleaned ? "c samples 100,000 events of the cleaned data."
-                                      : "c samples 100,000 events of the loaded data (2 cleans it).");
-        mvaddstr(top + 1, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+                 !m->loaded           ? "Load data first ({pane-load} goes to the Load pane)."
+                 : m->cl.have_cleaned ? "{geo-sample} samples 100,000 events of the cleaned data."
+                                      : "{geo-sample} samples 100,000 events of the loaded data "
+                                        "({pane-clean} cleans it).");
+        app_put_text(top + 1, width, line, A_NORMAL);
         return;
     }
     const dg_geo_sample *s = geo_sample_shown(g);

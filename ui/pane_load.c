@@ -105,8 +105,9 @@ static void draw_tables(app *a, int top, int height, int width)
     if (m->loaded && y < top + height)
         draw_stats(a, y, top + height, width);
     else if (y < top + height)
-        mvaddstr(y, 1, text_fit("L loads these tables (in the background: Esc cancels).",
-                                width - 2, 0, buf, sizeof buf));
+        app_put_text(y, width,
+                     "{load} loads these tables (in the background: {cancel-job} cancels).",
+                     A_NORMAL);
 }
 
 /* The MySQL source before its load: the connection's fields and where the
@@ -137,7 +138,9 @@ static void draw_db(app *a, int top, int height, int width)
     }
     snprintf(lines[n++], sizeof lines[0], "%s", "");
     snprintf(lines[n++], sizeof lines[0], "%s",
-             "e edits the fields in turn, P types the password, L loads (Esc cancels).");
+             "{db-set} edits the fields in turn, {db-password} types the password, {load} loads "
+             "({cancel-job} cancels).");
+    action_keys_expand(lines[n - 1], sizeof lines[0]);
     for (int i = 0; i < n && i < height; i++) {
         attrset(i == 0 ? A_BOLD : A_NORMAL);
         mvaddstr(top + i, 1, text_fit(lines[i], width - 2, 0, buf, sizeof buf));
@@ -195,7 +198,8 @@ static int key(app *a, int id, pane_args *args)
     case ACT_DB_SET:
     case ACT_DB_PASSWORD:
         if (m->src == SRC_DIR) {
-            snprintf(m->msg, sizeof m->msg, "%s", "m chooses the MySQL source first");
+            snprintf(m->msg, sizeof m->msg, "%s", "{source} chooses the MySQL source first");
+            action_keys_expand(m->msg, sizeof m->msg);
             return 0;
         }
         if (id == ACT_DB_PASSWORD) {

@@ -64,10 +64,11 @@ static void draw_settings(app *a, int top, int height, int width)
              models_targets_text(s, t, sizeof t), models_scenarios_text(s, sc, sizeof sc));
     bold_line(y++, width, line);
     snprintf(line, sizeof line, "%s", s->have_result
-                                          ? "t toggles a family, c trains again, v shows the runs"
-                                          : "t toggles a family, c trains (features, then "
-                                            "cross-validation per family)");
-    mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+                                          ? "{models-family} toggles a family, {models-train} "
+                                            "trains again, {models-view} shows the runs"
+                                          : "{models-family} toggles a family, {models-train} "
+                                            "trains (features, then cross-validation per family)");
+    app_put_text(y++, width, line, A_NORMAL);
     attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
     snprintf(line, sizeof line, "%-3s %-18s %s", "on", "family", "what it is");
     mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
@@ -94,8 +95,9 @@ static void draw_runs(app *a, int top, int height, int width)
     char line[1024], buf[2048], cell[256];
     int y = top, end = top + height;
     if (!s->have_result) {
-        mvaddstr(y + 1, 1, text_fit("No runs yet: c trains (v shows the settings).", width - 2, 0,
-                                    buf, sizeof buf));
+        app_put_text(y + 1, width,
+                     "No runs yet: {models-train} trains ({models-view} shows the settings).",
+                     A_NORMAL);
         return;
     }
     const dg_train_result *r = &s->res;
@@ -240,7 +242,8 @@ static int key(app *a, int id, pane_args *args)
         return 1;
     case ACT_MODELS_FAMILY:
         if (s->view != MODELS_VIEW_SETTINGS) {
-            snprintf(a->m.msg, sizeof a->m.msg, "v shows the families to toggle");
+            snprintf(a->m.msg, sizeof a->m.msg, "{models-view} shows the families to toggle");
+            action_keys_expand(a->m.msg, sizeof a->m.msg);
             return 0;
         }
         args->argc = 1;
@@ -275,7 +278,8 @@ static int key(app *a, int id, pane_args *args)
     case ACT_MODELS_SORT:
     case ACT_MODELS_SORT_DESC:
         if (s->view != MODELS_VIEW_RUNS) {
-            snprintf(a->m.msg, sizeof a->m.msg, "v shows the runs to sort");
+            snprintf(a->m.msg, sizeof a->m.msg, "{models-view} shows the runs to sort");
+            action_keys_expand(a->m.msg, sizeof a->m.msg);
             return 0;
         }
         args->argc = 1;
