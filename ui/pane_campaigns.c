@@ -58,7 +58,8 @@ static void draw(app *a, int top, int height, int width)
         app_put_text(y++, width, line, 0);
     } else {
         text_count(c->n, n1, sizeof n1);
-        snprintf(line, sizeof line, "%s devices from %s; w writes the files", n1, c->pred_from);
+        snprintf(line, sizeof line, "%s devices from %s; %s writes the files", n1, c->pred_from,
+                 actions[ACT_CAMPAIGNS_WRITE].key); /* beside a path: not through {...} */
         put_line(y++, width, line, 0);
         /* An edge is inf when no reference value ranks that high (ties). */
         char fe[64] = "", me[64] = "";
@@ -121,9 +122,10 @@ static void draw(app *a, int top, int height, int width)
         snprintf(line, sizeof line,
                  c->reach.labelled
                      ? "precision: of the %s labelled, the targeted that meet it; base: all "
-                       "that do; p: chart"
-                     : "no labels for these devices (%s): no precision; p: chart",
+                       "that do; {save}: chart"
+                     : "no labels for these devices (%s): no precision; {save}: chart",
                  n1);
+        action_keys_expand(line, sizeof line); /* a count and the product's words only */
         put_line(y + 1, width, line, A_DIM);
     }
 }

@@ -71,18 +71,16 @@ static void draw(app *a, int top, int height, int width)
 {
     model *m = &a->m;
     const clean_state *c = &m->cl;
-    char line[1024], buf[2048];
+    char line[1024];
     int y = top, end = top + height;
     int on = 0;
     for (int i = 0; i < c->rules.n; i++)
         on += c->rules.v[i].enabled;
     snprintf(line, sizeof line, "Rules: %d, %d on.  Data: %s", c->rules.n, on,
-             !m->loaded          ? "none loaded (1 goes to the Load pane)"
+             !m->loaded          ? "none loaded ({pane-load} goes to the Load pane)"
              : c->have_cleaned   ? "cleaned by the apply below (the EDA pane uses it)"
-                                 : "loaded, not cleaned: a applies the rules");
-    attrset(A_BOLD);
-    mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-    attrset(A_NORMAL);
+                                 : "loaded, not cleaned: {clean-apply} applies the rules");
+    app_put_text(y++, width, line, A_BOLD);
     int hw = width - 2 - (2 + 3 + 21 + 3);
     app_cell head[] = {{"#", 2, 1},
                    {"on", 3, 0},

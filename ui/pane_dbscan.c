@@ -56,7 +56,7 @@ static void draw_clusters(app *a, int top, int height, int width)
              pct(r->noise_weight, r->total_weight),
              pct(r->largest_cluster_weight, r->total_weight),
              text_count(r->distinct, n3, sizeof n3), r->seconds,
-             d->run_gen != m->data_gen ? "; data changed: r reruns" : "");
+             d->run_gen != m->data_gen ? "; data changed: {dbscan-run} reruns" : "");
     put_line(top + 2, width, line, A_NORMAL);
     if (height < 6)
         return;
@@ -110,7 +110,9 @@ static void draw_kdist(app *a, int top, int height, int width)
     snprintf(line, sizeof line, "k = %g, %s locations: knee %.3g km (suggested eps) at %.0f%%%s",
              k->k, text_count(k->nsorted, n1, sizeof n1), k->knee_km,
              k->nsorted > 1 ? 100.0 * k->knee_index / (k->nsorted - 1) : 0,
-             d->kdist_gen != m->data_gen ? "; data changed: r redraws" : "; p saves the PNG");
+             d->kdist_gen != m->data_gen ? "; data changed: {dbscan-run} redraws"
+                                         : "; {save} saves the PNG");
+    action_keys_expand(line, sizeof line); /* numbers and the product's words only */
     dg_kdist_chart kc;
     dg_err err;
     if (dg_kdist_chart_of(k, d->eps_km, &kc, &err) != DG_OK) {
@@ -127,9 +129,11 @@ static void draw_sweep_chart(app *a, int top, int height, int width)
     dbscan_state *d = &a->m.dbs;
     dg_sweep_chart *sc = dg_xmalloc(sizeof *sc);
     dg_sweep_chart_of(d->rows, d->nrows, d->eps_km, sc);
+    char title[256] = "clusters by eps, a line per minPts ({chart-toggle} the table: "
+                      "{dbscan-adopt} adopts a row; {save} saves the PNG)";
+    action_keys_expand(title, sizeof title);
     chart_view_draw(a, &sc->chart,
-                    "clusters by eps, a line per minPts (. the table: Enter adopts a row; p saves "
-                    "the PNG)",
+                    title,
                     top + 1, height - 1, width);
     free(sc);
 }

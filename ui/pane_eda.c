@@ -58,10 +58,8 @@ static void draw(app *a, int top, int height, int width)
     }
     snprintf(line, sizeof line, "%d tables from the %s data%s", m->eda.ntables,
              m->eda_from_cleaned ? "cleaned" : "loaded (not cleaned)",
-             m->eda_gen != m->data_gen ? "; the data changed since: c recomputes" : "");
-    attrset(A_BOLD);
-    mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-    attrset(A_NORMAL);
+             m->eda_gen != m->data_gen ? "; the data changed since: {eda-compute} recomputes" : "");
+    app_put_text(y++, width, line, A_BOLD);
     int tw = width - 2 - (5 + 2 + 1 + 6 + 1 + 7);
     snprintf(line, sizeof line, "%5s  %-*s %6s %7s", "chart", tw, "title", "rows", "series");
     attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));

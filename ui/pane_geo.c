@@ -206,10 +206,11 @@ static void draw(app *a, int top, int height, int width)
     char n1[32], n2[32];
     text_count(s->n, n1, sizeof n1);
     text_count(s->eligible, n2, sizeof n2);
-    snprintf(line, sizeof line, "Map %s (m: next): %s of %s events%s, seed %llu, %s data%s",
+    snprintf(line, sizeof line, "Map %s ({geo-map}: next): %s of %s events%s, seed %llu, %s data%s",
              dg_map_kind_name(g->kind), n1, n2, g->kind == DG_MAP_ALL ? "" : " of labelled devices",
              (unsigned long long)s->seed, g->from_cleaned ? "cleaned" : "loaded",
-             g->gen != m->data_gen ? "; data changed: c redraws" : "");
+             g->gen != m->data_gen ? "; data changed: {geo-sample} redraws" : "");
+    action_keys_expand(line, sizeof line); /* numbers and the product's words only */
     attrset(A_BOLD);
     mvaddstr(top, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
     attrset(A_NORMAL);

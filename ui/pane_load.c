@@ -64,10 +64,13 @@ static void draw_tables(app *a, int top, int height, int width)
     const dg_dataset *ds = m->loaded ? &m->ds : &m->found;
     char line[2048], buf[4096];
     int y = top;
-    snprintf(line, sizeof line, "Data: %s%s  (%s shape%s)", m->loaded && m->from_db ? "MySQL " : "",
-             m->loaded ? m->ds.dir : m->dir, dg_shape_name(ds->shape),
+    /* The key is looked up, not expanded from "{load}": the line holds a path. */
+    snprintf(line, sizeof line, "Data: %s%s  (%s shape%s%s%s)",
+             m->loaded && m->from_db ? "MySQL " : "", m->loaded ? m->ds.dir : m->dir,
+             dg_shape_name(ds->shape),
              m->loaded ? ds->from_snapshot ? ", loaded from the snapshot" : ", loaded"
-                       : ", not loaded: L loads");
+                       : ", not loaded: ",
+             m->loaded ? "" : actions[ACT_LOAD].key, m->loaded ? "" : " loads");
     attrset(A_BOLD);
     mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
     attrset(A_NORMAL);
