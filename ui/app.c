@@ -348,8 +348,11 @@ static void run_action(app *a, int id, int argc, char **argv, int from_key)
     case ACT_REDRAW: clearok(curscr, TRUE); break;
     default:
         if (argc == 0 && (from_key || needs_args(id)) && a->panes[a->m.pane]->key) {
-            if (!a->panes[a->m.pane]->key(a, id, &pa))
+            if (!a->panes[a->m.pane]->key(a, id, &pa)) {
+                /* A pane's message names keys as {action-name}, as the model's do. */
+                action_keys_expand(a->m.msg, sizeof a->m.msg);
                 return;
+            }
             for (int i = 0; i < pa.argc; i++)
                 pargv[i] = pa.argv[i];
             argc = pa.argc;

@@ -125,8 +125,7 @@ static void draw(app *a, int top, int height, int width)
                        "that do; {save}: chart"
                      : "no labels for these devices (%s): no precision; {save}: chart",
                  n1);
-        action_keys_expand(line, sizeof line); /* a count and the product's words only */
-        put_line(y + 1, width, line, A_DIM);
+        app_put_text(y + 1, width, line, A_DIM); /* a count and the product's words only */
     }
 }
 

@@ -210,10 +210,7 @@ static void draw(app *a, int top, int height, int width)
              dg_map_kind_name(g->kind), n1, n2, g->kind == DG_MAP_ALL ? "" : " of labelled devices",
              (unsigned long long)s->seed, g->from_cleaned ? "cleaned" : "loaded",
              g->gen != m->data_gen ? "; data changed: {geo-sample} redraws" : "");
-    action_keys_expand(line, sizeof line); /* numbers and the product's words only */
-    attrset(A_BOLD);
-    mvaddstr(top, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-    attrset(A_NORMAL);
+    app_put_text(top, width, line, A_BOLD); /* numbers and the product's words only */
     snprintf(line, sizeof line, "lon %.2f..%.2f lat %.2f..%.2f %s; +/- zoom, arrows pan, 0 resets",
              g->extent.lon0, g->extent.lon1, g->extent.lat0, g->extent.lat1,
              g->projection == DG_PROJ_MERCATOR ? "mercator" : "equirect");

@@ -202,7 +202,6 @@ static int key(app *a, int id, pane_args *args)
     case ACT_DB_PASSWORD:
         if (m->src == SRC_DIR) {
             snprintf(m->msg, sizeof m->msg, "%s", "{source} chooses the MySQL source first");
-            action_keys_expand(m->msg, sizeof m->msg);
             return 0;
         }
         if (id == ACT_DB_PASSWORD) {

@@ -243,7 +243,6 @@ static int key(app *a, int id, pane_args *args)
     case ACT_MODELS_FAMILY:
         if (s->view != MODELS_VIEW_SETTINGS) {
             snprintf(a->m.msg, sizeof a->m.msg, "{models-view} shows the families to toggle");
-            action_keys_expand(a->m.msg, sizeof a->m.msg);
             return 0;
         }
         args->argc = 1;
@@ -279,7 +278,6 @@ static int key(app *a, int id, pane_args *args)
     case ACT_MODELS_SORT_DESC:
         if (s->view != MODELS_VIEW_RUNS) {
             snprintf(a->m.msg, sizeof a->m.msg, "{models-view} shows the runs to sort");
-            action_keys_expand(a->m.msg, sizeof a->m.msg);
             return 0;
         }
         args->argc = 1;
