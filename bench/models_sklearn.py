@@ -6,12 +6,14 @@ split: LogisticRegression (lbfgs; multinomial for the groups) for gender,
 group6 and group12, Ridge for age. Reads demographer's split.csv (device,
 scenario, is_test) so that both score the same test devices.
 
-Usage: models_sklearn.py DATA_DIR SPLIT_CSV OUT_CSV
+Usage: models_sklearn.py DATA_DIR SPLIT_CSV OUT_CSV [PREDICTIONS_CSV]
   N_JOBS=2   GridSearchCV's n_jobs (default 1)
   NO_CV=1    the notebook without the search: one fit per target at fixed
              parameters (C=0.1, Ridge alpha=100)
 Writes one line per scenario and target: the chosen parameters and the test
-metrics, computed with sklearn.metrics (log loss clipped at 1e-15)."""
+metrics, computed with sklearn.metrics (log loss clipped at 1e-15); with
+PREDICTIONS_CSV also the test devices' predictions in the format of
+demographer's predictions.csv (for `demographer run --peer-predictions`)."""
 import os
 import sys
 
@@ -24,6 +26,7 @@ from sklearn.metrics import (accuracy_score, log_loss, mean_absolute_error, mean
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 d, split_path, out_path = sys.argv[1:4]
+pred_path = sys.argv[4] if len(sys.argv) > 4 else None
 upgrad = os.path.exists(os.path.join(d, "brand_device.csv"))
 labels = pd.read_csv(os.path.join(d, "train.csv" if upgrad else "gender_age_train.csv"))
 phones = pd.read_csv(os.path.join(d, "brand_device.csv" if upgrad else "phone_brand_device_model.csv"))
@@ -72,6 +75,7 @@ lab_codes, lab_index = pd.factorize(lab.label_id)
 Xlabels = sp.csr_matrix((np.ones(len(lab)), (lab.row, lab_codes)), shape=(n, len(lab_index)))
 
 rows = []
+pred = {}  # test row -> {column: value}
 for scenario in (1, 2):
     sel = dev[dev.scenario == scenario]
     tr = sel[sel.is_test == 0].row.values
@@ -110,6 +114,8 @@ for scenario in (1, 2):
              "cv_score": score, "n_train": len(tr), "n_test": len(te)}
         if target == "age":
             p = m.predict(X[te])
+            for row, v in zip(te, p):
+                pred.setdefault(row, {})["age"] = v
             r.update(mae=mean_absolute_error(y[te], p),
                      rmse=mean_squared_error(y[te], p, squared=False), r2=r2_score(y[te], p))
         else:
@@ -117,9 +123,23 @@ for scenario in (1, 2):
             k = 2 if target == "gender" else (6 if target == "group6" else 12)
             full = np.zeros((len(te), k))
             full[:, m.classes_] = P
+            for row, v in zip(te, full):
+                pred.setdefault(row, {})[target] = v
             r.update(accuracy=accuracy_score(y[te], full.argmax(axis=1)),
                      log_loss=log_loss(y[te], full, labels=list(range(k)), eps=1e-15))
             if target == "gender":
                 r["auc"] = roc_auc_score(y[te], full[:, 1])
         rows.append(r)
 pd.DataFrame(rows).to_csv(out_path, index=False)
+if pred_path:
+    G6 = "F0-24,F25-32,F32+,M0-24,M25-32,M32+"
+    G12 = ("F23-,F24-26,F27-28,F29-32,F33-42,F43+,"
+           "M22-,M23-26,M27-28,M29-31,M32-38,M39+")
+    with open(pred_path, "w") as f:
+        f.write("device_id,scenario,p_female,age," + G6 + "," + G12 + "\n")
+        for row in sorted(pred):
+            p = pred[row]
+            f.write(",".join([str(dev.device_id[row]), str(dev.scenario[row]),
+                              repr(float(p["gender"][1])), repr(float(p["age"]))] +
+                             [repr(float(x)) for x in p["group6"]] +
+                             [repr(float(x)) for x in p["group12"]]) + "\n")

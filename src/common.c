@@ -118,6 +118,33 @@ char *dg_xstrdup(const char *s)
     return d;
 }
 
+int dg_read_file(const char *path, char **text, size_t *len, dg_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return dg_fail(err, "%s: %s", path, strerror(errno));
+    size_t cap = 1 << 16, at = 0;
+    char *buf = dg_xmalloc(cap + 1);
+    size_t got;
+    while ((got = fread(buf + at, 1, cap - at, f)) > 0) {
+        at += got;
+        if (at == cap) {
+            cap *= 2;
+            buf = dg_xrealloc(buf, cap + 1);
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return dg_fail(err, "%s: read error", path);
+    }
+    buf[at] = 0;
+    *text = buf;
+    *len = at;
+    return DG_OK;
+}
+
 int dg_write_file_atomic(const char *path, const void *data, size_t len, dg_err *err)
 {
     size_t plen = strlen(path);

@@ -471,6 +471,9 @@ static int stage_predictions(run_state *s, dg_err *err)
         rc = dg_predictions_write(s->pred, s->npred, path, err);
         free(path);
     }
+    if (rc == DG_OK && s->o->synth_truth_path)
+        rc = dg_accuracy_compute(l, s->pred, s->npred, s->o->synth_truth_path,
+                                 s->o->peer_predictions_path, &s->r->accuracy, err);
     s->r->ntest_predicted = n;
     return rc;
 }
@@ -629,6 +632,11 @@ static void report_of_run(run_state *s, dg_report *m, dg_report_rule *rules)
     m->nevals_identical = s->r->nmodels_identical;
     m->have_predictions = s->r->ran[DG_STAGE_PREDICTIONS];
     m->npredictions = s->npred;
+    if (s->r->accuracy.n) {
+        m->accuracy = &s->r->accuracy;
+        m->synth_truth = s->o->synth_truth_path;
+        m->peer_predictions = s->o->peer_predictions_path;
+    }
     if (s->have_reach)
         dg_report_set_campaigns(m, &s->crules, &s->dec, &s->reach);
 }
@@ -684,11 +692,13 @@ int dg_pipeline_run(const dg_pipeline_opts *o, dg_pipeline_result *r, dg_err *er
                             "rules are required");
     /* Before anything is touched: the output never goes over an input
      * (the old DIR is replaced whole). */
-    const char *inputs[DG_T_COUNT + 5] = {o->data_dir, o->rules_path, o->supercats_path,
-                                          o->basemap_path, o->campaign_rules_path};
+    const char *inputs[DG_T_COUNT + 7] = {o->data_dir,          o->rules_path,
+                                          o->supercats_path,     o->basemap_path,
+                                          o->campaign_rules_path, o->synth_truth_path,
+                                          o->peer_predictions_path};
     for (int t = 0; t < DG_T_COUNT; t++)
-        inputs[5 + t] = o->load.files[t];
-    if (dg_output_apart("--out", o->out_dir, inputs, DG_T_COUNT + 5, err) != DG_OK)
+        inputs[7 + t] = o->load.files[t];
+    if (dg_output_apart("--out", o->out_dir, inputs, DG_T_COUNT + 7, err) != DG_OK)
         return DG_ERR;
     size_t outlen = strlen(o->out_dir);
     while (outlen > 1 && o->out_dir[outlen - 1] == '/')

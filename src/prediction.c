@@ -4,7 +4,6 @@
 #include "demographer/csv.h"
 #include "demographer/textbuf.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -84,40 +83,13 @@ int dg_kaggle_submission_write(const dg_prediction *p, size_t n, const char *pat
     return rc;
 }
 
-static int read_all(const char *path, char **text, size_t *len, dg_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return dg_fail(err, "%s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, at = 0;
-    char *buf = dg_xmalloc(cap + 1);
-    size_t got;
-    while ((got = fread(buf + at, 1, cap - at, f)) > 0) {
-        at += got;
-        if (at == cap) {
-            cap *= 2;
-            buf = dg_xrealloc(buf, cap + 1);
-        }
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return dg_fail(err, "%s: read error", path);
-    }
-    buf[at] = 0;
-    *text = buf;
-    *len = at;
-    return DG_OK;
-}
-
 int dg_predictions_read(const char *path, dg_prediction **out, size_t *n, dg_err *err)
 {
     char *text = NULL;
     size_t len = 0;
     *out = NULL;
     *n = 0;
-    if (read_all(path, &text, &len, err) != DG_OK)
+    if (dg_read_file(path, &text, &len, err) != DG_OK)
         return DG_ERR;
     dg_textbuf want = {0};
     header(&want);

@@ -24,6 +24,33 @@ static json_t *eval_json(const dg_eval *e)
     return o;
 }
 
+/* The gap to the generator's floor: per scenario and target the model's,
+ * the peer's and the floor's score and the share of the gap closed. */
+static json_t *accuracy_json(const dg_report *r)
+{
+    json_t *rows = json_array();
+    for (int i = 0; i < r->accuracy->n; i++) {
+        const dg_closure *c = &r->accuracy->row[i];
+        json_t *x = json_object();
+        json_object_set_new(x, "scenario", json_integer(c->scenario));
+        json_object_set_new(x, "target", json_string(dg_target_name(c->target)));
+        json_object_set_new(x, "metric", json_string(dg_metrics[c->metric].name));
+        json_object_set_new(x, "devices", json_integer(c->devices));
+        json_object_set_new(x, "model", num(c->model));
+        json_object_set_new(x, "peer", num(c->peer));
+        json_object_set_new(x, "floor", num(c->floor));
+        json_object_set_new(x, "closure", num(c->closure));
+        json_array_append_new(rows, x);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "synth_truth", json_string(r->synth_truth));
+    json_object_set_new(o, "peer_predictions",
+                        r->peer_predictions ? json_string(r->peer_predictions) : json_null());
+    json_object_set_new(o, "closure", json_string("(peer - model) / (peer - floor)"));
+    json_object_set_new(o, "rows", rows);
+    return o;
+}
+
 static json_t *stages_json(const dg_report *r)
 {
     json_t *stages = json_array();
@@ -251,6 +278,8 @@ static json_t *report_tree(const dg_report *r, dg_err *err)
         json_object_set_new(p, "file", json_string("predictions.csv"));
         json_object_set_new(root, "predictions", p);
     }
+    if (r->accuracy)
+        json_object_set_new(root, "accuracy", accuracy_json(r));
     if (r->have_campaigns)
         json_object_set_new(root, "campaigns", campaigns_json(r));
     return root;

@@ -254,6 +254,44 @@ static void metrics_text(const dg_eval *e, char *out, size_t cap)
     dg_eval_format(e, 1, ", ", "–", out, cap);
 }
 
+/* The gap to the generator's floor (accuracy.h). */
+static void accuracy(doc *d)
+{
+    const dg_report *r = d->r;
+    const doc_ops *o = d->ops;
+    o->section(d, "Models", "Accuracy against the floor");
+    o->para(d, 1);
+    o->text(d, "The floor is the generator's exact posterior (");
+    o->code(d, r->synth_truth);
+    o->text(d, ") scored on the same test devices: no model can do better.");
+    if (r->peer_predictions) {
+        o->text(d, " The peer is ");
+        o->code(d, r->peer_predictions);
+        o->text(d, "; closed is the share of the peer-to-floor gap the chosen models close, "
+                   "(peer - model) / (peer - floor).");
+    }
+    o->para(d, 0);
+    static const char *const head[] = {"scenario", "target", "metric", "devices",
+                                       "model",    "peer",   "floor",  "closed"};
+    o->table(d, 8, head, "LLLrrrrr");
+    for (int i = 0; i < r->accuracy->n; i++) {
+        const dg_closure *c = &r->accuracy->row[i];
+        cellf(d, "%d", c->scenario);
+        o->cell(d, dg_target_name(c->target), 0);
+        o->cell(d, dg_metrics[c->metric].label, 0);
+        cellf(d, "%u", c->devices);
+        cell_num(d, c->model, "%.4f");
+        cell_num(d, c->peer, "%.4f");
+        cell_num(d, c->floor, "%.4f");
+        if (isfinite(c->closure))
+            cellf(d, "%.0f %%", 100 * c->closure);
+        else
+            o->cell(d, "–", 0);
+        o->row_end(d);
+    }
+    o->table_end(d);
+}
+
 static void models(doc *d)
 {
     const dg_report *r = d->r;
@@ -334,6 +372,8 @@ static void models(doc *d)
               r->npredictions);
         o->para(d, 0);
     }
+    if (r->accuracy)
+        accuracy(d);
 }
 
 static void campaigns(doc *d)

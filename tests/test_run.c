@@ -5,9 +5,11 @@
 #include "report_check.h"
 
 #include "demographer/common.h"
+#include "demographer/textbuf.h"
 
 #include <dirent.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char *tmp, *data;
+static char *tmp, *data, *truth;
 
 static int exists(const char *dir, const char *name)
 {
@@ -74,9 +76,10 @@ static int setup(void **state)
     (void)state;
     tmp = tu_tmpdir();
     data = dg_path_join(tmp, "data");
+    truth = dg_path_join(tmp, "truth.csv");
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' synth --quiet --out '%s' --devices 3000 --seed 5", tu_bin(),
-             data);
+    snprintf(cmd, sizeof cmd, "'%s' synth --quiet --out '%s' --devices 3000 --seed 5 --truth '%s'",
+             tu_bin(), data, truth);
     char *o = NULL;
     int rc = tu_run(cmd, &o);
     if (rc != 0)
@@ -91,6 +94,7 @@ static int teardown(void **state)
     tu_rmrf(tmp);
     free(tmp);
     free(data);
+    free(truth);
     return 0;
 }
 
@@ -550,6 +554,174 @@ static void test_header_only_events(void **state)
     free(hdr);
 }
 
+/* The truth file as predictions (accuracy.h): P(female) = 1 - p_male, the
+ * expected age, the 12 group probabilities; group6 0 (unused). Without the
+ * device of keep_out (0: none). */
+static char *truth_as_predictions(const char *name, const char *keep_out)
+{
+    size_t len;
+    char *text = tu_read(truth, &len);
+    assert_non_null(text);
+    dg_textbuf b = {0};
+    dg_textbuf_puts(&b, "device_id,scenario,p_female,age,F0-24,F25-32,F32+,M0-24,M25-32,"
+                        "M32+,F23-,F24-26,F27-28,F29-32,F33-42,F43+,M22-,M23-26,M27-28,"
+                        "M29-31,M32-38,M39+\n");
+    char *save = NULL;
+    strtok_r(text, "\n", &save); /* the header */
+    for (char *line; (line = strtok_r(NULL, "\n", &save));) {
+        char *f[15], *fs = NULL;
+        int n = 0;
+        for (char *x = strtok_r(line, ",", &fs); x && n < 15; x = strtok_r(NULL, ",", &fs))
+            f[n++] = x;
+        assert_int_equal(n, 15);
+        if (keep_out && strcmp(f[0], keep_out) == 0)
+            continue;
+        dg_textbuf_printf(&b, "%s,1,%.17g,%s,0,0,0,0,0,0", f[0], 1.0 - strtod(f[1], NULL), f[2]);
+        for (int g = 3; g < 15; g++)
+            dg_textbuf_printf(&b, ",%s", f[g]);
+        dg_textbuf_putc(&b, '\n');
+    }
+    char *path = tu_write(tmp, name, b.p, b.len);
+    dg_textbuf_free(&b);
+    free(text);
+    return path;
+}
+
+static double row_num(json_t *row, const char *key)
+{
+    json_t *v = json_object_get(row, key);
+    assert_true(json_is_real(v));
+    return json_real_value(v);
+}
+
+/* --synth-truth and --peer-predictions: the floor is the truth scored like
+ * any predictions, the closure (peer - model) / (peer - floor) is 0 for a
+ * peer that is the run itself and undefined for a peer that is the floor;
+ * a test device missing from either file fails the run, naming the file. */
+static void test_accuracy_against_floor(void **state)
+{
+    (void)state;
+    char *o = NULL, args[4096];
+    snprintf(args, sizeof args, "--skip eda,maps,cluster --families prior,softmax --folds 2 "
+                                "--synth-truth '%s'", truth);
+    int rc = run_cmd(args, "acc", &o);
+    if (rc != 0)
+        fail_msg("run failed (%d): %s", rc, o);
+    assert_non_null(strstr(o, "scenario 1 group12 log loss"));
+    free(o);
+    char *out = dg_path_join(tmp, "acc");
+    json_t *rep = load_json(out, "report.json");
+    json_t *acc = json_object_get(rep, "accuracy");
+    json_t *rows = json_object_get(acc, "rows");
+    assert_int_equal(json_array_size(rows), 6);
+    assert_true(json_is_null(json_object_get(acc, "peer_predictions")));
+    double floor[6], model[6];
+    static const char *const targets[3] = {"gender", "group12", "age"};
+    for (size_t i = 0; i < 6; i++) {
+        json_t *r = json_array_get(rows, i);
+        assert_int_equal(json_integer_value(json_object_get(r, "scenario")), i < 3 ? 1 : 2);
+        assert_string_equal(json_string_value(json_object_get(r, "target")),
+                            targets[i % 3]);
+        assert_true(json_is_null(json_object_get(r, "peer")));
+        assert_true(json_is_null(json_object_get(r, "closure")));
+        floor[i] = row_num(r, "floor");
+        model[i] = row_num(r, "model");
+        assert_true(json_integer_value(json_object_get(r, "devices")) > 0);
+    }
+    /* The floor beats a softmax on the scenario-1 groups by far at this size. */
+    assert_true(floor[1] < model[1]);
+    json_decref(rep);
+    char *md_path = dg_path_join(out, "report.md");
+    char *md = tu_read(md_path, NULL);
+    assert_non_null(strstr(md, "## Accuracy against the floor"));
+    free(md);
+    free(md_path);
+
+    /* The run's own predictions as the peer: nothing closed, nothing lost. */
+    char *own = dg_path_join(out, "predictions.csv");
+    char *own_copy = dg_path_join(tmp, "own-predictions.csv");
+    size_t len;
+    char *text = tu_read(own, &len);
+    free(tu_write(tmp, "own-predictions.csv", text, len));
+    free(text);
+    snprintf(args, sizeof args, "--skip eda,maps,cluster --families prior,softmax --folds 2 "
+                                "--synth-truth '%s' --peer-predictions '%s' --quiet", truth,
+             own_copy);
+    rc = run_cmd(args, "acc-own", &o);
+    if (rc != 0)
+        fail_msg("run failed (%d): %s", rc, o);
+    free(o);
+    char *out2 = dg_path_join(tmp, "acc-own");
+    rep = load_json(out2, "report.json");
+    rows = json_object_get(json_object_get(rep, "accuracy"), "rows");
+    for (size_t i = 0; i < 6; i++) {
+        json_t *r = json_array_get(rows, i);
+        assert_true(row_num(r, "peer") == model[i]);
+        assert_true(row_num(r, "model") == model[i]);
+        assert_true(row_num(r, "floor") == floor[i]);
+        assert_true(row_num(r, "closure") == 0.0);
+    }
+    json_decref(rep);
+
+    /* The truth as the peer: its score is the floor, so no gap to close. */
+    char *as_peer = truth_as_predictions("truth-peer.csv", NULL);
+    snprintf(args, sizeof args, "--skip eda,maps,cluster --families prior,softmax --folds 2 "
+                                "--synth-truth '%s' --peer-predictions '%s' --quiet", truth,
+             as_peer);
+    rc = run_cmd(args, "acc-floor", &o);
+    if (rc != 0)
+        fail_msg("run failed (%d): %s", rc, o);
+    free(o);
+    char *out3 = dg_path_join(tmp, "acc-floor");
+    rep = load_json(out3, "report.json");
+    rows = json_object_get(json_object_get(rep, "accuracy"), "rows");
+    for (size_t i = 0; i < 6; i++) {
+        json_t *r = json_array_get(rows, i);
+        assert_true(fabs(row_num(r, "peer") - floor[i]) < 1e-12 * (1 + floor[i]));
+        assert_true(json_is_null(json_object_get(r, "closure")));
+    }
+    json_decref(rep);
+
+    /* A test device missing from the peer's file: the run fails and names it. */
+    char *split_path = dg_path_join(out, "train/split.csv");
+    text = tu_read(split_path, NULL);
+    char first_test[32] = "";
+    for (char *line = strchr(text, '\n'); line && !first_test[0]; line = strchr(line, '\n')) {
+        line++;
+        long long id;
+        int sc, is_test;
+        if (sscanf(line, "%lld,%d,%d", &id, &sc, &is_test) == 3 && is_test)
+            snprintf(first_test, sizeof first_test, "%lld", id);
+    }
+    free(text);
+    assert_true(first_test[0]);
+    char *short_peer = truth_as_predictions("short-peer.csv", first_test);
+    snprintf(args, sizeof args, "--skip eda,maps,cluster --families prior --folds 2 "
+                                "--synth-truth '%s' --peer-predictions '%s' --quiet", truth,
+             short_peer);
+    rc = run_cmd(args, "acc-short", &o);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(o, "short-peer.csv: expected every test device, found no row for "
+                              "device_id"));
+    assert_non_null(strstr(o, first_test));
+    free(o);
+    assert_false(exists(tmp, "acc-short"));
+    /* A peer without the truth is refused before anything runs. */
+    snprintf(args, sizeof args, "--peer-predictions '%s'", own_copy);
+    rc = run_cmd(args, "acc-refused", &o);
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(o, "--peer-predictions needs --synth-truth"));
+    free(o);
+    free(split_path);
+    free(short_peer);
+    free(as_peer);
+    free(out3);
+    free(out2);
+    free(own);
+    free(own_copy);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -560,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_output_over_input),
         cmocka_unit_test(test_stale_partials_are_removed),
         cmocka_unit_test(test_header_only_events),
+        cmocka_unit_test(test_accuracy_against_floor),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -76,6 +76,9 @@ char *dg_xstrdup(const char *s);
 /* Writes `len` bytes to `path` atomically: a temporary file in the same
  * directory, fsync, then rename, so a crash never leaves half a file. */
 int dg_write_file_atomic(const char *path, const void *data, size_t len, dg_err *err);
+/* The whole file into *text (NUL-terminated, *len bytes; the caller frees
+ * it), or DG_ERR with "PATH: why". */
+int dg_read_file(const char *path, char **text, size_t *len, dg_err *err);
 
 /* "dir/name" (no second slash when dir ends with one); the caller frees it. */
 char *dg_path_join(const char *dir, const char *name);

@@ -9,6 +9,8 @@
  *   train/        runs.csv, runs.json, split.csv, runs/, the charts, and
  *   train/models/ the chosen models (train.h's model directory)
  *   predictions.csv  the chosen models' predictions for the test devices
+ *                 (with the generator's truth: scored against its floor and
+ *                 a peer's predictions, accuracy.h; the report states it)
  *   campaigns/    device_campaigns.csv, reach.csv, reach.png, thresholds.txt,
  *                 campaigns.rules (deciles over the test predictions,
  *                 expected precision from the test labels)
@@ -28,6 +30,7 @@
 #ifndef DEMOGRAPHER_PIPELINE_H
 #define DEMOGRAPHER_PIPELINE_H
 
+#include "demographer/accuracy.h"
 #include "demographer/dataset.h"
 #include "demographer/train.h"
 
@@ -70,6 +73,8 @@ typedef struct dg_pipeline_opts {
     const char *supercats_path;   /* required: the super-category rules */
     const char *basemap_path;     /* required unless maps are skipped */
     const char *campaign_rules_path; /* NULL: the brief's six campaigns */
+    const char *synth_truth_path; /* NULL, or the generator's posterior (accuracy.h) */
+    const char *peer_predictions_path; /* NULL, or a peer's predictions (needs the truth) */
     const char *families[DG_TRAIN_MAX_FAMILIES]; /* NULL-terminated; none: the defaults */
     const char *grids[DG_TRAIN_MAX_FAMILIES];    /* as dg_train_opts */
     int folds;                    /* 0: DG_TRAIN_FOLDS_DEFAULT */
@@ -93,6 +98,7 @@ typedef struct dg_pipeline_result {
     char report_html[4096];
     /* What the CLI prints at the end. */
     uint32_t nruns, nchosen, ntest_predicted, nmodels_identical, nmodels_evaluated;
+    dg_accuracy accuracy; /* n 0 without --synth-truth */
 } dg_pipeline_result;
 
 /* Runs the pipeline. On failure err reads "STAGE: why" and r->failed_stage

@@ -136,6 +136,9 @@ typedef struct dg_report {
     uint32_t nevals_identical;
     int have_predictions;
     uint64_t npredictions;
+    /* The gap to the generator's floor (accuracy.h); NULL: no truth given. */
+    const dg_accuracy *accuracy;
+    const char *synth_truth, *peer_predictions; /* the files (peer NULL: none) */
     /* Campaigns. */
     int have_campaigns;
     double decile_edge[9];

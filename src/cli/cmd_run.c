@@ -6,11 +6,12 @@
 #include "cli_progress.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_OUT = 256, O_SKIP, O_SUPER, O_QUIET, O_HELP };
+enum { O_OUT = 256, O_SKIP, O_SUPER, O_SYNTH_TRUTH, O_PEER, O_QUIET, O_HELP };
 
 static volatile sig_atomic_t interrupted;
 
@@ -63,6 +64,8 @@ static int run(int argc, char **argv)
         {"out", required_argument, NULL, O_OUT},
         {"skip", required_argument, NULL, O_SKIP},
         {"super", required_argument, NULL, O_SUPER},
+        {"synth-truth", required_argument, NULL, O_SYNTH_TRUTH},
+        {"peer-predictions", required_argument, NULL, O_PEER},
         {"quiet", no_argument, NULL, O_QUIET},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
@@ -87,6 +90,8 @@ static int run(int argc, char **argv)
         case 'C': o.no_clean = 1; break;
         case O_OUT: o.out_dir = optarg; break;
         case O_SUPER: super_path = optarg; break;
+        case O_SYNTH_TRUTH: o.synth_truth_path = optarg; break;
+        case O_PEER: o.peer_predictions_path = optarg; break;
         case O_QUIET: quiet = 1; break;
         case O_SKIP: {
             const char *w[DG_STAGE_COUNT + 1];
@@ -120,6 +125,9 @@ static int run(int argc, char **argv)
         return cli_usage_error("run", "%s", "--out DIR is required");
     if (o.rules_path && o.no_clean)
         return cli_usage_error("run", "%s", "--rules and --no-clean exclude each other");
+    if (o.peer_predictions_path && !o.synth_truth_path)
+        return cli_usage_error("run", "%s",
+                               "--peer-predictions needs --synth-truth (the floor of the gap)");
     o.data_dir = argv[optind];
     /* cli_asset returns a static buffer: copy each path. */
     char *super = dg_xstrdup(super_path ? super_path : cli_asset("supercategories.txt"));
@@ -167,6 +175,15 @@ static int run(int argc, char **argv)
             if (r.ran[DG_STAGE_PREDICTIONS])
                 printf("predictions for %u test devices: %s/predictions.csv\n",
                        r.ntest_predicted, o.out_dir);
+            for (int i = 0; i < r.accuracy.n; i++) {
+                const dg_closure *c = &r.accuracy.row[i];
+                printf("scenario %d %-7s %s %.4f, floor %.4f", c->scenario,
+                       dg_target_name(c->target), dg_metrics[c->metric].label, c->model,
+                       c->floor);
+                if (isfinite(c->peer))
+                    printf(", peer %.4f: %.0f %% of the gap closed", c->peer, 100 * c->closure);
+                printf("\n");
+            }
         }
         printf("report: %s (and %s, %s), %.1f s in all\n", r.report_html, r.report_md,
                r.report_json, r.total_seconds);
@@ -227,6 +244,14 @@ const cli_command cli_run = {
     "                     predictions, campaigns (skipping train skips evaluate,\n"
     "                     predictions and campaigns; predictions skips campaigns)\n"
     "  --super FILE       super-category rules (default: supercategories.txt of the assets)\n"
+    "  --synth-truth FILE the generator's posterior of every device (demographer synth\n"
+    "                     --truth FILE on the same data): the report states the floor of\n"
+    "                     the gender and group12 log loss and of the age RMSE on the test\n"
+    "                     devices, next to the chosen models'\n"
+    "  --peer-predictions FILE  another system's predictions of the test devices (the\n"
+    "                     format of predictions.csv): the report states the share of the\n"
+    "                     peer-to-floor gap the chosen models close, (peer - model) /\n"
+    "                     (peer - floor), per scenario and target (needs --synth-truth)\n"
     CLI_CLEAN_HELP
     CLI_DATA_HELP
     "  --quiet            no progress and no stage lines; only the report line\n",
