@@ -135,6 +135,70 @@ static void learn_bag(const dg_csr *m, const int64_t *vocab_ids, const uint32_t 
     free(df);
 }
 
+/* A numeric column's value in a row: dense column a, or the product of a
+ * and b (b >= 0); NaN when undefined. Two floats multiply exactly in a
+ * double. */
+static double numeric_value(const float *dense, int a, int b)
+{
+    return b < 0 ? (double)dense[a] : (double)dense[a] * (double)dense[b];
+}
+
+/* The dense columns of a numeric column's name, "A" or "A*B" (b -1 for "A"),
+ * or -1 in *a when the features lack one. */
+static void numeric_cols(const dg_features *f, const char *name, int *a, int *b)
+{
+    const char *star = strchr(name, DG_DESIGN_PRODUCT_SEP);
+    *b = -1;
+    if (!star) {
+        *a = dg_features_col(f, name);
+        return;
+    }
+    char first[256];
+    snprintf(first, sizeof first, "%.*s", (int)(star - name), name);
+    *a = dg_features_col(f, first);
+    *b = dg_features_col(f, star + 1);
+    if (*b < 0)
+        *a = -1;
+}
+
+/* The scaling of one numeric column over the train rows: log1p when
+ * may_log and every defined value is >= 0, then the mean and sd of the
+ * defined values. missing_col is set to 1 when a train row is undefined
+ * (the caller numbers the indicators). */
+static void learn_numeric(dg_design_numeric *nc, const dg_features *f, const uint32_t *rows,
+                          uint32_t nrows, int a, int b, int may_log)
+{
+    double lo = INFINITY, sum = 0, sum2 = 0;
+    uint64_t n = 0, nan = 0;
+    for (uint32_t i = 0; i < nrows; i++) {
+        double v = numeric_value(f->dense + (size_t)rows[i] * f->ncols, a, b);
+        if (isnan(v))
+            nan++;
+        else if (v < lo)
+            lo = v;
+    }
+    nc->log1p = may_log && lo >= 0;
+    for (uint32_t i = 0; i < nrows; i++) {
+        double v = numeric_value(f->dense + (size_t)rows[i] * f->ncols, a, b);
+        if (isnan(v))
+            continue;
+        sum += nc->log1p ? log1p(v) : v;
+        n++;
+    }
+    nc->mean = n ? sum / (double)n : 0;
+    for (uint32_t i = 0; i < nrows; i++) {
+        double v = numeric_value(f->dense + (size_t)rows[i] * f->ncols, a, b);
+        if (isnan(v))
+            continue;
+        double t = (nc->log1p ? log1p(v) : v) - nc->mean;
+        sum2 += t * t;
+    }
+    nc->sd = n > 1 ? sqrt(sum2 / (double)(n - 1)) : 0;
+    if (!(nc->sd > 0))
+        nc->sd = 1;
+    nc->missing_col = nan > 0;
+}
+
 int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *rows,
                     uint32_t nrows, unsigned blocks, dg_bag_weight bags, uint32_t min_count,
                     dg_err *err)
@@ -208,36 +272,27 @@ int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *row
                 continue;
             dg_design_numeric *nc = &out.numeric[out.nnumeric++];
             nc->name = dg_xstrdup(f->col_names[c]);
-            double lo = INFINITY, sum = 0, sum2 = 0;
-            uint64_t n = 0, nan = 0;
-            for (uint32_t i = 0; i < nrows; i++) {
-                float v = f->dense[(size_t)rows[i] * f->ncols + c];
-                if (isnan(v))
-                    nan++;
-                else if (v < lo)
-                    lo = v;
-            }
-            nc->log1p = !is_share_or_place(nc->name) && lo >= 0;
-            for (uint32_t i = 0; i < nrows; i++) {
-                float v = f->dense[(size_t)rows[i] * f->ncols + c];
-                if (isnan(v))
-                    continue;
-                double t = nc->log1p ? log1p((double)v) : (double)v;
-                sum += t;
-                n++;
-            }
-            nc->mean = n ? sum / (double)n : 0;
-            for (uint32_t i = 0; i < nrows; i++) {
-                float v = f->dense[(size_t)rows[i] * f->ncols + c];
-                if (isnan(v))
-                    continue;
-                double t = (nc->log1p ? log1p((double)v) : (double)v) - nc->mean;
-                sum2 += t * t;
-            }
-            nc->sd = n > 1 ? sqrt(sum2 / (double)(n - 1)) : 0;
-            if (!(nc->sd > 0))
-                nc->sd = 1;
-            nc->missing_col = nan ? out.nmissing++ : -1;
+            learn_numeric(nc, f, rows, nrows, c, -1, !is_share_or_place(nc->name));
+            nc->missing_col = nc->missing_col ? out.nmissing++ : -1;
+        }
+        /* Each hour's event count, share times events: the shares alone say
+         * nothing of how many events back them, and a device's hours weigh
+         * in its posterior by their counts. */
+        int events = dg_features_col(f, "events");
+        for (int h = 0; h < 24 && events >= 0; h++) {
+            char name[32];
+            snprintf(name, sizeof name, "hour_%02d", h);
+            int c = dg_features_col(f, name);
+            if (c < 0)
+                continue;
+            out.numeric = dg_xrealloc(out.numeric,
+                                      ((size_t)out.nnumeric + 1) * sizeof *out.numeric);
+            dg_design_numeric *nc = &out.numeric[out.nnumeric++];
+            memset(nc, 0, sizeof *nc);
+            snprintf(name, sizeof name, "hour_%02d%cevents", h, DG_DESIGN_PRODUCT_SEP);
+            nc->name = dg_xstrdup(name);
+            learn_numeric(nc, f, rows, nrows, c, events, 1);
+            nc->missing_col = nc->missing_col ? out.nmissing++ : -1;
         }
     }
     if (blocks & DG_BLOCK_APPS)
@@ -341,10 +396,10 @@ int dg_design_apply(const dg_design_spec *s, const dg_features *f, const uint32_
                        " (%d dense columns) but the design was learnt on layout %016" PRIx64
                        "; rebuild the model on these features",
                        fp, f->ncols, s->fingerprint);
-    int *numcol = dg_xmalloc(((size_t)s->nnumeric + 1) * sizeof *numcol);
+    int *numcol = dg_xmalloc(((size_t)s->nnumeric + 1) * 2 * sizeof *numcol);
     for (int i = 0; i < s->nnumeric; i++) {
-        numcol[i] = dg_features_col(f, s->numeric[i].name);
-        if (numcol[i] < 0) {
+        numeric_cols(f, s->numeric[i].name, &numcol[2 * i], &numcol[2 * i + 1]);
+        if (numcol[2 * i] < 0) {
             free(numcol);
             return dg_fail(err, "design: the features have no column '%s'", s->numeric[i].name);
         }
@@ -391,7 +446,7 @@ int dg_design_apply(const dg_design_spec *s, const dg_features *f, const uint32_
         const float *dense = f->dense + (size_t)r * f->ncols;
         for (int k = 0; k < s->nnumeric; k++) {
             const dg_design_numeric *nc = &s->numeric[k];
-            double v = dense[numcol[k]];
+            double v = numeric_value(dense, numcol[2 * k], numcol[2 * k + 1]);
             if (isnan(v))
                 continue;
             if (nc->log1p)
@@ -401,7 +456,8 @@ int dg_design_apply(const dg_design_spec *s, const dg_features *f, const uint32_
                 put(&b, base_num + (uint32_t)k, z);
         }
         for (int k = 0; k < s->nnumeric; k++)
-            if (s->numeric[k].missing_col >= 0 && isnan(dense[numcol[k]]))
+            if (s->numeric[k].missing_col >= 0 &&
+                isnan(numeric_value(dense, numcol[2 * k], numcol[2 * k + 1])))
                 put(&b, base_miss + (uint32_t)s->numeric[k].missing_col, 1.0f);
         if (home >= 0 && !isnan(dense[home])) {
             int64_t h = (int64_t)dense[home];

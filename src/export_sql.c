@@ -16,7 +16,8 @@ enum {
     KIND_MISSING = 3,   /* 1 where the row's value is NULL */
     KIND_BAG_BINARY = 4,
     KIND_APP_TFIDF = 5, /* idf over the L2 norm of the device's app idfs */
-    KIND_LABEL_TFIDF = 6
+    KIND_LABEL_TFIDF = 6,
+    KIND_NUMERIC_BY_EVENTS = 7 /* "A*events": the row's value times the events, then as 2 */
 };
 
 /* Rows per INSERT: about 250 KB, well under any max_allowed_packet (16 MiB by default). */
@@ -181,6 +182,18 @@ static uint32_t columns_written(const dg_design_spec *s)
            s->napps + s->nlabels;
 }
 
+/* Products the scoring can read: "A*events" only (the events row is joined
+ * for the scenario anyway); a design with another product is refused. */
+static int products_written(const dg_design_spec *s)
+{
+    for (int k = 0; k < s->nnumeric; k++) {
+        const char *star = strchr(s->numeric[k].name, DG_DESIGN_PRODUCT_SEP);
+        if (star && strcmp(star + 1, "events") != 0)
+            return 0;
+    }
+    return 1;
+}
+
 static void columns(dg_textbuf *b, const char *model, const dg_design_spec *s)
 {
     inserter in = {b,
@@ -196,14 +209,19 @@ static void columns(dg_textbuf *b, const char *model, const dg_design_spec *s)
                    dg_strpool_len(&s->models, i), KIND_ONE_HOT, 0, 0, 1, 0);
     for (int k = 0; k < s->nnumeric; k++, col++) {
         const dg_design_numeric *nc = &s->numeric[k];
-        column_row(&in, model, col, "num=", nc->name, strlen(nc->name), KIND_NUMERIC,
-                   nc->log1p, nc->mean, nc->sd, 0);
+        const char *star = strchr(nc->name, DG_DESIGN_PRODUCT_SEP);
+        column_row(&in, model, col, "num=", nc->name, star ? (size_t)(star - nc->name)
+                                                           : strlen(nc->name),
+                   star ? KIND_NUMERIC_BY_EVENTS : KIND_NUMERIC, nc->log1p, nc->mean, nc->sd,
+                   0);
     }
     for (int k = 0; k < s->nnumeric; k++) {
         const dg_design_numeric *nc = &s->numeric[k];
+        const char *star = strchr(nc->name, DG_DESIGN_PRODUCT_SEP);
         if (nc->missing_col >= 0)
             column_row(&in, model, col + (uint32_t)nc->missing_col, "num=", nc->name,
-                       strlen(nc->name), KIND_MISSING, 0, 0, 1, 0);
+                       star ? (size_t)(star - nc->name) : strlen(nc->name), KIND_MISSING, 0, 0,
+                       1, 0);
     }
     col += (uint32_t)s->nmissing;
     for (uint32_t i = 0; i < s->nhome; i++, col++) {
@@ -318,6 +336,8 @@ static void scoring(dg_textbuf *b, const char *m, int scenario, dg_target t,
         "    CASE c.kind\n"
         "      WHEN %d THEN CAST(CAST(((CASE WHEN c.log1p = 1 THEN LN(1 + GREATEST(f.value, 0)) "
         "ELSE f.value END) - c.mean) / c.sd AS FLOAT) AS DOUBLE)\n"
+        "      WHEN %d THEN CAST(CAST(((CASE WHEN c.log1p = 1 THEN LN(1 + GREATEST(f.value * "
+        "e.value, 0)) ELSE f.value * e.value END) - c.mean) / c.sd AS FLOAT) AS DOUBLE)\n"
         "      WHEN %d THEN CAST(CAST(CAST(CAST(c.idf AS FLOAT) AS DOUBLE) / n.norm AS FLOAT) "
         "AS DOUBLE)\n"
         "      WHEN %d THEN CAST(CAST(CAST(CAST(c.idf AS FLOAT) AS DOUBLE) / n.norm AS FLOAT) "
@@ -326,21 +346,21 @@ static void scoring(dg_textbuf *b, const char *m, int scenario, dg_target t,
         "    END AS v\n"
         "  FROM dg_device_features f\n"
         "  JOIN dg_device_features e ON e.device_id = f.device_id AND ",
-        KIND_NUMERIC, KIND_APP_TFIDF, KIND_LABEL_TFIDF);
+        KIND_NUMERIC, KIND_NUMERIC_BY_EVENTS, KIND_APP_TFIDF, KIND_LABEL_TFIDF);
     put_scenario(b, scenario);
     dg_textbuf_printf(
         b,
         "\n  JOIN dg_model_columns c ON c.model = '%s' AND c.feature = f.feature\n"
         "  LEFT JOIN dg_norms n ON n.model = '%s' AND n.device_id = f.device_id AND n.kind = "
         "c.kind\n"
-        "  WHERE (c.kind = %d AND f.value IS NOT NULL)\n"
+        "  WHERE (c.kind IN (%d, %d) AND f.value IS NOT NULL)\n"
         "     OR (c.kind = %d AND f.value IS NULL)\n"
         "     OR (c.kind IN (%d, %d, %d) AND f.value > 0)\n"
         "     OR c.kind = %d\n"
         ") x\n"
         "JOIN dg_model_weights w ON w.model = '%s' AND w.col = x.col\n"
         "GROUP BY x.device_id;\n",
-        m, m, KIND_NUMERIC, KIND_MISSING, KIND_BAG_BINARY, KIND_APP_TFIDF, KIND_LABEL_TFIDF,
+        m, m, KIND_NUMERIC, KIND_NUMERIC_BY_EVENTS, KIND_MISSING, KIND_BAG_BINARY, KIND_APP_TFIDF, KIND_LABEL_TFIDF,
         KIND_ONE_HOT, m);
     /* p{c} = EXP(z{c} - top) / total, from the innermost derived table out. */
     dg_textbuf_puts(b, "INSERT INTO dg_predictions (device_id, scenario, target, class, "
@@ -456,7 +476,7 @@ int dg_export_sql(const dg_model_dir *d, int scenario, int target, const dg_feat
             selected++;
             if (m->family->linear && m->family->linear(m->model, &views[s][t]) == DG_OK &&
                 views[s][t].ncols == dg_design_ncols(&m->spec) &&
-                columns_written(&m->spec) == views[s][t].ncols) {
+                columns_written(&m->spec) == views[s][t].ncols && products_written(&m->spec)) {
                 ok[s][t] = 1;
                 rep->nmodels++;
                 continue;

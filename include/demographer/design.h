@@ -13,7 +13,11 @@
  *                      non-negative count-like columns (all but the hour/
  *                      weekday shares and the coordinates), then standardised
  *                      with the train mean and sd; NaN (undefined: a device
- *                      without places) becomes 0 = the train mean, and
+ *                      without places) becomes 0 = the train mean; then
+ *                      each hour's event count "hour_HH*events" (the share
+ *                      times the events, log1p, standardised: the shares
+ *                      alone do not say how many events back them, and a
+ *                      device's hours weigh in its posterior by count), and
  *   missing indicators one column "NAME:missing" = 1 per numeric column that
  *                      had a NaN in a train row. Mean + indicator, not the
  *                      median alone: whether a device has places at all is
@@ -65,6 +69,8 @@ typedef struct dg_design_numeric {
  * block reads this dense column (export_sql.c writes the same keys). */
 #define DG_DESIGN_MODEL_SEP '\x1f'
 #define DG_DESIGN_HOME_COLUMN "cluster_home"
+/* A numeric column named "A*B" is the product of dense columns A and B. */
+#define DG_DESIGN_PRODUCT_SEP '*'
 
 typedef struct dg_design_spec {
     unsigned blocks;
