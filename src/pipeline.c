@@ -391,6 +391,7 @@ static int stage_train(run_state *s, dg_err *err)
     }
     t.folds = s->o->folds;
     t.seed = s->o->seed;
+    t.ablation = s->o->ablation;
     t.charts = 1;
     t.progress = stage_progress(s, DG_STAGE_TRAIN);
     int rc = dg_train(&s->ds, &s->f, &t, &s->tr, err);
@@ -600,6 +601,8 @@ static void report_of_run(run_state *s, dg_report *m, dg_report_rule *rules)
         m->selection_rule = s->tr.rule;
         m->runs = s->tr.runs;
         m->nruns = s->tr.nruns;
+        m->ablation = s->tr.ablation;
+        m->nablation = s->tr.nablation;
         m->split_text = s->tr.split_text;
         m->labelled = s->tr.nlabelled;
         for (int sc = 1; sc <= 2; sc++) {

@@ -254,6 +254,34 @@ static void metrics_text(const dg_eval *e, char *out, size_t cap)
     dg_eval_format(e, 1, ", ", "–", out, cap);
 }
 
+/* Each block out of each chosen model, by cross-validation (train.h). */
+static void ablation(doc *d)
+{
+    const dg_report *r = d->r;
+    const doc_ops *o = d->ops;
+    o->section(d, "Models", "Ablation");
+    o->para(d, 1);
+    o->text(d, "Each chosen model cross-validated again on the same folds and parameters with "
+               "one feature block taken out; a positive change (a worse score without it) is "
+               "what the block brings. Log loss; RMSE for age. The test split plays no part.");
+    o->para(d, 0);
+    static const char *const head[] = {"scenario", "target", "family", "block",
+                                       "CV",       "CV without", "change"};
+    o->table(d, 7, head, "LLlLrrr");
+    for (size_t i = 0; i < r->nablation; i++) {
+        const dg_ablation *a = &r->ablation[i];
+        cellf(d, "%d", a->scenario);
+        o->cell(d, dg_target_name(a->target), 0);
+        o->cell(d, a->family, 0);
+        o->cell(d, a->block, 0);
+        cell_num(d, a->cv_all, "%.4f");
+        cell_num(d, a->cv_without, "%.4f");
+        cell_num(d, a->cv_without - a->cv_all, "%+.4f");
+        o->row_end(d);
+    }
+    o->table_end(d);
+}
+
 /* The gap to the generator's floor (accuracy.h). */
 static void accuracy(doc *d)
 {
@@ -338,6 +366,8 @@ static void models(doc *d)
         for (int i = 0; i < r->ntrain_charts; i++)
             o->image(d, r->train_chart[i].name, r->train_chart[i].png);
     }
+    if (r->nablation)
+        ablation(d);
     if (r->nevals) {
         o->section(d, "Models", "Evaluation of the exported models");
         o->para(d, 1);

@@ -229,6 +229,7 @@ struct job {
     double *pred;          /* its test predictions */
     double refit_seconds;
     const job *of;         /* group12-sum: the group12 job it reads */
+    const dg_csr *x;       /* its train design: S->xtr[variant], or an ablation's */
 };
 
 typedef struct task {
@@ -265,6 +266,7 @@ static void job_init(job *J, trainer *T, scenario *S, dg_target t, const dg_mode
     J->combos = combos;
     J->ncombos = ncombos;
     J->variant = variant;
+    J->x = &S->xtr[variant];
     J->y = dg_xmalloc(((size_t)S->ntr + 1) * sizeof *J->y);
     for (uint32_t i = 0; i < S->ntr; i++)
         J->y[i] = dg_labelled_y(&T->lab, t, S->tr_lab[i]);
@@ -332,8 +334,8 @@ static void run_fold(pool *P, task *tk)
         }
     }
     dg_csr xin, xout;
-    dg_csr_take_rows(&S->xtr[J->variant], in, nin, &xin);
-    dg_csr_take_rows(&S->xtr[J->variant], out, nho, &xout);
+    dg_csr_take_rows(J->x, in, nin, &xin);
+    dg_csr_take_rows(J->x, out, nho, &xout);
     double *pred = dg_xmalloc(((size_t)nho * nout + 1) * sizeof *pred);
     void *prev = NULL;
     tk->rc = DG_OK;
@@ -384,8 +386,8 @@ static void run_refit(pool *P, task *tk)
     scenario *S = J->S;
     dg_task kind = dg_target_task(J->t);
     int k = dg_target_nclasses(J->t);
-    dg_trainset ts = {&S->xtr[J->variant], J->y, NULL, kind, kind == DG_TASK_BINARY ? 2 : k,
-                      T->o->seed, 1, NULL};
+    dg_trainset ts = {J->x, J->y, NULL, kind, kind == DG_TASK_BINARY ? 2 : k, T->o->seed, 1,
+                      NULL};
     J->pred = dg_xmalloc(((size_t)S->nte * job_nout(J) + 1) * sizeof *J->pred);
     double t0 = dg_now();
     tk->rc = J->fam->fit(&ts, &J->combos[J->best], &J->model, NULL, &tk->err);
@@ -800,9 +802,121 @@ static int choose_bags(trainer *T, const dg_model_family *const *fams, int nf,
 
 /* ---- the whole run ------------------------------------------------------------------ */
 
+/* ---- ablation: each block's worth, by cross-validation ------------------------------
+ *
+ * For each chosen model that reads a design of several blocks, the same
+ * family at the same parameters is cross-validated on the same folds with
+ * one block taken out at a time (its entries dropped: the columns stay, and
+ * empty). The difference to the chosen CV score is what the block brings;
+ * the test split plays no part. */
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} ablation_blocks[] = {{DG_BLOCK_BRAND, "brand"},
+                       {DG_BLOCK_MODEL, "model"},
+                       {DG_BLOCK_NUMERIC, "numeric"},
+                       {DG_BLOCK_APPS, "apps"},
+                       {DG_BLOCK_LABELS, "labels"}};
+#define NABLATION_BLOCKS (sizeof ablation_blocks / sizeof *ablation_blocks)
+
+/* The design columns [lo, hi) of one block of a spec (dg_design_apply's
+ * order: brands, models, numeric + missing + home, apps, labels). */
+static void block_columns(const dg_design_spec *s, unsigned bit, uint32_t *lo, uint32_t *hi)
+{
+    uint32_t base_model = s->brands.n, base_num = base_model + s->models.n,
+             base_apps = base_num + (uint32_t)s->nnumeric + (uint32_t)s->nmissing + s->nhome,
+             base_labels = base_apps + s->napps, end = base_labels + s->nlabels;
+    *lo = bit == DG_BLOCK_BRAND     ? 0
+          : bit == DG_BLOCK_MODEL   ? base_model
+          : bit == DG_BLOCK_NUMERIC ? base_num
+          : bit == DG_BLOCK_APPS    ? base_apps
+                                    : base_labels;
+    *hi = bit == DG_BLOCK_BRAND     ? base_model
+          : bit == DG_BLOCK_MODEL   ? base_num
+          : bit == DG_BLOCK_NUMERIC ? base_apps
+          : bit == DG_BLOCK_APPS    ? base_labels
+                                    : end;
+}
+
+/* m without the entries of columns [lo, hi). */
+static void csr_without_columns(const dg_csr *m, uint32_t lo, uint32_t hi, dg_csr *out)
+{
+    out->nrows = m->nrows;
+    out->ncols = m->ncols;
+    out->ptr = dg_xmalloc(((size_t)m->nrows + 1) * sizeof *out->ptr);
+    out->idx = dg_xmalloc((m->nnz + 1) * sizeof *out->idx);
+    out->val = dg_xmalloc((m->nnz + 1) * sizeof *out->val);
+    uint64_t n = 0;
+    out->ptr[0] = 0;
+    for (uint32_t r = 0; r < m->nrows; r++) {
+        for (uint64_t k = m->ptr[r]; k < m->ptr[r + 1]; k++)
+            if (m->idx[k] < lo || m->idx[k] >= hi) {
+                out->idx[n] = m->idx[k];
+                out->val[n++] = m->val[k];
+            }
+        out->ptr[r + 1] = n;
+    }
+    out->nnz = n;
+}
+
+static int ablate(trainer *T, dg_err *err)
+{
+    size_t cap = 2 * DG_TARGET_COUNT * NABLATION_BLOCKS;
+    job *jobs = dg_xcalloc(cap + 1, sizeof *jobs);
+    dg_csr *x = dg_xcalloc(cap + 1, sizeof *x);
+    size_t *block = dg_xcalloc(cap + 1, sizeof *block), n = 0;
+    for (int s = 1; s <= 2; s++)
+        for (int t = 0; t < DG_TARGET_COUNT; t++) {
+            const chosen *ch = &T->ch[s][t];
+            /* The priors read no design; group12-sum is its group12 model's. */
+            if (!ch->have || family_is_phone_only(ch->family) ||
+                ch->family == &dg_family_group12_sum)
+                continue;
+            scenario *S = &T->sc[s];
+            const dg_design_spec *spec = &S->spec[ch->variant];
+            for (size_t b = 0; b < NABLATION_BLOCKS; b++) {
+                uint32_t lo, hi;
+                block_columns(spec, ablation_blocks[b].bit, &lo, &hi);
+                if (!(spec->blocks & ablation_blocks[b].bit) || lo == hi)
+                    continue;
+                job_init(&jobs[n], T, S, (dg_target)t, ch->family, &ch->params, 1, ch->variant);
+                csr_without_columns(&S->xtr[ch->variant], lo, hi, &x[n]);
+                jobs[n].x = &x[n];
+                block[n++] = b;
+            }
+        }
+    T->steps_total += (double)n * T->folds;
+    int rc = jobs_cross_validate(T, jobs, n, T->folds, "ablation: ", err);
+    dg_train_result *r = T->res;
+    r->ablation = dg_xcalloc(n + 1, sizeof *r->ablation);
+    for (size_t i = 0; i < n && rc == DG_OK; i++) {
+        const job *J = &jobs[i];
+        const chosen *ch = &T->ch[J->S->s][J->t];
+        dg_ablation *a = &r->ablation[r->nablation++];
+        a->scenario = J->S->s;
+        a->target = J->t;
+        snprintf(a->family, sizeof a->family, "%s", ch->family->name);
+        snprintf(a->params, sizeof a->params, "%s", r->runs[ch->run].params);
+        a->block = ablation_blocks[block[i]].name;
+        a->cv_all = ch->cv;
+        a->cv_without = J->score[0];
+        a->cv_seconds = J->cv_seconds;
+    }
+    for (size_t i = 0; i < n; i++) {
+        job_free(&jobs[i]);
+        dg_csr_free(&x[i]);
+    }
+    free(jobs);
+    free(x);
+    free(block);
+    return rc;
+}
+
 void dg_train_result_free(dg_train_result *r)
 {
     free(r->runs);
+    free(r->ablation);
     memset(r, 0, sizeof *r);
 }
 
@@ -985,6 +1099,8 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
     for (size_t i = 0; i < njobs; i++)
         job_free(&jobs[i]);
     free(jobs);
+    if (rc == DG_OK && o->ablation)
+        rc = ablate(&T, err);
     for (int t = 0; t < DG_TARGET_COUNT && rc == DG_OK; t++)
         train_add_combined(&T, (dg_target)t);
     if (rc == DG_OK)

@@ -121,7 +121,28 @@ int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err)
             }
             dg_textbuf_putc(&b, '}');
         }
-        dg_textbuf_puts(&b, "\n]}\n");
+        dg_textbuf_putc(&b, ']');
+        if (r->ablation) {
+            /* Each block out of each chosen model: its CV score without it. */
+            dg_textbuf_puts(&b, ",\"ablation\":[");
+            for (size_t i = 0; i < r->nablation; i++) {
+                const dg_ablation *a = &r->ablation[i];
+                dg_textbuf_printf(&b, "%s{\"scenario\":%d,\"target\":\"%s\",\"family\":",
+                                  i ? ",\n" : "\n", a->scenario, dg_target_name(a->target));
+                json_str(&b, a->family);
+                dg_textbuf_puts(&b, ",\"params\":");
+                json_str(&b, a->params);
+                dg_textbuf_puts(&b, ",\"block\":");
+                json_str(&b, a->block);
+                json_num(&b, "cv_score", a->cv_all);
+                json_num(&b, "cv_score_without", a->cv_without);
+                json_num(&b, "cv_change", a->cv_without - a->cv_all);
+                json_num(&b, "cv_seconds", a->cv_seconds);
+                dg_textbuf_putc(&b, '}');
+            }
+            dg_textbuf_puts(&b, "\n]");
+        }
+        dg_textbuf_puts(&b, "}\n");
         path = dg_path_join(dir, "runs.json");
         rc = dg_textbuf_save(&b, path, err);
         free(path);

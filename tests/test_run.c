@@ -603,7 +603,7 @@ static void test_accuracy_against_floor(void **state)
     (void)state;
     char *o = NULL, args[4096];
     snprintf(args, sizeof args, "--skip eda,maps,cluster --families prior,softmax --folds 2 "
-                                "--synth-truth '%s'", truth);
+                                "--synth-truth '%s' --ablation", truth);
     int rc = run_cmd(args, "acc", &o);
     if (rc != 0)
         fail_msg("run failed (%d): %s", rc, o);
@@ -630,10 +630,15 @@ static void test_accuracy_against_floor(void **state)
     }
     /* The floor beats a softmax on the scenario-1 groups by far at this size. */
     assert_true(floor[1] < model[1]);
+    /* --ablation: train's rows are in report.json (train is runs.json) and
+     * report.md has them as a table. */
+    json_t *abl = json_object_get(json_object_get(rep, "train"), "ablation");
+    assert_true(json_array_size(abl) > 0);
     json_decref(rep);
     char *md_path = dg_path_join(out, "report.md");
     char *md = tu_read(md_path, NULL);
     assert_non_null(strstr(md, "## Accuracy against the floor"));
+    assert_non_null(strstr(md, "## Ablation"));
     free(md);
     free(md_path);
 

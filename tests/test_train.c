@@ -465,10 +465,72 @@ static void cancel_leaves_nothing(void **state)
     }
 }
 
+/* --ablation: each chosen model that reads a design is cross-validated
+ * again without each of its blocks: one row per block (scenario 1: all
+ * five; scenario 2: the phone blocks), the chosen CV score beside the score
+ * without the block, the same on one thread or three. */
+static void ablation_by_block(void **state)
+{
+    (void)state;
+    if (!dg_model_family_find("softmax"))
+        skip();
+    dg_train_result res[2];
+    for (int k = 0; k < 2; k++) {
+        char out[700];
+        snprintf(out, sizeof out, "%s/ablation%d", dir, k);
+        dg_train_opts o;
+        memset(&o, 0, sizeof o);
+        o.out_dir = out;
+        o.threads = k ? 3 : 1;
+        o.folds = 3;
+        o.seed = 7;
+        o.families[0] = "softmax";
+        o.grids[0] = "softmax:l2=3e-1";
+        o.targets = (1u << DG_TARGET_GROUP6) | (1u << DG_TARGET_GROUP12);
+        o.ablation = 1;
+        dg_err err;
+        if (dg_train(&ds, &feats, &o, &res[k], &err) != DG_OK)
+            fail_msg("train: %s", err.msg);
+    }
+    static const char *const blocks[] = {"brand", "model", "numeric", "apps", "labels"};
+    size_t want = 0;
+    for (int s = 1; s <= 2; s++)
+        for (int t = 0; t < DG_TARGET_COUNT; t++) {
+            const dg_run *ch = NULL;
+            for (size_t i = 0; i < res[0].nruns; i++)
+                if (res[0].runs[i].scenario == s && res[0].runs[i].target == (dg_target)t &&
+                    res[0].runs[i].chosen)
+                    ch = &res[0].runs[i];
+            if (!ch || strcmp(ch->family, "softmax") != 0)
+                continue;
+            int nb = s == 1 ? 5 : 2;
+            for (int b = 0; b < nb; b++, want++) {
+                assert_true(want < res[0].nablation);
+                const dg_ablation *a = &res[0].ablation[want];
+                assert_int_equal(a->scenario, s);
+                assert_int_equal(a->target, t);
+                assert_string_equal(a->family, "softmax");
+                assert_string_equal(a->params, ch->params);
+                assert_string_equal(a->block, blocks[b]);
+                assert_true(a->cv_all == ch->cv_score);
+                assert_true(isfinite(a->cv_without) && a->cv_without != a->cv_all);
+                assert_true(a->cv_without == res[1].ablation[want].cv_without);
+            }
+        }
+    /* On this small set softmax wins at least group6 in both scenarios over
+     * the prior. */
+    assert_true(want >= 7);
+    assert_int_equal(res[0].nablation, want);
+    assert_int_equal(res[1].nablation, want);
+    for (int k = 0; k < 2; k++)
+        dg_train_result_free(&res[k]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cv_determinism_and_export),
+        cmocka_unit_test(ablation_by_block),
         cmocka_unit_test(every_family_beats_the_prior),
         cmocka_unit_test(commands),
         cmocka_unit_test(family_on_some_targets),

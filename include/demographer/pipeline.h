@@ -79,6 +79,7 @@ typedef struct dg_pipeline_opts {
     const char *grids[DG_TRAIN_MAX_FAMILIES];    /* as dg_train_opts */
     int folds;                    /* 0: DG_TRAIN_FOLDS_DEFAULT */
     uint64_t seed;                /* the split, folds, families and map sample */
+    int ablation;                 /* train's (dg_train_opts.ablation) */
     uint32_t map_sample;          /* events per map sample; 0: 100000 */
     unsigned skip;                /* bits 1u << dg_stage */
     const dg_progress *progress;  /* stage names are "STAGE" or "STAGE: inner step" */

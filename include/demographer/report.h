@@ -125,6 +125,8 @@ typedef struct dg_report {
     const char *selection_rule;
     const dg_run *runs;
     size_t nruns;
+    const dg_ablation *ablation; /* train's --ablation rows (report.json has them in train) */
+    size_t nablation;
     int ntrain_charts;
     dg_report_chart train_chart[DG_TRAIN_CHARTS];
     const char *split_text; /* NULL: no split made */

@@ -49,6 +49,7 @@ typedef struct dg_train_opts {
                              * peer benchmark); NULL: not */
     int threads;         /* fits side by side; 0: one per core. The results do not
                           * depend on it. */
+    int ablation;        /* also cross-validate each chosen model without each block */
     const dg_progress *progress;
 } dg_train_opts;
 
@@ -100,9 +101,24 @@ typedef struct dg_train_chart_view {
     char file[64];                     /* its PNG's name under the out directory */
 } dg_train_chart_view;
 
+/* One block taken out of one chosen model's design (train's ablation): the
+ * same family, parameters and folds, the block's entries dropped. */
+typedef struct dg_ablation {
+    int scenario;
+    dg_target target;
+    char family[40];
+    char params[200];      /* the chosen run's */
+    const char *block;     /* "brand", "model", "numeric", "apps" or "labels" */
+    double cv_all;         /* the chosen model's CV score (log loss; RMSE for age) */
+    double cv_without;     /* the same without the block: above cv_all, the block helps */
+    double cv_seconds;
+} dg_ablation;
+
 typedef struct dg_train_result {
     dg_run *runs;
     size_t nruns;
+    dg_ablation *ablation; /* with opts.ablation; in the order of scenario, target, block */
+    size_t nablation;
     dg_train_charts charts;
     char split_text[160];
     char rule[200];

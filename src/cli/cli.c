@@ -71,6 +71,9 @@ int cli_model_option(const char *cmd, int ch, char *arg, cli_model_opts *m)
             return CLI_EXIT_USAGE;
         m->seed = v;
         return 1;
+    case CLI_O_ABLATION:
+        m->ablation = 1;
+        return 1;
     default:
         return 0;
     }

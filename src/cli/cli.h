@@ -70,12 +70,13 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min,
                   uint64_t *out);
 /* The model options of train and run (--families, --grid, --folds, --seed),
  * parsed by cli_model_option into a cli_model_opts. */
-enum { CLI_O_FAMILIES = 1000, CLI_O_GRID, CLI_O_FOLDS, CLI_O_SEED };
+enum { CLI_O_FAMILIES = 1000, CLI_O_GRID, CLI_O_FOLDS, CLI_O_SEED, CLI_O_ABLATION };
 #define CLI_MODEL_LONGOPTS                                                                   \
     {"families", required_argument, NULL, CLI_O_FAMILIES},                                   \
         {"grid", required_argument, NULL, CLI_O_GRID},                                       \
         {"folds", required_argument, NULL, CLI_O_FOLDS},                                     \
-        {"seed", required_argument, NULL, CLI_O_SEED}
+        {"seed", required_argument, NULL, CLI_O_SEED},                                       \
+        {"ablation", no_argument, NULL, CLI_O_ABLATION}
 
 typedef struct cli_model_opts {
     const char *families[DG_TRAIN_MAX_FAMILIES]; /* NULL-terminated */
@@ -83,6 +84,7 @@ typedef struct cli_model_opts {
     int ngrids;
     int folds;                /* 0: train's default */
     uint64_t seed;            /* 1 unless given */
+    int ablation;             /* --ablation */
 } cli_model_opts;
 void cli_model_opts_init(cli_model_opts *m);
 /* Takes one of the model options into m: returns 1 when ch was one of them,

@@ -121,6 +121,7 @@ static int run(int argc, char **argv)
     memcpy(o.grids, mo.grids, sizeof o.grids);
     o.folds = mo.folds;
     o.seed = mo.seed;
+    o.ablation = mo.ablation;
     if (!o.out_dir)
         return cli_usage_error("run", "%s", "--out DIR is required");
     if (o.rules_path && o.no_clean)
@@ -202,7 +203,8 @@ static int run(int argc, char **argv)
 const cli_command cli_run = {
     "run", run, "the whole pipeline headless: report.json, report.md and report.html",
     "Usage: demographer run DATA_DIR --out DIR [--families LIST] [--folds K] [--seed S]\n"
-    "                       [--grid FAMILY:PARAMS] [--skip STAGE,...] [--super FILE]\n"
+    "                       [--grid FAMILY:PARAMS] [--skip STAGE,...] [--super FILE] [--ablation]\n"
+    "                       [--synth-truth FILE [--peer-predictions FILE]]\n"
     "                       [--rules FILE | --no-clean] [data options] [--quiet]\n"
     "\n"
     "Runs every stage on DATA_DIR and writes into DIR:\n"
@@ -240,6 +242,9 @@ const cli_command cli_run = {
     "                     eta=0.2 max_depth=3 rounds=40 subsample=0.8 colsample=0.8)\n"
     "  --folds K          cross-validation folds, 2 to 50 (default " CLI_STR(DG_TRAIN_FOLDS_DEFAULT) ")\n"
     "  --seed S           seed of the split, folds, families and map sample (default 1)\n"
+    "  --ablation         also cross-validate each chosen model without each feature block\n"
+    "                     in turn (brand, model, numeric, apps, labels): train/runs.json\n"
+    "                     and the report give each block's change of the CV score\n"
     "  --skip LIST        stages not to run: clean, eda, maps, cluster, train, evaluate,\n"
     "                     predictions, campaigns (skipping train skips evaluate,\n"
     "                     predictions and campaigns; predictions skips campaigns)\n"

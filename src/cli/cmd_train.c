@@ -136,6 +136,7 @@ static int run(int argc, char **argv)
     memcpy(o.grids, mo.grids, sizeof o.grids);
     o.folds = mo.folds;
     o.seed = mo.seed;
+    o.ablation = mo.ablation;
     if (!o.out_dir)
         return cli_usage_error("train", "%s", "--out DIR is required");
     dg_err err;
@@ -205,6 +206,7 @@ const cli_command cli_train = {
     "train", run, "train, cross-validate, compare and export the models",
     "Usage: demographer train DATA_DIR --out DIR [--families LIST] [--targets LIST]\n"
     "                         [--scenarios 1,2] [--folds K] [--seed S] [--grid FAMILY:PARAMS]\n"
+    "                         [--ablation]\n"
     "                         [--test-share F] [--min-count N] [--super FILE] [--no-charts]\n"
     "                         [--save-design DIR]\n"
     "                         [--rules FILE | --no-clean] [data options] [--quiet]\n"
@@ -231,6 +233,10 @@ const cli_command cli_train = {
     "  --scenarios LIST    1, 2 or 1,2 (default)\n"
     "  --folds K           cross-validation folds, 2 to 50 (default " CLI_STR(DG_TRAIN_FOLDS_DEFAULT) ")\n"
     "  --seed S            seed of the split, the folds and the families (default 1)\n"
+    "  --ablation          also cross-validate each chosen model without each feature block\n"
+    "                      in turn (brand, model, numeric, apps, labels), on the same folds\n"
+    "                      and parameters; runs.json's ablation gives each block's change\n"
+    "                      of the CV score (the test split plays no part)\n"
     "  --grid FAMILY:PARAMS  replaces a family's grid, e.g. 'brand-model-prior:alpha=2,8';\n"
     "                      repeatable\n"
     "  --test-share F      test share of the stratified split without a mapping file\n"
