@@ -1,8 +1,8 @@
-/* group12-sum: gender and group6 read off a group12 model. Its probabilities
- * times a 12 x nout table: for gender, P(female) is the sum of the six
- * female groups; for group6 (whose age bands cut across two of the group12
- * bands), each group12's share of every group6 as the training labels give
- * it. Train makes these runs from the chosen group12 model of a scenario
+/* group12-sum: gender, group6 and age read off a group12 model. Its
+ * probabilities times a 12 x nout table: for gender, P(female) is the sum of
+ * the six female groups; for group6 (whose age bands cut across two of the
+ * group12 bands), each group12's share of every group6 as the training
+ * labels give it; for age, the expected age: each group's mean train age. Train makes these runs from the chosen group12 model of a scenario
  * (train.c) and the selection rule keeps one only where its CV beats the
  * direct models; it is no family one fits on its own (tasks 0, so it is in
  * no default list), but a model directory loads it by name.
@@ -45,7 +45,7 @@ void *dg_group12_sum_make(const dg_model_family *inner_family, void *inner, dg_t
     m->inner_family = inner_family;
     m->inner = inner;
     m->task = (uint32_t)task;
-    m->nout = task == DG_TASK_BINARY ? 1 : 6;
+    m->nout = task == DG_TASK_MULTICLASS ? 6 : 1;
     memcpy(m->map, map, sizeof *map * 12 * m->nout);
     return m;
 }
@@ -131,10 +131,10 @@ static int g12_load(const char *path, void **out, dg_err *err)
         dg_fail(err, "%s: no model family '%s' to read the group12 model with", path, name);
         goto done;
     }
-    if (dg_family_get_u32(&r, &m->task, DG_TASK_MULTICLASS, "the task", err) ||
+    if (dg_family_get_u32(&r, &m->task, DG_TASK_REGRESSION, "the task", err) ||
         dg_family_get_u32(&r, &m->nout, 6, "the output count", err))
         goto done;
-    if (m->nout != (m->task == DG_TASK_BINARY ? 1u : 6u)) {
+    if (m->nout != (m->task == DG_TASK_MULTICLASS ? 6u : 1u)) {
         dg_fail(err, "%s: %u outputs do not suit the task", path, m->nout);
         goto done;
     }
@@ -156,11 +156,12 @@ done:
 static const char *const no_params[] = {NULL};
 
 /* The inner group12 model's layer, then the sums: an SQL form exactly when
- * the inner model has one. */
+ * the inner model has one, for probabilities (the SQL's outputs are
+ * classes' probabilities: an expected age has none). */
 static int g12_linear(const void *model, dg_linear_view *out)
 {
     const g12_model *m = model;
-    if (!m->inner_family->linear || m->inner_family->linear(m->inner, out) != DG_OK ||
+    if (m->task == DG_TASK_REGRESSION || !m->inner_family->linear || m->inner_family->linear(m->inner, out) != DG_OK ||
         out->nclasses != 12 || out->binary)
         return DG_ERR;
     out->map = m->map;
@@ -170,7 +171,8 @@ static int g12_linear(const void *model, dg_linear_view *out)
 
 const dg_model_family dg_family_group12_sum = {
     .name = "group12-sum",
-    .summary = "gender or group6 from the chosen group12 model's probabilities, summed",
+    .summary = "gender, group6 or the expected age from the chosen group12 model's "
+               "probabilities",
     .tasks = 0,
     .param_names = no_params,
     .grid = "",

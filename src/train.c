@@ -675,6 +675,21 @@ static void group12_map(const trainer *T, const scenario *S, dg_target t, int fo
             map[g] = g < 6;
         return;
     }
+    if (t == DG_TARGET_AGE) {
+        /* Each group's mean age (a group no row has: the mean of all). */
+        double sum[13] = {0}, n[13] = {0};
+        for (uint32_t i = 0; i < S->ntr; i++)
+            if (fold < 0 || S->fold[i] != fold) {
+                uint32_t l = S->tr_lab[i];
+                sum[T->lab.group12[l]] += T->lab.age[l];
+                n[T->lab.group12[l]] += 1;
+                sum[12] += T->lab.age[l];
+                n[12] += 1;
+            }
+        for (int g = 0; g < 12; g++)
+            map[g] = n[g] > 0 ? sum[g] / n[g] : n[12] > 0 ? sum[12] / n[12] : 0;
+        return;
+    }
     double c[12][6] = {{0}};
     for (int female = 0; female < 2; female++)
         for (int age = 1; age < 100; age++)
@@ -723,17 +738,17 @@ static void job_group12_sum(trainer *T, job *J, const job *J12, dg_target t)
 }
 
 /* The jobs in the order of the runs, with a group12-sum job after the direct
- * ones of gender and group6 where the scenario trains group12. */
+ * ones of gender, age and group6 where the scenario trains group12. */
 static job **jobs_with_group12_sum(trainer *T, job *jobs, size_t njobs, job *extra,
                                    size_t *nout)
 {
-    job **list = dg_xcalloc(njobs + 5, sizeof *list);
+    job **list = dg_xcalloc(njobs + 2 * 3 + 1, sizeof *list);
     size_t n = 0, nextra = 0;
     for (size_t i = 0; i < njobs; i++) {
         list[n++] = &jobs[i];
         int last = i + 1 == njobs || jobs[i + 1].S != jobs[i].S || jobs[i + 1].t != jobs[i].t;
         dg_target t = jobs[i].t;
-        if (!last || (t != DG_TARGET_GENDER && t != DG_TARGET_GROUP6))
+        if (!last || t == DG_TARGET_GROUP12)
             continue;
         const job *best = NULL;
         for (size_t j = 0; j < njobs; j++)
@@ -741,7 +756,7 @@ static job **jobs_with_group12_sum(trainer *T, job *jobs, size_t njobs, job *ext
                 (!best || jobs[j].score[jobs[j].best] < best->score[best->best]))
                 best = &jobs[j];
         /* A baseline's group12 says no more than its own gender or group6. */
-        if (!best || !best->model || family_is_phone_only(best->fam) || nextra == 4)
+        if (!best || !best->model || family_is_phone_only(best->fam) || nextra == 6)
             continue;
         job_group12_sum(T, &extra[nextra], best, t);
         list[n++] = &extra[nextra++];
@@ -1077,7 +1092,7 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
     }
     if (rc == DG_OK)
         rc = jobs_refit(&T, jobs, njobs, err);
-    job extra[4];
+    job extra[6]; /* group12-sum of gender, age and group6 in each scenario */
     memset(extra, 0, sizeof extra);
     size_t nlist = 0;
     job **list = rc == DG_OK ? jobs_with_group12_sum(&T, jobs, njobs, extra, &nlist) : NULL;
@@ -1093,7 +1108,7 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
     }
     free(list);
     /* The group12-sum models borrow their group12 model: free them first. */
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 6; i++)
         if (extra[i].S)
             job_free(&extra[i]);
     for (size_t i = 0; i < njobs; i++)

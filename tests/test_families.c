@@ -507,6 +507,74 @@ static family_case cases[] = {
      DG_TASK_BINARY, 0.8},
 };
 
+/* group12-sum over a softmax group12 model: gender (the female groups'
+ * sum), group6 (a 12 x 6 table) and age (each group's mean age) are the
+ * inner model's probabilities times the table, and a saved model reloads
+ * to the same outputs; an expected age has no SQL form. */
+static void group12_sum_outputs(void **state)
+{
+    (void)state;
+    const dg_model_family *sm = dg_model_family_find("softmax");
+    if (!sm)
+        skip();
+    planted p;
+    planted_make(&p, 1500, 200, 15, 12, 9);
+    dg_trainset t = {.x = &p.x, .y = p.y, .task = DG_TASK_MULTICLASS, .nclasses = 12,
+                     .seed = 3};
+    dg_err err;
+    dg_params params;
+    assert_int_equal(dg_params_parse(&params, "l2=1e-2", sm->param_names, &err), DG_OK);
+    void *inner = NULL;
+    if (sm->fit(&t, &params, &inner, NULL, &err) != DG_OK)
+        fail_msg("softmax: %s", err.msg);
+    double *p12 = malloc(sizeof *p12 * p.x.nrows * 12);
+    assert_int_equal(sm->predict(inner, &p.x, p12, &err), DG_OK);
+    char *dir = tu_tmpdir();
+    static const dg_task tasks[3] = {DG_TASK_BINARY, DG_TASK_MULTICLASS, DG_TASK_REGRESSION};
+    for (int k = 0; k < 3; k++) {
+        int nout = tasks[k] == DG_TASK_MULTICLASS ? 6 : 1;
+        double map[12 * 6];
+        for (int g = 0; g < 12; g++)
+            for (int j = 0; j < nout; j++)
+                map[g * nout + j] = tasks[k] == DG_TASK_BINARY       ? g < 6
+                                    : tasks[k] == DG_TASK_REGRESSION ? 20.0 + 2.5 * g
+                                                                     : (g + j) % 6 == 0;
+        void *m = dg_group12_sum_make(sm, inner, tasks[k], map);
+        double *want = malloc(sizeof *want * p.x.nrows * (size_t)nout);
+        double *got = malloc(sizeof *got * p.x.nrows * (size_t)nout);
+        double *back = malloc(sizeof *back * p.x.nrows * (size_t)nout);
+        dg_group12_apply(p12, p.x.nrows, nout, map, want);
+        assert_int_equal(dg_family_group12_sum.predict(m, &p.x, got, &err), DG_OK);
+        char path[600];
+        snprintf(path, sizeof path, "%s/g12-%d.model", dir, k);
+        assert_int_equal(dg_family_group12_sum.save(m, path, &err), DG_OK);
+        void *loaded = NULL;
+        if (dg_family_group12_sum.load(path, &loaded, &err) != DG_OK)
+            fail_msg("load: %s", err.msg);
+        assert_int_equal(dg_family_group12_sum.predict(loaded, &p.x, back, &err), DG_OK);
+        for (size_t i = 0; i < (size_t)p.x.nrows * (size_t)nout; i++) {
+            assert_true(got[i] == want[i]);
+            assert_true(back[i] == want[i]);
+        }
+        if (tasks[k] == DG_TASK_REGRESSION) /* an expected age, between the groups' ages */
+            for (uint32_t i = 0; i < p.x.nrows; i++)
+                assert_true(got[i] >= 20.0 - 1e-9 && got[i] <= 47.5 + 1e-9);
+        dg_linear_view v;
+        assert_int_equal(dg_family_group12_sum.linear(m, &v) == DG_OK,
+                         tasks[k] != DG_TASK_REGRESSION);
+        dg_family_group12_sum.free(loaded);
+        dg_family_group12_sum.free(m); /* made: the inner model stays ours */
+        free(want);
+        free(got);
+        free(back);
+    }
+    sm->free(inner);
+    free(p12);
+    tu_rmrf(dir);
+    free(dir);
+    planted_free(&p);
+}
+
 int main(void)
 {
     /* Six engineers share two cores here: OpenMP threads (XGBoost's) that
@@ -516,6 +584,7 @@ int main(void)
     struct CMUnitTest tests[64];
     size_t n = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(softmax_gradient);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(group12_sum_outputs);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         tests[n++] = (struct CMUnitTest)cmocka_unit_test_prestate(family_behaves, &cases[i]);
     for (size_t i = 0; i < sizeof cancellable / sizeof cancellable[0]; i++)
