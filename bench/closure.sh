@@ -8,7 +8,8 @@
 # run's own split. Prints the report's accuracy table, the run's stage
 # seconds and peak RSS.
 # Usage: bash bench/closure.sh [DEVICES]   (default: the full-size set)
-#   RUN_ARGS="..."  extra options for the run (e.g. --families ...)
+#   RUN_ARGS="..."  extra options for the run (e.g. --ablation, --families ...)
+#   KEEP=DIR        keep the run's output folder there
 set -euo pipefail
 cd "$(dirname "$0")/.."
 devices=${1:-186716}
@@ -54,8 +55,15 @@ for x in r["accuracy"]["rows"]:
     c = "-" if x["closure"] is None else f"{100 * x['closure']:.1f} %"
     print(f"{x['scenario']:<4} {x['target']:8} {x['metric']:8} {x['devices']:7d} "
           f"{x['model']:8.4f} {x['peer']:8.4f} {x['floor']:8.4f} {c:>7}")
+abl = r.get("train", {}).get("ablation")
+if abl:
+    print("ablation (CV, train split): the chosen model's score without each block")
+    for a in abl:
+        print(f"  s{a['scenario']} {a['target']:8} {a['family']:12} {a['block']:8} "
+              f"{a['cv_score']:.4f} -> {a['cv_score_without']:.4f} ({a['cv_change']:+.4f})")
 st = {s["stage"]: s["seconds"] for s in r["stages"] if s["ran"]}
 print("run: " + ", ".join(f"{k} {v:.1f} s" for k, v in st.items() if v is not None))
 print(f"demographer run {a_s:.1f} s (peak {a_m:.0f} MiB); notebook peer {p_s:.1f} s "
       f"(peak {p_m:.0f} MiB)")
 PY
+[ -z "${KEEP:-}" ] || cp -r "$out/run" "$KEEP"
