@@ -11,7 +11,7 @@
 #include <string.h>
 
 /* The baselines (model_prior.c) first: every report puts them beside the rest. */
-extern const dg_model_family dg_family_prior, dg_family_brand_model_prior;
+extern const dg_model_family dg_family_prior;
 
 const dg_model_family *const dg_model_families[] = {
     &dg_family_prior,
@@ -23,6 +23,7 @@ const dg_model_family *const dg_model_families[] = {
     &dg_family_xgboost,
     &dg_family_libsvm_svc,
     &dg_family_libsvm_svr,
+    &dg_family_phone_softmax,
     NULL,
 };
 

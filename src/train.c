@@ -123,7 +123,8 @@ const char *const train_variant_bags[NVARIANTS] = {"binary", "tfidf", "none"};
  * choice of theirs. */
 static int family_is_phone_only(const dg_model_family *fam)
 {
-    return strcmp(fam->name, "brand-model-prior") == 0 || strcmp(fam->name, "prior") == 0;
+    return strcmp(fam->name, "brand-model-prior") == 0 || strcmp(fam->name, "prior") == 0 ||
+           strcmp(fam->name, "phone-softmax") == 0;
 }
 
 static void scenario_free(scenario *s)
