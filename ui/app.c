@@ -34,14 +34,20 @@ void app_put_row(int y, int x, int width, const app_cell *cells, int n)
     mvaddstr(y, x, text_fit(line, width, 0, buf, sizeof buf));
 }
 
+void app_put_plain(int y, int x, int width, const char *text, int attr)
+{
+    char buf[4096];
+    attrset(attr);
+    mvaddstr(y, x + 1, text_fit(text, width - 2, 0, buf, sizeof buf));
+    attrset(A_NORMAL);
+}
+
 void app_put_text(int y, int width, const char *text, int attr)
 {
-    char expanded[2048], buf[4096];
+    char expanded[2048];
     snprintf(expanded, sizeof expanded, "%s", text);
     action_keys_expand(expanded, sizeof expanded);
-    attrset(attr);
-    mvaddstr(y, 1, text_fit(expanded, width - 2, 0, buf, sizeof buf));
-    attrset(A_NORMAL);
+    app_put_plain(y, 0, width, expanded, attr);
 }
 
 int app_attr(const app *a, int pair, int fallback)

@@ -14,14 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void put_line(int y, int width, const char *line, int attr)
-{
-    char buf[2048];
-    attrset(attr);
-    mvaddstr(y, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-    attrset(A_NORMAL);
-}
-
 static const char *pct(double v, char *buf, size_t cap)
 {
     if (isnan(v))
@@ -48,7 +40,7 @@ static void draw(app *a, int top, int height, int width)
         free(rc);
         return;
     }
-    put_line(y++, width, line, A_BOLD);
+    app_put_plain(y++, 0, width, line, A_BOLD); /* a path: drawn as it is */
     if (!c->have) {
         snprintf(line, sizeof line, "No predictions yet: %s",
                  m->models.have_result
@@ -60,7 +52,7 @@ static void draw(app *a, int top, int height, int width)
         text_count(c->n, n1, sizeof n1);
         snprintf(line, sizeof line, "%s devices from %s; %s writes the files", n1, c->pred_from,
                  actions[ACT_CAMPAIGNS_WRITE].key); /* beside a path: not through {...} */
-        put_line(y++, width, line, 0);
+        app_put_plain(y++, 0, width, line, 0);
         /* An edge is inf when no reference value ranks that high (ties). */
         char fe[64] = "", me[64] = "";
         if (r->female_deciles)
@@ -72,7 +64,7 @@ static void draw(app *a, int top, int height, int width)
         text_count(c->dec.reference, n2, sizeof n2);
         snprintf(line, sizeof line, "P(female) deciles of %s: %s, %s; age %s", n2, fe, me,
                  r->age_rule == DG_AGE_RULE_GROUP6 ? "by group6" : "0-24, 24-32, 32+");
-        put_line(y++, width, line, 0);
+        app_put_text(y++, width, line, 0);
     }
     y++;
     if (y >= end)

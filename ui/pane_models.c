@@ -42,14 +42,6 @@ static int right_aligned(int col)
            col != RUNCOL_CHOSEN;
 }
 
-static void bold_line(int y, int width, const char *line)
-{
-    char buf[2048];
-    attrset(A_BOLD);
-    mvaddstr(y, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-    attrset(A_NORMAL);
-}
-
 static void draw_settings(app *a, int top, int height, int width)
 {
     model *m = &a->m;
@@ -59,10 +51,10 @@ static void draw_settings(app *a, int top, int height, int width)
     snprintf(line, sizeof line, "Train on the %s data: %d folds (K), seed %llu (R)",
              !m->loaded ? "(nothing loaded yet)" : m->cl.have_cleaned ? "cleaned" : "loaded",
              s->folds, (unsigned long long)s->seed);
-    bold_line(y++, width, line);
+    app_put_text(y++, width, line, A_BOLD);
     snprintf(line, sizeof line, "targets %s (T), scenarios %s (C)",
              models_targets_text(s, t, sizeof t), models_scenarios_text(s, sc, sizeof sc));
-    bold_line(y++, width, line);
+    app_put_text(y++, width, line, A_BOLD);
     snprintf(line, sizeof line, "%s", s->have_result
                                           ? "{models-family} toggles a family, {models-train} "
                                             "trains again, {models-view} shows the runs"
@@ -108,9 +100,9 @@ static void draw_runs(app *a, int top, int height, int width)
     snprintf(line, sizeof line, "%zu runs%s, %s data%s; %s", r->nruns, shown,
              s->from_cleaned ? "cleaned" : "loaded", s->gen != m->data_gen ? " (changed since)" : "",
              r->split_text);
-    bold_line(y++, width, line);
+    app_put_plain(y++, 0, width, line, A_BOLD);
     snprintf(line, sizeof line, "* chosen: %s", r->rule);
-    mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+    app_put_plain(y++, 0, width, line, A_NORMAL);
     /* Scroll the columns after the frozen ones so that the cursor's is in view. */
     int frozen_w = 0;
     for (int c = 0; c < FROZEN; c++)
