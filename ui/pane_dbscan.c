@@ -49,7 +49,7 @@ static void draw_clusters(app *a, int top, int height, int width)
              pct(r->largest_cluster_weight, r->total_weight),
              text_count(r->distinct, n3, sizeof n3), r->seconds,
              d->run_gen != m->data_gen ? "; data changed: {dbscan-run} reruns" : "");
-    app_put_plain(top + 2, 0, width, line, A_NORMAL);
+    app_put_text(top + 2, width, line, A_NORMAL); /* numbers and the product's words only */
     if (height < 6)
         return;
     app_cell head[] = {{"cluster", 7, 1}, {"events", 10, 1},  {"devices", 8, 1},
