@@ -30,12 +30,15 @@ static void draw(app *a, int top, int height, int width)
     const dg_campaign_rules *r = &c->rules;
     char line[1400], n1[32], n2[32];
     int y = top, end = top + height;
-    snprintf(line, sizeof line, "%d campaigns: %s (r: a rule file)", r->n, c->rules_from);
+    /* Beside a path the key is looked up, not expanded from {campaigns-rules}. */
+    snprintf(line, sizeof line, "%d campaigns: %s (%s: a rule file)", r->n, c->rules_from,
+             actions[ACT_CAMPAIGNS_RULES].key);
     if (m->chart[PANE_CAMPAIGNS] && c->have) {
         dg_reach_chart_desc *rc = dg_xmalloc(sizeof *rc);
         dg_reach_chart_of(r, &c->reach, rc);
-        snprintf(line, sizeof line, "Campaign reach: %s (. the table, p saves the PNG)",
-                 rc->subtitle);
+        snprintf(line, sizeof line, "Campaign reach: %s ({chart-toggle} the table, {save} saves "
+                 "the PNG)", rc->subtitle);
+        action_keys_expand(line, sizeof line); /* a count and the product's words only */
         chart_view_draw(a, &rc->chart, line, top, height, width);
         free(rc);
         return;

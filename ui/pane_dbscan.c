@@ -56,8 +56,9 @@ static void draw_clusters(app *a, int top, int height, int width)
                        {"locations", 9, 1}, {"lat", 8, 1}, {"lon", 8, 1}, {"radius km", 9, 1}};
     int nh = (int)(sizeof head / sizeof *head);
     if (r->clusters == 0) {
-        app_put_plain(top + 3, 0, width, "No clusters: no location has minPts events within eps "
-                                      "(] raises eps, { lowers minPts).", A_NORMAL);
+        app_put_text(top + 3, width, "No clusters: no location has minPts events within eps "
+                                     "({dbscan-eps-up} raises eps, {dbscan-min-pts-down} lowers "
+                                     "minPts).", A_NORMAL);
         return;
     }
     int shown = height - 5 < r->clusters ? height - 5 : r->clusters;
@@ -149,10 +150,10 @@ static void draw_sweep(app *a, int top, int height, int width)
     }
     app_put_text(top + 1, width,
                  d->sweep_gen != m->data_gen
-                     ? "Up/Down choose a row, {dbscan-adopt} adopts it; data changed: "
-                       "{dbscan-sweep} sweeps again"
-                     : "Up/Down choose a row, {dbscan-adopt} adopts its eps and minPts "
-                       "(* the current pair)",
+                     ? "{cursor-up}/{cursor-down} choose a row, {dbscan-adopt} adopts it; data "
+                       "changed: {dbscan-sweep} sweeps again"
+                     : "{cursor-up}/{cursor-down} choose a row, {dbscan-adopt} adopts its eps "
+                       "and minPts (* the current pair)",
                  A_NORMAL);
     app_cell head[] = {{"", 1, 0},           {"eps km", 7, 1},  {"minPts", 7, 1},
                        {"clusters", 8, 1},   {"core locs", 10, 1}, {"noise %", 8, 1},
@@ -186,12 +187,14 @@ void pane_dbscan_draw(app *a, int top, int height, int width)
 {
     dbscan_state *d = &a->m.dbs;
     char line[512];
-    snprintf(line, sizeof line, "DBSCAN %s  eps %g km [ ]  minPts %g { }  r run  w sweep  v view",
+    snprintf(line, sizeof line, "DBSCAN %s  eps %g km {dbscan-eps-down} {dbscan-eps-up}  minPts %g "
+                                "{dbscan-min-pts-down} {dbscan-min-pts-up}  {dbscan-run} run  "
+                                "{dbscan-sweep} sweep  {dbscan-view} view",
              d->view == GEO_VIEW_CLUSTERS ? "clusters"
              : d->view == GEO_VIEW_KDIST  ? "k-distance"
                                           : "sweep",
              d->eps_km, d->min_pts);
-    app_put_plain(top, 0, width, line, A_BOLD);
+    app_put_text(top, width, line, A_BOLD); /* numbers and the product's words only */
     switch (d->view) {
     case GEO_VIEW_CLUSTERS: draw_clusters(a, top, height, width); break;
     case GEO_VIEW_KDIST: draw_kdist(a, top, height, width); break;

@@ -28,7 +28,9 @@ static void draw_chart(app *a, int i, int top, int height, int width)
     snprintf(head, sizeof head, "Chart %s: %s (table %d of %d; %s)",
              model_eda_label(&m->eda, i, label, sizeof label), m->eda.tables[i].title, i + 1,
              m->eda.ntables,
-             m->eda_open ? ". the table, q the list" : ". the list, Up/Down the next chart");
+             m->eda_open ? "{chart-toggle} the table, {sheet-back} the list"
+                         : "{chart-toggle} the list, {cursor-up}/{cursor-down} the next chart");
+    action_keys_expand(head, sizeof head); /* the product's titles and words only */
     chart_view_draw(a, &ec.chart, head, top, height, width);
     dg_eda_chart_free(&ec);
 }

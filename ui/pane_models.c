@@ -48,11 +48,12 @@ static void draw_settings(app *a, int top, int height, int width)
     models_state *s = &m->models;
     char line[1024], buf[2048], t[128], sc[16];
     int y = top, end = top + height;
-    snprintf(line, sizeof line, "Train on the %s data: %d folds (K), seed %llu (R)",
+    snprintf(line, sizeof line, "Train on the %s data: %d folds ({models-folds}), seed %llu "
+             "({models-seed})",
              !m->loaded ? "(nothing loaded yet)" : m->cl.have_cleaned ? "cleaned" : "loaded",
              s->folds, (unsigned long long)s->seed);
     app_put_text(y++, width, line, A_BOLD);
-    snprintf(line, sizeof line, "targets %s (T), scenarios %s (C)",
+    snprintf(line, sizeof line, "targets %s ({models-targets}), scenarios %s ({models-scenarios})",
              models_targets_text(s, t, sizeof t), models_scenarios_text(s, sc, sizeof sc));
     app_put_text(y++, width, line, A_BOLD);
     snprintf(line, sizeof line, "%s", s->have_result
@@ -180,13 +181,13 @@ static void draw_charts(app *a, int top, int height, int width)
     for (int i = 0; i < 2; i++)
         if (which[i] >= 0 && dg_train_chart(&s->res, which[i], &v[n]))
             n++;
-    char line[512], buf[1024];
+    char line[512];
     if (!n) {
         snprintf(line, sizeof line, "No chart for %s runs%s: gender has ROC and calibration, "
-                                    "age its residuals per scenario (. the table)",
+                                    "age its residuals per scenario ({chart-toggle} the table)",
                  r ? dg_target_name(r->target) : "these",
                  r && !r->scenario ? " over both scenarios" : "");
-        mvaddstr(top + 1, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+        app_put_text(top + 1, width, line, A_NORMAL);
         return;
     }
     int side = n == 2 && height < 30 && width >= 140, stack = n == 2 && height >= 30;
@@ -194,9 +195,11 @@ static void draw_charts(app *a, int top, int height, int width)
         n = 1;
     for (int i = 0; i < n; i++) {
         snprintf(line, sizeof line, "%s%s", v[i].chart.title,
-                 i == 0 ? (n == 1 && which[1] >= 0 ? " (calibration: a taller screen; . the table)"
-                                                   : " (. the table)")
+                 i == 0 ? (n == 1 && which[1] >= 0
+                               ? " (calibration: a taller screen; {chart-toggle} the table)"
+                               : " ({chart-toggle} the table)")
                         : "");
+        action_keys_expand(line, sizeof line); /* the chart's title: the product's words */
         int t = top, h = height, x0 = 0, w = width;
         if (stack) {
             h = height / 2;
