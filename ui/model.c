@@ -583,7 +583,7 @@ static int save(model *m, dg_err *err)
         return campaigns_save(&m->camp, m->out_dir, m->saved, sizeof m->saved, m->msg,
                               sizeof m->msg, err);
     if (!s || s->kind != SHEET_FREQ)
-        return dg_fail(err, "nothing to save here: open a column's frequency table (F) first");
+        return dg_fail(err, "nothing to save here: open a column's frequency table ({freq}) first");
     return save_freq(m, s, err);
 }
 
@@ -673,7 +673,7 @@ const char *model_rule_params(const dg_rule *r, char *buf, size_t cap)
 static int rule_set(model *m, int argc, char **argv, dg_err *err)
 {
     if (argc < 2)
-        return dg_fail(err, "rule-set takes N K=V... (e on a rule offers its parameters)");
+        return dg_fail(err, "rule-set takes N K=V... ({rule-set} on a rule offers its parameters)");
     int i = rule_arg(m, ACT_RULE_SET, 1, argv, err);
     if (i < 0)
         return DG_ERR;
@@ -939,7 +939,7 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
     case ACT_DB_PASSWORD:
         if (argc > 0)
             return dg_fail(err, "a password is never an argument (it would be logged): "
-                                "P types it in a masked field");
+                                "{db-password} types it in a masked field");
         model_say(m, "%s", m->password ? "password typed: kept in memory until the next MySQL load, "
                                    "never logged"
                                  : "no password typed: a load takes MYSQL_PWD, the password_file "

@@ -121,19 +121,23 @@ static void draw_db(app *a, int top, int height, int width)
     const dg_sources_config *d = &m->db;
     char lines[12][1200], buf[2048], v[300];
     int n = 0;
-    snprintf(lines[n++], sizeof lines[0], "Source: MySQL%s  (m: next source)",
+    snprintf(lines[n++], sizeof lines[0], "Source: MySQL%s  ({source}: next source)",
              m->src == SRC_MYSQL_S3 ? " + S3 (app labels and label categories)" : "");
+    action_keys_expand(lines[n - 1], sizeof lines[0]);
     snprintf(lines[n++], sizeof lines[0], "%s", "");
     for (int i = 0; db_fields[i]; i++)
         snprintf(lines[n++], sizeof lines[0], "  %-10s %s", db_fields[i],
                  model_db_field(m, db_fields[i], v, sizeof v));
     const char *pw = getenv("MYSQL_PWD");
+    /* The line may end in the password_file's path: the key is looked up. */
+    char none[64];
+    snprintf(none, sizeof none, "none yet: %s types it", actions[ACT_DB_PASSWORD].key);
     snprintf(lines[n++], sizeof lines[0], "  %-10s %s%.1000s", "password",
              m->password              ? "******** typed (in memory until the load)"
              : pw                     ? "from MYSQL_PWD"
              : d->password_file[0]    ? "from the password_file "
              : d->mysql.password      ? "from sources.conf"
-                                      : "none yet: P types it",
+                                      : none,
              !m->password && !pw && d->password_file[0] ? d->password_file : "");
     if (m->src == SRC_MYSQL_S3) {
         snprintf(lines[n++], sizeof lines[0], "  %-10s %s", "S3", d->labels_url);
