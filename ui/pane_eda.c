@@ -47,7 +47,7 @@ static void draw(app *a, int top, int height, int width)
         sheet_draw(a, s, top, height, width);
         return;
     }
-    char line[1024], buf[2048];
+    char line[1024];
     int y = top, end = top + height;
     if (!m->have_eda) {
         snprintf(line, sizeof line, "No EDA tables yet. %s",
@@ -64,9 +64,7 @@ static void draw(app *a, int top, int height, int width)
     app_put_text(y++, width, line, A_BOLD);
     int tw = width - 2 - (5 + 2 + 1 + 6 + 1 + 7);
     snprintf(line, sizeof line, "%5s  %-*s %6s %7s", "chart", tw, "title", "rows", "series");
-    attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
-    mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-    attrset(A_NORMAL);
+    app_put_plain(y++, 0, width, line, app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
     /* Scroll so that the cursor's row is in view. */
     int rows = end - y, first = 0;
     if (m->eda_cur >= rows)
@@ -78,10 +76,8 @@ static void draw(app *a, int top, int height, int width)
         char label[16];
         snprintf(line, sizeof line, "%5s  %s %6d %7d", model_eda_label(&m->eda, i, label, sizeof label),
                  text_fit(title, tw, 0, tb, sizeof tb), t->nrows, t->nseries);
-        if (i == m->eda_cur)
-            attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
-        mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-        attrset(A_NORMAL);
+        app_put_plain(y++, 0, width, line,
+                      i == m->eda_cur ? app_attr(a, COLOR_CURSOR, A_REVERSE) : (int)A_NORMAL);
     }
 }
 

@@ -46,7 +46,7 @@ static void draw_settings(app *a, int top, int height, int width)
 {
     model *m = &a->m;
     models_state *s = &m->models;
-    char line[1024], buf[2048], t[128], sc[16];
+    char line[1024], t[128], sc[16];
     int y = top, end = top + height;
     snprintf(line, sizeof line, "Train on the %s data: %d folds ({models-folds}), seed %llu "
              "({models-seed})",
@@ -62,10 +62,8 @@ static void draw_settings(app *a, int top, int height, int width)
                                           : "{models-family} toggles a family, {models-train} "
                                             "trains (features, then cross-validation per family)");
     app_put_text(y++, width, line, A_NORMAL);
-    attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
     snprintf(line, sizeof line, "%-3s %-18s %s", "on", "family", "what it is");
-    mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-    attrset(A_NORMAL);
+    app_put_plain(y++, 0, width, line, app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
     int rows = end - y, first = 0;
     if (s->fam_cur >= rows)
         first = s->fam_cur - rows + 1;
@@ -74,10 +72,8 @@ static void draw_settings(app *a, int top, int height, int width)
         int prior = strcmp(f->name, "prior") == 0;
         snprintf(line, sizeof line, "%-3s %-18s %s", prior ? "(x)" : s->family_on[i] ? "[x]" : "[ ]",
                  f->name, f->summary);
-        if (i == s->fam_cur)
-            attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
-        mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-        attrset(A_NORMAL);
+        app_put_plain(y++, 0, width, line,
+                      i == s->fam_cur ? app_attr(a, COLOR_CURSOR, A_REVERSE) : (int)A_NORMAL);
     }
 }
 
