@@ -228,11 +228,15 @@ static void draw_help(app *a, int top, int height, int width)
         a->help_top = n - rows > 0 ? n - rows : 0;
     if (a->help_top < 0)
         a->help_top = 0;
+    char head[256];
+    snprintf(head, sizeof head, "%s",
+             a->help == 2 ? " The cursor's row in full - {help-close} closes, arrows scroll, "
+                            "{help-search} searches"
+                          : " Keys - {help} or {help-close} closes, arrows scroll, {help-search} "
+                            "searches; {command} runs an action");
+    action_keys_expand(head, sizeof head);
     attrset(app_attr(a, COLOR_HEADER, A_REVERSE));
-    put(top, x0,
-        a->help == 2 ? " The cursor's row in full - q closes, arrows scroll, / searches"
-                     : " Keys - ? or q closes, arrows scroll, / searches; : runs an action",
-        w, 0);
+    put(top, x0, head, w, 0);
     attrset(A_NORMAL);
     for (int r = 0; r < rows; r++) {
         int i = a->help_top + r;
@@ -696,7 +700,9 @@ static void on_key(app *a, const char *key, const char *utf8)
     a->msg_list = 0;
     if (id < 0) {
         char msg[128];
-        snprintf(msg, sizeof msg, "%s does nothing here (? lists the keys)", key);
+        /* Beside the key pressed, the help's key is looked up, not expanded. */
+        snprintf(msg, sizeof msg, "%s does nothing here (%s lists the keys)", key,
+                 actions[ACT_HELP].key);
         set_error(a, msg);
         return;
     }

@@ -21,7 +21,7 @@ static void draw_chart(app *a, int i, int top, int height, int width)
     dg_err err;
     char head[512], label[16];
     if (dg_eda_chart_of(&m->eda, i, &ec, &err) != DG_OK) {
-        mvaddnstr(top + 1, 1, err.msg, width - 2);
+        app_put_plain(top + 1, 0, width, err.msg, A_NORMAL);
         return;
     }
     /* The list's own label (1a, 1b, 10a ...), so the two say the same. */
