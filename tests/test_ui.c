@@ -174,6 +174,20 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A message names keys from the table: no "{action-name}" is left in it. */
+static void assert_keys_expanded(const char *s)
+{
+    for (const char *p = strchr(s, '{'); p; p = strchr(p + 1, '{')) {
+        const char *close = strchr(p, '}');
+        if (!close || close - p >= 64)
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(close - p - 1), p + 1);
+        if (action_by_name(name) >= 0)
+            fail_msg("'{%s}' left in: %s", name, s);
+    }
+}
+
 static int act(model *m, const char *line, dg_err *err)
 {
     char **argv, *buf;
@@ -183,10 +197,14 @@ static int act(model *m, const char *line, dg_err *err)
     assert_true(id >= 0);
     model_job *j;
     int rc = model_do(m, id, argc - 1, argv + 1, &j, err);
+    if (rc != DG_OK)
+        assert_keys_expanded(err->msg);
+    assert_keys_expanded(m->msg);
     if (rc == DG_OK && j) {
         rc = model_job_run(j, NULL, err);
         dg_err e = *err;
         model_finish(m, j, rc, &e);
+        assert_keys_expanded(m->msg);
     }
     free(argv);
     free(buf);
@@ -225,7 +243,7 @@ static void actions_drive_the_model_and_the_log(void **state)
     assert_int_equal(act(&m, "search device_model 'Galaxy'", &err), DG_OK);
     assert_int_equal(act(&m, "page-down 5", &err), DG_OK);
     assert_int_equal(act(&m, "save", &err), DG_ERR);
-    assert_non_null(strstr(err.msg, "frequency table"));
+    assert_non_null(strstr(err.msg, "frequency table (F) first"));
     assert_int_equal(act(&m, "freq phone_brand", &err), DG_OK);
     assert_int_equal(model_sheet(&m)->kind, SHEET_FREQ);
     /* A frequency sheet is searched by its values, in its order. */
@@ -1318,6 +1336,7 @@ static void mysql_source_is_set_by_actions_and_the_password_never_logged(void **
     assert_int_equal(act(&m, "db-password", &err), DG_OK);
     assert_int_equal(act(&m, "db-password hunter2-secret", &err), DG_ERR);
     assert_null(strstr(err.msg, "hunter2"));
+    assert_non_null(strstr(err.msg, "P types it in a masked field"));
     assert_int_equal(act(&m, "load mysql port=x", &err), DG_ERR);
     assert_non_null(m.password);
     /* A load takes the password and wipes the model's copy, cancelled or not. */
@@ -1650,6 +1669,8 @@ static void rows_show_in_full_and_rule_parameters_are_set(void **state)
     assert_non_null(strstr(err.msg, "expected a time"));
     assert_int_equal(act(&m, "rule-set 1 x=1", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "has no parameters"));
+    assert_int_equal(act(&m, "rule-set 1", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "(e on a rule offers its parameters)"));
     /* Campaigns: a cursor, and the whole name. */
     assert_int_equal(act(&m, "pane-campaigns", &err), DG_OK);
     assert_int_equal(act(&m, "cursor-down", &err), DG_OK);

@@ -34,14 +34,20 @@ void app_put_row(int y, int x, int width, const app_cell *cells, int n)
     mvaddstr(y, x, text_fit(line, width, 0, buf, sizeof buf));
 }
 
+void app_put_plain(int y, int x, int width, const char *text, int attr)
+{
+    char buf[4096];
+    attrset(attr);
+    mvaddstr(y, x + 1, text_fit(text, width - 2, 0, buf, sizeof buf));
+    attrset(A_NORMAL);
+}
+
 void app_put_text(int y, int width, const char *text, int attr)
 {
-    char expanded[2048], buf[4096];
+    char expanded[2048];
     snprintf(expanded, sizeof expanded, "%s", text);
     action_keys_expand(expanded, sizeof expanded);
-    attrset(attr);
-    mvaddstr(y, 1, text_fit(expanded, width - 2, 0, buf, sizeof buf));
-    attrset(A_NORMAL);
+    app_put_plain(y, 0, width, expanded, attr);
 }
 
 int app_attr(const app *a, int pair, int fallback)
@@ -222,11 +228,15 @@ static void draw_help(app *a, int top, int height, int width)
         a->help_top = n - rows > 0 ? n - rows : 0;
     if (a->help_top < 0)
         a->help_top = 0;
+    char head[256];
+    snprintf(head, sizeof head, "%s",
+             a->help == 2 ? " The cursor's row in full - {help-close} closes, arrows scroll, "
+                            "{help-search} searches"
+                          : " Keys - {help} or {help-close} closes, arrows scroll, {help-search} "
+                            "searches; {command} runs an action");
+    action_keys_expand(head, sizeof head);
     attrset(app_attr(a, COLOR_HEADER, A_REVERSE));
-    put(top, x0,
-        a->help == 2 ? " The cursor's row in full - q closes, arrows scroll, / searches"
-                     : " Keys - ? or q closes, arrows scroll, / searches; : runs an action",
-        w, 0);
+    put(top, x0, head, w, 0);
     attrset(A_NORMAL);
     for (int r = 0; r < rows; r++) {
         int i = a->help_top + r;
@@ -690,7 +700,9 @@ static void on_key(app *a, const char *key, const char *utf8)
     a->msg_list = 0;
     if (id < 0) {
         char msg[128];
-        snprintf(msg, sizeof msg, "%s does nothing here (? lists the keys)", key);
+        /* Beside the key pressed, the help's key is looked up, not expanded. */
+        snprintf(msg, sizeof msg, "%s does nothing here (%s lists the keys)", key,
+                 actions[ACT_HELP].key);
         set_error(a, msg);
         return;
     }

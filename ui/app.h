@@ -79,6 +79,11 @@ void app_put_row(int y, int x, int width, const app_cell *cells, int n);
  * that action's key, so a hint cannot go wrong when a key is rebound. Only
  * for the product's own text: a user's names are drawn as they are. */
 void app_put_text(int y, int width, const char *text, int attr);
+/* The same line drawn as it is, with no {action} expansion, from column
+ * x + 1 (x: where a chart drawn beside another starts): for a line that
+ * carries a user's names, a path or a message made elsewhere, where a key is
+ * looked up (actions[ACT_...].key) instead, and for text expanded already. */
+void app_put_plain(int y, int x, int width, const char *text, int attr);
 /* Opens a prompt. */
 void app_prompt(app *a, prompt_kind kind, const char *label, const char *text, const char *arg);
 

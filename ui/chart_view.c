@@ -1,7 +1,6 @@
 /* Copies a chart's cell grid (chart_cells.c) to the curses screen. */
 #include "chart_view.h"
 
-#include "text.h"
 
 #include <curses.h>
 #include <stdio.h>
@@ -50,18 +49,15 @@ void chart_view_draw(app *a, const dg_chart *c, const char *heading, int top, in
 void chart_view_draw_at(app *a, const dg_chart *c, const char *heading, int top, int height,
                         int x0, int width)
 {
-    char buf[2048];
     int y = top;
     if (heading) {
-        attrset(A_BOLD);
-        mvaddstr(y++, x0 + 1, text_fit(heading, width - 2, 0, buf, sizeof buf));
-        attrset(A_NORMAL);
+        app_put_plain(y++, x0, width, heading, A_BOLD);
         height--;
     }
     dg_cell_grid g;
     dg_err err;
     if (dg_chart_cells(c, width - 2, height, &g, &err) != DG_OK) {
-        mvaddstr(y, x0 + 1, text_fit(err.msg, width - 2, 0, buf, sizeof buf));
+        app_put_plain(y, x0, width, err.msg, A_NORMAL);
         return;
     }
     for (int r = 0; r < g.rows; r++) {

@@ -12,7 +12,10 @@
 #define COLOR_CHART0 16
 
 /* Draws heading (bold, one line; NULL: none) and c below it in rows
- * [top, top + height), width columns. */
+ * [top, top + height), width columns. The heading is drawn as it is
+ * (app_put_plain): a caller names its keys as {action} and expands them
+ * (action_keys_expand) over the product's words, or looks the key up
+ * (actions[ACT_...].key) beside a name from the data. */
 void chart_view_draw(app *a, const dg_chart *c, const char *heading, int top, int height,
                      int width);
 /* The same from column x0 + 1, width columns wide. */

@@ -6,7 +6,6 @@
 
 #include "demographer/csv.h"
 #include "demographer/plot.h"
-#include "demographer/source_http.h"
 #include "demographer/source_mysql.h"
 
 #include <errno.h>
@@ -75,14 +74,14 @@ const char *model_db_field(const model *m, const char *field, char *buf, size_t 
     return buf;
 }
 
-static void rules_copy(dg_rules *dst, const dg_rules *src)
+void model_rules_copy(dg_rules *dst, const dg_rules *src)
 {
     dg_rules_init(dst);
     for (int i = 0; i < src->n; i++)
         dg_rules_add(dst, &src->v[i]);
 }
 
-static void clean_state_free(clean_state *c)
+void model_clean_state_free(clean_state *c)
 {
     dg_rules_free(&c->rules);
     dg_rules_free(&c->applied);
@@ -93,22 +92,22 @@ static void clean_state_free(clean_state *c)
 }
 
 /* The preview counts belong to the rules and data they were made from. */
-static void preview_clear(model *m)
+void model_preview_clear(model *m)
 {
     free(m->preview);
     m->preview = NULL;
 }
 
 /* Forgets what apply made (the rules stay): the data it came from is gone. */
-static void clean_forget_data(model *m)
+void model_clean_forget_data(model *m)
 {
     dg_rules keep = m->cl.rules;
     memset(&m->cl.rules, 0, sizeof m->cl.rules);
-    clean_state_free(&m->cl);
+    model_clean_state_free(&m->cl);
     m->cl.rules = keep;
-    clean_state_free(&m->undo);
+    model_clean_state_free(&m->undo);
     m->can_undo = 0;
-    preview_clear(m);
+    model_preview_clear(m);
 }
 
 static void sheet_free(sheet *s)
@@ -118,7 +117,7 @@ static void sheet_free(sheet *s)
     memset(s, 0, sizeof *s);
 }
 
-static void close_sheets(model *m)
+void model_close_sheets(model *m)
 {
     while (m->nsheets > 0)
         sheet_free(&m->sheets[--m->nsheets]);
@@ -150,15 +149,15 @@ void model_eda_clear(model *m)
 
 void model_free(model *m)
 {
-    close_sheets(m);
+    model_close_sheets(m);
     model_eda_clear(m);
     geo_free(&m->geo);
     dbscan_free(&m->dbs);
     models_free(&m->models);
     campaigns_free(&m->camp);
-    preview_clear(m);
-    clean_state_free(&m->cl);
-    clean_state_free(&m->undo);
+    model_preview_clear(m);
+    model_clean_state_free(&m->cl);
+    model_clean_state_free(&m->undo);
     dg_dataset_free(&m->found);
     dg_dataset_free(&m->ds);
     free(m->dir);
@@ -584,7 +583,7 @@ static int save(model *m, dg_err *err)
         return campaigns_save(&m->camp, m->out_dir, m->saved, sizeof m->saved, m->msg,
                               sizeof m->msg, err);
     if (!s || s->kind != SHEET_FREQ)
-        return dg_fail(err, "nothing to save here: open a column's frequency table (F) first");
+        return dg_fail(err, "nothing to save here: open a column's frequency table ({freq}) first");
     return save_freq(m, s, err);
 }
 
@@ -594,8 +593,6 @@ model_job *model_job_new(int id, int argc, char **argv, const job_kind *kind)
     j->kind = kind;
     j->id = id;
     format_line(j->line, sizeof j->line, id, argc, argv);
-    dg_dataset_init(&j->ds);
-    dg_sources_config_init(&j->dbcfg);
     return j;
 }
 
@@ -603,11 +600,6 @@ static void job_free(model_job *j)
 {
     if (j->kind && j->kind->free)
         j->kind->free(j);
-    free(j->dir);
-    dg_sources_config_free(&j->dbcfg);
-    dg_dataset_free(&j->ds);
-    dg_rules_free(&j->rules);
-    free(j->effects);
     free(j);
 }
 
@@ -681,7 +673,7 @@ const char *model_rule_params(const dg_rule *r, char *buf, size_t cap)
 static int rule_set(model *m, int argc, char **argv, dg_err *err)
 {
     if (argc < 2)
-        return dg_fail(err, "rule-set takes N K=V... (e on a rule offers its parameters)");
+        return dg_fail(err, "rule-set takes N K=V... ({rule-set} on a rule offers its parameters)");
     int i = rule_arg(m, ACT_RULE_SET, 1, argv, err);
     if (i < 0)
         return DG_ERR;
@@ -710,7 +702,7 @@ static int rule_set(model *m, int argc, char **argv, dg_err *err)
     *r = one.v[0];
     r->enabled = on;
     dg_rules_free(&one);
-    preview_clear(m);
+    model_preview_clear(m);
     m->clean_cur = i;
     model_say(m, "rule %d %s: %s ({clean-apply} applies)", i + 1, dg_rule_keyword(r->kind),
         model_rule_params(r, params, sizeof params));
@@ -757,7 +749,7 @@ static int rules_load(model *m, const char *file, dg_err *err)
     }
     dg_rules_free(&m->cl.rules);
     m->cl.rules = r;
-    preview_clear(m);
+    model_preview_clear(m);
     if (m->clean_cur >= r.n)
         m->clean_cur = r.n ? r.n - 1 : 0;
     model_say(m, "loaded %d rules from %.1000s", r.n, path);
@@ -768,13 +760,13 @@ static int clean_undo(model *m, dg_err *err)
 {
     if (!m->can_undo)
         return dg_fail(err, "nothing to undo (undo goes back one apply)");
-    clean_state_free(&m->cl);
+    model_clean_state_free(&m->cl);
     m->cl = m->undo;
     memset(&m->undo, 0, sizeof m->undo);
     dg_dataset_init(&m->undo.cleaned);
     m->can_undo = 0;
     m->data_gen++;
-    preview_clear(m);
+    model_preview_clear(m);
     if (m->clean_cur >= m->cl.rules.n)
         m->clean_cur = m->cl.rules.n ? m->cl.rules.n - 1 : 0;
     model_say(m, "undone: %s", m->cl.have_cleaned ? "back to the data and rules of the apply before"
@@ -784,7 +776,7 @@ static int clean_undo(model *m, dg_err *err)
 
 /* The MySQL settings start from sources.conf, read once, when MySQL is first
  * chosen or set: later db-set values are not overwritten by a reread. */
-static int need_db(model *m, dg_err *err)
+int model_need_db(model *m, dg_err *err)
 {
     if (m->have_db)
         return DG_OK;
@@ -805,7 +797,7 @@ static int need_db(model *m, dg_err *err)
 
 /* One MySQL field (as db-set and load's KEY=VALUE name them) set in c, or an
  * error that leaves c as it was. */
-static int set_db_field(dg_mysql_config *c, const char *field, const char *value, dg_err *err)
+int model_set_db_field(dg_mysql_config *c, const char *field, const char *value, dg_err *err)
 {
     if (strcmp(field, "port") == 0) {
         char *end;
@@ -838,7 +830,7 @@ static int set_db_field(dg_mysql_config *c, const char *field, const char *value
     return DG_OK;
 }
 
-static int source_by_name(const char *name)
+int model_source_by_name(const char *name)
 {
     for (int i = 0; i < SRC_COUNT; i++)
         if (strcmp(source_names[i], name) == 0)
@@ -857,76 +849,6 @@ static void say_db(model *m)
         : m->db.password_file[0] ? "password_file"
         : c->password            ? "sources.conf"
                                  : "none yet");
-}
-
-/* A MySQL load job: the settings (load's KEY=VALUE arguments over the
- * model's, validated on a copy so a bad one changes nothing), the password
- * (the typed one, else MYSQL_PWD, the password_file or sources.conf, as the
- * command line takes it) and a log line that says where the password came
- * from, never what it is. The typed password is wiped once the job has it. */
-/* The data jobs' kinds, defined below with their operations. */
-static const job_kind load_kind, preview_kind, apply_kind;
-
-static model_job *db_load_job(model *m, int kind, int argc, char **argv, dg_err *err)
-{
-    if (need_db(m, err) != DG_OK)
-        return NULL;
-    dg_mysql_config c = m->db.mysql;
-    c.password = NULL;
-    for (int i = 1; i < argc; i++) {
-        char key[64];
-        const char *eq = strchr(argv[i], '=');
-        if (!eq || (size_t)(eq - argv[i]) >= sizeof key) {
-            dg_fail(err, "load: expected KEY=VALUE, got '%s'", argv[i]);
-            return NULL;
-        }
-        snprintf(key, sizeof key, "%.*s", (int)(eq - argv[i]), argv[i]);
-        /* Where the password came from is a record, not a setting: a replay
-         * takes MYSQL_PWD or the password_file. */
-        if (strcmp(key, "password-from") == 0)
-            continue;
-        if (set_db_field(&c, key, eq + 1, err) != DG_OK)
-            return NULL;
-    }
-    model_job *j = dg_xcalloc(1, sizeof *j);
-    j->kind = &load_kind;
-    dg_dataset_init(&j->ds);
-    j->id = ACT_LOAD;
-    j->db = 1;
-    j->s3 = kind == SRC_MYSQL_S3;
-    j->dbcfg = m->db;
-    j->dbcfg.mysql = c;
-    const char *from = "prompt";
-    if (m->password) {
-        dg_mysql_config_set_password(&j->dbcfg.mysql, m->password);
-    } else {
-        if (m->db.mysql.password)
-            dg_mysql_config_set_password(&j->dbcfg.mysql, m->db.mysql.password);
-        if (dg_sources_password(&j->dbcfg, NULL, &from, err) != DG_OK) {
-            job_free(j);
-            return NULL;
-        }
-    }
-    model_set_password(m, NULL);
-    /* Committed: the pane shows what was loaded. */
-    char *keep = m->db.mysql.password;
-    m->db.mysql = c;
-    m->db.mysql.password = keep;
-    m->src = (load_source)kind;
-    snprintf(j->line, sizeof j->line, "load %s host=", source_names[kind]);
-    model_quote(c.host, j->line, sizeof j->line);
-    size_t o = strlen(j->line);
-    snprintf(j->line + o, sizeof j->line - o, " port=%u database=", c.port);
-    model_quote(c.database, j->line, sizeof j->line);
-    o = strlen(j->line);
-    snprintf(j->line + o, sizeof j->line - o, " user=");
-    model_quote(c.user, j->line, sizeof j->line);
-    o = strlen(j->line);
-    snprintf(j->line + o, sizeof j->line - o, " tls=%s password-from=%s",
-             dg_tls_mode_name(c.tls), from);
-    snprintf(j->title, sizeof j->title, "loading %.50s:%u/%.40s%s", c.host, c.port, c.database,
-             j->s3 ? " + S3" : "");
-    return j;
 }
 
 static int do_action(model *m, int id, int argc, char **argv, model_job **job, dg_err *err);
@@ -989,10 +911,10 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
     case ACT_SOURCE: {
         if (model_need_args(id, argc, 1, 1, err) != DG_OK)
             return DG_ERR;
-        int k = source_by_name(argv[0]);
+        int k = model_source_by_name(argv[0]);
         if (k < 0)
             return dg_fail(err, "no source '%s' (dir, mysql or mysql-s3)", argv[0]);
-        if (k != SRC_DIR && need_db(m, err) != DG_OK)
+        if (k != SRC_DIR && model_need_db(m, err) != DG_OK)
             return DG_ERR;
         m->src = (load_source)k;
         if (k == SRC_DIR) {
@@ -1006,9 +928,9 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         break;
     }
     case ACT_DB_SET: {
-        if (model_need_args(id, argc, 2, 2, err) != DG_OK || need_db(m, err) != DG_OK)
+        if (model_need_args(id, argc, 2, 2, err) != DG_OK || model_need_db(m, err) != DG_OK)
             return DG_ERR;
-        if (set_db_field(&m->db.mysql, argv[0], argv[1], err) != DG_OK)
+        if (model_set_db_field(&m->db.mysql, argv[0], argv[1], err) != DG_OK)
             return DG_ERR;
         char v[300];
         model_say(m, "%s = %s", argv[0], model_db_field(m, argv[0], v, sizeof v));
@@ -1017,35 +939,16 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
     case ACT_DB_PASSWORD:
         if (argc > 0)
             return dg_fail(err, "a password is never an argument (it would be logged): "
-                                "P types it in a masked field");
+                                "{db-password} types it in a masked field");
         model_say(m, "%s", m->password ? "password typed: kept in memory until the next MySQL load, "
                                    "never logged"
                                  : "no password typed: a load takes MYSQL_PWD, the password_file "
                                    "or sources.conf's");
         break;
-    case ACT_LOAD: {
-        if (model_need_args(id, argc, 0, 8, err) != DG_OK)
+    case ACT_LOAD:
+        if (!(j = load_start(m, id, argc, argv, err)))
             return DG_ERR;
-        int kind = argc ? source_by_name(argv[0]) : (int)m->src;
-        if (kind < 0)
-            return dg_fail(err, "no source '%s' (dir, mysql or mysql-s3)", argv[0]);
-        if (kind != SRC_DIR) {
-            if (!(j = db_load_job(m, kind, argc, argv, err)))
-                return DG_ERR;
-            break;
-        }
-        if (argc > 1)
-            return dg_fail(err, "load dir takes no settings (choose-dir chooses the directory)");
-        if (!m->dir)
-            return dg_fail(err, "no data directory chosen yet ({choose-dir} chooses one)");
-        j = model_job_new(id, argc, argv, &load_kind);
-        j->dir = dg_xstrdup(m->dir);
-        j->opts.use_snapshot = m->use_snapshot;
-        j->opts.cache_dir = m->cache_dir;
-        snprintf(j->title, sizeof j->title, "loading");
-        m->src = SRC_DIR;
         break;
-    }
     case ACT_OPEN_TABLE: {
         if (model_need_args(id, argc, 1, 1, err) != DG_OK)
             return DG_ERR;
@@ -1087,7 +990,7 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         if (i < 0)
             return DG_ERR;
         dg_rule *v = m->cl.rules.v;
-        preview_clear(m);
+        model_preview_clear(m);
         if (id == ACT_RULE_TOGGLE) {
             v[i].enabled = !v[i].enabled;
             m->clean_cur = i;
@@ -1111,27 +1014,8 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         break;
     case ACT_CLEAN_APPLY:
     case ACT_CLEAN_PREVIEW:
-        if (model_need_args(id, argc, 0, 0, err) != DG_OK)
+        if (!(j = clean_start(m, id, argc, argv, err)))
             return DG_ERR;
-        if (!m->loaded)
-            return dg_fail(err, "nothing loaded yet ({pane-load} goes to the Load pane, {load} loads)");
-        /* The job cleans a fresh load of the same directory (the snapshot
-         * makes it fast), never the loaded tables: a cancel or a failure
-         * leaves them, and the cleaned data of the last apply, as they were.
-         * Data from MySQL cannot be read again (its password is gone): the
-         * job cleans a copy of the loaded tables instead. */
-        j = model_job_new(id, argc, argv,
-                          id == ACT_CLEAN_APPLY ? &apply_kind : &preview_kind);
-        if (m->from_db)
-            j->src = &m->ds;
-        else
-            j->dir = dg_xstrdup(m->ds.dir);
-        j->opts.use_snapshot = m->use_snapshot;
-        j->opts.cache_dir = m->cache_dir;
-        rules_copy(&j->rules, &m->cl.rules);
-        j->effects = dg_xcalloc((size_t)j->rules.n + 1, sizeof *j->effects);
-        snprintf(j->title, sizeof j->title, "%s",
-                 id == ACT_CLEAN_PREVIEW ? "previewing the rules" : "cleaning");
         break;
     case ACT_CLEAN_UNDO:
         if (model_need_args(id, argc, 0, 0, err) != DG_OK || clean_undo(m, err) != DG_OK)
@@ -1305,149 +1189,6 @@ const char *model_job_title(const model_job *j)
 {
     return j->title;
 }
-
-/* The MySQL load, as `demographer load-db` does it: the two S3 objects
- * first when asked (bytes, per file), then the tables (rows). The password is
- * wiped as soon as the server has had it, whatever the outcome. */
-static int load_db(model_job *j, const dg_progress *p, dg_err *err)
-{
-    dg_mysql_load_opts lo = {.progress = p};
-    if (j->s3) {
-        const char *urls[2] = {j->dbcfg.labels_url, j->dbcfg.categories_url};
-        dg_http_opts ho = {.progress = p};
-        if (j->dbcfg.cache_dir[0])
-            ho.cache_dir = j->dbcfg.cache_dir;
-        for (int i = 0; i < 2; i++) {
-            dg_http_result r;
-            if (dg_http_fetch(urls[i], &ho, &r, err) != DG_OK) {
-                dg_mysql_config_set_password(&j->dbcfg.mysql, NULL);
-                return DG_ERR;
-            }
-            snprintf(j->s3paths[i], sizeof j->s3paths[i], "%s", r.path);
-        }
-        lo.files[DG_T_APP_LABELS] = j->s3paths[0];
-        lo.files[DG_T_LABEL_CATEGORIES] = j->s3paths[1];
-    }
-    int rc = dg_mysql_load(&j->ds, &j->dbcfg.mysql, &lo, err);
-    dg_mysql_config_set_password(&j->dbcfg.mysql, NULL);
-    return rc;
-}
-
-/* ---- the data jobs: load, clean-apply, clean-preview ------------------------ */
-
-static int load_run(model_job *j, const dg_progress *p, dg_err *err)
-{
-    j->opts.progress = p;
-    if (j->db) {
-        if (load_db(j, p, err) != DG_OK)
-            return DG_ERR;
-    } else if (dg_dataset_load(&j->ds, j->dir, &j->opts, err) != DG_OK) {
-        return DG_ERR;
-    }
-    for (int t = 0; t < DG_T_COUNT; t++) {
-        if (!j->ds.present[t])
-            continue;
-        char name[64];
-        snprintf(name, sizeof name, "describe %s", dg_tables[t].name);
-        dg_progress_stage stage;
-        if (dg_describe_table(&j->ds.tables[t], &j->stats[t],
-                              dg_progress_restage(&stage, p, name), err) != DG_OK)
-            return DG_ERR;
-    }
-    return DG_OK;
-}
-
-static int load_finish(model *m, model_job *j, dg_err *err)
-{
-    (void)err;
-    char n1[32];
-    close_sheets(m);
-    /* What was made from the old data goes with it. */
-    clean_forget_data(m);
-    model_eda_clear(m);
-    geo_forget(&m->geo);
-    dbscan_forget(&m->dbs);
-    dg_dataset_free(&m->ds);
-    m->ds = j->ds;
-    dg_dataset_init(&j->ds);
-    memcpy(m->stats, j->stats, sizeof m->stats);
-    m->loaded = 1;
-    m->data_gen++; /* what was trained on the old data no longer fits it */
-    m->from_db = j->db;
-    uint64_t rows = 0;
-    for (int t = 0; t < DG_T_COUNT; t++)
-        rows += m->ds.present[t] ? m->ds.tables[t].nrows : 0;
-    text_count(rows, n1, sizeof n1);
-    model_say(m, "loaded %s rows from %s%s%s", n1, m->ds.from_snapshot ? "the snapshot of " : "",
-        j->db ? "MySQL " : "", j->db ? m->ds.dir : m->dir);
-    return DG_OK;
-}
-
-static int clean_run(model_job *j, const dg_progress *p, dg_err *err)
-{
-    j->opts.progress = p;
-    if (j->src) {
-        /* The data actions wait while a job is out: src stays as it is. */
-        dg_dataset_free(&j->ds);
-        dg_dataset_copy(&j->ds, j->src);
-    } else if (dg_dataset_load(&j->ds, j->dir, &j->opts, err) != DG_OK) {
-        return DG_ERR;
-    }
-    return dg_clean(&j->ds, &j->rules, j->effects, p, err);
-}
-
-static int preview_finish(model *m, model_job *j, dg_err *err)
-{
-    (void)err;
-    char n1[32];
-    /* Only the counts stay: the cleaned copy goes with the job, and the
-     * loaded and cleaned data are as they were. */
-    preview_clear(m);
-    m->preview = j->effects;
-    j->effects = NULL;
-    uint64_t rows = 0;
-    for (int i = 0; i < j->rules.n; i++)
-        rows += m->preview[i].rows_changed;
-    model_say(m, "preview: the %d rules would change %s rows ({clean-apply} applies them)", j->rules.n,
-        text_count(rows, n1, sizeof n1));
-    return DG_OK;
-}
-
-static int apply_finish(model *m, model_job *j, dg_err *err)
-{
-    (void)err;
-    preview_clear(m);
-    /* The state before goes to undo; its rules are those of the apply
-     * before (or, with none, the ones just applied). */
-    clean_state old = m->cl;
-    if (old.applied.n) {
-        dg_rules_free(&old.rules);
-        rules_copy(&old.rules, &old.applied);
-    }
-    clean_state_free(&m->undo);
-    m->undo = old;
-    m->can_undo = 1;
-    memset(&m->cl, 0, sizeof m->cl);
-    rules_copy(&m->cl.rules, &j->rules);
-    m->cl.applied = j->rules;
-    memset(&j->rules, 0, sizeof j->rules);
-    m->cl.effects = j->effects;
-    j->effects = NULL;
-    m->cl.cleaned = j->ds;
-    dg_dataset_init(&j->ds);
-    m->cl.have_cleaned = 1;
-    m->data_gen++;
-    int on = 0;
-    for (int i = 0; i < m->cl.applied.n; i++)
-        on += m->cl.applied.v[i].enabled;
-    model_say(m, "applied %d of %d rules; the EDA pane now uses the cleaned data ({clean-undo} undoes)", on,
-        m->cl.applied.n);
-    return DG_OK;
-}
-
-static const job_kind load_kind = {load_run, load_finish, NULL};
-static const job_kind preview_kind = {clean_run, preview_finish, NULL};
-static const job_kind apply_kind = {clean_run, apply_finish, NULL};
 
 int model_job_run(model_job *j, const dg_progress *p, dg_err *err)
 {

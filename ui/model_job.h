@@ -1,9 +1,10 @@
 /* The inside of a workbench job, for the files that define job kinds
- * (model.c's, jobs_analysis.c's). A kind is a table of operations: start
- * (a function of the kind's file that checks the arguments and fills the
- * job), run (on the worker thread; reads the model, changes nothing), finish
- * (on the main thread, after a run that succeeded: applies the result) and
- * free; a new kind touches its file and the action table. Curses-free. */
+ * (jobs_data.c, jobs_sheet.c, jobs_eda.c, jobs_analysis.c, jobs_report.c).
+ * A kind is a table of operations: start (a function of the kind's file that
+ * checks the arguments and fills the job), run (on the worker thread; reads
+ * the model, changes nothing), finish (on the main thread, after a run that
+ * succeeded: applies the result) and free; a new kind touches its file and
+ * the action table. Curses-free. */
 #ifndef DEMOGRAPHER_UI_MODEL_JOB_H
 #define DEMOGRAPHER_UI_MODEL_JOB_H
 
@@ -18,23 +19,10 @@ typedef struct job_kind {
 
 struct model_job {
     const job_kind *kind; /* its operations */
-    void *data;           /* the kind's own state (jobs_analysis.c) */
+    void *data;           /* the kind's own state (jobs_*.c) */
     int id;
     char line[1400];   /* the action as logged */
     char title[128];
-    /* load */
-    char *dir;
-    int db, s3;            /* from MySQL (and the S3 objects) instead of dir */
-    dg_sources_config dbcfg; /* ...its settings and password (wiped when freed) */
-    char s3paths[2][4096];
-    dg_load_opts opts;
-    dg_dataset ds;
-    dg_tablestats stats[DG_T_COUNT];
-    /* clean-apply: the rules applied to a fresh load (ds) and what each did */
-    dg_rules rules;
-    dg_rule_effect *effects;
-    /* clean-apply, clean-preview: the loaded tables to clean a copy of (MySQL) */
-    const dg_dataset *src;
 };
 
 /* A job of action id with its arguments (for the log line) and kind. */
@@ -47,6 +35,24 @@ int model_find_column(const dg_table *t, const char *name, dg_err *err);
 sheet *model_need_sheet(model *m, int id, dg_err *err);
 /* The status line's message. */
 void model_say(model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* What the data jobs (jobs_data.c) share with model.c: close the Load
+ * pane's sheets; forget what apply made and the preview counts; free a clean
+ * state; copy a rule list; the MySQL settings read once from sources.conf, one
+ * field set in c (or c left as it was), a source by its word (-1: none). */
+void model_close_sheets(model *m);
+void model_clean_forget_data(model *m);
+void model_preview_clear(model *m);
+void model_clean_state_free(clean_state *c);
+void model_rules_copy(dg_rules *dst, const dg_rules *src);
+int model_need_db(model *m, dg_err *err);
+int model_set_db_field(dg_mysql_config *c, const char *field, const char *value, dg_err *err);
+int model_source_by_name(const char *name);
+/* jobs_data.c: load (a directory, or MySQL with or without S3), and
+ * clean-preview and clean-apply. NULL with err set when the arguments or the
+ * state do not allow it. */
+model_job *load_start(model *m, int id, int argc, char **argv, dg_err *err);
+model_job *clean_start(model *m, int id, int argc, char **argv, dg_err *err);
 
 /* What the EDA jobs share with model.c: forget the EDA tables and the
  * features, free sheet tables, show one device's features as a sheet. */

@@ -14,14 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void put_line(int y, int width, const char *line, int attr)
-{
-    char buf[2048];
-    attrset(attr);
-    mvaddstr(y, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-    attrset(A_NORMAL);
-}
-
 static const char *pct(double v, char *buf, size_t cap)
 {
     if (isnan(v))
@@ -38,17 +30,20 @@ static void draw(app *a, int top, int height, int width)
     const dg_campaign_rules *r = &c->rules;
     char line[1400], n1[32], n2[32];
     int y = top, end = top + height;
-    snprintf(line, sizeof line, "%d campaigns: %s (r: a rule file)", r->n, c->rules_from);
+    /* Beside a path the key is looked up, not expanded from {campaigns-rules}. */
+    snprintf(line, sizeof line, "%d campaigns: %s (%s: a rule file)", r->n, c->rules_from,
+             actions[ACT_CAMPAIGNS_RULES].key);
     if (m->chart[PANE_CAMPAIGNS] && c->have) {
         dg_reach_chart_desc *rc = dg_xmalloc(sizeof *rc);
         dg_reach_chart_of(r, &c->reach, rc);
-        snprintf(line, sizeof line, "Campaign reach: %s (. the table, p saves the PNG)",
-                 rc->subtitle);
+        snprintf(line, sizeof line, "Campaign reach: %s ({chart-toggle} the table, {save} saves "
+                 "the PNG)", rc->subtitle);
+        action_keys_expand(line, sizeof line); /* a count and the product's words only */
         chart_view_draw(a, &rc->chart, line, top, height, width);
         free(rc);
         return;
     }
-    put_line(y++, width, line, A_BOLD);
+    app_put_plain(y++, 0, width, line, A_BOLD); /* a path: drawn as it is */
     if (!c->have) {
         snprintf(line, sizeof line, "No predictions yet: %s",
                  m->models.have_result
@@ -60,7 +55,7 @@ static void draw(app *a, int top, int height, int width)
         text_count(c->n, n1, sizeof n1);
         snprintf(line, sizeof line, "%s devices from %s; %s writes the files", n1, c->pred_from,
                  actions[ACT_CAMPAIGNS_WRITE].key); /* beside a path: not through {...} */
-        put_line(y++, width, line, 0);
+        app_put_plain(y++, 0, width, line, 0);
         /* An edge is inf when no reference value ranks that high (ties). */
         char fe[64] = "", me[64] = "";
         if (r->female_deciles)
@@ -72,7 +67,7 @@ static void draw(app *a, int top, int height, int width)
         text_count(c->dec.reference, n2, sizeof n2);
         snprintf(line, sizeof line, "P(female) deciles of %s: %s, %s; age %s", n2, fe, me,
                  r->age_rule == DG_AGE_RULE_GROUP6 ? "by group6" : "0-24, 24-32, 32+");
-        put_line(y++, width, line, 0);
+        app_put_text(y++, width, line, 0);
     }
     y++;
     if (y >= end)

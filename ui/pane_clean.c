@@ -60,10 +60,10 @@ static void draw_effects(app *a, int y, int end, int width)
     }
     int i = a->m.clean_cur;
     if (ncells == 7 && y < end && i < c->applied.n) {
-        char line[512], buf[1024];
+        char line[512];
         snprintf(line, sizeof line, "%d %s: %s", i + 1, dg_rule_keyword(c->applied.v[i].kind),
                  c->effects[i].detail);
-        mvaddstr(y, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+        app_put_plain(y, 0, width, line, A_NORMAL);
     }
 }
 

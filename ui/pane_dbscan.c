@@ -19,14 +19,6 @@ static double pct(double part, double whole)
     return whole > 0 ? 100 * part / whole : 0;
 }
 
-static void put_line(int y, int width, const char *s, int attr)
-{
-    char buf[2048];
-    attrset(attr);
-    mvaddstr(y, 1, text_fit(s, width - 2, 0, buf, sizeof buf));
-    attrset(A_NORMAL);
-}
-
 static void draw_clusters(app *a, int top, int height, int width)
 {
     model *m = &a->m;
@@ -50,28 +42,29 @@ static void draw_clusters(app *a, int top, int height, int width)
              text_count((unsigned long long)r->clusters, n1, sizeof n1),
              text_count(r->core_points, n2, sizeof n2),
              text_count((unsigned long long)r->total_weight, n4, sizeof n4));
-    put_line(top + 1, width, line, A_NORMAL);
+    app_put_text(top + 1, width, line, A_NORMAL);
     snprintf(line, sizeof line, "noise %.1f%%, largest cluster %.1f%% of the events; %s "
                                 "locations; %.2f s%s",
              pct(r->noise_weight, r->total_weight),
              pct(r->largest_cluster_weight, r->total_weight),
              text_count(r->distinct, n3, sizeof n3), r->seconds,
              d->run_gen != m->data_gen ? "; data changed: {dbscan-run} reruns" : "");
-    put_line(top + 2, width, line, A_NORMAL);
+    app_put_text(top + 2, width, line, A_NORMAL); /* numbers and the product's words only */
     if (height < 6)
         return;
     app_cell head[] = {{"cluster", 7, 1}, {"events", 10, 1},  {"devices", 8, 1},
                        {"locations", 9, 1}, {"lat", 8, 1}, {"lon", 8, 1}, {"radius km", 9, 1}};
     int nh = (int)(sizeof head / sizeof *head);
     if (r->clusters == 0) {
-        put_line(top + 3, width, "No clusters: no location has minPts events within eps "
-                                 "(] raises eps, { lowers minPts).", A_NORMAL);
+        app_put_text(top + 3, width, "No clusters: no location has minPts events within eps "
+                                     "({dbscan-eps-up} raises eps, {dbscan-min-pts-down} lowers "
+                                     "minPts).", A_NORMAL);
         return;
     }
     int shown = height - 5 < r->clusters ? height - 5 : r->clusters;
     snprintf(line, sizeof line, "Largest %d of %d clusters by events (radius: centroid to "
                                 "farthest location)", shown, r->clusters);
-    put_line(top + 3, width, line, A_NORMAL);
+    app_put_text(top + 3, width, line, A_NORMAL);
     attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
     app_put_row(top + 4, 1, width - 2, head, nh);
     attrset(A_NORMAL);
@@ -116,7 +109,7 @@ static void draw_kdist(app *a, int top, int height, int width)
     dg_kdist_chart kc;
     dg_err err;
     if (dg_kdist_chart_of(k, d->eps_km, &kc, &err) != DG_OK) {
-        put_line(top + 1, width, err.msg, A_NORMAL);
+        app_put_plain(top + 1, 0, width, err.msg, A_NORMAL);
         return;
     }
     chart_view_draw(a, &kc.chart, line, top + 1, height - 1, width);
@@ -157,10 +150,10 @@ static void draw_sweep(app *a, int top, int height, int width)
     }
     app_put_text(top + 1, width,
                  d->sweep_gen != m->data_gen
-                     ? "Up/Down choose a row, {dbscan-adopt} adopts it; data changed: "
-                       "{dbscan-sweep} sweeps again"
-                     : "Up/Down choose a row, {dbscan-adopt} adopts its eps and minPts "
-                       "(* the current pair)",
+                     ? "{cursor-up}/{cursor-down} choose a row, {dbscan-adopt} adopts it; data "
+                       "changed: {dbscan-sweep} sweeps again"
+                     : "{cursor-up}/{cursor-down} choose a row, {dbscan-adopt} adopts its eps "
+                       "and minPts (* the current pair)",
                  A_NORMAL);
     app_cell head[] = {{"", 1, 0},           {"eps km", 7, 1},  {"minPts", 7, 1},
                        {"clusters", 8, 1},   {"core locs", 10, 1}, {"noise %", 8, 1},
@@ -194,12 +187,14 @@ void pane_dbscan_draw(app *a, int top, int height, int width)
 {
     dbscan_state *d = &a->m.dbs;
     char line[512];
-    snprintf(line, sizeof line, "DBSCAN %s  eps %g km [ ]  minPts %g { }  r run  w sweep  v view",
+    snprintf(line, sizeof line, "DBSCAN %s  eps %g km {dbscan-eps-down} {dbscan-eps-up}  minPts %g "
+                                "{dbscan-min-pts-down} {dbscan-min-pts-up}  {dbscan-run} run  "
+                                "{dbscan-sweep} sweep  {dbscan-view} view",
              d->view == GEO_VIEW_CLUSTERS ? "clusters"
              : d->view == GEO_VIEW_KDIST  ? "k-distance"
                                           : "sweep",
              d->eps_km, d->min_pts);
-    put_line(top, width, line, A_BOLD);
+    app_put_text(top, width, line, A_BOLD); /* numbers and the product's words only */
     switch (d->view) {
     case GEO_VIEW_CLUSTERS: draw_clusters(a, top, height, width); break;
     case GEO_VIEW_KDIST: draw_kdist(a, top, height, width); break;

@@ -21,14 +21,16 @@ static void draw_chart(app *a, int i, int top, int height, int width)
     dg_err err;
     char head[512], label[16];
     if (dg_eda_chart_of(&m->eda, i, &ec, &err) != DG_OK) {
-        mvaddnstr(top + 1, 1, err.msg, width - 2);
+        app_put_plain(top + 1, 0, width, err.msg, A_NORMAL);
         return;
     }
     /* The list's own label (1a, 1b, 10a ...), so the two say the same. */
     snprintf(head, sizeof head, "Chart %s: %s (table %d of %d; %s)",
              model_eda_label(&m->eda, i, label, sizeof label), m->eda.tables[i].title, i + 1,
              m->eda.ntables,
-             m->eda_open ? ". the table, q the list" : ". the list, Up/Down the next chart");
+             m->eda_open ? "{chart-toggle} the table, {sheet-back} the list"
+                         : "{chart-toggle} the list, {cursor-up}/{cursor-down} the next chart");
+    action_keys_expand(head, sizeof head); /* the product's titles and words only */
     chart_view_draw(a, &ec.chart, head, top, height, width);
     dg_eda_chart_free(&ec);
 }
@@ -45,7 +47,7 @@ static void draw(app *a, int top, int height, int width)
         sheet_draw(a, s, top, height, width);
         return;
     }
-    char line[1024], buf[2048];
+    char line[1024];
     int y = top, end = top + height;
     if (!m->have_eda) {
         snprintf(line, sizeof line, "No EDA tables yet. %s",
@@ -62,9 +64,7 @@ static void draw(app *a, int top, int height, int width)
     app_put_text(y++, width, line, A_BOLD);
     int tw = width - 2 - (5 + 2 + 1 + 6 + 1 + 7);
     snprintf(line, sizeof line, "%5s  %-*s %6s %7s", "chart", tw, "title", "rows", "series");
-    attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
-    mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-    attrset(A_NORMAL);
+    app_put_plain(y++, 0, width, line, app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
     /* Scroll so that the cursor's row is in view. */
     int rows = end - y, first = 0;
     if (m->eda_cur >= rows)
@@ -76,10 +76,8 @@ static void draw(app *a, int top, int height, int width)
         char label[16];
         snprintf(line, sizeof line, "%5s  %s %6d %7d", model_eda_label(&m->eda, i, label, sizeof label),
                  text_fit(title, tw, 0, tb, sizeof tb), t->nrows, t->nseries);
-        if (i == m->eda_cur)
-            attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
-        mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-        attrset(A_NORMAL);
+        app_put_plain(y++, 0, width, line,
+                      i == m->eda_cur ? app_attr(a, COLOR_CURSOR, A_REVERSE) : (int)A_NORMAL);
     }
 }
 

@@ -188,7 +188,7 @@ static void draw(app *a, int top, int height, int width)
 {
     model *m = &a->m;
     geo_state *g = &m->geo;
-    char line[1024], buf[2048];
+    char line[1024];
     if (m->dbs.view != GEO_VIEW_MAP) {
         pane_dbscan_draw(a, top, height, width);
         return;
@@ -211,16 +211,19 @@ static void draw(app *a, int top, int height, int width)
              (unsigned long long)s->seed, g->from_cleaned ? "cleaned" : "loaded",
              g->gen != m->data_gen ? "; data changed: {geo-sample} redraws" : "");
     app_put_text(top, width, line, A_BOLD); /* numbers and the product's words only */
-    snprintf(line, sizeof line, "lon %.2f..%.2f lat %.2f..%.2f %s; +/- zoom, arrows pan, 0 resets",
+    /* "arrows": the four geo-pan keys as one word (their keys, Up Down Left
+     * Right, would not fit at 80 columns). */
+    snprintf(line, sizeof line, "lon %.2f..%.2f lat %.2f..%.2f %s; {geo-zoom-in}/{geo-zoom-out} "
+                                "zoom, arrows pan, {geo-reset} resets",
              g->extent.lon0, g->extent.lon1, g->extent.lat0, g->extent.lat1,
              g->projection == DG_PROJ_MERCATOR ? "mercator" : "equirect");
-    mvaddstr(top + 1, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+    app_put_text(top + 1, width, line, A_NORMAL);
     if (height < 6)
         return;
     int np = dg_map_panels(g->kind), k = g->panel < np ? g->panel : 0;
     if (g->kind != DG_MAP_ALL && s->n == 0) {
-        mvaddstr(top + 3, 1, text_fit("No events of labelled devices: the gender and age maps "
-                                      "need the labels table.", width - 2, 0, buf, sizeof buf));
+        app_put_text(top + 3, width, "No events of labelled devices: the gender and age maps "
+                                     "need the labels table.", A_NORMAL);
         return;
     }
     /* One panel at a time, the whole area: f flips to the next. */
@@ -234,16 +237,15 @@ static void draw(app *a, int top, int height, int width)
         snprintf(line + strlen(line), sizeof line - strlen(line), " (+%s out of the frame)", n2);
     }
     if (np > 1)
-        snprintf(line + strlen(line), sizeof line - strlen(line), "; panel %d of %d, f: %s", k + 1,
-                 np, dg_map_panel_name(g->kind, (k + 1) % np));
-    attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
-    mvaddstr(top + 2, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-    attrset(A_NORMAL);
+        snprintf(line + strlen(line), sizeof line - strlen(line), "; panel %d of %d, {geo-panel}: "
+                 "%s", k + 1, np, dg_map_panel_name(g->kind, (k + 1) % np));
+    action_keys_expand(line, sizeof line); /* numbers and the panels' names only */
+    app_put_plain(top + 2, 0, width, line, app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
     draw_panel(a, k, 1, top + 3, width - 2, height - 4);
     const dg_basemap *b = geo_basemap(g);
-    snprintf(line, sizeof line, "░▒▓█ events (few to many)  %s  ◆ city  p PNG  v DBSCAN",
-             b ? "⠉ coast, border (dim)" : "no basemap");
-    mvaddstr(top + height - 1, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+    snprintf(line, sizeof line, "░▒▓█ events (few to many)  %s  ◆ city  {save} PNG  {geo-view} "
+                                "DBSCAN", b ? "⠉ coast, border (dim)" : "no basemap");
+    app_put_text(top + height - 1, width, line, A_NORMAL);
 }
 
 static int key(app *a, int id, pane_args *args)

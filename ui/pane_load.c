@@ -17,9 +17,9 @@ static void draw_stats(app *a, int y, int end, int width)
     const model *m = &a->m;
     int t = m->load_cur;
     if (!m->ds.present[t]) {
-        char msg[256], buf[512];
+        char msg[256];
         snprintf(msg, sizeof msg, "%s: no file for this table", dg_tables[t].name);
-        mvaddstr(y, 1, text_fit(msg, width - 2, 0, buf, sizeof buf));
+        app_put_plain(y, 0, width, msg, A_NORMAL);
         return;
     }
     const dg_table *tb = &m->ds.tables[t];
@@ -62,7 +62,7 @@ static void draw_tables(app *a, int top, int height, int width)
 {
     model *m = &a->m;
     const dg_dataset *ds = m->loaded ? &m->ds : &m->found;
-    char line[2048], buf[4096];
+    char line[2048];
     int y = top;
     /* The key is looked up, not expanded from "{load}": the line holds a path. */
     snprintf(line, sizeof line, "Data: %s%s  (%s shape%s%s%s)",
@@ -71,9 +71,7 @@ static void draw_tables(app *a, int top, int height, int width)
              m->loaded ? ds->from_snapshot ? ", loaded from the snapshot" : ", loaded"
                        : ", not loaded: ",
              m->loaded ? "" : actions[ACT_LOAD].key, m->loaded ? "" : " loads");
-    attrset(A_BOLD);
-    mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-    attrset(A_NORMAL);
+    app_put_plain(y++, 0, width, line, A_BOLD);
     int fw = width - 2 - (17 + 11 + 5 + 10 + 4);
     app_cell head[] = {{"table", 17, 0}, {"rows", 11, 1}, {"cols", 5, 1}, {"size", 10, 1},
                    {"file", fw, 0}};
@@ -119,21 +117,25 @@ static void draw_db(app *a, int top, int height, int width)
 {
     const model *m = &a->m;
     const dg_sources_config *d = &m->db;
-    char lines[12][1200], buf[2048], v[300];
+    char lines[12][1200], v[300];
     int n = 0;
-    snprintf(lines[n++], sizeof lines[0], "Source: MySQL%s  (m: next source)",
+    snprintf(lines[n++], sizeof lines[0], "Source: MySQL%s  ({source}: next source)",
              m->src == SRC_MYSQL_S3 ? " + S3 (app labels and label categories)" : "");
+    action_keys_expand(lines[n - 1], sizeof lines[0]);
     snprintf(lines[n++], sizeof lines[0], "%s", "");
     for (int i = 0; db_fields[i]; i++)
         snprintf(lines[n++], sizeof lines[0], "  %-10s %s", db_fields[i],
                  model_db_field(m, db_fields[i], v, sizeof v));
     const char *pw = getenv("MYSQL_PWD");
+    /* The line may end in the password_file's path: the key is looked up. */
+    char none[64];
+    snprintf(none, sizeof none, "none yet: %s types it", actions[ACT_DB_PASSWORD].key);
     snprintf(lines[n++], sizeof lines[0], "  %-10s %s%.1000s", "password",
              m->password              ? "******** typed (in memory until the load)"
              : pw                     ? "from MYSQL_PWD"
              : d->password_file[0]    ? "from the password_file "
              : d->mysql.password      ? "from sources.conf"
-                                      : "none yet: P types it",
+                                      : none,
              !m->password && !pw && d->password_file[0] ? d->password_file : "");
     if (m->src == SRC_MYSQL_S3) {
         snprintf(lines[n++], sizeof lines[0], "  %-10s %s", "S3", d->labels_url);
@@ -144,11 +146,8 @@ static void draw_db(app *a, int top, int height, int width)
              "{db-set} edits the fields in turn, {db-password} types the password, {load} loads "
              "({cancel-job} cancels).");
     action_keys_expand(lines[n - 1], sizeof lines[0]);
-    for (int i = 0; i < n && i < height; i++) {
-        attrset(i == 0 ? A_BOLD : A_NORMAL);
-        mvaddstr(top + i, 1, text_fit(lines[i], width - 2, 0, buf, sizeof buf));
-    }
-    attrset(A_NORMAL);
+    for (int i = 0; i < n && i < height; i++)
+        app_put_plain(top + i, 0, width, lines[i], i == 0 ? A_BOLD : A_NORMAL);
 }
 
 static void draw(app *a, int top, int height, int width)
@@ -164,18 +163,26 @@ static void draw(app *a, int top, int height, int width)
         return;
     }
     if (!m->have_found && !m->loaded) {
-        static const char *lines[] = {
-            "No data directory chosen yet.",
-            "",
-            "  o      choose one (Tab completes the path), or start as demographer DATA_DIR",
-            "  L      load its tables, with progress; Esc cancels",
-            "  m      or choose MySQL (or MySQL + S3) as the source",
-            "  Enter  open the table under the cursor as a sheet",
-            "  ?      all keys",
+        /* A key column, then what the key does: the keys from the table. */
+        static const struct {
+            int id;
+            const char *what;
+        } keys[] = {
+            {ACT_CHOOSE_DIR, "choose one ({prompt-complete} completes the path), or start as "
+                             "demographer DATA_DIR"},
+            {ACT_LOAD, "load its tables, with progress; {cancel-job} cancels"},
+            {ACT_SOURCE, "or choose MySQL (or MySQL + S3) as the source"},
+            {ACT_OPEN_TABLE, "open the table under the cursor as a sheet"},
+            {ACT_HELP, "all keys"},
         };
-        char buf[1024];
-        for (size_t i = 0; i < sizeof lines / sizeof *lines && (int)i < height - 1; i++)
-            mvaddstr(top + 1 + (int)i, 1, text_fit(lines[i], width - 2, 0, buf, sizeof buf));
+        int n = (int)(sizeof keys / sizeof *keys);
+        if (height - 1 > 0)
+            app_put_plain(top + 1, 0, width, "No data directory chosen yet.", A_NORMAL);
+        for (int i = 0; i < n && i + 2 < height - 1; i++) {
+            char line[256];
+            snprintf(line, sizeof line, "  %-6s %s", actions[keys[i].id].key, keys[i].what);
+            app_put_text(top + 3 + i, width, line, A_NORMAL);
+        }
         return;
     }
     draw_tables(a, top, height, width);

@@ -42,37 +42,28 @@ static int right_aligned(int col)
            col != RUNCOL_CHOSEN;
 }
 
-static void bold_line(int y, int width, const char *line)
-{
-    char buf[2048];
-    attrset(A_BOLD);
-    mvaddstr(y, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-    attrset(A_NORMAL);
-}
-
 static void draw_settings(app *a, int top, int height, int width)
 {
     model *m = &a->m;
     models_state *s = &m->models;
-    char line[1024], buf[2048], t[128], sc[16];
+    char line[1024], t[128], sc[16];
     int y = top, end = top + height;
-    snprintf(line, sizeof line, "Train on the %s data: %d folds (K), seed %llu (R)",
+    snprintf(line, sizeof line, "Train on the %s data: %d folds ({models-folds}), seed %llu "
+             "({models-seed})",
              !m->loaded ? "(nothing loaded yet)" : m->cl.have_cleaned ? "cleaned" : "loaded",
              s->folds, (unsigned long long)s->seed);
-    bold_line(y++, width, line);
-    snprintf(line, sizeof line, "targets %s (T), scenarios %s (C)",
+    app_put_text(y++, width, line, A_BOLD);
+    snprintf(line, sizeof line, "targets %s ({models-targets}), scenarios %s ({models-scenarios})",
              models_targets_text(s, t, sizeof t), models_scenarios_text(s, sc, sizeof sc));
-    bold_line(y++, width, line);
+    app_put_text(y++, width, line, A_BOLD);
     snprintf(line, sizeof line, "%s", s->have_result
                                           ? "{models-family} toggles a family, {models-train} "
                                             "trains again, {models-view} shows the runs"
                                           : "{models-family} toggles a family, {models-train} "
                                             "trains (features, then cross-validation per family)");
     app_put_text(y++, width, line, A_NORMAL);
-    attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
     snprintf(line, sizeof line, "%-3s %-18s %s", "on", "family", "what it is");
-    mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-    attrset(A_NORMAL);
+    app_put_plain(y++, 0, width, line, app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
     int rows = end - y, first = 0;
     if (s->fam_cur >= rows)
         first = s->fam_cur - rows + 1;
@@ -81,10 +72,8 @@ static void draw_settings(app *a, int top, int height, int width)
         int prior = strcmp(f->name, "prior") == 0;
         snprintf(line, sizeof line, "%-3s %-18s %s", prior ? "(x)" : s->family_on[i] ? "[x]" : "[ ]",
                  f->name, f->summary);
-        if (i == s->fam_cur)
-            attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
-        mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
-        attrset(A_NORMAL);
+        app_put_plain(y++, 0, width, line,
+                      i == s->fam_cur ? app_attr(a, COLOR_CURSOR, A_REVERSE) : (int)A_NORMAL);
     }
 }
 
@@ -108,9 +97,9 @@ static void draw_runs(app *a, int top, int height, int width)
     snprintf(line, sizeof line, "%zu runs%s, %s data%s; %s", r->nruns, shown,
              s->from_cleaned ? "cleaned" : "loaded", s->gen != m->data_gen ? " (changed since)" : "",
              r->split_text);
-    bold_line(y++, width, line);
+    app_put_plain(y++, 0, width, line, A_BOLD);
     snprintf(line, sizeof line, "* chosen: %s", r->rule);
-    mvaddstr(y++, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+    app_put_plain(y++, 0, width, line, A_NORMAL);
     /* Scroll the columns after the frozen ones so that the cursor's is in view. */
     int frozen_w = 0;
     for (int c = 0; c < FROZEN; c++)
@@ -188,13 +177,13 @@ static void draw_charts(app *a, int top, int height, int width)
     for (int i = 0; i < 2; i++)
         if (which[i] >= 0 && dg_train_chart(&s->res, which[i], &v[n]))
             n++;
-    char line[512], buf[1024];
+    char line[512];
     if (!n) {
         snprintf(line, sizeof line, "No chart for %s runs%s: gender has ROC and calibration, "
-                                    "age its residuals per scenario (. the table)",
+                                    "age its residuals per scenario ({chart-toggle} the table)",
                  r ? dg_target_name(r->target) : "these",
                  r && !r->scenario ? " over both scenarios" : "");
-        mvaddstr(top + 1, 1, text_fit(line, width - 2, 0, buf, sizeof buf));
+        app_put_text(top + 1, width, line, A_NORMAL);
         return;
     }
     int side = n == 2 && height < 30 && width >= 140, stack = n == 2 && height >= 30;
@@ -202,9 +191,11 @@ static void draw_charts(app *a, int top, int height, int width)
         n = 1;
     for (int i = 0; i < n; i++) {
         snprintf(line, sizeof line, "%s%s", v[i].chart.title,
-                 i == 0 ? (n == 1 && which[1] >= 0 ? " (calibration: a taller screen; . the table)"
-                                                   : " (. the table)")
+                 i == 0 ? (n == 1 && which[1] >= 0
+                               ? " (calibration: a taller screen; {chart-toggle} the table)"
+                               : " ({chart-toggle} the table)")
                         : "");
+        action_keys_expand(line, sizeof line); /* the chart's title: the product's words */
         int t = top, h = height, x0 = 0, w = width;
         if (stack) {
             h = height / 2;

@@ -218,7 +218,10 @@ void sheet_draw(app *a, sheet *s, int top, int height, int width)
         freq_chart *fc = dg_xmalloc(sizeof *fc);
         freq_chart_of(&a->m, s, fc);
         char head[512];
-        snprintf(head, sizeof head, "%s: %s (. the table)", fc->title, fc->sub);
+        /* The title names the data's table and column: the key is looked up,
+         * not expanded from {chart-toggle}. */
+        snprintf(head, sizeof head, "%s: %s (%s the table)", fc->title, fc->sub,
+                 actions[ACT_CHART_TOGGLE].key);
         chart_view_draw(a, &fc->chart, head, top, height, width);
         free(fc);
         return;
