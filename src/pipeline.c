@@ -47,8 +47,11 @@ static const char *const stage_names[DG_STAGE_COUNT] = {
  * 2.3970 against 2.3905). Softmax trains gender and group12: group6 is
  * group12-sum's, which beat softmax's own (scenario 1: 1.4639 against
  * 1.4672; in scenario 2 brand-model-prior won, 1.6949 against 1.6992). */
-const char *const dg_pipeline_default_families[] = {"prior", "brand-model-prior",
-                                                    "softmax@gender+group12", "xgboost@age",
+const char *const dg_pipeline_default_families[] = {"prior",
+                                                    "brand-model-prior",
+                                                    "softmax@gender+group12",
+                                                    "phone-softmax@gender+group12",
+                                                    "xgboost@age",
                                                     NULL};
 
 /* XGBoost's own grid (4 combinations of 100 or 300 rounds of depth 4 or 6)

@@ -451,7 +451,7 @@ done
 keys h Escape
 last_screen=""
 if wait_for h "training on the cleaned data: cancelled; nothing changed" 60 &&
-    keys h v && wait_for h "30 runs, cleaned data"; then
+    keys h v && wait_for h "31 runs, cleaned data"; then
     ok "Models: Esc cancels a training and the last one stays"
 else
     notok "Models cancel" "$last_screen"
