@@ -296,6 +296,18 @@ static void put_scenario(dg_textbuf *b, int scenario)
     dg_textbuf_puts(b, scenario == 1 ? " AND e.value > 0" : " AND COALESCE(e.value, 0) <= 0");
 }
 
+/* Class c's unnormalised probability from its score z{c} (scoring()). */
+static void put_term(dg_textbuf *b, const dg_linear_view *v, uint32_t c)
+{
+    if (v->ovr)
+        dg_textbuf_printf(b,
+                          "(CASE WHEN z%u >= 0 THEN 1 / (1 + EXP(-z%u)) "
+                          "ELSE EXP(z%u) / (1 + EXP(z%u)) END)",
+                          c, c, c, c);
+    else
+        dg_textbuf_printf(b, "EXP(z%u - top)", c);
+}
+
 /* Three statements per model, on base tables with keys:
  *   1. dg_norms: each device's L2 norm of its tf-idf bag entries;
  *   2. dg_scores: the scoring SELECT, every device's score per class: the
@@ -362,7 +374,9 @@ static void scoring(dg_textbuf *b, const char *m, int scenario, dg_target t,
         "GROUP BY x.device_id;\n",
         m, m, KIND_NUMERIC, KIND_NUMERIC_BY_EVENTS, KIND_MISSING, KIND_BAG_BINARY, KIND_APP_TFIDF, KIND_LABEL_TFIDF,
         KIND_ONE_HOT, m);
-    /* p{c} = EXP(z{c} - top) / total, from the innermost derived table out. */
+    /* p{c} = term{c} / total, from the innermost derived table out: term{c}
+     * is EXP(z{c} - top) for a softmax, the sigmoid of z{c} for one-vs-rest
+     * (every EXP of a value <= 0, so none overflows). */
     dg_textbuf_puts(b, "INSERT INTO dg_predictions (device_id, scenario, target, class, "
                        "probability)\n"
                        "SELECT p.device_id, ");
@@ -374,14 +388,19 @@ static void scoring(dg_textbuf *b, const char *m, int scenario, dg_target t,
     for (uint32_t c = 0; c < (v->map ? k : v->nout); c++)
         dg_textbuf_printf(b, " WHEN %u THEN p.p%u", c, v->binary ? 1 : c);
     dg_textbuf_puts(b, v->map ? " END * s.share)\nFROM (SELECT device_id" : " END\nFROM (SELECT device_id");
-    for (uint32_t c = 0; c < k; c++)
-        dg_textbuf_printf(b, ", EXP(z%u - top) / total AS p%u", c, c);
+    for (uint32_t c = 0; c < k; c++) {
+        dg_textbuf_puts(b, ", ");
+        put_term(b, v, c);
+        dg_textbuf_printf(b, " / total AS p%u", c);
+    }
     dg_textbuf_puts(b, "\n      FROM (SELECT device_id, top");
     for (uint32_t c = 0; c < k; c++)
         dg_textbuf_printf(b, ", z%u", c);
     dg_textbuf_puts(b, ", ");
-    for (uint32_t c = 0; c < k; c++)
-        dg_textbuf_printf(b, "%sEXP(z%u - top)", c ? " + " : "", c);
+    for (uint32_t c = 0; c < k; c++) {
+        dg_textbuf_puts(b, c ? " + " : "");
+        put_term(b, v, c);
+    }
     dg_textbuf_puts(b, " AS total\n            FROM (SELECT device_id, GREATEST(");
     for (uint32_t c = 0; c < k; c++)
         dg_textbuf_printf(b, "%sz%u", c ? ", " : "", c);

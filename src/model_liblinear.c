@@ -23,6 +23,7 @@ typedef struct ll_model {
     uint32_t nclasses; /* ours: 2, K, or 0 for regression */
     double y_offset;   /* added to a regression's prediction */
     struct model *m;   /* w and label malloc'd, freed by free_and_destroy_model */
+    double *view;      /* the weights in our class order (ll_linear), or NULL */
 } ll_model;
 
 static void silent(const char *s)
@@ -70,6 +71,8 @@ static void rows_to_nodes(const dg_csr *x, struct feature_node *nodes,
 }
 
 static int solver_family(int solver, const dg_model_family **f);
+
+static void ll_build_view(ll_model *lm);
 
 static int nr_w_of(const struct model *m)
 {
@@ -166,6 +169,7 @@ static int ll_fit(const dg_model_family *f, int solver, const dg_trainset *t,
     lm->nclasses = (uint32_t)t->nclasses;
     lm->y_offset = y_offset;
     lm->m = m;
+    ll_build_view(lm);
     *out = lm;
     return DG_OK;
 }
@@ -246,7 +250,41 @@ static void ll_free(void *model)
         return;
     if (lm->m)
         free_and_destroy_model(&lm->m);
+    free(lm->view);
     free(lm);
+}
+
+/* The weights as export-sql reads them (model.h's dg_linear_view): a row of
+ * nclasses per column, the bias's last, in our class order. LIBLINEAR keeps
+ * one weight vector per class in the order the classes were first seen
+ * (binary: one, for label[0], whose probability is the sigmoid of its
+ * score: a softmax over that score and 0). Logistic regression with every
+ * class in its training rows only: a class it never saw has probability 0,
+ * which no score gives. */
+static void ll_build_view(ll_model *lm)
+{
+    const struct model *m = lm->m;
+    if (lm->task == DG_TASK_REGRESSION || (uint32_t)m->nr_class != lm->nclasses ||
+        m->bias < 0 || m->nr_feature != (int)lm->ncols ||
+        (m->param.solver_type != L2R_LR && m->param.solver_type != L1R_LR))
+        return;
+    uint32_t k = lm->nclasses, nr_w = (uint32_t)nr_w_of(m);
+    lm->view = dg_xcalloc(((size_t)lm->ncols + 1) * k, sizeof *lm->view);
+    for (uint32_t j = 0; j <= lm->ncols; j++)
+        for (uint32_t c = 0; c < nr_w; c++)
+            lm->view[(size_t)j * k + (uint32_t)m->label[c]] = m->w[(size_t)j * nr_w + c];
+}
+
+static int ll_linear(const void *model, dg_linear_view *out)
+{
+    const ll_model *lm = model;
+    if (!lm->view)
+        return DG_ERR;
+    *out = (dg_linear_view){.ncols = lm->ncols, .nclasses = lm->nclasses,
+                            .binary = lm->task == DG_TASK_BINARY,
+                            .ovr = lm->task == DG_TASK_MULTICLASS, .w = lm->view,
+                            .nout = lm->task == DG_TASK_BINARY ? 1 : lm->nclasses};
+    return DG_OK;
 }
 
 static int ll_load(const char *path, void **out, dg_err *err)
@@ -296,6 +334,7 @@ static int ll_load(const char *path, void **out, dg_err *err)
     size_t nw = ((size_t)nr_feature + (m->bias >= 0)) * (size_t)nr_w_of(m);
     if (dg_family_get_f64s(&r, nw, &m->w, "weights", err) || dg_family_end(&r, err))
         goto done;
+    ll_build_view(lm);
     rc = DG_OK;
 done:
     dg_family_close(&r);
@@ -340,6 +379,7 @@ const dg_model_family dg_family_liblinear_lr_l2 = {
     .save = ll_save,
     .load = ll_load,
     .free = ll_free,
+    .linear = ll_linear,
     .warm_param = "C",
 };
 
@@ -354,6 +394,7 @@ const dg_model_family dg_family_liblinear_lr_l1 = {
     .save = ll_save,
     .load = ll_load,
     .free = ll_free,
+    .linear = ll_linear,
 };
 
 const dg_model_family dg_family_liblinear_svr = {

@@ -312,6 +312,32 @@ static void family_behaves(void **state)
         free(pw);
     }
 
+    /* A family with an SQL form (export-sql): its linear view, scored by hand
+     * as the SQL scores it (softmax, or one-vs-rest sigmoids normalised),
+     * gives predict's probabilities. */
+    if (f->linear && fc->task != DG_TASK_REGRESSION) {
+        dg_linear_view v;
+        assert_int_equal(f->linear(m3, &v), DG_OK);
+        assert_int_equal(v.ncols, NCOLS);
+        assert_int_equal(v.nout, nout);
+        double worst = 0, z[16], q[16];
+        for (uint32_t r = 0; r < ntest; r++) {
+            for (uint32_t c = 0; c < v.nclasses; c++)
+                z[c] = v.w[(size_t)v.ncols * v.nclasses + c];
+            for (uint64_t e = xtest.ptr[r]; e < xtest.ptr[r + 1]; e++)
+                for (uint32_t c = 0; c < v.nclasses; c++)
+                    z[c] += xtest.val[e] * v.w[(size_t)xtest.idx[e] * v.nclasses + c];
+            double top = z[0], sum = 0;
+            for (uint32_t c = 1; c < v.nclasses; c++)
+                top = fmax(top, z[c]);
+            for (uint32_t c = 0; c < v.nclasses; c++)
+                sum += q[c] = v.ovr ? 1 / (1 + exp(-z[c])) : exp(z[c] - top);
+            for (size_t o = 0; o < nout; o++)
+                worst = fmax(worst, fabs(q[v.binary ? 1 : o] / sum - p3[r * nout + o]));
+        }
+        assert_true(worst < 1e-9);
+    }
+
     /* A model refuses a matrix with other columns. */
     dg_csr narrow = xtest;
     narrow.ncols = NCOLS - 1;

@@ -500,8 +500,8 @@ static size_t predictions_equal(const char *prefix, const char *db, const dg_mod
 
 /* export-sql: softmax models for gender (binary), group6 and group12 scored
  * by MariaDB equal predict's probabilities; on the Spider cluster too, the
- * feature rows sharded by device over the data nodes. A family without an
- * SQL form is refused by name. */
+ * feature rows sharded by device over the data nodes; then LIBLINEAR's. A
+ * family without an SQL form is refused by name. */
 static void sql_scorer_equals_predict(void **state)
 {
     (void)state;
@@ -572,6 +572,33 @@ static void sql_scorer_equals_predict(void **state)
     } else {
         printf("# DG_SPIDER_PORT is not set: the Spider half is not run\n");
     }
+
+    /* LIBLINEAR's logistic regressions too: a binary one as the softmax of
+     * its score and 0, a multiclass one as its classes' sigmoids normalised
+     * (one-vs-rest), and group6 read off that group12 model. */
+    dg_model_dir_close(&d);
+    snprintf(cmd, sizeof cmd,
+             "%s train '%s/data' --out '%s/ll' --families liblinear-lr-l2 --grid "
+             "liblinear-lr-l2:C=0.1 --scenarios 1 --targets gender,group6,group12 --no-charts "
+             "--quiet && %s export-sql '%s/data' --models '%s/ll' --out '%s/ll.sql' --quiet",
+             tu_bin(), tmp, tmp, tu_bin(), tmp, tmp, tmp);
+    run_or_fail("train LIBLINEAR and export-sql", cmd, &out);
+    free(out);
+    snprintf(path, sizeof path, "%s/ll", tmp);
+    if (dg_model_dir_open(&d, path, &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    for (int t = 0; t < DG_TARGET_COUNT; t++)
+        if (t != DG_TARGET_AGE && strcmp(d.m[1][t].family->name, "liblinear-lr-l2") != 0 &&
+            strcmp(d.m[1][t].family->name, "group12-sum") != 0)
+            fail_msg("s1 %s chose %s: the test needs LIBLINEAR everywhere",
+                     dg_target_name((dg_target)t), d.m[1][t].family->name);
+    sql("DG_MYSQL", "", "DROP DATABASE IF EXISTS mlctest_ll; CREATE DATABASE mlctest_ll");
+    client(cl, sizeof cl, "DG_MYSQL", "mlctest_ll");
+    snprintf(cmd, sizeof cmd, "%s < '%s/ll.sql'", cl, tmp);
+    run_or_fail("the LIBLINEAR script on MariaDB", cmd, &out);
+    free(out);
+    assert_true(predictions_equal("DG_MYSQL", "mlctest_ll", &d, &f) > 0);
+    sql("DG_MYSQL", "", "DROP DATABASE mlctest_ll");
 
     /* No SQL form: the priors (and xgboost, LIBSVM) are refused by name. */
     snprintf(cmd, sizeof cmd,

@@ -76,6 +76,9 @@ int dg_task_nout(dg_task task, int nclasses);
 typedef struct dg_linear_view {
     uint32_t ncols, nclasses;
     int binary;
+    /* 1: one-vs-rest, probabilities the sigmoids of z normalised to sum to
+     * 1 (LIBLINEAR's multiclass logistic regression) instead of the softmax. */
+    int ovr;
     const double *w;
     const double *map; /* NULL, or 12 x nout */
     uint32_t nout;
