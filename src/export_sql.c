@@ -513,9 +513,10 @@ int dg_export_sql(const dg_model_dir *d, int scenario, int target, const dg_feat
                        target >= 0 ? " for that target" : "");
     if (!rep->nmodels || (scenario && target >= 0 && rep->nrefused))
         return dg_fail(err,
-                       "%s: no SQL form for %s: only softmax models (and group12-sum over "
-                       "one) are linear scores an engine can compute; xgboost, LIBSVM and "
-                       "the priors are not exported",
+                       "%s: no SQL form for %s: only softmax and LIBLINEAR's logistic "
+                       "regressions (and group12-sum over one) are linear scores an engine "
+                       "can compute; xgboost, LIBSVM, liblinear-svr, phone-softmax and the "
+                       "priors are not exported",
                        d->path, rep->refused);
     dg_textbuf_puts(out, "-- demographer export-sql: the chosen linear models of a model "
                          "directory, scored by the engine.\n"

@@ -579,7 +579,7 @@ static void sql_scorer_equals_predict(void **state)
     dg_model_dir_close(&d);
     snprintf(cmd, sizeof cmd,
              "%s train '%s/data' --out '%s/ll' --families liblinear-lr-l2 --grid "
-             "liblinear-lr-l2:C=0.1 --scenarios 1 --targets gender,group6,group12 --no-charts "
+             "liblinear-lr-l2:C=0.01 --scenarios 1 --targets gender,group6,group12 --no-charts "
              "--quiet && %s export-sql '%s/data' --models '%s/ll' --out '%s/ll.sql' --quiet",
              tu_bin(), tmp, tmp, tu_bin(), tmp, tmp, tmp);
     run_or_fail("train LIBLINEAR and export-sql", cmd, &out);
