@@ -24,6 +24,7 @@ const dg_model_family *const dg_model_families[] = {
     &dg_family_libsvm_svc,
     &dg_family_libsvm_svr,
     &dg_family_phone_softmax,
+    &dg_family_persona_softmax,
     NULL,
 };
 

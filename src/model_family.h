@@ -14,6 +14,7 @@
 extern const dg_model_family dg_family_brand_model_prior;
 extern const dg_model_family dg_family_softmax;
 extern const dg_model_family dg_family_phone_softmax;
+extern const dg_model_family dg_family_persona_softmax;
 extern const dg_model_family dg_family_liblinear_lr_l2;
 extern const dg_model_family dg_family_liblinear_lr_l1;
 extern const dg_model_family dg_family_liblinear_svr;

@@ -303,6 +303,14 @@ static void job_free(job *J)
     memset(J, 0, sizeof *J);
 }
 
+static void block_columns(const dg_design_spec *s, unsigned bit, uint32_t *lo, uint32_t *hi);
+
+/* The job's design's app block, for the families that read it apart. */
+static void job_apps(const job *J, dg_trainset *ts)
+{
+    block_columns(&J->S->spec[J->variant], DG_BLOCK_APPS, &ts->apps_lo, &ts->apps_hi);
+}
+
 static int pool_fit_done(pool *P)
 {
     pthread_mutex_lock(&P->mu);
@@ -343,7 +351,8 @@ static void run_fold(pool *P, task *tk)
     for (int i = 0; i < J->ncombos && tk->rc == DG_OK; i++) {
         int c = J->order[i];
         dg_trainset ts = {&xin, yin, NULL, kind, kind == DG_TASK_BINARY ? 2 : k,
-                          T->o->seed + (uint64_t)fo, 1, prev};
+                          T->o->seed + (uint64_t)fo, 1, prev, 0, 0};
+        job_apps(J, &ts);
         void *model = NULL;
         tk->rc = fam->fit(&ts, &J->combos[c], &model, NULL, &tk->err);
         if (tk->rc == DG_OK)
@@ -388,7 +397,8 @@ static void run_refit(pool *P, task *tk)
     dg_task kind = dg_target_task(J->t);
     int k = dg_target_nclasses(J->t);
     dg_trainset ts = {J->x, J->y, NULL, kind, kind == DG_TASK_BINARY ? 2 : k, T->o->seed, 1,
-                      NULL};
+                      NULL, 0, 0};
+    job_apps(J, &ts);
     J->pred = dg_xmalloc(((size_t)S->nte * job_nout(J) + 1) * sizeof *J->pred);
     double t0 = dg_now();
     tk->rc = J->fam->fit(&ts, &J->combos[J->best], &J->model, NULL, &tk->err);

@@ -511,6 +511,8 @@ static family_case cases[] = {
      DG_TASK_REGRESSION, 0.95},
     {"softmax", DG_TASK_BINARY, 2, "l2=1e-3 threads=1", "iterations=0.5", "whole number",
      DG_TASK_REGRESSION, 0.9},
+    {"persona-softmax", DG_TASK_MULTICLASS, 6, "l2=1e-3 personas=4", "personas=100",
+     "personas=100 is out of range", DG_TASK_REGRESSION, 0.95},
     {"phone-softmax", DG_TASK_MULTICLASS, 6, "l2=1e-3 alpha=10", "alpha=-1",
      "alpha=-1 is out of range", DG_TASK_REGRESSION, 0.95},
     {"phone-softmax", DG_TASK_BINARY, 2, "l2=1e-3 alpha=5 threads=1", "l2=-1",
@@ -605,6 +607,100 @@ static void group12_sum_outputs(void **state)
     planted_free(&p);
 }
 
+/* persona-softmax on devices whose class comes from a hidden kind of user
+ * that also decides which apps they install: its mixture finds the kinds
+ * without labels, so it beats softmax on the same design at the same
+ * penalty; a saved model predicts the same bits, and a warm start (the same
+ * rows) keeps the mixture. */
+static void persona_softmax_finds_kinds(void **state)
+{
+    (void)state;
+    const dg_model_family *pf = dg_model_family_find("persona-softmax");
+    const dg_model_family *sm = dg_model_family_find("softmax");
+    if (!pf || !sm)
+        skip();
+    enum { ROWS = 3000, TRAIN = 2000, APPS = 60, KINDS = 4, OTHER = 10 };
+    uint64_t s = 17;
+    dg_csr x = {.nrows = ROWS, .ncols = OTHER + APPS};
+    x.ptr = malloc(sizeof *x.ptr * (ROWS + 1));
+    x.idx = malloc(sizeof *x.idx * ROWS * (OTHER + APPS));
+    x.val = malloc(sizeof *x.val * ROWS * (OTHER + APPS));
+    double *y = malloc(sizeof *y * ROWS);
+    uint64_t nnz = 0;
+    for (uint32_t r = 0; r < ROWS; r++) {
+        int kind = (int)(next_u64(&s) % KINDS);
+        x.ptr[r] = nnz;
+        /* A weak numeric column, then the apps: each kind installs its own
+         * 15 apps often and the others rarely. */
+        x.idx[nnz] = 0;
+        x.val[nnz++] = (float)gaussian(&s);
+        for (uint32_t a = 0; a < APPS; a++)
+            if (uniform(&s) < ((int)(a / 15) == kind ? 0.35 : 0.04)) {
+                x.idx[nnz] = OTHER + a;
+                x.val[nnz++] = 1;
+            }
+        /* Each kind leans to one class, the rest is noise. */
+        y[r] = uniform(&s) < 0.6 ? kind : (double)(next_u64(&s) % KINDS);
+    }
+    x.ptr[ROWS] = nnz;
+    x.nnz = nnz;
+    uint64_t ptr_tr[TRAIN + 1], ptr_te[ROWS - TRAIN + 1];
+    for (uint32_t r = 0; r <= TRAIN; r++)
+        ptr_tr[r] = x.ptr[r];
+    for (uint32_t r = TRAIN; r <= ROWS; r++)
+        ptr_te[r - TRAIN] = x.ptr[r] - x.ptr[TRAIN];
+    dg_csr xtr = {ptr_tr, x.idx, x.val, TRAIN, x.ncols, x.ptr[TRAIN]};
+    dg_csr xte = {ptr_te, x.idx + x.ptr[TRAIN], x.val + x.ptr[TRAIN], ROWS - TRAIN, x.ncols,
+                  nnz - x.ptr[TRAIN]};
+    dg_trainset t = {.x = &xtr, .y = y, .task = DG_TASK_MULTICLASS, .nclasses = KINDS,
+                     .seed = 5, .apps_lo = OTHER, .apps_hi = OTHER + APPS};
+    dg_err err;
+    dg_params pp, sp;
+    assert_int_equal(dg_params_parse(&pp, "personas=4 l2=0.03", pf->param_names, &err), DG_OK);
+    assert_int_equal(dg_params_parse(&sp, "l2=0.03", sm->param_names, &err), DG_OK);
+    void *pm = NULL, *smm = NULL, *back = NULL, *warm = NULL;
+    if (pf->fit(&t, &pp, &pm, NULL, &err) || sm->fit(&t, &sp, &smm, NULL, &err))
+        fail_msg("fit: %s", err.msg);
+    uint32_t nte = ROWS - TRAIN;
+    double *p1 = malloc(sizeof *p1 * nte * KINDS), *p2 = malloc(sizeof *p2 * nte * KINDS);
+    double *p3 = malloc(sizeof *p3 * nte * KINDS);
+    assert_int_equal(pf->predict(pm, &xte, p1, &err), DG_OK);
+    assert_int_equal(sm->predict(smm, &xte, p2, &err), DG_OK);
+    family_case fc = {.task = DG_TASK_MULTICLASS, .nclasses = KINDS};
+    double lp = loss_of(&fc, p1, y + TRAIN, nte), ls = loss_of(&fc, p2, y + TRAIN, nte);
+    print_message("# persona-softmax %.4f, softmax %.4f on the same design\n", lp, ls);
+    assert_true(lp < ls - 0.02);
+    char *dir = tu_tmpdir(), path[600];
+    snprintf(path, sizeof path, "%s/p.model", dir);
+    assert_int_equal(pf->save(pm, path, &err), DG_OK);
+    if (pf->load(path, &back, &err) != DG_OK)
+        fail_msg("load: %s", err.msg);
+    assert_int_equal(pf->predict(back, &xte, p3, &err), DG_OK);
+    assert_memory_equal(p1, p3, sizeof *p1 * nte * KINDS);
+    /* The next point of the penalty path, warm: the same mixture, the
+     * softmax moved. */
+    dg_trainset tw = t;
+    tw.warm = pm;
+    assert_int_equal(dg_params_parse(&pp, "personas=4 l2=0.01", pf->param_names, &err), DG_OK);
+    if (pf->fit(&tw, &pp, &warm, NULL, &err) != DG_OK)
+        fail_msg("warm fit: %s", err.msg);
+    assert_int_equal(pf->predict(warm, &xte, p3, &err), DG_OK);
+    assert_true(memcmp(p1, p3, sizeof *p1 * nte * KINDS) != 0);
+    pf->free(warm);
+    pf->free(back);
+    pf->free(pm);
+    sm->free(smm);
+    tu_rmrf(dir);
+    free(dir);
+    free(p1);
+    free(p2);
+    free(p3);
+    free(y);
+    free(x.ptr);
+    free(x.idx);
+    free(x.val);
+}
+
 int main(void)
 {
     /* Six engineers share two cores here: OpenMP threads (XGBoost's) that
@@ -615,6 +711,7 @@ int main(void)
     size_t n = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(softmax_gradient);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(group12_sum_outputs);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(persona_softmax_finds_kinds);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         tests[n++] = (struct CMUnitTest)cmocka_unit_test_prestate(family_behaves, &cases[i]);
     for (size_t i = 0; i < sizeof cancellable / sizeof cancellable[0]; i++)

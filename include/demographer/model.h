@@ -62,6 +62,9 @@ typedef struct dg_trainset {
      * of a penalty path, see warm_param): a starting point the family may
      * use. The optimum does not depend on it beyond the solver's tolerance. */
     const void *warm;
+    /* The design's app block, columns [apps_lo, apps_hi) (0, 0: none known),
+     * for the families that read the apps apart (persona-softmax). */
+    uint32_t apps_lo, apps_hi;
 } dg_trainset;
 
 /* Outputs per row of a prediction: 1 for binary and regression, nclasses for

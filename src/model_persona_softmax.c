@@ -1,0 +1,340 @@
+/* persona-softmax: softmax over the design plus each device's membership of
+ * a few kinds of app user ("personas"), found without labels.
+ *
+ * A device's installed apps are not a sum of independent votes: people of
+ * one kind install the apps of their kind, and once a device's kind is
+ * plain, more of its apps say little more. A linear model over the app bag
+ * adds every app's weight without end; the shared L2 penalty then holds all
+ * of them back. Here a mixture of K multivariate Bernoullis over the app
+ * block (each component an install probability per app, fit by EM on the
+ * train rows that have apps, no labels) gives each device its posterior over
+ * the components, and the softmax weighs those K numbers (times `scale`)
+ * beside the design. A device without apps gets 0s.
+ *
+ * The app block is the trainset's apps_lo..apps_hi (train.c sets it from the
+ * design); without one the family is softmax. Along a penalty path (a warm
+ * start: the same rows and columns) the mixture is the previous point's:
+ * it does not depend on the penalty. EM starts from seeded random
+ * responsibilities and runs a fixed number of iterations, so a fit repeats
+ * exactly.
+ *
+ * The file: our header, the mixture (per component its log-odds per app and
+ * its constant), then the softmax's own file as PATH.softmax. No SQL form:
+ * the posterior is no linear score. */
+#include "model_family.h"
+#include "model_softmax.h"
+
+#include "demographer/design.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PERSONAS 64
+#define EM_ITERATIONS 40
+
+typedef struct persona_model {
+    uint32_t ncols, apps_lo, apps_hi, k;
+    double scale;
+    double *logodds; /* [k][apps_hi - apps_lo]: log(theta / (1 - theta)) */
+    double *cst;     /* [k]: sum over apps of log(1 - theta) + log(pi) */
+    void *soft;
+} persona_model;
+
+static void persona_free(void *model)
+{
+    persona_model *m = model;
+    if (!m)
+        return;
+    if (m->soft)
+        dg_family_softmax.free(m->soft);
+    free(m->logodds);
+    free(m->cst);
+    free(m);
+}
+
+/* Row r's posterior over the components into post[k]; 0 when the row has no
+ * app (returns 0 then, else 1). */
+static int posterior(const persona_model *m, const dg_csr *x, uint32_t r, double *post)
+{
+    uint32_t na = m->apps_hi - m->apps_lo;
+    double top = -INFINITY;
+    int any = 0;
+    for (uint32_t c = 0; c < m->k; c++)
+        post[c] = m->cst[c];
+    for (uint64_t e = x->ptr[r]; e < x->ptr[r + 1]; e++) {
+        uint32_t j = x->idx[e];
+        if (j < m->apps_lo || j >= m->apps_hi || !(x->val[e] > 0))
+            continue;
+        any = 1;
+        for (uint32_t c = 0; c < m->k; c++)
+            post[c] += m->logodds[(size_t)c * na + (j - m->apps_lo)];
+    }
+    if (!any) {
+        memset(post, 0, sizeof *post * m->k);
+        return 0;
+    }
+    for (uint32_t c = 0; c < m->k; c++)
+        top = fmax(top, post[c]);
+    double sum = 0;
+    for (uint32_t c = 0; c < m->k; c++)
+        sum += post[c] = exp(post[c] - top);
+    for (uint32_t c = 0; c < m->k; c++)
+        post[c] /= sum;
+    return 1;
+}
+
+/* EM for the mixture on the rows of x with apps. */
+static void mixture_fit(persona_model *m, const dg_csr *x, uint64_t seed)
+{
+    uint32_t na = m->apps_hi - m->apps_lo, k = m->k;
+    m->logodds = dg_xcalloc((size_t)k * na + 1, sizeof *m->logodds);
+    m->cst = dg_xcalloc(k, sizeof *m->cst);
+    uint32_t *rows = dg_xmalloc(((size_t)x->nrows + 1) * sizeof *rows), n = 0;
+    for (uint32_t r = 0; r < x->nrows; r++)
+        for (uint64_t e = x->ptr[r]; e < x->ptr[r + 1]; e++)
+            if (x->idx[e] >= m->apps_lo && x->idx[e] < m->apps_hi && x->val[e] > 0) {
+                rows[n++] = r;
+                break;
+            }
+    double *resp = dg_xmalloc(((size_t)n * k + 1) * sizeof *resp);
+    uint64_t s = seed ^ 0x243f6a8885a308d3ull;
+    for (size_t i = 0; i < (size_t)n * k; i++) {
+        s += 0x9e3779b97f4a7c15ull;
+        uint64_t z = s;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        /* -log(uniform): each row's responsibilities a flat Dirichlet draw */
+        resp[i] = -log(((double)((z ^ (z >> 31)) >> 11) + 0.5) / 9007199254740992.0);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        double sum = 0;
+        for (uint32_t c = 0; c < k; c++)
+            sum += resp[(size_t)i * k + c];
+        for (uint32_t c = 0; c < k; c++)
+            resp[(size_t)i * k + c] /= sum;
+    }
+    double *count = dg_xmalloc(((size_t)k * na + 1) * sizeof *count), nk[MAX_PERSONAS];
+    for (int it = 0; it <= EM_ITERATIONS && n > 0; it++) {
+        /* M step: install probabilities, smoothed (0.1 installs in 0.2 rows). */
+        memset(count, 0, sizeof *count * (size_t)k * na);
+        memset(nk, 0, sizeof nk);
+        for (uint32_t i = 0; i < n; i++) {
+            const double *q = resp + (size_t)i * k;
+            for (uint32_t c = 0; c < k; c++)
+                nk[c] += q[c];
+            uint32_t r = rows[i];
+            for (uint64_t e = x->ptr[r]; e < x->ptr[r + 1]; e++) {
+                uint32_t j = x->idx[e];
+                if (j < m->apps_lo || j >= m->apps_hi || !(x->val[e] > 0))
+                    continue;
+                for (uint32_t c = 0; c < k; c++)
+                    count[(size_t)c * na + (j - m->apps_lo)] += q[c];
+            }
+        }
+        for (uint32_t c = 0; c < k; c++) {
+            double cst = log((nk[c] + 1e-9) / n);
+            for (uint32_t a = 0; a < na; a++) {
+                double th = (count[(size_t)c * na + a] + 0.1) / (nk[c] + 0.2);
+                th = th < 1e-6 ? 1e-6 : th > 1 - 1e-6 ? 1 - 1e-6 : th;
+                m->logodds[(size_t)c * na + a] = log(th) - log1p(-th);
+                cst += log1p(-th);
+            }
+            m->cst[c] = cst;
+        }
+        if (it == EM_ITERATIONS)
+            break;
+        /* E step. */
+        for (uint32_t i = 0; i < n; i++)
+            posterior(m, x, rows[i], resp + (size_t)i * k);
+    }
+    free(count);
+    free(resp);
+    free(rows);
+}
+
+/* x with the rows' posteriors (times scale) appended as columns ncols.. */
+static void augment(const persona_model *m, const dg_csr *x, dg_csr *out)
+{
+    out->nrows = x->nrows;
+    out->ncols = x->ncols + m->k;
+    uint64_t cap = x->nnz + (uint64_t)x->nrows * m->k;
+    out->ptr = dg_xmalloc(((size_t)x->nrows + 1) * sizeof *out->ptr);
+    out->idx = dg_xmalloc((cap + 1) * sizeof *out->idx);
+    out->val = dg_xmalloc((cap + 1) * sizeof *out->val);
+    double post[MAX_PERSONAS];
+    uint64_t n = 0;
+    out->ptr[0] = 0;
+    for (uint32_t r = 0; r < x->nrows; r++) {
+        for (uint64_t e = x->ptr[r]; e < x->ptr[r + 1]; e++) {
+            out->idx[n] = x->idx[e];
+            out->val[n++] = x->val[e];
+        }
+        if (m->k && posterior(m, x, r, post))
+            for (uint32_t c = 0; c < m->k; c++)
+                if ((float)(post[c] * m->scale) != 0) {
+                    out->idx[n] = x->ncols + c;
+                    out->val[n++] = (float)(post[c] * m->scale);
+                }
+        out->ptr[r + 1] = n;
+    }
+    out->nnz = n;
+}
+
+static const char *const param_names[] = {"personas", "scale", "l2", "iterations", "eps",
+                                          "delta", "threads", NULL};
+
+static int persona_fit(const dg_trainset *t, const dg_params *params, void **out,
+                       const dg_progress *progress, dg_err *err)
+{
+    const dg_model_family *f = &dg_family_persona_softmax;
+    *out = NULL;
+    double k, scale;
+    if (dg_family_check(f, t, params, err) ||
+        dg_family_param(f, params, "personas", 24, 0, MAX_PERSONAS, 1, &k, err) ||
+        dg_family_param(f, params, "scale", 3, 1e-6, 1e6, 0, &scale, err))
+        return DG_ERR;
+    dg_params sp = {0};
+    for (int i = 0; i < params->n; i++)
+        if (strcmp(params->name[i], "personas") != 0 && strcmp(params->name[i], "scale") != 0) {
+            snprintf(sp.name[sp.n], sizeof sp.name[sp.n], "%s", params->name[i]);
+            sp.value[sp.n++] = params->value[i];
+        }
+    const dg_csr *x = t->x;
+    persona_model *m = dg_xcalloc(1, sizeof *m);
+    m->ncols = x->ncols;
+    m->scale = scale;
+    if (t->apps_hi > t->apps_lo && t->apps_hi <= x->ncols) {
+        m->apps_lo = t->apps_lo;
+        m->apps_hi = t->apps_hi;
+        m->k = (uint32_t)k;
+    }
+    const persona_model *warm = t->warm;
+    int reuse = warm && warm->ncols == m->ncols && warm->k == m->k &&
+                warm->apps_lo == m->apps_lo && warm->apps_hi == m->apps_hi;
+    uint32_t na = m->apps_hi - m->apps_lo;
+    if (reuse && m->k) {
+        m->logodds = dg_xmalloc(((size_t)m->k * na + 1) * sizeof *m->logodds);
+        m->cst = dg_xmalloc(m->k * sizeof *m->cst);
+        memcpy(m->logodds, warm->logodds, sizeof *m->logodds * (size_t)m->k * na);
+        memcpy(m->cst, warm->cst, sizeof *m->cst * m->k);
+    } else if (m->k) {
+        mixture_fit(m, x, t->seed);
+    }
+    dg_csr xa;
+    augment(m, x, &xa);
+    dg_trainset ts = *t;
+    ts.x = &xa;
+    ts.warm = reuse ? warm->soft : NULL;
+    int rc = dg_family_softmax.fit(&ts, &sp, &m->soft, progress, err);
+    dg_csr_free(&xa);
+    if (rc != DG_OK) {
+        persona_free(m);
+        return DG_ERR;
+    }
+    *out = m;
+    return DG_OK;
+}
+
+static int persona_predict(const void *model, const dg_csr *x, double *out, dg_err *err)
+{
+    const persona_model *m = model;
+    if (dg_family_check_cols("persona-softmax", x, m->ncols, err))
+        return DG_ERR;
+    dg_csr xa;
+    augment(m, x, &xa);
+    int rc = dg_family_softmax.predict(m->soft, &xa, out, err);
+    dg_csr_free(&xa);
+    return rc;
+}
+
+#define MAGIC "demographer persona-softmax model 1\n"
+
+static char *softmax_path(const char *path)
+{
+    size_t n = strlen(path);
+    char *p = dg_xmalloc(n + 9);
+    memcpy(p, path, n);
+    memcpy(p + n, ".softmax", 9);
+    return p;
+}
+
+static int persona_save(const void *model, const char *path, dg_err *err)
+{
+    const persona_model *m = model;
+    char *sp = softmax_path(path);
+    int rc = dg_family_softmax.save(m->soft, sp, err);
+    free(sp);
+    if (rc != DG_OK)
+        return rc;
+    dg_textbuf b = {0};
+    dg_family_put(&b, MAGIC, strlen(MAGIC));
+    dg_family_put_u32(&b, m->ncols);
+    dg_family_put_u32(&b, m->apps_lo);
+    dg_family_put_u32(&b, m->apps_hi);
+    dg_family_put_u32(&b, m->k);
+    dg_family_put_f64(&b, m->scale);
+    size_t nw = (size_t)m->k * (m->apps_hi - m->apps_lo);
+    if (m->k) {
+        dg_family_put(&b, m->logodds, sizeof *m->logodds * nw);
+        dg_family_put(&b, m->cst, sizeof *m->cst * m->k);
+    }
+    rc = dg_textbuf_save(&b, path, err);
+    dg_textbuf_free(&b);
+    return rc;
+}
+
+static int persona_load(const char *path, void **out, dg_err *err)
+{
+    *out = NULL;
+    dg_family_reader r;
+    if (dg_family_open(&r, path, MAGIC, err))
+        return DG_ERR;
+    persona_model *m = dg_xcalloc(1, sizeof *m);
+    int rc = DG_ERR;
+    if (dg_family_get_u32(&r, &m->ncols, UINT32_MAX - MAX_PERSONAS, "the column count", err) ||
+        dg_family_get_u32(&r, &m->apps_lo, m->ncols, "the app block's first column", err) ||
+        dg_family_get_u32(&r, &m->apps_hi, m->ncols, "the app block's end", err) ||
+        dg_family_get_u32(&r, &m->k, MAX_PERSONAS, "the persona count", err) ||
+        dg_family_get_f64(&r, &m->scale, "the scale", err))
+        goto done;
+    if (m->apps_hi < m->apps_lo || (m->k && m->apps_hi == m->apps_lo)) {
+        dg_fail(err, "%s: an app block %u..%u does not suit %u personas", path, m->apps_lo,
+                m->apps_hi, m->k);
+        goto done;
+    }
+    size_t nw = (size_t)m->k * (m->apps_hi - m->apps_lo);
+    if (m->k && (dg_family_get_f64s(&r, nw, &m->logodds, "the personas' log-odds", err) ||
+                 dg_family_get_f64s(&r, m->k, &m->cst, "the personas' constants", err)))
+        goto done;
+    if (dg_family_end(&r, err))
+        goto done;
+    char *sp = softmax_path(path);
+    rc = dg_family_softmax.load(sp, &m->soft, err);
+    free(sp);
+done:
+    dg_family_close(&r);
+    if (rc) {
+        persona_free(m);
+        return DG_ERR;
+    }
+    *out = m;
+    return DG_OK;
+}
+
+const dg_model_family dg_family_persona_softmax = {
+    .name = "persona-softmax",
+    .summary = "softmax over the design and each device's posterior over K kinds of app "
+               "user (a Bernoulli mixture over its apps, found without labels)",
+    .tasks = (1u << DG_TASK_BINARY) | (1u << DG_TASK_MULTICLASS),
+    .param_names = param_names,
+    .grid = "personas=24 scale=3 l2=3e-3,1e-2,3e-2,1e-1,3e-1",
+    .fit = persona_fit,
+    .predict = persona_predict,
+    .save = persona_save,
+    .load = persona_load,
+    .free = persona_free,
+    .warm_param = "l2",
+    .warm_descending = 1,
+};
