@@ -49,7 +49,7 @@ static const char *const stage_names[DG_STAGE_COUNT] = {
  * 1.4672; in scenario 2 brand-model-prior won, 1.6949 against 1.6992). */
 const char *const dg_pipeline_default_families[] = {"prior",
                                                     "brand-model-prior",
-                                                    "softmax@gender+group12",
+                                                    "persona-softmax@gender+group12",
                                                     "phone-softmax@gender+group12",
                                                     "xgboost@age",
                                                     NULL};
