@@ -118,6 +118,9 @@ typedef struct run_state {
     char pstage_prefix[32];
     dg_progress progress;
     dg_dataset ds;
+    /* The rows of each table after cleaning, for the report: the event
+     * tables are freed once the features are built. */
+    uint64_t table_rows[DG_T_COUNT];
     dg_rules rules;
     dg_rule_effect *effects;
     dg_supercats sc;
@@ -361,9 +364,19 @@ static int stage_cluster(run_state *s, dg_err *err)
 
 static int stage_features(run_state *s, dg_err *err)
 {
-    return dg_features_for_models(&s->ds, &s->sc, RUN_EPS_KM, RUN_MIN_PTS, &s->f,
-                                  &s->feature_cluster_rep, stage_progress(s, DG_STAGE_FEATURES),
-                                  err);
+    int rc = dg_features_for_models(&s->ds, &s->sc, RUN_EPS_KM, RUN_MIN_PTS, &s->f,
+                                    &s->feature_cluster_rep,
+                                    stage_progress(s, DG_STAGE_FEATURES), err);
+    /* Every later stage reads the features, the labels, the phones and the
+     * split, never the event rows: free those (the app events are most of
+     * the data set's memory at full size), keeping their rows for the
+     * report. */
+    for (int t = 0; t < DG_T_COUNT; t++)
+        s->table_rows[t] = s->ds.tables[t].nrows;
+    static const int event_tables[] = {DG_T_EVENTS, DG_T_APP_EVENTS, DG_T_APP_LABELS};
+    for (size_t i = 0; rc == DG_OK && i < sizeof event_tables / sizeof *event_tables; i++)
+        dg_table_free(&s->ds.tables[event_tables[i]]);
+    return rc;
 }
 
 static int stage_train(run_state *s, dg_err *err)
@@ -547,7 +560,8 @@ static void report_of_run(run_state *s, dg_report *m, dg_report_rule *rules)
     for (int t = 0; t < DG_T_COUNT; t++)
         if (s->ds.present[t])
             m->table[m->ntables++] = (dg_report_table){
-                dg_tables[t].name, s->ds.tables[t].nrows,
+                dg_tables[t].name,
+                s->r->ran[DG_STAGE_FEATURES] ? s->table_rows[t] : s->ds.tables[t].nrows,
                 s->ds.sources[t].path ? s->ds.sources[t].path : ""};
     m->have_cleaning = s->r->ran[DG_STAGE_CLEAN];
     m->nrules = m->have_cleaning ? s->rules.n : 0;
