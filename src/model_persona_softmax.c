@@ -12,7 +12,9 @@
  * beside the design. A device without apps gets 0s.
  *
  * The app block is the trainset's apps_lo..apps_hi (train.c sets it from the
- * design); without one the family is softmax. Along a penalty path (a warm
+ * design); without one the family is softmax. The mixture reads no label, so
+ * it learns from the trainset's unlabelled rows when given (every device of
+ * the scenario: more devices, sharper kinds), else from the rows fit. Along a penalty path (a warm
  * start: the same rows and columns) the mixture is the previous point's:
  * it does not depend on the penalty. EM starts from seeded random
  * responsibilities and runs a fixed number of iterations, so a fit repeats
@@ -26,7 +28,10 @@
 
 #include "demographer/design.h"
 
+#include <xxhash.h>
+
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +159,53 @@ static void mixture_fit(persona_model *m, const dg_csr *x, uint64_t seed)
     free(rows);
 }
 
+/* The mixture of the unlabelled rows is the same for every fit that is given
+ * them (every fold, target and penalty of a training: the same rows, the
+ * same seed), so the last one is kept, keyed by the rows' contents, and a
+ * fit that finds its key copies it instead of running EM again. One slot:
+ * a training has one set of unlabelled rows. */
+static struct {
+    pthread_mutex_t mu;
+    int have;
+    uint64_t key;
+    uint32_t k, na;
+    double *logodds, *cst;
+} mixture_cache = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, NULL, NULL};
+
+static uint64_t rows_key(const dg_csr *x, uint32_t lo, uint32_t hi, uint32_t k)
+{
+    uint64_t dims[5] = {x->nrows, x->ncols, x->nnz, ((uint64_t)lo << 32) | hi, k};
+    uint64_t h = XXH3_64bits(dims, sizeof dims);
+    h = XXH3_64bits_withSeed(x->ptr, sizeof *x->ptr * ((size_t)x->nrows + 1), h);
+    h = XXH3_64bits_withSeed(x->idx, sizeof *x->idx * x->nnz, h);
+    return XXH3_64bits_withSeed(x->val, sizeof *x->val * x->nnz, h);
+}
+
+static void mixture_of_unlabelled(persona_model *m, const dg_csr *rows)
+{
+    uint32_t na = m->apps_hi - m->apps_lo;
+    uint64_t key = rows_key(rows, m->apps_lo, m->apps_hi, m->k);
+    pthread_mutex_lock(&mixture_cache.mu);
+    if (!mixture_cache.have || mixture_cache.key != key || mixture_cache.k != m->k ||
+        mixture_cache.na != na) {
+        persona_model fresh = *m;
+        mixture_fit(&fresh, rows, 0x5eed);
+        free(mixture_cache.logodds);
+        free(mixture_cache.cst);
+        mixture_cache.logodds = fresh.logodds;
+        mixture_cache.cst = fresh.cst;
+        mixture_cache.key = key;
+        mixture_cache.k = m->k;
+        mixture_cache.na = na;
+        mixture_cache.have = 1;
+    }
+    m->logodds = dg_xmalloc(((size_t)m->k * na + 1) * sizeof *m->logodds);
+    m->cst = dg_xmalloc(m->k * sizeof *m->cst);
+    memcpy(m->logodds, mixture_cache.logodds, sizeof *m->logodds * (size_t)m->k * na);
+    memcpy(m->cst, mixture_cache.cst, sizeof *m->cst * m->k);
+    pthread_mutex_unlock(&mixture_cache.mu);
+}
+
 /* x with the rows' posteriors (times scale) appended as columns ncols.. */
 static void augment(const persona_model *m, const dg_csr *x, dg_csr *out)
 {
@@ -220,7 +272,13 @@ static int persona_fit(const dg_trainset *t, const dg_params *params, void **out
         memcpy(m->logodds, warm->logodds, sizeof *m->logodds * (size_t)m->k * na);
         memcpy(m->cst, warm->cst, sizeof *m->cst * m->k);
     } else if (m->k) {
-        mixture_fit(m, x, t->seed);
+        /* Without labels the mixture may learn from every device of the
+         * scenario; the same seed for every fit, so the folds' mixtures
+         * differ only where their inputs do. */
+        if (t->unlabelled && t->unlabelled->ncols == x->ncols)
+            mixture_of_unlabelled(m, t->unlabelled);
+        else
+            mixture_fit(m, x, 0x5eed);
     }
     dg_csr xa;
     augment(m, x, &xa);

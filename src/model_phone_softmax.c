@@ -189,7 +189,7 @@ static int phone_fit(const dg_trainset *t, const dg_params *params, void **out,
         dg_csr xin, xheld;
         dg_csr_take_rows(x, in, nin, &xin);
         dg_csr_take_rows(x, held, nheld, &xheld);
-        dg_trainset ti = {&xin, yin, win, t->task, t->nclasses, t->seed, 1, NULL, 0, 0};
+        dg_trainset ti = {&xin, yin, win, t->task, t->nclasses, t->seed, 1, NULL, 0, 0, NULL};
         void *prior = NULL;
         rc = dg_family_brand_model_prior.fit(&ti, &pp, &prior, NULL, err);
         if (rc == DG_OK)

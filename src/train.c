@@ -139,6 +139,7 @@ static void scenario_free(scenario *s)
         dg_csr_free(&s->xtr[v]);
         dg_csr_free(&s->xte[v]);
     }
+    dg_csr_free(&s->xall);
 }
 
 static int scenario_build(trainer *T, int s, dg_err *err)
@@ -231,6 +232,7 @@ struct job {
     double refit_seconds;
     const job *of;         /* group12-sum: the group12 job it reads */
     const dg_csr *x;       /* its train design: S->xtr[variant], or an ablation's */
+    const dg_csr *all;     /* the scenario's unlabelled rows in that design, or NULL */
 };
 
 typedef struct task {
@@ -268,6 +270,7 @@ static void job_init(job *J, trainer *T, scenario *S, dg_target t, const dg_mode
     J->ncombos = ncombos;
     J->variant = variant;
     J->x = &S->xtr[variant];
+    J->all = S->has_all && variant != V_PHONE ? &S->xall : NULL;
     J->y = dg_xmalloc(((size_t)S->ntr + 1) * sizeof *J->y);
     for (uint32_t i = 0; i < S->ntr; i++)
         J->y[i] = dg_labelled_y(&T->lab, t, S->tr_lab[i]);
@@ -305,10 +308,27 @@ static void job_free(job *J)
 
 static void block_columns(const dg_design_spec *s, unsigned bit, uint32_t *lo, uint32_t *hi);
 
-/* The job's design's app block, for the families that read it apart. */
+/* The job's design's app block and its scenario's unlabelled rows, for the
+ * families that learn from the apps without labels. */
 static void job_apps(const job *J, dg_trainset *ts)
 {
     block_columns(&J->S->spec[J->variant], DG_BLOCK_APPS, &ts->apps_lo, &ts->apps_hi);
+    ts->unlabelled = J->all;
+}
+
+/* xall of scenario 1: every device with events, in the design of variant v. */
+static int scenario_all_rows(trainer *T, scenario *S, int v, dg_err *err)
+{
+    const dg_features *f = T->f;
+    int evcol = dg_features_col(f, "events");
+    uint32_t *rows = dg_xmalloc(((size_t)f->ndevices + 1) * sizeof *rows), n = 0;
+    for (uint32_t r = 0; evcol >= 0 && r < f->ndevices; r++)
+        if (f->dense[(size_t)r * f->ncols + evcol] > 0)
+            rows[n++] = r;
+    int rc = dg_design_apply(&S->spec[v], f, rows, n, &S->xall, err);
+    free(rows);
+    S->has_all = rc == DG_OK;
+    return rc;
 }
 
 static int pool_fit_done(pool *P)
@@ -351,7 +371,7 @@ static void run_fold(pool *P, task *tk)
     for (int i = 0; i < J->ncombos && tk->rc == DG_OK; i++) {
         int c = J->order[i];
         dg_trainset ts = {&xin, yin, NULL, kind, kind == DG_TASK_BINARY ? 2 : k,
-                          T->o->seed + (uint64_t)fo, 1, prev, 0, 0};
+                          T->o->seed + (uint64_t)fo, 1, prev, 0, 0, NULL};
         job_apps(J, &ts);
         void *model = NULL;
         tk->rc = fam->fit(&ts, &J->combos[c], &model, NULL, &tk->err);
@@ -397,7 +417,7 @@ static void run_refit(pool *P, task *tk)
     dg_task kind = dg_target_task(J->t);
     int k = dg_target_nclasses(J->t);
     dg_trainset ts = {J->x, J->y, NULL, kind, kind == DG_TASK_BINARY ? 2 : k, T->o->seed, 1,
-                      NULL, 0, 0};
+                      NULL, 0, 0, NULL};
     job_apps(J, &ts);
     J->pred = dg_xmalloc(((size_t)S->nte * job_nout(J) + 1) * sizeof *J->pred);
     double t0 = dg_now();
@@ -909,6 +929,10 @@ static int ablate(trainer *T, dg_err *err)
                 job_init(&jobs[n], T, S, (dg_target)t, ch->family, &ch->params, 1, ch->variant);
                 csr_without_columns(&S->xtr[ch->variant], lo, hi, &x[n]);
                 jobs[n].x = &x[n];
+                /* Without the apps nothing may be learnt from them, not even
+                 * from the unlabelled rows. */
+                if (ablation_blocks[b].bit == DG_BLOCK_APPS)
+                    jobs[n].all = NULL;
                 block[n++] = b;
             }
         }
@@ -1086,6 +1110,8 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
                     T.steps_total += (double)ncombos[j] * T.folds + 1;
     if (rc == DG_OK && (scen & 1))
         rc = choose_bags(&T, fams, nf, combos, ncombos, ftargets, err);
+    if (rc == DG_OK && (scen & 1) && T.bags != V_PHONE)
+        rc = scenario_all_rows(&T, &T.sc[1], T.bags, err);
     if (rc != DG_OK)
         njobs = 0; /* none made */
     if (rc == DG_OK) {

@@ -22,6 +22,11 @@ typedef struct scenario {
     int has[NVARIANTS];
     dg_design_spec spec[NVARIANTS];
     dg_csr xtr[NVARIANTS], xte[NVARIANTS];
+    /* Every device of the scenario in the chosen bag variant's design, labels
+     * unread (dg_trainset.unlabelled); built for scenario 1 once the bags
+     * are chosen. */
+    int has_all;
+    dg_csr xall;
 } scenario;
 
 typedef struct chosen {

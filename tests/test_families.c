@@ -687,6 +687,19 @@ static void persona_softmax_finds_kinds(void **state)
     assert_int_equal(pf->predict(warm, &xte, p3, &err), DG_OK);
     assert_true(memcmp(p1, p3, sizeof *p1 * nte * KINDS) != 0);
     pf->free(warm);
+    /* Every row as the unlabelled rows (their labels unread): the mixture
+     * learns from them, so it differs, and it still finds the kinds. */
+    dg_trainset tu = t;
+    tu.unlabelled = &x;
+    assert_int_equal(dg_params_parse(&pp, "personas=4 l2=0.03", pf->param_names, &err), DG_OK);
+    if (pf->fit(&tu, &pp, &warm, NULL, &err) != DG_OK)
+        fail_msg("fit with unlabelled rows: %s", err.msg);
+    assert_int_equal(pf->predict(warm, &xte, p3, &err), DG_OK);
+    assert_true(memcmp(p1, p3, sizeof *p1 * nte * KINDS) != 0);
+    double lu = loss_of(&fc, p3, y + TRAIN, nte);
+    print_message("# with every row unlabelled for the mixture: %.4f\n", lu);
+    assert_true(lu < ls - 0.02);
+    pf->free(warm);
     pf->free(back);
     pf->free(pm);
     sm->free(smm);

@@ -299,7 +299,7 @@ static void every_family_beats_the_prior(void **state)
             planted(600, (dg_task)task, &xte, yte);
             int k = task == DG_TASK_MULTICLASS ? 4 : task == DG_TASK_BINARY ? 2 : 0;
             int nout = dg_task_nout((dg_task)task, k);
-            dg_trainset ts = {&xtr, ytr, NULL, (dg_task)task, k, 1, 0, NULL, 0, 0};
+            dg_trainset ts = {&xtr, ytr, NULL, (dg_task)task, k, 1, 0, NULL, 0, 0, NULL};
             dg_params none = {0};
             void *m = NULL, *pm = NULL, *back = NULL;
             double *pred = malloc(600 * nout * sizeof *pred), *pp = malloc(600 * nout * sizeof *pp),

@@ -65,6 +65,11 @@ typedef struct dg_trainset {
     /* The design's app block, columns [apps_lo, apps_hi) (0, 0: none known),
      * for the families that read the apps apart (persona-softmax). */
     uint32_t apps_lo, apps_hi;
+    /* Rows of the same design without their labels: every device of the
+     * scenario, test and unlabelled ones included, for what a family learns
+     * without labels (persona-softmax's mixture); NULL: none. No label of
+     * theirs is read, so no choice depends on the test split. */
+    const dg_csr *unlabelled;
 } dg_trainset;
 
 /* Outputs per row of a prediction: 1 for binary and regression, nclasses for
