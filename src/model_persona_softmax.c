@@ -9,7 +9,11 @@
  * block (each component an install probability per app, fit by EM on the
  * train rows that have apps, no labels) gives each device its posterior over
  * the components, and the softmax weighs those K numbers (times `scale`)
- * beside the design. A device without apps gets 0s.
+ * beside the design. A device without apps gets 0s. The scale sets how
+ * lightly the shared L2 penalty holds their weights: at full size (186,716
+ * generated devices) 5-fold CV on the train split preferred 10 to 3 for
+ * group12 (2.0758 against 2.0819) and was level for gender (0.5579 against
+ * 0.5575); a grid over both doubles the family's cost.
  *
  * The app block is the trainset's apps_lo..apps_hi (train.c sets it from the
  * design); without one the family is softmax. The mixture reads no label, so
@@ -245,7 +249,7 @@ static int persona_fit(const dg_trainset *t, const dg_params *params, void **out
     double k, scale;
     if (dg_family_check(f, t, params, err) ||
         dg_family_param(f, params, "personas", 24, 0, MAX_PERSONAS, 1, &k, err) ||
-        dg_family_param(f, params, "scale", 3, 1e-6, 1e6, 0, &scale, err))
+        dg_family_param(f, params, "scale", 10, 1e-6, 1e6, 0, &scale, err))
         return DG_ERR;
     dg_params sp = {0};
     for (int i = 0; i < params->n; i++)
@@ -387,7 +391,7 @@ const dg_model_family dg_family_persona_softmax = {
                "user (a Bernoulli mixture over its apps, found without labels)",
     .tasks = (1u << DG_TASK_BINARY) | (1u << DG_TASK_MULTICLASS),
     .param_names = param_names,
-    .grid = "personas=24 scale=3 l2=3e-3,1e-2,3e-2,1e-1,3e-1",
+    .grid = "personas=24 scale=10 l2=3e-3,1e-2,3e-2,1e-1,3e-1",
     .fit = persona_fit,
     .predict = persona_predict,
     .save = persona_save,
