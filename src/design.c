@@ -42,6 +42,31 @@ void dg_csr_free(dg_csr *m)
     memset(m, 0, sizeof *m);
 }
 
+void dg_csr_append_columns(const dg_csr *m, const float *extra, uint32_t nextra, dg_csr *out)
+{
+    uint64_t cap = m->nnz + (uint64_t)m->nrows * nextra;
+    out->nrows = m->nrows;
+    out->ncols = m->ncols + nextra;
+    out->ptr = dg_xmalloc(((size_t)m->nrows + 1) * sizeof *out->ptr);
+    out->idx = dg_xmalloc((cap + 1) * sizeof *out->idx);
+    out->val = dg_xmalloc((cap + 1) * sizeof *out->val);
+    uint64_t n = 0;
+    out->ptr[0] = 0;
+    for (uint32_t r = 0; r < m->nrows; r++) {
+        uint64_t a = m->ptr[r], b = m->ptr[r + 1];
+        memcpy(out->idx + n, m->idx + a, (b - a) * sizeof *out->idx);
+        memcpy(out->val + n, m->val + a, (b - a) * sizeof *out->val);
+        n += b - a;
+        for (uint32_t j = 0; j < nextra; j++)
+            if (extra[(size_t)r * nextra + j] != 0) {
+                out->idx[n] = m->ncols + j;
+                out->val[n++] = extra[(size_t)r * nextra + j];
+            }
+        out->ptr[r + 1] = n;
+    }
+    out->nnz = n;
+}
+
 void dg_csr_take_rows(const dg_csr *m, const uint32_t *rows, uint32_t n, dg_csr *out)
 {
     uint64_t nnz = 0;

@@ -232,3 +232,12 @@ void dg_family_close(dg_family_reader *r)
     free(r->data);
     r->data = NULL;
 }
+
+char *dg_family_inner_path(const char *path, const char *ext)
+{
+    size_t n = strlen(path), e = strlen(ext);
+    char *p = dg_xmalloc(n + e + 1);
+    memcpy(p, path, n);
+    memcpy(p + n, ext, e + 1);
+    return p;
+}

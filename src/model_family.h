@@ -53,6 +53,9 @@ void dg_family_rand_unlock(void);
 void dg_family_class_counts(const dg_trainset *t, double *counts);
 
 /* Model files. */
+/* PATH + ext ("PATH.softmax"): where a family that wraps another keeps the
+ * inner model's own file (the caller frees it). */
+char *dg_family_inner_path(const char *path, const char *ext);
 void dg_family_put(dg_textbuf *b, const void *p, size_t n);
 void dg_family_put_u32(dg_textbuf *b, uint32_t v);
 void dg_family_put_f64(dg_textbuf *b, double v);

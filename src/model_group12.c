@@ -71,19 +71,10 @@ static int g12_predict(const void *model, const dg_csr *x, double *out, dg_err *
 
 #define MAGIC "demographer group12-sum model 1\n"
 
-static char *inner_path(const char *path)
-{
-    size_t n = strlen(path);
-    char *p = dg_xmalloc(n + 9);
-    memcpy(p, path, n);
-    memcpy(p + n, ".group12", 9);
-    return p;
-}
-
 static int g12_save(const void *model, const char *path, dg_err *err)
 {
     const g12_model *m = model;
-    char *ip = inner_path(path);
+    char *ip = dg_family_inner_path(path, ".group12");
     int rc = m->inner_family->save(m->inner, ip, err);
     free(ip);
     if (rc != DG_OK)
@@ -141,7 +132,7 @@ static int g12_load(const char *path, void **out, dg_err *err)
     if (dg_family_get(&r, m->map, sizeof *m->map * 12 * m->nout, "the table", err) ||
         dg_family_end(&r, err))
         goto done;
-    char *ip = inner_path(path);
+    char *ip = dg_family_inner_path(path, ".group12");
     rc = m->inner_family->load(ip, &m->inner, err);
     free(ip);
 done:

@@ -213,29 +213,14 @@ static void mixture_of_unlabelled(persona_model *m, const dg_csr *rows)
 /* x with the rows' posteriors (times scale) appended as columns ncols.. */
 static void augment(const persona_model *m, const dg_csr *x, dg_csr *out)
 {
-    out->nrows = x->nrows;
-    out->ncols = x->ncols + m->k;
-    uint64_t cap = x->nnz + (uint64_t)x->nrows * m->k;
-    out->ptr = dg_xmalloc(((size_t)x->nrows + 1) * sizeof *out->ptr);
-    out->idx = dg_xmalloc((cap + 1) * sizeof *out->idx);
-    out->val = dg_xmalloc((cap + 1) * sizeof *out->val);
+    float *z = dg_xcalloc((size_t)x->nrows * m->k + 1, sizeof *z);
     double post[MAX_PERSONAS];
-    uint64_t n = 0;
-    out->ptr[0] = 0;
-    for (uint32_t r = 0; r < x->nrows; r++) {
-        for (uint64_t e = x->ptr[r]; e < x->ptr[r + 1]; e++) {
-            out->idx[n] = x->idx[e];
-            out->val[n++] = x->val[e];
-        }
-        if (m->k && posterior(m, x, r, post))
+    for (uint32_t r = 0; m->k && r < x->nrows; r++)
+        if (posterior(m, x, r, post))
             for (uint32_t c = 0; c < m->k; c++)
-                if ((float)(post[c] * m->scale) != 0) {
-                    out->idx[n] = x->ncols + c;
-                    out->val[n++] = (float)(post[c] * m->scale);
-                }
-        out->ptr[r + 1] = n;
-    }
-    out->nnz = n;
+                z[(size_t)r * m->k + c] = (float)(post[c] * m->scale);
+    dg_csr_append_columns(x, z, m->k, out);
+    free(z);
 }
 
 static const char *const param_names[] = {"personas", "scale", "l2", "iterations", "eps",
@@ -313,19 +298,10 @@ static int persona_predict(const void *model, const dg_csr *x, double *out, dg_e
 
 #define MAGIC "demographer persona-softmax model 1\n"
 
-static char *softmax_path(const char *path)
-{
-    size_t n = strlen(path);
-    char *p = dg_xmalloc(n + 9);
-    memcpy(p, path, n);
-    memcpy(p + n, ".softmax", 9);
-    return p;
-}
-
 static int persona_save(const void *model, const char *path, dg_err *err)
 {
     const persona_model *m = model;
-    char *sp = softmax_path(path);
+    char *sp = dg_family_inner_path(path, ".softmax");
     int rc = dg_family_softmax.save(m->soft, sp, err);
     free(sp);
     if (rc != DG_OK)
@@ -372,7 +348,7 @@ static int persona_load(const char *path, void **out, dg_err *err)
         goto done;
     if (dg_family_end(&r, err))
         goto done;
-    char *sp = softmax_path(path);
+    char *sp = dg_family_inner_path(path, ".softmax");
     rc = dg_family_softmax.load(sp, &m->soft, err);
     free(sp);
 done:

@@ -95,31 +95,17 @@ static void encode(dg_task task, int nclasses, const double *p, double *e)
 static void augment(const dg_csr *x, const double *enc, uint32_t nenc, const double *mean,
                     const double *sd, dg_csr *out)
 {
-    out->nrows = x->nrows;
-    out->ncols = x->ncols + nenc;
-    out->nnz = x->nnz + (uint64_t)x->nrows * nenc;
-    out->ptr = dg_xmalloc(((size_t)x->nrows + 1) * sizeof *out->ptr);
-    out->idx = dg_xmalloc((out->nnz + 1) * sizeof *out->idx);
-    out->val = dg_xmalloc((out->nnz + 1) * sizeof *out->val);
-    uint64_t n = 0;
-    out->ptr[0] = 0;
-    for (uint32_t r = 0; r < x->nrows; r++) {
-        for (uint64_t k = x->ptr[r]; k < x->ptr[r + 1]; k++) {
-            out->idx[n] = x->idx[k];
-            out->val[n++] = x->val[k];
-        }
-        for (uint32_t j = 0; j < nenc; j++) {
-            out->idx[n] = x->ncols + j;
-            out->val[n++] = (float)((enc[(size_t)r * nenc + j] - mean[j]) / sd[j]);
-        }
-        out->ptr[r + 1] = n;
-    }
+    float *z = dg_xmalloc(((size_t)x->nrows * nenc + 1) * sizeof *z);
+    for (uint32_t r = 0; r < x->nrows; r++)
+        for (uint32_t j = 0; j < nenc; j++)
+            z[(size_t)r * nenc + j] = (float)((enc[(size_t)r * nenc + j] - mean[j]) / sd[j]);
+    dg_csr_append_columns(x, z, nenc, out);
+    free(z);
 }
 
 /* The rows' encodings from a brand-model-prior model. */
 static int encodings(const void *prior, const dg_csr *x, dg_task task, int nclasses,
-                     uint32_t nenc, const uint32_t *rows, uint32_t nrows, double *enc,
-                     dg_err *err)
+                     uint32_t nenc, const uint32_t *rows, double *enc, dg_err *err)
 {
     int nout = dg_task_nout(task, nclasses);
     double *p = dg_xmalloc(((size_t)x->nrows * (size_t)nout + 1) * sizeof *p);
@@ -127,7 +113,6 @@ static int encodings(const void *prior, const dg_csr *x, dg_task task, int nclas
     for (uint32_t i = 0; rc == DG_OK && i < x->nrows; i++)
         encode(task, nclasses, p + (size_t)i * (size_t)nout,
                enc + (size_t)(rows ? rows[i] : i) * nenc);
-    (void)nrows;
     free(p);
     return rc;
 }
@@ -193,7 +178,7 @@ static int phone_fit(const dg_trainset *t, const dg_params *params, void **out,
         void *prior = NULL;
         rc = dg_family_brand_model_prior.fit(&ti, &pp, &prior, NULL, err);
         if (rc == DG_OK)
-            rc = encodings(prior, &xheld, t->task, t->nclasses, nenc, held, nheld, enc, err);
+            rc = encodings(prior, &xheld, t->task, t->nclasses, nenc, held, enc, err);
         if (prior)
             dg_family_brand_model_prior.free(prior);
         dg_csr_free(&xin);
@@ -247,8 +232,7 @@ static int phone_predict(const void *model, const dg_csr *x, double *out, dg_err
     if (dg_family_check_cols("phone-softmax", x, m->ncols, err))
         return DG_ERR;
     double *enc = dg_xmalloc(((size_t)x->nrows * m->nenc + 1) * sizeof *enc);
-    int rc = encodings(m->prior, x, (dg_task)m->task, (int)m->nclasses, m->nenc, NULL, x->nrows,
-                       enc, err);
+    int rc = encodings(m->prior, x, (dg_task)m->task, (int)m->nclasses, m->nenc, NULL, enc, err);
     if (rc == DG_OK) {
         dg_csr xa;
         augment(x, enc, m->nenc, m->mean, m->sd, &xa);
@@ -261,19 +245,10 @@ static int phone_predict(const void *model, const dg_csr *x, double *out, dg_err
 
 #define MAGIC "demographer phone-softmax model 1\n"
 
-static char *inner_path(const char *path, const char *ext)
-{
-    size_t n = strlen(path), e = strlen(ext);
-    char *p = dg_xmalloc(n + e + 1);
-    memcpy(p, path, n);
-    memcpy(p + n, ext, e + 1);
-    return p;
-}
-
 static int phone_save(const void *model, const char *path, dg_err *err)
 {
     const phone_model *m = model;
-    char *pp = inner_path(path, ".prior"), *sp = inner_path(path, ".softmax");
+    char *pp = dg_family_inner_path(path, ".prior"), *sp = dg_family_inner_path(path, ".softmax");
     int rc = dg_family_brand_model_prior.save(m->prior, pp, err);
     if (rc == DG_OK)
         rc = dg_family_softmax.save(m->soft, sp, err);
@@ -320,7 +295,7 @@ static int phone_load(const char *path, void **out, dg_err *err)
             goto done;
     if (dg_family_end(&r, err))
         goto done;
-    char *pp = inner_path(path, ".prior"), *sp = inner_path(path, ".softmax");
+    char *pp = dg_family_inner_path(path, ".prior"), *sp = dg_family_inner_path(path, ".softmax");
     rc = dg_family_brand_model_prior.load(pp, &m->prior, err);
     if (rc == DG_OK)
         rc = dg_family_softmax.load(sp, &m->soft, err);

@@ -120,6 +120,9 @@ int dg_design_load(dg_design_spec *s, const char *path, dg_err *err);
 void dg_csr_free(dg_csr *m);
 /* Rows rows[0..n) of m as a new matrix. */
 void dg_csr_take_rows(const dg_csr *m, const uint32_t *rows, uint32_t n, dg_csr *out);
+/* m with nextra columns appended (m->ncols ..): row r's values are
+ * extra[r * nextra ..], its zeros left out. */
+void dg_csr_append_columns(const dg_csr *m, const float *extra, uint32_t nextra, dg_csr *out);
 
 /* Writes x with labels y in svmlight/libsvm format ("y idx:val ...",
  * indices from 1), atomically. */
