@@ -498,6 +498,23 @@ static size_t predictions_equal(const char *prefix, const char *db, const dg_mod
     return count;
 }
 
+/* DIR/SCRIPT run on the private MariaDB in a fresh database DB: its
+ * predictions equal predict's with the models of d; then DB is dropped. */
+static void script_equals_predict(const char *db, const char *dir, const char *script,
+                                  const dg_model_dir *d, const dg_features *f)
+{
+    char cl[2048], cmd[4096], drop[256], *out = NULL;
+    snprintf(drop, sizeof drop, "DROP DATABASE IF EXISTS %s; CREATE DATABASE %s", db, db);
+    sql("DG_MYSQL", "", drop);
+    client(cl, sizeof cl, "DG_MYSQL", db);
+    snprintf(cmd, sizeof cmd, "%s < '%s/%s'", cl, dir, script);
+    run_or_fail("the script on MariaDB", cmd, &out);
+    free(out);
+    assert_true(predictions_equal("DG_MYSQL", db, d, f) > 0);
+    snprintf(drop, sizeof drop, "DROP DATABASE %s", db);
+    sql("DG_MYSQL", "", drop);
+}
+
 /* export-sql: softmax models for gender (binary), group6 and group12 scored
  * by MariaDB equal predict's probabilities; on the Spider cluster too, the
  * feature rows sharded by device over the data nodes; then LIBLINEAR's. A
@@ -534,13 +551,7 @@ static void sql_scorer_equals_predict(void **state)
     dg_features f;
     local_features(dir, NULL, &sc, &ds, &f);
 
-    sql("DG_MYSQL", "", "DROP DATABASE IF EXISTS mlctest_sc; CREATE DATABASE mlctest_sc");
-    client(cl, sizeof cl, "DG_MYSQL", "mlctest_sc");
-    snprintf(cmd, sizeof cmd, "%s < '%s/score.sql'", cl, tmp);
-    run_or_fail("the script on MariaDB", cmd, &out);
-    free(out);
-    assert_true(predictions_equal("DG_MYSQL", "mlctest_sc", &d, &f) > 0);
-    sql("DG_MYSQL", "", "DROP DATABASE mlctest_sc");
+    script_equals_predict("mlctest_sc", tmp, "score.sql", &d, &f);
 
     const char *sdir = getenv("DG_SPIDER_DIR");
     if (getenv("DG_SPIDER_PORT") && sdir) {
@@ -592,13 +603,7 @@ static void sql_scorer_equals_predict(void **state)
             strcmp(d.m[1][t].family->name, "group12-sum") != 0)
             fail_msg("s1 %s chose %s: the test needs LIBLINEAR everywhere",
                      dg_target_name((dg_target)t), d.m[1][t].family->name);
-    sql("DG_MYSQL", "", "DROP DATABASE IF EXISTS mlctest_ll; CREATE DATABASE mlctest_ll");
-    client(cl, sizeof cl, "DG_MYSQL", "mlctest_ll");
-    snprintf(cmd, sizeof cmd, "%s < '%s/ll.sql'", cl, tmp);
-    run_or_fail("the LIBLINEAR script on MariaDB", cmd, &out);
-    free(out);
-    assert_true(predictions_equal("DG_MYSQL", "mlctest_ll", &d, &f) > 0);
-    sql("DG_MYSQL", "", "DROP DATABASE mlctest_ll");
+    script_equals_predict("mlctest_ll", tmp, "ll.sql", &d, &f);
 
     /* No SQL form: the priors (and xgboost, LIBSVM) are refused by name. */
     snprintf(cmd, sizeof cmd,

@@ -594,6 +594,24 @@ static double row_num(json_t *row, const char *key)
     return json_real_value(v);
 }
 
+/* A run of prior and softmax on 2 folds with the truth and a peer's file,
+ * into tmp/NAME: its report.json (the caller frees it). */
+static json_t *run_with_peer(const char *peer, const char *name)
+{
+    char args[4096], *o = NULL;
+    snprintf(args, sizeof args, "--skip eda,maps,cluster --families prior,softmax --folds 2 "
+                                "--synth-truth '%s' --peer-predictions '%s' --quiet", truth,
+             peer);
+    int rc = run_cmd(args, name, &o);
+    if (rc != 0)
+        fail_msg("run failed (%d): %s", rc, o);
+    free(o);
+    char *out = dg_path_join(tmp, name);
+    json_t *rep = load_json(out, "report.json");
+    free(out);
+    return rep;
+}
+
 /* --synth-truth and --peer-predictions: the floor is the truth scored like
  * any predictions, the closure (peer - model) / (peer - floor) is 0 for a
  * peer that is the run itself and undefined for a peer that is the floor;
@@ -649,15 +667,7 @@ static void test_accuracy_against_floor(void **state)
     char *text = tu_read(own, &len);
     free(tu_write(tmp, "own-predictions.csv", text, len));
     free(text);
-    snprintf(args, sizeof args, "--skip eda,maps,cluster --families prior,softmax --folds 2 "
-                                "--synth-truth '%s' --peer-predictions '%s' --quiet", truth,
-             own_copy);
-    rc = run_cmd(args, "acc-own", &o);
-    if (rc != 0)
-        fail_msg("run failed (%d): %s", rc, o);
-    free(o);
-    char *out2 = dg_path_join(tmp, "acc-own");
-    rep = load_json(out2, "report.json");
+    rep = run_with_peer(own_copy, "acc-own");
     rows = json_object_get(json_object_get(rep, "accuracy"), "rows");
     for (size_t i = 0; i < 6; i++) {
         json_t *r = json_array_get(rows, i);
@@ -670,15 +680,7 @@ static void test_accuracy_against_floor(void **state)
 
     /* The truth as the peer: its score is the floor, so no gap to close. */
     char *as_peer = truth_as_predictions("truth-peer.csv", NULL);
-    snprintf(args, sizeof args, "--skip eda,maps,cluster --families prior,softmax --folds 2 "
-                                "--synth-truth '%s' --peer-predictions '%s' --quiet", truth,
-             as_peer);
-    rc = run_cmd(args, "acc-floor", &o);
-    if (rc != 0)
-        fail_msg("run failed (%d): %s", rc, o);
-    free(o);
-    char *out3 = dg_path_join(tmp, "acc-floor");
-    rep = load_json(out3, "report.json");
+    rep = run_with_peer(as_peer, "acc-floor");
     rows = json_object_get(json_object_get(rep, "accuracy"), "rows");
     for (size_t i = 0; i < 6; i++) {
         json_t *r = json_array_get(rows, i);
@@ -720,8 +722,6 @@ static void test_accuracy_against_floor(void **state)
     free(split_path);
     free(short_peer);
     free(as_peer);
-    free(out3);
-    free(out2);
     free(own);
     free(own_copy);
     free(out);
