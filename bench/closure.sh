@@ -13,19 +13,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 devices=${1:-186716}
-if [ "$devices" = 186716 ]; then
-  . bench/full_set.sh
-else
-  bash scripts/build.sh build-release --buildtype=release
-  bin=./build-release/demographer
-  data=bench/out/closure-$devices
-  [ -f "$data/.complete" ] ||
-    { $bin synth --quiet --out "$data" --devices "$devices" --seed 1 && touch "$data/.complete"; }
-  m() { /usr/bin/python3 bench/measure.py "$@"; }
-fi
+. bench/sized_set.sh
 dpkg-query -W -f='${Status}' python3-sklearn 2>/dev/null | grep -q 'install ok installed' ||
   { apt-get update -qq && apt-get install -y -qq python3-sklearn >/dev/null; }
-truth=$data.truth.csv
+truth=${truth:-$data.truth.csv}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 if [ ! -f "$truth" ]; then

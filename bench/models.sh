@@ -12,18 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 devices=${1:-186716}
-if [ "$devices" = 186716 ]; then
-  . bench/full_set.sh
-else
-  bash scripts/build.sh build-release --buildtype=release
-  bin=./build-release/demographer
-  data=bench/out/models-$devices
-  truth=bench/out/models-$devices.truth.csv
-  [ -f "$data/.complete" ] && [ -f "$truth" ] ||
-    { $bin synth --quiet --out "$data" --devices "$devices" --seed 1 --truth "$truth" &&
-      touch "$data/.complete"; }
-  m() { /usr/bin/python3 bench/measure.py "$@"; }
-fi
+. bench/sized_set.sh
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 read -r d_s d_m < <(m $bin train --quiet --no-snapshot --no-charts ${DG_FAMILIES:+--families "$DG_FAMILIES"} --out "$out/dg" "$data")

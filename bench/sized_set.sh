@@ -1,0 +1,17 @@
+# Sourced by the benchmarks that take a size (models.sh, closure.sh) with
+# $devices set: at full size (186,716) bench/full_set.sh; at another size the
+# release binary and a set of that many devices (seed 1) generated once into
+# $data with the generator's truth in $truth. Defines bin, data, m as
+# full_set.sh does.
+if [ "$devices" = 186716 ]; then
+  . bench/full_set.sh
+else
+  bash scripts/build.sh build-release --buildtype=release
+  bin=./build-release/demographer
+  data=bench/out/sized-$devices
+  truth=$data.truth.csv
+  [ -f "$data/.complete" ] && [ -f "$truth" ] ||
+    { $bin synth --quiet --out "$data" --devices "$devices" --seed 1 --truth "$truth" &&
+      touch "$data/.complete"; }
+  m() { /usr/bin/python3 bench/measure.py "$@"; }
+fi
