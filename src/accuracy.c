@@ -12,18 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One device's posterior: P(male), E[age] and P of each Kaggle group. */
-typedef struct posterior {
-    int64_t device_id;
-    double p_male, expected_age, group12[12];
-} posterior;
-
-static int cmp_posterior(const void *a, const void *b)
-{
-    int64_t x = ((const posterior *)a)->device_id, y = ((const posterior *)b)->device_id;
-    return (x > y) - (x < y);
-}
-
 static int cmp_prediction(const void *a, const void *b)
 {
     int64_t x = ((const dg_prediction *)a)->device_id, y = ((const dg_prediction *)b)->device_id;
@@ -32,10 +20,12 @@ static int cmp_prediction(const void *a, const void *b)
 
 /* The truth file of `synth --truth`: the header
  *   device_id,p_male,expected_age,p_F23-,...,p_M39+
- * (the groups in dg_group12_names order), then one row per device. */
+ * (the groups in dg_group12_names order), then one row per device; read as
+ * the floor's predictions (P(female) = 1 - p_male, the expected age, the
+ * groups; no group6), sorted by device. */
 #define POSTERIOR_COLUMNS 15
 
-static int posterior_read(const char *path, posterior **out, size_t *n, dg_err *err)
+static int posterior_read(const char *path, dg_prediction **out, size_t *n, dg_err *err)
 {
     char *text;
     size_t len;
@@ -55,7 +45,7 @@ static int posterior_read(const char *path, posterior **out, size_t *n, dg_err *
         return DG_ERR;
     }
     size_t cap = 1024, rows = 0;
-    posterior *v = dg_xmalloc(cap * sizeof *v);
+    dg_prediction *v = dg_xmalloc(cap * sizeof *v);
     const char *s = eol ? eol + 1 : end;
     for (long line = 2; s < end; line++) {
         eol = memchr(s, '\n', (size_t)(end - s));
@@ -64,7 +54,8 @@ static int posterior_read(const char *path, posterior **out, size_t *n, dg_err *
         const char *stop = eol > s && eol[-1] == '\r' ? eol - 1 : eol;
         if (rows == cap)
             v = dg_xrealloc(v, (cap *= 2) * sizeof *v);
-        posterior *p = &v[rows++];
+        dg_prediction *p = &v[rows++];
+        memset(p, 0, sizeof *p);
         const char *field = s;
         for (int c = 0; c < POSTERIOR_COLUMNS; c++) {
             const char *fe = field;
@@ -84,9 +75,9 @@ static int posterior_read(const char *path, posterior **out, size_t *n, dg_err *
                 goto fail;
             }
             if (c == 1)
-                p->p_male = x;
+                p->p_female = 1.0 - x;
             else if (c == 2)
-                p->expected_age = x;
+                p->age = x;
             else if (c > 2)
                 p->group12[c - 3] = x;
             if (c + 1 < POSTERIOR_COLUMNS && fe == stop) {
@@ -105,7 +96,7 @@ static int posterior_read(const char *path, posterior **out, size_t *n, dg_err *
         s = eol + 1;
     }
     free(text);
-    qsort(v, rows, sizeof *v, cmp_posterior);
+    qsort(v, rows, sizeof *v, cmp_prediction);
     for (size_t i = 1; i < rows; i++)
         if (v[i].device_id == v[i - 1].device_id) {
             int64_t twice = v[i].device_id;
@@ -122,45 +113,29 @@ fail:
     return DG_ERR;
 }
 
-/* The scores of one set of predictions of the test devices of a scenario:
- * gender log loss, group12 log loss, age RMSE. */
+/* One source's scores on the n test devices of a scenario (labels[k] their
+ * female flag, group and age; src[k] its prediction): gender log loss,
+ * group12 log loss, age RMSE. */
 typedef struct scores {
     double gender, group12, age;
 } scores;
 
-/* The targets' values of the n devices, and the three columns to score. */
-typedef struct scored_set {
-    size_t n;
-    double *female, *group12, *age; /* labels */
-    double *p_female, *p12, *pred_age;
-} scored_set;
-
-static void set_alloc(scored_set *s, size_t n)
+static scores score(const double *female, const double *group12, const double *age,
+                    const dg_prediction *const *src, size_t n)
 {
-    s->n = 0;
-    s->female = dg_xmalloc((n + 1) * sizeof *s->female);
-    s->group12 = dg_xmalloc((n + 1) * sizeof *s->group12);
-    s->age = dg_xmalloc((n + 1) * sizeof *s->age);
-    s->p_female = dg_xmalloc((n + 1) * sizeof *s->p_female);
-    s->p12 = dg_xmalloc((n + 1) * 12 * sizeof *s->p12);
-    s->pred_age = dg_xmalloc((n + 1) * sizeof *s->pred_age);
-}
-
-static void set_free(scored_set *s)
-{
-    free(s->female);
-    free(s->group12);
-    free(s->age);
-    free(s->p_female);
-    free(s->p12);
-    free(s->pred_age);
-}
-
-static scores set_score(const scored_set *s)
-{
-    return (scores){dg_log_loss_binary(s->female, s->p_female, s->n),
-                    dg_log_loss_multi(s->group12, s->p12, s->n, 12),
-                    dg_rmse(s->age, s->pred_age, s->n)};
+    double *pf = dg_xmalloc((n + 1) * sizeof *pf), *pa = dg_xmalloc((n + 1) * sizeof *pa);
+    double *p12 = dg_xmalloc((n + 1) * 12 * sizeof *p12);
+    for (size_t k = 0; k < n; k++) {
+        pf[k] = src[k]->p_female;
+        pa[k] = src[k]->age;
+        memcpy(p12 + 12 * k, src[k]->group12, sizeof src[k]->group12);
+    }
+    scores r = {dg_log_loss_binary(female, pf, n), dg_log_loss_multi(group12, p12, n, 12),
+                dg_rmse(age, pa, n)};
+    free(pf);
+    free(pa);
+    free(p12);
+    return r;
 }
 
 static double closure_of(double model, double peer, double floor)
@@ -168,102 +143,79 @@ static double closure_of(double model, double peer, double floor)
     return isfinite(peer) && peer > floor ? (peer - model) / (peer - floor) : NAN;
 }
 
+/* The prediction of device id in the sorted v, or NULL. */
+static const dg_prediction *find(const dg_prediction *v, size_t n, int64_t id)
+{
+    dg_prediction key = {.device_id = id};
+    return v ? bsearch(&key, v, n, sizeof *v, cmp_prediction) : NULL;
+}
+
 int dg_accuracy_compute(const dg_labelled *l, const dg_prediction *pred, size_t npred,
                         const char *truth_path, const char *peer_path, dg_accuracy *out,
                         dg_err *err)
 {
     memset(out, 0, sizeof *out);
-    posterior *post = NULL;
-    size_t npost = 0;
-    dg_prediction *peer = NULL;
-    size_t npeer = 0;
-    if (posterior_read(truth_path, &post, &npost, err) != DG_OK)
+    /* The three sources, each sorted by device: the run's, the floor's, the peer's. */
+    enum { MINE, FLOOR, PEER };
+    dg_prediction *v[3] = {NULL, NULL, NULL};
+    size_t nv[3] = {npred, 0, 0};
+    const char *what[3] = {"the run's predictions", truth_path, peer_path};
+    if (posterior_read(truth_path, &v[FLOOR], &nv[FLOOR], err) != DG_OK)
         return DG_ERR;
-    if (peer_path) {
-        if (dg_predictions_read(peer_path, &peer, &npeer, err) != DG_OK) {
-            free(post);
-            return DG_ERR;
-        }
-        qsort(peer, npeer, sizeof *peer, cmp_prediction);
+    if (peer_path && dg_predictions_read(peer_path, &v[PEER], &nv[PEER], err) != DG_OK) {
+        free(v[FLOOR]);
+        return DG_ERR;
     }
-    /* The labels of the predicted devices, by device id. */
-    dg_prediction *mine = dg_xmalloc((npred + 1) * sizeof *mine);
-    memcpy(mine, pred, npred * sizeof *mine);
-    qsort(mine, npred, sizeof *mine, cmp_prediction);
-    int rc = DG_OK;
+    v[MINE] = dg_xmalloc((npred + 1) * sizeof *v[MINE]);
+    memcpy(v[MINE], pred, npred * sizeof *v[MINE]);
+    qsort(v[MINE], npred, sizeof *v[MINE], cmp_prediction);
+    if (v[PEER])
+        qsort(v[PEER], nv[PEER], sizeof *v[PEER], cmp_prediction);
+    int nsrc = peer_path ? 3 : 2, rc = DG_OK;
+    double *female = dg_xmalloc(((size_t)l->n + 1) * sizeof *female);
+    double *group12 = dg_xmalloc(((size_t)l->n + 1) * sizeof *group12);
+    double *age = dg_xmalloc(((size_t)l->n + 1) * sizeof *age);
+    const dg_prediction **src[3];
+    for (int k = 0; k < 3; k++)
+        src[k] = dg_xmalloc(((size_t)l->n + 1) * sizeof *src[k]);
     for (int sc = 1; sc <= 2 && rc == DG_OK; sc++) {
-        scored_set model, floor, base;
-        set_alloc(&model, l->n);
-        set_alloc(&floor, l->n);
-        set_alloc(&base, l->n);
+        size_t n = 0;
         for (uint32_t i = 0; i < l->n && rc == DG_OK; i++) {
             if (!l->is_test[i] || (l->has_events[i] ? 1 : 2) != sc)
                 continue;
-            int64_t id = l->device_id[i];
-            dg_prediction key = {.device_id = id};
-            posterior pkey = {.device_id = id};
-            const dg_prediction *m = bsearch(&key, mine, npred, sizeof *mine, cmp_prediction);
-            const posterior *t = bsearch(&pkey, post, npost, sizeof *post, cmp_posterior);
-            const dg_prediction *b =
-                peer ? bsearch(&key, peer, npeer, sizeof *peer, cmp_prediction) : NULL;
-            if (!m)
-                rc = dg_fail(err, "the run's predictions: test device %lld is not predicted",
-                             (long long)id);
-            else if (!t)
-                rc = dg_fail(err, "%s: expected every test device, found no row for device_id "
-                                  "%lld", truth_path, (long long)id);
-            else if (peer && !b)
-                rc = dg_fail(err, "%s: expected every test device, found no row for device_id "
-                                  "%lld", peer_path, (long long)id);
-            if (rc != DG_OK)
-                break;
-            scored_set *sets[3] = {&model, &floor, &base};
-            for (int k = 0; k < (peer ? 3 : 2); k++) {
-                scored_set *s = sets[k];
-                size_t j = s->n++;
-                s->female[j] = l->female[i] == 1;
-                s->group12[j] = l->group12[i];
-                s->age[j] = l->age[i];
-                if (k == 1) {
-                    s->p_female[j] = 1.0 - t->p_male;
-                    memcpy(s->p12 + 12 * j, t->group12, sizeof t->group12);
-                    s->pred_age[j] = t->expected_age;
-                } else {
-                    const dg_prediction *p = k == 0 ? m : b;
-                    s->p_female[j] = p->p_female;
-                    memcpy(s->p12 + 12 * j, p->group12, sizeof p->group12);
-                    s->pred_age[j] = p->age;
-                }
-            }
+            for (int k = 0; k < nsrc && rc == DG_OK; k++)
+                if (!(src[k][n] = find(v[k], nv[k], l->device_id[i])))
+                    rc = dg_fail(err, "%s: expected every test device, found no row for "
+                                      "device_id %lld", what[k], (long long)l->device_id[i]);
+            female[n] = l->female[i] == 1;
+            group12[n] = l->group12[i];
+            age[n++] = l->age[i];
         }
-        if (rc == DG_OK && model.n > 0) {
-            scores sm = set_score(&model), sf = set_score(&floor);
-            scores sb = peer ? set_score(&base) : (scores){NAN, NAN, NAN};
-            const struct {
-                dg_target target;
-                dg_metric metric;
-                double model, floor, peer;
-            } row[3] = {{DG_TARGET_GENDER, DG_METRIC_log_loss, sm.gender, sf.gender, sb.gender},
-                        {DG_TARGET_GROUP12, DG_METRIC_log_loss, sm.group12, sf.group12,
-                         sb.group12},
-                        {DG_TARGET_AGE, DG_METRIC_rmse, sm.age, sf.age, sb.age}};
-            for (int k = 0; k < 3; k++)
-                out->row[out->n++] = (dg_closure){sc,
-                                                  row[k].target,
-                                                  row[k].metric,
-                                                  (uint32_t)model.n,
-                                                  row[k].model,
-                                                  row[k].floor,
-                                                  row[k].peer,
-                                                  closure_of(row[k].model, row[k].peer,
-                                                             row[k].floor)};
-        }
-        set_free(&model);
-        set_free(&floor);
-        set_free(&base);
+        if (rc != DG_OK || n == 0)
+            continue;
+        scores s[3];
+        for (int k = 0; k < 3; k++)
+            s[k] = k < nsrc ? score(female, group12, age, src[k], n) : (scores){NAN, NAN, NAN};
+        const struct {
+            dg_target target;
+            dg_metric metric;
+            double model, floor, peer;
+        } row[3] = {{DG_TARGET_GENDER, DG_METRIC_log_loss, s[MINE].gender, s[FLOOR].gender,
+                     s[PEER].gender},
+                    {DG_TARGET_GROUP12, DG_METRIC_log_loss, s[MINE].group12, s[FLOOR].group12,
+                     s[PEER].group12},
+                    {DG_TARGET_AGE, DG_METRIC_rmse, s[MINE].age, s[FLOOR].age, s[PEER].age}};
+        for (int k = 0; k < 3; k++)
+            out->row[out->n++] = (dg_closure){
+                sc,          row[k].target, row[k].metric, (uint32_t)n, row[k].model,
+                row[k].floor, row[k].peer,  closure_of(row[k].model, row[k].peer, row[k].floor)};
     }
-    free(mine);
-    free(peer);
-    free(post);
+    for (int k = 0; k < 3; k++) {
+        free(src[k]);
+        free(v[k]);
+    }
+    free(female);
+    free(group12);
+    free(age);
     return rc;
 }
