@@ -231,6 +231,12 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -342,26 +348,37 @@ static void event_features(const dg_dataset *ds, const dg_i64map *devs, dg_featu
     }
     uint64_t *packed = dg_xmalloc((most + 1) * sizeof *packed);
     float *scratch = dg_xmalloc((most + 1) * sizeof *scratch);
+    int64_t *day_scratch = dg_xmalloc((most + 1) * sizeof *day_scratch);
     for (uint32_t d = 0; d < f->ndevices; d++) {
         float *row = f->dense + (size_t)d * f->ncols;
         uint64_t n = start[d + 1] - start[d];
         if (n == 0)
             continue;
         size_t np[NPARTS + 1] = {0};
+        /* Distinct days: a bit per day when they span fewer than 64 (the
+         * data spans nine), else the sorted days counted. */
         uint64_t days = 0;
-        int64_t first_day = INT64_MAX;
+        int64_t first_day = INT64_MAX, last_day = INT64_MIN;
         for (uint64_t k = start[d]; k < start[d + 1]; k++) {
             int64_t day = ts[order[k]] / 86400;
             first_day = day < first_day ? day : first_day;
+            last_day = day > last_day ? day : last_day;
+        }
+        uint64_t ndays = 0;
+        if (last_day - first_day < 64) {
+            for (uint64_t k = start[d]; k < start[d + 1]; k++)
+                days |= 1ull << (ts[order[k]] / 86400 - first_day);
+            ndays = (uint64_t)__builtin_popcountll(days);
+        } else {
+            for (uint64_t k = start[d]; k < start[d + 1]; k++)
+                day_scratch[k - start[d]] = ts[order[k]] / 86400;
+            qsort(day_scratch, n, sizeof *day_scratch, cmp_i64);
+            for (uint64_t k = 0; k < n; k++)
+                ndays += k == 0 || day_scratch[k] != day_scratch[k - 1];
         }
         size_t located = 0; /* = np[NPARTS] */
         for (uint64_t k = start[d]; k < start[d + 1]; k++) {
             uint64_t i = order[k];
-            int64_t day = ts[i] / 86400;
-            /* Days are counted within 64 of the device's first: the data
-             * spans nine. */
-            if (day - first_day < 64)
-                days |= 1ull << (day - first_day);
             int h = dg_hour(ts[i]);
             row[C_HOUR0 + h]++;
             row[C_WEEKDAY0 + dg_weekday(ts[i])]++;
@@ -379,7 +396,7 @@ static void event_features(const dg_dataset *ds, const dg_i64map *devs, dg_featu
             packed[located++] = (uint64_t)a << 32 | b;
         }
         row[C_EVENTS] = (float)n;
-        row[C_ACTIVE_DAYS] = (float)__builtin_popcountll(days);
+        row[C_ACTIVE_DAYS] = (float)ndays;
         row[C_EVENTS_PER_DAY] = (float)n / row[C_ACTIVE_DAYS];
         for (int h = 0; h < 24; h++)
             row[C_HOUR0 + h] /= (float)n;
@@ -394,6 +411,7 @@ static void event_features(const dg_dataset *ds, const dg_i64map *devs, dg_featu
     }
     free(packed);
     free(scratch);
+    free(day_scratch);
     free(start);
     free(order);
     free(key);

@@ -180,11 +180,50 @@ static void features_by_hand(void **state)
     free(dir);
 }
 
+/* Active days are distinct calendar days however far apart: a device seen
+ * on three days months apart has three, not only those within 64 days of its
+ * first. */
+static void active_days_far_apart(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    free(tu_write_str(dir, "phone_brand_device_model.csv",
+                      "device_id,phone_brand,device_model\n1,小米,MI 3\n"));
+    free(tu_write_str(dir, "gender_age_train.csv", "device_id,gender,age,group\n1,M,30,M29-31\n"));
+    free(tu_write_str(dir, "events.csv",
+                      "event_id,device_id,timestamp,longitude,latitude\n"
+                      "1,1,2016-01-01 02:00:00,116.0,40.0\n"
+                      "2,1,2016-01-01 23:59:59,116.0,40.0\n"
+                      "3,1,2016-03-15 12:00:00,116.0,40.0\n"
+                      "4,1,2016-05-01 00:00:00,116.0,40.0\n"));
+    free(tu_write_str(dir, "app_events.csv", "event_id,app_id,is_installed,is_active\n1,100,1,1\n"));
+    free(tu_write_str(dir, "app_labels.csv", "app_id,label_id\n100,1\n"));
+    free(tu_write_str(dir, "label_categories.csv", "label_id,category\n1,game-Racing\n"));
+    dg_dataset ds;
+    dg_err err;
+    dg_rule_effect fx[1];
+    tu_load_cleaned(&ds, dir, "zero-coords\n", fx);
+    dg_supercats sc;
+    memset(&sc, 0, sizeof sc);
+    assert_int_equal(dg_supercats_parse(&sc, "games: game\n", "t", &err), DG_OK);
+    dg_features f;
+    assert_int_equal(dg_features_build(&ds, &sc, &f, NULL, &err), DG_OK);
+    NEAR(at(&f, 0, "events"), 4);
+    NEAR(at(&f, 0, "active_days"), 3);
+    NEAR(at(&f, 0, "events_per_day"), 4.0 / 3);
+    dg_features_free(&f);
+    dg_supercats_free(&sc);
+    dg_dataset_free(&ds);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(supercategory_rules),
         cmocka_unit_test(features_by_hand),
+        cmocka_unit_test(active_days_far_apart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

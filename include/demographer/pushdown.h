@@ -35,7 +35,7 @@
 /* The aggregating queries. */
 enum {
     DG_PD_Q_CHECK,     /* COUNT(*), COUNT(DISTINCT event_id) of events */
-    DG_PD_Q_COUNTS,    /* device, day, hour -> events */
+    DG_PD_Q_COUNTS,    /* device -> events, distinct days, per hour and weekday */
     DG_PD_Q_LOCATIONS, /* device, part of day, latitude, longitude -> events, first row */
     DG_PD_Q_APPS,      /* device, app -> app rows, active rows */
     DG_PD_Q_VOCAB,     /* app -> first row */
