@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stddef.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,9 +63,12 @@ static void window_sql(const rule_set *rs, char *out, size_t cap)
     }
 }
 
-#define PART_SQL                                                                                \
-    "CASE WHEN HOUR(e.`timestamp`) < 6 THEN 0 WHEN HOUR(e.`timestamp`) < 12 THEN 1 "           \
-    "WHEN HOUR(e.`timestamp`) < 18 THEN 2 ELSE 3 END"
+/* A device's events at a location per part of the day (night 0-5, morning
+ * 6-11, afternoon 12-17; the evening's are what remains of COUNT(*)). */
+#define PARTS_SQL                                                                               \
+    "SUM(CASE WHEN HOUR(e.`timestamp`) < 6 THEN 1 ELSE 0 END), "                                \
+    "SUM(CASE WHEN HOUR(e.`timestamp`) >= 6 AND HOUR(e.`timestamp`) < 12 THEN 1 ELSE 0 END), "  \
+    "SUM(CASE WHEN HOUR(e.`timestamp`) >= 12 AND HOUR(e.`timestamp`) < 18 THEN 1 ELSE 0 END)"
 
 int dg_pushdown_sql(int q, const dg_rules *rules, int ordered, char *buf, size_t cap)
 {
@@ -101,10 +105,10 @@ int dg_pushdown_sql(int q, const dg_rules *rules, int ordered, char *buf, size_t
     }
     case DG_PD_Q_LOCATIONS:
         n = snprintf(buf, cap,
-                     "SELECT e.`device_id`, " PART_SQL ", e.`latitude`, e.`longitude`, COUNT(*), "
-                     "MIN(e.%s) FROM `events` e "
+                     "SELECT e.`device_id`, e.`latitude`, e.`longitude`, COUNT(*), " PARTS_SQL
+                     ", MIN(e.%s) FROM `events` e "
                      "WHERE e.`latitude` IS NOT NULL AND e.`longitude` IS NOT NULL%s%s%s "
-                     "GROUP BY e.`device_id`, " PART_SQL ", e.`latitude`, e.`longitude`",
+                     "GROUP BY e.`device_id`, e.`latitude`, e.`longitude`",
                      ord, rs.zero ? " AND e.`latitude` <> 0 AND e.`longitude` <> 0" : "",
                      rs.unit_box ? " AND NOT (e.`latitude` BETWEEN -1 AND 1 AND "
                                    "e.`longitude` BETWEEN -1 AND 1)"
@@ -139,10 +143,14 @@ typedef struct fetch {
     const dg_i64map *devs, *phones; /* phones: NULL unless unknown-device-events drops */
     dg_features *f;
     uint64_t *nev, *ndays; /* per device: events, distinct days */
-    struct locrow { uint32_t d; int part; float lat, lon; uint64_t n, first; } *locs;
+    /* a device's events at one location: in all, per part of the day, and
+     * the first's row */
+    struct locrow { uint32_t d; float lat, lon; uint64_t n, part[DG_NPARTS], first; } *locs;
     size_t nlocs, caplocs;
     struct approw { uint32_t d, code; uint64_t n, active; } *apps;
     size_t napps, capapps;
+    struct rawapp { int64_t dev, app; uint64_t n, active; } *raw; /* as received */
+    size_t nraw, capraw;
     struct vocrow { int64_t app; uint64_t first; } *voc;
     size_t nvoc, capvoc;
     const dg_i64map *appmap;
@@ -256,40 +264,60 @@ static int on_count(void *ctx, char **row, unsigned long *len, unsigned nf, dg_e
 static int on_location(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
 {
     fetch *x = ctx;
-    (void)nf;
-    int64_t dev, part;
-    uint64_t n, first;
-    float lat, lon;
-    if (get_i64(x, err, row, len, 0, &dev) || get_i64(x, err, row, len, 1, &part) ||
-        get_f32(x, err, row, len, 2, &lat) || get_f32(x, err, row, len, 3, &lon) ||
-        get_u64(x, err, row, len, 4, &n) || get_u64(x, err, row, len, 5, &first))
+    if (nf != 4 + DG_NPARTS)
+        return dg_fail(err, "%s: %s: %u fields in a row, expected %d", x->where, x->what, nf,
+                       4 + DG_NPARTS);
+    int64_t dev;
+    struct locrow l = {0};
+    if (get_i64(x, err, row, len, 0, &dev) || get_f32(x, err, row, len, 1, &l.lat) ||
+        get_f32(x, err, row, len, 2, &l.lon) || get_u64(x, err, row, len, 3, &l.n) ||
+        get_u64(x, err, row, len, 4 + DG_NPARTS - 1, &l.first))
         return 1;
-    if (part < 0 || part >= DG_NPARTS)
-        return bad_field(x, err, 1, row[1], len[1]);
+    /* The first parts' counts are sent, the last is what remains. */
+    uint64_t rest = l.n;
+    for (int p = 0; p + 1 < DG_NPARTS; p++) {
+        if (get_u64(x, err, row, len, 4 + p, &l.part[p]))
+            return 1;
+        if (l.part[p] > rest)
+            return bad_field(x, err, 4 + p, row[4 + p], len[4 + p]);
+        rest -= l.part[p];
+    }
+    l.part[DG_NPARTS - 1] = rest;
     if (!dropped(x, dev)) {
+        l.d = dg_i64map_get(x->devs, dev);
         GROW(x->locs, x->nlocs, x->caplocs);
-        x->locs[x->nlocs++] =
-            (struct locrow){dg_i64map_get(x->devs, dev), (int)part, lat, lon, n, first};
+        x->locs[x->nlocs++] = l;
     }
     return tick(x, err);
 }
 
+/* The app rows are kept as received: they arrive on their own connection
+ * (app_fetch below), before the devices and the vocabulary are known. */
 static int on_app(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
 {
     fetch *x = ctx;
     (void)nf;
-    int64_t dev, app;
-    uint64_t n, active;
-    if (get_i64(x, err, row, len, 0, &dev) || get_i64(x, err, row, len, 1, &app) ||
-        get_u64(x, err, row, len, 2, &n) || get_u64(x, err, row, len, 3, &active))
+    struct rawapp r;
+    if (get_i64(x, err, row, len, 0, &r.dev) || get_i64(x, err, row, len, 1, &r.app) ||
+        get_u64(x, err, row, len, 2, &r.n) || get_u64(x, err, row, len, 3, &r.active))
         return 1;
-    uint32_t d = dropped(x, dev) ? UINT32_MAX : dg_i64map_get(x->devs, dev);
-    uint32_t code = dg_i64map_get(x->appmap, app);
-    if (d != UINT32_MAX && code != UINT32_MAX) {
-        GROW(x->apps, x->napps, x->capapps);
-        x->apps[x->napps++] = (struct approw){d, code, n, active};
-    }
+    GROW(x->raw, x->nraw, x->capraw);
+    x->raw[x->nraw++] = r;
     return tick(x, err);
+}
+
+/* The received app rows of known, kept devices and known apps, as codes. */
+static void code_apps(fetch *x, const fetch *from)
+{
+    for (size_t i = 0; i < from->nraw; i++) {
+        const struct rawapp *r = &from->raw[i];
+        uint32_t d = dropped(x, r->dev) ? UINT32_MAX : dg_i64map_get(x->devs, r->dev);
+        uint32_t code = dg_i64map_get(x->appmap, r->app);
+        if (d != UINT32_MAX && code != UINT32_MAX) {
+            GROW(x->apps, x->napps, x->capapps);
+            x->apps[x->napps++] = (struct approw){d, code, r->n, r->active};
+        }
+    }
 }
 
 static int on_vocab(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
@@ -395,9 +423,12 @@ static void place_columns(fetch *x)
             uint32_t a, b;
             memcpy(&a, &l->lat, 4);
             memcpy(&b, &l->lon, 4);
+            for (int p = 0; p < DG_NPARTS; p++)
+                for (uint64_t r = 0; r < l->part[p]; r++) {
+                    plat[p][np[p]] = l->lat;
+                    plon[p][np[p]++] = l->lon;
+                }
             for (uint64_t r = 0; r < l->n; r++) {
-                plat[l->part][np[l->part]] = l->lat;
-                plon[l->part][np[l->part]++] = l->lon;
                 packed[np[DG_NPARTS]] = (uint64_t)a << 32 | b;
                 plat[DG_NPARTS][np[DG_NPARTS]] = l->lat;
                 plon[DG_NPARTS][np[DG_NPARTS]++] = l->lon;
@@ -686,92 +717,46 @@ static void fetch_free(fetch *x)
     free(x->ndays);
     free(x->locs);
     free(x->apps);
+    free(x->raw);
     free(x->voc);
+}
+
+const char *dg_pushdown_query_name(int q)
+{
+    static const char *const names[DG_PD_NQUERIES] = {
+        "event id check", "event counts", "located events", "app rows", "app vocabulary"};
+    return q >= 0 && q < DG_PD_NQUERIES ? names[q] : "?";
 }
 
 static int run_query(dg_mysql *m, fetch *x, int q, const dg_rules *rules, int ordered,
                      dg_mysql_row_fn fn, dg_pushdown_report *rep, dg_err *err)
 {
-    static const char *const names[DG_PD_NQUERIES] = {
-        "event id check", "event counts", "located events", "app rows", "app vocabulary"};
     char sql[4096];
     if (dg_pushdown_sql(q, rules, ordered, sql, sizeof sql) != DG_OK)
         return dg_fail(err, "%s: %s: query too long (at most 16 time windows)", x->where,
-                       names[q]);
-    if (dg_progress_report(x->progress, names[q], q, DG_PD_NQUERIES, "queries"))
+                       dg_pushdown_query_name(q));
+    if (dg_progress_report(x->progress, dg_pushdown_query_name(q), q, DG_PD_NQUERIES, "queries"))
         return dg_fail(err, "%s: cancelled", x->where);
-    x->what = names[q];
+    x->what = dg_pushdown_query_name(q);
     x->rows = 0;
     double t0 = dg_now();
-    int rc = dg_mysql_query_rows(m, sql, names[q], fn, x, err);
+    int rc = dg_mysql_query_rows(m, sql, dg_pushdown_query_name(q), fn, x, err);
     rep->rows[q] = x->rows;
     rep->seconds[q] = dg_now() - t0;
     return rc;
 }
 
-int dg_features_pushdown(const dg_mysql_config *cfg, const dg_rules *rules,
-                         const dg_supercats *sc, double eps_km, double min_pts, dg_features *out,
-                         dg_dataset *small, dg_dbscan_report *cluster_report,
-                         dg_pushdown_report *report, const dg_progress *progress, dg_err *err)
+/* A connection with the session settings the aggregations need. A GROUP BY
+ * sends nothing until it is done: the read timeout that guards a stream of
+ * raw rows would cut a large aggregation off, so it is at least an hour here
+ * (the password is shared, not copied). */
+static int open_session(dg_mysql **out, const dg_mysql_config *cfg, dg_err *err)
 {
-    double t0 = dg_now();
-    dg_pushdown_report rep_local;
-    dg_pushdown_report *rep = report ? report : &rep_local;
-    memset(rep, 0, sizeof *rep);
-    memset(out, 0, sizeof *out);
-    /* The small tables, read whole and cleaned here. */
-    dg_mysql_load_opts lo = {.progress = NULL};
-    lo.skip[DG_T_EVENTS] = lo.skip[DG_T_APP_EVENTS] = 1;
-    if (dg_mysql_load(small, cfg, &lo, err) != DG_OK)
-        return DG_ERR;
-    char where[400];
-    snprintf(where, sizeof where, "%s:%u %s", cfg->host, cfg->port, cfg->database);
-    if (small->shape == DG_SHAPE_UPGRAD) {
-        dg_fail(err,
-                "%s: the Upgrad shape's cut device ids are matched to the phones' on the raw "
-                "rows, which features --db does not fetch: use load-db, then features",
-                where);
-        goto fail_small;
-    }
-    for (int t = 0; t < DG_T_COUNT; t++)
-        rep->small_rows += small->reports[t].rows;
-    rule_set rs;
-    rules_of(rules, &rs);
-    if (rules) {
-        dg_rule_effect *fx = dg_xcalloc((size_t)rules->n + 1, sizeof *fx);
-        int rc = dg_clean(small, rules, fx, NULL, err);
-        free(fx);
-        if (rc != DG_OK)
-            goto fail_small;
-        size_t o = 0;
-        for (int i = 0; i < rules->n; i++) {
-            dg_rule_kind k = rules->v[i].kind;
-            if (rules->v[i].enabled &&
-                (k == DG_RULE_DEDUPE_PHONES || k == DG_RULE_LABELS_WITHOUT_PHONE ||
-                 k == DG_RULE_UNKNOWN_DEVICE_EVENTS || k == DG_RULE_EMPTY_CATEGORIES) &&
-                o < sizeof rep->client_rules)
-                o += (size_t)snprintf(rep->client_rules + o, sizeof rep->client_rules - o,
-                                      "%s%s", o ? ", " : "", dg_rule_keyword(k));
-        }
-    }
-    /* The devices, their brand and model and the empty matrix, as
-     * dg_features_build makes them (it sees no events here). */
-    if (dg_features_build(small, sc, out, NULL, err) != DG_OK)
-        goto fail_small;
-    dg_mysql *m = NULL;
-    /* A GROUP BY sends nothing until it is done: the read timeout that guards
-     * a stream of raw rows would cut a large aggregation off, so it is at
-     * least an hour here (the password is shared, not copied). */
     dg_mysql_config long_reads = *cfg;
     if (long_reads.read_timeout < 3600)
         long_reads.read_timeout = 3600;
-    if (dg_mysql_open(&m, &long_reads, err) != DG_OK)
-        goto fail_features;
-    int has_ev = 0, has_ae = 0;
-    if (dg_mysql_has_column(m, "events", "dg_row", &has_ev, err) != DG_OK ||
-        dg_mysql_has_column(m, "app_events", "dg_row", &has_ae, err) != DG_OK)
-        goto fail_conn;
-    rep->ordered = has_ev && has_ae;
+    if (dg_mysql_open(out, &long_reads, err) != DG_OK)
+        return DG_ERR;
     /* MariaDB joins app_events to events (no index on event_id in the
      * imported tables) with a block nested loop unless hashed joins are on:
      * 10 minutes instead of seconds for 2000 devices; the hash table is the
@@ -795,8 +780,185 @@ int dg_features_pushdown(const dg_mysql_config *cfg, const dg_rules *rules,
     };
     for (size_t i = 0; i < sizeof settings / sizeof *settings; i++) {
         dg_err ignored;
-        (void)dg_mysql_query_rows(m, settings[i], "session setting", on_nothing, NULL, &ignored);
+        (void)dg_mysql_query_rows(*out, settings[i], "session setting", on_nothing, NULL,
+                                  &ignored);
     }
+    return DG_OK;
+}
+
+/* The app rows are the longest query (the join of the largest table, then
+ * its GROUP BY), so they run on a connection of their own from the start,
+ * beside the small tables and the other queries on the main one: the server
+ * works on both at once, and the whole takes about as long as that query
+ * alone instead of the sum. */
+typedef struct app_fetch {
+    const dg_mysql_config *cfg;
+    const dg_rules *rules;
+    fetch x; /* its own counters and rows */
+    dg_pushdown_report rep;
+    pthread_t tid;
+    pthread_mutex_t lock;
+    pthread_cond_t finished;
+    unsigned long conn_id; /* 0 until connected */
+    int started, done, cancelled, rc;
+    dg_err err;
+} app_fetch;
+
+static void *app_fetch_main(void *arg)
+{
+    app_fetch *a = arg;
+    dg_mysql *m = NULL;
+    int rc = open_session(&m, a->cfg, &a->err);
+    if (rc == DG_OK) {
+        pthread_mutex_lock(&a->lock);
+        a->conn_id = dg_mysql_connection_id(m);
+        int cancelled = a->cancelled;
+        pthread_mutex_unlock(&a->lock);
+        rc = cancelled ? dg_fail(&a->err, "%s: app rows: cancelled", a->x.where)
+                       : run_query(m, &a->x, DG_PD_Q_APPS, a->rules, 0, on_app, &a->rep, &a->err);
+        dg_mysql_close(m);
+    }
+    pthread_mutex_lock(&a->lock);
+    a->rc = rc;
+    a->done = 1;
+    pthread_cond_signal(&a->finished);
+    pthread_mutex_unlock(&a->lock);
+    return NULL;
+}
+
+static void app_fetch_start(app_fetch *a, const dg_mysql_config *cfg, const dg_rules *rules,
+                            const char *where)
+{
+    memset(a, 0, sizeof *a);
+    a->cfg = cfg;
+    a->rules = rules;
+    a->x.where = where;
+    pthread_mutex_init(&a->lock, NULL);
+    pthread_cond_init(&a->finished, NULL);
+    a->started = pthread_create(&a->tid, NULL, app_fetch_main, a) == 0;
+}
+
+/* Waits for the app rows, reporting the wait; with cancel (or when the
+ * progress asks to stop) their query is killed first, through m when open.
+ * err (NULL when cancelling on another failure) gets the reason. */
+static int app_fetch_wait(app_fetch *a, dg_mysql *m, int cancel, const dg_progress *progress,
+                          dg_err *err)
+{
+    if (!a->started && cancel) {
+        a->done = a->cancelled = 1;
+        a->rc = DG_ERR;
+    } else if (!a->started) {
+        app_fetch_main(a); /* no thread to be had: the query runs here */
+    }
+    double t0 = dg_now();
+    pthread_mutex_lock(&a->lock);
+    while (!a->done) {
+        if (!cancel && !a->cancelled) {
+            pthread_mutex_unlock(&a->lock);
+            cancel = dg_progress_report(progress, "app rows (the server is joining)",
+                                        dg_now() - t0, 0, "s");
+            pthread_mutex_lock(&a->lock);
+        }
+        if (cancel && !a->cancelled) {
+            a->cancelled = 1;
+            unsigned long id = a->conn_id;
+            pthread_mutex_unlock(&a->lock);
+            if (id) {
+                dg_err ignored;
+                dg_mysql *k = m;
+                if (k || dg_mysql_open(&k, a->cfg, &ignored) == DG_OK)
+                    (void)dg_mysql_kill(k, id, &ignored);
+                if (k != m)
+                    dg_mysql_close(k);
+            }
+            pthread_mutex_lock(&a->lock);
+            continue;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 250 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&a->finished, &a->lock, &until);
+    }
+    pthread_mutex_unlock(&a->lock);
+    if (a->started)
+        pthread_join(a->tid, NULL);
+    a->started = 0;
+    pthread_mutex_destroy(&a->lock);
+    pthread_cond_destroy(&a->finished);
+    if (a->rc == DG_OK)
+        return DG_OK;
+    if (err && a->cancelled)
+        return dg_fail(err, "%s: app rows: cancelled", a->x.where);
+    if (err)
+        *err = a->err;
+    return DG_ERR;
+}
+
+int dg_features_pushdown(const dg_mysql_config *cfg, const dg_rules *rules,
+                         const dg_supercats *sc, double eps_km, double min_pts, dg_features *out,
+                         dg_dataset *small, dg_dbscan_report *cluster_report,
+                         dg_pushdown_report *report, const dg_progress *progress, dg_err *err)
+{
+    double t0 = dg_now();
+    dg_pushdown_report rep_local;
+    dg_pushdown_report *rep = report ? report : &rep_local;
+    memset(rep, 0, sizeof *rep);
+    memset(out, 0, sizeof *out);
+    char where[400];
+    snprintf(where, sizeof where, "%s:%u %s", cfg->host, cfg->port, cfg->database);
+    rule_set rs;
+    rules_of(rules, &rs);
+    if (rs.too_many)
+        return dg_fail(err, "%s: query too long (at most 16 time windows)", where);
+    app_fetch apps;
+    app_fetch_start(&apps, cfg, rules, where);
+    dg_mysql *m = NULL;
+    /* The small tables, read whole and cleaned here. */
+    dg_mysql_load_opts lo = {.progress = NULL};
+    lo.skip[DG_T_EVENTS] = lo.skip[DG_T_APP_EVENTS] = 1;
+    if (dg_mysql_load(small, cfg, &lo, err) != DG_OK)
+        goto fail_small;
+    if (small->shape == DG_SHAPE_UPGRAD) {
+        dg_fail(err,
+                "%s: the Upgrad shape's cut device ids are matched to the phones' on the raw "
+                "rows, which features --db does not fetch: use load-db, then features",
+                where);
+        goto fail_small;
+    }
+    for (int t = 0; t < DG_T_COUNT; t++)
+        rep->small_rows += small->reports[t].rows;
+    if (rules) {
+        dg_rule_effect *fx = dg_xcalloc((size_t)rules->n + 1, sizeof *fx);
+        int rc = dg_clean(small, rules, fx, NULL, err);
+        free(fx);
+        if (rc != DG_OK)
+            goto fail_small;
+        size_t o = 0;
+        for (int i = 0; i < rules->n; i++) {
+            dg_rule_kind k = rules->v[i].kind;
+            if (rules->v[i].enabled &&
+                (k == DG_RULE_DEDUPE_PHONES || k == DG_RULE_LABELS_WITHOUT_PHONE ||
+                 k == DG_RULE_UNKNOWN_DEVICE_EVENTS || k == DG_RULE_EMPTY_CATEGORIES) &&
+                o < sizeof rep->client_rules)
+                o += (size_t)snprintf(rep->client_rules + o, sizeof rep->client_rules - o,
+                                      "%s%s", o ? ", " : "", dg_rule_keyword(k));
+        }
+    }
+    /* The devices, their brand and model and the empty matrix, as
+     * dg_features_build makes them (it sees no events here). */
+    if (dg_features_build(small, sc, out, NULL, err) != DG_OK)
+        goto fail_small;
+    if (open_session(&m, cfg, err) != DG_OK)
+        goto fail_features;
+    int has_ev = 0, has_ae = 0;
+    if (dg_mysql_has_column(m, "events", "dg_row", &has_ev, err) != DG_OK ||
+        dg_mysql_has_column(m, "app_events", "dg_row", &has_ae, err) != DG_OK)
+        goto fail_features;
+    rep->ordered = has_ev && has_ae;
     fetch x;
     memset(&x, 0, sizeof x);
     x.where = where;
@@ -837,9 +999,17 @@ int dg_features_pushdown(const dg_mysql_config *cfg, const dg_rules *rules,
             qsort(x.voc, x.nvoc, sizeof *x.voc, cmp_voc);
         for (size_t i = 0; i < x.nvoc; i++)
             dg_i64map_put(&appmap, x.voc[i].app);
-        rc = run_query(m, &x, DG_PD_Q_APPS, rules, rep->ordered, on_app, rep, err);
     }
+    rc = app_fetch_wait(&apps, m, rc != DG_OK, progress, rc == DG_OK ? err : NULL) == DG_OK
+             ? rc
+             : DG_ERR;
+    rep->rows[DG_PD_Q_APPS] = apps.rep.rows[DG_PD_Q_APPS];
+    rep->seconds[DG_PD_Q_APPS] = apps.rep.seconds[DG_PD_Q_APPS];
+    if (rc == DG_OK)
+        code_apps(&x, &apps.x);
+    fetch_free(&apps.x);
     dg_mysql_close(m);
+    m = NULL;
     if (rc == DG_OK) {
         event_columns(&x);
         place_columns(&x);
@@ -861,11 +1031,14 @@ int dg_features_pushdown(const dg_mysql_config *cfg, const dg_rules *rules,
     rep->seconds_total = dg_now() - t0;
     dg_progress_report(progress, "features --db", DG_PD_NQUERIES, DG_PD_NQUERIES, "queries");
     return DG_OK;
-fail_conn:
-    dg_mysql_close(m);
 fail_features:
     dg_features_free(out);
 fail_small:
+    if (apps.started) {
+        (void)app_fetch_wait(&apps, m, 1, NULL, NULL);
+        fetch_free(&apps.x);
+    }
+    dg_mysql_close(m);
     dg_dataset_free(small);
     dg_dataset_init(small);
     return DG_ERR;

@@ -36,7 +36,7 @@
 enum {
     DG_PD_Q_CHECK,     /* COUNT(*), COUNT(DISTINCT event_id) of events */
     DG_PD_Q_COUNTS,    /* device -> events, distinct days, per hour and weekday */
-    DG_PD_Q_LOCATIONS, /* device, part of day, latitude, longitude -> events, first row */
+    DG_PD_Q_LOCATIONS, /* device, latitude, longitude -> events, per part of day, first row */
     DG_PD_Q_APPS,      /* device, app -> app rows, active rows */
     DG_PD_Q_VOCAB,     /* app -> first row */
     DG_PD_NQUERIES
@@ -50,6 +50,9 @@ typedef struct dg_pushdown_report {
     int ordered;                   /* the tables have dg_row */
     char client_rules[256];        /* the enabled rules applied on the client, or "" */
 } dg_pushdown_report;
+
+/* "event counts", ...: query q's name in messages. */
+const char *dg_pushdown_query_name(int q);
 
 /* The SQL of query q for these rules (NULL: no cleaning) into buf; ordered:
  * whether dg_row exists. Returns DG_ERR when buf is too small. */

@@ -92,6 +92,12 @@ static int run_db(const cli_sources *src, const char *out, const char *rules_pat
                (unsigned long long)rep.small_rows, rep.seconds_total,
                rep.client_rules[0] ? "; on the client: " : "", rep.client_rules,
                rep.ordered ? "" : "; no dg_row column: first event ids give the order");
+        /* The app rows run on a connection of their own, beside the rest. */
+        printf("queries:");
+        for (int q = 0; q < DG_PD_NQUERIES; q++)
+            printf("%s %s %.2f s%s", q ? "," : "", dg_pushdown_query_name(q), rep.seconds[q],
+                   q == DG_PD_Q_APPS ? " (beside the others)" : "");
+        printf("\n");
     }
     if (rc == 0 && !quiet) {
         if (dg_features_col(&f, "cluster_home") >= 0)
