@@ -13,6 +13,7 @@
 #include "demographer/geo.h"
 #include "demographer/plot.h"
 #include "demographer/prediction.h"
+#include "demographer/pushdown.h"
 #include "demographer/report.h"
 #include "demographer/textbuf.h"
 
@@ -141,6 +142,8 @@ typedef struct run_state {
     int have_kdist_chart;
     /* features and models */
     dg_features f;
+    int have_features; /* built by the load stage (from a database) */
+    char source[600];  /* the report's data_dir with a database */
     dg_dbscan_report feature_cluster_rep;
     dg_train_result tr;
     dg_labelled lab;
@@ -188,16 +191,51 @@ static int cancelled(run_state *s, dg_stage st, dg_err *err)
 
 /* ---- the stages ------------------------------------------------------------ */
 
+/* From a database: the features pushed down (the small tables come back in
+ * s->ds, cleaned), so the clean and features stages have nothing left to do. */
+static int load_pushdown(run_state *s, dg_err *err)
+{
+    const dg_mysql_config *db = s->o->db;
+    dg_pushdown_report rep;
+    if (dg_features_pushdown(db, s->o->no_clean ? NULL : &s->rules, &s->sc, RUN_EPS_KM,
+                             RUN_MIN_PTS, &s->f, &s->ds, &s->feature_cluster_rep, &rep,
+                             stage_progress(s, DG_STAGE_LOAD), err) != DG_OK)
+        return DG_ERR;
+    s->have_features = 1;
+    uint64_t agg = 0;
+    for (int q = 0; q < DG_PD_NQUERIES; q++)
+        agg += rep.rows[q];
+    snprintf(s->note[DG_STAGE_LOAD], sizeof s->note[0],
+             "from %s:%u/%s: the per-device aggregation pushed down to the server (%" PRIu64
+             " aggregated rows) and %" PRIu64 " rows of the small tables read whole; the event "
+             "tables were not fetched",
+             db->host, db->port, db->database, agg, rep.small_rows);
+    if (!s->o->no_clean)
+        snprintf(s->note[DG_STAGE_CLEAN], sizeof s->note[0],
+                 "applied by the load stage: the event rules in the server's queries, "
+                 "%s on the small tables",
+                 rep.client_rules[0] ? rep.client_rules : "none");
+    snprintf(s->note[DG_STAGE_FEATURES], sizeof s->note[0],
+             "computed by the load stage from the server's aggregates (as features --db)");
+    return DG_OK;
+}
+
 static int stage_load(run_state *s, dg_err *err)
 {
-    dg_load_opts lo = s->o->load;
-    lo.progress = stage_progress(s, DG_STAGE_LOAD);
-    if (dg_dataset_load(&s->ds, s->o->data_dir, &lo, err) != DG_OK)
-        return DG_ERR;
+    const char *from = s->o->db ? s->o->db->database : s->o->data_dir;
+    if (s->o->db) {
+        if (load_pushdown(s, err) != DG_OK)
+            return DG_ERR;
+    } else {
+        dg_load_opts lo = s->o->load;
+        lo.progress = stage_progress(s, DG_STAGE_LOAD);
+        if (dg_dataset_load(&s->ds, s->o->data_dir, &lo, err) != DG_OK)
+            return DG_ERR;
+    }
     if (!dg_dataset_table(&s->ds, DG_T_LABELS))
         return dg_fail(err, "%s: no labels table (gender_age_train.csv or train.csv): the "
                             "models need labelled devices",
-                       s->o->data_dir);
+                       from);
     if (s->ds.snapshot_warning[0])
         snprintf(s->note[DG_STAGE_LOAD], sizeof s->note[0], "%s", s->ds.snapshot_warning);
     return DG_OK;
@@ -237,7 +275,8 @@ static int stage_eda(run_state *s, dg_err *err)
 static int stage_maps(run_state *s, dg_err *err)
 {
     if (!dg_dataset_table(&s->ds, DG_T_EVENTS)) {
-        snprintf(s->note[DG_STAGE_MAPS], sizeof s->note[0], "no events table");
+        snprintf(s->note[DG_STAGE_MAPS], sizeof s->note[0], "%s",
+                 s->o->db ? "needs the raw events, which --db does not fetch" : "no events table");
         return DG_OK;
     }
     dg_basemap basemap;
@@ -300,7 +339,8 @@ static int stage_maps(run_state *s, dg_err *err)
 static int stage_cluster(run_state *s, dg_err *err)
 {
     if (!dg_dataset_table(&s->ds, DG_T_EVENTS)) {
-        snprintf(s->note[DG_STAGE_CLUSTER], sizeof s->note[0], "no events table");
+        snprintf(s->note[DG_STAGE_CLUSTER], sizeof s->note[0], "%s",
+                 s->o->db ? "needs the raw events, which --db does not fetch" : "no events table");
         return DG_OK;
     }
     const dg_progress *pr = stage_progress(s, DG_STAGE_CLUSTER);
@@ -364,6 +404,11 @@ static int stage_cluster(run_state *s, dg_err *err)
 
 static int stage_features(run_state *s, dg_err *err)
 {
+    if (s->have_features) { /* pushed down by the load stage */
+        for (int t = 0; t < DG_T_COUNT; t++)
+            s->table_rows[t] = s->ds.tables[t].nrows;
+        return DG_OK;
+    }
     int rc = dg_features_for_models(&s->ds, &s->sc, RUN_EPS_KM, RUN_MIN_PTS, &s->f,
                                     &s->feature_cluster_rep,
                                     stage_progress(s, DG_STAGE_FEATURES), err);
@@ -544,7 +589,10 @@ static void report_of_run(run_state *s, dg_report *m, dg_report_rule *rules)
     memset(m, 0, sizeof *m);
     m->title = "demographer run";
     m->dir = s->stage_dir;
-    m->data_dir = o->data_dir;
+    if (o->db) /* where the data came from, never the password */
+        snprintf(s->source, sizeof s->source, "mysql://%s:%u/%s", o->db->host, o->db->port,
+                 o->db->database);
+    m->data_dir = o->db ? s->source : o->data_dir;
     m->upgrad_shape = s->ds.shape == DG_SHAPE_UPGRAD;
     m->seed = o->seed;
     m->folds = o->folds ? o->folds : DG_TRAIN_FOLDS_DEFAULT;
@@ -707,9 +755,10 @@ int dg_pipeline_run(const dg_pipeline_opts *o, dg_pipeline_result *r, dg_err *er
     r->failed_stage = -1;
     for (int st = 0; st < DG_STAGE_COUNT; st++)
         r->seconds[st] = NAN;
-    if (!o->data_dir || !o->out_dir || !o->supercats_path)
-        return dg_fail(err, "run: a data directory, an output directory and the super-category "
-                            "rules are required");
+    if ((!o->data_dir && !o->db) || (o->data_dir && o->db) || !o->out_dir ||
+        !o->supercats_path)
+        return dg_fail(err, "run: a data directory or a database, an output directory and the "
+                            "super-category rules are required");
     /* Before anything is touched: the output never goes over an input
      * (the old DIR is replaced whole). */
     const char *inputs[DG_T_COUNT + 7] = {o->data_dir,          o->rules_path,
@@ -733,6 +782,7 @@ int dg_pipeline_run(const dg_pipeline_opts *o, dg_pipeline_result *r, dg_err *er
     unsigned skip = o->skip;
     if (o->no_clean)
         skip |= 1u << DG_STAGE_CLEAN;
+
     for (int st2 = 0; st2 < DG_STAGE_COUNT; st2++) {
         int need = dg_stage_needs((dg_stage)st2);
         if (need >= 0 && (skip >> need & 1u) && !(skip >> st2 & 1u)) {
@@ -741,6 +791,10 @@ int dg_pipeline_run(const dg_pipeline_opts *o, dg_pipeline_result *r, dg_err *er
                      dg_stage_name((dg_stage)need));
         }
     }
+    /* From a database the load stage cleans (load_pushdown's note says how);
+     * nothing needs the clean stage itself. */
+    if (o->db)
+        skip |= 1u << DG_STAGE_CLEAN;
     int rc = DG_OK;
     if (o->rules_path)
         rc = dg_rules_load(&s->rules, o->rules_path, err);

@@ -283,6 +283,43 @@ static void cli_files_equal(const char *prefix, const char *dir, const char *db,
     free(out);
 }
 
+/* run --db against run on the files: the same predictions, campaigns and
+ * runs (their seconds aside); the stages that need raw events say so. */
+static void run_both_ways(const char *prefix, const char *dir, const char *db, const char *tmp)
+{
+    char cmd[6144], k[4][64], *out = NULL;
+    snprintf(k[0], 64, "%s_PASSWORD_FILE", prefix);
+    snprintf(k[1], 64, "%s_HOST", prefix);
+    snprintf(k[2], 64, "%s_PORT", prefix);
+    snprintf(k[3], 64, "%s_USER", prefix);
+    const char *no_seconds =
+        "awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i ~ /_seconds$/) drop[i] = 1 } "
+        "{ o = \"\"; for (i = 1; i <= NF; i++) if (!drop[i]) o = o $i \",\"; print o }'";
+    snprintf(cmd, sizeof cmd,
+             "%s run '%s' --quiet --no-snapshot --families prior,softmax --out '%s/run-files' "
+             ">/dev/null && "
+             "%s run --db --quiet --families prior,softmax --tls disabled --host %s --port %s "
+             "--user %s --database %s --password-file '%s' --out '%s/run-db' >/dev/null && "
+             "cmp '%s/run-files/predictions.csv' '%s/run-db/predictions.csv' && "
+             "cmp '%s/run-files/campaigns/device_campaigns.csv' "
+             "'%s/run-db/campaigns/device_campaigns.csv' && "
+             "%s '%s/run-files/train/runs.csv' > '%s/runs-files' && "
+             "%s '%s/run-db/train/runs.csv' > '%s/runs-db' && "
+             "cmp '%s/runs-files' '%s/runs-db' && wc -l < '%s/runs-db' && "
+             "grep -c 'which --db does not fetch' '%s/run-db/report.md'",
+             tu_bin(), dir, tmp, tu_bin(), getenv(k[1]), getenv(k[2]), getenv(k[3]), db,
+             getenv(k[0]), tmp, tmp, tmp, tmp, tmp, no_seconds, tmp, tmp, no_seconds, tmp, tmp,
+             tmp, tmp, tmp, tmp);
+    int rc = tu_run(cmd, &out);
+    if (rc != 0)
+        fail_msg("run and run --db differ (%d): %s", rc, out);
+    unsigned nruns = 0, notes = 0;
+    assert_int_equal(sscanf(out, "%u %u", &nruns, &notes), 2);
+    assert_true(nruns > 8); /* the header and the runs of both scenarios */
+    assert_int_equal(notes, 2); /* maps and cluster */
+    free(out);
+}
+
 static void pushdown_equals_local(void **state)
 {
     (void)state;
@@ -295,6 +332,7 @@ static void pushdown_equals_local(void **state)
     config(&cfg, "DG_MYSQL", "mlctest_pd");
     all_rule_lists_equal(dir, &cfg);
     cli_files_equal("DG_MYSQL", dir, "mlctest_pd", tmp);
+    run_both_ways("DG_MYSQL", dir, "mlctest_pd", tmp);
 
     /* An event id twice: refused, by name, with nothing kept. */
     sql("DG_MYSQL", "mlctest_pd",

@@ -65,7 +65,13 @@ int dg_stage_needs(dg_stage s);
 extern const char *const dg_pipeline_default_families[];
 
 typedef struct dg_pipeline_opts {
-    const char *data_dir;
+    const char *data_dir;         /* NULL with db */
+    /* NULL, or the database to read instead of data_dir: the load stage
+     * pushes the per-device aggregation down to it (pushdown.h) and reads the
+     * small tables whole; the cleaning rules run in its queries and on the
+     * small tables, and the stages that need raw events (the event charts,
+     * maps and cluster) say so in their notes. */
+    const struct dg_mysql_config *db;
     const char *out_dir;
     dg_load_opts load;            /* its progress is set by the run */
     const char *rules_path;       /* cleaning rules; NULL: the brief's defaults */

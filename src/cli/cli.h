@@ -70,7 +70,9 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min,
                   uint64_t *out);
 /* The model options of train and run (--families, --grid, --folds, --seed),
  * parsed by cli_model_option into a cli_model_opts. */
-enum { CLI_O_FAMILIES = 1000, CLI_O_GRID, CLI_O_FOLDS, CLI_O_SEED, CLI_O_ABLATION };
+/* 1100 on: apart from the connection options (cli_sources.h, 1000 on), which
+ * run --db takes too. */
+enum { CLI_O_FAMILIES = 1100, CLI_O_GRID, CLI_O_FOLDS, CLI_O_SEED, CLI_O_ABLATION };
 #define CLI_MODEL_LONGOPTS                                                                   \
     {"families", required_argument, NULL, CLI_O_FAMILIES},                                   \
         {"grid", required_argument, NULL, CLI_O_GRID},                                       \

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "cli_progress.h"
+#include "cli_sources.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -11,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_OUT = 256, O_SKIP, O_SUPER, O_SYNTH_TRUTH, O_PEER, O_QUIET, O_HELP };
+enum { O_OUT = 256, O_SKIP, O_SUPER, O_SYNTH_TRUTH, O_PEER, O_QUIET, O_HELP, O_DB };
 
 static volatile sig_atomic_t interrupted;
 
@@ -68,7 +69,11 @@ static int run(int argc, char **argv)
         {"peer-predictions", required_argument, NULL, O_PEER},
         {"quiet", no_argument, NULL, O_QUIET},
         {"help", no_argument, NULL, O_HELP},
+        {"db", no_argument, NULL, O_DB},
+        CLI_MYSQL_LONGOPTS,
         {NULL, 0, NULL, 0}};
+    cli_sources src = {0};
+    int db = 0;
     dg_pipeline_opts o;
     memset(&o, 0, sizeof o);
     o.load.use_snapshot = 1;
@@ -85,7 +90,10 @@ static int run(int argc, char **argv)
                 return taken;
             continue;
         }
+        if (cli_sources_opt(&src, ch, optarg))
+            continue;
         switch (ch) {
+        case O_DB: db = 1; break;
         case 'r': o.rules_path = optarg; break;
         case 'C': o.no_clean = 1; break;
         case O_OUT: o.out_dir = optarg; break;
@@ -115,8 +123,10 @@ static int run(int argc, char **argv)
         default: return cli_usage_error("run", "%s", "unknown option");
         }
     }
-    if (optind + 1 != argc)
-        return cli_usage_error("run", "%s", "expects exactly one DATA_DIR");
+    if (db && optind != argc)
+        return cli_usage_error("run", "%s", "--db reads the database: no DATA_DIR");
+    if (!db && optind + 1 != argc)
+        return cli_usage_error("run", "%s", "expects exactly one DATA_DIR (or --db)");
     memcpy(o.families, mo.families, sizeof o.families);
     memcpy(o.grids, mo.grids, sizeof o.grids);
     o.folds = mo.folds;
@@ -129,7 +139,18 @@ static int run(int argc, char **argv)
     if (o.peer_predictions_path && !o.synth_truth_path)
         return cli_usage_error("run", "%s",
                                "--peer-predictions needs --synth-truth (the floor of the gap)");
-    o.data_dir = argv[optind];
+    dg_sources_config cfg;
+    dg_sources_config_init(&cfg);
+    if (db) {
+        int code;
+        if (cli_sources_resolve("run", &src, 1, &cfg, &code) != DG_OK) {
+            dg_sources_config_free(&cfg);
+            return code;
+        }
+        o.db = &cfg.mysql;
+    } else {
+        o.data_dir = argv[optind];
+    }
     /* cli_asset returns a static buffer: copy each path. */
     char *super = dg_xstrdup(super_path ? super_path : cli_asset("supercategories.txt"));
     char *basemap = dg_xstrdup(cli_asset("basemap-east-asia.txt"));
@@ -197,6 +218,7 @@ static int run(int argc, char **argv)
     }
     free(super);
     free(basemap);
+    dg_sources_config_free(&cfg);
     return rc;
 }
 
@@ -206,8 +228,9 @@ const cli_command cli_run = {
     "                       [--grid FAMILY:PARAMS] [--skip STAGE,...] [--super FILE] [--ablation]\n"
     "                       [--synth-truth FILE [--peer-predictions FILE]]\n"
     "                       [--rules FILE | --no-clean] [data options] [--quiet]\n"
+    "       demographer run --db [connection options] --out DIR [the options above]\n"
     "\n"
-    "Runs every stage on DATA_DIR and writes into DIR:\n"
+    "Runs every stage on DATA_DIR (or the database) and writes into DIR:\n"
     "  load, clean      the tables and the cleaning rules' counts\n"
     "  eda              DIR/eda/: the ten exploratory tables (CSV) and charts (PNG)\n"
     "  maps             DIR/maps/: maps-all.png, maps-gender.png, maps-age.png\n"
@@ -234,7 +257,16 @@ const cli_command cli_run = {
     "partial folders of killed runs are removed by the next run. DIR may not be, contain\n"
     "or lie inside DATA_DIR or another input (refused before anything is touched).\n"
     "\n"
+    "With --db the load stage pushes the per-device aggregation down to the MySQL-protocol\n"
+    "server as demographer features --db does (plain GROUP BYs; the event tables are not\n"
+    "fetched) and reads the small tables whole; it applies the cleaning rules (the clean\n"
+    "stage is then skipped, its note says where each rule ran) and builds the features.\n"
+    "The stages that need the raw events have none: the event charts of eda, maps and\n"
+    "cluster say so in the report. The models, predictions and campaigns are those of the\n"
+    "same data read from files.\n"
+    "\n"
     "  --out DIR          the output directory\n"
+    "  --db               read the database given by the connection options\n"
     "  --families LIST    model families (default: prior, brand-model-prior,\n"
     "                     persona-softmax@gender+group12, phone-softmax@gender+group12,\n"
     "                     xgboost@age; see demographer train)\n"
@@ -259,5 +291,6 @@ const cli_command cli_run = {
     "                     (peer - floor), per scenario and target (needs --synth-truth)\n"
     CLI_CLEAN_HELP
     CLI_DATA_HELP
-    "  --quiet            no progress and no stage lines; only the report line\n",
+    "  --quiet            no progress and no stage lines; only the report line\n"
+    "\n" CLI_MYSQL_USAGE,
 };
