@@ -10,7 +10,9 @@
 # before and after: the server is private, so that is the client's share) and
 # demographer's peak RSS; checks that both ways wrote the same files. With
 # DG_BENCH_SPIDER=1 it does the same through a Spider head over two data nodes
-# (scripts/spider.sh). DG_BENCH_BIN picks the binary (default: a release build).
+# (scripts/spider.sh). A third pair of rows puts a link capped at
+# DG_BENCH_LINK_MBIT (default 100) between them (bench/link_proxy.py).
+# DG_BENCH_BIN picks the binary (default: a release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 devices=${1:-186716}
@@ -36,6 +38,7 @@ spdir=$work/spider
 # Best effort at exit: a server that will not stop is said, and the rest
 # still cleaned up.
 cleanup() {
+  if [ -n "${proxy:-}" ]; then kill "$proxy" 2>/dev/null || true; fi
   if [ -d "$dbdir" ]; then
     bash scripts/mariadb.sh stop "$dbdir" || echo "bench/db.sh: the MariaDB in $dbdir did not stop" >&2
   fi
@@ -84,6 +87,20 @@ rows=$(mariadb --no-defaults --socket="$DG_MYSQL_SOCKET" -u root mlctest -N -e \
   "SELECT (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM app_events)")
 out=$(measure_both MariaDB "$DG_MYSQL_SOCKET" "$DG_MYSQL_HOST" "$DG_MYSQL_PORT" \
   "$DG_MYSQL_USER" "$DG_MYSQL_PASSWORD_FILE" mlctest)
+
+# The same server behind a capped link: loopback moves gigabytes a second,
+# which no link to a remote cluster does. DG_BENCH_LINK_MBIT (default 100;
+# 0: no such row) caps what the server sends, through bench/link_proxy.py.
+link_mbit=${DG_BENCH_LINK_MBIT:-100}
+if [ "$link_mbit" != 0 ]; then
+  /usr/bin/python3 bench/link_proxy.py 127.0.0.1 "$DG_MYSQL_PORT" \
+    "$((link_mbit * 1000000 / 8))" >"$work/proxy.port" &
+  proxy=$!
+  for _ in $(seq 50); do [ -s "$work/proxy.port" ] && break; sleep 0.1; done
+  out+=$'\n'$(measure_both "MariaDB, $link_mbit Mbit/s link" "$DG_MYSQL_SOCKET" 127.0.0.1 \
+    "$(cat "$work/proxy.port")" "$DG_MYSQL_USER" "$DG_MYSQL_PASSWORD_FILE" mlctest)
+  kill "$proxy"
+fi
 
 if [ "${DG_BENCH_SPIDER:-0}" = 1 ]; then
   set -a
