@@ -749,6 +749,40 @@ void dg_features_free(dg_features *f)
     memset(f, 0, sizeof *f);
 }
 
+static void *copy_of(const void *p, size_t n)
+{
+    void *q = dg_xmalloc(n + 1);
+    if (n)
+        memcpy(q, p, n);
+    return q;
+}
+
+static void csr_copy(const dg_csr *a, dg_csr *b)
+{
+    *b = *a;
+    b->ptr = copy_of(a->ptr, ((size_t)a->nrows + 1) * sizeof *a->ptr);
+    b->idx = copy_of(a->idx, a->nnz * sizeof *a->idx);
+    b->val = copy_of(a->val, a->nnz * sizeof *a->val);
+}
+
+void dg_features_copy(const dg_features *f, dg_features *out)
+{
+    size_t nd = f->ndevices;
+    *out = *f;
+    out->device_id = copy_of(f->device_id, nd * sizeof *f->device_id);
+    out->brand = copy_of(f->brand, nd * sizeof *f->brand);
+    out->model = copy_of(f->model, nd * sizeof *f->model);
+    out->col_names = dg_xmalloc(((size_t)f->ncols + 1) * sizeof *out->col_names);
+    for (int c = 0; c < f->ncols; c++)
+        out->col_names[c] = dg_xstrdup(f->col_names[c]);
+    out->dense = copy_of(f->dense, nd * (size_t)f->ncols * sizeof *f->dense);
+    csr_copy(&f->apps_installed, &out->apps_installed);
+    csr_copy(&f->apps_active, &out->apps_active);
+    csr_copy(&f->labels, &out->labels);
+    out->app_vocab = copy_of(f->app_vocab, f->apps_installed.ncols * sizeof *f->app_vocab);
+    out->label_vocab = copy_of(f->label_vocab, f->labels.ncols * sizeof *f->label_vocab);
+}
+
 /* ---- writing ------------------------------------------------------------- */
 
 static int save_in(dg_textbuf *b, const char *dir, const char *name, dg_err *err)

@@ -10,6 +10,7 @@
 #include "model.h"
 #include "text.h"
 
+#include "demographer/features.h"
 #include "demographer/plot.h"
 #include "demographer/source_mysql.h"
 
@@ -1465,6 +1466,50 @@ static void the_load_pane_loads_from_mysql(void **state)
     /* No password typed: the configuration's password_file, as load-db takes it. */
     if (act(&m, "load", &err) != DG_OK)
         fail_msg("%s", err.msg);
+
+    /* Aggregated on the server: the small tables and the features the files
+     * give under the Clean pane's rules (the defaults), the events left there. */
+    if (act(&m, "load mysql-pushdown", &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    assert_true(m.loaded && m.from_db && m.have_pushed);
+    assert_false(m.ds.present[DG_T_EVENTS]);
+    assert_non_null(strstr(m.msg, "aggregated on MySQL"));
+    dg_supercats sc;
+    memset(&sc, 0, sizeof sc);
+    /* The super-categories the model's features use, when it has them. */
+    const char *scp = m.models.supercats_path;
+    assert_true(!scp || dg_supercats_load(&sc, scp, &err) == DG_OK);
+    dg_features lf;
+    assert_int_equal(dg_features_for_models(&ds, scp ? &sc : NULL, DG_CLUSTER_EPS_KM_DEFAULT,
+                                            DG_CLUSTER_MIN_PTS_DEFAULT, &lf, NULL, NULL, &err),
+                     DG_OK);
+    assert_int_equal(m.pushed.ndevices, lf.ndevices);
+    assert_int_equal(m.pushed.ncols, lf.ncols);
+    assert_memory_equal(m.pushed.dense, lf.dense,
+                        (size_t)lf.ndevices * (size_t)lf.ncols * sizeof *lf.dense);
+    assert_int_equal(m.pushed.apps_installed.nnz, lf.apps_installed.nnz);
+    assert_int_equal(m.pushed.labels.nnz, lf.labels.nnz);
+    /* The EDA pane's device view reads them (no events here to build from). */
+    const dg_table *lb = &m.ds.tables[DG_T_LABELS];
+    int64_t dev = dg_col_i64(dg_table_column(lb, "device_id"))[0];
+    uint32_t d = 0;
+    while (lf.device_id[d] != dev)
+        d++;
+    char line[128];
+    snprintf(line, sizeof line, "device-features %lld", (long long)dev);
+    assert_int_equal(act(&m, "pane-eda", &err), DG_OK);
+    if (act(&m, line, &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    assert_true(m.have_feat);
+    assert_true(m.feat.dense[(size_t)d * m.feat.ncols] == lf.dense[(size_t)d * lf.ncols]);
+    assert_true(lf.dense[(size_t)d * lf.ncols] >= 0);
+    assert_int_equal(act(&m, "sheet-back", &err), DG_OK);
+    /* The rules ran at the load: applying others means loading again. */
+    assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
+    assert_int_equal(act(&m, "clean-apply", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "aggregated on the server"));
+    dg_features_free(&lf);
+    dg_supercats_free(&sc);
     model_free(&m);
 
     size_t len;
@@ -1477,14 +1522,17 @@ static void the_load_pane_loads_from_mysql(void **state)
              getenv("DG_MYSQL_USER"));
     assert_non_null(strstr(log, want));
     assert_non_null(strstr(log, "password-from=password_file\n"));
+    assert_non_null(strstr(log, "\nload mysql-pushdown host="));
     free(log);
 
     /* Replayed headless: the password from the password_file. */
     model r;
     model_init(&r, work);
     assert_int_equal(model_replay(&r, logp, &err), DG_OK);
-    assert_true(r.loaded && r.from_db);
-    assert_int_equal(r.ds.tables[DG_T_EVENTS].nrows, ds.tables[DG_T_EVENTS].nrows);
+    /* ...the last load, the aggregated one, included. */
+    assert_true(r.loaded && r.from_db && r.have_pushed);
+    assert_false(r.ds.present[DG_T_EVENTS]);
+    assert_int_equal(r.ds.tables[DG_T_PHONES].nrows, ds.tables[DG_T_PHONES].nrows);
     model_free(&r);
     dg_dataset_free(&ds);
     dg_mysql_config_free(&pc);

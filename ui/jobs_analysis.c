@@ -134,7 +134,10 @@ static int models_kind_finish(model *m, model_job *j, dg_err *err)
     model_say(m,
               "%zu runs on %u labelled devices of the %s data, %d chosen (*); {models-export} "
               "exports %d models",
-              r->nruns, r->nlabelled, m->models.from_cleaned ? "cleaned" : "loaded (not cleaned)",
+              r->nruns, r->nlabelled,
+              m->models.from_cleaned ? "cleaned"
+              : m->have_pushed       ? "aggregated (cleaned on the server at the load)"
+                                     : "loaded (not cleaned)",
               chosen, models);
     return DG_OK;
 }
@@ -167,6 +170,7 @@ model_job *models_train_start(model *m, int id, int argc, char **argv, dg_err *e
     d->from_cleaned = m->cl.have_cleaned;
     d->src = analysed(m);
     d->gen = m->data_gen;
+    d->pushed = m->have_pushed ? &m->pushed : NULL;
     snprintf(j->title, sizeof j->title, "training on the %s data",
              m->cl.have_cleaned ? "cleaned" : "loaded");
     return j;

@@ -7,6 +7,7 @@
 
 #include "text.h"
 
+#include "demographer/pushdown.h"
 #include "demographer/source_http.h"
 #include "demographer/source_mysql.h"
 
@@ -28,6 +29,13 @@ typedef struct data_job {
     dg_rule_effect *effects;
     /* clean-apply, clean-preview: the loaded tables to clean a copy of (MySQL) */
     const dg_dataset *src;
+    /* load mysql-pushdown: the features the server's aggregates give, with
+     * the rules (above) applied there and on the small tables */
+    int pushdown;
+    char *supercats_path;
+    dg_features feat;
+    int have_feat;
+    dg_pushdown_report pdrep;
 } data_job;
 
 static data_job *data_job_new(void)
@@ -43,6 +51,9 @@ static void data_job_free(data_job *d)
     if (!d)
         return;
     free(d->dir);
+    free(d->supercats_path);
+    if (d->have_feat)
+        dg_features_free(&d->feat);
     dg_sources_config_free(&d->dbcfg);
     dg_dataset_free(&d->ds);
     dg_rules_free(&d->rules);
@@ -84,11 +95,31 @@ static int load_db(data_job *d, const dg_progress *p, dg_err *err)
     return rc;
 }
 
+/* The MySQL server's per-device aggregates, as `demographer features --db`
+ * computes them: the event tables stay there. */
+static int load_pushdown(data_job *d, const dg_progress *p, dg_err *err)
+{
+    dg_supercats sc;
+    memset(&sc, 0, sizeof sc);
+    int rc = d->supercats_path ? dg_supercats_load(&sc, d->supercats_path, err) : DG_OK;
+    if (rc == DG_OK)
+        rc = dg_features_pushdown(&d->dbcfg.mysql, &d->rules, d->supercats_path ? &sc : NULL,
+                                  DG_CLUSTER_EPS_KM_DEFAULT, DG_CLUSTER_MIN_PTS_DEFAULT,
+                                  &d->feat, &d->ds, NULL, &d->pdrep, p, err);
+    dg_mysql_config_set_password(&d->dbcfg.mysql, NULL);
+    dg_supercats_free(&sc);
+    d->have_feat = rc == DG_OK;
+    return rc;
+}
+
 static int load_run(model_job *j, const dg_progress *p, dg_err *err)
 {
     data_job *d = j->data;
     d->opts.progress = p;
-    if (d->db) {
+    if (d->pushdown) {
+        if (load_pushdown(d, p, err) != DG_OK)
+            return DG_ERR;
+    } else if (d->db) {
         if (load_db(d, p, err) != DG_OK)
             return DG_ERR;
     } else if (dg_dataset_load(&d->ds, d->dir, &d->opts, err) != DG_OK) {
@@ -116,6 +147,12 @@ static int load_finish(model *m, model_job *j, dg_err *err)
     /* What was made from the old data goes with it. */
     model_clean_forget_data(m);
     model_eda_clear(m);
+    model_forget_pushed(m);
+    if (d->have_feat) {
+        m->pushed = d->feat;
+        m->have_pushed = 1;
+        d->have_feat = 0;
+    }
     geo_forget(&m->geo);
     dbscan_forget(&m->dbs);
     dg_dataset_free(&m->ds);
@@ -129,6 +166,17 @@ static int load_finish(model *m, model_job *j, dg_err *err)
     for (int t = 0; t < DG_T_COUNT; t++)
         rows += m->ds.present[t] ? m->ds.tables[t].nrows : 0;
     text_count(rows, n1, sizeof n1);
+    if (m->have_pushed) {
+        uint64_t agg = 0;
+        for (int q = 0; q < DG_PD_NQUERIES; q++)
+            agg += d->pdrep.rows[q];
+        char n2[32];
+        text_count(agg, n2, sizeof n2);
+        model_say(m, "aggregated on MySQL %s: %s per-device rows and %s rows of the small "
+                     "tables; %d cleaning rules applied there (the events stay on the server)",
+                  m->ds.dir, n2, n1, d->rules.n);
+        return DG_OK;
+    }
     model_say(m, "loaded %s rows from %s%s%s", n1, m->ds.from_snapshot ? "the snapshot of " : "",
         d->db ? "MySQL " : "", d->db ? m->ds.dir : m->dir);
     return DG_OK;
@@ -165,6 +213,12 @@ static model_job *db_load_job(model *m, int kind, int argc, char **argv, dg_err 
     data_job *d = data_job_new();
     d->db = 1;
     d->s3 = kind == SRC_MYSQL_S3;
+    d->pushdown = kind == SRC_MYSQL_PUSHDOWN;
+    if (d->pushdown) { /* the Clean pane's rules run in the server's queries */
+        model_rules_copy(&d->rules, &m->cl.rules);
+        if (m->models.supercats_path)
+            d->supercats_path = dg_xstrdup(m->models.supercats_path);
+    }
     d->dbcfg = m->db;
     d->dbcfg.mysql = c;
     const char *from = "prompt";
@@ -200,7 +254,7 @@ static model_job *db_load_job(model *m, int kind, int argc, char **argv, dg_err 
     snprintf(j->line + o, sizeof j->line - o, " tls=%s password-from=%s",
              dg_tls_mode_name(c.tls), from);
     snprintf(j->title, sizeof j->title, "loading %.50s:%u/%.40s%s", c.host, c.port, c.database,
-             d->s3 ? " + S3" : "");
+             d->s3 ? " + S3" : d->pushdown ? " (aggregated there)" : "");
     return j;
 }
 
@@ -210,7 +264,7 @@ model_job *load_start(model *m, int id, int argc, char **argv, dg_err *err)
         return NULL;
     int kind = argc ? model_source_by_name(argv[0]) : (int)m->src;
     if (kind < 0) {
-        dg_fail(err, "no source '%s' (dir, mysql or mysql-s3)", argv[0]);
+        dg_fail(err, "no source '%s' (dir, mysql, mysql-s3 or mysql-pushdown)", argv[0]);
         return NULL;
     }
     if (kind != SRC_DIR)
@@ -310,6 +364,11 @@ model_job *clean_start(model *m, int id, int argc, char **argv, dg_err *err)
         return NULL;
     if (!m->loaded) {
         dg_fail(err, "nothing loaded yet ({pane-load} goes to the Load pane, {load} loads)");
+        return NULL;
+    }
+    if (m->have_pushed) {
+        dg_fail(err, "the data was aggregated on the server with the rules of its load: "
+                     "{load} again to apply these");
         return NULL;
     }
     /* The job cleans a fresh load of the same directory (the snapshot

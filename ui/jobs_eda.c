@@ -21,6 +21,7 @@ typedef struct eda_job {
     /* device-features: the device asked for, and every device's features */
     int64_t device;
     dg_features feat;
+    const dg_features *pushed; /* the features of a mysql-pushdown load, or NULL */
 } eda_job;
 
 static void eda_kind_free(model_job *j)
@@ -103,6 +104,11 @@ static const job_kind compute_kind = {compute_run, compute_finish, eda_kind_free
 static int features_run(model_job *j, const dg_progress *p, dg_err *err)
 {
     eda_job *q = j->data;
+    /* The server's aggregates are the features: the events are not here. */
+    if (q->pushed) {
+        dg_features_copy(q->pushed, &q->feat);
+        return DG_OK;
+    }
     /* Super-categories are left to demographer features (an asset file). */
     return dg_features_build(q->src, NULL, &q->feat, p, err);
 }
@@ -133,6 +139,7 @@ static model_job *new_eda_job(model *m, int id, int argc, char **argv, const job
     q->from_cleaned = m->cl.have_cleaned;
     q->src = q->from_cleaned ? &m->cl.cleaned : &m->ds;
     q->gen = m->data_gen;
+    q->pushed = m->have_pushed ? &m->pushed : NULL;
     return j;
 }
 

@@ -20,7 +20,7 @@
 
 const char *const pane_titles[PANE_COUNT] = {"Load", "Clean", "EDA", "Geo", "Models", "Campaigns"};
 const char *const pane_names[PANE_COUNT] = {"load", "clean", "eda", "geo", "models", "campaigns"};
-const char *const source_names[SRC_COUNT] = {"dir", "mysql", "mysql-s3"};
+const char *const source_names[SRC_COUNT] = {"dir", "mysql", "mysql-s3", "mysql-pushdown"};
 const char *const db_fields[] = {"host", "port", "database", "user", "tls", NULL};
 
 
@@ -129,6 +129,13 @@ void model_free_tabs(dg_table *tabs, int n)
         dg_table_free(&tabs[i]);
 }
 
+void model_forget_pushed(model *m)
+{
+    if (m->have_pushed)
+        dg_features_free(&m->pushed);
+    m->have_pushed = 0;
+}
+
 void model_eda_clear(model *m)
 {
     if (m->eda_open)
@@ -159,6 +166,7 @@ void model_free(model *m)
     model_clean_state_free(&m->cl);
     model_clean_state_free(&m->undo);
     dg_dataset_free(&m->found);
+    model_forget_pushed(m);
     dg_dataset_free(&m->ds);
     free(m->dir);
     free(m->out_dir);
@@ -842,7 +850,7 @@ static void say_db(model *m)
 {
     const dg_mysql_config *c = &m->db.mysql;
     model_say(m, "source: MySQL%s %s@%s:%u/%s, tls %s; password: %s ({db-set} edits, {db-password} types it, {load} loads)",
-        m->src == SRC_MYSQL_S3 ? " + S3" : "", c->user[0] ? c->user : "(no user)", c->host,
+        m->src == SRC_MYSQL_S3 ? " + S3" : m->src == SRC_MYSQL_PUSHDOWN ? " (aggregated there)" : "", c->user[0] ? c->user : "(no user)", c->host,
         c->port, c->database, dg_tls_mode_name(c->tls),
         m->password              ? "typed"
         : getenv("MYSQL_PWD")    ? "MYSQL_PWD"
@@ -913,7 +921,7 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
             return DG_ERR;
         int k = model_source_by_name(argv[0]);
         if (k < 0)
-            return dg_fail(err, "no source '%s' (dir, mysql or mysql-s3)", argv[0]);
+            return dg_fail(err, "no source '%s' (dir, mysql, mysql-s3 or mysql-pushdown)", argv[0]);
         if (k != SRC_DIR && model_need_db(m, err) != DG_OK)
             return DG_ERR;
         m->src = (load_source)k;

@@ -46,11 +46,20 @@ typedef enum pane_id {
 extern const char *const pane_titles[PANE_COUNT];
 extern const char *const pane_names[PANE_COUNT];
 
-/* Where the Load pane loads from: a directory, the MySQL tables, or the MySQL
- * tables with the app labels and label categories from the two S3 objects. */
-typedef enum load_source { SRC_DIR, SRC_MYSQL, SRC_MYSQL_S3, SRC_COUNT } load_source;
+/* Where the Load pane loads from: a directory, the MySQL tables, the MySQL
+ * tables with the app labels and label categories from the two S3 objects,
+ * or the MySQL server's per-device aggregates (features --db: the event
+ * tables stay on the server; the small tables come whole). */
+typedef enum load_source {
+    SRC_DIR,
+    SRC_MYSQL,
+    SRC_MYSQL_S3,
+    SRC_MYSQL_PUSHDOWN,
+    SRC_COUNT
+} load_source;
 
-/* "dir", "mysql", "mysql-s3": the words of the source and load actions. */
+/* "dir", "mysql", "mysql-s3", "mysql-pushdown": the words of the source and
+ * load actions. */
 extern const char *const source_names[SRC_COUNT];
 /* The MySQL fields db-set takes, in the order the e key offers them; NULL-ended. */
 extern const char *const db_fields[];
@@ -125,6 +134,9 @@ typedef struct model {
     unsigned eda_gen;              /* ...and its value when the EDA tables were computed */
     int eda_cur;                   /* cursor in the EDA pane's table list */
     sheet eda_sheet;               /* the EDA table (or device) open as a sheet */
+    dg_features pushed;            /* a mysql-pushdown load's features (the Clean pane's
+                                      rules applied at the load) */
+    int have_pushed;
     dg_features feat;              /* every device's features, built on demand */
     int have_feat;
     unsigned feat_gen;             /* data_gen when they were built */

@@ -57,6 +57,8 @@ model_job *clean_start(model *m, int id, int argc, char **argv, dg_err *err);
 /* What the EDA jobs share with model.c: forget the EDA tables and the
  * features, free sheet tables, show one device's features as a sheet. */
 void model_eda_clear(model *m);
+/* Forget a mysql-pushdown load's features. */
+void model_forget_pushed(model *m);
 void model_free_tabs(dg_table *tabs, int n);
 int model_show_device(model *m, int64_t device, dg_err *err);
 /* jobs_eda.c: eda-compute, device-features (at once when every device's

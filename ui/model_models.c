@@ -267,7 +267,11 @@ int models_job_run(models_job *j, const dg_progress *p, dg_err *err)
     if (j->supercats_path && dg_supercats_load(&sc, j->supercats_path, err) != DG_OK)
         return DG_ERR;
     dg_progress_stage stage;
-    int rc = dg_features_for_models(j->src, j->supercats_path ? &sc : NULL,
+    int rc = DG_OK;
+    if (j->pushed) /* aggregated on the server at the load: the events are not here */
+        dg_features_copy(j->pushed, &j->feat);
+    else
+        rc = dg_features_for_models(j->src, j->supercats_path ? &sc : NULL,
                                     DG_CLUSTER_EPS_KM_DEFAULT, DG_CLUSTER_MIN_PTS_DEFAULT,
                                     &j->feat, NULL, dg_progress_restage(&stage, p, "features"),
                                     err);

@@ -89,6 +89,7 @@ typedef struct models_job {
     char *supercats_path;
     char *work_dir;   /* <out>/.train-work: trained into, then renamed... */
     char *final_dir;  /* ...to <out>/train when every step succeeded */
+    const dg_features *pushed; /* a mysql-pushdown load's features, or NULL */
     dg_features feat;
     int have_feat;
     dg_train_result res;

@@ -79,6 +79,7 @@ static void draw(app *a, int top, int height, int width)
     snprintf(line, sizeof line, "Rules: %d, %d on.  Data: %s", c->rules.n, on,
              !m->loaded          ? "none loaded ({pane-load} goes to the Load pane)"
              : c->have_cleaned   ? "cleaned by the apply below (the EDA pane uses it)"
+             : m->have_pushed    ? "aggregated on the server with the rules as they were at the load"
                                  : "loaded, not cleaned: {clean-apply} applies the rules");
     app_put_text(y++, width, line, A_BOLD);
     int hw = width - 2 - (2 + 3 + 21 + 3);

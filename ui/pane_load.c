@@ -89,6 +89,8 @@ static void draw_tables(app *a, int top, int height, int width)
                 text_count(ds->tables[t].nrows, rows, sizeof rows);
             else
                 snprintf(rows, sizeof rows, "found");
+        } else if (m->have_pushed && (t == DG_T_EVENTS || t == DG_T_APP_EVENTS)) {
+            snprintf(file, sizeof file, "(aggregated on the server, not fetched)");
         } else {
             snprintf(file, sizeof file, "(no %s)", dg_tables[t].files[0]);
         }
@@ -120,7 +122,10 @@ static void draw_db(app *a, int top, int height, int width)
     char lines[12][1200], v[300];
     int n = 0;
     snprintf(lines[n++], sizeof lines[0], "Source: MySQL%s  ({source}: next source)",
-             m->src == SRC_MYSQL_S3 ? " + S3 (app labels and label categories)" : "");
+             m->src == SRC_MYSQL_S3 ? " + S3 (app labels and label categories)"
+             : m->src == SRC_MYSQL_PUSHDOWN
+                 ? ", aggregated there (features --db: the events stay)"
+                 : "");
     action_keys_expand(lines[n - 1], sizeof lines[0]);
     snprintf(lines[n++], sizeof lines[0], "%s", "");
     for (int i = 0; db_fields[i]; i++)
@@ -171,7 +176,7 @@ static void draw(app *a, int top, int height, int width)
             {ACT_CHOOSE_DIR, "choose one ({prompt-complete} completes the path), or start as "
                              "demographer DATA_DIR"},
             {ACT_LOAD, "load its tables, with progress; {cancel-job} cancels"},
-            {ACT_SOURCE, "or choose MySQL (or MySQL + S3) as the source"},
+            {ACT_SOURCE, "or choose MySQL (or MySQL + S3, or MySQL aggregated there)"},
             {ACT_OPEN_TABLE, "open the table under the cursor as a sheet"},
             {ACT_HELP, "all keys"},
         };

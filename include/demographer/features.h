@@ -51,6 +51,8 @@ typedef struct dg_features {
 int dg_features_build(const dg_dataset *ds, const dg_supercats *supercats, dg_features *out,
                       const dg_progress *progress, dg_err *err);
 void dg_features_free(dg_features *f);
+/* A deep copy (brand and model still point into the same data set). */
+void dg_features_copy(const dg_features *f, dg_features *out);
 int dg_features_col(const dg_features *f, const char *name);
 
 /* Writes features.csv (device, brand, model, dense columns), features.bin
