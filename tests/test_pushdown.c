@@ -320,6 +320,13 @@ static void run_both_ways(const char *prefix, const char *dir, const char *db, c
     free(out);
 }
 
+/* Asks to stop at the first report of the named stage. */
+static int stop_at(void *ctx, const char *stage, double done, double total, const char *unit)
+{
+    (void)done, (void)total, (void)unit;
+    return strcmp(stage, ctx) == 0;
+}
+
 static void pushdown_equals_local(void **state)
 {
     (void)state;
@@ -333,6 +340,28 @@ static void pushdown_equals_local(void **state)
     all_rule_lists_equal(dir, &cfg);
     cli_files_equal("DG_MYSQL", dir, "mlctest_pd", tmp);
     run_both_ways("DG_MYSQL", dir, "mlctest_pd", tmp);
+
+    /* Cancelled at the first query or the last on the main connection,
+     * while the app rows may still run on theirs (they are then killed):
+     * nothing kept, no thread left. */
+    static const char *const stops[] = {"event counts", "app vocabulary"};
+    for (int i = 0; i < 2; i++) {
+        dg_supercats sc0;
+        load_supercats(&sc0);
+        dg_features f0;
+        dg_dataset small0;
+        dg_dataset_init(&small0);
+        dg_err err0;
+        dg_progress stop = {stop_at, (void *)stops[i]};
+        int rc0 = dg_features_pushdown(&cfg, NULL, &sc0, 0, 0, &f0, &small0, NULL, NULL, &stop,
+                                       &err0);
+        assert_int_equal(rc0, DG_ERR);
+        assert_non_null(strstr(err0.msg, "cancelled"));
+        assert_int_equal(f0.ndevices, 0);
+        assert_false(small0.present[DG_T_PHONES]);
+        dg_dataset_free(&small0);
+        dg_supercats_free(&sc0);
+    }
 
     /* An event id twice: refused, by name, with nothing kept. */
     sql("DG_MYSQL", "mlctest_pd",
