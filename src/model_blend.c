@@ -87,16 +87,16 @@ static int combiner_fit(const dg_csr *z, const double *y, dg_task task, int ncla
 }
 
 int dg_blend_fit_combiner(const dg_csr *z, const double *y, dg_task task, int nclasses,
-                          const dg_params *params, uint64_t seed, int threads, void **combiner,
-                          dg_err *err)
+                          const dg_params *params, uint64_t seed, int threads, const void *warm,
+                          void **combiner, dg_err *err)
 {
-    return combiner_fit(z, y, task, nclasses, params, seed, threads, NULL, combiner, err);
+    return combiner_fit(z, y, task, nclasses, params, seed, threads, warm, combiner, err);
 }
 
 int dg_blend_cross_validate(const dg_csr *z, const double *y, dg_task task, int nclasses,
                             const uint8_t *fold, int nfolds, const dg_params *params,
                             const int *order, int ncombos, uint64_t seed, int threads,
-                            double *oof, dg_err *err)
+                            double *oof, void **first, dg_err *err)
 {
     int nout = dg_task_nout(task, nclasses);
     uint32_t n = z->nrows;
@@ -104,6 +104,7 @@ int dg_blend_cross_validate(const dg_csr *z, const double *y, dg_task task, int 
     uint32_t *out = dg_xmalloc(((size_t)n + 1) * sizeof *out);
     double *yin = dg_xmalloc(((size_t)n + 1) * sizeof *yin);
     double *pred = dg_xmalloc(((size_t)n * (size_t)nout + 1) * sizeof *pred);
+    void **fold0 = dg_xcalloc((size_t)ncombos + 1, sizeof *fold0);
     int rc = DG_OK;
     for (int fo = 0; fo < nfolds && rc == DG_OK; fo++) {
         uint32_t nin = 0, nho = 0;
@@ -118,12 +119,13 @@ int dg_blend_cross_validate(const dg_csr *z, const double *y, dg_task task, int 
         dg_csr zin, zout;
         dg_csr_take_rows(z, in, nin, &zin);
         dg_csr_take_rows(z, out, nho, &zout);
-        void *prev = NULL;
+        const void *prev = NULL;
         for (int i = 0; i < ncombos && rc == DG_OK; i++) {
             int c = order ? order[i] : i;
             void *m = NULL;
+            /* Fold 0 along the path, the others from fold 0's fit. */
             rc = combiner_fit(&zin, yin, task, nclasses, &params[c], seed + (uint64_t)fo, threads,
-                              prev, &m, err);
+                              fo ? fold0[c] : prev, &m, err);
             if (rc == DG_OK)
                 rc = dg_family_softmax.predict(m, &zout, pred, err);
             if (rc == DG_OK) {
@@ -132,15 +134,23 @@ int dg_blend_cross_validate(const dg_csr *z, const double *y, dg_task task, int 
                     memcpy(o + (size_t)out[r] * nout, pred + (size_t)r * nout,
                            (size_t)nout * sizeof *pred);
             }
-            if (prev)
-                dg_family_softmax.free(prev);
-            prev = m;
+            if (fo == 0) {
+                fold0[c] = m;
+                prev = m;
+            } else if (m) {
+                dg_family_softmax.free(m);
+            }
         }
-        if (prev)
-            dg_family_softmax.free(prev);
         dg_csr_free(&zin);
         dg_csr_free(&zout);
     }
+    for (int c = 0; c < ncombos; c++) {
+        if (first && rc == DG_OK)
+            first[c] = fold0[c];
+        else if (fold0[c])
+            dg_family_softmax.free(fold0[c]);
+    }
+    free(fold0);
     free(in);
     free(out);
     free(yin);
@@ -371,7 +381,7 @@ const dg_model_family dg_family_blend = {
     .summary = "a softmax combiner over the other families' out-of-fold probabilities",
     .tasks = 0,
     .param_names = param_names,
-    .grid = "l2=1e-4,1e-3",
+    .grid = "l2=1e-2,1e-1",
     .fit = blend_fit,
     .predict = blend_predict,
     .save = blend_save,

@@ -31,18 +31,23 @@ void dg_blend_inputs(const double *const *pred, int nbases, uint32_t n, dg_task 
                      dg_csr *z);
 
 /* Cross-validates the combiner (softmax at each of params[0..ncombos), in
- * the order order[] (NULL: as given) along each fold, every fit warm-started
- * from the one before) on z with labels y and the folds fold[] (0..nfolds-1):
- * oof holds ncombos blocks of z->nrows * nout out-of-fold predictions, one
- * per combination. threads: per fit. */
+ * the order order[] (NULL: as given), on z with labels y and the folds
+ * fold[] (0..nfolds-1)): oof holds ncombos blocks of z->nrows * nout
+ * out-of-fold predictions, one per combination. Fold 0 fits the
+ * combinations along that order, each from the one before, and the other
+ * folds each combination from fold 0's fit of it: a starting point only
+ * (the optimum is the same to the solver's tolerance), and fewer
+ * iterations. With first (ncombos slots), fold 0's fits are left there for
+ * the caller to free. threads: per fit. */
 int dg_blend_cross_validate(const dg_csr *z, const double *y, dg_task task, int nclasses,
                             const uint8_t *fold, int nfolds, const dg_params *params,
                             const int *order, int ncombos, uint64_t seed, int threads,
-                            double *oof, dg_err *err);
-/* The combiner fit on every row of z. */
+                            double *oof, void **first, dg_err *err);
+/* The combiner fit on every row of z, starting from warm (a softmax model
+ * on z's columns, or NULL). */
 int dg_blend_fit_combiner(const dg_csr *z, const double *y, dg_task task, int nclasses,
-                          const dg_params *params, uint64_t seed, int threads, void **combiner,
-                          dg_err *err);
+                          const dg_params *params, uint64_t seed, int threads, const void *warm,
+                          void **combiner, dg_err *err);
 
 /* The blend model of nbases bases (their maps copied, their models borrowed:
  * the caller frees them after the blend) and a combiner (a softmax model,

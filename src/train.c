@@ -897,8 +897,9 @@ static int job_blend(trainer *T, job *J, job *const *group, size_t n, const dg_p
                 at += (size_t)w;
         }
         /* Two threads per fit whatever the cores: the same bits everywhere. */
+        void **first = dg_xcalloc((size_t)ncombos + 1, sizeof *first);
         rc = dg_blend_cross_validate(&ztr, J->y, kind, k, S->fold, T->folds, combos, J->order,
-                                     ncombos, T->o->seed, 2, J->oof, err);
+                                     ncombos, T->o->seed, 2, J->oof, first, err);
         double best = INFINITY;
         for (int c = 0; c < ncombos && rc == DG_OK; c++) {
             dg_eval e;
@@ -914,7 +915,11 @@ static int job_blend(trainer *T, job *J, job *const *group, size_t n, const dg_p
         t0 = dg_now();
         if (rc == DG_OK)
             rc = dg_blend_fit_combiner(&ztr, J->y, kind, k, &combos[J->best], T->o->seed, 2,
-                                       &combiner, err);
+                                       first[J->best], &combiner, err);
+        for (int c = 0; c < ncombos; c++)
+            if (first[c])
+                dg_family_softmax.free(first[c]);
+        free(first);
         J->pred = dg_xmalloc(((size_t)S->nte * nout + 1) * sizeof *J->pred);
         if (rc == DG_OK)
             rc = dg_family_softmax.predict(combiner, &zte, J->pred, err);

@@ -743,13 +743,13 @@ static void blend_beats_its_bases(void **state)
                          DG_OK);
         double *boof = malloc(sizeof *boof * NTR * (size_t)nout);
         assert_int_equal(dg_blend_cross_validate(&ztr, y, task, k, fold, NFOLDS, &bp, NULL, 1,
-                                                 5, 2, boof, &err),
+                                                 5, 2, boof, NULL, &err),
                          DG_OK);
         dg_eval e;
         dg_evaluate(task, k, y, boof, NTR, &e);
         double bcv = e.log_loss;
         void *combiner = NULL;
-        assert_int_equal(dg_blend_fit_combiner(&ztr, y, task, k, &bp, 5, 2, &combiner, &err),
+        assert_int_equal(dg_blend_fit_combiner(&ztr, y, task, k, &bp, 5, 2, NULL, &combiner, &err),
                          DG_OK);
         double *want = malloc(sizeof *want * NTE * (size_t)nout);
         assert_int_equal(sm->predict(combiner, &zte, want, &err), DG_OK);
