@@ -1092,9 +1092,10 @@ static int ablate(trainer *T, dg_err *err)
     for (int s = 1; s <= 2; s++)
         for (int t = 0; t < DG_TARGET_COUNT; t++) {
             const chosen *ch = &T->ch[s][t];
-            /* The priors read no design; group12-sum is its group12 model's. */
+            /* The priors read no design; group12-sum is its group12 model's, and
+             * a blend its bases'. */
             if (!ch->have || family_is_phone_only(ch->family) ||
-                ch->family == &dg_family_group12_sum)
+                ch->family == &dg_family_group12_sum || ch->family == &dg_family_blend)
                 continue;
             scenario *S = &T->sc[s];
             const dg_design_spec *spec = &S->spec[ch->variant];
