@@ -516,7 +516,7 @@ int dg_export_sql(const dg_model_dir *d, int scenario, int target, const dg_feat
                        "%s: no SQL form for %s: only softmax and LIBLINEAR's logistic "
                        "regressions (and group12-sum over one) are linear scores an engine "
                        "can compute; xgboost, LIBSVM, liblinear-svr, phone-softmax, "
-                       "persona-softmax and the "
+                       "persona-softmax, blend and the "
                        "priors are not exported",
                        d->path, rep->refused);
     dg_textbuf_puts(out, "-- demographer export-sql: the chosen linear models of a model "

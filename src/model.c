@@ -3,6 +3,7 @@
  * (model_*.c). */
 #include "demographer/model.h"
 
+#include "model_blend.h"
 #include "model_family.h"
 
 #include <math.h>
@@ -33,6 +34,8 @@ const dg_model_family *dg_model_family_find(const char *name)
     for (const dg_model_family *const *f = dg_model_families; *f; f++)
         if (strcmp((*f)->name, name) == 0)
             return *f;
+    if (strcmp(name, dg_family_blend.name) == 0)
+        return &dg_family_blend;
     return strcmp(name, dg_family_group12_sum.name) == 0 ? &dg_family_group12_sum : NULL;
 }
 

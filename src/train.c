@@ -5,6 +5,9 @@
 #define _XOPEN_SOURCE 700
 #include "train_impl.h"
 
+#include "model_blend.h"
+#include "model_softmax.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -231,6 +234,7 @@ struct job {
     double *pred;          /* its test predictions */
     double refit_seconds;
     const job *of;         /* group12-sum: the group12 job it reads */
+    char bases[160];       /* blend: its bases' families, "bases=A+B" */
     const dg_csr *x;       /* its train design: S->xtr[variant], or an ablation's */
     const dg_csr *all;     /* the scenario's unlabelled rows in that design, or NULL */
 };
@@ -647,6 +651,8 @@ static int job_finish(trainer *T, job *J, dg_err *err)
     run.target = t;
     if (J->of)
         snprintf(run.params, sizeof run.params, "%s ", J->of->fam->name);
+    else if (J->bases[0])
+        snprintf(run.params, sizeof run.params, "%s ", J->bases);
     size_t at = strlen(run.params);
     dg_params_format(&J->combos[J->best], run.params + at, sizeof run.params - at);
     if (J->variant != V_PHONE) {
@@ -682,12 +688,12 @@ static int job_finish(trainer *T, job *J, dg_err *err)
     chosen *ch = &T->ch[S->s][t];
     double best = run.cv_score;
     if (!ch->have || best < ch->cv) {
-        if (ch->have) {
-            ch->family->free(ch->model);
-            free(ch->test_pred);
+        if (ch->have) { /* back to its job, which frees it after the blends */
+            ch->from->model = ch->model;
+            ch->from->pred = ch->test_pred;
         }
         *ch = (chosen){1, T->res->nruns - 1, fam, J->model, J->variant, best, J->pred,
-                       J->combos[J->best]};
+                       J->combos[J->best], J};
         J->model = NULL;
         J->pred = NULL;
     }
@@ -794,6 +800,182 @@ static job **jobs_with_group12_sum(trainer *T, job *jobs, size_t njobs, job *ext
     }
     *nout = n;
     return list;
+}
+
+/* ---- blend: a combiner over the jobs of a scenario and target ----------------------
+ *
+ * After the direct jobs of (scenario, target) and its group12-sum, one more
+ * job: model_blend.c's combiner over every job of them with a model (the
+ * prior aside: its constant probabilities are the combiner's intercept),
+ * fit on their out-of-fold predictions at their best combinations and
+ * cross-validated on those rows with the same folds; its test predictions
+ * are the combiner's on the bases' test predictions. It reads the design of
+ * the bases that read the bags, a phone-only base through a map by column
+ * name. */
+
+/* The map from spec `to`'s columns (the blend's design) to spec `from`'s
+ * (the base's): 0 and a new map in *out, or DG_ERR when a column of `from`
+ * has no column of `to` of its name or the map would not keep a row's
+ * columns ascending. */
+static int blend_map(const dg_design_spec *to, const dg_design_spec *from, uint32_t **out)
+{
+    uint32_t nto = dg_design_ncols(to), nfrom = dg_design_ncols(from);
+    dg_strpool names;
+    dg_strpool_init(&names);
+    char buf[256];
+    for (uint32_t c = 0; c < nfrom; c++) {
+        dg_design_colname(from, c, buf, sizeof buf);
+        dg_strpool_intern(&names, buf, strlen(buf));
+    }
+    uint32_t *map = dg_xmalloc(((size_t)nto + 1) * sizeof *map), reached = 0, last = 0;
+    int ok = names.n == nfrom; /* the names tell the columns apart */
+    for (uint32_t c = 0; c < nto && ok; c++) {
+        dg_design_colname(to, c, buf, sizeof buf);
+        uint32_t id = dg_strpool_find(&names, buf, strlen(buf));
+        map[c] = id == UINT32_MAX ? DG_BLEND_NONE : id;
+        if (map[c] != DG_BLEND_NONE) {
+            ok = !reached || map[c] > last;
+            last = map[c];
+            reached++;
+        }
+    }
+    dg_strpool_free(&names);
+    if (!ok || reached != nfrom) {
+        free(map);
+        return DG_ERR;
+    }
+    *out = map;
+    return DG_OK;
+}
+
+/* The blend job of the jobs group[0..n) (one scenario and target) into J:
+ * *made 0 when fewer than two of them can be its bases, or when none reads
+ * more than the phone blocks. */
+static int job_blend(trainer *T, job *J, job *const *group, size_t n, const dg_params *combos,
+                     int ncombos, int *made, dg_err *err)
+{
+    *made = 0;
+    scenario *S = group[0]->S;
+    dg_target t = group[0]->t;
+    dg_task kind = dg_target_task(t);
+    int k = dg_target_nclasses(t), nout = dg_task_nout(kind, k);
+    const job *bj[32];
+    int nb = 0, variant = V_PHONE;
+    for (size_t i = 0; i < n; i++)
+        if (group[i]->model && group[i]->variant != V_PHONE)
+            variant = group[i]->variant;
+    dg_blend_base bases[32];
+    uint32_t *maps[32];
+    for (size_t i = 0; i < n && nb < 32; i++) {
+        const job *G = group[i];
+        if (!G->model || strcmp(G->fam->name, "prior") == 0)
+            continue;
+        maps[nb] = NULL;
+        if (G->variant != variant &&
+            blend_map(&S->spec[variant], &S->spec[G->variant], &maps[nb]) != DG_OK)
+            continue; /* its design is not within the blend's */
+        bases[nb] = (dg_blend_base){G->fam, G->model, dg_design_ncols(&S->spec[G->variant]),
+                                    maps[nb]};
+        bj[nb++] = G;
+    }
+    int rc = DG_OK;
+    /* Bases that all read the phone blocks alone (scenario 2) see the same
+     * two columns of a device: there the blend's CV lost to phone-softmax
+     * at 40,000 and 186,716 devices (group12 2.3947 against 2.3931, 2.3834
+     * against 2.3823), for half of the blends' seconds, so none is made. */
+    if (nb >= 2 && variant != V_PHONE) {
+        double t0 = dg_now();
+        const double *oof[32], *pte[32];
+        for (int b = 0; b < nb; b++) {
+            oof[b] = bj[b]->oof + (size_t)bj[b]->best * S->ntr * (size_t)nout;
+            pte[b] = bj[b]->pred;
+        }
+        dg_csr ztr, zte;
+        dg_blend_inputs(oof, nb, S->ntr, kind, nout, &ztr);
+        dg_blend_inputs(pte, nb, S->nte, kind, nout, &zte);
+        job_init(J, T, S, t, &dg_family_blend, combos, ncombos, variant);
+        size_t at = 0;
+        for (int b = 0; b < nb; b++) {
+            int w = snprintf(J->bases + at, sizeof J->bases - at, "%s%s", b ? "+" : "bases=",
+                             bj[b]->of ? "group12-sum" : bj[b]->fam->name);
+            if (w > 0 && at + (size_t)w < sizeof J->bases)
+                at += (size_t)w;
+        }
+        /* Two threads per fit whatever the cores: the same bits everywhere. */
+        void **first = dg_xcalloc((size_t)ncombos + 1, sizeof *first);
+        rc = dg_blend_cross_validate(&ztr, J->y, kind, k, S->fold, T->folds, combos, J->order,
+                                     ncombos, T->o->seed, 2, J->oof, first, err);
+        double best = INFINITY;
+        for (int c = 0; c < ncombos && rc == DG_OK; c++) {
+            dg_eval e;
+            dg_evaluate(kind, k, J->y, J->oof + (size_t)c * S->ntr * nout, S->ntr, &e);
+            J->score[c] = dg_eval_score(&e);
+            if (J->score[c] < best) {
+                best = J->score[c];
+                J->best = c;
+            }
+        }
+        J->cv_seconds = dg_now() - t0;
+        void *combiner = NULL;
+        t0 = dg_now();
+        if (rc == DG_OK)
+            rc = dg_blend_fit_combiner(&ztr, J->y, kind, k, &combos[J->best], T->o->seed, 2,
+                                       first[J->best], &combiner, err);
+        for (int c = 0; c < ncombos; c++)
+            if (first[c])
+                dg_family_softmax.free(first[c]);
+        free(first);
+        J->pred = dg_xmalloc(((size_t)S->nte * nout + 1) * sizeof *J->pred);
+        if (rc == DG_OK)
+            rc = dg_family_softmax.predict(combiner, &zte, J->pred, err);
+        J->refit_seconds = dg_now() - t0;
+        if (rc == DG_OK)
+            J->model = dg_blend_make(bases, nb, combiner, kind, k,
+                                     dg_design_ncols(&S->spec[variant]));
+        else if (combiner)
+            dg_family_softmax.free(combiner);
+        dg_csr_free(&ztr);
+        dg_csr_free(&zte);
+        if (rc != DG_OK && !dg_cancelled(err)) {
+            char why[sizeof err->msg];
+            snprintf(why, sizeof why, "%s", err->msg);
+            rc = dg_fail(err, "scenario %d, %s, blend: %s", S->s, dg_target_name(t), why);
+        }
+        *made = 1;
+    }
+    for (int b = 0; b < nb; b++)
+        free(maps[b]);
+    return rc;
+}
+
+/* list[0..n) with a blend job after the jobs of each scenario and target
+ * that T->blend_targets names (extra holds up to 6); *nout their count. */
+static job **jobs_with_blends(trainer *T, job **list, size_t n, job *extra,
+                              const dg_params *combos, int ncombos, size_t *nout, dg_err *err)
+{
+    job **out = dg_xcalloc(n + 6 + 1, sizeof *out);
+    size_t m = 0, nextra = 0, first = 0;
+    int rc = DG_OK;
+    for (size_t i = 0; i < n && rc == DG_OK; i++) {
+        out[m++] = list[i];
+        int last = i + 1 == n || list[i + 1]->S != list[i]->S || list[i + 1]->t != list[i]->t;
+        if (!last)
+            continue;
+        if ((T->blend_targets & (1u << list[i]->t)) && nextra < 6) {
+            int made = 0;
+            rc = job_blend(T, &extra[nextra], list + first, i + 1 - first, combos, ncombos,
+                           &made, err);
+            if (made)
+                out[m++] = &extra[nextra++];
+        }
+        first = i + 1;
+    }
+    *nout = m;
+    if (rc != DG_OK) {
+        free(out);
+        return NULL;
+    }
+    return out;
 }
 
 /* The bag weighting of scenario 1, chosen once for every family: binary
@@ -915,9 +1097,10 @@ static int ablate(trainer *T, dg_err *err)
     for (int s = 1; s <= 2; s++)
         for (int t = 0; t < DG_TARGET_COUNT; t++) {
             const chosen *ch = &T->ch[s][t];
-            /* The priors read no design; group12-sum is its group12 model's. */
+            /* The priors read no design; group12-sum is its group12 model's, and
+             * a blend its bases'. */
             if (!ch->have || family_is_phone_only(ch->family) ||
-                ch->family == &dg_family_group12_sum)
+                ch->family == &dg_family_group12_sum || ch->family == &dg_family_blend)
                 continue;
             scenario *S = &T->sc[s];
             const dg_design_spec *spec = &S->spec[ch->variant];
@@ -1015,13 +1198,23 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
                 w += wl;
             }
             const dg_model_family *fam = dg_model_family_find(name);
+            if (fam == &dg_family_blend) {
+                /* No direct job: a blend after the others (jobs_with_blends). */
+                unsigned classify = targets & ~(1u << DG_TARGET_AGE);
+                if (at && (only & (1u << DG_TARGET_AGE)))
+                    return dg_fail(err, "families: '%s': blend combines the classifiers' "
+                                        "probabilities; age is not blended",
+                                   o->families[i]);
+                T.blend_targets |= at ? only : classify;
+                continue;
+            }
             if (!fam) {
                 char known[1024] = "";
                 for (const dg_model_family *const *k = dg_model_families; *k; k++)
                     snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
                              known[0] ? ", " : "", (*k)->name);
-                return dg_fail(err, "no model family '%s' (families: %s)", o->families[i],
-                               known);
+                return dg_fail(err, "no model family '%s' (families: %s, blend)",
+                               o->families[i], known);
             }
             int dup = -1;
             for (int j = 0; j < nf; j++)
@@ -1052,14 +1245,21 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
         for (int j = 0; colon && j < nf; j++)
             found |= strlen(fams[j]->name) == (size_t)(colon - o->grids[i]) &&
                      strncmp(fams[j]->name, o->grids[i], (size_t)(colon - o->grids[i])) == 0;
+        found |= T.blend_targets && colon && colon - o->grids[i] == 5 &&
+                 strncmp(o->grids[i], "blend", 5) == 0;
         if (!found)
             return dg_fail(err, "grid '%s': expected FAMILY:PARAMS with a family being trained",
                            o->grids[i]);
     }
+    dg_params *blend_combos = NULL;
+    int nblend_combos = 0;
     int rc = DG_OK;
     for (int j = 0; j < nf && rc == DG_OK; j++)
         rc = grid_expand(fams[j]->name, family_grid(&T, fams[j]), fams[j]->param_names,
                          &combos[j], &ncombos[j], err);
+    if (rc == DG_OK && T.blend_targets)
+        rc = grid_expand(dg_family_blend.name, family_grid(&T, &dg_family_blend),
+                         dg_family_blend.param_names, &blend_combos, &nblend_combos, err);
     if (rc == DG_OK)
         rc = dg_labelled_build(ds, f, o->test_share > 0 ? o->test_share : 0.2, o->seed, &T.lab,
                                err);
@@ -1133,6 +1333,17 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
     memset(extra, 0, sizeof extra);
     size_t nlist = 0;
     job **list = rc == DG_OK ? jobs_with_group12_sum(&T, jobs, njobs, extra, &nlist) : NULL;
+    job blends[6]; /* a blend per scenario and classification target */
+    memset(blends, 0, sizeof blends);
+    if (list && T.blend_targets) {
+        job **with = jobs_with_blends(&T, list, nlist, blends, blend_combos, nblend_combos,
+                                      &nlist, err);
+        free(list);
+        list = with;
+        rc = with ? DG_OK : DG_ERR;
+        if (!with)
+            nlist = 0;
+    }
     for (size_t i = 0; i < nlist && rc == DG_OK; i++) {
         rc = job_finish(&T, list[i], err);
         int s = list[i]->S->s;
@@ -1144,7 +1355,11 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
         }
     }
     free(list);
-    /* The group12-sum models borrow their group12 model: free them first. */
+    /* The blend and group12-sum models borrow other jobs' models: free them
+     * first. */
+    for (int i = 0; i < 6; i++)
+        if (blends[i].S)
+            job_free(&blends[i]);
     for (int i = 0; i < 6; i++)
         if (extra[i].S)
             job_free(&extra[i]);
@@ -1193,6 +1408,7 @@ done:
     }
     for (int j = 0; j < nf; j++)
         free(combos[j]);
+    free(blend_combos);
     dg_labelled_free(&T.lab);
     if (rc != DG_OK)
         dg_train_result_free(out);

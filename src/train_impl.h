@@ -38,6 +38,10 @@ typedef struct chosen {
     double cv;
     double *test_pred;
     dg_params params;
+    /* The job the model and test_pred came from: they go back to it when a
+     * later job is chosen instead, since a blend or group12-sum job may be
+     * reading them (train.c). */
+    struct job *from;
 } chosen;
 
 typedef struct trainer {
@@ -53,6 +57,7 @@ typedef struct trainer {
     double steps_done, steps_total;
     uint64_t checksum;
     int bags; /* scenario 1's variant for the families that read the bags */
+    unsigned blend_targets; /* the targets with a blend job (bit 1u << target) */
 } trainer;
 
 /* Appends a run to the result (train.c). */

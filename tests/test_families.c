@@ -6,7 +6,10 @@
  * differences. */
 #include "testutil.h"
 
+#include "demographer/design.h"
+#include "demographer/metrics.h"
 #include "demographer/model.h"
+#include "model_blend.h"
 #include "model_softmax.h"
 
 #include <fcntl.h>
@@ -606,6 +609,198 @@ static void group12_sum_outputs(void **state)
     planted_free(&p);
 }
 
+/* The blend on planted devices whose class is the sum of two parts' effects,
+ * part A in columns 0..9 (a one-hot), part B in 10..19: base A reads only
+ * A's columns (its own 10-column design, through a map), base B only B's.
+ * Each knows half the signal, so the blend of the two beats each, by its own
+ * cross-validation on their out-of-fold predictions and on the test rows;
+ * predict from the full design gives the combiner's predictions on the
+ * bases' test predictions, and a saved blend the same bits. Binary and
+ * multiclass. */
+static void blend_beats_its_bases(void **state)
+{
+    (void)state;
+    const dg_model_family *sm = &dg_family_softmax;
+    enum { NTR = 3000, NTE = 1500, N = NTR + NTE, NFOLDS = 5, PART = 10 };
+    char *dir = tu_tmpdir();
+    for (int kind = 0; kind < 2; kind++) {
+        dg_task task = kind ? DG_TASK_MULTICLASS : DG_TASK_BINARY;
+        int k = kind ? 4 : 2, nout = kind ? 4 : 1;
+        uint64_t s = 11 + (uint64_t)kind;
+        double w[2][PART][4];
+        for (int h = 0; h < 2; h++)
+            for (int v = 0; v < PART; v++)
+                for (int c = 0; c < k; c++)
+                    w[h][v][c] = 1.2 * gaussian(&s);
+        /* full: both parts (columns 0..19); part[h]: one part (0..9). */
+        dg_csr full = {malloc(sizeof(uint64_t) * (N + 1)), malloc(sizeof(uint32_t) * 2 * N),
+                       malloc(sizeof(float) * 2 * N), N, 2 * PART, 2 * N};
+        dg_csr part[2];
+        for (int h = 0; h < 2; h++)
+            part[h] = (dg_csr){malloc(sizeof(uint64_t) * (N + 1)), malloc(sizeof(uint32_t) * N),
+                               malloc(sizeof(float) * N), N, PART, N};
+        double *y = malloc(sizeof *y * N);
+        for (uint32_t r = 0; r < N; r++) {
+            int a = (int)(next_u64(&s) % PART), b = (int)(next_u64(&s) % PART);
+            full.ptr[r] = 2 * (uint64_t)r;
+            full.idx[2 * r] = (uint32_t)a;
+            full.idx[2 * r + 1] = PART + (uint32_t)b;
+            full.val[2 * r] = full.val[2 * r + 1] = 1;
+            for (int h = 0; h < 2; h++) {
+                part[h].ptr[r] = r;
+                part[h].idx[r] = (uint32_t)(h ? b : a);
+                part[h].val[r] = 1;
+            }
+            double z[4], top = -INFINITY, sum = 0;
+            for (int c = 0; c < k; c++) {
+                z[c] = w[0][a][c] + w[1][b][c];
+                top = fmax(top, z[c]);
+            }
+            for (int c = 0; c < k; c++)
+                sum += (z[c] = exp(z[c] - top));
+            double u = uniform(&s) * sum;
+            int c = 0;
+            while (c < k - 1 && (u -= z[c]) > 0)
+                c++;
+            y[r] = c;
+        }
+        full.ptr[N] = 2 * (uint64_t)N;
+        for (int h = 0; h < 2; h++)
+            part[h].ptr[N] = N;
+        uint32_t tr[NTR], te[NTE];
+        uint8_t fold[NTR];
+        for (uint32_t i = 0; i < NTR; i++) {
+            tr[i] = i;
+            fold[i] = (uint8_t)(i % NFOLDS);
+        }
+        for (uint32_t i = 0; i < NTE; i++)
+            te[i] = NTR + i;
+        dg_csr fte;
+        dg_csr_take_rows(&full, te, NTE, &fte);
+        dg_err err;
+        dg_params params;
+        assert_int_equal(dg_params_parse(&params, "l2=1e-3", sm->param_names, &err), DG_OK);
+        /* Each base: out-of-fold predictions on the train rows, the refit's
+         * on the test rows, its CV and test log loss. */
+        double *oof[2], *pte[2], cv[2], test[2];
+        void *model[2];
+        uint32_t map[2][2 * PART];
+        dg_blend_base bases[2];
+        for (int h = 0; h < 2; h++) {
+            oof[h] = malloc(sizeof *oof[h] * NTR * (size_t)nout);
+            pte[h] = malloc(sizeof *pte[h] * NTE * (size_t)nout);
+            for (int fo = 0; fo < NFOLDS; fo++) {
+                uint32_t in[NTR], ho[NTR], nin = 0, nho = 0;
+                double yin[NTR];
+                for (uint32_t i = 0; i < NTR; i++) {
+                    if (fold[i] == fo) {
+                        ho[nho++] = i;
+                    } else {
+                        yin[nin] = y[i];
+                        in[nin++] = i;
+                    }
+                }
+                dg_csr xin, xho;
+                dg_csr_take_rows(&part[h], in, nin, &xin);
+                dg_csr_take_rows(&part[h], ho, nho, &xho);
+                dg_trainset t = {.x = &xin, .y = yin, .task = task, .nclasses = k, .seed = 3};
+                void *m = NULL;
+                double *p = malloc(sizeof *p * nho * (size_t)nout);
+                assert_int_equal(sm->fit(&t, &params, &m, NULL, &err), DG_OK);
+                assert_int_equal(sm->predict(m, &xho, p, &err), DG_OK);
+                for (uint32_t i = 0; i < nho; i++)
+                    memcpy(oof[h] + (size_t)ho[i] * nout, p + (size_t)i * nout,
+                           sizeof *p * (size_t)nout);
+                free(p);
+                sm->free(m);
+                dg_csr_free(&xin);
+                dg_csr_free(&xho);
+            }
+            dg_csr xtr, xte;
+            dg_csr_take_rows(&part[h], tr, NTR, &xtr);
+            dg_csr_take_rows(&part[h], te, NTE, &xte);
+            dg_trainset t = {.x = &xtr, .y = y, .task = task, .nclasses = k, .seed = 3};
+            assert_int_equal(sm->fit(&t, &params, &model[h], NULL, &err), DG_OK);
+            assert_int_equal(sm->predict(model[h], &xte, pte[h], &err), DG_OK);
+            dg_eval e;
+            dg_evaluate(task, k, y, oof[h], NTR, &e);
+            cv[h] = e.log_loss;
+            dg_evaluate(task, k, y + NTR, pte[h], NTE, &e);
+            test[h] = e.log_loss;
+            dg_csr_free(&xtr);
+            dg_csr_free(&xte);
+            for (uint32_t c = 0; c < 2 * PART; c++)
+                map[h][c] = (c >= PART) == h ? c % PART : DG_BLEND_NONE;
+            bases[h] = (dg_blend_base){sm, model[h], PART, map[h]};
+        }
+        /* The combiner's CV on the bases' out-of-fold predictions. */
+        dg_csr ztr, zte;
+        dg_blend_inputs((const double *const *)oof, 2, NTR, task, nout, &ztr);
+        dg_blend_inputs((const double *const *)pte, 2, NTE, task, nout, &zte);
+        assert_int_equal(ztr.ncols, 2 * (uint32_t)nout);
+        dg_params bp;
+        assert_int_equal(dg_params_parse(&bp, "l2=1e-4", dg_family_blend.param_names, &err),
+                         DG_OK);
+        double *boof = malloc(sizeof *boof * NTR * (size_t)nout);
+        assert_int_equal(dg_blend_cross_validate(&ztr, y, task, k, fold, NFOLDS, &bp, NULL, 1,
+                                                 5, 2, boof, NULL, &err),
+                         DG_OK);
+        dg_eval e;
+        dg_evaluate(task, k, y, boof, NTR, &e);
+        double bcv = e.log_loss;
+        void *combiner = NULL;
+        assert_int_equal(dg_blend_fit_combiner(&ztr, y, task, k, &bp, 5, 2, NULL, &combiner, &err),
+                         DG_OK);
+        double *want = malloc(sizeof *want * NTE * (size_t)nout);
+        assert_int_equal(sm->predict(combiner, &zte, want, &err), DG_OK);
+        void *blend = dg_blend_make(bases, 2, combiner, task, k, 2 * PART);
+        double *got = malloc(sizeof *got * NTE * (size_t)nout);
+        double *back = malloc(sizeof *back * NTE * (size_t)nout);
+        assert_int_equal(dg_family_blend.predict(blend, &fte, got, &err), DG_OK);
+        dg_evaluate(task, k, y + NTR, got, NTE, &e);
+        double btest = e.log_loss;
+        printf("# blend (%s): CV %.4f against the bases' %.4f and %.4f; test %.4f against "
+               "%.4f and %.4f\n",
+               kind ? "4 classes" : "binary", bcv, cv[0], cv[1], btest, test[0], test[1]);
+        assert_true(bcv < cv[0] - 0.02 && bcv < cv[1] - 0.02);
+        assert_true(btest < test[0] - 0.02 && btest < test[1] - 0.02);
+        char path[600];
+        snprintf(path, sizeof path, "%s/blend-%d.model", dir, kind);
+        assert_int_equal(dg_family_blend.save(blend, path, &err), DG_OK);
+        void *loaded = NULL;
+        if (dg_family_blend.load(path, &loaded, &err) != DG_OK)
+            fail_msg("load: %s", err.msg);
+        assert_int_equal(dg_family_blend.predict(loaded, &fte, back, &err), DG_OK);
+        assert_memory_equal(got, want, sizeof *got * NTE * (size_t)nout);
+        assert_memory_equal(back, want, sizeof *back * NTE * (size_t)nout);
+        /* Another design's width is refused, and it cannot be fit alone. */
+        assert_int_equal(dg_family_blend.predict(loaded, &part[0], back, &err), DG_ERR);
+        dg_trainset t = {.x = &full, .y = y, .task = task, .nclasses = k};
+        void *none = NULL;
+        assert_int_equal(dg_family_blend.fit(&t, &bp, &none, NULL, &err), DG_ERR);
+        assert_null(none);
+        dg_family_blend.free(loaded);
+        dg_family_blend.free(blend); /* made: the bases stay ours */
+        for (int h = 0; h < 2; h++) {
+            sm->free(model[h]);
+            free(oof[h]);
+            free(pte[h]);
+            dg_csr_free(&part[h]);
+        }
+        free(boof);
+        free(want);
+        free(got);
+        free(back);
+        free(y);
+        dg_csr_free(&ztr);
+        dg_csr_free(&zte);
+        dg_csr_free(&fte);
+        dg_csr_free(&full);
+    }
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* persona-softmax on devices whose class comes from a hidden kind of user
  * that also decides which apps they install: its mixture finds the kinds
  * without labels, so it beats softmax on the same design at the same
@@ -723,6 +918,7 @@ int main(void)
     size_t n = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(softmax_gradient);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(group12_sum_outputs);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(blend_beats_its_bases);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(persona_softmax_finds_kinds);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         tests[n++] = (struct CMUnitTest)cmocka_unit_test_prestate(family_behaves, &cases[i]);

@@ -1,6 +1,7 @@
 #include "testutil.h"
 
 #include "demographer/dataset.h"
+#include "demographer/export_sql.h"
 #include "demographer/train.h"
 
 #include <inttypes.h>
@@ -368,6 +369,116 @@ static void commands(void **state)
     free(out);
 }
 
+/* --families blend: a blend run after each classification target's jobs of
+ * scenario 1 (none for age, none in scenario 2 where every base reads the
+ * phone alone), listed by name with its bases; scenario 1's
+ * group12 chooses it (its CV below every other run's). The model directory
+ * reloads it to the run's test metrics bit for bit (as evaluate does), the
+ * copy in runs/ predicts the same bits as the one in models/, and export-sql
+ * refuses it by name. */
+static void blend_chosen_and_reloaded(void **state)
+{
+    (void)state;
+    char out[700], path[800];
+    snprintf(out, sizeof out, "%s/blend", dir);
+    dg_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.out_dir = out;
+    o.folds = 3;
+    o.seed = 7;
+    o.families[0] = "brand-model-prior";
+    o.families[1] = "softmax";
+    o.families[2] = "phone-softmax@group12";
+    o.families[3] = "blend";
+    o.grids[0] = "softmax:l2=1e-1";
+    o.grids[1] = "phone-softmax:l2=1e-2 alpha=30";
+    dg_train_result res;
+    dg_err err;
+    if (dg_train(&ds, &feats, &o, &res, &err) != DG_OK)
+        fail_msg("train: %s", err.msg);
+    int blends[3][DG_TARGET_COUNT] = {{0}};
+    const dg_run *chosen = NULL;
+    double best_other = INFINITY;
+    for (size_t i = 0; i < res.nruns; i++) {
+        const dg_run *r = &res.runs[i];
+        if (!r->scenario)
+            continue;
+        if (strcmp(r->family, "blend") == 0) {
+            blends[r->scenario][r->target]++;
+            assert_non_null(strstr(r->params, "bases=brand-model-prior+softmax"));
+            if (r->scenario == 1 && r->target == DG_TARGET_GROUP12)
+                chosen = r;
+        } else if (r->scenario == 1 && r->target == DG_TARGET_GROUP12) {
+            best_other = fmin(best_other, r->cv_score);
+        }
+    }
+    for (int s = 1; s <= 2; s++)
+        for (int t = 0; t < DG_TARGET_COUNT; t++)
+            assert_int_equal(blends[s][t], s == 1 && t != DG_TARGET_AGE);
+    assert_non_null(chosen);
+    printf("# s1 group12: blend CV %.4f (test %.4f) against the best other run's CV %.4f\n",
+           chosen->cv_score, chosen->test.log_loss, best_other);
+    assert_true(chosen->chosen);
+    assert_true(chosen->cv_score < best_other);
+    assert_non_null(strstr(chosen->params, "phone-softmax"));
+
+    dg_model_dir d;
+    assert_int_equal(dg_model_dir_open(&d, out, &err), DG_OK);
+    const dg_loaded_model *m = &d.m[1][DG_TARGET_GROUP12];
+    assert_string_equal(m->family->name, "blend");
+    dg_labelled l;
+    assert_int_equal(dg_labelled_build(&ds, &feats, 0.2, 1, &l, &err), DG_OK);
+    uint32_t *rows = malloc(d.ntest * sizeof *rows), n = 0;
+    double *y = malloc(d.ntest * sizeof *y);
+    for (size_t i = 0; i < d.ntest; i++)
+        for (uint32_t k = 0; d.test_scenario[i] == 1 && k < l.n; k++)
+            if (l.device_id[k] == d.test_device[i]) {
+                rows[n] = l.row[k];
+                y[n++] = dg_labelled_y(&l, DG_TARGET_GROUP12, k);
+            }
+    assert_int_equal(n, chosen->ntest);
+    double *pred = malloc(sizeof *pred * n * 12), *again = malloc(sizeof *again * n * 12);
+    assert_int_equal(dg_model_dir_predict_target(&d, 1, DG_TARGET_GROUP12, &feats, rows, n, pred,
+                                                 &err),
+                     DG_OK);
+    dg_eval e;
+    dg_evaluate(DG_TASK_MULTICLASS, 12, y, pred, n, &e);
+    assert_true(e.log_loss == chosen->test.log_loss);
+    assert_true(e.accuracy == chosen->test.accuracy);
+    /* The run's own file in runs/, loaded beside the directory's. */
+    snprintf(path, sizeof path, "%s/runs/s1-group12-blend.model", out);
+    void *copy = NULL;
+    if (m->family->load(path, &copy, &err) != DG_OK)
+        fail_msg("load %s: %s", path, err.msg);
+    dg_csr x;
+    assert_int_equal(dg_design_apply(&m->spec, &feats, rows, n, &x, &err), DG_OK);
+    assert_int_equal(m->family->predict(copy, &x, again, &err), DG_OK);
+    assert_memory_equal(pred, again, sizeof *pred * n * 12);
+    m->family->free(copy);
+    dg_csr_free(&x);
+
+    dg_textbuf sql = {0};
+    dg_sql_export rep;
+    memset(&rep, 0, sizeof rep);
+    assert_int_equal(dg_export_sql(&d, 1, DG_TARGET_GROUP12, NULL, &sql, &rep, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "no SQL form for s1 group12 (blend)"));
+    assert_non_null(strstr(err.msg, "blend and the priors are not exported"));
+    dg_textbuf_free(&sql);
+
+    /* Age is not blended: blend@age is refused. */
+    o.families[3] = "blend@age";
+    dg_train_result none;
+    assert_int_equal(dg_train(&ds, &feats, &o, &none, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "age is not blended"));
+    free(rows);
+    free(y);
+    free(pred);
+    free(again);
+    dg_labelled_free(&l);
+    dg_model_dir_close(&d);
+    dg_train_result_free(&res);
+}
+
 /* FAMILY@TARGET+TARGET trains the family on those targets only (the prior
  * on all); a target that does not exist is refused before any work. The
  * design export writes each scenario's CSR arrays, one fold per train row. */
@@ -533,6 +644,7 @@ int main(void)
         cmocka_unit_test(every_family_beats_the_prior),
         cmocka_unit_test(commands),
         cmocka_unit_test(family_on_some_targets),
+        cmocka_unit_test(blend_chosen_and_reloaded),
         cmocka_unit_test(cancel_leaves_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

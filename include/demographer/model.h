@@ -119,7 +119,7 @@ typedef struct dg_model_family {
 } dg_model_family;
 
 /* Every family, NULL-terminated, and lookup by name (NULL when unknown;
- * it also finds group12-sum, which is in no list). */
+ * it also finds group12-sum and blend, which are in no list). */
 extern const dg_model_family *const dg_model_families[];
 const dg_model_family *dg_model_family_find(const char *name);
 

@@ -269,7 +269,7 @@ const cli_command cli_run = {
     "  --db               read the database given by the connection options\n"
     "  --families LIST    model families (default: prior, brand-model-prior,\n"
     "                     persona-softmax@gender+group12, phone-softmax@gender+group12,\n"
-    "                     xgboost@age; see demographer train)\n"
+    "                     xgboost@age, blend; see demographer train)\n"
     "  --grid FAMILY:PARAMS  a family's grid, as demographer train (default for xgboost:\n"
     "                     eta=0.2 max_depth=3 rounds=40 subsample=0.8 colsample=0.8)\n"
     "  --folds K          cross-validation folds, 2 to 50 (default " CLI_STR(DG_TRAIN_FOLDS_DEFAULT) ")\n"
