@@ -1,7 +1,7 @@
-/* blend: a logistic combiner over other families' probabilities (issue 13:
- * Kaggle's best solutions on this data all blend). Its input per device is,
- * per base model, the logit of P(1) (binary) or the log of each class's
- * probability, and the combiner is softmax (model_softmax.c) on those
+/* blend: a logistic combiner over other families' probabilities (stacking:
+ * the families err differently, and a combiner fit out of fold weighs them).
+ * Its input per device is, per base model, the logit of P(1) (binary) or the
+ * log of each class's probability, and the combiner is softmax (model_softmax.c) on those
  * columns; nothing else is optimised here.
  *
  * Train (train.c) makes it from the jobs of one scenario and target: the
