@@ -38,7 +38,10 @@ spdir=$work/spider
 # Best effort at exit: a server that will not stop is said, and the rest
 # still cleaned up.
 cleanup() {
-  if [ -n "${proxy:-}" ]; then kill "$proxy" 2>/dev/null || true; fi
+  # Set only while the proxy runs (the link rows clear it once it is stopped).
+  if [ -n "${proxy:-}" ]; then
+    kill "$proxy" || echo "bench/db.sh: the link proxy ($proxy) did not stop" >&2
+  fi
   if [ -d "$dbdir" ]; then
     bash scripts/mariadb.sh stop "$dbdir" || echo "bench/db.sh: the MariaDB in $dbdir did not stop" >&2
   fi
@@ -100,6 +103,7 @@ if [ "$link_mbit" != 0 ]; then
   out+=$'\n'$(measure_both "MariaDB, $link_mbit Mbit/s link" "$DG_MYSQL_SOCKET" 127.0.0.1 \
     "$(cat "$work/proxy.port")" "$DG_MYSQL_USER" "$DG_MYSQL_PASSWORD_FILE" mlctest)
   kill "$proxy"
+  proxy=
 fi
 
 if [ "${DG_BENCH_SPIDER:-0}" = 1 ]; then
