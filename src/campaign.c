@@ -924,18 +924,12 @@ int dg_device_campaigns_write(const dg_campaign_rules *r, const dg_prediction *p
     return rc;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 int dg_campaigns_check_unique(const dg_prediction *p, size_t n, const char *origin, dg_err *err)
 {
     int64_t *ids = dg_xmalloc((n ? n : 1) * sizeof *ids);
     for (size_t i = 0; i < n; i++)
         ids[i] = p[i].device_id;
-    qsort(ids, n, sizeof *ids, cmp_i64);
+    qsort(ids, n, sizeof *ids, dg_cmp_i64);
     int rc = DG_OK;
     for (size_t i = 1; i < n && rc == DG_OK; i++)
         if (ids[i] == ids[i - 1])

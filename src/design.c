@@ -108,12 +108,6 @@ uint32_t dg_design_ncols(const dg_design_spec *s)
 
 /* The dense column that is a category (design.h: home cluster). */
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Non-negative count-like columns are log-scaled; shares and coordinates are not. */
 static int is_share_or_place(const char *name)
 {
@@ -282,7 +276,7 @@ int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *row
                 if (!isnan(h))
                     v[nv++] = (int64_t)h;
             }
-            qsort(v, nv, sizeof *v, cmp_i64);
+            qsort(v, nv, sizeof *v, dg_cmp_i64);
             out.home = dg_xmalloc(((size_t)nv + 1) * sizeof *out.home);
             for (uint32_t i = 0, j; i < nv; i = j) {
                 for (j = i; j < nv && v[j] == v[i]; j++)
@@ -486,7 +480,7 @@ int dg_design_apply(const dg_design_spec *s, const dg_features *f, const uint32_
                 put(&b, base_miss + (uint32_t)s->numeric[k].missing_col, 1.0f);
         if (home >= 0 && !isnan(dense[home])) {
             int64_t h = (int64_t)dense[home];
-            const int64_t *at = bsearch(&h, s->home, s->nhome, sizeof h, cmp_i64);
+            const int64_t *at = bsearch(&h, s->home, s->nhome, sizeof h, dg_cmp_i64);
             if (at)
                 put(&b, base_home + (uint32_t)(at - s->home), 1.0f);
         }

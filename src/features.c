@@ -231,12 +231,6 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -372,7 +366,7 @@ static void event_features(const dg_dataset *ds, const dg_i64map *devs, dg_featu
         } else {
             for (uint64_t k = start[d]; k < start[d + 1]; k++)
                 day_scratch[k - start[d]] = ts[order[k]] / 86400;
-            qsort(day_scratch, n, sizeof *day_scratch, cmp_i64);
+            qsort(day_scratch, n, sizeof *day_scratch, dg_cmp_i64);
             for (uint64_t k = 0; k < n; k++)
                 ndays += k == 0 || day_scratch[k] != day_scratch[k - 1];
         }

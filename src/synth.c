@@ -799,12 +799,6 @@ static void sort_by_p_desc(const float *p, uint32_t n, uint32_t *order)
     free(idx2);
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void build_apps(world *w, uint64_t n_devices)
 {
     const uint32_t U = DG_N_APPS;
@@ -864,7 +858,7 @@ static void build_apps(world *w, uint64_t n_devices)
     int64_t *sorted = dg_xmalloc(sizeof(int64_t) * n);
     for (int attempt = 0;; attempt++) {
         memcpy(sorted, w->app_id, sizeof(int64_t) * n);
-        qsort(sorted, n, sizeof *sorted, cmp_i64);
+        qsort(sorted, n, sizeof *sorted, dg_cmp_i64);
         bool dup = false;
         for (uint32_t i = 1; i < n; i++)
             if (sorted[i] == sorted[i - 1]) {

@@ -141,6 +141,13 @@ int dg_mkdirs(const char *path, dg_err *err);
 /* FNV-1a, 64 bits: start from DG_FNV1A_INIT and feed bytes; for hash
  * tables, fingerprints and checksums (not for security). */
 #define DG_FNV1A_INIT 14695981039346656037ull
+/* qsort and bsearch order of int64_t values. */
+static inline int dg_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 static inline uint64_t dg_fnv1a(uint64_t h, const void *data, size_t n)
 {
     const unsigned char *p = (const unsigned char *)data;
