@@ -58,6 +58,19 @@ static void supercategory_rules(void **state)
     dg_supercats_free(&s);
 }
 
+/* The tables of dir loaded and cleaned of zero coordinates, and their
+ * features under the super-category rules `rules`. */
+static void build_cleaned(const char *dir, const char *rules, dg_dataset *ds, dg_supercats *sc,
+                          dg_features *f)
+{
+    dg_err err;
+    dg_rule_effect fx[1];
+    tu_load_cleaned(ds, dir, "zero-coords\n", fx);
+    memset(sc, 0, sizeof *sc);
+    assert_int_equal(dg_supercats_parse(sc, rules, "t", &err), DG_OK);
+    assert_int_equal(dg_features_build(ds, sc, f, NULL, &err), DG_OK);
+}
+
 static void features_by_hand(void **state)
 {
     (void)state;
@@ -80,12 +93,9 @@ static void features_by_hand(void **state)
     dg_dataset ds;
     dg_err err;
     dg_rule_effect fx[1];
-    tu_load_cleaned(&ds, dir, "zero-coords\n", fx);
     dg_supercats sc;
-    memset(&sc, 0, sizeof sc);
-    assert_int_equal(dg_supercats_parse(&sc, "games: game\nfinance: bank\n", "t", &err), DG_OK);
     dg_features f;
-    assert_int_equal(dg_features_build(&ds, &sc, &f, NULL, &err), DG_OK);
+    build_cleaned(dir, "games: game\nfinance: bank\n", &ds, &sc, &f);
 
     /* Devices: the phones' (1, 2), then labelled ones without a phone (3). */
     assert_int_equal(f.ndevices, 3);
@@ -200,14 +210,9 @@ static void active_days_far_apart(void **state)
     free(tu_write_str(dir, "app_labels.csv", "app_id,label_id\n100,1\n"));
     free(tu_write_str(dir, "label_categories.csv", "label_id,category\n1,game-Racing\n"));
     dg_dataset ds;
-    dg_err err;
-    dg_rule_effect fx[1];
-    tu_load_cleaned(&ds, dir, "zero-coords\n", fx);
     dg_supercats sc;
-    memset(&sc, 0, sizeof sc);
-    assert_int_equal(dg_supercats_parse(&sc, "games: game\n", "t", &err), DG_OK);
     dg_features f;
-    assert_int_equal(dg_features_build(&ds, &sc, &f, NULL, &err), DG_OK);
+    build_cleaned(dir, "games: game\n", &ds, &sc, &f);
     NEAR(at(&f, 0, "events"), 4);
     NEAR(at(&f, 0, "active_days"), 3);
     NEAR(at(&f, 0, "events_per_day"), 4.0 / 3);
