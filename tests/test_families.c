@@ -894,6 +894,49 @@ static void persona_softmax_finds_kinds(void **state)
     print_message("# with every row unlabelled for the mixture: %.4f\n", lu);
     assert_true(lu < ls - 0.02);
     pf->free(warm);
+    /* min_devices: the apps on fewer rows than that keep log-odds 0 in the
+     * saved mixture (read from the file: our header, 4 u32 and the scale,
+     * then the log-odds per component and app), the others do not. The
+     * threshold is the median of the apps' row counts, so both kinds occur. */
+    uint32_t count[APPS] = {0}, sorted[APPS];
+    for (uint64_t e = 0; e < xtr.nnz; e++)
+        if (x.idx[e] >= OTHER)
+            count[x.idx[e] - OTHER]++;
+    for (uint32_t a = 0; a < APPS; a++) { /* insertion sort */
+        uint32_t i = a;
+        for (; i > 0 && sorted[i - 1] > count[a]; i--)
+            sorted[i] = sorted[i - 1];
+        sorted[i] = count[a];
+    }
+    uint32_t median = sorted[APPS / 2];
+    char spec[80];
+    snprintf(spec, sizeof spec, "personas=4 l2=0.03 min_devices=%u", median);
+    assert_int_equal(dg_params_parse(&pp, spec, pf->param_names, &err), DG_OK);
+    if (pf->fit(&t, &pp, &warm, NULL, &err) != DG_OK)
+        fail_msg("fit with min_devices: %s", err.msg);
+    snprintf(path, sizeof path, "%s/rare.model", dir);
+    assert_int_equal(pf->save(warm, path, &err), DG_OK);
+    pf->free(warm);
+    size_t len = 0;
+    char *file = tu_read(path, &len);
+    const char *magic = "demographer persona-softmax model 1\n";
+    size_t at = strlen(magic) + 4 * sizeof(uint32_t) + sizeof(double);
+    assert_true(len >= at + sizeof(double) * KINDS * APPS);
+    int zero = 0, kept = 0;
+    for (int c = 0; c < KINDS; c++)
+        for (uint32_t a = 0; a < APPS; a++) {
+            double lo;
+            memcpy(&lo, file + at + sizeof lo * ((size_t)c * APPS + a), sizeof lo);
+            if (count[a] < median) {
+                assert_true(lo == 0);
+                zero++;
+            } else {
+                assert_true(lo != 0);
+                kept++;
+            }
+        }
+    assert_true(zero > 0 && kept > 0);
+    free(file);
     pf->free(back);
     pf->free(pm);
     sm->free(smm);
