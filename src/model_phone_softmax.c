@@ -117,8 +117,9 @@ static int encodings(const void *prior, const dg_csr *x, dg_task task, int nclas
     return rc;
 }
 
-static const char *const param_names[] = {"alpha", "l2", "iterations", "eps", "delta",
-                                          "threads", NULL};
+static const char *const param_names[] = {"alpha", "l2",      "rank",    "iterations",
+                                          "eps",   "delta",   "threads", NULL};
+
 
 static int phone_fit(const dg_trainset *t, const dg_params *params, void **out,
                      const dg_progress *progress, dg_err *err)
@@ -317,7 +318,7 @@ const dg_model_family dg_family_phone_softmax = {
                "(how female, how old) from brand-model-prior",
     .tasks = (1u << DG_TASK_BINARY) | (1u << DG_TASK_MULTICLASS),
     .param_names = param_names,
-    .grid = "alpha=30 l2=3e-3,1e-2,3e-2,1e-1",
+    .grid = "alpha=30 rank=0,2 l2=1e-3,3e-3,1e-2,3e-2",
     .fit = phone_fit,
     .predict = phone_predict,
     .save = phone_save,

@@ -25,6 +25,10 @@ typedef struct softmax_model {
     uint32_t nclasses;
     uint32_t binary; /* 1: predicts P(class 1) only */
     double *w;       /* (ncols + 1) * nclasses: column-major by class, intercepts last */
+    /* A rank-r fit's W, A and intercepts, kept (not saved) as the start of
+     * the next point of a penalty path; NULL for the full model. */
+    uint32_t rank;
+    double *theta;
 } softmax_model;
 
 /* Softmax of z (in place) and log-sum-exp of the input, without overflow. */
@@ -193,6 +197,11 @@ typedef struct objective_ctx {
     const dg_progress *progress;
     int max_iterations;
     int cancelled;
+    /* rank > 0: the weights are W A, W [ncols][rank], A [rank][nclasses],
+     * and these hold the product and its gradient */
+    int rank;
+    double rank_l2;
+    double *w_full, *g_full;
 } objective_ctx;
 
 static double objective(objective_ctx *ctx, const double *w, double *grad)
@@ -275,12 +284,78 @@ double dg_softmax_objective(const dg_trainset *t, double l2, const double *w, do
     return f;
 }
 
+/* The objective of a rank-r fit: theta is W (ncols x r), then A (r x k),
+ * then the k intercepts. The product W A is the full model's weights, so the
+ * loss and its gradient G come from objective(); the chain rule gives
+ * G A' for W and W' G for A, and the penalty is on W and A. */
+static void rank_product(const double *theta, uint32_t p, int k, int r, double *w)
+{
+    const double *W = theta, *A = theta + (size_t)p * r, *b = A + (size_t)r * k;
+    for (uint32_t j = 0; j < p; j++)
+        for (int c = 0; c < k; c++) {
+            double v = 0;
+            for (int a = 0; a < r; a++)
+                v += W[(size_t)j * r + a] * A[(size_t)a * k + c];
+            w[(size_t)j * k + c] = v;
+        }
+    memcpy(w + (size_t)p * k, b, sizeof *b * (size_t)k);
+}
+
+static double objective_rank(objective_ctx *ctx, const double *theta, double *grad)
+{
+    uint32_t p = ctx->t->x->ncols;
+    int k = ctx->t->nclasses, r = ctx->rank;
+    const double *W = theta, *A = theta + (size_t)p * r;
+    rank_product(theta, p, k, r, ctx->w_full);
+    double f = objective(ctx, ctx->w_full, ctx->g_full);
+    const double *G = ctx->g_full;
+    double *gW = grad, *gA = grad + (size_t)p * r, *gb = gA + (size_t)r * k;
+    double norm = 0;
+    for (uint32_t j = 0; j < p; j++)
+        for (int a = 0; a < r; a++) {
+            double v = 0, wa = W[(size_t)j * r + a];
+            for (int c = 0; c < k; c++)
+                v += G[(size_t)j * k + c] * A[(size_t)a * k + c];
+            gW[(size_t)j * r + a] = v + ctx->rank_l2 * wa;
+            norm += wa * wa;
+        }
+    for (int a = 0; a < r; a++)
+        for (int c = 0; c < k; c++) {
+            double v = 0, aa = A[(size_t)a * k + c];
+            for (uint32_t j = 0; j < p; j++)
+                v += W[(size_t)j * r + a] * G[(size_t)j * k + c];
+            gA[(size_t)a * k + c] = v + ctx->rank_l2 * aa;
+            norm += aa * aa;
+        }
+    memcpy(gb, G + (size_t)p * k, sizeof *gb * (size_t)k);
+    return f + 0.5 * ctx->rank_l2 * norm;
+}
+
+double dg_softmax_rank_objective(const dg_trainset *t, double l2, int rank, const double *theta,
+                                 double *grad, int threads)
+{
+    objective_ctx ctx;
+    if (objective_setup(&ctx, t, 0, threads))
+        return NAN;
+    size_t n = ((size_t)t->x->ncols + 1) * (size_t)t->nclasses;
+    ctx.rank = rank;
+    ctx.rank_l2 = l2;
+    ctx.w_full = dg_xmalloc(sizeof *ctx.w_full * n);
+    ctx.g_full = dg_xmalloc(sizeof *ctx.g_full * n);
+    double f = objective_rank(&ctx, theta, grad);
+    free(ctx.w_full);
+    free(ctx.g_full);
+    free(ctx.scratch);
+    return f;
+}
+
 static lbfgsfloatval_t evaluate(void *instance, const lbfgsfloatval_t *x, lbfgsfloatval_t *g,
                                 const int n, const lbfgsfloatval_t step)
 {
     (void)n;
     (void)step;
-    return objective(instance, x, g);
+    objective_ctx *ctx = instance;
+    return ctx->rank ? objective_rank(ctx, x, g) : objective(ctx, x, g);
 }
 
 static int progress_cb(void *instance, const lbfgsfloatval_t *x, const lbfgsfloatval_t *g,
@@ -321,17 +396,32 @@ static const char *lbfgs_error(int ret)
     }
 }
 
-static const char *const param_names[] = {"l2", "iterations", "eps", "delta", "threads", NULL};
+static const char *const param_names[] = {"l2",    "rank",    "iterations", "eps",
+                                          "delta", "threads", NULL};
+
+/* A seeded normal draw (splitmix64 and Box-Muller) for the rank-r start. */
+static double seeded_normal(uint64_t *state)
+{
+    double u[2];
+    for (int i = 0; i < 2; i++) {
+        uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        u[i] = ((double)((z ^ (z >> 31)) >> 11) + 0.5) / 9007199254740992.0;
+    }
+    return sqrt(-2 * log(u[0])) * cos(6.283185307179586 * u[1]);
+}
 
 static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out,
                        const dg_progress *progress, dg_err *err)
 {
     const dg_model_family *f = &dg_family_softmax;
     *out = NULL;
-    double l2, iterations, eps, delta, threads;
+    double l2, rank, iterations, eps, delta, threads;
     if (dg_family_check(f, t, params, err) ||
         dg_family_finite_values(f, t->x, err) ||
         dg_family_param(f, params, "l2", 1e-3, 0, 1e6, 0, &l2, err) ||
+        dg_family_param(f, params, "rank", 0, 0, 64, 1, &rank, err) ||
         dg_family_param(f, params, "iterations", 300, 1, 1e6, 1, &iterations, err) ||
         dg_family_param(f, params, "eps", 1e-4, 1e-12, 1, 0, &eps, err) ||
         dg_family_param(f, params, "delta", SOFTMAX_DELTA, 0, 1, 0, &delta, err) ||
@@ -347,26 +437,46 @@ static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out
     objective_setup(&ctx, t, l2, (int)threads);
     ctx.progress = progress;
     ctx.max_iterations = (int)iterations;
+    /* A rank of k or more is no constraint: the full model. */
+    int r = rank >= 1 && rank < k ? (int)rank : 0;
+    size_t nt = n;
+    if (r) {
+        ctx.rank = r;
+        ctx.rank_l2 = l2;
+        ctx.l2 = 0;
+        nt = (size_t)t->x->ncols * (size_t)r + (size_t)r * (size_t)k + (size_t)k;
+        ctx.w_full = dg_xmalloc(sizeof *ctx.w_full * n);
+        ctx.g_full = dg_xmalloc(sizeof *ctx.g_full * n);
+    }
 
-    lbfgsfloatval_t *w = lbfgs_malloc((int)n);
+    lbfgsfloatval_t *w = lbfgs_malloc((int)nt);
     if (!w) {
         free(ctx.scratch);
-        return dg_fail(err, "softmax: out of memory for %zu weights", n);
+        free(ctx.w_full);
+        free(ctx.g_full);
+        return dg_fail(err, "softmax: out of memory for %zu weights", nt);
     }
     const softmax_model *warm = t->warm;
-    if (warm && warm->ncols == t->x->ncols && warm->nclasses == (uint32_t)k) {
+    double *intercepts = w + nt - (size_t)k;
+    int warm_fits = warm && warm->ncols == t->x->ncols && warm->nclasses == (uint32_t)k &&
+                    warm->rank == (uint32_t)r && (!r || warm->theta);
+    if (warm_fits) {
         /* The previous point of the path: the optimum moves little. */
-        memcpy(w, warm->w, sizeof *w * n);
+        memcpy(w, r ? warm->theta : warm->w, sizeof *w * nt);
     } else {
-        memset(w, 0, sizeof *w * n);
+        /* Full rank: from 0. Rank r: W and A small and seeded (at 0 their
+         * gradients vanish), so a fit repeats. */
+        memset(w, 0, sizeof *w * nt);
+        uint64_t state = t->seed ^ 0x5a17ull;
+        for (size_t i = 0; r && i < nt - (size_t)k; i++)
+            w[i] = 0.1 * seeded_normal(&state);
         /* Start the intercepts at the log class shares (plus 1e-3 for a
          * class with no rows): fewer iterations, same optimum. Shares, not
          * counts, so scaling every weight changes nothing. */
         double *counts = dg_xmalloc(sizeof *counts * (size_t)k);
         dg_family_class_counts(t, counts);
         for (int c = 0; c < k; c++)
-            w[(size_t)t->x->ncols * (size_t)k + (size_t)c] =
-                log(counts[c] / ctx.weight_sum + 1e-3);
+            intercepts[c] = log(counts[c] / ctx.weight_sum + 1e-3);
         free(counts);
     }
 
@@ -379,10 +489,12 @@ static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out
         lp.delta = delta;
     }
     lbfgsfloatval_t fx = 0;
-    int ret = lbfgs((int)n, w, &fx, evaluate, progress_cb, &ctx, &lp);
+    int ret = lbfgs((int)nt, w, &fx, evaluate, progress_cb, &ctx, &lp);
     free(ctx.scratch);
+    free(ctx.g_full);
     if (ctx.cancelled) {
         lbfgs_free(w);
+        free(ctx.w_full);
         return dg_cancel(err, "cancelled");
     }
     /* The stops below leave the best point found so far (liblbfgs reverts a
@@ -393,6 +505,7 @@ static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out
                  ret == LBFGSERR_MAXIMUMSTEP;
     if (!usable || !isfinite(fx)) {
         lbfgs_free(w);
+        free(ctx.w_full);
         return dg_fail(err, "softmax: L-BFGS failed: %s (code %d)", lbfgs_error(ret), ret);
     }
     softmax_model *m = dg_xcalloc(1, sizeof *m);
@@ -400,7 +513,17 @@ static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out
     m->nclasses = (uint32_t)k;
     m->binary = t->task == DG_TASK_BINARY;
     m->w = dg_xmalloc(sizeof *m->w * n);
-    memcpy(m->w, w, sizeof *m->w * n);
+    if (r) {
+        /* The model is the product: predict, save and the SQL form do not
+         * know the rank. */
+        rank_product(w, t->x->ncols, k, r, m->w);
+        m->rank = (uint32_t)r;
+        m->theta = dg_xmalloc(sizeof *m->theta * nt);
+        memcpy(m->theta, w, sizeof *m->theta * nt);
+        free(ctx.w_full);
+    } else {
+        memcpy(m->w, w, sizeof *m->w * n);
+    }
     lbfgs_free(w);
     *out = m;
     return DG_OK;
@@ -447,6 +570,7 @@ static void softmax_free(void *model)
     if (!m)
         return;
     free(m->w);
+    free(m->theta);
     free(m);
 }
 

@@ -12,5 +12,10 @@ extern const dg_model_family dg_family_softmax;
  * threads. The loss is the weighted mean over the rows. */
 double dg_softmax_objective(const dg_trainset *t, double l2, const double *w, double *grad,
                             int threads);
+/* The same loss for a fit of rank `rank` (softmax's `rank` parameter): theta
+ * is W (x->ncols x rank), then A (rank x nclasses), then the nclasses
+ * intercepts; the weights are W A, and the L2 penalty is on W and A. */
+double dg_softmax_rank_objective(const dg_trainset *t, double l2, int rank, const double *theta,
+                                 double *grad, int threads);
 
 #endif

@@ -263,6 +263,19 @@ static int job_nout(const job *J)
     return dg_task_nout(dg_target_task(J->t), dg_target_nclasses(J->t));
 }
 
+/* Whether combinations a and b differ at most in parameter `except`. */
+static int same_but(const dg_params *a, const dg_params *b, const char *except)
+{
+    for (int i = 0; i < a->n; i++)
+        if (strcmp(a->name[i], except) != 0 &&
+            dg_param(b, a->name[i], NAN) != a->value[i])
+            return 0;
+    for (int i = 0; i < b->n; i++)
+        if (strcmp(b->name[i], except) != 0 && isnan(dg_param(a, b->name[i], NAN)))
+            return 0;
+    return 1;
+}
+
 static void job_init(job *J, trainer *T, scenario *S, dg_target t, const dg_model_family *fam,
                      const dg_params *combos, int ncombos, int variant)
 {
@@ -280,22 +293,32 @@ static void job_init(job *J, trainer *T, scenario *S, dg_target t, const dg_mode
         J->y[i] = dg_labelled_y(&T->lab, t, S->tr_lab[i]);
     J->oof = dg_xcalloc((size_t)ncombos * S->ntr * (size_t)job_nout(J) + 1, sizeof *J->oof);
     J->score = dg_xmalloc((size_t)ncombos * sizeof *J->score);
-    /* The warm path: by the family's penalty, the strongest first; a stable
-     * order, so equal values keep the grid's order. */
+    /* The warm paths: one per setting of the other parameters (in the
+     * grid's order of their first combination), each by the family's
+     * penalty, the strongest first, so that every fit but a path's first
+     * starts from a model of the same settings. A stable order. */
     J->order = dg_xmalloc((size_t)ncombos * sizeof *J->order);
-    for (int c = 0; c < ncombos; c++)
+    int *path = dg_xmalloc((size_t)ncombos * sizeof *path);
+    for (int c = 0; c < ncombos; c++) {
         J->order[c] = c;
+        path[c] = c;
+        for (int e = 0; e < c && path[c] == c && fam->warm_param; e++)
+            if (same_but(&combos[c], &combos[e], fam->warm_param))
+                path[c] = path[e];
+    }
     if (fam->warm_param)
         for (int i = 1; i < ncombos; i++)
             for (int k = i; k > 0; k--) {
+                int pa = path[J->order[k - 1]], pb = path[J->order[k]];
                 double a = dg_param(&combos[J->order[k - 1]], fam->warm_param, 0),
                        b = dg_param(&combos[J->order[k]], fam->warm_param, 0);
-                if (!(fam->warm_descending ? b > a : b < a))
+                if (!(pb < pa || (pb == pa && (fam->warm_descending ? b > a : b < a))))
                     break;
                 int x = J->order[k];
                 J->order[k] = J->order[k - 1];
                 J->order[k - 1] = x;
             }
+    free(path);
 }
 
 static void job_free(job *J)

@@ -546,6 +546,90 @@ static family_case cases[] = {
  * sum), group6 (a 12 x 6 table) and age (each group's mean age) are the
  * inner model's probabilities times the table, and a saved model reloads
  * to the same outputs; an expected age has no SQL form. */
+/* softmax's rank: the rank objective's gradient is its finite differences;
+ * on classes whose scores lie on a line (one hidden direction, each class a
+ * point on it) and few rows, rank 1 beats the full model at the same
+ * penalty on held-out rows; a rank of the class count or more is the full
+ * model, the same bits. */
+static void softmax_rank(void **state)
+{
+    (void)state;
+    const dg_model_family *sm = dg_model_family_find("softmax");
+    assert_non_null(sm);
+    enum { ROWS = 2400, TRAIN = 400, COLS = 40, K = 6, R = 1 };
+    planted p;
+    planted_make(&p, ROWS, COLS, 6, K, 23);
+    /* Relabel: score_c = (x . v) * a_c with a_c on a line. */
+    uint64_t s = 29;
+    double v[COLS], a[K], z[K];
+    for (int j = 0; j < COLS; j++)
+        v[j] = gaussian(&s);
+    for (int c = 0; c < K; c++)
+        a[c] = -1 + 2.0 * c / (K - 1);
+    for (uint32_t r = 0; r < ROWS; r++) {
+        double dot = 0, top = -INFINITY, sum = 0;
+        for (uint64_t e = p.x.ptr[r]; e < p.x.ptr[r + 1]; e++)
+            dot += p.x.val[e] * v[p.x.idx[e]];
+        for (int c = 0; c < K; c++)
+            top = fmax(top, z[c] = dot * a[c]);
+        for (int c = 0; c < K; c++)
+            sum += (z[c] = exp(z[c] - top));
+        double u = uniform(&s) * sum;
+        int c = 0;
+        while (c < K - 1 && (u -= z[c]) > 0)
+            c++;
+        p.y[r] = c;
+    }
+    uint64_t ptr_tr[TRAIN + 1], ptr_te[ROWS - TRAIN + 1];
+    dg_csr xtr = rows_of(&p, 0, TRAIN, ptr_tr), xte = rows_of(&p, TRAIN, ROWS, ptr_te);
+    dg_trainset t = {.x = &xtr, .y = p.y, .task = DG_TASK_MULTICLASS, .nclasses = K, .seed = 3};
+    /* The gradient, at a random point. */
+    enum { NT = COLS * 2 + 2 * K + K };
+    double th[NT], g[NT], scratch[NT];
+    for (int i = 0; i < NT; i++)
+        th[i] = 0.3 * gaussian(&s);
+    double f = dg_softmax_rank_objective(&t, 0.05, 2, th, g, 2);
+    assert_true(isfinite(f));
+    for (int i = 0; i < NT; i++) {
+        double h = 1e-5, keep = th[i];
+        th[i] = keep + h;
+        double up = dg_softmax_rank_objective(&t, 0.05, 2, th, scratch, 1);
+        th[i] = keep - h;
+        double down = dg_softmax_rank_objective(&t, 0.05, 2, th, scratch, 1);
+        th[i] = keep;
+        double numeric = (up - down) / (2 * h);
+        if (fabs(numeric - g[i]) > 1e-7 * fmax(1, fabs(numeric)))
+            fail_msg("theta %d: gradient %.10g, finite difference %.10g", i, g[i], numeric);
+    }
+    dg_err err;
+    dg_params full, low, high;
+    assert_int_equal(dg_params_parse(&full, "l2=0.003", sm->param_names, &err), DG_OK);
+    assert_int_equal(dg_params_parse(&low, "l2=0.003 rank=1", sm->param_names, &err), DG_OK);
+    assert_int_equal(dg_params_parse(&high, "l2=0.003 rank=6", sm->param_names, &err), DG_OK);
+    void *mf = NULL, *ml = NULL, *mh = NULL;
+    if (sm->fit(&t, &full, &mf, NULL, &err) || sm->fit(&t, &low, &ml, NULL, &err) ||
+        sm->fit(&t, &high, &mh, NULL, &err))
+        fail_msg("fit: %s", err.msg);
+    uint32_t nte = ROWS - TRAIN;
+    double *pf = malloc(sizeof *pf * nte * K), *pl = malloc(sizeof *pl * nte * K);
+    double *ph = malloc(sizeof *ph * nte * K);
+    assert_int_equal(sm->predict(mf, &xte, pf, &err), DG_OK);
+    assert_int_equal(sm->predict(ml, &xte, pl, &err), DG_OK);
+    assert_int_equal(sm->predict(mh, &xte, ph, &err), DG_OK);
+    family_case fc = {.task = DG_TASK_MULTICLASS, .nclasses = K};
+    double lf = loss_of(&fc, pf, p.y + TRAIN, nte), ll = loss_of(&fc, pl, p.y + TRAIN, nte);
+    print_message("# softmax rank %d %.4f, full %.4f on held-out rows\n", R, ll, lf);
+    assert_true(ll < lf - 0.02);
+    assert_memory_equal(pf, ph, sizeof *pf * nte * K);
+    sm->free(mf);
+    sm->free(ml);
+    sm->free(mh);
+    free(pf);
+    free(pl);
+    free(ph);
+    planted_free(&p);
+}
+
 static void group12_sum_outputs(void **state)
 {
     (void)state;
@@ -960,6 +1044,7 @@ int main(void)
     struct CMUnitTest tests[64];
     size_t n = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(softmax_gradient);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(softmax_rank);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(group12_sum_outputs);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(blend_beats_its_bases);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(persona_softmax_finds_kinds);
