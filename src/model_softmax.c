@@ -3,7 +3,16 @@
  * class; the loss is the weighted mean log loss, so l2 does not depend on
  * the number of rows. Binary sets are fit as two classes and predict P(y=1).
  * Unlike one-vs-rest, the probabilities come from one model and need no
- * normalising, which is what the 12-class log loss rewards. */
+ * normalising, which is what the 12-class log loss rewards.
+ *
+ * With rank r below the class count, the weights are a product W A (W one
+ * row of r numbers per column, A r numbers per class), and the penalty is on
+ * W and A. The twelve groups are six ages of two sexes: what a column says
+ * of its devices is mostly a few directions (more or less male, older,
+ * younger) rather than twelve free numbers, and the constraint spends the
+ * rows on those directions. The loss is no longer convex in W and A: the fit
+ * starts from small seeded values (at 0 the gradients vanish), and a penalty
+ * path from the point before, so a fit repeats. */
 #include "model_softmax.h"
 
 #include "model_family.h"
