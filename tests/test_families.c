@@ -979,7 +979,7 @@ static void persona_softmax_finds_kinds(void **state)
     assert_true(lu < ls - 0.02);
     pf->free(warm);
     /* min_devices: the apps on fewer rows than that keep log-odds 0 in the
-     * saved mixture (read from the file: our header, 4 u32 and the scale,
+     * saved mixture (read from the file: our header, 5 u32 and the scale,
      * then the log-odds per component and app), the others do not. The
      * threshold is the median of the apps' row counts, so both kinds occur. */
     uint32_t count[APPS] = {0}, sorted[APPS];
@@ -1003,8 +1003,9 @@ static void persona_softmax_finds_kinds(void **state)
     pf->free(warm);
     size_t len = 0;
     char *file = tu_read(path, &len);
-    const char *magic = "demographer persona-softmax model 1\n";
-    size_t at = strlen(magic) + 4 * sizeof(uint32_t) + sizeof(double);
+    const char *magic = "demographer persona-softmax model 2\n";
+    assert_memory_equal(file, magic, strlen(magic));
+    size_t at = strlen(magic) + 5 * sizeof(uint32_t) + sizeof(double);
     assert_true(len >= at + sizeof(double) * KINDS * APPS);
     int zero = 0, kept = 0;
     for (int c = 0; c < KINDS; c++)
@@ -1020,6 +1021,55 @@ static void persona_softmax_finds_kinds(void **state)
             }
         }
     assert_true(zero > 0 && kept > 0);
+    /* The same model as a version-1 file (no components per mixture: one
+     * mixture) loads and predicts the same bits. */
+    void *v2 = NULL, *v1 = NULL;
+    if (pf->load(path, &v2, &err) != DG_OK)
+        fail_msg("load: %s", err.msg);
+    size_t per_at = strlen(magic) + 4 * sizeof(uint32_t);
+    char *old = malloc(len);
+    memcpy(old, file, per_at);
+    memcpy(old + per_at, file + per_at + sizeof(uint32_t), len - per_at - sizeof(uint32_t));
+    old[strlen(magic) - 2] = '1';
+    char *softmax_file = malloc(strlen(path) + 16), *old_softmax = malloc(strlen(path) + 16);
+    snprintf(softmax_file, strlen(path) + 16, "%s.softmax", path);
+    size_t slen = 0;
+    char *inner = tu_read(softmax_file, &slen);
+    char *old_path = tu_write(dir, "old.model", old, len - sizeof(uint32_t));
+    snprintf(old_softmax, strlen(path) + 16, "%s.softmax", old_path);
+    FILE *fp = fopen(old_softmax, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(inner, 1, slen, fp), slen);
+    fclose(fp);
+    if (pf->load(old_path, &v1, &err) != DG_OK)
+        fail_msg("load of a version-1 file: %s", err.msg);
+    assert_int_equal(pf->predict(v2, &xte, p1, &err), DG_OK);
+    assert_int_equal(pf->predict(v1, &xte, p3, &err), DG_OK);
+    assert_memory_equal(p1, p3, sizeof *p1 * nte * KINDS);
+    pf->free(v1);
+    pf->free(v2);
+    /* Two mixtures side by side: twice the components, in mixtures of the
+     * personas' count. */
+    assert_int_equal(dg_params_parse(&pp, "personas=4 mixtures=2 l2=0.03", pf->param_names, &err),
+                     DG_OK);
+    if (pf->fit(&t, &pp, &warm, NULL, &err) != DG_OK)
+        fail_msg("fit with two mixtures: %s", err.msg);
+    snprintf(path, sizeof path, "%s/two.model", dir);
+    assert_int_equal(pf->save(warm, path, &err), DG_OK);
+    pf->free(warm);
+    size_t len2 = 0;
+    char *two = tu_read(path, &len2);
+    uint32_t k2, per2;
+    memcpy(&k2, two + strlen(magic) + 3 * sizeof(uint32_t), sizeof k2);
+    memcpy(&per2, two + strlen(magic) + 4 * sizeof(uint32_t), sizeof per2);
+    assert_int_equal(k2, 2 * KINDS);
+    assert_int_equal(per2, KINDS);
+    free(two);
+    free(inner);
+    free(old);
+    free(old_path);
+    free(softmax_file);
+    free(old_softmax);
     free(file);
     pf->free(back);
     pf->free(pm);
