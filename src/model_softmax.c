@@ -78,6 +78,22 @@ typedef struct objective_part {
     double loss;
 } objective_part;
 
+/* A row's weighted loss from its scores z, which become the loss's
+ * derivatives by the scores (times the weight), added to the intercepts'
+ * gradient too. */
+static inline double row_loss(double *z, int k, int y, double wr, double *bias_grad)
+{
+    double zy = z[y];
+    double loss = wr * (softmax_inplace(z, k) - zy);
+    /* d loss / d z_c = p_c - [c == y] */
+    z[y] -= 1;
+    for (int c = 0; c < k; c++) {
+        z[c] *= wr;
+        bias_grad[c] += z[c];
+    }
+    return loss;
+}
+
 /* Two classes per instruction. GCC does not vectorise the per-entry loops
  * over the classes on its own (they are most of a training's time); written
  * with vector types they do the same multiplications and additions in the
@@ -122,15 +138,7 @@ static inline __attribute__((always_inline)) void objective_rows_even(objective_
         }
         for (int i = 0; i < h; i++)
             pair_store(z + 2 * i, acc[i]);
-        int y = (int)t->y[r];
-        double zy = z[y];
-        loss += wr * (softmax_inplace(z, k) - zy);
-        /* d loss / d z_c = p_c - [c == y] */
-        z[y] -= 1;
-        for (int c = 0; c < k; c++) {
-            z[c] *= wr;
-            bias_grad[c] += z[c];
-        }
+        loss += row_loss(z, k, (int)t->y[r], wr, bias_grad);
         for (int i = 0; i < h; i++)
             acc[i] = pair_load(z + 2 * i);
         for (uint64_t e = x->ptr[r]; e < x->ptr[r + 1]; e++) {
@@ -159,14 +167,7 @@ static void objective_rows_any(objective_part *part)
         if (wr == 0)
             continue;
         row_scores(x, r, part->w, k, x->ncols, z);
-        int y = (int)t->y[r];
-        double zy = z[y];
-        loss += wr * (softmax_inplace(z, k) - zy);
-        z[y] -= 1;
-        for (int c = 0; c < k; c++) {
-            z[c] *= wr;
-            bias_grad[c] += z[c];
-        }
+        loss += row_loss(z, k, (int)t->y[r], wr, bias_grad);
         for (uint64_t e = x->ptr[r]; e < x->ptr[r + 1]; e++) {
             double *gj = part->grad + (size_t)x->idx[e] * (size_t)k;
             double v = x->val[e];
