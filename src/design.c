@@ -854,14 +854,6 @@ void dg_labelled_free(dg_labelled *l)
     memset(l, 0, sizeof *l);
 }
 
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 int dg_labelled_build(const dg_dataset *ds, const dg_features *f, double test_share,
                       uint64_t seed, dg_labelled *out, dg_err *err)
 {
@@ -959,7 +951,7 @@ int dg_labelled_build(const dg_dataset *ds, const dg_features *f, double test_sh
                     members[n++] = k;
             uint64_t state = seed * 0x100000001b3ull + (uint64_t)g;
             for (uint32_t i = n; i > 1; i--) {
-                uint32_t j = (uint32_t)(splitmix(&state) % i), t = members[i - 1];
+                uint32_t j = (uint32_t)(dg_splitmix64(&state) % i), t = members[i - 1];
                 members[i - 1] = members[j];
                 members[j] = t;
             }

@@ -15,23 +15,13 @@
 
 /* ---- the sample ---------------------------------------------------------- */
 
-/* splitmix64: a small, well-mixed generator; the same seed gives the same
- * sample on every machine. */
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* Uniform in [0, bound) without modulo bias. */
 static uint64_t random_below(uint64_t *state, uint64_t bound)
 {
     uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
     uint64_t r;
     do
-        r = next_random(state);
+        r = dg_splitmix64(state);
     while (r >= limit);
     return r % bound;
 }

@@ -32,14 +32,6 @@ static void silent(const char *s)
     (void)s;
 }
 
-static uint64_t next_u64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static int by_index(const void *a, const void *b)
 {
     int ia = ((const struct svm_node *)a)->index, ib = ((const struct svm_node *)b)->index;
@@ -178,7 +170,7 @@ static int svm_fit(const dg_model_family *f, int svm_type, const dg_trainset *t,
         pick[i] = i;
     uint64_t s = t->seed;
     for (uint32_t i = 0; i < n && n < x->nrows; i++) {
-        uint32_t j = i + (uint32_t)(next_u64(&s) % (x->nrows - i));
+        uint32_t j = i + (uint32_t)(dg_splitmix64(&s) % (x->nrows - i));
         uint32_t tmp = pick[i];
         pick[i] = pick[j];
         pick[j] = tmp;

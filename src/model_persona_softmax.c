@@ -143,14 +143,9 @@ static void mixture_fit(persona_model *m, const dg_csr *x, uint32_t min_devices,
     }
     double *resp = dg_xmalloc(((size_t)n * k + 1) * sizeof *resp);
     uint64_t s = seed ^ 0x243f6a8885a308d3ull;
-    for (size_t i = 0; i < (size_t)n * k; i++) {
-        s += 0x9e3779b97f4a7c15ull;
-        uint64_t z = s;
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        /* -log(uniform): each row's responsibilities a flat Dirichlet draw */
-        resp[i] = -log(((double)((z ^ (z >> 31)) >> 11) + 0.5) / 9007199254740992.0);
-    }
+    /* -log(uniform): each row's responsibilities a flat Dirichlet draw */
+    for (size_t i = 0; i < (size_t)n * k; i++)
+        resp[i] = -log(dg_uniform_open(&s));
     for (uint32_t i = 0; i < n; i++) {
         double sum = 0;
         for (uint32_t c = 0; c < k; c++)
@@ -301,14 +296,17 @@ static int persona_fit(const dg_trainset *t, const dg_params *params, void **out
     if (k * mixtures > MAX_COLUMNS)
         return dg_fail(err, "persona-softmax: personas=%g times mixtures=%g is over %d columns", k,
                        mixtures, MAX_COLUMNS);
+    /* The rest are softmax's: the names before "l2" in param_names are ours. */
     dg_params sp = {0};
-    for (int i = 0; i < params->n; i++)
-        if (strcmp(params->name[i], "personas") != 0 && strcmp(params->name[i], "scale") != 0 &&
-            strcmp(params->name[i], "min_devices") != 0 &&
-            strcmp(params->name[i], "mixtures") != 0) {
+    for (int i = 0; i < params->n; i++) {
+        int ours = 0;
+        for (int j = 0; strcmp(param_names[j], "l2") != 0; j++)
+            ours |= strcmp(params->name[i], param_names[j]) == 0;
+        if (!ours) {
             snprintf(sp.name[sp.n], sizeof sp.name[sp.n], "%s", params->name[i]);
             sp.value[sp.n++] = params->value[i];
         }
+    }
     const dg_csr *x = t->x;
     persona_model *m = dg_xcalloc(1, sizeof *m);
     m->ncols = x->ncols;

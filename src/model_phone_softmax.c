@@ -150,13 +150,8 @@ static int phone_fit(const dg_trainset *t, const dg_params *params, void **out,
     double *win = t->weight ? dg_xmalloc(((size_t)x->nrows + 1) * sizeof *win) : NULL;
     uint8_t *fold = dg_xmalloc((size_t)x->nrows + 1);
     uint64_t state = t->seed ^ 0x9e3779b97f4a7c15ull;
-    for (uint32_t r = 0; r < x->nrows; r++) {
-        state += 0x9e3779b97f4a7c15ull;
-        uint64_t z = state;
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        fold[r] = (uint8_t)((z ^ (z >> 31)) % INNER_FOLDS);
-    }
+    for (uint32_t r = 0; r < x->nrows; r++)
+        fold[r] = (uint8_t)(dg_splitmix64(&state) % INNER_FOLDS);
     int rc = DG_OK;
     for (int f = 0; f < INNER_FOLDS && rc == DG_OK; f++) {
         uint32_t nin = 0, nheld = 0;

@@ -294,6 +294,18 @@ double dg_softmax_objective(const dg_trainset *t, double l2, const double *w, do
     return f;
 }
 
+/* Makes ctx a rank-r objective: the penalty moves from the product to W
+ * and A, and the product and its gradient get their room. */
+static void rank_setup(objective_ctx *ctx, int r, double l2)
+{
+    size_t n = ((size_t)ctx->t->x->ncols + 1) * (size_t)ctx->t->nclasses;
+    ctx->rank = r;
+    ctx->rank_l2 = l2;
+    ctx->l2 = 0;
+    ctx->w_full = dg_xmalloc(sizeof *ctx->w_full * n);
+    ctx->g_full = dg_xmalloc(sizeof *ctx->g_full * n);
+}
+
 /* The objective of a rank-r fit: theta is W (ncols x r), then A (r x k),
  * then the k intercepts. The product W A is the full model's weights, so the
  * loss and its gradient G come from objective(); the chain rule gives
@@ -347,11 +359,7 @@ double dg_softmax_rank_objective(const dg_trainset *t, double l2, int rank, cons
     objective_ctx ctx;
     if (objective_setup(&ctx, t, 0, threads))
         return NAN;
-    size_t n = ((size_t)t->x->ncols + 1) * (size_t)t->nclasses;
-    ctx.rank = rank;
-    ctx.rank_l2 = l2;
-    ctx.w_full = dg_xmalloc(sizeof *ctx.w_full * n);
-    ctx.g_full = dg_xmalloc(sizeof *ctx.g_full * n);
+    rank_setup(&ctx, rank, l2);
     double f = objective_rank(&ctx, theta, grad);
     free(ctx.w_full);
     free(ctx.g_full);
@@ -409,17 +417,11 @@ static const char *lbfgs_error(int ret)
 static const char *const param_names[] = {"l2",    "rank",    "iterations", "eps",
                                           "delta", "threads", NULL};
 
-/* A seeded normal draw (splitmix64 and Box-Muller) for the rank-r start. */
+/* A seeded normal draw (Box-Muller) for the rank-r start. */
 static double seeded_normal(uint64_t *state)
 {
-    double u[2];
-    for (int i = 0; i < 2; i++) {
-        uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        u[i] = ((double)((z ^ (z >> 31)) >> 11) + 0.5) / 9007199254740992.0;
-    }
-    return sqrt(-2 * log(u[0])) * cos(6.283185307179586 * u[1]);
+    double u = dg_uniform_open(state), v = dg_uniform_open(state);
+    return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
 }
 
 static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out,
@@ -451,12 +453,8 @@ static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out
     int r = rank >= 1 && rank < k ? (int)rank : 0;
     size_t nt = n;
     if (r) {
-        ctx.rank = r;
-        ctx.rank_l2 = l2;
-        ctx.l2 = 0;
+        rank_setup(&ctx, r, l2);
         nt = (size_t)t->x->ncols * (size_t)r + (size_t)r * (size_t)k + (size_t)k;
-        ctx.w_full = dg_xmalloc(sizeof *ctx.w_full * n);
-        ctx.g_full = dg_xmalloc(sizeof *ctx.g_full * n);
     }
 
     lbfgsfloatval_t *w = lbfgs_malloc((int)nt);

@@ -193,23 +193,15 @@ typedef struct rng {
     uint64_t s[4];
 } rng;
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 static void rng_init(rng *r, uint64_t seed, uint64_t stream, uint64_t index)
 {
     uint64_t x = seed;
-    uint64_t a = splitmix64(&x);
+    uint64_t a = dg_splitmix64(&x);
     x = a ^ ((stream + 1) * 0xd1b54a32d192ed03ULL);
-    uint64_t b = splitmix64(&x);
+    uint64_t b = dg_splitmix64(&x);
     x = b ^ ((index + 1) * 0x8cb92ba72f3d8dd7ULL);
     for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
+        r->s[i] = dg_splitmix64(&x);
 }
 
 static inline uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

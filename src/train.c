@@ -92,14 +92,6 @@ static int grid_expand(const char *family, const char *grid, const char *const *
 
 /* ---- small helpers ----------------------------------------------------------- */
 
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static uint64_t file_bytes(const char *path)
 {
     struct stat st;
@@ -182,7 +174,7 @@ static int scenario_build(trainer *T, int s, dg_err *err)
                 members[n++] = i;
         uint64_t state = T->o->seed ^ (0x5eedull * (uint64_t)(s * 16 + g + 1));
         for (uint32_t i = n; i > 1; i--) {
-            uint32_t j = (uint32_t)(splitmix(&state) % i), t = members[i - 1];
+            uint32_t j = (uint32_t)(dg_splitmix64(&state) % i), t = members[i - 1];
             members[i - 1] = members[j];
             members[j] = t;
         }

@@ -141,6 +141,23 @@ int dg_mkdirs(const char *path, dg_err *err);
 /* FNV-1a, 64 bits: start from DG_FNV1A_INIT and feed bytes; for hash
  * tables, fingerprints and checksums (not for security). */
 #define DG_FNV1A_INIT 14695981039346656037ull
+/* splitmix64: the next of a small, well-mixed sequence of 64-bit numbers;
+ * the same seed gives the same sequence on every machine (not for
+ * security). */
+static inline uint64_t dg_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* A uniform double in (0, 1), never 0 or 1, from dg_splitmix64. */
+static inline double dg_uniform_open(uint64_t *state)
+{
+    return ((double)(dg_splitmix64(state) >> 11) + 0.5) / 9007199254740992.0;
+}
+
 /* qsort and bsearch order of int64_t values. */
 static inline int dg_cmp_i64(const void *a, const void *b)
 {
