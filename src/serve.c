@@ -67,8 +67,11 @@ struct dg_server {
     unsigned port;
     int listen_fd;
     atomic_uint in_flight;
-    char *health;      /* the /health answer, built once */
-    size_t health_len;
+    char *health;      /* the /health answer less its closing '}' (built once)... */
+    size_t health_len; /* ...to which access_log_dropped is added on each request */
+    pthread_mutex_t log_lock;     /* one writer of the access log at a time */
+    atomic_ulong log_dropped;     /* access-log lines not written (a full disk...) */
+    int log_torn;                 /* a line's start is in the log without its end */
     unsigned max_connections; /* in effect (o.max_connections within the open-file limit) */
     pthread_mutex_t lock;     /* the connection list and counts below */
     pthread_cond_t wake;      /* the reaper's */
@@ -96,6 +99,7 @@ typedef struct request {
     int id_ok;
     char id_error[160];
     char path_error[160]; /* the raw path is refused (dg_serve_check_path): 400 */
+    int close_after;      /* the answer ends the connection (Connection: close) */
 } request;
 
 void dg_serve_opts_init(dg_serve_opts *o)
@@ -284,6 +288,51 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
     return r;
 }
 
+/* Writes all of buf or nothing: 0, or -1 with errno. Of a short write
+ * whose rest cannot be written, the part written is cut off again (a
+ * regular file) so no torn line stays in the log; where it cannot be (a
+ * pipe, a terminal), *torn says that the next line must start with a
+ * newline to end the fragment. Under log_lock: one line at a time, so the
+ * file offset after a write is the end of what this process wrote. */
+static int write_whole(int fd, const char *buf, size_t len, int *torn)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, buf + done, len - done);
+        if (n > 0) {
+            done += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        int e = n < 0 ? errno : ENOSPC;
+        if (done > 0) {
+            off_t end = lseek(fd, 0, SEEK_CUR);
+            if (end < (off_t)done || ftruncate(fd, end - (off_t)done) != 0)
+                *torn = 1;
+        }
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+/* One access-log line, whole or not at all; a line that cannot be written
+ * (a full disk, a file-size limit, a closed pipe) is counted in
+ * log_dropped, which /health shows, and never stops the API. */
+static void log_line(dg_server *s, const char *line, size_t len)
+{
+    pthread_mutex_lock(&s->log_lock);
+    if (s->log_torn) {
+        int still = 0;
+        if (write_whole(s->o.access_log_fd, "\n", 1, &still) == 0)
+            s->log_torn = 0;
+    }
+    if (s->log_torn || write_whole(s->o.access_log_fd, line, len, &s->log_torn) != 0)
+        atomic_fetch_add(&s->log_dropped, 1);
+    pthread_mutex_unlock(&s->log_lock);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -314,11 +363,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " end=timeout"
                          : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? " end=shutdown"
                          : " end=error");
-        /* One write per line: lines of concurrent requests never interleave
-         * on an O_APPEND file or a pipe. */
-        if (n > 0 && write(srv->o.access_log_fd, line, (size_t)n) < 0) {
-            /* A full disk must not take the API down: the line is lost. */
-        }
+        if (n > 0)
+            log_line(srv, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     }
     atomic_fetch_sub(&srv->in_flight, 1);
     free(r->body);
@@ -337,6 +383,8 @@ static enum MHD_Result send_body(struct MHD_Connection *c, request *r, unsigned 
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (r->close_after)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     r->response_bytes = (long long)len;
     conn_busy(r->srv, c);
     enum MHD_Result ok = MHD_queue_response(c, status, resp);
@@ -350,14 +398,15 @@ static enum MHD_Result send_json(struct MHD_Connection *c, request *r, unsigned 
     return send_body(c, r, status, "application/json", text, len, MHD_RESPMEM_MUST_FREE, NULL);
 }
 
-/* s with every byte that is not part of a UTF-8 sequence written \xHH, so
- * that a message quoting hostile input is still a JSON string. */
-static void printable(const char *s, char *out, size_t cap)
+/* The n bytes at s with every byte that is not part of a UTF-8 sequence,
+ * and every control byte, written \xHH, so that a message quoting hostile
+ * input is still a printable JSON string. */
+static void printable_n(const char *s, size_t n, char *out, size_t cap)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s), o = 0;
+    size_t o = 0;
     for (size_t i = 0; i < n && o + 5 < cap;) {
-        int k = (int)dg_utf8_seq((const char *)p + i, n - i);
+        int k = p[i] < 0x20 || p[i] == 0x7f ? 0 : (int)dg_utf8_seq((const char *)p + i, n - i);
         if (k == 0) {
             o += (size_t)snprintf(out + o, cap - o, "\\x%02X", p[i]);
             i++;
@@ -370,6 +419,11 @@ static void printable(const char *s, char *out, size_t cap)
         }
     }
     out[o] = '\0';
+}
+
+static void printable(const char *s, char *out, size_t cap)
+{
+    printable_n(s, strlen(s), out, cap);
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, request *r, unsigned status,
@@ -474,6 +528,20 @@ static enum MHD_Result start_predict(struct MHD_Connection *c, request *r)
         return send_error(c, r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported media type",
                           detail, NULL);
     }
+    /* A content coding (gzip, deflate, br...) is refused, not decoded: a
+     * device description is at most max_body bytes of JSON, and decoding
+     * would let a few compressed bytes expand past that limit. */
+    const char *coding = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_ENCODING);
+    if (coding && strcasecmp(coding, "identity") != 0) {
+        char detail[160], shown[64];
+        printable(coding, shown, sizeof shown);
+        snprintf(detail, sizeof detail,
+                 "the body must not be encoded (found Content-Encoding '%s'): send plain JSON",
+                 shown);
+        return send_error(c, r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported content encoding",
+                          detail, NULL);
+    }
     const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -560,9 +628,13 @@ static enum MHD_Result answer(struct MHD_Connection *c, request *r)
     case DG_ROUTE_OPENAPI:
         return send_body(c, r, MHD_HTTP_OK, "application/json", dg_serve_openapi_json,
                          strlen(dg_serve_openapi_json), MHD_RESPMEM_PERSISTENT, NULL);
-    case DG_ROUTE_HEALTH:
-        return send_body(c, r, MHD_HTTP_OK, "application/json", srv->health, srv->health_len,
-                         MHD_RESPMEM_PERSISTENT, NULL);
+    case DG_ROUTE_HEALTH: {
+        size_t cap = srv->health_len + 64;
+        char *text = dg_xmalloc(cap);
+        int n = snprintf(text, cap, "%s,\"access_log_dropped\":%lu}", srv->health,
+                         atomic_load(&srv->log_dropped));
+        return send_json(c, r, MHD_HTTP_OK, text, (size_t)n);
+    }
     case DG_ROUTE_DEVICE:
         if (!r->id_ok)
             return send_error(c, r, MHD_HTTP_BAD_REQUEST, "invalid device id", r->id_error,
@@ -570,6 +642,118 @@ static enum MHD_Result answer(struct MHD_Connection *c, request *r)
         return get_device(c, r, r->device_id);
     }
     return MHD_NO;
+}
+
+/* ---- the request head, as RFC 9112 frames a message ----
+ * libmicrohttpd 0.9.75 reads a body as chunked whenever Transfer-Encoding is
+ * there, whatever Content-Length says, takes the first of two
+ * Content-Lengths, and does not look at Host. A request whose framing two
+ * readers could read two ways (a proxy in front reading Content-Length, this
+ * server reading chunked) is how a smuggled request gets in: such a request
+ * is refused before its body is read, and the connection closed, so nothing
+ * that follows on it is answered. */
+typedef struct head_facts {
+    unsigned content_length, transfer_encoding, host;
+    const char *te;
+    size_t te_len;
+    const char *bad_name; /* a field name that is not a token */
+    size_t bad_name_len;
+} head_facts;
+
+static int is_tchar(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static enum MHD_Result note_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    head_facts *f = cls;
+    if (!f->bad_name) {
+        /* libmicrohttpd joins an obs-fold continuation line onto the field
+         * NAME (process_broken_line), so a folded line shows here as a name
+         * holding a space or other non-token byte. */
+        int ok = key_size > 0;
+        for (size_t i = 0; ok && i < key_size; i++)
+            ok = is_tchar((unsigned char)key[i]);
+        if (!ok) {
+            f->bad_name = key;
+            f->bad_name_len = key_size;
+        }
+    }
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        f->content_length++;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->transfer_encoding++;
+        f->te = value;
+        f->te_len = value_size;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
+        f->host++;
+    }
+    return MHD_YES;
+}
+
+/* Exactly "chunked", in any case, with optional white space around. */
+static int is_chunked(const char *v, size_t n)
+{
+    while (n && (*v == ' ' || *v == '\t'))
+        v++, n--;
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    return n == 7 && strncasecmp(v, "chunked", 7) == 0;
+}
+
+/* The head's framing and Host checked; an answer queued (and the connection
+ * to be closed) when the request is refused. *refused tells which. */
+static enum MHD_Result check_head(struct MHD_Connection *c, request *r, const char *version,
+                                  int *refused)
+{
+    head_facts f;
+    memset(&f, 0, sizeof f);
+    MHD_get_connection_values_n(c, MHD_HEADER_KIND, note_header, &f);
+    const int http11 = strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
+    char detail[200];
+    unsigned status = MHD_HTTP_BAD_REQUEST;
+    const char *error = "bad request";
+    if (f.bad_name) {
+        char name[64];
+        printable_n(f.bad_name, f.bad_name_len, name, sizeof name);
+        snprintf(detail, sizeof detail,
+                 "a header field name is not a token (RFC 9110 5.1), or a header line was "
+                 "folded onto the next (obs-fold, RFC 9112 5.2): '%s'", name);
+    } else if (f.content_length > 1) {
+        snprintf(detail, sizeof detail,
+                 "%u Content-Length headers: a request has one (RFC 9112 6.3)",
+                 f.content_length);
+    } else if (f.transfer_encoding && f.content_length) {
+        snprintf(detail, sizeof detail,
+                 "both Transfer-Encoding and Content-Length: the body's length is ambiguous "
+                 "(RFC 9112 6.3); send one of them");
+    } else if (f.transfer_encoding && !http11) {
+        snprintf(detail, sizeof detail,
+                 "Transfer-Encoding in an %s request (RFC 9112 6.1)", version);
+    } else if (f.transfer_encoding > 1 || (f.transfer_encoding && !is_chunked(f.te, f.te_len))) {
+        char te[64];
+        printable_n(f.te, f.te_len, te, sizeof te);
+        status = MHD_HTTP_NOT_IMPLEMENTED;
+        error = "transfer coding not implemented";
+        snprintf(detail, sizeof detail,
+                 "the only Transfer-Encoding taken is one 'chunked', found '%s'%s", te,
+                 f.transfer_encoding > 1 ? " and more" : "");
+    } else if (http11 && f.host == 0) {
+        snprintf(detail, sizeof detail, "an HTTP/1.1 request needs a Host header (RFC 9112 3.2)");
+    } else if (f.host > 1) {
+        snprintf(detail, sizeof detail, "%u Host headers: a request has one (RFC 9112 3.2)",
+                 f.host);
+    } else {
+        *refused = 0;
+        return MHD_YES;
+    }
+    *refused = 1;
+    r->close_after = 1;
+    return send_error(c, r, status, error, detail, NULL);
 }
 
 /* libmicrohttpd calls this once when the headers are in, once per piece of
@@ -581,7 +765,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_size, void **con_cls)
 {
-    (void)version;
     (void)cls;
     request *r = *con_cls;
     if (!r) /* on_request_line always runs first; this is only a guard */
@@ -593,6 +776,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     r->started = 1;
     snprintf(r->method, sizeof r->method, "%s", method);
+    int refused;
+    enum MHD_Result head = check_head(c, r, version, &refused);
+    if (refused)
+        return head;
     if (r->path_error[0])
         return MHD_YES; /* 400 once the request is in; r->path keeps the raw path */
     log_path(r->path, sizeof r->path, url);
@@ -692,7 +879,8 @@ int dg_server_start(dg_server **out, const dg_predictor *pred, const dg_serve_op
         free(s);
         return dg_fail(err, "the model version is not UTF-8 text");
     }
-    s->health_len = strlen(s->health);
+    s->health_len = strlen(s->health) - 1; /* without the closing '}' */
+    s->health[s->health_len] = '\0';
     if (open_listener(s->o.bind, s->o.port, &s->listen_fd, &s->port, err) != DG_OK) {
         free(s->health);
         free(s);
@@ -717,6 +905,7 @@ int dg_server_start(dg_server **out, const dg_predictor *pred, const dg_serve_op
     if (mhd_limit < s->o.threads)
         mhd_limit = s->o.threads;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->log_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -738,6 +927,7 @@ int dg_server_start(dg_server **out, const dg_predictor *pred, const dg_serve_op
         close(s->listen_fd);
         pthread_cond_destroy(&s->wake);
         pthread_mutex_destroy(&s->lock);
+        pthread_mutex_destroy(&s->log_lock);
         free(s->health);
         free(s);
         return dg_fail(err, "libmicrohttpd could not start the server (threads %u, "
@@ -747,6 +937,7 @@ int dg_server_start(dg_server **out, const dg_predictor *pred, const dg_serve_op
         MHD_stop_daemon(s->daemon);
         pthread_cond_destroy(&s->wake);
         pthread_mutex_destroy(&s->lock);
+        pthread_mutex_destroy(&s->log_lock);
         free(s->health);
         free(s);
         return dg_fail(err, "cannot start the request-deadline thread: %s", strerror(errno));
@@ -772,6 +963,11 @@ void dg_server_counts(dg_server *s, unsigned *open, unsigned long *deadlines,
     if (evictions)
         *evictions = s->evictions;
     pthread_mutex_unlock(&s->lock);
+}
+
+unsigned long dg_server_log_dropped(dg_server *s)
+{
+    return atomic_load(&s->log_dropped);
 }
 
 unsigned dg_server_port(const dg_server *s)
@@ -801,6 +997,7 @@ unsigned dg_server_stop(dg_server *s, double drain_s)
     MHD_stop_daemon(s->daemon);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->log_lock);
     free(s->health);
     free(s);
     return left;

@@ -1384,6 +1384,262 @@ static void test_access_log(void **state)
     assert_true(lines > 100);
 }
 
+/* ---- the request head (RFC 9112) ---- */
+
+/* Sends text on a new connection and reads for up to 1.5 s (less than the
+ * request deadline, TIMEOUT_S, which would close it too) or until the
+ * server closes it. Returns the number of answers (status lines) read; the
+ * first status, the text and whether the server closed the connection are
+ * set. */
+typedef struct exchange {
+    int status, answers, closed;
+    char text[8192];
+    json_t *json; /* the first answer's body, when it is JSON */
+} exchange;
+
+static void exchange_on(unsigned to_port, const char *text, size_t len, exchange *x)
+{
+    memset(x, 0, sizeof *x);
+    int fd = connect_raw(to_port);
+    assert_true(fd >= 0);
+    for (size_t sent = 0; sent < len;) {
+        ssize_t n = send(fd, text + sent, len - sent, MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        sent += (size_t)n;
+    }
+    size_t got = 0;
+    double until = dg_now() + 1.5;
+    while (got + 1 < sizeof x->text && dg_now() < until) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 100) != 1)
+            continue;
+        ssize_t n = recv(fd, x->text + got, sizeof x->text - 1 - got, 0);
+        if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+            x->closed = 1;
+            break;
+        }
+        if (n > 0)
+            got += (size_t)n;
+    }
+    x->text[got] = '\0';
+    close(fd);
+    for (const char *at = x->text; (at = strstr(at, "HTTP/1.")) != NULL; at++)
+        if (at == x->text || at[-1] == '\n' || at[-1] == '}')
+            x->answers++;
+    sscanf(x->text, "HTTP/1.%*d %d", &x->status);
+    const char *body = strstr(x->text, "\r\n\r\n");
+    if (body)
+        x->json = json_loads(body + 4, JSON_DISABLE_EOF_CHECK, NULL);
+}
+
+/* One answer of status, a JSON error whose detail holds want, and the
+ * connection closed: nothing sent after the refused request is answered. */
+static void assert_refused(const char *text, int status, const char *want)
+{
+    exchange x;
+    exchange_on(port, text, strlen(text), &x);
+    if (x.status != status || x.answers != 1 || !x.closed || !x.json)
+        fprintf(stderr, "# sent:\n%s\n# got (closed %d):\n%s\n", text, x.closed, x.text);
+    assert_int_equal(x.status, status);
+    assert_int_equal(x.answers, 1);
+    assert_true(x.closed);
+    assert_non_null(x.json);
+    assert_true(json_is_string(json_object_get(x.json, "error")));
+    const char *detail = json_string_value(json_object_get(x.json, "detail"));
+    assert_non_null(detail);
+    assert_non_null(strstr(detail, want));
+    json_decref(x.json);
+}
+
+/* F9: Content-Length and Transfer-Encoding together are how a request is
+ * smuggled past a proxy that reads the other one: 400, and the connection
+ * closed so the request hidden behind the body is never answered. */
+static void test_smuggling(void **state)
+{
+    (void)state;
+    static const char tail[] = "0\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    char text[512];
+    snprintf(text, sizeof text,
+             "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\nTransfer-Encoding: chunked\r\n\r\n%s",
+             sizeof tail - 1, tail);
+    assert_refused(text, 400, "both Transfer-Encoding and Content-Length");
+    /* Either order, any route, any case. */
+    assert_refused("GET /health HTTP/1.1\r\nHost: x\r\ntransfer-encoding: chunked\r\n"
+                   "content-length: 4\r\n\r\n0\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+                   400, "both Transfer-Encoding and Content-Length");
+    /* A coding other than one chunked: not implemented (RFC 9112 6.1). */
+    assert_refused("POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+                   501, "found 'gzip, chunked'");
+    assert_refused("POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                   501, "and more");
+    assert_refused("POST /v1/predict HTTP/1.0\r\nContent-Type: application/json\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                   400, "Transfer-Encoding in an HTTP/1.0 request");
+    /* Chunked alone is still read. */
+    char body[1024];
+    int n = snprintf(body, sizeof body,
+                     "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n%zx\r\n%s\r\n0\r\n\r\n",
+                     sizeof GOOD_BODY - 1, GOOD_BODY);
+    exchange x;
+    exchange_on(port, body, (size_t)n, &x);
+    assert_int_equal(x.status, 200);
+    assert_false(x.closed);
+    json_decref(x.json);
+}
+
+/* F10: two Content-Lengths (the same or not): 400 and closed. */
+static void test_two_content_lengths(void **state)
+{
+    (void)state;
+    assert_refused("POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   "Content-Length: 2\r\nContent-Length: 40\r\n\r\n{}"
+                   "GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+                   400, "2 Content-Length headers");
+    assert_refused("GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                   "Content-Length: 0\r\n\r\n",
+                   400, "2 Content-Length headers");
+}
+
+/* F12: Host (RFC 9112 3.2), field names that are not tokens (an obs-fold
+ * line shows as one), and content codings. */
+static void test_head_fields(void **state)
+{
+    (void)state;
+    assert_refused("GET /health HTTP/1.1\r\n\r\n", 400, "needs a Host header");
+    assert_refused("GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400,
+                   "2 Host headers");
+    assert_refused("GET /health HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c d\r\n\r\n", 400,
+                   "obs-fold");
+    assert_refused("GET /health HTTP/1.1\r\nHost: a\r\nX(A): b\r\n\r\n", 400,
+                   "not a token");
+    /* HTTP/1.0 needs no Host; a keep-alive HTTP/1.1 request with one is
+     * answered and the connection stays open. */
+    exchange x;
+    static const char old[] = "GET /health HTTP/1.0\r\n\r\n";
+    exchange_on(port, old, sizeof old - 1, &x);
+    assert_int_equal(x.status, 200);
+    json_decref(x.json);
+    static const char two[] = "GET /health HTTP/1.1\r\nHost: a\r\n\r\n"
+                              "GET /health HTTP/1.1\r\nhost: a\r\n\r\n";
+    exchange_on(port, two, sizeof two - 1, &x);
+    assert_int_equal(x.status, 200);
+    assert_int_equal(x.answers, 2);
+    assert_false(x.closed);
+    json_decref(x.json);
+    /* A compressed body is refused, not read as JSON. */
+    assert_refused("POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   "Content-Encoding: gzip\r\nContent-Length: 2\r\n\r\n{}",
+                   415, "Content-Encoding 'gzip'");
+}
+
+/* F17: the access log on a full disk. A line is written whole or not at
+ * all, and the lines dropped are counted in /health. */
+static void test_access_log_full_disk(void **state)
+{
+    (void)state;
+    int full = open("/dev/full", O_WRONLY | O_CLOEXEC);
+    if (full < 0)
+        skip();
+    dg_server *s = start(&test_predictor, full);
+    assert_non_null(s);
+    unsigned p = dg_server_port(s);
+    for (int i = 0; i < 3; i++) {
+        reply r = request_on(NULL, p, "GET", "/v1/devices/4", NULL, NULL, 0);
+        assert_int_equal(r.status, 200);
+        reply_free(&r);
+    }
+    sleep_ms(100); /* lines are written when a request completes */
+    reply r = request_on(NULL, p, "GET", "/health", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    json_t *d = json_object_get(r.json, "access_log_dropped");
+    assert_true(json_is_integer(d));
+    assert_true(json_integer_value(d) >= 3);
+    reply_free(&r);
+    assert_true(dg_server_log_dropped(s) >= 3);
+    assert_int_equal(dg_server_stop(s, 5), 0);
+    close(full);
+}
+
+/* A log that fills up mid-line (a file-size limit here, as a disk filling
+ * up): no torn line stays in it, and the lines that did not fit are
+ * counted. In a child: the limit is per process. */
+static void test_access_log_short_write(void **state)
+{
+    (void)state;
+    char *path = dg_path_join(tmp, "short.log");
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(pfd[0]);
+        signal(SIGXFSZ, SIG_IGN); /* a write past the limit fails with EFBIG instead */
+        struct rlimit rl = {1000, 1000};
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+            _exit(2);
+        sigset_t stop;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &stop, NULL);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+        dg_server *s = fd >= 0 ? start(&test_predictor, fd) : NULL;
+        if (!s)
+            _exit(2);
+        unsigned cp = dg_server_port(s);
+        if (write(pfd[1], &cp, sizeof cp) != sizeof cp)
+            _exit(2);
+        close(pfd[1]);
+        int sig;
+        sigwait(&stop, &sig);
+        _exit(dg_server_stop(s, 5) ? 3 : 0);
+    }
+    close(pfd[1]);
+    unsigned child_port = 0;
+    assert_int_equal(read(pfd[0], &child_port, sizeof child_port), sizeof child_port);
+    close(pfd[0]);
+    CURL *c = client();
+    for (int i = 0; i < 40; i++) {
+        reply r = request_on(c, child_port, "GET", "/v1/devices/4", NULL, NULL, 0);
+        assert_int_equal(r.status, 200);
+        reply_free(&r);
+    }
+    sleep_ms(100);
+    reply r = request_on(c, child_port, "GET", "/health", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    json_int_t dropped = json_integer_value(json_object_get(r.json, "access_log_dropped"));
+    reply_free(&r);
+    curl_easy_cleanup(c);
+    kill(pid, SIGTERM);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    size_t len;
+    char *text = tu_read(path, &len);
+    assert_non_null(text);
+    assert_true(len > 0 && len <= 1000);
+    assert_int_equal(text[len - 1], '\n');
+    int lines = 0;
+    for (char *line = text, *end; *line; line = end + 1, lines++) {
+        end = strchr(line, '\n');
+        assert_non_null(end);
+        *end = '\0';
+        assert_non_null(strstr(line, " method=GET path=/v1/devices/4 status=200 bytes="));
+        assert_non_null(strstr(line, " us="));
+    }
+    /* 40 lines of about 90 bytes do not fit in 1,000: those left out are
+     * all counted. */
+    assert_true(lines < 40);
+    assert_int_equal(dropped, 40 - lines);
+    free(text);
+    free(path);
+}
+
 /* ---- predictions-file mode ---- */
 
 static void test_table_predictor(void **state)
@@ -1592,6 +1848,48 @@ static void test_serve_command(void **state)
     free(path);
 }
 
+/* SIGHUP (a closed terminal, a service manager) drains like SIGTERM
+ * instead of killing the server with its requests under way. */
+static void test_serve_sighup(void **state)
+{
+    (void)state;
+    dg_prediction p[1];
+    expected_prediction(5, &p[0]);
+    char *path = tu_write_str(tmp, "hup.csv", "");
+    dg_err err;
+    assert_int_equal(dg_predictions_write(p, 1, path, &err), DG_OK);
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]);
+        close(out[1]);
+        execl(tu_bin(), tu_bin(), "serve", "--predictions", path, "--port", "0",
+              "--no-access-log", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    FILE *f = fdopen(out[0], "r");
+    char line[512] = "";
+    assert_non_null(fgets(line, sizeof line, f));
+    const char *at = strstr(line, "http://127.0.0.1:");
+    assert_non_null(at);
+    unsigned cmd_port = (unsigned)atoi(at + strlen("http://127.0.0.1:"));
+    reply r = request_on(NULL, cmd_port, "GET", "/v1/devices/5", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+    kill(pid, SIGHUP);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_non_null(strstr(line, "SIGHUP: stopped accepting"));
+    fclose(f);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1616,9 +1914,15 @@ int main(void)
         cmocka_unit_test(test_thousand_slow_clients),
         cmocka_unit_test(test_concurrent_keepalive),
         cmocka_unit_test(test_access_log),
+        cmocka_unit_test(test_smuggling),
+        cmocka_unit_test(test_two_content_lengths),
+        cmocka_unit_test(test_head_fields),
+        cmocka_unit_test(test_access_log_full_disk),
+        cmocka_unit_test(test_access_log_short_write),
         cmocka_unit_test(test_table_predictor),
         cmocka_unit_test(test_sigterm_drain),
         cmocka_unit_test(test_serve_command),
+        cmocka_unit_test(test_serve_sighup),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -122,7 +122,9 @@ typedef struct dg_serve_opts {
     size_t max_body;          /* bytes of a request body; 0: 1 MiB */
     size_t max_header;        /* memory per connection for the request line and headers
                                  (libmicrohttpd answers 414 or 431 past it); 0: 32 KiB */
-    int access_log_fd;        /* one line per request; -1: none */
+    int access_log_fd;        /* one line per request, written whole or not at all (a line
+                                 that cannot be written is counted: dg_server_log_dropped,
+                                 /health's access_log_dropped); -1: none */
 } dg_serve_opts;
 
 void dg_serve_opts_init(dg_serve_opts *o);
@@ -141,6 +143,9 @@ unsigned dg_server_max_connections(const dg_server *s);
  * connection limit (evictions). NULL for any not wanted. */
 void dg_server_counts(dg_server *s, unsigned *open, unsigned long *deadlines,
                       unsigned long *evictions);
+/* Access-log lines that could not be written (a full disk, a file-size
+ * limit, a closed pipe) since the start. */
+unsigned long dg_server_log_dropped(dg_server *s);
 /* Stops accepting connections, waits up to drain_s seconds for the requests
  * under way to finish, then closes everything and frees s. Returns how many
  * requests were still under way when it gave up waiting (0 after a clean
