@@ -755,9 +755,8 @@ static void test_predict_headers(void **state)
     assert_non_null(strstr(buf, "the body limit is 65536 bytes"));
     snprintf(big, sizeof big, "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
              "application/json\r\nContent-Length: 99999999999999999999999\r\n\r\n");
-    int st = raw_exchange(big, strlen(big), buf, sizeof buf);
-    assert_true(st == 413 || st == 400);
-    /* A length that is no number (libmicrohttpd may refuse it first). */
+    assert_int_equal(raw_exchange(big, strlen(big), buf, sizeof buf), 400);
+    /* A length that is no number. */
     snprintf(big, sizeof big, "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
              "application/json\r\nContent-Length: abc\r\n\r\n");
     assert_int_equal(raw_exchange(big, strlen(big), buf, sizeof buf), 400);
@@ -1499,10 +1498,65 @@ static void test_two_content_lengths(void **state)
     assert_refused("POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                    "Content-Length: 2\r\nContent-Length: 40\r\n\r\n{}"
                    "GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
-                   400, "2 Content-Length headers");
+                   400, "two Content-Length headers");
     assert_refused("GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
                    "Content-Length: 0\r\n\r\n",
-                   400, "2 Content-Length headers");
+                   400, "two Content-Length headers");
+}
+
+/* F11: a Content-Length that is not digits within 64 bits: one 400 (not
+ * two status lines), JSON, and the connection closed. */
+static void test_invalid_content_length(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"-1", "+12", "abc", "5, 5", "1e3", "0x10", "",
+                                      "100000000000000000000000", "18446744073709551616"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 "Content-Length: %s\r\n\r\n{}", bad[i]);
+        assert_refused(text, 400, "Content-Length must be digits only");
+    }
+}
+
+/* F12: a huge chunk extension, and chunked framing errors: one JSON 400,
+ * not an internal error. */
+static void test_chunk_framing(void **state)
+{
+    (void)state;
+    size_t n = 100 * 1000;
+    char *text = malloc(n + 512);
+    size_t o = (size_t)sprintf(text, "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                               "application/json\r\nTransfer-Encoding: chunked\r\n\r\n2;");
+    memset(text + o, 'a', n);
+    o += n;
+    o += (size_t)sprintf(text + o, "\r\n{}\r\n0\r\n\r\n");
+    text[o] = '\0';
+    assert_refused(text, 400, "a chunk extension longer than");
+    free(text);
+    assert_refused("POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+                   400, "expected a chunk size");
+    assert_refused("POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n",
+                   400, "expected CRLF after a chunk's data");
+    assert_refused("POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n1234567890abcdef0\r\n",
+                   400, "more than 15 hex digits");
+    /* Extensions and trailer fields within the limits are read and dropped. */
+    char body[1024];
+    int len = snprintf(body, sizeof body,
+                       "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                       "\r\nTransfer-Encoding: chunked\r\n\r\n%zx;name=value\r\n%s\r\n0\r\n"
+                       "X-Trailer: 1\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+                       sizeof GOOD_BODY - 1, GOOD_BODY);
+    exchange x;
+    exchange_on(port, body, (size_t)len, &x);
+    assert_int_equal(x.status, 200);
+    assert_int_equal(x.answers, 2);
+    assert_false(x.closed);
+    json_decref(x.json);
 }
 
 /* F12: Host (RFC 9112 3.2), field names that are not tokens (an obs-fold
@@ -1512,11 +1566,30 @@ static void test_head_fields(void **state)
     (void)state;
     assert_refused("GET /health HTTP/1.1\r\n\r\n", 400, "needs a Host header");
     assert_refused("GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400,
-                   "2 Host headers");
+                   "two Host headers");
     assert_refused("GET /health HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c d\r\n\r\n", 400,
                    "obs-fold");
     assert_refused("GET /health HTTP/1.1\r\nHost: a\r\nX(A): b\r\n\r\n", 400,
-                   "not a token");
+                   "a field name is a token");
+    /* An obs-fold line of token bytes only, NUL and other control bytes in
+     * a value, a bare LF, white space before the colon. */
+    assert_refused("GET /health HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n", 400,
+                   "obs-fold");
+    static const char nul[] = "GET /health HTTP/1.1\r\nHost: a\r\nX-A: b\0c\r\n\r\n";
+    exchange y;
+    exchange_on(port, nul, sizeof nul - 1, &y);
+    assert_int_equal(y.status, 400);
+    assert_int_equal(y.answers, 1);
+    assert_true(y.closed);
+    assert_non_null(strstr(y.text, "holds byte 0x00"));
+    json_decref(y.json);
+    assert_refused("GET /health HTTP/1.1\r\nHost: a\r\nX-A: b\x01" "c\r\n\r\n", 400,
+                   "holds byte 0x01");
+    assert_refused("GET /health HTTP/1.1\r\nHost: a\r\nX-A: b\nX-B: c\r\n\r\n", 400,
+                   "holds byte 0x0A");
+    assert_refused("GET /health HTTP/1.1\r\nHost : a\r\n\r\n", 400, "no white space before");
+    assert_refused("GET /health HTTP/2.0\r\nHost: a\r\n\r\n", 505, "HTTP/2.0");
+    assert_refused("GET /health HTTP/1.1 junk\r\nHost: a\r\n\r\n", 400, "HTTP/1.1 or");
     /* HTTP/1.0 needs no Host; a keep-alive HTTP/1.1 request with one is
      * answered and the connection stays open. */
     exchange x;
@@ -1916,6 +1989,8 @@ int main(void)
         cmocka_unit_test(test_access_log),
         cmocka_unit_test(test_smuggling),
         cmocka_unit_test(test_two_content_lengths),
+        cmocka_unit_test(test_invalid_content_length),
+        cmocka_unit_test(test_chunk_framing),
         cmocka_unit_test(test_head_fields),
         cmocka_unit_test(test_access_log_full_disk),
         cmocka_unit_test(test_access_log_short_write),
