@@ -240,8 +240,8 @@ static int run(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    /* A connection costs about two descriptors (libmicrohttpd keeps
-     * accepting while evicted ones close): the soft open-file limit, often
+    /* A connection costs about two descriptors (the server keeps accepting
+     * while evicted ones close): the soft open-file limit, often
      * 1024, is raised to the hard one. */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
