@@ -391,7 +391,9 @@ static void send_body(conn *k, unsigned status, const char *type, const char *bo
                      "%s%s%s%s\r\n",
                      status, reason(status), type, len, allow ? "Allow: " : "",
                      allow ? allow : "", allow ? "\r\n" : "",
-                     k->close_after ? "Connection: close\r\n" : "");
+                     k->close_after           ? "Connection: close\r\n"
+                     : k->head.minor == 0 ? "Connection: keep-alive\r\n"
+                                          : "");
     free(k->out);
     k->out = dg_xmalloc((size_t)n + 1);
     memcpy(k->out, head, (size_t)n + 1);

@@ -1597,6 +1597,13 @@ static void test_head_fields(void **state)
     exchange_on(port, old, sizeof old - 1, &x);
     assert_int_equal(x.status, 200);
     json_decref(x.json);
+    static const char old_kept[] = "GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                                   "GET /health HTTP/1.0\r\n\r\n";
+    exchange_on(port, old_kept, sizeof old_kept - 1, &x);
+    assert_int_equal(x.answers, 2);
+    assert_non_null(strstr(x.text, "Connection: keep-alive"));
+    assert_true(x.closed); /* the second asked for no keep-alive */
+    json_decref(x.json);
     static const char two[] = "GET /health HTTP/1.1\r\nHost: a\r\n\r\n"
                               "GET /health HTTP/1.1\r\nhost: a\r\n\r\n";
     exchange_on(port, two, sizeof two - 1, &x);
