@@ -1504,6 +1504,66 @@ static void test_two_content_lengths(void **state)
                    400, "two Content-Length headers");
 }
 
+/* A client that pipelines requests and never reads the answers holds no
+ * thread and no more than one answer in memory: it is closed once its
+ * answer has made no progress for TIMEOUT_S, and others are served
+ * meanwhile. */
+static void test_unread_answers(void **state)
+{
+    (void)state;
+    int fd = connect_raw(port);
+    assert_true(fd >= 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    static const char one[] = "GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n";
+    enum { N = 3000 };
+    char *many = malloc(N * (sizeof one - 1));
+    for (int i = 0; i < N; i++)
+        memcpy(many + (size_t)i * (sizeof one - 1), one, sizeof one - 1);
+    size_t len = N * (sizeof one - 1), sent = 0;
+    double t0 = dg_now();
+    while (sent < len && dg_now() - t0 < 1) {
+        ssize_t n = send(fd, many + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0)
+            sent += (size_t)n;
+        else
+            sleep_ms(10);
+    }
+    free(many);
+    /* Others are served while it hangs on. */
+    for (int i = 0; i < 5; i++) {
+        reply r = request("GET", "/health", NULL, NULL);
+        assert_int_equal(r.status, 200);
+        reply_free(&r);
+    }
+    sleep_ms((TIMEOUT_S + 1) * 1000);
+    /* Now read: the answers that were sent, then the end of the stream. */
+    size_t got = 0;
+    int closed = 0;
+    double until = dg_now() + 5;
+    char buf[65536];
+    while (dg_now() < until) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n > 0) {
+            got += (size_t)n;
+            continue;
+        }
+        closed = n == 0 || errno == ECONNRESET;
+        break;
+    }
+    close(fd);
+    size_t whole = strlen(dg_serve_openapi_json);
+    fprintf(stderr, "# a client pipelining %d requests, reading none: closed after %zu bytes "
+            "(%zu answers' bodies)\n", N, got, got / whole);
+    assert_true(closed);
+    assert_true(got < (size_t)N * whole);
+    sleep_ms(100);
+    char *log = tu_read(access_log, NULL);
+    assert_non_null(strstr(log, "path=/openapi.json status=200"));
+    assert_non_null(strstr(log, "end=timeout"));
+    free(log);
+}
+
 /* F11: a Content-Length that is not digits within 64 bits: one 400 (not
  * two status lines), JSON, and the connection closed. */
 static void test_invalid_content_length(void **state)
@@ -1996,6 +2056,7 @@ int main(void)
         cmocka_unit_test(test_access_log),
         cmocka_unit_test(test_smuggling),
         cmocka_unit_test(test_two_content_lengths),
+        cmocka_unit_test(test_unread_answers),
         cmocka_unit_test(test_invalid_content_length),
         cmocka_unit_test(test_chunk_framing),
         cmocka_unit_test(test_head_fields),
