@@ -1564,6 +1564,31 @@ static void test_unread_answers(void **state)
     free(log);
 }
 
+/* Expect: 100-continue: the interim answer comes before the body is sent. */
+static void test_expect_continue(void **state)
+{
+    (void)state;
+    int fd = connect_raw(port);
+    assert_true(fd >= 0);
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\nExpect: 100-continue\r\n\r\n", sizeof GOOD_BODY - 1);
+    assert_int_equal(send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
+    char buf[4096];
+    ssize_t got = recv(fd, buf, sizeof buf - 1, 0);
+    assert_true(got > 0);
+    buf[got] = '\0';
+    assert_non_null(strstr(buf, "HTTP/1.1 100 Continue\r\n\r\n"));
+    assert_int_equal(send(fd, GOOD_BODY, sizeof GOOD_BODY - 1, MSG_NOSIGNAL),
+                     (ssize_t)sizeof GOOD_BODY - 1);
+    got = recv(fd, buf, sizeof buf - 1, 0);
+    assert_true(got > 0);
+    buf[got] = '\0';
+    assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+    close(fd);
+}
+
 /* F11: a Content-Length that is not digits within 64 bits: one 400 (not
  * two status lines), JSON, and the connection closed. */
 static void test_invalid_content_length(void **state)
@@ -2057,6 +2082,7 @@ int main(void)
         cmocka_unit_test(test_smuggling),
         cmocka_unit_test(test_two_content_lengths),
         cmocka_unit_test(test_unread_answers),
+        cmocka_unit_test(test_expect_continue),
         cmocka_unit_test(test_invalid_content_length),
         cmocka_unit_test(test_chunk_framing),
         cmocka_unit_test(test_head_fields),
