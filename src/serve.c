@@ -992,6 +992,10 @@ static void on_readable(conn *k)
             k->len += (size_t)n;
             if (!advance(k))
                 return;
+            /* A short read drained the socket: epoll (level-triggered) says
+             * when more comes, which saves a recv that would find nothing. */
+            if ((size_t)n < free_bytes)
+                return;
             continue;
         }
         if (n < 0 && errno == EINTR)
