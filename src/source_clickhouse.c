@@ -177,6 +177,10 @@ static int parse_line(request *r, char *line, size_t n)
         }
         start = i + 1;
     }
+    for (unsigned i = nf; i < MAX_FIELDS; i++) { /* a short row reads as NULLs */
+        row[i] = NULL;
+        len[i] = 0;
+    }
     r->rows++;
     if (r->fn && r->fn(r->ctx, row, len, nf, r->err) != 0) {
         r->failed = 1;
