@@ -26,23 +26,28 @@ dir=${2:-}
 [ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|stop-node|start-node DIR ..." >&2; exit 2; }
 server=/usr/sbin/clickhouse-server
 
-node_pid() { [ -f "$1/server.pid" ] && cat "$1/server.pid" 2>/dev/null || true; }
+# The server's pid as start_node recorded it (18.16 writes --pid-file only
+# when it daemonizes).
+node_pid() { [ -f "$1/dg.pid" ] && cat "$1/dg.pid" 2>/dev/null || true; }
 
 stop_node() { # DIR of one server
   local pid
   pid=$(node_pid "$1")
   [ -n "$pid" ] || return 0
   kill "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || { rm -f "$1/server.pid"; return 0; }; sleep 0.1; done
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || { rm -f "$1/dg.pid"; return 0; }; sleep 0.1; done
   kill -9 "$pid" 2>/dev/null || true
-  rm -f "$1/server.pid"
+  rm -f "$1/dg.pid"
 }
 
 start_node() { # DIR of one server; waits until it answers
   local d=$1 port
   port=$(cat "$d/http_port")
-  (cd "$d" && setsid "$server" --config-file="$d/config.xml" --pid-file="$d/server.pid" \
-    </dev/null >"$d/log/stdout.log" 2>&1 &)
+  # exec: the server replaces the subshell, and none of the caller's
+  # descriptors stays open in it (a caller reading our output gets its end).
+  (cd "$d" && exec setsid "$server" --config-file="$d/config.xml") \
+    </dev/null >"$d/log/stdout.log" 2>&1 &
+  echo $! >"$d/dg.pid"
   for _ in $(seq 1 300); do
     if curl -fsS -o /dev/null "http://127.0.0.1:$port/ping" 2>/dev/null; then return 0; fi
     sleep 0.1

@@ -292,23 +292,38 @@ static void new_query_id(char out[40])
     snprintf(out, 40, "dg-%016" PRIx64 "%016" PRIx64, a, b);
 }
 
-/* The first line of an error body, without ClickHouse's ", e.what() = ..." tail. */
+/* An error body on one line: newlines and runs of blanks as one space,
+ * ClickHouse's ", e.what() = ..." tails left out, repeated lines once (a
+ * failed connection is logged once per try). */
 static void error_text(const request *r, char *out, size_t cap)
 {
-    size_t n = r->len;
+    size_t o = 0;
     const char *b = r->buf ? r->buf : "";
-    const char *nl = memchr(b, '\n', n);
-    if (nl)
-        n = (size_t)(nl - b);
-    const char *tail = NULL;
-    for (size_t i = 0; i + 12 <= n; i++)
-        if (memcmp(b + i, ", e.what() =", 12) == 0) {
-            tail = b + i;
-            break;
+    size_t n = r->len;
+    char prev[512] = "";
+    for (size_t i = 0; i < n && o + 1 < cap;) {
+        size_t e = i;
+        while (e < n && b[e] != '\n')
+            e++;
+        size_t m = e - i;
+        for (size_t k = i; k + 12 <= e; k++)
+            if (memcmp(b + k, ", e.what() =", 12) == 0) {
+                m = k - i;
+                break;
+            }
+        while (m > 0 && (b[i + m - 1] == ' ' || b[i + m - 1] == '\r'))
+            m--;
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)(m < 511 ? m : 511), b + i);
+        if (m > 0 && strcmp(line, prev) != 0) {
+            o += (size_t)snprintf(out + o, cap - o, "%s%s", o ? " " : "", line);
+            snprintf(prev, sizeof prev, "%s", line);
         }
-    if (tail)
-        n = (size_t)(tail - b);
-    snprintf(out, cap, "%.*s", (int)n, b);
+        i = e + 1;
+    }
+    if (o >= cap)
+        o = cap - 1;
+    out[o] = '\0';
 }
 
 /* Appends to msg which shard of the cluster an address in it belongs to. */
