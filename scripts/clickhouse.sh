@@ -123,7 +123,7 @@ for n in "${nodes[@]}"; do
   cat >"$d/users.xml" <<XML
 <?xml version="1.0"?>
 <yandex>
-  <profiles><default><max_memory_usage>8000000000</max_memory_usage><load_balancing>in_order</load_balancing></default></profiles>
+  <profiles><default><max_memory_usage>8000000000</max_memory_usage><load_balancing>in_order</load_balancing><log_queries>1</log_queries></default></profiles>
   <users>
     <dg>
       <password_sha256_hex>$sha</password_sha256_hex>

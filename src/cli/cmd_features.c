@@ -124,6 +124,9 @@ static int run_db(const cli_sources *src, const char *out, const char *rules_pat
         uint64_t agg = 0;
         for (int q = 0; q < DG_PD_NQUERIES; q++)
             agg += rep.rows[q];
+        if (engine == 1)
+            printf("%s: %.1f MiB received for the aggregations\n", server,
+                   (double)rep.bytes / 1048576);
         printf("%s: %llu aggregated rows and %llu rows of the small tables received in "
                "%.2f s%s%s%s\n",
                server, (unsigned long long)agg,
