@@ -10,6 +10,7 @@
 
 #include "demographer/clean.h"
 #include "demographer/design.h"
+#include "demographer/export_sql.h"
 #include "demographer/i64map.h"
 #include "demographer/pushdown.h"
 #include "demographer/train.h"
@@ -507,8 +508,11 @@ static void run_or_fail(const char *what, const char *cmd, char **out)
 /* The engine's dg_predictions (device_id, target, class, probability, as the
  * client prints doubles: the shortest decimal that reads back) against
  * predict's for every scenario 1 device; returns the rows compared. */
-static size_t predictions_equal(const char *prefix, const char *db, const dg_model_dir *d,
-                                const dg_features *f)
+/* The rows of dg_predictions (device_id, scenario, target, class,
+ * probability; tab-separated lines, as the clients print them) against
+ * predict's, within tol; out is consumed. Returns the rows compared. */
+static size_t predictions_text_equal(char *out, const dg_model_dir *d, const dg_features *f,
+                                     double tol)
 {
     uint32_t n = f->ndevices;
     uint32_t *rows = dg_xmalloc(((size_t)n + 1) * sizeof *rows);
@@ -525,13 +529,6 @@ static size_t predictions_equal(const char *prefix, const char *db, const dg_mod
         assert_int_equal(dg_i64map_put(&ix, p[i].device_id), i);
         ns1 += p[i].scenario == 1;
     }
-    char cl[2048], cmd[4096], *out = NULL;
-    client(cl, sizeof cl, prefix, db);
-    snprintf(cmd, sizeof cmd,
-             "%s -N -e 'SELECT device_id, scenario, target, class, probability FROM "
-             "dg_predictions'",
-             cl);
-    run_or_fail("reading dg_predictions", cmd, &out);
     size_t count = 0;
     double worst = 0;
     for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
@@ -548,7 +545,7 @@ static size_t predictions_equal(const char *prefix, const char *db, const dg_mod
                       : strcmp(target, "group6") == 0  ? (cls < 6 ? p[i].group6[cls] : NAN)
                       : strcmp(target, "group12") == 0 ? (cls < 12 ? p[i].group12[cls] : NAN)
                                                        : NAN;
-        if (!(fabs(want - v) <= 1e-12))
+        if (!(fabs(want - v) <= tol))
             fail_msg("device %lld %s class %d: %.17g in the engine, %.17g by predict", dev,
                      target, cls, v, want);
         if (fabs(want - v) > worst)
@@ -559,11 +556,25 @@ static size_t predictions_equal(const char *prefix, const char *db, const dg_mod
     assert_int_equal(count, (size_t)ns1 * (1 + 6 + 12));
     printf("# %zu probabilities of %u devices equal predict's (largest difference %.3g)\n",
            count, ns1, worst);
-    free(out);
     dg_i64map_free(&ix);
     free(p);
     free(rows);
     return count;
+}
+
+static size_t predictions_equal(const char *prefix, const char *db, const dg_model_dir *d,
+                                const dg_features *f)
+{
+    char cl[2048], cmd[4096], *out = NULL;
+    client(cl, sizeof cl, prefix, db);
+    snprintf(cmd, sizeof cmd,
+             "%s -N -e 'SELECT device_id, scenario, target, class, probability FROM "
+             "dg_predictions'",
+             cl);
+    run_or_fail("reading dg_predictions", cmd, &out);
+    size_t n = predictions_text_equal(out, d, f, 1e-12);
+    free(out);
+    return n;
 }
 
 /* DIR/SCRIPT run on the private MariaDB in a fresh database DB: its
@@ -999,6 +1010,101 @@ static void clickhouse_sql_is_plain(void **state)
     assert_int_equal(dg_ch_identifier_ok(""), 0);
 }
 
+
+typedef struct text_rows {
+    dg_textbuf b;
+} text_rows;
+
+/* Rows back as the clients print them: fields tab-separated, a line each. */
+static int on_text_row(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
+{
+    (void)err;
+    text_rows *t = ctx;
+    for (unsigned i = 0; i < nf; i++) {
+        if (i)
+            dg_textbuf_putc(&t->b, '\t');
+        dg_textbuf_printf(&t->b, "%.*s", (int)len[i], row[i] ? row[i] : "NULL");
+    }
+    dg_textbuf_putc(&t->b, '\n');
+    return 0;
+}
+
+/* export-sql --dialect clickhouse: the script run statement by statement on
+ * the cluster's coordinator (as clickhouse-client --multiquery would), its
+ * probabilities equal predict's within 1e-9. */
+static void clickhouse_scorer_equals_predict(void **state)
+{
+    (void)state;
+    ch_skip_unless_cluster();
+    char *tmp = synth_sized(4000);
+    char cmd[8192], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "%s train '%s/data' --out '%s/train' --families softmax --scenarios 1 --targets "
+             "gender,group6,group12 --no-charts --quiet && "
+             "%s export-sql '%s/data' --models '%s/train' --out '%s/score.sql' --dialect "
+             "clickhouse --quiet",
+             tu_bin(), tmp, tmp, tu_bin(), tmp, tmp, tmp);
+    run_or_fail("train and export-sql --dialect clickhouse", cmd, &out);
+    free(out);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/train", tmp);
+    dg_model_dir d;
+    dg_err err;
+    if (dg_model_dir_open(&d, path, &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    for (int t = 0; t < DG_TARGET_COUNT; t++)
+        if (t != DG_TARGET_AGE && strcmp(d.m[1][t].family->name, "softmax") != 0)
+            fail_msg("s1 %s chose %s: the test needs softmax everywhere",
+                     dg_target_name((dg_target)t), d.m[1][t].family->name);
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%.1000s/data", tmp);
+    dg_dataset ds;
+    dg_supercats sc;
+    load_supercats(&sc);
+    dg_features f;
+    local_features(dir, NULL, &sc, &ds, &f);
+    dg_ch_config cfg;
+    ch_config(&cfg, NULL);
+    snprintf(path, sizeof path, "%s/score.sql", tmp);
+    size_t n;
+    char *script = tu_read(path, &n);
+    int statements = 0;
+    for (char *st = script, *end; st && *st; st = end ? end + 2 : NULL) {
+        end = strstr(st, ";\n");
+        if (end)
+            *end = '\0';
+        /* Comment lines are not statements. */
+        while (*st == '-' && st[1] == '-') {
+            char *nl = strchr(st, '\n');
+            st = nl ? nl + 1 : st + strlen(st);
+        }
+        if (!*st || !strncmp(st, "\n", 1))
+            continue;
+        if (dg_ch_exec(&cfg, NULL, st, "the scoring script", &err) != DG_OK)
+            fail_msg("statement %d: %s", statements + 1, err.msg);
+        statements++;
+    }
+    free(script);
+    assert_true(statements > 10);
+    text_rows rows = {{0}};
+    dg_ch_call call = {.what = "dg_predictions"};
+    if (dg_ch_query_rows(&cfg, &call,
+                         "SELECT device_id, scenario, target, class, probability FROM "
+                         "dg_predictions",
+                         on_text_row, &rows, &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    dg_textbuf_putc(&rows.b, '\0');
+    assert_true(predictions_text_equal(rows.b.p, &d, &f, 1e-9) > 0);
+    dg_textbuf_free(&rows.b);
+    dg_ch_config_free(&cfg);
+    dg_features_free(&f);
+    dg_supercats_free(&sc);
+    dg_dataset_free(&ds);
+    dg_model_dir_close(&d);
+    tu_rmrf(tmp);
+    free(tmp);
+}
+
 int main(void)
 {
     /* The MySQL tests first, when there is a MariaDB; the ClickHouse ones
@@ -1013,6 +1119,7 @@ int main(void)
         cmocka_unit_test(clickhouse_cancel_kills),
         cmocka_unit_test(clickhouse_stopped_shard),
         cmocka_unit_test(clickhouse_shard_counts),
+        cmocka_unit_test(clickhouse_scorer_equals_predict),
     };
     const char *host = getenv("DG_MYSQL_HOST");
     size_t first = 0, n = sizeof tests / sizeof *tests;
