@@ -434,6 +434,25 @@ static void split_dir(const char *dir, char **parent, char **base)
     *parent = d;
 }
 
+/* 1 when dir may be replaced: empty, or holding the marker. */
+static int replaceable(const char *dir)
+{
+    char *marker = dg_path_join(dir, DG_OUTDIR_MARKER);
+    struct stat st;
+    int ok = lstat(marker, &st) == 0 && S_ISREG(st.st_mode);
+    free(marker);
+    if (ok)
+        return 1;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int empty = 1;
+    for (struct dirent *e; empty && (e = readdir(d));)
+        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    closedir(d);
+    return empty;
+}
+
 int dg_remove_stale_partials(const char *dir)
 {
     char *parent, *base;
@@ -455,7 +474,10 @@ int dg_remove_stale_partials(const char *dir)
             continue; /* ours, or alive (or not ours to judge) */
         char *path = dg_path_join(parent, name);
         struct stat st;
-        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        /* Only a folder demographer made: one holding the marker, or still
+         * empty (begin died between its mkdir and the marker). A user's
+         * "results.partial-2023" has neither. */
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && replaceable(path)) {
             dg_rm_tree(path);
             removed++;
         }
@@ -466,25 +488,6 @@ int dg_remove_stale_partials(const char *dir)
     free(parent);
     free(base);
     return removed;
-}
-
-/* 1 when dir may be replaced: empty, or holding the marker. */
-static int replaceable(const char *dir)
-{
-    char *marker = dg_path_join(dir, DG_OUTDIR_MARKER);
-    struct stat st;
-    int ok = lstat(marker, &st) == 0 && S_ISREG(st.st_mode);
-    free(marker);
-    if (ok)
-        return 1;
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    int empty = 1;
-    for (struct dirent *e; empty && (e = readdir(d));)
-        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
-    closedir(d);
-    return empty;
 }
 
 int dg_outdir_begin(dg_outdir *o, const char *dir, dg_err *err)
@@ -501,6 +504,14 @@ int dg_outdir_begin(dg_outdir *o, const char *dir, dg_err *err)
         return rc;
     }
     struct stat st;
+    if (lstat(d, &st) == 0 && S_ISLNK(st.st_mode)) {
+        /* A symlink to an earlier output: the new output goes where it
+         * points (the link stays a link; replacing the link by a real folder
+         * left its target stale). */
+        free(d);
+        d = dg_xstrdup(res);
+        n = strlen(d);
+    }
     if (stat(d, &st) == 0) {
         if (!S_ISDIR(st.st_mode)) {
             int rc = dg_fail(err, "%s: exists and is not a directory (expected the output "

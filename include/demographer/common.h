@@ -108,8 +108,9 @@ int dg_output_apart(const char *what, const char *out, const char *const *inputs
 int dg_dir_publish(const char *from, const char *to, dg_err *err);
 
 /* Removes the DIR.partial-PID folders next to dir whose process is gone
- * (the exact pattern only, directories only, never this process's own).
- * Returns how many were removed. */
+ * (the exact pattern only, directories only, never this process's own, and
+ * only folders holding DG_OUTDIR_MARKER or empty: a user's folder that
+ * happens to match the name stays). Returns how many were removed. */
 int dg_remove_stale_partials(const char *dir);
 
 /* The marker every folder written through dg_outdir holds: an existing
@@ -120,7 +121,9 @@ int dg_remove_stale_partials(const char *dir);
  * removing stale partials of dead processes) where the work writes;
  * commit publishes it as DIR (dg_dir_publish); abort removes it. begin
  * refuses a DIR that exists and is not a folder, or is a folder of files
- * demographer did not write (not empty, no marker). commit and abort
+ * demographer did not write (not empty, no marker). A DIR that is a symlink
+ * is followed: the output replaces the folder it points to, and the link
+ * stays. commit and abort
  * free what begin allocated; commit removes the partial when it fails. */
 typedef struct dg_outdir {
     char *dir;     /* as given, trailing slashes removed */
