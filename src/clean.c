@@ -208,9 +208,9 @@ int dg_rules_parse(dg_rules *r, const char *text, const char *origin, dg_err *er
 
 int dg_rules_load(dg_rules *r, const char *path, dg_err *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = dg_open_regular(path, 0, err);
     if (!f)
-        return dg_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        return DG_ERR;
     size_t cap = 4096, len = 0;
     char *text = dg_xmalloc(cap);
     size_t got;

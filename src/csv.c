@@ -306,20 +306,6 @@ typedef struct mapped {
     size_t size;
 } mapped;
 
-const char *dg_file_kind(unsigned mode)
-{
-    switch (mode & S_IFMT) {
-    case S_IFREG: return "a regular file";
-    case S_IFDIR: return "a directory";
-    case S_IFIFO: return "a FIFO";
-    case S_IFSOCK: return "a socket";
-    case S_IFCHR: return "a character device";
-    case S_IFBLK: return "a block device";
-    case S_IFLNK: return "a symbolic link";
-    default: return "not a file";
-    }
-}
-
 static int map_file(const char *path, const char *shown, mapped *m, dg_err *err)
 {
     m->data = NULL;

@@ -1387,6 +1387,8 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
         train_add_combined(&T, (dg_target)t);
     if (rc == DG_OK)
         rc = train_export_test_devices(&T, err);
+    if (rc == DG_OK) /* last: it seals every file of models/ */
+        rc = dg_model_dir_seal(T.staging_models, T.checksum, err);
     if (rc == DG_OK)
         rc = train_write_split(&T, err);
     if (rc == DG_OK) { /* the charts' numbers always; their PNGs with o->charts */

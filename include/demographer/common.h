@@ -7,6 +7,8 @@
 #define DEMOGRAPHER_COMMON_H
 
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #define DG_OK 0
@@ -76,6 +78,17 @@ char *dg_xstrdup(const char *s);
 /* Writes `len` bytes to `path` atomically: a temporary file in the same
  * directory, fsync, then rename, so a crash never leaves half a file. */
 int dg_write_file_atomic(const char *path, const void *data, size_t len, dg_err *err);
+/* What a file of this st_mode is, for messages: "a directory", "a FIFO", ... */
+const char *dg_file_kind(unsigned mode);
+/* Opens path for reading only when it is a regular file of at most max_bytes
+ * (0: any size): a FIFO, a device (/dev/zero) or a directory is refused with
+ * "PATH: not a regular file (a FIFO)" instead of blocking or growing memory
+ * without end. NULL with the reason in err otherwise. Every file the product
+ * reads goes through here (or through load's own mapping, the same check). */
+FILE *dg_open_regular(const char *path, off_t max_bytes, dg_err *err);
+/* XXH3 (64 bits) of a regular file's bytes (dg_open_regular), for
+ * integrity checks of files the product wrote. */
+int dg_file_xxh3(const char *path, uint64_t *hash, dg_err *err);
 /* The whole file into *text (NUL-terminated, *len bytes; the caller frees
  * it), or DG_ERR with "PATH: why". */
 int dg_read_file(const char *path, char **text, size_t *len, dg_err *err);

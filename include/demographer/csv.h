@@ -67,8 +67,6 @@ const char *dg_parse_expected(dg_coltype type, int code);
  * strings quoted when they hold a comma, quote or line break), atomically. */
 int dg_csv_write(const dg_table *t, const char *path, dg_err *err);
 
-/* What a file of this st_mode is, for messages: "a directory", "a FIFO", ... */
-const char *dg_file_kind(unsigned mode);
 
 /* Formats seconds since the epoch as "YYYY-MM-DD HH:MM:SS" (20 bytes with NUL). */
 void dg_format_time(int64_t t, char out[20]);
