@@ -658,10 +658,10 @@ static int header_index(const char *path, const char *name)
 int dg_truth_read(const char *path, dg_truth **out, size_t *n, dg_err *err)
 {
     static const dg_colspec cols[] = {
-        {"device_id", NULL, DG_COL_I64},
-        {"gender", NULL, DG_COL_STR},
-        {"age", NULL, DG_COL_I32},
-        {"train_test_flag", NULL, DG_COL_STR},
+        {"device_id", NULL, DG_COL_I64, NULL},
+        {"gender", NULL, DG_COL_STR, NULL},
+        {"age", NULL, DG_COL_I32, NULL},
+        {"train_test_flag", NULL, DG_COL_STR, NULL},
     };
     *out = NULL;
     *n = 0;

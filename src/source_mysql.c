@@ -787,6 +787,14 @@ int dg_mysql_read_table(dg_mysql *m, dg_table_id id, dg_table *out, const dg_pro
                         dg_parse_expected(col->type, DG_PARSE_SYNTAX));
                 goto fail;
             }
+            if (row[c] && !dg_colspec_allows(&spec->cols[c], row[c], len[c])) {
+                char found[48], want[128];
+                snprintf(found, sizeof found, "%.*s", (int)(len[c] < 40 ? len[c] : 40), row[c]);
+                dg_fail(err, "%s %s.%s: row %" PRIu64 ", column '%s': expected %s, found '%s'",
+                        m->where, m->db, tname, n + 1, col->name,
+                        dg_colspec_expected(&spec->cols[c], want, sizeof want), found);
+                goto fail;
+            }
             if (store_value(out, c, n, row[c], len[c], &code) != 0) {
                 char found[48];
                 snprintf(found, sizeof found, "%.*s", (int)(len[c] < 40 ? len[c] : 40), row[c]);
