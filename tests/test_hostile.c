@@ -705,6 +705,106 @@ static void f14_one_path_for_two_outputs_is_refused(void **state)
     free(f);
 }
 
+/* ---- F16: a failed fit is named, not "cancelled" ----------------------- */
+
+/* liblinear's fit fails at once on C=-1 while softmax's folds, earlier in
+ * task order, are still running and stop as "cancelled": the real error
+ * must win (it was "cancelled"; the first failure in order won). */
+static void f16_the_real_failure_is_reported(void **state)
+{
+    (void)state;
+    refused("liblinear-lr-l2 (C=-1): liblinear-lr-l2: parameter C=-1 is out of range",
+            "train --no-snapshot --quiet %s --out %s/f16 --families softmax,liblinear-lr-l2 "
+            "--grid 'liblinear-lr-l2:C=-1' --folds 2",
+            data, root);
+}
+
+/* ---- F15, F20: the snapshot's temporary files and staleness ----------- */
+
+/* The snapshot file's name in cache (the only *.dgsnap there); freed by the
+ * caller. */
+static char *snapshot_in(const char *cache)
+{
+    DIR *d = opendir(cache);
+    assert_non_null(d);
+    char *found = NULL;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        if (n > 7 && strcmp(e->d_name + n - 7, ".dgsnap") == 0)
+            found = dg_path_join(cache, e->d_name);
+    }
+    closedir(d);
+    assert_non_null(found);
+    return found;
+}
+
+static void f15_dead_writers_temp_files_are_removed(void **state)
+{
+    (void)state;
+    char *d = dg_path_join(root, "f15"), *cache = dg_path_join(root, "f15-cache");
+    sh("rm -rf '%s' '%s' && cp -a '%s' '%s'", d, cache, data, d);
+    char *out;
+    assert_int_equal(run(&out, "load --cache-dir %s %s", cache, d), 0);
+    free(out);
+    char *snap = snapshot_in(cache);
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    waitpid(dead, NULL, 0);
+    char dead_tmp[4200], live_tmp[4200], old_tmp[4200], other[4200];
+    /* what a writer killed mid-write leaves, one of a live writer, one of
+     * the old naming (not provably ours) and a file that only looks alike */
+    snprintf(dead_tmp, sizeof dead_tmp, "%s.tmp-%ld-a1B2c3", snap, (long)dead);
+    snprintf(live_tmp, sizeof live_tmp, "%s.tmp-%ld-a1B2c3", snap, (long)getpid());
+    snprintf(old_tmp, sizeof old_tmp, "%s.tmpa1B2c3", snap);
+    snprintf(other, sizeof other, "%s.tmp-%ld-notes.txt", snap, (long)dead);
+    sh("echo x > '%s' && echo x > '%s' && echo x > '%s' && echo x > '%s'", dead_tmp, live_tmp,
+       old_tmp, other);
+    /* a changed source makes the next load write the snapshot again */
+    sh("sleep 1; echo >> '%s/label_categories.csv'", d);
+    assert_int_equal(run(&out, "load --cache-dir %s %s", cache, d), 0);
+    free(out);
+    assert_false(is_there(dead_tmp));
+    assert_true(is_there(live_tmp));
+    assert_true(is_there(old_tmp));
+    assert_true(is_there(other));
+    free(snap);
+    tu_rmrf(d);
+    tu_rmrf(cache);
+    free(d);
+    free(cache);
+}
+
+static void f20_an_edit_with_its_mtime_put_back_is_seen(void **state)
+{
+    (void)state;
+    char *d = dg_path_join(root, "f20"), *cache = dg_path_join(root, "f20-cache");
+    sh("rm -rf '%s' '%s' && cp -a '%s' '%s' && sleep 2.2", d, cache, data, d);
+    char *out;
+    assert_int_equal(run(&out, "load --cache-dir %s %s", cache, d), 0);
+    free(out);
+    assert_int_equal(run(&out, "load --cache-dir %s %s", cache, d), 0);
+    assert_non_null(strstr(out, "loaded from the snapshot"));
+    free(out);
+    /* The first device's age, one digit changed in place: same size, same
+     * inode, and its mtime put back. */
+    sh("cd '%s' && touch -r gender_age_train.csv ref && cp gender_age_train.csv edit && "
+       "awk -F, -v OFS=, 'NR==2{$3 = $3 %% 10 == 9 ? $3 - 1 : $3 + 1}1' "
+       "gender_age_train.csv > edit && "
+       "! cmp -s edit gender_age_train.csv && "
+       "test $(stat -c %%s edit) = $(stat -c %%s gender_age_train.csv) && "
+       "cat edit > gender_age_train.csv && touch -r ref gender_age_train.csv && rm edit ref",
+       d);
+    assert_int_equal(run(&out, "load --cache-dir %s %s", cache, d), 0);
+    if (strstr(out, "loaded from the snapshot"))
+        fail_msg("the edited file was read from the snapshot:\n%s", out);
+    free(out);
+    tu_rmrf(d);
+    tu_rmrf(cache);
+    free(d);
+    free(cache);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -720,6 +820,9 @@ int main(void)
         cmocka_unit_test(f8_probabilities_are_in_range),
         cmocka_unit_test(f13_symlinked_out_updates_its_target),
         cmocka_unit_test(f14_one_path_for_two_outputs_is_refused),
+        cmocka_unit_test(f15_dead_writers_temp_files_are_removed),
+        cmocka_unit_test(f16_the_real_failure_is_reported),
+        cmocka_unit_test(f20_an_edit_with_its_mtime_put_back_is_seen),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
