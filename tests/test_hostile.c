@@ -805,6 +805,51 @@ static void f20_an_edit_with_its_mtime_put_back_is_seen(void **state)
     free(cache);
 }
 
+/* ---- F19: rule files and the terminal ---------------------------------- */
+
+static void f19_rules_are_strict_and_the_terminal_sees_no_escapes(void **state)
+{
+    (void)state;
+    char *dir = dg_path_join(root, "f19");
+    sh("rm -rf '%s' && mkdir -p '%s'", dir, dir);
+    /* A NUL in a line hid the rest of the file (here: a rule that fails). */
+    static const char nul[] = "zero-coords\nempty-categories name=a\0b\nno-such-rule\n";
+    char *p = tu_write(dir, "nul.rules", nul, sizeof nul - 1);
+    refused("nul.rules:2:24: a NUL byte", "clean --no-snapshot %s --rules %s --out %s/c", data, p,
+            dir);
+    free(p);
+    p = tu_write_str(dir, "dup.rules",
+                     "time-window from=2016-05-01T00:00:00 from=2016-04-01T00:00:00 "
+                     "to=2016-06-01T00:00:00\n");
+    refused("dup.rules:1: rule time-window: from given twice",
+            "clean --no-snapshot %s --rules %s --out %s/c", data, p, dir);
+    free(p);
+    char *many = malloc(101 * 16 + 1);
+    many[0] = '\0';
+    for (int i = 0; i < 101; i++)
+        strcat(many, "zero-coords\n");
+    p = tu_write_str(dir, "many.rules", many);
+    free(many);
+    refused("many.rules:101: more than 100 rules", "clean --no-snapshot %s --rules %s --out %s/c",
+            data, p, dir);
+    free(p);
+    /* An ESC sequence in a rule value, shown on a terminal (script(1) gives
+     * the command a pty): escaped, never the raw byte. */
+    p = tu_write_str(dir, "esc.rules", "time-window from=\033[31mRED\033]0;title\007 to=x\n");
+    char cmd[8192], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "script -qec \"timeout -s KILL 60 %s clean --no-snapshot %s --rules %s --out %s/c\" "
+             "/dev/null",
+             tu_bin(), data, p, dir);
+    int rc = tu_run(cmd, &out);
+    if (rc != 1 || !strstr(out, "'\\x1b[31mRED\\x1b]0;title\\x07'") || strchr(out, '\033'))
+        fail_msg("on a terminal: %d:\n%s", rc, out);
+    free(out);
+    free(p);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -822,6 +867,7 @@ int main(void)
         cmocka_unit_test(f14_one_path_for_two_outputs_is_refused),
         cmocka_unit_test(f15_dead_writers_temp_files_are_removed),
         cmocka_unit_test(f16_the_real_failure_is_reported),
+        cmocka_unit_test(f19_rules_are_strict_and_the_terminal_sees_no_escapes),
         cmocka_unit_test(f20_an_edit_with_its_mtime_put_back_is_seen),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
