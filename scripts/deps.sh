@@ -17,9 +17,10 @@ if [ "${1:-}" = test ]; then
   # plugin for the three-node cluster of scripts/spider.sh, openssl for
   # their TLS certificate, python3 for the loopback HTTP server, tmux for the screen
   # tests, mandoc for the man page check, chromium to open report.html headless
-  # (tests/browser_report.py: about 16 s on two busy cores).
+  # (tests/browser_report.py: about 16 s on two busy cores), clickhouse-server and
+  # -client for the ClickHouse cluster of scripts/clickhouse.sh.
   pkgs+=(libcmocka-dev valgrind tmux mandoc mariadb-server mariadb-client mariadb-plugin-spider
-    openssl chromium)
+    openssl chromium clickhouse-server clickhouse-client)
 fi
 
 missing=()
