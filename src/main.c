@@ -14,7 +14,7 @@
 
 static const cli_command *const commands[] = {
     &cli_run,      &cli_synth,    &cli_load,     &cli_load_db,  &cli_fetch,
-    &cli_mysql_import, &cli_clean, &cli_eda,     &cli_maps,     &cli_cluster,
+    &cli_mysql_import, &cli_db_import, &cli_clean, &cli_eda, &cli_maps, &cli_cluster,
     &cli_features, &cli_train,    &cli_evaluate, &cli_predict,  &cli_export_sql, &cli_campaigns,
     &cli_serve,    &cli_health,   &cli_replay,   NULL};
 

@@ -21,6 +21,7 @@ typedef struct cli_command {
     const char *usage;                 /* the command's --help text */
 } cli_command;
 
+extern const cli_command cli_db_import;
 extern const cli_command cli_synth, cli_load, cli_mysql_import, cli_load_db, cli_fetch,
     cli_clean, cli_eda, cli_features, cli_replay;
 extern const cli_command cli_train, cli_evaluate;
