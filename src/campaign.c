@@ -850,20 +850,13 @@ int dg_reach_write(const dg_campaign_rules *r, const dg_reach *reach, const char
     return rc;
 }
 
-/* The campaigns' labels: id and name, a long name cut at a character
- * boundary of 60 bytes or fewer. */
+/* The campaigns' labels: id and whole name (the renderers wrap or cut
+ * what does not fit their room). */
 static void reach_labels(const dg_campaign_rules *r, const dg_reach *reach,
                          dg_reach_chart_desc *out)
 {
     for (int c = 0; c < reach->n; c++) {
-        size_t len = strlen(r->v[c].name);
-        if (len > 60) {
-            len = 60;
-            while (len && (r->v[c].name[len] & 0xC0) == 0x80)
-                len--;
-        }
-        snprintf(out->label[c], sizeof out->label[c], "%d %.*s%s", r->v[c].id, (int)len,
-                 r->v[c].name, len < strlen(r->v[c].name) ? "…" : "");
+        snprintf(out->label[c], sizeof out->label[c], "%d %s", r->v[c].id, r->v[c].name);
         out->labels[c] = out->label[c];
     }
 }
@@ -902,10 +895,14 @@ int dg_precision_chart_of(const dg_campaign_rules *r, const dg_reach *reach,
         return 0;
     reach_labels(r, reach, out);
     for (int c = 0; c < reach->n; c++) {
-        /* A campaign with no labelled device targeted has no precision. */
-        out->values[c * 2] = isnan(reach->row[c].precision) ? 0 : 100 * reach->row[c].precision;
-        out->values[c * 2 + 1] =
-            isnan(reach->row[c].base_rate) ? 0 : 100 * reach->row[c].base_rate;
+        /* A campaign with no labelled device targeted has no precision: no
+         * bar (NaN), not a bar at 0, and its label says why. */
+        out->values[c * 2] = 100 * reach->row[c].precision;
+        out->values[c * 2 + 1] = 100 * reach->row[c].base_rate;
+        if (isnan(reach->row[c].precision)) {
+            size_t len = strlen(out->label[c]);
+            snprintf(out->label[c] + len, sizeof out->label[c] - len, " (none targeted)");
+        }
     }
     static const char *const series[] = {"among the targeted (precision)",
                                          "among all (base rate: targeting at random)"};

@@ -200,3 +200,23 @@ double dg_chart_axis_pos(const dg_chart_axis *a, int n, double v)
     }
     return a->hi > a->lo ? (v - a->lo) / (a->hi - a->lo) : 0;
 }
+
+double dg_chart_counts_top(const dg_chart *c)
+{
+    double top = 0;
+    int ns = dg_chart_nseries(c);
+    for (int i = 0; c->counts && i < c->n; i++)
+        for (int k = 0; k < ns; k++) {
+            double v = c->counts[(size_t)i * ns + k];
+            if (isfinite(v) && v > top)
+                top = v;
+        }
+    return top;
+}
+
+void dg_chart_counts_text(const dg_chart *c, char *out, size_t cap)
+{
+    char n[32];
+    dg_format_count((unsigned long long)llround(dg_chart_counts_top(c)), n, sizeof n);
+    snprintf(out, cap, "%s (tallest bar %s)", c->counts_label ? c->counts_label : "count", n);
+}

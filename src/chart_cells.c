@@ -227,28 +227,6 @@ static void legend_item(dg_cell_grid *g, int *x, int *y, int y0, int max_rows, u
     *x += put_text(g, *x, *y, name, g->cols - *x, -1, 0) + 2;
 }
 
-/* The largest of c's counts (0 without any). */
-static double counts_top(const dg_chart *c)
-{
-    double top = 0;
-    int ns = dg_chart_nseries(c);
-    for (int i = 0; c->counts && i < c->n; i++)
-        for (int k = 0; k < ns; k++) {
-            double v = c->counts[(size_t)i * ns + k];
-            if (isfinite(v) && v > top)
-                top = v;
-        }
-    return top;
-}
-
-/* The counts' key: "devices in the bin (tallest 700)". */
-static void counts_text(const dg_chart *c, char *out, size_t cap)
-{
-    char n[32];
-    dg_format_count((unsigned long long)llround(counts_top(c)), n, sizeof n);
-    snprintf(out, cap, "%s (tallest bar %s)", c->counts_label ? c->counts_label : "count", n);
-}
-
 /* The top rows: the axis' name, then a key per series and marker, on as
  * many rows (up to three) as they need. Returns the rows used. */
 static int draw_legend(dg_cell_grid *g, const dg_chart *c, int y0, const char *prefix)
@@ -273,7 +251,7 @@ static int draw_legend(dg_cell_grid *g, const dg_chart *c, int y0, const char *p
                     c->markers[m].label ? c->markers[m].label : "");
     if (c->counts && lines) {
         char label[128];
-        counts_text(c, label, sizeof label);
+        dg_chart_counts_text(c, label, sizeof label);
         legend_item(g, &x, &y, y0, max_rows, 0x2591, 1, -1, label);
     }
     return y - y0 + 1;
@@ -402,12 +380,12 @@ static void draw_cat_axis_v(dg_cell_grid *g, const dg_chart *c, const dg_chart_a
 
 /* A line chart's counts (c->counts) as bars along the bottom fifth of the
  * plot, each series' bar in its colour beside the others at its point,
- * scaled to the largest count, which the legend names (counts_text). */
+ * scaled to the largest count, which the legend names (dg_chart_counts_text). */
 static void draw_counts(dg_cell_grid *g, const dg_chart *c, const dg_chart_axes *ax,
                         const frame *f)
 {
     int ns = dg_chart_nseries(c), h = f->h / 5 < 2 ? 2 : f->h / 5;
-    double top = counts_top(c);
+    double top = dg_chart_counts_top(c);
     if (!(top > 0))
         return;
     /* The cells between two points: the narrowest gap decides the width. */

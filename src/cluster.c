@@ -209,10 +209,18 @@ int dg_kdist_chart_of(const dg_kdist *kd, double eps_km, dg_kdist_chart *out, dg
     snprintf(out->title, sizeof out->title, "k-distance, k = %g (the point itself counted)",
              kd->k);
     char nloc[32];
-    snprintf(out->sub, sizeof out->sub,
-             "%s locations sorted; knee at %.0f%% of them: %.3f km (suggested eps); max %.1f km",
-             dg_format_count(kd->nsorted, nloc, sizeof nloc), knee_share, kd->knee_km,
-             kd->sorted[kd->nsorted - 1]);
+    uint32_t zero = 0; /* sorted ascending: the distances of 0 come first */
+    while (zero < kd->nsorted && !(kd->sorted[zero] > 0))
+        zero++;
+    int len = snprintf(out->sub, sizeof out->sub,
+                       "%s locations sorted; knee at %.0f%% of them: %.3f km (suggested eps); "
+                       "max %.1f km",
+                       dg_format_count(kd->nsorted, nloc, sizeof nloc), knee_share, kd->knee_km,
+                       kd->sorted[kd->nsorted - 1]);
+    if (zero && len > 0 && (size_t)len < sizeof out->sub)
+        snprintf(out->sub + len, sizeof out->sub - (size_t)len,
+                 "; the first %.0f%% at 0 km, off the log axis",
+                 100.0 * zero / kd->nsorted);
     snprintf(out->knee, sizeof out->knee, "knee %.3g km", kd->knee_km);
     out->mk[0] = (dg_chart_marker){1, knee_share, out->knee};
     int nm = 1;

@@ -523,9 +523,11 @@ static void chart_apps(dg_eda *e, const dg_dataset *ds, const labels *l)
     for (int r = 0; r < top; r++) {
         int64_t id = app->dict.keys[rank[r].id];
         const char *cat = app_category(ds, id);
-        t->row_names[r] = cat ? xprintf("%lld (%s), %.0f events", (long long)id,
-                                        *cat ? cat : "unnamed", rank[r].count)
-                              : xprintf("%lld, %.0f events", (long long)id, rank[r].count);
+        char n[32];
+        dg_format_count((unsigned long long)rank[r].count, n, sizeof n);
+        t->row_names[r] = cat ? xprintf("%lld (%s), %s events", (long long)id,
+                                        *cat ? cat : "unnamed", n)
+                              : xprintf("%lld, %s events", (long long)id, n);
         *cell(t, r, 0) = rank[r].count;
         *cell(t, r, 1) = 100.0 * male[rank[r].id] / rank[r].count;
         *cell(t, r, 2) = 100.0 - *cell(t, r, 1);

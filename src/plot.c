@@ -144,7 +144,10 @@ static double draw_key_row(cairo_t *cr, text *tx, const dg_chart *c, int W, doub
     int ns = dg_chart_nseries(c);
     int series = ns >= 2 && c->series_names && c->kind != DG_CHART_BOX;
     int items = (series ? ns : 0) + c->nmarkers;
-    if (!items)
+    char counts[128] = "";
+    if (c->counts && (c->kind == DG_CHART_LINE || c->kind == DG_CHART_POINTS))
+        dg_chart_counts_text(c, counts, sizeof counts);
+    if (!items && !counts[0])
         return 0;
     int lines = c->kind == DG_CHART_LINE || c->kind == DG_CHART_POINTS;
     double total = 0, h = 0, tw, th, key = fs * 1.6;
@@ -192,14 +195,26 @@ static double draw_key_row(cairo_t *cr, text *tx, const dg_chart *c, int W, doub
         text_size(tx, &tw, &th);
         x += key + 6 + tw + 24;
     }
+    if (counts[0]) {
+        /* The counts' key on a row of its own, centred under the others. */
+        text_set(tx, counts, fs * 0.9, 0);
+        text_size(tx, &tw, &th);
+        double y = items ? top + h + 4 : top, x0 = (W - key - 6 - tw) / 2;
+        cairo_set_source_rgba(cr, 0.4, 0.4, 0.4, 0.35);
+        cairo_rectangle(cr, x0, y + th * 0.2, key, th * 0.6);
+        cairo_fill(cr);
+        set_rgb(cr, 0x000000);
+        text_draw(tx, x0 + key + 6, y, 0, 0);
+        return (items ? h + 4 : 0) + th + 8;
+    }
     return h + 8;
 }
 
 /* A line chart's counts (c->counts) as pale bars along the bottom fifth of
  * the plot, the series side by side at each point, scaled to the largest
- * count, which the strip's label names. */
-static void draw_counts(cairo_t *cr, text *tx, const dg_chart *c, const dg_chart_axis *ca,
-                        double left, double right, double bottom, double span, double fs)
+ * count, which the key row names (dg_chart_counts_text). */
+static void draw_counts(cairo_t *cr, const dg_chart *c, const dg_chart_axis *ca, double left,
+                        double right, double bottom, double span)
 {
     int ns = dg_chart_nseries(c);
     double top = 0, gap = right - left, h = span / 5;
@@ -240,13 +255,6 @@ static void draw_counts(cairo_t *cr, text *tx, const dg_chart *c, const dg_chart
             cairo_fill(cr);
         }
     }
-    char label[96], n[32];
-    dg_format_count((unsigned long long)llround(top), n, sizeof n);
-    snprintf(label, sizeof label, "%s (tallest bar %s)",
-             c->counts_label ? c->counts_label : "count", n);
-    set_rgb(cr, 0x555555);
-    text_set(tx, label, fs * 0.8, 0);
-    text_draw(tx, left + 6, bottom - h - 4, 0, 1);
 }
 
 static const char *cat_label(const dg_chart *c, const dg_chart_axis *a, int t)
@@ -442,14 +450,22 @@ static void draw_chart(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
             cairo_stroke(cr);
         }
         if (horiz && c->labels) {
+            /* A label wider than its column wraps onto a second line when
+             * the bar is thick enough for two, and only then is cut. */
             set_rgb(cr, 0x000000);
             text_set(tx, c->labels[i], fs, 0);
             pango_layout_set_width(tx->layout, (int)label_w * PANGO_SCALE);
+            pango_layout_set_wrap(tx->layout, PANGO_WRAP_WORD);
+            pango_layout_set_height(tx->layout, slot >= 2.2 * label_h ? -2 : -1);
             pango_layout_set_ellipsize(tx->layout, PANGO_ELLIPSIZE_END);
             pango_layout_set_alignment(tx->layout, PANGO_ALIGN_RIGHT);
-            cairo_move_to(cr, left - 10 - label_w, base + thick / 2 - label_h / 2);
+            double lw_px, lh_px;
+            text_size(tx, &lw_px, &lh_px);
+            cairo_move_to(cr, left - 10 - label_w, base + thick / 2 - lh_px / 2);
             pango_cairo_show_layout(cr, tx->layout);
             pango_layout_set_width(tx->layout, -1);
+            pango_layout_set_height(tx->layout, -1);
+            pango_layout_set_ellipsize(tx->layout, PANGO_ELLIPSIZE_NONE);
             pango_layout_set_alignment(tx->layout, PANGO_ALIGN_LEFT);
         }
         if (c->value_labels && bars && (ns == 1 || c->stacked)) {
@@ -466,7 +482,7 @@ static void draw_chart(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
         }
     }
     if ((c->kind == DG_CHART_LINE || c->kind == DG_CHART_POINTS) && c->counts)
-        draw_counts(cr, tx, c, ca, left, right, bottom, span, fs);
+        draw_counts(cr, c, ca, left, right, bottom, span);
     if (c->kind == DG_CHART_LINE || c->kind == DG_CHART_POINTS) {
         cairo_set_line_width(cr, 2.5);
         cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);

@@ -181,7 +181,7 @@ int dg_reach_write(const dg_campaign_rules *r, const dg_reach *reach, const char
  * description (for the PNG and the Campaigns pane) points into the struct. */
 typedef struct dg_reach_chart_desc {
     dg_chart chart;
-    char label[DG_CAMPAIGNS_MAX][80];
+    char label[DG_CAMPAIGNS_MAX][DG_CAMPAIGN_NAME_MAX + 32]; /* id, whole name, a note */
     const char *labels[DG_CAMPAIGNS_MAX];
     double values[DG_CAMPAIGNS_MAX * 3];
     char subtitle[160];

@@ -134,6 +134,11 @@ double dg_chart_value(const dg_chart *c, int i, int s);
  * and points leave the others out. */
 int dg_chart_has_value(const dg_chart *c, int i, int s);
 
+/* The largest of c's counts (0 without any), and the counts' key as both
+ * renderers write it: "devices in the bin (tallest bar 700)". */
+double dg_chart_counts_top(const dg_chart *c);
+void dg_chart_counts_text(const dg_chart *c, char *out, size_t cap);
+
 /* ---- terminal cells ------------------------------------------------------------ */
 
 enum { DG_CELL_BOLD = 1, DG_CELL_DIM = 2, DG_CELL_REVERSE = 4 };
