@@ -307,6 +307,24 @@ static void draw_chart(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
         label_h = fmax(label_h, th);
     }
     double left = horiz ? 30 + label_w + 10 : 46 + tick_w + 14, right = W - 40;
+    /* Horizontal bars with their values: room after the longest bar for its value. */
+    if (horiz && c->value_labels) {
+        double vw = 0;
+        for (int i = 0; i < c->n; i++) {
+            char b[32];
+            double v = 0;
+            for (int k = 0; k < ns; k++)
+                v = c->stacked ? v + dg_chart_value(c, i, k) : dg_chart_value(c, i, 0);
+            double p = dg_chart_axis_pos(va, 0, v);
+            dg_chart_format_value(v, c->integer_values, b, sizeof b);
+            text_set(tx, b, fs * 0.9, 0);
+            text_size(tx, &tw, &th);
+            /* The part of the value past the axis' end, were the plot W - 40 wide. */
+            vw = fmax(vw, p * (W - 40 - left) + 5 + tw - (W - 40 - left));
+        }
+        if (vw > 0)
+            right -= vw + 4;
+    }
     /* Category labels lie flat when each fits its slot, else turn 45 degrees. */
     int rotate = 0;
     if (!horiz && !ca->numeric && ca->nticks > 0) {
