@@ -439,6 +439,8 @@ static void test_stale_partials_are_removed(void **state)
     char *stale = dg_path_join(tmp, name);
     assert_int_equal(mkdir(stale, 0755), 0);
     free(tu_write_str(stale, "report.json", "{}"));
+    /* the marker dg_outdir_begin writes: without it the folder is the user's */
+    free(tu_write_str(stale, DG_OUTDIR_MARKER, "x\n"));
     snprintf(name, sizeof name, "stale.partial-%ld", (long)getpid()); /* alive: this test */
     char *alive = dg_path_join(tmp, name);
     assert_int_equal(mkdir(alive, 0755), 0);
