@@ -10,7 +10,7 @@ pkgs=(build-essential meson ninja-build pkg-config python3
   libncurses-dev libcairo2-dev libpango1.0-dev libglib2.0-dev libfontconfig-dev
   fonts-wqy-microhei
   libmariadb-dev libcurl4-openssl-dev libinih-dev
-  liblinear-dev libsvm-dev liblbfgs-dev libxgboost-dev libmicrohttpd-dev libjansson-dev
+  liblinear-dev libsvm-dev liblbfgs-dev libxgboost-dev libjansson-dev
   libxxhash-dev)
 if [ "${1:-}" = test ]; then
   # mariadb-server and -client for the MySQL tests (scripts/mariadb.sh), the Spider

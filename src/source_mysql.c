@@ -737,6 +737,14 @@ int dg_mysql_read_table(dg_mysql *m, dg_table_id id, dg_table *out, const dg_pro
                         dg_parse_expected(col->type, DG_PARSE_SYNTAX));
                 goto fail;
             }
+            if (row[c] && !dg_colspec_allows(&spec->cols[c], row[c], len[c])) {
+                char found[48], want[128];
+                snprintf(found, sizeof found, "%.*s", (int)(len[c] < 40 ? len[c] : 40), row[c]);
+                dg_fail(err, "%s %s.%s: row %" PRIu64 ", column '%s': expected %s, found '%s'",
+                        m->where, m->db, tname, n + 1, col->name,
+                        dg_colspec_expected(&spec->cols[c], want, sizeof want), found);
+                goto fail;
+            }
             if (dg_rows_store_value(out, c, n, row[c], len[c], &code) != 0) {
                 char found[48];
                 snprintf(found, sizeof found, "%.*s", (int)(len[c] < 40 ? len[c] : 40), row[c]);
@@ -1077,14 +1085,33 @@ static int import_table(dg_mysql *m, const dg_dataset *ds, dg_table_id id,
         run_sql(m, sql, what, &ignore);
         return DG_ERR;
     }
-    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`", name);
-    if (run_sql(m, sql, what, err) != DG_OK)
-        return DG_ERR;
-    snprintf(sql, sizeof sql, "RENAME TABLE `%s` TO `%s`", staging, name);
-    if (run_sql(m, sql, what, err) != DG_OK)
-        return DG_ERR;
     dg_progress_report(progress, name, (double)t->nrows, (double)t->nrows, "rows");
     return DG_OK;
+}
+
+/* Which of the import's tables (table_names[t][0]) the database holds. */
+static int note_table(void *ctx, char **row, unsigned long *len, unsigned nfields, dg_err *err)
+{
+    (void)err;
+    int *exists = ctx;
+    for (int t = 0; t < DG_T_COUNT && nfields >= 1 && row[0]; t++)
+        if (strlen(import_name((dg_table_id)t)) == len[0] &&
+            memcmp(import_name((dg_table_id)t), row[0], len[0]) == 0)
+            exists[t] = 1;
+    return 0;
+}
+
+/* Drops NAME__dg_new (and NAME__dg_old) of every table: what an import
+ * killed before its swap (or its drop) left. */
+static void drop_staging(dg_mysql *m, const char *suffix)
+{
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        char sql[256];
+        dg_err ignore;
+        snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s%s`", import_name((dg_table_id)t),
+                 suffix);
+        run_sql(m, sql, "dropping a staging table", &ignore);
+    }
 }
 
 int dg_mysql_import(dg_mysql *m, const dg_dataset *ds, const dg_progress *progress,
@@ -1094,14 +1121,47 @@ int dg_mysql_import(dg_mysql *m, const dg_dataset *ds, const dg_progress *progre
     memset(report, 0, sizeof *report);
     if (!m->conn)
         return no_connection(m, err);
+    /* Every table into NAME__dg_new first; then one RENAME TABLE swaps the
+     * whole set in (MariaDB renames a list atomically): a kill or a failure
+     * at any moment leaves the previous import whole, never a mix of two data
+     * sets. A table of the previous import that this data set lacks goes too. */
+    drop_staging(m, "__dg_new");
+    drop_staging(m, "__dg_old");
     for (int t = 0; t < DG_T_COUNT; t++) {
         if (!ds->present[t])
             continue;
-        if (import_table(m, ds, (dg_table_id)t, progress, err) != DG_OK)
+        if (import_table(m, ds, (dg_table_id)t, progress, err) != DG_OK) {
+            drop_staging(m, "__dg_new");
             return DG_ERR;
+        }
         report->rows[t] = ds->tables[t].nrows;
         snprintf(report->table[t], sizeof report->table[t], "%s", import_name((dg_table_id)t));
     }
+    int exists[DG_T_COUNT] = {0};
+    if (dg_mysql_query_rows(m,
+                            "SELECT table_name FROM information_schema.tables WHERE "
+                            "table_schema = DATABASE()",
+                            "listing the tables", note_table, exists, err) != DG_OK) {
+        drop_staging(m, "__dg_new");
+        return DG_ERR;
+    }
+    char sql[4096];
+    size_t o = (size_t)snprintf(sql, sizeof sql, "RENAME TABLE");
+    int pairs = 0;
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        const char *name = import_name((dg_table_id)t);
+        if (exists[t])
+            o += (size_t)snprintf(sql + o, sizeof sql - o, "%s `%s` TO `%s__dg_old`",
+                                  pairs++ ? "," : "", name, name);
+        if (ds->present[t])
+            o += (size_t)snprintf(sql + o, sizeof sql - o, "%s `%s__dg_new` TO `%s`",
+                                  pairs++ ? "," : "", name, name);
+    }
+    if (pairs && run_sql(m, sql, "swapping the imported tables in", err) != DG_OK) {
+        drop_staging(m, "__dg_new");
+        return DG_ERR;
+    }
+    drop_staging(m, "__dg_old");
     report->seconds = dg_now() - t0;
     return DG_OK;
 }

@@ -60,6 +60,16 @@ int cli_data_option(const char *cmd, int ch, char *arg, struct dg_load_opts *o);
 int cli_load_data(const char *cmd, const char *dir, struct dg_load_opts *o, int quiet,
                   struct dg_dataset *ds);
 
+/* The one place text reaches the terminal: when stdout or stderr is a
+ * terminal, it is replaced by a stream that shows control characters other
+ * than newline and tab as \xHH, so that bytes from files (meta.txt, rule
+ * values, a health target's body) never drive the terminal (ESC sequences).
+ * Called once before a command runs (not for the workbench: curses draws
+ * with escapes, and shows control characters as ^X itself). */
+void cli_tty_guard(void);
+/* The terminal's own stderr, for the progress line's \r and ESC [K. */
+FILE *cli_tty_raw(void);
+
 /* Prints "demographer CMD: <message>" and the --help hint; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Parses a whole number in [min, max] given to option opt, or says why not. */

@@ -57,6 +57,12 @@ static int run_db(const cli_sources *src, const char *out, const char *rules_pat
                   const char *super_path, double cluster_eps, double cluster_min_pts, int quiet,
                   int raw)
 {
+    /* The same output discipline as the local path: apart from the inputs,
+     * written in OUT.partial-PID and published whole. */
+    const char *inputs[] = {rules_path, super_path, src->config, src->password_file,
+                            src->tls_ca};
+    if (cli_output_apart("features", "--out", out, NULL, NULL, inputs, 5))
+        return 1;
     dg_sources_config cfg;
     dg_sources_config_init(&cfg);
     dg_ch_config chc;
@@ -78,6 +84,12 @@ static int run_db(const cli_sources *src, const char *out, const char *rules_pat
     else
         snprintf(server, sizeof server, "%s:%u/%s", cfg.mysql.host, cfg.mysql.port,
                  cfg.mysql.database);
+    dg_outdir od = {0};
+    if (cli_outdir_begin("features", &od, out)) {
+        dg_sources_config_free(&cfg);
+        dg_ch_config_free(&chc);
+        return 1;
+    }
     dg_err err;
     dg_supercats sc;
     memset(&sc, 0, sizeof sc);
@@ -113,11 +125,12 @@ static int run_db(const cli_sources *src, const char *out, const char *rules_pat
             rc = dg_features_pushdown(&cfg.mysql, no_clean ? NULL : &rules, &sc, cluster_eps,
                                       cluster_min_pts, &f, &small, &cr, &rep, &pr,
                                       &err) != DG_OK;
-        rc = rc || dg_features_write(&f, out, &err) != DG_OK;
+        rc = rc || dg_features_write(&f, od.partial, &err) != DG_OK;
         cli_progress_done(&cp);
     }
     if (rc)
         fprintf(stderr, "demographer features: %s\n", err.msg);
+    rc = cli_outdir_end("features", &od, rc);
     if (rc == 0 && !quiet && raw)
         printf("%s: every row fetched, features computed here\n", server);
     if (rc == 0 && !quiet && !raw) {
