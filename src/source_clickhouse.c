@@ -409,7 +409,8 @@ static int perform(const dg_ch_config *c, dg_ch_call *call, const char *sql, int
         char text[600];
         error_text(r, text, sizeof text);
         dg_fail(err, "%s: %s: HTTP %ld: %s", base, call->what, r->status, text);
-        name_shard(c, err->msg, sizeof err->msg);
+        if (!call->no_shard_naming)
+            name_shard(c, err->msg, sizeof err->msg);
         out = DG_ERR;
     } else if (r->len > 0) {
         /* A last line without its newline: the error text ClickHouse appends
@@ -419,7 +420,8 @@ static int perform(const dg_ch_config *c, dg_ch_call *call, const char *sql, int
             error_text(r, text, sizeof text);
             dg_fail(err, "%s: %s: the server failed after %" PRIu64 " rows: %s", base,
                     call->what, r->rows, text);
-            name_shard(c, err->msg, sizeof err->msg);
+            if (!call->no_shard_naming)
+                name_shard(c, err->msg, sizeof err->msg);
         } else {
             dg_fail(err, "%s: %s: the result ends in the middle of a row (after %" PRIu64
                     " rows)", base, call->what, r->rows);
@@ -497,22 +499,18 @@ static int list_shards(const dg_ch_config *c, shard_list *l, dg_err *err)
              "SELECT shard_num, host_name, host_address, port FROM system.clusters "
              "WHERE cluster = '%s' ORDER BY shard_num",
              c->cluster);
-    dg_ch_call call = {.what = "the cluster's shards"};
+    /* Its own failure is not explained by listing the shards again. */
+    dg_ch_call call = {.what = "the cluster's shards", .no_shard_naming = 1};
     return dg_ch_query_rows(c, &call, sql, on_shard, l, err);
 }
 
 static void name_shard(const dg_ch_config *c, char *msg, size_t cap)
 {
-    /* Not again from the listing's own failure. */
-    static __thread int naming;
-    if (naming || !dg_ch_identifier_ok(c->cluster))
+    if (!dg_ch_identifier_ok(c->cluster))
         return;
     shard_list l;
     dg_err ignored;
-    naming = 1;
-    int rc = list_shards(c, &l, &ignored);
-    naming = 0;
-    if (rc != DG_OK)
+    if (list_shards(c, &l, &ignored) != DG_OK)
         return;
     for (int i = 0; i < l.n; i++) {
         if (!strstr(msg, l.addr[i]) && !strstr(msg, l.name[i]))

@@ -59,6 +59,8 @@ typedef struct dg_ch_call {
     const dg_progress *progress; /* polled while waiting; a stop kills the query */
     char query_id[40];           /* set by the call (dg-<random hex>) */
     uint64_t bytes;              /* bytes received */
+    int no_shard_naming;         /* a failure is not followed by a listing of the
+                                    cluster's shards (set by that listing itself) */
 } dg_ch_call;
 
 /* Runs sql (a SELECT, sent in TabSeparated) and streams its rows to fn as
