@@ -453,7 +453,7 @@ const dg_model_family dg_family_persona_softmax = {
                "user (a Bernoulli mixture over its apps, found without labels)",
     .tasks = (1u << DG_TASK_BINARY) | (1u << DG_TASK_MULTICLASS),
     .param_names = param_names,
-    .grid = "personas=16 mixtures=3 scale=10 min_devices=25 rank=3 l2=1e-2,3e-2,1e-1",
+    .grid = "personas=16 mixtures=3 scale=10 min_devices=25 rank=0,3 l2=1e-2,3e-2,1e-1",
     .fit = persona_fit,
     .predict = persona_predict,
     .save = persona_save,

@@ -314,6 +314,7 @@ const dg_model_family dg_family_phone_softmax = {
     .tasks = (1u << DG_TASK_BINARY) | (1u << DG_TASK_MULTICLASS),
     .param_names = param_names,
     .grid = "alpha=30 rank=0,2 l2=1e-3,3e-3,1e-2,3e-2",
+    .phone_only = 1,
     .fit = phone_fit,
     .predict = phone_predict,
     .save = phone_save,
