@@ -4,6 +4,7 @@
 #include "demographer/export_sql.h"
 #include "demographer/train.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -718,12 +719,65 @@ static void counts_form_chosen_by_cv(void **state)
     }
 }
 
+/* Whether text names `name` as a whole word (softmax@... inside
+ * persona-softmax@... does not count). */
+static int names(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *at = strstr(text, name); at; at = strstr(at + 1, name))
+        if ((at == text || (at[-1] != '-' && !isalnum((unsigned char)at[-1]))) &&
+            !isalnum((unsigned char)at[n]) && at[n] != '@' && at[n] != '-')
+            return 1;
+    return 0;
+}
+
+/* The default families are one list (dg_default_families): run's and
+ * train's --help and the man page name every one of them. Line breaks and
+ * indentation are taken out of the help, roff's \- out of the man page. */
+static void defaults_in_help_and_man(void **state)
+{
+    (void)state;
+    const char *man = getenv("DG_MAN");
+    char *page = man ? tu_read(man, NULL) : NULL;
+    assert_non_null(page);
+    char *w = page;
+    for (const char *r = page; *r; r++)
+        if (!(r[0] == '\\' && r[1] == '-') && *r != '\n')
+            *w++ = *r;
+    *w = 0;
+    static const char *const cmds[] = {"run", "train"};
+    for (int c = 0; c < 2; c++) {
+        char cmd[700], *out = NULL;
+        snprintf(cmd, sizeof cmd, "%s %s --help", tu_bin(), cmds[c]);
+        assert_int_equal(tu_run(cmd, &out), 0);
+        char *o = out;
+        for (const char *r = out; *r; r++) {
+            if (*r == '\n') {
+                while (r[1] == ' ')
+                    r++;
+                *o++ = ' ';
+            } else
+                *o++ = *r;
+        }
+        *o = 0;
+        for (int i = 0; dg_default_families[i].family; i++) {
+            if (!names(out, dg_default_families[i].family))
+                fail_msg("%s --help does not name %s", cmds[c], dg_default_families[i].family);
+            if (c == 0 && !names(page, dg_default_families[i].family))
+                fail_msg("the man page does not name %s", dg_default_families[i].family);
+        }
+        free(out);
+    }
+    free(page);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cv_determinism_and_export),
         cmocka_unit_test(ablation_by_block),
         cmocka_unit_test(counts_form_chosen_by_cv),
+        cmocka_unit_test(defaults_in_help_and_man),
         cmocka_unit_test(every_family_beats_the_prior),
         cmocka_unit_test(commands),
         cmocka_unit_test(family_on_some_targets),
