@@ -74,7 +74,7 @@ typedef struct dg_run {
      * shows which points win. */
     int ngrid;
     double grid_cv[DG_RUN_GRID];
-    char grid_params[DG_RUN_GRID][48];
+    char grid_params[DG_RUN_GRID][96]; /* persona-softmax's combinations run to ~80 */
 } dg_run;
 
 /* The numbers of train's charts, kept in the result so that the workbench
