@@ -2,6 +2,8 @@
  * See design.h for the columns and why they are what they are. */
 #include "demographer/design.h"
 
+#include "demographer/eda.h"
+
 #include "demographer/textbuf.h"
 
 #include <errno.h>
@@ -109,11 +111,21 @@ uint32_t dg_design_ncols(const dg_design_spec *s)
 
 /* The dense column that is a category (design.h: home cluster). */
 
-/* Non-negative count-like columns are log-scaled; shares and coordinates are not. */
+/* Shares and coordinates are never log-scaled; the other non-negative
+ * columns are counts, in the spec's count form. */
 static int is_share_or_place(const char *name)
 {
     return strncmp(name, "hour_", 5) == 0 || strncmp(name, "weekday_", 8) == 0 ||
            strncmp(name, "lat", 3) == 0 || strncmp(name, "lon", 3) == 0;
+}
+
+/* The columns that count something (events, days, places, apps, apps of a
+ * super-category): the ones the count form applies to. Distances and the
+ * located share keep log1p in every form. */
+static int is_count(const char *name)
+{
+    return !is_share_or_place(name) && strncmp(name, "km_", 3) != 0 &&
+           strcmp(name, "located_share") != 0;
 }
 
 static size_t model_key(char *buf, size_t size, const char *brand, const char *model)
@@ -219,9 +231,19 @@ static void learn_numeric(dg_design_numeric *nc, const dg_features *f, const uin
     nc->missing_col = nan > 0;
 }
 
+const char *const dg_count_form_names[DG_COUNTS_FORMS] = {"log1p", "raw", "shares"};
+
+int dg_count_form_by_name(const char *name)
+{
+    for (int i = 0; i < DG_COUNTS_FORMS; i++)
+        if (strcmp(dg_count_form_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
 int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *rows,
-                    uint32_t nrows, unsigned blocks, dg_bag_weight bags, uint32_t min_count,
-                    dg_err *err)
+                    uint32_t nrows, unsigned blocks, dg_bag_weight bags, dg_count_form counts,
+                    uint32_t min_count, dg_err *err)
 {
     if (nrows == 0)
         return dg_fail(err, "design: no train rows to learn the design from");
@@ -229,6 +251,7 @@ int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *row
     dg_design_spec_init(&out);
     out.blocks = blocks;
     out.bags = bags;
+    out.counts = counts;
     out.min_count = min_count ? min_count : 1;
     out.fingerprint = dg_features_fingerprint(f);
     char key[1024];
@@ -292,16 +315,23 @@ int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *row
                 continue;
             dg_design_numeric *nc = &out.numeric[out.nnumeric++];
             nc->name = dg_xstrdup(f->col_names[c]);
-            learn_numeric(nc, f, rows, nrows, c, -1, !is_share_or_place(nc->name));
+            learn_numeric(nc, f, rows, nrows, c, -1,
+                          !is_share_or_place(nc->name) &&
+                              !(counts == DG_COUNTS_RAW && is_count(nc->name)));
             nc->missing_col = nc->missing_col ? out.nmissing++ : -1;
         }
-        /* Each hour's event count, share times events: the shares alone say
-         * nothing of how many events back them, and a device's hours weigh
-         * in its posterior by their counts. */
+        /* Each hour's and weekday's event count, share times events: the
+         * shares alone say nothing of how many events back them, and a
+         * device's hours weigh in its posterior by their counts. In the
+         * shares form the shares stand alone (a device's rhythm apart from
+         * its volume, which "events" carries). */
         int events = dg_features_col(f, "events");
-        for (int h = 0; h < 24 && events >= 0; h++) {
-            char name[32];
-            snprintf(name, sizeof name, "hour_%02d", h);
+        for (int h = 0; h < 24 + 7 && events >= 0 && counts != DG_COUNTS_SHARES; h++) {
+            char name[64];
+            if (h < 24)
+                snprintf(name, sizeof name, "hour_%02d", h);
+            else
+                snprintf(name, sizeof name, "weekday_%s", dg_weekday_names[h - 24]);
             int c = dg_features_col(f, name);
             if (c < 0)
                 continue;
@@ -309,9 +339,10 @@ int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *row
                                       ((size_t)out.nnumeric + 1) * sizeof *out.numeric);
             dg_design_numeric *nc = &out.numeric[out.nnumeric++];
             memset(nc, 0, sizeof *nc);
-            snprintf(name, sizeof name, "hour_%02d%cevents", h, DG_DESIGN_PRODUCT_SEP);
+            size_t len = strlen(name);
+            snprintf(name + len, sizeof name - len, "%cevents", DG_DESIGN_PRODUCT_SEP);
             nc->name = dg_xstrdup(name);
-            learn_numeric(nc, f, rows, nrows, c, events, 1);
+            learn_numeric(nc, f, rows, nrows, c, events, counts != DG_COUNTS_RAW);
             nc->missing_col = nc->missing_col ? out.nmissing++ : -1;
         }
     }
@@ -797,6 +828,15 @@ int dg_design_load(dg_design_spec *s, const char *path, dg_err *err)
             rc = dg_fail(err, "%s:%d: column '%s' has sd %g; it must be positive", path, r.line,
                          n->name, n->sd);
     }
+    /* The count form, from the columns that carry it (design.h). */
+    int products = 0, raw_count = 0;
+    for (int i = 0; rc == DG_OK && i < out.nnumeric; i++) {
+        products |= strchr(out.numeric[i].name, DG_DESIGN_PRODUCT_SEP) != NULL;
+        raw_count |= is_count(out.numeric[i].name) && !out.numeric[i].log1p;
+    }
+    out.counts = raw_count ? DG_COUNTS_RAW
+                 : !products && (out.blocks & DG_BLOCK_NUMERIC) ? DG_COUNTS_SHARES
+                                                                : DG_COUNTS_LOG1P;
     unsigned nhome = 0;
     if (rc == DG_OK)
         rc = expect(&r, "'home_clusters N'", "home_clusters %u", &nhome, NULL);

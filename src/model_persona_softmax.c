@@ -10,25 +10,21 @@
  * train rows that have apps, no labels) gives each device its posterior over
  * the components, and the softmax weighs those K numbers (times `scale`)
  * beside the design. A device without apps gets 0s. The scale sets how
- * lightly the shared L2 penalty holds their weights: at full size (186,716
- * generated devices) 5-fold CV on the train split preferred 10 to 3 for
- * group12 (2.0758 against 2.0819) and was level for gender (0.5579 against
- * 0.5575); a grid over both doubles the family's cost. The grid's rank 3
- * (softmax's: weights of rank 3 over the classes; no constraint for gender)
- * took group12's CV from 2.0749 (full rank) to 2.0393 at full size (rank 2
- * 2.0530, 4 2.0437, 5 2.0471), at l2 1e-2 of 3e-3, 1e-2 and 3e-2 (2.0605,
- * 2.0393, 2.0577).
+ * lightly the shared L2 penalty holds their weights (10: CV preferred it to
+ * 3 for group12 and was level for gender; a grid over both doubles the
+ * family's cost). The grid offers rank 0 (the full model) beside rank 3
+ * (softmax's weights of rank 3 over the classes; no constraint for gender):
+ * the low rank helps where the classes differ along a few directions, and
+ * where they do not CV falls back to the full model. With personas=0 the
+ * family is softmax; the run trains softmax beside it for that (train.c,
+ * dg_default_families).
  *
  * `mixtures` fits that many mixtures from different seeds, side by side,
  * each device's posterior under each a block of columns. EM's kinds depend
- * on where it starts (none of its starts finds the generator's), and the
- * softmax reads more of the kinds from two than from one: at full size 1, 2,
- * 3 and 4 mixtures gave CV 0.5560, 0.5527, 0.5525, 0.5524 (gender) and
- * 2.0393, 2.0331, 2.0325, 2.0332 (group12). For the same 48 columns, 3
- * mixtures of 16 did better than 2 of 24: 0.5508 and 2.0291 (4 of 12:
- * 0.5521, 2.0296; 4 of 16: 0.5510, 2.0289; 3 of 20: 0.5543, 2.0338; 6 of 8:
- * 0.5525, 2.0315), so the grid has 3 of 16. Those figures move by about
- * 0.002 with EM's starts.
+ * on where it starts, and the softmax reads more of the kinds from two or
+ * three than from one; for the same columns, more mixtures of fewer
+ * components did better than fewer of more, so the grid has 3 of 16. The
+ * figures of each shape tried: bench/RESULTS.md, "persona-softmax".
  *
  * The app block is the trainset's apps_lo..apps_hi (train.c sets it from the
  * design); without one the family is softmax. The mixture reads no label, so
@@ -115,13 +111,9 @@ static int posterior(const persona_model *m, const dg_csr *x, uint32_t r, double
 /* EM for the mixture on the rows of x with apps, over the apps on at least
  * min_devices of those rows: the others keep log-odds 0 and so say nothing.
  * An app on a handful of devices lets EM bend a component around those few
- * rows' other apps, which the likelihood rewards and the classes do not: at
- * full size (186,716 generated devices, 38,247 of them with apps), leaving
- * out the apps on fewer than 25 took a logistic regression on the
- * posteriors alone from 0.517 to 0.491 (gender) and 2.000 to 1.940
- * (group12) on the test split's devices with apps, and the family's 5-fold
- * CV from 0.5579 to 0.5563 and 2.0757 to 2.0749 (at 20,000 devices from
- * 0.6400 to 0.6337 and 2.4360 to 2.4123). Restarts from other seeds, more
+ * rows' other apps, which the likelihood rewards and the classes do not;
+ * leaving the rare apps out sharpened the kinds the classes follow (figures:
+ * bench/RESULTS.md, "persona-softmax"). Restarts from other seeds, more
  * components, more iterations, a prior towards each app's overall rate and
  * the labels in the E step of the labelled rows did no better. */
 static void mixture_fit(persona_model *m, const dg_csr *x, uint32_t min_devices, uint64_t seed)
@@ -453,7 +445,10 @@ const dg_model_family dg_family_persona_softmax = {
                "user (a Bernoulli mixture over its apps, found without labels)",
     .tasks = (1u << DG_TASK_BINARY) | (1u << DG_TASK_MULTICLASS),
     .param_names = param_names,
-    .grid = "personas=16 mixtures=3 scale=10 min_devices=25 rank=3 l2=1e-2,3e-2,1e-1",
+    /* l2 one step lower than before: the full-rank path's CV optimum lay
+     * at its edge (1e-2) on a synth world, 1e-1 was never chosen
+     * (bench/RESULTS.md, "models"). */
+    .grid = "personas=16 mixtures=3 scale=10 min_devices=25 rank=0,3 l2=3e-3,1e-2,3e-2",
     .fit = persona_fit,
     .predict = persona_predict,
     .save = persona_save,

@@ -32,43 +32,6 @@ static const char *const stage_names[DG_STAGE_COUNT] = {
     "load",     "clean",    "eda",         "maps",      "cluster", "features",
     "train",    "evaluate", "predictions", "campaigns", "report"};
 
-/* The default families (bench/run.sh; figures in the README, "run"): the
- * baselines, softmax and XGBoost. libsvm (its time grows with rows squared)
- * and the L1 logistic regression are left to --families, and so are the
- * LIBLINEAR families since their CV stopped winning: at 40,000 devices
- * liblinear-svr lost age in both scenarios (to xgboost, 8.043 against 7.979,
- * and brand-model-prior) and liblinear-lr-l2 lost every scenario-1 target
- * to softmax (group12 2.2515 against 2.2326) and won scenario 2's groups by
- * under 0.0004, for 29 % of the cross-validation's time. XGBoost trains age
- * only: at full size (186,716 devices, seed 1) its CV won scenario 1's age
- * (7.700 against brand-model-prior's 9.526) and lost everything else, for
- * two fifths of the train stage's cross-validation seconds: gender
- * (scenario 1: 0.5977 against softmax's 0.5700; 2: 0.6442 against
- * brand-model-prior's 0.6433), group6 (1.5219 against group12-sum's 1.4639;
- * 1.7009 against 1.6949) and group12 (2.2058 against softmax's 2.1459;
- * 2.3970 against 2.3905). Softmax trains gender and group12: group6 is
- * group12-sum's, which beat softmax's own (scenario 1: 1.4639 against
- * 1.4672; in scenario 2 brand-model-prior won, 1.6949 against 1.6992).
- * blend (model_blend.c) combines the others' out-of-fold probabilities of
- * gender, group6 and group12 in scenario 1: at full size its CV won all
- * three (group12 2.0396 against persona-softmax's 2.0758, gender 0.5554
- * against 0.5579, group6 1.3990 against group12-sum's 1.4144). */
-const char *const dg_pipeline_default_families[] = {"prior",
-                                                    "brand-model-prior",
-                                                    "persona-softmax@gender+group12",
-                                                    "phone-softmax@gender+group12",
-                                                    "xgboost@age",
-                                                    "blend",
-                                                    NULL};
-
-/* XGBoost's own grid (4 combinations of 100 or 300 rounds of depth 4 or 6)
- * was three quarters of the demo run's train stage with only one point of
- * depth 4 and 100 rounds. 40 rounds of depth 3 at eta 0.2 took about a
- * sixth of that on the demo set with equal or better CV scores (group12
- * 2.304 against 2.329, group6 1.580 against 1.577). --grid overrides. */
-static const char *const default_grids[] = {
-    "xgboost:eta=0.2 max_depth=3 rounds=40 subsample=0.8 colsample=0.8", NULL};
-
 /* Cluster defaults: the same as `demographer cluster` and the features. */
 #define RUN_EPS_KM DG_CLUSTER_EPS_KM_DEFAULT
 #define RUN_MIN_PTS DG_CLUSTER_MIN_PTS_DEFAULT
@@ -461,26 +424,11 @@ static int stage_train(run_state *s, dg_err *err)
     memset(&t, 0, sizeof t);
     char *dir = dg_path_join(s->stage_dir, "train");
     t.out_dir = dir;
-    int nf = 0;
-    for (; s->o->families[nf]; nf++)
+    for (int nf = 0; s->o->families[nf]; nf++)
         t.families[nf] = s->o->families[nf];
-    for (int i = 0; !nf && dg_pipeline_default_families[i]; i++)
-        t.families[i] = dg_pipeline_default_families[i];
-    int ng = 0;
-    for (; s->o->grids[ng]; ng++)
+    for (int ng = 0; s->o->grids[ng]; ng++)
         t.grids[ng] = s->o->grids[ng];
-    /* The default grids apply to families the user gave no grid for. */
-    for (int i = 0; default_grids[i] && ng < DG_TRAIN_MAX_FAMILIES - 1; i++) {
-        size_t len = strcspn(default_grids[i], ":");
-        int given = 0, trained = 0;
-        for (int g = 0; g < ng; g++)
-            given |= strncmp(t.grids[g], default_grids[i], len + 1) == 0;
-        for (int k = 0; t.families[k]; k++)
-            trained |= strcspn(t.families[k], "@") == len &&
-                       strncmp(t.families[k], default_grids[i], len) == 0;
-        if (trained && !given)
-            t.grids[ng++] = default_grids[i];
-    }
+    dg_train_defaults(&t);
     t.folds = s->o->folds;
     t.seed = s->o->seed;
     t.ablation = s->o->ablation;

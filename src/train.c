@@ -90,6 +90,54 @@ static int grid_expand(const char *family, const char *grid, const char *const *
     return DG_OK;
 }
 
+/* ---- the defaults ---------------------------------------------------------------- */
+
+/* Every family's grid holds its unconstrained form, so that cross-validation
+ * can always fall back to it: softmax (full rank, no mixture) on the targets
+ * persona-softmax trains, and persona-softmax's rank 0 beside its rank 3.
+ * The constrained forms are there for data whose classes differ along a few
+ * directions and whose apps come in a few kinds; on data that does not, CV
+ * picks the plain form. The blend combines whichever families were trained.
+ * libsvm (its time grows with rows squared), the L1 logistic regression and
+ * the LIBLINEAR families (softmax's CV beat them) are left to --families;
+ * XGBoost trains age only (its CV won age and lost the classification
+ * targets, for a large share of the train stage), on a grid cut to one
+ * cheap point. Figures: bench/RESULTS.md, "models". */
+const dg_default_family dg_default_families[] = {
+    {"prior", NULL},
+    {"brand-model-prior", NULL},
+    {"softmax@gender+group12", NULL},
+    {"persona-softmax@gender+group12", NULL},
+    {"phone-softmax@gender+group12", NULL},
+    {"xgboost@age", "xgboost:eta=0.2 max_depth=3 rounds=40 subsample=0.8 colsample=0.8"},
+    {"blend", NULL},
+    {NULL, NULL}};
+
+void dg_train_defaults(dg_train_opts *o)
+{
+    int nf = 0, ng = 0;
+    while (nf < DG_TRAIN_MAX_FAMILIES - 1 && o->families[nf])
+        nf++;
+    while (ng < DG_TRAIN_MAX_FAMILIES - 1 && o->grids[ng])
+        ng++;
+    for (int i = 0; !nf && dg_default_families[i].family; i++)
+        o->families[i] = dg_default_families[i].family;
+    for (int i = 0; dg_default_families[i].family && ng < DG_TRAIN_MAX_FAMILIES - 1; i++) {
+        const dg_default_family *d = &dg_default_families[i];
+        size_t len = strcspn(d->family, "@");
+        if (!d->grid)
+            continue;
+        int given = 0, trained = 0;
+        for (int g = 0; g < ng; g++)
+            given |= strncmp(o->grids[g], d->family, len) == 0 && o->grids[g][len] == ':';
+        for (int k = 0; o->families[k]; k++)
+            trained |= strcspn(o->families[k], "@") == len &&
+                       strncmp(o->families[k], d->family, len) == 0;
+        if (trained && !given)
+            o->grids[ng++] = d->grid;
+    }
+}
+
 /* ---- small helpers ----------------------------------------------------------- */
 
 static uint64_t file_bytes(const char *path)
@@ -111,15 +159,38 @@ uint64_t dg_labelled_checksum(const dg_labelled *l)
 }
 /* ---- the training state ---------------------------------------------------------- */
 
-const char *const train_variant_bags[NVARIANTS] = {"binary", "tfidf", "none"};
-
-/* The baselines read the phone blocks alone: the brand/model prior by its
- * rule (model_prior.c), the prior reads nothing, so the bag weighting is no
- * choice of theirs. */
-static int family_is_phone_only(const dg_model_family *fam)
+const char *train_variant_bags(const scenario *S, int v)
 {
-    return strcmp(fam->name, "brand-model-prior") == 0 || strcmp(fam->name, "prior") == 0 ||
-           strcmp(fam->name, "phone-softmax") == 0;
+    return v == V_PHONE ? "none" : S->spec[v].bags == DG_BAG_TFIDF ? "tfidf" : "binary";
+}
+
+const char *train_variant_counts(const scenario *S, int v)
+{
+    return v == V_PHONE ? "none" : dg_count_form_names[S->spec[v].counts];
+}
+
+/* Variant v of scenario S: its spec, learnt on the train rows, applied to
+ * the train and test rows. */
+static int variant_build(trainer *T, scenario *S, int v, unsigned blocks, dg_bag_weight bags,
+                         dg_count_form counts, dg_err *err)
+{
+    uint32_t minc = T->o->min_count ? T->o->min_count : 2;
+    dg_design_spec_init(&S->spec[v]);
+    if (dg_design_learn(&S->spec[v], T->f, S->tr_rows, S->ntr, blocks, bags, counts, minc,
+                        err) != DG_OK ||
+        dg_design_apply(&S->spec[v], T->f, S->tr_rows, S->ntr, &S->xtr[v], err) != DG_OK ||
+        dg_design_apply(&S->spec[v], T->f, S->te_rows, S->nte, &S->xte[v], err) != DG_OK)
+        return DG_ERR;
+    S->has[v] = 1;
+    return DG_OK;
+}
+
+static void variant_free(scenario *S, int v)
+{
+    dg_design_spec_free(&S->spec[v]);
+    dg_csr_free(&S->xtr[v]);
+    dg_csr_free(&S->xte[v]);
+    S->has[v] = 0;
 }
 
 static void scenario_free(scenario *s)
@@ -129,11 +200,8 @@ static void scenario_free(scenario *s)
     free(s->tr_rows);
     free(s->te_rows);
     free(s->fold);
-    for (int v = 0; v < NVARIANTS; v++) {
-        dg_design_spec_free(&s->spec[v]);
-        dg_csr_free(&s->xtr[v]);
-        dg_csr_free(&s->xte[v]);
-    }
+    for (int v = 0; v < NVARIANTS; v++)
+        variant_free(s, v);
     dg_csr_free(&s->xall);
 }
 
@@ -182,18 +250,13 @@ static int scenario_build(trainer *T, int s, dg_err *err)
             S->fold[members[i]] = (uint8_t)(i % (uint32_t)T->folds);
     }
     free(members);
-    uint32_t minc = T->o->min_count ? T->o->min_count : 2;
     for (int v = 0; v < NVARIANTS; v++) {
-        if (s == 2 && v != V_PHONE)
-            continue;
+        if ((s == 2 && v != V_PHONE) || v == V_RAW || v == V_SHARES)
+            continue; /* the count forms' variants once the bags are chosen */
         unsigned blocks = v == V_PHONE ? DG_BLOCKS_PHONE : DG_BLOCKS_ALL;
-        dg_design_spec_init(&S->spec[v]);
-        if (dg_design_learn(&S->spec[v], T->f, S->tr_rows, S->ntr, blocks,
-                            v == V_TFIDF ? DG_BAG_TFIDF : DG_BAG_BINARY, minc, err) != DG_OK ||
-            dg_design_apply(&S->spec[v], T->f, S->tr_rows, S->ntr, &S->xtr[v], err) != DG_OK ||
-            dg_design_apply(&S->spec[v], T->f, S->te_rows, S->nte, &S->xte[v], err) != DG_OK)
+        if (variant_build(T, S, v, blocks, v == V_TFIDF ? DG_BAG_TFIDF : DG_BAG_BINARY,
+                          DG_COUNTS_LOG1P, err) != DG_OK)
             return DG_ERR;
-        S->has[v] = 1;
     }
     return DG_OK;
 }
@@ -215,6 +278,7 @@ struct job {
     const dg_model_family *fam;
     const dg_params *combos;
     int ncombos;
+    dg_params *own_combos; /* combos when the job's own (job_distinct_combos) */
     int variant;
     int *order;            /* the combinations in the order a fold fits them */
     double *y;             /* per train row */
@@ -268,6 +332,42 @@ static int same_but(const dg_params *a, const dg_params *b, const char *except)
     return 1;
 }
 
+/* The combinations that give different fits on a target of k classes: a
+ * softmax "rank" (softmax, phone-softmax, persona-softmax) of k or more is
+ * no constraint, the same fit as rank 0 (model_softmax.c), so a grid that
+ * offers rank 0 beside a low rank (the unconstrained form beside the
+ * constrained, for CV to choose) fits each once on gender's two classes.
+ * The first of equal combinations stays; *own is the new array (NULL when
+ * none went), the caller frees it. */
+static const dg_params *job_distinct_combos(const dg_params *combos, int *n, int k,
+                                            dg_params **own)
+{
+    *own = NULL;
+    int any = 0;
+    for (int c = 0; c < *n && !any; c++) {
+        double r = dg_param(&combos[c], "rank", NAN);
+        any = k > 0 && r >= k;
+    }
+    if (!any)
+        return combos;
+    dg_params *out = dg_xcalloc((size_t)*n, sizeof *out);
+    int m = 0;
+    for (int c = 0; c < *n; c++) {
+        dg_params p = combos[c];
+        for (int i = 0; i < p.n; i++)
+            if (strcmp(p.name[i], "rank") == 0 && p.value[i] >= k)
+                p.value[i] = 0;
+        int dup = 0;
+        for (int e = 0; e < m && !dup; e++)
+            dup = out[e].n == p.n && same_but(&out[e], &p, "");
+        if (!dup)
+            out[m++] = p;
+    }
+    *n = m;
+    *own = out;
+    return out;
+}
+
 static void job_init(job *J, trainer *T, scenario *S, dg_target t, const dg_model_family *fam,
                      const dg_params *combos, int ncombos, int variant)
 {
@@ -275,14 +375,15 @@ static void job_init(job *J, trainer *T, scenario *S, dg_target t, const dg_mode
     J->S = S;
     J->t = t;
     J->fam = fam;
-    J->combos = combos;
     J->ncombos = ncombos;
+    J->combos = job_distinct_combos(combos, &J->ncombos, dg_target_nclasses(t), &J->own_combos);
     J->variant = variant;
     J->x = &S->xtr[variant];
     J->all = S->has_all && variant != V_PHONE ? &S->xall : NULL;
     J->y = dg_xmalloc(((size_t)S->ntr + 1) * sizeof *J->y);
     for (uint32_t i = 0; i < S->ntr; i++)
         J->y[i] = dg_labelled_y(&T->lab, t, S->tr_lab[i]);
+    ncombos = J->ncombos;
     J->oof = dg_xcalloc((size_t)ncombos * S->ntr * (size_t)job_nout(J) + 1, sizeof *J->oof);
     J->score = dg_xmalloc((size_t)ncombos * sizeof *J->score);
     /* The warm paths: one per setting of the other parameters (in the
@@ -295,15 +396,15 @@ static void job_init(job *J, trainer *T, scenario *S, dg_target t, const dg_mode
         J->order[c] = c;
         path[c] = c;
         for (int e = 0; e < c && path[c] == c && fam->warm_param; e++)
-            if (same_but(&combos[c], &combos[e], fam->warm_param))
+            if (same_but(&J->combos[c], &J->combos[e], fam->warm_param))
                 path[c] = path[e];
     }
     if (fam->warm_param)
         for (int i = 1; i < ncombos; i++)
             for (int k = i; k > 0; k--) {
                 int pa = path[J->order[k - 1]], pb = path[J->order[k]];
-                double a = dg_param(&combos[J->order[k - 1]], fam->warm_param, 0),
-                       b = dg_param(&combos[J->order[k]], fam->warm_param, 0);
+                double a = dg_param(&J->combos[J->order[k - 1]], fam->warm_param, 0),
+                       b = dg_param(&J->combos[J->order[k]], fam->warm_param, 0);
                 if (!(pb < pa || (pb == pa && (fam->warm_descending ? b > a : b < a))))
                     break;
                 int x = J->order[k];
@@ -319,6 +420,7 @@ static void job_free(job *J)
     free(J->oof);
     free(J->score);
     free(J->order);
+    free(J->own_combos);
     if (J->model)
         J->fam->free(J->model);
     free(J->pred);
@@ -679,7 +781,13 @@ static int job_finish(trainer *T, job *J, dg_err *err)
     if (J->variant != V_PHONE) {
         size_t len = strlen(run.params);
         snprintf(run.params + len, sizeof run.params - len, "%sbags=%s", len ? " " : "",
-                 train_variant_bags[J->variant]);
+                 train_variant_bags(S, J->variant));
+        /* log1p, the form the first probe reads, goes unsaid */
+        if (S->spec[J->variant].counts != DG_COUNTS_LOG1P) {
+            len = strlen(run.params);
+            snprintf(run.params + len, sizeof run.params - len, " counts=%s",
+                     train_variant_counts(S, J->variant));
+        }
     }
     run.ncombos = J->ncombos;
     run.cv_score = J->score[J->best];
@@ -814,7 +922,7 @@ static job **jobs_with_group12_sum(trainer *T, job *jobs, size_t njobs, job *ext
                 (!best || jobs[j].score[jobs[j].best] < best->score[best->best]))
                 best = &jobs[j];
         /* A baseline's group12 says no more than its own gender or group6. */
-        if (!best || !best->model || family_is_phone_only(best->fam) || nextra == 6)
+        if (!best || !best->model || best->fam->phone_only || nextra == 6)
             continue;
         job_group12_sum(T, &extra[nextra], best, t);
         list[n++] = &extra[nextra++];
@@ -940,7 +1048,7 @@ static int job_blend(trainer *T, job *J, job *const *group, size_t n, const dg_p
         void *combiner = NULL;
         t0 = dg_now();
         if (rc == DG_OK)
-            rc = dg_blend_fit_combiner(&ztr, J->y, kind, k, &combos[J->best], T->o->seed, 2,
+            rc = dg_blend_fit_combiner(&ztr, J->y, kind, k, &J->combos[J->best], T->o->seed, 2,
                                        first[J->best], &combiner, err);
         for (int c = 0; c < ncombos; c++)
             if (first[c])
@@ -1016,7 +1124,7 @@ static int choose_bags(trainer *T, const dg_model_family *const *fams, int nf,
     dg_target t = DG_TARGET_GROUP12;
     for (int pass = 0; pass < 2 && !fam; pass++)
         for (int i = 0; i < nf && !fam; i++) {
-            if (family_is_phone_only(fams[i]))
+            if (fams[i]->phone_only)
                 continue;
             for (int x = pass ? 0 : DG_TARGET_GROUP12;
                  x < (pass ? DG_TARGET_COUNT : DG_TARGET_GROUP12 + 1) && !fam; x++)
@@ -1028,24 +1136,61 @@ static int choose_bags(trainer *T, const dg_model_family *const *fams, int nf,
         }
     if (!fam)
         return DG_OK;
-    job jobs[2];
+    job jobs[4];
     const dg_params *mid = &combos[j][ncombos[j] / 2];
     job_init(&jobs[0], T, S, t, fam, mid, 1, V_BINARY);
     job_init(&jobs[1], T, S, t, fam, mid, 1, V_TFIDF);
     int rc = jobs_cross_validate(T, jobs, 2, 1, "cross-validation: scenario 1 bags: ", err);
+    char pbuf[96];
+    dg_params_format(mid, pbuf, sizeof pbuf);
     if (rc == DG_OK) {
         T->bags = jobs[1].score[0] < jobs[0].score[0] ? V_TFIDF : V_BINARY;
-        char pbuf[96];
-        dg_params_format(mid, pbuf, sizeof pbuf);
         snprintf(T->res->bags, sizeof T->res->bags,
                  "scenario 1: %s, by fold 1 of the %d-fold cross-validation of %s%s%s on %s "
                  "(binary %.4f, tfidf %.4f)",
-                 train_variant_bags[T->bags], T->folds, fam->name, pbuf[0] ? " " : "", pbuf,
+                 train_variant_bags(S, T->bags), T->folds, fam->name, pbuf[0] ? " " : "", pbuf,
                  dg_target_name(t), jobs[0].score[0], jobs[1].score[0]);
         T->res->bags_seconds = jobs[0].cv_seconds + jobs[1].cv_seconds;
     }
-    job_free(&jobs[0]);
-    job_free(&jobs[1]);
+    /* Then the count form, on the chosen bags, by the same probe: raw and
+     * shares against the log1p the bags' probe scored. */
+    dg_bag_weight w = S->spec[T->bags].bags;
+    if (rc == DG_OK)
+        rc = variant_build(T, S, V_RAW, DG_BLOCKS_ALL, w, DG_COUNTS_RAW, err);
+    if (rc == DG_OK)
+        rc = variant_build(T, S, V_SHARES, DG_BLOCKS_ALL, w, DG_COUNTS_SHARES, err);
+    int ncounts = 0;
+    if (rc == DG_OK) {
+        job_init(&jobs[2], T, S, t, fam, mid, 1, V_RAW);
+        job_init(&jobs[3], T, S, t, fam, mid, 1, V_SHARES);
+        ncounts = 2;
+        rc = jobs_cross_validate(T, jobs + 2, 2, 1, "cross-validation: scenario 1 counts: ",
+                                 err);
+    }
+    if (rc == DG_OK) {
+        double log_score = jobs[T->bags == V_TFIDF].score[0];
+        int best = T->bags;
+        double best_score = log_score;
+        for (int k = 2; k < 4; k++)
+            if (jobs[k].score[0] < best_score) { /* ties keep log1p */
+                best = jobs[k].variant;
+                best_score = jobs[k].score[0];
+            }
+        snprintf(T->res->counts, sizeof T->res->counts,
+                 "scenario 1: %s, by fold 1 of the %d-fold cross-validation of %s%s%s on %s "
+                 "with %s bags (log1p %.4f, raw %.4f, shares %.4f)",
+                 dg_count_form_names[S->spec[best].counts], T->folds, fam->name,
+                 pbuf[0] ? " " : "", pbuf, dg_target_name(t), train_variant_bags(S, T->bags),
+                 log_score, jobs[2].score[0], jobs[3].score[0]);
+        T->res->counts_seconds = jobs[2].cv_seconds + jobs[3].cv_seconds;
+        T->bags = best;
+    }
+    for (int k = 0; k < 2 + ncounts; k++)
+        job_free(&jobs[k]);
+    /* The variants no family reads. */
+    for (int v = 0; v < NVARIANTS && rc == DG_OK; v++)
+        if (v != V_PHONE && v != T->bags)
+            variant_free(S, v);
     return rc;
 }
 
@@ -1120,7 +1265,7 @@ static int ablate(trainer *T, dg_err *err)
             const chosen *ch = &T->ch[s][t];
             /* The priors read no design; group12-sum is its group12 model's, and
              * a blend its bases'. */
-            if (!ch->have || family_is_phone_only(ch->family) ||
+            if (!ch->have || ch->family->phone_only ||
                 ch->family == &dg_family_group12_sum || ch->family == &dg_family_blend)
                 continue;
             scenario *S = &T->sc[s];
@@ -1321,8 +1466,8 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
                     (fams[j]->tasks & (1u << dg_target_task((dg_target)t))))
                     njobs++;
     /* Progress in fits: folds per combination, plus the refit; scenario 1's
-     * bag probe is two fits. */
-    T.steps_total = (scen & 1) ? 2.0 : 0;
+     * bag and count probes are four fits. */
+    T.steps_total = (scen & 1) ? 4.0 : 0;
     for (int s = 1; s <= 2; s++)
         for (int t = 0; t < DG_TARGET_COUNT; t++)
             for (int j = 0; j < nf; j++)
@@ -1345,7 +1490,11 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
                         (fams[j]->tasks & (1u << dg_target_task((dg_target)t))))
                         job_init(&jobs[njobs++], &T, &T.sc[s], (dg_target)t, fams[j], combos[j],
                                  ncombos[j],
-                                 s == 2 || family_is_phone_only(fams[j]) ? V_PHONE : T.bags);
+                                 s == 2 || fams[j]->phone_only ? V_PHONE : T.bags);
+        /* A job may fit fewer combinations than its family's grid holds. */
+        T.steps_total = (scen & 1) ? 4.0 : 0;
+        for (size_t i = 0; i < njobs; i++)
+            T.steps_total += (double)jobs[i].ncombos * T.folds + 1;
         rc = jobs_cross_validate(&T, jobs, njobs, T.folds, "cross-validation: ", err);
     }
     if (rc == DG_OK)

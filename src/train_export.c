@@ -35,9 +35,10 @@ int train_export_chosen(trainer *T, int s, dg_target t, dg_err *err)
         dg_textbuf b = {0};
         dg_params_format(&ch->params, name, sizeof name);
         dg_textbuf_printf(&b, "format demographer-model 1\nversion %s\ntarget %s\nscenario %d\n"
-                              "family %s\nparams %s\nbags %s\n",
+                              "family %s\nparams %s\nbags %s\ncounts %s\n",
                           DG_VERSION, dg_target_name(t), s, ch->family->name, name,
-                          train_variant_bags[ch->variant]);
+                          train_variant_bags(&T->sc[s], ch->variant),
+                          train_variant_counts(&T->sc[s], ch->variant));
         meta_num(&b, "cv_score", run->cv_score);
         dg_textbuf_printf(&b, "n_train %u\nn_test %u\n", run->ntrain, run->ntest);
         for (int m = 0; m < DG_METRIC_COUNT; m++)
@@ -161,7 +162,7 @@ int train_export_designs(trainer *T, const char *dir, dg_err *err)
                 size_t len[3] = {((size_t)x->nrows + 1) * sizeof *x->ptr,
                                  (size_t)x->nnz * sizeof *x->idx, (size_t)x->nnz * sizeof *x->val};
                 for (int a = 0; a < 3 && rc == DG_OK; a++) {
-                    snprintf(name, sizeof name, "s%d-%s-%s.%s", s, train_variant_bags[v], what,
+                    snprintf(name, sizeof name, "s%d-%s-%s.%s", s, train_variant_bags(S, v), what,
                              ext[a]);
                     path = dg_path_join(dir, name);
                     rc = dg_write_file_atomic(path, data[a], len[a], err);

@@ -8,10 +8,16 @@
 
 #include "demographer/train.h"
 
-/* Design variants of a scenario: 1 has binary bags, tf-idf bags and the phone
- * blocks alone; 2 has the phone blocks alone. */
-enum { V_BINARY, V_TFIDF, V_PHONE, NVARIANTS };
-extern const char *const train_variant_bags[NVARIANTS];
+/* Design variants of a scenario: 1 has binary bags, tf-idf bags (both with
+ * log1p counts), the phone blocks alone, and the chosen bags with raw counts
+ * and with hour and weekday shares (dg_count_form); 2 has the phone blocks
+ * alone. */
+enum { V_BINARY, V_TFIDF, V_PHONE, V_RAW, V_SHARES, NVARIANTS };
+struct scenario;
+/* The bag weighting and count form of variant v ("none" for the phone
+ * blocks), as runs, meta.txt and the design files name them. */
+const char *train_variant_bags(const struct scenario *S, int v);
+const char *train_variant_counts(const struct scenario *S, int v);
 
 typedef struct scenario {
     int s;
@@ -56,7 +62,7 @@ typedef struct trainer {
     char *staging, *staging_runs, *staging_models;
     double steps_done, steps_total;
     uint64_t checksum;
-    int bags; /* scenario 1's variant for the families that read the bags */
+    int bags; /* scenario 1's variant for the families that read the bags (bags and counts) */
     unsigned blend_targets; /* the targets with a blend job (bit 1u << target) */
 } trainer;
 

@@ -75,6 +75,9 @@ int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err)
         dg_textbuf_puts(&b, ",\"bags\":");
         json_str(&b, r->bags);
         json_num(&b, "bags_cv_seconds", r->bags_seconds);
+        dg_textbuf_puts(&b, ",\"counts\":");
+        json_str(&b, r->counts);
+        json_num(&b, "counts_cv_seconds", r->counts_seconds);
         json_num(&b, "seconds", r->seconds);
         dg_textbuf_puts(&b, ",\"runs\":[");
         for (size_t i = 0; i < r->nruns; i++) {

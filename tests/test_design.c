@@ -91,7 +91,7 @@ static void learn_and_apply(void **state)
     dg_design_spec_init(&s);
     dg_err err;
     const uint32_t train[3] = {0, 1, 2};
-    assert_int_equal(dg_design_learn(&s, &h.f, train, 3, DG_BLOCKS_ALL, DG_BAG_BINARY, 2, &err),
+    assert_int_equal(dg_design_learn(&s, &h.f, train, 3, DG_BLOCKS_ALL, DG_BAG_BINARY, DG_COUNTS_LOG1P, 2, &err),
                      DG_OK);
     /* brand A (2 rows; B once is dropped), model A/m1, 2 numeric, 1 missing
      * indicator (lat), apps 100 and 200 (300 once), labels 7 and 8. */
@@ -135,7 +135,7 @@ static void learn_and_apply(void **state)
     dg_csr_free(&x);
 
     /* tf-idf: idf ln(4/3) + 1 for every kept app (df 2), L2-normalised per bag. */
-    assert_int_equal(dg_design_learn(&s, &h.f, train, 3, DG_BLOCKS_ALL, DG_BAG_TFIDF, 2, &err),
+    assert_int_equal(dg_design_learn(&s, &h.f, train, 3, DG_BLOCKS_ALL, DG_BAG_TFIDF, DG_COUNTS_LOG1P, 2, &err),
                      DG_OK);
     NEAR(s.app_idf[0], log(4.0 / 3) + 1);
     assert_int_equal(dg_design_apply(&s, &h.f, rows, 1, &x, &err), DG_OK);
@@ -158,7 +158,7 @@ static void save_load_identity(void **state)
     dg_design_spec_init(&t);
     dg_err err;
     const uint32_t train[3] = {0, 1, 2}, rows[4] = {0, 1, 2, 3};
-    assert_int_equal(dg_design_learn(&s, &h.f, train, 3, DG_BLOCKS_ALL, DG_BAG_TFIDF, 1, &err),
+    assert_int_equal(dg_design_learn(&s, &h.f, train, 3, DG_BLOCKS_ALL, DG_BAG_TFIDF, DG_COUNTS_LOG1P, 1, &err),
                      DG_OK);
     char *dir = tu_tmpdir(), path1[512], path2[512];
     snprintf(path1, sizeof path1, "%s/a.txt", dir);
@@ -217,7 +217,7 @@ static void home_cluster_is_one_hot(void **state)
     dg_design_spec_init(&s);
     dg_design_spec_init(&t);
     dg_err err;
-    assert_int_equal(dg_design_learn(&s, &h.f, rows, 4, DG_BLOCK_NUMERIC, DG_BAG_BINARY, 1, &err),
+    assert_int_equal(dg_design_learn(&s, &h.f, rows, 4, DG_BLOCK_NUMERIC, DG_BAG_BINARY, DG_COUNTS_LOG1P, 1, &err),
                      DG_OK);
     assert_int_equal(s.nnumeric, 1); /* events only */
     assert_int_equal(s.nhome, 2);
@@ -241,7 +241,7 @@ static void home_cluster_is_one_hot(void **state)
         assert_true(x.idx[k] == 0);
     dg_csr_free(&x);
     /* With min_count 2, only cluster 3 (two rows) keeps a column. */
-    assert_int_equal(dg_design_learn(&s, &h.f, rows, 4, DG_BLOCK_NUMERIC, DG_BAG_BINARY, 2, &err),
+    assert_int_equal(dg_design_learn(&s, &h.f, rows, 4, DG_BLOCK_NUMERIC, DG_BAG_BINARY, DG_COUNTS_LOG1P, 2, &err),
                      DG_OK);
     assert_int_equal(s.nhome, 1);
     assert_true(s.home[0] == 3);
@@ -260,7 +260,7 @@ static void phone_blocks_and_svmlight(void **state)
     dg_design_spec_init(&s);
     dg_err err;
     const uint32_t train[3] = {0, 1, 2}, rows[2] = {0, 2};
-    assert_int_equal(dg_design_learn(&s, &h.f, train, 3, DG_BLOCKS_PHONE, DG_BAG_BINARY, 2, &err),
+    assert_int_equal(dg_design_learn(&s, &h.f, train, 3, DG_BLOCKS_PHONE, DG_BAG_BINARY, DG_COUNTS_LOG1P, 2, &err),
                      DG_OK);
     assert_int_equal(dg_design_ncols(&s), 2);
     dg_csr x;

@@ -165,10 +165,10 @@ static void compare_features(const dg_features *a, const dg_features *b)
         dg_design_spec_init(&sb);
         dg_err err;
         assert_int_equal(dg_design_learn(&sa, a, rows, a->ndevices, DG_BLOCKS_ALL,
-                                         (dg_bag_weight)bags, 2, &err),
+                                         (dg_bag_weight)bags, DG_COUNTS_LOG1P, 2, &err),
                          DG_OK);
         assert_int_equal(dg_design_learn(&sb, b, rows, b->ndevices, DG_BLOCKS_ALL,
-                                         (dg_bag_weight)bags, 2, &err),
+                                         (dg_bag_weight)bags, DG_COUNTS_LOG1P, 2, &err),
                          DG_OK);
         dg_csr xa, xb;
         assert_int_equal(dg_design_apply(&sa, a, rows, a->ndevices, &xa, &err), DG_OK);

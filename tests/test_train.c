@@ -4,6 +4,7 @@
 #include "demographer/export_sql.h"
 #include "demographer/train.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -636,11 +637,147 @@ static void ablation_by_block(void **state)
         dg_train_result_free(&res[k]);
 }
 
+/* The count form is cross-validation's choice: with gender planted in the
+ * events of hour 03 (each labelled device with events gets c more there,
+ * drawn by its gender), exponential c makes the log-odds linear in the raw
+ * count, and exponential log1p(c) linear in its log; the probe must choose
+ * raw in the first and log1p in the second (the shares form holds no
+ * per-hour count, so it can fit neither). The chosen model, saved and
+ * reloaded, scores the test split to the same bits as in the run. */
+static void counts_form_chosen_by_cv(void **state)
+{
+    (void)state;
+    assert_non_null(dg_model_family_find("softmax"));
+    int ev = dg_features_col(&feats, "events"), h3 = dg_features_col(&feats, "hour_03");
+    assert_true(ev >= 0 && h3 >= 0);
+    for (int form = 0; form < 2; form++) { /* 0: linear in raw counts, 1: in log counts */
+        dg_features g;
+        dg_features_copy(&feats, &g);
+        dg_labelled lab;
+        dg_err err;
+        if (dg_labelled_build(&ds, &g, 0.2, 7, &lab, &err) != DG_OK)
+            fail_msg("labels: %s", err.msg);
+        rng_state = 99 + (uint64_t)form;
+        for (uint32_t i = 0; i < lab.n; i++) {
+            if (!lab.has_events[i])
+                continue;
+            double e = -log1p(-uniform()), mean = lab.female[i] ? 4.0 : 1.0;
+            double c = form == 0 ? floor(10 * mean * e) : floor(expm1(mean * e));
+            float *row = g.dense + (size_t)lab.row[i] * g.ncols;
+            double base = row[ev];
+            for (int h = 0; h < 24; h++)
+                row[h3 - 3 + h] = (float)(row[h3 - 3 + h] * base / (base + c));
+            row[h3] = (float)((row[h3] * (base + c) + c) / (base + c));
+            row[ev] = (float)(base + c);
+        }
+        dg_labelled_free(&lab);
+        char out[700];
+        snprintf(out, sizeof out, "%s/counts%d", dir, form);
+        dg_train_opts o;
+        memset(&o, 0, sizeof o);
+        o.out_dir = out;
+        o.folds = 3;
+        o.seed = 7;
+        o.families[0] = "softmax";
+        o.grids[0] = "softmax:l2=3e-1";
+        o.targets = 1u << DG_TARGET_GENDER;
+        o.scenarios = 1;
+        dg_train_result res;
+        if (dg_train(&ds, &g, &o, &res, &err) != DG_OK)
+            fail_msg("train: %s", err.msg);
+        const char *want = form == 0 ? "scenario 1: raw," : "scenario 1: log1p,";
+        if (strncmp(res.counts, want, strlen(want)) != 0)
+            fail_msg("expected '%s...', got '%s'", want, res.counts);
+        const dg_run *ch = NULL;
+        for (size_t i = 0; i < res.nruns; i++)
+            if (res.runs[i].chosen && res.runs[i].scenario == 1 &&
+                strcmp(res.runs[i].family, "softmax") == 0)
+                ch = &res.runs[i];
+        for (size_t i = 0; !ch && i < res.nruns; i++)
+            print_message("# %s s%d %s %s cv %.4f chosen %d\n", res.runs[i].family,
+                          res.runs[i].scenario, dg_target_name(res.runs[i].target),
+                          res.runs[i].params, res.runs[i].cv_score, res.runs[i].chosen);
+        print_message("# %s\n", res.counts);
+        assert_non_null(ch);
+        assert_true((strstr(ch->params, "counts=raw") != NULL) == (form == 0));
+        dg_model_dir d;
+        if (dg_model_dir_open(&d, out, &err) != DG_OK)
+            fail_msg("open: %s", err.msg);
+        assert_int_equal(d.m[1][DG_TARGET_GENDER].spec.counts,
+                         form == 0 ? DG_COUNTS_RAW : DG_COUNTS_LOG1P);
+        dg_labelled l2;
+        if (dg_labelled_build(&ds, &g, 0.2, 7, &l2, &err) != DG_OK)
+            fail_msg("labels: %s", err.msg);
+        dg_eval again;
+        if (dg_model_dir_evaluate(&d, 1, DG_TARGET_GENDER, &g, &l2, &again, &err) != DG_OK)
+            fail_msg("evaluate: %s", err.msg);
+        assert_true(dg_eval_equal(&again, &ch->test));
+        dg_labelled_free(&l2);
+        dg_model_dir_close(&d);
+        dg_train_result_free(&res);
+        dg_features_free(&g);
+    }
+}
+
+/* Whether text names `name` as a whole word (softmax@... inside
+ * persona-softmax@... does not count). */
+static int names(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *at = strstr(text, name); at; at = strstr(at + 1, name))
+        if ((at == text || (at[-1] != '-' && !isalnum((unsigned char)at[-1]))) &&
+            !isalnum((unsigned char)at[n]) && at[n] != '@' && at[n] != '-')
+            return 1;
+    return 0;
+}
+
+/* The default families are one list (dg_default_families): run's and
+ * train's --help and the man page name every one of them. Line breaks and
+ * indentation are taken out of the help, roff's \- out of the man page. */
+static void defaults_in_help_and_man(void **state)
+{
+    (void)state;
+    const char *man = getenv("DG_MAN");
+    char *page = man ? tu_read(man, NULL) : NULL;
+    assert_non_null(page);
+    char *w = page;
+    for (const char *r = page; *r; r++)
+        if (!(r[0] == '\\' && r[1] == '-') && *r != '\n')
+            *w++ = *r;
+    *w = 0;
+    static const char *const cmds[] = {"run", "train"};
+    for (int c = 0; c < 2; c++) {
+        char cmd[700], *out = NULL;
+        snprintf(cmd, sizeof cmd, "%s %s --help", tu_bin(), cmds[c]);
+        assert_int_equal(tu_run(cmd, &out), 0);
+        char *o = out;
+        for (const char *r = out; *r; r++) {
+            if (*r == '\n') {
+                while (r[1] == ' ')
+                    r++;
+                *o++ = ' ';
+            } else
+                *o++ = *r;
+        }
+        *o = 0;
+        for (int i = 0; dg_default_families[i].family; i++) {
+            if (!names(out, dg_default_families[i].family))
+                fail_msg("%s --help does not name %s", cmds[c], dg_default_families[i].family);
+            if (c == 0 && !names(page, dg_default_families[i].family))
+                fail_msg("the man page does not name %s", dg_default_families[i].family);
+        }
+        free(out);
+    }
+    free(page);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cv_determinism_and_export),
         cmocka_unit_test(ablation_by_block),
+        cmocka_unit_test(counts_form_chosen_by_cv),
+        cmocka_unit_test(defaults_in_help_and_man),
         cmocka_unit_test(every_family_beats_the_prior),
         cmocka_unit_test(commands),
         cmocka_unit_test(family_on_some_targets),

@@ -9,15 +9,20 @@
  *   brand one-hot      "brand=NAME"       brands seen in >= min_count train rows
  *   model one-hot      "model=BRAND/MODEL" (models repeat across brands, so the
  *                      key is the pair); >= min_count train rows
- *   numeric            every dense feature column, transformed: log1p for the
- *                      non-negative count-like columns (all but the hour/
- *                      weekday shares and the coordinates), then standardised
- *                      with the train mean and sd; NaN (undefined: a device
- *                      without places) becomes 0 = the train mean; then
- *                      each hour's event count "hour_HH*events" (the share
- *                      times the events, log1p, standardised: the shares
- *                      alone do not say how many events back them, and a
- *                      device's hours weigh in its posterior by count), and
+ *   numeric            every dense feature column, transformed: the count
+ *                      columns in the spec's count form (below; log1p, raw
+ *                      or with the hours and weekdays as shares alone), the
+ *                      other non-negative ones (distances, the located
+ *                      share) log1p, the hour/weekday shares and the
+ *                      coordinates as they are; then standardised with the
+ *                      train mean and sd; NaN (undefined: a device without
+ *                      places) becomes 0 = the train mean; then, unless the
+ *                      form is shares, each hour's and weekday's event count
+ *                      "hour_HH*events", "weekday_DAY*events" (the share
+ *                      times the events, in the count form, standardised:
+ *                      the shares alone do not say how many events back
+ *                      them, and a device's hours weigh in its posterior by
+ *                      count), and
  *   missing indicators one column "NAME:missing" = 1 per numeric column that
  *                      had a NaN in a train row. Mean + indicator, not the
  *                      median alone: whether a device has places at all is
@@ -58,6 +63,25 @@
 
 typedef enum dg_bag_weight { DG_BAG_BINARY = 0, DG_BAG_TFIDF = 1 } dg_bag_weight;
 
+/* How the count columns (events, active days, events per day, places, app
+ * activity, the apps of each super-category, and each hour's and weekday's
+ * events) enter: log1p (then scaled), raw (scaled), or, for the hours and
+ * weekdays, their shares alone (no per-hour or per-weekday count; the other
+ * counts log1p). Which one a data set wants depends on how its counts
+ * arise, so the trainer lets cross-validation choose (train.c). The form
+ * lives in the spec's columns (each numeric column's log1p flag, the
+ * "A*events" products present or not), so applying a saved spec needs no
+ * more than design format 2 holds. */
+typedef enum dg_count_form {
+    DG_COUNTS_LOG1P = 0,
+    DG_COUNTS_RAW = 1,
+    DG_COUNTS_SHARES = 2,
+    DG_COUNTS_FORMS
+} dg_count_form;
+extern const char *const dg_count_form_names[DG_COUNTS_FORMS];
+/* -1 when the name is none of dg_count_form_names. */
+int dg_count_form_by_name(const char *name);
+
 typedef struct dg_design_numeric {
     char *name;
     int log1p;        /* log(1 + x) before scaling */
@@ -75,6 +99,7 @@ typedef struct dg_design_numeric {
 typedef struct dg_design_spec {
     unsigned blocks;
     dg_bag_weight bags;
+    dg_count_form counts;   /* not a line of design.txt: load reads it from the columns */
     uint32_t min_count;
     uint64_t fingerprint;   /* dg_features_fingerprint of the features it was learnt on */
     dg_strpool brands;      /* id = column within the brand block */
@@ -100,8 +125,8 @@ uint64_t dg_features_fingerprint(const dg_features *f);
 
 /* Learns a spec from rows[0..nrows) of f. */
 int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *rows,
-                    uint32_t nrows, unsigned blocks, dg_bag_weight bags, uint32_t min_count,
-                    dg_err *err);
+                    uint32_t nrows, unsigned blocks, dg_bag_weight bags, dg_count_form counts,
+                    uint32_t min_count, dg_err *err);
 /* Applies the spec to rows[0..nrows) of f: out (a fresh dg_csr, freed with
  * dg_csr_free) has nrows rows and dg_design_ncols columns, each row's
  * columns ascending. Fails when f's layout fingerprint differs from the

@@ -118,6 +118,10 @@ typedef struct dg_model_family {
      * (NULL, or DG_ERR for this model: no SQL form). A view into the model,
      * not a copy. */
     int (*linear)(const void *model, struct dg_linear_view *out);
+    /* 1: reads the phone blocks alone (design.h), whatever design it is
+     * given, so training gives it that design in every scenario and the
+     * bags and counts are no choice of its. */
+    int phone_only;
 } dg_model_family;
 
 /* Every family, NULL-terminated, and lookup by name (NULL when unknown;

@@ -60,9 +60,8 @@ int dg_stage_skippable(dg_stage s);
  * need it. */
 int dg_stage_needs(dg_stage s);
 
-/* The default model families of a run: the ones that finish the demo set
- * (20,000 devices) in about a minute on two cores; NULL-terminated. */
-extern const char *const dg_pipeline_default_families[];
+/* The default model families of a run are train's (dg_default_families,
+ * train.h). */
 
 typedef struct dg_pipeline_opts {
     const char *data_dir;         /* NULL with db */

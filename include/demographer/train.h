@@ -74,7 +74,7 @@ typedef struct dg_run {
      * shows which points win. */
     int ngrid;
     double grid_cv[DG_RUN_GRID];
-    char grid_params[DG_RUN_GRID][48];
+    char grid_params[DG_RUN_GRID][96]; /* persona-softmax's combinations run to ~80 */
 } dg_run;
 
 /* The numbers of train's charts, kept in the result so that the workbench
@@ -127,7 +127,22 @@ typedef struct dg_train_result {
     double seconds;
     char bags[240];        /* scenario 1's bag weighting and how CV chose it; "" without */
     double bags_seconds;   /* that choice's cross-validation seconds, summed over folds */
+    char counts[300];      /* scenario 1's count form (dg_count_form) and how CV chose it */
+    double counts_seconds; /* likewise */
 } dg_train_result;
+
+/* The default model families of `run` and `train`, the workbench, --help
+ * and the man page, in training order: "FAMILY" or "FAMILY@TARGET+TARGET",
+ * each with the grid it gets when the user gives none, "FAMILY:PARAMS" as
+ * --grid takes it (NULL: the family's own). Ends with {NULL, NULL}. */
+typedef struct dg_default_family {
+    const char *family;
+    const char *grid;
+} dg_default_family;
+extern const dg_default_family dg_default_families[];
+/* Fills o->families with the defaults when it names none, and appends the
+ * default grid of every trained family the user gave no grid for. */
+void dg_train_defaults(dg_train_opts *o);
 
 /* Loads nothing: works on built features and the data set's labels/split. */
 int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *opts,

@@ -134,6 +134,7 @@ static int run(int argc, char **argv)
         return cli_usage_error("train", "%s", "expects exactly one DATA_DIR");
     memcpy(o.families, mo.families, sizeof o.families);
     memcpy(o.grids, mo.grids, sizeof o.grids);
+    dg_train_defaults(&o);
     o.folds = mo.folds;
     o.seed = mo.seed;
     o.ablation = mo.ablation;
@@ -228,7 +229,8 @@ const cli_command cli_train = {
     "Loads and cleans DATA_DIR, builds the features, and for each scenario (1: labelled\n"
     "devices with events, every feature; 2: labelled devices without events, brand and\n"
     "model only), target and model family: cross-validates every combination of the\n"
-    "family's grid (and, in scenario 1, binary against tf-idf app and label bags) with\n"
+    "family's grid (and, in scenario 1, binary against tf-idf app and label bags, then\n"
+    "log1p against raw counts against hour and weekday shares) with\n"
     "seeded stratified K-fold on the train split, refits the best on the whole train split\n"
     "and scores it on the test split. The split is the data set's mapping file\n"
     "(train_test_flag) when present, else a seeded split stratified by group.\n"
@@ -240,8 +242,11 @@ const cli_command cli_train = {
     "\n"
     "  --out DIR           where everything goes (written whole or not at all: an\n"
     "                      earlier DIR is replaced; never over an input)\n"
-    "  --families LIST     comma list of model families (default: every one built in;\n"
-    "                      'prior' always runs); FAMILY@TARGET+TARGET trains a family\n"
+    "  --families LIST     comma list of model families (default: prior,\n"
+    "                      brand-model-prior, softmax@gender+group12,\n"
+    "                      persona-softmax@gender+group12, phone-softmax@gender+group12,\n"
+    "                      xgboost@age, blend, as demographer run; 'prior' always\n"
+    "                      runs); FAMILY@TARGET+TARGET trains a family\n"
     "                      on those targets only, e.g. xgboost@age+group12; 'blend'\n"
     "                      (or blend@gender+group12) adds a softmax combiner over the\n"
     "                      other families' out-of-fold probabilities of each\n"
@@ -255,7 +260,8 @@ const cli_command cli_train = {
     "                      and parameters; runs.json's ablation gives each block's change\n"
     "                      of the CV score (the test split plays no part)\n"
     "  --grid FAMILY:PARAMS  replaces a family's grid, e.g. 'brand-model-prior:alpha=2,8';\n"
-    "                      repeatable\n"
+    "                      repeatable (default for xgboost: eta=0.2 max_depth=3 rounds=40\n"
+    "                      subsample=0.8 colsample=0.8)\n"
     "  --test-share F      test share of the stratified split without a mapping file\n"
     "                      (default 0.2)\n"
     "  --min-count N       devices a brand, model, app or label needs to get a column\n"
