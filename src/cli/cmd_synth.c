@@ -11,6 +11,13 @@ static const cli_option options[] = {
     CLI_VALUE('o', 'o', "out", "DIR",
               "folder to write (created when missing), whole or not at all: an earlier DIR "
               "(empty, or written by demographer) is replaced"),
+    CLI_VALUE('w', 0, "world", "NAME",
+              "how the features depend on gender and age (doc/worlds.md): personas "
+              "(default): a few latent kinds of user, lognormal counts, home city; groups: "
+              "independent effects per 12-group, near-Poisson counts, strong hour signal, "
+              "travel pattern, weak phone signal; smooth: smooth in exact age with sex x age "
+              "terms, negative binomial counts, strong phone and home-city signal"),
+    CLI_FLAG('L', 0, "list-worlds", "print the worlds' names, one per line, and exit"),
     CLI_VALUE('n', 'n', "devices", "N",
               "distinct devices with a phone row (default 20000; the full data set has "
               "186716: about 3.25 M events and 32 M app events)"),
@@ -30,7 +37,7 @@ static const cli_option options[] = {
 static int run(int argc, char **argv)
 {
     dg_synth_opts o = {.devices = DG_SYNTH_DEFAULT_DEVICES, .seed = 1, .shape = DG_SHAPE_KAGGLE};
-    int quiet = 0, ch;
+    int quiet = 0, list = 0, ch;
     uint64_t v;
     cli_parser p;
     cli_parse_start(&p, &cli_synth, argc, argv);
@@ -62,6 +69,21 @@ static int run(int argc, char **argv)
             o.threads = (int)v;
             break;
         case 'q': quiet = 1; break;
+        case 'w': {
+            int i = 0;
+            while (dg_synth_world_name(i) && strcmp(dg_synth_world_name(i), optarg) != 0)
+                i++;
+            if (!dg_synth_world_name(i)) {
+                char names[256] = "";
+                for (int k = 0; dg_synth_world_name(k); k++)
+                    snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                             k ? ", " : "", dg_synth_world_name(k));
+                return cli_usage_error("synth", "--world is one of %s, not '%s'", names, optarg);
+            }
+            o.world = dg_synth_world_name(i);
+            break;
+        }
+        case 'L': list = 1; break;
         default: return cli_option_unhandled("synth", ch);
         }
     }
@@ -69,6 +91,11 @@ static int run(int argc, char **argv)
         return p.exit_status;
     if (optind < argc)
         return cli_usage_error("synth", "unexpected argument '%s'", argv[optind]);
+    if (list) {
+        for (int i = 0; dg_synth_world_name(i); i++)
+            puts(dg_synth_world_name(i));
+        return 0;
+    }
     if (!o.out_dir)
         return cli_usage_error("synth", "%s", "--out DIR is required");
     /* The folder is written whole or not at all; --truth not inside it. */
@@ -107,8 +134,9 @@ static int run(int argc, char **argv)
 
 const cli_command cli_synth = {
     "synth", run, "write a realistic generated data set (Kaggle or Upgrad shape)",
-    "Usage: demographer synth --out DIR [--devices N] [--seed S] [--shape kaggle|upgrad]\n"
-     "                         [--truth FILE] [--threads N] [--quiet]\n"
+    "Usage: demographer synth --out DIR [--world NAME] [--devices N] [--seed S]\n"
+     "                         [--shape kaggle|upgrad] [--truth FILE] [--threads N] [--quiet]\n"
+     "       demographer synth --list-worlds\n"
      "\n"
      "Writes every file of the chosen shape of the TalkingData data, generated with the\n"
      "published statistics of the real data and a documented dependence of phones, apps,\n"
