@@ -3,6 +3,8 @@
 #include "cli_progress.h"
 #include "demographer/clean.h"
 #include "demographer/dataset.h"
+#include "demographer/pipeline.h"
+#include "demographer/schema.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -74,6 +76,34 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     int rc = cli_usage_verror(cmd, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+const char *cli_join_names(char *buf, size_t cap, const char *(*name)(int i), int n,
+                           const char *sep)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && len < cap; i++) {
+        const char *s = name(i);
+        if (s)
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? sep : "", s);
+    }
+    return buf;
+}
+
+const char *cli_table_name(int i)
+{
+    return dg_tables[i].name;
+}
+
+const char *cli_target_name(int i)
+{
+    return dg_target_name((dg_target)i);
+}
+
+const char *cli_skippable_stage(int i)
+{
+    return dg_stage_skippable((dg_stage)i) ? dg_stage_name((dg_stage)i) : NULL;
 }
 
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
@@ -151,11 +181,12 @@ int cli_data_option(const char *cmd, int ch, char *arg, dg_load_opts *o)
             return cli_usage_error(cmd, "--file expects TABLE=PATH, got '%s'", arg);
         *eq = '\0';
         int t = dg_table_by_name(arg);
-        if (t < 0)
-            return cli_usage_error(cmd,
-                                   "--file: no table '%s' (tables: labels, test, phones, "
-                                   "events, app_events, app_labels, label_categories, split)",
-                                   arg);
+        if (t < 0) {
+            char names[256];
+            return cli_usage_error(cmd, "--file: no table '%s' (tables: %s)", arg,
+                                   cli_join_names(names, sizeof names, cli_table_name,
+                                                  DG_T_COUNT, ", "));
+        }
         o->files[t] = eq + 1;
         return 1;
     }

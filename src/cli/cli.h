@@ -137,6 +137,14 @@ int cli_usage_verror(const char *cmd, const char *fmt, va_list ap);
 /* Splits a comma list into its non-empty words, in place: their count, or
  * -1 when there are more than max. */
 int cli_split_list(char *s, const char **out, int max);
+/* Writes the names of a list of kinds (name(0) ... name(n - 1), skipping
+ * NULL ones) into buf, joined by sep: for the messages that list the
+ * choices, so that they follow the list itself. Returns buf. */
+const char *cli_join_names(char *buf, size_t cap, const char *(*name)(int i), int n,
+                           const char *sep);
+const char *cli_table_name(int i);       /* dg_tables[i].name */
+const char *cli_target_name(int i);      /* dg_target_name(i) */
+const char *cli_skippable_stage(int i);  /* stage i's name when --skip may name it, else NULL */
 /* Parses a whole number in [min, max] given to option opt, or says why not. */
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
                   uint64_t *out);

@@ -57,11 +57,13 @@ static int run(int argc, char **argv)
             break;
         case O_TARGET:
             target = dg_target_by_name(optarg);
-            if (target < 0)
-                return cli_usage_error("export-sql",
-                                       "--target: expected gender, age, group6 or group12, "
-                                       "found '%s'",
+            if (target < 0) {
+                char names[128];
+                return cli_usage_error("export-sql", "--target: expected one of %s, found '%s'",
+                                       cli_join_names(names, sizeof names, cli_target_name,
+                                                      DG_TARGET_COUNT, ", "),
                                        optarg);
+            }
             break;
         case O_SUPER: super_path = optarg; break;
         case O_QUIET: quiet = 1; break;

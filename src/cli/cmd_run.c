@@ -133,12 +133,16 @@ static int run(int argc, char **argv)
                                        optarg);
             for (int i = 0; i < n; i++) {
                 int s = dg_stage_by_name(w[i]);
-                if (s < 0 || !dg_stage_skippable((dg_stage)s))
+                if (s < 0 || !dg_stage_skippable((dg_stage)s)) {
+                    char names[256];
                     return cli_usage_error("run",
                                            "--skip: '%s' is not a stage that can be skipped "
-                                           "(clean, eda, maps, cluster, train, evaluate, "
-                                           "predictions, campaigns)",
-                                           w[i]);
+                                           "(%s)",
+                                           w[i],
+                                           cli_join_names(names, sizeof names,
+                                                          cli_skippable_stage, DG_STAGE_COUNT,
+                                                          ", "));
+                }
                 o.skip |= 1u << s;
             }
             break;

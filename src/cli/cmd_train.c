@@ -108,15 +108,18 @@ static int run(int argc, char **argv)
         case O_TARGETS: {
             const char *w[8];
             int n = cli_split_list(optarg, w, 8);
+            char names[128];
             if (n <= 0)
-                return cli_usage_error("train", "%s", "--targets expects gender,age,group6,group12");
+                return cli_usage_error("train", "--targets expects %s",
+                                       cli_join_names(names, sizeof names, cli_target_name,
+                                                      DG_TARGET_COUNT, ","));
             for (int i = 0; i < n; i++) {
                 int t = dg_target_by_name(w[i]);
                 if (t < 0)
-                    return cli_usage_error("train",
-                                           "--targets: no target '%s' (gender, age, group6, "
-                                           "group12)",
-                                           w[i]);
+                    return cli_usage_error("train", "--targets: no target '%s' (%s)", w[i],
+                                           cli_join_names(names, sizeof names,
+                                                          cli_target_name, DG_TARGET_COUNT,
+                                                          ", "));
                 o.targets |= 1u << t;
             }
             break;
