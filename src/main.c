@@ -55,8 +55,10 @@ static int run(int argc, char **argv)
         return 0;
     }
     const cli_command *c = cli_command_by_name(argv[1]);
-    if (c)
+    if (c) {
+        cli_tty_guard();
         return c->run(argc - 1, argv + 1);
+    }
     /* Not a command: the workbench's options or its DATA_DIR. */
     struct stat st;
     if (argv[1][0] == '-' || stat(argv[1], &st) == 0)

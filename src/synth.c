@@ -1178,6 +1178,63 @@ static double ev_logpmf(uint32_t n, double mu)
     return log(p > 1e-300 ? p : 1e-300);
 }
 
+/* The lognormal's mu of the event count of a device of class c (test
+ * devices log a little more). */
+static double lognormal_mu(const world *w, int c, bool labelled)
+{
+    return w->ev_mu[c] + (labelled ? 0.0 : EV_TEST_SHIFT);
+}
+
+/* The number of events of a device of class c that has events. */
+uint32_t synth_draw_n_events(const world *w, int c, bool labelled, rng *r)
+{
+    if (w->kind->count == COUNT_LOGNORMAL) {
+        double x = lognormal_mu(w, c, labelled) + EV_SIGMA * rng_normal(r);
+        double n = floor(exp(x));
+        return n < 1 ? 1 : n >= EV_CAP ? EV_CAP : (uint32_t)n;
+    }
+    if (w->kind->count == COUNT_LEVELS) {
+        double u = rng_unif(r), cum = 0;
+        int l = 0;
+        for (; l < N_LEVELS - 1; l++) {
+            cum += level_p[l];
+            if (u < cum)
+                break;
+        }
+        return 1 + negbin_draw(r, LEVELS_R, w->ev_mu[c] * level_a[l], EV_CAP - 1);
+    }
+    return 1 + negbin_draw(r, NEGBIN_R, w->ev_mu[c], EV_CAP - 1);
+}
+
+/* lp[c] += log P(n events | class c) for every class: exact (the levels
+ * summed over; the negative binomials' mass past EV_CAP is below 1e-100 at
+ * these means, so n is never capped). */
+void synth_add_n_events_loglik(const world *w, uint32_t n, bool labelled, double *lp)
+{
+    const int nc = w->n_cls;
+    if (w->kind->count == COUNT_LOGNORMAL) {
+        for (int c = 0; c < nc; c++)
+            lp[c] += ev_logpmf(n, lognormal_mu(w, c, labelled));
+        return;
+    }
+    double r = w->kind->count == COUNT_LEVELS ? LEVELS_R : NEGBIN_R, k = n - 1.0;
+    double lgk = lgamma(k + r) - lgamma(r) - lgamma(k + 1);
+    for (int c = 0; c < nc; c++) {
+        if (w->kind->count == COUNT_NEGBIN) {
+            lp[c] += lgk + negbin_logpmf_m(n - 1, NEGBIN_R, w->ev_mu[c]);
+            continue;
+        }
+        double v[N_LEVELS], m = -INFINITY, z = 0;
+        for (int l = 0; l < N_LEVELS; l++) {
+            v[l] = log(level_p[l]) + negbin_logpmf_m(n - 1, LEVELS_R, w->ev_mu[c] * level_a[l]);
+            m = fmax(m, v[l]);
+        }
+        for (int l = 0; l < N_LEVELS; l++)
+            z += exp(v[l] - m);
+        lp[c] += lgk + m + log(z);
+    }
+}
+
 /* ---------------------------------------------------------------------------
  * Devices and events
  * ------------------------------------------------------------------------- */
@@ -1271,12 +1328,6 @@ static void draw_app_set(const world *w, rng *r, int k, uint32_t *out, uint16_t 
     *n_out = (uint16_t)n;
 }
 
-/* The lognormal's mu of the event count of a device of class c. */
-static double dev_mu(const world *w, int c, const dev *d)
-{
-    return w->ev_mu[c] + ((d->flags & F_LABELLED) ? 0.0 : EV_TEST_SHIFT);
-}
-
 static int16_t hundredths(double v) { return (int16_t)lround(v * 100); }
 
 static void gen_device(gen *G, uint32_t i, uint32_t blk)
@@ -1305,22 +1356,7 @@ static void gen_device(gen *G, uint32_t i, uint32_t blk)
     d->app_off = 0;
     if (!(d->flags & F_EVENTS))
         return;
-    if (w->kind->count == COUNT_LOGNORMAL) {
-        double x = dev_mu(w, c, d) + EV_SIGMA * rng_normal(&r);
-        double n = floor(exp(x));
-        d->n_events = n < 1 ? 1 : n >= EV_CAP ? EV_CAP : (uint32_t)n;
-    } else if (w->kind->count == COUNT_LEVELS) {
-        double u = rng_unif(&r), cum = 0;
-        int l = 0;
-        for (; l < N_LEVELS - 1; l++) {
-            cum += level_p[l];
-            if (u < cum)
-                break;
-        }
-        d->n_events = 1 + negbin_draw(&r, LEVELS_R, w->ev_mu[c] * level_a[l], EV_CAP - 1);
-    } else {
-        d->n_events = 1 + negbin_draw(&r, NEGBIN_R, w->ev_mu[c], EV_CAP - 1);
-    }
+    d->n_events = synth_draw_n_events(w, c, (d->flags & F_LABELLED) != 0, &r);
     double u = rng_unif(&r);
     d->loc_mode = u < LOC_ZERO_DEV                 ? LOC_ZERO
                   : u < LOC_ZERO_DEV + LOC_ONE_DEV ? LOC_ONE
@@ -1483,28 +1519,8 @@ static void gen_events(gen *G, uint32_t i)
                     z += exp(v[h] - m);
                 lt[g] = m + log(z);
             }
-        double lgk = 0;
-        if (w->kind->count != COUNT_LOGNORMAL) {
-            double r = w->kind->count == COUNT_LEVELS ? LEVELS_R : NEGBIN_R;
-            double k = d->n_events - 1;
-            lgk = lgamma(k + r) - lgamma(r) - lgamma(k + 1);
-        }
+        synth_add_n_events_loglik(w, d->n_events, (d->flags & F_LABELLED) != 0, lp);
         for (int c = 0; c < nc; c++) {
-            if (w->kind->count == COUNT_LOGNORMAL) {
-                lp[c] += ev_logpmf(d->n_events, dev_mu(w, c, d));
-            } else if (w->kind->count == COUNT_LEVELS) {
-                double v[N_LEVELS], m = -INFINITY, z = 0;
-                for (int l = 0; l < N_LEVELS; l++) {
-                    v[l] = log(level_p[l]) +
-                           negbin_logpmf_m(d->n_events - 1, LEVELS_R, w->ev_mu[c] * level_a[l]);
-                    m = fmax(m, v[l]);
-                }
-                for (int l = 0; l < N_LEVELS; l++)
-                    z += exp(v[l] - m);
-                lp[c] += lgk + m + log(z);
-            } else {
-                lp[c] += lgk + negbin_logpmf_m(d->n_events - 1, NEGBIN_R, w->ev_mu[c]);
-            }
             if (w->kind->hours == HOURS_CHRONO) {
                 double s = 0;
                 for (int t = 0; t < N_CHRONO; t++)

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* fopencookie */
 #include "cli.h"
 
 #include "cli_progress.h"
@@ -9,16 +10,19 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 const cli_command *const cli_commands[] = {
-    &cli_run,          &cli_synth,    &cli_load,     &cli_load_db,    &cli_fetch,
-    &cli_mysql_import, &cli_clean,    &cli_eda,      &cli_maps,       &cli_cluster,
-    &cli_features,     &cli_train,    &cli_evaluate, &cli_predict,    &cli_export_sql,
-    &cli_campaigns,    &cli_serve,    &cli_health,   &cli_replay,     NULL};
+    &cli_run,          &cli_synth,     &cli_load,      &cli_load_db,  &cli_fetch,
+    &cli_mysql_import, &cli_db_import, &cli_clean,     &cli_eda,      &cli_maps,
+    &cli_cluster,      &cli_features,  &cli_train,     &cli_evaluate, &cli_predict,
+    &cli_export_sql,   &cli_campaigns, &cli_serve,     &cli_health,   &cli_replay,
+    NULL};
 
 const cli_command *cli_command_by_name(const char *name)
 {
@@ -285,6 +289,60 @@ int cli_model_features(const char *cmd, const char *dir, dg_load_opts *o, int qu
         return 1;
     }
     return 0;
+}
+
+static FILE *raw_stderr;
+
+static ssize_t guarded_write(void *cookie, const char *buf, size_t n)
+{
+    int fd = (int)(intptr_t)cookie;
+    char out[4096];
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+            o += (size_t)snprintf(out + o, sizeof out - o, "\\x%02x", c);
+        else
+            out[o++] = (char)c;
+        if (o > sizeof out - 8 || i + 1 == n) {
+            for (size_t w = 0; w < o;) {
+                ssize_t k = write(fd, out + w, o - w);
+                if (k < 0 && errno == EINTR)
+                    continue;
+                if (k <= 0)
+                    return -1;
+                w += (size_t)k;
+            }
+            o = 0;
+        }
+    }
+    return (ssize_t)n;
+}
+
+static FILE *guarded(FILE *f, int line_buffered)
+{
+    int fd = fileno(f);
+    if (fd < 0 || !isatty(fd))
+        return f;
+    cookie_io_functions_t io = {.write = guarded_write};
+    FILE *g = fopencookie((void *)(intptr_t)fd, "w", io);
+    if (!g)
+        return f;
+    fflush(f);
+    setvbuf(g, NULL, line_buffered ? _IOLBF : _IONBF, 0);
+    return g;
+}
+
+void cli_tty_guard(void)
+{
+    raw_stderr = stderr;
+    stdout = guarded(stdout, 1);
+    stderr = guarded(stderr, 0);
+}
+
+FILE *cli_tty_raw(void)
+{
+    return raw_stderr ? raw_stderr : stderr;
 }
 
 int cli_split_list(char *s, const char **out, int max)

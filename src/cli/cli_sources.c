@@ -2,6 +2,8 @@
 
 #include "cli.h"
 
+#include "demographer/source_clickhouse.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,20 @@ const cli_option cli_mysql_options[] = {
              "stdin is a terminal. It is\nnever accepted as an argument and never printed.\n"),
     CLI_OPTIONS_END};
 
+const cli_option cli_ch_options[] = {
+    CLI_TEXT("\nClickHouse (--engine clickhouse; HTTP, ClickHouse 18.16 and later):\n"),
+    CLI_VALUE(CLI_OPT_ENGINE, 0, "engine", "ENGINE",
+              "mysql (default: MariaDB, MySQL, a Spider head) or clickhouse"),
+    CLI_VALUE(CLI_OPT_URL, 0, "url", "URL",
+              "the coordinator's HTTP URL (default http://127.0.0.1:8123/)"),
+    CLI_VALUE(CLI_OPT_CLUSTER, 0, "cluster", "NAME",
+              "the remote_servers cluster of the tables (default demographer)"),
+    CLI_TEXT("With ClickHouse, --user is the ClickHouse user (required; never the "
+             "passwordless\ndefault), --password-file its password (required) and "
+             "--database defaults to\ndemographer (A-Z a-z 0-9 _ only). The password "
+             "travels only in the X-ClickHouse-Key\nheader, never in a URL.\n"),
+    CLI_OPTIONS_END};
+
 const cli_option cli_s3_options[] = {
     CLI_TEXT("\nS3 objects (defaults from the configuration's [s3] section):\n"),
     CLI_VALUE(CLI_OPT_CACHE_DIR, 0, "cache-dir", "DIR",
@@ -53,6 +69,15 @@ int cli_sources_opt(cli_sources *s, int ch, const char *arg)
     case CLI_OPT_CACHE_DIR: s->cache_dir = arg; return 1;
     case CLI_OPT_URL_LABELS: s->url_labels = arg; return 1;
     case CLI_OPT_URL_CATEGORIES: s->url_categories = arg; return 1;
+    case CLI_OPT_ENGINE: s->engine = arg; return 1;
+    case CLI_OPT_URL: s->url = arg; return 1;
+    case CLI_OPT_CLUSTER: s->cluster = arg; return 1;
+    case CLI_OPT_SHARD_URL:
+        if (s->nshard_urls < 64)
+            s->shard_urls[s->nshard_urls++] = arg;
+        else
+            s->too_many_shard_urls = 1;
+        return 1;
     default: return 0;
     }
 }
@@ -150,4 +175,48 @@ int cli_sources_resolve(const char *cmd, const cli_sources *s, int want_password
 fail:
     fprintf(stderr, "demographer %s: %s\n", cmd, err.msg);
     return DG_ERR;
+}
+
+int cli_sources_engine(const char *cmd, const cli_sources *s)
+{
+    if (!s->engine || strcmp(s->engine, "mysql") == 0)
+        return 0;
+    if (strcmp(s->engine, "clickhouse") == 0)
+        return 1;
+    cli_usage_error(cmd, "--engine expects mysql or clickhouse, got '%s'", s->engine);
+    return -1;
+}
+
+int cli_ch_resolve(const char *cmd, const cli_sources *s, dg_ch_config *cfg, int *exit_code)
+{
+    *exit_code = DG_EXIT_USAGE;
+    if (s->host || s->port || s->tls || s->tls_ca) {
+        cli_usage_error(cmd, "%s", "--host, --port, --tls and --tls-ca are for the MySQL "
+                                   "protocol: give ClickHouse's --url");
+        return DG_ERR;
+    }
+    if (s->url && copy(cmd, "--url", cfg->url, sizeof cfg->url, s->url) != DG_OK)
+        return DG_ERR;
+    if (s->user && copy(cmd, "--user", cfg->user, sizeof cfg->user, s->user) != DG_OK)
+        return DG_ERR;
+    if (s->database &&
+        copy(cmd, "--database", cfg->database, sizeof cfg->database, s->database) != DG_OK)
+        return DG_ERR;
+    if (s->cluster && copy(cmd, "--cluster", cfg->cluster, sizeof cfg->cluster, s->cluster) != DG_OK)
+        return DG_ERR;
+    dg_err err;
+    if (dg_ch_config_check(cfg, &err) != DG_OK) {
+        cli_usage_error(cmd, "%s", err.msg);
+        return DG_ERR;
+    }
+    if (!s->password_file) {
+        cli_usage_error(cmd, "%s", "--engine clickhouse needs --password-file FILE (0600)");
+        return DG_ERR;
+    }
+    *exit_code = 1;
+    if (dg_ch_password_from_file(cfg, s->password_file, &err) != DG_OK) {
+        fprintf(stderr, "demographer %s: %s\n", cmd, err.msg);
+        return DG_ERR;
+    }
+    return DG_OK;
 }

@@ -26,17 +26,27 @@ enum {
     CLI_OPT_CACHE_DIR,
     CLI_OPT_URL_LABELS,
     CLI_OPT_URL_CATEGORIES,
+    CLI_OPT_ENGINE,
+    CLI_OPT_URL,
+    CLI_OPT_CLUSTER,
+    CLI_OPT_SHARD_URL,
 };
 
 /* The connection options, under their heading, with the note on the
- * password; and the S3 options under theirs (cli.h's option tables). */
+ * password; the ClickHouse options under theirs (--user, --database and
+ * --password-file are the connection options'); and the S3 options under
+ * theirs (cli.h's option tables). */
 extern const cli_option cli_mysql_options[];
+extern const cli_option cli_ch_options[];
 extern const cli_option cli_s3_options[];
 
 typedef struct cli_sources {
     const char *config;
     const char *host, *port, *database, *user, *tls, *tls_ca, *password_file;
     const char *cache_dir, *url_labels, *url_categories;
+    const char *engine, *url, *cluster;
+    const char *shard_urls[64];
+    int nshard_urls, too_many_shard_urls;
 } cli_sources;
 
 /* Records option ch when it is one of the above: returns 1, else 0. */
@@ -46,6 +56,16 @@ int cli_sources_opt(cli_sources *s, int ch, const char *arg);
  * (exit status 1 or 2 in *exit_code). */
 int cli_sources_resolve(const char *cmd, const cli_sources *s, int want_password,
                         dg_sources_config *cfg, int *exit_code);
+
+/* Whether the options choose ClickHouse (--engine clickhouse): 1, 0 for the
+ * MySQL protocol (no --engine, or mysql); -1 (message printed) for another. */
+int cli_sources_engine(const char *cmd, const cli_sources *s);
+/* The ClickHouse connection from the options (--url, --user, --database,
+ * --cluster, --password-file; the password file is required). Prints the
+ * error and returns DG_ERR (exit status in *exit_code). */
+struct dg_ch_config;
+int cli_ch_resolve(const char *cmd, const cli_sources *s, struct dg_ch_config *cfg,
+                   int *exit_code);
 
 /* Fetches both S3 objects of cfg (printing a line per file unless quiet):
  * paths[0] gets the labels file, paths[1] the categories. Prints errors. */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_MODELS = 256, O_OUT, O_SCENARIO, O_TARGET, O_SUPER, O_QUIET };
+enum { O_MODELS = 256, O_OUT, O_SCENARIO, O_TARGET, O_SUPER, O_QUIET, O_DIALECT };
 
 static int fail(const dg_err *err)
 {
@@ -25,6 +25,10 @@ static const cli_option options[] = {
     CLI_VALUE(O_SUPER, 0, "super", "FILE",
               "super-category rules (default: supercategories.txt of the assets; those the "
               "models were trained with)"),
+    CLI_VALUE(O_DIALECT, 0, "dialect", "D",
+              "mysql (default) or clickhouse: the same tables and scores for ClickHouse 18.16 "
+              "and later (MergeTree tables, one JOIN per SELECT, doubles as their bytes); run "
+              "it with clickhouse-client --multiquery"),
     CLI_INCLUDE(cli_clean_options),
     CLI_INCLUDE(cli_data_options),
     CLI_FLAG(O_QUIET, 0, "quiet", "no progress, no summary"),
@@ -35,7 +39,7 @@ static int run(int argc, char **argv)
     dg_load_opts lo = {.use_snapshot = 1};
     const char *models = NULL, *out = NULL, *super_path = NULL;
     cli_clean_opts co = {0};
-    int quiet = 0, scenario = 0, target = -1, ch, taken;
+    int quiet = 0, scenario = 0, target = -1, ch, taken, clickhouse = 0;
     uint64_t v;
     cli_parser p;
     cli_parse_start(&p, &cli_export_sql, argc, argv);
@@ -66,6 +70,14 @@ static int run(int argc, char **argv)
             }
             break;
         case O_SUPER: super_path = optarg; break;
+        case O_DIALECT:
+            if (strcmp(optarg, "clickhouse") == 0)
+                clickhouse = 1;
+            else if (strcmp(optarg, "mysql") != 0)
+                return cli_usage_error("export-sql", "--dialect expects mysql or clickhouse, "
+                                                     "found '%s'",
+                                       optarg);
+            break;
         case O_QUIET: quiet = 1; break;
         default: return cli_option_unhandled("export-sql", ch);
         }
@@ -101,8 +113,8 @@ static int run(int argc, char **argv)
     }
     dg_textbuf b = {0};
     dg_sql_export rep;
-    if (rc == 0 && (dg_export_sql(&d, scenario, target, data ? &f : NULL, &b, &rep, &err) !=
-                        DG_OK ||
+    if (rc == 0 && ((clickhouse ? dg_export_sql_clickhouse : dg_export_sql)(
+                        &d, scenario, target, data ? &f : NULL, &b, &rep, &err) != DG_OK ||
                     dg_textbuf_save(&b, out, &err) != DG_OK))
         rc = fail(&err);
     if (rc == 0 && !quiet) {
@@ -126,7 +138,8 @@ const cli_command cli_export_sql = {
     "export-sql", run, "write the chosen linear models as SQL that scores devices in the engine",
     "Usage: demographer export-sql [DATA_DIR] --models DIR --out FILE\n"
     "                              [--scenario 1|2] [--target T] [--super FILE]\n"
-    "                              [--rules FILE | --no-clean] [data options] [--quiet]\n"
+    "                              [--rules FILE | --no-clean] [--dialect D]\n"
+    "                              [data options] [--quiet]\n"
     "\n"
     "Writes an SQL script that scores devices inside a MySQL-protocol engine (MariaDB,\n"
     "Spider; plain SQL: see the README's engines section): the tables\n"

@@ -90,10 +90,11 @@ const cli_command cli_mysql_import = {
     "DATETIME timestamps, DOUBLE coordinates, utf8mb4 strings) and an auto-increment\n"
     "`dg_row` that keeps the file order. Upgrad device ids are written as the files have\n"
     "them (cut to 15 digits), as in the course's database. Rows travel in bulk through\n"
-    "LOAD DATA LOCAL INFILE (the server needs local_infile=1). Each table is written to\n"
-    "a new table and renamed into place when complete: a failed import leaves the\n"
-    "tables it had not finished as they were. The user needs CREATE, DROP, INSERT and\n"
-    "ALTER on the database.\n"
+    "LOAD DATA LOCAL INFILE (the server needs local_infile=1). Every table is written\n"
+    "to NAME__dg_new, and one RENAME TABLE swaps the whole set in at the end (a table\n"
+    "of the previous import that this data set lacks goes with it): a failed, cancelled\n"
+    "or killed import leaves the previous import whole, never a mix of two data sets.\n"
+    "The user needs CREATE, DROP, INSERT and ALTER on the database.\n"
     "\n",
     options,
 };

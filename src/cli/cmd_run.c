@@ -1,6 +1,7 @@
 /* demographer run: the whole pipeline headless (pipeline.h), one line per
  * stage with its seconds, Ctrl-C cancels and leaves the output as it was. */
 #include "demographer/pipeline.h"
+#include "demographer/source_clickhouse.h"
 
 #include "cli.h"
 #include "cli_progress.h"
@@ -92,6 +93,7 @@ static const cli_option options[] = {
     CLI_INCLUDE(cli_data_options),
     CLI_FLAG(O_QUIET, 0, "quiet", "no progress and no stage lines; only the report line"),
     CLI_INCLUDE(cli_mysql_options),
+    CLI_INCLUDE(cli_ch_options),
     CLI_OPTIONS_END};
 
 static int run(int argc, char **argv)
@@ -172,10 +174,25 @@ static int run(int argc, char **argv)
                                "--peer-predictions needs --synth-truth (the floor of the gap)");
     dg_sources_config cfg;
     dg_sources_config_init(&cfg);
-    if (db) {
+    dg_ch_config chc;
+    dg_ch_config_init(&chc);
+    int engine = cli_sources_engine("run", &src);
+    if (engine < 0)
+        return DG_EXIT_USAGE;
+    if (!db && (src.engine || src.url || src.cluster))
+        return cli_usage_error("run", "%s", "--engine, --url and --cluster go with --db");
+    if (db && engine == 1) {
+        int code;
+        if (cli_ch_resolve("run", &src, &chc, &code) != DG_OK) {
+            dg_ch_config_free(&chc);
+            return code;
+        }
+        o.db_clickhouse = &chc;
+    } else if (db) {
         int code;
         if (cli_sources_resolve("run", &src, 1, &cfg, &code) != DG_OK) {
             dg_sources_config_free(&cfg);
+    dg_ch_config_free(&chc);
             return code;
         }
         o.db = &cfg.mysql;
@@ -250,6 +267,7 @@ static int run(int argc, char **argv)
     free(super);
     free(basemap);
     dg_sources_config_free(&cfg);
+    dg_ch_config_free(&chc);
     return rc;
 }
 
@@ -288,6 +306,7 @@ const cli_command cli_run = {
     "partial folders of killed runs are removed by the next run. DIR may not be, contain\n"
     "or lie inside DATA_DIR or another input (refused before anything is touched).\n"
     "\n"
+    "With --db --engine clickhouse the same runs on a ClickHouse cluster (db-import).\n"
     "With --db the load stage pushes the per-device aggregation down to the MySQL-protocol\n"
     "server as demographer features --db does (plain GROUP BYs; the event tables are not\n"
     "fetched) and reads the small tables whole; it applies the cleaning rules (the clean\n"
