@@ -69,6 +69,11 @@ for c in commands:
           "'--not-an-option'" in lines[0],
           f'{c}: an unknown option is one line naming it ({lines})')
 
+# An unknown letter inside a cluster of short options is named as itself,
+# not as the long option before it.
+rc, out, err = run('load', '--quiet', '-xq', 'd')
+check(rc == 2 and "unknown option '-x'" in err, f'load --quiet -xq names -x ({err.strip()})')
+
 # The exit statuses: every value of the enum in the manual's EXIT STATUS.
 statuses = re.findall(r'DG_EXIT_\w+ = (\d+)', open(header, encoding='utf-8').read())
 page = open(man, encoding='utf-8').read()

@@ -77,16 +77,18 @@ static const cli_option *find(const cli_option *t, int id, int short_name)
     return NULL;
 }
 
-/* The option as the user wrote it, up to any '=': for the messages. */
-static void written(const cli_parser *p, char *buf, size_t cap)
+/* The option as the user wrote it, up to any '=': for the messages. A
+ * short option's error leaves optind where it was (inside a cluster such as
+ * -qx) or past an element that is no long option; a long one's, past it. */
+static int written(const cli_parser *p, int before, char *buf, size_t cap)
 {
-    const char *w = optind > 0 && optind <= p->argc ? p->argv[optind - 1] : "";
-    if (strncmp(w, "--", 2) == 0)
+    const char *w = optind > before && optind <= p->argc ? p->argv[optind - 1] : "";
+    if (strncmp(w, "--", 2) == 0) {
         snprintf(buf, cap, "%.*s", (int)strcspn(w, "="), w);
-    else if (optopt)
-        snprintf(buf, cap, "-%c", optopt);
-    else
-        snprintf(buf, cap, "%s", w);
+        return 1;
+    }
+    snprintf(buf, cap, "-%c", optopt);
+    return 0;
 }
 
 static int stop(cli_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -118,7 +120,7 @@ static int prefix_matches(const cli_parser *p, const char *prefix, const char **
 
 int cli_parse_next(cli_parser *p)
 {
-    int longindex = -1;
+    int longindex = -1, before = optind;
     int ch = getopt_long(p->argc, p->argv, p->shortopts, p->longopts, &longindex);
     char w[128];
     /* A short option comes back as its letter, a long one as its id. */
@@ -131,9 +133,8 @@ int cli_parse_next(cli_parser *p)
         p->exit_status = DG_EXIT_OK;
         return CLI_PARSE_STOP;
     case ':': {
-        written(p, w, sizeof w);
         /* optopt is a long option's id, or a short option's letter. */
-        int is_long = w[1] == '-';
+        int is_long = written(p, before, w, sizeof w);
         const cli_option *o =
             find(p->cmd->options, is_long ? optopt : 0, is_long ? 0 : optopt);
         if (!o)
@@ -144,9 +145,8 @@ int cli_parse_next(cli_parser *p)
                     o->argument);
     }
     case '?': {
-        written(p, w, sizeof w);
         const char *a = NULL, *b = NULL;
-        if (strncmp(w, "--", 2) == 0) {
+        if (written(p, before, w, sizeof w)) {
             int n = prefix_matches(p, w + 2, &a, &b);
             if (n > 1)
                 return stop(p, "ambiguous option '%s': --%s, --%s%s", w, a, b,
