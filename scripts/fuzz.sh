@@ -46,15 +46,21 @@ if [ "$target" = models ]; then
   meson compile -C build-fuzz tests/fuzz_models demographer:executable >/dev/null
   corpus=build-fuzz/corpus-models-$reader
   seeds=build-fuzz/seed-models
-  if [ ! -d "$seeds/t/models" ]; then
-    # Seeds: the files of a small train with every family that has a model file
+  if [ ! -d "$seeds/t-prior/models" ]; then
+    # Seeds: one small train per family (gender only), so that each family's
+    # model file is there; thresholds from campaigns on the first one.
     rm -rf "$seeds" && mkdir -p "$seeds"
-    ./build-fuzz/demographer synth --quiet --out "$seeds/d" --devices 600 --seed 3
-    ./build-fuzz/demographer train --quiet --no-snapshot "$seeds/d" --out "$seeds/t" --folds 2 \
-      --families prior,brand-model-prior,softmax,liblinear-lr-l2,xgboost,libsvm-svc,phone-softmax,persona-softmax
-    ./build-fuzz/demographer campaigns --quiet --predictions <(./build-fuzz/demographer predict \
-      --quiet --no-snapshot "$seeds/d" --models "$seeds/t" --out /dev/stdout) \
-      --out "$seeds/c" 2>/dev/null || true
+    bin=./build-fuzz/demographer
+    [ -x build/demographer ] && bin=build/demographer # faster without the sanitizers
+    "$bin" synth --quiet --out "$seeds/d" --devices 600 --seed 3
+    for f in prior brand-model-prior softmax liblinear-lr-l2 xgboost libsvm-svc phone-softmax \
+             persona-softmax; do
+      "$bin" train --quiet --no-snapshot "$seeds/d" --out "$seeds/t-$f" --folds 2 \
+        --families "$f" --targets gender
+    done
+    "$bin" predict --quiet --no-snapshot "$seeds/d" --models "$seeds/t-prior" \
+      --out "$seeds/p.csv" && "$bin" campaigns --quiet --predictions "$seeds/p.csv" \
+      --out "$seeds/c" || true
   fi
   mkdir -p "$corpus"
   python3 - "$seeds" "$corpus" "$reader" <<'PY'
@@ -65,15 +71,16 @@ def put(name, data):
         f.write(data)
 files = {'design': 'design.txt', 'meta': 'meta.txt'}
 if reader in files:
-    for p in glob.glob(seeds + '/t/models/*/' + files[reader]):
-        put(p.split('/')[-2], open(p, 'rb').read())
+    for p in glob.glob(seeds + '/t-*/models/*/' + files[reader]):
+        put(p.split('/')[-4] + '-' + p.split('/')[-2], open(p, 'rb').read())
 elif reader == 'checksums':
-    put('checksums', open(seeds + '/t/models/checksums.txt', 'rb').read())
+    for p in glob.glob(seeds + '/t-*/models/checksums.txt'):
+        put(p.split('/')[-3], open(p, 'rb').read())
 elif reader == 'thresholds':
     for p in glob.glob(seeds + '/c/thresholds.txt'):
         put('thresholds', open(p, 'rb').read())
 else:
-    for meta in glob.glob(seeds + '/t/models/*/meta.txt'):
+    for meta in glob.glob(seeds + '/t-*/models/*/meta.txt'):
         if ('family %s\n' % reader).encode() not in open(meta, 'rb').read():
             continue
         d = os.path.dirname(meta)
@@ -83,7 +90,8 @@ else:
             if os.path.exists(d + '/model' + ext):
                 inner = open(d + '/model' + ext, 'rb').read()
                 break
-        put(os.path.basename(d), len(main).to_bytes(2, 'little') + main + inner)
+        put(d.split('/')[-3] + '-' + os.path.basename(d),
+            len(main).to_bytes(2, 'little') + main + inner)
 PY
   export DG_FUZZ_READER=$reader
   exec ./build-fuzz/tests/fuzz_models "${limit[@]}" -max_len=65536 \

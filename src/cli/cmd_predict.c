@@ -126,8 +126,8 @@ static int write_campaigns(const char *dir, const dg_campaign_rules *rules,
                            " labelled test devices (base rate %.1f%%)\n",
                            rules->v[c].id, 100 * reach->row[c].precision,
                            reach->row[c].labelled, 100 * reach->row[c].base_rate);
-        printf("written to %s: device_campaigns.csv, reach.csv, reach.png, thresholds.txt, "
-               "campaigns.rules\n", dir);
+        printf("written to %s: device_campaigns.csv, reach.csv, reach.png, %sthresholds.txt, "
+               "campaigns.rules\n", dir, reach->labelled ? "precision.png, " : "");
     }
     free(reach);
     free(tg);
@@ -194,7 +194,8 @@ static const cli_option options[] = {
               "also target the predicted devices with the campaigns: P(female) deciles "
               "fitted on the test devices' predictions, expected precision from the test "
               "devices' labels; writes device_campaigns.csv, reach.csv, reach.png, "
-              "thresholds.txt and campaigns.rules into DIR (see demographer campaigns), whole "
+              "precision.png, thresholds.txt and campaigns.rules into DIR (see demographer "
+              "campaigns), whole "
               "or not at all (an earlier DIR is replaced)"),
     CLI_VALUE(O_CAMPAIGN_RULES, 0, "campaign-rules", "FILE",
               "campaign rules (default: the brief's six campaigns)"),
