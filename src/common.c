@@ -1,5 +1,6 @@
 #define _GNU_SOURCE /* nftw's FTW_PHYS */
 #include "demographer/common.h"
+#include "demographer/exit_status.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -84,7 +85,7 @@ static void out_of_memory(size_t n)
     /* The UI installs no handler: the message goes to stderr, which the
      * workbench restores before any exit path (endwin in an atexit hook). */
     fprintf(stderr, "demographer: out of memory (asked for %zu bytes)\n", n);
-    exit(70);
+    exit(DG_EXIT_SOFTWARE);
 }
 
 void *dg_xmalloc(size_t n)

@@ -12,20 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const cli_command *const commands[] = {
-    &cli_run,      &cli_synth,    &cli_load,     &cli_load_db,  &cli_fetch,
-    &cli_mysql_import, &cli_db_import, &cli_clean, &cli_eda, &cli_maps, &cli_cluster,
-    &cli_features, &cli_train,    &cli_evaluate, &cli_predict,  &cli_export_sql, &cli_campaigns,
-    &cli_serve,    &cli_health,   &cli_replay,   NULL};
-
-static const cli_command *find(const char *name)
-{
-    for (const cli_command *const *c = commands; *c; c++)
-        if (strcmp((*c)->name, name) == 0)
-            return *c;
-    return NULL;
-}
-
 static void print_usage(FILE *f)
 {
     fprintf(f,
@@ -39,7 +25,7 @@ static void print_usage(FILE *f)
             "models, maps users to campaigns and serves the predictions over HTTP.\n"
             "\n"
             "Commands:\n");
-    for (const cli_command *const *c = commands; *c; c++)
+    for (const cli_command *const *c = cli_commands; *c; c++)
         fprintf(f, "  %-13s %s\n", (*c)->name, (*c)->summary);
     fprintf(f,
             "\n"
@@ -57,9 +43,9 @@ static int run(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "help") == 0) {
-        const cli_command *c = argc > 2 ? find(argv[2]) : NULL;
+        const cli_command *c = argc > 2 ? cli_command_by_name(argv[2]) : NULL;
         if (c)
-            fputs(c->usage, stdout);
+            cli_print_help(c, stdout);
         else
             print_usage(stdout);
         return 0;
@@ -68,7 +54,7 @@ static int run(int argc, char **argv)
         printf("demographer %s\n", DG_VERSION);
         return 0;
     }
-    const cli_command *c = find(argv[1]);
+    const cli_command *c = cli_command_by_name(argv[1]);
     if (c) {
         cli_tty_guard();
         return c->run(argc - 1, argv + 1);
@@ -79,7 +65,7 @@ static int run(int argc, char **argv)
         return app_main(argc, argv, cli_asset);
     fprintf(stderr, "demographer: unknown command '%s' (nor a data directory)\n\n", argv[1]);
     print_usage(stderr);
-    return CLI_EXIT_USAGE;
+    return DG_EXIT_USAGE;
 }
 
 /* XGBoost's OpenMP threads spin-wait between parallel regions unless

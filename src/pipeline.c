@@ -28,9 +28,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const stage_names[DG_STAGE_COUNT] = {
-    "load",     "clean",    "eda",         "maps",      "cluster", "features",
-    "train",    "evaluate", "predictions", "campaigns", "report"};
+static const struct {
+    const char *name;
+    int skippable;
+    dg_stage needs;
+} stage_info[DG_STAGE_COUNT] = {
+#define DG_STAGE(id, name, skippable, needs) {name, skippable, DG_STAGE_##needs},
+#include "demographer/stages.def"
+#undef DG_STAGE
+};
 
 /* Cluster defaults: the same as `demographer cluster` and the features. */
 #define RUN_EPS_KM DG_CLUSTER_EPS_KM_DEFAULT
@@ -38,30 +44,25 @@ static const char *const stage_names[DG_STAGE_COUNT] = {
 
 const char *dg_stage_name(dg_stage s)
 {
-    return s >= 0 && s < DG_STAGE_COUNT ? stage_names[s] : "?";
+    return s >= 0 && s < DG_STAGE_COUNT ? stage_info[s].name : "?";
 }
 
 int dg_stage_by_name(const char *name)
 {
     for (int s = 0; s < DG_STAGE_COUNT; s++)
-        if (strcmp(stage_names[s], name) == 0)
+        if (strcmp(stage_info[s].name, name) == 0)
             return s;
     return -1;
 }
 
 int dg_stage_skippable(dg_stage s)
 {
-    return s != DG_STAGE_LOAD && s != DG_STAGE_FEATURES && s != DG_STAGE_REPORT;
+    return s >= 0 && s < DG_STAGE_COUNT && stage_info[s].skippable;
 }
 
 int dg_stage_needs(dg_stage s)
 {
-    switch (s) {
-    case DG_STAGE_EVALUATE:
-    case DG_STAGE_PREDICTIONS: return DG_STAGE_TRAIN;
-    case DG_STAGE_CAMPAIGNS: return DG_STAGE_PREDICTIONS;
-    default: return -1;
-    }
+    return s >= 0 && s < DG_STAGE_COUNT ? (int)stage_info[s].needs : DG_STAGE_NONE;
 }
 
 /* ---- files and directories ------------------------------------------------ */

@@ -35,17 +35,10 @@
 #include "demographer/train.h"
 
 typedef enum dg_stage {
-    DG_STAGE_LOAD,
-    DG_STAGE_CLEAN,
-    DG_STAGE_EDA,
-    DG_STAGE_MAPS,
-    DG_STAGE_CLUSTER,
-    DG_STAGE_FEATURES,
-    DG_STAGE_TRAIN,
-    DG_STAGE_EVALUATE,
-    DG_STAGE_PREDICTIONS,
-    DG_STAGE_CAMPAIGNS,
-    DG_STAGE_REPORT,
+    DG_STAGE_NONE = -1, /* no stage: what a stage needs when it needs none */
+#define DG_STAGE(id, name, skippable, needs) DG_STAGE_##id,
+#include "demographer/stages.def"
+#undef DG_STAGE
     DG_STAGE_COUNT
 } dg_stage;
 
@@ -56,8 +49,8 @@ int dg_stage_by_name(const char *name);
 /* The stages --skip may name: every one but load, features and report
  * (the ones everything else needs). */
 int dg_stage_skippable(dg_stage s);
-/* The stage s needs (its output), or -1: a skipped stage skips those that
- * need it. */
+/* The stage s needs (its output), or DG_STAGE_NONE (-1): a skipped stage
+ * skips those that need it. */
 int dg_stage_needs(dg_stage s);
 
 /* The default model families of a run are train's (dg_default_families,

@@ -4,8 +4,11 @@
 #include "cli_progress.h"
 #include "demographer/clean.h"
 #include "demographer/dataset.h"
+#include "demographer/pipeline.h"
+#include "demographer/schema.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,15 +17,97 @@
 #include <string.h>
 #include <unistd.h>
 
+const cli_command *const cli_commands[] = {
+    &cli_run,          &cli_synth,     &cli_load,      &cli_load_db,  &cli_fetch,
+    &cli_mysql_import, &cli_db_import, &cli_clean,     &cli_eda,      &cli_maps,
+    &cli_cluster,      &cli_features,  &cli_train,     &cli_evaluate, &cli_predict,
+    &cli_export_sql,   &cli_campaigns, &cli_serve,     &cli_health,   &cli_replay,
+    NULL};
+
+const cli_command *cli_command_by_name(const char *name)
+{
+    for (const cli_command *const *c = cli_commands; *c; c++)
+        if (strcmp((*c)->name, name) == 0)
+            return *c;
+    return NULL;
+}
+
+const cli_option cli_data_read_options[] = {
+    CLI_FLAG(CLI_O_LENIENT, 'l', "lenient",
+             "skip bad rows (counted; the first few shown) instead of stopping"),
+    CLI_FLAG(CLI_O_NO_SNAPSHOT, 'N', "no-snapshot", "neither read nor write the snapshot"),
+    CLI_VALUE(CLI_O_CACHE_DIR, 'c', "cache-dir", "DIR",
+              "where snapshots live (default $XDG_CACHE_HOME/demographer or "
+              "~/.cache/demographer)"),
+    CLI_VALUE(CLI_O_FILE, 'f', "file", "TABLE=PATH",
+              "read TABLE from PATH instead of its usual file name; tables: labels, test, "
+              "phones, events, app_events, app_labels, label_categories, split"),
+    CLI_OPTIONS_END};
+
+const cli_option cli_data_options[] = {
+    CLI_INCLUDE(cli_data_read_options),
+    CLI_VALUE(CLI_O_THREADS, 'j', "threads", "N", "parser threads (default: one per core)"),
+    CLI_OPTIONS_END};
+
+const cli_option cli_clean_options[] = {
+    CLI_VALUE(CLI_O_RULES, 'r', "rules", "FILE",
+              "cleaning rules to apply first (default: the brief's; see demographer clean "
+              "--print-rules)"),
+    CLI_FLAG(CLI_O_NO_CLEAN, 'C', "no-clean", "use the tables as loaded"),
+    CLI_OPTIONS_END};
+
+int cli_clean_option(int ch, const char *arg, cli_clean_opts *c)
+{
+    switch (ch) {
+    case CLI_O_RULES: c->rules_path = arg; return 1;
+    case CLI_O_NO_CLEAN: c->no_clean = 1; return 1;
+    default: return 0;
+    }
+}
+
+int cli_usage_verror(const char *cmd, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "demographer %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "; try 'demographer %s --help'\n", cmd);
+    return DG_EXIT_USAGE;
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "demographer %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int rc = cli_usage_verror(cmd, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'demographer %s --help'.\n", cmd);
-    return CLI_EXIT_USAGE;
+    return rc;
+}
+
+const char *cli_join_names(char *buf, size_t cap, const char *(*name)(int i), int n,
+                           const char *sep)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && len < cap; i++) {
+        const char *s = name(i);
+        if (s)
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? sep : "", s);
+    }
+    return buf;
+}
+
+const char *cli_table_name(int i)
+{
+    return dg_tables[i].name;
+}
+
+const char *cli_target_name(int i)
+{
+    return dg_target_name((dg_target)i);
+}
+
+const char *cli_skippable_stage(int i)
+{
+    return dg_stage_skippable((dg_stage)i) ? dg_stage_name((dg_stage)i) : NULL;
 }
 
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
@@ -66,12 +151,12 @@ int cli_model_option(const char *cmd, int ch, char *arg, cli_model_opts *m)
         return 1;
     case CLI_O_FOLDS:
         if (cli_parse_u64(cmd, "--folds", arg, 2, 50, &v) != DG_OK)
-            return CLI_EXIT_USAGE;
+            return DG_EXIT_USAGE;
         m->folds = (int)v;
         return 1;
     case CLI_O_SEED:
         if (cli_parse_u64(cmd, "--seed", arg, 0, UINT64_MAX, &v) != DG_OK)
-            return CLI_EXIT_USAGE;
+            return DG_EXIT_USAGE;
         m->seed = v;
         return 1;
     case CLI_O_ABLATION:
@@ -86,25 +171,26 @@ int cli_data_option(const char *cmd, int ch, char *arg, dg_load_opts *o)
 {
     uint64_t v;
     switch (ch) {
-    case 'l': o->lenient = 1; return 1;
-    case 'N': o->use_snapshot = 0; return 1;
-    case 'c': o->cache_dir = arg; return 1;
-    case 'j':
+    case CLI_O_LENIENT: o->lenient = 1; return 1;
+    case CLI_O_NO_SNAPSHOT: o->use_snapshot = 0; return 1;
+    case CLI_O_CACHE_DIR: o->cache_dir = arg; return 1;
+    case CLI_O_THREADS:
         if (cli_parse_u64(cmd, "--threads", arg, 1, 64, &v) != DG_OK)
-            return CLI_EXIT_USAGE;
+            return DG_EXIT_USAGE;
         o->threads = (int)v;
         return 1;
-    case 'f': {
+    case CLI_O_FILE: {
         char *eq = strchr(arg, '=');
         if (!eq)
             return cli_usage_error(cmd, "--file expects TABLE=PATH, got '%s'", arg);
         *eq = '\0';
         int t = dg_table_by_name(arg);
-        if (t < 0)
-            return cli_usage_error(cmd,
-                                   "--file: no table '%s' (tables: labels, test, phones, "
-                                   "events, app_events, app_labels, label_categories, split)",
-                                   arg);
+        if (t < 0) {
+            char names[256];
+            return cli_usage_error(cmd, "--file: no table '%s' (tables: %s)", arg,
+                                   cli_join_names(names, sizeof names, cli_table_name,
+                                                  DG_T_COUNT, ", "));
+        }
         o->files[t] = eq + 1;
         return 1;
     }

@@ -6,20 +6,57 @@
 #include "demographer/common.h"
 #include "demographer/train.h"
 
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 
-#define CLI_EXIT_USAGE 2
+#include "demographer/exit_status.h"
 
 /* A macro's value as a string literal, for help texts. */
 #define CLI_STR_(x) #x
 #define CLI_STR(x) CLI_STR_(x)
 
+/* A command's options, as git's parse-options has them: one table drives
+ * both the parsing (getopt_long) and the option part of --help, so that the
+ * help names exactly what is accepted. Shared options (the data, cleaning,
+ * model and connection options) are tables of their own, included. */
+typedef enum cli_option_kind {
+    CLI_OPTION_END,     /* closes a table */
+    CLI_OPTION_FLAG,    /* --name: no argument */
+    CLI_OPTION_VALUE,   /* --name ARG */
+    CLI_OPTION_TEXT,    /* help text only: a heading or a note, printed as is */
+    CLI_OPTION_INCLUDE, /* the options of another table, here */
+} cli_option_kind;
+
+typedef struct cli_option {
+    const char *long_name;
+    int short_name;       /* 0: none */
+    const char *argument; /* VALUE: its name in --help (DIR, N, ...) */
+    const char *help;     /* wrapped to the terminal's 80 columns; '\n' breaks a line */
+    cli_option_kind kind;
+    int id; /* what cli_parse_next returns for it: above 0, unique in the command */
+    const struct cli_option *include;
+} cli_option;
+
+#define CLI_FLAG(id, short_name, long_name, help)                                            \
+    {(long_name), (short_name), NULL, (help), CLI_OPTION_FLAG, (id), NULL}
+#define CLI_VALUE(id, short_name, long_name, argument, help)                                 \
+    {(long_name), (short_name), (argument), (help), CLI_OPTION_VALUE, (id), NULL}
+#define CLI_TEXT(text) {NULL, 0, NULL, (text), CLI_OPTION_TEXT, 0, NULL}
+#define CLI_INCLUDE(table) {NULL, 0, NULL, NULL, CLI_OPTION_INCLUDE, 0, (table)}
+#define CLI_OPTIONS_END {NULL, 0, NULL, NULL, CLI_OPTION_END, 0, NULL}
+
 typedef struct cli_command {
     const char *name;
     int (*run)(int argc, char **argv); /* argv[0] is the command's name */
     const char *summary;               /* one line for demographer --help */
-    const char *usage;                 /* the command's --help text */
+    const char *usage;                 /* --help's text before the options */
+    const cli_option *options;         /* its options; -h, --help is every command's */
 } cli_command;
+
+/* Every command, in the order of demographer --help; NULL-terminated. */
+extern const cli_command *const cli_commands[];
+const cli_command *cli_command_by_name(const char *name);
 
 extern const cli_command cli_db_import;
 extern const cli_command cli_synth, cli_load, cli_mysql_import, cli_load_db, cli_fetch,
@@ -33,27 +70,61 @@ extern const cli_command cli_predict;
 extern const cli_command cli_export_sql;
 extern const cli_command cli_run;
 
-/* The options every command that reads a data directory takes, for its
- * getopt_long table and string, and their help text. */
-#define CLI_DATA_LONGOPTS                                                                    \
-    {"lenient", no_argument, NULL, 'l'}, {"threads", required_argument, NULL, 'j'},          \
-        {"no-snapshot", no_argument, NULL, 'N'}, {"cache-dir", required_argument, NULL, 'c'}, \
-        {"file", required_argument, NULL, 'f'}
-#define CLI_DATA_SHORTOPTS "lj:Nc:f:"
-#define CLI_DATA_HELP                                                                        \
-    "  --lenient          skip bad rows (counted; the first few shown) instead of stopping\n"  \
-    "  --threads N        parser threads (default: one per core)\n"                          \
-    "  --no-snapshot      neither read nor write the snapshot\n"                             \
-    "  --cache-dir DIR    where snapshots live (default $XDG_CACHE_HOME/demographer or\n"    \
-    "                     ~/.cache/demographer)\n"                                           \
-    "  --file TABLE=PATH  read TABLE from PATH instead of its usual file name; tables:\n"    \
-    "                     labels, test, phones, events, app_events, app_labels,\n"           \
-    "                     label_categories, split\n"
+/* Prints a command's --help: its usage text, then its options from the
+ * table, -h, --help among them. */
+void cli_print_help(const cli_command *c, FILE *f);
 
+/* Walks argv's options by the command's table (getopt_long underneath:
+ * optarg holds an option's argument, optind the first operand at the end;
+ * operands may come before options, as with getopt). */
+#define CLI_MAX_OPTIONS 64
+typedef struct cli_parser {
+    const cli_command *cmd;
+    int argc;
+    char **argv;
+    int exit_status;                          /* when cli_parse_next returned CLI_PARSE_STOP */
+    struct option longopts[CLI_MAX_OPTIONS + 2]; /* and --help, and the end */
+    char shortopts[3 * CLI_MAX_OPTIONS + 4];
+    int short_id[128]; /* getopt returns a short option's letter: its id */
+} cli_parser;
+enum { CLI_PARSE_DONE = 0, CLI_PARSE_STOP = -1 };
+void cli_parse_start(cli_parser *p, const cli_command *cmd, int argc, char **argv);
+/* The next option's id; CLI_PARSE_DONE after the last option; CLI_PARSE_STOP
+ * when the command is to return p->exit_status at once: 0 after printing its
+ * --help (-h), DG_EXIT_USAGE after saying on one line which option was wrong
+ * (unknown, ambiguous, missing its argument, or given one it does not take). */
+int cli_parse_next(cli_parser *p);
+/* For a switch's default: an id of the table that the command does not
+ * handle, a bug. Says so; returns DG_EXIT_SOFTWARE. */
+int cli_option_unhandled(const char *cmd, int id);
+
+/* The ids of the shared options' tables (the connection options, cli_sources.h,
+ * are 1000 on). */
+enum cli_shared_option_id {
+    CLI_O_HELP = 1099,     /* -h, --help: every command's */
+    CLI_O_FAMILIES = 1100, /* the model options */
+    CLI_O_GRID,
+    CLI_O_FOLDS,
+    CLI_O_SEED,
+    CLI_O_ABLATION,
+    CLI_O_LENIENT = 1200, /* the data options */
+    CLI_O_THREADS,
+    CLI_O_NO_SNAPSHOT,
+    CLI_O_CACHE_DIR,
+    CLI_O_FILE,
+    CLI_O_RULES = 1300, /* the cleaning options */
+    CLI_O_NO_CLEAN,
+};
+
+/* The options of every command that reads a data directory: the reading
+ * options (--lenient, --no-snapshot, --cache-dir, --file), and those with
+ * --threads, the parser's threads. */
+extern const cli_option cli_data_read_options[];
+extern const cli_option cli_data_options[];
 struct dg_load_opts;
 struct dg_dataset;
 /* Takes one of the data options into o: returns 1 when ch was one of them,
- * 0 when it was not, and CLI_EXIT_USAGE (after saying why) for a bad value. */
+ * 0 when it was not, and DG_EXIT_USAGE (after saying why) for a bad value. */
 int cli_data_option(const char *cmd, int ch, char *arg, struct dg_load_opts *o);
 /* Loads DIR with progress; on failure prints "demographer CMD: why" and
  * returns 1. */
@@ -70,27 +141,27 @@ void cli_tty_guard(void);
 /* The terminal's own stderr, for the progress line's \r and ESC [K. */
 FILE *cli_tty_raw(void);
 
-/* Prints "demographer CMD: <message>" and the --help hint; returns 2. */
+/* Prints "demographer CMD: <message>; try 'demographer CMD --help'" on one
+ * line; returns DG_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Parses a whole number in [min, max] given to option opt, or says why not. */
+int cli_usage_verror(const char *cmd, const char *fmt, va_list ap);
 /* Splits a comma list into its non-empty words, in place: their count, or
  * -1 when there are more than max. */
 int cli_split_list(char *s, const char **out, int max);
-
+/* Writes the names of a list of kinds (name(0) ... name(n - 1), skipping
+ * NULL ones) into buf, joined by sep: for the messages that list the
+ * choices, so that they follow the list itself. Returns buf. */
+const char *cli_join_names(char *buf, size_t cap, const char *(*name)(int i), int n,
+                           const char *sep);
+const char *cli_table_name(int i);       /* dg_tables[i].name */
+const char *cli_target_name(int i);      /* dg_target_name(i) */
+const char *cli_skippable_stage(int i);  /* stage i's name when --skip may name it, else NULL */
+/* Parses a whole number in [min, max] given to option opt, or says why not. */
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
                   uint64_t *out);
-/* The model options of train and run (--families, --grid, --folds, --seed),
+/* The model options of train and run (--families, --grid, --folds, --seed,
+ * --ablation: ids CLI_O_FAMILIES...; each command's table says its defaults),
  * parsed by cli_model_option into a cli_model_opts. */
-/* 1100 on: apart from the connection options (cli_sources.h, 1000 on), which
- * run --db takes too. */
-enum { CLI_O_FAMILIES = 1100, CLI_O_GRID, CLI_O_FOLDS, CLI_O_SEED, CLI_O_ABLATION };
-#define CLI_MODEL_LONGOPTS                                                                   \
-    {"families", required_argument, NULL, CLI_O_FAMILIES},                                   \
-        {"grid", required_argument, NULL, CLI_O_GRID},                                       \
-        {"folds", required_argument, NULL, CLI_O_FOLDS},                                     \
-        {"seed", required_argument, NULL, CLI_O_SEED},                                       \
-        {"ablation", no_argument, NULL, CLI_O_ABLATION}
-
 typedef struct cli_model_opts {
     const char *families[DG_TRAIN_MAX_FAMILIES]; /* NULL-terminated */
     const char *grids[DG_TRAIN_MAX_FAMILIES];    /* NULL-terminated */
@@ -101,17 +172,18 @@ typedef struct cli_model_opts {
 } cli_model_opts;
 void cli_model_opts_init(cli_model_opts *m);
 /* Takes one of the model options into m: returns 1 when ch was one of them,
- * 0 when it was not, and CLI_EXIT_USAGE (after saying why) for a bad value. */
+ * 0 when it was not, and DG_EXIT_USAGE (after saying why) for a bad value. */
 int cli_model_option(const char *cmd, int ch, char *arg, cli_model_opts *m);
 
-/* The cleaning options of the commands that work on cleaned data. */
-#define CLI_CLEAN_LONGOPTS                                                                   \
-    {"rules", required_argument, NULL, 'r'}, {"no-clean", no_argument, NULL, 'C'}
-#define CLI_CLEAN_SHORTOPTS "r:C"
-#define CLI_CLEAN_HELP                                                                       \
-    "  --rules FILE       cleaning rules to apply first (default: the brief's; see\n"        \
-    "                     demographer clean --print-rules)\n"                                \
-    "  --no-clean         use the tables as loaded\n"
+/* The cleaning options of the commands that work on cleaned data (--rules,
+ * --no-clean), taken by cli_clean_option. */
+extern const cli_option cli_clean_options[];
+typedef struct cli_clean_opts {
+    const char *rules_path; /* NULL: the default rules */
+    int no_clean;
+} cli_clean_opts;
+/* Takes one of the cleaning options into c: 1 when ch was one, else 0. */
+int cli_clean_option(int ch, const char *arg, cli_clean_opts *c);
 
 /* Loads DIR, then applies the rules of rules_path (NULL: the default rules)
  * unless no_clean; on failure prints "demographer CMD: why" and returns 1. */

@@ -10,6 +10,51 @@
 #include <termios.h>
 #include <unistd.h>
 
+const cli_option cli_mysql_options[] = {
+    CLI_TEXT("\nConnection (defaults from ~/.config/demographer/sources.conf, section [mysql]):\n"),
+    CLI_VALUE(CLI_OPT_HOST, 0, "host", "HOST",
+              "server (default 127.0.0.1; the course's is "
+              "mlc-testcapstone.cyaielc9bmnf.us-east-1.rds.amazonaws.com)"),
+    CLI_VALUE(CLI_OPT_PORT, 0, "port", "N", "default 3306"),
+    CLI_VALUE(CLI_OPT_DATABASE, 0, "database", "NAME", "default mlctest"),
+    CLI_VALUE(CLI_OPT_USER, 0, "user", "NAME", "e.g. student"),
+    CLI_VALUE(CLI_OPT_TLS, 0, "tls", "MODE",
+              "disabled, preferred (default: TLS when offered), required, verify_identity "
+              "(certificate and host name checked)"),
+    CLI_VALUE(CLI_OPT_TLS_CA, 0, "tls-ca", "FILE",
+              "CA bundle for verify_identity (e.g. the RDS bundle)"),
+    CLI_VALUE(CLI_OPT_PASSWORD_FILE, 0, "password-file", "FILE",
+              "the password on its first line; the file must be yours, 0600"),
+    CLI_VALUE(CLI_OPT_CONFIG, 0, "config", "FILE",
+              "sources configuration (default $XDG_CONFIG_HOME/demographer/sources.conf)"),
+    CLI_TEXT("The password is taken from --password-file, else $MYSQL_PWD, else the "
+             "configuration's\npassword_file or password, else asked for (not echoed) when "
+             "stdin is a terminal. It is\nnever accepted as an argument and never printed.\n"),
+    CLI_OPTIONS_END};
+
+const cli_option cli_ch_options[] = {
+    CLI_TEXT("\nClickHouse (--engine clickhouse; HTTP, ClickHouse 18.16 and later):\n"),
+    CLI_VALUE(CLI_OPT_ENGINE, 0, "engine", "ENGINE",
+              "mysql (default: MariaDB, MySQL, a Spider head) or clickhouse"),
+    CLI_VALUE(CLI_OPT_URL, 0, "url", "URL",
+              "the coordinator's HTTP URL (default http://127.0.0.1:8123/)"),
+    CLI_VALUE(CLI_OPT_CLUSTER, 0, "cluster", "NAME",
+              "the remote_servers cluster of the tables (default demographer)"),
+    CLI_TEXT("With ClickHouse, --user is the ClickHouse user (required; never the "
+             "passwordless\ndefault), --password-file its password (required) and "
+             "--database defaults to\ndemographer (A-Z a-z 0-9 _ only). The password "
+             "travels only in the X-ClickHouse-Key\nheader, never in a URL.\n"),
+    CLI_OPTIONS_END};
+
+const cli_option cli_s3_options[] = {
+    CLI_TEXT("\nS3 objects (defaults from the configuration's [s3] section):\n"),
+    CLI_VALUE(CLI_OPT_CACHE_DIR, 0, "cache-dir", "DIR",
+              "where downloads are kept (default $XDG_CACHE_HOME/demographer/s3)"),
+    CLI_VALUE(CLI_OPT_URL_LABELS, 0, "url-labels", "URL", "default " DG_S3_LABELS_URL),
+    CLI_VALUE(CLI_OPT_URL_CATEGORIES, 0, "url-categories", "URL",
+              "default " DG_S3_CATEGORIES_URL),
+    CLI_OPTIONS_END};
+
 int cli_sources_opt(cli_sources *s, int ch, const char *arg)
 {
     switch (ch) {
@@ -72,7 +117,7 @@ int cli_sources_resolve(const char *cmd, const cli_sources *s, int want_password
                         dg_sources_config *cfg, int *exit_code)
 {
     dg_err err;
-    *exit_code = CLI_EXIT_USAGE;
+    *exit_code = DG_EXIT_USAGE;
     char *path = s->config ? dg_xstrdup(s->config) : dg_sources_config_default_path();
     int rc = dg_sources_config_read(cfg, path, s->config != NULL, &err);
     free(path);
@@ -144,7 +189,7 @@ int cli_sources_engine(const char *cmd, const cli_sources *s)
 
 int cli_ch_resolve(const char *cmd, const cli_sources *s, dg_ch_config *cfg, int *exit_code)
 {
-    *exit_code = CLI_EXIT_USAGE;
+    *exit_code = DG_EXIT_USAGE;
     if (s->host || s->port || s->tls || s->tls_ca) {
         cli_usage_error(cmd, "%s", "--host, --port, --tls and --tls-ca are for the MySQL "
                                    "protocol: give ClickHouse's --url");

@@ -12,7 +12,7 @@
 #include "demographer/source_http.h"
 #include "demographer/sources_config.h"
 
-#include <getopt.h>
+#include "cli.h"
 
 enum {
     CLI_OPT_HOST = 1000,
@@ -32,62 +32,13 @@ enum {
     CLI_OPT_SHARD_URL,
 };
 
-#define CLI_MYSQL_LONGOPTS                                                                    \
-    {"host", required_argument, NULL, CLI_OPT_HOST},                                          \
-        {"port", required_argument, NULL, CLI_OPT_PORT},                                      \
-        {"database", required_argument, NULL, CLI_OPT_DATABASE},                              \
-        {"user", required_argument, NULL, CLI_OPT_USER},                                      \
-        {"tls", required_argument, NULL, CLI_OPT_TLS},                                        \
-        {"tls-ca", required_argument, NULL, CLI_OPT_TLS_CA},                                  \
-        {"password-file", required_argument, NULL, CLI_OPT_PASSWORD_FILE},                    \
-        {"config", required_argument, NULL, CLI_OPT_CONFIG}
-
-/* With CLI_MYSQL_LONGOPTS (--user, --database and --password-file are shared). */
-#define CLI_CH_LONGOPTS                                                                       \
-    {"engine", required_argument, NULL, CLI_OPT_ENGINE},                                      \
-        {"url", required_argument, NULL, CLI_OPT_URL},                                        \
-        {"cluster", required_argument, NULL, CLI_OPT_CLUSTER},                                \
-        {"shard-url", required_argument, NULL, CLI_OPT_SHARD_URL}
-
-#define CLI_CH_USAGE                                                                           \
-    "ClickHouse (--engine clickhouse; HTTP, ClickHouse 18.16 and later):\n"                    \
-    "  --engine ENGINE      mysql (default: MariaDB, MySQL, a Spider head) or clickhouse\n"    \
-    "  --url URL            the coordinator's HTTP URL (default http://127.0.0.1:8123/)\n"     \
-    "  --user NAME          the ClickHouse user (required; never the passwordless default)\n" \
-    "  --password-file FILE its password on the first line; the file must be yours, 0600\n"   \
-    "  --database NAME      default demographer (A-Z a-z 0-9 _ only)\n"                        \
-    "  --cluster NAME       the remote_servers cluster of the tables (default demographer)\n"  \
-    "The password travels only in the X-ClickHouse-Key header, never in a URL.\n"
-
-#define CLI_S3_LONGOPTS                                                                       \
-    {"cache-dir", required_argument, NULL, CLI_OPT_CACHE_DIR},                                \
-        {"url-labels", required_argument, NULL, CLI_OPT_URL_LABELS},                          \
-        {"url-categories", required_argument, NULL, CLI_OPT_URL_CATEGORIES},                  \
-        {"config", required_argument, NULL, CLI_OPT_CONFIG}
-
-#define CLI_MYSQL_USAGE                                                                        \
-    "Connection (defaults from ~/.config/demographer/sources.conf, section [mysql]):\n"       \
-    "  --host HOST          server (default 127.0.0.1; the course's is\n"                     \
-    "                       mlc-testcapstone.cyaielc9bmnf.us-east-1.rds.amazonaws.com)\n"     \
-    "  --port N             default 3306\n"                                                   \
-    "  --database NAME      default mlctest\n"                                                \
-    "  --user NAME          e.g. student\n"                                                   \
-    "  --tls MODE           disabled, preferred (default: TLS when offered), required,\n"     \
-    "                       verify_identity (certificate and host name checked)\n"            \
-    "  --tls-ca FILE        CA bundle for verify_identity (e.g. the RDS bundle)\n"            \
-    "  --password-file FILE the password on its first line; the file must be yours, 0600\n"   \
-    "  --config FILE        sources configuration (default\n"                                 \
-    "                       $XDG_CONFIG_HOME/demographer/sources.conf)\n"                     \
-    "The password is taken from --password-file, else $MYSQL_PWD, else the configuration's\n" \
-    "password_file or password, else asked for (not echoed) when stdin is a terminal. It is\n" \
-    "never accepted as an argument and never printed.\n"
-
-#define CLI_S3_USAGE                                                                           \
-    "S3 objects (defaults from the configuration's [s3] section):\n"                          \
-    "  --cache-dir DIR      where downloads are kept (default\n"                              \
-    "                       $XDG_CACHE_HOME/demographer/s3)\n"                                \
-    "  --url-labels URL     default " DG_S3_LABELS_URL "\n"                                   \
-    "  --url-categories URL default " DG_S3_CATEGORIES_URL "\n"
+/* The connection options, under their heading, with the note on the
+ * password; the ClickHouse options under theirs (--user, --database and
+ * --password-file are the connection options'); and the S3 options under
+ * theirs (cli.h's option tables). */
+extern const cli_option cli_mysql_options[];
+extern const cli_option cli_ch_options[];
+extern const cli_option cli_s3_options[];
 
 typedef struct cli_sources {
     const char *config;

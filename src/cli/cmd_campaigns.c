@@ -6,7 +6,6 @@
 
 #include "cli.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,24 +78,36 @@ static void print_reach(const dg_campaign_rules *r, const dg_reach *reach)
                (unsigned long long)reach->labelled, (unsigned long long)reach->devices);
 }
 
+static const cli_option options[] = {
+    CLI_VALUE('p', 'p', "predictions", "FILE", "the devices to target (a predictions.csv)"),
+    CLI_VALUE('o', 'o', "out", "DIR",
+              "where the files go (written whole or not at all: an earlier DIR is replaced; "
+              "never over an input)"),
+    CLI_VALUE('r', 'r', "rules", "FILE",
+              "campaign rules (default: the brief's six campaigns; see --print-rules and "
+              DG_ASSET_DIR "/campaigns.rules)"),
+    CLI_VALUE('t', 't', "thresholds", "FILE",
+              "decile edges saved by an earlier run (thresholds.txt)"),
+    CLI_VALUE('R', 'R', "reference", "FILE",
+              "a predictions.csv (e.g. the test split's) to rank P(female) over; default: "
+              "the --predictions file itself"),
+    CLI_VALUE('T', 'T', "truth", "LABELS",
+              "the test split's labels (device_id,gender,age[,group]; gender M or F), or the "
+              "mapping file train_test_split.csv (its test rows), for the expected precision "
+              "of each campaign: the share of targeted labelled devices that truly meet its "
+              "condition"),
+    CLI_FLAG('P', 'P', "print-rules", "print the rules (the default or --rules) and stop"),
+    CLI_FLAG('q', 'q', "quiet", "no table"),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"predictions", required_argument, NULL, 'p'},
-        {"rules", required_argument, NULL, 'r'},
-        {"thresholds", required_argument, NULL, 't'},
-        {"reference", required_argument, NULL, 'R'},
-        {"truth", required_argument, NULL, 'T'},
-        {"out", required_argument, NULL, 'o'},
-        {"print-rules", no_argument, NULL, 'P'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     const char *pred_path = NULL, *rules_path = NULL, *thr_path = NULL, *ref_path = NULL,
                *truth_path = NULL, *out = NULL;
     int quiet = 0, print_rules = 0, ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "p:r:t:R:T:o:Pqh", longopts, NULL)) != -1) {
+    cli_parser p;
+    cli_parse_start(&p, &cli_campaigns, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         switch (ch) {
         case 'p': pred_path = optarg; break;
         case 'r': rules_path = optarg; break;
@@ -106,10 +117,11 @@ static int run(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'P': print_rules = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': fputs(cli_campaigns.usage, stdout); return 0;
-        default: return cli_usage_error("campaigns", "%s", "unknown option");
+        default: return cli_option_unhandled("campaigns", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (optind != argc)
         return cli_usage_error("campaigns", "unexpected argument '%s'", argv[optind]);
     dg_err err;
@@ -248,20 +260,6 @@ const cli_command cli_campaigns = {
     "campaign), reach.csv and its chart reach.png (the share of all devices reached),\n"
     "with --truth precision.png (precision against the base rate), thresholds.txt\n"
     "(the decile edges, for --thresholds) and campaigns.rules (the rules used).\n"
-    "\n"
-    "  --predictions FILE  the devices to target (a predictions.csv)\n"
-    "  --out DIR           where the files go (written whole or not at all: an earlier\n"
-    "                      DIR is replaced; never over an input)\n"
-    "  --rules FILE        campaign rules (default: the brief's six campaigns; see\n"
-    "                      --print-rules and " DG_ASSET_DIR "/campaigns.rules)\n"
-    "  --thresholds FILE   decile edges saved by an earlier run (thresholds.txt)\n"
-    "  --reference FILE    a predictions.csv (e.g. the test split's) to rank P(female)\n"
-    "                      over; default: the --predictions file itself\n"
-    "  --truth LABELS      the test split's labels (device_id,gender,age[,group];\n"
-    "                      gender M or F), or the mapping file train_test_split.csv\n"
-    "                      (its test rows), for the expected precision of each\n"
-    "                      campaign: the share of targeted labelled devices that\n"
-    "                      truly meet its condition\n"
-    "  --print-rules       print the rules (the default or --rules) and stop\n"
-    "  --quiet             no table\n",
+    "\n",
+    options,
 };

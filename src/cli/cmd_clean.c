@@ -4,7 +4,6 @@
 
 #include "cli.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,21 +40,27 @@ static int write_tables(const dg_dataset *ds, const dg_rules *rules, const char 
     return 0;
 }
 
+static const cli_option options[] = {
+    CLI_VALUE('r', 'r', "rules", "FILE",
+              "the rules to apply (default: the brief's rules; see --print-rules)"),
+    CLI_FLAG('P', 'P', "print-rules", "print the rules (default or --rules) as a rule file and exit"),
+    CLI_VALUE('o', 'o', "out", "DIR",
+              "write the cleaned tables (CSV, same file names) and the rules used "
+              "(clean.rules) to DIR, whole or not at all (DIR.partial-PID renamed in place; an "
+              "earlier DIR is replaced); DIR may not be, contain or lie inside DATA_DIR or the "
+              "rules file"),
+    CLI_INCLUDE(cli_data_options),
+    CLI_FLAG('q', 'q', "quiet", "no progress"),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_DATA_LONGOPTS,
-        {"rules", required_argument, NULL, 'r'},
-        {"print-rules", no_argument, NULL, 'P'},
-        {"out", required_argument, NULL, 'o'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     dg_load_opts o = {.use_snapshot = 1};
     const char *rules_path = NULL, *out = NULL;
     int quiet = 0, print_rules = 0, ch, taken;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS "r:Po:qh", longopts, NULL)) != -1) {
+    cli_parser p;
+    cli_parse_start(&p, &cli_clean, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         if ((taken = cli_data_option("clean", ch, optarg, &o)) != 0) {
             if (taken != 1)
                 return taken;
@@ -66,10 +71,11 @@ static int run(int argc, char **argv)
         case 'P': print_rules = 1; break;
         case 'o': out = optarg; break;
         case 'q': quiet = 1; break;
-        case 'h': fputs(cli_clean.usage, stdout); return 0;
-        default: return cli_usage_error("clean", "%s", "unknown option");
+        default: return cli_option_unhandled("clean", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     dg_rules rules;
     dg_rules_init(&rules);
     dg_err err;
@@ -139,13 +145,6 @@ const cli_command cli_clean = {
     "Loads DATA_DIR and applies the cleaning rules in order to the tables in memory (the\n"
     "source files are never changed), then prints, per rule, the rows before and after,\n"
     "the rows changed or dropped, the devices they belong to, and what it did.\n"
-    "\n"
-    "  --rules FILE       the rules to apply (default: the brief's rules; see --print-rules)\n"
-    "  --print-rules      print the rules (default or --rules) as a rule file and exit\n"
-    "  --out DIR          write the cleaned tables (CSV, same file names) and the rules\n"
-    "                     used (clean.rules) to DIR, whole or not at all (DIR.partial-PID\n"
-    "                     renamed in place; an earlier DIR is replaced); DIR may not be,\n"
-    "                     contain or lie inside DATA_DIR or the rules file\n"
-    CLI_DATA_HELP
-    "  --quiet            no progress\n",
+    "\n",
+    options,
 };

@@ -7,7 +7,6 @@
 #include "cli_progress.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,13 +60,13 @@ static int parse_sweep(const char *arg, double *eps, int *neps, double *minpts, 
             }
             if (half == 0) {
                 if (parse_km("--sweep (an eps)", p, &eps[*cnt]) != DG_OK) {
-                    rc = CLI_EXIT_USAGE;
+                    rc = DG_EXIT_USAGE;
                     break;
                 }
             } else {
                 uint64_t v;
                 if (cli_parse_u64("cluster", "--sweep (a min-pts)", p, 1, 1000000000, &v) != DG_OK) {
-                    rc = CLI_EXIT_USAGE;
+                    rc = DG_EXIT_USAGE;
                     break;
                 }
                 minpts[*cnt] = (double)v;
@@ -216,41 +215,57 @@ static int cluster_data(const dg_dataset *ds, double eps, double min_pts, const 
     return rc;
 }
 
+
+
+static const cli_option options[] = {
+    CLI_VALUE('e', 'e', "eps", "KM",
+              "the neighbourhood radius in km (default " CLI_STR(DEFAULT_EPS_KM) ")"),
+    CLI_VALUE('m', 'm', "min-pts", "N",
+              "events within eps that make a core point (default " CLI_STR(DEFAULT_MIN_PTS) ")"),
+    CLI_VALUE('S', 'S', "sweep", "E,..:N,..",
+              "run every pair of the eps values (km) and min-pts values and print a table "
+              "instead of one run (at most " CLI_STR(MAX_SWEEP) " of each)"),
+    CLI_VALUE('k', 'k', "kdist", "FILE.png",
+              "draw the sorted k-distance curve (k = --min-pts) with its knee, the suggested "
+              "eps"),
+    CLI_VALUE('o', 'o', "out", "DIR",
+              "write locations.csv (lat,lon,weight,cluster,core per distinct location), "
+              "clusters.csv (cluster,events,devices,locations,lat,lon,radius_km), or sweep.csv "
+              "and sweep.png with --sweep; and kdist.csv and kdist.png (unless --kdist names "
+              "the PNG); the folder is written whole or not at all (an earlier DIR replaced; "
+              "never over an input)"),
+    CLI_INCLUDE(cli_clean_options),
+    CLI_INCLUDE(cli_data_options),
+    CLI_FLAG('q', 'q', "quiet", "no progress and no list of files written"),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_DATA_LONGOPTS,
-        CLI_CLEAN_LONGOPTS,
-        {"eps", required_argument, NULL, 'e'},
-        {"min-pts", required_argument, NULL, 'm'},
-        {"sweep", required_argument, NULL, 'S'},
-        {"kdist", required_argument, NULL, 'k'},
-        {"out", required_argument, NULL, 'o'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     dg_load_opts o = {.use_snapshot = 1};
-    const char *out = NULL, *rules_path = NULL, *sweep_arg = NULL, *kdist_png = NULL;
+    const char *out = NULL, *sweep_arg = NULL, *kdist_png = NULL;
+    cli_clean_opts co = {0};
     double eps = DEFAULT_EPS_KM, min_pts = DEFAULT_MIN_PTS;
     double seps[MAX_SWEEP], smin[MAX_SWEEP];
-    int neps = 0, nmin = 0, quiet = 0, no_clean = 0, ch, taken;
+    int neps = 0, nmin = 0, quiet = 0, ch, taken;
     uint64_t v;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS "e:m:S:k:o:qh",
-                             longopts, NULL)) != -1) {
+    cli_parser p;
+    cli_parse_start(&p, &cli_cluster, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         if ((taken = cli_data_option("cluster", ch, optarg, &o)) != 0) {
             if (taken != 1)
                 return taken;
             continue;
         }
+        if (cli_clean_option(ch, optarg, &co))
+            continue;
         switch (ch) {
         case 'e':
             if (parse_km("--eps", optarg, &eps) != DG_OK)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             break;
         case 'm':
             if (cli_parse_u64("cluster", "--min-pts", optarg, 1, 1000000000, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             min_pts = (double)v;
             break;
         case 'S':
@@ -260,21 +275,20 @@ static int run(int argc, char **argv)
             break;
         case 'k': kdist_png = optarg; break;
         case 'o': out = optarg; break;
-        case 'r': rules_path = optarg; break;
-        case 'C': no_clean = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': fputs(cli_cluster.usage, stdout); return 0;
-        default: return cli_usage_error("cluster", "%s", "unknown option");
+        default: return cli_option_unhandled("cluster", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (optind + 1 != argc)
         return cli_usage_error("cluster", "%s", "expects exactly one DATA_DIR");
     /* Nothing over an input, and the PNG of --kdist not inside the folder
      * that --out replaces whole. */
     dg_outdir od = {0};
-    if ((out && cli_output_apart("cluster", "--out", out, argv[optind], &o, &rules_path, 1)) ||
+    if ((out && cli_output_apart("cluster", "--out", out, argv[optind], &o, &co.rules_path, 1)) ||
         (kdist_png &&
-         cli_output_apart("cluster", "--kdist", kdist_png, argv[optind], &o, &rules_path, 1)))
+         cli_output_apart("cluster", "--kdist", kdist_png, argv[optind], &o, &co.rules_path, 1)))
         return 1;
     if (kdist_png && out && cli_output_apart("cluster", "--kdist", kdist_png, out, NULL, NULL, 0))
         return 1;
@@ -284,7 +298,7 @@ static int run(int argc, char **argv)
     final_dir = od.dir;
     dg_dataset ds;
     dg_dataset_init(&ds);
-    int rc = cli_load_cleaned("cluster", argv[optind], &o, quiet, rules_path, no_clean, &ds);
+    int rc = cli_load_cleaned("cluster", argv[optind], &o, quiet, co.rules_path, co.no_clean, &ds);
     if (rc == 0)
         rc = cluster_data(&ds, eps, min_pts, sweep_arg, seps, neps, smin, nmin, kdist_png,
                           od.partial, quiet);
@@ -294,8 +308,6 @@ static int run(int argc, char **argv)
     return rc;
 }
 
-#define STR2(x) #x
-#define STR(x) STR2(x)
 
 const cli_command cli_cluster = {
     "cluster", run, "DBSCAN on the events' locations, eps x min-pts sweeps, k-distance",
@@ -309,22 +321,6 @@ const cli_command cli_cluster = {
     "a core point when N events or more lie within KM of it, its own included (as\n"
     "scikit-learn's min_samples counts). Prints points, distinct locations, clusters,\n"
     "noise share and largest cluster share (of the events) and the seconds taken.\n"
-    "\n"
-    "  --eps KM           the neighbourhood radius in km (default " STR(DEFAULT_EPS_KM) ")\n"
-    "  --min-pts N        events within eps that make a core point (default "
-    STR(DEFAULT_MIN_PTS) ")\n"
-    "  --sweep E,..:N,..  run every pair of the eps values (km) and min-pts values and\n"
-    "                     print a table instead of one run (at most " STR(MAX_SWEEP)
-    " of each)\n"
-    "  --kdist FILE.png   draw the sorted k-distance curve (k = --min-pts) with its knee,\n"
-    "                     the suggested eps\n"
-    "  --out DIR          write locations.csv (lat,lon,weight,cluster,core per distinct\n"
-    "                     location), clusters.csv (cluster,events,devices,locations,lat,\n"
-    "                     lon,radius_km), or sweep.csv and sweep.png with --sweep; and\n"
-    "                     kdist.csv and kdist.png (unless --kdist names the PNG); the\n"
-    "                     folder is written whole or not at all (an earlier DIR\n"
-    "                     replaced; never over an input)\n"
-    CLI_CLEAN_HELP
-    CLI_DATA_HELP
-    "  --quiet            no progress and no list of files written\n",
+    "\n",
+    options,
 };

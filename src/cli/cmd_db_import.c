@@ -31,31 +31,35 @@ static int as_mysql_import(int argc, char **argv)
     return rc;
 }
 
+static const cli_option options[] = {
+    CLI_VALUE(CLI_OPT_SHARD_URL, 0, "shard-url", "URL",
+              "a shard's HTTP URL (repeat, one per shard)"),
+    CLI_FLAG('l', 'l', "lenient", "skip bad rows of the files (counted) instead of stopping"),
+    CLI_FLAG('q', 'q', "quiet", "no progress"),
+    CLI_INCLUDE(cli_mysql_options),
+    CLI_INCLUDE(cli_ch_options),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_MYSQL_LONGOPTS,
-        CLI_CH_LONGOPTS,
-        {"lenient", no_argument, NULL, 'l'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     cli_sources src = {0};
     int quiet = 0, lenient = 0, ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "lqh", longopts, NULL)) != -1) {
+    cli_parser p;
+    cli_parse_start(&p, &cli_db_import, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         if (cli_sources_opt(&src, ch, optarg))
             continue;
         switch (ch) {
         case 'l': lenient = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': fputs(cli_db_import.usage, stdout); return 0;
-        default: return cli_usage_error("db-import", "%s", "unknown option");
+        default: return cli_option_unhandled("db-import", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     int engine = cli_sources_engine("db-import", &src);
     if (engine < 0)
-        return CLI_EXIT_USAGE;
+        return DG_EXIT_USAGE;
     if (engine == 0) {
         if (src.url || src.cluster || src.nshard_urls)
             return cli_usage_error("db-import", "%s",
@@ -125,9 +129,6 @@ const cli_command cli_db_import = {
     "keeps the file order. Everything is written to new tables, counted, and only then\n"
     "renamed into place: a failed or killed import leaves the earlier data whole. The\n"
     "user needs CREATE, DROP, INSERT and RENAME on the database of every server.\n"
-    "\n"
-    "  --shard-url URL    a shard's HTTP URL (repeat, one per shard)\n"
-    "  --lenient          skip bad rows of the files (counted) instead of stopping\n"
-    "  --quiet            no progress\n"
-    "\n" CLI_CH_USAGE,
+    "\n",
+    options,
 };

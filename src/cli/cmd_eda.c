@@ -5,7 +5,6 @@
 
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,48 +22,54 @@ static void print_table(const dg_eda_table *t)
     }
 }
 
+static const cli_option options[] = {
+    CLI_VALUE('o', 'o', "out", "DIR",
+              "write each table as DIR/eda-NN-name.csv and its chart as DIR/eda-NN-name.png "
+              "(1200x800), the folder whole or not at all (an earlier DIR is replaced; never "
+              "over an input)"),
+    CLI_FLAG('p', 'p', "print", "print the tables"),
+    CLI_INCLUDE(cli_clean_options),
+    CLI_INCLUDE(cli_data_options),
+    CLI_FLAG('q', 'q', "quiet", "no progress and no list of files written"),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_DATA_LONGOPTS,
-        CLI_CLEAN_LONGOPTS,
-        {"out", required_argument, NULL, 'o'},
-        {"print", no_argument, NULL, 'p'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     dg_load_opts o = {.use_snapshot = 1};
-    const char *out = NULL, *rules_path = NULL;
-    int quiet = 0, no_clean = 0, print = 0, ch, taken;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS "o:pqh", longopts, NULL)) != -1) {
+    const char *out = NULL;
+    cli_clean_opts co = {0};
+    int quiet = 0, print = 0, ch, taken;
+    cli_parser p;
+    cli_parse_start(&p, &cli_eda, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         if ((taken = cli_data_option("eda", ch, optarg, &o)) != 0) {
             if (taken != 1)
                 return taken;
             continue;
         }
+        if (cli_clean_option(ch, optarg, &co))
+            continue;
         switch (ch) {
         case 'o': out = optarg; break;
-        case 'r': rules_path = optarg; break;
-        case 'C': no_clean = 1; break;
         case 'p': print = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': fputs(cli_eda.usage, stdout); return 0;
-        default: return cli_usage_error("eda", "%s", "unknown option");
+        default: return cli_option_unhandled("eda", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (optind + 1 != argc)
         return cli_usage_error("eda", "%s", "expects exactly one DATA_DIR");
     if (!out && !print)
         return cli_usage_error("eda", "%s", "give --out DIR, --print or both");
     dg_outdir od = {0};
-    if (out && (cli_output_apart("eda", "--out", out, argv[optind], &o, &rules_path, 1) ||
+    if (out && (cli_output_apart("eda", "--out", out, argv[optind], &o, &co.rules_path, 1) ||
                 cli_outdir_begin("eda", &od, out)))
         return 1;
     dg_err err;
     dg_dataset ds;
     dg_dataset_init(&ds);
-    int rc = cli_load_cleaned("eda", argv[optind], &o, quiet, rules_path, no_clean, &ds);
+    int rc = cli_load_cleaned("eda", argv[optind], &o, quiet, co.rules_path, co.no_clean, &ds);
     dg_eda eda;
     char missing[256];
     memset(&eda, 0, sizeof eda);
@@ -111,12 +116,6 @@ const cli_command cli_eda = {
     "gender, devices with events, events by weekday, events per hour over one week,\n"
     "hourly shares by gender, weekday shares by age group, top brands by gender, top\n"
     "apps with their gender split, top brands per age group.\n"
-    "\n"
-    "  --out DIR          write each table as DIR/eda-NN-name.csv and its chart as\n"
-    "                     DIR/eda-NN-name.png (1200x800), the folder whole or not at all\n"
-    "                     (an earlier DIR is replaced; never over an input)\n"
-    "  --print            print the tables\n"
-    CLI_CLEAN_HELP
-    CLI_DATA_HELP
-    "  --quiet            no progress and no list of files written\n",
+    "\n",
+    options,
 };

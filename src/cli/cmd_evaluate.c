@@ -5,13 +5,12 @@
 #include "cli.h"
 #include "cli_progress.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_MODELS = 256, O_SUPER, O_QUIET, O_HELP };
+enum { O_MODELS = 256, O_SUPER, O_QUIET };
 
 static void print_eval(const char *what, const dg_eval *e)
 {
@@ -22,37 +21,40 @@ static void print_eval(const char *what, const dg_eval *e)
     printf("\n");
 }
 
+static const cli_option options[] = {
+    CLI_VALUE(O_MODELS, 0, "models", "DIR", "the model directory"),
+    CLI_VALUE(O_SUPER, 0, "super", "FILE",
+              "super-category rules (default: supercategories.txt of the assets)"),
+    CLI_INCLUDE(cli_clean_options),
+    CLI_INCLUDE(cli_data_options),
+    CLI_FLAG(O_QUIET, 0, "quiet", "only the summary line"),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_DATA_LONGOPTS,
-        CLI_CLEAN_LONGOPTS,
-        {"models", required_argument, NULL, O_MODELS},
-        {"super", required_argument, NULL, O_SUPER},
-        {"quiet", no_argument, NULL, O_QUIET},
-        {"help", no_argument, NULL, O_HELP},
-        {NULL, 0, NULL, 0}};
     dg_load_opts lo = {.use_snapshot = 1};
-    const char *models = NULL, *rules_path = NULL, *super_path = NULL;
-    int quiet = 0, no_clean = 0, ch, taken;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS, longopts,
-                             NULL)) != -1) {
+    const char *models = NULL, *super_path = NULL;
+    cli_clean_opts co = {0};
+    int quiet = 0, ch, taken;
+    cli_parser p;
+    cli_parse_start(&p, &cli_evaluate, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         if ((taken = cli_data_option("evaluate", ch, optarg, &lo)) != 0) {
             if (taken != 1)
                 return taken;
             continue;
         }
+        if (cli_clean_option(ch, optarg, &co))
+            continue;
         switch (ch) {
-        case 'r': rules_path = optarg; break;
-        case 'C': no_clean = 1; break;
         case O_MODELS: models = optarg; break;
         case O_SUPER: super_path = optarg; break;
         case O_QUIET: quiet = 1; break;
-        case O_HELP: fputs(cli_evaluate.usage, stdout); return 0;
-        default: return cli_usage_error("evaluate", "%s", "unknown option");
+        default: return cli_option_unhandled("evaluate", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (optind + 1 != argc)
         return cli_usage_error("evaluate", "%s", "expects exactly one DATA_DIR");
     if (!models)
@@ -66,7 +68,7 @@ static int run(int argc, char **argv)
     dg_supercats sc;
     dg_dataset ds;
     dg_features f;
-    int rc = cli_model_features("evaluate", argv[optind], &lo, quiet, rules_path, no_clean,
+    int rc = cli_model_features("evaluate", argv[optind], &lo, quiet, co.rules_path, co.no_clean,
                                 super_path, 0, &d, &sc, &ds, &f);
     dg_labelled l;
     memset(&l, 0, sizeof l);
@@ -125,10 +127,6 @@ const cli_command cli_evaluate = {
     "test devices the directory lists (test_devices.csv). Prints them beside train's and\n"
     "exits 1 when any differs. A model directory trained on another feature layout (other\n"
     "super-category rules, another demographer) is refused.\n"
-    "\n"
-    "  --models DIR       the model directory\n"
-    "  --super FILE       super-category rules (default: supercategories.txt of the assets)\n"
-    CLI_CLEAN_HELP
-    CLI_DATA_HELP
-    "  --quiet            only the summary line\n",
+    "\n",
+    options,
 };

@@ -5,11 +5,10 @@
 
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_MODELS = 256, O_OUT, O_SCENARIO, O_TARGET, O_SUPER, O_QUIET, O_HELP, O_DIALECT };
+enum { O_MODELS = 256, O_OUT, O_SCENARIO, O_TARGET, O_SUPER, O_QUIET, O_DIALECT };
 
 static int fail(const dg_err *err)
 {
@@ -17,49 +16,58 @@ static int fail(const dg_err *err)
     return 1;
 }
 
+static const cli_option options[] = {
+    CLI_VALUE(O_MODELS, 0, "models", "DIR",
+              "the model directory (a train --out directory or its models/)"),
+    CLI_VALUE(O_OUT, 0, "out", "FILE", "the script (written atomically; never over an input)"),
+    CLI_VALUE(O_SCENARIO, 0, "scenario", "N", "only the models of scenario 1 or 2"),
+    CLI_VALUE(O_TARGET, 0, "target", "T", "only gender, age, group6 or group12"),
+    CLI_VALUE(O_SUPER, 0, "super", "FILE",
+              "super-category rules (default: supercategories.txt of the assets; those the "
+              "models were trained with)"),
+    CLI_VALUE(O_DIALECT, 0, "dialect", "D",
+              "mysql (default) or clickhouse: the same tables and scores for ClickHouse 18.16 "
+              "and later (MergeTree tables, one JOIN per SELECT, doubles as their bytes); run "
+              "it with clickhouse-client --multiquery"),
+    CLI_INCLUDE(cli_clean_options),
+    CLI_INCLUDE(cli_data_options),
+    CLI_FLAG(O_QUIET, 0, "quiet", "no progress, no summary"),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_DATA_LONGOPTS,
-        CLI_CLEAN_LONGOPTS,
-        {"models", required_argument, NULL, O_MODELS},
-        {"out", required_argument, NULL, O_OUT},
-        {"scenario", required_argument, NULL, O_SCENARIO},
-        {"target", required_argument, NULL, O_TARGET},
-        {"super", required_argument, NULL, O_SUPER},
-        {"dialect", required_argument, NULL, O_DIALECT},
-        {"quiet", no_argument, NULL, O_QUIET},
-        {"help", no_argument, NULL, O_HELP},
-        {NULL, 0, NULL, 0}};
     dg_load_opts lo = {.use_snapshot = 1};
-    const char *models = NULL, *out = NULL, *rules_path = NULL, *super_path = NULL;
-    int quiet = 0, no_clean = 0, scenario = 0, target = -1, ch, taken, clickhouse = 0;
+    const char *models = NULL, *out = NULL, *super_path = NULL;
+    cli_clean_opts co = {0};
+    int quiet = 0, scenario = 0, target = -1, ch, taken, clickhouse = 0;
     uint64_t v;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS, longopts,
-                             NULL)) != -1) {
+    cli_parser p;
+    cli_parse_start(&p, &cli_export_sql, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         if ((taken = cli_data_option("export-sql", ch, optarg, &lo)) != 0) {
             if (taken != 1)
                 return taken;
             continue;
         }
+        if (cli_clean_option(ch, optarg, &co))
+            continue;
         switch (ch) {
-        case 'r': rules_path = optarg; break;
-        case 'C': no_clean = 1; break;
         case O_MODELS: models = optarg; break;
         case O_OUT: out = optarg; break;
         case O_SCENARIO:
             if (cli_parse_u64("export-sql", "--scenario", optarg, 1, 2, &v))
-                return 2;
+                return DG_EXIT_USAGE;
             scenario = (int)v;
             break;
         case O_TARGET:
             target = dg_target_by_name(optarg);
-            if (target < 0)
-                return cli_usage_error("export-sql",
-                                       "--target: expected gender, age, group6 or group12, "
-                                       "found '%s'",
+            if (target < 0) {
+                char names[128];
+                return cli_usage_error("export-sql", "--target: expected one of %s, found '%s'",
+                                       cli_join_names(names, sizeof names, cli_target_name,
+                                                      DG_TARGET_COUNT, ", "),
                                        optarg);
+            }
             break;
         case O_SUPER: super_path = optarg; break;
         case O_DIALECT:
@@ -71,10 +79,11 @@ static int run(int argc, char **argv)
                                        optarg);
             break;
         case O_QUIET: quiet = 1; break;
-        case O_HELP: fputs(cli_export_sql.usage, stdout); return 0;
-        default: return cli_usage_error("export-sql", "%s", "unknown option");
+        default: return cli_option_unhandled("export-sql", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (optind + 1 < argc)
         return cli_usage_error("export-sql", "%s", "expects at most one DATA_DIR");
     if (!models)
@@ -82,7 +91,7 @@ static int run(int argc, char **argv)
     if (!out)
         return cli_usage_error("export-sql", "%s", "--out FILE is required");
     const char *data = optind < argc ? argv[optind] : NULL;
-    const char *inputs[] = {models, rules_path, super_path};
+    const char *inputs[] = {models, co.rules_path, super_path};
     if (cli_output_apart("export-sql", "--out", out, data, data ? &lo : NULL, inputs, 3))
         return 1;
     dg_err err;
@@ -95,7 +104,7 @@ static int run(int argc, char **argv)
     dg_supercats sc;
     int rc = 0;
     if (data) {
-        rc = cli_model_features("export-sql", data, &lo, quiet, rules_path, no_clean, super_path,
+        rc = cli_model_features("export-sql", data, &lo, quiet, co.rules_path, co.no_clean, super_path,
                                 1, &d, &sc, &ds, &f);
     } else {
         memset(&f, 0, sizeof f);
@@ -148,18 +157,6 @@ const cli_command cli_export_sql = {
     "persona-softmax, blend, the priors, an expected age) are listed as not exported,\n"
     "and refused when none is left or when --scenario and --target name one. The script\n"
     "replaces the dg_ tables and views it writes.\n"
-    "\n"
-    "  --models DIR       the model directory (a train --out directory or its models/)\n"
-    "  --out FILE         the script (written atomically; never over an input)\n"
-    "  --scenario N       only the models of scenario 1 or 2\n"
-    "  --target T         only gender, age, group6 or group12\n"
-    "  --super FILE       super-category rules (default: supercategories.txt of the\n"
-    "                     assets; those the models were trained with)\n"
-    "  --dialect D        mysql (default) or clickhouse: the same tables and scores for\n"
-    "                     ClickHouse 18.16 and later (MergeTree tables, one JOIN per\n"
-    "                     SELECT, doubles as their bytes); run it with\n"
-    "                     clickhouse-client --multiquery\n"
-    CLI_CLEAN_HELP
-    CLI_DATA_HELP
-    "  --quiet            no progress, no summary\n",
+    "\n",
+    options,
 };

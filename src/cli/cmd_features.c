@@ -8,7 +8,6 @@
 #include "cli_sources.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,7 +68,7 @@ static int run_db(const cli_sources *src, const char *out, const char *rules_pat
     dg_ch_config_init(&chc);
     int code, engine = cli_sources_engine("features", src);
     if (engine < 0)
-        return CLI_EXIT_USAGE;
+        return DG_EXIT_USAGE;
     if (engine == 0 && (src->url || src->cluster || src->nshard_urls))
         return cli_usage_error("features", "%s", "--url and --cluster go with --engine clickhouse");
     if (engine == 1 ? cli_ch_resolve("features", src, &chc, &code) != DG_OK
@@ -172,46 +171,55 @@ static int run_db(const cli_sources *src, const char *out, const char *rules_pat
     return rc;
 }
 
+static const cli_option options[] = {
+    CLI_FLAG('D', 0, "db", "read the database given by the connection options"),
+    CLI_FLAG('R', 0, "raw",
+             "with --db: fetch every row (as load-db) and compute here, for comparison"),
+    CLI_VALUE('o', 'o', "out", "DIR",
+              "where the files go (the folder written whole or not at all; an earlier DIR "
+              "replaced; never over an input)"),
+    CLI_VALUE('s', 's', "super", "FILE",
+              "super-category rules (default: supercategories.txt of the assets: "
+              "$DEMOGRAPHER_ASSETS, " DG_ASSET_DIR ")"),
+    CLI_VALUE('E', 'E', "cluster-eps", "KM",
+              "DBSCAN radius for the cluster columns (default " CLI_STR(
+                  DG_CLUSTER_EPS_KM_DEFAULT) "; see demographer cluster --kdist)"),
+    CLI_VALUE('M', 'M', "cluster-min-pts", "N",
+              "events within the radius that make a core point (default " CLI_STR(
+                  DG_CLUSTER_MIN_PTS_DEFAULT) ")"),
+    CLI_FLAG('X', 'X', "no-clusters", "leave the cluster columns out"),
+    CLI_INCLUDE(cli_clean_options),
+    CLI_INCLUDE(cli_data_options),
+    CLI_FLAG('q', 'q', "quiet", "no progress and no summary"),
+    CLI_INCLUDE(cli_mysql_options),
+    CLI_INCLUDE(cli_ch_options),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_DATA_LONGOPTS,
-        CLI_CLEAN_LONGOPTS,
-        {"out", required_argument, NULL, 'o'},
-        {"super", required_argument, NULL, 's'},
-        {"cluster-eps", required_argument, NULL, 'E'},
-        {"cluster-min-pts", required_argument, NULL, 'M'},
-        {"no-clusters", no_argument, NULL, 'X'},
-        {"db", no_argument, NULL, 'D'},
-        {"raw", no_argument, NULL, 'R'},
-        CLI_MYSQL_LONGOPTS,
-        CLI_CH_LONGOPTS,
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     dg_load_opts o = {.use_snapshot = 1};
     cli_sources src = {0};
     int db = 0, raw = 0;
-    const char *out = NULL, *rules_path = NULL, *super_path = NULL;
-    int quiet = 0, no_clean = 0, no_clusters = 0, ch, taken;
+    const char *out = NULL, *super_path = NULL;
+    cli_clean_opts co = {0};
+    int quiet = 0, no_clusters = 0, ch, taken;
     double cluster_eps = DG_CLUSTER_EPS_KM_DEFAULT, cluster_min_pts = DG_CLUSTER_MIN_PTS_DEFAULT;
     uint64_t v;
     char *end;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS "o:s:E:M:Xqh", longopts, NULL)) != -1) {
+    cli_parser p;
+    cli_parse_start(&p, &cli_features, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         if ((taken = cli_data_option("features", ch, optarg, &o)) != 0) {
             if (taken != 1)
                 return taken;
             continue;
         }
-        if (cli_sources_opt(&src, ch, optarg))
+        if (cli_sources_opt(&src, ch, optarg) || cli_clean_option(ch, optarg, &co))
             continue;
         switch (ch) {
         case 'D': db = 1; break;
         case 'R': raw = 1; break;
         case 'o': out = optarg; break;
-        case 'r': rules_path = optarg; break;
-        case 'C': no_clean = 1; break;
         case 's': super_path = optarg; break;
         case 'E':
             errno = 0;
@@ -224,15 +232,16 @@ static int run(int argc, char **argv)
             break;
         case 'M':
             if (cli_parse_u64("features", "--cluster-min-pts", optarg, 1, 1000000000, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             cluster_min_pts = (double)v;
             break;
         case 'X': no_clusters = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': fputs(cli_features.usage, stdout); return 0;
-        default: return cli_usage_error("features", "%s", "unknown option");
+        default: return cli_option_unhandled("features", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (db && optind != argc)
         return cli_usage_error("features", "%s", "--db reads the database: no DATA_DIR");
     if (!db && optind + 1 != argc)
@@ -240,14 +249,14 @@ static int run(int argc, char **argv)
     if (!out)
         return cli_usage_error("features", "%s", "--out DIR is required");
     if (db)
-        return run_db(&src, out, rules_path, no_clean, super_path,
+        return run_db(&src, out, co.rules_path, co.no_clean, super_path,
                       no_clusters ? 0 : cluster_eps, cluster_min_pts, quiet, raw);
     if (raw)
         return cli_usage_error("features", "%s", "--raw goes with --db");
     dg_err err;
     dg_supercats sc;
     memset(&sc, 0, sizeof sc);
-    const char *inputs[] = {rules_path, super_path};
+    const char *inputs[] = {co.rules_path, super_path};
     dg_outdir od = {0};
     if (cli_output_apart("features", "--out", out, argv[optind], &o, inputs, 2) ||
         cli_outdir_begin("features", &od, out))
@@ -260,7 +269,7 @@ static int run(int argc, char **argv)
     }
     dg_dataset ds;
     dg_dataset_init(&ds);
-    int rc = cli_load_cleaned("features", argv[optind], &o, quiet, rules_path, no_clean, &ds);
+    int rc = cli_load_cleaned("features", argv[optind], &o, quiet, co.rules_path, co.no_clean, &ds);
     dg_features f;
     memset(&f, 0, sizeof f);
     err.msg[0] = '\0';
@@ -292,8 +301,6 @@ static int run(int argc, char **argv)
     return rc;
 }
 
-#define STR2(x) #x
-#define STR(x) STR2(x)
 
 const cli_command cli_features = {
     "features", run, "build per-device features (CSV, binary, sparse bags)",
@@ -319,22 +326,6 @@ const cli_command cli_features = {
     "come back; the files are byte for byte those of the local path on the same data.\n"
     "With --engine clickhouse the same runs on a ClickHouse cluster over HTTP, on the\n"
     "tables db-import --engine clickhouse wrote (the same bytes again).\n"
-    "\n"
-    "  --db               read the database given by the connection options\n"
-    "  --raw              with --db: fetch every row (as load-db) and compute here, for\n"
-    "                     comparison\n"
-    "  --out DIR          where the files go (the folder written whole or not at all; an\n"
-    "                     earlier DIR replaced; never over an input)\n"
-    "  --super FILE       super-category rules (default: supercategories.txt of the\n"
-    "                     assets: $DEMOGRAPHER_ASSETS, " DG_ASSET_DIR ")\n"
-    "  --cluster-eps KM   DBSCAN radius for the cluster columns (default "
-    STR(DG_CLUSTER_EPS_KM_DEFAULT) "; see\n"
-    "                     demographer cluster --kdist)\n"
-    "  --cluster-min-pts N  events within the radius that make a core point (default "
-    STR(DG_CLUSTER_MIN_PTS_DEFAULT) ")\n"
-    "  --no-clusters      leave the cluster columns out\n"
-    CLI_CLEAN_HELP
-    CLI_DATA_HELP
-    "  --quiet            no progress and no summary\n"
-    "\n" CLI_MYSQL_USAGE "\n" CLI_CH_USAGE,
+    "\n",
+    options,
 };

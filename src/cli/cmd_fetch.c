@@ -41,45 +41,51 @@ int cli_fetch_s3(const char *cmd, const dg_sources_config *cfg, const dg_http_op
     return DG_OK;
 }
 
+static const cli_option options[] = {
+    CLI_VALUE('r', 0, "retries", "N",
+              "further attempts after a transient failure (default 4; 0: none)"),
+    CLI_VALUE('C', 0, "connect-timeout", "S", "seconds to connect (default 15)"),
+    CLI_VALUE('L', 0, "low-speed-time", "S",
+              "give an attempt up after S seconds under 1 KiB/s (default 30)"),
+    CLI_VALUE(CLI_OPT_CONFIG, 0, "config", "FILE",
+              "sources configuration (default $XDG_CONFIG_HOME/demographer/sources.conf)"),
+    CLI_FLAG('q', 'q', "quiet", "no progress, no report"),
+    CLI_INCLUDE(cli_s3_options),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_S3_LONGOPTS,
-        {"retries", required_argument, NULL, 'r'},
-        {"connect-timeout", required_argument, NULL, 'C'},
-        {"low-speed-time", required_argument, NULL, 'L'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     cli_sources src = {0};
     dg_http_opts ho = {0};
     int quiet = 0, ch;
     uint64_t v;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+    cli_parser p;
+    cli_parse_start(&p, &cli_fetch, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         if (cli_sources_opt(&src, ch, optarg))
             continue;
         switch (ch) {
         case 'r':
             if (cli_parse_u64("fetch", "--retries", optarg, 0, 20, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             ho.retries = v == 0 ? -1 : (int)v;
             break;
         case 'C':
             if (cli_parse_u64("fetch", "--connect-timeout", optarg, 1, 600, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             ho.connect_timeout = (long)v;
             break;
         case 'L':
             if (cli_parse_u64("fetch", "--low-speed-time", optarg, 1, 3600, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             ho.low_speed_time = (long)v;
             break;
         case 'q': quiet = 1; break;
-        case 'h': fputs(cli_fetch.usage, stdout); return 0;
-        default: return cli_usage_error("fetch", "%s", "unknown option");
+        default: return cli_option_unhandled("fetch", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (optind != argc)
         return cli_usage_error("fetch", "%s", "takes no arguments besides options");
     dg_sources_config cfg;
@@ -108,10 +114,6 @@ const cli_command cli_fetch = {
     "exponential backoff; 403 and 404 are not. TLS certificates are always verified.\n"
     "The cache directory can then be loaded with `demographer load`, or used by\n"
     "`demographer load-db --s3`.\n"
-    "\n"
-    "  --retries N          further attempts after a transient failure (default 4; 0: none)\n"
-    "  --connect-timeout S  seconds to connect (default 15)\n"
-    "  --low-speed-time S   give an attempt up after S seconds under 1 KiB/s (default 30)\n"
-    "  --quiet              no progress, no report\n"
-    "\n" CLI_S3_USAGE,
+    "\n",
+    options,
 };

@@ -3,7 +3,6 @@
 #include "cli.h"
 
 #include <curl/curl.h>
-#include <getopt.h>
 #include <string.h>
 
 typedef struct body {
@@ -23,24 +22,27 @@ static size_t keep(char *data, size_t size, size_t n, void *ctx)
     return size * n;
 }
 
+static const cli_option options[] = {
+    CLI_VALUE('t', 't', "timeout", "S", "give up after S seconds (default 5)"),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"timeout", required_argument, NULL, 't'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
     uint64_t timeout_s = 5;
     int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "t:h", longopts, NULL)) != -1) {
+    cli_parser p;
+    cli_parse_start(&p, &cli_health, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         switch (ch) {
         case 't':
             if (cli_parse_u64("health", "--timeout", optarg, 1, 600, &timeout_s) != DG_OK)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             break;
-        case 'h': fputs(cli_health.usage, stdout); return 0;
-        default: return cli_usage_error("health", "%s", "unknown option");
+        default: return cli_option_unhandled("health", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (argc - optind > 1)
         return cli_usage_error("health", "unexpected argument '%s'", argv[optind + 1]);
     const char *url = optind < argc ? argv[optind] : "http://127.0.0.1:8080/health";
@@ -86,6 +88,6 @@ const cli_command cli_health = {
     "Asks URL (default http://127.0.0.1:8080/health) and exits 0 when it answers 200\n"
     "with \"status\":\"ok\" (printing the answer), 1 otherwise (saying why). The Docker\n"
     "image's HEALTHCHECK runs it.\n"
-    "\n"
-    "  --timeout S   give up after S seconds (default 5)\n",
+    "\n",
+    options,
 };

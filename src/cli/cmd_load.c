@@ -4,18 +4,20 @@
 #include "cli.h"
 #include "cli_report.h"
 
-#include <getopt.h>
 #include <string.h>
+
+static const cli_option options[] = {
+    CLI_INCLUDE(cli_data_options),
+    CLI_FLAG('q', 'q', "quiet", "no progress"),
+    CLI_OPTIONS_END};
 
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_DATA_LONGOPTS, {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     dg_load_opts o = {.use_snapshot = 1};
     int quiet = 0, ch, taken;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS "qh", longopts, NULL)) != -1) {
+    cli_parser p;
+    cli_parse_start(&p, &cli_load, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         if ((taken = cli_data_option("load", ch, optarg, &o)) != 0) {
             if (taken != 1)
                 return taken;
@@ -23,10 +25,11 @@ static int run(int argc, char **argv)
         }
         switch (ch) {
         case 'q': quiet = 1; break;
-        case 'h': fputs(cli_load.usage, stdout); return 0;
-        default: return cli_usage_error("load", "%s", "unknown option");
+        default: return cli_option_unhandled("load", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (optind + 1 != argc)
         return cli_usage_error("load", "%s", "expects exactly one DATA_DIR");
     const char *dir = argv[optind];
@@ -55,7 +58,6 @@ const cli_command cli_load = {
      "per table, its rows, distinct ids, memory, parse time and skipped rows. A binary\n"
      "snapshot of the loaded tables is kept in the cache directory and reused while no\n"
      "source file changes.\n"
-     "\n"
-     CLI_DATA_HELP
-    "  --quiet            no progress\n",
+     "\n",
+    options,
 };

@@ -11,32 +11,34 @@
 
 #include <string.h>
 
+static const cli_option options[] = {
+    CLI_FLAG('s', 0, "s3",
+             "also download app_labels_new.txt and label_categories.csv (see `demographer "
+             "fetch`) and use them for app_labels and label_categories"),
+    CLI_FLAG('k', 0, "keep-cut-ids", "leave the Upgrad device ids as the database has them"),
+    CLI_FLAG('q', 'q', "quiet", "no progress"),
+    CLI_INCLUDE(cli_mysql_options),
+    CLI_INCLUDE(cli_s3_options),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_MYSQL_LONGOPTS,
-        {"cache-dir", required_argument, NULL, CLI_OPT_CACHE_DIR},
-        {"url-labels", required_argument, NULL, CLI_OPT_URL_LABELS},
-        {"url-categories", required_argument, NULL, CLI_OPT_URL_CATEGORIES},
-        {"s3", no_argument, NULL, 's'},
-        {"keep-cut-ids", no_argument, NULL, 'k'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     cli_sources src = {0};
     int quiet = 0, s3 = 0, keep = 0, ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+    cli_parser p;
+    cli_parse_start(&p, &cli_load_db, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         if (cli_sources_opt(&src, ch, optarg))
             continue;
         switch (ch) {
         case 's': s3 = 1; break;
         case 'k': keep = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': fputs(cli_load_db.usage, stdout); return 0;
-        default: return cli_usage_error("load-db", "%s", "unknown option");
+        default: return cli_option_unhandled("load-db", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (optind != argc)
         return cli_usage_error("load-db", "%s", "takes no arguments besides options");
     dg_sources_config cfg;
@@ -92,11 +94,6 @@ const cli_command cli_load_db = {
     "device ids, cut to 15 digits in the course's tables, are matched to the phones'\n"
     "exact ids, and the report says how many stay unmatched or ambiguous. Prints the\n"
     "same table report as `demographer load`.\n"
-    "\n"
-    "  --s3               also download app_labels_new.txt and label_categories.csv\n"
-    "                     (see `demographer fetch`) and use them for app_labels and\n"
-    "                     label_categories\n"
-    "  --keep-cut-ids     leave the Upgrad device ids as the database has them\n"
-    "  --quiet            no progress\n"
-    "\n" CLI_MYSQL_USAGE "\n" CLI_S3_USAGE,
+    "\n",
+    options,
 };

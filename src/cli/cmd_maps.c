@@ -6,7 +6,6 @@
 #include "cli.h"
 #include "cli_progress.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,47 +28,57 @@ static int parse_size(const char *s, int *w, int *h)
     return 0;
 }
 
+static const cli_option options[] = {
+    CLI_VALUE('o', 'o', "out", "DIR",
+              "where to write the maps (created if missing; written whole or not at all, an "
+              "earlier DIR replaced; never over an input)"),
+    CLI_VALUE('n', 'n', "sample", "N", "events per sample (default 100000; fewer when fewer exist)"),
+    CLI_VALUE('s', 's', "seed", "S", "the sample's seed (default 1): same data, N and S, same maps"),
+    CLI_VALUE('e', 'e', "extent", "LON0,LON1,LAT0,LAT1",
+              "the area shown, in degrees (default: the sample's extent, from its 0.1st to "
+              "99.9th percentile, with a 5% margin)"),
+    CLI_VALUE('z', 'z', "size", "WxH",
+              "pixels of each image (default: 900x650 of map per panel plus margins: "
+              "1000x852, 1924x852, 2848x852)"),
+    CLI_VALUE('P', 'P', "projection", "P",
+              "equirect (default; true scale at the middle latitude) or mercator"),
+    CLI_VALUE('b', 'b', "basemap", "FILE",
+              "another basemap in the asset's format (default: the installed "
+              "basemap-east-asia.txt)"),
+    CLI_INCLUDE(cli_clean_options),
+    CLI_INCLUDE(cli_data_options),
+    CLI_FLAG('q', 'q', "quiet", "no progress and no list of files written"),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_DATA_LONGOPTS,
-        CLI_CLEAN_LONGOPTS,
-        {"out", required_argument, NULL, 'o'},
-        {"sample", required_argument, NULL, 'n'},
-        {"seed", required_argument, NULL, 's'},
-        {"extent", required_argument, NULL, 'e'},
-        {"size", required_argument, NULL, 'z'},
-        {"projection", required_argument, NULL, 'P'},
-        {"basemap", required_argument, NULL, 'b'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     dg_load_opts o = {.use_snapshot = 1};
-    const char *out = NULL, *rules_path = NULL, *basemap_path = NULL;
-    int quiet = 0, no_clean = 0, have_extent = 0, width = 0, height = 0, ch, taken;
+    const char *out = NULL, *basemap_path = NULL;
+    cli_clean_opts co = {0};
+    int quiet = 0, have_extent = 0, width = 0, height = 0, ch, taken;
     uint64_t sample = 100000, seed = 1;
     dg_projection projection = DG_PROJ_EQUIRECT;
     dg_extent extent;
     dg_err err;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS "o:n:s:e:z:P:b:qh",
-                             longopts, NULL)) != -1) {
+    cli_parser p;
+    cli_parse_start(&p, &cli_maps, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         if ((taken = cli_data_option("maps", ch, optarg, &o)) != 0) {
             if (taken != 1)
                 return taken;
             continue;
         }
+        if (cli_clean_option(ch, optarg, &co))
+            continue;
         switch (ch) {
         case 'o': out = optarg; break;
-        case 'r': rules_path = optarg; break;
-        case 'C': no_clean = 1; break;
         case 'n':
             if (cli_parse_u64("maps", "--sample", optarg, 1, 50000000, &sample) != 0)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             break;
         case 's':
             if (cli_parse_u64("maps", "--seed", optarg, 0, UINT64_MAX, &seed) != 0)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             break;
         case 'e':
             if (dg_extent_parse(optarg, &extent, &err) != DG_OK)
@@ -78,7 +87,7 @@ static int run(int argc, char **argv)
             break;
         case 'z':
             if (parse_size(optarg, &width, &height) != 0)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             break;
         case 'P':
             if (strcmp(optarg, "equirect") == 0)
@@ -91,10 +100,11 @@ static int run(int argc, char **argv)
             break;
         case 'b': basemap_path = optarg; break;
         case 'q': quiet = 1; break;
-        case 'h': fputs(cli_maps.usage, stdout); return 0;
-        default: return cli_usage_error("maps", "%s", "unknown option");
+        default: return cli_option_unhandled("maps", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (optind + 1 != argc)
         return cli_usage_error("maps", "%s", "expects exactly one DATA_DIR");
     if (!out)
@@ -102,7 +112,7 @@ static int run(int argc, char **argv)
 
     dg_basemap basemap;
     const char *bpath = basemap_path ? basemap_path : cli_asset("basemap-east-asia.txt");
-    const char *inputs[] = {rules_path, bpath};
+    const char *inputs[] = {co.rules_path, bpath};
     dg_outdir od = {0};
     if (cli_output_apart("maps", "--out", out, argv[optind], &o, inputs, 2))
         return 1;
@@ -116,7 +126,7 @@ static int run(int argc, char **argv)
     }
     dg_dataset ds;
     dg_dataset_init(&ds);
-    int rc = cli_load_cleaned("maps", argv[optind], &o, quiet, rules_path, no_clean, &ds);
+    int rc = cli_load_cleaned("maps", argv[optind], &o, quiet, co.rules_path, co.no_clean, &ds);
     dg_geo_sample all, labelled;
     memset(&all, 0, sizeof all);
     memset(&labelled, 0, sizeof labelled);
@@ -189,20 +199,6 @@ const cli_command cli_maps = {
     "Panels of one map share the extent, the scale and the colour scale. Each file is\n"
     "written atomically. Without cleaning, placeholder locations such as (0,0) are\n"
     "not marked missing and are drawn like any other.\n"
-    "\n"
-    "  --out DIR          where to write the maps (created if missing; written whole or\n"
-    "                     not at all, an earlier DIR replaced; never over an input)\n"
-    "  --sample N         events per sample (default 100000; fewer when fewer exist)\n"
-    "  --seed S           the sample's seed (default 1): same data, N and S, same maps\n"
-    "  --extent LON0,LON1,LAT0,LAT1\n"
-    "                     the area shown, in degrees (default: the sample's extent, from\n"
-    "                     its 0.1st to 99.9th percentile, with a 5% margin)\n"
-    "  --size WxH         pixels of each image (default: 900x650 of map per panel plus\n"
-    "                     margins: 1000x852, 1924x852, 2848x852)\n"
-    "  --projection P     equirect (default; true scale at the middle latitude) or mercator\n"
-    "  --basemap FILE     another basemap in the asset's format (default: the installed\n"
-    "                     basemap-east-asia.txt)\n"
-    CLI_CLEAN_HELP
-    CLI_DATA_HELP
-    "  --quiet            no progress and no list of files written\n",
+    "\n",
+    options,
 };

@@ -10,27 +10,29 @@
 #include <inttypes.h>
 #include <string.h>
 
+static const cli_option options[] = {
+    CLI_FLAG('l', 'l', "lenient", "skip bad rows of the files (counted) instead of stopping"),
+    CLI_FLAG('q', 'q', "quiet", "no progress"),
+    CLI_INCLUDE(cli_mysql_options),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_MYSQL_LONGOPTS,
-        {"lenient", no_argument, NULL, 'l'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     cli_sources src = {0};
     int quiet = 0, lenient = 0, ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "lqh", longopts, NULL)) != -1) {
+    cli_parser p;
+    cli_parse_start(&p, &cli_mysql_import, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         if (cli_sources_opt(&src, ch, optarg))
             continue;
         switch (ch) {
         case 'l': lenient = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': fputs(cli_mysql_import.usage, stdout); return 0;
-        default: return cli_usage_error("mysql-import", "%s", "unknown option");
+        default: return cli_option_unhandled("mysql-import", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (optind + 1 != argc)
         return cli_usage_error("mysql-import", "%s", "expects exactly one DATA_DIR");
     const char *dir = argv[optind];
@@ -93,8 +95,6 @@ const cli_command cli_mysql_import = {
     "of the previous import that this data set lacks goes with it): a failed, cancelled\n"
     "or killed import leaves the previous import whole, never a mix of two data sets.\n"
     "The user needs CREATE, DROP, INSERT and ALTER on the database.\n"
-    "\n"
-    "  --lenient          skip bad rows of the files (counted) instead of stopping\n"
-    "  --quiet            no progress\n"
-    "\n" CLI_MYSQL_USAGE,
+    "\n",
+    options,
 };

@@ -7,7 +7,6 @@
 #include "cli.h"
 #include "cli_progress.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -21,8 +20,7 @@ enum {
     O_CAMPAIGN_RULES,
     O_CAMPAIGNS_OUT,
     O_SUPER,
-    O_QUIET,
-    O_HELP
+    O_QUIET
 };
 
 enum { DEV_TEST, DEV_LABELLED, DEV_ALL };
@@ -181,36 +179,52 @@ static int write_kaggle(const char *path, const dg_dataset *ds, const dg_model_d
     return rc;
 }
 
+static const cli_option options[] = {
+    CLI_VALUE(O_MODELS, 0, "models", "DIR",
+              "the model directory (a train --out directory or its models/)"),
+    CLI_VALUE(O_OUT, 0, "out", "FILE", "the predictions file (written atomically)"),
+    CLI_VALUE(O_KAGGLE, 0, "kaggle-submission", "FILE",
+              "also (or instead) the competition's submission file for the devices of "
+              "gender_age_test.csv, in its order: sample_submission.csv's header, the 12 group "
+              "probabilities per device, summing to 1"),
+    CLI_VALUE(O_DEVICES, 0, "devices", "SET",
+              "test: the test devices the model directory lists (test_devices.csv; the "
+              "default); labelled: every labelled device; all: every device of the data set"),
+    CLI_VALUE(O_CAMPAIGNS_OUT, 0, "campaigns-out", "DIR",
+              "also target the predicted devices with the campaigns: P(female) deciles "
+              "fitted on the test devices' predictions, expected precision from the test "
+              "devices' labels; writes device_campaigns.csv, reach.csv, reach.png, "
+              "precision.png, thresholds.txt and campaigns.rules into DIR (see demographer "
+              "campaigns), whole "
+              "or not at all (an earlier DIR is replaced)"),
+    CLI_VALUE(O_CAMPAIGN_RULES, 0, "campaign-rules", "FILE",
+              "campaign rules (default: the brief's six campaigns)"),
+    CLI_VALUE(O_SUPER, 0, "super", "FILE",
+              "super-category rules (default: supercategories.txt of the assets; must be "
+              "those the models were trained with)"),
+    CLI_INCLUDE(cli_clean_options),
+    CLI_INCLUDE(cli_data_options),
+    CLI_FLAG(O_QUIET, 0, "quiet", "no progress, no summary"),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_DATA_LONGOPTS,
-        CLI_CLEAN_LONGOPTS,
-        {"models", required_argument, NULL, O_MODELS},
-        {"out", required_argument, NULL, O_OUT},
-        {"kaggle-submission", required_argument, NULL, O_KAGGLE},
-        {"devices", required_argument, NULL, O_DEVICES},
-        {"campaign-rules", required_argument, NULL, O_CAMPAIGN_RULES},
-        {"campaigns-out", required_argument, NULL, O_CAMPAIGNS_OUT},
-        {"super", required_argument, NULL, O_SUPER},
-        {"quiet", no_argument, NULL, O_QUIET},
-        {"help", no_argument, NULL, O_HELP},
-        {NULL, 0, NULL, 0}};
     dg_load_opts lo = {.use_snapshot = 1};
-    const char *models = NULL, *out = NULL, *kaggle = NULL, *rules_path = NULL, *super_path = NULL,
+    const char *models = NULL, *out = NULL, *kaggle = NULL, *super_path = NULL,
                *camp_rules_path = NULL, *camp_out = NULL;
-    int quiet = 0, no_clean = 0, which = DEV_TEST, ch, taken;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS, longopts,
-                             NULL)) != -1) {
+    cli_clean_opts co = {0};
+    int quiet = 0, which = DEV_TEST, ch, taken;
+    cli_parser p;
+    cli_parse_start(&p, &cli_predict, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         if ((taken = cli_data_option("predict", ch, optarg, &lo)) != 0) {
             if (taken != 1)
                 return taken;
             continue;
         }
+        if (cli_clean_option(ch, optarg, &co))
+            continue;
         switch (ch) {
-        case 'r': rules_path = optarg; break;
-        case 'C': no_clean = 1; break;
         case O_MODELS: models = optarg; break;
         case O_OUT: out = optarg; break;
         case O_KAGGLE: kaggle = optarg; break;
@@ -227,10 +241,11 @@ static int run(int argc, char **argv)
         case O_CAMPAIGNS_OUT: camp_out = optarg; break;
         case O_SUPER: super_path = optarg; break;
         case O_QUIET: quiet = 1; break;
-        case O_HELP: fputs(cli_predict.usage, stdout); return 0;
-        default: return cli_usage_error("predict", "%s", "unknown option");
+        default: return cli_option_unhandled("predict", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (optind + 1 != argc)
         return cli_usage_error("predict", "%s", "expects exactly one DATA_DIR");
     if (!models)
@@ -246,7 +261,7 @@ static int run(int argc, char **argv)
                                "campaigns' files go)");
     /* Nothing over an input; the predictions file not inside the campaigns'
      * folder (replaced whole). */
-    const char *inputs[] = {models, rules_path, super_path, camp_rules_path};
+    const char *inputs[] = {models, co.rules_path, super_path, camp_rules_path};
     if ((out && cli_output_apart("predict", "--out", out, argv[optind], &lo, inputs, 4)) ||
         (kaggle && cli_output_apart("predict", "--kaggle-submission", kaggle, argv[optind], &lo,
                                     inputs, 4)) ||
@@ -277,7 +292,7 @@ static int run(int argc, char **argv)
     dg_dataset ds;
     dg_features f;
     double t0 = dg_now();
-    int rc = cli_model_features("predict", argv[optind], &lo, quiet, rules_path, no_clean,
+    int rc = cli_model_features("predict", argv[optind], &lo, quiet, co.rules_path, co.no_clean,
                                 super_path, 1, &d, &sc, &ds, &f);
     dg_labelled l;
     memset(&l, 0, sizeof l);
@@ -368,28 +383,6 @@ const cli_command cli_predict = {
     "p_female, age, the 6 and the 12 group probabilities; an empty field where no model\n"
     "gives the value). A device with events is predicted by the scenario 1 models, one\n"
     "without by the scenario 2 (phone) models.\n"
-    "\n"
-    "  --models DIR          the model directory (a train --out directory or its models/)\n"
-    "  --out FILE            the predictions file (written atomically)\n"
-    "  --kaggle-submission FILE\n"
-    "                        also (or instead) the competition's submission file for\n"
-    "                        the devices of gender_age_test.csv, in its order:\n"
-    "                        sample_submission.csv's header, the 12 group\n"
-    "                        probabilities per device, summing to 1\n"
-    "  --devices SET         test: the test devices the model directory lists\n"
-    "                        (test_devices.csv; the default); labelled: every labelled\n"
-    "                        device; all: every device of the data set\n"
-    "  --campaigns-out DIR   also target the predicted devices with the campaigns:\n"
-    "                        P(female) deciles fitted on the test devices' predictions,\n"
-    "                        expected precision from the test devices' labels; writes\n"
-    "                        device_campaigns.csv, reach.csv, reach.png, precision.png,\n"
-    "                        thresholds.txt and campaigns.rules into DIR (see\n"
-    "                        demographer campaigns),\n"
-    "                        whole or not at all (an earlier DIR is replaced)\n"
-    "  --campaign-rules FILE campaign rules (default: the brief's six campaigns)\n"
-    "  --super FILE          super-category rules (default: supercategories.txt of the\n"
-    "                        assets; must be those the models were trained with)\n"
-    CLI_CLEAN_HELP
-    CLI_DATA_HELP
-    "  --quiet               no progress, no summary\n",
+    "\n",
+    options,
 };

@@ -3,32 +3,34 @@
 
 #include "cli.h"
 
-#include <getopt.h>
 #include <string.h>
+
+static const cli_option options[] = {
+    CLI_FLAG('a', 'a', "all-sessions", "run every session's actions, the first one first"),
+    CLI_VALUE('o', 'o', "out", "DIR", "where saved PNGs go (default: the current directory)"),
+    CLI_FLAG('N', 'N', "no-snapshot", "neither read nor write load snapshots"),
+    CLI_VALUE('c', 'c', "cache-dir", "DIR", "where snapshots live"),
+    CLI_FLAG('q', 'q', "quiet", "do not print the last file saved"),
+    CLI_OPTIONS_END};
 
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"out", required_argument, NULL, 'o'},
-                                             {"no-snapshot", no_argument, NULL, 'N'},
-                                             {"cache-dir", required_argument, NULL, 'c'},
-                                             {"quiet", no_argument, NULL, 'q'},
-                                             {"all-sessions", no_argument, NULL, 'a'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
     const char *out = ".", *cache = NULL;
     int snapshot = 1, quiet = 0, all = 0, ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "o:Nc:qah", longopts, NULL)) != -1) {
+    cli_parser p;
+    cli_parse_start(&p, &cli_replay, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         switch (ch) {
         case 'o': out = optarg; break;
         case 'N': snapshot = 0; break;
         case 'c': cache = optarg; break;
         case 'q': quiet = 1; break;
         case 'a': all = 1; break;
-        case 'h': fputs(cli_replay.usage, stdout); return 0;
-        default: return cli_usage_error("replay", "%s", "unknown option");
+        default: return cli_option_unhandled("replay", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (optind + 1 != argc)
         return cli_usage_error("replay", "%s", "expects exactly one LOG");
     model m;
@@ -58,10 +60,6 @@ const cli_command cli_replay = {
     "first action that fails, naming its line. Every session appends to the log,\n"
     "after a '# demographer VERSION session, DATE' line: replay runs the last\n"
     "session's actions.\n"
-    "\n"
-    "  --all-sessions     run every session's actions, the first one first\n"
-    "  --out DIR          where saved PNGs go (default: the current directory)\n"
-    "  --no-snapshot      neither read nor write load snapshots\n"
-    "  --cache-dir DIR    where snapshots live\n"
-    "  --quiet            do not print the last file saved\n",
+    "\n",
+    options,
 };

@@ -7,13 +7,12 @@
 #include "cli_progress.h"
 #include "cli_sources.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_OUT = 256, O_SKIP, O_SUPER, O_SYNTH_TRUTH, O_PEER, O_QUIET, O_HELP, O_DB };
+enum { O_OUT = 256, O_SKIP, O_SUPER, O_SYNTH_TRUTH, O_PEER, O_QUIET, O_DB };
 
 static volatile sig_atomic_t interrupted;
 
@@ -57,23 +56,48 @@ static void on_stage(void *ctx, dg_stage s, int done, int skipped, double second
         fprintf(stderr, "%-12s %8.2f s\n", dg_stage_name(s), seconds);
 }
 
+static const cli_option options[] = {
+    CLI_VALUE(O_OUT, 0, "out", "DIR", "the output directory"),
+    CLI_FLAG(O_DB, 0, "db", "read the database given by the connection options"),
+    CLI_VALUE(CLI_O_FAMILIES, 0, "families", "LIST",
+              "model families (default: prior, brand-model-prior, softmax@gender+group12, "
+              "persona-softmax@gender+group12, phone-softmax@gender+group12, xgboost@age, "
+              "blend; see demographer train)"),
+    CLI_VALUE(CLI_O_GRID, 0, "grid", "FAMILY:PARAMS",
+              "a family's grid, as demographer train (default for xgboost: eta=0.2 "
+              "max_depth=3 rounds=40 subsample=0.8 colsample=0.8)"),
+    CLI_VALUE(CLI_O_FOLDS, 0, "folds", "K",
+              "cross-validation folds, 2 to 50 (default " CLI_STR(DG_TRAIN_FOLDS_DEFAULT) ")"),
+    CLI_VALUE(CLI_O_SEED, 0, "seed", "S",
+              "seed of the split, folds, families and map sample (default 1)"),
+    CLI_FLAG(CLI_O_ABLATION, 0, "ablation",
+             "also cross-validate each chosen model without each feature block in turn "
+             "(brand, model, numeric, apps, labels): train/runs.json and the report give each "
+             "block's change of the CV score"),
+    CLI_VALUE(O_SKIP, 0, "skip", "LIST",
+              "stages not to run: clean, eda, maps, cluster, train, evaluate, predictions, "
+              "campaigns (skipping train skips evaluate, predictions and campaigns; "
+              "predictions skips campaigns)"),
+    CLI_VALUE(O_SUPER, 0, "super", "FILE",
+              "super-category rules (default: supercategories.txt of the assets)"),
+    CLI_VALUE(O_SYNTH_TRUTH, 0, "synth-truth", "FILE",
+              "the generator's posterior of every device (demographer synth --truth FILE on "
+              "the same data): the report states the floor of the gender and group12 log "
+              "loss and of the age RMSE on the test devices, next to the chosen models'"),
+    CLI_VALUE(O_PEER, 0, "peer-predictions", "FILE",
+              "another system's predictions of the test devices (the format of "
+              "predictions.csv): the report states the share of the peer-to-floor gap the "
+              "chosen models close, (peer - model) / (peer - floor), per scenario and target "
+              "(needs --synth-truth)"),
+    CLI_INCLUDE(cli_clean_options),
+    CLI_INCLUDE(cli_data_options),
+    CLI_FLAG(O_QUIET, 0, "quiet", "no progress and no stage lines; only the report line"),
+    CLI_INCLUDE(cli_mysql_options),
+    CLI_INCLUDE(cli_ch_options),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_DATA_LONGOPTS,
-        CLI_CLEAN_LONGOPTS,
-        CLI_MODEL_LONGOPTS,
-        {"out", required_argument, NULL, O_OUT},
-        {"skip", required_argument, NULL, O_SKIP},
-        {"super", required_argument, NULL, O_SUPER},
-        {"synth-truth", required_argument, NULL, O_SYNTH_TRUTH},
-        {"peer-predictions", required_argument, NULL, O_PEER},
-        {"quiet", no_argument, NULL, O_QUIET},
-        {"help", no_argument, NULL, O_HELP},
-        {"db", no_argument, NULL, O_DB},
-        CLI_MYSQL_LONGOPTS,
-        CLI_CH_LONGOPTS,
-        {NULL, 0, NULL, 0}};
     cli_sources src = {0};
     int db = 0;
     dg_pipeline_opts o;
@@ -82,22 +106,22 @@ static int run(int argc, char **argv)
     cli_model_opts mo;
     cli_model_opts_init(&mo);
     const char *super_path = NULL;
+    cli_clean_opts co = {0};
     int quiet = 0, ch, taken;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS, longopts,
-                             NULL)) != -1) {
+    cli_parser p;
+    cli_parse_start(&p, &cli_run, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         if ((taken = cli_data_option("run", ch, optarg, &o.load)) != 0 ||
             (taken = cli_model_option("run", ch, optarg, &mo)) != 0) {
             if (taken != 1)
                 return taken;
             continue;
         }
-        if (cli_sources_opt(&src, ch, optarg))
+        if (cli_sources_opt(&src, ch, optarg) ||
+            cli_clean_option(ch, optarg, &co))
             continue;
         switch (ch) {
         case O_DB: db = 1; break;
-        case 'r': o.rules_path = optarg; break;
-        case 'C': o.no_clean = 1; break;
         case O_OUT: o.out_dir = optarg; break;
         case O_SUPER: super_path = optarg; break;
         case O_SYNTH_TRUTH: o.synth_truth_path = optarg; break;
@@ -111,20 +135,25 @@ static int run(int argc, char **argv)
                                        optarg);
             for (int i = 0; i < n; i++) {
                 int s = dg_stage_by_name(w[i]);
-                if (s < 0 || !dg_stage_skippable((dg_stage)s))
+                if (s < 0 || !dg_stage_skippable((dg_stage)s)) {
+                    char names[256];
                     return cli_usage_error("run",
                                            "--skip: '%s' is not a stage that can be skipped "
-                                           "(clean, eda, maps, cluster, train, evaluate, "
-                                           "predictions, campaigns)",
-                                           w[i]);
+                                           "(%s)",
+                                           w[i],
+                                           cli_join_names(names, sizeof names,
+                                                          cli_skippable_stage, DG_STAGE_COUNT,
+                                                          ", "));
+                }
                 o.skip |= 1u << s;
             }
             break;
         }
-        case O_HELP: fputs(cli_run.usage, stdout); return 0;
-        default: return cli_usage_error("run", "%s", "unknown option");
+        default: return cli_option_unhandled("run", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (db && optind != argc)
         return cli_usage_error("run", "%s", "--db reads the database: no DATA_DIR");
     if (!db && optind + 1 != argc)
@@ -134,6 +163,8 @@ static int run(int argc, char **argv)
     o.folds = mo.folds;
     o.seed = mo.seed;
     o.ablation = mo.ablation;
+    o.rules_path = co.rules_path;
+    o.no_clean = co.no_clean;
     if (!o.out_dir)
         return cli_usage_error("run", "%s", "--out DIR is required");
     if (o.rules_path && o.no_clean)
@@ -147,7 +178,7 @@ static int run(int argc, char **argv)
     dg_ch_config_init(&chc);
     int engine = cli_sources_engine("run", &src);
     if (engine < 0)
-        return CLI_EXIT_USAGE;
+        return DG_EXIT_USAGE;
     if (!db && (src.engine || src.url || src.cluster))
         return cli_usage_error("run", "%s", "--engine, --url and --cluster go with --db");
     if (db && engine == 1) {
@@ -202,7 +233,7 @@ static int run(int argc, char **argv)
     if (rc != DG_OK) {
         fprintf(stderr, "demographer run: %s\n", err.msg);
         fprintf(stderr, "demographer run: nothing written to %s (it is as it was)\n", o.out_dir);
-        rc = interrupted ? 130 : 1;
+        rc = interrupted ? DG_EXIT_INTERRUPTED : DG_EXIT_FAILURE;
     } else {
         if (!quiet) {
             if (r.ran[DG_STAGE_TRAIN])
@@ -283,34 +314,6 @@ const cli_command cli_run = {
     "The stages that need the raw events have none: the event charts of eda, maps and\n"
     "cluster say so in the report. The models, predictions and campaigns are those of the\n"
     "same data read from files.\n"
-    "\n"
-    "  --out DIR          the output directory\n"
-    "  --db               read the database given by the connection options\n"
-    "  --families LIST    model families (default: prior, brand-model-prior,\n"
-    "                     softmax@gender+group12, persona-softmax@gender+group12,\n"
-    "                     phone-softmax@gender+group12, xgboost@age, blend; see\n"
-    "                     demographer train)\n"
-    "  --grid FAMILY:PARAMS  a family's grid, as demographer train (default for xgboost:\n"
-    "                     eta=0.2 max_depth=3 rounds=40 subsample=0.8 colsample=0.8)\n"
-    "  --folds K          cross-validation folds, 2 to 50 (default " CLI_STR(DG_TRAIN_FOLDS_DEFAULT) ")\n"
-    "  --seed S           seed of the split, folds, families and map sample (default 1)\n"
-    "  --ablation         also cross-validate each chosen model without each feature block\n"
-    "                     in turn (brand, model, numeric, apps, labels): train/runs.json\n"
-    "                     and the report give each block's change of the CV score\n"
-    "  --skip LIST        stages not to run: clean, eda, maps, cluster, train, evaluate,\n"
-    "                     predictions, campaigns (skipping train skips evaluate,\n"
-    "                     predictions and campaigns; predictions skips campaigns)\n"
-    "  --super FILE       super-category rules (default: supercategories.txt of the assets)\n"
-    "  --synth-truth FILE the generator's posterior of every device (demographer synth\n"
-    "                     --truth FILE on the same data): the report states the floor of\n"
-    "                     the gender and group12 log loss and of the age RMSE on the test\n"
-    "                     devices, next to the chosen models'\n"
-    "  --peer-predictions FILE  another system's predictions of the test devices (the\n"
-    "                     format of predictions.csv): the report states the share of the\n"
-    "                     peer-to-floor gap the chosen models close, (peer - model) /\n"
-    "                     (peer - floor), per scenario and target (needs --synth-truth)\n"
-    CLI_CLEAN_HELP
-    CLI_DATA_HELP
-    "  --quiet            no progress and no stage lines; only the report line\n"
-    "\n" CLI_MYSQL_USAGE "\n" CLI_CH_USAGE,
+    "\n",
+    options,
 };

@@ -8,20 +8,19 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-enum { O_MODELS = 256, O_DATA, O_CAMPAIGN_RULES, O_THRESHOLDS, O_SUPER, O_CLEAN_RULES, O_NO_CLEAN,
-       O_QUIET };
+enum { O_MODELS = 256, O_DATA, O_CAMPAIGN_RULES, O_THRESHOLDS, O_SUPER, O_QUIET };
 
 /* What --models mode loads before serving. */
 typedef struct model_opts {
-    const char *models, *data, *campaign_rules, *thresholds, *super, *clean_rules;
-    int no_clean, quiet;
+    const char *models, *data, *campaign_rules, *thresholds, *super;
+    cli_clean_opts clean;
+    int quiet;
     dg_load_opts lo;
 } model_opts;
 
@@ -45,9 +44,9 @@ static int open_models(const model_opts *mo, dg_models_predictor **out, dg_predi
                                                    : cli_asset("supercategories.txt"),
                                      &err) != DG_OK)
         rc = 1;
-    if (rc == 0 && !mo->no_clean) {
-        if (mo->clean_rules)
-            rc = dg_rules_load(&rules, mo->clean_rules, &err) != DG_OK;
+    if (rc == 0 && !mo->clean.no_clean) {
+        if (mo->clean.rules_path)
+            rc = dg_rules_load(&rules, mo->clean.rules_path, &err) != DG_OK;
         else
             dg_rules_default(&rules);
     }
@@ -59,14 +58,14 @@ static int open_models(const model_opts *mo, dg_models_predictor **out, dg_predi
     dg_dataset ds;
     dg_dataset_init(&ds);
     dg_load_opts lo = mo->lo;
-    rc = cli_load_cleaned("serve", mo->data, &lo, mo->quiet, mo->clean_rules, mo->no_clean, &ds);
+    rc = cli_load_cleaned("serve", mo->data, &lo, mo->quiet, mo->clean.rules_path, mo->clean.no_clean, &ds);
     if (rc == 0) {
         cli_progress cp;
         dg_progress pr = cli_progress_start(&cp, mo->quiet);
         dg_models_predictor_opts o = {
             .model_dir = mo->models,
             .ds = &ds,
-            .clean_rules = mo->no_clean ? NULL : &rules,
+            .clean_rules = mo->clean.no_clean ? NULL : &rules,
             .supercats = sc,
             .cluster_eps_km = DG_CLUSTER_EPS_KM_DEFAULT,
             .cluster_min_pts = DG_CLUSTER_MIN_PTS_DEFAULT,
@@ -84,34 +83,53 @@ static int open_models(const model_opts *mo, dg_models_predictor **out, dg_predi
     return rc;
 }
 
+static const cli_option options[] = {
+    CLI_VALUE(O_MODELS, 0, "models", "DIR", "the model directory"),
+    CLI_VALUE(O_DATA, 0, "data", "DATA_DIR", "its data set"),
+    CLI_VALUE(O_CAMPAIGN_RULES, 0, "campaign-rules", "FILE",
+              "campaign rules (default: the brief's six campaigns)"),
+    CLI_VALUE(O_THRESHOLDS, 0, "thresholds", "FILE",
+              "decile edges (a thresholds.txt of campaigns or predict)"),
+    CLI_VALUE(O_SUPER, 0, "super", "FILE",
+              "super-category rules (default: the assets' supercategories.txt)"),
+    CLI_INCLUDE(cli_clean_options),
+    CLI_INCLUDE(cli_data_read_options),
+    CLI_FLAG(O_QUIET, 0, "quiet", "no load summary or progress"),
+    CLI_TEXT("\nWith --predictions FILE (a predictions.csv: device_id, scenario, p_female, age "
+             "and\nthe group probabilities, as predict writes) it answers GET "
+             "/v1/devices/{device_id}\nfrom the file; POST /v1/predict answers 503 (no model) "
+             "and answers carry no\ncampaigns.\n\n"),
+    CLI_VALUE('p', 'p', "predictions", "FILE", "the predictions to serve"),
+    CLI_VALUE('b', 'b', "bind", "ADDR",
+              "IPv4 or IPv6 address to listen on (default 127.0.0.1; 0.0.0.0 for every "
+              "interface, as in a container)"),
+    CLI_VALUE('P', 'P', "port", "N",
+              "TCP port (default 8080; 0 picks a free one, printed at start)"),
+    CLI_VALUE('j', 'j', "threads", "N", "server threads (default: one per core)"),
+    CLI_VALUE('t', 't', "timeout", "S",
+              "close a connection silent for S seconds, or whose request (line, headers and "
+              "body) has not arrived whole S seconds after the server began waiting for it, "
+              "however slowly it trickles in (default 10)"),
+    CLI_VALUE('m', 'm', "max-connections", "N",
+              "open connections at most (default 1000); one more closes the connection that "
+              "has waited longest for its request (an idle keep-alive or a slow client), never "
+              "one being answered"),
+    CLI_VALUE('B', 'B', "max-body", "BYTES",
+              "request body limit (default 1048576); larger bodies get 413"),
+    CLI_VALUE('a', 'a', "access-log", "FILE",
+              "append one line per request (time, method, path, status, bytes, microseconds; "
+              "no client address) to FILE; '-' is standard error (the default). A line is "
+              "written whole or not at all; lines that cannot be written (a full disk) are "
+              "counted in /health's access_log_dropped and at exit"),
+    CLI_FLAG('A', 'A', "no-access-log", "no access log"),
+    CLI_VALUE('d', 'd', "drain", "S",
+              "on SIGTERM, SIGINT or SIGHUP, wait at most S seconds for requests under way "
+              "(default 10)"),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
     /* The data options but --threads, which here is the server's. */
-    static const struct option longopts[] = {
-        {"lenient", no_argument, NULL, 'l'},
-        {"no-snapshot", no_argument, NULL, 'N'},
-        {"cache-dir", required_argument, NULL, 'c'},
-        {"file", required_argument, NULL, 'f'},
-        {"models", required_argument, NULL, O_MODELS},
-        {"data", required_argument, NULL, O_DATA},
-        {"campaign-rules", required_argument, NULL, O_CAMPAIGN_RULES},
-        {"thresholds", required_argument, NULL, O_THRESHOLDS},
-        {"super", required_argument, NULL, O_SUPER},
-        {"rules", required_argument, NULL, O_CLEAN_RULES},
-        {"no-clean", no_argument, NULL, O_NO_CLEAN},
-        {"quiet", no_argument, NULL, O_QUIET},
-        {"predictions", required_argument, NULL, 'p'},
-        {"bind", required_argument, NULL, 'b'},
-        {"port", required_argument, NULL, 'P'},
-        {"threads", required_argument, NULL, 'j'},
-        {"timeout", required_argument, NULL, 't'},
-        {"max-connections", required_argument, NULL, 'm'},
-        {"max-body", required_argument, NULL, 'B'},
-        {"access-log", required_argument, NULL, 'a'},
-        {"no-access-log", no_argument, NULL, 'A'},
-        {"drain", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     dg_serve_opts o;
     dg_serve_opts_init(&o);
     o.port = 8080;
@@ -119,9 +137,12 @@ static int run(int argc, char **argv)
     model_opts mo = {.lo = {.use_snapshot = 1}};
     uint64_t v, drain_s = 10;
     int ch, taken;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "p:b:P:j:t:m:B:a:Ad:hlNc:f:", longopts, NULL)) != -1) {
-        if (ch != 'j' && (taken = cli_data_option("serve", ch, optarg, &mo.lo)) != 0) {
+    cli_parser p;
+    cli_parse_start(&p, &cli_serve, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
+        if (cli_clean_option(ch, optarg, &mo.clean))
+            continue;
+        if ((taken = cli_data_option("serve", ch, optarg, &mo.lo)) != 0) {
             if (taken != 1)
                 return taken;
             continue;
@@ -133,45 +154,44 @@ static int run(int argc, char **argv)
         case O_CAMPAIGN_RULES: mo.campaign_rules = optarg; break;
         case O_THRESHOLDS: mo.thresholds = optarg; break;
         case O_SUPER: mo.super = optarg; break;
-        case O_CLEAN_RULES: mo.clean_rules = optarg; break;
-        case O_NO_CLEAN: mo.no_clean = 1; break;
         case O_QUIET: mo.quiet = 1; break;
         case 'b': o.bind = optarg; break;
         case 'P':
             if (cli_parse_u64("serve", "--port", optarg, 0, 65535, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             o.port = (unsigned)v;
             break;
         case 'j':
             if (cli_parse_u64("serve", "--threads", optarg, 1, 256, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             o.threads = (unsigned)v;
             break;
         case 't':
             if (cli_parse_u64("serve", "--timeout", optarg, 1, 3600, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             o.timeout_s = (unsigned)v;
             break;
         case 'm':
             if (cli_parse_u64("serve", "--max-connections", optarg, 1, 100000, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             o.max_connections = (unsigned)v;
             break;
         case 'B':
             if (cli_parse_u64("serve", "--max-body", optarg, 256, 256u << 20, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             o.max_body = (size_t)v;
             break;
         case 'a': access_log = optarg; break;
         case 'A': access_log = NULL; break;
         case 'd':
             if (cli_parse_u64("serve", "--drain", optarg, 0, 3600, &drain_s) != DG_OK)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             break;
-        case 'h': fputs(cli_serve.usage, stdout); return 0;
-        default: return cli_usage_error("serve", "%s", "unknown option");
+        default: return cli_option_unhandled("serve", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (optind < argc)
         return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
     if (predictions && mo.models)
@@ -187,14 +207,14 @@ static int run(int argc, char **argv)
                                "--models DIR needs --data DATA_DIR (the data set the models "
                                "were trained on: its test devices are served)");
     if (!mo.models && (mo.data || mo.campaign_rules || mo.thresholds || mo.super ||
-                       mo.clean_rules || mo.no_clean))
+                       mo.clean.rules_path || mo.clean.no_clean))
         return cli_usage_error("serve", "%s",
                                "--data, --campaign-rules, --thresholds, --super, --rules and "
                                "--no-clean go with --models DIR");
 
     /* The access log is appended to: never to one of the inputs. */
     const char *inputs[] = {predictions, mo.models, mo.campaign_rules, mo.thresholds, mo.super,
-                            mo.clean_rules};
+                            mo.clean.rules_path};
     if (access_log && strcmp(access_log, "-") != 0 &&
         cli_output_apart("serve", "--access-log", access_log, mo.data, &mo.lo, inputs, 6))
         return 1;
@@ -329,40 +349,6 @@ const cli_command cli_serve = {
     "the models treat as missing. Every answer carries the campaigns the device falls\n"
     "into: P(female) deciles from --thresholds, else DIR's thresholds.txt when there is\n"
     "one, else fitted on the test devices' predictions. The model version is the\n"
-    "demographer version and data checksum of DIR's meta.txt.\n"
-    "  --models DIR          the model directory\n"
-    "  --data DATA_DIR       its data set\n"
-    "  --campaign-rules FILE campaign rules (default: the brief's six campaigns)\n"
-    "  --thresholds FILE     decile edges (a thresholds.txt of campaigns or predict)\n"
-    "  --super FILE          super-category rules (default: the assets' supercategories.txt)\n"
-    "  --rules FILE          cleaning rules (default: the brief's); --no-clean: none\n"
-    "  --lenient, --no-snapshot, --cache-dir DIR, --file TABLE=PATH: as for load\n"
-    "  --quiet               no load summary or progress\n"
-    "\n"
-    "With --predictions FILE (a predictions.csv: device_id, scenario, p_female, age and\n"
-    "the group probabilities, as predict writes) it answers GET /v1/devices/{device_id}\n"
-    "from the file; POST /v1/predict answers 503 (no model) and answers carry no\n"
-    "campaigns.\n"
-    "\n"
-    "  --predictions FILE  the predictions to serve\n"
-    "  --bind ADDR         IPv4 or IPv6 address to listen on (default 127.0.0.1; 0.0.0.0\n"
-    "                      for every interface, as in a container)\n"
-    "  --port N            TCP port (default 8080; 0 picks a free one, printed at start)\n"
-    "  --threads N         server threads (default: one per core)\n"
-    "  --timeout S         close a connection silent for S seconds, or whose request\n"
-    "                      (line, headers and body) has not arrived whole S seconds\n"
-    "                      after the server began waiting for it, however slowly it\n"
-    "                      trickles in (default 10)\n"
-    "  --max-connections N open connections at most (default 1000); one more closes\n"
-    "                      the connection that has waited longest for its request (an\n"
-    "                      idle keep-alive or a slow client), never one being answered\n"
-    "  --max-body BYTES    request body limit (default 1048576); larger bodies get 413\n"
-    "  --access-log FILE   append one line per request (time, method, path, status,\n"
-    "                      bytes, microseconds; no client address) to FILE; '-' is\n"
-    "                      standard error (the default). A line is written whole or\n"
-    "                      not at all; lines that cannot be written (a full disk) are\n"
-    "                      counted in /health's access_log_dropped and at exit\n"
-    "  --no-access-log     no access log\n"
-    "  --drain S           on SIGTERM, SIGINT or SIGHUP, wait at most S seconds for requests under way\n"
-    "                      (default 10)\n",
+    "demographer version and data checksum of DIR's meta.txt.\n",
+    options,
 };

@@ -4,34 +4,54 @@
 #include "cli.h"
 #include "cli_progress.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
 
+static const cli_option options[] = {
+    CLI_VALUE('o', 'o', "out", "DIR",
+              "folder to write (created when missing), whole or not at all: an earlier DIR "
+              "(empty, or written by demographer) is replaced"),
+    CLI_VALUE('w', 0, "world", "NAME",
+              "how the features depend on gender and age (doc/worlds.md): personas "
+              "(default): a few latent kinds of user, lognormal counts, home city; groups: "
+              "independent effects per 12-group, near-Poisson counts, strong hour signal, "
+              "travel pattern, weak phone signal; smooth: smooth in exact age with sex x age "
+              "terms, negative binomial counts, strong phone and home-city signal"),
+    CLI_FLAG('L', 0, "list-worlds", "print the worlds' names, one per line, and exit"),
+    CLI_VALUE('n', 'n', "devices", "N",
+              "distinct devices with a phone row (default 20000; the full data set has "
+              "186716: about 3.25 M events and 32 M app events)"),
+    CLI_VALUE('s', 's', "seed", "S", "random seed (default 1)"),
+    CLI_VALUE('S', 'S', "shape", "SHAPE",
+              "kaggle (default): gender_age_train.csv, gender_age_test.csv, "
+              "phone_brand_device_model.csv, events.csv, app_events.csv, app_labels.csv, "
+              "label_categories.csv, train_test_split.csv; upgrad: train.csv, "
+              "brand_device.csv, events.csv, app_events.csv, app_labels_new.txt, "
+              "label_categories.csv, train_test_split.csv"),
+    CLI_VALUE('t', 't', "truth", "FILE", "also write each device's true generating probabilities"),
+    CLI_VALUE('j', 'j', "threads", "N",
+              "worker threads (default: one per core; output does not depend on it)"),
+    CLI_FLAG('q', 'q', "quiet", "no progress and no summary"),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"out", required_argument, NULL, 'o'},   {"devices", required_argument, NULL, 'n'},
-        {"seed", required_argument, NULL, 's'},  {"shape", required_argument, NULL, 'S'},
-        {"truth", required_argument, NULL, 't'}, {"threads", required_argument, NULL, 'j'},
-        {"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
-        {"world", required_argument, NULL, 'w'}, {"list-worlds", no_argument, NULL, 'L'},
-        {NULL, 0, NULL, 0}};
     dg_synth_opts o = {.devices = DG_SYNTH_DEFAULT_DEVICES, .seed = 1, .shape = DG_SHAPE_KAGGLE};
     int quiet = 0, list = 0, ch;
     uint64_t v;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "o:n:s:S:t:j:qh", longopts, NULL)) != -1) {
+    cli_parser p;
+    cli_parse_start(&p, &cli_synth, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         switch (ch) {
         case 'o': o.out_dir = optarg; break;
         case 'n':
             if (cli_parse_u64("synth", "--devices", optarg, 100, 50000000, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             o.devices = v;
             break;
         case 's':
             if (cli_parse_u64("synth", "--seed", optarg, 0, UINT64_MAX, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             o.seed = v;
             break;
         case 'S':
@@ -45,7 +65,7 @@ static int run(int argc, char **argv)
         case 't': o.truth_path = optarg; break;
         case 'j':
             if (cli_parse_u64("synth", "--threads", optarg, 1, 64, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             o.threads = (int)v;
             break;
         case 'q': quiet = 1; break;
@@ -64,10 +84,11 @@ static int run(int argc, char **argv)
             break;
         }
         case 'L': list = 1; break;
-        case 'h': fputs(cli_synth.usage, stdout); return 0;
-        default: return cli_usage_error("synth", "%s", "unknown option");
+        default: return cli_option_unhandled("synth", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (optind < argc)
         return cli_usage_error("synth", "unexpected argument '%s'", argv[optind]);
     if (list) {
@@ -120,25 +141,6 @@ const cli_command cli_synth = {
      "Writes every file of the chosen shape of the TalkingData data, generated with the\n"
      "published statistics of the real data and a documented dependence of phones, apps,\n"
      "activity and places on gender and age. The same seed gives the same bytes.\n"
-     "\n"
-     "  --out DIR        folder to write (created when missing), whole or not at all: an\n"
-     "                   earlier DIR (empty, or written by demographer) is replaced\n"
-     "  --world NAME     how the features depend on gender and age (doc/worlds.md):\n"
-     "                   personas (default): a few latent kinds of user, lognormal counts,\n"
-     "                   home city; groups: independent effects per 12-group, near-Poisson\n"
-     "                   counts, strong hour signal, travel pattern, weak phone signal;\n"
-     "                   smooth: smooth in exact age with sex x age terms, negative\n"
-     "                   binomial counts, strong phone and home-city signal\n"
-     "  --list-worlds    print the worlds' names, one per line, and exit\n"
-     "  --devices N      distinct devices with a phone row (default 20000; the full data\n"
-     "                   set has 186716: about 3.25 M events and 32 M app events)\n"
-     "  --seed S         random seed (default 1)\n"
-     "  --shape SHAPE    kaggle (default): gender_age_train.csv, gender_age_test.csv,\n"
-     "                   phone_brand_device_model.csv, events.csv, app_events.csv,\n"
-     "                   app_labels.csv, label_categories.csv, train_test_split.csv;\n"
-     "                   upgrad: train.csv, brand_device.csv, events.csv, app_events.csv,\n"
-     "                   app_labels_new.txt, label_categories.csv, train_test_split.csv\n"
-     "  --truth FILE     also write each device's true generating probabilities\n"
-     "  --threads N      worker threads (default: one per core; output does not depend on it)\n"
-     "  --quiet          no progress and no summary\n",
+     "\n",
+    options,
 };

@@ -5,7 +5,6 @@
 #include "cli.h"
 #include "cli_progress.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -20,8 +19,7 @@ enum {
     O_SUPER,
     O_NO_CHARTS,
     O_SAVE_DESIGN,
-    O_QUIET,
-    O_HELP
+    O_QUIET
 };
 
 static void print_table(const dg_train_result *r)
@@ -39,44 +37,71 @@ static void print_table(const dg_train_result *r)
     }
 }
 
+static const cli_option options[] = {
+    CLI_VALUE(O_OUT, 0, "out", "DIR",
+              "where everything goes (written whole or not at all: an earlier DIR is "
+              "replaced; never over an input)"),
+    CLI_VALUE(CLI_O_FAMILIES, 0, "families", "LIST",
+              "comma list of model families (default: prior, brand-model-prior, "
+              "softmax@gender+group12, persona-softmax@gender+group12, "
+              "phone-softmax@gender+group12, xgboost@age, blend, as demographer run; 'prior' "
+              "always runs); FAMILY@TARGET+TARGET trains a family on those targets only, e.g. "
+              "xgboost@age+group12; 'blend' (or blend@gender+group12) adds a softmax combiner "
+              "over the other families' out-of-fold probabilities of each classification "
+              "target, chosen by CV like any family"),
+    CLI_VALUE(O_TARGETS, 0, "targets", "LIST", "of gender, age, group6, group12 (default: all)"),
+    CLI_VALUE(O_SCENARIOS, 0, "scenarios", "LIST", "1, 2 or 1,2 (default)"),
+    CLI_VALUE(CLI_O_FOLDS, 0, "folds", "K",
+              "cross-validation folds, 2 to 50 (default " CLI_STR(DG_TRAIN_FOLDS_DEFAULT) ")"),
+    CLI_VALUE(CLI_O_SEED, 0, "seed", "S",
+              "seed of the split, the folds and the families (default 1)"),
+    CLI_FLAG(CLI_O_ABLATION, 0, "ablation",
+             "also cross-validate each chosen model without each feature block in turn "
+             "(brand, model, numeric, apps, labels), on the same folds and parameters; "
+             "runs.json's ablation gives each block's change of the CV score (the test split "
+             "plays no part)"),
+    CLI_VALUE(CLI_O_GRID, 0, "grid", "FAMILY:PARAMS",
+              "replaces a family's grid, e.g. 'brand-model-prior:alpha=2,8'; repeatable"),
+    CLI_VALUE(O_TEST_SHARE, 0, "test-share", "F",
+              "test share of the stratified split without a mapping file (default 0.2)"),
+    CLI_VALUE(O_MIN_COUNT, 0, "min-count", "N",
+              "devices a brand, model, app or label needs to get a column (default 2)"),
+    CLI_VALUE(O_SUPER, 0, "super", "FILE",
+              "super-category rules (default: supercategories.txt of the assets)"),
+    CLI_FLAG(O_NO_CHARTS, 0, "no-charts",
+             "no PNGs (roc_gender, calibration_gender, residuals_age_s1/s2)"),
+    CLI_VALUE(O_SAVE_DESIGN, 0, "save-design", "DIR",
+              "also write each scenario's design matrices (raw CSR arrays), folds and "
+              "targets into DIR, for bench/models_sklearn.py"),
+    CLI_INCLUDE(cli_clean_options),
+    CLI_INCLUDE(cli_data_options),
+    CLI_FLAG(O_QUIET, 0, "quiet", "no progress and no table"),
+    CLI_OPTIONS_END};
+
 static int run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CLI_DATA_LONGOPTS,
-        CLI_CLEAN_LONGOPTS,
-        CLI_MODEL_LONGOPTS,
-        {"out", required_argument, NULL, O_OUT},
-        {"targets", required_argument, NULL, O_TARGETS},
-        {"scenarios", required_argument, NULL, O_SCENARIOS},
-        {"test-share", required_argument, NULL, O_TEST_SHARE},
-        {"min-count", required_argument, NULL, O_MIN_COUNT},
-        {"super", required_argument, NULL, O_SUPER},
-        {"no-charts", no_argument, NULL, O_NO_CHARTS},
-        {"save-design", required_argument, NULL, O_SAVE_DESIGN},
-        {"quiet", no_argument, NULL, O_QUIET},
-        {"help", no_argument, NULL, O_HELP},
-        {NULL, 0, NULL, 0}};
     dg_load_opts lo = {.use_snapshot = 1};
     dg_train_opts o;
     memset(&o, 0, sizeof o);
     o.charts = 1;
     cli_model_opts mo;
     cli_model_opts_init(&mo);
-    const char *rules_path = NULL, *super_path = NULL;
-    int quiet = 0, no_clean = 0, ch, taken;
+    const char *super_path = NULL;
+    cli_clean_opts co = {0};
+    int quiet = 0, ch, taken;
     uint64_t v;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS, longopts,
-                             NULL)) != -1) {
+    cli_parser p;
+    cli_parse_start(&p, &cli_train, argc, argv);
+    while ((ch = cli_parse_next(&p)) > 0) {
         if ((taken = cli_data_option("train", ch, optarg, &lo)) != 0 ||
             (taken = cli_model_option("train", ch, optarg, &mo)) != 0) {
             if (taken != 1)
                 return taken;
             continue;
         }
+        if (cli_clean_option(ch, optarg, &co))
+            continue;
         switch (ch) {
-        case 'r': rules_path = optarg; break;
-        case 'C': no_clean = 1; break;
         case O_OUT: o.out_dir = optarg; break;
         case O_SUPER: super_path = optarg; break;
         case O_NO_CHARTS: o.charts = 0; break;
@@ -85,15 +110,18 @@ static int run(int argc, char **argv)
         case O_TARGETS: {
             const char *w[8];
             int n = cli_split_list(optarg, w, 8);
+            char names[128];
             if (n <= 0)
-                return cli_usage_error("train", "%s", "--targets expects gender,age,group6,group12");
+                return cli_usage_error("train", "--targets expects %s",
+                                       cli_join_names(names, sizeof names, cli_target_name,
+                                                      DG_TARGET_COUNT, ","));
             for (int i = 0; i < n; i++) {
                 int t = dg_target_by_name(w[i]);
                 if (t < 0)
-                    return cli_usage_error("train",
-                                           "--targets: no target '%s' (gender, age, group6, "
-                                           "group12)",
-                                           w[i]);
+                    return cli_usage_error("train", "--targets: no target '%s' (%s)", w[i],
+                                           cli_join_names(names, sizeof names,
+                                                          cli_target_name, DG_TARGET_COUNT,
+                                                          ", "));
                 o.targets |= 1u << t;
             }
             break;
@@ -113,7 +141,7 @@ static int run(int argc, char **argv)
         }
         case O_MIN_COUNT:
             if (cli_parse_u64("train", "--min-count", optarg, 1, 1000000, &v) != DG_OK)
-                return CLI_EXIT_USAGE;
+                return DG_EXIT_USAGE;
             o.min_count = (uint32_t)v;
             break;
         case O_TEST_SHARE: {
@@ -126,10 +154,11 @@ static int run(int argc, char **argv)
             o.test_share = share;
             break;
         }
-        case O_HELP: fputs(cli_train.usage, stdout); return 0;
-        default: return cli_usage_error("train", "%s", "unknown option");
+        default: return cli_option_unhandled("train", ch);
         }
     }
+    if (ch == CLI_PARSE_STOP)
+        return p.exit_status;
     if (optind + 1 != argc)
         return cli_usage_error("train", "%s", "expects exactly one DATA_DIR");
     memcpy(o.families, mo.families, sizeof o.families);
@@ -143,7 +172,7 @@ static int run(int argc, char **argv)
     dg_err err;
     dg_supercats sc;
     memset(&sc, 0, sizeof sc);
-    const char *inputs[] = {rules_path, super_path};
+    const char *inputs[] = {co.rules_path, super_path};
     dg_outdir od = {0}, dd = {0};
     if (cli_output_apart("train", "--out", o.out_dir, argv[optind], &lo, inputs, 2) ||
         (o.design_dir &&
@@ -171,7 +200,7 @@ static int run(int argc, char **argv)
     dg_dataset ds;
     dg_dataset_init(&ds);
     double t0 = dg_now();
-    int rc = cli_load_cleaned("train", argv[optind], &lo, quiet, rules_path, no_clean, &ds);
+    int rc = cli_load_cleaned("train", argv[optind], &lo, quiet, co.rules_path, co.no_clean, &ds);
     dg_features f;
     memset(&f, 0, sizeof f);
     dg_train_result res;
@@ -239,38 +268,6 @@ const cli_command cli_train = {
     "model; test_devices.csv). The 'prior' family always runs: it is the baseline\n"
     "(majority class, class priors, mean age). Writes DIR/runs.csv, DIR/runs.json (every\n"
     "run), DIR/split.csv, DIR/runs/ (every refitted model) and the charts.\n"
-    "\n"
-    "  --out DIR           where everything goes (written whole or not at all: an\n"
-    "                      earlier DIR is replaced; never over an input)\n"
-    "  --families LIST     comma list of model families (default: prior,\n"
-    "                      brand-model-prior, softmax@gender+group12,\n"
-    "                      persona-softmax@gender+group12, phone-softmax@gender+group12,\n"
-    "                      xgboost@age, blend, as demographer run; 'prior' always\n"
-    "                      runs); FAMILY@TARGET+TARGET trains a family\n"
-    "                      on those targets only, e.g. xgboost@age+group12; 'blend'\n"
-    "                      (or blend@gender+group12) adds a softmax combiner over the\n"
-    "                      other families' out-of-fold probabilities of each\n"
-    "                      classification target, chosen by CV like any family\n"
-    "  --targets LIST      of gender, age, group6, group12 (default: all)\n"
-    "  --scenarios LIST    1, 2 or 1,2 (default)\n"
-    "  --folds K           cross-validation folds, 2 to 50 (default " CLI_STR(DG_TRAIN_FOLDS_DEFAULT) ")\n"
-    "  --seed S            seed of the split, the folds and the families (default 1)\n"
-    "  --ablation          also cross-validate each chosen model without each feature block\n"
-    "                      in turn (brand, model, numeric, apps, labels), on the same folds\n"
-    "                      and parameters; runs.json's ablation gives each block's change\n"
-    "                      of the CV score (the test split plays no part)\n"
-    "  --grid FAMILY:PARAMS  replaces a family's grid, e.g. 'brand-model-prior:alpha=2,8';\n"
-    "                      repeatable (default for xgboost: eta=0.2 max_depth=3 rounds=40\n"
-    "                      subsample=0.8 colsample=0.8)\n"
-    "  --test-share F      test share of the stratified split without a mapping file\n"
-    "                      (default 0.2)\n"
-    "  --min-count N       devices a brand, model, app or label needs to get a column\n"
-    "                      (default 2)\n"
-    "  --super FILE        super-category rules (default: supercategories.txt of the assets)\n"
-    "  --no-charts         no PNGs (roc_gender, calibration_gender, residuals_age_s1/s2)\n"
-    "  --save-design DIR   also write each scenario's design matrices (raw CSR arrays),\n"
-    "                      folds and targets into DIR, for bench/models_sklearn.py\n"
-    CLI_CLEAN_HELP
-    CLI_DATA_HELP
-    "  --quiet             no progress and no table\n",
+    "\n",
+    options,
 };
