@@ -1559,7 +1559,7 @@ static void replay_names_the_failing_line(void **state)
     assert_int_equal(m.pane, PANE_CLEAN);
     model_free(&m);
     model_init(&m, work);
-    assert_int_equal(model_replay_sessions(&m, p, 1, &err), DG_ERR);
+    assert_int_equal(model_replay_sessions(&m, p, 1, NULL, &err), DG_ERR);
     assert_non_null(strstr(err.msg, "two.log:2: choose-dir"));
     model_free(&m);
     free(p);

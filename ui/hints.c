@@ -167,7 +167,10 @@ const char *model_would_lose(const model *m, int id, const char *running, char *
             snprintf(job, sizeof job, "the running job (%.120s)", running);
             items[k++] = job;
         }
-        if (m->models.have_result && !m->models.exported)
+        /* Without a workspace the trained models are gone at quit; with
+         * one, they come back from <out>/train. */
+        if (m->models.have_result && !m->models.exported && !m->models.opened &&
+            !m->keep_workspace)
             items[k++] = "the trained models (not exported: x in the Models pane)";
     } else if (id == ACT_MODELS_TRAIN && m->models.have_result &&
                m->models.view == MODELS_VIEW_RUNS) {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 const char *const models_run_columns[RUNCOL_COUNT] = {
     "chosen", "family", "scen", "target", "params", "cv",
@@ -304,6 +305,7 @@ void models_job_finish(models_state *s, models_job *j)
     j->have_feat = 0;
     s->have_result = 1;
     s->exported = 0;
+    s->opened = 0;
     s->res_seed = j->opts.seed;
     s->res_folds = j->opts.folds;
     s->from_cleaned = j->from_cleaned;
@@ -315,6 +317,45 @@ void models_job_finish(models_state *s, models_job *j)
     sort_runs(s);
     s->cur = s->top = 0;
     s->view = MODELS_VIEW_RUNS;
+}
+
+int models_open(models_state *s, const char *dir, char *msg, size_t msgcap, dg_err *err)
+{
+    /* A run folder holds its training in train/; a train folder is one. */
+    char *inner = dg_path_join(dir, "train"), *json = dg_path_join(dir, "runs.json");
+    const char *from = access(json, F_OK) == 0 ? dir : inner;
+    dg_train_result r;
+    int rc = dg_runs_read(from, &r, err);
+    if (rc != DG_OK && from == inner)
+        rc = dg_fail(err, "%s holds no runs.json, nor does %s/train (a folder written by "
+                          "demographer train or run): %s",
+                     dir, dir, err->msg);
+    if (rc == DG_OK) {
+        char *from_copy = dg_xstrdup(from);
+        forget_result(s);
+        s->res = r;
+        memset(&s->feat, 0, sizeof s->feat);
+        s->have_result = 1;
+        s->opened = 1;
+        s->exported = 0;
+        s->res_seed = 0;
+        s->res_folds = 0;
+        free(s->train_dir);
+        s->train_dir = from_copy;
+        s->order = dg_xmalloc((s->res.nruns + 1) * sizeof *s->order);
+        sort_runs(s);
+        s->cur = s->top = 0;
+        s->view = MODELS_VIEW_RUNS;
+        size_t chosen = 0;
+        for (size_t i = 0; i < r.nruns; i++)
+            chosen += r.runs[i].chosen && r.runs[i].scenario;
+        snprintf(msg, msgcap, "opened %zu runs (%zu chosen models) of %.900s: {models-export} "
+                              "exports them",
+                 r.nruns, chosen, from);
+    }
+    free(inner);
+    free(json);
+    return rc;
 }
 
 void models_job_free(models_job *j)

@@ -45,6 +45,9 @@ typedef struct models_state {
     /* The last training that finished. */
     int have_result;
     int exported;                         /* ...and x has exported it */
+    int opened;                           /* ...read from an earlier run or train folder
+                                             (models-open): its runs and models, no
+                                             features in this session */
     uint64_t res_seed;                    /* ...its seed and folds (the settings above
                                              may have changed since) */
     int res_folds;
@@ -106,6 +109,9 @@ void models_job_free(models_job *j);
 /* The immediate models-* actions; msg gets what was done. */
 int models_action(models_state *s, int id, int argc, char **argv, const char *out_dir, char *msg,
                   size_t msgcap, dg_err *err);
+/* models-open: the runs of an earlier training folder (a train --out, or a
+ * run --out holding train/), to compare them and export their models. */
+int models_open(models_state *s, const char *dir, char *msg, size_t msgcap, dg_err *err);
 /* Cursor moves in the pane (cursor-up ... last-row, page size rows). */
 void models_move(models_state *s, int id, long rows);
 /* p: the charts train drew for the run under the cursor, copied to

@@ -85,7 +85,8 @@ static void draw_runs(app *a, int top, int height, int width)
     int y = top, end = top + height;
     if (!s->have_result) {
         app_put_text(y + 1, width,
-                     "No runs yet: {models-train} trains ({models-view} shows the settings).",
+                     "No runs yet: {models-train} trains, {models-open} opens an earlier run or "
+                     "train folder ({models-view} shows the settings).",
                      A_NORMAL);
         return;
     }
@@ -94,9 +95,13 @@ static void draw_runs(app *a, int top, int height, int width)
     if (s->nshown != r->nruns)
         snprintf(shown, sizeof shown, " (%zu shown: %s)", s->nshown,
                  models_filter_text(s, f, sizeof f));
-    snprintf(line, sizeof line, "%zu runs%s, %s data%s; %s", r->nruns, shown,
-             s->from_cleaned ? "cleaned" : "loaded", s->gen != m->data_gen ? " (changed since)" : "",
-             r->split_text);
+    if (s->opened)
+        snprintf(line, sizeof line, "%zu runs%s of %s; %s", r->nruns, shown, s->train_dir,
+                 r->split_text);
+    else
+        snprintf(line, sizeof line, "%zu runs%s, %s data%s; %s", r->nruns, shown,
+                 s->from_cleaned ? "cleaned" : "loaded",
+                 s->gen != m->data_gen ? " (changed since)" : "", r->split_text);
     app_put_plain(y++, 0, width, line, A_BOLD);
     snprintf(line, sizeof line, "* chosen: %s", r->rule);
     app_put_plain(y++, 0, width, line, A_NORMAL);
@@ -264,6 +269,11 @@ static int key(app *a, int id, pane_args *args)
     case ACT_MODELS_SEED:
         snprintf(now, sizeof now, "%llu", (unsigned long long)s->seed);
         app_prompt(a, PROMPT_ARG, "seed: ", now, actions[id].name);
+        return 0;
+    case ACT_MODELS_OPEN:
+        app_prompt(a, PROMPT_ARG, "open the runs of (a run or train folder; relative: in the "
+                                  "output directory): ",
+                   "train", actions[id].name);
         return 0;
     case ACT_MODELS_SORT:
     case ACT_MODELS_SORT_DESC:
