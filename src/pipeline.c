@@ -67,6 +67,7 @@ const char *const dg_pipeline_default_families[] = {"prior",
  * 2.304 against 2.329, group6 1.580 against 1.577). --grid overrides. */
 static const char *const default_grids[] = {
     "xgboost:eta=0.2 max_depth=3 rounds=40 subsample=0.8 colsample=0.8", NULL};
+const char *const *const dg_pipeline_default_grids = default_grids;
 
 /* Cluster defaults: the same as `demographer cluster` and the features. */
 #define RUN_EPS_KM DG_CLUSTER_EPS_KM_DEFAULT

@@ -9,6 +9,8 @@
 #include "model.h"
 #include "workspace.h"
 
+#include "demographer/pipeline.h"
+
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
@@ -252,6 +254,45 @@ static void replay_runs_a_session_with_the_ones_it_continues(void **state)
     free(p);
 }
 
+/* One list of default families for run, train and the workbench. */
+static void the_workbench_trains_runs_default_families(void **state)
+{
+    (void)state;
+    models_state s;
+    models_init(&s);
+    int on = 0;
+    for (int i = 0; i < s.nfamilies; i++)
+        on += s.family_on[i];
+    int n = 0;
+    for (const char *const *d = dg_pipeline_default_families; *d; d++, n++) {
+        int found = 0;
+        char spec[96];
+        for (int i = 0; i < s.nfamilies; i++)
+            found |= s.family_on[i] &&
+                     strcmp(models_family_spec(&s, i, spec, sizeof spec), *d) == 0;
+        if (!found)
+            fail_msg("run's default %s is not on in the workbench", *d);
+    }
+    assert_int_equal(on, n);
+    /* FAMILY@TARGET as run's --families takes it; a bad target is named. */
+    model m;
+    model_init(&m, work);
+    dg_err err;
+    act_ok(&m, "models-family liblinear-svr@age");
+    int i = 0;
+    while (strcmp(m.models.fam[i]->name, "liblinear-svr") != 0)
+        i++;
+    assert_true(m.models.family_on[i]);
+    assert_string_equal(m.models.family_targets[i], "age");
+    assert_int_equal(act(&m, "models-family xgboost@sex", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "found 'sex'"));
+    act_ok(&m, "models-family xgboost@all");
+    while (strcmp(m.models.fam[i]->name, "xgboost") != 0)
+        i = (i + 1) % m.models.nfamilies;
+    assert_string_equal(m.models.family_targets[i], "");
+    model_free(&m);
+}
+
 int main(void)
 {
     if (!setlocale(LC_CTYPE, "C.UTF-8"))
@@ -260,6 +301,7 @@ int main(void)
         cmocka_unit_test(a_new_session_on_the_same_folder_finds_the_work),
         cmocka_unit_test(an_earlier_training_folder_opens_and_exports),
         cmocka_unit_test(replay_runs_a_session_with_the_ones_it_continues),
+        cmocka_unit_test(the_workbench_trains_runs_default_families),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

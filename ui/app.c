@@ -143,6 +143,11 @@ static void draw_status(app *a, int y, int width)
                  p.stage[0] ? ": " : "", p.stage);
         snprintf(right, sizeof right, " %3.0f%% [%s]%s  %.1fs%s  %s ", frac * 100, bar, amount,
                  now - p.started, eta, p.cancelling ? "stopping" : "Esc cancels");
+        /* The rate gives its room to a title that would be cut
+         * ("training on the cleaned data" was "training on the cleane…" at 80). */
+        if (amount[0] && text_width(left) > width - text_width(right))
+            snprintf(right, sizeof right, " %3.0f%% [%s]  %.1fs%s  %s ", frac * 100, bar,
+                     now - p.started, eta, p.cancelling ? "stopping" : "Esc cancels");
         int rw = text_width(right);
         if (rw > width - 10)
             rw = width - 10;
@@ -779,6 +784,10 @@ static void on_key(app *a, const char *key, const char *utf8)
         if (id < 0)
             id = action_for_key("global", key);
         if (id == ACT_HELP || id == ACT_HELP_CLOSE) {
+            if (a->msg_error) { /* what the overlay said goes with it */
+                a->m.msg[0] = '\0';
+                a->msg_error = 0;
+            }
             run_action(a, ACT_HELP_CLOSE, 0, NULL, 1);
             return;
         }

@@ -9,6 +9,7 @@
 #ifndef DEMOGRAPHER_UI_MODEL_MODELS_H
 #define DEMOGRAPHER_UI_MODEL_MODELS_H
 
+#include "demographer/model.h"
 #include "demographer/train.h"
 
 /* The columns of the comparison table, by the names models-sort takes. */
@@ -28,13 +29,17 @@ extern const char *const models_run_columns[RUNCOL_COUNT];
 
 typedef enum models_view { MODELS_VIEW_SETTINGS, MODELS_VIEW_RUNS } models_view;
 
-/* The families offered on a fresh start: fast ones (the rest are toggled on). */
-#define MODELS_DEFAULT_FAMILIES "prior,brand-model-prior,softmax,liblinear-lr-l2,liblinear-svr"
-
 typedef struct models_state {
     /* What the next training uses. */
-    int nfamilies;                        /* registered families */
-    int family_on[DG_TRAIN_MAX_FAMILIES]; /* by registry order; prior is always on */
+    int nfamilies;                        /* the families offered: */
+    const dg_model_family *fam[DG_TRAIN_MAX_FAMILIES]; /* the registered ones, then run's
+                                             default combiners (blend) */
+    int family_on[DG_TRAIN_MAX_FAMILIES]; /* by registry order; prior is always on. A
+                                             fresh start: run's defaults
+                                             (dg_pipeline_default_families) */
+    char family_targets[DG_TRAIN_MAX_FAMILIES][48]; /* "": every target; else the
+                                             targets it trains, as FAMILY@TARGETS
+                                             says them ("age", "gender+group12") */
     unsigned targets;                     /* bits 1u << dg_target */
     unsigned scenarios;                   /* bit 0: scenario 1, bit 1: scenario 2 */
     int folds;
@@ -81,6 +86,13 @@ const char *models_cell(const dg_run *r, int col, char *buf, size_t cap);
 /* Comma list of the targets / scenarios chosen. */
 const char *models_targets_text(const models_state *s, char *buf, size_t cap);
 const char *models_scenarios_text(const models_state *s, char *buf, size_t cap);
+
+/* The fit seconds of family name's runs in the last training (their
+ * cross-validation and refits, summed), NaN when it has none: the cost the
+ * settings show beside each family before the next training. */
+double models_family_seconds(const models_state *s, const char *name);
+/* A family as train takes it: "xgboost@age", or the name alone. */
+const char *models_family_spec(const models_state *s, int i, char *buf, size_t cap);
 
 /* The training job's part: what it reads and what it makes. */
 typedef struct models_job {

@@ -98,9 +98,17 @@ static void workspace_actions(const model *m, dg_textbuf *b)
     const models_state *s = &m->models;
     models_state fresh;
     models_init(&fresh);
-    for (int i = 0; i < s->nfamilies && i < fresh.nfamilies; i++)
-        if (s->family_on[i] != fresh.family_on[i])
-            put1(b, ACT_MODELS_FAMILY, dg_model_families[i]->name);
+    for (int i = 0; i < s->nfamilies && i < fresh.nfamilies; i++) {
+        char spec[96];
+        if (s->family_on[i] && (!fresh.family_on[i] ||
+                                strcmp(s->family_targets[i], fresh.family_targets[i]) != 0)) {
+            snprintf(spec, sizeof spec, "%s@%s", s->fam[i]->name,
+                     s->family_targets[i][0] ? s->family_targets[i] : "all");
+            put1(b, ACT_MODELS_FAMILY, spec);
+        } else if (!s->family_on[i] && fresh.family_on[i]) {
+            put1(b, ACT_MODELS_FAMILY, s->fam[i]->name);
+        }
+    }
     char t[128];
     put1(b, ACT_MODELS_TARGETS, models_targets_text(s, t, sizeof t));
     put1(b, ACT_MODELS_SCENARIOS, models_scenarios_text(s, t, sizeof t));

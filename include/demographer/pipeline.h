@@ -63,6 +63,9 @@ int dg_stage_needs(dg_stage s);
 /* The default model families of a run: the ones that finish the demo set
  * (20,000 devices) in about a minute on two cores; NULL-terminated. */
 extern const char *const dg_pipeline_default_families[];
+/* The grids a run gives those families in place of their own ("FAMILY:K=V
+ * ..."), NULL-terminated: the workbench trains with the same. */
+extern const char *const *const dg_pipeline_default_grids;
 
 typedef struct dg_pipeline_opts {
     const char *data_dir;         /* NULL with db */

@@ -151,6 +151,14 @@ keys a .
 wait_for a "distinct values" >/dev/null
 keys a '?'
 check a help-80x24 "Keys - ? or q closes"
+# Enter leaves the help open (it closed it, and the next q quit the workbench).
+keys a Enter
+if wait_for a "Enter does nothing in the help: q or Esc closes it" &&
+    grep -qF "Keys - ? or q closes" <<<"$(screen a)"; then
+    ok "help: Enter leaves it open and says which keys close it"
+else
+    notok "help: Enter" "$last_screen"
+fi
 keys a q
 T resize-window -t a -x 160 -y 48
 check a resized-160x48 "phones.phone_brand frequency"
@@ -456,4 +464,60 @@ if wait_for h "training on the cleaned data: cancelled; nothing changed" 60 &&
 else
     notok "Models cancel" "$last_screen"
 fi
+# A key that would throw a running job away asks first; n keeps it.
+keys h c
+for _ in $(seq 200); do
+    grep -qF "training [PROGRESS MASKED]" <<<"$(screen h)" && break
+    sleep 0.05
+done
+keys h q
+if wait_for h "quit anyway? (y: yes; any other key: no)" 30; then
+    ok "quit during a training asks first"
+else
+    notok "quit during a training" "$last_screen"
+fi
+keys h n
+# A data action keyed while the training runs waits for it.
+keys h 4 c
+if wait_for h "sampled" 120 && wait_for h "cleaned data" && keys h 5 &&
+    wait_for h "31 runs, cleaned data"; then
+    ok "a geo sample keyed during a training runs after it"
+else
+    notok "queued geo sample" "$last_screen"
+fi
+keys h q
+if wait_for h "EXIT=0"; then ok "quit with nothing to lose leaves at once"; else
+    notok "quit" "$last_screen"; fi
+
+# --- the same --out again: the work comes back; an earlier training opens ---
+"$bin" train "$work/data" --out "$work/oldrun" --targets gender --folds 2 --quiet >/dev/null 2>&1
+T new-session -d -s h2 -x 80 -y 24 -c "$work" \
+    "env XDG_CACHE_HOME=$work/cache NO_COLOR=1 $bin --out out-h --log h.log; echo EXIT=\$?; sleep 3600"
+check h2 workspace-restored-80x24 "restored the workspace of out-h"
+keys h2 2
+check h2 workspace-clean-80x24 "applied 10 of 10 rules"
+keys h2 5
+check h2 workspace-runs-80x24 "31 runs of out-h/train"
+keys h2 o
+keys h2 BSpace BSpace BSpace BSpace BSpace "$work/oldrun" Enter
+check h2 workspace-opened-80x24 "chosen models) of WORK/oldrun"
+keys h2 x
+if wait_for h2 "models to out-h/models" && grep -q "^family" "$work/out-h/runs.csv" &&
+    [ "$(grep -c ',gender,' "$work/out-h/runs.csv")" -gt 0 ] &&
+    ! grep -q ',group12,' "$work/out-h/runs.csv"; then
+    ok "an earlier training folder's models export (its runs.csv: gender only)"
+else
+    notok "export of the opened folder" "$last_screen"
+fi
+keys h2 q
+wait_for h2 "EXIT=0" >/dev/null
+# The log: the second session continues the first, and replay runs both.
+if grep -qF "# continues the session above: the workspace of out-h" "$work/h.log" &&
+    "$bin" replay "$work/h.log" --out "$work/replay-h" >"$work/replay-h.out" 2>&1 &&
+    grep -q "of 2 sessions" "$work/replay-h.out" && [ -s "$work/replay-h/models/s1-gender/meta.txt" ]; then
+    ok "replay of the log runs the session and the one that continued it"
+else
+    notok "replay of a continued session" "$(cat "$work/replay-h.out")"
+fi
+
 [ "$failed" -eq 0 ]
