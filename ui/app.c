@@ -113,6 +113,8 @@ static void draw_bar(app *a, int width)
     attrset(A_NORMAL);
 }
 
+static int queue_left(const app *a);
+
 static void draw_status(app *a, int y, int width)
 {
     char line[2048];
@@ -139,8 +141,11 @@ static void draw_status(app *a, int y, int width)
         char amount[128] = "", left[1024], right[256];
         if (p.unit[0])
             snprintf(amount, sizeof amount, " %s%s%s/s", wide ? done : "", wide ? " " : "", rate);
-        snprintf(left, sizeof left, " %s%s%s%s", p.cancelling ? "cancelling " : "", p.title,
-                 p.stage[0] ? ": " : "", p.stage);
+        char queued[32] = "";
+        if (queue_left(a) && !a->restoring)
+            snprintf(queued, sizeof queued, "%d queued; ", queue_left(a));
+        snprintf(left, sizeof left, " %s%s%s%s%s", queued, p.cancelling ? "cancelling " : "",
+                 p.title, p.stage[0] ? ": " : "", p.stage);
         snprintf(right, sizeof right, " %3.0f%% [%s]%s  %.1fs%s  %s ", frac * 100, bar, amount,
                  now - p.started, eta, p.cancelling ? "stopping" : "Esc cancels");
         /* The rate gives its room to a title that would be cut

@@ -933,7 +933,10 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         if (model_need_args(id, argc, 0, 0, err) != DG_OK)
             return DG_ERR;
         m->chart[m->pane] = !m->chart[m->pane];
-        model_say(m, "%s shows %s", pane_titles[m->pane], m->chart[m->pane] ? "charts" : "sheets");
+        model_say(m, "the %s pane shows its views as %s ({chart-toggle}: as %s; the arrows "
+                     "scroll)",
+                  pane_titles[m->pane], m->chart[m->pane] ? "charts" : "tables",
+                  m->chart[m->pane] ? "tables" : "charts");
         break;
     case ACT_PANE_LOAD:
     case ACT_PANE_CLEAN:

@@ -217,6 +217,7 @@ void sheet_draw(app *a, sheet *s, int top, int height, int width)
     if (s->kind == SHEET_FREQ && a->m.chart[a->m.pane]) {
         freq_chart *fc = dg_xmalloc(sizeof *fc);
         freq_chart_of(&a->m, s, fc);
+        fc->chart.scroll_to = (int)(s->cur < (uint64_t)fc->chart.n ? s->cur : (uint64_t)fc->chart.n - 1);
         char head[512];
         /* The title names the data's table and column: the key is looked up,
          * not expanded from {chart-toggle}. */
