@@ -213,7 +213,7 @@ static void draw_hints(app *a, int y, int width)
 static int overlay_lines(app *a, char lines[][HELP_LINE], int max)
 {
     if (a->help != 2)
-        return help_lines(lines, max);
+        return help_lines_wrapped(lines, max, a->overlay_w > 10 ? a->overlay_w - 1 : 79);
     int n = 0;
     const char *p = a->detail;
     while (*p && n < max) {
@@ -426,7 +426,7 @@ static void run_action(app *a, int id, int argc, char **argv, int from_key)
         if (a->help) {
             /* At the section of the keys live where the analyst is. */
             static char lines[HELP_MAX_LINES][HELP_LINE];
-            int n = help_lines(lines, HELP_MAX_LINES);
+            int n = overlay_lines(a, lines, HELP_MAX_LINES);
             a->help_top = help_section(lines, n, model_context(&a->m));
         }
         break;

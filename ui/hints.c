@@ -1,4 +1,5 @@
 #include "hints.h"
+#include "text.h"
 
 #include <strings.h>
 #include <string.h>
@@ -103,6 +104,17 @@ int help_lines(char lines[][HELP_LINE], int max)
             snprintf(lines[n++], HELP_LINE, " %-9s %-18s %s", keys, name, actions[i].help);
         }
     }
+    return n;
+}
+
+int help_lines_wrapped(char lines[][HELP_LINE], int max, int width)
+{
+    static char one[HELP_MAX_LINES][HELP_LINE];
+    int n1 = help_lines(one, HELP_MAX_LINES), n = 0;
+    /* " %-9s %-18s ": the description starts at column 30. */
+    int indent = width > 50 ? 30 : 4;
+    for (int i = 0; i < n1 && n < max; i++)
+        n += text_wrap(one[i], width, indent, lines + n, max - n);
     return n;
 }
 

@@ -1105,6 +1105,20 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         if (sheet_action(m, id, argc, argv, &j, err) != DG_OK)
             return DG_ERR;
         break;
+    case ACT_SHEET_WIDEN: {
+        int col = 0;
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK || !(s = model_need_sheet(m, id, err)))
+            return DG_ERR;
+        if (s->kind == SHEET_FREQ ? strcmp(argv[0], "value") != 0 &&
+                                        strcmp(argv[0], model_sheet_table(m, s)->cols[s->col].name) != 0
+                                  : (col = model_find_column(model_sheet_table(m, s), argv[0], err)) < 0)
+            return s->kind == SHEET_FREQ ? dg_fail(err, "a frequency sheet widens its value column")
+                                         : DG_ERR;
+        s->wide ^= 1u << col;
+        model_say(m, "%s %s", argv[0], s->wide & (1u << col) ? "widened to its longest value"
+                                                                 : "back to its usual width");
+        break;
+    }
     case ACT_SAVE:
         if (model_need_args(id, argc, 0, 0, err) != DG_OK || save(m, err) != DG_OK)
             return DG_ERR;

@@ -85,6 +85,8 @@ typedef struct sheet {
     uint64_t top;        /* first position shown (kept by the screen) */
     int ccol;            /* cursor column (SHEET_FREQ: a FREQ_ column) */
     int left;            /* first column shown (kept by the screen) */
+    uint32_t wide;       /* columns widened to their whole text (sheet-widen), bit per
+                            column (a frequency sheet: its value, bit 0) */
     int search_col;      /* the last search, for search-next (-1: none) */
     char search[256];
     int eda;             /* 1: table is an index into model.eda_tabs, not the data set;

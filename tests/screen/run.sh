@@ -147,10 +147,15 @@ fi
 # The frequency table as a chart (.), then back to the table (.).
 keys a .
 check a freq-chart-80x24 "phones.phone_brand: frequency: the 20 most frequent"
-keys a .
+keys a G
+check a freq-chart-last-bar-80x24 " before"
+keys a g .
 wait_for a "distinct values" >/dev/null
 keys a '?'
 check a help-80x24 "Keys - ? or q closes"
+keys a g
+check a help-top-80x24 "Everywhere"
+keys a G
 # Enter leaves the help open (it closed it, and the next q quit the workbench).
 keys a Enter
 if wait_for a "Enter does nothing in the help: q or Esc closes it" &&
@@ -249,9 +254,21 @@ check d clean-applied-80x24 "applied 10 of 10 rules"
 keys d Down Down Down Down Enter
 check d clean-rule-detail-80x24 "rule 5 of 10: time-window"
 keys d q
+# The last rule: its effects row scrolls into view with the list.
+keys d G
+check d clean-last-rule-80x24 "10 impute-median: "
 keys d 3 c
 check d eda-list-80x24 "14 EDA tables from the cleaned data"
-keys d Down Enter
+# The box plot's sheet scrolls sideways to its last columns (upper whisker, max).
+keys d Down Down Enter
+wait_for d "row 1/2" >/dev/null
+keys d G Right Right Right Right Right Right Right Right Right
+check d eda-box-last-column-80x24 "upper whisker"
+# _ widens a column, and back.
+keys d _
+check d eda-box-widened-80x24 "max widened to its longest value"
+keys d _ q Up
+keys d Enter
 check d eda-sheet-80x24 "row 1/2"
 keys d q p
 if wait_for d "saved out-d/eda-01-gender.png and its .csv"; then
@@ -383,6 +400,10 @@ keys h 5
 check h models-settings-80x24 "t toggles a family"
 keys h Down Down Down t K BSpace 2 Enter
 check h models-settings-changed-80x24 "2-fold cross-validation"
+# Enter: the cursor's family in full (its description, its grid).
+keys h Enter
+check h models-family-detail-80x24 "cross-validation grid:"
+keys h q
 keys h c
 if wait_for h "runs on 800 labelled devices" 120; then
     check h models-runs-80x24 "runs on 800 labelled devices"
@@ -464,14 +485,21 @@ if wait_for h "training on the cleaned data: cancelled; nothing changed" 60 &&
 else
     notok "Models cancel" "$last_screen"
 fi
-# A key that would throw a running job away asks first; n keeps it.
+# A key that would throw a running job away asks first; n keeps it. (While a
+# job runs the screen never holds still: poll_for, not wait_for.)
+poll_for() {
+    local i
+    for i in $(seq 300); do
+        grep -qF -- "$2" <<<"$(T capture-pane -p -t "$1")" && return 0
+        sleep 0.05
+    done
+    last_screen=$(T capture-pane -p -t "$1")
+    return 1
+}
 keys h v c
-for _ in $(seq 200); do
-    grep -qF "training [PROGRESS MASKED]" <<<"$(screen h)" && break
-    sleep 0.05
-done
+poll_for h "Esc cancels" >/dev/null
 keys h q
-if wait_for h "quit anyway? (y: yes; any other key: no)" 30; then
+if poll_for h "quit anyway? (y: yes; any other key: no)"; then
     ok "quit during a training asks first"
 else
     notok "quit during a training" "$last_screen"
@@ -479,13 +507,8 @@ fi
 keys h n
 # A data action keyed while the training runs waits for it.
 keys h 4 c
-for _ in $(seq 200); do
-    grep -qF "1 queued; training" <<<"$(T capture-pane -p -t h)" && break
-    sleep 0.05
-done
-if grep -qF "1 queued; training" <<<"$(T capture-pane -p -t h)" &&
-    wait_for h "sampled" 120 && wait_for h "cleaned data" && keys h 5 &&
-    wait_for h " runs, cleaned data"; then
+if poll_for h "1 queued; training" && wait_for h "sampled" 120 && wait_for h "cleaned data" &&
+    keys h 5 && wait_for h " runs, cleaned data"; then
     ok "a geo sample keyed during a training runs after it"
 else
     notok "queued geo sample" "$last_screen"
