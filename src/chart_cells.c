@@ -512,7 +512,7 @@ static void draw_horizontal(dg_cell_grid *g, const dg_chart *c, const dg_chart_a
         put(g, f.x0 - 1, y, 0x2502, -1, DG_CELL_DIM);
     if (above) {
         char more[64];
-        snprintf(more, sizeof more, "… %d before", first);
+        snprintf(more, sizeof more, "↑ %d more", first);
         put_text(g, 0, f.y0, more, lw, -1, DG_CELL_DIM);
     }
     for (int k = 0; k < shown; k++) {

@@ -891,7 +891,8 @@ static const char usage[] =
     "Usage: demographer [--out DIR] [--log FILE] [--no-snapshot] [--cache-dir DIR] [DATA_DIR]\n"
     "\n"
     "Opens the workbench (needs a terminal). See 'man demographer' for its keys.\n"
-    "  --out DIR        where saved PNGs go (default: the current directory)\n"
+    "  --out DIR        where saved PNGs and the workspace go (default: the current\n"
+    "                   directory); opened again there, the workbench restores its work\n"
     "  --log FILE       the session log (default $XDG_STATE_HOME/demographer/session.log)\n"
     "  --no-snapshot    neither read nor write load snapshots\n"
     "  --cache-dir DIR  where snapshots live\n";

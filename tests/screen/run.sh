@@ -119,7 +119,7 @@ assert len(colours) >= 4, f'only {len(colours)} colours: blank'
 PY
 }
 
-echo "1..72"
+echo "1..88"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -148,7 +148,7 @@ fi
 keys a .
 check a freq-chart-80x24 "phones.phone_brand: frequency: the 20 most frequent"
 keys a G
-check a freq-chart-last-bar-80x24 " before"
+check a freq-chart-last-bar-80x24 "↑ "
 keys a g .
 wait_for a "distinct values" >/dev/null
 keys a '?'
@@ -256,7 +256,7 @@ check d clean-rule-detail-80x24 "rule 5 of 10: time-window"
 keys d q
 # The last rule: its effects row scrolls into view with the list.
 keys d G
-check d clean-last-rule-80x24 "10 impute-median: "
+check d clean-last-rule-80x24 "10 empty-categories: "
 keys d 3 c
 check d eda-list-80x24 "14 EDA tables from the cleaned data"
 # The box plot's sheet scrolls sideways to its last columns (upper whisker, max).
