@@ -187,6 +187,7 @@ enum {
     ST_SHUFFLE,
     ST_MAPPING,
     ST_CATALOGUE,
+    ST_EFFECTS, /* the per-group / per-app effects of the worlds other than personas */
 };
 
 typedef struct rng {
@@ -386,11 +387,53 @@ static const struct {
 #define MAX_APP_LABELS 16
 
 /* ---------------------------------------------------------------------------
+ * The worlds: how the observed features depend on the class, axis by axis
+ * (doc/worlds.md says what each assumes and what its truth integrates)
+ * ------------------------------------------------------------------------- */
+
+enum { APPS_PERSONAS, APPS_GROUPS, APPS_SMOOTH };   /* app propensities */
+enum { HOURS_CHRONO, HOURS_GROUPS, HOURS_SMOOTH };  /* hour-of-day profile */
+enum { COUNT_LOGNORMAL, COUNT_LEVELS, COUNT_NEGBIN }; /* events per device */
+enum { PLACE_HOME, PLACE_TRAVEL };                  /* where the location signal is */
+
+typedef struct synth_world {
+    const char *name;
+    int apps, hours, count, place;
+    double phone_scale; /* of the brand and model age / sex tilts */
+    double city_scale;  /* of the home city's age / sex tilts */
+} synth_world;
+
+static const synth_world synth_worlds[] = {
+    {"personas", APPS_PERSONAS, HOURS_CHRONO, COUNT_LOGNORMAL, PLACE_HOME, 1.0, 1.0},
+    {"groups", APPS_GROUPS, HOURS_GROUPS, COUNT_LEVELS, PLACE_TRAVEL, 0.3, 0.0},
+    {"smooth", APPS_SMOOTH, HOURS_SMOOTH, COUNT_NEGBIN, PLACE_HOME, 1.8, 2.5},
+};
+#define N_WORLDS (sizeof synth_worlds / sizeof synth_worlds[0])
+
+const char *dg_synth_world_name(int i)
+{
+    return i >= 0 && (size_t)i < N_WORLDS ? synth_worlds[i].name : NULL;
+}
+
+/* groups: activity levels of the devices (independent of the class), and
+ * the negative binomial's shape within a level (near-Poisson) */
+#define N_LEVELS 6
+static const double level_p[N_LEVELS] = {0.30, 0.25, 0.20, 0.13, 0.08, 0.04};
+static const double level_a[N_LEVELS] = {0.04, 0.15, 0.5, 1.3, 3.5, 10.0};
+#define LEVELS_R 20.0
+/* smooth: the negative binomial's shape (heavy-tailed: a gamma-mixed Poisson) */
+#define NEGBIN_R 0.55
+/* smooth: one app profile per sex and clamped age (12 .. 75) */
+#define SMOOTH_AGES 64
+#define MAX_PROF (N_PERS > 2 * SMOOTH_AGES ? N_PERS : 2 * SMOOTH_AGES)
+
+/* ---------------------------------------------------------------------------
  * The world: everything fixed before devices are drawn
  * ------------------------------------------------------------------------- */
 
 typedef struct world {
     uint64_t seed;
+    const synth_world *kind;
     /* classes */
     int n_cls;
     uint8_t cls_male[MAX_CLS], cls_age[MAX_CLS];
@@ -402,21 +445,28 @@ typedef struct world {
     double marg_cdf[DG_SYNTH_N_MODELS];
     char *model_mojibake[DG_SYNTH_N_MODELS];
     /* events */
-    double ev_mu[MAX_CLS];
+    double ev_mu[MAX_CLS]; /* lognormal: mu; levels and negbin: the mean of n - 1 */
     double chrono_p[MAX_CLS][N_CHRONO], chrono_cdf[MAX_CLS][N_CHRONO];
-    double hour_logp[N_CHRONO][24], hour_cdf[N_CHRONO][24];
+    /* hour profiles: the chronotypes (personas), else one per group / class */
+    int n_hprof;
+    int hprof_of_cls[MAX_CLS]; /* -1: a latent chronotype */
+    double hour_logp[MAX_CLS][24], hour_cdf[MAX_CLS][24];
     double day_cdf[24][9]; /* day 0 = 30 April .. 8 = 8 May, given the hour */
-    /* personas */
+    /* app profiles: the personas (a latent mixture), else one per group or
+     * per sex and clamped age */
+    int n_prof;
+    int prof_of_cls[MAX_CLS]; /* -1: a latent persona */
     double pers_p[MAX_CLS][N_PERS], pers_cdf[MAX_CLS][N_PERS];
-    double pers_base[N_PERS]; /* sum_j log(1 - p_kj) - log(1 - P(empty set)) */
+    double pers_base[MAX_PROF]; /* sum_j log(1 - p_kj) - log(1 - P(empty set)) */
     /* cities */
     double city_logp[MAX_CLS][N_CITIES], city_cdf[MAX_CLS][N_CITIES];
+    double away_p[MAX_CLS]; /* travel: P(an event with a place is away from home) */
     /* apps: the first DG_N_APPS are installable, the rest catalogue only */
     uint32_t n_catalogue;
     int64_t *app_id;
-    float *app_p;       /* [N_PERS][DG_N_APPS] */
-    float *app_logodds; /* [N_PERS][DG_N_APPS] */
-    uint32_t *app_order; /* [N_PERS][DG_N_APPS], by decreasing p */
+    float *app_p;       /* [n_prof][DG_N_APPS] */
+    float *app_logodds; /* [n_prof][DG_N_APPS] */
+    uint32_t *app_order; /* [n_prof][DG_N_APPS], by decreasing p */
     float *app_act;
     uint32_t *label_off; /* [n_catalogue + 1] */
     uint16_t *labels;
@@ -487,7 +537,8 @@ static void build_phones(world *w)
     for (int c = 0; c < nc; c++)
         for (int b = 0; b < nb; b++)
             tilt[c * nb + b] =
-                exp(BRAND_TILT_SCALE * dg_synth_brands[b].age_tilt * age_pos(w->cls_age[c]));
+                exp(BRAND_TILT_SCALE * w->kind->phone_scale * dg_synth_brands[b].age_tilt *
+                    age_pos(w->cls_age[c]));
     double pg[2] = {1 - p_male, p_male};
     for (int it = 0; it < 200; it++) {
         double marg[DG_SYNTH_N_BRANDS][2];
@@ -526,7 +577,8 @@ static void build_phones(world *w)
             for (uint32_t i = 0; i < br->n_models; i++) {
                 const dg_synth_model *mo = &dg_synth_models[br->first_model + i];
                 double v = mo->weight *
-                           exp(MODEL_TILT_SCALE * (mo->age_tilt * u + mo->sex_tilt * s));
+                           exp(MODEL_TILT_SCALE * w->kind->phone_scale *
+                               (mo->age_tilt * u + mo->sex_tilt * s));
                 lp[br->first_model + i] = v;
                 zm += v;
             }
@@ -578,9 +630,125 @@ static char *mojibake(const char *s)
     return out;
 }
 
+/* The world's fixed random effects: one standard normal per (tag, item),
+ * each from its own stream, so that they do not depend on the order of use. */
+static double effect_normal(const world *w, uint64_t tag, uint64_t item)
+{
+    rng r;
+    rng_init(&r, w->seed, ST_EFFECTS, (tag << 40) | item);
+    return rng_normal(&r);
+}
+
+static double effect_unif(const world *w, uint64_t tag, uint64_t item)
+{
+    rng r;
+    rng_init(&r, w->seed, ST_EFFECTS, (tag << 40) | item);
+    return rng_unif(&r);
+}
+
+enum { FX_HOURS = 1, FX_COUNT, FX_AWAY, FX_APPS, FX_SIZE };
+
+/* Means of n - 1 (the number of events minus one) for the negative binomial
+ * worlds: exp(effect of class c), scaled so that the population mean of n is
+ * EV_MEAN (levels: the level's activity multiplies it). */
+static void build_count_means(world *w)
+{
+    const int nc = w->n_cls;
+    double ea = 0, m = 0, eff[MAX_CLS];
+    for (int l = 0; l < N_LEVELS; l++)
+        ea += level_p[l] * level_a[l];
+    for (int c = 0; c < nc; c++) {
+        double u = age_pos(w->cls_age[c]), s = w->cls_male[c] ? 1 : -1;
+        if (w->kind->count == COUNT_LEVELS)
+            eff[c] = EV_SEX * s + EV_AGE * u +
+                     0.3 * effect_normal(w, FX_COUNT, (uint64_t)group12(w->cls_male[c], w->cls_age[c]));
+        else
+            eff[c] = EV_SEX * s + EV_AGE * u + 0.08 * s * u - 0.06 * u * u;
+        m += exp(w->log_prior[c]) * exp(eff[c]);
+    }
+    double scale = (EV_MEAN - 1) / (m * (w->kind->count == COUNT_LEVELS ? ea : 1.0));
+    for (int c = 0; c < nc; c++)
+        w->ev_mu[c] = scale * exp(eff[c]);
+}
+
+/* log P(k | negative binomial of shape r and mean m), without the terms
+ * that depend on k only: r log(r / (r + m)) + k log(m / (r + m)). */
+static double negbin_logpmf_m(uint32_t k, double r, double m)
+{
+    return r * log(r / (r + m)) + k * log(m / (r + m));
+}
+
+/* A negative binomial draw (shape r, mean m) by inversion, at most cap. */
+static uint32_t negbin_draw(rng *rg, double r, double m, uint32_t cap)
+{
+    double u = rng_unif(rg), q = m / (r + m);
+    double p = exp(r * log(r / (r + m))), cdf = p;
+    uint32_t k = 0;
+    while (u >= cdf && k < cap) {
+        p *= (k + r) / (k + 1.0) * q;
+        k++;
+        cdf += p;
+    }
+    return k;
+}
+
+/* Hour profiles of the worlds without chronotypes: the real profile tilted
+ * by tau[profile][h], divided by the population mixture of the tilts. */
+static void build_hour_profiles(world *w)
+{
+    const int nc = w->n_cls;
+    double tau[MAX_CLS][24];
+    const bool groups = w->kind->hours == HOURS_GROUPS;
+    w->n_hprof = groups ? 12 : nc;
+    for (int c = 0; c < nc; c++)
+        w->hprof_of_cls[c] = groups ? group12(w->cls_male[c], w->cls_age[c]) : c;
+    for (int k = 0; k < w->n_hprof; k++) {
+        double u = groups ? 0 : age_pos(w->cls_age[k]), s = groups ? 0 : (w->cls_male[k] ? 1 : -1);
+        for (int h = 0; h < 24; h++) {
+            double late = cos(6.283185307179586 * (h - 1) / 24.0);
+            double morning = cos(6.283185307179586 * (h - 8) / 24.0);
+            if (groups) /* independent, strong effects per group and hour */
+                tau[k][h] = 0.14 * effect_normal(w, FX_HOURS, (uint64_t)(k * 24 + h));
+            else /* smooth in age, with sex x age terms */
+                tau[k][h] = (-0.27 * u + 0.09 * u * u - 0.06 * s + 0.09 * s * u) * late +
+                            (0.15 * u - 0.09 * s * u) * morning;
+        }
+    }
+    double mix[24] = {0};
+    for (int c = 0; c < nc; c++)
+        for (int h = 0; h < 24; h++)
+            mix[h] += exp(w->log_prior[c]) * exp(tau[w->hprof_of_cls[c]][h]);
+    for (int k = 0; k < w->n_hprof; k++) {
+        double z = 0, v[24];
+        for (int h = 0; h < 24; h++) {
+            v[h] = dg_synth_hour_counts[h] * exp(tau[k][h]) / mix[h];
+            z += v[h];
+        }
+        double cum = 0;
+        for (int h = 0; h < 24; h++) {
+            w->hour_logp[k][h] = log(v[h] / z);
+            cum += v[h] / z;
+            w->hour_cdf[k][h] = cum;
+        }
+    }
+}
+
 static void build_events_model(world *w)
 {
     const int nc = w->n_cls;
+    if (w->kind->count != COUNT_LOGNORMAL)
+        build_count_means(w);
+    if (w->kind->hours != HOURS_CHRONO)
+        build_hour_profiles(w);
+    else
+        w->n_hprof = N_CHRONO;
+    for (int c = 0; c < nc; c++) {
+        w->hprof_of_cls[c] = w->kind->hours == HOURS_CHRONO ? -1 : w->hprof_of_cls[c];
+        w->away_p[c] = w->kind->place == PLACE_TRAVEL
+                           ? 0.03 + 0.2 * effect_unif(w, FX_AWAY,
+                                                       (uint64_t)group12(w->cls_male[c], w->cls_age[c]))
+                           : 0;
+    }
     /* mu0 such that the mean of floor(exp(x)) over labelled devices is EV_MEAN
      * (E floor(e^x) ~ E e^x - 1/2; the cap is far in the tail) */
     double m = 0;
@@ -588,7 +756,7 @@ static void build_events_model(world *w)
         m += exp(w->log_prior[c]) * exp(EV_SEX * (w->cls_male[c] ? 1 : -1) +
                                         EV_AGE * age_pos(w->cls_age[c]));
     double mu0 = log((EV_MEAN + 0.5) / (m * exp(EV_SIGMA * EV_SIGMA / 2)));
-    for (int c = 0; c < nc; c++)
+    for (int c = 0; c < nc && w->kind->count == COUNT_LOGNORMAL; c++)
         w->ev_mu[c] =
             mu0 + EV_SEX * (w->cls_male[c] ? 1 : -1) + EV_AGE * age_pos(w->cls_age[c]);
 
@@ -619,7 +787,7 @@ static void build_events_model(world *w)
         for (int t = 0; t < N_CHRONO; t++)
             mix[h] += pop[t] * exp(chrono_tilt[t] * late[h]);
     }
-    for (int t = 0; t < N_CHRONO; t++) {
+    for (int t = 0; t < N_CHRONO && w->kind->hours == HOURS_CHRONO; t++) {
         double z = 0, v[24];
         for (int h = 0; h < 24; h++) {
             v[h] = dg_synth_hour_counts[h] * exp(chrono_tilt[t] * late[h]) / mix[h];
@@ -655,7 +823,8 @@ static void build_events_model(world *w)
     for (int c = 0; c < nc; c++) {
         double u = age_pos(w->cls_age[c]), s = w->cls_male[c] ? 1 : -1, z = 0;
         for (size_t k = 0; k < N_CITIES; k++) {
-            double v = cities[k].weight * exp(cities[k].age_tilt * u + cities[k].sex_tilt * s);
+            double v = cities[k].weight *
+                       exp(w->kind->city_scale * (cities[k].age_tilt * u + cities[k].sex_tilt * s));
             w->city_logp[c][k] = v;
             z += v;
         }
@@ -672,9 +841,24 @@ static int persona_male(int k) { return k / 12; }
 static int persona_agei(int k) { return (k / 2) % 6; }
 static int persona_heavy(int k) { return k % 2; }
 
+/* The age of app profile k of the smooth world. */
+static int smooth_prof_age(int k) { return 12 + k % SMOOTH_AGES; }
+
 static void build_personas(world *w)
 {
+    if (w->kind->apps != APPS_PERSONAS) {
+        bool groups = w->kind->apps == APPS_GROUPS;
+        w->n_prof = groups ? 12 : 2 * SMOOTH_AGES;
+        for (int c = 0; c < w->n_cls; c++) {
+            int a = w->cls_age[c] < 12 ? 12 : w->cls_age[c] > 75 ? 75 : w->cls_age[c];
+            w->prof_of_cls[c] = groups ? group12(w->cls_male[c], w->cls_age[c])
+                                       : w->cls_male[c] * SMOOTH_AGES + (a - 12);
+        }
+        return;
+    }
+    w->n_prof = N_PERS;
     for (int c = 0; c < w->n_cls; c++) {
+        w->prof_of_cls[c] = -1;
         double u = age_pos(w->cls_age[c]), s = w->cls_male[c] ? 1 : -1, z = 0;
         for (int k = 0; k < N_PERS; k++) {
             double G = persona_male(k) ? 1 : -1;
@@ -869,22 +1053,60 @@ static void build_apps(world *w, uint64_t n_devices)
     }
     free(sorted);
 
-    /* install probabilities per persona */
-    w->app_p = dg_xmalloc(sizeof(float) * N_PERS * U);
-    w->app_logodds = dg_xmalloc(sizeof(float) * N_PERS * U);
-    w->app_order = dg_xmalloc(sizeof(uint32_t) * N_PERS * U);
-    double *e = dg_xmalloc(sizeof(double) * U);
-    for (int k = 0; k < N_PERS; k++) {
-        double G = persona_male(k) ? 1 : -1, V = persona_heavy(k) ? 1 : -1;
-        double ua = age_pos((int)pers_age[persona_agei(k)]);
-        double size = pers_size[persona_heavy(k)] * (1.1 - 0.01 * (pers_age[persona_agei(k)] - 18));
+    /* the smooth world's per-app coefficients of age, age^2 and sex x age */
+    double(*coef)[3] = NULL;
+    if (w->kind->apps == APPS_SMOOTH) {
+        coef = dg_xmalloc(sizeof *coef * U);
         for (uint32_t j = 0; j < U; j++) {
-            /* the most popular apps are everybody's; the tail is personal */
-            double f = j < 30 ? 0.2 : j < 300 ? 0.2 + 0.8 * (j - 30) / 270.0 : 1.0;
-            double d = tr[j].age - ua;
-            double aff = APP_SEX * tr[j].sex * G - d * d / (2 * APP_AGE_W * APP_AGE_W) +
-                         APP_TASTE * tr[j].taste * V;
-            e[j] = pow(j + APP_ZIPF_J0, -APP_ZIPF_S) * exp(f * aff);
+            rng r;
+            rng_init(&r, w->seed, ST_EFFECTS, ((uint64_t)FX_APPS << 40) | j);
+            coef[j][0] = 0.3 * tr[j].age + 0.15 * rng_normal(&r);
+            coef[j][1] = 0.15 * rng_normal(&r);
+            coef[j][2] = 0.2 * rng_normal(&r);
+        }
+    }
+    /* install probabilities per profile */
+    const int np = w->n_prof;
+    w->app_p = dg_xmalloc(sizeof(float) * (size_t)np * U);
+    w->app_logodds = dg_xmalloc(sizeof(float) * (size_t)np * U);
+    w->app_order = dg_xmalloc(sizeof(uint32_t) * (size_t)np * U);
+    double *e = dg_xmalloc(sizeof(double) * U);
+    for (int k = 0; k < np; k++) {
+        double size;
+        if (w->kind->apps == APPS_PERSONAS) {
+            double G = persona_male(k) ? 1 : -1, V = persona_heavy(k) ? 1 : -1;
+            double ua = age_pos((int)pers_age[persona_agei(k)]);
+            size = pers_size[persona_heavy(k)] * (1.1 - 0.01 * (pers_age[persona_agei(k)] - 18));
+            for (uint32_t j = 0; j < U; j++) {
+                /* the most popular apps are everybody's; the tail is personal */
+                double f = j < 30 ? 0.2 : j < 300 ? 0.2 + 0.8 * (j - 30) / 270.0 : 1.0;
+                double d = tr[j].age - ua;
+                double aff = APP_SEX * tr[j].sex * G - d * d / (2 * APP_AGE_W * APP_AGE_W) +
+                             APP_TASTE * tr[j].taste * V;
+                e[j] = pow(j + APP_ZIPF_J0, -APP_ZIPF_S) * exp(f * aff);
+            }
+        } else if (w->kind->apps == APPS_GROUPS) {
+            /* every group has its own, independent propensity for every app */
+            size = 25.0 * exp(0.3 * effect_normal(w, FX_SIZE, (uint64_t)k));
+            for (uint32_t j = 0; j < U; j++) {
+                double f = j < 30 ? 0.2 : j < 300 ? 0.2 + 0.8 * (j - 30) / 270.0 : 1.0;
+                double aff = 0.35 * effect_normal(w, FX_APPS, ((uint64_t)k << 24) | j);
+                e[j] = pow(j + APP_ZIPF_J0, -APP_ZIPF_S) * exp(f * aff);
+            }
+        } else {
+            /* log-odds smooth in the exact age (clamped to 12 .. 75), with
+             * sex and sex x age terms */
+            int age = smooth_prof_age(k);
+            double s = k >= SMOOTH_AGES ? 1 : -1, u = age_pos(age);
+            size = 25.0 * (1.1 - 0.01 * (age - 18)) * (1 + 0.05 * s);
+            if (size < 8)
+                size = 8;
+            for (uint32_t j = 0; j < U; j++) {
+                double f = j < 30 ? 0.2 : j < 300 ? 0.2 + 0.8 * (j - 30) / 270.0 : 1.0;
+                double aff = 0.4 * tr[j].sex * s + coef[j][0] * u +
+                             coef[j][1] * (u * u - 1) / 2 + coef[j][2] * s * u;
+                e[j] = pow(j + APP_ZIPF_J0, -APP_ZIPF_S) * exp(f * aff);
+            }
         }
         /* scale (in logs) so that the expected set size is `size` */
         double lo = -80, hi = 80;
@@ -913,6 +1135,7 @@ static void build_apps(world *w, uint64_t n_devices)
         sort_by_p_desc(p, U, w->app_order + (size_t)k * U);
     }
     free(e);
+    free(coef);
 
     /* activity: messaging and the top apps are used, the tail mostly sits */
     w->app_act = dg_xmalloc(sizeof(float) * U);
@@ -925,9 +1148,10 @@ static void build_apps(world *w, uint64_t n_devices)
     free(tr);
 }
 
-static void world_build(world *w, uint64_t seed, uint64_t n_devices)
+static void world_build(world *w, const synth_world *kind, uint64_t seed, uint64_t n_devices)
 {
     memset(w, 0, sizeof *w);
+    w->kind = kind;
     w->seed = seed;
     build_classes(w);
     build_phones(w);
@@ -952,6 +1176,63 @@ static double ev_logpmf(uint32_t n, double mu)
     else
         p = 0.5 * (erfc(-z2) - (n <= 1 ? 0 : erfc(-z1)));
     return log(p > 1e-300 ? p : 1e-300);
+}
+
+/* The lognormal's mu of the event count of a device of class c (test
+ * devices log a little more). */
+static double lognormal_mu(const world *w, int c, bool labelled)
+{
+    return w->ev_mu[c] + (labelled ? 0.0 : EV_TEST_SHIFT);
+}
+
+/* The number of events of a device of class c that has events. */
+uint32_t synth_draw_n_events(const world *w, int c, bool labelled, rng *r)
+{
+    if (w->kind->count == COUNT_LOGNORMAL) {
+        double x = lognormal_mu(w, c, labelled) + EV_SIGMA * rng_normal(r);
+        double n = floor(exp(x));
+        return n < 1 ? 1 : n >= EV_CAP ? EV_CAP : (uint32_t)n;
+    }
+    if (w->kind->count == COUNT_LEVELS) {
+        double u = rng_unif(r), cum = 0;
+        int l = 0;
+        for (; l < N_LEVELS - 1; l++) {
+            cum += level_p[l];
+            if (u < cum)
+                break;
+        }
+        return 1 + negbin_draw(r, LEVELS_R, w->ev_mu[c] * level_a[l], EV_CAP - 1);
+    }
+    return 1 + negbin_draw(r, NEGBIN_R, w->ev_mu[c], EV_CAP - 1);
+}
+
+/* lp[c] += log P(n events | class c) for every class: exact (the levels
+ * summed over; the negative binomials' mass past EV_CAP is below 1e-100 at
+ * these means, so n is never capped). */
+void synth_add_n_events_loglik(const world *w, uint32_t n, bool labelled, double *lp)
+{
+    const int nc = w->n_cls;
+    if (w->kind->count == COUNT_LOGNORMAL) {
+        for (int c = 0; c < nc; c++)
+            lp[c] += ev_logpmf(n, lognormal_mu(w, c, labelled));
+        return;
+    }
+    double r = w->kind->count == COUNT_LEVELS ? LEVELS_R : NEGBIN_R, k = n - 1.0;
+    double lgk = lgamma(k + r) - lgamma(r) - lgamma(k + 1);
+    for (int c = 0; c < nc; c++) {
+        if (w->kind->count == COUNT_NEGBIN) {
+            lp[c] += lgk + negbin_logpmf_m(n - 1, NEGBIN_R, w->ev_mu[c]);
+            continue;
+        }
+        double v[N_LEVELS], m = -INFINITY, z = 0;
+        for (int l = 0; l < N_LEVELS; l++) {
+            v[l] = log(level_p[l]) + negbin_logpmf_m(n - 1, LEVELS_R, w->ev_mu[c] * level_a[l]);
+            m = fmax(m, v[l]);
+        }
+        for (int l = 0; l < N_LEVELS; l++)
+            z += exp(v[l] - m);
+        lp[c] += lgk + m + log(z);
+    }
 }
 
 /* ---------------------------------------------------------------------------
@@ -1047,12 +1328,6 @@ static void draw_app_set(const world *w, rng *r, int k, uint32_t *out, uint16_t 
     *n_out = (uint16_t)n;
 }
 
-/* The lognormal's mu of the event count of a device of class c. */
-static double dev_mu(const world *w, int c, const dev *d)
-{
-    return w->ev_mu[c] + ((d->flags & F_LABELLED) ? 0.0 : EV_TEST_SHIFT);
-}
-
 static int16_t hundredths(double v) { return (int16_t)lround(v * 100); }
 
 static void gen_device(gen *G, uint32_t i, uint32_t blk)
@@ -1070,17 +1345,18 @@ static void gen_device(gen *G, uint32_t i, uint32_t blk)
     if (d->flags & F_CONFLICT)
         while (d->model2 == d->model)
             d->model2 = pick_cdf(w->marg_cdf, DG_SYNTH_N_MODELS, rng_unif(&r));
-    d->chrono = (uint8_t)pick_cdf(w->chrono_cdf[c], N_CHRONO, rng_unif(&r));
-    d->persona = (uint8_t)pick_cdf(w->pers_cdf[c], N_PERS, rng_unif(&r));
+    d->chrono = w->hprof_of_cls[c] >= 0
+                    ? (uint8_t)w->hprof_of_cls[c]
+                    : (uint8_t)pick_cdf(w->chrono_cdf[c], N_CHRONO, rng_unif(&r));
+    d->persona = w->prof_of_cls[c] >= 0 ? (uint8_t)w->prof_of_cls[c]
+                                        : (uint8_t)pick_cdf(w->pers_cdf[c], N_PERS, rng_unif(&r));
     d->city = (uint8_t)pick_cdf(w->city_cdf[c], N_CITIES, rng_unif(&r));
     d->n_events = 0;
     d->n_apps = 0;
     d->app_off = 0;
     if (!(d->flags & F_EVENTS))
         return;
-    double x = dev_mu(w, c, d) + EV_SIGMA * rng_normal(&r);
-    double n = floor(exp(x));
-    d->n_events = n < 1 ? 1 : n >= EV_CAP ? EV_CAP : (uint32_t)n;
+    d->n_events = synth_draw_n_events(w, c, (d->flags & F_LABELLED) != 0, &r);
     double u = rng_unif(&r);
     d->loc_mode = u < LOC_ZERO_DEV                 ? LOC_ZERO
                   : u < LOC_ZERO_DEV + LOC_ONE_DEV ? LOC_ONE
@@ -1113,7 +1389,8 @@ static void gen_events(gen *G, uint32_t i)
     dev *d = &G->devs[i];
     rng r;
     rng_init(&r, w->seed, ST_EVENTS, i);
-    uint32_t hours[24] = {0};
+    uint32_t hours[24] = {0}, placed[N_CITIES] = {0}, n_placed = 0;
+    const bool travel = w->kind->place == PLACE_TRAVEL;
     bool app_seen = false, city_seen = false;
     const city *ct = &cities[d->city];
     int16_t clon = hundredths(ct->lon), clat = hundredths(ct->lat);
@@ -1138,8 +1415,25 @@ static void gen_events(gen *G, uint32_t i)
             else if (u < LOC_ZERO_EV + LOC_ONE_EV)
                 mode = LOC_ONE;
         }
+        int away = -1; /* travel: the city visited, when not the home city */
+        if (travel && (mode == LOC_NORMAL || mode == LOC_CENTRE)) {
+            if (rng_unif(&r) < w->away_p[d->cls]) {
+                away = (int)rng_below(&r, N_CITIES - 1);
+                away += away >= d->city;
+            }
+            placed[away >= 0 ? away : d->city]++;
+            n_placed++;
+        }
         if (mode == LOC_ZERO) {
             ev->lon = ev->lat = 0;
+        } else if (away >= 0) {
+            /* within +-0.32 degrees of the centre: inside the city's box */
+            ev->lon = hundredths(cities[away].lon);
+            ev->lat = hundredths(cities[away].lat);
+            if (mode == LOC_NORMAL) {
+                ev->lon = (int16_t)(ev->lon + (int)rng_below(&r, 65) - 32);
+                ev->lat = (int16_t)(ev->lat + (int)rng_below(&r, 65) - 32);
+            }
         } else if (mode == LOC_ONE) {
             ev->lon = ev->lat = 100;
         } else if (mode == LOC_CENTRE) {
@@ -1177,19 +1471,22 @@ static void gen_events(gen *G, uint32_t i)
     for (int c = 0; c < nc; c++)
         lp[c] = w->log_prior[c] + ml[(size_t)c * DG_SYNTH_N_MODELS];
     if (d->n_events) {
-        double lh[N_CHRONO], mx = -INFINITY;
-        for (int t = 0; t < N_CHRONO; t++) {
+        /* hours: log P(hours | profile), then mixed over the chronotypes */
+        double lh[MAX_CLS], mx = -INFINITY;
+        for (int t = 0; t < w->n_hprof; t++) {
             lh[t] = 0;
             for (int h = 0; h < 24; h++)
                 lh[t] += hours[h] * w->hour_logp[t][h];
             mx = fmax(mx, lh[t]);
         }
-        for (int t = 0; t < N_CHRONO; t++)
-            lh[t] = exp(lh[t] - mx);
-        double la[N_PERS], ma = -INFINITY;
+        if (w->kind->hours == HOURS_CHRONO)
+            for (int t = 0; t < N_CHRONO; t++)
+                lh[t] = exp(lh[t] - mx);
+        /* apps: log P(installed set | profile), mixed over the personas */
+        double la[MAX_PROF], ma = -INFINITY;
         if (app_seen) {
             const uint32_t *set = G->apps + d->app_off;
-            for (int k = 0; k < N_PERS; k++) {
+            for (int k = 0; k < w->n_prof; k++) {
                 const float *lo = w->app_logodds + (size_t)k * DG_N_APPS;
                 double s = w->pers_base[k];
                 for (uint32_t a = 0; a < d->n_apps; a++)
@@ -1197,22 +1494,54 @@ static void gen_events(gen *G, uint32_t i)
                 la[k] = s;
                 ma = fmax(ma, s);
             }
-            for (int k = 0; k < N_PERS; k++)
-                la[k] = exp(la[k] - ma);
-        }
-        for (int c = 0; c < nc; c++) {
-            lp[c] += ev_logpmf(d->n_events, dev_mu(w, c, d));
-            double s = 0;
-            for (int t = 0; t < N_CHRONO; t++)
-                s += w->chrono_p[c][t] * lh[t];
-            lp[c] += log(s);
-            if (app_seen) {
-                s = 0;
+            if (w->kind->apps == APPS_PERSONAS)
                 for (int k = 0; k < N_PERS; k++)
-                    s += w->pers_p[c][k] * la[k];
-                lp[c] += log(s);
+                    la[k] = exp(la[k] - ma);
+        }
+        /* travel: sum over the (unobserved) home city h of
+         * P(h) (1 - a)^(events in h) (a / (cities - 1))^(other placed events),
+         * one value per away probability a (per group) */
+        double lt[12] = {0};
+        if (travel && n_placed)
+            for (int g = 0; g < 12; g++) {
+                int c0 = 0;
+                while (c0 < nc && group12(w->cls_male[c0], w->cls_age[c0]) != g)
+                    c0++;
+                if (c0 == nc)
+                    continue;
+                double a = w->away_p[c0], l1 = log1p(-a), l2 = log(a / (N_CITIES - 1));
+                double v[N_CITIES], m = -INFINITY, z = 0;
+                for (size_t h = 0; h < N_CITIES; h++) {
+                    v[h] = w->city_logp[c0][h] + placed[h] * l1 + (n_placed - placed[h]) * l2;
+                    m = fmax(m, v[h]);
+                }
+                for (size_t h = 0; h < N_CITIES; h++)
+                    z += exp(v[h] - m);
+                lt[g] = m + log(z);
             }
-            if (city_seen)
+        synth_add_n_events_loglik(w, d->n_events, (d->flags & F_LABELLED) != 0, lp);
+        for (int c = 0; c < nc; c++) {
+            if (w->kind->hours == HOURS_CHRONO) {
+                double s = 0;
+                for (int t = 0; t < N_CHRONO; t++)
+                    s += w->chrono_p[c][t] * lh[t];
+                lp[c] += log(s);
+            } else {
+                lp[c] += lh[w->hprof_of_cls[c]];
+            }
+            if (app_seen) {
+                if (w->kind->apps == APPS_PERSONAS) {
+                    double s = 0;
+                    for (int k = 0; k < N_PERS; k++)
+                        s += w->pers_p[c][k] * la[k];
+                    lp[c] += log(s);
+                } else {
+                    lp[c] += la[w->prof_of_cls[c]];
+                }
+            }
+            if (travel)
+                lp[c] += lt[group12(w->cls_male[c], w->cls_age[c])];
+            else if (city_seen)
                 lp[c] += w->city_logp[c][d->city];
         }
     }
@@ -2058,6 +2387,22 @@ int dg_synth(const dg_synth_opts *opts, const dg_progress *progress, dg_synth_re
         return dg_fail(err, "synth: the number of devices must be between 1 and %u", MAX_DEVICES);
     if (opts->shape != DG_SHAPE_KAGGLE && opts->shape != DG_SHAPE_UPGRAD)
         return dg_fail(err, "synth: unknown shape %d", (int)opts->shape);
+    const synth_world *kind = &synth_worlds[0];
+    if (opts->world) {
+        kind = NULL;
+        for (size_t i = 0; i < N_WORLDS && !kind; i++)
+            if (strcmp(opts->world, synth_worlds[i].name) == 0)
+                kind = &synth_worlds[i];
+        if (!kind) {
+            char names[256] = "";
+            for (size_t i = 0; i < N_WORLDS; i++) {
+                if (i)
+                    strcat(names, ", ");
+                strcat(names, synth_worlds[i].name);
+            }
+            return dg_fail(err, "synth: unknown world '%s' (the worlds: %s)", opts->world, names);
+        }
+    }
     if (dg_mkdirs(opts->out_dir, err) != DG_OK)
         return DG_ERR;
     if (opts->truth_path) {
@@ -2094,7 +2439,7 @@ int dg_synth(const dg_synth_opts *opts, const dg_progress *progress, dg_synth_re
 
     if (dg_progress_report(progress, "synth", 0, total, "devices"))
         return dg_cancel(err, "cancelled");
-    world_build(&G.w, opts->seed, opts->devices);
+    world_build(&G.w, kind, opts->seed, opts->devices);
 
     /* devices */
     G.devs = dg_xcalloc(G.n, sizeof(dev));

@@ -1,7 +1,9 @@
 /* Tests of the synthetic data generator (src/synth.c): determinism, thread
  * independence, the calibration of a 20,000-device set to the published
  * statistics (shared/DATA.md), the Upgrad shape's quirks, the truth file,
- * and failures (uncreatable directory, cancellation). The CSVs are parsed
+ * and failures (uncreatable directory, cancellation); the worlds (--world):
+ * each deterministic and thread-independent, its truth a real posterior
+ * (better than the priors and than a fitted softmax). The CSVs are parsed
  * here with plain fgets / strtok. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +11,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "demographer/dataset.h"
+#include "demographer/features.h"
+#include "demographer/model.h"
 #include "demographer/synth.h"
+#include "demographer/train.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -822,6 +828,259 @@ static void test_progress_and_report(void **state)
     free(dir);
 }
 
+/* ---- the worlds ------------------------------------------------------------ */
+
+static int n_worlds(void)
+{
+    int n = 0;
+    while (dg_synth_world_name(n))
+        n++;
+    return n;
+}
+
+static void run_world(const char *dir, const char *truth, const char *world, uint64_t devices,
+                      uint64_t seed, int threads)
+{
+    dg_synth_opts o = {.out_dir = dir, .truth_path = truth, .devices = devices, .seed = seed,
+                       .shape = DG_SHAPE_KAGGLE, .threads = threads, .world = world};
+    dg_err err = {0};
+    if (dg_synth(&o, NULL, NULL, &err) != DG_OK)
+        fail_msg("dg_synth --world %s failed: %s", world, err.msg);
+}
+
+/* The default world is personas, the one of the tests above; names are
+ * distinct; the list ends. */
+static void test_world_names(void **state)
+{
+    (void)state;
+    int n = n_worlds();
+    assert_true(n >= 3);
+    assert_string_equal(dg_synth_world_name(0), "personas");
+    assert_null(dg_synth_world_name(-1));
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(dg_synth_world_name(i), dg_synth_world_name(j));
+    /* world NULL and world "personas" are the same bytes */
+    char *a = make_tmpdir(), *b = make_tmpdir();
+    char *ta = join(a, "truth.csv"), *tb = join(b, "truth.csv");
+    run_synth(a, ta, 1500, 3, DG_SHAPE_KAGGLE, 2, NULL);
+    run_world(b, tb, "personas", 1500, 3, 2);
+    assert_true(hash_set(a, ta) == hash_set(b, tb));
+    free(ta);
+    free(tb);
+    remove_tree(a);
+    remove_tree(b);
+    free(a);
+    free(b);
+}
+
+/* An unknown world is an error that names every world; nothing is written. */
+static void test_world_unknown(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), *out = join(dir, "out");
+    dg_synth_opts o = {.out_dir = out, .devices = 1000, .seed = 1, .world = "flatland"};
+    dg_err err = {0};
+    assert_int_equal(dg_synth(&o, NULL, NULL, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "flatland"));
+    for (int i = 0; dg_synth_world_name(i); i++)
+        assert_non_null(strstr(err.msg, dg_synth_world_name(i)));
+    assert_int_equal(count_entries(dir), 0);
+    free(out);
+    remove_tree(dir);
+    free(dir);
+}
+
+/* Every world: the same seed gives the same bytes on 1 or 3 threads, another
+ * seed other bytes, and the worlds differ from each other. */
+static void test_world_determinism(void **state)
+{
+    (void)state;
+    uint64_t prev[16];
+    for (int w = 0; w < n_worlds() && w < 16; w++) {
+        const char *name = dg_synth_world_name(w);
+        char *a = make_tmpdir(), *b = make_tmpdir(), *c = make_tmpdir();
+        char *ta = join(a, "truth.csv"), *tb = join(b, "truth.csv"), *tc = join(c, "truth.csv");
+        run_world(a, ta, name, 2500, 9, 1);
+        run_world(b, tb, name, 2500, 9, 3);
+        run_world(c, tc, name, 2500, 10, 2);
+        uint64_t h = hash_set(a, ta);
+        if (h != hash_set(b, tb))
+            fail_msg("world %s: 1 and 3 threads differ", name);
+        if (h == hash_set(c, tc))
+            fail_msg("world %s: seeds 9 and 10 give the same bytes", name);
+        for (int v = 0; v < w; v++)
+            if (prev[v] == h)
+                fail_msg("worlds %s and %s give the same bytes", dg_synth_world_name(v), name);
+        prev[w] = h;
+        free(ta);
+        free(tb);
+        free(tc);
+        remove_tree(a);
+        remove_tree(b);
+        remove_tree(c);
+        free(a);
+        free(b);
+        free(c);
+    }
+}
+
+/* The CV log loss of softmax (one l2) on scenario 1's group12, on the train
+ * split of the set in `dir`. */
+static double softmax_cv_group12(const char *dir, const char *out)
+{
+    dg_err err;
+    char path[600];
+    snprintf(path, sizeof path, "%s/supercategories.txt", getenv("DG_ASSETS"));
+    dg_supercats sc;
+    memset(&sc, 0, sizeof sc);
+    if (dg_supercats_load(&sc, path, &err) != DG_OK)
+        fail_msg("supercategories: %s", err.msg);
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    dg_load_opts lo = {.use_snapshot = 0};
+    if (dg_dataset_load(&ds, dir, &lo, &err) != DG_OK)
+        fail_msg("load: %s", err.msg);
+    dg_features feats;
+    if (dg_features_build(&ds, &sc, &feats, NULL, &err) != DG_OK)
+        fail_msg("features: %s", err.msg);
+    dg_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.out_dir = out;
+    o.folds = 3;
+    o.seed = 7;
+    o.scenarios = 1;
+    o.targets = 1u << DG_TARGET_GROUP12;
+    o.families[0] = "softmax";
+    o.grids[0] = "softmax:l2=0.3,3,30";
+    dg_train_result res;
+    if (dg_train(&ds, &feats, &o, &res, &err) != DG_OK)
+        fail_msg("train: %s", err.msg);
+    double cv = NAN;
+    for (size_t i = 0; i < res.nruns; i++)
+        if (!strcmp(res.runs[i].family, "softmax") && res.runs[i].scenario == 1 &&
+            res.runs[i].target == DG_TARGET_GROUP12)
+            cv = res.runs[i].cv_score;
+    dg_train_result_free(&res);
+    dg_features_free(&feats);
+    dg_dataset_free(&ds);
+    dg_supercats_free(&sc);
+    return cv;
+}
+
+/* Every world's truth: rows are distributions (p_male the men's groups' sum),
+ * and it is a real posterior: on the labelled devices with events (scenario
+ * 1), its log loss is below the class priors' and below a softmax fitted
+ * by the product (its CV score on the train split). A truth that left out a
+ * term, or used the wrong one, loses to the fitted model. */
+static void test_world_truth_is_a_posterior(void **state)
+{
+    (void)state;
+    if (!dg_model_family_find("softmax"))
+        skip();
+    for (int w = 0; w < n_worlds(); w++) {
+        const char *name = dg_synth_world_name(w);
+        const uint32_t N = 5000;
+        char *dir = make_tmpdir(), *data = join(dir, "data"), *truth = join(dir, "truth.csv");
+        char *out = join(dir, "train");
+        run_world(data, truth, name, N, 5, 0);
+        char line[1024];
+        idset ids;
+        idset_init(&ids, N);
+        int *grp = malloc(sizeof(int) * N);
+        uint8_t *has_ev = calloc(N, 1);
+        assert_true(grp && has_ev);
+        uint32_t nd = 0;
+        FILE *f = open_csv(data, "gender_age_train.csv", "device_id,gender,age,group\n");
+        while (fgets(line, sizeof line, f)) {
+            char *id = strtok(line, ","), *g = strtok(NULL, ","), *a = strtok(NULL, ",");
+            assert_true(idset_put(&ids, strtoll(id, NULL, 10), nd));
+            grp[nd++] = group12_of(g[0], atoi(a));
+        }
+        fclose(f);
+        f = open_csv(data, "events.csv", "event_id,device_id,timestamp,longitude,latitude\n");
+        while (fgets(line, sizeof line, f)) {
+            uint32_t d;
+            strtok(line, ",");
+            if (idset_get(&ids, strtoll(strtok(NULL, ","), NULL, 10), &d))
+                has_ev[d] = 1;
+        }
+        fclose(f);
+        double ll = 0, gap = 0, gap2 = 0;
+        uint32_t n1 = 0, nl = 0, count[12] = {0};
+        f = fopen(truth, "r");
+        assert_non_null(f);
+        assert_non_null(fgets(line, sizeof line, f));
+        uint32_t rows = 0;
+        while (fgets(line, sizeof line, f)) {
+            uint32_t d;
+            int labelled = idset_get(&ids, strtoll(strtok(line, ","), NULL, 10), &d);
+            double pm = strtod(strtok(NULL, ","), NULL);
+            strtok(NULL, ",");
+            double sum = 0, sum_m = 0, p[12];
+            for (int k = 0; k < 12; k++) {
+                p[k] = strtod(strtok(NULL, ",\n"), NULL);
+                assert_true(p[k] >= 0 && p[k] <= 1);
+                sum += p[k];
+                sum_m += k >= 6 ? p[k] : 0;
+            }
+            if (fabs(sum - 1) > 1e-6 || fabs(sum_m - pm) > 1e-6)
+                fail_msg("world %s: a truth row sums to %.9f (men %.9f, p_male %.9f)", name, sum,
+                         sum_m, pm);
+            rows++;
+            if (labelled) {
+                /* -log p(true group) minus its expectation under p itself */
+                double h = 0;
+                for (int k = 0; k < 12; k++)
+                    h -= p[k] > 0 ? p[k] * log(p[k]) : 0;
+                double g = -log(fmax(p[grp[d]], 1e-15)) - h;
+                gap += g;
+                gap2 += g * g;
+                nl++;
+            }
+            if (labelled && has_ev[d]) {
+                ll -= log(fmax(p[grp[d]], 1e-15));
+                count[grp[d]]++;
+                n1++;
+            }
+        }
+        fclose(f);
+        assert_int_equal(rows, N);
+        assert_true(n1 > 300);
+        double prior = 0;
+        for (int k = 0; k < 12; k++)
+            if (count[k])
+                prior -= count[k] * log((double)count[k] / n1);
+        prior /= n1;
+        ll /= n1;
+        /* calibrated: on the labelled devices, the log loss is the mean
+         * entropy of the rows, within 4 standard errors */
+        double gm = gap / nl, se = sqrt(fmax(gap2 / nl - gm * gm, 0) / nl);
+        print_message("# world %s: log loss minus mean entropy on %u labelled devices: %+.4f "
+                      "(se %.4f)\n", name, nl, gm, se);
+        if (fabs(gm) > 4 * se)
+            fail_msg("world %s: the truth is not calibrated: its log loss exceeds its own "
+                     "expectation by %.4f (%.1f standard errors)", name, gm, gm / se);
+        double cv = softmax_cv_group12(data, out);
+        print_message("# world %s: scenario 1 group12 on %u devices: truth %.4f, priors %.4f, "
+                      "softmax CV %.4f\n", name, n1, ll, prior, cv);
+        if (!(ll < prior - 0.1))
+            fail_msg("world %s: the truth's log loss %.4f is not below the priors' %.4f", name, ll,
+                     prior);
+        if (!(ll < cv))
+            fail_msg("world %s: the truth's log loss %.4f is not below softmax's CV %.4f", name,
+                     ll, cv);
+        idset_free(&ids);
+        free(grp);
+        free(has_ev);
+        free(out);
+        free(truth);
+        free(data);
+        remove_tree(dir);
+        free(dir);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -835,6 +1094,10 @@ int main(void)
         cmocka_unit_test(test_write_error),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_progress_and_report),
+        cmocka_unit_test(test_world_names),
+        cmocka_unit_test(test_world_unknown),
+        cmocka_unit_test(test_world_determinism),
+        cmocka_unit_test(test_world_truth_is_a_posterior),
     };
     return cmocka_run_group_tests_name("synth", tests, NULL, NULL);
 }

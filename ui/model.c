@@ -1304,6 +1304,22 @@ static int session_mark(const char *line)
     return strncmp(line, "# demographer ", 14) == 0 && strstr(line, " session, ");
 }
 
+/* Whether the file an action writes, FILE as the log gives it, lies inside
+ * the output directory once resolved (symlinks, "..", absolute paths): a
+ * replay writes only there, whatever an edited log says. */
+static int inside_out_dir(const model *m, const char *file)
+{
+    char joined[PATH_MAX], path[PATH_MAX], od[PATH_MAX];
+    out_path(m, file, joined, sizeof joined);
+    if (dg_path_resolve(joined, path, sizeof path) != DG_OK ||
+        dg_path_resolve(m->out_dir, od, sizeof od) != DG_OK)
+        return 0;
+    size_t n = strlen(od);
+    if (n > 1 && od[n - 1] == '/')
+        n--;
+    return strncmp(path, od, n) == 0 && path[n] == '/' && path[n + 1];
+}
+
 int model_replay(model *m, const char *path, dg_err *err)
 {
     return model_replay_sessions(m, path, 0, NULL, err);
@@ -1324,9 +1340,16 @@ int model_replay_sessions(model *m, const char *path, int all, model_replay_info
     char prev_when[64] = "";
     /* The log is appended to by every session: the last one's mark is where
      * its actions start, unless the line after it says it continues the one
-     * before (a restored workspace): then that one's start is theirs. */
+     * before (a restored workspace): then that one's start is theirs. A line
+     * longer than the buffer is an error, never two lines (its tail would
+     * run as an action). */
     while (fgets(line, sizeof line, f)) {
         lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            fclose(f);
+            return dg_fail(err, "%s:%d: line longer than %zu bytes", path, lineno,
+                           sizeof line - 2);
+        }
         if (session_mark(line)) {
             mark = lineno;
             prev_start = start;
@@ -1346,6 +1369,8 @@ int model_replay_sessions(model *m, const char *path, int all, model_replay_info
             snprintf(info->when, sizeof info->when, "%s", prev_when);
         }
     }
+    if (all)
+        start = 0;
     info->first_line = start ? start : 1;
     info->last_line = lineno;
     rewind(f);
@@ -1370,6 +1395,10 @@ int model_replay_sessions(model *m, const char *path, int all, model_replay_info
         model_job *j = NULL;
         if (id < 0) {
             rc = dg_fail(err, "%s:%d: no action '%s'", path, lineno, argv[0]);
+        } else if (id == ACT_RULES_SAVE && argc == 2 && !inside_out_dir(m, argv[1])) {
+            rc = dg_fail(err, "%s:%d: %s %s: refusing to write outside the output directory "
+                              "%s (a replay writes only there)",
+                         path, lineno, argv[0], argv[1], m->out_dir);
         } else if (info->actions++, model_do(m, id, argc - 1, argv + 1, &j, &aerr) != DG_OK) {
             rc = dg_fail(err, "%s:%d: %s: %s", path, lineno, argv[0], aerr.msg);
         } else if (j) {

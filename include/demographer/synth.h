@@ -14,6 +14,7 @@ typedef struct dg_synth_opts {
     uint64_t seed;
     dg_shape shape;
     int threads;            /* 0: one per core */
+    const char *world;      /* NULL: the default world, "personas" */
 } dg_synth_opts;
 
 /* Counts of what was written, for the CLI's report and the tests. */
@@ -23,6 +24,11 @@ typedef struct dg_synth_report {
 } dg_synth_report;
 
 #define DG_SYNTH_DEFAULT_DEVICES 20000u
+
+/* The name of world i (0: the default), NULL past the last one. The worlds
+ * differ in how the observed features depend on gender and age
+ * (doc/worlds.md). */
+const char *dg_synth_world_name(int i);
 
 int dg_synth(const dg_synth_opts *opts, const dg_progress *progress, dg_synth_report *report,
              dg_err *err);

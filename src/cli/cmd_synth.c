@@ -15,9 +15,10 @@ static int run(int argc, char **argv)
         {"seed", required_argument, NULL, 's'},  {"shape", required_argument, NULL, 'S'},
         {"truth", required_argument, NULL, 't'}, {"threads", required_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
+        {"world", required_argument, NULL, 'w'}, {"list-worlds", no_argument, NULL, 'L'},
         {NULL, 0, NULL, 0}};
     dg_synth_opts o = {.devices = DG_SYNTH_DEFAULT_DEVICES, .seed = 1, .shape = DG_SHAPE_KAGGLE};
-    int quiet = 0, ch;
+    int quiet = 0, list = 0, ch;
     uint64_t v;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "o:n:s:S:t:j:qh", longopts, NULL)) != -1) {
@@ -48,12 +49,32 @@ static int run(int argc, char **argv)
             o.threads = (int)v;
             break;
         case 'q': quiet = 1; break;
+        case 'w': {
+            int i = 0;
+            while (dg_synth_world_name(i) && strcmp(dg_synth_world_name(i), optarg) != 0)
+                i++;
+            if (!dg_synth_world_name(i)) {
+                char names[256] = "";
+                for (int k = 0; dg_synth_world_name(k); k++)
+                    snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                             k ? ", " : "", dg_synth_world_name(k));
+                return cli_usage_error("synth", "--world is one of %s, not '%s'", names, optarg);
+            }
+            o.world = dg_synth_world_name(i);
+            break;
+        }
+        case 'L': list = 1; break;
         case 'h': fputs(cli_synth.usage, stdout); return 0;
         default: return cli_usage_error("synth", "%s", "unknown option");
         }
     }
     if (optind < argc)
         return cli_usage_error("synth", "unexpected argument '%s'", argv[optind]);
+    if (list) {
+        for (int i = 0; dg_synth_world_name(i); i++)
+            puts(dg_synth_world_name(i));
+        return 0;
+    }
     if (!o.out_dir)
         return cli_usage_error("synth", "%s", "--out DIR is required");
     /* The folder is written whole or not at all; --truth not inside it. */
@@ -92,8 +113,9 @@ static int run(int argc, char **argv)
 
 const cli_command cli_synth = {
     "synth", run, "write a realistic generated data set (Kaggle or Upgrad shape)",
-    "Usage: demographer synth --out DIR [--devices N] [--seed S] [--shape kaggle|upgrad]\n"
-     "                         [--truth FILE] [--threads N] [--quiet]\n"
+    "Usage: demographer synth --out DIR [--world NAME] [--devices N] [--seed S]\n"
+     "                         [--shape kaggle|upgrad] [--truth FILE] [--threads N] [--quiet]\n"
+     "       demographer synth --list-worlds\n"
      "\n"
      "Writes every file of the chosen shape of the TalkingData data, generated with the\n"
      "published statistics of the real data and a documented dependence of phones, apps,\n"
@@ -101,6 +123,13 @@ const cli_command cli_synth = {
      "\n"
      "  --out DIR        folder to write (created when missing), whole or not at all: an\n"
      "                   earlier DIR (empty, or written by demographer) is replaced\n"
+     "  --world NAME     how the features depend on gender and age (doc/worlds.md):\n"
+     "                   personas (default): a few latent kinds of user, lognormal counts,\n"
+     "                   home city; groups: independent effects per 12-group, near-Poisson\n"
+     "                   counts, strong hour signal, travel pattern, weak phone signal;\n"
+     "                   smooth: smooth in exact age with sex x age terms, negative\n"
+     "                   binomial counts, strong phone and home-city signal\n"
+     "  --list-worlds    print the worlds' names, one per line, and exit\n"
      "  --devices N      distinct devices with a phone row (default 20000; the full data\n"
      "                   set has 186716: about 3.25 M events and 32 M app events)\n"
      "  --seed S         random seed (default 1)\n"
