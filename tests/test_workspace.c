@@ -10,6 +10,7 @@
 #include "workspace.h"
 
 #include "demographer/pipeline.h"
+#include "demographer/plot.h"
 
 #include <locale.h>
 #include <math.h>
@@ -303,5 +304,7 @@ int main(void)
         cmocka_unit_test(replay_runs_a_session_with_the_ones_it_continues),
         cmocka_unit_test(the_workbench_trains_runs_default_families),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    dg_plot_release(); /* fontconfig's caches, for the leak checker */
+    return failed;
 }
