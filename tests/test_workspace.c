@@ -201,6 +201,15 @@ static void an_earlier_training_folder_opens_and_exports(void **state)
     assert_int_equal(act(&m, "models-open nowhere", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "holds no runs.json"));
     assert_false(m.models.have_result);
+    /* A damaged runs.json is named with what it lacks, not taken for a missing one. */
+    char bad[1100];
+    snprintf(bad, sizeof bad, "%s/bad/train", out);
+    assert_int_equal(dg_mkdirs(bad, &err), DG_OK);
+    char *b = tu_write_str(bad, "runs.json", "{\"runs\":[{\"family\":\"x\",\"target\":\"sex\"}]}");
+    free(b);
+    assert_int_equal(act(&m, "models-open bad", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "runs[0]: expected a \"family\" and a \"target\""));
+    assert_false(m.models.have_result);
     act_ok(&m, "models-open run1");
     assert_true(m.models.have_result && m.models.opened);
     assert_true(m.models.res.nruns > 0);

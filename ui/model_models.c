@@ -351,14 +351,18 @@ void models_job_finish(models_state *s, models_job *j)
 int models_open(models_state *s, const char *dir, char *msg, size_t msgcap, dg_err *err)
 {
     /* A run folder holds its training in train/; a train folder is one. */
-    char *inner = dg_path_join(dir, "train"), *json = dg_path_join(dir, "runs.json");
+    char *inner = dg_path_join(dir, "train"), *json = dg_path_join(dir, "runs.json"),
+         *inner_json = dg_path_join(inner, "runs.json");
     const char *from = access(json, F_OK) == 0 ? dir : inner;
     dg_train_result r;
-    int rc = dg_runs_read(from, &r, err);
-    if (rc != DG_OK && from == inner)
+    int rc;
+    if (from == inner && access(inner_json, F_OK) != 0)
         rc = dg_fail(err, "%s holds no runs.json, nor does %s/train (a folder written by "
-                          "demographer train or run): %s",
-                     dir, dir, err->msg);
+                          "demographer train or run)",
+                     dir, dir);
+    else
+        rc = dg_runs_read(from, &r, err);
+    free(inner_json);
     if (rc == DG_OK) {
         char *from_copy = dg_xstrdup(from);
         forget_result(s);
