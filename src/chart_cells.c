@@ -592,15 +592,31 @@ static void draw_horizontal(dg_cell_grid *g, const dg_chart *c, const dg_chart_a
         thick = thick < 1 ? 1 : thick > 3 ? 3 : thick;
     }
     int step = above ? per + 1 : per * thick + (f.h >= (per * thick + 1) * c->n ? 1 : 0);
-    int shown = f.h / step;
-    if (shown > c->n)
-        shown = c->n;
-    if (shown < c->n && shown > 0)
-        shown--; /* the last row says how many more */
+    int rows = f.h / step, shown = rows < c->n ? rows : c->n;
+    /* Too many bars: a window of them around scroll_to, with a row above
+     * and below saying how many more there are (the screen scrolls). */
+    int first = 0, before = 0;
+    if (shown < c->n) {
+        int want = c->scroll_to < 0 ? 0 : c->scroll_to >= c->n ? c->n - 1 : c->scroll_to;
+        if (shown > 1)
+            shown--; /* the last row says how many more */
+        if (want >= shown) {
+            before = 1;
+            if (shown > 1)
+                shown--; /* ...and the first how many before */
+            first = want - shown + 1;
+        }
+    }
     for (int y = f.y0; y < f.y0 + f.h; y++)
         put(g, f.x0 - 1, y, 0x2502, -1, DG_CELL_DIM);
-    for (int i = 0; i < shown; i++) {
-        int y = f.y0 + i * step + above, ymid = y + (thick - 1) / 2;
+    if (before) {
+        char more[64];
+        snprintf(more, sizeof more, "↑ %d more", first);
+        put_text(g, 0, f.y0, more, lw > 12 ? lw : g->cols, -1, DG_CELL_DIM);
+    }
+    for (int k = 0; k < shown; k++) {
+        int i = first + k;
+        int y = f.y0 + (k + before) * step + above, ymid = y + (thick - 1) / 2;
         if (c->labels && above) {
             put_text(g, f.x0, y - 1, c->labels[i], g->cols - f.x0, -1, 0);
         } else if (c->labels) {
@@ -639,10 +655,11 @@ static void draw_horizontal(dg_cell_grid *g, const dg_chart *c, const dg_chart_a
             put_text(g, f.x0 + (end < 1 ? 1 : end) + 1, ymid, b, vw + f.w, -1, DG_CELL_DIM);
         }
     }
-    if (shown < c->n) {
+    if (first + shown < c->n) {
         char more[64];
-        snprintf(more, sizeof more, "… %d more", c->n - shown);
-        put_text(g, 0, f.y0 + shown * step, more, lw > 12 ? lw : g->cols, -1, DG_CELL_DIM);
+        snprintf(more, sizeof more, "… %d more", c->n - first - shown);
+        put_text(g, 0, f.y0 + (shown + before) * step, more, lw > 12 ? lw : g->cols, -1,
+                 DG_CELL_DIM);
     }
     /* The value axis under the bars. */
     int y = f.y0 + f.h;

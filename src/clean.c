@@ -395,7 +395,7 @@ static unsigned zero_coords(float lat, float lon)
     return lat == 0.0f || lon == 0.0f;
 }
 
-static unsigned unit_box_coords(float lat, float lon)
+unsigned dg_coords_in_unit_box(float lat, float lon)
 {
     return fabsf(lat) <= 1.0f && fabsf(lon) <= 1.0f;
 }
@@ -446,7 +446,7 @@ static double share_pct(uint64_t n, uint64_t of)
 static void mark_missing(dg_table *ev, int unit_box, dg_rule_effect *e)
 {
     uint64_t why[2];
-    uint64_t n = forget_locations(ev, unit_box ? unit_box_coords : zero_coords, e, why);
+    uint64_t n = forget_locations(ev, unit_box ? dg_coords_in_unit_box : zero_coords, e, why);
     snprintf(e->detail, sizeof e->detail, "%llu events (%.2f%%) marked as having no location",
              (unsigned long long)n, share_pct(n, ev->nrows));
 }

@@ -266,13 +266,14 @@ int dg_extent_of_sample(const dg_geo_sample *s, dg_extent *e, dg_err *err)
 {
     if (s->n == 0)
         return dg_fail(err, "no events with observed coordinates to frame a map around");
-    /* (0, 0) is the data's placeholder for "no position", not a place in
-     * the Gulf of Guinea: it stays out of the frame. */
+    /* (0, 0) and (1, 1) are the data's placeholders for "no position", not
+     * places in the Gulf of Guinea: the unit box stays out of the frame (the
+     * extent ran from -5.29 to 133 degrees before cleaning). */
     float *lon = dg_xmalloc(((size_t)s->n + 1) * sizeof *lon);
     float *lat = dg_xmalloc(((size_t)s->n + 1) * sizeof *lat);
     uint32_t m = 0;
     for (uint32_t i = 0; i < s->n; i++)
-        if (s->lon[i] != 0 || s->lat[i] != 0) {
+        if (!dg_coords_in_unit_box(s->lat[i], s->lon[i])) {
             lon[m] = s->lon[i];
             lat[m++] = s->lat[i];
         }
@@ -280,7 +281,7 @@ int dg_extent_of_sample(const dg_geo_sample *s, dg_extent *e, dg_err *err)
         free(lon);
         free(lat);
         return dg_fail(err, "no events with observed coordinates to frame a map around (only "
-                            "(0, 0) placeholders)");
+                            "placeholders within [-1, 1])");
     }
     robust_range(lon, m, &e->lon0, &e->lon1);
     robust_range(lat, m, &e->lat0, &e->lat1);

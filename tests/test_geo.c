@@ -229,13 +229,13 @@ static void extents(void **state)
     assert_int_equal(dg_extent_of_sample(&s, &e, &err), DG_OK);
     assert_true(e.lon0 > 98 && e.lon0 < 99.5 && e.lon1 > 120.5 && e.lon1 < 121.5);
     assert_true(e.lat0 > 29 && e.lat0 < 29.8 && e.lat1 > 40.2 && e.lat1 < 41);
-    /* Uncleaned data: (0, 0) placeholders by the hundred, more than the
-     * robust range's tails, stay out of the frame all the same. */
+    /* Uncleaned data: (0, 0) and (1, 1) placeholders by the hundred, more
+     * than the robust range's tails, stay out of the frame all the same. */
     float plon[3000], plat[3000];
     int8_t pnone[3000];
     for (int i = 0; i < 3000; i++) {
-        plon[i] = i < 2000 ? lon[i] : 0;
-        plat[i] = i < 2000 ? lat[i] : 0;
+        plon[i] = i < 2000 ? lon[i] : i < 2500 ? 1 : 0;
+        plat[i] = i < 2000 ? lat[i] : i < 2500 ? 1 : 0;
         pnone[i] = -1;
     }
     dg_geo_sample ps = {.n = 3000, .lon = plon, .lat = plat, .gender = pnone, .age_group = pnone};

@@ -896,9 +896,14 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     assert_non_null(strstr(err.msg, "expected a whole number from 2 to 50, found '1'"));
     assert_int_equal(act(&m, "models-scenarios 3", &err), DG_ERR);
     /* prior + softmax, gender and age, 2 folds. */
-    assert_int_equal(act(&m, "models-family brand-model-prior", &err), DG_OK);
-    assert_int_equal(act(&m, "models-family liblinear-lr-l2", &err), DG_OK);
-    assert_int_equal(act(&m, "models-family liblinear-svr", &err), DG_OK);
+    /* (run's defaults off, softmax on) */
+    static const char *const off_on[] = {"brand-model-prior", "persona-softmax", "phone-softmax",
+                                         "xgboost", "blend", "softmax"};
+    for (size_t k = 0; k < sizeof off_on / sizeof *off_on; k++) {
+        snprintf(line, sizeof line, "models-family %s", off_on[k]);
+        if (act(&m, line, &err) != DG_OK)
+            fail_msg("%s: %s", line, err.msg);
+    }
     assert_int_equal(act(&m, "models-targets gender,age", &err), DG_OK);
     assert_int_equal(act(&m, "models-folds 2", &err), DG_OK);
     assert_int_equal(act(&m, "models-sort cv", &err), DG_ERR);
@@ -1559,7 +1564,7 @@ static void replay_names_the_failing_line(void **state)
     assert_int_equal(m.pane, PANE_CLEAN);
     model_free(&m);
     model_init(&m, work);
-    assert_int_equal(model_replay_sessions(&m, p, 1, &err), DG_ERR);
+    assert_int_equal(model_replay_sessions(&m, p, 1, NULL, &err), DG_ERR);
     assert_non_null(strstr(err.msg, "two.log:2: choose-dir"));
     model_free(&m);
     free(p);

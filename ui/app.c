@@ -6,6 +6,7 @@
 
 #include "detail.h"
 #include "hints.h"
+#include "workspace.h"
 #include "text.h"
 
 #include <curses.h>
@@ -112,6 +113,8 @@ static void draw_bar(app *a, int width)
     attrset(A_NORMAL);
 }
 
+static int queue_left(const app *a);
+
 static void draw_status(app *a, int y, int width)
 {
     char line[2048];
@@ -138,10 +141,18 @@ static void draw_status(app *a, int y, int width)
         char amount[128] = "", left[1024], right[256];
         if (p.unit[0])
             snprintf(amount, sizeof amount, " %s%s%s/s", wide ? done : "", wide ? " " : "", rate);
-        snprintf(left, sizeof left, " %s%s%s%s", p.cancelling ? "cancelling " : "", p.title,
-                 p.stage[0] ? ": " : "", p.stage);
+        char queued[32] = "";
+        if (queue_left(a) && !a->restoring)
+            snprintf(queued, sizeof queued, "%d queued; ", queue_left(a));
+        snprintf(left, sizeof left, " %s%s%s%s%s", queued, p.cancelling ? "cancelling " : "",
+                 p.title, p.stage[0] ? ": " : "", p.stage);
         snprintf(right, sizeof right, " %3.0f%% [%s]%s  %.1fs%s  %s ", frac * 100, bar, amount,
                  now - p.started, eta, p.cancelling ? "stopping" : "Esc cancels");
+        /* The rate gives its room to a title that would be cut
+         * ("training on the cleaned data" was "training on the cleane…" at 80). */
+        if (amount[0] && text_width(left) > width - text_width(right))
+            snprintf(right, sizeof right, " %3.0f%% [%s]  %.1fs%s  %s ", frac * 100, bar,
+                     now - p.started, eta, p.cancelling ? "stopping" : "Esc cancels");
         int rw = text_width(right);
         if (rw > width - 10)
             rw = width - 10;
@@ -202,7 +213,7 @@ static void draw_hints(app *a, int y, int width)
 static int overlay_lines(app *a, char lines[][HELP_LINE], int max)
 {
     if (a->help != 2)
-        return help_lines(lines, max);
+        return help_lines_wrapped(lines, max, a->overlay_w > 10 ? a->overlay_w - 1 : 79);
     int n = 0;
     const char *p = a->detail;
     while (*p && n < max) {
@@ -286,6 +297,90 @@ static void start_job(app *a, model_job *j)
     }
 }
 
+/* --- the queue of actions waiting for the running job --------------------- */
+
+static void queue_push(app *a, const char *line)
+{
+    if (a->qnext == a->nqueue) {
+        workspace_lines_free(a->queue, a->nqueue);
+        a->queue = NULL;
+        a->nqueue = a->qnext = 0;
+    }
+    a->queue = dg_xrealloc(a->queue, (size_t)(a->nqueue + 1) * sizeof *a->queue);
+    a->queue[a->nqueue++] = dg_xstrdup(line);
+}
+
+static int queue_left(const app *a)
+{
+    return a->nqueue - a->qnext;
+}
+
+/* Stops restoring or running the queue; a workspace only partly restored is
+ * set aside first, so that the next change does not write over it. */
+static void queue_drop(app *a, const char *why)
+{
+    int left = queue_left(a);
+    workspace_lines_free(a->queue, a->nqueue);
+    a->queue = NULL;
+    a->nqueue = a->qnext = 0;
+    if (!left && !a->restoring)
+        return;
+    char aside[PATH_MAX] = "";
+    dg_err err;
+    if (a->restoring && workspace_set_aside(a->m.out_dir, aside, sizeof aside, &err) != DG_OK)
+        snprintf(aside, sizeof aside, "(not set aside: %.900s)", err.msg);
+    size_t o = strlen(a->m.msg);
+    snprintf(a->m.msg + o, sizeof a->m.msg - o, "%s%s: %d queued action%s dropped%s%.900s",
+             o ? "; " : "", why, left, left == 1 ? "" : "s",
+             aside[0] ? "; the workspace is kept in " : "", aside);
+    if (a->restoring) {
+        a->restoring = a->m.restoring = 0;
+        a->m.keep_workspace = 1;
+    }
+}
+
+/* Runs the next queued action (no job is out). */
+static void run_action(app *a, int id, int argc, char **argv, int from_key);
+static void queue_run_next(app *a)
+{
+    char *line = a->queue[a->qnext++];
+    char **argv, *words;
+    dg_err err;
+    int argc = model_split(line, &argv, &words, &err);
+    int id = argc > 0 ? action_by_name(argv[0]) : -1;
+    if (id < 0) {
+        snprintf(a->m.msg, sizeof a->m.msg, "'%.300s': %.300s", line,
+                 argc < 0 ? err.msg : "no such action");
+        a->msg_error = 1;
+    } else {
+        run_action(a, id, argc - 1, argv + 1, 0);
+    }
+    if (argc >= 0) {
+        free(argv);
+        free(words);
+    }
+    if (a->msg_error) {
+        char why[400];
+        snprintf(why, sizeof why, "stopped at '%.300s'", line);
+        queue_drop(a, why);
+        return;
+    }
+}
+
+/* The workspace's last action is done: from now on changes are written. */
+static void queue_done(app *a)
+{
+    a->restoring = a->m.restoring = 0;
+    a->m.keep_workspace = 1;
+    dg_err err;
+    if (workspace_save(&a->m, &err) != DG_OK) {
+        snprintf(a->m.msg, sizeof a->m.msg, "workspace not saved: %.1000s", err.msg);
+        a->msg_error = 1;
+        return;
+    }
+    snprintf(a->m.msg, sizeof a->m.msg, "restored the workspace of %.1000s", a->m.out_dir);
+}
+
 /* An action's arguments are required unless its args are empty or bracketed. */
 static int needs_args(int id)
 {
@@ -306,9 +401,12 @@ static void run_action(app *a, int id, int argc, char **argv, int from_key)
         char lose[600];
         job_progress jp;
         const char *running = NULL;
+        char what[300];
         if (id == ACT_QUIT && job_running(&a->jr)) {
             job_peek(&a->jr, &jp);
-            running = jp.title;
+            snprintf(what, sizeof what, "%.120s%s", jp.title,
+                     queue_left(a) ? ", and the actions queued after it" : "");
+            running = what;
         }
         if (model_would_lose(&a->m, id, running, lose, sizeof lose)) {
             char label[128];
@@ -328,7 +426,7 @@ static void run_action(app *a, int id, int argc, char **argv, int from_key)
         if (a->help) {
             /* At the section of the keys live where the analyst is. */
             static char lines[HELP_MAX_LINES][HELP_LINE];
-            int n = help_lines(lines, HELP_MAX_LINES);
+            int n = overlay_lines(a, lines, HELP_MAX_LINES);
             a->help_top = help_section(lines, n, model_context(&a->m));
         }
         break;
@@ -351,6 +449,7 @@ static void run_action(app *a, int id, int argc, char **argv, int from_key)
         if (job_running(&a->jr)) {
             job_cancel(&a->jr);
             snprintf(a->m.msg, sizeof a->m.msg, "cancelling");
+            queue_drop(a, "cancelled");
         } else {
             snprintf(a->m.msg, sizeof a->m.msg, "no job is running");
         }
@@ -367,6 +466,25 @@ static void run_action(app *a, int id, int argc, char **argv, int from_key)
                 pargv[i] = pa.argv[i];
             argc = pa.argc;
             argv = pargv;
+        }
+        /* A data action keyed while a job runs waits for it, in order. */
+        if (from_key && action_has(id, ACTION_DATA) && (job_running(&a->jr) || queue_left(a))) {
+            char line[1400];
+            job_progress jp;
+            job_peek(&a->jr, &jp);
+            snprintf(line, sizeof line, "%s", actions[id].name);
+            for (int i = 0; i < argc; i++) {
+                size_t o = strlen(line);
+                snprintf(line + o, sizeof line - o, " ");
+                model_quote(argv[i], line, sizeof line);
+            }
+            queue_push(a, line);
+            snprintf(a->m.msg, sizeof a->m.msg,
+                     "queued %.200s: it runs when %.200s is done (%d waiting; %s cancels the job "
+                     "and the queue)",
+                     actions[id].name, job_running(&a->jr) ? jp.title : "the queue before it",
+                     queue_left(a), actions[ACT_CANCEL].key);
+            return;
         }
         if (model_do(&a->m, id, argc, argv, &j, &err) != DG_OK) {
             set_error(a, err.msg);
@@ -671,6 +789,10 @@ static void on_key(app *a, const char *key, const char *utf8)
         if (id < 0)
             id = action_for_key("global", key);
         if (id == ACT_HELP || id == ACT_HELP_CLOSE) {
+            if (a->msg_error) { /* what the overlay said goes with it */
+                a->m.msg[0] = '\0';
+                a->msg_error = 0;
+            }
             run_action(a, ACT_HELP_CLOSE, 0, NULL, 1);
             return;
         }
@@ -684,7 +806,14 @@ static void on_key(app *a, const char *key, const char *utf8)
                          : id == ACT_PAGE_DOWN ? page : id == ACT_FIRST_ROW ? -100000 : 100000;
             return;
         }
-        a->help = 0;
+        /* Any other key (Enter among them) leaves the overlay open and does
+         * nothing: a key that closed it silently made the next q quit the
+         * workbench instead of closing the overlay. */
+        snprintf(a->m.msg, sizeof a->m.msg, "%s does nothing in the %s: %s or %s closes it", key,
+                 a->help == 2 ? "row view" : "help", actions[ACT_HELP_CLOSE].key,
+                 actions[ACT_HELP_CLOSE].key2);
+        a->msg_error = 1;
+        return;
     } else {
         const char *ctx = model_context(&a->m);
         id = action_for_key(ctx, key);
@@ -762,10 +891,54 @@ static const char usage[] =
     "Usage: demographer [--out DIR] [--log FILE] [--no-snapshot] [--cache-dir DIR] [DATA_DIR]\n"
     "\n"
     "Opens the workbench (needs a terminal). See 'man demographer' for its keys.\n"
-    "  --out DIR        where saved PNGs go (default: the current directory)\n"
+    "  --out DIR        where saved PNGs and the workspace go (default: the current\n"
+    "                   directory); opened again there, the workbench restores its work\n"
     "  --log FILE       the session log (default $XDG_STATE_HOME/demographer/session.log)\n"
     "  --no-snapshot    neither read nor write load snapshots\n"
     "  --cache-dir DIR  where snapshots live\n";
+
+/* The workspace of --out comes back unless the workbench was opened on
+ * another data directory: then the old one is set aside, not written over. */
+static void open_workspace(app *a, const char *dir)
+{
+    char **lines, wdir[PATH_MAX], d1[PATH_MAX], d2[PATH_MAX], aside[PATH_MAX] = "";
+    int n;
+    dg_err err;
+    if (workspace_load(a->m.out_dir, &lines, &n, &err) != DG_OK) {
+        snprintf(a->m.msg, sizeof a->m.msg, "workspace not read (%.900s); it is kept, not "
+                                            "written over",
+                 err.msg);
+        a->msg_error = 1;
+        return; /* keep_workspace stays 0 */
+    }
+    const char *wd = workspace_data_dir(lines, n, wdir, sizeof wdir);
+    int same = !dir || (wd && realpath(dir, d1) && realpath(wd, d2) && strcmp(d1, d2) == 0);
+    if (n > 0 && same) {
+        for (int i = 0; i < n; i++)
+            queue_push(a, lines[i]);
+        a->restoring = a->m.restoring = 1;
+        model_log_continues(&a->m);
+        snprintf(a->m.msg, sizeof a->m.msg, "restoring the workspace of %.900s (%s stops)",
+                 a->m.out_dir, actions[ACT_CANCEL].key);
+    } else {
+        char said[1200] = "";
+        if (n > 0 && workspace_set_aside(a->m.out_dir, aside, sizeof aside, &err) == DG_OK)
+            snprintf(said, sizeof said, "; the workspace for %.300s is kept in %.500s",
+                     wd ? wd : "no data", aside);
+        else if (n > 0)
+            snprintf(said, sizeof said, "; the workspace could not be set aside (%.900s) and "
+                                        "will not be written",
+                     err.msg);
+        a->m.keep_workspace = n == 0 || aside[0];
+        if (dir) {
+            char *argv1[] = {(char *)dir};
+            run_action(a, ACT_CHOOSE_DIR, 1, argv1, 0);
+        }
+        size_t o = strlen(a->m.msg);
+        snprintf(a->m.msg + o, sizeof a->m.msg - o, "%s", said);
+    }
+    workspace_lines_free(lines, n);
+}
 
 static void init_colors(app *a)
 {
@@ -866,10 +1039,7 @@ int app_main(int argc, char **argv, model_asset_fn asset)
             a.panes[p]->init(&a);
     snprintf(a.m.msg, sizeof a.m.msg, "session log: %s", logpath);
     free(logpath);
-    if (dir) {
-        char *argv1[] = {(char *)dir};
-        run_action(&a, ACT_CHOOSE_DIR, 1, argv1, 0);
-    }
+    open_workspace(&a, dir);
 
     int dirty = 1;
     double key_time = 0;
@@ -893,8 +1063,22 @@ int app_main(int argc, char **argv, model_asset_fn asset)
             if (job_collect(&a.jr, &j, &rc, &err)) {
                 model_finish(&a.m, j, rc, &err);
                 a.msg_error = rc != DG_OK && !dg_cancelled(&err);
+                if (rc != DG_OK)
+                    queue_drop(&a, dg_cancelled(&err) ? "cancelled" : "the job failed");
             }
             dirty = 1;
+        }
+        /* The queue runs one action each time no job is out (not under a prompt). */
+        if (!job_running(&a.jr) && !a.pr.kind && !a.quit) {
+            if (queue_left(&a)) {
+                queue_run_next(&a);
+                dirty = 1;
+                continue;
+            }
+            if (a.restoring) {
+                queue_done(&a);
+                dirty = 1;
+            }
         }
         /* The elapsed time and ETA move even between progress reports. */
         if (job_running(&a.jr))
@@ -922,6 +1106,7 @@ int app_main(int argc, char **argv, model_asset_fn asset)
     if (a.latency)
         fclose(a.latency);
     job_close(&a.jr);
+    workspace_lines_free(a.queue, a.nqueue);
     model_free(&a.m);
     return 0;
 }

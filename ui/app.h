@@ -60,6 +60,12 @@ struct app {
     int msg_list;     /* the status message is a prompt's Tab candidates */
     int main_rows;    /* rows of the main area at the last draw (pages) */
     FILE *latency;    /* DG_LATENCY_LOG: key-to-screen times, one per line */
+    /* Actions waiting for the running job, in the session log's words: the
+     * workspace's when the workbench opens, and data actions keyed while a
+     * job runs. One runs each time no job is out. */
+    char **queue;
+    int nqueue, qnext;
+    int restoring;    /* the queue holds the workspace's actions (not written meanwhile) */
 };
 
 /* An attribute for a colour pair, or the fallback under NO_COLOR. */

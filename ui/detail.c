@@ -2,6 +2,8 @@
  * column on an 80-column screen cuts. Curses-free. */
 #include "detail.h"
 
+#include "demographer/pipeline.h"
+
 #include "text.h"
 
 #include "demographer/describe.h"
@@ -92,11 +94,36 @@ static int rule_row(model *m, char *out, size_t cap, dg_err *err)
     return DG_OK;
 }
 
+/* The settings view's cursor family: its whole description (the list cuts it). */
+static int family_row(const models_state *s, char *out, size_t cap)
+{
+    const dg_model_family *f = s->fam[s->fam_cur];
+    char spec[96];
+    snprintf(out, cap, "%s: %s\n", f->name, s->family_on[s->fam_cur] ? "on" : "off");
+    add(out, cap, "trains: %s\n", s->family_targets[s->fam_cur][0]
+                                       ? models_family_spec(s, s->fam_cur, spec, sizeof spec)
+                                       : "every target");
+    add(out, cap, "what it is: %s\n", f->summary);
+    const char *grid = f->grid ? f->grid : "";
+    size_t n = strlen(f->name);
+    /* The grid run gives it, when run gives it its own. */
+    for (const dg_default_family *d = dg_default_families; d->family; d++)
+        if (d->grid && strncmp(d->grid, f->name, n) == 0 && d->grid[n] == ':')
+            grid = d->grid + n + 1;
+    add(out, cap, "cross-validation grid: %s\n", grid[0] ? grid : "(none: nothing to tune)");
+    double sec = models_family_seconds(s, f->name);
+    if (!isnan(sec))
+        add(out, cap, "fit seconds in the last training: %.1f (cross-validation and refits, summed "
+                      "over folds)\n",
+            sec);
+    return DG_OK;
+}
+
 static int run_row(model *m, char *out, size_t cap, dg_err *err)
 {
     const models_state *s = &m->models;
     if (s->view != MODELS_VIEW_RUNS)
-        return dg_fail(err, "{row-detail} shows a run in full in the runs view ({models-view} goes there)");
+        return family_row(s, out, cap);
     const dg_run *r = models_run_at_cursor(s);
     if (!r)
         return dg_fail(err, "no runs yet ({models-train} trains)");

@@ -1,4 +1,5 @@
 #include "hints.h"
+#include "text.h"
 
 #include <strings.h>
 #include <string.h>
@@ -106,6 +107,17 @@ int help_lines(char lines[][HELP_LINE], int max)
     return n;
 }
 
+int help_lines_wrapped(char lines[][HELP_LINE], int max, int width)
+{
+    static char one[HELP_MAX_LINES][HELP_LINE];
+    int n1 = help_lines(one, HELP_MAX_LINES), n = 0;
+    /* " %-9s %-18s ": the description starts at column 30. */
+    int indent = width > 50 ? 30 : 4;
+    for (int i = 0; i < n1 && n < max; i++)
+        n += text_wrap(one[i], width, indent, lines + n, max - n);
+    return n;
+}
+
 int help_section(const char lines[][HELP_LINE], int n, const char *ctx)
 {
     for (int c = 0; c < ACTION_NCTX; c++) {
@@ -167,7 +179,10 @@ const char *model_would_lose(const model *m, int id, const char *running, char *
             snprintf(job, sizeof job, "the running job (%.120s)", running);
             items[k++] = job;
         }
-        if (m->models.have_result && !m->models.exported)
+        /* Without a workspace the trained models are gone at quit; with
+         * one, they come back from <out>/train. */
+        if (m->models.have_result && !m->models.exported && !m->models.opened &&
+            !m->keep_workspace)
             items[k++] = "the trained models (not exported: x in the Models pane)";
     } else if (id == ACT_MODELS_TRAIN && m->models.have_result &&
                m->models.view == MODELS_VIEW_RUNS) {

@@ -30,12 +30,15 @@ const char *model_would_lose(const model *m, int id, const char *running, char *
  * has several tables ("1a", "1b", "2", ..., "10a" to "10d"). Returns buf. */
 const char *model_eda_label(const dg_eda *e, int i, char *buf, size_t cap);
 
-#define HELP_MAX_LINES (ACT_COUNT + 32)
+#define HELP_MAX_LINES (ACT_COUNT * 4 + 32)
 #define HELP_LINE 256
 
 /* The help overlay's lines: per context a blank line, a title, then one line
  * per action. Returns the count. */
 int help_lines(char lines[][HELP_LINE], int max);
+/* The same wrapped to width cells (each description hangs under its own
+ * column): the help overlay shows every word at 80 columns. */
+int help_lines_wrapped(char lines[][HELP_LINE], int max, int width);
 /* The line of context ctx's title ("sheet", "models", ...), or 0. */
 int help_section(const char lines[][HELP_LINE], int n, const char *ctx);
 /* The first line from `from` on (wrapping round) holding text, case-insensitively, or -1. */

@@ -215,6 +215,13 @@ model_job *campaigns_predict_start(model *m, int id, int argc, char **argv, dg_e
                      "{models-train} trains); {campaigns-load} loads a predictions.csv instead");
         return NULL;
     }
+    if (ms->opened) {
+        dg_fail(err, "the runs shown were opened from %.900s: this session has not built their "
+                     "features; train here ({models-train}), or {campaigns-load} that folder's "
+                     "predictions.csv",
+                ms->train_dir);
+        return NULL;
+    }
     if (ms->gen != m->data_gen) {
         dg_fail(err, "the data changed since the models were trained: train again (Models "
                      "pane, {models-train})");

@@ -36,7 +36,7 @@ static void eda_kind_free(model_job *j)
 }
 
 /* An EDA table as a columnar table, so that the sheet view shows it: its row
- * names, then a column per series (the sheet has room for 7). */
+ * names, then a column per series (up to DG_MAX_COLS - 1). */
 static void eda_as_table(const dg_eda_table *e, const char *name, dg_table *t, int *cut)
 {
     dg_table_init(t, name);
@@ -94,7 +94,8 @@ static int compute_finish(model *m, model_job *j, dg_err *err)
     m->eda_gen = q->gen;
     model_say(m, "%d EDA tables from the %s data%s%s%s", m->eda.ntables,
               q->from_cleaned ? "cleaned" : "loaded (not cleaned)",
-              q->cut_series ? "; sheets show 7 series at most" : "",
+              q->cut_series ? "; a sheet shows the first 15 series of a table (its CSV, saved with "
+                              "{save}, has them all)" : "",
               q->missing[0] ? "; not computed: " : "", q->missing);
     return DG_OK;
 }

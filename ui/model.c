@@ -1,4 +1,5 @@
 #include "model.h"
+#include "workspace.h"
 #include "model_charts.h"
 #include "model_job.h"
 
@@ -171,6 +172,7 @@ void model_free(model *m)
     free(m->dir);
     free(m->out_dir);
     free(m->cache_dir);
+    free(m->workspace_text);
     model_set_password(m, NULL);
     dg_sources_config_free(&m->db);
     if (m->log)
@@ -286,12 +288,25 @@ unterminated:
     return -1;
 }
 
+/* A restored workspace's actions go in the log as comments: the session
+ * they rebuild is in the log above, marked as continued. */
+#define RESTORED_MARK "# restored: "
+#define CONTINUES_MARK "# continues the session above: the workspace of "
+
 static void log_line(model *m, const char *line)
 {
     if (!m->log)
         return;
-    fprintf(m->log, "%s\n", line);
+    fprintf(m->log, "%s%s\n", m->restoring && line[0] != '#' ? RESTORED_MARK : "", line);
     fflush(m->log);
+}
+
+void model_log_continues(model *m)
+{
+    if (m->log) {
+        fprintf(m->log, "%s%s\n", CONTINUES_MARK, m->out_dir);
+        fflush(m->log);
+    }
 }
 
 static void format_line(char *out, size_t cap, int id, int argc, char **argv)
@@ -615,7 +630,7 @@ static void job_free(model_job *j)
 static int file_action(int id)
 {
     return id == ACT_RULES_SAVE || id == ACT_RULES_LOAD || id == ACT_CAMPAIGNS_RULES ||
-           id == ACT_CAMPAIGNS_LOAD;
+           id == ACT_CAMPAIGNS_LOAD || id == ACT_MODELS_OPEN;
 }
 
 /* path relative to the output directory when it lies in it, else path. */
@@ -861,12 +876,26 @@ static void say_db(model *m)
 
 static int do_action(model *m, int id, int argc, char **argv, model_job **job, dg_err *err);
 
+/* After a change: the workspace follows (a failure to write it is said, the
+ * action stands). */
+static void keep_workspace(model *m)
+{
+    dg_err err;
+    if (m->keep_workspace && workspace_save(m, &err) != DG_OK) {
+        size_t o = strlen(m->msg);
+        snprintf(m->msg + o, sizeof m->msg - o, "%sworkspace not saved: %s", o ? "; " : "",
+                 err.msg);
+    }
+}
+
 /* Messages name keys as {action-name}: the table gives the key. */
 int model_do(model *m, int id, int argc, char **argv, model_job **job, dg_err *err)
 {
     int rc = do_action(m, id, argc, argv, job, err);
     if (rc != DG_OK)
         action_keys_expand(err->msg, sizeof err->msg);
+    else if (!*job)
+        keep_workspace(m);
     action_keys_expand(m->msg, sizeof m->msg);
     return rc;
 }
@@ -904,7 +933,10 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         if (model_need_args(id, argc, 0, 0, err) != DG_OK)
             return DG_ERR;
         m->chart[m->pane] = !m->chart[m->pane];
-        model_say(m, "%s shows %s", pane_titles[m->pane], m->chart[m->pane] ? "charts" : "sheets");
+        model_say(m, "the %s pane shows its views as %s ({chart-toggle}: as %s; the arrows "
+                     "scroll)",
+                  pane_titles[m->pane], m->chart[m->pane] ? "charts" : "tables",
+                  m->chart[m->pane] ? "tables" : "charts");
         break;
     case ACT_PANE_LOAD:
     case ACT_PANE_CLEAN:
@@ -1073,6 +1105,20 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         if (sheet_action(m, id, argc, argv, &j, err) != DG_OK)
             return DG_ERR;
         break;
+    case ACT_SHEET_WIDEN: {
+        int col = 0;
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK || !(s = model_need_sheet(m, id, err)))
+            return DG_ERR;
+        if (s->kind == SHEET_FREQ ? strcmp(argv[0], "value") != 0 &&
+                                        strcmp(argv[0], model_sheet_table(m, s)->cols[s->col].name) != 0
+                                  : (col = model_find_column(model_sheet_table(m, s), argv[0], err)) < 0)
+            return s->kind == SHEET_FREQ ? dg_fail(err, "a frequency sheet widens its value column")
+                                         : DG_ERR;
+        s->wide ^= 1u << col;
+        model_say(m, "%s %s", argv[0], s->wide & (1u << col) ? "widened to its longest value"
+                                                                 : "back to its usual width");
+        break;
+    }
     case ACT_SAVE:
         if (model_need_args(id, argc, 0, 0, err) != DG_OK || save(m, err) != DG_OK)
             return DG_ERR;
@@ -1137,6 +1183,15 @@ static int do_action(model *m, int id, int argc, char **argv, model_job **job, d
         if (id == ACT_MODELS_EXPORT)
             snprintf(m->saved, sizeof m->saved, "%.1000s/models", m->out_dir);
         break;
+    case ACT_MODELS_OPEN: {
+        if (model_need_args(id, argc, 1, 1, err) != DG_OK)
+            return DG_ERR;
+        char path[PATH_MAX];
+        out_path(m, argv[0], path, sizeof path);
+        if (models_open(&m->models, path, m->msg, sizeof m->msg, err) != DG_OK)
+            return DG_ERR;
+        break;
+    }
     case ACT_CAMPAIGNS_PREDICT:
         if (!(j = campaigns_predict_start(m, id, argc, argv, err)))
             return DG_ERR;
@@ -1208,6 +1263,8 @@ static void finish_job(model *m, model_job *j, int rc, const dg_err *err);
 void model_finish(model *m, model_job *j, int rc, const dg_err *err)
 {
     finish_job(m, j, rc, err);
+    if (rc == DG_OK)
+        keep_workspace(m);
     action_keys_expand(m->msg, sizeof m->msg);
 }
 
@@ -1237,6 +1294,11 @@ static void finish_job(model *m, model_job *j, int rc, const dg_err *err)
 }
 
 /* Whether a log line is the mark model_open_log writes at a session's start. */
+static int continues_mark(const char *line)
+{
+    return strncmp(line, CONTINUES_MARK, strlen(CONTINUES_MARK)) == 0;
+}
+
 static int session_mark(const char *line)
 {
     return strncmp(line, "# demographer ", 14) == 0 && strstr(line, " session, ");
@@ -1260,40 +1322,61 @@ static int inside_out_dir(const model *m, const char *file)
 
 int model_replay(model *m, const char *path, dg_err *err)
 {
-    return model_replay_sessions(m, path, 0, err);
+    return model_replay_sessions(m, path, 0, NULL, err);
 }
 
-int model_replay_sessions(model *m, const char *path, int all, dg_err *err)
+int model_replay_sessions(model *m, const char *path, int all, model_replay_info *info,
+                          dg_err *err)
 {
+    model_replay_info none;
+    if (!info)
+        info = &none;
+    memset(info, 0, sizeof *info);
     FILE *f = fopen(path, "r");
     if (!f)
         return dg_fail(err, "%s: %s", path, strerror(errno));
     char line[8192];
-    int lineno = 0, rc = DG_OK, start = 0;
+    int lineno = 0, rc = DG_OK, start = 0, mark = 0, prev_start = 0, prev_sessions = 0;
+    char prev_when[64] = "";
     /* The log is appended to by every session: the last one's mark is where
-     * its actions start. A line longer than the buffer is an error, never
-     * two lines (its tail would run as an action). */
-    if (!all) {
-        while (fgets(line, sizeof line, f)) {
-            lineno++;
-            if (!strchr(line, '\n') && !feof(f)) {
-                fclose(f);
-                return dg_fail(err, "%s:%d: line longer than %zu bytes", path, lineno,
-                               sizeof line - 2);
-            }
-            if (session_mark(line))
-                start = lineno;
-        }
-        rewind(f);
-        lineno = 0;
-    }
-    while (rc == DG_OK && fgets(line, sizeof line, f)) {
+     * its actions start, unless the line after it says it continues the one
+     * before (a restored workspace): then that one's start is theirs. A line
+     * longer than the buffer is an error, never two lines (its tail would
+     * run as an action). */
+    while (fgets(line, sizeof line, f)) {
         lineno++;
         if (!strchr(line, '\n') && !feof(f)) {
-            rc = dg_fail(err, "%s:%d: line longer than %zu bytes", path, lineno,
-                         sizeof line - 2);
-            break;
+            fclose(f);
+            return dg_fail(err, "%s:%d: line longer than %zu bytes", path, lineno,
+                           sizeof line - 2);
         }
+        if (session_mark(line)) {
+            mark = lineno;
+            prev_start = start;
+            prev_sessions = info->sessions;
+            snprintf(prev_when, sizeof prev_when, "%s", info->when);
+            if (all && start) {
+                info->sessions++;
+                continue;
+            }
+            start = lineno;
+            info->sessions = all ? info->sessions + 1 : 1;
+            const char *w = strstr(line, " session, ") + 10;
+            snprintf(info->when, sizeof info->when, "%.*s", (int)strcspn(w, "\n"), w);
+        } else if (!all && mark && mark == lineno - 1 && continues_mark(line)) {
+            start = prev_start;
+            info->sessions = prev_sessions + 1;
+            snprintf(info->when, sizeof info->when, "%s", prev_when);
+        }
+    }
+    if (all)
+        start = 0;
+    info->first_line = start ? start : 1;
+    info->last_line = lineno;
+    rewind(f);
+    lineno = 0;
+    while (rc == DG_OK && fgets(line, sizeof line, f)) {
+        lineno++;
         if (lineno < start)
             continue;
         char **argv, *buf;
@@ -1316,7 +1399,7 @@ int model_replay_sessions(model *m, const char *path, int all, dg_err *err)
             rc = dg_fail(err, "%s:%d: %s %s: refusing to write outside the output directory "
                               "%s (a replay writes only there)",
                          path, lineno, argv[0], argv[1], m->out_dir);
-        } else if (model_do(m, id, argc - 1, argv + 1, &j, &aerr) != DG_OK) {
+        } else if (info->actions++, model_do(m, id, argc - 1, argv + 1, &j, &aerr) != DG_OK) {
             rc = dg_fail(err, "%s:%d: %s: %s", path, lineno, argv[0], aerr.msg);
         } else if (j) {
             char title[128];

@@ -85,6 +85,8 @@ typedef struct sheet {
     uint64_t top;        /* first position shown (kept by the screen) */
     int ccol;            /* cursor column (SHEET_FREQ: a FREQ_ column) */
     int left;            /* first column shown (kept by the screen) */
+    uint32_t wide;       /* columns widened to their whole text (sheet-widen), bit per
+                            column (a frequency sheet: its value, bit 0) */
     int search_col;      /* the last search, for search-next (-1: none) */
     char search[256];
     int eda;             /* 1: table is an index into model.eda_tabs, not the data set;
@@ -151,6 +153,10 @@ typedef struct model {
     int use_snapshot;
     char *cache_dir;               /* NULL: the library's default */
     FILE *log;                     /* the session log, or NULL */
+    int keep_workspace;            /* write <out>/workspace/ after each change (workspace.h) */
+    int restoring;                 /* the workspace's actions run: the log gets them as
+                                      comments (replay runs the session they continue) */
+    char *workspace_text;          /* ...what it last wrote */
     int busy;                      /* a job is out (refuses data actions until it finishes) */
     char msg[1200];                /* what the last action did, for the status line */
     char saved[1100];              /* the last file saved */
@@ -214,10 +220,25 @@ int model_split(const char *line, char ***argv, char **buf, dg_err *err);
 /* Appends s to out quoted so that model_split reads it back as one word. */
 void model_quote(const char *s, char *out, size_t cap);
 
+/* Marks the session as continuing the one before it in the log (the
+ * workbench restored its workspace), so that replay runs both. */
+void model_log_continues(model *m);
+
+/* What a replay ran, for its report. */
+typedef struct model_replay_info {
+    int first_line, last_line; /* of the log, the sessions replayed */
+    int sessions;              /* how many (a session and those that continue it) */
+    int actions;               /* the actions run */
+    char when[64];             /* the first session's date, from its mark */
+} model_replay_info;
+
 /* Runs the actions of a session log on m, no screen: those of its last
  * session (from the last "# demographer ... session, ..." mark that
- * model_open_log writes), or with all every session's, in order. */
+ * model_open_log writes; a session that continues the one before it, as
+ * model_log_continues marks, takes that one along), or with all every
+ * session's, in order. info (may be NULL) says what ran. */
 int model_replay(model *m, const char *path, dg_err *err);
-int model_replay_sessions(model *m, const char *path, int all, dg_err *err);
+int model_replay_sessions(model *m, const char *path, int all, model_replay_info *info,
+                          dg_err *err);
 
 #endif

@@ -105,6 +105,8 @@ void geo_job_finish(geo_state *g, geo_job *j)
     g->have_sample = 1;
     g->from_cleaned = j->from_cleaned;
     g->gen = j->gen;
+    g->sample_n = j->n;
+    g->sample_seed = j->seed;
     g->home = g->extent = j->home;
 }
 

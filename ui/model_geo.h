@@ -16,6 +16,9 @@ typedef struct geo_state {
     int have_sample;
     int from_cleaned;         /* drawn from the cleaned data, not the loaded */
     unsigned gen;             /* the model's data_gen when drawn */
+    uint32_t sample_n;        /* ...the events asked for and the seed (the workspace
+                                 draws the same sample again) */
+    uint64_t sample_seed;
     dg_map_kind kind;         /* the map shown */
     int panel;                /* ...and its panel on screen (the PNG has them all) */
     dg_projection projection;

@@ -4,6 +4,8 @@
 
 #include "actions.h"
 
+#include "demographer/pipeline.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 const char *const models_run_columns[RUNCOL_COUNT] = {
     "chosen", "family", "scen", "target", "params", "cv",
@@ -24,13 +27,30 @@ const char *const models_run_columns[RUNCOL_COUNT] = {
 void models_init(models_state *s)
 {
     memset(s, 0, sizeof *s);
+    /* The registered families, then the default ones that combine them
+     * (blend): the list run trains is on, with its targets. */
     for (const dg_model_family *const *k = dg_model_families;
-         *k && s->nfamilies < DG_TRAIN_MAX_FAMILIES; k++) {
-        char want[sizeof MODELS_DEFAULT_FAMILIES + 2];
-        snprintf(want, sizeof want, ",%s,", MODELS_DEFAULT_FAMILIES);
+         *k && s->nfamilies < DG_TRAIN_MAX_FAMILIES; k++)
+        s->fam[s->nfamilies++] = *k;
+    for (const dg_default_family *d = dg_default_families; d->family; d++) {
         char name[64];
-        snprintf(name, sizeof name, ",%s,", (*k)->name);
-        s->family_on[s->nfamilies++] = strstr(want, name) != NULL;
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(d->family, "@"), d->family);
+        const dg_model_family *f = dg_model_family_find(name);
+        int have = 0;
+        for (int i = 0; i < s->nfamilies; i++)
+            have |= s->fam[i] == f;
+        if (f && !have && s->nfamilies < DG_TRAIN_MAX_FAMILIES)
+            s->fam[s->nfamilies++] = f;
+    }
+    for (int i = 0; i < s->nfamilies; i++) {
+        size_t n = strlen(s->fam[i]->name);
+        for (const dg_default_family *d = dg_default_families; d->family; d++)
+            if (strncmp(d->family, s->fam[i]->name, n) == 0 &&
+                (d->family[n] == '\0' || d->family[n] == '@')) {
+                s->family_on[i] = 1;
+                snprintf(s->family_targets[i], sizeof s->family_targets[i], "%s",
+                         d->family[n] ? d->family + n + 1 : "");
+            }
     }
     s->targets = (1u << DG_TARGET_COUNT) - 1;
     s->scenarios = 3;
@@ -236,11 +256,25 @@ int models_job_args(const models_state *s, const char *out_dir, models_job *j, d
     memset(j, 0, sizeof *j);
     int n = 0;
     for (int i = 0; i < s->nfamilies; i++)
-        if (s->family_on[i] && strcmp(dg_model_families[i]->name, "prior") != 0) {
-            snprintf(j->families[n], sizeof j->families[n], "%s", dg_model_families[i]->name);
+        if (s->family_on[i] && strcmp(s->fam[i]->name, "prior") != 0) {
+            models_family_spec(s, i, j->families[n], sizeof j->families[n]);
             j->opts.families[n] = j->families[n];
             n++;
         }
+    /* run's grids for the families trained, as run gives them. */
+    int ng = 0;
+    for (const dg_default_family *d = dg_default_families;
+         d->family && ng < DG_TRAIN_MAX_FAMILIES - 1; d++) {
+        if (!d->grid)
+            continue;
+        size_t len = strcspn(d->grid, ":");
+        for (int i = 0; i < s->nfamilies; i++)
+            if (s->family_on[i] && strlen(s->fam[i]->name) == len &&
+                strncmp(s->fam[i]->name, d->grid, len) == 0) {
+                j->opts.grids[ng++] = d->grid;
+                break;
+            }
+    }
     /* Only the baseline: train says so by the one family it always runs. */
     if (n == 0) {
         snprintf(j->families[0], sizeof j->families[0], "prior");
@@ -304,6 +338,7 @@ void models_job_finish(models_state *s, models_job *j)
     j->have_feat = 0;
     s->have_result = 1;
     s->exported = 0;
+    s->opened = 0;
     s->res_seed = j->opts.seed;
     s->res_folds = j->opts.folds;
     s->from_cleaned = j->from_cleaned;
@@ -315,6 +350,49 @@ void models_job_finish(models_state *s, models_job *j)
     sort_runs(s);
     s->cur = s->top = 0;
     s->view = MODELS_VIEW_RUNS;
+}
+
+int models_open(models_state *s, const char *dir, char *msg, size_t msgcap, dg_err *err)
+{
+    /* A run folder holds its training in train/; a train folder is one. */
+    char *inner = dg_path_join(dir, "train"), *json = dg_path_join(dir, "runs.json"),
+         *inner_json = dg_path_join(inner, "runs.json");
+    const char *from = access(json, F_OK) == 0 ? dir : inner;
+    dg_train_result r;
+    int rc;
+    if (from == inner && access(inner_json, F_OK) != 0)
+        rc = dg_fail(err, "%s holds no runs.json, nor does %s/train (a folder written by "
+                          "demographer train or run)",
+                     dir, dir);
+    else
+        rc = dg_runs_read(from, &r, err);
+    free(inner_json);
+    if (rc == DG_OK) {
+        char *from_copy = dg_xstrdup(from);
+        forget_result(s);
+        s->res = r;
+        memset(&s->feat, 0, sizeof s->feat);
+        s->have_result = 1;
+        s->opened = 1;
+        s->exported = 0;
+        s->res_seed = 0;
+        s->res_folds = 0;
+        free(s->train_dir);
+        s->train_dir = from_copy;
+        s->order = dg_xmalloc((s->res.nruns + 1) * sizeof *s->order);
+        sort_runs(s);
+        s->cur = s->top = 0;
+        s->view = MODELS_VIEW_RUNS;
+        size_t chosen = 0;
+        for (size_t i = 0; i < r.nruns; i++)
+            chosen += r.runs[i].chosen && r.runs[i].scenario;
+        snprintf(msg, msgcap, "opened %zu runs (%zu chosen models) of %.900s: {models-export} "
+                              "exports them",
+                 r.nruns, chosen, from);
+    }
+    free(inner);
+    free(json);
+    return rc;
 }
 
 void models_job_free(models_job *j)
@@ -487,10 +565,54 @@ int models_save(models_state *s, const char *out_dir, char *saved, size_t savedc
 
 static int family_index(const models_state *s, const char *name)
 {
+    size_t n = strcspn(name, "@");
     for (int i = 0; i < s->nfamilies; i++)
-        if (strcmp(dg_model_families[i]->name, name) == 0)
+        if (strlen(s->fam[i]->name) == n &&
+            strncmp(s->fam[i]->name, name, n) == 0)
             return i;
     return -1;
+}
+
+double models_family_seconds(const models_state *s, const char *name)
+{
+    double sum = NAN;
+    for (size_t i = 0; s->have_result && i < s->res.nruns; i++) {
+        const dg_run *r = &s->res.runs[i];
+        if (strcmp(r->family, name) != 0 || !r->scenario)
+            continue;
+        double v = (isnan(r->cv_seconds) ? 0 : r->cv_seconds) +
+                   (isnan(r->train_seconds) ? 0 : r->train_seconds);
+        sum = isnan(sum) ? v : sum + v;
+    }
+    return sum;
+}
+
+const char *models_family_spec(const models_state *s, int i, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s%s%s", s->fam[i]->name, s->family_targets[i][0] ? "@" : "",
+             s->family_targets[i]);
+    return buf;
+}
+
+/* FAMILY@TARGETS's targets: "all", or target names joined by '+' (as run's
+ * --families writes them). */
+static int parse_family_targets(const char *text, char *out, size_t cap, dg_err *err)
+{
+    if (strcmp(text, "all") == 0) {
+        out[0] = '\0';
+        return DG_OK;
+    }
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *save, *w = strtok_r(buf, "+", &save); w; w = strtok_r(NULL, "+", &save))
+        if (dg_target_by_name(w) < 0)
+            return dg_fail(err, "models-family: expected targets joined by + (gender, age, "
+                                "group6, group12) or all after @, found '%s'",
+                           w);
+    if (!text[0] || strlen(text) >= cap)
+        return dg_fail(err, "models-family: expected targets after @");
+    snprintf(out, cap, "%s", text);
+    return DG_OK;
 }
 
 static int parse_targets(const char *text, unsigned *out, dg_err *err)
@@ -577,11 +699,22 @@ int models_action(models_state *s, int id, int argc, char **argv, const char *ou
             return dg_fail(err, "models-family: no family '%s' (the list shows the registered "
                                 "ones)",
                            argv[0]);
-        if (strcmp(argv[0], "prior") == 0)
+        if (strncmp(argv[0], "prior", strcspn(argv[0], "@")) == 0 && i == family_index(s, "prior"))
             return dg_fail(err, "prior always runs: it is every run's baseline");
-        s->family_on[i] = !s->family_on[i];
+        const char *at = strchr(argv[0], '@');
+        /* NAME toggles; NAME@TARGETS turns it on for those targets. */
+        if (at) {
+            if (parse_family_targets(at + 1, s->family_targets[i], sizeof s->family_targets[i],
+                                     err) != DG_OK)
+                return DG_ERR;
+            s->family_on[i] = 1;
+        } else {
+            s->family_on[i] = !s->family_on[i];
+        }
         s->fam_cur = i;
-        snprintf(msg, msgcap, "%s %s ({models-train} trains)", argv[0], s->family_on[i] ? "on" : "off");
+        char spec[96];
+        snprintf(msg, msgcap, "%s %s ({models-train} trains)",
+                 models_family_spec(s, i, spec, sizeof spec), s->family_on[i] ? "on" : "off");
         return DG_OK;
     }
     case ACT_MODELS_TARGETS:

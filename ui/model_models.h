@@ -9,6 +9,7 @@
 #ifndef DEMOGRAPHER_UI_MODEL_MODELS_H
 #define DEMOGRAPHER_UI_MODEL_MODELS_H
 
+#include "demographer/model.h"
 #include "demographer/train.h"
 
 /* The columns of the comparison table, by the names models-sort takes. */
@@ -28,13 +29,17 @@ extern const char *const models_run_columns[RUNCOL_COUNT];
 
 typedef enum models_view { MODELS_VIEW_SETTINGS, MODELS_VIEW_RUNS } models_view;
 
-/* The families offered on a fresh start: fast ones (the rest are toggled on). */
-#define MODELS_DEFAULT_FAMILIES "prior,brand-model-prior,softmax,liblinear-lr-l2,liblinear-svr"
-
 typedef struct models_state {
     /* What the next training uses. */
-    int nfamilies;                        /* registered families */
-    int family_on[DG_TRAIN_MAX_FAMILIES]; /* by registry order; prior is always on */
+    int nfamilies;                        /* the families offered: */
+    const dg_model_family *fam[DG_TRAIN_MAX_FAMILIES]; /* the registered ones, then run's
+                                             default combiners (blend) */
+    int family_on[DG_TRAIN_MAX_FAMILIES]; /* by registry order; prior is always on. A
+                                             fresh start: run's defaults
+                                             (dg_default_families, train.h) */
+    char family_targets[DG_TRAIN_MAX_FAMILIES][48]; /* "": every target; else the
+                                             targets it trains, as FAMILY@TARGETS
+                                             says them ("age", "gender+group12") */
     unsigned targets;                     /* bits 1u << dg_target */
     unsigned scenarios;                   /* bit 0: scenario 1, bit 1: scenario 2 */
     int folds;
@@ -45,6 +50,9 @@ typedef struct models_state {
     /* The last training that finished. */
     int have_result;
     int exported;                         /* ...and x has exported it */
+    int opened;                           /* ...read from an earlier run or train folder
+                                             (models-open): its runs and models, no
+                                             features in this session */
     uint64_t res_seed;                    /* ...its seed and folds (the settings above
                                              may have changed since) */
     int res_folds;
@@ -79,6 +87,13 @@ const char *models_cell(const dg_run *r, int col, char *buf, size_t cap);
 const char *models_targets_text(const models_state *s, char *buf, size_t cap);
 const char *models_scenarios_text(const models_state *s, char *buf, size_t cap);
 
+/* The fit seconds of family name's runs in the last training (their
+ * cross-validation and refits, summed), NaN when it has none: the cost the
+ * settings show beside each family before the next training. */
+double models_family_seconds(const models_state *s, const char *name);
+/* A family as train takes it: "xgboost@age", or the name alone. */
+const char *models_family_spec(const models_state *s, int i, char *buf, size_t cap);
+
 /* The training job's part: what it reads and what it makes. */
 typedef struct models_job {
     char families[DG_TRAIN_MAX_FAMILIES][40];
@@ -106,6 +121,9 @@ void models_job_free(models_job *j);
 /* The immediate models-* actions; msg gets what was done. */
 int models_action(models_state *s, int id, int argc, char **argv, const char *out_dir, char *msg,
                   size_t msgcap, dg_err *err);
+/* models-open: the runs of an earlier training folder (a train --out, or a
+ * run --out holding train/), to compare them and export their models. */
+int models_open(models_state *s, const char *dir, char *msg, size_t msgcap, dg_err *err);
 /* Cursor moves in the pane (cursor-up ... last-row, page size rows). */
 void models_move(models_state *s, int id, long rows);
 /* p: the charts train drew for the run under the cursor, copied to

@@ -36,6 +36,7 @@ static void draw(app *a, int top, int height, int width)
     if (m->chart[PANE_CAMPAIGNS] && c->have) {
         dg_reach_chart_desc *rc = dg_xmalloc(sizeof *rc);
         dg_reach_chart_of(r, &c->reach, rc);
+        rc->chart.scroll_to = c->cur < r->n ? c->cur : r->n - 1; /* the arrows scroll it */
         snprintf(line, sizeof line, "Campaign reach: %s ({chart-toggle} the table, {save} saves "
                  "the PNG)", rc->subtitle);
         action_keys_expand(line, sizeof line); /* a count and the product's words only */

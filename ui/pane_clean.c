@@ -30,7 +30,16 @@ static void draw_effects(app *a, int y, int end, int width)
      * cursor's rule's, under the table. */
     int ncells = rest >= 12 ? 8 : 7;
     header(a, y++, width, head, ncells);
-    for (int i = 0; i < c->applied.n && y < end; i++) {
+    /* The effects scroll with the rule list: the cursor's rule is in view
+     * (rules 9 and 10 of 10 were out of reach at 80x24). */
+    int room = end - y - (ncells == 7 ? 1 : 0), first = 0;
+    if (room < 1)
+        room = 1;
+    if (a->m.clean_cur >= room)
+        first = a->m.clean_cur - room + 1;
+    if (first > c->applied.n - room)
+        first = c->applied.n - room > 0 ? c->applied.n - room : 0;
+    for (int i = first; i < c->applied.n && i < first + room && y < end; i++) {
         const dg_rule_effect *e = &c->effects[i];
         char n[16], b[32] = "", af[32] = "", ch[32] = "", dv[32] = "";
         snprintf(n, sizeof n, "%d", i + 1);

@@ -12,6 +12,7 @@
 #include "text.h"
 
 #include <curses.h>
+#include <math.h>
 #include <string.h>
 
 /* Widths of the comparison table's columns (the params are cut). */
@@ -62,18 +63,33 @@ static void draw_settings(app *a, int top, int height, int width)
                                           : "{models-family} toggles a family, {models-train} "
                                             "trains (features, then cross-validation per family)");
     app_put_text(y++, width, line, A_NORMAL);
-    snprintf(line, sizeof line, "%-3s %-18s %s", "on", "family", "what it is");
+    snprintf(line, sizeof line, "%-3s %-17s %-14s %7s %s", "on", "family", "targets", "last s",
+             "what it is");
     app_put_plain(y++, 0, width, line, app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
-    int rows = end - y, first = 0;
+    int last = end - (s->have_result ? 1 : 0), rows = last - y, first = 0;
     if (s->fam_cur >= rows)
         first = s->fam_cur - rows + 1;
-    for (int i = first; i < s->nfamilies && y < end; i++) {
-        const dg_model_family *f = dg_model_families[i];
+    for (int i = first; i < s->nfamilies && y < last; i++) {
+        const dg_model_family *f = s->fam[i];
         int prior = strcmp(f->name, "prior") == 0;
-        snprintf(line, sizeof line, "%-3s %-18s %s", prior ? "(x)" : s->family_on[i] ? "[x]" : "[ ]",
-                 f->name, f->summary);
+        char secs[32] = "-";
+        double sec = models_family_seconds(s, f->name);
+        if (!isnan(sec))
+            snprintf(secs, sizeof secs, "%.1f", sec);
+        snprintf(line, sizeof line, "%-3s %-17s %-14s %7s %s",
+                 prior ? "(x)" : s->family_on[i] ? "[x]" : "[ ]", f->name,
+                 s->family_targets[i][0] ? s->family_targets[i] : "all", secs, f->summary);
         app_put_plain(y++, 0, width, line,
                       i == s->fam_cur ? app_attr(a, COLOR_CURSOR, A_REVERSE) : (int)A_NORMAL);
+    }
+    /* What "last s" is: the cost a family had the last time, to weigh it. */
+    if (s->have_result && y < end) {
+        snprintf(line, sizeof line, "last s: fit seconds of the last training (%u devices%s), "
+                                    "cross-validation and refit summed over folds",
+                 s->res.nlabelled ? s->res.nlabelled : s->res.ntrain[1] + s->res.ntest[1] +
+                                                           s->res.ntrain[2] + s->res.ntest[2],
+                 s->opened ? ", opened from disk" : "");
+        app_put_plain(end - 1, 0, width, line, A_DIM);
     }
 }
 
@@ -85,7 +101,8 @@ static void draw_runs(app *a, int top, int height, int width)
     int y = top, end = top + height;
     if (!s->have_result) {
         app_put_text(y + 1, width,
-                     "No runs yet: {models-train} trains ({models-view} shows the settings).",
+                     "No runs yet: {models-train} trains, {models-open} opens an earlier run or "
+                     "train folder ({models-view} shows the settings).",
                      A_NORMAL);
         return;
     }
@@ -94,9 +111,13 @@ static void draw_runs(app *a, int top, int height, int width)
     if (s->nshown != r->nruns)
         snprintf(shown, sizeof shown, " (%zu shown: %s)", s->nshown,
                  models_filter_text(s, f, sizeof f));
-    snprintf(line, sizeof line, "%zu runs%s, %s data%s; %s", r->nruns, shown,
-             s->from_cleaned ? "cleaned" : "loaded", s->gen != m->data_gen ? " (changed since)" : "",
-             r->split_text);
+    if (s->opened)
+        snprintf(line, sizeof line, "%zu runs%s of %s; %s", r->nruns, shown, s->train_dir,
+                 r->split_text);
+    else
+        snprintf(line, sizeof line, "%zu runs%s, %s data%s; %s", r->nruns, shown,
+                 s->from_cleaned ? "cleaned" : "loaded",
+                 s->gen != m->data_gen ? " (changed since)" : "", r->split_text);
     app_put_plain(y++, 0, width, line, A_BOLD);
     snprintf(line, sizeof line, "* chosen: %s", r->rule);
     app_put_plain(y++, 0, width, line, A_NORMAL);
@@ -237,7 +258,7 @@ static int key(app *a, int id, pane_args *args)
             return 0;
         }
         args->argc = 1;
-        snprintf(args->argv[0], PANE_ARG_LEN, "%s", dg_model_families[s->fam_cur]->name);
+        snprintf(args->argv[0], PANE_ARG_LEN, "%s", s->fam[s->fam_cur]->name);
         return 1;
     case ACT_MODELS_FILTER: {
         char f[64];
@@ -264,6 +285,11 @@ static int key(app *a, int id, pane_args *args)
     case ACT_MODELS_SEED:
         snprintf(now, sizeof now, "%llu", (unsigned long long)s->seed);
         app_prompt(a, PROMPT_ARG, "seed: ", now, actions[id].name);
+        return 0;
+    case ACT_MODELS_OPEN:
+        app_prompt(a, PROMPT_ARG, "open the runs of (a run or train folder; relative: in the "
+                                  "output directory): ",
+                   "train", actions[id].name);
         return 0;
     case ACT_MODELS_SORT:
     case ACT_MODELS_SORT_DESC:

@@ -86,8 +86,10 @@ static void draw_table(app *a, sheet *s, int top, int height, int width)
             if (cw > w[c])
                 w[c] = cw;
         }
-        if (w[c] > MAX_COL_WIDTH)
+        if (w[c] > MAX_COL_WIDTH && !(s->wide & (1u << c)))
             w[c] = MAX_COL_WIDTH;
+        if (w[c] > width)
+            w[c] = width;
     }
     /* Scroll columns so that the cursor's is in view. */
     if (s->ccol < s->left)
@@ -149,8 +151,10 @@ static void draw_freq(app *a, sheet *s, int top, int height, int width)
         if (cw > vw)
             vw = cw;
     }
-    if (vw > MAX_COL_WIDTH)
+    if (vw > MAX_COL_WIDTH && !(s->wide & 1u))
         vw = MAX_COL_WIDTH;
+    if (vw > width - 30)
+        vw = width - 30 > 7 ? width - 30 : 7;
     if (vw < 7)
         vw = 7;
     int cw = 11, pw = 7;
@@ -217,6 +221,7 @@ void sheet_draw(app *a, sheet *s, int top, int height, int width)
     if (s->kind == SHEET_FREQ && a->m.chart[a->m.pane]) {
         freq_chart *fc = dg_xmalloc(sizeof *fc);
         freq_chart_of(&a->m, s, fc);
+        fc->chart.scroll_to = (int)(s->cur < (uint64_t)fc->chart.n ? s->cur : (uint64_t)fc->chart.n - 1);
         char head[512];
         /* The title names the data's table and column: the key is looked up,
          * not expanded from {chart-toggle}. */
@@ -241,6 +246,10 @@ int sheet_key(app *a, sheet *s, int id, pane_args *args)
     case ACT_PAGE_DOWN:
         args->argc = 1;
         snprintf(args->argv[0], PANE_ARG_LEN, "%d", grid_rows(a->main_rows));
+        return 1;
+    case ACT_SHEET_WIDEN:
+        args->argc = 1;
+        snprintf(args->argv[0], PANE_ARG_LEN, "%s", s->kind == SHEET_FREQ ? "value" : colname);
         return 1;
     case ACT_SORT:
     case ACT_SORT_DESC:

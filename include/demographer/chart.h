@@ -78,6 +78,8 @@ typedef struct dg_chart {
     const char *counts_label;
     int nmarkers;
     const dg_chart_marker *markers;
+    int scroll_to;            /* text cells of horizontal bars: the label kept in view
+                                 when not all fit (the screen scrolls them); 0: the first */
 } dg_chart;
 
 /* ---- palette ---------------------------------------------------------------- */

@@ -56,6 +56,10 @@ int dg_rules_load(dg_rules *r, const char *path, dg_err *err);
 char *dg_rules_format(const dg_rules *r);
 int dg_rules_save(const dg_rules *r, const char *path, dg_err *err);
 
+/* The unit-box-coords rule's placeholders: both coordinates within [-1, 1]
+ * ((0, 0) and (1, 1) among them). Maps keep them out of their extent too. */
+unsigned dg_coords_in_unit_box(float lat, float lon);
+
 /* What one rule did. */
 typedef struct dg_rule_effect {
     const char *table;        /* the table it works on */

@@ -19,7 +19,9 @@ typedef enum dg_coltype {
     DG_COL_NTYPES
 } dg_coltype;
 
-#define DG_MAX_COLS 8
+/* The data's tables have at most 7 columns; the EDA tables shown as sheets
+ * need more (the box plot's row name and its 9 statistics): 8 cut them. */
+#define DG_MAX_COLS 16
 
 typedef struct dg_column {
     char name[32];

@@ -155,6 +155,9 @@ int dg_train_chart(const dg_train_result *r, int which, dg_train_chart_view *out
 
 /* The comparison table as CSV and JSON text (runs.csv, runs.json). */
 int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err);
+/* Reads DIR/runs.json back (the runs, split, rule and bags; no charts, no
+ * ablation). In the report library, which links jansson. */
+int dg_runs_read(const char *dir, dg_train_result *out, dg_err *err);
 
 /* ---- a model directory, opened for predictions --------------------------- */
 

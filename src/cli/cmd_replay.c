@@ -40,11 +40,20 @@ static int run(int argc, char **argv)
     if (cache)
         m.cache_dir = dg_xstrdup(cache);
     dg_err err;
-    int rc = model_replay_sessions(&m, argv[optind], all, &err);
-    if (rc != DG_OK)
+    model_replay_info info;
+    int rc = model_replay_sessions(&m, argv[optind], all, &info, &err);
+    if (rc != DG_OK) {
         fprintf(stderr, "demographer replay: %s\n", err.msg);
-    else if (!quiet && m.saved[0])
-        printf("last saved: %s\n", m.saved);
+    } else if (!quiet) {
+        /* Say what ran: a log whose last session did nothing replays nothing,
+         * and that must not look like success at work. */
+        printf("replayed %d action%s of %d session%s (%s, lines %d-%d of %s) into %s\n",
+               info.actions, info.actions == 1 ? "" : "s", info.sessions,
+               info.sessions == 1 ? "" : "s", info.when[0] ? info.when : "no session mark",
+               info.first_line, info.last_line, argv[optind], out);
+        if (m.saved[0])
+            printf("last saved: %s\n", m.saved);
+    }
     model_free(&m);
     return rc == DG_OK ? 0 : 1;
 }
@@ -59,7 +68,9 @@ const cli_command cli_replay = {
     "tables, sorts, searches, counts and saves PNGs as the session did. Stops at the\n"
     "first action that fails, naming its line. Every session appends to the log,\n"
     "after a '# demographer VERSION session, DATE' line: replay runs the last\n"
-    "session's actions.\n"
+    "session's actions, and those of the session before when the last one continues\n"
+    "it (the workbench reopened on the same --out restores its workspace and says so\n"
+    "in the log). It says how many actions of which sessions it ran.\n"
     "\n",
     options,
 };

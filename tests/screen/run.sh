@@ -119,7 +119,7 @@ assert len(colours) >= 4, f'only {len(colours)} colours: blank'
 PY
 }
 
-echo "1..72"
+echo "1..88"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -147,10 +147,23 @@ fi
 # The frequency table as a chart (.), then back to the table (.).
 keys a .
 check a freq-chart-80x24 "phones.phone_brand: frequency: the 20 most frequent"
-keys a .
+keys a G
+check a freq-chart-last-bar-80x24 "↑ "
+keys a g .
 wait_for a "distinct values" >/dev/null
 keys a '?'
 check a help-80x24 "Keys - ? or q closes"
+keys a g
+check a help-top-80x24 "Everywhere"
+keys a G
+# Enter leaves the help open (it closed it, and the next q quit the workbench).
+keys a Enter
+if wait_for a "Enter does nothing in the help: q or Esc closes it" &&
+    grep -qF "Keys - ? or q closes" <<<"$(screen a)"; then
+    ok "help: Enter leaves it open and says which keys close it"
+else
+    notok "help: Enter" "$last_screen"
+fi
 keys a q
 T resize-window -t a -x 160 -y 48
 check a resized-160x48 "phones.phone_brand frequency"
@@ -241,9 +254,21 @@ check d clean-applied-80x24 "applied 10 of 10 rules"
 keys d Down Down Down Down Enter
 check d clean-rule-detail-80x24 "rule 5 of 10: time-window"
 keys d q
+# The last rule: its effects row scrolls into view with the list.
+keys d G
+check d clean-last-rule-80x24 "10 empty-categories: "
 keys d 3 c
 check d eda-list-80x24 "14 EDA tables from the cleaned data"
-keys d Down Enter
+# The box plot's sheet scrolls sideways to its last columns (upper whisker, max).
+keys d Down Down Enter
+wait_for d "row 1/2" >/dev/null
+keys d G Right Right Right Right Right Right Right Right Right
+check d eda-box-last-column-80x24 "upper whisker"
+# _ widens a column, and back.
+keys d _
+check d eda-box-widened-80x24 "max widened to its longest value"
+keys d _ q Up
+keys d Enter
 check d eda-sheet-80x24 "row 1/2"
 keys d q p
 if wait_for d "saved out-d/eda-01-gender.png and its .csv"; then
@@ -375,6 +400,10 @@ keys h 5
 check h models-settings-80x24 "t toggles a family"
 keys h Down Down Down t K BSpace 2 Enter
 check h models-settings-changed-80x24 "2-fold cross-validation"
+# Enter: the cursor's family in full (its description, its grid).
+keys h Enter
+check h models-family-detail-80x24 "cross-validation grid:"
+keys h q
 keys h c
 if wait_for h "runs on 800 labelled devices" 120; then
     check h models-runs-80x24 "runs on 800 labelled devices"
@@ -451,9 +480,72 @@ done
 keys h Escape
 last_screen=""
 if wait_for h "training on the cleaned data: cancelled; nothing changed" 60 &&
-    keys h v && wait_for h "31 runs, cleaned data"; then
+    keys h v && wait_for h " runs, cleaned data"; then
     ok "Models: Esc cancels a training and the last one stays"
 else
     notok "Models cancel" "$last_screen"
 fi
+# A key that would throw a running job away asks first; n keeps it. (While a
+# job runs the screen never holds still: poll_for, not wait_for.)
+poll_for() {
+    local i
+    for i in $(seq 300); do
+        grep -qF -- "$2" <<<"$(T capture-pane -p -t "$1")" && return 0
+        sleep 0.05
+    done
+    last_screen=$(T capture-pane -p -t "$1")
+    return 1
+}
+keys h v c
+poll_for h "Esc cancels" >/dev/null
+keys h q
+if poll_for h "quit anyway? (y: yes; any other key: no)"; then
+    ok "quit during a training asks first"
+else
+    notok "quit during a training" "$last_screen"
+fi
+keys h n
+# A data action keyed while the training runs waits for it.
+keys h 4 c
+if poll_for h "1 queued; training" && wait_for h "sampled" 120 && wait_for h "cleaned data" &&
+    keys h 5 && wait_for h " runs, cleaned data"; then
+    ok "a geo sample keyed during a training runs after it"
+else
+    notok "queued geo sample" "$last_screen"
+fi
+keys h q
+if wait_for h "EXIT=0"; then ok "quit with nothing to lose leaves at once"; else
+    notok "quit" "$last_screen"; fi
+
+# --- the same --out again: the work comes back; an earlier training opens ---
+"$bin" train "$work/data" --out "$work/oldrun" --targets gender --folds 2 --quiet >/dev/null 2>&1
+T new-session -d -s h2 -x 80 -y 24 -c "$work" \
+    "env XDG_CACHE_HOME=$work/cache NO_COLOR=1 $bin --out out-h --log h.log; echo EXIT=\$?; sleep 3600"
+check h2 workspace-restored-80x24 "restored the workspace of out-h"
+keys h2 2
+check h2 workspace-clean-80x24 "cleaned by the apply below"
+keys h2 5
+check h2 workspace-runs-80x24 " runs of out-h/train"
+keys h2 o
+keys h2 BSpace BSpace BSpace BSpace BSpace "$work/oldrun" Enter
+check h2 workspace-opened-80x24 "chosen models) of WORK/oldrun"
+keys h2 x
+if wait_for h2 "models to out-h/models" && grep -q "^family" "$work/out-h/runs.csv" &&
+    [ "$(grep -c ',gender,' "$work/out-h/runs.csv")" -gt 0 ] &&
+    ! grep -q ',group12,' "$work/out-h/runs.csv"; then
+    ok "an earlier training folder's models export (its runs.csv: gender only)"
+else
+    notok "export of the opened folder" "$last_screen"
+fi
+keys h2 q
+wait_for h2 "EXIT=0" >/dev/null
+# The log: the second session continues the first, and replay runs both.
+if grep -qF "# continues the session above: the workspace of out-h" "$work/h.log" &&
+    "$bin" replay "$work/h.log" --out "$work/replay-h" >"$work/replay-h.out" 2>&1 &&
+    grep -q "of 2 sessions" "$work/replay-h.out" && [ -s "$work/replay-h/models/s1-gender/meta.txt" ]; then
+    ok "replay of the log runs the session and the one that continued it"
+else
+    notok "replay of a continued session" "$(cat "$work/replay-h.out")"
+fi
+
 [ "$failed" -eq 0 ]
