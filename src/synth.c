@@ -3,6 +3,11 @@
  * with a planted, documented dependence of the observable features on
  * gender and age.
  *
+ * Below: the default world, personas. The other worlds (groups, smooth)
+ * change how apps, event counts, hours, places and phones depend on the
+ * class, and their truths integrate their own latent variables: see
+ * synth_world.c and doc/worlds.md.
+ *
  * GENERATIVE MODEL
  * ================
  * Every device first draws its class c = (gender, age) from the real
