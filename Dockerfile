@@ -24,7 +24,7 @@ FROM debian:bookworm-slim
 # tests/docker_cmd.py.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libmicrohttpd12 libjansson4 libcurl4 ca-certificates libcairo2 libpango-1.0-0 \
+      libjansson4 libcurl4 ca-certificates libcairo2 libpango-1.0-0 \
       libpangocairo-1.0-0 libglib2.0-0 libfontconfig1 libmariadb3 libinih1 libncursesw6 \
       libtinfo6 liblbfgs0 liblinear4 libsvm3 libxgboost0 libxxhash0 \
  && rm -rf /var/lib/apt/lists/* \

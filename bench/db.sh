@@ -12,6 +12,13 @@
 # DG_BENCH_SPIDER=1 it does the same through a Spider head over two data nodes
 # (scripts/spider.sh). A third pair of rows puts a link capped at
 # DG_BENCH_LINK_MBIT (default 100) between them (bench/link_proxy.py).
+# DG_BENCH_CLICKHOUSE=1 (the default) adds ClickHouse (scripts/clickhouse.sh): a
+# coordinator with one shard, then with two: db-import --engine clickhouse
+# seconds, features --db --engine clickhouse seconds, MiB received and peak RSS,
+# and each shard's server CPU seconds for the features' queries
+# (system.query_log), beside the local CSV path (features DATA_DIR
+# --no-snapshot); the files are checked equal to the local ones. With
+# DG_BENCH_MARIADB=0 the MariaDB rows are left out.
 # DG_BENCH_BIN picks the binary (default: a release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +42,7 @@ work=$(mktemp -d /tmp/demographer-bench-db.XXXXXX)
 chmod 0711 "$work"
 dbdir=$work/mariadb
 spdir=$work/spider
+chdir=$work/clickhouse
 # Best effort at exit: a server that will not stop is said, and the rest
 # still cleaned up.
 cleanup() {
@@ -47,6 +55,9 @@ cleanup() {
   fi
   if [ -d "$spdir" ]; then
     bash scripts/spider.sh stop "$spdir" || echo "bench/db.sh: the Spider cluster in $spdir did not stop" >&2
+  fi
+  if [ -d "$chdir" ]; then
+    bash scripts/clickhouse.sh stop "$chdir" || echo "bench/db.sh: the ClickHouse cluster in $chdir did not stop" >&2
   fi
   rm -rf "$work"
 }
@@ -78,6 +89,8 @@ measure_both() {
     printf "%-40s %8.1fx %11.1fx %9.2fx\n", l " raw / pushdown", rs / ps, rb / pb, rm / pm }'
 }
 
+out=""
+if [ "${DG_BENCH_MARIADB:-1}" = 1 ]; then
 set -a
 . "$(DG_MARIADB_BUFFER_POOL=${DG_MARIADB_BUFFER_POOL:-3G} bash scripts/mariadb.sh start "$dbdir")"
 set +a
@@ -119,7 +132,44 @@ if [ "${DG_BENCH_SPIDER:-0}" = 1 ]; then
     "$DG_SPIDER_PORT" "$DG_SPIDER_USER" "$DG_SPIDER_PASSWORD_FILE" mlctest)
 fi
 
-read -r nev nae <<<"$rows"
-echo "$devices devices: $nev events, $nae app events; both ways wrote the same files"
+fi
+
+# ClickHouse: LABEL SHARDS prints one row (import, features, MiB, RSS, CPU per shard).
+ch_row() {
+  local label=$1 n=$2 env imp_s f_s f_m mib t0 cpu=""
+  env=$(bash scripts/clickhouse.sh start "$chdir" --shards "$n")
+  set -a
+  . "$env"
+  set +a
+  local conn=(--engine clickhouse --url "$DG_CH_URL" --user "$DG_CH_USER"
+    --password-file "$DG_CH_PASSWORD_FILE" --database "$DG_CH_DB")
+  local shards=()
+  for u in $DG_CH_SHARD_URLS; do shards+=(--shard-url "$u"); done
+  read -r imp_s _ < <(m $bin db-import --quiet "$data" "${conn[@]}" "${shards[@]}")
+  t0=$(date -u '+%F %T')
+  read -r f_s f_m < <(m bash -c '"$@" >"$0"' "$work/ch.out" $bin features --db "${conn[@]}" \
+    --out "$work/ch")
+  mib=$(sed -n 's/.*: \([0-9.]*\) MiB received.*/\1/p' "$work/ch.out")
+  for f in "$work"/local/*; do
+    cmp -s "$f" "$work/ch/$(basename "$f")" ||
+      { echo "bench/db.sh: $label: $(basename "$f") differs from the local path's" >&2; exit 1; }
+  done
+  for u in $DG_CH_SHARD_URLS; do
+    curl -fsS -H @"$DG_CH_DIR/headers" --data-binary 'SYSTEM FLUSH LOGS' "$u" >/dev/null
+    cpu+="$(curl -fsS -H @"$DG_CH_DIR/headers" --data-binary "SELECT round(sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'UserTimeMicroseconds')] + ProfileEvents.Values[indexOf(ProfileEvents.Names, 'SystemTimeMicroseconds')]) / 1e6, 2) FROM system.query_log WHERE type = 2 AND event_time >= toDateTime('$t0') AND query LIKE 'SELECT%' AND query NOT LIKE '%system.%'" "$u") "
+  done
+  bash scripts/clickhouse.sh stop "$chdir"
+  rm -rf "$work/ch"
+  printf '%-40s %9.2f %12s %10.0f   import %.1f s, shard CPU s: %s\n' "$label" "$f_s" "$mib" "$f_m" "$imp_s" "$cpu"
+}
+
+if [ "${DG_BENCH_CLICKHOUSE:-1}" = 1 ]; then
+  read -r loc_s loc_m < <(m $bin features "$data" --no-snapshot --quiet --out "$work/local")
+  out+=$'\n'$(printf '%-40s %9.2f %12s %10.0f' "local CSV files (features DATA_DIR)" "$loc_s" - "$loc_m")
+  out+=$'\n'$(ch_row "ClickHouse, coordinator + 1 shard" 1)
+  out+=$'\n'$(ch_row "ClickHouse, coordinator + 2 shards" 2)
+fi
+read -r nev nae <<<"${rows:-? ?}"
+echo "$devices devices: $nev events, $nae app events; every way wrote the same files"
 printf '%-40s %9s %12s %10s\n' way seconds "MiB sent" "peak MiB"
-echo "$out"
+echo "${out#$'\n'}"

@@ -10,16 +10,17 @@ pkgs=(build-essential meson ninja-build pkg-config python3
   libncurses-dev libcairo2-dev libpango1.0-dev libglib2.0-dev libfontconfig-dev
   fonts-wqy-microhei
   libmariadb-dev libcurl4-openssl-dev libinih-dev
-  liblinear-dev libsvm-dev liblbfgs-dev libxgboost-dev libmicrohttpd-dev libjansson-dev
+  liblinear-dev libsvm-dev liblbfgs-dev libxgboost-dev libjansson-dev
   libxxhash-dev)
 if [ "${1:-}" = test ]; then
   # mariadb-server and -client for the MySQL tests (scripts/mariadb.sh), the Spider
   # plugin for the three-node cluster of scripts/spider.sh, openssl for
   # their TLS certificate, python3 for the loopback HTTP server, tmux for the screen
   # tests, mandoc for the man page check, chromium to open report.html headless
-  # (tests/browser_report.py: about 16 s on two busy cores).
+  # (tests/browser_report.py: about 16 s on two busy cores), clickhouse-server and
+  # -client for the ClickHouse cluster of scripts/clickhouse.sh.
   pkgs+=(libcmocka-dev valgrind tmux mandoc mariadb-server mariadb-client mariadb-plugin-spider
-    openssl chromium)
+    openssl chromium clickhouse-server clickhouse-client)
 fi
 
 missing=()

@@ -3,8 +3,9 @@
 # the normal build, under AddressSanitizer + UndefinedBehaviorSanitizer, and
 # the parser and data-layer tests under valgrind. Ends with "N passed, N failed".
 # A private MariaDB (scripts/mariadb.sh) and a Spider cluster (scripts/spider.sh: a
-# head and two data nodes) run on loopback for the MySQL tests and are stopped at
-# the end.
+# head and two data nodes) run on loopback for the MySQL tests, and a ClickHouse
+# cluster (scripts/clickhouse.sh: a coordinator and two shards) for the ClickHouse
+# ones; all are stopped at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test || exit 1
@@ -16,15 +17,20 @@ bash scripts/build.sh build-asan -Dwerror=true -Dtests=enabled \
 
 dbdir=$(mktemp -d /tmp/demographer-mariadb.XXXXXX)
 spiderdir=$(mktemp -d /tmp/demographer-spider.XXXXXX)
-trap 'bash scripts/mariadb.sh stop "$dbdir"; bash scripts/spider.sh stop "$spiderdir"' EXIT
+chdir=$(mktemp -d /tmp/demographer-clickhouse.XXXXXX)
+trap 'bash scripts/mariadb.sh stop "$dbdir"; bash scripts/spider.sh stop "$spiderdir"; bash scripts/clickhouse.sh stop "$chdir"' EXIT
 envfile=$(bash scripts/mariadb.sh start "$dbdir") || exit 1
 # A Spider head and two data nodes for features --db (tests/test_pushdown.c).
 spiderenv=$(bash scripts/spider.sh start "$spiderdir") || exit 1
+# A ClickHouse coordinator and two shards for features --db --engine clickhouse.
+chenv=$(bash scripts/clickhouse.sh start "$chdir") || exit 1
 set -a
 # shellcheck disable=SC1090
 . "$envfile"
 # shellcheck disable=SC1090
 . "$spiderenv"
+# shellcheck disable=SC1090
+. "$chenv"
 set +a
 
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

@@ -303,9 +303,9 @@ int dg_campaign_rules_parse(dg_campaign_rules *r, const char *text, const char *
 
 static int read_text(const char *path, size_t limit, char **text, dg_err *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = dg_open_regular(path, 0, err);
     if (!f)
-        return dg_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        return DG_ERR;
     size_t cap = 4096, len = 0, got;
     char *buf = dg_xmalloc(cap);
     while ((got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
@@ -632,7 +632,8 @@ static int cmp_truth(const void *a, const void *b)
 static int header_index(const char *path, const char *name)
 {
     char line[4096];
-    FILE *f = fopen(path, "rb");
+    dg_err ignored;
+    FILE *f = dg_open_regular(path, 0, &ignored);
     if (!f)
         return -1;
     int found = -1;
@@ -657,10 +658,10 @@ static int header_index(const char *path, const char *name)
 int dg_truth_read(const char *path, dg_truth **out, size_t *n, dg_err *err)
 {
     static const dg_colspec cols[] = {
-        {"device_id", NULL, DG_COL_I64},
-        {"gender", NULL, DG_COL_STR},
-        {"age", NULL, DG_COL_I32},
-        {"train_test_flag", NULL, DG_COL_STR},
+        {"device_id", NULL, DG_COL_I64, NULL},
+        {"gender", NULL, DG_COL_STR, NULL},
+        {"age", NULL, DG_COL_I32, NULL},
+        {"train_test_flag", NULL, DG_COL_STR, NULL},
     };
     *out = NULL;
     *n = 0;

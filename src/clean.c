@@ -163,13 +163,27 @@ int dg_rules_parse(dg_rules *r, const char *text, const char *origin, dg_err *er
             return dg_fail(err, "%s:%d: expected a rule (%s), found '%s'", origin, lineno, known,
                            k < n ? w[k] : "off alone");
         }
+        if (parsed.n == DG_RULES_MAX) {
+            dg_rules_free(&parsed);
+            return dg_fail(err, "%s:%d: more than %d rules (each one is a pass over the data)",
+                           origin, lineno, DG_RULES_MAX);
+        }
         dg_rule rule = make_rule((dg_rule_kind)kind);
         rule.enabled = enabled;
+        unsigned given = 0; /* from, to, name: each at most once */
         for (int i = k + 1; i < n; i++) {
             char *eq = strchr(w[i], '=');
             const char *key = w[i], *val = eq ? eq + 1 : NULL;
             if (eq)
                 *eq = '\0';
+            unsigned bit = !strcmp(key, "from") ? 1u : !strcmp(key, "to") ? 2u
+                           : !strcmp(key, "name") ? 4u : 0u;
+            if (bit && (given & bit)) {
+                dg_rules_free(&parsed);
+                return dg_fail(err, "%s:%d: rule %s: %s given twice", origin, lineno,
+                               kinds[kind].keyword, key);
+            }
+            given |= bit;
             int ok = 0;
             if (val && kind == DG_RULE_TIME_WINDOW && (!strcmp(key, "from") || !strcmp(key, "to"))) {
                 int64_t t;
@@ -208,9 +222,9 @@ int dg_rules_parse(dg_rules *r, const char *text, const char *origin, dg_err *er
 
 int dg_rules_load(dg_rules *r, const char *path, dg_err *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = dg_open_regular(path, 0, err);
     if (!f)
-        return dg_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        return DG_ERR;
     size_t cap = 4096, len = 0;
     char *text = dg_xmalloc(cap);
     size_t got;
@@ -228,6 +242,20 @@ int dg_rules_load(dg_rules *r, const char *path, dg_err *err)
     }
     fclose(f);
     text[len] = '\0';
+    /* A NUL would end the text early and silently drop the rest. */
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        int line = 1;
+        const char *bol = text;
+        for (const char *q = text; q < nul; q++)
+            if (*q == '\n') {
+                line++;
+                bol = q + 1;
+            }
+        int col = (int)(nul - bol) + 1;
+        free(text);
+        return dg_fail(err, "%s:%d:%d: a NUL byte: not a rules file", path, line, col);
+    }
     int rc = dg_rules_parse(r, text, path, err);
     free(text);
     return rc;

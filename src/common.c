@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 int dg_fail(dg_err *err, const char *fmt, ...)
 {
@@ -118,11 +119,90 @@ char *dg_xstrdup(const char *s)
     return d;
 }
 
+const char *dg_file_kind(unsigned mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "a regular file";
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO";
+    case S_IFSOCK: return "a socket";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFLNK: return "a symbolic link";
+    default: return "not a file";
+    }
+}
+
+FILE *dg_open_regular(const char *path, off_t max_bytes, dg_err *err)
+{
+    /* Non-blocking open, so that a FIFO fails at the fstat instead of
+     * blocking here; then back to blocking reads of the regular file. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        dg_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        dg_fail(err, "%s: cannot stat: %s", path, strerror(e));
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        dg_fail(err, "%s: not a regular file (%s)", path, dg_file_kind(st.st_mode));
+        return NULL;
+    }
+    if (max_bytes > 0 && st.st_size > max_bytes) {
+        close(fd);
+        char a[32], b[32];
+        dg_fail(err, "%s: %s, more than the %s a file of this kind may hold", path,
+                dg_format_bytes((double)st.st_size, a, sizeof a),
+                dg_format_bytes((double)max_bytes, b, sizeof b));
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        dg_fail(err, "%s: cannot open: %s", path, strerror(e));
+    }
+    return f;
+}
+
+int dg_file_xxh3(const char *path, uint64_t *hash, dg_err *err)
+{
+    FILE *f = dg_open_regular(path, 0, err);
+    if (!f)
+        return DG_ERR;
+    XXH3_state_t *st = XXH3_createState();
+    if (!st) {
+        fclose(f);
+        return dg_fail(err, "%s: out of memory", path);
+    }
+    XXH3_64bits_reset(st);
+    char buf[1 << 16];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+        XXH3_64bits_update(st, buf, got);
+    int bad = ferror(f);
+    fclose(f);
+    *hash = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    if (bad)
+        return dg_fail(err, "%s: read error", path);
+    return DG_OK;
+}
+
 int dg_read_file(const char *path, char **text, size_t *len, dg_err *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = dg_open_regular(path, 0, err);
     if (!f)
-        return dg_fail(err, "%s: %s", path, strerror(errno));
+        return DG_ERR;
     size_t cap = 1 << 16, at = 0;
     char *buf = dg_xmalloc(cap + 1);
     size_t got;
@@ -434,6 +514,25 @@ static void split_dir(const char *dir, char **parent, char **base)
     *parent = d;
 }
 
+/* 1 when dir may be replaced: empty, or holding the marker. */
+static int replaceable(const char *dir)
+{
+    char *marker = dg_path_join(dir, DG_OUTDIR_MARKER);
+    struct stat st;
+    int ok = lstat(marker, &st) == 0 && S_ISREG(st.st_mode);
+    free(marker);
+    if (ok)
+        return 1;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int empty = 1;
+    for (struct dirent *e; empty && (e = readdir(d));)
+        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    closedir(d);
+    return empty;
+}
+
 int dg_remove_stale_partials(const char *dir)
 {
     char *parent, *base;
@@ -455,7 +554,10 @@ int dg_remove_stale_partials(const char *dir)
             continue; /* ours, or alive (or not ours to judge) */
         char *path = dg_path_join(parent, name);
         struct stat st;
-        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        /* Only a folder demographer made: one holding the marker, or still
+         * empty (begin died between its mkdir and the marker). A user's
+         * "results.partial-2023" has neither. */
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && replaceable(path)) {
             dg_rm_tree(path);
             removed++;
         }
@@ -466,25 +568,6 @@ int dg_remove_stale_partials(const char *dir)
     free(parent);
     free(base);
     return removed;
-}
-
-/* 1 when dir may be replaced: empty, or holding the marker. */
-static int replaceable(const char *dir)
-{
-    char *marker = dg_path_join(dir, DG_OUTDIR_MARKER);
-    struct stat st;
-    int ok = lstat(marker, &st) == 0 && S_ISREG(st.st_mode);
-    free(marker);
-    if (ok)
-        return 1;
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    int empty = 1;
-    for (struct dirent *e; empty && (e = readdir(d));)
-        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
-    closedir(d);
-    return empty;
 }
 
 int dg_outdir_begin(dg_outdir *o, const char *dir, dg_err *err)
@@ -501,6 +584,14 @@ int dg_outdir_begin(dg_outdir *o, const char *dir, dg_err *err)
         return rc;
     }
     struct stat st;
+    if (lstat(d, &st) == 0 && S_ISLNK(st.st_mode)) {
+        /* A symlink to an earlier output: the new output goes where it
+         * points (the link stays a link; replacing the link by a real folder
+         * left its target stale). */
+        free(d);
+        d = dg_xstrdup(res);
+        n = strlen(d);
+    }
     if (stat(d, &st) == 0) {
         if (!S_ISDIR(st.st_mode)) {
             int rc = dg_fail(err, "%s: exists and is not a directory (expected the output "

@@ -276,6 +276,26 @@ void dg_format_time(int64_t t, char out[20])
     }
 }
 
+int dg_colspec_allows(const dg_colspec *s, const char *v, size_t len)
+{
+    if (!s->values)
+        return 1;
+    for (const char *const *a = s->values; *a; a++)
+        if (strlen(*a) == len && memcmp(*a, v, len) == 0)
+            return 1;
+    return 0;
+}
+
+const char *dg_colspec_expected(const dg_colspec *s, char *buf, size_t cap)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (const char *const *a = s->values; a && *a && o < cap; a++)
+        o += (size_t)snprintf(buf + o, cap - o, "%s%s", a == s->values ? "" : a[1] ? ", " : " or ",
+                              *a);
+    return buf;
+}
+
 const char *dg_parse_expected(dg_coltype type, int code)
 {
     switch (type) {
@@ -305,20 +325,6 @@ typedef struct mapped {
     const char *data;
     size_t size;
 } mapped;
-
-const char *dg_file_kind(unsigned mode)
-{
-    switch (mode & S_IFMT) {
-    case S_IFREG: return "a regular file";
-    case S_IFDIR: return "a directory";
-    case S_IFIFO: return "a FIFO";
-    case S_IFSOCK: return "a socket";
-    case S_IFCHR: return "a character device";
-    case S_IFBLK: return "a block device";
-    case S_IFLNK: return "a symbolic link";
-    default: return "not a file";
-    }
-}
 
 static int map_file(const char *path, const char *shown, mapped *m, dg_err *err)
 {
@@ -572,6 +578,17 @@ static int store_field(worker *w, const field *f, int colno, int col, uint64_t r
     double dv = 0;
     switch (c->type) {
     case DG_COL_STR: {
+        const dg_colspec *spec = &r->specs[col];
+        if (!dg_colspec_allows(spec, f->s, f->len)) {
+            /* Exactly one of the listed values: 'm' or 'Test' silently
+             * dropped labels or put test devices into training. */
+            char found[168], want[128];
+            show_found(found, sizeof found, f->s, f->len);
+            row_error(w, line, "column %d (%s): expected %s, found '%s'", colno,
+                      r->field_name[colno - 1], dg_colspec_expected(spec, want, sizeof want),
+                      found);
+            return -1;
+        }
         size_t bad = dg_utf8_check(f->s, f->len);
         if (bad == f->len) {
             dg_col_u32(c)[row] = dg_strpool_intern(&r->t->strings, f->s, f->len);

@@ -45,6 +45,9 @@ static int stat_source(dg_source *src, dg_err *err)
         return dg_fail(err, "%s: not a regular file (%s)", src->path, dg_file_kind(st.st_mode));
     src->size = st.st_size;
     src->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    /* ctime too: an in-place edit with its mtime put back (touch -d) still
+     * moves ctime, which no user call can set. */
+    src->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
     src->inode = (int64_t)st.st_ino;
     return DG_OK;
 }

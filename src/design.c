@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -648,12 +649,49 @@ static size_t unescape(char *s)
     return (size_t)(w - s);
 }
 
+/* "LOG1P<TAB>MEAN<TAB>SD<TAB>MISSING" of a numeric column, each field whole
+ * and in range (sscanf's %d overflowed silently on 99999999999). */
+static int parse_numeric(const char *s, dg_design_numeric *n)
+{
+    char *end;
+    errno = 0;
+    long log1p = strtol(s, &end, 10);
+    if (end == s || *end != '\t' || errno || (log1p != 0 && log1p != 1))
+        return DG_ERR;
+    s = end + 1;
+    n->mean = strtod(s, &end);
+    if (end == s || *end != '\t')
+        return DG_ERR;
+    s = end + 1;
+    n->sd = strtod(s, &end);
+    if (end == s || *end != '\t')
+        return DG_ERR;
+    s = end + 1;
+    errno = 0;
+    long miss = strtol(s, &end, 10);
+    if (end == s || (*end && *end != '\r') || errno || miss < -1 || miss > INT_MAX)
+        return DG_ERR;
+    n->log1p = (int)log1p;
+    n->missing_col = (int)miss;
+    return DG_OK;
+}
+
+/* A count read from the file bounded by what is left of it (each item is at
+ * least a line): a huge count is an error, not an allocation of gigabytes. */
+static int count_fits(reader *r, const char *what, unsigned n)
+{
+    if ((size_t)n > strlen(r->at))
+        return dg_fail(r->err, "%s:%d: %u %s announced, but the rest of the file is %zu bytes",
+                       r->path, r->line, n, what, strlen(r->at));
+    return DG_OK;
+}
+
 static int read_pool(reader *r, const char *what, dg_strpool *p)
 {
     char fmt[64];
     unsigned n;
     snprintf(fmt, sizeof fmt, "%s %%u", what);
-    if (expect(r, what, fmt, &n, NULL) != DG_OK)
+    if (expect(r, what, fmt, &n, NULL) != DG_OK || count_fits(r, what, n) != DG_OK)
         return DG_ERR;
     for (unsigned i = 0; i < n; i++) {
         char *line = next_line(r);
@@ -673,7 +711,7 @@ static int read_bag(reader *r, const char *what, uint32_t *n, int64_t **ids, dou
     char fmt[64];
     unsigned count;
     snprintf(fmt, sizeof fmt, "%s %%u", what);
-    if (expect(r, what, fmt, &count, NULL) != DG_OK)
+    if (expect(r, what, fmt, &count, NULL) != DG_OK || count_fits(r, what, count) != DG_OK)
         return DG_ERR;
     *ids = dg_xmalloc(((size_t)count + 1) * sizeof **ids);
     *idf = dg_xmalloc(((size_t)count + 1) * sizeof **idf);
@@ -686,9 +724,9 @@ static int read_bag(reader *r, const char *what, uint32_t *n, int64_t **ids, dou
 
 int dg_design_load(dg_design_spec *s, const char *path, dg_err *err)
 {
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = dg_open_regular(path, 0, err);
     if (!fp)
-        return dg_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        return DG_ERR;
     dg_textbuf tb = {0};
     char chunk[65536];
     size_t got;
@@ -738,8 +776,7 @@ int dg_design_load(dg_design_spec *s, const char *path, dg_err *err)
         char *line = next_line(&r);
         char *tab = line ? strchr(line, '\t') : NULL;
         dg_design_numeric *n = &out.numeric[i];
-        if (!tab || sscanf(tab + 1, "%d\t%lg\t%lg\t%d", &n->log1p, &n->mean, &n->sd,
-                           &n->missing_col) != 4) {
+        if (!tab || parse_numeric(tab + 1, n) != DG_OK) {
             rc = dg_fail(err, "%s:%d: expected NAME<TAB>LOG1P<TAB>MEAN<TAB>SD<TAB>MISSING, "
                               "found '%.60s'",
                          path, r.line, line ? line : "the end of the file");
@@ -748,15 +785,23 @@ int dg_design_load(dg_design_spec *s, const char *path, dg_err *err)
         *tab = 0;
         unescape(line);
         n->name = dg_xstrdup(line);
-        if (n->missing_col >= 0)
+        /* The indicator columns are numbered in order (dg_design_learn): an
+         * offset other than the next one would index past the block. */
+        if (n->missing_col >= 0 && n->missing_col != out.nmissing)
+            rc = dg_fail(err, "%s:%d: column '%s' has missing-indicator column %d; expected -1 "
+                              "or %d (the next one)",
+                         path, r.line, n->name, n->missing_col, out.nmissing);
+        else if (n->missing_col >= 0)
             out.nmissing++;
-        if (!(n->sd > 0))
+        if (rc == DG_OK && !(n->sd > 0 && isfinite(n->sd) && isfinite(n->mean)))
             rc = dg_fail(err, "%s:%d: column '%s' has sd %g; it must be positive", path, r.line,
                          n->name, n->sd);
     }
     unsigned nhome = 0;
     if (rc == DG_OK)
         rc = expect(&r, "'home_clusters N'", "home_clusters %u", &nhome, NULL);
+    if (rc == DG_OK)
+        rc = count_fits(&r, "home clusters", nhome);
     if (rc == DG_OK && nhome > 10000000)
         rc = dg_fail(err, "%s:%d: home cluster count %u out of range", path, r.line, nhome);
     if (rc == DG_OK)

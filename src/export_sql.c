@@ -26,15 +26,21 @@ enum {
 /* group12's: the widest model. */
 #define MAX_CLASSES 12
 
+/* The script being written is ClickHouse's (dg_export_sql_clickhouse): set
+ * for the duration of one call, read by the literal writers below, which are
+ * shared by every statement. */
+static __thread int clickhouse;
+
 static void put_hex(dg_textbuf *b, const char *s, size_t n)
 {
     static const char digits[] = "0123456789ABCDEF";
-    dg_textbuf_puts(b, "X'");
+    /* ClickHouse has no X'..' literal. */
+    dg_textbuf_puts(b, clickhouse ? "unhex('" : "X'");
     for (size_t i = 0; i < n; i++) {
         dg_textbuf_putc(b, digits[(unsigned char)s[i] >> 4]);
         dg_textbuf_putc(b, digits[(unsigned char)s[i] & 15]);
     }
-    dg_textbuf_putc(b, '\'');
+    dg_textbuf_puts(b, clickhouse ? "')" : "'");
 }
 
 /* A feature key, "PREFIX" + text, as a hex literal. */
@@ -52,6 +58,23 @@ static void put_key(dg_textbuf *b, const char *prefix, const char *s, size_t n)
 /* A double that reads back as itself (weights, means, idfs: all finite). */
 static void put_exact(dg_textbuf *b, double v)
 {
+    if (clickhouse) {
+        /* Its float parser is not correctly rounded (one ulp off now and
+         * then): the double's bytes instead, little-endian. */
+        static const char digits[] = "0123456789ABCDEF";
+        unsigned char bytes[8];
+        uint64_t u;
+        memcpy(&u, &v, 8);
+        for (int i = 0; i < 8; i++)
+            bytes[i] = (unsigned char)(u >> (8 * i));
+        dg_textbuf_puts(b, "reinterpretAsFloat64(unhex('");
+        for (int i = 0; i < 8; i++) {
+            dg_textbuf_putc(b, digits[bytes[i] >> 4]);
+            dg_textbuf_putc(b, digits[bytes[i] & 15]);
+        }
+        dg_textbuf_puts(b, "'))");
+        return;
+    }
     char s[32];
     dg_format_exact(v, s);
     dg_textbuf_puts(b, s);
@@ -91,12 +114,47 @@ static void rows_done(inserter *in)
     in->n = 0;
 }
 
+/* ClickHouse's feature rows: plain literals, which its VALUES reader takes
+ * without the SQL parser (an expression costs it ~0.4 ms a row): the key as
+ * '\xNN' escapes (still no byte of the data as syntax), the value as the
+ * shortest decimal that reads back as the double. The reader may land one
+ * double ulp off; the design rounds each value to a float, which that moves
+ * only when it sits within a double ulp of a float rounding boundary. */
+static void feature_row_clickhouse(inserter *in, const char *prefix, const char *s, size_t n,
+                                   double value)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    dg_textbuf_putc(in->b, '\'');
+    for (int part = 0; part < 2; part++) {
+        const char *p = part ? s : prefix;
+        size_t len = part ? n : strlen(prefix);
+        for (size_t i = 0; i < len; i++) {
+            dg_textbuf_puts(in->b, "\\x");
+            dg_textbuf_putc(in->b, digits[(unsigned char)p[i] >> 4]);
+            dg_textbuf_putc(in->b, digits[(unsigned char)p[i] & 15]);
+        }
+    }
+    dg_textbuf_puts(in->b, "',");
+    if (isnan(value)) {
+        dg_textbuf_puts(in->b, "NULL");
+    } else {
+        char num[32];
+        dg_format_exact(value, num);
+        dg_textbuf_puts(in->b, num);
+    }
+}
+
 static void feature_row(inserter *in, int64_t device, const char *prefix, const char *s,
                         size_t n, double value)
 {
     row_begin(in);
     dg_textbuf_i64(in->b, device);
     dg_textbuf_putc(in->b, ',');
+    if (clickhouse) {
+        feature_row_clickhouse(in, prefix, s, n, value);
+        row_end(in);
+        return;
+    }
     put_key(in->b, prefix, s, n);
     dg_textbuf_putc(in->b, ',');
     if (isnan(value))
@@ -119,7 +177,8 @@ static void bag_rows(inserter *in, const dg_features *f, uint32_t d, const dg_cs
 
 static uint64_t feature_rows(dg_textbuf *b, const dg_features *f)
 {
-    dg_textbuf_puts(b, "DELETE FROM dg_device_features;\n");
+    dg_textbuf_puts(b, clickhouse ? "TRUNCATE TABLE dg_device_features;\n"
+                                  : "DELETE FROM dg_device_features;\n");
     inserter in = {b, "INSERT INTO dg_device_features (device_id, feature, value) VALUES\n", 0,
                    0};
     int home = dg_features_col(f, DG_DESIGN_HOME_COLUMN);
@@ -479,7 +538,169 @@ static const char schema[] =
     "  probability DOUBLE NOT NULL,\n"
     "  PRIMARY KEY (device_id, target, class));\n";
 
-int dg_export_sql(const dg_model_dir *d, int scenario, int target, const dg_features *f,
+
+/* ---- the scoring, ClickHouse's form ---------------------------------------------- */
+
+/* The same three statements for ClickHouse 18.16 and later: one JOIN per
+ * SELECT (18.16 takes no more), joined USING columns of equal types (no
+ * aliases, no conditions in ON), the model's rows picked in subqueries;
+ * greatest of two arguments, nested; unhex for the keys, the doubles as
+ * their bytes (put_exact). */
+static void put_scenario_ch(dg_textbuf *b, int scenario)
+{
+    dg_textbuf_puts(b, "feature = ");
+    put_key(b, "num=", "events", 6);
+    dg_textbuf_puts(b, scenario == 1 ? " AND value > 0" : " AND coalesce(value, 0) <= 0");
+}
+
+static void put_greatest(dg_textbuf *b, uint32_t from, uint32_t k)
+{
+    if (from + 1 == k) {
+        dg_textbuf_printf(b, "z%u", from);
+        return;
+    }
+    dg_textbuf_printf(b, "greatest(z%u, ", from);
+    put_greatest(b, from + 1, k);
+    dg_textbuf_putc(b, ')');
+}
+
+static void scoring_clickhouse(dg_textbuf *b, const char *m, int scenario, dg_target t,
+                               const dg_linear_view *v)
+{
+    dg_textbuf_printf(b,
+                      "INSERT INTO dg_norms (model, device_id, kind, norm)\n"
+                      "SELECT '%s', device_id, kind, sqrt(sum(idf * idf))\n"
+                      "FROM (SELECT device_id, feature FROM dg_device_features WHERE value > 0)\n"
+                      "ALL INNER JOIN (SELECT feature, kind, idf FROM dg_model_columns "
+                      "WHERE model = '%s' AND kind IN (%d, %d)) USING feature\n"
+                      "GROUP BY device_id, kind;\n",
+                      m, m, KIND_APP_TFIDF, KIND_LABEL_TFIDF);
+    uint32_t k = v->nclasses;
+    dg_textbuf_puts(b, "INSERT INTO dg_scores (model, device_id");
+    for (uint32_t c = 0; c < k; c++)
+        dg_textbuf_printf(b, ", z%u", c);
+    dg_textbuf_printf(b, ")\nSELECT '%s', device_id", m);
+    for (uint32_t c = 0; c < k; c++)
+        dg_textbuf_printf(b, ", sum(v * w%u)", c);
+    dg_textbuf_puts(b, "\nFROM (\n"
+                       "  SELECT device_id, toInt32(-1) AS col, CAST(1 AS DOUBLE) AS v\n"
+                       "  FROM dg_device_features WHERE ");
+    put_scenario_ch(b, scenario);
+    dg_textbuf_printf(
+        b,
+        "\n  UNION ALL\n"
+        "  SELECT device_id, col, ifNull(multiIf(\n"
+        "      kind = %d, CAST(CAST(((CASE WHEN log1p = 1 THEN log(1 + greatest(x, "
+        "toFloat64(0))) ELSE x END) - mean) / sd AS FLOAT) AS DOUBLE),\n"
+        "      kind = %d, CAST(CAST(((CASE WHEN log1p = 1 THEN log(1 + greatest(x * e, "
+        "toFloat64(0))) ELSE x * e END) - mean) / sd AS FLOAT) AS DOUBLE),\n"
+        "      kind IN (%d, %d), CAST(CAST(CAST(CAST(idf AS FLOAT) AS DOUBLE) / norm AS FLOAT) "
+        "AS DOUBLE),\n"
+        "      CAST(1 AS DOUBLE)), CAST(0 AS DOUBLE)) AS v\n"
+        "  FROM (\n"
+        "    SELECT device_id, feature, value, ev, col, kind, log1p, mean, sd, idf,\n"
+        "      ifNull(value, toFloat64(0)) AS x, ifNull(ev, toFloat64(0)) AS e FROM (\n"
+        "      SELECT device_id, feature, value, ev\n"
+        "      FROM (SELECT device_id, feature, value FROM dg_device_features)\n"
+        "      ALL INNER JOIN (SELECT device_id, value AS ev FROM dg_device_features WHERE ",
+        KIND_NUMERIC, KIND_NUMERIC_BY_EVENTS, KIND_APP_TFIDF, KIND_LABEL_TFIDF);
+    put_scenario_ch(b, scenario);
+    dg_textbuf_printf(
+        b,
+        ") USING device_id)\n"
+        "    ALL INNER JOIN (SELECT feature, col, kind, log1p, mean, sd, idf FROM "
+        "dg_model_columns WHERE model = '%s') USING feature)\n"
+        "  ANY LEFT JOIN (SELECT device_id, kind, norm FROM dg_norms WHERE model = '%s') "
+        "USING device_id, kind\n"
+        "  WHERE (kind IN (%d, %d) AND value IS NOT NULL)\n"
+        "     OR (kind = %d AND value IS NULL)\n"
+        "     OR (kind IN (%d, %d, %d) AND value > 0)\n"
+        "     OR kind = %d\n"
+        ")\n"
+        "ALL INNER JOIN (SELECT col",
+        m, m, KIND_NUMERIC, KIND_NUMERIC_BY_EVENTS, KIND_MISSING, KIND_BAG_BINARY,
+        KIND_APP_TFIDF, KIND_LABEL_TFIDF, KIND_ONE_HOT);
+    for (uint32_t c = 0; c < k; c++)
+        dg_textbuf_printf(b, ", w%u", c);
+    dg_textbuf_printf(b, " FROM dg_model_weights WHERE model = '%s') USING col\n"
+                         "GROUP BY device_id;\n",
+                      m);
+    dg_textbuf_puts(b, "INSERT INTO dg_predictions (device_id, scenario, target, class, "
+                       "probability)\n"
+                       "SELECT device_id, ");
+    dg_textbuf_printf(b, "%d, '%s', ", scenario, dg_target_name(t));
+    /* multiIf, not CASE class WHEN: 18.16 wants constants after THEN there. */
+    dg_textbuf_puts(b, v->map ? "output, sum(multiIf(" : "class, multiIf(");
+    for (uint32_t c = 0; c < (v->map ? k : v->nout); c++)
+        dg_textbuf_printf(b, "class = %u, p%u, ", c, v->binary ? 1 : c);
+    dg_textbuf_puts(b, v->map ? "nan) * share)\nFROM (SELECT device_id" : "nan)\nFROM (SELECT device_id");
+    for (uint32_t c = 0; c < k; c++) {
+        dg_textbuf_puts(b, ", ");
+        put_term(b, v, c);
+        dg_textbuf_printf(b, " / total AS p%u", c);
+    }
+    dg_textbuf_puts(b, "\n      FROM (SELECT device_id, top");
+    for (uint32_t c = 0; c < k; c++)
+        dg_textbuf_printf(b, ", z%u", c);
+    dg_textbuf_puts(b, ", ");
+    for (uint32_t c = 0; c < k; c++) {
+        dg_textbuf_puts(b, c ? " + " : "");
+        put_term(b, v, c);
+    }
+    dg_textbuf_puts(b, " AS total\n            FROM (SELECT device_id, ");
+    put_greatest(b, 0, k);
+    dg_textbuf_puts(b, " AS top");
+    for (uint32_t c = 0; c < k; c++)
+        dg_textbuf_printf(b, ", z%u", c);
+    dg_textbuf_printf(b, " FROM dg_scores WHERE model = '%s')))\n", m);
+    if (v->map)
+        dg_textbuf_printf(b,
+                          "CROSS JOIN (SELECT group12 AS class, output, share FROM dg_model_sums "
+                          "WHERE model = '%s')\n"
+                          "GROUP BY device_id, output;\n",
+                          m);
+    else
+        dg_textbuf_printf(b, "CROSS JOIN (SELECT class FROM dg_classes WHERE class < %u);\n",
+                          v->nout);
+}
+
+static const char schema_clickhouse[] =
+    "CREATE TABLE IF NOT EXISTS dg_device_features (\n"
+    "  device_id Int64, feature String, value Nullable(Float64))\n"
+    "  ENGINE = MergeTree ORDER BY (device_id, feature);\n"
+    "DROP TABLE IF EXISTS dg_model_columns;\n"
+    "CREATE TABLE dg_model_columns (\n"
+    "  model String, col Int32, feature String, kind Int8, log1p Int8,\n"
+    "  mean Float64, sd Float64, idf Float64)\n"
+    "  ENGINE = MergeTree ORDER BY (model, col, kind);\n"
+    "DROP TABLE IF EXISTS dg_model_weights;\n"
+    "CREATE TABLE dg_model_weights (\n"
+    "  model String, col Int32,\n"
+    "  w0 Float64, w1 Float64, w2 Float64, w3 Float64, w4 Float64, w5 Float64,\n"
+    "  w6 Float64, w7 Float64, w8 Float64, w9 Float64, w10 Float64, w11 Float64)\n"
+    "  ENGINE = MergeTree ORDER BY (model, col);\n"
+    "DROP TABLE IF EXISTS dg_model_sums;\n"
+    "CREATE TABLE dg_model_sums (model String, group12 Int32, output Int32, share Float64)\n"
+    "  ENGINE = MergeTree ORDER BY (model, group12, output);\n"
+    "DROP TABLE IF EXISTS dg_norms;\n"
+    "CREATE TABLE dg_norms (model String, device_id Int64, kind Int8, norm Float64)\n"
+    "  ENGINE = MergeTree ORDER BY (model, device_id, kind);\n"
+    "DROP TABLE IF EXISTS dg_scores;\n"
+    "CREATE TABLE dg_scores (\n"
+    "  model String, device_id Int64,\n"
+    "  z0 Float64, z1 Float64, z2 Float64, z3 Float64, z4 Float64, z5 Float64,\n"
+    "  z6 Float64, z7 Float64, z8 Float64, z9 Float64, z10 Float64, z11 Float64)\n"
+    "  ENGINE = MergeTree ORDER BY (model, device_id);\n"
+    "DROP TABLE IF EXISTS dg_classes;\n"
+    "CREATE TABLE dg_classes (class Int32) ENGINE = MergeTree ORDER BY class;\n"
+    "INSERT INTO dg_classes (class) VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), "
+    "(10), (11);\n"
+    "DROP TABLE IF EXISTS dg_predictions;\n"
+    "CREATE TABLE dg_predictions (\n"
+    "  device_id Int64, scenario Int8, target String, class Int32, probability Float64)\n"
+    "  ENGINE = MergeTree ORDER BY (device_id, target, class);\n";
+
+static int export_script(const dg_model_dir *d, int scenario, int target, const dg_features *f,
                   dg_textbuf *out, dg_sql_export *rep, dg_err *err)
 {
     memset(rep, 0, sizeof *rep);
@@ -525,7 +746,7 @@ int dg_export_sql(const dg_model_dir *d, int scenario, int target, const dg_feat
                          "probability).\n");
     if (rep->nrefused)
         dg_textbuf_printf(out, "-- Not exported (no SQL form): %s.\n", rep->refused);
-    dg_textbuf_puts(out, schema);
+    dg_textbuf_puts(out, clickhouse ? schema_clickhouse : schema);
     if (f)
         rep->nfeature_rows = feature_rows(out, f);
     char m[64];
@@ -539,7 +760,27 @@ int dg_export_sql(const dg_model_dir *d, int scenario, int target, const dg_feat
                               d->m[s][t].params);
             columns(out, m, &d->m[s][t].spec);
             weights(out, m, &views[s][t]);
-            scoring(out, m, s, (dg_target)t, &views[s][t]);
+            if (clickhouse)
+                scoring_clickhouse(out, m, s, (dg_target)t, &views[s][t]);
+            else
+                scoring(out, m, s, (dg_target)t, &views[s][t]);
         }
     return DG_OK;
+}
+
+int dg_export_sql(const dg_model_dir *d, int scenario, int target, const dg_features *f,
+                  dg_textbuf *out, dg_sql_export *rep, dg_err *err)
+{
+    clickhouse = 0;
+    return export_script(d, scenario, target, f, out, rep, err);
+}
+
+int dg_export_sql_clickhouse(const dg_model_dir *d, int scenario, int target,
+                             const dg_features *f, dg_textbuf *out, dg_sql_export *rep,
+                             dg_err *err)
+{
+    clickhouse = 1;
+    int rc = export_script(d, scenario, target, f, out, rep, err);
+    clickhouse = 0;
+    return rc;
 }

@@ -109,9 +109,9 @@ fail:
 
 int dg_supercats_load(dg_supercats *s, const char *path, dg_err *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = dg_open_regular(path, 0, err);
     if (!f)
-        return dg_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        return DG_ERR;
     char *text = dg_xmalloc(1 << 20);
     size_t n = fread(text, 1, (1 << 20) - 1, f);
     int big = !feof(f);

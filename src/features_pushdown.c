@@ -898,6 +898,91 @@ static int app_fetch_wait(app_fetch *a, dg_mysql *m, int cancel, const dg_progre
     return DG_ERR;
 }
 
+/* The receiving side: the devices (and, with unknown-device-events, the
+ * phones' devices) as maps; appmap filled from the vocabulary later. */
+static void setup_fetch(fetch *x, dg_features *out, const dg_dataset *small, const rule_set *rs,
+                        dg_i64map *devs, dg_i64map *phones, dg_i64map *appmap, const char *where,
+                        const dg_progress *progress)
+{
+    memset(x, 0, sizeof *x);
+    x->where = where;
+    x->progress = progress;
+    x->f = out;
+    dg_i64map_init(devs);
+    dg_i64map_init(phones);
+    dg_i64map_init(appmap);
+    for (uint32_t d = 0; d < out->ndevices; d++)
+        dg_i64map_put(devs, out->device_id[d]);
+    const dg_table *ph = dg_dataset_table(small, DG_T_PHONES);
+    if (rs->unknown_devices && ph) {
+        const int64_t *id = dg_col_i64(dg_table_column(ph, "device_id"));
+        for (uint64_t i = 0; i < ph->nrows; i++)
+            dg_i64map_put(phones, id[i]);
+        x->phones = phones;
+    }
+    x->devs = devs;
+    x->appmap = appmap;
+    x->nev = dg_xcalloc((size_t)out->ndevices + 1, sizeof *x->nev);
+    x->ndays = dg_xcalloc((size_t)out->ndevices + 1, sizeof *x->ndays);
+}
+
+/* Every column from the received rows, as features.c computes them. */
+static int build_columns(fetch *x, const dg_dataset *small, const dg_supercats *sc,
+                         const dg_i64map *appmap, double eps_km, double min_pts,
+                         dg_dbscan_report *cluster_report, const dg_progress *progress,
+                         dg_err *err)
+{
+    event_columns(x);
+    place_columns(x);
+    app_columns(x, small, sc, appmap);
+    if (eps_km > 0) {
+        dg_dbscan_report cr;
+        memset(&cr, 0, sizeof cr);
+        if (cluster_columns(x, eps_km, min_pts, &cr, progress, err) != DG_OK)
+            return DG_ERR;
+        if (cluster_report)
+            *cluster_report = cr;
+    }
+    return DG_OK;
+}
+
+/* The small tables as read (small), checked and cleaned; the devices and
+ * their empty matrix in out. */
+static int prepare_small(dg_dataset *small, const dg_rules *rules, const dg_supercats *sc,
+                         dg_features *out, dg_pushdown_report *rep, const char *where,
+                         dg_err *err)
+{
+    if (small->shape == DG_SHAPE_UPGRAD) {
+        dg_fail(err,
+                "%s: the Upgrad shape's cut device ids are matched to the phones' on the raw "
+                "rows, which features --db does not fetch: use load-db, then features",
+                where);
+        return DG_ERR;
+    }
+    for (int t = 0; t < DG_T_COUNT; t++)
+        rep->small_rows += small->reports[t].rows;
+    if (rules) {
+        dg_rule_effect *fx = dg_xcalloc((size_t)rules->n + 1, sizeof *fx);
+        int rc = dg_clean(small, rules, fx, NULL, err);
+        free(fx);
+        if (rc != DG_OK)
+            return DG_ERR;
+        size_t o = 0;
+        for (int i = 0; i < rules->n; i++) {
+            dg_rule_kind k = rules->v[i].kind;
+            if (rules->v[i].enabled &&
+                (k == DG_RULE_DEDUPE_PHONES || k == DG_RULE_LABELS_WITHOUT_PHONE ||
+                 k == DG_RULE_UNKNOWN_DEVICE_EVENTS || k == DG_RULE_EMPTY_CATEGORIES) &&
+                o < sizeof rep->client_rules)
+                o += (size_t)snprintf(rep->client_rules + o, sizeof rep->client_rules - o,
+                                      "%s%s", o ? ", " : "", dg_rule_keyword(k));
+        }
+    }
+    /* The devices, their brand and model and the empty matrix, as
+     * dg_features_build makes them (it sees no events here). */
+    return dg_features_build(small, sc, out, NULL, err);
+}
+
 int dg_features_pushdown(const dg_mysql_config *cfg, const dg_rules *rules,
                          const dg_supercats *sc, double eps_km, double min_pts, dg_features *out,
                          dg_dataset *small, dg_dbscan_report *cluster_report,
@@ -922,35 +1007,7 @@ int dg_features_pushdown(const dg_mysql_config *cfg, const dg_rules *rules,
     lo.skip[DG_T_EVENTS] = lo.skip[DG_T_APP_EVENTS] = 1;
     if (dg_mysql_load(small, cfg, &lo, err) != DG_OK)
         goto fail_small;
-    if (small->shape == DG_SHAPE_UPGRAD) {
-        dg_fail(err,
-                "%s: the Upgrad shape's cut device ids are matched to the phones' on the raw "
-                "rows, which features --db does not fetch: use load-db, then features",
-                where);
-        goto fail_small;
-    }
-    for (int t = 0; t < DG_T_COUNT; t++)
-        rep->small_rows += small->reports[t].rows;
-    if (rules) {
-        dg_rule_effect *fx = dg_xcalloc((size_t)rules->n + 1, sizeof *fx);
-        int rc = dg_clean(small, rules, fx, NULL, err);
-        free(fx);
-        if (rc != DG_OK)
-            goto fail_small;
-        size_t o = 0;
-        for (int i = 0; i < rules->n; i++) {
-            dg_rule_kind k = rules->v[i].kind;
-            if (rules->v[i].enabled &&
-                (k == DG_RULE_DEDUPE_PHONES || k == DG_RULE_LABELS_WITHOUT_PHONE ||
-                 k == DG_RULE_UNKNOWN_DEVICE_EVENTS || k == DG_RULE_EMPTY_CATEGORIES) &&
-                o < sizeof rep->client_rules)
-                o += (size_t)snprintf(rep->client_rules + o, sizeof rep->client_rules - o,
-                                      "%s%s", o ? ", " : "", dg_rule_keyword(k));
-        }
-    }
-    /* The devices, their brand and model and the empty matrix, as
-     * dg_features_build makes them (it sees no events here). */
-    if (dg_features_build(small, sc, out, NULL, err) != DG_OK)
+    if (prepare_small(small, rules, sc, out, rep, where, err) != DG_OK)
         goto fail_small;
     if (open_session(&m, cfg, err) != DG_OK)
         goto fail_features;
@@ -960,27 +1017,8 @@ int dg_features_pushdown(const dg_mysql_config *cfg, const dg_rules *rules,
         goto fail_features;
     rep->ordered = has_ev && has_ae;
     fetch x;
-    memset(&x, 0, sizeof x);
-    x.where = where;
-    x.progress = progress;
-    x.f = out;
     dg_i64map devs, phones, appmap;
-    dg_i64map_init(&devs);
-    dg_i64map_init(&phones);
-    dg_i64map_init(&appmap);
-    for (uint32_t d = 0; d < out->ndevices; d++)
-        dg_i64map_put(&devs, out->device_id[d]);
-    const dg_table *ph = dg_dataset_table(small, DG_T_PHONES);
-    if (rs.unknown_devices && ph) {
-        const int64_t *id = dg_col_i64(dg_table_column(ph, "device_id"));
-        for (uint64_t i = 0; i < ph->nrows; i++)
-            dg_i64map_put(&phones, id[i]);
-        x.phones = &phones;
-    }
-    x.devs = &devs;
-    x.appmap = &appmap;
-    x.nev = dg_xcalloc((size_t)out->ndevices + 1, sizeof *x.nev);
-    x.ndays = dg_xcalloc((size_t)out->ndevices + 1, sizeof *x.ndays);
+    setup_fetch(&x, out, small, &rs, &devs, &phones, &appmap, where, progress);
     int rc = run_query(m, &x, DG_PD_Q_CHECK, rules, rep->ordered, on_check, rep, err);
     if (rc == DG_OK && x.check[0] != x.check[1])
         rc = dg_fail(err,
@@ -1010,18 +1048,8 @@ int dg_features_pushdown(const dg_mysql_config *cfg, const dg_rules *rules,
     fetch_free(&apps.x);
     dg_mysql_close(m);
     m = NULL;
-    if (rc == DG_OK) {
-        event_columns(&x);
-        place_columns(&x);
-        app_columns(&x, small, sc, &appmap);
-        if (eps_km > 0) {
-            dg_dbscan_report cr;
-            memset(&cr, 0, sizeof cr);
-            rc = cluster_columns(&x, eps_km, min_pts, &cr, progress, err);
-            if (rc == DG_OK && cluster_report)
-                *cluster_report = cr;
-        }
-    }
+    if (rc == DG_OK)
+        rc = build_columns(&x, small, sc, &appmap, eps_km, min_pts, cluster_report, progress, err);
     fetch_free(&x);
     dg_i64map_free(&devs);
     dg_i64map_free(&phones);
@@ -1039,6 +1067,175 @@ fail_small:
         fetch_free(&apps.x);
     }
     dg_mysql_close(m);
+    dg_dataset_free(small);
+    dg_dataset_init(small);
+    return DG_ERR;
+}
+
+/* ---- ClickHouse ------------------------------------------------------------------ */
+
+static void window_sql_clickhouse(const rule_set *rs, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (int w = 0; w < rs->nwindows && o < cap; w++) {
+        char a[20], b[20];
+        dg_format_time(rs->from[w], a);
+        dg_format_time(rs->to[w], b);
+        o += (size_t)snprintf(out + o, cap - o,
+                              " AND `timestamp` >= toDateTime('%s') AND `timestamp` < "
+                              "toDateTime('%s')",
+                              a, b);
+    }
+}
+
+#define PARTS_SQL_CH                                                                          \
+    "SUM(CASE WHEN toHour(`timestamp`) < 6 THEN 1 ELSE 0 END), "                              \
+    "SUM(CASE WHEN toHour(`timestamp`) >= 6 AND toHour(`timestamp`) < 12 THEN 1 ELSE 0 END), " \
+    "SUM(CASE WHEN toHour(`timestamp`) >= 12 AND toHour(`timestamp`) < 18 THEN 1 ELSE 0 END)"
+
+int dg_pushdown_sql_clickhouse(int q, const dg_rules *rules, char *buf, size_t cap)
+{
+    rule_set rs;
+    rules_of(rules, &rs);
+    if (rs.too_many)
+        return DG_ERR;
+    char win[16 * 120];
+    window_sql_clickhouse(&rs, win, sizeof win);
+    int n = -1;
+    switch (q) {
+    case DG_PD_Q_CHECK:
+        n = snprintf(buf, cap, "SELECT COUNT(*), COUNT(DISTINCT `event_id`) FROM `events`");
+        break;
+    case DG_PD_Q_COUNTS: {
+        char sums[31 * 72];
+        size_t o = 0;
+        for (int h = 0; h < 24; h++)
+            o += (size_t)snprintf(sums + o, sizeof sums - o,
+                                  ", SUM(CASE WHEN toHour(`timestamp`) = %d THEN 1 ELSE 0 END)", h);
+        /* The columns in MySQL's DAYOFWEEK order, Sunday first: toDayOfWeek
+         * counts Monday 1 .. Sunday 7. */
+        for (int w = 1; w <= 7; w++)
+            o += (size_t)snprintf(sums + o, sizeof sums - o,
+                                  ", SUM(CASE WHEN toDayOfWeek(`timestamp`) = %d THEN 1 ELSE 0 END)",
+                                  w == 1 ? 7 : w - 1);
+        n = snprintf(buf, cap,
+                     "SELECT `device_id`, COUNT(*), COUNT(DISTINCT toDate(`timestamp`))%s "
+                     "FROM `events` WHERE 1 = 1%s GROUP BY `device_id`",
+                     sums, win);
+        break;
+    }
+    case DG_PD_Q_LOCATIONS:
+        n = snprintf(buf, cap,
+                     "SELECT `device_id`, `latitude`, `longitude`, COUNT(*), " PARTS_SQL_CH
+                     ", MIN(`dg_row`) FROM `events` "
+                     "WHERE `latitude` IS NOT NULL AND `longitude` IS NOT NULL%s%s%s "
+                     "GROUP BY `device_id`, `latitude`, `longitude`",
+                     rs.zero ? " AND `latitude` <> 0 AND `longitude` <> 0" : "",
+                     rs.unit_box ? " AND NOT (`latitude` BETWEEN -1 AND 1 AND "
+                                   "`longitude` BETWEEN -1 AND 1)"
+                                 : "",
+                     win);
+        break;
+    case DG_PD_Q_APPS:
+        /* The inner join of the MySQL form: only app rows whose event exists. */
+        n = snprintf(buf, cap,
+                     "SELECT `device_id`, `app_id`, COUNT(*), "
+                     "SUM(CASE WHEN `is_active` <> 0 THEN 1 ELSE 0 END) "
+                     "FROM `app_events` WHERE `dg_has_event` = 1%s GROUP BY `device_id`, `app_id`",
+                     win);
+        break;
+    case DG_PD_Q_VOCAB:
+        n = snprintf(buf, cap, "SELECT `app_id`, MIN(`dg_row`) FROM `app_events` GROUP BY `app_id`");
+        break;
+    default: return DG_ERR;
+    }
+    return n < 0 || (size_t)n >= cap ? DG_ERR : DG_OK;
+}
+
+static int run_query_clickhouse(const dg_ch_config *cfg, fetch *x, int q, const dg_rules *rules,
+                                dg_mysql_row_fn fn, dg_pushdown_report *rep, dg_err *err)
+{
+    char sql[4096];
+    if (dg_pushdown_sql_clickhouse(q, rules, sql, sizeof sql) != DG_OK)
+        return dg_fail(err, "%s: %s: query too long (at most 16 time windows)", x->where,
+                       dg_pushdown_query_name(q));
+    if (dg_progress_report(x->progress, dg_pushdown_query_name(q), q, DG_PD_NQUERIES, "queries"))
+        return dg_cancel(err, "%s: cancelled", x->where);
+    x->what = dg_pushdown_query_name(q);
+    x->rows = 0;
+    double t0 = dg_now();
+    dg_ch_call call = {.what = dg_pushdown_query_name(q), .progress = x->progress};
+    int rc = dg_ch_query_rows(cfg, &call, sql, fn, x, err);
+    rep->rows[q] = x->rows;
+    rep->seconds[q] = dg_now() - t0;
+    rep->bytes += call.bytes;
+    return rc;
+}
+
+int dg_features_pushdown_clickhouse(const dg_ch_config *cfg, const dg_rules *rules,
+                                    const dg_supercats *sc, double eps_km, double min_pts,
+                                    dg_features *out, dg_dataset *small,
+                                    dg_dbscan_report *cluster_report, dg_pushdown_report *report,
+                                    const dg_progress *progress, dg_err *err)
+{
+    double t0 = dg_now();
+    dg_pushdown_report rep_local;
+    dg_pushdown_report *rep = report ? report : &rep_local;
+    memset(rep, 0, sizeof *rep);
+    memset(out, 0, sizeof *out);
+    char where[1200];
+    snprintf(where, sizeof where, "%s %s", cfg->url, cfg->database);
+    rule_set rs;
+    rules_of(rules, &rs);
+    if (rs.too_many)
+        return dg_fail(err, "%s: query too long (at most 16 time windows)", where);
+    int skip[DG_T_COUNT] = {0};
+    skip[DG_T_EVENTS] = skip[DG_T_APP_EVENTS] = 1;
+    if (dg_ch_load(small, cfg, skip, NULL, err) != DG_OK)
+        goto fail_small;
+    if (prepare_small(small, rules, sc, out, rep, where, err) != DG_OK)
+        goto fail_features;
+    rep->ordered = 1; /* db-import writes dg_row */
+    fetch x;
+    dg_i64map devs, phones, appmap;
+    setup_fetch(&x, out, small, &rs, &devs, &phones, &appmap, where, progress);
+    int rc = run_query_clickhouse(cfg, &x, DG_PD_Q_CHECK, rules, on_check, rep, err);
+    if (rc == DG_OK && x.check[0] != x.check[1])
+        rc = dg_fail(err,
+                     "%s: events has %" PRIu64 " rows but %" PRIu64 " distinct event ids; "
+                     "features --db needs each event id once",
+                     where, x.check[0], x.check[1]);
+    if (rc == DG_OK)
+        rc = run_query_clickhouse(cfg, &x, DG_PD_Q_COUNTS, rules, on_count, rep, err);
+    if (rc == DG_OK)
+        rc = run_query_clickhouse(cfg, &x, DG_PD_Q_LOCATIONS, rules, on_location, rep, err);
+    if (rc == DG_OK)
+        rc = run_query_clickhouse(cfg, &x, DG_PD_Q_VOCAB, rules, on_vocab, rep, err);
+    if (rc == DG_OK) {
+        if (x.nvoc)
+            qsort(x.voc, x.nvoc, sizeof *x.voc, cmp_voc);
+        for (size_t i = 0; i < x.nvoc; i++)
+            dg_i64map_put(&appmap, x.voc[i].app);
+    }
+    if (rc == DG_OK)
+        rc = run_query_clickhouse(cfg, &x, DG_PD_Q_APPS, rules, on_app, rep, err);
+    if (rc == DG_OK) {
+        code_apps(&x, &x);
+        rc = build_columns(&x, small, sc, &appmap, eps_km, min_pts, cluster_report, progress, err);
+    }
+    fetch_free(&x);
+    dg_i64map_free(&devs);
+    dg_i64map_free(&phones);
+    dg_i64map_free(&appmap);
+    if (rc != DG_OK)
+        goto fail_features;
+    rep->seconds_total = dg_now() - t0;
+    dg_progress_report(progress, "features --db", DG_PD_NQUERIES, DG_PD_NQUERIES, "queries");
+    return DG_OK;
+fail_features:
+    dg_features_free(out);
+fail_small:
     dg_dataset_free(small);
     dg_dataset_init(small);
     return DG_ERR;

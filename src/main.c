@@ -14,7 +14,7 @@
 
 static const cli_command *const commands[] = {
     &cli_run,      &cli_synth,    &cli_load,     &cli_load_db,  &cli_fetch,
-    &cli_mysql_import, &cli_clean, &cli_eda,     &cli_maps,     &cli_cluster,
+    &cli_mysql_import, &cli_db_import, &cli_clean, &cli_eda, &cli_maps, &cli_cluster,
     &cli_features, &cli_train,    &cli_evaluate, &cli_predict,  &cli_export_sql, &cli_campaigns,
     &cli_serve,    &cli_health,   &cli_replay,   NULL};
 
@@ -69,8 +69,10 @@ static int run(int argc, char **argv)
         return 0;
     }
     const cli_command *c = find(argv[1]);
-    if (c)
+    if (c) {
+        cli_tty_guard();
         return c->run(argc - 1, argv + 1);
+    }
     /* Not a command: the workbench's options or its DATA_DIR. */
     struct stat st;
     if (argv[1][0] == '-' || stat(argv[1], &st) == 0)

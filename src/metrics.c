@@ -20,11 +20,19 @@ typedef struct scored {
     size_t i;
 } scored;
 
+/* Tied scores: equal, or both NaN (a NaN equals nothing, itself included,
+ * so a tie loop on == alone never advanced past one). */
+static int same_score(double a, double b)
+{
+    return a == b || (isnan(a) && isnan(b));
+}
+
+/* Ascending, NaNs last: a total order qsort can rely on. */
 static int cmp_scored(const void *a, const void *b)
 {
     const scored *x = a, *y = b;
-    if (x->s != y->s)
-        return x->s < y->s ? -1 : 1;
+    if (!same_score(x->s, y->s))
+        return isnan(x->s) ? 1 : isnan(y->s) ? -1 : x->s < y->s ? -1 : 1;
     return (x->i > y->i) - (x->i < y->i);
 }
 
@@ -40,12 +48,17 @@ static scored *sort_scores(const double *score, size_t n)
 /* Mann-Whitney: the positives' rank sum, tied scores sharing their average rank. */
 double dg_roc_auc(const double *y, const double *score, size_t n)
 {
+    /* A NaN score has no rank (and compares unequal even to itself, so the
+     * tie loop below would never advance): no AUC. */
+    for (size_t i = 0; i < n; i++)
+        if (isnan(score[i]))
+            return NAN;
     scored *v = sort_scores(score, n);
     double rank_sum = 0;
     size_t npos = 0;
     for (size_t a = 0; a < n;) {
         size_t b = a;
-        while (b < n && v[b].s == v[a].s)
+        while (b < n && same_score(v[b].s, v[a].s))
             b++;
         double avg = (double)(a + 1 + b) / 2.0; /* ranks a+1..b */
         for (size_t k = a; k < b; k++)
@@ -177,7 +190,7 @@ void dg_roc_curve(const double *y, const double *score, size_t n, double **fpr, 
     /* Thresholds from the highest score down; tied scores enter together. */
     for (size_t b = n; b > 0;) {
         size_t a = b;
-        while (a > 0 && v[a - 1].s == v[b - 1].s)
+        while (a > 0 && same_score(v[a - 1].s, v[b - 1].s))
             a--;
         for (size_t k = a; k < b; k++) {
             if (y[v[k].i] > 0.5)

@@ -155,9 +155,9 @@ int dg_family_open(dg_family_reader *r, const char *path, const char *magic, dg_
 {
     memset(r, 0, sizeof *r);
     r->path = path;
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = dg_open_regular(path, 0, err);
     if (!fp)
-        return dg_fail(err, "%s: %s", path, strerror(errno));
+        return DG_ERR;
     size_t cap = 1 << 16;
     r->data = dg_xmalloc(cap);
     size_t n;

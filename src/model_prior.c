@@ -197,9 +197,9 @@ static int prior_save(const void *model, const char *path, dg_err *err)
 
 static int prior_load(const char *path, void **model, dg_err *err)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = dg_open_regular(path, 0, err);
     if (!f)
-        return dg_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        return DG_ERR;
     prior_model *m = dg_xcalloc(1, sizeof *m);
     int task, version;
     int rc = DG_OK, line = 5;

@@ -14,6 +14,7 @@
 #include "demographer/plot.h"
 #include "demographer/prediction.h"
 #include "demographer/pushdown.h"
+#include "demographer/source_clickhouse.h"
 #include "demographer/report.h"
 #include "demographer/textbuf.h"
 
@@ -148,7 +149,7 @@ typedef struct run_state {
     /* features and models */
     dg_features f;
     int have_features; /* built by the load stage (from a database) */
-    char source[600];  /* the report's data_dir with a database */
+    char source[1200]; /* the report's data_dir with a database */
     dg_dbscan_report feature_cluster_rep;
     dg_train_result tr;
     dg_labelled lab;
@@ -198,23 +199,46 @@ static int cancelled(run_state *s, dg_stage st, dg_err *err)
 
 /* From a database: the features pushed down (the small tables come back in
  * s->ds, cleaned), so the clean and features stages have nothing left to do. */
+/* Whether the run reads a database (either engine). */
+static int from_db(const dg_pipeline_opts *o)
+{
+    return o->db || o->db_clickhouse;
+}
+
+/* The database's name in notes and the report, never the password. */
+static void db_source(const dg_pipeline_opts *o, char *out, size_t cap)
+{
+    if (o->db_clickhouse)
+        snprintf(out, cap, "%.300s %.64s", o->db_clickhouse->url, o->db_clickhouse->database);
+    else
+        snprintf(out, cap, "mysql://%.255s:%u/%.64s", o->db->host, o->db->port, o->db->database);
+}
+
 static int load_pushdown(run_state *s, dg_err *err)
 {
-    const dg_mysql_config *db = s->o->db;
     dg_pushdown_report rep;
-    if (dg_features_pushdown(db, s->o->no_clean ? NULL : &s->rules, &s->sc, RUN_EPS_KM,
-                             RUN_MIN_PTS, &s->f, &s->ds, &s->feature_cluster_rep, &rep,
-                             stage_progress(s, DG_STAGE_LOAD), err) != DG_OK)
+    const dg_rules *rules = s->o->no_clean ? NULL : &s->rules;
+    int rc = s->o->db_clickhouse
+                 ? dg_features_pushdown_clickhouse(s->o->db_clickhouse, rules, &s->sc,
+                                                   RUN_EPS_KM, RUN_MIN_PTS, &s->f, &s->ds,
+                                                   &s->feature_cluster_rep, &rep,
+                                                   stage_progress(s, DG_STAGE_LOAD), err)
+                 : dg_features_pushdown(s->o->db, rules, &s->sc, RUN_EPS_KM, RUN_MIN_PTS, &s->f,
+                                        &s->ds, &s->feature_cluster_rep, &rep,
+                                        stage_progress(s, DG_STAGE_LOAD), err);
+    if (rc != DG_OK)
         return DG_ERR;
+    char where[400]; /* cut to fit the note */
+    db_source(s->o, where, sizeof where);
     s->have_features = 1;
     uint64_t agg = 0;
     for (int q = 0; q < DG_PD_NQUERIES; q++)
         agg += rep.rows[q];
     snprintf(s->note[DG_STAGE_LOAD], sizeof s->note[0],
-             "from %s:%u/%s: the per-device aggregation pushed down to the server (%" PRIu64
+             "from %s: the per-device aggregation pushed down to the server (%" PRIu64
              " aggregated rows) and %" PRIu64 " rows of the small tables read whole; the event "
              "tables were not fetched",
-             db->host, db->port, db->database, agg, rep.small_rows);
+             where, agg, rep.small_rows);
     if (!s->o->no_clean)
         snprintf(s->note[DG_STAGE_CLEAN], sizeof s->note[0],
                  "applied by the load stage: the event rules in the server's queries, "
@@ -227,8 +251,10 @@ static int load_pushdown(run_state *s, dg_err *err)
 
 static int stage_load(run_state *s, dg_err *err)
 {
-    const char *from = s->o->db ? s->o->db->database : s->o->data_dir;
-    if (s->o->db) {
+    const char *from = s->o->db              ? s->o->db->database
+                       : s->o->db_clickhouse ? s->o->db_clickhouse->database
+                                             : s->o->data_dir;
+    if (from_db(s->o)) {
         if (load_pushdown(s, err) != DG_OK)
             return DG_ERR;
     } else {
@@ -281,7 +307,7 @@ static int stage_maps(run_state *s, dg_err *err)
 {
     if (!dg_dataset_table(&s->ds, DG_T_EVENTS)) {
         snprintf(s->note[DG_STAGE_MAPS], sizeof s->note[0], "%s",
-                 s->o->db ? "needs the raw events, which --db does not fetch" : "no events table");
+                 from_db(s->o) ? "needs the raw events, which --db does not fetch" : "no events table");
         return DG_OK;
     }
     dg_basemap basemap;
@@ -345,7 +371,7 @@ static int stage_cluster(run_state *s, dg_err *err)
 {
     if (!dg_dataset_table(&s->ds, DG_T_EVENTS)) {
         snprintf(s->note[DG_STAGE_CLUSTER], sizeof s->note[0], "%s",
-                 s->o->db ? "needs the raw events, which --db does not fetch" : "no events table");
+                 from_db(s->o) ? "needs the raw events, which --db does not fetch" : "no events table");
         return DG_OK;
     }
     const dg_progress *pr = stage_progress(s, DG_STAGE_CLUSTER);
@@ -594,10 +620,9 @@ static void report_of_run(run_state *s, dg_report *m, dg_report_rule *rules)
     memset(m, 0, sizeof *m);
     m->title = "demographer run";
     m->dir = s->stage_dir;
-    if (o->db) /* where the data came from, never the password */
-        snprintf(s->source, sizeof s->source, "mysql://%s:%u/%s", o->db->host, o->db->port,
-                 o->db->database);
-    m->data_dir = o->db ? s->source : o->data_dir;
+    if (from_db(o)) /* where the data came from, never the password */
+        db_source(o, s->source, sizeof s->source);
+    m->data_dir = from_db(o) ? s->source : o->data_dir;
     m->upgrad_shape = s->ds.shape == DG_SHAPE_UPGRAD;
     m->seed = o->seed;
     m->folds = o->folds ? o->folds : DG_TRAIN_FOLDS_DEFAULT;
@@ -760,7 +785,8 @@ int dg_pipeline_run(const dg_pipeline_opts *o, dg_pipeline_result *r, dg_err *er
     r->failed_stage = -1;
     for (int st = 0; st < DG_STAGE_COUNT; st++)
         r->seconds[st] = NAN;
-    if ((!o->data_dir && !o->db) || (o->data_dir && o->db) || !o->out_dir ||
+    if ((!o->data_dir && !from_db(o)) || (o->data_dir && from_db(o)) ||
+        (o->db && o->db_clickhouse) || !o->out_dir ||
         !o->supercats_path)
         return dg_fail(err, "run: a data directory or a database, an output directory and the "
                             "super-category rules are required");
@@ -798,7 +824,7 @@ int dg_pipeline_run(const dg_pipeline_opts *o, dg_pipeline_result *r, dg_err *er
     }
     /* From a database the load stage cleans (load_pushdown's note says how);
      * nothing needs the clean stage itself. */
-    if (o->db)
+    if (from_db(o))
         skip |= 1u << DG_STAGE_CLEAN;
     int rc = DG_OK;
     if (o->rules_path)

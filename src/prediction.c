@@ -134,6 +134,18 @@ int dg_predictions_read(const char *path, dg_prediction **out, size_t *n, dg_err
                 rc = fe == field && c >= 2 ? 0 : dg_parse_f64(field, (size_t)(fe - field), &v);
                 if (rc < 0)
                     goto bad_field;
+                /* A written value is a probability in [0, 1] (an age: finite);
+                 * NaN, infinities and 1.5 are refused, not passed on. */
+                if (fe != field && c >= 2 && (!isfinite(v) || (c != 3 && (v < 0 || v > 1)))) {
+                    dg_fail(err, "%s:%ld:%d: expected %s in column %s, found '%.*s'", path,
+                            line, col, c == 3 ? "a finite age" : "a probability from 0 to 1",
+                            c == 2   ? "p_female"
+                            : c == 3 ? "age"
+                            : c < 10 ? dg_group6_names[c - 4]
+                                     : dg_group12_names[c - 10],
+                            (int)(fe - field > 40 ? 40 : fe - field), field);
+                    goto fail;
+                }
                 if (c == 1) {
                     if (v != 1 && v != 2) {
                         dg_fail(err, "%s:%ld:%d: expected scenario 1 or 2, found '%.*s'", path,

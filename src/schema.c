@@ -6,11 +6,16 @@
  * app ids are int64 (app_events' app_id is dictionary-encoded: 32 M rows over
  * ~19 k apps), event ids fit int32 (3.25 M), flags are int8, coordinates
  * float (they have two decimals), strings interned. */
+/* The values the data set's labels and split flags take, exactly (DATA.md):
+ * another spelling is a bad row, not a silently different label. */
+static const char *const genders[] = {"M", "F", NULL};
+static const char *const split_flags[] = {"train", "test", NULL};
+
 const dg_tablespec dg_tables[DG_T_COUNT] = {
     [DG_T_LABELS] = {"labels", {"gender_age_train.csv", "train.csv"}, "train.csv",
                      "labelled devices: gender, age, group", 4,
                      {{"device_id", NULL, DG_COL_I64},
-                      {"gender", NULL, DG_COL_STR},
+                      {"gender", NULL, DG_COL_STR, genders},
                       {"age", NULL, DG_COL_I32},
                       {"group", "group_train", DG_COL_STR}}},
     [DG_T_TEST] = {"test", {"gender_age_test.csv"}, NULL, "unlabelled (Kaggle test) devices", 1,
@@ -42,10 +47,10 @@ const dg_tablespec dg_tables[DG_T_COUNT] = {
     [DG_T_SPLIT] = {"split", {"train_test_split.csv"}, NULL,
                     "the mapping file: train/test flag per labelled device", 5,
                     {{"device_id", NULL, DG_COL_I64},
-                     {"gender", NULL, DG_COL_STR},
+                     {"gender", NULL, DG_COL_STR, genders},
                      {"age", NULL, DG_COL_I32},
                      {"group", "group_train", DG_COL_STR},
-                     {"train_test_flag", NULL, DG_COL_STR}}},
+                     {"train_test_flag", NULL, DG_COL_STR, split_flags}}},
 };
 
 int dg_table_by_name(const char *name)

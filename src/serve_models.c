@@ -371,9 +371,9 @@ static int read_version(dg_models_predictor *m, dg_err *err)
             char path[1200];
             snprintf(path, sizeof path, "%s/s%d-%s/meta.txt", m->dir.path, s,
                      dg_target_name((dg_target)t));
-            FILE *fp = fopen(path, "r");
+            FILE *fp = dg_open_regular(path, 1 << 20, err);
             if (!fp)
-                return dg_fail(err, "%s: cannot open: %s", path, strerror(errno));
+                return DG_ERR;
             char line[256], version[64] = "";
             const size_t vmax = sizeof version - 1;
             while (fgets(line, sizeof line, fp))

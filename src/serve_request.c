@@ -7,6 +7,9 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -49,8 +52,8 @@ static int hex_value(int c)
 
 int dg_serve_check_path(const char *uri, dg_err *err)
 {
-    /* Decoded the way libmicrohttpd decodes it (%XX with two hex digits; any
-     * other '%' stays as it is), up to the query string. */
+    /* Decoded as dg_serve_decode_path decodes it (%XX with two hex digits;
+     * any other '%' stays as it is), up to the query string. */
     size_t n = strcspn(uri, "?#");
     unsigned char *dec = dg_xmalloc(n + 1);
     size_t len = 0;
@@ -85,6 +88,21 @@ int dg_serve_check_path(const char *uri, dg_err *err)
     }
     free(dec);
     return DG_OK;
+}
+
+void dg_serve_decode_path(char *path)
+{
+    char *o = path;
+    for (const char *p = path; *p; p++) {
+        int hi, lo;
+        if (*p == '%' && (hi = hex_value(p[1])) >= 0 && (lo = hex_value(p[2])) >= 0) {
+            *o++ = (char)(hi << 4 | lo);
+            p += 2;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
 }
 
 dg_route dg_serve_route(const char *path, int64_t *device_id, int *id_ok, dg_err *err)
@@ -431,4 +449,339 @@ char *dg_answer_json(const dg_answer *a, int has_device_id, const char *model_ve
     if (len)
         *len = b.len - 1;
     return b.p;
+}
+
+/* ---- HTTP/1.1 message framing (RFC 9112), strict ---- */
+
+static int is_tchar(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* A field value's byte: SP, HTAB, VCHAR or obs-text; never NUL, CR, LF or
+ * another control byte. */
+static int is_field_byte(unsigned char c)
+{
+    return c == ' ' || c == '\t' || (c > 0x20 && c != 0x7f);
+}
+
+static int name_is(const char *name, size_t n, const char *want)
+{
+    return strlen(want) == n && strncasecmp(name, want, n) == 0;
+}
+
+/* Whether the comma-separated list v (n bytes) holds token, in any case. */
+static int list_has(const char *v, size_t n, const char *token)
+{
+    size_t t = strlen(token), i = 0;
+    while (i < n) {
+        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        size_t s = i;
+        while (i < n && v[i] != ',')
+            i++;
+        size_t e = i;
+        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
+            e--;
+        if (e - s == t && strncasecmp(v + s, token, t) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The value quoted for a message: printable ASCII, the rest as \xHH. */
+static void quote(const char *v, size_t n, char *out, size_t cap)
+{
+    size_t o = 0, i = 0;
+    for (; i < n && o + 8 < cap; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\')
+            out[o++] = (char)c;
+        else
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02X", c);
+    }
+    if (i < n) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+static int refuse(dg_err *err, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int refuse(dg_err *err, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+int dg_http_parse_head(const char *buf, size_t len, dg_http_head *h, dg_err *err)
+{
+    memset(h, 0, sizeof *h);
+    const unsigned char *p = (const unsigned char *)buf;
+    size_t i = 0;
+    /* The request line: method SP request-target SP HTTP-version CRLF. */
+    size_t m = 0;
+    while (i < len && is_tchar(p[i]))
+        i++, m++;
+    if (m == 0 || i >= len || p[i] != ' ')
+        return refuse(err, 400, "the request line is not METHOD SP TARGET SP HTTP/1.x "
+                      "(RFC 9112 3): byte %zu is 0x%02X", i, i < len ? p[i] : 0);
+    if (m >= sizeof h->method)
+        return refuse(err, 501, "method '%.*s...' is not implemented", 15, buf);
+    memcpy(h->method, buf, m);
+    h->method[m] = '\0';
+    i++;
+    h->target_off = i;
+    while (i < len && p[i] > 0x20 && p[i] != 0x7f)
+        i++;
+    h->target_len = i - h->target_off;
+    if (h->target_len == 0 || i >= len || p[i] != ' ')
+        return refuse(err, 400, "the request target holds byte 0x%02X at byte %zu of the "
+                      "request line (a target is visible bytes only, RFC 9112 3.2)",
+                      i < len ? p[i] : 0, i);
+    i++;
+    if (len - i < 10 || memcmp(buf + i, "HTTP/", 5) != 0 || p[i + 5] < '0' || p[i + 5] > '9' ||
+        p[i + 6] != '.' || p[i + 7] < '0' || p[i + 7] > '9' || p[i + 8] != '\r' ||
+        p[i + 9] != '\n') {
+        char v[40];
+        size_t e = i;
+        while (e < len && e < i + 12 && p[e] != '\r')
+            e++;
+        quote(buf + i, e - i, v, sizeof v);
+        return refuse(err, 400, "expected HTTP/1.1 or HTTP/1.0 at the end of the request "
+                      "line, found '%s'", v);
+    }
+    if (p[i + 5] != '1')
+        return refuse(err, 505, "HTTP/%c.%c is not supported: send HTTP/1.1", p[i + 5],
+                      p[i + 7]);
+    h->minor = p[i + 7] - '0';
+    h->keep_alive = h->minor >= 1;
+    i += 10;
+    /* Header fields: name ":" OWS value OWS CRLF, until the empty line. */
+    unsigned hosts = 0, lengths = 0, codings = 0, line = 1;
+    const char *te = NULL;
+    size_t te_len = 0;
+    for (;;) {
+        line++;
+        if (i + 1 < len && p[i] == '\r' && p[i + 1] == '\n') {
+            i += 2;
+            break;
+        }
+        if (i >= len)
+            return refuse(err, 400, "the head ends without an empty line");
+        if (p[i] == ' ' || p[i] == '\t')
+            return refuse(err, 400, "line %u of the head starts with white space: a folded "
+                          "header line (obs-fold) is refused (RFC 9112 5.2)", line);
+        size_t ns = i;
+        while (i < len && is_tchar(p[i]))
+            i++;
+        size_t nlen = i - ns;
+        if (nlen == 0 || i >= len || p[i] != ':') {
+            char v[40];
+            quote(buf + ns, i - ns + (i < len), v, sizeof v);
+            return refuse(err, 400, "line %u of the head is not NAME: VALUE (a field name is "
+                          "a token, with no white space before the colon): '%s'", line, v);
+        }
+        const char *name = buf + ns;
+        i++;
+        while (i < len && (p[i] == ' ' || p[i] == '\t'))
+            i++;
+        size_t vs = i;
+        while (i < len && is_field_byte(p[i]))
+            i++;
+        if (i + 1 >= len || p[i] != '\r' || p[i + 1] != '\n') {
+            char n[40];
+            quote(name, nlen, n, sizeof n);
+            return refuse(err, 400, "header %s (line %u of the head) holds byte 0x%02X at "
+                          "column %zu: a field value holds no control byte (RFC 9110 5.5)",
+                          n, line, i < len ? p[i] : 0, i - ns + 1);
+        }
+        size_t ve = i;
+        while (ve > vs && (p[ve - 1] == ' ' || p[ve - 1] == '\t'))
+            ve--;
+        const char *v = buf + vs;
+        size_t vlen = ve - vs;
+        i += 2;
+        char shown[80];
+        if (name_is(name, nlen, "content-length")) {
+            if (++lengths > 1)
+                return refuse(err, 400, "two Content-Length headers: a request has one "
+                              "(RFC 9112 6.3)");
+            uint64_t n = 0;
+            size_t k = 0;
+            for (; k < vlen && v[k] >= '0' && v[k] <= '9' && n <= (UINT64_MAX - 9) / 10; k++)
+                n = n * 10 + (uint64_t)(v[k] - '0');
+            if (vlen == 0 || k < vlen) {
+                quote(v, vlen, shown, sizeof shown);
+                return refuse(err, 400, "Content-Length must be digits only, within 64 bits; "
+                              "found '%s'", shown);
+            }
+            h->has_length = 1;
+            h->length = n;
+        } else if (name_is(name, nlen, "transfer-encoding")) {
+            codings++;
+            te = v;
+            te_len = vlen;
+        } else if (name_is(name, nlen, "host")) {
+            if (++hosts > 1)
+                return refuse(err, 400, "two Host headers: a request has one (RFC 9112 3.2)");
+        } else if (name_is(name, nlen, "connection")) {
+            if (list_has(v, vlen, "close"))
+                h->keep_alive = 0;
+            else if (list_has(v, vlen, "keep-alive"))
+                h->keep_alive = 1;
+        } else if (name_is(name, nlen, "expect")) {
+            h->expect_continue = vlen == 12 && strncasecmp(v, "100-continue", 12) == 0;
+        } else if (name_is(name, nlen, "content-type")) {
+            size_t n = vlen < sizeof h->content_type - 1 ? vlen : sizeof h->content_type - 1;
+            memcpy(h->content_type, v, n);
+            h->content_type[n] = '\0';
+        } else if (name_is(name, nlen, "content-encoding")) {
+            size_t n = vlen < sizeof h->content_encoding - 1 ? vlen
+                                                             : sizeof h->content_encoding - 1;
+            memcpy(h->content_encoding, v, n);
+            h->content_encoding[n] = '\0';
+        }
+    }
+    if (i != len)
+        return refuse(err, 400, "bytes after the head's empty line");
+    if (codings) {
+        if (lengths)
+            return refuse(err, 400, "both Transfer-Encoding and Content-Length: the body's "
+                          "length is ambiguous (RFC 9112 6.3); send one of them");
+        if (h->minor == 0)
+            return refuse(err, 400, "Transfer-Encoding in an HTTP/1.0 request (RFC 9112 6.1)");
+        char shown[80];
+        quote(te, te_len, shown, sizeof shown);
+        if (codings > 1 || te_len != 7 || strncasecmp(te, "chunked", 7) != 0)
+            return refuse(err, 501, "the only Transfer-Encoding taken is one 'chunked', "
+                          "found '%s'%s", shown, codings > 1 ? " and more" : "");
+        h->chunked = 1;
+    }
+    if (h->minor >= 1 && hosts == 0)
+        return refuse(err, 400, "an HTTP/1.1 request needs a Host header (RFC 9112 3.2)");
+    return 0;
+}
+
+enum { CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER,
+       CH_TRAILER_LF, CH_LAST_LF, CH_DONE };
+
+void dg_chunked_init(dg_chunked *c)
+{
+    memset(c, 0, sizeof *c);
+}
+
+int dg_chunked_done(const dg_chunked *c)
+{
+    return c->state == CH_DONE;
+}
+
+long dg_chunked_decode(dg_chunked *c, const char *in, size_t n, char *out, size_t *out_len,
+                       size_t max_trailer, dg_err *err)
+{
+    size_t i = 0, o = 0;
+    while (i < n && c->state != CH_DONE) {
+        unsigned char b = (unsigned char)in[i];
+        switch (c->state) {
+        case CH_SIZE: {
+            int d = hex_value(b);
+            if (d >= 0) {
+                if (++c->digits > 15)
+                    return dg_fail(err, "a chunk size of more than 15 hex digits");
+                c->size = c->size * 16 + (uint64_t)d;
+                i++;
+                break;
+            }
+            if (c->digits == 0)
+                return dg_fail(err, "expected a chunk size (hex digits), found byte 0x%02X", b);
+            if (b == '\r') {
+                c->state = CH_SIZE_LF;
+            } else if (b == ';' || b == ' ' || b == '\t') {
+                c->state = CH_EXT;
+                c->ext = 0;
+            } else {
+                return dg_fail(err, "expected CRLF or ';' after a chunk size, found byte 0x%02X",
+                               b);
+            }
+            i++;
+            break;
+        }
+        case CH_EXT:
+            if (b == '\r') {
+                c->state = CH_SIZE_LF;
+            } else if (b == '\n' || (b < 0x20 && b != '\t') || b == 0x7f) {
+                return dg_fail(err, "a chunk extension holds byte 0x%02X", b);
+            } else if (++c->ext > DG_HTTP_MAX_CHUNK_EXT) {
+                return dg_fail(err, "a chunk extension longer than %d bytes",
+                               DG_HTTP_MAX_CHUNK_EXT);
+            }
+            i++;
+            break;
+        case CH_SIZE_LF:
+            if (b != '\n')
+                return dg_fail(err, "expected LF after CR in a chunk-size line");
+            i++;
+            c->digits = 0;
+            if (c->size == 0) {
+                c->state = CH_TRAILER;
+                c->line = 0;
+            } else {
+                c->state = CH_DATA;
+            }
+            break;
+        case CH_DATA: {
+            size_t take = n - i;
+            if ((uint64_t)take > c->size)
+                take = (size_t)c->size;
+            memmove(out + o, in + i, take);
+            o += take;
+            i += take;
+            c->size -= take;
+            if (c->size == 0)
+                c->state = CH_DATA_CR;
+            break;
+        }
+        case CH_DATA_CR:
+            if (b != '\r')
+                return dg_fail(err, "expected CRLF after a chunk's data, found byte 0x%02X", b);
+            c->state = CH_DATA_LF;
+            i++;
+            break;
+        case CH_DATA_LF:
+            if (b != '\n')
+                return dg_fail(err, "expected LF after CR after a chunk's data");
+            c->state = CH_SIZE;
+            c->size = 0;
+            i++;
+            break;
+        case CH_TRAILER:
+            /* Trailer fields are read and dropped: none is acted upon. */
+            if (++c->trailer > max_trailer)
+                return dg_fail(err, "trailer fields longer than %zu bytes", max_trailer);
+            if (b == '\r') {
+                c->state = c->line == 0 ? CH_LAST_LF : CH_TRAILER_LF;
+            } else if (b == '\n' || (b < 0x20 && b != '\t') || b == 0x7f) {
+                return dg_fail(err, "a trailer field holds byte 0x%02X", b);
+            } else {
+                c->line++;
+            }
+            i++;
+            break;
+        case CH_TRAILER_LF:
+        case CH_LAST_LF:
+            if (b != '\n')
+                return dg_fail(err, "expected LF after CR in the trailer section");
+            c->state = c->state == CH_LAST_LF ? CH_DONE : CH_TRAILER;
+            c->line = 0;
+            i++;
+            break;
+        }
+    }
+    *out_len = o;
+    return (long)i;
 }

@@ -30,9 +30,9 @@ static int table_lookup(void *ctx, int64_t id, dg_prediction *out, dg_err *err)
 /* FNV-1a over the file: the model version changes when the content does. */
 static int hash_file(const char *path, uint64_t *out, dg_err *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = dg_open_regular(path, 0, err);
     if (!f)
-        return dg_fail(err, "%s: cannot open", path);
+        return DG_ERR;
     uint64_t h = DG_FNV1A_INIT;
     unsigned char buf[65536];
     size_t got;

@@ -1,9 +1,11 @@
 #include "demographer/snapshot.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +17,8 @@
 
 /* Layout (native byte order: a snapshot is a cache of this machine's load,
  * never a file to exchange):
- *   "DGSNAP06" | u32 ntables | u32 shape | u32 lenient | u32 reserved | i64 written_ns
- *   per table: u32 present | u32 pathlen | path | i64 size | i64 mtime_ns | i64 inode
+ *   "DGSNAP07" | u32 ntables | u32 shape | u32 lenient | u32 reserved | i64 written_ns
+ *   per table: u32 present | u32 pathlen | path | i64 size | i64 mtime_ns | i64 ctime_ns | i64 inode
  *   per present table: dg_csv_report | u64 nrows | u32 ncols | u64 XXH3 of those three |
  *     per column: name[32] | u32 type | zero padding to a multiple of 64 |
  *                 data (nrows * width) |
@@ -31,7 +33,7 @@
  * load rebuild from the CSV files and say so. */
 #define RACY_NS 2000000000LL
 
-static const char MAGIC[8] = {'D', 'G', 'S', 'N', 'A', 'P', '0', '6'}; /* 06: checksums and the csv report's UTF-8 count */
+static const char MAGIC[8] = {'D', 'G', 'S', 'N', 'A', 'P', '0', '7'}; /* 07: the sources' ctime */
 static const char TRAILER[9] = {'D', 'G', 'S', 'N', 'A', 'P', 'E', 'N', 'D'};
 
 char *dg_snapshot_path_for(const char *cache_dir, const char *data_dir)
@@ -215,6 +217,40 @@ static const sum_job *sum_jobs_check(sum_jobs *j)
     return NULL;
 }
 
+/* Removes the temporary files PATH.tmp-PID-XXXXXX that a writer killed
+ * mid-write left (tens of MB each): only that exact pattern, only regular
+ * files, only when process PID is gone. */
+static void remove_dead_temps(const char *path)
+{
+    char *dir = dg_xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash)
+        *slash = '\0';
+    DIR *d = opendir(slash ? dir : ".");
+    size_t bl = strlen(base);
+    static const char tag[] = ".tmp-";
+    for (struct dirent *e; d && (e = readdir(d));) {
+        const char *name = e->d_name;
+        if (strncmp(name, base, bl) != 0 || strncmp(name + bl, tag, sizeof tag - 1) != 0)
+            continue;
+        const char *digits = name + bl + sizeof tag - 1;
+        size_t nd = strspn(digits, "0123456789");
+        if (nd == 0 || nd > 9 || digits[0] == '0' || digits[nd] != '-' ||
+            strlen(digits + nd + 1) != 6)
+            continue;
+        long pid = strtol(digits, NULL, 10);
+        if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+            unlinkat(dirfd(d), name, 0);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+}
+
 int dg_snapshot_write(const dg_dataset *ds, const char *path, dg_err *err)
 {
     char *dir = dg_xstrdup(path);
@@ -227,9 +263,12 @@ int dg_snapshot_write(const dg_dataset *ds, const char *path, dg_err *err)
         }
     }
     free(dir);
+    remove_dead_temps(path);
+    /* The writer's pid in the name: a later write removes it if this
+     * process dies before the rename (kill -9 left 47 MB files forever). */
     size_t plen = strlen(path);
-    char *tmp = dg_xmalloc(plen + 16);
-    snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
+    char *tmp = dg_xmalloc(plen + 40);
+    snprintf(tmp, plen + 40, "%s.tmp-%ld-XXXXXX", path, (long)getpid());
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;
@@ -260,6 +299,7 @@ int dg_snapshot_write(const dg_dataset *ds, const char *path, dg_err *err)
         put(&w, s->path, len);
         put(&w, &s->size, 8);
         put(&w, &s->mtime_ns, 8);
+        put(&w, &s->ctime_ns, 8);
         put(&w, &s->inode, 8);
     }
     for (int t = 0; t < DG_T_COUNT; t++) {
@@ -526,19 +566,21 @@ int dg_snapshot_read(dg_dataset *ds, const char *path, const dg_progress *progre
     for (int t = 0; t < DG_T_COUNT && !stale; t++) {
         uint32_t present = get_u32(&r), len = get_u32(&r);
         const char *p = take(&r, len);
-        int64_t size, mtime, inode;
+        int64_t size, mtime, ctime, inode;
         get(&r, &size, 8);
         get(&r, &mtime, 8);
+        get(&r, &ctime, 8);
         get(&r, &inode, 8);
         const dg_source *s = &ds->sources[t];
         if (r.failed || (int)present != ds->present[t] ||
             (present && (strlen(s->path) != len || memcmp(p, s->path, len) != 0 ||
-                         size != s->size || mtime != s->mtime_ns || inode != s->inode)))
+                         size != s->size || mtime != s->mtime_ns || ctime != s->ctime_ns ||
+                         inode != s->inode)))
             stale = 1;
         /* A file modified within the clock's granularity of the snapshot's
          * writing could change again with the same size and time stamp
          * (git's "racy" case): such a snapshot is not trusted. */
-        if (present && mtime + RACY_NS > written_ns)
+        if (present && (mtime + RACY_NS > written_ns || ctime + RACY_NS > written_ns))
             stale = 1;
     }
     sum_jobs jobs = {0};

@@ -1,5 +1,7 @@
 #include "demographer/source_mysql.h"
 
+#include "source_rows.h"
+
 #include <mysql.h>
 #include <mysql/plugin_auth.h>
 #include <errmsg.h>
@@ -661,58 +663,6 @@ static void abandon(dg_mysql *m, MYSQL_RES *res)
     m->conn = NULL;
 }
 
-static int store_value(dg_table *t, int c, uint64_t row, const char *s, unsigned long len,
-                       int *code)
-{
-    dg_column *col = &t->cols[c];
-    int64_t iv;
-    double dv;
-    int rc;
-    switch (col->type) {
-    case DG_COL_STR:
-        dg_col_u32(col)[row] = dg_strpool_intern(&t->strings, s ? s : "", s ? len : 0);
-        return 0;
-    case DG_COL_F32:
-        rc = dg_parse_f64(s, len, &dv);
-        if (rc == 0 && fabs(dv) > 3.4e38)
-            rc = DG_PARSE_RANGE;
-        if (rc == 0)
-            dg_col_f32(col)[row] = (float)dv;
-        break;
-    case DG_COL_TIME:
-        rc = dg_parse_time(s, len, &iv);
-        if (rc == 0)
-            dg_col_i64(col)[row] = iv;
-        break;
-    default:
-        rc = dg_parse_i64(s, len, &iv);
-        if (rc == 0 && col->type == DG_COL_I32 && (iv < INT32_MIN || iv > INT32_MAX))
-            rc = DG_PARSE_RANGE;
-        if (rc == 0 && col->type == DG_COL_I8 && (iv < INT8_MIN || iv > INT8_MAX))
-            rc = DG_PARSE_RANGE;
-        if (rc != 0)
-            break;
-        switch (col->type) {
-        case DG_COL_I64: dg_col_i64(col)[row] = iv; break;
-        case DG_COL_I32: dg_col_i32(col)[row] = (int32_t)iv; break;
-        case DG_COL_I8: dg_col_i8(col)[row] = (int8_t)iv; break;
-        case DG_COL_KEY: dg_col_u32(col)[row] = dg_i64map_put(&col->dict, iv); break;
-        default: break;
-        }
-        break;
-    }
-    *code = rc;
-    return rc;
-}
-
-static void reset_table(dg_table *t)
-{
-    char name[sizeof t->name];
-    memcpy(name, t->name, sizeof name);
-    dg_table_free(t);
-    dg_table_init(t, name);
-}
-
 int dg_mysql_read_table(dg_mysql *m, dg_table_id id, dg_table *out, const dg_progress *progress,
                         dg_mysql_read_report *report, dg_err *err)
 {
@@ -760,7 +710,7 @@ int dg_mysql_read_table(dg_mysql *m, dg_table_id id, dg_table *out, const dg_pro
     if (o >= sizeof sql)
         return dg_fail(err, "%s %s.%s: query too long", m->where, m->db, tname);
 
-    reset_table(out);
+    dg_rows_reset_table(out);
     for (int c = 0; c < spec->ncols; c++)
         dg_table_add_column(out, spec->cols[c].name, spec->cols[c].type);
     if (mysql_real_query(m->conn, sql, o) != 0)
@@ -787,7 +737,15 @@ int dg_mysql_read_table(dg_mysql *m, dg_table_id id, dg_table *out, const dg_pro
                         dg_parse_expected(col->type, DG_PARSE_SYNTAX));
                 goto fail;
             }
-            if (store_value(out, c, n, row[c], len[c], &code) != 0) {
+            if (row[c] && !dg_colspec_allows(&spec->cols[c], row[c], len[c])) {
+                char found[48], want[128];
+                snprintf(found, sizeof found, "%.*s", (int)(len[c] < 40 ? len[c] : 40), row[c]);
+                dg_fail(err, "%s %s.%s: row %" PRIu64 ", column '%s': expected %s, found '%s'",
+                        m->where, m->db, tname, n + 1, col->name,
+                        dg_colspec_expected(&spec->cols[c], want, sizeof want), found);
+                goto fail;
+            }
+            if (dg_rows_store_value(out, c, n, row[c], len[c], &code) != 0) {
                 char found[48];
                 snprintf(found, sizeof found, "%.*s", (int)(len[c] < 40 ? len[c] : 40), row[c]);
                 dg_fail(err, "%s %s.%s: row %" PRIu64 ", column '%s': expected %s, found '%s'",
@@ -814,7 +772,7 @@ int dg_mysql_read_table(dg_mysql *m, dg_table_id id, dg_table *out, const dg_pro
             dg_fail(err, "%s %s.%s: reading stopped after row %" PRIu64 ": %s", m->where, m->db,
                     tname, n, mysql_error(m->conn));
         mysql_free_result(res);
-        reset_table(out);
+        dg_rows_reset_table(out);
         return DG_ERR;
     }
     mysql_free_result(res);
@@ -826,7 +784,7 @@ int dg_mysql_read_table(dg_mysql *m, dg_table_id id, dg_table *out, const dg_pro
     return DG_OK;
 fail:
     abandon(m, res);
-    reset_table(out);
+    dg_rows_reset_table(out);
     return DG_ERR;
 }
 
@@ -838,7 +796,7 @@ static const int required[DG_T_COUNT] = {
 static void clear_dataset(dg_dataset *ds)
 {
     for (int t = 0; t < DG_T_COUNT; t++) {
-        reset_table(&ds->tables[t]);
+        dg_rows_reset_table(&ds->tables[t]);
         ds->present[t] = 0;
         free(ds->sources[t].path);
         memset(&ds->sources[t], 0, sizeof ds->sources[t]);
@@ -968,93 +926,12 @@ struct infile_feed {
     const dg_table *t;
     const char *expect_name; /* the file name our statement asked for */
     uint64_t row;
-    char *line;              /* the current row, formatted */
-    size_t len, off, cap;
+    dg_tsv_row line;         /* the current row, formatted */
     const dg_progress *progress;
     const char *stage;
     int cancelled;
     char error[256];
 };
-
-static void feed_put(infile_feed *f, const char *s, size_t n)
-{
-    if (f->len + n + 1 > f->cap) {
-        while (f->len + n + 1 > f->cap)
-            f->cap = f->cap ? f->cap * 2 : 4096;
-        f->line = dg_xrealloc(f->line, f->cap);
-    }
-    memcpy(f->line + f->len, s, n);
-    f->len += n;
-}
-
-static void feed_escaped(infile_feed *f, const char *s, size_t n)
-{
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *esc = NULL;
-        switch (s[i]) {
-        case '\\': esc = "\\\\"; break;
-        case '\t': esc = "\\t"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\0': esc = "\\0"; break;
-        default: continue;
-        }
-        feed_put(f, s + start, i - start);
-        feed_put(f, esc, 2);
-        start = i + 1;
-    }
-    feed_put(f, s + start, n - start);
-}
-
-/* The shortest decimal form that reads back as the same float, so that the
- * DOUBLE column holds 121.38, not 121.379997. */
-static int format_float(char *buf, size_t cap, float v)
-{
-    int n = 0;
-    for (int prec = 6; prec <= 9; prec++) {
-        n = snprintf(buf, cap, "%.*g", prec, (double)v);
-        if (strtof(buf, NULL) == v)
-            break;
-    }
-    return n;
-}
-
-static void format_row(infile_feed *f)
-{
-    const dg_table *t = f->t;
-    uint64_t r = f->row;
-    char num[64];
-    f->len = f->off = 0;
-    for (int c = 0; c < t->ncols; c++) {
-        const dg_column *col = &t->cols[c];
-        int n = 0;
-        if (c)
-            feed_put(f, "\t", 1);
-        switch (col->type) {
-        case DG_COL_STR: {
-            uint32_t id = dg_col_u32(col)[r];
-            feed_escaped(f, dg_strpool_get(&t->strings, id), dg_strpool_len(&t->strings, id));
-            continue;
-        }
-        case DG_COL_F32: {
-            float v = dg_col_f32(col)[r];
-            if (isnan(v))
-                n = snprintf(num, sizeof num, "\\N");
-            else
-                n = format_float(num, sizeof num, v);
-            break;
-        }
-        case DG_COL_TIME: dg_format_time(dg_col_i64(col)[r], num); n = (int)strlen(num); break;
-        case DG_COL_I32: n = snprintf(num, sizeof num, "%" PRId32, dg_col_i32(col)[r]); break;
-        case DG_COL_I8: n = snprintf(num, sizeof num, "%d", dg_col_i8(col)[r]); break;
-        default: n = snprintf(num, sizeof num, "%" PRId64, dg_col_id(col, r)); break;
-        }
-        feed_put(f, num, (size_t)n);
-    }
-    feed_put(f, "\n", 1);
-    f->row++;
-}
 
 static int local_infile_init(void **ptr, const char *name, void *userdata)
 {
@@ -1072,7 +949,7 @@ static int local_infile_read(void *ptr, char *buf, unsigned int len)
     infile_feed *f = ptr;
     unsigned int o = 0;
     while (o < len) {
-        if (f->off == f->len) {
+        if (f->line.off == f->line.len) {
             if (f->row == f->t->nrows)
                 break;
             if (f->row % READ_PROGRESS_ROWS == 0 &&
@@ -1082,13 +959,13 @@ static int local_infile_read(void *ptr, char *buf, unsigned int len)
                 snprintf(f->error, sizeof f->error, "cancelled");
                 return -1;
             }
-            format_row(f);
+            dg_tsv_format_row(&f->line, f->t, f->row++);
         }
-        size_t take = f->len - f->off;
+        size_t take = f->line.len - f->line.off;
         if (take > len - o)
             take = len - o;
-        memcpy(buf + o, f->line + f->off, take);
-        f->off += take;
+        memcpy(buf + o, f->line.buf + f->line.off, take);
+        f->line.off += take;
         o += (unsigned int)take;
     }
     return (int)o;
@@ -1172,7 +1049,7 @@ static int import_table(dg_mysql *m, const dg_dataset *ds, dg_table_id id,
     m->feed = &feed;
     int rc = mysql_real_query(m->conn, sql, strlen(sql));
     m->feed = NULL;
-    free(feed.line);
+    free(feed.line.buf);
     if (rc != 0 || feed.cancelled) {
         unsigned e = mysql_errno(m->conn);
         if (feed.cancelled)
@@ -1208,14 +1085,33 @@ static int import_table(dg_mysql *m, const dg_dataset *ds, dg_table_id id,
         run_sql(m, sql, what, &ignore);
         return DG_ERR;
     }
-    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`", name);
-    if (run_sql(m, sql, what, err) != DG_OK)
-        return DG_ERR;
-    snprintf(sql, sizeof sql, "RENAME TABLE `%s` TO `%s`", staging, name);
-    if (run_sql(m, sql, what, err) != DG_OK)
-        return DG_ERR;
     dg_progress_report(progress, name, (double)t->nrows, (double)t->nrows, "rows");
     return DG_OK;
+}
+
+/* Which of the import's tables (table_names[t][0]) the database holds. */
+static int note_table(void *ctx, char **row, unsigned long *len, unsigned nfields, dg_err *err)
+{
+    (void)err;
+    int *exists = ctx;
+    for (int t = 0; t < DG_T_COUNT && nfields >= 1 && row[0]; t++)
+        if (strlen(import_name((dg_table_id)t)) == len[0] &&
+            memcmp(import_name((dg_table_id)t), row[0], len[0]) == 0)
+            exists[t] = 1;
+    return 0;
+}
+
+/* Drops NAME__dg_new (and NAME__dg_old) of every table: what an import
+ * killed before its swap (or its drop) left. */
+static void drop_staging(dg_mysql *m, const char *suffix)
+{
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        char sql[256];
+        dg_err ignore;
+        snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s%s`", import_name((dg_table_id)t),
+                 suffix);
+        run_sql(m, sql, "dropping a staging table", &ignore);
+    }
 }
 
 int dg_mysql_import(dg_mysql *m, const dg_dataset *ds, const dg_progress *progress,
@@ -1225,14 +1121,47 @@ int dg_mysql_import(dg_mysql *m, const dg_dataset *ds, const dg_progress *progre
     memset(report, 0, sizeof *report);
     if (!m->conn)
         return no_connection(m, err);
+    /* Every table into NAME__dg_new first; then one RENAME TABLE swaps the
+     * whole set in (MariaDB renames a list atomically): a kill or a failure
+     * at any moment leaves the previous import whole, never a mix of two data
+     * sets. A table of the previous import that this data set lacks goes too. */
+    drop_staging(m, "__dg_new");
+    drop_staging(m, "__dg_old");
     for (int t = 0; t < DG_T_COUNT; t++) {
         if (!ds->present[t])
             continue;
-        if (import_table(m, ds, (dg_table_id)t, progress, err) != DG_OK)
+        if (import_table(m, ds, (dg_table_id)t, progress, err) != DG_OK) {
+            drop_staging(m, "__dg_new");
             return DG_ERR;
+        }
         report->rows[t] = ds->tables[t].nrows;
         snprintf(report->table[t], sizeof report->table[t], "%s", import_name((dg_table_id)t));
     }
+    int exists[DG_T_COUNT] = {0};
+    if (dg_mysql_query_rows(m,
+                            "SELECT table_name FROM information_schema.tables WHERE "
+                            "table_schema = DATABASE()",
+                            "listing the tables", note_table, exists, err) != DG_OK) {
+        drop_staging(m, "__dg_new");
+        return DG_ERR;
+    }
+    char sql[4096];
+    size_t o = (size_t)snprintf(sql, sizeof sql, "RENAME TABLE");
+    int pairs = 0;
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        const char *name = import_name((dg_table_id)t);
+        if (exists[t])
+            o += (size_t)snprintf(sql + o, sizeof sql - o, "%s `%s` TO `%s__dg_old`",
+                                  pairs++ ? "," : "", name, name);
+        if (ds->present[t])
+            o += (size_t)snprintf(sql + o, sizeof sql - o, "%s `%s__dg_new` TO `%s`",
+                                  pairs++ ? "," : "", name, name);
+    }
+    if (pairs && run_sql(m, sql, "swapping the imported tables in", err) != DG_OK) {
+        drop_staging(m, "__dg_new");
+        return DG_ERR;
+    }
+    drop_staging(m, "__dg_old");
     report->seconds = dg_now() - t0;
     return DG_OK;
 }

@@ -538,18 +538,24 @@ static int pool_run(trainer *T, task *tasks, size_t n, const char *what, dg_err 
     pthread_cond_destroy(&P.cond);
     if (cancelled)
         return dg_cancel(err, "cancelled");
+    /* The first real failure in task order: a task stopped because another
+     * failed says "cancelled", and that must not hide the failure (a
+     * std::bad_alloc was reported as "cancelled"). */
+    int any_cancelled = 0;
     for (size_t i = 0; i < n; i++) {
         task *tk = &tasks[i];
         if (tk->rc == DG_OK)
             continue;
-        if (dg_cancelled(&tk->err))
-            return dg_cancel(err, "cancelled");
+        if (dg_cancelled(&tk->err)) {
+            any_cancelled = 1;
+            continue;
+        }
         char pbuf[160];
         dg_params_format(&tk->j->combos[tk->combo], pbuf, sizeof pbuf);
         return dg_fail(err, "scenario %d, %s, %s (%s): %s", tk->j->S->s,
                        dg_target_name(tk->j->t), tk->j->fam->name, pbuf, tk->err.msg);
     }
-    return DG_OK;
+    return any_cancelled ? dg_cancel(err, "cancelled") : DG_OK;
 }
 
 /* Cross-validates the jobs side by side, then scores every combination
@@ -1387,6 +1393,8 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
         train_add_combined(&T, (dg_target)t);
     if (rc == DG_OK)
         rc = train_export_test_devices(&T, err);
+    if (rc == DG_OK) /* last: it seals every file of models/ */
+        rc = dg_model_dir_seal(T.staging_models, T.checksum, err);
     if (rc == DG_OK)
         rc = train_write_split(&T, err);
     if (rc == DG_OK) { /* the charts' numbers always; their PNGs with o->charts */

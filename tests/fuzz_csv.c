@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 static const dg_colspec COLS[] = {
-    {"a", NULL, DG_COL_I64}, {"b", "bb", DG_COL_STR}, {"c", NULL, DG_COL_F32},
-    {"d", NULL, DG_COL_TIME}, {"e", NULL, DG_COL_KEY}, {"f", NULL, DG_COL_I8},
+    {"a", NULL, DG_COL_I64, NULL}, {"b", "bb", DG_COL_STR, NULL}, {"c", NULL, DG_COL_F32, NULL},
+    {"d", NULL, DG_COL_TIME, NULL}, {"e", NULL, DG_COL_KEY, NULL}, {"f", NULL, DG_COL_I8, NULL},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -465,6 +465,14 @@ static void stale_partials_and_path_checks(void **state)
         snprintf(name, sizeof name, fmts[i], (long)dead);
         put_file(dir, name, "x\n");
     }
+    /* Each with the product's marker, as dg_outdir_begin leaves them (a
+     * folder without it is the user's: test_hostile's F3). */
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, fmts[i], (long)dead);
+        *strrchr(name, '/') = '\0';
+        strcat(name, "/" DG_OUTDIR_MARKER);
+        put_file(dir, name, "x\n");
+    }
     snprintf(name, sizeof name, "out.partial-%ld/x", (long)getppid());
     put_file(dir, name, "x\n");
     snprintf(name, sizeof name, "out.partial-%ld", (long)dead + 1); /* a file, not a folder */

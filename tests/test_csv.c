@@ -13,20 +13,20 @@
 #include <string.h>
 
 static const dg_colspec EVENT_COLS[] = {
-    {"event_id", NULL, DG_COL_I32},    {"device_id", NULL, DG_COL_I64},
-    {"timestamp", NULL, DG_COL_TIME},  {"longitude", NULL, DG_COL_F32},
-    {"latitude", NULL, DG_COL_F32},
+    {"event_id", NULL, DG_COL_I32, NULL},    {"device_id", NULL, DG_COL_I64, NULL},
+    {"timestamp", NULL, DG_COL_TIME, NULL},  {"longitude", NULL, DG_COL_F32, NULL},
+    {"latitude", NULL, DG_COL_F32, NULL},
 };
 static const dg_colspec PHONE_COLS[] = {
-    {"device_id", NULL, DG_COL_I64},
-    {"phone_brand", NULL, DG_COL_STR},
-    {"device_model", NULL, DG_COL_STR},
+    {"device_id", NULL, DG_COL_I64, NULL},
+    {"phone_brand", NULL, DG_COL_STR, NULL},
+    {"device_model", NULL, DG_COL_STR, NULL},
 };
 static const dg_colspec APP_EVENT_COLS[] = {
-    {"event_id", NULL, DG_COL_I32},
-    {"app_id", NULL, DG_COL_KEY},
-    {"is_installed", NULL, DG_COL_I8},
-    {"is_active", NULL, DG_COL_I8},
+    {"event_id", NULL, DG_COL_I32, NULL},
+    {"app_id", NULL, DG_COL_KEY, NULL},
+    {"is_installed", NULL, DG_COL_I8, NULL},
+    {"is_active", NULL, DG_COL_I8, NULL},
 };
 
 /* Reads `text` as file `name` with the given columns; returns the status and

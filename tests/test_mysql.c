@@ -471,6 +471,88 @@ static void import_cancel_keeps_old_tables(void **state)
     dg_mysql_config_free(&cfg);
 }
 
+/* Cancels when the import reaches the table named ctx. */
+static int cancel_at_table(void *ctx, const char *stage, double done, double total,
+                           const char *unit)
+{
+    (void)done;
+    (void)total;
+    (void)unit;
+    return strcmp(stage, (const char *)ctx) == 0;
+}
+
+/* Rows of db.table whose name ends in __dg_ (a staging table left). */
+static int staging_tables(const char *db)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "MYSQL_PWD=\"$(cat '%s')\" mariadb --no-defaults -N -h %s -P %s -u %s %s -e "
+             "\"SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '%s' AND "
+             "table_name LIKE '%%\\_\\_dg\\_%%'\"",
+             getenv("DG_MYSQL_PASSWORD_FILE"), getenv("DG_MYSQL_HOST"), getenv("DG_MYSQL_PORT"),
+             getenv("DG_MYSQL_USER"), db, db);
+    char *out = NULL;
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("mariadb failed: %s", out);
+    int n = atoi(out);
+    free(out);
+    return n;
+}
+
+/* Issue 26, F18: an import that stops after its first table (a cancel here;
+ * a kill -9 on main) left the new app_labels beside the old label_categories,
+ * and a __dg_new table. Now every table is staged and one RENAME TABLE swaps
+ * the set in: the previous import stays whole, and no staging table stays. */
+static void import_swaps_the_whole_set_at_once(void **state)
+{
+    (void)state;
+    dg_mysql_config cfg;
+    if (!server_config(&cfg, "mlctest_swap"))
+        skip();
+    create_db("mlctest_swap");
+    char *dir = tu_tmpdir();
+    free(tu_write_str(dir, "app_labels.csv", "app_id,label_id\n1,1\n2,2\n"));
+    free(tu_write_str(dir, "label_categories.csv", "label_id,category\n1,one\n2,two\n"));
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    dg_err err;
+    assert_int_equal(dg_dataset_load(&ds, dir, NULL, &err), DG_OK);
+    dg_mysql *m;
+    assert_int_equal(dg_mysql_open(&m, &cfg, &err), DG_OK);
+    dg_mysql_import_report rep;
+    assert_int_equal(dg_mysql_import(m, &ds, NULL, &rep, &err), DG_OK);
+    /* the second data set: 3 app labels, 1 category; stopped at its second table */
+    free(tu_write_str(dir, "app_labels.csv", "app_id,label_id\n7,1\n8,1\n9,1\n"));
+    free(tu_write_str(dir, "label_categories.csv", "label_id,category\n1,uno\n"));
+    assert_int_equal(dg_dataset_load(&ds, dir, NULL, &err), DG_OK);
+    dg_progress stop = {cancel_at_table, (void *)"label_categories"};
+    assert_int_equal(dg_mysql_import(m, &ds, &stop, &rep, &err), DG_ERR);
+    dg_table t;
+    dg_table_init(&t, "app_labels");
+    dg_mysql_read_report rr;
+    assert_int_equal(dg_mysql_read_table(m, DG_T_APP_LABELS, &t, NULL, &rr, &err), DG_OK);
+    assert_int_equal(t.nrows, 2); /* the first import's, not a mix */
+    dg_table_free(&t);
+    assert_int_equal(staging_tables("mlctest_swap"), 0);
+    /* A completed import swaps both in. */
+    assert_int_equal(dg_mysql_import(m, &ds, NULL, &rep, &err), DG_OK);
+    dg_table_init(&t, "app_labels");
+    assert_int_equal(dg_mysql_read_table(m, DG_T_APP_LABELS, &t, NULL, &rr, &err), DG_OK);
+    assert_int_equal(t.nrows, 3);
+    dg_table_free(&t);
+    dg_table_init(&t, "label_categories");
+    assert_int_equal(dg_mysql_read_table(m, DG_T_LABEL_CATEGORIES, &t, NULL, &rr, &err), DG_OK);
+    assert_int_equal(t.nrows, 1);
+    dg_table_free(&t);
+    assert_int_equal(staging_tables("mlctest_swap"), 0);
+    dg_mysql_close(m);
+    dg_dataset_free(&ds);
+    sql("", "DROP DATABASE mlctest_swap");
+    tu_rmrf(dir);
+    free(dir);
+    dg_mysql_config_free(&cfg);
+}
+
 /* ---- without a server: what a hostile one, or none, gets --------------- */
 
 #define FAKE_SECRET "pw-Never-In-Clear-7f3a"
@@ -729,6 +811,7 @@ int main(void)
         cmocka_unit_test(table_errors),
         cmocka_unit_test(kill_and_cancel_mid_stream),
         cmocka_unit_test(import_cancel_keeps_old_tables),
+        cmocka_unit_test(import_swaps_the_whole_set_at_once),
         cmocka_unit_test(cli_password_handling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

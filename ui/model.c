@@ -1242,6 +1242,22 @@ static int session_mark(const char *line)
     return strncmp(line, "# demographer ", 14) == 0 && strstr(line, " session, ");
 }
 
+/* Whether the file an action writes, FILE as the log gives it, lies inside
+ * the output directory once resolved (symlinks, "..", absolute paths): a
+ * replay writes only there, whatever an edited log says. */
+static int inside_out_dir(const model *m, const char *file)
+{
+    char joined[PATH_MAX], path[PATH_MAX], od[PATH_MAX];
+    out_path(m, file, joined, sizeof joined);
+    if (dg_path_resolve(joined, path, sizeof path) != DG_OK ||
+        dg_path_resolve(m->out_dir, od, sizeof od) != DG_OK)
+        return 0;
+    size_t n = strlen(od);
+    if (n > 1 && od[n - 1] == '/')
+        n--;
+    return strncmp(path, od, n) == 0 && path[n] == '/' && path[n + 1];
+}
+
 int model_replay(model *m, const char *path, dg_err *err)
 {
     return model_replay_sessions(m, path, 0, err);
@@ -1255,10 +1271,16 @@ int model_replay_sessions(model *m, const char *path, int all, dg_err *err)
     char line[8192];
     int lineno = 0, rc = DG_OK, start = 0;
     /* The log is appended to by every session: the last one's mark is where
-     * its actions start. */
+     * its actions start. A line longer than the buffer is an error, never
+     * two lines (its tail would run as an action). */
     if (!all) {
         while (fgets(line, sizeof line, f)) {
             lineno++;
+            if (!strchr(line, '\n') && !feof(f)) {
+                fclose(f);
+                return dg_fail(err, "%s:%d: line longer than %zu bytes", path, lineno,
+                               sizeof line - 2);
+            }
             if (session_mark(line))
                 start = lineno;
         }
@@ -1267,6 +1289,11 @@ int model_replay_sessions(model *m, const char *path, int all, dg_err *err)
     }
     while (rc == DG_OK && fgets(line, sizeof line, f)) {
         lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            rc = dg_fail(err, "%s:%d: line longer than %zu bytes", path, lineno,
+                         sizeof line - 2);
+            break;
+        }
         if (lineno < start)
             continue;
         char **argv, *buf;
@@ -1285,6 +1312,10 @@ int model_replay_sessions(model *m, const char *path, int all, dg_err *err)
         model_job *j = NULL;
         if (id < 0) {
             rc = dg_fail(err, "%s:%d: no action '%s'", path, lineno, argv[0]);
+        } else if (id == ACT_RULES_SAVE && argc == 2 && !inside_out_dir(m, argv[1])) {
+            rc = dg_fail(err, "%s:%d: %s %s: refusing to write outside the output directory "
+                              "%s (a replay writes only there)",
+                         path, lineno, argv[0], argv[1], m->out_dir);
         } else if (model_do(m, id, argc - 1, argv + 1, &j, &aerr) != DG_OK) {
             rc = dg_fail(err, "%s:%d: %s: %s", path, lineno, argv[0], aerr.msg);
         } else if (j) {

@@ -7,6 +7,8 @@
 #define DEMOGRAPHER_COMMON_H
 
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #define DG_OK 0
@@ -76,6 +78,17 @@ char *dg_xstrdup(const char *s);
 /* Writes `len` bytes to `path` atomically: a temporary file in the same
  * directory, fsync, then rename, so a crash never leaves half a file. */
 int dg_write_file_atomic(const char *path, const void *data, size_t len, dg_err *err);
+/* What a file of this st_mode is, for messages: "a directory", "a FIFO", ... */
+const char *dg_file_kind(unsigned mode);
+/* Opens path for reading only when it is a regular file of at most max_bytes
+ * (0: any size): a FIFO, a device (/dev/zero) or a directory is refused with
+ * "PATH: not a regular file (a FIFO)" instead of blocking or growing memory
+ * without end. NULL with the reason in err otherwise. Every file the product
+ * reads goes through here (or through load's own mapping, the same check). */
+FILE *dg_open_regular(const char *path, off_t max_bytes, dg_err *err);
+/* XXH3 (64 bits) of a regular file's bytes (dg_open_regular), for
+ * integrity checks of files the product wrote. */
+int dg_file_xxh3(const char *path, uint64_t *hash, dg_err *err);
 /* The whole file into *text (NUL-terminated, *len bytes; the caller frees
  * it), or DG_ERR with "PATH: why". */
 int dg_read_file(const char *path, char **text, size_t *len, dg_err *err);
@@ -108,8 +121,9 @@ int dg_output_apart(const char *what, const char *out, const char *const *inputs
 int dg_dir_publish(const char *from, const char *to, dg_err *err);
 
 /* Removes the DIR.partial-PID folders next to dir whose process is gone
- * (the exact pattern only, directories only, never this process's own).
- * Returns how many were removed. */
+ * (the exact pattern only, directories only, never this process's own, and
+ * only folders holding DG_OUTDIR_MARKER or empty: a user's folder that
+ * happens to match the name stays). Returns how many were removed. */
 int dg_remove_stale_partials(const char *dir);
 
 /* The marker every folder written through dg_outdir holds: an existing
@@ -120,7 +134,9 @@ int dg_remove_stale_partials(const char *dir);
  * removing stale partials of dead processes) where the work writes;
  * commit publishes it as DIR (dg_dir_publish); abort removes it. begin
  * refuses a DIR that exists and is not a folder, or is a folder of files
- * demographer did not write (not empty, no marker). commit and abort
+ * demographer did not write (not empty, no marker). A DIR that is a symlink
+ * is followed: the output replaces the folder it points to, and the link
+ * stays. commit and abort
  * free what begin allocated; commit removes the partial when it fails. */
 typedef struct dg_outdir {
     char *dir;     /* as given, trailing slashes removed */

@@ -20,7 +20,17 @@ typedef struct dg_colspec {
     const char *name;
     const char *alt; /* another accepted header name, or NULL */
     dg_coltype type;
+    /* For a string column: the only values it may hold (NULL-terminated),
+     * e.g. gender's M and F; anything else is a bad row (an error naming
+     * line and column, or skipped and counted with --lenient). NULL: any. */
+    const char *const *values;
 } dg_colspec;
+
+/* Whether a field of column s may hold v (len bytes): always, unless s
+ * lists its values. */
+int dg_colspec_allows(const dg_colspec *s, const char *v, size_t len);
+/* "M or F", "train or test": what column s expects, for messages. */
+const char *dg_colspec_expected(const dg_colspec *s, char *buf, size_t cap);
 
 #define DG_CSV_MAX_FIELD_DEFAULT (1u << 20) /* a longer field is an error */
 #define DG_CSV_FIRST_ERRORS 5
@@ -67,8 +77,6 @@ const char *dg_parse_expected(dg_coltype type, int code);
  * strings quoted when they hold a comma, quote or line break), atomically. */
 int dg_csv_write(const dg_table *t, const char *path, dg_err *err);
 
-/* What a file of this st_mode is, for messages: "a directory", "a FIFO", ... */
-const char *dg_file_kind(unsigned mode);
 
 /* Formats seconds since the epoch as "YYYY-MM-DD HH:MM:SS" (20 bytes with NUL). */
 void dg_format_time(int64_t t, char out[20]);

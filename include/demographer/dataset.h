@@ -21,7 +21,7 @@ typedef struct dg_load_opts {
  * (a snapshot is valid while every one of these is unchanged). */
 typedef struct dg_source {
     char *path;
-    int64_t size, mtime_ns, inode;
+    int64_t size, mtime_ns, ctime_ns, inode;
 } dg_source;
 
 typedef struct dg_dataset {

@@ -43,4 +43,12 @@ typedef struct dg_sql_export {
 int dg_export_sql(const dg_model_dir *d, int scenario, int target, const dg_features *f,
                   dg_textbuf *out, dg_sql_export *rep, dg_err *err);
 
+/* The same script for ClickHouse (18.16 and later; export-sql --dialect
+ * clickhouse): MergeTree tables, one JOIN per SELECT, unhex keys, every
+ * double as its 8 bytes (ClickHouse's float parser is not correctly
+ * rounded). Run it with clickhouse-client --multiquery. */
+int dg_export_sql_clickhouse(const dg_model_dir *d, int scenario, int target,
+                             const dg_features *f, dg_textbuf *out, dg_sql_export *rep,
+                             dg_err *err);
+
 #endif

@@ -72,6 +72,9 @@ typedef struct dg_pipeline_opts {
      * small tables, and the stages that need raw events (the event charts,
      * maps and cluster) say so in their notes. */
     const struct dg_mysql_config *db;
+    /* Or a ClickHouse cluster (db-import --engine clickhouse's tables), the
+     * same way (dg_features_pushdown_clickhouse). */
+    const struct dg_ch_config *db_clickhouse;
     const char *out_dir;
     dg_load_opts load;            /* its progress is set by the run */
     const char *rules_path;       /* cleaning rules; NULL: the brief's defaults */

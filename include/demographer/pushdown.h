@@ -30,6 +30,7 @@
 #include "demographer/clean.h"
 #include "demographer/dbscan.h"
 #include "demographer/features.h"
+#include "demographer/source_clickhouse.h"
 #include "demographer/source_mysql.h"
 
 /* The aggregating queries. */
@@ -47,6 +48,7 @@ typedef struct dg_pushdown_report {
     uint64_t small_rows;           /* rows of the small tables read whole */
     double seconds[DG_PD_NQUERIES];
     double seconds_total;
+    uint64_t bytes;                /* bytes received for the queries (ClickHouse only) */
     int ordered;                   /* the tables have dg_row */
     char client_rules[256];        /* the enabled rules applied on the client, or "" */
 } dg_pushdown_report;
@@ -69,5 +71,22 @@ int dg_features_pushdown(const dg_mysql_config *cfg, const dg_rules *rules,
                          double cluster_min_pts, dg_features *out, dg_dataset *small,
                          dg_dbscan_report *cluster_report, dg_pushdown_report *report,
                          const dg_progress *progress, dg_err *err);
+
+/* ClickHouse (db-import --engine clickhouse's layout, source_clickhouse.h):
+ * the same queries in the SQL that ClickHouse 18.16 and current releases
+ * both take: toHour, toDate, toDayOfWeek (1 is Monday) for MySQL's HOUR, DATE
+ * and DAYOFWEEK (1 is Sunday); unqualified column names (table aliases are
+ * lost through a Distributed table); GROUP BY, never DISTINCT over a join;
+ * and no join at all: an app row carries its event's device and time. */
+int dg_pushdown_sql_clickhouse(int q, const dg_rules *rules, char *buf, size_t cap);
+
+/* dg_features_pushdown on a ClickHouse cluster: the same files, byte for
+ * byte. A stop asked by progress kills the running query on the server (by
+ * its query_id); a shard that does not answer is named in the message. */
+int dg_features_pushdown_clickhouse(const dg_ch_config *cfg, const dg_rules *rules,
+                                    const dg_supercats *supercats, double cluster_eps_km,
+                                    double cluster_min_pts, dg_features *out, dg_dataset *small,
+                                    dg_dbscan_report *cluster_report, dg_pushdown_report *report,
+                                    const dg_progress *progress, dg_err *err);
 
 #endif

@@ -1,5 +1,6 @@
-/* The prediction HTTP API: a libmicrohttpd server (thread pool, keep-alive,
- * timeouts and limits against hostile clients) answering JSON for
+/* The prediction HTTP API: an HTTP/1.1 server (thread pool, keep-alive,
+ * pipelining, a strict reading of RFC 9112's framing, timeouts and limits
+ * against hostile clients) answering JSON for
  *   GET  /health, /, /openapi.json
  *   GET  /v1/devices/{device_id}   a device the predictor knows
  *   POST /v1/predict               a device described in the body
@@ -56,10 +57,56 @@ void dg_device_input_free(dg_device_input *in);
 int dg_parse_device_id(const char *s, int64_t *out, dg_err *err);
 
 /* Checks a request target as it arrived (percent escapes not yet decoded):
- * its path, once decoded, must hold no NUL byte (libmicrohttpd would cut the
- * path there: /v1/devices/12%00junk would read as /v1/devices/12) and must
- * be UTF-8. The query string is not looked at. DG_ERR with the reason. */
+ * its path, once decoded, must hold no NUL byte (a C string would end
+ * there: /v1/devices/12%00junk would read as /v1/devices/12) and must be
+ * UTF-8. The query string is not looked at. DG_ERR with the reason. */
 int dg_serve_check_path(const char *uri, dg_err *err);
+/* Decodes the %XX escapes (two hex digits; any other '%' stays) of a path
+ * in place; the path the routes see. */
+void dg_serve_decode_path(char *path);
+
+/* A request head (request line, header fields, the empty line), as RFC 9112
+ * frames it, read strictly: CRLF line ends only, no obs-fold, no control
+ * byte in a value, a token for each name, one Host in HTTP/1.1, at most one
+ * Content-Length (digits only), Transfer-Encoding only as one 'chunked' and
+ * never beside Content-Length. Pointers and offsets refer to the bytes
+ * parsed. */
+typedef struct dg_http_head {
+    char method[16];
+    size_t target_off, target_len; /* the request target as sent */
+    int minor;                     /* HTTP/1.minor: 0 or 1 */
+    int has_length;
+    uint64_t length;               /* Content-Length */
+    int chunked;                   /* Transfer-Encoding: chunked */
+    int keep_alive;                /* by the version and Connection */
+    int expect_continue;           /* Expect: 100-continue */
+    char content_type[128];        /* "" when absent; cut to fit */
+    char content_encoding[64];     /* "" when absent; cut to fit */
+} dg_http_head;
+
+/* Parses the len bytes of a head, which end with its empty line. Returns 0,
+ * or the HTTP status that refuses it (400, 501 for a method over 15 bytes or
+ * a transfer coding other than chunked, 505 for a version other than 1.x)
+ * with err saying why. */
+int dg_http_parse_head(const char *buf, size_t len, dg_http_head *h, dg_err *err);
+
+/* A chunked body (RFC 9112 7.1) decoded as it arrives. */
+#define DG_HTTP_MAX_CHUNK_EXT 1024 /* bytes of one chunk's extensions */
+typedef struct dg_chunked {
+    int state, digits;
+    uint64_t size;      /* data left in the chunk, or the size being read */
+    size_t ext, trailer, line;
+} dg_chunked;
+void dg_chunked_init(dg_chunked *c);
+/* Decodes the n bytes at in, writing their data bytes at out (out may be in,
+ * or before it: data never outruns its encoding) and their count to
+ * *out_len. Returns the bytes consumed: all n, or fewer once the body's end
+ * is reached (dg_chunked_done; what follows is the next request), or -1 with
+ * err for a malformed body (a chunk extension over DG_HTTP_MAX_CHUNK_EXT,
+ * trailer fields over max_trailer bytes...). */
+long dg_chunked_decode(dg_chunked *c, const char *in, size_t n, char *out, size_t *out_len,
+                       size_t max_trailer, dg_err *err);
+int dg_chunked_done(const dg_chunked *c);
 
 typedef enum dg_route {
     DG_ROUTE_NOT_FOUND,
@@ -120,9 +167,11 @@ typedef struct dg_serve_opts {
                                  about 2 descriptors a connection): see
                                  dg_server_max_connections */
     size_t max_body;          /* bytes of a request body; 0: 1 MiB */
-    size_t max_header;        /* memory per connection for the request line and headers
-                                 (libmicrohttpd answers 414 or 431 past it); 0: 32 KiB */
-    int access_log_fd;        /* one line per request; -1: none */
+    size_t max_header;        /* bytes of a request head (request line and headers; 414
+                                 or 431 past it) and of a chunked body's trailer; 0: 32 KiB */
+    int access_log_fd;        /* one line per request, written whole or not at all (a line
+                                 that cannot be written is counted: dg_server_log_dropped,
+                                 /health's access_log_dropped); -1: none */
 } dg_serve_opts;
 
 void dg_serve_opts_init(dg_serve_opts *o);
@@ -141,6 +190,9 @@ unsigned dg_server_max_connections(const dg_server *s);
  * connection limit (evictions). NULL for any not wanted. */
 void dg_server_counts(dg_server *s, unsigned *open, unsigned long *deadlines,
                       unsigned long *evictions);
+/* Access-log lines that could not be written (a full disk, a file-size
+ * limit, a closed pipe) since the start. */
+unsigned long dg_server_log_dropped(dg_server *s);
 /* Stops accepting connections, waits up to drain_s seconds for the requests
  * under way to finish, then closes everything and frees s. Returns how many
  * requests were still under way when it gave up waiting (0 after a clean

@@ -147,9 +147,11 @@ typedef struct dg_mysql_import_report {
  * app_events) and the others' file names (gender_age_test, app_labels,
  * label_categories, train_test_split), with the source's column names, typed
  * columns and an auto-increment `dg_row` that keeps the order (reads sort by
- * it). Bulk path: LOAD DATA LOCAL INFILE fed from memory. Each table is
- * written to a new table and renamed into place only when complete, so a
- * failed or cancelled import leaves the earlier tables as they were. */
+ * it). Bulk path: LOAD DATA LOCAL INFILE fed from memory. Every table is
+ * written to NAME__dg_new, then one RENAME TABLE swaps the whole set in (a
+ * table of the previous import this data set lacks is dropped with it), so a
+ * failed, cancelled or killed import leaves the previous import whole, never
+ * a mix; leftovers of a killed one are dropped by the next. */
 int dg_mysql_import(dg_mysql *m, const dg_dataset *ds, const dg_progress *progress,
                     dg_mysql_import_report *report, dg_err *err);
 

@@ -162,8 +162,20 @@ typedef struct dg_model_dir {
     int8_t *test_scenario;
 } dg_model_dir;
 
-/* Opens DIR (a train --out directory or its models/ folder). Fails when it
- * holds no model or a file is malformed. */
+/* The name of the file that seals a models/ folder: the XXH3 of every file
+ * in it and the data checksum its models were trained on. */
+#define DG_MODEL_DIR_CHECKSUMS "checksums.txt"
+/* Writes DIR/checksums.txt (DIR: a models/ folder being written) over every
+ * regular file of DIR and of its model folders; data is the training data's
+ * checksum. */
+int dg_model_dir_seal(const char *dir, uint64_t data, dg_err *err);
+/* Opens DIR (a train --out directory or its models/ folder). Fails, naming
+ * the file, when it holds no model, a file is malformed, a file differs from
+ * its checksum in checksums.txt (or is missing, or is not a regular file), a
+ * model folder is not listed there, the models were trained on different
+ * data, or a design's column count differs from its meta.txt. A models/
+ * folder without checksums.txt (before demographer 0.1.0's checksums) is
+ * refused: train it again. */
 int dg_model_dir_open(dg_model_dir *d, const char *dir, dg_err *err);
 void dg_model_dir_close(dg_model_dir *d);
 /* Refuses (with the reason) features of a different layout. */

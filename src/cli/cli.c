@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* fopencookie */
 #include "cli.h"
 
 #include "cli_progress.h"
@@ -6,6 +7,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +203,60 @@ int cli_model_features(const char *cmd, const char *dir, dg_load_opts *o, int qu
         return 1;
     }
     return 0;
+}
+
+static FILE *raw_stderr;
+
+static ssize_t guarded_write(void *cookie, const char *buf, size_t n)
+{
+    int fd = (int)(intptr_t)cookie;
+    char out[4096];
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+            o += (size_t)snprintf(out + o, sizeof out - o, "\\x%02x", c);
+        else
+            out[o++] = (char)c;
+        if (o > sizeof out - 8 || i + 1 == n) {
+            for (size_t w = 0; w < o;) {
+                ssize_t k = write(fd, out + w, o - w);
+                if (k < 0 && errno == EINTR)
+                    continue;
+                if (k <= 0)
+                    return -1;
+                w += (size_t)k;
+            }
+            o = 0;
+        }
+    }
+    return (ssize_t)n;
+}
+
+static FILE *guarded(FILE *f, int line_buffered)
+{
+    int fd = fileno(f);
+    if (fd < 0 || !isatty(fd))
+        return f;
+    cookie_io_functions_t io = {.write = guarded_write};
+    FILE *g = fopencookie((void *)(intptr_t)fd, "w", io);
+    if (!g)
+        return f;
+    fflush(f);
+    setvbuf(g, NULL, line_buffered ? _IOLBF : _IONBF, 0);
+    return g;
+}
+
+void cli_tty_guard(void)
+{
+    raw_stderr = stderr;
+    stdout = guarded(stdout, 1);
+    stderr = guarded(stderr, 0);
+}
+
+FILE *cli_tty_raw(void)
+{
+    return raw_stderr ? raw_stderr : stderr;
 }
 
 int cli_split_list(char *s, const char **out, int max)

@@ -21,6 +21,7 @@ typedef struct cli_command {
     const char *usage;                 /* the command's --help text */
 } cli_command;
 
+extern const cli_command cli_db_import;
 extern const cli_command cli_synth, cli_load, cli_mysql_import, cli_load_db, cli_fetch,
     cli_clean, cli_eda, cli_features, cli_replay;
 extern const cli_command cli_train, cli_evaluate;
@@ -58,6 +59,16 @@ int cli_data_option(const char *cmd, int ch, char *arg, struct dg_load_opts *o);
  * returns 1. */
 int cli_load_data(const char *cmd, const char *dir, struct dg_load_opts *o, int quiet,
                   struct dg_dataset *ds);
+
+/* The one place text reaches the terminal: when stdout or stderr is a
+ * terminal, it is replaced by a stream that shows control characters other
+ * than newline and tab as \xHH, so that bytes from files (meta.txt, rule
+ * values, a health target's body) never drive the terminal (ESC sequences).
+ * Called once before a command runs (not for the workbench: curses draws
+ * with escapes, and shows control characters as ^X itself). */
+void cli_tty_guard(void);
+/* The terminal's own stderr, for the progress line's \r and ESC [K. */
+FILE *cli_tty_raw(void);
 
 /* Prints "demographer CMD: <message>" and the --help hint; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,5 +1,7 @@
 #include "cli_progress.h"
 
+#include "cli.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,7 +42,9 @@ static int on_progress(void *ctx, const char *stage, double done, double total, 
         for (int i = 0; i < 30; i++)
             bar[i] = i < fill ? '#' : '.';
         bar[30] = '\0';
-        fprintf(stderr, "\r\033[K%-16s [%s] %3.0f%% %s %s/s%s", stage, bar, frac * 100, d, r, eta);
+        fprintf(cli_tty_raw(), "\r\033[K%-16s [%s] %3.0f%% %s %s/s%s", stage, bar, frac * 100, d,
+                r, eta);
+        fflush(cli_tty_raw());
         p->shown = 1;
     } else {
         fprintf(stderr, "%s: %.0f%% %s (%s/s)%s\n", stage, frac * 100, d, r, eta);
@@ -61,6 +65,6 @@ dg_progress cli_progress_start(cli_progress *p, int quiet)
 void cli_progress_done(cli_progress *p)
 {
     if (p->tty && p->shown)
-        fprintf(stderr, "\r\033[K");
+        fprintf(cli_tty_raw(), "\r\033[K");
     p->shown = 0;
 }

@@ -2,6 +2,8 @@
 
 #include "cli.h"
 
+#include "demographer/source_clickhouse.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,15 @@ int cli_sources_opt(cli_sources *s, int ch, const char *arg)
     case CLI_OPT_CACHE_DIR: s->cache_dir = arg; return 1;
     case CLI_OPT_URL_LABELS: s->url_labels = arg; return 1;
     case CLI_OPT_URL_CATEGORIES: s->url_categories = arg; return 1;
+    case CLI_OPT_ENGINE: s->engine = arg; return 1;
+    case CLI_OPT_URL: s->url = arg; return 1;
+    case CLI_OPT_CLUSTER: s->cluster = arg; return 1;
+    case CLI_OPT_SHARD_URL:
+        if (s->nshard_urls < 64)
+            s->shard_urls[s->nshard_urls++] = arg;
+        else
+            s->too_many_shard_urls = 1;
+        return 1;
     default: return 0;
     }
 }
@@ -119,4 +130,48 @@ int cli_sources_resolve(const char *cmd, const cli_sources *s, int want_password
 fail:
     fprintf(stderr, "demographer %s: %s\n", cmd, err.msg);
     return DG_ERR;
+}
+
+int cli_sources_engine(const char *cmd, const cli_sources *s)
+{
+    if (!s->engine || strcmp(s->engine, "mysql") == 0)
+        return 0;
+    if (strcmp(s->engine, "clickhouse") == 0)
+        return 1;
+    cli_usage_error(cmd, "--engine expects mysql or clickhouse, got '%s'", s->engine);
+    return -1;
+}
+
+int cli_ch_resolve(const char *cmd, const cli_sources *s, dg_ch_config *cfg, int *exit_code)
+{
+    *exit_code = CLI_EXIT_USAGE;
+    if (s->host || s->port || s->tls || s->tls_ca) {
+        cli_usage_error(cmd, "%s", "--host, --port, --tls and --tls-ca are for the MySQL "
+                                   "protocol: give ClickHouse's --url");
+        return DG_ERR;
+    }
+    if (s->url && copy(cmd, "--url", cfg->url, sizeof cfg->url, s->url) != DG_OK)
+        return DG_ERR;
+    if (s->user && copy(cmd, "--user", cfg->user, sizeof cfg->user, s->user) != DG_OK)
+        return DG_ERR;
+    if (s->database &&
+        copy(cmd, "--database", cfg->database, sizeof cfg->database, s->database) != DG_OK)
+        return DG_ERR;
+    if (s->cluster && copy(cmd, "--cluster", cfg->cluster, sizeof cfg->cluster, s->cluster) != DG_OK)
+        return DG_ERR;
+    dg_err err;
+    if (dg_ch_config_check(cfg, &err) != DG_OK) {
+        cli_usage_error(cmd, "%s", err.msg);
+        return DG_ERR;
+    }
+    if (!s->password_file) {
+        cli_usage_error(cmd, "%s", "--engine clickhouse needs --password-file FILE (0600)");
+        return DG_ERR;
+    }
+    *exit_code = 1;
+    if (dg_ch_password_from_file(cfg, s->password_file, &err) != DG_OK) {
+        fprintf(stderr, "demographer %s: %s\n", cmd, err.msg);
+        return DG_ERR;
+    }
+    return DG_OK;
 }

@@ -26,6 +26,10 @@ enum {
     CLI_OPT_CACHE_DIR,
     CLI_OPT_URL_LABELS,
     CLI_OPT_URL_CATEGORIES,
+    CLI_OPT_ENGINE,
+    CLI_OPT_URL,
+    CLI_OPT_CLUSTER,
+    CLI_OPT_SHARD_URL,
 };
 
 #define CLI_MYSQL_LONGOPTS                                                                    \
@@ -37,6 +41,23 @@ enum {
         {"tls-ca", required_argument, NULL, CLI_OPT_TLS_CA},                                  \
         {"password-file", required_argument, NULL, CLI_OPT_PASSWORD_FILE},                    \
         {"config", required_argument, NULL, CLI_OPT_CONFIG}
+
+/* With CLI_MYSQL_LONGOPTS (--user, --database and --password-file are shared). */
+#define CLI_CH_LONGOPTS                                                                       \
+    {"engine", required_argument, NULL, CLI_OPT_ENGINE},                                      \
+        {"url", required_argument, NULL, CLI_OPT_URL},                                        \
+        {"cluster", required_argument, NULL, CLI_OPT_CLUSTER},                                \
+        {"shard-url", required_argument, NULL, CLI_OPT_SHARD_URL}
+
+#define CLI_CH_USAGE                                                                           \
+    "ClickHouse (--engine clickhouse; HTTP, ClickHouse 18.16 and later):\n"                    \
+    "  --engine ENGINE      mysql (default: MariaDB, MySQL, a Spider head) or clickhouse\n"    \
+    "  --url URL            the coordinator's HTTP URL (default http://127.0.0.1:8123/)\n"     \
+    "  --user NAME          the ClickHouse user (required; never the passwordless default)\n" \
+    "  --password-file FILE its password on the first line; the file must be yours, 0600\n"   \
+    "  --database NAME      default demographer (A-Z a-z 0-9 _ only)\n"                        \
+    "  --cluster NAME       the remote_servers cluster of the tables (default demographer)\n"  \
+    "The password travels only in the X-ClickHouse-Key header, never in a URL.\n"
 
 #define CLI_S3_LONGOPTS                                                                       \
     {"cache-dir", required_argument, NULL, CLI_OPT_CACHE_DIR},                                \
@@ -72,6 +93,9 @@ typedef struct cli_sources {
     const char *config;
     const char *host, *port, *database, *user, *tls, *tls_ca, *password_file;
     const char *cache_dir, *url_labels, *url_categories;
+    const char *engine, *url, *cluster;
+    const char *shard_urls[64];
+    int nshard_urls, too_many_shard_urls;
 } cli_sources;
 
 /* Records option ch when it is one of the above: returns 1, else 0. */
@@ -81,6 +105,16 @@ int cli_sources_opt(cli_sources *s, int ch, const char *arg);
  * (exit status 1 or 2 in *exit_code). */
 int cli_sources_resolve(const char *cmd, const cli_sources *s, int want_password,
                         dg_sources_config *cfg, int *exit_code);
+
+/* Whether the options choose ClickHouse (--engine clickhouse): 1, 0 for the
+ * MySQL protocol (no --engine, or mysql); -1 (message printed) for another. */
+int cli_sources_engine(const char *cmd, const cli_sources *s);
+/* The ClickHouse connection from the options (--url, --user, --database,
+ * --cluster, --password-file; the password file is required). Prints the
+ * error and returns DG_ERR (exit status in *exit_code). */
+struct dg_ch_config;
+int cli_ch_resolve(const char *cmd, const cli_sources *s, struct dg_ch_config *cfg,
+                   int *exit_code);
 
 /* Fetches both S3 objects of cfg (printing a line per file unless quiet):
  * paths[0] gets the labels file, paths[1] the categories. Prints errors. */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_MODELS = 256, O_OUT, O_SCENARIO, O_TARGET, O_SUPER, O_QUIET, O_HELP };
+enum { O_MODELS = 256, O_OUT, O_SCENARIO, O_TARGET, O_SUPER, O_QUIET, O_HELP, O_DIALECT };
 
 static int fail(const dg_err *err)
 {
@@ -27,12 +27,13 @@ static int run(int argc, char **argv)
         {"scenario", required_argument, NULL, O_SCENARIO},
         {"target", required_argument, NULL, O_TARGET},
         {"super", required_argument, NULL, O_SUPER},
+        {"dialect", required_argument, NULL, O_DIALECT},
         {"quiet", no_argument, NULL, O_QUIET},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     dg_load_opts lo = {.use_snapshot = 1};
     const char *models = NULL, *out = NULL, *rules_path = NULL, *super_path = NULL;
-    int quiet = 0, no_clean = 0, scenario = 0, target = -1, ch, taken;
+    int quiet = 0, no_clean = 0, scenario = 0, target = -1, ch, taken, clickhouse = 0;
     uint64_t v;
     optind = 1;
     while ((ch = getopt_long(argc, argv, CLI_DATA_SHORTOPTS CLI_CLEAN_SHORTOPTS, longopts,
@@ -61,6 +62,14 @@ static int run(int argc, char **argv)
                                        optarg);
             break;
         case O_SUPER: super_path = optarg; break;
+        case O_DIALECT:
+            if (strcmp(optarg, "clickhouse") == 0)
+                clickhouse = 1;
+            else if (strcmp(optarg, "mysql") != 0)
+                return cli_usage_error("export-sql", "--dialect expects mysql or clickhouse, "
+                                                     "found '%s'",
+                                       optarg);
+            break;
         case O_QUIET: quiet = 1; break;
         case O_HELP: fputs(cli_export_sql.usage, stdout); return 0;
         default: return cli_usage_error("export-sql", "%s", "unknown option");
@@ -95,8 +104,8 @@ static int run(int argc, char **argv)
     }
     dg_textbuf b = {0};
     dg_sql_export rep;
-    if (rc == 0 && (dg_export_sql(&d, scenario, target, data ? &f : NULL, &b, &rep, &err) !=
-                        DG_OK ||
+    if (rc == 0 && ((clickhouse ? dg_export_sql_clickhouse : dg_export_sql)(
+                        &d, scenario, target, data ? &f : NULL, &b, &rep, &err) != DG_OK ||
                     dg_textbuf_save(&b, out, &err) != DG_OK))
         rc = fail(&err);
     if (rc == 0 && !quiet) {
@@ -120,7 +129,8 @@ const cli_command cli_export_sql = {
     "export-sql", run, "write the chosen linear models as SQL that scores devices in the engine",
     "Usage: demographer export-sql [DATA_DIR] --models DIR --out FILE\n"
     "                              [--scenario 1|2] [--target T] [--super FILE]\n"
-    "                              [--rules FILE | --no-clean] [data options] [--quiet]\n"
+    "                              [--rules FILE | --no-clean] [--dialect D]\n"
+    "                              [data options] [--quiet]\n"
     "\n"
     "Writes an SQL script that scores devices inside a MySQL-protocol engine (MariaDB,\n"
     "Spider; plain SQL: see the README's engines section): the tables\n"
@@ -145,6 +155,10 @@ const cli_command cli_export_sql = {
     "  --target T         only gender, age, group6 or group12\n"
     "  --super FILE       super-category rules (default: supercategories.txt of the\n"
     "                     assets; those the models were trained with)\n"
+    "  --dialect D        mysql (default) or clickhouse: the same tables and scores for\n"
+    "                     ClickHouse 18.16 and later (MergeTree tables, one JOIN per\n"
+    "                     SELECT, doubles as their bytes); run it with\n"
+    "                     clickhouse-client --multiquery\n"
     CLI_CLEAN_HELP
     CLI_DATA_HELP
     "  --quiet            no progress, no summary\n",

@@ -32,16 +32,63 @@ static int raw_features(const dg_mysql_config *cfg, const dg_rules *rules,
     return dg_features_for_models(ds, sc, eps, min_pts, f, cr, pr, err);
 }
 
+/* The same two on ClickHouse. */
+static int features_clickhouse(const dg_ch_config *cfg, const dg_rules *rules,
+                               const dg_supercats *sc, double eps, double min_pts, int raw,
+                               dg_features *f, dg_dataset *ds, dg_dbscan_report *cr,
+                               dg_pushdown_report *rep, const dg_progress *pr, dg_err *err)
+{
+    if (!raw)
+        return dg_features_pushdown_clickhouse(cfg, rules, sc, eps, min_pts, f, ds, cr, rep, pr,
+                                               err);
+    if (dg_ch_load(ds, cfg, NULL, pr, err) != DG_OK)
+        return DG_ERR;
+    if (rules) {
+        dg_rule_effect *fx = dg_xcalloc((size_t)rules->n + 1, sizeof *fx);
+        int rc = dg_clean(ds, rules, fx, NULL, err);
+        free(fx);
+        if (rc != DG_OK)
+            return DG_ERR;
+    }
+    return dg_features_for_models(ds, sc, eps, min_pts, f, cr, pr, err);
+}
+
 static int run_db(const cli_sources *src, const char *out, const char *rules_path, int no_clean,
                   const char *super_path, double cluster_eps, double cluster_min_pts, int quiet,
                   int raw)
 {
+    /* The same output discipline as the local path: apart from the inputs,
+     * written in OUT.partial-PID and published whole. */
+    const char *inputs[] = {rules_path, super_path, src->config, src->password_file,
+                            src->tls_ca};
+    if (cli_output_apart("features", "--out", out, NULL, NULL, inputs, 5))
+        return 1;
     dg_sources_config cfg;
     dg_sources_config_init(&cfg);
-    int code;
-    if (cli_sources_resolve("features", src, 1, &cfg, &code) != DG_OK) {
+    dg_ch_config chc;
+    dg_ch_config_init(&chc);
+    int code, engine = cli_sources_engine("features", src);
+    if (engine < 0)
+        return CLI_EXIT_USAGE;
+    if (engine == 0 && (src->url || src->cluster || src->nshard_urls))
+        return cli_usage_error("features", "%s", "--url and --cluster go with --engine clickhouse");
+    if (engine == 1 ? cli_ch_resolve("features", src, &chc, &code) != DG_OK
+                    : cli_sources_resolve("features", src, 1, &cfg, &code) != DG_OK) {
         dg_sources_config_free(&cfg);
+        dg_ch_config_free(&chc);
         return code;
+    }
+    char server[1200];
+    if (engine == 1)
+        snprintf(server, sizeof server, "%s %s", chc.url, chc.database);
+    else
+        snprintf(server, sizeof server, "%s:%u/%s", cfg.mysql.host, cfg.mysql.port,
+                 cfg.mysql.database);
+    dg_outdir od = {0};
+    if (cli_outdir_begin("features", &od, out)) {
+        dg_sources_config_free(&cfg);
+        dg_ch_config_free(&chc);
+        return 1;
     }
     dg_err err;
     dg_supercats sc;
@@ -67,28 +114,35 @@ static int run_db(const cli_sources *src, const char *out, const char *rules_pat
     if (rc == 0) {
         cli_progress cp;
         dg_progress pr = cli_progress_start(&cp, quiet);
-        if (raw)
+        if (engine == 1)
+            rc = features_clickhouse(&chc, no_clean ? NULL : &rules, &sc, cluster_eps,
+                                     cluster_min_pts, raw, &f, &small, &cr, &rep, &pr,
+                                     &err) != DG_OK;
+        else if (raw)
             rc = raw_features(&cfg.mysql, no_clean ? NULL : &rules, &sc, cluster_eps,
                               cluster_min_pts, &f, &small, &cr, &pr, &err) != DG_OK;
         else
             rc = dg_features_pushdown(&cfg.mysql, no_clean ? NULL : &rules, &sc, cluster_eps,
                                       cluster_min_pts, &f, &small, &cr, &rep, &pr,
                                       &err) != DG_OK;
-        rc = rc || dg_features_write(&f, out, &err) != DG_OK;
+        rc = rc || dg_features_write(&f, od.partial, &err) != DG_OK;
         cli_progress_done(&cp);
     }
     if (rc)
         fprintf(stderr, "demographer features: %s\n", err.msg);
+    rc = cli_outdir_end("features", &od, rc);
     if (rc == 0 && !quiet && raw)
-        printf("%s:%u/%s: every row fetched, features computed here\n", cfg.mysql.host,
-               cfg.mysql.port, cfg.mysql.database);
+        printf("%s: every row fetched, features computed here\n", server);
     if (rc == 0 && !quiet && !raw) {
         uint64_t agg = 0;
         for (int q = 0; q < DG_PD_NQUERIES; q++)
             agg += rep.rows[q];
-        printf("%s:%u/%s: %llu aggregated rows and %llu rows of the small tables received in "
+        if (engine == 1)
+            printf("%s: %.1f MiB received for the aggregations\n", server,
+                   (double)rep.bytes / 1048576);
+        printf("%s: %llu aggregated rows and %llu rows of the small tables received in "
                "%.2f s%s%s%s\n",
-               cfg.mysql.host, cfg.mysql.port, cfg.mysql.database, (unsigned long long)agg,
+               server, (unsigned long long)agg,
                (unsigned long long)rep.small_rows, rep.seconds_total,
                rep.client_rules[0] ? "; on the client: " : "", rep.client_rules,
                rep.ordered ? "" : "; no dg_row column: first event ids give the order");
@@ -96,7 +150,7 @@ static int run_db(const cli_sources *src, const char *out, const char *rules_pat
         printf("queries:");
         for (int q = 0; q < DG_PD_NQUERIES; q++)
             printf("%s %s %.2f s%s", q ? "," : "", dg_pushdown_query_name(q), rep.seconds[q],
-                   q == DG_PD_Q_APPS ? " (beside the others)" : "");
+                   q == DG_PD_Q_APPS && engine == 0 ? " (beside the others)" : "");
         printf("\n");
     }
     if (rc == 0 && !quiet) {
@@ -114,6 +168,7 @@ static int run_db(const cli_sources *src, const char *out, const char *rules_pat
     dg_rules_free(&rules);
     dg_supercats_free(&sc);
     dg_sources_config_free(&cfg);
+    dg_ch_config_free(&chc);
     return rc;
 }
 
@@ -130,6 +185,7 @@ static int run(int argc, char **argv)
         {"db", no_argument, NULL, 'D'},
         {"raw", no_argument, NULL, 'R'},
         CLI_MYSQL_LONGOPTS,
+        CLI_CH_LONGOPTS,
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -245,6 +301,8 @@ const cli_command cli_features = {
     "                            [data options] [--quiet]\n"
     "       demographer features --db [connection options] --out DIR [--super FILE]\n"
     "                            [--rules FILE | --no-clean] [--quiet]\n"
+    "       demographer features --db --engine clickhouse --url URL --user NAME\n"
+    "                            --password-file FILE [--database NAME] --out DIR ...\n"
     "\n"
     "Loads and cleans DATA_DIR, then writes per device: event count, active days, events\n"
     "per day, hour-of-day and weekday shares, median latitude and longitude overall and\n"
@@ -259,6 +317,8 @@ const cli_command cli_features = {
     "With --db the per-device aggregation runs on the MySQL-protocol server (MariaDB,\n"
     "a Spider head; TiDB, StarRocks, Doris) as plain GROUP BYs and only per-device rows\n"
     "come back; the files are byte for byte those of the local path on the same data.\n"
+    "With --engine clickhouse the same runs on a ClickHouse cluster over HTTP, on the\n"
+    "tables db-import --engine clickhouse wrote (the same bytes again).\n"
     "\n"
     "  --db               read the database given by the connection options\n"
     "  --raw              with --db: fetch every row (as load-db) and compute here, for\n"
@@ -276,5 +336,5 @@ const cli_command cli_features = {
     CLI_CLEAN_HELP
     CLI_DATA_HELP
     "  --quiet            no progress and no summary\n"
-    "\n" CLI_MYSQL_USAGE,
+    "\n" CLI_MYSQL_USAGE "\n" CLI_CH_USAGE,
 };

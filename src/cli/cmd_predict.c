@@ -252,7 +252,11 @@ static int run(int argc, char **argv)
                                     inputs, 4)) ||
         (camp_out &&
          (cli_output_apart("predict", "--campaigns-out", camp_out, argv[optind], &lo, inputs, 4) ||
-          cli_output_apart("predict", "--out", out, camp_out, NULL, NULL, 0))))
+          cli_output_apart("predict", "--out", out, camp_out, NULL, NULL, 0))) ||
+        /* Two outputs at one path: the second would replace the first and
+         * both be reported written. */
+        (out && kaggle &&
+         cli_output_apart("predict", "--kaggle-submission", kaggle, out, NULL, NULL, 0)))
         return 1;
     dg_err err;
     dg_campaign_rules *crules = dg_xcalloc(1, sizeof *crules);

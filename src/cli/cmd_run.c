@@ -1,6 +1,7 @@
 /* demographer run: the whole pipeline headless (pipeline.h), one line per
  * stage with its seconds, Ctrl-C cancels and leaves the output as it was. */
 #include "demographer/pipeline.h"
+#include "demographer/source_clickhouse.h"
 
 #include "cli.h"
 #include "cli_progress.h"
@@ -71,6 +72,7 @@ static int run(int argc, char **argv)
         {"help", no_argument, NULL, O_HELP},
         {"db", no_argument, NULL, O_DB},
         CLI_MYSQL_LONGOPTS,
+        CLI_CH_LONGOPTS,
         {NULL, 0, NULL, 0}};
     cli_sources src = {0};
     int db = 0;
@@ -141,10 +143,25 @@ static int run(int argc, char **argv)
                                "--peer-predictions needs --synth-truth (the floor of the gap)");
     dg_sources_config cfg;
     dg_sources_config_init(&cfg);
-    if (db) {
+    dg_ch_config chc;
+    dg_ch_config_init(&chc);
+    int engine = cli_sources_engine("run", &src);
+    if (engine < 0)
+        return CLI_EXIT_USAGE;
+    if (!db && (src.engine || src.url || src.cluster))
+        return cli_usage_error("run", "%s", "--engine, --url and --cluster go with --db");
+    if (db && engine == 1) {
+        int code;
+        if (cli_ch_resolve("run", &src, &chc, &code) != DG_OK) {
+            dg_ch_config_free(&chc);
+            return code;
+        }
+        o.db_clickhouse = &chc;
+    } else if (db) {
         int code;
         if (cli_sources_resolve("run", &src, 1, &cfg, &code) != DG_OK) {
             dg_sources_config_free(&cfg);
+    dg_ch_config_free(&chc);
             return code;
         }
         o.db = &cfg.mysql;
@@ -219,6 +236,7 @@ static int run(int argc, char **argv)
     free(super);
     free(basemap);
     dg_sources_config_free(&cfg);
+    dg_ch_config_free(&chc);
     return rc;
 }
 
@@ -257,6 +275,7 @@ const cli_command cli_run = {
     "partial folders of killed runs are removed by the next run. DIR may not be, contain\n"
     "or lie inside DATA_DIR or another input (refused before anything is touched).\n"
     "\n"
+    "With --db --engine clickhouse the same runs on a ClickHouse cluster (db-import).\n"
     "With --db the load stage pushes the per-device aggregation down to the MySQL-protocol\n"
     "server as demographer features --db does (plain GROUP BYs; the event tables are not\n"
     "fetched) and reads the small tables whole; it applies the cleaning rules (the clean\n"
@@ -292,5 +311,5 @@ const cli_command cli_run = {
     CLI_CLEAN_HELP
     CLI_DATA_HELP
     "  --quiet            no progress and no stage lines; only the report line\n"
-    "\n" CLI_MYSQL_USAGE,
+    "\n" CLI_MYSQL_USAGE "\n" CLI_CH_USAGE,
 };

@@ -1,4 +1,4 @@
-/* demographer serve: the prediction HTTP API, until SIGTERM or SIGINT. */
+/* demographer serve: the prediction HTTP API, until SIGTERM, SIGINT or SIGHUP. */
 #include "demographer/campaign.h"
 #include "demographer/clean.h"
 #include "demographer/serve.h"
@@ -226,18 +226,22 @@ static int run(int argc, char **argv)
             return 1;
         }
     }
-    /* The server's threads inherit this mask, so SIGTERM and SIGINT reach
-     * sigwait below and nothing else; a closed client socket must not kill
-     * the process. */
+    /* The server's threads inherit this mask, so SIGTERM, SIGINT and SIGHUP
+     * reach sigwait below and nothing else; a closed client socket must not
+     * kill the process. SIGHUP (the terminal closed, or a service manager's
+     * reload) drains like SIGTERM rather than cutting the requests under way:
+     * the access log is opened once, so a rotated log is picked up by a
+     * restart, and reopening it on SIGHUP is not offered. */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    /* A connection costs about two descriptors (libmicrohttpd keeps
-     * accepting while evicted ones close): the soft open-file limit, often
+    /* A connection costs about two descriptors (the server keeps accepting
+     * while evicted ones close): the soft open-file limit, often
      * 1024, is raised to the hard one. */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -268,8 +272,12 @@ static int run(int argc, char **argv)
         fflush(stdout);
         int sig = 0;
         sigwait(&stop, &sig);
-        const char *name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+        const char *name = sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT";
+        unsigned long dropped = dg_server_log_dropped(srv);
         unsigned left = dg_server_stop(srv, (double)drain_s);
+        if (dropped)
+            fprintf(stderr, "demographer serve: %lu access-log lines could not be written "
+                    "(a full disk?) and were dropped whole\n", dropped);
         if (left)
             fprintf(stderr, "demographer serve: %s: stopped; %u requests were still under way "
                     "after %d s and were cut\n", name, left, (int)drain_s);
@@ -300,8 +308,13 @@ const cli_command cli_serve = {
     "                                  (brand, model, events with their apps)\n"
     "  GET  /openapi.json              the OpenAPI 3 description\n"
     "  GET  /                          a page to try a device id\n"
-    "Errors answer {\"error\": ..., \"detail\": ...} with their HTTP status. SIGTERM or\n"
-    "SIGINT stops accepting connections, lets the requests under way finish, and exits 0.\n"
+    "Errors answer {\"error\": ..., \"detail\": ...} with their HTTP status. A request\n"
+    "whose framing is ambiguous (Transfer-Encoding with Content-Length, two\n"
+    "Content-Lengths), an HTTP/1.1 request without one Host, or a header name that is\n"
+    "not a token gets 400 and the connection is closed; a Transfer-Encoding other than\n"
+    "chunked gets 501; a POST body with a Content-Encoding (gzip...) gets 415.\n"
+    "SIGTERM, SIGINT or SIGHUP stops accepting connections, lets the requests under way\n"
+    "finish, and exits 0.\n"
     "\n"
     "With --models DIR (a train --out directory or its models/) and --data DATA_DIR (the\n"
     "data set it was trained on), it loads and cleans the data, builds the features as\n"
@@ -344,8 +357,10 @@ const cli_command cli_serve = {
     "  --max-body BYTES    request body limit (default 1048576); larger bodies get 413\n"
     "  --access-log FILE   append one line per request (time, method, path, status,\n"
     "                      bytes, microseconds; no client address) to FILE; '-' is\n"
-    "                      standard error (the default)\n"
+    "                      standard error (the default). A line is written whole or\n"
+    "                      not at all; lines that cannot be written (a full disk) are\n"
+    "                      counted in /health's access_log_dropped and at exit\n"
     "  --no-access-log     no access log\n"
-    "  --drain S           on SIGTERM, wait at most S seconds for requests under way\n"
+    "  --drain S           on SIGTERM, SIGINT or SIGHUP, wait at most S seconds for requests under way\n"
     "                      (default 10)\n",
 };

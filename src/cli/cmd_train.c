@@ -143,16 +143,28 @@ static int run(int argc, char **argv)
     dg_supercats sc;
     memset(&sc, 0, sizeof sc);
     const char *inputs[] = {rules_path, super_path};
-    dg_outdir od = {0};
+    dg_outdir od = {0}, dd = {0};
     if (cli_output_apart("train", "--out", o.out_dir, argv[optind], &lo, inputs, 2) ||
-        cli_outdir_begin("train", &od, o.out_dir))
+        (o.design_dir &&
+         (cli_output_apart("train", "--save-design", o.design_dir, argv[optind], &lo, inputs, 2) ||
+          cli_output_apart("train", "--save-design", o.design_dir, o.out_dir, NULL, NULL, 0) ||
+          cli_output_apart("train", "--out", o.out_dir, o.design_dir, NULL, NULL, 0))))
         return 1;
-    const char *out_dir = o.out_dir;
+    /* --save-design is a folder written whole too, beside --out. */
+    if (cli_outdir_begin("train", &od, o.out_dir))
+        return 1;
+    if (o.design_dir && cli_outdir_begin("train", &dd, o.design_dir)) {
+        dg_outdir_abort(&od);
+        return 1;
+    }
+    const char *out_dir = o.out_dir, *design_dir = o.design_dir;
     o.out_dir = od.partial;
+    o.design_dir = dd.partial;
     if (dg_supercats_load(&sc, super_path ? super_path : cli_asset("supercategories.txt"),
                           &err) != DG_OK) {
         fprintf(stderr, "demographer train: %s\n", err.msg);
         dg_outdir_abort(&od);
+        dg_outdir_abort(&dd);
         return 1;
     }
     dg_dataset ds;
@@ -177,8 +189,10 @@ static int run(int argc, char **argv)
             cli_progress_done(&cp);
         }
     }
+    rc = cli_outdir_end("train", &dd, rc);
     rc = cli_outdir_end("train", &od, rc);
     o.out_dir = out_dir;
+    o.design_dir = design_dir;
     if (rc == 0 && !quiet) {
         printf("%s\n", res.split_text);
         printf("scenario 1 (devices with events): %u train, %u test; scenario 2 (without): %u "

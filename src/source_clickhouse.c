@@ -1,0 +1,1022 @@
+/* The ClickHouse source over HTTP (source_clickhouse.h). */
+#include "demographer/source_clickhouse.h"
+
+#include "demographer/csv.h"
+#include "demographer/i64map.h"
+#include "source_rows.h"
+
+#include <curl/curl.h>
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- configuration ------------------------------------------------------ */
+
+void dg_ch_config_init(dg_ch_config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->url, sizeof c->url, "http://127.0.0.1:8123/");
+    snprintf(c->database, sizeof c->database, "demographer");
+    snprintf(c->cluster, sizeof c->cluster, "demographer");
+    c->connect_timeout = 10;
+}
+
+void dg_ch_config_free(dg_ch_config *c)
+{
+    if (c->password) {
+        explicit_bzero(c->password, strlen(c->password));
+        free(c->password);
+    }
+    c->password = NULL;
+}
+
+int dg_ch_password_from_file(dg_ch_config *c, const char *path, dg_err *err)
+{
+    /* The same file rules as the MySQL source's, by the same code. */
+    dg_mysql_config m;
+    dg_mysql_config_init(&m);
+    if (dg_mysql_password_from_file(&m, path, err) != DG_OK) {
+        dg_mysql_config_free(&m);
+        return DG_ERR;
+    }
+    dg_ch_config_free(c);
+    c->password = m.password;
+    m.password = NULL;
+    dg_mysql_config_free(&m);
+    return DG_OK;
+}
+
+int dg_ch_identifier_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+            return 0;
+    return 1;
+}
+
+int dg_ch_config_check(const dg_ch_config *c, dg_err *err)
+{
+    if (strncmp(c->url, "http://", 7) != 0 && strncmp(c->url, "https://", 8) != 0)
+        return dg_fail(err, "--url expects http://HOST:PORT/ or https://..., got '%s'", c->url);
+    if (strchr(c->url, '?') || strchr(c->url, '@'))
+        return dg_fail(err, "--url: no query string and no credentials in the URL, got '%s'",
+                       c->url);
+    if (!c->user[0])
+        return dg_fail(err, "%s: no user (--user)", c->url);
+    if (!dg_ch_identifier_ok(c->database))
+        return dg_fail(err, "--database expects 1 to 64 of A-Z a-z 0-9 _, got '%s'",
+                       c->database);
+    if (!dg_ch_identifier_ok(c->cluster))
+        return dg_fail(err, "--cluster expects 1 to 64 of A-Z a-z 0-9 _, got '%s'", c->cluster);
+    return DG_OK;
+}
+
+/* ---- one HTTP request ------------------------------------------------------ */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void init_curl(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+#define MAX_FIELDS 64
+
+typedef struct request {
+    const dg_ch_config *cfg;
+    dg_ch_call *call;
+    dg_mysql_row_fn fn;
+    void *ctx;
+    dg_err *err;
+    long status;
+    /* the body: rows parsed as whole lines arrive; an error body kept */
+    char *buf;
+    size_t len, cap;
+    uint64_t rows;
+    int failed;      /* fn or the parser stopped the read (err filled) */
+    int cancelled;   /* the progress asked to stop */
+    double last_report, t0;
+    /* an INSERT's body */
+    dg_ch_call *feed_call;
+    size_t (*feed)(void *ctx, char *buf, size_t cap);
+    void *feed_ctx;
+} request;
+
+static const char *where_of(const request *r)
+{
+    return r->call && r->call->url ? r->call->url : r->cfg->url;
+}
+
+/* A line that is ClickHouse's error text, not a row ("Code: 241, e.displayText() = ..."). */
+static int is_error_line(const char *s, size_t n)
+{
+    return n > 6 && memcmp(s, "Code: ", 6) == 0 && isdigit((unsigned char)s[6]);
+}
+
+/* Unescapes a TabSeparated field in place; returns its new length. */
+static size_t unescape(char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '\\' || i + 1 == n) {
+            s[o++] = s[i];
+            continue;
+        }
+        char c = s[++i];
+        switch (c) {
+        case 't': s[o++] = '\t'; break;
+        case 'n': s[o++] = '\n'; break;
+        case 'r': s[o++] = '\r'; break;
+        case '0': s[o++] = '\0'; break;
+        case 'b': s[o++] = '\b'; break;
+        case 'f': s[o++] = '\f'; break;
+        default: s[o++] = c; break; /* \\ \' and the rest */
+        }
+    }
+    return o;
+}
+
+static int parse_line(request *r, char *line, size_t n)
+{
+    if (is_error_line(line, n)) {
+        r->failed = 1;
+        return dg_fail(r->err, "%s: %s: the server failed after %" PRIu64 " rows: %.*s",
+                       where_of(r), r->call->what, r->rows, (int)(n < 400 ? n : 400), line);
+    }
+    char *row[MAX_FIELDS];
+    unsigned long len[MAX_FIELDS];
+    unsigned nf = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && line[i] != '\t')
+            continue;
+        if (nf == MAX_FIELDS) {
+            r->failed = 1;
+            return dg_fail(r->err, "%s: %s: row %" PRIu64 " has more than %d fields",
+                           where_of(r), r->call->what, r->rows + 1, MAX_FIELDS);
+        }
+        char *f = line + start;
+        size_t fl = i - start;
+        if (fl == 2 && f[0] == '\\' && f[1] == 'N') {
+            row[nf] = NULL;
+            len[nf++] = 0;
+        } else {
+            fl = unescape(f, fl);
+            f[fl] = '\0'; /* the tab or newline after it, or a byte freed by unescaping */
+            row[nf] = f;
+            len[nf++] = (unsigned long)fl;
+        }
+        start = i + 1;
+    }
+    for (unsigned i = nf; i < MAX_FIELDS; i++) { /* a short row reads as NULLs */
+        row[i] = NULL;
+        len[i] = 0;
+    }
+    r->rows++;
+    if (r->fn && r->fn(r->ctx, row, len, nf, r->err) != 0) {
+        r->failed = 1;
+        return DG_ERR;
+    }
+    return DG_OK;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+    request *r = ud;
+    size_t n = size * nmemb;
+    r->call->bytes += n;
+    if (r->len + n + 1 > r->cap) {
+        while (r->len + n + 1 > r->cap)
+            r->cap = r->cap ? r->cap * 2 : 65536;
+        r->buf = dg_xrealloc(r->buf, r->cap);
+    }
+    memcpy(r->buf + r->len, data, n);
+    r->len += n;
+    if (r->status != 200)
+        return n; /* an error body: kept whole for the message */
+    size_t start = 0;
+    for (size_t i = 0; i < r->len; i++) {
+        if (r->buf[i] != '\n')
+            continue;
+        if (parse_line(r, r->buf + start, i - start) != DG_OK)
+            return 0; /* stops the transfer */
+        start = i + 1;
+    }
+    memmove(r->buf, r->buf + start, r->len - start);
+    r->len -= start;
+    return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+    request *r = ud;
+    size_t n = size * nmemb;
+    if (n > 9 && memcmp(data, "HTTP/", 5) == 0) {
+        const char *sp = memchr(data, ' ', n);
+        if (sp)
+            r->status = strtol(sp + 1, NULL, 10);
+    }
+    return n;
+}
+
+static int on_xfer(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                   curl_off_t ulnow)
+{
+    (void)dltotal, (void)ultotal, (void)ulnow;
+    request *r = ud;
+    double now = dg_now();
+    if (!r->call->progress || now - r->last_report < 0.25)
+        return 0;
+    r->last_report = now;
+    char stage[160];
+    snprintf(stage, sizeof stage, "%s (the server is working)", r->call->what);
+    if (dg_progress_report(r->call->progress, stage, dlnow > 0 ? (double)dlnow : now - r->t0, 0,
+                           dlnow > 0 ? "bytes" : "s")) {
+        r->cancelled = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
+{
+    request *r = ud;
+    size_t got = r->feed(r->feed_ctx, buf, size * nitems);
+    if (got == (size_t)-1) {
+        r->cancelled = 1;
+        return CURL_READFUNC_ABORT;
+    }
+    return got;
+}
+
+static void url_escape_into(char *out, size_t cap, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (; *s && o + 4 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
+static void new_query_id(char out[40])
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static uint64_t state;
+    pthread_mutex_lock(&lock);
+    if (!state) {
+        FILE *f = fopen("/dev/urandom", "rb");
+        if (!f || fread(&state, sizeof state, 1, f) != 1)
+            state = (uint64_t)(dg_now() * 1e9) ^ (uint64_t)getpid();
+        if (f)
+            fclose(f);
+    }
+    uint64_t a = dg_splitmix64(&state), b = dg_splitmix64(&state);
+    pthread_mutex_unlock(&lock);
+    snprintf(out, 40, "dg-%016" PRIx64 "%016" PRIx64, a, b);
+}
+
+/* An error body on one line: newlines and runs of blanks as one space,
+ * ClickHouse's ", e.what() = ..." tails left out, repeated lines once (a
+ * failed connection is logged once per try). */
+static void error_text(const request *r, char *out, size_t cap)
+{
+    size_t o = 0;
+    const char *b = r->buf ? r->buf : "";
+    size_t n = r->len;
+    char prev[512] = "";
+    for (size_t i = 0; i < n && o + 1 < cap;) {
+        size_t e = i;
+        while (e < n && b[e] != '\n')
+            e++;
+        size_t m = e - i;
+        for (size_t k = i; k + 12 <= e; k++)
+            if (memcmp(b + k, ", e.what() =", 12) == 0) {
+                m = k - i;
+                break;
+            }
+        while (m > 0 && (b[i + m - 1] == ' ' || b[i + m - 1] == '\r'))
+            m--;
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)(m < 511 ? m : 511), b + i);
+        if (m > 0 && strcmp(line, prev) != 0) {
+            o += (size_t)snprintf(out + o, cap - o, "%s%s", o ? " " : "", line);
+            snprintf(prev, sizeof prev, "%s", line);
+        }
+        i = e + 1;
+    }
+    if (o >= cap)
+        o = cap - 1;
+    out[o] = '\0';
+}
+
+/* Appends to msg which shard of the cluster an address in it belongs to. */
+static void name_shard(const dg_ch_config *c, char *msg, size_t cap);
+
+static int perform(const dg_ch_config *c, dg_ch_call *call, const char *sql, int sql_in_url,
+                   request *r, dg_err *err)
+{
+    pthread_once(&curl_once, init_curl);
+    if (curl_init_rc != CURLE_OK)
+        return dg_fail(err, "libcurl did not initialise: %s", curl_easy_strerror(curl_init_rc));
+    new_query_id(call->query_id);
+    call->bytes = 0;
+    const char *base = call->url ? call->url : c->url;
+    size_t qcap = sql_in_url ? strlen(sql) * 3 + 1 : 1;
+    char *q = dg_xmalloc(qcap);
+    q[0] = '\0';
+    if (sql_in_url)
+        url_escape_into(q, qcap, sql);
+    size_t ucap = strlen(base) + qcap + 256;
+    char *url = dg_xmalloc(ucap);
+    snprintf(url, ucap,
+             "%s%s?database=%s&query_id=%s&wait_end_of_query=1&insert_distributed_sync=1"
+             "%s%s",
+             base, base[strlen(base) - 1] == '/' ? "" : "/", c->database, call->query_id,
+             sql_in_url ? "&query=" : "", q);
+    free(q);
+    CURL *h = curl_easy_init();
+    if (!h) {
+        free(url);
+        return dg_fail(err, "%s: %s: libcurl could not start a request", base, call->what);
+    }
+    /* The credentials in headers, never in the URL (which servers log). */
+    char user[200], key[300];
+    snprintf(user, sizeof user, "X-ClickHouse-User: %s", c->user);
+    snprintf(key, sizeof key, "X-ClickHouse-Key: %s", c->password ? c->password : "");
+    struct curl_slist *hdrs = curl_slist_append(NULL, user);
+    hdrs = curl_slist_append(hdrs, key);
+    explicit_bzero(key, sizeof key);
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)c->connect_timeout);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "demographer/" DG_VERSION);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xfer);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, r);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    if (r->feed) {
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(h, CURLOPT_READDATA, r);
+    } else {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, sql);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(sql));
+    }
+    r->cfg = c;
+    r->call = call;
+    r->err = err;
+    r->t0 = r->last_report = dg_now();
+    CURLcode rc = curl_easy_perform(h);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdrs);
+    free(url);
+    int out = DG_OK;
+    if (r->cancelled) {
+        dg_err ignored;
+        (void)dg_ch_kill(c, base, call->query_id, &ignored);
+        out = dg_cancel(err, "%s: %s: cancelled (query %s killed)", base, call->what,
+                        call->query_id);
+    } else if (r->failed) {
+        dg_err ignored;
+        (void)dg_ch_kill(c, base, call->query_id, &ignored);
+        out = DG_ERR; /* err filled by the parser or fn */
+    } else if (rc != CURLE_OK) {
+        out = dg_fail(err, "%s: %s: %s", base, call->what, curl_easy_strerror(rc));
+    } else if (r->status != 200) {
+        char text[600];
+        error_text(r, text, sizeof text);
+        dg_fail(err, "%s: %s: HTTP %ld: %s", base, call->what, r->status, text);
+        name_shard(c, err->msg, sizeof err->msg);
+        out = DG_ERR;
+    } else if (r->len > 0) {
+        /* A last line without its newline: the error text ClickHouse appends
+         * when a query fails after its first block, or a cut transfer. */
+        if (is_error_line(r->buf, r->len)) {
+            char text[600];
+            error_text(r, text, sizeof text);
+            dg_fail(err, "%s: %s: the server failed after %" PRIu64 " rows: %s", base,
+                    call->what, r->rows, text);
+            name_shard(c, err->msg, sizeof err->msg);
+        } else {
+            dg_fail(err, "%s: %s: the result ends in the middle of a row (after %" PRIu64
+                    " rows)", base, call->what, r->rows);
+        }
+        out = DG_ERR;
+    }
+    free(r->buf);
+    r->buf = NULL;
+    return out;
+}
+
+int dg_ch_query_rows(const dg_ch_config *c, dg_ch_call *call, const char *sql,
+                     dg_mysql_row_fn fn, void *ctx, dg_err *err)
+{
+    request r;
+    memset(&r, 0, sizeof r);
+    r.fn = fn;
+    r.ctx = ctx;
+    size_t n = strlen(sql) + 32;
+    char *full = dg_xmalloc(n);
+    /* FORMAT only on a SELECT: other statements take none. */
+    snprintf(full, n, "%s%s", sql, strncmp(sql, "SELECT", 6) == 0 ? " FORMAT TabSeparated" : "");
+    int rc = perform(c, call, full, 0, &r, err);
+    free(full);
+    return rc;
+}
+
+int dg_ch_exec(const dg_ch_config *c, const char *url, const char *sql, const char *what,
+               dg_err *err)
+{
+    dg_ch_call call = {.url = url, .what = what};
+    return dg_ch_query_rows(c, &call, sql, NULL, NULL, err);
+}
+
+int dg_ch_kill(const dg_ch_config *c, const char *url, const char *query_id, dg_err *err)
+{
+    /* The id is ours (dg- and hex digits): checked all the same, as it enters SQL. */
+    if (strncmp(query_id, "dg-", 3) != 0 || !dg_ch_identifier_ok(query_id + 3))
+        return dg_fail(err, "not a query id of demographer's: '%s'", query_id);
+    char sql[128];
+    snprintf(sql, sizeof sql, "KILL QUERY WHERE query_id = '%s' SYNC", query_id);
+    dg_ch_call call = {.url = url, .what = "KILL QUERY"};
+    request r;
+    memset(&r, 0, sizeof r);
+    return perform(c, &call, sql, 0, &r, err);
+}
+
+/* ---- naming a shard ------------------------------------------------------------ */
+
+typedef struct shard_list {
+    int n;
+    int num[64];
+    char addr[64][80]; /* host_address:port */
+    char name[64][80]; /* host_name:port */
+} shard_list;
+
+static int on_shard(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
+{
+    (void)len, (void)err;
+    shard_list *l = ctx;
+    if (nf != 4 || l->n >= 64 || !row[0] || !row[1] || !row[2] || !row[3])
+        return 0;
+    l->num[l->n] = atoi(row[0]);
+    snprintf(l->addr[l->n], sizeof l->addr[0], "%s:%s", row[2], row[3]);
+    snprintf(l->name[l->n], sizeof l->name[0], "%s:%s", row[1], row[3]);
+    l->n++;
+    return 0;
+}
+
+static int list_shards(const dg_ch_config *c, shard_list *l, dg_err *err)
+{
+    memset(l, 0, sizeof *l);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT shard_num, host_name, host_address, port FROM system.clusters "
+             "WHERE cluster = '%s' ORDER BY shard_num",
+             c->cluster);
+    dg_ch_call call = {.what = "the cluster's shards"};
+    return dg_ch_query_rows(c, &call, sql, on_shard, l, err);
+}
+
+static void name_shard(const dg_ch_config *c, char *msg, size_t cap)
+{
+    /* Not again from the listing's own failure. */
+    static __thread int naming;
+    if (naming || !dg_ch_identifier_ok(c->cluster))
+        return;
+    shard_list l;
+    dg_err ignored;
+    naming = 1;
+    int rc = list_shards(c, &l, &ignored);
+    naming = 0;
+    if (rc != DG_OK)
+        return;
+    for (int i = 0; i < l.n; i++) {
+        if (!strstr(msg, l.addr[i]) && !strstr(msg, l.name[i]))
+            continue;
+        size_t o = strlen(msg);
+        snprintf(msg + o, cap - o, " [shard %d of cluster %s (%s) does not answer]", l.num[i],
+                 c->cluster, l.name[i]);
+        return;
+    }
+}
+
+/* ---- the catalogue and reading tables ------------------------------------------------ */
+
+typedef struct name_set {
+    char names[128][80];
+    int n;
+} name_set;
+
+static int on_name(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
+{
+    (void)err;
+    name_set *s = ctx;
+    if (nf >= 1 && row[0] && s->n < 128)
+        snprintf(s->names[s->n++], sizeof s->names[0], "%.*s", (int)len[0], row[0]);
+    return 0;
+}
+
+static int has_name(const name_set *s, const char *name)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int list_tables(const dg_ch_config *c, const char *url, name_set *s, dg_err *err)
+{
+    memset(s, 0, sizeof *s);
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT name FROM system.tables WHERE database = '%s'",
+             c->database);
+    dg_ch_call call = {.url = url, .what = "the catalogue"};
+    return dg_ch_query_rows(c, &call, sql, on_name, s, err);
+}
+
+static int list_columns(const dg_ch_config *c, const char *table, name_set *s, dg_err *err)
+{
+    memset(s, 0, sizeof *s);
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "SELECT name FROM system.columns WHERE database = '%s' AND table = '%s'",
+             c->database, table);
+    dg_ch_call call = {.what = "the catalogue"};
+    return dg_ch_query_rows(c, &call, sql, on_name, s, err);
+}
+
+typedef struct table_read {
+    const dg_ch_config *cfg;
+    const char *tname;
+    dg_table *out;
+    uint64_t n, cap;
+    const dg_progress *progress;
+} table_read;
+
+static int on_table_row(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
+{
+    table_read *t = ctx;
+    dg_table *out = t->out;
+    if (nf != (unsigned)out->ncols)
+        return dg_fail(err, "%s %s.%s: row %" PRIu64 ": %u fields, expected %d", t->cfg->url,
+                       t->cfg->database, t->tname, t->n + 1, nf, out->ncols);
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 65536;
+        dg_table_resize(out, t->cap);
+    }
+    for (int c = 0; c < out->ncols; c++) {
+        const dg_column *col = &out->cols[c];
+        int code = 0;
+        if (!row[c] && col->type != DG_COL_STR)
+            return dg_fail(err, "%s %s.%s: row %" PRIu64 ", column '%s': expected %s, found NULL",
+                           t->cfg->url, t->cfg->database, t->tname, t->n + 1, col->name,
+                           dg_parse_expected(col->type, DG_PARSE_SYNTAX));
+        if (dg_rows_store_value(out, c, t->n, row[c], len[c], &code) != 0)
+            return dg_fail(err, "%s %s.%s: row %" PRIu64 ", column '%s': expected %s, found '%.*s'",
+                           t->cfg->url, t->cfg->database, t->tname, t->n + 1, col->name,
+                           dg_parse_expected(col->type, code), (int)(len[c] < 40 ? len[c] : 40),
+                           row[c]);
+    }
+    t->n++;
+    if (t->n % 65536 == 0 &&
+        dg_progress_report(t->progress, t->tname, (double)t->n, 0, "rows"))
+        return dg_cancel(err, "%s %s.%s: cancelled", t->cfg->url, t->cfg->database, t->tname);
+    return 0;
+}
+
+static const int required[DG_T_COUNT] = {
+    [DG_T_LABELS] = 1, [DG_T_PHONES] = 1, [DG_T_EVENTS] = 1, [DG_T_APP_EVENTS] = 1};
+
+static int read_table(const dg_ch_config *c, dg_table_id id, const char *tname, int upgrad,
+                      dg_table *out, const dg_progress *progress, dg_err *err)
+{
+    const dg_tablespec *spec = &dg_tables[id];
+    char sql[600];
+    size_t o = (size_t)snprintf(sql, sizeof sql, "SELECT ");
+    for (int k = 0; k < spec->ncols; k++) {
+        const dg_colspec *cs = &spec->cols[k];
+        o += (size_t)snprintf(sql + o, sizeof sql - o, "%s`%s`", k ? ", " : "",
+                              upgrad && cs->alt ? cs->alt : cs->name);
+    }
+    snprintf(sql + o, sizeof sql - o, " FROM `%s` ORDER BY `dg_row`", tname);
+    dg_rows_reset_table(out);
+    for (int k = 0; k < spec->ncols; k++)
+        dg_table_add_column(out, spec->cols[k].name, spec->cols[k].type);
+    table_read t = {.cfg = c, .tname = tname, .out = out, .progress = progress};
+    dg_ch_call call = {.what = tname, .progress = progress};
+    if (dg_ch_query_rows(c, &call, sql, on_table_row, &t, err) != DG_OK) {
+        dg_rows_reset_table(out);
+        return DG_ERR;
+    }
+    dg_table_resize(out, t.n);
+    out->nrows = t.n;
+    return DG_OK;
+}
+
+static void clear_dataset(dg_dataset *ds)
+{
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        dg_rows_reset_table(&ds->tables[t]);
+        ds->present[t] = 0;
+        free(ds->sources[t].path);
+        memset(&ds->sources[t], 0, sizeof ds->sources[t]);
+        memset(&ds->reports[t], 0, sizeof ds->reports[t]);
+    }
+    memset(&ds->reconcile, 0, sizeof ds->reconcile);
+}
+
+int dg_ch_load(dg_dataset *ds, const dg_ch_config *c, const int skip[DG_T_COUNT],
+               const dg_progress *progress, dg_err *err)
+{
+    if (dg_ch_config_check(c, err) != DG_OK)
+        return DG_ERR;
+    double t0 = dg_now();
+    clear_dataset(ds);
+    free(ds->dir);
+    size_t n = strlen(c->url) + strlen(c->database) + 4;
+    ds->dir = dg_xmalloc(n);
+    snprintf(ds->dir, n, "%s %s", c->url, c->database);
+    ds->shape = DG_SHAPE_KAGGLE;
+    ds->from_snapshot = 0;
+    name_set tables;
+    if (list_tables(c, NULL, &tables, err) != DG_OK)
+        goto fail;
+    int upgrad = 0;
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        if (skip && skip[t])
+            continue;
+        const char *tname = dg_mysql_table_names((dg_table_id)t)[0];
+        if (!has_name(&tables, tname)) {
+            if (!required[t])
+                continue;
+            dg_fail(err, "%s %s: no table '%s' (db-import --engine clickhouse writes it)",
+                    c->url, c->database, tname);
+            goto fail;
+        }
+        if (t == DG_T_LABELS || t == DG_T_SPLIT) {
+            name_set cols;
+            if (list_columns(c, tname, &cols, err) != DG_OK)
+                goto fail;
+            upgrad = has_name(&cols, "group_train");
+            if (t == DG_T_LABELS && upgrad)
+                ds->shape = DG_SHAPE_UPGRAD;
+        }
+        double t1 = dg_now();
+        if (read_table(c, (dg_table_id)t, tname, upgrad, &ds->tables[t], progress, err) != DG_OK)
+            goto fail;
+        size_t pn = strlen(c->url) + strlen(c->database) + strlen(tname) + 4;
+        ds->sources[t].path = dg_xmalloc(pn);
+        snprintf(ds->sources[t].path, pn, "%s %s.%s", c->url, c->database, tname);
+        ds->reports[t].rows = ds->tables[t].nrows;
+        ds->reports[t].seconds = dg_now() - t1;
+        ds->present[t] = 1;
+    }
+    dg_dataset_reconcile(ds);
+    ds->seconds = dg_now() - t0;
+    return DG_OK;
+fail:
+    clear_dataset(ds);
+    return DG_ERR;
+}
+
+/* ---- import ------------------------------------------------------------------- */
+
+static const char *ch_type(const dg_column *col)
+{
+    switch (col->type) {
+    case DG_COL_I64:
+    case DG_COL_KEY: return "Int64";
+    case DG_COL_I32: return "Int32";
+    case DG_COL_I8: return "Int8";
+    /* Float64 from the shortest decimal form of the float: ClickHouse's
+     * parser may land one double ulp off the decimal, but never off the float
+     * it came from (the decimal is within half a float ulp of it, a double
+     * ulp is 2^29 times smaller), so a value read back and rounded to float is
+     * the float sent, and equal floats are equal doubles on the server. */
+    case DG_COL_F32: return "Nullable(Float64)";
+    case DG_COL_TIME: return "DateTime";
+    default: return "String";
+    }
+}
+
+/* The columns of table id's ClickHouse form, "(`dg_row` UInt64, ...)". */
+static void columns_sql(const dg_dataset *ds, dg_table_id id, char *out, size_t cap)
+{
+    const dg_table *t = &ds->tables[id];
+    size_t o = (size_t)snprintf(out, cap, "(`dg_row` UInt64");
+    for (int c = 0; c < t->ncols; c++) {
+        const dg_colspec *cs = &dg_tables[id].cols[c];
+        const char *name = ds->shape == DG_SHAPE_UPGRAD && cs->alt ? cs->alt : cs->name;
+        o += (size_t)snprintf(out + o, cap - o, ", `%s` %s", name, ch_type(&t->cols[c]));
+    }
+    if (id == DG_T_APP_EVENTS)
+        o += (size_t)snprintf(out + o, cap - o,
+                              ", `device_id` Int64, `timestamp` DateTime, `dg_has_event` UInt8");
+    snprintf(out + o, cap - o, ")");
+}
+
+static const char *shard_key(dg_table_id id)
+{
+    switch (id) {
+    case DG_T_LABELS:
+    case DG_T_TEST:
+    case DG_T_PHONES:
+    case DG_T_EVENTS:
+    case DG_T_APP_EVENTS:
+    case DG_T_SPLIT: return "cityHash64(`device_id`)";
+    default: return "`dg_row`";
+    }
+}
+
+/* The rows of one table as TabSeparated, dg_row first (app events: with
+ * their event's device and time). */
+typedef struct feed {
+    const dg_table *t;
+    dg_table_id id;
+    uint64_t row;
+    dg_tsv_row line;
+    const dg_i64map *events;     /* event_id -> its index */
+    const uint32_t *event_row;   /* index -> its first row in events */
+    const dg_table *ev;
+    const dg_progress *progress;
+    const char *stage;
+} feed;
+
+static void format_feed_row(feed *f)
+{
+    dg_tsv_row tail;
+    memset(&tail, 0, sizeof tail);
+    dg_tsv_format_row(&tail, f->t, f->row);
+    f->line.len = f->line.off = 0;
+    char num[64];
+    int n = snprintf(num, sizeof num, "%" PRIu64 "\t", f->row + 1);
+    dg_tsv_put(&f->line, num, (size_t)n);
+    dg_tsv_put(&f->line, tail.buf, tail.len - 1); /* without its newline */
+    free(tail.buf);
+    if (f->id == DG_T_APP_EVENTS) {
+        int32_t eid = dg_col_i32(&f->t->cols[0])[f->row];
+        uint32_t e = f->events ? dg_i64map_get(f->events, eid) : UINT32_MAX;
+        int64_t dev = 0, ts = 0;
+        if (e != UINT32_MAX) {
+            e = f->event_row[e];
+            dev = dg_col_id(&f->ev->cols[1], e);
+            ts = dg_col_i64(&f->ev->cols[2])[e];
+        }
+        char when[24];
+        dg_format_time(ts, when);
+        n = snprintf(num, sizeof num, "\t%" PRId64 "\t%s\t%d", dev, when, e != UINT32_MAX);
+        dg_tsv_put(&f->line, num, (size_t)n);
+    }
+    dg_tsv_put(&f->line, "\n", 1);
+    f->row++;
+}
+
+static size_t feed_read(void *ctx, char *buf, size_t cap)
+{
+    feed *f = ctx;
+    size_t o = 0;
+    while (o < cap) {
+        if (f->line.off == f->line.len) {
+            if (f->row == f->t->nrows)
+                break;
+            if (f->row % 65536 == 0 &&
+                dg_progress_report(f->progress, f->stage, (double)f->row, (double)f->t->nrows,
+                                   "rows"))
+                return (size_t)-1;
+            format_feed_row(f);
+        }
+        size_t take = f->line.len - f->line.off;
+        if (take > cap - o)
+            take = cap - o;
+        memcpy(buf + o, f->line.buf + f->line.off, take);
+        f->line.off += take;
+        o += take;
+    }
+    return o;
+}
+
+static int on_count(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
+{
+    (void)len, (void)err;
+    if (nf >= 1 && row[0])
+        *(uint64_t *)ctx = strtoull(row[0], NULL, 10);
+    return 0;
+}
+
+static int count_rows(const dg_ch_config *c, const char *url, const char *sql, uint64_t *n,
+                      dg_err *err)
+{
+    dg_ch_call call = {.url = url, .what = "counting rows"};
+    *n = UINT64_MAX;
+    return dg_ch_query_rows(c, &call, sql, on_count, n, err);
+}
+
+/* Runs sql on every shard. */
+static int on_shards(const dg_ch_config *c, const char *const *urls, int n, const char *sql,
+                     const char *what, dg_err *err)
+{
+    for (int k = 0; k < n; k++)
+        if (dg_ch_exec(c, urls[k], sql, what, err) != DG_OK)
+            return DG_ERR;
+    return DG_OK;
+}
+
+static int import_table(const dg_ch_config *c, const char *const *urls, int nshards,
+                        const dg_dataset *ds, dg_table_id id, const dg_i64map *events,
+                        const uint32_t *event_row, const dg_progress *progress, dg_err *err)
+{
+    const char *name = dg_mysql_table_names(id)[0];
+    const char *db = c->database;
+    char cols[1024], sql[2048], what[128];
+    columns_sql(ds, id, cols, sizeof cols);
+    snprintf(what, sizeof what, "importing %s", name);
+    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`.`%s_local__dg_new`", db, name);
+    if (on_shards(c, urls, nshards, sql, what, err) != DG_OK)
+        return DG_ERR;
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE `%s`.`%s_local__dg_new` %s ENGINE = MergeTree ORDER BY `dg_row`", db,
+             name, cols);
+    if (on_shards(c, urls, nshards, sql, what, err) != DG_OK)
+        return DG_ERR;
+    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`.`%s__dg_new`", db, name);
+    if (dg_ch_exec(c, NULL, sql, what, err) != DG_OK)
+        return DG_ERR;
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE `%s`.`%s__dg_new` %s ENGINE = Distributed(%s, %s, %s_local__dg_new, %s)",
+             db, name, cols, c->cluster, db, name, shard_key(id));
+    if (dg_ch_exec(c, NULL, sql, what, err) != DG_OK)
+        return DG_ERR;
+    /* Through the Distributed table, synchronously (insert_distributed_sync=1
+     * on every request): each row reaches its shard before the answer. */
+    snprintf(sql, sizeof sql, "INSERT INTO `%s`.`%s__dg_new` FORMAT TabSeparated", db, name);
+    feed f = {.t = &ds->tables[id], .id = id, .events = events, .event_row = event_row,
+              .ev = &ds->tables[DG_T_EVENTS], .progress = progress, .stage = name};
+    request r;
+    memset(&r, 0, sizeof r);
+    r.feed = feed_read;
+    r.feed_ctx = &f;
+    dg_ch_call call = {.what = what};
+    int rc = perform(c, &call, sql, 1, &r, err);
+    free(f.line.buf);
+    if (rc != DG_OK)
+        return DG_ERR;
+    uint64_t got;
+    snprintf(sql, sizeof sql, "SELECT count() FROM `%s`.`%s__dg_new`", db, name);
+    if (count_rows(c, NULL, sql, &got, err) != DG_OK)
+        return DG_ERR;
+    if (got != ds->tables[id].nrows)
+        return dg_fail(err, "%s %s.%s: %" PRIu64 " rows sent, %" PRIu64 " arrived", c->url, db,
+                       name, ds->tables[id].nrows, got);
+    dg_progress_report(progress, name, (double)ds->tables[id].nrows,
+                       (double)ds->tables[id].nrows, "rows");
+    return DG_OK;
+}
+
+/* The new tables in place of the old: on each shard the local table, then
+ * on the coordinator a Distributed table of the new columns. */
+static int swap_table(const dg_ch_config *c, const char *const *urls, int nshards,
+                      const dg_dataset *ds, dg_table_id id, dg_err *err)
+{
+    const char *name = dg_mysql_table_names(id)[0];
+    const char *db = c->database;
+    char sql[2048], cols[1024], what[128];
+    snprintf(what, sizeof what, "putting %s in place", name);
+    char local[96];
+    snprintf(local, sizeof local, "%s_local", name);
+    for (int k = 0; k < nshards; k++) {
+        name_set tables;
+        if (list_tables(c, urls[k], &tables, err) != DG_OK)
+            return DG_ERR;
+        if (has_name(&tables, local))
+            snprintf(sql, sizeof sql,
+                     "RENAME TABLE `%s`.`%s` TO `%s`.`%s__dg_old`, `%s`.`%s__dg_new` TO `%s`.`%s`",
+                     db, local, db, local, db, local, db, local);
+        else
+            snprintf(sql, sizeof sql, "RENAME TABLE `%s`.`%s__dg_new` TO `%s`.`%s`", db, local,
+                     db, local);
+        if (dg_ch_exec(c, urls[k], sql, what, err) != DG_OK)
+            return DG_ERR;
+        snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`.`%s__dg_old`", db, local);
+        if (dg_ch_exec(c, urls[k], sql, what, err) != DG_OK)
+            return DG_ERR;
+    }
+    columns_sql(ds, id, cols, sizeof cols);
+    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`.`%s__dg_new`", db, name);
+    if (dg_ch_exec(c, NULL, sql, what, err) != DG_OK)
+        return DG_ERR;
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE `%s`.`%s__dg_new` %s ENGINE = Distributed(%s, %s, %s, %s)", db, name,
+             cols, c->cluster, db, local, shard_key(id));
+    if (dg_ch_exec(c, NULL, sql, what, err) != DG_OK)
+        return DG_ERR;
+    name_set tables;
+    if (list_tables(c, NULL, &tables, err) != DG_OK)
+        return DG_ERR;
+    if (has_name(&tables, name))
+        snprintf(sql, sizeof sql,
+                 "RENAME TABLE `%s`.`%s` TO `%s`.`%s__dg_old`, `%s`.`%s__dg_new` TO `%s`.`%s`", db,
+                 name, db, name, db, name, db, name);
+    else
+        snprintf(sql, sizeof sql, "RENAME TABLE `%s`.`%s__dg_new` TO `%s`.`%s`", db, name, db,
+                 name);
+    if (dg_ch_exec(c, NULL, sql, what, err) != DG_OK)
+        return DG_ERR;
+    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`.`%s__dg_old`", db, name);
+    return dg_ch_exec(c, NULL, sql, what, err);
+}
+
+int dg_ch_import(const dg_ch_config *c, const char *const *urls, int nshards,
+                 const dg_dataset *ds, const dg_progress *progress, dg_ch_import_report *report,
+                 dg_err *err)
+{
+    double t0 = dg_now();
+    memset(report, 0, sizeof *report);
+    if (dg_ch_config_check(c, err) != DG_OK)
+        return DG_ERR;
+    shard_list l;
+    if (list_shards(c, &l, err) != DG_OK)
+        return DG_ERR;
+    if (l.n == 0)
+        return dg_fail(err, "%s: the server has no cluster '%s' in its remote_servers", c->url,
+                       c->cluster);
+    if (l.n != nshards)
+        return dg_fail(err,
+                       "%s: cluster '%s' has %d shards but %d shard URLs were given "
+                       "(--shard-url, one per shard in order)",
+                       c->url, c->cluster, l.n, nshards);
+    char sql[256];
+    snprintf(sql, sizeof sql, "CREATE DATABASE IF NOT EXISTS `%s`", c->database);
+    if (dg_ch_exec(c, NULL, sql, "creating the database", err) != DG_OK ||
+        on_shards(c, urls, nshards, sql, "creating the database", err) != DG_OK)
+        return DG_ERR;
+    /* Each app event's device and time, from the events (the first row of
+     * an event id that occurs twice): event_row[index of the id]. */
+    dg_i64map events;
+    dg_i64map_init(&events);
+    const dg_table *ev = &ds->tables[DG_T_EVENTS];
+    int have_events = ds->present[DG_T_EVENTS];
+    uint32_t *event_row = dg_xmalloc((ev->nrows + 1) * sizeof *event_row);
+    if (have_events) {
+        const int32_t *eid = dg_col_i32(&ev->cols[0]);
+        uint32_t seen = 0;
+        for (uint64_t i = 0; i < ev->nrows; i++)
+            if (dg_i64map_put(&events, eid[i]) == seen)
+                event_row[seen++] = (uint32_t)i;
+    }
+    int rc = DG_OK;
+    for (int t = 0; t < DG_T_COUNT && rc == DG_OK; t++)
+        if (ds->present[t])
+            rc = import_table(c, urls, nshards, ds, (dg_table_id)t, have_events ? &events : NULL,
+                              event_row, progress, err);
+    dg_i64map_free(&events);
+    free(event_row);
+    if (rc != DG_OK) {
+        /* The half-written new tables go; the old ones were never touched. */
+        dg_err ignored;
+        for (int t = 0; t < DG_T_COUNT; t++) {
+            const char *name = dg_mysql_table_names((dg_table_id)t)[0];
+            snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`.`%s__dg_new`", c->database, name);
+            (void)dg_ch_exec(c, NULL, sql, "cleaning up", &ignored);
+            snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`.`%s_local__dg_new`", c->database,
+                     name);
+            (void)on_shards(c, urls, nshards, sql, "cleaning up", &ignored);
+        }
+        return DG_ERR;
+    }
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        if (!ds->present[t])
+            continue;
+        if (swap_table(c, urls, nshards, ds, (dg_table_id)t, err) != DG_OK)
+            return DG_ERR;
+        report->rows[t] = ds->tables[t].nrows;
+        snprintf(report->table[t], sizeof report->table[t], "%s",
+                 dg_mysql_table_names((dg_table_id)t)[0]);
+    }
+    report->shards = nshards;
+    report->seconds = dg_now() - t0;
+    return DG_OK;
+}
