@@ -119,7 +119,10 @@ static int split_words(char *line, char **words, int max)
     return n;
 }
 
-int dg_rules_parse(dg_rules *r, const char *text, const char *origin, dg_err *err)
+/* strict: a parameter given twice is an error (a rule file), else the later
+ * wins (the workbench's rule-set appends the new words to the old ones). */
+static int parse_rules(dg_rules *r, const char *text, const char *origin, int strict,
+                       dg_err *err)
 {
     dg_rules parsed;
     dg_rules_init(&parsed);
@@ -178,7 +181,7 @@ int dg_rules_parse(dg_rules *r, const char *text, const char *origin, dg_err *er
                 *eq = '\0';
             unsigned bit = !strcmp(key, "from") ? 1u : !strcmp(key, "to") ? 2u
                            : !strcmp(key, "name") ? 4u : 0u;
-            if (bit && (given & bit)) {
+            if (strict && bit && (given & bit)) {
                 dg_rules_free(&parsed);
                 return dg_fail(err, "%s:%d: rule %s: %s given twice", origin, lineno,
                                kinds[kind].keyword, key);
@@ -220,6 +223,11 @@ int dg_rules_parse(dg_rules *r, const char *text, const char *origin, dg_err *er
     return DG_OK;
 }
 
+int dg_rules_parse(dg_rules *r, const char *text, const char *origin, dg_err *err)
+{
+    return parse_rules(r, text, origin, 0, err);
+}
+
 int dg_rules_load(dg_rules *r, const char *path, dg_err *err)
 {
     FILE *f = dg_open_regular(path, 0, err);
@@ -256,7 +264,7 @@ int dg_rules_load(dg_rules *r, const char *path, dg_err *err)
         free(text);
         return dg_fail(err, "%s:%d:%d: a NUL byte: not a rules file", path, line, col);
     }
-    int rc = dg_rules_parse(r, text, path, err);
+    int rc = parse_rules(r, text, path, 1, err);
     free(text);
     return rc;
 }

@@ -1192,7 +1192,7 @@ int dg_features_pushdown_clickhouse(const dg_ch_config *cfg, const dg_rules *rul
         return dg_fail(err, "%s: query too long (at most 16 time windows)", where);
     int skip[DG_T_COUNT] = {0};
     skip[DG_T_EVENTS] = skip[DG_T_APP_EVENTS] = 1;
-    if (dg_ch_load(small, cfg, skip, NULL, err) != DG_OK)
+    if (dg_ch_load(small, cfg, skip, NULL, &rep->bytes, err) != DG_OK)
         goto fail_small;
     if (prepare_small(small, rules, sc, out, rep, where, err) != DG_OK)
         goto fail_features;

@@ -580,7 +580,7 @@ int dg_snapshot_read(dg_dataset *ds, const char *path, const dg_progress *progre
         /* A file modified within the clock's granularity of the snapshot's
          * writing could change again with the same size and time stamp
          * (git's "racy" case): such a snapshot is not trusted. */
-        if (present && (mtime + RACY_NS > written_ns || ctime + RACY_NS > written_ns))
+        if (present && mtime + RACY_NS > written_ns)
             stale = 1;
     }
     sum_jobs jobs = {0};

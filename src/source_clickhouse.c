@@ -612,7 +612,7 @@ static const int required[DG_T_COUNT] = {
     [DG_T_LABELS] = 1, [DG_T_PHONES] = 1, [DG_T_EVENTS] = 1, [DG_T_APP_EVENTS] = 1};
 
 static int read_table(const dg_ch_config *c, dg_table_id id, const char *tname, int upgrad,
-                      dg_table *out, const dg_progress *progress, dg_err *err)
+                      dg_table *out, const dg_progress *progress, uint64_t *bytes, dg_err *err)
 {
     const dg_tablespec *spec = &dg_tables[id];
     char sql[600];
@@ -628,7 +628,9 @@ static int read_table(const dg_ch_config *c, dg_table_id id, const char *tname, 
         dg_table_add_column(out, spec->cols[k].name, spec->cols[k].type);
     table_read t = {.cfg = c, .tname = tname, .out = out, .progress = progress};
     dg_ch_call call = {.what = tname, .progress = progress};
-    if (dg_ch_query_rows(c, &call, sql, on_table_row, &t, err) != DG_OK) {
+    int rc = dg_ch_query_rows(c, &call, sql, on_table_row, &t, err);
+    *bytes += call.bytes;
+    if (rc != DG_OK) {
         dg_rows_reset_table(out);
         return DG_ERR;
     }
@@ -650,8 +652,9 @@ static void clear_dataset(dg_dataset *ds)
 }
 
 int dg_ch_load(dg_dataset *ds, const dg_ch_config *c, const int skip[DG_T_COUNT],
-               const dg_progress *progress, dg_err *err)
+               const dg_progress *progress, uint64_t *bytes, dg_err *err)
 {
+    uint64_t received = 0;
     if (dg_ch_config_check(c, err) != DG_OK)
         return DG_ERR;
     double t0 = dg_now();
@@ -686,7 +689,8 @@ int dg_ch_load(dg_dataset *ds, const dg_ch_config *c, const int skip[DG_T_COUNT]
                 ds->shape = DG_SHAPE_UPGRAD;
         }
         double t1 = dg_now();
-        if (read_table(c, (dg_table_id)t, tname, upgrad, &ds->tables[t], progress, err) != DG_OK)
+        if (read_table(c, (dg_table_id)t, tname, upgrad, &ds->tables[t], progress, &received,
+                       err) != DG_OK)
             goto fail;
         size_t pn = strlen(c->url) + strlen(c->database) + strlen(tname) + 4;
         ds->sources[t].path = dg_xmalloc(pn);
@@ -697,6 +701,8 @@ int dg_ch_load(dg_dataset *ds, const dg_ch_config *c, const int skip[DG_T_COUNT]
     }
     dg_dataset_reconcile(ds);
     ds->seconds = dg_now() - t0;
+    if (bytes)
+        *bytes = received;
     return DG_OK;
 fail:
     clear_dataset(ds);

@@ -1073,12 +1073,16 @@ static void clickhouse_scorer_equals_predict(void **state)
         end = strstr(st, ";\n");
         if (end)
             *end = '\0';
-        /* Comment lines are not statements. */
-        while (*st == '-' && st[1] == '-') {
+        /* Blank and comment lines before a statement are not part of it. */
+        for (;;) {
+            while (*st == '\n' || *st == ' ')
+                st++;
+            if (st[0] != '-' || st[1] != '-')
+                break;
             char *nl = strchr(st, '\n');
             st = nl ? nl + 1 : st + strlen(st);
         }
-        if (!*st || !strncmp(st, "\n", 1))
+        if (!*st)
             continue;
         if (dg_ch_exec(&cfg, NULL, st, "the scoring script", &err) != DG_OK)
             fail_msg("statement %d: %s", statements + 1, err.msg);

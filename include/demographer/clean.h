@@ -45,9 +45,11 @@ void dg_rules_add(dg_rules *r, const dg_rule *rule);
 /* At most this many rules in a file: each is a pass over the data, and
  * 100,000 of them ran for minutes. */
 #define DG_RULES_MAX 100
-/* Parses rule-file text; errors name `origin`, the line and the word (a
- * parameter given twice, more than DG_RULES_MAX rules). dg_rules_load also
- * refuses a NUL byte, naming its line and column. */
+/* Parses rule-file text; errors name `origin`, the line and the word (more
+ * than DG_RULES_MAX rules too); a parameter given twice: the later wins (the
+ * workbench's rule-set appends the new words to the rule's own).
+ * dg_rules_load is strict: a parameter given twice is an error, and so is a
+ * NUL byte, naming its line and column. */
 int dg_rules_parse(dg_rules *r, const char *text, const char *origin, dg_err *err);
 int dg_rules_load(dg_rules *r, const char *path, dg_err *err);
 /* One line per rule, "off " before a disabled one; the caller frees it. */

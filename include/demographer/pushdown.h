@@ -48,7 +48,7 @@ typedef struct dg_pushdown_report {
     uint64_t small_rows;           /* rows of the small tables read whole */
     double seconds[DG_PD_NQUERIES];
     double seconds_total;
-    uint64_t bytes;                /* bytes received for the queries (ClickHouse only) */
+    uint64_t bytes;                /* bytes received, small tables included (ClickHouse only) */
     int ordered;                   /* the tables have dg_row */
     char client_rules[256];        /* the enabled rules applied on the client, or "" */
 } dg_pushdown_report;

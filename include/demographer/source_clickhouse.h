@@ -78,9 +78,10 @@ int dg_ch_kill(const dg_ch_config *c, const char *url, const char *query_id, dg_
 /* Loads the data set's tables from the coordinator (ORDER BY dg_row), as
  * dg_mysql_load does: train and brand_device required (and events and
  * app_events unless skipped), the others when present; Upgrad shape when
- * train has group_train. On failure nothing stays loaded. */
+ * train has group_train. bytes (may be NULL): the bytes received. On
+ * failure nothing stays loaded. */
 int dg_ch_load(dg_dataset *ds, const dg_ch_config *c, const int skip[DG_T_COUNT],
-               const dg_progress *progress, dg_err *err);
+               const dg_progress *progress, uint64_t *bytes, dg_err *err);
 
 typedef struct dg_ch_import_report {
     uint64_t rows[DG_T_COUNT];

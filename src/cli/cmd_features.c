@@ -41,7 +41,7 @@ static int features_clickhouse(const dg_ch_config *cfg, const dg_rules *rules,
     if (!raw)
         return dg_features_pushdown_clickhouse(cfg, rules, sc, eps, min_pts, f, ds, cr, rep, pr,
                                                err);
-    if (dg_ch_load(ds, cfg, NULL, pr, err) != DG_OK)
+    if (dg_ch_load(ds, cfg, NULL, pr, &rep->bytes, err) != DG_OK)
         return DG_ERR;
     if (rules) {
         dg_rule_effect *fx = dg_xcalloc((size_t)rules->n + 1, sizeof *fx);
@@ -138,7 +138,7 @@ static int run_db(const cli_sources *src, const char *out, const char *rules_pat
         for (int q = 0; q < DG_PD_NQUERIES; q++)
             agg += rep.rows[q];
         if (engine == 1)
-            printf("%s: %.1f MiB received for the aggregations\n", server,
+            printf("%s: %.1f MiB received\n", server,
                    (double)rep.bytes / 1048576);
         printf("%s: %llu aggregated rows and %llu rows of the small tables received in "
                "%.2f s%s%s%s\n",
