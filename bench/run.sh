@@ -6,7 +6,8 @@
 # wall and CPU seconds of the whole run. On a shared machine compare the
 # ratios, and the CPU seconds, not the wall time.
 #
-# bash bench/run.sh full: one table at full size (186,716 devices): (a) the
+# bash bench/run.sh full: per synth world (WORLDS="a b", default every world;
+# world=NAME one world), one table at full size (186,716 devices): (a) the
 # default `demographer run`; (b) scikit-learn's GridSearchCV over softmax's
 # grid (the family that takes most of (a)'s cross-validation) on
 # demographer's own design matrices, folds and bag weighting (train
@@ -18,6 +19,20 @@
 # of the train rows (its row says so) when the whole search takes too long.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = full ] && [ -z "${world:-}" ]; then
+  # One table per synth world: WORLDS="a b" (default every world).
+  worlds=${WORLDS:-}
+  if [ -z "$worlds" ]; then
+    bash scripts/build.sh build-release --buildtype=release >/dev/null
+    worlds=$(./build-release/demographer synth --list-worlds)
+  fi
+  for w in $worlds; do
+    echo "world $w:"
+    world=$w bash "$0" full
+    echo
+  done
+  exit 0
+fi
 if [ "${1:-}" = full ]; then
   . bench/full_set.sh
   dpkg-query -W -f='${Status}' python3-sklearn 2>/dev/null | grep -q 'install ok installed' ||

@@ -79,6 +79,13 @@ static void usage_errors_exit_2(void **state)
     assert_int_equal(run(&out, "synth --out x --shape csv"), 2);
     assert_non_null(strstr(out, "--shape is kaggle or upgrad, not 'csv'"));
     free(out);
+    assert_int_equal(run(&out, "synth --out x --world flat"), 2);
+    assert_non_null(strstr(out, "--world is one of personas, groups, smooth, not 'flat'"));
+    free(out);
+    /* one world per line, the default first; no --out needed */
+    assert_int_equal(run(&out, "synth --list-worlds"), 0);
+    assert_string_equal(out, "personas\ngroups\nsmooth\n");
+    free(out);
     /* No command, or a data directory, without a terminal: the workbench
      * cannot open, and the message names the headless commands. */
     assert_int_equal(run(&out, "< /dev/null"), 2);
