@@ -3,6 +3,7 @@
 #include "demographer/campaign.h"
 
 #include "demographer/csv.h"
+#include "demographer/eda.h"
 #include "demographer/plot.h"
 #include "demographer/table.h"
 #include "demographer/textbuf.h"
@@ -14,7 +15,14 @@
 #include <string.h>
 
 const char *const dg_gender_class_names[3] = {"-", "female", "male"};
-const char *const dg_age_bucket_names[DG_AGE_NBUCKETS] = {"0-24", "24-32", "32+"};
+/* The rule files of earlier versions named the buckets 0-24, 24-32, 32+
+ * (the same edges); they still parse, and are written with eda.h's names. */
+static const char *const old_bucket_names[DG_AGE_NBUCKETS] = {"0-24", "24-32", "32+"};
+
+const char *dg_age_bucket_name(int bucket)
+{
+    return dg_age_group_name(DG_AGES_MAPS, bucket);
+}
 
 /* ---- the default rules ---------------------------------------------------- */
 
@@ -39,8 +47,8 @@ void dg_campaign_rules_default(dg_campaign_rules *r)
                  1u << DG_GENDER_FEMALE, 0);
     add_campaign(r, 3, "Personalised call and data packs", 1u << DG_GENDER_MALE, 0);
     add_campaign(r, 4, "Bundled smartphone offers", 0, 1u << DG_AGE_0_24);
-    add_campaign(r, 5, "Payment wallet offers", 0, 1u << DG_AGE_24_32);
-    add_campaign(r, 6, "Cashback offers for Privilege Membership", 0, 1u << DG_AGE_32_UP);
+    add_campaign(r, 5, "Payment wallet offers", 0, 1u << DG_AGE_25_32);
+    add_campaign(r, 6, "Cashback offers for Privilege Membership", 0, 1u << DG_AGE_33_UP);
 }
 
 /* ---- the rule file -------------------------------------------------------- */
@@ -139,7 +147,7 @@ static int parse_condition(const token *t, dg_campaign *c, const char *origin, i
 {
     const char *eq = t->quoted ? NULL : memchr(t->s, '=', t->len);
     if (!eq)
-        FAIL_AT(t, "expected a condition gender=female|male or age=0-24|24-32|32+");
+        FAIL_AT(t, "expected a condition gender=female|male or age=0-24|25-32|33+");
     size_t klen = (size_t)(eq - t->s);
     int is_gender = klen == 6 && memcmp(t->s, "gender", 6) == 0;
     int is_age = klen == 3 && memcmp(t->s, "age", 3) == 0;
@@ -148,7 +156,7 @@ static int parse_condition(const token *t, dg_campaign *c, const char *origin, i
     unsigned *mask = is_gender ? &c->gender_mask : &c->age_mask;
     if (*mask)
         FAIL_AT(t, "expected one %s condition per campaign (values may be listed: %s)",
-                is_gender ? "gender" : "age", is_gender ? "gender=female,male" : "age=0-24,24-32");
+                is_gender ? "gender" : "age", is_gender ? "gender=female,male" : "age=0-24,25-32");
     const char *v = eq + 1, *end = t->s + t->len;
     for (;;) {
         const char *comma = memchr(v, ',', (size_t)(end - v));
@@ -162,15 +170,17 @@ static int parse_condition(const token *t, dg_campaign *c, const char *origin, i
                     found = g;
         } else {
             for (int b = 0; b < DG_AGE_NBUCKETS; b++)
-                if (vlen == strlen(dg_age_bucket_names[b]) &&
-                    memcmp(v, dg_age_bucket_names[b], vlen) == 0)
+                if ((vlen == strlen(dg_age_bucket_name(b)) &&
+                     memcmp(v, dg_age_bucket_name(b), vlen) == 0) ||
+                    (vlen == strlen(old_bucket_names[b]) &&
+                     memcmp(v, old_bucket_names[b], vlen) == 0))
                     found = b;
         }
         if (found < 0)
             return dg_fail(err, "%s:%d:%d: expected %s, found '%.*s'", origin, lineno,
                            t->col + (int)(v - t->s),
                            is_gender ? "gender female or male"
-                                     : "age bucket 0-24, 24-32 or 32+",
+                                     : "age bucket 0-24, 25-32 or 33+",
                            (int)(vlen > 40 ? 40 : vlen), v);
         if (*mask & (1u << found))
             return dg_fail(err, "%s:%d:%d: expected each value once, found '%.*s' again", origin,
@@ -361,6 +371,9 @@ static void put_mask(dg_textbuf *b, const char *key, unsigned mask, const char *
 
 char *dg_campaign_rules_format(const dg_campaign_rules *r)
 {
+    const char *age_names[DG_AGE_NBUCKETS];
+    for (int a = 0; a < DG_AGE_NBUCKETS; a++)
+        age_names[a] = dg_age_bucket_name(a);
     dg_textbuf b = {0};
     dg_textbuf_puts(&b, "# demographer campaign rules (syntax: see the default campaigns.rules)\n");
     dg_textbuf_printf(&b, "age-rule %s\nfemale-deciles %d\nmale-deciles %d\n\n",
@@ -379,7 +392,7 @@ char *dg_campaign_rules_format(const dg_campaign_rules *r)
             put_mask(&b, "gender", c->gender_mask, dg_gender_class_names, DG_GENDER_FEMALE,
                      DG_GENDER_MALE);
         if (c->age_mask)
-            put_mask(&b, "age", c->age_mask, dg_age_bucket_names, 0, DG_AGE_NBUCKETS - 1);
+            put_mask(&b, "age", c->age_mask, age_names, 0, DG_AGE_NBUCKETS - 1);
         dg_textbuf_putc(&b, '\n');
     }
     dg_textbuf_putc(&b, '\0');
@@ -406,7 +419,7 @@ void dg_campaign_condition_text(const dg_campaign *c, char *buf, size_t size)
         int n = 0;
         for (int b = 0; b < DG_AGE_NBUCKETS; b++)
             if (c->age_mask & (1u << b))
-                ADD("%s%s", n++ ? " or " : "", dg_age_bucket_names[b]);
+                ADD("%s%s", n++ ? " or " : "", dg_age_bucket_name(b));
     }
     if (!c->gender_mask && !c->age_mask)
         ADD("anyone");
@@ -574,7 +587,7 @@ int dg_age_bucket_of(double age)
 {
     if (isnan(age))
         return -1;
-    return age <= 24 ? DG_AGE_0_24 : age <= 32 ? DG_AGE_24_32 : DG_AGE_32_UP;
+    return dg_age_group_of(DG_AGES_MAPS, age);
 }
 
 int dg_age_bucket_of_group6(const double g[6])
@@ -838,51 +851,79 @@ int dg_reach_write(const dg_campaign_rules *r, const dg_reach *reach, const char
     return rc;
 }
 
+/* The campaigns' labels: id and whole name (the renderers wrap or cut
+ * what does not fit their room). */
+static void reach_labels(const dg_campaign_rules *r, const dg_reach *reach,
+                         dg_reach_chart_desc *out)
+{
+    for (int c = 0; c < reach->n; c++) {
+        snprintf(out->label[c], sizeof out->label[c], "%d %s", r->v[c].id, r->v[c].name);
+        out->labels[c] = out->label[c];
+    }
+}
+
+/* One denominator per chart: the reach is a share of all devices; the
+ * precision and the base rate (dg_precision_chart_of) are both the share of
+ * labelled devices that truly meet the condition, among the targeted and
+ * among all. A campaign that reaches nobody is a zero bar, not a gap. */
 void dg_reach_chart_of(const dg_campaign_rules *r, const dg_reach *reach, dg_reach_chart_desc *out)
 {
     memset(out, 0, sizeof *out);
-    int ns = reach->labelled ? 3 : 1;
-    char(*label)[80] = out->label;
-    const char **labels = out->labels;
-    double *values = out->values;
-    for (int c = 0; c < reach->n; c++) {
-        const dg_reach_row *row = &reach->row[c];
-        /* Long names are cut at a character boundary of 60 bytes or fewer. */
-        size_t len = strlen(r->v[c].name);
-        if (len > 60) {
-            len = 60;
-            while (len && (r->v[c].name[len] & 0xC0) == 0x80)
-                len--;
-        }
-        snprintf(label[c], sizeof label[c], "%d %.*s%s", r->v[c].id, (int)len, r->v[c].name,
-                 len < strlen(r->v[c].name) ? "…" : "");
-        labels[c] = label[c];
-        double v[3] = {row->share, row->precision, row->base_rate};
-        for (int k = 0; k < ns; k++)
-            values[(size_t)c * (size_t)ns + (size_t)k] = isnan(v[k]) ? 0 : 100 * v[k];
-    }
-    static const char *const series[] = {"devices reached (% of all)",
-                                         "expected precision (% of targeted labelled)",
-                                         "base rate (% of all labelled)"};
-    char *subtitle = out->subtitle;
-    if (reach->labelled)
-        snprintf(subtitle, sizeof out->subtitle, "%llu devices; precision on the %llu labelled ones",
-                 (unsigned long long)reach->devices, (unsigned long long)reach->labelled);
-    else
-        snprintf(subtitle, sizeof out->subtitle, "%llu devices", (unsigned long long)reach->devices);
+    reach_labels(r, reach, out);
+    for (int c = 0; c < reach->n; c++)
+        out->values[c] = isnan(reach->row[c].share) ? 0 : 100 * reach->row[c].share;
+    char n[32];
+    snprintf(out->subtitle, sizeof out->subtitle, "%s devices",
+             dg_format_count(reach->devices, n, sizeof n));
     out->chart = (dg_chart){
         .kind = DG_CHART_BAR_H,
         .title = "Campaign reach",
-        .subtitle = subtitle,
-        .value_label = ns == 1 ? "% of all devices reached" : "%",
+        .subtitle = out->subtitle,
+        .value_label = "% of all devices reached",
         .category_label = "campaign",
         .n = reach->n,
-        .labels = labels,
-        .values = values,
-        .nseries = ns,
-        .series_names = series,
-        .value_labels = ns == 1,
+        .labels = out->labels,
+        .values = out->values,
+        .value_labels = 1,
     };
+}
+
+int dg_precision_chart_of(const dg_campaign_rules *r, const dg_reach *reach,
+                          dg_reach_chart_desc *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!reach->labelled)
+        return 0;
+    reach_labels(r, reach, out);
+    for (int c = 0; c < reach->n; c++) {
+        /* A campaign with no labelled device targeted has no precision: no
+         * bar (NaN), not a bar at 0, and its label says why. */
+        out->values[c * 2] = 100 * reach->row[c].precision;
+        out->values[c * 2 + 1] = 100 * reach->row[c].base_rate;
+        if (isnan(reach->row[c].precision)) {
+            size_t len = strlen(out->label[c]);
+            snprintf(out->label[c] + len, sizeof out->label[c] - len, " (none targeted)");
+        }
+    }
+    static const char *const series[] = {"among the targeted (precision)",
+                                         "among all (base rate: targeting at random)"};
+    char n[32];
+    snprintf(out->subtitle, sizeof out->subtitle,
+             "%s labelled devices: the share that truly meets each campaign's condition",
+             dg_format_count(reach->labelled, n, sizeof n));
+    out->chart = (dg_chart){
+        .kind = DG_CHART_BAR_H,
+        .title = "Campaign precision against the base rate",
+        .subtitle = out->subtitle,
+        .value_label = "% of labelled devices meeting the condition",
+        .category_label = "campaign",
+        .n = reach->n,
+        .labels = out->labels,
+        .values = out->values,
+        .nseries = 2,
+        .series_names = series,
+    };
+    return 1;
 }
 
 int dg_reach_chart(const dg_campaign_rules *r, const dg_reach *reach, const char *path,
@@ -891,6 +932,15 @@ int dg_reach_chart(const dg_campaign_rules *r, const dg_reach *reach, const char
     dg_reach_chart_desc *c = dg_xmalloc(sizeof *c);
     dg_reach_chart_of(r, reach, c);
     int rc = dg_chart_save(&c->chart, path, err);
+    free(c);
+    return rc;
+}
+
+int dg_precision_chart(const dg_campaign_rules *r, const dg_reach *reach, const char *path,
+                       dg_err *err)
+{
+    dg_reach_chart_desc *c = dg_xmalloc(sizeof *c);
+    int rc = dg_precision_chart_of(r, reach, c) ? dg_chart_save(&c->chart, path, err) : DG_OK;
     free(c);
     return rc;
 }
@@ -909,7 +959,7 @@ int dg_device_campaigns_write(const dg_campaign_rules *r, const dg_prediction *p
         dg_textbuf_exact(&b, p[i].p_female);
         dg_textbuf_printf(&b, ",%d,%s,", t[i].decile, dg_gender_class_names[t[i].gender]);
         dg_textbuf_exact(&b, p[i].age);
-        dg_textbuf_printf(&b, ",%s,", t[i].age_bucket < 0 ? "" : dg_age_bucket_names[t[i].age_bucket]);
+        dg_textbuf_printf(&b, ",%s,", t[i].age_bucket < 0 ? "" : dg_age_bucket_name(t[i].age_bucket));
         int any = 0;
         for (int c = 0; c < r->n; c++)
             if (t[i].campaigns & (1ull << c)) {
@@ -945,11 +995,11 @@ int dg_campaigns_save(const char *dir, const dg_campaign_rules *r, const dg_deci
                       const dg_reach *reach, dg_err *err)
 {
     static const char *const names[] = {"device_campaigns.csv", "reach.csv", "reach.png",
-                                        "thresholds.txt", "campaigns.rules"};
+                                        "thresholds.txt", "campaigns.rules", "precision.png"};
     if (dg_mkdirs(dir, err) != DG_OK)
         return DG_ERR;
     int rc = DG_OK;
-    for (int f = 0; f < 5 && rc == DG_OK; f++) {
+    for (int f = 0; f < 6 && rc == DG_OK; f++) {
         size_t len = strlen(dir) + strlen(names[f]) + 2;
         char *path = dg_xmalloc(len);
         snprintf(path, len, "%s/%s", dir, names[f]);
@@ -961,6 +1011,8 @@ int dg_campaigns_save(const char *dir, const dg_campaign_rules *r, const dg_deci
             rc = dg_reach_chart(r, reach, path, err);
         } else if (f == 3) {
             rc = dg_deciles_save(d, path, err);
+        } else if (f == 5) {
+            rc = dg_precision_chart(r, reach, path, err);
         } else {
             char *text = dg_campaign_rules_format(r);
             rc = dg_write_file_atomic(path, text, strlen(text), err);

@@ -15,20 +15,27 @@ unsigned dg_palette(int i)
     return palette[((i % 8) + 8) % 8];
 }
 
-int dg_palette_for_name(const char *name, int fallback)
+dg_series_kind dg_chart_kind_of(const dg_chart *c, int i)
 {
-    if (!name)
-        return fallback;
-    if (strcmp(name, "F") == 0 || strstr(name, "female") || strstr(name, "Female"))
-        return DG_COLOUR_FEMALE;
-    if (strcmp(name, "M") == 0 || strstr(name, "male") || strstr(name, "Male"))
-        return DG_COLOUR_MALE;
-    return fallback;
+    return c->kinds ? c->kinds[i] : DG_SERIES_PLAIN;
 }
 
 int dg_chart_colour(const dg_chart *c, int i)
 {
-    return c->colours ? c->colours[i] : i;
+    switch (dg_chart_kind_of(c, i)) {
+    case DG_SERIES_MALE: return DG_COLOUR_MALE;
+    case DG_SERIES_FEMALE: return DG_COLOUR_FEMALE;
+    default: return c->colours ? c->colours[i] : i;
+    }
+}
+
+int dg_chart_glyph(const dg_chart *c, int k)
+{
+    switch (dg_chart_kind_of(c, k)) {
+    case DG_SERIES_MALE: return 0;
+    case DG_SERIES_FEMALE: return 2;
+    default: return k;
+    }
 }
 
 int dg_chart_nseries(const dg_chart *c)
@@ -44,17 +51,25 @@ double dg_chart_value(const dg_chart *c, int i, int s)
     return v < 0 && c->kind != DG_CHART_LINE && c->kind != DG_CHART_POINTS ? 0 : v;
 }
 
+int dg_chart_has_value(const dg_chart *c, int i, int s)
+{
+    double v = c->values[(size_t)i * dg_chart_nseries(c) + s];
+    return isfinite(v) && (!c->log_values || v > 0);
+}
+
+/* Counts below a million in full with thousands separators (dg_format_count),
+ * larger ones in M and G: the same "9,467" as every other count the tool writes. */
 void dg_chart_format_value(double v, int integer, char *out, size_t cap)
 {
     if (fabs(v) >= 1e9)
         snprintf(out, cap, "%.3gG", v / 1e9);
     else if (fabs(v) >= 1e6)
         snprintf(out, cap, "%.3gM", v / 1e6);
-    else if (fabs(v) >= 1e4)
-        snprintf(out, cap, "%.3gk", v / 1e3);
-    else if (integer || v == floor(v))
-        snprintf(out, cap, "%.0f", v);
-    else
+    else if (integer || v == floor(v) || fabs(v) >= 1e4) {
+        char n[32];
+        dg_format_count((unsigned long long)llround(fabs(v)), n, sizeof n);
+        snprintf(out, cap, "%s%s", v < 0 && llround(v) != 0 ? "-" : "", n);
+    } else
         snprintf(out, cap, "%.3g", v);
 }
 
@@ -93,61 +108,29 @@ static void linear_ticks(dg_chart_axis *a, double lo, double hi, int integer)
     }
 }
 
-/* Ticks of a log10(1 + v) axis: 0 and the 1, 2, 5 x 10^k within the range,
- * thinned to the 1s when there are more than eight. */
+/* Ticks of a log10 axis over [lo, hi] (lo > 0): the axis widened to the
+ * powers of ten around the data, a tick at each; with fewer than three
+ * powers, 2 and 5 x 10^k between them as well. */
 static void log_ticks(dg_chart_axis *a, double lo, double hi)
 {
-    if (lo < 0)
-        lo = 0;
+    if (!(lo > 0))
+        lo = 1;
     if (!(hi > lo))
-        hi = lo + 1;
-    a->lo = lo;
-    a->hi = hi;
-    double cand[64];
-    int nc = 0;
-    if (lo <= 0)
-        cand[nc++] = 0;
-    for (int e = -3; e <= 9 && nc < 60; e++)
-        for (int m = 0; m < 3; m++) {
-            double v = (m == 0 ? 1 : m == 1 ? 2 : 5) * pow(10, e);
-            if (v >= lo * 0.999 && v <= hi * 1.001)
-                cand[nc++] = v;
-        }
-    /* The axis ends on the next round value above the data. */
-    for (int e = -3; e <= 9; e++) {
-        int done = 0;
-        for (int m = 0; m < 3 && !done; m++) {
-            double v = (m == 0 ? 1 : m == 1 ? 2 : 5) * pow(10, e);
-            if (v >= hi * 0.999) {
-                if (nc < 60 && (nc == 0 || cand[nc - 1] < v * 0.999))
-                    cand[nc++] = v;
-                a->hi = v;
-                done = 1;
-            }
-        }
-        if (done)
-            break;
-    }
-    int only_ones = nc > 8;
-    double l0 = log10(1 + a->lo), l1 = log10(1 + a->hi), last = -1;
+        hi = lo * 10;
+    int e0 = (int)floor(log10(lo) + 1e-9), e1 = (int)ceil(log10(hi) - 1e-9);
+    if (e1 <= e0)
+        e1 = e0 + 1;
+    a->lo = pow(10, e0);
+    a->hi = pow(10, e1);
+    int with_25 = e1 - e0 < 3;
     a->nticks = 0;
-    for (int i = 0; i < nc && a->nticks < DG_CHART_MAX_TICKS; i++) {
-        double v = cand[i];
-        if (only_ones && v > 0 && v != a->hi) {
-            double m = v / pow(10, floor(log10(v) + 1e-9));
-            if (fabs(m - 1) > 1e-6)
-                continue;
+    for (int e = e0; e <= e1 && a->nticks < DG_CHART_MAX_TICKS; e++)
+        for (int m = 0; m < (with_25 && e < e1 ? 3 : 1) && a->nticks < DG_CHART_MAX_TICKS; m++) {
+            double v = (m == 0 ? 1 : m == 1 ? 2 : 5) * pow(10, e);
+            a->tick[a->nticks] = v;
+            dg_chart_format_value(v, 0, a->label[a->nticks], sizeof a->label[0]);
+            a->nticks++;
         }
-        /* Near 0, log10(1 + v) packs the small ticks together: keep those
-         * at least a twentieth of the axis apart. */
-        double p = l1 > l0 ? (log10(1 + v) - l0) / (l1 - l0) : 0;
-        if (last >= 0 && p - last < 0.05)
-            continue;
-        last = p;
-        a->tick[a->nticks] = v;
-        dg_chart_format_value(v, 0, a->label[a->nticks], sizeof a->label[0]);
-        a->nticks++;
-    }
 }
 
 void dg_chart_axes_of(const dg_chart *c, dg_chart_axes *ax)
@@ -159,6 +142,8 @@ void dg_chart_axes_of(const dg_chart *c, dg_chart_axes *ax)
     for (int i = 0; i < c->n; i++) {
         double sum = 0;
         for (int k = 0; k < ns; k++) {
+            if (!dg_chart_has_value(c, i, k))
+                continue;
             double v = dg_chart_value(c, i, k);
             sum += v;
             vmin = fmin(vmin, v);
@@ -168,7 +153,8 @@ void dg_chart_axes_of(const dg_chart *c, dg_chart_axes *ax)
             vmax = fmax(vmax, sum);
     }
     for (int m = 0; m < c->nmarkers; m++)
-        if (!c->markers[m].on_x && isfinite(c->markers[m].at)) {
+        if (!c->markers[m].on_x && isfinite(c->markers[m].at) &&
+            (!c->log_values || c->markers[m].at > 0)) {
             vmin = fmin(vmin, c->markers[m].at);
             vmax = fmax(vmax, c->markers[m].at);
         }
@@ -182,7 +168,7 @@ void dg_chart_axes_of(const dg_chart *c, dg_chart_axes *ax)
     ax->val.numeric = 1;
     if (c->log_values) {
         ax->val.log = 1;
-        log_ticks(&ax->val, vmin > 0 ? vmin : 0, vmax);
+        log_ticks(&ax->val, vmin, vmax);
     } else {
         linear_ticks(&ax->val, vmin, vmax, c->integer_values);
     }
@@ -209,8 +195,28 @@ double dg_chart_axis_pos(const dg_chart_axis *a, int n, double v)
     if (!a->numeric)
         return n > 0 ? (v + 0.5) / n : 0.5;
     if (a->log) {
-        double l0 = log10(1 + a->lo), l1 = log10(1 + a->hi);
-        return l1 > l0 ? (log10(1 + fmax(v, 0)) - l0) / (l1 - l0) : 0;
+        double l0 = log10(a->lo), l1 = log10(a->hi);
+        return l1 > l0 && v > 0 ? (log10(v) - l0) / (l1 - l0) : 0;
     }
     return a->hi > a->lo ? (v - a->lo) / (a->hi - a->lo) : 0;
+}
+
+double dg_chart_counts_top(const dg_chart *c)
+{
+    double top = 0;
+    int ns = dg_chart_nseries(c);
+    for (int i = 0; c->counts && i < c->n; i++)
+        for (int k = 0; k < ns; k++) {
+            double v = c->counts[(size_t)i * ns + k];
+            if (isfinite(v) && v > top)
+                top = v;
+        }
+    return top;
+}
+
+void dg_chart_counts_text(const dg_chart *c, char *out, size_t cap)
+{
+    char n[32];
+    dg_format_count((unsigned long long)llround(dg_chart_counts_top(c)), n, sizeof n);
+    snprintf(out, cap, "%s (tallest bar %s)", c->counts_label ? c->counts_label : "count", n);
 }

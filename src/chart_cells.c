@@ -18,6 +18,20 @@ static const uint32_t fills[] = {0x2588, 0x2593, 0x2592, 0x2591, 0x259A, 0x2573}
 static const uint32_t line_keys[] = {0x2500, 0x254C, 0x2508, 0x2550};
 #define NLINES (int)(sizeof line_keys / sizeof *line_keys)
 
+/* Marks on the points of a line (point_marks), by glyph: a gender's own
+ * (male ●, female ■), other series in order. */
+static const uint32_t marks[] = {0x25CF, 0x25B2, 0x25A0, 0x25C6, 0x2715, 0x25BC};
+#define NMARKS (int)(sizeof marks / sizeof *marks)
+
+/* The fill of bar k of label i: with one series, a label's own glyph when
+ * the labels have kinds (the genders of a one-series chart), else solid. */
+static uint32_t bar_fill(const dg_chart *c, int ns, int i, int k)
+{
+    if (ns == 1)
+        return c->kinds ? fills[dg_chart_glyph(c, i) % NFILLS] : fills[0];
+    return fills[dg_chart_glyph(c, k) % NFILLS];
+}
+
 /* Eighths of a cell: left-to-right (horizontal bars), bottom-up (vertical). */
 static const uint32_t eighth_h[8] = {0, 0x258F, 0x258E, 0x258D, 0x258C, 0x258B, 0x258A, 0x2589};
 static const uint32_t eighth_v[8] = {0, 0x2581, 0x2582, 0x2583, 0x2584, 0x2585, 0x2586, 0x2587};
@@ -227,12 +241,19 @@ static int draw_legend(dg_cell_grid *g, const dg_chart *c, int y0, const char *p
         for (int k = 0; k < ns; k++)
             legend_item(g, &x, &y, y0, max_rows,
                         c->kind == DG_CHART_POINTS ? 0x2022
-                        : lines                    ? line_keys[k % NLINES]
-                                                   : fills[k % NFILLS],
-                        2, dg_chart_colour(c, k), c->series_names[k]);
+                        : lines && c->point_marks  ? marks[dg_chart_glyph(c, k) % NMARKS]
+                        : lines                    ? line_keys[dg_chart_glyph(c, k) % NLINES]
+                                                   : fills[dg_chart_glyph(c, k) % NFILLS],
+                        lines && c->point_marks ? 1 : 2, dg_chart_colour(c, k),
+                        c->series_names[k]);
     for (int m = 0; m < c->nmarkers; m++)
         legend_item(g, &x, &y, y0, max_rows, c->markers[m].on_x ? 0x2502 : 0x2504, 1, -1,
                     c->markers[m].label ? c->markers[m].label : "");
+    if (c->counts && lines) {
+        char label[128];
+        dg_chart_counts_text(c, label, sizeof label);
+        legend_item(g, &x, &y, y0, max_rows, 0x2591, 1, -1, label);
+    }
     return y - y0 + 1;
 }
 
@@ -357,6 +378,63 @@ static void draw_cat_axis_v(dg_cell_grid *g, const dg_chart *c, const dg_chart_a
 
 /* ---- the kinds -------------------------------------------------------------------- */
 
+/* A line chart's counts (c->counts) as bars along the bottom fifth of the
+ * plot, each series' bar in its colour beside the others at its point,
+ * scaled to the largest count, which the legend names (dg_chart_counts_text). */
+static void draw_counts(dg_cell_grid *g, const dg_chart *c, const dg_chart_axes *ax,
+                        const frame *f)
+{
+    int ns = dg_chart_nseries(c), h = f->h / 5 < 2 ? 2 : f->h / 5;
+    double top = dg_chart_counts_top(c);
+    if (!(top > 0))
+        return;
+    /* The cells between two points: the narrowest gap decides the width. */
+    double gap = f->w;
+    for (int i = 1; i < c->n; i++) {
+        double a = dg_chart_axis_pos(&ax->cat, c->n, c->x ? c->x[i - 1] : i - 1);
+        double b = dg_chart_axis_pos(&ax->cat, c->n, c->x ? c->x[i] : i);
+        gap = fmin(gap, (b - a) * (f->w - 1));
+    }
+    int with = 0;
+    for (int k = 0; k < ns; k++)
+        for (int i = 0; i < c->n; i++)
+            if (isfinite(c->counts[(size_t)i * ns + k]) && c->counts[(size_t)i * ns + k] > 0) {
+                with++;
+                break;
+            }
+    int sub = (int)floor((gap - 1) / (with ? with : 1));
+    if (sub < 1)
+        sub = 1;
+    for (int i = 0; i < c->n; i++) {
+        double xp = dg_chart_axis_pos(&ax->cat, c->n, c->x ? c->x[i] : i);
+        int mid = f->x0 + (int)lround(xp * (f->w - 1)), j = 0;
+        for (int k = 0; k < ns; k++) {
+            double v = c->counts[(size_t)i * ns + k];
+            int has_any = 0;
+            for (int q = 0; q < c->n && !has_any; q++)
+                has_any = isfinite(c->counts[(size_t)q * ns + k]) && c->counts[(size_t)q * ns + k] > 0;
+            if (!has_any)
+                continue;
+            int x0 = mid - sub * with / 2 + j * sub;
+            j++;
+            if (!isfinite(v) || v <= 0)
+                continue;
+            int e = (int)lround(v / top * h * 8);
+            if (e < 1)
+                e = 1;
+            for (int x = x0; x < x0 + sub; x++) {
+                if (x < f->x0 || x >= f->x0 + f->w)
+                    continue;
+                for (int r = 0; r < e / 8; r++)
+                    put(g, x, f->y0 + f->h - 1 - r, 0x2591, dg_chart_colour(c, k), 0);
+                if (e % 8)
+                    put(g, x, f->y0 + f->h - 1 - e / 8, eighth_v[e % 8], dg_chart_colour(c, k),
+                        DG_CELL_DIM);
+            }
+        }
+    }
+}
+
 static void draw_vertical(dg_cell_grid *g, const dg_chart *c, const dg_chart_axes *ax)
 {
     int legend_rows = draw_legend(g, c, 0, c->value_label), axis_rows = c->category_label ? 3 : 2;
@@ -378,8 +456,8 @@ static void draw_vertical(dg_cell_grid *g, const dg_chart *c, const dg_chart_axe
                 sub = 1;
             for (int k = 0; k < ns; k++) {
                 double v = dg_chart_value(c, i, k);
-                int colour = dg_chart_colour(c, ns == 1 && c->colours ? i : k);
-                uint32_t fill = ns == 1 ? fills[0] : fills[k % NFILLS];
+                int colour = dg_chart_colour(c, ns == 1 && (c->colours || c->kinds) ? i : k);
+                uint32_t fill = bar_fill(c, ns, i, k);
                 double p0 = c->stacked ? dg_chart_axis_pos(&ax->val, 0, base) : 0;
                 double p1 = dg_chart_axis_pos(&ax->val, 0, c->stacked ? base + v : v);
                 base += v;
@@ -390,6 +468,9 @@ static void draw_vertical(dg_cell_grid *g, const dg_chart *c, const dg_chart_axe
                 if (whole)
                     e0 = (e0 + 4) / 8 * 8, e1 = (e1 + 4) / 8 * 8;
                 int x0 = c->stacked ? s0 : s0 + k * sub, x1 = c->stacked ? s0 + width : x0 + sub;
+                /* A zero bar is a visible line on the axis, not a gap. */
+                if (e1 == 0 && !c->stacked && dg_chart_has_value(c, i, k))
+                    e1 = 1;
                 for (int x = x0; x < x1 && x < f.x0 + f.w; x++) {
                     for (int r = e0 / 8; r < e1 / 8; r++)
                         put(g, x, f.y0 + f.h - 1 - r, fill, colour, 0);
@@ -422,20 +503,24 @@ static void draw_vertical(dg_cell_grid *g, const dg_chart *c, const dg_chart_axe
         dots d = {2 * f.w, 4 * f.h, NULL, NULL};
         d.bits = dg_xcalloc((size_t)f.w * f.h + 1, 1);
         d.colour = dg_xcalloc((size_t)f.w * f.h + 1, 1);
+        if (c->counts)
+            draw_counts(g, c, ax, &f);
         for (int k = 0; k < ns; k++) {
-            int px = 0, py = 0, colour = dg_chart_colour(c, k);
+            int px = 0, py = 0, have = 0, colour = dg_chart_colour(c, k);
+            int glyph = dg_chart_glyph(c, k);
             for (int i = 0; i < c->n; i++) {
+                if (!dg_chart_has_value(c, i, k))
+                    continue; /* left out: the line joins its neighbours */
                 double xp = dg_chart_axis_pos(&ax->cat, c->n, c->x ? c->x[i] : i);
                 double yp = dg_chart_axis_pos(&ax->val, 0, dg_chart_value(c, i, k));
                 int x = (int)lround(xp * (d.w - 1)), y = (int)lround((1 - yp) * (d.h - 1));
-                if (c->kind == DG_CHART_POINTS)
+                if (c->kind == DG_CHART_POINTS || !have)
                     dot(&d, x, y, colour);
-                else if (i > 0)
-                    dot_line(&d, px, py, x, y, k, colour);
-                else if (c->n == 1)
-                    dot(&d, x, y, colour);
+                else
+                    dot_line(&d, px, py, x, y, glyph, colour);
                 px = x;
                 py = y;
+                have = 1;
             }
         }
         for (int y = 0; y < f.h; y++)
@@ -444,6 +529,17 @@ static void draw_vertical(dg_cell_grid *g, const dg_chart *c, const dg_chart_axe
                 if (b)
                     put(g, f.x0 + x, f.y0 + y, 0x2800 + b, d.colour[(size_t)y * f.w + x],
                         DG_CELL_BOLD);
+            }
+        /* The marks go over the lines, one cell each. */
+        for (int k = 0; k < ns && c->point_marks && c->kind == DG_CHART_LINE; k++)
+            for (int i = 0; i < c->n; i++) {
+                if (!dg_chart_has_value(c, i, k))
+                    continue;
+                double xp = dg_chart_axis_pos(&ax->cat, c->n, c->x ? c->x[i] : i);
+                double yp = dg_chart_axis_pos(&ax->val, 0, dg_chart_value(c, i, k));
+                int x = (int)lround(xp * (d.w - 1)) / 2, y = (int)lround((1 - yp) * (d.h - 1)) / 4;
+                put(g, f.x0 + x, f.y0 + y, marks[dg_chart_glyph(c, k) % NMARKS],
+                    dg_chart_colour(c, k), DG_CELL_BOLD);
             }
         free(d.bits);
         free(d.colour);
@@ -457,12 +553,17 @@ static void draw_horizontal(dg_cell_grid *g, const dg_chart *c, const dg_chart_a
     int ns = dg_chart_nseries(c), per = c->stacked || ns == 1 ? 1 : ns;
     int axis_rows = c->value_label ? 3 : 2;
     /* Labels on the left: the widest, at most a third of the width. */
-    int lw = 1;
+    int lw = 1, widest = 1;
     for (int i = 0; i < c->n; i++)
-        if (c->labels && text_w(c->labels[i]) > lw)
-            lw = text_w(c->labels[i]);
-    if (lw > g->cols / 3)
-        lw = g->cols / 3;
+        if (c->labels && text_w(c->labels[i]) > widest)
+            widest = text_w(c->labels[i]);
+    lw = widest > g->cols / 3 ? g->cols / 3 : widest;
+    /* A label that would be cut goes whole on its own row above its bar,
+     * when the rows allow a label row and a bar row for every label. */
+    int legend_guess = c->nmarkers || (ns > 1 && c->series_names) ? 2 : 1;
+    int above = widest > lw && c->n * (per + 1) <= g->rows - legend_guess - axis_rows;
+    if (above)
+        lw = 0;
     /* Room at the bars' end for their values, and for the last tick's label. */
     int vw = 0;
     char b[32];
@@ -483,13 +584,14 @@ static void draw_horizontal(dg_cell_grid *g, const dg_chart *c, const dg_chart_a
     if (f.w < 4)
         f.w = 4;
     /* A blank row between labels when there is room for it, and one-row
-     * bars up to three rows thick when there is room for that. */
+     * bars up to three rows thick when there is room for that (labels
+     * above their bars take that row). */
     int thick = 1;
-    if (per == 1 && c->n > 0) {
+    if (per == 1 && c->n > 0 && !above) {
         thick = f.h / c->n - 1;
         thick = thick < 1 ? 1 : thick > 3 ? 3 : thick;
     }
-    int step = per * thick + (f.h >= (per * thick + 1) * c->n ? 1 : 0);
+    int step = above ? per + 1 : per * thick + (f.h >= (per * thick + 1) * c->n ? 1 : 0);
     int shown = f.h / step;
     if (shown > c->n)
         shown = c->n;
@@ -498,8 +600,10 @@ static void draw_horizontal(dg_cell_grid *g, const dg_chart *c, const dg_chart_a
     for (int y = f.y0; y < f.y0 + f.h; y++)
         put(g, f.x0 - 1, y, 0x2502, -1, DG_CELL_DIM);
     for (int i = 0; i < shown; i++) {
-        int y = f.y0 + i * step, ymid = y + (thick - 1) / 2;
-        if (c->labels) {
+        int y = f.y0 + i * step + above, ymid = y + (thick - 1) / 2;
+        if (c->labels && above) {
+            put_text(g, f.x0, y - 1, c->labels[i], g->cols - f.x0, -1, 0);
+        } else if (c->labels) {
             int w = text_w(c->labels[i]) < lw ? text_w(c->labels[i]) : lw;
             put_text(g, lw - w, ymid, c->labels[i], lw, -1, 0);
         }
@@ -507,14 +611,17 @@ static void draw_horizontal(dg_cell_grid *g, const dg_chart *c, const dg_chart_a
         double base = 0;
         for (int k = 0; k < ns; k++) {
             double v = dg_chart_value(c, i, k);
-            int colour = dg_chart_colour(c, ns == 1 && c->colours ? i : k);
-            uint32_t fill = ns == 1 ? fills[0] : fills[k % NFILLS];
+            int colour = dg_chart_colour(c, ns == 1 && (c->colours || c->kinds) ? i : k);
+            uint32_t fill = bar_fill(c, ns, i, k);
             int row = c->stacked ? y : y + (per > 1 ? k : 0);
             double p = dg_chart_axis_pos(&ax->val, 0, c->stacked ? base + v : v);
             base += v;
             int e1 = (int)lround(p * f.w * 8), e0 = c->stacked ? e_base : 0;
             if (c->stacked || fill != fills[0])
                 e1 = (e1 + 4) / 8 * 8;
+            /* A zero bar is a visible line on the axis, not a gap. */
+            if (e1 == 0 && !c->stacked && dg_chart_has_value(c, i, k))
+                e1 = 1;
             for (int t = 0; t < thick; t++) {
                 for (int x = e0 / 8; x < e1 / 8; x++)
                     put(g, f.x0 + x, row + t, fill, colour, 0);
@@ -528,13 +635,14 @@ static void draw_horizontal(dg_cell_grid *g, const dg_chart *c, const dg_chart_a
             double v = c->stacked ? base : dg_chart_value(c, i, 0);
             double p = dg_chart_axis_pos(&ax->val, 0, v);
             dg_chart_format_value(v, c->integer_values, b, sizeof b);
-            put_text(g, f.x0 + (int)ceil(p * f.w) + 1, ymid, b, vw + f.w, -1, DG_CELL_DIM);
+            int end = (int)ceil(p * f.w);
+            put_text(g, f.x0 + (end < 1 ? 1 : end) + 1, ymid, b, vw + f.w, -1, DG_CELL_DIM);
         }
     }
     if (shown < c->n) {
         char more[64];
         snprintf(more, sizeof more, "… %d more", c->n - shown);
-        put_text(g, 0, f.y0 + shown * step, more, lw, -1, DG_CELL_DIM);
+        put_text(g, 0, f.y0 + shown * step, more, lw > 12 ? lw : g->cols, -1, DG_CELL_DIM);
     }
     /* The value axis under the bars. */
     int y = f.y0 + f.h;

@@ -208,9 +208,19 @@ int dg_kdist_chart_of(const dg_kdist *kd, double eps_km, dg_kdist_chart *out, dg
     double knee_share = kd->nsorted > 1 ? 100.0 * kd->knee_index / (kd->nsorted - 1) : 0;
     snprintf(out->title, sizeof out->title, "k-distance, k = %g (the point itself counted)",
              kd->k);
-    snprintf(out->sub, sizeof out->sub,
-             "%u locations sorted; knee at %.0f%% of them: %.3f km (suggested eps); max %.1f km",
-             kd->nsorted, knee_share, kd->knee_km, kd->sorted[kd->nsorted - 1]);
+    char nloc[32];
+    uint32_t zero = 0; /* sorted ascending: the distances of 0 come first */
+    while (zero < kd->nsorted && !(kd->sorted[zero] > 0))
+        zero++;
+    int len = snprintf(out->sub, sizeof out->sub,
+                       "%s locations sorted; knee at %.0f%% of them: %.3f km (suggested eps); "
+                       "max %.1f km",
+                       dg_format_count(kd->nsorted, nloc, sizeof nloc), knee_share, kd->knee_km,
+                       kd->sorted[kd->nsorted - 1]);
+    if (zero && len > 0 && (size_t)len < sizeof out->sub)
+        snprintf(out->sub + len, sizeof out->sub - (size_t)len,
+                 "; the first %.0f%% at 0 km, off the log axis",
+                 100.0 * zero / kd->nsorted);
     snprintf(out->knee, sizeof out->knee, "knee %.3g km", kd->knee_km);
     out->mk[0] = (dg_chart_marker){1, knee_share, out->knee};
     int nm = 1;
@@ -218,11 +228,12 @@ int dg_kdist_chart_of(const dg_kdist *kd, double eps_km, dg_kdist_chart *out, dg
         snprintf(out->eps, sizeof out->eps, "eps %g km", eps_km);
         out->mk[nm++] = (dg_chart_marker){0, eps_km, out->eps};
     }
-    /* log10(1 + km), as the knee is found: metres to thousands of km. */
+    /* A log axis (ticks 0.01, 0.1, 1, 10 ... km): the distances span metres
+     * to thousands of km. A distance of 0 (k = 1) has no place on it. */
     out->chart = (dg_chart){.kind = DG_CHART_LINE,
                             .title = out->title,
                             .subtitle = out->sub,
-                            .value_label = "km to the k-th neighbour (log scale)",
+                            .value_label = "km to the k-th neighbour (log axis)",
                             .category_label = "% of the distinct locations, sorted",
                             .n = DG_KDIST_CHART_POINTS,
                             .values = out->v,
@@ -294,6 +305,7 @@ void dg_sweep_chart_of(const dg_dbscan_sweep_row *rows, int nrows, double eps_km
                             .nseries = nm,
                             .series_names = out->names,
                             .integer_values = 1,
+                            .point_marks = 1,
                             .nmarkers = eps_km > 0 ? 1 : 0,
                             .markers = &out->mk};
 }

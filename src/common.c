@@ -676,13 +676,31 @@ char *dg_format_bytes(double v, char *out, size_t cap)
     return out;
 }
 
+char *dg_format_count(unsigned long long v, char *out, size_t cap)
+{
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%llu", v);
+    size_t k = 0;
+    for (int i = 0; i < n && k + 2 < cap; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            out[k++] = ',';
+        out[k++] = digits[i];
+    }
+    if (cap)
+        out[k < cap ? k : cap - 1] = '\0';
+    return out;
+}
+
 char *dg_format_amount(double v, const char *unit, char *out, size_t cap)
 {
     if (strcmp(unit, "bytes") == 0)
         return dg_format_bytes(v, out, cap);
     if (v >= 1e6)
         snprintf(out, cap, "%.2f M %s", v / 1e6, unit);
-    else
-        snprintf(out, cap, "%.0f %s", v, unit);
+    else {
+        char n[32];
+        dg_format_count(v > 0 ? (unsigned long long)(v + 0.5) : 0, n, sizeof n);
+        snprintf(out, cap, "%s %s", n, unit);
+    }
     return out;
 }

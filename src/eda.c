@@ -10,21 +10,36 @@
 
 /* ---- shared definitions ------------------------------------------------ */
 
-static const int age_group_upper[DG_AGE_GROUPS4 - 1] = {24, 32, 45};
-static const char *const age_group_names[DG_AGE_GROUPS4] = {"0-24", "25-32", "33-45", "46+"};
+/* The age groups' table (eda.h): upper edges (the last group has none) and
+ * names written from the edges, whole years. */
+static const struct {
+    int n;
+    int upper[DG_AGE_GROUPS4 - 1];
+    const char *name[DG_AGE_GROUPS4];
+} age_sets[] = {
+    [DG_AGES_EDA] = {4, {24, 32, 45}, {"0-24", "25-32", "33-45", "46+"}},
+    [DG_AGES_MAPS] = {3, {24, 32}, {"0-24", "25-32", "33+"}},
+};
 const char *const dg_weekday_names[7] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 
-int dg_age_group4(int age)
+int dg_age_groups(dg_age_set set)
 {
-    for (int g = 0; g < DG_AGE_GROUPS4 - 1; g++)
-        if (age <= age_group_upper[g])
-            return g;
-    return DG_AGE_GROUPS4 - 1;
+    return age_sets[set].n;
 }
 
-const char *dg_age_group4_name(int group)
+int dg_age_group_of(dg_age_set set, double age)
 {
-    return age_group_names[group];
+    if (isnan(age))
+        return -1;
+    for (int g = 0; g < age_sets[set].n - 1; g++)
+        if (age <= age_sets[set].upper[g])
+            return g;
+    return age_sets[set].n - 1;
+}
+
+const char *dg_age_group_name(dg_age_set set, int group)
+{
+    return group >= 0 && group < age_sets[set].n ? age_sets[set].name[group] : "";
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -325,7 +340,7 @@ static void charts_events(dg_eda *e, const dg_dataset *ds, const labels *l)
     for (int h = 0; h < 24; h++)
         hg->row_names[h] = xprintf("%02d", h);
     for (int g = 0; g < DG_AGE_GROUPS4; g++)
-        ag->series_names[g] = xprintf("%s", age_group_names[g]);
+        ag->series_names[g] = xprintf("%s", dg_age_group_name(DG_AGES_EDA, g));
 
     double gender_total[2] = {0, 0}, group_total[DG_AGE_GROUPS4] = {0};
     for (uint64_t i = 0; i < ev->nrows; i++) {
@@ -341,7 +356,7 @@ static void charts_events(dg_eda *e, const dg_dataset *ds, const labels *l)
             (*cell(hg, dg_hour(ts[i]), l->male[k]))++;
             gender_total[l->male[k]]++;
         }
-        int g = dg_age_group4(l->age[k]);
+        int g = dg_age_group_of(DG_AGES_EDA, l->age[k]);
         (*cell(ag, d, g))++;
         group_total[g]++;
     }
@@ -417,7 +432,7 @@ static void charts_brands(dg_eda *e, const dg_dataset *ds, const labels *l)
         for (uint32_t b = 0; b < nb; b++)
             rank[b] = (ranked){b, 0};
         for (uint32_t i = 0; i < l->n; i++)
-            if (brand[i] != UINT32_MAX && dg_age_group4(l->age[i]) == g) {
+            if (brand[i] != UINT32_MAX && dg_age_group_of(DG_AGES_EDA, l->age[i]) == g) {
                 rank[brand[i]].count++;
                 total++;
             }
@@ -426,8 +441,8 @@ static void charts_brands(dg_eda *e, const dg_dataset *ds, const labels *l)
         while (top > 0 && rank[top - 1].count == 0)
             top--;
         char slug[48], title[160];
-        snprintf(slug, sizeof slug, "10-brands-age-%s", age_group_names[g]);
-        snprintf(title, sizeof title, "Top 10 phone brands, age group %s", age_group_names[g]);
+        snprintf(slug, sizeof slug, "10-brands-age-%s", dg_age_group_name(DG_AGES_EDA, g));
+        snprintf(title, sizeof title, "Top 10 phone brands, age group %s", dg_age_group_name(DG_AGES_EDA, g));
         dg_eda_table *a = add_table(e, 10, slug, title, "brand", "devices / %", top, 2);
         a->series_names[0] = xprintf("devices");
         a->series_names[1] = xprintf("%% of the group");
@@ -508,9 +523,11 @@ static void chart_apps(dg_eda *e, const dg_dataset *ds, const labels *l)
     for (int r = 0; r < top; r++) {
         int64_t id = app->dict.keys[rank[r].id];
         const char *cat = app_category(ds, id);
-        t->row_names[r] = cat ? xprintf("%lld (%s), %.0f events", (long long)id,
-                                        *cat ? cat : "unnamed", rank[r].count)
-                              : xprintf("%lld, %.0f events", (long long)id, rank[r].count);
+        char n[32];
+        dg_format_count((unsigned long long)rank[r].count, n, sizeof n);
+        t->row_names[r] = cat ? xprintf("%lld (%s), %s events", (long long)id,
+                                        *cat ? cat : "unnamed", n)
+                              : xprintf("%lld, %s events", (long long)id, n);
         *cell(t, r, 0) = rank[r].count;
         *cell(t, r, 1) = 100.0 * male[rank[r].id] / rank[r].count;
         *cell(t, r, 2) = 100.0 - *cell(t, r, 1);

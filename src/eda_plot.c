@@ -7,32 +7,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The columns of a table a chart shows (-1 ends the list). */
+/* The columns of a table a chart shows (-1 ends the list), and which of
+ * them (or, for a chart of one series, which rows) are a gender: "FM" is
+ * female then male, '-' a plain series. eda.c writes these tables with the
+ * genders in that order. */
 typedef struct view {
     const char *slug_prefix;
     dg_chart_kind kind;
     int stacked;
     int cols[6];
     const char *value_label;
+    const char *genders;     /* per column, or per row when rows_gendered; NULL: none */
+    int rows_gendered;
+    int value_labels;        /* print each bar's value (or its stack's total) */
 } view;
 
 static const view views[] = {
-    {"01-age", DG_CHART_BAR_V, 1, {0, 1, -1}, "devices"},
-    {"01-gender", DG_CHART_BAR_H, 0, {1, -1}, "% of labelled devices"},
-    {"02-age-box", DG_CHART_BOX, 0, {3, 4, 5, 6, 7, -1}, "age (years)"},
-    {"03-with-events", DG_CHART_BAR_H, 0, {1, 3, -1}, "% of devices"},
-    {"04-weekday", DG_CHART_BAR_V, 0, {0, -1}, "events"},
-    {"05-week-hours", DG_CHART_LINE, 0, {0, -1}, "events per hour"},
-    {"06-hour-gender", DG_CHART_LINE, 0, {0, 1, -1}, "% of the gender's events in the week"},
-    {"07-weekday-age", DG_CHART_BAR_V, 0, {0, 1, 2, 3, -1}, "% of the age group's events"},
-    {"08-brands-gender", DG_CHART_BAR_H, 1, {0, 1, -1}, "labelled devices"},
-    {"09-apps-gender", DG_CHART_BAR_H, 1, {1, 2, -1}, "% of the app's events"},
-    {"10-brands-age", DG_CHART_BAR_H, 0, {1, -1}, "% of the age group's devices"},
+    {"01-age", DG_CHART_BAR_V, 1, {0, 1, -1}, "devices", "FM", 0, 0},
+    {"01-gender", DG_CHART_BAR_H, 0, {1, -1}, "% of labelled devices", "FM", 1, 1},
+    {"02-age-box", DG_CHART_BOX, 0, {3, 4, 5, 6, 7, -1}, "age (years)", "FM", 1, 0},
+    {"03-with-events", DG_CHART_BAR_H, 0, {1, 3, -1}, "% of devices", NULL, 0, 0},
+    {"04-weekday", DG_CHART_BAR_V, 0, {0, -1}, "events", NULL, 0, 0},
+    {"05-week-hours", DG_CHART_LINE, 0, {0, -1}, "events per hour", NULL, 0, 0},
+    {"06-hour-gender", DG_CHART_LINE, 0, {0, 1, -1}, "% of the gender's events in the week",
+     "FM", 0, 0},
+    {"07-weekday-age", DG_CHART_BAR_V, 0, {0, 1, 2, 3, -1}, "% of the age group's events", NULL,
+     0, 0},
+    {"08-brands-gender", DG_CHART_BAR_H, 1, {0, 1, -1}, "labelled devices", "FM", 0, 1},
+    {"09-apps-gender", DG_CHART_BAR_H, 1, {1, 2, -1}, "% of the app's events", "MF", 0, 0},
+    {"10-brands-age", DG_CHART_BAR_H, 0, {1, -1}, "% of the age group's devices", NULL, 0, 1},
 };
 
 /* Palette indices for series that are neither gender: the age groups'
  * colours of the maps first, never the genders' blue and vermilion. */
 static const int other_colours[] = {2, 1, 5, 4, 6, 7};
+
+static dg_series_kind kind_of_letter(char g)
+{
+    return g == 'F' ? DG_SERIES_FEMALE : g == 'M' ? DG_SERIES_MALE : DG_SERIES_PLAIN;
+}
 
 int dg_eda_chart_of(const dg_eda *e, int i, dg_eda_chart *out, dg_err *err)
 {
@@ -51,23 +64,23 @@ int dg_eda_chart_of(const dg_eda *e, int i, dg_eda_chart *out, dg_err *err)
     out->series = dg_xmalloc(((size_t)ns + 1) * sizeof *out->series);
     int nc = ns > t->nrows ? ns : t->nrows;
     out->colours = dg_xmalloc(((size_t)nc + 1) * sizeof *out->colours);
+    out->kinds = dg_xcalloc((size_t)nc + 1, sizeof *out->kinds);
     for (int s = 0; s < ns; s++)
         out->series[s] = t->series_names[v->cols[s]];
     for (int r = 0; r < t->nrows; r++)
         for (int s = 0; s < ns; s++)
             out->values[r * ns + s] = dg_eda_value(t, r, v->cols[s]);
-    int one = v->kind == DG_CHART_BOX || ns == 1, gendered = 0;
-    /* One colour per series, or per label when the labels are the genders
-     * (a box plot, a one-series bar chart): female is vermilion everywhere. */
-    for (int k = 0; k < (one ? t->nrows : ns); k++) {
-        const char *name = one ? t->row_names[k] : out->series[k];
-        int fallback = one ? (v->kind == DG_CHART_BOX ? other_colours[k % 6] : 0)
-                           : other_colours[k % 6];
-        out->colours[k] = dg_palette_for_name(name, fallback);
-        gendered |= out->colours[k] != fallback;
+    /* A colour per series (per label for a box plot or a one-series bar
+     * chart): a gender's own where the view says so, else the others'. */
+    int per_label = v->kind == DG_CHART_BOX || ns == 1;
+    int nkeys = per_label ? t->nrows : ns;
+    for (int k = 0; k < nkeys; k++) {
+        out->colours[k] = per_label && v->kind != DG_CHART_BOX && !v->genders ? 0
+                                                                               : other_colours[k % 6];
+        if (v->genders && (per_label == v->rows_gendered) && k < (int)strlen(v->genders))
+            out->kinds[k] = kind_of_letter(v->genders[k]);
     }
-    snprintf(out->subtitle, sizeof out->subtitle, "chart %d of the brief's ten; %s",
-             e->chart_of[i], t->unit);
+    snprintf(out->subtitle, sizeof out->subtitle, "%s", t->unit);
     /* Counts of devices or events print as integers, shares keep decimals. */
     int counts = !strchr(v->value_label, '%');
     for (int s = 0; s < ns && counts; s++)
@@ -81,13 +94,13 @@ int dg_eda_chart_of(const dg_eda *e, int i, dg_eda_chart *out, dg_err *err)
         .n = t->nrows,
         .labels = (const char *const *)t->row_names,
         .values = out->values,
-        .value_labels = v->kind == DG_CHART_BAR_H && (ns == 1 || v->stacked) &&
-                        strcmp(v->slug_prefix, "09-apps-gender") != 0,
+        .value_labels = v->value_labels,
         .nseries = v->kind == DG_CHART_BOX ? 0 : ns,
         .series_names = out->series,
         .stacked = v->stacked,
         .integer_values = counts,
-        .colours = one && !gendered && v->kind != DG_CHART_BOX ? NULL : out->colours,
+        .colours = per_label && !v->genders && v->kind != DG_CHART_BOX ? NULL : out->colours,
+        .kinds = v->genders ? out->kinds : NULL,
     };
     return DG_OK;
 }
@@ -97,6 +110,7 @@ void dg_eda_chart_free(dg_eda_chart *c)
     free(c->values);
     free(c->series);
     free(c->colours);
+    free(c->kinds);
     memset(c, 0, sizeof *c);
 }
 

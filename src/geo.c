@@ -1,6 +1,7 @@
 /* Event samples, extents, projections, density grids and the basemap asset
  * (the drawing is geo_plot.c's). */
 #include "demographer/geo.h"
+#include "demographer/eda.h"
 
 #include "demographer/clean.h"
 
@@ -32,9 +33,10 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The maps' groups are eda.h's DG_AGES_MAPS, in the same order. */
 static int8_t age_group_of(int32_t age)
 {
-    return age <= 24 ? DG_GEO_AGE_0_24 : age <= 32 ? DG_GEO_AGE_25_32 : DG_GEO_AGE_33_UP;
+    return (int8_t)dg_age_group_of(DG_AGES_MAPS, age);
 }
 
 int dg_geo_sample_events(const dg_dataset *ds, uint32_t n, uint64_t seed, int labelled_only,
@@ -166,11 +168,13 @@ int dg_map_panels(dg_map_kind k)
 const char *dg_map_panel_name(dg_map_kind k, int panel)
 {
     static const char *const gender[] = {"Male", "Female"};
-    static const char *const age[DG_GEO_AGE_GROUPS] = {"Age 0-24", "Age 25-32", "Age 33+"};
+    static _Thread_local char age[DG_GEO_AGE_GROUPS][24]; /* "Age " and eda.h's name */
     if (k == DG_MAP_GENDER && panel >= 0 && panel < 2)
         return gender[panel];
-    if (k == DG_MAP_AGE && panel >= 0 && panel < DG_GEO_AGE_GROUPS)
+    if (k == DG_MAP_AGE && panel >= 0 && panel < DG_GEO_AGE_GROUPS) {
+        snprintf(age[panel], sizeof age[panel], "Age %s", dg_age_group_name(DG_AGES_MAPS, panel));
         return age[panel];
+    }
     return "All events";
 }
 

@@ -37,18 +37,6 @@ static unsigned panel_colour(dg_map_kind k, int panel)
     return dg_palette(0);
 }
 
-static void format_count(uint64_t v, char *out, size_t cap)
-{
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v), o = 0;
-    for (int i = 0; i < n && o + 2 < (int)cap; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            out[o++] = ',';
-        out[o++] = digits[i];
-    }
-    out[o] = 0;
-}
-
 /* A graticule step giving a handful of lines over span degrees. */
 static double graticule_step(double span)
 {
@@ -198,7 +186,7 @@ static void draw_legend(cairo_t *cr, const dg_geo_map *m, double y, int W, uint3
             cairo_rectangle(cr, x + 18.0 * k / np, y - 8, 18.0 / np, 16);
             cairo_fill(cr);
         }
-        format_count(v, label, sizeof label);
+        dg_format_count(v, label, sizeof label);
         set_rgb(cr, 0x222222, 1);
         x += 22 + dg_plot_text(cr, label, 13, 0, x + 22, y, 0, 0.5) + 14;
         if (v > UINT32_MAX / 10)
@@ -297,8 +285,8 @@ int dg_geo_map_png(const dg_geo_sample *s, const dg_geo_map *m, unsigned char **
     double log_max = log1p((double)max_cell);
 
     char a[32], b[32], c[32], text[512];
-    format_count(s->n, a, sizeof a);
-    format_count(s->eligible, b, sizeof b);
+    dg_format_count(s->n, a, sizeof a);
+    dg_format_count(s->eligible, b, sizeof b);
     static const char *const titles[DG_MAP_KINDS] = {
         "Where events happen", "Where events happen: male and female users",
         "Where events happen: by age group"};
@@ -321,8 +309,8 @@ int dg_geo_map_png(const dg_geo_sample *s, const dg_geo_map *m, unsigned char **
 
     for (int k = 0; k < npanels; k++) {
         const dg_proj *p = &proj[k];
-        format_count(in[k], a, sizeof a);
-        format_count(out[k], c, sizeof c);
+        dg_format_count(in[k], a, sizeof a);
+        dg_format_count(out[k], c, sizeof c);
         int n = snprintf(text, sizeof text, "%s: %s events", dg_map_panel_name(m->kind, k), a);
         if (npanels > 1 && shown)
             n += snprintf(text + n, sizeof text - n, " (%.1f%% of this map's)",

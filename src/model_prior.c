@@ -267,6 +267,7 @@ static const char *const bm_params[] = {"alpha", NULL};
 const dg_model_family dg_family_prior = {
     .name = "prior",
     .summary = "baseline: the training class shares (or mean), the same for every device",
+    .baseline = 1,
     .tasks = ALL_TASKS,
     .param_names = no_params,
     .grid = "",
@@ -281,6 +282,7 @@ const dg_model_family dg_family_brand_model_prior = {
     .name = "brand-model-prior",
     .summary =
         "baseline: the smoothed classes (or mean age) of the device's model, then brand, then all",
+    .baseline = 1,
     .tasks = ALL_TASKS,
     .param_names = bm_params,
     .grid = "alpha=2,10,50,200",

@@ -75,6 +75,68 @@ static void set_dash(cairo_t *cr, int k)
     }
 }
 
+/* Bars of glyph 2 (female, as the terminal's ▒) are hatched: white
+ * diagonals over the colour, so the genders differ without colour too. */
+static void hatch(cairo_t *cr, int glyph, double x, double y, double w, double h)
+{
+    if (glyph % 6 != 2 || w <= 0 || h <= 0)
+        return;
+    cairo_save(cr);
+    cairo_rectangle(cr, x, y, w, h);
+    cairo_clip(cr);
+    cairo_set_source_rgba(cr, 1, 1, 1, 0.55);
+    cairo_set_line_width(cr, 2);
+    for (double d = -h; d < w; d += 7) {
+        cairo_move_to(cr, x + d, y + h);
+        cairo_line_to(cr, x + d + h, y);
+    }
+    cairo_stroke(cr);
+    cairo_restore(cr);
+}
+
+/* A point's mark by glyph, the terminal's ● ▲ ■ ◆ ✕ ▼, filled in the
+ * current colour, r pixels from its centre. */
+static void mark(cairo_t *cr, int glyph, double x, double y, double r)
+{
+    cairo_save(cr);
+    cairo_set_dash(cr, NULL, 0, 0);
+    cairo_new_path(cr);
+    switch (glyph % 6) {
+    case 0: cairo_arc(cr, x, y, r, 0, 2 * M_PI); break;
+    case 1:
+        cairo_move_to(cr, x, y - r * 1.2);
+        cairo_line_to(cr, x + r * 1.1, y + r * 0.8);
+        cairo_line_to(cr, x - r * 1.1, y + r * 0.8);
+        cairo_close_path(cr);
+        break;
+    case 2: cairo_rectangle(cr, x - r * 0.9, y - r * 0.9, r * 1.8, r * 1.8); break;
+    case 3:
+        cairo_move_to(cr, x, y - r * 1.3);
+        cairo_line_to(cr, x + r * 1.1, y);
+        cairo_line_to(cr, x, y + r * 1.3);
+        cairo_line_to(cr, x - r * 1.1, y);
+        cairo_close_path(cr);
+        break;
+    case 4:
+        cairo_set_line_width(cr, r * 0.6);
+        cairo_move_to(cr, x - r, y - r);
+        cairo_line_to(cr, x + r, y + r);
+        cairo_move_to(cr, x + r, y - r);
+        cairo_line_to(cr, x - r, y + r);
+        cairo_stroke(cr);
+        cairo_restore(cr);
+        return;
+    default:
+        cairo_move_to(cr, x, y + r * 1.2);
+        cairo_line_to(cr, x + r * 1.1, y - r * 0.8);
+        cairo_line_to(cr, x - r * 1.1, y - r * 0.8);
+        cairo_close_path(cr);
+        break;
+    }
+    cairo_fill(cr);
+    cairo_restore(cr);
+}
+
 /* The series' keys (and the markers') as one centred row under the titles,
  * so that no data is ever drawn under it. Returns the height it took. */
 static double draw_key_row(cairo_t *cr, text *tx, const dg_chart *c, int W, double top, double fs)
@@ -82,7 +144,10 @@ static double draw_key_row(cairo_t *cr, text *tx, const dg_chart *c, int W, doub
     int ns = dg_chart_nseries(c);
     int series = ns >= 2 && c->series_names && c->kind != DG_CHART_BOX;
     int items = (series ? ns : 0) + c->nmarkers;
-    if (!items)
+    char counts[128] = "";
+    if (c->counts && (c->kind == DG_CHART_LINE || c->kind == DG_CHART_POINTS))
+        dg_chart_counts_text(c, counts, sizeof counts);
+    if (!items && !counts[0])
         return 0;
     int lines = c->kind == DG_CHART_LINE || c->kind == DG_CHART_POINTS;
     double total = 0, h = 0, tw, th, key = fs * 1.6;
@@ -102,6 +167,7 @@ static double draw_key_row(cairo_t *cr, text *tx, const dg_chart *c, int W, doub
             set_rgb(cr, dg_palette(dg_chart_colour(c, s)));
             cairo_rectangle(cr, x, top + h * 0.2, key, h * 0.6);
             cairo_fill(cr);
+            hatch(cr, dg_chart_glyph(c, s), x, top + h * 0.2, key, h * 0.6);
         } else if (is_series && c->kind == DG_CHART_POINTS) {
             set_rgb(cr, dg_palette(dg_chart_colour(c, s)));
             cairo_arc(cr, x + key / 2, top + h / 2, 4, 0, 2 * M_PI);
@@ -109,8 +175,10 @@ static double draw_key_row(cairo_t *cr, text *tx, const dg_chart *c, int W, doub
         } else {
             if (is_series) {
                 set_rgb(cr, dg_palette(dg_chart_colour(c, s)));
-                set_dash(cr, s);
+                set_dash(cr, dg_chart_glyph(c, s));
                 cairo_set_line_width(cr, 2.5);
+                if (c->point_marks)
+                    mark(cr, dg_chart_glyph(c, s), x + key / 2, top + h / 2, 5);
             } else {
                 set_rgb(cr, 0x555555);
                 set_dash(cr, 1);
@@ -127,7 +195,66 @@ static double draw_key_row(cairo_t *cr, text *tx, const dg_chart *c, int W, doub
         text_size(tx, &tw, &th);
         x += key + 6 + tw + 24;
     }
+    if (counts[0]) {
+        /* The counts' key on a row of its own, centred under the others. */
+        text_set(tx, counts, fs * 0.9, 0);
+        text_size(tx, &tw, &th);
+        double y = items ? top + h + 4 : top, x0 = (W - key - 6 - tw) / 2;
+        cairo_set_source_rgba(cr, 0.4, 0.4, 0.4, 0.35);
+        cairo_rectangle(cr, x0, y + th * 0.2, key, th * 0.6);
+        cairo_fill(cr);
+        set_rgb(cr, 0x000000);
+        text_draw(tx, x0 + key + 6, y, 0, 0);
+        return (items ? h + 4 : 0) + th + 8;
+    }
     return h + 8;
+}
+
+/* A line chart's counts (c->counts) as pale bars along the bottom fifth of
+ * the plot, the series side by side at each point, scaled to the largest
+ * count, which the key row names (dg_chart_counts_text). */
+static void draw_counts(cairo_t *cr, const dg_chart *c, const dg_chart_axis *ca, double left,
+                        double right, double bottom, double span)
+{
+    int ns = dg_chart_nseries(c);
+    double top = 0, gap = right - left, h = span / 5;
+    int with = 0;
+    for (int k = 0; k < ns; k++) {
+        int any = 0;
+        for (int i = 0; i < c->n; i++) {
+            double v = c->counts[(size_t)i * ns + k];
+            if (isfinite(v) && v > 0)
+                any = 1, top = fmax(top, v);
+        }
+        with += any;
+    }
+    if (!(top > 0))
+        return;
+    for (int i = 1; i < c->n; i++)
+        gap = fmin(gap, (right - left) * (dg_chart_axis_pos(ca, c->n, c->x ? c->x[i] : i) -
+                                          dg_chart_axis_pos(ca, c->n, c->x ? c->x[i - 1] : i - 1)));
+    double sub = gap * 0.8 / with;
+    for (int i = 0; i < c->n; i++) {
+        double mid = left + (right - left) * dg_chart_axis_pos(ca, c->n, c->x ? c->x[i] : i);
+        int j = 0;
+        for (int k = 0; k < ns; k++) {
+            int any = 0;
+            for (int q = 0; q < c->n && !any; q++)
+                any = isfinite(c->counts[(size_t)q * ns + k]) && c->counts[(size_t)q * ns + k] > 0;
+            if (!any)
+                continue;
+            double v = c->counts[(size_t)i * ns + k], x = mid - sub * with / 2 + j * sub;
+            j++;
+            if (!isfinite(v) || v <= 0)
+                continue;
+            unsigned rgb = dg_palette(dg_chart_colour(c, k));
+            cairo_set_source_rgba(cr, ((rgb >> 16) & 0xff) / 255.0, ((rgb >> 8) & 0xff) / 255.0,
+                                  (rgb & 0xff) / 255.0, 0.35);
+            double bh = fmax(1, h * v / top);
+            cairo_rectangle(cr, x + 1, bottom - bh, sub - 2, bh);
+            cairo_fill(cr);
+        }
+    }
 }
 
 static const char *cat_label(const dg_chart *c, const dg_chart_axis *a, int t)
@@ -180,6 +307,24 @@ static void draw_chart(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
         label_h = fmax(label_h, th);
     }
     double left = horiz ? 30 + label_w + 10 : 46 + tick_w + 14, right = W - 40;
+    /* Horizontal bars with their values: room after the longest bar for its value. */
+    if (horiz && c->value_labels) {
+        double vw = 0;
+        for (int i = 0; i < c->n; i++) {
+            char b[32];
+            double v = 0;
+            for (int k = 0; k < ns; k++)
+                v = c->stacked ? v + dg_chart_value(c, i, k) : dg_chart_value(c, i, 0);
+            double p = dg_chart_axis_pos(va, 0, v);
+            dg_chart_format_value(v, c->integer_values, b, sizeof b);
+            text_set(tx, b, fs * 0.9, 0);
+            text_size(tx, &tw, &th);
+            /* The part of the value past the axis' end, were the plot W - 40 wide. */
+            vw = fmax(vw, p * (W - 40 - left) + 5 + tw - (W - 40 - left));
+        }
+        if (vw > 0)
+            right -= vw + 4;
+    }
     /* Category labels lie flat when each fits its slot, else turn 45 degrees. */
     int rotate = 0;
     if (!horiz && !ca->numeric && ca->nticks > 0) {
@@ -283,12 +428,21 @@ static void draw_chart(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
             double off = c->stacked ? span * dg_chart_axis_pos(va, 0, total) : 0;
             double len = span * dg_chart_axis_pos(va, 0, c->stacked ? total + v : v) - off;
             double sub = c->stacked ? thick : thick / ns, at = base + (c->stacked ? 0 : k * sub);
-            set_rgb(cr, dg_palette(dg_chart_colour(c, ns == 1 && c->colours ? i : k)));
-            if (horiz)
+            int who = ns == 1 && (c->colours || c->kinds) ? i : k;
+            set_rgb(cr, dg_palette(dg_chart_colour(c, who)));
+            /* A zero bar is a visible line on the axis, not a gap. */
+            if (len < 2 && !c->stacked && dg_chart_has_value(c, i, k))
+                len = 2;
+            int glyph = ns == 1 && !c->kinds ? 0 : dg_chart_glyph(c, who);
+            if (horiz) {
                 cairo_rectangle(cr, left + off, at, len, sub);
-            else
+                cairo_fill(cr);
+                hatch(cr, glyph, left + off, at, len, sub);
+            } else {
                 cairo_rectangle(cr, at, bottom - off - len, sub, len);
-            cairo_fill(cr);
+                cairo_fill(cr);
+                hatch(cr, glyph, at, bottom - off - len, sub, len);
+            }
             total += v;
         }
         if (c->kind == DG_CHART_BOX) {
@@ -314,14 +468,22 @@ static void draw_chart(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
             cairo_stroke(cr);
         }
         if (horiz && c->labels) {
+            /* A label wider than its column wraps onto a second line when
+             * the bar is thick enough for two, and only then is cut. */
             set_rgb(cr, 0x000000);
             text_set(tx, c->labels[i], fs, 0);
             pango_layout_set_width(tx->layout, (int)label_w * PANGO_SCALE);
+            pango_layout_set_wrap(tx->layout, PANGO_WRAP_WORD);
+            pango_layout_set_height(tx->layout, slot >= 2.2 * label_h ? -2 : -1);
             pango_layout_set_ellipsize(tx->layout, PANGO_ELLIPSIZE_END);
             pango_layout_set_alignment(tx->layout, PANGO_ALIGN_RIGHT);
-            cairo_move_to(cr, left - 10 - label_w, base + thick / 2 - label_h / 2);
+            double lw_px, lh_px;
+            text_size(tx, &lw_px, &lh_px);
+            cairo_move_to(cr, left - 10 - label_w, base + thick / 2 - lh_px / 2);
             pango_cairo_show_layout(cr, tx->layout);
             pango_layout_set_width(tx->layout, -1);
+            pango_layout_set_height(tx->layout, -1);
+            pango_layout_set_ellipsize(tx->layout, PANGO_ELLIPSIZE_NONE);
             pango_layout_set_alignment(tx->layout, PANGO_ALIGN_LEFT);
         }
         if (c->value_labels && bars && (ns == 1 || c->stacked)) {
@@ -337,27 +499,40 @@ static void draw_chart(cairo_t *cr, text *tx, const dg_chart *c, int W, int H)
                 text_draw(tx, base + thick / 2, bottom - len - 3, 0.5, 1);
         }
     }
+    if ((c->kind == DG_CHART_LINE || c->kind == DG_CHART_POINTS) && c->counts)
+        draw_counts(cr, c, ca, left, right, bottom, span);
     if (c->kind == DG_CHART_LINE || c->kind == DG_CHART_POINTS) {
         cairo_set_line_width(cr, 2.5);
         cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
         for (int k = 0; k < ns; k++) {
             set_rgb(cr, dg_palette(dg_chart_colour(c, k)));
-            set_dash(cr, k);
+            set_dash(cr, dg_chart_glyph(c, k));
+            int have = 0;
             for (int i = 0; i < c->n; i++) {
+                if (!dg_chart_has_value(c, i, k))
+                    continue; /* left out: the line joins its neighbours */
                 double x = left + (right - left) * dg_chart_axis_pos(ca, c->n, c->x ? c->x[i] : i);
                 double y = bottom - span * dg_chart_axis_pos(va, 0, dg_chart_value(c, i, k));
                 if (c->kind == DG_CHART_POINTS) {
                     cairo_new_sub_path(cr);
                     cairo_arc(cr, x, y, 3.5, 0, 2 * M_PI);
                     cairo_fill(cr);
-                } else if (i == 0) {
+                } else if (!have) {
                     cairo_move_to(cr, x, y);
                 } else {
                     cairo_line_to(cr, x, y);
                 }
+                have = 1;
             }
             if (c->kind == DG_CHART_LINE)
                 cairo_stroke(cr);
+            for (int i = 0; i < c->n && c->point_marks && c->kind == DG_CHART_LINE; i++) {
+                if (!dg_chart_has_value(c, i, k))
+                    continue;
+                double x = left + (right - left) * dg_chart_axis_pos(ca, c->n, c->x ? c->x[i] : i);
+                double y = bottom - span * dg_chart_axis_pos(va, 0, dg_chart_value(c, i, k));
+                mark(cr, dg_chart_glyph(c, k), x, y, 6);
+            }
         }
         set_dash(cr, 0);
     }

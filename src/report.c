@@ -86,6 +86,25 @@ static json_t *cleaning_json(const dg_report *r)
     return clean;
 }
 
+int dg_report_largest_clusters(const dg_report *r, int32_t *id, int cap)
+{
+    int n = 0;
+    /* An insertion into the top cap: clusters are many, cap is small. */
+    for (int32_t c = 0; c < r->clusters; c++) {
+        uint64_t ev = r->cluster[c].events;
+        int at = n;
+        while (at > 0 && r->cluster[id[at - 1]].events < ev)
+            at--;
+        if (at >= cap)
+            continue;
+        if (n < cap)
+            n++;
+        memmove(id + at + 1, id + at, (size_t)(n - 1 - at) * sizeof *id);
+        id[at] = c;
+    }
+    return n;
+}
+
 static json_t *cluster_json(const dg_report *r)
 {
     json_t *x = json_object();
@@ -99,10 +118,12 @@ static json_t *cluster_json(const dg_report *r)
     json_object_set_new(x, "largest_cluster_share", json_real(r->largest_cluster_share));
     json_object_set_new(x, "kdist_knee_km", num(r->knee_km));
     json_t *top = json_array();
-    for (int32_t i = 0; i < r->clusters && i < DG_REPORT_TOP_CLUSTERS; i++) {
-        const dg_cluster_summary *m = &r->cluster[i];
+    int32_t id[DG_REPORT_TOP_CLUSTERS];
+    int n = dg_report_largest_clusters(r, id, DG_REPORT_TOP_CLUSTERS);
+    for (int i = 0; i < n; i++) {
+        const dg_cluster_summary *m = &r->cluster[id[i]];
         json_t *y = json_object();
-        json_object_set_new(y, "cluster", json_integer(i));
+        json_object_set_new(y, "cluster", json_integer(id[i]));
         json_object_set_new(y, "events", json_integer((json_int_t)m->events));
         json_object_set_new(y, "devices", json_integer(m->devices));
         json_object_set_new(y, "lat", json_real(m->lat));
@@ -110,7 +131,7 @@ static json_t *cluster_json(const dg_report *r)
         json_object_set_new(y, "radius_km", json_real(m->radius_km));
         json_array_append_new(top, y);
     }
-    json_object_set_new(x, "first_clusters", top);
+    json_object_set_new(x, "largest_clusters", top);
     json_object_set_new(x, "files", json_pack("[sss]", "cluster/clusters.csv",
                                               "cluster/kdist.csv", "cluster/kdist.png"));
     return x;
@@ -187,10 +208,12 @@ static json_t *campaigns_json(const dg_report *r)
         json_array_append_new(rows, y);
     }
     json_object_set_new(c, "reach", rows);
-    json_object_set_new(c, "files", json_pack("[sssss]", "campaigns/device_campaigns.csv",
-                                              "campaigns/reach.csv", "campaigns/reach.png",
-                                              "campaigns/thresholds.txt",
-                                              "campaigns/campaigns.rules"));
+    json_t *files = json_pack("[sssss]", "campaigns/device_campaigns.csv", "campaigns/reach.csv",
+                              "campaigns/reach.png", "campaigns/thresholds.txt",
+                              "campaigns/campaigns.rules");
+    if (r->campaign_labelled) /* dg_campaigns_save draws it only then */
+        json_array_append_new(files, json_string("campaigns/precision.png"));
+    json_object_set_new(c, "files", files);
     return c;
 }
 

@@ -74,6 +74,13 @@ static void cellf(doc *d, const char *fmt, ...)
     d->ops->cell(d, s, 0);
 }
 
+/* A count as every count of the tool is written: 9,467. */
+static void cell_count(doc *d, uint64_t v)
+{
+    char s[32];
+    d->ops->cell(d, dg_format_count(v, s, sizeof s), 0);
+}
+
 /* A number, or "–" when there is none (NaN: no CV for a combined row). */
 static void cell_num(doc *d, double v, const char *fmt)
 {
@@ -87,11 +94,14 @@ static void cell_num(doc *d, double v, const char *fmt)
 
 /* ---- the layout ----------------------------------------------------------- */
 
-static void intro(doc *d)
+/* What the run read and with which settings: version, data, seed, split
+ * and checksum, after the results. */
+static void about(doc *d)
 {
     const dg_report *r = d->r;
     const doc_ops *o = d->ops;
-    o->title(d, r->title);
+    char a[32], b[32], c[32], e[32], f[32];
+    o->section(d, "Run", "The run");
     o->para(d, 1);
     textf(d, "demographer %s on ", DG_VERSION);
     o->code(d, r->data_dir);
@@ -101,9 +111,11 @@ static void intro(doc *d)
     if (r->have_train) {
         o->para(d, 1);
         o->text(d, r->split_text);
-        textf(d, ". Labelled devices: %u (scenario 1, with events: %u train, %u test; scenario "
-                 "2, without: %u train, %u test).",
-              r->labelled, r->ntrain[1], r->ntest[1], r->ntrain[2], r->ntest[2]);
+        textf(d, ". Labelled devices: %s (scenario 1, with events: %s train, %s test; scenario "
+                 "2, without: %s train, %s test).",
+              dg_format_count(r->labelled, a, sizeof a), dg_format_count(r->ntrain[1], b, sizeof b),
+              dg_format_count(r->ntest[1], c, sizeof c), dg_format_count(r->ntrain[2], e, sizeof e),
+              dg_format_count(r->ntest[2], f, sizeof f));
         o->para(d, 0);
     } else if (r->split_text) {
         o->para(d, 1);
@@ -152,7 +164,7 @@ static void tables(doc *d)
     o->table(d, 3, head, "lrl");
     for (int t = 0; t < r->ntables; t++) {
         o->cell(d, r->table[t].name, 0);
-        cellf(d, "%" PRIu64, r->table[t].rows);
+        cell_count(d, r->table[t].rows);
         o->cell(d, r->table[t].file, 0);
         o->row_end(d);
     }
@@ -171,10 +183,10 @@ static void cleaning(doc *d)
         const dg_report_rule *e = &r->rule[i];
         cellf(d, "%s%s", e->enabled ? "" : "off ", e->rule);
         o->cell(d, e->table, 0);
-        cellf(d, "%" PRIu64, e->rows_before);
-        cellf(d, "%" PRIu64, e->rows_after);
-        cellf(d, "%" PRIu64, e->rows_changed);
-        cellf(d, "%" PRIu64, e->devices);
+        cell_count(d, e->rows_before);
+        cell_count(d, e->rows_after);
+        cell_count(d, e->rows_changed);
+        cell_count(d, e->devices);
         o->cell(d, e->detail, 0);
         o->row_end(d);
     }
@@ -205,9 +217,13 @@ static void maps(doc *d)
     const doc_ops *o = d->ops;
     o->section(d, "Geo", "Maps");
     o->para(d, 1);
-    textf(d, "%u of %" PRIu64 " events with an observed location (seed %" PRIu64 "); the "
-             "gender and age maps: %u of %" PRIu64 " events of labelled devices.",
-          r->map_sampled[0], r->map_eligible[0], r->seed, r->map_sampled[1], r->map_eligible[1]);
+    char a[32], b[32], c[32], e[32];
+    textf(d, "%s of %s events with an observed location (seed %" PRIu64 "); the "
+             "gender and age maps: %s of %s events of labelled devices.",
+          dg_format_count(r->map_sampled[0], a, sizeof a),
+          dg_format_count(r->map_eligible[0], b, sizeof b), r->seed,
+          dg_format_count(r->map_sampled[1], c, sizeof c),
+          dg_format_count(r->map_eligible[1], e, sizeof e));
     o->para(d, 0);
     for (int k = 0; k < r->nmaps; k++)
         o->image(d, r->map[k].name, r->map[k].png);
@@ -217,27 +233,37 @@ static void cluster(doc *d)
 {
     const dg_report *r = d->r;
     const doc_ops *o = d->ops;
+    char a[32], b[32];
     o->section(d, "DBSCAN", "Location clusters (DBSCAN)");
     o->para(d, 1);
-    textf(d, "eps %g km, min_pts %g: %d clusters over %" PRIu64 " events with an observed "
-             "location (%u distinct locations); noise %.2f%%, largest cluster %.2f%% of the "
+    textf(d, "eps %g km, min_pts %g: %d clusters over %s events with an observed "
+             "location (%s distinct locations); noise %.2f%%, largest cluster %.2f%% of the "
              "events. The k-distance knee (the suggested eps) is at %.3f km. ",
-          r->eps_km, r->min_pts, r->clusters, r->clustered_events, r->distinct_locations,
-          100 * r->noise_share, 100 * r->largest_cluster_share, r->knee_km);
+          r->eps_km, r->min_pts, r->clusters, dg_format_count(r->clustered_events, a, sizeof a),
+          dg_format_count(r->distinct_locations, b, sizeof b), 100 * r->noise_share,
+          100 * r->largest_cluster_share, r->knee_km);
     o->link(d, "cluster/clusters.csv", "Per-cluster summary");
     o->text(d, ".");
     o->para(d, 0);
     if (r->have_kdist_chart)
         o->image(d, "k-distance", "cluster/kdist.png");
     if (r->clusters > 0) {
+        int32_t id[DG_REPORT_TOP_CLUSTERS];
+        int n = dg_report_largest_clusters(r, id, DG_REPORT_TOP_CLUSTERS);
+        o->para(d, 1);
+        if (n < r->clusters)
+            textf(d, "The %d largest of the %d clusters, by events:", n, r->clusters);
+        else
+            textf(d, "The clusters, largest first (by events):");
+        o->para(d, 0);
         static const char *const head[] = {"cluster", "events", "devices",
                                            "lat",     "lon",    "radius km"};
         o->table(d, 6, head, "rrrrrr");
-        for (int32_t i = 0; i < r->clusters && i < DG_REPORT_TOP_CLUSTERS; i++) {
-            const dg_cluster_summary *c = &r->cluster[i];
-            cellf(d, "%d", i);
-            cellf(d, "%" PRIu64, c->events);
-            cellf(d, "%u", c->devices);
+        for (int i = 0; i < n; i++) {
+            const dg_cluster_summary *c = &r->cluster[id[i]];
+            cellf(d, "%d", id[i]);
+            cell_count(d, c->events);
+            cell_count(d, c->devices);
             cellf(d, "%.3f", c->lat);
             cellf(d, "%.3f", c->lon);
             cellf(d, "%.2f", c->radius_km);
@@ -307,7 +333,7 @@ static void accuracy(doc *d)
         cellf(d, "%d", c->scenario);
         o->cell(d, dg_target_name(c->target), 0);
         o->cell(d, dg_metrics[c->metric].label, 0);
-        cellf(d, "%u", c->devices);
+        cell_count(d, c->devices);
         cell_num(d, c->model, "%.4f");
         cell_num(d, c->peer, "%.4f");
         cell_num(d, c->floor, "%.4f");
@@ -327,12 +353,15 @@ static void models(doc *d)
     if (r->have_features) {
         o->section(d, "Models", "Features");
         o->para(d, 1);
-        textf(d, "%u devices, %d dense columns, %u apps, %u labels (app and label bags).",
-              r->feature_devices, r->feature_columns, r->feature_apps, r->feature_labels);
+        char a[32], b[32], c[32];
+        textf(d, "%s devices, %d dense columns, %s apps, %s labels (app and label bags).",
+              dg_format_count(r->feature_devices, a, sizeof a), r->feature_columns,
+              dg_format_count(r->feature_apps, b, sizeof b),
+              dg_format_count(r->feature_labels, c, sizeof c));
         o->para(d, 0);
     }
     if (r->have_train) {
-        o->section(d, "Models", "Models");
+        o->section(d, "Models", "Every run");
         o->para(d, 1);
         char path[1100];
         textf(d, "Selection rule: %s. The chosen models are in ", r->selection_rule);
@@ -398,8 +427,9 @@ static void models(doc *d)
         o->section(d, "Models", "Predictions");
         o->para(d, 1);
         o->link(d, "predictions.csv", "predictions.csv");
-        textf(d, ": the chosen models' predictions for the %" PRIu64 " test devices.",
-              r->npredictions);
+        char a[32];
+        textf(d, ": the chosen models' predictions for the %s test devices.",
+              dg_format_count(r->npredictions, a, sizeof a));
         o->para(d, 0);
     }
     if (r->accuracy)
@@ -410,13 +440,15 @@ static void campaigns(doc *d)
 {
     const dg_report *r = d->r;
     const doc_ops *o = d->ops;
-    o->section(d, "Campaigns", "Campaigns");
+    o->section(d, "Campaigns", "Campaigns: reach");
     o->para(d, 1);
-    textf(d, "P(female) deciles over the %" PRIu64 " test predictions; expected precision from "
-             "the test labels (%" PRIu64 " labelled): the share of targeted devices that truly "
+    char a[32], b[32];
+    textf(d, "P(female) deciles over the %s test predictions; expected precision from "
+             "the test labels (%s labelled): the share of targeted devices that truly "
              "meet the campaign's condition, beside the base rate (untargeted sending). Per "
              "device: ",
-          r->campaign_devices, r->campaign_labelled);
+          dg_format_count(r->campaign_devices, a, sizeof a),
+          dg_format_count(r->campaign_labelled, b, sizeof b));
     o->link(d, "campaigns/device_campaigns.csv", "device_campaigns.csv");
     o->text(d, ".");
     o->para(d, 0);
@@ -428,7 +460,7 @@ static void campaigns(doc *d)
         cellf(d, "%d", w->id);
         o->cell(d, w->name, 0);
         o->cell(d, w->condition, 0);
-        cellf(d, "%" PRIu64, w->devices);
+        cell_count(d, w->devices);
         cell_num(d, 100 * w->share, "%.1f%%");
         cell_num(d, 100 * w->precision, "%.1f%%");
         cell_num(d, 100 * w->base_rate, "%.1f%%");
@@ -436,17 +468,69 @@ static void campaigns(doc *d)
     }
     o->table_end(d);
     o->para(d, 1);
-    textf(d, "%" PRIu64 " devices get no campaign.", r->untargeted);
+    textf(d, "%s devices get no campaign.", dg_format_count(r->untargeted, a, sizeof a));
     o->para(d, 0);
     o->image(d, "reach", "campaigns/reach.png");
+    if (r->campaign_labelled)
+        o->image(d, "precision against the base rate", "campaigns/precision.png");
 }
 
+/* What the analyst came for, first: per scenario and target the chosen
+ * model beside the baselines (the families marked baseline) it must beat,
+ * by cross-validation and on the test split. */
+static void results(doc *d)
+{
+    const dg_report *r = d->r;
+    const doc_ops *o = d->ops;
+    o->section(d, "Results", "Chosen models against the baselines");
+    o->para(d, 1);
+    textf(d, "Per scenario (1: devices with events, 2: without) and target, the model chosen "
+             "by cross-validation on the train split (bold) and the baselines; the test split "
+             "only reports. Selection rule: %s.",
+          r->selection_rule);
+    o->para(d, 0);
+    static const char *const head[] = {"scenario", "target", "model", "CV", "test metrics"};
+    o->table(d, 5, head, "LLLrL");
+    for (size_t i = 0; i < r->nruns; i++) {
+        const dg_run *x = &r->runs[i];
+        if (!x->chosen || !x->scenario)
+            continue;
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t j = 0; j < r->nruns; j++) {
+                const dg_run *y = &r->runs[j];
+                const dg_model_family *f = dg_model_family_find(y->family);
+                int baseline = f && f->baseline && !y->chosen;
+                if (y->scenario != x->scenario || y->target != x->target ||
+                    (pass == 0 ? j != i : !baseline))
+                    continue;
+                char m[256];
+                cellf(d, "%d", y->scenario);
+                o->cell(d, dg_target_name(y->target), 0);
+                if (pass == 0)
+                    o->cell(d, y->family, 1);
+                else
+                    cellf(d, "%s (baseline)", y->family);
+                cell_num(d, y->cv_score, "%.4f");
+                metrics_text(&y->test, m, sizeof m);
+                o->cell(d, m, 0);
+                o->row_end(d);
+            }
+    }
+    o->table_end(d);
+}
+
+/* The results first (models against the baselines, the campaigns' reach),
+ * then the details of each stage in the pipeline's order, then what the
+ * run read (version, split, checksum) and its stages' seconds last. */
 static void report_document(doc *d)
 {
     const dg_report *r = d->r;
-    intro(d);
-    if (r->have_stages)
-        stages(d);
+    d->ops->title(d, r->title);
+    if (r->have_train)
+        results(d);
+    if (r->have_campaigns)
+        campaigns(d);
+    models(d);
     tables(d);
     if (r->have_cleaning)
         cleaning(d);
@@ -456,9 +540,9 @@ static void report_document(doc *d)
         maps(d);
     if (r->have_cluster)
         cluster(d);
-    models(d);
-    if (r->have_campaigns)
-        campaigns(d);
+    about(d);
+    if (r->have_stages)
+        stages(d);
 }
 
 /* ---- Markdown ------------------------------------------------------------- */
@@ -613,8 +697,8 @@ void dg_base64(dg_textbuf *b, const unsigned char *p, size_t n)
 }
 
 /* The page's style: one column of at most 70 rem, charts scaled to it,
- * tables that scroll sideways in their own box when a phone is narrower
- * than they are, and the pane links kept at the top while scrolling. */
+ * tables and charts that scroll sideways in their own box when a phone is
+ * narrower than they are, and the pane links kept at the top while scrolling. */
 static const char html_style[] =
     ":root{--fg:#1c2230;--muted:#5a6275;--line:#dde1e8;--soft:#f3f5f8;--accent:#1f5fae}\n"
     "*{box-sizing:border-box}\n"
@@ -655,9 +739,14 @@ static const char html_style[] =
     "grid-template-columns:repeat(auto-fill,minmax(min(100%,28rem),1fr))}\n"
     ".card{min-width:0}\n"
     ".card p{margin:.1rem 0;font-size:.9rem}\n"
+    ".chart{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%}\n"
+    /* A phone: a chart keeps 840 px (its text at 10-11 px, as a table's
+     * smallest) and scrolls sideways in its own box, as the tables do. */
     "@media (max-width:40rem){body{font-size:15px}main{padding:.6rem .8rem 2rem}"
     "nav{margin:0 -.8rem;padding:.4rem .8rem}h1{font-size:1.35rem}h2{font-size:1.2rem}"
-    "th,td{padding:.3rem .45rem}}\n"
+    "th,td{padding:.3rem .45rem}"
+    ".chart{border:1px solid var(--line);border-radius:4px}"
+    ".chart img{max-width:none;width:840px;margin:0;border:0}}\n"
     /* On paper: no link bar, tables whole, a chart never split over pages. */
     "@media print{body{background:#fff}main{max-width:none;padding:0}nav{display:none}"
     ".scroll{overflow:visible;border:0}img{break-inside:avoid}}\n";
@@ -781,11 +870,11 @@ static void html_image(doc *d, const char *alt, const char *path)
         d->rc = dg_fail(d->err, "report.html: cannot read the chart %s: %s", abs,
                         strerror(errno ? errno : EIO));
     } else {
-        dg_textbuf_puts(d->b, "<img alt=\"");
+        dg_textbuf_puts(d->b, "<div class=\"chart\"><img alt=\"");
         dg_html_escape(d->b, alt);
         dg_textbuf_puts(d->b, "\" src=\"data:image/png;base64,");
         dg_base64(d->b, data, n);
-        dg_textbuf_puts(d->b, "\">\n");
+        dg_textbuf_puts(d->b, "\"></div>\n");
     }
     if (f)
         fclose(f);

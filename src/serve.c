@@ -802,13 +802,27 @@ static size_t room(conn *k)
     return k->cap - k->len;
 }
 
-/* Where the head ends (the byte after its empty line), or 0. */
-static size_t head_end(conn *k)
+/* Where the head ends (the byte after its empty line), or 0; *bare_lf set
+ * when an LF without its CR came first (the head would never end: it is
+ * refused at once rather than at the deadline). */
+static size_t head_end(conn *k, int *bare_lf)
 {
     size_t from = k->scanned > 3 ? k->scanned - 3 : 0;
     const char *e = k->len >= 4 ? memmem(k->in + from, k->len - from, "\r\n\r\n", 4) : NULL;
+    size_t end = e ? (size_t)(e - k->in) + 4 : k->len;
+    *bare_lf = 0;
+    for (const char *lf = k->in + k->scanned; lf < k->in + end;) {
+        lf = memchr(lf, '\n', (size_t)(k->in + end - lf));
+        if (!lf)
+            break;
+        if (lf == k->in || lf[-1] != '\r') {
+            *bare_lf = 1;
+            return 0;
+        }
+        lf++;
+    }
     k->scanned = k->len;
-    return e ? (size_t)(e - k->in) + 4 : 0;
+    return e ? end : 0;
 }
 
 /* The answer that ends the connection is sent: no more is sent, and what
@@ -842,8 +856,14 @@ static int advance(conn *k)
                 return 1;
             if (k->r.t0 == 0)
                 k->r.t0 = dg_now();
-            size_t end = head_end(k);
-            if (!end) {
+            int bare_lf;
+            size_t end = head_end(k, &bare_lf);
+            if (bare_lf) {
+                refuse(k, 400, "bad request",
+                       "a line of the head ends in LF without CR: lines end in CRLF "
+                       "(RFC 9112 2.2)", NULL);
+                k->len = 0;
+            } else if (!end) {
                 if (k->len < s->o.max_header)
                     return 1;
                 /* Over the limit without its end: refused, never read on. */

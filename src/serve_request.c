@@ -559,7 +559,7 @@ int dg_http_parse_head(const char *buf, size_t len, dg_http_head *h, dg_err *err
     if (p[i + 5] != '1')
         return refuse(err, 505, "HTTP/%c.%c is not supported: send HTTP/1.1", p[i + 5],
                       p[i + 7]);
-    h->minor = p[i + 7] - '0';
+    h->minor = p[i + 7] == '0' ? 0 : 1; /* HTTP/1.2 to 1.9 are read as 1.1 (RFC 9110 2.5) */
     h->keep_alive = h->minor >= 1;
     i += 10;
     /* Header fields: name ":" OWS value OWS CRLF, until the empty line. */

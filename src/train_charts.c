@@ -51,7 +51,7 @@ int dg_train_chart(const dg_train_result *r, int which, dg_train_chart_view *out
         snprintf(out->file, sizeof out->file, "calibration_gender.png");
         out->chart = (dg_chart){
             .kind = DG_CHART_LINE,
-            .title = "Calibration: gender, test split (empty bins drawn at 0)",
+            .title = "Calibration: gender, test split",
             .subtitle = tc->split_text,
             .value_label = "observed share female",
             .category_label = "predicted P(female) (bins of 0.1, at their middle)",
@@ -60,7 +60,10 @@ int dg_train_chart(const dg_train_result *r, int which, dg_train_chart_view *out
             .x_from_zero = 1,
             .values = tc->cal_v,
             .nseries = tc->cal_series,
-            .series_names = out->names};
+            .series_names = out->names,
+            .point_marks = 1,
+            .counts = tc->cal_count,
+            .counts_label = "test devices in the bin"};
     } else {
         int s = which - DG_TRAIN_CHART_RESIDUALS_S1;
         snprintf(out->file, sizeof out->file, "residuals_age_s%d.png", s + 1);
@@ -170,16 +173,22 @@ int train_chart_calibration(trainer *T, dg_err *err)
         uint64_t count[NB];
         double mean_p[NB], obs[NB];
         dg_calibration(y, c->test_pred, n, NB, count, mean_p, obs);
-        for (int b = 0; b < NB; b++)
-            values[b * (ns + 1) + si] = isnan(obs[b]) ? 0 : obs[b];
+        /* An empty bin has no observed share: it is left out of the curve
+         * (as scikit-learn's calibration_curve does), not drawn at 0. */
+        for (int b = 0; b < NB; b++) {
+            values[b * (ns + 1) + si] = count[b] ? obs[b] : NAN;
+            tc->cal_count[b * (ns + 1) + si] = (double)count[b];
+        }
         snprintf(name[si], sizeof name[si], "scenario %d: %s, observed share female", s,
                  c->family->name);
         si++;
         free(y);
     }
     snprintf(name[ns], sizeof name[ns], "perfect calibration (bin middle)");
-    for (int b = 0; b < NB; b++)
+    for (int b = 0; b < NB; b++) {
         values[b * (ns + 1) + ns] = (b + 0.5) / NB;
+        tc->cal_count[b * (ns + 1) + ns] = NAN;
+    }
     tc->cal_series = ns + 1;
     tc->have[DG_TRAIN_CHART_CALIBRATION] = 1;
     return save_train_chart(T, DG_TRAIN_CHART_CALIBRATION, err);

@@ -35,7 +35,7 @@ if not chromium:
     print('1..0 # SKIP chromium is not installed (apt-get install chromium)')
     sys.exit(0)
 
-PANES = ['run', 'load', 'clean', 'eda', 'geo', 'dbscan', 'models', 'campaigns']
+PANES = ['results', 'campaigns', 'models', 'load', 'clean', 'eda', 'geo', 'dbscan', 'run']
 SIZES = [('laptop', 1366, 900, False), ('phone', 390, 844, True)]
 CHECKS_PER_SIZE = 5
 n = 0

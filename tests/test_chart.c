@@ -6,6 +6,7 @@
 #include "demographer/chart.h"
 #include "demographer/plot.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +52,13 @@ static void value_ticks_are_round_and_counts_integers(void **state)
     assert_string_equal(b, "266");
     dg_chart_format_value(0.25, 0, b, sizeof b);
     assert_string_equal(b, "0.25");
+    /* One number format everywhere: thousands separators, as dg_format_count. */
     dg_chart_format_value(15300, 1, b, sizeof b);
-    assert_string_equal(b, "15.3k");
+    assert_string_equal(b, "15,300");
+    dg_chart_format_value(9467, 1, b, sizeof b);
+    assert_string_equal(b, "9,467");
+    dg_chart_format_value(1530000, 1, b, sizeof b);
+    assert_string_equal(b, "1.53M");
 }
 
 static void numeric_x_gets_numeric_ticks(void **state)
@@ -125,25 +131,195 @@ static void stacked_series_differ_by_glyph_without_colour(void **state)
     const char *labels[] = {"20", "30", "40", "50"};
     const double v[] = {10, 20, 30, 10, 20, 30, 5, 5};
     const char *names[] = {"female", "male"};
-    const int colours[] = {DG_COLOUR_FEMALE, DG_COLOUR_MALE};
+    const dg_series_kind kinds[] = {DG_SERIES_FEMALE, DG_SERIES_MALE};
     dg_chart c = {.kind = DG_CHART_BAR_V, .n = 4, .labels = labels, .values = v, .nseries = 2,
-                  .series_names = names, .stacked = 1, .colours = colours,
+                  .series_names = names, .stacked = 1, .kinds = kinds,
                   .value_label = "devices", .category_label = "age"};
     dg_cell_grid g;
     draw(&c, 40, 14, &g);
-    assert_non_null(strstr(rows_text[0], "██ female"));
-    assert_non_null(strstr(rows_text[0], "▓▓ male"));
-    assert_non_null(strstr(rows_text[3], "▓"));
+    assert_non_null(strstr(rows_text[0], "▒▒ female"));
+    assert_non_null(strstr(rows_text[0], "██ male"));
+    assert_true(any_row_has(14, "▒▒▒▒") > 3);
     /* Colours: female's cells carry female's palette index. */
     int female_cells = 0;
     for (int i = 0; i < g.cols * g.rows; i++)
-        if (g.cells[i].ch == 0x2588 && g.cells[i].colour == DG_COLOUR_FEMALE)
+        if (g.cells[i].ch == 0x2592 && g.cells[i].colour == DG_COLOUR_FEMALE)
             female_cells++;
     assert_true(female_cells > 4);
     /* Labels flat under their bars, in order. */
     int r = any_row_has(14, "age") - 1;
     assert_true(r > 5);
     assert_true(strstr(rows_text[r], "20") < strstr(rows_text[r], "50"));
+    dg_cell_grid_free(&g);
+}
+
+/* Counts the cells of glyph ch and palette colour (-2: any) in g, below
+ * its first row (the legend's keys). */
+static int cells_of(const dg_cell_grid *g, uint32_t ch, int colour)
+{
+    int n = 0;
+    for (int i = g->cols; i < g->cols * g->rows; i++)
+        n += g->cells[i].ch == ch && (colour == -2 || g->cells[i].colour == colour);
+    return n;
+}
+
+/* Issue 27: female was ██ in one chart and male ██ in another, because the
+ * glyph followed the series' order. The kind decides: male █ blue, female ▒
+ * vermilion, in either order, stacked or side by side, horizontal or not;
+ * and a series merely named "female" is not drawn as one. */
+static void gender_has_one_glyph_and_colour_by_kind(void **state)
+{
+    (void)state;
+    const char *labels[] = {"a", "b", "c"};
+    const double v[] = {10, 20, 30, 10, 20, 30};
+    const char *fm[] = {"female", "male"}, *mf[] = {"% male", "% female"};
+    const dg_series_kind kfm[] = {DG_SERIES_FEMALE, DG_SERIES_MALE};
+    const dg_series_kind kmf[] = {DG_SERIES_MALE, DG_SERIES_FEMALE};
+    for (int order = 0; order < 2; order++)
+        for (int kind = 0; kind < 2; kind++)
+            for (int stacked = 0; stacked < 2; stacked++) {
+                dg_chart c = {.kind = kind ? DG_CHART_BAR_H : DG_CHART_BAR_V, .n = 3,
+                              .labels = labels, .values = v, .nseries = 2,
+                              .series_names = order ? mf : fm, .stacked = stacked,
+                              .kinds = order ? kmf : kfm};
+                dg_cell_grid g;
+                draw(&c, 50, 20, &g);
+                assert_true(cells_of(&g, 0x2588, DG_COLOUR_MALE) > 3);
+                assert_true(cells_of(&g, 0x2592, DG_COLOUR_FEMALE) > 3);
+                assert_int_equal(cells_of(&g, 0x2588, DG_COLOUR_FEMALE), 0);
+                assert_int_equal(cells_of(&g, 0x2592, DG_COLOUR_MALE), 0);
+                dg_cell_grid_free(&g);
+            }
+    /* One series, the labels the genders (a share by gender). */
+    const char *gl[] = {"female", "male"};
+    const double share[] = {36, 64};
+    dg_chart one = {.kind = DG_CHART_BAR_H, .n = 2, .labels = gl, .values = share,
+                    .kinds = kfm};
+    dg_cell_grid g;
+    draw(&one, 50, 12, &g);
+    assert_true(cells_of(&g, 0x2592, DG_COLOUR_FEMALE) > 3);
+    assert_true(cells_of(&g, 0x2588, DG_COLOUR_MALE) > 3);
+    dg_cell_grid_free(&g);
+    /* Names alone decide nothing. */
+    dg_chart plain = {.kind = DG_CHART_BAR_V, .n = 3, .labels = labels, .values = v,
+                      .nseries = 2, .series_names = fm};
+    assert_int_equal(dg_chart_colour(&plain, 0), 0);
+    assert_int_equal(dg_chart_colour(&plain, 1), 1);
+    draw(&plain, 50, 20, &g);
+    assert_int_equal(cells_of(&g, 0x2592, -2), 0);
+    dg_cell_grid_free(&g);
+    assert_int_equal(dg_chart_colour(&one, 0), DG_COLOUR_FEMALE);
+    assert_int_equal(dg_chart_colour(&one, 1), DG_COLOUR_MALE);
+}
+
+/* Two lines of the genders that run close together stay apart without
+ * colour (NO_COLOR): the female line is dotted, so in every cell where only
+ * it runs fewer dots are set than where the solid male line runs. */
+static void gender_lines_differ_without_colour(void **state)
+{
+    (void)state;
+    double v[48];
+    for (int h = 0; h < 24; h++) {
+        v[h * 2] = 4 + 2 * sin(h / 4.0);       /* female */
+        v[h * 2 + 1] = 4.3 + 2 * sin(h / 4.0); /* male, just above */
+    }
+    const char *names[] = {"female", "male"};
+    const dg_series_kind kinds[] = {DG_SERIES_FEMALE, DG_SERIES_MALE};
+    dg_chart c = {.kind = DG_CHART_LINE, .n = 24, .values = v, .nseries = 2,
+                  .series_names = names, .kinds = kinds};
+    dg_cell_grid g;
+    draw(&c, 60, 16, &g);
+    /* The legend keys differ: solid for male, dotted for female. */
+    assert_non_null(strstr(rows_text[0], "┈┈ female"));
+    assert_non_null(strstr(rows_text[0], "── male"));
+    int dots[2] = {0, 0}, cells[2] = {0, 0};
+    for (int i = 0; i < g.cols * g.rows; i++) {
+        uint32_t ch = g.cells[i].ch;
+        if (ch < 0x2801 || ch > 0x28FF)
+            continue;
+        int k = g.cells[i].colour == DG_COLOUR_FEMALE ? 0 : 1;
+        dots[k] += __builtin_popcount(ch - 0x2800);
+        cells[k]++;
+    }
+    assert_true(cells[0] > 0 && cells[1] > 0);
+    /* Dots per cell: the dotted line sets clearly fewer. */
+    assert_true((double)dots[0] / cells[0] < 0.75 * dots[1] / cells[1]);
+    dg_cell_grid_free(&g);
+}
+
+/* Calibration (issue 27): an empty bin is left out, not drawn at 0, and
+ * each bin's count stands under the curve. */
+static void missing_points_are_left_out_and_counts_drawn(void **state)
+{
+    (void)state;
+    double x[10], v[20], counts[20];
+    for (int b = 0; b < 10; b++) {
+        x[b] = (b + 0.5) / 10;
+        v[b * 2] = b < 7 ? 0.5 + 0.05 * b : NAN; /* bins 8-10 empty */
+        counts[b * 2] = b < 7 ? 100 * (7 - b) : 0;
+        v[b * 2 + 1] = x[b];
+        counts[b * 2 + 1] = NAN;
+    }
+    const char *names[] = {"model", "perfect"};
+    dg_chart c = {.kind = DG_CHART_LINE, .n = 10, .values = v, .x = x, .x_from_zero = 1,
+                  .nseries = 2, .series_names = names, .point_marks = 1, .counts = counts,
+                  .counts_label = "devices in the bin"};
+    assert_false(dg_chart_has_value(&c, 8, 0));
+    assert_true(dg_chart_has_value(&c, 8, 1));
+    dg_cell_grid g;
+    draw(&c, 60, 20, &g);
+    /* Model's marks: one per non-empty bin, none drawn at 0 for the empty ones. */
+    assert_int_equal(cells_of(&g, 0x25CF, 0), 7);
+    assert_true(any_row_has(20, "░ devices in the bin (tallest bar 700)") >= 0);
+    assert_true(cells_of(&g, 0x2591, 0) > 3); /* the counts' bars, in the model's colour */
+    /* The right third of the plot, past bin 7, holds no dot of the model. */
+    for (int i = 0; i < g.cols * g.rows; i++)
+        if (i % g.cols > 46 && g.cells[i].colour == 0)
+            assert_true(g.cells[i].ch < 0x2800 || g.cells[i].ch > 0x28FF);
+    dg_cell_grid_free(&g);
+    unsigned char *png;
+    size_t len;
+    dg_err err;
+    assert_int_equal(dg_chart_png(&c, &png, &len, &err), DG_OK);
+    free(png);
+}
+
+/* A sweep of three eps per minPts: a mark on every point of every line. */
+static void point_marks_on_every_point(void **state)
+{
+    (void)state;
+    const double x[] = {0.5, 1, 2};
+    const double v[] = {40, 60, 30, 50, 10, 20};
+    const char *names[] = {"minPts 5", "minPts 10"};
+    dg_chart c = {.kind = DG_CHART_LINE, .n = 3, .values = v, .x = x, .nseries = 2,
+                  .series_names = names, .point_marks = 1, .integer_values = 1};
+    dg_cell_grid g;
+    draw(&c, 50, 16, &g);
+    assert_int_equal(cells_of(&g, 0x25CF, 0), 3);
+    assert_int_equal(cells_of(&g, 0x25B2, 1), 3);
+    assert_non_null(strstr(rows_text[0], "● minPts 5"));
+    assert_non_null(strstr(rows_text[0], "▲ minPts 10"));
+    dg_cell_grid_free(&g);
+}
+
+/* Reach (issue 27): a campaign that reaches nobody is a visible zero bar
+ * with its value, and a name too long for the label column is written
+ * whole on its own row above its bar. */
+static void zero_bars_and_long_names(void **state)
+{
+    (void)state;
+    const char *labels[] = {"1 Personalised fashion-related campaigns", "4 Bundled smartphone offers",
+                            "6 Cashback offers for Privilege Membership"};
+    const double v[] = {31.5, 0, 44};
+    dg_chart c = {.kind = DG_CHART_BAR_H, .n = 3, .labels = labels, .values = v,
+                  .value_labels = 1, .value_label = "% of all devices reached"};
+    dg_cell_grid g;
+    draw(&c, 60, 16, &g);
+    for (int i = 0; i < 3; i++)
+        assert_true(any_row_has(16, labels[i]) >= 0);
+    int r = any_row_has(16, "4 Bundled smartphone offers");
+    assert_non_null(strstr(rows_text[r + 1], "│▏ 0"));
+    assert_null(strstr(rows_text[r + 1], "…"));
     dg_cell_grid_free(&g);
 }
 
@@ -161,11 +337,26 @@ static void log_axis_and_markers(void **state)
     dg_chart_axes ax;
     dg_chart_axes_of(&c, &ax);
     assert_true(ax.val.log);
-    /* 0.1 ... 2000: more than eight 1-2-5 steps, so the powers of ten. */
+    /* A true log axis (issue 27: it was log10(1 + v) with ticks 0, 1, 10,
+     * 20): 0.1 ... 2000 spans five powers of ten, a tick at each, evenly
+     * spaced, the axis ending on the power above the data. */
+    assert_int_equal(ax.val.nticks, 6);
     assert_string_equal(ax.val.label[0], "0.1");
     assert_string_equal(ax.val.label[1], "1");
-    /* ...and the round value that ends the axis above the data. */
-    assert_string_equal(ax.val.label[ax.val.nticks - 1], "2000");
+    assert_string_equal(ax.val.label[2], "10");
+    assert_string_equal(ax.val.label[ax.val.nticks - 1], "10,000");
+    for (int t = 0; t < ax.val.nticks; t++)
+        assert_true(fabs(dg_chart_axis_pos(&ax.val, 0, ax.val.tick[t]) - t / 5.0) < 1e-9);
+    /* Over less than three powers, 1-2-5 ticks. */
+    double short_v[] = {3, 40, 90};
+    dg_chart s2 = {.kind = DG_CHART_LINE, .n = 3, .values = short_v, .log_values = 1};
+    dg_chart_axes a2;
+    dg_chart_axes_of(&s2, &a2);
+    assert_string_equal(a2.val.label[0], "1");
+    assert_string_equal(a2.val.label[1], "2");
+    assert_string_equal(a2.val.label[2], "5");
+    assert_string_equal(a2.val.label[3], "10");
+    assert_string_equal(a2.val.label[a2.val.nticks - 1], "100");
     dg_cell_grid g;
     draw(&c, 60, 18, &g);
     assert_non_null(strstr(rows_text[0], "│ knee 0.9 km"));
@@ -271,16 +462,6 @@ static void too_small_a_grid_is_refused(void **state)
     assert_null(g.cells);
 }
 
-static void gender_has_one_colour_by_name(void **state)
-{
-    (void)state;
-    assert_int_equal(dg_palette_for_name("female", 1), DG_COLOUR_FEMALE);
-    assert_int_equal(dg_palette_for_name("% female", 1), DG_COLOUR_FEMALE);
-    assert_int_equal(dg_palette_for_name("% male", 1), DG_COLOUR_MALE);
-    assert_int_equal(dg_palette_for_name("M", 1), DG_COLOUR_MALE);
-    assert_int_equal(dg_palette_for_name("events", 1), 1);
-}
-
 static void every_kind_renders_as_png(void **state)
 {
     (void)state;
@@ -317,7 +498,11 @@ int main(void)
         cmocka_unit_test(a_long_legend_wraps_onto_more_rows),
         cmocka_unit_test(the_cells_write_the_descriptions_ticks),
         cmocka_unit_test(too_small_a_grid_is_refused),
-        cmocka_unit_test(gender_has_one_colour_by_name),
+        cmocka_unit_test(gender_has_one_glyph_and_colour_by_kind),
+        cmocka_unit_test(gender_lines_differ_without_colour),
+        cmocka_unit_test(missing_points_are_left_out_and_counts_drawn),
+        cmocka_unit_test(point_marks_on_every_point),
+        cmocka_unit_test(zero_bars_and_long_names),
         cmocka_unit_test(every_kind_renders_as_png),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

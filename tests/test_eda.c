@@ -1,6 +1,8 @@
 #include "testutil.h"
 
+#include "demographer/campaign.h"
 #include "demographer/eda.h"
+#include "demographer/geo.h"
 #include "demographer/plot.h"
 
 #include <cairo.h>
@@ -13,15 +15,36 @@
 static void age_group_edges(void **state)
 {
     (void)state;
-    assert_int_equal(dg_age_group4(1), 0);
-    assert_int_equal(dg_age_group4(24), 0);
-    assert_int_equal(dg_age_group4(25), 1);
-    assert_int_equal(dg_age_group4(32), 1);
-    assert_int_equal(dg_age_group4(33), 2);
-    assert_int_equal(dg_age_group4(45), 2);
-    assert_int_equal(dg_age_group4(46), 3);
-    assert_int_equal(dg_age_group4(96), 3);
-    assert_string_equal(dg_age_group4_name(3), "46+");
+    assert_int_equal(dg_age_groups(DG_AGES_EDA), 4);
+    assert_int_equal(dg_age_group_of(DG_AGES_EDA, 1), 0);
+    assert_int_equal(dg_age_group_of(DG_AGES_EDA, 24), 0);
+    assert_int_equal(dg_age_group_of(DG_AGES_EDA, 25), 1);
+    assert_int_equal(dg_age_group_of(DG_AGES_EDA, 32), 1);
+    assert_int_equal(dg_age_group_of(DG_AGES_EDA, 33), 2);
+    assert_int_equal(dg_age_group_of(DG_AGES_EDA, 45), 2);
+    assert_int_equal(dg_age_group_of(DG_AGES_EDA, 46), 3);
+    assert_int_equal(dg_age_group_of(DG_AGES_EDA, 96), 3);
+    assert_int_equal(dg_age_group_of(DG_AGES_EDA, NAN), -1);
+    assert_string_equal(dg_age_group_name(DG_AGES_EDA, 3), "46+");
+    /* The maps' three: 0-24, 25-32, 33+; a predicted age between whole
+     * years belongs to the group above the lower edge. */
+    assert_int_equal(dg_age_groups(DG_AGES_MAPS), 3);
+    assert_int_equal(dg_age_group_of(DG_AGES_MAPS, -3), 0);
+    assert_int_equal(dg_age_group_of(DG_AGES_MAPS, 24), 0);
+    assert_int_equal(dg_age_group_of(DG_AGES_MAPS, 24.5), 1);
+    assert_int_equal(dg_age_group_of(DG_AGES_MAPS, 32), 1);
+    assert_int_equal(dg_age_group_of(DG_AGES_MAPS, 33), 2);
+    assert_string_equal(dg_age_group_name(DG_AGES_MAPS, 1), "25-32");
+    assert_string_equal(dg_age_group_name(DG_AGES_MAPS, 2), "33+");
+    /* ...named the same by the maps and the campaigns (issue 27: the
+     * campaigns said 24-32 and 32+, the maps 25-32 and 33+). */
+    for (int g = 0; g < DG_AGE_NBUCKETS; g++) {
+        char panel[32];
+        snprintf(panel, sizeof panel, "Age %s", dg_age_group_name(DG_AGES_MAPS, g));
+        assert_string_equal(dg_map_panel_name(DG_MAP_AGE, g), panel);
+        assert_string_equal(dg_age_bucket_name(g), dg_age_group_name(DG_AGES_MAPS, g));
+        assert_int_equal(dg_age_bucket_of(g == 0 ? 20 : g == 1 ? 30 : 40), g);
+    }
     /* 2016-05-01 was a Sunday; 1969-12-31 a Wednesday. */
     assert_int_equal(dg_weekday(1462060800LL), 0);
     assert_int_equal(dg_weekday(1462060800LL + 6 * 86400 + 86399), 6);

@@ -22,23 +22,25 @@ static char *tmp;
 #define HOSTILE_DIR "/data/<b>run</b>&co"
 #define HOSTILE_DETAIL "dropped <img src=http://evil.example/x.png> rows | \"quoted\""
 #define HOSTILE_FILE "/data/\"events\".csv"
-/* A chart's bytes: every base64 padding case appears across the three. */
+/* A chart's bytes: every base64 padding case appears across the first three. */
 static const unsigned char chart_bytes[][7] = {{0x89, 'P', 'N', 'G', 0, 0xff, 1},
                                                {0x89, 'P', 'N', 'G', 0xfe, 0x7f, 2},
-                                               {0x89, 'P', 'N', 'G', 3, 4, 5}};
-static const size_t chart_len[] = {7, 6, 5};
+                                               {0x89, 'P', 'N', 'G', 3, 4, 5},
+                                               {0x89, 'P', 'N', 'G', 6, 7, 8}};
+static const size_t chart_len[] = {7, 6, 5, 7};
 
 static dg_report_rule rules[2];
 static dg_cluster_summary clusters[2];
-static dg_run runs[3];
+static dg_run runs[4];
 
 static int setup(void **state)
 {
     (void)state;
     tmp = tu_tmpdir();
     free(tu_write_str(tmp, "runs.json", "{\"runs\": [{\"family\": \"prior\"}]}"));
-    const char *charts[] = {"eda/eda-01-age.png", "maps/maps-all.png", "campaigns/reach.png"};
-    for (int i = 0; i < 3; i++) {
+    const char *charts[] = {"eda/eda-01-age.png", "maps/maps-all.png", "campaigns/reach.png",
+                            "campaigns/precision.png"};
+    for (int i = 0; i < 4; i++) {
         char *dir = dg_path_join(tmp, i == 0 ? "eda" : i == 1 ? "maps" : "campaigns");
         dg_err err;
         assert_int_equal(dg_mkdirs(dir, &err), DG_OK);
@@ -130,8 +132,12 @@ static void build(dg_report *r)
                        .target = DG_TARGET_AGE, .cv_score = NAN, .chosen = 1,
                        .test = {.task = DG_TASK_REGRESSION, .mae = 7.5, .rmse = 10.1,
                                 .r2 = NAN}};
+    runs[3] = (dg_run){.family = "prior", .scenario = 1, .target = DG_TARGET_AGE,
+                       .cv_score = 10.5, .train_seconds = 0.01,
+                       .test = {.task = DG_TASK_REGRESSION, .n = 220, .mae = 8.1, .rmse = 11.2,
+                                .r2 = 0}};
     r->runs = runs;
-    r->nruns = 3;
+    r->nruns = 4;
     r->split_text = "split: 20% of the labelled devices";
     r->labelled = 3198;
     r->ntrain[1] = 779;
@@ -235,6 +241,15 @@ static void assert_text(const rendered *o, const char *s)
         fail_msg("report.html lacks \"%s\"", s);
 }
 
+/* A count as the report writes it, "9,467" (a few at a time: rotating buffers). */
+static const char *grouped(json_int_t v)
+{
+    static char buf[8][32];
+    static int k;
+    k = (k + 1) % 8;
+    return dg_format_count((unsigned long long)v, buf[k], sizeof buf[k]);
+}
+
 static json_int_t jint(json_t *o, const char *key)
 {
     json_t *v = json_object_get(o, key);
@@ -264,12 +279,12 @@ static void test_three_renderings_state_the_same_facts(void **state)
     for (size_t i = 0; i < json_array_size(clean); i++) {
         json_t *x = json_array_get(clean, i);
         snprintf(row, sizeof row,
-                 "%s%s\t%s\t%" JSON_INTEGER_FORMAT "\t%" JSON_INTEGER_FORMAT
-                 "\t%" JSON_INTEGER_FORMAT "\t%" JSON_INTEGER_FORMAT "\t%s",
+                 "%s%s\t%s\t%s\t%s\t%s\t%s\t%s",
                  json_is_true(json_object_get(x, "enabled")) ? "" : "off ",
                  json_string_value(json_object_get(x, "rule")),
-                 json_string_value(json_object_get(x, "table")), jint(x, "rows_before"),
-                 jint(x, "rows_after"), jint(x, "rows_changed"), jint(x, "devices"),
+                 json_string_value(json_object_get(x, "table")), grouped(jint(x, "rows_before")),
+                 grouped(jint(x, "rows_after")), grouped(jint(x, "rows_changed")),
+                 grouped(jint(x, "devices")),
                  json_string_value(json_object_get(x, "detail")));
         assert_row(&o, row);
     }
@@ -277,7 +292,7 @@ static void test_three_renderings_state_the_same_facts(void **state)
     const char *name;
     json_t *t;
     json_object_foreach(tables, name, t) {
-        snprintf(row, sizeof row, "%s\t%" JSON_INTEGER_FORMAT "\t%s", name, jint(t, "rows"),
+        snprintf(row, sizeof row, "%s\t%s\t%s", name, grouped(jint(t, "rows")),
                  json_string_value(json_object_get(t, "file")));
         assert_row(&o, row);
     }
@@ -296,23 +311,28 @@ static void test_three_renderings_state_the_same_facts(void **state)
         assert_row(&o, row);
     }
     json_t *cl = json_object_get(o.json, "cluster");
-    json_t *first = json_object_get(cl, "first_clusters");
+    json_t *first = json_object_get(cl, "largest_clusters");
     assert_int_equal(json_array_size(first), 2);
+    /* The largest first (issue 27: they were listed by number). */
+    assert_int_equal(jint(json_array_get(first, 0), "cluster"), 1);
+    assert_int_equal(jint(json_array_get(first, 1), "cluster"), 0);
     for (size_t i = 0; i < json_array_size(first); i++) {
         json_t *x = json_array_get(first, i);
-        snprintf(row, sizeof row,
-                 "%" JSON_INTEGER_FORMAT "\t%" JSON_INTEGER_FORMAT "\t%" JSON_INTEGER_FORMAT
-                 "\t%.3f\t%.3f\t%.2f",
-                 jint(x, "cluster"), jint(x, "events"), jint(x, "devices"),
+        char ev[32], dv[32];
+        snprintf(row, sizeof row, "%" JSON_INTEGER_FORMAT "\t%s\t%s\t%.3f\t%.3f\t%.2f",
+                 jint(x, "cluster"), dg_format_count(jint(x, "events"), ev, sizeof ev),
+                 dg_format_count(jint(x, "devices"), dv, sizeof dv),
                  json_real_value(json_object_get(x, "lat")),
                  json_real_value(json_object_get(x, "lon")),
                  json_real_value(json_object_get(x, "radius_km")));
         assert_row(&o, row);
     }
-    snprintf(row, sizeof row, "%" JSON_INTEGER_FORMAT " clusters over %" JSON_INTEGER_FORMAT
-             " events with an observed location (%" JSON_INTEGER_FORMAT " distinct locations); "
+    char ce[32], dl[32];
+    snprintf(row, sizeof row, "%" JSON_INTEGER_FORMAT " clusters over %s"
+             " events with an observed location (%s distinct locations); "
              "noise %.2f%%, largest cluster %.2f%%",
-             jint(cl, "clusters"), jint(cl, "clustered_events"), jint(cl, "distinct_locations"),
+             jint(cl, "clusters"), dg_format_count(jint(cl, "clustered_events"), ce, sizeof ce),
+             dg_format_count(jint(cl, "distinct_locations"), dl, sizeof dl),
              100 * json_real_value(json_object_get(cl, "noise_share")),
              100 * json_real_value(json_object_get(cl, "largest_cluster_share")));
     assert_text(&o, row);
@@ -327,20 +347,19 @@ static void test_three_renderings_state_the_same_facts(void **state)
         else
             snprintf(prec, sizeof prec, "%.1f%%", 100 * json_real_value(p));
         snprintf(row, sizeof row,
-                 "%" JSON_INTEGER_FORMAT "\t%s\t%s\t%" JSON_INTEGER_FORMAT "\t%.1f%%\t%s\t%.1f%%",
+                 "%" JSON_INTEGER_FORMAT "\t%s\t%s\t%s\t%.1f%%\t%s\t%.1f%%",
                  jint(x, "campaign"), json_string_value(json_object_get(x, "name")),
-                 json_string_value(json_object_get(x, "condition")), jint(x, "devices"),
+                 json_string_value(json_object_get(x, "condition")), grouped(jint(x, "devices")),
                  100 * json_real_value(json_object_get(x, "share")), prec,
                  100 * json_real_value(json_object_get(x, "base_rate")));
         assert_row(&o, row);
     }
-    snprintf(row, sizeof row, "%" JSON_INTEGER_FORMAT " devices get no campaign.",
-             jint(camp, "untargeted"));
+    snprintf(row, sizeof row, "%s devices get no campaign.", grouped(jint(camp, "untargeted")));
     assert_text(&o, row);
     json_t *split = json_object_get(o.json, "split");
-    snprintf(row, sizeof row, "Labelled devices: %" JSON_INTEGER_FORMAT " (scenario 1, with "
-             "events: %" JSON_INTEGER_FORMAT " train, %" JSON_INTEGER_FORMAT " test",
-             jint(split, "labelled"), jint(split, "train_s1"), jint(split, "test_s1"));
+    snprintf(row, sizeof row, "Labelled devices: %s (scenario 1, with events: %s train, %s test",
+             grouped(jint(split, "labelled")), grouped(jint(split, "train_s1")),
+             grouped(jint(split, "test_s1")));
     assert_text(&o, row);
     assert_text(&o, json_string_value(json_object_get(o.json, "data_checksum")));
     assert_text(&o, json_string_value(json_object_get(o.json, "data_dir")));
@@ -369,6 +388,40 @@ static void test_three_renderings_state_the_same_facts(void **state)
                                                           "family")),
                         "prior");
     assert_int_equal(json_array_size(json_object_get(o.json, "chosen_models")), 1);
+    rendered_free(&o);
+}
+
+/* Issue 27 §5: the report opens with what the analyst came for, the chosen
+ * models against the baselines, then the campaigns' reach, then the rest,
+ * with version, split, checksum and stage seconds last. */
+static void test_the_report_leads_with_the_results(void **state)
+{
+    (void)state;
+    dg_report r;
+    build(&r);
+    rendered o;
+    render(&r, &o);
+    const char *order[] = {"Chosen models against the baselines", "Campaigns: reach",
+                           "Every run", "Cleaning", "Location clusters (DBSCAN)",
+                           "Data checksum", "all stages before the report"};
+    const char *texts[] = {o.md, o.html_text};
+    for (int t = 0; t < 2; t++) {
+        const char *prev = texts[t];
+        for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
+            const char *at = strstr(texts[t], order[i]);
+            if (!at || at < prev)
+                fail_msg("%s: \"%s\" is missing or out of order", t ? "html" : "md", order[i]);
+            prev = at;
+        }
+    }
+    /* The chosen age model (bold), then the baseline it beats; prior's
+     * gender run, chosen for no target, is not there. */
+    const char *chosen = strstr(o.md, "| 1 | age | **brand\\|model** | 9.9740 |");
+    const char *base = strstr(o.md, "| 1 | age | prior (baseline) | 10.5000 |");
+    assert_non_null(chosen);
+    assert_non_null(base);
+    assert_true(chosen < base && base < strstr(o.md, "Campaigns: reach"));
+    assert_null(strstr(o.md, "| 1 | gender | prior (baseline)"));
     rendered_free(&o);
 }
 
@@ -430,8 +483,9 @@ static void test_html_fetches_nothing_from_elsewhere(void **state)
     if (n)
         fail_msg("report.html has %d references outside the file, the first %s", n, why);
     /* Every chart is inlined: its bytes, base64, in a data URI. */
-    const char *charts[] = {"eda/eda-01-age.png", "maps/maps-all.png", "campaigns/reach.png"};
-    for (int i = 0; i < 3; i++) {
+    const char *charts[] = {"eda/eda-01-age.png", "maps/maps-all.png", "campaigns/reach.png",
+                            "campaigns/precision.png"};
+    for (int i = 0; i < 4; i++) {
         dg_textbuf b;
         memset(&b, 0, sizeof b);
         dg_textbuf_puts(&b, "src=\"data:image/png;base64,");
@@ -512,6 +566,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_three_renderings_state_the_same_facts),
+        cmocka_unit_test(test_the_report_leads_with_the_results),
         cmocka_unit_test(test_html_escapes_every_data_string),
         cmocka_unit_test(test_html_fetches_nothing_from_elsewhere),
         cmocka_unit_test(test_base64_matches_rfc_4648),

@@ -121,17 +121,14 @@ static void check_same_facts(const char *out, int md_images)
     json_t *clean = json_object_get(rep, "cleaning");
     for (size_t i = 0; i < json_array_size(clean); i++) {
         json_t *x = json_array_get(clean, i);
-        char row[2048];
-        snprintf(row, sizeof row,
-                 "%s%s\t%s\t%" JSON_INTEGER_FORMAT "\t%" JSON_INTEGER_FORMAT
-                 "\t%" JSON_INTEGER_FORMAT "\t%" JSON_INTEGER_FORMAT "\t%s",
+        char row[2048], n[4][32]; /* counts as the report writes them: 9,467 */
+        const char *keys[] = {"rows_before", "rows_after", "rows_changed", "devices"};
+        for (int k = 0; k < 4; k++)
+            dg_format_count(json_integer_value(json_object_get(x, keys[k])), n[k], sizeof n[k]);
+        snprintf(row, sizeof row, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s",
                  json_is_true(json_object_get(x, "enabled")) ? "" : "off ",
                  json_string_value(json_object_get(x, "rule")),
-                 json_string_value(json_object_get(x, "table")),
-                 json_integer_value(json_object_get(x, "rows_before")),
-                 json_integer_value(json_object_get(x, "rows_after")),
-                 json_integer_value(json_object_get(x, "rows_changed")),
-                 json_integer_value(json_object_get(x, "devices")),
+                 json_string_value(json_object_get(x, "table")), n[0], n[1], n[2], n[3],
                  json_string_value(json_object_get(x, "detail")));
         if (rc_find_row(hr, nh, row) < 0)
             fail_msg("report.html has no row \"%s\" (report.json's cleaning %zu)", row, i);
@@ -139,13 +136,12 @@ static void check_same_facts(const char *out, int md_images)
     json_t *reach = json_object_get(json_object_get(rep, "campaigns"), "reach");
     for (size_t i = 0; i < json_array_size(reach); i++) {
         json_t *x = json_array_get(reach, i);
-        char row[1024];
-        snprintf(row, sizeof row, "%" JSON_INTEGER_FORMAT "\t%s\t%s\t%" JSON_INTEGER_FORMAT
-                 "\t%.1f%%",
+        char row[1024], n[32];
+        snprintf(row, sizeof row, "%" JSON_INTEGER_FORMAT "\t%s\t%s\t%s\t%.1f%%",
                  json_integer_value(json_object_get(x, "campaign")),
                  json_string_value(json_object_get(x, "name")),
                  json_string_value(json_object_get(x, "condition")),
-                 json_integer_value(json_object_get(x, "devices")),
+                 dg_format_count(json_integer_value(json_object_get(x, "devices")), n, sizeof n),
                  100 * json_number_value(json_object_get(x, "share")));
         int seen = 0;
         for (size_t k = 0; k < nh; k++)

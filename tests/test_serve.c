@@ -1671,9 +1671,14 @@ static void test_head_fields(void **state)
     assert_refused("GET /health HTTP/1.1\r\nHost: a\r\nX-A: b\x01" "c\r\n\r\n", 400,
                    "holds byte 0x01");
     assert_refused("GET /health HTTP/1.1\r\nHost: a\r\nX-A: b\nX-B: c\r\n\r\n", 400,
-                   "holds byte 0x0A");
+                   "ends in LF without CR");
+    /* A head of bare LFs never ends: refused at once, not at the deadline. */
+    assert_refused("GET /health HTTP/1.1\nHost: a\n\n", 400, "ends in LF without CR");
+    assert_refused("GET /health HTTP/1.1\r\nHost: a\rX: b\r\n\r\n", 400, "holds byte 0x0D");
     assert_refused("GET /health HTTP/1.1\r\nHost : a\r\n\r\n", 400, "no white space before");
     assert_refused("GET /health HTTP/2.0\r\nHost: a\r\n\r\n", 505, "HTTP/2.0");
+    /* A later HTTP/1 minor version is read as 1.1 (RFC 9110 2.5): Host needed. */
+    assert_refused("GET /health HTTP/1.9\r\n\r\n", 400, "needs a Host header");
     assert_refused("GET /health HTTP/1.1 junk\r\nHost: a\r\n\r\n", 400, "HTTP/1.1 or");
     /* HTTP/1.0 needs no Host; a keep-alive HTTP/1.1 request with one is
      * answered and the connection stays open. */

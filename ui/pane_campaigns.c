@@ -65,8 +65,11 @@ static void draw(app *a, int top, int height, int width)
             snprintf(me, sizeof me, "male < %.4g (1-%d)", c->dec.edge[r->male_deciles - 1],
                      r->male_deciles);
         text_count(c->dec.reference, n2, sizeof n2);
+        char ages[48];
+        snprintf(ages, sizeof ages, "%s, %s, %s", dg_age_bucket_name(0), dg_age_bucket_name(1),
+                 dg_age_bucket_name(2));
         snprintf(line, sizeof line, "P(female) deciles of %s: %s, %s; age %s", n2, fe, me,
-                 r->age_rule == DG_AGE_RULE_GROUP6 ? "by group6" : "0-24, 24-32, 32+");
+                 r->age_rule == DG_AGE_RULE_GROUP6 ? "by group6" : ages);
         app_put_text(y++, width, line, 0);
     }
     y++;

@@ -23,11 +23,13 @@
  * targeted as female, the bottom male_deciles (default 3: deciles 1-3,
  * p < edge 3) as male, the rest by no gender campaign.
  *
- * Age, at fixed edges: bucket 0 is [0,24] (any age <= 24, so a regression's
- * rare negative age too), bucket 1 (24,32], bucket 2 (32,inf); NaN has none.
+ * Age, at the maps' edges (eda.h's DG_AGES_MAPS): bucket 0-24 is any age <= 24
+ * (a regression's rare negative age too), 25-32 is (24,32], 33+ is over 32;
+ * NaN has none.
  * Or (rule-file option "age-rule group6") the most probable band of the six
  * group probabilities, F and M of a band added (the bands are the same:
- * 0-24, 25-32, 32+ over whole years); a tie goes to the younger band.
+ * 0-24, 25-32, 33+ over whole years, which the data's labels call F32+ and
+ * M32+); a tie goes to the younger band.
  *
  * A device's campaigns are a bitmask over the rule list: bit i for rules.v[i]. */
 #ifndef DEMOGRAPHER_CAMPAIGN_H
@@ -37,7 +39,8 @@
 #include "demographer/model.h"
 
 enum { DG_GENDER_UNTARGETED = 0, DG_GENDER_FEMALE = 1, DG_GENDER_MALE = 2 };
-enum { DG_AGE_0_24 = 0, DG_AGE_24_32 = 1, DG_AGE_32_UP = 2, DG_AGE_NBUCKETS = 3 };
+/* The age buckets are eda.h's DG_AGES_MAPS groups, in that order. */
+enum { DG_AGE_0_24 = 0, DG_AGE_25_32 = 1, DG_AGE_33_UP = 2, DG_AGE_NBUCKETS = 3 };
 
 typedef enum dg_age_rule {
     DG_AGE_RULE_VALUE,  /* the predicted age at the fixed edges */
@@ -71,13 +74,15 @@ int dg_campaign_rules_parse(dg_campaign_rules *r, const char *text, const char *
 int dg_campaign_rules_load(dg_campaign_rules *r, const char *path, dg_err *err);
 /* The rules as a rule file that parses back to the same rules; caller frees. */
 char *dg_campaign_rules_format(const dg_campaign_rules *r);
-/* "female", "male", "female or male", "age 0-24", ... "female, age 24-32", or
+/* "female", "male", "female or male", "age 0-24", ... "female, age 25-32", or
  * "anyone": the condition in words (into buf). */
 void dg_campaign_condition_text(const dg_campaign *c, char *buf, size_t size);
 
 /* The names the rule file and the output files use for the classes. */
 extern const char *const dg_gender_class_names[3];  /* "-", "female", "male" */
-extern const char *const dg_age_bucket_names[DG_AGE_NBUCKETS]; /* "0-24", "24-32", "32+" */
+/* "0-24", "25-32", "33+" (eda.h's table); the rule files of earlier versions'
+ * "24-32" and "32+" still parse. */
+const char *dg_age_bucket_name(int bucket);
 
 /* ---- the decile rule ------------------------------------------------------ */
 
@@ -176,15 +181,23 @@ int dg_reach_write(const dg_campaign_rules *r, const dg_reach *reach, const char
  * description (for the PNG and the Campaigns pane) points into the struct. */
 typedef struct dg_reach_chart_desc {
     dg_chart chart;
-    char label[DG_CAMPAIGNS_MAX][80];
+    char label[DG_CAMPAIGNS_MAX][DG_CAMPAIGN_NAME_MAX + 32]; /* id, whole name, a note */
     const char *labels[DG_CAMPAIGNS_MAX];
     double values[DG_CAMPAIGNS_MAX * 3];
     char subtitle[160];
 } dg_reach_chart_desc;
+/* reach.png: each campaign's reach as a share of all devices (one series). */
 void dg_reach_chart_of(const dg_campaign_rules *r, const dg_reach *reach,
                        dg_reach_chart_desc *out);
 int dg_reach_chart(const dg_campaign_rules *r, const dg_reach *reach, const char *path,
                    dg_err *err);
+/* precision.png: per campaign, the share of labelled devices that truly meet
+ * its condition among the targeted (precision) and among all (base rate).
+ * Returns 0 (and draws nothing) without labelled devices. */
+int dg_precision_chart_of(const dg_campaign_rules *r, const dg_reach *reach,
+                          dg_reach_chart_desc *out);
+int dg_precision_chart(const dg_campaign_rules *r, const dg_reach *reach, const char *path,
+                       dg_err *err);
 /* device_campaigns.csv: device_id,scenario,p_female,decile,gender,age,
  * age_bucket,campaigns (ids joined by ';') and one 0/1 column per campaign,
  * campaign_ID. */

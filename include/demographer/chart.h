@@ -21,6 +21,15 @@ typedef enum dg_chart_kind {
     DG_CHART_KINDS
 } dg_chart_kind;
 
+/* What a series is, when the chart must draw it the same way everywhere:
+ * a gender has one colour and one glyph (bar fill, line dash, point mark)
+ * in every chart, decided here and never by the series' name. */
+typedef enum dg_series_kind {
+    DG_SERIES_PLAIN = 0, /* by its index: palette colour, fill, dash */
+    DG_SERIES_MALE,      /* blue, solid fill, solid line, round marks */
+    DG_SERIES_FEMALE,    /* vermilion, shaded fill, dotted line, square marks */
+} dg_series_kind;
+
 /* A straight line across the plot at a value of one axis, with a label:
  * the knee and the current eps of a k-distance curve. */
 typedef struct dg_chart_marker {
@@ -38,7 +47,9 @@ typedef struct dg_chart {
     const char *category_label; /* the axis of the labels (or of x), e.g. "phone_brand" */
     int n;                    /* labels (bars, points of a line) */
     const char *const *labels;
-    const double *values;     /* n * nseries, row-major (label by label); bars >= 0 */
+    const double *values;     /* n * nseries, row-major (label by label); bars >= 0;
+                                 lines and points: NaN is no point (left out,
+                                 the line joins its neighbours) */
     int value_labels;         /* print each bar's value at its end (one series, or
                                  the stack's total) */
     int nseries;              /* 0 or 1: one series; more: grouped or stacked bars,
@@ -50,10 +61,21 @@ typedef struct dg_chart {
                                  x axis is then numeric with computed ticks, and labels
                                  may be NULL */
     int x_from_zero;          /* numeric x: the axis starts at 0 (else at the data) */
-    int log_values;           /* the value axis places v at log10(1 + v) */
+    int log_values;           /* a true log axis: v at log10(v), ticks at 1, 10, 100...
+                                 (or 1, 2, 5 x 10^k over a short range); values
+                                 <= 0 are not drawn */
+    int point_marks;          /* lines: a mark on every point (each series its shape) */
     int integer_values;       /* values are counts: labels without decimals */
     const int *colours;       /* palette index per series (a box plot or a one-series
                                  bar chart: per label); NULL: the series' index */
+    const dg_series_kind *kinds; /* per series (per label where colours are): a
+                                 gender's colour and glyph win over colours; NULL:
+                                 all plain */
+    /* Lines over numeric x: a count per point and series (n * nseries, NaN or
+     * 0 for none) drawn as bars along the bottom of the plot, in the series'
+     * colours, with counts_label naming them ("devices in the bin"). */
+    const double *counts;
+    const char *counts_label;
     int nmarkers;
     const dg_chart_marker *markers;
 } dg_chart;
@@ -66,12 +88,14 @@ unsigned dg_palette(int i);
 /* Gender has one colour in every chart and map. */
 #define DG_COLOUR_MALE 0   /* blue */
 #define DG_COLOUR_FEMALE 3 /* vermilion */
-/* The palette index of a series or label named name: DG_COLOUR_FEMALE for a
- * name holding "female" (or "F"), DG_COLOUR_MALE for "male" (or "M"), else
- * fallback. */
-int dg_palette_for_name(const char *name, int fallback);
-/* The palette index of series (or label) i of c. */
+/* The palette index of series (or label) i of c: its gender's colour, else
+ * colours[i], else i. */
 int dg_chart_colour(const dg_chart *c, int i);
+/* The kind of series (or label) i of c. */
+dg_series_kind dg_chart_kind_of(const dg_chart *c, int i);
+/* Which glyph series k of c draws with (an index into the renderers' fills,
+ * dashes and marks): a gender's own (male 0, female 2), else k. */
+int dg_chart_glyph(const dg_chart *c, int k);
 
 /* ---- axes ---------------------------------------------------------------------- */
 
@@ -79,7 +103,7 @@ int dg_chart_colour(const dg_chart *c, int i);
 
 typedef struct dg_chart_axis {
     int numeric;        /* 0: categorical, one slot per label (ticks are label indices) */
-    int log;            /* numeric: positions are log10(1 + v) */
+    int log;            /* numeric: positions are log10(v), lo > 0 */
     double lo, hi;      /* the range shown, in data units */
     int nticks;
     double tick[DG_CHART_MAX_TICKS];    /* value (numeric) or label index (categorical) */
@@ -92,19 +116,28 @@ typedef struct dg_chart_axes {
 } dg_chart_axes;
 
 /* The axes of c, computed once for both renderers: value ticks at round
- * steps (1, 2, 5 x 10^k; on a log axis 0, 1, 2, 5, 10...), the category axis'
+ * steps (1, 2, 5 x 10^k; on a log axis the powers of ten, with 2 and 5
+ * between them when there are few), the category axis'
  * labels thinned to at most about 30 (a renderer with less room shows every
  * k-th of these, never others). */
 void dg_chart_axes_of(const dg_chart *c, dg_chart_axes *ax);
 /* Where v lies along the axis, 0 at lo and 1 at hi (categorical: the middle
  * of slot v). */
 double dg_chart_axis_pos(const dg_chart_axis *a, int n, double v);
-/* A value as the charts write it: "266" for a count, "1.5k", "0.25". */
+/* A value as the charts write it: "266", "9,467", "1.53M", "0.25". */
 void dg_chart_format_value(double v, int integer, char *out, size_t cap);
 /* The number of series c draws (5 for a box plot's five numbers). */
 int dg_chart_nseries(const dg_chart *c);
 /* Value s of label i, 0 when not finite (and, but on a log axis, when < 0). */
 double dg_chart_value(const dg_chart *c, int i, int s);
+/* Whether value s of label i is drawn: finite, and > 0 on a log axis. Lines
+ * and points leave the others out. */
+int dg_chart_has_value(const dg_chart *c, int i, int s);
+
+/* The largest of c's counts (0 without any), and the counts' key as both
+ * renderers write it: "devices in the bin (tallest bar 700)". */
+double dg_chart_counts_top(const dg_chart *c);
+void dg_chart_counts_text(const dg_chart *c, char *out, size_t cap);
 
 /* ---- terminal cells ------------------------------------------------------------ */
 

@@ -197,6 +197,8 @@ double dg_now(void);
 /* Bytes for people: 1536 -> "1.5 KiB" (B, KiB, MiB, GiB, TiB; whole bytes
  * below 1 KiB). Returns out. */
 char *dg_format_bytes(double v, char *out, size_t cap);
+/* A count for people, one format everywhere: 9467 -> "9,467". Returns out. */
+char *dg_format_count(unsigned long long v, char *out, size_t cap);
 /* A progress amount in unit: bytes as dg_format_bytes, other units as
  * "1.23 M rows" from a million on, else "532 rows". Returns out. */
 char *dg_format_amount(double v, const char *unit, char *out, size_t cap);

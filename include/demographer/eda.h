@@ -6,11 +6,21 @@
 #include "demographer/chart.h"
 #include "demographer/dataset.h"
 
-/* The brief's EDA age groups 0-24, 25-32, 33-45, 46+: the one place their
- * edges are set. Returns 0..3. */
-#define DG_AGE_GROUPS4 4
-int dg_age_group4(int age);
-const char *dg_age_group4_name(int group);
+/* Age groups: the one table of their edges and names, for every chart, map
+ * and campaign. The brief asks for two sets: the EDA's 0-24, 25-32, 33-45,
+ * 46+, and the maps' 0-24, 25-32, 33+ (the campaigns' and the data's six
+ * groups use these three; the data's labels write the last "32+", meaning
+ * 33 and over). A group holds the ages over the previous group's upper edge
+ * up to its own, inclusive: whole years 25 to 32, or a predicted 24.3. */
+typedef enum dg_age_set { DG_AGES_EDA, DG_AGES_MAPS } dg_age_set;
+#define DG_AGE_GROUPS4 4 /* DG_AGES_EDA */
+#define DG_AGE_GROUPS3 3 /* DG_AGES_MAPS */
+int dg_age_groups(dg_age_set set); /* how many groups */
+/* The group of an age (0 for any age up to the first edge, a negative one
+ * too), or -1 for NaN. */
+int dg_age_group_of(dg_age_set set, double age);
+/* "0-24", "25-32", "33-45", "46+" or "0-24", "25-32", "33+". */
+const char *dg_age_group_name(dg_age_set set, int group);
 
 /* Days of the week as the brief orders them, Sunday first. */
 int dg_weekday(int64_t t); /* 0 = Sunday ... 6 = Saturday */
@@ -61,6 +71,7 @@ typedef struct dg_eda_chart {
     double *values;
     const char **series;
     int *colours;
+    dg_series_kind *kinds;
     char subtitle[128];
 } dg_eda_chart;
 int dg_eda_chart_of(const dg_eda *e, int i, dg_eda_chart *out, dg_err *err);

@@ -95,6 +95,8 @@ typedef struct dg_linear_view {
 typedef struct dg_model_family {
     const char *name;    /* "prior", "liblinear-lr-l2", "softmax", "xgboost", ... */
     const char *summary; /* one line for --help and the Models pane */
+    int baseline;        /* a reference a real model must beat (the priors): the
+                            report sets the chosen models beside these */
     unsigned tasks;      /* bit (1u << dg_task) for each task it fits */
     const char *const *param_names; /* NULL-terminated: the parameters fit() reads */
     const char *grid;    /* the default cross-validation grid: "C=0.01,0.1,1 eps=0.01" */

@@ -28,7 +28,7 @@
 #include "demographer/pipeline.h"
 #include "demographer/textbuf.h"
 
-/* The first clusters the report lists (by cluster number). */
+/* How many clusters the report lists: the largest, by events. */
 #define DG_REPORT_TOP_CLUSTERS 10
 
 typedef struct dg_report_stage {
@@ -113,7 +113,7 @@ typedef struct dg_report {
     uint32_t distinct_locations;
     int32_t clusters;
     double noise_share, largest_cluster_share, knee_km;
-    const dg_cluster_summary *cluster; /* the first min(clusters, DG_REPORT_TOP_CLUSTERS) */
+    const dg_cluster_summary *cluster; /* every cluster's, by cluster number */
     int have_kdist_chart;
     /* Models: the features, every run, the chosen ones, the split. */
     int have_features;
@@ -157,6 +157,9 @@ typedef struct dg_report {
 void dg_report_set_campaigns(dg_report *r, const dg_campaign_rules *rules, const dg_deciles *dec,
                              const dg_reach *reach);
 char *dg_report_json(const dg_report *r, dg_err *err);
+/* The numbers of the largest clusters (by events, then the lower number),
+ * at most cap of them, largest first; returns how many. */
+int dg_report_largest_clusters(const dg_report *r, int32_t *id, int cap);
 /* report.md into b. */
 void dg_report_md(const dg_report *r, dg_textbuf *b);
 /* report.html into b, reading the charts from r->dir; DG_ERR with err set

@@ -88,7 +88,8 @@ typedef struct dg_train_charts {
     int have[DG_TRAIN_CHARTS];
     int roc_series, cal_series;        /* with the reference line (chance, perfect) last */
     double roc_x[DG_ROC_POINTS], roc_v[DG_ROC_POINTS * 3];
-    double cal_x[DG_CALIBRATION_BINS], cal_v[DG_CALIBRATION_BINS * 3];
+    double cal_x[DG_CALIBRATION_BINS], cal_v[DG_CALIBRATION_BINS * 3]; /* NaN: empty bin */
+    double cal_count[DG_CALIBRATION_BINS * 3]; /* test devices per bin and series */
     char roc_names[3][96], cal_names[3][96];
     double res_v[2][DG_RESIDUAL_BANDS * 5];
     char res_title[2][160], res_sub[2][200];

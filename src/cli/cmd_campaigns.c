@@ -210,10 +210,11 @@ static int run(int argc, char **argv)
                    dec.edge[rules->male_deciles - 1]);
         printf("age: %s\n\n", rules->age_rule == DG_AGE_RULE_GROUP6
                                   ? "the most probable band of the group6 probabilities"
-                                  : "the predicted age in [0,24], (24,32] or over 32");
+                                  : "the predicted age in 0-24, 25-32 (over 24 up to 32) or "
+                                    "33+ (over 32)");
         print_reach(rules, &reach);
-        printf("\nwritten to %s: device_campaigns.csv, reach.csv, reach.png, thresholds.txt, "
-               "campaigns.rules\n", out);
+        printf("\nwritten to %s: device_campaigns.csv, reach.csv, reach.png, %sthresholds.txt, "
+               "campaigns.rules\n", out, reach.labelled ? "precision.png, " : "");
     }
 done:
     cli_outdir_end("campaigns", &od, 1); /* after a failure: nothing left */
@@ -244,8 +245,9 @@ const cli_command cli_campaigns = {
     "probable age band).\n"
     "Prints the reach of each campaign and writes into DIR: device_campaigns.csv (per\n"
     "device: decile, gender class, age bucket, campaign ids, a 0/1 column per\n"
-    "campaign), reach.csv and its chart reach.png, thresholds.txt (the decile edges,\n"
-    "for --thresholds) and campaigns.rules (the rules used).\n"
+    "campaign), reach.csv and its chart reach.png (the share of all devices reached),\n"
+    "with --truth precision.png (precision against the base rate), thresholds.txt\n"
+    "(the decile edges, for --thresholds) and campaigns.rules (the rules used).\n"
     "\n"
     "  --predictions FILE  the devices to target (a predictions.csv)\n"
     "  --out DIR           where the files go (written whole or not at all: an earlier\n"

@@ -107,7 +107,7 @@ const cli_command cli_eda = {
     "                       [data options] [--quiet]\n"
     "\n"
     "Loads DATA_DIR, cleans it (the default rules, or --rules FILE; --no-clean skips\n"
-    "cleaning), and computes the brief's ten exploratory tables: age and gender, age by\n"
+    "cleaning), and computes ten exploratory tables: age and gender, age by\n"
     "gender, devices with events, events by weekday, events per hour over one week,\n"
     "hourly shares by gender, weekday shares by age group, top brands by gender, top\n"
     "apps with their gender split, top brands per age group.\n"

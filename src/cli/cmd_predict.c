@@ -128,8 +128,8 @@ static int write_campaigns(const char *dir, const dg_campaign_rules *rules,
                            " labelled test devices (base rate %.1f%%)\n",
                            rules->v[c].id, 100 * reach->row[c].precision,
                            reach->row[c].labelled, 100 * reach->row[c].base_rate);
-        printf("written to %s: device_campaigns.csv, reach.csv, reach.png, thresholds.txt, "
-               "campaigns.rules\n", dir);
+        printf("written to %s: device_campaigns.csv, reach.csv, reach.png, %sthresholds.txt, "
+               "campaigns.rules\n", dir, reach->labelled ? "precision.png, " : "");
     }
     free(reach);
     free(tg);
@@ -382,8 +382,9 @@ const cli_command cli_predict = {
     "  --campaigns-out DIR   also target the predicted devices with the campaigns:\n"
     "                        P(female) deciles fitted on the test devices' predictions,\n"
     "                        expected precision from the test devices' labels; writes\n"
-    "                        device_campaigns.csv, reach.csv, reach.png, thresholds.txt\n"
-    "                        and campaigns.rules into DIR (see demographer campaigns),\n"
+    "                        device_campaigns.csv, reach.csv, reach.png, precision.png,\n"
+    "                        thresholds.txt and campaigns.rules into DIR (see\n"
+    "                        demographer campaigns),\n"
     "                        whole or not at all (an earlier DIR is replaced)\n"
     "  --campaign-rules FILE campaign rules (default: the brief's six campaigns)\n"
     "  --super FILE          super-category rules (default: supercategories.txt of the\n"
