@@ -195,6 +195,8 @@ static int prior_save(const void *model, const char *path, dg_err *err)
     return rc;
 }
 
+#define PRIOR_MAX_COLS (1 << 22)
+
 static int prior_load(const char *path, void **model, dg_err *err)
 {
     FILE *f = dg_open_regular(path, 0, err);
@@ -202,13 +204,18 @@ static int prior_load(const char *path, void **model, dg_err *err)
         return DG_ERR;
     prior_model *m = dg_xcalloc(1, sizeof *m);
     int task, version;
+    long long ncols = -1;
     int rc = DG_OK, line = 5;
-    if (fscanf(f, "demographer-prior %d task %d nout %d alpha %lg ncols %u prior", &version,
-               &task, &m->nout, &m->alpha, &m->ncols) != 5 ||
-        version != 1 || m->nout < 1 || m->nout > 16 || task < 0 || task > 2)
+    /* ncols read wide and bounded: %u wrapped 37131782945 to 2.8e9 columns,
+     * gigabytes of per-column arrays (fuzz_models). A design has some 10^5. */
+    if (fscanf(f, "demographer-prior %d task %d nout %d alpha %lg ncols %lld prior", &version,
+               &task, &m->nout, &m->alpha, &ncols) != 5 ||
+        version != 1 || m->nout < 1 || m->nout > 16 || task < 0 || task > 2 || ncols < 0 ||
+        ncols > PRIOR_MAX_COLS)
         rc = dg_fail(err, "%s: not a demographer prior model (expected the header "
-                          "'demographer-prior 1', task, nout 1..16, alpha, ncols, prior)",
-                     path);
+                          "'demographer-prior 1', task, nout 1..16, alpha, ncols 0..%d, prior)",
+                     path, PRIOR_MAX_COLS);
+    m->ncols = rc == DG_OK ? (uint32_t)ncols : 0;
     m->task = (dg_task)task;
     for (int o = 0; rc == DG_OK && o < m->nout; o++)
         if (fscanf(f, "%lg", &m->prior[o]) != 1)

@@ -6,6 +6,7 @@
 
 #include "demographer/common.h"
 #include "demographer/metrics.h"
+#include "demographer/model.h"
 #include "demographer/train.h"
 
 #include <dirent.h>
@@ -850,6 +851,25 @@ static void f19_rules_are_strict_and_the_terminal_sees_no_escapes(void **state)
     free(dir);
 }
 
+/* ---- found by fuzz_models ---------------------------------------------- */
+
+/* A prior model's ncols of 37131782945 wrapped (%u) to 2.8e9 columns and
+ * allocated gigabytes (fuzz_models, brand-model-prior, out of memory). */
+static void fuzz_prior_column_count_is_bounded(void **state)
+{
+    (void)state;
+    char *p = tu_write_str(root, "fuzz-prior",
+                           "demographer-prior 1\ntask 0\nnout 1\nalpha 10\nncols 37131782945\n"
+                           "prior 0.5\n0 -1 33 12\n");
+    const dg_model_family *fam = dg_model_family_find("brand-model-prior");
+    assert_non_null(fam);
+    void *model = NULL;
+    dg_err err;
+    assert_int_equal(fam->load(p, &model, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "ncols 0..4194304"));
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -869,6 +889,7 @@ int main(void)
         cmocka_unit_test(f16_the_real_failure_is_reported),
         cmocka_unit_test(f19_rules_are_strict_and_the_terminal_sees_no_escapes),
         cmocka_unit_test(f20_an_edit_with_its_mtime_put_back_is_seen),
+        cmocka_unit_test(fuzz_prior_column_count_is_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
