@@ -18,9 +18,10 @@ if [ "${1:-}" = test ]; then
   # their TLS certificate, python3 for the loopback HTTP server, tmux for the screen
   # tests, mandoc for the man page check, chromium to open report.html headless
   # (tests/browser_report.py: about 16 s on two busy cores), clickhouse-server and
-  # -client for the ClickHouse cluster of scripts/clickhouse.sh.
+  # -client for the ClickHouse cluster of scripts/clickhouse.sh, curl for its pings
+  # and table set-up over HTTP.
   pkgs+=(libcmocka-dev valgrind tmux mandoc mariadb-server mariadb-client mariadb-plugin-spider
-    openssl chromium clickhouse-server clickhouse-client)
+    openssl chromium clickhouse-server clickhouse-client curl)
 fi
 
 missing=()
