@@ -60,7 +60,8 @@ if [ "$target" = models ]; then
     done
     "$bin" predict --quiet --no-snapshot "$seeds/d" --models "$seeds/t-prior" \
       --out "$seeds/p.csv" && "$bin" campaigns --quiet --predictions "$seeds/p.csv" \
-      --out "$seeds/c" || true
+      --out "$seeds/c" ||
+      { echo "fuzz.sh: seeding the campaign and prediction readers failed (above)" >&2; exit 1; }
   fi
   mkdir -p "$corpus"
   python3 - "$seeds" "$corpus" "$reader" <<'PY'
