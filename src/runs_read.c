@@ -62,6 +62,7 @@ static int read_run(const json_t *o, size_t i, dg_run *x, const char *path, dg_e
         const json_t *g = json_array_get(grid, c);
         jstr(g, "params", x->grid_params[c], sizeof x->grid_params[c]);
         x->grid_cv[c] = jnum(g, "cv_score");
+        x->grid_folds[c] = (int)json_integer_value(json_object_get(g, "folds"));
         x->ngrid = (int)c + 1;
     }
     const json_t *conf = json_object_get(o, "confusion");

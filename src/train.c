@@ -281,6 +281,12 @@ struct job {
     dg_params *own_combos; /* combos when the job's own (job_distinct_combos) */
     int variant;
     int *order;            /* the combinations in the order a fold fits them */
+    int *path;             /* per combination: its warm path (the first combination of it) */
+    unsigned char *fit;    /* per combination: whether the current phase's folds fit it */
+    double *screen;        /* per combination: fold 1's score in the screen (NaN: not fit) */
+    int confirmed;         /* 1: only the screen's best went on to every fold */
+    void **first;          /* per combination: fold 1's model (warm families), the start
+                            * of the other folds' and the refit's fits */
     double *y;             /* per train row */
     double *oof;           /* [combo][train row][nout]: out-of-fold predictions */
     double *score;         /* per combination */
@@ -298,6 +304,8 @@ struct job {
 typedef struct task {
     job *j;
     int fold;              /* -1: the refit */
+    int screen;            /* 1: fold 1's whole grid, each path stopped when its score rose */
+    int seeded;            /* 1: the first fit starts from fold 1's model (J->first) */
     int rc, combo;         /* the failure and the combination that failed */
     dg_err err;
     double seconds;
@@ -391,7 +399,14 @@ static void job_init(job *J, trainer *T, scenario *S, dg_target t, const dg_mode
      * penalty, the strongest first, so that every fit but a path's first
      * starts from a model of the same settings. A stable order. */
     J->order = dg_xmalloc((size_t)ncombos * sizeof *J->order);
-    int *path = dg_xmalloc((size_t)ncombos * sizeof *path);
+    J->path = dg_xmalloc((size_t)ncombos * sizeof *J->path);
+    J->fit = dg_xmalloc((size_t)ncombos);
+    memset(J->fit, 1, (size_t)ncombos);
+    J->screen = dg_xmalloc((size_t)ncombos * sizeof *J->screen);
+    for (int c = 0; c < ncombos; c++)
+        J->screen[c] = NAN;
+    J->first = dg_xcalloc((size_t)ncombos, sizeof *J->first);
+    int *path = J->path;
     for (int c = 0; c < ncombos; c++) {
         J->order[c] = c;
         path[c] = c;
@@ -411,7 +426,6 @@ static void job_init(job *J, trainer *T, scenario *S, dg_target t, const dg_mode
                 J->order[k] = J->order[k - 1];
                 J->order[k - 1] = x;
             }
-    free(path);
 }
 
 static void job_free(job *J)
@@ -420,6 +434,13 @@ static void job_free(job *J)
     free(J->oof);
     free(J->score);
     free(J->order);
+    free(J->path);
+    free(J->fit);
+    free(J->screen);
+    for (int c = 0; J->first && c < J->ncombos; c++)
+        if (J->first[c])
+            J->fam->free(J->first[c]);
+    free(J->first);
     free(J->own_combos);
     if (J->model)
         J->fam->free(J->model);
@@ -452,10 +473,10 @@ static int scenario_all_rows(trainer *T, scenario *S, int v, dg_err *err)
     return rc;
 }
 
-static int pool_fit_done(pool *P)
+static int pool_fit_done(pool *P, int fits)
 {
     pthread_mutex_lock(&P->mu);
-    P->fits++;
+    P->fits += fits;
     int stop = P->stop;
     pthread_cond_broadcast(&P->cond);
     pthread_mutex_unlock(&P->mu);
@@ -487,10 +508,36 @@ static void run_fold(pool *P, task *tk)
     dg_csr_take_rows(J->x, in, nin, &xin);
     dg_csr_take_rows(J->x, out, nho, &xout);
     double *pred = dg_xmalloc(((size_t)nho * nout + 1) * sizeof *pred);
+    double *yho = NULL;
+    int stopped_path = -1; /* the screen: the path whose score rose */
+    double path_best = INFINITY;
+    if (tk->screen) {
+        yho = dg_xmalloc(((size_t)nho + 1) * sizeof *yho);
+        for (uint32_t r = 0; r < nho; r++)
+            yho[r] = J->y[out[r]];
+    }
+    /* The model the next fit starts from: the path's previous point, and
+     * on the other folds fold 1's model (the optimum moves little with a
+     * fifth of the rows). Fold 1's models stay with the job (J->first). */
     void *prev = NULL;
+    int prev_owned = 0;
     tk->rc = DG_OK;
     for (int i = 0; i < J->ncombos && tk->rc == DG_OK; i++) {
         int c = J->order[i];
+        if (!J->fit[c])
+            continue;
+        if (tk->seeded && !prev && fam->warm_param)
+            prev = J->first[c];
+        if (tk->screen && J->path[c] == stopped_path) {
+            /* Counted as done, so that the progress reaches its end. */
+            if (pool_fit_done(P, 1)) {
+                tk->rc = dg_cancel(&tk->err, "cancelled");
+                tk->combo = c;
+            }
+            continue;
+        }
+        if (tk->screen && (i == 0 || J->path[c] != J->path[J->order[i - 1]]))
+            path_best = INFINITY; /* a new path */
         dg_trainset ts = {&xin, yin, NULL, kind, kind == DG_TASK_BINARY ? 2 : k,
                           T->o->seed + (uint64_t)fo, 1, prev, 0, 0, NULL};
         job_apps(J, &ts);
@@ -503,24 +550,44 @@ static void run_fold(pool *P, task *tk)
             for (uint32_t r = 0; r < nho; r++)
                 memcpy(o + (size_t)out[r] * nout, pred + (size_t)r * nout,
                        (size_t)nout * sizeof *pred);
+            if (tk->screen) {
+                /* Along a penalty path the held-out score falls to the
+                 * optimum and rises after it: the first rise ends the
+                 * path, since its weaker penalties, the slowest fits,
+                 * overfit more still. */
+                dg_eval e;
+                dg_evaluate(kind, k, yho, pred, nho, &e);
+                J->screen[c] = dg_eval_score(&e);
+                if (J->screen[c] > path_best)
+                    stopped_path = J->path[c];
+                else
+                    path_best = J->screen[c];
+            }
         } else {
             tk->combo = c;
         }
-        if (prev)
+        if (prev && prev_owned)
             fam->free(prev);
         prev = NULL;
-        if (model && fam->warm_param)
+        prev_owned = 0;
+        if (model && fam->warm_param) {
             prev = model;
-        else if (model)
+            if (fo == 0)
+                J->first[c] = model;
+            else
+                prev_owned = 1;
+        } else if (model) {
             fam->free(model);
-        if (pool_fit_done(P) && tk->rc == DG_OK) {
+        }
+        if (pool_fit_done(P, 1) && tk->rc == DG_OK) {
             tk->rc = dg_cancel(&tk->err, "cancelled");
             tk->combo = c;
         }
     }
-    if (prev)
+    if (prev && prev_owned)
         fam->free(prev);
     free(pred);
+    free(yho);
     dg_csr_free(&xin);
     dg_csr_free(&xout);
     free(in);
@@ -537,8 +604,10 @@ static void run_refit(pool *P, task *tk)
     scenario *S = J->S;
     dg_task kind = dg_target_task(J->t);
     int k = dg_target_nclasses(J->t);
+    /* From fold 1's model of the chosen combination: the same optimum, in
+     * fewer iterations than from nothing. */
     dg_trainset ts = {J->x, J->y, NULL, kind, kind == DG_TASK_BINARY ? 2 : k, T->o->seed, 1,
-                      NULL, 0, 0, NULL};
+                      J->fam->warm_param ? J->first[J->best] : NULL, 0, 0, NULL};
     job_apps(J, &ts);
     J->pred = dg_xmalloc(((size_t)S->nte * job_nout(J) + 1) * sizeof *J->pred);
     double t0 = dg_now();
@@ -547,7 +616,7 @@ static void run_refit(pool *P, task *tk)
     if (tk->rc == DG_OK)
         tk->rc = J->fam->predict(J->model, &S->xte[J->variant], J->pred, &tk->err);
     tk->combo = J->best;
-    if (pool_fit_done(P) && tk->rc == DG_OK)
+    if (pool_fit_done(P, 1) && tk->rc == DG_OK)
         tk->rc = dg_cancel(&tk->err, "cancelled");
 }
 
@@ -660,25 +729,78 @@ static int pool_run(trainer *T, task *tasks, size_t n, const char *what, dg_err 
     return any_cancelled ? dg_cancel(err, "cancelled") : DG_OK;
 }
 
+/* The combinations of a grid that every fold fits: the best of fold 1's
+ * screen. */
+#define SCREEN_KEEP 2
+
+/* The fits of a job's cross-validation: fold 1's whole grid (a path ended
+ * early counts its rest as done) and the kept on the other folds. */
+static double job_fits(const trainer *T, const job *J)
+{
+    if (T->folds > 1 && J->ncombos > SCREEN_KEEP)
+        return J->ncombos + (double)SCREEN_KEEP * (T->folds - 1);
+    return (double)J->ncombos * T->folds;
+}
+
+/* Keeps the SCREEN_KEEP best of J's screen for the other folds (ties keep
+ * the earlier combination of the grid; NaN never stays). */
+static void job_keep_screened(job *J)
+{
+    memset(J->fit, 0, (size_t)J->ncombos);
+    for (int kept = 0; kept < SCREEN_KEEP; kept++) {
+        int best = -1;
+        for (int c = 0; c < J->ncombos; c++)
+            if (!J->fit[c] && !isnan(J->screen[c]) && (best < 0 || J->screen[c] < J->screen[best]))
+                best = c;
+        if (best < 0)
+            break;
+        J->fit[best] = 1;
+    }
+    J->confirmed = 1;
+}
+
 /* Cross-validates the jobs side by side, then scores every combination
  * (pooled out-of-fold log loss, or RMSE) and picks each job's best: NaN
  * never wins, ties keep the earlier combination of the grid. With nfolds
  * less than the folds, only the first nfolds are held out and scored (on
- * their rows alone). */
+ * their rows alone).
+ *
+ * A job of more than SCREEN_KEEP combinations is cross-validated in two
+ * steps, as successive halving does: fold 1 fits the whole grid along its
+ * warm paths (each path ended when its held-out score rose), and only the
+ * SCREEN_KEEP best go on to the other folds, where the choice between them
+ * is made on every fold's rows. Most of a grid's cost is its weakest
+ * penalties (many iterations), and most of those lose on fold 1 already;
+ * the other combinations keep fold 1's score in the report. */
 static int jobs_cross_validate(trainer *T, job *jobs, size_t njobs, int nfolds, const char *what,
                                dg_err *err)
 {
-    size_t n = njobs * (size_t)nfolds;
-    task *tasks = dg_xcalloc(n + 1, sizeof *tasks);
-    for (size_t j = 0; j < njobs; j++)
-        for (int fo = 0; fo < nfolds; fo++)
-            tasks[j * (size_t)nfolds + (size_t)fo] = (task){.j = &jobs[j], .fold = fo};
+    int screen = nfolds == T->folds && nfolds > 1;
+    size_t n = 0;
+    task *tasks = dg_xcalloc(njobs * (size_t)nfolds + 1, sizeof *tasks);
+    for (size_t j = 0; j < njobs; j++) {
+        int first = screen && jobs[j].ncombos > SCREEN_KEEP;
+        for (int fo = 0; fo < (first ? 1 : nfolds); fo++)
+            tasks[n++] = (task){.j = &jobs[j], .fold = fo, .screen = first};
+    }
     int rc = pool_run(T, tasks, n, what, err);
+    size_t n1 = n;
+    for (size_t i = 0; i < n1 && rc == DG_OK; i++)
+        if (tasks[i].screen) {
+            job *J = tasks[i].j;
+            job_keep_screened(J);
+            /* The screen counted every combination's fit on fold 1. */
+            for (int fo = 1; fo < nfolds; fo++)
+                tasks[n++] = (task){.j = J, .fold = fo, .seeded = 1};
+        }
+    if (rc == DG_OK && n > n1)
+        rc = pool_run(T, tasks + n1, n - n1, what, err);
     for (size_t j = 0; j < njobs && rc == DG_OK; j++) {
         job *J = &jobs[j];
         J->cv_seconds = 0;
-        for (int fo = 0; fo < nfolds; fo++)
-            J->cv_seconds += tasks[j * (size_t)nfolds + (size_t)fo].seconds;
+        for (size_t i = 0; i < n; i++)
+            if (tasks[i].j == J)
+                J->cv_seconds += tasks[i].seconds;
         dg_task kind = dg_target_task(J->t);
         int k = dg_target_nclasses(J->t), nout = job_nout(J);
         /* The held-out rows: every train row, or those of the folds run. */
@@ -698,6 +820,9 @@ static int jobs_cross_validate(trainer *T, job *jobs, size_t njobs, int nfolds, 
         double best = INFINITY;
         J->best = 0;
         for (int c = 0; c < J->ncombos; c++) {
+            J->score[c] = NAN;
+            if (!J->fit[c])
+                continue; /* screened out on fold 1 */
             const double *oof = J->oof + (size_t)c * J->S->ntr * nout;
             if (rows)
                 for (uint32_t i = 0; i < nrows; i++)
@@ -797,7 +922,10 @@ static int job_finish(trainer *T, job *J, dg_err *err)
     run.cv_seconds = J->cv_seconds;
     run.ngrid = J->ncombos < DG_RUN_GRID ? J->ncombos : DG_RUN_GRID;
     for (int c = 0; c < run.ngrid; c++) {
-        run.grid_cv[c] = J->score[c];
+        /* A combination the screen left out shows fold 1's score. */
+        int every = !J->confirmed || J->fit[c];
+        run.grid_cv[c] = every ? J->score[c] : J->screen[c];
+        run.grid_folds[c] = every ? T->folds : isnan(J->screen[c]) ? 0 : 1;
         dg_params_format(&J->combos[c], run.grid_params[c], sizeof run.grid_params[c]);
     }
     dg_evaluate(kind, k, yte, J->pred, S->nte, &run.test);
@@ -1473,7 +1601,9 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
             for (int j = 0; j < nf; j++)
                 if ((scen & (1u << (s - 1))) && (ftargets[j] & (1u << t)) &&
                     (fams[j]->tasks & (1u << dg_target_task((dg_target)t))))
-                    T.steps_total += (double)ncombos[j] * T.folds + 1;
+                    T.steps_total += (T.folds > 1 && ncombos[j] > SCREEN_KEEP
+                                          ? ncombos[j] + (double)SCREEN_KEEP * (T.folds - 1)
+                                          : (double)ncombos[j] * T.folds) + 1;
     if (rc == DG_OK && (scen & 1))
         rc = choose_bags(&T, fams, nf, combos, ncombos, ftargets, err);
     if (rc == DG_OK && (scen & 1) && T.bags != V_PHONE)
@@ -1494,7 +1624,7 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
         /* A job may fit fewer combinations than its family's grid holds. */
         T.steps_total = (scen & 1) ? 4.0 : 0;
         for (size_t i = 0; i < njobs; i++)
-            T.steps_total += (double)jobs[i].ncombos * T.folds + 1;
+            T.steps_total += job_fits(&T, &jobs[i]) + 1;
         rc = jobs_cross_validate(&T, jobs, njobs, T.folds, "cross-validation: ", err);
     }
     if (rc == DG_OK)

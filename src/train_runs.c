@@ -103,6 +103,7 @@ int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err)
                     dg_textbuf_puts(&b, c ? ",{\"params\":" : "{\"params\":");
                     json_str(&b, x->grid_params[c]);
                     json_num(&b, "cv_score", x->grid_cv[c]);
+                    dg_textbuf_printf(&b, ",\"folds\":%d", x->grid_folds[c]);
                     dg_textbuf_putc(&b, '}');
                 }
                 dg_textbuf_putc(&b, ']');

@@ -74,6 +74,10 @@ typedef struct dg_run {
      * shows which points win. */
     int ngrid;
     double grid_cv[DG_RUN_GRID];
+    /* The folds each score is over: every fold, 1 for a combination left
+     * out by fold 1's screen (train.c, jobs_cross_validate), 0 for one
+     * never fit (its path ended before it; the score is NaN). */
+    int grid_folds[DG_RUN_GRID];
     char grid_params[DG_RUN_GRID][96]; /* persona-softmax's combinations run to ~80 */
 } dg_run;
 
