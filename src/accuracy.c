@@ -3,7 +3,7 @@
  * the run's own predictions. */
 #include "demographer/accuracy.h"
 
-#include "demographer/csv.h"
+#include "demographer/parse.h"
 #include "demographer/metrics.h"
 #include "demographer/prediction.h"
 

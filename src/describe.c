@@ -1,6 +1,6 @@
 #include "demographer/describe.h"
 
-#include "demographer/csv.h"
+#include "demographer/parse.h"
 
 #include <inttypes.h>
 #include <math.h>

@@ -4,7 +4,7 @@
  * numbers, in an order that does not depend on the order of the rows. */
 #include "demographer/pushdown.h"
 
-#include "demographer/csv.h"
+#include "demographer/parse.h"
 #include "demographer/i64map.h"
 #include "features_internal.h"
 

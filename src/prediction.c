@@ -1,7 +1,7 @@
 /* predictions.csv, written and read exactly (see prediction.h). */
 #include "demographer/prediction.h"
 
-#include "demographer/csv.h"
+#include "demographer/parse.h"
 #include "demographer/textbuf.h"
 
 #include <inttypes.h>

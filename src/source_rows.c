@@ -1,7 +1,7 @@
 /* The values and rows the database sources share (source_rows.h). */
 #include "source_rows.h"
 
-#include "demographer/csv.h"
+#include "demographer/parse.h"
 
 #include <inttypes.h>
 #include <math.h>

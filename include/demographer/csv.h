@@ -11,6 +11,7 @@
 #define DEMOGRAPHER_CSV_H
 
 #include "demographer/common.h"
+#include "demographer/parse.h" /* the field parsers, split from the reader */
 #include "demographer/table.h"
 
 /* One column to read: the header name (or an alternative one) and its type.
@@ -63,22 +64,9 @@ typedef struct dg_csv_report {
 int dg_csv_read(const char *path, const dg_colspec *cols, int ncols, const dg_csv_opts *opts,
                 dg_table *out, dg_csv_report *report, dg_err *err);
 
-/* Field parsers, shared with the other sources (MySQL rows arrive as text).
- * Each returns 0 on success or a negative code; dg_csv_parse_error_text
- * turns the code into the "expected ..." part of a message. */
-enum { DG_PARSE_EMPTY = -1, DG_PARSE_SYNTAX = -2, DG_PARSE_RANGE = -3 };
-int dg_parse_i64(const char *s, size_t len, int64_t *out);
-int dg_parse_f64(const char *s, size_t len, double *out);
-int dg_parse_time(const char *s, size_t len, int64_t *out);
-const char *dg_parse_expected(dg_coltype type, int code);
-
 /* Writes a table as CSV (header from the column names; floats with up to 7
  * significant digits, NaN as an empty field; times as YYYY-MM-DD HH:MM:SS;
  * strings quoted when they hold a comma, quote or line break), atomically. */
 int dg_csv_write(const dg_table *t, const char *path, dg_err *err);
-
-
-/* Formats seconds since the epoch as "YYYY-MM-DD HH:MM:SS" (20 bytes with NUL). */
-void dg_format_time(int64_t t, char out[20]);
 
 #endif
