@@ -226,47 +226,172 @@ int dg_read_file(const char *path, char **text, size_t *len, dg_err *err)
     return DG_OK;
 }
 
-int dg_write_file_atomic(const char *path, const void *data, size_t len, dg_err *err)
+/* Removes the temporary files PATH.tmp-PID-XXXXXX that a writer killed
+ * mid-write left (tens of MB each): only that exact pattern, only regular
+ * files, only when process PID is gone. */
+void dg_remove_dead_temps(const char *path)
 {
+    char *dir = dg_xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash)
+        *slash = '\0';
+    DIR *d = opendir(slash ? dir : ".");
+    size_t bl = strlen(base);
+    static const char tag[] = ".tmp-";
+    for (struct dirent *e; d && (e = readdir(d));) {
+        const char *name = e->d_name;
+        if (strncmp(name, base, bl) != 0 || strncmp(name + bl, tag, sizeof tag - 1) != 0)
+            continue;
+        const char *digits = name + bl + sizeof tag - 1;
+        size_t nd = strspn(digits, "0123456789");
+        if (nd == 0 || nd > 9 || digits[0] == '0' || digits[nd] != '-' ||
+            strlen(digits + nd + 1) != 6)
+            continue;
+        long pid = strtol(digits, NULL, 10);
+        if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+            unlinkat(dirfd(d), name, 0);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+}
+
+#define DG_ATOMIC_BUF (1u << 20)
+
+int dg_atomic_open(dg_atomic_file *f, const char *path, unsigned mode, dg_err *err)
+{
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+    dg_remove_dead_temps(path);
+    /* The writer's pid in the name: a later write of the same path removes
+     * the temporary if this process dies before the rename. */
     size_t plen = strlen(path);
-    char *tmp = dg_xmalloc(plen + 16);
-    snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
+    char *tmp = dg_xmalloc(plen + 40);
+    snprintf(tmp, plen + 40, "%s.tmp-%ld-XXXXXX", path, (long)getpid());
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;
         free(tmp);
         return dg_fail(err, "%s: cannot create a temporary file: %s", path, strerror(e));
     }
-    const char *p = data;
-    size_t left = len;
+    if (fchmod(fd, (mode_t)mode) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return dg_fail(err, "%s: cannot set the mode of its temporary file: %s", path,
+                       strerror(e));
+    }
+    f->path = dg_xstrdup(path);
+    f->tmp = tmp;
+    f->fd = fd;
+    return DG_OK;
+}
+
+static int atomic_put(dg_atomic_file *f, const char *p, size_t left, dg_err *err)
+{
     while (left > 0) {
-        ssize_t w = write(fd, p, left);
+        ssize_t w = write(f->fd, p, left);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            return dg_fail(err, "%s: write failed: %s", path, strerror(e));
+            return dg_fail(err, "%s: write failed: %s", f->path, strerror(errno));
         }
         p += w;
         left -= (size_t)w;
     }
-    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
-        int e = errno;
-        unlink(tmp);
-        free(tmp);
-        return dg_fail(err, "%s: cannot finish writing: %s", path, strerror(e));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        free(tmp);
-        return dg_fail(err, "%s: cannot rename into place: %s", path, strerror(e));
-    }
-    free(tmp);
     return DG_OK;
+}
+
+static int atomic_flush(dg_atomic_file *f, dg_err *err)
+{
+    size_t n = f->len;
+    f->len = 0;
+    return n ? atomic_put(f, f->buf, n, err) : DG_OK;
+}
+
+int dg_atomic_write(dg_atomic_file *f, const void *data, size_t len, dg_err *err)
+{
+    if (f->len + len <= DG_ATOMIC_BUF && len < DG_ATOMIC_BUF / 2) {
+        if (!f->buf)
+            f->buf = dg_xmalloc(DG_ATOMIC_BUF);
+        memcpy(f->buf + f->len, data, len);
+        f->len += len;
+        return DG_OK;
+    }
+    if (atomic_flush(f, err) != DG_OK)
+        return DG_ERR;
+    if (len < DG_ATOMIC_BUF / 2)
+        return dg_atomic_write(f, data, len, err);
+    return atomic_put(f, data, len, err);
+}
+
+int dg_atomic_close(dg_atomic_file *f, dg_err *err)
+{
+    if (!f->tmp || f->fd < 0)
+        return DG_OK;
+    int rc = atomic_flush(f, err);
+    free(f->buf);
+    f->buf = NULL;
+    int fd = f->fd;
+    f->fd = -1;
+    if (rc != DG_OK) {
+        close(fd);
+        return DG_ERR;
+    }
+    if (fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        return dg_fail(err, "%s: cannot finish writing: %s", f->path, strerror(e));
+    }
+    if (close(fd) != 0)
+        return dg_fail(err, "%s: cannot finish writing: %s", f->path, strerror(errno));
+    return DG_OK;
+}
+
+int dg_atomic_commit(dg_atomic_file *f, dg_err *err)
+{
+    if (dg_atomic_close(f, err) != DG_OK)
+        return DG_ERR;
+    if (rename(f->tmp, f->path) != 0)
+        return dg_fail(err, "%s: cannot rename into place: %s", f->path, strerror(errno));
+    free(f->tmp);
+    f->tmp = NULL;
+    free(f->path);
+    f->path = NULL;
+    return DG_OK;
+}
+
+void dg_atomic_discard(dg_atomic_file *f)
+{
+    if (!f->tmp)
+        return; /* never opened (a zeroed struct), or committed */
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+    if (f->tmp)
+        unlink(f->tmp);
+    free(f->tmp);
+    free(f->path);
+    free(f->buf);
+    f->tmp = f->path = f->buf = NULL;
+    f->len = 0;
+}
+
+int dg_write_file_atomic(const char *path, const void *data, size_t len, dg_err *err)
+{
+    dg_atomic_file f;
+    if (dg_atomic_open(&f, path, 0644, err) != DG_OK)
+        return DG_ERR;
+    int rc = dg_atomic_write(&f, data, len, err);
+    if (rc == DG_OK)
+        rc = dg_atomic_commit(&f, err);
+    dg_atomic_discard(&f);
+    return rc;
 }
 
 int dg_mkdirs(const char *path, dg_err *err)

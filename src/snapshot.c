@@ -58,16 +58,17 @@ char *dg_snapshot_path_for(const char *cache_dir, const char *data_dir)
 /* ---- writing ------------------------------------------------------------- */
 
 typedef struct writer {
-    FILE *f;
-    int failed;
+    dg_atomic_file f;
+    int failed; /* the first failure's message is in err */
     uint64_t off;
+    dg_err err;
 } writer;
 
 #define DATA_ALIGN 64
 
 static void put(writer *w, const void *p, size_t n)
 {
-    if (!w->failed && n && fwrite(p, 1, n, w->f) != n)
+    if (!w->failed && n && dg_atomic_write(&w->f, p, n, &w->err) != DG_OK)
         w->failed = 1;
     w->off += n;
 }
@@ -217,40 +218,6 @@ static const sum_job *sum_jobs_check(sum_jobs *j)
     return NULL;
 }
 
-/* Removes the temporary files PATH.tmp-PID-XXXXXX that a writer killed
- * mid-write left (tens of MB each): only that exact pattern, only regular
- * files, only when process PID is gone. */
-static void remove_dead_temps(const char *path)
-{
-    char *dir = dg_xstrdup(path);
-    char *slash = strrchr(dir, '/');
-    const char *base = slash ? slash + 1 : path;
-    if (slash)
-        *slash = '\0';
-    DIR *d = opendir(slash ? dir : ".");
-    size_t bl = strlen(base);
-    static const char tag[] = ".tmp-";
-    for (struct dirent *e; d && (e = readdir(d));) {
-        const char *name = e->d_name;
-        if (strncmp(name, base, bl) != 0 || strncmp(name + bl, tag, sizeof tag - 1) != 0)
-            continue;
-        const char *digits = name + bl + sizeof tag - 1;
-        size_t nd = strspn(digits, "0123456789");
-        if (nd == 0 || nd > 9 || digits[0] == '0' || digits[nd] != '-' ||
-            strlen(digits + nd + 1) != 6)
-            continue;
-        long pid = strtol(digits, NULL, 10);
-        if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-            continue;
-        struct stat st;
-        if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-            unlinkat(dirfd(d), name, 0);
-    }
-    if (d)
-        closedir(d);
-    free(dir);
-}
-
 int dg_snapshot_write(const dg_dataset *ds, const char *path, dg_err *err)
 {
     char *dir = dg_xstrdup(path);
@@ -263,26 +230,11 @@ int dg_snapshot_write(const dg_dataset *ds, const char *path, dg_err *err)
         }
     }
     free(dir);
-    remove_dead_temps(path);
-    /* The writer's pid in the name: a later write removes it if this
-     * process dies before the rename (kill -9 left 47 MB files forever). */
-    size_t plen = strlen(path);
-    char *tmp = dg_xmalloc(plen + 40);
-    snprintf(tmp, plen + 40, "%s.tmp-%ld-XXXXXX", path, (long)getpid());
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        return dg_fail(err, "%s: cannot create: %s", path, strerror(e));
-    }
-    writer w = {fdopen(fd, "wb"), 0, 0};
-    if (!w.f) {
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return dg_fail(err, "%s: cannot open for writing", path);
-    }
-    setvbuf(w.f, NULL, _IOFBF, 1 << 20);
+    /* 0600, the mode snapshots have always had (mkstemp's). */
+    writer w;
+    memset(&w, 0, sizeof w);
+    if (dg_atomic_open(&w.f, path, 0600, err) != DG_OK)
+        return DG_ERR;
     put(&w, MAGIC, sizeof MAGIC);
     put_u32(&w, DG_T_COUNT);
     put_u32(&w, (uint32_t)ds->shape);
@@ -343,19 +295,15 @@ int dg_snapshot_write(const dg_dataset *ds, const char *path, dg_err *err)
                                  tb->strings.lens));
     }
     put(&w, TRAILER, sizeof TRAILER);
-    int ok = !w.failed && fflush(w.f) == 0 && fsync(fileno(w.f)) == 0;
-    int e = errno;
-    if (fclose(w.f) != 0)
-        ok = 0;
-    if (!ok || rename(tmp, path) != 0) {
-        if (ok)
-            e = errno;
-        unlink(tmp);
-        free(tmp);
-        return dg_fail(err, "%s: cannot write: %s", path, strerror(e));
+    int rc = DG_OK;
+    if (w.failed) {
+        *err = w.err;
+        rc = DG_ERR;
+    } else {
+        rc = dg_atomic_commit(&w.f, err);
     }
-    free(tmp);
-    return DG_OK;
+    dg_atomic_discard(&w.f);
+    return rc;
 }
 
 /* ---- reading ------------------------------------------------------------- */

@@ -177,8 +177,6 @@ int dg_synth(const dg_synth_opts *opts, const dg_progress *progress, dg_synth_re
     G.n = (uint32_t)opts->devices;
     outfile out[O_COUNT];
     memset(out, 0, sizeof out);
-    for (int i = 0; i < O_COUNT; i++)
-        out[i].fd = -1;
     int rc = DG_OK;
     bool cancelled = false;
 
@@ -254,13 +252,13 @@ int dg_synth(const dg_synth_opts *opts, const dg_progress *progress, dg_synth_re
     for (int f = 0; f < O_COUNT && rc == DG_OK; f++) {
         if (f == O_TRUTH) {
             if (opts->truth_path)
-                rc = synth_out_open(&out[f], opts->truth_path, err);
+                rc = dg_atomic_open(&out[f].f, opts->truth_path, 0644, err);
             continue;
         }
         if (!names[upgrad][f])
             continue;
         char *path = dg_path_join(opts->out_dir, names[upgrad][f]);
-        rc = synth_out_open(&out[f], path, err);
+        rc = dg_atomic_open(&out[f].f, path, 0644, err);
         free(path);
     }
     if (rc != DG_OK)
@@ -273,7 +271,7 @@ int dg_synth(const dg_synth_opts *opts, const dg_progress *progress, dg_synth_re
     if (rc == DG_OK)
         rc = synth_write_app_labels_file(&G, &out[O_APP_LABELS], err);
     if (rc == DG_OK) {
-        rc = synth_out_write(&out[O_CATEGORIES], dg_synth_label_categories_csv,
+        rc = dg_atomic_write(&out[O_CATEGORIES].f, dg_synth_label_categories_csv,
                        sizeof dg_synth_label_categories_csv - 1, err);
         out[O_CATEGORIES].rows = synth_count_lines(dg_synth_label_categories_csv) - 1;
     }
@@ -306,9 +304,9 @@ int dg_synth(const dg_synth_opts *opts, const dg_progress *progress, dg_synth_re
         W.p = &PW;
         static const char ev_head[] = "event_id,device_id,timestamp,longitude,latitude\n";
         static const char ae_head[] = "event_id,app_id,is_installed,is_active\n";
-        rc = synth_out_write(W.ev, ev_head, sizeof ev_head - 1, err);
+        rc = dg_atomic_write(&W.ev->f, ev_head, sizeof ev_head - 1, err);
         if (rc == DG_OK)
-            rc = synth_out_write(W.ae, ae_head, sizeof ae_head - 1, err);
+            rc = dg_atomic_write(&W.ae->f, ae_head, sizeof ae_head - 1, err);
         if (rc == DG_OK && synth_par_run(&PW, threads)) {
             if (W.failed) {
                 *err = W.err;
@@ -333,8 +331,8 @@ int dg_synth(const dg_synth_opts *opts, const dg_progress *progress, dg_synth_re
     }
 
     for (int f = 0; f < O_COUNT && rc == DG_OK; f++)
-        if (out[f].tmp)
-            rc = synth_out_close(&out[f], err);
+        if (out[f].f.tmp)
+            rc = dg_atomic_close(&out[f].f, err);
     if (rc != DG_OK)
         goto done;
     if (report) {
@@ -348,15 +346,15 @@ int dg_synth(const dg_synth_opts *opts, const dg_progress *progress, dg_synth_re
         report->label_categories = out[O_CATEGORIES].rows;
     }
     for (int f = 0; f < O_COUNT; f++)
-        if (out[f].tmp && rc == DG_OK)
-            rc = synth_out_commit(&out[f], err);
+        if (out[f].f.tmp && rc == DG_OK)
+            rc = dg_atomic_commit(&out[f].f, err);
     if (report)
         report->seconds = dg_now() - t0;
     dg_progress_report(progress, "synth", total, total, "devices");
 
 done:
     for (int f = 0; f < O_COUNT; f++)
-        synth_out_discard(&out[f]);
+        dg_atomic_discard(&out[f].f);
     gen_free(&G);
     if (cancelled)
         return dg_cancel(err, "cancelled");

@@ -344,20 +344,14 @@ void synth_assign_flags(gen *G);
 void synth_fix_ids(gen *G);
 void synth_sort_events(gen *G);
 /* ---------------------------------------------------------------------------
- * Output files: DIR/.name.tmp, renamed into place when everything succeeded
+ * Output files: streamed aside (dg_atomic_file), all closed, then all
+ * renamed into place when everything succeeded
  * ------------------------------------------------------------------------- */
 
 typedef struct outfile {
-    char *path, *tmp;
-    int fd;
+    dg_atomic_file f;
     uint64_t rows;
 } outfile;
-
-int synth_out_open(outfile *o, const char *path, dg_err *err);
-int synth_out_write(outfile *o, const void *data, size_t len, dg_err *err);
-int synth_out_close(outfile *o, dg_err *err);
-void synth_out_discard(outfile *o);
-int synth_out_commit(outfile *o, dg_err *err);
 /* ---------------------------------------------------------------------------
  * A tiny parallel-for. The calling thread works too and is the only one that
  * reports progress, so the progress callback never runs concurrently.

@@ -18,78 +18,6 @@ static const char *const group12_names[12] = {"F23-",   "F24-26", "F27-28", "F29
 static const char *const group6_names[6] = {"M0-24", "M25-32", "M32+", "F0-24", "F25-32", "F32+"};
 
 
-int synth_out_open(outfile *o, const char *path, dg_err *err)
-{
-    const char *slash = strrchr(path, '/');
-    size_t dlen = slash ? (size_t)(slash - path + 1) : 0;
-    o->path = dg_xstrdup(path);
-    o->tmp = dg_xmalloc(strlen(path) + 8);
-    memcpy(o->tmp, path, dlen);
-    sprintf(o->tmp + dlen, ".%s.tmp", path + dlen);
-    o->rows = 0;
-    o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (o->fd < 0)
-        return dg_fail(err, "%s: cannot create: %s", o->tmp, strerror(errno));
-    return DG_OK;
-}
-
-int synth_out_write(outfile *o, const void *data, size_t len, dg_err *err)
-{
-    const char *p = data;
-    while (len) {
-        ssize_t n = write(o->fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return dg_fail(err, "%s: write failed: %s", o->path, strerror(errno));
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return DG_OK;
-}
-
-int synth_out_close(outfile *o, dg_err *err)
-{
-    int fd = o->fd;
-    o->fd = -1;
-    if (fsync(fd) != 0) {
-        int e = errno;
-        close(fd);
-        return dg_fail(err, "%s: cannot finish writing: %s", o->path, strerror(e));
-    }
-    if (close(fd) != 0)
-        return dg_fail(err, "%s: cannot finish writing: %s", o->path, strerror(errno));
-    return DG_OK;
-}
-
-void synth_out_discard(outfile *o)
-{
-    if (!o->tmp)
-        return;
-    if (o->fd >= 0)
-        close(o->fd);
-    unlink(o->tmp);
-    free(o->path);
-    free(o->tmp);
-    o->path = o->tmp = NULL;
-    o->fd = -1;
-}
-
-int synth_out_commit(outfile *o, dg_err *err)
-{
-    int rc = DG_OK;
-    if (rename(o->tmp, o->path) != 0) {
-        rc = dg_fail(err, "%s: cannot rename into place: %s", o->path, strerror(errno));
-        unlink(o->tmp);
-    }
-    free(o->path);
-    free(o->tmp);
-    o->path = o->tmp = NULL;
-    return rc;
-}
-
-
 void synth_write_chunk(void *ctx, size_t chunk, int worker)
 {
     writer *W = ctx;
@@ -160,8 +88,8 @@ void synth_write_chunk(void *ctx, size_t chunk, int worker)
     pthread_mutex_unlock(&W->mu);
     if (!atomic_load(&W->p->stop)) {
         dg_err e;
-        if (synth_out_write(W->ev, bev->p, bev->len, &e) != DG_OK ||
-            synth_out_write(W->ae, bae->p, bae->len, &e) != DG_OK) {
+        if (dg_atomic_write(&W->ev->f, bev->p, bev->len, &e) != DG_OK ||
+            dg_atomic_write(&W->ae->f, bae->p, bae->len, &e) != DG_OK) {
             pthread_mutex_lock(&W->mu);
             if (!W->failed) {
                 W->failed = 1;
@@ -183,7 +111,7 @@ void synth_write_chunk(void *ctx, size_t chunk, int worker)
 
 static int write_buf(outfile *o, buf *b, dg_err *err)
 {
-    int rc = synth_out_write(o, b->p, b->len, err);
+    int rc = dg_atomic_write(&o->f, b->p, b->len, err);
     b->len = 0;
     return rc;
 }

@@ -517,6 +517,79 @@ static void stale_partials_and_path_checks(void **state)
     free(dir);
 }
 
+/* The one streaming atomic file (common.c), which the snapshot, synth and
+ * dg_write_file_atomic write through: nothing at PATH until commit, the
+ * bytes whole (small writes gathered, a large one straight through), the
+ * mode asked for, a discard leaves nothing, and a dead writer's temporary of
+ * the same path is removed by the next open while a live one's stays. */
+static void the_atomic_file_is_whole_or_absent(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *path = dg_path_join(dir, "f.bin");
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    waitpid(dead, NULL, 0);
+    char name[128];
+    snprintf(name, sizeof name, "f.bin.tmp-%ld-a1B2c3", (long)dead);
+    put_file(dir, name, "x\n");
+    snprintf(name, sizeof name, "f.bin.tmp-%ld-a1B2c3", (long)getpid());
+    put_file(dir, name, "x\n");
+    dg_atomic_file f;
+    dg_err err;
+    assert_int_equal(dg_atomic_open(&f, path, 0600, &err), DG_OK);
+    snprintf(name, sizeof name, "f.bin.tmp-%ld-a1B2c3", (long)dead);
+    assert_false(is_there(dir, name));
+    snprintf(name, sizeof name, "f.bin.tmp-%ld-a1B2c3", (long)getpid());
+    assert_true(is_there(dir, name));
+    size_t big = (size_t)3 << 20, n = 0;
+    char *want = malloc(big + 4096);
+    for (int i = 0; i < 1000; i++) { /* small writes */
+        char line[16];
+        int len = snprintf(line, sizeof line, "%d\n", i);
+        memcpy(want + n, line, (size_t)len);
+        n += (size_t)len;
+        assert_int_equal(dg_atomic_write(&f, line, (size_t)len, &err), DG_OK);
+    }
+    for (size_t i = 0; i < big; i++)
+        want[n + i] = (char)('a' + i % 26);
+    assert_int_equal(dg_atomic_write(&f, want + n, big, &err), DG_OK); /* one large */
+    n += big;
+    assert_int_equal(dg_atomic_write(&f, "end\n", 4, &err), DG_OK);
+    memcpy(want + n, "end\n", 4);
+    n += 4;
+    assert_false(is_there(dir, "f.bin"));
+    assert_int_equal(dg_atomic_commit(&f, &err), DG_OK);
+    dg_atomic_discard(&f); /* after commit: nothing to do */
+    char *got;
+    size_t len;
+    assert_int_equal(dg_read_file(path, &got, &len, &err), DG_OK);
+    assert_int_equal(len, n);
+    assert_memory_equal(got, want, n);
+    free(got);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    /* a discarded write leaves the old file and no temporary */
+    assert_int_equal(dg_atomic_open(&f, path, 0644, &err), DG_OK);
+    assert_int_equal(dg_atomic_write(&f, "new\n", 4, &err), DG_OK);
+    dg_atomic_discard(&f);
+    assert_int_equal(dg_read_file(path, &got, &len, &err), DG_OK);
+    assert_int_equal(len, n);
+    free(got);
+    DIR *d = opendir(dir);
+    int others = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        others += strncmp(e->d_name, "f.bin.tmp-", 10) == 0;
+    closedir(d);
+    assert_int_equal(others, 1); /* the live writer's, only */
+    free(want);
+    free(path);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* Hostile input from the command line: a directory or FIFO named events.csv
  * is an error (it was "(absent)" and exit 0), a NUL in a number is shown
  * escaped, and invalid UTF-8 in every brand is counted by load and never
@@ -582,6 +655,7 @@ int main(void)
         cmocka_unit_test(load_says_a_damaged_snapshot_was_rebuilt),
         cmocka_unit_test(the_publish_is_one_exchange),
         cmocka_unit_test(stale_partials_and_path_checks),
+        cmocka_unit_test(the_atomic_file_is_whole_or_absent),
         cmocka_unit_test(hostile_input_is_refused_named_or_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

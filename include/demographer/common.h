@@ -78,6 +78,30 @@ char *dg_xstrdup(const char *s);
 /* Writes `len` bytes to `path` atomically: a temporary file in the same
  * directory, fsync, then rename, so a crash never leaves half a file. */
 int dg_write_file_atomic(const char *path, const void *data, size_t len, dg_err *err);
+/* A file written as a stream and put in place whole (what
+ * dg_write_file_atomic does for data held in memory at once): open creates
+ * PATH.tmp-PID-XXXXXX beside PATH with the given mode, after removing such
+ * temporaries of writers that died (dg_remove_dead_temps); write appends
+ * (small writes are gathered, large ones go straight to the file); close
+ * flushes, fsyncs and closes; commit closes when not yet closed and renames
+ * the file over PATH; discard removes the temporary (after a failure, or
+ * as the cleanup after commit, when it does nothing). Each call that fails
+ * says why in err, naming PATH. */
+typedef struct dg_atomic_file {
+    char *path, *tmp; /* NULL when not open */
+    int fd;           /* -1 once closed */
+    char *buf;        /* writes gathered, flushed at DG_ATOMIC_BUF bytes */
+    size_t len;
+} dg_atomic_file;
+int dg_atomic_open(dg_atomic_file *f, const char *path, unsigned mode, dg_err *err);
+int dg_atomic_write(dg_atomic_file *f, const void *data, size_t len, dg_err *err);
+int dg_atomic_close(dg_atomic_file *f, dg_err *err);
+int dg_atomic_commit(dg_atomic_file *f, dg_err *err);
+void dg_atomic_discard(dg_atomic_file *f);
+/* Removes the temporaries PATH.tmp-PID-XXXXXX that a writer killed mid-write
+ * left: only that exact pattern, only regular files, only when process PID
+ * is gone (never this process's own). */
+void dg_remove_dead_temps(const char *path);
 /* What a file of this st_mode is, for messages: "a directory", "a FIFO", ... */
 const char *dg_file_kind(unsigned mode);
 /* Opens path for reading only when it is a regular file of at most max_bytes
