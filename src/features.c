@@ -445,12 +445,71 @@ static void bag_add(bag *b, uint32_t c, float v)
     b->count[c] += v;
 }
 
-static void csr_init(dg_csr *m, uint32_t nrows, uint32_t ncols)
+void dg_csr_start(dg_csr *m, uint32_t nrows, uint32_t ncols)
 {
+    free(m->ptr);
+    free(m->idx);
+    free(m->val);
     memset(m, 0, sizeof *m);
     m->nrows = nrows;
     m->ncols = ncols;
     m->ptr = dg_xcalloc((size_t)nrows + 1, sizeof *m->ptr);
+}
+
+void dg_app_labels_build(const dg_dataset *ds, const dg_supercats *sc, const dg_i64map *appmap,
+                         dg_features *f, dg_app_labels *out)
+{
+    uint32_t napps = appmap->n;
+    const dg_table *al = dg_dataset_table(ds, DG_T_APP_LABELS);
+    const dg_table *lc = dg_dataset_table(ds, DG_T_LABEL_CATEGORIES);
+    dg_i64map labels;
+    dg_i64map_init(&labels);
+    if (lc) {
+        const int32_t *lid = dg_col_i32(dg_table_column(lc, "label_id"));
+        for (uint64_t i = 0; i < lc->nrows; i++)
+            dg_i64map_put(&labels, lid[i]);
+    }
+    out->lstart = dg_xcalloc((size_t)napps + 2, sizeof *out->lstart);
+    out->lidx = dg_xmalloc(((al ? al->nrows : 0) + 1) * sizeof *out->lidx);
+    if (al) {
+        const int64_t *aid = dg_col_i64(dg_table_column(al, "app_id"));
+        const int32_t *lab = dg_col_i32(dg_table_column(al, "label_id"));
+        uint32_t *code = dg_xmalloc((al->nrows + 1) * sizeof *code);
+        for (uint64_t i = 0; i < al->nrows; i++) {
+            code[i] = dg_i64map_get(appmap, aid[i]);
+            dg_i64map_put(&labels, lab[i]);
+        }
+        uint64_t *ord;
+        free(out->lstart);
+        group_rows(code, al->nrows, napps, &out->lstart, &ord);
+        for (uint64_t k = 0; k < out->lstart[napps]; k++)
+            out->lidx[k] = dg_i64map_get(&labels, lab[ord[k]]);
+        free(ord);
+        free(code);
+    }
+    uint32_t nlabels = out->nlabels = labels.n;
+    f->label_vocab = dg_xmalloc(((size_t)nlabels + 1) * sizeof *f->label_vocab);
+    for (uint32_t i = 0; i < nlabels; i++)
+        f->label_vocab[i] = (int32_t)labels.keys[i];
+    out->super = dg_xmalloc(((size_t)nlabels + 1) * sizeof *out->super);
+    for (uint32_t i = 0; i < nlabels; i++)
+        out->super[i] = sc ? sc->n - 1 : -1;
+    if (sc && lc) {
+        const int32_t *lid = dg_col_i32(dg_table_column(lc, "label_id"));
+        const uint32_t *cat = dg_col_u32(dg_table_column(lc, "category"));
+        for (uint64_t i = 0; i < lc->nrows; i++)
+            out->super[dg_i64map_get(&labels, lid[i])] =
+                dg_supercat_of(sc, dg_strpool_get(&lc->strings, cat[i]));
+    }
+    dg_i64map_free(&labels);
+}
+
+void dg_app_labels_free(dg_app_labels *l)
+{
+    free(l->lstart);
+    free(l->lidx);
+    free(l->super);
+    memset(l, 0, sizeof *l);
 }
 
 static void csr_free(dg_csr *m)
@@ -522,55 +581,17 @@ static void app_features(const dg_dataset *ds, const dg_i64map *devs, const dg_s
         free(key);
     }
 
-    /* Labels of each app (apps by their code in app_events), over the label
-     * vocabulary of label_categories (or of app_labels when it is absent). */
-    const dg_table *al = dg_dataset_table(ds, DG_T_APP_LABELS);
-    const dg_table *lc = dg_dataset_table(ds, DG_T_LABEL_CATEGORIES);
-    dg_i64map labels;
-    dg_i64map_init(&labels);
-    if (lc) {
-        const int32_t *lid = dg_col_i32(dg_table_column(lc, "label_id"));
-        for (uint64_t i = 0; i < lc->nrows; i++)
-            dg_i64map_put(&labels, lid[i]);
-    }
-    uint64_t *lstart = dg_xcalloc((size_t)napps + 2, sizeof *lstart);
-    uint32_t *lidx = NULL;
-    if (al) {
-        const int64_t *aid = dg_col_i64(dg_table_column(al, "app_id"));
-        const int32_t *lab = dg_col_i32(dg_table_column(al, "label_id"));
-        uint32_t *code = dg_xmalloc((al->nrows + 1) * sizeof *code);
-        for (uint64_t i = 0; i < al->nrows; i++) {
-            code[i] = dg_i64map_get(&appc->dict, aid[i]);
-            dg_i64map_put(&labels, lab[i]);
-        }
-        uint64_t *ord;
-        free(lstart);
-        group_rows(code, al->nrows, napps, &lstart, &ord);
-        lidx = dg_xmalloc((lstart[napps] + 1) * sizeof *lidx);
-        for (uint64_t k = 0; k < lstart[napps]; k++)
-            lidx[k] = dg_i64map_get(&labels, lab[ord[k]]);
-        free(ord);
-        free(code);
-    }
-    uint32_t nlabels = labels.n;
-    f->label_vocab = dg_xmalloc(((size_t)nlabels + 1) * sizeof *f->label_vocab);
-    for (uint32_t i = 0; i < nlabels; i++)
-        f->label_vocab[i] = (int32_t)labels.keys[i];
-    /* Each label's super-category. */
-    int *super = dg_xmalloc(((size_t)nlabels + 1) * sizeof *super);
-    for (uint32_t i = 0; i < nlabels; i++)
-        super[i] = sc ? sc->n - 1 : -1;
-    if (sc && lc) {
-        const int32_t *lid = dg_col_i32(dg_table_column(lc, "label_id"));
-        const uint32_t *cat = dg_col_u32(dg_table_column(lc, "category"));
-        for (uint64_t i = 0; i < lc->nrows; i++)
-            super[dg_i64map_get(&labels, lid[i])] =
-                dg_supercat_of(sc, dg_strpool_get(&lc->strings, cat[i]));
-    }
+    /* Labels of each app (apps by their code in app_events). */
+    dg_app_labels lab;
+    dg_app_labels_build(ds, sc, &appc->dict, f, &lab);
+    uint32_t nlabels = lab.nlabels;
+    const uint64_t *lstart = lab.lstart;
+    const uint32_t *lidx = lab.lidx;
+    const int *super = lab.super;
 
-    csr_init(&f->apps_installed, f->ndevices, napps);
-    csr_init(&f->apps_active, f->ndevices, napps);
-    csr_init(&f->labels, f->ndevices, nlabels);
+    dg_csr_start(&f->apps_installed, f->ndevices, napps);
+    dg_csr_start(&f->apps_active, f->ndevices, napps);
+    dg_csr_start(&f->labels, f->ndevices, nlabels);
     uint64_t cap_i = 0, cap_a = 0, cap_l = 0;
     bag bi = {dg_xcalloc((size_t)napps + 1, sizeof(float)), dg_xmalloc(((size_t)napps + 1) * 4), 0};
     bag ba = {dg_xcalloc((size_t)napps + 1, sizeof(float)), dg_xmalloc(((size_t)napps + 1) * 4), 0};
@@ -627,10 +648,7 @@ static void app_features(const dg_dataset *ds, const dg_i64map *devs, const dg_s
     free(ba.touched);
     free(bl.count);
     free(bl.touched);
-    free(super);
-    free(lstart);
-    free(lidx);
-    dg_i64map_free(&labels);
+    dg_app_labels_free(&lab);
     free(start);
     free(order);
     free(ev_start);
@@ -713,9 +731,9 @@ int dg_features_build(const dg_dataset *ds, const dg_supercats *sc, dg_features 
     if (rc == DG_OK && ds->present[DG_T_EVENTS] && ds->present[DG_T_APP_EVENTS])
         app_features(ds, &devs, sc, f);
     else {
-        csr_init(&f->apps_installed, f->ndevices, 0);
-        csr_init(&f->apps_active, f->ndevices, 0);
-        csr_init(&f->labels, f->ndevices, 0);
+        dg_csr_start(&f->apps_installed, f->ndevices, 0);
+        dg_csr_start(&f->apps_active, f->ndevices, 0);
+        dg_csr_start(&f->labels, f->ndevices, 0);
     }
     dg_i64map_free(&devs);
     if (rc != DG_OK) {

@@ -5,7 +5,9 @@
 #ifndef DEMOGRAPHER_FEATURES_INTERNAL_H
 #define DEMOGRAPHER_FEATURES_INTERNAL_H
 
+#include "demographer/dataset.h"
 #include "demographer/features.h"
+#include "demographer/i64map.h"
 
 enum { DG_PART_NIGHT, DG_PART_MORNING, DG_PART_AFTERNOON, DG_PART_EVENING, DG_NPARTS };
 
@@ -38,6 +40,26 @@ enum {
  * not change a bit. scratch holds np[DG_NPARTS] floats. */
 void dg_features_places(float *row, float *plat[DG_NPARTS + 1], float *plon[DG_NPARTS + 1],
                         const size_t np[DG_NPARTS + 1], uint64_t *packed, float *scratch);
+
+/* An empty nrows x ncols CSR (ptr zeroed, rows appended by the caller),
+ * after freeing what m held. */
+void dg_csr_start(dg_csr *m, uint32_t nrows, uint32_t ncols);
+
+/* The label vocabulary and each app's labels, built the same way by both
+ * paths: labels are coded in label_categories' order, then any label only
+ * app_labels names; lstart/lidx is a CSR from app code (appmap's codes) to
+ * label codes, each app's labels in app_labels' row order; super[l] is label
+ * l's super-category (-1 for all without sc; the last one for a label
+ * label_categories does not list). Sets f->label_vocab. */
+typedef struct dg_app_labels {
+    uint32_t nlabels;
+    uint64_t *lstart; /* appmap->n + 1 entries */
+    uint32_t *lidx;
+    int *super;
+} dg_app_labels;
+void dg_app_labels_build(const dg_dataset *ds, const dg_supercats *sc, const dg_i64map *appmap,
+                         dg_features *f, dg_app_labels *out);
+void dg_app_labels_free(dg_app_labels *l);
 
 /* 0..DG_NPARTS-1 from an hour of the day. */
 static inline int dg_part_of_hour(int h)

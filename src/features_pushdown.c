@@ -453,17 +453,6 @@ static int cmp_u32v(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void csr_start(dg_csr *m, uint32_t nrows, uint32_t ncols)
-{
-    free(m->ptr);
-    free(m->idx);
-    free(m->val);
-    memset(m, 0, sizeof *m);
-    m->nrows = nrows;
-    m->ncols = ncols;
-    m->ptr = dg_xcalloc((size_t)nrows + 1, sizeof *m->ptr);
-}
-
 static void csr_push(dg_csr *m, uint64_t *cap, uint32_t c, float v)
 {
     if (m->nnz == *cap) {
@@ -491,56 +480,16 @@ static void app_columns(fetch *x, const dg_dataset *ds, const dg_supercats *sc,
     f->app_vocab = dg_xmalloc(((size_t)napps + 1) * sizeof *f->app_vocab);
     if (napps)
         memcpy(f->app_vocab, appmap->keys, (size_t)napps * sizeof *f->app_vocab);
-    /* Labels of each app over the label vocabulary (label_categories first,
-     * then app_labels), as in features.c. */
-    const dg_table *al = dg_dataset_table(ds, DG_T_APP_LABELS);
-    const dg_table *lc = dg_dataset_table(ds, DG_T_LABEL_CATEGORIES);
-    dg_i64map labels;
-    dg_i64map_init(&labels);
-    if (lc) {
-        const int32_t *lid = dg_col_i32(dg_table_column(lc, "label_id"));
-        for (uint64_t i = 0; i < lc->nrows; i++)
-            dg_i64map_put(&labels, lid[i]);
-    }
-    uint64_t *lstart = dg_xcalloc((size_t)napps + 2, sizeof *lstart);
-    uint32_t *lidx = dg_xmalloc(((al ? al->nrows : 0) + 1) * sizeof *lidx);
-    if (al) {
-        const int64_t *aid = dg_col_i64(dg_table_column(al, "app_id"));
-        const int32_t *lab = dg_col_i32(dg_table_column(al, "label_id"));
-        uint32_t *code = dg_xmalloc((al->nrows + 1) * sizeof *code);
-        for (uint64_t i = 0; i < al->nrows; i++) {
-            code[i] = dg_i64map_get(appmap, aid[i]);
-            dg_i64map_put(&labels, lab[i]);
-            if (code[i] != UINT32_MAX)
-                lstart[code[i] + 1]++;
-        }
-        for (uint32_t a = 0; a < napps; a++)
-            lstart[a + 1] += lstart[a];
-        uint64_t *fill = dg_xmalloc(((size_t)napps + 1) * sizeof *fill);
-        memcpy(fill, lstart, (size_t)napps * sizeof *fill);
-        for (uint64_t i = 0; i < al->nrows; i++)
-            if (code[i] != UINT32_MAX)
-                lidx[fill[code[i]]++] = dg_i64map_get(&labels, lab[i]);
-        free(fill);
-        free(code);
-    }
-    uint32_t nlabels = labels.n;
-    f->label_vocab = dg_xmalloc(((size_t)nlabels + 1) * sizeof *f->label_vocab);
-    for (uint32_t i = 0; i < nlabels; i++)
-        f->label_vocab[i] = (int32_t)labels.keys[i];
-    int *super = dg_xmalloc(((size_t)nlabels + 1) * sizeof *super);
-    for (uint32_t i = 0; i < nlabels; i++)
-        super[i] = sc ? sc->n - 1 : -1;
-    if (sc && lc) {
-        const int32_t *lid = dg_col_i32(dg_table_column(lc, "label_id"));
-        const uint32_t *cat = dg_col_u32(dg_table_column(lc, "category"));
-        for (uint64_t i = 0; i < lc->nrows; i++)
-            super[dg_i64map_get(&labels, lid[i])] =
-                dg_supercat_of(sc, dg_strpool_get(&lc->strings, cat[i]));
-    }
-    csr_start(&f->apps_installed, f->ndevices, napps);
-    csr_start(&f->apps_active, f->ndevices, napps);
-    csr_start(&f->labels, f->ndevices, nlabels);
+    /* Labels of each app, as in features.c. */
+    dg_app_labels lab;
+    dg_app_labels_build(ds, sc, appmap, f, &lab);
+    uint32_t nlabels = lab.nlabels;
+    const uint64_t *lstart = lab.lstart;
+    const uint32_t *lidx = lab.lidx;
+    const int *super = lab.super;
+    dg_csr_start(&f->apps_installed, f->ndevices, napps);
+    dg_csr_start(&f->apps_active, f->ndevices, napps);
+    dg_csr_start(&f->labels, f->ndevices, nlabels);
     uint64_t cap_i = 0, cap_a = 0, cap_l = 0;
     /* Rows of a device together, in app code order. */
     size_t *start, *idx;
@@ -590,10 +539,7 @@ static void app_columns(fetch *x, const dg_dataset *ds, const dg_supercats *sc,
     free(touched);
     free(start);
     free(idx);
-    free(super);
-    free(lstart);
-    free(lidx);
-    dg_i64map_free(&labels);
+    dg_app_labels_free(&lab);
 }
 
 typedef struct labcount {
