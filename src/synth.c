@@ -191,9 +191,10 @@ int dg_synth(const dg_synth_opts *opts, const dg_progress *progress, dg_synth_re
     G.blk_n_apps = dg_xcalloc(n_blocks, sizeof(uint64_t));
     G.blk_cap = dg_xcalloc(n_blocks, sizeof(uint64_t));
     synth_assign_flags(&G);
-    par P = {.n_items = n_blocks, .fn = synth_phase_devices, .ctx = &G, .progress = progress,
-             .base = 0, .span = 0.1 * total, .total = total};
-    if (synth_par_run(&P, threads)) {
+    dg_par P = {.n_items = n_blocks, .fn = synth_phase_devices, .ctx = &G, .progress = progress,
+                .stage = "synth", .unit = "devices", .base = 0, .span = 0.1 * total,
+                .total = total};
+    if (dg_par_run(&P, threads)) {
         cancelled = true;
         goto done;
     }
@@ -231,7 +232,7 @@ int dg_synth(const dg_synth_opts *opts, const dg_progress *progress, dg_synth_re
     P.fn = synth_phase_events;
     P.base = 0.1 * total;
     P.span = 0.1 * total;
-    if (synth_par_run(&P, threads)) {
+    if (dg_par_run(&P, threads)) {
         cancelled = true;
         goto done;
     }
@@ -299,15 +300,16 @@ int dg_synth(const dg_synth_opts *opts, const dg_progress *progress, dg_synth_re
             W.listed[i] = dg_xmalloc(65536);
         pthread_mutex_init(&W.mu, NULL);
         pthread_cond_init(&W.cv, NULL);
-        par PW = {.n_items = W.n_chunks, .fn = synth_write_chunk, .ctx = &W, .progress = progress,
-                  .base = 0.25 * total, .span = 0.7 * total, .total = total};
+        dg_par PW = {.n_items = W.n_chunks, .fn = synth_write_chunk, .ctx = &W,
+                     .progress = progress, .stage = "synth", .unit = "devices",
+                     .base = 0.25 * total, .span = 0.7 * total, .total = total};
         W.p = &PW;
         static const char ev_head[] = "event_id,device_id,timestamp,longitude,latitude\n";
         static const char ae_head[] = "event_id,app_id,is_installed,is_active\n";
         rc = dg_atomic_write(&W.ev->f, ev_head, sizeof ev_head - 1, err);
         if (rc == DG_OK)
             rc = dg_atomic_write(&W.ae->f, ae_head, sizeof ae_head - 1, err);
-        if (rc == DG_OK && synth_par_run(&PW, threads)) {
+        if (rc == DG_OK && dg_par_run(&PW, threads)) {
             if (W.failed) {
                 *err = W.err;
                 rc = DG_ERR;

@@ -3,12 +3,12 @@
  *   synth_devices.c  devices, events and each device's truth row; the phases
  *   synth_output.c   the output files (written aside, renamed into place) and
  *                    their writers
- *   synth_par.c      the generator's parallel-for
  *   synth.c          dg_synth: the order of the phases
  * synth_format.h holds the CSV formatting helpers. */
 #ifndef DEMOGRAPHER_SYNTH_INTERNAL_H
 #define DEMOGRAPHER_SYNTH_INTERNAL_H
 
+#include "demographer/par.h"
 #include "demographer/synth.h"
 
 #include "synth_tables.h"
@@ -337,7 +337,7 @@ typedef struct gen {
     char (*idtrunc)[24]; /* 15 significant digits (Upgrad) */
 } gen;
 
-/* The phases, each item a block of BLOCK devices (par's fn). */
+/* The phases, each item a block of BLOCK devices (dg_par's fn). */
 void synth_phase_devices(void *ctx, size_t blk, int worker);
 void synth_phase_events(void *ctx, size_t blk, int worker);
 void synth_assign_flags(gen *G);
@@ -352,25 +352,6 @@ typedef struct outfile {
     dg_atomic_file f;
     uint64_t rows;
 } outfile;
-/* ---------------------------------------------------------------------------
- * A tiny parallel-for. The calling thread works too and is the only one that
- * reports progress, so the progress callback never runs concurrently.
- * ------------------------------------------------------------------------- */
-
-typedef struct par {
-    size_t n_items;
-    void (*fn)(void *ctx, size_t item, int worker);
-    void *ctx;
-    atomic_size_t next, done;
-    atomic_int stop;
-    /* progress mapping: done units = base + span * done / n_items */
-    const dg_progress *progress;
-    double base, span, total;
-} par;
-
-/* Runs fn over the items on `threads` threads (the caller's one of them).
- * Returns non-zero when cancelled (or stopped by fn through p->stop). */
-int synth_par_run(par *p, int threads);
 /* ---------------------------------------------------------------------------
  * Writers
  * ------------------------------------------------------------------------- */
@@ -395,12 +376,12 @@ typedef struct writer {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     uint64_t next_write;
-    par *p;
+    dg_par *p;
     int failed;
     dg_err err;
 } writer;
 
-/* Formats and writes the chunk-th EV_CHUNK events (par's fn). */
+/* Formats and writes the chunk-th EV_CHUNK events (dg_par's fn). */
 void synth_write_chunk(void *ctx, size_t chunk, int worker);
 
 int synth_write_labels_file(gen *G, outfile *o, bool upgrad, dg_err *err);

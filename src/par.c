@@ -1,15 +1,14 @@
-/* The generator's parallel-for. */
-#include "synth_internal.h"
+/* The parallel-for (par.h): the generator's phases and writers run on it. */
+#include "demographer/par.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 
 typedef struct par_worker {
-    par *p;
+    dg_par *p;
     int id;
 } par_worker;
 
-static void par_loop(par *p, int id)
+static void par_loop(dg_par *p, int id)
 {
     for (;;) {
         if (atomic_load(&p->stop))
@@ -19,9 +18,9 @@ static void par_loop(par *p, int id)
             return;
         p->fn(p->ctx, it, id);
         size_t d = atomic_fetch_add(&p->done, 1) + 1;
-        if (id == 0 && dg_progress_report(p->progress, "synth",
+        if (id == 0 && dg_progress_report(p->progress, p->stage,
                                           p->base + p->span * (double)d / (double)p->n_items,
-                                          p->total, "devices"))
+                                          p->total, p->unit))
             atomic_store(&p->stop, 1);
     }
 }
@@ -33,17 +32,17 @@ static void *par_thread(void *arg)
     return NULL;
 }
 
-int synth_par_run(par *p, int threads)
+int dg_par_run(dg_par *p, int threads)
 {
     atomic_store(&p->next, 0);
     atomic_store(&p->done, 0);
     atomic_store(&p->stop, 0);
     if (threads > (int)p->n_items)
         threads = p->n_items ? (int)p->n_items : 1;
-    pthread_t tid[64];
-    par_worker wk[64];
+    pthread_t tid[DG_PAR_MAX_THREADS];
+    par_worker wk[DG_PAR_MAX_THREADS];
     int started = 0;
-    for (int i = 1; i < threads && i < 64; i++) {
+    for (int i = 1; i < threads && i < DG_PAR_MAX_THREADS; i++) {
         wk[i].p = p;
         wk[i].id = i;
         if (pthread_create(&tid[i], NULL, par_thread, &wk[i]) != 0)
