@@ -148,7 +148,7 @@ static uint32_t row_of(int64_t id)
 
 /* ---- predict ---- */
 
-static void test_predict_equals_library(void **state)
+static void predict_equals_the_library(void **state)
 {
     (void)state;
     assert_int_equal(npred, dir.ntest);
@@ -190,7 +190,7 @@ static void test_predict_equals_library(void **state)
     free(all_path);
 }
 
-static void test_predict_campaigns(void **state)
+static void predict_writes_the_campaigns(void **state)
 {
     (void)state;
     char path[4096];
@@ -229,7 +229,7 @@ static void test_predict_campaigns(void **state)
 /* The competition's submission: sample_submission.csv's header, the devices
  * of gender_age_test.csv in its order, 12 probabilities summing to 1, equal
  * to the model directory's group12 predictions scaled to their sum. */
-static void test_predict_kaggle_submission(void **state)
+static void predict_writes_a_kaggle_submission(void **state)
 {
     (void)state;
     char cmd[4096], *sub_path;
@@ -295,7 +295,7 @@ static void test_predict_kaggle_submission(void **state)
     free(sub_path);
 }
 
-static void test_predict_refuses(void **state)
+static void predict_refuses_bad_input(void **state)
 {
     (void)state;
     char cmd[4096], *out;
@@ -608,7 +608,7 @@ static void *post_many(void *arg)
     return NULL;
 }
 
-static void test_serve_models(void **state)
+static void serve_answers_from_a_model_directory(void **state)
 {
     (void)state;
     char lines[8192];
@@ -731,7 +731,7 @@ static void test_serve_models(void **state)
     stop_server();
 }
 
-static void test_serve_models_thresholds(void **state)
+static void serve_models_applies_the_thresholds(void **state)
 {
     (void)state;
     /* Edges from a file: every device in decile 10 (all edges -inf is not
@@ -758,7 +758,7 @@ static void test_serve_models_thresholds(void **state)
     free(thr);
 }
 
-static void test_serve_models_refused(void **state)
+static void serve_models_refuses_bad_model_directories(void **state)
 {
     (void)state;
     char extra[4200], lines[8192];
@@ -783,13 +783,13 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_predict_equals_library),
-        cmocka_unit_test(test_predict_campaigns),
-        cmocka_unit_test(test_predict_kaggle_submission),
-        cmocka_unit_test(test_predict_refuses),
-        cmocka_unit_test(test_serve_models),
-        cmocka_unit_test(test_serve_models_thresholds),
-        cmocka_unit_test(test_serve_models_refused),
+        cmocka_unit_test(predict_equals_the_library),
+        cmocka_unit_test(predict_writes_the_campaigns),
+        cmocka_unit_test(predict_writes_a_kaggle_submission),
+        cmocka_unit_test(predict_refuses_bad_input),
+        cmocka_unit_test(serve_answers_from_a_model_directory),
+        cmocka_unit_test(serve_models_applies_the_thresholds),
+        cmocka_unit_test(serve_models_refuses_bad_model_directories),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     curl_global_cleanup();

@@ -258,7 +258,7 @@ static json_int_t jint(json_t *o, const char *key)
     return json_integer_value(v);
 }
 
-static void test_three_renderings_state_the_same_facts(void **state)
+static void three_renderings_state_the_same_facts(void **state)
 {
     (void)state;
     dg_report r;
@@ -394,7 +394,7 @@ static void test_three_renderings_state_the_same_facts(void **state)
 /* Issue 27 §5: the report opens with what the analyst came for, the chosen
  * models against the baselines, then the campaigns' reach, then the rest,
  * with version, split, checksum and stage seconds last. */
-static void test_the_report_leads_with_the_results(void **state)
+static void the_report_leads_with_the_results(void **state)
 {
     (void)state;
     dg_report r;
@@ -425,7 +425,7 @@ static void test_the_report_leads_with_the_results(void **state)
     rendered_free(&o);
 }
 
-static void test_html_escapes_every_data_string(void **state)
+static void html_escapes_every_data_string(void **state)
 {
     (void)state;
     dg_report r;
@@ -456,7 +456,7 @@ static void test_html_escapes_every_data_string(void **state)
     rendered_free(&o);
 }
 
-static void test_html_fetches_nothing_from_elsewhere(void **state)
+static void html_fetches_nothing_from_elsewhere(void **state)
 {
     (void)state;
     char why[256];
@@ -504,7 +504,7 @@ static void test_html_fetches_nothing_from_elsewhere(void **state)
     rendered_free(&o);
 }
 
-static void test_base64_matches_rfc_4648(void **state)
+static void base64_matches_rfc_4648(void **state)
 {
     (void)state;
     const char *in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
@@ -526,7 +526,7 @@ static void test_base64_matches_rfc_4648(void **state)
     dg_textbuf_free(&b);
 }
 
-static void test_a_missing_chart_is_refused(void **state)
+static void a_missing_chart_is_refused(void **state)
 {
     (void)state;
     dg_report r;
@@ -542,7 +542,7 @@ static void test_a_missing_chart_is_refused(void **state)
     dg_textbuf_free(&b);
 }
 
-static void test_write_puts_the_three_files_beside_each_other(void **state)
+static void write_puts_the_three_files_beside_each_other(void **state)
 {
     (void)state;
     dg_report r;
@@ -565,13 +565,13 @@ static void test_write_puts_the_three_files_beside_each_other(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_three_renderings_state_the_same_facts),
-        cmocka_unit_test(test_the_report_leads_with_the_results),
-        cmocka_unit_test(test_html_escapes_every_data_string),
-        cmocka_unit_test(test_html_fetches_nothing_from_elsewhere),
-        cmocka_unit_test(test_base64_matches_rfc_4648),
-        cmocka_unit_test(test_a_missing_chart_is_refused),
-        cmocka_unit_test(test_write_puts_the_three_files_beside_each_other),
+        cmocka_unit_test(three_renderings_state_the_same_facts),
+        cmocka_unit_test(the_report_leads_with_the_results),
+        cmocka_unit_test(html_escapes_every_data_string),
+        cmocka_unit_test(html_fetches_nothing_from_elsewhere),
+        cmocka_unit_test(base64_matches_rfc_4648),
+        cmocka_unit_test(a_missing_chart_is_refused),
+        cmocka_unit_test(write_puts_the_three_files_beside_each_other),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -182,7 +182,7 @@ static void check_same_facts(const char *out, int md_images)
     free(html);
 }
 
-static void test_full_run(void **state)
+static void a_full_run_writes_every_stage(void **state)
 {
     (void)state;
     char *o = NULL;
@@ -302,7 +302,7 @@ static void test_full_run(void **state)
     free(out);
 }
 
-static void test_skip(void **state)
+static void skipped_stages_are_not_run(void **state)
 {
     (void)state;
     char *o = NULL;
@@ -345,8 +345,8 @@ static void test_skip(void **state)
 }
 
 /* A failed run names its stage and leaves DIR as it was: here, the output
- * of test_skip stays byte for byte. */
-static void test_bad_data_dir(void **state)
+ * of skipped_stages_are_not_run stays byte for byte. */
+static void a_bad_data_dir_fails_and_leaves_the_output(void **state)
 {
     (void)state;
     char *out = dg_path_join(tmp, "skipped");
@@ -389,7 +389,7 @@ static char *listing(const char *dir)
 /* An output over an input is refused before anything is touched: DATA itself,
  * DATA's parent (which would be replaced whole), DATA through a symlink, and
  * a folder inside DATA reached through a symlink. The 8 input CSVs stay. */
-static void test_output_over_input(void **state)
+static void an_output_over_an_input_is_refused(void **state)
 {
     (void)state;
     char *before = listing(data);
@@ -426,7 +426,7 @@ static void test_output_over_input(void **state)
 /* kill -9 leaves DIR.partial-PID: a later run into DIR removes those of dead
  * processes, and only those (a live process's, a name that only looks
  * alike and a plain file of the same pattern stay). */
-static void test_stale_partials_are_removed(void **state)
+static void stale_partials_are_removed(void **state)
 {
     (void)state;
     pid_t dead = fork();
@@ -466,7 +466,7 @@ static void test_stale_partials_are_removed(void **state)
     free(alike);
 }
 
-static void test_help_and_usage(void **state)
+static void help_and_usage_errors(void **state)
 {
     (void)state;
     char cmd[4096], *o = NULL;
@@ -493,7 +493,7 @@ static void test_help_and_usage(void **state)
 /* A header-only events.csv failed the run in the cluster stage, naming a
  * kdist.png inside the .partial folder (and, with maps on, in the maps
  * stage). Each stage now says what the data lacks, and the run goes on. */
-static void test_header_only_events(void **state)
+static void header_only_events_say_what_is_missing(void **state)
 {
     (void)state;
     char cmd[4096], *o = NULL;
@@ -614,7 +614,7 @@ static json_t *run_with_peer(const char *peer, const char *name)
  * any predictions, the closure (peer - model) / (peer - floor) is 0 for a
  * peer that is the run itself and undefined for a peer that is the floor;
  * a test device missing from either file fails the run, naming the file. */
-static void test_accuracy_against_floor(void **state)
+static void accuracy_is_measured_against_the_floor(void **state)
 {
     (void)state;
     char *o = NULL, args[4096];
@@ -728,14 +728,14 @@ static void test_accuracy_against_floor(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_help_and_usage),
-        cmocka_unit_test(test_full_run),
-        cmocka_unit_test(test_skip),
-        cmocka_unit_test(test_bad_data_dir),
-        cmocka_unit_test(test_output_over_input),
-        cmocka_unit_test(test_stale_partials_are_removed),
-        cmocka_unit_test(test_header_only_events),
-        cmocka_unit_test(test_accuracy_against_floor),
+        cmocka_unit_test(help_and_usage_errors),
+        cmocka_unit_test(a_full_run_writes_every_stage),
+        cmocka_unit_test(skipped_stages_are_not_run),
+        cmocka_unit_test(a_bad_data_dir_fails_and_leaves_the_output),
+        cmocka_unit_test(an_output_over_an_input_is_refused),
+        cmocka_unit_test(stale_partials_are_removed),
+        cmocka_unit_test(header_only_events_say_what_is_missing),
+        cmocka_unit_test(accuracy_is_measured_against_the_floor),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -336,7 +336,7 @@ static int raw_exchange(const char *text, size_t len, char *out, size_t cap)
 
 /* ---- the endpoints ---- */
 
-static void test_health(void **state)
+static void health_answers(void **state)
 {
     (void)state;
     reply r = request("GET", "/health", NULL, NULL);
@@ -357,7 +357,7 @@ static void test_health(void **state)
     reply_free(&r);
 }
 
-static void test_index_page(void **state)
+static void the_index_page_is_served(void **state)
 {
     (void)state;
     reply r = request("GET", "/", NULL, NULL);
@@ -372,7 +372,7 @@ static void test_index_page(void **state)
     reply_free(&r);
 }
 
-static void test_openapi(void **state)
+static void the_openapi_document_is_served(void **state)
 {
     (void)state;
     reply r = request("GET", "/openapi.json", NULL, NULL);
@@ -440,7 +440,7 @@ static void assert_answer(const json_t *j, int64_t id)
                         "test-predictor-1");
 }
 
-static void test_device_known(void **state)
+static void a_known_device_is_predicted(void **state)
 {
     (void)state;
     const int64_t ids[] = {1, 2, 524, 1000001, -8260683887967679142LL, INT64_MAX};
@@ -459,7 +459,7 @@ static void test_device_known(void **state)
     reply_free(&r);
 }
 
-static void test_device_unknown(void **state)
+static void an_unknown_device_is_404(void **state)
 {
     (void)state;
     reply r = request("GET", "/v1/devices/3", NULL, NULL);
@@ -470,7 +470,7 @@ static void test_device_unknown(void **state)
     reply_free(&r);
 }
 
-static void test_device_bad_ids(void **state)
+static void bad_device_ids_are_400(void **state)
 {
     (void)state;
     const char *bad[] = {"/v1/devices/abc", "/v1/devices/12a", "/v1/devices/9223372036854775808",
@@ -492,7 +492,7 @@ static void test_device_bad_ids(void **state)
 
 /* Paths that do not decode to a NUL-free UTF-8 string are refused with a 400
  * naming the bytes, never read as a shorter path or answered "internal". */
-static void test_path_bytes(void **state)
+static void paths_that_are_not_utf8_are_400(void **state)
 {
     (void)state;
     struct {
@@ -532,7 +532,7 @@ static void test_path_bytes(void **state)
     reply_free(&r);
 }
 
-static void test_bad_paths(void **state)
+static void bad_paths_are_refused(void **state)
 {
     (void)state;
     const char *bad[] = {"/nope", "/v1", "/v1/devices", "/v1/devices/1/x", "/health/",
@@ -549,7 +549,7 @@ static void test_bad_paths(void **state)
     reply_free(&r);
 }
 
-static void test_wrong_methods(void **state)
+static void wrong_methods_are_405(void **state)
 {
     (void)state;
     struct {
@@ -575,7 +575,7 @@ static const char GOOD_BODY[] =
     "           {\"app_id\": -5720078949152207372, \"active\": false}]},"
     " {\"timestamp\": \"2016-05-02 23:59:59\", \"apps\": []}]}";
 
-static void test_predict(void **state)
+static void predict_answers_a_device(void **state)
 {
     (void)state;
     reply r = request("POST", "/v1/predict", "application/json; charset=utf-8", GOOD_BODY);
@@ -597,7 +597,7 @@ static void test_predict(void **state)
     reply_free(&r);
 }
 
-static void test_device_input_parse(void **state)
+static void device_input_is_parsed(void **state)
 {
     (void)state;
     dg_device_input in;
@@ -641,7 +641,7 @@ static char *many_events(int n, const char *event)
     return s;
 }
 
-static void test_predict_hostile(void **state)
+static void hostile_predict_bodies_are_refused(void **state)
 {
     (void)state;
     char *deep = malloc(20001);
@@ -727,7 +727,7 @@ static void test_predict_hostile(void **state)
     free(ok_events);
 }
 
-static void test_predict_headers(void **state)
+static void predict_headers_are_checked(void **state)
 {
     (void)state;
     const char *body = "{\"brand\": \"b\", \"model\": \"m\"}";
@@ -778,7 +778,7 @@ static size_t chunked_source(char *out, size_t size, size_t n, void *ctx)
     return give;
 }
 
-static void test_body_too_large_chunked(void **state)
+static void a_too_large_chunked_body_is_refused(void **state)
 {
     (void)state;
     /* Chunked, so no length up front: read up to the limit, then 413. */
@@ -816,7 +816,7 @@ static void test_body_too_large_chunked(void **state)
     curl_easy_cleanup(c);
 }
 
-static void test_huge_request_line_and_headers(void **state)
+static void a_huge_request_line_and_headers_are_refused(void **state)
 {
     (void)state;
     size_t n = 64 * 1024;
@@ -859,7 +859,7 @@ static void test_huge_request_line_and_headers(void **state)
 
 /* Clients sending their request a byte at a time, slower than the
  * connection timeout, are closed, and others are served meanwhile. */
-static void test_slowloris(void **state)
+static void slow_clients_are_closed_and_others_served(void **state)
 {
     (void)state;
     enum { SLOW = 20 };
@@ -910,7 +910,7 @@ static void test_slowloris(void **state)
 /* A client that never goes silent (a byte every 0.4 s, well inside the
  * idle timeout) is closed once its request has taken TIMEOUT_S to arrive;
  * so is one trickling a body. */
-static void test_request_deadline(void **state)
+static void a_request_has_a_deadline(void **state)
 {
     (void)state;
     const char *texts[] = {
@@ -1004,7 +1004,7 @@ static int closed_by_server(int fd, int ms)
 /* At the connection limit a new client is served at once: the connection
  * that has waited longest for its request is closed to make room; one whose
  * request is being answered never is. */
-static void test_connection_limit(void **state)
+static void the_connection_limit_makes_room(void **state)
 {
     (void)state;
     dg_serve_opts o;
@@ -1275,7 +1275,7 @@ static void slow_herd_phase(int n, unsigned max_connections, double seconds)
 /* A thousand clients sending their request a byte a second hold no one
  * else off: /health answers within a second throughout, with the default
  * limit (1000 connections) and with a limit of 100. */
-static void test_thousand_slow_clients(void **state)
+static void a_thousand_slow_clients_hold_no_one_off(void **state)
 {
     (void)state;
     /* 1000 clients here and 1000 connections in the server, in one process. */
@@ -1333,7 +1333,7 @@ static void *keepalive_client(void *arg)
     return NULL;
 }
 
-static void test_concurrent_keepalive(void **state)
+static void concurrent_keepalive_clients_are_served(void **state)
 {
     (void)state;
     enum { CLIENTS = 16, EACH = 100 };
@@ -1354,7 +1354,7 @@ static void test_concurrent_keepalive(void **state)
     assert_int_equal(ok, CLIENTS * EACH);
 }
 
-static void test_access_log(void **state)
+static void the_access_log_has_a_line_a_request(void **state)
 {
     (void)state;
     reply r = request("GET", "/v1/devices/4", NULL, NULL);
@@ -1454,7 +1454,7 @@ static void assert_refused(const char *text, int status, const char *want)
 /* F9: Content-Length and Transfer-Encoding together are how a request is
  * smuggled past a proxy that reads the other one: 400, and the connection
  * closed so the request hidden behind the body is never answered. */
-static void test_smuggling(void **state)
+static void a_smuggled_request_is_refused(void **state)
 {
     (void)state;
     static const char tail[] = "0\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -1492,7 +1492,7 @@ static void test_smuggling(void **state)
 }
 
 /* F10: two Content-Lengths (the same or not): 400 and closed. */
-static void test_two_content_lengths(void **state)
+static void two_content_lengths_are_refused(void **state)
 {
     (void)state;
     assert_refused("POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -1508,7 +1508,7 @@ static void test_two_content_lengths(void **state)
  * thread and no more than one answer in memory: it is closed once its
  * answer has made no progress for TIMEOUT_S, and others are served
  * meanwhile. */
-static void test_unread_answers(void **state)
+static void unread_answers_do_not_hold_the_server(void **state)
 {
     (void)state;
     int fd = connect_raw(port);
@@ -1565,7 +1565,7 @@ static void test_unread_answers(void **state)
 }
 
 /* Expect: 100-continue: the interim answer comes before the body is sent. */
-static void test_expect_continue(void **state)
+static void expect_continue_answers_before_the_body(void **state)
 {
     (void)state;
     int fd = connect_raw(port);
@@ -1591,7 +1591,7 @@ static void test_expect_continue(void **state)
 
 /* F11: a Content-Length that is not digits within 64 bits: one 400 (not
  * two status lines), JSON, and the connection closed. */
-static void test_invalid_content_length(void **state)
+static void an_invalid_content_length_is_one_400(void **state)
 {
     (void)state;
     static const char *const bad[] = {"-1", "+12", "abc", "5, 5", "1e3", "0x10", "",
@@ -1607,7 +1607,7 @@ static void test_invalid_content_length(void **state)
 
 /* F12: a huge chunk extension, and chunked framing errors: one JSON 400,
  * not an internal error. */
-static void test_chunk_framing(void **state)
+static void chunk_framing_errors_are_one_400(void **state)
 {
     (void)state;
     size_t n = 100 * 1000;
@@ -1646,7 +1646,7 @@ static void test_chunk_framing(void **state)
 
 /* F12: Host (RFC 9112 3.2), field names that are not tokens (an obs-fold
  * line shows as one), and content codings. */
-static void test_head_fields(void **state)
+static void head_fields_are_checked(void **state)
 {
     (void)state;
     assert_refused("GET /health HTTP/1.1\r\n\r\n", 400, "needs a Host header");
@@ -1709,7 +1709,7 @@ static void test_head_fields(void **state)
 
 /* F17: the access log on a full disk. A line is written whole or not at
  * all, and the lines dropped are counted in /health. */
-static void test_access_log_full_disk(void **state)
+static void the_access_log_on_a_full_disk_counts_dropped_lines(void **state)
 {
     (void)state;
     int full = open("/dev/full", O_WRONLY | O_CLOEXEC);
@@ -1738,7 +1738,7 @@ static void test_access_log_full_disk(void **state)
 /* A log that fills up mid-line (a file-size limit here, as a disk filling
  * up): no torn line stays in it, and the lines that did not fit are
  * counted. In a child: the limit is per process. */
-static void test_access_log_short_write(void **state)
+static void the_access_log_has_no_torn_line(void **state)
 {
     (void)state;
     char *path = dg_path_join(tmp, "short.log");
@@ -1812,7 +1812,7 @@ static void test_access_log_short_write(void **state)
 
 /* ---- predictions-file mode ---- */
 
-static void test_table_predictor(void **state)
+static void a_predictions_file_is_served(void **state)
 {
     (void)state;
     dg_prediction p[3];
@@ -1909,7 +1909,7 @@ static void drain_child(int out_fd)
     _exit(left ? 3 : 0);
 }
 
-static void test_sigterm_drain(void **state)
+static void sigterm_drains_the_requests_under_way(void **state)
 {
     (void)state;
     int pfd[2];
@@ -1952,7 +1952,7 @@ static void test_sigterm_drain(void **state)
 
 /* ---- the commands ---- */
 
-static void test_serve_command(void **state)
+static void the_serve_command_runs_the_server(void **state)
 {
     (void)state;
     dg_prediction p[2];
@@ -2020,7 +2020,7 @@ static void test_serve_command(void **state)
 
 /* SIGHUP (a closed terminal, a service manager) drains like SIGTERM
  * instead of killing the server with its requests under way. */
-static void test_serve_sighup(void **state)
+static void sighup_drains_like_sigterm(void **state)
 {
     (void)state;
     dg_prediction p[1];
@@ -2063,40 +2063,40 @@ static void test_serve_sighup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_device_input_parse),
-        cmocka_unit_test(test_health),
-        cmocka_unit_test(test_index_page),
-        cmocka_unit_test(test_openapi),
-        cmocka_unit_test(test_device_known),
-        cmocka_unit_test(test_device_unknown),
-        cmocka_unit_test(test_device_bad_ids),
-        cmocka_unit_test(test_path_bytes),
-        cmocka_unit_test(test_bad_paths),
-        cmocka_unit_test(test_wrong_methods),
-        cmocka_unit_test(test_predict),
-        cmocka_unit_test(test_predict_hostile),
-        cmocka_unit_test(test_predict_headers),
-        cmocka_unit_test(test_body_too_large_chunked),
-        cmocka_unit_test(test_huge_request_line_and_headers),
-        cmocka_unit_test(test_slowloris),
-        cmocka_unit_test(test_request_deadline),
-        cmocka_unit_test(test_connection_limit),
-        cmocka_unit_test(test_thousand_slow_clients),
-        cmocka_unit_test(test_concurrent_keepalive),
-        cmocka_unit_test(test_access_log),
-        cmocka_unit_test(test_smuggling),
-        cmocka_unit_test(test_two_content_lengths),
-        cmocka_unit_test(test_unread_answers),
-        cmocka_unit_test(test_expect_continue),
-        cmocka_unit_test(test_invalid_content_length),
-        cmocka_unit_test(test_chunk_framing),
-        cmocka_unit_test(test_head_fields),
-        cmocka_unit_test(test_access_log_full_disk),
-        cmocka_unit_test(test_access_log_short_write),
-        cmocka_unit_test(test_table_predictor),
-        cmocka_unit_test(test_sigterm_drain),
-        cmocka_unit_test(test_serve_command),
-        cmocka_unit_test(test_serve_sighup),
+        cmocka_unit_test(device_input_is_parsed),
+        cmocka_unit_test(health_answers),
+        cmocka_unit_test(the_index_page_is_served),
+        cmocka_unit_test(the_openapi_document_is_served),
+        cmocka_unit_test(a_known_device_is_predicted),
+        cmocka_unit_test(an_unknown_device_is_404),
+        cmocka_unit_test(bad_device_ids_are_400),
+        cmocka_unit_test(paths_that_are_not_utf8_are_400),
+        cmocka_unit_test(bad_paths_are_refused),
+        cmocka_unit_test(wrong_methods_are_405),
+        cmocka_unit_test(predict_answers_a_device),
+        cmocka_unit_test(hostile_predict_bodies_are_refused),
+        cmocka_unit_test(predict_headers_are_checked),
+        cmocka_unit_test(a_too_large_chunked_body_is_refused),
+        cmocka_unit_test(a_huge_request_line_and_headers_are_refused),
+        cmocka_unit_test(slow_clients_are_closed_and_others_served),
+        cmocka_unit_test(a_request_has_a_deadline),
+        cmocka_unit_test(the_connection_limit_makes_room),
+        cmocka_unit_test(a_thousand_slow_clients_hold_no_one_off),
+        cmocka_unit_test(concurrent_keepalive_clients_are_served),
+        cmocka_unit_test(the_access_log_has_a_line_a_request),
+        cmocka_unit_test(a_smuggled_request_is_refused),
+        cmocka_unit_test(two_content_lengths_are_refused),
+        cmocka_unit_test(unread_answers_do_not_hold_the_server),
+        cmocka_unit_test(expect_continue_answers_before_the_body),
+        cmocka_unit_test(an_invalid_content_length_is_one_400),
+        cmocka_unit_test(chunk_framing_errors_are_one_400),
+        cmocka_unit_test(head_fields_are_checked),
+        cmocka_unit_test(the_access_log_on_a_full_disk_counts_dropped_lines),
+        cmocka_unit_test(the_access_log_has_no_torn_line),
+        cmocka_unit_test(a_predictions_file_is_served),
+        cmocka_unit_test(sigterm_drains_the_requests_under_way),
+        cmocka_unit_test(the_serve_command_runs_the_server),
+        cmocka_unit_test(sighup_drains_like_sigterm),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

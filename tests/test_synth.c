@@ -245,7 +245,7 @@ static int is_truncated_15(const char *s)
 
 /* ---- determinism ---------------------------------------------------------- */
 
-static void test_determinism(void **state)
+static void the_same_seed_gives_the_same_bytes(void **state)
 {
     (void)state;
     char *a = make_tmpdir(), *b = make_tmpdir(), *c = make_tmpdir();
@@ -275,7 +275,7 @@ static void test_determinism(void **state)
     free(c);
 }
 
-static void test_thread_independence(void **state)
+static void the_bytes_do_not_depend_on_the_threads(void **state)
 {
     (void)state;
     char *a = make_tmpdir(), *b = make_tmpdir(), *c = make_tmpdir();
@@ -305,7 +305,7 @@ typedef struct devinfo {
     uint32_t events;
 } devinfo;
 
-static void test_kaggle_statistics(void **state)
+static void the_statistics_are_kaggles(void **state)
 {
     (void)state;
     char *dir = make_tmpdir();
@@ -547,7 +547,7 @@ static void test_kaggle_statistics(void **state)
 
 /* ---- the Upgrad shape ------------------------------------------------------- */
 
-static void test_upgrad_shape(void **state)
+static void the_upgrad_shape_is_upgrads(void **state)
 {
     (void)state;
     char *dir = make_tmpdir();
@@ -650,7 +650,7 @@ static void test_upgrad_shape(void **state)
 }
 
 /* The 15-digit truncation of ids, as the real mapping file shows it. */
-static void test_upgrad_ids_match_kaggle(void **state)
+static void upgrad_ids_match_kaggles(void **state)
 {
     (void)state;
     char *k = make_tmpdir(), *u = make_tmpdir();
@@ -692,7 +692,7 @@ static void test_upgrad_ids_match_kaggle(void **state)
 
 /* ---- failures ---------------------------------------------------------------- */
 
-static void test_uncreatable_dir(void **state)
+static void an_uncreatable_dir_is_an_error(void **state)
 {
     (void)state;
     char *dir = make_tmpdir();
@@ -712,7 +712,7 @@ static void test_uncreatable_dir(void **state)
     free(dir);
 }
 
-static void test_bad_options(void **state)
+static void bad_options_are_refused(void **state)
 {
     (void)state;
     char *dir = make_tmpdir();
@@ -728,7 +728,7 @@ static void test_bad_options(void **state)
 /* A write error half way (the file size limit standing in for a full disk):
  * a message naming the file and the reason, and nothing left behind. Run in
  * a child process so that the limit does not outlive the test. */
-static void test_write_error(void **state)
+static void a_write_error_leaves_nothing_behind(void **state)
 {
     (void)state;
     char *dir = make_tmpdir();
@@ -789,7 +789,7 @@ static void run_cancelled(double at)
 }
 
 /* early (while drawing devices) and late (while writing the big files) */
-static void test_cancel(void **state)
+static void a_cancel_leaves_nothing_behind(void **state)
 {
     (void)state;
     run_cancelled(0.05);
@@ -807,7 +807,7 @@ static int count_progress(void *ctx, const char *stage, double done, double tota
     return 0;
 }
 
-static void test_progress_and_report(void **state)
+static void progress_and_report_are_given(void **state)
 {
     (void)state;
     char *dir = make_tmpdir();
@@ -850,7 +850,7 @@ static void run_world(const char *dir, const char *truth, const char *world, uin
 
 /* The default world is personas, the one of the tests above; names are
  * distinct; the list ends. */
-static void test_world_names(void **state)
+static void the_worlds_are_named_and_listed(void **state)
 {
     (void)state;
     int n = n_worlds();
@@ -875,7 +875,7 @@ static void test_world_names(void **state)
 }
 
 /* An unknown world is an error that names every world; nothing is written. */
-static void test_world_unknown(void **state)
+static void an_unknown_world_is_an_error(void **state)
 {
     (void)state;
     char *dir = make_tmpdir(), *out = join(dir, "out");
@@ -893,7 +893,7 @@ static void test_world_unknown(void **state)
 
 /* Every world: the same seed gives the same bytes on 1 or 3 threads, another
  * seed other bytes, and the worlds differ from each other. */
-static void test_world_determinism(void **state)
+static void every_world_is_deterministic(void **state)
 {
     (void)state;
     uint64_t prev[16];
@@ -973,7 +973,7 @@ static double softmax_cv_group12(const char *dir, const char *out)
  * 1), its log loss is below the class priors' and below a softmax fitted
  * by the product (its CV score on the train split). A truth that left out a
  * term, or used the wrong one, loses to the fitted model. */
-static void test_world_truth_is_a_posterior(void **state)
+static void a_worlds_truth_is_a_posterior(void **state)
 {
     (void)state;
     if (!dg_model_family_find("softmax"))
@@ -1084,20 +1084,20 @@ static void test_world_truth_is_a_posterior(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_determinism),
-        cmocka_unit_test(test_thread_independence),
-        cmocka_unit_test(test_kaggle_statistics),
-        cmocka_unit_test(test_upgrad_shape),
-        cmocka_unit_test(test_upgrad_ids_match_kaggle),
-        cmocka_unit_test(test_uncreatable_dir),
-        cmocka_unit_test(test_bad_options),
-        cmocka_unit_test(test_write_error),
-        cmocka_unit_test(test_cancel),
-        cmocka_unit_test(test_progress_and_report),
-        cmocka_unit_test(test_world_names),
-        cmocka_unit_test(test_world_unknown),
-        cmocka_unit_test(test_world_determinism),
-        cmocka_unit_test(test_world_truth_is_a_posterior),
+        cmocka_unit_test(the_same_seed_gives_the_same_bytes),
+        cmocka_unit_test(the_bytes_do_not_depend_on_the_threads),
+        cmocka_unit_test(the_statistics_are_kaggles),
+        cmocka_unit_test(the_upgrad_shape_is_upgrads),
+        cmocka_unit_test(upgrad_ids_match_kaggles),
+        cmocka_unit_test(an_uncreatable_dir_is_an_error),
+        cmocka_unit_test(bad_options_are_refused),
+        cmocka_unit_test(a_write_error_leaves_nothing_behind),
+        cmocka_unit_test(a_cancel_leaves_nothing_behind),
+        cmocka_unit_test(progress_and_report_are_given),
+        cmocka_unit_test(the_worlds_are_named_and_listed),
+        cmocka_unit_test(an_unknown_world_is_an_error),
+        cmocka_unit_test(every_world_is_deterministic),
+        cmocka_unit_test(a_worlds_truth_is_a_posterior),
     };
     return cmocka_run_group_tests_name("synth", tests, NULL, NULL);
 }
