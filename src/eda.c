@@ -87,6 +87,7 @@ static dg_eda_table *add_table(dg_eda *e, int chart, const char *slug, const cha
     t->row_names = dg_xcalloc((size_t)nrows + 1, sizeof *t->row_names);
     t->series_names = dg_xcalloc((size_t)nseries + 1, sizeof *t->series_names);
     t->values = dg_xcalloc((size_t)nrows * (size_t)nseries + 1, sizeof *t->values);
+    t->counts = dg_xcalloc((size_t)nseries + 1, sizeof *t->counts);
     return t;
 }
 
@@ -99,6 +100,7 @@ static void free_table(dg_eda_table *t)
     free(t->row_names);
     free(t->series_names);
     free(t->values);
+    free(t->counts);
 }
 
 void dg_eda_free(dg_eda *e)
@@ -183,6 +185,7 @@ static void chart_age_gender(dg_eda *e, const labels *l)
                                 "devices", hi - lo + 1, 2);
     t->series_names[0] = xprintf("female");
     t->series_names[1] = xprintf("male");
+    t->counts[0] = t->counts[1] = 1;
     for (int a = lo; a <= hi; a++)
         t->row_names[a - lo] = xprintf("%d", a);
     double n[2] = {0, 0};
@@ -195,6 +198,7 @@ static void chart_age_gender(dg_eda *e, const labels *l)
                                 "devices / %", 2, 2);
     g->series_names[0] = xprintf("devices");
     g->series_names[1] = xprintf("%% of devices");
+    g->counts[0] = 1;
     g->row_names[0] = xprintf("female");
     g->row_names[1] = xprintf("male");
     for (int k = 0; k < 2; k++) {
@@ -211,6 +215,7 @@ static void chart_age_box(dg_eda *e, const labels *l)
                                 "gender", "years", 2, 9);
     for (int s = 0; s < 9; s++)
         t->series_names[s] = xprintf("%s", stats[s]);
+    t->counts[0] = 1; /* devices; the rest are statistics of ages */
     t->row_names[0] = xprintf("female");
     t->row_names[1] = xprintf("male");
     int *ages = dg_xmalloc(((size_t)l->n + 1) * sizeof *ages);
@@ -274,6 +279,7 @@ static void chart_with_events(dg_eda *e, const dg_dataset *ds, const labels *l)
     t->row_names[1] = xprintf("without events");
     t->series_names[0] = xprintf("labelled devices");
     t->series_names[1] = xprintf("%% of labelled");
+    t->counts[0] = 1;
     *cell(t, 0, 0) = (double)lab_with;
     *cell(t, 1, 0) = (double)(l->n - lab_with);
     *cell(t, 0, 1) = l->n ? 100.0 * (double)lab_with / l->n : 0;
@@ -281,6 +287,7 @@ static void chart_with_events(dg_eda *e, const dg_dataset *ds, const labels *l)
     if (ph) {
         t->series_names[2] = xprintf("all devices");
         t->series_names[3] = xprintf("%% of all");
+        t->counts[2] = 1;
         *cell(t, 0, 2) = (double)all_with;
         *cell(t, 1, 2) = (double)(all - all_with);
         *cell(t, 0, 3) = all ? 100.0 * (double)all_with / (double)all : 0;
@@ -318,10 +325,12 @@ static void charts_events(dg_eda *e, const dg_dataset *ds, const labels *l)
     dg_eda_table *wd = add_table(e, 4, "04-weekday", "Events by day of the week", "day",
                                  "events", 7, 1);
     wd->series_names[0] = xprintf("events");
+    wd->counts[0] = 1;
     char title[160];
     snprintf(title, sizeof title, "Events per hour, week of %s to %s", a, b);
     dg_eda_table *wk = add_table(e, 5, "05-week-hours", title, "hour", "events", 168, 1);
     wk->series_names[0] = xprintf("events");
+    wk->counts[0] = 1;
     snprintf(title, sizeof title,
              "Share of each gender's events by hour of day, week of %s to %s", a, b);
     dg_eda_table *hg = add_table(e, 6, "06-hour-gender", title, "hour", "% of the gender's events",
@@ -421,6 +430,7 @@ static void charts_brands(dg_eda *e, const dg_dataset *ds, const labels *l)
                                 "devices", top, 2);
     t->series_names[0] = xprintf("female");
     t->series_names[1] = xprintf("male");
+    t->counts[0] = t->counts[1] = 1;
     for (int r = 0; r < top; r++) {
         t->row_names[r] = xprintf("%s", dg_strpool_get(&ph->strings, rank[r].id));
         *cell(t, r, 0) = female[rank[r].id];
@@ -446,6 +456,7 @@ static void charts_brands(dg_eda *e, const dg_dataset *ds, const labels *l)
         dg_eda_table *a = add_table(e, 10, slug, title, "brand", "devices / %", top, 2);
         a->series_names[0] = xprintf("devices");
         a->series_names[1] = xprintf("%% of the group");
+        a->counts[0] = 1;
         for (int r = 0; r < top; r++) {
             a->row_names[r] = xprintf("%s", dg_strpool_get(&ph->strings, rank[r].id));
             *cell(a, r, 0) = rank[r].count;
@@ -519,6 +530,7 @@ static void chart_apps(dg_eda *e, const dg_dataset *ds, const labels *l)
                                 "app", "events / %", top, 3);
     t->series_names[0] = xprintf("events");
     t->series_names[1] = xprintf("%% male");
+    t->counts[0] = 1;
     t->series_names[2] = xprintf("%% female");
     for (int r = 0; r < top; r++) {
         int64_t id = app->dict.keys[rank[r].id];
@@ -592,12 +604,7 @@ int dg_eda_compute(const dg_dataset *ds, dg_eda *out, char *missing, size_t miss
 
 int dg_eda_series_is_count(const dg_eda_table *t, int s)
 {
-    const char *name = t->series_names[s];
-    if (strchr(name, '%'))
-        return 0;
-    /* Named as counts, or in a table of counts (not the age statistics). */
-    if (!strstr(name, "devices") && !strstr(name, "events") &&
-        strncmp(t->unit, "devices", 7) != 0 && strncmp(t->unit, "events", 6) != 0)
+    if (!t->counts || !t->counts[s])
         return 0;
     for (int r = 0; r < t->nrows; r++) {
         double v = dg_eda_value(t, r, s);

@@ -152,9 +152,9 @@ static const dg_progress *stage_progress(run_state *s, dg_stage st)
 }
 
 /* A stage checks between its steps whether the user asked to stop. */
-static int cancelled(run_state *s, dg_stage st, dg_err *err)
+static int cancelled(run_state *s, dg_err *err)
 {
-    if (s->o->progress && dg_progress_report(s->o->progress, dg_stage_name(st), 0, 0, "steps"))
+    if (s->o->should_stop && s->o->should_stop(s->o->stage_ctx))
         return dg_cancel(err, "cancelled");
     return DG_OK;
 }
@@ -259,7 +259,7 @@ static int stage_eda(run_state *s, dg_err *err)
         if (rc == DG_OK)
             rc = dg_eda_save_chart(&s->eda, i, png, err);
         if (rc == DG_OK)
-            rc = cancelled(s, DG_STAGE_EDA, err);
+            rc = cancelled(s, err);
         free(csv);
         free(png);
     }
@@ -489,7 +489,7 @@ static int stage_evaluate(run_state *s, dg_err *err)
             e->identical = dg_eval_equal(&e->now, &m->test);
             s->r->nmodels_evaluated++;
             s->r->nmodels_identical += e->identical;
-            rc = cancelled(s, DG_STAGE_EVALUATE, err);
+            rc = cancelled(s, err);
         }
     return rc;
 }
@@ -808,7 +808,7 @@ int dg_pipeline_run(const dg_pipeline_opts *o, dg_pipeline_result *r, dg_err *er
             r->total_seconds = ts - t0;
         rc = stage_fn[st2](s, err);
         if (rc == DG_OK)
-            rc = cancelled(s, stg, err);
+            rc = cancelled(s, err);
         r->seconds[st2] = dg_now() - ts;
         if (rc != DG_OK) {
             r->failed_stage = st2;

@@ -221,26 +221,34 @@ static void ten_tables_by_hand(void **state)
     free(dir);
 }
 
-/* Counts print as integers; shares and the age statistics keep decimals. */
+/* Counts print as integers; shares and the age statistics keep decimals.
+ * What a series is comes from its table's counts flags, never from its name
+ * or the table's unit. */
 static void counts_are_told_from_shares_and_statistics(void **state)
 {
     (void)state;
     char *series[] = {"female", "male", "% of all"};
     char *rows[] = {"小米", "三星"};
     double v[] = {58, 105, 40.5, 56, 99, 38};
+    unsigned char counts[] = {1, 1, 0};
     dg_eda_table t = {.nrows = 2, .nseries = 3, .row_names = rows, .series_names = series,
-                      .values = v};
+                      .values = v, .counts = counts};
     snprintf(t.unit, sizeof t.unit, "devices");
     assert_true(dg_eda_series_is_count(&t, 0));
     assert_true(dg_eda_series_is_count(&t, 1));
     assert_false(dg_eda_series_is_count(&t, 2));
-    snprintf(t.unit, sizeof t.unit, "years"); /* the box plot's statistics */
-    assert_false(dg_eda_series_is_count(&t, 0));
+    /* a name or unit that says "devices" does not make a count */
     char *stats[] = {"devices", "median", "q1"};
     t.series_names = stats;
+    counts[0] = counts[1] = 0;
+    assert_false(dg_eda_series_is_count(&t, 0));
+    counts[0] = 1;
     assert_true(dg_eda_series_is_count(&t, 0));
     assert_false(dg_eda_series_is_count(&t, 1));
     v[0] = 58.5; /* not whole: not a count */
+    assert_false(dg_eda_series_is_count(&t, 0));
+    t.counts = NULL; /* a table built without flags holds no counts */
+    v[0] = 58;
     assert_false(dg_eda_series_is_count(&t, 0));
 }
 

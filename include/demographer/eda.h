@@ -36,6 +36,9 @@ typedef struct dg_eda_table {
     char **row_names;
     char **series_names;
     double *values;      /* values[r * nseries + s] */
+    /* counts[s]: series s holds counts of devices or events, as its table's
+     * builder says (NULL: none does); not its name or unit. */
+    unsigned char *counts;
 } dg_eda_table;
 
 #define DG_EDA_CHARTS 10
@@ -53,8 +56,8 @@ static inline double dg_eda_value(const dg_eda_table *t, int row, int series)
     return t->values[row * t->nseries + series];
 }
 
-/* Series s of t holds counts: whole numbers of devices or events (by its
- * name or the table's unit), no "%" in its name. Counts print as integers ("266", not "266.00") everywhere. */
+/* Series s of t holds counts: t->counts[s] is set and its values are whole
+ * numbers. Counts print as integers ("266", not "266.00") everywhere. */
 int dg_eda_series_is_count(const dg_eda_table *t, int s);
 
 /* Computes the ten tables. Needs the labels table; the event charts need

@@ -87,7 +87,11 @@ typedef struct dg_pipeline_opts {
     /* Called when a stage starts (done 0) and ends (done 1, with its
      * seconds; skipped 1 when it did not run). May be NULL. */
     void (*on_stage)(void *ctx, dg_stage s, int done, int skipped, double seconds);
-    void *stage_ctx;
+    /* Asked between a stage's steps, with no amount to show, whether to stop
+     * (non-zero: the run fails as cancelled). May be NULL: then only the
+     * progress's answers stop the run. */
+    int (*should_stop)(void *ctx);
+    void *stage_ctx;              /* on_stage's and should_stop's */
 } dg_pipeline_opts;
 
 typedef struct dg_pipeline_result {

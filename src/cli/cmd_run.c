@@ -34,10 +34,14 @@ static int on_progress(void *ctx, const char *stage, double done, double total, 
     run_ui *u = ctx;
     if (interrupted)
         return 1;
-    /* The pipeline's between-steps checks carry no amount to show. */
-    if (total == 0 && done == 0 && strcmp(unit, "steps") == 0)
-        return 0;
     return u->bar_progress.fn(u->bar_progress.ctx, stage, done, total, unit);
+}
+
+/* The pipeline's question between steps. */
+static int should_stop(void *ctx)
+{
+    (void)ctx;
+    return interrupted;
 }
 
 static void on_stage(void *ctx, dg_stage s, int done, int skipped, double seconds)
@@ -212,6 +216,7 @@ static int run(int argc, char **argv)
     dg_progress pr = {on_progress, &u};
     o.progress = &pr;
     o.on_stage = on_stage;
+    o.should_stop = should_stop;
     o.stage_ctx = &u;
 
     /* Ctrl-C and TERM ask the pipeline to stop at its next progress report;
