@@ -602,6 +602,11 @@ int dg_eda_compute(const dg_dataset *ds, dg_eda *out, char *missing, size_t miss
     return DG_OK;
 }
 
+void dg_eda_file_name(const dg_eda *e, int i, const char *ext, char out[DG_EDA_FILE_NAME_MAX])
+{
+    snprintf(out, DG_EDA_FILE_NAME_MAX, "eda-%.*s.%.3s", DG_EDA_FILE_NAME_MAX - 9, e->slug[i], ext);
+}
+
 int dg_eda_series_is_count(const dg_eda_table *t, int s)
 {
     if (!t->counts || !t->counts[s])

@@ -250,10 +250,10 @@ static int stage_eda(run_state *s, dg_err *err)
         rc = dg_eda_compute(&s->ds, &s->eda, s->note[DG_STAGE_EDA], sizeof s->note[0], err);
     s->have_eda = rc == DG_OK;
     for (int i = 0; rc == DG_OK && i < s->eda.ntables; i++) {
-        char name[80];
-        snprintf(name, sizeof name, "eda-%s.csv", s->eda.slug[i]);
+        char name[DG_EDA_FILE_NAME_MAX];
+        dg_eda_file_name(&s->eda, i, "csv", name);
         char *csv = dg_path_join(dir, name);
-        snprintf(name, sizeof name, "eda-%s.png", s->eda.slug[i]);
+        dg_eda_file_name(&s->eda, i, "png", name);
         char *png = dg_path_join(dir, name);
         rc = dg_eda_table_write_csv(&s->eda.tables[i], csv, err);
         if (rc == DG_OK)
@@ -604,8 +604,11 @@ static void report_of_run(run_state *s, dg_report *m, dg_report_rule *rules)
         dg_report_eda *x = &m->eda[m->neda++];
         x->chart = s->eda.chart_of[i];
         x->title = s->eda.tables[i].title;
-        snprintf(x->csv, sizeof x->csv, "eda/eda-%s.csv", s->eda.slug[i]);
-        snprintf(x->png, sizeof x->png, "eda/eda-%s.png", s->eda.slug[i]);
+        char name[DG_EDA_FILE_NAME_MAX];
+        dg_eda_file_name(&s->eda, i, "csv", name);
+        snprintf(x->csv, sizeof x->csv, "eda/%s", name);
+        dg_eda_file_name(&s->eda, i, "png", name);
+        snprintf(x->png, sizeof x->png, "eda/%s", name);
     }
     m->nmaps = s->nmaps;
     for (int k = 0; k < 2; k++) {

@@ -84,6 +84,11 @@ void dg_eda_chart_free(dg_eda_chart *c);
  * brief asks of its chart. */
 int dg_eda_save_chart(const dg_eda *e, int i, const char *path, dg_err *err);
 
+/* The file name of table i's CSV (ext "csv") or chart (ext "png"), the one
+ * name every writer of them uses: "eda-01-age.csv". */
+#define DG_EDA_FILE_NAME_MAX 64
+void dg_eda_file_name(const dg_eda *e, int i, const char *ext, char out[DG_EDA_FILE_NAME_MAX]);
+
 /* Writes a table as CSV (atomically). */
 int dg_eda_table_write_csv(const dg_eda_table *t, const char *path, dg_err *err);
 

@@ -82,10 +82,11 @@ static int run(int argc, char **argv)
             print_table(&eda.tables[i]);
         if (!out)
             continue;
-        size_t n = strlen(od.partial) + 64;
-        char *csv = dg_xmalloc(n), *png = dg_xmalloc(n);
-        snprintf(csv, n, "%s/eda-%s.csv", od.partial, eda.slug[i]);
-        snprintf(png, n, "%s/eda-%s.png", od.partial, eda.slug[i]);
+        char name[DG_EDA_FILE_NAME_MAX];
+        dg_eda_file_name(&eda, i, "csv", name);
+        char *csv = dg_path_join(od.partial, name);
+        dg_eda_file_name(&eda, i, "png", name);
+        char *png = dg_path_join(od.partial, name);
         if (dg_eda_table_write_csv(&eda.tables[i], csv, &err) != DG_OK ||
             dg_eda_save_chart(&eda, i, png, &err) != DG_OK) {
             fprintf(stderr, "demographer eda: %s\n", err.msg);
@@ -95,9 +96,12 @@ static int run(int argc, char **argv)
         free(png);
     }
     rc = cli_outdir_end("eda", &od, rc);
-    for (int i = 0; rc == 0 && out && !quiet && i < eda.ntables; i++)
-        printf("chart %2d: %s/eda-%s.csv, %s/eda-%s.png\n", eda.chart_of[i], out,
-               eda.slug[i], out, eda.slug[i]);
+    for (int i = 0; rc == 0 && out && !quiet && i < eda.ntables; i++) {
+        char csv[DG_EDA_FILE_NAME_MAX], png[DG_EDA_FILE_NAME_MAX];
+        dg_eda_file_name(&eda, i, "csv", csv);
+        dg_eda_file_name(&eda, i, "png", png);
+        printf("chart %2d: %s/%s, %s/%s\n", eda.chart_of[i], out, csv, out, png);
+    }
     if (rc == 0 && missing[0])
         fprintf(stderr, "demographer eda: not computed: %s\n", missing);
     dg_eda_free(&eda);
