@@ -5,7 +5,7 @@ exactly that list, in its order:
     --skip, run's refusal of a stage, and the man page's run section;
   - the tables of src/schema.c (dg_tables): --file in load --help and its
     refusal, and the man page's data options;
-  - the targets of dg_target_name (src/design.c): train --targets, export-sql
+  - the targets of dg_target_name (src/labelled.c): train --targets, export-sql
     --target, and their refusals.
 Prints TAP.  lists_one_source.py DEMOGRAPHER SOURCE_ROOT MANPAGE"""
 import os
@@ -81,7 +81,7 @@ man_tables = flat(re.search(r'\.Ar table\n\((.*?)\) from', data, re.S).group(1))
 check(words(man_tables) == tables, f'man: --file names the tables ({man_tables})')
 
 # ---- targets
-targets = words(re.search(r'target_names\[DG_TARGET_COUNT\] = \{(.*?)\}', src('src/design.c')).group(1).replace('"', ''))
+targets = words(re.search(r'target_names\[DG_TARGET_COUNT\] = \{(.*?)\}', src('src/labelled.c')).group(1).replace('"', ''))
 check(len(targets) == 4, f'design.c names {len(targets)} targets')
 _, helptext, _ = run('train', '--help')
 t_help = flat(re.search(r'--targets LIST\s+(.*?)\n {2,6}-', helptext, re.S).group(1))
