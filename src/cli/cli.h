@@ -36,15 +36,26 @@ typedef struct cli_option {
     cli_option_kind kind;
     int id; /* what cli_parse_next returns for it: above 0, unique in the command */
     const struct cli_option *include;
+    /* Instead of help: writes the help into buf (cap bytes), for a text made
+     * from a list the library holds (the default families). NULL: help. */
+    void (*make_help)(char *buf, size_t cap);
 } cli_option;
 
 #define CLI_FLAG(id, short_name, long_name, help)                                            \
-    {(long_name), (short_name), NULL, (help), CLI_OPTION_FLAG, (id), NULL}
+    {(long_name), (short_name), NULL, (help), CLI_OPTION_FLAG, (id), NULL, NULL}
 #define CLI_VALUE(id, short_name, long_name, argument, help)                                 \
-    {(long_name), (short_name), (argument), (help), CLI_OPTION_VALUE, (id), NULL}
-#define CLI_TEXT(text) {NULL, 0, NULL, (text), CLI_OPTION_TEXT, 0, NULL}
-#define CLI_INCLUDE(table) {NULL, 0, NULL, NULL, CLI_OPTION_INCLUDE, 0, (table)}
-#define CLI_OPTIONS_END {NULL, 0, NULL, NULL, CLI_OPTION_END, 0, NULL}
+    {(long_name), (short_name), (argument), (help), CLI_OPTION_VALUE, (id), NULL, NULL}
+#define CLI_VALUE_MADE(id, short_name, long_name, argument, make_help)                       \
+    {(long_name), (short_name), (argument), NULL, CLI_OPTION_VALUE, (id), NULL, (make_help)}
+#define CLI_TEXT(text) {NULL, 0, NULL, (text), CLI_OPTION_TEXT, 0, NULL, NULL}
+#define CLI_INCLUDE(table) {NULL, 0, NULL, NULL, CLI_OPTION_INCLUDE, 0, (table), NULL}
+#define CLI_OPTIONS_END {NULL, 0, NULL, NULL, CLI_OPTION_END, 0, NULL, NULL}
+
+/* The run's default families (dg_default_families, train.h) as --help names
+ * them, "prior, brand-model-prior, ..., blend", and the default grids,
+ * "xgboost: eta=0.2 ...; ..."; "" when there are none. */
+void cli_default_families_text(char *buf, size_t cap);
+void cli_default_grids_text(char *buf, size_t cap);
 
 typedef struct cli_command {
     const char *name;

@@ -221,7 +221,47 @@ static void print_option(const cli_option *o, void *ctx)
         fprintf(f, "\n%*s", HELP_COLUMN, "");
     else
         fprintf(f, "%*s", HELP_COLUMN - n, "");
-    print_wrapped(f, o->help, HELP_COLUMN, HELP_COLUMN);
+    char made[2048];
+    if (o->make_help)
+        o->make_help(made, sizeof made);
+    print_wrapped(f, o->make_help ? made : o->help, HELP_COLUMN, HELP_COLUMN);
+}
+
+/* Appends to buf at *at, never past cap (a cut text rather than an overrun). */
+static void append(char *buf, size_t cap, size_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t cap, size_t *at, const char *fmt, ...)
+{
+    if (*at >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *at, cap - *at, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *at += (size_t)n < cap - *at ? (size_t)n : cap - *at - 1;
+}
+
+void cli_default_families_text(char *buf, size_t cap)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int i = 0; dg_default_families[i].family; i++)
+        append(buf, cap, &at, "%s%s", i ? ", " : "", dg_default_families[i].family);
+}
+
+void cli_default_grids_text(char *buf, size_t cap)
+{
+    size_t at = 0, n = 0;
+    buf[0] = '\0';
+    for (int i = 0; dg_default_families[i].family; i++) {
+        const char *g = dg_default_families[i].grid;
+        if (!g)
+            continue;
+        /* "FAMILY:PARAMS" as --grid takes it, shown as "FAMILY: PARAMS" */
+        size_t len = strcspn(g, ":");
+        append(buf, cap, &at, "%s%.*s: %s", n++ ? "; " : "", (int)len, g, g[len] ? g + len + 1 : "");
+    }
 }
 
 void cli_print_help(const cli_command *c, FILE *f)

@@ -60,16 +60,26 @@ static void on_stage(void *ctx, dg_stage s, int done, int skipped, double second
         fprintf(stderr, "%-12s %8.2f s\n", dg_stage_name(s), seconds);
 }
 
+/* --families' and --grid's help, from the one list of defaults. */
+static void families_help(char *buf, size_t cap)
+{
+    char list[1024];
+    cli_default_families_text(list, sizeof list);
+    snprintf(buf, cap, "model families (default: %s; see demographer train)", list);
+}
+
+static void grid_help(char *buf, size_t cap)
+{
+    char grids[1024];
+    cli_default_grids_text(grids, sizeof grids);
+    snprintf(buf, cap, "a family's grid, as demographer train (default for %s)", grids);
+}
+
 static const cli_option options[] = {
     CLI_VALUE(O_OUT, 0, "out", "DIR", "the output directory"),
     CLI_FLAG(O_DB, 0, "db", "read the database given by the connection options"),
-    CLI_VALUE(CLI_O_FAMILIES, 0, "families", "LIST",
-              "model families (default: prior, brand-model-prior, softmax@gender+group12, "
-              "persona-softmax@gender+group12, phone-softmax@gender+group12, xgboost@age, "
-              "blend; see demographer train)"),
-    CLI_VALUE(CLI_O_GRID, 0, "grid", "FAMILY:PARAMS",
-              "a family's grid, as demographer train (default for xgboost: eta=0.2 "
-              "max_depth=3 rounds=40 subsample=0.8 colsample=0.8)"),
+    CLI_VALUE_MADE(CLI_O_FAMILIES, 0, "families", "LIST", families_help),
+    CLI_VALUE_MADE(CLI_O_GRID, 0, "grid", "FAMILY:PARAMS", grid_help),
     CLI_VALUE(CLI_O_FOLDS, 0, "folds", "K",
               "cross-validation folds, 2 to 50 (default " CLI_STR(DG_TRAIN_FOLDS_DEFAULT) ")"),
     CLI_VALUE(CLI_O_SEED, 0, "seed", "S",

@@ -37,18 +37,25 @@ static void print_table(const dg_train_result *r)
     }
 }
 
+/* --families' help, the defaults from the one list of them. */
+static void families_help(char *buf, size_t cap)
+{
+    char list[1024];
+    cli_default_families_text(list, sizeof list);
+    snprintf(buf, cap,
+             "comma list of model families (default: %s, as demographer run; 'prior' "
+             "always runs); FAMILY@TARGET+TARGET trains a family on those targets only, e.g. "
+             "xgboost@age+group12; 'blend' (or blend@gender+group12) adds a softmax combiner "
+             "over the other families' out-of-fold probabilities of each classification "
+             "target, chosen by CV like any family",
+             list);
+}
+
 static const cli_option options[] = {
     CLI_VALUE(O_OUT, 0, "out", "DIR",
               "where everything goes (written whole or not at all: an earlier DIR is "
               "replaced; never over an input)"),
-    CLI_VALUE(CLI_O_FAMILIES, 0, "families", "LIST",
-              "comma list of model families (default: prior, brand-model-prior, "
-              "softmax@gender+group12, persona-softmax@gender+group12, "
-              "phone-softmax@gender+group12, xgboost@age, blend, as demographer run; 'prior' "
-              "always runs); FAMILY@TARGET+TARGET trains a family on those targets only, e.g. "
-              "xgboost@age+group12; 'blend' (or blend@gender+group12) adds a softmax combiner "
-              "over the other families' out-of-fold probabilities of each classification "
-              "target, chosen by CV like any family"),
+    CLI_VALUE_MADE(CLI_O_FAMILIES, 0, "families", "LIST", families_help),
     CLI_VALUE(O_TARGETS, 0, "targets", "LIST", "of gender, age, group6, group12 (default: all)"),
     CLI_VALUE(O_SCENARIOS, 0, "scenarios", "LIST", "1, 2 or 1,2 (default)"),
     CLI_VALUE(CLI_O_FOLDS, 0, "folds", "K",
