@@ -584,90 +584,33 @@ static void report_of_run(run_state *s, dg_report *m, dg_report_rule *rules)
         m->stage[st].note = s->note[st];
     }
     m->seconds_before_report = s->r->total_seconds;
-    for (int t = 0; t < DG_T_COUNT; t++)
-        if (s->ds.present[t])
-            m->table[m->ntables++] = (dg_report_table){
-                dg_tables[t].name,
-                s->r->ran[DG_STAGE_FEATURES] ? s->table_rows[t] : s->ds.tables[t].nrows,
-                s->ds.sources[t].path ? s->ds.sources[t].path : ""};
-    m->have_cleaning = s->r->ran[DG_STAGE_CLEAN];
-    m->nrules = m->have_cleaning ? s->rules.n : 0;
+    dg_report_set_tables(m, &s->ds, s->r->ran[DG_STAGE_FEATURES] ? s->table_rows : NULL);
     m->rule = rules;
-    for (int i = 0; i < m->nrules; i++) {
-        const dg_rule_effect *e = &s->effects[i];
-        rules[i] = (dg_report_rule){dg_rule_keyword(s->rules.v[i].kind), s->rules.v[i].enabled,
-                                    e->table ? e->table : "", e->rows_before, e->rows_after,
-                                    e->rows_changed, e->devices, e->detail};
-    }
+    if (s->r->ran[DG_STAGE_CLEAN])
+        dg_report_set_cleaning(m, &s->rules, s->effects, rules);
     m->have_eda = s->have_eda;
-    for (int i = 0; s->have_eda && i < s->eda.ntables; i++) {
-        dg_report_eda *x = &m->eda[m->neda++];
-        x->chart = s->eda.chart_of[i];
-        x->title = s->eda.tables[i].title;
-        char name[DG_EDA_FILE_NAME_MAX];
-        dg_eda_file_name(&s->eda, i, "csv", name);
-        snprintf(x->csv, sizeof x->csv, "eda/%s", name);
-        dg_eda_file_name(&s->eda, i, "png", name);
-        snprintf(x->png, sizeof x->png, "eda/%s", name);
-    }
+    for (int i = 0; s->have_eda && i < s->eda.ntables; i++)
+        dg_report_add_eda(m, &s->eda, i);
     m->nmaps = s->nmaps;
     for (int k = 0; k < 2; k++) {
         m->map_sampled[k] = s->map_n[k];
         m->map_eligible[k] = s->map_eligible[k];
     }
-    for (int k = 0; k < s->nmaps; k++) {
-        m->map[k].name = dg_map_kind_name((dg_map_kind)k);
-        snprintf(m->map[k].png, sizeof m->map[k].png, "maps/maps-%s.png", m->map[k].name);
-    }
+    for (int k = 0; k < s->nmaps; k++)
+        dg_report_set_map(m, k);
     if (s->have_cluster) {
-        const dg_dbscan_report *c = &s->crep;
-        double tw = c->total_weight > 0 ? c->total_weight : 1;
-        m->have_cluster = 1;
-        m->eps_km = RUN_EPS_KM;
-        m->min_pts = RUN_MIN_PTS;
-        m->cluster_events = s->cluster_events;
-        m->clustered_events = s->cluster_points;
-        m->distinct_locations = s->cluster_locations;
-        m->clusters = c->clusters;
-        m->noise_share = c->noise_weight / tw;
-        m->largest_cluster_share = c->largest_cluster_weight / tw;
+        dg_report_set_cluster(m, &s->crep, RUN_EPS_KM, RUN_MIN_PTS, s->cluster_events,
+                              s->cluster_points, s->cluster_locations, s->csum);
         m->knee_km = s->knee_km;
-        m->cluster = s->csum;
         m->have_kdist_chart = s->have_kdist_chart;
     }
-    m->have_features = 1;
-    m->feature_devices = s->f.ndevices;
-    m->feature_columns = s->f.ncols;
-    m->feature_apps = s->f.apps_installed.ncols;
-    m->feature_labels = s->f.labels.ncols;
+    dg_report_set_features(m, &s->f);
     if (s->r->ran[DG_STAGE_TRAIN]) {
-        m->have_train = 1;
-        m->train_dir = "train";
         s->runs_json = dg_path_join(s->stage_dir, "train/runs.json");
-        m->runs_json = s->runs_json;
-        m->selection_rule = s->tr.rule;
-        m->runs = s->tr.runs;
-        m->nruns = s->tr.nruns;
-        m->ablation = s->tr.ablation;
-        m->nablation = s->tr.nablation;
-        m->split_text = s->tr.split_text;
-        m->labelled = s->tr.nlabelled;
-        for (int sc = 1; sc <= 2; sc++) {
-            m->ntrain[sc] = s->tr.ntrain[sc];
-            m->ntest[sc] = s->tr.ntest[sc];
-        }
-        static const char *const charts[] = {"roc_gender", "calibration_gender",
-                                             "residuals_age_s1", "residuals_age_s2"};
-        for (size_t i = 0; i < sizeof charts / sizeof *charts; i++) {
-            dg_report_chart *x = &m->train_chart[m->ntrain_charts];
-            snprintf(x->png, sizeof x->png, "train/%s.png", charts[i]);
-            char *abs = dg_path_join(s->stage_dir, x->png);
-            if (access(abs, R_OK) == 0) {
-                x->name = charts[i];
-                m->ntrain_charts++;
-            }
-            free(abs);
-        }
+        dg_report_set_train(m, &s->tr, "train", s->runs_json);
+        char *abs = dg_path_join(s->stage_dir, "train");
+        dg_report_add_train_charts(m, abs, "train");
+        free(abs);
     } else if (s->have_lab) {
         m->split_text = s->lab.split_text;
     }

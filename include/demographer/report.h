@@ -22,8 +22,10 @@
 #define DEMOGRAPHER_REPORT_H
 
 #include "demographer/campaign.h"
+#include "demographer/clean.h"
 #include "demographer/cluster.h"
 #include "demographer/eda.h"
+#include "demographer/features.h"
 #include "demographer/geo.h"
 #include "demographer/pipeline.h"
 #include "demographer/textbuf.h"
@@ -156,6 +158,33 @@ typedef struct dg_report {
  * for a run and for the workbench. Points into rules (names). */
 void dg_report_set_campaigns(dg_report *r, const dg_campaign_rules *rules, const dg_deciles *dec,
                              const dg_reach *reach);
+
+/* The other parts of r from the library's results, likewise the same for a
+ * run and for the workbench (report_of.c). Each points into what it is
+ * given, which must outlive r.
+ * The data's tables: each present one's name, rows (rows[t], or the
+ * table's own count when rows is NULL) and file. */
+void dg_report_set_tables(dg_report *r, const dg_dataset *ds, const uint64_t *rows);
+/* The cleaning rules that ran and their effects, one row each into rows
+ * (rules->n of them, the caller's). */
+void dg_report_set_cleaning(dg_report *r, const dg_rules *rules, const dg_rule_effect *effects,
+                            dg_report_rule *rows);
+/* EDA table i of e and its files, eda/eda-SLUG.csv and .png (dg_eda_file_name). */
+void dg_report_add_eda(dg_report *r, const dg_eda *e, int i);
+/* Map k's name and file, maps/maps-NAME.png (nmaps is the caller's to count). */
+void dg_report_set_map(dg_report *r, int k);
+/* A DBSCAN run: its parameters, what it read and its clusters' shares.
+ * knee_km and have_kdist_chart are the caller's. */
+void dg_report_set_cluster(dg_report *r, const dg_dbscan_report *c, double eps_km, double min_pts,
+                           uint64_t events, uint64_t clustered, uint32_t locations,
+                           const dg_cluster_summary *summary);
+void dg_report_set_features(dg_report *r, const dg_features *f);
+/* A training's runs, ablation, split and sizes; train_dir is its folder as
+ * the report links it ("train", "../train"), runs_json its runs.json. */
+void dg_report_set_train(dg_report *r, const dg_train_result *res, const char *train_dir,
+                         const char *runs_json);
+/* The charts train drew in abs_train_dir, linked as train_dir/FILE. */
+void dg_report_add_train_charts(dg_report *r, const char *abs_train_dir, const char *train_dir);
 char *dg_report_json(const dg_report *r, dg_err *err);
 /* The numbers of the largest clusters (by events, then the lower number),
  * at most cap of them, largest first; returns how many. */
