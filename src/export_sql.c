@@ -367,6 +367,62 @@ static void put_term(dg_textbuf *b, const dg_linear_view *v, uint32_t c)
         dg_textbuf_printf(b, "EXP(z%u - top)", c);
 }
 
+/* ClickHouse's greatest takes two arguments: greatest(z0, greatest(z1, ...)). */
+static void put_greatest(dg_textbuf *b, uint32_t from, uint32_t k)
+{
+    if (from + 1 == k) {
+        dg_textbuf_printf(b, "z%u", from);
+        return;
+    }
+    dg_textbuf_printf(b, "greatest(z%u, ", from);
+    put_greatest(b, from + 1, k);
+    dg_textbuf_putc(b, ')');
+}
+
+/* "INSERT INTO dg_scores (model, device_id, z0, ..., z{k-1})", both dialects. */
+static void put_scores_insert(dg_textbuf *b, uint32_t k)
+{
+    dg_textbuf_puts(b, "INSERT INTO dg_scores (model, device_id");
+    for (uint32_t c = 0; c < k; c++)
+        dg_textbuf_printf(b, ", z%u", c);
+    dg_textbuf_puts(b, ")\n");
+}
+
+/* The probabilities' columns and the derived tables under them, the same in
+ * both dialects but for the largest score (GREATEST of all, or ClickHouse's
+ * nested greatest): p{c} = term{c} / total over the scores of model m. The
+ * caller closes the derived tables, each dialect its way (aliases or none). */
+static void put_probabilities(dg_textbuf *b, const dg_linear_view *v, uint32_t k, const char *m,
+                              int clickhouse)
+{
+    for (uint32_t c = 0; c < k; c++) {
+        dg_textbuf_puts(b, ", ");
+        put_term(b, v, c);
+        dg_textbuf_printf(b, " / total AS p%u", c);
+    }
+    dg_textbuf_puts(b, "\n      FROM (SELECT device_id, top");
+    for (uint32_t c = 0; c < k; c++)
+        dg_textbuf_printf(b, ", z%u", c);
+    dg_textbuf_puts(b, ", ");
+    for (uint32_t c = 0; c < k; c++) {
+        dg_textbuf_puts(b, c ? " + " : "");
+        put_term(b, v, c);
+    }
+    dg_textbuf_puts(b, " AS total\n            FROM (SELECT device_id, ");
+    if (clickhouse) {
+        put_greatest(b, 0, k);
+    } else {
+        dg_textbuf_puts(b, "GREATEST(");
+        for (uint32_t c = 0; c < k; c++)
+            dg_textbuf_printf(b, "%sz%u", c ? ", " : "", c);
+        dg_textbuf_puts(b, ")");
+    }
+    dg_textbuf_puts(b, " AS top");
+    for (uint32_t c = 0; c < k; c++)
+        dg_textbuf_printf(b, ", z%u", c);
+    dg_textbuf_printf(b, " FROM dg_scores WHERE model = '%s')", m);
+}
+
 /* Three statements per model, on base tables with keys:
  *   1. dg_norms: each device's L2 norm of its tf-idf bag entries;
  *   2. dg_scores: the scoring SELECT, every device's score per class: the
@@ -390,10 +446,8 @@ static void scoring(dg_textbuf *b, const char *m, int scenario, dg_target t,
                       "GROUP BY f.device_id, c.kind;\n",
                       m, m, KIND_APP_TFIDF, KIND_LABEL_TFIDF);
     uint32_t k = v->nclasses;
-    dg_textbuf_puts(b, "INSERT INTO dg_scores (model, device_id");
-    for (uint32_t c = 0; c < k; c++)
-        dg_textbuf_printf(b, ", z%u", c);
-    dg_textbuf_printf(b, ")\nSELECT '%s', x.device_id", m);
+    put_scores_insert(b, k);
+    dg_textbuf_printf(b, "SELECT '%s', x.device_id", m);
     for (uint32_t c = 0; c < k; c++)
         dg_textbuf_printf(b, ", SUM(x.v * w.w%u)", c);
     dg_textbuf_puts(b, "\nFROM (\n"
@@ -447,26 +501,8 @@ static void scoring(dg_textbuf *b, const char *m, int scenario, dg_target t,
     for (uint32_t c = 0; c < (v->map ? k : v->nout); c++)
         dg_textbuf_printf(b, " WHEN %u THEN p.p%u", c, v->binary ? 1 : c);
     dg_textbuf_puts(b, v->map ? " END * s.share)\nFROM (SELECT device_id" : " END\nFROM (SELECT device_id");
-    for (uint32_t c = 0; c < k; c++) {
-        dg_textbuf_puts(b, ", ");
-        put_term(b, v, c);
-        dg_textbuf_printf(b, " / total AS p%u", c);
-    }
-    dg_textbuf_puts(b, "\n      FROM (SELECT device_id, top");
-    for (uint32_t c = 0; c < k; c++)
-        dg_textbuf_printf(b, ", z%u", c);
-    dg_textbuf_puts(b, ", ");
-    for (uint32_t c = 0; c < k; c++) {
-        dg_textbuf_puts(b, c ? " + " : "");
-        put_term(b, v, c);
-    }
-    dg_textbuf_puts(b, " AS total\n            FROM (SELECT device_id, GREATEST(");
-    for (uint32_t c = 0; c < k; c++)
-        dg_textbuf_printf(b, "%sz%u", c ? ", " : "", c);
-    dg_textbuf_puts(b, ") AS top");
-    for (uint32_t c = 0; c < k; c++)
-        dg_textbuf_printf(b, ", z%u", c);
-    dg_textbuf_printf(b, " FROM dg_scores WHERE model = '%s') a) t) p\n", m);
+    put_probabilities(b, v, k, m, 0);
+    dg_textbuf_puts(b, " a) t) p\n");
     if (v->map)
         dg_textbuf_printf(b,
                           "JOIN dg_classes k ON k.class < 12\n"
@@ -553,17 +589,6 @@ static void put_scenario_ch(dg_textbuf *b, int scenario)
     dg_textbuf_puts(b, scenario == 1 ? " AND value > 0" : " AND coalesce(value, 0) <= 0");
 }
 
-static void put_greatest(dg_textbuf *b, uint32_t from, uint32_t k)
-{
-    if (from + 1 == k) {
-        dg_textbuf_printf(b, "z%u", from);
-        return;
-    }
-    dg_textbuf_printf(b, "greatest(z%u, ", from);
-    put_greatest(b, from + 1, k);
-    dg_textbuf_putc(b, ')');
-}
-
 static void scoring_clickhouse(dg_textbuf *b, const char *m, int scenario, dg_target t,
                                const dg_linear_view *v)
 {
@@ -576,10 +601,8 @@ static void scoring_clickhouse(dg_textbuf *b, const char *m, int scenario, dg_ta
                       "GROUP BY device_id, kind;\n",
                       m, m, KIND_APP_TFIDF, KIND_LABEL_TFIDF);
     uint32_t k = v->nclasses;
-    dg_textbuf_puts(b, "INSERT INTO dg_scores (model, device_id");
-    for (uint32_t c = 0; c < k; c++)
-        dg_textbuf_printf(b, ", z%u", c);
-    dg_textbuf_printf(b, ")\nSELECT '%s', device_id", m);
+    put_scores_insert(b, k);
+    dg_textbuf_printf(b, "SELECT '%s', device_id", m);
     for (uint32_t c = 0; c < k; c++)
         dg_textbuf_printf(b, ", sum(v * w%u)", c);
     dg_textbuf_puts(b, "\nFROM (\n"
@@ -634,25 +657,8 @@ static void scoring_clickhouse(dg_textbuf *b, const char *m, int scenario, dg_ta
     for (uint32_t c = 0; c < (v->map ? k : v->nout); c++)
         dg_textbuf_printf(b, "class = %u, p%u, ", c, v->binary ? 1 : c);
     dg_textbuf_puts(b, v->map ? "nan) * share)\nFROM (SELECT device_id" : "nan)\nFROM (SELECT device_id");
-    for (uint32_t c = 0; c < k; c++) {
-        dg_textbuf_puts(b, ", ");
-        put_term(b, v, c);
-        dg_textbuf_printf(b, " / total AS p%u", c);
-    }
-    dg_textbuf_puts(b, "\n      FROM (SELECT device_id, top");
-    for (uint32_t c = 0; c < k; c++)
-        dg_textbuf_printf(b, ", z%u", c);
-    dg_textbuf_puts(b, ", ");
-    for (uint32_t c = 0; c < k; c++) {
-        dg_textbuf_puts(b, c ? " + " : "");
-        put_term(b, v, c);
-    }
-    dg_textbuf_puts(b, " AS total\n            FROM (SELECT device_id, ");
-    put_greatest(b, 0, k);
-    dg_textbuf_puts(b, " AS top");
-    for (uint32_t c = 0; c < k; c++)
-        dg_textbuf_printf(b, ", z%u", c);
-    dg_textbuf_printf(b, " FROM dg_scores WHERE model = '%s')))\n", m);
+    put_probabilities(b, v, k, m, 1);
+    dg_textbuf_puts(b, "))\n");
     if (v->map)
         dg_textbuf_printf(b,
                           "CROSS JOIN (SELECT group12 AS class, output, share FROM dg_model_sums "
