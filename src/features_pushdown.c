@@ -70,6 +70,23 @@ static void window_sql(const rule_set *rs, char *out, size_t cap)
     "SUM(CASE WHEN HOUR(e.`timestamp`) >= 6 AND HOUR(e.`timestamp`) < 12 THEN 1 ELSE 0 END), "  \
     "SUM(CASE WHEN HOUR(e.`timestamp`) >= 12 AND HOUR(e.`timestamp`) < 18 THEN 1 ELSE 0 END)"
 
+/* The COUNTS query's per-hour and per-weekday columns, both engines: a
+ * conditional sum for each hour 0..23 of hour_of, then for each weekday,
+ * Sunday first as MySQL's DAYOFWEEK counts them (1 is Sunday); with
+ * monday_first, weekday_of counts Monday 1 .. Sunday 7 (ClickHouse's
+ * toDayOfWeek) and the columns keep that Sunday-first order. */
+static void hour_weekday_sums(char *sums, size_t cap, const char *hour_of, const char *weekday_of,
+                              int monday_first)
+{
+    size_t o = 0;
+    for (int h = 0; h < 24 && o < cap; h++)
+        o += (size_t)snprintf(sums + o, cap - o, ", SUM(CASE WHEN %s = %d THEN 1 ELSE 0 END)",
+                              hour_of, h);
+    for (int w = 1; w <= 7 && o < cap; w++)
+        o += (size_t)snprintf(sums + o, cap - o, ", SUM(CASE WHEN %s = %d THEN 1 ELSE 0 END)",
+                              weekday_of, monday_first ? (w == 1 ? 7 : w - 1) : w);
+}
+
 int dg_pushdown_sql(int q, const dg_rules *rules, int ordered, char *buf, size_t cap)
 {
     rule_set rs;
@@ -89,14 +106,8 @@ int dg_pushdown_sql(int q, const dg_rules *rules, int ordered, char *buf, size_t
          * each hour and weekday as conditional sums (DAYOFWEEK: 1 is Sunday),
          * instead of a row per device, day and hour: a tenth of the rows. */
         char sums[31 * 72];
-        size_t o = 0;
-        for (int h = 0; h < 24; h++)
-            o += (size_t)snprintf(sums + o, sizeof sums - o,
-                                  ", SUM(CASE WHEN HOUR(e.`timestamp`) = %d THEN 1 ELSE 0 END)", h);
-        for (int w = 1; w <= 7; w++)
-            o += (size_t)snprintf(sums + o, sizeof sums - o,
-                                  ", SUM(CASE WHEN DAYOFWEEK(e.`timestamp`) = %d THEN 1 ELSE 0 END)",
-                                  w);
+        hour_weekday_sums(sums, sizeof sums, "HOUR(e.`timestamp`)", "DAYOFWEEK(e.`timestamp`)",
+                          0);
         n = snprintf(buf, cap,
                      "SELECT e.`device_id`, COUNT(*), COUNT(DISTINCT DATE(e.`timestamp`))%s "
                      "FROM `events` e WHERE 1 = 1%s GROUP BY e.`device_id`",
@@ -929,6 +940,16 @@ static int prepare_small(dg_dataset *small, const dg_rules *rules, const dg_supe
     return dg_features_build(small, sc, out, NULL, err);
 }
 
+/* The app codes, both engines: the vocabulary's apps in cmp_voc's order
+ * (by their first row), so the codes are the ones the local path gives. */
+static void code_vocabulary(fetch *x, dg_i64map *appmap)
+{
+    if (x->nvoc)
+        qsort(x->voc, x->nvoc, sizeof *x->voc, cmp_voc);
+    for (size_t i = 0; i < x->nvoc; i++)
+        dg_i64map_put(appmap, x->voc[i].app);
+}
+
 int dg_features_pushdown(const dg_mysql_config *cfg, const dg_rules *rules,
                          const dg_supercats *sc, double eps_km, double min_pts, dg_features *out,
                          dg_dataset *small, dg_dbscan_report *cluster_report,
@@ -978,12 +999,8 @@ int dg_features_pushdown(const dg_mysql_config *cfg, const dg_rules *rules,
         rc = run_query(m, &x, DG_PD_Q_LOCATIONS, rules, rep->ordered, on_location, rep, err);
     if (rc == DG_OK)
         rc = run_query(m, &x, DG_PD_Q_VOCAB, rules, rep->ordered, on_vocab, rep, err);
-    if (rc == DG_OK) {
-        if (x.nvoc)
-            qsort(x.voc, x.nvoc, sizeof *x.voc, cmp_voc);
-        for (size_t i = 0; i < x.nvoc; i++)
-            dg_i64map_put(&appmap, x.voc[i].app);
-    }
+    if (rc == DG_OK)
+        code_vocabulary(&x, &appmap);
     rc = app_fetch_wait(&apps, m, rc != DG_OK, progress, rc == DG_OK ? err : NULL) == DG_OK
              ? rc
              : DG_ERR;
@@ -1055,16 +1072,7 @@ int dg_pushdown_sql_clickhouse(int q, const dg_rules *rules, char *buf, size_t c
         break;
     case DG_PD_Q_COUNTS: {
         char sums[31 * 72];
-        size_t o = 0;
-        for (int h = 0; h < 24; h++)
-            o += (size_t)snprintf(sums + o, sizeof sums - o,
-                                  ", SUM(CASE WHEN toHour(`timestamp`) = %d THEN 1 ELSE 0 END)", h);
-        /* The columns in MySQL's DAYOFWEEK order, Sunday first: toDayOfWeek
-         * counts Monday 1 .. Sunday 7. */
-        for (int w = 1; w <= 7; w++)
-            o += (size_t)snprintf(sums + o, sizeof sums - o,
-                                  ", SUM(CASE WHEN toDayOfWeek(`timestamp`) = %d THEN 1 ELSE 0 END)",
-                                  w == 1 ? 7 : w - 1);
+        hour_weekday_sums(sums, sizeof sums, "toHour(`timestamp`)", "toDayOfWeek(`timestamp`)", 1);
         n = snprintf(buf, cap,
                      "SELECT `device_id`, COUNT(*), COUNT(DISTINCT toDate(`timestamp`))%s "
                      "FROM `events` WHERE 1 = 1%s GROUP BY `device_id`",
@@ -1158,12 +1166,8 @@ int dg_features_pushdown_clickhouse(const dg_ch_config *cfg, const dg_rules *rul
         rc = run_query_clickhouse(cfg, &x, DG_PD_Q_LOCATIONS, rules, on_location, rep, err);
     if (rc == DG_OK)
         rc = run_query_clickhouse(cfg, &x, DG_PD_Q_VOCAB, rules, on_vocab, rep, err);
-    if (rc == DG_OK) {
-        if (x.nvoc)
-            qsort(x.voc, x.nvoc, sizeof *x.voc, cmp_voc);
-        for (size_t i = 0; i < x.nvoc; i++)
-            dg_i64map_put(&appmap, x.voc[i].app);
-    }
+    if (rc == DG_OK)
+        code_vocabulary(&x, &appmap);
     if (rc == DG_OK)
         rc = run_query_clickhouse(cfg, &x, DG_PD_Q_APPS, rules, on_app, rep, err);
     if (rc == DG_OK) {
