@@ -5,6 +5,7 @@
 #include "demographer/source_clickhouse.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -31,6 +32,28 @@ const cli_option cli_mysql_options[] = {
              "configuration's\npassword_file or password, else asked for (not echoed) when "
              "stdin is a terminal. It is\nnever accepted as an argument and never printed.\n"),
     CLI_OPTIONS_END};
+
+const cli_option cli_import_options[] = {
+    CLI_FLAG('l', 'l', "lenient", "skip bad rows of the files (counted) instead of stopping"),
+    CLI_FLAG('q', 'q', "quiet", "no progress"),
+    CLI_OPTIONS_END};
+
+int cli_import_opt(cli_import_opts *o, int ch)
+{
+    switch (ch) {
+    case 'l': o->lenient = 1; return 1;
+    case 'q': o->quiet = 1; return 1;
+    default: return 0;
+    }
+}
+
+void cli_print_import_tables(const char table[][65], const uint64_t *rows)
+{
+    printf("%-17s %-18s %11s\n", "table", "database table", "rows");
+    for (int t = 0; t < DG_T_COUNT; t++)
+        if (table[t][0])
+            printf("%-17s %-18s %11" PRIu64 "\n", dg_tables[t].name, table[t], rows[t]);
+}
 
 const cli_option cli_ch_options[] = {
     CLI_TEXT("\nClickHouse (--engine clickhouse; HTTP, ClickHouse 18.16 and later):\n"),

@@ -40,6 +40,17 @@ extern const cli_option cli_mysql_options[];
 extern const cli_option cli_ch_options[];
 extern const cli_option cli_s3_options[];
 
+/* The import commands' own options (mysql-import, db-import): --lenient and
+ * --quiet; cli_import_opt takes them (1 when ch was one, else 0). */
+extern const cli_option cli_import_options[];
+typedef struct cli_import_opts {
+    int lenient, quiet;
+} cli_import_opts;
+int cli_import_opt(cli_import_opts *o, int ch);
+/* What an import wrote: each data set table, its database table and rows
+ * (the tables written are those with a name in table). */
+void cli_print_import_tables(const char table[][65], const uint64_t *rows);
+
 typedef struct cli_sources {
     const char *config;
     const char *host, *port, *database, *user, *tls, *tls_ca, *password_file;

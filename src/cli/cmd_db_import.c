@@ -7,7 +7,6 @@
 #include "cli_progress.h"
 #include "cli_sources.h"
 
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,8 +33,7 @@ static int as_mysql_import(int argc, char **argv)
 static const cli_option options[] = {
     CLI_VALUE(CLI_OPT_SHARD_URL, 0, "shard-url", "URL",
               "a shard's HTTP URL (repeat, one per shard)"),
-    CLI_FLAG('l', 'l', "lenient", "skip bad rows of the files (counted) instead of stopping"),
-    CLI_FLAG('q', 'q', "quiet", "no progress"),
+    CLI_INCLUDE(cli_import_options),
     CLI_INCLUDE(cli_mysql_options),
     CLI_INCLUDE(cli_ch_options),
     CLI_OPTIONS_END};
@@ -43,17 +41,13 @@ static const cli_option options[] = {
 static int run(int argc, char **argv)
 {
     cli_sources src = {0};
-    int quiet = 0, lenient = 0, ch;
+    cli_import_opts io = {0};
+    int ch;
     cli_parser p;
     cli_parse_start(&p, &cli_db_import, argc, argv);
     while ((ch = cli_parse_next(&p)) > 0) {
-        if (cli_sources_opt(&src, ch, optarg))
-            continue;
-        switch (ch) {
-        case 'l': lenient = 1; break;
-        case 'q': quiet = 1; break;
-        default: return cli_option_unhandled("db-import", ch);
-        }
+        if (!cli_sources_opt(&src, ch, optarg) && !cli_import_opt(&io, ch))
+            return cli_option_unhandled("db-import", ch);
     }
     if (ch == CLI_PARSE_STOP)
         return p.exit_status;
@@ -83,8 +77,8 @@ static int run(int argc, char **argv)
         return code;
     }
     cli_progress cp;
-    dg_progress pr = cli_progress_start(&cp, quiet);
-    dg_load_opts lo = {.lenient = lenient, .progress = &pr, .keep_cut_ids = 1};
+    dg_progress pr = cli_progress_start(&cp, io.quiet);
+    dg_load_opts lo = {.lenient = io.lenient, .progress = &pr, .keep_cut_ids = 1};
     dg_dataset ds;
     dg_dataset_init(&ds);
     dg_err err;
@@ -101,10 +95,7 @@ static int run(int argc, char **argv)
     }
     printf("%s: %s shape, imported into %s database %s (cluster %s, %d shards) in %.2f s\n", dir,
            dg_shape_name(ds.shape), cfg.url, cfg.database, cfg.cluster, rep.shards, rep.seconds);
-    printf("%-17s %-18s %11s\n", "table", "database table", "rows");
-    for (int t = 0; t < DG_T_COUNT; t++)
-        if (rep.table[t][0])
-            printf("%-17s %-18s %11" PRIu64 "\n", dg_tables[t].name, rep.table[t], rep.rows[t]);
+    cli_print_import_tables(rep.table, rep.rows);
     dg_dataset_free(&ds);
     dg_ch_config_free(&cfg);
     return 0;

@@ -7,29 +7,23 @@
 #include "cli_progress.h"
 #include "cli_sources.h"
 
-#include <inttypes.h>
 #include <string.h>
 
 static const cli_option options[] = {
-    CLI_FLAG('l', 'l', "lenient", "skip bad rows of the files (counted) instead of stopping"),
-    CLI_FLAG('q', 'q', "quiet", "no progress"),
+    CLI_INCLUDE(cli_import_options),
     CLI_INCLUDE(cli_mysql_options),
     CLI_OPTIONS_END};
 
 static int run(int argc, char **argv)
 {
     cli_sources src = {0};
-    int quiet = 0, lenient = 0, ch;
+    cli_import_opts io = {0};
+    int ch;
     cli_parser p;
     cli_parse_start(&p, &cli_mysql_import, argc, argv);
     while ((ch = cli_parse_next(&p)) > 0) {
-        if (cli_sources_opt(&src, ch, optarg))
-            continue;
-        switch (ch) {
-        case 'l': lenient = 1; break;
-        case 'q': quiet = 1; break;
-        default: return cli_option_unhandled("mysql-import", ch);
-        }
+        if (!cli_sources_opt(&src, ch, optarg) && !cli_import_opt(&io, ch))
+            return cli_option_unhandled("mysql-import", ch);
     }
     if (ch == CLI_PARSE_STOP)
         return p.exit_status;
@@ -44,9 +38,9 @@ static int run(int argc, char **argv)
         return code;
     }
     cli_progress cp;
-    dg_progress pr = cli_progress_start(&cp, quiet);
+    dg_progress pr = cli_progress_start(&cp, io.quiet);
     /* The files as they are: the Upgrad ids stay cut, as in the course's tables. */
-    dg_load_opts lo = {.lenient = lenient, .progress = &pr, .keep_cut_ids = 1};
+    dg_load_opts lo = {.lenient = io.lenient, .progress = &pr, .keep_cut_ids = 1};
     dg_dataset ds;
     dg_dataset_init(&ds);
     dg_err err;
@@ -69,10 +63,7 @@ static int run(int argc, char **argv)
     printf("%s: %s shape, imported into %s database %s (%s) in %.2f s\n", dir,
            dg_shape_name(ds.shape), dg_mysql_where(m), cfg.mysql.database,
            tls ? tls : "no TLS", rep.seconds);
-    printf("%-17s %-18s %11s\n", "table", "database table", "rows");
-    for (int t = 0; t < DG_T_COUNT; t++)
-        if (rep.table[t][0])
-            printf("%-17s %-18s %11" PRIu64 "\n", dg_tables[t].name, rep.table[t], rep.rows[t]);
+    cli_print_import_tables(rep.table, rep.rows);
     dg_mysql_close(m);
     dg_dataset_free(&ds);
     dg_sources_config_free(&cfg);
