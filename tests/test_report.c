@@ -562,6 +562,65 @@ static void write_puts_the_three_files_beside_each_other(void **state)
     }
 }
 
+/* The parts of the model filled from the library's results (report_of.c),
+ * the same for a run and the workbench: the EDA files under eda/ by the
+ * tables' slugs, the maps' files, the cluster shares (an empty run's too),
+ * and only the train charts train drew, linked under the folder given. */
+static void the_model_is_filled_from_the_results(void **state)
+{
+    (void)state;
+    dg_report r;
+    memset(&r, 0, sizeof r);
+    dg_eda e;
+    memset(&e, 0, sizeof e);
+    e.ntables = 2;
+    e.chart_of[0] = 1;
+    e.chart_of[1] = 10;
+    snprintf(e.slug[0], sizeof e.slug[0], "01-age");
+    snprintf(e.slug[1], sizeof e.slug[1], "10-brands-age-0-24");
+    snprintf(e.tables[0].title, sizeof e.tables[0].title, "Age");
+    for (int i = 0; i < e.ntables; i++)
+        dg_report_add_eda(&r, &e, i);
+    assert_int_equal(r.have_eda, 1);
+    assert_int_equal(r.neda, 2);
+    assert_int_equal(r.eda[1].chart, 10);
+    assert_string_equal(r.eda[0].title, "Age");
+    assert_string_equal(r.eda[0].csv, "eda/eda-01-age.csv");
+    assert_string_equal(r.eda[1].png, "eda/eda-10-brands-age-0-24.png");
+
+    dg_report_set_map(&r, 1);
+    assert_string_equal(r.map[1].name, dg_map_kind_name((dg_map_kind)1));
+    char want[96];
+    snprintf(want, sizeof want, "maps/maps-%s.png", r.map[1].name);
+    assert_string_equal(r.map[1].png, want);
+
+    dg_dbscan_report c = {.clusters = 3, .total_weight = 8, .noise_weight = 2,
+                          .largest_cluster_weight = 4};
+    dg_report_set_cluster(&r, &c, 0.5, 10, 100, 80, 40, NULL);
+    assert_int_equal(r.have_cluster, 1);
+    assert_int_equal(r.clusters, 3);
+    assert_true(r.noise_share == 0.25 && r.largest_cluster_share == 0.5);
+    assert_true(r.eps_km == 0.5 && r.min_pts == 10);
+    assert_int_equal(r.cluster_events, 100);
+    assert_int_equal(r.clustered_events, 80);
+    assert_int_equal(r.distinct_locations, 40);
+    dg_dbscan_report none = {0};
+    dg_report_set_cluster(&r, &none, 0.5, 10, 0, 0, 0, NULL);
+    assert_true(r.noise_share == 0 && r.largest_cluster_share == 0);
+
+    char *dir = tu_tmpdir();
+    free(tu_write_str(dir, "roc_gender.png", "x"));
+    free(tu_write_str(dir, "residuals_age_s2.png", "x"));
+    dg_report_add_train_charts(&r, dir, "../train");
+    assert_int_equal(r.ntrain_charts, 2);
+    assert_string_equal(r.train_chart[0].name, "roc_gender");
+    assert_string_equal(r.train_chart[0].png, "../train/roc_gender.png");
+    assert_string_equal(r.train_chart[1].name, "residuals_age_s2");
+    assert_string_equal(r.train_chart[1].png, "../train/residuals_age_s2.png");
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -572,6 +631,7 @@ int main(void)
         cmocka_unit_test(base64_matches_rfc_4648),
         cmocka_unit_test(a_missing_chart_is_refused),
         cmocka_unit_test(write_puts_the_three_files_beside_each_other),
+        cmocka_unit_test(the_model_is_filled_from_the_results),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
