@@ -260,7 +260,9 @@ void dg_remove_dead_temps(const char *path)
     free(dir);
 }
 
-#define DG_ATOMIC_BUF (1u << 20)
+/* Small writes gathered up to this; larger ones go straight to the file (a
+ * synth run keeps nine files open, each with its buffer). */
+#define DG_ATOMIC_BUF (64u << 10)
 
 int dg_atomic_open(dg_atomic_file *f, const char *path, unsigned mode, dg_err *err)
 {
