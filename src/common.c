@@ -226,6 +226,26 @@ int dg_read_file(const char *path, char **text, size_t *len, dg_err *err)
     return DG_OK;
 }
 
+/* Whether name is BASE, then tag, then a process id (1 to 9 digits, no
+ * leading 0) and then what `after` says: nothing (after 0) or '-' and
+ * exactly `after` more characters; and that process is gone (never this
+ * one; a process we may not signal counts as alive). */
+static int left_by_dead_process(const char *name, const char *base, size_t bl, const char *tag,
+                                size_t after)
+{
+    size_t tl = strlen(tag);
+    if (strncmp(name, base, bl) != 0 || strncmp(name + bl, tag, tl) != 0)
+        return 0;
+    const char *digits = name + bl + tl;
+    size_t nd = strspn(digits, "0123456789");
+    if (nd == 0 || nd > 9 || digits[0] == '0')
+        return 0;
+    if (after ? digits[nd] != '-' || strlen(digits + nd + 1) != after : digits[nd] != '\0')
+        return 0;
+    long pid = strtol(digits, NULL, 10);
+    return !(pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH);
+}
+
 /* Removes the temporary files PATH.tmp-PID-XXXXXX that a writer killed
  * mid-write left (tens of MB each): only that exact pattern, only regular
  * files, only when process PID is gone. */
@@ -238,18 +258,9 @@ void dg_remove_dead_temps(const char *path)
         *slash = '\0';
     DIR *d = opendir(slash ? dir : ".");
     size_t bl = strlen(base);
-    static const char tag[] = ".tmp-";
     for (struct dirent *e; d && (e = readdir(d));) {
         const char *name = e->d_name;
-        if (strncmp(name, base, bl) != 0 || strncmp(name + bl, tag, sizeof tag - 1) != 0)
-            continue;
-        const char *digits = name + bl + sizeof tag - 1;
-        size_t nd = strspn(digits, "0123456789");
-        if (nd == 0 || nd > 9 || digits[0] == '0' || digits[nd] != '-' ||
-            strlen(digits + nd + 1) != 6)
-            continue;
-        long pid = strtol(digits, NULL, 10);
-        if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+        if (!left_by_dead_process(name, base, bl, ".tmp-", 6))
             continue;
         struct stat st;
         if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
@@ -668,18 +679,10 @@ int dg_remove_stale_partials(const char *dir)
     int removed = 0;
     DIR *d = opendir(parent);
     size_t bl = strlen(base);
-    static const char tag[] = ".partial-";
     for (struct dirent *e; d && (e = readdir(d));) {
         const char *name = e->d_name;
-        if (strncmp(name, base, bl) != 0 || strncmp(name + bl, tag, sizeof tag - 1) != 0)
-            continue;
-        const char *digits = name + bl + sizeof tag - 1;
-        size_t nd = strspn(digits, "0123456789");
-        if (nd == 0 || nd > 9 || digits[nd] != '\0' || digits[0] == '0')
-            continue;
-        long pid = strtol(digits, NULL, 10);
-        if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-            continue; /* ours, or alive (or not ours to judge) */
+        if (!left_by_dead_process(name, base, bl, ".partial-", 0))
+            continue; /* not the pattern; ours, or alive (or not ours to judge) */
         char *path = dg_path_join(parent, name);
         struct stat st;
         /* Only a folder demographer made: one holding the marker, or still

@@ -502,6 +502,9 @@ void dg_app_labels_build(const dg_dataset *ds, const dg_supercats *sc, const dg_
                 dg_supercat_of(sc, dg_strpool_get(&lc->strings, cat[i]));
     }
     dg_i64map_free(&labels);
+    dg_csr_start(&f->apps_installed, f->ndevices, napps);
+    dg_csr_start(&f->apps_active, f->ndevices, napps);
+    dg_csr_start(&f->labels, f->ndevices, nlabels);
 }
 
 void dg_app_labels_free(dg_app_labels *l)
@@ -589,9 +592,6 @@ static void app_features(const dg_dataset *ds, const dg_i64map *devs, const dg_s
     const uint32_t *lidx = lab.lidx;
     const int *super = lab.super;
 
-    dg_csr_start(&f->apps_installed, f->ndevices, napps);
-    dg_csr_start(&f->apps_active, f->ndevices, napps);
-    dg_csr_start(&f->labels, f->ndevices, nlabels);
     uint64_t cap_i = 0, cap_a = 0, cap_l = 0;
     bag bi = {dg_xcalloc((size_t)napps + 1, sizeof(float)), dg_xmalloc(((size_t)napps + 1) * 4), 0};
     bag ba = {dg_xcalloc((size_t)napps + 1, sizeof(float)), dg_xmalloc(((size_t)napps + 1) * 4), 0};

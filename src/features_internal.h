@@ -50,7 +50,9 @@ void dg_csr_start(dg_csr *m, uint32_t nrows, uint32_t ncols);
  * app_labels names; lstart/lidx is a CSR from app code (appmap's codes) to
  * label codes, each app's labels in app_labels' row order; super[l] is label
  * l's super-category (-1 for all without sc; the last one for a label
- * label_categories does not list). Sets f->label_vocab. */
+ * label_categories does not list). Sets f->label_vocab, and starts f's three
+ * bags (apps installed, apps active: napps columns; labels: nlabels) as empty
+ * CSRs of f->ndevices rows, which the caller fills. */
 typedef struct dg_app_labels {
     uint32_t nlabels;
     uint64_t *lstart; /* appmap->n + 1 entries */

@@ -498,9 +498,6 @@ static void app_columns(fetch *x, const dg_dataset *ds, const dg_supercats *sc,
     const uint64_t *lstart = lab.lstart;
     const uint32_t *lidx = lab.lidx;
     const int *super = lab.super;
-    dg_csr_start(&f->apps_installed, f->ndevices, napps);
-    dg_csr_start(&f->apps_active, f->ndevices, napps);
-    dg_csr_start(&f->labels, f->ndevices, nlabels);
     uint64_t cap_i = 0, cap_a = 0, cap_l = 0;
     /* Rows of a device together, in app code order. */
     size_t *start, *idx;
