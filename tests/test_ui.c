@@ -8,6 +8,7 @@
 #include "detail.h"
 #include "hints.h"
 #include "model.h"
+#include "model_actions.h"
 #include "text.h"
 
 #include "demographer/features.h"
@@ -82,6 +83,88 @@ static void every_key_is_bound_once_per_context(void **state)
     assert_int_equal(action_for_key("global", "q"), ACT_QUIT);
     assert_int_equal(action_for_key("global", "p"), ACT_SAVE);
     assert_int_equal(action_for_key("global", "C-c"), ACT_CANCEL);
+}
+
+/* Every action goes to its context's handler (actions.def's context column),
+ * as tig's views handle their own requests: each context the model handles
+ * has one, and a handler refuses every action of another context. */
+static void each_context_handles_its_own_actions(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < ACTION_NCTX; c++) {
+        const char *ctx = action_contexts[c];
+        int screen_only = strcmp(ctx, "help") == 0 || strcmp(ctx, "prompt") == 0;
+        assert_true((model_context_handler(ctx) == NULL) == screen_only);
+    }
+    assert_null(model_context_handler("no-such-context"));
+    model m;
+    model_init(&m, "/nonexistent-out");
+    int refused = 0;
+    for (size_t c = 0; c < ACTION_NCTX; c++) {
+        model_handler *handle = model_context_handler(action_contexts[c]);
+        if (!handle)
+            continue;
+        for (int id = 0; id < ACT_COUNT; id++) {
+            if (strcmp(actions[id].ctx, action_contexts[c]) == 0)
+                continue;
+            dg_err err;
+            model_job *j = NULL;
+            char want[128];
+            snprintf(want, sizeof want, "%s is not a %s action", actions[id].name,
+                     action_contexts[c]);
+            assert_int_equal(handle(&m, id, 0, NULL, &j, &err), DG_ERR);
+            assert_null(j);
+            assert_non_null(strstr(err.msg, want));
+            refused++;
+        }
+    }
+    assert_true(refused > ACT_COUNT);
+    /* The model's own contexts are the ones the panes report. */
+    for (int p = 0; p < PANE_COUNT; p++) {
+        m.pane = (pane_id)p;
+        assert_non_null(model_context_handler(model_context(&m)));
+    }
+    model_free(&m);
+}
+
+/* ui/panes.def is the one list of the panes: their ids, names and titles,
+ * the pane-NAME actions and keys, and the screen's pane table agree. */
+static void the_panes_are_one_list(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *title, *key, *ops;
+    } def[] = {
+#define PANE(id, name, title, key, ops) {name, title, key, #ops},
+#include "panes.def"
+#undef PANE
+    };
+    assert_int_equal(sizeof def / sizeof def[0], PANE_COUNT);
+    assert_int_equal(ACT_PANE_CAMPAIGNS - ACT_PANE_LOAD + 1, PANE_COUNT);
+    model m;
+    model_init(&m, "/nonexistent-out");
+    for (int p = 0; p < PANE_COUNT; p++) {
+        const action_info *a = &actions[ACT_PANE_LOAD + p];
+        char name[64], ops[64];
+        snprintf(name, sizeof name, "pane-%s", pane_names[p]);
+        snprintf(ops, sizeof ops, "pane_%s_ops", pane_names[p]);
+        assert_string_equal(pane_names[p], def[p].name);
+        assert_string_equal(pane_titles[p], def[p].title);
+        assert_string_equal(def[p].ops, ops);
+        assert_string_equal(a->name, name);
+        assert_string_equal(a->key, def[p].key);
+        assert_string_equal(a->ctx, "global");
+        assert_non_null(strstr(a->help, pane_titles[p]));
+        assert_int_equal(action_for_key("global", def[p].key), ACT_PANE_LOAD + p);
+        for (int q = 0; q < p; q++)
+            assert_true(strcmp(pane_names[q], pane_names[p]) != 0 &&
+                        strcmp(def[q].key, def[p].key) != 0);
+        dg_err err;
+        model_job *j;
+        assert_int_equal(model_do(&m, ACT_PANE_LOAD + p, 0, NULL, &j, &err), DG_OK);
+        assert_int_equal(m.pane, p);
+    }
+    model_free(&m);
 }
 
 static void the_man_page_lists_every_action(void **state)
@@ -1800,6 +1883,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_action_is_named_keyed_and_documented),
         cmocka_unit_test(every_key_is_bound_once_per_context),
+        cmocka_unit_test(each_context_handles_its_own_actions),
+        cmocka_unit_test(the_panes_are_one_list),
         cmocka_unit_test(the_man_page_lists_every_action),
         cmocka_unit_test(cjk_text_is_measured_by_display_width),
         cmocka_unit_test(bytes_and_amounts_read_the_same_everywhere),

@@ -1016,13 +1016,13 @@ int app_main(int argc, char **argv, model_asset_fn asset)
     const char *lat = getenv("DG_LATENCY_LOG");
     if (lat && lat[0])
         a.latency = fopen(lat, "w");
+    static const pane_ops *const pane_table[PANE_COUNT] = {
+#define PANE(id, name, title, key, ops) &ops,
+#include "panes.def"
+#undef PANE
+    };
     for (int p = 0; p < PANE_COUNT; p++)
-        a.panes[p] = p == PANE_LOAD    ? &pane_load_ops
-                     : p == PANE_CLEAN ? &pane_clean_ops
-                     : p == PANE_EDA   ? &pane_eda_ops
-                     : p == PANE_GEO   ? &pane_geo_ops
-                     : p == PANE_MODELS ? &pane_models_ops
-                                        : &pane_campaigns_ops;
+        a.panes[p] = pane_table[p];
 
     set_escdelay(25);
     initscr();
