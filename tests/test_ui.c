@@ -7,6 +7,7 @@
 #include "actions.h"
 #include "detail.h"
 #include "hints.h"
+#include "job.h"
 #include "model.h"
 #include "model_actions.h"
 #include "text.h"
@@ -165,6 +166,52 @@ static void the_panes_are_one_list(void **state)
         assert_int_equal(m.pane, p);
     }
     model_free(&m);
+}
+
+/* The ETA follows the recent pace: 20 cheap fits (0.1 s) then expensive
+ * ones (5 s, as xgboost after softmax) of 40; the fits count on across the
+ * stages, so a new stage's first report is no burst of speed. */
+static void the_eta_follows_the_recent_pace(void **state)
+{
+    (void)state;
+    job_progress p;
+    memset(&p, 0, sizeof p);
+    p.total = 40;
+    double t = 100, rate, eta;
+    job_pace_note(&p, t, 0);
+    assert_int_equal(job_pace(&p, t, &rate, &eta), 0); /* one count: too little */
+    for (int i = 1; i <= 20; i++)
+        job_pace_note(&p, t += 0.1, i);
+    assert_int_equal(job_pace(&p, t, &rate, &eta), 1);
+    assert_true(fabs(eta - 20 * 0.1) < 0.05);
+    for (int i = 21; i <= 24; i++)
+        job_pace_note(&p, t += 5, i);
+    /* From the job's start: 24 fits in 22 s, 16 left, about 15 s. The
+     * recent pace: 16 x 5 s. */
+    assert_int_equal(job_pace(&p, t, &rate, &eta), 1);
+    assert_true(fabs(eta - 16 * 5) < 0.5);
+    for (int i = 25; i <= 36; i++)
+        job_pace_note(&p, t += 5, i);
+    assert_int_equal(job_pace(&p, t, &rate, &eta), 1);
+    assert_true(fabs(eta - 4 * 5) < 0.5);
+    assert_true(fabs(rate - 0.2) < 0.01);
+    /* A fit that runs long: the ones left are taken to cost as much. */
+    assert_int_equal(job_pace(&p, t + 12, &rate, &eta), 1);
+    assert_true(fabs(eta - 3 * 12) < 0.5);
+    /* Half-way through the next fit, the time already spent is counted. */
+    assert_int_equal(job_pace(&p, t + 2.5, &rate, &eta), 1);
+    assert_true(fabs(eta - (4 * 5 - 2.5)) < 0.5);
+    /* A count that goes back starts the window again. */
+    job_pace_note(&p, t += 1, 0);
+    assert_int_equal(job_pace(&p, t, &rate, &eta), 0);
+    /* Reports every 10 ms: the window still spans the last seconds. */
+    memset(&p, 0, sizeof p);
+    p.total = 1000;
+    for (int i = 0; i <= 600; i++)
+        job_pace_note(&p, 200 + i * 0.01, i);
+    assert_int_equal(job_pace(&p, 206, &rate, &eta), 1);
+    assert_true(p.pace_t[p.pace_n - 1] - p.pace_t[0] > 3);
+    assert_true(fabs(rate - 100) < 1 && fabs(eta - 4) < 0.1);
 }
 
 static void the_man_page_lists_every_action(void **state)
@@ -1885,6 +1932,7 @@ int main(void)
         cmocka_unit_test(every_key_is_bound_once_per_context),
         cmocka_unit_test(each_context_handles_its_own_actions),
         cmocka_unit_test(the_panes_are_one_list),
+        cmocka_unit_test(the_eta_follows_the_recent_pace),
         cmocka_unit_test(the_man_page_lists_every_action),
         cmocka_unit_test(cjk_text_is_measured_by_display_width),
         cmocka_unit_test(bytes_and_amounts_read_the_same_everywhere),
