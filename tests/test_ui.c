@@ -460,17 +460,36 @@ static void same_file(const char *a_path, const char *b_path)
     free(b);
 }
 
-static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
+/* A model on work/NAME, its log at work/state/NAME.log, the shared data set
+ * loaded and, when clean is set, cleaned by the default rules; the pane is
+ * the Clean pane. */
+static void session_start(model *m, const char *name, int clean, char *out, size_t outcap,
+                          char *logp, size_t logcap)
+{
+    dg_err err;
+    char line[2048];
+    snprintf(out, outcap, "%s/%s", work, name);
+    snprintf(logp, logcap, "%s/state/%s.log", work, name);
+    model_init(m, out);
+    m->use_snapshot = 0;
+    assert_int_equal(model_open_log(m, logp, &err), DG_OK);
+    snprintf(line, sizeof line, "choose-dir %s", data_dir);
+    assert_int_equal(act(m, line, &err), DG_OK);
+    assert_int_equal(act(m, "load", &err), DG_OK);
+    assert_int_equal(act(m, "pane-clean", &err), DG_OK);
+    if (clean)
+        assert_int_equal(act(m, "clean-apply", &err), DG_OK);
+}
+
+static void clean_needs_a_load_and_a_cancelled_apply_changes_nothing(void **state)
 {
     (void)state;
-    char out[1024], logp[1024], line[2048], path[1200], path2[1200];
-    snprintf(out, sizeof out, "%s/cout1", work);
-    snprintf(logp, sizeof logp, "%s/state/clean.log", work);
+    char out[1024], line[2048];
+    snprintf(out, sizeof out, "%s/cout0", work);
     model m;
     model_init(&m, out);
     m.use_snapshot = 0;
     dg_err err;
-    assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
     assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
     assert_string_equal(model_context(&m), "clean");
     assert_int_equal(m.cl.rules.n, 10);
@@ -481,9 +500,6 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     snprintf(line, sizeof line, "choose-dir %s", data_dir);
     assert_int_equal(act(&m, line, &err), DG_OK);
     assert_int_equal(act(&m, "load", &err), DG_OK);
-    int loaded_cols = m.ds.tables[DG_T_EVENTS].ncols;
-    uint64_t loaded_phones = m.ds.tables[DG_T_PHONES].nrows;
-
     /* A cancelled apply changes nothing. */
     model_job *j;
     assert_int_equal(model_do(&m, ACT_CLEAN_APPLY, 0, NULL, &j, &err), DG_OK);
@@ -493,7 +509,18 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     model_finish(&m, j, DG_ERR, &cancel);
     assert_false(m.cl.have_cleaned);
     assert_false(m.can_undo);
+    model_free(&m);
+}
 
+static void the_preview_counts_what_apply_then_changes(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024];
+    model m;
+    dg_err err;
+    session_start(&m, "cpreview", 0, out, sizeof out, logp, sizeof logp);
+    int loaded_cols = m.ds.tables[DG_T_EVENTS].ncols;
+    uint64_t loaded_phones = m.ds.tables[DG_T_PHONES].nrows;
     /* Preview: per-rule counts only; no cleaned data, nothing to undo, the
      * loaded tables as they were. */
     assert_int_equal(act(&m, "clean-preview", &err), DG_OK);
@@ -512,7 +539,6 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(act(&m, "rule-toggle 1", &err), DG_OK);
     assert_int_equal(act(&m, "clean-preview", &err), DG_OK);
     assert_non_null(m.preview);
-
     /* Apply: every rule's effect is recorded; the loaded tables stay as they were. */
     assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
     assert_true(m.cl.have_cleaned);
@@ -532,10 +558,17 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(m.ds.tables[DG_T_EVENTS].ncols, loaded_cols);
     assert_int_equal(m.ds.tables[DG_T_PHONES].nrows, loaded_phones);
     assert_int_equal(m.cl.cleaned.tables[DG_T_EVENTS].ncols, loaded_cols + 1);
-    dg_rule_kind first = m.cl.rules.v[0].kind;
-    uint64_t first_changed = m.cl.effects[0].rows_changed;
+    model_free(&m);
+}
 
-    /* A rule turned off and applied again says "off"; undo brings back the apply before. */
+static void a_rule_turned_off_says_off_and_undo_goes_back(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024];
+    model m;
+    dg_err err;
+    session_start(&m, "cundo", 1, out, sizeof out, logp, sizeof logp);
+    uint64_t first_changed = m.cl.effects[0].rows_changed;
     assert_int_equal(act(&m, "rule-toggle 1", &err), DG_OK);
     assert_false(m.cl.rules.v[0].enabled);
     assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
@@ -548,8 +581,17 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(m.cl.effects[0].rows_changed, first_changed);
     assert_int_equal(act(&m, "clean-undo", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "nothing to undo"));
+    model_free(&m);
+}
 
-    /* Moving, saving and loading rules: the file reads back as written. */
+static void rules_move_and_a_saved_file_reads_back(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], path[1200];
+    model m;
+    dg_err err;
+    session_start(&m, "crules", 0, out, sizeof out, logp, sizeof logp);
+    dg_rule_kind first = m.cl.rules.v[0].kind;
     assert_int_equal(act(&m, "rule-up 1", &err), DG_ERR);
     assert_int_equal(act(&m, "rule-down 1", &err), DG_OK);
     assert_int_equal(m.cl.rules.v[1].kind, first);
@@ -570,9 +612,16 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     free(saved);
     free(back);
     assert_int_equal(act(&m, "rules-load no-such.rules", &err), DG_ERR);
-    assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
+    model_free(&m);
+}
 
-    /* EDA: computed from the cleaned data, opened as a sheet, saved. */
+static void eda_tables_are_computed_opened_sorted_and_saved(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], line[2048], path[1200];
+    model m;
+    dg_err err;
+    session_start(&m, "ceda", 1, out, sizeof out, logp, sizeof logp);
     assert_int_equal(act(&m, "pane-eda", &err), DG_OK);
     assert_string_equal(model_context(&m), "eda");
     assert_int_equal(act(&m, "save", &err), DG_ERR);
@@ -603,10 +652,19 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     snprintf(path, sizeof path, "%s/eda-%s.csv", out, m.eda.slug[1]);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
-    char slug[48];
-    snprintf(slug, sizeof slug, "%s", m.eda.slug[1]);
-    /* One device's features as a sheet: the first labelled device's, built
-     * once for all devices, then looked up without a job. */
+    model_free(&m);
+}
+
+/* One device's features as a sheet: the first labelled device's, built
+ * once for all devices, then looked up without a job. */
+static void a_devices_features_show_as_a_sheet(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], line[2048];
+    model m;
+    dg_err err;
+    session_start(&m, "cfeat", 1, out, sizeof out, logp, sizeof logp);
+    assert_int_equal(act(&m, "pane-eda", &err), DG_OK);
     const dg_table *lb = &m.cl.cleaned.tables[DG_T_LABELS];
     int64_t dev = dg_col_i64(dg_table_column(lb, "device_id"))[0];
     assert_int_equal(act(&m, "device-features x", &err), DG_ERR);
@@ -614,8 +672,9 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(act(&m, line, &err), DG_OK);
     assert_true(m.have_feat);
     assert_string_equal(model_context(&m), "sheet");
-    s = model_sheet(&m);
-    t = model_sheet_table(&m, s);
+    sheet *s = model_sheet(&m);
+    const dg_table *t = model_sheet_table(&m, s);
+    char cb[64];
     assert_int_equal(t->nrows, (uint64_t)m.feat.ncols + 2);
     assert_string_equal(dg_cell_text(t, &t->cols[0], 2, cb, sizeof cb), "events");
     uint32_t d = 0;
@@ -627,11 +686,52 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(act(&m, "device-features 1", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "no device 1 in the cleaned data"));
     assert_string_equal(model_context(&m), "eda");
-    /* The EDA tables say when the cleaned data changed under them. */
+    model_free(&m);
+}
+
+/* The EDA tables say when the cleaned data changed under them. */
+static void the_eda_tables_say_when_the_cleaned_data_changed(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024];
+    model m;
+    dg_err err;
+    session_start(&m, "cstale", 1, out, sizeof out, logp, sizeof logp);
+    assert_int_equal(act(&m, "pane-eda", &err), DG_OK);
+    assert_int_equal(act(&m, "eda-compute", &err), DG_OK);
+    assert_int_equal(m.eda_gen, m.data_gen);
     assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
     assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
     assert_int_not_equal(m.eda_gen, m.data_gen);
     assert_true(m.have_eda);
+    model_free(&m);
+}
+
+/* A session of the Clean and EDA panes is logged in the actions' words, a
+ * cancelled job as a comment, and replayed headless (in process and by the
+ * command) it writes the same files. */
+static void a_clean_and_eda_session_replays_to_the_same_files(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], path[1200], path2[1200];
+    model m;
+    dg_err err;
+    session_start(&m, "cout1", 0, out, sizeof out, logp, sizeof logp);
+    model_job *j;
+    assert_int_equal(model_do(&m, ACT_CLEAN_APPLY, 0, NULL, &j, &err), DG_OK);
+    dg_err cancel;
+    dg_cancel(&cancel, "cancelled");
+    model_finish(&m, j, DG_ERR, &cancel);
+    static const char *const session[] = {
+        "clean-preview", "rule-toggle 1", "rule-toggle 1", "clean-preview", "clean-apply",
+        "rule-toggle 1", "clean-apply", "clean-undo", "rule-down 1", "rule-toggle 3",
+        "rules-save clean.rules", "rules-load clean.rules", "clean-apply", "pane-eda",
+        "eda-compute", "eda-open 1", "sheet-back", "cursor-down", "save"};
+    for (size_t i = 0; i < sizeof session / sizeof *session; i++)
+        if (act(&m, session[i], &err) != DG_OK)
+            fail_msg("%s: %s", session[i], err.msg);
+    char slug[48];
+    snprintf(slug, sizeof slug, "%s", m.eda.slug[1]);
     model_free(&m);
 
     size_t len;
@@ -646,7 +746,6 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_non_null(strstr(log, "# cancelled: clean-apply\n"));
     free(log);
 
-    /* Replayed headless (in process and by the command): the same files. */
     char out2[1024], out3[1024], cmd[4096], *o;
     snprintf(out2, sizeof out2, "%s/cout2", work);
     snprintf(out3, sizeof out3, "%s/cout3", work);
@@ -1943,7 +2042,14 @@ int main(void)
         cmocka_unit_test(sorting_shows_the_top_and_frequency_sheets_sort),
         cmocka_unit_test(rows_show_in_full_and_rule_parameters_are_set),
         cmocka_unit_test(a_key_that_would_lose_work_says_what),
-        cmocka_unit_test(clean_and_eda_panes_drive_the_model_and_replay),
+        cmocka_unit_test(clean_needs_a_load_and_a_cancelled_apply_changes_nothing),
+        cmocka_unit_test(the_preview_counts_what_apply_then_changes),
+        cmocka_unit_test(a_rule_turned_off_says_off_and_undo_goes_back),
+        cmocka_unit_test(rules_move_and_a_saved_file_reads_back),
+        cmocka_unit_test(eda_tables_are_computed_opened_sorted_and_saved),
+        cmocka_unit_test(a_devices_features_show_as_a_sheet),
+        cmocka_unit_test(the_eda_tables_say_when_the_cleaned_data_changed),
+        cmocka_unit_test(a_clean_and_eda_session_replays_to_the_same_files),
         cmocka_unit_test(geo_pane_drives_the_model_and_replay),
         cmocka_unit_test(models_and_campaigns_panes_drive_the_model_and_replay),
         cmocka_unit_test(dbscan_views_tune_run_sweep_and_replay),
