@@ -882,21 +882,26 @@ static int cancel_at_once(void *ctx, const char *stage, double done, double tota
     return 1;
 }
 
-/* The Geo pane's DBSCAN views: eps and minPts moved on their ladders, a run
- * in the background (its numbers those of the core on the same events), a
- * cancelled run that leaves the result shown, a sweep whose row, adopted and
- * run, gives the row's numbers, the k-distance PNG, and the log replayed. */
-static void dbscan_views_tune_run_sweep_and_replay(void **state)
+/* The Geo pane's DBSCAN views on the cleaned shared data set. */
+static void dbscan_session(model *m, const char *name, char *out, size_t outcap, char *logp,
+                           size_t logcap)
+{
+    dg_err err;
+    session_start(m, name, 1, out, outcap, logp, logcap);
+    assert_int_equal(act(m, "pane-geo", &err), DG_OK);
+    assert_int_equal(act(m, "geo-view clusters", &err), DG_OK);
+    assert_string_equal(model_context(m), "dbscan");
+}
+
+/* eps and minPts move on their ladders: 1.2 -> 1 -> 1.2 -> 1.5 km; minPts
+ * 10 -> 20 -> 10 -> 5; bad values are refused with what was expected. */
+static void dbscan_eps_and_min_pts_move_on_their_ladders(void **state)
 {
     (void)state;
-    char out[1024], logp[1024], line[2048], path[1200], path2[1200];
-    snprintf(out, sizeof out, "%s/dout1", work);
-    snprintf(logp, sizeof logp, "%s/state/dbscan.log", work);
+    char out[1024], logp[1024];
     model m;
-    model_init(&m, out);
-    m.use_snapshot = 0;
     dg_err err;
-    assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
+    model_init(&m, work);
     assert_int_equal(act(&m, "pane-geo", &err), DG_OK);
     assert_int_equal(act(&m, "geo-view clusters", &err), DG_OK);
     assert_string_equal(model_context(&m), "dbscan");
@@ -904,15 +909,9 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     assert_non_null(strstr(err.msg, "nothing loaded"));
     assert_int_equal(act(&m, "dbscan-view globe", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "expected map, clusters, kdist or sweep, found 'globe'"));
-    snprintf(line, sizeof line, "choose-dir %s", data_dir);
-    assert_int_equal(act(&m, line, &err), DG_OK);
-    assert_int_equal(act(&m, "load", &err), DG_OK);
-    assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
-    assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
-    assert_int_equal(act(&m, "pane-geo", &err), DG_OK);
-    assert_string_equal(model_context(&m), "dbscan");
+    model_free(&m);
 
-    /* The ladders: 1.2 -> 1 -> 1.2 -> 1.5 km; minPts 10 -> 20 -> 10 -> 5. */
+    dbscan_session(&m, "dladder", out, sizeof out, logp, sizeof logp);
     assert_true(m.dbs.eps_km == 1.2 && m.dbs.min_pts == 10);
     assert_int_equal(act(&m, "dbscan-eps-down", &err), DG_OK);
     assert_true(m.dbs.eps_km == 1.0);
@@ -940,8 +939,25 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     assert_true(m.dbs.eps_km == 1.2 && m.dbs.min_pts == 5);
     assert_int_equal(act(&m, "dbscan-min-pts-up", &err), DG_OK);
     assert_true(m.dbs.min_pts == 10);
+    model_free(&m);
+    /* A refused action is not logged. */
+    size_t len;
+    char *log = tu_read(logp, &len);
+    assert_non_null(log);
+    assert_null(strstr(log, "dbscan-set 0 10"));
+    assert_non_null(strstr(log, "dbscan-set 1.1 7"));
+    free(log);
+}
 
-    /* A run: the numbers of the core on the same events. */
+/* A run gives the core's numbers on the same events, and the top list has
+ * every cluster once, by events, most first. */
+static void a_dbscan_run_gives_the_cores_numbers(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024];
+    model m;
+    dg_err err;
+    dbscan_session(&m, "drun", out, sizeof out, logp, sizeof logp);
     assert_int_equal(act(&m, "dbscan-run", &err), DG_OK);
     assert_true(m.dbs.have_run && m.dbs.run_from_cleaned);
     assert_true(m.dbs.run_eps_km == 1.2 && m.dbs.run_min_pts == 10);
@@ -953,7 +969,6 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     assert_int_equal(m.dbs.report.clusters, want.clusters);
     assert_true(m.dbs.report.noise_weight == want.noise_weight);
     assert_true(m.dbs.report.largest_cluster_weight == want.largest_cluster_weight);
-    /* The top list: every cluster once, by events, most first. */
     uint64_t sum = 0;
     for (int i = 0; i < m.dbs.report.clusters; i++) {
         sum += m.dbs.summary[m.dbs.top[i]].events;
@@ -966,8 +981,24 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
                 (uint64_t)want.largest_cluster_weight);
     assert_true(m.dbs.have_kdist && m.dbs.kdist.k == 10 && m.dbs.kdist.knee_km > 0);
     assert_non_null(strstr(m.msg, "clusters, noise"));
+    /* A new load forgets the results and keeps the pair. */
+    assert_int_equal(act(&m, "dbscan-eps-up", &err), DG_OK);
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    assert_false(m.dbs.have_run || m.dbs.have_kdist || m.dbs.nrows);
+    assert_true(m.dbs.eps_km == 1.5);
+    model_free(&m);
+}
 
-    /* A cancelled run leaves the result shown. */
+/* A cancelled run leaves the result shown, and no other data job starts
+ * while one is out. */
+static void a_cancelled_dbscan_run_leaves_the_result_shown(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024];
+    model m;
+    dg_err err;
+    dbscan_session(&m, "dcancel", out, sizeof out, logp, sizeof logp);
+    assert_int_equal(act(&m, "dbscan-run", &err), DG_OK);
     dg_dbscan_report before = m.dbs.report;
     const dg_cluster_summary *before_summary = m.dbs.summary;
     assert_int_equal(act(&m, "dbscan-eps-up", &err), DG_OK);
@@ -987,8 +1018,21 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     assert_memory_equal(&m.dbs.report, &before, sizeof before);
     assert_ptr_equal(m.dbs.summary, before_summary);
     assert_true(m.dbs.run_eps_km == 1.2);
-    assert_int_equal(act(&m, "dbscan-eps-down", &err), DG_OK);
+    model_free(&m);
+}
 
+/* The sweep: 3 x 3 around (1.2, 10), the cursor on the pair; its chart and
+ * the k-distance curve save as PNGs; row 7 (1.5 km, minPts 5), adopted and
+ * run, gives the row's numbers. */
+static void the_sweep_saves_its_chart_and_an_adopted_row_runs_to_its_numbers(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], path[1200];
+    model m;
+    dg_err err;
+    dbscan_session(&m, "dsweep", out, sizeof out, logp, sizeof logp);
+    assert_int_equal(act(&m, "dbscan-run", &err), DG_OK);
+    int clusters = m.dbs.report.clusters;
     /* p in the k-distance view saves its PNG; elsewhere but the map it says where. */
     assert_int_equal(act(&m, "save", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "v goes to the kdist or sweep view"));
@@ -997,8 +1041,6 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     snprintf(path, sizeof path, "%s/geo-kdist.png", out);
     assert_string_equal(m.saved, path);
     assert_true(file_starts_with(path, "\x89PNG\r\n\x1a\n", 8));
-
-    /* A sweep: 3 x 3 around (1.2, 10); the cursor starts on the pair. */
     assert_int_equal(act(&m, "dbscan-adopt 1", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "no sweep yet"));
     assert_int_equal(act(&m, "dbscan-sweep", &err), DG_OK);
@@ -1007,25 +1049,22 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     assert_int_equal(m.dbs.sweep_cur, 4);
     assert_true(m.dbs.rows[0].eps_km == 1.0 && m.dbs.rows[0].min_pts == 5);
     assert_true(m.dbs.rows[8].eps_km == 1.5 && m.dbs.rows[8].min_pts == 20);
-    assert_int_equal(m.dbs.rows[4].clusters, want.clusters);
-    /* p in the sweep view saves its chart: clusters by eps, a line per minPts. */
+    assert_int_equal(m.dbs.rows[4].clusters, clusters);
     assert_int_equal(act(&m, "save", &err), DG_OK);
-    char sweep_png[1200];
-    snprintf(sweep_png, sizeof sweep_png, "%s/geo-sweep.png", out);
-    assert_string_equal(m.saved, sweep_png);
-    assert_true(file_starts_with(sweep_png, "\x89PNG\r\n\x1a\n", 8));
+    snprintf(path, sizeof path, "%s/geo-sweep.png", out);
+    assert_string_equal(m.saved, path);
+    assert_true(file_starts_with(path, "\x89PNG\r\n\x1a\n", 8));
     dg_sweep_chart *sc = dg_xmalloc(sizeof *sc);
     dg_sweep_chart_of(m.dbs.rows, m.dbs.nrows, m.dbs.eps_km, sc);
     assert_int_equal(sc->chart.n, 3);
     assert_int_equal(sc->chart.nseries, 3);
     assert_true(sc->eps[0] == 1.0 && sc->eps[2] == 1.5 && sc->min_pts[0] == 5);
-    assert_true(sc->values[1 * 3 + 1] == (double)want.clusters);
+    assert_true(sc->values[1 * 3 + 1] == (double)clusters);
     free(sc);
     assert_int_equal(act(&m, "cursor-up", &err), DG_OK);
     assert_int_equal(m.dbs.sweep_cur, 3);
     assert_int_equal(act(&m, "dbscan-adopt 10", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "expected a sweep row from 1 to 9, found '10'"));
-    /* Row 7 (1.5 km, minPts 5), adopted and run, gives the row's numbers. */
     assert_int_equal(act(&m, "dbscan-adopt 7", &err), DG_OK);
     assert_true(m.dbs.eps_km == 1.5 && m.dbs.min_pts == 5);
     assert_int_equal(m.dbs.sweep_cur, 6);
@@ -1037,17 +1076,37 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     assert_true(fabs(m.dbs.report.noise_weight / tw - row.noise_share) < 1e-12);
     assert_true(fabs(m.dbs.report.largest_cluster_weight / tw - row.largest_share) < 1e-12);
     assert_true(m.dbs.kdist.k == 5);
-    assert_int_equal(act(&m, "dbscan-view kdist", &err), DG_OK);
-    assert_int_equal(act(&m, "save", &err), DG_OK);
     /* The map is still there. */
     assert_int_equal(act(&m, "dbscan-view map", &err), DG_OK);
     assert_string_equal(model_context(&m), "geo");
-    /* A new load forgets the results, keeps the pair. */
-    assert_int_equal(act(&m, "load", &err), DG_OK);
-    assert_false(m.dbs.have_run || m.dbs.have_kdist || m.dbs.nrows);
-    assert_true(m.dbs.eps_km == 1.5);
     model_free(&m);
+}
 
+/* A DBSCAN session is logged (a cancelled run as a comment) and, replayed
+ * by the command, saves the same k-distance PNG (k = 5). */
+static void a_dbscan_session_replays_to_the_same_kdist_png(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], path[1200], path2[1200];
+    model m;
+    dg_err err;
+    dbscan_session(&m, "dout1", out, sizeof out, logp, sizeof logp);
+    assert_int_equal(act(&m, "dbscan-run", &err), DG_OK);
+    assert_int_equal(act(&m, "dbscan-eps-up", &err), DG_OK);
+    model_job *j;
+    assert_int_equal(model_do(&m, ACT_DBSCAN_RUN, 0, NULL, &j, &err), DG_OK);
+    int calls = 0;
+    dg_progress stop = {cancel_at_once, &calls};
+    int rc = model_job_run(j, &stop, &err);
+    dg_err e2 = err;
+    model_finish(&m, j, rc, &e2);
+    static const char *const session[] = {
+        "dbscan-eps-down", "dbscan-view kdist", "save", "dbscan-sweep", "save", "cursor-up",
+        "dbscan-adopt 7", "dbscan-run", "dbscan-view kdist", "save"};
+    for (size_t i = 0; i < sizeof session / sizeof *session; i++)
+        if (act(&m, session[i], &err) != DG_OK)
+            fail_msg("%s: %s", session[i], err.msg);
+    model_free(&m);
     size_t len;
     char *log = tu_read(logp, &len);
     assert_non_null(log);
@@ -1055,15 +1114,13 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
         strstr(log, "\ndbscan-run\ndbscan-eps-up\n# cancelled: dbscan-run\ndbscan-eps-down\n"));
     assert_non_null(strstr(log, "\ndbscan-view kdist\nsave\ndbscan-sweep\nsave\ncursor-up\n"
                                 "dbscan-adopt 7\ndbscan-run\ndbscan-view kdist\nsave\n"));
-    assert_null(strstr(log, "dbscan-set 0 10"));
     free(log);
-
-    /* Replayed by the command: the same k-distance PNG (k = 5). */
     char out2[1024], cmd[4096], *o;
     snprintf(out2, sizeof out2, "%s/dout2", work);
     snprintf(cmd, sizeof cmd, "%s replay %s --out %s --no-snapshot", tu_bin(), logp, out2);
     assert_int_equal(tu_run(cmd, &o), 0);
     free(o);
+    snprintf(path, sizeof path, "%s/geo-kdist.png", out);
     snprintf(path2, sizeof path2, "%s/geo-kdist.png", out2);
     same_file(path, path2);
 }
@@ -2052,7 +2109,11 @@ int main(void)
         cmocka_unit_test(a_clean_and_eda_session_replays_to_the_same_files),
         cmocka_unit_test(geo_pane_drives_the_model_and_replay),
         cmocka_unit_test(models_and_campaigns_panes_drive_the_model_and_replay),
-        cmocka_unit_test(dbscan_views_tune_run_sweep_and_replay),
+        cmocka_unit_test(dbscan_eps_and_min_pts_move_on_their_ladders),
+        cmocka_unit_test(a_dbscan_run_gives_the_cores_numbers),
+        cmocka_unit_test(a_cancelled_dbscan_run_leaves_the_result_shown),
+        cmocka_unit_test(the_sweep_saves_its_chart_and_an_adopted_row_runs_to_its_numbers),
+        cmocka_unit_test(a_dbscan_session_replays_to_the_same_kdist_png),
         cmocka_unit_test(a_running_job_refuses_data_actions_and_cancel_changes_nothing),
         cmocka_unit_test(the_session_report_is_written_whole_in_three_renderings),
         cmocka_unit_test(replay_names_the_failing_line),
