@@ -95,9 +95,8 @@ static inline double row_loss(double *z, int k, int y, double wr, double *bias_g
 }
 
 /* Two classes per instruction. GCC does not vectorise the per-entry loops
- * over the classes on its own (they are most of a training's time); written
- * with vector types they do the same multiplications and additions in the
- * same order per class, so the sums are the same bits as the plain loops. */
+ * over the classes on its own (they are most of a training's time), so they
+ * are written with vector types. */
 typedef double pair __attribute__((vector_size(2 * sizeof(double))));
 
 static inline pair pair_load(const double *p)
@@ -130,14 +129,28 @@ static inline __attribute__((always_inline)) void objective_rows_even(objective_
             continue;
         for (int i = 0; i < h; i++)
             acc[i] = pair_load(w + (size_t)x->ncols * (size_t)k + 2 * i);
-        for (uint64_t e = x->ptr[r]; e < x->ptr[r + 1]; e++) {
+        /* Two entries at a time into two sums, as objective_rows_quads. */
+        pair acc2[MAX_PAIRS];
+        for (int i = 0; i < h; i++)
+            acc2[i] = (pair){0, 0};
+        uint64_t e = x->ptr[r], end = x->ptr[r + 1];
+        for (; e + 1 < end; e += 2) {
+            const double *wj = w + (size_t)x->idx[e] * (size_t)k;
+            const double *wj2 = w + (size_t)x->idx[e + 1] * (size_t)k;
+            pair v = {x->val[e], x->val[e]}, v2 = {x->val[e + 1], x->val[e + 1]};
+            for (int i = 0; i < h; i++) {
+                acc[i] += v * pair_load(wj + 2 * i);
+                acc2[i] += v2 * pair_load(wj2 + 2 * i);
+            }
+        }
+        if (e < end) {
             const double *wj = w + (size_t)x->idx[e] * (size_t)k;
             pair v = {x->val[e], x->val[e]};
             for (int i = 0; i < h; i++)
                 acc[i] += v * pair_load(wj + 2 * i);
         }
         for (int i = 0; i < h; i++)
-            pair_store(z + 2 * i, acc[i]);
+            pair_store(z + 2 * i, acc[i] + acc2[i]);
         loss += row_loss(z, k, (int)t->y[r], wr, bias_grad);
         for (int i = 0; i < h; i++)
             acc[i] = pair_load(z + 2 * i);
@@ -154,9 +167,9 @@ static inline __attribute__((always_inline)) void objective_rows_even(objective_
 /* Four classes per instruction, for group12's 12 classes: the target
  * clones of objective_rows (AVX-512, AVX2 and the baseline, chosen when
  * the program starts) do four classes per instruction where the machine
- * can, two pairs where it cannot. A row's sums are in the same order per
- * class as in the plain loops; FMA fuses a multiply and an add where the
- * machine has it. */
+ * can, two pairs where it cannot; FMA fuses a multiply and an add where
+ * the machine has it. A fit repeats bit for bit on one machine; on
+ * machines of different instruction sets the last bits may differ. */
 typedef double quad __attribute__((vector_size(4 * sizeof(double))));
 
 /* Macros, not functions: a function passing a quad by value has a
@@ -182,7 +195,23 @@ static inline __attribute__((always_inline)) void objective_rows_quads(objective
             continue;
         for (int i = 0; i < h; i++)
             acc[i] = quad_load(w + (size_t)x->ncols * (size_t)k + 4 * i);
-        for (uint64_t e = x->ptr[r]; e < x->ptr[r + 1]; e++) {
+        /* Two entries at a time into two sums: each sum's additions wait
+         * on the one before, and two chains keep the FMA units busy. */
+        quad acc2[MAX_QUADS];
+        for (int i = 0; i < h; i++)
+            acc2[i] = (quad){0, 0, 0, 0};
+        uint64_t e = x->ptr[r], end = x->ptr[r + 1];
+        for (; e + 1 < end; e += 2) {
+            const double *wj = w + (size_t)x->idx[e] * (size_t)k;
+            const double *wj2 = w + (size_t)x->idx[e + 1] * (size_t)k;
+            double xv = x->val[e], xv2 = x->val[e + 1];
+            quad v = {xv, xv, xv, xv}, v2 = {xv2, xv2, xv2, xv2};
+            for (int i = 0; i < h; i++) {
+                acc[i] += v * quad_load(wj + 4 * i);
+                acc2[i] += v2 * quad_load(wj2 + 4 * i);
+            }
+        }
+        if (e < end) {
             const double *wj = w + (size_t)x->idx[e] * (size_t)k;
             double xv = x->val[e];
             quad v = {xv, xv, xv, xv};
@@ -190,7 +219,7 @@ static inline __attribute__((always_inline)) void objective_rows_quads(objective
                 acc[i] += v * quad_load(wj + 4 * i);
         }
         for (int i = 0; i < h; i++)
-            quad_store(z + 4 * i, acc[i]);
+            quad_store(z + 4 * i, acc[i] + acc2[i]);
         loss += row_loss(z, k, (int)t->y[r], wr, bias_grad);
         for (int i = 0; i < h; i++)
             acc[i] = quad_load(z + 4 * i);

@@ -742,19 +742,58 @@ static double job_fits(const trainer *T, const job *J)
     return (double)J->ncombos * T->folds;
 }
 
-/* Keeps the SCREEN_KEEP best of J's screen for the other folds (ties keep
- * the earlier combination of the grid; NaN never stays). */
+/* A row's loss under prediction p (its nout numbers): what the fold's score
+ * averages (log loss; the squared error for RMSE). */
+static double row_loss(dg_task kind, int k, double y, const double *p)
+{
+    if (kind == DG_TASK_REGRESSION)
+        return (p[0] - y) * (p[0] - y);
+    return kind == DG_TASK_BINARY ? dg_log_loss_binary(&y, p, 1) : dg_log_loss_multi(&y, p, 1, k);
+}
+
+/* Whether fold 1's rows cannot tell combination c from the best b: the
+ * mean of their paired per-row loss differences is within two standard
+ * errors of 0 (as a racing algorithm drops a candidate once it is
+ * significantly worse). */
+static int screen_undecided(const job *J, int b, int c)
+{
+    dg_task kind = dg_target_task(J->t);
+    int k = dg_target_nclasses(J->t), nout = job_nout(J);
+    const double *pb = J->oof + (size_t)b * J->S->ntr * nout;
+    const double *pc = J->oof + (size_t)c * J->S->ntr * nout;
+    double sum = 0, sum2 = 0;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < J->S->ntr; i++)
+        if (J->S->fold[i] == 0) {
+            double d = row_loss(kind, k, J->y[i], pc + (size_t)i * nout) -
+                       row_loss(kind, k, J->y[i], pb + (size_t)i * nout);
+            sum += d;
+            sum2 += d * d;
+            n++;
+        }
+    if (n < 2)
+        return 1;
+    double mean = sum / n, var = (sum2 - sum * mean) / (n - 1);
+    return mean < 2 * sqrt(var > 0 ? var / n : 0);
+}
+
+/* Keeps fold 1's best for the other folds, and the next best while fold 1
+ * cannot tell them apart (up to SCREEN_KEEP; ties keep the earlier
+ * combination of the grid; NaN never stays). */
 static void job_keep_screened(job *J)
 {
     memset(J->fit, 0, (size_t)J->ncombos);
+    int first = -1;
     for (int kept = 0; kept < SCREEN_KEEP; kept++) {
         int best = -1;
         for (int c = 0; c < J->ncombos; c++)
             if (!J->fit[c] && !isnan(J->screen[c]) && (best < 0 || J->screen[c] < J->screen[best]))
                 best = c;
-        if (best < 0)
+        if (best < 0 || (first >= 0 && !screen_undecided(J, first, best)))
             break;
         J->fit[best] = 1;
+        if (first < 0)
+            first = best;
     }
     J->confirmed = 1;
 }
@@ -767,9 +806,10 @@ static void job_keep_screened(job *J)
  *
  * A job of more than SCREEN_KEEP combinations is cross-validated in two
  * steps, as successive halving does: fold 1 fits the whole grid along its
- * warm paths (each path ended when its held-out score rose), and only the
- * SCREEN_KEEP best go on to the other folds, where the choice between them
- * is made on every fold's rows. Most of a grid's cost is its weakest
+ * warm paths (each path ended when its held-out score rose), and only its
+ * best, with the runner-up while fold 1 cannot tell them apart, go on to
+ * the other folds, where the choice between them is made on every fold's
+ * rows. Most of a grid's cost is its weakest
  * penalties (many iterations), and most of those lose on fold 1 already;
  * the other combinations keep fold 1's score in the report. */
 static int jobs_cross_validate(trainer *T, job *jobs, size_t njobs, int nfolds, const char *what,
@@ -789,6 +829,10 @@ static int jobs_cross_validate(trainer *T, job *jobs, size_t njobs, int nfolds, 
         if (tasks[i].screen) {
             job *J = tasks[i].j;
             job_keep_screened(J);
+            int kept = 0;
+            for (int c = 0; c < J->ncombos; c++)
+                kept += J->fit[c];
+            T->steps_total -= (double)(SCREEN_KEEP - kept) * (nfolds - 1); /* job_fits's */
             /* The screen counted every combination's fit on fold 1. */
             for (int fo = 1; fo < nfolds; fo++)
                 tasks[n++] = (task){.j = J, .fold = fo, .seeded = 1};

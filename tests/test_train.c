@@ -104,14 +104,16 @@ static void cv_determinism_and_export(void **state)
         assert_true(same(a.runs[i].cv_score, b.runs[i].cv_score));
         assert_true(same(a.runs[i].test.log_loss, b.runs[i].test.log_loss));
         assert_true(same(a.runs[i].test.rmse, b.runs[i].test.rmse));
-        /* The grid's curve: a score per combination, the run's the lowest. */
+        /* The grid's curve: a score per combination, the run's the lowest
+         * of those over every fold (the others are fold 1's screen). */
         const dg_run *r = &a.runs[i];
         if (!r->scenario)
             continue;
         assert_int_equal(r->ngrid, r->ncombos);
         double low = INFINITY;
         for (int c = 0; c < r->ngrid; c++)
-            low = fmin(low, r->grid_cv[c]);
+            if (r->grid_folds[c] == 3)
+                low = fmin(low, r->grid_cv[c]);
         assert_true(same(low, r->cv_score));
     }
     /* Every target of every scenario has a chosen model, and the chosen is
@@ -256,6 +258,69 @@ static double uniform(void)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return (double)((z ^ (z >> 31)) >> 11) / 9007199254740992.0;
+}
+
+/* A grid of more than two points is screened on fold 1: each warm path
+ * ends at its first rising score, only the best (and a runner-up fold 1
+ * cannot tell from it) go on to every fold, and the choice is among those
+ * on every fold's rows. The same on one thread or three. */
+static void screen_then_every_fold(void **state)
+{
+    (void)state;
+    char out[700];
+    snprintf(out, sizeof out, "%s/screen", dir);
+    dg_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.out_dir = out;
+    o.folds = 3;
+    o.seed = 7;
+    o.families[0] = "softmax";
+    o.grids[0] = "softmax:l2=1e-4,1e-3,1e-2,1e-1,1,10";
+    o.targets = 1u << DG_TARGET_GROUP12;
+    o.scenarios = 1;
+    dg_train_result res[2];
+    dg_err err;
+    for (int run = 0; run < 2; run++) {
+        o.threads = run ? 3 : 1;
+        if (dg_train(&ds, &feats, &o, &res[run], &err) != DG_OK)
+            fail_msg("train: %s", err.msg);
+    }
+    int seen = 0;
+    for (size_t i = 0; i < res[0].nruns; i++) {
+        const dg_run *r = &res[0].runs[i];
+        if (strcmp(r->family, "softmax") != 0 || !r->scenario)
+            continue;
+        seen = 1;
+        assert_int_equal(r->ngrid, 6);
+        int every = 0, screened = 0, never = 0, best = -1;
+        for (int c = 0; c < r->ngrid; c++) {
+            int f = r->grid_folds[c];
+            assert_true(f == 0 || f == 1 || f == 3);
+            every += f == 3;
+            screened += f == 1;
+            never += f == 0;
+            assert_true(f == 0 ? isnan(r->grid_cv[c]) : isfinite(r->grid_cv[c]));
+            if (f == 3 && (best < 0 || r->grid_cv[c] < r->grid_cv[best]))
+                best = c;
+        }
+        assert_true(every >= 1 && every <= 2);
+        assert_true(screened + never == 6 - every);
+        /* l2 = 10 and 1 underfit and 1e-4 overfits a 4,000-device set: the
+         * path (strongest penalty first) turns before its end. */
+        assert_true(never >= 1);
+        assert_true(same(r->grid_cv[best], r->cv_score));
+        assert_non_null(strstr(r->params, r->grid_params[best]));
+        /* The same on three threads. */
+        const dg_run *q = &res[1].runs[i];
+        assert_string_equal(q->params, r->params);
+        for (int c = 0; c < r->ngrid; c++) {
+            assert_int_equal(q->grid_folds[c], r->grid_folds[c]);
+            assert_true(same(q->grid_cv[c], r->grid_cv[c]));
+        }
+    }
+    assert_true(seen);
+    dg_train_result_free(&res[0]);
+    dg_train_result_free(&res[1]);
 }
 
 static void planted(uint32_t n, dg_task task, dg_csr *x, double *y)
@@ -775,6 +840,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cv_determinism_and_export),
+        cmocka_unit_test(screen_then_every_fold),
         cmocka_unit_test(ablation_by_block),
         cmocka_unit_test(counts_form_chosen_by_cv),
         cmocka_unit_test(defaults_in_help_and_man),
