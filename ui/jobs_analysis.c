@@ -64,7 +64,8 @@ model_job *geo_sample_start(model *m, int id, int argc, char **argv, dg_err *err
     d->src = analysed(m);
     d->gen = m->data_gen;
     j->data = d;
-    snprintf(j->title, sizeof j->title, "sampling %u events", g.n);
+    char n[32];
+    snprintf(j->title, sizeof j->title, "sampling %s events", text_count(g.n, n, sizeof n));
     return j;
 }
 

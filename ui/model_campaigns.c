@@ -200,11 +200,12 @@ int campaigns_job_run(campaigns_job *j, const dg_progress *p, dg_err *err)
             r[n++] = k;
     }
     dg_i64map_free(&rows);
+    char count[32];
     int rc = DG_OK;
     if (missing)
-        rc = dg_fail(err, "%u test devices of %s/test_devices.csv have no features in the "
+        rc = dg_fail(err, "%s test devices of %s/test_devices.csv have no features in the "
                           "session's data",
-                     missing, j->models_dir);
+                     text_count(missing, count, sizeof count), j->models_dir);
     if (rc == DG_OK) {
         j->pred = dg_xcalloc((size_t)n + 1, sizeof *j->pred);
         j->n = n;
