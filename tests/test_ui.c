@@ -1775,27 +1775,33 @@ static void sql(const char *stmt)
     free(out);
 }
 
-static void the_load_pane_loads_from_mysql(void **state)
+/* The shared data set imported once into the private MariaDB of
+ * scripts/test.sh, sources.conf naming it, and the password as the user
+ * would type it in pc. 0: no server (DG_MYSQL_HOST unset), the test skips. */
+static int mysql_ready(dg_mysql_config *pc)
 {
-    (void)state;
+    static int imported;
     const char *host = getenv("DG_MYSQL_HOST");
     if (!host || !*host) {
         fprintf(stderr, "# DG_MYSQL_HOST is not set (scripts/test.sh starts a MariaDB): "
                         "test skipped\n");
-        return;
+        return 0;
     }
-    /* The generated set, imported the way a user builds a copy of the course's. */
-    sql("DROP DATABASE IF EXISTS mlctest_ui; CREATE DATABASE mlctest_ui");
-    char cmd[4096], *out = NULL;
-    snprintf(cmd, sizeof cmd,
-             "%s mysql-import '%s' --quiet --host %s --port %s --user %s --database mlctest_ui "
-             "--password-file '%s'",
-             tu_bin(), data_dir, host, getenv("DG_MYSQL_PORT"), getenv("DG_MYSQL_USER"),
-             getenv("DG_MYSQL_PASSWORD_FILE"));
-    int rc = tu_run(cmd, &out);
-    if (rc != 0)
-        fail_msg("mysql-import failed (%d): %s", rc, out);
-    free(out);
+    if (!imported) {
+        /* The generated set, imported the way a user builds a copy of the course's. */
+        sql("DROP DATABASE IF EXISTS mlctest_ui; CREATE DATABASE mlctest_ui");
+        char cmd[4096], *out = NULL;
+        snprintf(cmd, sizeof cmd,
+                 "%s mysql-import '%s' --quiet --host %s --port %s --user %s --database "
+                 "mlctest_ui --password-file '%s'",
+                 tu_bin(), data_dir, host, getenv("DG_MYSQL_PORT"), getenv("DG_MYSQL_USER"),
+                 getenv("DG_MYSQL_PASSWORD_FILE"));
+        int rc = tu_run(cmd, &out);
+        if (rc != 0)
+            fail_msg("mysql-import failed (%d): %s", rc, out);
+        free(out);
+        imported = 1;
+    }
     char conf[2048];
     snprintf(conf, sizeof conf,
              "[mysql]\nhost = %s\nport = %s\ndatabase = mlctest_ui\nuser = %s\n"
@@ -1803,26 +1809,43 @@ static void the_load_pane_loads_from_mysql(void **state)
              host, getenv("DG_MYSQL_PORT"), getenv("DG_MYSQL_USER"),
              getenv("DG_MYSQL_PASSWORD_FILE"));
     use_config("cfg2", conf);
-    dg_mysql_config pc;
-    dg_mysql_config_init(&pc);
     dg_err err;
-    assert_int_equal(dg_mysql_password_from_file(&pc, getenv("DG_MYSQL_PASSWORD_FILE"), &err),
+    dg_mysql_config_init(pc);
+    assert_int_equal(dg_mysql_password_from_file(pc, getenv("DG_MYSQL_PASSWORD_FILE"), &err),
                      DG_OK);
+    return 1;
+}
 
-    char logp[1024];
-    snprintf(logp, sizeof logp, "%s/state/mysql.log", work);
-    model m;
-    model_init(&m, work);
-    assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
-    assert_int_equal(act(&m, "source mysql", &err), DG_OK);
-    /* As typed in the masked field. */
-    model_set_password(&m, pc.password);
-    assert_int_equal(act(&m, "db-password", &err), DG_OK);
-    if (act(&m, "load", &err) != DG_OK)
+/* A model on work, its log at work/state/NAME.log, loaded from MySQL with
+ * the password typed (as in the masked field). */
+static void mysql_session(model *m, const char *name, const dg_mysql_config *pc, char *logp,
+                          size_t logcap)
+{
+    dg_err err;
+    snprintf(logp, logcap, "%s/state/%s.log", work, name);
+    model_init(m, work);
+    assert_int_equal(model_open_log(m, logp, &err), DG_OK);
+    assert_int_equal(act(m, "source mysql", &err), DG_OK);
+    model_set_password(m, pc->password);
+    assert_int_equal(act(m, "db-password", &err), DG_OK);
+    if (act(m, "load", &err) != DG_OK)
         fail_msg("%s", err.msg);
+}
+
+/* The tables arrive as from the directory, and the typed password is wiped
+ * once the load took it. */
+static void the_load_pane_loads_the_mysql_tables_as_the_files(void **state)
+{
+    (void)state;
+    dg_mysql_config pc;
+    if (!mysql_ready(&pc))
+        return;
+    char logp[1024];
+    model m;
+    dg_err err;
+    mysql_session(&m, "mysql-tables", &pc, logp, sizeof logp);
     assert_true(m.loaded && m.from_db);
     assert_null(m.password);
-    /* The tables arrive as from the directory. */
     dg_dataset ds;
     dg_dataset_init(&ds);
     dg_load_opts o = {.use_snapshot = 0};
@@ -1836,10 +1859,29 @@ static void the_load_pane_loads_from_mysql(void **state)
     }
     assert_int_equal(act(&m, "open-table events", &err), DG_OK);
     assert_int_equal(act(&m, "sheet-back", &err), DG_OK);
+    model_free(&m);
+    dg_dataset_free(&ds);
+    dg_mysql_config_free(&pc);
+}
+
+/* Data from MySQL cannot be read again (the password is gone): apply cleans
+ * a copy of the loaded tables, leaves them as they are, and does what the
+ * same rules do to the same data loaded from the files. */
+static void data_from_mysql_is_cleaned_as_the_files_would_be(void **state)
+{
+    (void)state;
+    dg_mysql_config pc;
+    if (!mysql_ready(&pc))
+        return;
+    char logp[1024];
+    model m;
+    dg_err err;
+    mysql_session(&m, "mysql-clean", &pc, logp, sizeof logp);
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    dg_load_opts o = {.use_snapshot = 0};
+    assert_int_equal(dg_dataset_load(&ds, data_dir, &o, &err), DG_OK);
     assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
-    /* Data from MySQL cannot be read again (the password is gone): apply
-     * cleans a copy of the loaded tables, leaves them as they are, and does
-     * what the same rules do to the same data loaded from the files. */
     uint64_t phones = m.ds.tables[DG_T_PHONES].nrows;
     assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
     assert_true(m.cl.have_cleaned);
@@ -1855,18 +1897,41 @@ static void the_load_pane_loads_from_mysql(void **state)
     }
     assert_int_equal(m.cl.cleaned.tables[DG_T_PHONES].nrows, ds.tables[DG_T_PHONES].nrows);
     dg_rules_free(&rules);
-    assert_int_equal(act(&m, "pane-load", &err), DG_OK);
-    /* No password typed: the configuration's password_file, as load-db takes it. */
-    if (act(&m, "load", &err) != DG_OK)
-        fail_msg("%s", err.msg);
+    model_free(&m);
+    dg_dataset_free(&ds);
+    dg_mysql_config_free(&pc);
+}
 
-    /* Aggregated on the server: the small tables and the features the files
-     * give under the Clean pane's rules (the defaults), the events left there. */
+/* Aggregated on the server: the small tables and the features the files
+ * give under the Clean pane's rules (the defaults), the events left there;
+ * the EDA pane's device view reads them, and other rules mean loading again. */
+static void a_mysql_pushdown_load_gives_the_files_features(void **state)
+{
+    (void)state;
+    dg_mysql_config pc;
+    if (!mysql_ready(&pc))
+        return;
+    char logp[1024];
+    model m;
+    dg_err err;
+    snprintf(logp, sizeof logp, "%s/state/mysql-pushdown.log", work);
+    model_init(&m, work);
+    assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
     if (act(&m, "load mysql-pushdown", &err) != DG_OK)
         fail_msg("%s", err.msg);
     assert_true(m.loaded && m.from_db && m.have_pushed);
     assert_false(m.ds.present[DG_T_EVENTS]);
     assert_non_null(strstr(m.msg, "aggregated on MySQL"));
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    dg_load_opts o = {.use_snapshot = 0};
+    assert_int_equal(dg_dataset_load(&ds, data_dir, &o, &err), DG_OK);
+    dg_rules rules;
+    dg_rules_init(&rules);
+    dg_rules_default(&rules);
+    dg_rule_effect fx[16];
+    assert_int_equal(dg_clean(&ds, &rules, fx, NULL, &err), DG_OK);
+    dg_rules_free(&rules);
     dg_supercats sc;
     memset(&sc, 0, sizeof sc);
     /* The super-categories the model's features use, when it has them. */
@@ -1882,7 +1947,6 @@ static void the_load_pane_loads_from_mysql(void **state)
                         (size_t)lf.ndevices * (size_t)lf.ncols * sizeof *lf.dense);
     assert_int_equal(m.pushed.apps_installed.nnz, lf.apps_installed.nnz);
     assert_int_equal(m.pushed.labels.nnz, lf.labels.nnz);
-    /* The EDA pane's device view reads them (no events here to build from). */
     const dg_table *lb = &m.ds.tables[DG_T_LABELS];
     int64_t dev = dg_col_i64(dg_table_column(lb, "device_id"))[0];
     uint32_t d = 0;
@@ -1897,37 +1961,54 @@ static void the_load_pane_loads_from_mysql(void **state)
     assert_true(m.feat.dense[(size_t)d * m.feat.ncols] == lf.dense[(size_t)d * lf.ncols]);
     assert_true(lf.dense[(size_t)d * lf.ncols] >= 0);
     assert_int_equal(act(&m, "sheet-back", &err), DG_OK);
-    /* The rules ran at the load: applying others means loading again. */
     assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
     assert_int_equal(act(&m, "clean-apply", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "aggregated on the server"));
     dg_features_free(&lf);
     dg_supercats_free(&sc);
     model_free(&m);
+    dg_dataset_free(&ds);
+    dg_mysql_config_free(&pc);
+}
 
+/* The log never holds the password: a typed one is logged as
+ * password-from=prompt, the configuration's as password-from=password_file;
+ * replayed headless, the loads take the password_file, the last (aggregated)
+ * one included. */
+static void a_mysql_session_replays_with_the_password_file(void **state)
+{
+    (void)state;
+    dg_mysql_config pc;
+    if (!mysql_ready(&pc))
+        return;
+    char logp[1024];
+    model m;
+    dg_err err;
+    mysql_session(&m, "mysql-replay", &pc, logp, sizeof logp);
+    /* No password typed: the configuration's password_file, as load-db takes it. */
+    if (act(&m, "load", &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    if (act(&m, "load mysql-pushdown", &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    model_free(&m);
     size_t len;
     char *log = tu_read(logp, &len);
     assert_non_null(log);
     assert_null(strstr(log, pc.password));
     char want[1024];
     snprintf(want, sizeof want, "\nload mysql host=%s port=%s database=mlctest_ui user=%s "
-             "tls=default password-from=prompt\n", host, getenv("DG_MYSQL_PORT"),
-             getenv("DG_MYSQL_USER"));
+             "tls=default password-from=prompt\n", getenv("DG_MYSQL_HOST"),
+             getenv("DG_MYSQL_PORT"), getenv("DG_MYSQL_USER"));
     assert_non_null(strstr(log, want));
     assert_non_null(strstr(log, "password-from=password_file\n"));
     assert_non_null(strstr(log, "\nload mysql-pushdown host="));
     free(log);
-
-    /* Replayed headless: the password from the password_file. */
     model r;
     model_init(&r, work);
     assert_int_equal(model_replay(&r, logp, &err), DG_OK);
-    /* ...the last load, the aggregated one, included. */
     assert_true(r.loaded && r.from_db && r.have_pushed);
     assert_false(r.ds.present[DG_T_EVENTS]);
-    assert_int_equal(r.ds.tables[DG_T_PHONES].nrows, ds.tables[DG_T_PHONES].nrows);
     model_free(&r);
-    dg_dataset_free(&ds);
     dg_mysql_config_free(&pc);
 }
 
@@ -2227,7 +2308,10 @@ int main(void)
         cmocka_unit_test(the_session_report_is_written_whole_in_three_renderings),
         cmocka_unit_test(replay_names_the_failing_line),
         cmocka_unit_test(mysql_source_is_set_by_actions_and_the_password_never_logged),
-        cmocka_unit_test(the_load_pane_loads_from_mysql),
+        cmocka_unit_test(the_load_pane_loads_the_mysql_tables_as_the_files),
+        cmocka_unit_test(data_from_mysql_is_cleaned_as_the_files_would_be),
+        cmocka_unit_test(a_mysql_pushdown_load_gives_the_files_features),
+        cmocka_unit_test(a_mysql_session_replays_with_the_password_file),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     dg_plot_release();
