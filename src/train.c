@@ -315,6 +315,7 @@ typedef struct pool {
     trainer *T;
     task *tasks;
     size_t n, next, done;
+    size_t cap;            /* room for the other folds a finished screen adds */
     double fits;           /* finished, for the progress */
     const char *label;     /* of the job most recently started */
     int stop;
@@ -620,11 +621,16 @@ static void run_refit(pool *P, task *tk)
         tk->rc = dg_cancel(&tk->err, "cancelled");
 }
 
+static void screen_done(pool *P, const task *tk);
+
 static void *pool_worker(void *arg)
 {
     pool *P = arg;
     for (;;) {
         pthread_mutex_lock(&P->mu);
+        /* A screen still running may add tasks: wait for it. */
+        while (!P->stop && P->next == P->n && P->done < P->next)
+            pthread_cond_wait(&P->cond, &P->mu);
         if (P->stop || P->next == P->n) {
             pthread_mutex_unlock(&P->mu);
             return NULL;
@@ -640,6 +646,8 @@ static void *pool_worker(void *arg)
         tk->seconds = dg_now() - t0;
         pthread_mutex_lock(&P->mu);
         P->stop |= tk->rc != DG_OK; /* no more work after a failure */
+        if (tk->screen && tk->rc == DG_OK)
+            screen_done(P, tk);
         P->done++;
         pthread_cond_broadcast(&P->cond);
         pthread_mutex_unlock(&P->mu);
@@ -660,18 +668,20 @@ static int train_threads(const trainer *T)
  * progress (the callback is only ever called from it) and stops the workers
  * when it asks to cancel. Then the first failure in task order, so the
  * message does not depend on timing. */
-static int pool_run(trainer *T, task *tasks, size_t n, const char *what, dg_err *err)
+static int pool_run(trainer *T, task *tasks, size_t n, size_t cap, const char *what,
+                    dg_err *err)
 {
     pool P;
     memset(&P, 0, sizeof P);
     P.T = T;
     P.tasks = tasks;
     P.n = n;
+    P.cap = cap;
     pthread_mutex_init(&P.mu, NULL);
     pthread_cond_init(&P.cond, NULL);
     int want = train_threads(T);
-    if ((size_t)want > n)
-        want = (int)n;
+    if ((size_t)want > cap)
+        want = (int)cap;
     pthread_t tid[16];
     int started = 0;
     for (int i = 0; i < want; i++, started++)
@@ -687,9 +697,9 @@ static int pool_run(trainer *T, task *tasks, size_t n, const char *what, dg_err 
             reported = P.fits;
             char stage[160];
             snprintf(stage, sizeof stage, "%s%s", what, P.label ? P.label : "");
-            double done = T->steps_done + P.fits;
+            double done = T->steps_done + P.fits, total = T->steps_total;
             pthread_mutex_unlock(&P.mu);
-            int stop = dg_progress_report(T->o->progress, stage, done, T->steps_total, "fits");
+            int stop = dg_progress_report(T->o->progress, stage, done, total, "fits");
             pthread_mutex_lock(&P.mu);
             if (stop && !P.stop) {
                 P.stop = cancelled = 1;
@@ -705,26 +715,34 @@ static int pool_run(trainer *T, task *tasks, size_t n, const char *what, dg_err 
     for (int i = 0; i < started; i++)
         pthread_join(tid[i], NULL);
     T->steps_done += P.fits;
+    n = P.n; /* with the tasks the screens added */
     pthread_mutex_destroy(&P.mu);
     pthread_cond_destroy(&P.cond);
     if (cancelled)
         return dg_cancel(err, "cancelled");
-    /* The first real failure in task order: a task stopped because another
+    /* The first real failure in job and fold order (the tasks' own order
+     * depends on when each screen ended): a task stopped because another
      * failed says "cancelled", and that must not hide the failure (a
      * std::bad_alloc was reported as "cancelled"). */
     int any_cancelled = 0;
+    const task *first = NULL;
     for (size_t i = 0; i < n; i++) {
-        task *tk = &tasks[i];
+        const task *tk = &tasks[i];
         if (tk->rc == DG_OK)
             continue;
         if (dg_cancelled(&tk->err)) {
             any_cancelled = 1;
             continue;
         }
+        if (!first || tk->j < first->j || (tk->j == first->j && tk->fold < first->fold))
+            first = tk;
+    }
+    if (first) {
         char pbuf[160];
-        dg_params_format(&tk->j->combos[tk->combo], pbuf, sizeof pbuf);
-        return dg_fail(err, "scenario %d, %s, %s (%s): %s", tk->j->S->s,
-                       dg_target_name(tk->j->t), tk->j->fam->name, pbuf, tk->err.msg);
+        dg_params_format(&first->j->combos[first->combo], pbuf, sizeof pbuf);
+        return dg_fail(err, "scenario %d, %s, %s (%s): %s", first->j->S->s,
+                       dg_target_name(first->j->t), first->j->fam->name, pbuf,
+                       first->err.msg);
     }
     return any_cancelled ? dg_cancel(err, "cancelled") : DG_OK;
 }
@@ -798,6 +816,31 @@ static void job_keep_screened(job *J)
     J->confirmed = 1;
 }
 
+/* A fold task's work, for the order the tasks start in. */
+static double task_cost(const task *tk)
+{
+    const job *J = tk->j;
+    int fits = 0;
+    for (int c = 0; c < J->ncombos; c++)
+        fits += J->fit[c];
+    return (double)fits * (double)J->x->nnz * dg_target_nclasses(J->t);
+}
+
+/* A screen is done (called with the pool's lock held): its job's kept
+ * combinations go on to the other folds, as new tasks. */
+static void screen_done(pool *P, const task *tk)
+{
+    job *J = tk->j;
+    int folds = P->T->folds;
+    job_keep_screened(J);
+    int kept = 0;
+    for (int c = 0; c < J->ncombos; c++)
+        kept += J->fit[c];
+    P->T->steps_total -= (double)(SCREEN_KEEP - kept) * (folds - 1); /* job_fits's */
+    for (int fo = 1; fo < folds && P->n < P->cap; fo++)
+        P->tasks[P->n++] = (task){.j = J, .fold = fo, .seeded = 1};
+}
+
 /* Cross-validates the jobs side by side, then scores every combination
  * (pooled out-of-fold log loss, or RMSE) and picks each job's best: NaN
  * never wins, ties keep the earlier combination of the grid. With nfolds
@@ -816,29 +859,26 @@ static int jobs_cross_validate(trainer *T, job *jobs, size_t njobs, int nfolds, 
                                dg_err *err)
 {
     int screen = nfolds == T->folds && nfolds > 1;
-    size_t n = 0;
-    task *tasks = dg_xcalloc(njobs * (size_t)nfolds + 1, sizeof *tasks);
+    size_t n = 0, cap = njobs * (size_t)nfolds;
+    task *tasks = dg_xcalloc(cap + 1, sizeof *tasks);
     for (size_t j = 0; j < njobs; j++) {
         int first = screen && jobs[j].ncombos > SCREEN_KEEP;
         for (int fo = 0; fo < (first ? 1 : nfolds); fo++)
             tasks[n++] = (task){.j = &jobs[j], .fold = fo, .screen = first};
     }
-    int rc = pool_run(T, tasks, n, what, err);
-    size_t n1 = n;
-    for (size_t i = 0; i < n1 && rc == DG_OK; i++)
-        if (tasks[i].screen) {
-            job *J = tasks[i].j;
-            job_keep_screened(J);
-            int kept = 0;
-            for (int c = 0; c < J->ncombos; c++)
-                kept += J->fit[c];
-            T->steps_total -= (double)(SCREEN_KEEP - kept) * (nfolds - 1); /* job_fits's */
-            /* The screen counted every combination's fit on fold 1. */
-            for (int fo = 1; fo < nfolds; fo++)
-                tasks[n++] = (task){.j = J, .fold = fo, .seeded = 1};
+    /* The costliest first (a task's fits times its rows' entries times the
+     * classes), so that no long one starts last while the other cores
+     * idle; a finished screen adds its other folds after them. */
+    for (size_t i = 1; i < n; i++)
+        for (size_t at = i; at > 0 && task_cost(&tasks[at - 1]) < task_cost(&tasks[at]); at--) {
+            task x = tasks[at];
+            tasks[at] = tasks[at - 1];
+            tasks[at - 1] = x;
         }
-    if (rc == DG_OK && n > n1)
-        rc = pool_run(T, tasks + n1, n - n1, what, err);
+    int rc = pool_run(T, tasks, n, cap, what, err);
+    n = cap;
+    while (n > 0 && !tasks[n - 1].j)
+        n--;
     for (size_t j = 0; j < njobs && rc == DG_OK; j++) {
         job *J = &jobs[j];
         J->cv_seconds = 0;
@@ -904,7 +944,7 @@ static int jobs_refit(trainer *T, job *jobs, size_t njobs, dg_err *err)
         }
         tasks[at] = (task){.j = &jobs[j], .fold = -1};
     }
-    int rc = pool_run(T, tasks, njobs, "", err);
+    int rc = pool_run(T, tasks, njobs, njobs, "", err);
     free(tasks);
     return rc;
 }
