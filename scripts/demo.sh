@@ -14,3 +14,5 @@ bash scripts/build.sh build
 ./build/demographer synth --out demo-data --seed 1
 ./build/demographer run demo-data --out demo-out
 echo "The report: $(pwd)/demo-out/report.html (and report.md; data: demo-out/report.json)"
+# The build writes the manual but does not install it: read it from there.
+echo "The manual: man ./build/demographer.1 (the build does not install it; 'meson install -C build' does)"

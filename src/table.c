@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static const struct {
     const char *name;
@@ -49,11 +50,32 @@ void dg_table_use_mapping(dg_table *t, dg_mapping *m)
     t->mapping = m;
 }
 
+/* Gives the pages of a borrowed column back to the system: the mapping
+ * stays while other tables use it, but a freed table's pages (a snapshot's
+ * app events are most of it) need not stay resident. Whole pages inside
+ * the column only; the mapping is private, so they are simply dropped. */
+static void mapping_drop(const dg_mapping *m, const void *data, size_t bytes)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (!m || page <= 0 || bytes == 0)
+        return;
+    uintptr_t lo = (uintptr_t)data, hi = lo + bytes, base = (uintptr_t)m->base;
+    if (lo < base || hi > base + m->len)
+        return;
+    lo = (lo + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    hi &= ~((uintptr_t)page - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 void dg_table_free(dg_table *t)
 {
     for (int i = 0; i < t->ncols; i++) {
         if (!t->cols[i].borrowed)
             free(t->cols[i].data);
+        else if (t->mapping && t->mapping->refs > 1)
+            mapping_drop(t->mapping, t->cols[i].data,
+                         (size_t)t->nrows * dg_coltype_width(t->cols[i].type));
         dg_i64map_free(&t->cols[i].dict);
     }
     dg_strpool_free(&t->strings);

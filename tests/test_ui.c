@@ -7,7 +7,9 @@
 #include "actions.h"
 #include "detail.h"
 #include "hints.h"
+#include "job.h"
 #include "model.h"
+#include "model_actions.h"
 #include "text.h"
 
 #include "demographer/features.h"
@@ -82,6 +84,134 @@ static void every_key_is_bound_once_per_context(void **state)
     assert_int_equal(action_for_key("global", "q"), ACT_QUIT);
     assert_int_equal(action_for_key("global", "p"), ACT_SAVE);
     assert_int_equal(action_for_key("global", "C-c"), ACT_CANCEL);
+}
+
+/* Every action goes to its context's handler (actions.def's context column),
+ * as tig's views handle their own requests: each context the model handles
+ * has one, and a handler refuses every action of another context. */
+static void each_context_handles_its_own_actions(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < ACTION_NCTX; c++) {
+        const char *ctx = action_contexts[c];
+        int screen_only = strcmp(ctx, "help") == 0 || strcmp(ctx, "prompt") == 0;
+        assert_true((model_context_handler(ctx) == NULL) == screen_only);
+    }
+    assert_null(model_context_handler("no-such-context"));
+    model m;
+    model_init(&m, "/nonexistent-out");
+    int refused = 0;
+    for (size_t c = 0; c < ACTION_NCTX; c++) {
+        model_handler *handle = model_context_handler(action_contexts[c]);
+        if (!handle)
+            continue;
+        for (int id = 0; id < ACT_COUNT; id++) {
+            if (strcmp(actions[id].ctx, action_contexts[c]) == 0)
+                continue;
+            dg_err err;
+            model_job *j = NULL;
+            char want[128];
+            snprintf(want, sizeof want, "%s is not a %s action", actions[id].name,
+                     action_contexts[c]);
+            assert_int_equal(handle(&m, id, 0, NULL, &j, &err), DG_ERR);
+            assert_null(j);
+            assert_non_null(strstr(err.msg, want));
+            refused++;
+        }
+    }
+    assert_true(refused > ACT_COUNT);
+    /* The model's own contexts are the ones the panes report. */
+    for (int p = 0; p < PANE_COUNT; p++) {
+        m.pane = (pane_id)p;
+        assert_non_null(model_context_handler(model_context(&m)));
+    }
+    model_free(&m);
+}
+
+/* ui/panes.def is the one list of the panes: their ids, names and titles,
+ * the pane-NAME actions and keys, and the screen's pane table agree. */
+static void the_panes_are_one_list(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *title, *key, *ops;
+    } def[] = {
+#define PANE(id, name, title, key, ops) {name, title, key, #ops},
+#include "panes.def"
+#undef PANE
+    };
+    assert_int_equal(sizeof def / sizeof def[0], PANE_COUNT);
+    assert_int_equal(ACT_PANE_CAMPAIGNS - ACT_PANE_LOAD + 1, PANE_COUNT);
+    model m;
+    model_init(&m, "/nonexistent-out");
+    for (int p = 0; p < PANE_COUNT; p++) {
+        const action_info *a = &actions[ACT_PANE_LOAD + p];
+        char name[64], ops[64];
+        snprintf(name, sizeof name, "pane-%s", pane_names[p]);
+        snprintf(ops, sizeof ops, "pane_%s_ops", pane_names[p]);
+        assert_string_equal(pane_names[p], def[p].name);
+        assert_string_equal(pane_titles[p], def[p].title);
+        assert_string_equal(def[p].ops, ops);
+        assert_string_equal(a->name, name);
+        assert_string_equal(a->key, def[p].key);
+        assert_string_equal(a->ctx, "global");
+        assert_non_null(strstr(a->help, pane_titles[p]));
+        assert_int_equal(action_for_key("global", def[p].key), ACT_PANE_LOAD + p);
+        for (int q = 0; q < p; q++)
+            assert_true(strcmp(pane_names[q], pane_names[p]) != 0 &&
+                        strcmp(def[q].key, def[p].key) != 0);
+        dg_err err;
+        model_job *j;
+        assert_int_equal(model_do(&m, ACT_PANE_LOAD + p, 0, NULL, &j, &err), DG_OK);
+        assert_int_equal(m.pane, p);
+    }
+    model_free(&m);
+}
+
+/* The ETA follows the recent pace: 20 cheap fits (0.1 s) then expensive
+ * ones (5 s, as xgboost after softmax) of 40; the fits count on across the
+ * stages, so a new stage's first report is no burst of speed. */
+static void the_eta_follows_the_recent_pace(void **state)
+{
+    (void)state;
+    job_progress p;
+    memset(&p, 0, sizeof p);
+    p.total = 40;
+    double t = 100, rate, eta;
+    job_pace_note(&p, t, 0);
+    assert_int_equal(job_pace(&p, t, &rate, &eta), 0); /* one count: too little */
+    for (int i = 1; i <= 20; i++)
+        job_pace_note(&p, t += 0.1, i);
+    assert_int_equal(job_pace(&p, t, &rate, &eta), 1);
+    assert_true(fabs(eta - 20 * 0.1) < 0.05);
+    for (int i = 21; i <= 24; i++)
+        job_pace_note(&p, t += 5, i);
+    /* From the job's start: 24 fits in 22 s, 16 left, about 15 s. The
+     * recent pace: 16 x 5 s. */
+    assert_int_equal(job_pace(&p, t, &rate, &eta), 1);
+    assert_true(fabs(eta - 16 * 5) < 0.5);
+    for (int i = 25; i <= 36; i++)
+        job_pace_note(&p, t += 5, i);
+    assert_int_equal(job_pace(&p, t, &rate, &eta), 1);
+    assert_true(fabs(eta - 4 * 5) < 0.5);
+    assert_true(fabs(rate - 0.2) < 0.01);
+    /* A fit that runs long: the ones left are taken to cost as much. */
+    assert_int_equal(job_pace(&p, t + 12, &rate, &eta), 1);
+    assert_true(fabs(eta - 3 * 12) < 0.5);
+    /* Half-way through the next fit, the time already spent is counted. */
+    assert_int_equal(job_pace(&p, t + 2.5, &rate, &eta), 1);
+    assert_true(fabs(eta - (4 * 5 - 2.5)) < 0.5);
+    /* A count that goes back starts the window again. */
+    job_pace_note(&p, t += 1, 0);
+    assert_int_equal(job_pace(&p, t, &rate, &eta), 0);
+    /* Reports every 10 ms: the window still spans the last seconds. */
+    memset(&p, 0, sizeof p);
+    p.total = 1000;
+    for (int i = 0; i <= 600; i++)
+        job_pace_note(&p, 200 + i * 0.01, i);
+    assert_int_equal(job_pace(&p, 206, &rate, &eta), 1);
+    assert_true(p.pace_t[p.pace_n - 1] - p.pace_t[0] > 3);
+    assert_true(fabs(rate - 100) < 1 && fabs(eta - 4) < 0.1);
 }
 
 static void the_man_page_lists_every_action(void **state)
@@ -330,17 +460,36 @@ static void same_file(const char *a_path, const char *b_path)
     free(b);
 }
 
-static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
+/* A model on work/NAME, its log at work/state/NAME.log, the shared data set
+ * loaded and, when clean is set, cleaned by the default rules; the pane is
+ * the Clean pane. */
+static void session_start(model *m, const char *name, int clean, char *out, size_t outcap,
+                          char *logp, size_t logcap)
+{
+    dg_err err;
+    char line[2048];
+    snprintf(out, outcap, "%s/%s", work, name);
+    snprintf(logp, logcap, "%s/state/%s.log", work, name);
+    model_init(m, out);
+    m->use_snapshot = 0;
+    assert_int_equal(model_open_log(m, logp, &err), DG_OK);
+    snprintf(line, sizeof line, "choose-dir %s", data_dir);
+    assert_int_equal(act(m, line, &err), DG_OK);
+    assert_int_equal(act(m, "load", &err), DG_OK);
+    assert_int_equal(act(m, "pane-clean", &err), DG_OK);
+    if (clean)
+        assert_int_equal(act(m, "clean-apply", &err), DG_OK);
+}
+
+static void clean_needs_a_load_and_a_cancelled_apply_changes_nothing(void **state)
 {
     (void)state;
-    char out[1024], logp[1024], line[2048], path[1200], path2[1200];
-    snprintf(out, sizeof out, "%s/cout1", work);
-    snprintf(logp, sizeof logp, "%s/state/clean.log", work);
+    char out[1024], line[2048];
+    snprintf(out, sizeof out, "%s/cout0", work);
     model m;
     model_init(&m, out);
     m.use_snapshot = 0;
     dg_err err;
-    assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
     assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
     assert_string_equal(model_context(&m), "clean");
     assert_int_equal(m.cl.rules.n, 10);
@@ -351,9 +500,6 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     snprintf(line, sizeof line, "choose-dir %s", data_dir);
     assert_int_equal(act(&m, line, &err), DG_OK);
     assert_int_equal(act(&m, "load", &err), DG_OK);
-    int loaded_cols = m.ds.tables[DG_T_EVENTS].ncols;
-    uint64_t loaded_phones = m.ds.tables[DG_T_PHONES].nrows;
-
     /* A cancelled apply changes nothing. */
     model_job *j;
     assert_int_equal(model_do(&m, ACT_CLEAN_APPLY, 0, NULL, &j, &err), DG_OK);
@@ -363,7 +509,18 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     model_finish(&m, j, DG_ERR, &cancel);
     assert_false(m.cl.have_cleaned);
     assert_false(m.can_undo);
+    model_free(&m);
+}
 
+static void the_preview_counts_what_apply_then_changes(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024];
+    model m;
+    dg_err err;
+    session_start(&m, "cpreview", 0, out, sizeof out, logp, sizeof logp);
+    int loaded_cols = m.ds.tables[DG_T_EVENTS].ncols;
+    uint64_t loaded_phones = m.ds.tables[DG_T_PHONES].nrows;
     /* Preview: per-rule counts only; no cleaned data, nothing to undo, the
      * loaded tables as they were. */
     assert_int_equal(act(&m, "clean-preview", &err), DG_OK);
@@ -382,7 +539,6 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(act(&m, "rule-toggle 1", &err), DG_OK);
     assert_int_equal(act(&m, "clean-preview", &err), DG_OK);
     assert_non_null(m.preview);
-
     /* Apply: every rule's effect is recorded; the loaded tables stay as they were. */
     assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
     assert_true(m.cl.have_cleaned);
@@ -402,10 +558,17 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(m.ds.tables[DG_T_EVENTS].ncols, loaded_cols);
     assert_int_equal(m.ds.tables[DG_T_PHONES].nrows, loaded_phones);
     assert_int_equal(m.cl.cleaned.tables[DG_T_EVENTS].ncols, loaded_cols + 1);
-    dg_rule_kind first = m.cl.rules.v[0].kind;
-    uint64_t first_changed = m.cl.effects[0].rows_changed;
+    model_free(&m);
+}
 
-    /* A rule turned off and applied again says "off"; undo brings back the apply before. */
+static void a_rule_turned_off_says_off_and_undo_goes_back(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024];
+    model m;
+    dg_err err;
+    session_start(&m, "cundo", 1, out, sizeof out, logp, sizeof logp);
+    uint64_t first_changed = m.cl.effects[0].rows_changed;
     assert_int_equal(act(&m, "rule-toggle 1", &err), DG_OK);
     assert_false(m.cl.rules.v[0].enabled);
     assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
@@ -418,8 +581,17 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(m.cl.effects[0].rows_changed, first_changed);
     assert_int_equal(act(&m, "clean-undo", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "nothing to undo"));
+    model_free(&m);
+}
 
-    /* Moving, saving and loading rules: the file reads back as written. */
+static void rules_move_and_a_saved_file_reads_back(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], path[1200];
+    model m;
+    dg_err err;
+    session_start(&m, "crules", 0, out, sizeof out, logp, sizeof logp);
+    dg_rule_kind first = m.cl.rules.v[0].kind;
     assert_int_equal(act(&m, "rule-up 1", &err), DG_ERR);
     assert_int_equal(act(&m, "rule-down 1", &err), DG_OK);
     assert_int_equal(m.cl.rules.v[1].kind, first);
@@ -440,9 +612,16 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     free(saved);
     free(back);
     assert_int_equal(act(&m, "rules-load no-such.rules", &err), DG_ERR);
-    assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
+    model_free(&m);
+}
 
-    /* EDA: computed from the cleaned data, opened as a sheet, saved. */
+static void eda_tables_are_computed_opened_sorted_and_saved(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], line[2048], path[1200];
+    model m;
+    dg_err err;
+    session_start(&m, "ceda", 1, out, sizeof out, logp, sizeof logp);
     assert_int_equal(act(&m, "pane-eda", &err), DG_OK);
     assert_string_equal(model_context(&m), "eda");
     assert_int_equal(act(&m, "save", &err), DG_ERR);
@@ -473,10 +652,19 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     snprintf(path, sizeof path, "%s/eda-%s.csv", out, m.eda.slug[1]);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
-    char slug[48];
-    snprintf(slug, sizeof slug, "%s", m.eda.slug[1]);
-    /* One device's features as a sheet: the first labelled device's, built
-     * once for all devices, then looked up without a job. */
+    model_free(&m);
+}
+
+/* One device's features as a sheet: the first labelled device's, built
+ * once for all devices, then looked up without a job. */
+static void a_devices_features_show_as_a_sheet(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], line[2048];
+    model m;
+    dg_err err;
+    session_start(&m, "cfeat", 1, out, sizeof out, logp, sizeof logp);
+    assert_int_equal(act(&m, "pane-eda", &err), DG_OK);
     const dg_table *lb = &m.cl.cleaned.tables[DG_T_LABELS];
     int64_t dev = dg_col_i64(dg_table_column(lb, "device_id"))[0];
     assert_int_equal(act(&m, "device-features x", &err), DG_ERR);
@@ -484,8 +672,9 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(act(&m, line, &err), DG_OK);
     assert_true(m.have_feat);
     assert_string_equal(model_context(&m), "sheet");
-    s = model_sheet(&m);
-    t = model_sheet_table(&m, s);
+    sheet *s = model_sheet(&m);
+    const dg_table *t = model_sheet_table(&m, s);
+    char cb[64];
     assert_int_equal(t->nrows, (uint64_t)m.feat.ncols + 2);
     assert_string_equal(dg_cell_text(t, &t->cols[0], 2, cb, sizeof cb), "events");
     uint32_t d = 0;
@@ -497,11 +686,52 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(act(&m, "device-features 1", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "no device 1 in the cleaned data"));
     assert_string_equal(model_context(&m), "eda");
-    /* The EDA tables say when the cleaned data changed under them. */
+    model_free(&m);
+}
+
+/* The EDA tables say when the cleaned data changed under them. */
+static void the_eda_tables_say_when_the_cleaned_data_changed(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024];
+    model m;
+    dg_err err;
+    session_start(&m, "cstale", 1, out, sizeof out, logp, sizeof logp);
+    assert_int_equal(act(&m, "pane-eda", &err), DG_OK);
+    assert_int_equal(act(&m, "eda-compute", &err), DG_OK);
+    assert_int_equal(m.eda_gen, m.data_gen);
     assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
     assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
     assert_int_not_equal(m.eda_gen, m.data_gen);
     assert_true(m.have_eda);
+    model_free(&m);
+}
+
+/* A session of the Clean and EDA panes is logged in the actions' words, a
+ * cancelled job as a comment, and replayed headless (in process and by the
+ * command) it writes the same files. */
+static void a_clean_and_eda_session_replays_to_the_same_files(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], path[1200], path2[1200];
+    model m;
+    dg_err err;
+    session_start(&m, "cout1", 0, out, sizeof out, logp, sizeof logp);
+    model_job *j;
+    assert_int_equal(model_do(&m, ACT_CLEAN_APPLY, 0, NULL, &j, &err), DG_OK);
+    dg_err cancel;
+    dg_cancel(&cancel, "cancelled");
+    model_finish(&m, j, DG_ERR, &cancel);
+    static const char *const session[] = {
+        "clean-preview", "rule-toggle 1", "rule-toggle 1", "clean-preview", "clean-apply",
+        "rule-toggle 1", "clean-apply", "clean-undo", "rule-down 1", "rule-toggle 3",
+        "rules-save clean.rules", "rules-load clean.rules", "clean-apply", "pane-eda",
+        "eda-compute", "eda-open 1", "sheet-back", "cursor-down", "save"};
+    for (size_t i = 0; i < sizeof session / sizeof *session; i++)
+        if (act(&m, session[i], &err) != DG_OK)
+            fail_msg("%s: %s", session[i], err.msg);
+    char slug[48];
+    snprintf(slug, sizeof slug, "%s", m.eda.slug[1]);
     model_free(&m);
 
     size_t len;
@@ -516,7 +746,6 @@ static void clean_and_eda_panes_drive_the_model_and_replay(void **state)
     assert_non_null(strstr(log, "# cancelled: clean-apply\n"));
     free(log);
 
-    /* Replayed headless (in process and by the command): the same files. */
     char out2[1024], out3[1024], cmd[4096], *o;
     snprintf(out2, sizeof out2, "%s/cout2", work);
     snprintf(out3, sizeof out3, "%s/cout3", work);
@@ -653,21 +882,26 @@ static int cancel_at_once(void *ctx, const char *stage, double done, double tota
     return 1;
 }
 
-/* The Geo pane's DBSCAN views: eps and minPts moved on their ladders, a run
- * in the background (its numbers those of the core on the same events), a
- * cancelled run that leaves the result shown, a sweep whose row, adopted and
- * run, gives the row's numbers, the k-distance PNG, and the log replayed. */
-static void dbscan_views_tune_run_sweep_and_replay(void **state)
+/* The Geo pane's DBSCAN views on the cleaned shared data set. */
+static void dbscan_session(model *m, const char *name, char *out, size_t outcap, char *logp,
+                           size_t logcap)
+{
+    dg_err err;
+    session_start(m, name, 1, out, outcap, logp, logcap);
+    assert_int_equal(act(m, "pane-geo", &err), DG_OK);
+    assert_int_equal(act(m, "geo-view clusters", &err), DG_OK);
+    assert_string_equal(model_context(m), "dbscan");
+}
+
+/* eps and minPts move on their ladders: 1.2 -> 1 -> 1.2 -> 1.5 km; minPts
+ * 10 -> 20 -> 10 -> 5; bad values are refused with what was expected. */
+static void dbscan_eps_and_min_pts_move_on_their_ladders(void **state)
 {
     (void)state;
-    char out[1024], logp[1024], line[2048], path[1200], path2[1200];
-    snprintf(out, sizeof out, "%s/dout1", work);
-    snprintf(logp, sizeof logp, "%s/state/dbscan.log", work);
+    char out[1024], logp[1024];
     model m;
-    model_init(&m, out);
-    m.use_snapshot = 0;
     dg_err err;
-    assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
+    model_init(&m, work);
     assert_int_equal(act(&m, "pane-geo", &err), DG_OK);
     assert_int_equal(act(&m, "geo-view clusters", &err), DG_OK);
     assert_string_equal(model_context(&m), "dbscan");
@@ -675,15 +909,9 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     assert_non_null(strstr(err.msg, "nothing loaded"));
     assert_int_equal(act(&m, "dbscan-view globe", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "expected map, clusters, kdist or sweep, found 'globe'"));
-    snprintf(line, sizeof line, "choose-dir %s", data_dir);
-    assert_int_equal(act(&m, line, &err), DG_OK);
-    assert_int_equal(act(&m, "load", &err), DG_OK);
-    assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
-    assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
-    assert_int_equal(act(&m, "pane-geo", &err), DG_OK);
-    assert_string_equal(model_context(&m), "dbscan");
+    model_free(&m);
 
-    /* The ladders: 1.2 -> 1 -> 1.2 -> 1.5 km; minPts 10 -> 20 -> 10 -> 5. */
+    dbscan_session(&m, "dladder", out, sizeof out, logp, sizeof logp);
     assert_true(m.dbs.eps_km == 1.2 && m.dbs.min_pts == 10);
     assert_int_equal(act(&m, "dbscan-eps-down", &err), DG_OK);
     assert_true(m.dbs.eps_km == 1.0);
@@ -711,8 +939,25 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     assert_true(m.dbs.eps_km == 1.2 && m.dbs.min_pts == 5);
     assert_int_equal(act(&m, "dbscan-min-pts-up", &err), DG_OK);
     assert_true(m.dbs.min_pts == 10);
+    model_free(&m);
+    /* A refused action is not logged. */
+    size_t len;
+    char *log = tu_read(logp, &len);
+    assert_non_null(log);
+    assert_null(strstr(log, "dbscan-set 0 10"));
+    assert_non_null(strstr(log, "dbscan-set 1.1 7"));
+    free(log);
+}
 
-    /* A run: the numbers of the core on the same events. */
+/* A run gives the core's numbers on the same events, and the top list has
+ * every cluster once, by events, most first. */
+static void a_dbscan_run_gives_the_cores_numbers(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024];
+    model m;
+    dg_err err;
+    dbscan_session(&m, "drun", out, sizeof out, logp, sizeof logp);
     assert_int_equal(act(&m, "dbscan-run", &err), DG_OK);
     assert_true(m.dbs.have_run && m.dbs.run_from_cleaned);
     assert_true(m.dbs.run_eps_km == 1.2 && m.dbs.run_min_pts == 10);
@@ -724,7 +969,6 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     assert_int_equal(m.dbs.report.clusters, want.clusters);
     assert_true(m.dbs.report.noise_weight == want.noise_weight);
     assert_true(m.dbs.report.largest_cluster_weight == want.largest_cluster_weight);
-    /* The top list: every cluster once, by events, most first. */
     uint64_t sum = 0;
     for (int i = 0; i < m.dbs.report.clusters; i++) {
         sum += m.dbs.summary[m.dbs.top[i]].events;
@@ -737,8 +981,24 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
                 (uint64_t)want.largest_cluster_weight);
     assert_true(m.dbs.have_kdist && m.dbs.kdist.k == 10 && m.dbs.kdist.knee_km > 0);
     assert_non_null(strstr(m.msg, "clusters, noise"));
+    /* A new load forgets the results and keeps the pair. */
+    assert_int_equal(act(&m, "dbscan-eps-up", &err), DG_OK);
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    assert_false(m.dbs.have_run || m.dbs.have_kdist || m.dbs.nrows);
+    assert_true(m.dbs.eps_km == 1.5);
+    model_free(&m);
+}
 
-    /* A cancelled run leaves the result shown. */
+/* A cancelled run leaves the result shown, and no other data job starts
+ * while one is out. */
+static void a_cancelled_dbscan_run_leaves_the_result_shown(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024];
+    model m;
+    dg_err err;
+    dbscan_session(&m, "dcancel", out, sizeof out, logp, sizeof logp);
+    assert_int_equal(act(&m, "dbscan-run", &err), DG_OK);
     dg_dbscan_report before = m.dbs.report;
     const dg_cluster_summary *before_summary = m.dbs.summary;
     assert_int_equal(act(&m, "dbscan-eps-up", &err), DG_OK);
@@ -758,8 +1018,21 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     assert_memory_equal(&m.dbs.report, &before, sizeof before);
     assert_ptr_equal(m.dbs.summary, before_summary);
     assert_true(m.dbs.run_eps_km == 1.2);
-    assert_int_equal(act(&m, "dbscan-eps-down", &err), DG_OK);
+    model_free(&m);
+}
 
+/* The sweep: 3 x 3 around (1.2, 10), the cursor on the pair; its chart and
+ * the k-distance curve save as PNGs; row 7 (1.5 km, minPts 5), adopted and
+ * run, gives the row's numbers. */
+static void the_sweep_saves_its_chart_and_an_adopted_row_runs_to_its_numbers(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], path[1200];
+    model m;
+    dg_err err;
+    dbscan_session(&m, "dsweep", out, sizeof out, logp, sizeof logp);
+    assert_int_equal(act(&m, "dbscan-run", &err), DG_OK);
+    int clusters = m.dbs.report.clusters;
     /* p in the k-distance view saves its PNG; elsewhere but the map it says where. */
     assert_int_equal(act(&m, "save", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "v goes to the kdist or sweep view"));
@@ -768,8 +1041,6 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     snprintf(path, sizeof path, "%s/geo-kdist.png", out);
     assert_string_equal(m.saved, path);
     assert_true(file_starts_with(path, "\x89PNG\r\n\x1a\n", 8));
-
-    /* A sweep: 3 x 3 around (1.2, 10); the cursor starts on the pair. */
     assert_int_equal(act(&m, "dbscan-adopt 1", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "no sweep yet"));
     assert_int_equal(act(&m, "dbscan-sweep", &err), DG_OK);
@@ -778,25 +1049,22 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     assert_int_equal(m.dbs.sweep_cur, 4);
     assert_true(m.dbs.rows[0].eps_km == 1.0 && m.dbs.rows[0].min_pts == 5);
     assert_true(m.dbs.rows[8].eps_km == 1.5 && m.dbs.rows[8].min_pts == 20);
-    assert_int_equal(m.dbs.rows[4].clusters, want.clusters);
-    /* p in the sweep view saves its chart: clusters by eps, a line per minPts. */
+    assert_int_equal(m.dbs.rows[4].clusters, clusters);
     assert_int_equal(act(&m, "save", &err), DG_OK);
-    char sweep_png[1200];
-    snprintf(sweep_png, sizeof sweep_png, "%s/geo-sweep.png", out);
-    assert_string_equal(m.saved, sweep_png);
-    assert_true(file_starts_with(sweep_png, "\x89PNG\r\n\x1a\n", 8));
+    snprintf(path, sizeof path, "%s/geo-sweep.png", out);
+    assert_string_equal(m.saved, path);
+    assert_true(file_starts_with(path, "\x89PNG\r\n\x1a\n", 8));
     dg_sweep_chart *sc = dg_xmalloc(sizeof *sc);
     dg_sweep_chart_of(m.dbs.rows, m.dbs.nrows, m.dbs.eps_km, sc);
     assert_int_equal(sc->chart.n, 3);
     assert_int_equal(sc->chart.nseries, 3);
     assert_true(sc->eps[0] == 1.0 && sc->eps[2] == 1.5 && sc->min_pts[0] == 5);
-    assert_true(sc->values[1 * 3 + 1] == (double)want.clusters);
+    assert_true(sc->values[1 * 3 + 1] == (double)clusters);
     free(sc);
     assert_int_equal(act(&m, "cursor-up", &err), DG_OK);
     assert_int_equal(m.dbs.sweep_cur, 3);
     assert_int_equal(act(&m, "dbscan-adopt 10", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "expected a sweep row from 1 to 9, found '10'"));
-    /* Row 7 (1.5 km, minPts 5), adopted and run, gives the row's numbers. */
     assert_int_equal(act(&m, "dbscan-adopt 7", &err), DG_OK);
     assert_true(m.dbs.eps_km == 1.5 && m.dbs.min_pts == 5);
     assert_int_equal(m.dbs.sweep_cur, 6);
@@ -808,17 +1076,37 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
     assert_true(fabs(m.dbs.report.noise_weight / tw - row.noise_share) < 1e-12);
     assert_true(fabs(m.dbs.report.largest_cluster_weight / tw - row.largest_share) < 1e-12);
     assert_true(m.dbs.kdist.k == 5);
-    assert_int_equal(act(&m, "dbscan-view kdist", &err), DG_OK);
-    assert_int_equal(act(&m, "save", &err), DG_OK);
     /* The map is still there. */
     assert_int_equal(act(&m, "dbscan-view map", &err), DG_OK);
     assert_string_equal(model_context(&m), "geo");
-    /* A new load forgets the results, keeps the pair. */
-    assert_int_equal(act(&m, "load", &err), DG_OK);
-    assert_false(m.dbs.have_run || m.dbs.have_kdist || m.dbs.nrows);
-    assert_true(m.dbs.eps_km == 1.5);
     model_free(&m);
+}
 
+/* A DBSCAN session is logged (a cancelled run as a comment) and, replayed
+ * by the command, saves the same k-distance PNG (k = 5). */
+static void a_dbscan_session_replays_to_the_same_kdist_png(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], path[1200], path2[1200];
+    model m;
+    dg_err err;
+    dbscan_session(&m, "dout1", out, sizeof out, logp, sizeof logp);
+    assert_int_equal(act(&m, "dbscan-run", &err), DG_OK);
+    assert_int_equal(act(&m, "dbscan-eps-up", &err), DG_OK);
+    model_job *j;
+    assert_int_equal(model_do(&m, ACT_DBSCAN_RUN, 0, NULL, &j, &err), DG_OK);
+    int calls = 0;
+    dg_progress stop = {cancel_at_once, &calls};
+    int rc = model_job_run(j, &stop, &err);
+    dg_err e2 = err;
+    model_finish(&m, j, rc, &e2);
+    static const char *const session[] = {
+        "dbscan-eps-down", "dbscan-view kdist", "save", "dbscan-sweep", "save", "cursor-up",
+        "dbscan-adopt 7", "dbscan-run", "dbscan-view kdist", "save"};
+    for (size_t i = 0; i < sizeof session / sizeof *session; i++)
+        if (act(&m, session[i], &err) != DG_OK)
+            fail_msg("%s: %s", session[i], err.msg);
+    model_free(&m);
     size_t len;
     char *log = tu_read(logp, &len);
     assert_non_null(log);
@@ -826,15 +1114,13 @@ static void dbscan_views_tune_run_sweep_and_replay(void **state)
         strstr(log, "\ndbscan-run\ndbscan-eps-up\n# cancelled: dbscan-run\ndbscan-eps-down\n"));
     assert_non_null(strstr(log, "\ndbscan-view kdist\nsave\ndbscan-sweep\nsave\ncursor-up\n"
                                 "dbscan-adopt 7\ndbscan-run\ndbscan-view kdist\nsave\n"));
-    assert_null(strstr(log, "dbscan-set 0 10"));
     free(log);
-
-    /* Replayed by the command: the same k-distance PNG (k = 5). */
     char out2[1024], cmd[4096], *o;
     snprintf(out2, sizeof out2, "%s/dout2", work);
     snprintf(cmd, sizeof cmd, "%s replay %s --out %s --no-snapshot", tu_bin(), logp, out2);
     assert_int_equal(tu_run(cmd, &o), 0);
     free(o);
+    snprintf(path, sizeof path, "%s/geo-kdist.png", out);
     snprintf(path2, sizeof path2, "%s/geo-kdist.png", out2);
     same_file(path, path2);
 }
@@ -860,32 +1146,45 @@ static void same_named_files(const char *dir1, const char *dir2, const char *con
     }
 }
 
-static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
+/* The families of these tests: prior and softmax (run's defaults off but
+ * softmax, which is one of them). */
+static const char *const families_off[] = {"brand-model-prior", "persona-softmax",
+                                           "phone-softmax", "xgboost", "blend"};
+
+/* A session on the cleaned shared data set, in the Models pane, set to train
+ * prior and softmax on gender and age with 2 folds; trained when train is set. */
+static void models_session(model *m, const char *name, int train, char *out, size_t outcap,
+                           char *logp, size_t logcap)
+{
+    dg_err err;
+    char line[2048], path[1200];
+    session_start(m, name, 1, out, outcap, logp, logcap);
+    snprintf(path, sizeof path, "%s/supercategories.txt", getenv("DG_ASSETS"));
+    models_set_supercats_path(&m->models, path);
+    snprintf(path, sizeof path, "%s/campaigns.rules", getenv("DG_ASSETS"));
+    campaigns_set_default_rules(&m->camp, path);
+    assert_int_equal(act(m, "pane-models", &err), DG_OK);
+    for (size_t k = 0; k < sizeof families_off / sizeof *families_off; k++) {
+        snprintf(line, sizeof line, "models-family %s", families_off[k]);
+        if (act(m, line, &err) != DG_OK)
+            fail_msg("%s: %s", line, err.msg);
+    }
+    assert_int_equal(act(m, "models-targets gender,age", &err), DG_OK);
+    assert_int_equal(act(m, "models-folds 2", &err), DG_OK);
+    if (train)
+        assert_int_equal(act(m, "models-train", &err), DG_OK);
+}
+
+static void the_models_settings_refuse_bad_values(void **state)
 {
     (void)state;
-    char out[1024], logp[1024], line[2048], path[1200], path2[1200];
-    snprintf(out, sizeof out, "%s/mout1", work);
-    snprintf(logp, sizeof logp, "%s/state/models.log", work);
     model m;
-    model_init(&m, out);
-    snprintf(path, sizeof path, "%s/supercategories.txt", getenv("DG_ASSETS"));
-    models_set_supercats_path(&m.models, path);
-    snprintf(path, sizeof path, "%s/campaigns.rules", getenv("DG_ASSETS"));
-    campaigns_set_default_rules(&m.camp, path);
-    m.use_snapshot = 0;
     dg_err err;
-    assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
+    model_init(&m, work);
     assert_int_equal(act(&m, "pane-models", &err), DG_OK);
     assert_string_equal(model_context(&m), "models");
     assert_int_equal(act(&m, "models-train", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "nothing loaded"));
-    snprintf(line, sizeof line, "choose-dir %s", data_dir);
-    assert_int_equal(act(&m, line, &err), DG_OK);
-    assert_int_equal(act(&m, "load", &err), DG_OK);
-    assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
-    assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
-    assert_int_equal(act(&m, "pane-models", &err), DG_OK);
-    /* Settings: bad values are refused with what was expected. */
     assert_int_equal(act(&m, "models-family lasso", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "no family 'lasso'"));
     assert_int_equal(act(&m, "models-family prior", &err), DG_ERR);
@@ -895,32 +1194,29 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(act(&m, "models-folds 1", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "expected a whole number from 2 to 50, found '1'"));
     assert_int_equal(act(&m, "models-scenarios 3", &err), DG_ERR);
-    /* prior + softmax, gender and age, 2 folds. */
-    /* (run's defaults off but softmax, which is one of them) */
-    static const char *const off_on[] = {"brand-model-prior", "persona-softmax", "phone-softmax",
-                                         "xgboost", "blend"};
-    for (size_t k = 0; k < sizeof off_on / sizeof *off_on; k++) {
-        snprintf(line, sizeof line, "models-family %s", off_on[k]);
-        if (act(&m, line, &err) != DG_OK)
-            fail_msg("%s: %s", line, err.msg);
-    }
-    assert_int_equal(act(&m, "models-targets gender,age", &err), DG_OK);
-    assert_int_equal(act(&m, "models-folds 2", &err), DG_OK);
     assert_int_equal(act(&m, "models-sort cv", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "no runs to sort yet"));
-    assert_int_equal(act(&m, "models-train", &err), DG_OK);
+    model_free(&m);
+}
+
+/* A training runs the families chosen, chooses one model per target and
+ * scenario, and its runs filter by target and scenario. */
+static void a_training_runs_the_families_chosen_and_its_runs_filter(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024];
+    model m;
+    dg_err err;
+    models_session(&m, "mtrain", 1, out, sizeof out, logp, sizeof logp);
     models_state *ms = &m.models;
     assert_true(ms->have_result && ms->from_cleaned);
     assert_int_equal(ms->view, MODELS_VIEW_RUNS);
     /* c in the runs view, and quitting, would lose the training. */
-    {
-        char lose[600];
-        assert_non_null(model_would_lose(&m, ACT_MODELS_TRAIN, NULL, lose, sizeof lose));
-        assert_non_null(strstr(lose, "runs shown (not exported)"));
-        assert_non_null(strstr(model_would_lose(&m, ACT_QUIT, NULL, lose, sizeof lose),
-                               "the trained models (not exported"));
-    }
-    /* The runs of one target and scenario. */
+    char lose[600];
+    assert_non_null(model_would_lose(&m, ACT_MODELS_TRAIN, NULL, lose, sizeof lose));
+    assert_non_null(strstr(lose, "runs shown (not exported)"));
+    assert_non_null(strstr(model_would_lose(&m, ACT_QUIT, NULL, lose, sizeof lose),
+                           "the trained models (not exported"));
     assert_int_equal(act(&m, "models-filter gender 1", &err), DG_OK);
     assert_true(ms->nshown > 0 && ms->nshown < ms->res.nruns);
     for (size_t i = 0; i < ms->nshown; i++) {
@@ -935,9 +1231,8 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
         assert_int_equal(ms->res.runs[ms->order[i]].scenario, 0);
     assert_int_equal(act(&m, "models-filter all all", &err), DG_OK);
     assert_int_equal(ms->nshown, ms->res.nruns);
-    size_t nruns = ms->res.nruns;
     int chosen = 0, softmax = 0;
-    for (size_t i = 0; i < nruns; i++) {
+    for (size_t i = 0; i < ms->res.nruns; i++) {
         if (ms->res.runs[i].scenario == 0) /* the chosen pair over both scenarios */
             continue;
         chosen += ms->res.runs[i].chosen;
@@ -948,12 +1243,22 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     /* Gender and age in both scenarios: one chosen each; softmax fits gender only. */
     assert_int_equal(chosen, 4);
     assert_int_equal(softmax, 2);
+    model_free(&m);
+}
+
+/* A cancelled training leaves the last one: results, table and files. */
+static void a_cancelled_training_leaves_the_last_one(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], path[1200];
+    model m;
+    dg_err err;
+    models_session(&m, "mcancel", 1, out, sizeof out, logp, sizeof logp);
+    size_t nruns = m.models.res.nruns;
     snprintf(path, sizeof path, "%s/train/runs.csv", out);
     size_t len1, len2;
     char *runs1 = tu_read(path, &len1);
     assert_non_null(runs1);
-
-    /* A cancelled training leaves the last one: results, table and files. */
     assert_int_equal(act(&m, "models-folds 3", &err), DG_OK);
     model_job *j;
     assert_int_equal(model_do(&m, ACT_MODELS_TRAIN, 0, NULL, &j, &err), DG_OK);
@@ -964,7 +1269,7 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     dg_err e = err;
     model_finish(&m, j, DG_ERR, &e);
     assert_non_null(strstr(m.msg, "cancelled; nothing changed"));
-    assert_int_equal(ms->res.nruns, nruns);
+    assert_int_equal(m.models.res.nruns, nruns);
     char *runs2 = tu_read(path, &len2);
     assert_non_null(runs2);
     assert_int_equal(len1, len2);
@@ -974,9 +1279,20 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     snprintf(path, sizeof path, "%s/.train-work", out);
     struct stat st;
     assert_int_not_equal(stat(path, &st), 0);
-    assert_int_equal(act(&m, "models-folds 2", &err), DG_OK);
+    model_free(&m);
+}
 
-    /* Sorting by any column; the cursor stays on its run; empty cells last. */
+/* The runs sort by any column, empty cells last; the cursor's run's target
+ * gives the chart saved. */
+static void the_runs_sort_by_any_column_and_save_the_cursors_chart(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], path[1200];
+    model m;
+    dg_err err;
+    models_session(&m, "msort", 1, out, sizeof out, logp, sizeof logp);
+    models_state *ms = &m.models;
+    size_t nruns = ms->res.nruns;
     assert_int_equal(act(&m, "models-sort speed", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "no column 'speed'"));
     assert_int_equal(act(&m, "models-sort cv", &err), DG_OK);
@@ -1000,47 +1316,75 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     assert_true(file_starts_with(path, "\x89PNG\r\n\x1a\n", 8));
     assert_int_equal(act(&m, "last-row", &err), DG_OK);
     assert_int_equal(models_run_at_cursor(ms)->target, DG_TARGET_AGE);
+    model_free(&m);
+}
 
-    /* Export: a model directory that opens, with the chosen models. */
+/* The export writes a model directory that opens with the chosen models, and
+ * says how many folders it wrote; nothing is then lost at quit. */
+static void the_export_writes_the_chosen_models_it_counts(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], path[1200];
+    model m;
+    dg_err err;
+    models_session(&m, "mexport", 1, out, sizeof out, logp, sizeof logp);
+    models_state *ms = &m.models;
     assert_false(ms->exported);
     assert_int_equal(act(&m, "models-export", &err), DG_OK);
     assert_true(ms->exported);
-    {
-        char lose[600];
-        assert_null(model_would_lose(&m, ACT_QUIT, NULL, lose, sizeof lose));
-    }
+    char lose[600];
+    assert_null(model_would_lose(&m, ACT_QUIT, NULL, lose, sizeof lose));
     snprintf(path, sizeof path, "%s/models", out);
     assert_non_null(strstr(m.msg, path));
-    /* The count said is the count of model folders written. */
-    {
-        int folders = 0;
-        DIR *dd = opendir(path);
-        assert_non_null(dd);
-        struct dirent *e;
-        while ((e = readdir(dd))) {
-            char sub[2048];
-            struct stat sst;
-            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-            folders += e->d_name[0] != '.' && stat(sub, &sst) == 0 && S_ISDIR(sst.st_mode);
-        }
-        closedir(dd);
-        char said[64];
-        snprintf(said, sizeof said, "exported %d models to ", folders);
-        assert_non_null(strstr(m.msg, said));
+    int folders = 0;
+    DIR *dd = opendir(path);
+    assert_non_null(dd);
+    struct dirent *e;
+    while ((e = readdir(dd))) {
+        char sub[2048];
+        struct stat sst;
+        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+        folders += e->d_name[0] != '.' && stat(sub, &sst) == 0 && S_ISDIR(sst.st_mode);
     }
+    closedir(dd);
+    char said[64];
+    snprintf(said, sizeof said, "exported %d models to ", folders);
+    assert_non_null(strstr(m.msg, said));
     dg_model_dir d;
     assert_int_equal(dg_model_dir_open(&d, path, &err), DG_OK);
     assert_true(d.m[1][DG_TARGET_GENDER].present && d.m[2][DG_TARGET_AGE].present);
     assert_false(d.m[1][DG_TARGET_GROUP6].present);
+    dg_model_dir_close(&d);
+    model_free(&m);
+}
+
+static const char *const campaign_files[] = {"device_campaigns.csv", "reach.csv",
+                                             "thresholds.txt", "campaigns.rules", "reach.png",
+                                             NULL};
+
+/* Campaigns from the session's models: every test device targeted, and the
+ * CLI on the same predictions (the truth from the labels file) writes the
+ * same files. */
+static void campaigns_from_the_sessions_models_match_the_cli(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], path[1200];
+    model m;
+    dg_err err;
+    models_session(&m, "mcamp", 1, out, sizeof out, logp, sizeof logp);
+    /* The test devices: the exported model directory's. */
+    assert_int_equal(act(&m, "models-export", &err), DG_OK);
+    snprintf(path, sizeof path, "%s/models", out);
+    dg_model_dir d;
+    assert_int_equal(dg_model_dir_open(&d, path, &err), DG_OK);
     size_t ntest = d.ntest;
     dg_model_dir_close(&d);
-
-    /* Campaigns from the session's models. */
     assert_int_equal(act(&m, "pane-campaigns", &err), DG_OK);
     assert_string_equal(model_context(&m), "campaigns");
     assert_int_equal(act(&m, "campaigns-write", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "no predictions yet"));
     assert_int_equal(act(&m, "campaigns-predict", &err), DG_OK);
+    assert_true(ntest > 0);
     assert_int_equal(m.camp.n, ntest);
     assert_int_equal(m.camp.reach.labelled, ntest);
     assert_int_equal(m.camp.rules.n, 6);
@@ -1048,8 +1392,6 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(act(&m, "save", &err), DG_OK);
     snprintf(path, sizeof path, "%s/campaigns-reach.png", out);
     assert_true(file_starts_with(path, "\x89PNG\r\n\x1a\n", 8));
-    /* The CLI on the same predictions (the test devices' truth from the
-     * labels file) writes the same files. */
     char cli[1024], cmd[4096], *o;
     snprintf(cli, sizeof cli, "%s/mcli", work);
     snprintf(cmd, sizeof cmd,
@@ -1059,12 +1401,28 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(tu_run(cmd, &o), 0);
     free(o);
     snprintf(path, sizeof path, "%s/campaigns", out);
-    const char *campaign_files[] = {"device_campaigns.csv", "reach.csv", "thresholds.txt",
-                                    "campaigns.rules", "reach.png", NULL};
     same_named_files(path, cli, campaign_files);
-    /* Other rules retarget the same predictions; a bad file changes nothing. */
-    /* Absolute: the replay below reads the same file. */
-    char *one = tu_write_str(work, "one.rules", "campaign 7 \"Women only\" gender=female\n");
+    /* The data changed: the session's models no longer fit it. */
+    assert_int_equal(act(&m, "load", &err), DG_OK);
+    assert_int_equal(act(&m, "campaigns-predict", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "data changed"));
+    model_free(&m);
+}
+
+/* Other rules retarget the same predictions (a bad file changes nothing);
+ * a predictions file gives the same numbers. */
+static void campaign_rules_and_a_predictions_file_retarget(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], line[2048];
+    model m;
+    dg_err err;
+    models_session(&m, "mrules", 1, out, sizeof out, logp, sizeof logp);
+    assert_int_equal(act(&m, "pane-campaigns", &err), DG_OK);
+    assert_int_equal(act(&m, "campaigns-predict", &err), DG_OK);
+    assert_int_equal(act(&m, "campaigns-write", &err), DG_OK);
+    size_t ntest = m.camp.n;
+    char *one = tu_write_str(work, "one-mrules.rules", "campaign 7 \"Women only\" gender=female\n");
     free(tu_write_str(out, "bad.rules", "campaign 7 \"Women only\" gender=woman\n"));
     assert_int_equal(act(&m, "campaigns-rules bad.rules", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "bad.rules:1:"));
@@ -1077,21 +1435,52 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     assert_int_equal(m.camp.reach.row[0].devices, female);
     assert_int_equal(act(&m, "campaigns-rules default", &err), DG_OK);
     assert_int_equal(m.camp.rules.n, 6);
-    /* A predictions file: the same numbers. */
     dg_reach before = m.camp.reach;
     assert_int_equal(act(&m, "campaigns-load nowhere.csv", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "nowhere.csv"));
     assert_int_equal(act(&m, "campaigns-load campaigns/predictions.csv", &err), DG_OK);
     assert_int_equal(m.camp.n, ntest);
+    assert_memory_equal(&before, &m.camp.reach, sizeof before);
+    model_free(&m);
+}
+
+/* A Models and Campaigns session is logged in the actions' words (files in
+ * the output directory relative to it, refused actions not at all, a
+ * cancelled training as a comment) and, replayed by the command, makes the
+ * same models, charts and campaign files. */
+static void a_models_and_campaigns_session_replays_to_the_same_files(void **state)
+{
+    (void)state;
+    char out[1024], logp[1024], line[2048], path[1200], path2[1200];
+    model m;
+    dg_err err;
+    models_session(&m, "mout1", 0, out, sizeof out, logp, sizeof logp);
+    assert_int_equal(act(&m, "models-family lasso", &err), DG_ERR);
+    static const char *const session[] = {
+        "models-train", "models-filter gender 1", "last-row", "models-filter all 1+2",
+        "models-filter all all", "models-folds 3", NULL, "models-folds 2", "models-sort target",
+        "first-row", "save", "models-export", "pane-campaigns", "campaigns-predict",
+        "campaigns-write", "save", "campaigns-rules default",
+        "campaigns-load campaigns/predictions.csv"};
+    for (size_t i = 0; i < sizeof session / sizeof *session; i++) {
+        if (!session[i]) { /* a training cancelled */
+            model_job *j;
+            assert_int_equal(model_do(&m, ACT_MODELS_TRAIN, 0, NULL, &j, &err), DG_OK);
+            int left = 3;
+            dg_progress p = {cancel_after, &left};
+            assert_int_equal(model_job_run(j, &p, &err), DG_ERR);
+            dg_err e = err;
+            model_finish(&m, j, DG_ERR, &e);
+            continue;
+        }
+        if (act(&m, session[i], &err) != DG_OK)
+            fail_msg("%s: %s", session[i], err.msg);
+    }
     /* Given by its absolute path, a file in the output directory is logged
      * relative to it: a replay with another --out reads its own. */
     snprintf(line, sizeof line, "campaigns-load %s/campaigns/predictions.csv", out);
     assert_int_equal(act(&m, line, &err), DG_OK);
-    assert_memory_equal(&before, &m.camp.reach, sizeof before);
-    /* The data changed: the session's models no longer fit it. */
     assert_int_equal(act(&m, "load", &err), DG_OK);
-    assert_int_equal(act(&m, "campaigns-predict", &err), DG_ERR);
-    assert_non_null(strstr(err.msg, "data changed"));
     model_free(&m);
 
     size_t len;
@@ -1108,8 +1497,7 @@ static void models_and_campaigns_panes_drive_the_model_and_replay(void **state)
     assert_null(strstr(log, "lasso"));
     free(log);
 
-    /* Replayed by the command: the same models, charts and campaign files. */
-    char out2[1024];
+    char out2[1024], cmd[4096], *o;
     snprintf(out2, sizeof out2, "%s/mout2", work);
     snprintf(cmd, sizeof cmd, "DEMOGRAPHER_ASSETS=%s %s replay %s --out %s --no-snapshot",
              getenv("DG_ASSETS"), tu_bin(), logp, out2);
@@ -1387,27 +1775,33 @@ static void sql(const char *stmt)
     free(out);
 }
 
-static void the_load_pane_loads_from_mysql(void **state)
+/* The shared data set imported once into the private MariaDB of
+ * scripts/test.sh, sources.conf naming it, and the password as the user
+ * would type it in pc. 0: no server (DG_MYSQL_HOST unset), the test skips. */
+static int mysql_ready(dg_mysql_config *pc)
 {
-    (void)state;
+    static int imported;
     const char *host = getenv("DG_MYSQL_HOST");
     if (!host || !*host) {
         fprintf(stderr, "# DG_MYSQL_HOST is not set (scripts/test.sh starts a MariaDB): "
                         "test skipped\n");
-        return;
+        return 0;
     }
-    /* The generated set, imported the way a user builds a copy of the course's. */
-    sql("DROP DATABASE IF EXISTS mlctest_ui; CREATE DATABASE mlctest_ui");
-    char cmd[4096], *out = NULL;
-    snprintf(cmd, sizeof cmd,
-             "%s mysql-import '%s' --quiet --host %s --port %s --user %s --database mlctest_ui "
-             "--password-file '%s'",
-             tu_bin(), data_dir, host, getenv("DG_MYSQL_PORT"), getenv("DG_MYSQL_USER"),
-             getenv("DG_MYSQL_PASSWORD_FILE"));
-    int rc = tu_run(cmd, &out);
-    if (rc != 0)
-        fail_msg("mysql-import failed (%d): %s", rc, out);
-    free(out);
+    if (!imported) {
+        /* The generated set, imported the way a user builds a copy of the course's. */
+        sql("DROP DATABASE IF EXISTS mlctest_ui; CREATE DATABASE mlctest_ui");
+        char cmd[4096], *out = NULL;
+        snprintf(cmd, sizeof cmd,
+                 "%s mysql-import '%s' --quiet --host %s --port %s --user %s --database "
+                 "mlctest_ui --password-file '%s'",
+                 tu_bin(), data_dir, host, getenv("DG_MYSQL_PORT"), getenv("DG_MYSQL_USER"),
+                 getenv("DG_MYSQL_PASSWORD_FILE"));
+        int rc = tu_run(cmd, &out);
+        if (rc != 0)
+            fail_msg("mysql-import failed (%d): %s", rc, out);
+        free(out);
+        imported = 1;
+    }
     char conf[2048];
     snprintf(conf, sizeof conf,
              "[mysql]\nhost = %s\nport = %s\ndatabase = mlctest_ui\nuser = %s\n"
@@ -1415,26 +1809,43 @@ static void the_load_pane_loads_from_mysql(void **state)
              host, getenv("DG_MYSQL_PORT"), getenv("DG_MYSQL_USER"),
              getenv("DG_MYSQL_PASSWORD_FILE"));
     use_config("cfg2", conf);
-    dg_mysql_config pc;
-    dg_mysql_config_init(&pc);
     dg_err err;
-    assert_int_equal(dg_mysql_password_from_file(&pc, getenv("DG_MYSQL_PASSWORD_FILE"), &err),
+    dg_mysql_config_init(pc);
+    assert_int_equal(dg_mysql_password_from_file(pc, getenv("DG_MYSQL_PASSWORD_FILE"), &err),
                      DG_OK);
+    return 1;
+}
 
-    char logp[1024];
-    snprintf(logp, sizeof logp, "%s/state/mysql.log", work);
-    model m;
-    model_init(&m, work);
-    assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
-    assert_int_equal(act(&m, "source mysql", &err), DG_OK);
-    /* As typed in the masked field. */
-    model_set_password(&m, pc.password);
-    assert_int_equal(act(&m, "db-password", &err), DG_OK);
-    if (act(&m, "load", &err) != DG_OK)
+/* A model on work, its log at work/state/NAME.log, loaded from MySQL with
+ * the password typed (as in the masked field). */
+static void mysql_session(model *m, const char *name, const dg_mysql_config *pc, char *logp,
+                          size_t logcap)
+{
+    dg_err err;
+    snprintf(logp, logcap, "%s/state/%s.log", work, name);
+    model_init(m, work);
+    assert_int_equal(model_open_log(m, logp, &err), DG_OK);
+    assert_int_equal(act(m, "source mysql", &err), DG_OK);
+    model_set_password(m, pc->password);
+    assert_int_equal(act(m, "db-password", &err), DG_OK);
+    if (act(m, "load", &err) != DG_OK)
         fail_msg("%s", err.msg);
+}
+
+/* The tables arrive as from the directory, and the typed password is wiped
+ * once the load took it. */
+static void the_load_pane_loads_the_mysql_tables_as_the_files(void **state)
+{
+    (void)state;
+    dg_mysql_config pc;
+    if (!mysql_ready(&pc))
+        return;
+    char logp[1024];
+    model m;
+    dg_err err;
+    mysql_session(&m, "mysql-tables", &pc, logp, sizeof logp);
     assert_true(m.loaded && m.from_db);
     assert_null(m.password);
-    /* The tables arrive as from the directory. */
     dg_dataset ds;
     dg_dataset_init(&ds);
     dg_load_opts o = {.use_snapshot = 0};
@@ -1448,10 +1859,29 @@ static void the_load_pane_loads_from_mysql(void **state)
     }
     assert_int_equal(act(&m, "open-table events", &err), DG_OK);
     assert_int_equal(act(&m, "sheet-back", &err), DG_OK);
+    model_free(&m);
+    dg_dataset_free(&ds);
+    dg_mysql_config_free(&pc);
+}
+
+/* Data from MySQL cannot be read again (the password is gone): apply cleans
+ * a copy of the loaded tables, leaves them as they are, and does what the
+ * same rules do to the same data loaded from the files. */
+static void data_from_mysql_is_cleaned_as_the_files_would_be(void **state)
+{
+    (void)state;
+    dg_mysql_config pc;
+    if (!mysql_ready(&pc))
+        return;
+    char logp[1024];
+    model m;
+    dg_err err;
+    mysql_session(&m, "mysql-clean", &pc, logp, sizeof logp);
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    dg_load_opts o = {.use_snapshot = 0};
+    assert_int_equal(dg_dataset_load(&ds, data_dir, &o, &err), DG_OK);
     assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
-    /* Data from MySQL cannot be read again (the password is gone): apply
-     * cleans a copy of the loaded tables, leaves them as they are, and does
-     * what the same rules do to the same data loaded from the files. */
     uint64_t phones = m.ds.tables[DG_T_PHONES].nrows;
     assert_int_equal(act(&m, "clean-apply", &err), DG_OK);
     assert_true(m.cl.have_cleaned);
@@ -1467,18 +1897,41 @@ static void the_load_pane_loads_from_mysql(void **state)
     }
     assert_int_equal(m.cl.cleaned.tables[DG_T_PHONES].nrows, ds.tables[DG_T_PHONES].nrows);
     dg_rules_free(&rules);
-    assert_int_equal(act(&m, "pane-load", &err), DG_OK);
-    /* No password typed: the configuration's password_file, as load-db takes it. */
-    if (act(&m, "load", &err) != DG_OK)
-        fail_msg("%s", err.msg);
+    model_free(&m);
+    dg_dataset_free(&ds);
+    dg_mysql_config_free(&pc);
+}
 
-    /* Aggregated on the server: the small tables and the features the files
-     * give under the Clean pane's rules (the defaults), the events left there. */
+/* Aggregated on the server: the small tables and the features the files
+ * give under the Clean pane's rules (the defaults), the events left there;
+ * the EDA pane's device view reads them, and other rules mean loading again. */
+static void a_mysql_pushdown_load_gives_the_files_features(void **state)
+{
+    (void)state;
+    dg_mysql_config pc;
+    if (!mysql_ready(&pc))
+        return;
+    char logp[1024];
+    model m;
+    dg_err err;
+    snprintf(logp, sizeof logp, "%s/state/mysql-pushdown.log", work);
+    model_init(&m, work);
+    assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
     if (act(&m, "load mysql-pushdown", &err) != DG_OK)
         fail_msg("%s", err.msg);
     assert_true(m.loaded && m.from_db && m.have_pushed);
     assert_false(m.ds.present[DG_T_EVENTS]);
     assert_non_null(strstr(m.msg, "aggregated on MySQL"));
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    dg_load_opts o = {.use_snapshot = 0};
+    assert_int_equal(dg_dataset_load(&ds, data_dir, &o, &err), DG_OK);
+    dg_rules rules;
+    dg_rules_init(&rules);
+    dg_rules_default(&rules);
+    dg_rule_effect fx[16];
+    assert_int_equal(dg_clean(&ds, &rules, fx, NULL, &err), DG_OK);
+    dg_rules_free(&rules);
     dg_supercats sc;
     memset(&sc, 0, sizeof sc);
     /* The super-categories the model's features use, when it has them. */
@@ -1494,7 +1947,6 @@ static void the_load_pane_loads_from_mysql(void **state)
                         (size_t)lf.ndevices * (size_t)lf.ncols * sizeof *lf.dense);
     assert_int_equal(m.pushed.apps_installed.nnz, lf.apps_installed.nnz);
     assert_int_equal(m.pushed.labels.nnz, lf.labels.nnz);
-    /* The EDA pane's device view reads them (no events here to build from). */
     const dg_table *lb = &m.ds.tables[DG_T_LABELS];
     int64_t dev = dg_col_i64(dg_table_column(lb, "device_id"))[0];
     uint32_t d = 0;
@@ -1509,37 +1961,54 @@ static void the_load_pane_loads_from_mysql(void **state)
     assert_true(m.feat.dense[(size_t)d * m.feat.ncols] == lf.dense[(size_t)d * lf.ncols]);
     assert_true(lf.dense[(size_t)d * lf.ncols] >= 0);
     assert_int_equal(act(&m, "sheet-back", &err), DG_OK);
-    /* The rules ran at the load: applying others means loading again. */
     assert_int_equal(act(&m, "pane-clean", &err), DG_OK);
     assert_int_equal(act(&m, "clean-apply", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "aggregated on the server"));
     dg_features_free(&lf);
     dg_supercats_free(&sc);
     model_free(&m);
+    dg_dataset_free(&ds);
+    dg_mysql_config_free(&pc);
+}
 
+/* The log never holds the password: a typed one is logged as
+ * password-from=prompt, the configuration's as password-from=password_file;
+ * replayed headless, the loads take the password_file, the last (aggregated)
+ * one included. */
+static void a_mysql_session_replays_with_the_password_file(void **state)
+{
+    (void)state;
+    dg_mysql_config pc;
+    if (!mysql_ready(&pc))
+        return;
+    char logp[1024];
+    model m;
+    dg_err err;
+    mysql_session(&m, "mysql-replay", &pc, logp, sizeof logp);
+    /* No password typed: the configuration's password_file, as load-db takes it. */
+    if (act(&m, "load", &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    if (act(&m, "load mysql-pushdown", &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    model_free(&m);
     size_t len;
     char *log = tu_read(logp, &len);
     assert_non_null(log);
     assert_null(strstr(log, pc.password));
     char want[1024];
     snprintf(want, sizeof want, "\nload mysql host=%s port=%s database=mlctest_ui user=%s "
-             "tls=default password-from=prompt\n", host, getenv("DG_MYSQL_PORT"),
-             getenv("DG_MYSQL_USER"));
+             "tls=default password-from=prompt\n", getenv("DG_MYSQL_HOST"),
+             getenv("DG_MYSQL_PORT"), getenv("DG_MYSQL_USER"));
     assert_non_null(strstr(log, want));
     assert_non_null(strstr(log, "password-from=password_file\n"));
     assert_non_null(strstr(log, "\nload mysql-pushdown host="));
     free(log);
-
-    /* Replayed headless: the password from the password_file. */
     model r;
     model_init(&r, work);
     assert_int_equal(model_replay(&r, logp, &err), DG_OK);
-    /* ...the last load, the aggregated one, included. */
     assert_true(r.loaded && r.from_db && r.have_pushed);
     assert_false(r.ds.present[DG_T_EVENTS]);
-    assert_int_equal(r.ds.tables[DG_T_PHONES].nrows, ds.tables[DG_T_PHONES].nrows);
     model_free(&r);
-    dg_dataset_free(&ds);
     dg_mysql_config_free(&pc);
 }
 
@@ -1800,6 +2269,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_action_is_named_keyed_and_documented),
         cmocka_unit_test(every_key_is_bound_once_per_context),
+        cmocka_unit_test(each_context_handles_its_own_actions),
+        cmocka_unit_test(the_panes_are_one_list),
+        cmocka_unit_test(the_eta_follows_the_recent_pace),
         cmocka_unit_test(the_man_page_lists_every_action),
         cmocka_unit_test(cjk_text_is_measured_by_display_width),
         cmocka_unit_test(bytes_and_amounts_read_the_same_everywhere),
@@ -1810,15 +2282,36 @@ int main(void)
         cmocka_unit_test(sorting_shows_the_top_and_frequency_sheets_sort),
         cmocka_unit_test(rows_show_in_full_and_rule_parameters_are_set),
         cmocka_unit_test(a_key_that_would_lose_work_says_what),
-        cmocka_unit_test(clean_and_eda_panes_drive_the_model_and_replay),
+        cmocka_unit_test(clean_needs_a_load_and_a_cancelled_apply_changes_nothing),
+        cmocka_unit_test(the_preview_counts_what_apply_then_changes),
+        cmocka_unit_test(a_rule_turned_off_says_off_and_undo_goes_back),
+        cmocka_unit_test(rules_move_and_a_saved_file_reads_back),
+        cmocka_unit_test(eda_tables_are_computed_opened_sorted_and_saved),
+        cmocka_unit_test(a_devices_features_show_as_a_sheet),
+        cmocka_unit_test(the_eda_tables_say_when_the_cleaned_data_changed),
+        cmocka_unit_test(a_clean_and_eda_session_replays_to_the_same_files),
         cmocka_unit_test(geo_pane_drives_the_model_and_replay),
-        cmocka_unit_test(models_and_campaigns_panes_drive_the_model_and_replay),
-        cmocka_unit_test(dbscan_views_tune_run_sweep_and_replay),
+        cmocka_unit_test(the_models_settings_refuse_bad_values),
+        cmocka_unit_test(a_training_runs_the_families_chosen_and_its_runs_filter),
+        cmocka_unit_test(a_cancelled_training_leaves_the_last_one),
+        cmocka_unit_test(the_runs_sort_by_any_column_and_save_the_cursors_chart),
+        cmocka_unit_test(the_export_writes_the_chosen_models_it_counts),
+        cmocka_unit_test(campaigns_from_the_sessions_models_match_the_cli),
+        cmocka_unit_test(campaign_rules_and_a_predictions_file_retarget),
+        cmocka_unit_test(a_models_and_campaigns_session_replays_to_the_same_files),
+        cmocka_unit_test(dbscan_eps_and_min_pts_move_on_their_ladders),
+        cmocka_unit_test(a_dbscan_run_gives_the_cores_numbers),
+        cmocka_unit_test(a_cancelled_dbscan_run_leaves_the_result_shown),
+        cmocka_unit_test(the_sweep_saves_its_chart_and_an_adopted_row_runs_to_its_numbers),
+        cmocka_unit_test(a_dbscan_session_replays_to_the_same_kdist_png),
         cmocka_unit_test(a_running_job_refuses_data_actions_and_cancel_changes_nothing),
         cmocka_unit_test(the_session_report_is_written_whole_in_three_renderings),
         cmocka_unit_test(replay_names_the_failing_line),
         cmocka_unit_test(mysql_source_is_set_by_actions_and_the_password_never_logged),
-        cmocka_unit_test(the_load_pane_loads_from_mysql),
+        cmocka_unit_test(the_load_pane_loads_the_mysql_tables_as_the_files),
+        cmocka_unit_test(data_from_mysql_is_cleaned_as_the_files_would_be),
+        cmocka_unit_test(a_mysql_pushdown_load_gives_the_files_features),
+        cmocka_unit_test(a_mysql_session_replays_with_the_password_file),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     dg_plot_release();

@@ -121,7 +121,7 @@ static void draw_status(app *a, int y, int width)
     if (job_running(&a->jr)) {
         job_progress p;
         job_peek(&a->jr, &p);
-        double now = dg_now(), el = now - p.stage_started;
+        double now = dg_now();
         double frac = p.total > 0 ? p.done / p.total : 0;
         if (frac > 1)
             frac = 1;
@@ -131,10 +131,15 @@ static void draw_status(app *a, int y, int width)
             bar[i] = i < (int)(frac * bw) ? '#' : '.';
         bar[bw] = '\0';
         if (p.unit[0]) {
+            /* The rate and ETA of the recent pace (job_pace): the first
+             * units' pace says little of the last ones'. */
+            double pace, left;
+            int known = job_pace(&p, now, &pace, &left);
             dg_format_amount(p.done, p.unit, done, sizeof done);
-            dg_format_amount(el > 0 ? p.done / el : 0, p.unit, rate, sizeof rate);
-            if (p.total > 0 && p.done > 0 && el > 0)
-                snprintf(eta, sizeof eta, " ETA %.0fs", (p.total - p.done) / (p.done / el));
+            dg_format_amount(known ? pace : now > p.started ? p.done / (now - p.started) : 0, p.unit,
+                             rate, sizeof rate);
+            if (known && p.total > 0)
+                snprintf(eta, sizeof eta, " ETA %.0fs", left);
         }
         /* The bar, the amount, the time and the way out keep their room;
          * a narrow terminal cuts the job's title and stage instead. */
@@ -1016,13 +1021,13 @@ int app_main(int argc, char **argv, model_asset_fn asset)
     const char *lat = getenv("DG_LATENCY_LOG");
     if (lat && lat[0])
         a.latency = fopen(lat, "w");
+    static const pane_ops *const pane_table[PANE_COUNT] = {
+#define PANE(id, name, title, key, ops) &ops,
+#include "panes.def"
+#undef PANE
+    };
     for (int p = 0; p < PANE_COUNT; p++)
-        a.panes[p] = p == PANE_LOAD    ? &pane_load_ops
-                     : p == PANE_CLEAN ? &pane_clean_ops
-                     : p == PANE_EDA   ? &pane_eda_ops
-                     : p == PANE_GEO   ? &pane_geo_ops
-                     : p == PANE_MODELS ? &pane_models_ops
-                                        : &pane_campaigns_ops;
+        a.panes[p] = pane_table[p];
 
     set_escdelay(25);
     initscr();

@@ -185,6 +185,28 @@ int model_row_detail(model *m, char *out, size_t cap, dg_err *err)
     return rc;
 }
 
+/* The cities of the map on screen, with the names the map had no room for. */
+static int city_list(model *m, char *out, size_t cap, dg_err *err)
+{
+    const geo_state *g = &m->geo;
+    if (!g->have_sample || !g->labels)
+        return dg_fail(err, "no map yet ({geo-sample} samples the events)");
+    int left_out = 0;
+    for (int i = 0; i < g->nlabels; i++)
+        left_out += g->labels[i].name_col < 0;
+    snprintf(out, cap, "Cities on the map: %d", g->nlabels);
+    if (left_out)
+        add(out, cap, ", %d of them unnamed (no room at this size: {geo-zoom-in} zooms in)",
+            left_out);
+    add(out, cap, "\n");
+    for (int i = 0; i < g->nlabels; i++) {
+        const dg_city *c = &dg_cities[g->labels[i].city];
+        add(out, cap, "%-12s %6.2f°%c %7.2f°%c%s\n", c->name, fabs(c->lat), c->lat < 0 ? 'S' : 'N',
+            fabs(c->lon), c->lon < 0 ? 'W' : 'E', g->labels[i].name_col < 0 ? "  (unnamed on the map)" : "");
+    }
+    return DG_OK;
+}
+
 static int row_detail(model *m, char *out, size_t cap, dg_err *err)
 {
     out[0] = '\0';
@@ -195,6 +217,10 @@ static int row_detail(model *m, char *out, size_t cap, dg_err *err)
     case PANE_CLEAN: return rule_row(m, out, cap, err);
     case PANE_MODELS: return run_row(m, out, cap, err);
     case PANE_CAMPAIGNS: return campaign_row(m, out, cap, err);
+    case PANE_GEO:
+        if (m->dbs.view == GEO_VIEW_MAP)
+            return city_list(m, out, cap, err);
+        return dg_fail(err, "no row to show in full here");
     default: return dg_fail(err, "no row to show in full here");
     }
 }

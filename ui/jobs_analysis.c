@@ -64,7 +64,8 @@ model_job *geo_sample_start(model *m, int id, int argc, char **argv, dg_err *err
     d->src = analysed(m);
     d->gen = m->data_gen;
     j->data = d;
-    snprintf(j->title, sizeof j->title, "sampling %u events", g.n);
+    char n[32];
+    snprintf(j->title, sizeof j->title, "sampling %s events", text_count(g.n, n, sizeof n));
     return j;
 }
 
@@ -131,10 +132,11 @@ static int models_kind_finish(model *m, model_job *j, dg_err *err)
         chosen += r->runs[i].chosen;
         models += r->runs[i].chosen && r->runs[i].scenario != 0;
     }
+    char nruns[32], nlabelled[32];
     model_say(m,
-              "%zu runs on %u labelled devices of the %s data, %d chosen (*); {models-export} "
+              "%s runs on %s labelled devices of the %s data, %d chosen (*); {models-export} "
               "exports %d models",
-              r->nruns, r->nlabelled,
+              text_count(r->nruns, nruns, sizeof nruns), text_count(r->nlabelled, nlabelled, sizeof nlabelled),
               m->models.from_cleaned ? "cleaned"
               : m->have_pushed       ? "aggregated (cleaned on the server at the load)"
                                      : "loaded (not cleaned)",
@@ -190,9 +192,10 @@ static int campaigns_kind_finish(model *m, model_job *j, dg_err *err)
              m->models.from_cleaned ? "cleaned" : "loaded");
     if (campaigns_job_finish(&m->camp, j->data, from, err) != DG_OK)
         return DG_ERR;
-    model_say(m, "%zu test devices predicted and targeted; {campaigns-write} writes the campaign "
+    char n[32];
+    model_say(m, "%s test devices predicted and targeted; {campaigns-write} writes the campaign "
                  "files",
-              m->camp.n);
+              text_count(m->camp.n, n, sizeof n));
     return DG_OK;
 }
 

@@ -1,7 +1,7 @@
 /* The EDA pane's job kinds: eda-compute (the ten charts' tables, and each as
  * a table for the sheet view) and device-features (every device's features,
  * built once per data, then one device's shown as a sheet). */
-#include "model_job.h"
+#include "model_actions.h"
 
 #include "demographer/csv.h"
 
@@ -144,9 +144,40 @@ static model_job *new_eda_job(model *m, int id, int argc, char **argv, const job
     return j;
 }
 
-int eda_action(model *m, int id, int argc, char **argv, model_job **job, dg_err *err)
+/* eda-open N: EDA table N as the pane's sheet. */
+static int eda_open(model *m, int id, int argc, char **argv, dg_err *err)
+{
+    if (model_need_args(id, argc, 1, 1, err) != DG_OK)
+        return DG_ERR;
+    char *end;
+    long n = strtol(argv[0], &end, 10);
+    if (!m->have_eda)
+        return dg_fail(err, "no EDA tables yet ({eda-compute} computes them)");
+    if (*end || n < 1 || n > m->eda.ntables)
+        return dg_fail(err, "no EDA table '%s' (there are %d)", argv[0], m->eda.ntables);
+    if (m->pane != PANE_EDA || m->eda_open)
+        return dg_fail(err, "eda-open works in the EDA pane's table list");
+    sheet *s = &m->eda_sheet;
+    memset(s, 0, sizeof *s);
+    s->kind = SHEET_TABLE;
+    s->eda = 1;
+    s->table = (int)n - 1;
+    s->sort_col = -1;
+    s->search_col = -1;
+    s->nrows = m->eda_tabs[s->table].nrows;
+    m->eda_open = 1;
+    m->eda_cur = s->table;
+    model_say(m, "%s: {save} saves its chart and CSV", m->eda.tables[s->table].title);
+    return DG_OK;
+}
+
+int eda_context_action(model *m, int id, int argc, char **argv, model_job **job, dg_err *err)
 {
     *job = NULL;
+    if (id == ACT_EDA_OPEN)
+        return eda_open(m, id, argc, argv, err);
+    if (id != ACT_EDA_COMPUTE && id != ACT_DEVICE_FEATURES)
+        return model_not_here(id, "eda", err);
     if (id == ACT_EDA_COMPUTE) {
         if (model_need_args(id, argc, 0, 0, err) != DG_OK)
             return DG_ERR;

@@ -1,7 +1,7 @@
 /* The sheets' job kinds: sort and sort-desc of a table sheet, freq (a
  * column's frequency sheet) and search / search-next, each start, run,
  * finish and free; a frequency sheet sorts in place, at once. */
-#include "model_job.h"
+#include "model_actions.h"
 
 #include "text.h"
 
@@ -179,11 +179,50 @@ static model_job *new_sheet_job(model *m, sheet *s, int id, int argc, char **arg
     return j;
 }
 
-int sheet_action(model *m, int id, int argc, char **argv, model_job **job, dg_err *err)
+/* sheet-back: the top sheet closes, the one below shows. */
+static int sheet_back(model *m, int id, int argc, dg_err *err)
+{
+    sheet *s;
+    if (model_need_args(id, argc, 0, 0, err) != DG_OK || !(s = model_need_sheet(m, id, err)))
+        return DG_ERR;
+    model_sheet_free(s);
+    if (m->pane == PANE_EDA)
+        m->eda_open = 0;
+    else
+        m->nsheets--;
+    return DG_OK;
+}
+
+/* sheet-widen COLUMN: the column at its longest value on screen, or back. */
+static int sheet_widen(model *m, int id, int argc, char **argv, dg_err *err)
+{
+    int col = 0;
+    sheet *s;
+    if (model_need_args(id, argc, 1, 1, err) != DG_OK || !(s = model_need_sheet(m, id, err)))
+        return DG_ERR;
+    if (s->kind == SHEET_FREQ ? strcmp(argv[0], "value") != 0 &&
+                                    strcmp(argv[0], model_sheet_table(m, s)->cols[s->col].name) != 0
+                              : (col = model_find_column(model_sheet_table(m, s), argv[0], err)) < 0)
+        return s->kind == SHEET_FREQ ? dg_fail(err, "a frequency sheet widens its value column")
+                                     : DG_ERR;
+    s->wide ^= 1u << col;
+    model_say(m, "%s %s", argv[0], s->wide & (1u << col) ? "widened to its longest value"
+                                                             : "back to its usual width");
+    return DG_OK;
+}
+
+int sheet_context_action(model *m, int id, int argc, char **argv, model_job **job, dg_err *err)
 {
     *job = NULL;
     sheet *s;
     int col;
+    if (id == ACT_SHEET_BACK)
+        return sheet_back(m, id, argc, err);
+    if (id == ACT_SHEET_WIDEN)
+        return sheet_widen(m, id, argc, argv, err);
+    if (id != ACT_SORT && id != ACT_SORT_DESC && id != ACT_FREQ && id != ACT_SEARCH &&
+        id != ACT_SEARCH_NEXT)
+        return model_not_here(id, "sheet", err);
     if (id == ACT_SORT || id == ACT_SORT_DESC || id == ACT_FREQ) {
         if (model_need_args(id, argc, 1, 1, err) != DG_OK || !(s = model_need_sheet(m, id, err)))
             return DG_ERR;

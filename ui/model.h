@@ -33,12 +33,9 @@
 #include <stdio.h>
 
 typedef enum pane_id {
-    PANE_LOAD,
-    PANE_CLEAN,
-    PANE_EDA,
-    PANE_GEO,
-    PANE_MODELS,
-    PANE_CAMPAIGNS,
+#define PANE(id, name, title, key, ops) PANE_##id,
+#include "panes.def"
+#undef PANE
     PANE_COUNT
 } pane_id;
 

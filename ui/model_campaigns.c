@@ -1,5 +1,6 @@
 /* The Campaigns pane's state and actions (see model_campaigns.h). */
 #include "model_campaigns.h"
+#include "text.h"
 
 #include "demographer/i64map.h"
 #include "demographer/prediction.h"
@@ -13,7 +14,7 @@ void campaigns_init(campaigns_state *c)
 {
     memset(c, 0, sizeof *c);
     dg_campaign_rules_default(&c->rules);
-    snprintf(c->rules_from, sizeof c->rules_from, "the brief's six");
+    snprintf(c->rules_from, sizeof c->rules_from, "the defaults");
 }
 
 static void forget(campaigns_state *c)
@@ -137,7 +138,7 @@ int campaigns_rules(campaigns_state *c, const char *file, const char *out_dir, c
             snprintf(path, sizeof path, "%s", c->default_rules_path);
         } else {
             dg_campaign_rules_default(&r);
-            snprintf(path, sizeof path, "the brief's six");
+            snprintf(path, sizeof path, "the defaults");
         }
     } else {
         in_out(file, out_dir, path, sizeof path);
@@ -170,7 +171,8 @@ int campaigns_load(campaigns_state *c, const char *file, const char *out_dir, dg
         free(truth);
         return DG_ERR;
     }
-    snprintf(msg, msgcap, "%zu predictions from %.900s; %s", n, path,
+    char count[32];
+    snprintf(msg, msgcap, "%s predictions from %.900s; %s", text_count(n, count, sizeof count), path,
              c->reach.labelled ? "precision from the session's labels"
                                : "no labels for them: no expected precision");
     return DG_OK;
@@ -198,11 +200,12 @@ int campaigns_job_run(campaigns_job *j, const dg_progress *p, dg_err *err)
             r[n++] = k;
     }
     dg_i64map_free(&rows);
+    char count[32];
     int rc = DG_OK;
     if (missing)
-        rc = dg_fail(err, "%u test devices of %s/test_devices.csv have no features in the "
+        rc = dg_fail(err, "%s test devices of %s/test_devices.csv have no features in the "
                           "session's data",
-                     missing, j->models_dir);
+                     text_count(missing, count, sizeof count), j->models_dir);
     if (rc == DG_OK) {
         j->pred = dg_xcalloc((size_t)n + 1, sizeof *j->pred);
         j->n = n;

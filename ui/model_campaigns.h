@@ -16,7 +16,7 @@
 
 typedef struct campaigns_state {
     dg_campaign_rules rules;
-    char rules_from[1100];       /* "the brief's six (default)" or the file */
+    char rules_from[1100];       /* "the defaults" or the file */
     char *default_rules_path;    /* the asset campaigns.rules, or NULL: the built-in six */
     /* The predictions and what was made of them (n == 0: none yet). */
     dg_prediction *pred;

@@ -1,5 +1,6 @@
 /* Chart descriptions of the workbench's views (model_charts.h). */
 #include "model_charts.h"
+#include "text.h"
 
 #include "demographer/describe.h"
 
@@ -19,9 +20,14 @@ void freq_chart_of(const model *m, const sheet *s, freq_chart *out)
         out->values[i] = (double)s->freq.count[i];
     }
     snprintf(out->title, sizeof out->title, "%s.%s: frequency", t->name, c->name);
-    snprintf(out->sub, sizeof out->sub, "the %d most frequent of %" PRIu64 " values, %" PRIu64
-                                        " rows",
-             n, s->freq.n, s->freq.total);
+    char values[32], rows[32];
+    snprintf(out->sub, sizeof out->sub, "the %d most frequent of %s values, %s rows", n,
+             text_count(s->freq.n, values, sizeof values),
+             text_count(s->freq.total, rows, sizeof rows));
+    /* Counts of one column: one colour, the charts' for one quantity (the
+     * palette's first, blue, is the male series' in every chart). */
+    for (int i = 0; i < FREQ_CHART_MAX; i++)
+        out->colours[i] = COLOUR_ONE_QUANTITY;
     out->chart = (dg_chart){
         .kind = DG_CHART_BAR_H,
         .width = 1200,
@@ -33,6 +39,7 @@ void freq_chart_of(const model *m, const sheet *s, freq_chart *out)
         .n = n,
         .labels = out->labels,
         .values = out->values,
+        .colours = out->colours,
         .value_labels = 1,
         .integer_values = 1,
     };

@@ -9,6 +9,9 @@
 #include "demographer/chart.h"
 
 #define FREQ_CHART_MAX 20
+/* The palette colour of a one-series view (sky blue, as the report's
+ * one-quantity charts): not blue, which is the male series' everywhere. */
+#define COLOUR_ONE_QUANTITY 4
 
 /* A frequency sheet's chart: its FREQ_CHART_MAX most frequent values as
  * horizontal bars of counts. */
@@ -17,6 +20,7 @@ typedef struct freq_chart {
     char text[FREQ_CHART_MAX][64];
     const char *labels[FREQ_CHART_MAX];
     double values[FREQ_CHART_MAX];
+    int colours[FREQ_CHART_MAX]; /* one quantity: one colour, not gender's blue */
     char title[128], sub[160];
 } freq_chart;
 

@@ -1,5 +1,6 @@
 /* The Geo pane's DBSCAN tuning section (see model_dbscan.h). */
 #include "model_dbscan.h"
+#include "text.h"
 
 #include "actions.h"
 
@@ -303,9 +304,10 @@ void dbscan_job_finish(dbscan_state *d, dbscan_job *j, char *msg, size_t msgcap)
     if (d->view == GEO_VIEW_MAP)
         d->view = GEO_VIEW_CLUSTERS;
     const dg_dbscan_report *r = &j->report;
-    snprintf(msg, msgcap, "eps %g km, minPts %g: %d clusters, noise %.1f%%, largest %.1f%%, "
+    char clusters[32];
+    snprintf(msg, msgcap, "eps %g km, minPts %g: %s clusters, noise %.1f%%, largest %.1f%%, "
                           "%.2f s",
-             j->eps_km, j->min_pts, r->clusters, share(r->noise_weight, r->total_weight),
+             j->eps_km, j->min_pts, text_count((unsigned)r->clusters, clusters, sizeof clusters), share(r->noise_weight, r->total_weight),
              share(r->largest_cluster_weight, r->total_weight), r->seconds);
 }
 

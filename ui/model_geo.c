@@ -48,6 +48,7 @@ void geo_forget(geo_state *g)
 
 void geo_free(geo_state *g)
 {
+    free(g->labels);
     geo_forget(g);
     if (g->basemap_state == 1)
         dg_basemap_free(&g->basemap);
@@ -187,4 +188,52 @@ int geo_save(geo_state *g, const char *path, int *width, int *height, dg_err *er
                     .basemap = geo_basemap(g)};
     dg_geo_map_default_size(g->kind, width, height);
     return dg_geo_map_save(s, &m, path, err);
+}
+
+/* Whether name cells [from, from+n) of row r are free and the cell at pad
+ * (outside the grid: the edge) is free or a blank. */
+static int name_fits(const unsigned char *grid, int cols, int r, int from, int n, int pad)
+{
+    if (from < 0 || from + n > cols)
+        return 0;
+    for (int k = from; k < from + n; k++)
+        if (grid[(size_t)r * cols + k] != GEO_CELL_FREE)
+            return 0;
+    return pad < 0 || pad >= cols || grid[(size_t)r * cols + pad] == GEO_CELL_FREE ||
+           grid[(size_t)r * cols + pad] == GEO_CELL_BLANK;
+}
+
+int geo_place_labels(const dg_proj *q, const dg_extent *e, int cols, int rows, geo_label *out,
+                     unsigned char *grid)
+{
+    memset(grid, GEO_CELL_FREE, (size_t)cols * rows);
+    int n = 0;
+    for (int i = 0; i < dg_ncities; i++) {
+        const dg_city *ct = &dg_cities[i];
+        if (ct->lon < e->lon0 || ct->lon > e->lon1 || ct->lat < e->lat0 || ct->lat > e->lat1)
+            continue;
+        double px, py;
+        dg_proj_forward(q, ct->lon, ct->lat, &px, &py);
+        int c = (int)(px / 2), r = (int)(py / 4);
+        if (c < 0 || c >= cols || r < 0 || r >= rows || grid[(size_t)r * cols + c])
+            continue;
+        grid[(size_t)r * cols + c] = GEO_CELL_MARKER;
+        out[n++] = (geo_label){.city = i, .col = c, .row = r, .name_col = -1};
+    }
+    for (int i = 0; i < n; i++) {
+        geo_label *l = &out[i];
+        int len = (int)strlen(dg_cities[l->city].name), c = l->col, r = l->row;
+        if (name_fits(grid, cols, r, c + 1, len, c + 1 + len))
+            l->name_col = c + 1;
+        else if (name_fits(grid, cols, r, c - len, len, c - len - 1))
+            l->name_col = c - len;
+        else
+            continue;
+        for (int k = 0; k < len; k++)
+            grid[(size_t)r * cols + l->name_col + k] = GEO_CELL_NAME;
+        int pad = l->name_col > c ? c + 1 + len : c - len - 1;
+        if (pad >= 0 && pad < cols)
+            grid[(size_t)r * cols + pad] = GEO_CELL_BLANK;
+    }
+    return n;
 }

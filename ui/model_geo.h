@@ -28,7 +28,28 @@ typedef struct geo_state {
     dg_basemap basemap;       /* loaded on first use */
     int basemap_state;        /* 0 not tried, 1 loaded, -1 failed (basemap_error says why) */
     char basemap_error[1024];
+    struct geo_label *labels; /* the cities of the map last drawn on screen (geo_place_labels) */
+    int nlabels;
 } geo_state;
+
+/* A city on the text map: its marker's cell, and where its name starts
+ * (name_col: -1 when the name had no room and is left out). */
+typedef struct geo_label {
+    int city; /* in dg_cities */
+    int col, row, name_col;
+} geo_label;
+
+/* Places the cities inside extent on a text map of cols x rows cells, each
+ * cell 2 x 4 pixels of q (a projection onto 2 cols x 4 rows pixels): a
+ * marker in the city's cell (a second city in a taken cell is left out),
+ * then, in dg_cities' order, its name right of the marker, else left, where
+ * the name covers no marker and no other name and a blank cell (or the
+ * map's edge) follows it, so labels never run into each other or into a
+ * marker. Fills out (cap at least dg_ncities) and returns the count;
+ * grid[cols x rows] (caller's) gets per cell what it holds. */
+enum { GEO_CELL_FREE, GEO_CELL_MARKER, GEO_CELL_NAME, GEO_CELL_BLANK };
+int geo_place_labels(const dg_proj *q, const dg_extent *e, int cols, int rows, geo_label *out,
+                     unsigned char *grid);
 
 /* The sample of the map kind shown. */
 const dg_geo_sample *geo_sample_shown(const geo_state *g);

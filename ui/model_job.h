@@ -61,13 +61,9 @@ void model_eda_clear(model *m);
 void model_forget_pushed(model *m);
 void model_free_tabs(dg_table *tabs, int n);
 int model_show_device(model *m, int64_t device, dg_err *err);
-/* jobs_eda.c: eda-compute, device-features (at once when every device's
- * features are built for the data shown). */
-int eda_action(model *m, int id, int argc, char **argv, model_job **job, dg_err *err);
-
-/* jobs_sheet.c: sort, sort-desc, freq, search, search-next on the top sheet
- * (a frequency sheet sorts at once: no job). */
-int sheet_action(model *m, int id, int argc, char **argv, model_job **job, dg_err *err);
+/* The EDA and sheet actions (device-features at once when every device's
+ * features are built for the data shown; a frequency sheet sorts at once):
+ * model_actions.h's eda_context_action and sheet_context_action. */
 
 /* jobs_analysis.c: geo-sample, dbscan-run and dbscan-sweep, models-train,
  * campaigns-predict. NULL with err set when the arguments or the state do

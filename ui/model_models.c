@@ -1,6 +1,7 @@
 /* The Models pane's state and actions (see model_models.h). */
 #define _XOPEN_SOURCE 700
 #include "model_models.h"
+#include "text.h"
 
 #include "actions.h"
 
@@ -113,7 +114,7 @@ const char *models_cell(const dg_run *r, int col, char *buf, size_t cap)
     case RUNCOL_PARAMS: snprintf(buf, cap, "%s", r->params); return buf;
     case RUNCOL_CV: return num(r->cv_score, "%.4f", buf, cap);
     case RUNCOL_SECONDS: return num(r->train_seconds, "%.3f", buf, cap);
-    case RUNCOL_BYTES: snprintf(buf, cap, "%" PRIu64, r->model_bytes); return buf;
+    case RUNCOL_BYTES: return text_count(r->model_bytes, buf, cap);
     default:
         if (col >= RUNCOL_METRICS && col < RUNCOL_SECONDS) {
             dg_metric m = dg_metrics_brief[col - RUNCOL_METRICS];

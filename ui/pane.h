@@ -30,8 +30,9 @@ typedef struct pane_ops {
     void (*free)(app *a);
 } pane_ops;
 
-extern const pane_ops pane_load_ops, pane_clean_ops, pane_eda_ops;
-extern const pane_ops pane_geo_ops;
-extern const pane_ops pane_models_ops, pane_campaigns_ops;
+/* Each pane's operations, named in panes.def. */
+#define PANE(id, name, title, key, ops) extern const pane_ops ops;
+#include "panes.def"
+#undef PANE
 
 #endif

@@ -134,7 +134,7 @@ static int key(app *a, int id, pane_args *args)
     switch (id) {
     case ACT_CAMPAIGNS_RULES:
         app_prompt(a, PROMPT_ARG, "campaign rules from (relative: in the output directory; "
-                                  "default: the brief's): ",
+                                  "default: the six default campaigns): ",
                    "default", actions[id].name);
         return 0;
     case ACT_CAMPAIGNS_LOAD:

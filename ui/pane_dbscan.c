@@ -62,8 +62,9 @@ static void draw_clusters(app *a, int top, int height, int width)
         return;
     }
     int shown = height - 5 < r->clusters ? height - 5 : r->clusters;
-    snprintf(line, sizeof line, "Largest %d of %d clusters by events (radius: centroid to "
-                                "farthest location)", shown, r->clusters);
+    char all[32];
+    snprintf(line, sizeof line, "Largest %d of %s clusters by events (radius: centroid to "
+                                "farthest location)", shown, text_count((unsigned)r->clusters, all, sizeof all));
     app_put_text(top + 3, width, line, A_NORMAL);
     attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
     app_put_row(top + 4, 1, width - 2, head, nh);

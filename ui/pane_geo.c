@@ -8,6 +8,7 @@
 #include "pane_dbscan.h"
 
 #include "chart_view.h"
+#include "model_charts.h"
 #include "text.h"
 
 #include <curses.h>
@@ -23,7 +24,7 @@ static int panel_palette(dg_map_kind k, int panel)
         return panel == 0 ? DG_COLOUR_MALE : DG_COLOUR_FEMALE;
     if (k == DG_MAP_AGE)
         return panel == 0 ? 2 : panel == 1 ? 1 : 5;
-    return 0;
+    return COLOUR_ONE_QUANTITY; /* all events: not the male panel's blue */
 }
 
 /* A graticule step giving a handful of lines over span degrees. */
@@ -88,33 +89,26 @@ static void draw_panel(app *a, int panel, int x, int y, int cols, int rows)
             if (coast[(size_t)dy * gw + dx])
                 co[c] |= text_braille_bit(dx % 2, dy % 4);
         }
-    /* Labels over the map: city markers and names, kept off each other. */
+    /* Labels over the map: city markers and names, kept off each other and
+     * off the markers (geo_place_labels); the list is behind {row-detail}. */
     uint32_t *label = dg_xcalloc((size_t)uc * ur, sizeof *label);
+    unsigned char *grid = dg_xmalloc((size_t)uc * ur);
     dg_proj q;
     dg_proj_init(&q, g->projection, &g->extent, 0, 0, gw, gh);
-    for (int i = 0; i < dg_ncities; i++) {
-        const dg_city *ct = &dg_cities[i];
-        if (ct->lon < g->extent.lon0 || ct->lon > g->extent.lon1 || ct->lat < g->extent.lat0 ||
-            ct->lat > g->extent.lat1)
-            continue;
-        double px, py;
-        dg_proj_forward(&q, ct->lon, ct->lat, &px, &py);
-        int c = (int)(px / 2), r = (int)(py / 4), n = (int)strlen(ct->name);
-        if (c < 0 || c >= uc || r < 0 || r >= ur)
-            continue;
-        int start = c + 1 + n <= uc ? c : c - n - 1; /* name right of it, else left */
-        if (start < 0)
-            continue;
-        int free_run = 1;
-        for (int k = start; k < start + n + 1 && free_run; k++)
-            free_run = !label[(size_t)r * uc + k];
-        if (!free_run)
-            continue;
-        label[(size_t)r * uc + c] = 0x25C6;
-        int from = start == c ? c + 1 : start;
-        for (int k = 0; k < n; k++)
-            label[(size_t)r * uc + from + k] = (unsigned char)ct->name[k];
+    if (!g->labels)
+        g->labels = dg_xcalloc((size_t)dg_ncities, sizeof *g->labels);
+    g->nlabels = geo_place_labels(&q, &g->extent, uc, ur, g->labels, grid);
+    for (int i = 0; i < g->nlabels; i++) {
+        const geo_label *l = &g->labels[i];
+        label[(size_t)l->row * uc + l->col] = 0x25C6;
+        const char *name = dg_cities[l->city].name;
+        for (int k = 0; l->name_col >= 0 && name[k]; k++)
+            label[(size_t)l->row * uc + l->name_col + k] = (unsigned char)name[k];
     }
+    for (size_t i = 0; i < (size_t)uc * ur; i++)
+        if (grid[i] == GEO_CELL_BLANK)
+            label[i] = ' ';
+    free(grid);
     int colour = panel_palette(g->kind, panel);
     double lmax = log1p((double)max);
     static const char *const shade[4] = {"░", "▒", "▓", "█"};

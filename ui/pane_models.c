@@ -84,10 +84,13 @@ static void draw_settings(app *a, int top, int height, int width)
     }
     /* What "last s" is: the cost a family had the last time, to weigh it. */
     if (s->have_result && y < end) {
-        snprintf(line, sizeof line, "last s: fit seconds of the last training (%u devices%s), "
+        char devices[32];
+        snprintf(line, sizeof line, "last s: fit seconds of the last training (%s devices%s), "
                                     "cross-validation and refit summed over folds",
-                 s->res.nlabelled ? s->res.nlabelled : s->res.ntrain[1] + s->res.ntest[1] +
-                                                           s->res.ntrain[2] + s->res.ntest[2],
+                 text_count(s->res.nlabelled ? s->res.nlabelled
+                                             : s->res.ntrain[1] + s->res.ntest[1] +
+                                                   s->res.ntrain[2] + s->res.ntest[2],
+                            devices, sizeof devices),
                  s->opened ? ", opened from disk" : "");
         app_put_plain(end - 1, 0, width, line, A_DIM);
     }

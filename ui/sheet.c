@@ -91,21 +91,30 @@ static void draw_table(app *a, sheet *s, int top, int height, int width)
         if (w[c] > width)
             w[c] = width;
     }
-    /* Scroll columns so that the cursor's is in view. */
+    /* Scroll columns so that the cursor's is in view. The first column (the
+     * row's name: a table's key, an EDA table's group) stays pinned at the
+     * left when the others scroll. */
     if (s->ccol < s->left)
         s->left = s->ccol;
     for (;;) {
-        int x = 0;
+        int x = s->left > 0 ? w[0] + 2 : 0;
         for (int c = s->left; c <= s->ccol; c++)
             x += w[c] + 2;
         if (x <= width || s->left == s->ccol)
             break;
         s->left++;
     }
+    int shown[DG_MAX_COLS], nshown = 0;
+    if (s->left > 0)
+        shown[nshown++] = 0;
+    for (int c = s->left; c < t->ncols; c++)
+        shown[nshown++] = c;
+    int pin_x = s->left > 0 && w[0] < width ? w[0] : -1; /* the pin's rule, in the gap */
     draw_title(a, s, t, top, width);
     char buf[1024];
     int x = 0;
-    for (int c = s->left; c < t->ncols && x < width; c++) {
+    for (int k = 0; k < nshown && x < width; k++) {
+        int c = shown[k];
         char head[64];
         snprintf(head, sizeof head, "%s%s", t->cols[c].name,
                  s->sort_col == c ? (s->sort_desc ? "\xe2\x96\xbc" : "\xe2\x96\xb2") : "");
@@ -116,12 +125,15 @@ static void draw_table(app *a, sheet *s, int top, int height, int width)
         attrset(A_NORMAL);
         x += w[c] + 2;
     }
+    if (pin_x >= 0)
+        mvaddstr(top + 1, pin_x, "\xe2\x94\x82");
     for (uint64_t p = s->top; p < end; p++) {
         int y = top + 2 + (int)(p - s->top);
         uint64_t row = s->order ? s->order[p] : p;
         int cur = p == s->cur;
         x = 0;
-        for (int c = s->left; c < t->ncols && x < width; c++) {
+        for (int k = 0; k < nshown && x < width; k++) {
+            int c = shown[k];
             const char *v = dg_cell_text(t, &t->cols[c], row, cell, sizeof cell);
             int cw = w[c] < width - x ? w[c] : width - x;
             int attr = cur ? app_attr(a, COLOR_CURSOR, A_REVERSE) : 0;
@@ -129,8 +141,10 @@ static void draw_table(app *a, sheet *s, int top, int height, int width)
                 attr |= A_BOLD | A_UNDERLINE;
             attrset(attr);
             mvaddstr(y, x, text_fit(v, cw, right_aligned(t->cols[c].type), buf, sizeof buf));
-            if (cur && c + 1 < t->ncols && x + cw + 2 <= width)
+            if (cur && k + 1 < nshown && x + cw + 2 <= width)
                 mvaddstr(y, x + cw, "  ");
+            if (k == 0 && pin_x >= 0)
+                mvaddstr(y, pin_x, "\xe2\x94\x82");
             attrset(A_NORMAL);
             x += w[c] + 2;
         }

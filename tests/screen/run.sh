@@ -119,7 +119,41 @@ assert len(colours) >= 4, f'only {len(colours)} colours: blank'
 PY
 }
 
-echo "1..88"
+# labels_apart: the map on stdin has each city name whole, beside its marker
+# on one side and a blank (or the map's edge) on the other, so no two labels
+# run into each other or into a marker ("Shanghai█◆", "◆Urumqi⠤⣄Shenyang").
+labels_apart() {
+    MAP_SCREEN=$(cat) python3 - "$here/../../src/geo.c" <<'PY'
+import os, re, sys
+names = re.findall(r'\{"([^"]+)", -?[0-9.]+, -?[0-9.]+\}', open(sys.argv[1]).read())
+assert len(names) >= 10, 'no city list'
+lines = os.environ['MAP_SCREEN'].split('\n')
+end = next(i for i, l in enumerate(lines) if '°E' in l or '°W' in l)
+bad, found = [], 0
+for l in lines[4:end]:
+    named = set()
+    for n in names:
+        for m in re.finditer(re.escape(n), l):
+            a, b = m.start(), m.end()
+            before = l[a - 1] if a > 0 else ' '
+            after = l[b] if b < len(l) else ' '
+            if not ((before == '◆' and after in ' ┤') or (after == '◆' and before in ' ┤')):
+                bad.append(f'{n!r} not between its marker and a blank: {l.strip()!r}')
+            named.update(range(a - 1, b + 1))
+            found += 1
+    for i, ch in enumerate(l):
+        if ch == '◆':
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(l) and l[j].isalpha() and j not in named:
+                    bad.append(f'a marker touches text that is no whole name: {l.strip()!r}')
+if found < 3:
+    bad.append(f'only {found} names on the map')
+print('\n'.join(bad))
+sys.exit(1 if bad else 0)
+PY
+}
+
+echo "1..92"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -264,6 +298,12 @@ keys d Down Down Enter
 wait_for d "row 1/2" >/dev/null
 keys d G Right Right Right Right Right Right Right Right Right
 check d eda-box-last-column-80x24 "upper whisker"
+# Scrolled right, the row's name (the first column) stays pinned at the left.
+if screen d | sed -n 3,5p | grep -c '^\(gender\|female\|male\) *│ .*[0-9x]$' | grep -qx 3; then
+    ok "a sheet scrolled to its last column keeps its first column pinned"
+else
+    notok "pinned first column" "$(screen d | sed -n 3,5p)"
+fi
 # _ widens a column, and back.
 keys d _
 check d eda-box-widened-80x24 "max widened to its longest value"
@@ -317,6 +357,15 @@ keys g 4
 check g geo-empty-80x24 "No sample of events yet"
 keys g c
 check g geo-all-80x24 "sampled"
+if err=$(screen g | labels_apart 2>&1); then
+    ok "geo 80x24: no label runs into another or into a marker"
+else
+    notok "geo 80x24: labels apart" "$err"
+fi
+# Enter: every city of the map, the ones without room for their names said.
+keys g Enter
+check g geo-cities-80x24 "Cities on the map"
+keys g q
 keys g m
 check g geo-gender-80x24 "Map gender"
 # One panel at a time: f flips to the female panel, and back.
@@ -328,6 +377,11 @@ keys g + Left
 check g geo-zoomed-80x24 "lon 90.90..112.55"
 keys g P
 check g geo-mercator-80x24 "mercator;"
+if err=$(screen g | labels_apart 2>&1); then
+    ok "geo zoomed, mercator, 80x24: labels apart"
+else
+    notok "geo zoomed, mercator: labels apart" "$err"
+fi
 keys g p
 if wait_for g "saved out-g/geo-gender.png (1924x852 PNG)"; then
     if err=$(png_ok "$work/out-g/geo-gender.png" 1924 852 2>&1); then
