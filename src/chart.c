@@ -20,12 +20,17 @@ dg_series_kind dg_chart_kind_of(const dg_chart *c, int i)
     return c->kinds ? c->kinds[i] : DG_SERIES_PLAIN;
 }
 
+/* The colours of series that are no gender: the palette without the two
+ * the genders own, so that a chart of one plain series (events per hour)
+ * does not read as a chart of men. Sky blue first. */
+static const int plain_colours[6] = {4, 1, 2, 5, 6, 7};
+
 int dg_chart_colour(const dg_chart *c, int i)
 {
     switch (dg_chart_kind_of(c, i)) {
     case DG_SERIES_MALE: return DG_COLOUR_MALE;
     case DG_SERIES_FEMALE: return DG_COLOUR_FEMALE;
-    default: return c->colours ? c->colours[i] : i;
+    default: return c->colours ? c->colours[i] : plain_colours[((i % 6) + 6) % 6];
     }
 }
 

@@ -27,14 +27,15 @@ static void set_rgb(cairo_t *cr, unsigned rgb, double alpha)
 }
 
 /* Each panel's colour from the charts' palette: male blue, female vermilion,
- * the age groups green, orange, reddish purple. */
+ * the age groups green, orange, reddish purple, every event sky blue (no
+ * gender's colour). */
 static unsigned panel_colour(dg_map_kind k, int panel)
 {
     if (k == DG_MAP_GENDER) /* the charts' gender colours (chart.h) */
         return panel == 0 ? dg_palette(DG_COLOUR_MALE) : dg_palette(DG_COLOUR_FEMALE);
     if (k == DG_MAP_AGE)
         return panel == 0 ? dg_palette(2) : panel == 1 ? dg_palette(1) : dg_palette(5);
-    return dg_palette(0);
+    return dg_palette(4);
 }
 
 /* A graticule step giving a handful of lines over span degrees. */

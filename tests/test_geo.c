@@ -512,7 +512,7 @@ static void maps_command(void **state)
         assert_int_equal(cairo_image_surface_get_width(img), 1400);
         assert_int_equal(cairo_image_surface_get_height(img), 700);
         assert_true(count_colour(img, 0x5a5a5a) > 300);
-        assert_true(tinted(img, 0, 1400, k == 0 ? dg_palette(0) : dg_palette(0)) > 100);
+        assert_true(tinted(img, 0, 1400, k == 0 ? dg_palette(4) : dg_palette(0)) > 100);
         cairo_surface_destroy(img);
     }
     /* Same seed, same bytes. */

@@ -91,7 +91,7 @@ unsigned dg_palette(int i);
 #define DG_COLOUR_MALE 0   /* blue */
 #define DG_COLOUR_FEMALE 3 /* vermilion */
 /* The palette index of series (or label) i of c: its gender's colour, else
- * colours[i], else i. */
+ * colours[i], else the i-th of the palette's colours that no gender owns. */
 int dg_chart_colour(const dg_chart *c, int i);
 /* The kind of series (or label) i of c. */
 dg_series_kind dg_chart_kind_of(const dg_chart *c, int i);
