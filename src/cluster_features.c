@@ -8,9 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const cluster_cols[] = {"cluster_home", "cluster_count", "cluster_top_share",
-                                           "cluster_noise_share"};
-#define NCLUSTER_COLS 4
+/* The shares say where a device's located events are; the two counts say
+ * how many back them, as the hours' counts do (design.c): a device's
+ * evidence from where it goes grows with its events at home and away, not
+ * with their share alone. */
+static const char *const cluster_cols[] = {"cluster_home",        "cluster_count",
+                                           "cluster_top_share",   "cluster_noise_share",
+                                           "cluster_home_events", "cluster_away_events"};
+#define NCLUSTER_COLS 6
 
 static int cmp_i32(const void *a, const void *b)
 {
@@ -18,7 +23,7 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The four values of one device from its events' labels (sorts them). */
+/* The values of one device from its events' labels (sorts them). */
 static void device_values(int32_t *lab, size_t n, float *out)
 {
     qsort(lab, n, sizeof *lab, cmp_i32);
@@ -43,6 +48,8 @@ static void device_values(int32_t *lab, size_t n, float *out)
     out[1] = (float)count;
     out[2] = (float)((double)best_n / (double)n);
     out[3] = (float)((double)noise / (double)n);
+    out[4] = (float)best_n;
+    out[5] = (float)(n - best_n);
 }
 
 int dg_features_add_clusters(dg_features *f, const dg_dataset *ds, const int32_t *event_cluster,
@@ -85,7 +92,7 @@ int dg_features_add_clusters(dg_features *f, const dg_dataset *ds, const int32_t
         float *row = dense + (size_t)d * nc;
         memcpy(row, f->dense + (size_t)d * old, (size_t)old * sizeof *row);
         size_t n = start[d + 1] - start[d];
-        if (n == 0)
+        if (n == 0) /* no located event, or none that took part (serve's described device) */
             for (int c = 0; c < NCLUSTER_COLS; c++)
                 row[old + c] = NAN;
         else

@@ -306,21 +306,28 @@ static void cluster_features_by_hand(void **state)
     int before = f.ncols;
     float events0 = at(&f, 0, "events");
     assert_int_equal(dg_features_add_clusters(&f, &ds, hand, &err), DG_OK);
-    assert_int_equal(f.ncols, before + 4);
+    assert_int_equal(f.ncols, before + 6);
     assert_true(at(&f, 0, "events") == events0); /* old columns kept in place */
     assert_true(at(&f, 0, "cluster_home") == 0);
     assert_true(at(&f, 0, "cluster_count") == 3);
     assert_true(fabsf(at(&f, 0, "cluster_top_share") - 0.4f) < 1e-6);
     assert_true(fabsf(at(&f, 0, "cluster_noise_share") - 0.2f) < 1e-6);
+    /* The counts behind the shares: 2 of its 5 located events at home. */
+    assert_true(at(&f, 0, "cluster_home_events") == 2);
+    assert_true(at(&f, 0, "cluster_away_events") == 3);
     assert_true(at(&f, 1, "cluster_home") == -1); /* all noise */
     assert_true(at(&f, 1, "cluster_count") == 0);
     assert_true(at(&f, 1, "cluster_top_share") == 0);
     assert_true(at(&f, 1, "cluster_noise_share") == 1);
+    assert_true(at(&f, 1, "cluster_home_events") == 0);
+    assert_true(at(&f, 1, "cluster_away_events") > 0);
     assert_true(at(&f, 2, "cluster_home") == 2); /* a tie goes to the lower number */
     assert_true(at(&f, 2, "cluster_count") == 2);
     assert_true(at(&f, 2, "cluster_top_share") == 0.5f);
     assert_true(isnan(at(&f, 3, "cluster_home"))); /* no events */
     assert_true(isnan(at(&f, 3, "cluster_noise_share")));
+    assert_true(isnan(at(&f, 3, "cluster_home_events")));
+    assert_true(isnan(at(&f, 3, "cluster_away_events")));
     assert_int_equal(dg_features_add_clusters(&f, &ds, hand, &err), DG_ERR);
     assert_string_equal(err.msg, "the features already have the cluster columns (cluster_home, ...)");
     dg_features_free(&f);
@@ -450,7 +457,7 @@ static void cli_on_generated_data(void **state)
              "--out %s/f && head -1 %s/f/features.csv | tr , '\\n' | grep -c '^cluster_'",
              tu_bin(), dir, dir, dir);
     assert_int_equal(tu_run(cmd, &out), 0);
-    assert_int_equal(atoi(out), 4);
+    assert_int_equal(atoi(out), 6);
     free(out);
     snprintf(cmd, sizeof cmd,
              "%s features %s/data --no-snapshot --quiet --no-clusters --out %s/g && "

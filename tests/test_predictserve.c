@@ -556,11 +556,12 @@ static char *describe(int64_t id, int *nevents)
 static void expected_described(int64_t id, dg_prediction *out)
 {
     uint32_t row = row_of(id);
-    float saved[4];
-    const char *cols[4] = {"cluster_home", "cluster_count", "cluster_top_share",
-                           "cluster_noise_share"};
-    int idx[4];
-    for (int c = 0; c < 4; c++) {
+    float saved[6];
+    const char *cols[6] = {"cluster_home",        "cluster_count",
+                           "cluster_top_share",   "cluster_noise_share",
+                           "cluster_home_events", "cluster_away_events"};
+    int idx[6];
+    for (int c = 0; c < 6; c++) {
         idx[c] = dg_features_col(&feat, cols[c]);
         assert_true(idx[c] >= 0);
         saved[c] = feat.dense[(size_t)row * feat.ncols + idx[c]];
@@ -568,7 +569,7 @@ static void expected_described(int64_t id, dg_prediction *out)
     }
     dg_err err;
     assert_int_equal(dg_model_dir_predict(&dir, &feat, &row, 1, out, &err), DG_OK);
-    for (int c = 0; c < 4; c++)
+    for (int c = 0; c < 6; c++)
         feat.dense[(size_t)row * feat.ncols + idx[c]] = saved[c];
 }
 
