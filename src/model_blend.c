@@ -284,6 +284,12 @@ static int blend_save(const void *model, const char *path, dg_err *err)
     return rc;
 }
 
+static int blend_nout(const void *model)
+{
+    const blend_model *m = model;
+    return (int)m->nout;
+}
+
 static void blend_free(void *model)
 {
     blend_model *m = model;
@@ -357,12 +363,19 @@ static int blend_load(const char *path, void **out, dg_err *err)
         goto done;
     char *cp = dg_family_inner_path(path, ".combiner");
     rc = dg_family_softmax.load(cp, &m->combiner, err);
+    if (rc == DG_OK && dg_family_softmax.nout(m->combiner) != (int)m->nout)
+        rc = dg_fail(err, "%s: gives %d numbers per device, the blend %u", cp,
+                     dg_family_softmax.nout(m->combiner), m->nout);
     free(cp);
+    /* Each base writes m->nout numbers per device into the blend's buffers. */
     for (uint32_t b = 0; b < m->nbases && rc == DG_OK; b++) {
         char *bp = base_path(path, b);
         void *bm = NULL;
         rc = m->bases[b].family->load(bp, &bm, err);
         m->bases[b].model = bm;
+        if (rc == DG_OK && m->bases[b].family->nout(bm) != (int)m->nout)
+            rc = dg_fail(err, "%s: gives %d numbers per device, the blend %u", bp,
+                         m->bases[b].family->nout(bm), m->nout);
         free(bp);
     }
 done:
@@ -386,6 +399,7 @@ const dg_model_family dg_family_blend = {
     .predict = blend_predict,
     .save = blend_save,
     .load = blend_load,
+    .nout = blend_nout,
     .free = blend_free,
     .warm_param = "l2",
     .warm_descending = 1,

@@ -397,6 +397,11 @@ int dg_model_dir_open(dg_model_dir *d, const char *dir, dg_err *err)
                                  metap, mt.layout, d->fingerprint);
                 if (rc == DG_OK)
                     rc = m->family->load(modelp, &m->model, err);
+                int want = dg_task_nout(dg_target_task((dg_target)t),
+                                        dg_target_nclasses((dg_target)t));
+                if (rc == DG_OK && m->family->nout(m->model) != want)
+                    rc = dg_fail(err, "%s: gives %d numbers per device, but %s needs %d", modelp,
+                                 m->family->nout(m->model), dg_target_name((dg_target)t), want);
                 if (rc == DG_OK) {
                     d->fingerprint = layout;
                     m->present = 1;

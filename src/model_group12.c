@@ -92,6 +92,12 @@ static int g12_save(const void *model, const char *path, dg_err *err)
     return rc;
 }
 
+static int g12_nout(const void *model)
+{
+    const g12_model *m = model;
+    return (int)m->nout;
+}
+
 static void g12_free(void *model)
 {
     g12_model *m = model;
@@ -134,6 +140,9 @@ static int g12_load(const char *path, void **out, dg_err *err)
         goto done;
     char *ip = dg_family_inner_path(path, ".group12");
     rc = m->inner_family->load(ip, &m->inner, err);
+    if (rc == DG_OK && m->inner_family->nout(m->inner) != 12)
+        rc = dg_fail(err, "%s: its group12 model gives %d numbers per device, expected 12", ip,
+                     m->inner_family->nout(m->inner));
     free(ip);
 done:
     dg_family_close(&r);
@@ -171,6 +180,7 @@ const dg_model_family dg_family_group12_sum = {
     .predict = g12_predict,
     .save = g12_save,
     .load = g12_load,
+    .nout = g12_nout,
     .free = g12_free,
     .linear = g12_linear,
 };

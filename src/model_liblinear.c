@@ -243,6 +243,12 @@ static int ll_save(const void *model, const char *path, dg_err *err)
     return rc;
 }
 
+static int ll_nout(const void *model)
+{
+    const ll_model *m = model;
+    return dg_task_nout((dg_task)m->task, (int)m->nclasses);
+}
+
 static void ll_free(void *model)
 {
     ll_model *lm = model;
@@ -378,6 +384,7 @@ const dg_model_family dg_family_liblinear_lr_l2 = {
     .predict = ll_predict,
     .save = ll_save,
     .load = ll_load,
+    .nout = ll_nout,
     .free = ll_free,
     .linear = ll_linear,
     .warm_param = "C",
@@ -393,6 +400,7 @@ const dg_model_family dg_family_liblinear_lr_l1 = {
     .predict = ll_predict,
     .save = ll_save,
     .load = ll_load,
+    .nout = ll_nout,
     .free = ll_free,
     .linear = ll_linear,
 };
@@ -407,6 +415,7 @@ const dg_model_family dg_family_liblinear_svr = {
     .predict = ll_predict,
     .save = ll_save,
     .load = ll_load,
+    .nout = ll_nout,
     .free = ll_free,
 };
 

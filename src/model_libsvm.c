@@ -56,6 +56,12 @@ static struct svm_node *row_nodes(const dg_csr *x, uint32_t r, struct svm_node *
     return at;
 }
 
+static int svm_nout(const void *model)
+{
+    const svm_owned *m = model;
+    return dg_task_nout((dg_task)m->task, (int)m->nclasses);
+}
+
 static void svm_owned_free(void *model)
 {
     svm_owned *o = model;
@@ -483,6 +489,7 @@ const dg_model_family dg_family_libsvm_svc = {
     .predict = svm_predict_rows,
     .save = svm_save_owned,
     .load = svm_load_owned,
+    .nout = svm_nout,
     .free = svm_owned_free,
 };
 
@@ -497,5 +504,6 @@ const dg_model_family dg_family_libsvm_svr = {
     .predict = svm_predict_rows,
     .save = svm_save_owned,
     .load = svm_load_owned,
+    .nout = svm_nout,
     .free = svm_owned_free,
 };

@@ -64,6 +64,12 @@ typedef struct persona_model {
     void *soft;
 } persona_model;
 
+static int persona_nout(const void *model)
+{
+    const persona_model *m = model;
+    return dg_family_softmax.nout(m->soft);
+}
+
 static void persona_free(void *model)
 {
     persona_model *m = model;
@@ -455,6 +461,7 @@ const dg_model_family dg_family_persona_softmax = {
     .predict = persona_predict,
     .save = persona_save,
     .load = persona_load,
+    .nout = persona_nout,
     .free = persona_free,
     .warm_param = "l2",
     .warm_descending = 1,

@@ -41,6 +41,12 @@ typedef struct phone_model {
     void *soft;  /* softmax on the phone columns and the encoding */
 } phone_model;
 
+static int phone_nout(const void *model)
+{
+    const phone_model *m = model;
+    return dg_task_nout((dg_task)m->task, (int)m->nclasses);
+}
+
 static void phone_free(void *model)
 {
     phone_model *m = model;
@@ -322,6 +328,7 @@ const dg_model_family dg_family_phone_softmax = {
     .predict = phone_predict,
     .save = phone_save,
     .load = phone_load,
+    .nout = phone_nout,
     .free = phone_free,
     .warm_param = "l2",
     .warm_descending = 1,

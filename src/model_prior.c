@@ -32,6 +32,11 @@ typedef struct prior_model {
     int32_t *brand; /* ncols: the brand column a model column was seen with, -1 */
 } prior_model;
 
+static int prior_nout(const void *model)
+{
+    return ((const prior_model *)model)->nout;
+}
+
 static void prior_free(void *m)
 {
     prior_model *p = m;
@@ -276,6 +281,7 @@ const dg_model_family dg_family_prior = {
     .predict = prior_predict,
     .save = prior_save,
     .load = prior_load,
+    .nout = prior_nout,
     .free = prior_free,
 };
 
@@ -292,5 +298,6 @@ const dg_model_family dg_family_brand_model_prior = {
     .predict = bm_predict,
     .save = prior_save,
     .load = prior_load,
+    .nout = prior_nout,
     .free = prior_free,
 };

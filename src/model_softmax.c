@@ -661,6 +661,12 @@ static int softmax_save(const void *model, const char *path, dg_err *err)
     return rc;
 }
 
+static int softmax_nout(const void *model)
+{
+    const softmax_model *m = model;
+    return m->binary ? 1 : (int)m->nclasses;
+}
+
 static void softmax_free(void *model)
 {
     softmax_model *m = model;
@@ -726,6 +732,7 @@ const dg_model_family dg_family_softmax = {
     .predict = softmax_predict,
     .save = softmax_save,
     .load = softmax_load,
+    .nout = softmax_nout,
     .free = softmax_free,
     .linear = softmax_linear,
     .warm_param = "l2",

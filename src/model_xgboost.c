@@ -225,6 +225,12 @@ static int xgb_save(const void *model, const char *path, dg_err *err)
     return rc;
 }
 
+static int xgb_nout(const void *model)
+{
+    const xgb_model *m = model;
+    return dg_task_nout((dg_task)m->task, (int)m->nclasses);
+}
+
 static void xgb_free(void *model)
 {
     xgb_model *m = model;
@@ -293,5 +299,6 @@ const dg_model_family dg_family_xgboost = {
     .predict = xgb_predict,
     .save = xgb_save,
     .load = xgb_load,
+    .nout = xgb_nout,
     .free = xgb_free,
 };

@@ -628,6 +628,21 @@ static void f7_model_directory_is_checked(void **state)
     free(other);
     tu_rmrf(m);
     free(m);
+    /* Another target's model under gender's name, sealed again: its output
+     * count is not gender's, and predict must not write past a buffer of
+     * gender's size. */
+    m = copy_models(models, "f7");
+    sh("rm -f '%s'/s1-gender/model* && cp -a '%s'/s1-group12/model* '%s/s1-gender/' && "
+       "fam=$(sed -n 's/^family //p' '%s/s1-group12/meta.txt') && "
+       "sed -i \"s/^family .*/family $fam/\" '%s/s1-gender/meta.txt'",
+       m, m, m, m, m);
+    reseal(m);
+    refused("gives 12 numbers per device, but gender needs 1",
+            "predict --no-snapshot %s --models %s --out %s/f7.csv", data, m, root);
+    refused("gives 12 numbers per device, but gender needs 1",
+            "evaluate --no-snapshot %s --models %s", data, m);
+    tu_rmrf(m);
+    free(m);
     /* No checksums.txt (an older folder, or one stripped): train again. */
     m = copy_models(models, "f7");
     sh("rm '%s/" DG_MODEL_DIR_CHECKSUMS "'", m);

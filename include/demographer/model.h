@@ -107,6 +107,11 @@ typedef struct dg_model_family {
     /* The model's own file (written atomically by the family). */
     int (*save)(const void *model, const char *path, dg_err *err);
     int (*load)(const char *path, void **model, dg_err *err);
+    /* The numbers predict writes per row, as the model (a loaded file) says:
+     * a model folder's reader refuses a model whose count is not its
+     * target's, before predict could write past a buffer of the target's
+     * size. */
+    int (*nout)(const void *model);
     void (*free)(void *model);
     /* The penalty a warm start follows (NULL: the family ignores `warm`):
      * cross-validation fits a fold's grid in the order of this parameter,
