@@ -51,7 +51,7 @@ sk = [r for r in csv.DictReader(open(sys.argv[2])) if r["scenario"] == "2" and r
 d, s = dg[0], sk[0]
 print("real-data check (scenario 2, group12, the mapping file's test split):")
 print(f"  demographer {d['family']} ({d['params']}): CV {d['cv_score']:.4f}, "
-      f"test {d['test']['log_loss']:.4f}")
+      f"test {d['log_loss']:.4f}")
 print(f"  sklearn LogisticRegression, same columns, l2 {float(s['l2']):g} by CV: "
       f"CV {float(s['cv_log_loss']):.4f}, test {float(s['test_log_loss']):.4f}")
 PY
