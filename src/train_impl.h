@@ -1,8 +1,10 @@
 /* What the files of training share (private to src/): the state of one
  * dg_train call and the steps the other files do for it. train.c holds the
- * grids, the cross-validation and the whole run; train_export.c the model
- * directory it writes; train_charts.c the charts; train_runs.c the runs
- * files; model_dir.c reads a model directory back. */
+ * grids, the probes and the whole run; train_cv.c the jobs' cross-validation
+ * and refit; train_blend.c group12-sum and the blend; train_ablation.c the
+ * ablation; train_export.c the model directory it writes; train_charts.c
+ * the charts; train_runs.c the runs files; model_dir.c reads a model
+ * directory back. */
 #ifndef DEMOGRAPHER_TRAIN_IMPL_H
 #define DEMOGRAPHER_TRAIN_IMPL_H
 
@@ -65,6 +67,78 @@ typedef struct trainer {
     int bags; /* scenario 1's variant for the families that read the bags (bags and counts) */
     unsigned blend_targets; /* the targets with a blend job (bit 1u << target) */
 } trainer;
+
+/* ---- jobs (train_cv.c): a family on one target of one scenario, its
+ * cross-validation side by side with the others and its refit ---------- */
+
+/* The combinations of a grid that every fold fits: the best of fold 1's
+ * screen (train_cv.c). */
+#define SCREEN_KEEP 2
+
+typedef struct job job;
+struct job {
+    scenario *S;
+    dg_target t;
+    const dg_model_family *fam;
+    const dg_params *combos;
+    int ncombos;
+    dg_params *own_combos; /* combos when the job's own (job_distinct_combos) */
+    int variant;
+    int *order;            /* the combinations in the order a fold fits them */
+    int *path;             /* per combination: its warm path (the first combination of it) */
+    unsigned char *fit;    /* per combination: whether the current phase's folds fit it */
+    double *screen;        /* per combination: fold 1's score in the screen (NaN: not fit) */
+    int confirmed;         /* 1: only the screen's best went on to every fold */
+    void **first;          /* per combination: fold 1's model (warm families), the start
+                            * of the other folds' and the refit's fits */
+    double *y;             /* per train row */
+    double *oof;           /* [combo][train row][nout]: out-of-fold predictions */
+    double *score;         /* per combination */
+    int best;
+    double cv_seconds;     /* the fold tasks' seconds, summed */
+    void *model;           /* the refit */
+    double *pred;          /* its test predictions */
+    double refit_seconds;
+    const job *of;         /* group12-sum: the group12 job it reads */
+    char bases[160];       /* blend: its bases' families, "bases=A+B" */
+    const dg_csr *x;       /* its train design: S->xtr[variant], or an ablation's */
+    const dg_csr *all;     /* the scenario's unlabelled rows in that design, or NULL */
+};
+
+typedef struct task {
+    job *j;
+    int fold;              /* -1: the refit */
+    int screen;            /* 1: fold 1's whole grid, each path stopped when its score rose */
+    int seeded;            /* 1: the first fit starts from fold 1's model (J->first) */
+    int rc, combo;         /* the failure and the combination that failed */
+    dg_err err;
+    double seconds;
+} task;
+
+int train_job_nout(const job *J);
+void train_job_init(job *J, trainer *T, scenario *S, dg_target t, const dg_model_family *fam,
+                    const dg_params *combos, int ncombos, int variant);
+void train_job_free(job *J);
+/* The fits of a job's cross-validation, for the progress. */
+double train_job_fits(const trainer *T, const job *J);
+/* Cross-validates the jobs side by side (nfolds below the folds: only the
+ * first nfolds held out, as the bag and count probes do), then each job's
+ * scores and best combination. */
+int train_cross_validate(trainer *T, job *jobs, size_t njobs, int nfolds, const char *what,
+                         dg_err *err);
+/* Refits each job's best combination on the whole train split. */
+int train_refit(trainer *T, job *jobs, size_t njobs, dg_err *err);
+
+/* train_blend.c: the group12-sum and blend jobs made from the others (a new
+ * list of pointers, extra holding the jobs it adds; NULL on failure). */
+job **train_with_group12_sum(trainer *T, job *jobs, size_t njobs, job *extra, size_t *nout);
+job **train_with_blends(trainer *T, job **list, size_t n, job *extra, const dg_params *combos,
+                        int ncombos, size_t *nout, dg_err *err);
+
+/* train_ablation.c: the design columns [lo, hi) of one block of a spec, and
+ * the ablation of the chosen models (--ablation). */
+void train_block_columns(const dg_design_spec *s, unsigned bit, uint32_t *lo, uint32_t *hi);
+int train_ablate(trainer *T, dg_err *err);
 
 /* Appends a run to the result (train.c). */
 void train_add_run(dg_train_result *r, const dg_run *run);
