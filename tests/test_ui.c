@@ -41,6 +41,11 @@ static void every_action_is_named_keyed_and_documented(void **state)
             assert_true((*p >= 'a' && *p <= 'z') || *p == '-');
     }
     assert_int_equal(action_by_name("no-such-action"), -1);
+    /* The source action's help names every source it takes. */
+    for (int s = 0; s < SRC_COUNT; s++)
+        if (!strstr(actions[ACT_SOURCE].help, source_names[s]))
+            fail_msg("source's help \"%s\" does not name %s", actions[ACT_SOURCE].help,
+                     source_names[s]);
     /* Messages name keys through the table. */
     char msg[128] = "{load} loads, {pane-load} goes there, {not-an-action} stays";
     action_keys_expand(msg, sizeof msg);
@@ -1712,6 +1717,7 @@ static void mysql_source_is_set_by_actions_and_the_password_never_logged(void **
     dg_err err;
     assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
     assert_int_equal(act(&m, "source nowhere", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "(dir, mysql, mysql-s3 or mysql-pushdown)"));
     /* The fields come from sources.conf when MySQL is chosen. */
     assert_int_equal(act(&m, "source mysql", &err), DG_OK);
     assert_int_equal(m.src, SRC_MYSQL);

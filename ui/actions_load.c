@@ -102,6 +102,16 @@ int model_source_by_name(const char *name)
     return -1;
 }
 
+const char *model_source_names(char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < SRC_COUNT && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s",
+                                i == 0 ? "" : i == SRC_COUNT - 1 ? " or " : ", ", source_names[i]);
+    return buf;
+}
+
 static void say_db(model *m)
 {
     const dg_mysql_config *c = &m->db.mysql;
@@ -126,8 +136,10 @@ int load_context_action(model *m, int id, int argc, char **argv, model_job **job
         if (model_need_args(id, argc, 1, 1, err) != DG_OK)
             return DG_ERR;
         int k = model_source_by_name(argv[0]);
+        char names[80];
         if (k < 0)
-            return dg_fail(err, "no source '%s' (dir, mysql, mysql-s3 or mysql-pushdown)", argv[0]);
+            return dg_fail(err, "no source '%s' (%s)", argv[0],
+                           model_source_names(names, sizeof names));
         if (k != SRC_DIR && model_need_db(m, err) != DG_OK)
             return DG_ERR;
         m->src = (load_source)k;

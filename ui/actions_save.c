@@ -35,9 +35,11 @@ static int save_freq(model *m, const sheet *s, dg_err *err)
 /* An EDA table's chart and its CSV, named by the table's slug. */
 static int save_eda(model *m, int i, dg_err *err)
 {
-    char png[PATH_MAX], csv[PATH_MAX];
-    snprintf(png, sizeof png, "%s/eda-%s.png", m->out_dir, m->eda.slug[i]);
-    snprintf(csv, sizeof csv, "%s/eda-%s.csv", m->out_dir, m->eda.slug[i]);
+    char png[PATH_MAX], csv[PATH_MAX], name[DG_EDA_FILE_NAME_MAX];
+    dg_eda_file_name(&m->eda, i, "png", name);
+    snprintf(png, sizeof png, "%s/%s", m->out_dir, name);
+    dg_eda_file_name(&m->eda, i, "csv", name);
+    snprintf(csv, sizeof csv, "%s/%s", m->out_dir, name);
     if (dg_mkdirs(m->out_dir, err) != DG_OK || dg_eda_save_chart(&m->eda, i, png, err) != DG_OK ||
         dg_eda_table_write_csv(&m->eda.tables[i], csv, err) != DG_OK)
         return DG_ERR;

@@ -264,7 +264,8 @@ model_job *load_start(model *m, int id, int argc, char **argv, dg_err *err)
         return NULL;
     int kind = argc ? model_source_by_name(argv[0]) : (int)m->src;
     if (kind < 0) {
-        dg_fail(err, "no source '%s' (dir, mysql, mysql-s3 or mysql-pushdown)", argv[0]);
+        char names[80];
+        dg_fail(err, "no source '%s' (%s)", argv[0], model_source_names(names, sizeof names));
         return NULL;
     }
     if (kind != SRC_DIR)

@@ -60,13 +60,12 @@ static int report_eda(report_job *d, dg_report *r, const char *dir, const dg_pro
     char *sub = dg_path_join(dir, "eda");
     int rc = dg_mkdirs(sub, err);
     free(sub);
+    /* An EDA with no table is still a section of the session's report
+     * (dg_report_add_eda marks it only with a table). */
     r->have_eda = 1;
     for (int i = 0; rc == DG_OK && i < m->eda.ntables; i++) {
-        dg_report_eda *x = &r->eda[r->neda++];
-        x->chart = m->eda.chart_of[i];
-        x->title = m->eda.tables[i].title;
-        snprintf(x->csv, sizeof x->csv, "eda/eda-%s.csv", m->eda.slug[i]);
-        snprintf(x->png, sizeof x->png, "eda/eda-%s.png", m->eda.slug[i]);
+        dg_report_add_eda(r, &m->eda, i);
+        const dg_report_eda *x = &r->eda[r->neda - 1];
         char *csv = dg_path_join(dir, x->csv), *png = dg_path_join(dir, x->png);
         rc = dg_eda_table_write_csv(&m->eda.tables[i], csv, err);
         if (rc == DG_OK)
@@ -104,10 +103,8 @@ static int report_maps(report_job *d, dg_report *r, const char *dir, const dg_pr
     for (int k = 0; rc == DG_OK && k < DG_MAP_KINDS; k++) {
         dg_geo_map map = {.kind = (dg_map_kind)k, .projection = d->projection,
                           .extent = g->home, .basemap = basemap};
-        dg_report_chart *x = &r->map[k];
-        x->name = dg_map_kind_name((dg_map_kind)k);
-        snprintf(x->png, sizeof x->png, "maps/maps-%s.png", x->name);
-        char *png = dg_path_join(dir, x->png);
+        dg_report_set_map(r, k);
+        char *png = dg_path_join(dir, r->map[k].png);
         rc = dg_geo_map_save(k == DG_MAP_ALL ? &g->all : &g->labelled, &map, png, err);
         free(png);
         if (rc == DG_OK) {
@@ -127,20 +124,12 @@ static int report_cluster(report_job *d, dg_report *r, const char *dir, const dg
 {
     const dbscan_state *b = &d->m->dbs;
     const dg_dbscan_report *c = &b->report;
-    double tw = c->total_weight > 0 ? c->total_weight : 1;
     char *sub = dg_path_join(dir, "cluster");
     int rc = dg_mkdirs(sub, err);
     free(sub);
-    r->have_cluster = 1;
-    r->eps_km = b->run_eps_km;
-    r->min_pts = b->run_min_pts;
-    r->cluster_events = b->have_input ? b->input.nevents : 0;
-    r->clustered_events = b->have_input ? b->input.n : 0;
-    r->distinct_locations = b->have_input ? b->input.locs.n : 0;
-    r->clusters = c->clusters;
-    r->noise_share = c->noise_weight / tw;
-    r->largest_cluster_share = c->largest_cluster_weight / tw;
-    r->cluster = b->summary;
+    dg_report_set_cluster(r, c, b->run_eps_km, b->run_min_pts,
+                          b->have_input ? b->input.nevents : 0, b->have_input ? b->input.n : 0,
+                          b->have_input ? b->input.locs.n : 0, b->summary);
     r->knee_km = NAN;
     char *path = dg_path_join(dir, "cluster/clusters.csv");
     if (rc == DG_OK)
@@ -179,42 +168,10 @@ static void report_train(report_job *d, dg_report *r)
         d->train_rel = dg_xstrdup(s->train_dir);
     }
     d->runs_json = dg_path_join(s->train_dir, "runs.json");
-    r->have_features = 1;
-    r->feature_devices = s->feat.ndevices;
-    r->feature_columns = s->feat.ncols;
-    r->feature_apps = s->feat.apps_installed.ncols;
-    r->feature_labels = s->feat.labels.ncols;
-    r->have_train = 1;
-    r->train_dir = d->train_rel;
-    r->runs_json = d->runs_json;
-    r->selection_rule = s->res.rule;
-    r->runs = s->res.runs;
-    r->nruns = s->res.nruns;
-    r->split_text = s->res.split_text;
-    r->labelled = s->res.nlabelled;
-    for (int sc = 1; sc <= 2; sc++) {
-        r->ntrain[sc] = s->res.ntrain[sc];
-        r->ntest[sc] = s->res.ntest[sc];
-    }
-    for (int i = 0; i < DG_TRAIN_CHARTS; i++) {
-        dg_train_chart_view v;
-        if (!dg_train_chart(&s->res, i, &v))
-            continue;
-        dg_report_chart *x = &r->train_chart[r->ntrain_charts];
-        char *abs = dg_path_join(s->train_dir, v.file);
-        FILE *f = fopen(abs, "rb");
-        free(abs);
-        if (!f) /* train draws only the charts it has data for */
-            continue;
-        fclose(f);
-        snprintf(x->png, sizeof x->png, "%.60s/%.30s", d->train_rel, v.file);
-        x->name = i == DG_TRAIN_CHART_ROC           ? "roc_gender"
-                  : i == DG_TRAIN_CHART_CALIBRATION ? "calibration_gender"
-                  : i == DG_TRAIN_CHART_RESIDUALS_S1 ? "residuals_age_s1"
-                                                     : "residuals_age_s2";
-        r->ntrain_charts++;
-        d->ncharts++;
-    }
+    dg_report_set_features(r, &s->feat);
+    dg_report_set_train(r, &s->res, d->train_rel, d->runs_json);
+    dg_report_add_train_charts(r, s->train_dir, d->train_rel);
+    d->ncharts += r->ntrain_charts;
 }
 
 /* The campaigns' files (reach.png among them) under dir/campaigns, and
@@ -245,25 +202,12 @@ static int report_build(report_job *d, dg_report *r, const char *dir, const dg_p
     /* The last training's (the next one's settings without one). */
     r->seed = m->models.have_result ? m->models.res_seed : m->models.seed;
     r->folds = m->models.have_result ? m->models.res_folds : m->models.folds;
-    for (int t = 0; t < DG_T_COUNT; t++)
-        if (ds->present[t])
-            r->table[r->ntables++] = (dg_report_table){
-                dg_tables[t].name, ds->tables[t].nrows, ds->sources[t].path ? ds->sources[t].path
-                                                                            : ""};
+    dg_report_set_tables(r, ds, NULL);
     note_section(d, "tables");
     if (m->cl.have_cleaned && m->cl.effects) {
         const dg_rules *rules = &m->cl.applied;
         d->rules = dg_xcalloc((size_t)rules->n + 1, sizeof *d->rules);
-        for (int i = 0; i < rules->n; i++) {
-            const dg_rule_effect *e = &m->cl.effects[i];
-            d->rules[i] = (dg_report_rule){dg_rule_keyword(rules->v[i].kind), rules->v[i].enabled,
-                                           e->table ? e->table : "", e->rows_before,
-                                           e->rows_after, e->rows_changed, e->devices,
-                                           e->detail};
-        }
-        r->have_cleaning = 1;
-        r->nrules = rules->n;
-        r->rule = d->rules;
+        dg_report_set_cleaning(r, rules, m->cl.effects, d->rules);
         note_section(d, "cleaning");
     }
     int done = 0, total = 1 + (m->have_eda ? m->eda.ntables : 0) +
