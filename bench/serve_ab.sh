@@ -28,9 +28,12 @@ pids=($!)
 pids+=($!)
 /usr/bin/python3 bench/serve_flask.py "$out/predictions.csv" "$pf" >"$out/flask.out" 2>&1 &
 pids+=($!)
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+trap 'kill "${pids[@]}" 2>/dev/null' EXIT
 for p in "$pa" "$pb" "$pf"; do
-  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$p/health" && break; sleep 0.2; done
+  up=0
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$p/health" && { up=1; break; }; sleep 0.2; done
+  [ "$up" = 1 ] || { echo "serve_ab.sh: the server on port $p did not answer /health in 20 s" \
+    "(its output: $out/*.out)" >&2; exit 1; }
 done
 tick=$(getconf CLK_TCK)
 cpu() { awk -v t="$tick" '{ print ($14 + $15) / t }' "/proc/$1/stat"; }
@@ -40,13 +43,18 @@ run() { # NAME PORT ROUND PID -> "requests/s cpu_us_per_request"
   wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/serve_wrk.lua "http://127.0.0.1:$2" \
     -- "$out/ids" >"$out/wrk-$1-$3.txt"
   c1=$(cpu "$4")
-  local rps p99 errors n us
+  local rps p99 n us
   rps=$(awk '/Requests\/sec:/ { print $2 }' "$out/wrk-$1-$3.txt")
   n=$(awk '/requests in/ { print $1 }' "$out/wrk-$1-$3.txt")
   us=$(awk -v n="$n" -v a="$c0" -v b="$c1" 'BEGIN { printf "%.1f", (b - a) / n * 1e6 }')
   p99=$(awk '$1 == "99%" { print $2 }' "$out/wrk-$1-$3.txt")
-  errors=$(grep -hE 'Socket errors|Non-2xx' "$out/wrk-$1-$3.txt" | tr '\n' ' ' || true)
-  echo "round $3 $1: $rps requests/s, p99 $p99, $us us CPU a request $errors" >&2
+  # Requests per second over failed requests measure nothing: stop.
+  if grep -qE 'Socket errors|Non-2xx' "$out/wrk-$1-$3.txt"; then
+    echo "serve_ab.sh: round $3 $1 had failed requests:" \
+      "$(grep -hE 'Socket errors|Non-2xx' "$out/wrk-$1-$3.txt" | tr '\n' ' ')" >&2
+    exit 1
+  fi
+  echo "round $3 $1: $rps requests/s, p99 $p99, $us us CPU a request" >&2
   echo "$rps $us"
 }
 for r in $(seq "$rounds"); do

@@ -12,10 +12,25 @@
  * how many back them, as the hours' counts do (design.c): a device's
  * evidence from where it goes grows with its events at home and away, not
  * with their share alone. */
-static const char *const cluster_cols[] = {"cluster_home",        "cluster_count",
-                                           "cluster_top_share",   "cluster_noise_share",
-                                           "cluster_home_events", "cluster_away_events"};
-#define NCLUSTER_COLS 6
+const char *const dg_cluster_cols[DG_CLUSTER_NCOLS] = {
+    "cluster_home",      "cluster_count",       "cluster_top_share",
+    "cluster_noise_share", "cluster_home_events", "cluster_away_events"};
+
+void dg_cluster_values(int32_t best, int32_t count, uint64_t best_n, uint64_t noise, uint64_t n,
+                       float *out)
+{
+    if (n == 0) { /* no located event, or none that took part (serve's described device) */
+        for (int c = 0; c < DG_CLUSTER_NCOLS; c++)
+            out[c] = NAN;
+        return;
+    }
+    out[0] = (float)best;
+    out[1] = (float)count;
+    out[2] = (float)((double)best_n / (double)n);
+    out[3] = (float)((double)noise / (double)n);
+    out[4] = (float)best_n;
+    out[5] = (float)(n - best_n);
+}
 
 static int cmp_i32(const void *a, const void *b)
 {
@@ -23,7 +38,7 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The values of one device from its events' labels (sorts them). */
+/* The columns of one device from its events' labels (sorts them). */
 static void device_values(int32_t *lab, size_t n, float *out)
 {
     qsort(lab, n, sizeof *lab, cmp_i32);
@@ -44,20 +59,15 @@ static void device_values(int32_t *lab, size_t n, float *out)
         }
         i = j;
     }
-    out[0] = (float)best;
-    out[1] = (float)count;
-    out[2] = (float)((double)best_n / (double)n);
-    out[3] = (float)((double)noise / (double)n);
-    out[4] = (float)best_n;
-    out[5] = (float)(n - best_n);
+    dg_cluster_values(best, count, best_n, noise, n, out);
 }
 
 int dg_features_add_clusters(dg_features *f, const dg_dataset *ds, const int32_t *event_cluster,
                              dg_err *err)
 {
-    if (dg_features_col(f, cluster_cols[0]) >= 0)
+    if (dg_features_col(f, dg_cluster_cols[0]) >= 0)
         return dg_fail(err, "the features already have the cluster columns (%s, ...)",
-                       cluster_cols[0]);
+                       dg_cluster_cols[0]);
     const dg_table *ev = dg_dataset_table(ds, DG_T_EVENTS);
     if (!ev)
         return dg_fail(err, "cluster features need the events table, and the data set has none");
@@ -86,25 +96,20 @@ int dg_features_add_clusters(dg_features *f, const dg_dataset *ds, const int32_t
     free(fill);
     free(key);
     /* The wider matrix, old columns first. */
-    int old = f->ncols, nc = old + NCLUSTER_COLS;
+    int old = f->ncols, nc = old + DG_CLUSTER_NCOLS;
     float *dense = dg_xmalloc(((size_t)f->ndevices * nc + 1) * sizeof *dense);
     for (uint32_t d = 0; d < f->ndevices; d++) {
         float *row = dense + (size_t)d * nc;
         memcpy(row, f->dense + (size_t)d * old, (size_t)old * sizeof *row);
-        size_t n = start[d + 1] - start[d];
-        if (n == 0) /* no located event, or none that took part (serve's described device) */
-            for (int c = 0; c < NCLUSTER_COLS; c++)
-                row[old + c] = NAN;
-        else
-            device_values(lab + start[d], n, row + old);
+        device_values(lab + start[d], start[d + 1] - start[d], row + old);
     }
     free(lab);
     free(start);
     free(f->dense);
     f->dense = dense;
     f->col_names = dg_xrealloc(f->col_names, (size_t)nc * sizeof *f->col_names);
-    for (int c = 0; c < NCLUSTER_COLS; c++)
-        f->col_names[old + c] = dg_xstrdup(cluster_cols[c]);
+    for (int c = 0; c < DG_CLUSTER_NCOLS; c++)
+        f->col_names[old + c] = dg_xstrdup(dg_cluster_cols[c]);
     f->ncols = nc;
     return DG_OK;
 }

@@ -246,9 +246,7 @@ static int left_by_dead_process(const char *name, const char *base, size_t bl, c
     return !(pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH);
 }
 
-/* Removes the temporary files PATH.tmp-PID-XXXXXX that a writer killed
- * mid-write left (tens of MB each): only that exact pattern, only regular
- * files, only when process PID is gone. */
+/* (common.h) The temporaries are tens of MB each. */
 void dg_remove_dead_temps(const char *path)
 {
     char *dir = dg_xstrdup(path);

@@ -606,7 +606,7 @@ static int cluster_columns(fetch *x, double eps_km, double min_pts, dg_dbscan_re
     size_t *start, *idx;
     group_by(x->locs, offsetof(struct locrow, d), x->nlocs, f->ndevices, sizeof *x->locs, &start, &idx);
     labcount *lc = dg_xmalloc((x->nlocs + 1) * sizeof *lc);
-    int old = f->ncols, nc = old + 6;
+    int old = f->ncols, nc = old + DG_CLUSTER_NCOLS;
     float *dense = dg_xmalloc(((size_t)f->ndevices * nc + 1) * sizeof *dense);
     for (uint32_t d = 0; d < f->ndevices; d++) {
         float *row = dense + (size_t)d * nc;
@@ -618,11 +618,6 @@ static int cluster_columns(fetch *x, double eps_km, double min_pts, dg_dbscan_re
             uint32_t l = locs.of_point[first_point[g]];
             lc[j] = (labcount){l == UINT32_MAX ? -1 : label[l], x->locs[g].n};
             n += x->locs[g].n;
-        }
-        if (n == 0) {
-            for (int c = 0; c < 6; c++)
-                row[old + c] = NAN;
-            continue;
         }
         qsort(lc, m, sizeof *lc, cmp_labcount);
         uint64_t noise = 0, best_n = 0;
@@ -643,12 +638,7 @@ static int cluster_columns(fetch *x, double eps_km, double min_pts, dg_dbscan_re
             }
             i = j;
         }
-        row[old + 0] = (float)best;
-        row[old + 1] = (float)count;
-        row[old + 2] = (float)((double)best_n / (double)n);
-        row[old + 3] = (float)((double)noise / (double)n);
-        row[old + 4] = (float)best_n;
-        row[old + 5] = (float)(n - best_n);
+        dg_cluster_values(best, count, best_n, noise, n, row + old);
     }
     free(lc);
     free(start);
@@ -658,12 +648,9 @@ static int cluster_columns(fetch *x, double eps_km, double min_pts, dg_dbscan_re
     dg_dbscan_locs_free(&locs);
     free(f->dense);
     f->dense = dense;
-    static const char *const names[] = {"cluster_home",        "cluster_count",
-                                        "cluster_top_share",   "cluster_noise_share",
-                                        "cluster_home_events", "cluster_away_events"};
     f->col_names = dg_xrealloc(f->col_names, (size_t)nc * sizeof *f->col_names);
-    for (int c = 0; c < 6; c++)
-        f->col_names[old + c] = dg_xstrdup(names[c]);
+    for (int c = 0; c < DG_CLUSTER_NCOLS; c++)
+        f->col_names[old + c] = dg_xstrdup(dg_cluster_cols[c]);
     f->ncols = nc;
     return DG_OK;
 }

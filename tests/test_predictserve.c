@@ -556,20 +556,17 @@ static char *describe(int64_t id, int *nevents)
 static void expected_described(int64_t id, dg_prediction *out)
 {
     uint32_t row = row_of(id);
-    float saved[6];
-    const char *cols[6] = {"cluster_home",        "cluster_count",
-                           "cluster_top_share",   "cluster_noise_share",
-                           "cluster_home_events", "cluster_away_events"};
-    int idx[6];
-    for (int c = 0; c < 6; c++) {
-        idx[c] = dg_features_col(&feat, cols[c]);
+    float saved[DG_CLUSTER_NCOLS];
+    int idx[DG_CLUSTER_NCOLS];
+    for (int c = 0; c < DG_CLUSTER_NCOLS; c++) {
+        idx[c] = dg_features_col(&feat, dg_cluster_cols[c]);
         assert_true(idx[c] >= 0);
         saved[c] = feat.dense[(size_t)row * feat.ncols + idx[c]];
         feat.dense[(size_t)row * feat.ncols + idx[c]] = NAN;
     }
     dg_err err;
     assert_int_equal(dg_model_dir_predict(&dir, &feat, &row, 1, out, &err), DG_OK);
-    for (int c = 0; c < 6; c++)
+    for (int c = 0; c < DG_CLUSTER_NCOLS; c++)
         feat.dense[(size_t)row * feat.ncols + idx[c]] = saved[c];
 }
 

@@ -60,17 +60,26 @@ int dg_features_col(const dg_features *f, const char *name);
  * (the bags as device,id,value triplets) and app_vocab.csv, label_vocab.csv. */
 int dg_features_write(const dg_features *f, const char *dir, dg_err *err);
 
-#endif
+/* The columns a clustering of the events adds (cluster.h): cluster_home
+ * (the cluster with most of the device's events, ties to the lower number;
+ * -1 when all its events are noise: a category, for the model design to
+ * one-hot), cluster_count (distinct clusters visited), cluster_top_share
+ * (share of its events that took part in the home cluster),
+ * cluster_noise_share, and the counts behind the shares,
+ * cluster_home_events and cluster_away_events. A device none of whose events
+ * took part gets NaN in all of them. */
+#define DG_CLUSTER_NCOLS 6
+extern const char *const dg_cluster_cols[DG_CLUSTER_NCOLS];
+/* One device's cluster columns into out[DG_CLUSTER_NCOLS]: n events took
+ * part, best_n of them in cluster `best` (-1: none), noise of them noise,
+ * `count` clusters visited. Both feature paths (this file's and the SQL
+ * pushdown's) fill the columns through it. */
+void dg_cluster_values(int32_t best, int32_t count, uint64_t best_n, uint64_t noise, uint64_t n,
+                       float *out);
 
-/* Appends four columns from a clustering of the events (cluster.h):
- * cluster_home (the cluster with most of the device's events, ties to the
- * lower number; -1 when all its events are noise: a category, for the model
- * design to one-hot), cluster_count (distinct clusters visited),
- * cluster_top_share (share of its clustered events in the home cluster) and
- * cluster_noise_share. event_cluster has one label per row of the events
- * table: 0.. a cluster, -1 noise, below -1 an event that took no part (no
- * observed location). Shares are over the events that took part; a device
- * with none of those gets NaN in all four. */
+/* Appends the cluster columns. event_cluster has one label per row of the
+ * events table: 0.. a cluster, -1 noise, below -1 an event that took no
+ * part (no observed location). */
 int dg_features_add_clusters(dg_features *f, const dg_dataset *ds, const int32_t *event_cluster,
                              dg_err *err);
 
@@ -87,3 +96,5 @@ int dg_features_for_models(const dg_dataset *ds, const dg_supercats *supercats,
                            double cluster_eps_km, double cluster_min_pts, dg_features *out,
                            struct dg_dbscan_report *cluster_report, const dg_progress *progress,
                            dg_err *err);
+
+#endif
