@@ -260,6 +260,22 @@ static double uniform(void)
     return (double)((z ^ (z >> 31)) >> 11) / 9007199254740992.0;
 }
 
+/* Options of a scenario-1 softmax training of one target on a grid, 3
+ * folds, seed 7, into out. */
+static dg_train_opts softmax_opts(const char *out, const char *grid, dg_target t)
+{
+    dg_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.out_dir = out;
+    o.folds = 3;
+    o.seed = 7;
+    o.families[0] = "softmax";
+    o.grids[0] = grid;
+    o.targets = 1u << t;
+    o.scenarios = 1;
+    return o;
+}
+
 /* A grid of more than two points is screened on fold 1: each warm path
  * ends at its first rising score, only the best (and a runner-up fold 1
  * cannot tell from it) go on to every fold, and the choice is among those
@@ -269,15 +285,7 @@ static void screen_then_every_fold(void **state)
     (void)state;
     char out[700];
     snprintf(out, sizeof out, "%s/screen", dir);
-    dg_train_opts o;
-    memset(&o, 0, sizeof o);
-    o.out_dir = out;
-    o.folds = 3;
-    o.seed = 7;
-    o.families[0] = "softmax";
-    o.grids[0] = "softmax:l2=1e-4,1e-3,1e-2,1e-1,1,10";
-    o.targets = 1u << DG_TARGET_GROUP12;
-    o.scenarios = 1;
+    dg_train_opts o = softmax_opts(out, "softmax:l2=1e-4,1e-3,1e-2,1e-1,1,10", DG_TARGET_GROUP12);
     dg_train_result res[2];
     dg_err err;
     for (int run = 0; run < 2; run++) {
@@ -738,15 +746,7 @@ static void counts_form_chosen_by_cv(void **state)
         dg_labelled_free(&lab);
         char out[700];
         snprintf(out, sizeof out, "%s/counts%d", dir, form);
-        dg_train_opts o;
-        memset(&o, 0, sizeof o);
-        o.out_dir = out;
-        o.folds = 3;
-        o.seed = 7;
-        o.families[0] = "softmax";
-        o.grids[0] = "softmax:l2=3e-1";
-        o.targets = 1u << DG_TARGET_GENDER;
-        o.scenarios = 1;
+        dg_train_opts o = softmax_opts(out, "softmax:l2=3e-1", DG_TARGET_GENDER);
         dg_train_result res;
         if (dg_train(&ds, &g, &o, &res, &err) != DG_OK)
             fail_msg("train: %s", err.msg);
