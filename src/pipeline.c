@@ -425,6 +425,13 @@ static int stage_train(run_state *s, dg_err *err)
     memset(&t, 0, sizeof t);
     char *dir = dg_path_join(s->stage_dir, "train");
     t.out_dir = dir;
+    /* The training of the run this one replaces weighs the progress. */
+    char *history_dir = dg_path_join(s->o->out_dir, "train");
+    dg_train_result history;
+    dg_err no_history;
+    if (dg_runs_read(history_dir, &history, &no_history) == DG_OK)
+        t.history = &history;
+    free(history_dir);
     for (int nf = 0; s->o->families[nf]; nf++)
         t.families[nf] = s->o->families[nf];
     for (int ng = 0; s->o->grids[ng]; ng++)
@@ -437,6 +444,7 @@ static int stage_train(run_state *s, dg_err *err)
     t.progress = stage_progress(s, DG_STAGE_TRAIN);
     int rc = dg_train(&s->ds, &s->f, &t, &s->tr, err);
     free(dir);
+    dg_train_result_free(&history);
     return rc;
 }
 

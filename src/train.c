@@ -477,6 +477,7 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
     T.f = f;
     T.o = o;
     T.res = out;
+    T.hist = o->history;
     T.folds = o->folds ? o->folds : DG_TRAIN_FOLDS_DEFAULT;
     if (T.folds < 2 || T.folds > 50)
         return dg_fail(err, "folds: %d; expected 2 to 50", T.folds);
@@ -612,17 +613,10 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
                 if ((scen & (1u << (s - 1))) && (ftargets[j] & (1u << t)) &&
                     (fams[j]->tasks & (1u << dg_target_task((dg_target)t))))
                     njobs++;
-    /* Progress in fits: folds per combination, plus the refit; scenario 1's
-     * bag and count probes are four fits. */
-    T.steps_total = (scen & 1) ? 4.0 : 0;
-    for (int s = 1; s <= 2; s++)
-        for (int t = 0; t < DG_TARGET_COUNT; t++)
-            for (int j = 0; j < nf; j++)
-                if ((scen & (1u << (s - 1))) && (ftargets[j] & (1u << t)) &&
-                    (fams[j]->tasks & (1u << dg_target_task((dg_target)t))))
-                    T.steps_total += (T.folds > 1 && ncombos[j] > SCREEN_KEEP
-                                          ? ncombos[j] + (double)SCREEN_KEEP * (T.folds - 1)
-                                          : (double)ncombos[j] * T.folds) + 1;
+    /* Progress in fits weighed by their cost: folds per combination, plus
+     * the refit; scenario 1's bag and count probes are four fits. */
+    if (rc == DG_OK)
+        train_plan(&T, fams, nf, ncombos, ftargets, scen);
     if (rc == DG_OK && (scen & 1))
         rc = choose_bags(&T, fams, nf, combos, ncombos, ftargets, err);
     if (rc == DG_OK && (scen & 1) && T.bags != V_PHONE)
@@ -641,9 +635,9 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
                                  ncombos[j],
                                  s == 2 || fams[j]->phone_only ? V_PHONE : T.bags);
         /* A job may fit fewer combinations than its family's grid holds. */
-        T.steps_total = (scen & 1) ? 4.0 : 0;
-        for (size_t i = 0; i < njobs; i++)
-            T.steps_total += train_job_fits(&T, &jobs[i]) + 1;
+        T.steps_total = T.steps_done;
+        T.work_total = T.work_done;
+        train_plan_jobs(&T, jobs, njobs, 1);
         rc = train_cross_validate(&T, jobs, njobs, T.folds, "cross-validation: ", err);
     }
     if (rc == DG_OK)

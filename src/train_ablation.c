@@ -100,7 +100,7 @@ int train_ablate(trainer *T, dg_err *err)
                 block[n++] = b;
             }
         }
-    T->steps_total += (double)n * T->folds;
+    train_plan_jobs(T, jobs, n, 0);
     int rc = train_cross_validate(T, jobs, n, T->folds, "ablation: ", err);
     dg_train_result *r = T->res;
     r->ablation = dg_xcalloc(n + 1, sizeof *r->ablation);

@@ -4,6 +4,8 @@
 #define _XOPEN_SOURCE 700
 #include "train_impl.h"
 
+#include "demographer/pace.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -29,6 +31,7 @@ typedef struct pool {
     size_t n, next, done;
     size_t cap;            /* room for the other folds a finished screen adds */
     double fits;           /* finished, for the progress */
+    double work;           /* ...weighed by their cost (train_cost.c) */
     const char *label;     /* of the job most recently started */
     int stop;
     pthread_mutex_t mu;
@@ -101,6 +104,7 @@ void train_job_init(job *J, trainer *T, scenario *S, dg_target t, const dg_model
     J->variant = variant;
     J->x = &S->xtr[variant];
     J->all = S->has_all && variant != V_PHONE ? &S->xall : NULL;
+    train_job_cost(T, J);
     J->y = dg_xmalloc(((size_t)S->ntr + 1) * sizeof *J->y);
     for (uint32_t i = 0; i < S->ntr; i++)
         J->y[i] = dg_labelled_y(&T->lab, t, S->tr_lab[i]);
@@ -170,10 +174,11 @@ static void job_apps(const job *J, dg_trainset *ts)
 }
 
 
-static int pool_fit_done(pool *P, int fits)
+static int pool_fit_done(pool *P, int fits, double work)
 {
     pthread_mutex_lock(&P->mu);
     P->fits += fits;
+    P->work += work;
     int stop = P->stop;
     pthread_cond_broadcast(&P->cond);
     pthread_mutex_unlock(&P->mu);
@@ -227,7 +232,7 @@ static void run_fold(pool *P, task *tk)
             prev = J->first[c];
         if (tk->screen && J->path[c] == stopped_path) {
             /* Counted as done, so that the progress reaches its end. */
-            if (pool_fit_done(P, 1)) {
+            if (pool_fit_done(P, 1, J->fit_cost)) {
                 tk->rc = dg_cancel(&tk->err, "cancelled");
                 tk->combo = c;
             }
@@ -276,7 +281,7 @@ static void run_fold(pool *P, task *tk)
         } else if (model) {
             fam->free(model);
         }
-        if (pool_fit_done(P, 1) && tk->rc == DG_OK) {
+        if (pool_fit_done(P, 1, J->fit_cost) && tk->rc == DG_OK) {
             tk->rc = dg_cancel(&tk->err, "cancelled");
             tk->combo = c;
         }
@@ -313,7 +318,7 @@ static void run_refit(pool *P, task *tk)
     if (tk->rc == DG_OK)
         tk->rc = J->fam->predict(J->model, &S->xte[J->variant], J->pred, &tk->err);
     tk->combo = J->best;
-    if (pool_fit_done(P, 1) && tk->rc == DG_OK)
+    if (pool_fit_done(P, 1, J->refit_cost) && tk->rc == DG_OK)
         tk->rc = dg_cancel(&tk->err, "cancelled");
 }
 
@@ -393,9 +398,9 @@ static int pool_run(trainer *T, task *tasks, size_t n, size_t cap, const char *w
             reported = P.fits;
             char stage[160];
             snprintf(stage, sizeof stage, "%s%s", what, P.label ? P.label : "");
-            double done = T->steps_done + P.fits, total = T->steps_total;
+            double done = T->work_done + P.work, total = T->work_total;
             pthread_mutex_unlock(&P.mu);
-            int stop = dg_progress_report(T->o->progress, stage, done, total, "fits");
+            int stop = dg_progress_report(T->o->progress, stage, done, total, DG_UNIT_WORK);
             pthread_mutex_lock(&P.mu);
             if (stop && !P.stop) {
                 P.stop = cancelled = 1;
@@ -411,6 +416,7 @@ static int pool_run(trainer *T, task *tasks, size_t n, size_t cap, const char *w
     for (int i = 0; i < started; i++)
         pthread_join(tid[i], NULL);
     T->steps_done += P.fits;
+    T->work_done += P.work;
     n = P.n; /* with the tasks the screens added */
     pthread_mutex_destroy(&P.mu);
     pthread_cond_destroy(&P.cond);
@@ -530,6 +536,7 @@ static void screen_done(pool *P, const task *tk)
     for (int c = 0; c < J->ncombos; c++)
         kept += J->fit[c];
     P->T->steps_total -= (double)(SCREEN_KEEP - kept) * (folds - 1); /* train_job_fits's */
+    P->T->work_total -= (double)(SCREEN_KEEP - kept) * (folds - 1) * J->fit_cost;
     for (int fo = 1; fo < folds && P->n < P->cap; fo++)
         P->tasks[P->n++] = (task){.j = J, .fold = fo, .seeded = 1};
 }

@@ -63,6 +63,13 @@ typedef struct trainer {
     chosen ch[3][DG_TARGET_COUNT];
     char *staging, *staging_runs, *staging_models;
     double steps_done, steps_total;
+    /* The progress: the fits weighed by their cost (train_cost.c), done and
+     * planned; the plan grows when work is added (the ablation) and shrinks
+     * when a screen keeps fewer combinations. */
+    double work_done, work_total;
+    const dg_train_result *hist; /* opts.history: an earlier training, or NULL */
+    double cost_scale;     /* seconds per unit of a design's cost, from hist; 0: none */
+    int cost_scale_done;
     uint64_t checksum;
     int bags; /* scenario 1's variant for the families that read the bags (bags and counts) */
     unsigned blend_targets; /* the targets with a blend job (bit 1u << target) */
@@ -103,6 +110,7 @@ struct job {
     char bases[160];       /* blend: its bases' families, "bases=A+B" */
     const dg_csr *x;       /* its train design: S->xtr[variant], or an ablation's */
     const dg_csr *all;     /* the scenario's unlabelled rows in that design, or NULL */
+    double fit_cost, refit_cost; /* a fold's fit and the refit, for the progress */
 };
 
 typedef struct task {
@@ -121,6 +129,16 @@ void train_job_init(job *J, trainer *T, scenario *S, dg_target t, const dg_model
 void train_job_free(job *J);
 /* The fits of a job's cross-validation, for the progress. */
 double train_job_fits(const trainer *T, const job *J);
+/* train_cost.c: the progress's plan, fits weighed by their cost. */
+/* Sets J's fit_cost and refit_cost (train_job_init calls it). */
+void train_job_cost(trainer *T, job *J);
+/* The plan of the whole training before its jobs are made (the families'
+ * jobs over the built scenarios, and scenario 1's probes), from what is
+ * done so far. */
+void train_plan(trainer *T, const dg_model_family *const *fams, int nf, const int *ncombos,
+                const unsigned *ftargets, unsigned scen);
+/* Adds the jobs' cross-validation (and refits) to the plan. */
+void train_plan_jobs(trainer *T, const job *jobs, size_t njobs, int refit);
 /* Cross-validates the jobs side by side (nfolds below the folds: only the
  * first nfolds held out, as the bag and count probes do), then each job's
  * scores and best combination. */

@@ -2,6 +2,7 @@
 
 #include "demographer/dataset.h"
 #include "demographer/export_sql.h"
+#include "demographer/pace.h"
 #include "demographer/train.h"
 
 #include <ctype.h>
@@ -619,17 +620,17 @@ static int cancel_at(void *ctx, const char *stage, double done, double total, co
     return done >= *(double *)ctx;
 }
 
-/* Cancelled, training fails with "cancelled" and leaves no model behind;
- * the progress counts fits up to its total. Cancelled in the cross-
- * validation, and (with softmax, whose bags scenario 1 chooses first) in
- * the bag probe. */
+/* Cancelled, training fails with "cancelled" and leaves no model behind.
+ * Cancelled at its first report of work done: in the cross-validation,
+ * and (with softmax, whose bags scenario 1 chooses first) in the bag
+ * probe. */
 static void cancel_leaves_nothing(void **state)
 {
     (void)state;
     for (int round = 0; round < 2; round++) {
         char out[700], path[800];
         snprintf(out, sizeof out, "%s/cancelled%d", dir, round);
-        double at = round ? 1 : 5;
+        double at = 1e-300; /* the first fit's work, whatever it weighs */
         dg_progress pr = {cancel_at, &at};
         dg_train_opts o;
         memset(&o, 0, sizeof o);
@@ -648,6 +649,120 @@ static void cancel_leaves_nothing(void **state)
         snprintf(path, sizeof path, "%s/runs.csv", out);
         assert_int_not_equal(access(path, F_OK), 0);
     }
+}
+
+/* The progress of a training, every report. */
+typedef struct progress_log {
+    size_t n;
+    double done[4096], total[4096];
+    int other_unit;
+} progress_log;
+
+static int log_progress(void *ctx, const char *stage, double done, double total, const char *unit)
+{
+    (void)stage;
+    progress_log *l = ctx;
+    l->other_unit |= strcmp(unit, DG_UNIT_WORK) != 0;
+    if (l->n < sizeof l->done / sizeof *l->done) {
+        l->done[l->n] = done;
+        l->total[l->n++] = total;
+    }
+    return 0;
+}
+
+/* A run's fit seconds: its cross-validation's over the fits it made (each
+ * combination on the folds its score is over, none for one never fit),
+ * scaled to the rows of the next training; its refit's likewise. */
+static void fit_seconds_of_a_run(void **state)
+{
+    (void)state;
+    dg_run runs[2];
+    memset(runs, 0, sizeof runs);
+    snprintf(runs[0].family, sizeof runs[0].family, "prior");
+    runs[0].scenario = 1;
+    runs[0].target = DG_TARGET_GENDER;
+    runs[0].ntrain = 100;
+    runs[0].cv_seconds = 0.3;
+    runs[0].ncombos = runs[0].ngrid = 1;
+    runs[0].grid_folds[0] = 3;
+    snprintf(runs[1].family, sizeof runs[1].family, "xgboost");
+    runs[1].scenario = 1;
+    runs[1].target = DG_TARGET_GENDER;
+    runs[1].ntrain = 100;
+    runs[1].cv_seconds = 8;
+    runs[1].train_seconds = 2.5;
+    runs[1].ncombos = runs[1].ngrid = 3;
+    runs[1].grid_folds[0] = 3;
+    runs[1].grid_folds[1] = 1;
+    runs[1].grid_folds[2] = 0;
+    dg_train_result r = {.runs = runs, .nruns = 2};
+    double fit, refit;
+    assert_int_equal(dg_train_fit_seconds(&r, "xgboost", 1, DG_TARGET_GENDER, 200, &fit, &refit),
+                     1);
+    assert_true(fabs(fit - 8.0 / 4 * 2) < 1e-12 && fabs(refit - 5) < 1e-12);
+    assert_int_equal(dg_train_fit_seconds(&r, "prior", 1, DG_TARGET_GENDER, 0, &fit, &refit), 1);
+    assert_true(fabs(fit - 0.1) < 1e-12);
+    assert_int_equal(dg_train_fit_seconds(&r, "xgboost", 2, DG_TARGET_GENDER, 0, &fit, &refit),
+                     0);
+    assert_true(isnan(fit) && isnan(refit));
+}
+
+/* The progress counts fits weighed by their cost (DG_UNIT_WORK): it never
+ * goes back, never passes its plan (which shrinks when a screen keeps
+ * fewer combinations) and ends on it. With the training before as its
+ * history, the plan is in that training's seconds: its fits' seconds
+ * summed, give or take the screens' paths and the bag probes, where the
+ * designs' sizes alone weigh in entries (far more than seconds). */
+static void progress_weighs_fits_by_cost(void **state)
+{
+    (void)state;
+    if (!dg_model_family_find("softmax"))
+        skip();
+    dg_train_result res[2];
+    static progress_log log[2];
+    for (int k = 0; k < 2; k++) {
+        char out[700];
+        snprintf(out, sizeof out, "%s/weighed%d", dir, k);
+        memset(&log[k], 0, sizeof log[k]);
+        dg_progress pr = {log_progress, &log[k]};
+        dg_train_opts o;
+        memset(&o, 0, sizeof o);
+        o.out_dir = out;
+        o.threads = 2;
+        o.folds = 3;
+        o.seed = 7;
+        o.families[0] = "brand-model-prior";
+        o.families[1] = "softmax";
+        o.grids[0] = "softmax:l2=1e-3,1e-2,1e-1,1";
+        o.targets = (1u << DG_TARGET_GENDER) | (1u << DG_TARGET_GROUP12);
+        o.progress = &pr;
+        o.history = k ? &res[0] : NULL;
+        dg_err err;
+        if (dg_train(&ds, &feats, &o, &res[k], &err) != DG_OK)
+            fail_msg("train: %s", err.msg);
+        const progress_log *l = &log[k];
+        assert_true(l->n > 10);
+        assert_int_equal(l->other_unit, 0);
+        for (size_t i = 0; i < l->n; i++) {
+            assert_true(l->done[i] <= l->total[i] * (1 + 1e-9));
+            if (i)
+                assert_true(l->done[i] >= l->done[i - 1]);
+        }
+        assert_true(fabs(l->done[l->n - 1] - l->total[l->n - 1]) <= 1e-9 * l->total[l->n - 1]);
+    }
+    double seconds = 0;
+    for (size_t i = 0; i < res[0].nruns; i++)
+        if (res[0].runs[i].scenario &&
+            (!strcmp(res[0].runs[i].family, "softmax") ||
+             !strcmp(res[0].runs[i].family, "brand-model-prior")))
+            seconds += res[0].runs[i].cv_seconds + res[0].runs[i].train_seconds;
+    double planned = log[1].total[log[1].n - 1];
+    assert_true(planned > seconds / 5 && planned < seconds * 5);
+    /* Without it the plan is in entries: no such match. */
+    double unweighed = log[0].total[log[0].n - 1];
+    assert_true(unweighed > seconds * 100);
+    for (int k = 0; k < 2; k++)
+        dg_train_result_free(&res[k]);
 }
 
 /* --ablation: each chosen model that reads a design is cross-validated
@@ -841,6 +956,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cv_determinism_and_export),
         cmocka_unit_test(screen_then_every_fold),
+        cmocka_unit_test(fit_seconds_of_a_run),
+        cmocka_unit_test(progress_weighs_fits_by_cost),
         cmocka_unit_test(ablation_by_block),
         cmocka_unit_test(counts_form_chosen_by_cv),
         cmocka_unit_test(defaults_in_help_and_man),

@@ -179,44 +179,143 @@ static void the_panes_are_one_list(void **state)
 static void the_eta_follows_the_recent_pace(void **state)
 {
     (void)state;
-    job_progress p;
+    dg_pace p;
     memset(&p, 0, sizeof p);
-    p.total = 40;
-    double t = 100, rate, eta;
-    job_pace_note(&p, t, 0);
-    assert_int_equal(job_pace(&p, t, &rate, &eta), 0); /* one count: too little */
+    double total = 40, t = 100, rate, eta;
+    dg_pace_note(&p, t, 0);
+    assert_int_equal(dg_pace_eta(&p, t, total, &rate, &eta), 0); /* one count: too little */
     for (int i = 1; i <= 20; i++)
-        job_pace_note(&p, t += 0.1, i);
-    assert_int_equal(job_pace(&p, t, &rate, &eta), 1);
+        dg_pace_note(&p, t += 0.1, i);
+    assert_int_equal(dg_pace_eta(&p, t, total, &rate, &eta), 1);
     assert_true(fabs(eta - 20 * 0.1) < 0.05);
     for (int i = 21; i <= 24; i++)
-        job_pace_note(&p, t += 5, i);
+        dg_pace_note(&p, t += 5, i);
     /* From the job's start: 24 fits in 22 s, 16 left, about 15 s. The
      * recent pace: 16 x 5 s. */
-    assert_int_equal(job_pace(&p, t, &rate, &eta), 1);
+    assert_int_equal(dg_pace_eta(&p, t, total, &rate, &eta), 1);
     assert_true(fabs(eta - 16 * 5) < 0.5);
     for (int i = 25; i <= 36; i++)
-        job_pace_note(&p, t += 5, i);
-    assert_int_equal(job_pace(&p, t, &rate, &eta), 1);
+        dg_pace_note(&p, t += 5, i);
+    assert_int_equal(dg_pace_eta(&p, t, total, &rate, &eta), 1);
     assert_true(fabs(eta - 4 * 5) < 0.5);
     assert_true(fabs(rate - 0.2) < 0.01);
     /* A fit that runs long: the ones left are taken to cost as much. */
-    assert_int_equal(job_pace(&p, t + 12, &rate, &eta), 1);
+    assert_int_equal(dg_pace_eta(&p, t + 12, total, &rate, &eta), 1);
     assert_true(fabs(eta - 3 * 12) < 0.5);
     /* Half-way through the next fit, the time already spent is counted. */
-    assert_int_equal(job_pace(&p, t + 2.5, &rate, &eta), 1);
+    assert_int_equal(dg_pace_eta(&p, t + 2.5, total, &rate, &eta), 1);
     assert_true(fabs(eta - (4 * 5 - 2.5)) < 0.5);
     /* A count that goes back starts the window again. */
-    job_pace_note(&p, t += 1, 0);
-    assert_int_equal(job_pace(&p, t, &rate, &eta), 0);
+    dg_pace_note(&p, t += 1, 0);
+    assert_int_equal(dg_pace_eta(&p, t, total, &rate, &eta), 0);
     /* Reports every 10 ms: the window still spans the last seconds. */
     memset(&p, 0, sizeof p);
-    p.total = 1000;
     for (int i = 0; i <= 600; i++)
-        job_pace_note(&p, 200 + i * 0.01, i);
-    assert_int_equal(job_pace(&p, 206, &rate, &eta), 1);
-    assert_true(p.pace_t[p.pace_n - 1] - p.pace_t[0] > 3);
+        dg_pace_note(&p, 200 + i * 0.01, i);
+    assert_int_equal(dg_pace_eta(&p, 206, 1000, &rate, &eta), 1);
+    assert_true(p.t[p.n - 1] - p.t[0] > 3);
     assert_true(fabs(rate - 100) < 1 && fabs(eta - 4) < 0.1);
+}
+
+/* Training's progress counts fits weighed by their cost (DG_UNIT_WORK): 30
+ * prior fits of cost 1 (0.01 s each), then 10 xgboost fits of cost 500
+ * (5 s each, as the last run's seconds say). Counted alike, the 30 cheap
+ * fits would be three quarters done and the ETA a fraction of a second;
+ * weighed, the ETA after them is the xgboost fits' 50 s, and it never says
+ * 0 s while a fit is left. */
+static void the_eta_weighs_fits_by_their_cost(void **state)
+{
+    (void)state;
+    dg_pace counted, weighed;
+    memset(&counted, 0, sizeof counted);
+    memset(&weighed, 0, sizeof weighed);
+    double t = 10, rate, eta, work = 0;
+    const double cheap = 1, dear = 500, total_work = 30 * cheap + 10 * dear;
+    dg_pace_note(&counted, t, 0);
+    dg_pace_note(&weighed, t, 0);
+    for (int i = 1; i <= 30; i++) {
+        t += 0.01;
+        work += cheap;
+        dg_pace_note(&counted, t, i);
+        dg_pace_note(&weighed, t, work);
+    }
+    /* What counting alike claims: near done. */
+    assert_int_equal(dg_pace_eta(&counted, t, 40, &rate, &eta), 1);
+    assert_true(eta < 2);
+    /* Weighed: the ten dear fits left, at the pace of the work done. */
+    assert_int_equal(dg_pace_eta(&weighed, t, total_work, &rate, &eta), 1);
+    assert_true(fabs(eta - 10 * 5) < 1);
+    assert_true(work / total_work < 0.01); /* the bar: not three quarters */
+    /* The dear fits take what their cost said: the ETA counts down. */
+    for (int i = 1; i <= 9; i++) {
+        t += 5;
+        work += dear;
+        dg_pace_note(&weighed, t, work);
+        assert_int_equal(dg_pace_eta(&weighed, t, total_work, &rate, &eta), 1);
+        assert_true(fabs(eta - (10 - i) * 5) < 0.5);
+    }
+    /* The last fit runs past its estimate: the ETA stays above 0 s. */
+    assert_int_equal(dg_pace_eta(&weighed, t + 4.99, total_work, &rate, &eta), 1);
+    assert_true(eta >= 1);
+    assert_int_equal(dg_pace_eta(&weighed, t + 30, total_work, &rate, &eta), 1);
+    assert_true(eta >= 1);
+    /* The plan grows (the screen adds folds): the ETA grows with it. */
+    double before;
+    dg_pace_eta(&weighed, t, total_work, &rate, &before);
+    assert_int_equal(dg_pace_eta(&weighed, t, total_work + 2 * dear, &rate, &eta), 1);
+    assert_true(fabs(eta - before - 2 * 5) < 0.5);
+    /* Near the end of the last fit, by a pace that says 0.1 s: a second. */
+    dg_pace last;
+    memset(&last, 0, sizeof last);
+    for (int i = 0; i <= 2; i++)
+        dg_pace_note(&last, 5 * i, dear * i);
+    assert_int_equal(dg_pace_eta(&last, 14.9, 3 * dear, &rate, &eta), 1);
+    assert_true(eta == 1);
+    /* Past the plan (work it did not count): no ETA rather than 0 s. */
+    dg_pace_note(&weighed, t += 5, work += dear);
+    assert_int_equal(dg_pace_eta(&weighed, t + 1, total_work, &rate, &eta), 1);
+    assert_true(isnan(eta));
+}
+
+/* The estimate beside each family before training: the seconds its runs
+ * took in the last training on the scenarios and targets it would train
+ * now (its own FAMILY@TARGETS within the chosen), none without such runs. */
+static void a_family_is_estimated_from_the_last_training(void **state)
+{
+    (void)state;
+    models_state s;
+    models_init(&s);
+    int i = -1;
+    for (int k = 0; k < s.nfamilies; k++)
+        if (strcmp(s.fam[k]->name, "xgboost") == 0)
+            i = k;
+    assert_true(i >= 0);
+    assert_true(isnan(models_family_seconds(&s, i))); /* no training yet */
+    static const struct {
+        int scenario;
+        dg_target t;
+        double cv, refit;
+    } runs[] = {{1, DG_TARGET_AGE, 40, 2}, {2, DG_TARGET_AGE, 8, 1},
+                {1, DG_TARGET_GENDER, 100, 10}, {0, DG_TARGET_AGE, 0, 0}};
+    s.res.nruns = 4;
+    s.res.runs = calloc(4, sizeof *s.res.runs);
+    for (int k = 0; k < 4; k++) {
+        snprintf(s.res.runs[k].family, sizeof s.res.runs[k].family, "xgboost");
+        s.res.runs[k].scenario = runs[k].scenario;
+        s.res.runs[k].target = runs[k].t;
+        s.res.runs[k].cv_seconds = runs[k].cv;
+        s.res.runs[k].train_seconds = runs[k].refit;
+    }
+    s.have_result = 1;
+    snprintf(s.family_targets[i], sizeof s.family_targets[i], "age");
+    assert_true(models_family_seconds(&s, i) == 51);
+    s.scenarios = 1;
+    assert_true(models_family_seconds(&s, i) == 42);
+    s.family_targets[i][0] = '\0'; /* every chosen target */
+    assert_true(models_family_seconds(&s, i) == 152);
+    s.targets = 1u << DG_TARGET_GROUP6;
+    assert_true(isnan(models_family_seconds(&s, i)));
+    models_free(&s);
 }
 
 static void the_man_page_lists_every_action(void **state)
@@ -2278,6 +2377,8 @@ int main(void)
         cmocka_unit_test(each_context_handles_its_own_actions),
         cmocka_unit_test(the_panes_are_one_list),
         cmocka_unit_test(the_eta_follows_the_recent_pace),
+        cmocka_unit_test(the_eta_weighs_fits_by_their_cost),
+        cmocka_unit_test(a_family_is_estimated_from_the_last_training),
         cmocka_unit_test(the_man_page_lists_every_action),
         cmocka_unit_test(cjk_text_is_measured_by_display_width),
         cmocka_unit_test(bytes_and_amounts_read_the_same_everywhere),

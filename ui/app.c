@@ -16,6 +16,7 @@
 #include <langinfo.h>
 #include <limits.h>
 #include <locale.h>
+#include <math.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,21 +131,25 @@ static void draw_status(app *a, int y, int width)
         for (int i = 0; i < bw; i++)
             bar[i] = i < (int)(frac * bw) ? '#' : '.';
         bar[bw] = '\0';
+        /* An estimated cost (training's fits weighed by what each is
+         * expected to cost) has a fraction and an ETA but no amount or
+         * rate worth reading. */
+        int counted = p.unit[0] && strcmp(p.unit, DG_UNIT_WORK) != 0;
         if (p.unit[0]) {
-            /* The rate and ETA of the recent pace (job_pace): the first
+            /* The rate and ETA of the recent pace (dg_pace_eta): the first
              * units' pace says little of the last ones'. */
             double pace, left;
-            int known = job_pace(&p, now, &pace, &left);
+            int known = dg_pace_eta(&p.pace, now, p.total, &pace, &left);
             dg_format_amount(p.done, p.unit, done, sizeof done);
             dg_format_amount(known ? pace : now > p.started ? p.done / (now - p.started) : 0, p.unit,
                              rate, sizeof rate);
-            if (known && p.total > 0)
-                snprintf(eta, sizeof eta, " ETA %.0fs", left);
+            if (known && p.total > 0 && !isnan(left))
+                snprintf(eta, sizeof eta, " ETA %.0fs", ceil(left));
         }
         /* The bar, the amount, the time and the way out keep their room;
          * a narrow terminal cuts the job's title and stage instead. */
         char amount[128] = "", left[1024], right[256];
-        if (p.unit[0])
+        if (counted)
             snprintf(amount, sizeof amount, " %s%s%s/s", wide ? done : "", wide ? " " : "", rate);
         char queued[32] = "";
         if (queue_left(a) && !a->restoring)
@@ -245,11 +250,13 @@ static void draw_help(app *a, int top, int height, int width)
     if (a->help_top < 0)
         a->help_top = 0;
     char head[256];
-    snprintf(head, sizeof head, "%s",
-             a->help == 2 ? " The cursor's row in full - {help-close} closes, arrows scroll, "
-                            "{help-search} searches"
-                          : " Keys - {help} or {help-close} closes, arrows scroll, {help-search} "
-                            "searches; {command} runs an action");
+    if (a->help == 2)
+        snprintf(head, sizeof head, " %s - {help-close} closes, arrows scroll, {help-search} "
+                                    "searches",
+                 model_row_detail_title(&a->m));
+    else
+        snprintf(head, sizeof head, "%s", " Keys - {help} or {help-close} closes, arrows scroll, "
+                                          "{help-search} searches; {command} runs an action");
     action_keys_expand(head, sizeof head);
     attrset(app_attr(a, COLOR_HEADER, A_REVERSE));
     put(top, x0, head, w, 0);

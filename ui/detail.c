@@ -111,11 +111,14 @@ static int family_row(const models_state *s, char *out, size_t cap)
         if (d->grid && strncmp(d->grid, f->name, n) == 0 && d->grid[n] == ':')
             grid = d->grid + n + 1;
     add(out, cap, "cross-validation grid: %s\n", grid[0] ? grid : "(none: nothing to tune)");
-    double sec = models_family_seconds(s, f->name);
+    double sec = models_family_seconds(s, s->fam_cur);
     if (!isnan(sec))
-        add(out, cap, "fit seconds in the last training: %.1f (cross-validation and refits, summed "
-                      "over folds)\n",
+        add(out, cap, "estimated fit seconds: %.1f (what its targets and scenarios took in the last "
+                      "training, cross-validation and refits summed over folds)\n",
             sec);
+    else
+        add(out, cap, "estimated fit seconds: no estimate yet (a training of its targets and "
+                      "scenarios gives one)\n");
     return DG_OK;
 }
 
@@ -205,6 +208,13 @@ static int city_list(model *m, char *out, size_t cap, dg_err *err)
             fabs(c->lon), c->lon < 0 ? 'W' : 'E', g->labels[i].name_col < 0 ? "  (unnamed on the map)" : "");
     }
     return DG_OK;
+}
+
+const char *model_row_detail_title(model *m)
+{
+    if (!model_sheet(m) && m->pane == PANE_GEO && m->dbs.view == GEO_VIEW_MAP)
+        return "The cities labelled on the map";
+    return "The cursor's row in full";
 }
 
 static int row_detail(model *m, char *out, size_t cap, dg_err *err)

@@ -37,57 +37,6 @@ static void wake(job_runner *r)
     (void)n;
 }
 
-void job_pace_note(job_progress *p, double now, double done)
-{
-    int n = p->pace_n;
-    if (n && done < p->pace_done[n - 1])
-        n = 0;
-    if (n && done == p->pace_done[n - 1])
-        return;
-    if (n >= 2 && now - p->pace_t[n - 2] < JOB_PACE_GAP) {
-        /* Reports close together: the newest of them stands for them. */
-        p->pace_t[n - 1] = now;
-        p->pace_done[n - 1] = done;
-        return;
-    }
-    if (n == JOB_PACE_SAMPLES) {
-        memmove(p->pace_t, p->pace_t + 1, (n - 1) * sizeof *p->pace_t);
-        memmove(p->pace_done, p->pace_done + 1, (n - 1) * sizeof *p->pace_done);
-        n--;
-    }
-    p->pace_t[n] = now;
-    p->pace_done[n] = done;
-    p->pace_n = n + 1;
-}
-
-int job_pace(const job_progress *p, double now, double *rate, double *eta)
-{
-    int n = p->pace_n;
-    *rate = *eta = 0;
-    if (n < 2)
-        return 0;
-    double span = p->pace_t[n - 1] - p->pace_t[0], units = p->pace_done[n - 1] - p->pace_done[0];
-    if (span <= 0 || units <= 0)
-        return 0;
-    double per = span / units, since = now - p->pace_t[n - 1];
-    /* The last few samples' pace, when slower: a window of cheap units
-     * followed by a few dear ones would otherwise keep the cheap pace. */
-    int k = n > JOB_PACE_RECENT ? n - 1 - JOB_PACE_RECENT : 0;
-    double rspan = p->pace_t[n - 1] - p->pace_t[k], runits = p->pace_done[n - 1] - p->pace_done[k];
-    if (runits > 0 && rspan / runits > per)
-        per = rspan / runits;
-    if (since < 0)
-        since = 0;
-    if (since > per)
-        per = since;
-    *rate = 1 / per;
-    double left = p->total - p->pace_done[n - 1];
-    *eta = left > 0 ? left * per - since : 0;
-    if (*eta < 0)
-        *eta = 0;
-    return 1;
-}
-
 static int on_progress(void *ctx, const char *stage, double done, double total, const char *unit)
 {
     job_runner *r = ctx;
@@ -99,9 +48,9 @@ static int on_progress(void *ctx, const char *stage, double done, double total, 
     }
     if (strcmp(r->prog.unit, unit) != 0) {
         snprintf(r->prog.unit, sizeof r->prog.unit, "%s", unit);
-        r->prog.pace_n = 0;
+        r->prog.pace.n = 0;
     }
-    job_pace_note(&r->prog, now, done);
+    dg_pace_note(&r->prog.pace, now, done);
     r->prog.done = done;
     r->prog.total = total;
     int do_wake = now - r->last_wake >= 0.05;

@@ -9,14 +9,10 @@
 
 #include "model.h"
 
+#include "demographer/pace.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
-
-/* The recent pace of a job: when its amount done last grew, over the last
- * reports (a sample at most every JOB_PACE_GAP seconds). */
-#define JOB_PACE_SAMPLES 16
-#define JOB_PACE_GAP 0.25
-#define JOB_PACE_RECENT 4 /* the last intervals, whose pace wins when slower */
 
 typedef struct job_progress {
     char title[128];
@@ -26,23 +22,8 @@ typedef struct job_progress {
     double started;       /* dg_now() when the job started */
     double stage_started; /* ... and when the current stage did */
     int cancelling;
-    double pace_t[JOB_PACE_SAMPLES], pace_done[JOB_PACE_SAMPLES]; /* oldest first */
-    int pace_n;
+    dg_pace pace;         /* the recent pace, for the rate and ETA (dg_pace_eta) */
 } job_progress;
-
-/* Notes that done was reported at time now in p's pace window. A count that
- * goes back (a new count) starts the window again; one that stays keeps the
- * time it was reached. */
-void job_pace_note(job_progress *p, double now, double done);
-/* The rate (units a second) and the time left, from the pace of the recent
- * window, not from the job's start: a training's later fits can cost far
- * more than its first (xgboost after softmax), and its stages each start
- * with the fits of the stages before. The pace is the window's, or its last
- * JOB_PACE_RECENT intervals' when slower. While the last unit takes longer than
- * the window's pace, the units left are taken to cost as much as it has so
- * far. 0 when the window holds too little to tell (fewer than two counts),
- * else 1. */
-int job_pace(const job_progress *p, double now, double *rate, double *eta);
 
 typedef struct job_runner {
     int pipe[2];          /* [0] polled by the main loop */

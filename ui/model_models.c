@@ -315,6 +315,10 @@ int models_job_run(models_job *j, const dg_progress *p, dg_err *err)
         return DG_ERR;
     j->have_feat = 1;
     dg_rm_tree(j->work_dir);
+    /* The last training (none: the designs' sizes) weighs the progress. */
+    dg_err no_history;
+    if (dg_runs_read(j->final_dir, &j->history, &no_history) == DG_OK)
+        j->opts.history = &j->history;
     j->opts.progress = p;
     if (dg_train(j->src, &j->feat, &j->opts, &j->res, err) != DG_OK) {
         dg_rm_tree(j->work_dir);
@@ -399,6 +403,7 @@ int models_open(models_state *s, const char *dir, char *msg, size_t msgcap, dg_e
 void models_job_free(models_job *j)
 {
     dg_train_result_free(&j->res);
+    dg_train_result_free(&j->history);
     if (j->have_feat)
         dg_features_free(&j->feat);
     free(j->supercats_path);
@@ -574,12 +579,24 @@ static int family_index(const models_state *s, const char *name)
     return -1;
 }
 
-double models_family_seconds(const models_state *s, const char *name)
+double models_family_seconds(const models_state *s, int i)
 {
+    /* The targets it trains next: its own (FAMILY@TARGETS) or the chosen. */
+    unsigned targets = s->targets;
+    if (s->family_targets[i][0]) {
+        char buf[64];
+        targets = 0;
+        snprintf(buf, sizeof buf, "%s", s->family_targets[i]);
+        for (char *save, *w = strtok_r(buf, "+", &save); w; w = strtok_r(NULL, "+", &save))
+            if (dg_target_by_name(w) >= 0)
+                targets |= 1u << dg_target_by_name(w);
+        targets &= s->targets;
+    }
     double sum = NAN;
-    for (size_t i = 0; s->have_result && i < s->res.nruns; i++) {
-        const dg_run *r = &s->res.runs[i];
-        if (strcmp(r->family, name) != 0 || !r->scenario)
+    for (size_t k = 0; s->have_result && k < s->res.nruns; k++) {
+        const dg_run *r = &s->res.runs[k];
+        if (strcmp(r->family, s->fam[i]->name) != 0 || !r->scenario ||
+            !(s->scenarios & (1u << (r->scenario - 1))) || !(targets & (1u << r->target)))
             continue;
         double v = (isnan(r->cv_seconds) ? 0 : r->cv_seconds) +
                    (isnan(r->train_seconds) ? 0 : r->train_seconds);

@@ -87,10 +87,11 @@ const char *models_cell(const dg_run *r, int col, char *buf, size_t cap);
 const char *models_targets_text(const models_state *s, char *buf, size_t cap);
 const char *models_scenarios_text(const models_state *s, char *buf, size_t cap);
 
-/* The fit seconds of family name's runs in the last training (their
- * cross-validation and refits, summed), NaN when it has none: the cost the
- * settings show beside each family before the next training. */
-double models_family_seconds(const models_state *s, const char *name);
+/* The estimate the settings show beside family i before the next
+ * training: the fit seconds its runs took in the last training on the
+ * scenarios and targets it would train now (their cross-validation and
+ * refits, summed over folds), NaN when the last training has none. */
+double models_family_seconds(const models_state *s, int i);
 /* A family as train takes it: "xgboost@age", or the name alone. */
 const char *models_family_spec(const models_state *s, int i, char *buf, size_t cap);
 
@@ -108,6 +109,7 @@ typedef struct models_job {
     dg_features feat;
     int have_feat;
     dg_train_result res;
+    dg_train_result history; /* the training in final_dir before, read by the run */
 } models_job;
 
 /* Fills j from the settings (the data is the caller's). */

@@ -63,17 +63,18 @@ static void draw_settings(app *a, int top, int height, int width)
                                           : "{models-family} toggles a family, {models-train} "
                                             "trains (features, then cross-validation per family)");
     app_put_text(y++, width, line, A_NORMAL);
-    snprintf(line, sizeof line, "%-3s %-17s %-14s %7s %s", "on", "family", "targets", "last s",
+    snprintf(line, sizeof line, "%-3s %-17s %-14s %7s %s", "on", "family", "targets", "est. s",
              "what it is");
     app_put_plain(y++, 0, width, line, app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
-    int last = end - (s->have_result ? 1 : 0), rows = last - y, first = 0;
+    int last = end - 1, rows = last - y, first = 0;
+    double all = NAN;
     if (s->fam_cur >= rows)
         first = s->fam_cur - rows + 1;
     for (int i = first; i < s->nfamilies && y < last; i++) {
         const dg_model_family *f = s->fam[i];
         int prior = strcmp(f->name, "prior") == 0;
         char secs[32] = "-";
-        double sec = models_family_seconds(s, f->name);
+        double sec = models_family_seconds(s, i);
         if (!isnan(sec))
             snprintf(secs, sizeof secs, "%.1f", sec);
         snprintf(line, sizeof line, "%-3s %-17s %-14s %7s %s",
@@ -82,16 +83,30 @@ static void draw_settings(app *a, int top, int height, int width)
         app_put_plain(y++, 0, width, line,
                       i == s->fam_cur ? app_attr(a, COLOR_CURSOR, A_REVERSE) : (int)A_NORMAL);
     }
-    /* What "last s" is: the cost a family had the last time, to weigh it. */
-    if (s->have_result && y < end) {
-        char devices[32];
-        snprintf(line, sizeof line, "last s: fit seconds of the last training (%s devices%s), "
-                                    "cross-validation and refit summed over folds",
-                 text_count(s->res.nlabelled ? s->res.nlabelled
-                                             : s->res.ntrain[1] + s->res.ntest[1] +
-                                                   s->res.ntrain[2] + s->res.ntest[2],
-                            devices, sizeof devices),
-                 s->opened ? ", opened from disk" : "");
+    /* What "est. s" is: the cost each family had the last time on what it
+     * would train now, to weigh it before training; and the families on,
+     * summed (the fits run side by side: the wall is less). */
+    for (int i = 0; i < s->nfamilies; i++) {
+        double sec = s->family_on[i] || strcmp(s->fam[i]->name, "prior") == 0
+                         ? models_family_seconds(s, i)
+                         : NAN;
+        if (!isnan(sec))
+            all = isnan(all) ? sec : all + sec;
+    }
+    if (y < end) {
+        char devices[32], total[48] = "";
+        if (!isnan(all))
+            snprintf(total, sizeof total, "; the families on: %.1f s", all);
+        if (s->have_result)
+            snprintf(line, sizeof line, "est. s: fit seconds in the last training (%s devices%s)%s",
+                     text_count(s->res.nlabelled ? s->res.nlabelled
+                                                 : s->res.ntrain[1] + s->res.ntest[1] +
+                                                       s->res.ntrain[2] + s->res.ntest[2],
+                                devices, sizeof devices),
+                     s->opened ? ", opened" : "", total);
+        else
+            snprintf(line, sizeof line, "est. s: no estimate yet (a first training's fit seconds "
+                                        "give each family one)");
         app_put_plain(end - 1, 0, width, line, A_DIM);
     }
 }

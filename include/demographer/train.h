@@ -50,7 +50,11 @@ typedef struct dg_train_opts {
     int threads;         /* fits side by side; 0: one per core. The results do not
                           * depend on it. */
     int ablation;        /* also cross-validate each chosen model without each block */
-    const dg_progress *progress;
+    /* An earlier training (dg_runs_read of its folder): the seconds its
+     * fits took weigh this one's progress (DG_UNIT_WORK), so the ETA knows
+     * an xgboost fit from a prior's. NULL: weighed by the designs' sizes. */
+    const struct dg_train_result *history;
+    const dg_progress *progress; /* in DG_UNIT_WORK (pace.h): fits weighed by cost */
 } dg_train_opts;
 
 #define DG_RUN_GRID 16
@@ -156,6 +160,14 @@ void dg_train_result_free(dg_train_result *r);
 /* Chart which (DG_TRAIN_CHART_*) of a training; 0 when it has none (no
  * chosen gender model, no age model of that scenario). */
 int dg_train_chart(const dg_train_result *r, int which, dg_train_chart_view *out);
+
+/* The seconds of one cross-validation fit (*fit) and of the refit (*refit)
+ * of family on (scenario, target) in the training r, scaled to ntrain train
+ * rows (0: as they were): what training weighs that fit by next time, and
+ * the estimate the workbench shows before it. Returns 0 (both NaN) when r
+ * has no such run with its fits recorded. */
+int dg_train_fit_seconds(const dg_train_result *r, const char *family, int scenario,
+                         dg_target t, uint32_t ntrain, double *fit, double *refit);
 
 /* The comparison table as CSV and JSON text (runs.csv, runs.json). */
 int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err);

@@ -212,6 +212,11 @@ static int run(int argc, char **argv)
     memset(&f, 0, sizeof f);
     dg_train_result res;
     memset(&res, 0, sizeof res);
+    /* The training it replaces weighs the progress (none: the designs do). */
+    dg_train_result history;
+    dg_err no_history;
+    if (dg_runs_read(out_dir, &history, &no_history) == DG_OK)
+        o.history = &history;
     if (rc == 0) {
         cli_progress cp;
         dg_progress pr = cli_progress_start(&cp, quiet);
@@ -230,6 +235,7 @@ static int run(int argc, char **argv)
     rc = cli_outdir_end("train", &od, rc);
     o.out_dir = out_dir;
     o.design_dir = design_dir;
+    dg_train_result_free(&history);
     if (rc == 0 && !quiet) {
         printf("%s\n", res.split_text);
         printf("scenario 1 (devices with events): %u train, %u test; scenario 2 (without): %u "
