@@ -52,6 +52,28 @@ void app_put_text(int y, int width, const char *text, int attr)
     app_put_plain(y, 0, width, expanded, attr);
 }
 
+int app_put_text_wrapped(int y, int width, const char *text, int attr, int max)
+{
+    char expanded[2048], lines[8][256];
+    snprintf(expanded, sizeof expanded, "%s", text);
+    action_keys_expand(expanded, sizeof expanded);
+    if (max > 8)
+        max = 8;
+    int n = max > 1 ? text_wrap(expanded, width - 2, 1, lines, max) : 1;
+    if (n < 2) {
+        app_put_plain(y, 0, width, expanded, attr);
+        return 1;
+    }
+    /* The last line holds the rest (cut only past max lines). */
+    const char *rest = expanded;
+    for (int i = 0; i < n - 1; i++) {
+        app_put_plain(y + i, 0, width, lines[i], attr);
+        rest = text_after_line(rest, lines[i] + (i ? 1 : 0));
+    }
+    app_put_plain(y + n - 1, 1, width - 1, rest, attr);
+    return n;
+}
+
 int app_attr(const app *a, int pair, int fallback)
 {
     return a->color ? (int)(COLOR_PAIR(pair) | ((unsigned)fallback & A_BOLD)) : fallback;
@@ -116,7 +138,10 @@ static void draw_bar(app *a, int width)
 
 static int queue_left(const app *a);
 
-static void draw_status(app *a, int y, int width)
+/* The status line at y; a message too wide for it goes on over the key
+ * line below when room is 2 (no prompt there), rather than lose its end.
+ * Returns the lines drawn. */
+static int draw_status(app *a, int y, int width, int room)
 {
     char line[2048];
     if (job_running(&a->jr)) {
@@ -170,14 +195,25 @@ static void draw_status(app *a, int y, int width)
         put(y, 0, left, width - rw, 0);
         put(y, width - rw, right, rw, 0);
         attrset(A_NORMAL);
-        return;
+        return 1;
+    }
+    attrset(a->msg_error ? app_attr(a, COLOR_ERROR, A_REVERSE | A_BOLD)
+                         : app_attr(a, COLOR_STATUS, A_REVERSE));
+    char lines[2][256];
+    int n = room > 1 && text_width(a->m.msg) + 1 > width
+                ? text_wrap(a->m.msg, width - 2, 0, lines, 2)
+                : 1;
+    if (n == 2) {
+        snprintf(line, sizeof line, " %s", lines[0]);
+        put(y, 0, line, width, 0);
+        snprintf(line, sizeof line, " %s", text_after_line(a->m.msg, lines[0]));
+        put(y + 1, 0, line, width, 0);
     } else {
         snprintf(line, sizeof line, " %s", a->m.msg);
-        attrset(a->msg_error ? app_attr(a, COLOR_ERROR, A_REVERSE | A_BOLD)
-                             : app_attr(a, COLOR_STATUS, A_REVERSE));
+        put(y, 0, line, width, 0);
     }
-    put(y, 0, line, width, 0);
     attrset(A_NORMAL);
+    return n;
 }
 
 /* The bottom line: the prompt, or the live keys of the context, from the
@@ -292,8 +328,8 @@ static void draw(app *a)
         draw_help(a, 1, h - 3, w);
     else
         a->panes[a->m.pane]->draw(a, 1, h - 3, w);
-    draw_status(a, h - 2, w);
-    draw_hints(a, h - 1, w);
+    if (draw_status(a, h - 2, w, a->pr.kind ? 1 : 2) < 2)
+        draw_hints(a, h - 1, w);
     wnoutrefresh(stdscr);
     doupdate();
 }

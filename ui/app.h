@@ -90,6 +90,10 @@ void app_put_text(int y, int width, const char *text, int attr);
  * carries a user's names, a path or a message made elsewhere, where a key is
  * looked up (actions[ACT_...].key) instead, and for text expanded already. */
 void app_put_plain(int y, int x, int width, const char *text, int attr);
+/* app_put_text over up to max lines (the ones after the first indented by
+ * a blank) when it is too wide for one, rather than cut; returns the lines
+ * drawn. */
+int app_put_text_wrapped(int y, int width, const char *text, int attr, int max);
 /* Opens a prompt. */
 void app_prompt(app *a, prompt_kind kind, const char *label, const char *text, const char *arg);
 

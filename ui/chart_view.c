@@ -1,6 +1,6 @@
 /* Copies a chart's cell grid (chart_cells.c) to the curses screen. */
 #include "chart_view.h"
-
+#include "text.h"
 
 #include <curses.h>
 #include <stdio.h>
@@ -51,8 +51,16 @@ void chart_view_draw_at(app *a, const dg_chart *c, const char *heading, int top,
 {
     int y = top;
     if (heading) {
-        app_put_plain(y++, x0, width, heading, A_BOLD);
+        /* A heading too wide wraps to a second line rather than lose its
+         * end (the keys it names); a third would cost the chart too much. */
+        char lines[2][256];
+        int n = text_wrap(heading, width - 2, 1, lines, 2);
+        app_put_plain(y++, x0, width, n == 2 && height > 4 ? lines[0] : heading, A_BOLD);
         height--;
+        if (n == 2 && height > 3) {
+            app_put_plain(y++, x0 + 1, width - 1, text_after_line(heading, lines[0]), A_BOLD);
+            height--;
+        }
     }
     dg_cell_grid g;
     dg_err err;

@@ -71,7 +71,7 @@ static void draw(app *a, int top, int height, int width)
                  dg_age_bucket_name(2));
         snprintf(line, sizeof line, "P(female) deciles of %s: %s, %s; age %s", n2, fe, me,
                  r->age_rule == DG_AGE_RULE_GROUP6 ? "by group6" : ages);
-        app_put_text(y++, width, line, 0);
+        y += app_put_text_wrapped(y, width, line, 0, 2);
     }
     y++;
     if (y >= end)
@@ -124,7 +124,8 @@ static void draw(app *a, int top, int height, int width)
                        "that do; {save}: chart"
                      : "no labels for these devices (%s): no precision; {save}: chart",
                  n1);
-        app_put_text(y + 1, width, line, A_DIM); /* a count and the product's words only */
+        /* a count and the product's words only */
+        app_put_text_wrapped(y + 1, width, line, A_DIM, end - (y + 1) > 1 ? 2 : 1);
     }
 }
 

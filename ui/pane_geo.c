@@ -204,7 +204,11 @@ static void draw(app *a, int top, int height, int width)
              dg_map_kind_name(g->kind), n1, n2, g->kind == DG_MAP_ALL ? "" : " of labelled devices",
              (unsigned long long)s->seed, g->from_cleaned ? "cleaned" : "loaded",
              g->gen != m->data_gen ? "; data changed: {geo-sample} redraws" : "");
-    app_put_text(top, width, line, A_BOLD); /* numbers and the product's words only */
+    /* numbers and the product's words only; the map gives a row to keep
+     * its end (the data it was drawn from) */
+    int head = app_put_text_wrapped(top, width, line, A_BOLD, 2) - 1;
+    top += head;
+    height -= head;
     /* "arrows": the four geo-pan keys as one word (their keys, Up Down Left
      * Right, would not fit at 80 columns). */
     snprintf(line, sizeof line, "lon %.2f..%.2f lat %.2f..%.2f %s; {geo-zoom-in}/{geo-zoom-out} "

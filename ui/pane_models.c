@@ -96,9 +96,9 @@ static void draw_settings(app *a, int top, int height, int width)
     if (y < end) {
         char devices[32], total[48] = "";
         if (!isnan(all))
-            snprintf(total, sizeof total, "; the families on: %.1f s", all);
+            snprintf(total, sizeof total, "; all on: %.1f s", all);
         if (s->have_result)
-            snprintf(line, sizeof line, "est. s: fit seconds in the last training (%s devices%s)%s",
+            snprintf(line, sizeof line, "est. s: seconds in the last training (%s devices%s)%s",
                      text_count(s->res.nlabelled ? s->res.nlabelled
                                                  : s->res.ntrain[1] + s->res.ntest[1] +
                                                        s->res.ntrain[2] + s->res.ntest[2],

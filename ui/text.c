@@ -178,3 +178,12 @@ int text_wrap(const char *s, int width, int indent, char (*lines)[256], int max)
     } while (*p);
     return n;
 }
+
+const char *text_after_line(const char *s, const char *first)
+{
+    size_t n = strlen(first);
+    const char *rest = strncmp(s, first, n) == 0 ? s + n : s;
+    while (*rest == ' ')
+        rest++;
+    return rest;
+}

@@ -20,6 +20,9 @@ char *text_fit(const char *s, int width, int right_align, char *out, size_t cap)
  * lines after the first indented by indent blanks. Returns the count (at
  * least 1, at most max). */
 int text_wrap(const char *s, int width, int indent, char (*lines)[256], int max);
+/* The rest of s after first, its first line as text_wrap made it (the
+ * blanks between skipped): what a last line shows when the lines run out. */
+const char *text_after_line(const char *s, const char *first);
 
 /* 1234567 -> "1,234,567". */
 char *text_count(unsigned long long v, char *out, size_t cap);
