@@ -143,7 +143,9 @@ static void draw_runs(app *a, int top, int height, int width)
     int frozen_w = 0;
     for (int c = 0; c < FROZEN; c++)
         frozen_w += col_width[c] + 1;
-    if (s->left < FROZEN)
+    /* Back on a frozen column, the columns after it from their start
+     * (they stayed scrolled right: Left never brought params back). */
+    if (s->left < FROZEN || s->ccol < FROZEN)
         s->left = FROZEN;
     if (s->ccol >= FROZEN && s->ccol < s->left)
         s->left = s->ccol;

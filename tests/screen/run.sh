@@ -469,6 +469,27 @@ check h models-sorted-80x24 "runs sorted by logloss, ascending"
 keys h Enter
 check h models-run-detail-80x24 "run 1 of"
 keys h q
+# The table's last row and, scrolled right, its last column (the model's bytes).
+# (Compared by its cells, not a file: train_s is a timing.)
+keys h End Right Right Right Right Right Right Right Right Right Right Right Right
+if wait_for h "train_s     bytes"; then
+    tail_rows=$(screen h | sed -n '4p;22p')
+    if grep -q 'train_s *bytes$' <<<"$tail_rows" &&
+        grep -qE '^ \* chosen\(.*1\+2 age .* [0-9,]+$' <<<"$(sed -n 2p <<<"$tail_rows")"; then
+        ok "models-last-cell-80x24: the runs' last row and last column"
+    else
+        notok "models-last-cell-80x24" "$tail_rows"
+    fi
+else
+    notok "models-last-cell-80x24 (no bytes column)" "$last_screen"
+fi
+# Left back to the frozen columns scrolls back to params (it stayed right).
+keys h Home Left Left Left Left Left Left Left Left Left Left Left Left
+if wait_for h " params "; then
+    ok "models: Left scrolls the runs back to their first columns"
+else
+    notok "models: Left back to the frozen columns" "$last_screen"
+fi
 # f: the runs of one target and scenario (the prompt holds the filter: "all all").
 keys h f BSpace BSpace BSpace BSpace BSpace BSpace BSpace gender Space 1 Enter
 check h models-filtered-80x24 "shown: gender, scenario 1"
