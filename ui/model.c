@@ -314,6 +314,9 @@ static void move_cursor(model *m, int id, int argc, char **argv)
     } else if (m->pane == PANE_GEO && m->dbs.view == GEO_VIEW_SWEEP) {
         list = &m->dbs.sweep_cur;
         len = m->dbs.nrows;
+    } else if (m->pane == PANE_GEO && m->dbs.view == GEO_VIEW_CLUSTERS) {
+        list = &m->dbs.cluster_cur;
+        len = m->dbs.have_run ? m->dbs.report.clusters : 0;
     }
     if (list) {
         int c = *list;

@@ -28,6 +28,7 @@ static void forget_run(dbscan_state *d)
     d->summary = NULL;
     d->top = NULL;
     d->have_run = 0;
+    d->cluster_cur = 0;
 }
 
 void dbscan_forget(dbscan_state *d)

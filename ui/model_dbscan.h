@@ -48,6 +48,7 @@ typedef struct dbscan_state {
     dg_dbscan_report report;
     dg_cluster_summary *summary;       /* report.clusters of them */
     int32_t *top;                      /* cluster ids by events, most first */
+    int cluster_cur;                   /* the cursor in top (the list scrolls) */
     /* The k-distance curve, k = kdist.k. */
     int have_kdist;
     unsigned kdist_gen;

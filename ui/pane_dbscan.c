@@ -61,16 +61,36 @@ static void draw_clusters(app *a, int top, int height, int width)
                                      "minPts).", A_NORMAL);
         return;
     }
-    int shown = height - 5 < r->clusters ? height - 5 : r->clusters;
+    /* Every cluster, the largest first; the list scrolls with the cursor.
+     * A heading too wide for the line takes a second from the list. */
+    int head_lines = 1, rows = 0, shown = 0, first = 0;
+    if (d->cluster_cur >= r->clusters)
+        d->cluster_cur = r->clusters - 1;
     char all[32];
-    snprintf(line, sizeof line, "Largest %d of %s clusters by events (radius: centroid to "
-                                "farthest location)", shown, text_count((unsigned)r->clusters, all, sizeof all));
-    app_put_text(top + 3, width, line, A_NORMAL);
+    text_count((unsigned)r->clusters, all, sizeof all);
+    for (int pass = 0; pass < 2; pass++) {
+        rows = height - 4 - head_lines;
+        shown = rows < r->clusters ? rows : r->clusters;
+        first = d->cluster_cur >= rows ? d->cluster_cur - rows + 1 : 0;
+        if (shown < r->clusters)
+            snprintf(line, sizeof line, "Clusters %d-%d of %s, the largest first (radius: to the "
+                                        "farthest location)",
+                     first + 1, first + shown, all);
+        else
+            snprintf(line, sizeof line, "%s clusters, the largest first (radius: to the farthest "
+                                        "location)",
+                     all);
+        if (text_width(line) <= width - 2)
+            break;
+        head_lines = 2;
+    }
+    app_put_text_wrapped(top + 3, width, line, A_NORMAL, head_lines);
+    top += head_lines - 1;
     attrset(app_attr(a, COLOR_HEADER, A_BOLD | A_UNDERLINE));
     app_put_row(top + 4, 1, width - 2, head, nh);
     attrset(A_NORMAL);
     for (int i = 0; i < shown; i++) {
-        int32_t c = d->top[i];
+        int32_t c = d->top[first + i];
         const dg_cluster_summary *s = &d->summary[c];
         char id[16], ev[32], dev[32], loc[32], la[16], lo[16], rad[16];
         snprintf(id, sizeof id, "%d", c);
@@ -82,7 +102,10 @@ static void draw_clusters(app *a, int top, int height, int width)
         snprintf(rad, sizeof rad, "%.2f", s->radius_km);
         app_cell row[] = {{id, 7, 1}, {ev, 10, 1}, {dev, 8, 1}, {loc, 9, 1},
                           {la, 8, 1}, {lo, 8, 1},  {rad, 9, 1}};
+        if (first + i == d->cluster_cur)
+            attrset(app_attr(a, COLOR_CURSOR, A_REVERSE));
         app_put_row(top + 5 + i, 1, width - 2, row, nh);
+        attrset(A_NORMAL);
     }
 }
 

@@ -406,6 +406,11 @@ keys k 4 v
 check k dbscan-empty-80x24 "No DBSCAN run yet"
 keys k r
 check k dbscan-clusters-80x24 "minPts 10: 277 clusters"
+# The list scrolls to its last cluster (it showed the largest 16 only).
+keys k End
+check k dbscan-clusters-last-80x24 "Clusters 262-277 of 277"
+keys k Home
+wait_for k "Clusters 1-16 of 277" >/dev/null
 keys k v
 check k dbscan-kdist-80x24 "k-distance curve"
 keys k p
