@@ -102,10 +102,18 @@ static double units_scale(trainer *T)
 static void fit_cost(trainer *T, const scenario *S, dg_target t, const dg_model_family *fam,
                      const dg_csr *x, double *fit, double *refit)
 {
-    if (dg_train_fit_seconds(T->hist, fam->name, S->s, t, S->ntr, fit, refit))
+    if (!dg_train_fit_seconds(T->hist, fam->name, S->s, t, S->ntr, fit, refit)) {
+        double scale = units_scale(T);
+        *fit = *refit = fit_units(S, t, fam, x) * (scale > 0 ? scale : 1);
         return;
-    double scale = units_scale(T);
-    *fit = *refit = fit_units(S, t, fam, x) * (scale > 0 ? scale : 1);
+    }
+    /* A fit the last training timed at 0 s (a prior's) still costs its
+     * bookkeeping: a plan of such fits alone still has a length. */
+    const double least = 1e-4;
+    if (!(*fit > least))
+        *fit = least;
+    if (!(*refit > least))
+        *refit = least;
 }
 
 void train_job_cost(trainer *T, job *J)

@@ -236,6 +236,7 @@ static int run(int argc, char **argv)
     o.out_dir = out_dir;
     o.design_dir = design_dir;
     dg_train_result_free(&history);
+    o.history = NULL;
     if (rc == 0 && !quiet) {
         printf("%s\n", res.split_text);
         printf("scenario 1 (devices with events): %u train, %u test; scenario 2 (without): %u "
