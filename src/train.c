@@ -635,7 +635,6 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
                                  ncombos[j],
                                  s == 2 || fams[j]->phone_only ? V_PHONE : T.bags);
         /* A job may fit fewer combinations than its family's grid holds. */
-        T.steps_total = T.steps_done;
         T.work_total = T.work_done;
         train_plan_jobs(&T, jobs, njobs, 1);
         rc = train_cross_validate(&T, jobs, njobs, T.folds, "cross-validation: ", err);

@@ -124,7 +124,6 @@ void train_job_cost(trainer *T, job *J)
 void train_plan(trainer *T, const dg_model_family *const *fams, int nf, const int *ncombos,
                 const unsigned *ftargets, unsigned scen)
 {
-    T->steps_total = T->steps_done;
     T->work_total = T->work_done;
     double probe = 0;
     int nprobe = 0;
@@ -140,7 +139,6 @@ void train_plan(trainer *T, const dg_model_family *const *fams, int nf, const in
                                   : (double)ncombos[j] * T->folds;
                 double fit, refit;
                 fit_cost(T, S, (dg_target)t, fams[j], family_design(S, fams[j]), &fit, &refit);
-                T->steps_total += fits + 1;
                 T->work_total += fits * fit + refit;
                 if (s == 1 && !fams[j]->phone_only) {
                     probe += fit;
@@ -150,7 +148,6 @@ void train_plan(trainer *T, const dg_model_family *const *fams, int nf, const in
     /* Scenario 1's bag and count probes: four fits of one family that reads
      * the bags (train.c's choose_bags), taken at the mean of those. */
     if ((scen & 1) && nprobe) {
-        T->steps_total += 4;
         T->work_total += 4 * probe / nprobe;
     }
 }
@@ -159,7 +156,6 @@ void train_plan_jobs(trainer *T, const job *jobs, size_t njobs, int refit)
 {
     for (size_t i = 0; i < njobs; i++) {
         double fits = train_job_fits(T, &jobs[i]);
-        T->steps_total += fits + (refit ? 1 : 0);
         T->work_total += fits * jobs[i].fit_cost + (refit ? jobs[i].refit_cost : 0);
     }
 }

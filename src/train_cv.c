@@ -415,7 +415,6 @@ static int pool_run(trainer *T, task *tasks, size_t n, size_t cap, const char *w
     pthread_mutex_unlock(&P.mu);
     for (int i = 0; i < started; i++)
         pthread_join(tid[i], NULL);
-    T->steps_done += P.fits;
     T->work_done += P.work;
     n = P.n; /* with the tasks the screens added */
     pthread_mutex_destroy(&P.mu);
@@ -535,7 +534,7 @@ static void screen_done(pool *P, const task *tk)
     int kept = 0;
     for (int c = 0; c < J->ncombos; c++)
         kept += J->fit[c];
-    P->T->steps_total -= (double)(SCREEN_KEEP - kept) * (folds - 1); /* train_job_fits's */
+    /* train_job_fits's, weighed */
     P->T->work_total -= (double)(SCREEN_KEEP - kept) * (folds - 1) * J->fit_cost;
     for (int fo = 1; fo < folds && P->n < P->cap; fo++)
         P->tasks[P->n++] = (task){.j = J, .fold = fo, .seeded = 1};

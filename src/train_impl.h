@@ -62,7 +62,6 @@ typedef struct trainer {
     dg_train_result *res;
     chosen ch[3][DG_TARGET_COUNT];
     char *staging, *staging_runs, *staging_models;
-    double steps_done, steps_total;
     /* The progress: the fits weighed by their cost (train_cost.c), done and
      * planned; the plan grows when work is added (the ablation) and shrinks
      * when a screen keeps fewer combinations. */
