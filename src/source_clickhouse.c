@@ -35,6 +35,12 @@ void dg_ch_config_free(dg_ch_config *c)
     c->password = NULL;
 }
 
+void dg_ch_config_set_password(dg_ch_config *c, const char *password)
+{
+    dg_ch_config_free(c);
+    c->password = password ? dg_xstrdup(password) : NULL;
+}
+
 int dg_ch_password_from_file(dg_ch_config *c, const char *path, dg_err *err)
 {
     /* The same file rules as the MySQL source's, by the same code. */
@@ -346,9 +352,9 @@ static int perform(const dg_ch_config *c, dg_ch_call *call, const char *sql, int
     size_t ucap = strlen(base) + qcap + 256;
     char *url = dg_xmalloc(ucap);
     snprintf(url, ucap,
-             "%s%s?database=%s&query_id=%s&wait_end_of_query=1&insert_distributed_sync=1"
-             "%s%s",
-             base, base[strlen(base) - 1] == '/' ? "" : "/", c->database, call->query_id,
+             "%s%s?%s%s%squery_id=%s&wait_end_of_query=1&insert_distributed_sync=1%s%s", base,
+             base[strlen(base) - 1] == '/' ? "" : "/", call->no_database ? "" : "database=",
+             call->no_database ? "" : c->database, call->no_database ? "" : "&", call->query_id,
              sql_in_url ? "&query=" : "", q);
     free(q);
     CURL *h = curl_easy_init();
@@ -500,7 +506,7 @@ static int list_shards(const dg_ch_config *c, shard_list *l, dg_err *err)
              "WHERE cluster = '%s' ORDER BY shard_num",
              c->cluster);
     /* Its own failure is not explained by listing the shards again. */
-    dg_ch_call call = {.what = "the cluster's shards", .no_shard_naming = 1};
+    dg_ch_call call = {.what = "the cluster's shards", .no_shard_naming = 1, .no_database = 1};
     return dg_ch_query_rows(c, &call, sql, on_shard, l, err);
 }
 
@@ -1143,9 +1149,12 @@ int dg_ch_import(const dg_ch_config *c, const char *const *urls, int nshards,
                        c->url, c->cluster, l.n, nshards);
     char sql[256];
     snprintf(sql, sizeof sql, "CREATE DATABASE IF NOT EXISTS `%s`", c->database);
-    if (dg_ch_exec(c, NULL, sql, "creating the database", err) != DG_OK ||
-        on_shards(c, urls, nshards, sql, "creating the database", err) != DG_OK)
-        return DG_ERR;
+    for (int k = -1; k < nshards; k++) {
+        dg_ch_call call = {.url = k < 0 ? NULL : urls[k], .what = "creating the database",
+                           .no_database = 1};
+        if (dg_ch_query_rows(c, &call, sql, NULL, NULL, err) != DG_OK)
+            return DG_ERR;
+    }
     if (tidy(c, urls, nshards, err) != DG_OK)
         return DG_ERR;
     /* This import's name: 16 hex digits of a fresh query id. */

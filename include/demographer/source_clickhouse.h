@@ -44,6 +44,8 @@ typedef struct dg_ch_config {
 
 void dg_ch_config_init(dg_ch_config *c);
 void dg_ch_config_free(dg_ch_config *c);
+/* Sets (a copy of) the password, wiping the one before; NULL forgets it. */
+void dg_ch_config_set_password(dg_ch_config *c, const char *password);
 /* The password from the first line of a file only its owner can read (the
  * rules of dg_mysql_password_from_file). */
 int dg_ch_password_from_file(dg_ch_config *c, const char *path, dg_err *err);
@@ -62,6 +64,8 @@ typedef struct dg_ch_call {
     uint64_t bytes;              /* bytes received */
     int no_shard_naming;         /* a failure is not followed by a listing of the
                                     cluster's shards (set by that listing itself) */
+    int no_database;             /* sent without the config's database as the default
+                                    (which may not exist yet) */
 } dg_ch_call;
 
 /* Runs sql (a SELECT, sent in TabSeparated) and streams its rows to fn as

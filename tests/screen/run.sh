@@ -276,6 +276,10 @@ else
 fi
 keys e Escape
 wait_for e "e edit" >/dev/null
+# The ClickHouse source, three sources on: its own fields, the password
+# still from nowhere (the one typed above was cancelled, never kept).
+keys e m m m
+check e source-clickhouse-80x24 "Source: ClickHouse"
 
 # --- 80x24: the Clean pane after applying, the EDA pane's list, a table, its chart ---
 start d 80x24
