@@ -559,7 +559,8 @@ static int list_local_tables(const dg_ch_config *c, const char *url, name_set *s
     memset(s, 0, sizeof *s);
     char sql[200];
     snprintf(sql, sizeof sql,
-             "SELECT name FROM system.tables WHERE database = '%s' AND position(name, '_local') > 0",
+             "SELECT name FROM system.tables WHERE database = '%s' AND "
+             "position(name, '_local') > 0",
              c->database);
     dg_ch_call call = {.url = url, .what = "the catalogue"};
     return dg_ch_query_rows(c, &call, sql, on_name, s, err);
