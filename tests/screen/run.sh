@@ -153,7 +153,7 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-echo "1..92"
+echo "1..93"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
