@@ -231,7 +231,8 @@ static void learn_numeric(dg_design_numeric *nc, const dg_features *f, const uin
     nc->missing_col = nan > 0;
 }
 
-const char *const dg_count_form_names[DG_COUNTS_FORMS] = {"log1p", "raw", "shares"};
+const char *const dg_count_form_names[DG_COUNTS_FORMS] = {"log1p", "raw", "shares",
+                                                          "raw+log1p"};
 
 int dg_count_form_by_name(const char *name)
 {
@@ -239,6 +240,24 @@ int dg_count_form_by_name(const char *name)
         if (strcmp(dg_count_form_names[i], name) == 0)
             return i;
     return -1;
+}
+
+/* Appends the numeric column `name` (dense column a, times b when b >= 0)
+ * to s, scaled over the train rows; its missing indicator takes the next
+ * offset, unless the same column is already in s in its other form (the
+ * raw+log1p form), whose indicator says the same. */
+static void add_numeric(dg_design_spec *s, const dg_features *f, const uint32_t *rows,
+                        uint32_t nrows, const char *name, int a, int b, int may_log)
+{
+    int twin = 0;
+    for (int k = 0; k < s->nnumeric && !twin; k++)
+        twin = strcmp(s->numeric[k].name, name) == 0;
+    s->numeric = dg_xrealloc(s->numeric, ((size_t)s->nnumeric + 1) * sizeof *s->numeric);
+    dg_design_numeric *nc = &s->numeric[s->nnumeric++];
+    memset(nc, 0, sizeof *nc);
+    nc->name = dg_xstrdup(name);
+    learn_numeric(nc, f, rows, nrows, a, b, may_log);
+    nc->missing_col = nc->missing_col && !twin ? s->nmissing++ : -1;
 }
 
 int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *rows,
@@ -310,15 +329,15 @@ int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *row
             }
             free(v);
         }
+        int raw = counts == DG_COUNTS_RAW || counts == DG_COUNTS_RAW_LOG1P;
         for (int c = 0; c < f->ncols; c++) {
             if (c == home)
                 continue;
-            dg_design_numeric *nc = &out.numeric[out.nnumeric++];
-            nc->name = dg_xstrdup(f->col_names[c]);
-            learn_numeric(nc, f, rows, nrows, c, -1,
-                          !is_share_or_place(nc->name) &&
-                              !(counts == DG_COUNTS_RAW && is_count(nc->name)));
-            nc->missing_col = nc->missing_col ? out.nmissing++ : -1;
+            const char *name = f->col_names[c];
+            add_numeric(&out, f, rows, nrows, name, c, -1,
+                        !is_share_or_place(name) && !(raw && is_count(name)));
+            if (counts == DG_COUNTS_RAW_LOG1P && is_count(name))
+                add_numeric(&out, f, rows, nrows, name, c, -1, 1);
         }
         /* Each hour's and weekday's event count, share times events: the
          * shares alone say nothing of how many events back them, and a
@@ -335,15 +354,11 @@ int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *row
             int c = dg_features_col(f, name);
             if (c < 0)
                 continue;
-            out.numeric = dg_xrealloc(out.numeric,
-                                      ((size_t)out.nnumeric + 1) * sizeof *out.numeric);
-            dg_design_numeric *nc = &out.numeric[out.nnumeric++];
-            memset(nc, 0, sizeof *nc);
             size_t len = strlen(name);
             snprintf(name + len, sizeof name - len, "%cevents", DG_DESIGN_PRODUCT_SEP);
-            nc->name = dg_xstrdup(name);
-            learn_numeric(nc, f, rows, nrows, c, events, counts != DG_COUNTS_RAW);
-            nc->missing_col = nc->missing_col ? out.nmissing++ : -1;
+            add_numeric(&out, f, rows, nrows, name, c, events, !raw);
+            if (counts == DG_COUNTS_RAW_LOG1P)
+                add_numeric(&out, f, rows, nrows, name, c, events, 1);
         }
     }
     if (blocks & DG_BLOCK_APPS)
@@ -551,7 +566,14 @@ void dg_design_colname(const dg_design_spec *s, uint32_t c, char *buf, size_t si
     }
     c -= s->models.n;
     if (c < (uint32_t)s->nnumeric) {
-        snprintf(buf, size, "%s", s->numeric[c].name);
+        /* In the raw+log1p form a count's two columns share a name. */
+        const dg_design_numeric *nc = &s->numeric[c];
+        snprintf(buf, size, s->counts == DG_COUNTS_RAW_LOG1P && nc->log1p &&
+                                        (is_count(nc->name) ||
+                                         strchr(nc->name, DG_DESIGN_PRODUCT_SEP))
+                                ? "log1p(%s)"
+                                : "%s",
+                 nc->name);
         return;
     }
     c -= (uint32_t)s->nnumeric;
@@ -829,12 +851,14 @@ int dg_design_load(dg_design_spec *s, const char *path, dg_err *err)
                          n->name, n->sd);
     }
     /* The count form, from the columns that carry it (design.h). */
-    int products = 0, raw_count = 0;
+    int products = 0, raw_count = 0, log_count = 0;
     for (int i = 0; rc == DG_OK && i < out.nnumeric; i++) {
         products |= strchr(out.numeric[i].name, DG_DESIGN_PRODUCT_SEP) != NULL;
         raw_count |= is_count(out.numeric[i].name) && !out.numeric[i].log1p;
+        log_count |= is_count(out.numeric[i].name) && out.numeric[i].log1p;
     }
-    out.counts = raw_count ? DG_COUNTS_RAW
+    out.counts = raw_count && log_count ? DG_COUNTS_RAW_LOG1P
+                 : raw_count            ? DG_COUNTS_RAW
                  : !products && (out.blocks & DG_BLOCK_NUMERIC) ? DG_COUNTS_SHARES
                                                                 : DG_COUNTS_LOG1P;
     unsigned nhome = 0;

@@ -35,6 +35,12 @@ void dg_ch_config_free(dg_ch_config *c)
     c->password = NULL;
 }
 
+void dg_ch_config_set_password(dg_ch_config *c, const char *password)
+{
+    dg_ch_config_free(c);
+    c->password = password ? dg_xstrdup(password) : NULL;
+}
+
 int dg_ch_password_from_file(dg_ch_config *c, const char *path, dg_err *err)
 {
     /* The same file rules as the MySQL source's, by the same code. */
@@ -346,9 +352,9 @@ static int perform(const dg_ch_config *c, dg_ch_call *call, const char *sql, int
     size_t ucap = strlen(base) + qcap + 256;
     char *url = dg_xmalloc(ucap);
     snprintf(url, ucap,
-             "%s%s?database=%s&query_id=%s&wait_end_of_query=1&insert_distributed_sync=1"
-             "%s%s",
-             base, base[strlen(base) - 1] == '/' ? "" : "/", c->database, call->query_id,
+             "%s%s?%s%s%squery_id=%s&wait_end_of_query=1&insert_distributed_sync=1%s%s", base,
+             base[strlen(base) - 1] == '/' ? "" : "/", call->no_database ? "" : "database=",
+             call->no_database ? "" : c->database, call->no_database ? "" : "&", call->query_id,
              sql_in_url ? "&query=" : "", q);
     free(q);
     CURL *h = curl_easy_init();
@@ -500,7 +506,7 @@ static int list_shards(const dg_ch_config *c, shard_list *l, dg_err *err)
              "WHERE cluster = '%s' ORDER BY shard_num",
              c->cluster);
     /* Its own failure is not explained by listing the shards again. */
-    dg_ch_call call = {.what = "the cluster's shards", .no_shard_naming = 1};
+    dg_ch_call call = {.what = "the cluster's shards", .no_shard_naming = 1, .no_database = 1};
     return dg_ch_query_rows(c, &call, sql, on_shard, l, err);
 }
 
@@ -546,14 +552,180 @@ static int has_name(const name_set *s, const char *name)
     return 0;
 }
 
-static int list_tables(const dg_ch_config *c, const char *url, name_set *s, dg_err *err)
+/* db-import's local tables on a shard (names with "_local"; is_local_table
+ * picks them out). */
+static int list_local_tables(const dg_ch_config *c, const char *url, name_set *s, dg_err *err)
 {
     memset(s, 0, sizeof *s);
     char sql[200];
-    snprintf(sql, sizeof sql, "SELECT name FROM system.tables WHERE database = '%s'",
+    snprintf(sql, sizeof sql,
+             "SELECT name FROM system.tables WHERE database = '%s' AND "
+             "position(name, '_local') > 0",
              c->database);
     dg_ch_call call = {.url = url, .what = "the catalogue"};
     return dg_ch_query_rows(c, &call, sql, on_name, s, err);
+}
+
+/* ---- which import a table is of ----------------------------------------------------
+ * db-import writes a table's rows, on each shard, into NAME_local_GEN, GEN a
+ * random name of that import, and the coordinator's Distributed table NAME
+ * reads NAME_local_GEN (system.tables' engine_full says so). The new set is
+ * staged as NAME__dg_new and put in place by one RENAME of the coordinator's
+ * tables; the shards' tables are never renamed, so no moment has some shards
+ * of one import and some of another. */
+
+static const char *const stage_suffix[3] = {"", "__dg_new", "__dg_old"};
+
+#define CAT_MAX (DG_T_COUNT * 3)
+
+/* The coordinator's tables of the import names, staged ones included. */
+typedef struct catalogue {
+    int n;
+    char name[CAT_MAX][80];  /* NAME, NAME__dg_new or NAME__dg_old */
+    char reads[CAT_MAX][96]; /* the local table a Distributed table reads, or "" */
+} catalogue;
+
+/* The table a Distributed engine reads: its third argument
+ * ("Distributed(cluster, db, events_local_x, key)", names bare or quoted as
+ * the server's version writes them); "" for any other engine. */
+static void distributed_reads(const char *engine, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (strncmp(engine, "Distributed(", 12) != 0)
+        return;
+    const char *p = engine + 12;
+    for (int k = 0; k < 2; k++) {
+        p = strchr(p, ',');
+        if (!p)
+            return;
+        p++;
+    }
+    while (*p == ' ' || *p == '\'' || *p == '`' || *p == '"')
+        p++;
+    size_t n = 0;
+    while (isalnum((unsigned char)p[n]) || p[n] == '_')
+        n++;
+    snprintf(out, cap, "%.*s", (int)n, p);
+}
+
+/* The import that wrote `table`, one of demographer table name's local
+ * tables: the GEN of NAME_local_GEN, "" for NAME_local (an import by an
+ * earlier version, which renamed the shards' tables), NULL when table is
+ * neither (a layout not db-import's). */
+static const char *generation_of(const char *name, const char *table)
+{
+    size_t n = strlen(name);
+    if (strncmp(table, name, n) != 0 || strncmp(table + n, "_local", 6) != 0)
+        return NULL;
+    if (table[n + 6] == '\0')
+        return table + n + 6;
+    if (table[n + 6] == '_')
+        return table + n + 7;
+    return NULL;
+}
+
+static int is_local_table(const char *table)
+{
+    for (int t = 0; t < DG_T_COUNT; t++)
+        if (generation_of(dg_mysql_table_names((dg_table_id)t)[0], table))
+            return 1;
+    return 0;
+}
+
+static int on_catalogue(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
+{
+    (void)err;
+    catalogue *cat = ctx;
+    if (nf < 2 || !row[0] || cat->n >= CAT_MAX)
+        return 0;
+    snprintf(cat->name[cat->n], sizeof cat->name[0], "%.*s", (int)len[0], row[0]);
+    distributed_reads(row[1] ? row[1] : "", cat->reads[cat->n], sizeof cat->reads[0]);
+    cat->n++;
+    return 0;
+}
+
+static int read_catalogue(const dg_ch_config *c, catalogue *cat, dg_err *err)
+{
+    memset(cat, 0, sizeof *cat);
+    char sql[2048];
+    size_t o = (size_t)snprintf(sql, sizeof sql,
+                                "SELECT name, engine_full FROM system.tables WHERE database = "
+                                "'%s' AND name IN (",
+                                c->database);
+    for (int t = 0; t < DG_T_COUNT; t++)
+        for (int s = 0; s < 3; s++)
+            o += (size_t)snprintf(sql + o, sizeof sql - o, "%s'%s%s'", t || s ? ", " : "",
+                                  dg_mysql_table_names((dg_table_id)t)[0], stage_suffix[s]);
+    snprintf(sql + o, sizeof sql - o, ")");
+    dg_ch_call call = {.what = "the catalogue"};
+    return dg_ch_query_rows(c, &call, sql, on_catalogue, cat, err);
+}
+
+/* What table `name` of the catalogue reads ("" when it is not Distributed),
+ * or NULL when there is no such table. */
+static const char *cat_reads(const catalogue *cat, const char *name)
+{
+    for (int i = 0; i < cat->n; i++)
+        if (strcmp(cat->name[i], name) == 0)
+            return cat->reads[i];
+    return NULL;
+}
+
+static int cat_reads_table(const catalogue *cat, const char *table)
+{
+    for (int i = 0; i < cat->n; i++)
+        if (strcmp(cat->reads[i], table) == 0)
+            return 1;
+    return 0;
+}
+
+/* Tables read together must be of one import. db-import's swap is one RENAME
+ * statement, which a killed client does not cut (the server finishes it),
+ * but ClickHouse renames its tables one after the other (18.16 has no atomic
+ * EXCHANGE): a server stopping in the middle leaves some tables of the new
+ * import, some of the old, and perhaps one renamed out with its successor
+ * not yet in. Both are refused here rather than read as one data set. */
+static int check_one_import(const dg_ch_config *c, const catalogue *cat, dg_err *err)
+{
+    const char *live = NULL, *live_name = NULL, *live_reads = NULL;
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        const char *name = dg_mysql_table_names((dg_table_id)t)[0];
+        const char *reads = cat_reads(cat, name);
+        const char *gen = reads ? generation_of(name, reads) : NULL;
+        if (!gen)
+            continue;
+        if (!live) {
+            live = gen;
+            live_name = name;
+            live_reads = reads;
+        } else if (strcmp(gen, live) != 0) {
+            return dg_fail(err,
+                           "%s %s: '%s' reads %s but '%s' reads %s: the tables are of two "
+                           "imports (a db-import stopped during its final RENAME); run "
+                           "db-import again",
+                           c->url, c->database, live_name, live_reads, name, reads);
+        }
+    }
+    if (!live)
+        return DG_OK;
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        const char *name = dg_mysql_table_names((dg_table_id)t)[0];
+        if (cat_reads(cat, name))
+            continue;
+        for (int s = 1; s < 3; s++) {
+            char staged[96];
+            snprintf(staged, sizeof staged, "%s%s", name, stage_suffix[s]);
+            const char *reads = cat_reads(cat, staged);
+            const char *gen = reads ? generation_of(name, reads) : NULL;
+            if (gen && strcmp(gen, live) == 0)
+                return dg_fail(err,
+                               "%s %s: no table '%s', but '%s' of the same import as '%s' "
+                               "is there: a db-import stopped during its final RENAME; run "
+                               "db-import again",
+                               c->url, c->database, name, staged, live_name);
+        }
+    }
+    return DG_OK;
 }
 
 static int list_columns(const dg_ch_config *c, const char *table, name_set *s, dg_err *err)
@@ -663,15 +835,15 @@ int dg_ch_load(dg_dataset *ds, const dg_ch_config *c, const int skip[DG_T_COUNT]
     snprintf(ds->dir, n, "%s %s", c->url, c->database);
     ds->shape = DG_SHAPE_KAGGLE;
     ds->from_snapshot = 0;
-    name_set tables;
-    if (list_tables(c, NULL, &tables, err) != DG_OK)
+    catalogue cat;
+    if (read_catalogue(c, &cat, err) != DG_OK || check_one_import(c, &cat, err) != DG_OK)
         goto fail;
     int upgrad = 0;
     for (int t = 0; t < DG_T_COUNT; t++) {
         if (skip && skip[t])
             continue;
         const char *tname = dg_mysql_table_names((dg_table_id)t)[0];
-        if (!has_name(&tables, tname)) {
+        if (!cat_reads(&cat, tname)) {
             if (!required[t])
                 continue;
             dg_fail(err, "%s %s: no table '%s' (db-import --engine clickhouse writes it)",
@@ -849,29 +1021,26 @@ static int on_shards(const dg_ch_config *c, const char *const *urls, int n, cons
     return DG_OK;
 }
 
+/* Table id of ds into NAME_local_GEN on every shard, through a Distributed
+ * NAME__dg_new over them on the coordinator, and counted there. */
 static int import_table(const dg_ch_config *c, const char *const *urls, int nshards,
-                        const dg_dataset *ds, dg_table_id id, const dg_i64map *events,
-                        const uint32_t *event_row, const dg_progress *progress, dg_err *err)
+                        const char *gen, const dg_dataset *ds, dg_table_id id,
+                        const dg_i64map *events, const uint32_t *event_row,
+                        const dg_progress *progress, dg_err *err)
 {
     const char *name = dg_mysql_table_names(id)[0];
     const char *db = c->database;
     char cols[1024], sql[2048], what[128];
     columns_sql(ds, id, cols, sizeof cols);
     snprintf(what, sizeof what, "importing %s", name);
-    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`.`%s_local__dg_new`", db, name);
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE `%s`.`%s_local_%s` %s ENGINE = MergeTree ORDER BY `dg_row`", db, name,
+             gen, cols);
     if (on_shards(c, urls, nshards, sql, what, err) != DG_OK)
         return DG_ERR;
     snprintf(sql, sizeof sql,
-             "CREATE TABLE `%s`.`%s_local__dg_new` %s ENGINE = MergeTree ORDER BY `dg_row`", db,
-             name, cols);
-    if (on_shards(c, urls, nshards, sql, what, err) != DG_OK)
-        return DG_ERR;
-    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`.`%s__dg_new`", db, name);
-    if (dg_ch_exec(c, NULL, sql, what, err) != DG_OK)
-        return DG_ERR;
-    snprintf(sql, sizeof sql,
-             "CREATE TABLE `%s`.`%s__dg_new` %s ENGINE = Distributed(%s, %s, %s_local__dg_new, %s)",
-             db, name, cols, c->cluster, db, name, shard_key(id));
+             "CREATE TABLE `%s`.`%s__dg_new` %s ENGINE = Distributed(%s, %s, %s_local_%s, %s)", db,
+             name, cols, c->cluster, db, name, gen, shard_key(id));
     if (dg_ch_exec(c, NULL, sql, what, err) != DG_OK)
         return DG_ERR;
     /* Through the Distributed table, synchronously (insert_distributed_sync=1
@@ -900,57 +1069,64 @@ static int import_table(const dg_ch_config *c, const char *const *urls, int nsha
     return DG_OK;
 }
 
-/* The new tables in place of the old: on each shard the local table, then
- * on the coordinator a Distributed table of the new columns. */
-static int swap_table(const dg_ch_config *c, const char *const *urls, int nshards,
-                      const dg_dataset *ds, dg_table_id id, dg_err *err)
+/* What killed, failed or replaced imports left: the coordinator's staged
+ * tables (NAME__dg_new, NAME__dg_old), then each shard's local tables that
+ * no table of the coordinator reads. Never run after a RENAME that failed
+ * part-way: its NAME__dg_old may be the only copy of a table. */
+static int tidy(const dg_ch_config *c, const char *const *urls, int nshards, dg_err *err)
 {
-    const char *name = dg_mysql_table_names(id)[0];
     const char *db = c->database;
-    char sql[2048], cols[1024], what[128];
-    snprintf(what, sizeof what, "putting %s in place", name);
-    char local[96];
-    snprintf(local, sizeof local, "%s_local", name);
+    char sql[512];
+    for (int t = 0; t < DG_T_COUNT; t++)
+        for (int s = 1; s < 3; s++) {
+            snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`.`%s%s`", db,
+                     dg_mysql_table_names((dg_table_id)t)[0], stage_suffix[s]);
+            if (dg_ch_exec(c, NULL, sql, "dropping a staged table", err) != DG_OK)
+                return DG_ERR;
+        }
+    catalogue cat;
+    if (read_catalogue(c, &cat, err) != DG_OK)
+        return DG_ERR;
     for (int k = 0; k < nshards; k++) {
         name_set tables;
-        if (list_tables(c, urls[k], &tables, err) != DG_OK)
+        if (list_local_tables(c, urls[k], &tables, err) != DG_OK)
             return DG_ERR;
-        if (has_name(&tables, local))
-            snprintf(sql, sizeof sql,
-                     "RENAME TABLE `%s`.`%s` TO `%s`.`%s__dg_old`, `%s`.`%s__dg_new` TO `%s`.`%s`",
-                     db, local, db, local, db, local, db, local);
-        else
-            snprintf(sql, sizeof sql, "RENAME TABLE `%s`.`%s__dg_new` TO `%s`.`%s`", db, local,
-                     db, local);
-        if (dg_ch_exec(c, urls[k], sql, what, err) != DG_OK)
-            return DG_ERR;
-        snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`.`%s__dg_old`", db, local);
-        if (dg_ch_exec(c, urls[k], sql, what, err) != DG_OK)
-            return DG_ERR;
+        for (int i = 0; i < tables.n; i++) {
+            if (!is_local_table(tables.names[i]) || cat_reads_table(&cat, tables.names[i]))
+                continue;
+            snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`.`%s`", db, tables.names[i]);
+            if (dg_ch_exec(c, urls[k], sql, "dropping an earlier import's table", err) != DG_OK)
+                return DG_ERR;
+        }
     }
-    columns_sql(ds, id, cols, sizeof cols);
-    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`.`%s__dg_new`", db, name);
-    if (dg_ch_exec(c, NULL, sql, what, err) != DG_OK)
+    return DG_OK;
+}
+
+/* The new set in place of the old, in one statement on the coordinator:
+ * each NAME to NAME__dg_old (a table this data set lacks too), each
+ * NAME__dg_new to NAME. The client cannot cut it; a server stopping inside
+ * it leaves what check_one_import refuses. */
+static int swap_in(const dg_ch_config *c, const dg_dataset *ds, dg_err *err)
+{
+    catalogue cat;
+    if (read_catalogue(c, &cat, err) != DG_OK)
         return DG_ERR;
-    snprintf(sql, sizeof sql,
-             "CREATE TABLE `%s`.`%s__dg_new` %s ENGINE = Distributed(%s, %s, %s, %s)", db, name,
-             cols, c->cluster, db, local, shard_key(id));
-    if (dg_ch_exec(c, NULL, sql, what, err) != DG_OK)
-        return DG_ERR;
-    name_set tables;
-    if (list_tables(c, NULL, &tables, err) != DG_OK)
-        return DG_ERR;
-    if (has_name(&tables, name))
-        snprintf(sql, sizeof sql,
-                 "RENAME TABLE `%s`.`%s` TO `%s`.`%s__dg_old`, `%s`.`%s__dg_new` TO `%s`.`%s`", db,
-                 name, db, name, db, name, db, name);
-    else
-        snprintf(sql, sizeof sql, "RENAME TABLE `%s`.`%s__dg_new` TO `%s`.`%s`", db, name, db,
-                 name);
-    if (dg_ch_exec(c, NULL, sql, what, err) != DG_OK)
-        return DG_ERR;
-    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`.`%s__dg_old`", db, name);
-    return dg_ch_exec(c, NULL, sql, what, err);
+    const char *db = c->database;
+    char sql[4096];
+    size_t o = (size_t)snprintf(sql, sizeof sql, "RENAME TABLE");
+    int pairs = 0;
+    for (int t = 0; t < DG_T_COUNT; t++) {
+        const char *name = dg_mysql_table_names((dg_table_id)t)[0];
+        if (cat_reads(&cat, name))
+            o += (size_t)snprintf(sql + o, sizeof sql - o, "%s `%s`.`%s` TO `%s`.`%s__dg_old`",
+                                  pairs++ ? "," : "", db, name, db, name);
+        if (ds->present[t])
+            o += (size_t)snprintf(sql + o, sizeof sql - o, "%s `%s`.`%s__dg_new` TO `%s`.`%s`",
+                                  pairs++ ? "," : "", db, name, db, name);
+    }
+    if (!pairs)
+        return DG_OK;
+    return dg_ch_exec(c, NULL, sql, "putting the imported tables in place", err);
 }
 
 int dg_ch_import(const dg_ch_config *c, const char *const *urls, int nshards,
@@ -974,9 +1150,19 @@ int dg_ch_import(const dg_ch_config *c, const char *const *urls, int nshards,
                        c->url, c->cluster, l.n, nshards);
     char sql[256];
     snprintf(sql, sizeof sql, "CREATE DATABASE IF NOT EXISTS `%s`", c->database);
-    if (dg_ch_exec(c, NULL, sql, "creating the database", err) != DG_OK ||
-        on_shards(c, urls, nshards, sql, "creating the database", err) != DG_OK)
+    for (int k = -1; k < nshards; k++) {
+        dg_ch_call call = {.url = k < 0 ? NULL : urls[k], .what = "creating the database",
+                           .no_database = 1};
+        if (dg_ch_query_rows(c, &call, sql, NULL, NULL, err) != DG_OK)
+            return DG_ERR;
+    }
+    if (tidy(c, urls, nshards, err) != DG_OK)
         return DG_ERR;
+    /* This import's name: 16 hex digits of a fresh query id. */
+    char id[40], gen[17];
+    new_query_id(id);
+    memcpy(gen, id + 3, 16);
+    gen[16] = '\0';
     /* Each app event's device and time, from the events (the first row of
      * an event id that occurs twice): event_row[index of the id]. */
     dg_i64map events;
@@ -994,28 +1180,26 @@ int dg_ch_import(const dg_ch_config *c, const char *const *urls, int nshards,
     int rc = DG_OK;
     for (int t = 0; t < DG_T_COUNT && rc == DG_OK; t++)
         if (ds->present[t])
-            rc = import_table(c, urls, nshards, ds, (dg_table_id)t, have_events ? &events : NULL,
-                              event_row, progress, err);
+            rc = import_table(c, urls, nshards, gen, ds, (dg_table_id)t,
+                              have_events ? &events : NULL, event_row, progress, err);
     dg_i64map_free(&events);
     free(event_row);
     if (rc != DG_OK) {
         /* The half-written new tables go; the old ones were never touched. */
         dg_err ignored;
-        for (int t = 0; t < DG_T_COUNT; t++) {
-            const char *name = dg_mysql_table_names((dg_table_id)t)[0];
-            snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`.`%s__dg_new`", c->database, name);
-            (void)dg_ch_exec(c, NULL, sql, "cleaning up", &ignored);
-            snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS `%s`.`%s_local__dg_new`", c->database,
-                     name);
-            (void)on_shards(c, urls, nshards, sql, "cleaning up", &ignored);
-        }
+        (void)tidy(c, urls, nshards, &ignored);
         return DG_ERR;
     }
+    /* A swap that failed is left as it is (the next import tidies): a RENAME
+     * stopped part-way may hold the only copy of a table in NAME__dg_old. */
+    if (swap_in(c, ds, err) != DG_OK)
+        return DG_ERR;
+    /* The replaced tables go; a failure here leaves them to the next import. */
+    dg_err ignored;
+    (void)tidy(c, urls, nshards, &ignored);
     for (int t = 0; t < DG_T_COUNT; t++) {
         if (!ds->present[t])
             continue;
-        if (swap_table(c, urls, nshards, ds, (dg_table_id)t, err) != DG_OK)
-            return DG_ERR;
         report->rows[t] = ds->tables[t].nrows;
         snprintf(report->table[t], sizeof report->table[t], "%s",
                  dg_mysql_table_names((dg_table_id)t)[0]);

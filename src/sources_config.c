@@ -13,6 +13,7 @@ void dg_sources_config_init(dg_sources_config *c)
 {
     memset(c, 0, sizeof *c);
     dg_mysql_config_init(&c->mysql);
+    dg_ch_config_init(&c->clickhouse);
     snprintf(c->labels_url, sizeof c->labels_url, "%s", DG_S3_LABELS_URL);
     snprintf(c->categories_url, sizeof c->categories_url, "%s", DG_S3_CATEGORIES_URL);
 }
@@ -20,6 +21,7 @@ void dg_sources_config_init(dg_sources_config *c)
 void dg_sources_config_free(dg_sources_config *c)
 {
     dg_mysql_config_free(&c->mysql);
+    dg_ch_config_free(&c->clickhouse);
 }
 
 char *dg_sources_config_default_path(void)
@@ -65,6 +67,43 @@ static int set_uint(parse_ctx *p, unsigned *dst, const char *name, const char *v
     return 1;
 }
 
+static int refuse_password(parse_ctx *p, const char *env)
+{
+    snprintf(p->error, sizeof p->error,
+             "a password is accepted only in a file that is yours with mode 0600 "
+             "(%.380s), or use password_file or %s",
+             p->why_not, env);
+    return 0;
+}
+
+static int on_clickhouse_key(parse_ctx *p, const char *name, const char *value)
+{
+    dg_ch_config *h = &p->c->clickhouse;
+    if (strcmp(name, "url") == 0)
+        return set_str(p, h->url, sizeof h->url, value, 0);
+    if (strcmp(name, "user") == 0)
+        return set_str(p, h->user, sizeof h->user, value, 0);
+    if (strcmp(name, "database") == 0)
+        return set_str(p, h->database, sizeof h->database, value, 0);
+    if (strcmp(name, "cluster") == 0)
+        return set_str(p, h->cluster, sizeof h->cluster, value, 0);
+    if (strcmp(name, "password_file") == 0)
+        return set_str(p, p->c->ch_password_file, sizeof p->c->ch_password_file, value, 1);
+    if (strcmp(name, "connect_timeout") == 0)
+        return set_uint(p, &h->connect_timeout, name, value, 3600);
+    if (strcmp(name, "password") == 0) {
+        if (!p->private_file)
+            return refuse_password(p, "CLICKHOUSE_PASSWORD");
+        dg_ch_config_set_password(h, value);
+        return 1;
+    }
+    snprintf(p->error, sizeof p->error,
+             "unknown key '%s' in [clickhouse] (keys: url, user, database, cluster, "
+             "password_file, password, connect_timeout)",
+             name);
+    return 0;
+}
+
 /* inih's handler: returns 0 on an error, which inih turns into the line. */
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
@@ -100,13 +139,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
         if (strcmp(name, "read_timeout") == 0)
             return set_uint(p, &m->read_timeout, name, value, 86400);
         if (strcmp(name, "password") == 0) {
-            if (!p->private_file) {
-                snprintf(p->error, sizeof p->error,
-                         "a password is accepted only in a file that is yours with mode 0600 "
-                         "(%.400s), or use password_file or MYSQL_PWD",
-                         p->why_not);
-                return 0;
-            }
+            if (!p->private_file)
+                return refuse_password(p, "MYSQL_PWD");
             dg_mysql_config_set_password(m, value);
             return 1;
         }
@@ -116,6 +150,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
                  name);
         return 0;
     }
+    if (strcmp(section, "clickhouse") == 0)
+        return on_clickhouse_key(p, name, value);
     if (strcmp(section, "s3") == 0) {
         if (strcmp(name, "labels_url") == 0)
             return set_str(p, c->labels_url, sizeof c->labels_url, value, 0);
@@ -127,7 +163,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
                  "unknown key '%s' in [s3] (keys: labels_url, categories_url, cache_dir)", name);
         return 0;
     }
-    snprintf(p->error, sizeof p->error, "unknown section [%s] (sections: mysql, s3)", section);
+    snprintf(p->error, sizeof p->error, "unknown section [%s] (sections: mysql, clickhouse, s3)",
+             section);
     return 0;
 }
 
@@ -179,6 +216,29 @@ int dg_sources_password(dg_sources_config *c, const char *password_file, const c
         return dg_mysql_password_from_file(&c->mysql, c->password_file, err);
     }
     if (c->mysql.password)
+        *from = "sources.conf";
+    return DG_OK;
+}
+
+int dg_sources_ch_password(dg_sources_config *c, const char *password_file, const char **from,
+                           dg_err *err)
+{
+    const char *env = getenv("CLICKHOUSE_PASSWORD");
+    *from = "none";
+    if (password_file) {
+        *from = "--password-file";
+        return dg_ch_password_from_file(&c->clickhouse, password_file, err);
+    }
+    if (env) {
+        *from = "CLICKHOUSE_PASSWORD";
+        dg_ch_config_set_password(&c->clickhouse, env);
+        return DG_OK;
+    }
+    if (c->ch_password_file[0]) {
+        *from = "password_file";
+        return dg_ch_password_from_file(&c->clickhouse, c->ch_password_file, err);
+    }
+    if (c->clickhouse.password)
         *from = "sources.conf";
     return DG_OK;
 }

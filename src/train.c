@@ -252,7 +252,7 @@ static int scenario_build(trainer *T, int s, dg_err *err)
     }
     free(members);
     for (int v = 0; v < NVARIANTS; v++) {
-        if ((s == 2 && v != V_PHONE) || v == V_RAW || v == V_SHARES)
+        if ((s == 2 && v != V_PHONE) || v == V_RAW || v == V_SHARES || v == V_RAW_LOG1P)
             continue; /* the count forms' variants once the bags are chosen */
         unsigned blocks = v == V_PHONE ? DG_BLOCKS_PHONE : DG_BLOCKS_ALL;
         if (variant_build(T, S, v, blocks, v == V_TFIDF ? DG_BAG_TFIDF : DG_BAG_BINARY,
@@ -399,7 +399,7 @@ static int choose_bags(trainer *T, const dg_model_family *const *fams, int nf,
         }
     if (!fam)
         return DG_OK;
-    job jobs[4];
+    job jobs[5];
     const dg_params *mid = &combos[j][ncombos[j] / 2];
     train_job_init(&jobs[0], T, S, t, fam, mid, 1, V_BINARY);
     train_job_init(&jobs[1], T, S, t, fam, mid, 1, V_TFIDF);
@@ -415,37 +415,42 @@ static int choose_bags(trainer *T, const dg_model_family *const *fams, int nf,
                  dg_target_name(t), jobs[0].score[0], jobs[1].score[0]);
         T->res->bags_seconds = jobs[0].cv_seconds + jobs[1].cv_seconds;
     }
-    /* Then the count form, on the chosen bags, by the same probe: raw and
-     * shares against the log1p the bags' probe scored. */
+    /* Then the count form, on the chosen bags, by the same probe: raw,
+     * shares, and raw beside log1p against the log1p the bags' probe
+     * scored. */
+    static const int count_variants[] = {V_RAW, V_SHARES, V_RAW_LOG1P};
+    static const dg_count_form count_forms[] = {DG_COUNTS_RAW, DG_COUNTS_SHARES,
+                                                DG_COUNTS_RAW_LOG1P};
+    enum { NCOUNTS = sizeof count_variants / sizeof *count_variants };
     dg_bag_weight w = S->spec[T->bags].bags;
-    if (rc == DG_OK)
-        rc = variant_build(T, S, V_RAW, DG_BLOCKS_ALL, w, DG_COUNTS_RAW, err);
-    if (rc == DG_OK)
-        rc = variant_build(T, S, V_SHARES, DG_BLOCKS_ALL, w, DG_COUNTS_SHARES, err);
+    for (int k = 0; k < NCOUNTS && rc == DG_OK; k++)
+        rc = variant_build(T, S, count_variants[k], DG_BLOCKS_ALL, w, count_forms[k], err);
     int ncounts = 0;
     if (rc == DG_OK) {
-        train_job_init(&jobs[2], T, S, t, fam, mid, 1, V_RAW);
-        train_job_init(&jobs[3], T, S, t, fam, mid, 1, V_SHARES);
-        ncounts = 2;
-        rc = train_cross_validate(T, jobs + 2, 2, 1, "cross-validation: scenario 1 counts: ",
+        for (int k = 0; k < NCOUNTS; k++)
+            train_job_init(&jobs[2 + k], T, S, t, fam, mid, 1, count_variants[k]);
+        ncounts = NCOUNTS;
+        rc = train_cross_validate(T, jobs + 2, NCOUNTS, 1, "cross-validation: scenario 1 counts: ",
                                  err);
     }
     if (rc == DG_OK) {
         double log_score = jobs[T->bags == V_TFIDF].score[0];
         int best = T->bags;
         double best_score = log_score;
-        for (int k = 2; k < 4; k++)
+        for (int k = 2; k < 2 + NCOUNTS; k++)
             if (jobs[k].score[0] < best_score) { /* ties keep log1p */
                 best = jobs[k].variant;
                 best_score = jobs[k].score[0];
             }
         snprintf(T->res->counts, sizeof T->res->counts,
                  "scenario 1: %s, by fold 1 of the %d-fold cross-validation of %s%s%s on %s "
-                 "with %s bags (log1p %.4f, raw %.4f, shares %.4f)",
+                 "with %s bags (log1p %.4f, raw %.4f, shares %.4f, raw+log1p %.4f)",
                  dg_count_form_names[S->spec[best].counts], T->folds, fam->name,
                  pbuf[0] ? " " : "", pbuf, dg_target_name(t), train_variant_bags(S, T->bags),
-                 log_score, jobs[2].score[0], jobs[3].score[0]);
-        T->res->counts_seconds = jobs[2].cv_seconds + jobs[3].cv_seconds;
+                 log_score, jobs[2].score[0], jobs[3].score[0], jobs[4].score[0]);
+        T->res->counts_seconds = 0;
+        for (int k = 2; k < 2 + NCOUNTS; k++)
+            T->res->counts_seconds += jobs[k].cv_seconds;
         T->bags = best;
     }
     for (int k = 0; k < 2 + ncounts; k++)
@@ -614,7 +619,7 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
                     (fams[j]->tasks & (1u << dg_target_task((dg_target)t))))
                     njobs++;
     /* Progress in fits weighed by their cost: folds per combination, plus
-     * the refit; scenario 1's bag and count probes are four fits. */
+     * the refit, and scenario 1's bag and count probes. */
     if (rc == DG_OK)
         train_plan(&T, fams, nf, ncombos, ftargets, scen);
     if (rc == DG_OK && (scen & 1))

@@ -154,11 +154,11 @@ void train_plan(trainer *T, const dg_model_family *const *fams, int nf, const in
                     nprobe++;
                 }
             }
-    /* Scenario 1's bag and count probes: four fits of one family that reads
-     * the bags (train.c's choose_bags), taken at the mean of those. */
-    if ((scen & 1) && nprobe) {
-        T->work_total += 4 * probe / nprobe;
-    }
+    /* Scenario 1's bag and count probes (train.c's choose_bags): a fit of
+     * one family that reads the bags on each design variant but the phone
+     * blocks', taken at the mean of those families' fits. */
+    if ((scen & 1) && nprobe)
+        T->work_total += (NVARIANTS - 1) * probe / nprobe;
 }
 
 void train_plan_jobs(trainer *T, const job *jobs, size_t njobs, int refit)

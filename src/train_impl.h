@@ -14,7 +14,7 @@
  * log1p counts), the phone blocks alone, and the chosen bags with raw counts
  * and with hour and weekday shares (dg_count_form); 2 has the phone blocks
  * alone. */
-enum { V_BINARY, V_TFIDF, V_PHONE, V_RAW, V_SHARES, NVARIANTS };
+enum { V_BINARY, V_TFIDF, V_PHONE, V_RAW, V_SHARES, V_RAW_LOG1P, NVARIANTS };
 struct scenario;
 /* The bag weighting and count form of variant v ("none" for the phone
  * blocks), as runs, meta.txt and the design files name them. */

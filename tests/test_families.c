@@ -509,6 +509,122 @@ static void softmax_gradient(void **state)
     planted_free(&p);
 }
 
+/* The softmax objective of t at w by the definition, row by row (the
+ * reference for the kernels). */
+static double softmax_reference(const dg_trainset *t, double l2, const double *w, double *grad)
+{
+    const dg_csr *x = t->x;
+    int k = t->nclasses;
+    size_t n = ((size_t)x->ncols + 1) * (size_t)k;
+    memset(grad, 0, sizeof *grad * n);
+    double loss = 0, wsum = 0, z[16];
+    const double *bias = w + (size_t)x->ncols * (size_t)k;
+    for (uint32_t r = 0; r < x->nrows; r++) {
+        double wr = t->weight ? t->weight[r] : 1;
+        wsum += wr;
+        for (int c = 0; c < k; c++)
+            z[c] = bias[c];
+        for (uint64_t e = x->ptr[r]; e < x->ptr[r + 1]; e++)
+            for (int c = 0; c < k; c++)
+                z[c] += x->val[e] * w[(size_t)x->idx[e] * (size_t)k + (size_t)c];
+        double top = z[0], sum = 0;
+        for (int c = 1; c < k; c++)
+            top = fmax(top, z[c]);
+        for (int c = 0; c < k; c++)
+            sum += exp(z[c] - top);
+        int y = (int)t->y[r];
+        loss += wr * (top + log(sum) - z[y]);
+        for (int c = 0; c < k; c++) {
+            double d = wr * (exp(z[c] - top) / sum - (c == y));
+            grad[(size_t)x->ncols * (size_t)k + (size_t)c] += d;
+            for (uint64_t e = x->ptr[r]; e < x->ptr[r + 1]; e++)
+                grad[(size_t)x->idx[e] * (size_t)k + (size_t)c] += x->val[e] * d;
+        }
+    }
+    double norm = 0;
+    for (size_t j = 0; j < n; j++) {
+        grad[j] /= wsum;
+        if (j < (size_t)x->ncols * (size_t)k) {
+            norm += w[j] * w[j];
+            grad[j] += l2 * w[j];
+        }
+    }
+    return loss / wsum + 0.5 * l2 * norm;
+}
+
+/* A design with a dense block (columns every row has, as the numeric
+ * features) beside sparse ones takes the kernels' dense split: for 2, 6 and
+ * 12 classes, one thread and three, the objective and its gradient are the
+ * definition's, and rows of weight 0 are rows left out, to the bit. */
+static void softmax_dense_split(void **state)
+{
+    (void)state;
+    enum { ROWS = 203, DENSE = 20, SPARSE = 60, COLS = DENSE + SPARSE };
+    dg_csr x = {.nrows = ROWS, .ncols = COLS};
+    x.ptr = malloc(sizeof *x.ptr * (ROWS + 1));
+    x.idx = malloc(sizeof *x.idx * ROWS * COLS);
+    x.val = malloc(sizeof *x.val * ROWS * COLS);
+    double y[ROWS], weight[ROWS];
+    uint64_t s = 17;
+    for (uint32_t r = 0; r < ROWS; r++) {
+        x.ptr[r] = x.nnz;
+        for (uint32_t c = 0; c < COLS; c++) {
+            /* the dense columns in nearly every row, the others in few */
+            int on = c < DENSE ? next_u64(&s) % 10 != 0 : next_u64(&s) % 8 == 0;
+            if (!on)
+                continue;
+            x.idx[x.nnz] = c;
+            x.val[x.nnz++] = c < DENSE ? (float)gaussian(&s) : 1.0f;
+        }
+        weight[r] = 0.5 + uniform(&s);
+    }
+    x.ptr[ROWS] = x.nnz;
+    static const int ks[] = {2, 6, 12};
+    for (int q = 0; q < 3; q++) {
+        int k = ks[q];
+        for (uint32_t r = 0; r < ROWS; r++)
+            y[r] = (double)(next_u64(&s) % (uint64_t)k);
+        dg_trainset t = {.x = &x, .y = y, .weight = weight, .task = DG_TASK_MULTICLASS,
+                         .nclasses = k, .seed = 1};
+        size_t n = (COLS + 1) * (size_t)k;
+        double *w = malloc(sizeof *w * n), *g = malloc(sizeof *g * n),
+               *g3 = malloc(sizeof *g3 * n), *gr = malloc(sizeof *gr * n);
+        for (size_t i = 0; i < n; i++)
+            w[i] = 0.3 * gaussian(&s);
+        double f = dg_softmax_objective(&t, 0.1, w, g, 1);
+        double f3 = dg_softmax_objective(&t, 0.1, w, g3, 3);
+        double fr = softmax_reference(&t, 0.1, w, gr);
+        if (!(fabs(f - fr) < 1e-12 * fabs(fr)) || !(fabs(f3 - fr) < 1e-12 * fabs(fr)))
+            fail_msg("k %d: objective %.17g (3 threads %.17g), definition %.17g", k, f, f3, fr);
+        for (size_t i = 0; i < n; i++)
+            if (!(fabs(g[i] - gr[i]) < 1e-12 && fabs(g3[i] - gr[i]) < 1e-12))
+                fail_msg("k %d: gradient %zu %.17g (3 threads %.17g), definition %.17g", k, i,
+                         g[i], g3[i], gr[i]);
+        /* Weight 0 past row 100: the first 100 rows alone, to the bit. */
+        double w0[ROWS];
+        for (uint32_t r = 0; r < ROWS; r++)
+            w0[r] = r < 100 ? weight[r] : 0;
+        dg_trainset tz = t;
+        tz.weight = w0;
+        dg_csr head = x;
+        head.nrows = 100;
+        head.nnz = x.ptr[100];
+        dg_trainset th = t;
+        th.x = &head;
+        double fz = dg_softmax_objective(&tz, 0.1, w, g, 1);
+        double fh = dg_softmax_objective(&th, 0.1, w, g3, 1);
+        assert_true(fz == fh);
+        assert_memory_equal(g, g3, sizeof *g * n);
+        free(w);
+        free(g);
+        free(g3);
+        free(gr);
+    }
+    free(x.ptr);
+    free(x.idx);
+    free(x.val);
+}
+
 static family_case cases[] = {
     {"softmax", DG_TASK_MULTICLASS, 6, "l2=1e-3", "l2=-1", "l2=-1 is out of range",
      DG_TASK_REGRESSION, 0.95},
@@ -1098,6 +1214,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(group12_sum_outputs);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(blend_beats_its_bases);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(persona_softmax_finds_kinds);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(softmax_dense_split);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         tests[n++] = (struct CMUnitTest)cmocka_unit_test_prestate(family_behaves, &cases[i]);
     for (size_t i = 0; i < sizeof cancellable / sizeof cancellable[0]; i++)

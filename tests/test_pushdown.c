@@ -15,10 +15,13 @@
 #include "demographer/pushdown.h"
 #include "demographer/train.h"
 
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *const rule_lists[] = {
@@ -704,6 +707,158 @@ static void sql_scorer_equals_predict(void **state)
 }
 
 
+/* ---- a killed import ------------------------------------------------------------- */
+
+static int on_number(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
+{
+    (void)len, (void)err;
+    if (nf >= 1 && row[0])
+        *(uint64_t *)ctx = strtoull(row[0], NULL, 10);
+    return 0;
+}
+
+typedef int (*loading_fn)(void *ctx);
+
+/* Runs argv (the binary under test, its output to /dev/null) and SIGKILLs it
+ * as soon as loading(ctx), asked of the server, says it is in the middle of
+ * its load. Fails when the import ends first. */
+static void kill_mid_load(char *const argv[], loading_fn loading, void *ctx)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    double t0 = dg_now();
+    int status;
+    while (!loading(ctx)) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            fail_msg("the import ended (status %d) before it staged app_events", status);
+        if (dg_now() - t0 > 120) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            fail_msg("no staged app_events after 120 s");
+        }
+        usleep(2000);
+    }
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    /* Killed, not finished in the meantime. */
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/* Asserts that the database's features are dir's, under the default rules
+ * (features_of's). */
+static void features_are(const char *dir, int (*features_of)(void *ctx, const dg_supercats *sc,
+                                                            dg_dataset *small, dg_features *f,
+                                                            dg_err *err),
+                         void *ctx)
+{
+    dg_supercats sc;
+    load_supercats(&sc);
+    dg_dataset ds, small;
+    dg_features a, b;
+    dg_err err;
+    local_features(dir, NULL, &sc, &ds, &a);
+    if (features_of(ctx, &sc, &small, &b, &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    compare_features(&a, &b);
+    dg_features_free(&a);
+    dg_features_free(&b);
+    dg_dataset_free(&ds);
+    dg_dataset_free(&small);
+    dg_supercats_free(&sc);
+}
+
+typedef struct mysql_target {
+    dg_mysql_config cfg;
+    dg_mysql *m;
+    const char *db;
+} mysql_target;
+
+static int mysql_loading(void *ctx)
+{
+    mysql_target *t = ctx;
+    char q[512];
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '%s' AND "
+             "table_name = 'app_events__dg_new'",
+             t->db);
+    uint64_t n = 0;
+    dg_err err;
+    if (dg_mysql_query_rows(t->m, q, "polling", on_number, &n, &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    return n > 0;
+}
+
+static uint64_t mysql_staged(mysql_target *t)
+{
+    char q[512];
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '%s' AND "
+             "table_name LIKE '%%\\_\\_dg\\_%%'",
+             t->db);
+    uint64_t n = UINT64_MAX;
+    dg_err err;
+    if (dg_mysql_query_rows(t->m, q, "staged tables", on_number, &n, &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    return n;
+}
+
+static int mysql_features_of(void *ctx, const dg_supercats *sc, dg_dataset *small,
+                             dg_features *f, dg_err *err)
+{
+    mysql_target *t = ctx;
+    dg_rules r;
+    parse_rules(&r, NULL);
+    dg_dataset_init(small);
+    int rc = dg_features_pushdown(&t->cfg, &r, sc, DG_CLUSTER_EPS_KM_DEFAULT,
+                                  DG_CLUSTER_MIN_PTS_DEFAULT, f, small, NULL, NULL, NULL, err);
+    dg_rules_free(&r);
+    return rc;
+}
+
+/* mysql-import of set B SIGKILLed while it loads app_events: the tables
+ * still hold set A, features and all; the next import of B replaces them
+ * and leaves no staged table. */
+static void mysql_killed_import_keeps_the_previous_set(void **state)
+{
+    (void)state;
+    char *a = synth_sized(500), *b = synth_sized(2000);
+    char da[1024], dbdir[1024];
+    snprintf(da, sizeof da, "%.1000s/data", a);
+    snprintf(dbdir, sizeof dbdir, "%.1000s/data", b);
+    sql("DG_MYSQL", "", "DROP DATABASE IF EXISTS mlctest_kill; CREATE DATABASE mlctest_kill");
+    import_dir("DG_MYSQL", da, "mlctest_kill");
+    mysql_target t = {.db = "mlctest_kill"};
+    config(&t.cfg, "DG_MYSQL", t.db);
+    dg_err err;
+    if (dg_mysql_open(&t.m, &t.cfg, &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    char *argv[] = {(char *)tu_bin(), "mysql-import", dbdir, "--quiet", "--tls", "disabled",
+                    "--host", getenv("DG_MYSQL_HOST"), "--port", getenv("DG_MYSQL_PORT"),
+                    "--user", getenv("DG_MYSQL_USER"), "--database", (char *)t.db,
+                    "--password-file", getenv("DG_MYSQL_PASSWORD_FILE"), NULL};
+    kill_mid_load(argv, mysql_loading, &t);
+    assert_true(mysql_staged(&t) > 0); /* killed before its swap */
+    features_are(da, mysql_features_of, &t);
+    import_dir("DG_MYSQL", dbdir, t.db);
+    features_are(dbdir, mysql_features_of, &t);
+    assert_int_equal(mysql_staged(&t), 0);
+    dg_mysql_close(t.m);
+    dg_mysql_config_free(&t.cfg);
+    sql("DG_MYSQL", "", "DROP DATABASE mlctest_kill");
+    tu_rmrf(a);
+    tu_rmrf(b);
+    free(a);
+    free(b);
+}
+
+
 /* ---- ClickHouse (scripts/clickhouse.sh) ------------------------------------------ */
 
 static void ch_config(dg_ch_config *c, const char *envfile_dir)
@@ -982,6 +1137,112 @@ static void clickhouse_shard_counts(void **state)
     free(tmp);
 }
 
+/* One number from the cluster: url NULL is the coordinator. */
+static uint64_t ch_number(const dg_ch_config *cfg, const char *url, const char *sql)
+{
+    uint64_t n = UINT64_MAX;
+    dg_ch_call call = {.url = url, .what = "a number"};
+    dg_err err;
+    if (dg_ch_query_rows(cfg, &call, sql, on_number, &n, &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    return n;
+}
+
+static void ch_sql(const dg_ch_config *cfg, const char *sql)
+{
+    dg_err err;
+    if (dg_ch_exec(cfg, NULL, sql, "the test's statement", &err) != DG_OK)
+        fail_msg("%s", err.msg);
+}
+
+static int ch_loading(void *ctx)
+{
+    return ch_number(ctx, NULL,
+                     "SELECT count() FROM system.tables WHERE database = currentDatabase() "
+                     "AND name = 'app_events__dg_new'") > 0;
+}
+
+static int ch_features_of(void *ctx, const dg_supercats *sc, dg_dataset *small, dg_features *f,
+                          dg_err *err)
+{
+    return ch_features(ctx, NULL, sc, small, f, NULL, err);
+}
+
+/* features --db's error on the cluster's tables, which must contain want. */
+static void ch_features_refused(dg_ch_config *cfg, const char *want)
+{
+    dg_supercats sc;
+    load_supercats(&sc);
+    dg_dataset small;
+    dg_features f;
+    dg_err err;
+    assert_int_equal(ch_features_of(cfg, &sc, &small, &f, &err), DG_ERR);
+    if (!strstr(err.msg, want))
+        fail_msg("expected '%s' in: %s", want, err.msg);
+    assert_int_equal(f.ndevices, 0);
+    dg_dataset_free(&small);
+    dg_supercats_free(&sc);
+}
+
+/* db-import of set B SIGKILLed while it loads app_events: the cluster still
+ * holds set A. A server stopping inside the final RENAME (played here by
+ * doing its first renames by hand) leaves tables of two imports: refused by
+ * name, never read as one set. The next import of B replaces everything and
+ * leaves no staged table, on the coordinator or the shards. */
+static void clickhouse_killed_import_keeps_the_previous_set(void **state)
+{
+    (void)state;
+    ch_skip_unless_cluster();
+    char *a = synth_sized(500), *b = synth_sized(2000);
+    char da[1024], dbdir[1024];
+    snprintf(da, sizeof da, "%.1000s/data", a);
+    snprintf(dbdir, sizeof dbdir, "%.1000s/data", b);
+    ch_import(da, NULL);
+    dg_ch_config cfg;
+    ch_config(&cfg, NULL);
+    char *argv[64] = {(char *)tu_bin(), "db-import", dbdir, "--quiet", "--engine", "clickhouse",
+                      "--url", getenv("DG_CH_URL"), "--user", getenv("DG_CH_USER"),
+                      "--password-file", getenv("DG_CH_PASSWORD_FILE"), "--database",
+                      getenv("DG_CH_DB")};
+    int n = 14;
+    char *urls = strdup(getenv("DG_CH_SHARD_URLS")), *save = NULL;
+    for (char *u = strtok_r(urls, " ", &save); u && n < 60; u = strtok_r(NULL, " ", &save)) {
+        argv[n++] = "--shard-url";
+        argv[n++] = u;
+    }
+    argv[n] = NULL;
+    kill_mid_load(argv, ch_loading, &cfg);
+    const char *staged = "SELECT count() FROM system.tables WHERE database = currentDatabase() "
+                         "AND position(name, '__dg_') > 0";
+    assert_true(ch_number(&cfg, NULL, staged) > 0); /* killed before its swap */
+    features_are(da, ch_features_of, &cfg);
+
+    ch_sql(&cfg, "RENAME TABLE train TO train__dg_old");
+    ch_features_refused(&cfg, "no table 'train', but 'train__dg_old' of the same import");
+    ch_sql(&cfg, "RENAME TABLE train__dg_new TO train");
+    ch_features_refused(&cfg, "the tables are of two imports");
+
+    ch_import(dbdir, NULL);
+    features_are(dbdir, ch_features_of, &cfg);
+    assert_int_equal(ch_number(&cfg, NULL, staged), 0);
+    uint64_t tables = ch_number(&cfg, NULL,
+                                "SELECT count() FROM system.tables WHERE database = "
+                                "currentDatabase() AND engine = 'Distributed'");
+    save = NULL;
+    snprintf(urls, strlen(getenv("DG_CH_SHARD_URLS")) + 1, "%s", getenv("DG_CH_SHARD_URLS"));
+    for (char *u = strtok_r(urls, " ", &save); u; u = strtok_r(NULL, " ", &save))
+        assert_int_equal(ch_number(&cfg, u,
+                                   "SELECT count() FROM system.tables WHERE database = "
+                                   "currentDatabase()"),
+                         tables);
+    free(urls);
+    dg_ch_config_free(&cfg);
+    tu_rmrf(a);
+    tu_rmrf(b);
+    free(a);
+    free(b);
+}
+
 /* Only the program's words in the SQL: each query in ClickHouse's form. */
 static void clickhouse_sql_is_plain(void **state)
 {
@@ -1118,11 +1379,13 @@ int main(void)
         cmocka_unit_test(pushdown_equals_local),
         cmocka_unit_test(spider_equals_local),
         cmocka_unit_test(sql_scorer_equals_predict),
+        cmocka_unit_test(mysql_killed_import_keeps_the_previous_set),
         cmocka_unit_test(clickhouse_sql_is_plain),
         cmocka_unit_test(clickhouse_equals_local),
         cmocka_unit_test(clickhouse_cancel_kills),
         cmocka_unit_test(clickhouse_stopped_shard),
         cmocka_unit_test(clickhouse_shard_counts),
+        cmocka_unit_test(clickhouse_killed_import_keeps_the_previous_set),
         cmocka_unit_test(clickhouse_scorer_equals_predict),
     };
     const char *host = getenv("DG_MYSQL_HOST");
@@ -1130,7 +1393,7 @@ int main(void)
     if (!host || !*host) {
         printf("# DG_MYSQL_HOST is not set (scripts/test.sh starts a MariaDB): the MySQL "
                "tests are left out\n");
-        first = 4;
+        first = 5;
     }
     return _cmocka_run_group_tests("pushdown", tests + first, n - first, NULL, NULL);
 }

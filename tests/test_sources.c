@@ -1,4 +1,5 @@
-/* sources.conf: keys, errors with file:line, the password rules. */
+/* sources.conf: keys, errors with file:line, the password rules (MySQL's
+ * and ClickHouse's). */
 #include "testutil.h"
 
 #include "demographer/sources_config.h"
@@ -147,12 +148,82 @@ static void password_rules(void **state)
     free(dir);
 }
 
+/* [clickhouse]: its keys, and its password by the rules of [mysql]'s, from
+ * CLICKHOUSE_PASSWORD before the configuration's. */
+static void clickhouse_section(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *pw = tu_write_str(dir, "ch.pw", "from-file\n");
+    chmod(pw, 0600);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "[clickhouse]\nurl = https://ch.example:8443/\nuser = ann\ndatabase = dgx\n"
+             "cluster = c2\nconnect_timeout = 5\npassword_file = %s\n",
+             pw);
+    char *p = tu_write_str(dir, "sources.conf", text);
+    dg_sources_config c;
+    dg_sources_config_init(&c);
+    assert_string_equal(c.clickhouse.url, "http://127.0.0.1:8123/");
+    dg_err err;
+    assert_int_equal(dg_sources_config_read(&c, p, 1, &err), DG_OK);
+    assert_string_equal(c.clickhouse.url, "https://ch.example:8443/");
+    assert_string_equal(c.clickhouse.user, "ann");
+    assert_string_equal(c.clickhouse.database, "dgx");
+    assert_string_equal(c.clickhouse.cluster, "c2");
+    assert_int_equal(c.clickhouse.connect_timeout, 5);
+    assert_string_equal(c.ch_password_file, pw);
+    assert_null(c.clickhouse.password);
+    const char *from;
+    setenv("CLICKHOUSE_PASSWORD", "from-env", 1);
+    assert_int_equal(dg_sources_ch_password(&c, NULL, &from, &err), DG_OK);
+    assert_string_equal(from, "CLICKHOUSE_PASSWORD");
+    assert_string_equal(c.clickhouse.password, "from-env");
+    unsetenv("CLICKHOUSE_PASSWORD");
+    assert_int_equal(dg_sources_ch_password(&c, NULL, &from, &err), DG_OK);
+    assert_string_equal(from, "password_file");
+    assert_string_equal(c.clickhouse.password, "from-file");
+    /* MySQL's password is not ClickHouse's. */
+    assert_null(c.mysql.password);
+    dg_sources_config_free(&c);
+    free(p);
+
+    p = tu_write_str(dir, "sources.conf", "[clickhouse]\npassword = s3cret\n");
+    chmod(p, 0644);
+    dg_sources_config_init(&c);
+    assert_int_equal(dg_sources_config_read(&c, p, 1, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, ":2: a password is accepted only in a file that is yours "
+                                    "with mode 0600"));
+    assert_non_null(strstr(err.msg, "CLICKHOUSE_PASSWORD"));
+    assert_null(strstr(err.msg, "s3cret"));
+    dg_sources_config_free(&c);
+    chmod(p, 0600);
+    dg_sources_config_init(&c);
+    assert_int_equal(dg_sources_config_read(&c, p, 1, &err), DG_OK);
+    assert_int_equal(dg_sources_ch_password(&c, NULL, &from, &err), DG_OK);
+    assert_string_equal(from, "sources.conf");
+    assert_string_equal(c.clickhouse.password, "s3cret");
+    dg_sources_config_free(&c);
+    free(p);
+
+    p = tu_write_str(dir, "sources.conf", "[clickhouse]\nhost = h\n");
+    dg_sources_config_init(&c);
+    assert_int_equal(dg_sources_config_read(&c, p, 1, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, ":2: unknown key 'host' in [clickhouse] (keys: url,"));
+    dg_sources_config_free(&c);
+    free(p);
+    free(pw);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reads_keys),
         cmocka_unit_test(errors_name_the_line),
         cmocka_unit_test(password_rules),
+        cmocka_unit_test(clickhouse_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -830,7 +830,9 @@ static void ablation_by_block(void **state)
  * drawn by its gender), exponential c makes the log-odds linear in the raw
  * count, and exponential log1p(c) linear in its log; the probe must choose
  * raw in the first and log1p in the second (the shares form holds no
- * per-hour count, so it can fit neither). The chosen model, saved and
+ * per-hour count, so it can fit neither). In the third, c is exponential
+ * for one gender and log1p(c) for the other: the log-odds are a sum of
+ * both, which raw+log1p alone can fit. The chosen model, saved and
  * reloaded, scores the test split to the same bits as in the run. */
 static void counts_form_chosen_by_cv(void **state)
 {
@@ -838,7 +840,8 @@ static void counts_form_chosen_by_cv(void **state)
     assert_non_null(dg_model_family_find("softmax"));
     int ev = dg_features_col(&feats, "events"), h3 = dg_features_col(&feats, "hour_03");
     assert_true(ev >= 0 && h3 >= 0);
-    for (int form = 0; form < 2; form++) { /* 0: linear in raw counts, 1: in log counts */
+    static const dg_count_form forms[] = {DG_COUNTS_RAW, DG_COUNTS_LOG1P, DG_COUNTS_RAW_LOG1P};
+    for (int form = 0; form < 3; form++) {
         dg_features g;
         dg_features_copy(&feats, &g);
         dg_labelled lab;
@@ -850,7 +853,10 @@ static void counts_form_chosen_by_cv(void **state)
             if (!lab.has_events[i])
                 continue;
             double e = -log1p(-uniform()), mean = lab.female[i] ? 4.0 : 1.0;
-            double c = form == 0 ? floor(10 * mean * e) : floor(expm1(mean * e));
+            double c = form == 0   ? floor(10 * mean * e)
+                       : form == 1 ? floor(expm1(mean * e))
+                       : lab.female[i] ? floor(40 * e)
+                                       : floor(expm1(1.5 * e));
             float *row = g.dense + (size_t)lab.row[i] * g.ncols;
             double base = row[ev];
             for (int h = 0; h < 24; h++)
@@ -865,7 +871,8 @@ static void counts_form_chosen_by_cv(void **state)
         dg_train_result res;
         if (dg_train(&ds, &g, &o, &res, &err) != DG_OK)
             fail_msg("train: %s", err.msg);
-        const char *want = form == 0 ? "scenario 1: raw," : "scenario 1: log1p,";
+        char want[64];
+        snprintf(want, sizeof want, "scenario 1: %s,", dg_count_form_names[forms[form]]);
         if (strncmp(res.counts, want, strlen(want)) != 0)
             fail_msg("expected '%s...', got '%s'", want, res.counts);
         const dg_run *ch = NULL;
@@ -879,12 +886,15 @@ static void counts_form_chosen_by_cv(void **state)
                           res.runs[i].params, res.runs[i].cv_score, res.runs[i].chosen);
         print_message("# %s\n", res.counts);
         assert_non_null(ch);
-        assert_true((strstr(ch->params, "counts=raw") != NULL) == (form == 0));
+        char counts_param[64];
+        snprintf(counts_param, sizeof counts_param, "counts=%s ", dg_count_form_names[forms[form]]);
+        char params[sizeof ch->params + 1];
+        snprintf(params, sizeof params, "%s ", ch->params);
+        assert_true((strstr(params, counts_param) != NULL) == (forms[form] != DG_COUNTS_LOG1P));
         dg_model_dir d;
         if (dg_model_dir_open(&d, out, &err) != DG_OK)
             fail_msg("open: %s", err.msg);
-        assert_int_equal(d.m[1][DG_TARGET_GENDER].spec.counts,
-                         form == 0 ? DG_COUNTS_RAW : DG_COUNTS_LOG1P);
+        assert_int_equal(d.m[1][DG_TARGET_GENDER].spec.counts, forms[form]);
         dg_labelled l2;
         if (dg_labelled_build(&ds, &g, 0.2, 7, &l2, &err) != DG_OK)
             fail_msg("labels: %s", err.msg);

@@ -14,6 +14,7 @@
 
 #include "demographer/features.h"
 #include "demographer/plot.h"
+#include "demographer/source_clickhouse.h"
 #include "demographer/source_mysql.h"
 
 #include <jansson.h>
@@ -1816,7 +1817,8 @@ static void mysql_source_is_set_by_actions_and_the_password_never_logged(void **
     dg_err err;
     assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
     assert_int_equal(act(&m, "source nowhere", &err), DG_ERR);
-    assert_non_null(strstr(err.msg, "(dir, mysql, mysql-s3 or mysql-pushdown)"));
+    assert_non_null(
+        strstr(err.msg, "(dir, mysql, mysql-s3, mysql-pushdown or clickhouse-pushdown)"));
     /* The fields come from sources.conf when MySQL is chosen. */
     assert_int_equal(act(&m, "source mysql", &err), DG_OK);
     assert_int_equal(m.src, SRC_MYSQL);
@@ -2115,6 +2117,265 @@ static void a_mysql_session_replays_with_the_password_file(void **state)
     assert_false(r.ds.present[DG_T_EVENTS]);
     model_free(&r);
     dg_mysql_config_free(&pc);
+}
+
+/* ---- ClickHouse (scripts/clickhouse.sh) ------------------------------------------ */
+
+/* The ClickHouse source: its fields from sources.conf's [clickhouse], db-set
+ * edits them (the names that enter SQL checked), a typed password stays in
+ * memory and is forgotten when another engine is chosen; the log says where
+ * a load's password came from, never what it is. No server needed. */
+static void clickhouse_source_is_set_by_actions_and_the_password_never_logged(void **state)
+{
+    (void)state;
+    char logp[1024];
+    snprintf(logp, sizeof logp, "%s/state/ch-source.log", work);
+    use_config("cfg-ch1", "[mysql]\nhost = db.example\n[clickhouse]\n"
+                          "url = https://ch.example:8443/\nuser = ann\ndatabase = dgx\n");
+    unsetenv("CLICKHOUSE_PASSWORD");
+    model m;
+    model_init(&m, work);
+    dg_err err;
+    assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
+    assert_int_equal(act(&m, "source clickhouse-pushdown", &err), DG_OK);
+    assert_int_equal(m.src, SRC_CH_PUSHDOWN);
+    char v[300];
+    assert_string_equal(model_db_field(&m, "url", v, sizeof v), "https://ch.example:8443/");
+    assert_string_equal(model_db_field(&m, "database", v, sizeof v), "dgx");
+    assert_string_equal(model_db_field(&m, "cluster", v, sizeof v), "demographer");
+    assert_non_null(strstr(m.msg, "ann@https://ch.example:8443/"));
+    assert_int_equal(act(&m, "db-set database 'my db'", &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "A-Z a-z 0-9 _"));
+    assert_int_equal(act(&m, "db-set url http://x:8123/?user=default", &err), DG_ERR);
+    assert_int_equal(act(&m, "db-set host db2", &err), DG_ERR);
+    assert_int_equal(act(&m, "db-set cluster c2", &err), DG_OK);
+    assert_string_equal(m.db.clickhouse.cluster, "c2");
+    /* No password anywhere: the load says where one can come from. */
+    model_job *j;
+    assert_int_equal(model_do(&m, ACT_LOAD, 0, NULL, &j, &err), DG_ERR);
+    assert_non_null(strstr(err.msg, "CLICKHOUSE_PASSWORD"));
+    model_set_password(&m, "hunter2-secret");
+    assert_int_equal(act(&m, "db-password", &err), DG_OK);
+    /* Taken by the load, wiped from the model, cancelled or not. */
+    assert_int_equal(model_do(&m, ACT_LOAD, 0, NULL, &j, &err), DG_OK);
+    assert_null(m.password);
+    dg_err cancel;
+    dg_cancel(&cancel, "cancelled");
+    model_finish(&m, j, DG_ERR, &cancel);
+    assert_false(m.loaded);
+    /* A password typed for ClickHouse is not MySQL's. */
+    model_set_password(&m, "hunter2-again");
+    assert_int_equal(act(&m, "source mysql", &err), DG_OK);
+    assert_null(m.password);
+    model_free(&m);
+    size_t len;
+    char *log = tu_read(logp, &len);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "\nsource clickhouse-pushdown\ndb-set cluster c2\ndb-password\n"
+                                "# cancelled: load clickhouse-pushdown "
+                                "url=https://ch.example:8443/ user=ann database=dgx cluster=c2 "
+                                "password-from=prompt\nsource mysql\n"));
+    assert_null(strstr(log, "hunter2"));
+    free(log);
+}
+
+/* The suite's cluster with the shared data set imported once into database
+ * dg_ui, and sources.conf's [clickhouse] naming it; 0 (skip) without
+ * DG_CH_URL. */
+static int clickhouse_ready(dg_ch_config *cfg)
+{
+    static int imported;
+    if (!getenv("DG_CH_URL") || !getenv("DG_CH_SHARD_URLS")) {
+        fprintf(stderr, "# DG_CH_URL is not set (scripts/test.sh starts scripts/clickhouse.sh): "
+                        "test skipped\n");
+        return 0;
+    }
+    if (!imported) {
+        char cmd[8192], *out = NULL;
+        snprintf(cmd, sizeof cmd,
+                 "%s db-import '%s' --quiet --engine clickhouse --url \"$DG_CH_URL\" --user "
+                 "\"$DG_CH_USER\" --password-file \"$DG_CH_PASSWORD_FILE\" --database dg_ui "
+                 "$(for u in $DG_CH_SHARD_URLS; do printf -- '--shard-url %%s ' \"$u\"; done)",
+                 tu_bin(), data_dir);
+        int rc = tu_run(cmd, &out);
+        if (rc != 0)
+            fail_msg("db-import --engine clickhouse failed (%d): %s", rc, out);
+        free(out);
+        imported = 1;
+    }
+    char conf[4096];
+    snprintf(conf, sizeof conf,
+             "[clickhouse]\nurl = %s\nuser = %s\ndatabase = dg_ui\npassword_file = %s\n",
+             getenv("DG_CH_URL"), getenv("DG_CH_USER"), getenv("DG_CH_PASSWORD_FILE"));
+    use_config("cfg-ch2", conf);
+    unsetenv("CLICKHOUSE_PASSWORD");
+    dg_ch_config_init(cfg);
+    snprintf(cfg->url, sizeof cfg->url, "%s", getenv("DG_CH_URL"));
+    snprintf(cfg->user, sizeof cfg->user, "%s", getenv("DG_CH_USER"));
+    snprintf(cfg->database, sizeof cfg->database, "dg_ui");
+    dg_err err;
+    if (dg_ch_password_from_file(cfg, getenv("DG_CH_PASSWORD_FILE"), &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    return 1;
+}
+
+/* Aggregated on the cluster: the small tables and the features the files
+ * give under the Clean pane's rules, the events left there; the log holds
+ * where the password came from, and a replay loads the same again. */
+static void a_clickhouse_pushdown_load_gives_the_files_features(void **state)
+{
+    (void)state;
+    dg_ch_config cfg;
+    if (!clickhouse_ready(&cfg))
+        skip();
+    char logp[1024];
+    snprintf(logp, sizeof logp, "%s/state/ch-pushdown.log", work);
+    model m;
+    model_init(&m, work);
+    dg_err err;
+    assert_int_equal(model_open_log(&m, logp, &err), DG_OK);
+    assert_int_equal(act(&m, "source clickhouse-pushdown", &err), DG_OK);
+    if (act(&m, "load", &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    assert_true(m.loaded && m.have_pushed);
+    assert_int_equal(m.from_db, SRC_CH_PUSHDOWN);
+    assert_false(m.ds.present[DG_T_EVENTS]);
+    assert_true(m.ds.present[DG_T_PHONES]);
+    assert_non_null(strstr(m.msg, "aggregated on ClickHouse"));
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    dg_load_opts o = {.use_snapshot = 0};
+    assert_int_equal(dg_dataset_load(&ds, data_dir, &o, &err), DG_OK);
+    dg_rules rules;
+    dg_rules_init(&rules);
+    dg_rules_default(&rules);
+    dg_rule_effect fx[16];
+    assert_int_equal(dg_clean(&ds, &rules, fx, NULL, &err), DG_OK);
+    dg_rules_free(&rules);
+    dg_supercats sc;
+    memset(&sc, 0, sizeof sc);
+    const char *scp = m.models.supercats_path;
+    assert_true(!scp || dg_supercats_load(&sc, scp, &err) == DG_OK);
+    dg_features lf;
+    assert_int_equal(dg_features_for_models(&ds, scp ? &sc : NULL, DG_CLUSTER_EPS_KM_DEFAULT,
+                                            DG_CLUSTER_MIN_PTS_DEFAULT, &lf, NULL, NULL, &err),
+                     DG_OK);
+    assert_int_equal(m.pushed.ndevices, lf.ndevices);
+    assert_int_equal(m.pushed.ncols, lf.ncols);
+    assert_memory_equal(m.pushed.dense, lf.dense,
+                        (size_t)lf.ndevices * (size_t)lf.ncols * sizeof *lf.dense);
+    assert_int_equal(m.pushed.apps_installed.nnz, lf.apps_installed.nnz);
+    assert_int_equal(m.pushed.labels.nnz, lf.labels.nnz);
+    dg_features_free(&lf);
+    dg_supercats_free(&sc);
+    dg_dataset_free(&ds);
+    uint32_t devices = m.pushed.ndevices;
+    model_free(&m);
+    size_t len;
+    char *log = tu_read(logp, &len);
+    assert_non_null(log);
+    assert_null(strstr(log, cfg.password));
+    char want[2048];
+    snprintf(want, sizeof want,
+             "\nload clickhouse-pushdown url=%s user=%s database=dg_ui cluster=demographer "
+             "password-from=password_file\n",
+             getenv("DG_CH_URL"), getenv("DG_CH_USER"));
+    if (!strstr(log, want))
+        fail_msg("no line '%s' in the log:\n%s", want, log);
+    free(log);
+    model r;
+    model_init(&r, work);
+    if (model_replay(&r, logp, &err) != DG_OK)
+        fail_msg("%s", err.msg);
+    assert_true(r.loaded && r.have_pushed);
+    assert_int_equal(r.pushed.ndevices, devices);
+    model_free(&r);
+    dg_ch_config_free(&cfg);
+}
+
+static int cancel_while_the_server_works(void *ctx, const char *stage, double done,
+                                         double total, const char *unit)
+{
+    (void)done, (void)total, (void)unit;
+    if (!strstr(stage, "the server is working"))
+        return 0;
+    (*(int *)ctx)++;
+    return 1;
+}
+
+static int on_count(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
+{
+    (void)len, (void)err;
+    if (nf >= 1 && row[0])
+        *(uint64_t *)ctx = strtoull(row[0], NULL, 10);
+    return 0;
+}
+
+/* Esc during a ClickHouse load kills the cluster's query, not only the
+ * connection: loaded from a database whose events are a view that sleeps
+ * per block, the load is cancelled while the server works; the query named
+ * in the message no longer runs, the query log says it was cancelled, and
+ * the model is as it was. */
+static void cancelling_a_clickhouse_load_kills_its_query(void **state)
+{
+    (void)state;
+    dg_ch_config cfg;
+    if (!clickhouse_ready(&cfg))
+        skip();
+    dg_err err;
+    static const char *const stmts[] = {
+        "DROP DATABASE IF EXISTS dg_ui_slow", "CREATE DATABASE dg_ui_slow",
+        "CREATE VIEW dg_ui_slow.train AS SELECT * FROM dg_ui.train",
+        "CREATE VIEW dg_ui_slow.brand_device AS SELECT * FROM dg_ui.brand_device",
+        "CREATE VIEW dg_ui_slow.app_events AS SELECT * FROM dg_ui.app_events",
+        "CREATE VIEW dg_ui_slow.events AS SELECT * FROM dg_ui.events WHERE sleep(2) = 0"};
+    for (size_t i = 0; i < sizeof stmts / sizeof *stmts; i++)
+        if (dg_ch_exec(&cfg, NULL, stmts[i], "the slow database", &err) != DG_OK)
+            fail_msg("%s", err.msg);
+    model m;
+    model_init(&m, work);
+    assert_int_equal(act(&m, "source clickhouse-pushdown", &err), DG_OK);
+    assert_int_equal(act(&m, "db-set database dg_ui_slow", &err), DG_OK);
+    model_job *j;
+    assert_int_equal(model_do(&m, ACT_LOAD, 0, NULL, &j, &err), DG_OK);
+    int asked = 0;
+    dg_progress pr = {cancel_while_the_server_works, &asked};
+    int rc = model_job_run(j, &pr, &err);
+    assert_int_equal(rc, DG_ERR);
+    assert_true(dg_cancelled(&err));
+    assert_true(asked >= 1);
+    const char *id = strstr(err.msg, "(query dg-");
+    if (!id)
+        fail_msg("no query named in: %s", err.msg);
+    char qid[40];
+    snprintf(qid, sizeof qid, "%.35s", id + 7);
+    /* Not running any more, and ended by the kill (ClickHouse's code 394,
+     * "Query was cancelled"), not by finishing its sleeps. */
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count() FROM system.processes WHERE query_id = '%s'", qid);
+    dg_err qerr;
+    uint64_t n = UINT64_MAX;
+    dg_ch_call call = {.what = "processes"};
+    if (dg_ch_query_rows(&cfg, &call, sql, on_count, &n, &qerr) != DG_OK)
+        fail_msg("%s", qerr.msg);
+    assert_int_equal(n, 0);
+    if (dg_ch_exec(&cfg, NULL, "SYSTEM FLUSH LOGS", "flushing the query log", &qerr) != DG_OK)
+        fail_msg("%s", qerr.msg);
+    snprintf(sql, sizeof sql,
+             "SELECT count() FROM system.query_log WHERE query_id = '%s' AND "
+             "startsWith(exception, 'Code: 394,')",
+             qid);
+    n = UINT64_MAX;
+    dg_ch_call log = {.what = "query log"};
+    if (dg_ch_query_rows(&cfg, &log, sql, on_count, &n, &qerr) != DG_OK)
+        fail_msg("%s", qerr.msg);
+    assert_int_equal(n, 1);
+    dg_err e = err;
+    model_finish(&m, j, DG_ERR, &e);
+    assert_false(m.loaded);
+    model_free(&m);
+    dg_ch_exec(&cfg, NULL, "DROP DATABASE dg_ui_slow", "the slow database", &err);
+    dg_ch_config_free(&cfg);
 }
 
 static void replay_names_the_failing_line(void **state)
@@ -2419,6 +2680,9 @@ int main(void)
         cmocka_unit_test(data_from_mysql_is_cleaned_as_the_files_would_be),
         cmocka_unit_test(a_mysql_pushdown_load_gives_the_files_features),
         cmocka_unit_test(a_mysql_session_replays_with_the_password_file),
+        cmocka_unit_test(clickhouse_source_is_set_by_actions_and_the_password_never_logged),
+        cmocka_unit_test(a_clickhouse_pushdown_load_gives_the_files_features),
+        cmocka_unit_test(cancelling_a_clickhouse_load_kills_its_query),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     dg_plot_release();

@@ -1,5 +1,6 @@
-/* The Load pane's actions: the directory or the MySQL source and its
- * settings, load (a job of jobs_data.c), and a table opened as a sheet. */
+/* The Load pane's actions: the directory, the MySQL or the ClickHouse source
+ * and its settings, load (a job of jobs_data.c), and a table opened as a
+ * sheet. */
 #include "model_actions.h"
 
 #include "text.h"
@@ -94,6 +95,37 @@ int model_set_db_field(dg_mysql_config *c, const char *field, const char *value,
     return DG_OK;
 }
 
+/* One ClickHouse field (url, user, database, cluster) set in c, or an error
+ * that leaves c as it was. The names that enter SQL are checked as the
+ * command line checks them (dg_ch_config_check). */
+int model_set_ch_field(dg_ch_config *c, const char *field, const char *value, dg_err *err)
+{
+    dg_ch_config t = *c;
+    t.password = NULL;
+    char *dst = strcmp(field, "url") == 0        ? t.url
+                : strcmp(field, "user") == 0     ? t.user
+                : strcmp(field, "database") == 0 ? t.database
+                : strcmp(field, "cluster") == 0  ? t.cluster
+                                                 : NULL;
+    size_t cap = strcmp(field, "url") == 0    ? sizeof t.url
+                 : strcmp(field, "user") == 0 ? sizeof t.user
+                                              : sizeof t.database;
+    if (!dst)
+        return dg_fail(err, "no ClickHouse field '%s' (url, user, database, cluster)", field);
+    if (strlen(value) >= cap)
+        return dg_fail(err, "%s: too long (at most %zu bytes)", field, cap - 1);
+    snprintf(dst, cap, "%s", value);
+    /* The user may still be empty while the fields are filled in turn. */
+    if (!t.user[0])
+        snprintf(t.user, sizeof t.user, "-");
+    if (dg_ch_config_check(&t, err) != DG_OK)
+        return DG_ERR;
+    snprintf(t.user, sizeof t.user, "%s", strcmp(field, "user") == 0 ? value : c->user);
+    t.password = c->password;
+    *c = t;
+    return DG_OK;
+}
+
 int model_source_by_name(const char *name)
 {
     for (int i = 0; i < SRC_COUNT; i++)
@@ -112,17 +144,42 @@ const char *model_source_names(char *buf, size_t cap)
     return buf;
 }
 
+/* 0 for the directory, 1 for MySQL's sources, 2 for ClickHouse. */
+static int engine_of(load_source src)
+{
+    return src == SRC_DIR ? 0 : src == SRC_CH_PUSHDOWN ? 2 : 1;
+}
+
+/* Where the password of a load of source src will come from. */
+static const char *password_from(const model *m, load_source src)
+{
+    if (m->password)
+        return "typed";
+    if (src == SRC_CH_PUSHDOWN)
+        return getenv("CLICKHOUSE_PASSWORD") ? "CLICKHOUSE_PASSWORD"
+               : m->db.ch_password_file[0]   ? "password_file"
+               : m->db.clickhouse.password   ? "sources.conf"
+                                             : "none yet";
+    return getenv("MYSQL_PWD")        ? "MYSQL_PWD"
+           : m->db.password_file[0]   ? "password_file"
+           : m->db.mysql.password     ? "sources.conf"
+                                      : "none yet";
+}
+
 static void say_db(model *m)
 {
+    if (m->src == SRC_CH_PUSHDOWN) {
+        const dg_ch_config *h = &m->db.clickhouse;
+        model_say(m, "source: ClickHouse (aggregated there) %s@%s, database %s, cluster %s; "
+                     "password: %s ({db-set} edits, {db-password} types it, {load} loads)",
+                  h->user[0] ? h->user : "(no user)", h->url, h->database, h->cluster,
+                  password_from(m, m->src));
+        return;
+    }
     const dg_mysql_config *c = &m->db.mysql;
     model_say(m, "source: MySQL%s %s@%s:%u/%s, tls %s; password: %s ({db-set} edits, {db-password} types it, {load} loads)",
         m->src == SRC_MYSQL_S3 ? " + S3" : m->src == SRC_MYSQL_PUSHDOWN ? " (aggregated there)" : "", c->user[0] ? c->user : "(no user)", c->host,
-        c->port, c->database, dg_tls_mode_name(c->tls),
-        m->password              ? "typed"
-        : getenv("MYSQL_PWD")    ? "MYSQL_PWD"
-        : m->db.password_file[0] ? "password_file"
-        : c->password            ? "sources.conf"
-                                 : "none yet");
+        c->port, c->database, dg_tls_mode_name(c->tls), password_from(m, m->src));
 }
 
 int load_context_action(model *m, int id, int argc, char **argv, model_job **job, dg_err *err)
@@ -142,10 +199,12 @@ int load_context_action(model *m, int id, int argc, char **argv, model_job **job
                            model_source_names(names, sizeof names));
         if (k != SRC_DIR && model_need_db(m, err) != DG_OK)
             return DG_ERR;
+        /* A typed password is for its engine's load only: another engine
+         * (or the directory) forgets it. */
+        if (engine_of((load_source)k) != engine_of(m->src))
+            model_set_password(m, NULL);
         m->src = (load_source)k;
         if (k == SRC_DIR) {
-            /* A typed password is for the MySQL load only: leaving MySQL forgets it. */
-            model_set_password(m, NULL);
             model_say(m, "source: %s ({choose-dir} chooses the directory, {load} loads)",
                 m->dir ? m->dir : "a directory");
         } else {
@@ -156,7 +215,9 @@ int load_context_action(model *m, int id, int argc, char **argv, model_job **job
     case ACT_DB_SET: {
         if (model_need_args(id, argc, 2, 2, err) != DG_OK || model_need_db(m, err) != DG_OK)
             return DG_ERR;
-        if (model_set_db_field(&m->db.mysql, argv[0], argv[1], err) != DG_OK)
+        if (m->src == SRC_CH_PUSHDOWN
+                ? model_set_ch_field(&m->db.clickhouse, argv[0], argv[1], err) != DG_OK
+                : model_set_db_field(&m->db.mysql, argv[0], argv[1], err) != DG_OK)
             return DG_ERR;
         char v[300];
         model_say(m, "%s = %s", argv[0], model_db_field(m, argv[0], v, sizeof v));
@@ -166,10 +227,13 @@ int load_context_action(model *m, int id, int argc, char **argv, model_job **job
         if (argc > 0)
             return dg_fail(err, "a password is never an argument (it would be logged): "
                                 "{db-password} types it in a masked field");
-        model_say(m, "%s", m->password ? "password typed: kept in memory until the next MySQL load, "
+        model_say(m, "%s", m->password ? "password typed: kept in memory until the next load, "
                                    "never logged"
-                                 : "no password typed: a load takes MYSQL_PWD, the password_file "
-                                   "or sources.conf's");
+                     : m->src == SRC_CH_PUSHDOWN
+                         ? "no password typed: a load takes CLICKHOUSE_PASSWORD, the "
+                           "password_file or sources.conf's"
+                         : "no password typed: a load takes MYSQL_PWD, the password_file "
+                           "or sources.conf's");
         return DG_OK;
     case ACT_LOAD: return (*job = load_start(m, id, argc, argv, err)) ? DG_OK : DG_ERR;
     case ACT_OPEN_TABLE: {

@@ -90,9 +90,12 @@ void app_prompt(app *a, prompt_kind kind, const char *label, const char *text, c
 void app_password_prompt(app *a)
 {
     const dg_mysql_config *c = &a->m.db.mysql;
+    const dg_ch_config *h = &a->m.db.clickhouse;
+    int ch = a->m.src == SRC_CH_PUSHDOWN;
+    const char *user = ch ? h->user : c->user;
     char label[128];
-    snprintf(label, sizeof label, "password for %.40s@%.40s (not shown, never logged): ",
-             c->user[0] ? c->user : "(no user)", c->host);
+    snprintf(label, sizeof label, "password for %.30s@%.40s (not shown, never logged): ",
+             user[0] ? user : "(no user)", ch ? h->url : c->host);
     app_prompt(a, PROMPT_PASSWORD, label, "", NULL);
 }
 
@@ -732,14 +735,15 @@ static void accept_prompt(app *a)
         if (a->msg_error)
             return;
         /* The next field, or the password after the last. */
+        const char *const *fields = model_fields(a->m.src);
         int i = 0;
-        while (db_fields[i] && strcmp(db_fields[i], p.arg) != 0)
+        while (fields[i] && strcmp(fields[i], p.arg) != 0)
             i++;
-        if (db_fields[i] && db_fields[i + 1]) {
+        if (fields[i] && fields[i + 1]) {
             char label[64], v[300];
-            snprintf(label, sizeof label, "MySQL %s: ", db_fields[i + 1]);
+            snprintf(label, sizeof label, "%s %s: ", model_engine_name(a->m.src), fields[i + 1]);
             app_prompt(a, PROMPT_FIELD, label,
-                       model_db_field(&a->m, db_fields[i + 1], v, sizeof v), db_fields[i + 1]);
+                       model_db_field(&a->m, fields[i + 1], v, sizeof v), fields[i + 1]);
         } else {
             app_password_prompt(a);
         }

@@ -1,13 +1,15 @@
-/* The data jobs' kinds: load (a directory, or the MySQL tables with or
- * without the two S3 objects, then every table described), clean-preview
- * and clean-apply (the rules applied to a fresh load of the directory, or to
- * a copy of the tables loaded from MySQL). Each is start, run, finish and
+/* The data jobs' kinds: load (a directory, the MySQL tables with or without
+ * the two S3 objects, or a MySQL server's or ClickHouse cluster's per-device
+ * aggregates; then every table described), clean-preview and clean-apply
+ * (the rules applied to a fresh load of the directory, or to a copy of the
+ * tables loaded from a database). Each is start, run, finish and
  * free over the job's own state (data_job). */
 #include "model_job.h"
 
 #include "text.h"
 
 #include "demographer/pushdown.h"
+#include "demographer/source_clickhouse.h"
 #include "demographer/source_http.h"
 #include "demographer/source_mysql.h"
 
@@ -19,6 +21,7 @@ typedef struct data_job {
     /* load */
     char *dir;
     int db, s3;              /* from MySQL (and the S3 objects) instead of dir */
+    load_source kind;        /* ...the source, db set */
     dg_sources_config dbcfg; /* ...its settings and password (wiped when freed) */
     char s3paths[2][4096];
     dg_load_opts opts;
@@ -29,9 +32,10 @@ typedef struct data_job {
     dg_rule_effect *effects;
     /* clean-apply, clean-preview: the loaded tables to clean a copy of (MySQL) */
     const dg_dataset *src;
-    /* load mysql-pushdown: the features the server's aggregates give, with
-     * the rules (above) applied there and on the small tables */
-    int pushdown;
+    /* load mysql-pushdown, clickhouse-pushdown: the features the server's
+     * aggregates give, with the rules (above) applied there and on the small
+     * tables; ch: on the ClickHouse cluster of dbcfg.clickhouse */
+    int pushdown, ch;
     char *supercats_path;
     dg_features feat;
     int have_feat;
@@ -95,18 +99,27 @@ static int load_db(data_job *d, const dg_progress *p, dg_err *err)
     return rc;
 }
 
-/* The MySQL server's per-device aggregates, as `demographer features --db`
- * computes them: the event tables stay there. */
+/* The MySQL server's or the ClickHouse cluster's per-device aggregates, as
+ * `demographer features --db [--engine clickhouse]` computes them: the event
+ * tables stay there. A cancel (p) stops the query; on ClickHouse it is killed
+ * on the server by its query_id. */
 static int load_pushdown(data_job *d, const dg_progress *p, dg_err *err)
 {
     dg_supercats sc;
     memset(&sc, 0, sizeof sc);
     int rc = d->supercats_path ? dg_supercats_load(&sc, d->supercats_path, err) : DG_OK;
-    if (rc == DG_OK)
+    if (rc == DG_OK && d->ch)
+        rc = dg_features_pushdown_clickhouse(&d->dbcfg.clickhouse, &d->rules,
+                                             d->supercats_path ? &sc : NULL,
+                                             DG_CLUSTER_EPS_KM_DEFAULT,
+                                             DG_CLUSTER_MIN_PTS_DEFAULT, &d->feat, &d->ds, NULL,
+                                             &d->pdrep, p, err);
+    else if (rc == DG_OK)
         rc = dg_features_pushdown(&d->dbcfg.mysql, &d->rules, d->supercats_path ? &sc : NULL,
                                   DG_CLUSTER_EPS_KM_DEFAULT, DG_CLUSTER_MIN_PTS_DEFAULT,
                                   &d->feat, &d->ds, NULL, &d->pdrep, p, err);
     dg_mysql_config_set_password(&d->dbcfg.mysql, NULL);
+    dg_ch_config_set_password(&d->dbcfg.clickhouse, NULL);
     dg_supercats_free(&sc);
     d->have_feat = rc == DG_OK;
     return rc;
@@ -161,7 +174,7 @@ static int load_finish(model *m, model_job *j, dg_err *err)
     memcpy(m->stats, d->stats, sizeof m->stats);
     m->loaded = 1;
     m->data_gen++; /* what was trained on the old data no longer fits it */
-    m->from_db = d->db;
+    m->from_db = d->db ? d->kind : SRC_DIR;
     uint64_t rows = 0;
     for (int t = 0; t < DG_T_COUNT; t++)
         rows += m->ds.present[t] ? m->ds.tables[t].nrows : 0;
@@ -172,9 +185,9 @@ static int load_finish(model *m, model_job *j, dg_err *err)
             agg += d->pdrep.rows[q];
         char n2[32];
         text_count(agg, n2, sizeof n2);
-        model_say(m, "aggregated on MySQL %s: %s per-device rows and %s rows of the small "
+        model_say(m, "aggregated on %s %s: %s per-device rows and %s rows of the small "
                      "tables; %d cleaning rules applied there (the events stay on the server)",
-                  m->ds.dir, n2, n1, d->rules.n);
+                  d->ch ? "ClickHouse" : "MySQL", m->ds.dir, n2, n1, d->rules.n);
         return DG_OK;
     }
     model_say(m, "loaded %s rows from %s%s%s", n1, m->ds.from_snapshot ? "the snapshot of " : "",
@@ -212,6 +225,7 @@ static model_job *db_load_job(model *m, int kind, int argc, char **argv, dg_err 
     }
     data_job *d = data_job_new();
     d->db = 1;
+    d->kind = (load_source)kind;
     d->s3 = kind == SRC_MYSQL_S3;
     d->pushdown = kind == SRC_MYSQL_PUSHDOWN;
     if (d->pushdown) { /* the Clean pane's rules run in the server's queries */
@@ -220,6 +234,7 @@ static model_job *db_load_job(model *m, int kind, int argc, char **argv, dg_err 
             d->supercats_path = dg_xstrdup(m->models.supercats_path);
     }
     d->dbcfg = m->db;
+    d->dbcfg.clickhouse.password = NULL; /* the model's, not the job's */
     d->dbcfg.mysql = c;
     const char *from = "prompt";
     if (m->password) {
@@ -258,6 +273,77 @@ static model_job *db_load_job(model *m, int kind, int argc, char **argv, dg_err 
     return j;
 }
 
+/* A ClickHouse load job (clickhouse-pushdown), as db_load_job for MySQL: the
+ * settings (load's KEY=VALUE over the model's, on a copy), the password
+ * (typed, else CLICKHOUSE_PASSWORD, the password_file or sources.conf's) and
+ * a log line that says where it came from. */
+static model_job *ch_load_job(model *m, int argc, char **argv, dg_err *err)
+{
+    if (model_need_db(m, err) != DG_OK)
+        return NULL;
+    dg_ch_config c = m->db.clickhouse;
+    c.password = NULL;
+    for (int i = 1; i < argc; i++) {
+        char key[64];
+        const char *eq = strchr(argv[i], '=');
+        if (!eq || (size_t)(eq - argv[i]) >= sizeof key) {
+            dg_fail(err, "load: expected KEY=VALUE, got '%s'", argv[i]);
+            return NULL;
+        }
+        snprintf(key, sizeof key, "%.*s", (int)(eq - argv[i]), argv[i]);
+        if (strcmp(key, "password-from") == 0)
+            continue;
+        if (model_set_ch_field(&c, key, eq + 1, err) != DG_OK)
+            return NULL;
+    }
+    if (dg_ch_config_check(&c, err) != DG_OK)
+        return NULL;
+    data_job *d = data_job_new();
+    d->db = d->pushdown = d->ch = 1;
+    d->kind = SRC_CH_PUSHDOWN;
+    model_rules_copy(&d->rules, &m->cl.rules);
+    if (m->models.supercats_path)
+        d->supercats_path = dg_xstrdup(m->models.supercats_path);
+    d->dbcfg = m->db;
+    d->dbcfg.mysql.password = NULL; /* the model's, not the job's */
+    d->dbcfg.clickhouse = c;
+    const char *from = "prompt";
+    if (m->password) {
+        dg_ch_config_set_password(&d->dbcfg.clickhouse, m->password);
+    } else {
+        if (m->db.clickhouse.password)
+            dg_ch_config_set_password(&d->dbcfg.clickhouse, m->db.clickhouse.password);
+        if (dg_sources_ch_password(&d->dbcfg, NULL, &from, err) != DG_OK) {
+            data_job_free(d);
+            return NULL;
+        }
+    }
+    if (!d->dbcfg.clickhouse.password) {
+        dg_fail(err, "no ClickHouse password: {db-password} types it, or set "
+                     "CLICKHOUSE_PASSWORD or sources.conf's [clickhouse] password_file");
+        data_job_free(d);
+        return NULL;
+    }
+    model_set_password(m, NULL);
+    char *keep = m->db.clickhouse.password;
+    m->db.clickhouse = c;
+    m->db.clickhouse.password = keep;
+    m->src = SRC_CH_PUSHDOWN;
+    model_job *j = model_job_new(ACT_LOAD, 0, NULL, &load_kind);
+    j->data = d;
+    snprintf(j->line, sizeof j->line, "load %s url=", source_names[SRC_CH_PUSHDOWN]);
+    model_quote(c.url, j->line, sizeof j->line);
+    size_t o = strlen(j->line);
+    snprintf(j->line + o, sizeof j->line - o, " user=");
+    model_quote(c.user, j->line, sizeof j->line);
+    o = strlen(j->line);
+    snprintf(j->line + o, sizeof j->line - o, " database=%s cluster=%s password-from=%s",
+             c.database, c.cluster, from);
+    snprintf(j->title, sizeof j->title, "loading %.50s %.30s (aggregated there)", c.url,
+             c.database);
+    return j;
+}
+
 model_job *load_start(model *m, int id, int argc, char **argv, dg_err *err)
 {
     if (model_need_args(id, argc, 0, 8, err) != DG_OK)
@@ -268,6 +354,8 @@ model_job *load_start(model *m, int id, int argc, char **argv, dg_err *err)
         dg_fail(err, "no source '%s' (%s)", argv[0], model_source_names(names, sizeof names));
         return NULL;
     }
+    if (kind == SRC_CH_PUSHDOWN)
+        return ch_load_job(m, argc, argv, err);
     if (kind != SRC_DIR)
         return db_load_job(m, kind, argc, argv, err);
     if (argc > 1) {

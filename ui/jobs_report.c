@@ -197,7 +197,9 @@ static int report_build(report_job *d, dg_report *r, const char *dir, const dg_p
     memset(r, 0, sizeof *r);
     r->title = "demographer workbench session";
     r->dir = dir;
-    r->data_dir = m->from_db ? "the MySQL tables" : m->dir ? m->dir : "";
+    r->data_dir = !m->from_db                ? m->dir ? m->dir : ""
+                  : m->from_db == SRC_CH_PUSHDOWN ? "the ClickHouse tables"
+                                              : "the MySQL tables";
     r->upgrad_shape = ds->shape == DG_SHAPE_UPGRAD;
     /* The last training's (the next one's settings without one). */
     r->seed = m->models.have_result ? m->models.res_seed : m->models.seed;

@@ -29,8 +29,20 @@ const char *const pane_names[PANE_COUNT] = {
 #include "panes.def"
 #undef PANE
 };
-const char *const source_names[SRC_COUNT] = {"dir", "mysql", "mysql-s3", "mysql-pushdown"};
+const char *const source_names[SRC_COUNT] = {"dir", "mysql", "mysql-s3", "mysql-pushdown",
+                                             "clickhouse-pushdown"};
 const char *const db_fields[] = {"host", "port", "database", "user", "tls", NULL};
+const char *const ch_fields[] = {"url", "user", "database", "cluster", NULL};
+
+const char *const *model_fields(load_source src)
+{
+    return src == SRC_CH_PUSHDOWN ? ch_fields : db_fields;
+}
+
+const char *model_engine_name(load_source src)
+{
+    return src == SRC_CH_PUSHDOWN ? "ClickHouse" : "MySQL";
+}
 
 
 void model_init(model *m, const char *out_dir)
@@ -67,6 +79,16 @@ void model_set_password(model *m, const char *password)
 
 const char *model_db_field(const model *m, const char *field, char *buf, size_t cap)
 {
+    if (m->src == SRC_CH_PUSHDOWN) {
+        const dg_ch_config *h = &m->db.clickhouse;
+        snprintf(buf, cap, "%s",
+                 strcmp(field, "url") == 0        ? h->url
+                 : strcmp(field, "user") == 0     ? h->user
+                 : strcmp(field, "database") == 0 ? h->database
+                 : strcmp(field, "cluster") == 0  ? h->cluster
+                                                  : "");
+        return buf;
+    }
     const dg_mysql_config *c = &m->db.mysql;
     if (strcmp(field, "host") == 0)
         snprintf(buf, cap, "%s", c->host);

@@ -45,21 +45,30 @@ extern const char *const pane_names[PANE_COUNT];
 
 /* Where the Load pane loads from: a directory, the MySQL tables, the MySQL
  * tables with the app labels and label categories from the two S3 objects,
- * or the MySQL server's per-device aggregates (features --db: the event
- * tables stay on the server; the small tables come whole). */
+ * the MySQL server's per-device aggregates (features --db: the event tables
+ * stay on the server; the small tables come whole), or a ClickHouse
+ * cluster's (features --db --engine clickhouse). */
 typedef enum load_source {
     SRC_DIR,
     SRC_MYSQL,
     SRC_MYSQL_S3,
     SRC_MYSQL_PUSHDOWN,
+    SRC_CH_PUSHDOWN,
     SRC_COUNT
 } load_source;
 
-/* "dir", "mysql", "mysql-s3", "mysql-pushdown": the words of the source and
- * load actions. */
+/* "dir", "mysql", "mysql-s3", "mysql-pushdown", "clickhouse-pushdown": the
+ * words of the source and load actions. */
 extern const char *const source_names[SRC_COUNT];
-/* The MySQL fields db-set takes, in the order the e key offers them; NULL-ended. */
+/* The fields db-set takes for a MySQL source and for ClickHouse, in the
+ * order the e key offers them; NULL-ended. */
 extern const char *const db_fields[];
+extern const char *const ch_fields[];
+/* Those of source src (db_fields for the directory too). */
+const char *const *model_fields(load_source src);
+/* "MySQL" or "ClickHouse": the engine of a database source, as messages
+ * name it. */
+const char *model_engine_name(load_source src);
 
 typedef enum sheet_kind { SHEET_TABLE, SHEET_FREQ } sheet_kind;
 
@@ -112,11 +121,13 @@ typedef struct model {
     dg_tablestats stats[DG_T_COUNT];
     int load_cur;                  /* cursor in the Load pane's table list */
     load_source src;               /* what load reads */
-    dg_sources_config db;          /* MySQL and S3 settings: sources.conf, then db-set */
+    dg_sources_config db;          /* MySQL, ClickHouse and S3 settings: sources.conf,
+                                      then db-set */
     int have_db;                   /* ...sources.conf has been read into db */
     char *password;                /* typed in the masked field: memory only, never logged,
                                       wiped when a load takes it */
-    int from_db;                   /* ds came from MySQL (clean-apply cannot reread it) */
+    load_source from_db;           /* the database source ds came from (clean-apply cannot
+                                      reread it), SRC_DIR (0) for a directory */
     sheet sheets[MODEL_MAX_SHEETS];
     int nsheets;
     clean_state cl;                /* the Clean pane */
@@ -133,8 +144,8 @@ typedef struct model {
     unsigned eda_gen;              /* ...and its value when the EDA tables were computed */
     int eda_cur;                   /* cursor in the EDA pane's table list */
     sheet eda_sheet;               /* the EDA table (or device) open as a sheet */
-    dg_features pushed;            /* a mysql-pushdown load's features (the Clean pane's
-                                      rules applied at the load) */
+    dg_features pushed;            /* a mysql-pushdown or clickhouse-pushdown load's
+                                      features (the Clean pane's rules applied at the load) */
     int have_pushed;
     dg_features feat;              /* every device's features, built on demand */
     int have_feat;
@@ -198,12 +209,13 @@ const char *model_job_title(const model_job *j);
  * or cancelled one only leaves a message and a comment in the log. */
 void model_finish(model *m, model_job *j, int rc, const dg_err *err);
 
-/* The masked field's password: kept (copied) until the next MySQL load takes
- * it, then wiped. Not an action: a password is never an argument, so it
+/* The masked field's password: kept (copied) until the next database load
+ * takes it, then wiped; choosing another engine's source forgets it. Not an action: a password is never an argument, so it
  * never reaches the session log; the db-password action that follows only
  * says that one was typed. NULL or "" forgets it. */
 void model_set_password(model *m, const char *password);
-/* A MySQL field's current value as db-set takes it ("3306" for the port). */
+/* A field's current value as db-set takes it ("3306" for the port), of the
+ * chosen source's engine (model_fields). */
 const char *model_db_field(const model *m, const char *field, char *buf, size_t cap);
 
 /* A rule's parameters as rule files and rule-set write them ("from=... to=...",

@@ -47,11 +47,12 @@ void model_clean_state_free(clean_state *c);
 void model_rules_copy(dg_rules *dst, const dg_rules *src);
 int model_need_db(model *m, dg_err *err);
 int model_set_db_field(dg_mysql_config *c, const char *field, const char *value, dg_err *err);
+int model_set_ch_field(dg_ch_config *c, const char *field, const char *value, dg_err *err);
 int model_source_by_name(const char *name);
-/* source_names as a message says them: "dir, mysql, mysql-s3 or
- * mysql-pushdown", in buf of cap bytes. */
+/* source_names as a message says them: "dir, mysql, mysql-s3,
+ * mysql-pushdown or clickhouse-pushdown", in buf of cap bytes. */
 const char *model_source_names(char *buf, size_t cap);
-/* jobs_data.c: load (a directory, or MySQL with or without S3), and
+/* jobs_data.c: load (a directory, MySQL with or without S3, or ClickHouse), and
  * clean-preview and clean-apply. NULL with err set when the arguments or the
  * state do not allow it. */
 model_job *load_start(model *m, int id, int argc, char **argv, dg_err *err);

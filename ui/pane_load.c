@@ -65,8 +65,9 @@ static void draw_tables(app *a, int top, int height, int width)
     char line[2048];
     int y = top;
     /* The key is looked up, not expanded from "{load}": the line holds a path. */
-    snprintf(line, sizeof line, "Data: %s%s  (%s shape%s%s%s)",
-             m->loaded && m->from_db ? "MySQL " : "", m->loaded ? m->ds.dir : m->dir,
+    snprintf(line, sizeof line, "Data: %s%s%s  (%s shape%s%s%s)",
+             m->loaded && m->from_db ? model_engine_name(m->from_db) : "",
+             m->loaded && m->from_db ? " " : "", m->loaded ? m->ds.dir : m->dir,
              dg_shape_name(ds->shape),
              m->loaded ? ds->from_snapshot ? ", loaded from the snapshot" : ", loaded"
                        : ", not loaded: ",
@@ -113,35 +114,43 @@ static void draw_tables(app *a, int top, int height, int width)
                      A_NORMAL);
 }
 
-/* The MySQL source before its load: the connection's fields and where the
+/* A database source before its load: the connection's fields and where the
  * password will come from (its characters never show). */
 static void draw_db(app *a, int top, int height, int width)
 {
     const model *m = &a->m;
     const dg_sources_config *d = &m->db;
+    int ch = m->src == SRC_CH_PUSHDOWN;
     char lines[12][1200], v[300];
     int n = 0;
-    snprintf(lines[n++], sizeof lines[0], "Source: MySQL%s  ({source}: next source)",
+    snprintf(lines[n++], sizeof lines[0], "Source: %s%s  ({source}: next source)",
+             model_engine_name(m->src),
              m->src == SRC_MYSQL_S3 ? " + S3 (app labels and label categories)"
              : m->src == SRC_MYSQL_PUSHDOWN
                  ? ", aggregated there (features --db: the events stay)"
-                 : "");
+             : ch ? ", aggregated there (the events stay)"
+                  : "");
     action_keys_expand(lines[n - 1], sizeof lines[0]);
     snprintf(lines[n++], sizeof lines[0], "%s", "");
-    for (int i = 0; db_fields[i]; i++)
-        snprintf(lines[n++], sizeof lines[0], "  %-10s %s", db_fields[i],
-                 model_db_field(m, db_fields[i], v, sizeof v));
-    const char *pw = getenv("MYSQL_PWD");
+    const char *const *fields = model_fields(m->src);
+    for (int i = 0; fields[i]; i++)
+        snprintf(lines[n++], sizeof lines[0], "  %-10s %s", fields[i],
+                 model_db_field(m, fields[i], v, sizeof v));
+    const char *env = ch ? "CLICKHOUSE_PASSWORD" : "MYSQL_PWD";
+    const char *pw = getenv(env);
+    const char *file = ch ? d->ch_password_file : d->password_file;
+    int in_conf = ch ? d->clickhouse.password != NULL : d->mysql.password != NULL;
     /* The line may end in the password_file's path: the key is looked up. */
-    char none[64];
+    char none[64], from_env[64];
     snprintf(none, sizeof none, "none yet: %s types it", actions[ACT_DB_PASSWORD].key);
+    snprintf(from_env, sizeof from_env, "from %s", env);
     snprintf(lines[n++], sizeof lines[0], "  %-10s %s%.1000s", "password",
-             m->password              ? "******** typed (in memory until the load)"
-             : pw                     ? "from MYSQL_PWD"
-             : d->password_file[0]    ? "from the password_file "
-             : d->mysql.password      ? "from sources.conf"
-                                      : none,
-             !m->password && !pw && d->password_file[0] ? d->password_file : "");
+             m->password ? "******** typed (in memory until the load)"
+             : pw        ? from_env
+             : file[0]   ? "from the password_file "
+             : in_conf   ? "from sources.conf"
+                         : none,
+             !m->password && !pw && file[0] ? file : "");
     if (m->src == SRC_MYSQL_S3) {
         snprintf(lines[n++], sizeof lines[0], "  %-10s %s", "S3", d->labels_url);
         snprintf(lines[n++], sizeof lines[0], "  %-10s %s", "", d->categories_url);
@@ -176,7 +185,8 @@ static void draw(app *a, int top, int height, int width)
             {ACT_CHOOSE_DIR, "choose one ({prompt-complete} completes the path), or start as "
                              "demographer DATA_DIR"},
             {ACT_LOAD, "load its tables, with progress; {cancel-job} cancels"},
-            {ACT_SOURCE, "or choose MySQL (or MySQL + S3, or MySQL aggregated there)"},
+            {ACT_SOURCE, "or choose MySQL (or MySQL + S3, or aggregated on MySQL or "
+                         "ClickHouse)"},
             {ACT_OPEN_TABLE, "open the table under the cursor as a sheet"},
             {ACT_HELP, "all keys"},
         };
@@ -213,15 +223,17 @@ static int key(app *a, int id, pane_args *args)
     case ACT_DB_SET:
     case ACT_DB_PASSWORD:
         if (m->src == SRC_DIR) {
-            snprintf(m->msg, sizeof m->msg, "%s", "{source} chooses the MySQL source first");
+            snprintf(m->msg, sizeof m->msg, "%s",
+                     "{source} chooses a MySQL or ClickHouse source first");
             return 0;
         }
         if (id == ACT_DB_PASSWORD) {
             app_password_prompt(a);
         } else {
-            char v[300];
-            app_prompt(a, PROMPT_FIELD, "MySQL host: ", model_db_field(m, "host", v, sizeof v),
-                       "host");
+            char v[300], label[64];
+            const char *first = model_fields(m->src)[0];
+            snprintf(label, sizeof label, "%s %s: ", model_engine_name(m->src), first);
+            app_prompt(a, PROMPT_FIELD, label, model_db_field(m, first, v, sizeof v), first);
         }
         return 0;
     case ACT_OPEN_TABLE:

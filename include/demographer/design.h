@@ -68,7 +68,7 @@ typedef enum dg_bag_weight { DG_BAG_BINARY = 0, DG_BAG_TFIDF = 1 } dg_bag_weight
  * activity, the apps of each super-category, and each hour's and weekday's
  * events) enter: log1p (then scaled), raw (scaled), or, for the hours and
  * weekdays, their shares alone (no per-hour or per-weekday count; the other
- * counts log1p). Which one a data set wants depends on how its counts
+ * counts log1p), or raw and log1p side by side. Which one a data set wants depends on how its counts
  * arise, so the trainer lets cross-validation choose (train.c). The form
  * lives in the spec's columns (each numeric column's log1p flag, the
  * "A*events" products present or not), so applying a saved spec needs no
@@ -77,6 +77,11 @@ typedef enum dg_count_form {
     DG_COUNTS_LOG1P = 0,
     DG_COUNTS_RAW = 1,
     DG_COUNTS_SHARES = 2,
+    /* Each count column twice, raw and log1p, side by side: the penalty
+     * weighs the two forms per column instead of the trainer choosing one
+     * for every column (a count that is Poisson-like in one block and
+     * heavy-tailed in another gets both). */
+    DG_COUNTS_RAW_LOG1P = 3,
     DG_COUNTS_FORMS
 } dg_count_form;
 extern const char *const dg_count_form_names[DG_COUNTS_FORMS];

@@ -4,9 +4,10 @@
  *
  * Layout written by dg_ch_import, in database D of the coordinator and of each
  * shard of cluster C (remote_servers):
- *   - on each shard, a MergeTree table <name>_local per demographer table
- *     (names as mysql-import's: train, brand_device, events, app_events,
- *     gender_age_test, app_labels, label_categories, train_test_split), with
+ *   - on each shard, a MergeTree table <name>_local_<gen> per demographer
+ *     table (names as mysql-import's: train, brand_device, events,
+ *     app_events, gender_age_test, app_labels, label_categories,
+ *     train_test_split; gen: 16 random hex digits naming the import), with
  *     the files' columns and a `dg_row` UInt64 that keeps the file order;
  *   - on the coordinator, a Distributed table <name> over them, sharded by
  *     cityHash64(device_id) for the device tables and by dg_row for the
@@ -43,6 +44,8 @@ typedef struct dg_ch_config {
 
 void dg_ch_config_init(dg_ch_config *c);
 void dg_ch_config_free(dg_ch_config *c);
+/* Sets (a copy of) the password, wiping the one before; NULL forgets it. */
+void dg_ch_config_set_password(dg_ch_config *c, const char *password);
 /* The password from the first line of a file only its owner can read (the
  * rules of dg_mysql_password_from_file). */
 int dg_ch_password_from_file(dg_ch_config *c, const char *path, dg_err *err);
@@ -61,6 +64,8 @@ typedef struct dg_ch_call {
     uint64_t bytes;              /* bytes received */
     int no_shard_naming;         /* a failure is not followed by a listing of the
                                     cluster's shards (set by that listing itself) */
+    int no_database;             /* sent without the config's database as the default
+                                    (which may not exist yet) */
 } dg_ch_call;
 
 /* Runs sql (a SELECT, sent in TabSeparated) and streams its rows to fn as
@@ -80,8 +85,9 @@ int dg_ch_kill(const dg_ch_config *c, const char *url, const char *query_id, dg_
 /* Loads the data set's tables from the coordinator (ORDER BY dg_row), as
  * dg_mysql_load does: train and brand_device required (and events and
  * app_events unless skipped), the others when present; Upgrad shape when
- * train has group_train. bytes (may be NULL): the bytes received. On
- * failure nothing stays loaded. */
+ * train has group_train. Tables of two imports (a swap the server stopped
+ * in the middle of) are refused. bytes (may be NULL): the bytes received.
+ * On failure nothing stays loaded. */
 int dg_ch_load(dg_dataset *ds, const dg_ch_config *c, const int skip[DG_T_COUNT],
                const dg_progress *progress, uint64_t *bytes, dg_err *err);
 
@@ -95,10 +101,13 @@ typedef struct dg_ch_import_report {
 /* Writes every table of ds into the cluster (layout above). shard_urls: the
  * HTTP URL of each shard of the cluster (as many as system.clusters lists, in
  * its shard order), where the local tables are created. Everything is
- * written to new tables first and checked (row counts); only then are the
- * old tables swapped out by RENAME, table by table, shard by shard (the swap
- * takes milliseconds; ClickHouse 18.16 has no EXCHANGE), so that a failed or
- * killed import leaves the earlier data whole. */
+ * written to new tables first (the shards' under this import's gen, the
+ * coordinator's as <name>__dg_new) and checked (row counts); only then does
+ * one RENAME of the coordinator's tables swap the set in (a table of the
+ * earlier import that ds lacks goes too), so that a failed or killed import
+ * leaves the earlier data whole. What earlier imports left (staged tables,
+ * shards' tables no Distributed table reads) is dropped first and last. One
+ * import at a time per database. */
 int dg_ch_import(const dg_ch_config *c, const char *const *shard_urls, int nshards,
                  const dg_dataset *ds, const dg_progress *progress, dg_ch_import_report *report,
                  dg_err *err);

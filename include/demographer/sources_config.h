@@ -11,17 +11,25 @@
  *     password_file = ~/.config/demographer/mysql.password
  *     connect_timeout = 10
  *     read_timeout = 120
+ *     [clickhouse]
+ *     url = https://coordinator.example:8443/
+ *     user = analyst
+ *     database = demographer
+ *     cluster = demographer    ; the remote_servers cluster of the tables
+ *     password_file = ~/.config/demographer/clickhouse.password
+ *     connect_timeout = 10
  *     [s3]
  *     labels_url = https://capstone-project-mlc-metadata.s3.amazonaws.com/app_labels_new.txt
  *     categories_url = https://capstone-project-mlc-metadata.s3.amazonaws.com/label_categories.csv
  *     cache_dir = ~/.cache/demographer/s3
  *
- * A `password` key is accepted only when the file itself is 0600 (or
- * stricter) and owned by the user. Unknown sections and keys are errors with
+ * A `password` key ([mysql] or [clickhouse]) is accepted only when the file
+ * itself is 0600 (or stricter) and owned by the user. Unknown sections and keys are errors with
  * the file and line, so that a typo is not silently ignored. */
 #ifndef DEMOGRAPHER_SOURCES_CONFIG_H
 #define DEMOGRAPHER_SOURCES_CONFIG_H
 
+#include "demographer/source_clickhouse.h"
 #include "demographer/source_mysql.h"
 
 #define DG_S3_LABELS_URL "https://capstone-project-mlc-metadata.s3.amazonaws.com/app_labels_new.txt"
@@ -30,7 +38,9 @@
 
 typedef struct dg_sources_config {
     dg_mysql_config mysql;
-    char password_file[1024]; /* empty: none */
+    char password_file[1024]; /* [mysql]'s; empty: none */
+    dg_ch_config clickhouse;
+    char ch_password_file[1024]; /* [clickhouse]'s; empty: none */
     char labels_url[1024];
     char categories_url[1024];
     char cache_dir[1024];     /* empty: the default (dg_http_default_cache_dir) */
@@ -53,5 +63,10 @@ int dg_sources_config_read(dg_sources_config *c, const char *path, int must_exis
  * error. The CLI prompts on a terminal when this finds none. */
 int dg_sources_password(dg_sources_config *c, const char *password_file, const char **from,
                         dg_err *err);
+/* The same for c->clickhouse.password: password_file, then
+ * CLICKHOUSE_PASSWORD, then [clickhouse]'s password_file, then its password;
+ * *from as above ("CLICKHOUSE_PASSWORD" for the environment). */
+int dg_sources_ch_password(dg_sources_config *c, const char *password_file, const char **from,
+                           dg_err *err);
 
 #endif

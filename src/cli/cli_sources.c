@@ -63,10 +63,11 @@ const cli_option cli_ch_options[] = {
               "the coordinator's HTTP URL (default http://127.0.0.1:8123/)"),
     CLI_VALUE(CLI_OPT_CLUSTER, 0, "cluster", "NAME",
               "the remote_servers cluster of the tables (default demographer)"),
-    CLI_TEXT("With ClickHouse, --user is the ClickHouse user (required; never the "
-             "passwordless\ndefault), --password-file its password (required) and "
-             "--database defaults to\ndemographer (A-Z a-z 0-9 _ only). The password "
-             "travels only in the X-ClickHouse-Key\nheader, never in a URL.\n"),
+    CLI_TEXT("With ClickHouse (defaults from the configuration's [clickhouse]), --user is the\n"
+             "ClickHouse user (required; never the passwordless default), its password from\n"
+             "--password-file, else $CLICKHOUSE_PASSWORD, else the configuration's password_file\n"
+             "or password (required), and --database defaults to demographer (A-Z a-z 0-9 _\n"
+             "only). The password travels only in the X-ClickHouse-Key header, never in a URL.\n"),
     CLI_OPTIONS_END};
 
 const cli_option cli_s3_options[] = {
@@ -218,28 +219,56 @@ int cli_ch_resolve(const char *cmd, const cli_sources *s, dg_ch_config *cfg, int
                                    "protocol: give ClickHouse's --url");
         return DG_ERR;
     }
+    /* The configuration's [clickhouse] first, the options over it. */
+    dg_sources_config conf;
+    dg_sources_config_init(&conf);
+    dg_err err;
+    char *path = s->config ? dg_xstrdup(s->config) : dg_sources_config_default_path();
+    int rc = dg_sources_config_read(&conf, path, s->config != NULL, &err);
+    free(path);
+    if (rc != DG_OK) {
+        fprintf(stderr, "demographer %s: %s\n", cmd, err.msg);
+        dg_sources_config_free(&conf);
+        *exit_code = 1;
+        return DG_ERR;
+    }
+    dg_ch_config_free(cfg);
+    *cfg = conf.clickhouse;
+    dg_ch_config_init(&conf.clickhouse);
     if (s->url && copy(cmd, "--url", cfg->url, sizeof cfg->url, s->url) != DG_OK)
-        return DG_ERR;
+        goto fail;
     if (s->user && copy(cmd, "--user", cfg->user, sizeof cfg->user, s->user) != DG_OK)
-        return DG_ERR;
+        goto fail;
     if (s->database &&
         copy(cmd, "--database", cfg->database, sizeof cfg->database, s->database) != DG_OK)
-        return DG_ERR;
+        goto fail;
     if (s->cluster && copy(cmd, "--cluster", cfg->cluster, sizeof cfg->cluster, s->cluster) != DG_OK)
-        return DG_ERR;
-    dg_err err;
+        goto fail;
     if (dg_ch_config_check(cfg, &err) != DG_OK) {
         cli_usage_error(cmd, "%s", err.msg);
-        return DG_ERR;
+        goto fail;
     }
-    if (!s->password_file) {
-        cli_usage_error(cmd, "%s", "--engine clickhouse needs --password-file FILE (0600)");
-        return DG_ERR;
-    }
-    *exit_code = 1;
-    if (dg_ch_password_from_file(cfg, s->password_file, &err) != DG_OK) {
+    /* The password as the MySQL path takes it, the file first; no prompt. */
+    conf.clickhouse = *cfg;
+    const char *from;
+    if (dg_sources_ch_password(&conf, s->password_file, &from, &err) != DG_OK) {
+        *cfg = conf.clickhouse;
+        dg_ch_config_init(&conf.clickhouse);
         fprintf(stderr, "demographer %s: %s\n", cmd, err.msg);
+        *exit_code = 1;
+        goto fail;
+    }
+    *cfg = conf.clickhouse;
+    dg_ch_config_init(&conf.clickhouse);
+    dg_sources_config_free(&conf);
+    if (!cfg->password) {
+        cli_usage_error(cmd, "%s",
+                        "--engine clickhouse needs a password: --password-file FILE (0600), "
+                        "CLICKHOUSE_PASSWORD, or password_file in sources.conf's [clickhouse]");
         return DG_ERR;
     }
     return DG_OK;
+fail:
+    dg_sources_config_free(&conf);
+    return DG_ERR;
 }

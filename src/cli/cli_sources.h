@@ -71,9 +71,12 @@ int cli_sources_resolve(const char *cmd, const cli_sources *s, int want_password
 /* Whether the options choose ClickHouse (--engine clickhouse): 1, 0 for the
  * MySQL protocol (no --engine, or mysql); -1 (message printed) for another. */
 int cli_sources_engine(const char *cmd, const cli_sources *s);
-/* The ClickHouse connection from the options (--url, --user, --database,
- * --cluster, --password-file; the password file is required). Prints the
- * error and returns DG_ERR (exit status in *exit_code). */
+/* The ClickHouse connection: the configuration's [clickhouse] (--config or
+ * the default file), then the options (--url, --user, --database,
+ * --cluster); the password from --password-file, else CLICKHOUSE_PASSWORD,
+ * else the configuration's password_file or password (required, never
+ * asked for). Prints the error and returns DG_ERR (exit status in
+ * *exit_code). */
 struct dg_ch_config;
 int cli_ch_resolve(const char *cmd, const cli_sources *s, struct dg_ch_config *cfg,
                    int *exit_code);

@@ -111,15 +111,17 @@ const cli_command cli_db_import = {
     "--engine mysql is mysql-import (see demographer help mysql-import).\n"
     "--engine clickhouse loads DATA_DIR and writes each table into the cluster: on each\n"
     "shard (--shard-url, one per shard of the cluster, in the order of system.clusters) a\n"
-    "MergeTree table NAME_local, on the coordinator (--url) a Distributed table NAME over\n"
-    "them, under mysql-import's table names (train, brand_device, events, app_events,\n"
+    "MergeTree table NAME_local_GEN (GEN names the import), on the coordinator (--url) a\n"
+    "Distributed table NAME over them, under mysql-import's table names (train, brand_device, events, app_events,\n"
     "gender_age_test, app_labels, label_categories, train_test_split). The device tables\n"
     "are sharded by cityHash64(device_id); each app event carries its event's device_id\n"
     "and timestamp, so that it lives on its device's shard and the per-device features\n"
     "need no join across shards (features --db --engine clickhouse). A `dg_row` column\n"
-    "keeps the file order. Everything is written to new tables, counted, and only then\n"
-    "renamed into place: a failed or killed import leaves the earlier data whole. The\n"
-    "user needs CREATE, DROP, INSERT and RENAME on the database of every server.\n"
+    "keeps the file order. Everything is written to new tables and counted; only then\n"
+    "does one RENAME on the coordinator put the set in place: a failed or killed import\n"
+    "leaves the earlier data whole, and the next import drops what it left. One import\n"
+    "at a time. The user needs CREATE, DROP, INSERT and RENAME on the database of every\n"
+    "server.\n"
     "\n",
     options,
 };

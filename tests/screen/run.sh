@@ -153,7 +153,7 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-echo "1..95"
+echo "1..96"
 
 # --- 80x24: the Load pane through the sheets, saving, help, resize, quit ---
 start a 80x24
@@ -276,6 +276,10 @@ else
 fi
 keys e Escape
 wait_for e "e edit" >/dev/null
+# The ClickHouse source, three sources on: its own fields, the password
+# still from nowhere (the one typed above was cancelled, never kept).
+keys e m m m
+check e source-clickhouse-80x24 "Source: ClickHouse"
 
 # --- 80x24: the Clean pane after applying, the EDA pane's list, a table, its chart ---
 start d 80x24
