@@ -100,7 +100,10 @@ void train_job_init(job *J, trainer *T, scenario *S, dg_target t, const dg_model
     J->t = t;
     J->fam = fam;
     J->ncombos = ncombos;
-    J->combos = job_distinct_combos(combos, &J->ncombos, dg_target_nclasses(t), &J->own_combos);
+    /* group12-sum's combination is its group12 model's, a rank among 12
+     * classes whatever target it gives. */
+    int k = fam == &dg_family_group12_sum ? 12 : dg_target_nclasses(t);
+    J->combos = job_distinct_combos(combos, &J->ncombos, k, &J->own_combos);
     J->variant = variant;
     J->x = &S->xtr[variant];
     J->all = S->has_all && variant != V_PHONE ? &S->xall : NULL;

@@ -612,6 +612,37 @@ static void family_on_some_targets(void **state)
                                  "(gender, age, group6, group12)");
 }
 
+/* group12-sum's run names the group12 model it reads: a rank-3 softmax is
+ * rank 3 in the gender run too (a rank of the target's 2 classes or more
+ * would be no constraint on a gender fit, but this is a group12 fit). */
+static void group12_sum_names_its_model(void **state)
+{
+    (void)state;
+    char out[700];
+    snprintf(out, sizeof out, "%s/g12sum", dir);
+    dg_train_opts o = softmax_opts(out, "softmax:rank=3 l2=1", DG_TARGET_GROUP12);
+    o.targets |= 1u << DG_TARGET_GENDER;
+    o.folds = 2;
+    dg_train_result res;
+    dg_err err;
+    if (dg_train(&ds, &feats, &o, &res, &err) != DG_OK)
+        fail_msg("train: %s", err.msg);
+    int seen = 0;
+    for (size_t i = 0; i < res.nruns; i++)
+        if (strcmp(res.runs[i].family, "group12-sum") == 0 &&
+            res.runs[i].target == DG_TARGET_GENDER) {
+            seen = 1;
+            if (!strstr(res.runs[i].params, "rank=3"))
+                fail_msg("group12-sum's params: '%s'", res.runs[i].params);
+        }
+    for (size_t i = 0; !seen && i < res.nruns; i++)
+        print_message("# %s s%d %s %s cv %.4f\n", res.runs[i].family, res.runs[i].scenario,
+                      dg_target_name(res.runs[i].target), res.runs[i].params,
+                      res.runs[i].cv_score);
+    assert_true(seen);
+    dg_train_result_free(&res);
+}
+
 static int cancel_at(void *ctx, const char *stage, double done, double total, const char *unit)
 {
     (void)stage;
@@ -976,6 +1007,7 @@ int main(void)
         cmocka_unit_test(family_on_some_targets),
         cmocka_unit_test(blend_chosen_and_reloaded),
         cmocka_unit_test(cancel_leaves_nothing),
+        cmocka_unit_test(group12_sum_names_its_model),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

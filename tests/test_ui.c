@@ -2009,6 +2009,43 @@ static void data_from_mysql_is_cleaned_as_the_files_would_be(void **state)
     dg_mysql_config_free(&pc);
 }
 
+/* The features of the files in dir under the default rules and the
+ * super-categories m's features use (when it has them), into lf. */
+static void files_features(const model *m, const char *dir, dg_features *lf)
+{
+    dg_err err;
+    dg_dataset ds;
+    dg_dataset_init(&ds);
+    dg_load_opts o = {.use_snapshot = 0};
+    assert_int_equal(dg_dataset_load(&ds, dir, &o, &err), DG_OK);
+    dg_rules rules;
+    dg_rules_init(&rules);
+    dg_rules_default(&rules);
+    dg_rule_effect fx[16];
+    assert_int_equal(dg_clean(&ds, &rules, fx, NULL, &err), DG_OK);
+    dg_rules_free(&rules);
+    dg_supercats sc;
+    memset(&sc, 0, sizeof sc);
+    const char *scp = m->models.supercats_path;
+    assert_true(!scp || dg_supercats_load(&sc, scp, &err) == DG_OK);
+    assert_int_equal(dg_features_for_models(&ds, scp ? &sc : NULL, DG_CLUSTER_EPS_KM_DEFAULT,
+                                            DG_CLUSTER_MIN_PTS_DEFAULT, lf, NULL, NULL, &err),
+                     DG_OK);
+    dg_supercats_free(&sc);
+    dg_dataset_free(&ds);
+}
+
+/* The features a pushdown load left in m are lf's, to the bit. */
+static void pushed_equals(const model *m, const dg_features *lf)
+{
+    assert_int_equal(m->pushed.ndevices, lf->ndevices);
+    assert_int_equal(m->pushed.ncols, lf->ncols);
+    assert_memory_equal(m->pushed.dense, lf->dense,
+                        (size_t)lf->ndevices * (size_t)lf->ncols * sizeof *lf->dense);
+    assert_int_equal(m->pushed.apps_installed.nnz, lf->apps_installed.nnz);
+    assert_int_equal(m->pushed.labels.nnz, lf->labels.nnz);
+}
+
 /* Aggregated on the server: the small tables and the features the files
  * give under the Clean pane's rules (the defaults), the events left there;
  * the EDA pane's device view reads them, and other rules mean loading again. */
@@ -2029,31 +2066,9 @@ static void a_mysql_pushdown_load_gives_the_files_features(void **state)
     assert_true(m.loaded && m.from_db && m.have_pushed);
     assert_false(m.ds.present[DG_T_EVENTS]);
     assert_non_null(strstr(m.msg, "aggregated on MySQL"));
-    dg_dataset ds;
-    dg_dataset_init(&ds);
-    dg_load_opts o = {.use_snapshot = 0};
-    assert_int_equal(dg_dataset_load(&ds, data_dir, &o, &err), DG_OK);
-    dg_rules rules;
-    dg_rules_init(&rules);
-    dg_rules_default(&rules);
-    dg_rule_effect fx[16];
-    assert_int_equal(dg_clean(&ds, &rules, fx, NULL, &err), DG_OK);
-    dg_rules_free(&rules);
-    dg_supercats sc;
-    memset(&sc, 0, sizeof sc);
-    /* The super-categories the model's features use, when it has them. */
-    const char *scp = m.models.supercats_path;
-    assert_true(!scp || dg_supercats_load(&sc, scp, &err) == DG_OK);
     dg_features lf;
-    assert_int_equal(dg_features_for_models(&ds, scp ? &sc : NULL, DG_CLUSTER_EPS_KM_DEFAULT,
-                                            DG_CLUSTER_MIN_PTS_DEFAULT, &lf, NULL, NULL, &err),
-                     DG_OK);
-    assert_int_equal(m.pushed.ndevices, lf.ndevices);
-    assert_int_equal(m.pushed.ncols, lf.ncols);
-    assert_memory_equal(m.pushed.dense, lf.dense,
-                        (size_t)lf.ndevices * (size_t)lf.ncols * sizeof *lf.dense);
-    assert_int_equal(m.pushed.apps_installed.nnz, lf.apps_installed.nnz);
-    assert_int_equal(m.pushed.labels.nnz, lf.labels.nnz);
+    files_features(&m, data_dir, &lf);
+    pushed_equals(&m, &lf);
     const dg_table *lb = &m.ds.tables[DG_T_LABELS];
     int64_t dev = dg_col_i64(dg_table_column(lb, "device_id"))[0];
     uint32_t d = 0;
@@ -2072,9 +2087,7 @@ static void a_mysql_pushdown_load_gives_the_files_features(void **state)
     assert_int_equal(act(&m, "clean-apply", &err), DG_ERR);
     assert_non_null(strstr(err.msg, "aggregated on the server"));
     dg_features_free(&lf);
-    dg_supercats_free(&sc);
     model_free(&m);
-    dg_dataset_free(&ds);
     dg_mysql_config_free(&pc);
 }
 
@@ -2242,33 +2255,10 @@ static void a_clickhouse_pushdown_load_gives_the_files_features(void **state)
     assert_false(m.ds.present[DG_T_EVENTS]);
     assert_true(m.ds.present[DG_T_PHONES]);
     assert_non_null(strstr(m.msg, "aggregated on ClickHouse"));
-    dg_dataset ds;
-    dg_dataset_init(&ds);
-    dg_load_opts o = {.use_snapshot = 0};
-    assert_int_equal(dg_dataset_load(&ds, data_dir, &o, &err), DG_OK);
-    dg_rules rules;
-    dg_rules_init(&rules);
-    dg_rules_default(&rules);
-    dg_rule_effect fx[16];
-    assert_int_equal(dg_clean(&ds, &rules, fx, NULL, &err), DG_OK);
-    dg_rules_free(&rules);
-    dg_supercats sc;
-    memset(&sc, 0, sizeof sc);
-    const char *scp = m.models.supercats_path;
-    assert_true(!scp || dg_supercats_load(&sc, scp, &err) == DG_OK);
     dg_features lf;
-    assert_int_equal(dg_features_for_models(&ds, scp ? &sc : NULL, DG_CLUSTER_EPS_KM_DEFAULT,
-                                            DG_CLUSTER_MIN_PTS_DEFAULT, &lf, NULL, NULL, &err),
-                     DG_OK);
-    assert_int_equal(m.pushed.ndevices, lf.ndevices);
-    assert_int_equal(m.pushed.ncols, lf.ncols);
-    assert_memory_equal(m.pushed.dense, lf.dense,
-                        (size_t)lf.ndevices * (size_t)lf.ncols * sizeof *lf.dense);
-    assert_int_equal(m.pushed.apps_installed.nnz, lf.apps_installed.nnz);
-    assert_int_equal(m.pushed.labels.nnz, lf.labels.nnz);
+    files_features(&m, data_dir, &lf);
+    pushed_equals(&m, &lf);
     dg_features_free(&lf);
-    dg_supercats_free(&sc);
-    dg_dataset_free(&ds);
     uint32_t devices = m.pushed.ndevices;
     model_free(&m);
     size_t len;

@@ -197,6 +197,20 @@ static int load_finish(model *m, model_job *j, dg_err *err)
 
 static const job_kind load_kind = {load_run, load_finish, data_kind_free};
 
+/* One of load's KEY=VALUE arguments: DG_OK with the key copied and *value
+ * after the '=', 1 for a record to skip, DG_ERR for no KEY=VALUE. Where the
+ * password came from (password-from) is a record, not a setting: a replay
+ * takes the environment's or the password file's. */
+static int load_setting(const char *arg, char *key, size_t size, const char **value, dg_err *err)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || (size_t)(eq - arg) >= size)
+        return dg_fail(err, "load: expected KEY=VALUE, got '%s'", arg);
+    snprintf(key, size, "%.*s", (int)(eq - arg), arg);
+    *value = eq + 1;
+    return strcmp(key, "password-from") == 0 ? 1 : DG_OK;
+}
+
 /* A MySQL load job: the settings (load's KEY=VALUE arguments over the
  * model's, validated on a copy so a bad one changes nothing), the password
  * (the typed one, else MYSQL_PWD, the password_file or sources.conf, as the
@@ -210,17 +224,9 @@ static model_job *db_load_job(model *m, int kind, int argc, char **argv, dg_err 
     c.password = NULL;
     for (int i = 1; i < argc; i++) {
         char key[64];
-        const char *eq = strchr(argv[i], '=');
-        if (!eq || (size_t)(eq - argv[i]) >= sizeof key) {
-            dg_fail(err, "load: expected KEY=VALUE, got '%s'", argv[i]);
-            return NULL;
-        }
-        snprintf(key, sizeof key, "%.*s", (int)(eq - argv[i]), argv[i]);
-        /* Where the password came from is a record, not a setting: a replay
-         * takes MYSQL_PWD or the password_file. */
-        if (strcmp(key, "password-from") == 0)
-            continue;
-        if (model_set_db_field(&c, key, eq + 1, err) != DG_OK)
+        const char *value;
+        int rc = load_setting(argv[i], key, sizeof key, &value, err);
+        if (rc == DG_ERR || (rc == DG_OK && model_set_db_field(&c, key, value, err) != DG_OK))
             return NULL;
     }
     data_job *d = data_job_new();
@@ -285,15 +291,9 @@ static model_job *ch_load_job(model *m, int argc, char **argv, dg_err *err)
     c.password = NULL;
     for (int i = 1; i < argc; i++) {
         char key[64];
-        const char *eq = strchr(argv[i], '=');
-        if (!eq || (size_t)(eq - argv[i]) >= sizeof key) {
-            dg_fail(err, "load: expected KEY=VALUE, got '%s'", argv[i]);
-            return NULL;
-        }
-        snprintf(key, sizeof key, "%.*s", (int)(eq - argv[i]), argv[i]);
-        if (strcmp(key, "password-from") == 0)
-            continue;
-        if (model_set_ch_field(&c, key, eq + 1, err) != DG_OK)
+        const char *value;
+        int rc = load_setting(argv[i], key, sizeof key, &value, err);
+        if (rc == DG_ERR || (rc == DG_OK && model_set_ch_field(&c, key, value, err) != DG_OK))
             return NULL;
     }
     if (dg_ch_config_check(&c, err) != DG_OK)
