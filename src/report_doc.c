@@ -44,6 +44,7 @@ struct doc {
     /* HTML */
     int col, ncols;
     char align[16];
+    const char *const *head; /* the open table's column names */
     const char *pane; /* the open <section>'s, or NULL */
     int in_card;
     size_t nav_at;    /* where the pane links go, once every pane is known */
@@ -746,7 +747,14 @@ static const char html_style[] =
     "nav{margin:0 -.8rem;padding:.4rem .8rem}h1{font-size:1.35rem}h2{font-size:1.2rem}"
     "th,td{padding:.3rem .45rem}"
     ".chart{border:1px solid var(--line);border-radius:4px}"
-    ".chart img{max-width:none;width:840px;margin:0;border:0}}\n"
+    ".chart img{max-width:none;width:840px;margin:0;border:0}"
+    ".stack{border:0;width:auto}"
+    ".stack table,.stack tbody,.stack tr{display:block}.stack td{display:inline-block}"
+    ".stack thead{display:none}"
+    ".stack tr{border:1px solid var(--line);border-radius:4px;margin:.4rem 0;padding:.2rem 0}"
+    ".stack td{border:0;padding:.1rem .5rem;min-width:0!important;text-align:left!important;"
+    "white-space:normal!important}"
+    ".stack td::before{content:attr(data-label) \": \";color:var(--muted)}}\n"
     /* On paper: no link bar, tables whole, a chart never split over pages. */
     "@media print{body{background:#fff}main{max-width:none;padding:0}nav{display:none}"
     ".scroll{overflow:visible;border:0}img{break-inside:avoid}}\n";
@@ -887,8 +895,13 @@ static void html_table(doc *d, int ncols, const char *const *head, const char *a
     dg_textbuf *b = d->b;
     d->ncols = ncols;
     d->col = 0;
+    d->head = head;
     snprintf(d->align, sizeof d->align, "%s", align);
-    dg_textbuf_puts(b, "<div class=\"scroll\"><table>\n<thead><tr>");
+    /* A table of a few columns becomes a card per row on a phone (its cells
+     * labelled by their columns), so its last columns (the metrics) are on
+     * the screen; a wider one scrolls sideways in its box. */
+    dg_textbuf_puts(b, ncols <= 5 ? "<div class=\"scroll stack\"><table>\n<thead><tr>"
+                                  : "<div class=\"scroll\"><table>\n<thead><tr>");
     for (int c = 0; c < ncols; c++) {
         dg_textbuf_puts(b, align[c] == 'r' ? "<th class=\"n\">" : "<th>");
         dg_html_escape(b, head[c]);
@@ -903,7 +916,13 @@ static void html_cell(doc *d, const char *s, int strong)
     if (d->col == 0)
         dg_textbuf_puts(b, "<tr>");
     char a = d->col < (int)strlen(d->align) ? d->align[d->col] : 'l';
-    dg_textbuf_puts(b, a == 'r' ? "<td class=\"n\">" : a == 'L' ? "<td class=\"k\">" : "<td>");
+    dg_textbuf_puts(b, a == 'r' ? "<td class=\"n\"" : a == 'L' ? "<td class=\"k\"" : "<td");
+    if (d->head && d->col < d->ncols) {
+        dg_textbuf_puts(b, " data-label=\"");
+        dg_html_escape(b, d->head[d->col]);
+        dg_textbuf_puts(b, "\"");
+    }
+    dg_textbuf_puts(b, ">");
     if (strong)
         dg_textbuf_puts(b, "<strong>");
     dg_html_escape(b, s);

@@ -8,6 +8,8 @@ meta applies; a plain --window-size cannot go below 500 px). For each:
   laptop.png and phone.png, to be looked at);
 - every pane's section in the DOM, every chart decoded by the browser;
 - the page no wider than the viewport (wide tables scroll in their own box);
+- the chosen models' test metrics on the screen (on a phone that table's rows
+  are cards);
 - no request made by the page other than file: and data: (the Network
   domain's requests of the page's own target; hosts resolve nowhere, so a
   request could not wait on the network either).
@@ -37,7 +39,7 @@ if not chromium:
 
 PANES = ['results', 'campaigns', 'models', 'load', 'clean', 'eda', 'geo', 'dbscan', 'run']
 SIZES = [('laptop', 1366, 900, False), ('phone', 390, 844, True)]
-CHECKS_PER_SIZE = 5
+CHECKS_PER_SIZE = 6
 n = 0
 failed = 0
 
@@ -257,6 +259,15 @@ with tempfile.TemporaryDirectory() as tmp:
             result(inner == width and scroll <= width,
                    f'{name}: the page is {scroll} px wide in a {inner} px viewport: nothing '
                    f'sticks out', f'{scroll} px in {inner}: something is wider than the screen')
+            # The chosen models' metrics (the first table's last column) on
+            # the screen, not behind a sideways scroll: on a phone its rows
+            # are cards.
+            right = browser.evaluate(s, "Math.max(...Array.from(document.querySelectorAll("
+                                        "'table')[0].querySelectorAll('tbody tr td:last-child'))"
+                                        ".map(c => c.getBoundingClientRect().right))")
+            result(right is not None and 0 < right <= width,
+                   f'{name}: the chosen models\' test metrics are on the screen',
+                   f'they end at {right} px in {width}: off the screen')
             urls = browser.requests(s)
             bad = [u for u in urls if not u.startswith(('file:', 'data:'))]
             result(urls and not bad,
