@@ -27,12 +27,9 @@ static char password[256];
 /* The test server's settings, or NULL (skip) when there is none. */
 static int server_config(dg_mysql_config *c, const char *db)
 {
-    const char *host = getenv("DG_MYSQL_HOST");
-    if (!host || !*host) {
-        fprintf(stderr, "# DG_MYSQL_HOST is not set (scripts/test.sh starts a MariaDB): "
-                        "test skipped\n");
+    if (tu_server_missing("DG_MYSQL_HOST", "scripts/mariadb.sh"))
         return 0;
-    }
+    const char *host = getenv("DG_MYSQL_HOST");
     dg_mysql_config_init(c);
     snprintf(c->host, sizeof c->host, "%s", host);
     c->port = (unsigned)atoi(getenv("DG_MYSQL_PORT"));
@@ -792,12 +789,8 @@ int main(void)
         cmocka_unit_test(password_file_owner),
     };
     /* Without a server only the tests that need none run. */
-    const char *host = getenv("DG_MYSQL_HOST");
-    if (!host || !*host) {
-        fprintf(stderr, "# DG_MYSQL_HOST is not set (scripts/test.sh starts a MariaDB): only "
-                        "the tests without a server run\n");
+    if (tu_server_missing("DG_MYSQL_HOST", "scripts/mariadb.sh"))
         return cmocka_run_group_tests(alone, NULL, NULL);
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cleartext_password_never_sent),
         cmocka_unit_test(tls_default_by_host),

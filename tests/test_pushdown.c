@@ -411,11 +411,9 @@ static void spider_equals_local(void **state)
 {
     (void)state;
     const char *sdir = getenv("DG_SPIDER_DIR");
-    if (!getenv("DG_SPIDER_PORT") || !sdir) {
-        printf("# DG_SPIDER_PORT is not set (scripts/test.sh starts scripts/spider.sh): "
-               "skipped\n");
+    if (tu_server_missing("DG_SPIDER_PORT", "scripts/spider.sh") ||
+        tu_server_missing("DG_SPIDER_DIR", "scripts/spider.sh"))
         skip();
-    }
     char *tmp = synth();
     char dir[1024], args[2048];
     snprintf(dir, sizeof dir, "%.1000s/data", tmp);
@@ -636,7 +634,8 @@ static void sql_scorer_equals_predict(void **state)
     script_equals_predict("mlctest_sc", tmp, "score.sql", &d, &f);
 
     const char *sdir = getenv("DG_SPIDER_DIR");
-    if (getenv("DG_SPIDER_PORT") && sdir) {
+    if (!tu_server_missing("DG_SPIDER_PORT", "scripts/spider.sh") &&
+        !tu_server_missing("DG_SPIDER_DIR", "scripts/spider.sh")) {
         /* The feature rows through the head into a staging database, sharded
          * into the cluster's database by device; then the models alone. */
         sql("DG_SPIDER", "", "DROP DATABASE IF EXISTS mlctest_scf; CREATE DATABASE mlctest_scf");
@@ -939,11 +938,9 @@ static int ch_features(const dg_ch_config *cfg, const char *rules_text, const dg
 
 static void ch_skip_unless_cluster(void)
 {
-    if (!getenv("DG_CH_URL") || !getenv("DG_CH_DIR")) {
-        printf("# DG_CH_URL is not set (scripts/test.sh starts scripts/clickhouse.sh): "
-               "skipped\n");
+    if (tu_server_missing("DG_CH_URL", "scripts/clickhouse.sh") ||
+        tu_server_missing("DG_CH_DIR", "scripts/clickhouse.sh"))
         skip();
-    }
 }
 
 /* Every rule list: the cluster's features equal the local ones, byte for byte. */
@@ -1388,12 +1385,8 @@ int main(void)
         cmocka_unit_test(clickhouse_killed_import_keeps_the_previous_set),
         cmocka_unit_test(clickhouse_scorer_equals_predict),
     };
-    const char *host = getenv("DG_MYSQL_HOST");
     size_t first = 0, n = sizeof tests / sizeof *tests;
-    if (!host || !*host) {
-        printf("# DG_MYSQL_HOST is not set (scripts/test.sh starts a MariaDB): the MySQL "
-               "tests are left out\n");
-        first = 5;
-    }
+    if (tu_server_missing("DG_MYSQL_HOST", "scripts/mariadb.sh"))
+        first = 5; /* the MySQL tests are left out */
     return _cmocka_run_group_tests("pushdown", tests + first, n - first, NULL, NULL);
 }

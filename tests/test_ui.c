@@ -1888,12 +1888,9 @@ static void sql(const char *stmt)
 static int mysql_ready(dg_mysql_config *pc)
 {
     static int imported;
-    const char *host = getenv("DG_MYSQL_HOST");
-    if (!host || !*host) {
-        fprintf(stderr, "# DG_MYSQL_HOST is not set (scripts/test.sh starts a MariaDB): "
-                        "test skipped\n");
+    if (tu_server_missing("DG_MYSQL_HOST", "scripts/mariadb.sh"))
         return 0;
-    }
+    const char *host = getenv("DG_MYSQL_HOST");
     if (!imported) {
         /* The generated set, imported the way a user builds a copy of the course's. */
         sql("DROP DATABASE IF EXISTS mlctest_ui; CREATE DATABASE mlctest_ui");
@@ -2198,11 +2195,9 @@ static void clickhouse_source_is_set_by_actions_and_the_password_never_logged(vo
 static int clickhouse_ready(dg_ch_config *cfg)
 {
     static int imported;
-    if (!getenv("DG_CH_URL") || !getenv("DG_CH_SHARD_URLS")) {
-        fprintf(stderr, "# DG_CH_URL is not set (scripts/test.sh starts scripts/clickhouse.sh): "
-                        "test skipped\n");
+    if (tu_server_missing("DG_CH_URL", "scripts/clickhouse.sh") ||
+        tu_server_missing("DG_CH_SHARD_URLS", "scripts/clickhouse.sh"))
         return 0;
-    }
     if (!imported) {
         char cmd[8192], *out = NULL;
         snprintf(cmd, sizeof cmd,

@@ -14,6 +14,21 @@
 #include <strings.h>
 #include <unistd.h>
 
+int tu_server_missing(const char *var, const char *starter)
+{
+    const char *v = getenv(var);
+    if (v && *v)
+        return 0;
+    const char *required = getenv("DG_TEST_SERVERS");
+    if (required && strcmp(required, "1") == 0) {
+        fprintf(stderr, "%s is not set, though DG_TEST_SERVERS=1 says %s ran\n", var, starter);
+        exit(1);
+    }
+    fprintf(stderr, "# %s is not set (%s starts it): the tests that need it are skipped\n", var,
+            starter);
+    return 1;
+}
+
 char *tu_tmpdir(void)
 {
     const char *base = getenv("TMPDIR");

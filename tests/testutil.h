@@ -38,5 +38,11 @@ void tu_load_cleaned(struct dg_dataset *ds, const char *dir, const char *rules_t
                      struct dg_rule_effect *fx);
 /* The demographer binary under test. */
 const char *tu_bin(void);
+/* Whether the test server that the environment variable `var` names is
+ * missing (var unset or empty): says so, naming `starter` (what starts it),
+ * and returns 1, so that a clone without servers skips those tests. Under
+ * scripts/test.sh, which starts the servers and sets DG_TEST_SERVERS=1, a
+ * missing one is a failure: the program exits 1 instead of skipping. */
+int tu_server_missing(const char *var, const char *starter);
 
 #endif
