@@ -197,48 +197,65 @@ int dg_sources_config_read(dg_sources_config *c, const char *path, int must_exis
     return DG_OK;
 }
 
+/* Where a password comes from, the same rule for every engine, first found
+ * first: the command line's --password-file, the environment variable env,
+ * sources.conf's password_file, sources.conf's password. *from names it for
+ * the log (never the password); *path is the file to read, or NULL. */
+typedef enum { PASSWORD_FILE, PASSWORD_ENV, PASSWORD_AS_IS } password_source;
+
+static password_source password_where(const char *option_file, const char *env,
+                                      const char *conf_file, int conf_password, const char **from,
+                                      const char **path)
+{
+    *path = NULL;
+    *from = "none";
+    if (option_file) {
+        *from = "--password-file";
+        *path = option_file;
+        return PASSWORD_FILE;
+    }
+    if (getenv(env)) {
+        *from = env;
+        return PASSWORD_ENV;
+    }
+    if (conf_file[0]) {
+        *from = "password_file";
+        *path = conf_file;
+        return PASSWORD_FILE;
+    }
+    if (conf_password)
+        *from = "sources.conf";
+    return PASSWORD_AS_IS;
+}
+
 int dg_sources_password(dg_sources_config *c, const char *password_file, const char **from,
                         dg_err *err)
 {
-    const char *env = getenv("MYSQL_PWD");
-    *from = "none";
-    if (password_file) {
-        *from = "--password-file";
-        return dg_mysql_password_from_file(&c->mysql, password_file, err);
-    }
-    if (env) {
-        *from = "MYSQL_PWD";
-        dg_mysql_config_set_password(&c->mysql, env);
+    const char *path;
+    switch (password_where(password_file, "MYSQL_PWD", c->password_file, c->mysql.password != NULL,
+                           from, &path)) {
+    case PASSWORD_FILE:
+        return dg_mysql_password_from_file(&c->mysql, path, err);
+    case PASSWORD_ENV:
+        dg_mysql_config_set_password(&c->mysql, getenv("MYSQL_PWD"));
+        return DG_OK;
+    default:
         return DG_OK;
     }
-    if (c->password_file[0]) {
-        *from = "password_file";
-        return dg_mysql_password_from_file(&c->mysql, c->password_file, err);
-    }
-    if (c->mysql.password)
-        *from = "sources.conf";
-    return DG_OK;
 }
 
 int dg_sources_ch_password(dg_sources_config *c, const char *password_file, const char **from,
                            dg_err *err)
 {
-    const char *env = getenv("CLICKHOUSE_PASSWORD");
-    *from = "none";
-    if (password_file) {
-        *from = "--password-file";
-        return dg_ch_password_from_file(&c->clickhouse, password_file, err);
-    }
-    if (env) {
-        *from = "CLICKHOUSE_PASSWORD";
-        dg_ch_config_set_password(&c->clickhouse, env);
+    const char *path;
+    switch (password_where(password_file, "CLICKHOUSE_PASSWORD", c->ch_password_file,
+                           c->clickhouse.password != NULL, from, &path)) {
+    case PASSWORD_FILE:
+        return dg_ch_password_from_file(&c->clickhouse, path, err);
+    case PASSWORD_ENV:
+        dg_ch_config_set_password(&c->clickhouse, getenv("CLICKHOUSE_PASSWORD"));
+        return DG_OK;
+    default:
         return DG_OK;
     }
-    if (c->ch_password_file[0]) {
-        *from = "password_file";
-        return dg_ch_password_from_file(&c->clickhouse, c->ch_password_file, err);
-    }
-    if (c->clickhouse.password)
-        *from = "sources.conf";
-    return DG_OK;
 }
