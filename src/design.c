@@ -244,14 +244,11 @@ int dg_count_form_by_name(const char *name)
 
 /* Appends the numeric column `name` (dense column a, times b when b >= 0)
  * to s, scaled over the train rows; its missing indicator takes the next
- * offset, unless the same column is already in s in its other form (the
+ * offset, unless it is the twin of the column before (its log1p form in the
  * raw+log1p form), whose indicator says the same. */
 static void add_numeric(dg_design_spec *s, const dg_features *f, const uint32_t *rows,
-                        uint32_t nrows, const char *name, int a, int b, int may_log)
+                        uint32_t nrows, const char *name, int a, int b, int may_log, int twin)
 {
-    int twin = 0;
-    for (int k = 0; k < s->nnumeric && !twin; k++)
-        twin = strcmp(s->numeric[k].name, name) == 0;
     s->numeric = dg_xrealloc(s->numeric, ((size_t)s->nnumeric + 1) * sizeof *s->numeric);
     dg_design_numeric *nc = &s->numeric[s->nnumeric++];
     memset(nc, 0, sizeof *nc);
@@ -335,9 +332,9 @@ int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *row
                 continue;
             const char *name = f->col_names[c];
             add_numeric(&out, f, rows, nrows, name, c, -1,
-                        !is_share_or_place(name) && !(raw && is_count(name)));
+                        !is_share_or_place(name) && !(raw && is_count(name)), 0);
             if (counts == DG_COUNTS_RAW_LOG1P && is_count(name))
-                add_numeric(&out, f, rows, nrows, name, c, -1, 1);
+                add_numeric(&out, f, rows, nrows, name, c, -1, 1, 1);
         }
         /* Each hour's and weekday's event count, share times events: the
          * shares alone say nothing of how many events back them, and a
@@ -356,9 +353,9 @@ int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *row
                 continue;
             size_t len = strlen(name);
             snprintf(name + len, sizeof name - len, "%cevents", DG_DESIGN_PRODUCT_SEP);
-            add_numeric(&out, f, rows, nrows, name, c, events, !raw);
+            add_numeric(&out, f, rows, nrows, name, c, events, !raw, 0);
             if (counts == DG_COUNTS_RAW_LOG1P)
-                add_numeric(&out, f, rows, nrows, name, c, events, 1);
+                add_numeric(&out, f, rows, nrows, name, c, events, 1, 1);
         }
     }
     if (blocks & DG_BLOCK_APPS)

@@ -399,7 +399,12 @@ static int choose_bags(trainer *T, const dg_model_family *const *fams, int nf,
         }
     if (!fam)
         return DG_OK;
-    job jobs[5];
+    /* The count forms the probe tries after the bags' (which scored log1p). */
+    static const dg_count_form count_forms[] = {DG_COUNTS_RAW, DG_COUNTS_SHARES,
+                                                DG_COUNTS_RAW_LOG1P};
+    static const int count_variants[] = {V_RAW, V_SHARES, V_RAW_LOG1P};
+    enum { NCOUNTS = sizeof count_forms / sizeof *count_forms };
+    job jobs[2 + NCOUNTS];
     const dg_params *mid = &combos[j][ncombos[j] / 2];
     train_job_init(&jobs[0], T, S, t, fam, mid, 1, V_BINARY);
     train_job_init(&jobs[1], T, S, t, fam, mid, 1, V_TFIDF);
@@ -415,13 +420,7 @@ static int choose_bags(trainer *T, const dg_model_family *const *fams, int nf,
                  dg_target_name(t), jobs[0].score[0], jobs[1].score[0]);
         T->res->bags_seconds = jobs[0].cv_seconds + jobs[1].cv_seconds;
     }
-    /* Then the count form, on the chosen bags, by the same probe: raw,
-     * shares, and raw beside log1p against the log1p the bags' probe
-     * scored. */
-    static const int count_variants[] = {V_RAW, V_SHARES, V_RAW_LOG1P};
-    static const dg_count_form count_forms[] = {DG_COUNTS_RAW, DG_COUNTS_SHARES,
-                                                DG_COUNTS_RAW_LOG1P};
-    enum { NCOUNTS = sizeof count_variants / sizeof *count_variants };
+    /* Then the count form, on the chosen bags, by the same probe. */
     dg_bag_weight w = S->spec[T->bags].bags;
     for (int k = 0; k < NCOUNTS && rc == DG_OK; k++)
         rc = variant_build(T, S, count_variants[k], DG_BLOCKS_ALL, w, count_forms[k], err);
