@@ -18,6 +18,7 @@
 void dg_design_spec_init(dg_design_spec *s)
 {
     memset(s, 0, sizeof *s);
+    s->numeric_scale = 1;
     dg_strpool_init(&s->brands);
     dg_strpool_init(&s->models);
 }
@@ -229,6 +230,13 @@ static void learn_numeric(dg_design_numeric *nc, const dg_features *f, const uin
     if (!(nc->sd > 0))
         nc->sd = 1;
     nc->missing_col = nan > 0;
+}
+
+void dg_design_scale_numeric(dg_design_spec *s, double scale)
+{
+    for (int i = 0; i < s->nnumeric; i++)
+        s->numeric[i].sd /= scale;
+    s->numeric_scale *= scale;
 }
 
 const char *const dg_count_form_names[DG_COUNTS_FORMS] = {"log1p", "raw", "shares",

@@ -30,28 +30,33 @@ typedef struct dg_blend_base {
 void dg_blend_inputs(const double *const *pred, int nbases, uint32_t n, dg_task task, int nout,
                      dg_csr *z);
 
-/* Cross-validates the combiner (softmax at each of params[0..ncombos), in
+/* Cross-validates the combiner (at each of params[0..ncombos), in
  * the order order[] (NULL: as given), on z with labels y and the folds
  * fold[] (0..nfolds-1)): oof holds ncombos blocks of z->nrows * nout
- * out-of-fold predictions, one per combination. Fold 0 fits the
- * combinations along that order, each from the one before, and the other
- * folds each combination from fold 0's fit of it: a starting point only
- * (the optimum is the same to the solver's tolerance), and fewer
- * iterations. With first (ncombos slots), fold 0's fits are left there for
+ * out-of-fold predictions, one per combination. Each fold fits the
+ * combinations along that order, each from its own fit of the one before
+ * (never from another fold's, fit on its held-out rows: the solver stops
+ * at a tolerance, and a start's trace of those rows made the held-out
+ * score optimistic). With first (ncombos slots), fold 0's fits are left there for
  * the caller to free. threads: per fit. */
 int dg_blend_cross_validate(const dg_csr *z, const double *y, dg_task task, int nclasses,
                             const uint8_t *fold, int nfolds, const dg_params *params,
                             const int *order, int ncombos, uint64_t seed, int threads,
                             double *oof, void **first, dg_err *err);
-/* The combiner fit on every row of z, starting from warm (a softmax model
- * on z's columns, or NULL). */
+/* The combiner fit on every row of z, starting from warm (a combiner on
+ * z's columns, or NULL). */
 int dg_blend_fit_combiner(const dg_csr *z, const double *y, dg_task task, int nclasses,
                           const dg_params *params, uint64_t seed, int threads, const void *warm,
                           void **combiner, dg_err *err);
 
+/* A combiner's outputs for the rows of z (dg_task_nout per row), and its
+ * end. */
+int dg_blend_combiner_predict(const void *combiner, const dg_csr *z, double *out, dg_err *err);
+void dg_blend_combiner_free(void *combiner);
+
 /* The blend model of nbases bases (their maps copied, their models borrowed:
- * the caller frees them after the blend) and a combiner (a softmax model,
- * now the blend's), reading a design of ncols columns. A loaded blend owns
+ * the caller frees them after the blend) and a combiner
+ * (dg_blend_fit_combiner's, now the blend's), reading a design of ncols columns. A loaded blend owns
  * its bases. */
 void *dg_blend_make(const dg_blend_base *bases, int nbases, void *combiner, dg_task task,
                     int nclasses, uint32_t ncols);

@@ -673,7 +673,14 @@ static int progress_cb(void *instance, const lbfgsfloatval_t *x, const lbfgsfloa
     return 0;
 }
 
-static const char *lbfgs_error(int ret)
+int dg_lbfgs_usable(int ret)
+{
+    return ret >= 0 || ret == LBFGSERR_ROUNDING_ERROR || ret == LBFGSERR_MAXIMUMITERATION ||
+           ret == LBFGSERR_MAXIMUMLINESEARCH || ret == LBFGSERR_MINIMUMSTEP ||
+           ret == LBFGSERR_MAXIMUMSTEP;
+}
+
+const char *dg_lbfgs_error(int ret)
 {
     switch (ret) {
     case LBFGSERR_OUTOFMEMORY:
@@ -788,16 +795,10 @@ static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out
         free(ctx.w_full);
         return dg_cancel(err, "cancelled");
     }
-    /* The stops below leave the best point found so far (liblbfgs reverts a
-     * failed line search), which near the optimum is the optimum to within
-     * rounding. */
-    int usable = ret >= 0 || ret == LBFGSERR_ROUNDING_ERROR || ret == LBFGSERR_MAXIMUMITERATION ||
-                 ret == LBFGSERR_MAXIMUMLINESEARCH || ret == LBFGSERR_MINIMUMSTEP ||
-                 ret == LBFGSERR_MAXIMUMSTEP;
-    if (!usable || !isfinite(fx)) {
+    if (!dg_lbfgs_usable(ret) || !isfinite(fx)) {
         lbfgs_free(w);
         free(ctx.w_full);
-        return dg_fail(err, "softmax: L-BFGS failed: %s (code %d)", lbfgs_error(ret), ret);
+        return dg_fail(err, "softmax: L-BFGS failed: %s (code %d)", dg_lbfgs_error(ret), ret);
     }
     softmax_model *m = dg_xcalloc(1, sizeof *m);
     m->ncols = t->x->ncols;

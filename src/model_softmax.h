@@ -18,4 +18,11 @@ double dg_softmax_objective(const dg_trainset *t, double l2, const double *w, do
 double dg_softmax_rank_objective(const dg_trainset *t, double l2, int rank, const double *theta,
                                  double *grad, int threads);
 
+/* Whether liblbfgs's return code leaves a usable point: a stop at the
+ * optimum, or one of the stops that keep the best point found so far
+ * (liblbfgs reverts a failed line search), near the optimum the optimum to
+ * within rounding; and the words for a failure. */
+int dg_lbfgs_usable(int ret);
+const char *dg_lbfgs_error(int ret);
+
 #endif

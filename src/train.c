@@ -173,13 +173,15 @@ const char *train_variant_counts(const scenario *S, int v)
 /* Variant v of scenario S: its spec, learnt on the train rows, applied to
  * the train and test rows. */
 static int variant_build(trainer *T, scenario *S, int v, unsigned blocks, dg_bag_weight bags,
-                         dg_count_form counts, dg_err *err)
+                         dg_count_form counts, double numeric_scale, dg_err *err)
 {
     uint32_t minc = T->o->min_count ? T->o->min_count : 2;
     dg_design_spec_init(&S->spec[v]);
     if (dg_design_learn(&S->spec[v], T->f, S->tr_rows, S->ntr, blocks, bags, counts, minc,
-                        err) != DG_OK ||
-        dg_design_apply(&S->spec[v], T->f, S->tr_rows, S->ntr, &S->xtr[v], err) != DG_OK ||
+                        err) != DG_OK)
+        return DG_ERR;
+    dg_design_scale_numeric(&S->spec[v], numeric_scale);
+    if (dg_design_apply(&S->spec[v], T->f, S->tr_rows, S->ntr, &S->xtr[v], err) != DG_OK ||
         dg_design_apply(&S->spec[v], T->f, S->te_rows, S->nte, &S->xte[v], err) != DG_OK)
         return DG_ERR;
     S->has[v] = 1;
@@ -252,11 +254,12 @@ static int scenario_build(trainer *T, int s, dg_err *err)
     }
     free(members);
     for (int v = 0; v < NVARIANTS; v++) {
-        if ((s == 2 && v != V_PHONE) || v == V_RAW || v == V_SHARES || v == V_RAW_LOG1P)
-            continue; /* the count forms' variants once the bags are chosen */
+        /* the count forms' and scales' variants once the bags are chosen */
+        if (v != V_PHONE && (s == 2 || (v != V_BINARY && v != V_TFIDF)))
+            continue;
         unsigned blocks = v == V_PHONE ? DG_BLOCKS_PHONE : DG_BLOCKS_ALL;
         if (variant_build(T, S, v, blocks, v == V_TFIDF ? DG_BAG_TFIDF : DG_BAG_BINARY,
-                          DG_COUNTS_LOG1P, err) != DG_OK)
+                          DG_COUNTS_LOG1P, 1, err) != DG_OK)
             return DG_ERR;
     }
     return DG_OK;
@@ -325,6 +328,11 @@ static int job_finish(trainer *T, job *J, dg_err *err)
             snprintf(run.params + len, sizeof run.params - len, " counts=%s",
                      train_variant_counts(S, J->variant));
         }
+        if (S->spec[J->variant].numeric_scale != 1) {
+            len = strlen(run.params);
+            snprintf(run.params + len, sizeof run.params - len, " numeric=x%g",
+                     S->spec[J->variant].numeric_scale);
+        }
     }
     run.ncombos = J->ncombos;
     run.cv_score = J->score[J->best];
@@ -369,6 +377,112 @@ static int job_finish(trainer *T, job *J, dg_err *err)
     return DG_OK;
 }
 
+
+/* Frees scenario S's design variants but the phone blocks' and `keep`. */
+static void free_unread_variants(scenario *S, int keep)
+{
+    for (int v = 0; v < NVARIANTS; v++)
+        if (v != V_PHONE && v != keep)
+            variant_free(S, v);
+}
+
+/* The numeric block's scale against the one-hot blocks' (the two blocks'
+ * relative L2 penalty, dg_design_scale_numeric), chosen after the bags and
+ * the count form by the same family on the same fold. Standardised counts
+ * and binary bags are on no common scale, so which block deserves the
+ * larger weights depends on the data. Each scale is scored at its best
+ * penalty: fold 1's screen of the family's whole grid (each path ended at
+ * its first rising score), since at one penalty a scale mostly moves the
+ * numeric weights to where a weaker penalty would put them anyway (at the
+ * grid's middle the smooth world's probe chose x4, which lost to x1 at
+ * every fold's best penalty). x1 against x0.5 and x2, then the winning
+ * direction walked by factors of 2, two steps at a time, while the
+ * farther step wins, to x1/64 or x64; ties keep the smaller step from x1. */
+static int choose_numeric_scale(trainer *T, scenario *S, const dg_model_family *fam, dg_target t,
+                                const dg_params *combos, int ncombos, dg_err *err)
+{
+    enum { MAX_STEPS = 6, MAX_TRIED = 3 + 2 * MAX_STEPS };
+    static const int slots[] = {V_SCALED_1, V_SCALED_2, V_SCALED_3};
+    const dg_bag_weight bags = S->spec[T->bags].bags;
+    const dg_count_form counts = S->spec[T->bags].counts;
+    double tried[MAX_TRIED], score[MAX_TRIED], seconds = 0;
+    int ntried = 0, best = T->bags, rc = DG_OK;
+    double best_scale = 1, best_score = INFINITY, step = 0;
+    char best_params[96] = "";
+    for (int round = 0; rc == DG_OK && round <= MAX_STEPS; round++) {
+        double want[3];
+        int n = 0;
+        if (round == 0) {
+            want[n++] = 1;
+            want[n++] = 0.5;
+            want[n++] = 2;
+        } else {
+            /* two steps at once, one per core */
+            for (double next = best_scale * step;
+                 step != 0 && n < 2 && fabs(log2(next)) <= MAX_STEPS; next *= step)
+                want[n++] = next;
+        }
+        if (!n)
+            break;
+        /* x1 is the variant chosen so far; the others go in the scaled
+         * slots but the best's */
+        int slot[3] = {T->bags, slots[0], slots[1]};
+        if (round > 0)
+            for (int k = 0, ns = 0; k < 3 && ns < n; k++)
+                if (slots[k] != best)
+                    slot[ns++] = slots[k];
+        job jobs[3];
+        int njobs = 0;
+        for (int k = 0; k < n && rc == DG_OK; k++)
+            if (want[k] != 1) {
+                variant_free(S, slot[k]);
+                rc = variant_build(T, S, slot[k], DG_BLOCKS_ALL, bags, counts, want[k], err);
+            }
+        if (rc == DG_OK) {
+            for (int k = 0; k < n; k++)
+                train_job_init(&jobs[k], T, S, t, fam, combos, ncombos, slot[k]);
+            njobs = n;
+            train_plan_screens(T, jobs, (size_t)n);
+            rc = train_screen(T, jobs, (size_t)n, "cross-validation: scenario 1 numeric: ", err);
+        }
+        double before = best_score;
+        for (int k = 0; k < njobs && rc == DG_OK; k++) {
+            const job *J = &jobs[k];
+            tried[ntried] = want[k];
+            score[ntried++] = J->score[J->best];
+            seconds += J->cv_seconds;
+            if (J->score[J->best] < best_score) {
+                best = slot[k];
+                best_scale = want[k];
+                best_score = J->score[J->best];
+                dg_params_format(&J->combos[J->best], best_params, sizeof best_params);
+            }
+        }
+        for (int k = 0; k < njobs; k++)
+            train_job_free(&jobs[k]);
+        if (round == 0)
+            step = best_scale == 1 ? 0 : best_scale; /* 0.5 or 2: the way to walk */
+        else if (!(best_score < before) || best_scale != want[n - 1])
+            step = 0; /* no gain, or the nearer step won: the turn is passed */
+    }
+    if (rc == DG_OK) {
+        char scores[200];
+        int at = 0;
+        scores[0] = 0;
+        for (int k = 0; k < ntried && at >= 0 && (size_t)at < sizeof scores; k++)
+            at += snprintf(scores + at, sizeof scores - (size_t)at, "%sx%g %.4f", k ? ", " : "",
+                           tried[k], score[k]);
+        snprintf(T->res->numeric, sizeof T->res->numeric,
+                 "scenario 1: x%g, by fold 1 of the %d-fold cross-validation of %s on %s along "
+                 "its grid (best %s) with %s bags and %s counts (%s)",
+                 best_scale, T->folds, fam->name, dg_target_name(t), best_params,
+                 train_variant_bags(S, best), train_variant_counts(S, best), scores);
+        T->res->numeric_seconds = seconds;
+        T->bags = best;
+    }
+    free_unread_variants(S, T->bags);
+    return rc;
+}
 
 /* The bag weighting of scenario 1, chosen once for every family: binary
  * against tf-idf app and label bags, by one probe (the first family that
@@ -423,7 +537,7 @@ static int choose_bags(trainer *T, const dg_model_family *const *fams, int nf,
     /* Then the count form, on the chosen bags, by the same probe. */
     dg_bag_weight w = S->spec[T->bags].bags;
     for (int k = 0; k < NCOUNTS && rc == DG_OK; k++)
-        rc = variant_build(T, S, count_variants[k], DG_BLOCKS_ALL, w, count_forms[k], err);
+        rc = variant_build(T, S, count_variants[k], DG_BLOCKS_ALL, w, count_forms[k], 1, err);
     int ncounts = 0;
     if (rc == DG_OK) {
         for (int k = 0; k < NCOUNTS; k++)
@@ -454,10 +568,9 @@ static int choose_bags(trainer *T, const dg_model_family *const *fams, int nf,
     }
     for (int k = 0; k < 2 + ncounts; k++)
         train_job_free(&jobs[k]);
-    /* The variants no family reads. */
-    for (int v = 0; v < NVARIANTS && rc == DG_OK; v++)
-        if (v != V_PHONE && v != T->bags)
-            variant_free(S, v);
+    free_unread_variants(S, T->bags);
+    if (rc == DG_OK)
+        rc = choose_numeric_scale(T, S, fam, t, combos[j], ncombos[j], err);
     return rc;
 }
 

@@ -233,18 +233,17 @@ static int job_blend(trainer *T, job *J, job *const *group, size_t n, const dg_p
             rc = dg_blend_fit_combiner(&ztr, J->y, kind, k, &J->combos[J->best], T->o->seed, 2,
                                        first[J->best], &combiner, err);
         for (int c = 0; c < ncombos; c++)
-            if (first[c])
-                dg_family_softmax.free(first[c]);
+            dg_blend_combiner_free(first[c]);
         free(first);
         J->pred = dg_xmalloc(((size_t)S->nte * nout + 1) * sizeof *J->pred);
         if (rc == DG_OK)
-            rc = dg_family_softmax.predict(combiner, &zte, J->pred, err);
+            rc = dg_blend_combiner_predict(combiner, &zte, J->pred, err);
         J->refit_seconds = dg_now() - t0;
         if (rc == DG_OK)
             J->model = dg_blend_make(bases, nb, combiner, kind, k,
                                      dg_design_ncols(&S->spec[variant]));
-        else if (combiner)
-            dg_family_softmax.free(combiner);
+        else
+            dg_blend_combiner_free(combiner);
         dg_csr_free(&ztr);
         dg_csr_free(&zte);
         if (rc != DG_OK && !dg_cancelled(err)) {

@@ -154,11 +154,19 @@ void train_plan(trainer *T, const dg_model_family *const *fams, int nf, const in
                     nprobe++;
                 }
             }
-    /* Scenario 1's bag and count probes (train.c's choose_bags): a fit of
-     * one family that reads the bags on each design variant but the phone
-     * blocks', taken at the mean of those families' fits. */
+    /* Scenario 1's probes (train.c's choose_bags): a fit of one family that
+     * reads the bags for each of binary and tf-idf and the three other count
+     * forms, taken at the mean of those families' fits; the numeric scale's
+     * screens are planned as they start. */
     if ((scen & 1) && nprobe)
-        T->work_total += (NVARIANTS - 1) * probe / nprobe;
+        T->work_total += (2 + 3) * probe / nprobe;
+}
+
+void train_plan_screens(trainer *T, const job *jobs, size_t njobs)
+{
+    /* a path ended early counts its rest as done */
+    for (size_t i = 0; i < njobs; i++)
+        T->work_total += jobs[i].ncombos * jobs[i].fit_cost;
 }
 
 void train_plan_jobs(trainer *T, const job *jobs, size_t njobs, int refit)

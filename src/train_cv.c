@@ -221,9 +221,12 @@ static void run_fold(pool *P, task *tk)
         for (uint32_t r = 0; r < nho; r++)
             yho[r] = J->y[out[r]];
     }
-    /* The model the next fit starts from: the path's previous point, and
-     * on the other folds fold 1's model (the optimum moves little with a
-     * fifth of the rows). Fold 1's models stay with the job (J->first). */
+    /* The model the next fit starts from: the path's previous point on
+     * this fold. Never another fold's model: fold 1's was fit on this
+     * fold's held-out rows, and a start keeps some of what it learnt of
+     * them (the stop is relative), which made the held-out scores of weak
+     * penalties optimistic. Fold 1's models stay with the job (J->first),
+     * the start of the refit, which holds no row out. */
     void *prev = NULL;
     int prev_owned = 0;
     tk->rc = DG_OK;
@@ -231,8 +234,6 @@ static void run_fold(pool *P, task *tk)
         int c = J->order[i];
         if (!J->fit[c])
             continue;
-        if (tk->seeded && !prev && fam->warm_param)
-            prev = J->first[c];
         if (tk->screen && J->path[c] == stopped_path) {
             /* Counted as done, so that the progress reaches its end. */
             if (pool_fit_done(P, 1, J->fit_cost)) {
@@ -534,13 +535,15 @@ static void screen_done(pool *P, const task *tk)
     job *J = tk->j;
     int folds = P->T->folds;
     job_keep_screened(J);
+    if (tk->screen == SCREEN_ONLY)
+        return;
     int kept = 0;
     for (int c = 0; c < J->ncombos; c++)
         kept += J->fit[c];
     /* train_job_fits's, weighed */
     P->T->work_total -= (double)(SCREEN_KEEP - kept) * (folds - 1) * J->fit_cost;
     for (int fo = 1; fo < folds && P->n < P->cap; fo++)
-        P->tasks[P->n++] = (task){.j = J, .fold = fo, .seeded = 1};
+        P->tasks[P->n++] = (task){.j = J, .fold = fo};
 }
 
 /* Cross-validates the jobs side by side, then scores every combination
@@ -557,16 +560,17 @@ static void screen_done(pool *P, const task *tk)
  * rows. Most of a grid's cost is its weakest
  * penalties (many iterations), and most of those lose on fold 1 already;
  * the other combinations keep fold 1's score in the report. */
-int train_cross_validate(trainer *T, job *jobs, size_t njobs, int nfolds, const char *what,
-                               dg_err *err)
+static int cross_validate(trainer *T, job *jobs, size_t njobs, int nfolds, int screen_only,
+                          const char *what, dg_err *err)
 {
-    int screen = nfolds == T->folds && nfolds > 1;
+    int screen = screen_only || (nfolds == T->folds && nfolds > 1);
     size_t n = 0, cap = njobs * (size_t)nfolds;
     task *tasks = dg_xcalloc(cap + 1, sizeof *tasks);
     for (size_t j = 0; j < njobs; j++) {
         int first = screen && jobs[j].ncombos > SCREEN_KEEP;
         for (int fo = 0; fo < (first ? 1 : nfolds); fo++)
-            tasks[n++] = (task){.j = &jobs[j], .fold = fo, .screen = first};
+            tasks[n++] = (task){.j = &jobs[j], .fold = fo,
+                                .screen = !first ? 0 : screen_only ? SCREEN_ONLY : 1};
     }
     /* The costliest first (a task's fits times its rows' entries times the
      * classes), so that no long one starts last while the other cores
@@ -630,6 +634,17 @@ int train_cross_validate(trainer *T, job *jobs, size_t njobs, int nfolds, const 
     }
     free(tasks);
     return rc;
+}
+
+int train_cross_validate(trainer *T, job *jobs, size_t njobs, int nfolds, const char *what,
+                         dg_err *err)
+{
+    return cross_validate(T, jobs, njobs, nfolds, 0, what, err);
+}
+
+int train_screen(trainer *T, job *jobs, size_t njobs, const char *what, dg_err *err)
+{
+    return cross_validate(T, jobs, njobs, 1, 1, what, err);
 }
 
 /* The refits, the longest first (by their cross-validation's seconds), so

@@ -14,7 +14,12 @@
  * log1p counts), the phone blocks alone, and the chosen bags with raw counts
  * and with hour and weekday shares (dg_count_form); 2 has the phone blocks
  * alone. */
-enum { V_BINARY, V_TFIDF, V_PHONE, V_RAW, V_SHARES, V_RAW_LOG1P, NVARIANTS };
+/* V_SCALED_1..3 are the chosen bags and count form with the numeric block
+ * scaled (dg_design_scale_numeric), for the scale probe. */
+enum {
+    V_BINARY, V_TFIDF, V_PHONE, V_RAW, V_SHARES, V_RAW_LOG1P,
+    V_SCALED_1, V_SCALED_2, V_SCALED_3, NVARIANTS
+};
 struct scenario;
 /* The bag weighting and count form of variant v ("none" for the phone
  * blocks), as runs, meta.txt and the design files name them. */
@@ -80,6 +85,7 @@ typedef struct trainer {
 /* The combinations of a grid that every fold fits: the best of fold 1's
  * screen (train_cv.c). */
 #define SCREEN_KEEP 2
+#define SCREEN_ONLY 2
 
 typedef struct job job;
 struct job {
@@ -96,7 +102,7 @@ struct job {
     double *screen;        /* per combination: fold 1's score in the screen (NaN: not fit) */
     int confirmed;         /* 1: only the screen's best went on to every fold */
     void **first;          /* per combination: fold 1's model (warm families), the start
-                            * of the other folds' and the refit's fits */
+                            * of the refit's fit */
     double *y;             /* per train row */
     double *oof;           /* [combo][train row][nout]: out-of-fold predictions */
     double *score;         /* per combination */
@@ -115,8 +121,8 @@ struct job {
 typedef struct task {
     job *j;
     int fold;              /* -1: the refit */
-    int screen;            /* 1: fold 1's whole grid, each path stopped when its score rose */
-    int seeded;            /* 1: the first fit starts from fold 1's model (J->first) */
+    int screen;            /* 1: fold 1's whole grid, each path stopped when its score rose,
+                            * then the other folds; SCREEN_ONLY: fold 1's alone */
     int rc, combo;         /* the failure and the combination that failed */
     dg_err err;
     double seconds;
@@ -138,11 +144,17 @@ void train_plan(trainer *T, const dg_model_family *const *fams, int nf, const in
                 const unsigned *ftargets, unsigned scen);
 /* Adds the jobs' cross-validation (and refits) to the plan. */
 void train_plan_jobs(trainer *T, const job *jobs, size_t njobs, int refit);
+/* Adds the jobs' fold-1 screens (train_screen) to the plan. */
+void train_plan_screens(trainer *T, const job *jobs, size_t njobs);
 /* Cross-validates the jobs side by side (nfolds below the folds: only the
  * first nfolds held out, as the bag and count probes do), then each job's
  * scores and best combination. */
 int train_cross_validate(trainer *T, job *jobs, size_t njobs, int nfolds, const char *what,
                          dg_err *err);
+/* Fold 1's screen of each job alone: its whole grid along the warm paths,
+ * each path ended at its first rising score; each job's score and best
+ * combination on fold 1's rows (the numeric scale's probe). */
+int train_screen(trainer *T, job *jobs, size_t njobs, const char *what, dg_err *err);
 /* Refits each job's best combination on the whole train split. */
 int train_refit(trainer *T, job *jobs, size_t njobs, dg_err *err);
 

@@ -78,6 +78,9 @@ int dg_runs_write(const dg_train_result *r, const char *dir, dg_err *err)
         dg_textbuf_puts(&b, ",\"counts\":");
         json_str(&b, r->counts);
         json_num(&b, "counts_cv_seconds", r->counts_seconds);
+        dg_textbuf_puts(&b, ",\"numeric\":");
+        json_str(&b, r->numeric);
+        json_num(&b, "numeric_cv_seconds", r->numeric_seconds);
         json_num(&b, "seconds", r->seconds);
         dg_textbuf_puts(&b, ",\"runs\":[");
         for (size_t i = 0; i < r->nruns; i++) {

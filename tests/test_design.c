@@ -251,6 +251,60 @@ static void home_cluster_is_one_hot(void **state)
     free(dir);
 }
 
+/* dg_design_scale_numeric multiplies the numeric columns' values (and
+ * nothing else: the home cluster's one-hot stays 1), and a saved and
+ * reloaded spec applies the same scale. */
+static void numeric_scale_saved(void **state)
+{
+    (void)state;
+    handmade h;
+    make(&h);
+    h.names[1] = "cluster_home";
+    const float d[8] = {4, 3, 0, 3, 9, -1, 1, NAN};
+    memcpy(h.dense, d, sizeof d);
+    const uint32_t rows[4] = {0, 1, 2, 3};
+    dg_design_spec s, t;
+    dg_design_spec_init(&s);
+    dg_design_spec_init(&t);
+    dg_err err;
+    dg_csr plain, scaled, again;
+    assert_int_equal(dg_design_learn(&s, &h.f, rows, 4, DG_BLOCK_NUMERIC, DG_BAG_BINARY,
+                                     DG_COUNTS_LOG1P, 1, &err),
+                     DG_OK);
+    assert_true(s.numeric_scale == 1);
+    assert_int_equal(dg_design_apply(&s, &h.f, rows, 4, &plain, &err), DG_OK);
+    dg_design_scale_numeric(&s, 4);
+    assert_true(s.numeric_scale == 4);
+    assert_int_equal(dg_design_apply(&s, &h.f, rows, 4, &scaled, &err), DG_OK);
+    char *dir = tu_tmpdir(), path[1024];
+    snprintf(path, sizeof path, "%s/design.txt", dir);
+    assert_int_equal(dg_design_save(&s, path, &err), DG_OK);
+    assert_int_equal(dg_design_load(&t, path, &err), DG_OK);
+    assert_int_equal(dg_design_apply(&t, &h.f, rows, 4, &again, &err), DG_OK);
+    assert_int_equal(plain.nnz, scaled.nnz);
+    int numeric = 0;
+    for (uint64_t k = 0; k < plain.nnz; k++) {
+        assert_int_equal(plain.idx[k], scaled.idx[k]);
+        if (plain.idx[k] == 0) { /* events */
+            numeric += plain.val[k] != 0;
+            assert_float_equal(scaled.val[k], 4 * plain.val[k], 1e-5);
+        } else {
+            assert_true(scaled.val[k] == plain.val[k]);
+        }
+    }
+    assert_true(numeric >= 2);
+    assert_int_equal(again.nnz, scaled.nnz);
+    assert_memory_equal(again.idx, scaled.idx, scaled.nnz * sizeof *scaled.idx);
+    assert_memory_equal(again.val, scaled.val, scaled.nnz * sizeof *scaled.val);
+    dg_csr_free(&plain);
+    dg_csr_free(&scaled);
+    dg_csr_free(&again);
+    dg_design_spec_free(&s);
+    dg_design_spec_free(&t);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 static void phone_blocks_and_svmlight(void **state)
 {
     (void)state;
@@ -287,6 +341,7 @@ int main(void)
         cmocka_unit_test(learn_and_apply),
         cmocka_unit_test(save_load_identity),
         cmocka_unit_test(home_cluster_is_one_hot),
+        cmocka_unit_test(numeric_scale_saved),
         cmocka_unit_test(phone_blocks_and_svmlight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

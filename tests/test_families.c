@@ -938,59 +938,64 @@ static void blend_beats_its_bases(void **state)
         dg_blend_inputs((const double *const *)oof, 2, NTR, task, nout, &ztr);
         dg_blend_inputs((const double *const *)pte, 2, NTE, task, nout, &zte);
         assert_int_equal(ztr.ncols, 2 * (uint32_t)nout);
-        dg_params bp;
-        assert_int_equal(dg_params_parse(&bp, "l2=1e-4", dg_family_blend.param_names, &err),
-                         DG_OK);
-        double *boof = malloc(sizeof *boof * NTR * (size_t)nout);
-        assert_int_equal(dg_blend_cross_validate(&ztr, y, task, k, fold, NFOLDS, &bp, NULL, 1,
-                                                 5, 2, boof, NULL, &err),
-                         DG_OK);
-        dg_eval e;
-        dg_evaluate(task, k, y, boof, NTR, &e);
-        double bcv = e.log_loss;
-        void *combiner = NULL;
-        assert_int_equal(dg_blend_fit_combiner(&ztr, y, task, k, &bp, 5, 2, NULL, &combiner, &err),
-                         DG_OK);
-        double *want = malloc(sizeof *want * NTE * (size_t)nout);
-        assert_int_equal(sm->predict(combiner, &zte, want, &err), DG_OK);
-        void *blend = dg_blend_make(bases, 2, combiner, task, k, 2 * PART);
-        double *got = malloc(sizeof *got * NTE * (size_t)nout);
-        double *back = malloc(sizeof *back * NTE * (size_t)nout);
-        assert_int_equal(dg_family_blend.predict(blend, &fte, got, &err), DG_OK);
-        dg_evaluate(task, k, y + NTR, got, NTE, &e);
-        double btest = e.log_loss;
-        printf("# blend (%s): CV %.4f against the bases' %.4f and %.4f; test %.4f against "
-               "%.4f and %.4f\n",
-               kind ? "4 classes" : "binary", bcv, cv[0], cv[1], btest, test[0], test[1]);
-        assert_true(bcv < cv[0] - 0.02 && bcv < cv[1] - 0.02);
-        assert_true(btest < test[0] - 0.02 && btest < test[1] - 0.02);
-        char path[600];
-        snprintf(path, sizeof path, "%s/blend-%d.model", dir, kind);
-        assert_int_equal(dg_family_blend.save(blend, path, &err), DG_OK);
-        void *loaded = NULL;
-        if (dg_family_blend.load(path, &loaded, &err) != DG_OK)
-            fail_msg("load: %s", err.msg);
-        assert_int_equal(dg_family_blend.predict(loaded, &fte, back, &err), DG_OK);
-        assert_memory_equal(got, want, sizeof *got * NTE * (size_t)nout);
-        assert_memory_equal(back, want, sizeof *back * NTE * (size_t)nout);
-        /* Another design's width is refused, and it cannot be fit alone. */
-        assert_int_equal(dg_family_blend.predict(loaded, &part[0], back, &err), DG_ERR);
-        dg_trainset t = {.x = &full, .y = y, .task = task, .nclasses = k};
-        void *none = NULL;
-        assert_int_equal(dg_family_blend.fit(&t, &bp, &none, NULL, &err), DG_ERR);
-        assert_null(none);
-        dg_family_blend.free(loaded);
-        dg_family_blend.free(blend); /* made: the bases stay ours */
+        /* The softmax combiner and the log-linear pool. */
+        static const char *const combos[2] = {"l2=1e-4", "pool=1 l2=1e-4"};
+        for (int pool = 0; pool < 2; pool++) {
+            dg_params bp;
+            assert_int_equal(
+                dg_params_parse(&bp, combos[pool], dg_family_blend.param_names, &err), DG_OK);
+            double *boof = malloc(sizeof *boof * NTR * (size_t)nout);
+            assert_int_equal(dg_blend_cross_validate(&ztr, y, task, k, fold, NFOLDS, &bp, NULL, 1,
+                                                     5, 2, boof, NULL, &err),
+                             DG_OK);
+            dg_eval e;
+            dg_evaluate(task, k, y, boof, NTR, &e);
+            double bcv = e.log_loss;
+            void *combiner = NULL;
+            assert_int_equal(
+                dg_blend_fit_combiner(&ztr, y, task, k, &bp, 5, 2, NULL, &combiner, &err), DG_OK);
+            double *want = malloc(sizeof *want * NTE * (size_t)nout);
+            assert_int_equal(dg_blend_combiner_predict(combiner, &zte, want, &err), DG_OK);
+            void *blend = dg_blend_make(bases, 2, combiner, task, k, 2 * PART);
+            double *got = malloc(sizeof *got * NTE * (size_t)nout);
+            double *back = malloc(sizeof *back * NTE * (size_t)nout);
+            assert_int_equal(dg_family_blend.predict(blend, &fte, got, &err), DG_OK);
+            dg_evaluate(task, k, y + NTR, got, NTE, &e);
+            double btest = e.log_loss;
+            printf("# blend (%s, %s): CV %.4f against the bases' %.4f and %.4f; test %.4f against "
+                   "%.4f and %.4f\n",
+                   kind ? "4 classes" : "binary", combos[pool], bcv, cv[0], cv[1], btest, test[0],
+                   test[1]);
+            assert_true(bcv < cv[0] - 0.02 && bcv < cv[1] - 0.02);
+            assert_true(btest < test[0] - 0.02 && btest < test[1] - 0.02);
+            char path[600];
+            snprintf(path, sizeof path, "%s/blend-%d-%d.model", dir, kind, pool);
+            assert_int_equal(dg_family_blend.save(blend, path, &err), DG_OK);
+            void *loaded = NULL;
+            if (dg_family_blend.load(path, &loaded, &err) != DG_OK)
+                fail_msg("load: %s", err.msg);
+            assert_int_equal(dg_family_blend.predict(loaded, &fte, back, &err), DG_OK);
+            assert_memory_equal(got, want, sizeof *got * NTE * (size_t)nout);
+            assert_memory_equal(back, want, sizeof *back * NTE * (size_t)nout);
+            /* Another design's width is refused, and it cannot be fit alone. */
+            assert_int_equal(dg_family_blend.predict(loaded, &part[0], back, &err), DG_ERR);
+            dg_trainset t = {.x = &full, .y = y, .task = task, .nclasses = k};
+            void *none = NULL;
+            assert_int_equal(dg_family_blend.fit(&t, &bp, &none, NULL, &err), DG_ERR);
+            assert_null(none);
+            dg_family_blend.free(loaded);
+            dg_family_blend.free(blend); /* made: the bases stay ours */
+            free(boof);
+            free(want);
+            free(got);
+            free(back);
+        }
         for (int h = 0; h < 2; h++) {
             sm->free(model[h]);
             free(oof[h]);
             free(pte[h]);
             dg_csr_free(&part[h]);
         }
-        free(boof);
-        free(want);
-        free(got);
-        free(back);
         free(y);
         dg_csr_free(&ztr);
         dg_csr_free(&zte);

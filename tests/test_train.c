@@ -463,7 +463,7 @@ static void blend_chosen_and_reloaded(void **state)
     o.families[1] = "softmax";
     o.families[2] = "phone-softmax@group12";
     o.families[3] = "blend";
-    o.grids[0] = "softmax:l2=1e-1";
+    o.grids[0] = "softmax:l2=3e-2";
     o.grids[1] = "phone-softmax:l2=1e-2 alpha=30";
     dg_train_result res;
     dg_err err;
@@ -489,8 +489,9 @@ static void blend_chosen_and_reloaded(void **state)
         for (int t = 0; t < DG_TARGET_COUNT; t++)
             assert_int_equal(blends[s][t], s == 1 && t != DG_TARGET_AGE);
     assert_non_null(chosen);
-    printf("# s1 group12: blend CV %.4f (test %.4f) against the best other run's CV %.4f\n",
-           chosen->cv_score, chosen->test.log_loss, best_other);
+    printf("# s1 group12: blend CV %.4f (test %.4f) against the best other run's CV %.4f\n"
+           "# %s\n",
+           chosen->cv_score, chosen->test.log_loss, best_other, chosen->params);
     assert_true(chosen->chosen);
     assert_true(chosen->cv_score < best_other);
     assert_non_null(strstr(chosen->params, "phone-softmax"));
@@ -853,6 +854,28 @@ static void ablation_by_block(void **state)
         dg_train_result_free(&res[k]);
 }
 
+/* The scenario 1 gender model in the model directory `out`, trained on g:
+ * it scores the test split to the same bits as chosen run ch did; its
+ * design's count form is returned. */
+static int reloaded_gender(const char *out, const dg_features *g, const dg_run *ch)
+{
+    dg_err err;
+    dg_model_dir d;
+    if (dg_model_dir_open(&d, out, &err) != DG_OK)
+        fail_msg("open: %s", err.msg);
+    dg_labelled l2;
+    if (dg_labelled_build(&ds, g, 0.2, 7, &l2, &err) != DG_OK)
+        fail_msg("labels: %s", err.msg);
+    dg_eval again;
+    if (dg_model_dir_evaluate(&d, 1, DG_TARGET_GENDER, g, &l2, &again, &err) != DG_OK)
+        fail_msg("evaluate: %s", err.msg);
+    assert_true(dg_eval_equal(&again, &ch->test));
+    int counts = d.m[1][DG_TARGET_GENDER].spec.counts;
+    dg_labelled_free(&l2);
+    dg_model_dir_close(&d);
+    return counts;
+}
+
 /* The count form is cross-validation's choice: with gender planted in the
  * events of hour 03 (each labelled device with events gets c more there,
  * drawn by its gender), exponential c makes the log-odds linear in the raw
@@ -919,22 +942,99 @@ static void counts_form_chosen_by_cv(void **state)
         char params[sizeof ch->params + 1];
         snprintf(params, sizeof params, "%s ", ch->params);
         assert_true((strstr(params, counts_param) != NULL) == (forms[form] != DG_COUNTS_LOG1P));
-        dg_model_dir d;
-        if (dg_model_dir_open(&d, out, &err) != DG_OK)
-            fail_msg("open: %s", err.msg);
-        assert_int_equal(d.m[1][DG_TARGET_GENDER].spec.counts, forms[form]);
-        dg_labelled l2;
-        if (dg_labelled_build(&ds, &g, 0.2, 7, &l2, &err) != DG_OK)
-            fail_msg("labels: %s", err.msg);
-        dg_eval again;
-        if (dg_model_dir_evaluate(&d, 1, DG_TARGET_GENDER, &g, &l2, &again, &err) != DG_OK)
-            fail_msg("evaluate: %s", err.msg);
-        assert_true(dg_eval_equal(&again, &ch->test));
-        dg_labelled_free(&l2);
-        dg_model_dir_close(&d);
+        assert_int_equal(reloaded_gender(out, &g, ch), forms[form]);
         dg_train_result_free(&res);
         dg_features_free(&g);
     }
+}
+
+/* The numeric block's scale, chosen by the probe: where gender is in the
+ * event count and the penalty is strong (l2 3e-1, which shrinks the count's
+ * weight as much as every app's), the probe walks up from x1 and keeps a
+ * scale above 1; the run names it, and the saved design applies it, so the
+ * reloaded model scores the test split to the same bits. */
+static void numeric_scale_chosen_by_cv(void **state)
+{
+    (void)state;
+    int ev = dg_features_col(&feats, "events");
+    assert_true(ev >= 0);
+    dg_features g;
+    dg_features_copy(&feats, &g);
+    dg_labelled lab;
+    dg_err err;
+    if (dg_labelled_build(&ds, &g, 0.2, 7, &lab, &err) != DG_OK)
+        fail_msg("labels: %s", err.msg);
+    for (uint32_t i = 0; i < lab.n; i++)
+        if (lab.has_events[i] && lab.female[i])
+            g.dense[(size_t)lab.row[i] * g.ncols + ev] *= 6;
+    dg_labelled_free(&lab);
+    char out[700];
+    snprintf(out, sizeof out, "%s/scale", dir);
+    dg_train_opts o = softmax_opts(out, "softmax:l2=3e-1", DG_TARGET_GENDER);
+    dg_train_result res;
+    if (dg_train(&ds, &g, &o, &res, &err) != DG_OK)
+        fail_msg("train: %s", err.msg);
+    print_message("# %s\n", res.numeric);
+    double scale = 0;
+    assert_int_equal(sscanf(res.numeric, "scenario 1: x%lf,", &scale), 1);
+    assert_true(scale > 1);
+    const dg_run *ch = NULL;
+    for (size_t i = 0; i < res.nruns; i++)
+        if (res.runs[i].chosen && res.runs[i].scenario == 1 &&
+            strcmp(res.runs[i].family, "softmax") == 0)
+            ch = &res.runs[i];
+    assert_non_null(ch);
+    char want[64];
+    snprintf(want, sizeof want, "numeric=x%g", scale);
+    assert_non_null(strstr(ch->params, want));
+    reloaded_gender(out, &g, ch);
+    dg_train_result_free(&res);
+    dg_features_free(&g);
+}
+
+/* Softmax on gender over `grid`, 5 folds: the cross-validated score of
+ * the combination every fold fit (the best when several), into *cv, and
+ * its parameters into params. */
+static void softmax_cv(const char *grid, const char *name, double *cv, char *params, size_t size)
+{
+    char out[800];
+    snprintf(out, sizeof out, "%s/%s", dir, name);
+    dg_train_opts o = softmax_opts(out, grid, DG_TARGET_GENDER);
+    o.folds = 5;
+    dg_train_result res;
+    dg_err err;
+    if (dg_train(&ds, &feats, &o, &res, &err) != DG_OK)
+        fail_msg("train: %s", err.msg);
+    *cv = NAN;
+    for (size_t i = 0; i < res.nruns; i++)
+        for (int c = 0; c < res.runs[i].ngrid; c++)
+            if (res.runs[i].scenario == 1 && strcmp(res.runs[i].family, "softmax") == 0 &&
+                res.runs[i].grid_folds[c] == 5 && !(res.runs[i].grid_cv[c] >= *cv)) {
+                *cv = res.runs[i].grid_cv[c];
+                snprintf(params, size, "%s", res.runs[i].grid_params[c]);
+            }
+    dg_train_result_free(&res);
+}
+
+/* A fold's held-out rows never reach its fits, not even through a warm
+ * start. A grid of one penalty three times is screened on fold 1 (its
+ * first point starts cold, the others from the one before), and its first
+ * point, kept, is fit on the other folds: from the same cold start as
+ * when it is alone in its grid, so the two cross-validated scores are the
+ * same bits. A fold started from fold 1's model, which was fit on the
+ * other folds' held-out rows, keeps some of what it memorised of their
+ * labels (its stop is relative) and scores otherwise. */
+static void held_out_rows_never_fit(void **state)
+{
+    (void)state;
+    double screened, alone;
+    char kept[64], again[64];
+    softmax_cv("softmax:l2=3e-4,3e-4,3e-4", "screened", &screened, kept, sizeof kept);
+    softmax_cv("softmax:l2=3e-4", "alone", &alone, again, sizeof again);
+    print_message("# %s: kept by the screen %.9f, alone %.9f\n", kept, screened, alone);
+    assert_string_equal(kept, again);
+    assert_true(isfinite(alone) && isfinite(screened));
+    assert_true(same(screened, alone));
 }
 
 /* Whether text names `name` as a whole word (softmax@... inside
@@ -998,6 +1098,8 @@ int main(void)
         cmocka_unit_test(progress_weighs_fits_by_cost),
         cmocka_unit_test(ablation_by_block),
         cmocka_unit_test(counts_form_chosen_by_cv),
+        cmocka_unit_test(held_out_rows_never_fit),
+        cmocka_unit_test(numeric_scale_chosen_by_cv),
         cmocka_unit_test(defaults_in_help_and_man),
         cmocka_unit_test(every_family_beats_the_prior),
         cmocka_unit_test(commands),

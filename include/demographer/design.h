@@ -106,6 +106,8 @@ typedef struct dg_design_spec {
     unsigned blocks;
     dg_bag_weight bags;
     dg_count_form counts;   /* not a line of design.txt: load reads it from the columns */
+    double numeric_scale;   /* dg_design_scale_numeric's; not a line of design.txt either:
+                               folded into the numeric columns' sd (1 after a load) */
     uint32_t min_count;
     uint64_t fingerprint;   /* dg_features_fingerprint of the features it was learnt on */
     dg_strpool brands;      /* id = column within the brand block */
@@ -133,6 +135,11 @@ uint64_t dg_features_fingerprint(const dg_features *f);
 int dg_design_learn(dg_design_spec *s, const dg_features *f, const uint32_t *rows,
                     uint32_t nrows, unsigned blocks, dg_bag_weight bags, dg_count_form counts,
                     uint32_t min_count, dg_err *err);
+/* Multiplies every numeric column's value by scale (> 0) by dividing its
+ * sd: under one L2 penalty for every column, the numeric block's weights
+ * are penalised 1/scale^2 as much as the one-hot blocks'. design.txt keeps
+ * the divided sd, so predict, serve and export-sql apply it unchanged. */
+void dg_design_scale_numeric(dg_design_spec *s, double scale);
 /* Applies the spec to rows[0..nrows) of f: out (a fresh dg_csr, freed with
  * dg_csr_free) has nrows rows and dg_design_ncols columns, each row's
  * columns ascending. Fails when f's layout fingerprint differs from the

@@ -137,6 +137,8 @@ typedef struct dg_train_result {
     double bags_seconds;   /* that choice's cross-validation seconds, summed over folds */
     char counts[300];      /* scenario 1's count form (dg_count_form) and how CV chose it */
     double counts_seconds; /* likewise */
+    char numeric[400];     /* scenario 1's numeric block scale and how CV chose it */
+    double numeric_seconds; /* likewise */
 } dg_train_result;
 
 /* The default model families of `run` and `train`, the workbench, --help
