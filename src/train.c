@@ -386,35 +386,73 @@ static void free_unread_variants(scenario *S, int keep)
             variant_free(S, v);
 }
 
+/* Into sub: combination b of the grid and its neighbours along the
+ * family's warm parameter (the penalty), the others' values as b's: the
+ * points a scale is scored at once b is the best found. The whole grid
+ * when the family has no warm parameter. Returns their count. */
+static int penalty_neighbours(const dg_model_family *fam, const dg_params *combos, int ncombos,
+                              int b, dg_params *sub)
+{
+    if (!fam->warm_param) {
+        memcpy(sub, combos, sizeof *sub * (size_t)ncombos);
+        return ncombos;
+    }
+    double v = dg_param(&combos[b], fam->warm_param, NAN), below = -INFINITY, above = INFINITY;
+    int lo = -1, hi = -1;
+    for (int c = 0; c < ncombos; c++) {
+        int same = 1;
+        for (int i = 0; i < combos[c].n && same; i++)
+            if (strcmp(combos[c].name[i], fam->warm_param) != 0)
+                same = dg_param(&combos[b], combos[c].name[i], NAN) == combos[c].value[i];
+        double x = dg_param(&combos[c], fam->warm_param, NAN);
+        if (!same)
+            continue;
+        if (x < v && x > below)
+            below = x, lo = c;
+        if (x > v && x < above)
+            above = x, hi = c;
+    }
+    int n = 0;
+    if (hi >= 0)
+        sub[n++] = combos[hi]; /* the warm path starts at the strongest */
+    sub[n++] = combos[b];
+    if (lo >= 0)
+        sub[n++] = combos[lo];
+    return n;
+}
+
 /* The numeric block's scale against the one-hot blocks' (the two blocks'
  * relative L2 penalty, dg_design_scale_numeric), chosen after the bags and
  * the count form by the same family on the same fold. Standardised counts
  * and binary bags are on no common scale, so which block deserves the
  * larger weights depends on the data. Each scale is scored at its best
- * penalty: fold 1's screen of the family's whole grid (each path ended at
- * its first rising score), since at one penalty a scale mostly moves the
- * numeric weights to where a weaker penalty would put them anyway (at the
- * grid's middle the smooth world's probe chose x4, which lost to x1 at
- * every fold's best penalty). x1 against x0.5 and x2, then the winning
- * direction walked by factors of 2, two steps at a time, while the
- * farther step wins, to x1/64 or x64; ties keep the smaller step from x1. */
+ * penalty on fold 1: at one penalty a scale mostly moves the numeric
+ * weights to where a weaker penalty would put them anyway (at the grid's
+ * middle the smooth world's probe chose x4, which lost to x1 at every
+ * fold's best penalty). x1 and x2 by fold 1's screen of the whole grid
+ * (each path ended at its first rising score), side by side; then the way
+ * that won (x2 up, else x1/2 down) walked by factors of 2, two steps at a
+ * time while the farther step wins, to x1/64 or x64, each step scored at
+ * the best scale's best penalty and its two neighbours (the bags' best
+ * penalty moves little with the numeric block's scale). Ties keep the
+ * smaller step from x1. */
 static int choose_numeric_scale(trainer *T, scenario *S, const dg_model_family *fam, dg_target t,
                                 const dg_params *combos, int ncombos, dg_err *err)
 {
-    enum { MAX_STEPS = 6, MAX_TRIED = 3 + 2 * MAX_STEPS };
+    enum { MAX_STEPS = 6, MAX_TRIED = 2 + 2 * MAX_STEPS };
     static const int slots[] = {V_SCALED_1, V_SCALED_2, V_SCALED_3};
     const dg_bag_weight bags = S->spec[T->bags].bags;
     const dg_count_form counts = S->spec[T->bags].counts;
     double tried[MAX_TRIED], score[MAX_TRIED], seconds = 0;
-    int ntried = 0, best = T->bags, rc = DG_OK;
+    int ntried = 0, best = T->bags, rc = DG_OK, nsub = 0;
     double best_scale = 1, best_score = INFINITY, step = 0;
     char best_params[96] = "";
+    dg_params *sub = dg_xcalloc((size_t)ncombos + 1, sizeof *sub);
     for (int round = 0; rc == DG_OK && round <= MAX_STEPS; round++) {
-        double want[3];
+        double want[2];
         int n = 0;
         if (round == 0) {
             want[n++] = 1;
-            want[n++] = 0.5;
             want[n++] = 2;
         } else {
             /* two steps at once, one per core */
@@ -426,12 +464,12 @@ static int choose_numeric_scale(trainer *T, scenario *S, const dg_model_family *
             break;
         /* x1 is the variant chosen so far; the others go in the scaled
          * slots but the best's */
-        int slot[3] = {T->bags, slots[0], slots[1]};
+        int slot[2] = {T->bags, slots[0]};
         if (round > 0)
             for (int k = 0, ns = 0; k < 3 && ns < n; k++)
                 if (slots[k] != best)
                     slot[ns++] = slots[k];
-        job jobs[3];
+        job jobs[2];
         int njobs = 0;
         for (int k = 0; k < n && rc == DG_OK; k++)
             if (want[k] != 1) {
@@ -440,12 +478,14 @@ static int choose_numeric_scale(trainer *T, scenario *S, const dg_model_family *
             }
         if (rc == DG_OK) {
             for (int k = 0; k < n; k++)
-                train_job_init(&jobs[k], T, S, t, fam, combos, ncombos, slot[k]);
+                train_job_init(&jobs[k], T, S, t, fam, round ? sub : combos,
+                               round ? nsub : ncombos, slot[k]);
             njobs = n;
             train_plan_screens(T, jobs, (size_t)n);
             rc = train_screen(T, jobs, (size_t)n, "cross-validation: scenario 1 numeric: ", err);
         }
         double before = best_score;
+        int best_combo = -1;
         for (int k = 0; k < njobs && rc == DG_OK; k++) {
             const job *J = &jobs[k];
             tried[ntried] = want[k];
@@ -456,15 +496,19 @@ static int choose_numeric_scale(trainer *T, scenario *S, const dg_model_family *
                 best_scale = want[k];
                 best_score = J->score[J->best];
                 dg_params_format(&J->combos[J->best], best_params, sizeof best_params);
+                best_combo = J->best;
             }
         }
+        if (round == 0 && best_combo >= 0)
+            nsub = penalty_neighbours(fam, combos, ncombos, best_combo, sub);
         for (int k = 0; k < njobs; k++)
             train_job_free(&jobs[k]);
         if (round == 0)
-            step = best_scale == 1 ? 0 : best_scale; /* 0.5 or 2: the way to walk */
+            step = best_scale == 1 ? 0.5 : 2; /* the way to walk: x2 won, or try below x1 */
         else if (!(best_score < before) || best_scale != want[n - 1])
             step = 0; /* no gain, or the nearer step won: the turn is passed */
     }
+    free(sub);
     if (rc == DG_OK) {
         char scores[200];
         int at = 0;
@@ -473,8 +517,8 @@ static int choose_numeric_scale(trainer *T, scenario *S, const dg_model_family *
             at += snprintf(scores + at, sizeof scores - (size_t)at, "%sx%g %.4f", k ? ", " : "",
                            tried[k], score[k]);
         snprintf(T->res->numeric, sizeof T->res->numeric,
-                 "scenario 1: x%g, by fold 1 of the %d-fold cross-validation of %s on %s along "
-                 "its grid (best %s) with %s bags and %s counts (%s)",
+                 "scenario 1: x%g, by fold 1 of the %d-fold cross-validation of %s on %s at its "
+                 "best penalty (%s) with %s bags and %s counts (%s)",
                  best_scale, T->folds, fam->name, dg_target_name(t), best_params,
                  train_variant_bags(S, best), train_variant_counts(S, best), scores);
         T->res->numeric_seconds = seconds;
