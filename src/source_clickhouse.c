@@ -915,6 +915,23 @@ static void columns_sql(const dg_dataset *ds, dg_table_id id, char *out, size_t 
     snprintf(out + o, cap - o, ")");
 }
 
+/* The shards' sort key. The events and app events are kept in device order:
+ * the features' GROUP BYs (per device; per device and place; per device and
+ * app) then meet each group's rows one after another, so the hash table's
+ * entry for a group stays in cache instead of being looked up at random for
+ * every row (the rows in file order are in time order, every device's
+ * scattered). dg_row last keeps the order whole and unique; the raw reads ask
+ * ORDER BY dg_row anyway. The coordinates are Nullable, which 18.16 refuses
+ * in a sort key. */
+static const char *sort_key(dg_table_id id)
+{
+    switch (id) {
+    case DG_T_EVENTS: return "(`device_id`, `dg_row`)";
+    case DG_T_APP_EVENTS: return "(`device_id`, `app_id`, `dg_row`)";
+    default: return "`dg_row`";
+    }
+}
+
 static const char *shard_key(dg_table_id id)
 {
     switch (id) {
@@ -1034,8 +1051,8 @@ static int import_table(const dg_ch_config *c, const char *const *urls, int nsha
     columns_sql(ds, id, cols, sizeof cols);
     snprintf(what, sizeof what, "importing %s", name);
     snprintf(sql, sizeof sql,
-             "CREATE TABLE `%s`.`%s_local_%s` %s ENGINE = MergeTree ORDER BY `dg_row`", db, name,
-             gen, cols);
+             "CREATE TABLE `%s`.`%s_local_%s` %s ENGINE = MergeTree ORDER BY %s", db, name, gen,
+             cols, sort_key(id));
     if (on_shards(c, urls, nshards, sql, what, err) != DG_OK)
         return DG_ERR;
     snprintf(sql, sizeof sql,
