@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1114,6 +1115,116 @@ static int run_query_clickhouse(const dg_ch_config *cfg, fetch *x, int q, const 
     return rc;
 }
 
+/* The app rows and the app vocabulary, the two queries over the largest
+ * table, run on a request of their own from the start, beside the small
+ * tables and the event queries on the calling thread: the servers work on
+ * both at once, and the client parses one query's rows while the cluster
+ * computes the other's (18.16 sends a GROUP BY's rows only once it is done,
+ * and the whole result with wait_end_of_query=1). The lane keeps its rows as
+ * received (the devices and the vocabulary are known only later). It never
+ * reports progress itself (the caller's callback may not be thread-safe):
+ * its requests poll `stop`, which the waiting thread sets on a cancel, and a
+ * stopped request kills its query by query_id. */
+typedef struct ch_lane {
+    const dg_ch_config *cfg;
+    const dg_rules *rules;
+    fetch x; /* its own counters and rows: raw (app rows) and voc */
+    dg_pushdown_report rep;
+    dg_progress stop;
+    atomic_int stopping;
+    pthread_t tid;
+    pthread_mutex_t lock;
+    pthread_cond_t finished;
+    int started, done, rc;
+    dg_err err;
+} ch_lane;
+
+static int lane_stopped(void *ctx, const char *stage, double done, double total,
+                        const char *unit)
+{
+    (void)stage, (void)done, (void)total, (void)unit;
+    return atomic_load(&((ch_lane *)ctx)->stopping);
+}
+
+static int run_query_clickhouse(const dg_ch_config *cfg, fetch *x, int q, const dg_rules *rules,
+                                dg_mysql_row_fn fn, dg_pushdown_report *rep, dg_err *err);
+
+static void *ch_lane_main(void *arg)
+{
+    ch_lane *a = arg;
+    int rc = run_query_clickhouse(a->cfg, &a->x, DG_PD_Q_APPS, a->rules, on_app, &a->rep, &a->err);
+    if (rc == DG_OK)
+        rc = run_query_clickhouse(a->cfg, &a->x, DG_PD_Q_VOCAB, a->rules, on_vocab, &a->rep,
+                                  &a->err);
+    pthread_mutex_lock(&a->lock);
+    a->rc = rc;
+    a->done = 1;
+    pthread_cond_signal(&a->finished);
+    pthread_mutex_unlock(&a->lock);
+    return NULL;
+}
+
+static void ch_lane_start(ch_lane *a, const dg_ch_config *cfg, const dg_rules *rules,
+                          const char *where)
+{
+    memset(a, 0, sizeof *a);
+    a->cfg = cfg;
+    a->rules = rules;
+    a->x.where = where;
+    a->stop = (dg_progress){.fn = lane_stopped, .ctx = a};
+    a->x.progress = &a->stop;
+    atomic_init(&a->stopping, 0);
+    pthread_mutex_init(&a->lock, NULL);
+    pthread_cond_init(&a->finished, NULL);
+    a->started = pthread_create(&a->tid, NULL, ch_lane_main, a) == 0;
+}
+
+/* Waits for the lane, reporting the wait; with cancel (or when the progress
+ * asks to stop) its requests are stopped first. err (NULL when cancelling on
+ * another failure) gets the reason. */
+static int ch_lane_wait(ch_lane *a, int cancel, const dg_progress *progress, dg_err *err)
+{
+    if (!a->started && cancel) {
+        a->done = 1;
+        a->rc = dg_cancel(&a->err, "%s: app rows: cancelled", a->x.where);
+    } else if (!a->started) {
+        ch_lane_main(a); /* no thread to be had: the queries run here */
+    }
+    double t0 = dg_now();
+    pthread_mutex_lock(&a->lock);
+    while (!a->done) {
+        if (!cancel) {
+            pthread_mutex_unlock(&a->lock);
+            cancel = dg_progress_report(progress, "app rows (the server is working)",
+                                        dg_now() - t0, 0, "s");
+            pthread_mutex_lock(&a->lock);
+        }
+        if (cancel)
+            atomic_store(&a->stopping, 1);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 250 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&a->finished, &a->lock, &until);
+    }
+    pthread_mutex_unlock(&a->lock);
+    if (a->started)
+        pthread_join(a->tid, NULL);
+    a->started = 0;
+    pthread_mutex_destroy(&a->lock);
+    pthread_cond_destroy(&a->finished);
+    if (a->rc == DG_OK)
+        return DG_OK;
+    if (err && atomic_load(&a->stopping))
+        return dg_cancel(err, "%s: app rows: cancelled", a->x.where);
+    if (err)
+        *err = a->err;
+    return DG_ERR;
+}
+
 int dg_features_pushdown_clickhouse(const dg_ch_config *cfg, const dg_rules *rules,
                                     const dg_supercats *sc, double eps_km, double min_pts,
                                     dg_features *out, dg_dataset *small,
@@ -1133,6 +1244,8 @@ int dg_features_pushdown_clickhouse(const dg_ch_config *cfg, const dg_rules *rul
         return dg_fail(err, "%s: query too long (at most 16 time windows)", where);
     int skip[DG_T_COUNT] = {0};
     skip[DG_T_EVENTS] = skip[DG_T_APP_EVENTS] = 1;
+    ch_lane lane;
+    ch_lane_start(&lane, cfg, rules, where);
     if (dg_ch_load(small, cfg, skip, NULL, &rep->bytes, err) != DG_OK)
         goto fail_small;
     if (prepare_small(small, rules, sc, out, rep, where, err) != DG_OK)
@@ -1151,16 +1264,20 @@ int dg_features_pushdown_clickhouse(const dg_ch_config *cfg, const dg_rules *rul
         rc = run_query_clickhouse(cfg, &x, DG_PD_Q_COUNTS, rules, on_count, rep, err);
     if (rc == DG_OK)
         rc = run_query_clickhouse(cfg, &x, DG_PD_Q_LOCATIONS, rules, on_location, rep, err);
-    if (rc == DG_OK)
-        rc = run_query_clickhouse(cfg, &x, DG_PD_Q_VOCAB, rules, on_vocab, rep, err);
-    if (rc == DG_OK)
-        code_vocabulary(&x, &appmap);
-    if (rc == DG_OK)
-        rc = run_query_clickhouse(cfg, &x, DG_PD_Q_APPS, rules, on_app, rep, err);
-    if (rc == DG_OK) {
-        code_apps(&x, &x);
-        rc = build_columns(&x, small, sc, &appmap, eps_km, min_pts, cluster_report, progress, err);
+    rc = ch_lane_wait(&lane, rc != DG_OK, progress, rc == DG_OK ? err : NULL) == DG_OK ? rc
+                                                                                       : DG_ERR;
+    for (int q = DG_PD_Q_APPS; q <= DG_PD_Q_VOCAB; q++) {
+        rep->rows[q] = lane.rep.rows[q];
+        rep->seconds[q] = lane.rep.seconds[q];
     }
+    rep->bytes += lane.rep.bytes;
+    if (rc == DG_OK) {
+        code_vocabulary(&lane.x, &appmap);
+        code_apps(&x, &lane.x);
+    }
+    fetch_free(&lane.x);
+    if (rc == DG_OK)
+        rc = build_columns(&x, small, sc, &appmap, eps_km, min_pts, cluster_report, progress, err);
     fetch_free(&x);
     dg_i64map_free(&devs);
     dg_i64map_free(&phones);
@@ -1173,6 +1290,10 @@ int dg_features_pushdown_clickhouse(const dg_ch_config *cfg, const dg_rules *rul
 fail_features:
     dg_features_free(out);
 fail_small:
+    if (lane.started) {
+        (void)ch_lane_wait(&lane, 1, NULL, NULL);
+        fetch_free(&lane.x);
+    }
     dg_dataset_free(small);
     dg_dataset_init(small);
     return DG_ERR;
