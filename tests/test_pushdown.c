@@ -1255,7 +1255,13 @@ static void clickhouse_sql_is_plain(void **state)
         assert_null(strstr(buf, "DAYOFWEEK("));
     }
     assert_int_equal(dg_pushdown_sql_clickhouse(DG_PD_Q_COUNTS, &r, buf, sizeof buf), DG_OK);
-    /* MySQL's DAYOFWEEK order: Sunday (7 in toDayOfWeek) first. */
+    /* Packed: MySQL's DAYOFWEEK order, Sunday (7 in toDayOfWeek) as 0. */
+    assert_non_null(strstr(buf, "(toDayOfWeek(`timestamp`) % 7)"));
+    assert_null(strstr(buf, "toDayOfWeek(`timestamp`) = "));
+    assert_non_null(strstr(buf, "toDateTime('2016-05-02 06:00:00')"));
+    assert_int_equal(dg_pushdown_sql_clickhouse(DG_PD_CH_COUNTS_UNPACKED, &r, buf, sizeof buf),
+                     DG_OK);
+    /* Unpacked: MySQL's DAYOFWEEK order, Sunday (7 in toDayOfWeek) first. */
     const char *sun = strstr(buf, "toDayOfWeek(`timestamp`) = 7");
     const char *mon = strstr(buf, "toDayOfWeek(`timestamp`) = 1");
     assert_non_null(sun);
