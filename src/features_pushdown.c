@@ -168,6 +168,7 @@ typedef struct fetch {
     const dg_i64map *appmap;
     uint64_t check[2];
     int too_many_to_pack; /* a device with PACK_LIMIT events or more (packed counts) */
+    int by_device;        /* ClickHouse: events and app events sharded by device */
 } fetch;
 
 static int bad_field(fetch *x, dg_err *err, int field, const char *s, unsigned long len)
@@ -1147,6 +1148,19 @@ int dg_pushdown_sql_clickhouse(int q, const dg_rules *rules, char *buf, size_t c
     return n < 0 || (size_t)n >= cap ? DG_ERR : DG_OK;
 }
 
+/* Whether query q's rows may come from the shards unmerged: its GROUP BY
+ * key holds device_id, and (by_device) every row of a device lives on one
+ * shard, so each group is whole on its shard and the coordinator's merge of
+ * the shards' partial groups (a second hash table as large as the result)
+ * can be skipped. Never for the check and the vocabulary, whose keys are not
+ * the device (the setting gives wrong answers there). */
+static const char *no_merge(int q, int by_device)
+{
+    int keyed = q == DG_PD_Q_COUNTS || q == DG_PD_CH_COUNTS_UNPACKED ||
+                q == DG_PD_Q_LOCATIONS || q == DG_PD_Q_APPS;
+    return by_device && keyed ? "distributed_group_by_no_merge=1" : NULL;
+}
+
 static int run_query_clickhouse(const dg_ch_config *cfg, fetch *x, int q, const dg_rules *rules,
                                 dg_mysql_row_fn fn, dg_pushdown_report *rep, dg_err *err)
 {
@@ -1161,7 +1175,8 @@ static int run_query_clickhouse(const dg_ch_config *cfg, fetch *x, int q, const 
     x->what = dg_pushdown_query_name(slot);
     x->rows = 0;
     double t0 = dg_now();
-    dg_ch_call call = {.what = dg_pushdown_query_name(slot), .progress = x->progress};
+    dg_ch_call call = {.what = dg_pushdown_query_name(slot), .progress = x->progress,
+                       .settings = no_merge(q, x->by_device)};
     int rc = dg_ch_query_rows(cfg, &call, sql, fn, x, err);
     rep->rows[slot] = x->rows;
     rep->seconds[slot] += dg_now() - t0;
@@ -1219,12 +1234,13 @@ static void *ch_lane_main(void *arg)
 }
 
 static void ch_lane_start(ch_lane *a, const dg_ch_config *cfg, const dg_rules *rules,
-                          const char *where)
+                          const char *where, int by_device)
 {
     memset(a, 0, sizeof *a);
     a->cfg = cfg;
     a->rules = rules;
     a->x.where = where;
+    a->x.by_device = by_device;
     a->stop = (dg_progress){.fn = lane_stopped, .ctx = a};
     a->x.progress = &a->stop;
     atomic_init(&a->stopping, 0);
@@ -1299,7 +1315,12 @@ int dg_features_pushdown_clickhouse(const dg_ch_config *cfg, const dg_rules *rul
     int skip[DG_T_COUNT] = {0};
     skip[DG_T_EVENTS] = skip[DG_T_APP_EVENTS] = 1;
     ch_lane lane;
-    ch_lane_start(&lane, cfg, rules, where);
+    lane.started = 0;
+    int by_device;
+    if (dg_ch_config_check(cfg, err) != DG_OK ||
+        dg_ch_sharded_by_device(cfg, &by_device, err) != DG_OK)
+        goto fail_small;
+    ch_lane_start(&lane, cfg, rules, where, by_device);
     if (dg_ch_load(small, cfg, skip, NULL, &rep->bytes, err) != DG_OK)
         goto fail_small;
     if (prepare_small(small, rules, sc, out, rep, where, err) != DG_OK)
@@ -1308,6 +1329,7 @@ int dg_features_pushdown_clickhouse(const dg_ch_config *cfg, const dg_rules *rul
     fetch x;
     dg_i64map devs, phones, appmap;
     setup_fetch(&x, out, small, &rs, &devs, &phones, &appmap, where, progress);
+    x.by_device = by_device;
     int rc = run_query_clickhouse(cfg, &x, DG_PD_Q_CHECK, rules, on_check, rep, err);
     if (rc == DG_OK && x.check[0] != x.check[1])
         rc = dg_fail(err,

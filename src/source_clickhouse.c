@@ -349,12 +349,13 @@ static int perform(const dg_ch_config *c, dg_ch_call *call, const char *sql, int
     q[0] = '\0';
     if (sql_in_url)
         url_escape_into(q, qcap, sql);
-    size_t ucap = strlen(base) + qcap + 256;
+    size_t ucap = strlen(base) + qcap + 256 + (call->settings ? strlen(call->settings) : 0);
     char *url = dg_xmalloc(ucap);
     snprintf(url, ucap,
-             "%s%s?%s%s%squery_id=%s&wait_end_of_query=1&insert_distributed_sync=1%s%s", base,
-             base[strlen(base) - 1] == '/' ? "" : "/", call->no_database ? "" : "database=",
+             "%s%s?%s%s%squery_id=%s&wait_end_of_query=1&insert_distributed_sync=1%s%s%s%s",
+             base, base[strlen(base) - 1] == '/' ? "" : "/", call->no_database ? "" : "database=",
              call->no_database ? "" : c->database, call->no_database ? "" : "&", call->query_id,
+             call->settings ? "&" : "", call->settings ? call->settings : "",
              sql_in_url ? "&query=" : "", q);
     free(q);
     CURL *h = curl_easy_init();
@@ -473,6 +474,53 @@ int dg_ch_kill(const dg_ch_config *c, const char *url, const char *query_id, dg_
     request r;
     memset(&r, 0, sizeof r);
     return perform(c, &call, sql, 0, &r, err);
+}
+
+typedef struct sharding {
+    int device[2]; /* events, app_events: sharded by cityHash64(device_id) */
+} sharding;
+
+static int on_sharding(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
+{
+    (void)len, (void)err;
+    sharding *sh = ctx;
+    if (nf < 2 || !row[0] || !row[1])
+        return 0;
+    /* The engine's text without blanks and quotes, whichever way the
+     * server's version writes it. */
+    char e[512];
+    size_t n = 0;
+    for (const char *p = row[1]; *p && n + 1 < sizeof e; p++)
+        if (*p != ' ' && *p != '`' && *p != '"' && *p != '\'')
+            e[n++] = *p;
+    e[n] = '\0';
+    static const char tail[] = ",cityHash64(device_id))";
+    int yes = strncmp(e, "Distributed(", 12) == 0 && n >= sizeof tail - 1 &&
+              strcmp(e + n - (sizeof tail - 1), tail) == 0;
+    if (strcmp(row[0], "events") == 0)
+        sh->device[0] = yes;
+    else if (strcmp(row[0], "app_events") == 0)
+        sh->device[1] = yes;
+    return 0;
+}
+
+int dg_ch_sharded_by_device(const dg_ch_config *c, int *yes, dg_err *err)
+{
+    *yes = 0;
+    if (!dg_ch_identifier_ok(c->database))
+        return dg_fail(err, "--database expects 1 to 64 of A-Z a-z 0-9 _, got '%s'",
+                       c->database);
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "SELECT name, engine_full FROM system.tables WHERE database = '%s' AND name IN "
+             "('events', 'app_events')",
+             c->database);
+    sharding sh = {{0, 0}};
+    dg_ch_call call = {.what = "the catalogue"};
+    if (dg_ch_query_rows(c, &call, sql, on_sharding, &sh, err) != DG_OK)
+        return DG_ERR;
+    *yes = sh.device[0] && sh.device[1];
+    return DG_OK;
 }
 
 /* ---- naming a shard ------------------------------------------------------------ */

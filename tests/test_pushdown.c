@@ -1152,6 +1152,41 @@ static void ch_sql(const dg_ch_config *cfg, const char *sql)
         fail_msg("%s", err.msg);
 }
 
+/* The coordinator's merge is skipped only for tables sharded by device:
+ * Distributed tables over nothing in a database of their own, keyed by
+ * device, then by rand(). */
+static void clickhouse_no_merge_only_by_device(void **state)
+{
+    (void)state;
+    ch_skip_unless_cluster();
+    dg_ch_config cfg;
+    ch_config(&cfg, NULL);
+    ch_sql(&cfg, "DROP DATABASE IF EXISTS dg_sharding_test");
+    ch_sql(&cfg, "CREATE DATABASE dg_sharding_test");
+    snprintf(cfg.database, sizeof cfg.database, "dg_sharding_test");
+    static const char *const keys[] = {"cityHash64(`device_id`)", "rand()"};
+    for (int k = 0; k < 2; k++) {
+        char sql[400];
+        for (int t = 0; t < 2; t++) {
+            const char *name = t ? "app_events" : "events";
+            snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS dg_sharding_test.%s", name);
+            ch_sql(&cfg, sql);
+            snprintf(sql, sizeof sql,
+                     "CREATE TABLE dg_sharding_test.%s (`device_id` Int64) ENGINE = "
+                     "Distributed(demographer, dg_sharding_test, %s_local, %s)",
+                     name, name, keys[k]);
+            ch_sql(&cfg, sql);
+        }
+        int yes = -1;
+        dg_err err;
+        if (dg_ch_sharded_by_device(&cfg, &yes, &err) != DG_OK)
+            fail_msg("%s", err.msg);
+        assert_int_equal(yes, k == 0);
+    }
+    ch_sql(&cfg, "DROP DATABASE dg_sharding_test");
+    dg_ch_config_free(&cfg);
+}
+
 static int ch_loading(void *ctx)
 {
     return ch_number(ctx, NULL,
@@ -1388,6 +1423,7 @@ int main(void)
         cmocka_unit_test(clickhouse_cancel_kills),
         cmocka_unit_test(clickhouse_stopped_shard),
         cmocka_unit_test(clickhouse_shard_counts),
+        cmocka_unit_test(clickhouse_no_merge_only_by_device),
         cmocka_unit_test(clickhouse_killed_import_keeps_the_previous_set),
         cmocka_unit_test(clickhouse_scorer_equals_predict),
     };

@@ -66,6 +66,8 @@ typedef struct dg_ch_call {
                                     cluster's shards (set by that listing itself) */
     int no_database;             /* sent without the config's database as the default
                                     (which may not exist yet) */
+    const char *settings;        /* more URL parameters ("name=value&..."), the
+                                    program's own constants; NULL: none */
 } dg_ch_call;
 
 /* Runs sql (a SELECT, sent in TabSeparated) and streams its rows to fn as
@@ -79,6 +81,11 @@ int dg_ch_query_rows(const dg_ch_config *c, dg_ch_call *call, const char *sql,
 /* A statement without rows on url (NULL: the config's). */
 int dg_ch_exec(const dg_ch_config *c, const char *url, const char *sql, const char *what,
                dg_err *err);
+/* Whether the coordinator's `events` and `app_events` are Distributed tables
+ * sharded by cityHash64(device_id), as db-import writes them: every row of a
+ * device then lives on one shard, and a GROUP BY whose key holds device_id
+ * may skip the coordinator's merge (distributed_group_by_no_merge). */
+int dg_ch_sharded_by_device(const dg_ch_config *c, int *yes, dg_err *err);
 /* KILL QUERY WHERE query_id = id (id as dg_ch_call made it), on url. */
 int dg_ch_kill(const dg_ch_config *c, const char *url, const char *query_id, dg_err *err);
 
