@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- configuration ------------------------------------------------------ */
@@ -376,6 +377,8 @@ static int perform(const dg_ch_config *c, dg_ch_call *call, const char *sql, int
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)c->connect_timeout);
+    if (call->timeout_s > 0)
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, call->timeout_s);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "demographer/" DG_VERSION);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
@@ -463,17 +466,46 @@ int dg_ch_exec(const dg_ch_config *c, const char *url, const char *sql, const ch
     return dg_ch_query_rows(c, &call, sql, NULL, NULL, err);
 }
 
+/* How long a cancel waits for a killed query to end. */
+#define KILL_WAIT_S 3
+
+static int on_count(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err);
+
 int dg_ch_kill(const dg_ch_config *c, const char *url, const char *query_id, dg_err *err)
 {
     /* The id is ours (dg- and hex digits): checked all the same, as it enters SQL. */
     if (strncmp(query_id, "dg-", 3) != 0 || !dg_ch_identifier_ok(query_id + 3))
         return dg_fail(err, "not a query id of demographer's: '%s'", query_id);
-    char sql[128];
-    snprintf(sql, sizeof sql, "KILL QUERY WHERE query_id = '%s' SYNC", query_id);
-    dg_ch_call call = {.url = url, .what = "KILL QUERY"};
+    /* ASYNC, then a bounded wait: KILL ... SYNC waits for the query to end,
+     * and a coordinator's query waiting on a shard that hangs ends only at
+     * the server's receive_timeout (300 s by default), which the cancel
+     * would wait too. Each request has a limit of its own, for a coordinator
+     * that hangs itself. */
+    char sql[160];
+    snprintf(sql, sizeof sql, "KILL QUERY WHERE query_id = '%s' ASYNC", query_id);
+    dg_ch_call call = {.url = url, .what = "KILL QUERY", .timeout_s = 10};
     request r;
     memset(&r, 0, sizeof r);
-    return perform(c, &call, sql, 0, &r, err);
+    if (perform(c, &call, sql, 0, &r, err) != DG_OK)
+        return DG_ERR;
+    snprintf(sql, sizeof sql, "SELECT count() FROM system.processes WHERE query_id = '%s'",
+             query_id);
+    double t0 = dg_now();
+    for (;;) {
+        uint64_t n = UINT64_MAX;
+        dg_ch_call look = {.url = url, .what = "the killed query", .timeout_s = 5};
+        if (dg_ch_query_rows(c, &look, sql, on_count, &n, err) != DG_OK)
+            return DG_ERR;
+        if (n == 0)
+            return DG_OK;
+        if (dg_now() - t0 > KILL_WAIT_S)
+            return dg_fail(err,
+                           "%s: query %s is still running %d s after KILL QUERY (a shard that "
+                           "does not answer holds it until the server's receive_timeout)",
+                           url ? url : c->url, query_id, KILL_WAIT_S);
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 typedef struct sharding {

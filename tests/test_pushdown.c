@@ -1092,6 +1092,38 @@ static void clickhouse_cancel_kills(void **state)
     dg_ch_config_free(&cfg);
 }
 
+/* A cancel returns promptly while a shard hangs (SIGSTOP: the port still
+ * accepts, nothing answers): the coordinator's query then waits for the
+ * shard up to its receive_timeout (300 s), and so did KILL QUERY ... SYNC. */
+static void clickhouse_cancel_with_a_hung_shard(void **state)
+{
+    (void)state;
+    ch_skip_unless_cluster();
+    char path[1100];
+    snprintf(path, sizeof path, "%.1000s/s2/dg.pid", getenv("DG_CH_DIR"));
+    FILE *f = fopen(path, "r");
+    long pid = 0;
+    if (!f || fscanf(f, "%ld", &pid) != 1 || pid <= 1)
+        fail_msg("no pid in %s", path);
+    fclose(f);
+    dg_ch_config cfg;
+    ch_config(&cfg, NULL);
+    int asked = 0;
+    dg_progress pr = {.fn = stop_while_working, .ctx = &asked};
+    dg_ch_call call = {.what = "a count over the shards", .progress = &pr};
+    dg_err err;
+    assert_int_equal(kill((pid_t)pid, SIGSTOP), 0);
+    double t0 = dg_now();
+    int rc = dg_ch_query_rows(&cfg, &call, "SELECT count() FROM events", NULL, NULL, &err);
+    double took = dg_now() - t0;
+    assert_int_equal(kill((pid_t)pid, SIGCONT), 0);
+    assert_int_equal(rc, DG_ERR);
+    assert_true(dg_cancelled(&err));
+    assert_true(asked >= 1);
+    assert_true(took < 30);
+    dg_ch_config_free(&cfg);
+}
+
 /* The same set on 1 and on 3 shards: the same features. */
 static void clickhouse_shard_counts(void **state)
 {
@@ -1422,6 +1454,7 @@ int main(void)
         cmocka_unit_test(clickhouse_equals_local),
         cmocka_unit_test(clickhouse_cancel_kills),
         cmocka_unit_test(clickhouse_stopped_shard),
+        cmocka_unit_test(clickhouse_cancel_with_a_hung_shard),
         cmocka_unit_test(clickhouse_shard_counts),
         cmocka_unit_test(clickhouse_no_merge_only_by_device),
         cmocka_unit_test(clickhouse_killed_import_keeps_the_previous_set),
