@@ -1165,10 +1165,10 @@ static int run_query_clickhouse(const dg_ch_config *cfg, fetch *x, int q, const 
                                 dg_mysql_row_fn fn, dg_pushdown_report *rep, dg_err *err)
 {
     char sql[4096];
+    int slot = q == DG_PD_CH_COUNTS_UNPACKED ? DG_PD_Q_COUNTS : q; /* its name and report */
     if (dg_pushdown_sql_clickhouse(q, rules, sql, sizeof sql) != DG_OK)
         return dg_fail(err, "%s: %s: query too long (at most 16 time windows)", x->where,
-                       dg_pushdown_query_name(q));
-    int slot = q == DG_PD_CH_COUNTS_UNPACKED ? DG_PD_Q_COUNTS : q; /* its name and report */
+                       dg_pushdown_query_name(slot));
     if (dg_progress_report(x->progress, dg_pushdown_query_name(slot), slot, DG_PD_NQUERIES,
                            "queries"))
         return dg_cancel(err, "%s: cancelled", x->where);
