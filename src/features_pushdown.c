@@ -609,22 +609,51 @@ static int cluster_columns(fetch *x, double eps_km, double min_pts, dg_dbscan_re
         total += x->locs[i].n;
     }
     qsort(by_first, x->nlocs, sizeof *by_first, cmp_first);
-    float *lat = dg_xmalloc((total + 1) * sizeof *lat), *lon = dg_xmalloc((total + 1) * sizeof *lon);
+    /* One point per row, weighted by its events, instead of one per event:
+     * the locations, their weights (sums of whole numbers, exact), their
+     * numbering and their seed order (by first point; the rows' order keeps
+     * the events' order of first points) are the same, for a third of the
+     * points to sort. The per-location point counts and the point total,
+     * which the report gives, are put back to events below. A weight must
+     * be exact as a float: a row of over 2^24 events is expanded instead. */
+    int weighted = 1;
+    for (size_t i = 0; i < x->nlocs; i++)
+        weighted &= x->locs[i].n <= ((uint64_t)1 << 24);
+    uint64_t npoints = weighted ? x->nlocs : total;
+    float *lat = dg_xmalloc((npoints + 1) * sizeof *lat),
+          *lon = dg_xmalloc((npoints + 1) * sizeof *lon);
+    float *weight = weighted ? dg_xmalloc((npoints + 1) * sizeof *weight) : NULL;
     uint64_t *first_point = dg_xmalloc((x->nlocs + 1) * sizeof *first_point);
     uint64_t k = 0;
     for (size_t i = 0; i < x->nlocs; i++) {
         const struct locrow *l = by_first[i];
         first_point[l - x->locs] = k;
+        if (weighted) {
+            lat[k] = l->lat;
+            lon[k] = l->lon;
+            weight[k++] = (float)l->n;
+            continue;
+        }
         for (uint64_t r = 0; r < l->n; r++) {
             lat[k] = l->lat;
             lon[k++] = l->lon;
         }
     }
-    free(by_first);
     dg_dbscan_locs locs;
-    int rc = dg_dbscan_locs_build(&locs, lat, lon, NULL, total, err);
+    int rc = dg_dbscan_locs_build(&locs, lat, lon, weight, npoints, err);
     free(lat);
     free(lon);
+    free(weight);
+    if (rc == DG_OK && weighted) {
+        memset(locs.count, 0, (size_t)locs.n * sizeof *locs.count);
+        for (size_t i = 0; i < x->nlocs; i++) {
+            uint32_t l = locs.of_point[i];
+            if (l != UINT32_MAX)
+                locs.count[l] += (uint32_t)by_first[i]->n;
+        }
+        locs.npoints = total;
+    }
+    free(by_first);
     if (rc != DG_OK) {
         free(first_point);
         return DG_ERR;
