@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,8 @@ typedef struct fetch {
     size_t nvoc, capvoc;
     const dg_i64map *appmap;
     uint64_t check[2];
+    int too_many_to_pack; /* a device with PACK_LIMIT events or more (packed counts) */
+    int by_device;        /* ClickHouse: events and app events sharded by device */
 } fetch;
 
 static int bad_field(fetch *x, dg_err *err, int field, const char *s, unsigned long len)
@@ -245,20 +248,51 @@ static int on_check(void *ctx, char **row, unsigned long *len, unsigned nf, dg_e
     return tick(x, err);
 }
 
+/* ClickHouse's COUNTS query packs three hours (or weekdays) into one sum,
+ * PACK_BITS bits each: one aggregate instead of three, where 18.16 spends
+ * most of the query calling each aggregate once per row. A field counts some
+ * of the device's events, so no field can overflow while the device has
+ * fewer than PACK_LIMIT events; a device with more makes the query run again
+ * unpacked. */
+#define PACK_BITS 21
+#define PACK_LIMIT ((uint64_t)1 << PACK_BITS)
+#define PACKED_SUMS (24 / 3 + (7 + 2) / 3) /* 8 of hours, 3 of weekdays */
+
 static int on_count(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
 {
     fetch *x = ctx;
     int64_t dev;
     uint64_t n, days, by[31];
-    if (nf != 3 + 31)
+    int packed = nf == 3 + PACKED_SUMS;
+    if (nf != 3 + 31 && !packed)
         return dg_fail(err, "%s: %s: %u fields in a row, expected %d", x->where, x->what, nf,
                        3 + 31);
     if (get_i64(x, err, row, len, 0, &dev) || get_u64(x, err, row, len, 1, &n) ||
         get_u64(x, err, row, len, 2, &days))
         return 1;
-    for (int i = 0; i < 31; i++)
-        if (get_u64(x, err, row, len, 3 + i, &by[i]))
-            return 1;
+    if (packed && n >= PACK_LIMIT) {
+        x->too_many_to_pack = 1; /* the caller starts again unpacked */
+        return tick(x, err);
+    }
+    if (packed) {
+        /* Sum k holds hours 3k..3k+2 (then weekdays 3k..3k+2, Sunday 0),
+         * the lowest field first. */
+        for (int k = 0; k < PACKED_SUMS; k++) {
+            uint64_t v;
+            if (get_u64(x, err, row, len, 3 + k, &v))
+                return 1;
+            int base = k < 8 ? 3 * k : 24 + 3 * (k - 8);
+            for (int j = 0; j < 3; j++) {
+                int i = base + j;
+                if (i < 31) /* the last sum has one weekday */
+                    by[i] = v >> (PACK_BITS * j) & (PACK_LIMIT - 1);
+            }
+        }
+    } else {
+        for (int i = 0; i < 31; i++)
+            if (get_u64(x, err, row, len, 3 + i, &by[i]))
+                return 1;
+    }
     uint32_t d = dropped(x, dev) ? UINT32_MAX : dg_i64map_get(x->devs, dev);
     if (d != UINT32_MAX) {
         float *r = x->f->dense + (size_t)d * x->f->ncols;
@@ -575,22 +609,51 @@ static int cluster_columns(fetch *x, double eps_km, double min_pts, dg_dbscan_re
         total += x->locs[i].n;
     }
     qsort(by_first, x->nlocs, sizeof *by_first, cmp_first);
-    float *lat = dg_xmalloc((total + 1) * sizeof *lat), *lon = dg_xmalloc((total + 1) * sizeof *lon);
+    /* One point per row, weighted by its events, instead of one per event:
+     * the locations, their weights (sums of whole numbers, exact), their
+     * numbering and their seed order (by first point; the rows' order keeps
+     * the events' order of first points) are the same, for a third of the
+     * points to sort. The per-location point counts and the point total,
+     * which the report gives, are put back to events below. A weight must
+     * be exact as a float: a row of over 2^24 events is expanded instead. */
+    int weighted = 1;
+    for (size_t i = 0; i < x->nlocs; i++)
+        weighted &= x->locs[i].n <= ((uint64_t)1 << 24);
+    uint64_t npoints = weighted ? x->nlocs : total;
+    float *lat = dg_xmalloc((npoints + 1) * sizeof *lat),
+          *lon = dg_xmalloc((npoints + 1) * sizeof *lon);
+    float *weight = weighted ? dg_xmalloc((npoints + 1) * sizeof *weight) : NULL;
     uint64_t *first_point = dg_xmalloc((x->nlocs + 1) * sizeof *first_point);
     uint64_t k = 0;
     for (size_t i = 0; i < x->nlocs; i++) {
         const struct locrow *l = by_first[i];
         first_point[l - x->locs] = k;
+        if (weighted) {
+            lat[k] = l->lat;
+            lon[k] = l->lon;
+            weight[k++] = (float)l->n;
+            continue;
+        }
         for (uint64_t r = 0; r < l->n; r++) {
             lat[k] = l->lat;
             lon[k++] = l->lon;
         }
     }
-    free(by_first);
     dg_dbscan_locs locs;
-    int rc = dg_dbscan_locs_build(&locs, lat, lon, NULL, total, err);
+    int rc = dg_dbscan_locs_build(&locs, lat, lon, weight, npoints, err);
     free(lat);
     free(lon);
+    free(weight);
+    if (rc == DG_OK && weighted) {
+        memset(locs.count, 0, (size_t)locs.n * sizeof *locs.count);
+        for (size_t i = 0; i < x->nlocs; i++) {
+            uint32_t l = locs.of_point[i];
+            if (l != UINT32_MAX)
+                locs.count[l] += (uint32_t)by_first[i]->n;
+        }
+        locs.npoints = total;
+    }
+    free(by_first);
     if (rc != DG_OK) {
         free(first_point);
         return DG_ERR;
@@ -1044,6 +1107,21 @@ static void window_sql_clickhouse(const rule_set *rs, char *out, size_t cap)
     "SUM(CASE WHEN toHour(`timestamp`) >= 6 AND toHour(`timestamp`) < 12 THEN 1 ELSE 0 END), " \
     "SUM(CASE WHEN toHour(`timestamp`) >= 12 AND toHour(`timestamp`) < 18 THEN 1 ELSE 0 END)"
 
+/* The COUNTS query's per-hour and per-weekday columns packed (on_count):
+ * sum k adds 1 << (PACK_BITS * j) for an event of hour 3k + j, then for
+ * weekday 3k + j, counted Sunday 0 as MySQL's DAYOFWEEK orders them
+ * (toDayOfWeek % 7: Monday 1 .. Saturday 6, Sunday 7 -> 0). */
+static void packed_sums(char *sums, size_t cap)
+{
+    size_t o = 0;
+    for (int k = 0; k < PACKED_SUMS && o < cap; k++) {
+        const char *of = k < 8 ? "toHour(`timestamp`)" : "(toDayOfWeek(`timestamp`) % 7)";
+        o += (size_t)snprintf(sums + o, cap - o,
+                              ", SUM(bitShiftLeft(toUInt64(intDiv(%s, 3) = %d), %d * (%s %% 3)))",
+                              of, k < 8 ? k : k - 8, PACK_BITS, of);
+    }
+}
+
 int dg_pushdown_sql_clickhouse(int q, const dg_rules *rules, char *buf, size_t cap)
 {
     rule_set rs;
@@ -1057,9 +1135,14 @@ int dg_pushdown_sql_clickhouse(int q, const dg_rules *rules, char *buf, size_t c
     case DG_PD_Q_CHECK:
         n = snprintf(buf, cap, "SELECT COUNT(*), COUNT(DISTINCT `event_id`) FROM `events`");
         break;
-    case DG_PD_Q_COUNTS: {
-        char sums[31 * 72];
-        hour_weekday_sums(sums, sizeof sums, "toHour(`timestamp`)", "toDayOfWeek(`timestamp`)", 1);
+    case DG_PD_Q_COUNTS:
+    case DG_PD_CH_COUNTS_UNPACKED: {
+        char sums[31 * 90];
+        if (q == DG_PD_Q_COUNTS)
+            packed_sums(sums, sizeof sums);
+        else
+            hour_weekday_sums(sums, sizeof sums, "toHour(`timestamp`)", "toDayOfWeek(`timestamp`)",
+                              1);
         n = snprintf(buf, cap,
                      "SELECT `device_id`, COUNT(*), COUNT(DISTINCT toDate(`timestamp`))%s "
                      "FROM `events` WHERE 1 = 1%s GROUP BY `device_id`",
@@ -1094,24 +1177,151 @@ int dg_pushdown_sql_clickhouse(int q, const dg_rules *rules, char *buf, size_t c
     return n < 0 || (size_t)n >= cap ? DG_ERR : DG_OK;
 }
 
+/* Whether query q's rows may come from the shards unmerged: its GROUP BY
+ * key holds device_id, and (by_device) every row of a device lives on one
+ * shard, so each group is whole on its shard and the coordinator's merge of
+ * the shards' partial groups (a second hash table as large as the result)
+ * can be skipped. Never for the check and the vocabulary, whose keys are not
+ * the device (the setting gives wrong answers there). */
+static const char *no_merge(int q, int by_device)
+{
+    int keyed = q == DG_PD_Q_COUNTS || q == DG_PD_CH_COUNTS_UNPACKED ||
+                q == DG_PD_Q_LOCATIONS || q == DG_PD_Q_APPS;
+    return by_device && keyed ? "distributed_group_by_no_merge=1" : NULL;
+}
+
 static int run_query_clickhouse(const dg_ch_config *cfg, fetch *x, int q, const dg_rules *rules,
                                 dg_mysql_row_fn fn, dg_pushdown_report *rep, dg_err *err)
 {
     char sql[4096];
+    int slot = q == DG_PD_CH_COUNTS_UNPACKED ? DG_PD_Q_COUNTS : q; /* its name and report */
     if (dg_pushdown_sql_clickhouse(q, rules, sql, sizeof sql) != DG_OK)
         return dg_fail(err, "%s: %s: query too long (at most 16 time windows)", x->where,
-                       dg_pushdown_query_name(q));
-    if (dg_progress_report(x->progress, dg_pushdown_query_name(q), q, DG_PD_NQUERIES, "queries"))
+                       dg_pushdown_query_name(slot));
+    if (dg_progress_report(x->progress, dg_pushdown_query_name(slot), slot, DG_PD_NQUERIES,
+                           "queries"))
         return dg_cancel(err, "%s: cancelled", x->where);
-    x->what = dg_pushdown_query_name(q);
+    x->what = dg_pushdown_query_name(slot);
     x->rows = 0;
     double t0 = dg_now();
-    dg_ch_call call = {.what = dg_pushdown_query_name(q), .progress = x->progress};
+    dg_ch_call call = {.what = dg_pushdown_query_name(slot), .progress = x->progress,
+                       .settings = no_merge(q, x->by_device)};
     int rc = dg_ch_query_rows(cfg, &call, sql, fn, x, err);
-    rep->rows[q] = x->rows;
-    rep->seconds[q] = dg_now() - t0;
+    rep->rows[slot] = x->rows;
+    rep->seconds[slot] += dg_now() - t0;
     rep->bytes += call.bytes;
     return rc;
+}
+
+/* The app rows and the app vocabulary, the two queries over the largest
+ * table, run on a request of their own from the start, beside the small
+ * tables and the event queries on the calling thread: the servers work on
+ * both at once, and the client parses one query's rows while the cluster
+ * computes the other's (18.16 sends a GROUP BY's rows only once it is done,
+ * and the whole result with wait_end_of_query=1). The lane keeps its rows as
+ * received (the devices and the vocabulary are known only later). It never
+ * reports progress itself (the caller's callback may not be thread-safe):
+ * its requests poll `stop`, which the waiting thread sets on a cancel, and a
+ * stopped request kills its query by query_id. */
+typedef struct ch_lane {
+    const dg_ch_config *cfg;
+    const dg_rules *rules;
+    fetch x; /* its own counters and rows: raw (app rows) and voc */
+    dg_pushdown_report rep;
+    dg_progress stop;
+    atomic_int stopping;
+    pthread_t tid;
+    pthread_mutex_t lock;
+    pthread_cond_t finished;
+    int started, done, rc;
+    dg_err err;
+} ch_lane;
+
+static int lane_stopped(void *ctx, const char *stage, double done, double total,
+                        const char *unit)
+{
+    (void)stage, (void)done, (void)total, (void)unit;
+    return atomic_load(&((ch_lane *)ctx)->stopping);
+}
+
+static int run_query_clickhouse(const dg_ch_config *cfg, fetch *x, int q, const dg_rules *rules,
+                                dg_mysql_row_fn fn, dg_pushdown_report *rep, dg_err *err);
+
+static void *ch_lane_main(void *arg)
+{
+    ch_lane *a = arg;
+    int rc = run_query_clickhouse(a->cfg, &a->x, DG_PD_Q_APPS, a->rules, on_app, &a->rep, &a->err);
+    if (rc == DG_OK)
+        rc = run_query_clickhouse(a->cfg, &a->x, DG_PD_Q_VOCAB, a->rules, on_vocab, &a->rep,
+                                  &a->err);
+    pthread_mutex_lock(&a->lock);
+    a->rc = rc;
+    a->done = 1;
+    pthread_cond_signal(&a->finished);
+    pthread_mutex_unlock(&a->lock);
+    return NULL;
+}
+
+static void ch_lane_start(ch_lane *a, const dg_ch_config *cfg, const dg_rules *rules,
+                          const char *where, int by_device)
+{
+    memset(a, 0, sizeof *a);
+    a->cfg = cfg;
+    a->rules = rules;
+    a->x.where = where;
+    a->x.by_device = by_device;
+    a->stop = (dg_progress){.fn = lane_stopped, .ctx = a};
+    a->x.progress = &a->stop;
+    atomic_init(&a->stopping, 0);
+    pthread_mutex_init(&a->lock, NULL);
+    pthread_cond_init(&a->finished, NULL);
+    a->started = pthread_create(&a->tid, NULL, ch_lane_main, a) == 0;
+}
+
+/* Waits for the lane, reporting the wait; with cancel (or when the progress
+ * asks to stop) its requests are stopped first. err (NULL when cancelling on
+ * another failure) gets the reason. */
+static int ch_lane_wait(ch_lane *a, int cancel, const dg_progress *progress, dg_err *err)
+{
+    if (!a->started && cancel) {
+        a->done = 1;
+        a->rc = dg_cancel(&a->err, "%s: app rows: cancelled", a->x.where);
+    } else if (!a->started) {
+        ch_lane_main(a); /* no thread to be had: the queries run here */
+    }
+    double t0 = dg_now();
+    pthread_mutex_lock(&a->lock);
+    while (!a->done) {
+        if (!cancel) {
+            pthread_mutex_unlock(&a->lock);
+            cancel = dg_progress_report(progress, "app rows (the server is working)",
+                                        dg_now() - t0, 0, "s");
+            pthread_mutex_lock(&a->lock);
+        }
+        if (cancel)
+            atomic_store(&a->stopping, 1);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 250 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&a->finished, &a->lock, &until);
+    }
+    pthread_mutex_unlock(&a->lock);
+    if (a->started)
+        pthread_join(a->tid, NULL);
+    a->started = 0;
+    pthread_mutex_destroy(&a->lock);
+    pthread_cond_destroy(&a->finished);
+    if (a->rc == DG_OK)
+        return DG_OK;
+    if (err && atomic_load(&a->stopping))
+        return dg_cancel(err, "%s: app rows: cancelled", a->x.where);
+    if (err)
+        *err = a->err;
+    return DG_ERR;
 }
 
 int dg_features_pushdown_clickhouse(const dg_ch_config *cfg, const dg_rules *rules,
@@ -1133,6 +1343,13 @@ int dg_features_pushdown_clickhouse(const dg_ch_config *cfg, const dg_rules *rul
         return dg_fail(err, "%s: query too long (at most 16 time windows)", where);
     int skip[DG_T_COUNT] = {0};
     skip[DG_T_EVENTS] = skip[DG_T_APP_EVENTS] = 1;
+    ch_lane lane;
+    lane.started = 0;
+    int by_device;
+    if (dg_ch_config_check(cfg, err) != DG_OK ||
+        dg_ch_sharded_by_device(cfg, &by_device, err) != DG_OK)
+        goto fail_small;
+    ch_lane_start(&lane, cfg, rules, where, by_device);
     if (dg_ch_load(small, cfg, skip, NULL, &rep->bytes, err) != DG_OK)
         goto fail_small;
     if (prepare_small(small, rules, sc, out, rep, where, err) != DG_OK)
@@ -1141,6 +1358,7 @@ int dg_features_pushdown_clickhouse(const dg_ch_config *cfg, const dg_rules *rul
     fetch x;
     dg_i64map devs, phones, appmap;
     setup_fetch(&x, out, small, &rs, &devs, &phones, &appmap, where, progress);
+    x.by_device = by_device;
     int rc = run_query_clickhouse(cfg, &x, DG_PD_Q_CHECK, rules, on_check, rep, err);
     if (rc == DG_OK && x.check[0] != x.check[1])
         rc = dg_fail(err,
@@ -1149,18 +1367,34 @@ int dg_features_pushdown_clickhouse(const dg_ch_config *cfg, const dg_rules *rul
                      where, x.check[0], x.check[1]);
     if (rc == DG_OK)
         rc = run_query_clickhouse(cfg, &x, DG_PD_Q_COUNTS, rules, on_count, rep, err);
+    if (rc == DG_OK && x.too_many_to_pack) {
+        /* The packed fields could have overflowed: the counts again, whole. */
+        for (uint32_t d = 0; d < out->ndevices; d++) {
+            float *r = out->dense + (size_t)d * out->ncols;
+            for (int h = 0; h < 24; h++)
+                r[DG_FC_HOUR0 + h] = 0;
+            for (int w = 0; w < 7; w++)
+                r[DG_FC_WEEKDAY0 + w] = 0;
+            x.nev[d] = x.ndays[d] = 0;
+        }
+        rc = run_query_clickhouse(cfg, &x, DG_PD_CH_COUNTS_UNPACKED, rules, on_count, rep, err);
+    }
     if (rc == DG_OK)
         rc = run_query_clickhouse(cfg, &x, DG_PD_Q_LOCATIONS, rules, on_location, rep, err);
-    if (rc == DG_OK)
-        rc = run_query_clickhouse(cfg, &x, DG_PD_Q_VOCAB, rules, on_vocab, rep, err);
-    if (rc == DG_OK)
-        code_vocabulary(&x, &appmap);
-    if (rc == DG_OK)
-        rc = run_query_clickhouse(cfg, &x, DG_PD_Q_APPS, rules, on_app, rep, err);
-    if (rc == DG_OK) {
-        code_apps(&x, &x);
-        rc = build_columns(&x, small, sc, &appmap, eps_km, min_pts, cluster_report, progress, err);
+    rc = ch_lane_wait(&lane, rc != DG_OK, progress, rc == DG_OK ? err : NULL) == DG_OK ? rc
+                                                                                       : DG_ERR;
+    for (int q = DG_PD_Q_APPS; q <= DG_PD_Q_VOCAB; q++) {
+        rep->rows[q] = lane.rep.rows[q];
+        rep->seconds[q] = lane.rep.seconds[q];
     }
+    rep->bytes += lane.rep.bytes;
+    if (rc == DG_OK) {
+        code_vocabulary(&lane.x, &appmap);
+        code_apps(&x, &lane.x);
+    }
+    fetch_free(&lane.x);
+    if (rc == DG_OK)
+        rc = build_columns(&x, small, sc, &appmap, eps_km, min_pts, cluster_report, progress, err);
     fetch_free(&x);
     dg_i64map_free(&devs);
     dg_i64map_free(&phones);
@@ -1173,6 +1407,10 @@ int dg_features_pushdown_clickhouse(const dg_ch_config *cfg, const dg_rules *rul
 fail_features:
     dg_features_free(out);
 fail_small:
+    if (lane.started) {
+        (void)ch_lane_wait(&lane, 1, NULL, NULL);
+        fetch_free(&lane.x);
+    }
     dg_dataset_free(small);
     dg_dataset_init(small);
     return DG_ERR;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- configuration ------------------------------------------------------ */
@@ -349,12 +350,13 @@ static int perform(const dg_ch_config *c, dg_ch_call *call, const char *sql, int
     q[0] = '\0';
     if (sql_in_url)
         url_escape_into(q, qcap, sql);
-    size_t ucap = strlen(base) + qcap + 256;
+    size_t ucap = strlen(base) + qcap + 256 + (call->settings ? strlen(call->settings) : 0);
     char *url = dg_xmalloc(ucap);
     snprintf(url, ucap,
-             "%s%s?%s%s%squery_id=%s&wait_end_of_query=1&insert_distributed_sync=1%s%s", base,
-             base[strlen(base) - 1] == '/' ? "" : "/", call->no_database ? "" : "database=",
+             "%s%s?%s%s%squery_id=%s&wait_end_of_query=1&insert_distributed_sync=1%s%s%s%s",
+             base, base[strlen(base) - 1] == '/' ? "" : "/", call->no_database ? "" : "database=",
              call->no_database ? "" : c->database, call->no_database ? "" : "&", call->query_id,
+             call->settings ? "&" : "", call->settings ? call->settings : "",
              sql_in_url ? "&query=" : "", q);
     free(q);
     CURL *h = curl_easy_init();
@@ -375,6 +377,8 @@ static int perform(const dg_ch_config *c, dg_ch_call *call, const char *sql, int
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)c->connect_timeout);
+    if (call->timeout_s > 0)
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, call->timeout_s);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "demographer/" DG_VERSION);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
@@ -462,17 +466,93 @@ int dg_ch_exec(const dg_ch_config *c, const char *url, const char *sql, const ch
     return dg_ch_query_rows(c, &call, sql, NULL, NULL, err);
 }
 
+/* How long a cancel waits for a killed query to end. */
+#define KILL_WAIT_S 3
+
+static int on_count(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err);
+
 int dg_ch_kill(const dg_ch_config *c, const char *url, const char *query_id, dg_err *err)
 {
     /* The id is ours (dg- and hex digits): checked all the same, as it enters SQL. */
     if (strncmp(query_id, "dg-", 3) != 0 || !dg_ch_identifier_ok(query_id + 3))
         return dg_fail(err, "not a query id of demographer's: '%s'", query_id);
-    char sql[128];
-    snprintf(sql, sizeof sql, "KILL QUERY WHERE query_id = '%s' SYNC", query_id);
-    dg_ch_call call = {.url = url, .what = "KILL QUERY"};
+    /* ASYNC, then a bounded wait: KILL ... SYNC waits for the query to end,
+     * and a coordinator's query waiting on a shard that hangs ends only at
+     * the server's receive_timeout (300 s by default), which the cancel
+     * would wait too. Each request has a limit of its own, for a coordinator
+     * that hangs itself. */
+    char sql[160];
+    snprintf(sql, sizeof sql, "KILL QUERY WHERE query_id = '%s' ASYNC", query_id);
+    dg_ch_call call = {.url = url, .what = "KILL QUERY", .timeout_s = 10};
     request r;
     memset(&r, 0, sizeof r);
-    return perform(c, &call, sql, 0, &r, err);
+    if (perform(c, &call, sql, 0, &r, err) != DG_OK)
+        return DG_ERR;
+    snprintf(sql, sizeof sql, "SELECT count() FROM system.processes WHERE query_id = '%s'",
+             query_id);
+    double t0 = dg_now();
+    for (;;) {
+        uint64_t n = UINT64_MAX;
+        dg_ch_call look = {.url = url, .what = "the killed query", .timeout_s = 5};
+        if (dg_ch_query_rows(c, &look, sql, on_count, &n, err) != DG_OK)
+            return DG_ERR;
+        if (n == 0)
+            return DG_OK;
+        if (dg_now() - t0 > KILL_WAIT_S)
+            return dg_fail(err,
+                           "%s: query %s is still running %d s after KILL QUERY (a shard that "
+                           "does not answer holds it until the server's receive_timeout)",
+                           url ? url : c->url, query_id, KILL_WAIT_S);
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+typedef struct sharding {
+    int device[2]; /* events, app_events: sharded by cityHash64(device_id) */
+} sharding;
+
+static int on_sharding(void *ctx, char **row, unsigned long *len, unsigned nf, dg_err *err)
+{
+    (void)len, (void)err;
+    sharding *sh = ctx;
+    if (nf < 2 || !row[0] || !row[1])
+        return 0;
+    /* The engine's text without blanks and quotes, whichever way the
+     * server's version writes it. */
+    char e[512];
+    size_t n = 0;
+    for (const char *p = row[1]; *p && n + 1 < sizeof e; p++)
+        if (*p != ' ' && *p != '`' && *p != '"' && *p != '\'')
+            e[n++] = *p;
+    e[n] = '\0';
+    static const char tail[] = ",cityHash64(device_id))";
+    int yes = strncmp(e, "Distributed(", 12) == 0 && n >= sizeof tail - 1 &&
+              strcmp(e + n - (sizeof tail - 1), tail) == 0;
+    if (strcmp(row[0], "events") == 0)
+        sh->device[0] = yes;
+    else if (strcmp(row[0], "app_events") == 0)
+        sh->device[1] = yes;
+    return 0;
+}
+
+int dg_ch_sharded_by_device(const dg_ch_config *c, int *yes, dg_err *err)
+{
+    *yes = 0;
+    if (!dg_ch_identifier_ok(c->database))
+        return dg_fail(err, "--database expects 1 to 64 of A-Z a-z 0-9 _, got '%s'",
+                       c->database);
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "SELECT name, engine_full FROM system.tables WHERE database = '%s' AND name IN "
+             "('events', 'app_events')",
+             c->database);
+    sharding sh = {{0, 0}};
+    dg_ch_call call = {.what = "the catalogue"};
+    if (dg_ch_query_rows(c, &call, sql, on_sharding, &sh, err) != DG_OK)
+        return DG_ERR;
+    *yes = sh.device[0] && sh.device[1];
+    return DG_OK;
 }
 
 /* ---- naming a shard ------------------------------------------------------------ */
@@ -915,6 +995,23 @@ static void columns_sql(const dg_dataset *ds, dg_table_id id, char *out, size_t 
     snprintf(out + o, cap - o, ")");
 }
 
+/* The shards' sort key. The events and app events are kept in device order:
+ * the features' GROUP BYs (per device; per device and place; per device and
+ * app) then meet each group's rows one after another, so the hash table's
+ * entry for a group stays in cache instead of being looked up at random for
+ * every row (the rows in file order are in time order, every device's
+ * scattered). dg_row last keeps the order whole and unique; the raw reads ask
+ * ORDER BY dg_row anyway. The coordinates are Nullable, which 18.16 refuses
+ * in a sort key. */
+static const char *sort_key(dg_table_id id)
+{
+    switch (id) {
+    case DG_T_EVENTS: return "(`device_id`, `dg_row`)";
+    case DG_T_APP_EVENTS: return "(`device_id`, `app_id`, `dg_row`)";
+    default: return "`dg_row`";
+    }
+}
+
 static const char *shard_key(dg_table_id id)
 {
     switch (id) {
@@ -1034,8 +1131,8 @@ static int import_table(const dg_ch_config *c, const char *const *urls, int nsha
     columns_sql(ds, id, cols, sizeof cols);
     snprintf(what, sizeof what, "importing %s", name);
     snprintf(sql, sizeof sql,
-             "CREATE TABLE `%s`.`%s_local_%s` %s ENGINE = MergeTree ORDER BY `dg_row`", db, name,
-             gen, cols);
+             "CREATE TABLE `%s`.`%s_local_%s` %s ENGINE = MergeTree ORDER BY %s", db, name, gen,
+             cols, sort_key(id));
     if (on_shards(c, urls, nshards, sql, what, err) != DG_OK)
         return DG_ERR;
     snprintf(sql, sizeof sql,

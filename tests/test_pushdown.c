@@ -1092,6 +1092,38 @@ static void clickhouse_cancel_kills(void **state)
     dg_ch_config_free(&cfg);
 }
 
+/* A cancel returns promptly while a shard hangs (SIGSTOP: the port still
+ * accepts, nothing answers): the coordinator's query then waits for the
+ * shard up to its receive_timeout (300 s), and so did KILL QUERY ... SYNC. */
+static void clickhouse_cancel_with_a_hung_shard(void **state)
+{
+    (void)state;
+    ch_skip_unless_cluster();
+    char path[1100];
+    snprintf(path, sizeof path, "%.1000s/s2/dg.pid", getenv("DG_CH_DIR"));
+    FILE *f = fopen(path, "r");
+    long pid = 0;
+    if (!f || fscanf(f, "%ld", &pid) != 1 || pid <= 1)
+        fail_msg("no pid in %s", path);
+    fclose(f);
+    dg_ch_config cfg;
+    ch_config(&cfg, NULL);
+    int asked = 0;
+    dg_progress pr = {.fn = stop_while_working, .ctx = &asked};
+    dg_ch_call call = {.what = "a count over the shards", .progress = &pr};
+    dg_err err;
+    assert_int_equal(kill((pid_t)pid, SIGSTOP), 0);
+    double t0 = dg_now();
+    int rc = dg_ch_query_rows(&cfg, &call, "SELECT count() FROM events", NULL, NULL, &err);
+    double took = dg_now() - t0;
+    assert_int_equal(kill((pid_t)pid, SIGCONT), 0);
+    assert_int_equal(rc, DG_ERR);
+    assert_true(dg_cancelled(&err));
+    assert_true(asked >= 1);
+    assert_true(took < 30);
+    dg_ch_config_free(&cfg);
+}
+
 /* The same set on 1 and on 3 shards: the same features. */
 static void clickhouse_shard_counts(void **state)
 {
@@ -1150,6 +1182,41 @@ static void ch_sql(const dg_ch_config *cfg, const char *sql)
     dg_err err;
     if (dg_ch_exec(cfg, NULL, sql, "the test's statement", &err) != DG_OK)
         fail_msg("%s", err.msg);
+}
+
+/* The coordinator's merge is skipped only for tables sharded by device:
+ * Distributed tables over nothing in a database of their own, keyed by
+ * device, then by rand(). */
+static void clickhouse_no_merge_only_by_device(void **state)
+{
+    (void)state;
+    ch_skip_unless_cluster();
+    dg_ch_config cfg;
+    ch_config(&cfg, NULL);
+    ch_sql(&cfg, "DROP DATABASE IF EXISTS dg_sharding_test");
+    ch_sql(&cfg, "CREATE DATABASE dg_sharding_test");
+    snprintf(cfg.database, sizeof cfg.database, "dg_sharding_test");
+    static const char *const keys[] = {"cityHash64(`device_id`)", "rand()"};
+    for (int k = 0; k < 2; k++) {
+        char sql[400];
+        for (int t = 0; t < 2; t++) {
+            const char *name = t ? "app_events" : "events";
+            snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS dg_sharding_test.%s", name);
+            ch_sql(&cfg, sql);
+            snprintf(sql, sizeof sql,
+                     "CREATE TABLE dg_sharding_test.%s (`device_id` Int64) ENGINE = "
+                     "Distributed(demographer, dg_sharding_test, %s_local, %s)",
+                     name, name, keys[k]);
+            ch_sql(&cfg, sql);
+        }
+        int yes = -1;
+        dg_err err;
+        if (dg_ch_sharded_by_device(&cfg, &yes, &err) != DG_OK)
+            fail_msg("%s", err.msg);
+        assert_int_equal(yes, k == 0);
+    }
+    ch_sql(&cfg, "DROP DATABASE dg_sharding_test");
+    dg_ch_config_free(&cfg);
 }
 
 static int ch_loading(void *ctx)
@@ -1255,7 +1322,13 @@ static void clickhouse_sql_is_plain(void **state)
         assert_null(strstr(buf, "DAYOFWEEK("));
     }
     assert_int_equal(dg_pushdown_sql_clickhouse(DG_PD_Q_COUNTS, &r, buf, sizeof buf), DG_OK);
-    /* MySQL's DAYOFWEEK order: Sunday (7 in toDayOfWeek) first. */
+    /* Packed: MySQL's DAYOFWEEK order, Sunday (7 in toDayOfWeek) as 0. */
+    assert_non_null(strstr(buf, "(toDayOfWeek(`timestamp`) % 7)"));
+    assert_null(strstr(buf, "toDayOfWeek(`timestamp`) = "));
+    assert_non_null(strstr(buf, "toDateTime('2016-05-02 06:00:00')"));
+    assert_int_equal(dg_pushdown_sql_clickhouse(DG_PD_CH_COUNTS_UNPACKED, &r, buf, sizeof buf),
+                     DG_OK);
+    /* Unpacked: MySQL's DAYOFWEEK order, Sunday (7 in toDayOfWeek) first. */
     const char *sun = strstr(buf, "toDayOfWeek(`timestamp`) = 7");
     const char *mon = strstr(buf, "toDayOfWeek(`timestamp`) = 1");
     assert_non_null(sun);
@@ -1381,7 +1454,9 @@ int main(void)
         cmocka_unit_test(clickhouse_equals_local),
         cmocka_unit_test(clickhouse_cancel_kills),
         cmocka_unit_test(clickhouse_stopped_shard),
+        cmocka_unit_test(clickhouse_cancel_with_a_hung_shard),
         cmocka_unit_test(clickhouse_shard_counts),
+        cmocka_unit_test(clickhouse_no_merge_only_by_device),
         cmocka_unit_test(clickhouse_killed_import_keeps_the_previous_set),
         cmocka_unit_test(clickhouse_scorer_equals_predict),
     };

@@ -79,6 +79,10 @@ int dg_features_pushdown(const dg_mysql_config *cfg, const dg_rules *rules,
  * lost through a Distributed table); GROUP BY, never DISTINCT over a join;
  * and no join at all: an app row carries its event's device and time. */
 int dg_pushdown_sql_clickhouse(int q, const dg_rules *rules, char *buf, size_t cap);
+/* ClickHouse's DG_PD_Q_COUNTS packs three hours (or weekdays) into each sum,
+ * 21 bits apiece; this q asks the form with one sum per hour and weekday,
+ * which features --db runs instead when a device has 2^21 events or more. */
+enum { DG_PD_CH_COUNTS_UNPACKED = DG_PD_NQUERIES };
 
 /* dg_features_pushdown on a ClickHouse cluster: the same files, byte for
  * byte. A stop asked by progress kills the running query on the server (by

@@ -66,6 +66,10 @@ typedef struct dg_ch_call {
                                     cluster's shards (set by that listing itself) */
     int no_database;             /* sent without the config's database as the default
                                     (which may not exist yet) */
+    const char *settings;        /* more URL parameters ("name=value&..."), the
+                                    program's own constants; NULL: none */
+    long timeout_s;              /* the whole request's limit; 0: none (a GROUP BY
+                                    sends nothing until it is done) */
 } dg_ch_call;
 
 /* Runs sql (a SELECT, sent in TabSeparated) and streams its rows to fn as
@@ -79,7 +83,16 @@ int dg_ch_query_rows(const dg_ch_config *c, dg_ch_call *call, const char *sql,
 /* A statement without rows on url (NULL: the config's). */
 int dg_ch_exec(const dg_ch_config *c, const char *url, const char *sql, const char *what,
                dg_err *err);
-/* KILL QUERY WHERE query_id = id (id as dg_ch_call made it), on url. */
+/* Whether the coordinator's `events` and `app_events` are Distributed tables
+ * sharded by cityHash64(device_id), as db-import writes them: every row of a
+ * device then lives on one shard, and a GROUP BY whose key holds device_id
+ * may skip the coordinator's merge (distributed_group_by_no_merge). */
+int dg_ch_sharded_by_device(const dg_ch_config *c, int *yes, dg_err *err);
+/* KILL QUERY WHERE query_id = id (id as dg_ch_call made it), on url, then
+ * waits a few seconds at most for the query to leave system.processes:
+ * returns promptly even when a shard hangs (a stopped process, not a closed
+ * port), which holds a killed query on the coordinator until the server's
+ * receive_timeout. DG_ERR when the query is still listed after the wait. */
 int dg_ch_kill(const dg_ch_config *c, const char *url, const char *query_id, dg_err *err);
 
 /* Loads the data set's tables from the coordinator (ORDER BY dg_row), as
