@@ -1012,7 +1012,7 @@ static void a_worlds_truth_is_a_posterior(void **state)
         assert_non_null(fgets(line, sizeof line, f));
         uint32_t rows = 0;
         while (fgets(line, sizeof line, f)) {
-            uint32_t d;
+            uint32_t d = 0;
             int labelled = idset_get(&ids, strtoll(strtok(line, ","), NULL, 10), &d);
             double pm = strtod(strtok(NULL, ","), NULL);
             strtok(NULL, ",");

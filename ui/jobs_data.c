@@ -224,7 +224,7 @@ static model_job *db_load_job(model *m, int kind, int argc, char **argv, dg_err 
     c.password = NULL;
     for (int i = 1; i < argc; i++) {
         char key[64];
-        const char *value;
+        const char *value = NULL;
         int rc = load_setting(argv[i], key, sizeof key, &value, err);
         if (rc == DG_ERR || (rc == DG_OK && model_set_db_field(&c, key, value, err) != DG_OK))
             return NULL;
@@ -291,7 +291,7 @@ static model_job *ch_load_job(model *m, int argc, char **argv, dg_err *err)
     c.password = NULL;
     for (int i = 1; i < argc; i++) {
         char key[64];
-        const char *value;
+        const char *value = NULL;
         int rc = load_setting(argv[i], key, sizeof key, &value, err);
         if (rc == DG_ERR || (rc == DG_OK && model_set_ch_field(&c, key, value, err) != DG_OK))
             return NULL;
