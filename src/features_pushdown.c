@@ -793,6 +793,32 @@ static int open_session(dg_mysql **out, const dg_mysql_config *cfg, dg_err *err)
     return DG_OK;
 }
 
+/* Waits on `finished` (its lock held) for at most a quarter of a second:
+ * the app rows' waiters look for a cancel between waits. */
+static void wait_a_quarter(pthread_cond_t *finished, pthread_mutex_t *lock)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 250 * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(finished, lock, &until);
+}
+
+/* The end of an app rows' worker: its thread joined (when it started), its
+ * lock and condition destroyed. */
+static void worker_end(pthread_t tid, int *started, pthread_mutex_t *lock,
+                       pthread_cond_t *finished)
+{
+    if (*started)
+        pthread_join(tid, NULL);
+    *started = 0;
+    pthread_mutex_destroy(lock);
+    pthread_cond_destroy(finished);
+}
+
 /* The app rows are the longest query (the join of the largest table, then
  * its GROUP BY), so they run on a connection of their own from the start,
  * beside the small tables and the other queries on the main one: the server
@@ -881,21 +907,10 @@ static int app_fetch_wait(app_fetch *a, dg_mysql *m, int cancel, const dg_progre
             pthread_mutex_lock(&a->lock);
             continue;
         }
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 250 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&a->finished, &a->lock, &until);
+        wait_a_quarter(&a->finished, &a->lock);
     }
     pthread_mutex_unlock(&a->lock);
-    if (a->started)
-        pthread_join(a->tid, NULL);
-    a->started = 0;
-    pthread_mutex_destroy(&a->lock);
-    pthread_cond_destroy(&a->finished);
+    worker_end(a->tid, &a->started, &a->lock, &a->finished);
     if (a->rc == DG_OK)
         return DG_OK;
     if (err && a->cancelled)
@@ -1300,21 +1315,10 @@ static int ch_lane_wait(ch_lane *a, int cancel, const dg_progress *progress, dg_
         }
         if (cancel)
             atomic_store(&a->stopping, 1);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 250 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&a->finished, &a->lock, &until);
+        wait_a_quarter(&a->finished, &a->lock);
     }
     pthread_mutex_unlock(&a->lock);
-    if (a->started)
-        pthread_join(a->tid, NULL);
-    a->started = 0;
-    pthread_mutex_destroy(&a->lock);
-    pthread_cond_destroy(&a->finished);
+    worker_end(a->tid, &a->started, &a->lock, &a->finished);
     if (a->rc == DG_OK)
         return DG_OK;
     if (err && atomic_load(&a->stopping))

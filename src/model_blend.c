@@ -106,7 +106,8 @@ static void combiner_free(combiner *c)
     free(c);
 }
 
-/* Row r's input of base b for output j (the entries z leaves out are 0). */
+/* z as a dense row-major matrix (the entries z leaves out are 0): row r's
+ * input of base b for output j at r * ncols + b * nout + j. */
 static void dense_inputs(const dg_csr *z, float *out)
 {
     memset(out, 0, sizeof *out * (size_t)z->nrows * z->ncols);
@@ -232,16 +233,14 @@ static int combiner_predict(const combiner *c, const dg_csr *z, double *out, dg_
     if (z->ncols != c->nb * c->nout)
         return dg_fail(err, "blend: the pool reads %u inputs, given %u", c->nb * c->nout,
                        z->ncols);
-    float *zr = dg_xmalloc(sizeof *zr * ((size_t)z->ncols + 1));
+    float *dense = dg_xmalloc(sizeof *dense * ((size_t)z->nrows * z->ncols + 1));
+    dense_inputs(z, dense);
     double s[1024];
     for (uint32_t r = 0; r < z->nrows; r++) {
-        memset(zr, 0, sizeof *zr * z->ncols);
-        for (uint64_t k = z->ptr[r]; k < z->ptr[r + 1]; k++)
-            zr[z->idx[k]] = z->val[k];
-        pool_scores(c->pool, c->nb, c->nout, zr, s);
+        pool_scores(c->pool, c->nb, c->nout, dense + (size_t)r * z->ncols, s);
         pool_probs(s, c->nout, out + (size_t)r * c->nout);
     }
-    free(zr);
+    free(dense);
     return DG_OK;
 }
 
@@ -258,13 +257,8 @@ static int combiner_fit(const dg_csr *z, const double *y, dg_task task, int ncla
         const combiner *w = warm;
         dg_trainset ts = {z,    y, NULL, task, task == DG_TASK_BINARY ? 2 : nclasses, seed,
                           threads, w ? w->soft : NULL, 0, 0, NULL};
-        /* softmax reads no "pool" */
-        dg_params sp = {0};
-        for (int i = 0; i < params->n; i++)
-            if (strcmp(params->name[i], "pool") != 0) {
-                memcpy(sp.name[sp.n], params->name[i], sizeof sp.name[0]);
-                sp.value[sp.n++] = params->value[i];
-            }
+        dg_params sp; /* softmax reads no "pool" */
+        dg_family_params_of(&dg_family_softmax, params, &sp);
         rc = dg_family_softmax.fit(&ts, &sp, &c->soft, NULL, err);
     }
     if (rc == DG_OK)

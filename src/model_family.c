@@ -97,6 +97,18 @@ int dg_family_no_weights(const dg_model_family *f, const dg_trainset *t, dg_err 
     return DG_OK;
 }
 
+void dg_family_params_of(const dg_model_family *inner, const dg_params *p, dg_params *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < p->n; i++)
+        for (const char *const *k = inner->param_names; k && *k; k++)
+            if (strcmp(*k, p->name[i]) == 0) {
+                memcpy(out->name[out->n], p->name[i], sizeof out->name[0]);
+                out->value[out->n++] = p->value[i];
+                break;
+            }
+}
+
 int dg_family_param(const dg_model_family *f, const dg_params *p, const char *name, double dflt,
                     double lo, double hi, int integer, double *out, dg_err *err)
 {

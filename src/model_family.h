@@ -39,6 +39,10 @@ int dg_family_no_weights(const dg_model_family *f, const dg_trainset *t, dg_err 
  * requires a whole number. */
 int dg_family_param(const dg_model_family *f, const dg_params *p, const char *name, double dflt,
                     double lo, double hi, int integer, double *out, dg_err *err);
+/* Into out: the parameters of p that `inner` names, for a family that
+ * passes them on to the family it wraps (softmax inside persona-softmax,
+ * phone-softmax and the blend's combiner). */
+void dg_family_params_of(const dg_model_family *inner, const dg_params *p, dg_params *out);
 /* Fails unless x has the columns the model was fit on. */
 int dg_family_check_cols(const char *family, const dg_csr *x, uint32_t ncols, dg_err *err);
 

@@ -294,17 +294,9 @@ static int persona_fit(const dg_trainset *t, const dg_params *params, void **out
     if (k * mixtures > MAX_COLUMNS)
         return dg_fail(err, "persona-softmax: personas=%g times mixtures=%g is over %d columns", k,
                        mixtures, MAX_COLUMNS);
-    /* The rest are softmax's: the names before "l2" in param_names are ours. */
-    dg_params sp = {0};
-    for (int i = 0; i < params->n; i++) {
-        int ours = 0;
-        for (int j = 0; strcmp(param_names[j], "l2") != 0; j++)
-            ours |= strcmp(params->name[i], param_names[j]) == 0;
-        if (!ours) {
-            snprintf(sp.name[sp.n], sizeof sp.name[sp.n], "%s", params->name[i]);
-            sp.value[sp.n++] = params->value[i];
-        }
-    }
+    /* The rest are softmax's. */
+    dg_params sp;
+    dg_family_params_of(&dg_family_softmax, params, &sp);
     const dg_csr *x = t->x;
     persona_model *m = dg_xcalloc(1, sizeof *m);
     m->ncols = x->ncols;

@@ -137,15 +137,11 @@ static int phone_fit(const dg_trainset *t, const dg_params *params, void **out,
     if (dg_family_param(&dg_family_phone_softmax, params, "alpha", 30, 0, 1e9, 0, &alpha, err))
         return DG_ERR;
     /* The inner families take their own parameters only. */
-    dg_params pp = {0}, sp = {0};
+    dg_params pp = {0}, sp;
     pp.n = 1;
     snprintf(pp.name[0], sizeof pp.name[0], "alpha");
     pp.value[0] = alpha;
-    for (int i = 0; i < params->n; i++)
-        if (strcmp(params->name[i], "alpha") != 0) {
-            snprintf(sp.name[sp.n], sizeof sp.name[sp.n], "%s", params->name[i]);
-            sp.value[sp.n++] = params->value[i];
-        }
+    dg_family_params_of(&dg_family_softmax, params, &sp);
     const dg_csr *x = t->x;
     uint32_t nenc = encoding_width(t->task, t->nclasses);
     double *enc = dg_xmalloc(((size_t)x->nrows * nenc + 1) * sizeof *enc);

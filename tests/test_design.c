@@ -202,16 +202,23 @@ static void save_load_identity(void **state)
     free(dir);
 }
 
+/* make's four devices with events and a home cluster as their dense
+ * columns (row 3: no home). */
+static void make_with_home(handmade *h)
+{
+    make(h);
+    h->names[1] = "cluster_home";
+    const float d[8] = {4, 3, 0, 3, 9, -1, 1, NAN};
+    memcpy(h->dense, d, sizeof d);
+}
+
 /* The home cluster is a category: one-hot over the clusters home to
  * >= min_count train rows, never scaled; a saved spec keeps it. */
 static void home_cluster_is_one_hot(void **state)
 {
     (void)state;
     handmade h;
-    make(&h);
-    h.names[1] = "cluster_home";
-    const float d[8] = {4, 3, 0, 3, 9, -1, 1, NAN};
-    memcpy(h.dense, d, sizeof d);
+    make_with_home(&h);
     const uint32_t rows[4] = {0, 1, 2, 3};
     dg_design_spec s, t;
     dg_design_spec_init(&s);
@@ -258,10 +265,7 @@ static void numeric_scale_saved(void **state)
 {
     (void)state;
     handmade h;
-    make(&h);
-    h.names[1] = "cluster_home";
-    const float d[8] = {4, 3, 0, 3, 9, -1, 1, NAN};
-    memcpy(h.dense, d, sizeof d);
+    make_with_home(&h);
     const uint32_t rows[4] = {0, 1, 2, 3};
     dg_design_spec s, t;
     dg_design_spec_init(&s);
