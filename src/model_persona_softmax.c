@@ -457,4 +457,5 @@ const dg_model_family dg_family_persona_softmax = {
     .free = persona_free,
     .warm_param = "l2",
     .warm_descending = 1,
+    .reads_unlabelled = 1,
 };

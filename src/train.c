@@ -485,7 +485,7 @@ static int choose_numeric_scale(trainer *T, scenario *S, const dg_model_family *
             rc = train_screen(T, jobs, (size_t)n, "cross-validation: scenario 1 numeric: ", err);
         }
         double before = best_score;
-        int best_combo = -1;
+        int best_combo = -1, keep = -1;
         for (int k = 0; k < njobs && rc == DG_OK; k++) {
             const job *J = &jobs[k];
             tried[ntried] = want[k];
@@ -497,12 +497,29 @@ static int choose_numeric_scale(trainer *T, scenario *S, const dg_model_family *
                 best_score = J->score[J->best];
                 dg_params_format(&J->combos[J->best], best_params, sizeof best_params);
                 best_combo = J->best;
+                keep = k;
             }
         }
         if (round == 0 && best_combo >= 0)
             nsub = penalty_neighbours(fam, combos, ncombos, best_combo, sub);
-        for (int k = 0; k < njobs; k++)
-            train_job_free(&jobs[k]);
+        for (int k = 0; k < njobs; k++) {
+            if (k != keep) {
+                train_job_free(&jobs[k]);
+                continue;
+            }
+            /* The best scale's screen so far: the family's job on this
+             * target takes it (dg_train), as its own fold-1 screen. */
+            if (T->probe)
+                train_job_free(T->probe);
+            else
+                T->probe = dg_xcalloc(1, sizeof *T->probe);
+            *T->probe = jobs[k];
+            if (round > 0 && !T->probe->own_combos) { /* sub is freed below */
+                T->probe->own_combos = dg_xmalloc((size_t)nsub * sizeof *sub);
+                memcpy(T->probe->own_combos, sub, (size_t)nsub * sizeof *sub);
+                T->probe->combos = T->probe->own_combos;
+            }
+        }
         if (round == 0)
             step = best_scale == 1 ? 0.5 : 2; /* the way to walk: x2 won, or try below x1 */
         else if (!(best_score < before) || best_scale != want[n - 1])
@@ -795,6 +812,16 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
                         train_job_init(&jobs[njobs++], &T, &T.sc[s], (dg_target)t, fams[j], combos[j],
                                  ncombos[j],
                                  s == 2 || fams[j]->phone_only ? V_PHONE : T.bags);
+        /* The scale probe's screen at the chosen scale is its family's
+         * job's on the probe's target: not screened twice. */
+        for (size_t i = 0; T.probe && i < njobs; i++)
+            if (train_job_take_screen(&T, &jobs[i], T.probe))
+                break;
+        if (T.probe) {
+            train_job_free(T.probe);
+            free(T.probe);
+            T.probe = NULL;
+        }
         /* A job may fit fewer combinations than its family's grid holds. */
         T.work_total = T.work_done;
         train_plan_jobs(&T, jobs, njobs, 1);
@@ -868,6 +895,10 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
         free(models);
     }
 done:
+    if (T.probe) {
+        train_job_free(T.probe);
+        free(T.probe);
+    }
     if (T.staging)
         dg_rm_tree(T.staging);
     free(T.staging);

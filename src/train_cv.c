@@ -457,6 +457,8 @@ static int pool_run(trainer *T, task *tasks, size_t n, size_t cap, const char *w
  * early counts its rest as done) and the kept on the other folds. */
 double train_job_fits(const trainer *T, const job *J)
 {
+    if (J->screen_given)
+        return (double)SCREEN_KEEP * (T->folds - 1);
     if (T->folds > 1 && J->ncombos > SCREEN_KEEP)
         return J->ncombos + (double)SCREEN_KEEP * (T->folds - 1);
     return (double)J->ncombos * T->folds;
@@ -546,6 +548,35 @@ static void screen_done(pool *P, const task *tk)
         P->tasks[P->n++] = (task){.j = J, .fold = fo};
 }
 
+int train_job_take_screen(const trainer *T, job *J, job *from)
+{
+    if (T->folds < 2 || J->ncombos <= SCREEN_KEEP || J->fam != from->fam || J->t != from->t ||
+        J->S != from->S || J->x != from->x ||
+        (J->fam->reads_unlabelled && J->all != from->all))
+        return 0;
+    int nout = train_job_nout(J), taken = 0;
+    const scenario *S = J->S;
+    for (int c = 0; c < J->ncombos; c++)
+        for (int e = 0; e < from->ncombos; e++) {
+            if (isnan(from->screen[e]) || J->combos[c].n != from->combos[e].n ||
+                !same_but(&J->combos[c], &from->combos[e], ""))
+                continue;
+            J->screen[c] = from->screen[e];
+            J->first[c] = from->first[e];
+            from->first[e] = NULL;
+            double *to = J->oof + (size_t)c * S->ntr * nout;
+            const double *fo = from->oof + (size_t)e * S->ntr * nout;
+            for (uint32_t i = 0; i < S->ntr; i++)
+                if (S->fold[i] == 0)
+                    memcpy(to + (size_t)i * nout, fo + (size_t)i * nout,
+                           (size_t)nout * sizeof *to);
+            taken++;
+            break;
+        }
+    J->screen_given = taken > 0;
+    return taken;
+}
+
 /* Cross-validates the jobs side by side, then scores every combination
  * (pooled out-of-fold log loss, or RMSE) and picks each job's best: NaN
  * never wins, ties keep the earlier combination of the grid. With nfolds
@@ -568,6 +599,17 @@ static int cross_validate(trainer *T, job *jobs, size_t njobs, int nfolds, int s
     task *tasks = dg_xcalloc(cap + 1, sizeof *tasks);
     for (size_t j = 0; j < njobs; j++) {
         int first = screen && jobs[j].ncombos > SCREEN_KEEP;
+        if (first && jobs[j].screen_given && !screen_only) {
+            /* fold 1's screen is done: its kept combinations, every other fold */
+            job_keep_screened(&jobs[j]);
+            int kept = 0;
+            for (int c = 0; c < jobs[j].ncombos; c++)
+                kept += jobs[j].fit[c];
+            T->work_total -= (double)(SCREEN_KEEP - kept) * (nfolds - 1) * jobs[j].fit_cost;
+            for (int fo = 1; fo < nfolds; fo++)
+                tasks[n++] = (task){.j = &jobs[j], .fold = fo};
+            continue;
+        }
         for (int fo = 0; fo < (first ? 1 : nfolds); fo++)
             tasks[n++] = (task){.j = &jobs[j], .fold = fo,
                                 .screen = !first ? 0 : screen_only ? SCREEN_ONLY : 1};
@@ -644,7 +686,14 @@ int train_cross_validate(trainer *T, job *jobs, size_t njobs, int nfolds, const 
 
 int train_screen(trainer *T, job *jobs, size_t njobs, const char *what, dg_err *err)
 {
-    return cross_validate(T, jobs, njobs, 1, 1, what, err);
+    int rc = cross_validate(T, jobs, njobs, 1, 1, what, err);
+    /* A grid too small to screen was fit on fold 1 whole: its scores there
+     * are its screen (train_job_take_screen reads it). */
+    for (size_t j = 0; j < njobs && rc == DG_OK; j++)
+        for (int c = 0; c < jobs[j].ncombos; c++)
+            if (isnan(jobs[j].screen[c]))
+                jobs[j].screen[c] = jobs[j].score[c];
+    return rc;
 }
 
 /* The refits, the longest first (by their cross-validation's seconds), so

@@ -76,6 +76,9 @@ typedef struct trainer {
     int cost_scale_done;
     uint64_t checksum;
     int bags; /* scenario 1's variant for the families that read the bags (bags and counts) */
+    /* The numeric scale probe's job at the chosen scale (S NULL: none): its
+     * fold-1 screen is its family's job's on that target (train.c). */
+    struct job *probe;
     unsigned blend_targets; /* the targets with a blend job (bit 1u << target) */
 } trainer;
 
@@ -101,6 +104,7 @@ struct job {
     unsigned char *fit;    /* per combination: whether the current phase's folds fit it */
     double *screen;        /* per combination: fold 1's score in the screen (NaN: not fit) */
     int confirmed;         /* 1: only the screen's best went on to every fold */
+    int screen_given;      /* 1: fold 1's screen came from another job (train_job_take_screen) */
     void **first;          /* per combination: fold 1's model (warm families), the start
                             * of the refit's fit */
     double *y;             /* per train row */
@@ -146,6 +150,12 @@ void train_plan(trainer *T, const dg_model_family *const *fams, int nf, const in
 void train_plan_jobs(trainer *T, const job *jobs, size_t njobs, int refit);
 /* Adds the jobs' fold-1 screens (train_screen) to the plan. */
 void train_plan_screens(trainer *T, const job *jobs, size_t njobs);
+/* Gives J the fold-1 screen `from` made of the same family, target and
+ * design: each combination both have keeps from's fold-1 score, held-out
+ * predictions and model, and J's cross-validation goes on from the screen
+ * to the other folds. Returns the combinations taken (0: J screens as it
+ * would). */
+int train_job_take_screen(const trainer *T, job *J, job *from);
 /* Cross-validates the jobs side by side (nfolds below the folds: only the
  * first nfolds held out, as the bag and count probes do), then each job's
  * scores and best combination. */

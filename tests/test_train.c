@@ -992,6 +992,58 @@ static void numeric_scale_chosen_by_cv(void **state)
     dg_features_free(&g);
 }
 
+/* The scale probe's screen at the scale it chose is the softmax job's own
+ * fold-1 screen, not made twice. When a step past x2 won, that screen holds
+ * the best penalty and its two neighbours only: the job fits nothing else,
+ * while a screen of its own always fits its path's start, the strongest
+ * penalty. The planted count signal of numeric_scale_chosen_by_cv walks the
+ * scale up. */
+static void scale_probe_screen_taken(void **state)
+{
+    (void)state;
+    int ev = dg_features_col(&feats, "events");
+    assert_true(ev >= 0);
+    dg_features g;
+    dg_features_copy(&feats, &g);
+    dg_labelled lab;
+    dg_err err;
+    if (dg_labelled_build(&ds, &g, 0.2, 7, &lab, &err) != DG_OK)
+        fail_msg("labels: %s", err.msg);
+    for (uint32_t i = 0; i < lab.n; i++)
+        if (lab.has_events[i] && lab.female[i])
+            g.dense[(size_t)lab.row[i] * g.ncols + ev] *= 6;
+    dg_labelled_free(&lab);
+    char out[700];
+    snprintf(out, sizeof out, "%s/probe-screen", dir);
+    dg_train_opts o = softmax_opts(out, "softmax:l2=30,10,3,1,3e-1,1e-1,3e-2,1e-2,3e-3", DG_TARGET_GENDER);
+    dg_train_result res;
+    if (dg_train(&ds, &g, &o, &res, &err) != DG_OK)
+        fail_msg("train: %s", err.msg);
+    print_message("# %s\n", res.numeric);
+    double scale = 0;
+    assert_int_equal(sscanf(res.numeric, "scenario 1: x%lf,", &scale), 1);
+    const dg_run *r = NULL;
+    for (size_t i = 0; i < res.nruns; i++)
+        if (res.runs[i].scenario == 1 && strcmp(res.runs[i].family, "softmax") == 0)
+            r = &res.runs[i];
+    assert_non_null(r);
+    int lo = -1, hi = -1, fit = 0;
+    for (int c = 0; c < r->ngrid; c++) {
+        print_message("# %s: %d folds\n", r->grid_params[c], r->grid_folds[c]);
+        if (r->grid_folds[c] > 0) {
+            fit++;
+            hi = c;
+            if (lo < 0)
+                lo = c;
+        }
+    }
+    assert_true(scale > 2); /* a step won */
+    assert_true(fit >= 1 && fit <= 3 && hi - lo + 1 == fit);
+    assert_int_equal(r->grid_folds[0], 0); /* the strongest, never fit */
+    dg_train_result_free(&res);
+    dg_features_free(&g);
+}
+
 /* Softmax on gender over `grid`, 5 folds: the cross-validated score of
  * the combination every fold fit (the best when several), into *cv, and
  * its parameters into params. */
@@ -1100,6 +1152,7 @@ int main(void)
         cmocka_unit_test(counts_form_chosen_by_cv),
         cmocka_unit_test(held_out_rows_never_fit),
         cmocka_unit_test(numeric_scale_chosen_by_cv),
+        cmocka_unit_test(scale_probe_screen_taken),
         cmocka_unit_test(defaults_in_help_and_man),
         cmocka_unit_test(every_family_beats_the_prior),
         cmocka_unit_test(commands),

@@ -127,6 +127,9 @@ typedef struct dg_model_family {
      * given, so training gives it that design in every scenario and the
      * bags and counts are no choice of its. */
     int phone_only;
+    /* 1: fit learns from dg_trainset.unlabelled too (a model of the same
+     * rows differs with and without them). */
+    int reads_unlabelled;
 } dg_model_family;
 
 /* Every family, NULL-terminated, and lookup by name (NULL when unknown;
