@@ -56,6 +56,12 @@ static int same_but(const dg_params *a, const dg_params *b, const char *except)
     return 1;
 }
 
+/* Whether a and b set the same parameters to the same values. */
+static int same_params(const dg_params *a, const dg_params *b)
+{
+    return a->n == b->n && same_but(a, b, "");
+}
+
 /* The combinations that give different fits on a target of k classes: a
  * softmax "rank" (softmax, phone-softmax, persona-softmax) of k or more is
  * no constraint, the same fit as rank 0 (model_softmax.c), so a grid that
@@ -556,11 +562,13 @@ int train_job_take_screen(const trainer *T, job *J, job *from)
         return 0;
     int nout = train_job_nout(J), taken = 0;
     const scenario *S = J->S;
+    unsigned char *used = dg_xcalloc((size_t)from->ncombos + 1, 1);
     for (int c = 0; c < J->ncombos; c++)
         for (int e = 0; e < from->ncombos; e++) {
-            if (isnan(from->screen[e]) || J->combos[c].n != from->combos[e].n ||
-                !same_but(&J->combos[c], &from->combos[e], ""))
+            if (used[e] || isnan(from->screen[e]) ||
+                !same_params(&J->combos[c], &from->combos[e]))
                 continue;
+            used[e] = 1;
             J->screen[c] = from->screen[e];
             J->first[c] = from->first[e];
             from->first[e] = NULL;
@@ -573,6 +581,7 @@ int train_job_take_screen(const trainer *T, job *J, job *from)
             taken++;
             break;
         }
+    free(used);
     J->screen_given = taken > 0;
     return taken;
 }
