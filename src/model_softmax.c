@@ -401,6 +401,65 @@ KERNEL_CLONES static void *objective_rows(void *arg)
     return NULL;
 }
 
+/* Two classes as one weight per column: the two-class model's scores
+ * differ by v x (v the class-1 weights less the class-0 ones), and its
+ * penalty is least, for a given v, at weights +-v/2, where it is l2/4 |v|^2
+ * (objective() then penalises v by l2/2): the same optimum in half the
+ * weights, each row's score one dot product instead of two. The loss of
+ * rows from..to and its gradient by v (then by the intercept's difference);
+ * the dense split's columns as a dot product of the row's floats. */
+KERNEL_CLONES static void *binary_rows(void *arg)
+{
+    objective_part *part = arg;
+    const dg_trainset *t = part->t;
+    const dense_split *sp = part->split;
+    const dg_csr *x = sp ? &sp->rest : t->x;
+    uint32_t ncols = t->x->ncols, nd = sp ? sp->nd : 0;
+    const double *v = part->w;
+    double *g = part->grad;
+    memset(g, 0, sizeof *g * ((size_t)ncols + 1));
+    double *vd = dg_xmalloc(sizeof *vd * ((size_t)nd + 1));
+    double *gd = dg_xcalloc((size_t)nd + 1, sizeof *gd);
+    for (uint32_t j = 0; j < nd; j++)
+        vd[j] = v[sp->col[j]];
+    double loss = 0, bias_grad = 0;
+    for (uint32_t r = part->from; r < part->to; r++) {
+        double wr = t->weight ? t->weight[r] : 1;
+        if (wr == 0)
+            continue;
+        const float *dr = nd ? sp->d + (size_t)r * nd : NULL;
+        /* two sums of four: each sum's additions wait on the one before */
+        quad a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0};
+        uint32_t j = 0;
+        for (; j + 8 <= nd; j += 8) {
+            a0 += (quad){dr[j], dr[j + 1], dr[j + 2], dr[j + 3]} * quad_load(vd + j);
+            a1 += (quad){dr[j + 4], dr[j + 5], dr[j + 6], dr[j + 7]} * quad_load(vd + j + 4);
+        }
+        a0 += a1;
+        double z = v[ncols] + ((a0[0] + a0[1]) + (a0[2] + a0[3]));
+        for (; j < nd; j++)
+            z += dr[j] * vd[j];
+        for (uint64_t e = x->ptr[r]; e < x->ptr[r + 1]; e++)
+            z += x->val[e] * v[x->idx[e]];
+        /* -log P(y) = log(1 + e^z) - y z, without overflow */
+        double y = t->y[r], p = 1 / (1 + exp(-z));
+        loss += wr * ((z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - y * z);
+        double d = wr * (p - y);
+        bias_grad += d;
+        for (uint32_t j = 0; j < nd; j++)
+            gd[j] += dr[j] * d;
+        for (uint64_t e = x->ptr[r]; e < x->ptr[r + 1]; e++)
+            g[x->idx[e]] += x->val[e] * d;
+    }
+    for (uint32_t j = 0; j < nd; j++)
+        g[sp->col[j]] += gd[j];
+    g[ncols] = bias_grad;
+    free(vd);
+    free(gd);
+    part->loss = loss;
+    return NULL;
+}
+
 typedef struct objective_ctx {
     const dg_trainset *t;
     double l2;
@@ -416,12 +475,15 @@ typedef struct objective_ctx {
     int rank;
     double rank_l2;
     double *w_full, *g_full;
+    /* 1: two classes as one weight per column (binary_rows) */
+    int binary;
 } objective_ctx;
 
 static double objective(objective_ctx *ctx, const double *w, double *grad)
 {
     const dg_trainset *t = ctx->t;
-    size_t n = ((size_t)t->x->ncols + 1) * (size_t)t->nclasses;
+    size_t n = ((size_t)t->x->ncols + 1) * (size_t)(ctx->binary ? 1 : t->nclasses);
+    void *(*rows_of)(void *) = ctx->binary ? binary_rows : objective_rows;
     objective_part parts[MAX_THREADS];
     pthread_t tid[MAX_THREADS];
     int threads = ctx->threads;
@@ -438,12 +500,12 @@ static double objective(objective_ctx *ctx, const double *w, double *grad)
     }
     int started = 1;
     for (int i = 1; i < threads; i++, started++)
-        if (pthread_create(&tid[i], NULL, objective_rows, &parts[i]) != 0)
+        if (pthread_create(&tid[i], NULL, rows_of, &parts[i]) != 0)
             break;
-    objective_rows(&parts[0]);
+    rows_of(&parts[0]);
     /* A thread that could not start runs here: the sums are the same. */
     for (int i = started; i < threads; i++)
-        objective_rows(&parts[i]);
+        rows_of(&parts[i]);
     for (int i = 1; i < started; i++)
         pthread_join(tid[i], NULL);
     /* Summed in a fixed order, so a fit repeats bit for bit. */
@@ -458,13 +520,13 @@ static double objective(objective_ctx *ctx, const double *w, double *grad)
     loss *= scale;
     for (size_t j = 0; j < n; j++)
         grad[j] *= scale;
-    size_t penalised = (size_t)t->x->ncols * (size_t)t->nclasses;
-    double norm = 0;
+    size_t penalised = n - (ctx->binary ? 1 : (size_t)t->nclasses);
+    double l2 = ctx->binary ? ctx->l2 / 2 : ctx->l2, norm = 0;
     for (size_t j = 0; j < penalised; j++) {
         norm += w[j] * w[j];
-        grad[j] += ctx->l2 * w[j];
+        grad[j] += l2 * w[j];
     }
-    return loss + 0.5 * ctx->l2 * norm;
+    return loss + 0.5 * l2 * norm;
 }
 
 /* The dense split of x (dense_split), or NULL when it has fewer than
@@ -742,6 +804,9 @@ static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out
     /* A rank of k or more is no constraint: the full model. */
     int r = rank >= 1 && rank < k ? (int)rank : 0;
     size_t nt = n;
+    ctx.binary = k == 2 && !r;
+    if (ctx.binary)
+        nt = (size_t)t->x->ncols + 1;
     if (r) {
         rank_setup(&ctx, r, l2);
         nt = (size_t)t->x->ncols * (size_t)r + (size_t)r * (size_t)k + (size_t)k;
@@ -758,7 +823,11 @@ static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out
     double *intercepts = w + nt - (size_t)k;
     int warm_fits = warm && warm->ncols == t->x->ncols && warm->nclasses == (uint32_t)k &&
                     warm->rank == (uint32_t)r && (!r || warm->theta);
-    if (warm_fits) {
+    if (warm_fits && ctx.binary) {
+        /* The previous point of the path, as class 1's weights less class 0's */
+        for (size_t j = 0; j < nt; j++)
+            w[j] = warm->w[2 * j + 1] - warm->w[2 * j];
+    } else if (warm_fits) {
         /* The previous point of the path: the optimum moves little. */
         memcpy(w, r ? warm->theta : warm->w, sizeof *w * nt);
     } else {
@@ -773,8 +842,12 @@ static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out
          * counts, so scaling every weight changes nothing. */
         double *counts = dg_xmalloc(sizeof *counts * (size_t)k);
         dg_family_class_counts(t, counts);
-        for (int c = 0; c < k; c++)
-            intercepts[c] = log(counts[c] / ctx.weight_sum + 1e-3);
+        if (ctx.binary) /* one intercept: class 1's less class 0's */
+            w[nt - 1] = log(counts[1] / ctx.weight_sum + 1e-3) -
+                        log(counts[0] / ctx.weight_sum + 1e-3);
+        else
+            for (int c = 0; c < k; c++)
+                intercepts[c] = log(counts[c] / ctx.weight_sum + 1e-3);
         free(counts);
     }
 
@@ -813,6 +886,12 @@ static int softmax_fit(const dg_trainset *t, const dg_params *params, void **out
         m->theta = dg_xmalloc(sizeof *m->theta * nt);
         memcpy(m->theta, w, sizeof *m->theta * nt);
         free(ctx.w_full);
+    } else if (ctx.binary) {
+        /* the two classes' weights: -v/2 and +v/2 (the least penalty) */
+        for (size_t j = 0; j < nt; j++) {
+            m->w[2 * j] = -w[j] / 2;
+            m->w[2 * j + 1] = w[j] / 2;
+        }
     } else {
         memcpy(m->w, w, sizeof *m->w * n);
     }

@@ -556,29 +556,38 @@ static double softmax_reference(const dg_trainset *t, double l2, const double *w
  * features) beside sparse ones takes the kernels' dense split: for 2, 6 and
  * 12 classes, one thread and three, the objective and its gradient are the
  * definition's, and rows of weight 0 are rows left out, to the bit. */
+enum { SPLIT_ROWS = 203, SPLIT_DENSE = 20, SPLIT_COLS = SPLIT_DENSE + 60 };
+
+/* SPLIT_ROWS rows: SPLIT_DENSE columns in nearly every row (the dense
+ * split's), the others in few; a weight per row. */
+static void split_design(dg_csr *x, double *weight, uint64_t *s)
+{
+    *x = (dg_csr){.nrows = SPLIT_ROWS, .ncols = SPLIT_COLS};
+    x->ptr = malloc(sizeof *x->ptr * (SPLIT_ROWS + 1));
+    x->idx = malloc(sizeof *x->idx * SPLIT_ROWS * SPLIT_COLS);
+    x->val = malloc(sizeof *x->val * SPLIT_ROWS * SPLIT_COLS);
+    for (uint32_t r = 0; r < SPLIT_ROWS; r++) {
+        x->ptr[r] = x->nnz;
+        for (uint32_t c = 0; c < SPLIT_COLS; c++) {
+            int on = c < SPLIT_DENSE ? next_u64(s) % 10 != 0 : next_u64(s) % 8 == 0;
+            if (!on)
+                continue;
+            x->idx[x->nnz] = c;
+            x->val[x->nnz++] = c < SPLIT_DENSE ? (float)gaussian(s) : 1.0f;
+        }
+        weight[r] = 0.5 + uniform(s);
+    }
+    x->ptr[SPLIT_ROWS] = x->nnz;
+}
+
 static void softmax_dense_split(void **state)
 {
     (void)state;
-    enum { ROWS = 203, DENSE = 20, SPARSE = 60, COLS = DENSE + SPARSE };
-    dg_csr x = {.nrows = ROWS, .ncols = COLS};
-    x.ptr = malloc(sizeof *x.ptr * (ROWS + 1));
-    x.idx = malloc(sizeof *x.idx * ROWS * COLS);
-    x.val = malloc(sizeof *x.val * ROWS * COLS);
+    enum { ROWS = SPLIT_ROWS, COLS = SPLIT_COLS };
+    dg_csr x;
     double y[ROWS], weight[ROWS];
     uint64_t s = 17;
-    for (uint32_t r = 0; r < ROWS; r++) {
-        x.ptr[r] = x.nnz;
-        for (uint32_t c = 0; c < COLS; c++) {
-            /* the dense columns in nearly every row, the others in few */
-            int on = c < DENSE ? next_u64(&s) % 10 != 0 : next_u64(&s) % 8 == 0;
-            if (!on)
-                continue;
-            x.idx[x.nnz] = c;
-            x.val[x.nnz++] = c < DENSE ? (float)gaussian(&s) : 1.0f;
-        }
-        weight[r] = 0.5 + uniform(&s);
-    }
-    x.ptr[ROWS] = x.nnz;
+    split_design(&x, weight, &s);
     static const int ks[] = {2, 6, 12};
     for (int q = 0; q < 3; q++) {
         int k = ks[q];
@@ -623,6 +632,81 @@ static void softmax_dense_split(void **state)
     free(x.ptr);
     free(x.idx);
     free(x.val);
+}
+
+/* Two classes are fit as one weight per column (class 1's less class
+ * 0's), saved as +-half of it: the point the fit ends at is the two-class
+ * objective's optimum (its gradient vanishes there), on one thread or three,
+ * from a cold start and from a warm one, with the dense split and without. */
+static void softmax_binary_at_two_class_optimum(void **state)
+{
+    (void)state;
+    dg_csr x;
+    double y[SPLIT_ROWS], weight[SPLIT_ROWS];
+    uint64_t s = 23;
+    split_design(&x, weight, &s);
+    for (uint32_t r = 0; r < SPLIT_ROWS; r++) {
+        double z = 0;
+        for (uint64_t e = x.ptr[r]; e < x.ptr[r + 1]; e++)
+            z += x.idx[e] % 3 == 0 ? x.val[e] : 0;
+        y[r] = uniform(&s) < 1 / (1 + exp(-z));
+    }
+    /* the sparse columns alone: too few dense ones for a split */
+    dg_csr sparse = {.nrows = SPLIT_ROWS, .ncols = SPLIT_COLS};
+    sparse.ptr = malloc(sizeof *sparse.ptr * (SPLIT_ROWS + 1));
+    sparse.idx = malloc(sizeof *sparse.idx * (x.nnz + 1));
+    sparse.val = malloc(sizeof *sparse.val * (x.nnz + 1));
+    for (uint32_t r = 0; r < SPLIT_ROWS; r++) {
+        sparse.ptr[r] = sparse.nnz;
+        for (uint64_t e = x.ptr[r]; e < x.ptr[r + 1]; e++)
+            if (x.idx[e] >= SPLIT_DENSE) {
+                sparse.idx[sparse.nnz] = x.idx[e];
+                sparse.val[sparse.nnz++] = x.val[e];
+            }
+    }
+    sparse.ptr[SPLIT_ROWS] = sparse.nnz;
+    for (int form = 0; form < 2; form++) {
+        const dg_csr *xs = form ? &x : &sparse;
+        dg_trainset t = {.x = xs, .y = y, .weight = weight, .task = DG_TASK_BINARY,
+                         .nclasses = 2, .seed = 1};
+        void *prev = NULL;
+        static const char *const fits[] = {
+            "l2=0.3 delta=0 eps=1e-10 iterations=5000 threads=1",
+            "l2=0.03 delta=0 eps=1e-10 iterations=5000 threads=3"};
+        for (int f = 0; f < 2; f++) {
+            dg_params p;
+            dg_err err;
+            assert_int_equal(dg_params_parse(&p, fits[f], dg_family_softmax.param_names, &err),
+                             DG_OK);
+            t.warm = prev; /* the second fit starts from the first */
+            void *m = NULL;
+            if (dg_family_softmax.fit(&t, &p, &m, NULL, &err) != DG_OK)
+                fail_msg("fit: %s", err.msg);
+            dg_linear_view v;
+            assert_int_equal(dg_family_softmax.linear(m, &v), DG_OK);
+            assert_int_equal(v.nclasses, 2);
+            size_t n = ((size_t)xs->ncols + 1) * 2;
+            double *g = malloc(sizeof *g * n), top = 0;
+            dg_softmax_objective(&t, f ? 0.03 : 0.3, v.w, g, 1);
+            for (size_t i = 0; i < n; i++)
+                top = fmax(top, fabs(g[i]));
+            print_message("# %s: largest gradient %.3g\n", fits[f], top);
+            assert_true(top < 1e-6);
+            for (uint32_t j = 0; j <= xs->ncols; j++) /* +-half */
+                assert_true(v.w[2 * j] == -v.w[2 * j + 1]);
+            free(g);
+            if (prev)
+                dg_family_softmax.free(prev);
+            prev = m;
+        }
+        dg_family_softmax.free(prev);
+    }
+    free(x.ptr);
+    free(x.idx);
+    free(x.val);
+    free(sparse.ptr);
+    free(sparse.idx);
+    free(sparse.val);
 }
 
 static family_case cases[] = {
@@ -1220,6 +1304,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(blend_beats_its_bases);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(persona_softmax_finds_kinds);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(softmax_dense_split);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(softmax_binary_at_two_class_optimum);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         tests[n++] = (struct CMUnitTest)cmocka_unit_test_prestate(family_behaves, &cases[i]);
     for (size_t i = 0; i < sizeof cancellable / sizeof cancellable[0]; i++)

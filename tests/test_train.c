@@ -948,6 +948,23 @@ static void counts_form_chosen_by_cv(void **state)
     }
 }
 
+/* The features with gender planted in the event count: a labelled
+ * female device with events has six times its events. */
+static void planted_count_signal(dg_features *g)
+{
+    int ev = dg_features_col(&feats, "events");
+    assert_true(ev >= 0);
+    dg_features_copy(&feats, g);
+    dg_labelled lab;
+    dg_err err;
+    if (dg_labelled_build(&ds, g, 0.2, 7, &lab, &err) != DG_OK)
+        fail_msg("labels: %s", err.msg);
+    for (uint32_t i = 0; i < lab.n; i++)
+        if (lab.has_events[i] && lab.female[i])
+            g->dense[(size_t)lab.row[i] * g->ncols + ev] *= 6;
+    dg_labelled_free(&lab);
+}
+
 /* The numeric block's scale, chosen by the probe: where gender is in the
  * event count and the penalty is strong (l2 3e-1, which shrinks the count's
  * weight as much as every app's), the probe walks up from x1 and keeps a
@@ -956,18 +973,9 @@ static void counts_form_chosen_by_cv(void **state)
 static void numeric_scale_chosen_by_cv(void **state)
 {
     (void)state;
-    int ev = dg_features_col(&feats, "events");
-    assert_true(ev >= 0);
     dg_features g;
-    dg_features_copy(&feats, &g);
-    dg_labelled lab;
+    planted_count_signal(&g);
     dg_err err;
-    if (dg_labelled_build(&ds, &g, 0.2, 7, &lab, &err) != DG_OK)
-        fail_msg("labels: %s", err.msg);
-    for (uint32_t i = 0; i < lab.n; i++)
-        if (lab.has_events[i] && lab.female[i])
-            g.dense[(size_t)lab.row[i] * g.ncols + ev] *= 6;
-    dg_labelled_free(&lab);
     char out[700];
     snprintf(out, sizeof out, "%s/scale", dir);
     dg_train_opts o = softmax_opts(out, "softmax:l2=3e-1", DG_TARGET_GENDER);
@@ -1001,18 +1009,9 @@ static void numeric_scale_chosen_by_cv(void **state)
 static void scale_probe_screen_taken(void **state)
 {
     (void)state;
-    int ev = dg_features_col(&feats, "events");
-    assert_true(ev >= 0);
     dg_features g;
-    dg_features_copy(&feats, &g);
-    dg_labelled lab;
+    planted_count_signal(&g);
     dg_err err;
-    if (dg_labelled_build(&ds, &g, 0.2, 7, &lab, &err) != DG_OK)
-        fail_msg("labels: %s", err.msg);
-    for (uint32_t i = 0; i < lab.n; i++)
-        if (lab.has_events[i] && lab.female[i])
-            g.dense[(size_t)lab.row[i] * g.ncols + ev] *= 6;
-    dg_labelled_free(&lab);
     char out[700];
     snprintf(out, sizeof out, "%s/probe-screen", dir);
     dg_train_opts o = softmax_opts(out, "softmax:l2=30,10,3,1,3e-1,1e-1,3e-2,1e-2,3e-3", DG_TARGET_GENDER);
