@@ -1,8 +1,9 @@
 /* Softmax (multinomial logistic) regression with an L2 penalty, minimised by
  * liblbfgs. One weight per (column, class) and an unpenalised intercept per
  * class; the loss is the weighted mean log loss, so l2 does not depend on
- * the number of rows. Binary sets are fit as two classes and predict P(y=1).
- * Unlike one-vs-rest, the probabilities come from one model and need no
+ * the number of rows. Binary sets are two classes and predict P(y=1); their
+ * fit is over one weight per column, the two classes' difference
+ * (binary_rows), and the model keeps each class's half. Unlike one-vs-rest, the probabilities come from one model and need no
  * normalising, which is what the 12-class log loss rewards.
  *
  * With rank r below the class count, the weights are a product W A (W one
