@@ -386,6 +386,16 @@ static void free_unread_variants(scenario *S, int keep)
             variant_free(S, v);
 }
 
+/* Frees the scale probe's job, if any. */
+static void drop_probe(trainer *T)
+{
+    if (T->probe) {
+        train_job_free(T->probe);
+        free(T->probe);
+        T->probe = NULL;
+    }
+}
+
 /* Into sub: combination b of the grid and its neighbours along the
  * family's warm parameter (the penalty), the others' values as b's: the
  * points a scale is scored at once b is the best found. The whole grid
@@ -400,13 +410,9 @@ static int penalty_neighbours(const dg_model_family *fam, const dg_params *combo
     double v = dg_param(&combos[b], fam->warm_param, NAN), below = -INFINITY, above = INFINITY;
     int lo = -1, hi = -1;
     for (int c = 0; c < ncombos; c++) {
-        int same = 1;
-        for (int i = 0; i < combos[c].n && same; i++)
-            if (strcmp(combos[c].name[i], fam->warm_param) != 0)
-                same = dg_param(&combos[b], combos[c].name[i], NAN) == combos[c].value[i];
-        double x = dg_param(&combos[c], fam->warm_param, NAN);
-        if (!same)
+        if (!train_same_but(&combos[c], &combos[b], fam->warm_param))
             continue;
+        double x = dg_param(&combos[c], fam->warm_param, NAN);
         if (x < v && x > below)
             below = x, lo = c;
         if (x > v && x < above)
@@ -509,10 +515,8 @@ static int choose_numeric_scale(trainer *T, scenario *S, const dg_model_family *
             }
             /* The best scale's screen so far: the family's job on this
              * target takes it (dg_train), as its own fold-1 screen. */
-            if (T->probe)
-                train_job_free(T->probe);
-            else
-                T->probe = dg_xcalloc(1, sizeof *T->probe);
+            drop_probe(T);
+            T->probe = dg_xmalloc(sizeof *T->probe);
             *T->probe = jobs[k];
             if (round > 0 && !T->probe->own_combos) { /* sub is freed below */
                 T->probe->own_combos = dg_xmalloc((size_t)nsub * sizeof *sub);
@@ -817,11 +821,7 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
         for (size_t i = 0; T.probe && i < njobs; i++)
             if (train_job_take_screen(&T, &jobs[i], T.probe))
                 break;
-        if (T.probe) {
-            train_job_free(T.probe);
-            free(T.probe);
-            T.probe = NULL;
-        }
+        drop_probe(&T);
         /* A job may fit fewer combinations than its family's grid holds. */
         T.work_total = T.work_done;
         train_plan_jobs(&T, jobs, njobs, 1);
@@ -895,10 +895,7 @@ int dg_train(const dg_dataset *ds, const dg_features *f, const dg_train_opts *o,
         free(models);
     }
 done:
-    if (T.probe) {
-        train_job_free(T.probe);
-        free(T.probe);
-    }
+    drop_probe(&T);
     if (T.staging)
         dg_rm_tree(T.staging);
     free(T.staging);

@@ -44,7 +44,7 @@ int train_job_nout(const job *J)
 }
 
 /* Whether combinations a and b differ at most in parameter `except`. */
-static int same_but(const dg_params *a, const dg_params *b, const char *except)
+int train_same_but(const dg_params *a, const dg_params *b, const char *except)
 {
     for (int i = 0; i < a->n; i++)
         if (strcmp(a->name[i], except) != 0 &&
@@ -59,7 +59,7 @@ static int same_but(const dg_params *a, const dg_params *b, const char *except)
 /* Whether a and b set the same parameters to the same values. */
 static int same_params(const dg_params *a, const dg_params *b)
 {
-    return a->n == b->n && same_but(a, b, "");
+    return a->n == b->n && train_same_but(a, b, "");
 }
 
 /* The combinations that give different fits on a target of k classes: a
@@ -89,7 +89,7 @@ static const dg_params *job_distinct_combos(const dg_params *combos, int *n, int
                 p.value[i] = 0;
         int dup = 0;
         for (int e = 0; e < m && !dup; e++)
-            dup = out[e].n == p.n && same_but(&out[e], &p, "");
+            dup = same_params(&out[e], &p);
         if (!dup)
             out[m++] = p;
     }
@@ -137,7 +137,7 @@ void train_job_init(job *J, trainer *T, scenario *S, dg_target t, const dg_model
         J->order[c] = c;
         path[c] = c;
         for (int e = 0; e < c && path[c] == c && fam->warm_param; e++)
-            if (same_but(&J->combos[c], &J->combos[e], fam->warm_param))
+            if (train_same_but(&J->combos[c], &J->combos[e], fam->warm_param))
                 path[c] = path[e];
     }
     if (fam->warm_param)
@@ -536,22 +536,28 @@ static double task_cost(const task *tk)
     return (double)fits * (double)J->x->nnz * dg_target_nclasses(J->t);
 }
 
-/* A screen is done (called with the pool's lock held): its job's kept
- * combinations go on to the other folds, as new tasks. */
-static void screen_done(pool *P, const task *tk)
+/* After fold 1's screen of J (job_keep_screened): its kept combinations
+ * go on to every other fold, as tasks appended to tasks[n..cap), and the
+ * plan drops the folds of those not kept. Returns the tasks' new count. */
+static size_t job_other_folds(trainer *T, job *J, task *tasks, size_t n, size_t cap)
 {
-    job *J = tk->j;
-    int folds = P->T->folds;
-    job_keep_screened(J);
-    if (tk->screen == SCREEN_ONLY)
-        return;
     int kept = 0;
     for (int c = 0; c < J->ncombos; c++)
         kept += J->fit[c];
     /* train_job_fits's, weighed */
-    P->T->work_total -= (double)(SCREEN_KEEP - kept) * (folds - 1) * J->fit_cost;
-    for (int fo = 1; fo < folds && P->n < P->cap; fo++)
-        P->tasks[P->n++] = (task){.j = J, .fold = fo};
+    T->work_total -= (double)(SCREEN_KEEP - kept) * (T->folds - 1) * J->fit_cost;
+    for (int fo = 1; fo < T->folds && n < cap; fo++)
+        tasks[n++] = (task){.j = J, .fold = fo};
+    return n;
+}
+
+/* A screen is done (called with the pool's lock held): its job's kept
+ * combinations go on to the other folds, as new tasks. */
+static void screen_done(pool *P, const task *tk)
+{
+    job_keep_screened(tk->j);
+    if (tk->screen != SCREEN_ONLY)
+        P->n = job_other_folds(P->T, tk->j, P->tasks, P->n, P->cap);
 }
 
 int train_job_take_screen(const trainer *T, job *J, job *from)
@@ -609,14 +615,9 @@ static int cross_validate(trainer *T, job *jobs, size_t njobs, int nfolds, int s
     for (size_t j = 0; j < njobs; j++) {
         int first = screen && jobs[j].ncombos > SCREEN_KEEP;
         if (first && jobs[j].screen_given && !screen_only) {
-            /* fold 1's screen is done: its kept combinations, every other fold */
+            /* fold 1's screen is done */
             job_keep_screened(&jobs[j]);
-            int kept = 0;
-            for (int c = 0; c < jobs[j].ncombos; c++)
-                kept += jobs[j].fit[c];
-            T->work_total -= (double)(SCREEN_KEEP - kept) * (nfolds - 1) * jobs[j].fit_cost;
-            for (int fo = 1; fo < nfolds; fo++)
-                tasks[n++] = (task){.j = &jobs[j], .fold = fo};
+            n = job_other_folds(T, &jobs[j], tasks, n, cap);
             continue;
         }
         for (int fo = 0; fo < (first ? 1 : nfolds); fo++)

@@ -76,7 +76,7 @@ typedef struct trainer {
     int cost_scale_done;
     uint64_t checksum;
     int bags; /* scenario 1's variant for the families that read the bags (bags and counts) */
-    /* The numeric scale probe's job at the chosen scale (S NULL: none): its
+    /* The numeric scale probe's job at the chosen scale (NULL: none): its
      * fold-1 screen is its family's job's on that target (train.c). */
     struct job *probe;
     unsigned blend_targets; /* the targets with a blend job (bit 1u << target) */
@@ -133,6 +133,9 @@ typedef struct task {
 } task;
 
 int train_job_nout(const job *J);
+/* Whether combinations a and b differ at most in parameter `except` ("":
+ * in none). */
+int train_same_but(const dg_params *a, const dg_params *b, const char *except);
 void train_job_init(job *J, trainer *T, scenario *S, dg_target t, const dg_model_family *fam,
                     const dg_params *combos, int ncombos, int variant);
 void train_job_free(job *J);

@@ -212,20 +212,42 @@ static void make_with_home(handmade *h)
     memcpy(h->dense, d, sizeof d);
 }
 
+static const uint32_t home_rows[4] = {0, 1, 2, 3};
+
+/* make_with_home's devices, the numeric block learnt over all four into s
+ * (log1p counts, min_count 1); t an empty spec for a reload. */
+static void learn_with_home(handmade *h, dg_design_spec *s, dg_design_spec *t)
+{
+    make_with_home(h);
+    dg_design_spec_init(s);
+    dg_design_spec_init(t);
+    dg_err err;
+    assert_int_equal(dg_design_learn(s, &h->f, home_rows, 4, DG_BLOCK_NUMERIC, DG_BAG_BINARY,
+                                     DG_COUNTS_LOG1P, 1, &err),
+                     DG_OK);
+}
+
+/* s saved to a new folder's design.txt and loaded into t; the folder,
+ * for the caller to remove. */
+static char *reloaded(const dg_design_spec *s, dg_design_spec *t)
+{
+    char *dir = tu_tmpdir(), path[1024];
+    dg_err err;
+    snprintf(path, sizeof path, "%s/design.txt", dir);
+    assert_int_equal(dg_design_save(s, path, &err), DG_OK);
+    assert_int_equal(dg_design_load(t, path, &err), DG_OK);
+    return dir;
+}
+
 /* The home cluster is a category: one-hot over the clusters home to
  * >= min_count train rows, never scaled; a saved spec keeps it. */
 static void home_cluster_is_one_hot(void **state)
 {
     (void)state;
     handmade h;
-    make_with_home(&h);
-    const uint32_t rows[4] = {0, 1, 2, 3};
     dg_design_spec s, t;
-    dg_design_spec_init(&s);
-    dg_design_spec_init(&t);
+    learn_with_home(&h, &s, &t);
     dg_err err;
-    assert_int_equal(dg_design_learn(&s, &h.f, rows, 4, DG_BLOCK_NUMERIC, DG_BAG_BINARY, DG_COUNTS_LOG1P, 1, &err),
-                     DG_OK);
     assert_int_equal(s.nnumeric, 1); /* events only */
     assert_int_equal(s.nhome, 2);
     assert_int_equal(dg_design_ncols(&s), 3);
@@ -234,12 +256,9 @@ static void home_cluster_is_one_hot(void **state)
     assert_string_equal(name, "cluster_home=-1");
     dg_design_colname(&s, 2, name, sizeof name);
     assert_string_equal(name, "cluster_home=3");
-    char *dir = tu_tmpdir(), path[1024];
-    snprintf(path, sizeof path, "%s/design.txt", dir);
-    assert_int_equal(dg_design_save(&s, path, &err), DG_OK);
-    assert_int_equal(dg_design_load(&t, path, &err), DG_OK);
+    char *dir = reloaded(&s, &t);
     dg_csr x;
-    assert_int_equal(dg_design_apply(&t, &h.f, rows, 4, &x, &err), DG_OK);
+    assert_int_equal(dg_design_apply(&t, &h.f, home_rows, 4, &x, &err), DG_OK);
     /* Row 0 and 1: home 3 (column 2); row 2: -1 (column 1); row 3: none. */
     assert_int_equal(x.idx[x.ptr[1] - 1], 2);
     assert_true(x.val[x.ptr[1] - 1] == 1.0f);
@@ -248,7 +267,7 @@ static void home_cluster_is_one_hot(void **state)
         assert_true(x.idx[k] == 0);
     dg_csr_free(&x);
     /* With min_count 2, only cluster 3 (two rows) keeps a column. */
-    assert_int_equal(dg_design_learn(&s, &h.f, rows, 4, DG_BLOCK_NUMERIC, DG_BAG_BINARY, DG_COUNTS_LOG1P, 2, &err),
+    assert_int_equal(dg_design_learn(&s, &h.f, home_rows, 4, DG_BLOCK_NUMERIC, DG_BAG_BINARY, DG_COUNTS_LOG1P, 2, &err),
                      DG_OK);
     assert_int_equal(s.nhome, 1);
     assert_true(s.home[0] == 3);
@@ -265,26 +284,17 @@ static void numeric_scale_saved(void **state)
 {
     (void)state;
     handmade h;
-    make_with_home(&h);
-    const uint32_t rows[4] = {0, 1, 2, 3};
     dg_design_spec s, t;
-    dg_design_spec_init(&s);
-    dg_design_spec_init(&t);
+    learn_with_home(&h, &s, &t);
     dg_err err;
     dg_csr plain, scaled, again;
-    assert_int_equal(dg_design_learn(&s, &h.f, rows, 4, DG_BLOCK_NUMERIC, DG_BAG_BINARY,
-                                     DG_COUNTS_LOG1P, 1, &err),
-                     DG_OK);
     assert_true(s.numeric_scale == 1);
-    assert_int_equal(dg_design_apply(&s, &h.f, rows, 4, &plain, &err), DG_OK);
+    assert_int_equal(dg_design_apply(&s, &h.f, home_rows, 4, &plain, &err), DG_OK);
     dg_design_scale_numeric(&s, 4);
     assert_true(s.numeric_scale == 4);
-    assert_int_equal(dg_design_apply(&s, &h.f, rows, 4, &scaled, &err), DG_OK);
-    char *dir = tu_tmpdir(), path[1024];
-    snprintf(path, sizeof path, "%s/design.txt", dir);
-    assert_int_equal(dg_design_save(&s, path, &err), DG_OK);
-    assert_int_equal(dg_design_load(&t, path, &err), DG_OK);
-    assert_int_equal(dg_design_apply(&t, &h.f, rows, 4, &again, &err), DG_OK);
+    assert_int_equal(dg_design_apply(&s, &h.f, home_rows, 4, &scaled, &err), DG_OK);
+    char *dir = reloaded(&s, &t);
+    assert_int_equal(dg_design_apply(&t, &h.f, home_rows, 4, &again, &err), DG_OK);
     assert_int_equal(plain.nnz, scaled.nnz);
     int numeric = 0;
     for (uint64_t k = 0; k < plain.nnz; k++) {

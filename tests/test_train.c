@@ -965,6 +965,23 @@ static void planted_count_signal(dg_features *g)
     dg_labelled_free(&lab);
 }
 
+/* Softmax on gender over `grid` with the planted count signal (into *g),
+ * trained into dir/NAME (out): the result, and the numeric scale it chose. */
+static double planted_scale(const char *name, const char *grid, dg_features *g,
+                            dg_train_result *res, char *out, size_t size)
+{
+    planted_count_signal(g);
+    snprintf(out, size, "%s/%s", dir, name);
+    dg_train_opts o = softmax_opts(out, grid, DG_TARGET_GENDER);
+    dg_err err;
+    if (dg_train(&ds, g, &o, res, &err) != DG_OK)
+        fail_msg("train: %s", err.msg);
+    print_message("# %s\n", res->numeric);
+    double scale = 0;
+    assert_int_equal(sscanf(res->numeric, "scenario 1: x%lf,", &scale), 1);
+    return scale;
+}
+
 /* The numeric block's scale, chosen by the probe: where gender is in the
  * event count and the penalty is strong (l2 3e-1, which shrinks the count's
  * weight as much as every app's), the probe walks up from x1 and keeps a
@@ -974,17 +991,9 @@ static void numeric_scale_chosen_by_cv(void **state)
 {
     (void)state;
     dg_features g;
-    planted_count_signal(&g);
-    dg_err err;
-    char out[700];
-    snprintf(out, sizeof out, "%s/scale", dir);
-    dg_train_opts o = softmax_opts(out, "softmax:l2=3e-1", DG_TARGET_GENDER);
     dg_train_result res;
-    if (dg_train(&ds, &g, &o, &res, &err) != DG_OK)
-        fail_msg("train: %s", err.msg);
-    print_message("# %s\n", res.numeric);
-    double scale = 0;
-    assert_int_equal(sscanf(res.numeric, "scenario 1: x%lf,", &scale), 1);
+    char out[700];
+    double scale = planted_scale("scale", "softmax:l2=3e-1", &g, &res, out, sizeof out);
     assert_true(scale > 1);
     const dg_run *ch = NULL;
     for (size_t i = 0; i < res.nruns; i++)
@@ -1010,17 +1019,10 @@ static void scale_probe_screen_taken(void **state)
 {
     (void)state;
     dg_features g;
-    planted_count_signal(&g);
-    dg_err err;
-    char out[700];
-    snprintf(out, sizeof out, "%s/probe-screen", dir);
-    dg_train_opts o = softmax_opts(out, "softmax:l2=30,10,3,1,3e-1,1e-1,3e-2,1e-2,3e-3", DG_TARGET_GENDER);
     dg_train_result res;
-    if (dg_train(&ds, &g, &o, &res, &err) != DG_OK)
-        fail_msg("train: %s", err.msg);
-    print_message("# %s\n", res.numeric);
-    double scale = 0;
-    assert_int_equal(sscanf(res.numeric, "scenario 1: x%lf,", &scale), 1);
+    char out[700];
+    double scale = planted_scale("probe-screen", "softmax:l2=30,10,3,1,3e-1,1e-1,3e-2,1e-2,3e-3",
+                                 &g, &res, out, sizeof out);
     const dg_run *r = NULL;
     for (size_t i = 0; i < res.nruns; i++)
         if (res.runs[i].scenario == 1 && strcmp(res.runs[i].family, "softmax") == 0)
